@@ -1,0 +1,46 @@
+"""What a channel shows a client that (re)subscribes without a last event id: its snapshot.
+
+Each kind of channel (the part before the first colon) may register a function that reads
+the current state from the database. Channels without one simply have no snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from .events import channel_last_seq, valid_channel
+from .models import Job
+from .services.jobs import job_as_dict
+
+SnapshotFn = Callable[[Session, str], "dict | None"]
+_providers: dict[str, SnapshotFn] = {}
+
+
+def snapshot_provider(kind: str):
+    def register(fn: SnapshotFn) -> SnapshotFn:
+        _providers[kind] = fn
+        return fn
+
+    return register
+
+
+def channel_kind(channel: str) -> str:
+    return channel.split(":", 1)[0]
+
+
+def snapshot(session: Session, channel: str) -> tuple[dict | None, int]:
+    """The channel's current state (or None) and the number of the last event it includes."""
+    if not valid_channel(channel):
+        return None, 0
+    last = channel_last_seq(session, channel)
+    provider = _providers.get(channel_kind(channel))
+    return (provider(session, channel) if provider else None), last
+
+
+@snapshot_provider("job")
+def _job_snapshot(session: Session, channel: str) -> dict | None:
+    job_id = channel.split(":", 1)[1]
+    job = session.get(Job, job_id) if len(job_id) <= 32 else None
+    return job_as_dict(job) if job else None

@@ -1,0 +1,30 @@
+"""Errors the domain raises; the web layer turns them into problem details."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: dict | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a rule; ``errors`` maps each field to its messages."""
+
+    status = 422
+    title = "Validation failed"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"

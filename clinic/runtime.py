@@ -1,0 +1,34 @@
+"""The shared parts a process needs: settings, database, Redis and the event bus."""
+
+from __future__ import annotations
+
+import redis
+
+from .db import Database
+from .events import BUS_KEY, RedisBus
+from .settings import Settings
+
+
+def redis_client(url: str, **kwargs) -> redis.Redis:
+    kwargs.setdefault("socket_connect_timeout", 2)
+    kwargs.setdefault("socket_timeout", 5)
+    kwargs.setdefault("health_check_interval", 30)
+    return redis.Redis.from_url(url, **kwargs)
+
+
+class Runtime:
+    """Built once per process (web app, worker, CLI command) from one :class:`Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = redis_client(settings.effective_redis_url)
+        self.bus = RedisBus(
+            self.redis, prefix=settings.redis_prefix, history_size=settings.event_history_size
+        )
+        if settings.database_url.startswith("sqlite"):
+            settings.instance_path.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url, session_info={BUS_KEY: self.bus})
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.redis.close()

@@ -1,0 +1,1 @@
+"""Celery task functions: thin, named explicitly, taking ids and returning small values."""

@@ -1,0 +1,112 @@
+"""The task base class: a database session per task, retries, dead letters, job bookkeeping.
+
+Tasks do not need a Flask application context: everything they call lives in ``clinic/``,
+which knows nothing of Flask.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+import redis
+from celery import Task
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from clinic.runtime import Runtime
+from clinic.services import jobs
+from clinic.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Errors worth another try: the database or Redis was briefly unreachable or busy.
+TRANSIENT_ERRORS = (OperationalError, redis.ConnectionError, redis.TimeoutError, ConnectionError)
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def configure_runtime(runtime: Runtime | None) -> None:
+    """Use ``runtime`` for tasks in this process (tests and embedded workers set it)."""
+    global _runtime
+    _runtime = runtime
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = Runtime(Settings.from_env())
+    return _runtime
+
+
+class PermanentError(Exception):
+    """An error retrying cannot cure (bad input, a broken file): fail the job at once."""
+
+
+class ClinicTask(Task):
+    abstract = True
+    autoretry_for = TRANSIENT_ERRORS
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 8
+
+    @property
+    def runtime(self) -> Runtime:
+        return get_runtime()
+
+    def session(self) -> Session:
+        return self.runtime.db.session()
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Retries are spent or the error is permanent: keep a dead letter, fail the job."""
+        job_id = kwargs.get("job_id") if isinstance(kwargs, dict) else None
+        try:
+            with self.runtime.db.transaction() as session:
+                jobs.record_dead_letter(
+                    session,
+                    task_name=self.name,
+                    task_id=task_id,
+                    args=args,
+                    kwargs=kwargs,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback=str(einfo),
+                    retries=self.request.retries,
+                    job_id=job_id,
+                )
+                if job_id:
+                    jobs.fail_job(
+                        session, job_id, {"type": type(exc).__name__, "detail": str(exc)[:2000]}
+                    )
+        except (DBAPIError, redis.RedisError):
+            log.exception("could not record the failure of task %s (%s)", self.name, task_id)
+
+
+class JobTask(ClinicTask):
+    """A task that works on a job row: claim it, do the work, finish it, exactly once."""
+
+    abstract = True
+
+    def run_job(self, job_id: str, work: Callable[[Session, str], dict]) -> dict:
+        stale = self.runtime.settings.job_stale_seconds
+        with self.runtime.db.transaction() as session:
+            job = jobs.claim_job(session, job_id, stale_seconds=stale)
+        if job is None:
+            log.info("job %s is finished or running elsewhere; nothing to do", job_id)
+            return {"job": job_id, "skipped": True}
+        try:
+            result = work(self.runtime.db.sessionmaker, job_id)
+        except TRANSIENT_ERRORS:
+            with self.runtime.db.transaction() as session:
+                jobs.release_job(session, job_id)
+            raise
+        except PermanentError:
+            raise
+        with self.runtime.db.transaction() as session:
+            job = jobs.get_job(session, job_id)
+            jobs.finish_job(session, job, result)
+        return {"job": job_id, "status": "succeeded"}

@@ -1,0 +1,58 @@
+"""The thin Flask layer: validation, permissions, routing, rendering and WebSocket fan-out."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from clinic.runtime import Runtime
+from clinic.settings import Settings
+
+from .errors import register_error_handlers
+from .permissions import enforce
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    """The application factory. ``runtime`` may be shared (tests); otherwise one is built."""
+    settings = settings or (runtime.settings if runtime else Settings.from_env())
+    runtime = runtime or Runtime(settings)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SOCK_SERVER_OPTIONS={"ping_interval": 25},
+    )
+    app.extensions["clinic"] = runtime
+
+    from workers.celery_app import create_celery
+
+    app.extensions["celery"] = create_celery(settings)
+
+    from . import db, i18n
+
+    db.init_app(app)
+    i18n.init_app(app)
+    app.before_request(enforce)
+
+    from .api import init_api
+
+    init_api(app)
+    # After the API: flask-smorest installs an HTTPException handler that this one replaces.
+    register_error_handlers(app)
+
+    from .health import bp as health_bp
+    from .pages import bp as pages_bp
+    from .ws import init_ws
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(pages_bp)
+    init_ws(app)
+    return app

@@ -1,0 +1,39 @@
+"""The JSON API under /api/v1, described by OpenAPI 3 at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def init_api(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Clinic API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/swagger-ui/",
+    )
+    api = Api(app)
+
+    from . import jobs
+
+    api.register_blueprint(jobs.blp)
+    for name in ("reference", "imports"):
+        module = _optional(name)
+        if module is not None:
+            api.register_blueprint(module.blp)
+    return api
+
+
+def _optional(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__name__}.{name}":
+            return None
+        raise

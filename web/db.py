@@ -1,0 +1,34 @@
+"""A database session per request, and the way views enqueue work after commit."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from clinic.db import on_commit
+from clinic.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["clinic"]
+
+
+def session() -> Session:
+    """The request's session; committed by the view, closed (and rolled back) at teardown."""
+    if "db_session" not in g:
+        g.db_session = runtime().db.session()
+    return g.db_session
+
+
+def enqueue_after_commit(db: Session, task_name: str, *, queue: str, **kwargs) -> None:
+    """Send a task by name once ``db``'s transaction commits (never from inside it)."""
+    celery = current_app.extensions["celery"]
+    on_commit(db, lambda: celery.send_task(task_name, kwargs=kwargs, queue=queue))
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        db = g.pop("db_session", None)
+        if db is not None:
+            db.close()

@@ -1,0 +1,77 @@
+"""Errors are data: JSON problem details (RFC 9457) with per-field messages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from clinic.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: dict | None = None):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_TYPE
+    return response
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """``{"json": {"address": {"city": ["Missing"]}}}`` -> ``{"address.city": ["Missing"]}``.
+
+    The location level (json, query, form, files, path) is dropped: field names are unique
+    enough within one request, and clients read one flat map.
+    """
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            key = str(key)
+            if not prefix and key in ("json", "query", "form", "files", "path", "headers"):
+                flat.update(flatten_messages(value, ""))
+                continue
+            name = f"{prefix}.{key}" if prefix else key
+            flat.update(flatten_messages(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for i, value in enumerate(messages):
+            flat.update(flatten_messages(value, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def _describe(errors: dict[str, list[str]]) -> str:
+    parts = [f"{field}: {msgs[0]}" for field, msgs in list(errors.items())[:5]]
+    more = len(errors) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages")
+        if messages:
+            errors = flatten_messages(messages)
+            return problem(exc.code or 400, "Validation failed", _describe(errors), errors)
+        return problem(exc.code or 500, exc.name, exc.description)
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return problem(exc.status, exc.title, exc.detail, exc.errors or None)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "Internal server error", "the error has been logged")

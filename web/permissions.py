@@ -1,0 +1,92 @@
+"""Every endpoint declares the permission it needs, or is marked public. Nothing else runs.
+
+Views declare with ``@requires("reference.edit")`` or ``@public``. A ``before_request`` hook
+looks the declaration up for the matched endpoint and asks the installed policy. An endpoint
+without a declaration is refused (deny by default), so forgetting one cannot open a door.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import abort, current_app, request
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+ATTRIBUTE = "_clinic_permission"
+
+# Endpoints registered by libraries rather than by us, with the declaration they carry.
+LIBRARY_ENDPOINTS = {
+    "static": PUBLIC,
+    "api-docs.openapi_json": PUBLIC,
+    "api-docs.openapi_swagger_ui": PUBLIC,
+    "swagger_ui.static": PUBLIC,
+}
+
+
+def requires(permission: str):
+    """Declare that the view needs ``permission``."""
+
+    def decorate(view):
+        setattr(view, ATTRIBUTE, permission)
+        return view
+
+    return decorate
+
+
+def public(view):
+    """Declare that the view is open to anyone, signed in or not."""
+    setattr(view, ATTRIBUTE, PUBLIC)
+    return view
+
+
+def declared_permission(app, endpoint: str | None) -> str | None:
+    if endpoint is None:
+        return None
+    if endpoint in LIBRARY_ENDPOINTS:
+        return LIBRARY_ENDPOINTS[endpoint]
+    view = app.view_functions.get(endpoint)
+    while view is not None:
+        found = getattr(view, ATTRIBUTE, None)
+        if found is None and hasattr(view, "view_class"):
+            found = getattr(view.view_class, ATTRIBUTE, None)
+        if found is not None:
+            return found
+        view = getattr(view, "__wrapped__", None)
+    return None
+
+
+def allow_everything(permission: str) -> None:
+    """The policy until users and roles exist: every declared permission is granted."""
+
+
+def enforce() -> None:
+    """``before_request``: refuse what the endpoint's declaration and the policy refuse."""
+    if request.url_rule is None:  # 404 and 405 are answered by their own handlers
+        return
+    permission = declared_permission(current_app, request.endpoint)
+    if permission is None:
+        log.error("endpoint %s declares no permission; refused", request.endpoint)
+        abort(403, description="this endpoint declares no permission")
+    if permission == PUBLIC:
+        return
+    policy = current_app.extensions.get("clinic.policy", allow_everything)
+    policy(permission)
+
+
+def permission_of(view_or_endpoint) -> str | None:
+    return getattr(view_or_endpoint, ATTRIBUTE, None)
+
+
+def wraps_keeping_permission(view):
+    """``functools.wraps`` that also carries the declaration (for decorators of views)."""
+
+    def decorate(wrapper):
+        wrapped = functools.wraps(view)(wrapper)
+        if hasattr(view, ATTRIBUTE):
+            setattr(wrapped, ATTRIBUTE, getattr(view, ATTRIBUTE))
+        return wrapped
+
+    return decorate

@@ -1,0 +1,39 @@
+"""Schemas shared by every part of the API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class JobSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    progress = fields.Integer()
+    done = fields.Integer()
+    total = fields.Integer(allow_none=True)
+    result = fields.Dict(allow_none=True)
+    error = fields.Dict(allow_none=True)
+    attempts = fields.Integer()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    channel = fields.String()
+
+
+def page_of(items, *, total: int, page: int, page_size: int) -> dict:
+    return {"items": items, "page": page, "page_size": page_size, "total": total}

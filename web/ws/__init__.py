@@ -1,0 +1,95 @@
+"""The WebSocket endpoint ``/ws``: see docs/websocket.md for the message protocol."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, current_app, request
+from flask_sock import ConnectionClosed, Sock
+
+from ..permissions import public
+from .access import authenticate, may_read
+from .hub import POLICY_CLOSE, Connection, get_hub
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 4096
+MAX_CHANNELS_PER_SOCKET = 50
+
+sock = Sock()
+
+
+def init_ws(app: Flask) -> None:
+    sock.init_app(app)
+    app.extensions.setdefault("clinic.ws", {})
+
+
+def hub():
+    return get_hub(current_app.extensions["clinic"], current_app.extensions["clinic.ws"])
+
+
+@sock.route("/ws")
+@public
+def websocket(ws):
+    """Subscribe to channels; receive snapshots, missed events and then live events."""
+    identity = authenticate(request)
+    conn = Connection(ws, hub(), identity)
+    conn.send_json({"op": "hello", "heartbeat": 25})
+    try:
+        while conn.alive:
+            raw = ws.receive(timeout=1.0)
+            if raw is None:
+                continue
+            _handle(conn, raw)
+    except ConnectionClosed:
+        pass
+    finally:
+        conn.shutdown()
+        conn.wait_closed(2.0)
+
+
+def _error(conn: Connection, code: str, detail: str) -> None:
+    conn.send_json({"op": "error", "code": code, "detail": detail})
+
+
+def _handle(conn: Connection, raw) -> None:
+    if isinstance(raw, bytes) or len(raw) > MAX_MESSAGE_BYTES:
+        _error(conn, "bad_message", "send JSON text of at most 4096 characters")
+        return
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        _error(conn, "bad_message", "not JSON")
+        return
+    if not isinstance(message, dict):
+        _error(conn, "bad_message", "send a JSON object")
+        return
+    op = message.get("op")
+    if op == "ping":
+        conn.send_json({"op": "pong"})
+        return
+    channel = message.get("channel")
+    if op not in ("subscribe", "unsubscribe"):
+        _error(conn, "bad_op", "op must be subscribe, unsubscribe or ping")
+        return
+    if not isinstance(channel, str) or not channel:
+        _error(conn, "bad_channel", "channel is required")
+        return
+    if op == "unsubscribe":
+        conn.unsubscribe(channel)
+        return
+    last_id = message.get("last_id")
+    if last_id is not None and (
+        isinstance(last_id, bool) or not isinstance(last_id, int) or last_id < 0
+    ):
+        _error(conn, "bad_last_id", "last_id must be a whole number of 0 or more")
+        return
+    if not may_read(conn.identity, channel):
+        log.info("refused subscription to %s", channel)
+        conn.shutdown(POLICY_CLOSE, "channel not allowed")
+        return
+    if channel not in conn.channels and len(conn.channels) >= MAX_CHANNELS_PER_SOCKET:
+        _error(conn, "too_many_channels", f"at most {MAX_CHANNELS_PER_SOCKET} channels a socket")
+        return
+    conn.subscribe(channel, last_id)

@@ -1,0 +1,274 @@
+"""One Redis subscriber per web process, fanning events out to the local sockets.
+
+Each socket has its own bounded queue and its own sender, so a slow or dead client fills
+only its own queue (and is then dropped) while everyone else keeps receiving. Subscribing is
+itself an item in that queue: the socket is registered for live events first, then the
+snapshot or the replay is read and sent, and every live event already queued behind it with
+a number the client has is skipped. A live event that arrives with a gap before it (an event
+published late, or lost while Redis was away) makes the sender read the missing ones first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+
+from clinic import channels
+from clinic.events import replay
+from clinic.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SEND_QUEUE_SIZE = 1000
+SLOW_CLIENT_CLOSE = 1013  # "try again later": the client fell too far behind
+POLICY_CLOSE = 1008
+
+
+class Connection:
+    """One WebSocket and the channels it follows."""
+
+    def __init__(self, ws, hub: "Hub", identity=None) -> None:
+        self.ws = ws
+        self.hub = hub
+        self.identity = identity
+        self.channels: set[str] = set()
+        self.last_sent: dict[str, int] = {}
+        self.queue: queue.Queue = queue.Queue(maxsize=SEND_QUEUE_SIZE)
+        self.alive = True
+        self.close_code: int | None = None
+        self._sender = threading.Thread(target=self._send_loop, daemon=True, name="ws-sender")
+        self._sender.start()
+
+    # -- called from other threads -------------------------------------------------------
+
+    def offer(self, item) -> None:
+        """Queue an item without ever blocking the caller; a full queue drops the client."""
+        if not self.alive:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            log.warning("dropping a slow WebSocket client (%d messages behind)", SEND_QUEUE_SIZE)
+            self.shutdown(SLOW_CLIENT_CLOSE, "too slow")
+
+    def subscribe(self, channel: str, last_id: int | None) -> None:
+        self.channels.add(channel)
+        self.hub.add(self, channel)
+        self.offer(("subscribe", channel, last_id))
+
+    def unsubscribe(self, channel: str) -> None:
+        self.channels.discard(channel)
+        self.hub.remove(self, channel)
+        self.offer(("unsubscribe", channel, None))
+
+    def send_json(self, message: dict) -> None:
+        self.offer(("raw", message, None))
+
+    def shutdown(self, code: int | None = None, reason: str | None = None) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self.close_code = code
+        self.hub.remove_all(self)
+        try:
+            self.queue.put_nowait(("close", code, reason))
+        except queue.Full:
+            # The sender is stuck behind a full queue; closing the socket unblocks it.
+            self._close_socket(code, reason)
+
+    def wait_closed(self, timeout: float) -> None:
+        """Let the sender finish (it sends the close code) before the socket is released."""
+        self._sender.join(timeout)
+
+    # -- the sender thread ----------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        try:
+            while True:
+                kind, a, b = self.queue.get()
+                if kind == "close":
+                    self._close_socket(a, b)
+                    return
+                if kind == "event":
+                    self._deliver(a)
+                elif kind == "subscribe":
+                    self._start_channel(a, b)
+                elif kind == "unsubscribe":
+                    self.last_sent.pop(a, None)
+                elif kind == "raw":
+                    self._write(a)
+        except Exception as exc:  # the socket broke: this client is gone
+            log.info("WebSocket sender stopped: %s", exc)
+            self.alive = False
+            self.hub.remove_all(self)
+
+    def _write(self, message: dict) -> None:
+        self.ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+
+    def _send_event(self, event: dict) -> None:
+        self._write({"op": "event", **event})
+        self.last_sent[event["channel"]] = event["id"]
+
+    def _deliver(self, event: dict) -> None:
+        channel = event["channel"]
+        if channel not in self.last_sent:
+            return  # not (or no longer) subscribed
+        last = self.last_sent[channel]
+        if event["id"] <= last:
+            return  # already sent: by the replay, or published twice
+        if event["id"] > last + 1:
+            for missed in self.hub.replay(channel, last):
+                if missed["id"] < event["id"] and missed["id"] > self.last_sent[channel]:
+                    self._send_event(missed)
+        self._send_event(event)
+
+    def _start_channel(self, channel: str, last_id: int | None) -> None:
+        if channel not in self.channels:
+            return
+        if last_id is not None:
+            missed = self.hub.replay(channel, last_id)
+            if not missed or missed[0]["id"] == last_id + 1:
+                self.last_sent[channel] = last_id
+                for event in missed:
+                    self._send_event(event)
+                self._write({"op": "subscribed", "channel": channel, "last_id": self.last_sent[channel]})
+                return
+            # The history no longer reaches back that far: start again from a snapshot.
+        data, last = self.hub.snapshot(channel)
+        self.last_sent[channel] = last
+        self._write({"op": "snapshot", "channel": channel, "last_id": last, "data": data})
+        self._write({"op": "subscribed", "channel": channel, "last_id": last})
+
+    def _close_socket(self, code, reason) -> None:
+        try:
+            self.ws.close(reason=code, message=reason)
+        except Exception as exc:  # already closed by the other side
+            log.debug("closing WebSocket: %s", exc)
+
+
+class Hub:
+    """The process's subscriber: a thread reading Redis pub/sub and feeding connections."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._subs: dict[str, set[Connection]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.connected = threading.Event()
+
+    # -- registry ---------------------------------------------------------------------------
+
+    def add(self, conn: Connection, channel: str) -> None:
+        with self._lock:
+            self._subs.setdefault(channel, set()).add(conn)
+
+    def remove(self, conn: Connection, channel: str) -> None:
+        with self._lock:
+            subs = self._subs.get(channel)
+            if subs is not None:
+                subs.discard(conn)
+                if not subs:
+                    del self._subs[channel]
+
+    def remove_all(self, conn: Connection) -> None:
+        for channel in list(conn.channels):
+            self.remove(conn, channel)
+
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subs.values())
+
+    # -- reading state ----------------------------------------------------------------------
+
+    def replay(self, channel: str, after: int) -> list[dict]:
+        return replay(self.runtime.db.sessionmaker, self.runtime.bus, channel, after)
+
+    def snapshot(self, channel: str):
+        with self.runtime.db.session() as session:
+            return channels.snapshot(session, channel)
+
+    # -- the listener -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._listen, daemon=True, name="ws-hub")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def dispatch(self, event: dict) -> None:
+        with self._lock:
+            targets = list(self._subs.get(event["channel"], ()))
+        for conn in targets:
+            conn.offer(("event", event, None))
+
+    def _listen(self) -> None:
+        backoff = 0.2
+        bus = self.runtime.bus
+        while not self._stopping.is_set():
+            pubsub = None
+            try:
+                pubsub = self.runtime.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(bus.pubsub_pattern)
+                self.connected.set()
+                backoff = 0.2
+                self._catch_up()
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    try:
+                        event = json.loads(message["data"])
+                    except (TypeError, ValueError):
+                        log.warning("ignoring a malformed event on %s", message.get("channel"))
+                        continue
+                    self.dispatch(event)
+            except Exception as exc:  # Redis went away: reconnect with backoff
+                self.connected.clear()
+                log.warning("event subscriber lost Redis (%s); retrying in %.1fs", exc, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception as exc:
+                        log.debug("closing pubsub: %s", exc)
+
+    def _catch_up(self) -> None:
+        """After (re)subscribing, send each connection what was published while we were away."""
+        with self._lock:
+            snapshot = {channel: list(conns) for channel, conns in self._subs.items()}
+        for channel, conns in snapshot.items():
+            floors = [c.last_sent[channel] for c in conns if channel in c.last_sent]
+            if not floors:
+                continue  # still subscribing: their own replay covers them
+            floor = min(floors)
+            try:
+                for event in self.replay(channel, floor):
+                    for conn in conns:
+                        conn.offer(("event", event, None))
+            except Exception as exc:
+                log.warning("catching up %s failed: %s", channel, exc)
+
+
+_hub_lock = threading.Lock()
+
+
+def get_hub(runtime: Runtime, registry: dict) -> Hub:
+    """The process's hub, started on first use (after a fork, in the process that uses it)."""
+    hub = registry.get("hub")
+    if hub is None:
+        with _hub_lock:
+            hub = registry.get("hub")
+            if hub is None:
+                hub = registry["hub"] = Hub(runtime)
+    hub.start()
+    return hub
+

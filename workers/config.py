@@ -1,0 +1,62 @@
+"""Celery configuration derived from the one settings object."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery.schedules import crontab
+from kombu import Queue
+
+from clinic.settings import Settings
+
+QUEUES = ("default", "payments", "printing", "reports", "visits")
+
+# Tasks are routed by the first part of their dotted name.
+ROUTES = {
+    "payments.*": {"queue": "payments"},
+    "printing.*": {"queue": "printing"},
+    "reports.*": {"queue": "reports"},
+    "visits.*": {"queue": "visits"},
+}
+
+BEAT_SCHEDULE = {
+    "republish-events": {"task": "events.republish", "schedule": timedelta(seconds=5)},
+    "redispatch-stale-jobs": {"task": "jobs.redispatch_stale", "schedule": timedelta(seconds=30)},
+    "prune-outbox": {"task": "events.prune", "schedule": crontab(hour=3, minute=15)},
+}
+
+
+def broker_url(settings: Settings) -> str:
+    url = settings.effective_redis_url
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://") :]
+    return url
+
+
+def celery_config(settings: Settings) -> dict:
+    return {
+        "broker_url": broker_url(settings),
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "global_keyprefix": f"{settings.redis_prefix}:celery:",
+        },
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "default",
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": ROUTES,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "worker_hijack_root_logger": False,
+        "timezone": settings.timezone,
+        "enable_utc": True,
+        "beat_schedule": BEAT_SCHEDULE,
+        "beat_schedule_filename": str(settings.instance_path / "celerybeat-schedule"),
+    }
