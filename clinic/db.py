@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 AFTER_COMMIT_KEY = "clinic.after_commit"
+READY_KEY = "clinic.committed"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -61,9 +62,20 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
-    for callback in callbacks:
+def _commit_happened(session: Session) -> None:
+    # The callbacks run once the transaction has ended and its connection is back in the
+    # pool: a callback that needs the database (marking events published) then takes a
+    # connection without holding another, so a full pool cannot deadlock on itself.
+    ready = session.info.pop(AFTER_COMMIT_KEY, [])
+    if ready:
+        session.info.setdefault(READY_KEY, []).extend(ready)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_after_commit(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    for callback in session.info.pop(READY_KEY, []):
         try:
             callback()
         except Exception:  # a side effect failing must not undo a commit that happened

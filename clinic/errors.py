@@ -7,10 +7,12 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: dict | None = None) -> None:
+    def __init__(self, detail: str, *, errors: dict | None = None, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or {}
+        # A stable machine-readable reason ("window_closed"), for clients that branch on it.
+        self.code = code
 
 
 class NotFound(DomainError):

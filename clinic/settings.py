@@ -64,6 +64,11 @@ class Settings:
     outbox_retention_days: int
     flower_basic_auth: str | None
     redis_prefix: str = "clinic"
+    session_idle_minutes: int = 30
+    proxy_count: int = 0
+    board_frame_ancestors: str = ""
+    # Rows an import commits at a time (with its progress): smaller means finer resumption.
+    import_batch_size: int = 200
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -152,6 +157,10 @@ class Settings:
             outbox_retention_days=_int(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
+            session_idle_minutes=max(1, _int(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
+            proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
+            board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
+            import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )

@@ -17,6 +17,8 @@ def session() -> Session:
     """The request's session; committed by the view, closed (and rolled back) at teardown."""
     if "db_session" not in g:
         g.db_session = runtime().db.session()
+        for hook in current_app.extensions.get("clinic.session_hooks", ()):
+            hook(g.db_session)
     return g.db_session
 
 

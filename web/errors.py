@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from clinic.errors import DomainError
@@ -14,16 +14,42 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str | None = None, errors: dict | None = None):
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: dict | None = None,
+    code: str | None = None,
+):
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_TYPE
     return response
+
+
+def wants_html() -> bool:
+    """A page request: not the API or the socket, from a client that prefers HTML to JSON."""
+    if request.path in ("/api", "/ws") or request.path.startswith(("/api/", "/ws/")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def error_page(status: int, title: str, detail: str | None = None):
+    """The HTML error page; falls back to problem details if the page itself cannot render."""
+    try:
+        body = render_template("errors/error.html", status=status, title=title, detail=detail)
+    except Exception:  # the page must never turn one error into another
+        log.exception("rendering the %d error page failed", status)
+        return problem(status, title, detail)
+    return body, status
 
 
 def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -65,13 +91,19 @@ def register_error_handlers(app: Flask) -> None:
         if messages:
             errors = flatten_messages(messages)
             return problem(exc.code or 400, "Validation failed", _describe(errors), errors)
+        if wants_html():
+            return error_page(exc.code or 500, exc.name, exc.description)
         return problem(exc.code or 500, exc.name, exc.description)
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return problem(exc.status, exc.title, exc.detail, exc.errors or None)
+        if wants_html():
+            return error_page(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, exc.errors or None, exc.code)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_html():
+            return error_page(500, "Internal server error")
         return problem(500, "Internal server error", "the error has been logged")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_babel import Babel
+import os
+from urllib.parse import urlencode
 
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+
+from clinic.money import format_money
 from clinic.settings import LANGUAGES
 
 COOKIE = "lang"
+TRANSLATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
+
+# Each language named in itself, as the switch shows it.
+LANGUAGE_NAMES = {"ru": "Русский", "uz": "O'zbekcha", "en": "English"}
+# The value of <html lang>: Uzbek pages are written in the Latin script.
+HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 
 def select_locale() -> str:
@@ -19,8 +29,48 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or runtime().settings.default_language
 
 
+def current_language() -> str:
+    """The language of the page being rendered (one of :data:`LANGUAGES`)."""
+    locale = get_locale()
+    language = locale.language if locale is not None else None
+    return language if language in LANGUAGES else LANGUAGES[0]
+
+
+def language_links() -> list[dict]:
+    """The language switch: this same page with ``?lang=`` for each language."""
+    current = current_language()
+    links = []
+    for code in LANGUAGES:
+        args = request.args.to_dict(flat=False)
+        args["lang"] = [code]
+        links.append(
+            {
+                "code": code,
+                "name": LANGUAGE_NAMES[code],
+                "url": f"{request.path}?{urlencode(args, doseq=True)}",
+                "current": code == current,
+            }
+        )
+    return links
+
+
+def money_filter(tiyin: int) -> str:
+    """Jinja ``|money``: integer tiyin as sums in the page's language."""
+    return format_money(tiyin, current_language())
+
+
 def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=select_locale, default_translation_directories="translations")
+    Babel(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS)
+    app.jinja_env.filters["money"] = money_filter
+
+    @app.context_processor
+    def _language_context():
+        language = current_language()
+        return {
+            "current_language": language,
+            "html_lang": HTML_LANG[language],
+            "language_links": language_links,
+        }
 
     @app.after_request
     def _remember_language(response):

@@ -15,6 +15,7 @@ from flask import abort, current_app, request
 log = logging.getLogger(__name__)
 
 PUBLIC = "public"
+SIGNED_IN = "signed-in"  # any signed-in user, whatever the role
 ATTRIBUTE = "_clinic_permission"
 
 # Endpoints registered by libraries rather than by us, with the declaration they carry.
@@ -34,6 +35,12 @@ def requires(permission: str):
         return view
 
     return decorate
+
+
+def signed_in(view):
+    """Declare that the view is open to every signed-in user (their own account)."""
+    setattr(view, ATTRIBUTE, SIGNED_IN)
+    return view
 
 
 def public(view):

@@ -1,11 +1,25 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
+from .auth import ApiToken, AuditEntry, User, UserRole
 from .base import Base, utcnow
 from .events import EventChannel, OutboxEvent
 from .jobs import DeadLetter, Job, JobFile, JobStatus
+from .queue import Board, Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource, TicketStatus
 from .reference import ClinicProfile, Department, Doctor, Patient, Room, Service
 
 __all__ = [
+    "Board",
+    "Priority",
+    "Queue",
+    "QueueDay",
+    "Ticket",
+    "TicketEvent",
+    "TicketSource",
+    "TicketStatus",
+    "ApiToken",
+    "AuditEntry",
+    "User",
+    "UserRole",
     "Base",
     "ClinicProfile",
     "DeadLetter",

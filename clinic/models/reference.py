@@ -45,10 +45,13 @@ class Department(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
-    ticket_prefix: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Unique: a ticket number such as "K-012" must name one department on the board.
+    ticket_prefix: Mapped[str] = mapped_column(String(3), unique=True, nullable=False)
     name_ru: Mapped[str] = mapped_column(String(120), nullable=False)
     name_uz: Mapped[str] = mapped_column(String(120), nullable=False)
     name_en: Mapped[str] = mapped_column(String(120), nullable=False)
+    # Lower-case Latin spelling of the code and names (see clinic.text.search_key).
+    search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
@@ -59,6 +62,7 @@ class Room(Timestamps, Base):
     number: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
     department: Mapped[Department | None] = relationship()
@@ -100,6 +104,7 @@ class Service(Timestamps, Base):
     package_code: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     vat_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
     department: Mapped[Department | None] = relationship()

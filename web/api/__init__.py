@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 
 def init_api(app: Flask) -> Api:
@@ -17,6 +18,15 @@ def init_api(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_URL="/api/swagger-ui/",
     )
     api = Api(app)
+    # Swagger UI's own files, served from the installed package: the docs work offline.
+    app.register_blueprint(
+        Blueprint(
+            "swagger_ui",
+            __name__,
+            static_folder=str(swagger_ui_path),
+            static_url_path=app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/"),
+        )
+    )
 
     from . import jobs
 

@@ -1,0 +1,60 @@
+"""Password hashing (argon2id) and the password policy."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+DENY_LIST = Path(__file__).parent / "data" / "common-passwords.txt"
+
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
+hasher = PasswordHasher()
+
+# Verified against when the user is unknown, so both failures cost the same time.
+_DUMMY_HASH = hasher.hash("not a password anyone has")
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    lines = DENY_LIST.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+def policy_errors(password: str, *, username: str = "") -> list[str]:
+    """What is wrong with ``password`` as a new password (empty when acceptable)."""
+    if not isinstance(password, str):
+        return ["must be text"]
+    errors = []
+    if len(password) < MIN_LENGTH:
+        errors.append(f"must be at least {MIN_LENGTH} characters long")
+    if len(password) > MAX_LENGTH:
+        errors.append(f"must be at most {MAX_LENGTH} characters long")
+    lowered = password.lower()
+    if lowered in _common() or lowered.rstrip("0123456789!") in _common():
+        errors.append("is too common")
+    if len(set(password)) < 4:
+        errors.append("must use at least four different characters")
+    if username and username.lower() in lowered:
+        errors.append("must not contain the username")
+    return errors
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; an unknown user (None) still pays for one check."""
+    try:
+        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return hasher.check_needs_rehash(password_hash)

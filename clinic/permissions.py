@@ -1,0 +1,88 @@
+"""The one catalogue of permissions and the roles that hold them.
+
+A permission names an action on a kind of thing (``queue.call``); a role is a set of
+permissions; a user holds one or more roles. Object rules (a doctor acts only on his own
+queues) are checked by the services on top of these.
+"""
+
+from __future__ import annotations
+
+PERMISSIONS: dict[str, str] = {
+    "reference.read": "Read departments, rooms, doctors, services and the clinic profile",
+    "reference.edit": "Change reference data",
+    "reference.import": "Import the price list",
+    "patients.read": "Find and read patients",
+    "patients.edit": "Register and change patients",
+    "jobs.read": "Follow background jobs",
+    "queue.read": "See the live queues",
+    "queue.issue": "Issue queue tickets",
+    "queue.call": "Call, serve, postpone and transfer tickets",
+    "queue.manage": "Configure queues",
+    "board.view": "Show a display board",
+    "visits.read": "See the schedule and visits",
+    "visits.book": "Book visits",
+    "visits.reschedule": "Reschedule and cancel visits",
+    "payments.read": "See invoices and payments",
+    "payments.take": "Take payments at the desk",
+    "payments.refund": "Refund payments",
+    "payments.refund_large": "Refund above the configured limit",
+    "reports.read": "Build and read reports",
+    "users.manage": "Manage users, roles and locks",
+    "tokens.manage": "Manage every user's API tokens",
+    "audit.read": "Read the audit log",
+}
+
+ROLES: dict[str, frozenset[str]] = {
+    "admin": frozenset(PERMISSIONS),
+    "registrar": frozenset(
+        {
+            "reference.read",
+            "patients.read",
+            "patients.edit",
+            "jobs.read",
+            "queue.read",
+            "queue.issue",
+            "visits.read",
+            "visits.book",
+            "visits.reschedule",
+        }
+    ),
+    "cashier": frozenset(
+        {
+            "reference.read",
+            "patients.read",
+            "jobs.read",
+            "payments.read",
+            "payments.take",
+            "payments.refund",
+        }
+    ),
+    "doctor": frozenset(
+        {"reference.read", "patients.read", "queue.read", "queue.call", "visits.read"}
+    ),
+    "manager": frozenset(
+        {
+            "reference.read",
+            "jobs.read",
+            "queue.read",
+            "visits.read",
+            "payments.read",
+            "payments.refund",
+            "payments.refund_large",
+            "reports.read",
+            "audit.read",
+        }
+    ),
+    "display": frozenset({"board.view"}),
+}
+
+
+def permissions_of(roles) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLES.get(role, frozenset())
+    return frozenset(granted)
+
+
+def roles_with(permission: str) -> list[str]:
+    return sorted(role for role, perms in ROLES.items() if permission in perms)

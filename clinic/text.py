@@ -1,0 +1,141 @@
+"""Text rules shared by the domain: search keys across scripts, and phone numbers.
+
+Names are typed in Russian Cyrillic, Uzbek Cyrillic and Uzbek Latin, often with whatever
+apostrophe the keyboard offers. Every name is stored with a *search key* (its lower-case
+Uzbek Latin spelling) and every query is turned into a key the same way, so "Каримов",
+"karimov" and "KARIMOV" meet on "karimov".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+APOSTROPHE = "'"
+# ʻ (U+02BB, the Uzbek letter sign), ʼ, ‘, ’, `, ´ and ′: all typed for the same sign.
+APOSTROPHES = "\u02bb\u02bc\u2018\u2019`\u00b4\u2032'"
+
+# Russian and Uzbek Cyrillic to Uzbek Latin (the 1995 alphabet), lower case. "е" is missing:
+# it depends on its neighbour (see _cyrillic_e).
+CYRILLIC_TO_LATIN = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "ё": "yo",
+    "ж": "j",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "x",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sh",
+    "ъ": APOSTROPHE,
+    "ы": "i",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
+    "ў": "o" + APOSTROPHE,
+    "қ": "q",
+    "ғ": "g" + APOSTROPHE,
+    "ҳ": "h",
+}
+CYRILLIC_VOWELS = set("аеёиоуэюяыў")
+_SPACES = re.compile(r"\s+")
+
+
+def _cyrillic_e(previous: str) -> str:
+    # "е" opens a syllable as "ye" at the start of a word and after a vowel or a sign:
+    # Евгений -> yevgeniy, Васильев -> vasilyev, Шерзод -> sherzod.
+    if not previous or not previous.isalpha() or previous in CYRILLIC_VOWELS or previous in "ъь":
+        return "ye"
+    return "e"
+
+
+def search_key(text: str | None) -> str:
+    """The lower-case Uzbek Latin spelling of ``text``, used to match names across scripts.
+
+    Apostrophe look-alikes become ``'``; letters with accents lose them; anything that is
+    not a letter, digit, apostrophe or hyphen separates words; runs of spaces become one.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text).lower()
+    out: list[str] = []
+    previous = ""
+    for char in text:
+        if char in CYRILLIC_TO_LATIN:
+            out.append(CYRILLIC_TO_LATIN[char])
+        elif char == "е":
+            out.append(_cyrillic_e(previous))
+        elif char in APOSTROPHES:
+            out.append(APOSTROPHE)
+        elif char.isalnum() or char == "-":
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            out.append(base or char)
+        else:
+            out.append(" ")
+        previous = char
+    return _SPACES.sub(" ", "".join(out)).strip()
+
+
+# Letters that Russian spelling of Uzbek names does not have: "Гулом" for "Ғулом", "Кодиров"
+# for "Қодиров", "Хасанов" for "Ҳасанов". Searching compares keys with these folded away
+# (on both sides), so either spelling finds the other.
+LOOSE_FOLDS = ((APOSTROPHE, ""), ("q", "k"), ("h", "x"))
+
+
+def loose_key(key: str) -> str:
+    """A search key with the distinctions of :data:`LOOSE_FOLDS` dropped."""
+    for old, new in LOOSE_FOLDS:
+        key = key.replace(old, new)
+    return key
+
+
+UZ_COUNTRY_CODE = "998"
+_PHONE_CHARS = re.compile(r"^\+?[0-9\s().-]+$")
+
+
+class NotAPhone(ValueError):
+    """Raised for text that is not an Uzbek phone number."""
+
+
+def normalize_phone(text: str) -> str:
+    """``text`` as ``+998XXXXXXXXX``; raises :class:`NotAPhone` when it is not one.
+
+    Accepted: the nine-digit national number ("90 123 45 67"), the same with the country
+    code ("998901234567", "+998 (90) 123-45-67") or the international prefix ("00998...").
+    Spaces, dots, hyphens and brackets are ignored.
+    """
+    if not isinstance(text, str) or not _PHONE_CHARS.match(text.strip()):
+        raise NotAPhone("A phone number has only digits, spaces, +, -, ( and ).")
+    digits = re.sub(r"[^0-9]", "", text)
+    if digits.startswith("00" + UZ_COUNTRY_CODE):
+        digits = digits[2:]
+    if len(digits) == 12 and digits.startswith(UZ_COUNTRY_CODE):
+        digits = digits[3:]
+    if len(digits) != 9 or digits[0] == "0":
+        raise NotAPhone("Not an Uzbek phone number: expected +998 and 9 digits.")
+    return f"+{UZ_COUNTRY_CODE}{digits}"
+
+
+def phone_digits(text: str) -> str:
+    """Only the digits of ``text`` (for matching a partly typed number)."""
+    return re.sub(r"[^0-9]", "", text or "")

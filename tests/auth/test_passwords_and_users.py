@@ -1,0 +1,86 @@
+"""Passwords (argon2id, policy) and the sign-in rules of the users service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+
+from clinic import passwords
+from clinic.errors import Conflict, ValidationFailed
+from clinic.models import utcnow
+from clinic.services import users
+
+GOOD = "Yashil-olma-42"
+
+
+def test_hashes_are_argon2id_and_verify():
+    digest = passwords.hash_password(GOOD)
+    assert digest.startswith("$argon2id$")
+    assert passwords.verify_password(digest, GOOD)
+    assert not passwords.verify_password(digest, GOOD + "x")
+    assert not passwords.verify_password(None, GOOD)
+
+
+@pytest.mark.parametrize(
+    "password, complaint",
+    [
+        ("short1!", "at least 10"),
+        ("password123", "too common"),
+        ("Qwerty123456", "too common"),
+        ("aaaaaaaaaaaa", "four different"),
+        ("x" * 129, "at most 128"),
+        ("my-aziz-password", "username"),
+    ],
+)
+def test_policy_refuses_weak_passwords(password, complaint):
+    assert any(complaint in p for p in passwords.policy_errors(password, username="aziz"))
+
+
+def test_a_good_password_passes_the_policy():
+    assert passwords.policy_errors(GOOD, username="aziz") == []
+
+
+def test_users_need_known_roles_a_free_name_and_a_good_password(db):
+    with pytest.raises(ValidationFailed) as bad_role:
+        users.create_user(db, username="aziz", password=GOOD, roles=["janitor"])
+    assert "roles" in bad_role.value.errors
+    with pytest.raises(ValidationFailed) as weak:
+        users.create_user(db, username="aziz", password="password1", roles=["cashier"])
+    assert "password" in weak.value.errors
+    users.create_user(db, username="aziz", password=GOOD, roles=["cashier"])
+    with pytest.raises(Conflict):
+        users.create_user(db, username="AZIZ", password=GOOD, roles=["cashier"])
+
+
+def test_five_wrong_passwords_lock_the_account_and_locks_grow(db):
+    user = users.create_user(db, username="nodira", password=GOOD, roles=["registrar"])
+    for _ in range(users.LOCK_AFTER_FAILURES):
+        assert not users.sign_in(db, "nodira", "wrong-password-1").ok
+    assert users.is_locked(user)
+    first_lock = user.locked_until - utcnow()
+    assert users.sign_in(db, "nodira", GOOD).reason == "locked"
+    users.unlock(db, user)
+    assert users.sign_in(db, "nodira", GOOD).ok
+    user.lock_count = 1  # a second lock in a row lasts twice as long
+    for _ in range(users.LOCK_AFTER_FAILURES):
+        users.sign_in(db, "nodira", "wrong-password-1")
+    assert user.locked_until - utcnow() > first_lock + timedelta(minutes=10)
+
+
+def test_rehash_when_parameters_change(db):
+    user = users.create_user(db, username="rustam", password=GOOD, roles=["cashier"])
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    user.password_hash = weak.hash(GOOD)
+    db.flush()
+    assert passwords.needs_rehash(user.password_hash)
+    assert users.sign_in(db, "rustam", GOOD).ok
+    assert not passwords.needs_rehash(user.password_hash)
+
+
+def test_a_password_change_ends_older_sessions(db):
+    user = users.create_user(db, username="malika", password=GOOD, roles=["manager"])
+    version = user.session_version
+    users.set_password(db, user, "Yangi-parol-2026")
+    assert user.session_version == version + 1

@@ -1,0 +1,70 @@
+"""Every endpoint declares a permission (or is public), and the declaration is enforced:
+401 anonymous, 403 for every role without it, through for every role with it."""
+
+from __future__ import annotations
+
+import re
+
+
+from clinic.permissions import ROLES
+from web.permissions import PUBLIC, SIGNED_IN, declared_permission
+
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code instead
+
+
+def _endpoints(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_HTTP:
+            continue
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            yield rule, method
+
+
+def _url(rule) -> str:
+    def fill(match):
+        converter = match.group(1) or "string"
+        return "999999" if converter.startswith("int") else "zz-unknown"
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", fill, rule.rule)
+
+
+def test_every_endpoint_declares_a_permission_or_is_public(app):
+    missing = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if declared_permission(app, rule.endpoint) is None
+    ]
+    assert missing == []
+
+
+def test_every_declared_permission_is_in_the_catalogue(app):
+    from clinic.permissions import PERMISSIONS
+
+    declared = {declared_permission(app, r.endpoint) for r in app.url_map.iter_rules()}
+    assert declared - {PUBLIC, SIGNED_IN} <= set(PERMISSIONS)
+
+
+def test_permission_matrix(app, anon_client, role_tokens):
+    checked = 0
+    for rule, method in _endpoints(app):
+        permission = declared_permission(app, rule.endpoint)
+        if permission == PUBLIC:
+            continue
+        url = _url(rule)
+        anonymous = anon_client.open(url, method=method, headers={"Accept": "application/json"})
+        assert anonymous.status_code == 401, (method, url, anonymous.status_code)
+        for role, token in role_tokens.items():
+            response = anon_client.open(
+                url,
+                method=method,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
+            allowed = permission == SIGNED_IN or permission in ROLES[role]
+            if allowed:
+                assert response.status_code not in (401, 403), (role, method, url)
+                assert response.status_code < 500, (role, method, url, response.get_data())
+            else:
+                assert response.status_code == 403, (role, method, url, response.status_code)
+            checked += 1
+    assert checked > 50

@@ -1,0 +1,125 @@
+"""Signing in: locks after repeated failures, identical answers, sessions and CSRF."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from clinic.models import AuditEntry, User
+from tests.conftest import PASSWORD
+
+
+def _json_sign_in(client, username, password, ip="10.0.0.1"):
+    csrf = client.get("/api/v1/session/csrf").get_json()["csrf_token"]
+    return client.post(
+        "/api/v1/session",
+        json={"username": username, "password": password},
+        headers={"X-CSRFToken": csrf},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def test_unknown_user_and_wrong_password_get_identical_answers(anon_client, make_user):
+    make_user("registrar", username="dilnoza")
+    wrong = _json_sign_in(anon_client, "dilnoza", "not-her-password")
+    unknown = _json_sign_in(anon_client, "nobody-here", "not-her-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_data() == unknown.get_data()
+
+
+def test_wrong_passwords_from_changing_addresses_lock_the_account(
+    anon_client, client, make_user, runtime
+):
+    user_id = make_user("cashier", username="bobur")
+    for n in range(5):
+        assert (
+            _json_sign_in(anon_client, "bobur", "wrong-guess-xyz", ip=f"10.1.0.{n}").status_code
+            == 401
+        )
+    locked = _json_sign_in(anon_client, "bobur", PASSWORD, ip="10.1.0.99")
+    assert locked.status_code == 401  # the right password, refused while locked
+    assert locked.get_data() == _json_sign_in(anon_client, "ghost", PASSWORD).get_data()
+
+    listed = client.get("/api/v1/users?locked=true").get_json()
+    assert [u["username"] for u in listed] == ["bobur"]
+    assert client.post(f"/api/v1/users/{user_id}/unlock").status_code == 200
+    assert _json_sign_in(anon_client, "bobur", PASSWORD).status_code == 200
+
+
+def test_sign_in_attempts_are_audited_success_and_failure(anon_client, make_user, runtime):
+    make_user("manager", username="kamola")
+    _json_sign_in(anon_client, "kamola", "wrong-guess-xyz")
+    _json_sign_in(anon_client, "kamola", PASSWORD)
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(AuditEntry).where(AuditEntry.action.startswith("auth.")).order_by(AuditEntry.id)
+        ).all()
+    assert [r.action for r in rows] == ["auth.sign_in_failed", "auth.sign_in"]
+    assert rows[0].username == "" and rows[0].summary["username"] == "kamola"
+    assert rows[1].username == "kamola" and rows[1].roles == "manager"
+
+
+def test_session_id_changes_at_sign_in_and_cookie_is_httponly_lax(anon_client, make_user):
+    make_user("registrar", username="said")
+    anon_client.get("/api/v1/session/csrf")
+    before = anon_client.get_cookie("clinic_session").value
+    response = _json_sign_in(anon_client, "said", PASSWORD)
+    after = anon_client.get_cookie("clinic_session")
+    assert response.status_code == 200
+    assert after.value != before
+    header = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("clinic_session=")]
+    assert header and "HttpOnly" in header[-1] and "SameSite=Lax" in header[-1]
+    assert "Secure" not in header[-1]  # development over plain HTTP
+
+
+def test_sessions_expire_when_idle(anon_client, make_user, runtime, settings):
+    make_user("registrar", username="idle")
+    _json_sign_in(anon_client, "idle", PASSWORD)
+    sid = anon_client.get_cookie("clinic_session").value
+    ttl = runtime.redis.ttl(f"{settings.redis_prefix}:session:{sid}")
+    assert 0 < ttl <= settings.session_idle_minutes * 60
+
+
+def test_form_post_without_csrf_token_is_refused_and_changes_nothing(client, runtime, make_user):
+    user_id = make_user("registrar", username="jasur")
+    with runtime.db.session() as s:
+        before = s.get(User, user_id).password_hash
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "Boshqa-parol-77"},
+        headers={"X-CSRFToken": ""},
+        skip_csrf=True,
+    )
+    assert response.status_code == 400
+    with runtime.db.session() as s:
+        assert s.get(User, user_id).password_hash == before
+
+
+def test_sign_in_form_with_csrf_signs_in_and_sign_out_ends_the_session(anon_client, make_user):
+    make_user("registrar", username="gulnora")
+    page = anon_client.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed = anon_client.post(
+        "/login", data={"username": "gulnora", "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed.status_code == 302
+    assert anon_client.get("/api/v1/me").get_json()["username"] == "gulnora"
+    csrf = anon_client.get("/api/v1/me").get_json()["csrf_token"]
+    assert anon_client.post("/logout", headers={"X-CSRFToken": csrf}).status_code == 302
+    assert anon_client.get("/api/v1/me").status_code == 401
+
+
+def test_a_password_change_signs_out_other_sessions(app, make_user):
+    make_user("registrar", username="ozoda")
+    first, second = app.test_client(), app.test_client()
+    for c in (first, second):
+        assert _json_sign_in(c, "ozoda", PASSWORD).status_code == 200
+    csrf = first.get("/api/v1/me").get_json()["csrf_token"]
+    changed = first.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "Yangi-kuchli-parol-9"},
+        headers={"X-CSRFToken": csrf},
+    )
+    assert changed.status_code == 204
+    assert second.get("/api/v1/me").status_code == 401

@@ -1,0 +1,84 @@
+"""API tokens (hashed, revocable, expiring) and the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from clinic.models import ApiToken, AuditEntry, utcnow
+
+
+def test_tokens_are_shown_once_and_stored_only_as_hashes(client, runtime):
+    created = client.post("/api/v1/tokens", json={"name": "lab import script", "days": 30})
+    assert created.status_code == 201
+    token = created.get_json()["token"]
+    assert token.startswith("clk_")
+    listed = client.get("/api/v1/tokens").get_json()
+    assert all("token" not in t for t in listed)
+    with runtime.db.engine.connect() as conn:
+        rows = [tuple(map(str, r)) for r in conn.execute(text("SELECT * FROM api_tokens"))]
+    assert rows and all(token not in value for row in rows for value in row)
+
+
+def test_bearer_token_works_until_revoked(client, anon_client):
+    body = client.post("/api/v1/tokens", json={"name": "script"}).get_json()
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    assert anon_client.get("/api/v1/me", headers=auth).status_code == 200
+    assert client.post(f"/api/v1/tokens/{body['id']}/revoke").status_code == 200
+    refused = anon_client.get("/api/v1/me", headers=auth)
+    assert refused.status_code == 401
+    assert refused.mimetype == "application/problem+json"
+
+
+def test_expired_token_is_refused(client, anon_client, runtime):
+    body = client.post("/api/v1/tokens", json={"name": "short"}).get_json()
+    with runtime.db.transaction() as s:
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.id == body["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    response = anon_client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert response.status_code == 401
+
+
+def test_users_see_only_their_own_tokens(client_as, make_user):
+    cashier = client_as("cashier")
+    mine = cashier.post("/api/v1/tokens", json={"name": "mine"}).get_json()
+    admin_token = client_as("admin").post("/api/v1/tokens", json={"name": "admin's"}).get_json()
+    assert [t["id"] for t in cashier.get("/api/v1/tokens").get_json()] == [mine["id"]]
+    assert cashier.post(f"/api/v1/tokens/{admin_token['id']}/revoke").status_code == 404
+
+
+def test_audit_log_filters_and_csv(client, runtime):
+    client.post("/api/v1/tokens", json={"name": "=cmd|' /C calc'!A0"})
+    page = client.get("/api/v1/audit?action=account.create_token").get_json()
+    assert page["total"] == 1
+    entry = page["items"][0]
+    assert entry["username"] == "admin" and entry["roles"] == ["admin"]
+    assert entry["object_type"] == "api_tokens" and entry["object_id"]
+    csv_text = client.get("/api/v1/audit.csv?action=account.create_token").get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("id,at,username")
+    assert "'=cmd" in csv_text  # a formula is neutralised for spreadsheets
+
+
+def test_audit_rows_cannot_be_updated(client, runtime):
+    client.post("/api/v1/tokens", json={"name": "x"})
+    with pytest.raises(DBAPIError):
+        with runtime.db.transaction() as s:
+            s.execute(update(AuditEntry).values(username="someone-else"))
+
+
+# SQLite test databases are emptied with DELETE between tests, so the delete rule is
+# PostgreSQL's (the production database) only.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_audit_rows_cannot_be_deleted_on_postgresql(client, runtime):
+    client.post("/api/v1/tokens", json={"name": "x"})
+    with pytest.raises(DBAPIError):
+        with runtime.db.transaction() as s:
+            s.execute(text("DELETE FROM audit_log"))
+    with runtime.db.session() as s:
+        assert s.scalar(select(AuditEntry.id)) is not None

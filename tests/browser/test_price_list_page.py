@@ -1,0 +1,203 @@
+"""The price list page in headless Chromium: an import with live progress, and the socket
+coming back by itself after the server drops it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from clinic.events import record_event
+from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ROWS = 300
+BAD_ROWS = {57: "price", 211: "name_en"}  # data row index -> the column made wrong
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def settings(database_urls, backend, tmp_path, redis_prefix):
+    # Small batches: the import reports progress several times on its way to 100 %.
+    return make_settings(
+        database_urls[backend], tmp_path / "instance", redis_prefix, CLINIC_IMPORT_BATCH_SIZE=50
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    yield tab
+    context.close()
+
+
+def price_list_csv(path):
+    """ROWS services, two of them wrong; row numbers as the user sees them (header = 1)."""
+    lines = ["code,name_ru,name_uz,name_en,price,duration_minutes"]
+    for i in range(ROWS):
+        # Both ways people write sums: grouped by spaces, or with tiyin after a point.
+        price = f"{(i + 1) * 1000:,}".replace(",", " ") if i % 2 else f"{(i + 1) * 750}.50"
+        row = [f"SV-{i:03d}", f"Услуга {i}", f"Xizmat {i}", f"Service {i}", price, "20"]
+        if BAD_ROWS.get(i) == "price":
+            row[4] = "one hundred"
+        if BAD_ROWS.get(i) == "name_en":
+            row[3] = ""
+        lines.append(",".join(row))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def drop_sockets_of(app, channel: str) -> int:
+    """Close, from the server side, every socket subscribed to ``channel``."""
+    hub = app.extensions["clinic.ws"]["hub"]
+    with hub._lock:
+        connections = list(hub._subs.get(channel, ()))
+    for connection in connections:
+        connection.shutdown(1012, "restarting")
+    return len(connections)
+
+
+def test_an_uploaded_price_list_shows_live_progress_then_the_summary_and_the_new_services(
+    live_server, worker, page, tmp_path
+):
+    page.goto(f"{live_server}/services?lang=en")
+    page.wait_for_selector("[data-ws-status][data-state='live']")
+    assert page.locator("#services-table").count() == 0  # empty before the import
+    # Every width the progress bar takes, as the page sets it.
+    page.evaluate("""() => {
+          window.seenProgress = [];
+          const bar = document.getElementById('import-bar');
+          new MutationObserver(() => window.seenProgress.push(
+            Number(bar.getAttribute('aria-valuenow')))).observe(bar, {attributes: true});
+        }""")
+
+    page.set_input_files("#import-file", str(price_list_csv(tmp_path / "prices.csv")))
+    page.click("#import-submit")
+
+    page.wait_for_selector("#import-bar[aria-valuenow='100']")
+    page.wait_for_selector("#import-summary:not([hidden])")
+    assert page.inner_text("#import-state") == "Import finished."
+    assert page.inner_text("#import-percent") == "100%"
+    seen = [p for p in page.evaluate("window.seenProgress") if p > 0]
+    assert seen == sorted(seen) and seen[-1] == 100
+    assert len(set(seen)) >= 3, f"progress should move in steps, saw {seen}"
+
+    assert page.inner_text("#tally-created") == str(ROWS - len(BAD_ROWS))
+    assert page.inner_text("#tally-rejected") == str(len(BAD_ROWS))
+    errors = page.locator("#import-errors-table tbody tr")
+    assert errors.count() == len(BAD_ROWS)
+    reported = {
+        (
+            int(errors.nth(i).locator("td").nth(0).inner_text()),
+            errors.nth(i).locator("td").nth(1).inner_text(),
+        )
+        for i in range(errors.count())
+    }
+    assert reported == {(index + 2, column) for index, column in BAD_ROWS.items()}
+
+    # The table is refreshed in place with the new services, priced in sums.
+    page.wait_for_selector(f"#price-table [data-service-count='{ROWS - len(BAD_ROWS)}']")
+    assert page.locator("#services-table tbody tr").count() == ROWS - len(BAD_ROWS)
+    row = page.locator("#services-table tr[data-code='SV-001']")
+    assert "Service 1" in row.inner_text()
+    assert "2,000.00 UZS" in row.inner_text()
+    assert "750.50 UZS" in page.inner_text("#services-table tr[data-code='SV-000']")
+    assert page.locator("#services-table tr[data-code='SV-057']").count() == 0
+    assert page.is_enabled("#import-submit")
+
+
+def test_the_indicator_shows_reconnecting_then_live_and_no_event_is_lost_or_repeated(
+    app, runtime, live_server, page
+):
+    channel = "job:reconnect-test"
+    page.goto(f"{live_server}/services?lang=en")
+    page.wait_for_selector("[data-ws-status][data-state='live']")
+    assert page.inner_text("[data-ws-status]") == "Live"
+    page.evaluate(
+        """(channel) => {
+          window.seen = {snapshots: 0, events: []};
+          window.indicatorTexts = [];
+          const indicator = document.querySelector('[data-ws-status]');
+          new MutationObserver(() => window.indicatorTexts.push(indicator.textContent))
+            .observe(indicator, {childList: true, characterData: true, subtree: true});
+          ClinicSocket.subscribe(channel, {
+            onSnapshot: () => { window.seen.snapshots += 1; },
+            onEvent: (e) => { window.seen.events.push(e.id); },
+          });
+        }""",
+        channel,
+    )
+    page.wait_for_function("(c) => ClinicSocket.lastEventId(c) === 0", arg=channel)
+    with runtime.db.transaction() as s:
+        record_event(s, channel, "test.note", {"n": 1})
+    page.wait_for_function("(c) => ClinicSocket.lastEventId(c) === 1", arg=channel)
+
+    assert drop_sockets_of(app, channel) == 1
+    with runtime.db.transaction() as s:  # published while the page is away or coming back
+        record_event(s, channel, "test.note", {"n": 2})
+        record_event(s, channel, "test.note", {"n": 3})
+
+    page.wait_for_function("(c) => ClinicSocket.lastEventId(c) === 3", arg=channel)
+    page.wait_for_selector("[data-ws-status][data-state='live']")
+    texts = page.evaluate("window.indicatorTexts")
+    assert "Reconnecting…" in texts
+    assert texts[-1] == "Live" and texts.index("Reconnecting…") < len(texts) - 1
+    # Resumed from the last event seen: no second snapshot, each event once and in order.
+    assert page.evaluate("window.seen") == {"snapshots": 1, "events": [1, 2, 3]}
+    assert page.evaluate("(c) => sessionStorage.getItem('clinic.ws.last:' + c)", channel) == "3"
+
+
+def test_a_file_that_is_not_a_price_list_ends_in_a_failed_import_with_the_reason(
+    live_server, worker, page, tmp_path
+):
+    wrong = tmp_path / "patients.csv"
+    wrong.write_text("full_name,phone\nAliyev Vali,+998901234567\n", encoding="utf-8")
+    page.goto(f"{live_server}/services?lang=ru")
+    page.set_input_files("#import-file", str(wrong))
+    page.click("#import-submit")
+
+    page.wait_for_selector("#import-progress[data-state='failed']")
+    state = page.inner_text("#import-state")
+    assert state.startswith("Импорт не удался:")
+    assert "full_name" in state  # the reason names the unknown columns
+    assert page.is_hidden("#import-summary")
+
+
+def test_an_empty_file_is_refused_at_upload_with_the_reason(live_server, page, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    page.goto(f"{live_server}/services?lang=uz")
+    page.set_input_files("#import-file", str(empty))
+    page.click("#import-submit")
+
+    page.wait_for_selector("#import-error:not([hidden])")
+    message = page.inner_text("#import-error")
+    assert message.startswith("Fayl qabul qilinmadi:")
+    assert "file" in message
+    assert page.is_hidden("#import-progress")
+    assert page.is_enabled("#import-submit")

@@ -1,0 +1,76 @@
+"""One settings object from the environment; production refuses development defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.settings import ConfigError, Settings
+
+STRONG = "k" * 40
+
+
+def prod_env(**overrides):
+    env = {
+        "CLINIC_ENV": "production",
+        "SECRET_KEY": STRONG,
+        "DATABASE_URL": "postgresql://clinic@db/clinic",
+        "REDIS_URL": "redis://redis:6379/0",
+        "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def test_development_defaults_use_the_instance_folder(tmp_path):
+    s = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    assert s.redis_url is None
+    assert s.effective_redis_url == f"unix://{tmp_path / 'redis.sock'}"
+    assert s.timezone == "Asia/Tashkent" and s.default_language == "ru"
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path):
+    first = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path)}).secret_key
+    second = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path)}).secret_key
+    assert first == second and len(first) > 40
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_postgres_urls_use_psycopg3(tmp_path):
+    s = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "DATABASE_URL": "postgres://u@h/d"})
+    assert s.database_url == "postgresql+psycopg://u@h/d"
+
+
+def test_production_with_everything_explicit_starts(tmp_path):
+    s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path)))
+    assert s.is_production and s.secret_key == STRONG
+
+
+@pytest.mark.parametrize(
+    "override, complaint",
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "dev-" + "x" * 40}, "SECRET_KEY"),
+        ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"FLOWER_BASIC_AUTH": None}, "FLOWER_BASIC_AUTH"),
+    ],
+)
+def test_production_refuses_development_defaults(tmp_path, override, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), **override))
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CLINIC_TZ", "Mars/Olympus"),
+        ("CLINIC_DEFAULT_LANGUAGE", "de"),
+        ("CLINIC_ENV", "staging"),
+        ("CLINIC_MAX_UPLOAD_BYTES", "lots"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})

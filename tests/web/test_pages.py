@@ -1,0 +1,204 @@
+"""Server-rendered pages: languages, the price list, HTML error pages and the API docs."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from clinic.services.reference import create_service
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture
+def services(runtime):
+    """Two services made through the reference service, one of them inactive."""
+    from clinic.services.reference import deactivate_service
+
+    with runtime.db.transaction() as s:
+        create_service(
+            s,
+            {
+                "code": "US-01",
+                "name_ru": "УЗИ брюшной полости",
+                "name_uz": "Qorin bo'shlig'i UTT",
+                "name_en": "Abdominal ultrasound",
+                "price": 15_000_000,
+            },
+        )
+        old = create_service(
+            s,
+            {
+                "code": "XR-9",
+                "name_ru": "Рентген (старый)",
+                "name_uz": "Rentgen (eski)",
+                "name_en": "X-ray (old)",
+                "price": 5_050,
+            },
+        )
+        s.flush()
+        deactivate_service(s, old.id)
+
+
+@pytest.mark.parametrize(
+    "lang, html_lang, texts",
+    [
+        ("ru", "ru", ["Прайс-лист", "Импорт прайс-листа", "Импортировать", "Документация API"]),
+        ("uz", "uz-Latn", ["Narxlar ro'yxati", "Import qilish", "API hujjatlari"]),
+        ("en", "en", ["Price list", "Import a price list", "API documentation"]),
+    ],
+)
+def test_the_price_list_page_speaks_the_chosen_language(client, lang, html_lang, texts):
+    response = client.get(f"/services?lang={lang}", headers=HTML)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f'<html lang="{html_lang}">' in page
+    for text in texts:
+        assert text in unescape(page)
+    # The switch offers every language, the current one marked.
+    assert re.search(rf'href="/services\?lang={lang}"[^>]*\s+aria-current="true"', page)
+    for other in ("ru", "uz", "en"):
+        assert f'href="/services?lang={other}"' in page
+
+
+@pytest.mark.parametrize(
+    "lang, name, price, count",
+    [
+        ("ru", "УЗИ брюшной полости", "150 000,00 сўм", "2 услуги"),
+        ("uz", "Qorin bo'shlig'i UTT", "150 000,00 so'm", "2 ta xizmat"),
+        ("en", "Abdominal ultrasound", "150,000.00 UZS", "2 services"),
+    ],
+)
+def test_services_are_listed_with_their_name_and_price_in_the_page_language(
+    client, services, lang, name, price, count
+):
+    page = unescape(client.get(f"/services?lang={lang}").get_data(as_text=True))
+    assert name in page
+    assert price in page
+    assert count in page
+    assert "US-01" in page and "XR-9" in page
+    # Active services come first; the inactive one is marked.
+    assert page.index("US-01") < page.index("XR-9")
+    assert 'class="is-inactive" data-code="XR-9"' in page
+
+
+def test_an_empty_price_list_says_so(client):
+    page = client.get("/services?lang=en").get_data(as_text=True)
+    assert "The price list is empty" in page
+    assert "0 services" in page
+
+
+def test_the_table_alone_renders_for_the_refresh_after_an_import(client, services):
+    response = client.get("/services/table?lang=ru")
+    assert response.status_code == 200
+    fragment = response.get_data(as_text=True)
+    assert "150 000,00 сўм" in fragment and "50,50 сўм" in fragment
+    assert "<html" not in fragment
+
+
+def test_the_chosen_language_is_remembered_in_a_cookie(client):
+    first = client.get("/services?lang=uz")
+    assert "lang=uz" in first.headers["Set-Cookie"]
+    # No ?lang= and a browser asking for English: the cookie still wins.
+    again = client.get("/services", headers={"Accept-Language": "en"})
+    assert "Narxlar ro'yxati" in unescape(again.get_data(as_text=True))
+    client.get("/services?lang=en")
+    assert "Price list" in client.get("/services").get_data(as_text=True)
+
+
+def test_without_a_choice_the_browser_language_is_used(client):
+    page = client.get("/services", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert "Прайс-лист" in page.get_data(as_text=True)
+
+
+def test_an_unknown_language_is_ignored(client):
+    response = client.get("/services?lang=de", headers={"Accept-Language": "en"})
+    assert "Price list" in response.get_data(as_text=True)
+    assert "lang=de" not in response.headers.get("Set-Cookie", "")
+
+
+def test_the_navigation_marks_the_current_page(client):
+    page = client.get("/services?lang=en").get_data(as_text=True)
+    assert '<a href="/services" aria-current="page">Price list</a>' in page
+
+
+def test_the_start_page_leads_to_the_price_list(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/services")
+
+
+@pytest.mark.parametrize(
+    "lang, heading",
+    [("ru", "Страница не найдена"), ("uz", "Sahifa topilmadi"), ("en", "Page not found")],
+)
+def test_a_missing_page_is_an_html_page_in_the_chosen_language(client, lang, heading):
+    response = client.get(f"/no-such-page?lang={lang}", headers=HTML)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert heading in page
+    assert 'class="error-page__code">404<' in page
+
+
+def test_a_missing_api_resource_stays_json_problem_details(client):
+    response = client.get("/api/v1/no-such-thing", headers=HTML)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+def test_a_client_asking_for_json_gets_json_even_outside_the_api(client):
+    response = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_page_that_fails_shows_the_html_error_page(app, client):
+    from web.permissions import public
+
+    @public
+    def broken_page():
+        raise RuntimeError("broken on purpose")
+
+    app.add_url_rule("/broken-page", view_func=broken_page)
+    response = client.get("/broken-page?lang=en", headers=HTML)
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    assert "broken on purpose" not in page
+
+
+def test_the_api_docs_page_and_its_assets_are_served_locally(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/swagger-ui/swagger-ui-bundle.js" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the docs must load nothing remote"
+    for asset, kind in [
+        ("swagger-ui-bundle.js", "javascript"),
+        ("swagger-ui-standalone-preset.js", "javascript"),
+        ("swagger-ui.css", "css"),
+    ]:
+        response = client.get(f"/api/swagger-ui/{asset}")
+        assert response.status_code == 200, asset
+        assert kind in response.mimetype
+        assert len(response.data) > 10_000
+    assert client.get("/api/openapi.json").status_code == 200
+
+
+def test_the_stylesheet_and_scripts_of_the_layout_are_served(client):
+    for path in ("/static/css/clinic.css", "/static/js/clinic-ws.js", "/static/js/layout.js"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_pages_load_nothing_from_other_hosts(client):
+    # Clinics often have slow or no internet: fonts, styles and scripts are all our own.
+    for path in ("/services", "/no-such-page"):
+        html = client.get(path, headers=HTML).get_data(as_text=True)
+        assert not re.search(r'(src|href)="(https?:)?//', html), path
+    css = client.get("/static/css/clinic.css").get_data(as_text=True)
+    assert "url(" not in css and "@import" not in css

@@ -1,0 +1,147 @@
+"""Authentication and authorization for every door: pages, JSON API and WebSocket.
+
+Requests are authenticated by a server-side session (Flask-Login over Flask-Session in
+Redis) or by ``Authorization: Bearer <token>``. The declared permission of the endpoint
+(web/permissions.py) is then checked against the identity's roles. Session-authenticated
+state changes need a CSRF token; bearer-token calls do not (no ambient credential).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from flask_session import Session as ServerSessions
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from clinic.errors import NotFound
+from clinic.services import tokens
+from clinic.services.users import get_user
+
+from ..db import runtime
+from ..errors import problem
+from ..permissions import SIGNED_IN
+from . import audit, limits, security
+from .identity import Identity, current_identity
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+CSRF_EXEMPT_ATTRIBUTE = "_clinic_csrf_exempt"
+
+
+def csrf_exempt(view):
+    """For endpoints called by other systems with their own signatures (payment providers)."""
+    setattr(view, CSRF_EXEMPT_ATTRIBUTE, True)
+    return view
+
+
+@login_manager.user_loader
+def _load_user(user_key: str):
+    try:
+        user_id, version = (int(part) for part in user_key.split(":"))
+    except ValueError:
+        return None
+    with runtime().db.session() as db:
+        try:
+            user = get_user(db, user_id)
+        except NotFound:
+            return None
+        if not user.active or user.session_version != version:
+            return None
+        return Identity.of(user, "session")
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def load_identity() -> None:
+    """``before_request``: who is asking, from a bearer token or the session."""
+    g.identity = None
+    token = _bearer_token()
+    if token is not None:
+        with runtime().db.session() as db:
+            user = tokens.user_for_token(db, token)
+            if user is None:
+                response = problem(401, "Unauthorized", "the token is invalid, revoked or expired")
+                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                abort(response)
+            g.identity = Identity.of(user, "token")
+        return
+    if current_user.is_authenticated:
+        g.identity = current_user._get_current_object()
+
+
+def is_page_request() -> bool:
+    return not request.path.startswith(("/api/", "/ws", "/health"))
+
+
+def policy(permission: str) -> None:
+    """The installed policy of web/permissions.py: 401 anonymous, 403 without the permission."""
+    identity = current_identity()
+    if identity is None:
+        if is_page_request() and request.method == "GET":
+            abort(redirect(url_for("auth.login_page", next=request.full_path.rstrip("?"))))
+        response = problem(401, "Unauthorized", "sign in or send a bearer token")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="clinic"'
+        abort(response)
+    if permission != SIGNED_IN and not identity.can(permission):
+        abort(403, description=f"your role does not allow {permission}")
+
+
+def check_csrf() -> None:
+    """``before_request``: session-authenticated (and anonymous form) changes need a token."""
+    if request.method not in audit.UNSAFE or _bearer_token() is not None:
+        return
+    view = current_app_view()
+    if view is not None and getattr(view, CSRF_EXEMPT_ATTRIBUTE, False):
+        return
+    csrf.protect()
+
+
+def current_app_view():
+    from flask import current_app
+
+    return current_app.view_functions.get(request.endpoint) if request.endpoint else None
+
+
+def init_app(app: Flask) -> None:
+    """Install sessions, sign-in, identity, CSRF, rate limits, audit and security headers.
+
+    Must run before the permission check is registered: the check needs the identity.
+    """
+    settings = app.extensions["clinic"].settings
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
+    app.config.update(
+        SESSION_TYPE="redis",
+        SESSION_REDIS=app.extensions["clinic"].redis,
+        SESSION_KEY_PREFIX=f"{settings.redis_prefix}:session:",
+        SESSION_PERMANENT=True,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        SESSION_COOKIE_NAME="clinic_session",
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
+    )
+    ServerSessions(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limits.init_app(app)
+    audit.init_app(app)
+    security.init_app(app)
+    app.before_request(load_identity)
+    app.extensions["clinic.policy"] = policy

@@ -1,0 +1,127 @@
+"""Every state-changing request leaves exactly one audit row, in the transaction of the change.
+
+The request's database session gets two listeners: one that notes which rows the request
+creates or changes, and one that adds the audit row just before the commit, so the change and
+its record commit together. A request that changes nothing (refused, invalid) is recorded
+after the response, with its status.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, request
+from sqlalchemy import event, inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from clinic.models import AuditEntry, EventChannel, JobFile, OutboxEvent
+from clinic.services import audit
+
+from ..db import session
+from .identity import current_identity
+
+log = logging.getLogger(__name__)
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Rows written as a side effect of any change; never "the object" of a request.
+INFRASTRUCTURE = (AuditEntry, OutboxEvent, EventChannel, JobFile)
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+    return g.request_id
+
+
+def mark_audited() -> None:
+    """The view wrote its own audit row (sign-in does): the generic one is not needed."""
+    g.audit_written = True
+
+
+def _summary() -> dict:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        data = body if isinstance(body, dict) else {"body": body}
+    else:
+        data = {k: v for k, v in request.form.items()}
+        if request.files:
+            data["files"] = [f.filename for f in request.files.values()]
+    return {"method": request.method, "path": request.path[:200], "data": data}
+
+
+def _object_of(touched: list) -> tuple[str, str]:
+    for kind, key in touched:
+        return kind, key
+    args = request.view_args or {}
+    for name, value in args.items():
+        return (request.blueprint or ""), str(value)
+    return (request.blueprint or ""), ""
+
+
+def _write(db: Session, *, status: int | None, touched: list) -> None:
+    identity = current_identity()
+    object_type, object_id = _object_of(touched)
+    audit.record(
+        db,
+        actor=identity.actor if identity else None,
+        action=request.endpoint or request.path[:100],
+        object_type=object_type,
+        object_id=object_id,
+        summary=_summary(),
+        status=status,
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        request_id=request_id(),
+    )
+    g.audit_written = True
+
+
+def watch_session(db: Session) -> None:
+    """Attach the audit listeners to the request's session (unsafe requests only)."""
+    if request.method not in UNSAFE:
+        return
+    touched: list[tuple[str, str]] = []
+
+    @event.listens_for(db, "after_flush")
+    def _note(session, _context):
+        for obj in list(session.new) + list(session.dirty):
+            if isinstance(obj, INFRASTRUCTURE):
+                continue
+            identity = inspect(obj).identity
+            if identity:
+                entry = (obj.__table__.name, ":".join(str(part) for part in identity))
+                if entry not in touched:
+                    touched.append(entry)
+
+    @event.listens_for(db, "before_commit")
+    def _record(session):
+        if not g.get("audit_written"):
+            _write(session, status=None, touched=touched)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("clinic.session_hooks", []).append(watch_session)
+
+    @app.before_request
+    def _assign_request_id():
+        request_id()
+
+    @app.after_request
+    def _record_unchanged(response):
+        response.headers["X-Request-ID"] = request_id()
+        if request.method in UNSAFE and not g.get("audit_written") and request.endpoint:
+            # Nothing was committed: record the attempt and its answer on its own.
+            db = session()
+            try:
+                db.rollback()
+                _write(db, status=response.status_code, touched=[])
+                db.commit()
+            except SQLAlchemyError:
+                db.rollback()
+                log.exception("could not write the audit row of request %s", request_id())
+        return response

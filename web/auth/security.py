@@ -1,0 +1,49 @@
+"""Security headers on every answer, and CORS for the configured origins only."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_cors import CORS
+
+from ..db import runtime
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self' ws: wss:; media-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
+)
+# Swagger UI starts itself with an inline script; only its page is allowed one.
+DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+EMBEDDABLE_PREFIXES = ("/board",)
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["clinic"].settings
+    if settings.allowed_origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.allowed_origins)}},
+            supports_credentials=False,
+            expose_headers=["Location", "X-Request-ID"],
+        )
+
+    @app.after_request
+    def _headers(response):
+        embeddable = request.path.startswith(EMBEDDABLE_PREFIXES)
+        ancestors = runtime().settings.board_frame_ancestors if embeddable else ""
+        template = DOCS_CSP if request.path == "/api/docs" else CSP
+        response.headers.setdefault(
+            "Content-Security-Policy", template.format(ancestors=ancestors or "'none'")
+        )
+        if not (embeddable and ancestors):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        if runtime().settings.is_production:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,173 @@
+"""Signing in and out: the form for people, the JSON endpoint for scripts and pages.
+
+Both answer an unknown user, a wrong password, a disabled and a locked account alike, so
+the answer tells an attacker nothing about which accounts exist.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request
+from flask import session as http_session
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from flask_wtf.csrf import generate_csrf
+from marshmallow import ValidationError
+
+from clinic.errors import ValidationFailed
+from clinic.services import audit as audit_log
+from clinic.services import users
+
+from .. import db
+from ..errors import flatten_messages, problem
+from ..permissions import public, signed_in
+from ..schemas.auth import PasswordChangeSchema, SignInSchema
+from .audit import mark_audited, request_id
+from .identity import Identity, current_identity
+from .limits import SIGN_IN_PER_ADDRESS, limiter
+
+bp = Blueprint("auth", __name__)
+
+FAILED = "Wrong username or password, or the account is temporarily locked."
+
+
+def _regenerate_session() -> None:
+    """A new session id at every sign-in and sign-out (no session fixation)."""
+    current_app.session_interface.regenerate(http_session)
+
+
+def attempt_sign_in(username: str, password: str) -> Identity | None:
+    """Check the credentials, count a failure, write the audit row; sign in on success."""
+    session = db.session()
+    outcome = users.sign_in(session, username, password)
+    user = outcome.user
+    audit_log.record(
+        session,
+        actor=audit_log.Actor(user.id, user.username, tuple(user.roles)) if user else None,
+        action="auth.sign_in" if outcome.ok else "auth.sign_in_failed",
+        object_type="users",
+        object_id=str(user.id) if user else "",
+        summary={"username": username[:64], "outcome": outcome.reason},
+        status=200 if outcome.ok else 401,
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        request_id=request_id(),
+    )
+    mark_audited()
+    session.commit()
+    if not outcome.ok:
+        return None
+    identity = Identity.of(user, "session")
+    login_user(identity)
+    _regenerate_session()
+    return identity
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would help phishing."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("pages.index")
+
+
+@bp.get("/login")
+@public
+def login_page():
+    if current_identity() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", next=request.args.get("next", ""), error=None)
+
+
+@bp.post("/login")
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS)
+def login_form():
+    username = request.form.get("username", "")[:64]
+    password = request.form.get("password", "")[:128]
+    if attempt_sign_in(username, password) is None:
+        page = render_template(
+            "auth/login.html", next=request.form.get("next", ""), error=_(FAILED), username=username
+        )
+        return page, 401
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+@signed_in
+def logout():
+    logout_user()
+    http_session.clear()
+    _regenerate_session()
+    flash(_("You have signed out."))
+    return redirect(url_for("auth.login_page"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password_page():
+    errors = {}
+    if request.method == "POST":
+        try:
+            data = PasswordChangeSchema().load(
+                {k: request.form.get(k, "") for k in ("current_password", "new_password")}
+            )
+        except ValidationError as exc:
+            errors = flatten_messages(exc.messages)
+        else:
+            session = db.session()
+            user = users.get_user(session, current_identity().user_id)
+            try:
+                users.change_own_password(
+                    session, user, data["current_password"], data["new_password"]
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                session.commit()
+                # The session version moved on: sign in again under the new one.
+                login_user(Identity.of(user, "session"))
+                _regenerate_session()
+                flash(_("Your password has been changed."))
+                return redirect(url_for("pages.index"))
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+
+
+@bp.get("/api/v1/session/csrf")
+@public
+def csrf_token():
+    """A CSRF token for the session this request carries (pages and the JSON sign-in)."""
+    return jsonify(csrf_token=generate_csrf())
+
+
+@bp.post("/api/v1/session")
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS)
+def sign_in_json():
+    """Sign in with JSON {username, password}: 200 with the user, or 401 (always the same)."""
+    try:
+        data = SignInSchema().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        errors = flatten_messages(exc.messages)
+        return problem(422, "Validation failed", "username and password are required", errors)
+    identity = attempt_sign_in(data["username"], data["password"])
+    if identity is None:
+        return problem(401, "Sign-in failed", FAILED)
+    return jsonify(
+        id=identity.user_id,
+        username=identity.username,
+        roles=list(identity.roles),
+        csrf_token=generate_csrf(),
+    )
+
+
+@bp.delete("/api/v1/session")
+@signed_in
+def sign_out_json():
+    logout_user()
+    http_session.clear()
+    _regenerate_session()
+    return "", 204

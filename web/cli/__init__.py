@@ -1,0 +1,196 @@
+"""The ``clinic`` command: the whole system in one command, or each part on its own.
+
+Every command reads the one :class:`~clinic.settings.Settings`. An environment the settings
+refuse (say ``CLINIC_ENV=production`` without ``SECRET_KEY``) stops the command with the
+reason and exit code 2, before anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask.cli import FlaskGroup, routes_command, shell_command
+
+from clinic.settings import ConfigError, Settings
+
+from .. import create_app
+from . import processes
+
+CONFIG_EXIT_CODE = 2
+
+
+class ConfigRefused(click.ClickException):
+    """The environment is not one the system may start with."""
+
+    exit_code = CONFIG_EXIT_CODE
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
+
+
+class ClinicGroup(FlaskGroup):
+    """Flask's command group (``.env`` loading, ``shell``, ``routes``) with our commands."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            create_app=create_app, add_default_commands=False, add_version_option=False, **kwargs
+        )
+        self.add_command(shell_command)
+        self.add_command(routes_command)
+
+    def list_commands(self, ctx):
+        # Listing commands loads the app for its own; a refused environment must still get
+        # a readable --help rather than a traceback.
+        try:
+            Settings.from_env()
+        except ConfigError:
+            return sorted(self.commands)
+        return super().list_commands(ctx)
+
+
+cli = ClinicGroup(
+    name="clinic", help="Clinic: the whole system with `clinic run`, or each part on its own."
+)
+
+
+def _exec(argv: list[str], env: dict[str, str]) -> None:
+    """Become ``argv``: the same command line ``clinic run`` would start as a child."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)  # nosec B606 # argv is ours, no shell
+
+
+@cli.command("run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Web server address.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--flower-port", default=5555, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--web-workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="gunicorn worker processes (default: WEB_CONCURRENCY or 1).",
+)
+def run_command(host: str, port: int, flower_port: int, web_workers: int | None) -> None:
+    """Everything in one process tree: migrate, demo data, Redis, web, worker, beat, Flower."""
+    from .run import run_system
+
+    settings = load_settings()
+    try:
+        code = run_system(settings, host, port, flower_port, web_workers)
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
+    sys.exit(code)
+
+
+@cli.command("web", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="gunicorn workers.")
+def web_command(host: str, port: int, workers: int | None) -> None:
+    """The web server alone (gunicorn, gevent worker)."""
+    settings = load_settings()
+    _exec(processes.web_argv(host, port, workers), processes.child_env(settings))
+
+
+@cli.command("worker", with_appcontext=False)
+@click.option("-Q", "--queues", default=None, help="Comma-separated queues (default: all).")
+@click.option("-c", "--concurrency", type=click.IntRange(1, 256), default=None)
+def worker_command(queues: str | None, concurrency: int | None) -> None:
+    """A Celery worker alone."""
+    settings = load_settings()
+    argv = processes.worker_argv(settings, queues, concurrency)
+    _exec(argv, processes.child_env(settings))
+
+
+@cli.command("beat", with_appcontext=False)
+def beat_command() -> None:
+    """The periodic task scheduler alone. Run exactly one per system."""
+    settings = load_settings()
+    _exec(processes.beat_argv(settings), processes.child_env(settings))
+
+
+@cli.command("flower", with_appcontext=False)
+@click.option("--port", default=5555, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", default="127.0.0.1", show_default=True)
+def flower_command(port: int, address: str) -> None:
+    """Flower, the Celery monitor, alone (basic auth from FLOWER_BASIC_AUTH)."""
+    settings = load_settings()
+    try:
+        argv = processes.flower_argv(settings, port, address)
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
+    _exec(argv, processes.child_env(settings))
+
+
+@cli.command("redis", with_appcontext=False)
+def redis_command() -> None:
+    """The embedded Redis alone, on the instance folder's unix socket (no REDIS_URL)."""
+    settings = load_settings()
+    if settings.redis_url:
+        raise ConfigRefused("REDIS_URL is set: there is no embedded Redis to run")
+    try:
+        processes.refuse_running_redis(settings)
+        argv = processes.redis_argv(settings)
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
+    _exec(argv, processes.child_env(settings))
+
+
+@cli.group("db", cls=click.Group)
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    from clinic import migrate
+
+    migrate.upgrade(load_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" empties it)."""
+    from clinic import migrate
+
+    migrate.downgrade(load_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the database's current revision."""
+    from clinic import migrate
+
+    heads = migrate.current_heads(load_settings().database_url)
+    click.echo(", ".join(sorted(heads)) if heads else "(empty: no migration applied)")
+
+
+@cli.command("demo-data", with_appcontext=False)
+def demo_data_command() -> None:
+    """Load the demo clinic into an empty database."""
+    from .run import load_demo_data
+
+    loaded = load_demo_data(load_settings())
+    if loaded is None:
+        raise click.ClickException("this build has no demo data (clinic.demo is missing)")
+    click.echo("demo data loaded" if loaded else "the database already has data; nothing loaded")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: ``clinic``."""
+    try:
+        cli.main(args=argv, prog_name="clinic")
+    except ConfigError as exc:  # raised while loading the app for shell, routes and the like
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(CONFIG_EXIT_CODE)

@@ -1,0 +1,100 @@
+"""``clinic run``: the whole system as one process tree, stopped as one."""
+
+from __future__ import annotations
+
+import traceback
+
+from clinic.runtime import Runtime
+from clinic.settings import ConfigError, Settings
+
+from ..supervisor import ChildSpec, Supervisor
+from . import processes
+
+
+def load_demo_data(settings: Settings) -> bool | None:
+    """Load the demo clinic if this build has one: True if loaded, False if the database
+    already had data, None when there is no demo data module."""
+    try:
+        from clinic.demo import load_demo_data as load
+    except ModuleNotFoundError as exc:
+        if exc.name == "clinic.demo":
+            return None
+        raise
+    runtime = Runtime(settings)
+    try:
+        with runtime.db.transaction() as session:
+            return bool(load(session))
+    finally:
+        runtime.close()
+
+
+def application_specs(
+    settings: Settings, host: str, port: int, flower_port: int, web_workers: int | None
+) -> list[ChildSpec]:
+    """The children after Redis: web, worker, exactly one beat, and Flower."""
+    env = processes.child_env(settings)
+    return [
+        ChildSpec("web", processes.web_argv(host, port, web_workers), env),
+        ChildSpec("worker", processes.worker_argv(settings), env),
+        ChildSpec("beat", processes.beat_argv(settings), env),
+        ChildSpec("flower", processes.flower_argv(settings, flower_port), env),
+    ]
+
+
+def run_system(
+    settings: Settings, host: str, port: int, flower_port: int, web_workers: int | None
+) -> int:
+    """Start everything, print the addresses once ready, and stop everything on SIGINT or
+    SIGTERM (exit code 0) or when any child dies (exit code 1). Nothing is left running."""
+    specs = application_specs(settings, host, port, flower_port, web_workers)
+    processes.refuse_busy_port(host, port, "web (--port)")
+    processes.refuse_busy_port("127.0.0.1", flower_port, "Flower (--flower-port)")
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    supervisor = Supervisor()
+    supervisor.install_signal_handlers()
+    code = 1
+    try:
+        _prepare(supervisor, settings)
+        for spec in specs:
+            if supervisor.stopping:
+                break
+            supervisor.start(spec)
+        processes.ReadinessWatch(supervisor, host, port, flower_port).start()
+        code = supervisor.watch()
+    except ConfigError:
+        raise
+    except KeyboardInterrupt:
+        code = 0
+    except RuntimeError as exc:
+        supervisor.say(f"could not start: {exc}")
+    except Exception:  # anything else is a bug worth its traceback; children still stop
+        supervisor.say("could not start:\n" + traceback.format_exc())
+    finally:
+        supervisor.stop()
+        supervisor.restore_signal_handlers()
+        supervisor.say("everything stopped")
+    return code
+
+
+def _prepare(supervisor: Supervisor, settings: Settings) -> None:
+    """Redis first (demo data publishes events), then the schema, then the demo data."""
+    if settings.redis_url is None:
+        processes.refuse_running_redis(settings)
+        redis = supervisor.start(processes.embedded_redis_spec(settings))
+        processes.wait_for_redis(settings, redis.process, supervisor)
+        if supervisor.stopping:
+            return
+        supervisor.say(f"embedded Redis answers on {settings.embedded_redis_socket}")
+    else:
+        supervisor.say("using REDIS_URL")
+
+    from clinic import migrate
+
+    supervisor.say("applying migrations")
+    migrate.upgrade(settings.database_url)
+    if supervisor.stopping:
+        return
+    loaded = load_demo_data(settings)
+    if loaded is not None:
+        supervisor.say("demo data loaded" if loaded else "database has data; demo data skipped")
