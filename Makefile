@@ -1,11 +1,19 @@
 # The two commands a newcomer needs: `make run` (the whole system on embedded defaults)
-# and `make test` (the whole suite). Everything else is a step of those two.
+# and `make test` (the offline lint checks, then the whole suite). Everything else is a step
+# of those two, or a check that needs the network (`make audit`).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# The audit tools pin their own dependencies (safety pins psutil, among others), so they get
+# a virtualenv of their own inside .venv, where every linter already looks away.
+AUDIT_VENV := $(VENV)/audit
+COMPOSE_FILE := docker-compose.yml
+COMPOSE_ENV_FILE ?= .env.example
+WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
-.PHONY: install run test lint format audit bench clean
+.PHONY: install run test lint lint-python lint-workflows lint-compose format audit bench \
+	loadtest clean
 
 install: $(VENV)/.installed
 
@@ -18,8 +26,61 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 run: install
 	$(BIN)/clinic run
 
-test: install
+test: lint
 	$(PY) -m pytest
+
+# Everything here works offline: `make test` runs it, and so does CI's lint job.
+lint: lint-python lint-workflows lint-compose
+
+lint-python: install
+	$(BIN)/black --check --quiet .
+	$(BIN)/isort --check-only --quiet .
+	$(BIN)/flake8
+	$(BIN)/bandit --quiet --recursive clinic web tasks workers
+
+lint-workflows: install
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/zizmor --offline --no-progress .github/workflows
+
+# The schema check always runs; `config` also resolves variables and references when a
+# compose implementation is installed (`docker compose` on CI runners, Debian's
+# docker-compose where there is no Docker engine).
+lint-compose: install
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec $(COMPOSE_FILE)
+	@if docker compose version >/dev/null 2>&1; then \
+		echo "docker compose config"; \
+		docker compose --env-file $(COMPOSE_ENV_FILE) -f $(COMPOSE_FILE) config --quiet; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+		echo "docker-compose config"; \
+		docker-compose --env-file $(COMPOSE_ENV_FILE) -f $(COMPOSE_FILE) config --quiet; \
+	else \
+		echo "no docker compose here: $(COMPOSE_FILE) checked against the schema only"; \
+	fi
+
+format: install
+	$(BIN)/black --quiet .
+	$(BIN)/isort --quiet .
+
+# Needs the network (vulnerability databases): CI's security job runs it; `make test` does not.
+audit: install
+	test -x $(AUDIT_VENV)/bin/pip-audit || $(PYTHON) -m venv $(AUDIT_VENV)
+	test -x $(AUDIT_VENV)/bin/pip-audit || \
+		$(AUDIT_VENV)/bin/pip install --quiet 'pip-audit>=2.7' 'safety>=3.2'
+	$(PY) -m pip freeze --exclude-editable > $(AUDIT_VENV)/requirements.txt
+	$(AUDIT_VENV)/bin/pip-audit --requirement $(AUDIT_VENV)/requirements.txt \
+		--no-deps --disable-pip --progress-spinner off
+	$(AUDIT_VENV)/bin/safety check --file $(AUDIT_VENV)/requirements.txt --full-report
+
+bench: install
+	@ran=0; for script in bench/*.py; do \
+		[ -e "$$script" ] || continue; \
+		echo "== $$script"; $(PY) "$$script" || exit $$?; ran=1; \
+	done; \
+	[ $$ran = 1 ] || echo "bench: no benchmarks in bench/ yet"
+
+# The whole system under locust for a bounded time (LOAD_USERS, LOAD_SPAWN_RATE, LOAD_TIME).
+loadtest: install
+	BIN=$(BIN) bash .ci/loadtest
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info

@@ -66,6 +66,8 @@ def _commit_happened(session: Session) -> None:
     # The callbacks run once the transaction has ended and its connection is back in the
     # pool: a callback that needs the database (marking events published) then takes a
     # connection without holding another, so a full pool cannot deadlock on itself.
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released; the outer transaction may still roll back
     ready = session.info.pop(AFTER_COMMIT_KEY, [])
     if ready:
         session.info.setdefault(READY_KEY, []).extend(ready)

@@ -17,6 +17,7 @@ import re
 from datetime import timedelta
 from typing import Callable, Iterable
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -71,7 +72,9 @@ def record_event(session: Session, channel: str, type_: str, data: dict) -> Outb
 
 
 def _publish_committed(session: Session) -> None:
-    events = session.info.pop(PENDING_KEY, [])
+    # An event recorded inside a savepoint that was rolled back was never committed: its row
+    # was dropped (and its number will be used again), so it must not be published.
+    events = [e for e in session.info.pop(PENDING_KEY, []) if sa_inspect(e).has_identity]
     bus = session.info.get(BUS_KEY)
     if not events or bus is None:
         return
@@ -95,7 +98,9 @@ def mark_published(bind, ids: Iterable[int]) -> None:
         )
 
 
-def republish_pending(session: Session, bus, *, older_than_seconds: float = 2, limit: int = 500) -> int:
+def republish_pending(
+    session: Session, bus, *, older_than_seconds: float = 2, limit: int = 500
+) -> int:
     """Publish outbox rows that were committed but never reached Redis; commits; returns
     the count.
 

@@ -12,11 +12,21 @@ MIN_LENGTH = 10
 MAX_LENGTH = 128
 DENY_LIST = Path(__file__).parent / "data" / "common-passwords.txt"
 
-# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile; configure()
+# may change the cost, and hashes made with other parameters are redone at the next sign-in.
 hasher = PasswordHasher()
 
 # Verified against when the user is unknown, so both failures cost the same time.
 _DUMMY_HASH = hasher.hash("not a password anyone has")
+
+
+def configure(*, time_cost: int, memory_kib: int) -> None:
+    """Use these argon2id costs from now on (the process's settings decide them)."""
+    global hasher, _DUMMY_HASH
+    if (hasher.time_cost, hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = hasher.hash("not a password anyone has")
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from . import passwords
 from .db import Database
 from .events import BUS_KEY, RedisBus
 from .settings import Settings
@@ -28,6 +29,9 @@ class Runtime:
         if settings.database_url.startswith("sqlite"):
             settings.instance_path.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url, session_info={BUS_KEY: self.bus})
+        passwords.configure(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        )
 
     def close(self) -> None:
         self.db.dispose()

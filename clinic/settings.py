@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("ru", "uz", "en")
 ENVIRONMENTS = ("development", "production", "test")
-DEV_SECRET_FILE = "dev-secret-key"
+# A file name, not a secret.
+DEV_SECRET_FILE = "dev-secret-key"  # nosec B105
 
 
 class ConfigError(RuntimeError):
@@ -65,6 +66,8 @@ class Settings:
     flower_basic_auth: str | None
     redis_prefix: str = "clinic"
     session_idle_minutes: int = 30
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     proxy_count: int = 0
     board_frame_ancestors: str = ""
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
@@ -137,7 +140,9 @@ class Settings:
             secret_key = _development_secret(instance)
 
         origins = tuple(
-            o.strip().rstrip("/") for o in env.get("CLINIC_ALLOWED_ORIGINS", "").split(",") if o.strip()
+            o.strip().rstrip("/")
+            for o in env.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
         )
 
         return cls(
@@ -158,6 +163,8 @@ class Settings:
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
             session_idle_minutes=max(1, _int(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
+            argon2_time_cost=max(1, _int(env, "CLINIC_ARGON2_TIME_COST", 3)),
+            argon2_memory_kib=max(8192, _int(env, "CLINIC_ARGON2_MEMORY_KIB", 65536)),
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),

@@ -7,6 +7,7 @@ test gets clean tables and its own Redis key prefix.
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from clinic import migrate
@@ -24,7 +26,9 @@ from clinic.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
-BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b
+]
 
 
 def _pg_url(dbname: str) -> str:
@@ -67,6 +71,9 @@ def make_settings(database_url: str, instance: Path, prefix: str, **extra) -> Se
         "CLINIC_REDIS_PREFIX": prefix,
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
         "CLINIC_JOB_STALE_SECONDS": "3",
+        # Cheap argon2 for tests: the parameters, not the algorithm, are what differ.
+        "CLINIC_ARGON2_TIME_COST": "1",
+        "CLINIC_ARGON2_MEMORY_KIB": "8192",
     }
     env.update({k: str(v) for k, v in extra.items()})
     return Settings.from_env(env)
@@ -79,6 +86,8 @@ def redis_prefix():
 
 @pytest.fixture
 def settings(database_urls, backend, tmp_path, redis_prefix) -> Settings:
+    if backend not in database_urls:
+        pytest.skip(f"{backend} is not in TEST_DATABASES")
     return make_settings(database_urls[backend], tmp_path / "instance", redis_prefix)
 
 
@@ -116,16 +125,12 @@ def app(runtime):
     configure_runtime(runtime)
     application = create_app(runtime=runtime)
     application.config["TESTING"] = True
+    application.test_client_class = ClinicClient
     yield application
     hub = application.extensions.get("clinic.ws", {}).get("hub")
     if hub is not None:
         hub.stop()
     configure_runtime(None)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
@@ -166,7 +171,9 @@ def live_server(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -194,8 +201,19 @@ class RedisServer:
         import redis
 
         self.process = subprocess.Popen(  # nosec B603
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -224,3 +242,170 @@ def private_redis(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+# -- users, signed-in clients and the audit check -----------------------------------------
+
+PASSWORD = "Test-parol-2026!"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+SIGN_IN_PATHS = {"/api/v1/session", "/login"}
+SIGN_OUT_PATHS = {"/logout"}
+
+
+_prefixes = itertools.count(26 * 26)
+
+
+def _letters() -> str:
+    """A ticket prefix no other department made by these fixtures has (three letters)."""
+    n, letters = next(_prefixes), ""
+    for _ in range(3):
+        n, r = divmod(n, 26)
+        letters = chr(ord("A") + r) + letters
+    return letters
+
+
+def _create_user(runtime, role: str, username: str | None = None) -> tuple[int, str]:
+    from clinic.services import reference, users
+
+    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    with runtime.db.transaction() as s:
+        doctor_id = None
+        if role == "doctor":
+            suffix = uuid.uuid4().hex[:4]
+            department = reference.create_department(
+                s,
+                {
+                    "code": f"dep{suffix}",
+                    "ticket_prefix": _letters(),
+                    "name_ru": "Отделение",
+                    "name_uz": "Bo'lim",
+                    "name_en": "Department",
+                },
+            )
+            doctor_id = reference.create_doctor(
+                s, {"full_name": f"Доктор {suffix}", "department_id": department.id}
+            ).id
+        user = users.create_user(
+            s, username=username, password=PASSWORD, roles=[role], doctor_id=doctor_id
+        )
+        return user.id, user.username
+
+
+class ClinicClient(FlaskClient):
+    """A test client that sends the CSRF token with session-authenticated changes and
+    remembers each change it made, so the audit log can be checked for every one of them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.username = ""
+        self.token_owners: dict[str, str] = {}
+        self.changes: list[tuple[str, str, str]] = []
+
+    def open(self, *args, skip_csrf: bool = False, **kwargs):
+        method = str(kwargs.get("method", "GET")).upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        bearer = headers.get("Authorization", "")[7:]
+        if method in UNSAFE and not bearer and not skip_csrf and "X-CSRFToken" not in headers:
+            token = super().open("/api/v1/session/csrf").get_json()["csrf_token"]
+            headers["X-CSRFToken"] = token
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        actor = self.token_owners.get(bearer, "") if bearer else self.username
+        response = super().open(*args, headers=headers, **kwargs)
+        if method in UNSAFE and response.headers.get("X-Request-ID"):
+            path = path.split("?", 1)[0]
+            signing_in = method == "POST" and path in SIGN_IN_PATHS
+            if signing_in and response.status_code in (200, 302):
+                actor = self.username = self._signed_in_as()
+            elif signing_in and response.status_code == 401:
+                actor = ""  # a failed sign-in is anonymous, whoever was signed in before
+            elif path in SIGN_OUT_PATHS or (path == "/api/v1/session" and method == "DELETE"):
+                self.username = ""
+            self.changes.append((response.headers["X-Request-ID"], actor, f"{method} {path}"))
+        return response
+
+    def _signed_in_as(self) -> str:
+        me = super().open("/api/v1/me")
+        return me.get_json()["username"] if me.status_code == 200 else ""
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> None:
+        response = self.post("/api/v1/session", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+
+
+def check_audit(runtime, client: ClinicClient) -> None:
+    """Every change this client made left exactly one audit row naming whoever made it."""
+    from sqlalchemy import select
+
+    from clinic.models import AuditEntry
+
+    if not client.changes:
+        return
+    with runtime.db.session() as s:
+        for request_id, actor, what in client.changes:
+            rows = s.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
+            assert len(rows) == 1, f"{what}: {len(rows)} audit rows"
+            assert rows[0].username == actor, f"{what}: audit names {rows[0].username!r}"
+
+
+@pytest.fixture
+def make_user(runtime):
+    def make(role: str, username: str | None = None) -> int:
+        return _create_user(runtime, role, username)[0]
+
+    return make
+
+
+@pytest.fixture
+def client_as(app, runtime):
+    """``client_as("cashier")``: a new client signed in (by its session) as a new user."""
+    made = []
+
+    def make(role: str, username: str | None = None) -> ClinicClient:
+        _, name = _create_user(runtime, role, username)
+        new = app.test_client()
+        new.sign_in(name)
+        made.append(new)
+        return new
+
+    yield make
+    for c in made:
+        check_audit(runtime, c)
+
+
+@pytest.fixture
+def client(client_as):
+    """Signed in as an administrator."""
+    return client_as("admin", "admin")
+
+
+@pytest.fixture
+def anon_client(app, runtime):
+    c = app.test_client()
+    yield c
+    check_audit(runtime, c)
+
+
+@pytest.fixture
+def role_tokens(runtime, anon_client):
+    """A bearer token for a user of each role."""
+    from clinic.permissions import ROLES
+    from clinic.services import tokens, users
+
+    issued = {}
+    for role in ROLES:
+        user_id, name = _create_user(runtime, role)
+        with runtime.db.transaction() as s:
+            _, plain = tokens.create_token(s, users.get_user(s, user_id), name="tests")
+        issued[role] = plain
+        anon_client.token_owners[plain] = name
+    return issued
+
+
+@pytest.fixture
+def admin_token(runtime):
+    """A bearer token of an administrator (for WebSocket clients and plain HTTP)."""
+    from clinic.services import tokens, users
+
+    user_id, _ = _create_user(runtime, "admin", f"robot-{uuid.uuid4().hex[:4]}")
+    with runtime.db.transaction() as s:
+        return tokens.create_token(s, users.get_user(s, user_id), name="tests")[1]

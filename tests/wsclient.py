@@ -9,23 +9,37 @@ import websocket
 
 
 class WSClient:
-    def __init__(self, base_url: str, *, timeout: float = 5.0, **headers) -> None:
-        url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/ws"
-        self.ws = websocket.create_connection(url, timeout=timeout, header=headers or None)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        query: str = "",
+        timeout: float = 5.0,
+        expect_hello: bool = True,
+    ) -> None:
+        url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/ws" + query
+        headers = [f"Authorization: Bearer {token}"] if token else None
+        self.ws = websocket.create_connection(url, timeout=timeout, header=headers)
         self.received: list[dict] = []
-        hello = self.next(timeout)
-        assert hello["op"] == "hello", hello
+        if expect_hello:
+            hello = self.next(timeout)
+            assert hello["op"] == "hello", hello
 
     def send(self, message: dict) -> None:
         self.ws.send(json.dumps(message))
 
-    def subscribe(self, channel: str, last_id: int | None = None, timeout: float = 5.0) -> list[dict]:
+    def subscribe(
+        self, channel: str, last_id: int | None = None, timeout: float = 5.0
+    ) -> list[dict]:
         """Subscribe and return everything up to and including the ``subscribed`` answer."""
         message = {"op": "subscribe", "channel": channel}
         if last_id is not None:
             message["last_id"] = last_id
         self.send(message)
-        return self.until(lambda m: m.get("op") == "subscribed" and m["channel"] == channel, timeout)
+        return self.until(
+            lambda m: m.get("op") == "subscribed" and m["channel"] == channel, timeout
+        )
 
     def next(self, timeout: float = 5.0) -> dict:
         self.ws.settimeout(timeout)

@@ -36,11 +36,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.extensions["celery"] = create_celery(settings)
 
-    from . import db, i18n
+    from . import auth, db, i18n
+    from .api.bodies import require_json_bodies
 
     db.init_app(app)
     i18n.init_app(app)
+    # Order matters: who is asking, then may they, then is the change really theirs (CSRF).
+    auth.init_app(app)
     app.before_request(enforce)
+    app.before_request(require_json_bodies)
+    app.before_request(auth.check_csrf)
 
     from .api import init_api
 
@@ -48,11 +53,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # After the API: flask-smorest installs an HTTPException handler that this one replaces.
     register_error_handlers(app)
 
+    from .auth.admin import bp as admin_bp
+    from .auth.views import bp as auth_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
     from .ws import init_ws
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(pages_bp)
+    for blueprint in (health_bp, pages_bp, auth_bp, admin_bp):
+        app.register_blueprint(blueprint)
     init_ws(app)
     return app

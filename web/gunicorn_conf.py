@@ -1,4 +1,4 @@
-"""gunicorn settings: ``gunicorn --config python:web.gunicorn_conf 'web:create_app()'``.
+"""gunicorn settings: ``gunicorn --config web/gunicorn_conf.py 'web:create_app()'``.
 
 The gevent worker holds each WebSocket as a greenlet, not a thread: one worker process keeps
 a thousand sockets open, where a threaded worker silently stops completing handshakes once
@@ -7,8 +7,9 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 
 import os
 
-bind = os.environ.get("CLINIC_WEB_BIND", "127.0.0.1:5000")
-# One worker by default: events reach every worker through Redis, so more only add CPU.
+bind = "127.0.0.1:5000"
+# One process by default: a gevent worker already serves many connections at once. More
+# processes add CPU; each gets the events through its own Redis subscription.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gevent"
 worker_connections = int(os.environ.get("CLINIC_WEB_CONNECTIONS", "1000"))
@@ -21,6 +22,8 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-# Trust X-Forwarded-* only from a proxy we were told about.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-* are trusted only from FORWARDED_ALLOW_IPS (gunicorn's own variable, loopback by
+# default); the application's CLINIC_PROXY_COUNT decides how many hops it believes.
 proc_name = "clinic-web"
+# gunicorn's control socket would sit in $HOME, shared by every instance; nothing uses it.
+control_socket_disable = True

@@ -13,7 +13,7 @@ from clinic.settings import Settings
 
 from .config import celery_config
 
-TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.imports")
+TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.imports", "tasks.queue")
 
 
 def create_celery(settings: Settings | None = None) -> Celery:

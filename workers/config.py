@@ -23,6 +23,7 @@ BEAT_SCHEDULE = {
     "republish-events": {"task": "events.republish", "schedule": timedelta(seconds=5)},
     "redispatch-stale-jobs": {"task": "jobs.redispatch_stale", "schedule": timedelta(seconds=30)},
     "prune-outbox": {"task": "events.prune", "schedule": crontab(hour=3, minute=15)},
+    "close-queue-days": {"task": "queue.close_days", "schedule": timedelta(minutes=5)},
 }
 
 

@@ -1,7 +1,7 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .auth import ApiToken, AuditEntry, User, UserRole
-from .base import Base, utcnow
+from .base import MAX_ID, Base, is_id, utcnow
 from .events import EventChannel, OutboxEvent
 from .jobs import DeadLetter, Job, JobFile, JobStatus
 from .queue import Board, Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource, TicketStatus
@@ -21,6 +21,8 @@ __all__ = [
     "User",
     "UserRole",
     "Base",
+    "MAX_ID",
+    "is_id",
     "ClinicProfile",
     "DeadLetter",
     "Department",

@@ -21,6 +21,14 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
+MAX_ID = 2**31 - 1
+
+
+def is_id(value) -> bool:
+    """Whether ``value`` can be a row id (a whole number the databases can store)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

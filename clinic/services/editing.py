@@ -248,8 +248,8 @@ def write(session: Session, kind: Kind, apply: Callable[[], None]) -> None:
         message = str(exc.orig)
         table = kind.model.__tablename__
         fields = [f for f in kind.unique if f"{table}.{f}" in message or f"{table}_{f}" in message]
-        if not fields:
-            raise
+        if not fields:  # e.g. two first saves of the single clinic profile at once
+            raise Conflict(f"the {kind.name} was changed at the same time; try again") from exc
         errors = {f: ["Already used."] for f in fields}
         raise Conflict(f"{kind.name} {', '.join(fields)} already used", errors=errors) from exc
 
@@ -316,11 +316,16 @@ def loosely_contains(column, key: str):
 
 
 def filter_common(stmt, model, *, active: bool | None, **equal):
+    """Rows with the given active flag and field values (None: any); an id filter that
+    cannot be an id is a ValidationFailed naming it, not a database error."""
     if active is not None:
         stmt = stmt.where(model.active.is_(active))
     for field, value in equal.items():
-        if value is not None:
-            stmt = stmt.where(getattr(model, field) == value)
+        if value is None:
+            continue
+        if field.endswith("_id") and not (_is_int(value) and 1 <= value <= MAX_ID):
+            raise ValidationFailed(f"invalid {field}", errors={field: ["Not a valid id."]})
+        stmt = stmt.where(getattr(model, field) == value)
     return stmt
 
 

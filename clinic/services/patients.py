@@ -66,7 +66,7 @@ def _patient_values(data: dict, current: Patient | None, today: date | None) -> 
         "sex",
         max_length=1,
         required=True,
-        pattern=re.compile(r"^[MF]$"),
+        pattern=re.compile(f"^[{''.join(SEXES)}]$"),
         message="M or F.",
         transform=str.upper,
     )

@@ -32,8 +32,6 @@ from .price_list_file import (
     parse_whole,
 )
 
-__all__ = ["ClaimLost", "PriceListRejected", "import_price_list", "start_import"]
-
 JOB_KIND = "price_import"
 TASK_NAME = "imports.price_list"
 DEFAULT_BATCH_SIZE = 200

@@ -42,6 +42,7 @@ SHEETS = {
         ("code", "name_ru", "name_uz", "name_en", "price"),
     ),
 }
+
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$")
 _WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$")
@@ -107,7 +108,7 @@ def parse_price_list(filename: str, data: bytes) -> list[Row]:
     tables = _read_csv(data) if kind == "csv" else _read_xlsx(data)
     rows = [row for sheet in SHEETS for row in tables.get(sheet, [])]
     if len(rows) > MAX_ROWS:
-        raise PriceListRejected(f"The file has {len(rows)} rows; at most {MAX_ROWS} are accepted.")
+        raise PriceListRejected(f"More than {MAX_ROWS} rows: split the file.")
     return rows
 
 
@@ -215,6 +216,8 @@ def _table(sheet: str, records, *, csv_file: bool = False) -> list[Row]:
         for name in header:
             values.setdefault(name, "")
         rows.append(Row(sheet, number, values, tuple(problems)))
+        if len(rows) > MAX_ROWS:  # stop before a huge (or decompression-bomb) sheet is read
+            refuse(f"more than {MAX_ROWS} rows: split the file.")
     return rows
 
 

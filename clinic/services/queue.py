@@ -26,7 +26,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..events import record_event
 from ..models import Priority, Queue, QueueDay, Room, Ticket, TicketEvent, TicketSource
 from ..models import TicketStatus as S
-from ..models import utcnow
+from ..models import is_id, utcnow
 from ..text import NotAPhone, normalize_phone
 
 EVENT_PREFIX = "ticket."
@@ -54,14 +54,14 @@ def ticket_channel(ticket_id: int) -> str:
 
 
 def get_queue(session: Session, queue_id: int) -> Queue:
-    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) else None
+    queue = session.get(Queue, queue_id) if is_id(queue_id) else None
     if queue is None:
         raise NotFound(f"queue {queue_id} does not exist", errors={"queue_id": ["unknown queue"]})
     return queue
 
 
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
+    ticket = session.get(Ticket, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
     return ticket
@@ -344,7 +344,7 @@ def _lock_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
 def _room(session: Session, room_id: int | None) -> Room | None:
     if room_id is None:
         return None
-    room = session.get(Room, room_id) if isinstance(room_id, int) else None
+    room = session.get(Room, room_id) if is_id(room_id) else None
     if room is None:
         raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
     return room

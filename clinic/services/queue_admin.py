@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..models import Board, Department, Doctor, Queue, Room
+from ..models import Board, Department, Doctor, Queue, Room, is_id
 
 PREFIX_RE = re.compile(r"^[A-ZА-ЯЁЎҚҒҲ]{1,3}$")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -77,7 +77,8 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
     if prefix is not None and not PREFIX_RE.match(prefix):
         errors["prefix"] = ["1-3 capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
-        if values.get(field) is not None and session.get(model, values[field]) is None:
+        value = values.get(field)
+        if value is not None and (not is_id(value) or session.get(model, value) is None):
             errors[field] = [f"no such {field[:-3]}"]
     start, until = values.get("online_from"), values.get("online_until")
     if (start is None) != (until is None):
@@ -152,7 +153,7 @@ def _board_values(session: Session, data: dict) -> dict:
             errors["name"] = ["required"]
     if "queue_ids" in data:
         ids = list(dict.fromkeys(data["queue_ids"] or []))
-        unknown = [i for i in ids if session.get(Queue, i) is None]
+        unknown = [i for i in ids if not is_id(i) or session.get(Queue, i) is None]
         if unknown or not ids or len(ids) > 40:
             errors["queue_ids"] = [
                 f"1-40 existing queues; unknown: {unknown}" if unknown else "1-40 queues"
@@ -190,7 +191,7 @@ def update_board(session: Session, board: Board, data: dict) -> Board:
 
 
 def get_board(session: Session, board_id: int) -> Board:
-    board = session.get(Board, board_id) if isinstance(board_id, int) else None
+    board = session.get(Board, board_id) if is_id(board_id) else None
     if board is None:
         raise NotFound(f"board {board_id} does not exist")
     return board

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import passwords
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..models import Doctor, User, UserRole, utcnow
+from ..models import Doctor, User, UserRole, is_id, utcnow
 from ..permissions import ROLES, permissions_of
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -45,7 +45,7 @@ def _check_password(password: str, username: str) -> None:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    user = session.get(User, user_id) if is_id(user_id) else None
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     return user
@@ -96,7 +96,7 @@ def _check_doctor(session: Session, roles, doctor_id) -> None:
         raise ValidationFailed(
             "a doctor user is linked to a doctor", errors={"doctor_id": ["required for a doctor"]}
         )
-    if doctor_id is not None and session.get(Doctor, doctor_id) is None:
+    if doctor_id is not None and (not is_id(doctor_id) or session.get(Doctor, doctor_id) is None):
         raise ValidationFailed("unknown doctor", errors={"doctor_id": ["no such doctor"]})
 
 

@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-28 00:59:57.364709
 """
 
-from alembic import op
 import sqlalchemy as sa
-import clinic.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import clinic.models.base
 
 revision = "0001"
 down_revision = None

@@ -5,10 +5,11 @@ Revises: 0002
 Create Date: 2026-11-28 01:09:29.090613
 """
 
-from alembic import op
 import sqlalchemy as sa
-import clinic.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import clinic.models.base
 
 revision = "0003"
 down_revision = "0002"

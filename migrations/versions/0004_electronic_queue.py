@@ -5,10 +5,11 @@ Revises: 0003
 Create Date: 2026-11-28 01:13:18.583406
 """
 
-from alembic import op
 import sqlalchemy as sa
-import clinic.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import clinic.models.base
 
 revision = "0004"
 down_revision = "0003"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-
 from clinic.permissions import ROLES
 from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 

@@ -54,13 +54,16 @@ def test_users_see_only_their_own_tokens(client_as, make_user):
 
 
 def test_audit_log_filters_and_csv(client, runtime):
-    client.post("/api/v1/tokens", json={"name": "=cmd|' /C calc'!A0"})
+    client.post(
+        "/api/v1/tokens", json={"name": "report"}, headers={"User-Agent": "=cmd|' /C calc'!A0"}
+    )
     page = client.get("/api/v1/audit?action=account.create_token").get_json()
     assert page["total"] == 1
     entry = page["items"][0]
     assert entry["username"] == "admin" and entry["roles"] == ["admin"]
     assert entry["object_type"] == "api_tokens" and entry["object_id"]
-    csv_text = client.get("/api/v1/audit.csv?action=account.create_token").get_data(as_text=True)
+    csv = client.get("/api/v1/audit/export.csv?action=account.create_token")
+    csv_text = csv.get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("id,at,username")
     assert "'=cmd" in csv_text  # a formula is neutralised for spreadsheets
 

@@ -21,9 +21,16 @@ def test_event_numbers_grow_by_one_per_channel(runtime):
     _emit(runtime, "job:b", 2)
     _emit(runtime, "job:a", 1)
     with runtime.db.session() as s:
-        rows = s.execute(select(OutboxEvent.channel, OutboxEvent.seq).order_by(OutboxEvent.id)).all()
+        rows = s.execute(
+            select(OutboxEvent.channel, OutboxEvent.seq).order_by(OutboxEvent.id)
+        ).all()
     assert [tuple(r) for r in rows] == [
-        ("job:a", 1), ("job:a", 2), ("job:a", 3), ("job:b", 1), ("job:b", 2), ("job:a", 4)
+        ("job:a", 1),
+        ("job:a", 2),
+        ("job:a", 3),
+        ("job:b", 1),
+        ("job:b", 2),
+        ("job:a", 4),
     ]
 
 
@@ -86,3 +93,30 @@ def test_republisher_sends_what_the_commit_could_not(runtime):
         assert republish_pending(s, bus, older_than_seconds=0) == 1
         assert republish_pending(s, bus, older_than_seconds=0) == 0
     assert [e["id"] for e in bus.history_after("job:late", 0)] == [1]
+
+
+def test_an_event_from_a_rolled_back_savepoint_is_never_published(runtime):
+    with runtime.db.transaction() as s:
+        record_event(s, "job:sp", "test.kept", {"n": 1})
+        savepoint = s.begin_nested()
+        record_event(s, "job:sp", "test.dropped", {"n": 2})
+        savepoint.rollback()
+        record_event(s, "job:sp", "test.kept", {"n": 3})
+    published = runtime.bus.history_after("job:sp", 0)
+    assert [(e["id"], e["data"]["n"]) for e in published] == [(1, 1), (2, 3)]
+
+
+def test_after_commit_waits_for_the_outer_transaction(runtime):
+    from clinic.db import on_commit
+
+    ran = []
+    s = runtime.db.session()
+    s.begin()
+    with s.begin_nested():
+        on_commit(s, lambda: ran.append("released savepoint"))
+    s.rollback()
+    assert ran == []
+    with s.begin():
+        on_commit(s, lambda: ran.append("committed"))
+    s.close()
+    assert ran == ["committed"]

@@ -37,9 +37,9 @@ def _published(runtime, channel):
 
 
 def test_event_committed_while_redis_is_down_reaches_subscribers_after_it_returns(
-    runtime, app, live_server, worker, private_redis, celery_app
+    runtime, app, live_server, worker, private_redis, celery_app, admin_token
 ):
-    ws = WSClient(live_server)
+    ws = WSClient(live_server, token=admin_token)
     ws.subscribe("job:outage")
     hub = app.extensions["clinic.ws"]["hub"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from clinic.errors import ValidationFailed
 from clinic.events import channel_last_seq
 from clinic.models import Department, Doctor, Job, OutboxEvent, Room, Service
-from clinic.services import jobs
+from clinic.services import jobs, price_list_file
 from clinic.services.price_import import (
     ClaimLost,
     PriceListRejected,
@@ -23,6 +24,7 @@ from clinic.services.price_list_file import file_kind, parse_price, parse_price_
 from clinic.services.reference import create_department
 from tests.conftest import wipe
 
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "price-list.csv"
 HEADER = ["code", "name_ru", "name_uz", "name_en", "price", "vat_percent"]
 
 
@@ -147,6 +149,13 @@ def test_an_upload_that_is_not_a_price_list_is_refused_naming_the_file_field(
     assert caught.value.errors["file"][0].startswith(message)
 
 
+def test_a_file_with_too_many_rows_is_refused_before_it_is_read_to_the_end(monkeypatch):
+    monkeypatch.setattr(price_list_file, "MAX_ROWS", 3)
+    rows = [HEADER] + [[f"A{i}", "a", "a", "a", "1", "0"] for i in range(10)]
+    with pytest.raises(PriceListRejected, match="More than 3 rows: split the file."):
+        parse_price_list("prices.csv", csv_bytes(rows))
+
+
 def test_xlsx_numbers_too_long_to_be_exact_are_a_row_error_not_wrong_digits():
     data = xlsx_bytes(
         {
@@ -208,6 +217,13 @@ def test_import_stores_good_rows_in_tiyin_and_reports_bad_ones_by_row_and_column
         "S-1": (15_000_000, 12, "10611001001000001", "Приём"),
         "S-2": (8_000_050, 0, "", "УЗИ"),
     }
+
+
+def test_the_documented_sample_file_imports_without_errors(runtime):
+    result = run_import(runtime, SAMPLE.name, SAMPLE.read_bytes())
+    assert (result["created"], result["rejected"], result["errors"]) == (7, 0, [])
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.price).where(Service.code == "CARD-02")) == 8_000_050
 
 
 def test_importing_the_same_file_again_creates_and_updates_nothing(runtime):

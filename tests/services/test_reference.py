@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from clinic.demo import load_demo_data
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.models import Department, OutboxEvent, Patient, Service
+from clinic.models import ClinicProfile, Department, OutboxEvent, Patient, Service
 from clinic.services import patients, reference
 from clinic.services.editing import write
 from clinic.text import NotAPhone, normalize_phone, search_key
@@ -157,6 +157,9 @@ def test_lists_are_paged_in_a_stable_order_with_the_total(db):
     with pytest.raises(ValidationFailed) as caught:
         reference.list_services(db, page_size=1000)
     assert "page_size" in caught.value.errors
+    with pytest.raises(ValidationFailed) as caught:
+        reference.list_services(db, department_id=10**30)
+    assert "department_id" in caught.value.errors
 
 
 @pytest.mark.parametrize(
@@ -258,6 +261,12 @@ def test_a_unique_value_taken_behind_the_checks_back_is_still_a_conflict(db):
     assert list(caught.value.errors) == ["code"]
     _service(db, code="B")
     db.commit()
+    # Two first saves of the single clinic profile: the second loses, as a conflict.
+    reference.update_clinic_profile(db, {"legal_name": "OOO Shifo"})
+    db.commit()
+    with pytest.raises(Conflict):
+        write(db, reference.CLINIC, lambda: db.add(ClinicProfile(id=1, legal_name="OOO Twin")))
+    assert reference.get_clinic_profile(db).legal_name == "OOO Shifo"
 
 
 @pytest.mark.parametrize(

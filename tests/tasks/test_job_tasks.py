@@ -19,8 +19,9 @@ ATTEMPTS: dict[str, int] = {}
 def test_tasks(celery_app):
     """Tasks that fail on purpose, registered before the worker starts."""
 
-    @celery_app.task(name="tests.flaky", base=JobTask, bind=True, retry_backoff=False,
-                     default_retry_delay=0.1)
+    @celery_app.task(
+        name="tests.flaky", base=JobTask, bind=True, retry_backoff=False, default_retry_delay=0.1
+    )
     def flaky(self, job_id):
         def work(_sessionmaker, jid):
             ATTEMPTS[jid] = ATTEMPTS.get(jid, 0) + 1
@@ -83,7 +84,8 @@ def test_permanent_failure_fails_the_job_and_leaves_a_dead_letter(runtime, start
     with runtime.db.session() as s:
         letter = s.scalars(select(DeadLetter)).one()
         types = s.scalars(
-            select(OutboxEvent.type).where(OutboxEvent.channel == f"job:{job_id}")
+            select(OutboxEvent.type)
+            .where(OutboxEvent.channel == f"job:{job_id}")
             .order_by(OutboxEvent.seq)
         ).all()
     assert letter.task_name == "tests.broken_input" and letter.job_id == job_id

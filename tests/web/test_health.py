@@ -22,7 +22,11 @@ def test_ready_is_200_with_a_worker_answering(client, worker):
     assert set(body["checks"]) == {"database", "redis", "worker", "outbox", "queues"}
     assert body["checks"]["worker"]["workers"]
     assert set(body["checks"]["queues"]["depths"]) == {
-        "default", "payments", "printing", "reports", "visits"
+        "default",
+        "payments",
+        "printing",
+        "reports",
+        "visits",
     }
 
 

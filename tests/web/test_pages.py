@@ -156,7 +156,9 @@ def test_a_client_asking_for_json_gets_json_even_outside_the_api(client):
     assert response.mimetype == "application/problem+json"
 
 
-def test_a_page_that_fails_shows_the_html_error_page(app, client):
+@pytest.fixture
+def broken_page(app):
+    """A page that fails, added before the app answers its first request."""
     from web.permissions import public
 
     @public
@@ -164,6 +166,9 @@ def test_a_page_that_fails_shows_the_html_error_page(app, client):
         raise RuntimeError("broken on purpose")
 
     app.add_url_rule("/broken-page", view_func=broken_page)
+
+
+def test_a_page_that_fails_shows_the_html_error_page(broken_page, client):
     response = client.get("/broken-page?lang=en", headers=HTML)
     assert response.status_code == 500
     assert response.mimetype == "text/html"

@@ -14,8 +14,8 @@ def _emit(runtime, channel, n):
             record_event(s, channel, "test.tick", {"i": i})
 
 
-def test_live_events_reach_a_subscriber_in_order(runtime, live_server):
-    ws = WSClient(live_server)
+def test_live_events_reach_a_subscriber_in_order(runtime, live_server, admin_token):
+    ws = WSClient(live_server, token=admin_token)
     ws.subscribe("job:live")
     _emit(runtime, "job:live", 5)
     events = ws.events("job:live", 5)
@@ -24,8 +24,8 @@ def test_live_events_reach_a_subscriber_in_order(runtime, live_server):
     ws.close()
 
 
-def test_reconnect_with_last_id_gets_exactly_the_missed_events(runtime, live_server):
-    ws = WSClient(live_server)
+def test_reconnect_with_last_id_gets_exactly_the_missed_events(runtime, live_server, admin_token):
+    ws = WSClient(live_server, token=admin_token)
     ws.subscribe("job:resume")
     _emit(runtime, "job:resume", 3)
     seen = ws.events("job:resume", 3)
@@ -34,7 +34,7 @@ def test_reconnect_with_last_id_gets_exactly_the_missed_events(runtime, live_ser
 
     _emit(runtime, "job:resume", 4)  # missed while away: 4..7
 
-    ws = WSClient(live_server)
+    ws = WSClient(live_server, token=admin_token)
     replayed = ws.subscribe("job:resume", last_id=last_id)
     _emit(runtime, "job:resume", 2)  # live again: 8, 9
     live = ws.events("job:resume", 2)
@@ -44,9 +44,9 @@ def test_reconnect_with_last_id_gets_exactly_the_missed_events(runtime, live_ser
     ws.close()
 
 
-def test_subscribe_without_last_id_starts_from_a_snapshot(runtime, live_server):
+def test_subscribe_without_last_id_starts_from_a_snapshot(runtime, live_server, admin_token):
     _emit(runtime, "job:snap", 2)
-    ws = WSClient(live_server)
+    ws = WSClient(live_server, token=admin_token)
     got = ws.subscribe("job:snap")
     assert got[0]["op"] == "snapshot" and got[0]["last_id"] == 2
     _emit(runtime, "job:snap", 1)
@@ -54,8 +54,8 @@ def test_subscribe_without_last_id_starts_from_a_snapshot(runtime, live_server):
     ws.close()
 
 
-def test_unknown_channel_kind_is_closed_with_policy_violation(live_server):
-    ws = WSClient(live_server)
+def test_unknown_channel_kind_is_closed_with_policy_violation(live_server, admin_token):
+    ws = WSClient(live_server, token=admin_token)
     ws.send({"op": "subscribe", "channel": "secret:1"})
     assert ws.wait_closed() == 1008
 
@@ -71,10 +71,85 @@ def test_unknown_channel_kind_is_closed_with_policy_violation(live_server):
         ("[1, 2]", "bad_message"),
     ],
 )
-def test_bad_messages_get_an_error_and_the_socket_stays_open(live_server, message, code):
-    ws = WSClient(live_server)
+def test_bad_messages_get_an_error_and_the_socket_stays_open(
+    live_server, admin_token, message, code
+):
+    ws = WSClient(live_server, token=admin_token)
     ws.ws.send(message)
     assert ws.next()["code"] == code
     ws.send({"op": "ping"})
     assert ws.next()["op"] == "pong"
     ws.close()
+
+
+def test_a_socket_without_credentials_is_closed_with_1008(live_server):
+    ws = WSClient(live_server, expect_hello=False)
+    assert ws.wait_closed() == 1008
+
+
+def test_a_revoked_token_is_closed_with_1008(live_server, runtime, client):
+    token = client.post("/api/v1/tokens", json={"name": "board"}).get_json()
+    client.post(f"/api/v1/tokens/{token['id']}/revoke")
+    ws = WSClient(live_server, query=f"?token={token['token']}", expect_hello=False)
+    assert ws.wait_closed() == 1008
+
+
+def _token_of(runtime, role):
+    from clinic.services import tokens, users
+    from tests.conftest import _create_user
+
+    user_id, _ = _create_user(runtime, role)
+    with runtime.db.transaction() as s:
+        return tokens.create_token(s, users.get_user(s, user_id), name="screen")[1]
+
+
+def test_a_display_token_reads_board_channels_and_nothing_else(live_server, runtime):
+    display = _token_of(runtime, "display")
+    ws = WSClient(live_server, query=f"?token={display}")
+    assert ws.subscribe("board:1")[-1]["op"] == "subscribed"
+    ws.send({"op": "subscribe", "channel": "queue:1"})
+    assert ws.wait_closed() == 1008
+    for channel in ("job:" + "a" * 32, "ticket:1", "reference:services"):
+        ws = WSClient(live_server, query=f"?token={display}")
+        ws.send({"op": "subscribe", "channel": channel})
+        assert ws.wait_closed() == 1008, channel
+
+
+def test_a_patient_token_reads_only_its_own_ticket(live_server, runtime):
+    from datetime import time
+
+    from clinic.services import queue as q
+    from clinic.services import queue_admin, reference
+
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "ped",
+                "ticket_prefix": "P",
+                "name_ru": "Педиатрия",
+                "name_uz": "Pediatriya",
+                "name_en": "Paediatrics",
+            },
+        )
+        queue = queue_admin.create_queue(
+            s,
+            {
+                "code": "ped",
+                "department_id": department.id,
+                "online_from": time(0, 0),
+                "online_until": time(23, 59),
+                "online_daily_limit": 10,
+            },
+        )
+        mine, _ = q.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
+        other, _ = q.join_online(s, queue.id, "90 765 43 21", tz=runtime.settings.tz)
+        secret, mine_id, other_id, queue_id = mine.token, mine.id, other.id, queue.id
+    ws = WSClient(live_server, query=f"?ticket={secret}")
+    snapshot = ws.subscribe(f"ticket:{mine_id}")[0]
+    assert snapshot["op"] == "snapshot" and snapshot["data"]["code"] == "P-001"
+    assert ws.subscribe(f"board:{queue_id}")[-1]["op"] == "subscribed"
+    ws.send({"op": "subscribe", "channel": f"ticket:{other_id}"})
+    assert ws.wait_closed() == 1008
+    ws = WSClient(live_server, query="?ticket=" + "x" * 43, expect_hello=False)
+    assert ws.wait_closed() == 1008

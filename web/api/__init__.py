@@ -28,22 +28,8 @@ def init_api(app: Flask) -> Api:
         )
     )
 
-    from . import jobs
+    from . import account, audit, imports, jobs, queue, reference, users
 
-    api.register_blueprint(jobs.blp)
-    for name in ("reference", "imports"):
-        module = _optional(name)
-        if module is not None:
-            api.register_blueprint(module.blp)
+    for module in (jobs, reference, imports, queue, account, users, audit):
+        api.register_blueprint(module.blp)
     return api
-
-
-def _optional(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{name}":
-            return None
-        raise

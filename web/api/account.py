@@ -9,11 +9,17 @@ from clinic.services import tokens, users
 
 from .. import db
 from ..auth.identity import current_identity
-from ..permissions import signed_in
+from ..auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from ..auth.views import FAILED, attempt_sign_in, sign_out_session
+from ..errors import problem
+from ..permissions import public, signed_in
 from ..schemas.auth import (
+    CsrfSchema,
     MeSchema,
     NewTokenSchema,
     PasswordChangeSchema,
+    SignedInSchema,
+    SignInSchema,
     TokenCreateSchema,
     TokenQuery,
     TokenSchema,
@@ -21,6 +27,42 @@ from ..schemas.auth import (
 from ..schemas.common import ProblemSchema
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1", description="Your account and tokens")
+
+
+@blp.route("/session/csrf")
+@public
+@blp.response(200, CsrfSchema)
+def csrf_token():
+    """A CSRF token for the session this request carries (pages and the JSON sign-in)."""
+    return {"csrf_token": generate_csrf()}
+
+
+@blp.route("/session", methods=["POST"])
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS)
+@blp.arguments(SignInSchema)
+@blp.response(200, SignedInSchema)
+@blp.alt_response(401, schema=ProblemSchema, description="Always the same answer.")
+def sign_in(data):
+    """Sign in with a username and password. An unknown user, a wrong password and a locked
+    or disabled account all get the same 401."""
+    identity = attempt_sign_in(data["username"], data["password"])
+    if identity is None:
+        return problem(401, "Sign-in failed", FAILED)
+    return {
+        "id": identity.user_id,
+        "username": identity.username,
+        "roles": list(identity.roles),
+        "csrf_token": generate_csrf(),
+    }
+
+
+@blp.route("/session", methods=["DELETE"])
+@signed_in
+@blp.response(204)
+def sign_out():
+    """Sign out: the session ends and its id is never used again."""
+    sign_out_session()
 
 
 @blp.route("/me")

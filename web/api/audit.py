@@ -39,7 +39,7 @@ def list_entries(query):
     return page_of(items, total=total, page=query["page"], page_size=query["page_size"])
 
 
-@blp.route(".csv")
+@blp.route("/export.csv")
 @requires("audit.read")
 @blp.arguments(AuditQuery, location="query")
 def export_entries(query):

@@ -10,8 +10,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from clinic.services import jobs, price_import
 
 from .. import db
+from ..auth.identity import current_identity
 from ..permissions import requires
 from ..schemas.common import JobSchema, ProblemSchema
+from .bodies import takes_upload
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/services", description="Price-list import")
 
@@ -25,8 +27,13 @@ class PriceListUploadSchema(Schema):
 
 @blp.route("/import", methods=["POST"])
 @requires("reference.import")
+@takes_upload
 @blp.arguments(PriceListUploadSchema, location="files")
-@blp.response(202, JobSchema)
+@blp.response(
+    202,
+    JobSchema,
+    headers={"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}},
+)
 @blp.alt_response(413, schema=ProblemSchema, description="The file is larger than allowed.")
 @blp.alt_response(422, schema=ProblemSchema, description="No file, an empty or unknown file.")
 def import_price_list(upload: dict):
@@ -38,11 +45,13 @@ def import_price_list(upload: dict):
     if len(data) > limit:
         raise RequestEntityTooLarge(f"The file is larger than {limit} bytes.")
     session = db.session()
+    identity = current_identity()
     job = price_import.start_import(
         session,
         filename=upload["file"].filename or "",
         data=data,
         content_type=upload["file"].mimetype or "",
+        created_by=identity.username if identity else None,
     )
     db.enqueue_after_commit(session, price_import.TASK_NAME, queue="default", job_id=job.id)
     session.commit()

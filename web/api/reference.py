@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from flask import abort, request, url_for
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
@@ -32,19 +32,11 @@ blp = Blueprint(
 )
 
 
-@blp.before_request
-def _json_bodies_only():
-    # Without this a PATCH sent as a form or plain text would parse as "no fields" and
-    # answer 200 having understood nothing.
-    if request.method in ("POST", "PUT", "PATCH") and request.get_data() and not request.is_json:
-        abort(415, description="Send the body as application/json.")
-
-
 def _problems(*statuses: int):
     """Document the problem-details answers of an operation."""
     descriptions = {
         404: "No such entity.",
-        409: "A unique value (code, number, document) is already taken.",
+        409: "A unique value (code, number, document) is taken, or a concurrent change won.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
@@ -281,7 +273,7 @@ def get_clinic():
 @requires("reference.edit")
 @blp.arguments(schemas.ClinicIn)
 @blp.response(200, schemas.ClinicOut)
-@_problems(415, 422)
+@_problems(409, 415, 422)
 def put_clinic(data: dict):
     """Save the clinic's legal name, address, taxpayer number (STIR/INN: 9 digits, or a
     14-digit PINFL) and phone. Fields left out are saved empty."""

@@ -22,7 +22,7 @@ from clinic.services import tokens
 from clinic.services.users import get_user
 
 from ..db import runtime
-from ..errors import problem
+from ..errors import problem, wants_html
 from ..permissions import SIGNED_IN
 from . import audit, limits, security
 from .identity import Identity, current_identity
@@ -80,15 +80,11 @@ def load_identity() -> None:
         g.identity = current_user._get_current_object()
 
 
-def is_page_request() -> bool:
-    return not request.path.startswith(("/api/", "/ws", "/health"))
-
-
 def policy(permission: str) -> None:
     """The installed policy of web/permissions.py: 401 anonymous, 403 without the permission."""
     identity = current_identity()
     if identity is None:
-        if is_page_request() and request.method == "GET":
+        if request.method == "GET" and wants_html():
             abort(redirect(url_for("auth.login_page", next=request.full_path.rstrip("?"))))
         response = problem(401, "Unauthorized", "sign in or send a bearer token")
         response.headers["WWW-Authenticate"] = 'Bearer realm="clinic"'

@@ -16,6 +16,7 @@ from flask import Flask, g, request
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from clinic.models import AuditEntry, EventChannel, JobFile, OutboxEvent
 from clinic.services import audit
@@ -44,14 +45,19 @@ def mark_audited() -> None:
 
 
 def _summary() -> dict:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        data = body if isinstance(body, dict) else {"body": body}
-    else:
-        data = {k: v for k, v in request.form.items()}
-        if request.files:
-            data["files"] = [f.filename for f in request.files.values()]
-    return {"method": request.method, "path": request.path[:200], "data": data}
+    summary = {"method": request.method, "path": request.path[:200]}
+    try:
+        if request.is_json:
+            body = request.get_json(silent=True)
+            summary["data"] = body if isinstance(body, dict) else {"body": body}
+        else:
+            data = {k: v for k, v in request.form.items()}
+            if request.files:
+                data["files"] = [f.filename for f in request.files.values()]
+            summary["data"] = data
+    except HTTPException as exc:  # a body too large or malformed to read: say so
+        summary["data"] = {"unreadable": exc.name}
+    return summary
 
 
 def _object_of(touched: list) -> tuple[str, str]:
@@ -92,9 +98,9 @@ def watch_session(db: Session) -> None:
         for obj in list(session.new) + list(session.dirty):
             if isinstance(obj, INFRASTRUCTURE):
                 continue
-            identity = inspect(obj).identity
-            if identity:
-                entry = (obj.__table__.name, ":".join(str(part) for part in identity))
+            key = inspect(obj).mapper.primary_key_from_instance(obj)
+            if key and all(part is not None for part in key):
+                entry = (obj.__table__.name, ":".join(str(part) for part in key))
                 if entry not in touched:
                     touched.append(entry)
 
@@ -114,7 +120,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _record_unchanged(response):
         response.headers["X-Request-ID"] = request_id()
-        if request.method in UNSAFE and not g.get("audit_written") and request.endpoint:
+        if request.method in UNSAFE and not g.get("audit_written"):
             # Nothing was committed: record the attempt and its answer on its own.
             db = session()
             try:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request
 from flask import session as http_session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
 from clinic.errors import ValidationFailed
@@ -21,9 +20,9 @@ from clinic.services import audit as audit_log
 from clinic.services import users
 
 from .. import db
-from ..errors import flatten_messages, problem
+from ..errors import flatten_messages
 from ..permissions import public, signed_in
-from ..schemas.auth import PasswordChangeSchema, SignInSchema
+from ..schemas.auth import PasswordChangeSchema
 from .audit import mark_audited, request_id
 from .identity import Identity, current_identity
 from .limits import SIGN_IN_PER_ADDRESS, limiter
@@ -39,13 +38,17 @@ def _regenerate_session() -> None:
 
 
 def attempt_sign_in(username: str, password: str) -> Identity | None:
-    """Check the credentials, count a failure, write the audit row; sign in on success."""
+    """Check the credentials, count a failure, write the audit row; sign in on success.
+
+    The form here and the JSON endpoint (web/api/account.py) both come through this.
+    """
     session = db.session()
     outcome = users.sign_in(session, username, password)
     user = outcome.user
     audit_log.record(
         session,
-        actor=audit_log.Actor(user.id, user.username, tuple(user.roles)) if user else None,
+        # Only a successful sign-in has an actor; a failure is anonymous, whoever it names.
+        actor=audit_log.Actor(user.id, user.username, tuple(user.roles)) if outcome.ok else None,
         action="auth.sign_in" if outcome.ok else "auth.sign_in_failed",
         object_type="users",
         object_id=str(user.id) if user else "",
@@ -63,6 +66,13 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     login_user(identity)
     _regenerate_session()
     return identity
+
+
+def sign_out_session() -> None:
+    """End the session: forget the user and everything else, and never reuse its id."""
+    logout_user()
+    http_session.clear()
+    _regenerate_session()
 
 
 def _safe_next(target: str | None) -> str:
@@ -90,7 +100,10 @@ def login_form():
     password = request.form.get("password", "")[:128]
     if attempt_sign_in(username, password) is None:
         page = render_template(
-            "auth/login.html", next=request.form.get("next", ""), error=_(FAILED), username=username
+            "auth/login.html",
+            next=request.form.get("next", ""),
+            error=_("Wrong username or password, or the account is temporarily locked."),
+            username=username,
         )
         return page, 401
     return redirect(_safe_next(request.form.get("next")))
@@ -99,9 +112,7 @@ def login_form():
 @bp.post("/logout")
 @signed_in
 def logout():
-    logout_user()
-    http_session.clear()
-    _regenerate_session()
+    sign_out_session()
     flash(_("You have signed out."))
     return redirect(url_for("auth.login_page"))
 
@@ -134,40 +145,3 @@ def password_page():
                 flash(_("Your password has been changed."))
                 return redirect(url_for("pages.index"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)
-
-
-@bp.get("/api/v1/session/csrf")
-@public
-def csrf_token():
-    """A CSRF token for the session this request carries (pages and the JSON sign-in)."""
-    return jsonify(csrf_token=generate_csrf())
-
-
-@bp.post("/api/v1/session")
-@public
-@limiter.limit(SIGN_IN_PER_ADDRESS)
-def sign_in_json():
-    """Sign in with JSON {username, password}: 200 with the user, or 401 (always the same)."""
-    try:
-        data = SignInSchema().load(request.get_json(silent=True) or {})
-    except ValidationError as exc:
-        errors = flatten_messages(exc.messages)
-        return problem(422, "Validation failed", "username and password are required", errors)
-    identity = attempt_sign_in(data["username"], data["password"])
-    if identity is None:
-        return problem(401, "Sign-in failed", FAILED)
-    return jsonify(
-        id=identity.user_id,
-        username=identity.username,
-        roles=list(identity.roles),
-        csrf_token=generate_csrf(),
-    )
-
-
-@bp.delete("/api/v1/session")
-@signed_in
-def sign_out_json():
-    logout_user()
-    http_session.clear()
-    _regenerate_session()
-    return "", 204

@@ -24,7 +24,9 @@ from workers.config import QUEUES
 from ..supervisor import ChildSpec, Supervisor
 
 CELERY_APP = "workers.celery_app"
-GUNICORN_CONFIG = "python:web.gunicorn_conf"
+# By path, not as the module web.gunicorn_conf: importing the web package in gunicorn's master
+# would load Redis and SSL before the gevent workers monkey-patch them.
+GUNICORN_CONFIG = str(Path(__file__).resolve().parent.parent / "gunicorn_conf.py")
 WSGI_APP = "web:create_app()"
 REDIS_READY_SECONDS = 15.0
 # Linux caps a unix socket path at 108 bytes, the terminating NUL included.

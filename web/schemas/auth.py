@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from clinic.models import MAX_ID
 from clinic.permissions import ROLES
+
+from .common import StrictBoolean
 
 ROLE_NAMES = sorted(ROLES)
 
@@ -31,7 +34,9 @@ class UserCreateSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=len(ROLE_NAMES)),
     )
-    doctor_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    doctor_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
 
 
 class UserUpdateSchema(Schema):
@@ -40,8 +45,10 @@ class UserUpdateSchema(Schema):
         fields.String(validate=validate.OneOf(ROLE_NAMES)),
         validate=validate.Length(min=1, max=len(ROLE_NAMES)),
     )
-    doctor_id = fields.Integer(allow_none=True, strict=True)
-    active = fields.Boolean(strict=True)
+    doctor_id = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    active = StrictBoolean()
 
 
 class PasswordResetSchema(Schema):
@@ -56,6 +63,17 @@ class PasswordChangeSchema(Schema):
 class SignInSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class CsrfSchema(Schema):
+    csrf_token = fields.String()
+
+
+class SignedInSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    roles = fields.List(fields.String())
+    csrf_token = fields.String()
 
 
 class MeSchema(Schema):
@@ -92,12 +110,13 @@ class TokenCreateSchema(Schema):
         load_default=None,
         allow_none=True,
         strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "another user's id (needs tokens.manage)"},
     )
 
 
 class TokenQuery(Schema):
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AuditEntrySchema(Schema):

@@ -37,3 +37,12 @@ class JobSchema(Schema):
 
 def page_of(items, *, total: int, page: int, page_size: int) -> dict:
     return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true or false: 1, "yes" and "true" are refused, not guessed at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -13,6 +13,7 @@ from copy import copy
 from marshmallow import Schema, fields, validate
 
 from clinic.services.editing import MAX_ID
+from clinic.services.patients import NOTES_MAX, SEXES
 from clinic.services.reference import MAX_DURATION, MAX_PRICE
 
 from .common import PageQuery
@@ -225,14 +226,14 @@ class ServiceQuery(ListQuery):
 class PatientIn(Schema):
     full_name = _text(160, required=True, min_length=1)
     birth_date = fields.Date(allow_none=True, metadata={"description": "Not in the future."})
-    sex = fields.String(required=True, validate=validate.OneOf(["M", "F"]))
+    sex = fields.String(required=True, validate=validate.OneOf(SEXES))
     phone = _text(
         40,
         allow_none=True,
         metadata={"description": 'Any usual form ("90 123 45 67"); stored as +998XXXXXXXXX.'},
     )
     document_number = _text(20, allow_none=True)
-    notes = _text(4000)
+    notes = _text(NOTES_MAX)
 
 
 PatientPatch = partial_of(PatientIn, "PatientPatch")
@@ -251,4 +252,4 @@ PatientPage = page_schema(PatientOut, "PatientPage")
 
 
 class PatientQuery(ListQuery):
-    sex = fields.String(validate=validate.OneOf(["M", "F"]))
+    sex = fields.String(validate=validate.OneOf(SEXES))

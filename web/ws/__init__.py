@@ -33,8 +33,14 @@ def hub():
 @public
 def websocket(ws):
     """Subscribe to channels; receive snapshots, missed events and then live events."""
-    identity = authenticate(request)
+    runtime = current_app.extensions["clinic"]
+    with runtime.db.session() as session:
+        identity = authenticate(request, session)
     conn = Connection(ws, hub(), identity)
+    if identity is None:
+        conn.shutdown(POLICY_CLOSE, "credentials required")
+        conn.wait_closed(2.0)
+        return
     conn.send_json({"op": "hello", "heartbeat": 25})
     try:
         while conn.alive:
@@ -85,7 +91,9 @@ def _handle(conn: Connection, raw) -> None:
     ):
         _error(conn, "bad_last_id", "last_id must be a whole number of 0 or more")
         return
-    if not may_read(conn.identity, channel):
+    with current_app.extensions["clinic"].db.session() as session:
+        allowed = may_read(conn.identity, channel, session)
+    if not allowed:
         log.info("refused subscription to %s", channel)
         conn.shutdown(POLICY_CLOSE, "channel not allowed")
         return

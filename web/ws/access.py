@@ -1,18 +1,37 @@
 """Who may read which channel. Each kind of channel declares a rule; unknown kinds are closed.
 
-A rule takes the connection's identity (``None`` when anonymous) and the channel name, and
-answers yes or no. A refused subscription closes the socket with 1008 (policy violation).
+A socket is opened with credentials: the session cookie of our pages, a bearer token (header,
+or ``?token=`` for display screens that cannot send headers), or a patient's ticket secret
+(``?ticket=``). A socket with none is closed at once with 1008 (policy violation), and so is
+one that asks for a channel its identity may not read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
-from clinic.channels import channel_kind
-from clinic.events import valid_channel
+from flask import g
+from sqlalchemy.orm import Session
 
-Rule = Callable[[object, str], bool]
+from clinic.channels import channel_key, channel_kind
+from clinic.events import valid_channel
+from clinic.models import Doctor, Queue
+from clinic.services import queue as q
+from clinic.services import queue_admin, tokens
+
+from ..auth.identity import Identity
+
+Rule = Callable[[object, str, Session], bool]
 _rules: dict[str, Rule] = {}
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """A patient holding one ticket's secret: reads that ticket and its queue's board."""
+
+    ticket_id: int
+    queue_id: int
 
 
 def channel_rule(kind: str):
@@ -23,26 +42,77 @@ def channel_rule(kind: str):
     return register
 
 
-def may_read(identity, channel: str) -> bool:
-    if not valid_channel(channel):
+def may_read(identity, channel: str, session: Session) -> bool:
+    if identity is None or not valid_channel(channel):
         return False
     rule = _rules.get(channel_kind(channel))
-    return bool(rule and rule(identity, channel))
+    return bool(rule and rule(identity, channel, session))
+
+
+def _can(identity, permission: str) -> bool:
+    return isinstance(identity, Identity) and identity.can(permission)
+
+
+def _queue_id(channel: str) -> int | None:
+    key = channel_key(channel)
+    return int(key) if key.isdigit() and len(key) < 10 else None
 
 
 @channel_rule("job")
-def _job(identity, channel: str) -> bool:
-    # A job id is 128 random bits, handed only to whoever started the job.
-    return True
+def _job(identity, channel: str, session: Session) -> bool:
+    return _can(identity, "jobs.read")
 
 
 @channel_rule("reference")
-def _reference(identity, channel: str) -> bool:
-    # reference:departments, reference:services, ...: open while there is no sign-in.
-    # reference:patients carries personal data and is to be tied to patients.read.
-    return True
+def _reference(identity, channel: str, session: Session) -> bool:
+    if channel == "reference:patients":
+        return _can(identity, "patients.read")
+    return _can(identity, "reference.read")
 
 
-def authenticate(request):
-    """The identity behind a WebSocket handshake; anonymous (None) until sign-in exists."""
+@channel_rule("board")
+def _board(identity, channel: str, session: Session) -> bool:
+    if isinstance(identity, PatientIdentity):
+        return _queue_id(channel) == identity.queue_id
+    return _can(identity, "board.view") or _can(identity, "queue.read")
+
+
+@channel_rule("queue")
+def _staff(identity, channel: str, session: Session) -> bool:
+    if not _can(identity, "queue.read"):
+        return False
+    if identity.doctor_id is None or identity.can("queue.manage") or identity.can("queue.issue"):
+        return True
+    queue_id = _queue_id(channel)
+    queue = session.get(Queue, queue_id) if queue_id else None
+    doctor = session.get(Doctor, identity.doctor_id)
+    return bool(
+        queue and doctor and queue_admin.may_act_on_queue(queue, doctor.id, doctor.department_id)
+    )
+
+
+@channel_rule("ticket")
+def _ticket(identity, channel: str, session: Session) -> bool:
+    if isinstance(identity, PatientIdentity):
+        return _queue_id(channel) == identity.ticket_id
+    return _can(identity, "queue.read")
+
+
+@channel_rule("printing")
+def _printing(identity, channel: str, session: Session) -> bool:
+    return _can(identity, "queue.issue")
+
+
+def authenticate(request, session: Session):
+    """The identity behind a WebSocket handshake, or None when it carries no credentials."""
+    if g.get("identity") is not None:
+        return g.identity
+    token = request.args.get("token")
+    if token:
+        user = tokens.user_for_token(session, token)
+        return Identity.of(user, "token") if user else None
+    secret = request.args.get("ticket")
+    if secret:
+        ticket = q.ticket_by_token(session, secret)
+        return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
     return None

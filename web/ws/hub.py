@@ -133,7 +133,9 @@ class Connection:
                 self.last_sent[channel] = last_id
                 for event in missed:
                     self._send_event(event)
-                self._write({"op": "subscribed", "channel": channel, "last_id": self.last_sent[channel]})
+                self._write(
+                    {"op": "subscribed", "channel": channel, "last_id": self.last_sent[channel]}
+                )
                 return
             # The history no longer reaches back that far: start again from a snapshot.
         data, last = self.hub.snapshot(channel)
@@ -188,7 +190,7 @@ class Hub:
 
     def snapshot(self, channel: str):
         with self.runtime.db.session() as session:
-            return channels.snapshot(session, channel)
+            return channels.snapshot(session, channel, self.runtime.settings.tz)
 
     # -- the listener -----------------------------------------------------------------------
 
@@ -271,4 +273,3 @@ def get_hub(runtime: Runtime, registry: dict) -> Hub:
                 hub = registry["hub"] = Hub(runtime)
     hub.start()
     return hub
-

@@ -22,6 +22,7 @@
   var summary = document.getElementById("import-summary");
   var errorRows = document.getElementById("import-errors");
   var errorTable = document.querySelector("#import-errors-table tbody");
+  var errorsMore = document.getElementById("import-errors-more");
   var table = document.getElementById("price-table");
 
   var following = null; // {id, channel, subscription, finished}
@@ -93,10 +94,13 @@
     errors.slice(0, MAX_ERROR_ROWS).forEach(function (error) {
       var tr = document.createElement("tr");
       cell(tr, error.row, "num");
-      cell(tr, error.column, "code");
+      cell(tr, error.column || "—", "code"); // "—": the row as a whole
       cell(tr, error.reason);
       errorTable.appendChild(tr);
     });
+    var more = (result.errors_not_shown || 0) + Math.max(0, errors.length - MAX_ERROR_ROWS);
+    errorsMore.textContent = more > 0 ? fillIn(texts.more, { count: more }) : "";
+    errorsMore.hidden = more === 0;
     errorRows.hidden = errors.length === 0;
     summary.hidden = false;
   }

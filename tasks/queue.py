@@ -1,0 +1,17 @@
+"""Queue housekeeping: close each day's queues once their closing time has passed."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from clinic.services import queue_days
+
+from .base import ClinicTask
+
+
+@shared_task(name="queue.close_days", base=ClinicTask, bind=True)
+def close_days(self) -> int:
+    """Close due queue days (no-show or cancel whoever waits) and keep their statistics."""
+    runtime = self.runtime
+    with runtime.db.transaction() as session:
+        return len(queue_days.close_due_days(session, tz=runtime.settings.tz))

@@ -1,0 +1,40 @@
+"""The API reads JSON bodies only, except the few endpoints that take a file upload.
+
+Checked before anything reads the body (the CSRF check parses forms): a PATCH sent as a form
+or as plain text would otherwise parse as "no fields" and answer 200 having understood
+nothing.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request
+
+UPLOAD_ATTRIBUTE = "_clinic_takes_upload"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def takes_upload(view):
+    """Declare that the view takes multipart/form-data (a file), not JSON."""
+    setattr(view, UPLOAD_ATTRIBUTE, True)
+    return view
+
+
+def _has_body() -> bool:
+    return (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+
+
+def require_json_bodies() -> None:
+    """``before_request``: 415 for an API body that is neither JSON nor an expected upload."""
+    if not request.path.startswith("/api/") or request.method not in UNSAFE or not _has_body():
+        return
+    if request.is_json:
+        return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    while view is not None and not hasattr(view, UPLOAD_ATTRIBUTE):
+        view = getattr(view, "__wrapped__", None)
+    if view is not None and request.mimetype == "multipart/form-data":
+        return
+    abort(415, description="Send the body as application/json.")
