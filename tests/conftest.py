@@ -310,7 +310,9 @@ class ClinicClient(FlaskClient):
             headers["X-CSRFToken"] = token
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
         actor = self.token_owners.get(bearer, "") if bearer else self.username
-        response = super().open(*args, headers=headers, **kwargs)
+        final = response = super().open(*args, headers=headers, **kwargs)
+        if getattr(final, "history", None):
+            response = final.history[0]  # the change itself, not the page redirected to
         if method in UNSAFE and response.headers.get("X-Request-ID"):
             path = path.split("?", 1)[0]
             signing_in = method == "POST" and path in SIGN_IN_PATHS
@@ -321,7 +323,7 @@ class ClinicClient(FlaskClient):
             elif path in SIGN_OUT_PATHS or (path == "/api/v1/session" and method == "DELETE"):
                 self.username = ""
             self.changes.append((response.headers["X-Request-ID"], actor, f"{method} {path}"))
-        return response
+        return final
 
     def _signed_in_as(self) -> str:
         me = super().open("/api/v1/me")

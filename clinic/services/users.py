@@ -104,7 +104,12 @@ def set_roles(session: Session, user: User, roles, *, doctor_id=None) -> User:
     roles = _check_roles(roles)
     doctor_id = doctor_id if doctor_id is not None else user.doctor_id
     _check_doctor(session, roles, doctor_id)
-    user.role_rows = [UserRole(role=r) for r in roles]
+    # Change only what differs: replacing every row would insert before deleting and
+    # trip the (user, role) unique constraint.
+    for row in [r for r in user.role_rows if r.role not in roles]:
+        user.role_rows.remove(row)
+    held = set(user.roles)
+    user.role_rows.extend(UserRole(role=r) for r in roles if r not in held)
     user.doctor_id = doctor_id
     user.session_version += 1
     session.flush()

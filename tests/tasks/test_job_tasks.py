@@ -15,29 +15,33 @@ from tasks.base import JobTask, PermanentError
 ATTEMPTS: dict[str, int] = {}
 
 
+def flaky(self, job_id):
+    """Fails twice with a database error, then succeeds."""
+
+    def work(_sessionmaker, jid):
+        ATTEMPTS[jid] = ATTEMPTS.get(jid, 0) + 1
+        if ATTEMPTS[jid] < 3:
+            raise OperationalError("SELECT 1", {}, Exception("database restarting"))
+        return {"attempts_seen": ATTEMPTS[jid]}
+
+    return self.run_job(job_id, work)
+
+
+def broken_input(self, job_id):
+    def work(_sessionmaker, _jid):
+        raise PermanentError("row 3: the file is not a price list")
+
+    return self.run_job(job_id, work)
+
+
 @pytest.fixture
 def test_tasks(celery_app):
-    """Tasks that fail on purpose, registered before the worker starts."""
-
-    @celery_app.task(
+    """Tasks that fail on purpose, registered before the worker starts (the same function
+    objects every time, so each app registers them once)."""
+    celery_app.task(
         name="tests.flaky", base=JobTask, bind=True, retry_backoff=False, default_retry_delay=0.1
-    )
-    def flaky(self, job_id):
-        def work(_sessionmaker, jid):
-            ATTEMPTS[jid] = ATTEMPTS.get(jid, 0) + 1
-            if ATTEMPTS[jid] < 3:
-                raise OperationalError("SELECT 1", {}, Exception("database restarting"))
-            return {"attempts_seen": ATTEMPTS[jid]}
-
-        return self.run_job(job_id, work)
-
-    @celery_app.task(name="tests.broken_input", base=JobTask, bind=True)
-    def broken_input(self, job_id):
-        def work(_sessionmaker, _jid):
-            raise PermanentError("row 3: the file is not a price list")
-
-        return self.run_job(job_id, work)
-
+    )(flaky)
+    celery_app.task(name="tests.broken_input", base=JobTask, bind=True)(broken_input)
     return celery_app
 
 

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 CSRF_EXEMPT_ATTRIBUTE = "_clinic_csrf_exempt"
+# Pages that also accept an API token as ``?token=`` (display boards).
+BOARD_PAGES = "/board/"
 
 
 def csrf_exempt(view):
@@ -67,6 +69,9 @@ def load_identity() -> None:
     """``before_request``: who is asking, from a bearer token or the session."""
     g.identity = None
     token = _bearer_token()
+    if token is None and request.method == "GET" and request.path.startswith(BOARD_PAGES):
+        # A display screen opens its board by URL and cannot send headers.
+        token = request.args.get("token") or None
     if token is not None:
         with runtime().db.session() as db:
             user = tokens.user_for_token(db, token)

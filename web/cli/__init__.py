@@ -187,6 +187,11 @@ def demo_data_command() -> None:
     click.echo("demo data loaded" if loaded else "the database already has data; nothing loaded")
 
 
+from .users import users_group  # noqa: E402 - it needs load_settings defined above
+
+cli.add_command(users_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: ``clinic``."""
     try:

@@ -50,7 +50,11 @@
 
   function socketUrl() {
     var scheme = global.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + global.location.host + "/ws";
+    // Pages opened without a session (a display board, a patient's phone) name their
+    // credentials in a data-ws-query attribute of the page, e.g. "token=..." or "ticket=...".
+    var holder = global.document ? global.document.querySelector("[data-ws-query]") : null;
+    var query = holder ? holder.getAttribute("data-ws-query") : "";
+    return scheme + "//" + global.location.host + "/ws" + (query ? "?" + query : "");
   }
 
   function call(fn, a, b) {

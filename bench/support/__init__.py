@@ -1,0 +1,1 @@
+"""What the benchmarks share: the system they start and the WebSocket clients they drive."""

@@ -1,0 +1,83 @@
+"""Security headers, CORS for configured origins only, and Secure cookies in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD, make_settings
+
+
+def test_pages_carry_a_content_security_policy_and_refuse_framing(anon_client):
+    response = anon_client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_cors_without_configured_origins(anon_client):
+    response = anon_client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    api = anon_client.get("/api/v1/session/csrf", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in api.headers
+
+
+@pytest.fixture
+def cors_app(database_urls, backend, tmp_path, redis_prefix):
+    from clinic.runtime import Runtime
+    from tests.conftest import ClinicClient
+    from web import create_app
+
+    settings = make_settings(
+        database_urls[backend],
+        tmp_path / "i",
+        redis_prefix,
+        CLINIC_ALLOWED_ORIGINS="https://portal.clinic.uz",
+    )
+    runtime = Runtime(settings)
+    app = create_app(runtime=runtime)
+    app.test_client_class = ClinicClient
+    yield app
+    runtime.close()
+
+
+def test_cors_answers_only_the_configured_origin(cors_app):
+    client = cors_app.test_client()
+    ok = client.get("/api/v1/session/csrf", headers={"Origin": "https://portal.clinic.uz"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://portal.clinic.uz"
+    other = client.get("/api/v1/session/csrf", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+@pytest.fixture
+def production_app(database_urls, tmp_path, redis_prefix, runtime):
+    from clinic.runtime import Runtime
+    from tests.conftest import ClinicClient
+    from web import create_app
+
+    settings = make_settings(
+        runtime.settings.database_url,
+        tmp_path / "p",
+        redis_prefix,
+        CLINIC_ENV="production",
+        SECRET_KEY="k" * 48,
+        FLOWER_BASIC_AUTH="ops:long-password-1",
+    )
+    assert settings.is_production
+    prod_runtime = Runtime(settings)
+    app = create_app(runtime=prod_runtime)
+    app.test_client_class = ClinicClient
+    yield app
+    prod_runtime.close()
+
+
+def test_the_session_cookie_is_secure_in_production(production_app, make_user):
+    make_user("registrar", "prod-user")
+    client = production_app.test_client()
+    response = client.post("/api/v1/session", json={"username": "prod-user", "password": PASSWORD})
+    assert response.status_code == 200
+    cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("clinic_session=")]
+    assert "Secure" in cookie[-1] and "HttpOnly" in cookie[-1] and "SameSite=Lax" in cookie[-1]
+    assert "Strict-Transport-Security" in response.headers

@@ -1,0 +1,111 @@
+"""Administration pages: users, roles, locks, tokens and the audit log, through their forms."""
+
+from __future__ import annotations
+
+import re
+
+from clinic.services import users
+from tests.conftest import PASSWORD
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def page(client, url):
+    response = client.get(url, headers={"Accept": "text/html"})
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_an_admin_creates_a_user_changes_roles_resets_and_disables(client, runtime):
+    token = csrf_of(page(client, "/admin/users"))
+    created = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "farida",
+            "full_name": "Фарида Юсупова",
+            "password": "Yangi-xodim-2026",
+            "roles": ["registrar"],
+        },
+    )
+    assert created.status_code == 302
+    listing = page(client, "/admin/users")
+    assert "farida" in listing and "Фарида Юсупова" in listing
+    with runtime.db.session() as s:
+        user_id = users.find_user(s, "farida").id
+
+    client.post(
+        f"/admin/users/{user_id}/roles",
+        data={"csrf_token": token, "roles": ["cashier", "registrar"]},
+    )
+    client.post(
+        f"/admin/users/{user_id}/password",
+        data={"csrf_token": token, "password": "Boshqa-parol-2026"},
+    )
+    client.post(f"/admin/users/{user_id}/disable", data={"csrf_token": token})
+    with runtime.db.session() as s:
+        user = users.get_user(s, user_id)
+        assert user.roles == ["cashier", "registrar"] and not user.active
+        assert not users.sign_in(s, "farida", "Boshqa-parol-2026").ok  # disabled
+
+
+def test_a_refused_change_is_shown_and_nothing_is_saved(client, runtime):
+    token = csrf_of(page(client, "/admin/users"))
+    response = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "weak",
+            "password": "password1",
+            "roles": ["cashier"],
+        },
+        follow_redirects=True,
+        headers={"Accept": "text/html"},
+    )
+    assert "too common" in response.get_data(as_text=True)
+    with runtime.db.session() as s:
+        assert users.find_user(s, "weak") is None
+
+
+def test_locked_users_are_shown_and_unlocked(client, client_as, make_user, runtime, anon_client):
+    user_id = make_user("doctor", "locked-doc")
+    for _ in range(5):
+        anon_client.post(
+            "/api/v1/session", json={"username": "locked-doc", "password": "nope-nope-1"}
+        )
+    listing = page(client, "/admin/users")
+    assert re.search(r'data-username="locked-doc".*?locked', listing, re.S)
+    client.post(f"/admin/users/{user_id}/unlock", data={"csrf_token": csrf_of(listing)})
+    assert (
+        anon_client.post(
+            "/api/v1/session", json={"username": "locked-doc", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
+
+
+def test_tokens_page_shows_a_new_token_once(client):
+    token_page = page(client, "/account/tokens")
+    made = client.post(
+        "/account/tokens", data={"csrf_token": csrf_of(token_page), "name": "lab", "days": "30"}
+    )
+    body = made.get_data(as_text=True)
+    secret = re.search(r'id="new-token">(clk_[^<]+)<', body).group(1)
+    assert secret not in page(client, "/account/tokens")
+    assert secret not in page(client, "/admin/tokens")
+
+
+def test_the_audit_page_filters_by_user(client, client_as):
+    cashier = client_as("cashier", "kassir1")
+    cashier.post("/api/v1/tokens", json={"name": "till"})
+    html = page(client, "/admin/audit?username=kassir1")
+    assert "account.create_token" in html and "kassir1" in html
+
+
+def test_administration_pages_are_refused_to_other_roles(client_as):
+    registrar = client_as("registrar")
+    for url in ("/admin/users", "/admin/tokens", "/admin/audit"):
+        assert registrar.get(url, headers={"Accept": "text/html"}).status_code == 403
+    assert registrar.get("/account/tokens", headers={"Accept": "text/html"}).status_code == 200
