@@ -7,7 +7,6 @@ without a declaration is refused (deny by default), so forgetting one cannot ope
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from flask import abort, current_app, request
@@ -49,20 +48,24 @@ def public(view):
     return view
 
 
-def declared_permission(app, endpoint: str | None) -> str | None:
-    if endpoint is None:
-        return None
-    if endpoint in LIBRARY_ENDPOINTS:
-        return LIBRARY_ENDPOINTS[endpoint]
-    view = app.view_functions.get(endpoint)
+def view_attribute(app, endpoint: str | None, attribute: str):
+    """An attribute a decorator set on the endpoint's view, looked for through every wrapper
+    (and on a MethodView's class); None when no layer has it."""
+    view = app.view_functions.get(endpoint) if endpoint else None
     while view is not None:
-        found = getattr(view, ATTRIBUTE, None)
+        found = getattr(view, attribute, None)
         if found is None and hasattr(view, "view_class"):
-            found = getattr(view.view_class, ATTRIBUTE, None)
+            found = getattr(view.view_class, attribute, None)
         if found is not None:
             return found
         view = getattr(view, "__wrapped__", None)
     return None
+
+
+def declared_permission(app, endpoint: str | None) -> str | None:
+    if endpoint in LIBRARY_ENDPOINTS:
+        return LIBRARY_ENDPOINTS[endpoint]
+    return view_attribute(app, endpoint, ATTRIBUTE)
 
 
 def allow_everything(permission: str) -> None:
@@ -81,19 +84,3 @@ def enforce() -> None:
         return
     policy = current_app.extensions.get("clinic.policy", allow_everything)
     policy(permission)
-
-
-def permission_of(view_or_endpoint) -> str | None:
-    return getattr(view_or_endpoint, ATTRIBUTE, None)
-
-
-def wraps_keeping_permission(view):
-    """``functools.wraps`` that also carries the declaration (for decorators of views)."""
-
-    def decorate(wrapper):
-        wrapped = functools.wraps(view)(wrapper)
-        if hasattr(view, ATTRIBUTE):
-            setattr(wrapped, ATTRIBUTE, getattr(view, ATTRIBUTE))
-        return wrapped
-
-    return decorate

@@ -335,7 +335,7 @@ class Stack:
             queue = queue_admin.create_queue(
                 s,
                 {
-                    "code": f"Q{suffix}",
+                    "code": f"q{suffix}",
                     "department_id": department.id,
                     "room_id": room.id,
                     "doctor_id": doctor.id if doctor else None,
@@ -486,3 +486,61 @@ class Fleet:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+
+
+def commit_event(runtime: Runtime, channel: str, type_: str, data: dict) -> tuple[int, float, float]:
+    """Record one event in a transaction of its own and commit it (which publishes it).
+
+    Returns its number and the monotonic times just before and just after the commit.
+    """
+    from clinic.events import record_event
+
+    session = runtime.db.session()
+    try:
+        event = record_event(session, channel, type_, data)
+        before = time.monotonic()
+        session.commit()
+        after = time.monotonic()
+        return event.seq, before, after
+    finally:
+        session.close()
+
+
+def deliveries(result: dict, sent: dict, key: int = 0) -> dict:
+    """Compare what each client received with what was sent.
+
+    ``sent`` maps each event's key (its number, ``key=0``, or its ticket code, ``key=2``) to
+    the monotonic time it started; the answer has every latency in seconds, and the events
+    lost (sent, never received), received twice, or out of order, counted over all clients.
+    """
+    latencies, lost, duplicates, out_of_order, unknown = [], 0, 0, 0, 0
+    last_receipts = {}
+    for client, events in result["events"].items():
+        seen = set()
+        previous = None
+        for entry in events:
+            k, arrived = entry[key], entry[1]
+            if k in seen:
+                duplicates += 1
+                continue
+            seen.add(k)
+            if previous is not None and entry[0] < previous:
+                out_of_order += 1
+            previous = entry[0]
+            if k not in sent:
+                unknown += 1
+                continue
+            latencies.append(arrived - sent[k])
+            last_receipts[k] = max(last_receipts.get(k, arrived), arrived)
+        lost += len(set(sent) - seen)
+    expected = len(sent) * result["connected"]
+    return {
+        "expected": expected,
+        "received": len(latencies),
+        "lost": lost,
+        "duplicates": duplicates,
+        "out_of_order": out_of_order,
+        "unexpected": unknown,
+        "latencies": latencies,
+        "last_receipt": {k: t - sent[k] for k, t in last_receipts.items()},
+    }

@@ -120,6 +120,8 @@ def board_view(ticket: Ticket) -> dict:
         "room": ticket.room.number if ticket.room else None,
         "status": ticket.status,
         "recalls": ticket.recalls,
+        # A board showing several queues orders their calls by this.
+        "called_at": _iso(ticket.called_at),
     }
 
 

@@ -154,10 +154,10 @@ def _board_values(session: Session, data: dict) -> dict:
     if "queue_ids" in data:
         ids = list(dict.fromkeys(data["queue_ids"] or []))
         unknown = [i for i in ids if not is_id(i) or session.get(Queue, i) is None]
-        if unknown or not ids or len(ids) > 40:
-            errors["queue_ids"] = [
-                f"1-40 existing queues; unknown: {unknown}" if unknown else "1-40 queues"
-            ]
+        if unknown:
+            errors["queue_ids"] = [f"no such queues: {', '.join(map(str, unknown))}"]
+        elif not 1 <= len(ids) <= 40:
+            errors["queue_ids"] = ["from 1 to 40 queues"]
         values["queue_ids"] = ids
     if "voice_languages" in data:
         languages = list(dict.fromkeys(data["voice_languages"] or []))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, request
 
+from ..permissions import view_attribute
+
 UPLOAD_ATTRIBUTE = "_clinic_takes_upload"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -32,9 +34,7 @@ def require_json_bodies() -> None:
         return
     if request.is_json:
         return
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    while view is not None and not hasattr(view, UPLOAD_ATTRIBUTE):
-        view = getattr(view, "__wrapped__", None)
-    if view is not None and request.mimetype == "multipart/form-data":
+    upload = view_attribute(current_app, request.endpoint, UPLOAD_ATTRIBUTE)
+    if upload and request.mimetype == "multipart/form-data":
         return
     abort(415, description="Send the body as application/json.")

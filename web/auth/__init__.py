@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from flask_session import Session as ServerSessions
 from flask_wtf.csrf import CSRFProtect
@@ -23,7 +23,7 @@ from clinic.services.users import get_user
 
 from ..db import runtime
 from ..errors import problem, wants_html
-from ..permissions import SIGNED_IN
+from ..permissions import SIGNED_IN, view_attribute
 from . import audit, limits, security
 from .identity import Identity, current_identity
 
@@ -102,16 +102,9 @@ def check_csrf() -> None:
     """``before_request``: session-authenticated (and anonymous form) changes need a token."""
     if request.method not in audit.UNSAFE or _bearer_token() is not None:
         return
-    view = current_app_view()
-    if view is not None and getattr(view, CSRF_EXEMPT_ATTRIBUTE, False):
+    if view_attribute(current_app, request.endpoint, CSRF_EXEMPT_ATTRIBUTE):
         return
     csrf.protect()
-
-
-def current_app_view():
-    from flask import current_app
-
-    return current_app.view_functions.get(request.endpoint) if request.endpoint else None
 
 
 def init_app(app: Flask) -> None:
