@@ -212,10 +212,13 @@ class Stack:
         """``gunicorn -c web/gunicorn_conf.py`` with the gevent worker, as ``clinic web``."""
         self.port = free_port()
         argv = processes.web_argv("127.0.0.1", self.port, self.args.workers)
+        # The server's own settings come from here; of the caller's, only the gunicorn tuning
+        # (CLINIC_WEB_CONNECTIONS) passes through, so it can be varied from outside.
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("CLINIC_", "DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY"))
+            if k == "CLINIC_WEB_CONNECTIONS"
+            or not k.startswith(("CLINIC_", "DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY"))
         }
         env.update(self.env, PYTHONUNBUFFERED="1")
         self.log_path = self.args.server_log or Path(self.tmp.name) / "server.log"

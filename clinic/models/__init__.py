@@ -1,7 +1,7 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .auth import ApiToken, AuditEntry, User, UserRole
-from .base import MAX_ID, Base, is_id, utcnow
+from .base import MAX_ID, Base, is_id, iso, utcnow
 from .events import EventChannel, OutboxEvent
 from .jobs import DeadLetter, Job, JobFile, JobStatus
 from .queue import Board, Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource, TicketStatus
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "MAX_ID",
     "is_id",
+    "iso",
     "ClinicProfile",
     "DeadLetter",
     "Department",

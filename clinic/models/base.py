@@ -29,6 +29,11 @@ def is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
+def iso(value) -> str | None:
+    """A date or an aware datetime as ISO 8601, UTC written as ``Z``; None stays None."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

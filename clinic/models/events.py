@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from .base import Base, BigId, JsonDoc, UTCDateTime, iso, utcnow
 
 
 class EventChannel(Base):
@@ -42,5 +42,5 @@ class OutboxEvent(Base):
             "id": self.seq,
             "type": self.type,
             "data": self.data,
-            "ts": self.created_at.isoformat().replace("+00:00", "Z"),
+            "ts": iso(self.created_at),
         }

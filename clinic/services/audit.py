@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, utcnow
+from ..models import AuditEntry, iso, utcnow
 
 SECRET_FIELDS = {"password", "new_password", "current_password", "token", "secret", "csrf_token"}
 CSV_COLUMNS = (
@@ -126,7 +126,7 @@ def search(
 def entry_as_dict(entry: AuditEntry) -> dict:
     return {
         "id": entry.id,
-        "at": entry.at.isoformat().replace("+00:00", "Z"),
+        "at": iso(entry.at),
         "user_id": entry.user_id,
         "username": entry.username,
         "roles": entry.roles.split(",") if entry.roles else [],

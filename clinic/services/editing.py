@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..events import record_event
+from ..models import iso
 from ..text import LOOSE_FOLDS, NotAPhone, loose_key, normalize_phone, search_key
 
 MISSING = "Missing data for required field."
@@ -32,11 +33,6 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def iso(value) -> str | None:
-    """A date or an aware UTC datetime as ISO 8601 (``Z`` for UTC)."""
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 class FieldReader:

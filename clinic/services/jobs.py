@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..events import record_event
-from ..models import DeadLetter, Job, JobStatus, utcnow
+from ..models import DeadLetter, Job, JobStatus, iso, utcnow
 
 EVENT_QUEUED = "job.queued"
 EVENT_STARTED = "job.started"
@@ -31,9 +31,6 @@ def job_channel(job_id: str) -> str:
 
 
 def job_as_dict(job: Job) -> dict:
-    def ts(value):
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "id": job.id,
         "kind": job.kind,
@@ -45,9 +42,9 @@ def job_as_dict(job: Job) -> dict:
         "error": job.error,
         "attempts": job.attempts,
         "created_by": job.created_by,
-        "created_at": ts(job.created_at),
-        "started_at": ts(job.started_at),
-        "finished_at": ts(job.finished_at),
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
         "channel": job.channel,
     }
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Patient
+from ..models import Patient, iso
 from ..text import phone_digits, search_key
 from .editing import (
     FieldReader,
@@ -24,7 +24,6 @@ from .editing import (
     entity_dict,
     fetch,
     filter_common,
-    iso,
     loosely_contains,
     paginate,
     set_active,

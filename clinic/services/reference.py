@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound, ValidationFailed
-from ..models import ClinicProfile, Department, Doctor, Room, Service
+from ..models import ClinicProfile, Department, Doctor, Room, Service, iso
 from ..text import search_key
 from .editing import (
     FieldReader,
@@ -28,7 +28,6 @@ from .editing import (
     fetch,
     filter_by_text,
     filter_common,
-    iso,
     paginate,
     record_change,
     searchable,

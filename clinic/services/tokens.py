@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound, ValidationFailed
-from ..models import ApiToken, User, is_id, utcnow
+from ..models import ApiToken, User, is_id, iso, utcnow
 
 # The public prefix of every token, not a token.
 TOKEN_PREFIX = "clk_"  # nosec B105
@@ -86,18 +86,15 @@ def revoke_token(session: Session, token: ApiToken) -> None:
 
 
 def token_as_dict(token: ApiToken) -> dict:
-    def ts(value):
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "id": token.id,
         "user_id": token.user_id,
         "username": token.user.username,
         "name": token.name,
         "prefix": token.prefix,
-        "created_at": ts(token.created_at),
-        "expires_at": ts(token.expires_at),
-        "revoked_at": ts(token.revoked_at),
-        "last_used_at": ts(token.last_used_at),
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "revoked_at": iso(token.revoked_at),
+        "last_used_at": iso(token.last_used_at),
         "active": token.revoked_at is None and token.expires_at > utcnow(),
     }

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import passwords
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..models import Doctor, User, UserRole, is_id, utcnow
+from ..models import Doctor, User, UserRole, is_id, iso, utcnow
 from ..permissions import ROLES, permissions_of
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -207,9 +207,6 @@ def user_permissions(user: User) -> frozenset[str]:
 
 
 def user_as_dict(user: User) -> dict:
-    def ts(value):
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "id": user.id,
         "username": user.username,
@@ -218,7 +215,7 @@ def user_as_dict(user: User) -> dict:
         "doctor_id": user.doctor_id,
         "active": user.active,
         "locked": is_locked(user),
-        "locked_until": ts(user.locked_until) if is_locked(user) else None,
-        "last_login_at": ts(user.last_login_at),
-        "created_at": ts(user.created_at),
+        "locked_until": iso(user.locked_until) if is_locked(user) else None,
+        "last_login_at": iso(user.last_login_at),
+        "created_at": iso(user.created_at),
     }
