@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from clinic.events import record_event
@@ -153,3 +155,35 @@ def test_a_patient_token_reads_only_its_own_ticket(live_server, runtime):
     assert ws.wait_closed() == 1008
     ws = WSClient(live_server, query="?ticket=" + "x" * 43, expect_hello=False)
     assert ws.wait_closed() == 1008
+
+
+def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
+    runtime, live_server, admin_token, app, monkeypatch
+):
+    import socket
+
+    from web.ws import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "SEND_QUEUE_SIZE", 20)
+    stuck = WSClient(live_server, token=admin_token)
+    stuck.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.subscribe("job:flood")
+    reader = WSClient(live_server, token=admin_token)
+    reader.subscribe("job:flood")
+    hub = app.extensions["clinic.ws"]["hub"]
+    assert hub.subscriber_count() == 2
+
+    blob = "x" * 60_000  # large events fill the stuck client's socket buffers quickly
+    for batch in range(12):
+        with runtime.db.transaction() as s:
+            for i in range(10):
+                record_event(s, "job:flood", "test.tick", {"i": batch * 10 + i, "blob": blob})
+        # The reader keeps up the whole time: the stuck one holds nobody back.
+        got = reader.events("job:flood", 10, timeout=10)
+        assert [e["data"]["i"] for e in got] == list(range(batch * 10, batch * 10 + 10))
+
+    deadline = time.monotonic() + 10
+    while hub.subscriber_count() != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.subscriber_count() == 1  # the stuck client was dropped
+    reader.close()

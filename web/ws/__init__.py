@@ -25,7 +25,7 @@ def init_ws(app: Flask) -> None:
     app.extensions.setdefault("clinic.ws", {})
 
 
-def hub():
+def current_hub():
     return get_hub(current_app.extensions["clinic"], current_app.extensions["clinic.ws"])
 
 
@@ -36,7 +36,7 @@ def websocket(ws):
     runtime = current_app.extensions["clinic"]
     with runtime.db.session() as session:
         identity = authenticate(request, session)
-    conn = Connection(ws, hub(), identity)
+    conn = Connection(ws, current_hub(), identity)
     if identity is None:
         conn.shutdown(POLICY_CLOSE, "credentials required")
         conn.wait_closed(2.0)

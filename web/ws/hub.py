@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import socket
 import threading
 
 from clinic import channels
@@ -75,8 +76,10 @@ class Connection:
         try:
             self.queue.put_nowait(("close", code, reason))
         except queue.Full:
-            # The sender is stuck behind a full queue; closing the socket unblocks it.
-            self._close_socket(code, reason)
+            # The sender is stuck writing to a client that does not read. A close frame would
+            # block this thread (the hub's) the same way, so cut the connection instead: the
+            # stuck write fails at once and the sender ends.
+            self._abort_socket()
 
     def wait_closed(self, timeout: float) -> None:
         """Let the sender finish (it sends the close code) before the socket is released."""
@@ -142,6 +145,14 @@ class Connection:
         self.last_sent[channel] = last
         self._write({"op": "snapshot", "channel": channel, "last_id": last, "data": data})
         self._write({"op": "subscribed", "channel": channel, "last_id": last})
+
+    def _abort_socket(self) -> None:
+        raw = getattr(self.ws, "sock", None)
+        try:
+            if raw is not None:
+                raw.shutdown(socket.SHUT_RDWR)
+        except OSError as exc:  # already gone
+            log.debug("aborting WebSocket: %s", exc)
 
     def _close_socket(self, code, reason) -> None:
         try:
