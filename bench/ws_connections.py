@@ -17,15 +17,8 @@ import time
 import urllib.error
 import urllib.request
 
-from support.harness import (
-    Fleet,
-    Stack,
-    add_common_arguments,
-    commit_event,
-    deliveries,
-    summary_ms,
-    write_result,
-)
+from support.harness import Stack, add_common_arguments, write_result
+from support.measure import Fleet, commit_event, deliveries, summary_ms
 
 NAME = "ws_connections"
 
@@ -107,7 +100,9 @@ def run(args: argparse.Namespace) -> dict:
         }
     w_before, w_held, w_idle = _worker(before), _worker(held), _worker(idle)
     rss_growth = (w_held.get("rss_mib") or 0) - (w_before.get("rss_mib") or 0)
-    idle_cpu = (w_idle.get("cpu_s", 0) - w_held.get("cpu_s", 0)) / args.idle
+    idle_cpu = (
+        (w_idle.get("cpu_s", 0) - w_held.get("cpu_s", 0)) / args.idle if args.idle > 0 else None
+    )
     return {
         "database": kind,
         "parameters": {"connections": args.connections, "events": args.events},
@@ -129,7 +124,7 @@ def run(args: argparse.Namespace) -> dict:
             ),
         },
         "worker_open_files_holding": w_held.get("open_files"),
-        "worker_idle_cpu_percent": round(idle_cpu * 100, 1),
+        "worker_idle_cpu_percent": None if idle_cpu is None else round(idle_cpu * 100, 1),
         "health_probe_while_holding": health,
         "closed_early": result["closed_early"],
         "server": {"before": before, "holding": held, "after": after},

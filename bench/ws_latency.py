@@ -14,15 +14,8 @@ import argparse
 import sys
 import time
 
-from support.harness import (
-    Fleet,
-    Stack,
-    add_common_arguments,
-    commit_event,
-    deliveries,
-    summary_ms,
-    write_result,
-)
+from support.harness import Stack, add_common_arguments, write_result
+from support.measure import Fleet, commit_event, deliveries, summary_ms
 
 NAME = "ws_latency"
 
@@ -64,8 +57,8 @@ def run(args: argparse.Namespace) -> dict:
                 sent[seq] = before
                 commit_times.append(after - before)
             publishing = time.monotonic() - started
+            usage = stack.server_usage()
             result = fleet.finish()
-        usage = stack.server_usage()
         kind = stack.database_kind
     found = deliveries(result, sent)
     return {

@@ -7,13 +7,13 @@ people really type them in: Russian Cyrillic, Uzbek Cyrillic and Uzbek Latin.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Department
-from .services import patients, reference
+from .models import Department, User
+from .services import patients, queue_admin, reference, users
 
 CLINIC = {
     "legal_name": 'OOO "Shifo Nur Medical"',
@@ -133,6 +133,23 @@ IKPU_PREFIX = {"THER": "08601001", "CARD": "08601002", "PAED": "08601003"}
 IKPU_PREFIX.update({"LAB": "08602001", "USD": "08603001"})
 PACKAGE_CODE = "1500911"
 
+# Each department's queue takes online joining in this window, up to this many a day.
+ONLINE_WINDOW = (time(7, 0), time(18, 0))
+ONLINE_DAILY_LIMIT = 50
+BOARD = {"name": "Main hall", "voice_languages": ["ru", "uz"], "chime": True}
+
+# The demo's published password, for trying each role; never used outside the demo.
+DEMO_PASSWORD = "Clinic-demo-2026"  # nosec B105
+# username, role, full name; the doctor account is linked to the first demo doctor.
+DEMO_USERS = [
+    ("admin", "admin", "Администратор"),
+    ("registrar", "registrar", "Регистратура"),
+    ("cashier", "cashier", "Касса"),
+    ("doctor", "doctor", DOCTORS[0][0]),
+    ("manager", "manager", "Менеджер"),
+    ("display", "display", "Табло в холле"),
+]
+
 
 def load_demo_data(session: Session) -> bool:
     """Fill an empty database with the demo clinic and commit; True when it did.
@@ -140,8 +157,17 @@ def load_demo_data(session: Session) -> bool:
     Does nothing and answers False when any department exists, so it never mixes with
     real data and running it twice is harmless.
     """
+    return load_demo_clinic(session) is not None
+
+
+def load_demo_clinic(session: Session) -> list[dict] | None:
+    """:func:`load_demo_data`, answering None when it loaded nothing, else the demo sign-ins
+    it created as ``{"username", "password", "role"}`` (for the command line to print).
+
+    The demo users are made only when there is no user at all; otherwise the list is empty.
+    """
     if session.scalar(select(Department.id).limit(1)) is not None:
-        return False
+        return None
     reference.update_clinic_profile(session, CLINIC)
     departments = {}
     for code, prefix, ru, uz, en in DEPARTMENTS:
@@ -151,8 +177,9 @@ def load_demo_data(session: Session) -> bool:
     for number, name, department in ROOMS:
         data = {"number": number, "name": name, "department_id": departments[department]}
         rooms[number] = reference.create_room(session, data).id
+    doctors = []
     for full_name, department, room, specialty in DOCTORS:
-        reference.create_doctor(
+        doctor = reference.create_doctor(
             session,
             {
                 "full_name": full_name,
@@ -161,6 +188,7 @@ def load_demo_data(session: Session) -> bool:
                 "specialty": specialty,
             },
         )
+        doctors.append(doctor.id)
     prefixes = {code: prefix for code, prefix, *_ in DEPARTMENTS}
     serial = 0
     for department, entries in SERVICES.items():
@@ -192,5 +220,42 @@ def load_demo_data(session: Session) -> bool:
                 "document_number": document,
             },
         )
+    _load_queues(session, departments)
+    logins = _load_users(session, doctors[0])
     session.commit()
-    return True
+    return logins
+
+
+def _load_queues(session: Session, departments: dict[str, int]) -> None:
+    """A queue per department (its doctors call to their own rooms), and one hall board."""
+    queue_ids = []
+    for code, department_id in departments.items():
+        queue = queue_admin.create_queue(
+            session,
+            {
+                "code": code.lower(),
+                "department_id": department_id,
+                "online_from": ONLINE_WINDOW[0],
+                "online_until": ONLINE_WINDOW[1],
+                "online_daily_limit": ONLINE_DAILY_LIMIT,
+            },
+        )
+        queue_ids.append(queue.id)
+    queue_admin.create_board(session, {**BOARD, "queue_ids": queue_ids})
+
+
+def _load_users(session: Session, doctor_id: int) -> list[dict]:
+    if session.scalar(select(User.id).limit(1)) is not None:
+        return []
+    logins = []
+    for username, role, full_name in DEMO_USERS:
+        users.create_user(
+            session,
+            username=username,
+            password=DEMO_PASSWORD,
+            roles=[role],
+            full_name=full_name,
+            doctor_id=doctor_id if role == "doctor" else None,
+        )
+        logins.append({"username": username, "password": DEMO_PASSWORD, "role": role})
+    return logins

@@ -57,9 +57,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .auth.views import bp as auth_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
+    from .queue_pages import bp as queue_pages_bp
     from .ws import init_ws
 
-    for blueprint in (health_bp, pages_bp, auth_bp, admin_bp):
+    for blueprint in (health_bp, pages_bp, auth_bp, admin_bp, queue_pages_bp):
         app.register_blueprint(blueprint)
     init_ws(app)
     return app

@@ -6,13 +6,20 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 """
 
 import os
+import resource
 
 bind = "127.0.0.1:5000"
 # One process by default: a gevent worker already serves many connections at once. More
 # processes add CPU; each gets the events through its own Redis subscription.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gevent"
-worker_connections = int(os.environ.get("CLINIC_WEB_CONNECTIONS", "1000"))
+# A WebSocket holds its connection slot for as long as it is open, and plain requests share
+# the same slots: a worker whose slots are all taken by sockets answers nothing else (not even
+# /health/live) and leaves further handshakes waiting, silently. The default keeps room for
+# requests above the thousand sockets a worker is meant to hold.
+worker_connections = int(os.environ.get("CLINIC_WEB_CONNECTIONS", "2000"))
+# Files a worker has open besides its connections: the database, Redis, logs, the listener.
+OTHER_OPEN_FILES = 256
 # The gevent worker answers the arbiter from its own loop: long-lived sockets do not count
 # against this; a request blocking the loop for this long gets its worker restarted.
 timeout = 30
@@ -27,3 +34,17 @@ loglevel = "info"
 proc_name = "clinic-web"
 # gunicorn's control socket would sit in $HOME, shared by every instance; nothing uses it.
 control_socket_disable = True
+
+
+def post_fork(server, worker):
+    """Let the worker open a socket for every connection slot it has.
+
+    The usual soft limit of open files (1024 under systemd and recent Docker) would stop a
+    worker at about a thousand sockets with "Too many open files", refusing everything else.
+    """
+    needed = server.cfg.worker_connections + OTHER_OPEN_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        needed = min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))

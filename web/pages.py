@@ -30,6 +30,13 @@ class NavLink:
 # endpoint is not registered in the running app are left out.
 NAVIGATION: list[NavLink] = [
     NavLink("pages.price_list", _l("Price list")),
+    NavLink("queue_pages.desk", _l("Reception desk")),
+    NavLink("queue_pages.doctor", _l("Doctor's screen")),
+    NavLink("queue_pages.kiosk", _l("Kiosk")),
+    NavLink("admin.users_page", _l("Users")),
+    NavLink("admin.all_tokens_page", _l("All tokens")),
+    NavLink("admin.my_tokens_page", _l("My tokens")),
+    NavLink("admin.audit_page", _l("Audit log")),
 ]
 
 

@@ -20,7 +20,7 @@ from clinic.models import Doctor, Queue
 from clinic.models import TicketStatus as S
 from clinic.models import utcnow
 from clinic.services import queue as q
-from clinic.services import queue_admin, queue_days
+from clinic.services import queue_admin, queue_days, reference
 from clinic.settings import LANGUAGES
 
 from . import db
@@ -100,14 +100,12 @@ def desk():
         **_common_texts(),
         "issued": _("Ticket {code} issued."),
         "print": _("Print ticket {code}"),
-        "active": _("{count} in the queue"),
         "served": _("{count} served today"),
     }
     return render_template(
         "queue/desk.html",
         queues=queues,
         config={
-            "queues": [queue["id"] for queue in queues],
             "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
             "texts": texts,
         },
@@ -121,17 +119,12 @@ def kiosk():
     session = db.session()
     language = current_language()
     queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
-    texts = {
-        **_common_texts(),
-        "take": _("Your ticket"),
-        "wait": _("Please wait to be called on the screen."),
-    }
     return render_template(
         "queue/kiosk.html",
         queues=queues,
         config={
             "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
-            "texts": texts,
+            "texts": _common_texts(),
         },
     )
 
@@ -146,10 +139,14 @@ def print_ticket(ticket_id: int):
     language = current_language()
     patient_url = url_for("queue_pages.patient_page", token=ticket.token, _external=True)
     qr = segno.make(patient_url, error="m")
+    try:
+        clinic = reference.get_clinic_profile(session).legal_name
+    except NotFound:
+        clinic = ""
     return render_template(
         "queue/print.html",
+        clinic=clinic,
         ticket=ticket,
-        queue_name=queue_name(ticket.queue, language),
         department=getattr(ticket.queue.department, f"name_{language}"),
         issued_at=ticket.created_at.astimezone(_tz()),
         patient_url=patient_url,
@@ -183,6 +180,7 @@ def doctor():
     session = db.session()
     language = current_language()
     queues, doctor = _doctor_queues(session)
+    every_queue = queue_admin.list_queues(session)
     asked = request.args.get("queue", "")
     chosen = next((queue for queue in queues if str(queue.id) == asked), None)
     chosen = chosen or (queues[0] if queues else None)
@@ -192,18 +190,13 @@ def doctor():
         room_id = chosen.room_id or (doctor.room_id if doctor else None)
         texts = {
             **_common_texts(),
-            "confirmNoShow": _("Mark {code} as not come?"),
             "transferred": _("{code} was sent to {queue} as {new}."),
-            "calledNobody": _("Nobody is waiting."),
         }
         config = {
             "queue": chosen.id,
             "roomId": room_id,
             "texts": texts,
-            "queueNames": {
-                str(queue.id): queue_name(queue, language)
-                for queue in queue_admin.list_queues(session)
-            },
+            "queueNames": {str(queue.id): queue_name(queue, language) for queue in every_queue},
         }
     return render_template(
         "queue/doctor.html",
@@ -211,7 +204,7 @@ def doctor():
         chosen=_queue_card(session, chosen, language) if chosen else None,
         targets=[
             (queue.id, queue_name(queue, language))
-            for queue in queue_admin.list_queues(session)
+            for queue in every_queue
             if chosen is None or queue.id != chosen.id
         ],
         config=config,
@@ -262,10 +255,6 @@ def board(board_id: int):
             }
             for queue in queues
         ],
-        "texts": {
-            "nobody": _("Please wait for your number"),
-            "soundOff": _("Touch the screen to turn the sound on"),
-        },
     }
     return render_template(
         "queue/board.html",

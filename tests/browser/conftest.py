@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import ONE_BACKEND, PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -20,6 +20,12 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 WAIT_MS = 30_000
+
+
+@pytest.fixture(params=[ONE_BACKEND])
+def backend(request) -> str:
+    """Pages are the same on either database; the database rules are tested elsewhere on both."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +58,58 @@ def sign_in(tab, base_url: str, username: str, password: str = PASSWORD) -> None
     tab.fill("input[name=password]", password)
     tab.click("form.form button[type=submit]")
     tab.wait_for_url(lambda url: "/login" not in url)
+
+
+# -- the electronic queue's screens ---------------------------------------------------------
+
+
+@pytest.fixture
+def queue_hall(runtime):
+    """A cardiology queue (prefix K) shared by its department, a doctor of that department
+    working in room 12 with his own sign-in, a board showing the queue in three voices, and a
+    display account's API token for it. Built through the services the app uses."""
+    import uuid
+
+    from clinic.services import queue_admin, reference, tokens, users
+
+    suffix = uuid.uuid4().hex[:6]
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "card",
+                "ticket_prefix": "K",
+                "name_ru": "Кардиология",
+                "name_uz": "Kardiologiya",
+                "name_en": "Cardiology",
+            },
+        )
+        room = reference.create_room(
+            s, {"number": "12", "name": "", "department_id": department.id}
+        )
+        doctor = reference.create_doctor(
+            s, {"full_name": "Ғуломов Ўткир", "department_id": department.id, "room_id": room.id}
+        )
+        queue = queue_admin.create_queue(s, {"code": "card", "department_id": department.id})
+        board = queue_admin.create_board(
+            s, {"name": "Hall", "queue_ids": [queue.id], "voice_languages": ["ru", "uz", "en"]}
+        )
+        doctor_user = users.create_user(
+            s, username=f"doctor-{suffix}", password=PASSWORD, roles=["doctor"], doctor_id=doctor.id
+        )
+        display = users.create_user(
+            s, username=f"display-{suffix}", password=PASSWORD, roles=["display"]
+        )
+        token = tokens.create_token(s, display, name="hall screen")[1]
+        return {
+            "queue": queue.id,
+            "room": room.id,
+            "board": board.id,
+            "doctor": doctor_user.username,
+            "display_token": token,
+        }
+
+
+def wait_live(tab) -> None:
+    """Until the page's socket has said hello (ClinicSocket reports "live")."""
+    tab.wait_for_function("() => window.ClinicSocket && ClinicSocket.status() === 'live'")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.models import Job, OutboxEvent, Service, utcnow
-from tests.conftest import BACKENDS
+from tests.conftest import ONE_BACKEND
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 3000
@@ -24,7 +24,7 @@ BAD_EVERY = 50  # rows 2, 52, 102, ... carry a price that is not a price
 
 # Two worker processes sharing one database: PostgreSQL is the database such a deployment
 # runs on, and one backend is enough for a test that spends its time starting processes.
-FAULT_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]
+FAULT_BACKEND = ONE_BACKEND
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [FAULT_BACKEND])]
 
 

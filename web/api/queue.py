@@ -221,7 +221,21 @@ _transition(
     "no-show", lambda s, t: q.mark_no_show(s, t, actor=_actor()), "The patient did not come."
 )
 _transition("postpone", lambda s, t: q.postpone(s, t, actor=_actor()), "To the postponed list.")
-_transition("call-back", lambda s, t: q.call_back(s, t, actor=_actor()), "Call a postponed ticket.")
+
+
+@blp.route("/tickets/<int:ticket_id>/call-back", methods=["POST"])
+@requires("queue.call")
+@blp.arguments(schemas.CallNextIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def call_back(data, ticket_id: int):
+    """Call a postponed ticket; to ``room_id`` when given (a doctor of a department's shared
+    queue calls to his own room), else to the queue's room."""
+    session, ticket = _staff_ticket(ticket_id)
+    q.call_back(session, ticket, room_id=data["room_id"], actor=_actor())
+    session.commit()
+    return _ticket_out(ticket)
 
 
 @blp.route("/tickets/<int:ticket_id>/transfer", methods=["POST"])

@@ -178,13 +178,19 @@ def db_current() -> None:
 
 @cli.command("demo-data", with_appcontext=False)
 def demo_data_command() -> None:
-    """Load the demo clinic into an empty database."""
+    """Load the demo clinic (and its demo users) into an empty development database."""
     from .run import load_demo_data
 
-    loaded = load_demo_data(load_settings())
-    if loaded is None:
-        raise click.ClickException("this build has no demo data (clinic.demo is missing)")
-    click.echo("demo data loaded" if loaded else "the database already has data; nothing loaded")
+    try:
+        logins = load_demo_data(load_settings())
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
+    if logins is None:
+        click.echo("the database already has data; nothing loaded")
+        return
+    click.echo("demo data loaded")
+    for login in logins:
+        click.echo(f"  {login['username']:<10} password {login['password']}  ({login['role']})")
 
 
 from .users import users_group  # noqa: E402 - it needs load_settings defined above

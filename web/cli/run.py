@@ -11,19 +11,18 @@ from ..supervisor import ChildSpec, Supervisor
 from . import processes
 
 
-def load_demo_data(settings: Settings) -> bool | None:
-    """Load the demo clinic if this build has one: True if loaded, False if the database
-    already had data, None when there is no demo data module."""
-    try:
-        from clinic.demo import load_demo_data as load
-    except ModuleNotFoundError as exc:
-        if exc.name == "clinic.demo":
-            return None
-        raise
+def load_demo_data(settings: Settings) -> list[dict] | None:
+    """Load the demo clinic into an empty database: the demo sign-ins it created (an empty
+    list when users existed already), or None when the database had data. Never in
+    production: demo users have a published password."""
+    if settings.is_production:
+        raise ConfigError("demo data is for development: it has users with a known password")
+    from clinic.demo import load_demo_clinic
+
     runtime = Runtime(settings)
     try:
         with runtime.db.transaction() as session:
-            return bool(load(session))
+            return load_demo_clinic(session)
     finally:
         runtime.close()
 
@@ -95,6 +94,13 @@ def _prepare(supervisor: Supervisor, settings: Settings) -> None:
     migrate.upgrade(settings.database_url)
     if supervisor.stopping:
         return
-    loaded = load_demo_data(settings)
-    if loaded is not None:
-        supervisor.say("demo data loaded" if loaded else "database has data; demo data skipped")
+    if settings.is_production:
+        supervisor.say("production: no demo data")
+        return
+    logins = load_demo_data(settings)
+    if logins is None:
+        supervisor.say("database has data; demo data skipped")
+        return
+    supervisor.say("demo data loaded; sign in at /login as:")
+    for login in logins:
+        supervisor.say(f"  {login['username']:<10} password {login['password']}  ({login['role']})")

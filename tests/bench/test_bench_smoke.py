@@ -1,0 +1,65 @@
+"""Each benchmark runs end to end at a tiny size and every event reaches every client.
+
+The benches start their own gunicorn server, database and client processes; here they run
+as a user would run them, as subprocesses. No timing is asserted: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess  # nosec B404 - runs our own scripts
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, REDIS_URL
+
+REPO = Path(__file__).resolve().parents[2]
+
+TINY = {
+    "ws_latency": ["--clients", "5", "--events", "5", "--rate", "50"],
+    "ws_connections": ["--connections", "5", "--idle", "0.2"],
+    "board_delivery": ["--boards", "5", "--calls", "5", "--rate", "50"],
+}
+
+
+def run_bench(name: str, args: list[str], tmp_path: Path, backend: str = "sqlite") -> dict:
+    """Run ``bench/<name>.py``; its JSON result, after checking it exited 0."""
+    out = tmp_path / f"{name}.json"
+    argv = [sys.executable, str(REPO / "bench" / f"{name}.py"), *args]
+    argv += ["--json", str(out), "--redis-url", REDIS_URL]
+    if backend == "postgresql":
+        argv += ["--postgres", PG_ADMIN_URL]
+    done = subprocess.run(  # nosec B603 - our own script
+        argv, cwd=REPO, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, f"{name} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    assert name in done.stdout and str(out) in done.stdout, done.stdout
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_bench_runs_and_every_client_receives_every_event(name, backend, tmp_path):
+    result = run_bench(name, TINY[name], tmp_path, backend)
+
+    assert result["bench"] == name
+    assert result["database"] == backend
+    assert result["connect_failures"] == 0
+    assert result["expected"] > 0
+    assert result["received"] == result["expected"]
+    assert result["lost"] == 0 and result["duplicates"] == 0
+    assert result["latency_ms"]["count"] == result["expected"]
+
+
+def test_bench_help_names_the_database_and_redis_options():
+    for name in TINY:
+        done = subprocess.run(  # nosec B603 - our own script
+            [sys.executable, str(REPO / "bench" / f"{name}.py"), "--help"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "--database-url" in done.stdout and "--redis-url" in done.stdout

@@ -1,0 +1,213 @@
+"""The display board in headless Chromium: a doctor's call shows within a second, recalls are
+announced, the board's frames carry no patient's name or phone, and the board comes back by
+itself, without a reload, after the web server restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess  # nosec B404 - starts our own web server
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from clinic.models import TicketSource
+from clinic.services import patients
+from clinic.services import queue as q
+from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PATIENT_NAME = "Секретов Пациент Тайнович"
+PHONE = "+998901234567"
+
+
+def issue(runtime, queue_id: int, **kwargs):
+    with runtime.db.transaction() as s:
+        ticket = q.issue_ticket(s, queue_id, tz=runtime.settings.tz, **kwargs)
+        return ticket.code
+
+
+def open_board(browser, base_url: str, hall: dict, lang: str = "ru"):
+    context, tab = new_tab(browser, viewport={"width": 1920, "height": 1080})
+    frames: list[str] = []
+    tab.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(frame)))
+    tab.goto(f"{base_url}/board/{hall['board']}?token={hall['display_token']}&lang={lang}")
+    wait_live(tab)
+    return context, tab, frames
+
+
+def test_a_call_from_the_doctors_page_reaches_the_board_within_a_second_and_so_does_a_recall(
+    browser, live_server, runtime, queue_hall
+):
+    with runtime.db.transaction() as s:
+        patient = patients.create_patient(
+            s, {"full_name": PATIENT_NAME, "sex": "M", "phone": PHONE}
+        )
+        patient_id = patient.id
+    code = issue(
+        runtime, queue_hall["queue"], source=TicketSource.ONLINE, patient_id=patient_id, phone=PHONE
+    )
+    board_context, board, frames = open_board(browser, live_server, queue_hall)
+    doctor_context, doctor = new_tab(browser)
+    try:
+        board.wait_for_selector("#board-waiting [data-waiting]:text-is('1')")
+        # The moment the number first appears on the board, by the browser's own clock.
+        board.evaluate(
+            """(code) => {
+              window.seenAt = null;
+              new MutationObserver(() => {
+                if (window.seenAt === null &&
+                    document.querySelector(`#board-calling [data-code="${code}"]`)) {
+                  window.seenAt = Date.now();
+                }
+              }).observe(document.getElementById('board-calling'), {childList: true});
+            }""",
+            code,
+        )
+        sign_in(doctor, live_server, queue_hall["doctor"])
+        doctor.goto(f"{live_server}/queue/doctor?lang=en")
+        wait_live(doctor)
+        doctor.wait_for_selector(f"#waiting-list [data-code='{code}']")
+
+        clicked_at = doctor.evaluate("() => Date.now()")
+        doctor.click("#call-next")
+        board.wait_for_selector(f"#board-calling [data-code='{code}']", timeout=1000)
+        assert board.evaluate("window.seenAt") - clicked_at < 1000
+        row = board.locator(f"#board-calling [data-code='{code}']")
+        assert row.locator(".board-call__room").inner_text() == "12"
+
+        doctor.click(f"#current [data-code='{code}'] [data-action='recall']")
+        board.wait_for_selector(
+            f"#board-calling [data-code='{code}'][data-recalls='1']", timeout=1000
+        )
+        # Both calls are announced, in the board's three languages, the number said naturally.
+        board.wait_for_function("() => ClinicBoard.announcements.length === 2", timeout=20_000)
+        announced = board.evaluate("ClinicBoard.announcements")
+        assert [a["code"] for a in announced] == [code, code]
+        assert [line["text"] for line in announced[1]["lines"]] == [
+            "Талон K 1, кабинет 12",
+            "K 1 raqamli talon, 12-xona",
+            "Ticket K 1, room 12",
+        ]
+        assert [line["locale"] for line in announced[0]["lines"]] == ["ru-RU", "uz-UZ", "en-US"]
+        assert int(board.get_attribute("#board", "data-chimes")) == 2
+    finally:
+        doctor_context.close()
+        board_context.close()
+
+    texts = [f if isinstance(f, str) else f.decode("utf-8", "replace") for f in frames]
+    events = [json.loads(t) for t in texts if '"op":"event"' in t]
+    assert {e["type"] for e in events} >= {"ticket.called", "ticket.recalled"}
+    everything = "\n".join(texts)
+    for secret in (PATIENT_NAME, "Секретов", PHONE, PHONE[1:], "901234567"):
+        assert secret not in everything
+    assert '"phone"' not in everything and '"patient_id"' not in everything
+
+
+# -- the restart ------------------------------------------------------------------------------
+
+
+class WebServer:
+    """``gunicorn -c web/gunicorn_conf.py 'web:create_app()'`` as ``clinic web`` runs it, on a
+    fixed port, so that it can be stopped and started again at the same address."""
+
+    def __init__(self, settings, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process: subprocess.Popen | None = None
+        self.env = {
+            **os.environ,
+            "CLINIC_ENV": "test",
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "CLINIC_INSTANCE": str(settings.instance_path),
+            "CLINIC_REDIS_PREFIX": settings.redis_prefix,
+            "SECRET_KEY": settings.secret_key,
+            "CLINIC_ARGON2_TIME_COST": "1",
+            "CLINIC_ARGON2_MEMORY_KIB": "8192",
+            "WEB_CONCURRENCY": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start(self, timeout: float = 30.0) -> None:
+        argv = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "web/gunicorn_conf.py")]
+        # Open sockets would hold a stopping worker for the whole graceful period.
+        argv += ["--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "web:create_app()"]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # nosec B603 - our own command line
+                argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the web server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health/live", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise RuntimeError(f"the web server did not answer: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+
+@pytest.fixture
+def web_server(settings, runtime, tmp_path):
+    server = WebServer(settings, tmp_path / "web.log")
+    server.start()
+    yield server
+    if server.process is not None:
+        server.process.kill()
+        server.process.wait(10)
+
+
+def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without_a_reload(
+    browser, runtime, queue_hall, web_server
+):
+    first = issue(runtime, queue_hall["queue"])
+    second = issue(runtime, queue_hall["queue"])
+    with runtime.db.transaction() as s:
+        q.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
+    context, board, _ = open_board(browser, web_server.url, queue_hall, lang="uz")
+    try:
+        navigations = []
+        board.on("framenavigated", lambda frame: navigations.append(frame.url))
+        board.evaluate("() => { window.loadedOnce = 'still the same page'; }")
+        board.wait_for_selector(f"#board-calling [data-code='{first}']")
+
+        web_server.stop()
+        board.wait_for_selector("#board[data-connection='reconnecting']", timeout=10_000)
+        assert board.is_visible(".board__offline")
+        # Called while the server is down: the event waits in Redis and the outbox.
+        with runtime.db.transaction() as s:
+            q.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
+        web_server.start()
+
+        board.wait_for_selector(f"#board-calling [data-code='{second}']", timeout=30_000)
+        board.wait_for_selector("#board[data-connection='live']", timeout=5_000)
+        assert board.is_hidden(".board__offline")
+        assert board.evaluate("window.loadedOnce") == "still the same page"
+        assert navigations == []
+        assert board.inner_text(f"#board-calling [data-code='{second}'] .board-call__room") == "12"
+        assert board.inner_text("#board-waiting [data-waiting]") == "0"
+    finally:
+        context.close()

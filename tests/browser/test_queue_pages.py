@@ -1,0 +1,249 @@
+"""The queue's screens in headless Chromium: the desk issues and sees tickets live, the doctor
+calls, postpones, calls back and transfers, the patient follows his place, online joining
+answers in the patient's language, and the kiosk issues a ticket."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pytest
+
+from clinic.models import Ticket
+from clinic.services import queue as q
+from clinic.services import queue_admin, reference
+from tests.browser.conftest import new_tab, sign_in, wait_live
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def issue(runtime, queue_id: int, **kwargs):
+    with runtime.db.transaction() as s:
+        ticket = q.issue_ticket(s, queue_id, tz=runtime.settings.tz, **kwargs)
+        return ticket.code, ticket.token
+
+
+def call_next(runtime, queue_id: int, room_id: int | None = None) -> str:
+    with runtime.db.transaction() as s:
+        return q.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id).code
+
+
+def ticket_by_code(runtime, code: str) -> Ticket:
+    from sqlalchemy import select
+
+    with runtime.db.session() as s:
+        return s.scalars(select(Ticket).where(Ticket.code == code)).one()
+
+
+def another_queue(runtime, code: str, prefix: str, **extra) -> int:
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": code,
+                "ticket_prefix": prefix,
+                "name_ru": "Лаборатория",
+                "name_uz": "Laboratoriya",
+                "name_en": "Laboratory",
+            },
+        )
+        return queue_admin.create_queue(
+            s, {"code": code, "department_id": department.id, **extra}
+        ).id
+
+
+@pytest.fixture
+def staff(browser, live_server, make_user):
+    """``staff(role_or_username)``: a signed-in tab of its own browser context."""
+    contexts = []
+
+    def open_as(username: str, role: str | None = None, **options):
+        if role is not None:
+            make_user(role, username)
+        context, tab = new_tab(browser, **options)
+        contexts.append(context)
+        sign_in(tab, live_server, username)
+        return tab
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def test_the_registrar_issues_a_ticket_from_the_desk_and_sees_the_queue_live(
+    live_server, runtime, queue_hall, staff
+):
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    card.locator("input[value=urgent]").check()
+    card.locator("input[name=comment]").fill("после ЭКГ")
+    with desk.expect_popup() as printing:
+        card.locator("button[type=submit]").click()
+    desk.wait_for_selector("#desk-issued[data-code='K-001']")
+    printed = ticket_by_code(runtime, "K-001").id
+    printing.value.wait_for_url(f"**/ticket/{printed}/print")
+    assert "Выдан талон K-001." in desk.inner_text("#desk-issued")
+    row = card.locator("[data-tickets] [data-code='K-001']")
+    row.wait_for()
+    assert "Срочно" in row.inner_text() and "после ЭКГ" in row.inner_text()
+    assert card.locator("[data-waiting]").inner_text() == "1"
+
+    # A ticket issued elsewhere (another desk, the kiosk) appears without a reload.
+    issue(runtime, queue_hall["queue"])
+    card.locator("[data-tickets] [data-code='K-002']").wait_for()
+    assert card.locator("[data-waiting]").inner_text() == "2"
+    call_next(runtime, queue_hall["queue"], queue_hall["room"])
+    card.locator("[data-tickets] [data-code='K-001'][data-status='called']").wait_for()
+    assert card.locator("[data-waiting]").inner_text() == "1"
+    ticket = ticket_by_code(runtime, "K-001")
+    assert (ticket.source, ticket.priority, ticket.comment) == ("desk", 2, "после ЭКГ")
+
+
+def test_the_doctor_calls_postpones_calls_back_and_transfers(
+    live_server, runtime, queue_hall, staff
+):
+    lab = another_queue(runtime, "lab", "L")
+    first, _ = issue(runtime, queue_hall["queue"])
+    second, _ = issue(runtime, queue_hall["queue"])
+    doctor = staff(queue_hall["doctor"])
+    doctor.goto(f"{live_server}/queue/doctor?lang=en")
+    wait_live(doctor)
+    doctor.wait_for_selector(f"#waiting-list [data-code='{second}']")
+
+    doctor.click("#call-next")
+    current = doctor.locator(f"#current [data-code='{first}']")
+    current.wait_for()
+    assert "Called · Room 12" in current.inner_text()
+    current.locator("[data-action=postpone]").click()
+    doctor.wait_for_selector(f"#postponed-list [data-code='{first}']")
+    assert current.count() == 0
+
+    doctor.click("#call-next")
+    doctor.locator(f"#current [data-code='{second}'] [data-action=start]").click()
+    doctor.wait_for_selector(f"#current [data-code='{second}'][data-status='in_service']")
+    doctor.locator(f"#current [data-code='{second}'] [data-action=finish]").click()
+    doctor.wait_for_selector(f"#current [data-code='{second}']", state="detached")
+    assert doctor.is_visible("#current-empty")
+
+    doctor.click(f"#postponed-list [data-code='{first}'] [data-action=call-back]")
+    doctor.wait_for_selector(f"#current [data-code='{first}'][data-status='called']")
+    assert doctor.is_visible("#postponed-empty")
+    assert ticket_by_code(runtime, first).room_id == queue_hall["room"]
+
+    # Transfer to the laboratory, coming back to this queue afterwards.
+    card = doctor.locator(f"#current [data-code='{first}']")
+    card.locator("[data-action=transfer]").click()
+    card.locator("select[name=to_queue_id]").select_option(str(lab))
+    card.locator("input[name=comment]").fill("blood test")
+    card.locator("input[name=return_after]").check()
+    card.locator(".transfer-form button[type=submit]").click()
+    doctor.wait_for_selector(f"#current [data-code='{first}']", state="detached")
+    doctor.wait_for_selector("#doctor-message:not([hidden])")
+    assert doctor.inner_text("#doctor-message") == f"{first} was sent to Laboratory as L-001."
+    moved = ticket_by_code(runtime, "L-001")
+    assert (moved.queue_id, moved.return_to_queue_id) == (lab, queue_hall["queue"])
+    assert moved.comment == "blood test"
+
+    doctor.click("#call-next")
+    doctor.wait_for_selector("#doctor-message:text-is('Nobody is waiting.')")
+
+
+def test_the_patient_page_shows_the_place_and_follows_the_queue_live(
+    browser, live_server, runtime, queue_hall
+):
+    for _ in range(2):
+        issue(runtime, queue_hall["queue"])
+    code, token = issue(runtime, queue_hall["queue"])
+    context, phone = new_tab(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone.goto(f"{live_server}/t/{token}?lang=uz")
+        wait_live(phone)
+        assert phone.inner_text("#patient-code") == code
+        assert phone.inner_text("#patient-status") == "Kutmoqda"
+        assert phone.inner_text("#patient-ahead") == "2"
+        assert phone.inner_text("#patient-wait") == "taxminan 20 daqiqa"
+
+        call_next(runtime, queue_hall["queue"], queue_hall["room"])  # someone ahead is called
+        phone.wait_for_selector("#patient-ahead:text-is('1')")
+        assert phone.inner_text("#patient-wait") == "taxminan 10 daqiqa"
+
+        call_next(runtime, queue_hall["queue"], queue_hall["room"])
+        phone.wait_for_selector("#patient-ahead:text-is('0')")
+        call_next(runtime, queue_hall["queue"], queue_hall["room"])  # this patient
+        phone.wait_for_selector("#patient[data-status='called']")
+        assert phone.inner_text("#patient-call") == "12-xonaga kiring"
+        assert phone.inner_text("#patient-status") == "Chaqirildi"
+        assert phone.is_hidden("#patient-figures")
+    finally:
+        context.close()
+
+
+def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_open(
+    browser, live_server, runtime, queue_hall
+):
+    now = datetime.now(runtime.settings.tz).time()
+    # A window that is over for today (or, just after midnight, still to come).
+    window, reason = (
+        ((time(0, 0), time(1, 0)), "Bugungi onlayn navbat yopildi. U soat 01:00 gacha ochiq edi.")
+        if now >= time(1, 5)
+        else ((time(22, 0), time(23, 0)), "Bugungi onlayn navbat hali ochilmagan.")
+    )
+    closed = another_queue(
+        runtime, "lab", "L", online_from=window[0], online_until=window[1], online_daily_limit=9
+    )
+    with runtime.db.transaction() as s:
+        queue_admin.update_queue(
+            s,
+            q.get_queue(s, queue_hall["queue"]),
+            {"online_from": time(0), "online_until": time(23, 59, 59), "online_daily_limit": 9},
+        )
+    context, phone = new_tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        phone.goto(f"{live_server}/join/{closed}?lang=uz")
+        phone.fill("input[name=phone]", "90 123 45 67")
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector("#join-error:not([hidden])")
+        assert phone.inner_text("#join-error").startswith(reason)
+        assert phone.is_hidden("#join-ticket")
+
+        phone.goto(f"{live_server}/join/{queue_hall['queue']}?lang=ru")
+        phone.fill("input[name=phone]", "12345")
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector(
+            "#join-error:text-is('Это не похоже на номер телефона. Пример: 90 123 45 67.')"
+        )
+        phone.fill("input[name=phone]", "+998 90 123 45 67")
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector("#join-ticket[data-code='K-001']")
+        assert phone.inner_text("#join-lead") == "Вы в очереди. Ваш талон:"
+        assert phone.is_hidden("#join-error")
+        phone.click("#join-link")
+        phone.wait_for_selector("#patient-code:text-is('K-001')")
+        wait_live(phone)
+        assert phone.inner_text("#patient-status") == "Ожидает"
+    finally:
+        context.close()
+    ticket = ticket_by_code(runtime, "K-001")
+    assert (ticket.source, ticket.phone) == ("online", "+998901234567")
+
+
+def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime, queue_hall, staff):
+    kiosk = staff("kiosk-hall", "registrar", viewport={"width": 1080, "height": 1920})
+    kiosk.goto(f"{live_server}/kiosk?lang=ru")
+    wait_live(kiosk)
+    button = kiosk.locator(f".kiosk__button[data-queue-id='{queue_hall['queue']}']")
+    assert "Кардиология" in button.inner_text()
+    with kiosk.expect_popup() as printing:
+        button.click()
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-001']")
+    assert kiosk.inner_text("#kiosk-code") == "K-001"
+    assert kiosk.inner_text("#kiosk-queue") == "Кардиология"
+    ticket = ticket_by_code(runtime, "K-001")
+    assert ticket.source == "kiosk"
+    printing.value.wait_for_url(f"**/ticket/{ticket.id}/print")
+    button.locator("[data-waiting]:text-is('1')").wait_for()
+    kiosk.click("#kiosk-done")
+    assert kiosk.is_hidden("#kiosk-result")

@@ -1,0 +1,192 @@
+/*
+ * The doctor's screen: one queue live from its staff channel; call the next patient, then
+ * recall, start, finish, mark a no-show, postpone or transfer; call postponed ones back.
+ * Every button calls the API; the screen changes when the channel's event arrives.
+ */
+(function () {
+  "use strict";
+
+  var Q = window.ClinicQueue;
+  var config = Q.config("doctor-config");
+  var texts = config.texts;
+  var queueId = config.queue;
+  var MINE_KEY = "clinic.doctor.called:" + queueId;
+
+  var root = document.getElementById("doctor");
+  var messageBox = document.getElementById("doctor-message");
+  var errorBox = document.getElementById("doctor-error");
+  var waitingCount = root.querySelector("[data-waiting]");
+  var current = document.getElementById("current");
+  var currentEmpty = document.getElementById("current-empty");
+  var waitingList = document.getElementById("waiting-list");
+  var waitingEmpty = document.getElementById("waiting-empty");
+  var postponedList = document.getElementById("postponed-list");
+  var postponedEmpty = document.getElementById("postponed-empty");
+  var currentTemplate = document.getElementById("current-template");
+  var callBackTemplate = document.getElementById("postponed-template");
+  var callNext = document.getElementById("call-next");
+
+  var book = new Q.TicketBook();
+  var cards = {}; // ticket id -> its card, kept across renders so an open form survives
+
+  function mine() {
+    try {
+      return Number(window.sessionStorage.getItem(MINE_KEY)) || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function rememberMine(ticketId) {
+    try {
+      window.sessionStorage.setItem(MINE_KEY, String(ticketId));
+    } catch (e) {
+      /* storage disabled: the order of the list is all it changes */
+    }
+  }
+
+  function report(message, error) {
+    Q.say(messageBox, error ? "" : message);
+    Q.say(errorBox, error ? message : "");
+  }
+
+  // The ticket this screen called first, then the most recently called.
+  function withMineFirst(a, b) {
+    var own = mine();
+    if ((a.id === own) !== (b.id === own)) return a.id === own ? -1 : 1;
+    return (b.called_at || "") < (a.called_at || "") ? -1 : 1;
+  }
+
+  function card(ticket) {
+    var node = cards[ticket.id];
+    if (!node) {
+      node = currentTemplate.content.firstElementChild.cloneNode(true);
+      node.setAttribute("data-ticket-id", ticket.id);
+      var select = node.querySelector("select[name=to_queue_id]");
+      if (!select.options.length) node.querySelector("[data-action=transfer]").remove();
+      cards[ticket.id] = node;
+    }
+    node.setAttribute("data-code", ticket.code);
+    node.setAttribute("data-status", ticket.status);
+    node.querySelector("[data-field=code]").textContent = ticket.code;
+    var status = texts.statuses[ticket.status] || ticket.status;
+    if (ticket.room) status += " · " + Q.fill(texts.room, { room: ticket.room });
+    node.querySelector("[data-field=status]").textContent = status;
+    node.querySelector("[data-field=comment]").textContent = ticket.comment || "";
+    Array.prototype.forEach.call(node.querySelectorAll("[data-when]"), function (button) {
+      button.hidden = button.getAttribute("data-when").split(" ").indexOf(ticket.status) < 0;
+    });
+    return node;
+  }
+
+  // In a department's shared queue each doctor sees the patients called to his own room.
+  function inMyRoom(ticket) {
+    return config.roomId === null || ticket.room_id === config.roomId;
+  }
+
+  function renderCurrent() {
+    var tickets = book.list(["called", "in_service"], withMineFirst).filter(inMyRoom);
+    var keep = {};
+    tickets.forEach(function (ticket) {
+      keep[ticket.id] = true;
+      current.appendChild(card(ticket)); // appending an existing node only moves it
+    });
+    Object.keys(cards).forEach(function (id) {
+      if (!keep[id]) {
+        cards[id].remove();
+        delete cards[id];
+      }
+    });
+    currentEmpty.hidden = tickets.length > 0;
+  }
+
+  function renderList(list, empty, statuses, withCallBack) {
+    var tickets = book.list(statuses);
+    list.textContent = "";
+    tickets.forEach(function (ticket) {
+      var row = Q.ticketRow(ticket, texts);
+      if (withCallBack) row.appendChild(callBackTemplate.content.firstElementChild.cloneNode(true));
+      list.appendChild(row);
+    });
+    empty.hidden = tickets.length > 0;
+  }
+
+  function render() {
+    waitingCount.textContent = String(book.waiting);
+    renderCurrent();
+    renderList(waitingList, waitingEmpty, ["waiting"], false);
+    renderList(postponedList, postponedEmpty, ["postponed"], true);
+  }
+
+  function send(button, url, body, done) {
+    button.disabled = true;
+    Q.api("POST", url, body)
+      .then(
+        function (answer) {
+          if (answer.status >= 400) {
+            report(Q.problem(texts, answer), true);
+          } else {
+            report("", false);
+            if (done) done(answer);
+          }
+        },
+        function () {
+          report(texts.network, true);
+        }
+      )
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  callNext.addEventListener("click", function () {
+    var url = "/api/v1/queues/" + queueId + "/call-next";
+    send(callNext, url, { room_id: config.roomId }, function (answer) {
+      if (answer.status === 204) {
+        report(texts.nobody, false);
+      } else {
+        rememberMine(answer.body.id);
+      }
+    });
+  });
+
+  root.addEventListener("click", function (e) {
+    var button = e.target.closest("button[data-action]");
+    if (!button) return;
+    var action = button.getAttribute("data-action");
+    var holder = button.closest("[data-ticket-id]");
+    var ticketId = holder.getAttribute("data-ticket-id");
+    var form = holder.querySelector(".transfer-form");
+    if (action === "transfer" || action === "close-transfer") {
+      form.hidden = action === "close-transfer";
+      return;
+    }
+    var body = action === "call-back" ? { room_id: config.roomId } : {};
+    send(button, "/api/v1/tickets/" + ticketId + "/" + action, body, function (answer) {
+      if (action === "call-back") rememberMine(answer.body.id);
+    });
+  });
+
+  root.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var holder = form.closest("[data-ticket-id]");
+    var code = holder.getAttribute("data-code");
+    var body = {
+      to_queue_id: Number(form.elements.to_queue_id.value),
+      comment: form.elements.comment.value,
+      return_after: form.elements.return_after.checked,
+    };
+    var button = form.querySelector("button[type=submit]");
+    var url = "/api/v1/tickets/" + holder.getAttribute("data-ticket-id") + "/transfer";
+    send(button, url, body, function (answer) {
+      var target = config.queueNames[String(body.to_queue_id)] || "";
+      var values = { code: code, queue: target, new: answer.body.code };
+      report(Q.fill(texts.transferred, values), false);
+    });
+  });
+
+  book.follow(queueId, render, function () {
+    report(texts.forbidden, true);
+  });
+})();

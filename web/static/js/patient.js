@@ -1,0 +1,73 @@
+/*
+ * The patient's own page: follows the ticket's channel (status, room) and its queue's board
+ * channel; each board event means the queue moved, so the position and the estimated wait
+ * are read again from the API.
+ */
+(function () {
+  "use strict";
+
+  var Q = window.ClinicQueue;
+  var config = Q.config("patient-config");
+  var texts = config.texts;
+  var root = document.getElementById("patient");
+  var status = document.getElementById("patient-status");
+  var call = document.getElementById("patient-call");
+  var figures = document.getElementById("patient-figures");
+  var ahead = document.getElementById("patient-ahead");
+  var wait = document.getElementById("patient-wait");
+  var over = document.getElementById("patient-over");
+  var ACTIVE = { waiting: 1, called: 1, in_service: 1, postponed: 1 };
+  var REFRESH_AFTER_MS = 300; // several board events in a row need one reading
+
+  var state = {};
+  var refreshTimer = null;
+
+  function show(data) {
+    if (!data) return;
+    var before = state.status;
+    Object.keys(data).forEach(function (key) {
+      state[key] = data[key];
+    });
+    root.setAttribute("data-status", state.status);
+    status.textContent = texts.statuses[state.status] || state.status;
+    call.hidden = state.status !== "called";
+    call.textContent = state.room ? Q.fill(texts.goTo, { room: state.room }) : texts.goNow;
+    figures.hidden = state.status !== "waiting";
+    if (typeof state.ahead === "number") ahead.textContent = String(state.ahead);
+    if (state.estimated_minutes !== null && state.estimated_minutes !== undefined) {
+      wait.textContent = Q.fill(texts.minutes, { minutes: state.estimated_minutes });
+    }
+    over.hidden = Boolean(ACTIVE[state.status]);
+    if (state.status === "called" && before !== "called" && navigator.vibrate) {
+      navigator.vibrate([300, 150, 300]);
+    }
+  }
+
+  function refresh() {
+    refreshTimer = null;
+    Q.api("GET", config.stateUrl).then(
+      function (answer) {
+        if (answer.status === 200) show(answer.body);
+      },
+      function () {
+        /* offline for a moment: the next event or reconnect reads it again */
+      }
+    );
+  }
+
+  function refreshSoon() {
+    if (refreshTimer === null) refreshTimer = window.setTimeout(refresh, REFRESH_AFTER_MS);
+  }
+
+  window.ClinicSocket.subscribe("ticket:" + config.ticket, {
+    onSnapshot: show,
+    onEvent: function (event) {
+      show(event.data);
+      refreshSoon();
+    },
+  });
+  window.ClinicSocket.subscribe("board:" + config.queue, {
+    onSnapshot: refreshSoon,
+    onEvent: refreshSoon,
+  });
+})();

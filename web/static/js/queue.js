@@ -1,0 +1,210 @@
+/*
+ * What the queue screens share: their configuration block, texts with {name} placeholders,
+ * calls to the JSON API (with the CSRF token of the page), and the tickets of one queue's
+ * day kept up to date from its staff channel (queue:<id>, see docs/websocket.md).
+ */
+(function (global) {
+  "use strict";
+
+  var document = global.document;
+
+  /** The JSON the page rendered into <script type="application/json" id="...">. */
+  function config(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  /**
+   * Call the API. Resolves with {status, body} for every answer the server gives (body is
+   * the parsed JSON or null); rejects only when the server could not be reached.
+   */
+  function api(method, url, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    };
+    if (method !== "GET") {
+      options.headers["Content-Type"] = "application/json";
+      options.headers["X-CSRFToken"] = csrfToken();
+      options.body = JSON.stringify(body || {});
+    }
+    return global.fetch(url, options).then(function (response) {
+      return response.text().then(function (text) {
+        var parsed = null;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch (e) {
+          parsed = null;
+        }
+        return { status: response.status, body: parsed };
+      });
+    });
+  }
+
+  /** A refused call as a sentence for the person at the screen. */
+  function problem(texts, answer) {
+    if (answer.status === 401) return texts.signedOut;
+    if (answer.status === 403) return texts.forbidden;
+    var body = answer.body || {};
+    return fill(texts.failed, { detail: body.detail || body.title || answer.status });
+  }
+
+  /**
+   * Issue a ticket and open it for printing. The window opens at once, during the click: one
+   * opened once the answer is back would count as an unasked pop-up and be blocked. Resolves
+   * with the API's answer; the window shows the ticket only when one was issued.
+   */
+  function issueAndPrint(url, body, printUrl) {
+    var printWindow = global.open("", "clinic-ticket");
+    return api("POST", url, body).then(
+      function (answer) {
+        if (printWindow && answer.status === 201) {
+          printWindow.location.href = fill(printUrl, { id: answer.body.id });
+        } else if (printWindow) {
+          printWindow.close();
+        }
+        return answer;
+      },
+      function (error) {
+        if (printWindow) printWindow.close();
+        throw error;
+      }
+    );
+  }
+
+  /** Show ``text`` in ``box`` (a role=alert or role=status paragraph), or hide it. */
+  function say(box, text) {
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  var URGENT = 2;
+  var RETURNED = 1;
+
+  /** A list item for a ticket: its number, status, priority, room and comment. */
+  function ticketRow(ticket, texts) {
+    var item = element("li", "ticket-row");
+    item.setAttribute("data-ticket-id", ticket.id);
+    item.setAttribute("data-code", ticket.code);
+    item.setAttribute("data-status", ticket.status);
+    item.appendChild(element("span", "ticket-row__code", ticket.code));
+    item.appendChild(
+      element("span", "ticket-row__status", texts.statuses[ticket.status] || ticket.status)
+    );
+    if (ticket.priority === URGENT) {
+      item.appendChild(element("span", "badge badge--urgent", texts.urgent));
+    } else if (ticket.priority === RETURNED) {
+      item.appendChild(element("span", "badge", texts.returned));
+    }
+    if (ticket.room && (ticket.status === "called" || ticket.status === "in_service")) {
+      var room = fill(texts.room, { room: ticket.room });
+      item.appendChild(element("span", "ticket-row__room", room));
+    }
+    if (ticket.comment) item.appendChild(element("span", "ticket-row__comment", ticket.comment));
+    return item;
+  }
+
+  // Who is with a doctor first, then who waits in calling order, then the postponed.
+  var STAGE = { called: 0, in_service: 1, waiting: 2, postponed: 3 };
+
+  var CALLING_ORDER = function (a, b) {
+    return (
+      (STAGE[a.status] || 0) - (STAGE[b.status] || 0) ||
+      b.priority - a.priority ||
+      (a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : 0) ||
+      a.id - b.id
+    );
+  };
+
+  /** Today's tickets of one queue, from its staff channel's snapshot and events. */
+  function TicketBook() {
+    this.tickets = {};
+    this.waiting = 0;
+  }
+
+  TicketBook.prototype.reset = function (snapshot) {
+    var self = this;
+    this.tickets = {};
+    this.waiting = snapshot ? snapshot.waiting || 0 : 0;
+    ((snapshot && snapshot.tickets) || []).forEach(function (ticket) {
+      self.tickets[ticket.id] = ticket;
+    });
+  };
+
+  /** Apply an event; it carries the ticket's whole new state, so applying twice is harmless. */
+  TicketBook.prototype.apply = function (event) {
+    if (event.type === "queue.day_closed") {
+      this.tickets = {};
+      this.waiting = 0;
+      return;
+    }
+    var ticket = event.data;
+    if (!ticket || typeof ticket.id !== "number") return;
+    this.tickets[ticket.id] = ticket;
+    if (typeof ticket.waiting === "number") this.waiting = ticket.waiting;
+  };
+
+  /** The tickets in any of ``statuses``, stage by stage in calling order (or by ``compare``). */
+  TicketBook.prototype.list = function (statuses, compare) {
+    var self = this;
+    return Object.keys(this.tickets)
+      .map(function (id) {
+        return self.tickets[id];
+      })
+      .filter(function (ticket) {
+        return statuses.indexOf(ticket.status) >= 0;
+      })
+      .sort(compare || CALLING_ORDER);
+  };
+
+  TicketBook.prototype.count = function (status) {
+    return this.list([status]).length;
+  };
+
+  /** Keep the book up to date from the queue's staff channel, calling ``render`` each time. */
+  TicketBook.prototype.follow = function (queueId, render, onError) {
+    var book = this;
+    return global.ClinicSocket.subscribe("queue:" + queueId, {
+      onSnapshot: function (data) {
+        book.reset(data);
+        render();
+      },
+      onEvent: function (event) {
+        book.apply(event);
+        render();
+      },
+      onError: onError,
+    });
+  };
+
+  global.ClinicQueue = {
+    config: config,
+    fill: fill,
+    element: element,
+    api: api,
+    issueAndPrint: issueAndPrint,
+    problem: problem,
+    say: say,
+    ticketRow: ticketRow,
+    TicketBook: TicketBook,
+  };
+})(window);
