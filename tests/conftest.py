@@ -29,6 +29,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 BACKENDS = [
     b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b
 ]
+# Tests that spend their time in browsers and processes, not in database rules, run on one
+# backend: the production one when it is configured.
+ONE_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]
 
 
 def _pg_url(dbname: str) -> str:

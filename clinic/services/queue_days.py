@@ -13,7 +13,8 @@ from ..events import record_event
 from ..models import Queue, QueueDay, Ticket, TicketEvent
 from ..models import TicketStatus as S
 from ..models import utcnow
-from .queue import board_channel, clinic_day, find_day, people_ahead, staff_channel
+from .queue import board_channel, clinic_day, find_day, staff_channel
+from .queue_calls import people_ahead
 
 RECENT_SERVICES = 20
 

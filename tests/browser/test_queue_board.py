@@ -19,6 +19,7 @@ import pytest
 from clinic.models import TicketSource
 from clinic.services import patients
 from clinic.services import queue as q
+from clinic.services import queue_calls as calls
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.conftest import free_port
 
@@ -186,7 +187,7 @@ def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without
     first = issue(runtime, queue_hall["queue"])
     second = issue(runtime, queue_hall["queue"])
     with runtime.db.transaction() as s:
-        q.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
+        calls.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
     context, board, _ = open_board(browser, web_server.url, queue_hall, lang="uz")
     try:
         navigations = []
@@ -199,7 +200,9 @@ def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without
         assert board.is_visible(".board__offline")
         # Called while the server is down: the event waits in Redis and the outbox.
         with runtime.db.transaction() as s:
-            q.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
+            calls.call_next(
+                s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"]
+            )
         web_server.start()
 
         board.wait_for_selector(f"#board-calling [data-code='{second}']", timeout=30_000)

@@ -10,7 +10,9 @@ import pytest
 
 from clinic.models import Ticket
 from clinic.services import queue as q
-from clinic.services import queue_admin, reference
+from clinic.services import queue_admin
+from clinic.services import queue_calls as calls
+from clinic.services import reference
 from tests.browser.conftest import new_tab, sign_in, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,7 +26,7 @@ def issue(runtime, queue_id: int, **kwargs):
 
 def call_next(runtime, queue_id: int, room_id: int | None = None) -> str:
     with runtime.db.transaction() as s:
-        return q.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id).code
+        return calls.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id).code
 
 
 def ticket_by_code(runtime, code: str) -> Ticket:

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from clinic.errors import Conflict
 from clinic.models import OutboxEvent, Priority, Ticket
 from clinic.services import queue as q
-from clinic.services import queue_admin, queue_days, reference
+from clinic.services import queue_admin
+from clinic.services import queue_calls as calls
+from clinic.services import queue_days, reference
 from clinic.services.queue import QueueRefused
 
 TZ = ZoneInfo("Asia/Tashkent")
@@ -98,7 +100,7 @@ def test_ten_concurrent_callers_call_each_of_thirty_tickets_once_in_order(runtim
             barrier.wait(10)
             while True:
                 with runtime.db.transaction() as s:
-                    ticket = q.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=5))
+                    ticket = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=5))
                     if ticket is None:
                         return
                     called.append(ticket.id)
@@ -124,15 +126,15 @@ def test_a_transition_happens_only_from_the_expected_status(runtime):
     ticket_id = issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
         with pytest.raises(Conflict):
-            q.start_service(s, q.get_ticket(s, ticket_id))
+            calls.start_service(s, q.get_ticket(s, ticket_id))
     with runtime.db.transaction() as s:
-        q.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
         ticket = q.get_ticket(s, ticket_id)
-        q.recall(s, ticket, actor="dr")
-        q.start_service(s, ticket, actor="dr")
-        q.finish_service(s, ticket, tz=TZ, actor="dr")
+        calls.recall(s, ticket, actor="dr")
+        calls.start_service(s, ticket, actor="dr")
+        calls.finish_service(s, ticket, tz=TZ, actor="dr")
     with runtime.db.session() as s:
-        actions = [h["action"] for h in q.history(s, q.get_ticket(s, ticket_id))]
+        actions = [h["action"] for h in calls.history(s, q.get_ticket(s, ticket_id))]
     assert actions == ["issued", "called", "recalled", "started", "served"]
 
 
@@ -143,7 +145,7 @@ def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
     later = MORNING + timedelta(minutes=30)
     issue(runtime, lab, now=MORNING + timedelta(minutes=10))  # someone already in the lab
     with runtime.db.transaction() as s:
-        moved = q.transfer(
+        moved = calls.transfer(
             s,
             q.get_ticket(s, original.id),
             lab,
@@ -157,13 +159,13 @@ def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
         moved_id = moved.id
     with runtime.db.transaction() as s:
         # Queue time is kept: the transferred patient is called before the one who came later.
-        assert q.call_next(s, lab, tz=TZ, now=later).id == moved_id
+        assert calls.call_next(s, lab, tz=TZ, now=later).id == moved_id
         ticket = q.get_ticket(s, moved_id)
-        q.start_service(s, ticket, now=later + timedelta(minutes=1))
-        back = q.finish_service(s, ticket, tz=TZ, now=later + timedelta(minutes=5))
+        calls.start_service(s, ticket, now=later + timedelta(minutes=1))
+        back = calls.finish_service(s, ticket, tz=TZ, now=later + timedelta(minutes=5))
         assert back.queue_id == first and back.priority == Priority.RETURNED
         assert back.queued_at == original.queued_at
-        steps = [(h["ticket_id"], h["action"]) for h in q.history(s, back)]
+        steps = [(h["ticket_id"], h["action"]) for h in calls.history(s, back)]
     assert steps == [
         (original.id, "issued"),
         (original.id, "transferred"),
@@ -180,11 +182,11 @@ def test_a_postponed_ticket_can_be_called_back(runtime):
     first = issue(runtime, queue_id).id
     second = issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
-        q.call_next(s, queue_id, tz=TZ, now=MORNING)
-        q.postpone(s, q.get_ticket(s, first))
-        assert q.call_next(s, queue_id, tz=TZ, now=MORNING).id == second
-        assert q.call_next(s, queue_id, tz=TZ, now=MORNING) is None
-        back = q.call_back(s, q.get_ticket(s, first))
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.postpone(s, q.get_ticket(s, first))
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING).id == second
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING) is None
+        back = calls.call_back(s, q.get_ticket(s, first))
         assert back.status == "called"
 
 
@@ -247,9 +249,9 @@ def test_position_and_estimate_follow_recent_service_times(runtime):
             "estimated_minutes": 36,
         }
     with runtime.db.transaction() as s:
-        t = q.call_next(s, queue_id, tz=TZ, now=MORNING)
-        q.start_service(s, t, now=MORNING + timedelta(minutes=1))
-        q.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=5))  # took 4 minutes
+        t = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.start_service(s, t, now=MORNING + timedelta(minutes=1))
+        calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=5))  # took 4 minutes
     with runtime.db.session() as s:
         assert queue_days.position(s, q.get_ticket(s, tickets[3])) == {
             "ahead": 2,
@@ -261,9 +263,9 @@ def test_end_of_day_closes_the_queue_and_keeps_statistics(runtime):
     queue_id = make_queue(runtime, closes_at=time(18, 0))
     served, waiting = issue(runtime, queue_id).id, issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
-        t = q.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=6))
-        q.start_service(s, t, now=MORNING + timedelta(minutes=7))
-        q.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=17))
+        t = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=6))
+        calls.start_service(s, t, now=MORNING + timedelta(minutes=7))
+        calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=17))
     evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
     with runtime.db.transaction() as s:
         assert queue_days.close_due_days(s, tz=TZ, now=evening - timedelta(minutes=1)) == []
@@ -289,7 +291,7 @@ def test_board_events_carry_no_names_or_phones(runtime):
         patient = reference_patient(s)
         q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, patient_id=patient.id, comment="Каримов")
         q.join_online(s, queue_id, "90 765 43 21", tz=TZ, now=MORNING)
-        q.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
     with runtime.db.session() as s:
         board = s.scalars(
             select(OutboxEvent.data).where(OutboxEvent.channel.startswith("board:"))

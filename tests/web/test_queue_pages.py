@@ -15,7 +15,9 @@ from clinic import channels
 from clinic.demo import DEMO_PASSWORD, load_demo_clinic
 from clinic.services import patients
 from clinic.services import queue as q
-from clinic.services import queue_admin, reference, tokens, users
+from clinic.services import queue_admin
+from clinic.services import queue_calls as calls
+from clinic.services import reference, tokens, users
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -182,7 +184,7 @@ def test_a_doctor_sees_only_his_own_queues(client_as, runtime, hall):
 
 def test_board_calls_carry_their_call_time_so_several_queues_can_be_merged(runtime, hall):
     with runtime.db.transaction() as s:
-        called = q.call_next(s, hall["queue"], tz=runtime.settings.tz)
+        called = calls.call_next(s, hall["queue"], tz=runtime.settings.tz)
         assert q.board_view(called)["called_at"].endswith("Z")
     with runtime.db.session() as s:
         data, _ = channels.snapshot(s, f"board:{hall['queue']}", runtime.settings.tz)

@@ -11,7 +11,9 @@ from flask_smorest import Blueprint, abort
 
 from clinic.models import Doctor, Priority
 from clinic.services import queue as q
-from clinic.services import queue_admin, queue_days
+from clinic.services import queue_admin
+from clinic.services import queue_calls as calls
+from clinic.services import queue_days
 
 from .. import db
 from ..auth.identity import current_identity
@@ -157,7 +159,7 @@ def call_next(data, queue_id: int):
     """Call the next patient: priority first, then queue time. 204 when nobody waits."""
     session = db.session()
     _check_own_queue(q.get_queue(session, queue_id))
-    ticket = q.call_next(session, queue_id, tz=_tz(), room_id=data["room_id"], actor=_actor())
+    ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=data["room_id"], actor=_actor())
     session.commit()
     if ticket is None:
         return "", 204
@@ -183,7 +185,7 @@ def get_ticket(ticket_id: int):
     session = db.session()
     ticket = q.get_ticket(session, ticket_id)
     return _ticket_out(
-        ticket, history=q.history(session, ticket), **queue_days.position(session, ticket)
+        ticket, history=calls.history(session, ticket), **queue_days.position(session, ticket)
     )
 
 
@@ -209,18 +211,18 @@ def _transition(name: str, operation, doc: str):
 
 
 _transition(
-    "recall", lambda s, t: q.recall(s, t, actor=_actor()), "Announce a called ticket again."
+    "recall", lambda s, t: calls.recall(s, t, actor=_actor()), "Announce a called ticket again."
 )
-_transition("start", lambda s, t: q.start_service(s, t, actor=_actor()), "The patient came in.")
+_transition("start", lambda s, t: calls.start_service(s, t, actor=_actor()), "The patient came in.")
 _transition(
     "finish",
-    lambda s, t: q.finish_service(s, t, tz=_tz(), actor=_actor()),
+    lambda s, t: calls.finish_service(s, t, tz=_tz(), actor=_actor()),
     "Served; a transfer that asked for it sends the patient back to the first queue.",
 )
 _transition(
-    "no-show", lambda s, t: q.mark_no_show(s, t, actor=_actor()), "The patient did not come."
+    "no-show", lambda s, t: calls.mark_no_show(s, t, actor=_actor()), "The patient did not come."
 )
-_transition("postpone", lambda s, t: q.postpone(s, t, actor=_actor()), "To the postponed list.")
+_transition("postpone", lambda s, t: calls.postpone(s, t, actor=_actor()), "To the postponed list.")
 
 
 @blp.route("/tickets/<int:ticket_id>/call-back", methods=["POST"])
@@ -233,7 +235,7 @@ def call_back(data, ticket_id: int):
     """Call a postponed ticket; to ``room_id`` when given (a doctor of a department's shared
     queue calls to his own room), else to the queue's room."""
     session, ticket = _staff_ticket(ticket_id)
-    q.call_back(session, ticket, room_id=data["room_id"], actor=_actor())
+    calls.call_back(session, ticket, room_id=data["room_id"], actor=_actor())
     session.commit()
     return _ticket_out(ticket)
 
@@ -248,7 +250,7 @@ def transfer_ticket(data, ticket_id: int):
     """Close this ticket and open a linked one in another queue, keeping the queue time.
     Answers the new ticket."""
     session, ticket = _staff_ticket(ticket_id)
-    new = q.transfer(
+    new = calls.transfer(
         session,
         ticket,
         data["to_queue_id"],
@@ -269,7 +271,7 @@ def transfer_ticket(data, ticket_id: int):
 @blp.alt_response(409, schema=ProblemSchema)
 def cancel_ticket(data, ticket_id: int):
     session = db.session()
-    ticket = q.cancel(
+    ticket = calls.cancel(
         session, q.get_ticket(session, ticket_id), actor=_actor(), reason=data["reason"]
     )
     session.commit()
