@@ -15,7 +15,8 @@ import psutil
 
 from web.supervisor import ChildSpec, Supervisor
 
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+# A child that waits for a signal, however long that takes.
+SLEEPER = [sys.executable, "-c", "import threading; threading.Event().wait()"]
 
 
 def _gone(pid: int, within: float = 10.0) -> bool:
@@ -60,12 +61,14 @@ def test_a_child_that_dies_stops_the_tree_with_code_1_and_is_named():
 
 def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period_with_its_descendants():
     stubborn = textwrap.dedent("""
-        import signal, subprocess, sys, time
+        import signal, subprocess, sys
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         grandchild = subprocess.Popen([sys.executable, "-c",
-            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
+            "import signal, threading; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "threading.Event().wait()"])
         print(f"grandchild={grandchild.pid}", flush=True)
-        time.sleep(60)
+        while True:
+            signal.pause()
         """)
     out = io.StringIO()
     supervisor = Supervisor(out=out, grace=1.0)
@@ -91,11 +94,12 @@ def test_infrastructure_stops_after_the_applications():
 
 def test_children_die_with_a_supervisor_that_is_killed():
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal
         from web.supervisor import ChildSpec, Supervisor
         child = Supervisor().start(ChildSpec("sleeper", {SLEEPER!r}))
         print(f"child={{child.pid}}", flush=True)
-        time.sleep(60)
+        while True:
+            signal.pause()
         """)
     parent = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True
