@@ -130,6 +130,8 @@ def app(runtime):
     application.config["TESTING"] = True
     application.test_client_class = ClinicClient
     yield application
+    for made in application.extensions.get("tests.clients", []):
+        check_audit(runtime, made)
     hub = application.extensions.get("clinic.ws", {}).get("hub")
     if hub is not None:
         hub.stop()
@@ -303,6 +305,8 @@ class ClinicClient(FlaskClient):
         self.username = ""
         self.token_owners: dict[str, str] = {}
         self.changes: list[tuple[str, str, str]] = []
+        # Every client of a test app is checked against the audit log when the test ends.
+        self.application.extensions.setdefault("tests.clients", []).append(self)
 
     def open(self, *args, skip_csrf: bool = False, **kwargs):
         method = str(kwargs.get("method", "GET")).upper()
@@ -363,18 +367,14 @@ def make_user(runtime):
 @pytest.fixture
 def client_as(app, runtime):
     """``client_as("cashier")``: a new client signed in (by its session) as a new user."""
-    made = []
 
     def make(role: str, username: str | None = None) -> ClinicClient:
         _, name = _create_user(runtime, role, username)
         new = app.test_client()
         new.sign_in(name)
-        made.append(new)
         return new
 
-    yield make
-    for c in made:
-        check_audit(runtime, c)
+    return make
 
 
 @pytest.fixture
@@ -384,10 +384,8 @@ def client(client_as):
 
 
 @pytest.fixture
-def anon_client(app, runtime):
-    c = app.test_client()
-    yield c
-    check_audit(runtime, c)
+def anon_client(app):
+    return app.test_client()
 
 
 @pytest.fixture

@@ -52,12 +52,13 @@ def call_next(
     The day's row is locked for the rest of the transaction: simultaneous callers take turns,
     so no ticket is handed to two doctors and none is passed over.
     """
-    now = now or utcnow()
     queue = get_queue(session, queue_id)
     room = _room(session, room_id if room_id is not None else queue.room_id)
-    day = _lock_day(session, queue.id, clinic_day(now, tz))
+    day = _lock_day(session, queue.id, clinic_day(now or utcnow(), tz))
     if day is None:
         return None
+    # The call's time is read under the lock, so call times follow the order of the calls.
+    now = now or utcnow()
     ticket = session.scalar(
         select(Ticket)
         .where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)

@@ -27,7 +27,7 @@ def test_no_cors_without_configured_origins(anon_client):
 @pytest.fixture
 def cors_app(database_urls, backend, tmp_path, redis_prefix):
     from clinic.runtime import Runtime
-    from tests.conftest import ClinicClient
+    from tests.conftest import ClinicClient, check_audit
     from web import create_app
 
     settings = make_settings(
@@ -40,6 +40,8 @@ def cors_app(database_urls, backend, tmp_path, redis_prefix):
     app = create_app(runtime=runtime)
     app.test_client_class = ClinicClient
     yield app
+    for made in app.extensions.get("tests.clients", []):
+        check_audit(runtime, made)
     runtime.close()
 
 
@@ -54,7 +56,7 @@ def test_cors_answers_only_the_configured_origin(cors_app):
 @pytest.fixture
 def production_app(database_urls, tmp_path, redis_prefix, runtime):
     from clinic.runtime import Runtime
-    from tests.conftest import ClinicClient
+    from tests.conftest import ClinicClient, check_audit
     from web import create_app
 
     settings = make_settings(
@@ -70,6 +72,8 @@ def production_app(database_urls, tmp_path, redis_prefix, runtime):
     app = create_app(runtime=prod_runtime)
     app.test_client_class = ClinicClient
     yield app
+    for made in app.extensions.get("tests.clients", []):
+        check_audit(prod_runtime, made)
     prod_runtime.close()
 
 

@@ -85,3 +85,14 @@ def test_audit_rows_cannot_be_deleted_on_postgresql(client, runtime):
             s.execute(text("DELETE FROM audit_log"))
     with runtime.db.session() as s:
         assert s.scalar(select(AuditEntry.id)) is not None
+
+
+def test_the_suite_wide_audit_check_notices_a_change_without_its_row(client, runtime):
+    from tests.conftest import check_audit
+
+    client.post("/api/v1/tokens", json={"name": "real change"})
+    check_audit(runtime, client)  # every change so far has its row
+    client.changes.append(("no-such-request-id", "admin", "POST /nowhere"))
+    with pytest.raises(AssertionError, match="0 audit rows"):
+        check_audit(runtime, client)
+    client.changes.pop()
