@@ -86,3 +86,11 @@ def permissions_of(roles) -> frozenset[str]:
 
 def roles_with(permission: str) -> list[str]:
     return sorted(role for role, perms in ROLES.items() if permission in perms)
+
+
+def permission_to_refund(amount: int, large_from: int) -> str:
+    """The permission a refund of ``amount`` tiyin needs: above the clinic's limit
+    (``CLINIC_REFUND_APPROVAL_FROM``) only a manager or an administrator may refund."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValueError("a refund is a positive whole number of tiyin")
+    return "payments.refund_large" if amount > large_from else "payments.refund"

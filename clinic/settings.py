@@ -66,6 +66,8 @@ class Settings:
     flower_basic_auth: str | None
     redis_prefix: str = "clinic"
     session_idle_minutes: int = 30
+    # Refunds above this many tiyin need a manager or an administrator (500,000 UZS).
+    refund_approval_from: int = 50_000_000
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     proxy_count: int = 0
@@ -163,6 +165,7 @@ class Settings:
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
             session_idle_minutes=max(1, _int(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
+            refund_approval_from=max(0, _int(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000)),
             argon2_time_cost=max(1, _int(env, "CLINIC_ARGON2_TIME_COST", 3)),
             argon2_memory_kib=max(8192, _int(env, "CLINIC_ARGON2_MEMORY_KIB", 65536)),
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),

@@ -84,3 +84,16 @@ def test_a_password_change_ends_older_sessions(db):
     version = user.session_version
     users.set_password(db, user, "Yangi-parol-2026")
     assert user.session_version == version + 1
+
+
+def test_refunds_above_the_limit_need_a_manager_or_an_administrator():
+    from clinic.permissions import ROLES, permission_to_refund, roles_with
+
+    limit = 50_000_000
+    assert permission_to_refund(limit, limit) == "payments.refund"
+    large = permission_to_refund(limit + 1, limit)
+    assert large == "payments.refund_large"
+    assert roles_with(large) == ["admin", "manager"]
+    assert "payments.refund" in ROLES["cashier"] and large not in ROLES["cashier"]
+    with pytest.raises(ValueError):
+        permission_to_refund(0, limit)
