@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import event
 
 from clinic.db import make_engine
 from clinic.models import Base
@@ -33,7 +34,15 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url())
+    url = _url()
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it; with foreign keys enforced, copying a table
+        # that others point at fails once there is data. Checks are off for migrations.
+        @event.listens_for(engine, "connect")
+        def _no_foreign_keys(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -60,3 +60,18 @@ def test_models_and_migrations_agree(empty_database):
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_migrations_go_down_and_up_again_with_data_in_the_tables(empty_database):
+    from clinic.db import Database
+    from clinic.demo import load_demo_clinic
+
+    migrate.upgrade(empty_database)
+    db = Database(empty_database)
+    with db.transaction() as session:
+        assert load_demo_clinic(session)
+    db.dispose()
+    migrate.downgrade(empty_database, "base")
+    assert _tables(empty_database) == set()
+    migrate.upgrade(empty_database)
+    assert _tables(empty_database) == {t.name for t in Base.metadata.sorted_tables}
