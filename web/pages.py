@@ -95,7 +95,20 @@ def _layout_context():
 @bp.get("/")
 @public
 def index():
-    return redirect(url_for("pages.price_list"))
+    """Each person starts on the first page their role opens; a display on its board."""
+    identity = g.get("identity")
+    if identity is None:
+        return redirect(url_for("auth.login_page"))
+    if identity.can("board.view") and not identity.can("queue.read"):
+        from clinic.services.queue_admin import list_boards
+
+        boards = list_boards(db.session())
+        if boards:
+            return redirect(url_for("queue_pages.board", board_id=boards[0].id))
+    for link in NAVIGATION:
+        if link.endpoint in current_app.view_functions and may_open(link.endpoint):
+            return redirect(url_for(link.endpoint))
+    return redirect(url_for("auth.password_page"))
 
 
 def _page_number() -> int:

@@ -207,3 +207,16 @@ def test_pages_load_nothing_from_other_hosts(client):
         assert not re.search(r'(src|href)="(https?:)?//', html), path
     css = client.get("/static/css/clinic.css").get_data(as_text=True)
     assert "url(" not in css and "@import" not in css
+
+
+def test_a_display_starts_on_its_board_and_a_doctor_on_the_first_page_he_may_open(
+    client_as, runtime
+):
+    from clinic.demo import load_demo_clinic
+
+    with runtime.db.transaction() as session:
+        load_demo_clinic(session)
+    display = client_as("display")
+    assert "/board/" in display.get("/").headers["Location"]
+    doctor = client_as("doctor")
+    assert doctor.get("/").headers["Location"].endswith("/services")
