@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from clinic.errors import NotFound
 from clinic.models import Doctor, Queue
 from clinic.models import TicketStatus as S
-from clinic.models import utcnow
 from clinic.services import queue as q
 from clinic.services import queue_admin, queue_days, reference
 from clinic.settings import LANGUAGES
@@ -45,14 +44,13 @@ def queue_name(queue: Queue, language: str) -> str:
 
 
 def _queue_card(session, queue: Queue, language: str) -> dict:
-    day = q.find_day(session, queue.id, q.clinic_day(utcnow(), _tz()))
     return {
         "id": queue.id,
         "code": queue.code,
         "prefix": queue.prefix,
         "name": queue_name(queue, language),
         "room": queue.room.number if queue.room else None,
-        "waiting": q.waiting_count(session, day.id) if day else 0,
+        "waiting": q.waiting_today(session, queue.id, tz=_tz()),
         "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
         "online_until": queue.online_until.strftime("%H:%M") if queue.online_until else None,
     }

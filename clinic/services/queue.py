@@ -154,6 +154,12 @@ def waiting_count(session: Session, queue_day_id: int) -> int:
     )
 
 
+def waiting_today(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> int:
+    """How many wait in the queue on today's clinic day (0 before its first ticket)."""
+    day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
+    return waiting_count(session, day.id) if day else 0
+
+
 def announce(session: Session, ticket: Ticket, action: str) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
     transaction of the change)."""

@@ -58,8 +58,7 @@ def _check_own_queue(queue) -> None:
 
 
 def _queue_out(session, queue) -> dict:
-    day = q.find_day(session, queue.id, q.clinic_day(q.utcnow(), _tz()))
-    waiting = q.waiting_count(session, day.id) if day else 0
+    waiting = q.waiting_today(session, queue.id, tz=_tz())
     return {**queue_admin.queue_as_dict(queue), "waiting": waiting}
 
 
