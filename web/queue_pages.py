@@ -159,16 +159,10 @@ def print_ticket(ticket_id: int):
 def _doctor_queues(session) -> tuple[list[Queue], Doctor | None]:
     """The queues this user may call: a doctor's own, or every active one for the others."""
     identity = current_identity()
-    queues = queue_admin.list_queues(session)
     doctor = session.get(Doctor, identity.doctor_id) if identity.doctor_id else None
     if doctor is None or identity.can("queue.manage"):
-        return queues, doctor
-    own = [
-        queue
-        for queue in queues
-        if queue_admin.may_act_on_queue(queue, doctor.id, doctor.department_id)
-    ]
-    return own, doctor
+        return queue_admin.list_queues(session), doctor
+    return queue_admin.doctors_queues(session, doctor.id), doctor
 
 
 @bp.get("/queue/doctor")

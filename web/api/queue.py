@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
 
-from clinic.models import Doctor, Priority
+from clinic.models import Priority
 from clinic.services import queue as q
 from clinic.services import queue_admin
 from clinic.services import queue_calls as calls
@@ -50,10 +50,7 @@ def _check_own_queue(queue) -> None:
     identity = current_identity()
     if identity is None or identity.doctor_id is None or identity.can("queue.manage"):
         return
-    session = db.session()
-    doctor = session.get(Doctor, identity.doctor_id)
-    department_id = doctor.department_id if doctor else None
-    if not queue_admin.may_act_on_queue(queue, identity.doctor_id, department_id):
+    if not queue_admin.doctor_may_act(db.session(), queue, identity.doctor_id):
         abort(403, message="this is not one of your queues")
 
 

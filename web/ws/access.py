@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from clinic.channels import channel_key, channel_kind
 from clinic.events import valid_channel
-from clinic.models import Doctor, Queue
+from clinic.models import Queue
 from clinic.services import queue as q
 from clinic.services import queue_admin, tokens
 
@@ -85,10 +85,7 @@ def _staff(identity, channel: str, session: Session) -> bool:
         return True
     queue_id = _queue_id(channel)
     queue = session.get(Queue, queue_id) if queue_id else None
-    doctor = session.get(Doctor, identity.doctor_id)
-    return bool(
-        queue and doctor and queue_admin.may_act_on_queue(queue, doctor.id, doctor.department_id)
-    )
+    return queue is not None and queue_admin.doctor_may_act(session, queue, identity.doctor_id)
 
 
 @channel_rule("ticket")
