@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Callable, Iterable
 
+from sqlalchemy import delete, func
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -129,8 +130,6 @@ def republish_pending(
 
 def outbox_backlog(session: Session) -> tuple[int, float | None]:
     """How many events wait to be published, and the age in seconds of the oldest."""
-    from sqlalchemy import func
-
     count, oldest = session.execute(
         select(func.count(OutboxEvent.id), func.min(OutboxEvent.created_at)).where(
             OutboxEvent.published_at.is_(None)
@@ -139,16 +138,12 @@ def outbox_backlog(session: Session) -> tuple[int, float | None]:
     if oldest is None:
         return count, None
     if oldest.tzinfo is None:  # SQLite aggregates bypass the column type
-        from datetime import timezone
-
         oldest = oldest.replace(tzinfo=timezone.utc)
     return count, (utcnow() - oldest).total_seconds()
 
 
 def prune_outbox(session: Session, *, keep_days: int) -> int:
     """Delete published events older than ``keep_days``; returns how many went."""
-    from sqlalchemy import delete
-
     cutoff = utcnow() - timedelta(days=keep_days)
     result = session.execute(
         delete(OutboxEvent).where(

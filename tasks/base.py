@@ -104,8 +104,6 @@ class JobTask(ClinicTask):
             with self.runtime.db.transaction() as session:
                 jobs.release_job(session, job_id)
             raise
-        except PermanentError:
-            raise
         with self.runtime.db.transaction() as session:
             job = jobs.get_job(session, job_id)
             jobs.finish_job(session, job, result)

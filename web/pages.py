@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from clinic.services import queue_admin
 from clinic.services.catalogue import catalogue_page
 
 from . import db, permissions
@@ -100,9 +101,7 @@ def index():
     if identity is None:
         return redirect(url_for("auth.login_page"))
     if identity.can("board.view") and not identity.can("queue.read"):
-        from clinic.services.queue_admin import list_boards
-
-        boards = list_boards(db.session())
+        boards = queue_admin.list_boards(db.session())
         if boards:
             return redirect(url_for("queue_pages.board", board_id=boards[0].id))
     for link in NAVIGATION:
