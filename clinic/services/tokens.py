@@ -65,6 +65,11 @@ def user_for_token(session: Session, plain: str) -> User | None:
     return token.user
 
 
+def may_manage(owner_id: int, *, acting_user_id: int, permissions) -> bool:
+    """A token is its owner's to list and revoke, and anyone's holding ``tokens.manage``."""
+    return owner_id == acting_user_id or "tokens.manage" in permissions
+
+
 def list_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     if user_id is not None:

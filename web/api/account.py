@@ -95,9 +95,11 @@ def change_password(data):
     session.commit()
 
 
-def _may_manage(user_id: int) -> bool:
+def _may_manage(owner_id: int) -> bool:
     identity = current_identity()
-    return user_id == identity.user_id or identity.can("tokens.manage")
+    return tokens.may_manage(
+        owner_id, acting_user_id=identity.user_id, permissions=identity.permissions
+    )
 
 
 @blp.route("/tokens")

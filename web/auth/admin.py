@@ -150,7 +150,9 @@ def revoke_token_form(token_id: int):
     identity = current_identity()
     try:
         token = tokens.get_token(session, token_id)
-        if token.user_id != identity.user_id and not identity.can("tokens.manage"):
+        if not tokens.may_manage(
+            token.user_id, acting_user_id=identity.user_id, permissions=identity.permissions
+        ):
             raise DomainError("no such token")
         tokens.revoke_token(session, token)
         session.commit()
