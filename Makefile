@@ -26,8 +26,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 run: install
 	$(BIN)/clinic run
 
+# The suite runs on every core (pytest-xdist): each worker has its own databases and Redis
+# prefixes. PYTEST_ARGS adds or overrides options (for example PYTEST_ARGS='-n 0 -x').
+PYTEST_WORKERS ?= auto
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Everything here works offline: `make test` runs it, and so does CI's lint job.
 lint: lint-python lint-workflows lint-compose

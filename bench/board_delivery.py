@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def issue_tickets(stack: Stack, queue_id: int, count: int) -> None:
-    from clinic.services import queue as q
+    from clinic.queue import tickets as q
 
     with stack.runtime.db.transaction() as s:
         for _ in range(count):

@@ -11,16 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from .events import channel_last_seq, valid_channel
-from .models import Job, Ticket
-from .models import TicketStatus as S
-from .services import queue as q
-from .services import queue_days
-from .services.jobs import job_as_dict
+from clinic.events import channel_last_seq, valid_channel
+from clinic.jobs import job_as_dict
+from clinic.jobs.models import Job
 
 SnapshotFn = Callable[[Session, str, ZoneInfo], "dict | None"]
 _providers: dict[str, SnapshotFn] = {}
-LAST_CALLS = 6
 
 
 def snapshot_provider(kind: str):
@@ -48,7 +44,7 @@ def snapshot(session: Session, channel: str, tz: ZoneInfo) -> tuple[dict | None,
     return (provider(session, channel, tz) if provider else None), last
 
 
-def _int_key(channel: str) -> int | None:
+def int_key(channel: str) -> int | None:
     key = channel_key(channel)
     return int(key) if key.isdigit() and len(key) < 10 else None
 
@@ -58,53 +54,3 @@ def _job_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
     job_id = channel_key(channel)
     job = session.get(Job, job_id) if len(job_id) <= 32 else None
     return job_as_dict(job) if job else None
-
-
-def _today(session: Session, queue_id: int, tz: ZoneInfo) -> list[Ticket]:
-    return queue_days.today_tickets(session, queue_id, tz=tz)
-
-
-@snapshot_provider("board")
-def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    """Numbers and rooms only: who is being called now, the last calls, how many wait."""
-    queue_id = _int_key(channel)
-    if queue_id is None:
-        return None
-    tickets = _today(session, queue_id, tz)
-    calls = sorted(
-        (
-            t
-            for t in tickets
-            if t.called_at is not None and t.status in (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
-        ),
-        key=lambda t: t.called_at,
-        reverse=True,
-    )
-    return {
-        "queue_id": queue_id,
-        "calling": [q.board_view(t) for t in calls if t.status == S.CALLED],
-        "last_calls": [q.board_view(t) for t in calls[:LAST_CALLS]],
-        "waiting": sum(1 for t in tickets if t.status == S.WAITING),
-    }
-
-
-@snapshot_provider("queue")
-def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    queue_id = _int_key(channel)
-    if queue_id is None:
-        return None
-    tickets = _today(session, queue_id, tz)
-    return {
-        "queue_id": queue_id,
-        "tickets": [q.ticket_as_dict(t) for t in tickets],
-        "waiting": sum(1 for t in tickets if t.status == S.WAITING),
-    }
-
-
-@snapshot_provider("ticket")
-def _ticket_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    ticket_id = _int_key(channel)
-    ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is None:
-        return None
-    return {**q.board_view(ticket), **queue_days.position(session, ticket)}

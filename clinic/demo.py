@@ -12,8 +12,12 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Department, User
-from .services import patients, queue_admin, reference, users
+from clinic.accounts import users
+from clinic.accounts.models import User
+from clinic.queue import admin as queue_admin
+from clinic.reference import directory as reference
+from clinic.reference import patients
+from clinic.reference.models import Department
 
 CLINIC = {
     "legal_name": 'OOO "Shifo Nur Medical"',

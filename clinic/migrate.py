@@ -29,7 +29,7 @@ def downgrade(database_url: str, revision: str = "base") -> None:
 def current_heads(database_url: str) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
-    from .db import make_engine
+    from clinic.db import make_engine
 
     engine = make_engine(database_url)
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
-from . import passwords
-from .db import Database
-from .events import BUS_KEY, RedisBus
-from .settings import Settings
+from clinic.accounts import passwords
+from clinic.db import Database
+from clinic.events import BUS_KEY, RedisBus
+from clinic.settings import Settings
 
 
 def redis_client(url: str, **kwargs) -> redis.Redis:

@@ -15,8 +15,8 @@ from celery import Task
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from clinic import jobs
 from clinic.runtime import Runtime
-from clinic.services import jobs
 from clinic.settings import Settings
 
 log = logging.getLogger(__name__)

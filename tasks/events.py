@@ -5,8 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from clinic import events
-
-from .base import ClinicTask
+from tasks.base import ClinicTask
 
 
 @shared_task(name="events.republish", base=ClinicTask, bind=True, max_retries=0)

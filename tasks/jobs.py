@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from clinic.services import jobs
-
-from .base import ClinicTask
+from clinic import jobs
+from tasks.base import ClinicTask
 
 
 @shared_task(name="jobs.redispatch_stale", base=ClinicTask, bind=True, max_retries=0)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from clinic.services import queue_days
-
-from .base import ClinicTask
+from clinic.queue import days as queue_days
+from tasks.base import ClinicTask
 
 
 @shared_task(name="queue.close_days", base=ClinicTask, bind=True)

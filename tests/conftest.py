@@ -270,7 +270,8 @@ def _letters() -> str:
 
 
 def _create_user(runtime, role: str, username: str | None = None) -> tuple[int, str]:
-    from clinic.services import reference, users
+    from clinic.accounts import users
+    from clinic.reference import directory as reference
 
     username = username or f"{role}-{uuid.uuid4().hex[:6]}"
     with runtime.db.transaction() as s:
@@ -391,8 +392,8 @@ def anon_client(app):
 @pytest.fixture
 def role_tokens(runtime, anon_client):
     """A bearer token for a user of each role."""
-    from clinic.permissions import ROLES
-    from clinic.services import tokens, users
+    from clinic.accounts import tokens, users
+    from clinic.accounts.permissions import ROLES
 
     issued = {}
     for role in ROLES:
@@ -407,7 +408,7 @@ def role_tokens(runtime, anon_client):
 @pytest.fixture
 def admin_token(runtime):
     """A bearer token of an administrator (for WebSocket clients and plain HTTP)."""
-    from clinic.services import tokens, users
+    from clinic.accounts import tokens, users
 
     user_id, _ = _create_user(runtime, "admin", f"robot-{uuid.uuid4().hex[:4]}")
     with runtime.db.transaction() as s:

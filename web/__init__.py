@@ -8,11 +8,18 @@ from flask import Flask
 
 from clinic.runtime import Runtime
 from clinic.settings import Settings
-
-from .errors import register_error_handlers
-from .permissions import enforce
+from web.errors import register_error_handlers
+from web.permissions import enforce
 
 log = logging.getLogger(__name__)
+
+
+def _modules():
+    """The modules, in the order their pages appear in the navigation. A new module adds its
+    web package here (see docs/architecture.md)."""
+    from web import accounts, queue, reference
+
+    return (reference, queue, accounts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -36,8 +43,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.extensions["celery"] = create_celery(settings)
 
-    from . import auth, db, i18n
-    from .api.bodies import require_json_bodies
+    from web import auth, db, i18n
+    from web.api.bodies import require_json_bodies
 
     db.init_app(app)
     i18n.init_app(app)
@@ -47,20 +54,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.before_request(require_json_bodies)
     app.before_request(auth.check_csrf)
 
-    from .api import init_api
+    from web.api import init_api
 
-    init_api(app)
+    api = init_api(app)
+    for module in _modules():
+        module.init_app(app, api)
     # After the API: flask-smorest installs an HTTPException handler that this one replaces.
     register_error_handlers(app)
 
-    from .auth.admin import bp as admin_bp
-    from .auth.views import bp as auth_bp
-    from .health import bp as health_bp
-    from .pages import bp as pages_bp
-    from .queue_pages import bp as queue_pages_bp
-    from .ws import init_ws
+    from web.auth.views import bp as auth_bp
+    from web.health import bp as health_bp
+    from web.pages import bp as pages_bp
+    from web.ws import init_ws
 
-    for blueprint in (health_bp, pages_bp, auth_bp, admin_bp, queue_pages_bp):
+    for blueprint in (health_bp, pages_bp, auth_bp):
         app.register_blueprint(blueprint)
     init_ws(app)
     return app

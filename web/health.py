@@ -8,10 +8,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from clinic.events import outbox_backlog
+from web.db import runtime
+from web.permissions import public
 from workers.config import QUEUES
-
-from .db import runtime
-from .permissions import public
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 

@@ -21,7 +21,7 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 
 def select_locale() -> str:
-    from .db import runtime
+    from web.db import runtime
 
     asked = request.args.get("lang") or request.cookies.get(COOKIE)
     if asked in LANGUAGES:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, current_app, g, redirect, request, url_for
 
-from clinic.services import queue_admin
-from clinic.services.catalogue import catalogue_page
-
-from . import db, permissions
-from .i18n import current_language
-from .permissions import PUBLIC, declared_permission, public, requires
+from clinic.queue import admin as queue_admin
+from web import db, permissions
+from web.permissions import PUBLIC, declared_permission, public
 
 bp = Blueprint("pages", __name__)
-
-PRICE_LIST_PAGE_SIZE = 500
-IMPORT_URL = "/api/v1/services/import"
-IMPORT_PERMISSION = "reference.import"
 
 
 @dataclass(frozen=True)
@@ -27,18 +19,21 @@ class NavLink:
     label: object  # a lazy translation, rendered in the page's language
 
 
-# The layout's navigation, in order. A module with pages adds its link here; links whose
-# endpoint is not registered in the running app are left out.
-NAVIGATION: list[NavLink] = [
-    NavLink("pages.price_list", _l("Price list")),
-    NavLink("queue_pages.desk", _l("Reception desk")),
-    NavLink("queue_pages.doctor", _l("Doctor's screen")),
-    NavLink("queue_pages.kiosk", _l("Kiosk")),
-    NavLink("admin.users_page", _l("Users")),
-    NavLink("admin.all_tokens_page", _l("All tokens")),
-    NavLink("admin.my_tokens_page", _l("My tokens")),
-    NavLink("admin.audit_page", _l("Audit log")),
-]
+NAVIGATION_KEY = "clinic.navigation"
+
+
+def add_navigation(app, *links: NavLink) -> None:
+    """Add a module's pages to the layout's navigation, in module order. The first link a
+    person may open is also where the start page sends them."""
+    app.extensions.setdefault(NAVIGATION_KEY, []).extend(links)
+
+
+def navigation_links() -> list[NavLink]:
+    return [
+        link
+        for link in current_app.extensions.get(NAVIGATION_KEY, [])
+        if link.endpoint in current_app.view_functions and may_open(link.endpoint)
+    ]
 
 
 def allowed(permission: str | None) -> bool:
@@ -75,8 +70,7 @@ def _layout_context():
                 "label": link.label,
                 "current": request.endpoint == link.endpoint,
             }
-            for link in NAVIGATION
-            if link.endpoint in current_app.view_functions and may_open(link.endpoint)
+            for link in navigation_links()
         ]
 
     def account() -> dict | None:
@@ -104,42 +98,6 @@ def index():
         boards = queue_admin.list_boards(db.session())
         if boards:
             return redirect(url_for("queue_pages.board", board_id=boards[0].id))
-    for link in NAVIGATION:
-        if link.endpoint in current_app.view_functions and may_open(link.endpoint):
-            return redirect(url_for(link.endpoint))
+    for link in navigation_links():
+        return redirect(url_for(link.endpoint))
     return redirect(url_for("auth.password_page"))
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
-
-
-def _catalogue():
-    page = _page_number()
-    return catalogue_page(
-        db.session(),
-        language=current_language(),
-        offset=(page - 1) * PRICE_LIST_PAGE_SIZE,
-        limit=PRICE_LIST_PAGE_SIZE,
-    )
-
-
-@bp.get("/services")
-@requires("reference.read")
-def price_list():
-    """The price list with the import form and its live progress."""
-    return render_template(
-        "price_list.html",
-        catalogue=_catalogue(),
-        page=_page_number(),
-        import_url=IMPORT_URL,
-        may_import=allowed(IMPORT_PERMISSION),
-    )
-
-
-@bp.get("/services/table")
-@requires("reference.read")
-def price_list_table():
-    """Only the price list's table: the page swaps it in after an import, without a reload."""
-    return render_template("_price_table.html", catalogue=_catalogue(), page=_page_number())

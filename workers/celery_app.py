@@ -10,10 +10,9 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from clinic.settings import Settings
+from workers.config import celery_config
 
-from .config import celery_config
-
-TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.imports", "tasks.queue")
+TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.reference", "tasks.queue")
 
 
 def create_celery(settings: Settings | None = None) -> Celery:

@@ -34,8 +34,8 @@ if str(REPO) not in sys.path:
 import psutil  # noqa: E402
 
 from clinic import migrate  # noqa: E402
+from clinic.accounts import tokens, users  # noqa: E402
 from clinic.runtime import Runtime  # noqa: E402
-from clinic.services import tokens, users  # noqa: E402
 from clinic.settings import Settings  # noqa: E402
 from web.cli import processes  # noqa: E402
 
@@ -298,7 +298,8 @@ class Stack:
 
     def queue(self, *, with_doctor: bool = False) -> dict:
         """A department, room and queue (and its doctor): their ids."""
-        from clinic.services import queue_admin, reference
+        from clinic.queue import admin as queue_admin
+        from clinic.reference import directory as reference
 
         with self.runtime.db.transaction() as s:
             suffix = uuid.uuid4().hex[:6]

@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.support.harness import REPO, Stack
 from clinic.runtime import Runtime
-
-from .harness import REPO, Stack
 
 
 def percentile(values: list[float], pct: float) -> float | None:

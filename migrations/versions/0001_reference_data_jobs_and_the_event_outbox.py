@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import clinic.models.base
+import clinic.base
 
 revision = "0001"
 down_revision = None
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=300), nullable=False),
         sa.Column("taxpayer_number", sa.String(length=14), nullable=False),
         sa.Column("phone", sa.String(length=13), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_clinic_profile_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clinic_profile")),
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("traceback", sa.Text(), nullable=False),
         sa.Column("retries", sa.Integer(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
     )
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
@@ -71,8 +71,8 @@ def upgrade() -> None:
         sa.Column("name_uz", sa.String(length=120), nullable=False),
         sa.Column("name_en", sa.String(length=120), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
         sa.UniqueConstraint("code", name=op.f("uq_departments_code")),
     )
@@ -109,11 +109,11 @@ def upgrade() -> None:
         sa.Column("queue", sa.String(length=32), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("dispatched_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("started_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -135,8 +135,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("published_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
         sa.UniqueConstraint("channel", "seq", name="uq_outbox_events_channel_seq"),
     )
@@ -154,8 +154,8 @@ def upgrade() -> None:
         sa.Column("document_number", sa.String(length=20), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("sex IN ('M', 'F')", name=op.f("ck_patients_sex_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patients")),
         sa.UniqueConstraint("document_number", name="uq_patients_document_number"),
@@ -192,8 +192,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name=op.f("fk_rooms_department_id_departments")
         ),
@@ -214,8 +214,8 @@ def upgrade() -> None:
         sa.Column("vat_percent", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("duration_minutes > 0", name=op.f("ck_services_duration_positive")),
         sa.CheckConstraint("price >= 0", name=op.f("ck_services_price_not_negative")),
         sa.CheckConstraint(
@@ -238,8 +238,8 @@ def upgrade() -> None:
         sa.Column("room_id", sa.Integer(), nullable=True),
         sa.Column("specialty", sa.String(length=120), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name=op.f("fk_doctors_department_id_departments")
         ),

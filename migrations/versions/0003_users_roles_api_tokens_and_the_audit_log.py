@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import clinic.models.base
+import clinic.base
 
 revision = "0003"
 down_revision = "0002"
@@ -47,7 +47,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("roles", sa.String(length=200), nullable=False),
@@ -82,13 +82,11 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("lock_count", sa.Integer(), nullable=False),
-        sa.Column("locked_until", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("session_version", sa.Integer(), nullable=False),
-        sa.Column(
-            "password_changed_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("last_login_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("password_changed_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["doctor_id"], ["doctors.id"], name=op.f("fk_users_doctor_id_doctors")
         ),
@@ -102,10 +100,10 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import clinic.models.base
+import clinic.base
 
 revision = "0004"
 down_revision = "0003"
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("close_action", sa.String(length=16), nullable=False),
         sa.Column("default_service_minutes", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "close_action IN ('no_show', 'cancel')", name=op.f("ck_queues_close_action_known")
         ),
@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("last_number", sa.Integer(), nullable=False),
         sa.Column("online_issued", sa.Integer(), nullable=False),
-        sa.Column("closed_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "stats",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -105,11 +105,11 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=13), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("token", sa.String(length=43), nullable=False),
-        sa.Column("queued_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("called_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("started_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", clinic.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("queued_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("called_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", clinic.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("recalls", sa.Integer(), nullable=False),
         sa.Column("transferred_from_id", sa.Integer(), nullable=True),
         sa.Column("return_to_queue_id", sa.Integer(), nullable=True),
@@ -162,7 +162,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("at", clinic.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("from_status", sa.String(length=16), nullable=True),
         sa.Column("to_status", sa.String(length=16), nullable=False),

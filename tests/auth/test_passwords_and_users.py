@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from clinic import passwords
+from clinic.accounts import passwords, users
 from clinic.errors import Conflict, ValidationFailed
 from clinic.models import utcnow
-from clinic.services import users
 
 GOOD = "Yashil-olma-42"
 
@@ -87,7 +86,7 @@ def test_a_password_change_ends_older_sessions(db):
 
 
 def test_refunds_above_the_limit_need_a_manager_or_an_administrator():
-    from clinic.permissions import ROLES, permission_to_refund, roles_with
+    from clinic.accounts.permissions import ROLES, permission_to_refund, roles_with
 
     limit = 50_000_000
     assert permission_to_refund(limit, limit) == "payments.refund"

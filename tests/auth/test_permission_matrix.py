@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from clinic.permissions import ROLES
+from clinic.accounts.permissions import ROLES
 from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -38,7 +38,7 @@ def test_every_endpoint_declares_a_permission_or_is_public(app):
 
 
 def test_every_declared_permission_is_in_the_catalogue(app):
-    from clinic.permissions import PERMISSIONS
+    from clinic.accounts.permissions import PERMISSIONS
 
     declared = {declared_permission(app, r.endpoint) for r in app.url_map.iter_rules()}
     assert declared - {PUBLIC, SIGNED_IN} <= set(PERMISSIONS)

@@ -70,7 +70,9 @@ def queue_hall(runtime):
     display account's API token for it. Built through the services the app uses."""
     import uuid
 
-    from clinic.services import queue_admin, reference, tokens, users
+    from clinic.accounts import tokens, users
+    from clinic.queue import admin as queue_admin
+    from clinic.reference import directory as reference
 
     suffix = uuid.uuid4().hex[:6]
     with runtime.db.transaction() as s:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from clinic import jobs
 from clinic.events import record_event
 from clinic.models import Job
-from clinic.services import jobs
 from tests.browser.conftest import new_tab, sign_in
 from tests.conftest import make_settings
 

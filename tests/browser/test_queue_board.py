@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from clinic.models import TicketSource
-from clinic.services import patients
-from clinic.services import queue as q
-from clinic.services import queue_calls as calls
+from clinic.queue import calls
+from clinic.queue import tickets as q
+from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.conftest import free_port
 

@@ -9,10 +9,10 @@ from datetime import datetime, time
 import pytest
 
 from clinic.models import Ticket
-from clinic.services import queue as q
-from clinic.services import queue_admin
-from clinic.services import queue_calls as calls
-from clinic.services import reference
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls
+from clinic.queue import tickets as q
+from clinic.reference import directory as reference
 from tests.browser.conftest import new_tab, sign_in, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.permissions import ROLES
+from clinic.accounts.permissions import ROLES
 from tests.browser.conftest import new_tab, sign_in
 from tests.conftest import PASSWORD
-from web.pages import NAVIGATION
+from web.pages import NAVIGATION_KEY
 from web.permissions import SIGNED_IN, declared_permission
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -19,7 +19,7 @@ def expected_links(app, role: str) -> set[str]:
         from flask import url_for
 
         shown = set()
-        for link in NAVIGATION:
+        for link in app.extensions[NAVIGATION_KEY]:
             if link.endpoint not in app.view_functions:
                 continue
             permission = declared_permission(app, link.endpoint)

@@ -8,8 +8,8 @@ import sys
 
 from sqlalchemy import select
 
+from clinic.accounts import users
 from clinic.models import AuditEntry
-from clinic.services import users
 
 
 def clinic(settings, *args, stdin: str = ""):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from clinic import jobs
 from clinic.models import DeadLetter, Job, OutboxEvent
-from clinic.services import jobs
 from tasks.base import JobTask, PermanentError
 
 ATTEMPTS: dict[str, int] = {}

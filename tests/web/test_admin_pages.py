@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from clinic.services import users
+from clinic.accounts import users
 from tests.conftest import PASSWORD
 
 

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from clinic.services.reference import create_service
+from clinic.reference.directory import create_service
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -15,7 +15,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 @pytest.fixture
 def services(runtime):
     """Two services made through the reference service, one of them inactive."""
-    from clinic.services.reference import deactivate_service
+    from clinic.reference.directory import deactivate_service
 
     with runtime.db.transaction() as s:
         create_service(

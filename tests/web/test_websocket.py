@@ -97,7 +97,7 @@ def test_a_revoked_token_is_closed_with_1008(live_server, runtime, client):
 
 
 def _token_of(runtime, role):
-    from clinic.services import tokens, users
+    from clinic.accounts import tokens, users
     from tests.conftest import _create_user
 
     user_id, _ = _create_user(runtime, role)
@@ -120,8 +120,9 @@ def test_a_display_token_reads_board_channels_and_nothing_else(live_server, runt
 def test_a_patient_token_reads_only_its_own_ticket(live_server, runtime):
     from datetime import time
 
-    from clinic.services import queue as q
-    from clinic.services import queue_admin, reference
+    from clinic.queue import admin as queue_admin
+    from clinic.queue import tickets as q
+    from clinic.reference import directory as reference
 
     with runtime.db.transaction() as s:
         department = reference.create_department(

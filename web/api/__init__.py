@@ -28,8 +28,7 @@ def init_api(app: Flask) -> Api:
         )
     )
 
-    from . import account, audit, imports, jobs, queue, reference, users
+    from web.api import jobs
 
-    for module in (jobs, reference, imports, queue, account, users, audit):
-        api.register_blueprint(module.blp)
+    api.register_blueprint(jobs.blp)
     return api

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, request
 
-from ..permissions import view_attribute
+from web.permissions import view_attribute
 
 UPLOAD_ATTRIBUTE = "_clinic_takes_upload"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from clinic.services import jobs
-
-from .. import db
-from ..permissions import requires
-from ..schemas.common import JobSchema
+from clinic import jobs
+from web import db
+from web.api.schemas import JobSchema
+from web.permissions import requires
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs")
 

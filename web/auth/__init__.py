@@ -17,15 +17,14 @@ from flask_session import Session as ServerSessions
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from clinic.accounts import tokens
+from clinic.accounts.users import get_user
 from clinic.errors import NotFound
-from clinic.services import tokens
-from clinic.services.users import get_user
-
-from ..db import runtime
-from ..errors import problem, wants_html
-from ..permissions import SIGNED_IN, view_attribute
-from . import audit, limits, security
-from .identity import Identity, current_identity
+from web.auth import audit, limits, security
+from web.auth.identity import Identity, current_identity
+from web.db import runtime
+from web.errors import problem, wants_html
+from web.permissions import SIGNED_IN, view_attribute
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from clinic.models import AuditEntry, EventChannel, JobFile, OutboxEvent
-from clinic.services import audit
-
-from ..db import session
-from .identity import current_identity
+from clinic.accounts import audit
+from clinic.accounts.models import AuditEntry
+from clinic.events.models import EventChannel, OutboxEvent
+from clinic.jobs.models import JobFile
+from web.auth.identity import current_identity
+from web.db import session
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from flask import g, has_request_context
 from flask_login import UserMixin
 
-from clinic.models import User
-from clinic.services.audit import Actor
-from clinic.services.users import user_permissions
+from clinic.accounts.audit import Actor
+from clinic.accounts.models import User
+from clinic.accounts.users import user_permissions
 
 
 @dataclass(frozen=True)

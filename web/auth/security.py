@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_cors import CORS
 
-from ..db import runtime
+from web.db import runtime
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -15,17 +15,16 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from marshmallow import ValidationError
 
+from clinic.accounts import audit as audit_log
+from clinic.accounts import users
 from clinic.errors import ValidationFailed
-from clinic.services import audit as audit_log
-from clinic.services import users
-
-from .. import db
-from ..errors import flatten_messages
-from ..permissions import public, signed_in
-from ..schemas.auth import PasswordChangeSchema
-from .audit import mark_audited, request_id
-from .identity import Identity, current_identity
-from .limits import SIGN_IN_PER_ADDRESS, limiter
+from web import db
+from web.accounts.schemas import PasswordChangeSchema
+from web.auth.audit import mark_audited, request_id
+from web.auth.identity import Identity, current_identity
+from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.errors import flatten_messages
+from web.permissions import public, signed_in
 
 bp = Blueprint("auth", __name__)
 

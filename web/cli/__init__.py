@@ -14,9 +14,8 @@ import click
 from flask.cli import FlaskGroup, routes_command, shell_command
 
 from clinic.settings import ConfigError, Settings
-
-from .. import create_app
-from . import processes
+from web import create_app
+from web.cli import processes
 
 CONFIG_EXIT_CODE = 2
 
@@ -78,7 +77,7 @@ def _exec(argv: list[str], env: dict[str, str]) -> None:
 )
 def run_command(host: str, port: int, flower_port: int, web_workers: int | None) -> None:
     """Everything in one process tree: migrate, demo data, Redis, web, worker, beat, Flower."""
-    from .run import run_system
+    from web.cli.run import run_system
 
     settings = load_settings()
     try:
@@ -179,7 +178,7 @@ def db_current() -> None:
 @cli.command("demo-data", with_appcontext=False)
 def demo_data_command() -> None:
     """Load the demo clinic (and its demo users) into an empty development database."""
-    from .run import load_demo_data
+    from web.cli.run import load_demo_data
 
     try:
         logins = load_demo_data(load_settings())
@@ -193,7 +192,7 @@ def demo_data_command() -> None:
         click.echo(f"  {login['username']:<10} password {login['password']}  ({login['role']})")
 
 
-from .users import users_group  # noqa: E402 - it needs load_settings defined above
+from web.cli.users import users_group  # noqa: E402 - it needs load_settings defined above
 
 cli.add_command(users_group)
 

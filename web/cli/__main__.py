@@ -1,5 +1,5 @@
 """``python -m web.cli``: the same as the ``clinic`` command."""
 
-from . import main
+from web.cli import main
 
 main()

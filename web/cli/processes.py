@@ -19,9 +19,8 @@ import urllib.request
 from pathlib import Path
 
 from clinic.settings import ConfigError, Settings
+from web.supervisor import ChildSpec, Supervisor
 from workers.config import QUEUES
-
-from ..supervisor import ChildSpec, Supervisor
 
 CELERY_APP = "workers.celery_app"
 # By path, not as the module web.gunicorn_conf: importing the web package in gunicorn's master

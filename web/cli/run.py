@@ -6,9 +6,8 @@ import traceback
 
 from clinic.runtime import Runtime
 from clinic.settings import ConfigError, Settings
-
-from ..supervisor import ChildSpec, Supervisor
-from . import processes
+from web.cli import processes
+from web.supervisor import ChildSpec, Supervisor
 
 
 def load_demo_data(settings: Settings) -> list[dict] | None:

@@ -7,14 +7,14 @@ import sys
 
 import click
 
+from clinic.accounts import audit, users
+from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
-from clinic.permissions import ROLES
 from clinic.runtime import Runtime
-from clinic.services import audit, users
 
 
 def _runtime() -> Runtime:
-    from . import load_settings
+    from web.cli import load_settings
 
     return Runtime(load_settings())
 

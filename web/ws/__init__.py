@@ -8,9 +8,9 @@ import logging
 from flask import Flask, current_app, request
 from flask_sock import ConnectionClosed, Sock
 
-from ..permissions import public
-from .access import authenticate, may_read
-from .hub import POLICY_CLOSE, Connection, get_hub
+from web.permissions import public
+from web.ws.access import authenticate, may_read
+from web.ws.hub import POLICY_CLOSE, Connection, get_hub
 
 log = logging.getLogger(__name__)
 

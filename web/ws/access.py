@@ -14,13 +14,11 @@ from typing import Callable
 from flask import g
 from sqlalchemy.orm import Session
 
-from clinic.channels import channel_key, channel_kind
+from clinic.accounts import tokens
+from clinic.channels import channel_kind
 from clinic.events import valid_channel
-from clinic.models import Queue
-from clinic.services import queue as q
-from clinic.services import queue_admin, tokens
-
-from ..auth.identity import Identity
+from clinic.queue import tickets as q
+from web.auth.identity import Identity
 
 Rule = Callable[[object, str, Session], bool]
 _rules: dict[str, Rule] = {}
@@ -49,55 +47,13 @@ def may_read(identity, channel: str, session: Session) -> bool:
     return bool(rule and rule(identity, channel, session))
 
 
-def _can(identity, permission: str) -> bool:
+def can(identity, permission: str) -> bool:
     return isinstance(identity, Identity) and identity.can(permission)
-
-
-def _queue_id(channel: str) -> int | None:
-    key = channel_key(channel)
-    return int(key) if key.isdigit() and len(key) < 10 else None
 
 
 @channel_rule("job")
 def _job(identity, channel: str, session: Session) -> bool:
-    return _can(identity, "jobs.read")
-
-
-@channel_rule("reference")
-def _reference(identity, channel: str, session: Session) -> bool:
-    if channel == "reference:patients":
-        return _can(identity, "patients.read")
-    return _can(identity, "reference.read")
-
-
-@channel_rule("board")
-def _board(identity, channel: str, session: Session) -> bool:
-    if isinstance(identity, PatientIdentity):
-        return _queue_id(channel) == identity.queue_id
-    return _can(identity, "board.view") or _can(identity, "queue.read")
-
-
-@channel_rule("queue")
-def _staff(identity, channel: str, session: Session) -> bool:
-    if not _can(identity, "queue.read"):
-        return False
-    if identity.doctor_id is None or identity.can("queue.manage") or identity.can("queue.issue"):
-        return True
-    queue_id = _queue_id(channel)
-    queue = session.get(Queue, queue_id) if queue_id else None
-    return queue is not None and queue_admin.doctor_may_act(session, queue, identity.doctor_id)
-
-
-@channel_rule("ticket")
-def _ticket(identity, channel: str, session: Session) -> bool:
-    if isinstance(identity, PatientIdentity):
-        return _queue_id(channel) == identity.ticket_id
-    return _can(identity, "queue.read")
-
-
-@channel_rule("printing")
-def _printing(identity, channel: str, session: Session) -> bool:
-    return _can(identity, "queue.issue")
+    return can(identity, "jobs.read")
 
 
 def authenticate(request, session: Session):

@@ -1,0 +1,162 @@
+"""The audit log: who did what, to which object, from where. Append-only by construction:
+this module inserts and reads; nothing updates or deletes a row (and on PostgreSQL a
+trigger refuses it)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clinic.accounts.models import AuditEntry
+from clinic.base import iso, utcnow
+
+SECRET_FIELDS = {"password", "new_password", "current_password", "token", "secret", "csrf_token"}
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "username",
+    "roles",
+    "action",
+    "object_type",
+    "object_id",
+    "status",
+    "ip",
+    "user_agent",
+    "request_id",
+    "summary",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    roles: tuple[str, ...] = ()
+
+
+def redact(data):
+    """A copy of request data with secrets masked and long values cut, for the log."""
+    if isinstance(data, dict):
+        return {
+            str(k)[:64]: ("***" if str(k).lower() in SECRET_FIELDS else redact(v))
+            for k, v in list(data.items())[:50]
+        }
+    if isinstance(data, list):
+        return [redact(v) for v in data[:20]]
+    if isinstance(data, str):
+        return data[:200]
+    return data
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor | None,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    summary: dict | None = None,
+    status: int | None = None,
+    ip: str = "",
+    user_agent: str = "",
+    request_id: str = "",
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=utcnow(),
+        user_id=actor.user_id if actor else None,
+        username=(actor.username if actor else "")[:64],
+        roles=",".join(actor.roles) if actor else "",
+        action=action[:100],
+        object_type=object_type[:64],
+        object_id=str(object_id)[:64],
+        summary=redact(summary) if summary is not None else None,
+        status=status,
+        ip=(ip or "")[:64],
+        user_agent=(user_agent or "")[:500],
+        request_id=(request_id or "")[:64],
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class AuditFilter:
+    username: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(query, f: AuditFilter):
+    if f.username:
+        query = query.where(AuditEntry.username == f.username.lower())
+    if f.action:
+        query = query.where(AuditEntry.action.startswith(f.action))
+    if f.object_type:
+        query = query.where(AuditEntry.object_type == f.object_type)
+    if f.object_id:
+        query = query.where(AuditEntry.object_id == f.object_id)
+    if f.since:
+        query = query.where(AuditEntry.at >= f.since)
+    if f.until:
+        query = query.where(AuditEntry.at < f.until)
+    return query
+
+
+def search(
+    session: Session, f: AuditFilter, *, page: int = 1, page_size: int = 50
+) -> tuple[list[AuditEntry], int]:
+    total = session.scalar(_filtered(select(func.count(AuditEntry.id)), f))
+    rows = session.scalars(
+        _filtered(select(AuditEntry), f)
+        .order_by(AuditEntry.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), total or 0
+
+
+def entry_as_dict(entry: AuditEntry) -> dict:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "user_id": entry.user_id,
+        "username": entry.username,
+        "roles": entry.roles.split(",") if entry.roles else [],
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "summary": entry.summary,
+        "status": entry.status,
+        "ip": entry.ip,
+        "user_agent": entry.user_agent,
+        "request_id": entry.request_id,
+    }
+
+
+def export_csv(session: Session, f: AuditFilter, *, limit: int = 100_000) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    rows = session.scalars(_filtered(select(AuditEntry), f).order_by(AuditEntry.id).limit(limit))
+    for entry in rows:
+        d = entry_as_dict(entry)
+        d["roles"] = ",".join(d["roles"])
+        d["summary"] = "" if d["summary"] is None else str(d["summary"])
+        writer.writerow([_csv_safe(d[c]) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _csv_safe(value):
+    """Spreadsheets run cells starting with = + - @ as formulas; neutralise them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -1,0 +1,106 @@
+"""API tokens for integrations and scripts: shown once, stored as a SHA-256, expiring."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.accounts.models import ApiToken, User
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import NotFound, ValidationFailed
+
+# The public prefix of every token, not a token.
+TOKEN_PREFIX = "clk_"  # nosec B105
+MAX_DAYS = 366
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, user: User, *, name: str, days: int = 90
+) -> tuple[ApiToken, str]:
+    """A new token for ``user``. Returns the row and the token itself, which is not kept."""
+    name = (name or "").strip()
+    errors = {}
+    if not name or len(name) > 100:
+        errors["name"] = ["1-100 characters"]
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        errors["days"] = [f"a whole number of days from 1 to {MAX_DAYS}"]
+    if errors:
+        raise ValidationFailed("bad token request", errors=errors)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(plain),
+        prefix=plain[:12],
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    return token, plain
+
+
+def user_for_token(session: Session, plain: str) -> User | None:
+    """The active user behind a valid, unrevoked, unexpired token, or None."""
+    if not isinstance(plain, str) or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if not token.user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+        token.last_used_at = now
+        session.commit()
+    return token.user
+
+
+def may_manage(owner_id: int, *, acting_user_id: int, permissions) -> bool:
+    """A token is its owner's to list and revoke, and anyone's holding ``tokens.manage``."""
+    return owner_id == acting_user_id or "tokens.manage" in permissions
+
+
+def list_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session.scalars(query))
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id) if is_id(token_id) else None
+    if token is None:
+        raise NotFound(f"token {token_id} does not exist")
+    return token
+
+
+def revoke_token(session: Session, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+
+
+def token_as_dict(token: ApiToken) -> dict:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "username": token.user.username,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "revoked_at": iso(token.revoked_at),
+        "last_used_at": iso(token.last_used_at),
+        "active": token.revoked_at is None and token.expires_at > utcnow(),
+    }

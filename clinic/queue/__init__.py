@@ -1,0 +1,1 @@
+"""The electronic queue: queues and boards, tickets, calls, days and their snapshots."""

@@ -1,0 +1,214 @@
+"""Configuring queues and display boards."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.queue.models import Board, Queue
+from clinic.reference.models import Department, Doctor, Room
+
+PREFIX_RE = re.compile(r"^[A-ZА-ЯЁЎҚҒҲ]{1,3}$")
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+VOICE_LANGUAGES = {"ru", "uz", "en"}
+QUEUE_FIELDS = (
+    "code",
+    "department_id",
+    "doctor_id",
+    "room_id",
+    "prefix",
+    "start_number",
+    "online_from",
+    "online_until",
+    "online_daily_limit",
+    "pay_before_doctor",
+    "closes_at",
+    "close_action",
+    "default_service_minutes",
+    "active",
+)
+
+
+def _iso_time(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value else None
+
+
+def queue_as_dict(queue: Queue) -> dict:
+    return {
+        "id": queue.id,
+        "code": queue.code,
+        "department_id": queue.department_id,
+        "department": {
+            "code": queue.department.code,
+            "name_ru": queue.department.name_ru,
+            "name_uz": queue.department.name_uz,
+            "name_en": queue.department.name_en,
+        },
+        "doctor_id": queue.doctor_id,
+        "doctor": queue.doctor.full_name if queue.doctor else None,
+        "room_id": queue.room_id,
+        "room": queue.room.number if queue.room else None,
+        "prefix": queue.prefix,
+        "start_number": queue.start_number,
+        "online_from": _iso_time(queue.online_from),
+        "online_until": _iso_time(queue.online_until),
+        "online_daily_limit": queue.online_daily_limit,
+        "pay_before_doctor": queue.pay_before_doctor,
+        "closes_at": _iso_time(queue.closes_at),
+        "close_action": queue.close_action,
+        "default_service_minutes": queue.default_service_minutes,
+        "active": queue.active,
+    }
+
+
+def _check(session: Session, values: dict, current: Queue | None) -> None:
+    errors: dict[str, list[str]] = {}
+    code = values.get("code")
+    if code is not None and not CODE_RE.match(code):
+        errors["code"] = ["lower-case Latin letters, digits, - and _ (up to 32)"]
+    elif code is not None:
+        taken = session.scalar(select(Queue.id).where(Queue.code == code))
+        if taken is not None and (current is None or taken != current.id):
+            raise Conflict("queue code taken", errors={"code": ["is already used"]})
+    prefix = values.get("prefix")
+    if prefix is not None and not PREFIX_RE.match(prefix):
+        errors["prefix"] = ["1-3 capital letters"]
+    for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
+        value = values.get(field)
+        if value is not None and (not is_id(value) or session.get(model, value) is None):
+            errors[field] = [f"no such {field[:-3]}"]
+    start, until = values.get("online_from"), values.get("online_until")
+    if (start is None) != (until is None):
+        errors["online_until"] = ["give both ends of the online window, or neither"]
+    elif start is not None and start >= until:
+        errors["online_until"] = ["must be after online_from"]
+    if values.get("close_action") not in (None, "no_show", "cancel"):
+        errors["close_action"] = ["no_show or cancel"]
+    if errors:
+        raise ValidationFailed("the queue settings are not valid", errors=errors)
+
+
+def create_queue(session: Session, data: dict) -> Queue:
+    values = {k: data[k] for k in QUEUE_FIELDS if k in data}
+    if "prefix" not in values and values.get("department_id") is not None:
+        department = session.get(Department, values["department_id"])
+        if department is not None:
+            values["prefix"] = department.ticket_prefix
+    missing = [f for f in ("code", "department_id") if values.get(f) is None]
+    if missing:
+        raise ValidationFailed("required", errors={f: ["required"] for f in missing})
+    _check(session, values, None)
+    queue = Queue(**values)
+    session.add(queue)
+    session.flush()
+    return queue
+
+
+def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
+    values = {k: data[k] for k in QUEUE_FIELDS if k in data}
+    merged = {k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until")}
+    _check(session, {**values, **merged}, queue)
+    for key, value in values.items():
+        setattr(queue, key, value)
+    session.flush()
+    return queue
+
+
+def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
+    query = select(Queue).order_by(Queue.code)
+    if active_only:
+        query = query.where(Queue.active.is_(True))
+    return list(session.scalars(query))
+
+
+def may_act_on_queue(queue: Queue, doctor_id: int | None, department_id: int | None) -> bool:
+    """A doctor acts only on his own queues: his room's queue, or his department's shared one."""
+    if doctor_id is None:
+        return False
+    if queue.doctor_id is not None:
+        return queue.doctor_id == doctor_id
+    return queue.department_id == department_id
+
+
+def doctor_may_act(session: Session, queue: Queue, doctor_id: int | None) -> bool:
+    """:func:`may_act_on_queue` for the doctor record ``doctor_id`` (False if there is none)."""
+    doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
+    return doctor is not None and may_act_on_queue(queue, doctor.id, doctor.department_id)
+
+
+def doctors_queues(session: Session, doctor_id: int) -> list[Queue]:
+    """The active queues the doctor ``doctor_id`` may call."""
+    return [queue for queue in list_queues(session) if doctor_may_act(session, queue, doctor_id)]
+
+
+def board_as_dict(board: Board) -> dict:
+    return {
+        "id": board.id,
+        "name": board.name,
+        "queue_ids": list(board.queue_ids or []),
+        "voice_languages": board.voice_languages.split("+"),
+        "chime": board.chime,
+        "active": board.active,
+    }
+
+
+def _board_values(session: Session, data: dict) -> dict:
+    errors = {}
+    values = {}
+    if "name" in data:
+        values["name"] = str(data["name"]).strip()[:100]
+        if not values["name"]:
+            errors["name"] = ["required"]
+    if "queue_ids" in data:
+        ids = list(dict.fromkeys(data["queue_ids"] or []))
+        unknown = [i for i in ids if not is_id(i) or session.get(Queue, i) is None]
+        if unknown:
+            errors["queue_ids"] = [f"no such queues: {', '.join(map(str, unknown))}"]
+        elif not 1 <= len(ids) <= 40:
+            errors["queue_ids"] = ["from 1 to 40 queues"]
+        values["queue_ids"] = ids
+    if "voice_languages" in data:
+        languages = list(dict.fromkeys(data["voice_languages"] or []))
+        if not languages or set(languages) - VOICE_LANGUAGES:
+            errors["voice_languages"] = ["one or more of ru, uz, en"]
+        values["voice_languages"] = "+".join(languages)
+    for flag in ("chime", "active"):
+        if flag in data:
+            values[flag] = bool(data[flag])
+    if errors:
+        raise ValidationFailed("the board settings are not valid", errors=errors)
+    return values
+
+
+def create_board(session: Session, data: dict) -> Board:
+    if "name" not in data or "queue_ids" not in data:
+        raise ValidationFailed(
+            "required", errors={f: ["required"] for f in ("name", "queue_ids") if f not in data}
+        )
+    board = Board(**_board_values(session, data))
+    session.add(board)
+    session.flush()
+    return board
+
+
+def update_board(session: Session, board: Board, data: dict) -> Board:
+    for key, value in _board_values(session, data).items():
+        setattr(board, key, value)
+    session.flush()
+    return board
+
+
+def get_board(session: Session, board_id: int) -> Board:
+    board = session.get(Board, board_id) if is_id(board_id) else None
+    if board is None:
+        raise NotFound(f"board {board_id} does not exist")
+    return board
+
+
+def list_boards(session: Session) -> list[Board]:
+    return list(session.scalars(select(Board).order_by(Board.id)))

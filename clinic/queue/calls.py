@@ -1,0 +1,294 @@
+"""Calling and serving: call next, recall, start, finish, no-show, postpone, call back,
+cancel and transfer, and each ticket's history.
+
+"Call next" locks the queue's day row first, so concurrent doctors are served one after the
+other, each the next ticket by priority then queue time. Every transition is a guarded update
+(it happens only from the status it expects), leaves a history row with its actor, and
+records events through :func:`clinic.queue.tickets.announce`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import Conflict, ValidationFailed
+from clinic.queue.models import Priority, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import announce, clinic_day, get_queue, issue_ticket, record_history
+from clinic.reference.models import Room
+
+
+def _lock_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
+    query = select(QueueDay).where(QueueDay.queue_id == queue_id, QueueDay.day == day)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=QueueDay)
+    return session.scalar(query)
+
+
+def _room(session: Session, room_id: int | None) -> Room | None:
+    if room_id is None:
+        return None
+    room = session.get(Room, room_id) if is_id(room_id) else None
+    if room is None:
+        raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
+    return room
+
+
+def call_next(
+    session: Session,
+    queue_id: int,
+    *,
+    tz: ZoneInfo,
+    room_id: int | None = None,
+    actor: str = "",
+    now: datetime | None = None,
+) -> Ticket | None:
+    """Call the next waiting ticket (priority first, then queue time), or None if nobody waits.
+
+    The day's row is locked for the rest of the transaction: simultaneous callers take turns,
+    so no ticket is handed to two doctors and none is passed over.
+    """
+    queue = get_queue(session, queue_id)
+    room = _room(session, room_id if room_id is not None else queue.room_id)
+    day = _lock_day(session, queue.id, clinic_day(now or utcnow(), tz))
+    if day is None:
+        return None
+    # The call's time is read under the lock, so call times follow the order of the calls.
+    now = now or utcnow()
+    ticket = session.scalar(
+        select(Ticket)
+        .where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)
+        .order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
+        .limit(1)
+    )
+    if ticket is None:
+        return None
+    _move(session, ticket, (S.WAITING,), S.CALLED, "called", actor, now, room=room)
+    return ticket
+
+
+def _move(
+    session: Session,
+    ticket: Ticket,
+    allowed: tuple[str, ...],
+    to: str,
+    action: str,
+    actor: str,
+    now: datetime,
+    *,
+    room: Room | None = None,
+    data: dict | None = None,
+    values: dict | None = None,
+) -> None:
+    """The guarded transition: it happens only from an expected status, or not at all."""
+    before = ticket.status
+    changes = {"status": to, **(values or {})}
+    if to == S.CALLED:
+        changes["called_at"] = now
+        if room is not None:
+            changes["room_id"] = room.id
+    elif to == S.IN_SERVICE:
+        changes["started_at"] = now
+    elif to in S.FINAL:
+        changes["finished_at"] = now
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed))
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(ticket)
+        raise Conflict(
+            f"ticket {ticket.code} is {ticket.status}; cannot {action.replace('_', ' ')} it",
+            code="wrong_status",
+        )
+    session.refresh(ticket)
+    record_history(session, ticket, action, before, actor, now, data)
+    announce(session, ticket, action)
+
+
+def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    """Announce a called ticket again."""
+    now = now or utcnow()
+    _move(
+        session,
+        ticket,
+        (S.CALLED,),
+        S.CALLED,
+        "recalled",
+        actor,
+        now,
+        values={"recalls": ticket.recalls + 1, "called_at": now},
+    )
+    return ticket
+
+
+def start_service(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    _move(session, ticket, (S.CALLED,), S.IN_SERVICE, "started", actor, now or utcnow())
+    return ticket
+
+
+def finish_service(
+    session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = "", now=None
+) -> Ticket | None:
+    """Served. If the ticket came by a transfer that asked for it, the patient goes back to
+    the first queue at a higher priority; returns that new ticket (or None)."""
+    now = now or utcnow()
+    _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
+    if ticket.return_to_queue_id is None:
+        return None
+    return issue_ticket(
+        session,
+        ticket.return_to_queue_id,
+        tz=tz,
+        source=ticket.source,
+        priority=max(ticket.priority, Priority.RETURNED),
+        patient_id=ticket.patient_id,
+        phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+        comment=ticket.comment,
+        actor=actor,
+        now=now,
+        queued_at=ticket.queued_at,
+        transferred_from_id=ticket.id,
+    )
+
+
+def mark_no_show(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    _move(session, ticket, (S.CALLED,), S.NO_SHOW, "no_show", actor, now or utcnow())
+    return ticket
+
+
+def postpone(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    """Put a called (or waiting) ticket on the postponed list, to be called back later."""
+    _move(session, ticket, (S.CALLED, S.WAITING), S.POSTPONED, "postponed", actor, now or utcnow())
+    return ticket
+
+
+def call_back(
+    session: Session, ticket: Ticket, *, room_id: int | None = None, actor: str = "", now=None
+) -> Ticket:
+    """Call a postponed ticket."""
+    room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
+    _move(
+        session, ticket, (S.POSTPONED,), S.CALLED, "called_back", actor, now or utcnow(), room=room
+    )
+    return ticket
+
+
+def cancel(
+    session: Session, ticket: Ticket, *, actor: str = "", reason: str = "", now=None
+) -> Ticket:
+    _move(
+        session,
+        ticket,
+        S.ACTIVE,
+        S.CANCELLED,
+        "cancelled",
+        actor,
+        now or utcnow(),
+        data={"reason": reason[:500]} if reason else None,
+    )
+    return ticket
+
+
+def transfer(
+    session: Session,
+    ticket: Ticket,
+    to_queue_id: int,
+    *,
+    tz: ZoneInfo,
+    comment: str = "",
+    return_after: bool = False,
+    actor: str = "",
+    now=None,
+) -> Ticket:
+    """Close this ticket and open a linked one in another queue, keeping the queue time.
+
+    With ``return_after``, serving the new ticket sends the patient back to this queue at a
+    higher priority.
+    """
+    now = now or utcnow()
+    target = get_queue(session, to_queue_id)
+    if target.id == ticket.queue_id:
+        raise ValidationFailed("transfer to another queue", errors={"to_queue_id": ["same queue"]})
+    _move(
+        session,
+        ticket,
+        S.ACTIVE,
+        S.TRANSFERRED,
+        "transferred",
+        actor,
+        now,
+        data={"to_queue_id": target.id, "comment": comment[:1000]},
+    )
+    new = issue_ticket(
+        session,
+        target.id,
+        tz=tz,
+        source=ticket.source,
+        priority=ticket.priority,
+        patient_id=ticket.patient_id,
+        phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+        comment=comment,
+        actor=actor,
+        now=now,
+        queued_at=ticket.queued_at,
+        transferred_from_id=ticket.id,
+        return_to_queue_id=ticket.queue_id if return_after else None,
+    )
+    return new
+
+
+def history(session: Session, ticket: Ticket) -> list[dict]:
+    """The ticket's transitions, following transfers back to the first ticket."""
+    chain, current = [], ticket
+    while current is not None:
+        chain.append(current.id)
+        current = (
+            session.get(Ticket, current.transferred_from_id)
+            if current.transferred_from_id
+            else None
+        )
+    rows = session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(chain))
+        .order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
+    return [
+        {
+            "ticket_id": r.ticket_id,
+            "at": iso(r.at),
+            "action": r.action,
+            "from": r.from_status,
+            "to": r.to_status,
+            "actor": r.actor,
+            "data": r.data,
+        }
+        for r in rows
+    ]
+
+
+def people_ahead(session: Session, ticket: Ticket) -> int:
+    if ticket.status != S.WAITING:
+        return 0
+    return session.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.queue_day_id == ticket.queue_day_id,
+            Ticket.status == S.WAITING,
+            or_(
+                Ticket.priority > ticket.priority,
+                and_(Ticket.priority == ticket.priority, Ticket.queued_at < ticket.queued_at),
+                and_(
+                    Ticket.priority == ticket.priority,
+                    Ticket.queued_at == ticket.queued_at,
+                    Ticket.id < ticket.id,
+                ),
+            ),
+        )
+    )

@@ -1,0 +1,142 @@
+"""A queue's day as a whole: today's overview, waiting-time estimates, and closing the day."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from statistics import mean
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.events import record_event
+from clinic.queue.calls import people_ahead
+from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import board_channel, clinic_day, find_day, staff_channel
+
+RECENT_SERVICES = 20
+
+
+def average_service_seconds(session: Session, queue: Queue, queue_day_id: int) -> float:
+    """The mean of the day's last services, or the queue's configured default."""
+    rows = session.execute(
+        select(Ticket.started_at, Ticket.finished_at)
+        .where(
+            Ticket.queue_day_id == queue_day_id,
+            Ticket.status == S.SERVED,
+            Ticket.started_at.is_not(None),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(RECENT_SERVICES)
+    ).all()
+    durations = [(f - s).total_seconds() for s, f in rows if f and s and f > s]
+    return mean(durations) if durations else queue.default_service_minutes * 60.0
+
+
+def position(session: Session, ticket: Ticket) -> dict:
+    """People ahead and an estimated wait in minutes (None once the ticket is not waiting)."""
+    if ticket.status != S.WAITING:
+        return {"ahead": 0, "estimated_minutes": None}
+    ahead = people_ahead(session, ticket)
+    seconds = average_service_seconds(session, ticket.queue, ticket.queue_day_id)
+    return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / 60))}
+
+
+def today_tickets(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> list[Ticket]:
+    day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
+    if day is None:
+        return []
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.queue_day_id == day.id)
+            .order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
+        )
+    )
+
+
+def _due(day: QueueDay, today, local_now: datetime) -> bool:
+    if day.day < today:
+        return True
+    return day.day == today and local_now.time() >= day.queue.closes_at
+
+
+def day_statistics(session: Session, queue_day_id: int) -> dict:
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.queue_day_id == queue_day_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    waits = [
+        (t.called_at - t.queued_at).total_seconds()
+        for t in tickets
+        if t.called_at and t.called_at >= t.queued_at
+    ]
+    services = [
+        (t.finished_at - t.started_at).total_seconds()
+        for t in tickets
+        if t.status == S.SERVED and t.started_at and t.finished_at
+    ]
+    counts = {status: 0 for status in S.ALL}
+    for t in tickets:
+        counts[t.status] += 1
+    return {
+        "issued": len(tickets),
+        "by_status": counts,
+        "no_shows": counts[S.NO_SHOW],
+        "average_wait_seconds": round(mean(waits)) if waits else None,
+        "longest_wait_seconds": round(max(waits)) if waits else None,
+        "average_service_seconds": round(mean(services)) if services else None,
+    }
+
+
+def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> list[int]:
+    """Close every open queue day whose closing time has passed: whoever still waits becomes
+    a no-show or is cancelled (per queue), and the day's figures are kept. Returns the ids."""
+    now = now or utcnow()
+    local_now = now.astimezone(tz)
+    today = clinic_day(now, tz)
+    closed = []
+    open_days = session.scalars(
+        select(QueueDay).where(QueueDay.closed_at.is_(None)).order_by(QueueDay.id)
+    ).all()
+    for day in open_days:
+        if not _due(day, today, local_now):
+            continue
+        to_status = S.NO_SHOW if day.queue.close_action == "no_show" else S.CANCELLED
+        left = session.scalars(
+            select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(S.ACTIVE))
+        ).all()
+        for ticket in left:
+            before = ticket.status
+            session.execute(
+                update(Ticket)
+                .where(Ticket.id == ticket.id, Ticket.status == before)
+                .values(status=to_status, finished_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=now,
+                    action="day_closed",
+                    from_status=before,
+                    to_status=to_status,
+                    actor="system",
+                )
+            )
+        session.flush()
+        day.stats = day_statistics(session, day.id)
+        day.closed_at = now
+        session.flush()
+        for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
+            record_event(
+                session,
+                channel,
+                "queue.day_closed",
+                {"queue_id": day.queue_id, "day": day.day.isoformat(), "waiting": 0},
+            )
+        closed.append(day.id)
+    return closed

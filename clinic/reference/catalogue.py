@@ -1,0 +1,59 @@
+"""Reading the price list for display: one page of services, named in the reader's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clinic.reference.models import Service
+from clinic.settings import LANGUAGES
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: int
+    code: str
+    name: str
+    price: int  # tiyin
+    duration_minutes: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    entries: list[CatalogueEntry]
+    total: int
+    offset: int
+    limit: int
+
+
+def _name_column(language: str):
+    return {"ru": Service.name_ru, "uz": Service.name_uz, "en": Service.name_en}[language]
+
+
+def catalogue_page(
+    session: Session, *, language: str, offset: int = 0, limit: int = 500
+) -> CataloguePage:
+    """Services ordered active first, then by their name in ``language`` (then code), with
+    the total count, so a page can say how many there are beyond the ones it shows."""
+    if language not in LANGUAGES:
+        raise ValueError(f"not an interface language: {language!r}")
+    name = _name_column(language)
+    rows = session.execute(
+        select(
+            Service.id,
+            Service.code,
+            name,
+            Service.price,
+            Service.duration_minutes,
+            Service.active,
+        )
+        .order_by(Service.active.desc(), func.lower(name), Service.code)
+        .offset(max(offset, 0))
+        .limit(max(limit, 1))
+    ).all()
+    total = session.scalar(select(func.count(Service.id))) or 0
+    entries = [CatalogueEntry(*row) for row in rows]
+    return CataloguePage(entries=entries, total=total, offset=max(offset, 0), limit=limit)

@@ -1,0 +1,424 @@
+"""Reference data: the clinic profile, departments, rooms, doctors and the price list.
+
+Every function takes a Session first and leaves the commit to the caller. Input is checked
+here, whoever calls (API, price-list import, CLI): a broken rule is a ValidationFailed naming
+the field, a taken code or number a Conflict naming the field. Each change is recorded as an
+event on ``reference:<kind>`` in the same transaction, carrying the entity as a dict.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import iso
+from clinic.errors import NotFound, ValidationFailed
+from clinic.reference.editing import (
+    FieldReader,
+    Kind,
+    change,
+    changed_values,
+    check_refs,
+    create,
+    entity_dict,
+    fetch,
+    filter_by_text,
+    filter_common,
+    paginate,
+    record_change,
+    searchable,
+    set_active,
+    write,
+)
+from clinic.reference.models import ClinicProfile, Department, Doctor, Room, Service
+from clinic.text import search_key
+
+MAX_PRICE = 10**12  # tiyin: ten billion sum, far above any price a clinic charges
+MAX_DURATION = 24 * 60
+CODE_RE = re.compile(r"^\S+$")
+TICKET_PREFIX_RE = re.compile(r"^[A-ZА-ЯЁЎҚҒҲ]{1,3}$")
+IKPU_RE = re.compile(r"^[0-9]{17}$")
+PACKAGE_CODE_RE = re.compile(r"^[0-9]{1,20}$")
+TAXPAYER_RE = re.compile(r"^([0-9]{9}|[0-9]{14})$")
+
+# -- the price list: usable on its own (the price-list import checks rows with it) ----------
+
+
+def clean_service_fields(data: dict, *, partial: bool = False) -> tuple[dict, dict[str, list[str]]]:
+    """A price-list entry normalised (strings stripped), and its errors by field."""
+    reader = FieldReader(data, partial=partial)
+    reader.text("code", max_length=32, required=True, pattern=CODE_RE, message="No spaces.")
+    for field in ("name_ru", "name_uz", "name_en"):
+        reader.text(field, max_length=200, required=True)
+    reader.integer(
+        "price",
+        minimum=0,
+        maximum=MAX_PRICE,
+        required=True,
+        message=f"Price is whole tiyin, from 0 to {MAX_PRICE}.",
+    )
+    reader.integer("duration_minutes", minimum=1, maximum=MAX_DURATION)
+    reader.text(
+        "ikpu_code",
+        max_length=17,
+        pattern=IKPU_RE,
+        message="The IKPU (MXIK) code is exactly 17 digits, or empty.",
+    )
+    reader.text(
+        "package_code",
+        max_length=20,
+        pattern=PACKAGE_CODE_RE,
+        message="The package code is up to 20 digits, or empty.",
+    )
+    reader.integer("vat_percent", minimum=0, maximum=100, message="VAT is from 0 to 100 percent.")
+    reader.reference("department_id")
+    return reader.clean, reader.errors
+
+
+def validate_service_fields(data: dict) -> dict[str, list[str]]:
+    """Errors by field for one price-list entry; empty when it is valid.
+
+    Checks all that needs no database: code and the three names present, lengths, price in
+    whole tiyin (>= 0), duration in minutes (> 0), IKPU code (17 digits or empty), package
+    code, VAT percent (0..100) and the form of ``department_id``. Whether the department
+    exists and whether the code is free is decided when the entry is written.
+    """
+    return clean_service_fields(data)[1]
+
+
+# -- the clinic profile ---------------------------------------------------------------------
+
+
+def clinic_as_dict(profile: ClinicProfile) -> dict:
+    return {
+        "legal_name": profile.legal_name,
+        "address": profile.address,
+        "taxpayer_number": profile.taxpayer_number,
+        "phone": profile.phone,
+        "updated_at": iso(profile.updated_at),
+    }
+
+
+CLINIC = Kind("clinic", "clinic", ClinicProfile, clinic_as_dict)
+
+
+def get_clinic_profile(session: Session) -> ClinicProfile:
+    profile = session.get(ClinicProfile, 1)
+    if profile is None:
+        raise NotFound("the clinic profile has not been filled in yet")
+    return profile
+
+
+def update_clinic_profile(session: Session, data: dict) -> ClinicProfile:
+    """Save the clinic's legal details (creating the single profile the first time, when
+    ``legal_name`` is required). The taxpayer number (STIR/INN) is 9 digits for a legal
+    entity or a 14-digit PINFL for an individual entrepreneur."""
+    profile = session.get(ClinicProfile, 1)
+    reader = FieldReader(data, partial=profile is not None)
+    reader.text("legal_name", max_length=200, required=True)
+    reader.text("address", max_length=300)
+    reader.text(
+        "taxpayer_number",
+        max_length=14,
+        pattern=TAXPAYER_RE,
+        message="The taxpayer number is 9 digits (STIR) or 14 digits (PINFL).",
+    )
+    reader.phone("phone", nullable=False)
+    values = reader.raise_if_invalid("clinic profile")
+    if profile is None:
+        profile = ClinicProfile(id=1, **values)
+        write(session, CLINIC, lambda: session.add(profile))
+        record_change(session, CLINIC, "updated", profile)
+    else:
+        change(session, CLINIC, profile, values)
+    return profile
+
+
+# -- departments ----------------------------------------------------------------------------
+
+
+def department_as_dict(d: Department) -> dict:
+    return entity_dict(d, "code", "ticket_prefix", "name_ru", "name_uz", "name_en")
+
+
+DEPARTMENT = Kind(
+    "department", "departments", Department, department_as_dict, ("code", "ticket_prefix")
+)
+
+
+def _department_values(session: Session, data: dict, current: Department | None) -> dict:
+    reader = FieldReader(data, partial=current is not None)
+    reader.text("code", max_length=16, required=True, pattern=CODE_RE, message="No spaces.")
+    reader.text(
+        "ticket_prefix",
+        max_length=3,
+        required=True,
+        pattern=TICKET_PREFIX_RE,
+        message="One to three Latin or Cyrillic letters.",
+        transform=str.upper,
+    )
+    for field in ("name_ru", "name_uz", "name_en"):
+        reader.text(field, max_length=120, required=True)
+    values = reader.raise_if_invalid("department")
+    merged = {
+        f: values.get(f, getattr(current, f, "")) for f in ("code", "name_ru", "name_uz", "name_en")
+    }
+    values["search_text"] = searchable(*merged.values())
+    return values
+
+
+def create_department(session: Session, data: dict) -> Department:
+    return create(session, DEPARTMENT, _department_values(session, data, None))
+
+
+def update_department(session: Session, department_id: int, data: dict) -> Department:
+    department = fetch(session, DEPARTMENT, department_id)
+    change(session, DEPARTMENT, department, _department_values(session, data, department))
+    return department
+
+
+def get_department(session: Session, department_id: int) -> Department:
+    return fetch(session, DEPARTMENT, department_id)
+
+
+def deactivate_department(session: Session, department_id: int) -> Department:
+    return set_active(session, DEPARTMENT, department_id, False)
+
+
+def activate_department(session: Session, department_id: int) -> Department:
+    return set_active(session, DEPARTMENT, department_id, True)
+
+
+def list_departments(
+    session: Session, *, q: str | None = None, active: bool | None = None, page=1, page_size=50
+) -> tuple[list[Department], int]:
+    """Departments matching ``q`` (code or any name, any script), by code."""
+    stmt = filter_common(select(Department), Department, active=active)
+    stmt = filter_by_text(stmt, Department.search_text, q)
+    return paginate(session, stmt, (Department.code, Department.id), page, page_size)
+
+
+# -- rooms ----------------------------------------------------------------------------------
+
+
+def room_as_dict(r: Room) -> dict:
+    return entity_dict(r, "number", "name", "department_id")
+
+
+ROOM = Kind("room", "rooms", Room, room_as_dict, ("number",))
+
+
+def _room_values(session: Session, data: dict, current: Room | None) -> dict:
+    reader = FieldReader(data, partial=current is not None)
+    reader.text("number", max_length=16, required=True, pattern=CODE_RE, message="No spaces.")
+    reader.text("name", max_length=120)
+    reader.reference("department_id")
+    values = reader.raise_if_invalid("room")
+    check_refs(
+        session, changed_values(current, values), {"department_id": (Department, "department")}
+    )
+    merged = {f: values.get(f, getattr(current, f, "")) for f in ("number", "name")}
+    values["search_text"] = searchable(*merged.values())
+    return values
+
+
+def create_room(session: Session, data: dict) -> Room:
+    return create(session, ROOM, _room_values(session, data, None))
+
+
+def update_room(session: Session, room_id: int, data: dict) -> Room:
+    room = fetch(session, ROOM, room_id)
+    change(session, ROOM, room, _room_values(session, data, room))
+    return room
+
+
+def get_room(session: Session, room_id: int) -> Room:
+    return fetch(session, ROOM, room_id)
+
+
+def deactivate_room(session: Session, room_id: int) -> Room:
+    return set_active(session, ROOM, room_id, False)
+
+
+def activate_room(session: Session, room_id: int) -> Room:
+    return set_active(session, ROOM, room_id, True)
+
+
+def list_rooms(
+    session: Session,
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    department_id: int | None = None,
+    page=1,
+    page_size=50,
+) -> tuple[list[Room], int]:
+    """Rooms matching ``q`` (number or name), by number."""
+    stmt = filter_common(select(Room), Room, active=active, department_id=department_id)
+    stmt = filter_by_text(stmt, Room.search_text, q)
+    return paginate(session, stmt, (Room.number, Room.id), page, page_size)
+
+
+# -- doctors --------------------------------------------------------------------------------
+
+
+def doctor_as_dict(d: Doctor) -> dict:
+    return entity_dict(d, "full_name", "department_id", "room_id", "specialty")
+
+
+DOCTOR = Kind("doctor", "doctors", Doctor, doctor_as_dict)
+SEARCH_NAME_MAX = Doctor.__table__.c.search_name.type.length
+
+
+def _doctor_values(session: Session, data: dict, current: Doctor | None) -> dict:
+    reader = FieldReader(data, partial=current is not None)
+    reader.text("full_name", max_length=160, required=True)
+    reader.reference("department_id", required=True)
+    reader.reference("room_id")
+    reader.text("specialty", max_length=120)
+    values = reader.raise_if_invalid("doctor")
+    refs = {"department_id": (Department, "department"), "room_id": (Room, "room")}
+    check_refs(session, changed_values(current, values), refs)
+    if "full_name" in values:
+        values["search_name"] = search_key(values["full_name"])[:SEARCH_NAME_MAX]
+    return values
+
+
+def create_doctor(session: Session, data: dict) -> Doctor:
+    return create(session, DOCTOR, _doctor_values(session, data, None))
+
+
+def update_doctor(session: Session, doctor_id: int, data: dict) -> Doctor:
+    doctor = fetch(session, DOCTOR, doctor_id)
+    change(session, DOCTOR, doctor, _doctor_values(session, data, doctor))
+    return doctor
+
+
+def get_doctor(session: Session, doctor_id: int) -> Doctor:
+    return fetch(session, DOCTOR, doctor_id)
+
+
+def deactivate_doctor(session: Session, doctor_id: int) -> Doctor:
+    return set_active(session, DOCTOR, doctor_id, False)
+
+
+def activate_doctor(session: Session, doctor_id: int) -> Doctor:
+    return set_active(session, DOCTOR, doctor_id, True)
+
+
+def list_doctors(
+    session: Session,
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    department_id: int | None = None,
+    room_id: int | None = None,
+    page=1,
+    page_size=50,
+) -> tuple[list[Doctor], int]:
+    """Doctors whose name holds every word of ``q`` in either script, by name."""
+    stmt = filter_common(
+        select(Doctor), Doctor, active=active, department_id=department_id, room_id=room_id
+    )
+    stmt = filter_by_text(stmt, Doctor.search_name, q)
+    return paginate(session, stmt, (Doctor.full_name, Doctor.id), page, page_size)
+
+
+# -- services (the price list) --------------------------------------------------------------
+
+
+def service_as_dict(s: Service) -> dict:
+    return entity_dict(
+        s,
+        "code",
+        "name_ru",
+        "name_uz",
+        "name_en",
+        "price",
+        "duration_minutes",
+        "ikpu_code",
+        "package_code",
+        "vat_percent",
+        "department_id",
+    )
+
+
+SERVICE = Kind("service", "services", Service, service_as_dict, ("code",))
+SERVICE_DEFAULTS = {"duration_minutes": 15, "ikpu_code": "", "package_code": "", "vat_percent": 0}
+
+
+def _raise_if_invalid_service(errors: dict[str, list[str]]) -> None:
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"invalid service: {first}: {errors[first][0]}", errors=errors)
+
+
+def _service_values(session: Session, data: dict, current: Service | None) -> dict:
+    values, errors = clean_service_fields(data, partial=current is not None)
+    _raise_if_invalid_service(errors)
+    check_refs(
+        session, changed_values(current, values), {"department_id": (Department, "department")}
+    )
+    fields = ("code", "name_ru", "name_uz", "name_en")
+    values["search_text"] = searchable(*(values.get(f, getattr(current, f, "")) for f in fields))
+    return values
+
+
+def create_service(session: Session, data: dict) -> Service:
+    values = {**SERVICE_DEFAULTS, **_service_values(session, data, None)}
+    return create(session, SERVICE, values)
+
+
+def update_service(session: Session, service_id: int, data: dict) -> Service:
+    service = fetch(session, SERVICE, service_id)
+    change(session, SERVICE, service, _service_values(session, data, service))
+    return service
+
+
+def get_service(session: Session, service_id: int) -> Service:
+    return fetch(session, SERVICE, service_id)
+
+
+def deactivate_service(session: Session, service_id: int) -> Service:
+    return set_active(session, SERVICE, service_id, False)
+
+
+def activate_service(session: Session, service_id: int) -> Service:
+    return set_active(session, SERVICE, service_id, True)
+
+
+def upsert_service_by_code(
+    session: Session, data: dict
+) -> Literal["created", "updated", "unchanged"]:
+    """Create the service with ``data["code"]``, or bring the existing one up to ``data``.
+
+    ``data`` is a whole price-list entry (see :func:`validate_service_fields`); optional
+    fields it leaves out keep their current values. Whether the service is active is not
+    touched. Invalid data raises ValidationFailed, as :func:`create_service` does.
+    """
+    values, errors = clean_service_fields(data)
+    _raise_if_invalid_service(errors)
+    existing = session.scalar(select(Service).where(Service.code == values["code"]))
+    if existing is None:
+        create_service(session, data)
+        return "created"
+    changed = change(session, SERVICE, existing, _service_values(session, data, existing))
+    return "updated" if changed else "unchanged"
+
+
+def list_services(
+    session: Session,
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    department_id: int | None = None,
+    page=1,
+    page_size=50,
+) -> tuple[list[Service], int]:
+    """Services whose code or a name holds every word of ``q`` in either script, by code."""
+    stmt = filter_common(select(Service), Service, active=active, department_id=department_id)
+    stmt = filter_by_text(stmt, Service.search_text, q)
+    return paginate(session, stmt, (Service.code, Service.id), page, page_size)

@@ -1,0 +1,148 @@
+"""Patients: registration, corrections, and search by name or phone in either script.
+
+Each patient keeps ``search_name``, the lower-case Uzbek Latin spelling of the full name
+(:func:`clinic.text.search_key`); a query is spelled the same way, so "Каримов", "karimov"
+and "KARIMOV" find the same people. Phones are stored as ``+998XXXXXXXXX``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from clinic.base import iso
+from clinic.reference.editing import (
+    FieldReader,
+    Kind,
+    change,
+    create,
+    entity_dict,
+    fetch,
+    filter_common,
+    loosely_contains,
+    paginate,
+    set_active,
+)
+from clinic.reference.models import Patient
+from clinic.text import phone_digits, search_key
+
+DEFAULT_TZ = "Asia/Tashkent"
+EARLIEST_BIRTH = date(1900, 1, 1)
+SEXES = ("M", "F")
+DOCUMENT_RE = re.compile(r"^[A-Z0-9АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯЎҚҒҲ№/-]{1,20}$")
+NOTES_MAX = 4000
+SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
+
+
+def patient_as_dict(p: Patient) -> dict:
+    data = entity_dict(p, "full_name", "sex", "phone", "document_number", "notes")
+    data["birth_date"] = iso(p.birth_date)
+    return data
+
+
+PATIENT = Kind("patient", "patients", Patient, patient_as_dict, ("document_number",))
+
+
+def clinic_today(tz: str | ZoneInfo = DEFAULT_TZ) -> date:
+    """Today's date on the clinic's wall clock (not UTC's)."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return datetime.now(zone).date()
+
+
+def _document(value: str) -> str:
+    # "AA 123 45 67" and "aa1234567" are the same passport.
+    return re.sub(r"\s+", "", value).upper()
+
+
+def _patient_values(data: dict, current: Patient | None, today: date | None) -> dict:
+    reader = FieldReader(data, partial=current is not None)
+    reader.text("full_name", max_length=160, required=True)
+    reader.day("birth_date", earliest=EARLIEST_BIRTH, latest=today or clinic_today())
+    reader.text(
+        "sex",
+        max_length=1,
+        required=True,
+        pattern=re.compile(f"^[{''.join(SEXES)}]$"),
+        message="M or F.",
+        transform=str.upper,
+    )
+    reader.phone("phone", nullable=True)
+    reader.text(
+        "document_number",
+        max_length=20,
+        nullable=True,
+        pattern=DOCUMENT_RE,
+        message="Letters, digits, '/', '-' and '№' only.",
+        transform=_document,
+    )
+    reader.text("notes", max_length=NOTES_MAX)
+    values = reader.raise_if_invalid("patient")
+    if "full_name" in values:
+        values["search_name"] = search_key(values["full_name"])[:SEARCH_NAME_MAX]
+    return values
+
+
+def create_patient(session: Session, data: dict, *, today: date | None = None) -> Patient:
+    """Register a patient. ``today`` (the clinic's date) bounds the birth date; by default
+    it is taken in Asia/Tashkent. A document number already on file is a Conflict."""
+    return create(session, PATIENT, _patient_values(data, None, today))
+
+
+def update_patient(
+    session: Session, patient_id: int, data: dict, *, today: date | None = None
+) -> Patient:
+    patient = fetch(session, PATIENT, patient_id)
+    change(session, PATIENT, patient, _patient_values(data, patient, today))
+    return patient
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    return fetch(session, PATIENT, patient_id)
+
+
+def deactivate_patient(session: Session, patient_id: int) -> Patient:
+    return set_active(session, PATIENT, patient_id, False)
+
+
+def activate_patient(session: Session, patient_id: int) -> Patient:
+    return set_active(session, PATIENT, patient_id, True)
+
+
+def list_patients(
+    session: Session,
+    *,
+    q: str | None = None,
+    active: bool | None = None,
+    sex: str | None = None,
+    page=1,
+    page_size=50,
+) -> tuple[list[Patient], int]:
+    """Patients matching every word of ``q``, by name.
+
+    A word of digits (spaces, "+", "-" and brackets are ignored) matches anywhere in the
+    phone, or in the document number; any other word matches the name in either script or
+    the document number.
+    """
+    stmt = filter_common(select(Patient), Patient, active=active, sex=sex)
+    for word in _query_words(q):
+        digits = phone_digits(word)
+        document = Patient.document_number.contains(_document(word), autoescape=True)
+        if digits and digits == re.sub(r"[\s()+-]", "", word):
+            stmt = stmt.where(or_(Patient.phone.contains(digits, autoescape=True), document))
+        elif search_key(word):
+            keys = search_key(word).split()
+            name = and_(*(loosely_contains(Patient.search_name, k) for k in keys))
+            stmt = stmt.where(or_(name, document))
+    return paginate(session, stmt, (Patient.full_name, Patient.id), page, page_size)
+
+
+def _query_words(q: str | None) -> list[str]:
+    if not q:
+        return []
+    # A phone typed with spaces ("90 123 45 67") is one word, not four.
+    joined = re.sub(r"(?<=[0-9()+-])\s+(?=[0-9()+-])", "", q.strip())
+    return [w for w in joined.split() if w][:10]

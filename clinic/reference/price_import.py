@@ -1,0 +1,325 @@
+"""Price-list import: a CSV or XLSX file upserted in committed batches that a retry resumes.
+
+The file is stored with its job and read again on every attempt (reading is deterministic,
+so row N is the same row each time). Each batch commits its upserts together with the
+job's progress and the resumable state (the next row and the counts so far), so a job
+claimed again after a crash continues after the last committed batch and ends with the
+counts an uninterrupted run would have given.
+
+See docs/price-import.md for the file format.
+"""
+
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic import jobs
+from clinic.errors import DomainError
+from clinic.events import PENDING_KEY
+from clinic.jobs.models import Job, JobFile, JobStatus
+from clinic.reference import directory as reference
+from clinic.reference.models import Department, Doctor, Room
+from clinic.reference.price_list_file import (
+    SHEETS,
+    PriceListRejected,
+    Row,
+    file_kind,
+    parse_price,
+    parse_price_list,
+    parse_whole,
+)
+
+JOB_KIND = "price_import"
+TASK_NAME = "imports.price_list"
+DEFAULT_BATCH_SIZE = 200
+MAX_REPORTED_ERRORS = 1000
+OUTCOMES = ("created", "updated", "unchanged", "rejected")
+SERVICE_TEXT_COLUMNS = ("code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code")
+SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
+
+
+class ClaimLost(Exception):
+    """Another worker claimed the job (this one was presumed dead): stop without writing."""
+
+
+def start_import(
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    content_type: str = "",
+    created_by: str | None = None,
+) -> Job:
+    """A queued import job holding the file, in the caller's transaction (dispatch after
+    commit). Refuses an empty or unrecognised file before anything is written."""
+    file_kind(filename, data)
+    job = jobs.create_job(session, kind=JOB_KIND, task_name=TASK_NAME, created_by=created_by)
+    session.add(
+        JobFile(
+            job_id=job.id,
+            filename=filename[:255],
+            content_type=(content_type or "")[:100],
+            size=len(data),
+            data=data,
+        )
+    )
+    session.flush()
+    return job
+
+
+# -- importing ------------------------------------------------------------------------------
+
+
+def import_price_list(
+    sessionmaker: Callable[[], Session], job_id: str, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> dict:
+    """Import the job's file to the end and return the job's result (see :func:`result_of`).
+
+    Call it on a claimed job; it resumes after the job's last committed batch.
+    """
+    state = None
+    for state in import_batches(sessionmaker, job_id, batch_size=batch_size):
+        pass
+    if state is None:  # nothing was left to do: the saved state is the whole story
+        with sessionmaker() as session:
+            state = jobs.get_job(session, job_id).state or _fresh_state()
+    return result_of(state)
+
+
+def import_batches(
+    sessionmaker: Callable[[], Session], job_id: str, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[dict]:
+    """Import the rows not yet imported, one committed batch at a time, yielding the saved
+    state after each commit.
+
+    Every batch's transaction holds its upserts, the job's progress and the state, so a
+    crash loses at most the batch in flight and a later attempt redoes exactly that batch.
+    Raises :class:`ClaimLost` when another attempt has claimed the job since this one did.
+    """
+    with sessionmaker() as session:
+        job = jobs.get_job(session, job_id)
+        attempt, state = job.attempts, job.state or _fresh_state()
+        stored = session.scalars(
+            select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
+        ).first()
+    if stored is None:
+        raise PriceListRejected("The job has no file to import.")
+    rows = parse_price_list(stored.filename, stored.data)
+    repeats = _repeats(rows)
+    batch_size = max(1, batch_size)
+    while state["next"] < len(rows):
+        state = copy.deepcopy(state)
+        start = state["next"]
+        stop = min(start + batch_size, len(rows))
+        with sessionmaker() as session, session.begin():
+            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+            if job is None or job.status != JobStatus.RUNNING or job.attempts != attempt:
+                raise ClaimLost(job_id)
+            departments = dict(session.execute(select(Department.code, Department.id)).all())
+            for i in range(start, stop):
+                outcome, problems = _import_row(session, departments, rows[i], repeats.get(i))
+                _count(state, rows[i], outcome, problems)
+            state["next"] = stop
+            jobs.save_progress(session, job, done=stop, total=len(rows), state=state)
+        yield state
+
+
+def _fresh_state() -> dict:
+    return {"next": 0, "counts": {}, "errors": [], "errors_total": 0}
+
+
+def _count(state: dict, row: Row, outcome: str, problems) -> None:
+    counts = state["counts"].setdefault(row.sheet, dict.fromkeys(OUTCOMES, 0))
+    counts[outcome] += 1
+    for column, reason in problems:
+        state["errors_total"] += 1
+        if len(state["errors"]) < MAX_REPORTED_ERRORS:
+            state["errors"].append(
+                {"sheet": row.sheet, "row": row.number, "column": column, "reason": reason}
+            )
+
+
+def result_of(state: dict) -> dict:
+    """The job's result: counts over every row, the errors by row and column, and the
+    counts of each sheet."""
+    sheets = state.get("counts", {})
+    result = {o: sum(c.get(o, 0) for c in sheets.values()) for o in OUTCOMES}
+    result["errors"] = list(state.get("errors", []))
+    result["sheets"] = {name: dict(sheets[name]) for name in SHEETS if name in sheets}
+    if state.get("errors_total", 0) > len(result["errors"]):
+        result["errors_not_shown"] = state["errors_total"] - len(result["errors"])
+    return result
+
+
+def _repeats(rows: list[Row]) -> dict[int, int]:
+    """For each row (by position) that repeats an earlier row's code (for doctors: name and
+    department), the number of the row it repeats."""
+    seen: dict[tuple[str, str], int] = {}
+    repeats = {}
+    for i, row in enumerate(rows):
+        v = row.values
+        if row.sheet == "doctors":
+            name = " ".join(v.get("full_name", "").split())
+            key = f"{name}\x00{v.get('department_code', '')}" if name else ""
+        else:
+            key = v.get("code", "")
+        if key:
+            first = seen.setdefault((row.sheet, key), row.number)
+            if first != row.number:
+                repeats[i] = first
+    return repeats
+
+
+class _RowProblems(Exception):
+    def __init__(self, problems: list[tuple[str | None, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+# Fields of the domain's messages and the columns of the file they come from.
+COLUMN_OF_FIELD = {"department_id": "department_code", "room_id": "room_number"}
+
+
+def _import_row(
+    session: Session, departments: dict[str, int], row: Row, repeat_of: int | None
+) -> tuple[str, list[tuple[str | None, str]]]:
+    """The row's outcome and its problems. A rejected row writes nothing."""
+    problems = list(row.problems)
+    if repeat_of is not None:
+        column = "full_name" if row.sheet == "doctors" else "code"
+        problems.append((column, f"Repeats row {repeat_of}; only the first one is imported."))
+    importer = {
+        "departments": _import_department,
+        "doctors": _import_doctor,
+        "services": _import_service,
+    }[row.sheet]
+    try:
+        with _atomic(session):
+            return importer(session, departments, row.values, problems), []
+    except _RowProblems as exc:
+        return "rejected", exc.problems
+    except DomainError as exc:
+        found = [
+            (COLUMN_OF_FIELD.get(field, field), message)
+            for field, messages in exc.errors.items()
+            for message in messages
+        ]
+        return "rejected", found or [(None, exc.detail)]
+
+
+@contextmanager
+def _atomic(session: Session) -> Iterator[None]:
+    """A savepoint for one row. When it rolls back, the events the row recorded are taken
+    off the list published after commit too: their numbers were rolled back with them."""
+    pending = session.info.get(PENDING_KEY)
+    mark = len(pending) if pending else 0
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        savepoint.rollback()
+        del session.info.get(PENDING_KEY, [])[mark:]
+        raise
+    savepoint.commit()
+
+
+def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
+    department_id = departments.get(code)
+    if department_id is None:
+        problems.append(("department_code", f"There is no department with code {code!r}."))
+    return department_id
+
+
+def _upsert(session: Session, existing, create, update, as_dict, data: dict):
+    """Create, or update and tell whether anything changed."""
+    if existing is None:
+        return create(session, data), "created"
+    before = as_dict(existing)
+    update(session, existing.id, data)
+    return existing, ("updated" if as_dict(existing) != before else "unchanged")
+
+
+def _import_department(session: Session, departments: dict, values: dict, problems) -> str:
+    if problems:
+        raise _RowProblems(problems)
+    existing = session.scalar(select(Department).where(Department.code == values["code"]))
+    department, outcome = _upsert(
+        session,
+        existing,
+        reference.create_department,
+        reference.update_department,
+        reference.department_as_dict,
+        dict(values),
+    )
+    departments[department.code] = department.id
+    return outcome
+
+
+def _import_doctor(session: Session, departments: dict, values: dict, problems) -> str:
+    name = " ".join(values["full_name"].split())
+    code = values["department_code"]
+    if not code:
+        problems.append(("department_code", "Must not be empty."))
+    department_id = _department_id(departments, code, problems) if code else None
+    if problems:
+        raise _RowProblems(problems)
+    data = {"full_name": name, "department_id": department_id}
+    if values.get("specialty"):
+        data["specialty"] = values["specialty"]
+    if values.get("room_number"):
+        room_id = session.scalar(select(Room.id).where(Room.number == values["room_number"]))
+        if room_id is None:
+            room = reference.create_room(
+                session, {"number": values["room_number"], "department_id": department_id}
+            )
+            room_id = room.id
+        data["room_id"] = room_id
+    existing = session.scalar(
+        select(Doctor)
+        .where(Doctor.full_name == name, Doctor.department_id == department_id)
+        .order_by(Doctor.id)
+        .limit(1)
+    )
+    return _upsert(
+        session,
+        existing,
+        reference.create_doctor,
+        reference.update_doctor,
+        reference.doctor_as_dict,
+        data,
+    )[1]
+
+
+def _import_service(session: Session, departments: dict, values: dict, problems) -> str:
+    required = SHEETS["services"][1]
+    data = {
+        c: values[c] for c in SERVICE_TEXT_COLUMNS if c in values and (values[c] or c in required)
+    }
+    if not values["price"]:
+        problems.append(("price", "Must not be empty."))
+    else:
+        try:
+            data["price"] = parse_price(values["price"])
+        except ValueError as exc:
+            problems.append(("price", str(exc)))
+    for column in SERVICE_NUMBER_COLUMNS:
+        if values.get(column):
+            try:
+                data[column] = parse_whole(values[column])
+            except ValueError as exc:
+                problems.append((column, str(exc)))
+    if values.get("department_code"):
+        data["department_id"] = _department_id(departments, values["department_code"], problems)
+    blamed = {column for column, _ in problems}
+    for field, messages in reference.validate_service_fields(data).items():
+        column = COLUMN_OF_FIELD.get(field, field)
+        if column not in blamed:
+            problems.extend((column, message) for message in messages)
+    if problems:
+        raise _RowProblems(problems)
+    return reference.upsert_service_by_code(session, data)

@@ -1,0 +1,248 @@
+"""Reading a price-list file: CSV or XLSX bytes into rows of text keyed by column.
+
+Reading is a pure function of the bytes (the same file always gives the same rows with
+the same numbers), so an import that is resumed after a crash can read the file again.
+The format is described in docs/price-import.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from clinic.errors import ValidationFailed
+
+MAX_ROWS = 100_000
+EXACT_FLOAT_LIMIT = 2**53  # an XLSX number above this has lost digits already
+
+# Sheet name -> (columns in file order, required columns). Sheets are processed in this
+# order, so services may name departments defined in the same workbook.
+SHEETS = {
+    "departments": (("code", "ticket_prefix", "name_ru", "name_uz", "name_en"), None),
+    "doctors": (
+        ("full_name", "department_code", "room_number", "specialty"),
+        ("full_name", "department_code"),
+    ),
+    "services": (
+        (
+            "code",
+            "name_ru",
+            "name_uz",
+            "name_en",
+            "price",
+            "duration_minutes",
+            "ikpu_code",
+            "package_code",
+            "vat_percent",
+            "department_code",
+        ),
+        ("code", "name_ru", "name_uz", "name_en", "price"),
+    ),
+}
+
+_SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
+_PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$")
+_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$")
+
+
+class PriceListRejected(ValidationFailed):
+    """The file as a whole cannot be imported (not a price list, or a broken header)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    sheet: str
+    number: int  # as the user sees it: the header is row 1
+    values: dict[str, str]
+    problems: tuple[tuple[str | None, str], ...] = ()
+
+
+# -- the upload -----------------------------------------------------------------------------
+
+
+def file_kind(filename: str, data: bytes) -> str:
+    """``"csv"`` or ``"xlsx"`` for an acceptable upload; raises ValidationFailed on ``file``."""
+
+    def refuse(message: str):
+        raise ValidationFailed(f"file: {message}", errors={"file": [message]})
+
+    name = (filename or "").strip().lower()
+    if not data:
+        refuse("The file is empty.")
+    if name.endswith(".xlsx"):
+        if not (zipfile.is_zipfile(io.BytesIO(data)) and _has_workbook(data)):
+            refuse("The file is not an Excel workbook (.xlsx).")
+        return "xlsx"
+    if name.endswith(".csv"):
+        if data.startswith(b"PK\x03\x04") or b"\x00" in data:
+            refuse("The file is not a CSV text file.")
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            refuse("The file is not UTF-8 text: save it as 'CSV UTF-8'.")
+        return "csv"
+    refuse("Send a price list as a .csv or .xlsx file.")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _has_workbook(data: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return "xl/workbook.xml" in archive.namelist()
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def parse_price_list(filename: str, data: bytes) -> list[Row]:
+    """Every non-blank data row of the file, departments first, then doctors, then services.
+
+    Raises :class:`PriceListRejected` for a file that cannot be read as a price list.
+    """
+    try:
+        kind = file_kind(filename, data)
+    except ValidationFailed as exc:
+        raise PriceListRejected(exc.errors["file"][0], errors=exc.errors) from exc
+    tables = _read_csv(data) if kind == "csv" else _read_xlsx(data)
+    rows = [row for sheet in SHEETS for row in tables.get(sheet, [])]
+    if len(rows) > MAX_ROWS:
+        raise PriceListRejected(f"More than {MAX_ROWS} rows: split the file.")
+    return rows
+
+
+def _read_csv(data: bytes) -> dict[str, list[Row]]:
+    text = data.decode("utf-8-sig")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise PriceListRejected(f"The CSV file cannot be read: {exc}.") from exc
+    return {"services": _table("services", records, csv_file=True)}
+
+
+def _read_xlsx(data: bytes) -> dict[str, list[Row]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
+    try:
+        by_name = {name.strip().lower(): name for name in book.sheetnames}
+        chosen = {sheet: by_name[sheet] for sheet in SHEETS if sheet in by_name}
+        if "services" not in chosen:
+            others = [n for n in book.sheetnames if n.strip().lower() not in SHEETS]
+            if others and others[0] == book.sheetnames[0]:
+                chosen["services"] = others[0]
+        if not chosen:
+            raise PriceListRejected("The workbook has no 'services' sheet.")
+        return {
+            sheet: _table(sheet, book[name].iter_rows(values_only=True))
+            for sheet, name in chosen.items()
+        }
+    finally:
+        book.close()
+
+
+class _CellError(ValueError):
+    pass
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if abs(value) >= EXACT_FLOAT_LIMIT:
+            raise _CellError("This number is too long to be exact; format the column as text.")
+        return str(int(value)) if value.is_integer() else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _table(sheet: str, records, *, csv_file: bool = False) -> list[Row]:
+    """Rows of one sheet, keyed by column; refuses a header that is not a price list's."""
+    columns, required = SHEETS[sheet]
+
+    def refuse(message: str):
+        where = "" if csv_file else f"Sheet '{sheet}': "
+        raise PriceListRejected(where + (message if where else message[0].upper() + message[1:]))
+
+    records = iter(records)
+    raw_header = next(records, None)
+    header = [_header_name(v) for v in (raw_header or ())]
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        refuse("the first row must name the columns.")
+    unnamed = [str(i + 1) for i, name in enumerate(header) if not name]
+    if unnamed:
+        refuse(f"column(s) {', '.join(unnamed)} have no name.")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        refuse(f"repeated column(s): {', '.join(repeated)}.")
+    unknown = [name for name in header if name not in columns]
+    if unknown:
+        refuse(f"unknown column(s): {', '.join(unknown)}. Known columns: {', '.join(columns)}.")
+    missing = [name for name in (required or columns) if name not in header]
+    if missing:
+        refuse(f"required column(s) missing: {', '.join(missing)}.")
+
+    rows = []
+    for number, record in enumerate(records, start=2):
+        values, problems = {}, []
+        for i, raw in enumerate(record):
+            try:
+                text = _cell_text(raw)
+            except _CellError as exc:
+                text = ""
+                problems.append((header[i] if i < len(header) else None, str(exc)))
+            if i < len(header):
+                values[header[i]] = text
+            elif text:
+                problems.append((None, f"The row has more values than the {len(header)} columns."))
+                break
+        if not any(values.values()) and not problems:
+            continue  # blank rows are allowed anywhere and count for nothing
+        for name in header:
+            values.setdefault(name, "")
+        rows.append(Row(sheet, number, values, tuple(problems)))
+        if len(rows) > MAX_ROWS:  # stop before a huge (or decompression-bomb) sheet is read
+            refuse(f"more than {MAX_ROWS} rows: split the file.")
+    return rows
+
+
+def _header_name(value) -> str:
+    return "" if value is None else str(value).replace("\ufeff", "").strip().lower()
+
+
+def parse_price(text: str) -> int:
+    """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050. Raises ValueError."""
+    text = _SPACES.sub(" ", text.strip())
+    if text.startswith("-"):
+        raise ValueError("A price cannot be negative.")
+    match = _PRICE.match(text)
+    if not match:
+        raise ValueError(
+            f"Not a price: {text!r}. Write sums with up to two decimals, "
+            "e.g. 150000, 150 000 or 150000.50."
+        )
+    whole, fraction = match.group(1).replace(" ", ""), (match.group(2) or "").ljust(2, "0")
+    return int(whole) * 100 + int(fraction)
+
+
+def parse_whole(text: str) -> int:
+    """A whole number; ``"30.0"`` (a spreadsheet's number stored as text) and ``"12%"`` too."""
+    match = _WHOLE.match(text.strip().removesuffix("%").strip())
+    if not match:
+        raise ValueError("Not a valid integer.")
+    return int(match.group(1))

@@ -1,0 +1,137 @@
+"""The queue over HTTP: issuing, calling, doctors' own queues, online joining, patients' page."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from clinic.queue import admin as queue_admin
+from clinic.reference import directory as reference
+
+
+def make_queue(runtime, code="therapy", **extra) -> int:
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": f"d-{code}",
+                "ticket_prefix": code[:3].upper(),
+                "name_ru": "Кардиология",
+                "name_uz": "Kardiologiya",
+                "name_en": "Cardiology",
+            },
+        )
+        room = reference.create_room(s, {"number": f"12{code[:2]}", "name": ""})
+        return queue_admin.create_queue(
+            s, {"code": code, "department_id": department.id, "room_id": room.id, **extra}
+        ).id
+
+
+def test_desk_issues_and_doctor_calls_serves_and_finishes(client, runtime):
+    queue_id = make_queue(runtime)
+    issued = client.post(f"/api/v1/queues/{queue_id}/tickets", json={"comment": "first visit"})
+    assert issued.status_code == 201, issued.get_json()
+    ticket = issued.get_json()
+    assert ticket["code"] == "THE-001" and ticket["status"] == "waiting"
+    assert ticket["patient_url"].startswith("/t/")
+
+    called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+    assert called.status_code == 200 and called.get_json()["id"] == ticket["id"]
+    assert called.get_json()["room"] == "12th"
+    for step, status in [("recall", "called"), ("start", "in_service"), ("finish", "served")]:
+        answer = client.post(f"/api/v1/tickets/{ticket['id']}/{step}")
+        assert answer.status_code == 200 and answer.get_json()["status"] == status
+
+    assert client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).status_code == 204
+    detail = client.get(f"/api/v1/tickets/{ticket['id']}").get_json()
+    assert [h["action"] for h in detail["history"]] == [
+        "issued",
+        "called",
+        "recalled",
+        "started",
+        "served",
+    ]
+    assert all(h["actor"] == "admin" for h in detail["history"])
+
+
+def test_a_wrong_transition_is_a_409_naming_the_status(client, runtime):
+    queue_id = make_queue(runtime)
+    ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    refused = client.post(f"/api/v1/tickets/{ticket['id']}/finish")
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "wrong_status"
+    assert "waiting" in refused.get_json()["detail"]
+
+
+def test_a_doctor_acts_only_on_his_own_queues(client_as, runtime, client):
+    mine = make_queue(runtime, "mine")
+    doctor = client_as("doctor")
+    doctor_id = doctor.get("/api/v1/me").get_json()["doctor_id"]
+    with runtime.db.transaction() as s:
+        queue_admin.update_queue(s, queue_admin_get(s, mine), {"doctor_id": doctor_id})
+    other = make_queue(runtime, "other")
+    client.post(f"/api/v1/queues/{mine}/tickets", json={})
+    client.post(f"/api/v1/queues/{other}/tickets", json={})
+    assert doctor.post(f"/api/v1/queues/{mine}/call-next", json={}).status_code == 200
+    assert doctor.post(f"/api/v1/queues/{other}/call-next", json={}).status_code == 403
+
+
+def queue_admin_get(session, queue_id):
+    from clinic.queue.tickets import get_queue
+
+    return get_queue(session, queue_id)
+
+
+def test_online_join_refusals_name_the_reason_and_repeats_get_the_same_ticket(anon_client, runtime):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(0, 1), online_daily_limit=1
+    )
+    closed = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": "901112233"})
+    assert closed.status_code == 409
+    assert closed.get_json()["code"] in ("window_closed", "window_not_open")
+    bad = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": "12"})
+    assert bad.status_code == 422 and "phone" in bad.get_json()["errors"]
+
+
+def test_online_join_and_the_patients_own_page(anon_client, runtime):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
+    )
+    url = f"/api/v1/public/queues/{queue_id}/join"
+    first = anon_client.post(url, json={"phone": "+998 90 111 22 33"})
+    assert first.status_code == 201
+    again = anon_client.post(url, json={"phone": "90 111 22 33"})
+    assert again.status_code == 200 and again.get_json()["code"] == first.get_json()["code"]
+    full = anon_client.post(url, json={"phone": "90 999 88 77"})
+    assert full.status_code == 409 and full.get_json()["code"] == "online_limit_reached"
+
+    mine = anon_client.get(f"/api/v1/public/tickets/{first.get_json()['token']}").get_json()
+    assert mine["status"] == "waiting" and mine["ahead"] == 0
+    assert "phone" not in mine and "patient_id" not in mine
+    assert anon_client.get("/api/v1/public/tickets/" + "x" * 43).status_code == 404
+
+
+def test_transfer_answers_the_new_ticket_with_the_original_queue_time(client, runtime):
+    first, lab = make_queue(runtime, "therapy"), make_queue(runtime, "lab")
+    ticket = client.post(f"/api/v1/queues/{first}/tickets", json={}).get_json()
+    moved = client.post(
+        f"/api/v1/tickets/{ticket['id']}/transfer",
+        json={"to_queue_id": lab, "comment": "анализ крови", "return_after": True},
+    )
+    assert moved.status_code == 200
+    body = moved.get_json()
+    assert body["queue_id"] == lab and body["queued_at"] == ticket["queued_at"]
+    assert body["transferred_from_id"] == ticket["id"] and body["return_to_queue_id"] == first
+
+
+def test_queue_and_board_configuration_is_validated(client, runtime):
+    queue_id = make_queue(runtime)
+    bad = client.patch(
+        f"/api/v1/queues/{queue_id}", json={"online_from": "09:00:00", "online_until": "08:00:00"}
+    )
+    assert bad.status_code == 422 and "online_until" in bad.get_json()["errors"]
+    board = client.post(
+        "/api/v1/boards", json={"name": "Hall", "queue_ids": [queue_id], "voice_languages": ["uz"]}
+    )
+    assert board.status_code == 201 and board.get_json()["voice_languages"] == ["uz"]
+    unknown = client.post("/api/v1/boards", json={"name": "X", "queue_ids": [999999]})
+    assert unknown.status_code == 422 and "queue_ids" in unknown.get_json()["errors"]

@@ -1,0 +1,249 @@
+"""The queue's pages over HTTP: who may open each, the printed ticket's QR code, the board
+opened by a display token, the patient's own page by its secret, and the demo clinic."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import time
+from html import unescape
+
+import pytest
+import segno
+
+from clinic import channels
+from clinic.accounts import tokens, users
+from clinic.demo import DEMO_PASSWORD, load_demo_clinic
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls
+from clinic.queue import tickets as q
+from clinic.reference import directory as reference
+from clinic.reference import patients
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+# page -> the roles that may open it (every other role is refused)
+PAGES = {
+    "/queue/desk": {"admin", "registrar"},
+    "/kiosk": {"admin", "registrar"},
+    "/queue/doctor": {"admin", "doctor"},
+    "/board/{board}": {"admin", "display"},
+    "/ticket/{ticket}/print": {"admin", "registrar"},
+}
+
+
+@pytest.fixture
+def hall(runtime):
+    """A queue with a room and an online window, a board showing it, and one ticket."""
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "card",
+                "ticket_prefix": "K",
+                "name_ru": "Кардиология",
+                "name_uz": "Kardiologiya",
+                "name_en": "Cardiology",
+            },
+        )
+        room = reference.create_room(s, {"number": "12", "name": "Кабинет"})
+        queue = queue_admin.create_queue(
+            s,
+            {
+                "code": "card",
+                "department_id": department.id,
+                "room_id": room.id,
+                "online_from": time(0, 0),
+                "online_until": time(23, 59),
+                "online_daily_limit": 5,
+            },
+        )
+        board = queue_admin.create_board(
+            s, {"name": "Холл", "queue_ids": [queue.id], "voice_languages": ["ru", "uz"]}
+        )
+        ticket = q.issue_ticket(s, queue.id, tz=runtime.settings.tz)
+        return {
+            "queue": queue.id,
+            "board": board.id,
+            "ticket": ticket.id,
+            "token": ticket.token,
+            "code": ticket.code,
+        }
+
+
+def _page(template: str, hall: dict) -> str:
+    return template.format(board=hall["board"], ticket=hall["ticket"])
+
+
+def _token(runtime, user_id: int) -> str:
+    with runtime.db.transaction() as s:
+        return tokens.create_token(s, users.get_user(s, user_id), name="hall screen")[1]
+
+
+@pytest.mark.parametrize("role", ["admin", "registrar", "doctor", "cashier", "manager", "display"])
+def test_each_queue_page_opens_for_the_roles_that_may_see_it_and_no_other(client_as, hall, role):
+    signed_in = client_as(role)
+    for template, roles in PAGES.items():
+        answer = signed_in.get(_page(template, hall), headers=HTML)
+        expected = 200 if role in roles else 403
+        assert answer.status_code == expected, (role, template, answer.status_code)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_except_on_the_public_pages(anon_client, hall):
+    for template in PAGES:
+        answer = anon_client.get(_page(template, hall), headers=HTML)
+        assert answer.status_code == 302 and "/login?next=" in answer.headers["Location"]
+    patient = anon_client.get(f"/t/{hall['token']}?lang=en", headers=HTML)
+    assert patient.status_code == 200 and hall["code"] in patient.get_data(as_text=True)
+    joining = anon_client.get(f"/join/{hall['queue']}?lang=en", headers=HTML)
+    assert joining.status_code == 200 and "Cardiology" in joining.get_data(as_text=True)
+    assert anon_client.get("/t/" + "x" * 43, headers=HTML).status_code == 404
+    assert anon_client.get("/join/999999", headers=HTML).status_code == 404
+
+
+def test_a_display_opens_its_board_with_its_token_in_the_address(
+    anon_client, runtime, make_user, hall
+):
+    url = f"/board/{hall['board']}"
+    display = _token(runtime, make_user("display"))
+    shown = anon_client.get(f"{url}?token={display}&lang=ru", headers=HTML)
+    assert shown.status_code == 200
+    page = unescape(shown.get_data(as_text=True))
+    assert "Холл" in page and "Сейчас вызываются" in page
+    # The socket of the page authenticates with the same token.
+    assert re.search(r'data-ws-query="token=clk_[^"]+"', page)
+    # The call-out is spoken in the board's languages, whatever the page's language.
+    config = json.loads(re.search(r'id="board-config">(.*?)</script>', page, re.S).group(1))
+    assert config["voice"] == ["ru", "uz"]
+    assert config["speech"]["ru"]["withRoom"] == "Талон {code}, кабинет {room}"
+    assert config["speech"]["uz"]["withRoom"] == "{code} raqamli talon, {room}-xona"
+
+    registrar = _token(runtime, make_user("registrar"))
+    refused = anon_client.get(f"{url}?token={registrar}", headers=HTML)
+    assert refused.status_code == 403
+    invalid = anon_client.get(f"{url}?token=clk_not-a-token", headers=HTML)
+    assert invalid.status_code == 401
+    # The token opens board pages only, and only for reading them.
+    elsewhere = anon_client.get(f"/queue/desk?token={registrar}", headers=HTML)
+    assert elsewhere.status_code == 302
+
+
+def test_the_printed_ticket_carries_a_qr_code_of_the_patients_own_page(client, hall):
+    answer = client.get(f"/ticket/{hall['ticket']}/print?lang=ru", headers=HTML)
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    patient_url = f"http://localhost/t/{hall['token']}"
+    assert patient_url in page
+    expected = segno.make(patient_url, error="m").svg_inline(
+        scale=4, border=2, title=patient_url, svgclass="ticket-qr"
+    )
+    assert expected in page
+    assert '<svg width="' in page and 'class="qrline"' in page
+    text = unescape(page)
+    assert hall["code"] in text and "Кардиология" in text and "Кабинет 12" in text
+    assert client.get("/ticket/999999/print", headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "lang, texts",
+    [
+        ("ru", ["Регистратура", "Выдать талон", "Срочно"]),
+        ("uz", ["Registratura", "Talon berish", "Shoshilinch"]),
+        ("en", ["Reception desk", "Issue a ticket", "Urgent"]),
+    ],
+)
+def test_the_desk_speaks_the_chosen_language(client, hall, lang, texts):
+    page = unescape(client.get(f"/queue/desk?lang={lang}", headers=HTML).get_data(as_text=True))
+    for text in texts:
+        assert text in page
+
+
+def test_the_navigation_offers_each_role_its_own_screens(client_as, hall):
+    def links(role):
+        page = client_as(role).get("/queue/desk?lang=en", headers=HTML).get_data(as_text=True)
+        nav = page.split('<nav class="mainnav"', 1)[1].split("</nav>", 1)[0]
+        return set(re.findall(r'href="([^"]+)"', nav))
+
+    admin = links("admin")
+    expected = {"/queue/desk", "/queue/doctor", "/kiosk", "/admin/users", "/admin/tokens"}
+    assert expected | {"/account/tokens", "/admin/audit"} <= admin
+    registrar = links("registrar")
+    assert {"/queue/desk", "/kiosk", "/account/tokens"} <= registrar
+    assert not {"/queue/doctor", "/admin/users", "/admin/audit"} & registrar
+
+
+def test_a_doctor_sees_only_his_own_queues(client_as, runtime, hall):
+    doctor = client_as("doctor")
+    page = doctor.get("/queue/doctor?lang=en", headers=HTML).get_data(as_text=True)
+    assert "You have no queue" in page  # the fixture's doctor works in another department
+    doctor_id = doctor.get("/api/v1/me").get_json()["doctor_id"]
+    with runtime.db.transaction() as s:
+        queue_admin.update_queue(s, q.get_queue(s, hall["queue"]), {"doctor_id": doctor_id})
+    page = doctor.get("/queue/doctor?lang=en", headers=HTML).get_data(as_text=True)
+    assert f'data-queue-id="{hall["queue"]}"' in page and "Call next" in page
+
+
+def test_board_calls_carry_their_call_time_so_several_queues_can_be_merged(runtime, hall):
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, hall["queue"], tz=runtime.settings.tz)
+        assert q.board_view(called)["called_at"].endswith("Z")
+    with runtime.db.session() as s:
+        data, _ = channels.snapshot(s, f"board:{hall['queue']}", runtime.settings.tz)
+    assert [c["code"] for c in data["calling"]] == [hall["code"]]
+    assert data["calling"][0]["called_at"] is not None
+
+
+def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime):
+    with runtime.db.transaction() as s:
+        patients_before = patients.list_patients(s)[1]
+        logins = load_demo_clinic(s)
+    assert patients_before == 0
+    assert {login["role"] for login in logins} == {
+        "admin",
+        "registrar",
+        "cashier",
+        "doctor",
+        "manager",
+        "display",
+    }
+    assert all(login["password"] == DEMO_PASSWORD for login in logins)
+    with runtime.db.session() as s:
+        assert load_demo_clinic(s) is None
+        queues = queue_admin.list_queues(s)
+        assert len(queues) == 5
+        assert all(
+            (x.online_from, x.online_until, x.online_daily_limit) == (time(7), time(18), 50)
+            for x in queues
+        )
+        (board,) = queue_admin.list_boards(s)
+        assert board.name == "Main hall" and board.voice_languages == "ru+uz"
+        assert sorted(board.queue_ids) == sorted(x.id for x in queues)
+
+    doctor = app.test_client()
+    doctor.sign_in("doctor", DEMO_PASSWORD)
+    page = unescape(doctor.get("/queue/doctor?lang=ru", headers=HTML).get_data(as_text=True))
+    assert "Терапия" in page and "Вызвать следующего" in page
+    display = app.test_client()
+    display.sign_in("display", DEMO_PASSWORD)
+    assert display.get(f"/board/{board.id}", headers=HTML).status_code == 200
+
+
+def test_demo_users_are_made_only_into_an_empty_users_table(client, runtime):
+    with runtime.db.transaction() as s:
+        assert load_demo_clinic(s) == []
+
+
+def test_a_postponed_ticket_is_called_back_to_the_room_the_doctor_names(client, runtime, hall):
+    with runtime.db.transaction() as s:
+        other_room = reference.create_room(s, {"number": "14", "name": ""}).id
+    ticket = hall["ticket"]
+    assert client.post(f"/api/v1/tickets/{ticket}/postpone").status_code == 200
+    back = client.post(f"/api/v1/tickets/{ticket}/call-back", json={"room_id": other_room})
+    assert back.status_code == 200
+    assert (back.get_json()["status"], back.get_json()["room"]) == ("called", "14")
+    # Without a room it goes to the queue's own room, as before.
+    client.post(f"/api/v1/tickets/{ticket}/postpone")
+    again = client.post(f"/api/v1/tickets/{ticket}/call-back")
+    assert again.status_code == 200 and again.get_json()["room"] == "12"
+    refused = client.post(f"/api/v1/tickets/{ticket}/call-back", json={"room_id": "x"})
+    assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]

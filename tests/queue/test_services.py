@@ -1,0 +1,321 @@
+"""The queue's rules: numbering, calling order under concurrency, transitions, online joining."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from clinic.errors import Conflict
+from clinic.models import OutboxEvent, Priority, Ticket
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls
+from clinic.queue import days as queue_days
+from clinic.queue import tickets as q
+from clinic.queue.tickets import QueueRefused
+from clinic.reference import directory as reference
+
+TZ = ZoneInfo("Asia/Tashkent")
+# 10:00 in Tashkent (UTC+5) on a Monday.
+MORNING = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)
+
+
+def make_queue(runtime, code="therapy", prefix="K", **extra) -> int:
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": f"d-{code}",
+                "ticket_prefix": prefix,
+                "name_ru": "Терапия",
+                "name_uz": "Terapiya",
+                "name_en": "Therapy",
+            },
+        )
+        room = reference.create_room(s, {"number": f"1{len(code)}{prefix}", "name": "Кабинет"})
+        queue = queue_admin.create_queue(
+            s, {"code": code, "department_id": department.id, "room_id": room.id, **extra}
+        )
+        return queue.id
+
+
+def issue(runtime, queue_id, now=MORNING, **kwargs) -> Ticket:
+    with runtime.db.transaction() as s:
+        return q.issue_ticket(s, queue_id, tz=TZ, now=now, **kwargs)
+
+
+def test_numbers_carry_the_prefix_and_count_from_the_start_number(runtime):
+    queue_id = make_queue(runtime, start_number=14)
+    codes = [issue(runtime, queue_id).code for _ in range(3)]
+    assert codes == ["K-014", "K-015", "K-016"]
+
+
+def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(runtime):
+    queue_id = make_queue(runtime)
+    numbers, errors = [], []
+    barrier = threading.Barrier(50)
+
+    def desk():
+        try:
+            barrier.wait(10)
+            numbers.append(issue(runtime, queue_id).number)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=desk) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(numbers) == list(range(1, 51))
+
+
+def test_numbering_restarts_at_midnight_in_tashkent_not_utc(runtime):
+    queue_id = make_queue(runtime, start_number=5)
+    before_midnight = datetime(2026, 3, 2, 18, 59, 59, tzinfo=timezone.utc)  # 23:59:59 local
+    after_midnight = datetime(2026, 3, 2, 19, 0, 0, tzinfo=timezone.utc)  # 00:00 local, next day
+    assert issue(runtime, queue_id, now=before_midnight).number == 5
+    assert issue(runtime, queue_id, now=before_midnight).number == 6
+    # Still 2 March by the UTC calendar, already 3 March in the clinic: a new day, a new count.
+    assert issue(runtime, queue_id, now=after_midnight).number == 5
+    assert issue(runtime, queue_id, now=after_midnight + timedelta(hours=4)).number == 6
+
+
+def test_ten_concurrent_callers_call_each_of_thirty_tickets_once_in_order(runtime):
+    queue_id = make_queue(runtime)
+    expected = []
+    for i in range(30):
+        priority = Priority.URGENT if i % 7 == 3 else Priority.NORMAL
+        ticket = issue(runtime, queue_id, now=MORNING + timedelta(seconds=i), priority=priority)
+        expected.append((-priority, i, ticket.id))
+    expected_order = [tid for _, _, tid in sorted(expected)]
+    called, errors = [], []
+    barrier = threading.Barrier(10)
+
+    def doctor():
+        try:
+            barrier.wait(10)
+            while True:
+                with runtime.db.transaction() as s:
+                    ticket = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=5))
+                    if ticket is None:
+                        return
+                    called.append(ticket.id)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=doctor) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(called) == sorted(expected_order)  # every ticket, none twice
+    # Recorded while each caller held the day's lock: the order they were handed out.
+    assert called == expected_order
+    with runtime.db.session() as s:
+        statuses = s.scalars(select(Ticket.status).where(Ticket.queue_id == queue_id)).all()
+    assert statuses == ["called"] * 30
+
+
+def test_a_transition_happens_only_from_the_expected_status(runtime):
+    queue_id = make_queue(runtime)
+    ticket_id = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict):
+            calls.start_service(s, q.get_ticket(s, ticket_id))
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        ticket = q.get_ticket(s, ticket_id)
+        calls.recall(s, ticket, actor="dr")
+        calls.start_service(s, ticket, actor="dr")
+        calls.finish_service(s, ticket, tz=TZ, actor="dr")
+    with runtime.db.session() as s:
+        actions = [h["action"] for h in calls.history(s, q.get_ticket(s, ticket_id))]
+    assert actions == ["issued", "called", "recalled", "started", "served"]
+
+
+def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
+    first = make_queue(runtime, "therapy", "T")
+    lab = make_queue(runtime, "lab", "L")
+    original = issue(runtime, first, now=MORNING)
+    later = MORNING + timedelta(minutes=30)
+    issue(runtime, lab, now=MORNING + timedelta(minutes=10))  # someone already in the lab
+    with runtime.db.transaction() as s:
+        moved = calls.transfer(
+            s,
+            q.get_ticket(s, original.id),
+            lab,
+            tz=TZ,
+            comment="blood test",
+            return_after=True,
+            actor="dr",
+            now=later,
+        )
+        assert moved.queued_at == original.queued_at
+        moved_id = moved.id
+    with runtime.db.transaction() as s:
+        # Queue time is kept: the transferred patient is called before the one who came later.
+        assert calls.call_next(s, lab, tz=TZ, now=later).id == moved_id
+        ticket = q.get_ticket(s, moved_id)
+        calls.start_service(s, ticket, now=later + timedelta(minutes=1))
+        back = calls.finish_service(s, ticket, tz=TZ, now=later + timedelta(minutes=5))
+        assert back.queue_id == first and back.priority == Priority.RETURNED
+        assert back.queued_at == original.queued_at
+        steps = [(h["ticket_id"], h["action"]) for h in calls.history(s, back)]
+    assert steps == [
+        (original.id, "issued"),
+        (original.id, "transferred"),
+        (moved_id, "issued"),
+        (moved_id, "called"),
+        (moved_id, "started"),
+        (moved_id, "served"),
+        (back.id, "issued"),
+    ]
+
+
+def test_a_postponed_ticket_can_be_called_back(runtime):
+    queue_id = make_queue(runtime)
+    first = issue(runtime, queue_id).id
+    second = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.postpone(s, q.get_ticket(s, first))
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING).id == second
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING) is None
+        back = calls.call_back(s, q.get_ticket(s, first))
+        assert back.status == "called"
+
+
+def test_online_join_window_limit_and_repeat(runtime):
+    queue_id = make_queue(
+        runtime, online_from=time(7, 0), online_until=time(9, 0), online_daily_limit=2
+    )
+    local = lambda h, m=0: datetime(2026, 3, 2, h - 5, m, tzinfo=timezone.utc)  # noqa: E731
+
+    def join(phone, at):
+        with runtime.db.transaction() as s:
+            ticket, created = q.join_online(s, queue_id, phone, tz=TZ, now=at)
+            return ticket.id, created
+
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as early:
+            q.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(6, 59))
+    assert early.value.code == "window_not_open"
+    first, created = join("90 111 11 11", local(7, 0))
+    assert created
+    assert join("+998 (90) 111-11-11", local(7, 5)) == (first, False)  # same phone, same ticket
+    join("90 222 22 22", local(7, 10))
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as full:
+            q.join_online(s, queue_id, "90 333 33 33", tz=TZ, now=local(7, 20))
+    assert full.value.code == "online_limit_reached"
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as late:
+            q.join_online(s, queue_id, "90 444 44 44", tz=TZ, now=local(9, 0))
+    assert late.value.code == "window_closed"
+    # Over the limit and after the window: a repeat still gets its ticket back.
+    assert join("90 111 11 11", local(10, 0)) == (first, False)
+
+
+def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=100
+    )
+    got, barrier = [], threading.Barrier(8)
+
+    def join():
+        barrier.wait(10)
+        with runtime.db.transaction() as s:
+            got.append(q.join_online(s, queue_id, "901234567", tz=TZ, now=MORNING)[0].id)
+
+    threads = [threading.Thread(target=join) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(got) == 8 and len(set(got)) == 1
+
+
+def test_position_and_estimate_follow_recent_service_times(runtime):
+    queue_id = make_queue(runtime, default_service_minutes=12)
+    tickets = [issue(runtime, queue_id, now=MORNING + timedelta(seconds=i)).id for i in range(4)]
+    with runtime.db.session() as s:
+        assert queue_days.position(s, q.get_ticket(s, tickets[3])) == {
+            "ahead": 3,
+            "estimated_minutes": 36,
+        }
+    with runtime.db.transaction() as s:
+        t = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.start_service(s, t, now=MORNING + timedelta(minutes=1))
+        calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=5))  # took 4 minutes
+    with runtime.db.session() as s:
+        assert queue_days.position(s, q.get_ticket(s, tickets[3])) == {
+            "ahead": 2,
+            "estimated_minutes": 8,
+        }
+
+
+def test_end_of_day_closes_the_queue_and_keeps_statistics(runtime):
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    served, waiting = issue(runtime, queue_id).id, issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        t = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=6))
+        calls.start_service(s, t, now=MORNING + timedelta(minutes=7))
+        calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=17))
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    with runtime.db.transaction() as s:
+        assert queue_days.close_due_days(s, tz=TZ, now=evening - timedelta(minutes=1)) == []
+        closed = queue_days.close_due_days(s, tz=TZ, now=evening)
+    assert len(closed) == 1
+    with runtime.db.session() as s:
+        assert q.get_ticket(s, waiting).status == "no_show"
+        assert q.get_ticket(s, served).status == "served"
+        day = q.find_day(s, queue_id, MORNING.date())
+        assert day.stats["issued"] == 2 and day.stats["no_shows"] == 1
+        assert day.stats["average_service_seconds"] == 600
+        assert day.stats["average_wait_seconds"] == 360
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused):
+            q.issue_ticket(s, queue_id, tz=TZ, now=evening + timedelta(minutes=1))
+
+
+def test_board_events_carry_no_names_or_phones(runtime):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+    )
+    with runtime.db.transaction() as s:
+        patient = reference_patient(s)
+        q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, patient_id=patient.id, comment="Каримов")
+        q.join_online(s, queue_id, "90 765 43 21", tz=TZ, now=MORNING)
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    with runtime.db.session() as s:
+        board = s.scalars(
+            select(OutboxEvent.data).where(OutboxEvent.channel.startswith("board:"))
+        ).all()
+        staff = s.scalars(
+            select(OutboxEvent.data).where(OutboxEvent.channel.startswith("queue:"))
+        ).all()
+    assert board and staff
+    text = repr(board)
+    for secret in ("Каримов", "Karimov", "765", "+998", "patient", "phone", "comment"):
+        assert secret not in text
+    assert "+998907654321" in repr(staff)
+
+
+def reference_patient(session):
+    from clinic.reference import patients
+
+    return patients.create_patient(
+        session,
+        {
+            "full_name": "Каримов Шерзод",
+            "sex": "M",
+            "phone": "90 000 00 01",
+            "birth_date": "1990-01-01",
+        },
+    )

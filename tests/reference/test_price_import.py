@@ -1,0 +1,414 @@
+"""Price-list import: reading CSV and XLSX, row errors, upserts, and resuming after a crash."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from clinic import jobs
+from clinic.errors import ValidationFailed
+from clinic.events import channel_last_seq
+from clinic.models import Department, Doctor, Job, OutboxEvent, Room, Service
+from clinic.reference import price_list_file
+from clinic.reference.directory import create_department
+from clinic.reference.price_import import (
+    ClaimLost,
+    PriceListRejected,
+    import_batches,
+    import_price_list,
+    start_import,
+)
+from clinic.reference.price_list_file import file_kind, parse_price, parse_price_list
+from tests.conftest import wipe
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "price-list.csv"
+HEADER = ["code", "name_ru", "name_uz", "name_en", "price", "vat_percent"]
+
+
+def csv_bytes(rows, *, delimiter=",", bom=False) -> bytes:
+    text = "\r\n".join(delimiter.join(str(v) for v in row) for row in rows) + "\r\n"
+    return ("\ufeff" if bom else "").encode() + text.encode("utf-8")
+
+
+def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def run_import(runtime, filename: str, data: bytes, *, batch_size: int = 200) -> dict:
+    """What the worker does: create the job, claim it, import, finish."""
+    job_id = new_job(runtime, filename, data)
+    claim(runtime, job_id)
+    result = import_price_list(runtime.db.sessionmaker, job_id, batch_size=batch_size)
+    with runtime.db.transaction() as s:
+        jobs.finish_job(s, jobs.get_job(s, job_id), result)
+    return result
+
+
+def new_job(runtime, filename: str, data: bytes) -> str:
+    with runtime.db.transaction() as s:
+        return start_import(s, filename=filename, data=data).id
+
+
+def claim(runtime, job_id: str) -> None:
+    with runtime.db.transaction() as s:
+        assert jobs.claim_job(s, job_id, stale_seconds=60) is not None
+
+
+def count(runtime, model) -> int:
+    with runtime.db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+# -- reading files (no database) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+@pytest.mark.parametrize("bom", [False, True])
+def test_csv_is_read_with_either_delimiter_with_or_without_bom(delimiter, bom):
+    data = csv_bytes(
+        [
+            ["Code", "NAME_RU", "name_uz", "name_en", "Price"],
+            ["K-1", "Приём терапевта", "Terapevt qabuli", "GP visit", "150 000"],
+            [],
+            ["K-2", "УЗИ", "UTT", "Ultrasound", "80000.50"],
+        ],
+        delimiter=delimiter,
+        bom=bom,
+    )
+    rows = parse_price_list("prices.csv", data)
+    assert [(r.number, r.values["code"], r.values["price"]) for r in rows] == [
+        (2, "K-1", "150 000"),
+        (4, "K-2", "80000.50"),
+    ]
+    assert rows[0].values["name_ru"] == "Приём терапевта"
+
+
+@pytest.mark.parametrize(
+    "text, tiyin",
+    [
+        ("150000", 15_000_000),
+        ("150 000", 15_000_000),
+        ("150\u00a0000", 15_000_000),
+        ("150000.50", 15_000_050),
+        ("150000.5", 15_000_050),
+        ("1 234 567,89", 123_456_789),
+        ("0", 0),
+        ("0.01", 1),
+    ],
+)
+def test_prices_in_sums_become_integer_tiyin(text, tiyin):
+    assert parse_price(text) == tiyin
+
+
+@pytest.mark.parametrize("text", ["150,000", "1.234", "-5", "abc", "15 00", "1e5", ""])
+def test_prices_that_are_not_sums_with_two_decimals_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_price(text)
+
+
+def test_unknown_columns_reject_the_whole_file_naming_them():
+    data = csv_bytes([HEADER + ["Colour", "size"], ["A", "a", "a", "a", "1", "0", "red", "L"]])
+    with pytest.raises(PriceListRejected) as caught:
+        parse_price_list("prices.csv", data)
+    assert "unknown column(s): colour, size" in caught.value.detail.lower()
+
+
+def test_missing_required_columns_reject_the_whole_file_naming_them():
+    data = csv_bytes([["code", "name_ru", "name_en"], ["A", "a", "a"]])
+    with pytest.raises(PriceListRejected) as caught:
+        parse_price_list("prices.csv", data)
+    assert caught.value.detail == "Required column(s) missing: name_uz, price."
+
+
+@pytest.mark.parametrize(
+    "filename, data, message",
+    [
+        ("prices.csv", b"", "The file is empty."),
+        ("prices.txt", b"code,price\n", "Send a price list as a .csv or .xlsx file."),
+        ("prices.xlsx", b"code,price\n", "The file is not an Excel workbook (.xlsx)."),
+        ("prices.csv", "code,цена\n".encode("cp1251"), "The file is not UTF-8 text"),
+        ("prices.csv", b"PK\x03\x04binary\x00", "The file is not a CSV text file."),
+    ],
+)
+def test_an_upload_that_is_not_a_price_list_is_refused_naming_the_file_field(
+    filename, data, message
+):
+    with pytest.raises(ValidationFailed) as caught:
+        file_kind(filename, data)
+    assert caught.value.errors["file"][0].startswith(message)
+
+
+def test_a_file_with_too_many_rows_is_refused_before_it_is_read_to_the_end(monkeypatch):
+    monkeypatch.setattr(price_list_file, "MAX_ROWS", 3)
+    rows = [HEADER] + [[f"A{i}", "a", "a", "a", "1", "0"] for i in range(10)]
+    with pytest.raises(PriceListRejected, match="More than 3 rows: split the file."):
+        parse_price_list("prices.csv", csv_bytes(rows))
+
+
+def test_xlsx_numbers_too_long_to_be_exact_are_a_row_error_not_wrong_digits():
+    data = xlsx_bytes(
+        {
+            "services": [
+                HEADER + ["ikpu_code"],
+                ["A", "a", "a", "a", 150000.5, 12, 10_611_001_001_000_001],
+            ]
+        }
+    )
+    (row,) = parse_price_list("prices.xlsx", data)
+    assert row.values["price"] == "150000.5" and row.values["vat_percent"] == "12"
+    assert row.problems == (
+        ("ikpu_code", "This number is too long to be exact; format the column as text."),
+    )
+
+
+# -- importing (both databases) -------------------------------------------------------------
+
+GOOD_AND_BAD = [
+    HEADER + ["ikpu_code", "department_code"],
+    ["S-1", "Приём", "Qabul", "Visit", "150 000", "12", "10611001001000001", ""],  # row 2
+    ["S-2", "УЗИ", "UTT", "Ultrasound", "80000.50", "0", "", ""],  # row 3
+    ["S-3", "Анализ", "Tahlil", "Test", "a lot", "0", "", ""],  # row 4: price
+    ["S-4", "", "Qon", "Blood", "1000", "0", "", ""],  # row 5: name_ru
+    ["S-5", "ЭКГ", "EKG", "ECG", "5000", "0", "123", ""],  # row 6: ikpu_code
+    ["S-6", "МРТ", "MRT", "MRI", "900000", "0", "", "NOPE"],  # row 7: department_code
+    ["S-1", "Повтор", "Takror", "Again", "1", "0", "", ""],  # row 8: repeats row 2
+    ["S-7", "Массаж", "Massaj", "Massage", "70 000", "150", "", ""],  # row 9: vat_percent
+]
+
+
+def test_import_stores_good_rows_in_tiyin_and_reports_bad_ones_by_row_and_column(runtime):
+    result = run_import(runtime, "prices.csv", csv_bytes(GOOD_AND_BAD))
+    assert {k: result[k] for k in ("created", "updated", "unchanged", "rejected")} == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 6,
+    }
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [
+        (4, "price"),
+        (5, "name_ru"),
+        (6, "ikpu_code"),
+        (7, "department_code"),
+        (8, "code"),
+        (9, "vat_percent"),
+    ]
+    assert result["errors"][3]["reason"] == "There is no department with code 'NOPE'."
+    assert result["errors"][4]["reason"] == "Repeats row 2; only the first one is imported."
+    assert result["sheets"] == {
+        "services": {"created": 2, "updated": 0, "unchanged": 0, "rejected": 6}
+    }
+    with runtime.db.session() as s:
+        stored = {
+            x.code: (x.price, x.vat_percent, x.ikpu_code, x.name_ru)
+            for x in s.scalars(select(Service))
+        }
+    assert stored == {
+        "S-1": (15_000_000, 12, "10611001001000001", "Приём"),
+        "S-2": (8_000_050, 0, "", "УЗИ"),
+    }
+
+
+def test_the_documented_sample_file_imports_without_errors(runtime):
+    result = run_import(runtime, SAMPLE.name, SAMPLE.read_bytes())
+    assert (result["created"], result["rejected"], result["errors"]) == (7, 0, [])
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.price).where(Service.code == "CARD-02")) == 8_000_050
+
+
+def test_importing_the_same_file_again_creates_and_updates_nothing(runtime):
+    data = csv_bytes(GOOD_AND_BAD, delimiter=";", bom=True)
+    run_import(runtime, "prices.csv", data)
+    again = run_import(runtime, "prices.csv", data)
+    assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (
+        0,
+        0,
+        2,
+        6,
+    )
+    assert count(runtime, Service) == 2
+
+
+def test_a_changed_price_updates_that_service_only(runtime):
+    run_import(runtime, "prices.csv", csv_bytes(GOOD_AND_BAD))
+    changed = [list(r) for r in GOOD_AND_BAD[:3]]
+    changed[2][4] = "85 000"
+    result = run_import(runtime, "prices.csv", csv_bytes(changed))
+    assert (result["created"], result["updated"], result["unchanged"]) == (0, 1, 1)
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.price).where(Service.code == "S-2")) == 8_500_000
+
+
+def test_a_service_may_name_an_existing_department(runtime):
+    with runtime.db.transaction() as s:
+        department = create_department(
+            s,
+            {
+                "code": "LAB",
+                "ticket_prefix": "L",
+                "name_ru": "Лаб",
+                "name_uz": "Lab",
+                "name_en": "Lab",
+            },
+        )
+    rows = [HEADER + ["department_code"], ["T-1", "Анализ", "Tahlil", "Test", "1000", "0", "LAB"]]
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert result["created"] == 1 and result["errors"] == []
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.department_id)) == department.id
+
+
+WORKBOOK = {
+    "departments": [
+        ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
+        ["CARD", "K", "Кардиология", "Kardiologiya", "Cardiology"],
+        ["LAB", "L", "Лаборатория", "Laboratoriya", "Laboratory"],
+    ],
+    "doctors": [
+        ["full_name", "department_code", "room_number", "specialty"],
+        ["Каримов Анвар", "CARD", "101", "Кардиолог"],
+        ["Usmonova Dilnoza", "LAB", "", ""],
+        ["Nobody", "NOPE", "", ""],  # row 4: unknown department
+    ],
+    "services": [
+        HEADER + ["duration_minutes", "department_code"],
+        ["ECG", "ЭКГ", "EKG", "ECG", 50000, 0, 20, "CARD"],
+        ["CBC", "ОАК", "UQT", "Blood count", "45 000.50", 12, "", "LAB"],
+    ],
+}
+
+
+def test_a_workbook_upserts_departments_and_doctors_before_services(runtime):
+    result = run_import(runtime, "prices.xlsx", xlsx_bytes(WORKBOOK))
+    assert result["sheets"] == {
+        "departments": {"created": 2, "updated": 0, "unchanged": 0, "rejected": 0},
+        "doctors": {"created": 2, "updated": 0, "unchanged": 0, "rejected": 1},
+        "services": {"created": 2, "updated": 0, "unchanged": 0, "rejected": 0},
+    }
+    assert result["errors"] == [
+        {
+            "sheet": "doctors",
+            "row": 4,
+            "column": "department_code",
+            "reason": "There is no department with code 'NOPE'.",
+        }
+    ]
+    with runtime.db.session() as s:
+        card = s.scalar(select(Department).where(Department.code == "CARD"))
+        ecg = s.scalar(select(Service).where(Service.code == "ECG"))
+        assert (ecg.price, ecg.duration_minutes, ecg.department_id) == (5_000_000, 20, card.id)
+        karimov = s.scalar(select(Doctor).where(Doctor.full_name == "Каримов Анвар"))
+        assert karimov.department_id == card.id and karimov.room.number == "101"
+        assert s.scalar(select(Service.price).where(Service.code == "CBC")) == 4_500_050
+
+    again = run_import(runtime, "prices.xlsx", xlsx_bytes(WORKBOOK))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 6)
+    assert (count(runtime, Doctor), count(runtime, Room), count(runtime, Department)) == (2, 1, 2)
+
+
+def test_a_workbook_without_a_services_sheet_reads_its_first_sheet():
+    data = xlsx_bytes({"Прайс": WORKBOOK["services"]})
+    assert [r.values["code"] for r in parse_price_list("prices.xlsx", data)] == ["ECG", "CBC"]
+
+
+def test_a_rejected_row_changes_nothing_and_publishes_nothing(runtime):
+    data = xlsx_bytes(
+        {
+            "departments": WORKBOOK["departments"][:2],
+            "doctors": [WORKBOOK["doctors"][0], ["Д" * 200, "CARD", "777", ""]],
+            "services": [HEADER],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["sheet"], e["row"], e["column"]) for e in result["errors"]] == [
+        ("doctors", 2, "full_name")
+    ]
+    # The room the row would have needed was rolled back with the row, and so was its event.
+    assert count(runtime, Room) == 0
+    with runtime.db.session() as s:
+        assert channel_last_seq(s, "reference:rooms") == 0
+        assert s.scalar(select(func.count()).where(OutboxEvent.channel == "reference:rooms")) == 0
+
+
+def test_a_file_with_missing_columns_fails_the_import_and_writes_nothing(runtime):
+    job_id = new_job(runtime, "prices.csv", csv_bytes([["code", "price"], ["A", "1"]]))
+    claim(runtime, job_id)
+    with pytest.raises(PriceListRejected, match="Required column"):
+        import_price_list(runtime.db.sessionmaker, job_id)
+    assert count(runtime, Service) == 0
+
+
+def big_file(n: int) -> bytes:
+    rows = [HEADER]
+    for i in range(n):
+        price = "oops" if i % 17 == 5 else f"{(1000 + i) * 1000:,}".replace(",", " ")
+        rows.append(
+            [
+                f"C-{i // 3 if i % 40 == 39 else i}",
+                f"Услуга {i}",
+                f"Xizmat {i}",
+                f"Service {i}",
+                price,
+                "0",
+            ]
+        )
+    return csv_bytes(rows)
+
+
+def test_a_resumed_import_ends_with_the_counts_of_an_uninterrupted_one(runtime):
+    data = big_file(120)
+    uninterrupted = run_import(runtime, "prices.csv", data, batch_size=25)
+    wipe(runtime)
+
+    job_id = new_job(runtime, "prices.csv", data)
+    claim(runtime, job_id)
+    batches = import_batches(runtime.db.sessionmaker, job_id, batch_size=25)
+    next(batches)
+    saved = next(batches)
+    batches.close()  # the worker dies after two committed batches
+    with runtime.db.session() as s:
+        job = s.get(Job, job_id)
+        assert (job.done, job.total, job.state["next"]) == (50, 120, 50)
+    assert count(runtime, Service) == saved["counts"]["services"]["created"] > 0
+
+    make_stale(runtime, job_id)  # the sweeper hands the job to another worker
+    with runtime.db.transaction() as s:
+        assert jobs.claim_job(s, job_id, stale_seconds=60).attempts == 2
+    resumed = import_price_list(runtime.db.sessionmaker, job_id, batch_size=25)
+
+    assert resumed == uninterrupted
+    assert resumed["created"] > 0 and resumed["rejected"] > 0
+    with runtime.db.session() as s:
+        codes = s.scalars(select(Service.code)).all()
+    assert len(codes) == len(set(codes)) == resumed["created"]
+
+
+def make_stale(runtime, job_id: str) -> None:
+    with runtime.db.transaction() as s:
+        job = s.get(Job, job_id)
+        job.heartbeat_at = job.heartbeat_at.replace(year=2000)
+
+
+def test_an_attempt_that_lost_its_claim_stops_without_writing(runtime):
+    job_id = new_job(runtime, "prices.csv", big_file(10))
+    claim(runtime, job_id)
+    first = import_batches(runtime.db.sessionmaker, job_id, batch_size=5)
+    next(first)
+    make_stale(runtime, job_id)  # the first worker looked dead and the job went to another
+    claim(runtime, job_id)
+    with pytest.raises(ClaimLost):
+        next(first)
+    with runtime.db.session() as s:
+        assert s.get(Job, job_id).state["next"] == 5
+    assert count(runtime, Service) == 5  # the first batch only: rows 2 to 6

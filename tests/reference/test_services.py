@@ -1,0 +1,409 @@
+"""Reference data rules: phones, search across scripts, unique values, references, events."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from clinic.demo import load_demo_data
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.models import ClinicProfile, Department, OutboxEvent, Patient, Service
+from clinic.reference import directory as reference
+from clinic.reference import patients
+from clinic.reference.editing import write
+from clinic.text import NotAPhone, normalize_phone, search_key
+
+NAMES = {"name_ru": "Терапия", "name_uz": "Terapiya", "name_en": "Therapy"}
+
+
+def _department(db, code="THER", prefix="T", **extra):
+    return reference.create_department(
+        db, {"code": code, "ticket_prefix": prefix, **NAMES, **extra}
+    )
+
+
+def _service(db, code="T-001", **extra):
+    data = {
+        "code": code,
+        "name_ru": "Приём терапевта",
+        "name_uz": "Terapevt qabuli",
+        "name_en": "Therapist visit",
+        "price": 15_000_000,
+        **extra,
+    }
+    return reference.create_service(db, data)
+
+
+def _events(db, channel):
+    rows = db.scalars(
+        select(OutboxEvent).where(OutboxEvent.channel == channel).order_by(OutboxEvent.seq)
+    )
+    return [(e.type, e.data) for e in rows]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "90 123 45 67",
+        "901234567",
+        "+998 (90) 123-45-67",
+        "998901234567",
+        "+998901234567",
+        "00998 90 123 45 67",
+        " 90-123-45-67 ",
+        "(90) 123.45.67",
+    ],
+)
+def test_every_usual_way_of_typing_a_phone_becomes_plus_998_and_nine_digits(typed):
+    assert normalize_phone(typed) == "+998901234567"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "123",
+        "90 123 45 6",
+        "90 123 45 678",
+        "+7 912 345 67 89",
+        "090 123 45 67",
+        "90 12x 45 67",
+    ],
+)
+def test_what_is_not_an_uzbek_phone_is_refused(typed):
+    with pytest.raises(NotAPhone):
+        normalize_phone(typed)
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("Шерзод Каримов", "sherzod karimov"),
+        ("Ғулом", "g'ulom"),
+        ("Ўткир", "o'tkir"),
+        ("Ёқубов Ҳасан", "yoqubov hasan"),
+        ("Евгений Васильев", "yevgeniy vasilyev"),
+        ("KARIMOV  Sherzod", "karimov sherzod"),
+        ("Gʻulom", "g'ulom"),
+        ("G’ulom", "g'ulom"),
+        ("G`ulom", "g'ulom"),
+        ("Oʼtkir", "o'tkir"),
+    ],
+)
+def test_names_are_keyed_by_their_lower_case_uzbek_latin_spelling(name, key):
+    assert search_key(name) == key
+
+
+def test_a_patient_is_found_by_name_in_either_script_and_any_case(db):
+    karimov = patients.create_patient(db, {"full_name": "Шерзод Каримов", "sex": "M"})
+    gulom = patients.create_patient(db, {"full_name": "G‘ulom Ergashev", "sex": "M"})
+    patients.create_patient(db, {"full_name": "Olga Ivanova", "sex": "F"})
+    db.commit()
+    assert karimov.search_name == "sherzod karimov"
+    for query in ("Каримов", "karimov", "KARIMOV", "каРИМОВ шерзод", "karimov sherzod"):
+        found, total = patients.list_patients(db, q=query)
+        assert [p.id for p in found] == [karimov.id] and total == 1, query
+    # Typed in Cyrillic, in the Uzbek letters or the Russian ones, with any apostrophe.
+    for query in ("Ғулом", "Гулом", "gʻulom", "g`ulom", "gulom", "ЭРГАШЕВ"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [gulom.id], query
+    assert patients.list_patients(db, q="Петров")[1] == 0
+
+
+def test_a_patient_is_found_by_digits_anywhere_in_the_phone(db):
+    first = patients.create_patient(db, {"full_name": "A", "sex": "F", "phone": "90 123 45 67"})
+    second = patients.create_patient(db, {"full_name": "B", "sex": "M", "phone": "93 555 12 34"})
+    db.commit()
+    assert first.phone == "+998901234567"
+    assert [p.id for p in patients.list_patients(db, q="45 67")[0]] == [first.id]
+    assert [p.id for p in patients.list_patients(db, q="+998 93")[0]] == [second.id]
+    assert {p.id for p in patients.list_patients(db, q="998")[0]} == {first.id, second.id}
+    assert patients.list_patients(db, q="777")[1] == 0
+
+
+def test_search_words_are_literal_text_not_patterns(db):
+    patients.create_patient(
+        db, {"full_name": "Ali Valiyev", "sex": "M", "document_number": "AB1234567"}
+    )
+    db.commit()
+    assert patients.list_patients(db, q="AB12")[1] == 1
+    assert patients.list_patients(db, q="A_12")[1] == 0
+    assert patients.list_patients(db, q="A%2")[1] == 0
+    assert patients.list_patients(db, q="%")[1] == 1  # no word left: no filter
+
+
+def test_doctors_and_services_are_found_in_either_script(db):
+    department = _department(db)
+    doctor = reference.create_doctor(
+        db, {"full_name": "Ҳасанова Нигора", "department_id": department.id}
+    )
+    service = _service(db)
+    db.commit()
+    for query in ("hasanova", "ХАСАНОВА", "Ҳасанова nigora"):
+        assert [d.id for d in reference.list_doctors(db, q=query)[0]] == [doctor.id], query
+    for query in ("приём", "ПРИЁМ", "qabuli", "priyom", "t-001"):
+        assert [s.id for s in reference.list_services(db, q=query)[0]] == [service.id], query
+
+
+def test_lists_are_paged_in_a_stable_order_with_the_total(db):
+    for code in ("C", "A", "B", "E", "D"):
+        _service(db, code=code)
+    db.commit()
+    first, total = reference.list_services(db, page=1, page_size=2)
+    second, _ = reference.list_services(db, page=2, page_size=2)
+    last, _ = reference.list_services(db, page=3, page_size=2)
+    assert total == 5
+    assert [s.code for s in first + second + last] == ["A", "B", "C", "D", "E"]
+    with pytest.raises(ValidationFailed) as caught:
+        reference.list_services(db, page_size=1000)
+    assert "page_size" in caught.value.errors
+    with pytest.raises(ValidationFailed) as caught:
+        reference.list_services(db, department_id=10**30)
+    assert "department_id" in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"ikpu_code": "1234567890123456"}, "ikpu_code"),
+        ({"ikpu_code": "1234567890123456X"}, "ikpu_code"),
+        ({"price": -1}, "price"),
+        ({"price": 1500.5}, "price"),
+        ({"price": "150000"}, "price"),
+        ({"price": True}, "price"),
+        ({"duration_minutes": 0}, "duration_minutes"),
+        ({"vat_percent": 101}, "vat_percent"),
+        ({"vat_percent": -1}, "vat_percent"),
+        ({"package_code": "12 34"}, "package_code"),
+        ({"name_uz": "   "}, "name_uz"),
+        ({"code": "T 001"}, "code"),
+        ({"code": "x" * 33}, "code"),
+        ({"department_id": "1"}, "department_id"),
+        ({"name_en": "a\x00b"}, "name_en"),
+    ],
+)
+def test_a_price_list_entry_is_checked_field_by_field(change, field):
+    entry = {"code": "T-001", "name_ru": "а", "name_uz": "b", "name_en": "c", "price": 100}
+    assert reference.validate_service_fields(entry) == {}
+    assert list(reference.validate_service_fields({**entry, **change})) == [field]
+
+
+def test_a_price_list_entry_without_code_names_or_price_names_each_of_them():
+    errors = reference.validate_service_fields({"ikpu_code": "", "vat_percent": 12})
+    assert set(errors) == {"code", "name_ru", "name_uz", "name_en", "price"}
+
+
+def test_upsert_by_code_creates_then_updates_then_leaves_alone(db):
+    entry = {"code": "L-001", "name_ru": "ОАК", "name_uz": "UQT", "name_en": "CBC", "price": 100}
+    assert reference.upsert_service_by_code(db, entry) == "created"
+    assert reference.upsert_service_by_code(db, {**entry, "price": 200}) == "updated"
+    assert reference.upsert_service_by_code(db, {**entry, "price": 200}) == "unchanged"
+    db.commit()
+    service = db.scalar(select(Service).where(Service.code == "L-001"))
+    assert service.price == 200
+    types = [t for t, _ in _events(db, "reference:services")]
+    assert types == ["service.created", "service.updated"]
+    with pytest.raises(ValidationFailed) as caught:
+        reference.upsert_service_by_code(db, {**entry, "ikpu_code": "123"})
+    assert list(caught.value.errors) == ["ikpu_code"]
+
+
+@pytest.mark.parametrize(
+    "make, data, field",
+    [
+        (reference.create_department, {"code": "THER", "ticket_prefix": "X", **NAMES}, "code"),
+        (
+            reference.create_department,
+            {"code": "NEW", "ticket_prefix": "T", **NAMES},
+            "ticket_prefix",
+        ),
+        (reference.create_room, {"number": "101"}, "number"),
+        (reference.create_service, {"code": "T-001", **NAMES, "price": 1}, "code"),
+        (
+            patients.create_patient,
+            {"full_name": "B", "sex": "F", "document_number": "aa 1234567"},
+            "document_number",
+        ),  # noqa: E501
+    ],
+)
+def test_a_taken_unique_value_is_a_conflict_naming_the_field(db, make, data, field):
+    _department(db)
+    reference.create_room(db, {"number": "101"})
+    _service(db)
+    patients.create_patient(db, {"full_name": "A", "sex": "M", "document_number": "AA1234567"})
+    db.commit()
+    with pytest.raises(Conflict) as caught:
+        make(db, data)
+    assert list(caught.value.errors) == [field]
+    # The session is still usable: the failed write left nothing behind.
+    _service(db, code="T-002")
+    db.commit()
+
+
+def test_changing_a_code_to_a_taken_one_is_a_conflict_and_changes_nothing(db):
+    _service(db, code="A")
+    second = _service(db, code="B")
+    db.commit()
+    with pytest.raises(Conflict) as caught:
+        reference.update_service(db, second.id, {"code": "A"})
+    assert "code" in caught.value.errors
+    db.rollback()
+    assert db.get(Service, second.id).code == "B"
+
+
+def test_a_unique_value_taken_behind_the_checks_back_is_still_a_conflict(db):
+    # What a concurrent writer would cause: the database's constraint, not our check, fires.
+    _service(db, code="A")
+    db.commit()
+    twin = Service(code="A", name_ru="x", name_uz="x", name_en="x", price=1, search_text="a")
+    with pytest.raises(Conflict) as caught:
+        write(db, reference.SERVICE, lambda: db.add(twin))
+    assert list(caught.value.errors) == ["code"]
+    _service(db, code="B")
+    db.commit()
+    # Two first saves of the single clinic profile: the second loses, as a conflict.
+    reference.update_clinic_profile(db, {"legal_name": "OOO Shifo"})
+    db.commit()
+    with pytest.raises(Conflict):
+        write(db, reference.CLINIC, lambda: db.add(ClinicProfile(id=1, legal_name="OOO Twin")))
+    assert reference.get_clinic_profile(db).legal_name == "OOO Shifo"
+
+
+@pytest.mark.parametrize(
+    "make, data, field",
+    [
+        (reference.create_doctor, {"full_name": "X", "department_id": 999}, "department_id"),
+        (
+            reference.create_doctor,
+            {"full_name": "X", "department_id": 1, "room_id": 999},
+            "room_id",
+        ),
+        (reference.create_room, {"number": "1", "department_id": 999}, "department_id"),
+        (
+            reference.create_service,
+            {"code": "S", **NAMES, "price": 1, "department_id": 999},
+            "department_id",
+        ),  # noqa: E501
+        (
+            reference.create_service,
+            {"code": "S", **NAMES, "price": 1, "department_id": 2},
+            "department_id",
+        ),  # noqa: E501
+    ],
+)
+def test_a_missing_or_inactive_department_or_room_is_refused_naming_the_field(
+    db, make, data, field
+):
+    assert _department(db).id == 1
+    retired = _department(db, code="OLD", prefix="O")
+    assert retired.id == 2
+    reference.deactivate_department(db, retired.id)
+    db.commit()
+    with pytest.raises(ValidationFailed) as caught:
+        make(db, data)
+    assert list(caught.value.errors) == [field]
+
+
+def test_each_change_records_one_event_carrying_the_entity(db):
+    department = _department(db)
+    reference.update_department(db, department.id, {"name_en": "General practice"})
+    reference.update_department(db, department.id, {"name_en": "General practice"})  # no change
+    reference.deactivate_department(db, department.id)
+    reference.deactivate_department(db, department.id)  # already inactive
+    reference.activate_department(db, department.id)
+    db.commit()
+    events = _events(db, "reference:departments")
+    assert [t for t, _ in events] == [
+        "department.created",
+        "department.updated",
+        "department.deactivated",
+        "department.activated",
+    ]
+    assert events[1][1]["name_en"] == "General practice" and events[1][1]["id"] == department.id
+    assert events[2][1]["active"] is False and events[3][1]["active"] is True
+
+
+def test_a_rolled_back_change_leaves_neither_row_nor_event(db):
+    _department(db)
+    db.rollback()
+    assert db.scalar(select(Department.id)) is None
+    assert _events(db, "reference:departments") == []
+
+
+def test_an_unknown_id_is_not_found(db):
+    for bad in (999, 0, -1, 2**40, "1"):
+        with pytest.raises(NotFound):
+            reference.get_service(db, bad)
+    with pytest.raises(NotFound):
+        patients.deactivate_patient(db, 12345)
+
+
+def test_a_patient_record_is_normalised_and_checked(db):
+    patient = patients.create_patient(
+        db,
+        {
+            "full_name": "  Ўткир Қодиров ",
+            "sex": "m",
+            "phone": "+998 (90) 123-45-67",
+            "birth_date": "1990-05-01",
+            "document_number": "aa 123 45 67",
+        },
+    )
+    db.commit()
+    assert (patient.full_name, patient.sex, patient.phone) == (
+        "Ўткир Қодиров",
+        "M",
+        "+998901234567",
+    )
+    assert (patient.birth_date, patient.document_number) == (date(1990, 5, 1), "AA1234567")
+    assert patient.search_name == "o'tkir qodirov"
+    with pytest.raises(ValidationFailed) as caught:
+        patients.create_patient(
+            db,
+            {"full_name": "", "sex": "X", "phone": "12345", "birth_date": "2030-01-02"},
+            today=date(2030, 1, 1),
+        )
+    assert set(caught.value.errors) == {"full_name", "sex", "phone", "birth_date"}
+    born_today = patients.create_patient(
+        db, {"full_name": "New", "sex": "F", "birth_date": date(2030, 1, 1)}, today=date(2030, 1, 1)
+    )
+    assert born_today.birth_date == date(2030, 1, 1)
+
+
+def test_updating_a_patient_name_keeps_the_search_name_in_step(db):
+    patient = patients.create_patient(db, {"full_name": "Алимов", "sex": "M"})
+    patients.update_patient(db, patient.id, {"full_name": "Ғаниев"})
+    db.commit()
+    assert db.get(Patient, patient.id).search_name == "g'aniyev"
+    assert patients.list_patients(db, q="алимов")[1] == 0
+    assert patients.list_patients(db, q="ganiyev")[1] == 1
+
+
+def test_the_clinic_profile_takes_a_9_digit_stir_or_a_14_digit_pinfl(db):
+    with pytest.raises(NotFound):
+        reference.get_clinic_profile(db)
+    with pytest.raises(ValidationFailed) as caught:
+        reference.update_clinic_profile(db, {"address": "Tashkent"})
+    assert list(caught.value.errors) == ["legal_name"]
+    reference.update_clinic_profile(db, {"legal_name": "OOO Shifo", "taxpayer_number": "305123456"})
+    profile = reference.update_clinic_profile(db, {"taxpayer_number": "31234567890123"})
+    db.commit()
+    assert (profile.legal_name, profile.taxpayer_number) == ("OOO Shifo", "31234567890123")
+    for bad in ("12345678", "1234567890", "30512345X"):
+        with pytest.raises(ValidationFailed) as caught:
+            reference.update_clinic_profile(db, {"taxpayer_number": bad})
+        assert list(caught.value.errors) == ["taxpayer_number"]
+    assert [t for t, _ in _events(db, "reference:clinic")] == ["clinic.updated", "clinic.updated"]
+
+
+def test_demo_data_fills_an_empty_database_once(db):
+    assert load_demo_data(db) is True
+    services, total = reference.list_services(db, page_size=200)
+    assert total >= 20
+    assert all(len(s.ikpu_code) == 17 and s.vat_percent in (0, 12) for s in services)
+    assert all(isinstance(s.price, int) and s.price % 100 == 0 for s in services)
+    assert reference.list_doctors(db)[1] >= 8 and patients.list_patients(db)[1] >= 20
+    assert reference.get_clinic_profile(db).taxpayer_number.isdigit()
+    assert load_demo_data(db) is False
+    assert reference.list_departments(db)[1] == 5

@@ -1,0 +1,148 @@
+"""The signed-in user's own account, and API tokens."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from flask_wtf.csrf import generate_csrf
+
+from clinic.accounts import tokens, users
+from web import db
+from web.accounts.schemas import (
+    CsrfSchema,
+    MeSchema,
+    NewTokenSchema,
+    PasswordChangeSchema,
+    SignedInSchema,
+    SignInSchema,
+    TokenCreateSchema,
+    TokenQuery,
+    TokenSchema,
+)
+from web.api.schemas import ProblemSchema
+from web.auth.identity import current_identity
+from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.views import FAILED, attempt_sign_in, sign_out_session
+from web.errors import problem
+from web.permissions import public, signed_in
+
+blp = Blueprint("account", __name__, url_prefix="/api/v1", description="Your account and tokens")
+
+
+@blp.route("/session/csrf")
+@public
+@blp.response(200, CsrfSchema)
+def csrf_token():
+    """A CSRF token for the session this request carries (pages and the JSON sign-in)."""
+    return {"csrf_token": generate_csrf()}
+
+
+@blp.route("/session", methods=["POST"])
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS)
+@blp.arguments(SignInSchema)
+@blp.response(200, SignedInSchema)
+@blp.alt_response(401, schema=ProblemSchema, description="Always the same answer.")
+def sign_in(data):
+    """Sign in with a username and password. An unknown user, a wrong password and a locked
+    or disabled account all get the same 401."""
+    identity = attempt_sign_in(data["username"], data["password"])
+    if identity is None:
+        return problem(401, "Sign-in failed", FAILED)
+    return {
+        "id": identity.user_id,
+        "username": identity.username,
+        "roles": list(identity.roles),
+        "csrf_token": generate_csrf(),
+    }
+
+
+@blp.route("/session", methods=["DELETE"])
+@signed_in
+@blp.response(204)
+def sign_out():
+    """Sign out: the session ends and its id is never used again."""
+    sign_out_session()
+
+
+@blp.route("/me")
+@signed_in
+@blp.response(200, MeSchema)
+def me():
+    """Who you are, what you may do, and the CSRF token for calls made with the session."""
+    identity = current_identity()
+    return {
+        "id": identity.user_id,
+        "username": identity.username,
+        "full_name": identity.full_name,
+        "roles": list(identity.roles),
+        "permissions": sorted(identity.permissions),
+        "doctor_id": identity.doctor_id,
+        "csrf_token": generate_csrf(),
+    }
+
+
+@blp.route("/me/password", methods=["POST"])
+@signed_in
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(422, schema=ProblemSchema)
+def change_password(data):
+    """Change your own password; every other session of yours ends."""
+    session = db.session()
+    user = users.get_user(session, current_identity().user_id)
+    users.change_own_password(session, user, data["current_password"], data["new_password"])
+    session.commit()
+
+
+def _may_manage(owner_id: int) -> bool:
+    identity = current_identity()
+    return tokens.may_manage(
+        owner_id, acting_user_id=identity.user_id, permissions=identity.permissions
+    )
+
+
+@blp.route("/tokens")
+@signed_in
+@blp.arguments(TokenQuery, location="query")
+@blp.response(200, TokenSchema(many=True))
+def list_tokens(query):
+    """Your tokens; with tokens.manage, everyone's (or one user's)."""
+    identity = current_identity()
+    user_id = query["user_id"]
+    if not identity.can("tokens.manage"):
+        if user_id not in (None, identity.user_id):
+            abort(403, message="you may list only your own tokens")
+        user_id = identity.user_id
+    return [tokens.token_as_dict(t) for t in tokens.list_tokens(db.session(), user_id=user_id)]
+
+
+@blp.route("/tokens", methods=["POST"])
+@signed_in
+@blp.arguments(TokenCreateSchema)
+@blp.response(201, NewTokenSchema)
+@blp.alt_response(403, schema=ProblemSchema)
+def create_token(data):
+    """A new token, shown in this answer only."""
+    session = db.session()
+    owner_id = data["user_id"] or current_identity().user_id
+    if not _may_manage(owner_id):
+        abort(403, message="you may create tokens only for yourself")
+    owner = users.get_user(session, owner_id)
+    token, plain = tokens.create_token(session, owner, name=data["name"], days=data["days"])
+    session.commit()
+    return {**tokens.token_as_dict(token), "token": plain}
+
+
+@blp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@signed_in
+@blp.response(200, TokenSchema)
+@blp.alt_response(404, schema=ProblemSchema)
+def revoke_token(token_id: int):
+    """Revoke a token at once; it answers 401 from now on."""
+    session = db.session()
+    token = tokens.get_token(session, token_id)
+    if not _may_manage(token.user_id):
+        abort(404, message=f"token {token_id} does not exist")
+    tokens.revoke_token(session, token)
+    session.commit()
+    return tokens.token_as_dict(token)

@@ -1,0 +1,51 @@
+"""The audit log: filtered pages and a CSV export (audit.read)."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from clinic.accounts import audit
+from web import db
+from web.accounts.schemas import AuditEntrySchema, AuditQuery
+from web.api.schemas import page_of
+from web.permissions import requires
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
+
+
+def _filter(query) -> audit.AuditFilter:
+    return audit.AuditFilter(
+        username=query.get("username"),
+        action=query.get("action"),
+        object_type=query.get("object_type"),
+        object_id=query.get("object_id"),
+        since=query.get("since"),
+        until=query.get("until"),
+    )
+
+
+@blp.route("")
+@requires("audit.read")
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200)
+def list_entries(query):
+    """Newest first. Filters: username, action (prefix), object type and id, since/until."""
+    rows, total = audit.search(
+        db.session(), _filter(query), page=query["page"], page_size=query["page_size"]
+    )
+    items = AuditEntrySchema(many=True).dump([audit.entry_as_dict(r) for r in rows])
+    return page_of(items, total=total, page=query["page"], page_size=query["page_size"])
+
+
+@blp.route("/export.csv")
+@requires("audit.read")
+@blp.arguments(AuditQuery, location="query")
+def export_entries(query):
+    """The same filters, as CSV (oldest first)."""
+    body = audit.export_csv(db.session(), _filter(query))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )

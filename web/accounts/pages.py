@@ -1,0 +1,208 @@
+"""Administration pages: users (roles, disable, reset password, unlock), tokens, audit log.
+
+Each form posts back to a small view that calls the same services as the JSON API and
+redirects with a message; a refused change is shown on the page, nothing half-done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from clinic.accounts import audit, tokens, users
+from clinic.accounts.permissions import ROLES
+from clinic.errors import DomainError
+from clinic.reference.models import Doctor
+from web import db
+from web.auth.identity import current_identity
+from web.permissions import requires, signed_in
+
+bp = Blueprint("admin", __name__)
+
+AUDIT_PAGE_SIZE = 100
+
+
+def _fail(exc: DomainError) -> None:
+    details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
+    flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
+
+
+def _doctors(session):
+    return session.scalars(select(Doctor).where(Doctor.active.is_(True)).order_by(Doctor.full_name))
+
+
+@bp.get("/admin/users")
+@requires("users.manage")
+def users_page():
+    session = db.session()
+    return render_template(
+        "admin/users.html",
+        users=[users.user_as_dict(u) for u in users.list_users(session)],
+        roles=sorted(ROLES),
+        doctors=list(_doctors(session)),
+    )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+@bp.post("/admin/users")
+@requires("users.manage")
+def create_user_form():
+    session = db.session()
+    try:
+        users.create_user(
+            session,
+            username=request.form.get("username", "")[:64],
+            password=request.form.get("password", "")[:128],
+            full_name=request.form.get("full_name", "")[:160],
+            roles=request.form.getlist("roles"),
+            doctor_id=_int_or_none(request.form.get("doctor_id")),
+        )
+        session.commit()
+        flash(_("The user has been created."))
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/admin/users/<int:user_id>/<string:action>")
+@requires("users.manage")
+def user_action_form(user_id: int, action: str):
+    """roles, disable, enable, password, unlock: one form each on the users page."""
+    session = db.session()
+    try:
+        user = users.get_user(session, user_id)
+        if action == "roles":
+            users.set_roles(
+                session,
+                user,
+                request.form.getlist("roles"),
+                doctor_id=_int_or_none(request.form.get("doctor_id")),
+            )
+        elif action in ("disable", "enable"):
+            if user.id == current_identity().user_id and action == "disable":
+                flash(_("You cannot disable yourself."), "error")
+                return redirect(url_for("admin.users_page"))
+            users.set_active(session, user, action == "enable")
+        elif action == "password":
+            users.set_password(session, user, request.form.get("password", "")[:128])
+        elif action == "unlock":
+            users.unlock(session, user)
+        else:
+            flash(_("Unknown action."), "error")
+            return redirect(url_for("admin.users_page"))
+        session.commit()
+        flash(_("Saved."))
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    return redirect(url_for("admin.users_page"))
+
+
+def _tokens_page(template: str, owner_id: int | None, created: dict | None = None):
+    session = db.session()
+    rows = [tokens.token_as_dict(t) for t in tokens.list_tokens(session, user_id=owner_id)]
+    return render_template(template, tokens=rows, created=created)
+
+
+@bp.get("/account/tokens")
+@signed_in
+def my_tokens_page():
+    return _tokens_page("admin/tokens.html", current_identity().user_id)
+
+
+@bp.post("/account/tokens")
+@signed_in
+def create_my_token_form():
+    session = db.session()
+    try:
+        days = (
+            int(request.form.get("days", "90")) if request.form.get("days", "90").isdigit() else 0
+        )
+        user = users.get_user(session, current_identity().user_id)
+        token, plain = tokens.create_token(
+            session, user, name=request.form.get("name", ""), days=days
+        )
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+        return redirect(url_for("admin.my_tokens_page"))
+    # Shown in this answer only; it is not stored anywhere but as a hash.
+    return _tokens_page(
+        "admin/tokens.html",
+        current_identity().user_id,
+        {**tokens.token_as_dict(token), "token": plain},
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@signed_in
+def revoke_token_form(token_id: int):
+    session = db.session()
+    identity = current_identity()
+    try:
+        token = tokens.get_token(session, token_id)
+        if not tokens.may_manage(
+            token.user_id, acting_user_id=identity.user_id, permissions=identity.permissions
+        ):
+            raise DomainError("no such token")
+        tokens.revoke_token(session, token)
+        session.commit()
+        flash(_("The token has been revoked."))
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    target = (
+        "admin.all_tokens_page"
+        if identity.can("tokens.manage") and request.form.get("from") == "all"
+        else "admin.my_tokens_page"
+    )
+    return redirect(url_for(target))
+
+
+@bp.get("/admin/tokens")
+@requires("tokens.manage")
+def all_tokens_page():
+    return _tokens_page("admin/tokens.html", None)
+
+
+def _day(value: str | None, *, end: bool = False) -> datetime | None:
+    """A date typed in the filter, as the start (or end) of that day in clinic time."""
+    try:
+        day = datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    tz = db.runtime().settings.tz
+    return datetime.combine(day, time.max if end else time.min, tzinfo=tz)
+
+
+@bp.get("/admin/audit")
+@requires("audit.read")
+def audit_page():
+    args = request.args
+    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    f = audit.AuditFilter(
+        username=(args.get("username") or None),
+        action=(args.get("action") or None),
+        object_type=(args.get("object_type") or None),
+        since=_day(args.get("since")),
+        until=_day(args.get("until"), end=True),
+    )
+    rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
+    query = {k: v for k, v in args.items() if k in ("username", "action", "object_type") and v}
+    return render_template(
+        "admin/audit.html",
+        entries=[audit.entry_as_dict(r) for r in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+        filters=args,
+        csv_url=url_for("audit.export_entries", **query),
+    )

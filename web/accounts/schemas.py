@@ -1,0 +1,149 @@
+"""Schemas of users, tokens, the audit log and sign-in."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from clinic.accounts.permissions import ROLES
+from clinic.base import MAX_ID
+from web.api.schemas import StrictBoolean
+
+ROLE_NAMES = sorted(ROLES)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    roles = fields.List(fields.String())
+    doctor_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    locked = fields.Boolean()
+    locked_until = fields.String(allow_none=True)
+    last_login_at = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    full_name = fields.String(load_default="", validate=validate.Length(max=160))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLE_NAMES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(ROLE_NAMES)),
+    )
+    doctor_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+
+
+class UserUpdateSchema(Schema):
+    full_name = fields.String(validate=validate.Length(max=160))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLE_NAMES)),
+        validate=validate.Length(min=1, max=len(ROLE_NAMES)),
+    )
+    doctor_id = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    active = StrictBoolean()
+
+
+class PasswordResetSchema(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class SignInSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class CsrfSchema(Schema):
+    csrf_token = fields.String()
+
+
+class SignedInSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    roles = fields.List(fields.String())
+    csrf_token = fields.String()
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    roles = fields.List(fields.String())
+    permissions = fields.List(fields.String())
+    doctor_id = fields.Integer(allow_none=True)
+    csrf_token = fields.String()
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.String()
+    expires_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    last_used_at = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(metadata={"description": "shown once; only its hash is kept"})
+
+
+class TokenCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1, max=366))
+    user_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "another user's id (needs tokens.manage)"},
+    )
+
+
+class TokenQuery(Schema):
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    username = fields.String()
+    roles = fields.List(fields.String())
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    summary = fields.Dict(allow_none=True)
+    status = fields.Integer(allow_none=True)
+    ip = fields.String()
+    user_agent = fields.String()
+    request_id = fields.String()
+
+
+class AuditQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    username = fields.String(validate=validate.Length(max=64))
+    action = fields.String(validate=validate.Length(max=100))
+    object_type = fields.String(validate=validate.Length(max=64))
+    object_id = fields.String(validate=validate.Length(max=64))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+
+
+class UserQuery(Schema):
+    locked = fields.Boolean(load_default=False)

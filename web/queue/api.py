@@ -1,0 +1,349 @@
+"""The electronic queue: queues, issuing, calling, serving, transfers, online joining, boards.
+
+Staff operations need ``queue.issue`` (reception) or ``queue.call`` (doctors); a doctor acts
+only on his own queues. Online joining and the patient's own ticket are public: the first is
+rate-limited per address, the second needs the ticket's secret token.
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls
+from clinic.queue import days as queue_days
+from clinic.queue import tickets as q
+from clinic.queue.models import Priority
+from web import db
+from web.api.schemas import ProblemSchema
+from web.auth.identity import current_identity
+from web.auth.limits import limiter
+from web.permissions import public, requires
+from web.queue import schemas
+
+blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
+
+ONLINE_JOIN_LIMIT = "10 per minute;60 per hour"
+
+
+def _tz():
+    return db.runtime().settings.tz
+
+
+def _actor() -> str:
+    identity = current_identity()
+    return identity.username if identity else ""
+
+
+def _patient_url(ticket) -> str:
+    """The patient's own page (the QR on the printed ticket points here)."""
+    return f"/t/{ticket.token}"
+
+
+def _ticket_out(ticket, **extra) -> dict:
+    return {**q.ticket_as_dict(ticket), "patient_url": _patient_url(ticket), **extra}
+
+
+def _check_own_queue(queue) -> None:
+    """A doctor (without queue.manage) may act only on his own queues."""
+    identity = current_identity()
+    if identity is None or identity.doctor_id is None or identity.can("queue.manage"):
+        return
+    if not queue_admin.doctor_may_act(db.session(), queue, identity.doctor_id):
+        abort(403, message="this is not one of your queues")
+
+
+def _queue_out(session, queue) -> dict:
+    waiting = q.waiting_today(session, queue.id, tz=_tz())
+    return {**queue_admin.queue_as_dict(queue), "waiting": waiting}
+
+
+# -- queues ---------------------------------------------------------------------------------
+
+
+@blp.route("/queues")
+@requires("queue.read")
+@blp.response(200, schemas.QueueOut(many=True))
+def list_queues():
+    """Active queues with today's waiting counts."""
+    session = db.session()
+    return [_queue_out(session, queue) for queue in queue_admin.list_queues(session)]
+
+
+@blp.route("/queues", methods=["POST"])
+@requires("queue.manage")
+@blp.arguments(schemas.QueueIn)
+@blp.response(201, schemas.QueueOut)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def create_queue(data):
+    session = db.session()
+    queue = queue_admin.create_queue(session, data)
+    session.commit()
+    return _queue_out(session, queue)
+
+
+@blp.route("/queues/<int:queue_id>")
+@requires("queue.read")
+@blp.response(200, schemas.QueueOut)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_queue(queue_id: int):
+    session = db.session()
+    return _queue_out(session, q.get_queue(session, queue_id))
+
+
+@blp.route("/queues/<int:queue_id>", methods=["PATCH"])
+@requires("queue.manage")
+@blp.arguments(schemas.QueuePatch)
+@blp.response(200, schemas.QueueOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def update_queue(data, queue_id: int):
+    session = db.session()
+    queue = queue_admin.update_queue(session, q.get_queue(session, queue_id), data)
+    session.commit()
+    return _queue_out(session, queue)
+
+
+@blp.route("/queues/<int:queue_id>/tickets")
+@requires("queue.read")
+@blp.arguments(schemas.TicketsQuery, location="query")
+@blp.response(200, schemas.TicketOut(many=True))
+@blp.alt_response(404, schema=ProblemSchema)
+def today_tickets(query, queue_id: int):
+    """Today's tickets in calling order; ``?status=`` narrows them."""
+    session = db.session()
+    q.get_queue(session, queue_id)
+    tickets = queue_days.today_tickets(session, queue_id, tz=_tz())
+    if query.get("status"):
+        tickets = [t for t in tickets if t.status == query["status"]]
+    return [_ticket_out(t) for t in tickets]
+
+
+@blp.route("/queues/<int:queue_id>/tickets", methods=["POST"])
+@requires("queue.issue")
+@blp.arguments(schemas.IssueIn)
+@blp.response(201, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def issue_ticket(data, queue_id: int):
+    """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day."""
+    session = db.session()
+    ticket = q.issue_ticket(
+        session,
+        queue_id,
+        tz=_tz(),
+        source=data["source"],
+        priority=Priority.NAMES[data["priority"]],
+        patient_id=data["patient_id"],
+        comment=data["comment"],
+        actor=_actor(),
+    )
+    session.commit()
+    return _ticket_out(ticket)
+
+
+@blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])
+@requires("queue.call")
+@blp.arguments(schemas.CallNextIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(204, description="Nobody is waiting.")
+@blp.alt_response(403, schema=ProblemSchema)
+@blp.alt_response(404, schema=ProblemSchema)
+def call_next(data, queue_id: int):
+    """Call the next patient: priority first, then queue time. 204 when nobody waits."""
+    session = db.session()
+    _check_own_queue(q.get_queue(session, queue_id))
+    ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=data["room_id"], actor=_actor())
+    session.commit()
+    if ticket is None:
+        return "", 204
+    return _ticket_out(ticket)
+
+
+# -- one ticket -----------------------------------------------------------------------------
+
+
+def _staff_ticket(ticket_id: int):
+    session = db.session()
+    ticket = q.get_ticket(session, ticket_id)
+    _check_own_queue(ticket.queue)
+    return session, ticket
+
+
+@blp.route("/tickets/<int:ticket_id>")
+@requires("queue.read")
+@blp.response(200, schemas.TicketDetail)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_ticket(ticket_id: int):
+    """A ticket with its position, estimated wait and full history (across transfers)."""
+    session = db.session()
+    ticket = q.get_ticket(session, ticket_id)
+    return _ticket_out(
+        ticket, history=calls.history(session, ticket), **queue_days.position(session, ticket)
+    )
+
+
+def _transition(name: str, operation, doc: str):
+    def view(ticket_id: int):
+        session, ticket = _staff_ticket(ticket_id)
+        returned = operation(session, ticket)
+        session.commit()
+        extra = (
+            {"returned_ticket": q.ticket_as_dict(returned)}
+            if returned is not None and returned is not ticket
+            else {}
+        )
+        return _ticket_out(ticket, **extra)
+
+    view.__name__ = name.replace("-", "_")
+    view.__doc__ = doc
+    view = blp.alt_response(409, schema=ProblemSchema)(view)
+    view = blp.alt_response(404, schema=ProblemSchema)(view)
+    view = blp.response(200, schemas.TicketOut)(view)
+    view = requires("queue.call")(view)
+    blp.route(f"/tickets/<int:ticket_id>/{name}", methods=["POST"])(view)
+
+
+_transition(
+    "recall", lambda s, t: calls.recall(s, t, actor=_actor()), "Announce a called ticket again."
+)
+_transition("start", lambda s, t: calls.start_service(s, t, actor=_actor()), "The patient came in.")
+_transition(
+    "finish",
+    lambda s, t: calls.finish_service(s, t, tz=_tz(), actor=_actor()),
+    "Served; a transfer that asked for it sends the patient back to the first queue.",
+)
+_transition(
+    "no-show", lambda s, t: calls.mark_no_show(s, t, actor=_actor()), "The patient did not come."
+)
+_transition("postpone", lambda s, t: calls.postpone(s, t, actor=_actor()), "To the postponed list.")
+
+
+@blp.route("/tickets/<int:ticket_id>/call-back", methods=["POST"])
+@requires("queue.call")
+@blp.arguments(schemas.CallNextIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def call_back(data, ticket_id: int):
+    """Call a postponed ticket; to ``room_id`` when given (a doctor of a department's shared
+    queue calls to his own room), else to the queue's room."""
+    session, ticket = _staff_ticket(ticket_id)
+    calls.call_back(session, ticket, room_id=data["room_id"], actor=_actor())
+    session.commit()
+    return _ticket_out(ticket)
+
+
+@blp.route("/tickets/<int:ticket_id>/transfer", methods=["POST"])
+@requires("queue.call")
+@blp.arguments(schemas.TransferIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def transfer_ticket(data, ticket_id: int):
+    """Close this ticket and open a linked one in another queue, keeping the queue time.
+    Answers the new ticket."""
+    session, ticket = _staff_ticket(ticket_id)
+    new = calls.transfer(
+        session,
+        ticket,
+        data["to_queue_id"],
+        tz=_tz(),
+        comment=data["comment"],
+        return_after=data["return_after"],
+        actor=_actor(),
+    )
+    session.commit()
+    return _ticket_out(new)
+
+
+@blp.route("/tickets/<int:ticket_id>/cancel", methods=["POST"])
+@requires("queue.issue")
+@blp.arguments(schemas.CancelIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def cancel_ticket(data, ticket_id: int):
+    session = db.session()
+    ticket = calls.cancel(
+        session, q.get_ticket(session, ticket_id), actor=_actor(), reason=data["reason"]
+    )
+    session.commit()
+    return _ticket_out(ticket)
+
+
+# -- patients: online joining and their own ticket --------------------------------------------
+
+
+def _public_ticket(session, ticket) -> dict:
+    return {
+        **q.board_view(ticket),
+        **queue_days.position(session, ticket),
+        "token": ticket.token,
+        "patient_url": _patient_url(ticket),
+    }
+
+
+@blp.route("/public/queues/<int:queue_id>/join", methods=["POST"])
+@public
+@limiter.limit(ONLINE_JOIN_LIMIT)
+@blp.arguments(schemas.JoinIn)
+@blp.response(201, schemas.PublicTicket)
+@blp.alt_response(200, schema=schemas.PublicTicket, description="This phone's existing ticket.")
+@blp.alt_response(409, schema=ProblemSchema, description="Window closed or limit reached.")
+def join_online(data, queue_id: int):
+    """Join from a phone: within the online window and under the daily limit. The same phone
+    asking again gets its ticket back, whenever it asks."""
+    session = db.session()
+    ticket, created = q.join_online(session, queue_id, data["phone"], tz=_tz())
+    session.commit()
+    return _public_ticket(session, ticket), (201 if created else 200)
+
+
+@blp.route("/public/tickets/<string:token>")
+@public
+@blp.response(200, schemas.PublicTicket)
+@blp.alt_response(404, schema=ProblemSchema)
+def public_ticket(token: str):
+    """The patient's own ticket: status, room, people ahead and the estimated wait."""
+    session = db.session()
+    ticket = q.ticket_by_token(session, token)
+    if ticket is None:
+        abort(404, message="no such ticket")
+    return _public_ticket(session, ticket)
+
+
+# -- boards ---------------------------------------------------------------------------------
+
+
+@blp.route("/boards")
+@requires("board.view")
+@blp.response(200, schemas.BoardOut(many=True))
+def list_boards():
+    return [queue_admin.board_as_dict(b) for b in queue_admin.list_boards(db.session())]
+
+
+@blp.route("/boards", methods=["POST"])
+@requires("queue.manage")
+@blp.arguments(schemas.BoardIn)
+@blp.response(201, schemas.BoardOut)
+@blp.alt_response(422, schema=ProblemSchema)
+def create_board(data):
+    session = db.session()
+    board = queue_admin.create_board(session, data)
+    session.commit()
+    return queue_admin.board_as_dict(board)
+
+
+@blp.route("/boards/<int:board_id>", methods=["PATCH"])
+@requires("queue.manage")
+@blp.arguments(schemas.BoardPatch)
+@blp.response(200, schemas.BoardOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def update_board(data, board_id: int):
+    session = db.session()
+    board = queue_admin.update_board(session, queue_admin.get_board(session, board_id), data)
+    session.commit()
+    return queue_admin.board_as_dict(board)

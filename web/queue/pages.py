@@ -1,0 +1,331 @@
+"""The electronic queue's screens: reception desk, doctor, display board, kiosk, online joining,
+the patient's own page and the printed ticket.
+
+Every screen reads and changes the queue through the JSON API (web/api/queue.py) and follows
+it live over the WebSocket (docs/websocket.md); these views only render the first state and
+the texts the scripts need, in the page's language.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import segno
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from clinic.errors import NotFound
+from clinic.queue import admin as queue_admin
+from clinic.queue import days as queue_days
+from clinic.queue import tickets as q
+from clinic.queue.models import Queue
+from clinic.queue.models import TicketStatus as S
+from clinic.reference import directory as reference
+from clinic.reference.models import Doctor
+from clinic.settings import LANGUAGES
+from web import db
+from web.auth.identity import current_identity
+from web.i18n import current_language
+from web.permissions import public, requires
+
+bp = Blueprint("queue_pages", __name__)
+
+# The voices a board may speak in, as speech synthesis names them.
+SPEECH_LOCALES = {"ru": "ru-RU", "uz": "uz-UZ", "en": "en-US"}
+
+
+def _tz():
+    return db.runtime().settings.tz
+
+
+def queue_name(queue: Queue, language: str) -> str:
+    """The queue as people know it: its department, and the doctor for a doctor's queue."""
+    department = getattr(queue.department, f"name_{language}") or queue.department.name_ru
+    return f"{department} · {queue.doctor.full_name}" if queue.doctor else department
+
+
+def _queue_card(session, queue: Queue, language: str) -> dict:
+    return {
+        "id": queue.id,
+        "code": queue.code,
+        "prefix": queue.prefix,
+        "name": queue_name(queue, language),
+        "room": queue.room.number if queue.room else None,
+        "waiting": q.waiting_today(session, queue.id, tz=_tz()),
+        "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
+        "online_until": queue.online_until.strftime("%H:%M") if queue.online_until else None,
+    }
+
+
+def _status_names() -> dict:
+    return {
+        S.WAITING: _("Waiting"),
+        S.CALLED: _("Called"),
+        S.IN_SERVICE: _("With the doctor"),
+        S.SERVED: _("Served"),
+        S.NO_SHOW: _("Did not come"),
+        S.CANCELLED: _("Cancelled"),
+        S.TRANSFERRED: _("Transferred"),
+        S.POSTPONED: _("Postponed"),
+    }
+
+
+def _common_texts() -> dict:
+    return {
+        "statuses": _status_names(),
+        "urgent": _("Urgent"),
+        "returned": _("Returned"),
+        "network": _("The server could not be reached. Check the connection and try again."),
+        "signedOut": _("Your session has ended. Sign in again."),
+        "forbidden": _("Your role does not allow this."),
+        "failed": _("The action failed: {detail}"),
+        "nobody": _("Nobody is waiting."),
+        "room": _("Room {room}"),
+        "minutes": _("about {minutes} min"),
+    }
+
+
+# -- reception ------------------------------------------------------------------------------
+
+
+@bp.get("/queue/desk")
+@requires("queue.issue")
+def desk():
+    """The registrar's screen: every active queue, live, with a form to issue a ticket."""
+    session = db.session()
+    language = current_language()
+    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    texts = {
+        **_common_texts(),
+        "issued": _("Ticket {code} issued."),
+        "print": _("Print ticket {code}"),
+        "served": _("{count} served today"),
+    }
+    return render_template(
+        "queue/desk.html",
+        queues=queues,
+        config={
+            "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+            "texts": texts,
+        },
+    )
+
+
+@bp.get("/kiosk")
+@requires("queue.issue")
+def kiosk():
+    """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
+    session = db.session()
+    language = current_language()
+    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    return render_template(
+        "queue/kiosk.html",
+        queues=queues,
+        config={
+            "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+            "texts": _common_texts(),
+        },
+    )
+
+
+@bp.get("/ticket/<int:ticket_id>/print")
+@requires("queue.issue")
+def print_ticket(ticket_id: int):
+    """A ticket to print: number, queue, department, time, and a QR code of the patient's
+    own page. The page asks the browser to print itself."""
+    session = db.session()
+    ticket = q.get_ticket(session, ticket_id)
+    language = current_language()
+    patient_url = url_for("queue_pages.patient_page", token=ticket.token, _external=True)
+    qr = segno.make(patient_url, error="m")
+    try:
+        clinic = reference.get_clinic_profile(session).legal_name
+    except NotFound:
+        clinic = ""
+    return render_template(
+        "queue/print.html",
+        clinic=clinic,
+        ticket=ticket,
+        department=getattr(ticket.queue.department, f"name_{language}"),
+        issued_at=ticket.created_at.astimezone(_tz()),
+        patient_url=patient_url,
+        qr_svg=qr.svg_inline(scale=4, border=2, title=patient_url, svgclass="ticket-qr"),
+        autoprint=request.args.get("autoprint", "1") != "0",
+    )
+
+
+# -- the doctor -----------------------------------------------------------------------------
+
+
+def _doctor_queues(session) -> tuple[list[Queue], Doctor | None]:
+    """The queues this user may call: a doctor's own, or every active one for the others."""
+    identity = current_identity()
+    doctor = session.get(Doctor, identity.doctor_id) if identity.doctor_id else None
+    if doctor is None or identity.can("queue.manage"):
+        return queue_admin.list_queues(session), doctor
+    return queue_admin.doctors_queues(session, doctor.id), doctor
+
+
+@bp.get("/queue/doctor")
+@requires("queue.call")
+def doctor():
+    """The doctor's screen: one of his queues, live, with call, serve and transfer buttons."""
+    session = db.session()
+    language = current_language()
+    queues, doctor = _doctor_queues(session)
+    every_queue = queue_admin.list_queues(session)
+    asked = request.args.get("queue", "")
+    chosen = next((queue for queue in queues if str(queue.id) == asked), None)
+    chosen = chosen or (queues[0] if queues else None)
+    config = None
+    if chosen is not None:
+        # A shared department queue has no room of its own: the doctor calls to his room.
+        room_id = chosen.room_id or (doctor.room_id if doctor else None)
+        texts = {
+            **_common_texts(),
+            "transferred": _("{code} was sent to {queue} as {new}."),
+        }
+        config = {
+            "queue": chosen.id,
+            "roomId": room_id,
+            "texts": texts,
+            "queueNames": {str(queue.id): queue_name(queue, language) for queue in every_queue},
+        }
+    return render_template(
+        "queue/doctor.html",
+        queues=[(queue.id, queue_name(queue, language)) for queue in queues],
+        chosen=_queue_card(session, chosen, language) if chosen else None,
+        targets=[
+            (queue.id, queue_name(queue, language))
+            for queue in every_queue
+            if chosen is None or queue.id != chosen.id
+        ],
+        config=config,
+    )
+
+
+# -- the display board ----------------------------------------------------------------------
+
+
+def _speech_texts(languages: list[str]) -> dict:
+    """The call-out in each of the board's voice languages, whatever the page's language."""
+    texts = {}
+    for language in languages:
+        with force_locale(language):
+            texts[language] = {
+                "locale": SPEECH_LOCALES[language],
+                "withRoom": _("Ticket {code}, room {room}"),
+                "withoutRoom": _("Ticket {code}"),
+            }
+    return texts
+
+
+@bp.get("/board/<int:board_id>")
+@requires("board.view")
+def board(board_id: int):
+    """The hall's display: who is called now and to which room, the last calls and how
+    many wait, live, with a chime and a spoken call-out. A display device opens it as
+    ``/board/<id>?token=<API token of a display user>``."""
+    session = db.session()
+    board = queue_admin.get_board(session, board_id)
+    if not board.active:
+        raise NotFound(f"board {board_id} is switched off")
+    language = current_language()
+    queues = [queue for queue in (session.get(Queue, i) for i in board.queue_ids) if queue]
+    voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
+    token = request.args.get("token", "")
+    config = {
+        "board": board.id,
+        "chime": board.chime,
+        "voice": voice,
+        "speech": _speech_texts(voice),
+        "timezone": db.runtime().settings.timezone,
+        "queues": [
+            {
+                "id": queue.id,
+                "name": queue_name(queue, language),
+                "room": queue.room.number if queue.room else None,
+            }
+            for queue in queues
+        ],
+    }
+    return render_template(
+        "queue/board.html",
+        board=board,
+        queues=config["queues"],
+        config=config,
+        ws_query=urlencode({"token": token}) if token else "",
+    )
+
+
+# -- patients -------------------------------------------------------------------------------
+
+
+@bp.get("/t/<string:token>")
+@public
+def patient_page(token: str):
+    """The patient's own ticket, opened from the QR code or the online joining page."""
+    session = db.session()
+    ticket = q.ticket_by_token(session, token)
+    if ticket is None:
+        abort(404)
+    language = current_language()
+    state = {**q.board_view(ticket), **queue_days.position(session, ticket)}
+    texts = {
+        **_common_texts(),
+        "ahead": _("People ahead of you"),
+        "goTo": _("Please go to room {room}"),
+        "goNow": _("Please go in now"),
+        "over": _("This ticket is no longer in the queue."),
+    }
+    return render_template(
+        "queue/patient.html",
+        ticket=ticket,
+        state=state,
+        queue_name=queue_name(ticket.queue, language),
+        statuses=_status_names(),
+        config={
+            "ticket": ticket.id,
+            "queue": ticket.queue_id,
+            "stateUrl": url_for("queue.public_ticket", token=ticket.token),
+            "texts": texts,
+        },
+        ws_query=urlencode({"ticket": ticket.token}),
+    )
+
+
+def _refusals() -> dict:
+    return {
+        "window_not_open": _("Online joining has not opened yet today. It opens at {start}."),
+        "window_closed": _("Online joining has closed for today. It was open until {end}."),
+        "online_limit_reached": _("All of today's online places are taken."),
+        "online_disabled": _("This queue cannot be joined online."),
+        "queue_closed": _("This queue is closed for today."),
+        "queue_inactive": _("This queue is not working now."),
+        "phone": _("This does not look like a phone number. Example: 90 123 45 67."),
+        "too_many": _("Too many attempts. Please wait a minute and try again."),
+    }
+
+
+@bp.get("/join/<int:queue_id>")
+@public
+def join(queue_id: int):
+    """Online joining: a phone number gives a place in today's queue and a link to follow it."""
+    session = db.session()
+    queue = q.get_queue(session, queue_id)
+    card = _queue_card(session, queue, current_language())
+    return render_template(
+        "queue/join.html",
+        queue=card,
+        config={
+            "joinUrl": url_for("queue.join_online", queue_id=queue.id),
+            "window": {"start": card["online_from"] or "", "end": card["online_until"] or ""},
+            "refusals": _refusals(),
+            "texts": {
+                **_common_texts(),
+                "joined": _("You are in the queue. Your ticket:"),
+                "again": _("This phone already has a ticket in this queue:"),
+            },
+        },
+    )

@@ -1,1 +1,0 @@
-"""Marshmallow schemas: what the API accepts and what it answers."""
