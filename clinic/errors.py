@@ -30,3 +30,10 @@ class ValidationFailed(DomainError):
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+
+
+class Forbidden(DomainError):
+    """The actor may not do this to this object (a doctor and another department's queue)."""
+
+    status = 403
+    title = "Forbidden"

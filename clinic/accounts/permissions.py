@@ -7,6 +7,8 @@ queues) are checked by the services on top of these.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PERMISSIONS: dict[str, str] = {
     "reference.read": "Read departments, rooms, doctors, services and the clinic profile",
     "reference.edit": "Change reference data",
@@ -75,6 +77,19 @@ ROLES: dict[str, frozenset[str]] = {
     ),
     "display": frozenset({"board.view"}),
 }
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who acts, as the domain's rules see him: what his roles allow and the doctor he is
+    (None for a user who is not a doctor). Every door (API, pages, WebSocket) hands the
+    domain this value, so a rule asked through any of them gives one answer."""
+
+    permissions: frozenset[str]
+    doctor_id: int | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 def permissions_of(roles) -> frozenset[str]:

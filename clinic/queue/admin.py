@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.queue import limits
 from clinic.queue.models import Board, Queue
 from clinic.reference.models import Department, Doctor, Room
 
-PREFIX_RE = re.compile(r"^[A-ZА-ЯЁЎҚҒҲ]{1,3}$")
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-VOICE_LANGUAGES = {"ru", "uz", "en"}
+PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
+CODE_RE = re.compile(rf"^[a-z0-9][a-z0-9_-]{{0,{limits.QUEUE_CODE_MAX - 1}}}$")
+VOICE_LANGUAGES = set(limits.VOICE_LANGUAGES)
 QUEUE_FIELDS = (
     "code",
     "department_id",
@@ -32,6 +33,16 @@ QUEUE_FIELDS = (
     "default_service_minutes",
     "active",
 )
+
+RANGES = (
+    ("start_number", 1, limits.START_NUMBER_MAX),
+    ("online_daily_limit", 0, limits.ONLINE_DAILY_LIMIT_MAX),
+    ("default_service_minutes", 1, limits.SERVICE_MINUTES_MAX),
+)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _iso_time(value: time | None) -> str | None:
@@ -70,24 +81,30 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
     errors: dict[str, list[str]] = {}
     code = values.get("code")
     if code is not None and not CODE_RE.match(code):
-        errors["code"] = ["lower-case Latin letters, digits, - and _ (up to 32)"]
+        errors["code"] = [
+            f"lower-case Latin letters, digits, - and _ (up to {limits.QUEUE_CODE_MAX})"
+        ]
     elif code is not None:
         taken = session.scalar(select(Queue.id).where(Queue.code == code))
         if taken is not None and (current is None or taken != current.id):
             raise Conflict("queue code taken", errors={"code": ["is already used"]})
     prefix = values.get("prefix")
     if prefix is not None and not PREFIX_RE.match(prefix):
-        errors["prefix"] = ["1-3 capital letters"]
+        errors["prefix"] = [f"1-{limits.PREFIX_MAX} capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
         value = values.get(field)
         if value is not None and (not is_id(value) or session.get(model, value) is None):
             errors[field] = [f"no such {field[:-3]}"]
+    for field, low, high in RANGES:
+        value = values.get(field)
+        if value is not None and (not _whole(value) or not low <= value <= high):
+            errors[field] = [f"a whole number from {low} to {high}"]
     start, until = values.get("online_from"), values.get("online_until")
     if (start is None) != (until is None):
         errors["online_until"] = ["give both ends of the online window, or neither"]
     elif start is not None and start >= until:
         errors["online_until"] = ["must be after online_from"]
-    if values.get("close_action") not in (None, "no_show", "cancel"):
+    if values.get("close_action") not in (None, *limits.CLOSE_ACTIONS):
         errors["close_action"] = ["no_show or cancel"]
     if errors:
         raise ValidationFailed("the queue settings are not valid", errors=errors)
@@ -161,7 +178,7 @@ def _board_values(session: Session, data: dict) -> dict:
     errors = {}
     values = {}
     if "name" in data:
-        values["name"] = str(data["name"]).strip()[:100]
+        values["name"] = str(data["name"]).strip()[: limits.BOARD_NAME_MAX]
         if not values["name"]:
             errors["name"] = ["required"]
     if "queue_ids" in data:
@@ -169,8 +186,8 @@ def _board_values(session: Session, data: dict) -> dict:
         unknown = [i for i in ids if not is_id(i) or session.get(Queue, i) is None]
         if unknown:
             errors["queue_ids"] = [f"no such queues: {', '.join(map(str, unknown))}"]
-        elif not 1 <= len(ids) <= 40:
-            errors["queue_ids"] = ["from 1 to 40 queues"]
+        elif not 1 <= len(ids) <= limits.BOARD_QUEUES_MAX:
+            errors["queue_ids"] = [f"from 1 to {limits.BOARD_QUEUES_MAX} queues"]
         values["queue_ids"] = ids
     if "voice_languages" in data:
         languages = list(dict.fromkeys(data["voice_languages"] or []))
@@ -208,6 +225,13 @@ def get_board(session: Session, board_id: int) -> Board:
     if board is None:
         raise NotFound(f"board {board_id} does not exist")
     return board
+
+
+def board_queues(session: Session, board: Board) -> list[Queue]:
+    """The queues a board shows, in the board's order (queues deleted since are skipped)."""
+    ids = [i for i in board.queue_ids or [] if is_id(i)]
+    found = {queue.id: queue for queue in session.scalars(select(Queue).where(Queue.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def list_boards(session: Session) -> list[Board]:

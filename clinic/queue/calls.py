@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, ValidationFailed
+from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import announce, clinic_day, get_queue, issue_ticket, record_history
@@ -192,7 +193,7 @@ def cancel(
         "cancelled",
         actor,
         now or utcnow(),
-        data={"reason": reason[:500]} if reason else None,
+        data={"reason": reason[:CANCEL_REASON_MAX]} if reason else None,
     )
     return ticket
 
@@ -225,7 +226,7 @@ def transfer(
         "transferred",
         actor,
         now,
-        data={"to_queue_id": target.id, "comment": comment[:1000]},
+        data={"to_queue_id": target.id, "comment": comment[:COMMENT_MAX]},
     )
     new = issue_ticket(
         session,

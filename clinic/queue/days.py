@@ -44,16 +44,18 @@ def position(session: Session, ticket: Ticket) -> dict:
     return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / 60))}
 
 
-def today_tickets(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> list[Ticket]:
+def today_tickets(
+    session: Session, queue_id: int, *, tz: ZoneInfo, now=None, status: str | None = None
+) -> list[Ticket]:
+    """Today's tickets of the queue in calling order; only those in ``status`` when given."""
     day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
     if day is None:
         return []
+    query = select(Ticket).where(Ticket.queue_day_id == day.id)
+    if status is not None:
+        query = query.where(Ticket.status == status)
     return list(
-        session.scalars(
-            select(Ticket)
-            .where(Ticket.queue_day_id == day.id)
-            .order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
-        )
+        session.scalars(query.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id))
     )
 
 

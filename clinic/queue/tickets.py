@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.text import NotAPhone, normalize_phone
@@ -235,7 +236,7 @@ def issue_ticket(
         status=S.WAITING,
         patient_id=patient_id,
         phone=phone,
-        comment=(comment or "")[:1000],
+        comment=(comment or "")[:COMMENT_MAX],
         token=secrets.token_urlsafe(32),
         queued_at=queued_at or now,
         created_at=now,

@@ -327,6 +327,13 @@ def list_doctors(
     return paginate(session, stmt, (Doctor.full_name, Doctor.id), page, page_size)
 
 
+def active_doctors(session: Session) -> list[Doctor]:
+    """Every active doctor by name (the choice when linking a user to a doctor)."""
+    return list(
+        session.scalars(select(Doctor).where(Doctor.active.is_(True)).order_by(Doctor.full_name))
+    )
+
+
 # -- services (the price list) --------------------------------------------------------------
 
 

@@ -10,12 +10,11 @@ from datetime import datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from clinic.accounts import audit, tokens, users
 from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
-from clinic.reference.models import Doctor
+from clinic.reference import directory as reference
 from web import db
 from web.auth.identity import current_identity
 from web.permissions import requires, signed_in
@@ -30,10 +29,6 @@ def _fail(exc: DomainError) -> None:
     flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
 
 
-def _doctors(session):
-    return session.scalars(select(Doctor).where(Doctor.active.is_(True)).order_by(Doctor.full_name))
-
-
 @bp.get("/admin/users")
 @requires("users.manage")
 def users_page():
@@ -42,7 +37,7 @@ def users_page():
         "admin/users.html",
         users=[users.user_as_dict(u) for u in users.list_users(session)],
         roles=sorted(ROLES),
-        doctors=list(_doctors(session)),
+        doctors=reference.active_doctors(session),
     )
 
 

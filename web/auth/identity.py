@@ -9,6 +9,7 @@ from flask_login import UserMixin
 
 from clinic.accounts.audit import Actor
 from clinic.accounts.models import User
+from clinic.accounts.permissions import Staff
 from clinic.accounts.users import user_permissions
 
 
@@ -42,6 +43,11 @@ class Identity(UserMixin):
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    @property
+    def staff(self) -> Staff:
+        """This user as the domain's rules see him (see clinic/queue/access.py)."""
+        return Staff(self.permissions, self.doctor_id)
 
     @property
     def actor(self) -> Actor:

@@ -1,14 +1,17 @@
 """The electronic queue: queues, issuing, calling, serving, transfers, online joining, boards.
 
-Staff operations need ``queue.issue`` (reception) or ``queue.call`` (doctors); a doctor acts
-only on his own queues. Online joining and the patient's own ticket are public: the first is
-rate-limited per address, the second needs the ticket's secret token.
+Staff operations need ``queue.issue`` (reception) or ``queue.call`` (doctors); a doctor reads
+and acts only on his own queues, by the one rule of :mod:`clinic.queue.access`. Online
+joining and the patient's own ticket are public: the first is rate-limited per address, the
+second needs the ticket's secret token.
 """
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
 
+from clinic.accounts.permissions import Staff
+from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
@@ -44,13 +47,9 @@ def _ticket_out(ticket, **extra) -> dict:
     return {**q.ticket_as_dict(ticket), "patient_url": _patient_url(ticket), **extra}
 
 
-def _check_own_queue(queue) -> None:
-    """A doctor (without queue.manage) may act only on his own queues."""
+def _staff() -> Staff:
     identity = current_identity()
-    if identity is None or identity.doctor_id is None or identity.can("queue.manage"):
-        return
-    if not queue_admin.doctor_may_act(db.session(), queue, identity.doctor_id):
-        abort(403, message="this is not one of your queues")
+    return identity.staff if identity else Staff(frozenset())
 
 
 def _queue_out(session, queue) -> dict:
@@ -113,10 +112,8 @@ def update_queue(data, queue_id: int):
 def today_tickets(query, queue_id: int):
     """Today's tickets in calling order; ``?status=`` narrows them."""
     session = db.session()
-    q.get_queue(session, queue_id)
-    tickets = queue_days.today_tickets(session, queue_id, tz=_tz())
-    if query.get("status"):
-        tickets = [t for t in tickets if t.status == query["status"]]
+    access.check_may_read_queue(session, _staff(), q.get_queue(session, queue_id))
+    tickets = queue_days.today_tickets(session, queue_id, tz=_tz(), status=query.get("status"))
     return [_ticket_out(t) for t in tickets]
 
 
@@ -151,10 +148,13 @@ def issue_ticket(data, queue_id: int):
 @blp.alt_response(403, schema=ProblemSchema)
 @blp.alt_response(404, schema=ProblemSchema)
 def call_next(data, queue_id: int):
-    """Call the next patient: priority first, then queue time. 204 when nobody waits."""
+    """Call the next patient: priority first, then queue time. 204 when nobody waits.
+    Without ``room_id`` the call goes to the queue's room, else to the doctor's own room."""
     session = db.session()
-    _check_own_queue(q.get_queue(session, queue_id))
-    ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=data["room_id"], actor=_actor())
+    queue = q.get_queue(session, queue_id)
+    access.check_may_act_on_queue(session, _staff(), queue)
+    room_id = access.calling_room(session, _staff(), queue, data["room_id"])
+    ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=room_id, actor=_actor())
     session.commit()
     if ticket is None:
         return "", 204
@@ -167,7 +167,7 @@ def call_next(data, queue_id: int):
 def _staff_ticket(ticket_id: int):
     session = db.session()
     ticket = q.get_ticket(session, ticket_id)
-    _check_own_queue(ticket.queue)
+    access.check_may_act_on_queue(session, _staff(), ticket.queue)
     return session, ticket
 
 
@@ -179,6 +179,7 @@ def get_ticket(ticket_id: int):
     """A ticket with its position, estimated wait and full history (across transfers)."""
     session = db.session()
     ticket = q.get_ticket(session, ticket_id)
+    access.check_may_read_queue(session, _staff(), ticket.queue)
     return _ticket_out(
         ticket, history=calls.history(session, ticket), **queue_days.position(session, ticket)
     )
@@ -227,10 +228,11 @@ _transition("postpone", lambda s, t: calls.postpone(s, t, actor=_actor()), "To t
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema)
 def call_back(data, ticket_id: int):
-    """Call a postponed ticket; to ``room_id`` when given (a doctor of a department's shared
-    queue calls to his own room), else to the queue's room."""
+    """Call a postponed ticket; to ``room_id`` when given, else to the queue's room, else (a
+    department's shared queue) to the doctor's own room."""
     session, ticket = _staff_ticket(ticket_id)
-    calls.call_back(session, ticket, room_id=data["room_id"], actor=_actor())
+    room_id = access.calling_room(session, _staff(), ticket.queue, data["room_id"])
+    calls.call_back(session, ticket, room_id=room_id, actor=_actor())
     session.commit()
     return _ticket_out(ticket)
 

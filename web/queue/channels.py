@@ -1,39 +1,49 @@
-"""Who may read the queue's channels: boards, staff views, tickets and print requests."""
+"""Who may read the queue's channels: boards, staff views, tickets and print requests.
+
+Each rule asks the queue's one access rule (:mod:`clinic.queue.access`), as the API and the
+pages do, so a doctor is refused here exactly what he is refused there.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from clinic.channels import int_key
-from clinic.queue import admin as queue_admin
 from clinic.queue import snapshots  # noqa: F401 - registers the queue's channel snapshots
-from clinic.queue.models import Queue
+from clinic.queue import access
+from clinic.queue.models import Queue, Ticket
+from web.auth.identity import Identity
 from web.ws.access import PatientIdentity, can, channel_rule
+
+
+def _row(session: Session, model, channel: str):
+    key = int_key(channel)
+    return session.get(model, key) if key else None
 
 
 @channel_rule("board")
 def _board(identity, channel: str, session: Session) -> bool:
     if isinstance(identity, PatientIdentity):
         return int_key(channel) == identity.queue_id
-    return can(identity, "board.view") or can(identity, "queue.read")
+    return isinstance(identity, Identity) and access.may_read_board(identity.staff)
 
 
 @channel_rule("queue")
 def _staff(identity, channel: str, session: Session) -> bool:
-    if not can(identity, "queue.read"):
+    if not isinstance(identity, Identity):
         return False
-    if identity.doctor_id is None or identity.can("queue.manage") or identity.can("queue.issue"):
-        return True
-    queue_id = int_key(channel)
-    queue = session.get(Queue, queue_id) if queue_id else None
-    return queue is not None and queue_admin.doctor_may_act(session, queue, identity.doctor_id)
+    queue = _row(session, Queue, channel)
+    return queue is not None and access.may_read_queue(session, identity.staff, queue)
 
 
 @channel_rule("ticket")
 def _ticket(identity, channel: str, session: Session) -> bool:
     if isinstance(identity, PatientIdentity):
         return int_key(channel) == identity.ticket_id
-    return can(identity, "queue.read")
+    if not isinstance(identity, Identity):
+        return False
+    ticket = _row(session, Ticket, channel)
+    return ticket is not None and access.may_read_queue(session, identity.staff, ticket.queue)
 
 
 @channel_rule("printing")

@@ -16,13 +16,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from clinic.errors import NotFound
+from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import days as queue_days
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
 from clinic.reference import directory as reference
-from clinic.reference.models import Doctor
 from clinic.settings import LANGUAGES
 from web import db
 from web.auth.identity import current_identity
@@ -158,30 +158,24 @@ def print_ticket(ticket_id: int):
 # -- the doctor -----------------------------------------------------------------------------
 
 
-def _doctor_queues(session) -> tuple[list[Queue], Doctor | None]:
-    """The queues this user may call: a doctor's own, or every active one for the others."""
-    identity = current_identity()
-    doctor = session.get(Doctor, identity.doctor_id) if identity.doctor_id else None
-    if doctor is None or identity.can("queue.manage"):
-        return queue_admin.list_queues(session), doctor
-    return queue_admin.doctors_queues(session, doctor.id), doctor
-
-
 @bp.get("/queue/doctor")
 @requires("queue.call")
 def doctor():
     """The doctor's screen: one of his queues, live, with call, serve and transfer buttons."""
     session = db.session()
     language = current_language()
-    queues, doctor = _doctor_queues(session)
+    staff = current_identity().staff
+    queues = access.queues_to_call(session, staff)
     every_queue = queue_admin.list_queues(session)
     asked = request.args.get("queue", "")
-    chosen = next((queue for queue in queues if str(queue.id) == asked), None)
-    chosen = chosen or (queues[0] if queues else None)
+    chosen = queues[0] if queues else None
+    if asked:
+        # Another department's queue is refused here as the API and the socket refuse it.
+        chosen = q.get_queue(session, int(asked) if asked.isdigit() else 0)
+        access.check_may_act_on_queue(session, staff, chosen)
     config = None
     if chosen is not None:
-        # A shared department queue has no room of its own: the doctor calls to his room.
-        room_id = chosen.room_id or (doctor.room_id if doctor else None)
+        room_id = access.calling_room(session, staff, chosen)
         texts = {
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
@@ -232,7 +226,7 @@ def board(board_id: int):
     if not board.active:
         raise NotFound(f"board {board_id} is switched off")
     language = current_language()
-    queues = [queue for queue in (session.get(Queue, i) for i in board.queue_ids) if queue]
+    queues = queue_admin.board_queues(session, board)
     voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
     token = request.args.get("token", "")
     config = {

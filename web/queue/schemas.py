@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from clinic.queue.models import Priority, TicketSource
+from clinic.queue import limits
+from clinic.queue.models import Priority, TicketSource, TicketStatus
 from web.api.schemas import StrictBoolean
 
 
@@ -18,24 +19,30 @@ class StrictSchema(Schema):
 
 
 class QueueIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    code = fields.String(required=True, validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
     department_id = _id(required=True)
     doctor_id = _id(allow_none=True)
     room_id = _id(allow_none=True)
-    prefix = fields.String(validate=validate.Length(min=1, max=3))
-    start_number = fields.Integer(strict=True, validate=validate.Range(min=1, max=9000))
+    prefix = fields.String(validate=validate.Length(min=1, max=limits.PREFIX_MAX))
+    start_number = fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=limits.START_NUMBER_MAX)
+    )
     online_from = fields.Time(allow_none=True)
     online_until = fields.Time(allow_none=True)
-    online_daily_limit = fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000))
+    online_daily_limit = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=limits.ONLINE_DAILY_LIMIT_MAX)
+    )
     pay_before_doctor = StrictBoolean()
     closes_at = fields.Time()
-    close_action = fields.String(validate=validate.OneOf(["no_show", "cancel"]))
-    default_service_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=480))
+    close_action = fields.String(validate=validate.OneOf(limits.CLOSE_ACTIONS))
+    default_service_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=limits.SERVICE_MINUTES_MAX)
+    )
     active = StrictBoolean()
 
 
 class QueuePatch(QueueIn):
-    code = fields.String(validate=validate.Length(min=1, max=32))
+    code = fields.String(validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
     department_id = _id()
 
 
@@ -75,7 +82,7 @@ class IssueIn(StrictSchema):
     )
     priority = fields.String(load_default="normal", validate=validate.OneOf(sorted(Priority.NAMES)))
     patient_id = _id(allow_none=True, load_default=None)
-    comment = fields.String(load_default="", validate=validate.Length(max=1000))
+    comment = fields.String(load_default="", validate=validate.Length(max=limits.COMMENT_MAX))
 
 
 class CallNextIn(StrictSchema):
@@ -84,16 +91,18 @@ class CallNextIn(StrictSchema):
 
 class TransferIn(StrictSchema):
     to_queue_id = _id(required=True)
-    comment = fields.String(load_default="", validate=validate.Length(max=1000))
+    comment = fields.String(load_default="", validate=validate.Length(max=limits.COMMENT_MAX))
     return_after = StrictBoolean(load_default=False)
 
 
 class CancelIn(StrictSchema):
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = fields.String(load_default="", validate=validate.Length(max=limits.CANCEL_REASON_MAX))
 
 
 class JoinIn(StrictSchema):
-    phone = fields.String(required=True, validate=validate.Length(min=5, max=25))
+    phone = fields.String(
+        required=True, validate=validate.Length(min=limits.PHONE_MIN, max=limits.PHONE_MAX)
+    )
 
 
 class TicketOut(Schema):
@@ -153,27 +162,16 @@ class PublicTicket(Schema):
 
 
 class TicketsQuery(Schema):
-    status = fields.String(
-        validate=validate.OneOf(
-            [
-                "waiting",
-                "called",
-                "in_service",
-                "served",
-                "no_show",
-                "cancelled",
-                "transferred",
-                "postponed",
-            ]
-        )
-    )
+    status = fields.String(validate=validate.OneOf(TicketStatus.ALL))
 
 
 class BoardIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    queue_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
+    queue_ids = fields.List(
+        _id(), required=True, validate=validate.Length(min=1, max=limits.BOARD_QUEUES_MAX)
+    )
     voice_languages = fields.List(
-        fields.String(validate=validate.OneOf(["ru", "uz", "en"])),
+        fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES)),
         load_default=["ru", "uz"],
         validate=validate.Length(min=1, max=3),
     )
@@ -182,10 +180,10 @@ class BoardIn(StrictSchema):
 
 
 class BoardPatch(BoardIn):
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    queue_ids = fields.List(_id(), validate=validate.Length(min=1, max=40))
+    name = fields.String(validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
+    queue_ids = fields.List(_id(), validate=validate.Length(min=1, max=limits.BOARD_QUEUES_MAX))
     voice_languages = fields.List(
-        fields.String(validate=validate.OneOf(["ru", "uz", "en"])),
+        fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES)),
         validate=validate.Length(min=1, max=3),
     )
     chime = StrictBoolean()

@@ -1,0 +1,102 @@
+"""Who may read and act on which queue: the one rule every door asks (the JSON API, the
+pages and the WebSocket channels), so a doctor gets the same answer through each.
+
+A *doctor-bound* user is one linked to a doctor record who does not configure queues
+(``queue.manage``). He reads the tickets, and calls, serves and transfers them, only on his
+own queues: his room's queue, or his department's shared one. Everyone else is bound only by
+the permissions of his roles. What a display board shows (numbers and rooms, never a name or
+a phone) is open to every queue reader.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from clinic.accounts.permissions import Staff
+from clinic.base import is_id
+from clinic.errors import Forbidden, ValidationFailed
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import Queue
+from clinic.reference.models import Doctor, Room
+
+NOT_YOURS = "this is not one of your queues"
+
+
+def _doctor(session: Session, actor: Staff) -> Doctor | None:
+    return session.get(Doctor, actor.doctor_id) if is_id(actor.doctor_id) else None
+
+
+def doctor_bound(actor: Staff) -> bool:
+    """A doctor who acts only on his own queues (not one who configures every queue)."""
+    return actor.doctor_id is not None and not actor.can("queue.manage")
+
+
+def may_read_queue(session: Session, actor: Staff, queue: Queue) -> bool:
+    """May ``actor`` see the queue's tickets (the staff view: names, phones, comments)?
+
+    Reception (``queue.issue``) serves every queue, so a doctor who also works the desk
+    reads them all.
+    """
+    if not actor.can("queue.read"):
+        return False
+    if not doctor_bound(actor) or actor.can("queue.issue"):
+        return True
+    return queue_admin.doctor_may_act(session, queue, actor.doctor_id)
+
+
+def may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> bool:
+    """May ``actor`` call, recall, serve, postpone, call back or transfer the queue's
+    tickets?"""
+    if not actor.can("queue.call"):
+        return False
+    if not doctor_bound(actor):
+        return True
+    return queue_admin.doctor_may_act(session, queue, actor.doctor_id)
+
+
+def may_read_board(actor: Staff) -> bool:
+    """A board's numbers and rooms: display screens and every queue reader."""
+    return actor.can("board.view") or actor.can("queue.read")
+
+
+def check_may_read_queue(session: Session, actor: Staff, queue: Queue) -> None:
+    if not may_read_queue(session, actor, queue):
+        raise Forbidden(NOT_YOURS, code="not_your_queue")
+
+
+def check_may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> None:
+    if not may_act_on_queue(session, actor, queue):
+        raise Forbidden(NOT_YOURS, code="not_your_queue")
+
+
+def queues_to_call(session: Session, actor: Staff) -> list[Queue]:
+    """The active queues ``actor`` may call: a doctor's own, or every one for the others."""
+    if not actor.can("queue.call"):
+        return []
+    if doctor_bound(actor):
+        return queue_admin.doctors_queues(session, actor.doctor_id)
+    return queue_admin.list_queues(session)
+
+
+def calling_room(
+    session: Session, actor: Staff, queue: Queue, room_id: int | None = None
+) -> int | None:
+    """The room a call on ``queue`` sends the patient to.
+
+    Without ``room_id``: the queue's own room, else (a department's shared queue) the
+    calling doctor's room. A doctor-bound caller may name only one of those two rooms; other
+    callers may name any existing room.
+    """
+    doctor = _doctor(session, actor)
+    own_room = doctor.room_id if doctor is not None else None
+    if room_id is None:
+        return queue.room_id if queue.room_id is not None else own_room
+    if not is_id(room_id) or session.get(Room, room_id) is None:
+        raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
+    if doctor_bound(actor) and room_id not in (queue.room_id, own_room):
+        raise Forbidden(
+            "a doctor calls to his own room or the queue's room",
+            errors={"room_id": ["not your room nor the queue's"]},
+            code="not_your_room",
+        )
+    return room_id
