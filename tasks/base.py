@@ -25,7 +25,15 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, redis.ConnectionError, redis.TimeoutError, ConnectionError)
 
 _runtime: Runtime | None = None
+_settings: Settings | None = None
 _runtime_lock = threading.Lock()
+
+
+def use_settings(settings: Settings) -> None:
+    """Build this process's task runtime from ``settings`` (the worker's entry hands in the
+    settings its Celery app was built from)."""
+    global _settings
+    _settings = settings
 
 
 def configure_runtime(runtime: Runtime | None) -> None:
@@ -39,7 +47,7 @@ def get_runtime() -> Runtime:
     if _runtime is None:
         with _runtime_lock:
             if _runtime is None:
-                _runtime = Runtime(Settings.from_env())
+                _runtime = Runtime(_settings or Settings.from_env())
     return _runtime
 
 
@@ -100,6 +108,10 @@ class JobTask(ClinicTask):
             return {"job": job_id, "skipped": True}
         try:
             result = work(self.runtime.db.sessionmaker, job_id)
+        except jobs.ClaimLost:
+            # This worker was presumed dead and another one resumed the job: leave it to that.
+            log.warning("job %s was claimed by another attempt; this one stops", job_id)
+            return {"job": job_id, "skipped": True}
         except TRANSIENT_ERRORS:
             with self.runtime.db.transaction() as session:
                 jobs.release_job(session, job_id)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from clinic.reference import price_import
 from tasks.base import JobTask, PermanentError
-
-log = logging.getLogger(__name__)
 
 
 class RejectedFile(PermanentError):
@@ -29,9 +25,4 @@ def import_price_list(self, *, job_id: str) -> dict:
         except price_import.PriceListRejected as exc:
             raise RejectedFile(exc.detail) from exc
 
-    try:
-        return self.run_job(job_id, work)
-    except price_import.ClaimLost:
-        # This worker was presumed dead and another one resumed the job: leave it to that one.
-        log.warning("job %s was claimed by another attempt; this one stops", job_id)
-        return {"job": job_id, "skipped": True}
+    return self.run_job(job_id, work)

@@ -1,5 +1,6 @@
 """Jobs: anything slow is a row with status, progress and result (`clinic.jobs.service`)."""
 
+from clinic.jobs.batches import ClaimLost, lock_claimed, savepoint
 from clinic.jobs.service import (
     EVENT_FAILED,
     EVENT_PROGRESS,
@@ -20,6 +21,9 @@ from clinic.jobs.service import (
 )
 
 __all__ = [
+    "ClaimLost",
+    "lock_claimed",
+    "savepoint",
     "EVENT_FAILED",
     "EVENT_PROGRESS",
     "EVENT_QUEUED",

@@ -12,7 +12,6 @@ See docs/price-import.md for the file format.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from sqlalchemy import select
@@ -20,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from clinic import jobs
 from clinic.errors import DomainError
-from clinic.events import PENDING_KEY
-from clinic.jobs.models import Job, JobFile, JobStatus
+from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
@@ -41,10 +39,6 @@ MAX_REPORTED_ERRORS = 1000
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 SERVICE_TEXT_COLUMNS = ("code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code")
 SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
-
-
-class ClaimLost(Exception):
-    """Another worker claimed the job (this one was presumed dead): stop without writing."""
 
 
 def start_import(
@@ -99,7 +93,8 @@ def import_batches(
 
     Every batch's transaction holds its upserts, the job's progress and the state, so a
     crash loses at most the batch in flight and a later attempt redoes exactly that batch.
-    Raises :class:`ClaimLost` when another attempt has claimed the job since this one did.
+    Raises :class:`clinic.jobs.ClaimLost` when another attempt has claimed the job since this
+    one did.
     """
     with sessionmaker() as session:
         job = jobs.get_job(session, job_id)
@@ -117,9 +112,7 @@ def import_batches(
         start = state["next"]
         stop = min(start + batch_size, len(rows))
         with sessionmaker() as session, session.begin():
-            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
-            if job is None or job.status != JobStatus.RUNNING or job.attempts != attempt:
-                raise ClaimLost(job_id)
+            job = jobs.lock_claimed(session, job_id, attempt)
             departments = dict(session.execute(select(Department.code, Department.id)).all())
             for i in range(start, stop):
                 outcome, problems = _import_row(session, departments, rows[i], repeats.get(i))
@@ -199,7 +192,7 @@ def _import_row(
         "services": _import_service,
     }[row.sheet]
     try:
-        with _atomic(session):
+        with jobs.savepoint(session):
             return importer(session, departments, row.values, problems), []
     except _RowProblems as exc:
         return "rejected", exc.problems
@@ -210,22 +203,6 @@ def _import_row(
             for message in messages
         ]
         return "rejected", found or [(None, exc.detail)]
-
-
-@contextmanager
-def _atomic(session: Session) -> Iterator[None]:
-    """A savepoint for one row. When it rolls back, the events the row recorded are taken
-    off the list published after commit too: their numbers were rolled back with them."""
-    pending = session.info.get(PENDING_KEY)
-    mark = len(pending) if pending else 0
-    savepoint = session.begin_nested()
-    try:
-        yield
-    except BaseException:
-        savepoint.rollback()
-        del session.info.get(PENDING_KEY, [])[mark:]
-        raise
-    savepoint.commit()
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:

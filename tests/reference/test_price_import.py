@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from clinic import jobs
 from clinic.errors import ValidationFailed
 from clinic.events import channel_last_seq
+from clinic.jobs import ClaimLost
 from clinic.models import Department, Doctor, Job, OutboxEvent, Room, Service
 from clinic.reference import price_list_file
 from clinic.reference.directory import create_department
 from clinic.reference.price_import import (
-    ClaimLost,
     PriceListRejected,
     import_batches,
     import_price_list,

@@ -45,3 +45,34 @@ def test_unix_socket_redis_becomes_a_kombu_socket_url(tmp_path):
 
     s = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path)})
     assert broker_url(s) == f"redis+socket://{tmp_path / 'redis.sock'}"
+
+
+def test_importing_the_web_and_the_tasks_builds_no_celery_app_and_reads_no_environment():
+    """An environment the settings would refuse (an unknown CLINIC_ENV) does not matter to
+    anything but the worker's entry: no Celery app is built from it at import."""
+    import os
+    import subprocess  # nosec B404 - our own interpreter, a fixed script
+    import sys
+
+    script = (
+        "import web, web.cli.processes, workers.celery_app, tasks.base, tasks.reference\n"
+        "from celery import _state\n"
+        "assert not list(_state._get_active_apps()), list(_state._get_active_apps())\n"
+        "try:\n"
+        "    import workers.main\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    env = {**os.environ, "CLINIC_ENV": "nowhere"}
+    done = subprocess.run(  # nosec B603
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    # Only the celery command's own entry reads the environment, and refuses this one.
+    assert done.stdout.strip() == "ConfigError"
+
+
+def test_the_celery_command_loads_the_worker_entry():
+    from web.cli.processes import CELERY_APP
+
+    assert CELERY_APP == "workers.main"

@@ -22,7 +22,7 @@ from clinic.settings import ConfigError, Settings
 from web.supervisor import ChildSpec, Supervisor
 from workers.config import QUEUES
 
-CELERY_APP = "workers.celery_app"
+CELERY_APP = "workers.main"
 # By path, not as the module web.gunicorn_conf: importing the web package in gunicorn's master
 # would load Redis and SSL before the gevent workers monkey-patch them.
 GUNICORN_CONFIG = str(Path(__file__).resolve().parent.parent / "gunicorn_conf.py")
