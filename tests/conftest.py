@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from clinic import migrate
+from clinic.events import catalogue
 from clinic.models import Base
 from clinic.runtime import Runtime
 from clinic.settings import Settings
@@ -29,6 +30,17 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 BACKENDS = [
     b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b
 ]
+# Every event any test records is checked against its declaration in the catalogue (an
+# unknown name, or data of another shape, fails the test that recorded it). The tests' own
+# events carry anything, on a job channel.
+catalogue.check_recorded_events(True)
+catalogue.declare(
+    *(
+        catalogue.EventType(f"test.{name}", {"job": None})
+        for name in ("tick", "note", "kept", "dropped")
+    )
+)
+
 # Tests that spend their time in browsers and processes, not in database rules, run on one
 # backend: the production one when it is configured.
 ONE_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.db import on_commit
+from clinic.events import catalogue
 from clinic.events.models import EventChannel, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ def record_event(session: Session, channel: str, type_: str, data: dict) -> Outb
     """
     if not valid_channel(channel):
         raise ValueError(f"not a channel name: {channel!r}")
+    if catalogue.checking():
+        catalogue.check(channel, type_, data)
     event = OutboxEvent(
         channel=channel, seq=_next_seq(session, channel), type=type_, data=data, created_at=utcnow()
     )

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from clinic.base import iso, utcnow
 from clinic.errors import NotFound
 from clinic.events import record_event
+from clinic.jobs import events
 from clinic.jobs.models import DeadLetter, Job, JobStatus
 
-EVENT_QUEUED = "job.queued"
-EVENT_STARTED = "job.started"
-EVENT_PROGRESS = "job.progress"
-EVENT_SUCCEEDED = "job.succeeded"
-EVENT_FAILED = "job.failed"
+EVENT_QUEUED = events.QUEUED.name
+EVENT_STARTED = events.STARTED.name
+EVENT_PROGRESS = events.PROGRESS.name
+EVENT_SUCCEEDED = events.SUCCEEDED.name
+EVENT_FAILED = events.FAILED.name
 
 
 def job_channel(job_id: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.events import record_event
+from clinic.queue import events as queue_events
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
@@ -137,7 +138,7 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             record_event(
                 session,
                 channel,
-                "queue.day_closed",
+                queue_events.DAY_CLOSED.name,
                 {"queue_id": day.queue_id, "day": day.day.isoformat(), "waiting": 0},
             )
         closed.append(day.id)

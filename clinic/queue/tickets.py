@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.queue import events as queue_events
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.text import NotAPhone, normalize_phone
 
-EVENT_PREFIX = "ticket."
+PRINT_CHANNEL = "printing:tickets"
 
 
 class QueueRefused(Conflict):
@@ -166,17 +167,15 @@ def announce(session: Session, ticket: Ticket, action: str) -> None:
     transaction of the change)."""
     session.flush()
     waiting = waiting_count(session, ticket.queue_day_id)
-    type_ = EVENT_PREFIX + action
-    record_event(
-        session,
+    # Each audience gets the fields its shape in the catalogue names (clinic/queue/events.py).
+    event = queue_events.TICKET_EVENTS[action]
+    everything = {**ticket_as_dict(ticket), **board_view(ticket), "waiting": waiting}
+    for channel in (
         staff_channel(ticket.queue_id),
-        type_,
-        {**ticket_as_dict(ticket), "waiting": waiting},
-    )
-    record_event(
-        session, board_channel(ticket.queue_id), type_, {**board_view(ticket), "waiting": waiting}
-    )
-    record_event(session, ticket_channel(ticket.id), type_, board_view(ticket))
+        board_channel(ticket.queue_id),
+        ticket_channel(ticket.id),
+    ):
+        record_event(session, channel, event.name, event.data_for(channel, everything))
 
 
 def record_history(
@@ -250,8 +249,8 @@ def issue_ticket(
     # The printing module prints from this; until then the ticket page prints in the browser.
     record_event(
         session,
-        "printing:tickets",
-        "ticket.print_requested",
+        PRINT_CHANNEL,
+        queue_events.PRINT_REQUESTED.name,
         {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
     )
     return ticket

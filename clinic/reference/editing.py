@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from clinic.base import iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.reference import events as reference_events
 from clinic.text import LOOSE_FOLDS, NotAPhone, loose_key, normalize_phone, search_key
 
 MISSING = "Missing data for required field."
@@ -188,7 +189,8 @@ class Kind:
 
 
 def record_change(session: Session, kind: Kind, action: str, entity) -> None:
-    record_event(session, kind.channel, f"{kind.name}.{action}", kind.as_dict(entity))
+    event = reference_events.change_event(kind.name, action)
+    record_event(session, kind.channel, event.name, kind.as_dict(entity))
 
 
 def fetch(session: Session, kind: Kind, entity_id):

@@ -1,0 +1,78 @@
+"""The queue's events and what each audience sees of them.
+
+A ticket's change goes to three channels at once: ``queue:<id>`` (the staff: the whole
+ticket), ``board:<id>`` (the hall's display: number, room, status, never a name or a phone)
+and ``ticket:<id>`` (the patient's own page: the board's view of his ticket). The board and
+the ticket channels are public; the catalogue refuses any personal field on them.
+"""
+
+from __future__ import annotations
+
+from clinic.events.catalogue import EventType, NoneType, declare, declare_public_channels
+
+OPT_INT, OPT_STR = (int, NoneType), (str, NoneType)
+
+STAFF_TICKET = {
+    "id": int,
+    "code": str,
+    "number": int,
+    "queue_id": int,
+    "source": str,
+    "priority": int,
+    "status": str,
+    "room": OPT_STR,
+    "room_id": OPT_INT,
+    "patient_id": OPT_INT,
+    "visit_id": OPT_INT,
+    "phone": OPT_STR,
+    "comment": str,
+    "queued_at": str,
+    "created_at": str,
+    "called_at": OPT_STR,
+    "started_at": OPT_STR,
+    "finished_at": OPT_STR,
+    "recalls": int,
+    "transferred_from_id": OPT_INT,
+    "return_to_queue_id": OPT_INT,
+    "waiting": int,
+}
+BOARD_TICKET = {
+    "ticket_id": int,
+    "code": str,
+    "queue_id": int,
+    "room": OPT_STR,
+    "status": str,
+    "recalls": int,
+    "called_at": OPT_STR,
+}
+
+# What happened to a ticket, as its history and its event name say it.
+TICKET_ACTIONS = (
+    "issued",
+    "called",
+    "recalled",
+    "started",
+    "served",
+    "no_show",
+    "postponed",
+    "called_back",
+    "cancelled",
+    "transferred",
+)
+TICKET_EVENTS = {
+    action: EventType(
+        f"ticket.{action}",
+        {"queue": STAFF_TICKET, "board": {**BOARD_TICKET, "waiting": int}, "ticket": BOARD_TICKET},
+    )
+    for action in TICKET_ACTIONS
+}
+DAY_CLOSED = EventType(
+    "queue.day_closed",
+    {kind: {"queue_id": int, "day": str, "waiting": int} for kind in ("queue", "board")},
+)
+PRINT_REQUESTED = EventType(
+    "ticket.print_requested", {"printing": {"ticket_id": int, "code": str, "queue_id": int}}
+)
+
+declare_public_channels("board", "ticket")
+declare(*TICKET_EVENTS.values(), DAY_CLOSED, PRINT_REQUESTED)
