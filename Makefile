@@ -40,6 +40,7 @@ lint-python: install
 	$(BIN)/isort --check-only --quiet .
 	$(BIN)/flake8
 	$(BIN)/bandit --quiet --recursive clinic web tasks workers
+	$(BIN)/lint-imports --no-cache
 
 lint-workflows: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from clinic.accounts.permissions import ROLES
 from clinic.base import MAX_ID
 from web.api.schemas import StrictBoolean
+from web.auth.schemas import PasswordChangeSchema  # noqa: F401 - the API's too
 
 ROLE_NAMES = sorted(ROLES)
 
@@ -26,7 +28,7 @@ class UserSchema(Schema):
 
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=2, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
     full_name = fields.String(load_default="", validate=validate.Length(max=160))
     roles = fields.List(
         fields.String(validate=validate.OneOf(ROLE_NAMES)),
@@ -51,17 +53,12 @@ class UserUpdateSchema(Schema):
 
 
 class PasswordResetSchema(Schema):
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
-
-
-class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    new_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
 
 
 class SignInSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
 
 
 class CsrfSchema(Schema):

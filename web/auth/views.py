@@ -19,10 +19,10 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import users
 from clinic.errors import ValidationFailed
 from web import db
-from web.accounts.schemas import PasswordChangeSchema
 from web.auth.audit import mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.schemas import PasswordChangeSchema
 from web.errors import flatten_messages
 from web.permissions import public, signed_in
 
