@@ -1,5 +1,13 @@
-"""All models, imported here so metadata (and Alembic) sees every table."""
+"""All models, imported here so metadata (and Alembic) sees every table.
 
+Every module package's ``models.py`` is imported (a new module needs no line here); the names
+below are re-exported for convenience."""
+
+import importlib as _importlib
+import importlib.util as _importlib_util
+import pkgutil as _pkgutil
+
+import clinic as _clinic
 from clinic.accounts.models import ApiToken, AuditEntry, User, UserRole
 from clinic.base import MAX_ID, Base, is_id, iso, utcnow
 from clinic.events.models import EventChannel, OutboxEvent
@@ -47,3 +55,7 @@ __all__ = [
     "Service",
     "utcnow",
 ]
+
+for _module in _pkgutil.iter_modules(_clinic.__path__):
+    if _module.ispkg and _importlib_util.find_spec(f"clinic.{_module.name}.models"):
+        _importlib.import_module(f"clinic.{_module.name}.models")

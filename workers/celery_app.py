@@ -8,14 +8,27 @@ made with explicit settings uses those settings alone.
 
 from __future__ import annotations
 
+import pkgutil
+
 from celery import Celery
 
 from clinic.settings import Settings
 from workers.config import celery_config
 
-# Every module of tasks, so a worker knows every task by its explicit name. A new module adds
-# its tasks/<module>.py here.
-TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.reference", "tasks.queue")
+
+def task_modules() -> tuple[str, ...]:
+    """Every module of the tasks package (but its base classes), so a worker knows every task
+    by its explicit name: a new module's ``tasks/<module>.py`` needs no registration."""
+    import tasks
+
+    return tuple(
+        f"tasks.{module.name}"
+        for module in pkgutil.iter_modules(tasks.__path__)
+        if module.name != "base"
+    )
+
+
+TASK_MODULES = task_modules()
 
 
 def create_celery(settings: Settings) -> Celery:

@@ -75,3 +75,25 @@ def test_migrations_go_down_and_up_again_with_data_in_the_tables(empty_database)
     assert _tables(empty_database) == set()
     migrate.upgrade(empty_database)
     assert _tables(empty_database) == {t.name for t in Base.metadata.sorted_tables}
+
+
+def test_every_module_packages_models_are_in_the_metadata():
+    from pathlib import Path
+
+    import clinic
+    from clinic.models import Base
+
+    root = Path(clinic.__file__).parent
+    modules = {p.parent.name for p in root.glob("*/models.py")}
+    assert modules >= {"accounts", "events", "jobs", "queue", "reference"}
+    owners = {table_module(t) for t in Base.metadata.sorted_tables}
+    assert modules <= owners
+
+
+def table_module(table) -> str:
+    from clinic.models import Base
+
+    for mapper in Base.registry.mappers:
+        if mapper.local_table is table:
+            return mapper.class_.__module__.split(".")[1]
+    return ""

@@ -76,3 +76,12 @@ def test_the_celery_command_loads_the_worker_entry():
     from web.cli.processes import CELERY_APP
 
     assert CELERY_APP == "workers.main"
+
+
+def test_a_worker_knows_the_tasks_of_every_module_without_registration():
+    from pathlib import Path
+
+    from workers.celery_app import TASK_MODULES
+
+    found = {p.stem for p in (Path(__file__).resolve().parents[2] / "tasks").glob("*.py")}
+    assert set(TASK_MODULES) == {f"tasks.{name}" for name in found - {"__init__", "base"}}
