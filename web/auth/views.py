@@ -75,10 +75,21 @@ def sign_out_session() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would help phishing."""
-    if target:
+    """Only a path on this site: an open redirect would help phishing.
+
+    A browser reads ``//host``, ``/\\host`` and ``/<tab>/host`` (it drops tabs and line
+    breaks) as another site, so the target must be one absolute path whose second character
+    starts no authority, with no control characters, spaces or backslashes anywhere.
+    """
+    if (
+        isinstance(target, str)
+        and 0 < len(target) <= 2000
+        and target.startswith("/")
+        and target[1:2] not in ("/", "\\")
+        and not any(ch.isspace() or ord(ch) < 0x20 or ch in "\\\x7f" for ch in target)
+    ):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("pages.index")
 
