@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from marshmallow import ValidationError
 
+from clinic.accounts import access
 from clinic.accounts import audit as audit_log
 from clinic.accounts import users
 from clinic.errors import ValidationFailed
@@ -68,10 +69,15 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
 
 
 def sign_out_session() -> None:
-    """End the session: forget the user and everything else, and never reuse its id."""
+    """End the session: forget the user and everything else, and never reuse its id.
+
+    The user's open WebSockets are rechecked: the one made with this session closes."""
+    identity = current_identity()
     logout_user()
     http_session.clear()
     _regenerate_session()
+    if identity is not None:
+        access.publish(db.runtime().bus, identity.user_id)
 
 
 def _safe_next(target: str | None) -> str:
