@@ -73,9 +73,12 @@ def sign_out_session() -> None:
 
     The user's open WebSockets are rechecked: the one made with this session closes."""
     identity = current_identity()
+    # A new id first, while the session still holds the user: that drops the stored session
+    # now, before the notice below makes the hub check its sockets (the answer's own save
+    # comes later).
+    _regenerate_session()
     logout_user()
     http_session.clear()
-    _regenerate_session()
     if identity is not None:
         access.publish(db.runtime().bus, identity.user_id)
 
