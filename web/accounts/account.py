@@ -22,7 +22,7 @@ from web.accounts.schemas import (
 )
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
-from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.limits import sign_in_budget
 from web.auth.views import FAILED, attempt_sign_in, sign_out_session
 from web.errors import problem
 from web.permissions import public, signed_in
@@ -40,7 +40,7 @@ def csrf_token():
 
 @blp.route("/session", methods=["POST"])
 @public
-@limiter.limit(SIGN_IN_PER_ADDRESS)
+@sign_in_budget
 @blp.arguments(SignInSchema)
 @blp.response(200, SignedInSchema)
 @blp.alt_response(401, schema=ProblemSchema, description="Always the same answer.")

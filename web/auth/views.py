@@ -23,7 +23,7 @@ from web import db
 from web.accounts.schemas import PasswordChangeSchema
 from web.auth.audit import mark_audited, request_id
 from web.auth.identity import Identity, current_identity
-from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.limits import sign_in_budget
 from web.errors import flatten_messages
 from web.permissions import public, signed_in
 
@@ -113,7 +113,7 @@ def login_page():
 
 @bp.post("/login")
 @public
-@limiter.limit(SIGN_IN_PER_ADDRESS)
+@sign_in_budget
 def login_form():
     username = request.form.get("username", "")[:64]
     password = request.form.get("password", "")[:128]
