@@ -8,11 +8,13 @@ one that asks for a channel its identity may not read.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app, g
 from flask import session as http_session
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from clinic.accounts import tokens
@@ -21,6 +23,8 @@ from clinic.channels import channel_kind
 from clinic.events import valid_channel
 from clinic.queue import tickets as q
 from web.auth.identity import Identity
+
+log = logging.getLogger(__name__)
 
 Rule = Callable[[object, str, Session], bool]
 _rules: dict[str, Rule] = {}
@@ -112,8 +116,12 @@ def recheck(credential: Credential | None, identity, session: Session, redis):
         ticket = q.ticket_by_token(session, credential.secret)
         return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
     if credential.kind == "session" and isinstance(identity, Identity):
-        if not redis.exists(credential.secret):
-            return None  # signed out, or idle past CLINIC_SESSION_IDLE_MINUTES
+        try:
+            if not redis.exists(credential.secret):
+                return None  # signed out, or idle past CLINIC_SESSION_IDLE_MINUTES
+        except RedisError as exc:
+            # Redis is away (nobody can sign out meanwhile): the user's row still decides.
+            log.warning("could not look the session of a WebSocket up: %s", exc)
         user = session.get(User, identity.user_id)
         if user is None or not user.active or user.session_version != identity.session_version:
             return None
