@@ -16,7 +16,7 @@ def _row(runtime, request_id: str) -> AuditEntry:
         return s.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).one()
 
 
-def test_a_refused_request_with_nul_and_surrogates_in_its_body_is_audited(client_as, runtime):
+def test_refused_requests_with_nul_and_surrogates_are_audited(client_as, anon_client, runtime):
     registrar = client_as("registrar")
     refused = registrar.post("/api/v1/users", data=HOSTILE_BODY, content_type="application/json")
     assert refused.status_code == 403
@@ -27,9 +27,7 @@ def test_a_refused_request_with_nul_and_surrogates_in_its_body_is_audited(client
         "full_name": "\\ud800x",
         "k\\u0000": ["\\udfff"],
     }
-
-
-def test_a_nul_in_the_path_of_a_refused_change_is_audited(anon_client, runtime):
+    # A NUL in the path (an anonymous caller's, refused before any view).
     refused = anon_client.post("/api/v1/users/a%00b/unlock", json={})
     assert 400 <= refused.status_code < 500
     row = _row(runtime, refused.headers["X-Request-ID"])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.conftest import PASSWORD
 
 FOREIGN = [
@@ -31,21 +29,21 @@ def _stays_here(location: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("target", FOREIGN)
-def test_a_signed_in_visit_to_login_never_redirects_off_the_site(client, target):
-    response = client.get("/login", query_string={"next": target})
-    assert response.status_code == 302
-    assert _stays_here(response.headers["Location"]), response.headers["Location"]
+def test_a_signed_in_visit_to_login_never_redirects_off_the_site(client):
+    for target in FOREIGN:
+        response = client.get("/login", query_string={"next": target})
+        assert response.status_code == 302
+        assert _stays_here(response.headers["Location"]), (target, response.headers["Location"])
 
 
-@pytest.mark.parametrize("target", ["////evil.example/", "/\\evil.example/", "//evil.example"])
-def test_signing_in_with_a_foreign_next_lands_on_the_home_page(anon_client, make_user, target):
+def test_signing_in_with_a_foreign_next_lands_on_the_home_page(anon_client, make_user):
     make_user("registrar", username="zarina")
-    response = anon_client.post(
-        "/login", data={"username": "zarina", "password": PASSWORD, "next": target}
-    )
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    for target in ("////evil.example/", "/\\evil.example/", "//evil.example"):
+        response = anon_client.post(
+            "/login", data={"username": "zarina", "password": PASSWORD, "next": target}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/", target
 
 
 def test_a_path_on_this_site_is_kept(anon_client, make_user):

@@ -27,13 +27,20 @@ def _session_socket(live_server, web_client) -> WSClient:
     return WSClient(live_server, cookie=_cookie(web_client), origin=live_server)
 
 
-def test_revoking_a_token_closes_its_open_socket(live_server, runtime, client, make_user):
-    user_id, token = _user_with_token(runtime, make_user, "registrar")
-    ws = WSClient(live_server, token=token)
-    ws.subscribe("job:revoke")
-    token_id = client.get(f"/api/v1/tokens?user_id={user_id}").get_json()[0]["id"]
+def test_revoking_a_token_or_resetting_the_password_closes_open_sockets(
+    live_server, runtime, client, make_user
+):
+    revoked_id, revoked = _user_with_token(runtime, make_user, "registrar")
+    reset_id, reset = _user_with_token(runtime, make_user, "manager")
+    by_revoked, by_reset = WSClient(live_server, token=revoked), WSClient(live_server, token=reset)
+    by_revoked.subscribe("job:revoke")
+    by_reset.subscribe("job:reset")
+    token_id = client.get(f"/api/v1/tokens?user_id={revoked_id}").get_json()[0]["id"]
     assert client.post(f"/api/v1/tokens/{token_id}/revoke").status_code == 200
-    assert ws.wait_closed(timeout=5) == POLICY
+    assert by_revoked.wait_closed(timeout=5) == POLICY
+    new_password = {"password": "Yangi-parol-77"}
+    assert client.post(f"/api/v1/users/{reset_id}/password", json=new_password).status_code == 204
+    assert by_reset.wait_closed(timeout=5) == POLICY
 
 
 def test_disabling_a_user_closes_his_token_and_session_sockets(
@@ -49,15 +56,6 @@ def test_disabling_a_user_closes_his_token_and_session_sockets(
     assert client.patch(f"/api/v1/users/{me}", json={"active": False}).status_code == 200
     assert by_token.wait_closed(timeout=5) == POLICY
     assert by_session.wait_closed(timeout=5) == POLICY
-
-
-def test_a_password_reset_closes_the_users_sockets(live_server, runtime, client, make_user):
-    user_id, token = _user_with_token(runtime, make_user, "manager")
-    ws = WSClient(live_server, token=token)
-    ws.subscribe("job:reset")
-    reset = client.post(f"/api/v1/users/{user_id}/password", json={"password": "Yangi-parol-77"})
-    assert reset.status_code == 204
-    assert ws.wait_closed(timeout=5) == POLICY
 
 
 def test_a_demoted_token_loses_the_channels_its_new_role_cannot_read(
