@@ -17,10 +17,13 @@ class WSClient:
         query: str = "",
         timeout: float = 5.0,
         expect_hello: bool = True,
+        **options,
     ) -> None:
+        """``options`` go to ``websocket.create_connection`` (``cookie``, ``origin``,
+        ``suppress_origin``)."""
         url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/ws" + query
         headers = [f"Authorization: Bearer {token}"] if token else None
-        self.ws = websocket.create_connection(url, timeout=timeout, header=headers)
+        self.ws = websocket.create_connection(url, timeout=timeout, header=headers, **options)
         self.received: list[dict] = []
         if expect_hello:
             hello = self.next(timeout)

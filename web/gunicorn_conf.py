@@ -6,7 +6,10 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 """
 
 import os
+import re
 import resource
+
+from gunicorn.glogging import Logger
 
 bind = "127.0.0.1:5000"
 # One process by default: a gevent worker already serves many connections at once. More
@@ -48,3 +51,44 @@ def post_fork(server, worker):
         needed = min(needed, hard)
     if soft != resource.RLIM_INFINITY and soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+# The secrets that travel in addresses: query parameters by name, API tokens by their prefix
+# (in a Referer too), and a patient's ticket secret in his page's path.
+_SECRET_PARAMETER = re.compile(
+    r"(?i)((?:^|[?&;\s])(?:token|ticket|access_token|secret|password)=)[^&;#\s\"]*"
+)
+_API_TOKEN = re.compile(r"clk_[A-Za-z0-9_-]+")
+_TICKET_PAGE = re.compile(r"(/t/)[^/?#\s\"]+")
+_SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-csrf-token"}
+REDACTED = "[redacted]"
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` (a request line, a URL, a log message) with every secret it carries masked."""
+    if not isinstance(text, str) or not text:
+        return text
+    text = _SECRET_PARAMETER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _API_TOKEN.sub("clk_" + REDACTED, text)
+    return _TICKET_PAGE.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, whose access lines never show a token, a ticket secret or a
+    credential header, whatever ``access_log_format`` asks for."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            name = key[1:-2] if key.startswith("{") else ""
+            if name in _SECRET_HEADERS or name in ("http_authorization", "http_cookie"):
+                atoms[key] = REDACTED
+            elif isinstance(value, str):
+                atoms[key] = redact_secrets(value)
+        return atoms
+
+
+# Display boards and sockets carry their token in the address (``?token=``) and a patient's
+# page its ticket's secret (``/t/<secret>``): none of them may reach a log file. (The class,
+# not its dotted name: importing the web package in the master is what this file avoids.)
+logger_class = RedactingLogger

@@ -39,17 +39,25 @@ class Actor:
     roles: tuple[str, ...] = ()
 
 
+def storable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` and made storable anywhere: whatever a caller sent, the audit
+    row must be written. PostgreSQL refuses NUL in text and jsonb, and no database takes a
+    lone surrogate (JSON may carry ``"\\ud800"``): both are kept as visible escapes."""
+    text = text[:limit].replace("\x00", "\\u0000")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
+
+
 def redact(data):
-    """A copy of request data with secrets masked and long values cut, for the log."""
+    """A copy of request data with secrets masked, long values cut and text made storable."""
     if isinstance(data, dict):
         return {
-            str(k)[:64]: ("***" if str(k).lower() in SECRET_FIELDS else redact(v))
+            storable(str(k), 64): ("***" if str(k).lower() in SECRET_FIELDS else redact(v))
             for k, v in list(data.items())[:50]
         }
     if isinstance(data, list):
         return [redact(v) for v in data[:20]]
     if isinstance(data, str):
-        return data[:200]
+        return storable(data, 200)
     return data
 
 
@@ -69,16 +77,16 @@ def record(
     entry = AuditEntry(
         at=utcnow(),
         user_id=actor.user_id if actor else None,
-        username=(actor.username if actor else "")[:64],
+        username=storable(actor.username if actor else "", 64),
         roles=",".join(actor.roles) if actor else "",
-        action=action[:100],
-        object_type=object_type[:64],
-        object_id=str(object_id)[:64],
+        action=storable(action, 100),
+        object_type=storable(object_type, 64),
+        object_id=storable(str(object_id), 64),
         summary=redact(summary) if summary is not None else None,
         status=status,
-        ip=(ip or "")[:64],
-        user_agent=(user_agent or "")[:500],
-        request_id=(request_id or "")[:64],
+        ip=storable(ip or "", 64),
+        user_agent=storable(user_agent or "", 500),
+        request_id=storable(request_id or "", 64),
     )
     session.add(entry)
     session.flush()

@@ -6,9 +6,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from clinic.accounts.access import access_changed
 from clinic.accounts.models import ApiToken, User
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound, ValidationFailed
@@ -21,6 +22,12 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def may_create(via: str) -> bool:
+    """Tokens are made from a signed-in session only, never by another token: a token that
+    could mint tokens would outlive its own expiry and revocation through its children."""
+    return via == "session"
 
 
 def create_token(
@@ -58,8 +65,9 @@ def user_for_token(session: Session, plain: str) -> User | None:
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
-    if not token.user.active:
-        return None
+    user = token.user
+    if not user.active or (user.locked_until is not None and user.locked_until > now):
+        return None  # a locked account is locked for its tokens too
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now
         session.commit()
@@ -89,6 +97,19 @@ def revoke_token(session: Session, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        access_changed(session, token.user_id)
+
+
+def revoke_all(session: Session, user: User) -> int:
+    """Revoke every live token of ``user`` (a new password, a disable); returns the count."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    access_changed(session, user.id)
+    return result.rowcount or 0
 
 
 def token_as_dict(token: ApiToken) -> dict:

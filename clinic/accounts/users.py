@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clinic.accounts import passwords
+from clinic.accounts import passwords, tokens
+from clinic.accounts.access import access_changed
 from clinic.accounts.models import User, UserRole
 from clinic.accounts.permissions import ROLES, permissions_of
 from clinic.base import is_id, iso, utcnow
@@ -102,8 +103,32 @@ def _check_doctor(session: Session, roles, doctor_id) -> None:
         raise ValidationFailed("unknown doctor", errors={"doctor_id": ["no such doctor"]})
 
 
+def _keep_an_administrator(session: Session, user: User, *, admin: bool, active: bool) -> None:
+    """Refuse a change that would leave no active administrator (nobody could undo it).
+
+    The active administrators' rows are locked first, so two administrators demoting each
+    other at the same moment cannot both pass the count.
+    """
+    if admin and active:
+        return
+    if not (user.active and "admin" in user.roles):
+        return
+    others = session.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.active.is_(True), User.id != user.id)
+        .with_for_update(of=User)
+    ).all()
+    if not others:
+        raise Conflict(
+            "the last active administrator must stay one",
+            errors={"roles" if not admin else "active": ["keep at least one active administrator"]},
+        )
+
+
 def set_roles(session: Session, user: User, roles, *, doctor_id=None) -> User:
     roles = _check_roles(roles)
+    _keep_an_administrator(session, user, admin="admin" in roles, active=user.active)
     doctor_id = doctor_id if doctor_id is not None else user.doctor_id
     _check_doctor(session, roles, doctor_id)
     # Change only what differs: replacing every row would insert before deleting and
@@ -115,16 +140,19 @@ def set_roles(session: Session, user: User, roles, *, doctor_id=None) -> User:
     user.doctor_id = doctor_id
     user.session_version += 1
     session.flush()
+    access_changed(session, user.id)
     return user
 
 
 def set_password(session: Session, user: User, new_password: str) -> None:
-    """A new password (checked against the policy); every existing session of the user ends."""
+    """A new password (checked against the policy); every existing session and API token of
+    the user ends: whoever knew the old password may have made them."""
     _check_password(new_password, user.username)
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     user.session_version += 1
     session.flush()
+    tokens.revoke_all(session, user)
 
 
 def change_own_password(session: Session, user: User, current: str, new_password: str) -> None:
@@ -136,9 +164,15 @@ def change_own_password(session: Session, user: User, current: str, new_password
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
+    """Disable or enable; a disable ends every session and revokes every token for good (an
+    enable brings neither back)."""
+    _keep_an_administrator(session, user, admin="admin" in user.roles, active=active)
     user.active = active
     user.session_version += 1
     session.flush()
+    if not active:
+        tokens.revoke_all(session, user)
+    access_changed(session, user.id)
 
 
 def unlock(session: Session, user: User) -> None:
@@ -192,6 +226,7 @@ def sign_in(session: Session, username: str, password: str) -> SignIn:
             user.lock_count += 1
             user.failed_logins = 0
             session.flush()
+            access_changed(session, user.id)
             return SignIn(user, "wrong password; account locked")
         session.flush()
         return SignIn(user, "wrong password")

@@ -10,6 +10,8 @@ from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code instead
+# A token may not make tokens (docs/security.md): these answer 403 to every bearer token.
+SESSION_ONLY = {("POST", "/api/v1/tokens"), ("POST", "/account/tokens")}
 
 
 def _endpoints(app):
@@ -60,7 +62,9 @@ def test_permission_matrix(app, anon_client, role_tokens):
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             )
             allowed = permission == SIGNED_IN or permission in ROLES[role]
-            if allowed:
+            if (method, url) in SESSION_ONLY:
+                assert response.status_code == 403, (role, method, url, response.status_code)
+            elif allowed:
                 assert response.status_code not in (401, 403), (role, method, url)
                 assert response.status_code < 500, (role, method, url, response.get_data())
             else:

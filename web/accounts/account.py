@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 
@@ -20,7 +22,7 @@ from web.accounts.schemas import (
 )
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
-from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.limits import sign_in_budget
 from web.auth.views import FAILED, attempt_sign_in, sign_out_session
 from web.errors import problem
 from web.permissions import public, signed_in
@@ -38,7 +40,7 @@ def csrf_token():
 
 @blp.route("/session", methods=["POST"])
 @public
-@limiter.limit(SIGN_IN_PER_ADDRESS)
+@sign_in_budget
 @blp.arguments(SignInSchema)
 @blp.response(200, SignedInSchema)
 @blp.alt_response(401, schema=ProblemSchema, description="Always the same answer.")
@@ -116,13 +118,27 @@ def list_tokens(query):
     return [tokens.token_as_dict(t) for t in tokens.list_tokens(db.session(), user_id=user_id)]
 
 
+def _from_a_session(view):
+    """Refused (403) to bearer tokens before the body is read: a token makes no tokens."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not tokens.may_create(current_identity().via):
+            abort(403, message="tokens are made from a signed-in session, not with a token")
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 @blp.route("/tokens", methods=["POST"])
 @signed_in
+@_from_a_session
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, NewTokenSchema)
 @blp.alt_response(403, schema=ProblemSchema)
 def create_token(data):
-    """A new token, shown in this answer only."""
+    """A new token, shown in this answer only. Made from a signed-in session only: a token
+    cannot make tokens (they would outlive it)."""
     session = db.session()
     owner_id = data["user_id"] or current_identity().user_id
     if not _may_manage(owner_id):

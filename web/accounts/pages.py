@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from clinic.accounts import audit, tokens, users
@@ -115,6 +115,8 @@ def my_tokens_page():
 @bp.post("/account/tokens")
 @signed_in
 def create_my_token_form():
+    if not tokens.may_create(current_identity().via):
+        abort(403, description="tokens are made from a signed-in session, not with a token")
     session = db.session()
     try:
         days = (

@@ -14,7 +14,6 @@ import uuid
 
 from flask import Flask, g, request
 from sqlalchemy import event, inspect
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -128,7 +127,7 @@ def init_app(app: Flask) -> None:
                 db.rollback()
                 _write(db, status=response.status_code, touched=[])
                 db.commit()
-            except SQLAlchemyError:
+            except Exception:  # never turn the answer into a 500; the log says what was lost
                 db.rollback()
                 log.exception("could not write the audit row of request %s", request_id())
         return response

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, request
 from flask_cors import CORS
 
 from web.db import runtime
+from web.gunicorn_conf import redact_secrets
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,8 +22,25 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 EMBEDDABLE_PREFIXES = ("/board",)
 
 
+class RedactSecrets(logging.Filter):
+    """Masks tokens and ticket secrets in the development server's access lines (werkzeug
+    logs the request line, ``?token=`` of boards and sockets included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_secrets(record.getMessage())
+        record.args = ()
+        return True
+
+
+def _redact_werkzeug_log() -> None:
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+        logger.addFilter(RedactSecrets())
+
+
 def init_app(app: Flask) -> None:
     settings = app.extensions["clinic"].settings
+    _redact_werkzeug_log()
     if settings.allowed_origins:
         CORS(
             app,

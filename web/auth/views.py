@@ -15,13 +15,14 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from marshmallow import ValidationError
 
+from clinic.accounts import access
 from clinic.accounts import audit as audit_log
 from clinic.accounts import users
 from clinic.errors import ValidationFailed
 from web import db
 from web.auth.audit import mark_audited, request_id
 from web.auth.identity import Identity, current_identity
-from web.auth.limits import SIGN_IN_PER_ADDRESS, limiter
+from web.auth.limits import sign_in_budget
 from web.auth.schemas import PasswordChangeSchema
 from web.errors import flatten_messages
 from web.permissions import public, signed_in
@@ -68,17 +69,36 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
 
 
 def sign_out_session() -> None:
-    """End the session: forget the user and everything else, and never reuse its id."""
+    """End the session: forget the user and everything else, and never reuse its id.
+
+    The user's open WebSockets are rechecked: the one made with this session closes."""
+    identity = current_identity()
+    # A new id first, while the session still holds the user: that drops the stored session
+    # now, before the notice below makes the hub check its sockets (the answer's own save
+    # comes later).
+    _regenerate_session()
     logout_user()
     http_session.clear()
-    _regenerate_session()
+    if identity is not None:
+        access.publish(db.runtime().bus, identity.user_id)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would help phishing."""
-    if target:
+    """Only a path on this site: an open redirect would help phishing.
+
+    A browser reads ``//host``, ``/\\host`` and ``/<tab>/host`` (it drops tabs and line
+    breaks) as another site, so the target must be one absolute path whose second character
+    starts no authority, with no control characters, spaces or backslashes anywhere.
+    """
+    if (
+        isinstance(target, str)
+        and 0 < len(target) <= 2000
+        and target.startswith("/")
+        and target[1:2] not in ("/", "\\")
+        and not any(ch.isspace() or ord(ch) < 0x20 or ch in "\\\x7f" for ch in target)
+    ):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("pages.index")
 
@@ -93,7 +113,7 @@ def login_page():
 
 @bp.post("/login")
 @public
-@limiter.limit(SIGN_IN_PER_ADDRESS)
+@sign_in_budget
 def login_form():
     username = request.form.get("username", "")[:64]
     password = request.form.get("password", "")[:128]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, g, request
 from flask_sock import ConnectionClosed, Sock
 
+from web.errors import problem
 from web.permissions import public
-from web.ws.access import authenticate, may_read
+from web.ws.access import authenticate, credential_of, may_read, recheck
 from web.ws.hub import POLICY_CLOSE, Connection, get_hub
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,34 @@ sock = Sock()
 def init_ws(app: Flask) -> None:
     sock.init_app(app)
     app.extensions.setdefault("clinic.ws", {})
+    # After web.auth's identity loader (registered earlier), before the handshake.
+    app.before_request(check_origin)
+
+
+def allowed_origin(origin: str | None) -> bool:
+    """This site itself (as the request reached it) or one of ``CLINIC_ALLOWED_ORIGINS``."""
+    if not origin:
+        return False
+    origin = origin.strip().rstrip("/").lower()
+    own = f"{request.scheme}://{request.host}".lower()
+    listed = {o.lower() for o in current_app.extensions["clinic"].settings.allowed_origins}
+    return origin == own or origin in listed
+
+
+def check_origin() -> None:
+    """``before_request``: a socket opened with the session cookie must come from one of our
+    pages. Browsers send the cookie with a handshake started by any page, and a WebSocket
+    has no CORS: without this check another site's script could read the staff channels.
+    Sockets opened with a token or a ticket secret carry no ambient credential, and scripts
+    and screens may send no Origin at all."""
+    if request.path != "/ws":
+        return
+    identity = g.get("identity")
+    if identity is None or getattr(identity, "via", "") != "session":
+        return
+    if not allowed_origin(request.headers.get("Origin")):
+        log.info("refused a session WebSocket from origin %r", request.headers.get("Origin"))
+        abort(problem(403, "Forbidden", "this origin may not open a signed-in WebSocket"))
 
 
 def current_hub():
@@ -36,11 +65,13 @@ def websocket(ws):
     runtime = current_app.extensions["clinic"]
     with runtime.db.session() as session:
         identity = authenticate(request, session)
-    conn = Connection(ws, current_hub(), identity)
+    hub = current_hub()
+    conn = Connection(ws, hub, identity, credential_of(request, identity))
     if identity is None:
         conn.shutdown(POLICY_CLOSE, "credentials required")
         conn.wait_closed(2.0)
         return
+    hub.attach(conn)
     conn.send_json({"op": "hello", "heartbeat": 25})
     try:
         while conn.alive:
@@ -91,8 +122,15 @@ def _handle(conn: Connection, raw) -> None:
     ):
         _error(conn, "bad_last_id", "last_id must be a whole number of 0 or more")
         return
-    with current_app.extensions["clinic"].db.session() as session:
-        allowed = may_read(conn.identity, channel, session)
+    runtime = current_app.extensions["clinic"]
+    with runtime.db.session() as session:
+        # Rights as they are now, not as they were at the handshake.
+        identity = recheck(conn.credential, conn.identity, session, runtime.redis)
+        if identity is None:
+            conn.shutdown(POLICY_CLOSE, "access revoked")
+            return
+        conn.identity = identity
+        allowed = may_read(identity, channel, session)
     if not allowed:
         log.info("refused subscription to %s", channel)
         conn.shutdown(POLICY_CLOSE, "channel not allowed")

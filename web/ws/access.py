@@ -8,20 +8,38 @@ one that asks for a channel its identity may not read.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import g
+from flask import current_app, g
+from flask import session as http_session
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from clinic.accounts import tokens
+from clinic.accounts.models import User
 from clinic.channels import channel_kind
 from clinic.events import valid_channel
 from clinic.queue import tickets as q
 from web.auth.identity import Identity
 
+log = logging.getLogger(__name__)
+
 Rule = Callable[[object, str, Session], bool]
 _rules: dict[str, Rule] = {}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What opened a socket, kept to check again later: ``session`` (the session's key in
+    Redis), ``token`` (the API token) or ``ticket`` (the ticket's secret)."""
+
+    kind: str
+    secret: str = ""
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Credential({self.kind!r})"
 
 
 @dataclass(frozen=True)
@@ -68,4 +86,44 @@ def authenticate(request, session: Session):
     if secret:
         ticket = q.ticket_by_token(session, secret)
         return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
+    return None
+
+
+def credential_of(request, identity) -> Credential | None:
+    """How the identity ``authenticate`` found proved itself, to be proved again later."""
+    if isinstance(identity, PatientIdentity):
+        return Credential("ticket", request.args.get("ticket", ""))
+    if not isinstance(identity, Identity):
+        return None
+    if identity.via == "session":
+        prefix = current_app.config.get("SESSION_KEY_PREFIX", "")
+        return Credential("session", f"{prefix}{getattr(http_session, 'sid', '')}")
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else request.args.get("token")
+    return Credential("token", token or "")
+
+
+def recheck(credential: Credential | None, identity, session: Session, redis):
+    """The identity the credential proves now (rights as they are now), or None when it
+    proves nothing any more: a revoked or expired token, a disabled, locked or changed user,
+    a session that ended, a ticket that is gone."""
+    if credential is None:
+        return None
+    if credential.kind == "token":
+        user = tokens.user_for_token(session, credential.secret)
+        return Identity.of(user, "token") if user else None
+    if credential.kind == "ticket":
+        ticket = q.ticket_by_token(session, credential.secret)
+        return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
+    if credential.kind == "session" and isinstance(identity, Identity):
+        try:
+            if not redis.exists(credential.secret):
+                return None  # signed out, or idle past CLINIC_SESSION_IDLE_MINUTES
+        except RedisError as exc:
+            # Redis is away (nobody can sign out meanwhile): the user's row still decides.
+            log.warning("could not look the session of a WebSocket up: %s", exc)
+        user = session.get(User, identity.user_id)
+        if user is None or not user.active or user.session_version != identity.session_version:
+            return None
+        return Identity.of(user, "session")
     return None

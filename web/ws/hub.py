@@ -6,6 +6,13 @@ itself an item in that queue: the socket is registered for live events first, th
 snapshot or the replay is read and sent, and every live event already queued behind it with
 a number the client has is skipped. A live event that arrives with a gap before it (an event
 published late, or lost while Redis was away) makes the sender read the missing ones first.
+
+Rights are not fixed at the handshake. An access notice for a user (clinic/accounts/access.py:
+a token revoked, a user disabled, locked, given other roles or a new password, a sign-out)
+makes the hub check that user's sockets again at once, and every socket is checked again
+every ``RECHECK_EVERY`` seconds whatever happened (a notice lost with Redis, a session that
+timed out). A socket whose credentials prove nothing any more is closed with 1008; one that
+may no longer read a channel is unsubscribed from it with a ``revoked`` message.
 """
 
 from __future__ import annotations
@@ -15,25 +22,31 @@ import logging
 import queue
 import socket
 import threading
+import time
 
 from clinic import channels
+from clinic.accounts.access import notice_channel
 from clinic.events import replay
 from clinic.runtime import Runtime
+from web.ws.access import may_read, recheck
 
 log = logging.getLogger(__name__)
 
 SEND_QUEUE_SIZE = 1000
 SLOW_CLIENT_CLOSE = 1013  # "try again later": the client fell too far behind
 POLICY_CLOSE = 1008
+# The safety net under the access notices: every socket's rights are checked this often.
+RECHECK_EVERY = 30.0
 
 
 class Connection:
     """One WebSocket and the channels it follows."""
 
-    def __init__(self, ws, hub: "Hub", identity=None) -> None:
+    def __init__(self, ws, hub: "Hub", identity=None, credential=None) -> None:
         self.ws = ws
         self.hub = hub
         self.identity = identity
+        self.credential = credential
         self.channels: set[str] = set()
         self.last_sent: dict[str, int] = {}
         self.queue: queue.Queue = queue.Queue(maxsize=SEND_QUEUE_SIZE)
@@ -67,12 +80,34 @@ class Connection:
     def send_json(self, message: dict) -> None:
         self.offer(("raw", message, None))
 
+    @property
+    def user_id(self) -> int | None:
+        return getattr(self.identity, "user_id", None)
+
+    def recheck(self, session, redis) -> bool:
+        """Prove the credentials again and apply the rights they give now; False when the
+        socket was closed because they prove nothing any more."""
+        if not self.alive:
+            return False
+        identity = recheck(self.credential, self.identity, session, redis)
+        if identity is None:
+            log.info("closing a WebSocket whose access was revoked")
+            self.shutdown(POLICY_CLOSE, "access revoked")
+            return False
+        self.identity = identity
+        for channel in sorted(self.channels):
+            if not may_read(identity, channel, session):
+                self.unsubscribe(channel)
+                self.send_json({"op": "revoked", "channel": channel})
+        return True
+
     def shutdown(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.alive:
             return
         self.alive = False
         self.close_code = code
         self.hub.remove_all(self)
+        self.hub.detach(self)
         try:
             self.queue.put_nowait(("close", code, reason))
         except queue.Full:
@@ -106,6 +141,7 @@ class Connection:
             log.info("WebSocket sender stopped: %s", exc)
             self.alive = False
             self.hub.remove_all(self)
+            self.hub.detach(self)
 
     def _write(self, message: dict) -> None:
         self.ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
@@ -167,12 +203,22 @@ class Hub:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._subs: dict[str, set[Connection]] = {}
+        self._conns: set[Connection] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.connected = threading.Event()
 
     # -- registry ---------------------------------------------------------------------------
+
+    def attach(self, conn: Connection) -> None:
+        """Hold ``conn`` for the rechecks of its rights (until it closes)."""
+        with self._lock:
+            self._conns.add(conn)
+
+    def detach(self, conn: Connection) -> None:
+        with self._lock:
+            self._conns.discard(conn)
 
     def add(self, conn: Connection, channel: str) -> None:
         with self._lock:
@@ -203,6 +249,37 @@ class Hub:
         with self.runtime.db.session() as session:
             return channels.snapshot(session, channel, self.runtime.settings.tz)
 
+    # -- rechecking rights ------------------------------------------------------------------
+
+    def recheck(self, user_id: int | None = None) -> None:
+        """Check again the sockets of ``user_id`` (every socket when None)."""
+        with self._lock:
+            conns = [c for c in self._conns if user_id is None or c.user_id == user_id]
+        if not conns:
+            return
+        with self.runtime.db.session() as session:
+            for conn in conns:
+                try:
+                    conn.recheck(session, self.runtime.redis)
+                except Exception as exc:  # the database is away: the next round retries
+                    log.warning("rechecking a WebSocket failed: %s", exc)
+                    return
+
+    def _recheck_soon(self, user_id: int | None) -> None:
+        # Off the listener's thread: events keep flowing while the database is asked.
+        threading.Thread(
+            target=self.recheck, args=(user_id,), daemon=True, name="ws-recheck"
+        ).start()
+
+    def _access_notice(self, data) -> None:
+        try:
+            user_id = json.loads(data)["user_id"]
+        except (TypeError, ValueError, KeyError):
+            log.warning("ignoring a malformed access notice")
+            return
+        if isinstance(user_id, int) and not isinstance(user_id, bool):
+            self._recheck_soon(user_id)
+
     # -- the listener -----------------------------------------------------------------------
 
     def start(self) -> None:
@@ -229,11 +306,21 @@ class Hub:
             try:
                 pubsub = self.runtime.redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(bus.pubsub_pattern)
+                pubsub.subscribe(notice_channel(bus.prefix))
                 self.connected.set()
                 backoff = 0.2
                 self._catch_up()
+                # Notices sent while we were away are lost: check everyone once now.
+                self._recheck_soon(None)
+                next_round = time.monotonic() + RECHECK_EVERY
                 while not self._stopping.is_set():
-                    message = pubsub.get_message(timeout=1.0)
+                    if time.monotonic() >= next_round:
+                        self._recheck_soon(None)
+                        next_round = time.monotonic() + RECHECK_EVERY
+                    message = pubsub.get_message(timeout=min(1.0, RECHECK_EVERY))
+                    if message is not None and message.get("type") == "message":
+                        self._access_notice(message["data"])
+                        continue
                     if message is None or message.get("type") != "pmessage":
                         continue
                     try:

@@ -194,6 +194,10 @@
         break;
       case "pong":
         break;
+      case "revoked":
+        // The user's rights changed while the socket was open: this channel is gone.
+        if (entry) this.refuse(message.channel, "revoked: access changed");
+        break;
       case "error":
         if (CHANNEL_ERRORS[message.code] && this.pending.length) {
           // The server answers in order: the oldest unanswered subscription is the one.

@@ -1,0 +1,56 @@
+"""An audit row is written whatever a caller sent: NUL and lone surrogates are stored escaped
+(PostgreSQL refuses both in text and jsonb)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clinic.accounts import audit
+from clinic.models import AuditEntry
+
+HOSTILE_BODY = '{"username": "a\\u0000b", "full_name": "\\ud800x", "k\\u0000": ["\\udfff"]}'
+
+
+def _row(runtime, request_id: str) -> AuditEntry:
+    with runtime.db.session() as s:
+        return s.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).one()
+
+
+def test_refused_requests_with_nul_and_surrogates_are_audited(client_as, anon_client, runtime):
+    registrar = client_as("registrar")
+    refused = registrar.post("/api/v1/users", data=HOSTILE_BODY, content_type="application/json")
+    assert refused.status_code == 403
+    row = _row(runtime, refused.headers["X-Request-ID"])
+    assert row.status == 403 and row.username == registrar.username
+    assert row.summary["data"] == {
+        "username": "a\\u0000b",
+        "full_name": "\\ud800x",
+        "k\\u0000": ["\\udfff"],
+    }
+    # A NUL in the path (an anonymous caller's, refused before any view).
+    refused = anon_client.post("/api/v1/users/a%00b/unlock", json={})
+    assert 400 <= refused.status_code < 500
+    row = _row(runtime, refused.headers["X-Request-ID"])
+    assert "\x00" not in row.action and "\x00" not in row.summary["path"]
+
+
+def test_every_text_column_takes_what_a_caller_sent(runtime):
+    nasty = "x\x00y\ud800z"
+    with runtime.db.transaction() as s:
+        entry = audit.record(
+            s,
+            actor=audit.Actor(None, nasty),
+            action=nasty,
+            object_type=nasty,
+            object_id=nasty * 20,
+            summary={nasty: [nasty]},
+            ip=nasty,
+            user_agent=nasty,
+            request_id=nasty,
+        )
+        entry_id = entry.id
+    with runtime.db.session() as s:
+        stored = s.get(AuditEntry, entry_id)
+        assert stored.action == stored.user_agent == "x\\u0000y\\ud800z"
+        assert stored.summary == {"x\\u0000y\\ud800z": ["x\\u0000y\\ud800z"]}
+        assert len(stored.object_id) == 64

@@ -1,0 +1,109 @@
+"""Open WebSockets follow the rights of their credentials as they change: a revoked token, a
+disabled or demoted user, a new password and a sign-out reach live sockets within seconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from clinic.accounts import tokens, users
+from clinic.events import record_event
+from clinic.models import ApiToken, utcnow
+from tests.wsclient import WSClient
+
+POLICY = 1008
+
+
+def _user_with_token(runtime, make_user, role: str) -> tuple[int, str]:
+    user_id = make_user(role)
+    with runtime.db.transaction() as s:
+        return user_id, tokens.create_token(s, users.get_user(s, user_id), name="screen")[1]
+
+
+def _cookie(web_client) -> str:
+    return f"clinic_session={web_client.get_cookie('clinic_session').value}"
+
+
+def _session_socket(live_server, web_client) -> WSClient:
+    return WSClient(live_server, cookie=_cookie(web_client), origin=live_server)
+
+
+def test_revoking_a_token_or_resetting_the_password_closes_open_sockets(
+    live_server, runtime, client, make_user
+):
+    revoked_id, revoked = _user_with_token(runtime, make_user, "registrar")
+    reset_id, reset = _user_with_token(runtime, make_user, "manager")
+    by_revoked, by_reset = WSClient(live_server, token=revoked), WSClient(live_server, token=reset)
+    by_revoked.subscribe("job:revoke")
+    by_reset.subscribe("job:reset")
+    token_id = client.get(f"/api/v1/tokens?user_id={revoked_id}").get_json()[0]["id"]
+    assert client.post(f"/api/v1/tokens/{token_id}/revoke").status_code == 200
+    assert by_revoked.wait_closed(timeout=5) == POLICY
+    new_password = {"password": "Yangi-parol-77"}
+    assert client.post(f"/api/v1/users/{reset_id}/password", json=new_password).status_code == 204
+    assert by_reset.wait_closed(timeout=5) == POLICY
+
+
+def test_disabling_a_user_closes_his_token_and_session_sockets(
+    live_server, runtime, client, client_as
+):
+    cashier = client_as("cashier")
+    me = cashier.get("/api/v1/me").get_json()["id"]
+    with runtime.db.transaction() as s:
+        token = tokens.create_token(s, users.get_user(s, me), name="till")[1]
+    by_token = WSClient(live_server, token=token)
+    by_session = _session_socket(live_server, cashier)
+    by_session.subscribe("job:till")
+    assert client.patch(f"/api/v1/users/{me}", json={"active": False}).status_code == 200
+    assert by_token.wait_closed(timeout=5) == POLICY
+    assert by_session.wait_closed(timeout=5) == POLICY
+
+
+def test_a_demoted_token_loses_the_channels_its_new_role_cannot_read(
+    live_server, runtime, client, make_user
+):
+    user_id, token = _user_with_token(runtime, make_user, "registrar")
+    ws = WSClient(live_server, token=token)
+    ws.subscribe("job:demote")
+    ws.subscribe("board:7")  # board.view is not a registrar's: refused below if it were kept
+    assert client.patch(f"/api/v1/users/{user_id}", json={"roles": ["display"]}).status_code == 200
+    got = ws.until(lambda m: m.get("op") == "revoked", timeout=5)
+    assert got[-1] == {"op": "revoked", "channel": "job:demote"}
+    with runtime.db.transaction() as s:
+        record_event(s, "job:demote", "test.tick", {"secret": True})
+    assert [m for m in ws.quiet(0.3) if m.get("op") == "event"] == []
+    ws.send({"op": "ping"})
+    assert ws.next()["op"] == "pong"  # still open, with the rights of a display
+    ws.send({"op": "subscribe", "channel": "job:demote"})
+    assert ws.wait_closed() == POLICY
+
+
+def test_signing_out_closes_the_sockets_of_that_session(live_server, client_as):
+    doctor = client_as("registrar")
+    ws = _session_socket(live_server, doctor)
+    ws.subscribe("job:desk")
+    assert doctor.delete("/api/v1/session").status_code == 204
+    assert ws.wait_closed(timeout=5) == POLICY
+
+
+def test_a_subscription_is_checked_against_the_rights_of_now(live_server, runtime, make_user):
+    user_id, token = _user_with_token(runtime, make_user, "registrar")
+    ws = WSClient(live_server, token=token)
+    ws.subscribe("job:one")
+    with runtime.db.transaction() as s:  # revoked behind the application's back: no notice
+        s.execute(update(ApiToken).where(ApiToken.user_id == user_id).values(revoked_at=utcnow()))
+    ws.send({"op": "subscribe", "channel": "job:two"})
+    assert ws.wait_closed(timeout=5) == POLICY
+
+
+def test_the_periodic_recheck_closes_a_socket_whose_notice_was_lost(
+    live_server, runtime, make_user, monkeypatch
+):
+    from web.ws import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "RECHECK_EVERY", 0.3)
+    user_id, token = _user_with_token(runtime, make_user, "registrar")
+    ws = WSClient(live_server, token=token)
+    ws.subscribe("job:quiet")
+    with runtime.db.transaction() as s:
+        s.execute(update(ApiToken).where(ApiToken.user_id == user_id).values(revoked_at=utcnow()))
+    assert ws.wait_closed(timeout=5) == POLICY

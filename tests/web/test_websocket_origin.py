@@ -1,0 +1,45 @@
+"""A WebSocket opened with the session cookie must come from our own pages (or an origin in
+CLINIC_ALLOWED_ORIGINS); sockets with a token or a ticket secret need no Origin."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import websocket
+
+from tests.wsclient import WSClient
+
+
+def _cookie(web_client) -> str:
+    return f"clinic_session={web_client.get_cookie('clinic_session').value}"
+
+
+def test_a_session_socket_from_another_origin_or_none_is_refused(live_server, client):
+    for origin in ("http://evil.example", "null", "http://127.0.0.1:1", None):
+        options = {"origin": origin} if origin else {"suppress_origin": True}
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            WSClient(live_server, cookie=_cookie(client), **options)
+        assert refused.value.status_code == 403, origin
+
+
+def test_a_session_socket_from_our_own_pages_is_accepted(live_server, client):
+    ws = WSClient(live_server, cookie=_cookie(client), origin=live_server)
+    assert ws.subscribe("job:own")[-1]["op"] == "subscribed"
+    ws.close()
+
+
+def test_an_origin_listed_in_the_settings_is_accepted(live_server, client, runtime, monkeypatch):
+    listed = dataclasses.replace(runtime.settings, allowed_origins=("https://desk.clinic.uz",))
+    monkeypatch.setattr(runtime, "settings", listed)
+    ws = WSClient(live_server, cookie=_cookie(client), origin="https://desk.clinic.uz")
+    assert ws.subscribe("job:listed")[-1]["op"] == "subscribed"
+    ws.close()
+
+
+def test_token_sockets_may_come_from_anywhere_or_nowhere(live_server, admin_token):
+    from_elsewhere = WSClient(live_server, token=admin_token, origin="http://screen.local")
+    without_origin = WSClient(live_server, query=f"?token={admin_token}", suppress_origin=True)
+    for ws in (from_elsewhere, without_origin):
+        assert ws.subscribe("job:screen")[-1]["op"] == "subscribed"
+        ws.close()
