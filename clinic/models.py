@@ -15,6 +15,16 @@ from clinic.queue.models import (
     TicketStatus,
 )
 from clinic.reference.models import ClinicProfile, Department, Doctor, Patient, Room, Service
+from clinic.visits.models import (
+    DoctorService,
+    ScheduleException,
+    Visit,
+    VisitEvent,
+    VisitMove,
+    VisitNotice,
+    VisitService,
+    WorkingHours,
+)
 
 __all__ = [
     "Board",
@@ -46,4 +56,12 @@ __all__ = [
     "Room",
     "Service",
     "utcnow",
+    "DoctorService",
+    "ScheduleException",
+    "Visit",
+    "VisitEvent",
+    "VisitMove",
+    "VisitNotice",
+    "VisitService",
+    "WorkingHours",
 ]
