@@ -123,7 +123,8 @@ def upgrade() -> None:
         sa.Column("created_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", clinic.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "status IN ('scheduled', 'arrived', 'in_progress', 'completed', 'cancelled', 'no_show')",
+            "status IN ('scheduled', 'arrived', 'in_progress', 'completed', 'cancelled',"
+            " 'no_show')",
             name=op.f("ck_visits_status_known"),
         ),
         sa.CheckConstraint("seat >= 0", name=op.f("ck_visits_seat_not_negative")),
