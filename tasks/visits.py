@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import DomainError
 from clinic.visits import notify, reminders, rescheduling
 from clinic.visits import visits as v
+from clinic.visits.models import VisitNotice
 from tasks.base import ClinicTask, JobTask
 
 log = logging.getLogger(__name__)
@@ -17,7 +20,25 @@ log = logging.getLogger(__name__)
 
 def _lease(settings) -> int:
     # Longer than one SMTP conversation may take, so a live sender keeps its claim.
-    return settings.smtp_timeout * 2 + 2
+    return settings.smtp_timeout + 2
+
+
+def _send_notice(runtime, key: str) -> None:
+    """Send the notice ``key`` now. A claim left by a sender that died mid-send is waited
+    out (one lease, bounded); if the mail server stays down, the beat sweep sends it later."""
+    settings = runtime.settings
+    lease = _lease(settings)
+    notifier = notify.EmailNotifier(settings)
+    deadline = time.monotonic() + 2 * lease
+    while True:
+        notify.send_notices(runtime.db.sessionmaker, notifier, keys=[key], lease_seconds=lease)
+        with runtime.db.session() as session:
+            unsent = session.scalar(
+                select(VisitNotice.id).where(VisitNotice.key == key, VisitNotice.sent_at.is_(None))
+            )
+        if unsent is None or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
 
 
 @shared_task(name="visits.reschedule", base=JobTask, bind=True)
@@ -39,12 +60,7 @@ def reschedule(self, *, job_id: str) -> dict:
         with runtime.db.transaction() as session:
             problem = rescheduling.refuse(session, job_id, exc)
         return {"job": job_id, "status": "failed", "code": problem["code"]}
-    notify.send_notices(
-        runtime.db.sessionmaker,
-        notify.EmailNotifier(settings),
-        keys=[rescheduling.notice_key(job_id)],
-        lease_seconds=_lease(settings),
-    )
+    _send_notice(runtime, rescheduling.notice_key(job_id))
     with runtime.db.transaction() as session:
         jobs.finish_job(session, jobs.get_job(session, job_id), outcome)
     return {"job": job_id, "status": "succeeded"}

@@ -4,6 +4,8 @@ all made through the same services the application uses."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time as clock
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -12,7 +14,7 @@ import pytest
 from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
 from clinic.visits import schedules
-from tests.conftest import _letters
+from tests.conftest import _letters, free_port, make_settings
 
 WEEKDAYS = [0, 1, 2, 3, 4, 5, 6]
 _codes = itertools.count(1)
@@ -104,3 +106,71 @@ def make_clinic(
 @pytest.fixture
 def clinic(runtime) -> Clinic:
     return make_clinic(runtime)
+
+
+class Mailbox:
+    """What a real local SMTP server (aiosmtpd) accepted; can hold the first message back
+    (``stall_first``) to stand for a mail server that is slow to answer."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.stall_first = threading.Event()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        import asyncio
+
+        if self.stall_first.is_set() and not self.stalled.is_set():
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 try again later"
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append(
+                {"to": envelope.rcpt_tos, "subject": str(message["Subject"]), "raw": message}
+            )
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[dict]:
+        deadline = clock.monotonic() + timeout
+        while len(self.messages) < count and clock.monotonic() < deadline:
+            clock.sleep(0.02)
+        return list(self.messages)
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_urls, backend, tmp_path, redis_prefix, smtp_port):
+    """The test settings, sending mail to this test's own SMTP server."""
+    if backend not in database_urls:
+        pytest.skip(f"{backend} is not in TEST_DATABASES")
+    return make_settings(
+        database_urls[backend],
+        tmp_path / "instance",
+        redis_prefix,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_TIMEOUT=2,
+        SMTP_FROM="clinic@example.test",
+    )
+
+
+@pytest.fixture
+def mailbox(smtp_port):
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield box
+    box.release.set()
+    controller.stop()
