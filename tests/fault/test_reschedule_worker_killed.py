@@ -1,0 +1,165 @@
+"""A worker killed in the middle of a reschedule: a new worker completes it exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess  # nosec B404 - starts our own Celery workers
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from clinic.base import iso
+from clinic.models import Job, OutboxEvent, utcnow
+from clinic.visits.models import Visit, VisitEvent, VisitNotice
+from tests.conftest import ONE_BACKEND
+from tests.fault.test_import_worker_killed import read_job, wait_until
+from tests.visits.conftest import (  # noqa: F401 - fixtures
+    mailbox,
+    make_clinic,
+    next_week_day,
+    settings,
+    smtp_port,
+)
+from tests.visits.test_rescheduling import _book
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
+
+
+class VisitWorkers:
+    """Celery workers of the ``visits`` queue (and ``default``, for the sweeper) as
+    processes, each the leader of its own process group."""
+
+    def __init__(self, config, logs: Path) -> None:
+        self.logs = logs
+        self.processes: list[subprocess.Popen] = []
+        self.env = {
+            **os.environ,
+            "CLINIC_ENV": "test",
+            "DATABASE_URL": config.database_url,
+            "REDIS_URL": config.redis_url,
+            "CLINIC_REDIS_PREFIX": config.redis_prefix,
+            "CLINIC_INSTANCE": str(config.instance_path),
+            "CLINIC_JOB_STALE_SECONDS": str(config.job_stale_seconds),
+            "SECRET_KEY": config.secret_key,
+            "SMTP_HOST": config.smtp_host,
+            "SMTP_PORT": str(config.smtp_port),
+            "SMTP_TIMEOUT": str(config.smtp_timeout),
+            "SMTP_FROM": config.smtp_from,
+        }
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
+        command = [
+            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            "--pool=solo", "-Q", "visits,default", "-n", f"{name}@%h", "--loglevel=INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        process = subprocess.Popen(  # nosec B603 - a fixed command line
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self.processes.append(process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker's process group: no shutdown, no ack, no cleanup."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    self.kill(process)
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def visit_workers(settings, tmp_path):  # noqa: F811 - the SMTP-aware settings fixture
+    pool = VisitWorkers(settings, tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
+
+
+def test_a_reschedule_whose_worker_is_killed_mid_task_completes_once_on_a_new_worker(
+    client, celery_app, runtime, settings, visit_workers, mailbox  # noqa: F811 - fixtures
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))
+    # The mail server holds the first message: the worker is killed while it is sending,
+    # after the move committed and before the job finished.
+    mailbox.stall_first.set()
+    response = client.post(
+        f"/api/v1/visits/{visit.id}/reschedule",
+        json={"starts_at": iso(clinic.at(day, 10)), "reason": "отпуск врача"},
+    )
+    assert response.status_code == 202
+    job_id = response.get_json()["id"]
+
+    first = visit_workers.start("first")
+    assert mailbox.stalled.wait(60), visit_workers.log("first")
+    visit_workers.kill(first)
+    mailbox.release.set()
+    assert read_job(runtime, job_id).status == "running"
+
+    visit_workers.start("second")
+    stale = timedelta(seconds=settings.job_stale_seconds)
+    wait_until(
+        lambda: utcnow() - read_job(runtime, job_id).heartbeat_at > stale,
+        timeout=settings.job_stale_seconds + 10,
+        what="a stale heartbeat",
+    )
+    # What beat's sweeper does every 30 s, sent once by hand.
+    celery_app.send_task("jobs.redispatch_stale")
+    job = wait_until(
+        lambda: (j := read_job(runtime, job_id)).status in ("succeeded", "failed") and j,
+        timeout=60,
+        what="the job to finish on the second worker",
+        on_timeout=lambda: visit_workers.log("second"),
+    )
+    assert job.status == "succeeded", job.error
+    assert job.attempts == 2
+    assert len(mailbox.wait_for(1)) == 1
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        moves = s.scalars(
+            select(VisitEvent).where(
+                VisitEvent.visit_id == visit.id, VisitEvent.action == "rescheduled"
+            )
+        ).all()
+        notices = s.scalars(select(VisitNotice)).all()
+        events = s.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.type == "visit.rescheduled",
+                OutboxEvent.channel == f"visits_doctor:{clinic.doctor_ids[0]}",
+            )
+        ).all()
+        succeeded = s.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.channel == f"job:{job_id}", OutboxEvent.type == "job.succeeded"
+            )
+        ).all()
+        assert s.get(Job, job_id).result["to"]["starts_at"] == iso(clinic.at(day, 10))
+    assert moved.starts_at == clinic.at(day, 10) and moved.moves == 1
+    assert len(moves) == 1 and len(events) == 1 and len(succeeded) == 1
+    assert len(notices) == 1 and notices[0].sent_at is not None and notices[0].attempts == 2
+    # Nothing more arrives later: the one message is all.
+    assert len(mailbox.wait_for(2, timeout=1)) == 1
