@@ -108,6 +108,19 @@ def clinic(runtime) -> Clinic:
     return make_clinic(runtime)
 
 
+# Tests about today's queue and near-term reminders work round the clock: five-minute slots
+# from 00:00 to 23:55 leave only the day's last five minutes without a slot.
+ALL_DAY = {"hours": ("00:00", "23:55"), "slot": 5}
+
+
+def slot_near(runtime, after: timedelta = timedelta(0)) -> datetime:
+    """The start of the five-minute slot running at now + ``after`` (clinic time)."""
+    tz = runtime.settings.tz
+    local = (datetime.now(timezone.utc) + after).astimezone(tz)
+    at = local.time().replace(minute=local.minute // 5 * 5, second=0, microsecond=0)
+    return schedules.local_instant(local.date(), at, tz)
+
+
 class Mailbox:
     """What a real local SMTP server (aiosmtpd) accepted; can hold the first message back
     (``stall_first``) to stand for a mail server that is slow to answer."""

@@ -3,7 +3,7 @@ doctor who sees only his own schedule."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from clinic.base import iso
 from clinic.queue import admin as queue_admin
@@ -11,7 +11,7 @@ from clinic.queue.models import Priority, Ticket, TicketSource
 from clinic.reference import directory as reference
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
-from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 
 def _book(client, clinic, day, hour, minute=0, *, patient=0, doctor=0, **extra):
@@ -77,15 +77,9 @@ def test_bad_input_is_a_422_naming_the_field_and_books_nothing(runtime, client):
 
 
 def test_a_patient_cancelling_inside_the_window_is_flagged_late_and_the_slot_frees(runtime, client):
-    clinic = make_clinic(runtime, hours=("00:00", "23:40"))
+    clinic = make_clinic(runtime, **ALL_DAY)
     tz = runtime.settings.tz
-    soon = datetime.now(timezone.utc) + timedelta(hours=3)
-    local = soon.astimezone(tz)
-    starts = schedules.local_instant(
-        local.date(),
-        local.time().replace(minute=local.minute // 20 * 20, second=0, microsecond=0),
-        tz,
-    )
+    starts = slot_near(runtime, timedelta(hours=3))
     with runtime.db.transaction() as s:
         early = booking.book(
             s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
@@ -108,17 +102,11 @@ def test_a_patient_cancelling_inside_the_window_is_flagged_late_and_the_slot_fre
 
 
 def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
-    clinic = make_clinic(runtime, hours=("00:00", "23:40"))
+    clinic = make_clinic(runtime, **ALL_DAY)
     tz = runtime.settings.tz
     with runtime.db.transaction() as s:
         queue_admin.create_queue(s, {"code": "ther", "department_id": clinic.department_id})
-    now = datetime.now(timezone.utc)
-    local = now.astimezone(tz)
-    starts = schedules.local_instant(
-        local.date(),
-        local.time().replace(minute=local.minute // 20 * 20, second=0, microsecond=0),
-        tz,
-    )
+    starts = slot_near(runtime)
     with runtime.db.transaction() as s:
         visit = booking.book(
             s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],

@@ -4,7 +4,7 @@ patient told once, the calendars told without patient details, the ticket carrie
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import requests
 from sqlalchemy import select
@@ -13,11 +13,11 @@ from clinic.base import iso
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
-from clinic.visits import booking, checkin, rescheduling, schedules
+from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
 from tests.queue.test_concurrency import in_parallel
-from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 FINISHED = ("succeeded", "failed")
 
@@ -112,7 +112,7 @@ def test_twenty_concurrent_reschedules_into_one_slot_move_one_visit_and_refuse_n
 
 
 def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtime, client, worker):
-    clinic = make_clinic(runtime, doctors=2, hours=("00:00", "23:40"))
+    clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
     tz = runtime.settings.tz
     with runtime.db.transaction() as s:
         for i, doctor_id in enumerate(clinic.doctor_ids):
@@ -121,14 +121,11 @@ def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtim
                 {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
                  "doctor_id": doctor_id, "prefix": "AB"[i]},
             )  # fmt: skip
-    now = datetime.now(timezone.utc)
-    local = now.astimezone(tz)
-    slot = local.time().replace(minute=local.minute // 20 * 20, second=0, microsecond=0)
-    starts = schedules.local_instant(local.date(), slot, tz)
+    starts = slot_near(runtime)
     visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
     with runtime.db.transaction() as s:
         first = checkin.check_in(s, v.get_visit(s, visit.id), tz=tz, actor="desk")
-    later = starts + timedelta(minutes=40)
+    later = slot_near(runtime, timedelta(minutes=5))
     response = client.post(
         f"/api/v1/visits/{visit.id}/reschedule",
         json={"starts_at": iso(later), "doctor_id": clinic.doctor_ids[1], "reason": "замена"},
