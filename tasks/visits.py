@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import DomainError
-from clinic.visits import notify, reminders, rescheduling
+from clinic.visits import bulk, notify, reminders, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import VisitNotice
 from tasks.base import ClinicTask, JobTask
@@ -64,6 +64,24 @@ def reschedule(self, *, job_id: str) -> dict:
     with runtime.db.transaction() as session:
         jobs.finish_job(session, jobs.get_job(session, job_id), outcome)
     return {"job": job_id, "status": "succeeded"}
+
+
+@shared_task(name="visits.bulk_move", base=JobTask, bind=True)
+def bulk_move(self, *, job_id: str) -> dict:
+    """Move every visit of a doctor's away days to the nearest free slot, in batches; a
+    retried job goes on from its last committed batch."""
+    settings = self.runtime.settings
+
+    def work(sessionmaker, claimed_job_id: str) -> dict:
+        return bulk.run_bulk_move(
+            sessionmaker,
+            claimed_job_id,
+            tz=settings.tz,
+            notifier=notify.EmailNotifier(settings),
+            lease_seconds=_lease(settings),
+        )
+
+    return self.run_job(job_id, work)
 
 
 @shared_task(name="visits.send_reminders", base=ClinicTask, bind=True)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint, abort
 
 from clinic import jobs
 from clinic.queue import tickets as q
-from clinic.visits import booking, checkin, rescheduling, schedules, slots
+from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import RESCHEDULE_TASK
 from clinic.visits.models import ScheduleException
@@ -123,6 +123,27 @@ def add_exception(data):
     row = schedules.add_exception(session, **data, actor=_actor())
     session.commit()
     return schedules.exception_as_dict(row)
+
+
+@blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
+@requires("visits.reschedule")
+@blp.arguments(schemas.AwayIn)
+@blp.response(
+    202,
+    JobSchema,
+    headers={"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}},
+)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def doctor_away(data, doctor_id: int):
+    """Mark the doctor away for whole days and move his visits of those days to the nearest
+    free slots (his own first, then his department's colleagues'). The job's progress is on
+    its channel; its result lists what moved where and what could not be placed."""
+    session = db.session()
+    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
+    db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
+    session.commit()
+    return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
 # -- slots and visits -----------------------------------------------------------------------

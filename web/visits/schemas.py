@@ -138,3 +138,13 @@ class RescheduleIn(StrictSchema):
 
 class VisitEmptyIn(StrictSchema):
     pass
+
+
+class AwayIn(StrictSchema):
+    kind = fields.String(
+        required=True, validate=validate.OneOf([k for k in ExceptionKind.ALL if k != "holiday"])
+    )
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=300))
+    search_days = fields.Integer(strict=True, load_default=14)
