@@ -92,8 +92,8 @@ def _week_out(session, doctor_id: int) -> dict:
 def get_schedule(doctor_id: int):
     """The doctor's weekly template (clinic time) and exceptions."""
     session = db.session()
+    schedules.get_doctor(session, doctor_id)  # an unknown doctor is a 404 for everyone
     doctor_id, _ = _scope(doctor_id, None)
-    schedules.get_doctor(session, doctor_id)
     return _week_out(session, doctor_id)
 
 

@@ -99,6 +99,7 @@ def calendar():
             "departmentId": department_id,
             "doctorId": doctor_id,
             "channel": channel,
+            "timezone": db.runtime().settings.timezone,
             "doctors": [{"id": d.id, "name": d.full_name} for d in doctors],
             "texts": _texts(),
         },
