@@ -23,9 +23,9 @@ from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
 from clinic.visits import notify, schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.events import NoticeKind, VisitStatus
+from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit
-from clinic.visits.rescheduling import QUEUE, move_visit
+from clinic.visits.rescheduling import QUEUE, move_visit, write_moved_notice
 
 TASK_NAME = "visits.bulk_move"
 JOB_KIND = "visits.bulk_move"
@@ -223,19 +223,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
             )
             continue
         state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})
-        when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-        notice = notify.write_notice(
-            session,
-            visit,
-            key=notice_key(job_id, visit.id),
-            kind=NoticeKind.RESCHEDULED,
-            subject="Ваш приём перенесён / Your visit has been moved",
-            body=(
-                f"{visit.patient.full_name},\n\nваш приём перенесён на {when} "
-                f"(врач: {visit.doctor.full_name}).\n"
-                f"Your visit has been moved to {when} (doctor: {visit.doctor.full_name}).\n"
-            ),
-        )
+        notice = write_moved_notice(session, visit, key=notice_key(job_id, visit.id), tz=tz)
         if notice is not None:
             keys.append(notice.key)
     return keys

@@ -194,20 +194,7 @@ def carry_out(
     move.done_at = now
     outcome = {"visit_id": visit.id, "moved": True, **record}
     move.outcome = outcome
-    notify.write_notice(
-        session,
-        visit,
-        key=notice_key(job_id),
-        kind=NoticeKind.RESCHEDULED,
-        subject="Ваш приём перенесён / Your visit has been moved",
-        body=(
-            f"{visit.patient.full_name},\n\n"
-            f"ваш приём перенесён на {_local(visit.starts_at, tz)} "
-            f"(врач: {visit.doctor.full_name}).\n"
-            f"Your visit has been moved to {_local(visit.starts_at, tz)} "
-            f"(doctor: {visit.doctor.full_name}).\n"
-        ),
-    )
+    write_moved_notice(session, visit, key=notice_key(job_id), tz=tz)
     session.flush()
     return outcome
 
@@ -228,6 +215,23 @@ def refuse(session: Session, job_id: str, exc: DomainError) -> dict:
         move.done_at = utcnow()
     jobs.fail_job(session, job_id, problem)
     return problem
+
+
+def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo):
+    """The patient's notice of the visit's new time (None without an address or if written)."""
+    when, doctor = _local(visit.starts_at, tz), visit.doctor.full_name
+    return notify.write_notice(
+        session,
+        visit,
+        key=key,
+        kind=NoticeKind.RESCHEDULED,
+        subject="Ваш приём перенесён / Your visit has been moved",
+        body=(
+            f"{visit.patient.full_name},\n\n"
+            f"ваш приём перенесён на {when} (врач: {doctor}).\n"
+            f"Your visit has been moved to {when} (doctor: {doctor}).\n"
+        ),
+    )
 
 
 def notice_key(job_id: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess  # nosec B404 - starts our own Celery workers
 import sys
 from datetime import timedelta
@@ -16,7 +14,7 @@ from clinic.base import iso
 from clinic.models import Job, OutboxEvent, utcnow
 from clinic.visits.models import Visit, VisitEvent, VisitNotice
 from tests.conftest import ONE_BACKEND
-from tests.fault.test_import_worker_killed import read_job, wait_until
+from tests.fault.test_import_worker_killed import Workers, read_job, wait_until
 from tests.visits.conftest import (  # noqa: F401 - fixtures
     mailbox,
     make_clinic,
@@ -30,27 +28,18 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
 
 
-class VisitWorkers:
-    """Celery workers of the ``visits`` queue (and ``default``, for the sweeper) as
-    processes, each the leader of its own process group."""
+class VisitWorkers(Workers):
+    """The import test's worker processes, consuming the ``visits`` queue (and ``default``,
+    where the sweeper's task goes) and sending mail to this test's SMTP server."""
 
     def __init__(self, config, logs: Path) -> None:
-        self.logs = logs
-        self.processes: list[subprocess.Popen] = []
-        self.env = {
-            **os.environ,
-            "CLINIC_ENV": "test",
-            "DATABASE_URL": config.database_url,
-            "REDIS_URL": config.redis_url,
-            "CLINIC_REDIS_PREFIX": config.redis_prefix,
-            "CLINIC_INSTANCE": str(config.instance_path),
-            "CLINIC_JOB_STALE_SECONDS": str(config.job_stale_seconds),
-            "SECRET_KEY": config.secret_key,
-            "SMTP_HOST": config.smtp_host,
-            "SMTP_PORT": str(config.smtp_port),
-            "SMTP_TIMEOUT": str(config.smtp_timeout),
-            "SMTP_FROM": config.smtp_from,
-        }
+        super().__init__(config, logs)
+        self.env.update(
+            SMTP_HOST=config.smtp_host,
+            SMTP_PORT=str(config.smtp_port),
+            SMTP_TIMEOUT=str(config.smtp_timeout),
+            SMTP_FROM=config.smtp_from,
+        )
 
     def start(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
@@ -66,27 +55,6 @@ class VisitWorkers:
         log.close()
         self.processes.append(process)
         return process
-
-    @staticmethod
-    def kill(process: subprocess.Popen) -> None:
-        """SIGKILL the worker's process group: no shutdown, no ack, no cleanup."""
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(10)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(10)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    self.kill(process)
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture

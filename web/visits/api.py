@@ -23,6 +23,7 @@ from web.permissions import requires
 from web.visits import schemas
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Appointments")
+JOB_LOCATION = {"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}}
 
 
 def _settings():
@@ -66,6 +67,12 @@ def _visit_out(session, visit, *, detail: bool = False) -> dict:
         ticket = q.get_ticket(session, visit.ticket_id) if visit.ticket_id else None
         out["ticket"] = q.ticket_as_dict(ticket) if ticket else None
     return out
+
+
+def _accepted(session, job):
+    """Commit (which dispatches the job) and answer 202 with the job and its location."""
+    session.commit()
+    return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
 # -- schedules ------------------------------------------------------------------------------
@@ -128,11 +135,7 @@ def add_exception(data):
 @blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
 @requires("visits.reschedule")
 @blp.arguments(schemas.AwayIn)
-@blp.response(
-    202,
-    JobSchema,
-    headers={"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}},
-)
+@blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def doctor_away(data, doctor_id: int):
@@ -142,8 +145,7 @@ def doctor_away(data, doctor_id: int):
     session = db.session()
     _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
-    session.commit()
-    return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+    return _accepted(session, job)
 
 
 # -- slots and visits -----------------------------------------------------------------------
@@ -282,11 +284,7 @@ def cancel_visit(data, visit_id: int):
 @blp.route("/visits/<int:visit_id>/reschedule", methods=["POST"])
 @requires("visits.reschedule")
 @blp.arguments(schemas.RescheduleIn)
-@blp.response(
-    202,
-    JobSchema,
-    headers={"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}},
-)
+@blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def reschedule_visit(data, visit_id: int):
@@ -295,5 +293,4 @@ def reschedule_visit(data, visit_id: int):
     session = db.session()
     job = rescheduling.request_move(session, visit_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, RESCHEDULE_TASK, queue=rescheduling.QUEUE, job_id=job.id)
-    session.commit()
-    return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+    return _accepted(session, job)
