@@ -141,9 +141,10 @@ def free_slots(
     department_id=None,
     service_id=None,
     now: datetime | None = None,
-    limit: int = MAX_RESULTS,
+    limit: int | None = MAX_RESULTS,
 ) -> list[dict]:
-    """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first."""
+    """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first; the
+    first ``limit`` of them (None: all)."""
     schedules.check_range(first_day, last_day)
     now = now or utcnow()
     doctors = doctors_for(
@@ -160,26 +161,26 @@ def free_slots(
     occupancy = {i: Occupancy(booked.get(i, [])) for i in ids}
     out = []
     for shift in schedules.shifts(hours, exceptions, first_day, last_day, tz):
+        if shift.ends <= now:
+            continue
         taken_by = occupancy[shift.doctor_id]
         doctor = by_id[shift.doctor_id]
+        fixed = {
+            "doctor_id": doctor.id,
+            "department_id": doctor.department_id,
+            "room_id": shift.room_id or doctor.room_id,
+            "capacity": shift.capacity,
+        }
         for start, end in shift.slots():
             if start <= now:
                 continue
             taken = taken_by.count(start, end)
             if taken < shift.capacity:
                 out.append(
-                    {
-                        "doctor_id": doctor.id,
-                        "department_id": doctor.department_id,
-                        "room_id": shift.room_id or doctor.room_id,
-                        "starts_at": start,
-                        "ends_at": end,
-                        "capacity": shift.capacity,
-                        "free": shift.capacity - taken,
-                    }
+                    {**fixed, "starts_at": start, "ends_at": end, "free": shift.capacity - taken}
                 )
     out.sort(key=lambda s: (s["starts_at"], s["doctor_id"]))
-    return out[:limit]
+    return out if limit is None else out[:limit]
 
 
 def slot_as_dict(slot: dict, tz: ZoneInfo) -> dict:

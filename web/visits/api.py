@@ -158,7 +158,8 @@ def doctor_away(data, doctor_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def free_slots(query):
-    """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates)."""
+    """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates),
+    the first ``limit`` (500 unless given, at most 5000)."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
     tz = _settings().tz
@@ -170,6 +171,7 @@ def free_slots(query):
         doctor_id=doctor_id,
         department_id=department_id,
         service_id=query.get("service_id"),
+        limit=query["limit"],
     )
     return [slots.slot_as_dict(s, tz) for s in found]
 

@@ -66,6 +66,7 @@ class SlotsQuery(StrictSchema):
     service_id = _query_id()
     date_from = fields.Date(required=True, data_key="from")
     date_to = fields.Date(required=True, data_key="to")
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 
 
 class SlotOut(Schema):
