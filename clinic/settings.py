@@ -85,7 +85,7 @@ class Settings:
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_user: str = ""
-    smtp_password: str = ""  # nosec B105 - empty: no authentication
+    smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
