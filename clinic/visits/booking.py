@@ -24,6 +24,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor, Patient, Service
 from clinic.visits import schedules, slots
 from clinic.visits import visits as v
+from clinic.visits.events import VISIT_BOOKED
 from clinic.visits.events import Conflicts as C
 from clinic.visits.events import VisitKind, VisitStatus
 from clinic.visits.models import Visit, VisitService
@@ -234,5 +235,5 @@ def book(
     )
     hold_seat(session, visit, placement.free_seats)
     v.record_history(session, visit, "booked", None, actor, now, {"kind": kind})
-    v.announce(session, visit, "visit.booked")
+    v.announce(session, visit, VISIT_BOOKED)
     return visit

@@ -148,7 +148,8 @@ def _set_status(
         raise Conflict("the visit changed meanwhile; reload it", code="status_changed")
     session.refresh(visit)
     record_history(session, visit, action, before, actor, now, data)
-    announce(session, visit, ev.VISIT_CHANGED, {"action": action})
+    type_ = ev.VISIT_CANCELLED if to == VisitStatus.CANCELLED else ev.VISIT_CHANGED
+    announce(session, visit, type_, {"action": action})
 
 
 def start(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
