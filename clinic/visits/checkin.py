@@ -55,7 +55,7 @@ def check_in(
         raise Conflict(
             "the visit is on another day", code="not_today", errors={"visit_id": ["not today"]}
         )
-    v._set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
+    v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
     queue = queue_for(session, visit.doctor)
     if queue is None:
         return None  # a doctor without a queue sees his patients by the calendar alone

@@ -127,7 +127,7 @@ def history(session: Session, visit: Visit) -> list[dict]:
     ]
 
 
-def _set_status(
+def set_status(
     session: Session, visit: Visit, to: str, actor: str, now: datetime, action: str, data=None
 ) -> None:
     """Move the visit from its current status to ``to``, guarded against a concurrent change."""
@@ -153,12 +153,12 @@ def _set_status(
 
 
 def start(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
-    _set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now or utcnow(), "started")
+    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now or utcnow(), "started")
     return visit
 
 
 def complete(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
-    _set_status(session, visit, VisitStatus.COMPLETED, actor, now or utcnow(), "completed")
+    set_status(session, visit, VisitStatus.COMPLETED, actor, now or utcnow(), "completed")
     return visit
 
 
@@ -181,7 +181,7 @@ def cancel(
     if not reason:
         raise ValidationFailed("say why", errors={"reason": ["required"]})
     late = by == CancelledBy.PATIENT and visit.starts_at - now < timedelta(hours=late_window_hours)
-    _set_status(
+    set_status(
         session,
         visit,
         VisitStatus.CANCELLED,
@@ -213,7 +213,7 @@ def mark_no_shows(session: Session, *, grace_minutes: int, now=None) -> list[int
     for visit in due:
         try:
             with session.begin_nested():
-                _set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
+                set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
         except Conflict:
             continue  # it changed meanwhile (the patient arrived): leave it
         marked.append(visit.id)
