@@ -114,11 +114,13 @@ ALL_DAY = {"hours": ("00:00", "23:55"), "slot": 5}
 
 
 def slot_near(runtime, after: timedelta = timedelta(0)) -> datetime:
-    """The start of the five-minute slot running at now + ``after`` (clinic time)."""
+    """The start of the five-minute slot running at now + ``after`` (clinic time), on the
+    same clinic day."""
     tz = runtime.settings.tz
     local = (datetime.now(timezone.utc) + after).astimezone(tz)
     at = local.time().replace(minute=local.minute // 5 * 5, second=0, microsecond=0)
-    return schedules.local_instant(local.date(), at, tz)
+    # 23:55 has no slot: the day's last one stands in for it.
+    return schedules.local_instant(local.date(), min(at, time(23, 50)), tz)
 
 
 class Mailbox:
