@@ -23,6 +23,16 @@ from clinic.queue.models import (
     TicketStatus,
 )
 from clinic.reference.models import ClinicProfile, Department, Doctor, Patient, Room, Service
+from clinic.visits.models import (
+    DoctorService,
+    ScheduleException,
+    Visit,
+    VisitEvent,
+    VisitMove,
+    VisitNotice,
+    VisitService,
+    WorkingHours,
+)
 
 __all__ = [
     "Board",
@@ -54,6 +64,14 @@ __all__ = [
     "Room",
     "Service",
     "utcnow",
+    "DoctorService",
+    "ScheduleException",
+    "Visit",
+    "VisitEvent",
+    "VisitMove",
+    "VisitNotice",
+    "VisitService",
+    "WorkingHours",
 ]
 
 for _module in _pkgutil.iter_modules(_clinic.__path__):

@@ -74,6 +74,21 @@ class Settings:
     board_frame_ancestors: str = ""
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
+    # Visits: a cancellation this close to the visit is flagged late; a visit moves at most
+    # this often; an unarrived visit is a no-show this long after its start; reminders go
+    # this long before it.
+    visits_late_cancel_hours: int = 24
+    visits_max_moves: int = 3
+    visits_no_show_grace_minutes: int = 30
+    visits_reminder_hours: int = 24
+    # Outgoing e-mail (notices and reminders to patients).
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "clinic@localhost"
+    smtp_timeout: int = 10
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -171,6 +186,19 @@ class Settings:
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            visits_late_cancel_hours=max(0, _int(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)),
+            visits_max_moves=max(0, _int(env, "CLINIC_VISITS_MAX_MOVES", 3)),
+            visits_no_show_grace_minutes=max(
+                1, _int(env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30)
+            ),
+            visits_reminder_hours=max(1, _int(env, "CLINIC_VISITS_REMINDER_HOURS", 24)),
+            smtp_host=env.get("SMTP_HOST", "localhost").strip() or "localhost",
+            smtp_port=_int(env, "SMTP_PORT", 25),
+            smtp_user=env.get("SMTP_USER", "").strip(),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
+            smtp_from=env.get("SMTP_FROM", "clinic@localhost").strip() or "clinic@localhost",
+            smtp_timeout=max(1, _int(env, "SMTP_TIMEOUT", 10)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )

@@ -24,6 +24,8 @@ BEAT_SCHEDULE = {
     "redispatch-stale-jobs": {"task": "jobs.redispatch_stale", "schedule": timedelta(seconds=30)},
     "prune-outbox": {"task": "events.prune", "schedule": crontab(hour=3, minute=15)},
     "close-queue-days": {"task": "queue.close_days", "schedule": timedelta(minutes=5)},
+    "visit-reminders": {"task": "visits.send_reminders", "schedule": timedelta(minutes=5)},
+    "visit-no-shows": {"task": "visits.mark_no_shows", "schedule": timedelta(minutes=5)},
 }
 
 

@@ -1,0 +1,1 @@
+"""Appointments: doctors' schedules, free slots, visits, rescheduling, reminders."""

@@ -1,0 +1,239 @@
+"""Booking: the checks a registrar's form shows next to its fields, and the insert that the
+database decides.
+
+The checks (in the past, service not offered, doctor away, outside hours, doctor busy,
+patient busy) read the current state and answer with a typed refusal. They cannot by
+themselves stop two requests that check at the same instant; the database does:
+PostgreSQL's exclusion constraints reject the second overlapping visit of a doctor's seat or
+of a patient, and SQLite runs every writing transaction under ``BEGIN IMMEDIATE``, so the
+check and the insert of one booking happen before the next booking's check begins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, utcnow
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.reference.models import Doctor, Patient, Service
+from clinic.visits import schedules, slots
+from clinic.visits import visits as v
+from clinic.visits.events import VISIT_BOOKED
+from clinic.visits.events import Conflicts as C
+from clinic.visits.events import VisitKind, VisitStatus
+from clinic.visits.models import Visit, VisitService
+
+# Refusals the form shows as "taken" (409); the others are about the request itself (422).
+BUSY = (C.DOCTOR_BUSY, C.PATIENT_BUSY, C.NOT_MOVABLE, C.TOO_MANY_MOVES)
+FIELDS = {
+    C.DOCTOR_BUSY: "starts_at",
+    C.PATIENT_BUSY: "patient_id",
+    C.OUTSIDE_HOURS: "starts_at",
+    C.DOCTOR_AWAY: "starts_at",
+    C.IN_PAST: "starts_at",
+    C.SERVICE_NOT_OFFERED: "service_ids",
+    C.NOT_MOVABLE: "visit_id",
+    C.TOO_MANY_MOVES: "visit_id",
+}
+CONSTRAINTS = {
+    "ex_visits_doctor_seat_time": C.DOCTOR_BUSY,
+    "ex_visits_patient_time": C.PATIENT_BUSY,
+}
+
+
+class BookingConflict(Conflict):
+    """The time is taken (409); ``code`` is one of :class:`Conflicts`."""
+
+
+class BookingRefused(ValidationFailed):
+    """The request cannot be booked as asked (422); ``code`` is one of :class:`Conflicts`."""
+
+
+def refusal(code: str, detail: str) -> Conflict | ValidationFailed:
+    cls = BookingConflict if code in BUSY else BookingRefused
+    return cls(detail, code=code, errors={FIELDS[code]: [detail]})
+
+
+@dataclass
+class Placement:
+    """Where a checked visit goes: its end, seat and room."""
+
+    ends_at: datetime
+    seat: int
+    room_id: int | None
+    free_seats: list[int]
+
+
+def _length(shift: schedules.Shift, services: list[Service]) -> timedelta:
+    """Whole slots long enough for the services (one slot when none is named)."""
+    slot = shift.slot_minutes
+    minutes = sum(s.duration_minutes for s in services) or slot
+    return timedelta(minutes=-(-minutes // slot) * slot)
+
+
+def place(
+    session: Session,
+    *,
+    doctor: Doctor,
+    patient_id: int,
+    starts_at: datetime,
+    services: list[Service],
+    tz: ZoneInfo,
+    now: datetime,
+    kind: str = VisitKind.SCHEDULED,
+    exclude_visit_id: int | None = None,
+) -> Placement:
+    """Check that the doctor can see the patient at ``starts_at``; raise the typed refusal."""
+    if kind == VisitKind.WALK_IN:
+        # A walk-in is booked into the slot that is running now.
+        if starts_at + timedelta(hours=1) <= now:
+            raise refusal(C.IN_PAST, "this time has passed")
+    elif starts_at <= now:
+        raise refusal(C.IN_PAST, "this time has passed")
+    missing = slots.offers(session, doctor, [s.id for s in services])
+    if missing:
+        raise refusal(C.SERVICE_NOT_OFFERED, f"the doctor does not offer service {missing[0]}")
+    day = starts_at.astimezone(tz).date()
+    exceptions = schedules.exceptions_between(session, [doctor.id], day, day)
+    away = schedules.away_on(exceptions, doctor.id, day)
+    if away is not None:
+        raise refusal(C.DOCTOR_AWAY, f"the doctor is away that day ({away.kind})")
+    hours = schedules.hours_for(session, [doctor.id])
+    shift = next(
+        (s for s in schedules.shifts(hours, [], day, day, tz) if s.starts <= starts_at < s.ends),
+        None,
+    )
+    ends_at = starts_at + _length(shift, services) if shift else None
+    if shift is None or not shift.covers(starts_at, ends_at):
+        raise refusal(C.OUTSIDE_HOURS, "the doctor does not work at this time")
+    overlapping = session.execute(
+        select(Visit.seat, Visit.patient_id, Visit.doctor_id).where(
+            Visit.status.in_(VisitStatus.HOLDING),
+            Visit.starts_at < ends_at,
+            Visit.ends_at > starts_at,
+            (Visit.doctor_id == doctor.id) | (Visit.patient_id == patient_id),
+            Visit.id != (exclude_visit_id or 0),
+        )
+    ).all()
+    taken = {row.seat for row in overlapping if row.doctor_id == doctor.id}
+    free = [seat for seat in range(shift.capacity) if seat not in taken]
+    if not free:
+        raise refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
+    if any(row.patient_id == patient_id for row in overlapping):
+        raise refusal(C.PATIENT_BUSY, "the patient has another visit at this time")
+    return Placement(ends_at, free[0], shift.room_id or doctor.room_id, free)
+
+
+def constraint_refusal(exc: IntegrityError) -> Conflict | None:
+    """The typed refusal for an exclusion-constraint violation, or None for another error."""
+    message = str(exc.orig)
+    for name, code in CONSTRAINTS.items():
+        if name in message:
+            return refusal(code, "taken a moment ago by another booking")
+    return None
+
+
+def hold_seat(session: Session, visit: Visit, seats: list[int]) -> None:
+    """Flush ``visit`` into the first of ``seats`` the database accepts (a savepoint per try).
+
+    Two bookings that checked at once may pick the same seat; the loser tries the next free
+    one, and with none left gets the typed refusal the constraint names.
+    """
+    last = None
+    for seat in seats:
+        visit.seat = seat
+        try:
+            with session.begin_nested():
+                session.add(visit)
+                session.flush()
+            return
+        except IntegrityError as exc:
+            last = constraint_refusal(exc)
+            if last is None:
+                raise
+            if last.code != C.DOCTOR_BUSY:
+                raise last from exc
+    raise last or refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
+
+
+def _services(session: Session, service_ids) -> list[Service]:
+    if service_ids is None:
+        return []
+    if not isinstance(service_ids, list) or not all(is_id(i) for i in service_ids):
+        raise ValidationFailed("service ids", errors={"service_ids": ["a list of service ids"]})
+    ids = list(dict.fromkeys(service_ids))
+    found = {s.id: s for s in session.scalars(select(Service).where(Service.id.in_(ids)))}
+    unknown = [i for i in ids if i not in found or not found[i].active]
+    if unknown:
+        raise ValidationFailed(
+            "unknown service", errors={"service_ids": [f"no service {unknown[0]}"]}
+        )
+    return [found[i] for i in ids]
+
+
+def book(
+    session: Session,
+    *,
+    patient_id: int,
+    doctor_id: int,
+    starts_at: datetime,
+    tz: ZoneInfo,
+    service_ids: list[int] | None = None,
+    kind: str = VisitKind.SCHEDULED,
+    comment: str = "",
+    notify_email: str | None = None,
+    actor: str = "",
+    now: datetime | None = None,
+) -> Visit:
+    """A new scheduled visit, or the typed refusal (:class:`BookingConflict` 409 when the
+    time is taken, :class:`BookingRefused` 422 otherwise)."""
+    now = now or utcnow()
+    if kind not in VisitKind.ALL:
+        raise ValidationFailed("unknown kind", errors={"kind": [f"one of {VisitKind.ALL}"]})
+    if starts_at.tzinfo is None:
+        raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
+    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    if patient is None or not patient.active:
+        raise NotFound("no such patient", errors={"patient_id": ["no such patient"]})
+    doctor = schedules.get_doctor(session, doctor_id)
+    if not doctor.active:
+        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+    services = _services(session, service_ids)
+    placement = place(
+        session,
+        doctor=doctor,
+        patient_id=patient.id,
+        starts_at=starts_at,
+        services=services,
+        tz=tz,
+        now=now,
+        kind=kind,
+    )
+    visit = Visit(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        department_id=doctor.department_id,
+        room_id=placement.room_id,
+        starts_at=starts_at,
+        ends_at=placement.ends_at,
+        kind=kind,
+        status=VisitStatus.SCHEDULED,
+        moves=0,
+        comment=(comment or "")[:2000],
+        notify_email=notify_email,
+        late_cancellation=False,
+        created_by=(actor or "")[:64],
+        created_at=now,
+        updated_at=now,
+        services=[VisitService(service_id=s.id, price=s.price) for s in services],
+    )
+    hold_seat(session, visit, placement.free_seats)
+    v.record_history(session, visit, "booked", None, actor, now, {"kind": kind})
+    v.announce(session, visit, VISIT_BOOKED)
+    return visit

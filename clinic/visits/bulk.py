@@ -1,0 +1,236 @@
+"""Bulk move: the doctor is away for some days, and a job moves every visit he had then.
+
+Each visit goes to the free slot nearest its old time: the same doctor's first (outside the
+days he is away), then a colleague's of the same department who offers the visit's
+services. The search covers the away days and ``search_days`` after them. Visits are moved
+in batches, each one transaction that also saves the job's progress, so a job picked up
+again after a crash goes on from the last committed batch. Every move is checked and held
+like a booking (the exclusion constraints decide); a visit that fits nowhere stays where it
+is and is listed for the registrar to call the patient.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic import jobs
+from clinic.base import iso, utcnow
+from clinic.errors import DomainError, ValidationFailed
+from clinic.visits import notify, schedules, slots
+from clinic.visits import visits as v
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import ScheduleException, Visit
+from clinic.visits.rescheduling import QUEUE, move_visit, write_moved_notice
+
+TASK_NAME = "visits.bulk_move"
+JOB_KIND = "visits.bulk_move"
+# The clinic moves these visits, not the patient: they do not count against his limit.
+NO_LIMIT = 10**6
+MAX_SEARCH_DAYS = 31
+
+
+def start_bulk_move(
+    session: Session,
+    doctor_id: int,
+    *,
+    kind: str,
+    first_day: date,
+    last_day: date,
+    note: str = "",
+    search_days: int = 14,
+    actor: str = "",
+) -> tuple[ScheduleException, jobs.Job]:
+    """Mark the doctor away and create the job that moves his visits (dispatch after
+    commit)."""
+    if not 0 <= search_days <= MAX_SEARCH_DAYS:
+        raise ValidationFailed(
+            "search_days", errors={"search_days": [f"from 0 to {MAX_SEARCH_DAYS}"]}
+        )
+    away = schedules.add_exception(
+        session,
+        kind=kind,
+        first_day=first_day,
+        last_day=last_day,
+        doctor_id=doctor_id,
+        note=note,
+        actor=actor,
+    )
+    job = jobs.create_job(
+        session, kind=JOB_KIND, task_name=TASK_NAME, queue=QUEUE, created_by=actor or None
+    )
+    job.state = {
+        "exception_id": away.id,
+        "search_days": search_days,
+        "moved": [],
+        "unplaced": [],
+        "total": None,
+    }
+    session.flush()
+    return away, job
+
+
+def notice_key(job_id: str, visit_id: int) -> str:
+    return f"bulk:{job_id}:{visit_id}"
+
+
+def _affected(
+    session: Session, away: ScheduleException, tz: ZoneInfo, skip: set[int], now: datetime
+) -> list[Visit]:
+    first = max(schedules.day_bounds(away.first_day, tz)[0], now)
+    after = schedules.day_bounds(away.last_day, tz)[1]
+    rows = session.scalars(
+        select(Visit)
+        .where(
+            Visit.doctor_id == away.doctor_id,
+            Visit.status.in_(VisitStatus.MOVABLE),
+            Visit.starts_at >= first,
+            Visit.starts_at < after,
+        )
+        .order_by(Visit.starts_at, Visit.id)
+    ).all()
+    return [visit for visit in rows if visit.id not in skip]
+
+
+class SlotPool:
+    """The free slots of a batch's search, used up as visits are placed into them."""
+
+    def __init__(self, found: list[dict]) -> None:
+        self.slots = [dict(s) for s in found]
+
+    def nearest(self, to: datetime, accept) -> list[dict]:
+        ranked = [s for s in self.slots if s["free"] > 0 and accept(s)]
+        return sorted(ranked, key=lambda s: (abs(s["starts_at"] - to), s["starts_at"]))
+
+    def take(self, slot: dict) -> None:
+        slot["free"] -= 1
+
+
+def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> dict | None:
+    for slot in candidates[:5]:
+        try:
+            with session.begin_nested():
+                record = move_visit(
+                    session,
+                    visit,
+                    starts_at=slot["starts_at"],
+                    doctor_id=slot["doctor_id"],
+                    tz=tz,
+                    max_moves=NO_LIMIT,
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                    data={"job_id": job_id},
+                )
+        except DomainError:
+            session.refresh(visit)
+            continue  # the patient is busy then, or it was taken meanwhile: next one
+        return {**record, "slot": slot}
+    return None
+
+
+def run_bulk_move(
+    sessions: sessionmaker,
+    job_id: str,
+    *,
+    tz: ZoneInfo,
+    batch_size: int = 20,
+    notifier: notify.Notifier | None = None,
+    lease_seconds: int = 30,
+    now: datetime | None = None,
+) -> dict:
+    """Move the affected visits batch by batch; returns the job's result. Each batch's
+    notices are sent through ``notifier`` once the batch has committed."""
+    while True:
+        with sessions() as session, session.begin():
+            job = jobs.get_job(session, job_id)
+            # A deep copy: the JSON column is saved only when its value compares different.
+            state = copy.deepcopy(job.state or {})
+            away = session.get(ScheduleException, state["exception_id"])
+            moment = now or utcnow()
+            done_ids = {m["visit_id"] for m in state["moved"]} | {
+                u["visit_id"] for u in state["unplaced"]
+            }
+            pending = _affected(session, away, tz, done_ids, moment)
+            if state["total"] is None:
+                state["total"] = len(pending)
+            if not pending:
+                return {
+                    "doctor_id": away.doctor_id,
+                    "exception_id": away.id,
+                    "total": state["total"],
+                    "moved": state["moved"],
+                    "unplaced": state["unplaced"],
+                }
+            batch = pending[:batch_size]
+            keys = _move_batch(session, away, batch, state, tz=tz, now=moment, job_id=job_id)
+            done = len(state["moved"]) + len(state["unplaced"])
+            jobs.save_progress(session, job, done=done, total=state["total"], state=state)
+        if keys and notifier is not None:
+            notify.send_notices(sessions, notifier, keys=keys, lease_seconds=lease_seconds)
+
+
+def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
+    doctor = schedules.get_doctor(session, away.doctor_id)
+    today = now.astimezone(tz).date()
+    first = max(today, away.first_day)
+    last = away.last_day + timedelta(days=state["search_days"])
+    same = SlotPool(slots.free_slots(session, tz=tz, first_day=first, last_day=last,
+                                     doctor_id=doctor.id, now=now))  # fmt: skip
+    colleagues = SlotPool(
+        [
+            s
+            for s in slots.free_slots(
+                session, tz=tz, first_day=first, last_day=last,
+                department_id=doctor.department_id, now=now,
+            )  # fmt: skip
+            if s["doctor_id"] != doctor.id
+        ]
+    )
+    offered: dict[tuple[int, tuple[int, ...]], bool] = {}
+
+    def offers(slot: dict, service_ids: tuple[int, ...]) -> bool:
+        key = (slot["doctor_id"], service_ids)
+        if key not in offered:
+            colleague = schedules.get_doctor(session, slot["doctor_id"])
+            offered[key] = not slots.offers(session, colleague, list(service_ids))
+        return offered[key]
+
+    keys = []
+    reason = f"{away.kind}: {away.note}".strip(": ")
+    for visit in batch:
+        original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
+        service_ids = tuple(s.service_id for s in visit.services)
+        placed = None
+        for pool, accept in (
+            (same, lambda s: True),
+            (colleagues, lambda s, ids=service_ids: offers(s, ids)),
+        ):
+            placed = _move_one(
+                session, visit, pool.nearest(visit.starts_at, accept), tz=tz,
+                actor=away.created_by or "system", reason=reason, now=now, job_id=job_id,
+            )  # fmt: skip
+            if placed is not None:
+                pool.take(placed.pop("slot"))
+                break
+        if placed is None:
+            state["unplaced"].append(
+                {"visit_id": visit.id, "patient_id": visit.patient_id, **original}
+            )
+            continue
+        state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})
+        notice = write_moved_notice(session, visit, key=notice_key(job_id, visit.id), tz=tz)
+        if notice is not None:
+            keys.append(notice.key)
+    return keys
+
+
+def unplaced_details(session: Session, result: dict) -> list[dict]:
+    """The unplaced visits with the patient's name and phone, for a reader allowed them."""
+    ids = [u["visit_id"] for u in result.get("unplaced", [])]
+    found = {x.id: x for x in session.scalars(select(Visit).where(Visit.id.in_(ids)))}
+    return [v.visit_as_dict(found[i]) for i in ids if i in found]

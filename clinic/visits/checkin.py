@@ -1,0 +1,104 @@
+"""Check-in and the visit's place in the queue.
+
+An arriving patient's visit issues his ticket in the doctor's queue (the doctor's own, or his
+department's shared one) with the appointment source and a priority above walk-ins, below
+urgent. When the visit moves, the ticket follows: the same queue keeps it as it is, another
+doctor's queue gets a transferred ticket (queue time kept), and another day cancels it (the
+patient checks in again on the new day).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.errors import Conflict
+from clinic.queue import calls
+from clinic.queue import tickets as q
+from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
+from clinic.reference.models import Doctor
+from clinic.visits import visits as v
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
+
+APPOINTMENT_PRIORITY = Priority.RETURNED
+
+
+def queue_for(session: Session, doctor: Doctor) -> Queue | None:
+    """The doctor's own active queue, else his department's shared one."""
+    own = session.scalar(
+        select(Queue).where(Queue.doctor_id == doctor.id, Queue.active.is_(True)).order_by(Queue.id)
+    )
+    if own is not None:
+        return own
+    return session.scalar(
+        select(Queue)
+        .where(
+            Queue.department_id == doctor.department_id,
+            Queue.doctor_id.is_(None),
+            Queue.active.is_(True),
+        )
+        .order_by(Queue.id)
+    )
+
+
+def check_in(
+    session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None
+) -> Ticket | None:
+    """The patient has arrived: the visit becomes arrived and gets its queue ticket."""
+    now = now or utcnow()
+    if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
+        raise Conflict(
+            "the visit is on another day", code="not_today", errors={"visit_id": ["not today"]}
+        )
+    v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
+    queue = queue_for(session, visit.doctor)
+    if queue is None:
+        return None  # a doctor without a queue sees his patients by the calendar alone
+    ticket = q.issue_ticket(
+        session,
+        queue.id,
+        tz=tz,
+        source=TicketSource.APPOINTMENT,
+        priority=APPOINTMENT_PRIORITY,
+        patient_id=visit.patient_id,
+        comment=f"visit {visit.id}",
+        actor=actor,
+        now=now,
+    )
+    ticket.visit_id = visit.id
+    visit.ticket_id = ticket.id
+    session.flush()
+    return ticket
+
+
+def carry_ticket(
+    session: Session, visit: Visit, *, tz: ZoneInfo, actor: str, now: datetime
+) -> dict | None:
+    """After a move: keep, transfer or cancel the visit's active ticket. Returns what
+    happened (for the move's record), or None when the visit had no active ticket."""
+    ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
+    if ticket is None or ticket.status not in TicketStatus.ACTIVE:
+        return None
+    if q.clinic_day(visit.starts_at, tz) != q.clinic_day(ticket.created_at, tz):
+        calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
+        visit.ticket_id = None
+        before = visit.status
+        if before == VisitStatus.ARRIVED:
+            visit.status = VisitStatus.SCHEDULED
+            v.record_history(session, visit, "back_to_scheduled", before, actor, now)
+        return {"ticket": ticket.id, "action": "cancelled"}
+    queue = queue_for(session, visit.doctor)
+    if queue is None or queue.id == ticket.queue_id:
+        return {"ticket": ticket.id, "action": "kept"}
+    new = calls.transfer(
+        session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved", actor=actor, now=now
+    )
+    new.visit_id = visit.id
+    visit.ticket_id = new.id
+    session.flush()
+    return {"ticket": ticket.id, "action": "transferred", "new_ticket": new.id, "code": new.code}

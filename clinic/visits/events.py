@@ -1,0 +1,92 @@
+"""The visits module's constants in one place: statuses, kinds, conflict codes, events."""
+
+from __future__ import annotations
+
+
+class VisitStatus:
+    SCHEDULED = "scheduled"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+    ALL = (SCHEDULED, ARRIVED, IN_PROGRESS, COMPLETED, CANCELLED, NO_SHOW)
+    # Visits that hold their time: the exclusion constraints ignore the others.
+    HOLDING = (SCHEDULED, ARRIVED, IN_PROGRESS, COMPLETED)
+    FINAL = (COMPLETED, CANCELLED, NO_SHOW)
+    MOVABLE = (SCHEDULED, ARRIVED)
+    # Allowed transitions (status -> the statuses it may go to).
+    NEXT = {
+        SCHEDULED: (ARRIVED, CANCELLED, NO_SHOW),
+        ARRIVED: (IN_PROGRESS, CANCELLED, NO_SHOW),
+        IN_PROGRESS: (COMPLETED,),
+    }
+
+
+class VisitKind:
+    SCHEDULED = "scheduled"
+    WALK_IN = "walk_in"
+    FOLLOW_UP = "follow_up"
+
+    ALL = (SCHEDULED, WALK_IN, FOLLOW_UP)
+
+
+class CancelledBy:
+    PATIENT = "patient"
+    CLINIC = "clinic"
+
+    ALL = (PATIENT, CLINIC)
+
+
+class ExceptionKind:
+    DAY_OFF = "day_off"
+    LEAVE = "leave"
+    SICK = "sick"
+    HOLIDAY = "holiday"  # the whole clinic: no doctor
+
+    ALL = (DAY_OFF, LEAVE, SICK, HOLIDAY)
+
+
+class Conflicts:
+    """Why a booking or a move was refused; the form shows each next to its field."""
+
+    DOCTOR_BUSY = "doctor_busy"
+    PATIENT_BUSY = "patient_busy"
+    OUTSIDE_HOURS = "outside_hours"
+    DOCTOR_AWAY = "doctor_away"
+    IN_PAST = "in_past"
+    SERVICE_NOT_OFFERED = "service_not_offered"
+    NOT_MOVABLE = "not_movable"
+    TOO_MANY_MOVES = "too_many_moves"
+
+    ALL = (
+        DOCTOR_BUSY,
+        PATIENT_BUSY,
+        OUTSIDE_HOURS,
+        DOCTOR_AWAY,
+        IN_PAST,
+        SERVICE_NOT_OFFERED,
+        NOT_MOVABLE,
+        TOO_MANY_MOVES,
+    )
+
+
+class MoveStatus:
+    PENDING = "pending"
+    DONE = "done"
+    REFUSED = "refused"
+
+
+class NoticeKind:
+    RESCHEDULED = "rescheduled"
+    REMINDER = "reminder"
+
+
+VISIT_BOOKED = "visit.booked"
+VISIT_CHANGED = "visit.changed"
+VISIT_RESCHEDULED = "visit.rescheduled"
+VISIT_CANCELLED = "visit.cancelled"
+
+RESCHEDULE_TASK = "visits.reschedule"
+RESCHEDULE_JOB = "visits.reschedule"

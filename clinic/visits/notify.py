@@ -1,0 +1,126 @@
+"""Telling patients: notices are rows written with the change, sent after commit.
+
+The :class:`Notifier` interface is what a channel implements; e-mail is the first one, and
+an SMS gateway can be added beside it. A sender claims a notice with a guarded update before
+sending, so two senders (beat running twice, a retried job) never mail it both; a sender
+that dies mid-send leaves the claim to expire and the notice is sent by the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic.base import utcnow
+from clinic.settings import Settings
+from clinic.visits.models import Visit, VisitNotice
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None:
+        """Deliver one message or raise."""
+
+
+class EmailNotifier:
+    """Plain-text e-mail through the configured SMTP server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        s = self.settings
+        message = EmailMessage()
+        message["From"] = s.smtp_from
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password)
+            smtp.send_message(message)
+
+
+def write_notice(
+    session: Session, visit: Visit, *, key: str, kind: str, subject: str, body: str
+) -> VisitNotice | None:
+    """A notice for the visit's e-mail address (None when it has none, or the key exists)."""
+    if not visit.notify_email:
+        return None
+    notice = VisitNotice(
+        key=key[:120],
+        visit_id=visit.id,
+        kind=kind,
+        to_address=visit.notify_email,
+        subject=subject[:200],
+        body=body,
+        created_at=utcnow(),
+        attempts=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(notice)
+            session.flush()
+    except IntegrityError:
+        return None  # written before (beat ran twice, or the job is a retry)
+    return notice
+
+
+def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:
+    now = utcnow()
+    claimed = session.execute(
+        update(VisitNotice)
+        .where(
+            VisitNotice.id == notice_id,
+            VisitNotice.sent_at.is_(None),
+            or_(VisitNotice.claimed_until.is_(None), VisitNotice.claimed_until < now),
+        )
+        .values(
+            claimed_until=now + timedelta(seconds=lease_seconds), attempts=VisitNotice.attempts + 1
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return session.get(VisitNotice, notice_id, populate_existing=True)
+
+
+def send_notices(
+    sessions: sessionmaker, notifier: Notifier, *, lease_seconds: int, keys=None, limit: int = 200
+) -> int:
+    """Send unsent notices (those with these ``keys``, or any); returns how many this call
+    sent."""
+    with sessions() as session:
+        query = select(VisitNotice.id).where(VisitNotice.sent_at.is_(None))
+        if keys is not None:
+            query = query.where(VisitNotice.key.in_(list(keys)))
+        pending = list(session.scalars(query.order_by(VisitNotice.id).limit(limit)))
+    sent = 0
+    for notice_id in pending:
+        with sessions() as session, session.begin():
+            notice = _claim(session, notice_id, lease_seconds)
+            if notice is not None:
+                message = (notice.to_address, notice.subject, notice.body)
+        if notice is None:
+            continue
+        try:
+            notifier.send(*message)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("notice %s not sent, left for a later try: %s", notice_id, exc)
+            continue
+        with sessions() as session, session.begin():
+            session.execute(
+                update(VisitNotice).where(VisitNotice.id == notice_id).values(sent_at=utcnow())
+            )
+        sent += 1
+    return sent

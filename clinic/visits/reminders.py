@@ -1,0 +1,55 @@
+"""Reminders: a notice per visit time, written once, however often beat asks.
+
+Each reminder's key names the visit and its start, so a visit moved after its reminder
+gets a new one for the new time, and a second run of beat writes nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import iso, utcnow
+from clinic.visits import notify
+from clinic.visits.events import NoticeKind, VisitStatus
+from clinic.visits.models import Visit
+
+
+def reminder_key(visit: Visit) -> str:
+    return f"reminder:{visit.id}:{iso(visit.starts_at)}"
+
+
+def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> int:
+    """Write the reminders of scheduled visits starting within ``hours``; returns how many
+    were new."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(Visit).where(
+            Visit.status == VisitStatus.SCHEDULED,
+            Visit.notify_email.is_not(None),
+            Visit.starts_at > now,
+            Visit.starts_at <= now + timedelta(hours=hours),
+        )
+    ).all()
+    written = 0
+    for visit in due:
+        when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        room = f", каб./room {visit.room.number}" if visit.room else ""
+        notice = notify.write_notice(
+            session,
+            visit,
+            key=reminder_key(visit),
+            kind=NoticeKind.REMINDER,
+            subject="Напоминание о приёме / Visit reminder",
+            body=(
+                f"{visit.patient.full_name},\n\n"
+                f"напоминаем о приёме {when} (врач: {visit.doctor.full_name}{room}).\n"
+                f"A reminder of your visit at {when} "
+                f"(doctor: {visit.doctor.full_name}{room}).\n"
+            ),
+        )
+        written += notice is not None
+    return written

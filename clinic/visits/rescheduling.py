@@ -1,0 +1,238 @@
+"""Rescheduling: a move is requested (a row and a job) and carried out by a worker, once.
+
+The request is a :class:`VisitMove` row, unique per job: whatever number of times the job's
+message is delivered (a redelivery after a crash, the sweeper's re-dispatch), the move is
+done in one transaction that also marks the row done, so a second run finds it done and
+only returns its outcome. The move is checked like a booking and held by the same
+constraints, so two moves into one slot cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic import jobs
+from clinic.base import iso, utcnow
+from clinic.errors import DomainError, ValidationFailed
+from clinic.reference.models import Service
+from clinic.visits import booking, checkin, notify, schedules
+from clinic.visits import visits as v
+from clinic.visits.events import RESCHEDULE_JOB, RESCHEDULE_TASK, VISIT_RESCHEDULED
+from clinic.visits.events import Conflicts as C
+from clinic.visits.events import MoveStatus, NoticeKind, VisitStatus
+from clinic.visits.models import Visit, VisitMove
+
+QUEUE = "visits"
+
+
+def request_move(
+    session: Session,
+    visit_id: int,
+    *,
+    starts_at: datetime,
+    reason: str,
+    doctor_id: int | None = None,
+    actor: str = "",
+) -> jobs.Job:
+    """Ask for the visit to move to ``starts_at`` (and ``doctor_id``); dispatch the returned
+    job after commit. Only the shape is checked here; the worker checks the rest."""
+    visit = v.get_visit(session, visit_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why", errors={"reason": ["required"]})
+    if starts_at.tzinfo is None:
+        raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
+    if doctor_id is not None:
+        schedules.get_doctor(session, doctor_id)
+    job = jobs.create_job(
+        session, kind=RESCHEDULE_JOB, task_name=RESCHEDULE_TASK, queue=QUEUE, created_by=actor
+    )
+    session.add(
+        VisitMove(
+            job_id=job.id,
+            visit_id=visit.id,
+            to_doctor_id=doctor_id,
+            to_starts_at=starts_at,
+            reason=reason[:500],
+            actor=(actor or "")[:64],
+            status=MoveStatus.PENDING,
+            requested_at=utcnow(),
+        )
+    )
+    session.flush()
+    return job
+
+
+def move_for_job(session: Session, job_id: str) -> VisitMove | None:
+    return session.scalar(select(VisitMove).where(VisitMove.job_id == job_id))
+
+
+def _local(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def move_visit(
+    session: Session,
+    visit: Visit,
+    *,
+    starts_at: datetime,
+    doctor_id: int | None,
+    tz: ZoneInfo,
+    max_moves: int,
+    actor: str,
+    reason: str,
+    now: datetime,
+    data: dict | None = None,
+) -> dict:
+    """Move one visit (locked by the caller) or raise the typed refusal; returns from/to."""
+    if visit.status not in VisitStatus.MOVABLE:
+        raise booking.refusal(C.NOT_MOVABLE, f"a {visit.status} visit cannot be moved")
+    if visit.moves >= max_moves:
+        raise booking.refusal(C.TOO_MANY_MOVES, f"the visit was moved {visit.moves} times")
+    doctor = schedules.get_doctor(session, doctor_id or visit.doctor_id)
+    service_ids = [s.service_id for s in visit.services]
+    services = list(session.scalars(select(Service).where(Service.id.in_(service_ids))))
+    placement = booking.place(
+        session,
+        doctor=doctor,
+        patient_id=visit.patient_id,
+        starts_at=starts_at,
+        services=services,
+        tz=tz,
+        now=now,
+        exclude_visit_id=visit.id,
+    )
+    before = {
+        "starts_at": iso(visit.starts_at),
+        "ends_at": iso(visit.ends_at),
+        "doctor_id": visit.doctor_id,
+    }
+    old_doctor_id, old_department_id = visit.doctor_id, visit.department_id
+    refusal = None
+    for seat in placement.free_seats:
+        try:
+            with session.begin_nested():
+                visit.doctor_id = doctor.id
+                visit.department_id = doctor.department_id
+                visit.room_id = placement.room_id
+                visit.starts_at = starts_at
+                visit.ends_at = placement.ends_at
+                visit.seat = seat
+                visit.moves = visit.moves + 1
+                visit.updated_at = now
+                session.flush()
+            break
+        except IntegrityError as exc:
+            refusal = booking.constraint_refusal(exc)
+            session.refresh(visit)
+            if refusal is None:
+                raise
+            if refusal.code != C.DOCTOR_BUSY:
+                raise refusal from exc
+    else:
+        raise refusal or booking.refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
+    visit.doctor = doctor
+    after = {
+        "starts_at": iso(visit.starts_at),
+        "ends_at": iso(visit.ends_at),
+        "doctor_id": doctor.id,
+    }
+    ticket = checkin.carry_ticket(session, visit, tz=tz, actor=actor, now=now)
+    record = {"from": before, "to": after, "reason": reason, "ticket": ticket, **(data or {})}
+    v.record_history(session, visit, "rescheduled", visit.status, actor, now, record)
+    extra = {"from_starts_at": before["starts_at"], "from_doctor_id": before["doctor_id"]}
+    v.announce(session, visit, VISIT_RESCHEDULED, extra)
+    if old_doctor_id != doctor.id:
+        # The old doctor's calendar must free the slot too; it sees the same small view.
+        from clinic.events import record_event
+
+        data_out = {**v.calendar_view(visit), **extra}
+        record_event(session, v.doctor_channel(old_doctor_id), VISIT_RESCHEDULED, data_out)
+        if old_department_id != doctor.department_id:
+            record_event(
+                session, v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out
+            )
+    return record
+
+
+def carry_out(
+    session: Session, job_id: str, *, tz: ZoneInfo, max_moves: int, now: datetime | None = None
+) -> dict:
+    """Carry out the job's move, once, and return its outcome. Its notice (if the patient
+    gave an address) is keyed :func:`notice_key`; send it after commit.
+
+    A refusal raises the typed :class:`DomainError`; the caller records it with
+    :func:`refuse` in a new transaction.
+    """
+    now = now or utcnow()
+    move = move_for_job(session, job_id)
+    if move is None:
+        raise ValidationFailed(f"job {job_id} moves no visit")
+    if move.status != MoveStatus.PENDING:
+        return move.outcome or {}
+    visit = v.get_visit(session, move.visit_id, lock=True)
+    record = move_visit(
+        session,
+        visit,
+        starts_at=move.to_starts_at,
+        doctor_id=move.to_doctor_id,
+        tz=tz,
+        max_moves=max_moves,
+        actor=move.actor,
+        reason=move.reason,
+        now=now,
+        data={"job_id": job_id},
+    )
+    move.from_starts_at = datetime.fromisoformat(record["from"]["starts_at"])
+    move.from_doctor_id = record["from"]["doctor_id"]
+    move.status = MoveStatus.DONE
+    move.done_at = now
+    outcome = {"visit_id": visit.id, "moved": True, **record}
+    move.outcome = outcome
+    write_moved_notice(session, visit, key=notice_key(job_id), tz=tz)
+    session.flush()
+    return outcome
+
+
+def refuse(session: Session, job_id: str, exc: DomainError) -> dict:
+    """Record a refused move and fail its job with the typed problem."""
+    problem = {
+        "status": exc.status,
+        "title": exc.title,
+        "detail": exc.detail,
+        "code": exc.code,
+        "errors": exc.errors,
+    }
+    move = move_for_job(session, job_id)
+    if move is not None and move.status == MoveStatus.PENDING:
+        move.status = MoveStatus.REFUSED
+        move.outcome = {"moved": False, **problem}
+        move.done_at = utcnow()
+    jobs.fail_job(session, job_id, problem)
+    return problem
+
+
+def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo):
+    """The patient's notice of the visit's new time (None without an address or if written)."""
+    when, doctor = _local(visit.starts_at, tz), visit.doctor.full_name
+    return notify.write_notice(
+        session,
+        visit,
+        key=key,
+        kind=NoticeKind.RESCHEDULED,
+        subject="Ваш приём перенесён / Your visit has been moved",
+        body=(
+            f"{visit.patient.full_name},\n\n"
+            f"ваш приём перенесён на {when} (врач: {doctor}).\n"
+            f"Your visit has been moved to {when} (doctor: {doctor}).\n"
+        ),
+    )
+
+
+def notice_key(job_id: str) -> str:
+    return f"moved:{job_id}"

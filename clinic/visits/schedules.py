@@ -1,0 +1,320 @@
+"""Doctors' schedules: the weekly template, exceptions, and the working shifts of a date.
+
+The template is written in clinic wall-clock time (``CLINIC_TZ``). A date's shift is turned
+into UTC instants once, at its edges, and slots are then counted in real minutes from the
+shift's start: on a daylight-saving change a 01:00-04:00 shift lasts two or four hours, as
+the clock on the wall says, and a day never gains or loses an hour by arithmetic on local
+times.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso
+from clinic.errors import NotFound, ValidationFailed
+from clinic.reference.models import Doctor, Room
+from clinic.visits.events import ExceptionKind
+from clinic.visits.models import ScheduleException, WorkingHours
+
+HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+MAX_RANGE_DAYS = 62
+
+
+def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in the clinic's zone.
+
+    A time skipped by a spring-forward change (02:30 in Berlin on the last Sunday of March)
+    is read with the offset before the change, as zoneinfo does (fold=0), i.e. it lands on
+    the first real instant after the gap.
+    """
+    return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The clinic day's first instant and the next day's first instant, in UTC."""
+    return local_instant(day, time(0), tz), local_instant(day + timedelta(days=1), time(0), tz)
+
+
+def _hhmm(value, name: str, errors: dict) -> time | None:
+    if isinstance(value, str) and HHMM.match(value):
+        return time(int(value[:2]), int(value[3:]))
+    errors.setdefault(name, []).append("a time as HH:MM")
+    return None
+
+
+def _number(row: dict, name: str, default: int, low: int, high: int, errors: dict) -> int:
+    value = row.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors.setdefault(name, []).append(f"a whole number from {low} to {high}")
+        return default
+    return value
+
+
+def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(row, dict):
+        return {}, {f"days.{index}": ["an object"]}
+    weekday = _number(row, "weekday", -1, 0, 6, errors)
+    starts = _hhmm(row.get("starts"), "starts", errors)
+    ends = _hhmm(row.get("ends"), "ends", errors)
+    if starts and ends and starts >= ends:
+        errors.setdefault("ends", []).append("after starts")
+    breaks = []
+    raw_breaks = row.get("breaks", [])
+    if not isinstance(raw_breaks, list) or len(raw_breaks) > 10:
+        errors.setdefault("breaks", []).append('a list of ["HH:MM", "HH:MM"]')
+        raw_breaks = []
+    for pair in raw_breaks:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            errors.setdefault("breaks", []).append('each break is ["HH:MM", "HH:MM"]')
+            continue
+        b_from, b_to = _hhmm(pair[0], "breaks", errors), _hhmm(pair[1], "breaks", errors)
+        if b_from and b_to and starts and ends:
+            if not starts <= b_from < b_to <= ends:
+                errors.setdefault("breaks", []).append("each break lies inside the hours")
+            else:
+                breaks.append([f"{b_from:%H:%M}", f"{b_to:%H:%M}"])
+    slot = _number(row, "slot_minutes", 20, 5, 480, errors)
+    capacity = _number(row, "capacity", 1, 1, 20, errors)
+    room_id = row.get("room_id")
+    if room_id is not None and (not is_id(room_id) or session.get(Room, room_id) is None):
+        errors.setdefault("room_id", []).append("no such room")
+    prefixed = {f"days.{index}.{k}": v for k, v in errors.items()}
+    values = dict(
+        weekday=weekday,
+        starts=starts,
+        ends=ends,
+        breaks=breaks,
+        slot_minutes=slot,
+        capacity=capacity,
+        room_id=room_id,
+    )
+    return values, prefixed
+
+
+def get_doctor(session: Session, doctor_id) -> Doctor:
+    doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
+    if doctor is None:
+        raise NotFound(
+            f"doctor {doctor_id} does not exist", errors={"doctor_id": ["no such doctor"]}
+        )
+    return doctor
+
+
+def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
+    """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
+    get_doctor(session, doctor_id)
+    if not isinstance(days, list) or len(days) > 50:
+        raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
+    rows, errors = [], {}
+    for index, row in enumerate(days):
+        values, row_errors = _hours_values(session, row, index)
+        errors.update(row_errors)
+        rows.append(values)
+    timed = [r for r in rows if r.get("starts") and r.get("ends")]
+    for i, a in enumerate(timed):
+        for b in timed[i + 1 :]:
+            if a["weekday"] == b["weekday"] and a["starts"] < b["ends"] and b["starts"] < a["ends"]:
+                errors.setdefault("days", []).append("two rows of one weekday overlap")
+    if errors:
+        raise ValidationFailed("the schedule is not valid", errors=errors)
+    session.execute(delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id))
+    made = [WorkingHours(doctor_id=doctor_id, **values) for values in rows]
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def week_of(session: Session, doctor_id: int) -> list[WorkingHours]:
+    return list(
+        session.scalars(
+            select(WorkingHours)
+            .where(WorkingHours.doctor_id == doctor_id)
+            .order_by(WorkingHours.weekday, WorkingHours.starts)
+        )
+    )
+
+
+def hours_as_dict(row: WorkingHours) -> dict:
+    return {
+        "weekday": row.weekday,
+        "starts": f"{row.starts:%H:%M}",
+        "ends": f"{row.ends:%H:%M}",
+        "breaks": row.breaks or [],
+        "slot_minutes": row.slot_minutes,
+        "capacity": row.capacity,
+        "room_id": row.room_id,
+    }
+
+
+def exception_as_dict(row: ScheduleException) -> dict:
+    return {
+        "id": row.id,
+        "doctor_id": row.doctor_id,
+        "kind": row.kind,
+        "first_day": iso(row.first_day),
+        "last_day": iso(row.last_day),
+        "note": row.note,
+        "created_by": row.created_by,
+        "created_at": iso(row.created_at),
+    }
+
+
+def add_exception(
+    session: Session,
+    *,
+    kind: str,
+    first_day: date,
+    last_day: date,
+    doctor_id: int | None = None,
+    note: str = "",
+    actor: str = "",
+) -> ScheduleException:
+    """A doctor away for whole days, or (kind ``holiday``, no doctor) the clinic closed."""
+    errors = {}
+    if kind not in ExceptionKind.ALL:
+        errors["kind"] = [f"one of {', '.join(ExceptionKind.ALL)}"]
+    if kind == ExceptionKind.HOLIDAY and doctor_id is not None:
+        errors["doctor_id"] = ["a clinic holiday names no doctor"]
+    if kind != ExceptionKind.HOLIDAY and doctor_id is None:
+        errors["doctor_id"] = ["required"]
+    if first_day > last_day:
+        errors["last_day"] = ["on or after first_day"]
+    elif (last_day - first_day).days > 366:
+        errors["last_day"] = ["at most a year after first_day"]
+    if errors:
+        raise ValidationFailed("the exception is not valid", errors=errors)
+    if doctor_id is not None:
+        get_doctor(session, doctor_id)
+    row = ScheduleException(
+        doctor_id=doctor_id,
+        kind=kind,
+        first_day=first_day,
+        last_day=last_day,
+        note=(note or "")[:300],
+        created_by=actor[:64],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def exceptions_between(
+    session: Session, doctor_ids, first_day: date, last_day: date
+) -> list[ScheduleException]:
+    """Exceptions touching the days, for these doctors or the whole clinic."""
+    return list(
+        session.scalars(
+            select(ScheduleException).where(
+                ScheduleException.first_day <= last_day,
+                ScheduleException.last_day >= first_day,
+                or_(
+                    ScheduleException.doctor_id.is_(None),
+                    ScheduleException.doctor_id.in_(list(doctor_ids)),
+                ),
+            )
+        )
+    )
+
+
+@dataclass
+class Shift:
+    """One doctor's working stretch on one date, as UTC instants, breaks cut out."""
+
+    doctor_id: int
+    day: date
+    starts: datetime
+    ends: datetime
+    slot_minutes: int
+    capacity: int
+    room_id: int | None
+    breaks: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    def slots(self) -> list[tuple[datetime, datetime]]:
+        """The shift's slots in real time, none overlapping a break."""
+        step = timedelta(minutes=self.slot_minutes)
+        out, start = [], self.starts
+        while start + step <= self.ends:
+            end = start + step
+            clash = next((b for b in self.breaks if start < b[1] and b[0] < end), None)
+            if clash is not None:
+                start = clash[1]  # the grid starts again after the break
+                continue
+            out.append((start, end))
+            start = end
+        return out
+
+    def covers(self, starts: datetime, ends: datetime) -> bool:
+        """Whether [starts, ends) is inside the working time (not over a break)."""
+        if not (self.starts <= starts and ends <= self.ends):
+            return False
+        return not any(starts < b[1] and b[0] < ends for b in self.breaks)
+
+
+def away_on(exceptions, doctor_id: int, day: date) -> ScheduleException | None:
+    for row in exceptions:
+        if row.first_day <= day <= row.last_day and row.doctor_id in (None, doctor_id):
+            return row
+    return None
+
+
+def shifts(
+    hours: list[WorkingHours],
+    exceptions: list[ScheduleException],
+    first_day: date,
+    last_day: date,
+    tz: ZoneInfo,
+) -> list[Shift]:
+    """Every shift of these template rows from ``first_day`` to ``last_day`` (clinic dates),
+    leaving out the days an exception covers."""
+    by_weekday: dict[int, list[WorkingHours]] = {}
+    for row in hours:
+        by_weekday.setdefault(row.weekday, []).append(row)
+    out = []
+    day = first_day
+    while day <= last_day:
+        for row in by_weekday.get(day.weekday(), ()):
+            if away_on(exceptions, row.doctor_id, day):
+                continue
+            out.append(
+                Shift(
+                    doctor_id=row.doctor_id,
+                    day=day,
+                    starts=local_instant(day, row.starts, tz),
+                    ends=local_instant(day, row.ends, tz),
+                    slot_minutes=row.slot_minutes,
+                    capacity=row.capacity,
+                    room_id=row.room_id,
+                    breaks=[
+                        (
+                            local_instant(day, time.fromisoformat(a), tz),
+                            local_instant(day, time.fromisoformat(b), tz),
+                        )
+                        for a, b in (row.breaks or [])
+                    ],
+                )
+            )
+        day += timedelta(days=1)
+    return out
+
+
+def hours_for(session: Session, doctor_ids) -> list[WorkingHours]:
+    return list(
+        session.scalars(select(WorkingHours).where(WorkingHours.doctor_id.in_(list(doctor_ids))))
+    )
+
+
+def check_range(first_day: date, last_day: date) -> None:
+    if first_day > last_day:
+        raise ValidationFailed("the range is empty", errors={"to": ["on or after from"]})
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:
+        raise ValidationFailed(
+            "the range is too long", errors={"to": [f"at most {MAX_RANGE_DAYS} days after from"]}
+        )

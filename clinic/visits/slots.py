@@ -1,0 +1,192 @@
+"""Free slots: computed in Python from the weekly templates and the booked time ranges.
+
+A search reads the doctors, their templates, the exceptions and the holding visits of the
+range (a handful of queries whatever the range), then walks each shift's slot grid. A slot
+is free while fewer visits overlap it than its capacity.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import NotFound, ValidationFailed
+from clinic.reference.models import Doctor, Service
+from clinic.visits import schedules
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import DoctorService, Visit
+
+MAX_RESULTS = 5000
+
+
+def _service(session: Session, service_id) -> Service:
+    service = session.get(Service, service_id) if is_id(service_id) else None
+    if service is None or not service.active:
+        raise NotFound("no such service", errors={"service_id": ["no such service"]})
+    return service
+
+
+def doctors_offering(session: Session, service: Service):
+    """A select of the active doctors who offer ``service``: those who list it, and those
+    who list nothing and work in its department (any department when it has none)."""
+    listed = select(DoctorService.doctor_id).where(DoctorService.service_id == service.id)
+    lists_nothing = ~exists().where(DoctorService.doctor_id == Doctor.id)
+    own_department = (
+        Doctor.department_id == service.department_id
+        if service.department_id is not None
+        else Doctor.id.is_not(None)
+    )
+    return select(Doctor).where(
+        Doctor.active.is_(True),
+        or_(Doctor.id.in_(listed), lists_nothing & own_department),
+    )
+
+
+def offers(session: Session, doctor: Doctor, service_ids: list[int]) -> list[int]:
+    """The services of ``service_ids`` the doctor does not offer (empty: he offers all)."""
+    if not service_ids:
+        return []
+    listed = set(
+        session.scalars(
+            select(DoctorService.service_id).where(DoctorService.doctor_id == doctor.id)
+        )
+    )
+    services = session.scalars(select(Service).where(Service.id.in_(service_ids))).all()
+    known = {s.id: s for s in services}
+    missing = []
+    for service_id in service_ids:
+        service = known.get(service_id)
+        if service is None or not service.active:
+            missing.append(service_id)
+        elif listed:
+            if service_id not in listed:
+                missing.append(service_id)
+        elif service.department_id is not None and service.department_id != doctor.department_id:
+            missing.append(service_id)
+    return missing
+
+
+def doctors_for(
+    session: Session, *, doctor_id=None, department_id=None, service_id=None
+) -> list[Doctor]:
+    if doctor_id is not None:
+        return [schedules.get_doctor(session, doctor_id)]
+    if service_id is not None:
+        query = doctors_offering(session, _service(session, service_id))
+        if department_id is not None:
+            query = query.where(Doctor.department_id == department_id)
+        return list(session.scalars(query.order_by(Doctor.id)))
+    if department_id is not None:
+        if not is_id(department_id):
+            raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
+        return list(
+            session.scalars(
+                select(Doctor)
+                .where(Doctor.department_id == department_id, Doctor.active.is_(True))
+                .order_by(Doctor.id)
+            )
+        )
+    raise ValidationFailed(
+        "say whose slots", errors={"doctor_id": ["doctor_id, department_id or service_id"]}
+    )
+
+
+def holding_visits(
+    session: Session, doctor_ids, starts: datetime, ends: datetime, *, exclude_id=None
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Per doctor, the (start, end) of visits that hold time overlapping [starts, ends)."""
+    query = select(Visit.doctor_id, Visit.starts_at, Visit.ends_at).where(
+        Visit.doctor_id.in_(list(doctor_ids)),
+        Visit.status.in_(VisitStatus.HOLDING),
+        Visit.starts_at < ends,
+        Visit.ends_at > starts,
+    )
+    if exclude_id is not None:
+        query = query.where(Visit.id != exclude_id)
+    booked: dict[int, list[tuple[datetime, datetime]]] = {}
+    for doctor_id, start, end in session.execute(query.order_by(Visit.starts_at)):
+        booked.setdefault(doctor_id, []).append((start, end))
+    return booked
+
+
+class Occupancy:
+    """How many visits overlap a range, for one doctor's sorted booked ranges."""
+
+    def __init__(self, ranges: list[tuple[datetime, datetime]]) -> None:
+        self.ranges = sorted(ranges)
+        self.starts = [r[0] for r in self.ranges]
+        self.longest = max((e - s for s, e in self.ranges), default=timedelta(0))
+
+    def count(self, starts: datetime, ends: datetime) -> int:
+        n, i = 0, bisect_left(self.starts, ends) - 1
+        while i >= 0 and self.ranges[i][0] + self.longest > starts:
+            if self.ranges[i][1] > starts:
+                n += 1
+            i -= 1
+        return n
+
+
+def free_slots(
+    session: Session,
+    *,
+    tz: ZoneInfo,
+    first_day: date,
+    last_day: date,
+    doctor_id=None,
+    department_id=None,
+    service_id=None,
+    now: datetime | None = None,
+    limit: int | None = MAX_RESULTS,
+) -> list[dict]:
+    """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first; the
+    first ``limit`` of them (None: all)."""
+    schedules.check_range(first_day, last_day)
+    now = now or utcnow()
+    doctors = doctors_for(
+        session, doctor_id=doctor_id, department_id=department_id, service_id=service_id
+    )
+    if not doctors:
+        return []
+    ids = [d.id for d in doctors]
+    by_id = {d.id: d for d in doctors}
+    hours = schedules.hours_for(session, ids)
+    exceptions = schedules.exceptions_between(session, ids, first_day, last_day)
+    window = (schedules.day_bounds(first_day, tz)[0], schedules.day_bounds(last_day, tz)[1])
+    booked = holding_visits(session, ids, *window)
+    occupancy = {i: Occupancy(booked.get(i, [])) for i in ids}
+    out = []
+    for shift in schedules.shifts(hours, exceptions, first_day, last_day, tz):
+        if shift.ends <= now:
+            continue
+        taken_by = occupancy[shift.doctor_id]
+        doctor = by_id[shift.doctor_id]
+        fixed = {
+            "doctor_id": doctor.id,
+            "department_id": doctor.department_id,
+            "room_id": shift.room_id or doctor.room_id,
+            "capacity": shift.capacity,
+        }
+        for start, end in shift.slots():
+            if start <= now:
+                continue
+            taken = taken_by.count(start, end)
+            if taken < shift.capacity:
+                out.append(
+                    {**fixed, "starts_at": start, "ends_at": end, "free": shift.capacity - taken}
+                )
+    out.sort(key=lambda s: (s["starts_at"], s["doctor_id"]))
+    return out if limit is None else out[:limit]
+
+
+def slot_as_dict(slot: dict, tz: ZoneInfo) -> dict:
+    return {
+        **slot,
+        "starts_at": iso(slot["starts_at"]),
+        "ends_at": iso(slot["ends_at"]),
+        "local_time": slot["starts_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    }

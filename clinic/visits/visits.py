@@ -1,0 +1,241 @@
+"""Visits: reading them, their history, their channels and their status transitions.
+
+Every transition is a guarded change of one row plus a history row with actor and time;
+events go to the doctor's and the department's calendar channels. Those events carry ids,
+times and statuses, never a name or a phone: a calendar asks the API for details, and the
+API checks the reader's permissions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.events import record_event
+from clinic.visits import events as ev
+from clinic.visits.events import CancelledBy, VisitStatus
+from clinic.visits.models import Visit, VisitEvent
+from clinic.visits.schedules import day_bounds
+
+
+def doctor_channel(doctor_id: int) -> str:
+    return f"visits_doctor:{doctor_id}"
+
+
+def department_channel(department_id: int) -> str:
+    return f"visits_department:{department_id}"
+
+
+def get_visit(session: Session, visit_id, *, lock: bool = False) -> Visit:
+    visit = None
+    if is_id(visit_id):
+        query = select(Visit).where(Visit.id == visit_id)
+        if lock:
+            query = query.with_for_update(of=Visit)
+        visit = session.scalars(query.execution_options(populate_existing=True)).first()
+    if visit is None:
+        raise NotFound(f"visit {visit_id} does not exist")
+    return visit
+
+
+def calendar_view(visit: Visit) -> dict:
+    """What a calendar channel carries: the slot and its state, the patient only by id."""
+    return {
+        "id": visit.id,
+        "doctor_id": visit.doctor_id,
+        "department_id": visit.department_id,
+        "room_id": visit.room_id,
+        "patient_id": visit.patient_id,
+        "starts_at": iso(visit.starts_at),
+        "ends_at": iso(visit.ends_at),
+        "seat": visit.seat,
+        "kind": visit.kind,
+        "status": visit.status,
+    }
+
+
+def visit_as_dict(visit: Visit) -> dict:
+    """The staff view: the calendar's fields, the patient's name and phone, the services."""
+    return {
+        **calendar_view(visit),
+        "patient_name": visit.patient.full_name,
+        "patient_phone": visit.patient.phone,
+        "doctor_name": visit.doctor.full_name,
+        "room": visit.room.number if visit.room else None,
+        "services": [{"service_id": s.service_id, "price": s.price} for s in visit.services],
+        "moves": visit.moves,
+        "comment": visit.comment,
+        "notify_email": visit.notify_email,
+        "cancelled_by": visit.cancelled_by,
+        "cancel_reason": visit.cancel_reason,
+        "late_cancellation": visit.late_cancellation,
+        "ticket_id": visit.ticket_id,
+        "created_by": visit.created_by,
+        "created_at": iso(visit.created_at),
+    }
+
+
+def announce(session: Session, visit: Visit, type_: str, extra: dict | None = None) -> None:
+    """Record ``type_`` on the visit's doctor's and department's calendar channels."""
+    session.flush()
+    data = {**calendar_view(visit), **(extra or {})}
+    record_event(session, doctor_channel(visit.doctor_id), type_, data)
+    record_event(session, department_channel(visit.department_id), type_, data)
+
+
+def record_history(
+    session: Session,
+    visit: Visit,
+    action: str,
+    before: str | None,
+    actor: str,
+    now: datetime,
+    data: dict | None = None,
+) -> None:
+    session.add(
+        VisitEvent(
+            visit_id=visit.id,
+            at=now,
+            action=action,
+            from_status=before,
+            to_status=visit.status,
+            actor=(actor or "")[:64],
+            data=data,
+        )
+    )
+
+
+def history(session: Session, visit: Visit) -> list[dict]:
+    rows = session.scalars(
+        select(VisitEvent).where(VisitEvent.visit_id == visit.id).order_by(VisitEvent.id)
+    )
+    return [
+        {
+            "at": iso(r.at),
+            "action": r.action,
+            "from_status": r.from_status,
+            "to_status": r.to_status,
+            "actor": r.actor,
+            "data": r.data,
+        }
+        for r in rows
+    ]
+
+
+def set_status(
+    session: Session, visit: Visit, to: str, actor: str, now: datetime, action: str, data=None
+) -> None:
+    """Move the visit from its current status to ``to``, guarded against a concurrent change."""
+    before = visit.status
+    if to not in VisitStatus.NEXT.get(before, ()):
+        raise Conflict(
+            f"a {before} visit cannot become {to}",
+            code="status_changed",
+            errors={"status": [f"the visit is {before}"]},
+        )
+    changed = session.execute(
+        update(Visit)
+        .where(Visit.id == visit.id, Visit.status == before)
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict("the visit changed meanwhile; reload it", code="status_changed")
+    session.refresh(visit)
+    record_history(session, visit, action, before, actor, now, data)
+    type_ = ev.VISIT_CANCELLED if to == VisitStatus.CANCELLED else ev.VISIT_CHANGED
+    announce(session, visit, type_, {"action": action})
+
+
+def start(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
+    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now or utcnow(), "started")
+    return visit
+
+
+def complete(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
+    set_status(session, visit, VisitStatus.COMPLETED, actor, now or utcnow(), "completed")
+    return visit
+
+
+def cancel(
+    session: Session,
+    visit: Visit,
+    *,
+    by: str,
+    reason: str,
+    late_window_hours: int,
+    actor: str = "",
+    now=None,
+) -> Visit:
+    """Cancel by the patient or the clinic, with a reason. A patient's cancellation inside
+    ``late_window_hours`` of the visit is flagged late (the clinic's own never is)."""
+    now = now or utcnow()
+    if by not in CancelledBy.ALL:
+        raise ValidationFailed("who cancels?", errors={"by": ["patient or clinic"]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why", errors={"reason": ["required"]})
+    late = by == CancelledBy.PATIENT and visit.starts_at - now < timedelta(hours=late_window_hours)
+    set_status(
+        session,
+        visit,
+        VisitStatus.CANCELLED,
+        actor,
+        now,
+        "cancelled",
+        {"by": by, "reason": reason[:500], "late": late},
+    )
+    visit.cancelled_by = by
+    visit.cancel_reason = reason[:500]
+    visit.late_cancellation = late
+    session.flush()
+    return visit
+
+
+def mark_no_shows(session: Session, *, grace_minutes: int, now=None) -> list[int]:
+    """Scheduled visits whose start is more than the grace period ago become no-shows."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(Visit)
+        .where(
+            Visit.status == VisitStatus.SCHEDULED,
+            Visit.starts_at < now - timedelta(minutes=grace_minutes),
+        )
+        .order_by(Visit.id)
+        .limit(500)
+    ).all()
+    marked = []
+    for visit in due:
+        try:
+            with session.begin_nested():
+                set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
+        except Conflict:
+            continue  # it changed meanwhile (the patient arrived): leave it
+        marked.append(visit.id)
+    return marked
+
+
+def day_visits(
+    session: Session,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    doctor_id: int | None = None,
+    department_id: int | None = None,
+    include_cancelled: bool = False,
+) -> list[Visit]:
+    """One clinic day's visits of a doctor or a department, in time order."""
+    first, after = day_bounds(day, tz)
+    query = select(Visit).where(Visit.starts_at >= first, Visit.starts_at < after)
+    if doctor_id is not None:
+        query = query.where(Visit.doctor_id == doctor_id)
+    if department_id is not None:
+        query = query.where(Visit.department_id == department_id)
+    if not include_cancelled:
+        query = query.where(Visit.status.in_(VisitStatus.HOLDING))
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))

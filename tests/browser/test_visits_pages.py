@@ -1,0 +1,70 @@
+"""The appointments calendar in headless Chromium: a registrar books a slot and another
+registrar's calendar shows it taken within a second; the reschedule dialog follows the job."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from clinic.base import iso
+from clinic.visits.models import Visit
+from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.visits.conftest import make_clinic, next_week_day
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def registrars(browser, live_server, make_user):
+    contexts, tabs = [], []
+    for name in ("reg-a", "reg-b"):
+        make_user("registrar", name)
+        context, tab = new_tab(browser)
+        contexts.append(context)
+        sign_in(tab, live_server, name)
+        tabs.append(tab)
+    yield tabs
+    for context in contexts:
+        context.close()
+
+
+def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_and_moves(
+    live_server, runtime, registrars, worker
+):
+    clinic = make_clinic(runtime, doctors=2, hours=("09:00", "11:00"))
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+    slot = iso(clinic.at(day, 9, 40))
+    url = f"{live_server}/visits/calendar?lang=en&department={clinic.department_id}&day={day}"
+    first, second = registrars
+    for tab in registrars:
+        tab.goto(url)
+        wait_live(tab)
+        tab.wait_for_selector(f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']")
+
+    first.click(f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']")
+    first.fill("#booking-form input[name=patient_id]", str(clinic.patient_ids[0]))
+    first.click("#booking-form button[type=submit]")
+    first.wait_for_selector("#calendar-message:not([hidden])")
+    taken = f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{slot}']"
+    second.wait_for_selector(taken, timeout=1000)
+    free = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']"
+    assert second.locator(free).count() == 0
+
+    with runtime.db.session() as s:
+        visit = s.scalars(select(Visit)).one()
+
+    second.click(taken)
+    second.select_option("#reschedule-form select[name=starts_at]", iso(clinic.at(day, 10, 20)))
+    second.fill("#reschedule-form input[name=reason]", "просьба пациента")
+    second.click("#reschedule-form button[value=move]")
+    second.wait_for_selector("#reschedule-form [data-progress]:not([hidden])")
+    second.wait_for_function(
+        "() => document.querySelector('#reschedule-form [data-result]').textContent"
+        ".startsWith('Moved to')"
+    )
+    assert "10:20" in second.inner_text("#reschedule-form [data-result]")
+    moved = iso(clinic.at(day, 10, 20))
+    first.wait_for_selector(f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{moved}']")
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).starts_at == clinic.at(day, 10, 20)

@@ -1,0 +1,150 @@
+"""Booking through the API: typed refusals at their fields, cancellation, check-in, and a
+doctor who sees only his own schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from clinic.base import iso
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import Priority, Ticket, TicketSource
+from clinic.reference import directory as reference
+from clinic.visits import booking, schedules
+from clinic.visits.models import Visit
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+
+
+def _book(client, clinic, day, hour, minute=0, *, patient=0, doctor=0, **extra):
+    body = {
+        "patient_id": clinic.patient_ids[patient],
+        "doctor_id": clinic.doctor_ids[doctor],
+        "starts_at": iso(clinic.at(day, hour, minute)),
+        **extra,
+    }
+    return client.post("/api/v1/visits", json=body)
+
+
+def _refusal(response, status, code, field):
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert response.mimetype == "application/problem+json"
+    assert body["code"] == code and field in body["errors"], body
+
+
+def test_a_booking_takes_the_slot_and_every_refusal_names_its_code_and_field(runtime, client):
+    clinic = make_clinic(runtime, doctors=2, hours=("09:00", "12:00"), slot=20)
+    day = next_week_day(runtime.settings.tz)
+    booked = _book(client, clinic, day, 9, service_ids=[clinic.service_id])
+    assert booked.status_code == 201, booked.get_json()
+    visit = booked.get_json()
+    assert visit["status"] == "scheduled" and visit["kind"] == "scheduled"
+    assert visit["starts_at"] == iso(clinic.at(day, 9)) and visit["ends_at"] == iso(
+        clinic.at(day, 9, 20)
+    )
+    assert visit["services"] == [{"service_id": clinic.service_id, "price": 15_000_000}]
+
+    _refusal(_book(client, clinic, day, 9, 0, patient=1), 409, "doctor_busy", "starts_at")
+    _refusal(_book(client, clinic, day, 9, 0, doctor=1), 409, "patient_busy", "patient_id")
+    _refusal(_book(client, clinic, day, 12, 0, patient=1), 422, "outside_hours", "starts_at")
+    yesterday = day - timedelta(days=8)
+    _refusal(_book(client, clinic, yesterday, 9, patient=1), 422, "in_past", "starts_at")
+    with runtime.db.transaction() as s:
+        other = make_clinic(runtime)
+        schedules.add_exception(
+            s, kind="sick", first_day=day, last_day=day, doctor_id=clinic.doctor_ids[1]
+        )
+    _refusal(_book(client, clinic, day, 10, patient=1, doctor=1), 422, "doctor_away", "starts_at")
+    _refusal(
+        _book(client, clinic, day, 10, patient=1, service_ids=[other.service_id]),
+        422,
+        "service_not_offered",
+        "service_ids",
+    )
+    with runtime.db.session() as s:
+        assert s.query(Visit).count() == 1
+
+
+def test_bad_input_is_a_422_naming_the_field_and_books_nothing(runtime, client):
+    clinic = make_clinic(runtime)
+    response = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0],
+              "starts_at": "2030-01-01T09:00:00"},
+    )  # fmt: skip
+    assert response.status_code == 422 and "starts_at" in response.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.query(Visit).count() == 0
+
+
+def test_a_patient_cancelling_inside_the_window_is_flagged_late_and_the_slot_frees(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=3))
+    with runtime.db.transaction() as s:
+        early = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=tz,
+        )  # fmt: skip
+    response = client.post(
+        f"/api/v1/visits/{early.id}/cancel", json={"by": "patient", "reason": "не успевает"}
+    )
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["status"] == "cancelled" and body["late_cancellation"] is True
+    assert [h["action"] for h in body["history"]] == ["booked", "cancelled"]
+    assert body["history"][1]["actor"] == "admin"
+    again = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[1], "doctor_id": clinic.doctor_ids[0],
+              "starts_at": iso(starts)},
+    )  # fmt: skip
+    assert again.status_code == 201, again.get_json()
+
+
+def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(s, {"code": "ther", "department_id": clinic.department_id})
+    starts = slot_near(runtime)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
+        )  # fmt: skip
+    response = client.post(f"/api/v1/visits/{visit.id}/check-in", json={})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["status"] == "arrived"
+    assert body["ticket"]["source"] == TicketSource.APPOINTMENT
+    assert body["ticket"]["priority"] == Priority.RETURNED
+    assert body["ticket"]["visit_id"] == visit.id
+    with runtime.db.session() as s:
+        assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
+
+
+def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client_as, make_user):
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    doctor_client = client_as("doctor")
+    from clinic.accounts.models import User
+
+    with runtime.db.transaction() as s:
+        user = s.query(User).filter(User.username == doctor_client.username).one()
+        reference.update_doctor(s, user.doctor_id, {"department_id": clinic.department_id})
+        schedules.set_week(
+            s, user.doctor_id, [{"weekday": day.weekday(), "starts": "09:00", "ends": "10:00"}]
+        )
+        own = user.doctor_id
+    mine = doctor_client.get(f"/api/v1/visits/slots?doctor_id={own}&from={day}&to={day}")
+    assert mine.status_code == 200, mine.get_json()
+    assert len(mine.get_json()) == 3
+    assert {s["doctor_id"] for s in mine.get_json()} == {own}
+    other = doctor_client.get(
+        f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}"
+    )
+    assert other.status_code == 403
+    department = doctor_client.get(f"/api/v1/visits?day={day}&department_id={clinic.department_id}")
+    assert department.status_code == 403
+    booking_try = doctor_client.post("/api/v1/visits", json={})
+    assert booking_try.status_code == 403

@@ -1,0 +1,60 @@
+"""Reminders reach the patient once, also when beat runs twice; no-shows after the grace."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from clinic.visits import visits as v
+from clinic.visits.models import Visit, VisitNotice
+from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
+from tests.visits.test_rescheduling import _book
+
+
+def test_reminders_arrive_once_even_when_beat_sends_the_task_twice_at_once(
+    runtime, celery_app, worker, mailbox
+):
+    clinic = make_clinic(runtime, patients=4, **ALL_DAY)
+    _book(
+        runtime, clinic, slot_near(runtime, timedelta(hours=2)), patient=0, email="a@example.test"
+    )
+    _book(
+        runtime, clinic, slot_near(runtime, timedelta(hours=3)), patient=1, email="b@example.test"
+    )
+    _book(runtime, clinic, slot_near(runtime, timedelta(hours=4)), patient=2, email=None)
+    _book(
+        runtime, clinic, slot_near(runtime, timedelta(hours=30)), patient=3, email="d@example.test"
+    )
+
+    celery_app.send_task("visits.send_reminders")
+    celery_app.send_task("visits.send_reminders")
+    mail = mailbox.wait_for(2)
+    assert sorted(m["to"][0] for m in mail) == ["a@example.test", "b@example.test"]
+    deadline = time.monotonic() + 10
+    while True:  # both deliveries have run when every notice is marked sent
+        with runtime.db.session() as s:
+            notices = s.scalars(select(VisitNotice)).all()
+        if len(notices) == 2 and all(n.sent_at for n in notices):
+            break
+        assert time.monotonic() < deadline, [(n.key, n.sent_at) for n in notices]
+        time.sleep(0.05)
+    celery_app.send_task("visits.send_reminders")  # a third run finds nothing new
+    assert len(mailbox.wait_for(3, timeout=1.5)) == 2
+    assert all("Напоминание" in m["subject"] for m in mail)
+
+
+def test_a_scheduled_visit_becomes_a_no_show_after_the_grace_period_and_not_before(runtime):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    earlier = slot_near(runtime, timedelta(hours=-1))
+    recent = slot_near(runtime, timedelta(minutes=0))
+    past = _book(runtime, clinic, earlier, patient=0, email=None, now=earlier - timedelta(days=1))
+    fresh = _book(runtime, clinic, recent, patient=1, email=None, now=recent - timedelta(days=1))
+    with runtime.db.transaction() as s:
+        marked = v.mark_no_shows(s, grace_minutes=30, now=recent + timedelta(minutes=10))
+    assert marked == [past.id]
+    with runtime.db.session() as s:
+        assert s.get(Visit, past.id).status == "no_show"
+        assert s.get(Visit, fresh.id).status == "scheduled"
+        assert v.history(s, s.get(Visit, past.id))[-1]["actor"] == "system"

@@ -1,0 +1,169 @@
+"""Rescheduling through the worker: one move per job, a typed refusal for the losers, the
+patient told once, the calendars told without patient details, the ticket carried along."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import requests
+from sqlalchemy import select
+
+from clinic.base import iso
+from clinic.models import Job, OutboxEvent
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import Ticket
+from clinic.visits import booking, checkin, rescheduling
+from clinic.visits import visits as v
+from clinic.visits.models import Visit, VisitEvent
+from tests.queue.test_concurrency import in_parallel
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+
+FINISHED = ("succeeded", "failed")
+
+
+def wait_jobs(runtime, job_ids, timeout=30) -> dict[str, Job]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with runtime.db.session() as s:
+            found = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(job_ids)))}
+        if all(j.status in FINISHED for j in found.values()) and len(found) == len(job_ids):
+            return found
+        assert time.monotonic() < deadline, {j.id: j.status for j in found.values()}
+        time.sleep(0.05)
+
+
+def _book(runtime, clinic, starts, patient=0, doctor=0, email="patient@example.test", now=None):
+    with runtime.db.transaction() as s:
+        return booking.book(
+            s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[doctor],
+            starts_at=starts, tz=runtime.settings.tz, notify_email=email, actor="desk", now=now,
+        )  # fmt: skip
+
+
+def test_a_reschedule_answers_202_moves_once_tells_the_patient_and_both_calendars(
+    runtime, client, worker, mailbox
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))
+    response = client.post(
+        f"/api/v1/visits/{visit.id}/reschedule",
+        json={"starts_at": iso(clinic.at(day, 11)), "reason": "врач на конференции"},
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.headers["Location"] == f"/api/v1/jobs/{response.get_json()['id']}"
+    job = wait_jobs(runtime, [response.get_json()["id"]])[response.get_json()["id"]]
+    assert job.status == "succeeded", job.error
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        history = s.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)).all()
+        events = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "visit.rescheduled")).all()
+    assert moved.starts_at == clinic.at(day, 11) and moved.moves == 1
+    move = [h for h in history if h.action == "rescheduled"]
+    assert len(move) == 1 and move[0].actor == "admin"
+    assert move[0].data["from"]["starts_at"] == iso(clinic.at(day, 9))
+    assert move[0].data["to"]["starts_at"] == iso(clinic.at(day, 11))
+    assert move[0].data["reason"] == "врач на конференции"
+    assert sorted(e.channel for e in events) == sorted(
+        [v.doctor_channel(clinic.doctor_ids[0]), v.department_channel(clinic.department_id)]
+    )
+    assert all("patient_name" not in e.data and "patient_phone" not in e.data for e in events)
+    mail = mailbox.wait_for(1)
+    assert len(mail) == 1 and mail[0]["to"] == ["patient@example.test"]
+    assert "перенесён" in mail[0]["subject"]
+
+
+def test_twenty_concurrent_reschedules_into_one_slot_move_one_visit_and_refuse_nineteen(
+    runtime, live_server, admin_token, worker
+):
+    clinic = make_clinic(runtime, patients=20, hours=("08:00", "16:00"))
+    day = next_week_day(runtime.settings.tz)
+    visits = [
+        _book(runtime, clinic, clinic.at(day, 8) + timedelta(minutes=20 * i), patient=i, email=None)
+        for i in range(20)
+    ]
+    target = iso(clinic.at(day, 15, 20))
+    headers = {"Authorization": f"Bearer {admin_token}"}
+
+    def reschedule(i):
+        response = requests.post(
+            f"{live_server}/api/v1/visits/{visits[i].id}/reschedule",
+            json={"starts_at": target, "reason": "по просьбе"},
+            headers=headers,
+            timeout=60,
+        )
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    job_ids = in_parallel(20, reschedule)
+    finished = wait_jobs(runtime, job_ids, timeout=60)
+    statuses = sorted(j.status for j in finished.values())
+    assert statuses == ["failed"] * 19 + ["succeeded"]
+    refusals = {(j.error["status"], j.error["code"]) for j in finished.values() if j.error}
+    assert refusals == {(409, "doctor_busy")}
+    with runtime.db.session() as s:
+        at_target = s.scalars(
+            select(Visit).where(
+                Visit.doctor_id == clinic.doctor_ids[0], Visit.starts_at == clinic.at(day, 15, 20)
+            )
+        ).all()
+    assert len(at_target) == 1
+
+
+def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtime, client, worker):
+    clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        for i, doctor_id in enumerate(clinic.doctor_ids):
+            queue_admin.create_queue(
+                s,
+                {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
+                 "doctor_id": doctor_id, "prefix": "AB"[i]},
+            )  # fmt: skip
+    starts = slot_near(runtime)
+    visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
+    with runtime.db.transaction() as s:
+        first = checkin.check_in(s, v.get_visit(s, visit.id), tz=tz, actor="desk")
+    later = slot_near(runtime, timedelta(minutes=5))
+    response = client.post(
+        f"/api/v1/visits/{visit.id}/reschedule",
+        json={"starts_at": iso(later), "doctor_id": clinic.doctor_ids[1], "reason": "замена"},
+    )
+    job = wait_jobs(runtime, [response.get_json()["id"]])[response.get_json()["id"]]
+    assert job.status == "succeeded", job.error
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        old, new = s.get(Ticket, first.id), s.get(Ticket, moved.ticket_id)
+        assert old.status == "transferred"
+        assert new.status == "waiting" and new.visit_id == visit.id
+        assert new.queue.doctor_id == clinic.doctor_ids[1] and new.transferred_from_id == old.id
+        assert new.queued_at == old.queued_at  # the patient keeps his place in time
+    assert moved.status == "arrived" and moved.doctor_id == clinic.doctor_ids[1]
+
+
+def test_moves_are_refused_past_the_limit_into_the_past_and_for_a_cancelled_visit(runtime):
+    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    visit = _book(runtime, clinic, clinic.at(day, 8), email=None)
+
+    def move(to, **kw):
+        with runtime.db.transaction() as s:
+            job = rescheduling.request_move(s, visit.id, starts_at=to, reason="r", actor="desk")
+        try:
+            with runtime.db.transaction() as s:
+                return rescheduling.carry_out(s, job.id, tz=tz, max_moves=2, **kw)
+        except booking.BookingConflict as exc:
+            return exc.code
+        except booking.BookingRefused as exc:
+            return exc.code
+
+    assert move(clinic.at(day, 9))["moved"] is True
+    assert move(clinic.at(day - timedelta(days=8), 9)) == "in_past"
+    assert move(clinic.at(day, 20)) == "outside_hours"
+    assert move(clinic.at(day, 10))["moved"] is True
+    assert move(clinic.at(day, 11)) == "too_many_moves"
+    with runtime.db.transaction() as s:
+        v.cancel(s, v.get_visit(s, visit.id), by="clinic", reason="x", late_window_hours=24)
+    assert move(clinic.at(day, 12)) == "not_movable"

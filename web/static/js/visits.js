@@ -1,0 +1,258 @@
+/*
+ * The appointments calendar: one clinic day of a department's (or one doctor's) slots and
+ * visits, read from the JSON API and reloaded whenever the calendar's channel says something
+ * changed (visits_department:<id> or visits_doctor:<id>, see docs/websocket.md). A free slot
+ * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
+ * opens the reschedule dialog, which follows the move's job to its result.
+ */
+(function (global) {
+  "use strict";
+
+  var Q = global.ClinicQueue;
+  var document = global.document;
+  var cfg = Q.config("calendar-config");
+  var texts = cfg.texts;
+  var scope = cfg.doctorId ? "doctor_id=" + cfg.doctorId : "department_id=" + cfg.departmentId;
+  var message = document.getElementById("calendar-message");
+  var failure = document.getElementById("calendar-error");
+  var form = document.getElementById("booking-form");
+  var dialog = document.getElementById("reschedule-dialog");
+  var state = { slots: [], visits: [] };
+  var clock = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: cfg.timezone,
+  });
+
+  function hhmm(iso) {
+    return clock.format(new Date(iso));
+  }
+
+  function show(node, text) {
+    if (!node) return;
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  function load() {
+    var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
+    return Promise.all([
+      Q.api("GET", "/api/v1/visits/slots?" + day),
+      Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&" + scope),
+    ]).then(
+      function (answers) {
+        if (answers[0].status !== 200 || answers[1].status !== 200) {
+          show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
+          return;
+        }
+        state.slots = answers[0].body;
+        state.visits = answers[1].body;
+        render();
+      },
+      function () {
+        show(failure, texts.network);
+      }
+    );
+  }
+
+  var pending = null;
+  function reloadSoon() {
+    if (pending) return;
+    pending = global.setTimeout(function () {
+      pending = null;
+      load();
+    }, 50);
+  }
+
+  function freeSlot(slot) {
+    var button = Q.element("button", "slot slot--free");
+    button.type = "button";
+    button.setAttribute("data-starts", slot.starts_at);
+    button.setAttribute("data-doctor", slot.doctor_id);
+    var chosen = form && form.elements.starts_at.value === slot.starts_at &&
+      form.elements.doctor_id.value === String(slot.doctor_id);
+    button.setAttribute("aria-pressed", chosen ? "true" : "false");
+    button.appendChild(Q.element("span", "slot__time", hhmm(slot.starts_at)));
+    button.appendChild(Q.element("span", "slot__status", texts.free));
+    if (form) button.addEventListener("click", function () { pick(slot); });
+    return button;
+  }
+
+  function takenSlot(visit) {
+    var movable = dialog && (visit.status === "scheduled" || visit.status === "arrived");
+    var node = Q.element(movable ? "button" : "div", "slot slot--taken");
+    if (movable) {
+      node.type = "button";
+      node.className += " slot--movable";
+      node.addEventListener("click", function () { openMove(visit); });
+    }
+    node.setAttribute("data-starts", visit.starts_at);
+    node.setAttribute("data-visit", visit.id);
+    node.appendChild(Q.element("span", "slot__time", hhmm(visit.starts_at)));
+    node.appendChild(Q.element("span", "slot__patient", visit.patient_name));
+    node.appendChild(Q.element("span", "slot__status", texts.taken));
+    return node;
+  }
+
+  function render() {
+    var sections = document.querySelectorAll(".calendar-doctor");
+    Array.prototype.forEach.call(sections, function (section) {
+      var doctorId = Number(section.getAttribute("data-doctor"));
+      var rows = [];
+      state.slots.forEach(function (slot) {
+        if (slot.doctor_id === doctorId) rows.push({ at: slot.starts_at, node: freeSlot(slot) });
+      });
+      state.visits.forEach(function (visit) {
+        if (visit.doctor_id === doctorId) rows.push({ at: visit.starts_at, node: takenSlot(visit) });
+      });
+      rows.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
+      var list = section.querySelector("[data-slots]");
+      list.textContent = "";
+      rows.forEach(function (row) {
+        var item = Q.element("li");
+        item.appendChild(row.node);
+        list.appendChild(item);
+      });
+    });
+  }
+
+  // -- booking ------------------------------------------------------------------------------
+
+  function clearErrors(where) {
+    Array.prototype.forEach.call(where.querySelectorAll("[data-error-for]"), function (node) {
+      show(node, "");
+    });
+  }
+
+  function showErrors(where, answer) {
+    var body = answer.body || {};
+    var errors = body.errors || {};
+    var conflict = body.code && texts.conflicts[body.code];
+    var shown = false;
+    Object.keys(errors).forEach(function (field) {
+      var node = where.querySelector('[data-error-for="' + field + '"]');
+      if (node) {
+        show(node, conflict || errors[field][0]);
+        shown = true;
+      }
+    });
+    if (!shown) show(failure, conflict || Q.problem(texts, answer));
+  }
+
+  function pick(slot) {
+    form.elements.doctor_id.value = String(slot.doctor_id);
+    form.elements.starts_at.value = slot.starts_at;
+    var doctor = cfg.doctors.filter(function (d) { return d.id === slot.doctor_id; })[0];
+    show(document.getElementById("booking-slot"),
+      hhmm(slot.starts_at) + (doctor ? " · " + doctor.name : ""));
+    render();
+    form.elements.patient_id.focus();
+  }
+
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearErrors(form);
+      show(failure, "");
+      show(message, "");
+      var body = {
+        patient_id: Number(form.elements.patient_id.value) || 0,
+        doctor_id: Number(form.elements.doctor_id.value) || 0,
+        starts_at: form.elements.starts_at.value,
+        comment: form.elements.comment.value,
+        notify_email: form.elements.notify_email.value || null,
+      };
+      Q.api("POST", "/api/v1/visits", body).then(
+        function (answer) {
+          if (answer.status === 201) {
+            show(message, texts.booked);
+            form.reset();
+            form.elements.starts_at.value = "";
+            load();
+          } else {
+            showErrors(form, answer);
+          }
+        },
+        function () { show(failure, texts.network); }
+      );
+    });
+  }
+
+  // -- rescheduling -------------------------------------------------------------------------
+
+  var moving = null;
+
+  function openMove(visit) {
+    moving = visit;
+    var moveForm = dialog.querySelector("form");
+    clearErrors(moveForm);
+    show(dialog.querySelector("[data-result]"), "");
+    dialog.querySelector("[data-progress]").hidden = true;
+    dialog.querySelector("[data-visit]").textContent =
+      hhmm(visit.starts_at) + " · " + visit.patient_name;
+    var select = moveForm.elements.starts_at;
+    select.textContent = "";
+    state.slots.forEach(function (slot) {
+      if (slot.doctor_id !== visit.doctor_id) return;
+      var option = Q.element("option", null, hhmm(slot.starts_at));
+      option.value = slot.starts_at;
+      select.appendChild(option);
+    });
+    dialog.showModal();
+  }
+
+  function followJob(job) {
+    var progress = dialog.querySelector("[data-progress]");
+    var result = dialog.querySelector("[data-result]");
+    progress.hidden = false;
+    progress.value = job.progress || 0;
+    show(result, Q.fill(texts.moving, { progress: job.progress || 0 }));
+    var sub = global.ClinicSocket.subscribe(job.channel, {
+      onSnapshot: function (data) { if (data) settle(data); },
+      onEvent: function (event) { settle(event.data, event.type); },
+    });
+    function settle(data, type) {
+      if (type === "job.progress" || (data.status === "running" && !type)) {
+        progress.value = data.progress || 0;
+        show(result, Q.fill(texts.moving, { progress: data.progress || 0 }));
+        return;
+      }
+      if (data.status === "succeeded") {
+        progress.value = 100;
+        show(result, Q.fill(texts.moved, { time: hhmm(data.result.to.starts_at) }));
+      } else if (data.status === "failed") {
+        var error = data.error || {};
+        show(result, texts.conflicts[error.code] || Q.fill(texts.failed, { detail: error.detail }));
+      } else {
+        return;
+      }
+      sub.unsubscribe();
+      load();
+    }
+  }
+
+  if (dialog) {
+    dialog.querySelector("[data-close]").addEventListener("click", function () {
+      dialog.close();
+    });
+    dialog.querySelector("form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var moveForm = event.target;
+      clearErrors(moveForm);
+      var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
+      Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
+        function (answer) {
+          if (answer.status === 202) followJob(answer.body);
+          else showErrors(moveForm, answer);
+        },
+        function () { show(failure, texts.network); }
+      );
+    });
+  }
+
+  if (cfg.departmentId || cfg.doctorId) {
+    global.ClinicSocket.subscribe(cfg.channel, { onSnapshot: reloadSoon, onEvent: reloadSoon });
+    load();
+  }
+})(window);

@@ -1,0 +1,298 @@
+"""Appointments: schedules, free slots, booking, check-in, cancelling and rescheduling.
+
+Reading needs ``visits.read``; a doctor without ``visits.book`` reads only his own schedule
+and visits. Booking and check-in need ``visits.book``; cancelling, rescheduling and
+exceptions ``visits.reschedule``; the weekly template ``reference.edit``. Refusals are
+problems with a ``code`` (see :class:`clinic.visits.events.Conflicts`) and the field.
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+
+from clinic import jobs
+from clinic.queue import tickets as q
+from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
+from clinic.visits import visits as v
+from clinic.visits.events import RESCHEDULE_TASK
+from clinic.visits.models import ScheduleException
+from web import db
+from web.api.schemas import JobSchema, ProblemSchema
+from web.auth.identity import current_identity
+from web.permissions import requires
+from web.visits import schemas
+
+blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Appointments")
+JOB_LOCATION = {"Location": {"description": "/api/v1/jobs/<id>", "schema": {"type": "string"}}}
+
+
+def _settings():
+    return db.runtime().settings
+
+
+def _actor() -> str:
+    identity = current_identity()
+    return identity.username if identity else ""
+
+
+def own_doctor() -> int | None:
+    """The doctor id a doctor's account is limited to, or None for staff who see everyone."""
+    identity = current_identity()
+    if identity is None or identity.doctor_id is None or identity.can("visits.book"):
+        return None
+    return identity.doctor_id
+
+
+def _scope(doctor_id, department_id) -> tuple[int | None, int | None]:
+    own = own_doctor()
+    if own is None:
+        return doctor_id, department_id
+    if doctor_id not in (None, own) or department_id is not None:
+        abort(403, message="a doctor sees his own schedule")
+    return own, None
+
+
+def _visit_for_reader(session, visit_id: int, *, lock: bool = False):
+    visit = v.get_visit(session, visit_id, lock=lock)
+    own = own_doctor()
+    if own is not None and visit.doctor_id != own:
+        abort(403, message="this is not your visit")
+    return visit
+
+
+def _visit_out(session, visit, *, detail: bool = False) -> dict:
+    out = v.visit_as_dict(visit)
+    if detail:
+        out["history"] = v.history(session, visit)
+        ticket = q.get_ticket(session, visit.ticket_id) if visit.ticket_id else None
+        out["ticket"] = q.ticket_as_dict(ticket) if ticket else None
+    return out
+
+
+def _accepted(session, job):
+    """Commit (which dispatches the job) and answer 202 with the job and its location."""
+    session.commit()
+    return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+def _week_out(session, doctor_id: int) -> dict:
+    exceptions = session.query(ScheduleException).filter(
+        (ScheduleException.doctor_id == doctor_id) | ScheduleException.doctor_id.is_(None)
+    )
+    return {
+        "doctor_id": doctor_id,
+        "days": [schedules.hours_as_dict(r) for r in schedules.week_of(session, doctor_id)],
+        "exceptions": [
+            schedules.exception_as_dict(e)
+            for e in exceptions.order_by(ScheduleException.first_day).limit(200)
+        ],
+    }
+
+
+@blp.route("/doctors/<int:doctor_id>/schedule")
+@requires("visits.read")
+@blp.response(200, schemas.WeekOut)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_schedule(doctor_id: int):
+    """The doctor's weekly template (clinic time) and exceptions."""
+    session = db.session()
+    schedules.get_doctor(session, doctor_id)  # an unknown doctor is a 404 for everyone
+    doctor_id, _ = _scope(doctor_id, None)
+    return _week_out(session, doctor_id)
+
+
+@blp.route("/doctors/<int:doctor_id>/schedule", methods=["PUT"])
+@requires("reference.edit")
+@blp.arguments(schemas.WeekIn)
+@blp.response(200, schemas.WeekOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def put_schedule(data, doctor_id: int):
+    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room."""
+    session = db.session()
+    schedules.set_week(session, doctor_id, data["days"])
+    session.commit()
+    return _week_out(session, doctor_id)
+
+
+@blp.route("/schedule-exceptions", methods=["POST"])
+@requires("visits.reschedule")
+@blp.arguments(schemas.ExceptionIn)
+@blp.response(201, schemas.ExceptionOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def add_exception(data):
+    """A doctor away (day off, leave, sick) or a clinic holiday (no doctor), whole days."""
+    session = db.session()
+    row = schedules.add_exception(session, **data, actor=_actor())
+    session.commit()
+    return schedules.exception_as_dict(row)
+
+
+@blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
+@requires("visits.reschedule")
+@blp.arguments(schemas.AwayIn)
+@blp.response(202, JobSchema, headers=JOB_LOCATION)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def doctor_away(data, doctor_id: int):
+    """Mark the doctor away for whole days and move his visits of those days to the nearest
+    free slots (his own first, then his department's colleagues'). The job's progress is on
+    its channel; its result lists what moved where and what could not be placed."""
+    session = db.session()
+    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
+    db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
+    return _accepted(session, job)
+
+
+# -- slots and visits -----------------------------------------------------------------------
+
+
+@blp.route("/visits/slots")
+@requires("visits.read")
+@blp.arguments(schemas.SlotsQuery, location="query")
+@blp.response(200, schemas.SlotOut(many=True))
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def free_slots(query):
+    """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates),
+    the first ``limit`` (500 unless given, at most 5000)."""
+    session = db.session()
+    doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
+    tz = _settings().tz
+    found = slots.free_slots(
+        session,
+        tz=tz,
+        first_day=query["date_from"],
+        last_day=query["date_to"],
+        doctor_id=doctor_id,
+        department_id=department_id,
+        service_id=query.get("service_id"),
+        limit=query["limit"],
+    )
+    return [slots.slot_as_dict(s, tz) for s in found]
+
+
+@blp.route("/visits")
+@requires("visits.read")
+@blp.arguments(schemas.VisitDayQuery, location="query")
+@blp.response(200, schemas.VisitOut(many=True))
+def day_visits(query):
+    """One clinic day's visits of a doctor or a department (a doctor: his own)."""
+    session = db.session()
+    doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
+    found = v.day_visits(
+        session,
+        query["day"],
+        _settings().tz,
+        doctor_id=doctor_id,
+        department_id=department_id,
+        include_cancelled=query["include_cancelled"],
+    )
+    return [_visit_out(session, visit) for visit in found]
+
+
+@blp.route("/visits", methods=["POST"])
+@requires("visits.book")
+@blp.arguments(schemas.BookIn)
+@blp.response(201, schemas.VisitOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="doctor_busy or patient_busy")
+@blp.alt_response(
+    422,
+    schema=ProblemSchema,
+    description="in_past, outside_hours, doctor_away, service_not_offered or bad input",
+)
+def book_visit(data):
+    """Book a visit; a refusal names its ``code`` and the field to show it at."""
+    session = db.session()
+    visit = booking.book(session, tz=_settings().tz, actor=_actor(), **data)
+    session.commit()
+    return _visit_out(session, visit)
+
+
+@blp.route("/visits/<int:visit_id>")
+@requires("visits.read")
+@blp.response(200, schemas.VisitOut)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_visit(visit_id: int):
+    """A visit with its history and its queue ticket."""
+    session = db.session()
+    return _visit_out(session, _visit_for_reader(session, visit_id), detail=True)
+
+
+@blp.route("/visits/<int:visit_id>/check-in", methods=["POST"])
+@requires("visits.book")
+@blp.arguments(schemas.VisitEmptyIn)
+@blp.response(200, schemas.VisitOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def check_in(_data, visit_id: int):
+    """The patient has arrived: the visit becomes arrived and its queue ticket is issued."""
+    session = db.session()
+    visit = v.get_visit(session, visit_id, lock=True)
+    checkin.check_in(session, visit, tz=_settings().tz, actor=_actor())
+    session.commit()
+    return _visit_out(session, visit, detail=True)
+
+
+def _doctor_step(name: str, operation, doc: str):
+    def view(_data, visit_id: int):
+        session = db.session()
+        visit = _visit_for_reader(session, visit_id, lock=True)
+        operation(session, visit, actor=_actor())
+        session.commit()
+        return _visit_out(session, visit, detail=True)
+
+    view.__name__ = f"{name}_visit"
+    view.__doc__ = doc
+    view = blp.alt_response(409, schema=ProblemSchema)(view)
+    view = blp.alt_response(404, schema=ProblemSchema)(view)
+    view = blp.response(200, schemas.VisitOut)(view)
+    view = blp.arguments(schemas.VisitEmptyIn)(view)
+    view = requires("queue.call")(view)
+    blp.route(f"/visits/<int:visit_id>/{name}", methods=["POST"])(view)
+
+
+_doctor_step("start", v.start, "The doctor starts seeing the patient.")
+_doctor_step("complete", v.complete, "The doctor has seen the patient.")
+
+
+@blp.route("/visits/<int:visit_id>/cancel", methods=["POST"])
+@requires("visits.reschedule")
+@blp.arguments(schemas.VisitCancelIn)
+@blp.response(200, schemas.VisitOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def cancel_visit(data, visit_id: int):
+    """Cancel by the patient or the clinic; a patient's late cancellation is flagged."""
+    session = db.session()
+    visit = v.get_visit(session, visit_id, lock=True)
+    v.cancel(
+        session,
+        visit,
+        by=data["by"],
+        reason=data["reason"],
+        late_window_hours=_settings().visits_late_cancel_hours,
+        actor=_actor(),
+    )
+    session.commit()
+    return _visit_out(session, visit, detail=True)
+
+
+@blp.route("/visits/<int:visit_id>/reschedule", methods=["POST"])
+@requires("visits.reschedule")
+@blp.arguments(schemas.RescheduleIn)
+@blp.response(202, JobSchema, headers=JOB_LOCATION)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def reschedule_visit(data, visit_id: int):
+    """Move the visit (a worker does it); follow the job at Location or on its channel. A
+    refused move fails the job with the typed problem (status 409 or 422, code, field)."""
+    session = db.session()
+    job = rescheduling.request_move(session, visit_id, actor=_actor(), **data)
+    db.enqueue_after_commit(session, RESCHEDULE_TASK, queue=rescheduling.QUEUE, job_id=job.id)
+    return _accepted(session, job)

@@ -1,0 +1,151 @@
+"""Schemas of schedules, slots, visits and moves."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
+
+
+def _id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+def _query_id(**kwargs):
+    """An id in a query string (text by nature)."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class HoursRow(StrictSchema):
+    weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6))
+    starts = fields.String(required=True)
+    ends = fields.String(required=True)
+    breaks = fields.List(fields.List(fields.String()), load_default=list)
+    slot_minutes = fields.Integer(strict=True, load_default=20)
+    capacity = fields.Integer(strict=True, load_default=1)
+    room_id = _id(allow_none=True, load_default=None)
+
+
+class WeekIn(StrictSchema):
+    days = fields.List(fields.Nested(HoursRow), required=True, validate=validate.Length(max=50))
+
+
+class WeekOut(Schema):
+    doctor_id = fields.Integer()
+    days = fields.List(fields.Dict())
+    exceptions = fields.List(fields.Dict())
+
+
+class ExceptionIn(StrictSchema):
+    doctor_id = _id(allow_none=True, load_default=None)
+    kind = fields.String(required=True, validate=validate.OneOf(ExceptionKind.ALL))
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+class ExceptionOut(Schema):
+    id = fields.Integer()
+    doctor_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    first_day = fields.String()
+    last_day = fields.String()
+    note = fields.String()
+    created_by = fields.String()
+    created_at = fields.String()
+
+
+class SlotsQuery(StrictSchema):
+    doctor_id = _query_id()
+    department_id = _query_id()
+    service_id = _query_id()
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
+
+
+class SlotOut(Schema):
+    doctor_id = fields.Integer()
+    department_id = fields.Integer()
+    room_id = fields.Integer(allow_none=True)
+    starts_at = fields.String()
+    ends_at = fields.String()
+    local_time = fields.String()
+    capacity = fields.Integer()
+    free = fields.Integer()
+
+
+class VisitDayQuery(StrictSchema):
+    day = fields.Date(required=True)
+    doctor_id = _query_id()
+    department_id = _query_id()
+    include_cancelled = fields.Boolean(load_default=False)
+
+
+class BookIn(StrictSchema):
+    patient_id = _id(required=True)
+    doctor_id = _id(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    service_ids = fields.List(_id(), load_default=list, validate=validate.Length(max=20))
+    kind = fields.String(load_default=VisitKind.SCHEDULED, validate=validate.OneOf(VisitKind.ALL))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    notify_email = fields.Email(load_default=None, allow_none=True)
+
+
+class VisitOut(Schema):
+    id = fields.Integer()
+    doctor_id = fields.Integer()
+    department_id = fields.Integer()
+    room_id = fields.Integer(allow_none=True)
+    room = fields.String(allow_none=True)
+    patient_id = fields.Integer()
+    patient_name = fields.String()
+    patient_phone = fields.String(allow_none=True)
+    doctor_name = fields.String()
+    starts_at = fields.String()
+    ends_at = fields.String()
+    seat = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    services = fields.List(fields.Dict())
+    moves = fields.Integer()
+    comment = fields.String()
+    notify_email = fields.String(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    late_cancellation = fields.Boolean()
+    ticket_id = fields.Integer(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.String()
+    history = fields.List(fields.Dict())
+    ticket = fields.Dict(allow_none=True)
+
+
+class VisitCancelIn(StrictSchema):
+    by = fields.String(required=True, validate=validate.OneOf(CancelledBy.ALL))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RescheduleIn(StrictSchema):
+    starts_at = fields.AwareDateTime(required=True)
+    doctor_id = _id(allow_none=True, load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class VisitEmptyIn(StrictSchema):
+    pass
+
+
+class AwayIn(StrictSchema):
+    kind = fields.String(
+        required=True, validate=validate.OneOf([k for k in ExceptionKind.ALL if k != "holiday"])
+    )
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=300))
+    search_days = fields.Integer(strict=True, load_default=14)
