@@ -25,6 +25,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.reference.models import Patient
 from clinic.text import NotAPhone, normalize_phone
 
 EVENT_PREFIX = "ticket."
@@ -224,6 +225,10 @@ def issue_ticket(
         raise ValidationFailed(
             "unknown priority", errors={"priority": ["normal, returned or urgent"]}
         )
+    if patient_id is not None and (
+        not is_id(patient_id) or session.get(Patient, patient_id) is None
+    ):
+        raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
     day_id, number = _take_number(session, queue, clinic_day(now, tz))
     ticket = Ticket(
         queue_day_id=day_id,

@@ -44,8 +44,9 @@ SHEETS = {
 }
 
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
-_PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$")
-_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$")
+# ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
+_PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
+_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$", re.ASCII)
 
 
 class PriceListRejected(ValidationFailed):

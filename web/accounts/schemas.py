@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from clinic.accounts.permissions import ROLES
 from clinic.base import MAX_ID
-from web.api.schemas import StrictBoolean
+from web.api.schemas import Integer, StrictBoolean
 
 ROLE_NAMES = sorted(ROLES)
 
@@ -115,7 +115,7 @@ class TokenCreateSchema(Schema):
 
 
 class TokenQuery(Schema):
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    user_id = Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AuditEntrySchema(Schema):
@@ -135,8 +135,8 @@ class AuditEntrySchema(Schema):
 
 
 class AuditQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=500))
     username = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=100))
     object_type = fields.String(validate=validate.Length(max=64))
