@@ -74,6 +74,10 @@ class Settings:
     board_frame_ancestors: str = ""
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
+    # Shown readiness details (hosts, errors, workers) with ``X-Health-Token``; empty: none.
+    health_token: str = ""
+    # A job attempt running longer than this is stopped and failed (and readiness says so).
+    job_time_limit: int = 600
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -171,6 +175,8 @@ class Settings:
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
+            job_time_limit=max(5, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )

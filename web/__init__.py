@@ -46,13 +46,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.extensions["celery"] = create_celery(settings)
 
-    from web import auth, db, i18n
+    from web import auth, availability, db, i18n
     from web.api.bodies import require_json_bodies
 
     db.init_app(app)
     i18n.init_app(app)
     # Order matters: who is asking, then may they, then is the change really theirs (CSRF).
     auth.init_app(app)
+    availability.init_app(app)
     # Input no layer below can store is refused before any view or service reads it (after
     # the identity only, so that the refusal's audit row names who sent it).
     app.before_request(check_request)
