@@ -123,8 +123,16 @@ def register_error_handlers(app: Flask) -> None:
             errors = flatten_messages(messages)
             return problem(exc.code or 400, "Validation failed", _describe(errors), errors)
         if wants_html():
-            return error_page(exc.code or 500, exc.name, exc.description)
-        return problem(exc.code or 500, exc.name, exc.description)
+            response = current_app.make_response(
+                error_page(exc.code or 500, exc.name, exc.description)
+            )
+        else:
+            response = problem(exc.code or 500, exc.name, exc.description)
+        # The exception's own headers belong to the answer: Allow on a 405, and the like.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):

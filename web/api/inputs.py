@@ -26,6 +26,9 @@ from werkzeug.routing import IntegerConverter
 from web.errors import problem
 
 MAX_DEPTH = 32
+# Longer request targets are a 414 problem from the app; gunicorn's own limit (a bare HTML
+# 414) is set above this in web/gunicorn_conf.py.
+MAX_URI_BYTES = 4096
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -115,7 +118,11 @@ def _limit_chunked_body() -> None:
 
 
 def check_request() -> None:
-    """``before_request``: the body's size, the path, the query, form fields and JSON."""
+    """``before_request``: the URI's length and the body's size, the path, the query, form
+    fields and JSON."""
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if max(len(target), len(request.full_path.encode())) > MAX_URI_BYTES:
+        abort(414)
     _limit_chunked_body()
     try:
         check_text(request.path, "path", 400)
