@@ -78,6 +78,8 @@ class Settings:
     health_token: str = ""
     # A job attempt running longer than this is stopped and failed (and readiness says so).
     job_time_limit: int = 600
+    # Attempts (retries and takeovers of a stalled job) before a job is failed for good.
+    job_max_attempts: int = 10
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -176,7 +178,8 @@ class Settings:
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
-            job_time_limit=max(5, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
+            job_time_limit=max(1, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
+            job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )
