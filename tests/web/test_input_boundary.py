@@ -32,34 +32,34 @@ def _refused(response, status: int, field: str) -> None:
     assert field in response.get_json()["errors"], response.get_json()
 
 
-def test_a_nul_in_an_anonymous_path_is_a_400_naming_the_path(clinic, anon_client):
+def test_a_nul_in_an_anonymous_path_is_a_400_naming_the_path(anon_client):
     _refused(anon_client.get("/t/%00abc"), 400, "path")
     _refused(anon_client.get("/api/v1/public/tickets/a%00b"), 400, "path")
 
 
-def test_a_nul_in_a_query_parameter_is_a_422_naming_it(clinic, client):
+def test_a_nul_in_a_query_parameter_is_a_422_naming_it(client):
     _refused(client.get("/api/v1/patients?q=ab%00"), 422, "q")
 
 
-def test_a_nul_in_json_is_a_422_naming_the_field_even_when_signing_in(clinic, anon_client):
+def test_a_nul_in_json_is_a_422_naming_the_field_even_when_signing_in(anon_client):
     response = anon_client.post(
         "/api/v1/session", json={"username": "admin\u0000", "password": "x"}
     )
     _refused(response, 422, "username")
 
 
-def test_a_nul_in_a_nested_json_field_is_named_by_its_path(clinic, client):
+def test_a_nul_in_a_nested_json_field_is_named_by_its_path(client):
     response = client.post("/api/v1/patients", json={"full_name": "A", "notes": ["x\u0000"]})
     _refused(response, 422, "notes.0")
 
 
-def test_a_nul_in_a_form_field_is_a_422_naming_it(clinic, app):
+def test_a_nul_in_a_form_field_is_a_422_naming_it(app):
     # A plain client: storing the refused attempt's audit row is the audit log's own concern.
     response = FlaskClient(app).post("/login", data={"username": "a\u0000", "password": "x"})
     _refused(response, 422, "username")
 
 
-def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(clinic, anon_client, client):
+def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(anon_client, client):
     body = '{"username": "\\ud800", "password": "x"}'
     response = anon_client.post("/api/v1/session", data=body, content_type="application/json")
     _refused(response, 422, "username")
@@ -71,7 +71,7 @@ def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(clinic, anon_client,
     _refused(response, 422, "\ufffd")  # named, but not with the character refused
 
 
-def test_deeply_nested_json_is_a_400_not_a_recursion_error(clinic, anon_client, client):
+def test_deeply_nested_json_is_a_400_not_a_recursion_error(anon_client, client):
     response = anon_client.post("/api/v1/session", data=DEEP, content_type="application/json")
     _refused(response, 400, "_schema")
     response = client.patch(
@@ -122,7 +122,7 @@ def test_a_queue_time_with_a_utc_offset_is_a_422_naming_the_field(clinic, client
     _refused(client.patch("/api/v1/queues/1", json={"closes_at": "20:00:00Z"}), 422, "closes_at")
 
 
-def test_full_width_digits_are_not_numbers(clinic, client):
+def test_full_width_digits_are_not_numbers(client):
     _refused(client.patch("/api/v1/services/1", json={"price": "１２３"}), 422, "price")
     _refused(client.get("/api/v1/services?page=１"), 422, "page")
     _refused(client.get("/api/v1/doctors?department_id=１"), 422, "department_id")
