@@ -6,6 +6,7 @@ import logging
 import time
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from clinic.reference import price_import
 from tasks.base import JobTask, PermanentError
@@ -32,6 +33,10 @@ def import_price_list(self, *, job_id: str) -> dict:
             )
         except price_import.PriceListRejected as exc:
             raise RejectedFile(exc.detail) from exc
+        except SoftTimeLimitExceeded as exc:  # Celery's backstop (prefork): the same message
+            raise RejectedFile(
+                "The import took longer than its time limit and was stopped: split the file."
+            ) from exc
 
     try:
         return self.run_job(job_id, work)

@@ -18,7 +18,7 @@ from flask.sessions import SessionInterface
 
 log = logging.getLogger(__name__)
 
-NEEDS_NO_SESSION = ("/health/",)
+NEEDS_NO_SESSION = ("/health/", "/static/", "/api/swagger-ui/")
 
 
 def _needs_session() -> bool:
