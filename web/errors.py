@@ -150,7 +150,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.DataError)
     def _data(exc: sa.DataError):
         log.warning("data error on %s %s: %s", request.method, request.path, exc.orig)
-        return problem(422, "Validation failed", "the database refused a value as out of range")
+        return problem(
+            422, "Validation failed", "the database refused a value (out of range or not storable)"
+        )
 
     for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, unavailable_response)
