@@ -89,6 +89,12 @@ class Settings:
     smtp_starttls: bool = False
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
+    # Shown readiness details (hosts, errors, workers) with ``X-Health-Token``; empty: none.
+    health_token: str = ""
+    # A job attempt running longer than this is stopped and failed (and readiness says so).
+    job_time_limit: int = 600
+    # Attempts (retries and takeovers of a stalled job) before a job is failed for good.
+    job_max_attempts: int = 10
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -199,6 +205,9 @@ class Settings:
             smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
             smtp_from=env.get("SMTP_FROM", "clinic@localhost").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "SMTP_TIMEOUT", 10)),
+            health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
+            job_time_limit=max(1, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
+            job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )

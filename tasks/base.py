@@ -100,11 +100,24 @@ class JobTask(ClinicTask):
     abstract = True
 
     def run_job(self, job_id: str, work: Callable[[Session, str], dict]) -> dict:
-        stale = self.runtime.settings.job_stale_seconds
+        settings = self.runtime.settings
         with self.runtime.db.transaction() as session:
-            job = jobs.claim_job(session, job_id, stale_seconds=stale)
-        if job is None:
-            log.info("job %s is finished or running elsewhere; nothing to do", job_id)
+            job = jobs.claim_job(session, job_id, stale_seconds=settings.job_stale_seconds)
+            # A job that keeps killing or stalling its workers (every takeover and retry is an
+            # attempt) fails for good rather than going from worker to worker forever.
+            given_up = job is not None and job.attempts > settings.job_max_attempts
+            if given_up:
+                jobs.fail_job(
+                    session,
+                    job_id,
+                    {
+                        "type": "TooManyAttempts",
+                        "detail": f"The job was given up after {job.attempts - 1} attempts "
+                        "that did not finish.",
+                    },
+                )
+        if job is None or given_up:
+            log.info("job %s is finished, running elsewhere or given up", job_id)
             return {"job": job_id, "skipped": True}
         try:
             result = work(self.runtime.db.sessionmaker, job_id)

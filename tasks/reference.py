@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from clinic.reference import price_import
 from tasks.base import JobTask, PermanentError
@@ -16,13 +19,20 @@ class RejectedFile(PermanentError):
 def import_price_list(self, *, job_id: str) -> dict:
     """Import the job's price list; a retried or re-dispatched job resumes, never repeats."""
     batch_size = self.runtime.settings.import_batch_size
+    # The job's own deadline: checked while reading and between batches, on any pool (Celery's
+    # time limits, set in workers/config.py, are the backstop where the pool supports them).
+    deadline = time.monotonic() + self.runtime.settings.job_time_limit
 
     def work(sessionmaker, claimed_job_id: str) -> dict:
         try:
             return price_import.import_price_list(
-                sessionmaker, claimed_job_id, batch_size=batch_size
+                sessionmaker, claimed_job_id, batch_size=batch_size, deadline=deadline
             )
         except price_import.PriceListRejected as exc:
             raise RejectedFile(exc.detail) from exc
+        except SoftTimeLimitExceeded as exc:  # Celery's backstop (prefork): the same message
+            raise RejectedFile(
+                "The import took longer than its time limit and was stopped: split the file."
+            ) from exc
 
     return self.run_job(job_id, work)

@@ -8,6 +8,7 @@ from flask import Flask
 
 from clinic.runtime import Runtime
 from clinic.settings import Settings
+from web.api.inputs import AsciiIntegerConverter, ClinicJSONProvider, check_request
 from web.errors import register_error_handlers
 from web.permissions import enforce
 
@@ -38,18 +39,24 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
     app.extensions["clinic"] = runtime
+    app.json = ClinicJSONProvider(app)
+    app.url_map.converters["int"] = AsciiIntegerConverter
 
     from workers.celery_app import create_celery
 
     app.extensions["celery"] = create_celery(settings)
 
-    from web import auth, db, i18n
+    from web import auth, availability, db, i18n
     from web.api.bodies import require_json_bodies
 
     db.init_app(app)
     i18n.init_app(app)
     # Order matters: who is asking, then may they, then is the change really theirs (CSRF).
     auth.init_app(app)
+    availability.init_app(app)
+    # Input no layer below can store is refused before any view or service reads it (after
+    # the identity only, so that the refusal's audit row names who sent it).
+    app.before_request(check_request)
     app.before_request(enforce)
     app.before_request(require_json_bodies)
     app.before_request(auth.check_csrf)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+import redis
+from flask import Flask, current_app, jsonify, render_template, request
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from clinic.errors import DomainError
@@ -12,6 +15,17 @@ from clinic.errors import DomainError
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+# A dependency that is down or out of connections: the request may succeed later.
+UNAVAILABLE = (
+    sa.OperationalError,
+    sa.InterfaceError,
+    sa.DisconnectionError,
+    sa.TimeoutError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    BrokerUnavailable,
+)
 
 
 def problem(
@@ -83,23 +97,65 @@ def _describe(errors: dict[str, list[str]]) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def unavailable_response(exc: Exception | None = None):
+    """503 with ``Retry-After``: the database, Redis or the broker does not answer."""
+    log.error("a dependency is unavailable on %s %s: %r", request.method, request.path, exc)
+    if wants_html():
+        page = error_page(503, "Service unavailable", "please try again in a moment")
+        response = current_app.make_response(page)
+    else:
+        response = problem(
+            503, "Service unavailable", "a service the clinic depends on does not answer; retry"
+        )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        # Failures before dispatch (opening the session in Redis) reach Flask as a 500.
+        if isinstance(getattr(exc, "original_exception", None), UNAVAILABLE):
+            return unavailable_response(exc.original_exception)
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages")
         if messages:
             errors = flatten_messages(messages)
             return problem(exc.code or 400, "Validation failed", _describe(errors), errors)
         if wants_html():
-            return error_page(exc.code or 500, exc.name, exc.description)
-        return problem(exc.code or 500, exc.name, exc.description)
+            response = current_app.make_response(
+                error_page(exc.code or 500, exc.name, exc.description)
+            )
+        else:
+            response = problem(exc.code or 500, exc.name, exc.description)
+        # The exception's own headers belong to the answer: Allow on a 405, and the like.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         if wants_html():
             return error_page(exc.status, exc.title, exc.detail)
         return problem(exc.status, exc.title, exc.detail, exc.errors or None, exc.code)
+
+    @app.errorhandler(sa.IntegrityError)
+    def _integrity(exc: sa.IntegrityError):
+        # A rule the services should have checked first (they name the field); the database
+        # still decides, and its refusal is the caller's conflict, not a server error.
+        log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        return problem(409, "Conflict", "the change conflicts with existing data")
+
+    @app.errorhandler(sa.DataError)
+    def _data(exc: sa.DataError):
+        log.warning("data error on %s %s: %s", request.method, request.path, exc.orig)
+        return problem(
+            422, "Validation failed", "the database refused a value (out of range or not storable)"
+        )
+
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, unavailable_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -29,6 +29,9 @@ timeout = 30
 # Open WebSockets keep a worker busy until they close; clients reconnect and resume.
 graceful_timeout = 10
 keepalive = 5
+# gunicorn's largest request line: the app answers a URI over web.api.inputs.MAX_URI_BYTES
+# with a 414 problem before gunicorn's bare HTML 414 comes into play.
+limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"

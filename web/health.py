@@ -1,13 +1,22 @@
-"""Liveness and readiness: one JSON entry per check, 200 when all pass, 503 otherwise."""
+"""Liveness and readiness: one JSON entry per check, 200 when all pass, 503 otherwise.
+
+Anyone may ask (load balancers, monitoring) and sees ``{"ok": true|false}`` per check. Details
+(timings, error texts naming hosts and ports, worker names, queue depths) are for operators:
+a signed-in user with ``OPERATOR_PERMISSION``, or a caller sending ``X-Health-Token`` equal to
+``CLINIC_HEALTH_TOKEN``.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from clinic.events import outbox_backlog
+from clinic.jobs.service import oldest_running_seconds
+from web.auth.identity import current_identity
 from web.db import runtime
 from web.permissions import public
 from workers.config import QUEUES
@@ -16,6 +25,7 @@ bp = Blueprint("health", __name__, url_prefix="/health")
 
 OUTBOX_MAX_AGE_SECONDS = 30
 QUEUE_MAX_DEPTH = 10_000
+OPERATOR_PERMISSION = "users.manage"
 
 
 @bp.get("/live")
@@ -71,18 +81,44 @@ def _queues():
     return {"ok": all(d < QUEUE_MAX_DEPTH for d in depths.values()), "depths": depths}
 
 
+def _jobs():
+    # A job attempt past its time limit means a worker is stuck on it (or was killed and
+    # nobody took over): the queue it holds moves no more.
+    limit = runtime().settings.job_time_limit
+    with runtime().db.session() as s:
+        age = oldest_running_seconds(s)
+    return {
+        "ok": age is None or age < limit,
+        "oldest_running_s": None if age is None else round(age, 1),
+        "limit_s": limit,
+    }
+
+
+def _is_operator() -> bool:
+    token = runtime().settings.health_token
+    given = request.headers.get("X-Health-Token", "")
+    if token and hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    identity = current_identity()
+    return identity is not None and identity.can(OPERATOR_PERMISSION)
+
+
 @bp.get("/ready")
 @public
 def ready():
-    """Database, Redis, a worker answering ping, the outbox backlog and queue depths."""
+    """Database, Redis, a worker answering ping, the outbox backlog, queue depths and jobs
+    running past their limit. Details only for operators (see the module's docstring)."""
     checks = {
         "database": _timed(_database),
         "redis": _timed(_redis),
         "worker": _timed(_workers),
         "outbox": _timed(_outbox),
         "queues": _timed(_queues),
+        "jobs": _timed(_jobs),
     }
     healthy = all(c["ok"] for c in checks.values())
+    if not _is_operator():
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     response = jsonify(status="ok" if healthy else "unavailable", checks=checks)
     response.status_code = 200 if healthy else 503
     return response

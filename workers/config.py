@@ -52,6 +52,11 @@ def celery_config(settings: Settings) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A task past the job time limit gets SoftTimeLimitExceeded (its job fails), and is
+        # killed a little later if it does not stop (prefork and gevent pools; jobs also
+        # check their own deadline, which works on any pool).
+        "task_soft_time_limit": settings.job_time_limit,
+        "task_time_limit": settings.job_time_limit + 30,
         "task_default_queue": "default",
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": ROUTES,

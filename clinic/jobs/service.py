@@ -10,9 +10,9 @@ job picked up again after a crash resumes where the last batch ended.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from clinic.base import iso, utcnow
@@ -216,3 +216,13 @@ def record_dead_letter(
     session.add(letter)
     session.flush()
     return letter
+
+
+def oldest_running_seconds(session: Session, *, now: datetime | None = None) -> float | None:
+    """How long the longest-running attempt of any job has run, or None when none runs."""
+    started = session.scalar(
+        select(func.min(Job.started_at)).where(Job.status == JobStatus.RUNNING)
+    )
+    if started is None:
+        return None
+    return ((now or utcnow()) - started).total_seconds()

@@ -99,6 +99,14 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         value = values.get(field)
         if value is not None and (not _whole(value) or not low <= value <= high):
             errors[field] = [f"a whole number from {low} to {high}"]
+    for field in ("online_from", "online_until", "closes_at"):
+        # Clinic times are wall-clock times in the clinic's zone: an offset has no meaning here
+        # (and an aware time cannot be compared with the stored naive one).
+        value = values.get(field)
+        if value is not None and (not isinstance(value, time) or value.tzinfo is not None):
+            errors[field] = ["a clinic time such as 08:30, without a UTC offset"]
+    if errors:
+        raise ValidationFailed("the queue settings are not valid", errors=errors)
     start, until = values.get("online_from"), values.get("online_until")
     if (start is None) != (until is None):
         errors["online_until"] = ["give both ends of the online window, or neither"]

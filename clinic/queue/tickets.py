@@ -27,6 +27,7 @@ from clinic.queue import events as queue_events
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.reference.models import Patient
 from clinic.text import NotAPhone, normalize_phone
 
 PRINT_CHANNEL = "printing:tickets"
@@ -224,6 +225,10 @@ def issue_ticket(
         raise ValidationFailed(
             "unknown priority", errors={"priority": ["normal, returned or urgent"]}
         )
+    if patient_id is not None and (
+        not is_id(patient_id) or session.get(Patient, patient_id) is None
+    ):
+        raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
     day_id, number = _take_number(session, queue, clinic_day(now, tz))
     ticket = Ticket(
         queue_day_id=day_id,

@@ -26,6 +26,7 @@ from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
     Row,
+    check_deadline,
     file_kind,
     parse_price,
     parse_price_list,
@@ -36,6 +37,8 @@ JOB_KIND = "price_import"
 TASK_NAME = "imports.price_list"
 DEFAULT_BATCH_SIZE = 200
 MAX_REPORTED_ERRORS = 1000
+# A reason may quote the cell: the job's result stays small however long the cells were.
+MAX_REASON_CHARS = 300
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 SERVICE_TEXT_COLUMNS = ("code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code")
 SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
@@ -70,14 +73,19 @@ def start_import(
 
 
 def import_price_list(
-    sessionmaker: Callable[[], Session], job_id: str, *, batch_size: int = DEFAULT_BATCH_SIZE
+    sessionmaker: Callable[[], Session],
+    job_id: str,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    deadline: float | None = None,
 ) -> dict:
     """Import the job's file to the end and return the job's result (see :func:`result_of`).
 
-    Call it on a claimed job; it resumes after the job's last committed batch.
+    Call it on a claimed job; it resumes after the job's last committed batch. Raises
+    :class:`ImportTooLong` once ``time.monotonic()`` passes ``deadline``.
     """
     state = None
-    for state in import_batches(sessionmaker, job_id, batch_size=batch_size):
+    for state in import_batches(sessionmaker, job_id, batch_size=batch_size, deadline=deadline):
         pass
     if state is None:  # nothing was left to do: the saved state is the whole story
         with sessionmaker() as session:
@@ -86,7 +94,11 @@ def import_price_list(
 
 
 def import_batches(
-    sessionmaker: Callable[[], Session], job_id: str, *, batch_size: int = DEFAULT_BATCH_SIZE
+    sessionmaker: Callable[[], Session],
+    job_id: str,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    deadline: float | None = None,
 ) -> Iterator[dict]:
     """Import the rows not yet imported, one committed batch at a time, yielding the saved
     state after each commit.
@@ -104,10 +116,11 @@ def import_batches(
         ).first()
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
-    rows = parse_price_list(stored.filename, stored.data)
+    rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
     repeats = _repeats(rows)
     batch_size = max(1, batch_size)
     while state["next"] < len(rows):
+        check_deadline(deadline)
         state = copy.deepcopy(state)
         start = state["next"]
         stop = min(start + batch_size, len(rows))
@@ -133,7 +146,12 @@ def _count(state: dict, row: Row, outcome: str, problems) -> None:
         state["errors_total"] += 1
         if len(state["errors"]) < MAX_REPORTED_ERRORS:
             state["errors"].append(
-                {"sheet": row.sheet, "row": row.number, "column": column, "reason": reason}
+                {
+                    "sheet": row.sheet,
+                    "row": row.number,
+                    "column": column,
+                    "reason": reason[:MAX_REASON_CHARS],
+                }
             )
 
 

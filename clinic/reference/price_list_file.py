@@ -10,12 +10,24 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
 
 MAX_ROWS = 100_000
+# Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
+# blank ones included; columns a sheet declares; the unpacked size of a workbook and of any
+# one part of it (shared strings, a sheet); and the characters of one cell.
+MAX_SHEET_ROWS = MAX_ROWS + 10_000
+MAX_COLUMNS = 100
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_PART_BYTES = 32 * 1024 * 1024
+MAX_CELL_CHARS = 2000
+# Names echoed in a message about the header are cut to this length.
+MAX_NAME_CHARS = 40
+CHECK_CLOCK_EVERY = 1000
 EXACT_FLOAT_LIMIT = 2**53  # an XLSX number above this has lost digits already
 
 # Sheet name -> (columns in file order, required columns). Sheets are processed in this
@@ -44,12 +56,25 @@ SHEETS = {
 }
 
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
-_PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$")
-_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$")
+# ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
+_PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
+_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$", re.ASCII)
 
 
 class PriceListRejected(ValidationFailed):
     """The file as a whole cannot be imported (not a price list, or a broken header)."""
+
+
+class ImportTooLong(PriceListRejected):
+    """The import ran past its time limit (``CLINIC_JOB_TIME_LIMIT``) and was stopped."""
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise :class:`ImportTooLong` once ``time.monotonic()`` has passed ``deadline``."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise ImportTooLong(
+            "The import took longer than its time limit and was stopped: split the file."
+        )
 
 
 @dataclass(frozen=True)
@@ -96,23 +121,25 @@ def _has_workbook(data: bytes) -> bool:
 # -- reading --------------------------------------------------------------------------------
 
 
-def parse_price_list(filename: str, data: bytes) -> list[Row]:
+def parse_price_list(filename: str, data: bytes, *, deadline: float | None = None) -> list[Row]:
     """Every non-blank data row of the file, departments first, then doctors, then services.
 
-    Raises :class:`PriceListRejected` for a file that cannot be read as a price list.
+    Raises :class:`PriceListRejected` for a file that cannot be read as a price list, or that
+    is bigger than the limits above once unpacked, and :class:`ImportTooLong` when reading
+    goes past ``deadline`` (a ``time.monotonic()`` value).
     """
     try:
         kind = file_kind(filename, data)
     except ValidationFailed as exc:
         raise PriceListRejected(exc.errors["file"][0], errors=exc.errors) from exc
-    tables = _read_csv(data) if kind == "csv" else _read_xlsx(data)
+    tables = _read_csv(data, deadline) if kind == "csv" else _read_xlsx(data, deadline)
     rows = [row for sheet in SHEETS for row in tables.get(sheet, [])]
     if len(rows) > MAX_ROWS:
         raise PriceListRejected(f"More than {MAX_ROWS} rows: split the file.")
     return rows
 
 
-def _read_csv(data: bytes) -> dict[str, list[Row]]:
+def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
     text = data.decode("utf-8-sig")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -120,12 +147,47 @@ def _read_csv(data: bytes) -> dict[str, list[Row]]:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise PriceListRejected(f"The CSV file cannot be read: {exc}.") from exc
-    return {"services": _table("services", records, csv_file=True)}
+    return {"services": _table("services", records, csv_file=True, deadline=deadline)}
 
 
-def _read_xlsx(data: bytes) -> dict[str, list[Row]]:
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack past the limits, before openpyxl unpacks any.
+
+    The sizes are the archive's own declarations, and they bind: Python's zipfile never
+    yields more bytes for a part than its declared size.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+    biggest = max(parts, key=lambda part: part.file_size)
+    mib = 1024 * 1024
+    if biggest.file_size > MAX_PART_BYTES:
+        raise PriceListRejected(
+            f"The workbook is too large once unpacked: its part '{biggest.filename[:80]}' is "
+            f"{biggest.file_size // mib} MiB (at most {MAX_PART_BYTES // mib} MiB)."
+        )
+    total = sum(part.file_size for part in parts)
+    if total > MAX_UNPACKED_BYTES:
+        raise PriceListRejected(
+            f"The workbook is too large once unpacked: {total // mib} MiB "
+            f"(at most {MAX_UNPACKED_BYTES // mib} MiB)."
+        )
+
+
+def _check_dimensions(sheet: str, worksheet) -> None:
+    """Refuse a sheet that declares more rows or columns than a price list can have (read-only
+    openpyxl would hand out every declared row, blank or not)."""
+    rows, columns = worksheet.max_row or 0, worksheet.max_column or 0
+    if rows > MAX_SHEET_ROWS or columns > MAX_COLUMNS:
+        raise PriceListRejected(
+            f"Sheet '{sheet}' declares {rows} rows and {columns} columns: at most "
+            f"{MAX_SHEET_ROWS} rows (blank ones count) and {MAX_COLUMNS} columns."
+        )
+
+
+def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
@@ -139,10 +201,13 @@ def _read_xlsx(data: bytes) -> dict[str, list[Row]]:
                 chosen["services"] = others[0]
         if not chosen:
             raise PriceListRejected("The workbook has no 'services' sheet.")
-        return {
-            sheet: _table(sheet, book[name].iter_rows(values_only=True))
-            for sheet, name in chosen.items()
-        }
+        tables = {}
+        for sheet, name in chosen.items():
+            worksheet = book[name]
+            _check_dimensions(sheet, worksheet)
+            rows = worksheet.iter_rows(values_only=True)
+            tables[sheet] = _table(sheet, rows, deadline=deadline)
+        return tables
     finally:
         book.close()
 
@@ -169,7 +234,14 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _table(sheet: str, records, *, csv_file: bool = False) -> list[Row]:
+def _short(names) -> str:
+    shown = [n if len(n) <= MAX_NAME_CHARS else n[:MAX_NAME_CHARS] + "…" for n in names[:10]]
+    return ", ".join(shown) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _table(
+    sheet: str, records, *, csv_file: bool = False, deadline: float | None = None
+) -> list[Row]:
     """Rows of one sheet, keyed by column; refuses a header that is not a price list's."""
     columns, required = SHEETS[sheet]
 
@@ -186,19 +258,23 @@ def _table(sheet: str, records, *, csv_file: bool = False) -> list[Row]:
         refuse("the first row must name the columns.")
     unnamed = [str(i + 1) for i, name in enumerate(header) if not name]
     if unnamed:
-        refuse(f"column(s) {', '.join(unnamed)} have no name.")
+        refuse(f"column(s) {_short(unnamed)} have no name.")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        refuse(f"repeated column(s): {', '.join(repeated)}.")
+        refuse(f"repeated column(s): {_short(repeated)}.")
     unknown = [name for name in header if name not in columns]
     if unknown:
-        refuse(f"unknown column(s): {', '.join(unknown)}. Known columns: {', '.join(columns)}.")
+        refuse(f"unknown column(s): {_short(unknown)}. Known columns: {', '.join(columns)}.")
     missing = [name for name in (required or columns) if name not in header]
     if missing:
         refuse(f"required column(s) missing: {', '.join(missing)}.")
 
     rows = []
     for number, record in enumerate(records, start=2):
+        if number % CHECK_CLOCK_EVERY == 0:
+            check_deadline(deadline)
+        if number > MAX_SHEET_ROWS:  # blank rows count: a bomb may declare millions of them
+            refuse(f"more than {MAX_SHEET_ROWS} rows, blank ones included: split the file.")
         values, problems = {}, []
         for i, raw in enumerate(record):
             try:
@@ -206,6 +282,14 @@ def _table(sheet: str, records, *, csv_file: bool = False) -> list[Row]:
             except _CellError as exc:
                 text = ""
                 problems.append((header[i] if i < len(header) else None, str(exc)))
+            if len(text) > MAX_CELL_CHARS:
+                text = text[:MAX_CELL_CHARS]
+                problems.append(
+                    (
+                        header[i] if i < len(header) else None,
+                        f"The value is longer than {MAX_CELL_CHARS} characters.",
+                    )
+                )
             if i < len(header):
                 values[header[i]] = text
             elif text:

@@ -19,7 +19,7 @@ def test_ready_is_200_with_a_worker_answering(client, worker):
     response = client.get("/health/ready")
     body = response.get_json()
     assert response.status_code == 200, body
-    assert set(body["checks"]) == {"database", "redis", "worker", "outbox", "queues"}
+    assert set(body["checks"]) == {"database", "redis", "worker", "outbox", "queues", "jobs"}
     assert body["checks"]["worker"]["workers"]
     assert set(body["checks"]["queues"]["depths"]) == {
         "default",

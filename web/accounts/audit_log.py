@@ -41,6 +41,14 @@ def list_entries(query):
 @blp.route("/export.csv")
 @requires("audit.read")
 @blp.arguments(AuditQuery, location="query")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The entries as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+)
 def export_entries(query):
     """The same filters, as CSV (oldest first)."""
     body = audit.export_csv(db.session(), _filter(query))

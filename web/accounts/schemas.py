@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from clinic.accounts.permissions import ROLES
 from clinic.base import MAX_ID
-from web.api.schemas import StrictBoolean
+from web.api.schemas import Integer, StrictBoolean
 from web.auth.schemas import PasswordChangeSchema  # noqa: F401 - the API's too
 
 ROLE_NAMES = sorted(ROLES)
@@ -112,7 +112,7 @@ class TokenCreateSchema(Schema):
 
 
 class TokenQuery(Schema):
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    user_id = Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AuditEntrySchema(Schema):
@@ -132,8 +132,8 @@ class AuditEntrySchema(Schema):
 
 
 class AuditQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=500))
     username = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=100))
     object_type = fields.String(validate=validate.Length(max=64))

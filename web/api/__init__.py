@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask
-from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+from web.api.openapi import ClinicApi, build_api
 
-def init_api(app: Flask) -> Api:
+
+def init_api(app: Flask) -> ClinicApi:
     app.config.update(
         API_TITLE="Clinic API",
         API_VERSION="v1",
@@ -17,7 +18,7 @@ def init_api(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/swagger-ui/",
     )
-    api = Api(app)
+    api = build_api(app)
     # Swagger UI's own files, served from the installed package: the docs work offline.
     app.register_blueprint(
         Blueprint(

@@ -5,9 +5,19 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
+class Integer(fields.Integer):
+    """An integer whose text form has ASCII digits only. ``int()`` also reads full-width and
+    other Unicode digits ("１２３"), which no clinic form or query means as a number."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and not value.strip().lstrip("+-").isascii():
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class ProblemSchema(Schema):

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 from clinic.reference.directory import MAX_DURATION, MAX_PRICE
 from clinic.reference.editing import MAX_ID
 from clinic.reference.patients import NOTES_MAX, SEXES
-from web.api.schemas import PageQuery
+from web.api.schemas import Integer, PageQuery
 
 NAME = validate.Length(min=1, max=120)
 SERVICE_NAME = validate.Length(min=1, max=200)
@@ -144,7 +144,7 @@ RoomPage = page_schema(RoomOut, "RoomPage")
 
 
 class RoomQuery(ListQuery):
-    department_id = fields.Integer(validate=ID)
+    department_id = Integer(validate=ID)
 
 
 # -- doctors --------------------------------------------------------------------------------
@@ -171,8 +171,8 @@ DoctorPage = page_schema(DoctorOut, "DoctorPage")
 
 
 class DoctorQuery(ListQuery):
-    department_id = fields.Integer(validate=ID)
-    room_id = fields.Integer(validate=ID)
+    department_id = Integer(validate=ID)
+    room_id = Integer(validate=ID)
 
 
 # -- services -------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ ServicePage = page_schema(ServiceOut, "ServicePage")
 
 
 class ServiceQuery(ListQuery):
-    department_id = fields.Integer(validate=ID)
+    department_id = Integer(validate=ID)
 
 
 # -- patients -------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, abort, current_app, g, request
 from flask_sock import ConnectionClosed, Sock
 
+from web.api.inputs import UnsafeInput, parse_json
 from web.errors import problem
 from web.permissions import public
 from web.ws.access import authenticate, credential_of, may_read, recheck
@@ -95,7 +95,12 @@ def _handle(conn: Connection, raw) -> None:
         _error(conn, "bad_message", "send JSON text of at most 4096 characters")
         return
     try:
-        message = json.loads(raw)
+        # The HTTP boundary's parser: deep nesting, NUL and lone surrogates are an error
+        # frame naming the field, never a closed socket or a database error.
+        message = parse_json(raw)
+    except UnsafeInput as error:
+        _error(conn, "bad_message", str(error))
+        return
     except ValueError:
         _error(conn, "bad_message", "not JSON")
         return

@@ -1,0 +1,147 @@
+"""One input boundary for every request and every WebSocket message.
+
+Text that no layer below can store or encode is refused here, before any view, service or
+database sees it, as a 4xx naming the field:
+
+- NUL characters (PostgreSQL refuses them in text and jsonb) in the path, the query, form
+  fields and JSON, keys included;
+- lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
+  any write or response with them fails;
+- JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
+  limit).
+
+The same parser serves the app's JSON provider, so a body read later by anything else
+(``request.get_json``, the audit log) can never raise a RecursionError either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import abort, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+from web.errors import problem
+
+MAX_DEPTH = 32
+# Longer request targets are a 414 problem from the app; gunicorn's own limit (a bare HTML
+# 414) is set above this in web/gunicorn_conf.py.
+MAX_URI_BYTES = 4096
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class UnsafeInput(ValueError):
+    """Input refused at the boundary: ``field`` names where (dotted path), ``message`` why."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        # The field's name is echoed back: never with the very characters refused.
+        field = UNSTORABLE.sub("\ufffd", field)
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+def check_text(value: str, field: str, status: int = 422) -> None:
+    """Refuse a NUL character or a lone surrogate in ``value``."""
+    found = UNSTORABLE.search(value)
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise UnsafeInput(field, "must not contain NUL characters", status)
+    raise UnsafeInput(field, "must be valid Unicode text (a lone surrogate was sent)", status)
+
+
+def check_document(document, root: str = "_schema") -> None:
+    """Walk a decoded JSON document without recursion: depth, keys and every string."""
+    stack = [(document, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UnsafeInput(path or root, f"nested deeper than {MAX_DEPTH} levels", 400)
+        if isinstance(node, str):
+            check_text(node, path or root)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                name = f"{path}.{key}" if path else str(key)
+                check_text(key, name)
+                stack.append((value, name, depth + 1))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                stack.append((value, f"{path}.{i}" if path else str(i), depth + 1))
+
+
+def parse_json(text: str | bytes):
+    """``json.loads`` that refuses, as ``UnsafeInput``, what the boundary refuses."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise UnsafeInput("_schema", f"nested deeper than {MAX_DEPTH} levels", 400) from None
+    except UnicodeDecodeError:
+        raise UnsafeInput("_schema", "must be UTF-8 text", 400) from None
+    check_document(document)
+    return document
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """``<int:id>`` with ASCII digits only (werkzeug's ``\\d+`` also matches "１２３")."""
+
+    regex = r"[0-9]+"
+
+
+class ClinicJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider with the boundary's parser (UnsafeInput is a ValueError, which
+    ``request.get_json`` turns into a 400, or ``None`` when silent)."""
+
+    def loads(self, s, **kwargs):
+        return parse_json(s)
+
+
+def _refuse(error: UnsafeInput):
+    title = "Bad request" if error.status == 400 else "Validation failed"
+    abort(problem(error.status, title, str(error), {error.field: [error.message]}))
+
+
+def _limit_chunked_body() -> None:
+    """A chunked body is cut at the size limit without an error (werkzeug cannot tell a body
+    of exactly the limit from a longer one): one that fills the limit is too large."""
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None:
+        return
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    if len(request.get_data(cache=True)) >= limit:
+        abort(413)
+
+
+def check_request() -> None:
+    """``before_request``: the URI's length and the body's size, the path, the query, form
+    fields and JSON."""
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if max(len(target), len(request.full_path.encode())) > MAX_URI_BYTES:
+        abort(414)
+    _limit_chunked_body()
+    try:
+        check_text(request.path, "path", 400)
+        for key, values in request.args.lists():
+            for value in [key, *values]:
+                check_text(value, key)
+        if request.mimetype in FORMS:
+            for key, values in request.form.lists():
+                for value in [key, *values]:
+                    check_text(value, key)
+    except UnsafeInput as error:
+        _refuse(error)
+    if request.is_json and request.content_length != 0:
+        raw = request.get_data(cache=True)
+        if not raw:
+            return
+        try:
+            parse_json(raw)
+        except UnsafeInput as error:
+            _refuse(error)
+        except ValueError:
+            return  # not JSON at all: the view's own parsing answers 400 as before

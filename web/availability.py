@@ -1,0 +1,72 @@
+"""Sessions when Redis is down: a 503 the client can retry, never a 500.
+
+Sessions live in Redis (Flask-Session). Opening one happens before Flask's error handlers
+are in play, so a Redis failure there would be a bare 500, and a session that cannot be saved
+would hand out a CSRF token nobody can check. This wrapper notes the failure and lets the
+first ``before_request`` hook raise it, where the error handlers answer 503 with
+``Retry-After`` (web/errors.py). Requests that need no session (bearer tokens, health
+checks) go on working without Redis where their endpoint can.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, g, request
+from flask.sessions import SessionInterface
+
+log = logging.getLogger(__name__)
+
+NEEDS_NO_SESSION = ("/health/", "/static/", "/api/swagger-ui/")
+
+
+def _needs_session() -> bool:
+    if request.path.startswith(NEEDS_NO_SESSION):
+        return False
+    return not request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+class RedisSessions(SessionInterface):
+    """Flask-Session's interface, with Redis failures turned into a 503 for the request."""
+
+    def __init__(self, inner: SessionInterface, client: redis.Redis) -> None:
+        self.inner = inner
+        self.client = client
+
+    def open_session(self, app, request):
+        try:
+            session = self.inner.open_session(app, request)
+            if _needs_session() and session.sid and not session:
+                # A new session is about to be written (a CSRF token, a sign-in): find out now
+                # whether it can be, rather than answering with one that is lost.
+                self.client.ping()
+            return session
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            g.session_store_down = exc
+            return self.inner.session_class(sid="", permanent=True)
+
+    def save_session(self, app, session, response):
+        if g.get("session_store_down") is not None:
+            return
+        try:
+            self.inner.save_session(app, session, response)
+        except (redis.ConnectionError, redis.TimeoutError):
+            log.exception("the session of %s %s could not be saved", request.method, request.path)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def refuse_without_sessions() -> None:
+    """``before_request``, first of all: a request that needs its session, when Redis is down."""
+    down = g.get("session_store_down")
+    if down is not None and _needs_session():
+        raise down
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the installed session interface (after Flask-Session is set up)."""
+    app.session_interface = RedisSessions(app.session_interface, app.config["SESSION_REDIS"])
+    # First in line: the identity, the limiter and CSRF all read the session.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_without_sessions)
