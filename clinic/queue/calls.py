@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
@@ -275,20 +275,23 @@ def history(session: Session, ticket: Ticket) -> list[dict]:
 
 
 def people_ahead(session: Session, ticket: Ticket) -> int:
+    """How many waiting tickets will be called before this one: two counts read from the
+    calling-order index (higher priorities; the same priority queued earlier)."""
     if ticket.status != S.WAITING:
         return 0
-    return session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.queue_day_id == ticket.queue_day_id,
-            Ticket.status == S.WAITING,
-            or_(
-                Ticket.priority > ticket.priority,
-                and_(Ticket.priority == ticket.priority, Ticket.queued_at < ticket.queued_at),
-                and_(
-                    Ticket.priority == ticket.priority,
-                    Ticket.queued_at == ticket.queued_at,
-                    Ticket.id < ticket.id,
-                ),
-            ),
-        )
+    day_waiting = (Ticket.queue_day_id == ticket.queue_day_id, Ticket.status == S.WAITING)
+    higher = (
+        select(func.count(Ticket.id))
+        .where(*day_waiting, Ticket.priority > ticket.priority)
+        .scalar_subquery()
     )
+    earlier = (
+        select(func.count(Ticket.id))
+        .where(
+            *day_waiting,
+            Ticket.priority == ticket.priority,
+            tuple_(Ticket.queued_at, Ticket.id) < tuple_(ticket.queued_at, ticket.id),
+        )
+        .scalar_subquery()
+    )
+    return session.scalar(select(higher + earlier))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.events import record_event
+from clinic.events import record_events
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.text import NotAPhone, normalize_phone
@@ -87,19 +87,21 @@ def _ensure_day(session: Session, queue: Queue, day: date) -> None:
 
 
 def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int]:
-    """The next number of the queue's day, and the day's id. Keep this transaction short:
-    the counter row stays locked until commit."""
-    _ensure_day(session, queue, day)
-    row = session.execute(
-        update(QueueDay)
-        .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
-        .values(last_number=QueueDay.last_number + 1)
-        .returning(QueueDay.id, QueueDay.last_number)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        raise QueueRefused("the queue is closed for today", code="queue_closed")
-    return row.id, row.last_number
+    """The next number of the queue's day, and the day's id. The counter row stays locked
+    until commit, so the caller takes it as late as it can and commits soon after."""
+    for _attempt in range(2):
+        row = session.execute(
+            update(QueueDay)
+            .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
+            .values(last_number=QueueDay.last_number + 1)
+            .returning(QueueDay.id, QueueDay.last_number)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is not None:
+            return row.id, row.last_number
+        # The day's first ticket makes its row (or finds it closed); later ones never come here.
+        _ensure_day(session, queue, day)
+    raise QueueRefused("the queue is closed for today", code="queue_closed")
 
 
 # -- what the screens see -------------------------------------------------------------------
@@ -156,26 +158,45 @@ def waiting_count(session: Session, queue_day_id: int) -> int:
 
 def waiting_today(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> int:
     """How many wait in the queue on today's clinic day (0 before its first ticket)."""
-    day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
-    return waiting_count(session, day.id) if day else 0
+    return waiting_today_by_queue(session, [queue_id], tz=tz, now=now).get(queue_id, 0)
 
 
-def announce(session: Session, ticket: Ticket, action: str) -> None:
+def waiting_today_by_queue(
+    session: Session, queue_ids: list[int], *, tz: ZoneInfo, now=None
+) -> dict[int, int]:
+    """Today's waiting count of each of ``queue_ids``, in one statement (absent: none wait)."""
+    if not queue_ids:
+        return {}
+    rows = session.execute(
+        select(QueueDay.queue_id, func.count(Ticket.id))
+        .join(Ticket, Ticket.queue_day_id == QueueDay.id)
+        .where(
+            QueueDay.queue_id.in_(queue_ids),
+            QueueDay.day == clinic_day(now or utcnow(), tz),
+            Ticket.status == S.WAITING,
+        )
+        .group_by(QueueDay.queue_id)
+    )
+    return {queue_id: count for queue_id, count in rows}
+
+
+def announce(session: Session, ticket: Ticket, action: str, *, also=()) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
-    transaction of the change)."""
+    transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
+    all of them in one batch."""
     session.flush()
     waiting = waiting_count(session, ticket.queue_day_id)
     type_ = EVENT_PREFIX + action
-    record_event(
+    board = board_view(ticket)
+    record_events(
         session,
-        staff_channel(ticket.queue_id),
-        type_,
-        {**ticket_as_dict(ticket), "waiting": waiting},
+        [
+            (staff_channel(ticket.queue_id), type_, {**ticket_as_dict(ticket), "waiting": waiting}),
+            (board_channel(ticket.queue_id), type_, {**board, "waiting": waiting}),
+            (ticket_channel(ticket.id), type_, board),
+            *also,
+        ],
     )
-    record_event(
-        session, board_channel(ticket.queue_id), type_, {**board_view(ticket), "waiting": waiting}
-    )
-    record_event(session, ticket_channel(ticket.id), type_, board_view(ticket))
 
 
 def record_history(
@@ -224,6 +245,8 @@ def issue_ticket(
         raise ValidationFailed(
             "unknown priority", errors={"priority": ["normal, returned or urgent"]}
         )
+    # Everything that can be read or checked is done above: from here to the commit the
+    # day's counter row is locked, so only the writes of the ticket itself follow.
     day_id, number = _take_number(session, queue, clinic_day(now, tz))
     ticket = Ticket(
         queue_day_id=day_id,
@@ -245,14 +268,13 @@ def issue_ticket(
     session.add(ticket)
     session.flush()
     record_history(session, ticket, "issued", None, actor, now, {"source": source})
-    announce(session, ticket, "issued")
     # The printing module prints from this; until then the ticket page prints in the browser.
-    record_event(
-        session,
+    printing = (
         "printing:tickets",
         "ticket.print_requested",
         {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
     )
+    announce(session, ticket, "issued", also=[printing])
     return ticket
 
 

@@ -53,8 +53,9 @@ def _check_own_queue(queue) -> None:
         abort(403, message="this is not one of your queues")
 
 
-def _queue_out(session, queue) -> dict:
-    waiting = q.waiting_today(session, queue.id, tz=_tz())
+def _queue_out(session, queue, waiting: int | None = None) -> dict:
+    if waiting is None:
+        waiting = q.waiting_today(session, queue.id, tz=_tz())
     return {**queue_admin.queue_as_dict(queue), "waiting": waiting}
 
 
@@ -67,7 +68,9 @@ def _queue_out(session, queue) -> dict:
 def list_queues():
     """Active queues with today's waiting counts."""
     session = db.session()
-    return [_queue_out(session, queue) for queue in queue_admin.list_queues(session)]
+    queues = queue_admin.list_queues(session)
+    waiting = q.waiting_today_by_queue(session, [queue.id for queue in queues], tz=_tz())
+    return [_queue_out(session, queue, waiting.get(queue.id, 0)) for queue in queues]
 
 
 @blp.route("/queues", methods=["POST"])
@@ -111,12 +114,18 @@ def update_queue(data, queue_id: int):
 @blp.response(200, schemas.TicketOut(many=True))
 @blp.alt_response(404, schema=ProblemSchema)
 def today_tickets(query, queue_id: int):
-    """Today's tickets in calling order; ``?status=`` narrows them."""
+    """Today's tickets in calling order, a page at a time (``?limit=`` up to 500, default
+    100, and ``?offset=``); ``?status=`` narrows them."""
     session = db.session()
     q.get_queue(session, queue_id)
-    tickets = queue_days.today_tickets(session, queue_id, tz=_tz())
-    if query.get("status"):
-        tickets = [t for t in tickets if t.status == query["status"]]
+    tickets = queue_days.today_tickets(
+        session,
+        queue_id,
+        tz=_tz(),
+        statuses=(query["status"],) if query.get("status") else None,
+        limit=query["limit"],
+        offset=query["offset"],
+    )
     return [_ticket_out(t) for t in tickets]
 
 
