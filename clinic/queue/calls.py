@@ -19,7 +19,14 @@ from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.models import Priority, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, clinic_day, get_queue, issue_ticket, record_history
+from clinic.queue.tickets import (
+    announce,
+    change_waiting,
+    clinic_day,
+    get_queue,
+    issue_ticket,
+    record_history,
+)
 from clinic.reference.models import Room
 
 
@@ -96,9 +103,15 @@ def _move(
         changes["started_at"] = now
     elif to in S.FINAL:
         changes["finished_at"] = now
+    # A ticket leaving the waiting list is counted out of its day first: the day's row is
+    # locked before the ticket's, the order issuing and calling follow. The guard then holds
+    # the ticket to the status the count assumed; on a refusal the rollback undoes the count.
+    leaves_waiting = before == S.WAITING and to != S.WAITING
+    waiting = change_waiting(session, ticket.queue_day_id, -1) if leaves_waiting else None
+    expected = (S.WAITING,) if leaves_waiting else tuple(s for s in allowed if s != S.WAITING)
     result = session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed))
+        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed), Ticket.status.in_(expected))
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
@@ -110,7 +123,7 @@ def _move(
         )
     session.refresh(ticket)
     record_history(session, ticket, action, before, actor, now, data)
-    announce(session, ticket, action)
+    announce(session, ticket, action, waiting=waiting)
 
 
 def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:

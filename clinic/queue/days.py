@@ -166,6 +166,7 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
         session.flush()
         day.stats = day_statistics(session, day.id)
         day.closed_at = now
+        day.waiting = 0
         session.flush()
         for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
             record_event(

@@ -101,6 +101,9 @@ class QueueDay(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     last_number: Mapped[int] = mapped_column(Integer, nullable=False)
     online_issued: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # How many of the day's tickets wait: kept by every change to or from "waiting" under this
+    # row's lock, so boards and events read it instead of counting a long day.
+    waiting: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     stats: Mapped[dict | None] = mapped_column(JsonDoc, nullable=True)
 

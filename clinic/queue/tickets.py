@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -81,24 +81,31 @@ def _ensure_day(session: Session, queue: Queue, day: date) -> None:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(QueueDay.__table__)
-        .values(queue_id=queue.id, day=day, last_number=queue.start_number - 1, online_issued=0)
+        .values(
+            queue_id=queue.id,
+            day=day,
+            last_number=queue.start_number - 1,
+            online_issued=0,
+            waiting=0,
+        )
         .on_conflict_do_nothing(index_elements=["queue_id", "day"])
     )
 
 
-def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int]:
-    """The next number of the queue's day, and the day's id. The counter row stays locked
-    until commit, so the caller takes it as late as it can and commits soon after."""
+def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int, int]:
+    """The day's id, the next number of the queue's day and how many wait with the new
+    ticket. The counter row stays locked until commit, so the caller takes it as late as it
+    can and commits soon after."""
     for _attempt in range(2):
         row = session.execute(
             update(QueueDay)
             .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
-            .values(last_number=QueueDay.last_number + 1)
-            .returning(QueueDay.id, QueueDay.last_number)
+            .values(last_number=QueueDay.last_number + 1, waiting=QueueDay.waiting + 1)
+            .returning(QueueDay.id, QueueDay.last_number, QueueDay.waiting)
             .execution_options(synchronize_session=False)
         ).first()
         if row is not None:
-            return row.id, row.last_number
+            return row.id, row.last_number, row.waiting
         # The day's first ticket makes its row (or finds it closed); later ones never come here.
         _ensure_day(session, queue, day)
     raise QueueRefused("the queue is closed for today", code="queue_closed")
@@ -149,11 +156,20 @@ def ticket_as_dict(ticket: Ticket) -> dict:
 
 
 def waiting_count(session: Session, queue_day_id: int) -> int:
-    return session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.queue_day_id == queue_day_id, Ticket.status == S.WAITING
-        )
-    )
+    """How many wait in the day: its kept count, one row, however long the day."""
+    return session.scalar(select(QueueDay.waiting).where(QueueDay.id == queue_day_id)) or 0
+
+
+def change_waiting(session: Session, queue_day_id: int, by: int) -> int:
+    """Count tickets joining (``by`` > 0) or leaving the day's waiting list; answers the new
+    count. Locks the day's row until commit, as issuing and calling do."""
+    return session.execute(
+        update(QueueDay)
+        .where(QueueDay.id == queue_day_id)
+        .values(waiting=QueueDay.waiting + by)
+        .returning(QueueDay.waiting)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
 
 
 def waiting_today(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> int:
@@ -168,24 +184,22 @@ def waiting_today_by_queue(
     if not queue_ids:
         return {}
     rows = session.execute(
-        select(QueueDay.queue_id, func.count(Ticket.id))
-        .join(Ticket, Ticket.queue_day_id == QueueDay.id)
-        .where(
-            QueueDay.queue_id.in_(queue_ids),
-            QueueDay.day == clinic_day(now or utcnow(), tz),
-            Ticket.status == S.WAITING,
+        select(QueueDay.queue_id, QueueDay.waiting).where(
+            QueueDay.queue_id.in_(queue_ids), QueueDay.day == clinic_day(now or utcnow(), tz)
         )
-        .group_by(QueueDay.queue_id)
     )
     return {queue_id: count for queue_id, count in rows}
 
 
-def announce(session: Session, ticket: Ticket, action: str, *, also=()) -> None:
+def announce(
+    session: Session, ticket: Ticket, action: str, *, also=(), waiting: int | None = None
+) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
     transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
-    all of them in one batch."""
+    all of them in one batch. ``waiting``: the day's count when the caller has it."""
     session.flush()
-    waiting = waiting_count(session, ticket.queue_day_id)
+    if waiting is None:
+        waiting = waiting_count(session, ticket.queue_day_id)
     type_ = EVENT_PREFIX + action
     board = board_view(ticket)
     record_events(
@@ -247,7 +261,7 @@ def issue_ticket(
         )
     # Everything that can be read or checked is done above: from here to the commit the
     # day's counter row is locked, so only the writes of the ticket itself follow.
-    day_id, number = _take_number(session, queue, clinic_day(now, tz))
+    day_id, number, waiting = _take_number(session, queue, clinic_day(now, tz))
     ticket = Ticket(
         queue_day_id=day_id,
         queue_id=queue.id,
@@ -274,7 +288,7 @@ def issue_ticket(
         "ticket.print_requested",
         {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
     )
-    announce(session, ticket, "issued", also=[printing])
+    announce(session, ticket, "issued", also=[printing], waiting=waiting)
     return ticket
 
 

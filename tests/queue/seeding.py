@@ -58,5 +58,9 @@ def seed_waiting(runtime, queue_id: int, count: int) -> int:
         ]
         with runtime.db.transaction() as s:
             s.execute(insert(Ticket), rows)
-            s.execute(update(QueueDay).where(QueueDay.id == day_id).values(last_number=count))
+            s.execute(
+                update(QueueDay)
+                .where(QueueDay.id == day_id)
+                .values(last_number=count, waiting=count)
+            )
     return day_id
