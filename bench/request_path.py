@@ -302,7 +302,10 @@ def size_costs(stack: Stack, waiting: int, repeat: int = 30) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    out: dict = {"parameters": vars(args) | {"results_dir": None, "json": None}}
+    plain = (int, float, str, type(None))
+    out: dict = {
+        "parameters": {k: v if isinstance(v, plain) else str(v) for k, v in vars(args).items()}
+    }
     with Stack(args) as stack:
         token = stack.user_token(["admin"])
         queue_id = stack.queue()["queue_id"]  # also the floor's one row
