@@ -101,7 +101,7 @@ def hot_counter(database_url: str, clients: int, seconds: float) -> dict:
                     "UPDATE bench_counter SET n = n + 1 WHERE id = 1 RETURNING n"
                 ).fetchone()
                 ended = time.monotonic()
-                if began >= start and ended <= stop:
+                if start <= ended <= stop:
                     mine.append(ended - began)
         with lock:
             latencies.extend(mine)
