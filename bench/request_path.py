@@ -245,6 +245,7 @@ def size_costs(stack: Stack, waiting: int, repeat: int = 30) -> dict:
 
     from clinic import channels
     from clinic.base import utcnow
+    from clinic.queue import snapshots  # noqa: F401 # registers the queue's snapshots
     from clinic.queue import calls
     from clinic.queue import days as queue_days
     from clinic.queue import tickets as q
@@ -290,7 +291,8 @@ def size_costs(stack: Stack, waiting: int, repeat: int = 30) -> dict:
         times["call next"].append(time.monotonic() - began)
         began = time.monotonic()
         with db.session() as s:
-            channels.snapshot(s, f"board:{queue_id}", tz)
+            board, _last = channels.snapshot(s, f"board:{queue_id}", tz)
+        assert board is not None and board["last_calls"], "the board snapshot showed nothing"
         times["board snapshot"].append(time.monotonic() - began)
         with db.session() as s:
             if last is None:
