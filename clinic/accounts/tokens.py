@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import access_changed
 from clinic.accounts.models import ApiToken, User
@@ -61,7 +61,12 @@ def user_for_token(session: Session, plain: str) -> User | None:
     """The active user behind a valid, unrevoked, unexpired token, or None."""
     if not isinstance(plain, str) or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    # One statement on every request: the token, its user and the user's roles together.
+    token = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(plain))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    )
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None

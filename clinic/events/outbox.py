@@ -4,7 +4,8 @@ Every event belongs to a channel (``job:<id>``, ``queue:<id>:staff``, ...) and c
 number that grows by one per channel. Numbers are taken under a row lock on the channel's
 counter, so within a channel events commit in number order and a client can resume from the
 last number it saw. After commit the events go to Redis: a PUBLISH for live subscribers and a
-capped sorted set per channel for replay. If Redis is unreachable the rows stay unpublished
+capped sorted set per channel for replay; the process marks them published in the outbox in
+batches, off the request's path. If Redis is unreachable the rows stay unpublished
 and :func:`republish_pending` (run by beat) sends them later; the database stays the
 authority, so a missed publish costs delay, never truth.
 """
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import threading
+import time
 from datetime import timedelta, timezone
 from typing import Callable, Iterable
 
@@ -40,19 +44,57 @@ def valid_channel(name: str) -> bool:
     return isinstance(name, str) and bool(CHANNEL_RE.match(name))
 
 
-def _next_seq(session: Session, channel: str) -> int:
+def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
+    """Take numbers for events on ``channels`` (a channel may repeat): one statement.
+
+    Answers each channel's last number after taking; its events get the numbers up to it.
+    Counter rows are upserted in name order, so two transactions lock them in one order.
+    """
+    wanted: dict[str, int] = {}
+    for channel in channels:
+        wanted[channel] = wanted.get(channel, 0) + 1
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = EventChannel.__table__
-    stmt = (
-        insert(table)
-        .values(name=channel, last_seq=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.name], set_={"last_seq": table.c.last_seq + 1}
+    stmt = insert(table).values([{"name": n, "last_seq": wanted[n]} for n in sorted(wanted)])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.name], set_={"last_seq": table.c.last_seq + stmt.excluded.last_seq}
+    ).returning(table.c.name, table.c.last_seq)
+    return {name: last for name, last in session.execute(stmt)}
+
+
+def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
+    """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
+    session's transaction: two statements whatever their number.
+
+    They are published once the transaction commits, and never if it rolls back.
+    """
+    checking = catalogue.checking()
+    for channel, type_, data in events:
+        if not valid_channel(channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        if checking:
+            catalogue.check(channel, type_, data)
+    if not events:
+        return []
+    last = _take_seqs(session, [channel for channel, _type, _data in events])
+    first = dict(last)
+    for channel, _type, _data in events:
+        first[channel] -= 1
+    now = utcnow()
+    rows = []
+    for channel, type_, data in events:
+        first[channel] += 1
+        rows.append(
+            OutboxEvent(channel=channel, seq=first[channel], type=type_, data=data, created_at=now)
         )
-        .returning(table.c.last_seq)
-    )
-    return session.execute(stmt).scalar_one()
+    session.add_all(rows)
+    session.flush()
+    pending = session.info.setdefault(PENDING_KEY, [])
+    if not pending:
+        on_commit(session, lambda: _publish_committed(session))
+    pending.extend(rows)
+    return rows
 
 
 def record_event(session: Session, channel: str, type_: str, data: dict) -> OutboxEvent:
@@ -60,20 +102,7 @@ def record_event(session: Session, channel: str, type_: str, data: dict) -> Outb
 
     It is published once the transaction commits, and never if it rolls back.
     """
-    if not valid_channel(channel):
-        raise ValueError(f"not a channel name: {channel!r}")
-    if catalogue.checking():
-        catalogue.check(channel, type_, data)
-    event = OutboxEvent(
-        channel=channel, seq=_next_seq(session, channel), type=type_, data=data, created_at=utcnow()
-    )
-    session.add(event)
-    session.flush()
-    pending = session.info.setdefault(PENDING_KEY, [])
-    if not pending:
-        on_commit(session, lambda: _publish_committed(session))
-    pending.append(event)
-    return event
+    return record_events(session, [(channel, type_, data)])[0]
 
 
 def _publish_committed(session: Session) -> None:
@@ -88,7 +117,7 @@ def _publish_committed(session: Session) -> None:
     except Exception as exc:  # Redis down: the re-publisher will send them
         log.warning("publishing %d events failed, left for the re-publisher: %s", len(events), exc)
         return
-    mark_published(session.get_bind(), [e.id for e in events])
+    _marks.note(session.get_bind(), [e.id for e in events])
 
 
 def mark_published(bind, ids: Iterable[int]) -> None:
@@ -101,6 +130,67 @@ def mark_published(bind, ids: Iterable[int]) -> None:
             .where(OutboxEvent.id.in_(ids), OutboxEvent.published_at.is_(None))
             .values(published_at=utcnow())
         )
+
+
+class _PublishedMarks:
+    """Marks published events in the outbox in batches, off the request's path.
+
+    A request that published its events only notes their ids; a thread of the process writes
+    the marks of everyone's events in one transaction every ``MARK_EVERY`` seconds, instead of
+    a transaction per request after its commit. A mark lost with the process costs only a
+    second publish by the re-publisher (which waits longer than this), never an event.
+    """
+
+    MARK_EVERY = 0.25
+    BATCH = 5000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._ids: dict = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def note(self, bind, ids: list[int]) -> None:
+        with self._lock:
+            self._ids.setdefault(bind, []).extend(ids)
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, daemon=True, name="outbox-marks")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.MARK_EVERY)
+            if not self.flush():
+                with self._lock:
+                    if not self._ids:
+                        self._thread = None
+                        return
+
+    def flush(self) -> int:
+        """Write the marks noted so far (and wait for a write under way); returns how many."""
+        with self._flushing:
+            with self._lock:
+                taken, self._ids = self._ids, {}
+            done = 0
+            for bind, ids in taken.items():
+                for start in range(0, len(ids), self.BATCH):
+                    batch = ids[start : start + self.BATCH]
+                    try:
+                        mark_published(bind, batch)
+                        done += len(batch)
+                    except Exception as exc:  # the re-publisher will send them again
+                        log.warning("marking %d events published failed: %s", len(batch), exc)
+            return done
+
+
+_marks = _PublishedMarks()
+
+
+def flush_published_marks() -> int:
+    """Write the published marks this process has noted (the marker does it by itself)."""
+    return _marks.flush()
 
 
 def republish_pending(

@@ -6,7 +6,7 @@ import re
 from datetime import time
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
@@ -145,7 +145,12 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
 
 
 def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
-    query = select(Queue).order_by(Queue.code)
+    # One statement for the list and what each queue shows of its department, doctor, room.
+    query = (
+        select(Queue)
+        .options(joinedload(Queue.department), joinedload(Queue.doctor), joinedload(Queue.room))
+        .order_by(Queue.code)
+    )
     if active_only:
         query = query.where(Queue.active.is_(True))
     return list(session.scalars(query))

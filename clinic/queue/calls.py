@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
@@ -20,7 +20,14 @@ from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, clinic_day, get_queue, issue_ticket, record_history
+from clinic.queue.tickets import (
+    announce,
+    change_waiting,
+    clinic_day,
+    get_queue,
+    issue_ticket,
+    record_history,
+)
 from clinic.reference.models import Room
 
 
@@ -97,9 +104,15 @@ def _move(
         changes["started_at"] = now
     elif to in S.FINAL:
         changes["finished_at"] = now
+    # A ticket leaving the waiting list is counted out of its day first: the day's row is
+    # locked before the ticket's, the order issuing and calling follow. The guard then holds
+    # the ticket to the status the count assumed; on a refusal the rollback undoes the count.
+    leaves_waiting = before == S.WAITING and to != S.WAITING
+    waiting = change_waiting(session, ticket.queue_day_id, -1) if leaves_waiting else None
+    expected = (S.WAITING,) if leaves_waiting else tuple(s for s in allowed if s != S.WAITING)
     result = session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed))
+        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed), Ticket.status.in_(expected))
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
@@ -111,7 +124,7 @@ def _move(
         )
     session.refresh(ticket)
     record_history(session, ticket, action, before, actor, now, data)
-    announce(session, ticket, action)
+    announce(session, ticket, action, waiting=waiting)
 
 
 def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
@@ -276,20 +289,23 @@ def history(session: Session, ticket: Ticket) -> list[dict]:
 
 
 def people_ahead(session: Session, ticket: Ticket) -> int:
+    """How many waiting tickets will be called before this one: two counts read from the
+    calling-order index (higher priorities; the same priority queued earlier)."""
     if ticket.status != S.WAITING:
         return 0
-    return session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.queue_day_id == ticket.queue_day_id,
-            Ticket.status == S.WAITING,
-            or_(
-                Ticket.priority > ticket.priority,
-                and_(Ticket.priority == ticket.priority, Ticket.queued_at < ticket.queued_at),
-                and_(
-                    Ticket.priority == ticket.priority,
-                    Ticket.queued_at == ticket.queued_at,
-                    Ticket.id < ticket.id,
-                ),
-            ),
-        )
+    day_waiting = (Ticket.queue_day_id == ticket.queue_day_id, Ticket.status == S.WAITING)
+    higher = (
+        select(func.count(Ticket.id))
+        .where(*day_waiting, Ticket.priority > ticket.priority)
+        .scalar_subquery()
     )
+    earlier = (
+        select(func.count(Ticket.id))
+        .where(
+            *day_waiting,
+            Ticket.priority == ticket.priority,
+            tuple_(Ticket.queued_at, Ticket.id) < tuple_(ticket.queued_at, ticket.id),
+        )
+        .scalar_subquery()
+    )
+    return session.scalar(select(higher + earlier))

@@ -6,7 +6,7 @@ from datetime import datetime
 from statistics import mean
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
@@ -45,19 +45,53 @@ def position(session: Session, ticket: Ticket) -> dict:
     return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / 60))}
 
 
+CALLING_ORDER = (Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
+
+
 def today_tickets(
-    session: Session, queue_id: int, *, tz: ZoneInfo, now=None, status: str | None = None
+    session: Session,
+    queue_id: int,
+    *,
+    tz: ZoneInfo,
+    now=None,
+    statuses: tuple[str, ...] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[Ticket]:
-    """Today's tickets of the queue in calling order; only those in ``status`` when given."""
+    """Today's tickets in calling order; only ``statuses`` when given; a page of them with
+    ``limit`` and ``offset``."""
     day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
     if day is None:
         return []
-    query = select(Ticket).where(Ticket.queue_day_id == day.id)
-    if status is not None:
-        query = query.where(Ticket.status == status)
-    return list(
-        session.scalars(query.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id))
+    return day_tickets(session, day.id, statuses=statuses, limit=limit, offset=offset)
+
+
+def day_tickets(
+    session: Session,
+    queue_day_id: int,
+    *,
+    statuses: tuple[str, ...] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.queue_day_id == queue_day_id).order_by(*CALLING_ORDER)
+    if statuses:
+        query = query.where(Ticket.status.in_(statuses))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def status_counts(session: Session, queue_day_id: int) -> dict[str, int]:
+    """How many of the day's tickets are in each status (every status, zeros included)."""
+    counts = {status: 0 for status in S.ALL}
+    rows = session.execute(
+        select(Ticket.status, func.count(Ticket.id))
+        .where(Ticket.queue_day_id == queue_day_id)
+        .group_by(Ticket.status)
     )
+    counts.update({status: count for status, count in rows})
+    return counts
 
 
 def _due(day: QueueDay, today, local_now: datetime) -> bool:
@@ -133,6 +167,7 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
         session.flush()
         day.stats = day_statistics(session, day.id)
         day.closed_at = now
+        day.waiting = 0
         session.flush()
         for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
             record_event(

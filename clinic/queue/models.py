@@ -85,9 +85,9 @@ class Queue(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
-    department: Mapped[Department] = relationship(lazy="joined")
-    doctor: Mapped[Doctor | None] = relationship(lazy="joined")
-    room: Mapped[Room | None] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship()
+    doctor: Mapped[Doctor | None] = relationship()
+    room: Mapped[Room | None] = relationship()
 
 
 class QueueDay(Base):
@@ -101,10 +101,13 @@ class QueueDay(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     last_number: Mapped[int] = mapped_column(Integer, nullable=False)
     online_issued: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # How many of the day's tickets wait: kept by every change to or from "waiting" under this
+    # row's lock, so boards and events read it instead of counting a long day.
+    waiting: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     stats: Mapped[dict | None] = mapped_column(JsonDoc, nullable=True)
 
-    queue: Mapped[Queue] = relationship(lazy="joined")
+    queue: Mapped[Queue] = relationship()
 
 
 class Ticket(Base):
@@ -124,7 +127,8 @@ class Ticket(Base):
                 "source = 'online' AND status IN ('waiting', 'called', 'in_service', 'postponed')"
             ),
         ),
-        Index("ix_tickets_waiting_order", "queue_day_id", "status", "priority", "queued_at"),
+        # The board's last calls: the day's newest calls first, without reading the day.
+        Index("ix_tickets_day_called_at", "queue_day_id", "called_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,8 +156,20 @@ class Ticket(Base):
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     return_to_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), nullable=True)
 
-    queue: Mapped[Queue] = relationship(foreign_keys=[queue_id], lazy="joined")
-    room: Mapped[Room | None] = relationship(lazy="joined")
+    queue: Mapped[Queue] = relationship(foreign_keys=[queue_id])
+    room: Mapped[Room | None] = relationship()
+
+
+# Call next and a patient's position read the day's waiting tickets in calling order straight
+# from this index, however long the day.
+Index(
+    "ix_tickets_calling_order",
+    Ticket.queue_day_id,
+    Ticket.status,
+    Ticket.priority.desc(),
+    Ticket.queued_at,
+    Ticket.id,
+)
 
 
 class TicketEvent(Base):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clinic.base import utcnow
 from clinic.channels import int_key, snapshot_provider
 from clinic.queue import days as queue_days
 from clinic.queue import tickets as q
@@ -14,10 +16,18 @@ from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
 
 LAST_CALLS = 6
+# The staff view shows every ticket in the room's hands, the first waiting ones in calling
+# order and the latest finished ones, with the day's counts: a bounded message, however long
+# the day (the whole list is paged at GET /api/v1/queues/<id>/tickets).
+WAITING_WINDOW = 100
+RECENT_FINISHED = 20
+MOST_IN_HAND = 200
+CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
 
-def _today(session: Session, queue_id: int, tz: ZoneInfo) -> list[Ticket]:
-    return queue_days.today_tickets(session, queue_id, tz=tz)
+def _day_id(session: Session, queue_id: int, tz: ZoneInfo) -> int | None:
+    day = q.find_day(session, queue_id, q.clinic_day(utcnow(), tz))
+    return day.id if day else None
 
 
 @snapshot_provider("board")
@@ -26,34 +36,57 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    tickets = _today(session, queue_id, tz)
-    calls = sorted(
-        (
-            t
-            for t in tickets
-            if t.called_at is not None and t.status in (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
-        ),
-        key=lambda t: t.called_at,
-        reverse=True,
+    day_id = _day_id(session, queue_id, tz)
+    if day_id is None:
+        return {"queue_id": queue_id, "calling": [], "last_calls": [], "waiting": 0}
+    newest_calls = select(Ticket).where(
+        Ticket.queue_day_id == day_id, Ticket.called_at.is_not(None)
     )
+    calling = session.scalars(
+        newest_calls.where(Ticket.status == S.CALLED)
+        .order_by(Ticket.called_at.desc())
+        .limit(MOST_IN_HAND)
+    ).all()
+    last_calls = session.scalars(
+        newest_calls.where(Ticket.status.in_(CALLED))
+        .order_by(Ticket.called_at.desc())
+        .limit(LAST_CALLS)
+    ).all()
     return {
         "queue_id": queue_id,
-        "calling": [q.board_view(t) for t in calls if t.status == S.CALLED],
-        "last_calls": [q.board_view(t) for t in calls[:LAST_CALLS]],
-        "waiting": sum(1 for t in tickets if t.status == S.WAITING),
+        "calling": [q.board_view(t) for t in calling],
+        "last_calls": [q.board_view(t) for t in last_calls],
+        "waiting": q.waiting_count(session, day_id),
     }
 
 
 @snapshot_provider("queue")
 def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
+    """The tickets in hand, the first waiting ones and the latest finished, and the day's
+    counts by status (``tickets`` is a window of the day; ``counts`` are the whole day)."""
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    tickets = _today(session, queue_id, tz)
+    day_id = _day_id(session, queue_id, tz)
+    if day_id is None:
+        counts = {status: 0 for status in S.ALL}
+        return {"queue_id": queue_id, "tickets": [], "waiting": 0, "counts": counts}
+    in_hand = queue_days.day_tickets(
+        session, day_id, statuses=(S.CALLED, S.IN_SERVICE, S.POSTPONED), limit=MOST_IN_HAND
+    )
+    waiting = queue_days.day_tickets(session, day_id, statuses=(S.WAITING,), limit=WAITING_WINDOW)
+    finished = session.scalars(
+        select(Ticket)
+        .where(Ticket.queue_day_id == day_id, Ticket.status.in_(S.FINAL))
+        .order_by(Ticket.finished_at.desc(), Ticket.id.desc())
+        .limit(RECENT_FINISHED)
+    ).all()
+    counts = queue_days.status_counts(session, day_id)
     return {
         "queue_id": queue_id,
-        "tickets": [q.ticket_as_dict(t) for t in tickets],
-        "waiting": sum(1 for t in tickets if t.status == S.WAITING),
+        "tickets": [q.ticket_as_dict(t) for t in (*in_hand, *waiting, *finished)],
+        "waiting": counts[S.WAITING],
+        "counts": counts,
     }
 
 

@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.events import record_event
+from clinic.events import record_events
 from clinic.queue import events as queue_events
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
@@ -84,25 +84,34 @@ def _ensure_day(session: Session, queue: Queue, day: date) -> None:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(QueueDay.__table__)
-        .values(queue_id=queue.id, day=day, last_number=queue.start_number - 1, online_issued=0)
+        .values(
+            queue_id=queue.id,
+            day=day,
+            last_number=queue.start_number - 1,
+            online_issued=0,
+            waiting=0,
+        )
         .on_conflict_do_nothing(index_elements=["queue_id", "day"])
     )
 
 
-def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int]:
-    """The next number of the queue's day, and the day's id. Keep this transaction short:
-    the counter row stays locked until commit."""
-    _ensure_day(session, queue, day)
-    row = session.execute(
-        update(QueueDay)
-        .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
-        .values(last_number=QueueDay.last_number + 1)
-        .returning(QueueDay.id, QueueDay.last_number)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        raise QueueRefused("the queue is closed for today", code="queue_closed")
-    return row.id, row.last_number
+def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int, int]:
+    """The day's id, the next number of the queue's day and how many wait with the new
+    ticket. The counter row stays locked until commit, so the caller takes it as late as it
+    can and commits soon after."""
+    for _attempt in range(2):
+        row = session.execute(
+            update(QueueDay)
+            .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
+            .values(last_number=QueueDay.last_number + 1, waiting=QueueDay.waiting + 1)
+            .returning(QueueDay.id, QueueDay.last_number, QueueDay.waiting)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is not None:
+            return row.id, row.last_number, row.waiting
+        # The day's first ticket makes its row (or finds it closed); later ones never come here.
+        _ensure_day(session, queue, day)
+    raise QueueRefused("the queue is closed for today", code="queue_closed")
 
 
 # -- what the screens see -------------------------------------------------------------------
@@ -150,33 +159,63 @@ def ticket_as_dict(ticket: Ticket) -> dict:
 
 
 def waiting_count(session: Session, queue_day_id: int) -> int:
-    return session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.queue_day_id == queue_day_id, Ticket.status == S.WAITING
-        )
-    )
+    """How many wait in the day: its kept count, one row, however long the day."""
+    return session.scalar(select(QueueDay.waiting).where(QueueDay.id == queue_day_id)) or 0
+
+
+def change_waiting(session: Session, queue_day_id: int, by: int) -> int:
+    """Count tickets joining (``by`` > 0) or leaving the day's waiting list; answers the new
+    count. Locks the day's row until commit, as issuing and calling do."""
+    return session.execute(
+        update(QueueDay)
+        .where(QueueDay.id == queue_day_id)
+        .values(waiting=QueueDay.waiting + by)
+        .returning(QueueDay.waiting)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
 
 
 def waiting_today(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) -> int:
     """How many wait in the queue on today's clinic day (0 before its first ticket)."""
-    day = find_day(session, queue_id, clinic_day(now or utcnow(), tz))
-    return waiting_count(session, day.id) if day else 0
+    return waiting_today_by_queue(session, [queue_id], tz=tz, now=now).get(queue_id, 0)
 
 
-def announce(session: Session, ticket: Ticket, action: str) -> None:
+def waiting_today_by_queue(
+    session: Session, queue_ids: list[int], *, tz: ZoneInfo, now=None
+) -> dict[int, int]:
+    """Today's waiting count of each of ``queue_ids``, in one statement (absent: none wait)."""
+    if not queue_ids:
+        return {}
+    rows = session.execute(
+        select(QueueDay.queue_id, QueueDay.waiting).where(
+            QueueDay.queue_id.in_(queue_ids), QueueDay.day == clinic_day(now or utcnow(), tz)
+        )
+    )
+    return {queue_id: count for queue_id, count in rows}
+
+
+def announce(
+    session: Session, ticket: Ticket, action: str, *, also=(), waiting: int | None = None
+) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
-    transaction of the change)."""
+    transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
+    all of them in one batch. ``waiting``: the day's count when the caller has it."""
     session.flush()
-    waiting = waiting_count(session, ticket.queue_day_id)
+    if waiting is None:
+        waiting = waiting_count(session, ticket.queue_day_id)
     # Each audience gets the fields its shape in the catalogue names (clinic/queue/events.py).
     event = queue_events.TICKET_EVENTS[action]
     everything = {**ticket_as_dict(ticket), **board_view(ticket), "waiting": waiting}
-    for channel in (
+    channels = (
         staff_channel(ticket.queue_id),
         board_channel(ticket.queue_id),
         ticket_channel(ticket.id),
-    ):
-        record_event(session, channel, event.name, event.data_for(channel, everything))
+    )
+    record_events(
+        session,
+        [(channel, event.name, event.data_for(channel, everything)) for channel in channels]
+        + list(also),
+    )
 
 
 def record_history(
@@ -229,7 +268,9 @@ def issue_ticket(
         not is_id(patient_id) or session.get(Patient, patient_id) is None
     ):
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
-    day_id, number = _take_number(session, queue, clinic_day(now, tz))
+    # Everything that can be read or checked is done above: from here to the commit the
+    # day's counter row is locked, so only the writes of the ticket itself follow.
+    day_id, number, waiting = _take_number(session, queue, clinic_day(now, tz))
     ticket = Ticket(
         queue_day_id=day_id,
         queue_id=queue.id,
@@ -250,14 +291,13 @@ def issue_ticket(
     session.add(ticket)
     session.flush()
     record_history(session, ticket, "issued", None, actor, now, {"source": source})
-    announce(session, ticket, "issued")
     # The printing module prints from this; until then the ticket page prints in the browser.
-    record_event(
-        session,
+    printing = (
         PRINT_CHANNEL,
         queue_events.PRINT_REQUESTED.name,
         {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
     )
+    announce(session, ticket, "issued", also=[printing], waiting=waiting)
     return ticket
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import select
 
-from clinic.events import record_event, replay, republish_pending
+from clinic.events import record_event, record_events, replay, republish_pending
 from clinic.models import OutboxEvent
 
 
@@ -63,12 +64,42 @@ def test_rolled_back_events_are_neither_stored_nor_published(runtime):
     pubsub.close()
 
 
+def _all_marked(runtime) -> bool:
+    with runtime.db.session() as s:
+        return all(s.scalars(select(OutboxEvent.published_at)))
+
+
 def test_committed_events_are_published_and_marked(runtime):
     _emit(runtime, "job:pub", 2)
-    with runtime.db.session() as s:
-        rows = s.scalars(select(OutboxEvent)).all()
-    assert all(r.published_at is not None for r in rows)
     assert [e["id"] for e in runtime.bus.history_after("job:pub", 0)] == [1, 2]
+    # The marks are written in batches by the process's marker, not by the committing request.
+    deadline = time.monotonic() + 5
+    while not _all_marked(runtime):
+        assert time.monotonic() < deadline, "the published events were never marked"
+        time.sleep(0.05)
+
+
+def test_a_batch_of_events_takes_consecutive_numbers_per_channel(runtime):
+    with runtime.db.transaction() as s:
+        record_event(s, "job:m", "test.tick", {})
+        record_events(
+            s,
+            [
+                ("job:m", "test.tick", {"n": 1}),
+                ("job:n", "test.tick", {"n": 1}),
+                ("job:m", "test.tick", {"n": 2}),
+            ],
+        )
+    with runtime.db.session() as s:
+        rows = s.execute(
+            select(OutboxEvent.channel, OutboxEvent.seq, OutboxEvent.data).order_by(OutboxEvent.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("job:m", 1, {}),
+        ("job:m", 2, {"n": 1}),
+        ("job:n", 1, {"n": 1}),
+        ("job:m", 3, {"n": 2}),
+    ]
 
 
 def test_replay_fills_a_hole_in_the_redis_history_from_the_outbox(runtime):

@@ -52,8 +52,9 @@ def _staff() -> Staff:
     return identity.staff if identity else Staff(frozenset())
 
 
-def _queue_out(session, queue) -> dict:
-    waiting = q.waiting_today(session, queue.id, tz=_tz())
+def _queue_out(session, queue, waiting: int | None = None) -> dict:
+    if waiting is None:
+        waiting = q.waiting_today(session, queue.id, tz=_tz())
     return {**queue_admin.queue_as_dict(queue), "waiting": waiting}
 
 
@@ -66,7 +67,9 @@ def _queue_out(session, queue) -> dict:
 def list_queues():
     """Active queues with today's waiting counts."""
     session = db.session()
-    return [_queue_out(session, queue) for queue in queue_admin.list_queues(session)]
+    queues = queue_admin.list_queues(session)
+    waiting = q.waiting_today_by_queue(session, [queue.id for queue in queues], tz=_tz())
+    return [_queue_out(session, queue, waiting.get(queue.id, 0)) for queue in queues]
 
 
 @blp.route("/queues", methods=["POST"])
@@ -110,10 +113,18 @@ def update_queue(data, queue_id: int):
 @blp.response(200, schemas.TicketOut(many=True))
 @blp.alt_response(404, schema=ProblemSchema)
 def today_tickets(query, queue_id: int):
-    """Today's tickets in calling order; ``?status=`` narrows them."""
+    """Today's tickets in calling order, a page at a time (``?limit=`` up to 500, default
+    100, and ``?offset=``); ``?status=`` narrows them."""
     session = db.session()
     access.check_may_read_queue(session, _staff(), q.get_queue(session, queue_id))
-    tickets = queue_days.today_tickets(session, queue_id, tz=_tz(), status=query.get("status"))
+    tickets = queue_days.today_tickets(
+        session,
+        queue_id,
+        tz=_tz(),
+        statuses=(query["status"],) if query.get("status") else None,
+        limit=query["limit"],
+        offset=query["offset"],
+    )
     return [_ticket_out(t) for t in tickets]
 
 

@@ -161,8 +161,17 @@ class PublicTicket(Schema):
     patient_url = fields.String()
 
 
+TICKETS_PAGE = 100
+TICKETS_PAGE_MAX = 500
+
+
 class TicketsQuery(Schema):
     status = fields.String(validate=validate.OneOf(TicketStatus.ALL))
+    # A page of the day: the list is bounded whatever the day's size.
+    limit = fields.Integer(
+        load_default=TICKETS_PAGE, validate=validate.Range(min=1, max=TICKETS_PAGE_MAX)
+    )
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class BoardIn(StrictSchema):

@@ -135,18 +135,30 @@
     );
   };
 
-  /** Today's tickets of one queue, from its staff channel's snapshot and events. */
+  /**
+   * Today's tickets of one queue, from its staff channel's snapshot and events. The snapshot
+   * holds a window of the day (the tickets in hand, the first waiting, the latest finished)
+   * and the day's counts by status; ``outside`` keeps, per status, how many of the day are not
+   * in the window, so counts stay whole.
+   */
   function TicketBook() {
     this.tickets = {};
+    this.outside = {};
     this.waiting = 0;
   }
 
   TicketBook.prototype.reset = function (snapshot) {
     var self = this;
     this.tickets = {};
+    this.outside = {};
     this.waiting = snapshot ? snapshot.waiting || 0 : 0;
+    var counts = (snapshot && snapshot.counts) || {};
+    Object.keys(counts).forEach(function (status) {
+      self.outside[status] = counts[status];
+    });
     ((snapshot && snapshot.tickets) || []).forEach(function (ticket) {
       self.tickets[ticket.id] = ticket;
+      if (self.outside[ticket.status]) self.outside[ticket.status] -= 1;
     });
   };
 
@@ -154,6 +166,7 @@
   TicketBook.prototype.apply = function (event) {
     if (event.type === "queue.day_closed") {
       this.tickets = {};
+      this.outside = {};
       this.waiting = 0;
       return;
     }
@@ -176,8 +189,9 @@
       .sort(compare || CALLING_ORDER);
   };
 
+  /** The day's count of ``status``: those in the book and those outside its window. */
   TicketBook.prototype.count = function (status) {
-    return this.list([status]).length;
+    return this.list([status]).length + (this.outside[status] || 0);
   };
 
   /** Keep the book up to date from the queue's staff channel, calling ``render`` each time. */
