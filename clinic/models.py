@@ -4,6 +4,23 @@ from clinic.accounts.models import ApiToken, AuditEntry, User, UserRole
 from clinic.base import MAX_ID, Base, is_id, iso, utcnow
 from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import DeadLetter, Job, JobFile, JobStatus
+from clinic.payments.models import (
+    CashierShift,
+    EffectKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaidEffect,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from clinic.payments.providers import (
+    ClickTransaction,
+    PaymeTransaction,
+    ProviderLogEntry,
+    WebhookEvent,
+)
 from clinic.queue.models import (
     Board,
     Priority,
@@ -17,6 +34,19 @@ from clinic.queue.models import (
 from clinic.reference.models import ClinicProfile, Department, Doctor, Patient, Room, Service
 
 __all__ = [
+    "ClickTransaction",
+    "PaymeTransaction",
+    "ProviderLogEntry",
+    "WebhookEvent",
+    "CashierShift",
+    "EffectKind",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "PaidEffect",
+    "Payment",
+    "PaymentMethod",
+    "Refund",
     "Board",
     "Priority",
     "Queue",
