@@ -72,6 +72,14 @@ class Settings:
     argon2_memory_kib: int = 65536
     proxy_count: int = 0
     board_frame_ancestors: str = ""
+    # Outgoing mail (e-mail receipts): no host, no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "clinic@localhost"
+    smtp_timeout: int = 10
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
     database_is_default: bool = False
@@ -170,6 +178,13 @@ class Settings:
             argon2_memory_kib=max(8192, _int(env, "CLINIC_ARGON2_MEMORY_KIB", 65536)),
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
+            smtp_host=env.get("CLINIC_SMTP_HOST", "").strip(),
+            smtp_port=_int(env, "CLINIC_SMTP_PORT", 25),
+            smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
+            smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
+            smtp_starttls=_bool(env.get("CLINIC_SMTP_STARTTLS"), False),
+            smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
+            smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,

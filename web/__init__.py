@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from workers.celery_app import create_celery
 
     app.extensions["celery"] = create_celery(settings)
+    # Domain code sends tasks after commit through this (clinic.db.dispatch_after_commit).
+    runtime.db.set_dispatcher(app.extensions["celery"].send_task)
 
     from web import auth, db, i18n
     from web.api.bodies import require_json_bodies
