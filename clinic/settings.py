@@ -7,6 +7,7 @@ any of those defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -84,6 +85,20 @@ class Settings:
     import_batch_size: int = 200
     database_is_default: bool = False
     secret_is_development: bool = False
+    # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
+    # provider without its secrets refuses every call (and production refuses to start).
+    payment_providers: tuple[str, ...] = ()
+    payme_merchant_id: str = ""
+    payme_key: str = ""
+    click_service_id: str = ""
+    click_merchant_id: str = ""
+    click_secret_key: str = ""
+    # Standard Webhooks senders by name: {"acq": "whsec_..."}.
+    webhook_secrets: dict = field(default_factory=dict)
+    # Per provider ("payme", "click", or a webhook sender's name): the networks it calls
+    # from; a provider not listed may call from anywhere.
+    provider_allowed_ips: dict = field(default_factory=dict)
+    provider_rate_limit: str = "600 per minute"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -144,6 +159,7 @@ class Settings:
             flower_auth = env.get("FLOWER_BASIC_AUTH", "").strip()
             if not flower_auth or ":" not in flower_auth:
                 problems.append("FLOWER_BASIC_AUTH must be set as user:password")
+            problems += _payment_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))
         elif secret_is_development:
@@ -188,7 +204,78 @@ class Settings:
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
+            payment_providers=_payment_providers(env, mode),
+            payme_merchant_id=env.get("PAYME_MERCHANT_ID", "").strip(),
+            payme_key=env.get("PAYME_KEY", "").strip(),
+            click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
+            click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
+            click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
+            webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
+            provider_allowed_ips=_allowed_networks(env),
+            provider_rate_limit=env.get("CLINIC_PROVIDER_RATE_LIMIT", "").strip()
+            or "600 per minute",
         )
+
+
+PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
+
+
+def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:
+    """``CLINIC_PAYMENT_PROVIDERS=payme,click,webhooks``; by default every provider outside
+    production (each still needs its secrets to accept a call) and none in production."""
+    raw = env.get("CLINIC_PAYMENT_PROVIDERS")
+    if raw is None:
+        return () if mode == "production" else PAYMENT_PROVIDERS
+    names = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    unknown = [n for n in names if n not in PAYMENT_PROVIDERS]
+    if unknown:
+        raise ConfigError(
+            f"CLINIC_PAYMENT_PROVIDERS knows {', '.join(PAYMENT_PROVIDERS)}, got {unknown}"
+        )
+    return names
+
+
+def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
+    """``a=x,b=y`` -> ``{"a": "x", "b": "y"}``."""
+    found = {}
+    for item in env.get(name, "").split(separator):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
+        found[key.strip().lower()] = value.strip()
+    return found
+
+
+def _allowed_networks(env: dict) -> dict:
+    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``."""
+    networks = {}
+    for provider, value in _pairs(env, "CLINIC_PROVIDER_ALLOWED_IPS", ";").items():
+        try:
+            networks[provider] = tuple(
+                ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()
+            )
+        except ValueError as exc:
+            raise ConfigError(f"CLINIC_PROVIDER_ALLOWED_IPS: {exc}") from exc
+    return networks
+
+
+def _payment_problems(env: dict) -> list[str]:
+    """What production lacks for the payment providers it enables."""
+    problems = []
+    enabled = _payment_providers(env, "production")
+    needs = {
+        "payme": ("PAYME_MERCHANT_ID", "PAYME_KEY"),
+        "click": ("CLICK_SERVICE_ID", "CLICK_MERCHANT_ID", "CLICK_SECRET_KEY"),
+        "webhooks": ("CLINIC_WEBHOOK_SECRETS",),
+    }
+    for provider in enabled:
+        for name in needs[provider]:
+            value = env.get(name, "").strip()
+            if not value or value.lower().startswith(("dev", "test", "changeme")):
+                problems.append(f"{name} must be set to the real value ({provider} is enabled)")
+    return problems
 
 
 def _development_secret(instance: Path) -> str:

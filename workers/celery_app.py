@@ -12,7 +12,14 @@ from celery.signals import worker_process_init
 from clinic.settings import Settings
 from workers.config import celery_config
 
-TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.reference", "tasks.queue", "tasks.payments")
+TASK_MODULES = (
+    "tasks.events",
+    "tasks.jobs",
+    "tasks.reference",
+    "tasks.queue",
+    "tasks.payments",
+    "tasks.payments_providers",
+)
 
 
 def create_celery(settings: Settings | None = None) -> Celery:

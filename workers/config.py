@@ -25,6 +25,18 @@ BEAT_SCHEDULE = {
     "prune-outbox": {"task": "events.prune", "schedule": crontab(hour=3, minute=15)},
     "close-queue-days": {"task": "queue.close_days", "schedule": timedelta(minutes=5)},
     "sweep-paid-effects": {"task": "payments.sweep_paid", "schedule": timedelta(seconds=60)},
+    "cancel-expired-payme": {
+        "task": "payments.cancel_expired_payme",
+        "schedule": timedelta(minutes=5),
+    },
+    "sweep-webhook-events": {
+        "task": "payments.sweep_webhook_events",
+        "schedule": timedelta(seconds=30),
+    },
+    "reconcile-payments": {
+        "task": "payments.reconcile_daily",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 
