@@ -23,6 +23,7 @@ CLICK_MERCHANT_ID = "9876"
 CLICK_SECRET_KEY = "Click-Secret-0123456789"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another sender's secret!").decode()
+FORM = "application/x-www-form-urlencoded"
 PROVIDER_ENV = {
     "PAYME_MERCHANT_ID": PAYME_MERCHANT_ID,
     "PAYME_KEY": PAYME_KEY,
