@@ -29,10 +29,11 @@ def apply_webhook_event(self, *, event_id: int) -> str:
 
 
 @shared_task(name="payments.sweep_webhook_events", base=ClinicTask, bind=True, max_retries=0)
-def sweep_webhook_events(self) -> int:
+def sweep_webhook_events(self, *, after_seconds: float | None = None) -> int:
     """Send again the events whose task never ran (beat, every 30 seconds)."""
+    after = WEBHOOK_SWEEP_AFTER if after_seconds is None else timedelta(seconds=after_seconds)
     with self.runtime.db.session() as session:
-        due = hooks.pending_events(session, older_than=utcnow() - WEBHOOK_SWEEP_AFTER)
+        due = hooks.pending_events(session, older_than=utcnow() - after)
     for event_id in due:
         self.app.send_task(APPLY_WEBHOOK_TASK, kwargs={"event_id": event_id}, queue="payments")
     return len(due)
