@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 def _modules():
     """The modules, in the order their pages appear in the navigation. A new module adds its
     web package here (see docs/architecture.md)."""
-    from web import accounts, queue, reference
+    from web import accounts, payments, queue, reference
 
-    return (reference, queue, accounts)
+    return (reference, queue, payments, accounts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
