@@ -1,0 +1,48 @@
+"""Checkout links and QR codes for Payme and Click, for what is due on an invoice."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs, urlsplit
+
+from clinic.payments import invoices
+from tests.payments import provider_support as support
+from tests.payments.fixtures import make_invoice
+
+# The provider settings (keys and secrets) and the app with the provider endpoints.
+app = support.app
+settings = support.settings
+
+PRICE = 12_345_67
+
+
+def test_an_open_invoice_gets_payme_and_click_links_with_qr_codes(runtime, client_as):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    response = client_as("cashier").get(f"/api/v1/payments/invoices/{invoice_id}/checkout")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["amount"] == PRICE
+    payme_url = body["links"]["payme"]["url"]
+    assert payme_url.startswith("https://checkout.paycom.uz/")
+    decoded = base64.b64decode(payme_url.rsplit("/", 1)[1]).decode()
+    assert decoded == f"m={support.PAYME_MERCHANT_ID};ac.invoice_id={invoice_id};a={PRICE}"
+    click = urlsplit(body["links"]["click"]["url"])
+    assert parse_qs(click.query) == {
+        "service_id": [support.CLICK_SERVICE_ID],
+        "merchant_id": [support.CLICK_MERCHANT_ID],
+        "amount": ["12345.67"],
+        "transaction_param": [str(invoice_id)],
+    }
+    for link in body["links"].values():
+        assert link["qr_svg"].startswith("<svg") and "</svg>" in link["qr_svg"]
+
+
+def test_a_paid_invoice_has_no_links_and_registrars_may_not_ask(runtime, client_as):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    url = f"/api/v1/payments/invoices/{invoice_id}/checkout"
+    assert client_as("cashier").get(url).status_code == 409
+    assert client_as("registrar").get(url).status_code == 403
+    assert client_as("cashier").get("/api/v1/payments/invoices/999999/checkout").status_code == 404
