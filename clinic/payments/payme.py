@@ -246,7 +246,15 @@ def create_transaction(session: Session, params: dict, now: int) -> dict:
     txn = _locked(session, payme_id)
     if txn is not None:
         return _existing_create(session, txn, now)
-    invoice = _payable_invoice(session, account, amount, lock=True)
+    try:
+        invoice = _payable_invoice(session, account, amount, lock=True)
+    except PaymeError as refused:
+        # The same id may have been created by a concurrent call this one waited for (on the
+        # invoice's lock): then it is a repeat, answered as one.
+        again = _locked(session, payme_id) if refused.code == CANNOT_PERFORM else None
+        if again is None:
+            raise
+        return _existing_create(session, again, now)
     txn = PaymeTransaction(
         payme_id=payme_id,
         invoice_id=invoice.id,

@@ -94,6 +94,26 @@ def test_eight_simultaneous_performs_pay_once_with_one_perform_time_and_one_side
     assert sorted(kinds) == sorted(set(kinds)) and "receipt" in kinds
 
 
+def test_eight_simultaneous_creates_of_one_transaction_get_the_identical_answer(
+    runtime, live_server
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    params = {"id": "same-create", "time": int(time.time() * 1000), "amount": PRICE,
+              "account": account(invoice_id)}  # fmt: skip
+    start = threading.Barrier(CALLERS)
+
+    def create(n: int) -> dict:
+        start.wait(timeout=10)
+        return rpc(live_server, "CreateTransaction", params, rpc_id=n)
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        answers = list(pool.map(create, range(CALLERS)))
+    assert all("result" in a for a in answers), answers
+    assert len({tuple(sorted(a["result"].items())) for a in answers}) == 1
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(PaymeTransaction.id))) == 1
+
+
 def test_a_payme_payment_racing_a_cash_payment_at_the_desk_one_wins(runtime, live_server):
     for round_ in range(4):
         invoice_id = make_invoice(runtime, (PRICE,))
