@@ -4,6 +4,8 @@ the order of checks, "50000" against "50000.00", and a failed Complete followed 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from ipaddress import ip_network
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -154,3 +156,22 @@ def test_bad_requests_never_get_a_500(runtime, anon_client):
             path, data=b"x" * 70_000, content_type="application/x-www-form-urlencoded"
         )
         assert response.status_code == 413
+
+
+def test_a_provider_allow_list_and_the_rate_limit_are_enforced(runtime, anon_client, monkeypatch):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    limited = replace(
+        runtime.settings,
+        provider_allowed_ips={"click": (ip_network("10.20.0.0/16"),)},
+        provider_rate_limit="3 per minute",
+    )
+    monkeypatch.setattr(runtime, "settings", limited)
+    refused = anon_client.post("/payments/click/prepare", data=click_fields(invoice_id, "50000"))
+    assert refused.status_code == 403
+    allowed = {"REMOTE_ADDR": "10.20.3.4"}
+    fields = click_fields(invoice_id, "50000")
+    for _ in range(3):  # counted per calling address
+        response = anon_client.post("/payments/click/prepare", data=fields, environ_base=allowed)
+        assert response.status_code == 200 and response.get_json()["error"] == 0
+    response = anon_client.post("/payments/click/prepare", data=fields, environ_base=allowed)
+    assert response.status_code == 429
