@@ -65,7 +65,7 @@ def take_payment(
     if amount is None:
         amount = invoices.amount_due(invoice) or None
         if amount is None:  # nothing due: say why in the invoice's own words
-            invoices._refuse_taking(invoice, None)
+            invoices.refuse_taking(invoice, None)
             raise Conflict("nothing is due on this invoice", code="nothing_due")
     return invoices.record_payment(
         session,

@@ -51,7 +51,8 @@ MAX_QUANTITY = 1000
 METHOD_MAX_LENGTH = 32
 
 
-def _money(value, field: str, *, positive: bool = False) -> int:
+def whole_tiyin(value, field: str, *, positive: bool = False) -> int:
+    """``value`` as an amount of tiyin, or ValidationFailed naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed(
             f"{field} is a whole number of tiyin", errors={field: ["whole tiyin"]}
@@ -152,7 +153,7 @@ def _lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
 
 
 def _check_discount(subtotal: int, discount, reason) -> tuple[int, str]:
-    discount = _money(discount, "discount")
+    discount = whole_tiyin(discount, "discount")
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if discount > subtotal:
         raise ValidationFailed(
@@ -290,7 +291,8 @@ def _changed(session: Session, invoice: Invoice, change: str) -> None:
 # -- holding --------------------------------------------------------------------------------
 
 
-def _refuse_taking(invoice: Invoice, holder: str | None) -> None:
+def refuse_taking(invoice: Invoice, holder: str | None) -> None:
+    """Conflict unless ``holder`` (None: the desk) may take money for the invoice now."""
     if invoice.status in S.SETTLED:
         raise Conflict(f"invoice {invoice.number} is already paid", code="already_paid")
     if invoice.status != S.OPEN:
@@ -304,7 +306,7 @@ def hold(session: Session, invoice: Invoice, holder: str, *, now=None) -> Invoic
     if not isinstance(holder, str) or not 1 <= len(holder) <= 120:
         raise ValueError("a holder is a name of 1 to 120 characters")
     invoice = lock_invoice(session, invoice.id)
-    _refuse_taking(invoice, holder)
+    refuse_taking(invoice, holder)
     if invoice.held_by == holder:
         return invoice
     result = session.execute(
@@ -315,7 +317,7 @@ def hold(session: Session, invoice: Invoice, holder: str, *, now=None) -> Invoic
     )
     session.refresh(invoice)
     if result.rowcount != 1:
-        _refuse_taking(invoice, holder)
+        refuse_taking(invoice, holder)
     _changed(session, invoice, "held")
     return invoice
 
@@ -359,7 +361,7 @@ def record_payment(
     existing one when ``(provider, provider_ref)`` was already recorded)."""
     if not isinstance(method, str) or not 1 <= len(method) <= METHOD_MAX_LENGTH:
         raise ValidationFailed("unknown payment method", errors={"method": ["unknown method"]})
-    amount = _money(amount, "amount", positive=True)
+    amount = whole_tiyin(amount, "amount", positive=True)
     if (provider is None) != (provider_ref is None):
         raise ValueError("a provider payment names both the provider and its reference")
     now = now or utcnow()
@@ -370,7 +372,7 @@ def record_payment(
             if existing.invoice_id != invoice.id:
                 raise Conflict("that provider reference paid another invoice", code="ref_used")
             return existing
-    _refuse_taking(invoice, holder)
+    refuse_taking(invoice, holder)
     due = amount_due(invoice)
     if amount > due:
         raise ValidationFailed(
@@ -378,7 +380,7 @@ def record_payment(
         )
     change = None
     if tendered is not None:
-        tendered = _money(tendered, "tendered")
+        tendered = whole_tiyin(tendered, "tendered")
         if tendered < amount:
             raise ValidationFailed(
                 "less cash than the amount", errors={"tendered": ["less than the amount"]}

@@ -16,7 +16,7 @@ from clinic.base import iso, utcnow
 from clinic.errors import Conflict, DomainError, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.invoices import _money, invoice_as_dict, lock_invoice
+from clinic.payments.invoices import invoice_as_dict, lock_invoice, whole_tiyin
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 
 
@@ -71,7 +71,7 @@ def refund(
     """Give back ``amount`` tiyin of a paid invoice (from the given payment, or from the
     invoice's newest payment that covers it). ``large_from`` is the clinic's approval limit;
     left out, every refund counts as large (refusing is the safe mistake)."""
-    amount = _money(amount, "amount", positive=True)
+    amount = whole_tiyin(amount, "amount", positive=True)
     reason = reason.strip()[:500] if isinstance(reason, str) else ""
     if not reason:
         raise ValidationFailed("a refund needs a reason", errors={"reason": ["required"]})

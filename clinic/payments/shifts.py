@@ -15,7 +15,7 @@ from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.invoices import _money
+from clinic.payments.invoices import whole_tiyin
 from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
 
 
@@ -51,7 +51,7 @@ def get_shift(session: Session, shift_id: int) -> CashierShift:
 
 def open_shift(session: Session, *, cashier_id: int, opening_cash: int, now=None) -> CashierShift:
     """Open the cashier's shift; Conflict ``shift_open`` if one is open already."""
-    opening_cash = _money(opening_cash, "opening_cash")
+    opening_cash = whole_tiyin(opening_cash, "opening_cash")
     shift = CashierShift(
         cashier_id=cashier_id, opened_at=now or utcnow(), opening_cash=opening_cash, note=""
     )
@@ -84,7 +84,7 @@ def close_shift(
     session: Session, shift: CashierShift, *, counted_cash: int, note: str = "", now=None
 ) -> CashierShift:
     """Close an open shift with the cash counted; the discrepancy is recorded."""
-    counted_cash = _money(counted_cash, "counted_cash")
+    counted_cash = whole_tiyin(counted_cash, "counted_cash")
     expected = cash_in_drawer(session, shift)
     result = session.execute(
         update(CashierShift)

@@ -70,23 +70,23 @@ def test_cash_gives_change_and_the_shift_closes_with_its_discrepancy(runtime, ma
         _take(runtime, make_invoice(runtime, [1_00]), cashier, method="cash")
 
 
-@pytest.mark.parametrize(
-    "kwargs, field",
-    [
-        ({"method": "cash", "tendered": 10_00}, "tendered"),
-        ({"method": "card", "tendered": 30_000_00}, "tendered"),
-        ({"method": "bitcoin"}, "method"),
-        ({"method": "cash", "amount": 0}, "amount"),
-        ({"method": "cash", "idempotency_key": "short"}, "idempotency_key"),
-    ],
-)
-def test_bad_desk_payments_name_the_field_and_change_nothing(runtime, make_user, kwargs, field):
+BAD_PAYMENTS = [
+    ({"method": "cash", "tendered": 10_00}, "tendered"),
+    ({"method": "card", "tendered": 30_000_00}, "tendered"),
+    ({"method": "bitcoin"}, "method"),
+    ({"method": "cash", "amount": 0}, "amount"),
+    ({"method": "cash", "idempotency_key": "short"}, "idempotency_key"),
+]
+
+
+def test_bad_desk_payments_name_the_field_and_change_nothing(runtime, make_user):
     cashier = make_user("cashier")
     _open(runtime, cashier)
     invoice_id = make_invoice(runtime, [25_000_00])
-    with pytest.raises(ValidationFailed) as caught:
-        _take(runtime, invoice_id, cashier, **kwargs)
-    assert field in caught.value.errors
+    for kwargs, field in BAD_PAYMENTS:
+        with pytest.raises(ValidationFailed) as caught:
+            _take(runtime, invoice_id, cashier, **kwargs)
+        assert field in caught.value.errors, kwargs
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(Payment.id))) == 0
 
