@@ -146,3 +146,24 @@ def test_the_cashiers_page_is_the_cashiers(client_as):
     assert page.status_code == 200
     assert "cashier.js" in page.get_data(as_text=True)
     assert registrar.get("/payments/desk").status_code == 403
+
+
+def test_the_desk_channel_is_for_cashiers_not_registrars(runtime, live_server, make_user):
+    from clinic.accounts import tokens, users
+    from tests.payments.fixtures import make_invoice
+    from tests.wsclient import WSClient
+
+    invoice_id = make_invoice(runtime, [25_000_00])
+    bearer = {}
+    for role in ("cashier", "registrar"):
+        user_id = make_user(role)
+        with runtime.db.transaction() as s:
+            bearer[role] = tokens.create_token(s, users.get_user(s, user_id), name="t")[1]
+    ws = WSClient(live_server, token=bearer["cashier"])
+    got = ws.subscribe("payments:desk")
+    snapshot = next(m for m in got if m.get("op") == "snapshot")
+    assert [i["id"] for i in snapshot["data"]["invoices"]] == [invoice_id]
+    ws.close()
+    ws = WSClient(live_server, token=bearer["registrar"])
+    ws.send({"op": "subscribe", "channel": "payments:desk"})
+    assert ws.wait_closed() == 1008
