@@ -35,7 +35,6 @@ from clinic.models import (
 from clinic.payments import events as ev
 from tests.conftest import ONE_BACKEND, make_settings
 from tests.fault.test_import_worker_killed import ROOT, Workers
-from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 from tests.payments.provider_support import (
     PROVIDER_ENV,
@@ -44,8 +43,6 @@ from tests.payments.provider_support import (
     payme_auth,
     webhook_headers,
 )
-
-app = support.app  # the app with the provider endpoints
 
 FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "45"))
 CALLERS = 8

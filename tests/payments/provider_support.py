@@ -157,14 +157,3 @@ def webhook_headers(body: str, msg_id: str, *, secret=WEBHOOK_SECRET, at: float 
         "webhook-signature": signature,
         "Content-Type": "application/json",
     }
-
-
-@pytest.fixture
-def app(app):
-    # Until web/payments/__init__.py registers the provider endpoints itself.
-    from web.payments import providers
-
-    if "payment_providers.payme_endpoint" not in app.view_functions:
-        api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-        providers.init_app(app, api)
-    return app

@@ -9,8 +9,7 @@ from clinic.payments import invoices
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 
-# The provider settings (keys and secrets) and the app with the provider endpoints.
-app = support.app
+# The provider settings (keys and secrets).
 settings = support.settings
 
 PRICE = 12_345_67

@@ -14,8 +14,7 @@ from tests.payments import provider_support as support
 from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
 from tests.payments.provider_support import Payme, account, payme_auth
 
-# The provider settings (keys and secrets), the app with the provider endpoints, Payme's clock.
-app = support.app
+# The provider settings (keys and secrets) and Payme's clock.
 clock = support.clock
 settings = support.settings
 

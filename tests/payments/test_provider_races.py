@@ -21,8 +21,7 @@ from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 from tests.payments.provider_support import account, payme_auth
 
-# The provider settings (keys and secrets) and the app with the provider endpoints.
-app = support.app
+# The provider settings (keys and secrets).
 settings = support.settings
 
 # Row locks under real concurrency: PostgreSQL, the production database (SQLite serialises

@@ -17,8 +17,7 @@ from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 from tests.payments.provider_support import OTHER_SECRET, WEBHOOK_SECRET, webhook_headers
 
-# The provider settings (keys and secrets) and the app with the provider endpoints.
-app = support.app
+# The provider settings (keys and secrets).
 settings = support.settings
 
 PRICE = 7_500_000
