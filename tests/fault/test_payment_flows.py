@@ -2,7 +2,7 @@
 reordered provider calls, the worker SIGKILLed mid-run and Redis restarted: every invoice is
 paid exactly once, every side effect happens exactly once and the ledgers balance.
 
-``FAULT_PAYMENT_FLOWS`` sets the number of flows (default 45, a third each through Payme,
+``FAULT_PAYMENT_FLOWS`` sets the number of flows (default 30, a third each through Payme,
 Click and a signed webhook, to stay within the suite's time); the documented run uses 500
 (docs/PERFORMANCE.md).
 """
@@ -44,7 +44,7 @@ from tests.payments.provider_support import (
     webhook_headers,
 )
 
-FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "45"))
+FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "30"))
 CALLERS = 8
 # Generous for the documented 500 flows on a busy machine; a healthy run is far quicker.
 PATIENCE = 60 + FLOWS

@@ -45,3 +45,17 @@ def test_a_paid_invoice_has_no_links_and_registrars_may_not_ask(runtime, client_
     assert client_as("cashier").get(url).status_code == 409
     assert client_as("registrar").get(url).status_code == 403
     assert client_as("cashier").get("/api/v1/payments/invoices/999999/checkout").status_code == 404
+
+
+def test_openapi_documents_the_provider_endpoints_and_the_staff_api(anon_client):
+    paths = anon_client.get("/api/openapi.json").get_json()["paths"]
+    for path in (
+        "/payments/payme",
+        "/payments/click/prepare",
+        "/payments/click/complete",
+        "/payments/webhooks/{provider}",
+        "/api/v1/payments/provider-log",
+        "/api/v1/payments/reconciliations",
+        "/api/v1/payments/invoices/{invoice_id}/checkout",
+    ):
+        assert path in paths, path
