@@ -9,7 +9,7 @@ from datetime import timedelta
 from celery import shared_task
 
 from clinic.base import utcnow
-from clinic.payments import payme, reconcile
+from clinic.payments import click, payme, reconcile
 from clinic.payments import webhooks as hooks
 from tasks.base import ClinicTask, JobTask
 
@@ -19,6 +19,8 @@ APPLY_WEBHOOK_TASK = "payments.apply_webhook_event"
 # A received event older than this with no result lost its task message (Redis restarted,
 # a worker died before acknowledging): the sweeper sends it again.
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=10)
+# A Click payment page left open this long without a Complete lets its invoice go.
+CLICK_TIMEOUT_MINUTES = 30
 
 
 @shared_task(name=APPLY_WEBHOOK_TASK, base=ClinicTask, bind=True)
@@ -51,6 +53,15 @@ def cancel_expired_payme(self, *, now_ms: int | None = None) -> int:
         total += len(cancelled)
         if len(cancelled) < 200:
             return total
+
+
+@shared_task(name="payments.cancel_stale_click", base=ClinicTask, bind=True)
+def cancel_stale_click(self, *, older_than_minutes: float | None = None) -> int:
+    """Cancel Click payments prepared but never completed within the timeout; their
+    invoices are let go (beat, every 5 minutes)."""
+    minutes = CLICK_TIMEOUT_MINUTES if older_than_minutes is None else older_than_minutes
+    with self.runtime.db.transaction() as session:
+        return len(click.cancel_stale(session, older_than=utcnow() - timedelta(minutes=minutes)))
 
 
 @shared_task(name=reconcile.TASK_NAME, base=JobTask, bind=True)

@@ -29,6 +29,10 @@ BEAT_SCHEDULE = {
         "task": "payments.cancel_expired_payme",
         "schedule": timedelta(minutes=5),
     },
+    "cancel-stale-click": {
+        "task": "payments.cancel_stale_click",
+        "schedule": timedelta(minutes=5),
+    },
     "sweep-webhook-events": {
         "task": "payments.sweep_webhook_events",
         "schedule": timedelta(seconds=30),

@@ -288,6 +288,34 @@ def _cancel(session: Session, txn: ClickTransaction, invoice, click_error: int) 
     session.flush()
 
 
+def cancel_stale(session: Session, *, older_than, limit: int = 200) -> list[int]:
+    """Cancel prepared transactions Click never completed (the patient left the payment
+    page) so their invoices can be paid another way; returns their click_trans_ids. A
+    Complete arriving later is answered -9, and Click gives the money back."""
+    due = session.scalars(
+        select(ClickTransaction.id)
+        .where(
+            ClickTransaction.status == ClickStatus.PREPARED,
+            ClickTransaction.created_at < older_than,
+        )
+        .order_by(ClickTransaction.id)
+        .limit(limit)
+    ).all()
+    cancelled = []
+    for txn_id in due:
+        txn = session.scalar(
+            select(ClickTransaction)
+            .where(ClickTransaction.id == txn_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if txn is None or txn.status != ClickStatus.PREPARED:
+            continue  # completed or cancelled meanwhile
+        _cancel(session, txn, invoices.lock_invoice(session, txn.invoice_id), 0)
+        cancelled.append(txn.click_trans_id)
+    return cancelled
+
+
 def subject_of(fields: dict) -> tuple[int | None, str | None]:
     """The invoice and Click transaction id a request is about, for the provider log."""
     raw = fields.get("merchant_trans_id")

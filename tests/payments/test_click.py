@@ -136,6 +136,21 @@ def test_a_failed_complete_cancels_and_a_later_successful_one_still_gets_minus_9
     assert click_post(anon_client, done)["error"] == 0
 
 
+def test_a_prepare_never_completed_is_cancelled_after_the_timeout_and_lets_the_invoice_go(
+    runtime, anon_client
+):
+    from tasks.payments_providers import cancel_stale_click
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepare_id = prepared(anon_client, invoice_id)["merchant_prepare_id"]
+    assert cancel_stale_click.run() == 0  # younger than 30 minutes
+    assert cancel_stale_click.run(older_than_minutes=-1) == 1
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).held_by is None
+    late = click_fields(invoice_id, "50000", prepare_id=prepare_id)
+    assert click_post(anon_client, late)["error"] == -9
+
+
 def test_an_invoice_another_provider_holds_is_refused(runtime, anon_client):
     invoice_id = make_invoice(runtime, (PRICE,))
     with runtime.db.transaction() as s:
