@@ -212,8 +212,7 @@ class Settings:
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
             webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
             provider_allowed_ips=_allowed_networks(env),
-            provider_rate_limit=env.get("CLINIC_PROVIDER_RATE_LIMIT", "").strip()
-            or "600 per minute",
+            provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
         )
 
 
@@ -259,6 +258,18 @@ def _allowed_networks(env: dict) -> dict:
         except ValueError as exc:
             raise ConfigError(f"CLINIC_PROVIDER_ALLOWED_IPS: {exc}") from exc
     return networks
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    """A rate limit as Flask-Limiter reads it (``600 per minute``), checked at start."""
+    from limits import parse_many
+
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a rate limit like '600 per minute': {value!r}") from exc
+    return value
 
 
 def _payment_problems(env: dict) -> list[str]:

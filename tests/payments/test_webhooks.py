@@ -193,6 +193,12 @@ def test_production_refuses_to_start_without_the_enabled_providers_secrets(tmp_p
         Settings.from_env(enabled)
     for name in ("PAYME_KEY", "PAYME_MERCHANT_ID", "CLICK_SECRET_KEY", "CLINIC_WEBHOOK_SECRETS"):
         assert name in str(refused.value)
+    for name, value in (("CLINIC_PROVIDER_RATE_LIMIT", "lots"),
+                        ("CLINIC_PROVIDER_ALLOWED_IPS", "payme=not-an-address"),
+                        ("CLINIC_WEBHOOK_SECRETS", "acq"),
+                        ("CLINIC_PAYMENT_PROVIDERS", "paypal")):  # fmt: skip
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**env, name: value})
     complete = {**enabled, **support.PROVIDER_ENV}
     started = Settings.from_env(complete)
     assert started.payme_key == support.PAYME_KEY
