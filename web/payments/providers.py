@@ -198,18 +198,27 @@ def payme_endpoint():
             raise payme.PaymeError(payme.INVALID_REQUEST, "id")
         if not _payme_authorised(_settings().payme_key):
             raise payme.PaymeError(payme.UNAUTHORIZED)
-        result = payme.call(session, method, params, now_ms())
-        answer = _payme_answer(rpc_id, result=result)
-        return _finish(session, "payme", method_name, body, answer, **subject)
+        answer, code = (
+            _payme_answer(rpc_id, result=payme.call(session, method, params, now_ms())),
+            None,
+        )
     except payme.PaymeError as error:
         # Some refusals change state on the way (an expired transaction is cancelled).
-        answer = _payme_answer(rpc_id, error=error)
-        return _finish(session, "payme", method_name, body, answer, code=error.code, **subject)
+        answer, code = _payme_answer(rpc_id, error=error), error.code
     except Exception:
         log.exception("Payme %s failed", method_name)
-        error = payme.PaymeError(payme.INTERNAL)
-        answer = _payme_answer(rpc_id, error=error)
-        return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
+        return _payme_failed(session, rpc_id, method_name, body, subject)
+    try:
+        return _finish(session, "payme", method_name, body, answer, code=code, **subject)
+    except Exception:  # the commit itself failed: nothing of the call stays
+        log.exception("Payme %s could not commit", method_name)
+        return _payme_failed(session, rpc_id, method_name, body, subject)
+
+
+def _payme_failed(session, rpc_id, method_name: str, body: bytes, subject: dict):
+    error = payme.PaymeError(payme.INTERNAL)
+    answer = _payme_answer(rpc_id, error=error)
+    return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
 
 
 # -- Click ----------------------------------------------------------------------------------
@@ -230,6 +239,7 @@ def _click(action: str, run):
     session = db.session()
     try:
         answer = run(session, fields, _click_config())
+        # A failing commit lands below too: nothing of the call stays, Click hears -7.
         return _finish(session, "click", action, body, answer, code=answer["error"], **subject)
     except Exception:
         log.exception("Click %s failed", action)
