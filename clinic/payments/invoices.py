@@ -26,6 +26,7 @@ Money is integer tiyin. An invoice's lines and discount are frozen once anything
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +61,22 @@ def whole_tiyin(value, field: str, *, positive: bool = False) -> int:
     if value < 0 or (positive and value == 0) or value > 10**15:
         raise ValidationFailed(f"{field} is out of range", errors={field: ["out of range"]})
     return value
+
+
+def insert_once(session: Session, row, find_existing: Callable[[], object]):
+    """Insert ``row`` in a savepoint. If a unique key refuses it (the same reference was
+    committed at this instant by another request), return what ``find_existing`` finds
+    instead; None means ``row`` went in."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = find_existing()
+        if existing is None:
+            raise
+        return existing
+    return None
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -399,16 +416,14 @@ def record_payment(
         actor=actor[:64],
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
-        # The same provider reference committed at this instant by another request: theirs
-        # stands, and this call answers with it.
-        existing = find_payment(session, provider, provider_ref) if provider_ref else None
-        if existing is None:
-            raise
+    # The same provider reference committed at this instant by another request: theirs
+    # stands, and this call answers with it.
+    existing = insert_once(
+        session,
+        payment,
+        lambda: find_payment(session, provider, provider_ref) if provider_ref else None,
+    )
+    if existing is not None:
         return existing
     paid_in_full = invoice.paid_amount + amount == invoice.total
     values = {"paid_amount": Invoice.paid_amount + amount}

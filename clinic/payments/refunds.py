@@ -8,7 +8,6 @@ asking holds it. A provider's refund carries its reference and is applied once.
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import permission_to_refund
@@ -16,7 +15,7 @@ from clinic.base import iso, utcnow
 from clinic.errors import Conflict, DomainError, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.invoices import invoice_as_dict, lock_invoice, whole_tiyin
+from clinic.payments.invoices import insert_once, invoice_as_dict, lock_invoice, whole_tiyin
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 
 
@@ -39,6 +38,14 @@ def refund_as_dict(refund: Refund) -> dict:
         "approved_by": refund.approved_by,
         "created_at": iso(refund.created_at),
     }
+
+
+def _provider_refund(session: Session, payment: Payment, provider_ref: str | None):
+    if provider_ref is None:
+        return None
+    return session.scalar(
+        select(Refund).where(Refund.payment_id == payment.id, Refund.provider_ref == provider_ref)
+    )
 
 
 def _payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
@@ -92,11 +99,7 @@ def refund(
     else:
         payment = _payment_to_refund(session, invoice, amount)
     if provider_ref is not None:
-        existing = session.scalar(
-            select(Refund).where(
-                Refund.payment_id == payment.id, Refund.provider_ref == provider_ref
-            )
-        )
+        existing = _provider_refund(session, payment, provider_ref)
         if existing is not None:
             return existing
     if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
@@ -118,18 +121,8 @@ def refund(
         approved_by=actor[:64] if needs == "payments.refund_large" else None,
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        existing = session.scalar(
-            select(Refund).where(
-                Refund.payment_id == payment.id, Refund.provider_ref == provider_ref
-            )
-        )
-        if existing is None:
-            raise
+    existing = insert_once(session, row, lambda: _provider_refund(session, payment, provider_ref))
+    if existing is not None:
         return existing
     moved = session.execute(
         update(Payment)
