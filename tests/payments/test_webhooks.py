@@ -103,24 +103,46 @@ def test_applying_an_event_twice_changes_nothing_the_second_time(runtime, anon_c
         assert s.scalar(select(func.count(Payment.id))) == 1
 
 
-def test_a_tampered_body_stale_or_early_timestamps_and_wrong_secrets_are_401(runtime, anon_client):
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The verifier's clock (the standardwebhooks package's ``datetime.now``), stopped at a
+    whole second, so 301 s is 301 s however slow the machine is."""
+    import standardwebhooks.webhooks as verifier
+
+    instant = float(int(time.time()))
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(instant, tz=tz)
+
+    monkeypatch.setattr(verifier, "datetime", Frozen)
+    return instant
+
+
+def test_a_tampered_body_stale_or_early_timestamps_and_wrong_secrets_are_401(
+    runtime, anon_client, frozen_clock
+):
     invoice_id = make_invoice(runtime, (PRICE,))
     body = event_body(invoice_id)
     tampered = event_body(invoice_id, amount=1)
-    now = time.time()
+    now = frozen_clock
     cases = [
-        (tampered, webhook_headers(body, "m1")),
+        (tampered, webhook_headers(body, "m1", at=now)),
         (body, webhook_headers(body, "m2", at=now - 301)),
         (body, webhook_headers(body, "m3", at=now + 301)),
-        (body, webhook_headers(body, "m4", secret=OTHER_SECRET)),
+        (body, webhook_headers(body, "m4", at=now, secret=OTHER_SECRET)),
     ]
     for sent, headers in cases:
         assert post(anon_client, sent, headers).status_code == 401, headers
+    # Five minutes either way is still accepted.
+    for msg_id, at in (("m6", now - 300), ("m7", now + 300)):
+        assert post(anon_client, body, webhook_headers(body, msg_id, at=at)).status_code == 200
     # The other sender's secret is right for the other sender's door.
-    other = webhook_headers(body, "m5", secret=OTHER_SECRET)
+    other = webhook_headers(body, "m5", at=now, secret=OTHER_SECRET)
     assert post(anon_client, body, other, "/payments/webhooks/other").status_code == 200
     with runtime.db.session() as s:
-        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 3
 
 
 def test_several_signatures_of_which_one_is_valid_are_accepted(anon_client, runtime):
