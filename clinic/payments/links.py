@@ -12,11 +12,14 @@ import io
 from urllib.parse import urlencode
 
 import segno
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from clinic.errors import Conflict
+from clinic.errors import Conflict, NotFound
 from clinic.payments.invoices import amount_due
-from clinic.payments.models import Invoice
+from clinic.payments.models import Invoice, InvoiceStatus
 from clinic.payments.payme import ACCOUNT_FIELD
+from clinic.queue.tickets import ticket_by_token
 
 PAYME_CHECKOUT = "https://checkout.paycom.uz/"
 CLICK_CHECKOUT = "https://my.click.uz/services/pay"
@@ -46,6 +49,23 @@ def qr_svg(url: str) -> str:
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=4, xmldecl=False)
     return out.getvalue().decode()
+
+
+def open_invoice_of_ticket(session: Session, token: str) -> Invoice:
+    """The open invoice of the ticket whose secret link is ``token`` (the patient's page);
+    NotFound when there is none, so the page learns nothing else about the ticket."""
+    ticket = ticket_by_token(session, token)
+    invoice = None
+    if ticket is not None:
+        invoice = session.scalar(
+            select(Invoice)
+            .where(Invoice.ticket_id == ticket.id, Invoice.status == InvoiceStatus.OPEN)
+            .order_by(Invoice.id.desc())
+            .limit(1)
+        )
+    if invoice is None:
+        raise NotFound("nothing to pay for this ticket")
+    return invoice
 
 
 def checkout_links(invoice: Invoice, settings, *, with_qr: bool = True) -> dict:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from clinic.payments import invoices
 from tests.payments import provider_support as support
-from tests.payments.fixtures import make_invoice
+from tests.payments.fixtures import issue_ticket, make_invoice, make_patient, make_queue
 
 # The provider settings (keys and secrets).
 settings = support.settings
@@ -47,6 +47,24 @@ def test_a_paid_invoice_has_no_links_and_registrars_may_not_ask(runtime, client_
     assert client_as("cashier").get("/api/v1/payments/invoices/999999/checkout").status_code == 404
 
 
+def test_the_patients_ticket_link_shows_what_to_pay_and_nothing_else(runtime, anon_client):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
+        patient_id = make_patient(s)
+        ticket = issue_ticket(s, queue_id, patient_id)
+        token, ticket_id = ticket.token, ticket.id
+    assert anon_client.get(f"/payments/checkout/{token}").status_code == 404
+    invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+    body = anon_client.get(f"/payments/checkout/{token}").get_json()
+    assert body["invoice_id"] == invoice_id and body["amount"] == PRICE
+    assert set(body["links"]) == {"payme", "click"}
+    assert anon_client.get("/payments/checkout/" + "x" * 30).status_code == 404
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    assert anon_client.get(f"/payments/checkout/{token}").status_code == 404
+
+
 def test_openapi_documents_the_provider_endpoints_and_the_staff_api(anon_client):
     paths = anon_client.get("/api/openapi.json").get_json()["paths"]
     for path in (
@@ -57,5 +75,6 @@ def test_openapi_documents_the_provider_endpoints_and_the_staff_api(anon_client)
         "/api/v1/payments/provider-log",
         "/api/v1/payments/reconciliations",
         "/api/v1/payments/invoices/{invoice_id}/checkout",
+        "/payments/checkout/{token}",
     ):
         assert path in paths, path

@@ -30,7 +30,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
-from clinic.payments import click, payme
+from clinic.payments import click, links, payme
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
@@ -326,6 +326,18 @@ def _refuse(session, provider: str, body: bytes, exc: hooks.Rejected, webhook_id
     )
     session.commit()
     return response
+
+
+@blp.route("/checkout/<string:token>")
+@public
+@limiter.limit("60 per minute", key_func=_rate_key)
+def patient_checkout(token: str):
+    """For the patient's own ticket page (its secret token): Payme and Click links, with QR
+    codes, for the ticket's open invoice. 404 when there is nothing to pay."""
+    session = db.session()
+    invoice = links.open_invoice_of_ticket(session, token)
+    found = links.checkout_links(invoice, _settings())
+    return jsonify({**found, "number": invoice.number})
 
 
 def init_app(app, api) -> None:
