@@ -24,7 +24,7 @@ BEAT_SCHEDULE = {
     "redispatch-stale-jobs": {"task": "jobs.redispatch_stale", "schedule": timedelta(seconds=30)},
     "prune-outbox": {"task": "events.prune", "schedule": crontab(hour=3, minute=15)},
     "close-queue-days": {"task": "queue.close_days", "schedule": timedelta(minutes=5)},
-    "sweep-paid-effects": {"task": "payments.sweep_paid", "schedule": timedelta(seconds=60)},
+    "sweep-paid-effects": {"task": "payments.sweep_paid", "schedule": timedelta(minutes=5)},
     "cancel-expired-payme": {
         "task": "payments.cancel_expired_payme",
         "schedule": timedelta(minutes=5),

@@ -101,10 +101,14 @@ def apply_paid(
     return done
 
 
-def invoices_missing_effects(session: Session, *, within_days: int = 3, limit: int = 500):
-    """Ids of invoices paid in the last ``within_days`` whose effects are not all done (for
-    the sweeper: a lost task message must not lose a receipt)."""
-    since = utcnow() - timedelta(days=within_days)
+def invoices_missing_effects(
+    session: Session, *, within_days: int = 3, settled_seconds: int = 10, limit: int = 500
+):
+    """Ids of invoices paid in the last ``within_days`` (and at least ``settled_seconds``
+    ago, so the task sent at payment has had its chance) whose effects are not all done:
+    for the sweeper, so a lost task message does not lose a receipt."""
+    now = utcnow()
+    since = now - timedelta(days=within_days)
     done = (
         select(func.count(PaidEffect.id))
         .where(PaidEffect.invoice_id == Invoice.id)
@@ -113,7 +117,10 @@ def invoices_missing_effects(session: Session, *, within_days: int = 3, limit: i
     return list(
         session.scalars(
             select(Invoice.id)
-            .where(Invoice.paid_at.is_not(None), Invoice.paid_at >= since)
+            .where(
+                Invoice.paid_at >= since,
+                Invoice.paid_at <= now - timedelta(seconds=settled_seconds),
+            )
             .where(done < len(EffectKind.ALL))
             .order_by(Invoice.id)
             .limit(limit)
