@@ -411,3 +411,23 @@ def test_every_call_and_answer_is_in_the_provider_log_by_invoice_and_by_payme_id
     assert unknown["items"][0]["error_code"] == -31003
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(ProviderLogEntry.id))) == 3
+
+
+def test_an_internal_failure_is_32400_with_http_200_and_keeps_nothing_but_the_log(
+    runtime, payme, invoice_id, clock, monkeypatch
+):
+    from clinic.payments import payme as payme_api
+
+    def broken(session, params, now):
+        payme_api.create_transaction(session, params, now)  # writes, then fails
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(payme_api.METHODS, "CreateTransaction", broken)
+    params = {"id": "boom", "time": clock.now, "amount": PRICE, "account": account(invoice_id)}
+    body = payme.call("CreateTransaction", params)
+    assert body["error"]["code"] == -32400 and set(body["error"]["message"]) == {"ru", "uz", "en"}
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(PaymeTransaction.id))) == 0
+        assert s.get(Invoice, invoice_id).held_by is None
+        logged = s.scalar(select(ProviderLogEntry).where(ProviderLogEntry.provider_ref == "boom"))
+        assert logged.error_code == -32400 and '"boom"' in logged.request

@@ -25,7 +25,7 @@ import json
 import logging
 import time
 
-from flask import abort, current_app, jsonify, make_response, request
+from flask import abort, current_app, g, jsonify, make_response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -122,6 +122,9 @@ def _finish(session, provider, method, body, answer: dict, *, code=None, **subje
 def _failed(session, provider, method, body, answer: dict, *, code, **subject):
     """Something unexpected broke: nothing of the change stays; the call and our answer do."""
     session.rollback()
+    # An audit row written before the failure (a savepoint's release writes it) went with
+    # the rollback: the commit below must write it again.
+    g.pop("audit_written", None)
     text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
     try:
         _log(session, provider, method, body, text, 200, error_code=code, **subject)
