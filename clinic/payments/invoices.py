@@ -32,35 +32,24 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso, utcnow
+from clinic.base import is_id, utcnow
 from clinic.db import dispatch_after_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.models import Invoice, InvoiceLine
+from clinic.payments.amounts import amount_due, check_discount, lines_from_price_list, whole_tiyin
+from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
+from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
 from clinic.queue.models import Ticket
 from clinic.queue.tickets import announce, record_history, staff_channel
-from clinic.reference.models import Patient, Service
+from clinic.reference.models import Patient
 
 APPLY_PAID_TASK = "payments.apply_paid"
 PAYMENTS_QUEUE = "payments"
-MAX_LINES = 100
-MAX_QUANTITY = 1000
 # Methods are the desk's two and any provider name ("payme", "click", a webhook provider).
 METHOD_MAX_LENGTH = 32
-
-
-def whole_tiyin(value, field: str, *, positive: bool = False) -> int:
-    """``value`` as an amount of tiyin, or ValidationFailed naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(
-            f"{field} is a whole number of tiyin", errors={field: ["whole tiyin"]}
-        )
-    if value < 0 or (positive and value == 0) or value > 10**15:
-        raise ValidationFailed(f"{field} is out of range", errors={field: ["out of range"]})
-    return value
 
 
 def insert_once(session: Session, row, find_existing: Callable[[], object]):
@@ -104,13 +93,6 @@ def lock_invoice(session: Session, invoice_id: int) -> Invoice:
     return invoice
 
 
-def amount_due(invoice: Invoice) -> int:
-    """Tiyin still to pay: nothing unless the invoice is open."""
-    if invoice.status != S.OPEN:
-        return 0
-    return invoice.total - invoice.paid_amount
-
-
 def find_payment(session: Session, provider: str, provider_ref: str) -> Payment | None:
     return session.scalar(
         select(Payment).where(Payment.provider == provider, Payment.provider_ref == provider_ref)
@@ -126,61 +108,6 @@ def payments_of(session: Session, invoice_id: int) -> list[Payment]:
 
 
 # -- making ---------------------------------------------------------------------------------
-
-
-def _lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
-    if not isinstance(lines, list) or not lines:
-        raise ValidationFailed("an invoice needs lines", errors={"lines": ["at least one line"]})
-    if len(lines) > MAX_LINES:
-        raise ValidationFailed("too many lines", errors={"lines": [f"at most {MAX_LINES}"]})
-    made = []
-    for index, line in enumerate(lines):
-        where = f"lines.{index}"
-        if not isinstance(line, dict):
-            raise ValidationFailed("a line is an object", errors={where: ["an object"]})
-        service_id, quantity = line.get("service_id"), line.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise ValidationFailed(
-                "quantity is a whole number", errors={f"{where}.quantity": ["a whole number"]}
-            )
-        if not 1 <= quantity <= MAX_QUANTITY:
-            raise ValidationFailed(
-                "quantity out of range", errors={f"{where}.quantity": [f"1..{MAX_QUANTITY}"]}
-            )
-        service = session.get(Service, service_id) if is_id(service_id) else None
-        if service is None or not service.active:
-            raise NotFound(
-                f"service {service_id} is not on the price list",
-                errors={f"{where}.service_id": ["unknown service"]},
-            )
-        made.append(
-            InvoiceLine(
-                position=index + 1,
-                service_id=service.id,
-                title=service.name_ru,
-                quantity=quantity,
-                unit_price=service.price,
-                amount=service.price * quantity,
-                ikpu_code=service.ikpu_code,
-                package_code=service.package_code,
-                vat_percent=service.vat_percent,
-            )
-        )
-    return made
-
-
-def _check_discount(subtotal: int, discount, reason) -> tuple[int, str]:
-    discount = whole_tiyin(discount, "discount")
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
-    if discount > subtotal:
-        raise ValidationFailed(
-            "the discount is larger than the invoice", errors={"discount": ["above the total"]}
-        )
-    if discount and not reason:
-        raise ValidationFailed(
-            "a discount needs a reason", errors={"discount_reason": ["required with a discount"]}
-        )
-    return discount, reason[:500]
 
 
 def create_invoice(
@@ -213,9 +140,9 @@ def create_invoice(
                 "the ticket is another patient's",
                 errors={"ticket_id": ["belongs to another patient"]},
             )
-    made = _lines_from_price_list(session, lines)
+    made = lines_from_price_list(session, lines)
     subtotal = sum(line.amount for line in made)
-    discount, reason = _check_discount(subtotal, discount, discount_reason)
+    discount, reason = check_discount(subtotal, discount, discount_reason)
     invoice = Invoice(
         patient_id=patient.id,
         ticket_id=ticket.id if ticket else None,
@@ -255,7 +182,7 @@ def _editable(session: Session, invoice: Invoice) -> Invoice:
 def replace_lines(session: Session, invoice: Invoice, lines: list[dict], *, actor: str) -> Invoice:
     """New lines (from the price list) for an invoice nothing was paid of yet."""
     invoice = _editable(session, invoice)
-    made = _lines_from_price_list(session, lines)
+    made = lines_from_price_list(session, lines)
     subtotal = sum(line.amount for line in made)
     if invoice.discount > subtotal:
         raise ValidationFailed(
@@ -276,7 +203,7 @@ def set_discount(
 ) -> Invoice:
     """A discount (tiyin, with its reason) on an invoice nothing was paid of yet."""
     invoice = _editable(session, invoice)
-    invoice.discount, invoice.discount_reason = _check_discount(invoice.subtotal, amount, reason)
+    invoice.discount, invoice.discount_reason = check_discount(invoice.subtotal, amount, reason)
     invoice.total = invoice.subtotal - invoice.discount
     session.flush()
     _changed(session, invoice, "discount")
@@ -491,82 +418,31 @@ def queue_channel_of(session: Session, invoice: Invoice) -> str | None:
     return staff_channel(ticket.queue_id) if ticket else None
 
 
-# -- views ----------------------------------------------------------------------------------
-
-
-def line_as_dict(line: InvoiceLine) -> dict:
-    return {
-        "position": line.position,
-        "service_id": line.service_id,
-        "title": line.title,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "amount": line.amount,
-        "ikpu_code": line.ikpu_code,
-        "package_code": line.package_code,
-        "vat_percent": line.vat_percent,
-    }
-
-
-def invoice_as_dict(invoice: Invoice) -> dict:
-    """The staff view of an invoice; amounts in tiyin."""
-    return {
-        "id": invoice.id,
-        "number": invoice.number,
-        "patient_id": invoice.patient_id,
-        "ticket_id": invoice.ticket_id,
-        "visit_id": invoice.visit_id,
-        "status": invoice.status,
-        "subtotal": invoice.subtotal,
-        "discount": invoice.discount,
-        "discount_reason": invoice.discount_reason,
-        "total": invoice.total,
-        "paid_amount": invoice.paid_amount,
-        "refunded_amount": invoice.refunded_amount,
-        "amount_due": amount_due(invoice),
-        "held": invoice.held_by is not None,
-        "created_at": iso(invoice.created_at),
-        "created_by": invoice.created_by,
-        "paid_at": iso(invoice.paid_at),
-        "paid_by": invoice.paid_by,
-        "cancelled_at": iso(invoice.cancelled_at),
-        "lines": [line_as_dict(line) for line in invoice.lines],
-    }
-
-
-def payment_as_dict(payment: Payment) -> dict:
-    return {
-        "id": payment.id,
-        "invoice_id": payment.invoice_id,
-        "method": payment.method,
-        "amount": payment.amount,
-        "refunded_amount": payment.refunded_amount,
-        "provider": payment.provider,
-        "provider_ref": payment.provider_ref,
-        "shift_id": payment.shift_id,
-        "tendered": payment.tendered,
-        "change": payment.change,
-        "actor": payment.actor,
-        "created_at": iso(payment.created_at),
-    }
-
-
+# The contract's names, with those kept in the neighbouring modules.
 __all__ = [
     "APPLY_PAID_TASK",
+    "PAYMENTS_QUEUE",
     "PaymentMethod",
     "amount_due",
     "cancel_invoice",
     "create_invoice",
+    "find_payment",
     "get_invoice",
     "hold",
+    "insert_once",
     "invoice_as_dict",
+    "line_as_dict",
     "lock_invoice",
     "payment_as_dict",
+    "payments_of",
+    "queue_channel_of",
     "record_payment",
     "refund",
+    "refuse_taking",
     "release",
     "replace_lines",
     "set_discount",
+    "whole_tiyin",
 ]
 
 from clinic.payments.refunds import refund  # noqa: E402  (refunds builds on this module)

@@ -15,8 +15,9 @@ from clinic.base import iso
 from clinic.events import record_event
 from clinic.money import format_money
 from clinic.payments import events as ev
-from clinic.payments.invoices import line_as_dict, payment_as_dict, payments_of
+from clinic.payments.invoices import payments_of
 from clinic.payments.models import Invoice
+from clinic.payments.views import line_as_dict, payment_as_dict
 from clinic.reference.models import ClinicProfile
 from clinic.settings import Settings
 

@@ -15,8 +15,10 @@ from clinic.base import iso, utcnow
 from clinic.errors import Conflict, DomainError, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.invoices import insert_once, invoice_as_dict, lock_invoice, whole_tiyin
+from clinic.payments.amounts import whole_tiyin
+from clinic.payments.invoices import insert_once, lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
+from clinic.payments.views import invoice_as_dict
 
 
 class RefundNeedsApproval(DomainError):

@@ -15,7 +15,7 @@ from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound
 from clinic.events import record_event
 from clinic.payments import events as ev
-from clinic.payments.invoices import whole_tiyin
+from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
 
 
