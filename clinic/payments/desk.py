@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from clinic.errors import Conflict, ValidationFailed
 from clinic.payments import invoices, receipts
+from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
-from clinic.payments.refunds import refund
+from clinic.payments.refunds import payment_to_refund, refund
 from clinic.payments.shifts import current_shift
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
@@ -92,16 +93,20 @@ def refund_at_desk(
     large_from: int,
     payment_id: int | None = None,
 ):
-    """A refund given at the desk; cash given back comes out of the cashier's open shift."""
-    invoice = invoices.get_invoice(session, invoice_id)
-    target = invoice
+    """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
+    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``)."""
+    invoice = invoices.lock_invoice(session, invoice_id)
     if payment_id is not None:
         target = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
         if target is None or target.invoice_id != invoice.id:
             raise ValidationFailed(
                 "not a payment of this invoice", errors={"payment_id": ["not of this invoice"]}
             )
+    else:
+        target = payment_to_refund(session, invoice, whole_tiyin(amount, "amount", positive=True))
     shift = current_shift(session, cashier_id)
+    if target.method == PaymentMethod.CASH and shift is None:
+        raise Conflict("open your shift to give cash back", code="no_open_shift")
     return refund(
         session,
         target,

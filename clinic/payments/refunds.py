@@ -50,7 +50,7 @@ def _provider_refund(session: Session, payment: Payment, provider_ref: str | Non
     )
 
 
-def _payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
+def payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
     """The newest payment of the invoice that can give back ``amount`` on its own."""
     payments = session.scalars(
         select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id.desc())
@@ -99,7 +99,7 @@ def refund(
     if isinstance(payment_or_invoice, Payment):
         payment = session.get(Payment, payment_or_invoice.id, populate_existing=True)
     else:
-        payment = _payment_to_refund(session, invoice, amount)
+        payment = payment_to_refund(session, invoice, amount)
     if provider_ref is not None:
         existing = _provider_refund(session, payment, provider_ref)
         if existing is not None:

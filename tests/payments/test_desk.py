@@ -141,3 +141,32 @@ def test_reprint_is_for_paid_invoices(runtime, make_user):
     _take(runtime, invoice_id, cashier, method="card")
     with runtime.db.transaction() as s:
         desk.request_reprint(s, invoice_id, actor="cashier")
+
+
+def test_giving_cash_back_needs_the_cashiers_open_shift_a_card_refund_does_not(runtime, make_user):
+    cashier = make_user("cashier")
+    shift_id = _open(runtime, cashier)
+    cash_invoice = make_invoice(runtime, [25_000_00])
+    card_invoice = make_invoice(runtime, [25_000_00])
+    _take(runtime, cash_invoice, cashier, method="cash")
+    _take(runtime, card_invoice, cashier, method="card")
+    with runtime.db.transaction() as s:
+        shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=125_000_00)
+
+    def give_back(invoice_id):
+        with runtime.db.transaction() as s:
+            return desk.refund_at_desk(
+                s,
+                invoice_id,
+                cashier_id=cashier,
+                actor="cashier",
+                amount=1_000_00,
+                reason="ошибка",
+                may_refund_large=False,
+                large_from=runtime.settings.refund_approval_from,
+            )
+
+    with pytest.raises(Conflict) as caught:
+        give_back(cash_invoice)
+    assert caught.value.code == "no_open_shift"
+    assert give_back(card_invoice).shift_id is None
