@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 AFTER_COMMIT_KEY = "clinic.after_commit"
 READY_KEY = "clinic.committed"
+# A callable ``send(task_name, kwargs=..., queue=...)`` (Celery's ``send_task``), set by the
+# process that can reach the broker; the domain names tasks without importing Celery.
+DISPATCH_KEY = "clinic.dispatch"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -90,6 +93,20 @@ def _drop_after_commit(session: Session, _previous_transaction) -> None:
         session.info.pop(AFTER_COMMIT_KEY, None)
 
 
+def dispatch_after_commit(session: Session, task_name: str, *, queue: str, **kwargs) -> bool:
+    """Send the task ``task_name`` once the session's transaction commits.
+
+    Returns False when this process has no dispatcher (a script, a test without a broker):
+    the work must then also be found by a sweeper, which every caller of this has.
+    """
+    send = session.info.get(DISPATCH_KEY)
+    if send is None:
+        log.info("no task dispatcher in this process; %s left to its sweeper", task_name)
+        return False
+    on_commit(session, lambda: send(task_name, kwargs=kwargs, queue=queue))
+    return True
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -106,6 +123,14 @@ class Database:
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def set_dispatcher(self, send: Callable) -> None:
+        """Sessions made from now on send tasks with ``send`` (see dispatch_after_commit)."""
+        self.sessionmaker.kw.setdefault("info", {})[DISPATCH_KEY] = send
+
+    @property
+    def has_dispatcher(self) -> bool:
+        return DISPATCH_KEY in self.sessionmaker.kw.get("info", {})
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -12,6 +12,23 @@ from clinic.accounts.models import ApiToken, AuditEntry, User, UserRole
 from clinic.base import MAX_ID, Base, is_id, iso, utcnow
 from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import DeadLetter, Job, JobFile, JobStatus
+from clinic.payments.models import (
+    CashierShift,
+    EffectKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaidEffect,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from clinic.payments.providers import (
+    ClickTransaction,
+    PaymeTransaction,
+    ProviderLogEntry,
+    WebhookEvent,
+)
 from clinic.queue.models import (
     Board,
     Priority,
@@ -35,6 +52,19 @@ from clinic.visits.models import (
 )
 
 __all__ = [
+    "ClickTransaction",
+    "PaymeTransaction",
+    "ProviderLogEntry",
+    "WebhookEvent",
+    "CashierShift",
+    "EffectKind",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "PaidEffect",
+    "Payment",
+    "PaymentMethod",
+    "Refund",
     "Board",
     "Priority",
     "Queue",

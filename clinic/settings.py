@@ -7,6 +7,7 @@ any of those defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -72,6 +73,14 @@ class Settings:
     argon2_memory_kib: int = 65536
     proxy_count: int = 0
     board_frame_ancestors: str = ""
+    # Outgoing mail (e-mail receipts): no host, no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "clinic@localhost"
+    smtp_timeout: int = 10
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
     # Visits: a cancellation this close to the visit is flagged late; a visit moves at most
@@ -97,6 +106,20 @@ class Settings:
     job_max_attempts: int = 10
     database_is_default: bool = False
     secret_is_development: bool = False
+    # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
+    # provider without its secrets refuses every call (and production refuses to start).
+    payment_providers: tuple[str, ...] = ()
+    payme_merchant_id: str = ""
+    payme_key: str = ""
+    click_service_id: str = ""
+    click_merchant_id: str = ""
+    click_secret_key: str = ""
+    # Standard Webhooks senders by name: {"acq": "whsec_..."}.
+    webhook_secrets: dict = field(default_factory=dict)
+    # Per provider ("payme", "click", or a webhook sender's name): the networks it calls
+    # from; a provider not listed may call from anywhere.
+    provider_allowed_ips: dict = field(default_factory=dict)
+    provider_rate_limit: str = "600 per minute"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -157,6 +180,7 @@ class Settings:
             flower_auth = env.get("FLOWER_BASIC_AUTH", "").strip()
             if not flower_auth or ":" not in flower_auth:
                 problems.append("FLOWER_BASIC_AUTH must be set as user:password")
+            problems += _payment_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))
         elif secret_is_development:
@@ -191,6 +215,13 @@ class Settings:
             argon2_memory_kib=max(8192, _int(env, "CLINIC_ARGON2_MEMORY_KIB", 65536)),
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
+            smtp_host=env.get("CLINIC_SMTP_HOST", "").strip(),
+            smtp_port=_int(env, "CLINIC_SMTP_PORT", 25),
+            smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
+            smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
+            smtp_starttls=_bool(env.get("CLINIC_SMTP_STARTTLS"), False),
+            smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
+            smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
             visits_late_cancel_hours=max(0, _int(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)),
             visits_max_moves=max(0, _int(env, "CLINIC_VISITS_MAX_MOVES", 3)),
@@ -210,7 +241,89 @@ class Settings:
             job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
+            payment_providers=_payment_providers(env, mode),
+            payme_merchant_id=env.get("PAYME_MERCHANT_ID", "").strip(),
+            payme_key=env.get("PAYME_KEY", "").strip(),
+            click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
+            click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
+            click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
+            webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
+            provider_allowed_ips=_allowed_networks(env),
+            provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
         )
+
+
+PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
+
+
+def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:
+    """``CLINIC_PAYMENT_PROVIDERS=payme,click,webhooks``; by default every provider outside
+    production (each still needs its secrets to accept a call) and none in production."""
+    raw = env.get("CLINIC_PAYMENT_PROVIDERS")
+    if raw is None:
+        return () if mode == "production" else PAYMENT_PROVIDERS
+    names = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    unknown = [n for n in names if n not in PAYMENT_PROVIDERS]
+    if unknown:
+        raise ConfigError(
+            f"CLINIC_PAYMENT_PROVIDERS knows {', '.join(PAYMENT_PROVIDERS)}, got {unknown}"
+        )
+    return names
+
+
+def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
+    """``a=x,b=y`` -> ``{"a": "x", "b": "y"}``."""
+    found = {}
+    for item in env.get(name, "").split(separator):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
+        found[key.strip().lower()] = value.strip()
+    return found
+
+
+def _allowed_networks(env: dict) -> dict:
+    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``."""
+    networks = {}
+    for provider, value in _pairs(env, "CLINIC_PROVIDER_ALLOWED_IPS", ";").items():
+        try:
+            networks[provider] = tuple(
+                ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()
+            )
+        except ValueError as exc:
+            raise ConfigError(f"CLINIC_PROVIDER_ALLOWED_IPS: {exc}") from exc
+    return networks
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    """A rate limit as Flask-Limiter reads it (``600 per minute``), checked at start."""
+    from limits import parse_many
+
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a rate limit like '600 per minute': {value!r}") from exc
+    return value
+
+
+def _payment_problems(env: dict) -> list[str]:
+    """What production lacks for the payment providers it enables."""
+    problems = []
+    enabled = _payment_providers(env, "production")
+    needs = {
+        "payme": ("PAYME_MERCHANT_ID", "PAYME_KEY"),
+        "click": ("CLICK_SERVICE_ID", "CLICK_MERCHANT_ID", "CLICK_SECRET_KEY"),
+        "webhooks": ("CLINIC_WEBHOOK_SECRETS",),
+    }
+    for provider in enabled:
+        for name in needs[provider]:
+            value = env.get(name, "").strip()
+            if not value or value.lower().startswith(("dev", "test", "changeme")):
+                problems.append(f"{name} must be set to the real value ({provider} is enabled)")
+    return problems
 
 
 def _development_secret(instance: Path) -> str:

@@ -65,7 +65,11 @@ class ClinicTask(Task):
 
     @property
     def runtime(self) -> Runtime:
-        return get_runtime()
+        runtime = get_runtime()
+        if not runtime.db.has_dispatcher:
+            # A task's domain call may send another task after its commit.
+            runtime.db.set_dispatcher(self.app.send_task)
+        return runtime
 
     def session(self) -> Session:
         return self.runtime.db.session()

@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 def _modules():
     """The modules, in the order their pages appear in the navigation. A new module adds its
     web package here (see docs/architecture.md)."""
-    from web import accounts, queue, reference, visits
+    from web import accounts, payments, queue, reference, visits
 
-    return (reference, queue, visits, accounts)
+    return (reference, queue, payments, visits, accounts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from workers.celery_app import create_celery
 
     app.extensions["celery"] = create_celery(settings)
+    # Domain code sends tasks after commit through this (clinic.db.dispatch_after_commit).
+    runtime.db.set_dispatcher(app.extensions["celery"].send_task)
 
     from web import auth, availability, db, i18n
     from web.api.bodies import require_json_bodies

@@ -26,6 +26,23 @@ BEAT_SCHEDULE = {
     "close-queue-days": {"task": "queue.close_days", "schedule": timedelta(minutes=5)},
     "visit-reminders": {"task": "visits.send_reminders", "schedule": timedelta(minutes=5)},
     "visit-no-shows": {"task": "visits.mark_no_shows", "schedule": timedelta(minutes=5)},
+    "sweep-paid-effects": {"task": "payments.sweep_paid", "schedule": timedelta(minutes=5)},
+    "cancel-expired-payme": {
+        "task": "payments.cancel_expired_payme",
+        "schedule": timedelta(minutes=5),
+    },
+    "cancel-stale-click": {
+        "task": "payments.cancel_stale_click",
+        "schedule": timedelta(minutes=5),
+    },
+    "sweep-webhook-events": {
+        "task": "payments.sweep_webhook_events",
+        "schedule": timedelta(seconds=30),
+    },
+    "reconcile-payments": {
+        "task": "payments.reconcile_daily",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 

@@ -57,6 +57,7 @@ def call_next(
     now: datetime | None = None,
 ) -> Ticket | None:
     """Call the next waiting ticket (priority first, then queue time), or None if nobody waits.
+    A "pay before the doctor" queue passes over tickets whose invoice is not paid yet.
 
     The day's row is locked for the rest of the transaction: simultaneous callers take turns,
     so no ticket is handed to two doctors and none is passed over.
@@ -68,11 +69,12 @@ def call_next(
         return None
     # The call's time is read under the lock, so call times follow the order of the calls.
     now = now or utcnow()
+    waiting = select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)
+    if queue.pay_before_doctor:
+        # "Pay before the doctor": an unpaid ticket waits, the next paid one is called.
+        waiting = waiting.where(Ticket.paid_at.is_not(None))
     ticket = session.scalar(
-        select(Ticket)
-        .where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)
-        .order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
-        .limit(1)
+        waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
     )
     if ticket is None:
         return None

@@ -153,6 +153,8 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     recalls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Set when the ticket's invoice is paid: a "pay before the doctor" queue calls only these.
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     return_to_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), nullable=True)
 

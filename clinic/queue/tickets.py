@@ -153,6 +153,7 @@ def ticket_as_dict(ticket: Ticket) -> dict:
         "started_at": iso(ticket.started_at),
         "finished_at": iso(ticket.finished_at),
         "recalls": ticket.recalls,
+        "paid_at": iso(ticket.paid_at),
         "transferred_from_id": ticket.transferred_from_id,
         "return_to_queue_id": ticket.return_to_queue_id,
     }

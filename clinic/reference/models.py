@@ -124,6 +124,8 @@ class Patient(Timestamps, Base):
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     sex: Mapped[str] = mapped_column(String(1), nullable=False)
     phone: Mapped[str | None] = mapped_column(String(13), nullable=True, index=True)
+    # Where the e-mail receipt goes, when the patient gave an address.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     document_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

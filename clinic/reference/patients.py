@@ -35,11 +35,13 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 SEXES = ("M", "F")
 DOCUMENT_RE = re.compile(r"^[A-Z0-9АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯЎҚҒҲ№/-]{1,20}$")
 NOTES_MAX = 4000
+# Enough to catch typing slips; whether the address works is the mail server's answer.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
 
 
 def patient_as_dict(p: Patient) -> dict:
-    data = entity_dict(p, "full_name", "sex", "phone", "document_number", "notes")
+    data = entity_dict(p, "full_name", "sex", "phone", "email", "document_number", "notes")
     data["birth_date"] = iso(p.birth_date)
     return data
 
@@ -71,6 +73,14 @@ def _patient_values(data: dict, current: Patient | None, today: date | None) -> 
         transform=str.upper,
     )
     reader.phone("phone", nullable=True)
+    reader.text(
+        "email",
+        max_length=254,
+        nullable=True,
+        pattern=EMAIL_RE,
+        message="An e-mail address.",
+        transform=str.strip,
+    )
     reader.text(
         "document_number",
         max_length=20,

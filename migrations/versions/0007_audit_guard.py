@@ -12,7 +12,7 @@ table (docs/security.md) cannot drop either trigger.
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

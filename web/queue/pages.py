@@ -76,6 +76,7 @@ def _common_texts() -> dict:
         "statuses": _status_names(),
         "urgent": _("Urgent"),
         "returned": _("Returned"),
+        "paid": _("Paid"),
         "network": _("The server could not be reached. Check the connection and try again."),
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),

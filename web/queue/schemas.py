@@ -125,6 +125,7 @@ class TicketOut(Schema):
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     recalls = fields.Integer()
+    paid_at = fields.String(allow_none=True)
     transferred_from_id = fields.Integer(allow_none=True)
     return_to_queue_id = fields.Integer(allow_none=True)
     patient_url = fields.String()

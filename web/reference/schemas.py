@@ -231,6 +231,9 @@ class PatientIn(Schema):
         allow_none=True,
         metadata={"description": 'Any usual form ("90 123 45 67"); stored as +998XXXXXXXXX.'},
     )
+    email = _text(
+        254, allow_none=True, metadata={"description": "Where e-mail receipts go (optional)."}
+    )
     document_number = _text(20, allow_none=True)
     notes = _text(NOTES_MAX)
 
@@ -243,6 +246,7 @@ class PatientOut(Stamped):
     birth_date = fields.String(allow_none=True, metadata={"format": "date"})
     sex = fields.String(required=True)
     phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
     document_number = fields.String(allow_none=True)
     notes = fields.String(required=True)
 

@@ -115,6 +115,11 @@
     } else if (ticket.priority === RETURNED) {
       item.appendChild(element("span", "badge", texts.returned));
     }
+    if (ticket.paid_at) {
+      // Paid at the cashier's (a "pay before the doctor" queue calls only paid tickets).
+      item.setAttribute("data-paid", "yes");
+      item.appendChild(element("span", "badge badge--paid", texts.paid || "✓"));
+    }
     if (ticket.room && (ticket.status === "called" || ticket.status === "in_service")) {
       var room = fill(texts.room, { room: ticket.room });
       item.appendChild(element("span", "ticket-row__room", room));

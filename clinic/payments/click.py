@@ -1,0 +1,324 @@
+"""Click SHOP API: Prepare and Complete, checked in the order ``PROTOCOLS.md`` gives.
+
+The signature is an MD5 over the fields exactly as they arrived (``"50000"`` and
+``"50000.00"`` hash differently) and is compared in constant time. A Complete that arrives
+with ``error < 0`` is Click saying the payment failed: our side is cancelled and every later
+Complete for that transaction, "successful" or not, is answered -9.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.errors import DomainError
+from clinic.payments import invoices
+from clinic.payments.models import InvoiceStatus, PaymentMethod
+from clinic.payments.providers import ClickStatus, ClickTransaction
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "click"
+ACTOR = "click"
+PREPARE, COMPLETE = "0", "1"
+
+SUCCESS = 0
+SIGN_FAILED = -1
+WRONG_AMOUNT = -2
+NO_SUCH_ACTION = -3
+ALREADY_PAID = -4
+NO_SUCH_INVOICE = -5
+NO_SUCH_TRANSACTION = -6
+UPDATE_FAILED = -7
+BAD_REQUEST = -8
+CANCELLED = -9
+
+NOTES = {
+    SUCCESS: "Success",
+    SIGN_FAILED: "SIGN CHECK FAILED!",
+    WRONG_AMOUNT: "Incorrect parameter amount",
+    NO_SUCH_ACTION: "Action not found",
+    ALREADY_PAID: "Already paid",
+    NO_SUCH_INVOICE: "User does not exist",
+    NO_SUCH_TRANSACTION: "Transaction does not exist",
+    UPDATE_FAILED: "Failed to update user",
+    BAD_REQUEST: "Error in request from click",
+    CANCELLED: "Transaction cancelled",
+}
+
+FIELDS = (
+    "click_trans_id",
+    "service_id",
+    "click_paydoc_id",
+    "merchant_trans_id",
+    "amount",
+    "action",
+    "error",
+    "error_note",
+    "sign_time",
+    "sign_string",
+)
+COMPLETE_FIELDS = FIELDS + ("merchant_prepare_id",)
+MAX_FIELD = 255
+
+
+@dataclass(frozen=True)
+class ClickConfig:
+    service_id: str
+    secret_key: str
+
+
+class ClickAnswer(Exception):
+    """An answer other than success, raised from the checks."""
+
+    def __init__(self, error: int) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def signature(fields: dict, secret_key: str, *, complete: bool) -> str:
+    """The lowercase hex MD5 Click signs with, over the strings as received."""
+    parts = [
+        fields["click_trans_id"],
+        fields["service_id"],
+        secret_key,
+        fields["merchant_trans_id"],
+    ]
+    if complete:
+        parts.append(fields["merchant_prepare_id"])
+    parts += [fields["amount"], fields["action"], fields["sign_time"]]
+    # MD5 is what Click's protocol signs with; it is not our choice of hash.
+    return hashlib.md5("".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+def _is_whole(value: str) -> bool:
+    return value.isascii() and value.lstrip("-").isdigit() and len(value) <= 18
+
+
+def _tiyin(amount: str) -> int | None:
+    """Soums as Click writes them (``"50000"``, ``"50000.00"``) in tiyin; None if not money."""
+    try:
+        value = Decimal(amount)
+    except (InvalidOperation, ValueError):
+        return None
+    if not value.is_finite() or value <= 0:
+        return None
+    tiyin = value * 100
+    if tiyin != tiyin.to_integral_value():
+        return None
+    return int(tiyin)
+
+
+def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None:
+    """Missing fields -8, signature -1, action -3: the checks before any row is read."""
+    needed = COMPLETE_FIELDS if complete else FIELDS
+    for name in needed:
+        value = fields.get(name)
+        if not isinstance(value, str) or len(value) > MAX_FIELD:
+            raise ClickAnswer(BAD_REQUEST)
+        if name != "error_note" and not value:
+            raise ClickAnswer(BAD_REQUEST)
+    whole = ("click_trans_id", "click_paydoc_id", "error", "service_id")
+    if not all(_is_whole(fields[name]) for name in whole):
+        raise ClickAnswer(BAD_REQUEST)
+    if complete and not _is_whole(fields["merchant_prepare_id"]):
+        raise ClickAnswer(BAD_REQUEST)
+    if not config.secret_key:
+        raise ClickAnswer(SIGN_FAILED)  # without a secret nothing can be signed by Click
+    expected = signature(fields, config.secret_key, complete=complete)
+    if not hmac.compare_digest(expected, fields["sign_string"].lower()):
+        raise ClickAnswer(SIGN_FAILED)
+    if fields["service_id"] != config.service_id:
+        raise ClickAnswer(BAD_REQUEST)
+    if fields["action"] != (COMPLETE if complete else PREPARE):
+        raise ClickAnswer(NO_SUCH_ACTION)
+
+
+def _invoice(session: Session, fields: dict, *, lock: bool):
+    raw = fields["merchant_trans_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise ClickAnswer(NO_SUCH_INVOICE)
+    try:
+        if lock:
+            return invoices.lock_invoice(session, int(raw))
+        return invoices.get_invoice(session, int(raw))
+    except DomainError:
+        raise ClickAnswer(NO_SUCH_INVOICE) from None
+
+
+def _check_amount(invoice, fields: dict) -> int:
+    amount = _tiyin(fields["amount"])
+    # An open invoice is paid in full; a paid one is compared with what it cost, so that a
+    # repeated payment is told "already paid", not "wrong amount".
+    expected = (
+        invoices.amount_due(invoice) if invoice.status == InvoiceStatus.OPEN else invoice.total
+    )
+    if amount is None or amount != expected:
+        raise ClickAnswer(WRONG_AMOUNT)
+    return amount
+
+
+def holder_of(click_trans_id: int) -> str:
+    return f"{PROVIDER}:{click_trans_id}"
+
+
+def _answer(fields: dict, error: int, **ids) -> dict:
+    answer = {
+        "click_trans_id": _int_or_raw(fields.get("click_trans_id")),
+        "merchant_trans_id": fields.get("merchant_trans_id"),
+    }
+    answer.update(ids)
+    answer.update({"error": error, "error_note": NOTES[error]})
+    return answer
+
+
+def _int_or_raw(value):
+    if isinstance(value, str) and _is_whole(value):
+        return int(value)
+    return value
+
+
+def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
+    """Answer a Prepare (``action=0``); the caller commits."""
+    try:
+        _check_request(fields, config, complete=False)
+        invoice = _invoice(session, fields, lock=True)
+        amount = _check_amount(invoice, fields)
+        click_trans_id = int(fields["click_trans_id"])
+        txn = session.scalar(
+            select(ClickTransaction).where(ClickTransaction.click_trans_id == click_trans_id)
+        )
+        if invoice.status != InvoiceStatus.OPEN:
+            raise ClickAnswer(ALREADY_PAID)
+        if txn is not None:
+            if txn.status == ClickStatus.CANCELLED or txn.invoice_id != invoice.id:
+                raise ClickAnswer(CANCELLED)
+            return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
+        if int(fields["error"]) < 0:
+            raise ClickAnswer(CANCELLED)
+        if invoice.held_by:
+            # Payme or the desk is taking this invoice right now.
+            raise ClickAnswer(UPDATE_FAILED)
+        txn = ClickTransaction(
+            click_trans_id=click_trans_id,
+            click_paydoc_id=int(fields["click_paydoc_id"]),
+            invoice_id=invoice.id,
+            amount=amount,
+            status=ClickStatus.PREPARED,
+        )
+        try:
+            with session.begin_nested():
+                session.add(txn)
+                session.flush()
+        except IntegrityError:
+            raise ClickAnswer(UPDATE_FAILED) from None
+        invoices.hold(session, invoice, holder_of(click_trans_id))
+        return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
+    except ClickAnswer as exc:
+        return _answer(fields, exc.error, merchant_prepare_id=None)
+
+
+def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
+    """Answer a Complete (``action=1``); the caller commits (also after a -9: the
+    cancellation it made must stick)."""
+    try:
+        _check_request(fields, config, complete=True)
+        txn = session.scalar(
+            select(ClickTransaction)
+            .where(ClickTransaction.id == int(fields["merchant_prepare_id"]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        invoice = _invoice(session, fields, lock=True)
+        _check_amount(invoice, fields)
+        if txn is not None and txn.status == ClickStatus.COMPLETED:
+            raise ClickAnswer(ALREADY_PAID)
+        if invoice.status != InvoiceStatus.OPEN:
+            raise ClickAnswer(ALREADY_PAID)
+        if (
+            txn is None
+            or txn.click_trans_id != int(fields["click_trans_id"])
+            or txn.invoice_id != invoice.id
+        ):
+            raise ClickAnswer(NO_SUCH_TRANSACTION)
+        if txn.status == ClickStatus.CANCELLED:
+            raise ClickAnswer(CANCELLED)
+        if int(fields["error"]) < 0:
+            _cancel(session, txn, invoice, int(fields["error"]))
+            raise ClickAnswer(CANCELLED)
+        try:
+            with session.begin_nested():
+                payment = invoices.record_payment(
+                    session,
+                    invoice,
+                    method=PaymentMethod.CLICK,
+                    amount=txn.amount,
+                    provider=PROVIDER,
+                    provider_ref=str(txn.click_trans_id),
+                    actor=ACTOR,
+                    holder=holder_of(txn.click_trans_id),
+                )
+        except DomainError as exc:
+            log.warning("Click %s cannot be completed: %s", txn.click_trans_id, exc.detail)
+            raise ClickAnswer(UPDATE_FAILED) from None
+        txn.status = ClickStatus.COMPLETED
+        txn.completed_at = utcnow()
+        txn.payment_id = payment.id
+        txn.confirm_id = payment.id
+        session.flush()
+        return _answer(fields, SUCCESS, merchant_confirm_id=txn.confirm_id)
+    except ClickAnswer as exc:
+        return _answer(fields, exc.error, merchant_confirm_id=None)
+
+
+def _cancel(session: Session, txn: ClickTransaction, invoice, click_error: int) -> None:
+    txn.status = ClickStatus.CANCELLED
+    txn.click_error = click_error
+    txn.cancelled_at = utcnow()
+    if invoice.held_by == holder_of(txn.click_trans_id):
+        invoices.release(session, invoice, holder_of(txn.click_trans_id))
+    session.flush()
+
+
+def cancel_stale(session: Session, *, older_than, limit: int = 200) -> list[int]:
+    """Cancel prepared transactions Click never completed (the patient left the payment
+    page) so their invoices can be paid another way; returns their click_trans_ids. A
+    Complete arriving later is answered -9, and Click gives the money back."""
+    due = session.scalars(
+        select(ClickTransaction.id)
+        .where(
+            ClickTransaction.status == ClickStatus.PREPARED,
+            ClickTransaction.created_at < older_than,
+        )
+        .order_by(ClickTransaction.id)
+        .limit(limit)
+    ).all()
+    cancelled = []
+    for txn_id in due:
+        txn = session.scalar(
+            select(ClickTransaction)
+            .where(ClickTransaction.id == txn_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if txn is None or txn.status != ClickStatus.PREPARED:
+            continue  # completed or cancelled meanwhile
+        _cancel(session, txn, invoices.lock_invoice(session, txn.invoice_id), 0)
+        cancelled.append(txn.click_trans_id)
+    return cancelled
+
+
+def subject_of(fields: dict) -> tuple[int | None, str | None]:
+    """The invoice and Click transaction id a request is about, for the provider log."""
+    raw = fields.get("merchant_trans_id")
+    invoice_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9 else None
+    ref = fields.get("click_trans_id")
+    return invoice_id, (ref[:255] if isinstance(ref, str) and ref else None)

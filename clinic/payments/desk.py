@@ -1,0 +1,149 @@
+"""The cashier's desk: cash and card-terminal payments, refunds and reprints.
+
+Desk payments need the cashier's open shift: cash goes into that shift's drawer (the change
+due is tendered less the amount), a card payment is recorded against it too. A client may
+send an idempotency key with a payment, so a repeated click or a retried request pays once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from clinic.errors import Conflict, ValidationFailed
+from clinic.payments import invoices, receipts
+from clinic.payments.amounts import whole_tiyin
+from clinic.payments.models import Invoice
+from clinic.payments.models import InvoiceStatus as S
+from clinic.payments.models import Payment, PaymentMethod
+from clinic.payments.refunds import payment_to_refund, refund
+from clinic.payments.shifts import current_shift
+
+# A desk payment's idempotency key is stored as the payment's reference of this "provider".
+DESK_PROVIDER = "desk"
+
+
+def _open_shift_id(session: Session, cashier_id: int) -> int:
+    shift = current_shift(session, cashier_id)
+    if shift is None:
+        raise Conflict("open your shift before taking payments", code="no_open_shift")
+    return shift.id
+
+
+def take_payment(
+    session: Session,
+    invoice_id: int,
+    *,
+    cashier_id: int,
+    actor: str,
+    method: str,
+    amount: int | None = None,
+    tendered: int | None = None,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """Cash or card at the desk for an invoice; ``amount`` defaults to what is due. Cash
+    may come with ``tendered`` (the change due is on the payment)."""
+    if method not in PaymentMethod.DESK:
+        raise ValidationFailed("cash or card at the desk", errors={"method": ["cash or card"]})
+    if method == PaymentMethod.CARD and tendered is not None:
+        raise ValidationFailed("no change on a card", errors={"tendered": ["cash only"]})
+    shift_id = _open_shift_id(session, cashier_id)
+    invoice = invoices.lock_invoice(session, invoice_id)
+    key = None
+    if idempotency_key is not None:
+        if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
+            raise ValidationFailed(
+                "an idempotency key is 8 to 100 characters",
+                errors={"idempotency_key": ["8 to 100 characters"]},
+            )
+        key = f"{cashier_id}:{idempotency_key}"
+        repeated = invoices.find_payment(session, DESK_PROVIDER, key)
+        if repeated is not None and repeated.invoice_id == invoice.id:
+            return repeated
+    if amount is None:
+        amount = invoices.amount_due(invoice) or None
+        if amount is None:  # nothing due: say why in the invoice's own words
+            invoices.refuse_taking(invoice, None)
+            raise Conflict("nothing is due on this invoice", code="nothing_due")
+    return invoices.record_payment(
+        session,
+        invoice,
+        method=method,
+        amount=amount,
+        provider=DESK_PROVIDER if key else None,
+        provider_ref=key,
+        actor=actor,
+        shift_id=shift_id,
+        tendered=tendered if method == PaymentMethod.CASH else None,
+    )
+
+
+def refund_at_desk(
+    session: Session,
+    invoice_id: int,
+    *,
+    cashier_id: int,
+    actor: str,
+    amount: int,
+    reason: str,
+    may_refund_large: bool,
+    large_from: int,
+    payment_id: int | None = None,
+):
+    """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
+    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``)."""
+    invoice = invoices.lock_invoice(session, invoice_id)
+    if payment_id is not None:
+        target = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
+        if target is None or target.invoice_id != invoice.id:
+            raise ValidationFailed(
+                "not a payment of this invoice", errors={"payment_id": ["not of this invoice"]}
+            )
+    else:
+        target = payment_to_refund(session, invoice, whole_tiyin(amount, "amount", positive=True))
+    shift = current_shift(session, cashier_id)
+    if target.method == PaymentMethod.CASH and shift is None:
+        raise Conflict("open your shift to give cash back", code="no_open_shift")
+    return refund(
+        session,
+        target,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        may_refund_large=may_refund_large,
+        large_from=large_from,
+        shift_id=shift.id if shift else None,
+    )
+
+
+def request_reprint(session: Session, invoice_id: int, *, actor: str) -> Invoice:
+    """Ask the printing module for another copy of a paid invoice's receipt."""
+    invoice = invoices.get_invoice(session, invoice_id)
+    if invoice.paid_at is None:
+        raise Conflict("only a paid invoice has a receipt", code="not_paid")
+    receipts.request_print(session, invoice, reprint=True, requested_by=actor)
+    return invoice
+
+
+def todays_invoices(
+    session: Session, *, tz: ZoneInfo, now: datetime, limit: int = 500
+) -> list[Invoice]:
+    """The clinic day's invoices, and any still open from the days before, newest first."""
+    midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    since = midnight.astimezone(ZoneInfo("UTC"))
+    return list(
+        session.scalars(
+            select(Invoice)
+            .where(
+                or_(
+                    Invoice.created_at >= since,
+                    (Invoice.status == S.OPEN) & (Invoice.created_at >= since - timedelta(7)),
+                )
+            )
+            .order_by(Invoice.id.desc())
+            .limit(limit)
+        )
+    )

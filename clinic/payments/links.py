@@ -1,0 +1,91 @@
+"""Checkout links and their QR codes: a patient pays an invoice from a phone.
+
+Payme: ``https://checkout.paycom.uz/`` + base64(``m=<merchant>;ac.invoice_id=<id>;a=<tiyin>``).
+Click: ``https://my.click.uz/services/pay`` with the service, merchant, amount in soums and
+the invoice id as ``transaction_param`` (Click sends it back as ``merchant_trans_id``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from urllib.parse import urlencode
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.errors import Conflict, NotFound
+from clinic.payments.invoices import amount_due
+from clinic.payments.models import Invoice, InvoiceStatus
+from clinic.payments.payme import ACCOUNT_FIELD
+from clinic.queue.tickets import ticket_by_token
+
+PAYME_CHECKOUT = "https://checkout.paycom.uz/"
+CLICK_CHECKOUT = "https://my.click.uz/services/pay"
+
+
+def payme_url(merchant_id: str, invoice_id: int, amount: int) -> str:
+    params = f"m={merchant_id};ac.{ACCOUNT_FIELD}={invoice_id};a={amount}"
+    return PAYME_CHECKOUT + base64.b64encode(params.encode()).decode()
+
+
+def click_url(service_id: str, merchant_id: str, invoice_id: int, amount: int) -> str:
+    soums = f"{amount // 100}.{amount % 100:02d}"
+    query = urlencode(
+        {
+            "service_id": service_id,
+            "merchant_id": merchant_id,
+            "amount": soums,
+            "transaction_param": str(invoice_id),
+        }
+    )
+    return f"{CLICK_CHECKOUT}?{query}"
+
+
+def qr_svg(url: str) -> str:
+    """The URL as an SVG QR code (error correction M), scaled for a phone to read off a
+    screen or a receipt."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, xmldecl=False)
+    return out.getvalue().decode()
+
+
+def open_invoice_of_ticket(session: Session, token: str) -> Invoice:
+    """The open invoice of the ticket whose secret link is ``token`` (the patient's page);
+    NotFound when there is none, so the page learns nothing else about the ticket."""
+    ticket = ticket_by_token(session, token)
+    invoice = None
+    if ticket is not None:
+        invoice = session.scalar(
+            select(Invoice)
+            .where(Invoice.ticket_id == ticket.id, Invoice.status == InvoiceStatus.OPEN)
+            .order_by(Invoice.id.desc())
+            .limit(1)
+        )
+    if invoice is None:
+        raise NotFound("nothing to pay for this ticket")
+    return invoice
+
+
+def checkout_links(invoice: Invoice, settings, *, with_qr: bool = True) -> dict:
+    """The links (and QR codes) of every configured provider for what is due on the invoice.
+
+    Raises Conflict when nothing is due (paid, cancelled) or no provider is configured.
+    """
+    due = amount_due(invoice)
+    if due <= 0:
+        raise Conflict(f"nothing is due on invoice {invoice.number}", code="nothing_due")
+    links = {}
+    if "payme" in settings.payment_providers and settings.payme_merchant_id:
+        links["payme"] = {"url": payme_url(settings.payme_merchant_id, invoice.id, due)}
+    if "click" in settings.payment_providers and settings.click_service_id:
+        links["click"] = {
+            "url": click_url(settings.click_service_id, settings.click_merchant_id, invoice.id, due)
+        }
+    if not links:
+        raise Conflict("no online payment provider is configured", code="no_provider")
+    if with_qr:
+        for link in links.values():
+            link["qr_svg"] = qr_svg(link["url"])
+    return {"invoice_id": invoice.id, "amount": due, "links": links}

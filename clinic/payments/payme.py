@@ -1,0 +1,499 @@
+"""Payme Merchant API: the methods Payme calls, each answered by the rules of
+``PROTOCOLS.md`` (Payme's own documentation), whatever order and however often they come.
+
+Every method takes the session, the request's ``params`` and ``now`` (milliseconds since the
+epoch, from an injectable clock) and returns the ``result`` object, or raises
+:class:`PaymeError`. The caller commits, also after most errors: an expired transaction is
+cancelled *and* answered with -31008.
+
+Concurrency: a transaction row is locked (``FOR UPDATE``; SQLite serialises writers) before
+its state is read, and its invoice after it, always in that order. A partial unique index
+allows one created or performed transaction per invoice; ``payments.provider_ref`` is unique
+per provider, so one Payme transaction can never be credited twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.errors import DomainError
+from clinic.payments import invoices
+from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
+from clinic.payments.providers import PaymeReason, PaymeState, PaymeTransaction
+from clinic.queue.models import Ticket, TicketStatus
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_MS = 43_200_000  # 12 hours, counted from Payme's ``time``
+ACCOUNT_FIELD = "invoice_id"
+PROVIDER = "payme"
+ACTOR = "payme"
+MAX_ID_LENGTH = 64
+
+# Codes and their messages in the clinic's three languages.
+ERRORS = {
+    -31001: ("Неверная сумма", "Noto'g'ri summa", "Wrong amount"),
+    -31003: ("Транзакция не найдена", "Tranzaksiya topilmadi", "Transaction not found"),
+    -31007: (
+        "Услуга уже оказана, отмена невозможна",
+        "Xizmat ko'rsatilgan, bekor qilib bo'lmaydi",
+        "The service was already rendered; the transaction cannot be cancelled",
+    ),
+    -31008: (
+        "Невозможно выполнить операцию",
+        "Amalni bajarib bo'lmaydi",
+        "The operation cannot be performed",
+    ),
+    -31050: ("Счёт не найден", "Hisob topilmadi", "Invoice not found"),
+    -31051: (
+        "Счёт уже оплачен или отменён",
+        "Hisob allaqachon to'langan yoki bekor qilingan",
+        "The invoice is already paid or cancelled",
+    ),
+    -32300: ("Метод запроса должен быть POST", "So'rov usuli POST bo'lishi kerak", "Use POST"),
+    -32400: ("Внутренняя ошибка", "Ichki xatolik", "Internal error"),
+    -32504: (
+        "Недостаточно привилегий",
+        "Ruxsat yetarli emas",
+        "Insufficient privileges to perform the method",
+    ),
+    -32600: (
+        "Неверный запрос: поля отсутствуют или неверного типа",
+        "Noto'g'ri so'rov: maydonlar yo'q yoki turi noto'g'ri",
+        "Invalid request: fields missing or of the wrong type",
+    ),
+    -32601: ("Метод не найден", "Usul topilmadi", "Method not found"),
+    -32700: ("Ошибка разбора JSON", "JSON tahlilida xatolik", "JSON parse error"),
+}
+
+WRONG_AMOUNT = -31001
+NOT_FOUND = -31003
+SERVICE_RENDERED = -31007
+CANNOT_PERFORM = -31008
+INVOICE_NOT_FOUND = -31050
+INVOICE_NOT_PAYABLE = -31051
+NOT_POST = -32300
+INTERNAL = -32400
+UNAUTHORIZED = -32504
+INVALID_REQUEST = -32600
+NO_SUCH_METHOD = -32601
+PARSE_ERROR = -32700
+
+
+class PaymeError(Exception):
+    """A JSON-RPC error answer: its code, and ``data`` (a field or method name, or None)."""
+
+    def __init__(self, code: int, data: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.data = data
+
+    def as_error(self) -> dict:
+        ru, uz, en = ERRORS[self.code]
+        return {"code": self.code, "message": {"ru": ru, "uz": uz, "en": en}, "data": self.data}
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def _whole(params: dict, name: str, *, positive: bool = True) -> int:
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0):
+        raise PaymeError(INVALID_REQUEST, name)
+    if value > 2**62:
+        raise PaymeError(INVALID_REQUEST, name)
+    return value
+
+
+def _text(params: dict, name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise PaymeError(INVALID_REQUEST, name)
+    return value
+
+
+def _account(params: dict) -> dict:
+    account = params.get("account")
+    if not isinstance(account, dict):
+        raise PaymeError(INVALID_REQUEST, "account")
+    return account
+
+
+def invoice_id_of(account: dict) -> int | None:
+    """The invoice id an ``account`` names, or None when it names none."""
+    raw = account.get(ACCOUNT_FIELD)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
+        return None
+    return int(raw)
+
+
+def holder_of(payme_id: str) -> str:
+    return f"{PROVIDER}:{payme_id}"
+
+
+# -- the checks every new transaction passes ------------------------------------------------
+
+
+def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool) -> Invoice:
+    invoice_id = invoice_id_of(account)
+    if invoice_id is None:
+        raise PaymeError(INVOICE_NOT_FOUND, ACCOUNT_FIELD)
+    try:
+        invoice = (
+            invoices.lock_invoice(session, invoice_id)
+            if lock
+            else invoices.get_invoice(session, invoice_id)
+        )
+    except DomainError:
+        raise PaymeError(INVOICE_NOT_FOUND, ACCOUNT_FIELD) from None
+    live = session.scalar(
+        select(PaymeTransaction.id).where(
+            PaymeTransaction.invoice_id == invoice.id,
+            PaymeTransaction.state.in_(PaymeState.LIVE),
+        )
+    )
+    if live is not None:
+        raise PaymeError(CANNOT_PERFORM, ACCOUNT_FIELD)
+    if invoice.status != InvoiceStatus.OPEN:
+        raise PaymeError(INVOICE_NOT_PAYABLE, ACCOUNT_FIELD)
+    if invoice.held_by:
+        # Another provider or the desk is taking this invoice right now.
+        raise PaymeError(CANNOT_PERFORM, ACCOUNT_FIELD)
+    if amount != invoices.amount_due(invoice):
+        raise PaymeError(WRONG_AMOUNT, "amount")
+    return invoice
+
+
+def fiscal_detail(invoice: Invoice) -> dict:
+    """The receipt Payme prints: one item per invoice line, with its IKPU and package code.
+
+    ``price`` is the line's amount (unit price times count) in tiyin; an invoice-level
+    discount is shown on the lines it came from, in proportion, so the items add up to what
+    is paid.
+    """
+    items = []
+    lines = list(invoice.lines)
+    discount_left = invoice.discount
+    for index, line in enumerate(lines):
+        if index == len(lines) - 1:
+            share = discount_left
+        else:
+            share = invoice.discount * line.amount // invoice.subtotal if invoice.subtotal else 0
+        discount_left -= share
+        item = {
+            "title": line.title,
+            "price": line.amount,
+            "count": line.quantity,
+            "code": line.ikpu_code,
+            "units": None,
+            "vat_percent": line.vat_percent,
+            "package_code": line.package_code,
+        }
+        if share:
+            item["discount"] = share
+        items.append(item)
+    return {"receipt_type": 0, "items": items}
+
+
+# -- the methods ----------------------------------------------------------------------------
+
+
+def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
+    amount = _whole(params, "amount")
+    invoice = _payable_invoice(session, _account(params), amount, lock=False)
+    return {"allow": True, "detail": fiscal_detail(invoice)}
+
+
+def _locked(session: Session, payme_id: str) -> PaymeTransaction | None:
+    return session.scalar(
+        select(PaymeTransaction)
+        .where(PaymeTransaction.payme_id == payme_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _expired(txn: PaymeTransaction, now: int) -> bool:
+    return now - txn.payme_time > TIMEOUT_MS
+
+
+def _cancel_created(session: Session, txn: PaymeTransaction, reason: int, now: int) -> None:
+    """State 1 -> -1: nothing was paid, so the invoice is only let go."""
+    txn.state = PaymeState.CANCELLED
+    txn.reason = reason
+    txn.cancel_time = now
+    invoice = invoices.lock_invoice(session, txn.invoice_id)
+    if invoice.held_by == holder_of(txn.payme_id):
+        invoices.release(session, invoice, holder_of(txn.payme_id))
+    session.flush()
+
+
+def _created_answer(txn: PaymeTransaction) -> dict:
+    return {"create_time": txn.create_time, "transaction": str(txn.id), "state": txn.state}
+
+
+def create_transaction(session: Session, params: dict, now: int) -> dict:
+    payme_id = _text(params, "id")
+    payme_time = _whole(params, "time")
+    amount = _whole(params, "amount")
+    account = _account(params)
+    txn = _locked(session, payme_id)
+    if txn is not None:
+        return _existing_create(session, txn, now)
+    try:
+        invoice = _payable_invoice(session, account, amount, lock=True)
+    except PaymeError as refused:
+        # The same id may have been created by a concurrent call this one waited for (on the
+        # invoice's lock): then it is a repeat, answered as one.
+        again = _locked(session, payme_id) if refused.code == CANNOT_PERFORM else None
+        if again is None:
+            raise
+        return _existing_create(session, again, now)
+    txn = PaymeTransaction(
+        payme_id=payme_id,
+        invoice_id=invoice.id,
+        amount=amount,
+        account=account,
+        payme_time=payme_time,
+        create_time=now,
+        state=PaymeState.CREATED,
+    )
+    try:
+        with session.begin_nested():
+            session.add(txn)
+            session.flush()
+    except IntegrityError:
+        # A concurrent Create won: the same id (answer as a repeat) or another live one.
+        again = _locked(session, payme_id)
+        if again is not None:
+            return _existing_create(session, again, now)
+        raise PaymeError(CANNOT_PERFORM, ACCOUNT_FIELD) from None
+    invoices.hold(session, invoice, holder_of(payme_id))
+    return _created_answer(txn)
+
+
+def _existing_create(session: Session, txn: PaymeTransaction, now: int) -> dict:
+    if txn.state != PaymeState.CREATED:
+        raise PaymeError(CANNOT_PERFORM)
+    if _expired(txn, now):
+        _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
+        raise PaymeError(CANNOT_PERFORM)
+    return _created_answer(txn)
+
+
+def _performed_answer(txn: PaymeTransaction) -> dict:
+    return {"transaction": str(txn.id), "perform_time": txn.perform_time, "state": txn.state}
+
+
+def perform_transaction(session: Session, params: dict, now: int) -> dict:
+    txn = _locked(session, _text(params, "id"))
+    if txn is None:
+        raise PaymeError(NOT_FOUND)
+    if txn.state == PaymeState.PERFORMED:
+        return _performed_answer(txn)
+    if txn.state != PaymeState.CREATED:
+        raise PaymeError(CANNOT_PERFORM)
+    if _expired(txn, now):
+        _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
+        raise PaymeError(CANNOT_PERFORM)
+    invoice = invoices.lock_invoice(session, txn.invoice_id)
+    try:
+        with session.begin_nested():
+            payment = invoices.record_payment(
+                session,
+                invoice,
+                method=PaymentMethod.PAYME,
+                amount=txn.amount,
+                provider=PROVIDER,
+                provider_ref=txn.payme_id,
+                actor=ACTOR,
+                holder=holder_of(txn.payme_id),
+            )
+    except DomainError as exc:
+        log.warning("Payme %s cannot be performed: %s", txn.payme_id, exc.detail)
+        raise PaymeError(CANNOT_PERFORM) from None
+    txn.state = PaymeState.PERFORMED
+    txn.perform_time = now
+    txn.payment_id = payment.id
+    session.flush()
+    return _performed_answer(txn)
+
+
+def service_rendered(session: Session, invoice: Invoice) -> bool:
+    """Whether the patient has already been served for this invoice (no refund then)."""
+    if invoice.ticket_id is None:
+        return False
+    status = session.scalar(select(Ticket.status).where(Ticket.id == invoice.ticket_id))
+    return status == TicketStatus.SERVED
+
+
+def _cancelled_answer(txn: PaymeTransaction) -> dict:
+    return {"transaction": str(txn.id), "cancel_time": txn.cancel_time, "state": txn.state}
+
+
+def cancel_transaction(session: Session, params: dict, now: int) -> dict:
+    payme_id = _text(params, "id")
+    reason = params.get("reason")
+    if isinstance(reason, bool) or not isinstance(reason, int):
+        raise PaymeError(INVALID_REQUEST, "reason")
+    txn = _locked(session, payme_id)
+    if txn is None:
+        raise PaymeError(NOT_FOUND)
+    if txn.state in (PaymeState.CANCELLED, PaymeState.CANCELLED_AFTER_PERFORM):
+        return _cancelled_answer(txn)
+    if txn.state == PaymeState.CREATED:
+        _cancel_created(session, txn, reason, now)
+        return _cancelled_answer(txn)
+    invoice = invoices.lock_invoice(session, txn.invoice_id)
+    if service_rendered(session, invoice):
+        raise PaymeError(SERVICE_RENDERED)
+    try:
+        with session.begin_nested():
+            # Payme gives the money back itself: the clinic's approval limit is for refunds
+            # a cashier hands out, not for recording one a provider made.
+            invoices.refund(
+                session,
+                invoices.find_payment(session, PROVIDER, txn.payme_id),
+                amount=txn.amount,
+                reason=f"Payme cancelled the transaction (reason {reason})",
+                provider_ref=txn.payme_id,
+                actor=ACTOR,
+                may_refund_large=True,
+            )
+    except DomainError as exc:
+        log.warning("Payme %s cannot be refunded: %s", txn.payme_id, exc.detail)
+        raise PaymeError(CANNOT_PERFORM) from None
+    txn.state = PaymeState.CANCELLED_AFTER_PERFORM
+    txn.reason = reason
+    txn.cancel_time = now
+    session.flush()
+    return _cancelled_answer(txn)
+
+
+def check_transaction(session: Session, params: dict, now: int) -> dict:
+    payme_id = _text(params, "id")
+    txn = session.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == payme_id))
+    if txn is None:
+        raise PaymeError(NOT_FOUND)
+    return {
+        "create_time": txn.create_time,
+        "perform_time": txn.perform_time,
+        "cancel_time": txn.cancel_time,
+        "transaction": str(txn.id),
+        "state": txn.state,
+        "reason": txn.reason,
+    }
+
+
+def get_statement(session: Session, params: dict, now: int) -> dict:
+    start = _whole(params, "from", positive=False)
+    end = _whole(params, "to", positive=False)
+    rows = session.scalars(
+        select(PaymeTransaction)
+        .where(PaymeTransaction.payme_time >= start, PaymeTransaction.payme_time <= end)
+        .order_by(PaymeTransaction.payme_time, PaymeTransaction.id)
+    ).all()
+    return {
+        "transactions": [
+            {
+                "id": t.payme_id,
+                "time": t.payme_time,
+                "amount": t.amount,
+                "account": t.account,
+                "create_time": t.create_time,
+                "perform_time": t.perform_time,
+                "cancel_time": t.cancel_time,
+                "transaction": str(t.id),
+                "state": t.state,
+                "reason": t.reason,
+                "receivers": None,
+            }
+            for t in rows
+        ]
+    }
+
+
+FISCAL_TYPES = {"PERFORM": "fiscal_perform", "CANCEL": "fiscal_cancel"}
+
+
+def set_fiscal_data(session: Session, params: dict, now: int) -> dict:
+    payme_id = _text(params, "id")
+    kind = params.get("type")
+    data = params.get("fiscal_data")
+    if kind not in FISCAL_TYPES:
+        raise PaymeError(INVALID_REQUEST, "type")
+    if not isinstance(data, dict):
+        raise PaymeError(INVALID_REQUEST, "fiscal_data")
+    txn = _locked(session, payme_id)
+    if txn is None:
+        raise PaymeError(NOT_FOUND)
+    setattr(txn, FISCAL_TYPES[kind], data)
+    session.flush()
+    return {"success": True}
+
+
+METHODS = {
+    "CheckPerformTransaction": check_perform_transaction,
+    "CreateTransaction": create_transaction,
+    "PerformTransaction": perform_transaction,
+    "CancelTransaction": cancel_transaction,
+    "CheckTransaction": check_transaction,
+    "GetStatement": get_statement,
+    "SetFiscalData": set_fiscal_data,
+}
+
+
+def call(session: Session, method, params, now: int) -> dict:
+    """Run one method and return its ``result``; raises :class:`PaymeError`."""
+    if not isinstance(method, str):
+        raise PaymeError(INVALID_REQUEST, "method")
+    handler = METHODS.get(method)
+    if handler is None:
+        raise PaymeError(NO_SUCH_METHOD, method[:100])
+    if not isinstance(params, dict):
+        raise PaymeError(INVALID_REQUEST, "params")
+    return handler(session, params, now)
+
+
+def subject_of(params) -> tuple[int | None, str | None]:
+    """The invoice and Payme transaction id a request is about, for the provider log."""
+    if not isinstance(params, dict):
+        return None, None
+    payme_id = params.get("id") if isinstance(params.get("id"), str) else None
+    account = params.get("account")
+    invoice_id = invoice_id_of(account) if isinstance(account, dict) else None
+    return invoice_id, (payme_id[:255] if payme_id else None)
+
+
+def invoice_of_transaction(session: Session, payme_id: str) -> int | None:
+    return session.scalar(
+        select(PaymeTransaction.invoice_id).where(PaymeTransaction.payme_id == payme_id)
+    )
+
+
+def cancel_expired(session: Session, now: int, *, limit: int = 200) -> list[str]:
+    """Cancel (state -1, reason 4) created transactions past the 12-hour timeout; returns
+    their Payme ids. Each is locked and checked again, so a concurrent Perform wins or
+    loses cleanly."""
+    due = session.scalars(
+        select(PaymeTransaction.payme_id)
+        .where(
+            PaymeTransaction.state == PaymeState.CREATED,
+            PaymeTransaction.payme_time < now - TIMEOUT_MS,
+        )
+        .order_by(PaymeTransaction.payme_time)
+        .limit(limit)
+    ).all()
+    cancelled = []
+    for payme_id in due:
+        txn = _locked(session, payme_id)
+        if txn is not None and txn.state == PaymeState.CREATED and _expired(txn, now):
+            _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
+            cancelled.append(payme_id)
+    return cancelled

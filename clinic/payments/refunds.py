@@ -1,0 +1,155 @@
+"""Refunds: money given back from a payment, with a reason; large ones need approval.
+
+A refund above ``CLINIC_REFUND_APPROVAL_FROM`` tiyin needs ``payments.refund_large``
+(:func:`clinic.accounts.permissions.permission_to_refund`); the caller says whether the person
+asking holds it. A provider's refund carries its reference and is applied once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clinic.accounts.permissions import permission_to_refund
+from clinic.base import iso, utcnow
+from clinic.errors import Conflict, DomainError, ValidationFailed
+from clinic.events import record_event
+from clinic.payments import events as ev
+from clinic.payments.amounts import whole_tiyin
+from clinic.payments.invoices import insert_once, lock_invoice
+from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
+from clinic.payments.views import invoice_as_dict
+
+
+class RefundNeedsApproval(DomainError):
+    """The refund is above the clinic's limit and the person asking may not approve it."""
+
+    status = 403
+    title = "Forbidden"
+
+
+def refund_as_dict(refund: Refund) -> dict:
+    return {
+        "id": refund.id,
+        "payment_id": refund.payment_id,
+        "invoice_id": refund.invoice_id,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "provider_ref": refund.provider_ref,
+        "actor": refund.actor,
+        "approved_by": refund.approved_by,
+        "created_at": iso(refund.created_at),
+    }
+
+
+def _provider_refund(session: Session, payment: Payment, provider_ref: str | None):
+    if provider_ref is None:
+        return None
+    return session.scalar(
+        select(Refund).where(Refund.payment_id == payment.id, Refund.provider_ref == provider_ref)
+    )
+
+
+def payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
+    """The newest payment of the invoice that can give back ``amount`` on its own."""
+    payments = session.scalars(
+        select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id.desc())
+    ).all()
+    for payment in payments:
+        if payment.amount - payment.refunded_amount >= amount:
+            return payment
+    raise ValidationFailed(
+        "no single payment of the invoice covers that refund",
+        errors={"amount": ["more than any one payment can give back"]},
+    )
+
+
+def refund(
+    session: Session,
+    payment_or_invoice: Payment | Invoice,
+    *,
+    amount: int,
+    reason: str,
+    actor: str,
+    may_refund_large: bool,
+    large_from: int = 0,
+    provider_ref: str | None = None,
+    shift_id: int | None = None,
+    now=None,
+) -> Refund:
+    """Give back ``amount`` tiyin of a paid invoice (from the given payment, or from the
+    invoice's newest payment that covers it). ``large_from`` is the clinic's approval limit;
+    left out, every refund counts as large (refusing is the safe mistake)."""
+    amount = whole_tiyin(amount, "amount", positive=True)
+    reason = reason.strip()[:500] if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed("a refund needs a reason", errors={"reason": ["required"]})
+    needs = permission_to_refund(amount, large_from)
+    if needs == "payments.refund_large" and not may_refund_large:
+        raise RefundNeedsApproval(
+            f"refunds above {large_from} tiyin need a manager's approval",
+            code="approval_required",
+        )
+    invoice_id = (
+        payment_or_invoice.invoice_id
+        if isinstance(payment_or_invoice, Payment)
+        else payment_or_invoice.id
+    )
+    invoice = lock_invoice(session, invoice_id)
+    if isinstance(payment_or_invoice, Payment):
+        payment = session.get(Payment, payment_or_invoice.id, populate_existing=True)
+    else:
+        payment = payment_to_refund(session, invoice, amount)
+    if provider_ref is not None:
+        existing = _provider_refund(session, payment, provider_ref)
+        if existing is not None:
+            return existing
+    if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
+        raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
+    if amount > payment.amount - payment.refunded_amount:
+        raise ValidationFailed(
+            "more than the payment can give back",
+            errors={"amount": [f"at most {payment.amount - payment.refunded_amount} tiyin"]},
+        )
+    now = now or utcnow()
+    row = Refund(
+        payment_id=payment.id,
+        invoice_id=invoice.id,
+        amount=amount,
+        reason=reason,
+        provider_ref=provider_ref,
+        shift_id=shift_id,
+        actor=actor[:64],
+        approved_by=actor[:64] if needs == "payments.refund_large" else None,
+        created_at=now,
+    )
+    existing = insert_once(session, row, lambda: _provider_refund(session, payment, provider_ref))
+    if existing is not None:
+        return existing
+    moved = session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.refunded_amount == payment.refunded_amount)
+        .values(refunded_amount=Payment.refunded_amount + amount)
+        .execution_options(synchronize_session=False)
+    )
+    refunded = invoice.refunded_amount + amount
+    status = (
+        InvoiceStatus.REFUNDED if refunded == invoice.paid_amount else InvoiceStatus.PARTLY_REFUNDED
+    )
+    changed = session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id, Invoice.refunded_amount == invoice.refunded_amount)
+        .values(refunded_amount=refunded, status=status)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1 or changed.rowcount != 1:  # unreachable under the invoice lock
+        raise Conflict("the invoice changed while refunding; try again", code="changed")
+    session.refresh(invoice)
+    session.refresh(payment)
+    record_event(
+        session,
+        ev.DESK_CHANNEL,
+        ev.REFUND_RECORDED,
+        {"invoice": invoice_as_dict(invoice), "refund": refund_as_dict(row)},
+    )
+    return row

@@ -1,0 +1,105 @@
+"""Cashier shifts: opened with the cash in the drawer, closed with the cash counted.
+
+A cashier has at most one open shift (a partial unique index decides it). At the close the
+expected cash is the opening cash plus the shift's cash payments less its cash refunds; the
+discrepancy (counted less expected, negative when cash is missing) is kept with the shift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import Conflict, NotFound
+from clinic.events import record_event
+from clinic.payments import events as ev
+from clinic.payments.amounts import whole_tiyin
+from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
+
+
+def shift_as_dict(shift: CashierShift) -> dict:
+    return {
+        "id": shift.id,
+        "cashier_id": shift.cashier_id,
+        "opened_at": iso(shift.opened_at),
+        "closed_at": iso(shift.closed_at),
+        "opening_cash": shift.opening_cash,
+        "expected_cash": shift.expected_cash,
+        "counted_cash": shift.counted_cash,
+        "discrepancy": shift.discrepancy,
+        "note": shift.note,
+    }
+
+
+def current_shift(session: Session, cashier_id: int) -> CashierShift | None:
+    """The cashier's open shift, if any."""
+    return session.scalar(
+        select(CashierShift).where(
+            CashierShift.cashier_id == cashier_id, CashierShift.closed_at.is_(None)
+        )
+    )
+
+
+def get_shift(session: Session, shift_id: int) -> CashierShift:
+    shift = session.get(CashierShift, shift_id) if is_id(shift_id) else None
+    if shift is None:
+        raise NotFound(f"shift {shift_id} does not exist")
+    return shift
+
+
+def open_shift(session: Session, *, cashier_id: int, opening_cash: int, now=None) -> CashierShift:
+    """Open the cashier's shift; Conflict ``shift_open`` if one is open already."""
+    opening_cash = whole_tiyin(opening_cash, "opening_cash")
+    shift = CashierShift(
+        cashier_id=cashier_id, opened_at=now or utcnow(), opening_cash=opening_cash, note=""
+    )
+    try:
+        with session.begin_nested():
+            session.add(shift)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("this cashier's shift is already open", code="shift_open") from exc
+    record_event(session, ev.DESK_CHANNEL, ev.SHIFT_OPENED, {"shift": shift_as_dict(shift)})
+    return shift
+
+
+def cash_in_drawer(session: Session, shift: CashierShift) -> int:
+    """Opening cash + cash taken - cash given back, in this shift."""
+    taken = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.shift_id == shift.id, Payment.method == PaymentMethod.CASH
+        )
+    )
+    given_back = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0))
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Refund.shift_id == shift.id, Payment.method == PaymentMethod.CASH)
+    )
+    return shift.opening_cash + int(taken) - int(given_back)
+
+
+def close_shift(
+    session: Session, shift: CashierShift, *, counted_cash: int, note: str = "", now=None
+) -> CashierShift:
+    """Close an open shift with the cash counted; the discrepancy is recorded."""
+    counted_cash = whole_tiyin(counted_cash, "counted_cash")
+    expected = cash_in_drawer(session, shift)
+    result = session.execute(
+        update(CashierShift)
+        .where(CashierShift.id == shift.id, CashierShift.closed_at.is_(None))
+        .values(
+            closed_at=now or utcnow(),
+            expected_cash=expected,
+            counted_cash=counted_cash,
+            discrepancy=counted_cash - expected,
+            note=(note or "")[:1000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("the shift is already closed", code="shift_closed")
+    session.refresh(shift)
+    record_event(session, ev.DESK_CHANNEL, ev.SHIFT_CLOSED, {"shift": shift_as_dict(shift)})
+    return shift

@@ -1,0 +1,64 @@
+"""How invoices, their lines and payments look to staff screens and events."""
+
+from __future__ import annotations
+
+from clinic.base import iso
+from clinic.payments.amounts import amount_due
+from clinic.payments.models import Invoice, InvoiceLine, Payment
+
+
+def line_as_dict(line: InvoiceLine) -> dict:
+    return {
+        "position": line.position,
+        "service_id": line.service_id,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount": line.amount,
+        "ikpu_code": line.ikpu_code,
+        "package_code": line.package_code,
+        "vat_percent": line.vat_percent,
+    }
+
+
+def invoice_as_dict(invoice: Invoice) -> dict:
+    """The staff view of an invoice; amounts in tiyin."""
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "patient_id": invoice.patient_id,
+        "ticket_id": invoice.ticket_id,
+        "visit_id": invoice.visit_id,
+        "status": invoice.status,
+        "subtotal": invoice.subtotal,
+        "discount": invoice.discount,
+        "discount_reason": invoice.discount_reason,
+        "total": invoice.total,
+        "paid_amount": invoice.paid_amount,
+        "refunded_amount": invoice.refunded_amount,
+        "amount_due": amount_due(invoice),
+        "held": invoice.held_by is not None,
+        "created_at": iso(invoice.created_at),
+        "created_by": invoice.created_by,
+        "paid_at": iso(invoice.paid_at),
+        "paid_by": invoice.paid_by,
+        "cancelled_at": iso(invoice.cancelled_at),
+        "lines": [line_as_dict(line) for line in invoice.lines],
+    }
+
+
+def payment_as_dict(payment: Payment) -> dict:
+    return {
+        "id": payment.id,
+        "invoice_id": payment.invoice_id,
+        "method": payment.method,
+        "amount": payment.amount,
+        "refunded_amount": payment.refunded_amount,
+        "provider": payment.provider,
+        "provider_ref": payment.provider_ref,
+        "shift_id": payment.shift_id,
+        "tendered": payment.tendered,
+        "change": payment.change,
+        "actor": payment.actor,
+        "created_at": iso(payment.created_at),
+    }

@@ -1,0 +1,226 @@
+"""Standard Webhooks from card acquirers and aggregators: verified, stored raw once per
+(sender, ``webhook-id``), applied later by a task, exactly once.
+
+The body a sender posts (JSON, UTF-8), documented in docs/payments.md::
+
+    {"type": "payment.succeeded",
+     "data": {"invoice_id": "42", "amount": 5000000, "reference": "acq-8842"}}
+
+    {"type": "payment.refunded",
+     "data": {"invoice_id": "42", "amount": 5000000, "reference": "acq-8842",
+              "refund_reference": "acq-r-17"}}
+
+``amount`` is integer tiyin; ``reference`` is the sender's id of the payment (the same in
+both events); ``refund_reference`` is the sender's id of the refund (several partial refunds
+of one payment each have their own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from clinic.base import utcnow
+from clinic.errors import DomainError
+from clinic.payments import invoices
+from clinic.payments.providers import WebhookEvent, WebhookStatus
+
+log = logging.getLogger(__name__)
+
+SUCCEEDED = "payment.succeeded"
+REFUNDED = "payment.refunded"
+TYPES = (SUCCEEDED, REFUNDED)
+HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+MAX_REFERENCE = 120
+
+
+class Rejected(Exception):
+    """The request cannot be accepted: ``status`` is the HTTP answer, ``field`` what was
+    wrong."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+
+
+def verify(secret: str, body: bytes, headers) -> str:
+    """Check the signature and timestamp with the ``standardwebhooks`` package; returns the
+    ``webhook-id``. Missing or malformed headers are a 400, a wrong signature or a
+    timestamp more than five minutes off a 401."""
+    found = {name: headers.get(name) for name in HEADERS}
+    for name, value in found.items():
+        if not value:
+            raise Rejected(400, f"the {name} header is missing", name)
+        if len(value) > 4096 or not value.isascii():
+            raise Rejected(400, f"the {name} header is malformed", name)
+    if len(found["webhook-id"]) > 255:
+        raise Rejected(400, "the webhook-id header is too long", "webhook-id")
+    entries = found["webhook-signature"].split()
+    if not entries or any(entry.count(",") != 1 for entry in entries):
+        raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected(400, "the body is not UTF-8", "body") from None
+    try:
+        Webhook(secret).verify(text, found, json_parse=False)
+    except WebhookVerificationError as exc:
+        raise Rejected(401, f"the webhook was refused: {exc}", "webhook-signature") from None
+    except (ValueError, TypeError):  # a signature that is not base64, and the like
+        raise Rejected(
+            400, "the webhook-signature header is malformed", "webhook-signature"
+        ) from None
+    return found["webhook-id"]
+
+
+def parse_body(body: bytes) -> dict:
+    """The event's fields, checked; raises :class:`Rejected` (422) naming the field."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise Rejected(400, "the body is not JSON", "body") from None
+    if not isinstance(doc, dict):
+        raise Rejected(422, "the body must be an object", "body")
+    kind = doc.get("type")
+    if kind not in TYPES:
+        raise Rejected(422, f"type must be one of {', '.join(TYPES)}", "type")
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise Rejected(422, "data must be an object", "data")
+    raw_invoice = data.get("invoice_id")
+    if isinstance(raw_invoice, int) and not isinstance(raw_invoice, bool):
+        raw_invoice = str(raw_invoice)
+    if not isinstance(raw_invoice, str) or not raw_invoice.isdigit() or len(raw_invoice) > 9:
+        raise Rejected(422, "invoice_id must be an invoice id", "data.invoice_id")
+    amount = data.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 2**62:
+        raise Rejected(422, "amount must be a positive whole number of tiyin", "data.amount")
+    fields = {"type": kind, "invoice_id": int(raw_invoice), "amount": amount}
+    for name in ("reference",) + (("refund_reference",) if kind == REFUNDED else ()):
+        value = data.get(name)
+        if not isinstance(value, str) or not value or len(value) > MAX_REFERENCE:
+            raise Rejected(
+                422, f"{name} must be the sender's id (1-120 characters)", f"data.{name}"
+            )
+        fields[name] = value
+    return fields
+
+
+def store(session: Session, provider: str, webhook_id: str, body: bytes) -> WebhookEvent | None:
+    """Keep the raw event once; returns it when new, None when this id was seen before.
+
+    Every event is kept, also one whose body we cannot apply (marked rejected, with why).
+    """
+    if session.scalar(
+        select(WebhookEvent.id).where(
+            WebhookEvent.provider == provider, WebhookEvent.webhook_id == webhook_id
+        )
+    ):
+        return None
+    event = WebhookEvent(
+        provider=provider,
+        webhook_id=webhook_id,
+        body=body.decode("utf-8"),
+        status=WebhookStatus.RECEIVED,
+        received_at=utcnow(),
+    )
+    try:
+        fields = parse_body(body)
+    except Rejected as exc:
+        event.status = WebhookStatus.REJECTED
+        event.outcome = f"{exc.field}: {exc.detail}"
+    else:
+        event.type = fields["type"]
+        event.invoice_id = fields["invoice_id"]
+        event.amount = fields["amount"]
+        event.reference = fields["reference"]
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return None  # the same id, stored by a concurrent delivery
+    return event
+
+
+def pending_events(session: Session, *, older_than, limit: int = 200) -> list[int]:
+    """Events received but not applied (their task message was lost)."""
+    return list(
+        session.scalars(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.status == WebhookStatus.RECEIVED,
+                WebhookEvent.received_at < older_than,
+            )
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def apply_event(session: Session, event_id: int) -> str:
+    """Apply a stored event once: credit or refund the invoice. Returns the event's status.
+
+    The event row is locked and its status guarded, so two workers applying it serialise
+    and the second finds it done. Anything the money rules refuse (an amount that is not
+    what is owed, an invoice already paid another way) marks the event rejected with the
+    reason: reconciliation lists it for a person to settle with the sender.
+    """
+    event = session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if event is None or event.status != WebhookStatus.RECEIVED:
+        return event.status if event else "missing"
+    fields = parse_body(event.body.encode("utf-8"))
+    try:
+        with session.begin_nested():
+            outcome = _apply(session, event.provider, fields)
+        status = WebhookStatus.APPLIED
+    except DomainError as exc:
+        status, outcome = WebhookStatus.REJECTED, exc.detail
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_id, WebhookEvent.status == WebhookStatus.RECEIVED)
+        .values(status=status, outcome=outcome[:2000], applied_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return status
+
+
+def _apply(session: Session, provider: str, fields: dict) -> str:
+    invoice = invoices.lock_invoice(session, fields["invoice_id"])
+    if fields["type"] == SUCCEEDED:
+        payment = invoices.record_payment(
+            session,
+            invoice,
+            method=provider,
+            amount=fields["amount"],
+            provider=provider,
+            provider_ref=fields["reference"],
+            actor=provider,
+        )
+        return f"payment {payment.id}"
+    payment = invoices.find_payment(session, provider, fields["reference"])
+    if payment is None or payment.invoice_id != invoice.id:
+        raise DomainError(f"no payment {fields['reference']} of this sender on the invoice")
+    # The sender gave the money back already: the approval limit does not apply to recording it.
+    invoices.refund(
+        session,
+        payment,
+        amount=fields["amount"],
+        reason=f"refunded by {provider}",
+        provider_ref=fields["refund_reference"],
+        actor=provider,
+        may_refund_large=True,
+    )
+    return f"refund of payment {payment.id}"

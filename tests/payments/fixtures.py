@@ -1,0 +1,85 @@
+"""Data for payments tests, made through the same services the application uses."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from zoneinfo import ZoneInfo
+
+from clinic.payments import invoices
+from clinic.queue import admin as queue_admin
+from clinic.queue import tickets as queue_tickets
+from clinic.reference import directory as reference
+from clinic.reference import patients
+
+TZ = ZoneInfo("Asia/Tashkent")
+_prefixes = itertools.count()
+
+
+def _prefix() -> str:
+    n = next(_prefixes) + 26 * 26 * 3  # clear of the prefixes tests/conftest.py hands out
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return letters[n // 676 % 26] + letters[n // 26 % 26] + letters[n % 26]
+
+
+def make_service(session, price: int, **extra) -> int:
+    code = extra.pop("code", "s-" + uuid.uuid4().hex[:8])
+    service = reference.create_service(
+        session,
+        {
+            "code": code,
+            "name_ru": f"Услуга {code}",
+            "name_uz": f"Xizmat {code}",
+            "name_en": f"Service {code}",
+            "price": price,
+            **extra,
+        },
+    )
+    return service.id
+
+
+def make_patient(session, email: str | None = None) -> int:
+    data = {"full_name": "Каримов Алишер", "sex": "M"}
+    if email:
+        data["email"] = email
+    return patients.create_patient(session, data).id
+
+
+def make_queue(session, *, pay_first: bool = False) -> int:
+    prefix = _prefix()
+    department = reference.create_department(
+        session,
+        {
+            "code": f"d{prefix.lower()}",
+            "ticket_prefix": prefix,
+            "name_ru": "Терапия",
+            "name_uz": "Terapiya",
+            "name_en": "Therapy",
+        },
+    )
+    room = reference.create_room(session, {"number": f"r{prefix}", "name": "Кабинет"})
+    queue = queue_admin.create_queue(
+        session,
+        {
+            "code": f"q{prefix.lower()}",
+            "department_id": department.id,
+            "room_id": room.id,
+            "pay_before_doctor": pay_first,
+        },
+    )
+    return queue.id
+
+
+def issue_ticket(session, queue_id: int, patient_id: int | None = None):
+    return queue_tickets.issue_ticket(session, queue_id, tz=TZ, patient_id=patient_id)
+
+
+def make_invoice(runtime, prices=(15_000_000,), *, ticket_id=None, patient_id=None, email=None):
+    """An open invoice with one line per price (quantity 1); returns its id."""
+    with runtime.db.transaction() as s:
+        patient_id = patient_id or make_patient(s, email)
+        lines = [{"service_id": make_service(s, p), "quantity": 1} for p in prices]
+        invoice = invoices.create_invoice(
+            s, patient_id=patient_id, lines=lines, ticket_id=ticket_id, actor="registrar"
+        )
+        return invoice.id

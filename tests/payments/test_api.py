@@ -1,0 +1,170 @@
+"""Invoices and the cashier's desk over HTTP: the flow, large refunds, bad input, the page."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from clinic.models import Invoice, Payment
+from tests.payments.fixtures import make_patient, make_service
+
+
+def _catalogue(runtime, price=25_000_00):
+    with runtime.db.transaction() as s:
+        return make_patient(s), make_service(s, price)
+
+
+def _invoice(client, patient, service, quantity=1):
+    answer = client.post(
+        "/api/v1/payments/invoices",
+        json={"patient_id": patient, "lines": [{"service_id": service, "quantity": quantity}]},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, runtime):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    assert cashier.get("/api/v1/payments/shifts/current").get_json() == {"shift": None}
+    opened = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 50_000_00})
+    assert opened.status_code == 201 and opened.get_json()["cash_in_drawer"] == 50_000_00
+
+    invoice = _invoice(cashier, patient, service, quantity=2)
+    assert (invoice["total"], invoice["amount_due"], invoice["status"]) == (
+        50_000_00,
+        50_000_00,
+        "open",
+    )
+    paid = cashier.post(
+        f"/api/v1/payments/invoices/{invoice['id']}/pay",
+        json={"method": "cash", "tendered": 60_000_00, "idempotency_key": "k-0000-0001"},
+    )
+    assert paid.status_code == 201, paid.get_json()
+    assert paid.get_json()["payment"]["change"] == 10_000_00
+    assert paid.get_json()["invoice"]["status"] == "paid"
+    again = cashier.post(
+        f"/api/v1/payments/invoices/{invoice['id']}/pay",
+        json={"method": "cash", "tendered": 60_000_00, "idempotency_key": "k-0000-0001"},
+    )
+    assert again.get_json()["payment"]["id"] == paid.get_json()["payment"]["id"]
+
+    detail = cashier.get(f"/api/v1/payments/invoices/{invoice['id']}").get_json()
+    assert [p["amount"] for p in detail["payments"]] == [50_000_00]
+    listed = cashier.get("/api/v1/payments/invoices?status=paid").get_json()
+    assert [i["id"] for i in listed] == [invoice["id"]]
+    assert cashier.post(f"/api/v1/payments/invoices/{invoice['id']}/reprint").status_code == 202
+
+    closed = cashier.post(
+        "/api/v1/payments/shifts/current/close", json={"counted_cash": 100_000_00}
+    )
+    assert closed.status_code == 200
+    assert (closed.get_json()["expected_cash"], closed.get_json()["discrepancy"]) == (
+        100_000_00,
+        0,
+    )
+
+
+def test_a_large_refund_is_refused_to_a_cashier_and_done_by_a_manager(client_as, runtime):
+    cashier, manager = client_as("cashier"), client_as("manager")
+    limit = runtime.settings.refund_approval_from
+    patient, service = _catalogue(runtime, price=limit + 100_000_00)
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    invoice = _invoice(cashier, patient, service)
+    pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
+    assert cashier.post(pay_url, json={"method": "card"}).status_code == 201
+
+    refund_url = f"/api/v1/payments/invoices/{invoice['id']}/refunds"
+    large = {"amount": limit + 1, "reason": "отказ от операции"}
+    refused = cashier.post(refund_url, json=large)
+    assert refused.status_code == 403 and refused.get_json()["code"] == "approval_required"
+    small = cashier.post(refund_url, json={"amount": 1_000_00, "reason": "ошибка в счёте"})
+    assert small.status_code == 201 and small.get_json()["refund"]["approved_by"] is None
+    approved = manager.post(refund_url, json=large)
+    assert approved.status_code == 201, approved.get_json()
+    assert approved.get_json()["refund"]["approved_by"] == manager.username
+    assert approved.get_json()["invoice"]["status"] == "partly_refunded"
+
+
+def test_only_the_desk_roles_take_payments_and_discounts_need_their_permission(client_as, runtime):
+    cashier, registrar, manager = client_as("cashier"), client_as("registrar"), client_as("manager")
+    patient, service = _catalogue(runtime)
+    invoice = _invoice(cashier, patient, service)
+    pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
+    assert registrar.post(pay_url, json={"method": "cash"}).status_code == 403
+    assert manager.post(pay_url, json={"method": "cash"}).status_code == 403
+    discount_url = f"/api/v1/payments/invoices/{invoice['id']}/discount"
+    discount = {"amount": 5_000_00, "reason": "ветеран"}
+    assert cashier.post(discount_url, json=discount).status_code == 403
+    given = manager.post(discount_url, json=discount)
+    assert given.status_code == 200 and given.get_json()["total"] == 20_000_00
+
+
+def test_bad_input_is_a_4xx_naming_the_field_and_changes_nothing(client_as, runtime):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    invoice = _invoice(cashier, patient, service)
+    pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
+    cases = [
+        (pay_url, {"method": "cash", "tendered": "100"}, 422, "tendered"),
+        (pay_url, {"method": "cash", "amount": 1.5}, 422, "amount"),
+        (pay_url, {"method": "barter"}, 422, "method"),
+        (pay_url, {"method": "cash", "tendered": 1_00}, 422, "tendered"),
+        (pay_url, {"method": "cash", "amount": 30_000_00}, 422, "amount"),
+        (
+            "/api/v1/payments/invoices",
+            {"patient_id": patient, "lines": [{"service_id": 999999}]},
+            404,
+            "lines.0.service_id",
+        ),
+        (
+            "/api/v1/payments/invoices",
+            {"patient_id": patient, "lines": [{"service_id": service, "quantity": 0}]},
+            422,
+            "lines",
+        ),
+    ]
+    for url, body, status, field in cases:
+        answer = cashier.post(url, json=body)
+        assert answer.status_code == status, (body, answer.get_json())
+        errors = answer.get_json().get("errors", {})
+        assert any(key.startswith(field) for key in errors) or field in str(errors), (body, errors)
+    not_json = cashier.post(pay_url, data="method=cash", content_type="text/plain")
+    assert not_json.status_code == 415
+    assert (
+        cashier.post("/api/v1/payments/invoices/999999/pay", json={"method": "cash"}).status_code
+        == 404
+    )
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 0
+        assert s.scalar(select(func.count(Invoice.id))) == 1
+
+
+def test_the_cashiers_page_is_the_cashiers(client_as):
+    cashier, registrar = client_as("cashier"), client_as("registrar")
+    page = cashier.get("/payments/desk?lang=ru")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "cashier.js" in html and "<h1>Касса</h1>" in html
+    assert registrar.get("/payments/desk").status_code == 403
+
+
+def test_the_desk_channel_is_for_cashiers_not_registrars(runtime, live_server, make_user):
+    from clinic.accounts import tokens, users
+    from tests.payments.fixtures import make_invoice
+    from tests.wsclient import WSClient
+
+    invoice_id = make_invoice(runtime, [25_000_00])
+    bearer = {}
+    for role in ("cashier", "registrar"):
+        user_id = make_user(role)
+        with runtime.db.transaction() as s:
+            bearer[role] = tokens.create_token(s, users.get_user(s, user_id), name="t")[1]
+    ws = WSClient(live_server, token=bearer["cashier"])
+    got = ws.subscribe("payments:desk")
+    snapshot = next(m for m in got if m.get("op") == "snapshot")
+    assert [i["id"] for i in snapshot["data"]["invoices"]] == [invoice_id]
+    ws.close()
+    ws = WSClient(live_server, token=bearer["registrar"])
+    ws.send({"op": "subscribe", "channel": "payments:desk"})
+    assert ws.wait_closed() == 1008

@@ -1,0 +1,80 @@
+"""Checkout links and QR codes for Payme and Click, for what is due on an invoice."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs, urlsplit
+
+from clinic.payments import invoices
+from tests.payments import provider_support as support
+from tests.payments.fixtures import issue_ticket, make_invoice, make_patient, make_queue
+
+# The provider settings (keys and secrets).
+settings = support.settings
+
+PRICE = 12_345_67
+
+
+def test_an_open_invoice_gets_payme_and_click_links_with_qr_codes(runtime, client_as):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    response = client_as("cashier").get(f"/api/v1/payments/invoices/{invoice_id}/checkout")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["amount"] == PRICE
+    payme_url = body["links"]["payme"]["url"]
+    assert payme_url.startswith("https://checkout.paycom.uz/")
+    decoded = base64.b64decode(payme_url.rsplit("/", 1)[1]).decode()
+    assert decoded == f"m={support.PAYME_MERCHANT_ID};ac.invoice_id={invoice_id};a={PRICE}"
+    click = urlsplit(body["links"]["click"]["url"])
+    assert parse_qs(click.query) == {
+        "service_id": [support.CLICK_SERVICE_ID],
+        "merchant_id": [support.CLICK_MERCHANT_ID],
+        "amount": ["12345.67"],
+        "transaction_param": [str(invoice_id)],
+    }
+    for link in body["links"].values():
+        assert link["qr_svg"].startswith("<svg") and "</svg>" in link["qr_svg"]
+
+
+def test_a_paid_invoice_has_no_links_and_registrars_may_not_ask(runtime, client_as):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    url = f"/api/v1/payments/invoices/{invoice_id}/checkout"
+    assert client_as("cashier").get(url).status_code == 409
+    assert client_as("registrar").get(url).status_code == 403
+    assert client_as("cashier").get("/api/v1/payments/invoices/999999/checkout").status_code == 404
+
+
+def test_the_patients_ticket_link_shows_what_to_pay_and_nothing_else(runtime, anon_client):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
+        patient_id = make_patient(s)
+        ticket = issue_ticket(s, queue_id, patient_id)
+        token, ticket_id = ticket.token, ticket.id
+    assert anon_client.get(f"/payments/checkout/{token}").status_code == 404
+    invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+    body = anon_client.get(f"/payments/checkout/{token}").get_json()
+    assert body["invoice_id"] == invoice_id and body["amount"] == PRICE
+    assert set(body["links"]) == {"payme", "click"}
+    assert anon_client.get("/payments/checkout/" + "x" * 30).status_code == 404
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    assert anon_client.get(f"/payments/checkout/{token}").status_code == 404
+
+
+def test_openapi_documents_the_provider_endpoints_and_the_staff_api(anon_client):
+    paths = anon_client.get("/api/openapi.json").get_json()["paths"]
+    for path in (
+        "/payments/payme",
+        "/payments/click/prepare",
+        "/payments/click/complete",
+        "/payments/webhooks/{provider}",
+        "/api/v1/payments/provider-log",
+        "/api/v1/payments/reconciliations",
+        "/api/v1/payments/invoices/{invoice_id}/checkout",
+        "/payments/checkout/{token}",
+    ):
+        assert path in paths, path

@@ -1,0 +1,172 @@
+"""The cashier's desk: shifts, cash with change, card, idempotent clicks, racing desks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.errors import Conflict, ValidationFailed
+from clinic.models import Invoice, Payment
+from clinic.payments import desk, shifts
+from tests.payments.fixtures import make_invoice
+
+
+def _open(runtime, cashier_id, opening_cash=100_000_00):
+    with runtime.db.transaction() as s:
+        return shifts.open_shift(s, cashier_id=cashier_id, opening_cash=opening_cash).id
+
+
+def _take(runtime, invoice_id, cashier_id, **kwargs):
+    with runtime.db.transaction() as s:
+        return desk.take_payment(
+            s, invoice_id, cashier_id=cashier_id, actor=f"cashier{cashier_id}", **kwargs
+        )
+
+
+def test_desk_payments_need_the_cashiers_open_shift(runtime, make_user):
+    cashier = make_user("cashier")
+    invoice_id = make_invoice(runtime, [25_000_00])
+    with pytest.raises(Conflict) as caught:
+        _take(runtime, invoice_id, cashier, method="cash")
+    assert caught.value.code == "no_open_shift"
+    _open(runtime, cashier)
+    with pytest.raises(Conflict) as caught:
+        _open(runtime, cashier)
+    assert caught.value.code == "shift_open"
+
+
+def test_cash_gives_change_and_the_shift_closes_with_its_discrepancy(runtime, make_user):
+    cashier = make_user("cashier")
+    shift_id = _open(runtime, cashier, opening_cash=100_000_00)
+    first = make_invoice(runtime, [25_000_00])
+    second = make_invoice(runtime, [40_000_00])
+    payment = _take(runtime, first, cashier, method="cash", tendered=30_000_00)
+    assert (payment.amount, payment.tendered, payment.change) == (25_000_00, 30_000_00, 5_000_00)
+    _take(runtime, second, cashier, method="card")
+    with runtime.db.transaction() as s:
+        desk.refund_at_desk(
+            s,
+            first,
+            cashier_id=cashier,
+            actor="cashier",
+            amount=5_000_00,
+            reason="анализ не сдан",
+            may_refund_large=False,
+            large_from=runtime.settings.refund_approval_from,
+        )
+    with runtime.db.transaction() as s:
+        shift = shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=119_000_00)
+        closed = shifts.shift_as_dict(shift)
+    # 100 000 opening + 25 000 cash - 5 000 refunded in cash; the card is not in the drawer.
+    assert closed["expected_cash"] == 120_000_00
+    assert closed["discrepancy"] == -1_000_00
+    with pytest.raises(Conflict) as caught:
+        with runtime.db.transaction() as s:
+            shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=0)
+    assert caught.value.code == "shift_closed"
+    with pytest.raises(Conflict):
+        _take(runtime, make_invoice(runtime, [1_00]), cashier, method="cash")
+
+
+BAD_PAYMENTS = [
+    ({"method": "cash", "tendered": 10_00}, "tendered"),
+    ({"method": "card", "tendered": 30_000_00}, "tendered"),
+    ({"method": "bitcoin"}, "method"),
+    ({"method": "cash", "amount": 0}, "amount"),
+    ({"method": "cash", "idempotency_key": "short"}, "idempotency_key"),
+]
+
+
+def test_bad_desk_payments_name_the_field_and_change_nothing(runtime, make_user):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    for kwargs, field in BAD_PAYMENTS:
+        with pytest.raises(ValidationFailed) as caught:
+            _take(runtime, invoice_id, cashier, **kwargs)
+        assert field in caught.value.errors, kwargs
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 0
+
+
+def test_a_repeated_click_with_one_idempotency_key_pays_once(runtime, make_user):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    ids = {
+        _take(runtime, invoice_id, cashier, method="cash", idempotency_key="click-0001").id
+        for _ in range(2)
+    }
+    assert len(ids) == 1
+
+
+def test_two_desks_paying_one_invoice_at_once_one_wins(runtime, make_user):
+    cashiers = [make_user("cashier") for _ in range(2)]
+    for cashier in cashiers:
+        _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    barrier, won, refused, errors = threading.Barrier(2), [], [], []
+
+    def desk_pays(cashier):
+        try:
+            barrier.wait(10)
+            won.append(_take(runtime, invoice_id, cashier, method="cash").id)
+        except Conflict as exc:
+            refused.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=desk_pays, args=(c,)) for c in cashiers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(won) == 1 and refused == ["already_paid"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.paid_amount) == ("paid", 25_000_00)
+
+
+def test_reprint_is_for_paid_invoices(runtime, make_user):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    with pytest.raises(Conflict):
+        with runtime.db.transaction() as s:
+            desk.request_reprint(s, invoice_id, actor="cashier")
+    _take(runtime, invoice_id, cashier, method="card")
+    with runtime.db.transaction() as s:
+        desk.request_reprint(s, invoice_id, actor="cashier")
+
+
+def test_giving_cash_back_needs_the_cashiers_open_shift_a_card_refund_does_not(runtime, make_user):
+    cashier = make_user("cashier")
+    shift_id = _open(runtime, cashier)
+    cash_invoice = make_invoice(runtime, [25_000_00])
+    card_invoice = make_invoice(runtime, [25_000_00])
+    _take(runtime, cash_invoice, cashier, method="cash")
+    _take(runtime, card_invoice, cashier, method="card")
+    with runtime.db.transaction() as s:
+        shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=125_000_00)
+
+    def give_back(invoice_id):
+        with runtime.db.transaction() as s:
+            return desk.refund_at_desk(
+                s,
+                invoice_id,
+                cashier_id=cashier,
+                actor="cashier",
+                amount=1_000_00,
+                reason="ошибка",
+                may_refund_large=False,
+                large_from=runtime.settings.refund_approval_from,
+            )
+
+    with pytest.raises(Conflict) as caught:
+        give_back(cash_invoice)
+    assert caught.value.code == "no_open_shift"
+    assert give_back(card_invoice).shift_id is None

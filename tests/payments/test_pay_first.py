@@ -1,0 +1,65 @@
+""" "Pay before the doctor": an unpaid ticket is not called; paying releases it live."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clinic.models import OutboxEvent, Ticket
+from clinic.payments import invoices
+from clinic.queue import calls
+from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
+
+
+def _ticket_with_invoice(runtime, queue_id):
+    with runtime.db.transaction() as s:
+        patient = make_patient(s)
+        ticket_id = issue_ticket(s, queue_id, patient).id
+    return ticket_id, make_invoice(runtime, [8_000_00], ticket_id=ticket_id, patient_id=patient)
+
+
+def _pay(runtime, invoice_id):
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=8_000_00, actor="kassa")
+
+
+def _call(runtime, queue_id):
+    with runtime.db.transaction() as s:
+        ticket = calls.call_next(s, queue_id, tz=TZ, actor="doctor")
+        return ticket.id if ticket else None
+
+
+def test_an_unpaid_ticket_is_passed_over_until_its_invoice_is_paid(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    first, first_invoice = _ticket_with_invoice(runtime, queue_id)
+    second, second_invoice = _ticket_with_invoice(runtime, queue_id)
+    assert _call(runtime, queue_id) is None
+    _pay(runtime, second_invoice)
+    assert _call(runtime, queue_id) == second
+    assert _call(runtime, queue_id) is None
+    _pay(runtime, first_invoice)
+    assert _call(runtime, queue_id) == first
+
+
+def test_paying_announces_the_ticket_paid_on_the_queue_staff_channel(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    ticket_id, invoice_id = _ticket_with_invoice(runtime, queue_id)
+    _pay(runtime, invoice_id)
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).paid_at is not None
+        paid = s.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.channel == f"queue:{queue_id}", OutboxEvent.type == "ticket.paid"
+            )
+        ).all()
+    assert len(paid) == 1
+    assert paid[0].data["id"] == ticket_id and paid[0].data["paid_at"]
+
+
+def test_a_queue_without_the_flag_calls_unpaid_tickets(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=False)
+    ticket_id, _ = _ticket_with_invoice(runtime, queue_id)
+    assert _call(runtime, queue_id) == ticket_id

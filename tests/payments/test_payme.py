@@ -1,0 +1,433 @@
+"""Payme Merchant API conformance, written from PROTOCOLS.md: every method, every error
+code, repeated and out-of-order calls, the 12-hour timeout on a controlled clock, refunds
+after perform and -31007 once the service was rendered."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.models import Invoice, Payment, PaymeTransaction, ProviderLogEntry, Refund
+from clinic.payments import invoices
+from clinic.queue import calls
+from tests.payments import provider_support as support
+from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
+from tests.payments.provider_support import Payme, account, payme_auth
+
+# The provider settings (keys and secrets) and Payme's clock.
+clock = support.clock
+settings = support.settings
+
+TWELVE_HOURS = 43_200_000
+STATEMENT_FIELDS = "id time amount account create_time perform_time cancel_time transaction state"
+STATEMENT_FIELDS = (STATEMENT_FIELDS + " reason receivers").split()
+PRICE = 15_000_000
+
+
+@pytest.fixture
+def payme(anon_client):
+    return Payme(anon_client)
+
+
+@pytest.fixture
+def invoice_id(runtime):
+    return make_invoice(runtime, (PRICE,))
+
+
+def create(payme, invoice_id, clock, payme_id="6389e0d1a2b3c4d5e6f70001", amount=PRICE):
+    return payme.result(
+        "CreateTransaction",
+        {"id": payme_id, "time": clock.now, "amount": amount, "account": account(invoice_id)},
+    )
+
+
+def invoice_of(runtime, invoice_id) -> Invoice:
+    with runtime.db.session() as s:
+        return s.get(Invoice, invoice_id)
+
+
+# -- CheckPerformTransaction ----------------------------------------------------------------
+
+
+def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines(
+    runtime, payme, clock
+):
+    invoice_id = make_invoice(runtime, (PRICE, 2_500_000))
+    result = payme.result(
+        "CheckPerformTransaction", {"amount": PRICE + 2_500_000, "account": account(invoice_id)}
+    )
+    assert result["allow"] is True
+    items = result["detail"]["items"]
+    assert result["detail"]["receipt_type"] == 0
+    assert [i["price"] for i in items] == [PRICE, 2_500_000]
+    assert all({"title", "count", "code", "vat_percent", "package_code"} <= set(i) for i in items)
+
+
+def test_a_wrong_amount_is_31001(payme, invoice_id):
+    for amount in (PRICE - 1, PRICE + 1, PRICE * 100):
+        assert (
+            payme.error(
+                "CheckPerformTransaction", {"amount": amount, "account": account(invoice_id)}
+            )
+            == -31001
+        )
+
+
+def test_an_unknown_invoice_is_31050_naming_the_account_field(payme):
+    for bad_account in ({"invoice_id": "999999"}, {"invoice_id": "abc"}, {}, {"order": "1"}):
+        body = payme.call("CheckPerformTransaction", {"amount": PRICE, "account": bad_account})
+        assert body["error"]["code"] == -31050
+        assert body["error"]["data"] == "invoice_id"
+
+
+def test_an_invoice_paid_at_the_desk_is_not_payable_31051(runtime, payme, invoice_id, clock):
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    params = {"amount": PRICE, "account": account(invoice_id)}
+    assert payme.error("CheckPerformTransaction", params) == -31051
+    assert payme.error("CreateTransaction", {**params, "id": "x1", "time": clock.now}) == -31051
+
+
+def test_an_invoice_with_a_live_transaction_is_31008_for_check_and_for_a_new_id(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "first")
+    params = {"amount": PRICE, "account": account(invoice_id)}
+    assert payme.error("CheckPerformTransaction", params) == -31008
+    assert payme.error("CreateTransaction", {**params, "id": "second", "time": clock.now}) == -31008
+    payme.result("PerformTransaction", {"id": "first"})
+    assert payme.error("CreateTransaction", {**params, "id": "third", "time": clock.now}) == -31008
+
+
+def test_an_invoice_held_by_another_provider_is_31008(runtime, payme, invoice_id):
+    with runtime.db.transaction() as s:
+        invoices.hold(s, invoices.get_invoice(s, invoice_id), "click:555")
+    params = {"amount": PRICE, "account": account(invoice_id)}
+    assert payme.error("CheckPerformTransaction", params) == -31008
+
+
+# -- CreateTransaction ----------------------------------------------------------------------
+
+
+def test_a_repeated_create_gets_the_identical_first_answer_and_holds_the_invoice(
+    runtime, payme, invoice_id, clock
+):
+    first = create(payme, invoice_id, clock)
+    clock.advance(5_000)
+    again = create(payme, invoice_id, clock)
+    assert first == again
+    assert first["state"] == 1 and len(str(first["create_time"])) == 13
+    assert invoice_of(runtime, invoice_id).held_by == "payme:6389e0d1a2b3c4d5e6f70001"
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(PaymeTransaction.id))) == 1
+
+
+def test_a_repeated_create_after_twelve_hours_cancels_with_reason_4_and_is_31008(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "late")
+    clock.advance(TWELVE_HOURS + 1)
+    params = {"id": "late", "time": clock.now - TWELVE_HOURS - 1, "amount": PRICE,
+              "account": account(invoice_id)}  # fmt: skip
+    assert payme.error("CreateTransaction", params) == -31008
+    check = payme.result("CheckTransaction", {"id": "late"})
+    assert (check["state"], check["reason"]) == (-1, 4)
+    assert invoice_of(runtime, invoice_id).held_by is None
+
+
+# -- PerformTransaction ---------------------------------------------------------------------
+
+
+def test_perform_pays_the_invoice_once_and_a_repeat_returns_the_stored_values(
+    runtime, payme, invoice_id, clock
+):
+    created = create(payme, invoice_id, clock)
+    clock.advance(1_000)
+    performed = payme.result("PerformTransaction", {"id": "6389e0d1a2b3c4d5e6f70001"})
+    assert performed == {
+        "transaction": created["transaction"],
+        "perform_time": clock.now,
+        "state": 2,
+    }
+    clock.advance(60_000)
+    assert payme.result("PerformTransaction", {"id": "6389e0d1a2b3c4d5e6f70001"}) == performed
+    invoice = invoice_of(runtime, invoice_id)
+    assert (invoice.status, invoice.paid_amount, invoice.held_by) == ("paid", PRICE, None)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_the_timeout_counts_from_paymes_time_on_the_injected_clock(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "on-time")
+    clock.advance(TWELVE_HOURS)  # exactly twelve hours is not yet past them
+    assert payme.result("PerformTransaction", {"id": "on-time"})["state"] == 2
+
+    other = make_invoice(runtime, (PRICE,))
+    create(payme, other, clock, "too-late")
+    clock.advance(TWELVE_HOURS + 1)
+    assert payme.error("PerformTransaction", {"id": "too-late"}) == -31008
+    check = payme.result("CheckTransaction", {"id": "too-late"})
+    assert (check["state"], check["reason"], check["perform_time"]) == (-1, 4, 0)
+    assert check["cancel_time"] == clock.now
+    assert invoice_of(runtime, other).status == "open"
+    assert invoice_of(runtime, other).held_by is None
+
+
+def test_the_beat_task_cancels_created_transactions_past_twelve_hours(
+    runtime, payme, invoice_id, clock
+):
+    from tasks.payments_providers import cancel_expired_payme
+
+    create(payme, invoice_id, clock, "forgotten")
+    assert cancel_expired_payme.run(now_ms=clock.now + TWELVE_HOURS) == 0
+    assert cancel_expired_payme.run(now_ms=clock.now + TWELVE_HOURS + 1) == 1
+    clock.advance(TWELVE_HOURS + 1)
+    check = payme.result("CheckTransaction", {"id": "forgotten"})
+    assert (check["state"], check["reason"]) == (-1, 4)
+    assert invoice_of(runtime, invoice_id).held_by is None
+
+
+# -- CancelTransaction ----------------------------------------------------------------------
+
+
+def test_cancel_before_perform_is_minus_1_lets_the_invoice_go_and_repeats_stored_values(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "c1")
+    clock.advance(1_000)
+    cancelled = payme.result("CancelTransaction", {"id": "c1", "reason": 3})
+    assert cancelled["state"] == -1 and cancelled["cancel_time"] == clock.now
+    clock.advance(1_000)
+    assert payme.result("CancelTransaction", {"id": "c1", "reason": 1}) == cancelled
+    assert payme.error("PerformTransaction", {"id": "c1"}) == -31008
+    assert payme.result("CheckTransaction", {"id": "c1"})["reason"] == 3
+    assert invoice_of(runtime, invoice_id).held_by is None
+    # A cancelled transaction is not re-created, and the invoice can be paid anew.
+    params = {"amount": PRICE, "account": account(invoice_id), "time": clock.now}
+    assert payme.error("CreateTransaction", {**params, "id": "c1"}) == -31008
+    assert payme.result("CreateTransaction", {**params, "id": "c2"})["state"] == 1
+
+
+def test_cancel_after_perform_refunds_as_minus_2_once(runtime, payme, invoice_id, clock):
+    create(payme, invoice_id, clock, "r1")
+    payme.result("PerformTransaction", {"id": "r1"})
+    clock.advance(1_000)
+    cancelled = payme.result("CancelTransaction", {"id": "r1", "reason": 5})
+    assert cancelled["state"] == -2 and cancelled["cancel_time"] == clock.now
+    assert payme.result("CancelTransaction", {"id": "r1", "reason": 5}) == cancelled
+    assert payme.error("PerformTransaction", {"id": "r1"}) == -31008
+    check = payme.result("CheckTransaction", {"id": "r1"})
+    assert (check["state"], check["reason"]) == (-2, 5) and check["perform_time"] > 0
+    invoice = invoice_of(runtime, invoice_id)
+    assert (invoice.status, invoice.refunded_amount) == ("refunded", PRICE)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == 1
+
+
+def test_cancel_after_the_service_was_rendered_is_31007_and_changes_nothing(runtime, payme, clock):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
+        patient_id = make_patient(s)
+        ticket_id = issue_ticket(s, queue_id, patient_id).id
+    invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+    create(payme, invoice_id, clock, "served")
+    payme.result("PerformTransaction", {"id": "served"})
+    with runtime.db.transaction() as s:
+        ticket = calls.call_next(s, queue_id, tz=TZ)
+        calls.finish_service(s, ticket, tz=TZ)
+    assert payme.error("CancelTransaction", {"id": "served", "reason": 5}) == -31007
+    assert payme.result("CheckTransaction", {"id": "served"})["state"] == 2
+    assert invoice_of(runtime, invoice_id).status == "paid"
+
+
+# -- unknown ids, statements, fiscal data ---------------------------------------------------
+
+
+def test_an_unknown_transaction_is_31003(payme):
+    for method, params in [
+        ("PerformTransaction", {"id": "nope"}),
+        ("CancelTransaction", {"id": "nope", "reason": 1}),
+        ("CheckTransaction", {"id": "nope"}),
+        ("SetFiscalData", {"id": "nope", "type": "PERFORM", "fiscal_data": {}}),
+    ]:
+        assert payme.error(method, params) == -31003, method
+
+
+def test_check_transaction_reports_every_time_in_milliseconds(payme, invoice_id, clock):
+    created = create(payme, invoice_id, clock, "t1")
+    check = payme.result("CheckTransaction", {"id": "t1"})
+    assert check == {
+        "create_time": created["create_time"],
+        "perform_time": 0,
+        "cancel_time": 0,
+        "transaction": created["transaction"],
+        "state": 1,
+        "reason": None,
+    }
+
+
+def test_get_statement_lists_every_state_within_inclusive_bounds_in_time_order(
+    runtime, payme, clock
+):
+    base = 1_764_000_000_000
+    ids = []
+    for offset, name in ((0, "s0"), (10, "s1"), (20, "s2"), (30, "s3")):
+        invoice_id = make_invoice(runtime, (PRICE,))
+        params = {"id": name, "time": base + offset, "amount": PRICE,
+                  "account": account(invoice_id)}  # fmt: skip
+        payme.result("CreateTransaction", params)
+        ids.append(name)
+    clock.now = base + 1_000  # the transactions are fresh by the clock, whatever their time
+    payme.result("PerformTransaction", {"id": "s1"})
+    payme.result("CancelTransaction", {"id": "s2", "reason": 3})
+    rows = payme.result("GetStatement", {"from": base + 10, "to": base + 30})["transactions"]
+    assert [r["id"] for r in rows] == ["s1", "s2", "s3"]
+    assert [r["state"] for r in rows] == [2, -1, 1]
+    assert rows[0]["time"] == base + 10 and rows[-1]["time"] == base + 30
+    assert set(rows[0]) == set(STATEMENT_FIELDS)
+    assert payme.result("GetStatement", {"from": base + 31, "to": base + 99}) == {
+        "transactions": []
+    }
+
+
+def test_set_fiscal_data_keeps_the_receipt_for_perform_and_cancel(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "f1")
+    payme.result("PerformTransaction", {"id": "f1"})
+    receipt = {"receipt_id": 7, "terminal_id": "EP0001", "fiscal_sign": "8124",
+               "qr_code_url": "https://ofd.soliq.uz/check?t=EP0001"}  # fmt: skip
+    assert payme.result(
+        "SetFiscalData", {"id": "f1", "type": "PERFORM", "fiscal_data": receipt}
+    ) == {"success": True}
+    payme.result("SetFiscalData", {"id": "f1", "type": "CANCEL", "fiscal_data": {"receipt_id": 8}})
+    assert payme.error("SetFiscalData", {"id": "f1", "type": "OTHER", "fiscal_data": {}}) == -32600
+    with runtime.db.session() as s:
+        txn = s.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == "f1"))
+        assert txn.fiscal_perform == receipt and txn.fiscal_cancel == {"receipt_id": 8}
+
+
+# -- out of order ---------------------------------------------------------------------------
+
+
+def test_calls_out_of_order_never_pay_what_was_not_created_or_was_cancelled(
+    runtime, payme, invoice_id, clock
+):
+    assert payme.error("PerformTransaction", {"id": "early"}) == -31003
+    assert payme.error("CancelTransaction", {"id": "early", "reason": 1}) == -31003
+    create(payme, invoice_id, clock, "early")
+    payme.result("CancelTransaction", {"id": "early", "reason": 1})
+    assert payme.error("PerformTransaction", {"id": "early"}) == -31008
+    assert invoice_of(runtime, invoice_id).paid_amount == 0
+
+
+# -- protocol errors, authorisation and the log ---------------------------------------------
+
+
+def test_protocol_errors_are_json_rpc_with_http_200(anon_client, payme):
+    response = anon_client.get("/payments/payme", headers=payme_auth())
+    assert response.status_code == 200 and response.get_json()["error"]["code"] == -32300
+    # Sent as Payme sends it: no session, no CSRF token (the endpoint is exempt).
+    response = anon_client.post(
+        "/payments/payme", data=b"{not json", content_type="application/json",
+        headers=payme_auth(), skip_csrf=True,
+    )  # fmt: skip
+    body = response.get_json()
+    assert response.status_code == 200 and body["error"]["code"] == -32700 and body["id"] is None
+    assert payme.call("NoSuchMethod", {})["error"] == {
+        "code": -32601,
+        "message": payme.call("NoSuchMethod", {})["error"]["message"],
+        "data": "NoSuchMethod",
+    }
+    for params in ({"amount": "15000000", "account": {}}, {"account": {}}, {"amount": 1.5}):
+        assert payme.error("CheckPerformTransaction", params) == -32600
+    assert (
+        payme.error("CreateTransaction", {"id": 5, "time": 1, "amount": 1, "account": {}}) == -32600
+    )
+
+
+GARBAGE = [
+    b"[]", b"1", b'"x"', b"null", b'{"method": "CheckTransaction"}', b'{"id": {}, "params": 1}',
+    b'{"id": 1, "method": 7, "params": {}}', b'{"id": 1, "method": "GetStatement", "params": []}',
+    "{\"id\": 1, \"method\": \"\u0436\"}".encode(), b"\xff\xfe", b"{" * 5000,
+]  # fmt: skip
+
+
+def test_garbage_never_gets_a_500(anon_client):
+    for body in GARBAGE:
+        response = anon_client.post(
+            "/payments/payme", data=body, content_type="application/json", headers=payme_auth()
+        )
+        assert response.status_code == 200, body
+        assert response.get_json()["error"]["code"] in (-32700, -32600, -32601), body
+
+
+def test_a_missing_or_wrong_key_is_32504(payme, invoice_id):
+    for headers in (
+        {},
+        payme_auth("wrong-key"),
+        payme_auth(login="Payme"),
+        payme_auth(""),
+        {"Authorization": "Basic !!!"},
+        {"Authorization": "Basic"},
+    ):
+        body = payme.call(
+            "CheckPerformTransaction",
+            {"amount": PRICE, "account": account(invoice_id)},
+            headers=headers,
+            rpc_id=77,
+        )
+        assert body["error"]["code"] == -32504 and body["id"] == 77, headers
+
+
+def test_a_body_over_the_limit_is_413_and_another_content_type_415(anon_client):
+    big = b'{"id": 1, "method": "CheckTransaction", "params": {"id": "' + b"x" * 70_000 + b'"}}'
+    response = anon_client.post(
+        "/payments/payme", data=big, content_type="application/json", headers=payme_auth()
+    )
+    assert response.status_code == 413
+    response = anon_client.post(
+        "/payments/payme", data="id=1", content_type="text/plain", headers=payme_auth()
+    )
+    assert response.status_code == 415
+
+
+def test_every_call_and_answer_is_in_the_provider_log_by_invoice_and_by_payme_id(
+    runtime, payme, invoice_id, clock, client
+):
+    create(payme, invoice_id, clock, "logged")
+    payme.result("PerformTransaction", {"id": "logged"})
+    payme.error("PerformTransaction", {"id": "unknown-one"})
+    by_id = client.get("/api/v1/payments/provider-log?provider_ref=logged").get_json()
+    assert [e["method"] for e in by_id["items"]] == ["PerformTransaction", "CreateTransaction"]
+    assert '"state":2' in by_id["items"][0]["response"]
+    assert '"logged"' in by_id["items"][1]["request"]
+    by_invoice = client.get(f"/api/v1/payments/provider-log?invoice_id={invoice_id}").get_json()
+    assert by_invoice["total"] == 2  # Perform names only the transaction: logged by its invoice
+    unknown = client.get("/api/v1/payments/provider-log?provider_ref=unknown-one").get_json()
+    assert unknown["items"][0]["error_code"] == -31003
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ProviderLogEntry.id))) == 3
+
+
+def test_an_internal_failure_is_32400_with_http_200_and_keeps_nothing_but_the_log(
+    runtime, payme, invoice_id, clock, monkeypatch
+):
+    from clinic.payments import payme as payme_api
+
+    def broken(session, params, now):
+        payme_api.create_transaction(session, params, now)  # writes, then fails
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(payme_api.METHODS, "CreateTransaction", broken)
+    params = {"id": "boom", "time": clock.now, "amount": PRICE, "account": account(invoice_id)}
+    body = payme.call("CreateTransaction", params)
+    assert body["error"]["code"] == -32400 and set(body["error"]["message"]) == {"ru", "uz", "en"}
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(PaymeTransaction.id))) == 0
+        assert s.get(Invoice, invoice_id).held_by is None
+        logged = s.scalar(select(ProviderLogEntry).where(ProviderLogEntry.provider_ref == "boom"))
+        assert logged.error_code == -32400 and '"boom"' in logged.request

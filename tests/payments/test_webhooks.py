@@ -1,0 +1,227 @@
+"""Standard Webhooks: verified with the standardwebhooks package, stored once per id, applied
+by a real worker; tampered, stale, early, missing and garbage headers are a 4xx, never 500."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from clinic.models import Invoice, Payment, Refund, WebhookEvent
+from clinic.settings import ConfigError, Settings
+from tests.payments import provider_support as support
+from tests.payments.fixtures import make_invoice
+from tests.payments.provider_support import OTHER_SECRET, WEBHOOK_SECRET, webhook_headers
+
+# The provider settings (keys and secrets).
+settings = support.settings
+
+PRICE = 7_500_000
+URL = "/payments/webhooks/acq"
+
+
+def event_body(invoice_id, kind="payment.succeeded", amount=PRICE, **extra) -> str:
+    data = {"invoice_id": str(invoice_id), "amount": amount, "reference": "acq-8842", **extra}
+    return json.dumps({"type": kind, "data": data})
+
+
+def post(client, body: str, headers: dict, url: str = URL):
+    return client.post(url, data=body.encode(), headers=headers, skip_csrf=True)
+
+
+def wait_until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+    return value
+
+
+def test_the_official_test_vector():
+    stamp = datetime.fromtimestamp(1614265330, tz=timezone.utc)
+    signed = Webhook(WEBHOOK_SECRET).sign(
+        "msg_p5jXN8AQM9LWM0D4loKWxJek", stamp, '{"test": 2432232314}'
+    )
+    assert signed == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_a_payment_event_is_stored_once_and_applied_once_by_the_worker(
+    runtime, anon_client, worker
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    first = post(anon_client, body, webhook_headers(body, "msg_1"))
+    assert first.status_code == 200 and first.get_json() == {"received": True, "repeated": False}
+    # The sender retries: the same id, a new timestamp and signature.
+    again = post(anon_client, body, webhook_headers(body, "msg_1", at=time.time() + 2))
+    assert again.status_code == 200 and again.get_json()["repeated"] is True
+
+    def paid():
+        with runtime.db.session() as s:
+            return s.get(Invoice, invoice_id).status == "paid"
+
+    wait_until(paid)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+        event = s.scalar(select(WebhookEvent))
+        assert event.status == "applied" and event.body == body
+        payment = s.scalar(select(Payment))
+        assert (payment.method, payment.provider, payment.provider_ref, payment.amount) == (
+            "acq",
+            "acq",
+            "acq-8842",
+            PRICE,
+        )
+
+    refund = event_body(invoice_id, "payment.refunded", refund_reference="acq-r-1")
+    assert post(anon_client, refund, webhook_headers(refund, "msg_2")).status_code == 200
+
+    def refunded():
+        with runtime.db.session() as s:
+            return s.get(Invoice, invoice_id).status == "refunded"
+
+    wait_until(refunded)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == 1
+
+
+def test_applying_an_event_twice_changes_nothing_the_second_time(runtime, anon_client):
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    assert post(anon_client, body, webhook_headers(body, "msg_twice")).status_code == 200
+    with runtime.db.session() as s:
+        event_id = s.scalar(select(WebhookEvent.id))
+    assert apply_webhook_event.run(event_id=event_id) == "applied"
+    assert apply_webhook_event.run(event_id=event_id) == "applied"
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The verifier's clock (the standardwebhooks package's ``datetime.now``), stopped at a
+    whole second, so 301 s is 301 s however slow the machine is."""
+    import standardwebhooks.webhooks as verifier
+
+    instant = float(int(time.time()))
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(instant, tz=tz)
+
+    monkeypatch.setattr(verifier, "datetime", Frozen)
+    return instant
+
+
+def test_a_tampered_body_stale_or_early_timestamps_and_wrong_secrets_are_401(
+    runtime, anon_client, frozen_clock
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    tampered = event_body(invoice_id, amount=1)
+    now = frozen_clock
+    cases = [
+        (tampered, webhook_headers(body, "m1", at=now)),
+        (body, webhook_headers(body, "m2", at=now - 301)),
+        (body, webhook_headers(body, "m3", at=now + 301)),
+        (body, webhook_headers(body, "m4", at=now, secret=OTHER_SECRET)),
+    ]
+    for sent, headers in cases:
+        assert post(anon_client, sent, headers).status_code == 401, headers
+    # Five minutes either way is still accepted.
+    for msg_id, at in (("m6", now - 300), ("m7", now + 300)):
+        assert post(anon_client, body, webhook_headers(body, msg_id, at=at)).status_code == 200
+    # The other sender's secret is right for the other sender's door.
+    other = webhook_headers(body, "m5", at=now, secret=OTHER_SECRET)
+    assert post(anon_client, body, other, "/payments/webhooks/other").status_code == 200
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 3
+
+
+def test_several_signatures_of_which_one_is_valid_are_accepted(anon_client, runtime):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    headers = webhook_headers(body, "multi")
+    valid = headers["webhook-signature"]
+    headers["webhook-signature"] = f"v1,{'A' * 44} v2,{valid[3:]} {valid} v1,bm90IGl0"
+    assert post(anon_client, body, headers).status_code == 200
+
+
+def test_missing_and_garbage_headers_are_400_or_401_never_500(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    good = webhook_headers(body, "g1")
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        headers = {k: v for k, v in good.items() if k != name}
+        assert post(anon_client, body, headers).status_code == 400, name
+    garbage = [
+        {"webhook-signature": "garbage"},
+        {"webhook-signature": "v1,!!!not-base64!!!"},
+        {"webhook-signature": "v1,a,b"},
+        {"webhook-signature": ","},
+        {"webhook-signature": "   "},
+        {"webhook-timestamp": "yesterday"},
+        {"webhook-timestamp": "nan"},
+        {"webhook-timestamp": "1e400"},
+        {"webhook-timestamp": "-99999999999999999999"},
+        {"webhook-id": "x" * 300},
+    ]
+    for change in garbage:
+        response = post(anon_client, body, {**good, **change})
+        assert response.status_code in (400, 401), (change, response.status_code)
+    assert anon_client.post(URL, data=b"\xff\xfe", headers=good).status_code in (400, 401)
+    plain = {**good, "Content-Type": "text/plain"}
+    assert anon_client.post(URL, data=body, headers=plain).status_code == 415
+    assert post(anon_client, body, good, "/payments/webhooks/nobody").status_code == 404
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 0
+
+
+def test_a_signed_body_that_is_not_a_payment_event_is_kept_and_refused_naming_the_field(
+    runtime, anon_client
+):
+    body = json.dumps({"type": "payment.succeeded", "data": {"invoice_id": "1", "amount": "5"}})
+    response = post(anon_client, body, webhook_headers(body, "bad-body"))
+    assert response.status_code == 422
+    assert "data.amount" in response.get_json()["errors"]
+    again = post(anon_client, body, webhook_headers(body, "bad-body"))
+    assert again.status_code == 422
+    with runtime.db.session() as s:
+        event = s.scalar(select(WebhookEvent))
+        assert event.status == "rejected" and "data.amount" in event.outcome
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_production_refuses_to_start_without_the_enabled_providers_secrets(tmp_path, backend):
+    env = {
+        "CLINIC_ENV": "production",
+        "CLINIC_INSTANCE": str(tmp_path),
+        "SECRET_KEY": "k" * 40,
+        "DATABASE_URL": "postgresql://clinic@db/clinic",
+        "REDIS_URL": "redis://redis:6379/0",
+        "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+    }
+    assert Settings.from_env(env).payment_providers == ()
+    enabled = {**env, "CLINIC_PAYMENT_PROVIDERS": "payme,click,webhooks"}
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(enabled)
+    for name in ("PAYME_KEY", "PAYME_MERCHANT_ID", "CLICK_SECRET_KEY", "CLINIC_WEBHOOK_SECRETS"):
+        assert name in str(refused.value)
+    for name, value in (("CLINIC_PROVIDER_RATE_LIMIT", "lots"),
+                        ("CLINIC_PROVIDER_ALLOWED_IPS", "payme=not-an-address"),
+                        ("CLINIC_WEBHOOK_SECRETS", "acq"),
+                        ("CLINIC_PAYMENT_PROVIDERS", "paypal")):  # fmt: skip
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**env, name: value})
+    complete = {**enabled, **support.PROVIDER_ENV}
+    started = Settings.from_env(complete)
+    assert started.payme_key == support.PAYME_KEY
+    assert started.webhook_secrets == {"acq": WEBHOOK_SECRET, "other": OTHER_SECRET}

@@ -1,0 +1,19 @@
+"""Payments in the web: invoices and the cashier's desk (API and page), who may read the
+payments channels, and the providers' endpoints."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from web.pages import NavLink, add_navigation
+from web.payments import channels  # noqa: F401 - registers the payments channel rules
+from web.payments import providers
+from web.payments.api import blp as api_blueprint
+from web.payments.pages import bp as pages_blueprint
+
+
+def init_app(app, api) -> None:
+    api.register_blueprint(api_blueprint)
+    app.register_blueprint(pages_blueprint)
+    providers.init_app(app, api)
+    add_navigation(app, NavLink("payments_pages.desk", _l("Cashier's desk")))

@@ -1,0 +1,257 @@
+"""Invoices, desk payments, refunds, reprints and cashier shifts.
+
+Taking money needs ``payments.take`` (cashiers); a refund ``payments.refund``, and above
+``CLINIC_REFUND_APPROVAL_FROM`` also ``payments.refund_large`` (managers, administrators);
+a discount ``payments.discount``. Amounts are integer tiyin.
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from clinic.base import utcnow
+from clinic.errors import NotFound
+from clinic.payments import desk, invoices, shifts
+from clinic.payments.models import Refund
+from clinic.payments.refunds import refund_as_dict
+from web import db
+from web.api.schemas import ProblemSchema
+from web.auth.identity import current_identity
+from web.payments import schemas
+from web.permissions import requires
+
+blp = Blueprint(
+    "payments", __name__, url_prefix="/api/v1/payments", description="Invoices and the desk"
+)
+
+
+def _identity():
+    return current_identity()
+
+
+def _actor() -> str:
+    identity = _identity()
+    return identity.username if identity else ""
+
+
+def _detail(session, invoice) -> dict:
+    refunds = session.scalars(
+        select(Refund).where(Refund.invoice_id == invoice.id).order_by(Refund.id)
+    )
+    return {
+        **invoices.invoice_as_dict(invoice),
+        "payments": [
+            invoices.payment_as_dict(p) for p in invoices.payments_of(session, invoice.id)
+        ],
+        "refunds": [refund_as_dict(r) for r in refunds],
+    }
+
+
+def _shift_out(session, shift) -> dict:
+    return {**shifts.shift_as_dict(shift), "cash_in_drawer": shifts.cash_in_drawer(session, shift)}
+
+
+# -- invoices -------------------------------------------------------------------------------
+
+
+@blp.route("/invoices")
+@requires("payments.read")
+@blp.arguments(schemas.InvoicesQuery, location="query")
+@blp.response(200, schemas.InvoiceOut(many=True))
+def list_invoices(query):
+    """The clinic day's invoices and those still open from the week before, newest first."""
+    session = db.session()
+    found = desk.todays_invoices(session, tz=db.runtime().settings.tz, now=utcnow())
+    if query.get("status"):
+        found = [i for i in found if i.status == query["status"]]
+    return [invoices.invoice_as_dict(i) for i in found]
+
+
+@blp.route("/invoices", methods=["POST"])
+@requires("payments.take")
+@blp.arguments(schemas.InvoiceIn)
+@blp.response(201, schemas.InvoiceDetail)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def create_invoice(data):
+    """An invoice from the price list for a patient (and optionally a queue ticket)."""
+    session = db.session()
+    invoice = invoices.create_invoice(
+        session,
+        patient_id=data["patient_id"],
+        ticket_id=data["ticket_id"],
+        lines=data["lines"],
+        actor=_actor(),
+    )
+    session.commit()
+    return _detail(session, invoice)
+
+
+@blp.route("/invoices/<int:invoice_id>")
+@requires("payments.read")
+@blp.response(200, schemas.InvoiceDetail)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_invoice(invoice_id: int):
+    """An invoice with its lines, payments and refunds."""
+    session = db.session()
+    return _detail(session, invoices.get_invoice(session, invoice_id))
+
+
+@blp.route("/invoices/<int:invoice_id>/discount", methods=["POST"])
+@requires("payments.discount")
+@blp.arguments(schemas.DiscountIn)
+@blp.response(200, schemas.InvoiceDetail)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def set_discount(data, invoice_id: int):
+    """A discount with its reason, before anything is paid (409 ``lines_frozen`` after)."""
+    session = db.session()
+    invoice = invoices.set_discount(
+        session,
+        invoices.get_invoice(session, invoice_id),
+        amount=data["amount"],
+        reason=data["reason"],
+        actor=_actor(),
+    )
+    session.commit()
+    return _detail(session, invoice)
+
+
+@blp.route("/invoices/<int:invoice_id>/cancel", methods=["POST"])
+@requires("payments.take")
+@blp.response(200, schemas.InvoiceDetail)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def cancel_invoice(invoice_id: int):
+    """Cancel an invoice nothing was paid of."""
+    session = db.session()
+    invoice = invoices.cancel_invoice(
+        session, invoices.get_invoice(session, invoice_id), actor=_actor()
+    )
+    session.commit()
+    return _detail(session, invoice)
+
+
+# -- the desk -------------------------------------------------------------------------------
+
+
+@blp.route("/invoices/<int:invoice_id>/pay", methods=["POST"])
+@requires("payments.take")
+@blp.arguments(schemas.PayIn)
+@blp.response(201, schemas.PaymentResult)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def pay(data, invoice_id: int):
+    """Cash (with the cash tendered: the change due comes back) or card at the desk, in the
+    cashier's open shift (409 ``no_open_shift`` otherwise). 409 ``already_paid`` or ``held``
+    when the invoice was paid or is being paid elsewhere."""
+    session = db.session()
+    payment = desk.take_payment(
+        session,
+        invoice_id,
+        cashier_id=_identity().user_id,
+        actor=_actor(),
+        method=data["method"],
+        amount=data["amount"],
+        tendered=data["tendered"],
+        idempotency_key=data["idempotency_key"],
+    )
+    session.commit()
+    invoice = invoices.get_invoice(session, invoice_id)
+    return {
+        "payment": invoices.payment_as_dict(payment),
+        "invoice": invoices.invoice_as_dict(invoice),
+    }
+
+
+@blp.route("/invoices/<int:invoice_id>/refunds", methods=["POST"])
+@requires("payments.refund")
+@blp.arguments(schemas.RefundIn)
+@blp.response(201, schemas.RefundResult)
+@blp.alt_response(403, schema=ProblemSchema)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def refund(data, invoice_id: int):
+    """Give money back with a reason. Above the clinic's limit only with
+    ``payments.refund_large`` (403 ``approval_required``)."""
+    session = db.session()
+    identity = _identity()
+    made = desk.refund_at_desk(
+        session,
+        invoice_id,
+        cashier_id=identity.user_id,
+        actor=_actor(),
+        amount=data["amount"],
+        reason=data["reason"],
+        payment_id=data["payment_id"],
+        may_refund_large=identity.can("payments.refund_large"),
+        large_from=db.runtime().settings.refund_approval_from,
+    )
+    session.commit()
+    return {
+        "refund": refund_as_dict(made),
+        "invoice": invoices.invoice_as_dict(invoices.get_invoice(session, invoice_id)),
+    }
+
+
+@blp.route("/invoices/<int:invoice_id>/reprint", methods=["POST"])
+@requires("payments.take")
+@blp.response(202, schemas.InvoiceOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def reprint(invoice_id: int):
+    """Ask the printing module for another copy of a paid invoice's receipt."""
+    session = db.session()
+    invoice = desk.request_reprint(session, invoice_id, actor=_actor())
+    session.commit()
+    return invoices.invoice_as_dict(invoice)
+
+
+# -- shifts ---------------------------------------------------------------------------------
+
+
+@blp.route("/shifts/current")
+@requires("payments.take")
+@blp.response(200, schemas.CurrentShift)
+def current_shift():
+    """The signed-in cashier's open shift (``shift`` is null when none is open)."""
+    session = db.session()
+    shift = shifts.current_shift(session, _identity().user_id)
+    return {"shift": _shift_out(session, shift) if shift else None}
+
+
+@blp.route("/shifts", methods=["POST"])
+@requires("payments.take")
+@blp.arguments(schemas.ShiftOpenIn)
+@blp.response(201, schemas.ShiftOut)
+@blp.alt_response(409, schema=ProblemSchema)
+def open_shift(data):
+    """Open the signed-in cashier's shift with the cash in the drawer."""
+    session = db.session()
+    shift = shifts.open_shift(
+        session, cashier_id=_identity().user_id, opening_cash=data["opening_cash"]
+    )
+    session.commit()
+    return _shift_out(session, shift)
+
+
+@blp.route("/shifts/current/close", methods=["POST"])
+@requires("payments.take")
+@blp.arguments(schemas.ShiftCloseIn)
+@blp.response(200, schemas.ShiftOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def close_shift(data):
+    """Close the signed-in cashier's shift with the cash counted; the discrepancy (counted
+    less expected) is recorded."""
+    session = db.session()
+    shift = shifts.current_shift(session, _identity().user_id)
+    if shift is None:
+        raise NotFound("no shift of yours is open")
+    shift = shifts.close_shift(session, shift, counted_cash=data["counted_cash"], note=data["note"])
+    session.commit()
+    return _shift_out(session, shift)

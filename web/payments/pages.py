@@ -1,0 +1,71 @@
+"""The cashier's screen: the clinic day's invoices live, taking payment, refunds, reprint
+requests and the shift. It works through the JSON API (web/payments/api.py) and follows the
+``payments:desk`` channel; this view renders the first state and the texts in the page's
+language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, url_for
+from flask_babel import gettext as _
+
+from clinic.payments import shifts
+from web import db
+from web.auth.identity import current_identity
+from web.permissions import requires
+
+bp = Blueprint("payments_pages", __name__)
+
+
+def _texts() -> dict:
+    return {
+        "statuses": {
+            "open": _("To pay"),
+            "paid": _("Paid"),
+            "partly_refunded": _("Partly refunded"),
+            "refunded": _("Refunded"),
+            "cancelled": _("Cancelled"),
+        },
+        "due": _("Due {amount}"),
+        "pay": _("Take payment"),
+        "cash": _("Cash"),
+        "card": _("Card"),
+        "tendered": _("Cash handed over"),
+        "change": _("Change due: {amount}"),
+        "paid": _("Invoice {number} paid."),
+        "refund": _("Refund"),
+        "refundAmount": _("Amount to refund (sum)"),
+        "refundReason": _("Reason"),
+        "refunded": _("Refund of {amount} recorded."),
+        "reprint": _("Reprint receipt"),
+        "reprinted": _("Receipt {number} sent to the printer."),
+        "noShift": _("Open your shift to take payments."),
+        "shiftOpen": _("Shift open since {time}; cash in the drawer {amount}."),
+        "shiftClosed": _(
+            "Shift closed: expected {expected}, counted {counted}, difference {diff}."
+        ),
+        "nothing": _("No invoices today."),
+        "network": _("The server could not be reached. Check the connection and try again."),
+        "signedOut": _("Your session has ended. Sign in again."),
+        "forbidden": _("Your role does not allow this."),
+        "failed": _("The action failed: {detail}"),
+    }
+
+
+@bp.get("/payments/desk")
+@requires("payments.take")
+def desk():
+    """The cashier's desk."""
+    session = db.session()
+    shift = shifts.current_shift(session, current_identity().user_id)
+    return render_template(
+        "payments/desk.html",
+        config={
+            "texts": _texts(),
+            "channel": "payments:desk",
+            "api": url_for("payments.list_invoices"),
+            "shiftApi": url_for("payments.current_shift"),
+            "openShiftApi": url_for("payments.open_shift"),
+            "closeShiftApi": url_for("payments.close_shift"),
+            "hasShift": shift is not None,
+        },
+    )

@@ -1,0 +1,351 @@
+"""The doors payment providers knock on: Payme, Click and Standard Webhooks.
+
+Registration: ``web/payments/__init__.py`` calls :func:`init_app` (``providers.init_app(app,
+api)``) from its own ``init_app``.
+
+Each endpoint is public (providers sign their calls; they have no user) and CSRF-exempt
+(no ambient credential: a signature or the Payme key, not a cookie, authorises the call),
+takes a small body only (413), the provider's content type only (415), from the provider's
+networks when an allow-list is configured (403), at a rate limit per address (429). Payme
+answers every protocol error as JSON-RPC with HTTP 200, Click with its ``error`` field; no
+input makes either answer 500.
+
+Every call, with our answer, goes to the provider log (raw, append-only). The request's
+session is the one the audit log watches, so each call also leaves its one audit row (the
+provider as anonymous actor), in the same transaction as the change it made.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+import json
+import logging
+import time
+
+from flask import abort, current_app, g, jsonify, make_response, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from clinic.db import dispatch_after_commit
+from clinic.payments import click, links, payme
+from clinic.payments import webhooks as hooks
+from clinic.payments.providers import record_exchange
+from web import db
+from web.auth import csrf_exempt
+from web.auth.audit import request_id
+from web.auth.limits import limiter
+from web.errors import problem
+from web.permissions import public
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "payment_providers",
+    __name__,
+    url_prefix="/payments",
+    description="Payment provider endpoints (Payme Merchant API, Click SHOP API, Standard "
+    "Webhooks). Called by the providers, not by staff; see docs/payments.md.",
+)
+
+BODY_LIMIT = 64 * 1024
+CLOCK_KEY = "clinic.payments.clock"
+APPLY_WEBHOOK_TASK = "payments.apply_webhook_event"
+PAYMENTS_QUEUE = "payments"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _settings():
+    return db.runtime().settings
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, from the app's clock (tests install their own)."""
+    clock = current_app.extensions.get(CLOCK_KEY)
+    return int(clock()) if clock else int(time.time() * 1000)
+
+
+def _rate() -> str:
+    return _settings().provider_rate_limit
+
+
+def _rate_key() -> str:
+    return f"{_settings().redis_prefix}:providers:{request.remote_addr or ''}"
+
+
+def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
+    """The checks every provider call passes first; returns the raw body."""
+    settings = _settings()
+    if enabled not in settings.payment_providers:
+        abort(404)
+    networks = settings.provider_allowed_ips.get(provider)
+    if networks:
+        try:
+            address = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            address = None
+        if address is None or not any(address in network for network in networks):
+            log.warning("%s call from %s refused by the allow-list", provider, address)
+            abort(problem(403, "Forbidden", f"this address may not call the {provider} endpoint"))
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
+    if content_type is not None and request.mimetype != content_type:
+        abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
+    request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
+    return request.get_data(cache=True)
+
+
+def _log(session, provider, method, body, answer, status, **subject) -> None:
+    record_exchange(
+        session,
+        provider=provider,
+        method=method,
+        request=body.decode("utf-8", errors="replace"),
+        response=answer,
+        http_status=status,
+        ip=request.remote_addr or "",
+        request_id=request_id(),
+        **subject,
+    )
+
+
+def _finish(session, provider, method, body, answer: dict, *, code=None, **subject):
+    """Commit the change with its log row; answer HTTP 200 JSON."""
+    text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    _log(session, provider, method, body, text, 200, error_code=code, **subject)
+    session.commit()
+    return current_app.response_class(text, status=200, mimetype="application/json")
+
+
+def _failed(session, provider, method, body, answer: dict, *, code, **subject):
+    """Something unexpected broke: nothing of the change stays; the call and our answer do."""
+    session.rollback()
+    # An audit row written before the failure (a savepoint's release writes it) went with
+    # the rollback: the commit below must write it again.
+    g.pop("audit_written", None)
+    text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    try:
+        _log(session, provider, method, body, text, 200, error_code=code, **subject)
+        session.commit()
+    except Exception:  # the log is best effort when the database itself is failing
+        session.rollback()
+        log.exception("could not log a failed %s call", provider)
+    return current_app.response_class(text, status=200, mimetype="application/json")
+
+
+# -- Payme ----------------------------------------------------------------------------------
+
+
+def _payme_answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dict:
+    if error is not None:
+        return {"jsonrpc": "2.0", "id": rpc_id, "error": error.as_error()}
+    return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
+
+
+def _payme_authorised(key: str) -> bool:
+    """``Authorization: Basic base64("Paycom:" + KEY)``, compared in constant time."""
+    header = request.headers.get("Authorization", "")
+    if not key or header[:6].lower() != "basic ":
+        return False
+    try:
+        given = base64.b64decode(header[6:].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    expected = b"Paycom:" + key.encode()
+    return hmac.compare_digest(given, expected)
+
+
+def _payme_id(doc):
+    rpc_id = doc.get("id") if isinstance(doc, dict) else None
+    if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, str)):
+        return None
+    return rpc_id
+
+
+@blp.route("/payme", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@public
+@csrf_exempt
+@limiter.limit(_rate, key_func=_rate_key)
+def payme_endpoint():
+    """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``).
+
+    Methods: CheckPerformTransaction, CreateTransaction, PerformTransaction,
+    CancelTransaction, CheckTransaction, GetStatement, SetFiscalData. Every answer is HTTP
+    200 with the request ``id``; errors carry ru/uz/en messages."""
+    session = db.session()
+    if request.method != "POST":
+        _guard("payme", "payme", None)
+        error = payme.PaymeError(payme.NOT_POST)
+        return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
+    body = _guard("payme", "payme", "application/json")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        error = payme.PaymeError(payme.PARSE_ERROR)
+        return _finish(
+            session, "payme", "", body, _payme_answer(None, error=error), code=error.code
+        )
+    rpc_id = _payme_id(doc)
+    method = doc.get("method") if isinstance(doc, dict) else None
+    params = doc.get("params") if isinstance(doc, dict) else None
+    invoice_id, payme_id = payme.subject_of(params)
+    if invoice_id is None and payme_id is not None:
+        # Perform, Cancel and the rest name only the transaction: log its invoice too.
+        invoice_id = payme.invoice_of_transaction(session, payme_id)
+    subject = {"invoice_id": invoice_id, "provider_ref": payme_id}
+    method_name = method[:64] if isinstance(method, str) else ""
+    try:
+        if not isinstance(doc, dict) or rpc_id is None:
+            raise payme.PaymeError(payme.INVALID_REQUEST, "id")
+        if not _payme_authorised(_settings().payme_key):
+            raise payme.PaymeError(payme.UNAUTHORIZED)
+        answer, code = (
+            _payme_answer(rpc_id, result=payme.call(session, method, params, now_ms())),
+            None,
+        )
+    except payme.PaymeError as error:
+        # Some refusals change state on the way (an expired transaction is cancelled).
+        answer, code = _payme_answer(rpc_id, error=error), error.code
+    except Exception:
+        log.exception("Payme %s failed", method_name)
+        return _payme_failed(session, rpc_id, method_name, body, subject)
+    try:
+        return _finish(session, "payme", method_name, body, answer, code=code, **subject)
+    except Exception:  # the commit itself failed: nothing of the call stays
+        log.exception("Payme %s could not commit", method_name)
+        return _payme_failed(session, rpc_id, method_name, body, subject)
+
+
+def _payme_failed(session, rpc_id, method_name: str, body: bytes, subject: dict):
+    error = payme.PaymeError(payme.INTERNAL)
+    answer = _payme_answer(rpc_id, error=error)
+    return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
+
+
+# -- Click ----------------------------------------------------------------------------------
+
+
+def _click_config() -> click.ClickConfig:
+    settings = _settings()
+    return click.ClickConfig(
+        service_id=settings.click_service_id, secret_key=settings.click_secret_key
+    )
+
+
+def _click(action: str, run):
+    body = _guard("click", "click", FORM)
+    fields = request.form.to_dict(flat=True)
+    invoice_id, ref = click.subject_of(fields)
+    subject = {"invoice_id": invoice_id, "provider_ref": ref}
+    session = db.session()
+    try:
+        answer = run(session, fields, _click_config())
+        # A failing commit lands below too: nothing of the call stays, Click hears -7.
+        return _finish(session, "click", action, body, answer, code=answer["error"], **subject)
+    except Exception:
+        log.exception("Click %s failed", action)
+        answer = click._answer(fields, click.UPDATE_FAILED)
+        return _failed(session, "click", action, body, answer, code=click.UPDATE_FAILED, **subject)
+
+
+@blp.route("/click/prepare", methods=["POST"])
+@public
+@csrf_exempt
+@limiter.limit(_rate, key_func=_rate_key)
+def click_prepare():
+    """Click SHOP API, Prepare (``action=0``), form-encoded; answers JSON with ``error``."""
+    return _click("prepare", click.prepare)
+
+
+@blp.route("/click/complete", methods=["POST"])
+@public
+@csrf_exempt
+@limiter.limit(_rate, key_func=_rate_key)
+def click_complete():
+    """Click SHOP API, Complete (``action=1``), form-encoded; answers JSON with ``error``."""
+    return _click("complete", click.complete)
+
+
+# -- Standard Webhooks ----------------------------------------------------------------------
+
+
+@blp.route("/webhooks/<string:provider>", methods=["POST"])
+@public
+@csrf_exempt
+@limiter.limit(_rate, key_func=_rate_key)
+def webhook(provider: str):
+    """A Standard Webhooks delivery from a card acquirer or aggregator named in
+    ``CLINIC_WEBHOOK_SECRETS``. Stored once per ``webhook-id`` and applied by a task; the
+    answer comes at once (200 new or repeated, 400/401 bad headers or signature, 422 a body
+    that is not a payment event)."""
+    provider = provider.lower()
+    secret = _settings().webhook_secrets.get(provider)
+    if secret is None:
+        abort(404)
+    body = _guard(provider, "webhooks", "application/json")
+    session = db.session()
+    webhook_id = (request.headers.get("webhook-id") or "")[:255] or None
+    try:
+        hooks.verify(secret, body, request.headers)
+    except hooks.Rejected as exc:
+        return _refuse(session, provider, body, exc, webhook_id)
+    event = hooks.store(session, provider, webhook_id, body)
+    try:
+        fields = hooks.parse_body(body)
+    except hooks.Rejected as exc:
+        return _refuse(session, provider, body, exc, webhook_id)
+    if event is not None:
+        dispatch_after_commit(session, APPLY_WEBHOOK_TASK, queue=PAYMENTS_QUEUE, event_id=event.id)
+    answer = {"received": True, "repeated": event is None}
+    text = json.dumps(answer)
+    _log(
+        session,
+        provider,
+        fields["type"],
+        body,
+        text,
+        200,
+        invoice_id=fields["invoice_id"],
+        provider_ref=webhook_id,
+    )
+    session.commit()
+    return make_response(jsonify(answer), 200)
+
+
+def _refuse(session, provider: str, body: bytes, exc: hooks.Rejected, webhook_id):
+    response = problem(
+        exc.status, "Webhook refused", exc.detail, {exc.field or "body": [exc.detail]}
+    )
+    _log(
+        session,
+        provider,
+        "webhook",
+        body,
+        response.get_data(as_text=True),
+        exc.status,
+        provider_ref=webhook_id,
+    )
+    session.commit()
+    return response
+
+
+@blp.route("/checkout/<string:token>")
+@public
+@limiter.limit("60 per minute", key_func=_rate_key)
+def patient_checkout(token: str):
+    """For the patient's own ticket page (its secret token): Payme and Click links, with QR
+    codes, for the ticket's open invoice. 404 when there is nothing to pay."""
+    session = db.session()
+    invoice = links.open_invoice_of_ticket(session, token)
+    found = links.checkout_links(invoice, _settings())
+    return jsonify({**found, "number": invoice.number})
+
+
+def init_app(app, api) -> None:
+    """Register the provider endpoints and the staff API around them."""
+    from web.payments import provider_admin
+
+    api.register_blueprint(blp)
+    api.register_blueprint(provider_admin.blp)

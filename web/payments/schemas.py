@@ -1,0 +1,169 @@
+"""Schemas of invoices, payments, refunds and cashier shifts. Amounts are integer tiyin."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+MAX_TIYIN = 10**15
+
+
+def _id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+def _tiyin(minimum: int = 0, description: str = "", **kwargs):
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=minimum, max=MAX_TIYIN),
+        metadata={"description": f"{description} Integer tiyin (1 UZS = 100 tiyin).".strip()},
+        **kwargs,
+    )
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LineIn(StrictSchema):
+    service_id = _id(required=True)
+    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1000))
+
+
+class InvoiceIn(StrictSchema):
+    patient_id = _id(required=True)
+    ticket_id = _id(load_default=None, allow_none=True)
+    lines = fields.List(
+        fields.Nested(LineIn), required=True, validate=validate.Length(min=1, max=100)
+    )
+
+
+class DiscountIn(StrictSchema):
+    amount = _tiyin(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PayIn(StrictSchema):
+    method = fields.String(required=True, validate=validate.OneOf(["cash", "card"]))
+    amount = _tiyin(1, "Default: all that is due.", load_default=None)
+    tendered = _tiyin(0, "Cash handed over (the change due comes back).", load_default=None)
+    idempotency_key = fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": "The same key again pays once (a repeated click)."},
+    )
+
+
+class RefundIn(StrictSchema):
+    amount = _tiyin(1, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    payment_id = _id(load_default=None)
+
+
+class ShiftOpenIn(StrictSchema):
+    opening_cash = _tiyin(required=True)
+
+
+class ShiftCloseIn(StrictSchema):
+    counted_cash = _tiyin(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class InvoicesQuery(StrictSchema):
+    status = fields.String(
+        validate=validate.OneOf(["open", "paid", "partly_refunded", "refunded", "cancelled"])
+    )
+
+
+class LineOut(Schema):
+    position = fields.Integer()
+    service_id = fields.Integer()
+    title = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+    ikpu_code = fields.String()
+    package_code = fields.String()
+    vat_percent = fields.Integer()
+
+
+class PaymentOut(Schema):
+    id = fields.Integer()
+    invoice_id = fields.Integer()
+    method = fields.String()
+    amount = fields.Integer()
+    refunded_amount = fields.Integer()
+    provider = fields.String(allow_none=True)
+    provider_ref = fields.String(allow_none=True)
+    shift_id = fields.Integer(allow_none=True)
+    tendered = fields.Integer(allow_none=True)
+    change = fields.Integer(allow_none=True)
+    actor = fields.String()
+    created_at = fields.String()
+
+
+class RefundOut(Schema):
+    id = fields.Integer()
+    payment_id = fields.Integer()
+    invoice_id = fields.Integer()
+    amount = fields.Integer()
+    reason = fields.String()
+    provider_ref = fields.String(allow_none=True)
+    actor = fields.String()
+    approved_by = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class InvoiceOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    patient_id = fields.Integer()
+    ticket_id = fields.Integer(allow_none=True)
+    visit_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    subtotal = fields.Integer()
+    discount = fields.Integer()
+    discount_reason = fields.String()
+    total = fields.Integer()
+    paid_amount = fields.Integer()
+    refunded_amount = fields.Integer()
+    amount_due = fields.Integer()
+    held = fields.Boolean()
+    created_at = fields.String()
+    created_by = fields.String()
+    paid_at = fields.String(allow_none=True)
+    paid_by = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(LineOut))
+
+
+class InvoiceDetail(InvoiceOut):
+    payments = fields.List(fields.Nested(PaymentOut))
+    refunds = fields.List(fields.Nested(RefundOut))
+
+
+class PaymentResult(Schema):
+    payment = fields.Nested(PaymentOut)
+    invoice = fields.Nested(InvoiceOut)
+
+
+class RefundResult(Schema):
+    refund = fields.Nested(RefundOut)
+    invoice = fields.Nested(InvoiceOut)
+
+
+class ShiftOut(Schema):
+    id = fields.Integer()
+    cashier_id = fields.Integer()
+    opened_at = fields.String()
+    closed_at = fields.String(allow_none=True)
+    opening_cash = fields.Integer()
+    expected_cash = fields.Integer(allow_none=True)
+    counted_cash = fields.Integer(allow_none=True)
+    discrepancy = fields.Integer(allow_none=True)
+    note = fields.String()
+    cash_in_drawer = fields.Integer()
+
+
+class CurrentShift(Schema):
+    shift = fields.Nested(ShiftOut, allow_none=True)

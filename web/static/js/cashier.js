@@ -1,0 +1,270 @@
+/*
+ * The cashier's desk: the clinic day's invoices live from the payments:desk channel (its
+ * snapshot, then invoice.* / payment.recorded / refund.recorded events, each carrying the
+ * invoice's whole new state), taking cash or card, refunds, reprint requests and the shift.
+ * Amounts travel as integer tiyin; the cashier types sums ("25000" or "25 000,50").
+ */
+(function () {
+  "use strict";
+
+  var Q = window.ClinicQueue;
+  var config = Q.config("cashier-config");
+  var texts = config.texts;
+  var body = document.getElementById("invoices");
+  var empty = document.getElementById("invoices-empty");
+  var statusBox = document.getElementById("cashier-status");
+  var errorBox = document.getElementById("cashier-error");
+  var shiftState = document.getElementById("shift-state");
+  var openForm = document.getElementById("shift-open");
+  var closeForm = document.getElementById("shift-close");
+  var invoices = {};
+
+  /** Tiyin as sums with two decimals, grouped by spaces ("25 000,00"); integers only. */
+  function money(tiyin) {
+    var sign = tiyin < 0 ? "-" : "";
+    var abs = Math.abs(tiyin);
+    var sums = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, " ");
+    var rest = String(abs % 100);
+    return sign + sums + "," + (rest.length < 2 ? "0" + rest : rest);
+  }
+
+  /** Typed sums to tiyin without floating point; null when it is not an amount. */
+  function tiyin(text) {
+    var cleaned = String(text || "").replace(/[\s\u00a0]/g, "");
+    var match = /^(\d{1,13})(?:[.,](\d{1,2}))?$/.exec(cleaned);
+    if (!match) return null;
+    var fraction = match[2] ? (match[2] + "0").slice(0, 2) : "00";
+    return parseInt(match[1], 10) * 100 + parseInt(fraction, 10);
+  }
+
+  function key() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return String(Date.now()) + "-" + String(Math.random()).slice(2);
+  }
+
+  function fail(answer) {
+    Q.say(statusBox, "");
+    Q.say(errorBox, Q.problem(texts, answer));
+  }
+
+  function button(label, action) {
+    var b = Q.element("button", "button", label);
+    b.type = "button";
+    b.setAttribute("data-action", action);
+    return b;
+  }
+
+  function input(name, placeholder) {
+    var field = Q.element("input");
+    field.name = name;
+    field.placeholder = placeholder;
+    field.setAttribute("aria-label", placeholder);
+    field.autocomplete = "off";
+    return field;
+  }
+
+  function row(invoice) {
+    var tr = Q.element("tr");
+    tr.setAttribute("data-invoice-id", invoice.id);
+    tr.setAttribute("data-status", invoice.status);
+    tr.appendChild(Q.element("td", "", invoice.number));
+    tr.appendChild(
+      Q.element(
+        "td",
+        "",
+        invoice.lines
+          .map(function (line) {
+            return line.quantity > 1 ? line.title + " ×" + line.quantity : line.title;
+          })
+          .join("; ")
+      )
+    );
+    tr.appendChild(Q.element("td", "", money(invoice.total)));
+    var status = texts.statuses[invoice.status] || invoice.status;
+    if (invoice.status === "open" && invoice.amount_due !== invoice.total) {
+      status += " · " + Q.fill(texts.due, { amount: money(invoice.amount_due) });
+    }
+    tr.appendChild(Q.element("td", "cashier-invoices__status", status));
+    var actions = Q.element("td", "cashier-invoices__actions");
+    if (invoice.status === "open" && !invoice.held) {
+      actions.appendChild(input("tendered", texts.tendered));
+      actions.appendChild(button(texts.cash, "cash"));
+      actions.appendChild(button(texts.card, "card"));
+    } else if (invoice.status === "paid" || invoice.status === "partly_refunded") {
+      actions.appendChild(input("refund_amount", texts.refundAmount));
+      actions.appendChild(input("refund_reason", texts.refundReason));
+      actions.appendChild(button(texts.refund, "refund"));
+      actions.appendChild(button(texts.reprint, "reprint"));
+    } else if (invoice.status === "refunded") {
+      actions.appendChild(button(texts.reprint, "reprint"));
+    }
+    tr.appendChild(actions);
+    return tr;
+  }
+
+  function render() {
+    var list = Object.keys(invoices)
+      .map(function (id) {
+        return invoices[id];
+      })
+      .sort(function (a, b) {
+        return b.id - a.id;
+      });
+    body.textContent = "";
+    list.forEach(function (invoice) {
+      body.appendChild(row(invoice));
+    });
+    Q.say(empty, list.length ? "" : texts.nothing);
+  }
+
+  function remember(invoice) {
+    if (invoice && typeof invoice.id === "number") invoices[invoice.id] = invoice;
+  }
+
+  function invoiceUrl(id, tail) {
+    return config.api + "/" + id + "/" + tail;
+  }
+
+  function pay(id, method, tr) {
+    var data = { method: method, idempotency_key: key() };
+    if (method === "cash") {
+      var typed = tr.querySelector("input[name=tendered]").value;
+      if (typed) {
+        data.tendered = tiyin(typed);
+        if (data.tendered === null) {
+          Q.say(errorBox, Q.fill(texts.failed, { detail: texts.tendered }));
+          return Promise.resolve();
+        }
+      }
+    }
+    return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
+      if (answer.status !== 201) return fail(answer);
+      remember(answer.body.invoice);
+      render();
+      Q.say(errorBox, "");
+      var said = Q.fill(texts.paid, { number: answer.body.invoice.number });
+      if (answer.body.payment.change) {
+        said += " " + Q.fill(texts.change, { amount: money(answer.body.payment.change) });
+      }
+      Q.say(statusBox, said);
+      refreshShift();
+    });
+  }
+
+  function refund(id, tr) {
+    var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
+    var reason = tr.querySelector("input[name=refund_reason]").value;
+    return Q.api("POST", invoiceUrl(id, "refunds"), { amount: amount, reason: reason }).then(
+      function (answer) {
+        if (answer.status !== 201) return fail(answer);
+        remember(answer.body.invoice);
+        render();
+        Q.say(errorBox, "");
+        Q.say(statusBox, Q.fill(texts.refunded, { amount: money(answer.body.refund.amount) }));
+        refreshShift();
+      }
+    );
+  }
+
+  function reprint(id) {
+    return Q.api("POST", invoiceUrl(id, "reprint"), {}).then(function (answer) {
+      if (answer.status !== 202) return fail(answer);
+      Q.say(errorBox, "");
+      Q.say(statusBox, Q.fill(texts.reprinted, { number: answer.body.number }));
+    });
+  }
+
+  body.addEventListener("click", function (e) {
+    var target = e.target.closest("button[data-action]");
+    if (!target) return;
+    var tr = target.closest("tr");
+    var id = Number(tr.getAttribute("data-invoice-id"));
+    var action = target.getAttribute("data-action");
+    target.disabled = true;
+    var done =
+      action === "cash" || action === "card"
+        ? pay(id, action, tr)
+        : action === "refund"
+        ? refund(id, tr)
+        : reprint(id);
+    done
+      .catch(function () {
+        Q.say(errorBox, texts.network);
+      })
+      .then(function () {
+        target.disabled = false;
+      });
+  });
+
+  // -- the shift ---------------------------------------------------------------------------
+
+  function showShift(shift) {
+    openForm.hidden = !!shift;
+    closeForm.hidden = !shift;
+    shiftState.textContent = shift
+      ? Q.fill(texts.shiftOpen, {
+          time: new Date(shift.opened_at).toLocaleTimeString(),
+          amount: money(shift.cash_in_drawer),
+        })
+      : texts.noShift;
+  }
+
+  function refreshShift() {
+    return Q.api("GET", config.shiftApi).then(function (answer) {
+      if (answer.status === 200) showShift(answer.body.shift);
+    });
+  }
+
+  openForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var cash = tiyin(openForm.elements.opening_cash.value);
+    Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
+      if (answer.status !== 201) return fail(answer);
+      Q.say(errorBox, "");
+      showShift(answer.body);
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
+  });
+
+  closeForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var counted = tiyin(closeForm.elements.counted_cash.value);
+    Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      Q.say(errorBox, "");
+      Q.say(
+        statusBox,
+        Q.fill(texts.shiftClosed, {
+          expected: money(answer.body.expected_cash),
+          counted: money(answer.body.counted_cash),
+          diff: money(answer.body.discrepancy),
+        })
+      );
+      closeForm.reset();
+      showShift(null);
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
+  });
+
+  showShift(null);
+  refreshShift();
+
+  window.ClinicSocket.subscribe(config.channel, {
+    onSnapshot: function (data) {
+      invoices = {};
+      ((data && data.invoices) || []).forEach(remember);
+      render();
+    },
+    onEvent: function (event) {
+      if (event.data && event.data.invoice) {
+        remember(event.data.invoice);
+        render();
+      }
+    },
+    onError: function () {
+      Q.say(errorBox, texts.forbidden);
+    },
+  });
+})();
