@@ -73,7 +73,7 @@ class Settings:
     argon2_memory_kib: int = 65536
     proxy_count: int = 0
     board_frame_ancestors: str = ""
-    # Outgoing mail (e-mail receipts): no host, no e-mail.
+    # Outgoing mail (receipts, visit notices and reminders): no host, no e-mail.
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -90,14 +90,6 @@ class Settings:
     visits_max_moves: int = 3
     visits_no_show_grace_minutes: int = 30
     visits_reminder_hours: int = 24
-    # Outgoing e-mail (notices and reminders to patients).
-    smtp_host: str = "localhost"
-    smtp_port: int = 25
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_from: str = "clinic@localhost"
-    smtp_timeout: int = 10
     # Shown readiness details (hosts, errors, workers) with ``X-Health-Token``; empty: none.
     health_token: str = ""
     # A job attempt running longer than this is stopped and failed (and readiness says so).
@@ -229,13 +221,6 @@ class Settings:
                 1, _int(env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30)
             ),
             visits_reminder_hours=max(1, _int(env, "CLINIC_VISITS_REMINDER_HOURS", 24)),
-            smtp_host=env.get("SMTP_HOST", "localhost").strip() or "localhost",
-            smtp_port=_int(env, "SMTP_PORT", 25),
-            smtp_user=env.get("SMTP_USER", "").strip(),
-            smtp_password=env.get("SMTP_PASSWORD", ""),
-            smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
-            smtp_from=env.get("SMTP_FROM", "clinic@localhost").strip() or "clinic@localhost",
-            smtp_timeout=max(1, _int(env, "SMTP_TIMEOUT", 10)),
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
             job_time_limit=max(1, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
             job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),

@@ -35,10 +35,10 @@ class VisitWorkers(Workers):
     def __init__(self, config, logs: Path) -> None:
         super().__init__(config, logs)
         self.env.update(
-            SMTP_HOST=config.smtp_host,
-            SMTP_PORT=str(config.smtp_port),
-            SMTP_TIMEOUT=str(config.smtp_timeout),
-            SMTP_FROM=config.smtp_from,
+            CLINIC_SMTP_HOST=config.smtp_host,
+            CLINIC_SMTP_PORT=str(config.smtp_port),
+            CLINIC_SMTP_TIMEOUT=str(config.smtp_timeout),
+            CLINIC_SMTP_FROM=config.smtp_from,
         )
 
     def start(self, name: str) -> subprocess.Popen:

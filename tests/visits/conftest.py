@@ -172,10 +172,10 @@ def settings(database_urls, backend, tmp_path, redis_prefix, smtp_port):
         database_urls[backend],
         tmp_path / "instance",
         redis_prefix,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp_port,
-        SMTP_TIMEOUT=2,
-        SMTP_FROM="clinic@example.test",
+        CLINIC_SMTP_HOST="127.0.0.1",
+        CLINIC_SMTP_PORT=smtp_port,
+        CLINIC_SMTP_TIMEOUT=2,
+        CLINIC_SMTP_FROM="clinic@example.test",
     )
 
 

@@ -15,12 +15,12 @@ def test_visit_and_smtp_settings_are_read_from_the_environment(tmp_path):
             "CLINIC_VISITS_MAX_MOVES": "1",
             "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES": "15",
             "CLINIC_VISITS_REMINDER_HOURS": "48",
-            "SMTP_HOST": "mail.example.uz",
-            "SMTP_PORT": "587",
-            "SMTP_USER": "clinic",
-            "SMTP_PASSWORD": "s3cret",
-            "SMTP_STARTTLS": "yes",
-            "SMTP_FROM": "noreply@example.uz",
+            "CLINIC_SMTP_HOST": "mail.example.uz",
+            "CLINIC_SMTP_PORT": "587",
+            "CLINIC_SMTP_USER": "clinic",
+            "CLINIC_SMTP_PASSWORD": "s3cret",
+            "CLINIC_SMTP_STARTTLS": "yes",
+            "CLINIC_SMTP_FROM": "noreply@example.uz",
         }
     )
     assert (settings.visits_late_cancel_hours, settings.visits_max_moves) == (12, 1)
@@ -40,5 +40,5 @@ def test_visit_and_smtp_settings_are_read_from_the_environment(tmp_path):
 
 
 def test_a_port_that_is_not_a_number_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="SMTP_PORT"):
-        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "SMTP_PORT": "smtp"})
+    with pytest.raises(ConfigError, match="CLINIC_SMTP_PORT"):
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "CLINIC_SMTP_PORT": "smtp"})
