@@ -12,6 +12,8 @@ Channels:
 Invoice payloads are :func:`clinic.payments.invoices.invoice_as_dict`; amounts are integer tiyin.
 """
 
+from clinic.events.catalogue import EventType, NoneType, declare
+
 DESK_CHANNEL = "payments:desk"
 RECEIPTS_CHANNEL = "printing:receipts"
 
@@ -43,3 +45,39 @@ RECEIPT_PRINT_REQUESTED = "receipt.print_requested"
 "payments": [...], "reprint": bool, "requested_by": str}`` on :data:`RECEIPTS_CHANNEL`: the
 printing module prints it. Recorded once when an invoice is paid, and again on each reprint
 request (``reprint`` true)."""
+
+
+# The catalogue's shapes (clinic/events/catalogue.py): the desk channel is the cashiers', the
+# queue's staff channel the registrars' and doctors'; the receipt request is the printer's.
+OPT_INT = (int, NoneType)
+_INVOICE = {"invoice": dict}
+declare(
+    EventType(INVOICE_CREATED, {"payments": _INVOICE}),
+    EventType(INVOICE_CHANGED, {"payments": {**_INVOICE, "change": str}}),
+    EventType(PAYMENT_RECORDED, {"payments": {**_INVOICE, "payment": dict}}),
+    EventType(
+        INVOICE_PAID,
+        {
+            kind: {**_INVOICE, "ticket_id": OPT_INT, "queue_id": OPT_INT}
+            for kind in ("payments", "queue")
+        },
+    ),
+    EventType(REFUND_RECORDED, {"payments": {**_INVOICE, "refund": dict}}),
+    EventType(SHIFT_OPENED, {"payments": {"shift": dict}}),
+    EventType(SHIFT_CLOSED, {"payments": {"shift": dict}}),
+    EventType(
+        RECEIPT_PRINT_REQUESTED,
+        {
+            "printing": {
+                "invoice_id": int,
+                "number": str,
+                "total": int,
+                "paid_amount": int,
+                "lines": list,
+                "payments": list,
+                "reprint": bool,
+                "requested_by": str,
+            }
+        },
+    ),
+)

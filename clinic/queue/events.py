@@ -34,6 +34,7 @@ STAFF_TICKET = {
     "recalls": int,
     "transferred_from_id": OPT_INT,
     "return_to_queue_id": OPT_INT,
+    "paid_at": OPT_STR,
     "waiting": int,
 }
 BOARD_TICKET = {
@@ -58,6 +59,7 @@ TICKET_ACTIONS = (
     "called_back",
     "cancelled",
     "transferred",
+    "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)
 )
 TICKET_EVENTS = {
     action: EventType(

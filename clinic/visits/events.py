@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clinic.events.catalogue import EventType, NoneType, declare
+
 
 class VisitStatus:
     SCHEDULED = "scheduled"
@@ -90,3 +92,33 @@ VISIT_CANCELLED = "visit.cancelled"
 
 RESCHEDULE_TASK = "visits.reschedule"
 RESCHEDULE_JOB = "visits.reschedule"
+
+
+# What a calendar channel (``visits_doctor:<id>``, ``visits_department:<id>``: staff only)
+# carries: the slot and its state, the patient by id only (clinic.visits.visits.calendar_view).
+OPT_INT = (int, NoneType)
+CALENDAR_VISIT = {
+    "id": int,
+    "doctor_id": int,
+    "department_id": int,
+    "room_id": OPT_INT,
+    "patient_id": int,
+    "starts_at": str,
+    "ends_at": str,
+    "seat": int,
+    "kind": str,
+    "status": str,
+}
+CALENDARS = ("visits_doctor", "visits_department")
+declare(
+    EventType(VISIT_BOOKED, {kind: CALENDAR_VISIT for kind in CALENDARS}),
+    EventType(VISIT_CHANGED, {kind: {**CALENDAR_VISIT, "action": str} for kind in CALENDARS}),
+    EventType(VISIT_CANCELLED, {kind: {**CALENDAR_VISIT, "action": str} for kind in CALENDARS}),
+    EventType(
+        VISIT_RESCHEDULED,
+        {
+            kind: {**CALENDAR_VISIT, "from_starts_at": str, "from_doctor_id": int}
+            for kind in CALENDARS
+        },
+    ),
+)
