@@ -28,7 +28,16 @@ ANY_KIND = "*"
 
 # Fields that say who a patient or a member of staff is: never on a public channel.
 PERSONAL_FIELDS = frozenset(
-    {"phone", "full_name", "patient_id", "comment", "document_number", "birth_date", "notes"}
+    {
+        "phone",
+        "email",
+        "full_name",
+        "patient_id",
+        "comment",
+        "document_number",
+        "birth_date",
+        "notes",
+    }
 )
 
 Shape = Mapping[str, "type | tuple[type, ...]"]

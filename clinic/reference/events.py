@@ -42,6 +42,7 @@ SHAPES = {
         "full_name": str,
         "sex": OPT_STR,
         "phone": OPT_STR,
+        "email": OPT_STR,
         "document_number": OPT_STR,
         "notes": OPT_STR,
         "birth_date": OPT_STR,
