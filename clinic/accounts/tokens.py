@@ -17,6 +17,7 @@ from clinic.errors import NotFound, ValidationFailed
 # The public prefix of every token, not a token.
 TOKEN_PREFIX = "clk_"  # nosec B105
 MAX_DAYS = 366
+NAME_MAX = 100
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -36,8 +37,8 @@ def create_token(
     """A new token for ``user``. Returns the row and the token itself, which is not kept."""
     name = (name or "").strip()
     errors = {}
-    if not name or len(name) > 100:
-        errors["name"] = ["1-100 characters"]
+    if not name or len(name) > NAME_MAX:
+        errors["name"] = [f"1-{NAME_MAX} characters"]
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         errors["days"] = [f"a whole number of days from 1 to {MAX_DAYS}"]
     if errors:

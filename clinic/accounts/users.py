@@ -17,7 +17,8 @@ from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+USERNAME_MAX = 64
+USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{1,{USERNAME_MAX - 1}}}$")
 
 # After this many wrong passwords in a row (from any address) the account locks; each new
 # lock lasts twice as long as the previous one, up to a day.
@@ -55,7 +56,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def find_user(session: Session, username: str) -> User | None:
-    if not isinstance(username, str) or len(username) > 64:
+    if not isinstance(username, str) or len(username) > USERNAME_MAX:
         return None
     return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 

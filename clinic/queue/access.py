@@ -26,6 +26,18 @@ def _doctor(session: Session, actor: Staff) -> Doctor | None:
     return session.get(Doctor, actor.doctor_id) if is_id(actor.doctor_id) else None
 
 
+def is_doctors_queue(queue: Queue, doctor: Doctor) -> bool:
+    """The queue is the doctor's own: his room's queue, or his department's shared one."""
+    if queue.doctor_id is not None:
+        return queue.doctor_id == doctor.id
+    return queue.department_id == doctor.department_id
+
+
+def _own(session: Session, actor: Staff, queue: Queue) -> bool:
+    doctor = _doctor(session, actor)
+    return doctor is not None and is_doctors_queue(queue, doctor)
+
+
 def doctor_bound(actor: Staff) -> bool:
     """A doctor who acts only on his own queues (not one who configures every queue)."""
     return actor.doctor_id is not None and not actor.can("queue.manage")
@@ -41,7 +53,7 @@ def may_read_queue(session: Session, actor: Staff, queue: Queue) -> bool:
         return False
     if not doctor_bound(actor) or actor.can("queue.issue"):
         return True
-    return queue_admin.doctor_may_act(session, queue, actor.doctor_id)
+    return _own(session, actor, queue)
 
 
 def may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> bool:
@@ -51,7 +63,7 @@ def may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> bool:
         return False
     if not doctor_bound(actor):
         return True
-    return queue_admin.doctor_may_act(session, queue, actor.doctor_id)
+    return _own(session, actor, queue)
 
 
 def may_read_board(actor: Staff) -> bool:
@@ -73,9 +85,11 @@ def queues_to_call(session: Session, actor: Staff) -> list[Queue]:
     """The active queues ``actor`` may call: a doctor's own, or every one for the others."""
     if not actor.can("queue.call"):
         return []
+    queues = queue_admin.list_queues(session)
     if doctor_bound(actor):
-        return queue_admin.doctors_queues(session, actor.doctor_id)
-    return queue_admin.list_queues(session)
+        doctor = _doctor(session, actor)
+        return [q for q in queues if doctor is not None and is_doctors_queue(q, doctor)]
+    return queues
 
 
 def calling_room(

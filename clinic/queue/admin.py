@@ -156,26 +156,6 @@ def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
     return list(session.scalars(query))
 
 
-def may_act_on_queue(queue: Queue, doctor_id: int | None, department_id: int | None) -> bool:
-    """A doctor acts only on his own queues: his room's queue, or his department's shared one."""
-    if doctor_id is None:
-        return False
-    if queue.doctor_id is not None:
-        return queue.doctor_id == doctor_id
-    return queue.department_id == department_id
-
-
-def doctor_may_act(session: Session, queue: Queue, doctor_id: int | None) -> bool:
-    """:func:`may_act_on_queue` for the doctor record ``doctor_id`` (False if there is none)."""
-    doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
-    return doctor is not None and may_act_on_queue(queue, doctor.id, doctor.department_id)
-
-
-def doctors_queues(session: Session, doctor_id: int) -> list[Queue]:
-    """The active queues the doctor ``doctor_id`` may call."""
-    return [queue for queue in list_queues(session) if doctor_may_act(session, queue, doctor_id)]
-
-
 def board_as_dict(board: Board) -> dict:
     return {
         "id": board.id,

@@ -4,6 +4,7 @@ files next to the code."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess  # nosec B404 - pip on our own tree
 import sys
 import zipfile
@@ -24,6 +25,15 @@ EXPECTED = [
 
 
 def test_the_wheel_builds_without_warnings_and_carries_the_data_files(tmp_path):
+    # pip builds in the source tree (build/, *.egg-info): build a copy, leave the tree clean.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "instance", "build", "*.egg-info", "__pycache__", ".*cache*"
+        ),
+    )
     done = subprocess.run(  # nosec B603
         [
             sys.executable,
@@ -33,7 +43,7 @@ def test_the_wheel_builds_without_warnings_and_carries_the_data_files(tmp_path):
             "--no-deps",
             "--wheel-dir",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from clinic.accounts import tokens
 from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from clinic.accounts.permissions import ROLES
+from clinic.accounts.users import USERNAME_MAX
 from clinic.base import MAX_ID
 from web.api.schemas import Integer, StrictBoolean
 from web.auth.schemas import PasswordChangeSchema  # noqa: F401 - the API's too
@@ -27,7 +29,7 @@ class UserSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=2, max=USERNAME_MAX))
     password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
     full_name = fields.String(load_default="", validate=validate.Length(max=160))
     roles = fields.List(
@@ -57,7 +59,7 @@ class PasswordResetSchema(Schema):
 
 
 class SignInSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=USERNAME_MAX))
     password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
 
 
@@ -100,8 +102,10 @@ class NewTokenSchema(TokenSchema):
 
 
 class TokenCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1, max=366))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=tokens.NAME_MAX))
+    days = fields.Integer(
+        load_default=90, strict=True, validate=validate.Range(min=1, max=tokens.MAX_DAYS)
+    )
     user_id = fields.Integer(
         load_default=None,
         allow_none=True,

@@ -172,7 +172,7 @@ def doctor():
     chosen = queues[0] if queues else None
     if asked:
         # Another department's queue is refused here as the API and the socket refuse it.
-        chosen = q.get_queue(session, int(asked) if asked.isdigit() else 0)
+        chosen = q.get_queue(session, int(asked) if asked.isdigit() and len(asked) < 10 else 0)
         access.check_may_act_on_queue(session, staff, chosen)
     config = None
     if chosen is not None:
