@@ -41,7 +41,8 @@ SHIFT_CLOSED = "shift.closed"
 """``{"shift": <shift>}`` with expected and counted cash and the discrepancy."""
 
 RECEIPT_PRINT_REQUESTED = "receipt.print_requested"
-"""``{"invoice_id": int, "number": str, "total": int, "paid_amount": int, "lines": [...],
+"""``{"invoice_id": int, "number": str, "ticket_id": int|null, "total": int, "discount": int,
+"paid_amount": int, "paid_at": str|null, "lines": [...],
 "payments": [...], "reprint": bool, "requested_by": str}`` on :data:`RECEIPTS_CHANNEL`: the
 printing module prints it. Recorded once when an invoice is paid, and again on each reprint
 request (``reprint`` true)."""
@@ -71,8 +72,11 @@ declare(
             "printing": {
                 "invoice_id": int,
                 "number": str,
+                "ticket_id": OPT_INT,
                 "total": int,
+                "discount": int,
                 "paid_amount": int,
+                "paid_at": (str, NoneType),
                 "lines": list,
                 "payments": list,
                 "reprint": bool,
