@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("ru", "uz", "en")
 ENVIRONMENTS = ("development", "production", "test")
+LOG_FORMATS = ("json", "text")
 # A file name, not a secret.
 DEV_SECRET_FILE = "dev-secret-key"  # nosec B105
 
@@ -74,6 +75,10 @@ class Settings:
     board_frame_ancestors: str = ""
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
+    # "json" or "text"; empty: JSON in production, text elsewhere (clinic/logs.py).
+    log_format: str = ""
+    # Bearer token that opens /metrics to a scraper; empty: loopback callers only.
+    metrics_token: str = ""
     database_is_default: bool = False
     secret_is_development: bool = False
     extra: dict = field(default_factory=dict)
@@ -141,6 +146,10 @@ class Settings:
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
+        log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
+        if log_format not in ("", *LOG_FORMATS):
+            raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+
         origins = tuple(
             o.strip().rstrip("/")
             for o in env.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
@@ -171,6 +180,8 @@ class Settings:
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            log_format=log_format,
+            metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
         )

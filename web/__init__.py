@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from clinic.logs import configure_logging
 from clinic.runtime import Runtime
 from clinic.settings import Settings
 from web.errors import register_error_handlers
@@ -38,12 +39,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
     app.extensions["clinic"] = runtime
+    if settings.env != "test":  # tests keep the test runner's logging
+        configure_logging(settings)
 
     from workers.celery_app import create_celery
 
     app.extensions["celery"] = create_celery(settings)
 
-    from web import auth, db, i18n
+    from web import auth, db, i18n, metrics, request_log
     from web.api.bodies import require_json_bodies
 
     db.init_app(app)
@@ -70,4 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for blueprint in (health_bp, pages_bp, auth_bp):
         app.register_blueprint(blueprint)
     init_ws(app)
+    # After the WebSocket routes: /metrics counts open sockets by wrapping their views.
+    metrics.init_app(app)
+    request_log.init_app(app)
     return app

@@ -7,6 +7,8 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 
 import os
 import resource
+import shutil
+from pathlib import Path
 
 bind = "127.0.0.1:5000"
 # One process by default: a gevent worker already serves many connections at once. More
@@ -27,6 +29,8 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 accesslog = "-"
+# The request id (the X-Request-ID answer header) ties an access line to the app's own lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = "info"
 # X-Forwarded-* are trusted only from FORWARDED_ALLOW_IPS (gunicorn's own variable, loopback by
@@ -48,3 +52,24 @@ def post_fork(server, worker):
         needed = min(needed, hard)
     if soft != resource.RLIM_INFINITY and soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+# /metrics sums the request and socket figures of every worker through prometheus_client's
+# multiprocess directory (see web/metrics.py). Set here, in the master, before any worker
+# imports prometheus_client; emptied at each start so a dead worker's figures do not linger.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(os.environ.get("CLINIC_INSTANCE", "instance")).resolve() / "prometheus"),
+)
+
+
+def on_starting(server):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

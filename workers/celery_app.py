@@ -10,6 +10,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from clinic.settings import Settings
+from workers import observability  # noqa: F401 - connects the task signals (request ids, counts)
 from workers.config import celery_config
 
 TASK_MODULES = ("tasks.events", "tasks.jobs", "tasks.reference", "tasks.queue")
