@@ -6,7 +6,6 @@ import logging
 
 from flask import Flask
 
-from clinic.logs import configure_logging
 from clinic.runtime import Runtime
 from clinic.settings import Settings
 from web.errors import register_error_handlers
@@ -39,8 +38,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
     app.extensions["clinic"] = runtime
-    if settings.env != "test":  # tests keep the test runner's logging
-        configure_logging(settings)
 
     from workers.celery_app import create_celery
 

@@ -69,6 +69,18 @@ def on_starting(server):
     directory.mkdir(parents=True, exist_ok=True)
 
 
+def post_worker_init(worker):
+    """The worker's log lines: JSON in production, each with its request id (clinic/logs.py).
+
+    Configured here, in the process gunicorn runs, not in the application factory: a factory
+    also builds apps inside other processes (tests, shells) whose logging is not its to set.
+    """
+    from clinic.logs import configure_logging
+    from clinic.settings import Settings
+
+    configure_logging(Settings.from_env())
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -61,3 +61,44 @@ def test_a_task_logs_with_the_id_of_the_request_that_enqueued_it(celery_app, wor
         time.sleep(0.05)
     assert lines[0]["request_id"] == "req-task-0042"
     assert lines[0]["name"] == "tasks.base"
+
+
+@pytest.fixture
+def saved_root_logger():
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield root
+    root.handlers, root.level = saved
+
+
+def _load_gunicorn_conf():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "web" / "gunicorn_conf.py"
+    spec = importlib.util.spec_from_file_location("clinic_gunicorn_conf", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("entry_point", ["gunicorn worker", "celery worker or beat"])
+def test_each_process_entry_point_logs_json_lines_with_the_request_id(
+    entry_point, saved_root_logger, monkeypatch, tmp_path, capsys
+):
+    from workers.observability import _configure_process_logging
+
+    monkeypatch.setenv("CLINIC_LOG_FORMAT", "json")
+    monkeypatch.setenv("CLINIC_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    if entry_point == "gunicorn worker":
+        _load_gunicorn_conf().post_worker_init(worker=None)
+    else:
+        _configure_process_logging()
+    token = bind_request_id("req-entry-0001")
+    try:
+        logging.getLogger("clinic.test").warning("from %s", entry_point)
+    finally:
+        reset_request_id(token)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["message"] == f"from {entry_point}" and line["request_id"] == "req-entry-0001"
