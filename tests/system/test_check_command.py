@@ -15,7 +15,7 @@ from sqlalchemy import update
 from clinic.events import record_event
 from clinic.models import OutboxEvent, utcnow
 from tests.conftest import ONE_BACKEND, free_port
-from web.cli.check import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, check_command
+from web.cli.check import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, _check_passes, check_command
 
 
 @pytest.fixture(params=[ONE_BACKEND])
@@ -126,3 +126,18 @@ def test_an_unreachable_webhook_is_reported_but_the_failure_stands():
     result = CliRunner().invoke(check_command, [dead, "--webhook", dead + "/hook"])
     assert result.exit_code == EXIT_UNREACHABLE
     assert "could not notify the webhook" in result.output
+
+
+@pytest.mark.parametrize(
+    "entry, passes",
+    [
+        ({"ok": True, "ms": 1.0}, True),
+        ({"ok": False, "error": "down"}, False),
+        ({"status": "ok"}, True),
+        ({"status": "fail"}, False),
+        ("ok", True),
+        ("unavailable", False),
+    ],
+)
+def test_readiness_entries_are_read_in_full_or_as_a_bare_status(entry, passes):
+    assert _check_passes(entry) is passes

@@ -79,12 +79,13 @@ def _fetch(url: str, timeout: float, headers: dict | None = None) -> Answer:
 
 
 def _check_passes(entry) -> bool:
-    """A readiness entry says ok as ``{"ok": true}``, ``{"status": "ok"}`` or ``"ok"``."""
+    """A readiness entry says ok as ``{"ok": true}``, ``{"status": "ok"}`` or ``"ok"`` (the
+    public answer may carry only a status per check)."""
     if isinstance(entry, dict):
         if "ok" in entry:
             return entry["ok"] is True
         entry = entry.get("status")
-    return entry in ("ok", "pass", True)
+    return entry in ("ok", "pass", "up", True)
 
 
 def check_ready(report: Report, base: str, timeout: float) -> None:
