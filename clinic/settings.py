@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("ru", "uz", "en")
 ENVIRONMENTS = ("development", "production", "test")
+LOG_FORMATS = ("json", "text")
 # A file name, not a secret.
 DEV_SECRET_FILE = "dev-secret-key"  # nosec B105
 
@@ -96,6 +97,10 @@ class Settings:
     job_time_limit: int = 600
     # Attempts (retries and takeovers of a stalled job) before a job is failed for good.
     job_max_attempts: int = 10
+    # "json" or "text"; empty: JSON in production, text elsewhere (clinic/logs.py).
+    log_format: str = ""
+    # Bearer token that opens /metrics to a scraper; empty: loopback callers only.
+    metrics_token: str = ""
     database_is_default: bool = False
     secret_is_development: bool = False
     # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
@@ -178,6 +183,10 @@ class Settings:
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
+        log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
+        if log_format not in ("", *LOG_FORMATS):
+            raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+
         origins = tuple(
             o.strip().rstrip("/")
             for o in env.get("CLINIC_ALLOWED_ORIGINS", "").split(",")
@@ -224,6 +233,8 @@ class Settings:
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
             job_time_limit=max(1, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
             job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
+            log_format=log_format,
+            metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
             payment_providers=_payment_providers(env, mode),

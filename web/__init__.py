@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # Domain code sends tasks after commit through this (clinic.db.dispatch_after_commit).
     runtime.db.set_dispatcher(app.extensions["celery"].send_task)
 
-    from web import auth, availability, db, i18n
+    from web import auth, availability, db, i18n, metrics, request_log
     from web.api.bodies import require_json_bodies
 
     db.init_app(app)
@@ -79,4 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for blueprint in (health_bp, pages_bp, auth_bp):
         app.register_blueprint(blueprint)
     init_ws(app)
+    # After the WebSocket routes: /metrics counts open sockets by wrapping their views.
+    metrics.init_app(app)
+    request_log.init_app(app)
     return app

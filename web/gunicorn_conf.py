@@ -8,6 +8,8 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 import os
 import re
 import resource
+import shutil
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
@@ -33,6 +35,8 @@ keepalive = 5
 # with a 414 problem before gunicorn's bare HTML 414 comes into play.
 limit_request_line = 8190
 accesslog = "-"
+# The request id (the X-Request-ID answer header) ties an access line to the app's own lines.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = "info"
 # X-Forwarded-* are trusted only from FORWARDED_ALLOW_IPS (gunicorn's own variable, loopback by
@@ -95,3 +99,34 @@ class RedactingLogger(Logger):
 # page its ticket's secret (``/t/<secret>``): none of them may reach a log file. (The class,
 # not its dotted name: importing the web package in the master is what this file avoids.)
 logger_class = RedactingLogger
+# /metrics sums the request and socket figures of every worker through prometheus_client's
+# multiprocess directory (see web/metrics.py). Set here, in the master, before any worker
+# imports prometheus_client; emptied at each start so a dead worker's figures do not linger.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(os.environ.get("CLINIC_INSTANCE", "instance")).resolve() / "prometheus"),
+)
+
+
+def on_starting(server):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """The worker's log lines: JSON in production, each with its request id (clinic/logs.py).
+
+    Configured here, in the process gunicorn runs, not in the application factory: a factory
+    also builds apps inside other processes (tests, shells) whose logging is not its to set.
+    """
+    from clinic.logs import configure_logging
+    from clinic.settings import Settings
+
+    configure_logging(Settings.from_env())
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -13,6 +13,7 @@ import pkgutil
 from celery import Celery
 
 from clinic.settings import Settings
+from workers import observability  # noqa: F401 - connects the task signals (request ids, counts)
 from workers.config import celery_config
 
 

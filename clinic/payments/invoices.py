@@ -437,12 +437,9 @@ __all__ = [
     "payments_of",
     "queue_channel_of",
     "record_payment",
-    "refund",
     "refuse_taking",
     "release",
     "replace_lines",
     "set_discount",
     "whole_tiyin",
 ]
-
-from clinic.payments.refunds import refund  # noqa: E402  (refunds builds on this module)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.errors import DomainError
-from clinic.payments import invoices
+from clinic.payments import invoices, refunds
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
 from clinic.payments.providers import PaymeReason, PaymeState, PaymeTransaction
 from clinic.queue.models import Ticket, TicketStatus
@@ -357,7 +357,7 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
         with session.begin_nested():
             # Payme gives the money back itself: the clinic's approval limit is for refunds
             # a cashier hands out, not for recording one a provider made.
-            invoices.refund(
+            refunds.refund(
                 session,
                 invoices.find_payment(session, PROVIDER, txn.payme_id),
                 amount=txn.amount,

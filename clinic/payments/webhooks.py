@@ -27,7 +27,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from clinic.base import utcnow
 from clinic.errors import DomainError
-from clinic.payments import invoices
+from clinic.payments import invoices, refunds
 from clinic.payments.providers import WebhookEvent, WebhookStatus
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
     if payment is None or payment.invoice_id != invoice.id:
         raise DomainError(f"no payment {fields['reference']} of this sender on the invoice")
     # The sender gave the money back already: the approval limit does not apply to recording it.
-    invoices.refund(
+    refunds.refund(
         session,
         payment,
         amount=fields["amount"],

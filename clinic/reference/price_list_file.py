@@ -110,7 +110,7 @@ def file_kind(filename: str, data: bytes) -> str:
             refuse("The file is not UTF-8 text: save it as 'CSV UTF-8'.")
         return "csv"
     refuse("Send a price list as a .csv or .xlsx file.")
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover - refuse() always raises
 
 
 def _has_workbook(data: bytes) -> bool:

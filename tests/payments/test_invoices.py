@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import Invoice, OutboxEvent, Payment, Refund, Service
-from clinic.payments import invoices
+from clinic.payments import invoices, refunds
 from clinic.payments.refunds import RefundNeedsApproval
 from tests.payments.fixtures import make_invoice, make_patient, make_service
 
@@ -242,7 +242,7 @@ def test_large_refund_needs_approval_and_small_one_does_not(runtime):
     limit = runtime.settings.refund_approval_from
     with pytest.raises(RefundNeedsApproval):
         with runtime.db.transaction() as s:
-            invoices.refund(
+            refunds.refund(
                 s,
                 invoices.get_invoice(s, invoice_id),
                 amount=limit + 1,
@@ -252,7 +252,7 @@ def test_large_refund_needs_approval_and_small_one_does_not(runtime):
                 large_from=limit,
             )
     with runtime.db.transaction() as s:
-        small = invoices.refund(
+        small = refunds.refund(
             s,
             invoices.get_invoice(s, invoice_id),
             amount=limit,
@@ -263,7 +263,7 @@ def test_large_refund_needs_approval_and_small_one_does_not(runtime):
         )
         assert small.approved_by is None
     with runtime.db.transaction() as s:
-        large = invoices.refund(
+        large = refunds.refund(
             s,
             invoices.get_invoice(s, invoice_id),
             amount=1_200_000_00 - limit,
@@ -286,7 +286,7 @@ def test_a_part_refund_leaves_the_invoice_partly_refunded_and_needs_a_reason(run
         invoices.record_payment(s, invoice, method="cash", amount=10_000_00, actor="c")
     with pytest.raises(ValidationFailed) as caught:
         with runtime.db.transaction() as s:
-            invoices.refund(
+            refunds.refund(
                 s,
                 invoices.get_invoice(s, invoice_id),
                 amount=1,
@@ -297,7 +297,7 @@ def test_a_part_refund_leaves_the_invoice_partly_refunded_and_needs_a_reason(run
             )
     assert "reason" in caught.value.errors
     with runtime.db.transaction() as s:
-        invoices.refund(
+        refunds.refund(
             s,
             invoices.get_invoice(s, invoice_id),
             amount=2_500_00,

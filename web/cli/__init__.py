@@ -192,9 +192,11 @@ def demo_data_command() -> None:
         click.echo(f"  {login['username']:<10} password {login['password']}  ({login['role']})")
 
 
+from web.cli.check import check_command  # noqa: E402
 from web.cli.users import users_group  # noqa: E402 - it needs load_settings defined above
 
 cli.add_command(users_group)
+cli.add_command(check_command)
 
 
 def main(argv: list[str] | None = None) -> None:

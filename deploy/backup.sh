@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Database backups: a consistent pg_dump (custom format) and its restore.
+#
+#   deploy/backup.sh backup [DIR]     dump to DIR/clinic-<UTC time>.dump (default ./backups),
+#                                     check it can be read back, keep the newest BACKUP_KEEP
+#   deploy/backup.sh restore FILE     replace the database's contents with FILE's
+#
+# DATABASE_URL names the database (postgresql://user:pass@host/db). On a docker compose
+# host, run the PostgreSQL tools inside the postgres container, where the clinic user
+# connects over the local socket:
+#
+#   PG_EXEC="docker compose exec -T postgres" DATABASE_URL=postgresql://clinic@/clinic \
+#       deploy/backup.sh backup /srv/clinic/backups
+#
+# Restoring: stop web, worker and beat first (docs/operations.md), restore, start them.
+# BACKUP_KEEP (default 14) dumps are kept; older ones are deleted after a good backup.
+set -euo pipefail
+
+usage() {
+    sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+[[ $# -ge 1 ]] || usage
+: "${DATABASE_URL:?set DATABASE_URL (postgresql://user:pass@host/db)}"
+# psycopg's spelling works for the app; libpq's tools want the plain scheme.
+url="${DATABASE_URL/#postgresql+psycopg:/postgresql:}"
+read -r -a exec_prefix <<<"${PG_EXEC:-}"
+keep="${BACKUP_KEEP:-14}"
+
+log() { printf '== backup: %s\n' "$*" >&2; }
+
+backup() {
+    local dir=${1:-backups}
+    mkdir -p "$dir"
+    local file
+    file="$dir/clinic-$(date -u +%Y%m%dT%H%M%SZ).dump"
+    log "dumping to $file"
+    # Written under a temporary name: a cut-short dump never looks like a backup.
+    "${exec_prefix[@]}" pg_dump --format=custom --no-owner --dbname "$url" >"$file.partial"
+    "${exec_prefix[@]}" pg_restore --list <"$file.partial" >/dev/null
+    mv "$file.partial" "$file"
+    log "$(du -h "$file" | cut -f1) written and readable"
+    # The newest $keep dumps stay; names sort by time.
+    find "$dir" -maxdepth 1 -name 'clinic-*.dump' -printf '%f\n' | sort -r | tail -n "+$((keep + 1))" |
+        while read -r old; do
+            log "removing the old $old"
+            rm -f "$dir/$old"
+        done
+    printf '%s\n' "$file"
+}
+
+restore() {
+    local file=${1:?usage: backup.sh restore FILE}
+    [[ -f "$file" ]] || {
+        log "no such file: $file"
+        exit 1
+    }
+    "${exec_prefix[@]}" pg_restore --list <"$file" >/dev/null
+    log "restoring $file (tables are dropped and recreated)"
+    "${exec_prefix[@]}" pg_restore --clean --if-exists --no-owner --single-transaction \
+        --exit-on-error --dbname "$url" <"$file"
+    log "restored"
+}
+
+case "$1" in
+    backup) backup "${2:-}" ;;
+    restore) restore "${2:-}" ;;
+    *) usage ;;
+esac

@@ -1,0 +1,84 @@
+"""deploy/backup.sh against PostgreSQL: a backup restores the data it was taken with, and
+only the newest dumps are kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess  # nosec B404 - runs the repository's own script
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from clinic.reference import directory
+from clinic.reference.models import Department
+
+SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "backup.sh"
+
+
+@pytest.fixture(params=["postgresql"])
+def backend(request) -> str:
+    """pg_dump and pg_restore: PostgreSQL only."""
+    return request.param
+
+
+def backup_sh(settings, *args: str, **env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(  # nosec B603
+        ["bash", str(SCRIPT), *args],
+        env={**os.environ, "DATABASE_URL": settings.database_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def department_codes(runtime) -> list[str]:
+    with runtime.db.session() as s:
+        return sorted(s.scalars(select(Department.code)))
+
+
+def test_a_backup_restores_the_data_it_was_taken_with(runtime, settings, tmp_path):
+    with runtime.db.transaction() as s:
+        directory.create_department(
+            s,
+            {"code": "backup", "ticket_prefix": "BKP", "name_ru": "Копия", "name_uz": "Nusxa",
+             "name_en": "Backup"},
+        )  # fmt: skip
+    dump = Path(backup_sh(settings, "backup", str(tmp_path)).stdout.strip())
+    assert dump.parent == tmp_path and dump.name.startswith("clinic-") and dump.stat().st_size
+    assert not list(tmp_path.glob("*.partial"))
+
+    with runtime.db.transaction() as s:
+        s.execute(delete(Department))
+    assert department_codes(runtime) == []
+
+    runtime.db.engine.dispose()  # no pooled connection holds a table the restore replaces
+    backup_sh(settings, "restore", str(dump))
+    assert department_codes(runtime) == ["backup"]
+
+
+def test_only_the_newest_dumps_are_kept(runtime, settings, tmp_path):
+    for old in ("clinic-20250101T000000Z.dump", "clinic-20250102T000000Z.dump"):
+        (tmp_path / old).write_bytes(b"an old dump")
+    (tmp_path / "notes.txt").write_text("not a dump: left alone")
+    newest = Path(backup_sh(settings, "backup", str(tmp_path), BACKUP_KEEP="2").stdout.strip())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["clinic-20250102T000000Z.dump", newest.name, "notes.txt"]
+    )
+
+
+def test_a_restore_of_a_missing_or_broken_file_changes_nothing(runtime, settings, tmp_path):
+    broken = tmp_path / "broken.dump"
+    broken.write_bytes(b"not a dump")
+    for file in (tmp_path / "missing.dump", broken):
+        result = subprocess.run(  # nosec B603
+            ["bash", str(SCRIPT), "restore", str(file)],
+            env={**os.environ, "DATABASE_URL": settings.database_url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0
+    assert department_codes(runtime) == []

@@ -1,0 +1,143 @@
+"""``clinic check URL``: healthy, each failing check, and a server that does not answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from clinic.events import record_event
+from clinic.models import OutboxEvent, utcnow
+from tests.conftest import ONE_BACKEND, free_port
+from web.cli.check import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, _check_passes, check_command
+
+
+@pytest.fixture(params=[ONE_BACKEND])
+def backend(request) -> str:
+    """The command watches HTTP answers; the database behind them does not matter here."""
+    return request.param
+
+
+@pytest.fixture
+def webhook():
+    """A tiny HTTP server standing in for the alert webhook; keeps every JSON body posted."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    server.received = received
+    server.url = f"http://127.0.0.1:{server.server_port}/hook"
+    yield server
+    server.shutdown()
+    thread.join(5)
+
+
+def check(url: str, *options: str):
+    result = CliRunner().invoke(check_command, [url, *options])
+    failing = {
+        line[6:].split(":", 1)[0] for line in result.output.splitlines() if line.startswith("FAIL")
+    }
+    return result, failing
+
+
+def test_a_healthy_system_passes_every_check_and_alerts_nobody(live_server, worker, webhook):
+    result, failing = check(live_server, "--webhook", webhook.url)
+    assert result.exit_code == EXIT_OK, result.output
+    assert failing == set()
+    for name in ("ready", "workers", "queues", "outbox", "latency /health/live"):
+        assert f"ok    {name}" in result.output
+    assert webhook.received == []
+
+
+def test_no_worker_fails_readiness_and_workers_and_tells_the_webhook(live_server, webhook):
+    result, failing = check(live_server, "--webhook", webhook.url)
+    assert result.exit_code == EXIT_FAILED
+    assert failing == {"ready", "workers"}
+    assert "failing: worker" in result.output
+    [alert] = webhook.received
+    assert {f["check"] for f in alert["failures"]} == {"ready", "workers"}
+    assert alert["url"] == live_server and "2 failing" in alert["text"]
+
+
+def test_a_deep_queue_fails_the_queue_check(live_server, celery_app):
+    for _ in range(3):
+        celery_app.send_task("events.republish", queue="reports")
+    result, failing = check(live_server, "--max-queue-depth", "2")
+    assert "queues" in failing and "deeper than 2: reports 3" in result.output
+
+
+def test_an_old_unpublished_event_fails_the_outbox_check(live_server, runtime):
+    s = runtime.db.session()
+    s.info["clinic.bus"] = None  # committed but never published
+    record_event(s, "job:stuck", "test.tick", {})
+    s.commit()
+    s.execute(update(OutboxEvent).values(created_at=utcnow() - timedelta(minutes=5)))
+    s.commit()
+    s.close()
+    result, failing = check(live_server)
+    assert "outbox" in failing and "(limit 30 s)" in result.output
+
+
+def test_a_slow_or_failing_endpoint_fails_its_latency_check(live_server):
+    result, failing = check(
+        live_server, "--max-latency", "0", "--endpoint", "/health/live", "--endpoint", "/nowhere"
+    )
+    assert {"latency /health/live", "latency /nowhere"} <= failing
+    assert "latency /nowhere: HTTP 404" in result.output
+
+
+def test_metrics_refused_without_the_token_fail_the_metrics_check(
+    live_server, runtime, monkeypatch
+):
+    secured = dataclasses.replace(runtime.settings, metrics_token="the-metrics-token")
+    monkeypatch.setattr(runtime, "settings", secured)
+    result, failing = check(live_server, "--metrics-token", "wrong")
+    assert "metrics" in failing and "HTTP 401" in result.output
+    result, failing = check(live_server, "--metrics-token", "the-metrics-token")
+    assert "metrics" not in failing and "queues" not in failing
+
+
+def test_an_unreachable_server_exits_3_and_tells_the_webhook(webhook):
+    result, failing = check(f"http://127.0.0.1:{free_port()}", "--webhook", webhook.url)
+    assert result.exit_code == EXIT_UNREACHABLE
+    assert failing == {"reachable"}
+    assert webhook.received[0]["failures"][0]["check"] == "reachable"
+
+
+def test_an_unreachable_webhook_is_reported_but_the_failure_stands():
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(check_command, [dead, "--webhook", dead + "/hook"])
+    assert result.exit_code == EXIT_UNREACHABLE
+    assert "could not notify the webhook" in result.output
+
+
+@pytest.mark.parametrize(
+    "entry, passes",
+    [
+        ({"ok": True, "ms": 1.0}, True),
+        ({"ok": False, "error": "down"}, False),
+        ({"status": "ok"}, True),
+        ({"status": "fail"}, False),
+        ("ok", True),
+        ("unavailable", False),
+    ],
+)
+def test_readiness_entries_are_read_in_full_or_as_a_bare_status(entry, passes):
+    assert _check_passes(entry) is passes

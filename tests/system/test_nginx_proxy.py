@@ -1,0 +1,151 @@
+"""deploy/nginx/clinic.conf, run by Debian's nginx in front of the app: HTTPS and a WebSocket
+travel through it, plain HTTP is sent to HTTPS, and /metrics stays inside."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import ssl
+import subprocess  # nosec B404 - starts nginx and openssl for the test
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+
+from tests.conftest import ONE_BACKEND, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "deploy" / "nginx" / "clinic.conf"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.fixture(params=[ONE_BACKEND])
+def backend(request) -> str:
+    return request.param
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(  # nosec B603 B607
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def site_config(upstream_port: int, http_port: int, https_port: int, cert: Path, key: Path):
+    """The example as it is, but for this test's addresses and certificate."""
+    text = EXAMPLE.read_text()
+    text = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", text)
+    replacements = {
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream_port};",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "/etc/letsencrypt/live/clinic.example.uz/fullchain.pem": str(cert),
+        "/etc/letsencrypt/live/clinic.example.uz/privkey.pem": str(key),
+    }
+    for old, new in replacements.items():
+        assert old in text, f"the example no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, process.stderr.read().decode()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "nginx did not listen"
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def proxy(live_server, tmp_path, certificate):
+    if not Path(NGINX).exists():
+        pytest.fail("nginx is not installed: bash .ci/run installs nginx-light")
+    upstream_port = int(live_server.rsplit(":", 1)[1])
+    http_port, https_port = free_port(), free_port()
+    cert, key = certificate
+    (tmp_path / "clinic.conf").write_text(
+        site_config(upstream_port, http_port, https_port, cert, key)
+    )
+    (tmp_path / "nginx.conf").write_text(f"""
+worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log warn;
+user root;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    fastcgi_temp_path {tmp_path}/fastcgi;
+    uwsgi_temp_path {tmp_path}/uwsgi;
+    scgi_temp_path {tmp_path}/scgi;
+    include {tmp_path}/clinic.conf;
+}}
+""")
+    process = subprocess.Popen(  # nosec B603
+        [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(https_port, process)
+        yield {"https": f"https://127.0.0.1:{https_port}", "http_port": http_port, "ca": cert}
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_https_requests_reach_the_app_through_nginx(proxy):
+    answer = requests.get(proxy["https"] + "/health/live", verify=str(proxy["ca"]), timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    # nginx names each request; the app answers with that id (and logs it).
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-ID"])
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_plain_http_is_sent_to_https(proxy):
+    answer = requests.get(
+        f"http://127.0.0.1:{proxy['http_port']}/queue/desk", allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == "https://127.0.0.1/queue/desk"
+
+
+def test_metrics_are_not_served_through_the_public_proxy(proxy):
+    answer = requests.get(proxy["https"] + "/metrics", verify=str(proxy["ca"]), timeout=10)
+    assert answer.status_code == 404
+
+
+def test_a_websocket_is_upgraded_and_carried_through_nginx(proxy, admin_token):
+    ws = websocket.create_connection(
+        proxy["https"].replace("https://", "wss://") + "/ws",
+        header=[f"Authorization: Bearer {admin_token}"],
+        sslopt={"ca_certs": str(proxy["ca"]), "cert_reqs": ssl.CERT_REQUIRED},
+        timeout=10,
+    )
+    try:
+        assert json.loads(ws.recv())["op"] == "hello"
+        ws.send(json.dumps({"op": "subscribe", "channel": "job:nginx-test"}))
+        ops = [json.loads(ws.recv())["op"] for _ in range(2)]
+        assert ops == ["snapshot", "subscribed"]
+        ws.send(json.dumps({"op": "ping"}))
+        assert json.loads(ws.recv())["op"] == "pong"
+    finally:
+        ws.close()
