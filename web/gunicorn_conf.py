@@ -99,17 +99,20 @@ class RedactingLogger(Logger):
 # page its ticket's secret (``/t/<secret>``): none of them may reach a log file. (The class,
 # not its dotted name: importing the web package in the master is what this file avoids.)
 logger_class = RedactingLogger
-# /metrics sums the request and socket figures of every worker through prometheus_client's
-# multiprocess directory (see web/metrics.py). Set here, in the master, before any worker
-# imports prometheus_client; emptied at each start so a dead worker's figures do not linger.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    str(Path(os.environ.get("CLINIC_INSTANCE", "instance")).resolve() / "prometheus"),
-)
 
 
 def on_starting(server):
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    """/metrics sums the request and socket figures of every worker through
+    prometheus_client's multiprocess directory (see web/metrics.py). Set in the master, before
+    any worker imports prometheus_client, and emptied at each start so a dead worker's figures
+    do not linger. Only here: other processes import this file for its log redaction, and
+    must not be switched to a multiprocess directory they never made."""
+    directory = Path(
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR",
+            str(Path(os.environ.get("CLINIC_INSTANCE", "instance")).resolve() / "prometheus"),
+        )
+    )
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
 

@@ -26,6 +26,8 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    # A reason a client may branch on (``no_open_shift``, ``not_your_queue``...).
+    code = fields.String()
 
 
 class JobSchema(Schema):

@@ -25,6 +25,7 @@ import json
 import logging
 import time
 
+from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, make_response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -164,7 +165,7 @@ def _payme_id(doc):
     return rpc_id
 
 
-@blp.route("/payme", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@blp.route("/payme", methods=["POST"])
 @public
 @csrf_exempt
 @limiter.limit(_rate, key_func=_rate_key)
@@ -343,9 +344,19 @@ def patient_checkout(token: str):
     return jsonify({**found, "number": invoice.number})
 
 
+# Payme's protocol answers any other method with its -32300 error (HTTP 200, JSON-RPC). Those
+# methods are served by the same view but left out of the OpenAPI document, which describes
+# the one call Payme makes (POST) and its answers.
+other_methods = FlaskBlueprint("payment_providers_other_methods", __name__, url_prefix="/payments")
+other_methods.add_url_rule(
+    "/payme", "payme_other_methods", payme_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]
+)
+
+
 def init_app(app, api) -> None:
     """Register the provider endpoints and the staff API around them."""
     from web.payments import provider_admin
 
     api.register_blueprint(blp)
+    app.register_blueprint(other_methods)
     api.register_blueprint(provider_admin.blp)
