@@ -18,7 +18,18 @@ from flask.sessions import SessionInterface
 
 log = logging.getLogger(__name__)
 
-NEEDS_NO_SESSION = ("/health/", "/static/", "/api/swagger-ui/")
+# Paths whose callers never hold a session: health checks, static files, the scraper, and the
+# payment providers (their calls are authenticated by signature or key, and must be answered
+# in their own protocol while Redis restarts: the database is what they change).
+NEEDS_NO_SESSION = (
+    "/health/",
+    "/static/",
+    "/api/swagger-ui/",
+    "/metrics",
+    "/payments/payme",
+    "/payments/click/",
+    "/payments/webhooks/",
+)
 
 
 def _needs_session() -> bool:

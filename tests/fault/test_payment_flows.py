@@ -69,7 +69,7 @@ class PaymentWorkers(Workers):
     def start(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         command = [
-            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
             "--pool=threads", "-c", "4", "-Q", "payments", "-n", f"{name}@%h",
             "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip

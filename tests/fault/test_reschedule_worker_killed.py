@@ -44,7 +44,7 @@ class VisitWorkers(Workers):
     def start(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         command = [
-            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
             "--pool=solo", "-Q", "visits,default", "-n", f"{name}@%h", "--loglevel=INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
