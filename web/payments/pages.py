@@ -8,9 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
+from clinic.money import money_style
 from clinic.payments import shifts
 from web import db
 from web.auth.identity import current_identity
+from web.i18n import HTML_LANG, current_language
 from web.permissions import requires
 
 bp = Blueprint("payments_pages", __name__)
@@ -57,10 +59,15 @@ def desk():
     """The cashier's desk."""
     session = db.session()
     shift = shifts.current_shift(session, current_identity().user_id)
+    language = current_language()
     return render_template(
         "payments/desk.html",
         config={
             "texts": _texts(),
+            # Amounts and times are written the page language's way, in the clinic's zone.
+            "money": money_style(language),
+            "locale": HTML_LANG[language],
+            "timezone": db.runtime().settings.timezone,
             "channel": "payments:desk",
             "api": url_for("payments.list_invoices"),
             "shiftApi": url_for("payments.current_shift"),
