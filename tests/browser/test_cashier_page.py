@@ -77,3 +77,29 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         for context in contexts:
             context.close()
     assert _call_next(runtime, queue_id) == code
+
+
+def test_a_refused_payment_is_explained_in_the_cashiers_language(
+    browser, live_server, runtime, make_user
+):
+    make_user("cashier", "kassa-2")
+    with runtime.db.transaction() as s:
+        invoice_id = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=[{"service_id": make_service(s, 150_000_00), "quantity": 1}],
+            actor="desk-1",
+        ).id
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-2", "/payments/desk", "uz")
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        row.wait_for()
+        assert "150 000 so'm" in row.inner_text()
+        # No shift is open: the API refuses with its code, the desk says so in Uzbek.
+        row.locator("button[data-action=card]").click()
+        cashier.locator("#cashier-error", has_text="Avval smenani oching.").wait_for()
+        assert row.get_attribute("data-status") == "open"
+    finally:
+        for context in contexts:
+            context.close()

@@ -50,6 +50,20 @@ def _texts() -> dict:
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
         "failed": _("The action failed: {detail}"),
+        # The desk's refusals by their code (clinic/payments), so the cashier reads them in
+        # the page's language instead of the API's English detail.
+        "refusals": {
+            "no_open_shift": _("Open your shift first."),
+            "shift_open": _("Your shift is already open."),
+            "shift_closed": _("The shift is already closed."),
+            "nothing_due": _("Nothing is due on this invoice."),
+            "already_paid": _("This invoice is already paid."),
+            "not_open": _("This invoice can no longer be paid."),
+            "not_paid": _("This invoice is not paid."),
+            "held": _("This invoice is being paid elsewhere right now."),
+            "changed": _("The invoice has just changed. Try again."),
+            "approval_required": _("A refund this large needs a manager's approval."),
+        },
     }
 
 

@@ -57,8 +57,9 @@
   }
 
   function fail(answer) {
+    var code = answer.body && answer.body.code;
     Q.say(statusBox, "");
-    Q.say(errorBox, Q.problem(texts, answer));
+    Q.say(errorBox, (code && texts.refusals[code]) || Q.problem(texts, answer));
   }
 
   function button(label, action) {
