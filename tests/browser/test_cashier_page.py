@@ -19,12 +19,12 @@ def _call_next(runtime, queue_id):
         return ticket.code if ticket else None
 
 
-def _open(browser, contexts, live_server, username, path):
+def _open(browser, contexts, live_server, username, path, lang="en"):
     """A page signed in as ``username`` in its own browser context, live."""
     context, tab = new_tab(browser)
     contexts.append(context)
     sign_in(tab, live_server, username)
-    tab.goto(f"{live_server}{path}?lang=en")
+    tab.goto(f"{live_server}{path}?lang={lang}")
     wait_live(tab)
     return tab
 
@@ -57,14 +57,15 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         row.wait_for()
         assert row.get_attribute("data-paid") is None
 
-        cashier = _open(browser, contexts, live_server, "kassa-1", "/payments/desk")
+        # The cashier works in Russian: amounts read "25 000 сум", never "25 000,00".
+        cashier = _open(browser, contexts, live_server, "kassa-1", "/payments/desk", "ru")
         invoice_row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
         invoice_row.wait_for()
-        assert "25 000,00" in invoice_row.inner_text()
+        assert "25 000 сум" in invoice_row.inner_text()
         invoice_row.locator("input[name=tendered]").fill("30 000")
         invoice_row.locator("button[data-action=cash]").click()
         # The answer to the cashier's click (the socket may show the row paid even sooner).
-        cashier.locator("#cashier-status", has_text="Change due: 5 000,00").wait_for()
+        cashier.locator("#cashier-status", has_text="Сдача: 5 000 сум").wait_for()
         invoice_row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
         assert invoice_row.get_attribute("data-status") == "paid"
 
@@ -76,3 +77,29 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         for context in contexts:
             context.close()
     assert _call_next(runtime, queue_id) == code
+
+
+def test_a_refused_payment_is_explained_in_the_cashiers_language(
+    browser, live_server, runtime, make_user
+):
+    make_user("cashier", "kassa-2")
+    with runtime.db.transaction() as s:
+        invoice_id = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=[{"service_id": make_service(s, 150_000_00), "quantity": 1}],
+            actor="desk-1",
+        ).id
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-2", "/payments/desk", "uz")
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        row.wait_for()
+        assert "150 000 so'm" in row.inner_text()
+        # No shift is open: the API refuses with its code, the desk says so in Uzbek.
+        row.locator("button[data-action=card]").click()
+        cashier.locator("#cashier-error", has_text="Avval smenani oching.").wait_for()
+        assert row.get_attribute("data-status") == "open"
+    finally:
+        for context in contexts:
+            context.close()

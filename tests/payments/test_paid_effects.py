@@ -105,7 +105,7 @@ def test_effects_run_once_even_when_the_task_runs_twice_at_once(runtime, mailbox
     assert len(mailbox.messages) == 1
     body = mailbox.messages[0].content.decode()
     assert mailbox.messages[0].rcpt_tos == ["ali@example.uz"]
-    assert "25 000,00" in body
+    assert "25 000 сум" in body
 
 
 def test_an_open_invoice_has_no_paid_effects(runtime):

@@ -8,9 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
+from clinic.money import money_style
 from clinic.payments import shifts
 from web import db
 from web.auth.identity import current_identity
+from web.i18n import HTML_LANG, current_language
 from web.permissions import requires
 
 bp = Blueprint("payments_pages", __name__)
@@ -48,6 +50,20 @@ def _texts() -> dict:
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
         "failed": _("The action failed: {detail}"),
+        # The desk's refusals by their code (clinic/payments), so the cashier reads them in
+        # the page's language instead of the API's English detail.
+        "refusals": {
+            "no_open_shift": _("Open your shift first."),
+            "shift_open": _("Your shift is already open."),
+            "shift_closed": _("The shift is already closed."),
+            "nothing_due": _("Nothing is due on this invoice."),
+            "already_paid": _("This invoice is already paid."),
+            "not_open": _("This invoice can no longer be paid."),
+            "not_paid": _("This invoice is not paid."),
+            "held": _("This invoice is being paid elsewhere right now."),
+            "changed": _("The invoice has just changed. Try again."),
+            "approval_required": _("A refund this large needs a manager's approval."),
+        },
     }
 
 
@@ -57,10 +73,15 @@ def desk():
     """The cashier's desk."""
     session = db.session()
     shift = shifts.current_shift(session, current_identity().user_id)
+    language = current_language()
     return render_template(
         "payments/desk.html",
         config={
             "texts": _texts(),
+            # Amounts and times are written the page language's way, in the clinic's zone.
+            "money": money_style(language),
+            "locale": HTML_LANG[language],
+            "timezone": db.runtime().settings.timezone,
             "channel": "payments:desk",
             "api": url_for("payments.list_invoices"),
             "shiftApi": url_for("payments.current_shift"),

@@ -48,6 +48,9 @@ def _texts() -> dict:
         "moved": _("Moved to {time}."),
         "failed": _("The action failed: {detail}"),
         "network": _("The server could not be reached. Check the connection and try again."),
+        # Q.problem() words a refused call with these; without them a 401/403 showed nothing.
+        "signedOut": _("Your session has ended. Sign in again."),
+        "forbidden": _("Your role does not allow this."),
     }
 
 
@@ -62,7 +65,7 @@ def calendar():
     try:
         day = date.fromisoformat(day_arg) if day_arg else clinic_today(tz)
     except ValueError:
-        abort(400, description="day is YYYY-MM-DD")
+        abort(400, description=_("The day is written as YYYY-MM-DD."))
     own = identity.doctor_id if identity and not identity.can("visits.book") else None
     doctor_id = own or _int_arg("doctor")
     departments = list(session.scalars(select(Department).where(Department.active.is_(True))))

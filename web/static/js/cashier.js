@@ -19,14 +19,28 @@
   var closeForm = document.getElementById("shift-close");
   var invoices = {};
 
-  /** Tiyin as sums with two decimals, grouped by spaces ("25 000,00"); integers only. */
+  /**
+   * Tiyin as the page's language writes money, the way clinic/money.py does: grouped sums,
+   * the tiyin only when there are some, then the unit ("25 000 сум", "50,50 so'm").
+   */
+  var style = config.money || { group_separator: " ", decimal_separator: ",", unit: "" };
   function money(tiyin) {
     var sign = tiyin < 0 ? "-" : "";
     var abs = Math.abs(tiyin);
-    var sums = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, " ");
-    var rest = String(abs % 100);
-    return sign + sums + "," + (rest.length < 2 ? "0" + rest : rest);
+    var sums = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, function () {
+      return style.group_separator;
+    });
+    var rest = abs % 100;
+    var fraction = rest ? style.decimal_separator + (rest < 10 ? "0" + rest : String(rest)) : "";
+    return sign + sums + fraction + (style.unit ? " " + style.unit : "");
   }
+
+  var clock = new Intl.DateTimeFormat(config.locale || undefined, {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: config.timezone || undefined,
+  });
 
   /** Typed sums to tiyin without floating point; null when it is not an amount. */
   function tiyin(text) {
@@ -43,8 +57,9 @@
   }
 
   function fail(answer) {
+    var code = answer.body && answer.body.code;
     Q.say(statusBox, "");
-    Q.say(errorBox, Q.problem(texts, answer));
+    Q.say(errorBox, (code && texts.refusals[code]) || Q.problem(texts, answer));
   }
 
   function button(label, action) {
@@ -203,7 +218,7 @@
     closeForm.hidden = !shift;
     shiftState.textContent = shift
       ? Q.fill(texts.shiftOpen, {
-          time: new Date(shift.opened_at).toLocaleTimeString(),
+          time: clock.format(new Date(shift.opened_at)),
           amount: money(shift.cash_in_drawer),
         })
       : texts.noShift;

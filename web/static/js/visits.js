@@ -169,6 +169,8 @@
             show(message, texts.booked);
             form.reset();
             form.elements.starts_at.value = "";
+            var slotLine = document.getElementById("booking-slot");
+            show(slotLine, slotLine.getAttribute("data-empty"));
             load();
           } else {
             showErrors(form, answer);
@@ -252,7 +254,11 @@
   }
 
   if (cfg.departmentId || cfg.doctorId) {
-    global.ClinicSocket.subscribe(cfg.channel, { onSnapshot: reloadSoon, onEvent: reloadSoon });
+    global.ClinicSocket.subscribe(cfg.channel, {
+      onSnapshot: reloadSoon,
+      onEvent: reloadSoon,
+      onError: function () { show(failure, texts.forbidden); },
+    });
     load();
   }
 })(window);
