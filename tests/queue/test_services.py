@@ -75,7 +75,8 @@ def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(runtime):
 
 
 def test_numbering_restarts_at_midnight_in_tashkent_not_utc(runtime):
-    queue_id = make_queue(runtime, start_number=5)
+    # Open to the day's very last instant, so that 23:59:59 is still before closing.
+    queue_id = make_queue(runtime, start_number=5, closes_at=time(23, 59, 59, 999999))
     before_midnight = datetime(2026, 3, 2, 18, 59, 59, tzinfo=timezone.utc)  # 23:59:59 local
     after_midnight = datetime(2026, 3, 2, 19, 0, 0, tzinfo=timezone.utc)  # 00:00 local, next day
     assert issue(runtime, queue_id, now=before_midnight).number == 5
@@ -222,9 +223,32 @@ def test_online_join_window_limit_and_repeat(runtime):
     assert join("90 111 11 11", local(10, 0)) == (first, False)
 
 
+def test_no_ticket_is_issued_or_joined_after_the_queue_closes_in_clinic_time(runtime):
+    queue_id = make_queue(
+        runtime, closes_at=time(18, 0), online_from=time(8, 0), online_until=time(18, 0)
+    )
+    local = lambda h, m=0: datetime(2026, 3, 2, h - 5, m, tzinfo=timezone.utc)  # noqa: E731
+    assert issue(runtime, queue_id, now=local(17, 59)).code == "K-001"
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as desk:
+            q.issue_ticket(s, queue_id, tz=TZ, now=local(18, 0))
+    assert desk.value.code == "queue_closed"
+    # A window configured before the rule existed, ending after closing: closing wins.
+    with runtime.db.transaction() as s:
+        q.get_queue(s, queue_id).online_until = time(21, 0)
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as online:
+            q.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(19, 0))
+    assert online.value.code == "queue_closed"
+
+
 def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=100
+        runtime,
+        online_from=time(0, 0),
+        online_until=time(23, 59),
+        online_daily_limit=100,
+        closes_at=time(23, 59),
     )
     got, barrier = [], threading.Barrier(8)
 
@@ -286,7 +310,11 @@ def test_end_of_day_closes_the_queue_and_keeps_statistics(runtime):
 
 def test_board_events_carry_no_names_or_phones(runtime):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+        runtime,
+        online_from=time(0, 0),
+        online_until=time(23, 59),
+        online_daily_limit=5,
+        closes_at=time(23, 59),
     )
     with runtime.db.transaction() as s:
         patient = reference_patient(s)
