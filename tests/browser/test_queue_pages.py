@@ -194,13 +194,24 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
         else ((time(22, 0), time(23, 0)), "Bugungi onlayn navbat hali ochilmagan.")
     )
     closed = another_queue(
-        runtime, "lab", "L", online_from=window[0], online_until=window[1], online_daily_limit=9
+        runtime,
+        "lab",
+        "L",
+        online_from=window[0],
+        online_until=window[1],
+        online_daily_limit=9,
+        closes_at=time(23, 59, 59),
     )
     with runtime.db.transaction() as s:
         queue_admin.update_queue(
             s,
             q.get_queue(s, queue_hall["queue"]),
-            {"online_from": time(0), "online_until": time(23, 59, 59), "online_daily_limit": 9},
+            {
+                "online_from": time(0),
+                "online_until": time(23, 59, 59),
+                "online_daily_limit": 9,
+                "closes_at": time(23, 59, 59),
+            },
         )
     context, phone = new_tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
