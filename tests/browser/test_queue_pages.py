@@ -25,8 +25,13 @@ def issue(runtime, queue_id: int, **kwargs):
 
 
 def call_next(runtime, queue_id: int, room_id: int | None = None) -> str:
+    """The doctor sees whoever holds the room (a room holds one patient), then calls next."""
     with runtime.db.transaction() as s:
-        return calls.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id).code
+        tz = runtime.settings.tz
+        holder = calls.holder_now(s, q.get_queue(s, queue_id), room_id, tz=tz)
+        if holder is not None:
+            calls.finish_service(s, holder, tz=tz)
+        return calls.call_next(s, queue_id, tz=tz, room_id=room_id).code
 
 
 def ticket_by_code(runtime, code: str) -> Ticket:
