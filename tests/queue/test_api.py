@@ -102,6 +102,23 @@ def test_online_join_refusals_name_the_reason_and_repeats_get_the_same_ticket(an
     assert bad.status_code == 422 and "phone" in bad.get_json()["errors"]
 
 
+def test_public_online_join_needs_no_session_nor_csrf_token_and_stays_rate_limited(
+    anon_client, runtime
+):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=50
+    )
+    url = f"/api/v1/public/queues/{queue_id}/join"
+    answers = [
+        anon_client.post(url, json={"phone": f"90 111 22 {n:02d}"}, skip_csrf=True)
+        for n in range(11)
+    ]
+    assert answers[0].status_code == 201, answers[0].get_json()
+    assert "session" not in (answers[0].headers.get("Set-Cookie") or "")
+    # The limit of ten joins a minute from one address still holds.
+    assert [a.status_code for a in answers] == [201] * 10 + [429]
+
+
 def test_online_join_and_the_patients_own_page(anon_client, runtime):
     queue_id = make_queue(
         runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
