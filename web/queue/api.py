@@ -19,7 +19,7 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Priority
 from web import db
 from web.api.schemas import ProblemSchema
-from web.auth import csrf_exempt
+from web.auth import audit, csrf_exempt
 from web.auth.identity import current_identity
 from web.auth.limits import limiter
 from web.permissions import public, requires
@@ -167,6 +167,7 @@ def call_next(data, queue_id: int):
     access.check_may_act_on_queue(session, _staff(), queue)
     room_id = access.calling_room(session, _staff(), queue, data["room_id"])
     ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=room_id, actor=_actor())
+    audit.answer_status(200 if ticket is not None else 204)
     session.commit()
     if ticket is None:
         return "", 204
@@ -314,6 +315,7 @@ def join_online(data, queue_id: int):
     asking again gets its ticket back, whenever it asks."""
     session = db.session()
     ticket, created = q.join_online(session, queue_id, data["phone"], tz=_tz())
+    audit.answer_status(201 if created else 200)
     session.commit()
     return _public_ticket(session, ticket), (201 if created else 200)
 
