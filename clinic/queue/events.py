@@ -60,6 +60,7 @@ TICKET_ACTIONS = (
     "cancelled",
     "transferred",
     "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)
+    "day_closed",  # the day closed on it: now a no-show or cancelled (the queue's close_action)
 )
 TICKET_EVENTS = {
     action: EventType(

@@ -314,6 +314,27 @@ def test_end_of_day_closes_the_queue_and_keeps_statistics(runtime):
             q.issue_ticket(s, queue_id, tz=TZ, now=evening + timedelta(minutes=1))
 
 
+def test_closing_the_day_tells_each_closed_tickets_own_channel(runtime):
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    called, waiting = issue(runtime, queue_id).id, issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    with runtime.db.session() as s:
+        heard = {
+            (e.channel, e.data["status"])
+            for e in s.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "ticket.day_closed")
+            ).all()
+        }
+    for ticket_id in (called, waiting):
+        assert (f"ticket:{ticket_id}", "no_show") in heard
+        assert (f"queue:{queue_id}", "no_show") in heard
+        assert (f"board:{queue_id}", "no_show") in heard
+
+
 def test_board_events_carry_no_names_or_phones(runtime):
     queue_id = make_queue(
         runtime,
