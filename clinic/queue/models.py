@@ -55,6 +55,8 @@ class Priority:
     URGENT = 2
 
     NAMES = {"normal": NORMAL, "returned": RETURNED, "urgent": URGENT}
+    # How the API, the events and the screens name a stored priority.
+    NAME_OF = {number: name for name, number in NAMES.items()}
 
 
 # Where a queue's day ends when its configuration does not say (clinic time).

@@ -139,7 +139,7 @@ def ticket_as_dict(ticket: Ticket) -> dict:
         "number": ticket.number,
         "queue_id": ticket.queue_id,
         "source": ticket.source,
-        "priority": ticket.priority,
+        "priority": Priority.NAME_OF[ticket.priority],
         "status": ticket.status,
         "room": ticket.room.number if ticket.room else None,
         "room_id": ticket.room_id,

@@ -63,6 +63,20 @@ def test_desk_issues_and_doctor_calls_serves_and_finishes(client, runtime):
     assert all(h["actor"] == "admin" for h in detail["history"])
 
 
+def test_the_api_names_the_priority_as_the_request_does(client, runtime):
+    queue_id = make_queue(runtime)
+    url = f"/api/v1/queues/{queue_id}/tickets"
+    issued = {name: client.post(url, json={"priority": name}) for name in ("urgent", "normal")}
+    assert {name: a.get_json()["priority"] for name, a in issued.items()} == {
+        "urgent": "urgent",
+        "normal": "normal",
+    }
+    listed = client.get(url).get_json()
+    assert [t["priority"] for t in listed] == ["urgent", "normal"]  # and still called first
+    one = client.get(f"/api/v1/tickets/{issued['urgent'].get_json()['id']}").get_json()
+    assert one["priority"] == "urgent"
+
+
 def test_a_wrong_transition_is_a_409_naming_the_status(client, runtime):
     queue_id = make_queue(runtime)
     ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
