@@ -123,7 +123,9 @@ def make_what_the_users_work_on(base: str) -> None:
             },
         )
         queue = _post(
-            s, f"{base}/api/v1/queues", {"code": f"load-{tag}", "department_id": department["id"]}
+            s,
+            f"{base}/api/v1/queues",
+            {"code": f"load-{tag}", "department_id": department["id"], "closes_at": "23:59"},
         )
         for i in range(5):
             _post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import time
 
 import requests
 from sqlalchemy import select
@@ -24,7 +25,9 @@ def make_queue(runtime) -> int:
                 "name_en": "ENT",
             },
         )
-        return queue_admin.create_queue(s, {"code": "lor", "department_id": department.id}).id
+        return queue_admin.create_queue(
+            s, {"code": "lor", "department_id": department.id, "closes_at": time(23, 59, 59)}
+        ).id
 
 
 def in_parallel(count: int, work) -> list:

@@ -3,7 +3,7 @@ doctor who sees only his own schedule."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from clinic.base import iso
 from clinic.queue import admin as queue_admin
@@ -105,7 +105,10 @@ def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     tz = runtime.settings.tz
     with runtime.db.transaction() as s:
-        queue_admin.create_queue(s, {"code": "ther", "department_id": clinic.department_id})
+        queue_admin.create_queue(
+            s,
+            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
+        )
     starts = slot_near(runtime)
     with runtime.db.transaction() as s:
         visit = booking.book(
