@@ -52,6 +52,16 @@ def call_next(conn: http.client.HTTPConnection, queue_id: int, token: str) -> tu
     return response.status, (json.loads(body) if body else {})
 
 
+def finish(conn: http.client.HTTPConnection, ticket_id: int, token: str) -> None:
+    """The doctor's room holds one patient: he is seen before the next call."""
+    conn.request(
+        "POST",
+        f"/api/v1/tickets/{ticket_id}/finish",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    conn.getresponse().read()
+
+
 def run(args: argparse.Namespace) -> dict:
     with Stack(args, connections=args.boards) as stack:
         queue = stack.queue(with_doctor=True)
@@ -84,6 +94,7 @@ def run(args: argparse.Namespace) -> dict:
                     failures.append({"status": status, "body": ticket})
                     continue
                 sent[ticket["code"]] = before
+                finish(conn, ticket["id"], doctor_token)
             conn.close()
             result = fleet.finish()
         usage = stack.server_usage()

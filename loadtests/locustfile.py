@@ -123,7 +123,9 @@ def make_what_the_users_work_on(base: str) -> None:
             },
         )
         queue = _post(
-            s, f"{base}/api/v1/queues", {"code": f"load-{tag}", "department_id": department["id"]}
+            s,
+            f"{base}/api/v1/queues",
+            {"code": f"load-{tag}", "department_id": department["id"], "closes_at": "23:59"},
         )
         for i in range(5):
             _post(
@@ -227,8 +229,17 @@ class StaffUser(Bounded, HttpUser):
             name="/api/v1/queues/[id]/call-next",
             catch_response=True,
         ) as answer:
-            if answer.status_code in (200, 204):
+            # 409 room_busy: another simulated doctor's patient holds the queue's one place.
+            if answer.status_code in (200, 204) or (
+                answer.status_code == 409 and answer.json().get("code") == "room_busy"
+            ):
                 answer.success()
+            called = answer.json() if answer.status_code == 200 else None
+        if called:
+            # The room holds one patient at a time: seen, it is free for the next call.
+            self.client.post(
+                f"/api/v1/tickets/{called['id']}/finish", name="/api/v1/tickets/[id]/finish"
+            )
 
     @task(1)
     def import_price_list(self) -> None:

@@ -17,10 +17,14 @@ log = logging.getLogger(__name__)
 
 def _modules():
     """The modules, in the order their pages appear in the navigation. A new module adds its
-    web package here (see docs/architecture.md)."""
+    web package here (see docs/architecture.md).
+
+    The order is also each person's start page (the first page his roles open): the day's
+    work first, so a registrar starts at the reception desk, a doctor at his queue screen, a
+    cashier at the cashier's desk, a manager at the appointments; the price list follows."""
     from web import accounts, payments, queue, reference, visits
 
-    return (reference, queue, payments, visits, accounts)
+    return (queue, payments, visits, reference, accounts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:

@@ -24,7 +24,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
+from datetime import time as wall_time
+from datetime import timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -328,6 +330,8 @@ class Stack:
                     "department_id": department.id,
                     "room_id": room.id,
                     "doctor_id": doctor.id if doctor else None,
+                    # Open to the day's end: a bench runs at whatever hour it is started.
+                    "closes_at": wall_time(23, 59, 59),
                 },
             )
             return {

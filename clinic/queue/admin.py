@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
-from clinic.queue.models import Board, Queue
+from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -112,6 +112,9 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         errors["online_until"] = ["give both ends of the online window, or neither"]
     elif start is not None and start >= until:
         errors["online_until"] = ["must be after online_from"]
+    elif until is not None and until > (values.get("closes_at") or DEFAULT_CLOSES_AT):
+        # A patient joining after closing would get a ticket the closing task ends at once.
+        errors["online_until"] = ["must not be after closes_at"]
     if values.get("close_action") not in (None, *limits.CLOSE_ACTIONS):
         errors["close_action"] = ["no_show or cancel"]
     if errors:
@@ -136,7 +139,9 @@ def create_queue(session: Session, data: dict) -> Queue:
 
 def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     values = {k: data[k] for k in QUEUE_FIELDS if k in data}
-    merged = {k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until")}
+    merged = {
+        k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until", "closes_at")
+    }
     _check(session, {**values, **merged}, queue)
     for key, value in values.items():
         setattr(queue, key, value)

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
-from clinic.queue.models import Priority, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
     announce,
     change_waiting,
     clinic_day,
+    find_day,
     get_queue,
     issue_ticket,
     record_history,
@@ -38,6 +39,13 @@ def _lock_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
     return session.scalar(query)
 
 
+def _lock_day_by_id(session: Session, queue_day_id: int) -> QueueDay:
+    query = select(QueueDay).where(QueueDay.id == queue_day_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=QueueDay)
+    return session.scalar(query)
+
+
 def _room(session: Session, room_id: int | None) -> Room | None:
     if room_id is None:
         return None
@@ -45,6 +53,56 @@ def _room(session: Session, room_id: int | None) -> Room | None:
     if room is None:
         raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
     return room
+
+
+class RoomBusy(Conflict):
+    """The room already has its patient: called, or with the doctor."""
+
+
+def _lock_room(session: Session, room: Room | None) -> None:
+    # Two queues may call into one room: the room's row, taken before any day's row, makes
+    # their callers take turns over the room's one place.
+    if room is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Room.id).where(Room.id == room.id).with_for_update())
+
+
+def room_holder(
+    session: Session, day: date, room_id: int | None, queue_day_id: int | None
+) -> Ticket | None:
+    """The ticket that holds room ``room_id`` on clinic day ``day``: called or in service.
+    Without a room (a queue that calls nowhere in particular), the queue's own such ticket
+    of its day ``queue_day_id``."""
+    busy = select(Ticket).where(Ticket.status.in_((S.CALLED, S.IN_SERVICE)))
+    if room_id is None:
+        if queue_day_id is None:
+            return None
+        busy = busy.where(Ticket.queue_day_id == queue_day_id, Ticket.room_id.is_(None))
+    else:
+        busy = busy.join(QueueDay, QueueDay.id == Ticket.queue_day_id).where(
+            Ticket.room_id == room_id, QueueDay.day == day
+        )
+    return session.scalar(busy.order_by(Ticket.called_at, Ticket.id).limit(1))
+
+
+def holder_now(
+    session: Session, queue: Queue, room_id: int | None, *, tz: ZoneInfo, now=None
+) -> Ticket | None:
+    """Who holds the room a call on ``queue`` would go to, today (the doctor's screen)."""
+    today = clinic_day(now or utcnow(), tz)
+    day = find_day(session, queue.id, today)
+    return room_holder(session, today, room_id, day.id if day is not None else None)
+
+
+def _check_room_free(session: Session, day: QueueDay, room: Room | None) -> None:
+    holder = room_holder(session, day.day, room.id if room is not None else None, day.id)
+    if holder is not None:
+        where = f"room {room.number}" if room is not None else "this queue"
+        raise RoomBusy(
+            f"{holder.code} is still {holder.status.replace('_', ' ')} in {where}: "
+            "finish it, mark a no-show or postpone it first",
+            code="room_busy",
+            errors={"room_id": [f"{holder.code} holds the room"]},
+        )
 
 
 def call_next(
@@ -59,14 +117,20 @@ def call_next(
     """Call the next waiting ticket (priority first, then queue time), or None if nobody waits.
     A "pay before the doctor" queue passes over tickets whose invoice is not paid yet.
 
+    A room holds one patient at a time: while a ticket called to it is called or in service,
+    the call is refused (409, ``room_busy``) until that one is finished, marked a no-show,
+    postponed or transferred.
+
     The day's row is locked for the rest of the transaction: simultaneous callers take turns,
     so no ticket is handed to two doctors and none is passed over.
     """
     queue = get_queue(session, queue_id)
     room = _room(session, room_id if room_id is not None else queue.room_id)
+    _lock_room(session, room)
     day = _lock_day(session, queue.id, clinic_day(now or utcnow(), tz))
     if day is None:
         return None
+    _check_room_free(session, day, room)
     # The call's time is read under the lock, so call times follow the order of the calls.
     now = now or utcnow()
     waiting = select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)
@@ -189,8 +253,10 @@ def postpone(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> 
 def call_back(
     session: Session, ticket: Ticket, *, room_id: int | None = None, actor: str = "", now=None
 ) -> Ticket:
-    """Call a postponed ticket."""
+    """Call a postponed ticket, when its room is free (as :func:`call_next`)."""
     room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
+    _lock_room(session, room)
+    _check_room_free(session, _lock_day_by_id(session, ticket.queue_day_id), room)
     _move(
         session, ticket, (S.POSTPONED,), S.CALLED, "called_back", actor, now or utcnow(), room=room
     )

@@ -15,7 +15,7 @@ from clinic.queue import events as queue_events
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import board_channel, clinic_day, find_day, staff_channel
+from clinic.queue.tickets import announce, board_channel, clinic_day, find_day, staff_channel
 
 RECENT_SERVICES = 20
 
@@ -164,6 +164,10 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
                     actor="system",
                 )
             )
+            # Every audience that shows the ticket hears of it: the patient's page, too, which
+            # would otherwise keep saying "called" or "waiting".
+            session.refresh(ticket)
+            announce(session, ticket, "day_closed", waiting=0)
         session.flush()
         day.stats = day_statistics(session, day.id)
         day.closed_at = now

@@ -18,7 +18,7 @@ STAFF_TICKET = {
     "number": int,
     "queue_id": int,
     "source": str,
-    "priority": int,
+    "priority": str,  # normal, returned or urgent
     "status": str,
     "room": OPT_STR,
     "room_id": OPT_INT,
@@ -60,6 +60,7 @@ TICKET_ACTIONS = (
     "cancelled",
     "transferred",
     "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)
+    "day_closed",  # the day closed on it: now a no-show or cancelled (the queue's close_action)
 )
 TICKET_EVENTS = {
     action: EventType(

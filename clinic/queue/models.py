@@ -55,6 +55,12 @@ class Priority:
     URGENT = 2
 
     NAMES = {"normal": NORMAL, "returned": RETURNED, "urgent": URGENT}
+    # How the API, the events and the screens name a stored priority.
+    NAME_OF = {number: name for name, number in NAMES.items()}
+
+
+# Where a queue's day ends when its configuration does not say (clinic time).
+DEFAULT_CLOSES_AT = time(20, 0)
 
 
 class Queue(Base):
@@ -79,7 +85,7 @@ class Queue(Base):
     online_daily_limit: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     pay_before_doctor: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # When the day's queue closes (clinic time), and what happens to whoever still waits.
-    closes_at: Mapped[time] = mapped_column(Time, nullable=False, default=time(20, 0))
+    closes_at: Mapped[time] = mapped_column(Time, nullable=False, default=DEFAULT_CLOSES_AT)
     close_action: Mapped[str] = mapped_column(String(16), nullable=False, default="no_show")
     default_service_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -139,7 +139,7 @@ def ticket_as_dict(ticket: Ticket) -> dict:
         "number": ticket.number,
         "queue_id": ticket.queue_id,
         "source": ticket.source,
-        "priority": ticket.priority,
+        "priority": Priority.NAME_OF[ticket.priority],
         "status": ticket.status,
         "room": ticket.room.number if ticket.room else None,
         "room_id": ticket.room_id,
@@ -259,6 +259,7 @@ def issue_ticket(
     queue = get_queue(session, queue_id)
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")
+    check_open(queue, now, tz)
     if source not in TicketSource.ALL:
         raise ValidationFailed("unknown source", errors={"source": [f"one of {TicketSource.ALL}"]})
     if priority not in Priority.NAMES.values():
@@ -306,6 +307,15 @@ def _local_time(now: datetime, tz: ZoneInfo):
     return now.astimezone(tz).time()
 
 
+def check_open(queue: Queue, now: datetime, tz: ZoneInfo) -> None:
+    """Refuse a ticket once the queue's closing time (clinic time) has passed today: the
+    closing task would only turn it into a no-show minutes later."""
+    if _local_time(now, tz) >= queue.closes_at:
+        raise QueueRefused(
+            f"the queue closed at {queue.closes_at:%H:%M} today", code="queue_closed"
+        )
+
+
 def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
     return session.scalar(
         select(Ticket).where(
@@ -337,6 +347,7 @@ def join_online(
         existing = active_online_ticket(session, existing_day.id, phone)
         if existing is not None:
             return existing, False
+    check_open(queue, now, tz)
     if not queue.active or not queue.online_from or not queue.online_until:
         raise QueueRefused("this queue does not take online joining", code="online_disabled")
     local = _local_time(now, tz)

@@ -87,6 +87,7 @@ def test_a_ticket_event_gives_each_audience_the_fields_of_its_shape(runtime):
                 "department_id": department.id,
                 "online_from": time(0, 0),
                 "online_until": time(23, 59),
+                "closes_at": time(23, 59),
                 "online_daily_limit": 5,
             },
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from clinic.payments import invoices
@@ -65,6 +66,7 @@ def make_queue(session, *, pay_first: bool = False) -> int:
             "department_id": department.id,
             "room_id": room.id,
             "pay_before_doctor": pay_first,
+            "closes_at": time(23, 59, 59),  # tests issue at the real time
         },
     )
     return queue.id

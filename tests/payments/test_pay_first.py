@@ -26,7 +26,11 @@ def _pay(runtime, invoice_id):
 def _call(runtime, queue_id):
     with runtime.db.transaction() as s:
         ticket = calls.call_next(s, queue_id, tz=TZ, actor="doctor")
-        return ticket.id if ticket else None
+        if ticket is None:
+            return None
+        # Seen at once: the room holds one patient at a time.
+        calls.finish_service(s, ticket, tz=TZ, actor="doctor")
+        return ticket.id
 
 
 def test_an_unpaid_ticket_is_passed_over_until_its_invoice_is_paid(runtime):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import insert, update
 
@@ -28,7 +28,10 @@ def make_queue(runtime, code: str) -> int:
                 "name_en": "Therapy",
             },
         )
-        return queue_admin.create_queue(s, {"code": code, "department_id": department.id}).id
+        # Open until the day's last minute: seeded days are issued at the real time.
+        return queue_admin.create_queue(
+            s, {"code": code, "department_id": department.id, "closes_at": time(23, 59)}
+        ).id
 
 
 def seed_waiting(runtime, queue_id: int, count: int) -> int:

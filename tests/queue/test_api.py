@@ -7,6 +7,9 @@ from datetime import time
 from clinic.queue import admin as queue_admin
 from clinic.reference import directory as reference
 
+# Open until the day's last minute, so that tests issuing at the real time do not meet closing.
+OPEN_ALL_DAY = {"closes_at": time(23, 59)}
+
 
 def make_queue(runtime, code="therapy", **extra) -> int:
     with runtime.db.transaction() as s:
@@ -22,7 +25,14 @@ def make_queue(runtime, code="therapy", **extra) -> int:
         )
         room = reference.create_room(s, {"number": f"12{code[:2]}", "name": ""})
         return queue_admin.create_queue(
-            s, {"code": code, "department_id": department.id, "room_id": room.id, **extra}
+            s,
+            {
+                "code": code,
+                "department_id": department.id,
+                "room_id": room.id,
+                **OPEN_ALL_DAY,
+                **extra,
+            },
         ).id
 
 
@@ -51,6 +61,20 @@ def test_desk_issues_and_doctor_calls_serves_and_finishes(client, runtime):
         "served",
     ]
     assert all(h["actor"] == "admin" for h in detail["history"])
+
+
+def test_the_api_names_the_priority_as_the_request_does(client, runtime):
+    queue_id = make_queue(runtime)
+    url = f"/api/v1/queues/{queue_id}/tickets"
+    issued = {name: client.post(url, json={"priority": name}) for name in ("urgent", "normal")}
+    assert {name: a.get_json()["priority"] for name, a in issued.items()} == {
+        "urgent": "urgent",
+        "normal": "normal",
+    }
+    listed = client.get(url).get_json()
+    assert [t["priority"] for t in listed] == ["urgent", "normal"]  # and still called first
+    one = client.get(f"/api/v1/tickets/{issued['urgent'].get_json()['id']}").get_json()
+    assert one["priority"] == "urgent"
 
 
 def test_a_wrong_transition_is_a_409_naming_the_status(client, runtime):
@@ -92,6 +116,23 @@ def test_online_join_refusals_name_the_reason_and_repeats_get_the_same_ticket(an
     assert bad.status_code == 422 and "phone" in bad.get_json()["errors"]
 
 
+def test_public_online_join_needs_no_session_nor_csrf_token_and_stays_rate_limited(
+    anon_client, runtime
+):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=50
+    )
+    url = f"/api/v1/public/queues/{queue_id}/join"
+    answers = [
+        anon_client.post(url, json={"phone": f"90 111 22 {n:02d}"}, skip_csrf=True)
+        for n in range(11)
+    ]
+    assert answers[0].status_code == 201, answers[0].get_json()
+    assert "session" not in (answers[0].headers.get("Set-Cookie") or "")
+    # The limit of ten joins a minute from one address still holds.
+    assert [a.status_code for a in answers] == [201] * 10 + [429]
+
+
 def test_online_join_and_the_patients_own_page(anon_client, runtime):
     queue_id = make_queue(
         runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
@@ -121,6 +162,36 @@ def test_transfer_answers_the_new_ticket_with_the_original_queue_time(client, ru
     body = moved.get_json()
     assert body["queue_id"] == lab and body["queued_at"] == ticket["queued_at"]
     assert body["transferred_from_id"] == ticket["id"] and body["return_to_queue_id"] == first
+
+
+def test_issue_and_online_join_after_closing_time_are_refused_as_queue_closed(
+    client, anon_client, runtime
+):
+    # Closing at 00:00 clinic time: every moment of the clinic day is after it.
+    queue_id = make_queue(runtime, closes_at=time(0, 0))
+    issued = client.post(f"/api/v1/queues/{queue_id}/tickets", json={})
+    assert issued.status_code == 409 and issued.get_json()["code"] == "queue_closed"
+    joined = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": "901112233"})
+    assert joined.status_code == 409 and joined.get_json()["code"] == "queue_closed"
+    assert client.get(f"/api/v1/queues/{queue_id}/tickets").get_json() == []
+
+
+def test_an_online_window_ending_after_closing_time_is_refused(client, runtime):
+    queue_id = make_queue(runtime)
+    late = client.patch(
+        f"/api/v1/queues/{queue_id}",
+        json={"online_from": "08:00", "online_until": "19:00", "closes_at": "18:00"},
+    )
+    assert late.status_code == 422 and "online_until" in late.get_json()["errors"]
+    # Moving the closing time alone before a configured window is refused as well.
+    assert (
+        client.patch(
+            f"/api/v1/queues/{queue_id}", json={"online_from": "08:00", "online_until": "17:00"}
+        ).status_code
+        == 200
+    )
+    earlier = client.patch(f"/api/v1/queues/{queue_id}", json={"closes_at": "16:00"})
+    assert earlier.status_code == 422 and "online_until" in earlier.get_json()["errors"]
 
 
 def test_queue_and_board_configuration_is_validated(client, runtime):

@@ -43,7 +43,8 @@ def _costs(runtime, waiting: int) -> dict[str, int]:
     tz = runtime.settings.tz
     costs, engine = {}, runtime.db.engine
     with runtime.db.transaction() as s:  # two calls, so the board has calls to show
-        calls.call_next(s, queue_id, tz=tz, actor="doctor")
+        first = calls.call_next(s, queue_id, tz=tz, actor="doctor")
+        calls.finish_service(s, first, tz=tz, actor="doctor")
     with Statements(engine) as counted, runtime.db.transaction() as s:
         called = calls.call_next(s, queue_id, tz=tz, actor="doctor")
     costs["call next"] = len(counted.sent)
@@ -69,4 +70,4 @@ def _costs(runtime, waiting: int) -> dict[str, int]:
 def test_the_statements_of_the_queue_views_do_not_grow_with_the_day(runtime, what):
     short, long = _costs(runtime, 10), _costs(runtime, 1000)
     assert short[what] == long[what], (short, long)
-    assert short[what] <= 12, short
+    assert short[what] <= 13, short  # call next: 13, with the read of who holds the room

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import time
 
 import requests
 from sqlalchemy import select
@@ -24,7 +25,9 @@ def make_queue(runtime) -> int:
                 "name_en": "ENT",
             },
         )
-        return queue_admin.create_queue(s, {"code": "lor", "department_id": department.id}).id
+        return queue_admin.create_queue(
+            s, {"code": "lor", "department_id": department.id, "closes_at": time(23, 59, 59)}
+        ).id
 
 
 def in_parallel(count: int, work) -> list:
@@ -80,14 +83,26 @@ def test_ten_doctors_calling_at_once_never_share_or_skip_a_ticket(
             == 201
         )
 
-    def doctor(_i):
+    with runtime.db.transaction() as s:
+        rooms = [reference.create_room(s, {"number": f"d{i}", "name": ""}).id for i in range(10)]
+
+    def doctor(i):
         mine = []
         while True:
-            response = requests.post(f"{url}/call-next", json={}, headers=headers, timeout=30)
+            response = requests.post(
+                f"{url}/call-next", json={"room_id": rooms[i]}, headers=headers, timeout=30
+            )
             if response.status_code == 204:
                 return mine
             assert response.status_code == 200, response.text
             mine.append(response.json()["number"])
+            # His room holds one patient at a time: seen, it is free for the next call.
+            finished = requests.post(
+                f"{live_server}/api/v1/tickets/{response.json()['id']}/finish",
+                headers=headers,
+                timeout=30,
+            )
+            assert finished.status_code == 200, finished.text
 
     called = [n for numbers in in_parallel(10, doctor) for n in numbers]
     assert sorted(called) == list(range(1, 31))  # each ticket once, none left behind

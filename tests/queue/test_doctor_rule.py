@@ -8,6 +8,8 @@ answer through each door is compared with the answer through the others.
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 import websocket
 
@@ -63,14 +65,27 @@ def clinic_floor(runtime, anon_client):
         doctor = reference.get_doctor(s, user.doctor_id)
         own_room = reference.create_room(s, {"number": "7", "name": ""})
         reference.update_doctor(s, doctor.id, {"room_id": own_room.id})
-        mine = queue_admin.create_queue(s, {"code": "mine", "department_id": doctor.department_id})
+        mine = queue_admin.create_queue(
+            s,
+            {"code": "mine", "department_id": doctor.department_id, "closes_at": time(23, 59, 59)},
+        )
         other_room = reference.create_room(s, {"number": "40", "name": ""})
         other = queue_admin.create_queue(
             s,
-            {"code": "other", "department_id": _department(s, "othr").id, "room_id": other_room.id},
+            {
+                "code": "other",
+                "department_id": _department(s, "othr").id,
+                "room_id": other_room.id,
+                "closes_at": time(23, 59, 59),
+            },
         )
         target = queue_admin.create_queue(
-            s, {"code": "target", "department_id": _department(s, "targ").id}
+            s,
+            {
+                "code": "target",
+                "department_id": _department(s, "targ").id,
+                "closes_at": time(23, 59, 59),
+            },
         )
         floor = {
             "token": token,

@@ -55,6 +55,7 @@ def hall(runtime):
                 "room_id": room.id,
                 "online_from": time(0, 0),
                 "online_until": time(23, 59),
+                "closes_at": time(23, 59),
                 "online_daily_limit": 5,
             },
         )

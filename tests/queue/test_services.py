@@ -75,7 +75,8 @@ def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(runtime):
 
 
 def test_numbering_restarts_at_midnight_in_tashkent_not_utc(runtime):
-    queue_id = make_queue(runtime, start_number=5)
+    # Open to the day's very last instant, so that 23:59:59 is still before closing.
+    queue_id = make_queue(runtime, start_number=5, closes_at=time(23, 59, 59, 999999))
     before_midnight = datetime(2026, 3, 2, 18, 59, 59, tzinfo=timezone.utc)  # 23:59:59 local
     after_midnight = datetime(2026, 3, 2, 19, 0, 0, tzinfo=timezone.utc)  # 00:00 local, next day
     assert issue(runtime, queue_id, now=before_midnight).number == 5
@@ -93,22 +94,27 @@ def test_ten_concurrent_callers_call_each_of_thirty_tickets_once_in_order(runtim
         ticket = issue(runtime, queue_id, now=MORNING + timedelta(seconds=i), priority=priority)
         expected.append((-priority, i, ticket.id))
     expected_order = [tid for _, _, tid in sorted(expected)]
+    with runtime.db.transaction() as s:
+        rooms = [reference.create_room(s, {"number": f"c{i}", "name": ""}).id for i in range(10)]
     called, errors = [], []
     barrier = threading.Barrier(10)
 
-    def doctor():
+    def doctor(room_id):
         try:
             barrier.wait(10)
             while True:
                 with runtime.db.transaction() as s:
-                    ticket = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=5))
+                    now = MORNING + timedelta(minutes=5)
+                    ticket = calls.call_next(s, queue_id, tz=TZ, room_id=room_id, now=now)
                     if ticket is None:
                         return
                     called.append(ticket.id)
+                    # Each doctor's room holds one patient: seen, it is free for the next.
+                    calls.finish_service(s, ticket, tz=TZ, now=now)
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=doctor) for _ in range(10)]
+    threads = [threading.Thread(target=doctor, args=(room,)) for room in rooms]
     for t in threads:
         t.start()
     for t in threads:
@@ -119,7 +125,7 @@ def test_ten_concurrent_callers_call_each_of_thirty_tickets_once_in_order(runtim
     assert called == expected_order
     with runtime.db.session() as s:
         statuses = s.scalars(select(Ticket.status).where(Ticket.queue_id == queue_id)).all()
-    assert statuses == ["called"] * 30
+    assert statuses == ["served"] * 30
 
 
 def test_a_transition_happens_only_from_the_expected_status(runtime):
@@ -186,6 +192,7 @@ def test_a_postponed_ticket_can_be_called_back(runtime):
         calls.call_next(s, queue_id, tz=TZ, now=MORNING)
         calls.postpone(s, q.get_ticket(s, first))
         assert calls.call_next(s, queue_id, tz=TZ, now=MORNING).id == second
+        calls.finish_service(s, q.get_ticket(s, second), tz=TZ, now=MORNING)
         assert calls.call_next(s, queue_id, tz=TZ, now=MORNING) is None
         back = calls.call_back(s, q.get_ticket(s, first))
         assert back.status == "called"
@@ -222,9 +229,32 @@ def test_online_join_window_limit_and_repeat(runtime):
     assert join("90 111 11 11", local(10, 0)) == (first, False)
 
 
+def test_no_ticket_is_issued_or_joined_after_the_queue_closes_in_clinic_time(runtime):
+    queue_id = make_queue(
+        runtime, closes_at=time(18, 0), online_from=time(8, 0), online_until=time(18, 0)
+    )
+    local = lambda h, m=0: datetime(2026, 3, 2, h - 5, m, tzinfo=timezone.utc)  # noqa: E731
+    assert issue(runtime, queue_id, now=local(17, 59)).code == "K-001"
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as desk:
+            q.issue_ticket(s, queue_id, tz=TZ, now=local(18, 0))
+    assert desk.value.code == "queue_closed"
+    # A window configured before the rule existed, ending after closing: closing wins.
+    with runtime.db.transaction() as s:
+        q.get_queue(s, queue_id).online_until = time(21, 0)
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as online:
+            q.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(19, 0))
+    assert online.value.code == "queue_closed"
+
+
 def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=100
+        runtime,
+        online_from=time(0, 0),
+        online_until=time(23, 59),
+        online_daily_limit=100,
+        closes_at=time(23, 59),
     )
     got, barrier = [], threading.Barrier(8)
 
@@ -284,9 +314,34 @@ def test_end_of_day_closes_the_queue_and_keeps_statistics(runtime):
             q.issue_ticket(s, queue_id, tz=TZ, now=evening + timedelta(minutes=1))
 
 
+def test_closing_the_day_tells_each_closed_tickets_own_channel(runtime):
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    called, waiting = issue(runtime, queue_id).id, issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    with runtime.db.session() as s:
+        heard = {
+            (e.channel, e.data["status"])
+            for e in s.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "ticket.day_closed")
+            ).all()
+        }
+    for ticket_id in (called, waiting):
+        assert (f"ticket:{ticket_id}", "no_show") in heard
+        assert (f"queue:{queue_id}", "no_show") in heard
+        assert (f"board:{queue_id}", "no_show") in heard
+
+
 def test_board_events_carry_no_names_or_phones(runtime):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+        runtime,
+        online_from=time(0, 0),
+        online_until=time(23, 59),
+        online_daily_limit=5,
+        closes_at=time(23, 59),
     )
     with runtime.db.transaction() as s:
         patient = reference_patient(s)

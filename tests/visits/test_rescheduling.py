@@ -4,6 +4,7 @@ patient told once, the calendars told without patient details, the ticket carrie
 from __future__ import annotations
 
 import time
+from datetime import time as wall_time
 from datetime import timedelta
 
 import requests
@@ -119,7 +120,7 @@ def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtim
             queue_admin.create_queue(
                 s,
                 {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
-                 "doctor_id": doctor_id, "prefix": "AB"[i]},
+                 "doctor_id": doctor_id, "prefix": "AB"[i], "closes_at": wall_time(23, 59, 59)},
             )  # fmt: skip
     starts = slot_near(runtime)
     visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))

@@ -124,10 +124,20 @@ def test_the_navigation_marks_the_current_page(client):
     assert '<a href="/services" aria-current="page">Price list</a>' in page
 
 
-def test_the_start_page_leads_to_the_price_list(client):
-    response = client.get("/")
+@pytest.mark.parametrize(
+    "role, start",
+    [
+        ("registrar", "/queue/desk"),
+        ("doctor", "/queue/doctor"),
+        ("cashier", "/payments/desk"),
+        ("manager", "/visits/calendar"),
+        ("admin", "/queue/desk"),
+    ],
+)
+def test_each_role_starts_on_its_own_desk(client_as, role, start):
+    response = client_as(role).get("/")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/services")
+    assert response.headers["Location"].endswith(start)
 
 
 @pytest.mark.parametrize(
@@ -209,9 +219,7 @@ def test_pages_load_nothing_from_other_hosts(client):
     assert "url(" not in css and "@import" not in css
 
 
-def test_a_display_starts_on_its_board_and_a_doctor_on_the_first_page_he_may_open(
-    client_as, runtime
-):
+def test_a_display_starts_on_its_board_and_a_doctor_on_his_queue_screen(client_as, runtime):
     from clinic.demo import load_demo_clinic
 
     with runtime.db.transaction() as session:
@@ -219,4 +227,4 @@ def test_a_display_starts_on_its_board_and_a_doctor_on_the_first_page_he_may_ope
     display = client_as("display")
     assert "/board/" in display.get("/").headers["Location"]
     doctor = client_as("doctor")
-    assert doctor.get("/").headers["Location"].endswith("/services")
+    assert doctor.get("/").headers["Location"].endswith("/queue/doctor")

@@ -16,6 +16,7 @@ from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
 from clinic.reference import directory as reference
 from web import db
+from web.auth import audit as audit_status
 from web.auth.identity import current_identity
 from web.permissions import requires, signed_in
 
@@ -126,6 +127,7 @@ def create_my_token_form():
         token, plain = tokens.create_token(
             session, user, name=request.form.get("name", ""), days=days
         )
+        audit_status.answer_status(200)  # the new token is shown on the answer, not redirected
         session.commit()
     except DomainError as exc:
         session.rollback()
@@ -194,9 +196,15 @@ def audit_page():
     )
     rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
     query = {k: v for k, v in args.items() if k in ("username", "action", "object_type") and v}
+    tz = db.runtime().settings.tz
     return render_template(
         "admin/audit.html",
-        entries=[audit.entry_as_dict(r) for r in rows],
+        # Read by the clinic's staff: the clinic's wall-clock time, the zone named on the page.
+        entries=[
+            {**audit.entry_as_dict(r), "at_clinic": f"{r.at.astimezone(tz):%Y-%m-%d %H:%M:%S}"}
+            for r in rows
+        ],
+        zone=tz.key,
         total=total,
         page=page,
         pages=max(1, -(-total // AUDIT_PAGE_SIZE)),

@@ -36,7 +36,8 @@ BOARD_PAGES = "/board/"
 
 
 def csrf_exempt(view):
-    """For endpoints called by other systems with their own signatures (payment providers)."""
+    """For endpoints called by other systems with their own signatures (payment providers),
+    and public changes that act as nobody (a patient joining a queue online)."""
     setattr(view, CSRF_EXEMPT_ATTRIBUTE, True)
     return view
 

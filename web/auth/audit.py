@@ -2,8 +2,12 @@
 
 The request's database session gets two listeners: one that notes which rows the request
 creates or changes, and one that adds the audit row just before the commit, so the change and
-its record commit together. A request that changes nothing (refused, invalid) is recorded
-after the response, with its status.
+its record commit together, with the status the request answers once its change is in: the
+endpoint's declared success status (flask-smorest's ``@blp.response``), or the one the view
+names with :func:`answer_status` when it has several (201 or 200, 200 or 204); a page's form
+that changed something redirects (302). The row is append-only, so the status is known
+before the commit, not read from the response. A request that changes nothing (refused,
+invalid) is recorded after the response, with its status.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -23,6 +27,7 @@ from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import JobFile
 from web.auth.identity import current_identity
 from web.db import session
+from web.permissions import view_attribute
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,23 @@ def request_id() -> str:
 def mark_audited() -> None:
     """The view wrote its own audit row (sign-in does): the generic one is not needed."""
     g.audit_written = True
+
+
+def answer_status(status: int) -> None:
+    """The success status this request will answer, for a view with more than one (call it
+    before committing the change)."""
+    g.audit_status = status
+
+
+def _committed_status() -> int | None:
+    if g.get("audit_status"):
+        return g.audit_status
+    apidoc = view_attribute(current_app, request.endpoint, "_apidoc") or {}
+    declared = apidoc.get("success_status_codes") or []
+    if declared:
+        return int(declared[0])
+    # A page's form posts, changes and redirects to a page (post/redirect/get).
+    return None if request.path.startswith("/api/") else 302
 
 
 def _summary() -> dict:
@@ -107,7 +129,7 @@ def watch_session(db: Session) -> None:
     @event.listens_for(db, "before_commit")
     def _record(session):
         if not g.get("audit_written"):
-            _write(session, status=None, touched=touched)
+            _write(session, status=_committed_status(), touched=touched)
 
 
 def init_app(app: Flask) -> None:

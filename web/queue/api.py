@@ -19,6 +19,7 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Priority
 from web import db
 from web.api.schemas import ProblemSchema
+from web.auth import audit, csrf_exempt
 from web.auth.identity import current_identity
 from web.auth.limits import limiter
 from web.permissions import public, requires
@@ -166,6 +167,7 @@ def call_next(data, queue_id: int):
     access.check_may_act_on_queue(session, _staff(), queue)
     room_id = access.calling_room(session, _staff(), queue, data["room_id"])
     ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=room_id, actor=_actor())
+    audit.answer_status(200 if ticket is not None else 204)
     session.commit()
     if ticket is None:
         return "", 204
@@ -300,6 +302,9 @@ def _public_ticket(session, ticket) -> dict:
 
 @blp.route("/public/queues/<int:queue_id>/join", methods=["POST"])
 @public
+# No CSRF token: the join acts as nobody (no session or identity is read), so a forged request
+# could do nothing a direct one cannot; the rate limit is its guard.
+@csrf_exempt
 @limiter.limit(ONLINE_JOIN_LIMIT)
 @blp.arguments(schemas.JoinIn)
 @blp.response(201, schemas.PublicTicket)
@@ -310,6 +315,7 @@ def join_online(data, queue_id: int):
     asking again gets its ticket back, whenever it asks."""
     session = db.session()
     ticket, created = q.join_online(session, queue_id, data["phone"], tz=_tz())
+    audit.answer_status(201 if created else 200)
     session.commit()
     return _public_ticket(session, ticket), (201 if created else 200)
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from clinic.errors import NotFound
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
+from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue
@@ -30,6 +31,14 @@ from web.i18n import current_language
 from web.permissions import public, requires
 
 bp = Blueprint("queue_pages", __name__)
+
+
+def _room_busy_text() -> str:
+    """The doctor's screen while his room holds a patient ({code}: that patient's ticket)."""
+    return _(
+        "{code} is still with you: finish, mark a no-show or postpone before calling the next."
+    )
+
 
 # The voices a board may speak in, as speech synthesis names them.
 SPEECH_LOCALES = {"ru": "ru-RU", "uz": "uz-UZ", "en": "en-US"}
@@ -174,13 +183,15 @@ def doctor():
         # Another department's queue is refused here as the API and the socket refuse it.
         chosen = q.get_queue(session, int(asked) if asked.isdigit() and len(asked) < 10 else 0)
         access.check_may_act_on_queue(session, staff, chosen)
-    config = None
+    config, holder = None, None
     if chosen is not None:
         room_id = access.calling_room(session, staff, chosen)
         texts = {
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
+            "roomBusy": _room_busy_text(),
         }
+        holder = calls.holder_now(session, chosen, room_id, tz=_tz())
         config = {
             "queue": chosen.id,
             "roomId": room_id,
@@ -197,6 +208,8 @@ def doctor():
             if chosen is None or queue.id != chosen.id
         ],
         config=config,
+        # The same rule as the API's call next (clinic/queue/calls.py): one patient a room.
+        room_busy=holder.code if holder is not None else None,
     )
 
 

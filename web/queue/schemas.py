@@ -111,7 +111,7 @@ class TicketOut(Schema):
     number = fields.Integer()
     queue_id = fields.Integer()
     source = fields.String()
-    priority = fields.Integer()
+    priority = fields.String(validate=validate.OneOf(sorted(Priority.NAMES)))
     status = fields.String()
     room = fields.String(allow_none=True)
     room_id = fields.Integer(allow_none=True)

@@ -25,6 +25,10 @@
   var currentTemplate = document.getElementById("current-template");
   var callBackTemplate = document.getElementById("postponed-template");
   var callNext = document.getElementById("call-next");
+  var roomBusy = document.getElementById("room-busy");
+  // One patient a room (the API refuses a second call with room_busy): while someone is
+  // called or with the doctor, "Call next" waits for him to be finished.
+  var holder = null;
 
   var book = new Q.TicketBook();
   var cards = {}; // ticket id -> its card, kept across renders so an open form survives
@@ -98,6 +102,13 @@
       }
     });
     currentEmpty.hidden = tickets.length > 0;
+    var held = tickets.filter(function (ticket) {
+      return ticket.room_id === config.roomId; // without a room: the queue's roomless calls
+    });
+    holder = held.length ? held[0] : null;
+    callNext.disabled = holder !== null;
+    roomBusy.hidden = holder === null;
+    roomBusy.textContent = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : "";
   }
 
   function renderList(list, empty, statuses, withCallBack) {
@@ -123,7 +134,9 @@
     Q.api("POST", url, body)
       .then(
         function (answer) {
-          if (answer.status >= 400) {
+          if (answer.status === 409 && answer.body && answer.body.code === "room_busy") {
+            report(Q.fill(texts.roomBusy, { code: (holder && holder.code) || "" }), true);
+          } else if (answer.status >= 400) {
             report(Q.problem(texts, answer), true);
           } else {
             report("", false);
@@ -135,7 +148,7 @@
         }
       )
       .then(function () {
-        button.disabled = false;
+        button.disabled = button === callNext && holder !== null;
       });
   }
 

@@ -97,8 +97,10 @@
     box.hidden = !text;
   }
 
-  var URGENT = 2;
-  var RETURNED = 1;
+  var URGENT = "urgent";
+  var RETURNED = "returned";
+  // The API names a priority; the calling order ranks them.
+  var PRIORITY_RANK = { normal: 0, returned: 1, urgent: 2 };
 
   /** A list item for a ticket: its number, status, priority, room and comment. */
   function ticketRow(ticket, texts) {
@@ -134,7 +136,7 @@
   var CALLING_ORDER = function (a, b) {
     return (
       (STAGE[a.status] || 0) - (STAGE[b.status] || 0) ||
-      b.priority - a.priority ||
+      (PRIORITY_RANK[b.priority] || 0) - (PRIORITY_RANK[a.priority] || 0) ||
       (a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : 0) ||
       a.id - b.id
     );

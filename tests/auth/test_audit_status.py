@@ -1,0 +1,101 @@
+"""Every audit row says how its request was answered, changes included; the audit page shows
+its times in the clinic's time, and says so."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timezone
+
+from sqlalchemy import insert, select
+
+from clinic.accounts.models import AuditEntry
+from clinic.queue import admin as queue_admin
+from clinic.reference import directory as reference
+
+
+def _status_of(runtime, response) -> int | None:
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(AuditEntry.status).where(
+                AuditEntry.request_id == response.headers["X-Request-ID"]
+            )
+        ).all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _queue(runtime) -> int:
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "aud",
+                "ticket_prefix": "A",
+                "name_ru": "Отделение",
+                "name_uz": "Bo'lim",
+                "name_en": "Department",
+            },
+        )
+        return queue_admin.create_queue(
+            s,
+            {
+                "code": "aud",
+                "department_id": department.id,
+                "online_from": time(0, 0),
+                "online_until": time(23, 59),
+                "online_daily_limit": 5,
+                "closes_at": time(23, 59),
+            },
+        ).id
+
+
+def test_audit_rows_of_successful_changes_carry_the_status_answered(client, anon_client, runtime):
+    queue_id = _queue(runtime)
+    answers = [
+        client.post(f"/api/v1/queues/{queue_id}/tickets", json={}),  # 201
+        client.patch(f"/api/v1/queues/{queue_id}", json={"default_service_minutes": 12}),  # 200
+        client.post(f"/api/v1/queues/{queue_id}/call-next", json={}),  # 200
+    ]
+    ticket_id = answers[-1].get_json()["id"]
+    answers.append(client.post(f"/api/v1/tickets/{ticket_id}/finish"))  # 200
+    answers.append(client.post(f"/api/v1/queues/{queue_id}/call-next", json={}))  # 204
+    join = f"/api/v1/public/queues/{queue_id}/join"
+    answers.append(anon_client.post(join, json={"phone": "90 555 44 33"}))  # 201
+    answers.append(anon_client.post(join, json={"phone": "90 555 44 33"}))  # 200: the same
+    answers.append(client.post("/api/v1/tokens", json={"name": "till"}))  # 201
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 204, 201, 200, 201]
+    for answer in answers:
+        assert _status_of(runtime, answer) == answer.status_code
+
+
+def test_a_form_that_changes_something_is_audited_with_its_redirect(client, runtime):
+    page = client.get("/account/tokens", headers={"Accept": "text/html"}).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    created = client.post(
+        "/account/tokens", data={"csrf_token": csrf, "name": "desk", "days": "30"}
+    )
+    assert created.status_code == 200
+    assert _status_of(runtime, created) == 200
+
+
+def test_the_audit_page_shows_clinic_time_and_names_the_zone(client, runtime):
+    # 07:15 UTC is 12:15 in Tashkent.
+    with runtime.db.transaction() as s:
+        s.execute(
+            insert(AuditEntry).values(
+                at=datetime(2026, 3, 2, 7, 15, 0, tzinfo=timezone.utc),
+                username="zoned",
+                roles="",
+                action="test.zone",
+                object_type="",
+                object_id="",
+                status=200,
+                ip="",
+                user_agent="",
+                request_id="zone-check",
+            )
+        )
+    html = client.get("/admin/audit?username=zoned", headers={"Accept": "text/html"})
+    text = html.get_data(as_text=True)
+    assert "2026-03-02 12:15:00" in text and "2026-03-02 07:15:00" not in text
+    assert "Asia/Tashkent" in text
