@@ -68,8 +68,11 @@ def main(base: str, username: str, password: str) -> None:
         {"code": f"S{tag}", "ticket_prefix": "SMK", "name_ru": "Проверка", "name_uz": "Sinov",
          "name_en": "Smoke"},
     )  # fmt: skip
+    # Open until midnight: a smoke run at any hour must be able to issue its ticket.
     queue = api.call(
-        "POST", "/api/v1/queues", {"code": f"smoke-{tag}", "department_id": department["id"]}
+        "POST",
+        "/api/v1/queues",
+        {"code": f"smoke-{tag}", "department_id": department["id"], "closes_at": "23:59"},
     )
     channel = f"board:{queue['id']}"
     ws_url = api.base.replace("http", "ws", 1) + "/ws"
