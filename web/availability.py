@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask.sessions import SessionInterface
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,10 @@ NEEDS_NO_SESSION = (
 
 def _needs_session() -> bool:
     if request.path.startswith(NEEDS_NO_SESSION):
+        return False
+    if request.path == "/ws" and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        # A socket opened with a token or a ticket secret in its address: it reads no session
+        # and never writes one (a display holds a thousand of these on one worker).
         return False
     return not request.headers.get("Authorization", "").lower().startswith("bearer ")
 
