@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.errors import DomainError
-from clinic.payments import invoices, refunds
+from clinic.payments import fiscal, invoices, refunds
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
 from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes, by name here too
     CANNOT_PERFORM,
@@ -123,44 +123,13 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
     return invoice
 
 
-def fiscal_detail(invoice: Invoice) -> dict:
-    """The receipt Payme prints: one item per invoice line, with its IKPU and package code.
-
-    ``price`` is the line's amount (unit price times count) in tiyin; an invoice-level
-    discount is shown on the lines it came from, in proportion, so the items add up to what
-    is paid.
-    """
-    items = []
-    lines = list(invoice.lines)
-    discount_left = invoice.discount
-    for index, line in enumerate(lines):
-        if index == len(lines) - 1:
-            share = discount_left
-        else:
-            share = invoice.discount * line.amount // invoice.subtotal if invoice.subtotal else 0
-        discount_left -= share
-        item = {
-            "title": line.title,
-            "price": line.amount,
-            "count": line.quantity,
-            "code": line.ikpu_code,
-            "units": None,
-            "vat_percent": line.vat_percent,
-            "package_code": line.package_code,
-        }
-        if share:
-            item["discount"] = share
-        items.append(item)
-    return {"receipt_type": 0, "items": items}
-
-
 # -- the methods ----------------------------------------------------------------------------
 
 
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
     amount = _whole(params, "amount")
     invoice = _payable_invoice(session, _account(params), amount, lock=False)
-    return {"allow": True, "detail": fiscal_detail(invoice)}
+    return {"allow": True, "detail": fiscal.receipt_detail(invoice)}
 
 
 def _locked(session: Session, payme_id: str) -> PaymeTransaction | None:
