@@ -1,6 +1,7 @@
 """The display board in headless Chromium: a doctor's call shows within a second, recalls are
-announced, the board's frames carry no patient's name or phone, and the board comes back by
-itself, without a reload, after the web server restarts."""
+announced, the board's frames carry no patient's name or phone; a board paired by a display's
+sign-in outlives that session and a web server restart and comes back by itself, without a
+reload."""
 
 from __future__ import annotations
 
@@ -93,9 +94,10 @@ def test_a_call_from_the_doctors_page_reaches_the_board_within_a_second_and_so_d
         board.wait_for_function("() => ClinicBoard.announcements.length === 2", timeout=20_000)
         announced = board.evaluate("ClinicBoard.announcements")
         assert [a["code"] for a in announced] == [code, code]
+        # The prefix's letter by its name in each voice (clinic/queue/speech.py).
         assert [line["text"] for line in announced[1]["lines"]] == [
-            "Талон K 1, кабинет 12",
-            "K 1 raqamli talon, 12-xona",
+            "Талон Ка 1, кабинет 12",
+            "ka 1 raqamli talon, 12-xona",
             "Ticket K 1, room 12",
         ]
         assert [line["locale"] for line in announced[0]["lines"]] == ["ru-RU", "uz-UZ", "en-US"]
@@ -181,20 +183,29 @@ def web_server(settings, runtime, tmp_path):
         server.process.wait(10)
 
 
-def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without_a_reload(
-    browser, runtime, queue_hall, web_server
+def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
+    browser, runtime, settings, queue_hall, web_server
 ):
     first = issue(runtime, queue_hall["queue"])
     second = issue(runtime, queue_hall["queue"])
     with runtime.db.transaction() as s:
         calls.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
-    context, board, _ = open_board(browser, web_server.url, queue_hall, lang="uz")
+    context, board = new_tab(browser, viewport={"width": 1920, "height": 1080})
     try:
+        # The hall's screen is signed in once as the display account and opens its board:
+        # the screen is paired for good and lands on the board's clean address.
+        sign_in(board, web_server.url, queue_hall["display"])
+        board.goto(f"{web_server.url}/board/{queue_hall['board']}?lang=uz")
+        assert board.url == f"{web_server.url}/board/{queue_hall['board']}"
+        wait_live(board)
         navigations = []
         board.on("framenavigated", lambda frame: navigations.append(frame.url))
         board.evaluate("() => { window.loadedOnce = 'still the same page'; }")
         board.wait_for_selector(f"#board-calling [data-code='{first}']")
 
+        # Idle past CLINIC_SESSION_IDLE_MINUTES: the session's key has expired in Redis.
+        sessions = list(runtime.redis.scan_iter(f"{settings.redis_prefix}:session:*"))
+        assert sessions and runtime.redis.delete(*sessions) == len(sessions)
         web_server.stop()
         board.wait_for_selector("#board[data-connection='reconnecting']", timeout=10_000)
         assert board.is_visible(".board__offline")
@@ -216,5 +227,7 @@ def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without
         assert navigations == []
         assert board.inner_text(f"#board-calling [data-code='{second}'] .board-call__room") == "12"
         assert board.inner_text("#board-waiting [data-waiting]") == "0"
+        # The board's own language (ru by default), not the ?lang= the address asked for.
+        assert board.inner_text("#board-now") == "Сейчас вызываются"
     finally:
         context.close()

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import segno
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from clinic.errors import NotFound
@@ -24,7 +23,6 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
 from clinic.reference import directory as reference
-from clinic.settings import LANGUAGES
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -38,10 +36,6 @@ def _room_busy_text() -> str:
     return _(
         "{code} is still with you: finish, mark a no-show or postpone before calling the next."
     )
-
-
-# The voices a board may speak in, as speech synthesis names them.
-SPEECH_LOCALES = {"ru": "ru-RU", "uz": "uz-UZ", "en": "en-US"}
 
 
 def _tz():
@@ -210,60 +204,6 @@ def doctor():
         config=config,
         # The same rule as the API's call next (clinic/queue/calls.py): one patient a room.
         room_busy=holder.code if holder is not None else None,
-    )
-
-
-# -- the display board ----------------------------------------------------------------------
-
-
-def _speech_texts(languages: list[str]) -> dict:
-    """The call-out in each of the board's voice languages, whatever the page's language."""
-    texts = {}
-    for language in languages:
-        with force_locale(language):
-            texts[language] = {
-                "locale": SPEECH_LOCALES[language],
-                "withRoom": _("Ticket {code}, room {room}"),
-                "withoutRoom": _("Ticket {code}"),
-            }
-    return texts
-
-
-@bp.get("/board/<int:board_id>")
-@requires("board.view")
-def board(board_id: int):
-    """The hall's display: who is called now and to which room, the last calls and how
-    many wait, live, with a chime and a spoken call-out. A display device opens it as
-    ``/board/<id>?token=<API token of a display user>``."""
-    session = db.session()
-    board = queue_admin.get_board(session, board_id)
-    if not board.active:
-        raise NotFound(f"board {board_id} is switched off")
-    language = current_language()
-    queues = queue_admin.board_queues(session, board)
-    voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
-    token = request.args.get("token", "")
-    config = {
-        "board": board.id,
-        "chime": board.chime,
-        "voice": voice,
-        "speech": _speech_texts(voice),
-        "timezone": db.runtime().settings.timezone,
-        "queues": [
-            {
-                "id": queue.id,
-                "name": queue_name(queue, language),
-                "room": queue.room.number if queue.room else None,
-            }
-            for queue in queues
-        ],
-    }
-    return render_template(
-        "queue/board.html",
-        board=board,
-        queues=config["queues"],
-        config=config,
-        ws_query=urlencode({"token": token}) if token else "",
     )
 
 
