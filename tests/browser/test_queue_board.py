@@ -13,11 +13,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 
 from clinic.models import TicketSource
+from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import patients
@@ -195,7 +197,6 @@ def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
         # The hall's screen is signed in once as the display account and opens its board:
         # the screen is paired for good and lands on the board's clean address.
         sign_in(board, web_server.url, queue_hall["display"])
-        board.goto(f"{web_server.url}/board/{queue_hall['board']}?lang=uz")
         assert board.url == f"{web_server.url}/board/{queue_hall['board']}"
         wait_live(board)
         navigations = []
@@ -227,7 +228,74 @@ def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
         assert navigations == []
         assert board.inner_text(f"#board-calling [data-code='{second}'] .board-call__room") == "12"
         assert board.inner_text("#board-waiting [data-waiting]") == "0"
-        # The board's own language (ru by default), not the ?lang= the address asked for.
+        # The board's own language (ru by default), not the browser's (en-US here).
         assert board.inner_text("#board-now") == "Сейчас вызываются"
+    finally:
+        context.close()
+
+
+# -- the screen's size ------------------------------------------------------------------------
+
+
+def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_server, runtime):
+    """Five queues with long names, five patients called and a long waiting list: the page is
+    never taller than the screen, and every queue's waiting count is on it."""
+    from clinic.accounts import tokens, users
+    from clinic.reference import directory as reference
+
+    queue_ids = []
+    with runtime.db.transaction() as s:
+        for n in range(5):
+            department = reference.create_department(
+                s,
+                {
+                    "code": f"d{n}",
+                    "ticket_prefix": "ABCDE"[n],
+                    "name_ru": f"Отделение функциональной диагностики и реабилитации № {n}",
+                    "name_uz": f"Funksional diagnostika va reabilitatsiya bo'limi {n}",
+                    "name_en": f"Functional diagnostics and rehabilitation {n}",
+                },
+            )
+            room = reference.create_room(s, {"number": f"{100 + n}", "name": ""})
+            queue = queue_admin.create_queue(
+                s,
+                {
+                    "code": f"d{n}",
+                    "department_id": department.id,
+                    "room_id": room.id,
+                    "closes_at": time_of_day(23, 59, 59),
+                },
+            )
+            queue_ids.append((queue.id, room.id))
+        board = queue_admin.create_board(
+            s, {"name": "Main hall", "queue_ids": [i for i, _ in queue_ids]}
+        )
+        display = users.create_user(s, username="display-fit", password="x" * 12, roles=["display"])
+        token = tokens.create_token(s, display, name="hall")[1]
+    for queue_id, room_id in queue_ids:
+        for _ in range(12):
+            issue(runtime, queue_id)
+        with runtime.db.transaction() as s:
+            calls.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id)
+    context, tab = new_tab(browser, viewport={"width": 1920, "height": 1080})
+    try:
+        tab.goto(f"{live_server}/board/{board.id}?token={token}")
+        wait_live(tab)
+        tab.wait_for_function("() => document.querySelectorAll('#board-calling li').length === 5")
+        for width, height in ((1920, 1080), (1280, 720)):
+            tab.set_viewport_size({"width": width, "height": height})
+            tab.wait_for_function(f"() => window.innerHeight === {height}")
+            fit = tab.evaluate("""() => ({
+                  document: document.documentElement.scrollHeight,
+                  body: document.body.scrollHeight,
+                  width: document.documentElement.scrollWidth,
+                  bottoms: [...document.querySelectorAll(
+                    '#board-waiting li, #board-calling li')].map(
+                    (e) => e.getBoundingClientRect().bottom),
+                })""")
+            assert fit["document"] <= height and fit["body"] <= height, (width, fit)
+            assert fit["width"] <= width, (width, fit)
+            assert len(fit["bottoms"]) == 10 and max(fit["bottoms"]) <= height, (width, fit)
+            assert tab.locator("#board-waiting [data-waiting]:text-is('11')").count() == 5
     finally:
         context.close()

@@ -306,3 +306,18 @@ def test_a_postponed_ticket_is_called_back_to_the_room_the_doctor_names(client, 
     assert again.status_code == 200 and again.get_json()["room"] == "12"
     refused = client.post(f"/api/v1/tickets/{ticket}/call-back", json={"room_id": "x"})
     assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]
+
+
+def test_the_patients_pages_name_the_clinic_and_send_no_referrer(anon_client, runtime, hall):
+    with runtime.db.transaction() as s:
+        reference.update_clinic_profile(
+            s, {"legal_name": "Shifo Med", "address": "Toshkent, Navoiy 1", "phone": ""}
+        )
+    for url in (f"/t/{hall['token']}?lang=en", f"/join/{hall['queue']}?lang=en"):
+        answer = anon_client.get(url, headers=HTML)
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and answer.headers["Referrer-Policy"] == "no-referrer"
+        assert '<span class="brand__name">Shifo Med</span>' in page
+        assert "Navoiy 1" in page
+        assert "API documentation" not in page and "/api/docs" not in page
+        assert "one clinic's day" not in page

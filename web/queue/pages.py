@@ -61,6 +61,19 @@ def _queue_card(session, queue: Queue, language: str) -> dict:
     }
 
 
+def _clinic(session) -> dict:
+    """The clinic as its patients' pages name it (the clinic profile), not the staff's site."""
+    try:
+        profile = reference.get_clinic_profile(session)
+    except NotFound:
+        return {"name": "", "address": "", "phone": ""}
+    return {"name": profile.legal_name, "address": profile.address, "phone": profile.phone}
+
+
+# A patient's page carries his ticket's secret in its address: it goes to no other site.
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
 def _status_names() -> dict:
     return {
         S.WAITING: _("Waiting"),
@@ -227,8 +240,9 @@ def patient_page(token: str):
         "goNow": _("Please go in now"),
         "over": _("This ticket is no longer in the queue."),
     }
-    return render_template(
+    page = render_template(
         "queue/patient.html",
+        clinic=_clinic(session),
         ticket=ticket,
         state=state,
         queue_name=queue_name(ticket.queue, language),
@@ -241,6 +255,7 @@ def patient_page(token: str):
         },
         ws_query=urlencode({"ticket": ticket.token}),
     )
+    return page, 200, NO_REFERRER
 
 
 def _refusals() -> dict:
@@ -263,8 +278,9 @@ def join(queue_id: int):
     session = db.session()
     queue = q.get_queue(session, queue_id)
     card = _queue_card(session, queue, current_language())
-    return render_template(
+    page = render_template(
         "queue/join.html",
+        clinic=_clinic(session),
         queue=card,
         config={
             "joinUrl": url_for("queue.join_online", queue_id=queue.id),
@@ -277,3 +293,4 @@ def join(queue_id: int):
             },
         },
     )
+    return page, 200, NO_REFERRER
