@@ -99,6 +99,10 @@ class CancelIn(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=limits.CANCEL_REASON_MAX))
 
 
+class AttachPatientIn(StrictSchema):
+    patient_id = _id(required=True)
+
+
 class JoinIn(StrictSchema):
     phone = fields.String(
         required=True, validate=validate.Length(min=limits.PHONE_MIN, max=limits.PHONE_MAX)

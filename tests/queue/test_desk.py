@@ -1,0 +1,81 @@
+"""The reception desk finds a patient in either script or by phone and attaches him to a
+ticket still in the queue; the staff channel hears of it, the board and the patient's page
+learn nothing about him."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from clinic.errors import Conflict, ValidationFailed
+from clinic.events.models import OutboxEvent
+from clinic.queue import calls, reception
+from clinic.queue import tickets as q
+from clinic.queue.models import TicketEvent
+from clinic.reference import patients
+from tests.queue.test_api import make_queue
+
+
+def test_the_desk_attaches_a_patient_found_by_a_latin_spelling_of_a_cyrillic_name(client, runtime):
+    queue_id = make_queue(runtime)
+    registered = client.post(
+        "/api/v1/patients",
+        json={"full_name": "Ғуломов Ўткир Шавкатович", "sex": "M", "phone": "90 123 45 67"},
+    )
+    assert registered.status_code == 201, registered.get_json()
+    patient_id = registered.get_json()["id"]
+    ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+
+    for spelling in ("gulomov utkir", "G'ulomov", "o'tkir", "Гуломов", "901234567"):
+        found = client.get("/api/v1/patients", query_string={"q": spelling}).get_json()
+        assert [p["id"] for p in found["items"]] == [patient_id], spelling
+
+    attached = client.post(
+        f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": patient_id}
+    )
+    assert attached.status_code == 200 and attached.get_json()["patient_id"] == patient_id
+    history = client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["history"]
+    assert [h["action"] for h in history] == ["issued", "patient_attached"]
+
+    with runtime.db.session() as s:
+        events = s.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "ticket.patient_attached")
+        ).all()
+    by_channel = {e.channel.split(":")[0]: e.data for e in events}
+    assert by_channel["queue"]["patient_id"] == patient_id
+    assert "patient_id" not in by_channel["board"] and "patient_id" not in by_channel["ticket"]
+
+    unknown = client.post(f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": 999999})
+    assert unknown.status_code == 422
+    client.post(f"/api/v1/tickets/{ticket['id']}/cancel", json={})
+    gone = client.post(f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": patient_id})
+    assert gone.status_code == 409 and gone.get_json()["code"] == "wrong_status"
+
+
+def test_attaching_the_same_patient_again_changes_nothing(runtime):
+    queue_id = make_queue(runtime, code="again")
+    with runtime.db.transaction() as s:
+        patient = patients.create_patient(s, {"full_name": "Karimov Aziz", "sex": "M"})
+        other = patients.create_patient(s, {"full_name": "Karimova Dilnoza", "sex": "F"})
+        inactive = patients.create_patient(s, {"full_name": "Old Record", "sex": "F"})
+        patients.deactivate_patient(s, inactive.id)
+        ticket = q.issue_ticket(s, queue_id, tz=runtime.settings.tz)
+        reception.attach_patient(s, ticket, patient.id, actor="desk")
+        reception.attach_patient(s, ticket, patient.id, actor="desk")
+        reception.attach_patient(s, ticket, other.id, actor="desk")
+        with pytest.raises(ValidationFailed):
+            reception.attach_patient(s, ticket, inactive.id)
+        with pytest.raises(ValidationFailed):
+            reception.attach_patient(s, ticket, "1")
+        rows = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+        history = [(h.action, (h.data or {}).get("previous_patient_id")) for h in rows]
+        assert history == [
+            ("issued", None),
+            ("patient_attached", None),
+            ("patient_attached", patient.id),
+        ]
+        calls.cancel(s, ticket)
+        with pytest.raises(Conflict):
+            reception.attach_patient(s, ticket, patient.id)
