@@ -79,3 +79,17 @@ def test_attaching_the_same_patient_again_changes_nothing(runtime):
         calls.cancel(s, ticket)
         with pytest.raises(Conflict):
             reception.attach_patient(s, ticket, patient.id)
+
+
+def test_the_desk_page_finds_patients_and_acts_on_each_ticket(client, runtime):
+    import json
+    import re
+    from html import unescape
+
+    make_queue(runtime, code="page")
+    page = unescape(client.get("/queue/desk?lang=en").get_data(as_text=True))
+    assert 'id="patient-search"' in page and 'id="patient-new"' in page and "data-filter" in page
+    config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
+    assert config["attachUrl"] == "/api/v1/tickets/{id}/patient"
+    assert config["cancelUrl"] == "/api/v1/tickets/{id}/cancel"
+    assert config["texts"]["served"] == "{count} served today"

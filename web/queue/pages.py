@@ -118,12 +118,26 @@ def desk():
         "issued": _("Ticket {code} issued."),
         "print": _("Print ticket {code}"),
         "served": _("{count} served today"),
+        "reprint": _("Print again"),
+        "cancel": _("Cancel"),
+        "confirmCancel": _("Cancel ticket {code}?"),
+        "attach": _("Attach {name}"),
+        "hasPatient": _("Patient attached"),
+        "issuedAt": _("issued {time}"),
+        "more": _("Show {count} more"),
+        "noPatients": _("Nobody found. Check the spelling or register the patient."),
+        "choose": _("Choose"),
     }
+    ticket_url = url_for("queue.cancel_ticket", ticket_id=0).replace("/0/", "/{id}/")
     return render_template(
         "queue/desk.html",
         queues=queues,
         config={
             "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+            "cancelUrl": ticket_url,
+            "attachUrl": ticket_url.replace("/cancel", "/patient"),
+            "patientsUrl": "/api/v1/patients",
+            "timezone": db.runtime().settings.timezone,
             "texts": texts,
         },
     )
