@@ -4,6 +4,8 @@ learn nothing about him."""
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 from sqlalchemy import select
 
@@ -93,3 +95,35 @@ def test_the_desk_page_finds_patients_and_acts_on_each_ticket(client, runtime):
     assert config["attachUrl"] == "/api/v1/tickets/{id}/patient"
     assert config["cancelUrl"] == "/api/v1/tickets/{id}/cancel"
     assert config["texts"]["served"] == "{count} served today"
+
+
+def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtime):
+    from clinic.queue import admin as queue_admin
+    from clinic.reference import directory as reference
+
+    make_queue(runtime, code="single")  # a department with one queue keeps its plain name
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "two",
+                "ticket_prefix": "S",
+                "name_ru": "Хирургия",
+                "name_uz": "Jarrohlik",
+                "name_en": "Surgery",
+            },
+        )
+        for number, code in (("21", "surg-a"), ("22", "surg-b")):
+            room = reference.create_room(s, {"number": number, "name": ""})
+            queue_admin.create_queue(
+                s,
+                {
+                    "code": code,
+                    "department_id": department.id,
+                    "room_id": room.id,
+                    "closes_at": time(23, 59, 59),
+                },
+            )
+    page = client.get("/queue/desk?lang=en").get_data(as_text=True)
+    assert "Surgery · room 21" in page and "Surgery · room 22" in page
+    assert ">Cardiology<" in page

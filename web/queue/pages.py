@@ -48,12 +48,26 @@ def queue_name(queue: Queue, language: str) -> str:
     return f"{department} · {queue.doctor.full_name}" if queue.doctor else department
 
 
-def _queue_card(session, queue: Queue, language: str) -> dict:
+def queue_names(queues: list[Queue], language: str) -> dict[int, str]:
+    """Each queue's name for a list to choose from: where two would read alike (one
+    department's two queues), each also says its room, or else its code."""
+    names = {queue.id: queue_name(queue, language) for queue in queues}
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    for queue in queues:
+        if seen[names[queue.id]] > 1:
+            where = _("room {room}").format(room=queue.room.number) if queue.room else queue.code
+            names[queue.id] = f"{names[queue.id]} · {where}"
+    return names
+
+
+def _queue_card(session, queue: Queue, language: str, names: dict | None = None) -> dict:
     return {
         "id": queue.id,
         "code": queue.code,
         "prefix": queue.prefix,
-        "name": queue_name(queue, language),
+        "name": (names or {}).get(queue.id) or queue_name(queue, language),
         "room": queue.room.number if queue.room else None,
         "waiting": q.waiting_today(session, queue.id, tz=_tz()),
         "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
@@ -112,7 +126,9 @@ def desk():
     """The registrar's screen: every active queue, live, with a form to issue a ticket."""
     session = db.session()
     language = current_language()
-    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    listed = queue_admin.list_queues(session)
+    names = queue_names(listed, language)
+    queues = [_queue_card(session, queue, language, names) for queue in listed]
     texts = {
         **_common_texts(),
         "issued": _("Ticket {code} issued."),
@@ -149,7 +165,9 @@ def kiosk():
     """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
     session = db.session()
     language = current_language()
-    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    listed = queue_admin.list_queues(session)
+    names = queue_names(listed, language)
+    queues = [_queue_card(session, queue, language, names) for queue in listed]
     return render_template(
         "queue/kiosk.html",
         queues=queues,
@@ -198,6 +216,7 @@ def doctor():
     staff = current_identity().staff
     queues = access.queues_to_call(session, staff)
     every_queue = queue_admin.list_queues(session)
+    names = queue_names(list({x.id: x for x in [*every_queue, *queues]}.values()), language)
     asked = request.args.get("queue", "")
     chosen = queues[0] if queues else None
     if asked:
@@ -217,14 +236,14 @@ def doctor():
             "queue": chosen.id,
             "roomId": room_id,
             "texts": texts,
-            "queueNames": {str(queue.id): queue_name(queue, language) for queue in every_queue},
+            "queueNames": {str(i): name for i, name in names.items()},
         }
     return render_template(
         "queue/doctor.html",
-        queues=[(queue.id, queue_name(queue, language)) for queue in queues],
-        chosen=_queue_card(session, chosen, language) if chosen else None,
+        queues=[(queue.id, names[queue.id]) for queue in queues],
+        chosen=_queue_card(session, chosen, language, names) if chosen else None,
         targets=[
-            (queue.id, queue_name(queue, language))
+            (queue.id, names[queue.id])
             for queue in every_queue
             if chosen is None or queue.id != chosen.id
         ],
