@@ -220,3 +220,37 @@ def test_pairing_screens_leaves_no_token_code_or_device_secret_in_the_access_log
     assert "POST /board/pair" in log and f'"GET /board/{hall["board"]} ' in log
     for secret in [token, code, code.replace("-", ""), *secrets]:
         assert secret not in log
+
+
+def test_the_api_pairs_lists_and_revokes_a_boards_screens(app, client, hall):
+    board = hall["board"]
+    started = client.post(f"/api/v1/boards/{board}/screens", json={"label": "entrance"})
+    assert started.status_code == 201
+    body = started.get_json()
+    assert body["state"] == "pairing" and body["pair_url"].endswith("/board/pair")
+    screen = app.test_client()
+    paired = screen.post("/board/pair", data={"pairing_code": body["code"]}, headers=HTML)
+    assert paired.status_code == 303
+    listed = client.get(f"/api/v1/boards/{board}/screens").get_json()
+    assert [(s["label"], s["state"]) for s in listed] == [("entrance", "paired")]
+    revoked = client.post(f"/api/v1/screens/{body['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.get_json()["state"] == "revoked"
+    assert client.get(f"/api/v1/boards/{board}/screens").get_json() == []
+    assert screen.get(f"/board/{board}/check").status_code == 401
+    assert client.post("/api/v1/screens/999999/revoke").status_code == 404
+
+
+def test_a_boards_language_and_names_are_checked(db, hall):
+    from clinic.errors import ValidationFailed
+
+    board = queue_admin.get_board(db, hall["board"])
+    for bad in ({"language": "de"}, {"titles": {"de": "Halle"}}, {"titles": ["Zal"]}):
+        with pytest.raises(ValidationFailed) as refused:
+            queue_admin.update_board(db, board, bad)
+        assert set(refused.value.errors) == set(bad)
+    queue_admin.update_board(db, board, {"language": "uz", "titles": {"uz": " Zal ", "en": ""}})
+    assert queue_admin.board_as_dict(board)["titles"] == {"uz": "Zal"}
+    assert queue_admin.board_title(board, "uz") == "Zal"
+    assert queue_admin.board_title(board, "ru") == "Hall"
+    queue_admin.update_board(db, board, {"titles": None})
+    assert queue_admin.board_as_dict(board)["titles"] == {}
