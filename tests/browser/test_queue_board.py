@@ -24,7 +24,7 @@ from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
-from tests.conftest import free_port
+from tests.conftest import PASSWORD, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -270,7 +270,7 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
         board = queue_admin.create_board(
             s, {"name": "Main hall", "queue_ids": [i for i, _ in queue_ids]}
         )
-        display = users.create_user(s, username="display-fit", password="x" * 12, roles=["display"])
+        display = users.create_user(s, username="display-fit", password=PASSWORD, roles=["display"])
         token = tokens.create_token(s, display, name="hall")[1]
     for queue_id, room_id in queue_ids:
         for _ in range(12):

@@ -10,7 +10,7 @@
   window.history.replaceState(null, "", window.location.pathname);
   var form = document.getElementById("pair-form");
   var field = document.getElementById("pairing-code");
-  if (!form || !field || form.getAttribute("data-tried")) return;
+  if (!form || !field) return;
   field.value = code;
   if (!document.querySelector(".alert--error")) form.submit();
 })();
