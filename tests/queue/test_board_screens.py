@@ -254,3 +254,14 @@ def test_a_boards_language_and_names_are_checked(db, hall):
     assert queue_admin.board_title(board, "ru") == "Hall"
     queue_admin.update_board(db, board, {"titles": None})
     assert queue_admin.board_as_dict(board)["titles"] == {}
+
+
+def test_device_secrets_and_pairing_codes_are_masked_wherever_they_are_written():
+    from web.gunicorn_conf import redact_secrets
+
+    line = "GET /board/pair?pairing_code=ABCD-EFGH&x=1 Cookie: clinic_board=clb_AbC-123_xyz"
+    masked = redact_secrets(line)
+    assert "ABCD-EFGH" not in masked and "AbC-123_xyz" not in masked
+    assert "pairing_code=[redacted]&x=1" in masked and "clb_[redacted]" in masked
+    assert redact_secrets("token=clk_Zz9") == "token=[redacted]"
+    assert redact_secrets("Bearer clk_Zz9") == "Bearer clk_[redacted]"
