@@ -94,6 +94,8 @@ def test_the_desk_page_finds_patients_and_acts_on_each_ticket(client, runtime):
     config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
     assert config["attachUrl"] == "/api/v1/tickets/{id}/patient"
     assert config["cancelUrl"] == "/api/v1/tickets/{id}/cancel"
+    # Past the staff channel's first hundred waiting, the list pages through the API.
+    assert config["ticketsUrl"] == "/api/v1/queues/{id}/tickets"
     assert config["texts"]["served"] == "{count} served today"
 
 

@@ -153,6 +153,7 @@ def desk():
             "cancelUrl": ticket_url,
             "attachUrl": ticket_url.replace("/cancel", "/patient"),
             "patientsUrl": "/api/v1/patients",
+            "ticketsUrl": url_for("queue.today_tickets", queue_id=0).replace("/0/", "/{id}/"),
             "timezone": db.runtime().settings.timezone,
             "texts": texts,
         },

@@ -115,6 +115,38 @@
     var filter = card.querySelector("[data-filter]");
     var more = card.querySelector("[data-more]");
     var shown = PAGE;
+    var loading = false;
+
+    // The channel's snapshot holds the first hundred waiting; the rest of a long day's list
+    // comes from the API when someone searches or pages past them.
+    function beyondWindow() {
+      return book.outside.waiting || 0;
+    }
+
+    function loadTheRest(then) {
+      if (loading || !beyondWindow()) return;
+      loading = true;
+      var url = Q.fill(config.ticketsUrl, { id: queueId }) + "?status=waiting&limit=500";
+      Q.api("GET", url)
+        .then(
+          function (answer) {
+            if (answer.status !== 200) return;
+            var added = 0;
+            answer.body.forEach(function (ticket) {
+              if (!book.tickets[ticket.id]) added += 1;
+              book.tickets[ticket.id] = ticket;
+            });
+            book.outside.waiting = Math.max(0, beyondWindow() - added);
+          },
+          function () {
+            Q.say(errorBox, texts.network);
+          }
+        )
+        .then(function () {
+          loading = false;
+          then();
+        });
+    }
 
     function render() {
       waiting.textContent = String(book.waiting);
@@ -126,7 +158,7 @@
       tickets.slice(0, shown).forEach(function (ticket) {
         list.appendChild(row(ticket));
       });
-      var left = tickets.length - shown;
+      var left = Math.max(0, tickets.length - shown) + (words.length ? 0 : beyondWindow());
       more.hidden = left <= 0;
       more.textContent = Q.fill(texts.more, { count: Math.min(left, PAGE) });
       summary.textContent = Q.fill(texts.served, { count: book.count("served") });
@@ -135,10 +167,12 @@
     filter.addEventListener("input", function () {
       shown = PAGE;
       render();
+      if (filter.value.trim()) loadTheRest(render);
     });
     more.addEventListener("click", function () {
       shown += PAGE;
       render();
+      if (shown >= book.list(SHOWN).length) loadTheRest(render);
     });
     redraws.push(render);
     book.follow(queueId, render, function () {
