@@ -229,7 +229,7 @@ def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
         assert board.inner_text(f"#board-calling [data-code='{second}'] .board-call__room") == "12"
         assert board.inner_text("#board-waiting [data-waiting]") == "0"
         # The board's own language (ru by default), not the browser's (en-US here).
-        assert board.inner_text("#board-now") == "Сейчас вызываются"
+        assert board.text_content("#board-now") == "Сейчас вызываются"
     finally:
         context.close()
 
@@ -267,9 +267,9 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
                 },
             )
             queue_ids.append((queue.id, room.id))
-        board = queue_admin.create_board(
+        board_id = queue_admin.create_board(
             s, {"name": "Main hall", "queue_ids": [i for i, _ in queue_ids]}
-        )
+        ).id
         display = users.create_user(s, username="display-fit", password=PASSWORD, roles=["display"])
         token = tokens.create_token(s, display, name="hall")[1]
     for queue_id, room_id in queue_ids:
@@ -279,7 +279,7 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
             calls.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id)
     context, tab = new_tab(browser, viewport={"width": 1920, "height": 1080})
     try:
-        tab.goto(f"{live_server}/board/{board.id}?token={token}")
+        tab.goto(f"{live_server}/board/{board_id}?token={token}")
         wait_live(tab)
         tab.wait_for_function("() => document.querySelectorAll('#board-calling li').length === 5")
         for width, height in ((1920, 1080), (1280, 720)):
