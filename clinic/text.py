@@ -97,9 +97,9 @@ def search_key(text: str | None) -> str:
 
 
 # Letters that Russian spelling of Uzbek names does not have: "Гулом" for "Ғулом", "Кодиров"
-# for "Қодиров", "Хасанов" for "Ҳасанов". Searching compares keys with these folded away
-# (on both sides), so either spelling finds the other.
-LOOSE_FOLDS = ((APOSTROPHE, ""), ("q", "k"), ("h", "x"))
+# for "Қодиров", "Хасанов" for "Ҳасанов", "Уткир" (Utkir) for "Ўткир" (O'tkir). Searching
+# compares keys with these folded away (on both sides), so either spelling finds the other.
+LOOSE_FOLDS = (("o" + APOSTROPHE, "u"), (APOSTROPHE, ""), ("q", "k"), ("h", "x"))
 
 
 def loose_key(key: str) -> str:

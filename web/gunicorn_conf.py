@@ -63,9 +63,10 @@ def post_fork(server, worker):
 # The secrets that travel in addresses: query parameters by name, API tokens by their prefix
 # (in a Referer too), and a patient's ticket secret in his page's path.
 _SECRET_PARAMETER = re.compile(
-    r"(?i)((?:^|[?&;\s])(?:token|ticket|access_token|secret|password)=)[^&;#\s\"]*"
+    r"(?i)((?:^|[?&;\s])(?:token|ticket|access_token|secret|password|pairing_code)=)[^&;#\s\"]*"
 )
-_API_TOKEN = re.compile(r"clk_[A-Za-z0-9_-]+")
+# API tokens (clk_) and board screens' device secrets (clb_).
+_API_TOKEN = re.compile(r"(cl[kb]_)[A-Za-z0-9_-]+")
 _TICKET_PAGE = re.compile(r"(/t/)[^/?#\s\"]+")
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-csrf-token"}
 REDACTED = "[redacted]"
@@ -76,7 +77,7 @@ def redact_secrets(text: str) -> str:
     if not isinstance(text, str) or not text:
         return text
     text = _SECRET_PARAMETER.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _API_TOKEN.sub("clk_" + REDACTED, text)
+    text = _API_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     return _TICKET_PAGE.sub(lambda m: m.group(1) + REDACTED, text)
 
 

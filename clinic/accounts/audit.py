@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 from clinic.accounts.models import AuditEntry
 from clinic.base import iso, utcnow
 
-SECRET_FIELDS = {"password", "new_password", "current_password", "token", "secret", "csrf_token"}
+SECRET_FIELDS = {
+    "password",
+    "new_password",
+    "current_password",
+    "token",
+    "secret",
+    "csrf_token",
+    "pairing_code",
+}
 CSV_COLUMNS = (
     "id",
     "at",

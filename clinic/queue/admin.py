@@ -169,7 +169,14 @@ def board_as_dict(board: Board) -> dict:
         "voice_languages": board.voice_languages.split("+"),
         "chime": board.chime,
         "active": board.active,
+        "language": board.language,
+        "titles": dict(board.titles or {}),
     }
+
+
+def board_title(board: Board, language: str) -> str:
+    """The board's name in ``language``, or its name when none is given in that language."""
+    return (board.titles or {}).get(language) or board.name
 
 
 def _board_values(session: Session, data: dict) -> dict:
@@ -192,6 +199,17 @@ def _board_values(session: Session, data: dict) -> dict:
         if not languages or set(languages) - VOICE_LANGUAGES:
             errors["voice_languages"] = ["one or more of ru, uz, en"]
         values["voice_languages"] = "+".join(languages)
+    if "language" in data:
+        if data["language"] not in VOICE_LANGUAGES:
+            errors["language"] = ["one of ru, uz, en"]
+        values["language"] = data["language"]
+    if "titles" in data:
+        titles = data["titles"] or {}
+        if not isinstance(titles, dict) or set(titles) - VOICE_LANGUAGES:
+            errors["titles"] = ["names keyed by ru, uz, en"]
+        else:
+            names = {k: str(v).strip()[: limits.BOARD_NAME_MAX] for k, v in titles.items()}
+            values["titles"] = {k: v for k, v in names.items() if v}
     for flag in ("chime", "active"):
         if flag in data:
             values[flag] = bool(data[flag])

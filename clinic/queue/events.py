@@ -61,6 +61,7 @@ TICKET_ACTIONS = (
     "transferred",
     "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)
     "day_closed",  # the day closed on it: now a no-show or cancelled (the queue's close_action)
+    "patient_attached",  # the desk found or registered its patient (staff channel: the id)
 )
 TICKET_EVENTS = {
     action: EventType(

@@ -207,3 +207,33 @@ class Board(Base):
     voice_languages: Mapped[str] = mapped_column(String(20), nullable=False, default="ru+uz")
     chime: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The language of the board's own texts, whatever the browser of its screen prefers.
+    language: Mapped[str] = mapped_column(
+        String(2), nullable=False, default="ru", server_default="ru"
+    )
+    # The board's name in other languages ({"uz": "1-zal"}); ``name`` where one is missing.
+    titles: Mapped[dict | None] = mapped_column(JsonDoc, nullable=True)
+
+
+class BoardScreen(Base):
+    """A screen paired with a board: it proves itself with a long-lived device secret (kept
+    as a SHA-256), not with anyone's session, so it runs for months untouched until an
+    administrator revokes it. Before pairing it holds a one-time pairing code instead."""
+
+    __tablename__ = "board_screens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board_id: Mapped[int] = mapped_column(
+        ForeignKey("boards.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    board: Mapped[Board] = relationship()

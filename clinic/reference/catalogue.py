@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clinic.reference.editing import filter_by_text
 from clinic.reference.models import Service
 from clinic.settings import LANGUAGES
 
@@ -34,26 +35,32 @@ def _name_column(language: str):
 
 
 def catalogue_page(
-    session: Session, *, language: str, offset: int = 0, limit: int = 500
+    session: Session, *, language: str, offset: int = 0, limit: int = 500, q: str | None = None
 ) -> CataloguePage:
     """Services ordered active first, then by their name in ``language`` (then code), with
-    the total count, so a page can say how many there are beyond the ones it shows."""
+    the total count, so a page can say how many there are beyond the ones it shows. ``q``:
+    only services whose code or a name holds every word, in either script."""
     if language not in LANGUAGES:
         raise ValueError(f"not an interface language: {language!r}")
     name = _name_column(language)
     rows = session.execute(
-        select(
-            Service.id,
-            Service.code,
-            name,
-            Service.price,
-            Service.duration_minutes,
-            Service.active,
+        filter_by_text(
+            select(
+                Service.id,
+                Service.code,
+                name,
+                Service.price,
+                Service.duration_minutes,
+                Service.active,
+            ),
+            Service.search_text,
+            q,
         )
         .order_by(Service.active.desc(), func.lower(name), Service.code)
         .offset(max(offset, 0))
         .limit(max(limit, 1))
     ).all()
-    total = session.scalar(select(func.count(Service.id))) or 0
+    total = session.scalar(filter_by_text(select(func.count(Service.id)), Service.search_text, q))
+    total = total or 0
     entries = [CatalogueEntry(*row) for row in rows]
     return CataloguePage(entries=entries, total=total, offset=max(offset, 0), limit=limit)

@@ -112,6 +112,7 @@ def queue_hall(runtime):
             "room": room.id,
             "board": board.id,
             "doctor": doctor_user.username,
+            "display": display.username,
             "display_token": token,
         }
 

@@ -1,6 +1,7 @@
 """The display board in headless Chromium: a doctor's call shows within a second, recalls are
-announced, the board's frames carry no patient's name or phone, and the board comes back by
-itself, without a reload, after the web server restarts."""
+announced, the board's frames carry no patient's name or phone; a board paired by a display's
+sign-in outlives that session and a web server restart and comes back by itself, without a
+reload."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 
 from clinic.models import TicketSource
+from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
-from tests.conftest import free_port
+from tests.conftest import PASSWORD, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,9 +96,10 @@ def test_a_call_from_the_doctors_page_reaches_the_board_within_a_second_and_so_d
         board.wait_for_function("() => ClinicBoard.announcements.length === 2", timeout=20_000)
         announced = board.evaluate("ClinicBoard.announcements")
         assert [a["code"] for a in announced] == [code, code]
+        # The prefix's letter by its name in each voice (clinic/queue/speech.py).
         assert [line["text"] for line in announced[1]["lines"]] == [
-            "Талон K 1, кабинет 12",
-            "K 1 raqamli talon, 12-xona",
+            "Талон Ка 1, кабинет 12",
+            "ka 1 raqamli talon, 12-xona",
             "Ticket K 1, room 12",
         ]
         assert [line["locale"] for line in announced[0]["lines"]] == ["ru-RU", "uz-UZ", "en-US"]
@@ -181,20 +185,28 @@ def web_server(settings, runtime, tmp_path):
         server.process.wait(10)
 
 
-def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without_a_reload(
-    browser, runtime, queue_hall, web_server
+def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
+    browser, runtime, settings, queue_hall, web_server
 ):
     first = issue(runtime, queue_hall["queue"])
     second = issue(runtime, queue_hall["queue"])
     with runtime.db.transaction() as s:
         calls.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
-    context, board, _ = open_board(browser, web_server.url, queue_hall, lang="uz")
+    context, board = new_tab(browser, viewport={"width": 1920, "height": 1080})
     try:
+        # The hall's screen is signed in once as the display account and opens its board:
+        # the screen is paired for good and lands on the board's clean address.
+        sign_in(board, web_server.url, queue_hall["display"])
+        assert board.url == f"{web_server.url}/board/{queue_hall['board']}"
+        wait_live(board)
         navigations = []
         board.on("framenavigated", lambda frame: navigations.append(frame.url))
         board.evaluate("() => { window.loadedOnce = 'still the same page'; }")
         board.wait_for_selector(f"#board-calling [data-code='{first}']")
 
+        # Idle past CLINIC_SESSION_IDLE_MINUTES: the session's key has expired in Redis.
+        sessions = list(runtime.redis.scan_iter(f"{settings.redis_prefix}:session:*"))
+        assert sessions and runtime.redis.delete(*sessions) == len(sessions)
         web_server.stop()
         board.wait_for_selector("#board[data-connection='reconnecting']", timeout=10_000)
         assert board.is_visible(".board__offline")
@@ -216,5 +228,74 @@ def test_after_the_web_server_restarts_the_board_shows_the_current_calls_without
         assert navigations == []
         assert board.inner_text(f"#board-calling [data-code='{second}'] .board-call__room") == "12"
         assert board.inner_text("#board-waiting [data-waiting]") == "0"
+        # The board's own language (ru by default), not the browser's (en-US here).
+        assert board.text_content("#board-now") == "Сейчас вызываются"
+    finally:
+        context.close()
+
+
+# -- the screen's size ------------------------------------------------------------------------
+
+
+def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_server, runtime):
+    """Five queues with long names, five patients called and a long waiting list: the page is
+    never taller than the screen, and every queue's waiting count is on it."""
+    from clinic.accounts import tokens, users
+    from clinic.reference import directory as reference
+
+    queue_ids = []
+    with runtime.db.transaction() as s:
+        for n in range(5):
+            department = reference.create_department(
+                s,
+                {
+                    "code": f"d{n}",
+                    "ticket_prefix": "ABCDE"[n],
+                    "name_ru": f"Отделение функциональной диагностики и реабилитации № {n}",
+                    "name_uz": f"Funksional diagnostika va reabilitatsiya bo'limi {n}",
+                    "name_en": f"Functional diagnostics and rehabilitation {n}",
+                },
+            )
+            room = reference.create_room(s, {"number": f"{100 + n}", "name": ""})
+            queue = queue_admin.create_queue(
+                s,
+                {
+                    "code": f"d{n}",
+                    "department_id": department.id,
+                    "room_id": room.id,
+                    "closes_at": time_of_day(23, 59, 59),
+                },
+            )
+            queue_ids.append((queue.id, room.id))
+        board_id = queue_admin.create_board(
+            s, {"name": "Main hall", "queue_ids": [i for i, _ in queue_ids]}
+        ).id
+        display = users.create_user(s, username="display-fit", password=PASSWORD, roles=["display"])
+        token = tokens.create_token(s, display, name="hall")[1]
+    for queue_id, room_id in queue_ids:
+        for _ in range(12):
+            issue(runtime, queue_id)
+        with runtime.db.transaction() as s:
+            calls.call_next(s, queue_id, tz=runtime.settings.tz, room_id=room_id)
+    context, tab = new_tab(browser, viewport={"width": 1920, "height": 1080})
+    try:
+        tab.goto(f"{live_server}/board/{board_id}?token={token}")
+        wait_live(tab)
+        tab.wait_for_function("() => document.querySelectorAll('#board-calling li').length === 5")
+        for width, height in ((1920, 1080), (1280, 720)):
+            tab.set_viewport_size({"width": width, "height": height})
+            tab.wait_for_function(f"() => window.innerHeight === {height}")
+            fit = tab.evaluate("""() => ({
+                  document: document.documentElement.scrollHeight,
+                  body: document.body.scrollHeight,
+                  width: document.documentElement.scrollWidth,
+                  bottoms: [...document.querySelectorAll(
+                    '#board-waiting li, #board-calling li')].map(
+                    (e) => e.getBoundingClientRect().bottom),
+                })""")
+            assert fit["document"] <= height and fit["body"] <= height, (width, fit)
+            assert fit["width"] <= width, (width, fit)
+            assert len(fit["bottoms"]) == 10 and max(fit["bottoms"]) <= height, (width, fit)
+            assert tab.locator("#board-waiting [data-waiting]:text-is('11')").count() == 5
     finally:
         context.close()

@@ -27,7 +27,7 @@ PAGES = {
     "/queue/desk": {"admin", "registrar"},
     "/kiosk": {"admin", "registrar"},
     "/queue/doctor": {"admin", "doctor"},
-    "/board/{board}": {"admin", "display"},
+    "/board/{board}": {"admin"},  # a display pairs the screen first: see below
     "/ticket/{ticket}/print": {"admin", "registrar"},
 }
 
@@ -87,6 +87,8 @@ def test_each_queue_page_opens_for_the_roles_that_may_see_it_and_no_other(client
     for template, roles in PAGES.items():
         answer = signed_in.get(_page(template, hall), headers=HTML)
         expected = 200 if role in roles else 403
+        if role == "display" and template.startswith("/board/"):
+            expected = 303
         assert answer.status_code == expected, (role, template, answer.status_code)
 
 
@@ -102,31 +104,84 @@ def test_anonymous_visitors_are_sent_to_sign_in_except_on_the_public_pages(anon_
     assert anon_client.get("/join/999999", headers=HTML).status_code == 404
 
 
-def test_a_display_opens_its_board_with_its_token_in_the_address(
-    anon_client, runtime, make_user, hall
+def _device_cookie(answer) -> str:
+    (cookie,) = [c for c in answer.headers.getlist("Set-Cookie") if c.startswith("clinic_board=")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    return cookie.split(";")[0].split("=", 1)[1]
+
+
+def test_a_display_token_pairs_the_screen_and_the_board_then_runs_on_its_device_cookie(
+    app, anon_client, runtime, make_user, hall
 ):
     url = f"/board/{hall['board']}"
     display = _token(runtime, make_user("display"))
-    shown = anon_client.get(f"{url}?token={display}&lang=ru", headers=HTML)
+    paired = anon_client.get(f"{url}?token={display}&lang=en", headers=HTML)
+    # The token is exchanged once for a device cookie; the board's address keeps no secret.
+    assert paired.status_code == 303 and paired.headers["Location"] == url
+    secret = _device_cookie(paired)
+    assert secret.startswith("clb_") and display not in paired.headers["Location"]
+
+    screen = app.test_client()
+    screen.set_cookie("clinic_board", secret)
+    shown = screen.get(f"{url}?lang=en", headers=HTML)
     assert shown.status_code == 200
+    assert shown.headers["Referrer-Policy"] == "no-referrer"
     page = unescape(shown.get_data(as_text=True))
+    # The board's language is its own (ru by default), not the one the browser asks for.
     assert "Холл" in page and "Сейчас вызываются" in page
-    # The socket of the page authenticates with the same token.
-    assert re.search(r'data-ws-query="token=clk_[^"]+"', page)
-    # The call-out is spoken in the board's languages, whatever the page's language.
+    assert "clk_" not in page and "clb_" not in page and "data-ws-query" not in page
+    # The call-out is spoken in the board's languages, with the prefix's letters named.
     config = json.loads(re.search(r'id="board-config">(.*?)</script>', page, re.S).group(1))
     assert config["voice"] == ["ru", "uz"]
     assert config["speech"]["ru"]["withRoom"] == "Талон {code}, кабинет {room}"
     assert config["speech"]["uz"]["withRoom"] == "{code} raqamli talon, {room}-xona"
+    assert config["speech"]["ru"]["letters"]["K"] == "Ка"
+    check = screen.get(f"{url}/check")
+    assert check.status_code == 200 and check.get_json()["version"] == config["version"]
 
     registrar = _token(runtime, make_user("registrar"))
-    refused = anon_client.get(f"{url}?token={registrar}", headers=HTML)
+    stranger = app.test_client()
+    refused = stranger.get(f"{url}?token={registrar}", headers=HTML)
     assert refused.status_code == 403
-    invalid = anon_client.get(f"{url}?token=clk_not-a-token", headers=HTML)
+    invalid = stranger.get(f"{url}?token=clk_not-a-token", headers=HTML)
     assert invalid.status_code == 401
     # The token opens board pages only, and only for reading them.
-    elsewhere = anon_client.get(f"/queue/desk?token={registrar}", headers=HTML)
+    elsewhere = stranger.get(f"/queue/desk?token={registrar}", headers=HTML)
     assert elsewhere.status_code == 302
+
+
+def test_an_administrator_pairs_a_screen_by_code_renames_the_board_and_revokes_the_screen(
+    app, client, runtime, hall
+):
+    board = hall["board"]
+    page = client.get("/admin/boards?lang=en", headers=HTML).get_data(as_text=True)
+    assert "Холл" in page and "Cardiology" in page and "Pair a screen" in page
+    answer = client.post(f"/admin/boards/{board}/screens", data={"label": "Hall, left"})
+    assert answer.status_code == 200
+    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', answer.get_data(as_text=True)).group(1)
+
+    screen = app.test_client()
+    wrong = screen.post("/board/pair", data={"pairing_code": "AAAA-AAAA"}, headers=HTML)
+    assert wrong.status_code == 400
+    paired = screen.post("/board/pair", data={"pairing_code": code.lower()}, headers=HTML)
+    assert paired.status_code == 303 and paired.headers["Location"] == f"/board/{board}"
+    secret = _device_cookie(paired)
+    again = app.test_client().post("/board/pair", data={"pairing_code": code}, headers=HTML)
+    assert again.status_code == 400  # a code works once
+    # Its screen follows the board's language and its name in that language.
+    client.patch(f"/api/v1/boards/{board}", json={"language": "uz", "titles": {"uz": "Zal"}})
+    shown = screen.get(f"/board/{board}", headers=HTML).get_data(as_text=True)
+    assert '<h1 class="board__name">Zal</h1>' in shown and "Kardiologiya" in shown
+
+    listed = client.get("/admin/boards?lang=en", headers=HTML).get_data(as_text=True)
+    screen_id = re.search(r'data-screen-id="(\d+)"', listed).group(1)
+    assert "Hall, left" in listed and "paired" in listed
+    revoked = client.post(f"/admin/boards/screens/{screen_id}/revoke")
+    assert revoked.status_code == 302
+    assert screen.get(f"/board/{board}/check").status_code == 401
+    gone = screen.get(f"/board/{board}", headers=HTML)
+    assert gone.status_code == 302 and gone.headers["Location"] == "/board/pair"
+    assert secret  # the cookie is still in the browser; it proves nothing any more
 
 
 def test_the_printed_ticket_carries_a_qr_code_of_the_patients_own_page(client, hall):
@@ -226,6 +281,9 @@ def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime)
     assert "Терапия" in page and "Вызвать следующего" in page
     display = app.test_client()
     display.sign_in("display", DEMO_PASSWORD)
+    # Signed in as a display, the screen is paired with the board and keeps it for good.
+    paired = display.get(f"/board/{board.id}", headers=HTML)
+    assert paired.status_code == 303 and paired.headers["Location"] == f"/board/{board.id}"
     assert display.get(f"/board/{board.id}", headers=HTML).status_code == 200
 
 
@@ -248,3 +306,18 @@ def test_a_postponed_ticket_is_called_back_to_the_room_the_doctor_names(client, 
     assert again.status_code == 200 and again.get_json()["room"] == "12"
     refused = client.post(f"/api/v1/tickets/{ticket}/call-back", json={"room_id": "x"})
     assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]
+
+
+def test_the_patients_pages_name_the_clinic_and_send_no_referrer(anon_client, runtime, hall):
+    with runtime.db.transaction() as s:
+        reference.update_clinic_profile(
+            s, {"legal_name": "Shifo Med", "address": "Toshkent, Navoiy 1", "phone": ""}
+        )
+    for url in (f"/t/{hall['token']}?lang=en", f"/join/{hall['queue']}?lang=en"):
+        answer = anon_client.get(url, headers=HTML)
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and answer.headers["Referrer-Policy"] == "no-referrer"
+        assert '<span class="brand__name">Shifo Med</span>' in page
+        assert "Navoiy 1" in page
+        assert "API documentation" not in page and "/api/docs" not in page
+        assert "one clinic's day" not in page

@@ -228,3 +228,11 @@ def test_a_display_starts_on_its_board_and_a_doctor_on_his_queue_screen(client_a
     assert "/board/" in display.get("/").headers["Location"]
     doctor = client_as("doctor")
     assert doctor.get("/").headers["Location"].endswith("/queue/doctor")
+
+
+def test_the_price_list_finds_a_service_in_either_script(client, services):
+    found = unescape(client.get("/services?lang=ru&q=uzi").get_data(as_text=True))
+    assert 'data-code="US-01"' in found and 'data-code="XR-9"' not in found
+    assert 'name="q" value="uzi"' in found
+    table = client.get("/services/table?lang=ru&q=рентген").get_data(as_text=True)
+    assert 'data-code="XR-9"' in table and 'data-code="US-01"' not in table

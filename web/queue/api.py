@@ -15,6 +15,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import reception
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority
 from web import db
@@ -283,6 +284,23 @@ def cancel_ticket(data, ticket_id: int):
     session = db.session()
     ticket = calls.cancel(
         session, q.get_ticket(session, ticket_id), actor=_actor(), reason=data["reason"]
+    )
+    session.commit()
+    return _ticket_out(ticket)
+
+
+@blp.route("/tickets/<int:ticket_id>/patient", methods=["POST"])
+@requires("queue.issue")
+@blp.arguments(schemas.AttachPatientIn)
+@blp.response(200, schemas.TicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def attach_patient(data, ticket_id: int):
+    """Attach the patient found (or registered) at the desk to a ticket still in the queue."""
+    session = db.session()
+    ticket = reception.attach_patient(
+        session, q.get_ticket(session, ticket_id), data["patient_id"], actor=_actor()
     )
     session.commit()
     return _ticket_out(ticket)

@@ -13,7 +13,7 @@ from clinic.queue import snapshots  # noqa: F401 - registers the queue's channel
 from clinic.queue import access
 from clinic.queue.models import Queue, Ticket
 from web.auth.identity import Identity
-from web.ws.access import PatientIdentity, can, channel_rule
+from web.ws.access import PatientIdentity, ScreenIdentity, can, channel_rule
 
 
 def _row(session: Session, model, channel: str):
@@ -25,6 +25,8 @@ def _row(session: Session, model, channel: str):
 def _board(identity, channel: str, session: Session) -> bool:
     if isinstance(identity, PatientIdentity):
         return int_key(channel) == identity.queue_id
+    if isinstance(identity, ScreenIdentity):
+        return int_key(channel) in identity.queue_ids
     return isinstance(identity, Identity) and access.may_read_board(identity.staff)
 
 

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import segno
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from clinic.errors import NotFound
@@ -24,7 +23,6 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
 from clinic.reference import directory as reference
-from clinic.settings import LANGUAGES
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -40,10 +38,6 @@ def _room_busy_text() -> str:
     )
 
 
-# The voices a board may speak in, as speech synthesis names them.
-SPEECH_LOCALES = {"ru": "ru-RU", "uz": "uz-UZ", "en": "en-US"}
-
-
 def _tz():
     return db.runtime().settings.tz
 
@@ -54,17 +48,44 @@ def queue_name(queue: Queue, language: str) -> str:
     return f"{department} · {queue.doctor.full_name}" if queue.doctor else department
 
 
-def _queue_card(session, queue: Queue, language: str) -> dict:
+def queue_names(queues: list[Queue], language: str) -> dict[int, str]:
+    """Each queue's name for a list to choose from: where two would read alike (one
+    department's two queues), each also says its room, or else its code."""
+    names = {queue.id: queue_name(queue, language) for queue in queues}
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    for queue in queues:
+        if seen[names[queue.id]] > 1:
+            where = _("room {room}").format(room=queue.room.number) if queue.room else queue.code
+            names[queue.id] = f"{names[queue.id]} · {where}"
+    return names
+
+
+def _queue_card(session, queue: Queue, language: str, names: dict | None = None) -> dict:
     return {
         "id": queue.id,
         "code": queue.code,
         "prefix": queue.prefix,
-        "name": queue_name(queue, language),
+        "name": (names or {}).get(queue.id) or queue_name(queue, language),
         "room": queue.room.number if queue.room else None,
         "waiting": q.waiting_today(session, queue.id, tz=_tz()),
         "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
         "online_until": queue.online_until.strftime("%H:%M") if queue.online_until else None,
     }
+
+
+def _clinic(session) -> dict:
+    """The clinic as its patients' pages name it (the clinic profile), not the staff's site."""
+    try:
+        profile = reference.get_clinic_profile(session)
+    except NotFound:
+        return {"name": "", "address": "", "phone": ""}
+    return {"name": profile.legal_name, "address": profile.address, "phone": profile.phone}
+
+
+# A patient's page carries his ticket's secret in its address: it goes to no other site.
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
 def _status_names() -> dict:
@@ -105,18 +126,35 @@ def desk():
     """The registrar's screen: every active queue, live, with a form to issue a ticket."""
     session = db.session()
     language = current_language()
-    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    listed = queue_admin.list_queues(session)
+    names = queue_names(listed, language)
+    queues = [_queue_card(session, queue, language, names) for queue in listed]
     texts = {
         **_common_texts(),
         "issued": _("Ticket {code} issued."),
         "print": _("Print ticket {code}"),
         "served": _("{count} served today"),
+        "reprint": _("Print again"),
+        "cancel": _("Cancel"),
+        "confirmCancel": _("Cancel ticket {code}?"),
+        "attach": _("Attach {name}"),
+        "hasPatient": _("Patient attached"),
+        "issuedAt": _("issued {time}"),
+        "more": _("Show {count} more"),
+        "noPatients": _("Nobody found. Check the spelling or register the patient."),
+        "choose": _("Choose"),
     }
+    ticket_url = url_for("queue.cancel_ticket", ticket_id=0).replace("/0/", "/{id}/")
     return render_template(
         "queue/desk.html",
         queues=queues,
         config={
             "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+            "cancelUrl": ticket_url,
+            "attachUrl": ticket_url.replace("/cancel", "/patient"),
+            "patientsUrl": "/api/v1/patients",
+            "ticketsUrl": url_for("queue.today_tickets", queue_id=0).replace("/0/", "/{id}/"),
+            "timezone": db.runtime().settings.timezone,
             "texts": texts,
         },
     )
@@ -128,7 +166,9 @@ def kiosk():
     """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
     session = db.session()
     language = current_language()
-    queues = [_queue_card(session, queue, language) for queue in queue_admin.list_queues(session)]
+    listed = queue_admin.list_queues(session)
+    names = queue_names(listed, language)
+    queues = [_queue_card(session, queue, language, names) for queue in listed]
     return render_template(
         "queue/kiosk.html",
         queues=queues,
@@ -177,6 +217,7 @@ def doctor():
     staff = current_identity().staff
     queues = access.queues_to_call(session, staff)
     every_queue = queue_admin.list_queues(session)
+    names = queue_names(list({x.id: x for x in [*every_queue, *queues]}.values()), language)
     asked = request.args.get("queue", "")
     chosen = queues[0] if queues else None
     if asked:
@@ -196,74 +237,20 @@ def doctor():
             "queue": chosen.id,
             "roomId": room_id,
             "texts": texts,
-            "queueNames": {str(queue.id): queue_name(queue, language) for queue in every_queue},
+            "queueNames": {str(i): name for i, name in names.items()},
         }
     return render_template(
         "queue/doctor.html",
-        queues=[(queue.id, queue_name(queue, language)) for queue in queues],
-        chosen=_queue_card(session, chosen, language) if chosen else None,
+        queues=[(queue.id, names[queue.id]) for queue in queues],
+        chosen=_queue_card(session, chosen, language, names) if chosen else None,
         targets=[
-            (queue.id, queue_name(queue, language))
+            (queue.id, names[queue.id])
             for queue in every_queue
             if chosen is None or queue.id != chosen.id
         ],
         config=config,
         # The same rule as the API's call next (clinic/queue/calls.py): one patient a room.
         room_busy=holder.code if holder is not None else None,
-    )
-
-
-# -- the display board ----------------------------------------------------------------------
-
-
-def _speech_texts(languages: list[str]) -> dict:
-    """The call-out in each of the board's voice languages, whatever the page's language."""
-    texts = {}
-    for language in languages:
-        with force_locale(language):
-            texts[language] = {
-                "locale": SPEECH_LOCALES[language],
-                "withRoom": _("Ticket {code}, room {room}"),
-                "withoutRoom": _("Ticket {code}"),
-            }
-    return texts
-
-
-@bp.get("/board/<int:board_id>")
-@requires("board.view")
-def board(board_id: int):
-    """The hall's display: who is called now and to which room, the last calls and how
-    many wait, live, with a chime and a spoken call-out. A display device opens it as
-    ``/board/<id>?token=<API token of a display user>``."""
-    session = db.session()
-    board = queue_admin.get_board(session, board_id)
-    if not board.active:
-        raise NotFound(f"board {board_id} is switched off")
-    language = current_language()
-    queues = queue_admin.board_queues(session, board)
-    voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
-    token = request.args.get("token", "")
-    config = {
-        "board": board.id,
-        "chime": board.chime,
-        "voice": voice,
-        "speech": _speech_texts(voice),
-        "timezone": db.runtime().settings.timezone,
-        "queues": [
-            {
-                "id": queue.id,
-                "name": queue_name(queue, language),
-                "room": queue.room.number if queue.room else None,
-            }
-            for queue in queues
-        ],
-    }
-    return render_template(
-        "queue/board.html",
-        board=board,
-        queues=config["queues"],
-        config=config,
-        ws_query=urlencode({"token": token}) if token else "",
     )
 
 
@@ -287,8 +274,9 @@ def patient_page(token: str):
         "goNow": _("Please go in now"),
         "over": _("This ticket is no longer in the queue."),
     }
-    return render_template(
+    page = render_template(
         "queue/patient.html",
+        clinic=_clinic(session),
         ticket=ticket,
         state=state,
         queue_name=queue_name(ticket.queue, language),
@@ -301,6 +289,7 @@ def patient_page(token: str):
         },
         ws_query=urlencode({"ticket": ticket.token}),
     )
+    return page, 200, NO_REFERRER
 
 
 def _refusals() -> dict:
@@ -323,8 +312,9 @@ def join(queue_id: int):
     session = db.session()
     queue = q.get_queue(session, queue_id)
     card = _queue_card(session, queue, current_language())
-    return render_template(
+    page = render_template(
         "queue/join.html",
+        clinic=_clinic(session),
         queue=card,
         config={
             "joinUrl": url_for("queue.join_online", queue_id=queue.id),
@@ -337,3 +327,4 @@ def join(queue_id: int):
             },
         },
     )
+    return page, 200, NO_REFERRER

@@ -99,6 +99,10 @@ class CancelIn(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=limits.CANCEL_REASON_MAX))
 
 
+class AttachPatientIn(StrictSchema):
+    patient_id = _id(required=True)
+
+
 class JoinIn(StrictSchema):
     phone = fields.String(
         required=True, validate=validate.Length(min=limits.PHONE_MIN, max=limits.PHONE_MAX)
@@ -187,6 +191,11 @@ class BoardIn(StrictSchema):
     )
     chime = StrictBoolean(load_default=True)
     active = StrictBoolean(load_default=True)
+    language = fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES))
+    titles = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES)),
+        values=fields.String(validate=validate.Length(max=limits.BOARD_NAME_MAX)),
+    )
 
 
 class BoardPatch(BoardIn):
@@ -207,3 +216,26 @@ class BoardOut(Schema):
     voice_languages = fields.List(fields.String())
     chime = fields.Boolean()
     active = fields.Boolean()
+    language = fields.String()
+    titles = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ScreenIn(StrictSchema):
+    label = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class ScreenOut(Schema):
+    id = fields.Integer()
+    board_id = fields.Integer()
+    label = fields.String()
+    state = fields.String()
+    created_by = fields.String()
+    created_at = fields.String(allow_none=True)
+    paired_at = fields.String(allow_none=True)
+    last_seen_at = fields.String(allow_none=True)
+    pairing_expires_at = fields.String(allow_none=True)
+
+
+class PairingOut(ScreenOut):
+    code = fields.String()
+    pair_url = fields.String()

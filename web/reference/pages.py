@@ -22,6 +22,10 @@ def _page_number() -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
 
 
+def _query() -> str:
+    return request.args.get("q", "").strip()[:100]
+
+
 def _catalogue():
     page = _page_number()
     return catalogue_page(
@@ -29,6 +33,7 @@ def _catalogue():
         language=current_language(),
         offset=(page - 1) * PRICE_LIST_PAGE_SIZE,
         limit=PRICE_LIST_PAGE_SIZE,
+        q=_query(),
     )
 
 
@@ -40,6 +45,7 @@ def price_list():
         "price_list.html",
         catalogue=_catalogue(),
         page=_page_number(),
+        q=_query(),
         import_url=IMPORT_URL,
         may_import=allowed(IMPORT_PERMISSION),
     )
@@ -49,4 +55,6 @@ def price_list():
 @requires("reference.read")
 def price_list_table():
     """Only the price list's table: the page swaps it in after an import, without a reload."""
-    return render_template("_price_table.html", catalogue=_catalogue(), page=_page_number())
+    return render_template(
+        "_price_table.html", catalogue=_catalogue(), page=_page_number(), q=_query()
+    )

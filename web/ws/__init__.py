@@ -10,7 +10,7 @@ from flask_sock import ConnectionClosed, Sock
 from web.api.inputs import UnsafeInput, parse_json
 from web.errors import problem
 from web.permissions import public
-from web.ws.access import authenticate, credential_of, may_read, recheck
+from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
 from web.ws.hub import POLICY_CLOSE, Connection, get_hub
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,16 @@ def check_origin() -> None:
     """``before_request``: a socket opened with the session cookie must come from one of our
     pages. Browsers send the cookie with a handshake started by any page, and a WebSocket
     has no CORS: without this check another site's script could read the staff channels.
-    Sockets opened with a token or a ticket secret carry no ambient credential, and scripts
+    A board screen's device cookie is as ambient as a session. Sockets opened with a token or a
+    ticket secret carry no ambient credential, and scripts
     and screens may send no Origin at all."""
     if request.path != "/ws":
         return
     identity = g.get("identity")
-    if identity is None or getattr(identity, "via", "") != "session":
+    ambient = getattr(identity, "via", "") == "session" or (
+        identity is None and request.cookies.get(SCREEN_COOKIE)
+    )
+    if not ambient:
         return
     if not allowed_origin(request.headers.get("Origin")):
         log.info("refused a session WebSocket from origin %r", request.headers.get("Origin"))

@@ -1,9 +1,10 @@
 """Who may read which channel. Each kind of channel declares a rule; unknown kinds are closed.
 
 A socket is opened with credentials: the session cookie of our pages, a bearer token (header,
-or ``?token=`` for display screens that cannot send headers), or a patient's ticket secret
-(``?ticket=``). A socket with none is closed at once with 1008 (policy violation), and so is
-one that asks for a channel its identity may not read.
+or ``?token=`` for scripts that cannot send headers), a patient's ticket secret
+(``?ticket=``), or a paired board screen's device cookie. A socket with none is closed at
+once with 1008 (policy violation), and so is one that asks for a channel its identity may not
+read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clinic.accounts import tokens
 from clinic.accounts.models import User
 from clinic.channels import channel_kind
 from clinic.events import valid_channel
+from clinic.queue import screens
 from clinic.queue import tickets as q
 from web.auth.identity import Identity
 
@@ -48,6 +50,26 @@ class PatientIdentity:
 
     ticket_id: int
     queue_id: int
+
+
+# The device cookie of a screen paired with a board (web/queue/boards.py).
+SCREEN_COOKIE = "clinic_board"
+
+
+@dataclass(frozen=True)
+class ScreenIdentity:
+    """A screen paired with a board: reads the board channels of that board's queues."""
+
+    screen_id: int
+    board_id: int
+    queue_ids: frozenset
+
+    @classmethod
+    def of(cls, screen) -> "ScreenIdentity | None":
+        if screen is None or not screen.board.active:
+            return None
+        ids = frozenset(i for i in screen.board.queue_ids or [] if isinstance(i, int))
+        return cls(screen.id, screen.board_id, ids)
 
 
 def channel_rule(kind: str):
@@ -86,6 +108,9 @@ def authenticate(request, session: Session):
     if secret:
         ticket = q.ticket_by_token(session, secret)
         return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
+    device = request.cookies.get(SCREEN_COOKIE)
+    if device:
+        return ScreenIdentity.of(screens.screen_for_secret(session, device))
     return None
 
 
@@ -93,6 +118,8 @@ def credential_of(request, identity) -> Credential | None:
     """How the identity ``authenticate`` found proved itself, to be proved again later."""
     if isinstance(identity, PatientIdentity):
         return Credential("ticket", request.args.get("ticket", ""))
+    if isinstance(identity, ScreenIdentity):
+        return Credential("screen", request.cookies.get(SCREEN_COOKIE, ""))
     if not isinstance(identity, Identity):
         return None
     if identity.via == "session":
@@ -106,7 +133,7 @@ def credential_of(request, identity) -> Credential | None:
 def recheck(credential: Credential | None, identity, session: Session, redis):
     """The identity the credential proves now (rights as they are now), or None when it
     proves nothing any more: a revoked or expired token, a disabled, locked or changed user,
-    a session that ended, a ticket that is gone."""
+    a session that ended, a ticket that is gone, a revoked screen or a board switched off."""
     if credential is None:
         return None
     if credential.kind == "token":
@@ -115,6 +142,8 @@ def recheck(credential: Credential | None, identity, session: Session, redis):
     if credential.kind == "ticket":
         ticket = q.ticket_by_token(session, credential.secret)
         return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
+    if credential.kind == "screen":
+        return ScreenIdentity.of(screens.screen_for_secret(session, credential.secret))
     if credential.kind == "session" and isinstance(identity, Identity):
         try:
             if not redis.exists(credential.secret):

@@ -160,10 +160,22 @@
     return 1200;
   }
 
-  /** "K-014" as it is said: the letters, then the number without its leading zeros. */
-  function spokenCode(code) {
+  /**
+   * "T-006" as a voice of that language says it: each letter of the prefix by its name in
+   * that language ("Тэ" in Russian, "te" in Uzbek), then the number without its leading
+   * zeros. The names come from the server (clinic/queue/speech.py, which tests the rule).
+   */
+  function spokenCode(code, letters) {
     var match = /^(.*?)[-\s]*0*(\d+)$/.exec(code);
-    return match ? (match[1] + " " + match[2]).trim() : code;
+    if (!match) return code;
+    var words = [];
+    Array.prototype.forEach.call(match[1], function (letter) {
+      if (letter.toLowerCase() === letter.toUpperCase()) return; // not a letter
+      var upper = letter.toUpperCase();
+      words.push(letters && letters[upper] ? letters[upper] : letter);
+    });
+    words.push(match[2]);
+    return words.join(" ");
   }
 
   function callouts(ticket) {
@@ -172,7 +184,10 @@
       var template = ticket.room ? speech.withRoom : speech.withoutRoom;
       return {
         locale: speech.locale,
-        text: Q.fill(template, { code: spokenCode(ticket.code), room: ticket.room || "" }),
+        text: Q.fill(template, {
+          code: spokenCode(ticket.code, speech.letters),
+          room: ticket.room || "",
+        }),
       };
     });
   }
@@ -276,9 +291,51 @@
     if (audio && audio.state !== "running") audio.resume().then(checkSound);
   });
 
+  // -- never stuck ----------------------------------------------------------------------------
+  // ClinicSocket reconnects forever with backoff. Besides, after every reconnect, after a
+  // channel is refused and every few minutes, the board asks the server whether its
+  // credential still works and whether the page still shows the board as configured: a
+  // stale page reloads itself, a revoked screen goes to the pairing page. A failed question
+  // (the server away) changes nothing and is asked again later.
+  var CHECK_EVERY_MS = 5 * 60 * 1000;
+  var checking = false;
+  var wasLive = false;
+  var channelLost = false;
+
+  function checkBoard(lostChannel) {
+    if (checking || !window.fetch) return;
+    checking = true;
+    window
+      .fetch(config.checkUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (answer) {
+        if (answer.status === 401) {
+          return answer.json().then(function (body) {
+            window.location.assign(body.pair_url);
+          });
+        }
+        if (!answer.ok) return null;
+        return answer.json().then(function (body) {
+          var stale = !body.active || body.version !== config.version;
+          // A channel lost while the credential works: a fresh page subscribes again.
+          if (stale || lostChannel === true || channelLost) window.location.reload();
+        });
+      })
+      .catch(function () {
+        /* the server is away: the socket's reconnect and the next round ask again */
+      })
+      .then(function () {
+        checking = false;
+      });
+  }
+
   window.ClinicSocket.onStatus(function (status) {
     root.setAttribute("data-connection", status);
+    if (status === "live" && wasLive) checkBoard(false);
+    if (status === "live") wasLive = true;
   });
+  window.setInterval(function () {
+    checkBoard(false);
+  }, CHECK_EVERY_MS);
   config.queues.forEach(function (queue) {
     window.ClinicSocket.subscribe("board:" + queue.id, {
       onSnapshot: function (data) {
@@ -286,6 +343,13 @@
       },
       onEvent: function (event) {
         showEvent(queue.id, event);
+      },
+      onError: function () {
+        // The channel was refused: the page or its credential is out of date.
+        channelLost = true;
+        window.setTimeout(function () {
+          checkBoard(true);
+        }, 1000);
       },
     });
   });

@@ -1,6 +1,11 @@
 /*
  * The reception desk: each queue's tickets live from its staff channel, and a form per queue
  * that issues a ticket through the API and opens the printable ticket.
+ *
+ * A patient is found by name in either script or by phone (the patients API spells both
+ * sides alike), or registered on the spot; once chosen, new tickets are his and "Attach"
+ * gives him a ticket already issued. Each ticket shows when it was issued and can be printed
+ * again or cancelled. A long queue is searched and shown a page at a time.
  */
 (function () {
   "use strict";
@@ -11,6 +16,9 @@
   var issuedBox = document.getElementById("desk-issued");
   var errorBox = document.getElementById("desk-error");
   var SHOWN = ["called", "in_service", "waiting", "postponed"];
+  var PAGE = 15;
+  var chosen = null; // {id, full_name}
+  var redraws = [];
 
   function showIssued(ticket, printUrl) {
     Q.say(errorBox, "");
@@ -23,22 +31,150 @@
     issuedBox.hidden = false;
   }
 
+  function clock(iso) {
+    if (!iso) return "";
+    try {
+      return new Date(iso).toLocaleTimeString(document.documentElement.lang, {
+        hour: "2-digit",
+        minute: "2-digit",
+        timeZone: config.timezone,
+      });
+    } catch (e) {
+      return iso.slice(11, 16);
+    }
+  }
+
+  function post(url, body) {
+    return Q.api("POST", url, body).then(
+      function (answer) {
+        if (answer.status >= 400) Q.say(errorBox, Q.problem(texts, answer));
+        return answer;
+      },
+      function () {
+        Q.say(errorBox, texts.network);
+        return { status: 0, body: null };
+      }
+    );
+  }
+
+  // -- a ticket's row ------------------------------------------------------------------------
+
+  function row(ticket) {
+    var item = Q.ticketRow(ticket, texts);
+    var issuedAt = Q.fill(texts.issuedAt, { time: clock(ticket.created_at) });
+    item.appendChild(Q.element("span", "ticket-row__time", issuedAt));
+    if (ticket.patient_id) {
+      item.setAttribute("data-patient-id", ticket.patient_id);
+      item.appendChild(Q.element("span", "badge", texts.hasPatient));
+    }
+    var actions = Q.element("span", "ticket-row__actions");
+    var reprint = Q.element("a", "button button--small", texts.reprint);
+    reprint.href = Q.fill(config.printUrl, { id: ticket.id });
+    reprint.target = "clinic-ticket";
+    reprint.setAttribute("data-action", "reprint");
+    actions.appendChild(reprint);
+    if (chosen && ticket.patient_id !== chosen.id) {
+      var label = Q.fill(texts.attach, { name: chosen.full_name });
+      var attach = Q.element("button", "button button--small", label);
+      attach.type = "button";
+      attach.setAttribute("data-action", "attach");
+      attach.addEventListener("click", function () {
+        attach.disabled = true;
+        post(Q.fill(config.attachUrl, { id: ticket.id }), { patient_id: chosen.id });
+      });
+      actions.appendChild(attach);
+    }
+    var cancel = Q.element("button", "button button--small", texts.cancel);
+    cancel.type = "button";
+    cancel.setAttribute("data-action", "cancel");
+    cancel.addEventListener("click", function () {
+      if (!window.confirm(Q.fill(texts.confirmCancel, { code: ticket.code }))) return;
+      cancel.disabled = true;
+      post(Q.fill(config.cancelUrl, { id: ticket.id }), {});
+    });
+    actions.appendChild(cancel);
+    item.appendChild(actions);
+    return item;
+  }
+
+  function matches(ticket, words) {
+    var text = [ticket.code, ticket.comment || "", ticket.phone || ""].join(" ").toLowerCase();
+    return words.every(function (word) {
+      return text.indexOf(word) >= 0;
+    });
+  }
+
+  // -- a queue's card ------------------------------------------------------------------------
+
   function follow(card) {
     var queueId = Number(card.getAttribute("data-queue-id"));
     var book = new Q.TicketBook();
     var list = card.querySelector("[data-tickets]");
     var waiting = card.querySelector("[data-waiting]");
     var summary = card.querySelector("[data-summary]");
+    var filter = card.querySelector("[data-filter]");
+    var more = card.querySelector("[data-more]");
+    var shown = PAGE;
+    var loading = false;
+
+    // The channel's snapshot holds the first hundred waiting; the rest of a long day's list
+    // comes from the API when someone searches or pages past them.
+    function beyondWindow() {
+      return book.outside.waiting || 0;
+    }
+
+    function loadTheRest(then) {
+      if (loading || !beyondWindow()) return;
+      loading = true;
+      var url = Q.fill(config.ticketsUrl, { id: queueId }) + "?status=waiting&limit=500";
+      Q.api("GET", url)
+        .then(
+          function (answer) {
+            if (answer.status !== 200) return;
+            var added = 0;
+            answer.body.forEach(function (ticket) {
+              if (!book.tickets[ticket.id]) added += 1;
+              book.tickets[ticket.id] = ticket;
+            });
+            book.outside.waiting = Math.max(0, beyondWindow() - added);
+          },
+          function () {
+            Q.say(errorBox, texts.network);
+          }
+        )
+        .then(function () {
+          loading = false;
+          then();
+        });
+    }
 
     function render() {
       waiting.textContent = String(book.waiting);
-      list.textContent = "";
-      book.list(SHOWN).forEach(function (ticket) {
-        list.appendChild(Q.ticketRow(ticket, texts));
+      var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var tickets = book.list(SHOWN).filter(function (ticket) {
+        return matches(ticket, words);
       });
+      list.textContent = "";
+      tickets.slice(0, shown).forEach(function (ticket) {
+        list.appendChild(row(ticket));
+      });
+      var left = Math.max(0, tickets.length - shown) + (words.length ? 0 : beyondWindow());
+      more.hidden = left <= 0;
+      more.textContent = Q.fill(texts.more, { count: Math.min(left, PAGE) });
       summary.textContent = Q.fill(texts.served, { count: book.count("served") });
     }
 
+    filter.addEventListener("input", function () {
+      shown = PAGE;
+      render();
+      if (filter.value.trim()) loadTheRest(render);
+    });
+    more.addEventListener("click", function () {
+      shown += PAGE;
+      render();
+      if (shown >= book.list(SHOWN).length) loadTheRest(render);
+    });
+    redraws.push(render);
     book.follow(queueId, render, function () {
       Q.say(errorBox, texts.forbidden);
     });
@@ -52,6 +188,7 @@
       priority: form.querySelector("input[name=priority]:checked").value,
       comment: form.elements.comment.value,
     };
+    if (chosen) body.patient_id = chosen.id;
     Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config.printUrl)
       .then(
         function (answer) {
@@ -70,6 +207,80 @@
         button.disabled = false;
       });
   }
+
+  // -- the patient ---------------------------------------------------------------------------
+
+  var results = document.getElementById("patient-results");
+  var chosenBox = document.getElementById("patient-chosen");
+
+  function choose(patient) {
+    chosen = patient ? { id: patient.id, full_name: patient.full_name } : null;
+    chosenBox.hidden = !chosen;
+    chosenBox.querySelector("[data-name]").textContent = chosen ? chosen.full_name : "";
+    results.textContent = "";
+    redraws.forEach(function (render) {
+      render();
+    });
+  }
+
+  function showPatients(items) {
+    results.textContent = "";
+    if (!items.length) {
+      results.appendChild(Q.element("li", "muted", texts.noPatients));
+      return;
+    }
+    items.forEach(function (patient) {
+      var item = Q.element("li", "patient-result");
+      item.setAttribute("data-patient-id", patient.id);
+      var line = patient.full_name + (patient.phone ? " · " + patient.phone : "");
+      if (patient.birth_date) line += " · " + patient.birth_date;
+      item.appendChild(Q.element("span", "", line));
+      var pick = Q.element("button", "button button--small", texts.choose);
+      pick.type = "button";
+      pick.addEventListener("click", function () {
+        choose(patient);
+      });
+      item.appendChild(pick);
+      results.appendChild(item);
+    });
+  }
+
+  document.getElementById("patient-search").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var query = e.target.elements.q.value.trim();
+    var url = config.patientsUrl + "?page_size=10&active=true&q=" + encodeURIComponent(query);
+    Q.api("GET", url).then(
+      function (answer) {
+        if (answer.status !== 200) {
+          Q.say(errorBox, Q.problem(texts, answer));
+          return;
+        }
+        Q.say(errorBox, "");
+        showPatients(answer.body.items || []);
+      },
+      function () {
+        Q.say(errorBox, texts.network);
+      }
+    );
+  });
+
+  document.getElementById("patient-new").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var body = { full_name: form.elements.full_name.value.trim(), sex: form.elements.sex.value };
+    if (form.elements.phone.value.trim()) body.phone = form.elements.phone.value.trim();
+    if (form.elements.birth_date.value) body.birth_date = form.elements.birth_date.value;
+    post(config.patientsUrl, body).then(function (answer) {
+      if (answer.status !== 201) return;
+      Q.say(errorBox, "");
+      form.reset();
+      choose(answer.body);
+    });
+  });
+
+  document.getElementById("patient-clear").addEventListener("click", function () {
+    choose(null);
+  });
 
   Array.prototype.forEach.call(document.querySelectorAll(".desk-queue"), function (card) {
     follow(card);

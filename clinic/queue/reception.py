@@ -1,0 +1,37 @@
+"""What the reception desk does to a ticket besides issuing it: attach its patient."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, utcnow
+from clinic.errors import Conflict, ValidationFailed
+from clinic.queue.models import Ticket
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import announce, record_history
+from clinic.reference.models import Patient
+
+
+def attach_patient(
+    session: Session, ticket: Ticket, patient_id: int, *, actor: str = "", now=None
+) -> Ticket:
+    """The ticket is ``patient_id``'s from now on (found at the desk by name or phone, or
+    registered there). Only a ticket still in the queue changes hands; attaching the same
+    patient again changes nothing."""
+    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    if patient is None or not patient.active:
+        raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
+    if ticket.status not in S.ACTIVE:
+        raise Conflict(
+            f"ticket {ticket.code} is {ticket.status}; it has left the queue",
+            code="wrong_status",
+        )
+    if ticket.patient_id == patient.id:
+        return ticket
+    before = ticket.patient_id
+    ticket.patient_id = patient.id
+    session.flush()
+    data = {"patient_id": patient.id, "previous_patient_id": before}
+    record_history(session, ticket, "patient_attached", ticket.status, actor, now or utcnow(), data)
+    announce(session, ticket, "patient_attached")
+    return ticket

@@ -1,0 +1,267 @@
+"""Board screens: paired once, they prove themselves with a device secret that outlives every
+session, until an administrator revokes them; pairing leaves no secret in the access log; the
+spoken call reads the ticket as the patient sees it."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from datetime import time, timedelta
+from urllib.error import HTTPError
+
+import pytest
+import websocket
+
+from clinic.base import utcnow
+from clinic.errors import NotFound
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls, screens
+from clinic.queue import tickets as q
+from clinic.queue.speech import letter_names, spoken_code
+from clinic.reference import directory as reference
+from tests.wsclient import WSClient
+
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+def hall(runtime):
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "ter",
+                "ticket_prefix": "T",
+                "name_ru": "Терапия",
+                "name_uz": "Terapiya",
+                "name_en": "Therapy",
+            },
+        )
+        room = reference.create_room(s, {"number": "7", "name": ""})
+        queue = queue_admin.create_queue(
+            s,
+            {
+                "code": "ter",
+                "department_id": department.id,
+                "room_id": room.id,
+                "closes_at": time(23, 59, 59),
+            },
+        )
+        board = queue_admin.create_board(s, {"name": "Hall", "queue_ids": [queue.id]})
+        return {"queue": queue.id, "board": board.id, "room": room.id}
+
+
+# -- the domain -----------------------------------------------------------------------------
+
+
+def test_a_pairing_code_works_once_and_only_in_time(db, hall):
+    board = queue_admin.get_board(db, hall["board"])
+    screen, code = screens.start_pairing(db, board, label="  left  ", created_by="admin")
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code) and screen.label == "left"
+    assert screens.screen_as_dict(screen)["state"] == "pairing"
+    assert screens.redeem_code(db, "short") is None
+    assert screens.redeem_code(db, 12345) is None  # not text at all
+    paired, secret = screens.redeem_code(db, f" {code.lower()} ")
+    assert paired.id == screen.id and secret.startswith(screens.SECRET_PREFIX)
+    assert screens.screen_as_dict(paired)["state"] == "paired"
+    assert screens.redeem_code(db, code) is None  # used
+    assert screens.screen_for_secret(db, secret).id == screen.id
+
+    late, late_code = screens.start_pairing(db, board)
+    late.code_expires_at = utcnow() - timedelta(seconds=1)
+    assert screens.screen_as_dict(late)["state"] == "expired"
+    assert screens.redeem_code(db, late_code) is None
+    revoked, revoked_code = screens.start_pairing(db, board)
+    screens.revoke_screen(db, revoked)
+    assert screens.redeem_code(db, revoked_code) is None
+    assert [s.id for s in screens.list_screens(db, board.id)] == [screen.id, late.id]
+    assert len(screens.list_screens(db)) == 2
+
+
+def test_a_device_secret_proves_its_screen_until_revoked(db, hall):
+    board = queue_admin.get_board(db, hall["board"])
+    screen, secret = screens.pair_directly(db, board, label="right", created_by="display")
+    screen.last_seen_at = utcnow() - timedelta(hours=1)
+    db.commit()
+    assert screens.screen_for_secret(db, secret) is screen
+    assert utcnow() - screen.last_seen_at < timedelta(minutes=1)  # seen again just now
+    for wrong in (None, "", "clk_" + secret[4:], secret + "x", "clb_" + "x" * 120):
+        assert screens.screen_for_secret(db, wrong) is None
+    assert screens.get_screen(db, screen.id) is screen
+    screens.revoke_screen(db, screen)
+    first_revocation = screen.revoked_at
+    screens.revoke_screen(db, screen)
+    assert screen.revoked_at == first_revocation
+    assert screens.screen_for_secret(db, secret) is None
+    assert screens.screen_as_dict(screen)["state"] == "revoked"
+    with pytest.raises(NotFound):
+        screens.get_screen(db, 999999)
+
+
+@pytest.mark.parametrize(
+    "code, language, said",
+    [
+        ("T-006", "ru", "Тэ 6"),
+        ("T-006", "uz", "te 6"),
+        ("T-006", "en", "T 6"),
+        ("К-014", "ru", "Ка 14"),  # a Cyrillic prefix
+        ("К-014", "uz", "ka 14"),
+        ("К-014", "en", "K 14"),
+        ("KD-100", "ru", "Ка Дэ 100"),
+        ("A0", "ru", "А 0"),
+        ("Ш-2", "uz", "sha 2"),
+        ("X-1", "de", "X 1"),  # a language without a table says the letter as it is
+        ("no number", "ru", "no number"),
+    ],
+)
+def test_the_call_reads_the_ticket_as_the_patient_sees_it(code, language, said):
+    assert spoken_code(code, language) == said
+
+
+def test_every_latin_letter_has_a_name_in_the_russian_and_uzbek_voices():
+    for language in ("ru", "uz"):
+        names = letter_names(language)
+        assert all(chr(c) in names for c in range(ord("A"), ord("Z") + 1)), language
+        assert all(names[letter] for letter in names)
+    assert letter_names("xx") == {}
+
+
+# -- the socket of a screen -----------------------------------------------------------------
+
+
+def _cookie(web_client, name: str) -> str:
+    found = web_client.get_cookie(name)
+    return f"{name}={found.value}" if found else ""
+
+
+def test_a_screen_paired_by_a_display_reads_its_board_after_the_session_ends(
+    app, live_server, runtime, settings, hall, client_as, client
+):
+    screen = client_as("display")
+    paired = screen.get(f"/board/{hall['board']}", headers=HTML)
+    assert paired.status_code == 303
+    cookies = f"{_cookie(screen, 'clinic_session')}; {_cookie(screen, 'clinic_board')}"
+    # Idle past CLINIC_SESSION_IDLE_MINUTES: the session's key has expired in Redis.
+    sid = screen.get_cookie("clinic_session").value
+    assert runtime.redis.delete(f"{settings.redis_prefix}:session:{sid}") == 1
+    assert screen.get("/queue/desk", headers=HTML).status_code == 302  # signed out
+
+    ws = WSClient(live_server, cookie=cookies, origin=live_server)
+    answered = ws.subscribe(f"board:{hall['queue']}")
+    assert [m["op"] for m in answered] == ["snapshot", "subscribed"]
+    with runtime.db.transaction() as s:
+        q.issue_ticket(s, hall["queue"], tz=runtime.settings.tz)
+        calls.call_next(s, hall["queue"], tz=runtime.settings.tz, room_id=hall["room"])
+    (called,) = [e for e in ws.events(f"board:{hall['queue']}", 2) if e["type"] == "ticket.called"]
+    assert called["data"]["room"] == "7"
+    # It reads its own board's queues only.
+    ws.send({"op": "subscribe", "channel": "board:999999"})
+    assert ws.wait_closed() == 1008
+
+    # The device cookie is as ambient as a session: another site's page may not use it.
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        WSClient(live_server, cookie=cookies, origin="http://evil.example")
+    assert refused.value.status_code == 403
+
+    listed = client.get("/admin/boards?lang=en", headers=HTML).get_data(as_text=True)
+    (screen_id,) = re.findall(r'data-screen-id="(\d+)"', listed)
+    assert client.post(f"/admin/boards/screens/{screen_id}/revoke").status_code == 302
+    assert client.post("/admin/boards/screens/999999/revoke").status_code == 404
+    revoked = WSClient(live_server, cookie=cookies, origin=live_server, expect_hello=False)
+    assert revoked.wait_closed() == 1008
+
+
+# -- the access log -------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.slow
+def test_pairing_screens_leaves_no_token_code_or_device_secret_in_the_access_log(
+    settings, runtime, client, hall, make_user, tmp_path
+):
+    from clinic.accounts import tokens, users
+    from tests.browser.test_queue_board import WebServer
+
+    with runtime.db.transaction() as s:
+        display = users.get_user(s, make_user("display"))
+        token = tokens.create_token(s, display, name="hall")[1]
+    answer = client.post(f"/admin/boards/{hall['board']}/screens", data={"label": "left"})
+    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', answer.get_data(as_text=True)).group(1)
+
+    server = WebServer(settings, tmp_path / "web.log")
+    server.start()
+    try:
+        opener = urllib.request.build_opener(_NoRedirect)
+        secrets = []
+        board = f"{server.url}/board/{hall['board']}"
+        for request in (
+            urllib.request.Request(f"{board}?token={token}"),
+            urllib.request.Request(
+                f"{server.url}/board/pair", data=f"pairing_code={code}".encode(), method="POST"
+            ),
+        ):
+            with pytest.raises(HTTPError) as redirected:
+                opener.open(request, timeout=10)
+            assert redirected.value.code == 303
+            assert redirected.value.headers["Location"] == f"/board/{hall['board']}"
+            cookie = redirected.value.headers["Set-Cookie"].split(";")[0]
+            secrets.append(cookie.split("=", 1)[1])
+            shown = urllib.request.Request(board, headers={"Cookie": cookie, **HTML})
+            with opener.open(shown, timeout=10) as page:
+                assert page.status == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    finally:
+        server.stop()  # every line written out
+    log = server.log.read_text()
+    assert f"/board/{hall['board']}?token=[redacted]" in log
+    assert "POST /board/pair" in log and f'"GET /board/{hall["board"]} ' in log
+    for secret in [token, code, code.replace("-", ""), *secrets]:
+        assert secret not in log
+
+
+def test_the_api_pairs_lists_and_revokes_a_boards_screens(app, client, hall):
+    board = hall["board"]
+    started = client.post(f"/api/v1/boards/{board}/screens", json={"label": "entrance"})
+    assert started.status_code == 201
+    body = started.get_json()
+    assert body["state"] == "pairing" and body["pair_url"].endswith("/board/pair")
+    screen = app.test_client()
+    paired = screen.post("/board/pair", data={"pairing_code": body["code"]}, headers=HTML)
+    assert paired.status_code == 303
+    listed = client.get(f"/api/v1/boards/{board}/screens").get_json()
+    assert [(s["label"], s["state"]) for s in listed] == [("entrance", "paired")]
+    revoked = client.post(f"/api/v1/screens/{body['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.get_json()["state"] == "revoked"
+    assert client.get(f"/api/v1/boards/{board}/screens").get_json() == []
+    assert screen.get(f"/board/{board}/check").status_code == 401
+    assert client.post("/api/v1/screens/999999/revoke").status_code == 404
+
+
+def test_a_boards_language_and_names_are_checked(db, hall):
+    from clinic.errors import ValidationFailed
+
+    board = queue_admin.get_board(db, hall["board"])
+    for bad in ({"language": "de"}, {"titles": {"de": "Halle"}}, {"titles": ["Zal"]}):
+        with pytest.raises(ValidationFailed) as refused:
+            queue_admin.update_board(db, board, bad)
+        assert set(refused.value.errors) == set(bad)
+    queue_admin.update_board(db, board, {"language": "uz", "titles": {"uz": " Zal ", "en": ""}})
+    assert queue_admin.board_as_dict(board)["titles"] == {"uz": "Zal"}
+    assert queue_admin.board_title(board, "uz") == "Zal"
+    assert queue_admin.board_title(board, "ru") == "Hall"
+    queue_admin.update_board(db, board, {"titles": None})
+    assert queue_admin.board_as_dict(board)["titles"] == {}
+
+
+def test_device_secrets_and_pairing_codes_are_masked_wherever_they_are_written():
+    from web.gunicorn_conf import redact_secrets
+
+    line = "GET /board/pair?pairing_code=ABCD-EFGH&x=1 Cookie: clinic_board=clb_AbC-123_xyz"
+    masked = redact_secrets(line)
+    assert "ABCD-EFGH" not in masked and "AbC-123_xyz" not in masked
+    assert "pairing_code=[redacted]&x=1" in masked and "clb_[redacted]" in masked
+    assert redact_secrets("token=clk_Zz9") == "token=[redacted]"
+    assert redact_secrets("Bearer clk_Zz9") == "Bearer clk_[redacted]"

@@ -1,0 +1,131 @@
+"""The reception desk finds a patient in either script or by phone and attaches him to a
+ticket still in the queue; the staff channel hears of it, the board and the patient's page
+learn nothing about him."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from sqlalchemy import select
+
+from clinic.errors import Conflict, ValidationFailed
+from clinic.events.models import OutboxEvent
+from clinic.queue import calls, reception
+from clinic.queue import tickets as q
+from clinic.queue.models import TicketEvent
+from clinic.reference import patients
+from tests.queue.test_api import make_queue
+
+
+def test_the_desk_attaches_a_patient_found_by_a_latin_spelling_of_a_cyrillic_name(client, runtime):
+    queue_id = make_queue(runtime)
+    registered = client.post(
+        "/api/v1/patients",
+        json={"full_name": "Ғуломов Ўткир Шавкатович", "sex": "M", "phone": "90 123 45 67"},
+    )
+    assert registered.status_code == 201, registered.get_json()
+    patient_id = registered.get_json()["id"]
+    ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+
+    for spelling in ("gulomov utkir", "G'ulomov", "o'tkir", "Гуломов", "901234567"):
+        found = client.get("/api/v1/patients", query_string={"q": spelling}).get_json()
+        assert [p["id"] for p in found["items"]] == [patient_id], spelling
+
+    attached = client.post(
+        f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": patient_id}
+    )
+    assert attached.status_code == 200 and attached.get_json()["patient_id"] == patient_id
+    history = client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["history"]
+    assert [h["action"] for h in history] == ["issued", "patient_attached"]
+
+    with runtime.db.session() as s:
+        events = s.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "ticket.patient_attached")
+        ).all()
+    by_channel = {e.channel.split(":")[0]: e.data for e in events}
+    assert by_channel["queue"]["patient_id"] == patient_id
+    assert "patient_id" not in by_channel["board"] and "patient_id" not in by_channel["ticket"]
+
+    unknown = client.post(f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": 999999})
+    assert unknown.status_code == 422
+    client.post(f"/api/v1/tickets/{ticket['id']}/cancel", json={})
+    gone = client.post(f"/api/v1/tickets/{ticket['id']}/patient", json={"patient_id": patient_id})
+    assert gone.status_code == 409 and gone.get_json()["code"] == "wrong_status"
+
+
+def test_attaching_the_same_patient_again_changes_nothing(runtime):
+    queue_id = make_queue(runtime, code="again")
+    with runtime.db.transaction() as s:
+        patient = patients.create_patient(s, {"full_name": "Karimov Aziz", "sex": "M"})
+        other = patients.create_patient(s, {"full_name": "Karimova Dilnoza", "sex": "F"})
+        inactive = patients.create_patient(s, {"full_name": "Old Record", "sex": "F"})
+        patients.deactivate_patient(s, inactive.id)
+        ticket = q.issue_ticket(s, queue_id, tz=runtime.settings.tz)
+        reception.attach_patient(s, ticket, patient.id, actor="desk")
+        reception.attach_patient(s, ticket, patient.id, actor="desk")
+        reception.attach_patient(s, ticket, other.id, actor="desk")
+        with pytest.raises(ValidationFailed):
+            reception.attach_patient(s, ticket, inactive.id)
+        with pytest.raises(ValidationFailed):
+            reception.attach_patient(s, ticket, "1")
+        rows = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+        history = [(h.action, (h.data or {}).get("previous_patient_id")) for h in rows]
+        assert history == [
+            ("issued", None),
+            ("patient_attached", None),
+            ("patient_attached", patient.id),
+        ]
+        calls.cancel(s, ticket)
+        with pytest.raises(Conflict):
+            reception.attach_patient(s, ticket, patient.id)
+
+
+def test_the_desk_page_finds_patients_and_acts_on_each_ticket(client, runtime):
+    import json
+    import re
+    from html import unescape
+
+    make_queue(runtime, code="page")
+    page = unescape(client.get("/queue/desk?lang=en").get_data(as_text=True))
+    assert 'id="patient-search"' in page and 'id="patient-new"' in page and "data-filter" in page
+    config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
+    assert config["attachUrl"] == "/api/v1/tickets/{id}/patient"
+    assert config["cancelUrl"] == "/api/v1/tickets/{id}/cancel"
+    # Past the staff channel's first hundred waiting, the list pages through the API.
+    assert config["ticketsUrl"] == "/api/v1/queues/{id}/tickets"
+    assert config["texts"]["served"] == "{count} served today"
+
+
+def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtime):
+    from clinic.queue import admin as queue_admin
+    from clinic.reference import directory as reference
+
+    make_queue(runtime, code="single")  # a department with one queue keeps its plain name
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "two",
+                "ticket_prefix": "S",
+                "name_ru": "Хирургия",
+                "name_uz": "Jarrohlik",
+                "name_en": "Surgery",
+            },
+        )
+        for number, code in (("21", "surg-a"), ("22", "surg-b")):
+            room = reference.create_room(s, {"number": number, "name": ""})
+            queue_admin.create_queue(
+                s,
+                {
+                    "code": code,
+                    "department_id": department.id,
+                    "room_id": room.id,
+                    "closes_at": time(23, 59, 59),
+                },
+            )
+    page = client.get("/queue/desk?lang=en").get_data(as_text=True)
+    assert "Surgery · room 21" in page and "Surgery · room 22" in page
+    assert ">Cardiology<" in page
