@@ -6,7 +6,7 @@ of its own texts and optional names in other languages.
 
 The integrator re-chains ``down_revision`` after the other modules' migrations.
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 01:00:00
 """
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 import clinic.base
 
-revision = "0012"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
