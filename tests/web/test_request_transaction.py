@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
-from clinic.reference import directory as reference
+from tests.queue.seeding import make_queue
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -36,19 +35,9 @@ def saves(app):
 
 @pytest.fixture
 def ticket_token(runtime) -> str:
+    queue_id = make_queue(runtime, "ther")
     with runtime.db.transaction() as s:
-        department = reference.create_department(
-            s,
-            {
-                "code": "ther",
-                "ticket_prefix": "T",
-                "name_ru": "Терапия",
-                "name_uz": "Terapiya",
-                "name_en": "Therapy",
-            },
-        )
-        queue = queue_admin.create_queue(s, {"code": "ther", "department_id": department.id})
-        return q.issue_ticket(s, queue.id, tz=runtime.settings.tz).token
+        return q.issue_ticket(s, queue_id, tz=runtime.settings.tz).token
 
 
 def test_the_patient_page_ends_its_transaction_before_its_session_is_saved(
