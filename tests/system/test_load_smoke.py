@@ -45,10 +45,13 @@ def backend(request) -> str:
 
 
 def test_a_short_load_run_keeps_the_thresholds_with_every_kind_of_user(
-    runtime, live_server, worker, tmp_path
+    app, runtime, live_server, worker, tmp_path
 ):
     from clinic.accounts import users
 
+    # As in production (the compose stack the workflow loads over plain HTTP): the session
+    # cookie is Secure, and the locustfile's sign-in must still work.
+    app.config["SESSION_COOKIE_SECURE"] = True
     password = "Load-" + secrets.token_urlsafe(18)
     with runtime.db.transaction() as s:
         users.create_user(s, username="load-admin", password=password, roles=["admin"])
