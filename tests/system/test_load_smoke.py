@@ -77,6 +77,7 @@ def test_a_short_load_run_keeps_the_thresholds_with_every_kind_of_user(
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "thresholds kept" in result.stdout  # the locustfile judged the run
     with open(f"{report}_stats.csv", newline="") as f:
         counts = {
             f"{row['Type']} {row['Name']}": int(row["Request Count"])
