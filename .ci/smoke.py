@@ -25,8 +25,12 @@ TIMEOUT = 10
 class Api:
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
+        # Production marks its session cookie Secure; this script talks to the web container
+        # over plain HTTP from inside it (TLS is the reverse proxy's), so it sends the cookie
+        # back over http as well.
+        policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy))
         )
         self.headers: dict[str, str] = {}
 

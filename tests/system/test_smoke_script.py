@@ -18,7 +18,12 @@ def backend(request) -> str:
     return request.param
 
 
-def test_the_smoke_script_sees_an_issued_ticket_on_the_board_socket(live_server, make_user, worker):
+def test_the_smoke_script_sees_an_issued_ticket_on_the_board_socket(
+    app, live_server, make_user, worker
+):
+    # As in production: the session cookie is Secure, and the script reaches the web
+    # container over plain HTTP from inside it.
+    app.config["SESSION_COOKIE_SECURE"] = True
     make_user("admin", "smoke-admin")
     result = subprocess.run(  # nosec B603
         [sys.executable, str(SMOKE), live_server, "smoke-admin"],
