@@ -164,12 +164,16 @@ def reprint_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
     )
 
 
-def recent_jobs(session: Session, scope: str | None = None, limit: int = SCOPES_LIMIT):
-    """The newest jobs (of one scope when given), newest first."""
-    query = select(PrintJob).order_by(PrintJob.id.desc()).limit(limit)
-    if scope is not None:
-        query = query.where(PrintJob.scope == scope)
-    return list(session.scalars(query))
+def recent_jobs(session: Session, scope: str, limit: int = SCOPES_LIMIT) -> list[PrintJob]:
+    """The scope's newest jobs, newest first."""
+    return list(
+        session.scalars(
+            select(PrintJob)
+            .where(PrintJob.scope == scope)
+            .order_by(PrintJob.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def job_pdf(session: Session, job: PrintJob, page: str = "roll") -> bytes:

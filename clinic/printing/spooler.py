@@ -120,10 +120,10 @@ def drain(
                 return {"printed": printed, "retry_in": None}
             with sessionmaker() as session:
                 if head_job(session, printer_id) is None:
-                    # Anything queued while the lease was held is seen here: its own
-                    # worker found the lease taken and left it to this one.
                     return {"printed": printed, "retry_in": None}
-            continue
+            # A job queued while the lease was held: its own worker found the lease taken
+            # and left it to this one.
+            continue  # pragma: no cover - a race between two commits, not reproducible here
         try:
             send(host, port, payload, timeout=settings.print_timeout)
             error = None
