@@ -33,7 +33,7 @@ def document(kind: str, title: str, blocks: list[dict], languages) -> dict:
 
 
 def _money(tiyin: int, languages) -> str:
-    return format_money(tiyin, languages[0] if languages[0] != "uz" else "uz")
+    return format_money(tiyin, languages[0])
 
 
 def _header(clinic: dict) -> list[dict]:

@@ -31,7 +31,7 @@ from clinic.payments import events as payment_events
 from clinic.payments.models import Invoice, Payment
 from clinic.payments.providers import PaymeTransaction
 from clinic.printing import documents, jobs
-from clinic.printing.models import JobKind, PrintCursor
+from clinic.printing.models import JobKind, PrintCursor, PrintJob
 from clinic.printing.printers import printer_for
 from clinic.printing.templates import languages_of
 from clinic.queue import events as queue_events
@@ -209,13 +209,13 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
     if data["reprint"]:
         # A reprint resends the bytes of the receipt as first printed, marked as a copy.
         original = session.scalar(
-            select(jobs.PrintJob)
+            select(PrintJob)
             .where(
-                jobs.PrintJob.kind == JobKind.RECEIPT,
-                jobs.PrintJob.subject_id == data["invoice_id"],
-                jobs.PrintJob.copy.is_(False),
+                PrintJob.kind == JobKind.RECEIPT,
+                PrintJob.subject_id == data["invoice_id"],
+                PrintJob.copy.is_(False),
             )
-            .order_by(jobs.PrintJob.id)
+            .order_by(PrintJob.id)
         )
     jobs.create_job(
         session,

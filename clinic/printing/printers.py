@@ -16,8 +16,16 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.printing import jobs
 from clinic.printing.events import PRINTER_CHANGED
-from clinic.printing.models import Printer, PrinterAssignment, PrinterKind, PrinterState
+from clinic.printing.models import (
+    JobState,
+    Printer,
+    PrinterAssignment,
+    PrinterKind,
+    PrinterState,
+    PrintJob,
+)
 from clinic.printing.templates import languages_of
 
 PRINTERS_CHANNEL = "printers:all"
@@ -142,13 +150,29 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
         setattr(printer, f, data[f])
     if "targets" in changes:
         _set_targets(session, printer, data["targets"])
+    if not printer.active or printer.kind != PrinterKind.NETWORK:
+        _to_pdf(session, printer)
     announce(session, printer)
     return printer
+
+
+def _to_pdf(session: Session, printer: Printer) -> None:
+    """The printer will not print its waiting jobs (removed, switched off, PDF only): they
+    become PDFs for their desks."""
+    waiting = session.scalars(
+        select(PrintJob).where(
+            PrintJob.printer_id == printer.id, PrintJob.state.in_(JobState.PENDING)
+        )
+    )
+    for job in waiting:
+        job.state = JobState.PDF_ONLY
+        jobs.announce(session, job)
 
 
 def remove_printer(session: Session, printer_id: int) -> None:
     """Remove a printer; its unprinted jobs stay, as PDFs for the desk (no printer)."""
     printer = get_printer(session, printer_id)
+    _to_pdf(session, printer)
     announce(session, printer, removed=True)
     session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
     session.delete(printer)

@@ -150,6 +150,10 @@ def test_a_job_waiting_out_its_pause_is_left_to_the_worker_that_tried_it(
     assert drain(runtime, printer["id"]) == {"printed": 0, "retry_in": None}
     with runtime.db.session() as s:
         assert spooler.printers_to_drain(s) == []  # its pause is not over
+    # Switched to "PDF only" while its job waits: the job becomes a PDF for its desk.
+    client.patch(f"/api/v1/printing/printers/{printer['id']}", json={"kind": "pdf"})
+    [waiting] = client.get("/api/v1/printing/jobs?scope=printers").get_json()
+    assert waiting["state"] == JobState.PDF_ONLY
 
 
 def test_without_a_printer_a_ticket_and_a_reprint_are_pdfs_to_print_in_the_browser(
@@ -220,3 +224,10 @@ def test_the_visit_slip_and_the_invoice_are_sheets_of_office_paper(client, runti
     assert "Направление на приём / Qabulga yoʻllanma" in text and f"{day:%d.%m.%Y} 09:00" in text
     assert client.get("/api/v1/printing/visits/999999/slip").status_code == 404
     assert client.get("/api/v1/printing/invoices/999999/pdf").status_code == 404
+
+
+def test_the_desks_pages_carry_their_print_status(client_as):
+    desk = client_as("registrar").get("/queue/desk")
+    assert desk.status_code == 200 and b"print-status.js" in desk.data
+    cashier = client_as("cashier").get("/payments/desk")
+    assert cashier.status_code == 200 and b'data-print-scope="cashier"' in cashier.data

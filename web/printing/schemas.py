@@ -97,8 +97,8 @@ class JobOut(Schema):
 class JobsQuery(StrictSchema):
     scope = fields.String(
         required=True,
-        validate=validate.Regexp(r"^(queue\.[1-9][0-9]{0,8}|cashier)$"),
-        metadata={"description": "queue.<queue id> or cashier"},
+        validate=validate.Regexp(r"^(queue\.[1-9][0-9]{0,8}|cashier|printers)$"),
+        metadata={"description": "queue.<queue id>, cashier, or printers (test pages)"},
     )
 
 
