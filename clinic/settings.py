@@ -117,6 +117,14 @@ class Settings:
     # from; a provider not listed may call from anywhere.
     provider_allowed_ips: dict = field(default_factory=dict)
     provider_rate_limit: str = "600 per minute"
+    # Printing (docs/printing.md): a job whose printer does not answer is tried again with
+    # backoff for this long, then fails visibly; one connection waits this long; a printing
+    # worker's hold on a printer lapses this long after it was last renewed (a killed worker's
+    # printer is taken over then). The tickets' QR codes open pages under the public address.
+    print_retry_seconds: int = 60
+    print_timeout: int = 5
+    print_lease_seconds: int = 30
+    public_url: str = "http://localhost:5000"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -183,6 +191,7 @@ class Settings:
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
+        print_timeout = max(1, _int(env, "CLINIC_PRINT_TIMEOUT", 5))
         log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
         if log_format not in ("", *LOG_FORMATS):
             raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
@@ -246,6 +255,15 @@ class Settings:
             webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
             provider_allowed_ips=_allowed_networks(env),
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
+            print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
+            print_timeout=print_timeout,
+            # Longer than two connection timeouts: a live worker's hold never lapses mid-job.
+            print_lease_seconds=max(
+                2 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
+            ),
+            public_url=(env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000").rstrip(
+                "/"
+            ),
         )
 
 

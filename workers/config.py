@@ -39,6 +39,7 @@ BEAT_SCHEDULE = {
         "task": "payments.sweep_webhook_events",
         "schedule": timedelta(seconds=30),
     },
+    "sweep-printing": {"task": "printing.sweep", "schedule": timedelta(seconds=10)},
     "reconcile-payments": {
         "task": "payments.reconcile_daily",
         "schedule": crontab(hour=4, minute=30),

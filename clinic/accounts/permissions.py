@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, str] = {
     "payments.refund": "Refund payments",
     "payments.refund_large": "Refund above the configured limit",
     "reports.read": "Build and read reports",
+    "printing.use": "Follow, retry and reprint print jobs and print their PDFs",
+    "printing.manage": "Manage printers and what they print for",
     "users.manage": "Manage users, roles and locks",
     "tokens.manage": "Manage every user's API tokens",
     "audit.read": "Read the audit log",
@@ -48,6 +50,7 @@ ROLES: dict[str, frozenset[str]] = {
             "visits.read",
             "visits.book",
             "visits.reschedule",
+            "printing.use",
         }
     ),
     "cashier": frozenset(
@@ -58,6 +61,7 @@ ROLES: dict[str, frozenset[str]] = {
             "payments.read",
             "payments.take",
             "payments.refund",
+            "printing.use",
         }
     ),
     "doctor": frozenset(

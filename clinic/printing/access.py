@@ -1,0 +1,26 @@
+"""Who may follow a scope's print jobs (and retry, reprint or open them): the reception and
+kiosk print queue tickets (``queue.issue``), the cashiers the rest (``payments.read``),
+the administrators the test pages (``printing.manage``)."""
+
+from __future__ import annotations
+
+from clinic.accounts.permissions import Staff
+from clinic.errors import Forbidden
+
+SCOPE_PERMISSIONS = {
+    "queue": "queue.issue",
+    "cashier": "payments.read",
+    "printers": "printing.manage",  # test pages
+}
+
+
+def may_follow(staff: Staff, scope: str) -> bool:
+    if not staff.can("printing.use") and not staff.can("printing.manage"):
+        return False
+    permission = SCOPE_PERMISSIONS.get(scope.split(".", 1)[0])
+    return permission is not None and staff.can(permission)
+
+
+def check_may_follow(staff: Staff, scope: str) -> None:
+    if not may_follow(staff, scope):
+        raise Forbidden("your role does not follow these print jobs")

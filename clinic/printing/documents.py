@@ -1,0 +1,203 @@
+"""What each printed document says, as data: a list of blocks that the thermal printer
+(:mod:`clinic.printing.thermal`) and the PDF (:mod:`clinic.printing.pdfs`) both render.
+
+A block is a dict: ``{"t": "text", "text", "align", "bold", "size"}`` (size 1 normal, 2
+double, 4 the ticket's big number), ``{"t": "pair", "left", "right"}`` (a label and a value
+on one line), ``{"t": "rule"}`` and ``{"t": "qr", "data"}``. Builders take plain values, so
+the documents are checked without a database.
+"""
+
+from __future__ import annotations
+
+from clinic.money import format_money
+from clinic.printing.templates import say
+
+
+def text(value: str, *, align: str = "left", bold: bool = False, size: int = 1) -> dict:
+    return {"t": "text", "text": value, "align": align, "bold": bold, "size": size}
+
+
+def pair(left: str, right: str) -> dict:
+    return {"t": "pair", "left": left, "right": right}
+
+
+RULE = {"t": "rule"}
+
+
+def qr(data: str) -> dict:
+    return {"t": "qr", "data": data}
+
+
+def document(kind: str, title: str, blocks: list[dict], languages) -> dict:
+    return {"kind": kind, "title": title, "languages": list(languages), "blocks": blocks}
+
+
+def _money(tiyin: int, languages) -> str:
+    return format_money(tiyin, languages[0])
+
+
+def _header(clinic: dict) -> list[dict]:
+    blocks = [text(clinic.get("legal_name") or "", align="center", bold=True)]
+    if clinic.get("address"):
+        blocks.append(text(clinic["address"], align="center"))
+    return blocks
+
+
+def ticket(data: dict, languages) -> dict:
+    """A queue ticket: clinic, the big number, department, room, time, people ahead and a QR
+    code of the patient's own page. ``data``: clinic, code, department (by language), room,
+    issued_at (clinic time, text), ahead, url."""
+    blocks = _header(data["clinic"])
+    blocks += [
+        RULE,
+        text(say("ticket", languages), align="center"),
+        text(data["code"], align="center", bold=True, size=4),
+        pair(say("department", languages), " / ".join(data["department"])),
+    ]
+    if data.get("room"):
+        blocks.append(pair(say("room", languages), data["room"]))
+    blocks += [
+        pair(say("issued", languages), data["issued_at"]),
+        pair(say("ahead", languages), str(data["ahead"])),
+        RULE,
+        qr(data["url"]),
+        text(say("follow", languages), align="center"),
+    ]
+    return document("ticket", data["code"], blocks, languages)
+
+
+def _requisites(clinic: dict, languages) -> list[dict]:
+    blocks = _header(clinic)
+    if clinic.get("taxpayer_number"):
+        blocks.append(pair(say("taxpayer", languages), clinic["taxpayer_number"]))
+    return blocks
+
+
+def _fiscal(fiscal: dict | None, languages) -> list[dict]:
+    if not fiscal:
+        return [RULE, text(say("not_fiscal", languages), align="center", bold=True)]
+    blocks = [RULE, text(say("fiscal_receipt", languages), align="center", bold=True)]
+    if fiscal.get("terminal_id"):
+        blocks.append(pair(say("terminal", languages), str(fiscal["terminal_id"])))
+    if fiscal.get("receipt_id"):
+        blocks.append(pair(say("number", languages), str(fiscal["receipt_id"])))
+    if fiscal.get("fiscal_sign"):
+        blocks.append(pair(say("fiscal_sign", languages), str(fiscal["fiscal_sign"])))
+    if fiscal.get("qr_code_url"):
+        blocks.append(qr(fiscal["qr_code_url"]))
+    return blocks
+
+
+def receipt(data: dict, languages, heading: str = "receipt") -> dict:
+    """A payment receipt with every field PROTOCOLS.md lists: the clinic's legal name,
+    address and taxpayer number, terminal or fiscal module, receipt number, date and time,
+    each service with its IKPU and package code, quantity, price and VAT, the discount, the
+    total, how it was paid, the fiscal sign and QR when the payment is fiscal ("not fiscal"
+    said when it is not), and the patient, doctor, visit and cashier."""
+    money = lambda tiyin: _money(tiyin, languages)  # noqa: E731 - local shorthand
+    blocks = _requisites(data["clinic"], languages)
+    blocks += [
+        RULE,
+        text(f"{say(heading, languages)} № {data['number']}", align="center", bold=True),
+        pair(say("date", languages), data["paid_at"]),
+    ]
+    for label, key in (("patient", "patient"), ("doctor", "doctor"), ("visit", "visit")):
+        if data.get(key):
+            blocks.append(pair(say(label, languages), str(data[key])))
+    blocks.append(RULE)
+    for line in data["lines"]:
+        blocks += [
+            text(line["title"], bold=True),
+            pair(f"{line['quantity']} x {money(line['unit_price'])}", money(line["amount"])),
+            pair(say("ikpu", languages), line["ikpu_code"] or "-"),
+            pair(say("package", languages), line["package_code"] or "-"),
+            pair(f"{say('vat', languages)} {line['vat_percent']}%", money(line["vat"])),
+        ]
+    blocks.append(RULE)
+    if data["discount"]:
+        blocks.append(pair(say("discount", languages), "-" + money(data["discount"])))
+    blocks.append(pair(say("total", languages), money(data["total"])))
+    for payment in data["payments"]:
+        method = (
+            say(payment["method"], languages) if payment["method"] in METHODS else payment["method"]
+        )
+        blocks.append(pair(method, money(payment["amount"])))
+    blocks.append(pair(say("paid", languages), money(data["paid_amount"])))
+    blocks += _fiscal(data.get("fiscal"), languages)
+    if data.get("cashier"):
+        blocks.append(pair(say("cashier", languages), data["cashier"]))
+    blocks.append(text(say("thanks", languages), align="center"))
+    return document(heading, f"{say(heading, languages)} {data['number']}", blocks, languages)
+
+
+METHODS = ("cash", "card", "payme", "click")
+
+
+def refund(data: dict, languages) -> dict:
+    """A refund receipt: the invoice, the amount returned, why, when and by whom."""
+    blocks = _requisites(data["clinic"], languages)
+    blocks += [
+        RULE,
+        text(f"{say('refund_receipt', languages)} № {data['number']}", align="center", bold=True),
+        pair(say("date", languages), data["created_at"]),
+        pair(say("refunded", languages), _money(data["amount"], languages)),
+        pair(say("reason", languages), data["reason"]),
+        pair(say("cashier", languages), data["actor"]),
+    ]
+    blocks += _fiscal(None, languages)
+    return document(
+        "refund", f"{say('refund_receipt', languages)} {data['number']}", blocks, languages
+    )
+
+
+def shift(data: dict, languages) -> dict:
+    """The cashier's shift (Z) slip: when it was open, the cash expected, counted and the
+    difference."""
+    money = lambda tiyin: _money(tiyin or 0, languages)  # noqa: E731 - local shorthand
+    blocks = _requisites(data["clinic"], languages)
+    blocks += [
+        RULE,
+        text(f"{say('shift_report', languages)} № {data['id']}", align="center", bold=True),
+        pair(say("cashier", languages), data["cashier"]),
+        pair(say("opened", languages), data["opened_at"]),
+        pair(say("closed", languages), data["closed_at"]),
+        pair(say("opening_cash", languages), money(data["opening_cash"])),
+        pair(say("expected_cash", languages), money(data["expected_cash"])),
+        pair(say("counted_cash", languages), money(data["counted_cash"])),
+        pair(say("discrepancy", languages), money(data["discrepancy"])),
+    ]
+    return document("shift", f"Z {data['id']}", blocks, languages)
+
+
+def test_page(printer_name: str, now: str, languages) -> dict:
+    """What the test-print button prints: the printer's name and Cyrillic and Uzbek text."""
+    blocks = [
+        text(say("test_page", languages), align="center", bold=True, size=2),
+        text(printer_name, align="center"),
+        text(now, align="center"),
+        text("АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ абвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
+        text("Oʻzbekiston, gʻalaba, qoʻl"),
+    ]
+    return document("test", say("test_page", languages), blocks, languages)
+
+
+def visit_slip(data: dict, languages) -> dict:
+    """The visit slip (A4 or A5 PDF): patient, doctor, department, room and time."""
+    blocks = _requisites(data["clinic"], languages)
+    blocks += [
+        RULE,
+        text(f"{say('visit_slip', languages)} № {data['number']}", align="center", bold=True),
+        pair(say("patient", languages), data["patient"]),
+        pair(say("doctor", languages), data["doctor"]),
+        pair(say("department", languages), data["department"]),
+        pair(say("room", languages), data["room"] or "-"),
+        pair(say("when", languages), data["starts_at"]),
+    ]
+    return document(
+        "visit_slip", f"{say('visit_slip', languages)} {data['number']}", blocks, languages
+    )
+
+
+def invoice(data: dict, languages) -> dict:
+    """The invoice (A4 or A5 PDF): the receipt's lines and totals, for an unpaid one too."""
+    return receipt({**data, "paid_at": data.get("paid_at") or "-"}, languages, "invoice")

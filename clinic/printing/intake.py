@@ -1,0 +1,287 @@
+"""Print requests become print jobs.
+
+The queue records ``ticket.print_requested`` on ``printing:tickets`` in the transaction that
+issues the ticket; payments records ``receipt.print_requested`` on ``printing:receipts``, and
+``refund.recorded`` and ``shift.closed`` on ``payments:desk``. Those outbox rows are durable
+with the change itself, so nothing is lost between the request and its job: :func:`collect`
+reads each channel after its cursor, makes the jobs and moves the cursor in one transaction
+(the cursor rows are locked, so two collectors never make a job twice, and a unique
+constraint on the request backs that up). Events of one channel commit in the order of their
+numbers, so a request behind the cursor cannot appear later, and jobs are made in issue
+order.
+
+Collecting is started right after a request commits (:mod:`clinic.printing.trigger`) and by
+beat's sweeper; a request older than :data:`STALE_AFTER` is passed over (a ticket printed an
+hour late helps nobody; the desk still has the ticket on screen).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from clinic.accounts.models import User
+from clinic.base import utcnow
+from clinic.events.models import OutboxEvent
+from clinic.payments import events as payment_events
+from clinic.payments.models import Invoice, Payment
+from clinic.payments.providers import PaymeTransaction
+from clinic.printing import documents, jobs
+from clinic.printing.models import JobKind, PrintCursor, PrintJob
+from clinic.printing.printers import printer_for
+from clinic.printing.templates import languages_of
+from clinic.queue import events as queue_events
+from clinic.queue.calls import people_ahead
+from clinic.queue.models import Ticket
+from clinic.queue.models import TicketStatus as S
+from clinic.reference.models import ClinicProfile, Patient
+from clinic.settings import Settings
+
+TICKETS_CHANNEL = "printing:tickets"
+RECEIPTS_CHANNEL = payment_events.RECEIPTS_CHANNEL
+DESK_CHANNEL = payment_events.DESK_CHANNEL
+# Which requests each channel carries.
+REQUESTS = {
+    TICKETS_CHANNEL: (queue_events.PRINT_REQUESTED.name,),
+    RECEIPTS_CHANNEL: (payment_events.RECEIPT_PRINT_REQUESTED,),
+    DESK_CHANNEL: (payment_events.REFUND_RECORDED, payment_events.SHIFT_CLOSED),
+}
+STALE_AFTER = timedelta(hours=1)
+BATCH = 200
+TIME_FORMAT = "%d.%m.%Y %H:%M"
+
+
+def clinic_requisites(session: Session) -> dict:
+    profile = session.get(ClinicProfile, 1)
+    if profile is None:
+        return {"legal_name": "", "address": "", "taxpayer_number": ""}
+    return {
+        "legal_name": profile.legal_name,
+        "address": profile.address,
+        "taxpayer_number": profile.taxpayer_number,
+    }
+
+
+def local_time(value, settings: Settings) -> str:
+    return value.astimezone(settings.tz).strftime(TIME_FORMAT)
+
+
+def _lock_cursor(session: Session, channel: str) -> PrintCursor:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(PrintCursor.__table__)
+        .values(channel=channel, last_seq=0)
+        .on_conflict_do_nothing(index_elements=["channel"])
+    )
+    return session.scalars(
+        select(PrintCursor).where(PrintCursor.channel == channel).with_for_update()
+    ).one()
+
+
+def collect(session: Session, settings: Settings) -> int:
+    """Make the jobs of every request not collected yet (part of the caller's transaction,
+    which the caller commits); answers how many jobs were made."""
+    made = 0
+    stale_before = utcnow() - STALE_AFTER
+    for channel, types in REQUESTS.items():
+        cursor = _lock_cursor(session, channel)
+        while True:
+            events = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.channel == channel, OutboxEvent.seq > cursor.last_seq)
+                .order_by(OutboxEvent.seq)
+                .limit(BATCH)
+            ).all()
+            for event in events:
+                cursor.last_seq = event.seq
+                if event.type in types and event.created_at >= stale_before:
+                    made += _make_job(session, settings, event)
+            if len(events) < BATCH:
+                break
+    return made
+
+
+def _make_job(session: Session, settings: Settings, event: OutboxEvent) -> int:
+    source = (event.channel, event.seq)
+    data = event.data
+    if event.type == queue_events.PRINT_REQUESTED.name:
+        return _ticket_job(session, settings, data, source)
+    if event.type == payment_events.RECEIPT_PRINT_REQUESTED:
+        return _receipt_job(session, settings, data, source)
+    if event.type == payment_events.REFUND_RECORDED:
+        return _refund_job(session, settings, data, source)
+    return _shift_job(session, settings, data, source)
+
+
+# -- tickets --------------------------------------------------------------------------------
+
+
+def ticket_data(session: Session, settings: Settings, ticket: Ticket, languages) -> dict:
+    department = ticket.queue.department
+    room = ticket.room or ticket.queue.room
+    return {
+        "clinic": clinic_requisites(session),
+        "code": ticket.code,
+        "department": [
+            getattr(department, f"name_{language}") or department.name_ru for language in languages
+        ],
+        "room": room.number if room else None,
+        "issued_at": local_time(ticket.created_at, settings),
+        "ahead": people_ahead(session, ticket) if ticket.status == S.WAITING else 0,
+        "url": f"{settings.public_url}/t/{ticket.token}",
+    }
+
+
+def _ticket_job(session: Session, settings: Settings, data: dict, source) -> int:
+    ticket = session.get(Ticket, data["ticket_id"])
+    if ticket is None:  # pragma: no cover - tickets are never deleted; a guard for old rows
+        return 0
+    printer = printer_for(session, [f"queue:{ticket.queue_id}", "tickets"])
+    languages = languages_of(printer.languages if printer else "")
+    values = ticket_data(session, settings, ticket, languages)
+    jobs.create_job(
+        session,
+        kind=JobKind.TICKET,
+        scope=jobs.queue_scope(ticket.queue_id),
+        document=documents.ticket(values, languages),
+        printer=printer,
+        subject_id=ticket.id,
+        source=source,
+    )
+    return 1
+
+
+# -- the cashier's documents ----------------------------------------------------------------
+
+
+def _cashier_printer(session: Session, username: str):
+    return printer_for(session, [f"cashier:{username}", "receipts"] if username else ["receipts"])
+
+
+def fiscal_of(session: Session, invoice_id: int) -> dict | None:
+    """The fiscal data Payme sent for the invoice's payment (SetFiscalData), if any."""
+    found = session.scalar(
+        select(PaymeTransaction.fiscal_perform)
+        .join(Payment, Payment.id == PaymeTransaction.payment_id)
+        .where(Payment.invoice_id == invoice_id, PaymeTransaction.fiscal_perform.is_not(None))
+        .order_by(PaymeTransaction.id.desc())
+    )
+    return found or None
+
+
+def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
+    """Everything a receipt shows, from the request's data and the invoice's rows."""
+    invoice = session.get(Invoice, data["invoice_id"])
+    patient = session.get(Patient, invoice.patient_id) if invoice else None
+    ticket = session.get(Ticket, invoice.ticket_id) if invoice and invoice.ticket_id else None
+    doctor = ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
+    lines = [
+        {**line, "vat": line["amount"] * line["vat_percent"] // (100 + line["vat_percent"])}
+        for line in data["lines"]
+    ]
+    paid_at = invoice.paid_at if invoice and invoice.paid_at else utcnow()
+    return {
+        "clinic": clinic_requisites(session),
+        "number": data["number"],
+        "paid_at": local_time(paid_at, settings),
+        "patient": patient.full_name if patient else None,
+        "doctor": doctor,
+        "visit": invoice.visit_id if invoice else None,
+        "lines": lines,
+        "discount": data["discount"],
+        "total": data["total"],
+        "paid_amount": data["paid_amount"],
+        "payments": data["payments"],
+        "fiscal": fiscal_of(session, data["invoice_id"]),
+        "cashier": data.get("requested_by") or "",
+    }
+
+
+def _receipt_job(session: Session, settings: Settings, data: dict, source) -> int:
+    printer = _cashier_printer(session, data["requested_by"])
+    languages = languages_of(printer.languages if printer else "")
+    document = documents.receipt(receipt_data(session, settings, data), languages)
+    original = None
+    if data["reprint"]:
+        # A reprint resends the bytes of the receipt as first printed, marked as a copy.
+        original = session.scalar(
+            select(PrintJob)
+            .where(
+                PrintJob.kind == JobKind.RECEIPT,
+                PrintJob.subject_id == data["invoice_id"],
+                PrintJob.copy.is_(False),
+            )
+            .order_by(PrintJob.id)
+        )
+    jobs.create_job(
+        session,
+        kind=JobKind.RECEIPT,
+        scope=jobs.CASHIER_SCOPE,
+        document=original.document if original else document,
+        printer=printer,
+        subject_id=data["invoice_id"],
+        payload=jobs.with_copy(original.payload, printer) if original else None,
+        copy=data["reprint"],
+        source=source,
+        requested_by=data["requested_by"],
+    )
+    return 1
+
+
+def _refund_job(session: Session, settings: Settings, data: dict, source) -> int:
+    refund = data["refund"]
+    printer = _cashier_printer(session, refund["actor"])
+    languages = languages_of(printer.languages if printer else "")
+    values = {
+        "clinic": clinic_requisites(session),
+        "number": f"{data['invoice'].get('number') or data['invoice']['id']}-R{refund['id']}",
+        "created_at": local_time(_parse(refund["created_at"]), settings),
+        "amount": refund["amount"],
+        "reason": refund["reason"],
+        "actor": refund["actor"],
+    }
+    jobs.create_job(
+        session,
+        kind=JobKind.REFUND,
+        scope=jobs.CASHIER_SCOPE,
+        document=documents.refund(values, languages),
+        printer=printer,
+        subject_id=refund["id"],
+        source=source,
+        requested_by=refund["actor"],
+    )
+    return 1
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _shift_job(session: Session, settings: Settings, data: dict, source) -> int:
+    shift = data["shift"]
+    user = session.get(User, shift["cashier_id"])
+    username = user.username if user else ""
+    printer = _cashier_printer(session, username)
+    languages = languages_of(printer.languages if printer else "")
+    values = {
+        **shift,
+        "clinic": clinic_requisites(session),
+        "cashier": (user.full_name or user.username) if user else "",
+        "opened_at": local_time(_parse(shift["opened_at"]), settings),
+        "closed_at": local_time(_parse(shift["closed_at"]), settings),
+    }
+    jobs.create_job(
+        session,
+        kind=JobKind.SHIFT,
+        scope=jobs.CASHIER_SCOPE,
+        document=documents.shift(values, languages),
+        printer=printer,
+        subject_id=shift["id"],
+        source=source,
+        requested_by=username,
+    )
+    return 1

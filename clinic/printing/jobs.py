@@ -1,0 +1,184 @@
+"""Print jobs: made from a document for a printer, followed live by the desk they print for,
+retried or reprinted from there, and printable as a PDF whatever happened to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso
+from clinic.db import dispatch_after_commit
+from clinic.errors import Conflict, NotFound
+from clinic.events import record_event
+from clinic.printing import pdfs, thermal
+from clinic.printing.events import PRINT_JOB_CHANGED
+from clinic.printing.models import JobState, Printer, PrinterKind, PrintJob
+
+DRAIN_TASK = "printing.drain"
+PRINTING_QUEUE = "printing"
+CASHIER_SCOPE = "cashier"
+TEST_SCOPE = "printers"
+SCOPES_LIMIT = 50
+
+
+def queue_scope(queue_id: int) -> str:
+    return f"queue.{queue_id}"
+
+
+def channel_of(scope: str) -> str:
+    return f"print_jobs:{scope}"
+
+
+def get_job(session: Session, job_id: int) -> PrintJob:
+    job = session.get(PrintJob, job_id) if is_id(job_id) else None
+    if job is None:
+        raise NotFound(f"print job {job_id} does not exist")
+    return job
+
+
+def job_as_dict(session: Session, job: PrintJob) -> dict:
+    printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "subject_id": job.subject_id,
+        "title": job.title,
+        "scope": job.scope,
+        "printer_id": job.printer_id,
+        "printer": printer.name if printer else None,
+        "state": job.state,
+        "copy": job.copy,
+        "attempts": job.attempts,
+        "last_error": job.last_error,
+        "created_at": iso(job.created_at),
+        "printed_at": iso(job.printed_at),
+        "retry_of_id": job.retry_of_id,
+    }
+
+
+def announce(session: Session, job: PrintJob) -> None:
+    session.flush()
+    record_event(
+        session, channel_of(job.scope), PRINT_JOB_CHANGED.name, {"job": job_as_dict(session, job)}
+    )
+
+
+def prints_on_paper(printer: Printer | None) -> bool:
+    return printer is not None and printer.active and printer.kind == PrinterKind.NETWORK
+
+
+def payload_for(document: dict, printer: Printer | None) -> bytes:
+    if printer is None:
+        return thermal.render(document)
+    return thermal.render(
+        document, profile=printer.profile, code_page=printer.code_page, paper_mm=printer.paper_mm
+    )
+
+
+def create_job(
+    session: Session,
+    *,
+    kind: str,
+    scope: str,
+    document: dict,
+    printer: Printer | None,
+    subject_id: int | None = None,
+    payload: bytes | None = None,
+    copy: bool = False,
+    source: tuple[str, int] | None = None,
+    requested_by: str = "",
+    retry_of: PrintJob | None = None,
+) -> PrintJob:
+    """A job for ``printer`` (None: no printer, the PDF is the print), queued behind the
+    printer's earlier jobs; the printing worker is sent for after commit."""
+    if payload is None:
+        payload = payload_for(document, printer)
+        if copy:
+            payload = with_copy(payload, printer)
+    on_paper = prints_on_paper(printer)
+    job = PrintJob(
+        kind=kind,
+        subject_id=subject_id,
+        title=document["title"][:120],
+        scope=scope,
+        printer_id=printer.id if printer else None,
+        state=JobState.QUEUED if on_paper else JobState.PDF_ONLY,
+        copy=copy,
+        document=document,
+        payload=payload,
+        source_channel=source[0] if source else None,
+        source_seq=source[1] if source else None,
+        retry_of_id=retry_of.id if retry_of else None,
+        requested_by=requested_by[:64],
+    )
+    session.add(job)
+    announce(session, job)
+    if on_paper:
+        dispatch_after_commit(session, DRAIN_TASK, queue=PRINTING_QUEUE, printer_id=printer.id)
+    return job
+
+
+def with_copy(payload: bytes, printer: Printer | None) -> bytes:
+    if printer is None:
+        return thermal.with_copy_mark(payload)
+    return thermal.with_copy_mark(payload, profile=printer.profile, code_page=printer.code_page)
+
+
+def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
+    """Send a failed job's bytes again, as a new job behind the printer's queued ones."""
+    job = get_job(session, job_id)
+    if job.state != JobState.FAILED:
+        raise Conflict("only a failed print job is retried", code="not_failed")
+    if session.scalar(select(PrintJob.id).where(PrintJob.retry_of_id == job.id).limit(1)):
+        raise Conflict("this job has been retried already: retry that one", code="retried")
+    printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    return create_job(
+        session,
+        kind=job.kind,
+        scope=job.scope,
+        document=job.document,
+        printer=printer,
+        subject_id=job.subject_id,
+        payload=job.payload,
+        copy=job.copy,
+        requested_by=actor,
+        retry_of=job,
+    )
+
+
+def reprint_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
+    """Print a job again: the same bytes with "КОПИЯ / COPY" on top."""
+    job = get_job(session, job_id)
+    printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    payload = job.payload if job.copy else with_copy(job.payload, printer)
+    return create_job(
+        session,
+        kind=job.kind,
+        scope=job.scope,
+        document=job.document,
+        printer=printer,
+        subject_id=job.subject_id,
+        payload=payload,
+        copy=True,
+        requested_by=actor,
+    )
+
+
+def recent_jobs(session: Session, scope: str, limit: int = SCOPES_LIMIT) -> list[PrintJob]:
+    """The scope's newest jobs, newest first."""
+    return list(
+        session.scalars(
+            select(PrintJob)
+            .where(PrintJob.scope == scope)
+            .order_by(PrintJob.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def job_pdf(session: Session, job: PrintJob, page: str = "roll") -> bytes:
+    """The job's document as a PDF: "roll" at its printer's paper width, or "A4"/"A5"."""
+    printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    return pdfs.render(
+        job.document, page, paper_mm=printer.paper_mm if printer else 80, copy=job.copy
+    )

@@ -1,0 +1,207 @@
+"""The printer registry (administrators): network ESC/POS printers or "PDF only", what each
+prints for (its targets), and each printer's state as the printing worker finds it.
+
+Targets (one printer each): ``queue:<id>`` the tickets of a queue (its desk and kiosk),
+``tickets`` every other ticket, ``cashier:<username>`` that cashier's receipts, refunds and
+shift slips, ``receipts`` every other cashier document (online payments' receipts too).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, iso
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.events import record_event
+from clinic.printing import jobs
+from clinic.printing.events import PRINTER_CHANGED
+from clinic.printing.models import (
+    JobState,
+    Printer,
+    PrinterAssignment,
+    PrinterKind,
+    PrinterState,
+    PrintJob,
+)
+from clinic.printing.templates import languages_of
+
+PRINTERS_CHANNEL = "printers:all"
+TARGET_RE = re.compile(r"^(queue:[1-9][0-9]{0,8}|tickets|receipts|cashier:[A-Za-z0-9_.@-]{1,64})$")
+CODE_PAGES = ("CP866", "CP1251", "CP437")
+FIELDS = ("name", "kind", "host", "port", "profile", "code_page", "paper_mm", "languages", "active")
+
+
+def get_printer(session: Session, printer_id: int) -> Printer:
+    printer = session.get(Printer, printer_id) if is_id(printer_id) else None
+    if printer is None:
+        raise NotFound(f"printer {printer_id} does not exist")
+    return printer
+
+
+def list_printers(session: Session) -> list[Printer]:
+    return list(session.scalars(select(Printer).order_by(Printer.name)))
+
+
+def targets_of(session: Session, printer_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(PrinterAssignment.target)
+            .where(PrinterAssignment.printer_id == printer_id)
+            .order_by(PrinterAssignment.target)
+        )
+    )
+
+
+def printer_as_dict(session: Session, printer: Printer, *, removed: bool = False) -> dict:
+    return {
+        "id": printer.id,
+        "name": printer.name,
+        "kind": printer.kind,
+        "host": printer.host,
+        "port": printer.port,
+        "profile": printer.profile,
+        "code_page": printer.code_page,
+        "paper_mm": printer.paper_mm,
+        "languages": printer.languages,
+        "active": printer.active,
+        "state": printer.state,
+        "failing_since": iso(printer.failing_since),
+        "last_error": printer.last_error,
+        "last_printed_at": iso(printer.last_printed_at),
+        "targets": [] if removed else targets_of(session, printer.id),
+        "removed": removed,
+    }
+
+
+def announce(session: Session, printer: Printer, *, removed: bool = False) -> None:
+    session.flush()
+    data = {"printer": printer_as_dict(session, printer, removed=removed)}
+    record_event(session, PRINTERS_CHANNEL, PRINTER_CHANGED.name, data)
+
+
+def _check(data: dict) -> None:
+    errors = {}
+    if data["kind"] not in PrinterKind.ALL:
+        errors["kind"] = [f"one of {', '.join(PrinterKind.ALL)}"]
+    if data["kind"] == PrinterKind.NETWORK and not data["host"]:
+        errors["host"] = ["a network printer needs its address"]
+    if data["code_page"] not in CODE_PAGES:
+        errors["code_page"] = [f"one of {', '.join(CODE_PAGES)}"]
+    if data["paper_mm"] not in (58, 80):
+        errors["paper_mm"] = ["58 or 80"]
+    if "+".join(languages_of(data["languages"])) != data["languages"]:
+        errors["languages"] = ["ru, uz or en, joined by +: ru+uz"]
+    bad = [t for t in data["targets"] if not TARGET_RE.match(t)]
+    if bad:
+        errors["targets"] = [f"not a target: {', '.join(bad)}"]
+    if errors:
+        raise ValidationFailed("the printer's settings are not valid", errors=errors)
+
+
+def _name_taken(session: Session, name: str, printer_id: int | None) -> None:
+    other = session.scalar(select(Printer).where(Printer.name == name))
+    if other is not None and other.id != printer_id:
+        raise Conflict(f"a printer is already named {name!r}", code="name_taken")
+
+
+def _set_targets(session: Session, printer: Printer, targets: list[str]) -> None:
+    """The printer prints for exactly ``targets``; a target leaves the printer it had."""
+    session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
+    if targets:
+        session.execute(delete(PrinterAssignment).where(PrinterAssignment.target.in_(targets)))
+        session.add_all(PrinterAssignment(target=t, printer_id=printer.id) for t in set(targets))
+
+
+DEFAULTS = {
+    "kind": PrinterKind.NETWORK,
+    "host": "",
+    "port": 9100,
+    "profile": "default",
+    "code_page": "CP866",
+    "paper_mm": 80,
+    "languages": "ru+uz",
+    "active": True,
+    "targets": [],
+}
+
+
+def create_printer(session: Session, data: dict) -> Printer:
+    data = {**DEFAULTS, **data}
+    _check(data)
+    _name_taken(session, data["name"], None)
+    printer = Printer(**{f: data[f] for f in FIELDS})
+    session.add(printer)
+    session.flush()
+    _set_targets(session, printer, data["targets"])
+    announce(session, printer)
+    return printer
+
+
+def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
+    printer = get_printer(session, printer_id)
+    current = {f: getattr(printer, f) for f in FIELDS}
+    data = {**current, "targets": targets_of(session, printer.id), **changes}
+    _check(data)
+    _name_taken(session, data["name"], printer.id)
+    for f in FIELDS:
+        setattr(printer, f, data[f])
+    if "targets" in changes:
+        _set_targets(session, printer, data["targets"])
+    if not printer.active or printer.kind != PrinterKind.NETWORK:
+        _to_pdf(session, printer)
+    announce(session, printer)
+    return printer
+
+
+def _to_pdf(session: Session, printer: Printer) -> None:
+    """The printer will not print its waiting jobs (removed, switched off, PDF only): they
+    become PDFs for their desks."""
+    waiting = session.scalars(
+        select(PrintJob).where(
+            PrintJob.printer_id == printer.id, PrintJob.state.in_(JobState.PENDING)
+        )
+    )
+    for job in waiting:
+        job.state = JobState.PDF_ONLY
+        jobs.announce(session, job)
+
+
+def remove_printer(session: Session, printer_id: int) -> None:
+    """Remove a printer; its unprinted jobs stay, as PDFs for the desk (no printer)."""
+    printer = get_printer(session, printer_id)
+    _to_pdf(session, printer)
+    announce(session, printer, removed=True)
+    session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
+    session.delete(printer)
+
+
+def printer_for(session: Session, targets: list[str]) -> Printer | None:
+    """The printer of the first of ``targets`` that has one."""
+    rows = dict(
+        session.execute(
+            select(PrinterAssignment.target, PrinterAssignment.printer_id).where(
+                PrinterAssignment.target.in_(targets)
+            )
+        ).all()
+    )
+    for target in targets:
+        if target in rows:
+            return session.get(Printer, rows[target])
+    return None
+
+
+def mark_ready(session: Session, printer: Printer, now) -> None:
+    printer.last_printed_at = now
+    if printer.state != PrinterState.READY:
+        printer.state, printer.failing_since, printer.last_error = PrinterState.READY, None, ""
+        announce(session, printer)
+
+
+def mark_failing(session: Session, printer: Printer, error: str, now) -> None:
+    printer.last_error = error[:500]
+    if printer.state != PrinterState.FAILING:
+        printer.state, printer.failing_since = PrinterState.FAILING, now
+    announce(session, printer)

@@ -1,0 +1,65 @@
+"""Printing test helpers: fake printers, a clinic profile and running the printing worker's
+steps in the test's own thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from clinic.printing import intake, spooler
+from clinic.printing.models import PrintJob
+from clinic.reference import directory as reference
+from tests.printing.printer_server import FakePrinter
+
+
+@pytest.fixture
+def fake_printer():
+    printer = FakePrinter()
+    yield printer
+    printer.down()
+
+
+@pytest.fixture
+def clinic_profile(runtime):
+    with runtime.db.transaction() as s:
+        reference.update_clinic_profile(
+            s,
+            {
+                "legal_name": "ООО «Шифо Клиник»",
+                "address": "Тошкент, Чилонзор 7",
+                "taxpayer_number": "305123456",
+            },
+        )
+
+
+def quick(settings, **changes):
+    """The settings with short printing pauses: a printer is given up after 2 s."""
+    values = {"print_retry_seconds": 2, "print_timeout": 1, "print_lease_seconds": 3}
+    return dataclasses.replace(settings, **{**values, **changes})
+
+
+def collect(runtime) -> int:
+    with runtime.db.transaction() as s:
+        return intake.collect(s, runtime.settings)
+
+
+def drain(runtime, printer_id: int, settings=None) -> dict:
+    return spooler.drain(runtime.db.sessionmaker, printer_id, settings or quick(runtime.settings))
+
+
+def job(runtime, job_id: int) -> PrintJob:
+    with runtime.db.session() as s:
+        return s.get(PrintJob, job_id)
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "the condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not within {timeout}s")
+        time.sleep(0.05)

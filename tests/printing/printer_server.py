@@ -1,0 +1,65 @@
+"""A TCP server standing in for a network ESC/POS printer (raw port 9100): every connection
+is one job, kept as the exact bytes received. ``down()`` stops listening (connections are
+refused, as from a printer switched off); ``up()`` listens again on the same port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+
+class FakePrinter:
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+        self.up()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._thread = threading.Thread(target=self._serve, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
+            except OSError:
+                pass
+            listener.close()
+            self._thread.join(5)
+
+    def _serve(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed: the printer is off
+            with connection:
+                chunks = []
+                while True:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            with self._lock:
+                self.received.append(b"".join(chunks))
+
+    def jobs(self) -> list[bytes]:
+        with self._lock:
+            return list(self.received)
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[bytes]:
+        deadline = time.monotonic() + timeout
+        while len(self.jobs()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.jobs()

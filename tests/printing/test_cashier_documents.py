@@ -1,0 +1,131 @@
+"""The cashier's documents: the receipt with every field a receipt carries (and its PDF),
+its reprint, the refund receipt and the shift's Z slip, each on the cashier's printer."""
+
+from __future__ import annotations
+
+import io
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from clinic.payments import effects, invoices
+from clinic.payments.models import Payment
+from clinic.payments.providers import PaymeTransaction
+from clinic.printing import pdfs
+from clinic.printing.models import JobKind, JobState, PrintJob
+from clinic.printing.templates import COPY_MARK
+from tests.payments.fixtures import make_invoice, make_patient, make_service
+from tests.printing.conftest import collect, drain
+
+FISCAL = {
+    "receipt_id": "R-77120",
+    "terminal_id": "EP000000000123",
+    "fiscal_sign": "581230498712",
+    "qr_code_url": "https://ofd.soliq.uz/check?t=EP000000000123&r=77120",
+}
+
+
+def _text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _jobs(runtime, kind: str) -> list[PrintJob]:
+    with runtime.db.session() as s:
+        return list(s.scalars(select(PrintJob).where(PrintJob.kind == kind).order_by(PrintJob.id)))
+
+
+def test_receipt_refund_and_z_slip_print_on_the_cashiers_printer_and_the_pdf_says_it_all(
+    app, runtime, client, client_as, fake_printer, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    printer = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса", "host": "127.0.0.1", "port": fake_printer.port, "paper_mm": 58,
+              "targets": ["cashier:kassir1"]},
+    ).get_json()  # fmt: skip
+    with runtime.db.transaction() as s:
+        service_id = make_service(
+            s, 12_000_000, ikpu_code="10399001001000000", package_code="1501234", vat_percent=12
+        )
+        patient_id = make_patient(s)
+        invoice_id = invoices.create_invoice(
+            s, patient_id=patient_id, lines=[{"service_id": service_id}], actor="registrar"
+        ).id
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
+    assert paid.status_code == 201, paid.get_json()
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    collect(runtime)
+    drain(runtime, printer["id"])
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    assert receipt.state == JobState.PRINTED and fake_printer.jobs() == [receipt.payload]
+
+    pdf = cashier.get(f"/api/v1/printing/jobs/{receipt.id}/pdf?page=A5")
+    assert pdf.status_code == 200
+    text = _text(pdf.data)
+    number = paid.get_json()["invoice"]["number"]
+    for field in (
+        "Шифо Клиник", "Тошкент, Чилонзор 7", "ИНН / STIR", "305123456", f"№ {number}",
+        "Каримов Алишер", "10399001001000000", "1501234", "НДС / QQS 12%", "Итого / Jami",
+        "120 000", "Наличные / Naqd", "kassir1", "НЕФИСКАЛЬНЫЙ ДОКУМЕНТ",
+    ):  # fmt: skip
+        assert field in text, field
+
+    # The cashier asks for the receipt again: the same bytes, marked as a copy.
+    assert cashier.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    refund = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": 2_000_000, "reason": "Пациент отказался от услуги"},
+    )
+    assert refund.status_code == 201, refund.get_json()
+    closed = cashier.post(
+        "/api/v1/payments/shifts/current/close", json={"counted_cash": 10_000_000}
+    )
+    assert closed.status_code == 200, closed.get_json()
+    assert collect(runtime) == 3
+    drain(runtime, printer["id"])
+    reprint = _jobs(runtime, JobKind.RECEIPT)[1]
+    [refunded] = _jobs(runtime, JobKind.REFUND)
+    [z_slip] = _jobs(runtime, JobKind.SHIFT)
+    assert reprint.copy and reprint.payload.endswith(receipt.payload)
+    assert COPY_MARK.encode("cp866") in reprint.payload
+    assert fake_printer.jobs() == [
+        receipt.payload,
+        reprint.payload,
+        refunded.payload,
+        z_slip.payload,
+    ]
+    assert "Пациент отказался от услуги".encode("cp866") in refunded.payload
+    assert "Z-отчёт смены".encode("cp866") in z_slip.payload
+    assert "Расхождение".encode("cp866") in z_slip.payload
+
+    # Sheets on office paper: the invoice, with its lines.
+    sheet = cashier.get(f"/api/v1/printing/invoices/{invoice_id}/pdf?page=A4")
+    assert sheet.status_code == 200 and "Счёт / Hisob-faktura" in _text(sheet.data)
+
+
+def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db, clinic_profile):
+    invoice_id = make_invoice(runtime)
+    with runtime.db.transaction() as s:
+        payment = invoices.record_payment(
+            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
+            provider="payme", provider_ref="p" * 24, actor="payme",
+        )  # fmt: skip
+    with runtime.db.transaction() as s:
+        s.add(
+            PaymeTransaction(
+                payme_id="p" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
+                payme_time=1, create_time=1, state=2, payment_id=payment.id,
+                fiscal_perform=FISCAL,
+            )
+        )  # fmt: skip
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    collect(runtime)
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    assert receipt.state == JobState.PDF_ONLY  # no printer for receipts: the PDF is the print
+    text = _text(pdfs.render(receipt.document, "roll", paper_mm=80))
+    for field in ("Фискальный чек", FISCAL["fiscal_sign"], FISCAL["terminal_id"], "R-77120"):
+        assert field in text, field
+    assert "НЕФИСКАЛЬНЫЙ" not in text
+    assert FISCAL["qr_code_url"].encode() in receipt.payload and b"\x1d(k" in receipt.payload
+    assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id

@@ -1,0 +1,120 @@
+"""Tickets and receipts on a network printer (a TCP server standing in for it): the exact
+stored bytes, Cyrillic in CP866, the QR command, the copy mark, and a printer that goes away
+and comes back."""
+
+from __future__ import annotations
+
+import io
+
+from pypdf import PdfReader
+
+from clinic.printing.models import JobState
+from clinic.printing.templates import COPY_MARK
+from tests.payments.fixtures import make_queue
+from tests.printing.conftest import collect, drain, job, wait_for
+
+CP866_SELECT = b"\x1bt\x11"  # ESC t 17: code page PC866 (Cyrillic #2)
+QR_STORE = b"\x1d(k"  # GS ( k: the printer's own QR code
+
+
+def _queue(runtime) -> int:
+    with runtime.db.transaction() as s:
+        return make_queue(s)
+
+
+def _printer(client, fake, **extra) -> dict:
+    body = {"name": "Регистратура", "host": "127.0.0.1", "port": fake.port, **extra}
+    response = client.post("/api/v1/printing/printers", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _issue(client, queue_id: int) -> dict:
+    response = client.post(f"/api/v1/queues/{queue_id}/tickets", json={"source": "desk"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _jobs(client, queue_id: int) -> list[dict]:
+    response = client.get(f"/api/v1/printing/jobs?scope=queue.{queue_id}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_ticket_reaches_the_printer_as_its_stored_bytes_and_a_reprint_carries_the_copy_mark(
+    client, runtime, fake_printer, clinic_profile
+):
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    ticket = _issue(client, queue_id)
+    assert collect(runtime) == 1
+    assert drain(runtime, printer["id"]) == {"printed": 1, "retry_in": None}
+
+    [listed] = _jobs(client, queue_id)
+    assert listed["state"] == JobState.PRINTED and listed["subject_id"] == ticket["id"]
+    stored = job(runtime, listed["id"]).payload
+    assert fake_printer.jobs() == [stored]
+    assert stored.startswith(b"\x1b@" + CP866_SELECT)
+    for text in ("Талон / Talon", "Терапия / Terapiya", 'ООО "Шифо Клиник"', ticket["code"]):
+        assert text.encode("cp866") in stored, text
+    # Uzbek ʻ has no place in CP866: it prints as an apostrophe.
+    assert "Bo'lim".encode("cp866") in stored and "ʻ".encode() not in stored
+    assert QR_STORE in stored and b"/t/" in stored
+
+    again = client.post(f"/api/v1/printing/jobs/{listed['id']}/reprint")
+    assert again.status_code == 202 and again.get_json()["copy"] is True
+    drain(runtime, printer["id"])
+    copy = job(runtime, again.get_json()["id"]).payload
+    assert fake_printer.jobs() == [stored, copy]
+    assert copy.endswith(stored) and COPY_MARK.encode("cp866") in copy[: -len(stored)]
+    assert COPY_MARK.encode("cp866") not in stored
+
+
+def _pdf_text(body: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+def test_a_printer_that_is_down_fails_its_job_visibly_and_prints_the_next_ones_when_back(
+    client, runtime, fake_printer, clinic_profile
+):
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    fake_printer.down()
+    first = _issue(client, queue_id)
+    assert collect(runtime) == 1
+
+    # Refused: the job waits for another attempt, the printer shows why.
+    result = drain(runtime, printer["id"])
+    assert result["retry_in"] > 0, (result, _jobs(client, queue_id))
+    [waiting] = _jobs(client, queue_id)
+    assert waiting["state"] == JobState.QUEUED and waiting["attempts"] == 1
+    [state] = client.get("/api/v1/printing/printers").get_json()
+    assert state["state"] == "failing" and "ConnectionRefused" in state["last_error"]
+
+    # Retried with pauses until the printer has failed for the retry time: then visible.
+    def given_up():
+        drain(runtime, printer["id"])
+        return job(runtime, waiting["id"]).state == JobState.FAILED
+
+    wait_for(given_up, what="the job to fail")
+    failed = job(runtime, waiting["id"])
+    assert failed.attempts >= 2 and "ConnectionRefused" in failed.last_error
+    pdf = client.get(f"/api/v1/printing/jobs/{waiting['id']}/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert first["code"] in _pdf_text(pdf.data)
+
+    # Back: the next ticket prints; the failed one prints when retried from the desk.
+    fake_printer.up()
+    second = _issue(client, queue_id)
+    collect(runtime)
+    drain(runtime, printer["id"])
+    retried = client.post(f"/api/v1/printing/jobs/{waiting['id']}/retry")
+    assert retried.status_code == 202, retried.get_json()
+    drain(runtime, printer["id"])
+    assert job(runtime, retried.get_json()["id"]).state == JobState.PRINTED
+    received = fake_printer.jobs()
+    assert [second["code"].encode() in received[0], received[1] == failed.payload] == [True, True]
+    [ready] = client.get("/api/v1/printing/printers").get_json()
+    assert ready["state"] == "ready" and ready["failing_since"] is None
+    again = client.post(f"/api/v1/printing/jobs/{waiting['id']}/retry")
+    assert again.status_code == 409  # a failed job is retried once: the new job is the retry

@@ -1,0 +1,67 @@
+"""The administrators' printer page: the registry, test prints and each printer's state,
+live. The desk pages show their print jobs with ``js/print-status.js``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, url_for
+from flask_babel import gettext as _
+
+from clinic.printing import printers as registry
+from web import db
+from web.permissions import requires
+
+bp = Blueprint("printing_pages", __name__)
+
+
+def job_texts() -> dict:
+    """What the print-status list says of a job, in the page's language."""
+    return {
+        "states": {
+            "queued": _("Waiting to print"),
+            "sending": _("Printing"),
+            "printed": _("Printed"),
+            "failed": _("Not printed"),
+            "pdf_only": _("Print from the browser"),
+        },
+        "pdf": _("PDF"),
+        "retry": _("Retry"),
+        "retrying": _("Printer not answering, trying again"),
+        "failed": _("The action failed: {detail}"),
+    }
+
+
+def job_urls() -> dict:
+    return {
+        "pdf": url_for("printing.job_pdf", job_id=0).replace("/0/", "/{id}/"),
+        "retry": url_for("printing.retry_job", job_id=0).replace("/0/", "/{id}/"),
+    }
+
+
+def print_status_config() -> dict:
+    """What ``js/print-status.js`` needs on a desk page (a template calls this)."""
+    return {"texts": job_texts(), "urls": job_urls()}
+
+
+@bp.get("/admin/printers")
+@requires("printing.manage")
+def printers():
+    """Printers: add, change, test and watch them."""
+    session = db.session()
+    return render_template(
+        "printing/printers.html",
+        printers=[registry.printer_as_dict(session, p) for p in registry.list_printers(session)],
+        config={
+            "listUrl": url_for("printing.list_printers"),
+            "printerUrl": url_for("printing.update_printer", printer_id=0).replace("/0", "/{id}"),
+            "testUrl": url_for("printing.test_print", printer_id=0).replace("/0/", "/{id}/"),
+            "texts": {
+                **job_texts(),
+                "ready": _("Ready"),
+                "failingSince": _("Failing since {time}: {error}"),
+                "test": _("Test print"),
+                "remove": _("Remove"),
+                "pdfOnly": _("PDF only"),
+                "testSent": _("Test page sent to {name}."),
+            },
+        },
+    )

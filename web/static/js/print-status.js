@@ -1,0 +1,112 @@
+/*
+ * Print status on a desk page: each element with data-print-scope ("queue.<id>" or
+ * "cashier") follows print_jobs:<scope> live and lists the newest jobs with their state; a
+ * job that did not print offers its PDF (to print from the browser) and a retry button.
+ * Texts and URLs come from the JSON element #print-status-config.
+ */
+(function () {
+  "use strict";
+
+  var holder = document.getElementById("print-status-config");
+  if (!holder || !window.ClinicSocket) return;
+  var config = JSON.parse(holder.textContent);
+  var texts = config.texts;
+  var SHOWN = 5;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_m, key) {
+      return key in values ? String(values[key]) : "";
+    });
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function retry(job, box) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    window
+      .fetch(fill(config.urls.retry, { id: job.id }), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/json",
+          "X-CSRFToken": meta ? meta.getAttribute("content") : "",
+        },
+        body: "{}",
+      })
+      .then(function (response) {
+        if (response.status >= 400) {
+          box.setAttribute("data-error", String(response.status));
+        }
+      });
+  }
+
+  function row(job, box) {
+    var li = element("li", "print-job print-job--" + job.state);
+    li.setAttribute("data-job-id", job.id);
+    li.setAttribute("data-state", job.state);
+    li.appendChild(element("span", "print-job__title", job.title + (job.copy ? " (КОПИЯ)" : "")));
+    var said = texts.states[job.state] || job.state;
+    if (job.state === "queued" && job.attempts > 0) said = texts.retrying;
+    li.appendChild(element("span", "print-job__state", " — " + said + " "));
+    if (job.state === "failed" || job.state === "pdf_only") {
+      var link = element("a", "print-job__pdf", texts.pdf);
+      link.href = fill(config.urls.pdf, { id: job.id });
+      link.target = "_blank";
+      li.appendChild(link);
+    }
+    if (job.state === "failed") {
+      var again = element("button", "button print-job__retry", texts.retry);
+      again.type = "button";
+      again.addEventListener("click", function () {
+        retry(job, box);
+      });
+      li.appendChild(again);
+    }
+    return li;
+  }
+
+  function follow(box) {
+    var jobs = {};
+    var list = element("ol", "print-jobs");
+    list.setAttribute("aria-live", "polite");
+    box.appendChild(list);
+
+    function render() {
+      list.textContent = "";
+      Object.keys(jobs)
+        .map(Number)
+        .sort(function (a, b) {
+          return b - a;
+        })
+        .slice(0, SHOWN)
+        .forEach(function (id) {
+          list.appendChild(row(jobs[id], box));
+        });
+    }
+
+    window.ClinicSocket.subscribe("print_jobs:" + box.getAttribute("data-print-scope"), {
+      onSnapshot: function (data) {
+        jobs = {};
+        (data && data.jobs ? data.jobs : []).forEach(function (job) {
+          jobs[job.id] = job;
+        });
+        render();
+      },
+      onEvent: function (event) {
+        jobs[event.data.job.id] = event.data.job;
+        render();
+      },
+      onError: function () {
+        box.hidden = true;
+      },
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print-scope]"), follow);
+})();
