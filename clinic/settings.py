@@ -101,6 +101,11 @@ class Settings:
     log_format: str = ""
     # Bearer token that opens /metrics to a scraper; empty: loopback callers only.
     metrics_token: str = ""
+    # Reports: the address links in e-mails point to; how long a sender holds a report
+    # delivery before another may take it over; the first retry's wait (then doubling).
+    public_url: str = "http://localhost:5000"
+    reports_send_lease_seconds: int = 300
+    reports_retry_base_seconds: int = 60
     database_is_default: bool = False
     secret_is_development: bool = False
     # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
@@ -235,6 +240,9 @@ class Settings:
             job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             log_format=log_format,
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
+            public_url=env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000",
+            reports_send_lease_seconds=max(1, _int(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)),
+            reports_retry_base_seconds=max(1, _int(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
             payment_providers=_payment_providers(env, mode),

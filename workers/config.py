@@ -39,6 +39,10 @@ BEAT_SCHEDULE = {
         "task": "payments.sweep_webhook_events",
         "schedule": timedelta(seconds=30),
     },
+    "report-subscriptions": {
+        "task": "reports.send_subscriptions",
+        "schedule": timedelta(minutes=5),
+    },
     "reconcile-payments": {
         "task": "payments.reconcile_daily",
         "schedule": crontab(hour=4, minute=30),

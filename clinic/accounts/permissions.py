@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, str] = {
     "payments.refund": "Refund payments",
     "payments.refund_large": "Refund above the configured limit",
     "reports.read": "Build and read reports",
+    "reports.own": "Build reports of one's own figures (every report for a holder of reports.read)",
     "users.manage": "Manage users, roles and locks",
     "tokens.manage": "Manage every user's API tokens",
     "audit.read": "Read the audit log",
@@ -61,7 +62,15 @@ ROLES: dict[str, frozenset[str]] = {
         }
     ),
     "doctor": frozenset(
-        {"reference.read", "patients.read", "queue.read", "queue.call", "visits.read"}
+        {
+            "reference.read",
+            "patients.read",
+            "queue.read",
+            "queue.call",
+            "visits.read",
+            "reports.own",
+            "jobs.read",
+        }
     ),
     "manager": frozenset(
         {
@@ -74,6 +83,7 @@ ROLES: dict[str, frozenset[str]] = {
             "payments.refund",
             "payments.refund_large",
             "reports.read",
+            "reports.own",
             "audit.read",
         }
     ),
