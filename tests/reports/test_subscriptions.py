@@ -26,13 +26,13 @@ def subscribe(runtime, **changes):
         return subs.subscribe(s, {**DAILY, **changes}, MANAGER, created_by="manager").id
 
 
-def beat(runtime, now, settings=None):
+def beat(runtime, now, config=None):
     """What the beat task does: write the period's delivery, then send what is due."""
-    settings = settings or runtime.settings
+    config = config or runtime.settings
     with runtime.db.transaction() as s:
-        subs.schedule_deliveries(s, tz=settings.tz, now=now)
+        subs.schedule_deliveries(s, tz=config.tz, now=now)
     return subs.send_due(
-        runtime.db.sessionmaker, settings, subs.SmtpMailer(settings),
+        runtime.db.sessionmaker, config, subs.SmtpMailer(config),
         lease_seconds=60, retry_base_seconds=60,
     )  # fmt: skip
 
