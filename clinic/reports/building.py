@@ -24,6 +24,8 @@ JOB_KIND = "report"
 TASK_NAME = "reports.build"
 QUEUE = "reports"
 CHART_NAME = "chart.png"
+# A job's progress is saved (and heard on its channel) every this many rows.
+PROGRESS_EVERY = 1000
 
 
 @dataclass
@@ -89,16 +91,19 @@ def render(
     if "pdf" in formats:
         writers["pdf"] = output.PdfWriter(built, headings, lines)
     totals = output.Totals(built.columns)
-    figure = next((i for i, c in enumerate(built.columns) if c.kind == "money"), None)
-    if figure is None:
-        figure = next((i for i, c in enumerate(built.columns) if c.kind == "count"), None)
+    # The chart's figure: the first amount of money, else the first count (every report
+    # has one or the other).
+    figure = min(
+        (i for i, c in enumerate(built.columns) if c.summed),
+        key=lambda i: (built.columns[i].kind != "money", i),
+    )
     points: list[tuple[str, float]] = []
     preview: list[list[str]] = []
     for row in built.rows:
         totals.add(row)
         for writer in writers.values():
             writer.add(row)
-        if figure is not None and len(points) < output.CHART_ROWS:
+        if len(points) < output.CHART_ROWS:
             value = row[figure] or 0
             points.append(
                 (str(row[0]), value / 100 if built.columns[figure].kind == "money" else value)
@@ -108,7 +113,7 @@ def render(
         if on_rows and totals.rows % every == 0:
             on_rows(totals.rows)
     total_row = totals.row(lang)
-    chart_title = lines[0] + (f" — {headings[figure]}" if figure is not None else "")
+    chart_title = f"{lines[0]} — {headings[figure]}"
     chart = output.chart_png(points, chart_title)
     stem = file_stem(params)
     files = {}
@@ -155,7 +160,11 @@ def build_report(sessionmaker, job_id: str, tz: ZoneInfo) -> dict:
             jobs.save_progress(s, s.get(Job, job_id), done=done, total=None, state=state)
 
     with sessionmaker() as session:
-        rendered = render(session, params, formats, tz, on_rows=progress)
+        # SQLite begins every transaction IMMEDIATE (one writer at a time): the reading
+        # transaction holds the write lock, so there progress is saved at the end only.
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        on_rows = None if sqlite else progress
+        rendered = render(session, params, formats, tz, on_rows=on_rows, every=PROGRESS_EVERY)
     with sessionmaker() as session, session.begin():
         session.query(JobFile).filter(JobFile.job_id == job_id).delete()
         for fmt, (name, data) in rendered.files.items():

@@ -200,8 +200,7 @@ class PdfWriter:
     def finish(self, totals: tuple, chart: bytes | None) -> bytes:
         self.add(totals, bold=True)
         if chart:
-            if self.doc.get_y() > self.doc.h / 2:
-                self.doc.add_page()
+            # An image that does not fit the page goes to the next one by itself.
             self.doc.ln(4)
             self.doc.image(io.BytesIO(chart), w=min(240, self.doc.epw))
         return pdf.to_bytes(self.doc)

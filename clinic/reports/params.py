@@ -73,8 +73,6 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 
 def _date(value, field: str, errors: dict) -> date | None:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
     if isinstance(value, str):
         try:
             return date.fromisoformat(value.strip())
@@ -85,10 +83,8 @@ def _date(value, field: str, errors: dict) -> date | None:
 
 
 def _optional_id(value, field: str, errors: dict) -> int | None:
-    if value in (None, ""):
+    if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
     if not is_id(value):
         errors[field] = ["Not a valid id."]
         return None

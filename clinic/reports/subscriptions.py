@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic.accounts.permissions import Staff
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound, ValidationFailed
+from clinic.payments.receipts import send_mail
 from clinic.reports.building import parse_formats, render
 from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
@@ -59,13 +60,7 @@ class SmtpMailer:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> None:
-        s = self.settings
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-            if s.smtp_starttls:
-                smtp.starttls()
-            if s.smtp_user:
-                smtp.login(s.smtp_user, s.smtp_password)
-            smtp.send_message(message)
+        send_mail(self.settings, message)
 
 
 def subscription_as_dict(sub: ReportSubscription) -> dict:
@@ -388,9 +383,5 @@ def deliveries_of(session: Session, subscription_id: int, limit: int = 100) -> l
     )
 
 
-def subscriptions_of(session: Session, staff: Staff, username: str) -> list[ReportSubscription]:
-    """Every subscription for a manager; one's own for anybody else."""
-    query = select(ReportSubscription).order_by(ReportSubscription.id)
-    if not staff.can("reports.read"):
-        query = query.where(ReportSubscription.created_by == username)
-    return list(session.scalars(query))
+def all_subscriptions(session: Session) -> list[ReportSubscription]:
+    return list(session.scalars(select(ReportSubscription).order_by(ReportSubscription.id)))

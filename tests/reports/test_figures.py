@@ -184,6 +184,18 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
             )
         assert set(refused.value.errors) == {"end", "doctor_id"}
         with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "queue",
+                    "start": "2026-03-10",
+                    "end": "2026-03-10",
+                    "doctor_id": 999999,
+                },
+                manager,
+            )
+        assert set(refused.value.errors) == {"doctor_id"}
+        with pytest.raises(ValidationFailed) as refused:
             parse_params(s, {"report": "sales"}, manager)
         assert set(refused.value.errors) == {"report"}
         with pytest.raises(ValidationFailed) as refused:
@@ -191,3 +203,56 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 s, {"report": "queue", "start": "2025-01-01", "end": "2026-03-10"}, manager
             )
         assert set(refused.value.errors) == {"end"}
+
+
+def test_filters_by_department_and_doctor_and_unattributed_money(runtime, day):
+    dep_b = day.departments["B"]
+    assert rows(runtime, params("revenue", "day", department_id=dep_b)) == [
+        ("2026-03-10", 1, 7_000_000, 2_000_000, 5_000_000)
+    ]
+    # The 9th's cash payment belongs to no visit and no ticket.
+    assert rows(
+        runtime, params("revenue", "department", DAY - (NEXT - DAY), DAY - (NEXT - DAY))
+    ) == [("не указано", 1, 13_000_000, 0, 13_000_000)]
+    assert by_key(rows(runtime, params("visits", "department", department_id=dep_b))) == {
+        "Хирургия": (2, 0, 0, 1, 1, 1, 1, 0.0, 50.0)
+    }
+    d1 = params("visits", "status", doctor_id=day.doctors["D1"], language="en")
+    assert {r[0]: r[1] for r in rows(runtime, d1)} == {"completed": 1, "no-show": 1}
+    assert rows(runtime, params("queue", "queue", department_id=dep_b)) == []
+    assert len(rows(runtime, params("queue", "queue", doctor_id=day.doctors["D1"]))) == 1
+
+
+def test_reconciliation_reads_its_records_in_batches(runtime, day, monkeypatch):
+    from clinic.reports import definitions
+
+    monkeypatch.setattr(definitions, "YIELD_PER", 1)
+    assert len(rows(runtime, params("reconciliation", "kind", NEXT, NEXT))) == 1
+
+
+def test_the_dashboard_shows_todays_revenue_visits_and_queue(runtime, day, client_as):
+    from clinic.reports import dashboard
+
+    with runtime.db.session() as s:
+        today = dashboard.today(s, TZ, now=local_time(DAY, 20))
+        channels = dashboard.live_channels(s)
+    assert today["day"] == "2026-03-10"
+    assert today["revenue"] == {
+        "received": 12_000_000, "refunded": 2_000_000, "net": 10_000_000, "payments": 2,
+    }  # fmt: skip
+    assert today["visits"] == {
+        "total": 4,
+        "by_status": {"completed": 1, "no_show": 1, "cancelled": 1, "scheduled": 1},
+    }
+    assert today["queue"] == {
+        "waiting": 0, "queues": [{"queue_id": day.queue_id, "code": day.queue_code, "waiting": 0}]
+    }  # fmt: skip
+    assert channels == ["payments:desk", f"queue:{day.queue_id}"]
+    answer = client_as("manager").get("/api/v1/reports/dashboard")
+    assert answer.status_code == 200 and answer.get_json()["channels"] == channels
+
+
+def local_time(day, hour):
+    from tests.reports.fixtures import local
+
+    return local(day, hour)

@@ -170,3 +170,47 @@ def test_periods_are_the_last_whole_day_week_and_month():
     assert subs.last_complete_period("monthly", date(2026, 1, 1)) == (
         date(2025, 12, 1), date(2025, 12, 31),
     )  # fmt: skip
+
+
+def test_no_mail_server_no_claim_and_an_unsubscribed_stale_send_is_cancelled(
+    runtime,
+    mailbox,  # noqa: F811 - the fixture
+):
+    sub_id = subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    bare = make_settings(runtime.settings.database_url, runtime.settings.instance_path, "x")
+    assert subs.send_due(runtime.db.sessionmaker, bare, subs.SmtpMailer(bare),
+                         lease_seconds=60, retry_base_seconds=60) == 0  # fmt: skip
+    assert deliveries(runtime)[0].attempts == 0
+    with runtime.db.transaction() as s:
+        delivery_id = deliveries(runtime)[0].id
+        assert subs._claim(s, delivery_id, 60) is not None
+        assert subs._claim(s, delivery_id, 60) is None  # held by the first
+        s.execute(update(ReportDelivery).values(claimed_until=utcnow() - timedelta(seconds=1)))
+        subs.unsubscribe(s, sub_id)
+        subs.unsubscribe(s, sub_id)  # twice is once
+    assert beat(runtime, utcnow()) == 0
+    assert deliveries(runtime)[0].state == DeliveryState.CANCELLED
+    assert mailbox.messages == []
+    assert subs.subscription_of_token("s", "abc.def") is None
+
+
+def test_a_delivery_another_sender_claimed_meanwhile_is_left_to_it(
+    runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
+):
+    subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    claim = subs._claim
+
+    def after_another_sender(session, delivery_id, lease_seconds):
+        with runtime.db.transaction() as other:
+            assert claim(other, delivery_id, lease_seconds) is not None
+        return claim(session, delivery_id, lease_seconds)
+
+    monkeypatch.setattr(subs, "_claim", after_another_sender)
+    assert beat(runtime, utcnow()) == 0
+    assert deliveries(runtime)[0].state == DeliveryState.SENDING
+    assert deliveries(runtime)[0].attempts == 1
+    assert mailbox.messages == []
