@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, literal_column, select, union_all
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from clinic.accounts.models import User
@@ -225,15 +225,16 @@ def _key_text(p: ReportParams, key, name) -> str:
 def _visits(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
     earlier = aliased(Visit)
     # New: the patient's first visit that was not cancelled; every later one is a follow-up.
-    new = (
-        select(earlier.id)
-        .where(
-            earlier.patient_id == Visit.patient_id,
-            earlier.starts_at < Visit.starts_at,
-            earlier.status != VisitStatus.CANCELLED,
-        )
-        .exists()
+    # Each patient of the period's first such visit is looked up once (an index range per
+    # patient), not once per visit.
+    patients = select(Visit.patient_id).where(_in(Visit.starts_at, lo, hi))
+    firsts = (
+        select(earlier.patient_id.label("patient_id"), func.min(earlier.starts_at).label("first"))
+        .where(earlier.status != VisitStatus.CANCELLED, earlier.patient_id.in_(patients))
+        .group_by(earlier.patient_id)
+        .subquery()
     )
+    new = or_(firsts.c.first.is_(None), firsts.c.first >= Visit.starts_at)
     key = {
         "status": Visit.status,
         "day": d.local_day(Visit.starts_at),
@@ -244,15 +245,19 @@ def _visits(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
     def count_if(condition):
         return func.sum(case((condition, 1), else_=0))
 
-    inner = select(
-        key.label("key"),
-        func.count(Visit.id).label("visits"),
-        count_if(Visit.status == VisitStatus.COMPLETED).label("completed"),
-        count_if(Visit.status == VisitStatus.NO_SHOW).label("no_shows"),
-        count_if(Visit.status == VisitStatus.CANCELLED).label("cancelled"),
-        count_if(Visit.late_cancellation.is_(True)).label("late"),
-        count_if(~new).label("new"),
-    ).where(_in(Visit.starts_at, lo, hi))
+    inner = (
+        select(
+            key.label("key"),
+            func.count(Visit.id).label("visits"),
+            count_if(Visit.status == VisitStatus.COMPLETED).label("completed"),
+            count_if(Visit.status == VisitStatus.NO_SHOW).label("no_shows"),
+            count_if(Visit.status == VisitStatus.CANCELLED).label("cancelled"),
+            count_if(Visit.late_cancellation.is_(True)).label("late"),
+            count_if(new).label("new"),
+        )
+        .outerjoin(firsts, firsts.c.patient_id == Visit.patient_id)
+        .where(_in(Visit.starts_at, lo, hi))
+    )
     if p.doctor_id is not None:
         inner = inner.where(Visit.doctor_id == p.doctor_id)
     if p.department_id is not None:
