@@ -4,8 +4,10 @@ worker shows its figures, chart and downloads; the dashboard follows a payment l
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from clinic.payments import desk, invoices, shifts
+from clinic.reports.models import ReportSubscription
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.payments.fixtures import make_patient, make_service
 from tests.reports.fixtures import make_day
@@ -45,6 +47,22 @@ def test_a_report_is_built_by_a_worker_and_shown_with_its_chart_and_files(
     assert [links.nth(i).inner_text() for i in range(links.count())] == [
         "Download CSV", "Download XLSX", "Download PDF",
     ]  # fmt: skip
+
+    # The same report by e-mail, weekly.
+    page.select_option("#subscribe-form select[name=frequency]", "weekly")
+    page.fill("#subscribe-form input[name=email]", "boss@example.test")
+    page.click("#subscribe-form button[type=submit]")
+    page.wait_for_selector("#subscriptions li")
+    assert "boss@example.test" in page.inner_text("#subscriptions")
+    with runtime.db.session() as s:
+        [sub] = s.scalars(select(ReportSubscription)).all()
+    assert (sub.frequency, sub.params["report"], sub.params["by"]) == (
+        "weekly",
+        "revenue",
+        "method",
+    )
+    page.click("#subscriptions button")
+    page.wait_for_function("() => !document.querySelector('#subscriptions li')")
 
 
 def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_user):

@@ -115,5 +115,11 @@ def test_the_api_refuses_bad_parameters_and_others_figures(client_as, runtime):
     assert display.get("/api/v1/reports/dashboard").status_code == 403
     assert display.get("/reports").status_code == 403
     assert doctor.get("/api/v1/reports/dashboard").status_code == 403
-    assert doctor.get("/reports").status_code == 200
-    assert manager.get("/reports").status_code == 200
+    # A doctor's page offers his own reports and no e-mail subscriptions.
+    doctors_page = doctor.get("/reports")
+    assert doctors_page.status_code == 200 and b'id="subscribe-form"' not in doctors_page.data
+    assert b'"shifts"' not in doctors_page.data
+    managers_page = manager.get("/reports")
+    assert managers_page.status_code == 200 and b'id="subscribe-form"' in managers_page.data
+    assert b'"shifts"' in managers_page.data
+    assert manager.get("/reports/dashboard").status_code == 200

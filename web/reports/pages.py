@@ -50,6 +50,9 @@ def _texts() -> dict:
         "network": _("The server could not be reached. Check the connection and try again."),
         "forbidden": _("Your role does not allow this."),
         "invalid": _("Check the parameters: {detail}"),
+        "frequencies": {"daily": _("Daily"), "weekly": _("Weekly"), "monthly": _("Monthly")},
+        "unsubscribe": _("Unsubscribe"),
+        "subscribed": _("Subscribed: {email}"),
     }
 
 
@@ -74,7 +77,12 @@ def reports():
     groupings = dict(GROUPINGS)
     if not everything:
         groupings = {k: v for k, v in groupings.items() if k not in ("shifts", "reconciliation")}
-    config = {"texts": _texts(), "groupings": groupings, "language": language}
+    config = {
+        "texts": _texts(),
+        "groupings": groupings,
+        "language": language,
+        "subscriptions": everything,
+    }
     return render_template(
         "reports/reports.html",
         config=config,

@@ -143,35 +143,99 @@
     onJob(job);
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    showError("");
-    var body = { report: kind.value, by: by.value, language: config.language,
-                 start: form.elements.start.value, end: form.elements.end.value };
+  function formParams() {
+    var body = { report: kind.value, by: by.value, language: config.language };
     ["department_id", "doctor_id"].forEach(function (name) {
       if (form.elements[name] && form.elements[name].value) {
         body[name] = parseInt(form.elements[name].value, 10);
       }
     });
-    global.fetch("/api/v1/reports", {
-      method: "POST",
+    return body;
+  }
+
+  function send(method, url, body) {
+    var options = {
+      method: method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json",
-                 "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body),
-    }).then(function (response) {
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    };
+    if (body) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return global.fetch(url, options).then(function (response) {
       return response.json().then(function (data) {
-        if (response.status === 202) {
-          follow(data);
-        } else if (response.status === 403) {
-          showError(texts.forbidden);
-        } else {
-          var details = Object.keys(data.errors || {}).map(function (k) {
-            return k + ": " + [].concat(data.errors[k]).join(" ");
-          });
-          showError(fill(texts.invalid, { detail: details.join("; ") || data.detail || "" }));
-        }
+        return { status: response.status, body: data };
       });
+    });
+  }
+
+  function refusal(answer) {
+    if (answer.status === 403) return texts.forbidden;
+    var data = answer.body || {};
+    var details = Object.keys(data.errors || {}).map(function (k) {
+      return k + ": " + [].concat(data.errors[k]).join(" ");
+    });
+    return fill(texts.invalid, { detail: details.join("; ") || data.detail || "" });
+  }
+
+  var subscribeForm = document.getElementById("subscribe-form");
+  var subscriptionList = document.getElementById("subscriptions");
+
+  function showSubscriptions() {
+    send("GET", "/api/v1/reports/subscriptions").then(function (answer) {
+      if (answer.status !== 200) return;
+      subscriptionList.textContent = "";
+      answer.body.filter(function (sub) { return sub.active; }).forEach(function (sub) {
+        var item = document.createElement("li");
+        item.textContent = (texts.reports[sub.params.report] || sub.params.report) + " " +
+          (texts.groupings[sub.params.by] || sub.params.by) + " — " +
+          (texts.frequencies[sub.frequency] || sub.frequency) + " — " + sub.email + " ";
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button";
+        button.textContent = texts.unsubscribe;
+        button.addEventListener("click", function () {
+          send("DELETE", "/api/v1/reports/subscriptions/" + sub.id).then(showSubscriptions);
+        });
+        item.appendChild(button);
+        subscriptionList.appendChild(item);
+      });
+    });
+  }
+
+  if (subscribeForm && config.subscriptions) {
+    showSubscriptions();
+    subscribeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      showError("");
+      var body = formParams();
+      body.frequency = subscribeForm.elements.frequency.value;
+      body.email = subscribeForm.elements.email.value;
+      send("POST", "/api/v1/reports/subscriptions", body).then(function (answer) {
+        if (answer.status === 201) {
+          state.textContent = fill(texts.subscribed, { email: answer.body.email });
+          subscribeForm.reset();
+          showSubscriptions();
+        } else {
+          showError(refusal(answer));
+        }
+      }, function () { showError(texts.network); });
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    showError("");
+    var body = formParams();
+    body.start = form.elements.start.value;
+    body.end = form.elements.end.value;
+    send("POST", "/api/v1/reports", body).then(function (answer) {
+      if (answer.status === 202) {
+        follow(answer.body);
+      } else {
+        showError(refusal(answer));
+      }
     }, function () { showError(texts.network); });
   });
 })(window);
