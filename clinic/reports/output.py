@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -102,7 +103,8 @@ class XlsxWriter:
 
         self.bold = Font(bold=True)
         self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet(title=title[:31])
+        # A sheet's name is at most 31 characters, none of \ * ? : / [ ].
+        self.sheet = self.book.create_sheet(title=re.sub(r"[\\*?:/\[\]]", " ", title)[:31])
         self.columns = built.columns
         for i, (column, heading) in enumerate(zip(built.columns, headings)):
             width = 34 if i == 0 else max(12, min(40, len(heading) + 2))

@@ -36,7 +36,7 @@ def test_writers_handle_long_tables_formula_text_and_missing_figures():
     rows = [(f"=day{i}", 2, 1, 50.0, None, 150) for i in range(120)]
     headings = [c.key for c in COLUMNS]
     csv_writer = output.CsvWriter(built([]), headings)
-    xlsx = output.XlsxWriter(built([]), headings, "T")
+    xlsx = output.XlsxWriter(built([]), headings, "Очередь: показатели [*?/\\] и ещё много слов")
     pdf = output.PdfWriter(built([]), headings, ["T", "p"])
     totals = output.Totals(COLUMNS)
     for row in rows:
@@ -48,6 +48,7 @@ def test_writers_handle_long_tables_formula_text_and_missing_figures():
     text = csv_writer.finish(total).decode("utf-8-sig").splitlines()
     assert text[1] == "'=day0,2,1,50.0,,1.50"
     sheet = load_workbook(io.BytesIO(xlsx.finish(total))).active
+    assert sheet.title == "Очередь  показатели        и ещ"  # 31 characters, none forbidden
     assert sheet["A2"].value == "'=day0" and sheet["D2"].number_format == "0.0"
     assert sheet["E2"].value is None
     chart = output.chart_png([(f"d{i}", i) for i in range(10)], "T")
