@@ -76,9 +76,11 @@ def render(
     *,
     on_rows: Callable[[int], None] | None = None,
     every: int = 1000,
+    chart: bool = True,
 ) -> Rendered:
     """Read the report's rows once, writing each format as they come; ``on_rows`` hears
-    how many rows were written so far, every ``every`` rows."""
+    how many rows were written so far, every ``every`` rows. The chart is drawn when
+    ``chart`` (the page shows it) or a PDF is asked for."""
     lang = params.language
     built = build(session, params, tz)
     headings = [label(c.key, lang) for c in built.columns]
@@ -113,16 +115,17 @@ def render(
         if on_rows and totals.rows % every == 0:
             on_rows(totals.rows)
     total_row = totals.row(lang)
-    chart_title = f"{lines[0]} — {headings[figure]}"
-    chart = output.chart_png(points, chart_title)
+    drawn = None
+    if chart or "pdf" in formats:
+        drawn = output.chart_png(points, f"{lines[0]} — {headings[figure]}")
     stem = file_stem(params)
     files = {}
     for name, writer in writers.items():
-        data = writer.finish(total_row, chart) if name == "pdf" else writer.finish(total_row)
+        data = writer.finish(total_row, drawn) if name == "pdf" else writer.finish(total_row)
         files[name] = (f"{stem}.{name}", data)
     return Rendered(
         files=files,
-        chart=chart,
+        chart=drawn,
         rows=totals.rows,
         totals=total_row,
         preview=preview,

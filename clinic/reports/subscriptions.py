@@ -264,7 +264,7 @@ def compose(
             "language": sub.language,
         }
     )
-    rendered = render(session, params, list(sub.formats), settings.tz)
+    rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
     lang = params.language
     title = label(f"title.{params.report}", lang)
     link = (

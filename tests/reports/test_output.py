@@ -108,3 +108,20 @@ def test_a_report_job_saves_progress_and_an_empty_one_has_files_and_no_chart(
             building.report_file(s, empty.id, "pdf")
         with pytest.raises(NotFound):
             building.report_job(s, other.id)
+
+
+def test_every_report_and_grouping_writes_spreadsheets_that_open(runtime, make_user):
+    from clinic.reports.params import GROUPINGS, LANGUAGES
+
+    make_day(runtime, make_user)
+    combos = [(r, b) for r, groupings in GROUPINGS.items() for b in groupings]
+    with runtime.db.session() as s:
+        for i, (report, by) in enumerate(combos):
+            p = params(report, by, DAY, NEXT, language=LANGUAGES[i % 3])
+            # The PDF writer is the same for every report (above); no chart: it is slow.
+            rendered = building.render(s, p, ["csv", "xlsx"], TZ, chart=False)
+            assert rendered.chart is None
+            sheet = load_workbook(io.BytesIO(rendered.files["xlsx"][1])).active
+            assert sheet.max_row == rendered.rows + 2, (report, by)
+            csv_text = rendered.files["csv"][1].decode("utf-8-sig")
+            assert len(csv_text.splitlines()) == rendered.rows + 2, (report, by)
