@@ -224,9 +224,9 @@ def test_filters_by_department_and_doctor_and_unattributed_money(runtime, day):
 
 
 def test_reconciliation_reads_its_records_in_batches(runtime, day, monkeypatch):
-    from clinic.reports import definitions
+    from clinic.reports import common
 
-    monkeypatch.setattr(definitions, "YIELD_PER", 1)
+    monkeypatch.setattr(common, "YIELD_PER", 1)
     assert len(rows(runtime, params("reconciliation", "kind", NEXT, NEXT))) == 1
 
 
