@@ -323,6 +323,12 @@ def send_due(
             if not delivery.subscription.active:
                 delivery.state = DeliveryState.CANCELLED
                 continue
+            if attempt > MAX_ATTEMPTS:
+                # Tries that never finished (a sender killed each time, a report that cannot
+                # be built): give up rather than try forever.
+                delivery.state = DeliveryState.FAILED
+                delivery.error = f"given up after {attempt - 1} tries that did not finish"
+                continue
         try:
             with sessions() as session:
                 delivery = session.get(ReportDelivery, delivery_id)

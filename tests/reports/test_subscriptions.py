@@ -196,6 +196,27 @@ def test_no_mail_server_no_claim_and_an_unsubscribed_stale_send_is_cancelled(
     assert subs.subscription_of_token("s", "abc.def") is None
 
 
+def test_a_delivery_whose_tries_never_finish_is_given_up(
+    runtime,
+    mailbox,  # noqa: F811 - the fixture
+):
+    subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+        # Every try so far was claimed and never came back (its sender died each time).
+        s.execute(
+            update(ReportDelivery).values(
+                state=DeliveryState.SENDING,
+                attempts=subs.MAX_ATTEMPTS,
+                claimed_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+    assert beat(runtime, utcnow()) == 0
+    [delivery] = deliveries(runtime)
+    assert delivery.state == DeliveryState.FAILED and "did not finish" in delivery.error
+    assert mailbox.messages == []
+
+
 def test_a_delivery_another_sender_claimed_meanwhile_is_left_to_it(
     runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
 ):
