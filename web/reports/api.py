@@ -29,7 +29,7 @@ def _staff_and_name():
 
 
 def start(data: dict) -> dict:
-    """Validate, write the job, dispatch it after commit (shared with the report page)."""
+    """Validate, write the job, dispatch it after commit; the job as the API shows it."""
     session = db.session()
     staff, username = _staff_and_name()
     params = parse_params(session, data, staff)
