@@ -101,6 +101,10 @@ class Settings:
     log_format: str = ""
     # Bearer token that opens /metrics to a scraper; empty: loopback callers only.
     metrics_token: str = ""
+    # Reports: how long a sender holds a report delivery before another may take it over;
+    # the first retry's wait (then doubling).
+    reports_send_lease_seconds: int = 300
+    reports_retry_base_seconds: int = 60
     database_is_default: bool = False
     secret_is_development: bool = False
     # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
@@ -120,7 +124,8 @@ class Settings:
     # Printing (docs/printing.md): a job whose printer does not answer is tried again with
     # backoff for this long, then fails visibly; one connection waits this long; a printing
     # worker's hold on a printer lapses this long after it was last renewed (a killed worker's
-    # printer is taken over then). The tickets' QR codes open pages under the public address.
+    # printer is taken over then). The public address of the clinic's pages: the tickets' QR
+    # codes and the links in report e-mails open it.
     print_retry_seconds: int = 60
     print_timeout: int = 5
     print_lease_seconds: int = 30
@@ -244,6 +249,8 @@ class Settings:
             job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             log_format=log_format,
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
+            reports_send_lease_seconds=max(1, _int(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)),
+            reports_retry_base_seconds=max(1, _int(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
             payment_providers=_payment_providers(env, mode),

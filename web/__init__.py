@@ -22,9 +22,9 @@ def _modules():
     The order is also each person's start page (the first page his roles open): the day's
     work first, so a registrar starts at the reception desk, a doctor at his queue screen, a
     cashier at the cashier's desk, a manager at the appointments; the price list follows."""
-    from web import accounts, payments, printing, queue, reference, visits
+    from web import accounts, payments, printing, queue, reference, reports, visits
 
-    return (queue, payments, visits, reference, printing, accounts)
+    return (queue, payments, visits, reference, reports, printing, accounts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:

@@ -40,6 +40,10 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
     },
     "sweep-printing": {"task": "printing.sweep", "schedule": timedelta(seconds=10)},
+    "report-subscriptions": {
+        "task": "reports.send_subscriptions",
+        "schedule": timedelta(minutes=5),
+    },
     "reconcile-payments": {
         "task": "payments.reconcile_daily",
         "schedule": crontab(hour=4, minute=30),

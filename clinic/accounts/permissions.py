@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, str] = {
     "reports.read": "Build and read reports",
     "printing.use": "Follow, retry and reprint print jobs and print their PDFs",
     "printing.manage": "Manage printers and what they print for",
+    "reports.own": "Build reports of one's own figures (every report for a holder of reports.read)",
     "users.manage": "Manage users, roles and locks",
     "tokens.manage": "Manage every user's API tokens",
     "audit.read": "Read the audit log",
@@ -65,7 +66,15 @@ ROLES: dict[str, frozenset[str]] = {
         }
     ),
     "doctor": frozenset(
-        {"reference.read", "patients.read", "queue.read", "queue.call", "visits.read"}
+        {
+            "reference.read",
+            "patients.read",
+            "queue.read",
+            "queue.call",
+            "visits.read",
+            "reports.own",
+            "jobs.read",
+        }
     ),
     "manager": frozenset(
         {
@@ -78,6 +87,7 @@ ROLES: dict[str, frozenset[str]] = {
             "payments.refund",
             "payments.refund_large",
             "reports.read",
+            "reports.own",
             "audit.read",
         }
     ),

@@ -1,0 +1,74 @@
+"""What every report shares: its columns, the lazily read rows, and small SQL helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import and_, literal_column
+from sqlalchemy.orm import Session
+
+from clinic.reports.labels import label
+from clinic.reports.params import ReportParams
+from clinic.reports.sql import as_date
+
+YIELD_PER = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    """``kind``: text, count, money (tiyin), minutes or percent. A percent column names its
+    numerator and denominator, so the totals row computes it from the totals."""
+
+    key: str
+    kind: str = "count"
+    rate_of: tuple[str, str] | None = None
+
+    @property
+    def summed(self) -> bool:
+        return self.kind in ("count", "money")
+
+
+@dataclass
+class Built:
+    params: ReportParams
+    columns: tuple[Column, ...]
+    rows: Iterator[tuple]
+
+
+def stream(session: Session, statement) -> Iterator:
+    return session.execute(statement.execution_options(yield_per=YIELD_PER))
+
+
+def within(column, lo: datetime, hi: datetime):
+    return and_(column >= lo, column < hi)
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(part * 100.0 / whole, 1) if whole else None
+
+
+def minutes(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 60.0, 1)
+
+
+def by_position(position: int):
+    """GROUP BY the select list's n-th expression: the same on both databases, and on
+    PostgreSQL it matches an expression holding bound parameters (the time zone)."""
+    return literal_column(str(position))
+
+
+def key_text(p: ReportParams, key, name) -> str:
+    if key is None:
+        return label("none", p.language)
+    if p.by == "day":
+        return as_date(key).isoformat()
+    if p.by in ("method", "provider", "status"):
+        prefix = "status." if p.by == "status" else ""
+        return label(f"{prefix}{key}", p.language)
+    if p.by == "hour":
+        return f"{int(key):02d}:00"
+    if name is not None:
+        return str(name)
+    return str(key)

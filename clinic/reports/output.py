@@ -1,0 +1,231 @@
+"""Report files: CSV (UTF-8 with BOM), XLSX (openpyxl write-only) and PDF (with a chart).
+
+The rows are read once and handed to every requested writer as they arrive. The CSV and
+XLSX writers keep nothing per row; the PDF keeps its pages (the table is the aggregated rows,
+one per day or doctor, not the payments). The chart keeps its first ``CHART_ROWS`` bars.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from clinic import pdf
+from clinic.money import format_amount
+from clinic.reports.definitions import Built, Column
+from clinic.reports.labels import label
+
+CHART_ROWS = 40
+PREVIEW_ROWS = 500
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "png": "image/png",
+}
+MONEY_FORMAT = '#,##0.00 "UZS"'
+
+
+def money_decimal(tiyin: int) -> Decimal:
+    """Tiyin as sums with exactly two decimals (integer arithmetic, no float)."""
+    return (Decimal(tiyin) / 100).quantize(Decimal("0.01"))
+
+
+def neutral(value):
+    """Spreadsheets run cells starting with = + - @ as formulas: such text is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+@dataclass
+class Totals:
+    columns: tuple[Column, ...]
+    rows: int = 0
+    sums: dict = field(default_factory=dict)
+
+    def add(self, row: tuple) -> None:
+        self.rows += 1
+        for column, value in zip(self.columns, row):
+            if column.summed and value is not None:
+                self.sums[column.key] = self.sums.get(column.key, 0) + value
+
+    def row(self, language: str) -> tuple:
+        values = []
+        for i, column in enumerate(self.columns):
+            if i == 0:
+                values.append(label("total", language))
+            elif column.summed:
+                values.append(self.sums.get(column.key, 0))
+            elif column.rate_of:
+                part, whole = (self.sums.get(k, 0) for k in column.rate_of)
+                values.append(round(part * 100.0 / whole, 1) if whole else None)
+            else:
+                values.append(None)
+        return tuple(values)
+
+
+class CsvWriter:
+    def __init__(self, built: Built, headings: list[str]) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+b")  # noqa: SIM115
+        self.text = io.TextIOWrapper(self.file, encoding="utf-8-sig", newline="")
+        self.columns = built.columns
+        self.writer = csv.writer(self.text)
+        self.writer.writerow(headings)
+
+    def _cell(self, column: Column, value):
+        if value is None:
+            return ""
+        if column.kind == "money" and isinstance(value, int):
+            return str(money_decimal(value))
+        return neutral(value)
+
+    def add(self, row: tuple) -> None:
+        self.writer.writerow([self._cell(c, v) for c, v in zip(self.columns, row)])
+
+    def finish(self, totals: tuple) -> bytes:
+        self.add(totals)
+        self.text.flush()
+        self.file.seek(0)
+        data = self.file.read()
+        self.text.close()
+        return data
+
+
+class XlsxWriter:
+    def __init__(self, built: Built, headings: list[str], title: str) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        self.bold = Font(bold=True)
+        self.book = Workbook(write_only=True)
+        # A sheet's name is at most 31 characters, none of \ * ? : / [ ].
+        self.sheet = self.book.create_sheet(title=re.sub(r"[\\*?:/\[\]]", " ", title)[:31])
+        self.columns = built.columns
+        for i, (column, heading) in enumerate(zip(built.columns, headings)):
+            width = 34 if i == 0 else max(12, min(40, len(heading) + 2))
+            if column.kind == "money":
+                width = max(width, 18)
+            self.sheet.column_dimensions[_letter(i)].width = width
+        self.sheet.freeze_panes = "A2"
+        self.sheet.append([self._cell(h, None, bold=True) for h in headings])
+
+    def _cell(self, value, column: Column | None, *, bold: bool = False):
+        from openpyxl.cell import WriteOnlyCell
+
+        if column is not None and column.kind == "money" and isinstance(value, int):
+            cell = WriteOnlyCell(self.sheet, value=money_decimal(value))
+            cell.number_format = MONEY_FORMAT
+        elif column is not None and column.kind in ("percent", "minutes") and value is not None:
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.number_format = "0.0"
+        else:
+            cell = WriteOnlyCell(self.sheet, value=neutral(value))
+        if bold:
+            cell.font = self.bold
+        return cell
+
+    def add(self, row: tuple, *, bold: bool = False) -> None:
+        self.sheet.append([self._cell(v, c, bold=bold) for c, v in zip(self.columns, row)])
+
+    def finish(self, totals: tuple) -> bytes:
+        self.add(totals, bold=True)
+        with tempfile.TemporaryFile() as out:
+            self.book.save(out)
+            out.seek(0)
+            return out.read()
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def display(column: Column, value, language: str) -> str:
+    """A cell as people read it: money grouped in sums, percents and minutes to a tenth."""
+    if value is None:
+        return ""
+    if column.kind == "money" and isinstance(value, int):
+        return format_amount(value, language)
+    if column.kind in ("percent", "minutes"):
+        return f"{value:.1f}"
+    return str(value)
+
+
+class PdfWriter:
+    ROW_HEIGHT = 6
+
+    def __init__(self, built: Built, headings: list[str], heading_lines: list[str]) -> None:
+        self.language = built.params.language
+        self.columns = built.columns
+        self.headings = headings
+        self.doc = pdf.new_document("A4", orientation="L")
+        self.doc.add_page()
+        self.doc.set_font(pdf.FAMILY, "B", 13)
+        self.doc.cell(0, 8, heading_lines[0], new_x="LMARGIN", new_y="NEXT")
+        self.doc.set_font(pdf.FAMILY, "", 9)
+        for line in heading_lines[1:]:
+            self.doc.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+        self.doc.ln(2)
+        usable = self.doc.w - self.doc.l_margin - self.doc.r_margin
+        first = min(70.0, usable * 0.3)
+        rest = (usable - first) / max(1, len(self.columns) - 1)
+        self.widths = [first] + [rest] * (len(self.columns) - 1)
+        self._header()
+
+    def _header(self) -> None:
+        self.doc.set_font(pdf.FAMILY, "B", 7)
+        for width, heading in zip(self.widths, self.headings):
+            self.doc.cell(width, self.ROW_HEIGHT, heading[:40], border=1, align="C")
+        self.doc.ln()
+        self.doc.set_font(pdf.FAMILY, "", 8)
+
+    def add(self, row: tuple, *, bold: bool = False) -> None:
+        if self.doc.get_y() + self.ROW_HEIGHT > self.doc.page_break_trigger:
+            self.doc.add_page()
+            self._header()
+        if bold:
+            self.doc.set_font(pdf.FAMILY, "B", 8)
+        for i, (width, column, value) in enumerate(zip(self.widths, self.columns, row)):
+            text = display(column, value, self.language)
+            align = "L" if column.kind == "text" else "R"
+            self.doc.cell(width, self.ROW_HEIGHT, text[:60], border=1, align=align)
+        self.doc.ln()
+        if bold:
+            self.doc.set_font(pdf.FAMILY, "", 8)
+
+    def finish(self, totals: tuple, chart: bytes | None) -> bytes:
+        self.add(totals, bold=True)
+        if chart:
+            # An image that does not fit the page goes to the next one by itself.
+            self.doc.ln(4)
+            self.doc.image(io.BytesIO(chart), w=min(240, self.doc.epw))
+        return pdf.to_bytes(self.doc)
+
+
+def chart_png(points: list[tuple[str, float]], title: str) -> bytes | None:
+    """A bar chart of the first figure by group, drawn by matplotlib (Agg, no display)."""
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4), dpi=100)
+    axes = figure.subplots()
+    names = [name[:24] for name, _ in points]
+    axes.bar(range(len(points)), [value for _, value in points], color="#2b6cb0")
+    axes.set_xticks(range(len(points)))
+    axes.set_xticklabels(names, rotation=45 if len(points) > 6 else 0, ha="right", fontsize=8)
+    axes.set_title(title, fontsize=10)
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,141 @@
+"""A report's parameters, validated once for every door (API, page, subscription, bench).
+
+The period is a range of clinic days (``CLINIC_TZ``, Asia/Tashkent by default), both ends
+included: a day starts at 00:00 clinic time, not UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from clinic.accounts.permissions import Staff
+from clinic.base import is_id
+from clinic.errors import Forbidden, ValidationFailed
+from clinic.reference.models import Department, Doctor
+
+LANGUAGES = ("ru", "uz", "en")
+FORMATS = ("csv", "xlsx", "pdf")
+MAX_DAYS = 366
+
+# Each report and the groupings it offers (the first is its default).
+GROUPINGS = {
+    "revenue": ("day", "department", "doctor", "service", "method", "provider", "cashier"),
+    "visits": ("status", "day", "department", "doctor"),
+    "queue": ("queue", "room", "hour"),
+    "shifts": ("shift",),
+    "reconciliation": ("kind",),
+}
+# Reports whose figures belong to no doctor: a doctor may not build them.
+CLINIC_ONLY = ("shifts", "reconciliation")
+# Reports that take no department or doctor filter.
+UNFILTERED = ("shifts", "reconciliation")
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    report: str
+    by: str
+    start: date
+    end: date
+    department_id: int | None = None
+    doctor_id: int | None = None
+    language: str = "ru"
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReportParams":
+        return cls(
+            report=data["report"],
+            by=data["by"],
+            start=date.fromisoformat(data["start"]),
+            end=date.fromisoformat(data["end"]),
+            department_id=data.get("department_id"),
+            doctor_id=data.get("doctor_id"),
+            language=data.get("language", "ru"),
+        )
+
+    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The period as UTC instants [from, to): clinic midnight to clinic midnight."""
+        return day_start(self.start, tz), day_start(self.end + timedelta(days=1), tz)
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def _date(value, field: str, errors: dict) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    errors[field] = ["A date is required, as YYYY-MM-DD."]
+    return None
+
+
+def _optional_id(value, field: str, errors: dict) -> int | None:
+    if value is None:
+        return None
+    if not is_id(value):
+        errors[field] = ["Not a valid id."]
+        return None
+    return value
+
+
+def parse_params(
+    session: Session, data: dict, staff: Staff, *, with_period: bool = True
+) -> ReportParams:
+    """Validated parameters, scoped to who asks: a doctor's report is always his own.
+
+    Raises ValidationFailed with per-field errors, or Forbidden for a report a doctor may
+    not see. Without ``with_period`` (a subscription) the period is left to the delivery.
+    """
+    errors: dict[str, list[str]] = {}
+    report = data.get("report")
+    if report not in GROUPINGS:
+        errors["report"] = [f"One of: {', '.join(GROUPINGS)}."]
+        raise ValidationFailed("The report parameters are not valid.", errors=errors)
+    by = data.get("by") or GROUPINGS[report][0]
+    if by not in GROUPINGS[report]:
+        errors["by"] = [f"This report groups by one of: {', '.join(GROUPINGS[report])}."]
+    language = data.get("language") or "ru"
+    if language not in LANGUAGES:
+        errors["language"] = [f"One of: {', '.join(LANGUAGES)}."]
+    start = end = date(2000, 1, 1)
+    if with_period:
+        start = _date(data.get("start"), "start", errors)
+        end = _date(data.get("end"), "end", errors)
+        if start and end:
+            if end < start:
+                errors["end"] = ["The period ends before it starts."]
+            elif (end - start).days >= MAX_DAYS:
+                errors["end"] = [f"A report covers at most {MAX_DAYS} days."]
+    department_id = _optional_id(data.get("department_id"), "department_id", errors)
+    doctor_id = _optional_id(data.get("doctor_id"), "doctor_id", errors)
+    if report in UNFILTERED:
+        for field, value in (("department_id", department_id), ("doctor_id", doctor_id)):
+            if value is not None:
+                errors[field] = ["This report takes no such filter."]
+    if department_id is not None and session.get(Department, department_id) is None:
+        errors["department_id"] = ["No such department."]
+    if doctor_id is not None and session.get(Doctor, doctor_id) is None:
+        errors["doctor_id"] = ["No such doctor."]
+    if errors:
+        raise ValidationFailed("The report parameters are not valid.", errors=errors)
+    if not staff.can("reports.read"):
+        # A doctor sees his own figures, whatever he asked for.
+        if staff.doctor_id is None or report in CLINIC_ONLY:
+            raise Forbidden("You may see only your own figures.", code="own_figures_only")
+        if doctor_id not in (None, staff.doctor_id):
+            raise Forbidden("You may see only your own figures.", code="own_figures_only")
+        doctor_id = staff.doctor_id
+    return ReportParams(report, by, start, end, department_id, doctor_id, language)

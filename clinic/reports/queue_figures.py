@@ -1,0 +1,125 @@
+"""Queue KPIs from the day's tickets: waiting time p50 and p90, service time, no-shows, per
+queue, room or hour."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from clinic.queue.models import Queue, Ticket, TicketStatus
+from clinic.reference.models import Room
+from clinic.reports.common import Built, Column, by_position, key_text, minutes, stream, within
+from clinic.reports.params import ReportParams
+from clinic.reports.sql import Dialect
+
+
+def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
+    key = {
+        "queue": Ticket.queue_id,
+        "room": func.coalesce(Ticket.room_id, Queue.room_id, literal(0)),
+        "hour": d.local_hour(Ticket.queued_at),
+    }[p.by]
+
+    def scoped(statement):
+        statement = statement.select_from(Ticket).join(Queue, Queue.id == Ticket.queue_id)
+        statement = statement.where(within(Ticket.queued_at, lo, hi))
+        if p.doctor_id is not None:
+            statement = statement.where(Queue.doctor_id == p.doctor_id)
+        if p.department_id is not None:
+            statement = statement.where(Queue.department_id == p.department_id)
+        return statement
+
+    served = Ticket.status == TicketStatus.SERVED
+    service = d.seconds(Ticket.started_at, Ticket.finished_at)
+    counts = (
+        scoped(
+            select(
+                key.label("key"),
+                func.count(Ticket.id).label("tickets"),
+                func.sum(case((served, 1), else_=0)).label("served"),
+                func.sum(case((Ticket.status == TicketStatus.NO_SHOW, 1), else_=0)).label(
+                    "no_shows"
+                ),
+                func.avg(
+                    case(
+                        (
+                            and_(
+                                served,
+                                Ticket.started_at.is_not(None),
+                                Ticket.finished_at.is_not(None),
+                            ),
+                            service,
+                        ),
+                        else_=None,
+                    )
+                ).label("service"),
+            )
+        )
+        .group_by(by_position(1))
+        .subquery()
+    )
+    # Percentiles by nearest rank, with window functions both databases have: the p-th
+    # percentile of n waits is the ceil(p * n / 100)-th smallest.
+    wait = d.seconds(Ticket.queued_at, Ticket.called_at)
+    ranked = (
+        scoped(
+            select(
+                key.label("key"),
+                wait.label("wait"),
+                func.row_number().over(partition_by=key, order_by=wait).label("rank"),
+                func.count().over(partition_by=key).label("n"),
+            )
+        )
+        .where(Ticket.called_at.is_not(None), Ticket.called_at >= Ticket.queued_at)
+        .subquery()
+    )
+
+    def nth(percent: int):
+        return func.max(case((ranked.c.rank == (ranked.c.n * percent + 99) // 100, ranked.c.wait)))
+
+    percentiles = (
+        select(ranked.c.key, nth(50).label("p50"), nth(90).label("p90"))
+        .group_by(ranked.c.key)
+        .subquery()
+    )
+    statement = select(
+        counts.c.key,
+        counts.c.tickets,
+        counts.c.served,
+        counts.c.no_shows,
+        percentiles.c.p50,
+        percentiles.c.p90,
+        counts.c.service,
+    ).outerjoin(percentiles, percentiles.c.key == counts.c.key)
+    if p.by == "queue":
+        statement = statement.add_columns(Queue.code).outerjoin(Queue, Queue.id == counts.c.key)
+    elif p.by == "room":
+        statement = statement.add_columns(Room.number).outerjoin(Room, Room.id == counts.c.key)
+    statement = statement.order_by(counts.c.key)
+
+    def rows() -> Iterator[tuple]:
+        for row in stream(session, statement):
+            name = row[7] if len(row) > 7 else None
+            key_value = None if p.by == "room" and not row[0] else row[0]
+            yield (
+                key_text(p, key_value, name),
+                int(row[1]),
+                int(row[2] or 0),
+                int(row[3] or 0),
+                minutes(row[4]),
+                minutes(row[5]),
+                minutes(row[6]),
+            )
+
+    columns = (
+        Column(f"by.{p.by}", "text"),
+        Column("tickets"),
+        Column("served"),
+        Column("no_shows"),
+        Column("wait_p50", "minutes"),
+        Column("wait_p90", "minutes"),
+        Column("service_avg", "minutes"),
+    )
+    return Built(p, columns, rows())

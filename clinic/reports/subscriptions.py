@@ -1,0 +1,393 @@
+"""Report subscriptions: a report e-mailed daily, weekly or monthly, once per period.
+
+Beat asks every few minutes. Each ask writes the delivery row of the subscription's last
+complete period if it is missing (unique per subscription and period: a restarted beat, two
+beats, or a retried task find it written), then sends due deliveries. A sender *claims* a
+delivery with a guarded update before sending and marks it sent after; a sender killed
+mid-send leaves its claim to expire and the next ask sends it. A failed send is retried with
+exponential backoff, and given up (``failed``) after ``MAX_ATTEMPTS``.
+
+SMTP gives no exactly-once: a sender killed after the server accepted the message and before
+the row says ``sent`` would send it again. Each delivery's Message-ID is fixed, so mail
+systems that deduplicate by it show one message even then.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import smtplib
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic.accounts.permissions import Staff
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import NotFound, ValidationFailed
+from clinic.payments.receipts import send_mail
+from clinic.reports.building import parse_formats, render
+from clinic.reports.definitions import period_text
+from clinic.reports.labels import label
+from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
+from clinic.reports.output import CONTENT_TYPES
+from clinic.reports.params import LANGUAGES, ReportParams, parse_params
+from clinic.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Deliver one message or raise OSError / SMTPException."""
+
+
+class SmtpMailer:
+    """The configured SMTP server (``CLINIC_SMTP_*``), as receipts and visit notices use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        send_mail(self.settings, message)
+
+
+def subscription_as_dict(sub: ReportSubscription) -> dict:
+    return {
+        "id": sub.id,
+        "params": sub.params,
+        "formats": sub.formats,
+        "frequency": sub.frequency,
+        "email": sub.email,
+        "language": sub.language,
+        "active": sub.active,
+        "created_by": sub.created_by,
+        "created_at": iso(sub.created_at),
+        "unsubscribed_at": iso(sub.unsubscribed_at),
+    }
+
+
+def delivery_as_dict(delivery: ReportDelivery) -> dict:
+    return {
+        "id": delivery.id,
+        "subscription_id": delivery.subscription_id,
+        "period_start": delivery.period_start.isoformat(),
+        "period_end": delivery.period_end.isoformat(),
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "next_attempt_at": iso(delivery.next_attempt_at),
+        "sent_at": iso(delivery.sent_at),
+        "error": delivery.error,
+        "attachments": delivery.attachments or [],
+    }
+
+
+def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) -> ReportSubscription:
+    """A new subscription; the report's parameters are checked as for a report built now."""
+    params = parse_params(session, data, staff, with_period=False)
+    errors = {}
+    frequency = data.get("frequency")
+    if frequency not in Frequency.ALL:
+        errors["frequency"] = [f"One of: {', '.join(Frequency.ALL)}."]
+    email = (data.get("email") or "").strip() if isinstance(data.get("email"), str) else ""
+    if not EMAIL.match(email) or len(email) > 254:
+        errors["email"] = ["A valid e-mail address is required."]
+    if errors:
+        raise ValidationFailed("The subscription is not valid.", errors=errors)
+    formats = parse_formats(data.get("formats"))
+    stored = params.as_dict()
+    for key in ("start", "end"):
+        stored.pop(key)
+    sub = ReportSubscription(
+        params=stored,
+        formats=formats,
+        frequency=frequency,
+        email=email,
+        language=params.language if params.language in LANGUAGES else "ru",
+        created_by=created_by,
+        created_at=utcnow(),
+        active=True,
+    )
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def get_subscription(session: Session, subscription_id) -> ReportSubscription:
+    sub = session.get(ReportSubscription, subscription_id) if is_id(subscription_id) else None
+    if sub is None:
+        raise NotFound(f"subscription {subscription_id} does not exist")
+    return sub
+
+
+def unsubscribe(session: Session, subscription_id: int) -> ReportSubscription:
+    """Stop the subscription; deliveries not yet sent are cancelled. Idempotent."""
+    sub = get_subscription(session, subscription_id)
+    if sub.active:
+        sub.active = False
+        sub.unsubscribed_at = utcnow()
+        session.execute(
+            update(ReportDelivery)
+            .where(
+                ReportDelivery.subscription_id == sub.id,
+                ReportDelivery.state == DeliveryState.PENDING,
+            )
+            .values(state=DeliveryState.CANCELLED)
+            .execution_options(synchronize_session=False)
+        )
+        session.flush()
+    return sub
+
+
+# --- unsubscribe links ---------------------------------------------------------------------
+
+
+def _signature(secret: str, subscription_id: int) -> str:
+    digest = hmac.new(
+        secret.encode(), f"report-unsubscribe:{subscription_id}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
+
+
+def unsubscribe_token(secret: str, subscription_id: int) -> str:
+    return f"{subscription_id}.{_signature(secret, subscription_id)}"
+
+
+def subscription_of_token(secret: str, token: str) -> int | None:
+    """The subscription a signed unsubscribe token names, or None for a forged one."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 64:
+        return None
+    number, signature = token.split(".")
+    if not number.isdigit() or not is_id(int(number)):
+        return None
+    expected = _signature(secret, int(number))
+    return int(number) if hmac.compare_digest(expected, signature) else None
+
+
+# --- periods and the delivery rows ---------------------------------------------------------
+
+
+def last_complete_period(frequency: str, today: date) -> tuple[date, date]:
+    """The last whole period before ``today`` (a clinic day): yesterday, last Monday to
+    Sunday, or last month."""
+    if frequency == Frequency.DAILY:
+        day = today - timedelta(days=1)
+        return day, day
+    if frequency == Frequency.WEEKLY:
+        monday = today - timedelta(days=today.weekday() + 7)
+        return monday, monday + timedelta(days=6)
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def schedule_deliveries(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> int:
+    """Write the missing delivery rows of every active subscription's last complete period;
+    returns how many were new. A row that exists is left alone (unique per period)."""
+    today = (now or utcnow()).astimezone(tz).date()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    made = 0
+    subs = session.execute(
+        select(ReportSubscription.id, ReportSubscription.frequency).where(
+            ReportSubscription.active.is_(True)
+        )
+    ).all()
+    for sub_id, frequency in subs:
+        start, end = last_complete_period(frequency, today)
+        result = session.execute(
+            insert(ReportDelivery)
+            .values(
+                subscription_id=sub_id,
+                period_start=start,
+                period_end=end,
+                state=DeliveryState.PENDING,
+                attempts=0,
+                next_attempt_at=now or utcnow(),
+                created_at=utcnow(),
+                error="",
+            )
+            .on_conflict_do_nothing(index_elements=["subscription_id", "period_start"])
+        )
+        made += result.rowcount or 0
+    return made
+
+
+def backoff_seconds(attempts: int, base: int) -> int:
+    """The wait after the ``attempts``-th failed try: base, 2 base, 4 base... at most a day."""
+    return min(base * 2 ** max(0, attempts - 1), 86400)
+
+
+def _due(now: datetime):
+    return or_(
+        (ReportDelivery.state == DeliveryState.PENDING) & (ReportDelivery.next_attempt_at <= now),
+        (ReportDelivery.state == DeliveryState.SENDING) & (ReportDelivery.claimed_until < now),
+    )
+
+
+def _claim(session: Session, delivery_id: int, lease_seconds: int) -> ReportDelivery | None:
+    now = utcnow()
+    claimed = session.execute(
+        update(ReportDelivery)
+        .where(ReportDelivery.id == delivery_id, _due(now))
+        .values(
+            state=DeliveryState.SENDING,
+            attempts=ReportDelivery.attempts + 1,
+            claimed_until=now + timedelta(seconds=lease_seconds),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return session.get(ReportDelivery, delivery_id, populate_existing=True)
+
+
+def compose(
+    session: Session, delivery: ReportDelivery, settings: Settings
+) -> tuple[EmailMessage, list[str]]:
+    """The e-mail of one delivery with the report's files attached."""
+    sub = delivery.subscription
+    params = ReportParams.from_dict(
+        {
+            **sub.params,
+            "start": delivery.period_start.isoformat(),
+            "end": delivery.period_end.isoformat(),
+            "language": sub.language,
+        }
+    )
+    rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
+    lang = params.language
+    title = label(f"title.{params.report}", lang)
+    link = (
+        f"{settings.public_url.rstrip('/')}/reports/unsubscribe/"
+        f"{unsubscribe_token(settings.secret_key, sub.id)}"
+    )
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = sub.email
+    message["Subject"] = f"{label('mail.subject', lang)}: {title} ({period_text(params)})"
+    domain = settings.smtp_from.rpartition("@")[2] or "clinic.local"
+    # The same for every attempt of this delivery: a repeat after a crash is recognisable.
+    message["Message-ID"] = f"<report-delivery-{delivery.id}@{domain}>"
+    message["List-Unsubscribe"] = f"<{link}>"
+    message.set_content(
+        label("mail.body", lang).format(title=title, period=period_text(params))
+        + "\n\n"
+        + label("mail.unsubscribe", lang).format(link=link)
+        + "\n"
+    )
+    names = []
+    for fmt, (name, data) in rendered.files.items():
+        maintype, subtype = CONTENT_TYPES[fmt].split(";")[0].split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        names.append(name)
+    return message, names
+
+
+def send_due(
+    sessions: sessionmaker,
+    settings: Settings,
+    mailer: Mailer,
+    *,
+    lease_seconds: int,
+    retry_base_seconds: int,
+    limit: int = 50,
+) -> int:
+    """Send the deliveries that are due; returns how many this call sent. Without a mail
+    server configured nothing is claimed: the deliveries wait for one."""
+    if isinstance(mailer, SmtpMailer) and not settings.smtp_host:
+        return 0
+    now = utcnow()
+    with sessions() as session:
+        due = list(
+            session.scalars(
+                select(ReportDelivery.id).where(_due(now)).order_by(ReportDelivery.id).limit(limit)
+            )
+        )
+    sent = 0
+    for delivery_id in due:
+        with sessions() as session, session.begin():
+            delivery = _claim(session, delivery_id, lease_seconds)
+            if delivery is None:
+                continue
+            attempt = delivery.attempts
+            if not delivery.subscription.active:
+                delivery.state = DeliveryState.CANCELLED
+                continue
+            if attempt > MAX_ATTEMPTS:
+                # Tries that never finished (a sender killed each time, a report that cannot
+                # be built): give up rather than try forever.
+                delivery.state = DeliveryState.FAILED
+                delivery.error = f"given up after {attempt - 1} tries that did not finish"
+                continue
+        try:
+            with sessions() as session:
+                delivery = session.get(ReportDelivery, delivery_id)
+                message, names = compose(session, delivery, settings)
+            mailer.send(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            _failed(sessions, delivery_id, attempt, exc, retry_base_seconds)
+            continue
+        with sessions() as session, session.begin():
+            session.execute(
+                update(ReportDelivery)
+                .where(
+                    ReportDelivery.id == delivery_id,
+                    ReportDelivery.state == DeliveryState.SENDING,
+                    ReportDelivery.attempts == attempt,
+                )
+                .values(
+                    state=DeliveryState.SENT,
+                    sent_at=utcnow(),
+                    claimed_until=None,
+                    attachments=names,
+                    error="",
+                )
+            )
+        sent += 1
+    return sent
+
+
+def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:
+    log.warning("report delivery %s not sent (try %s): %s", delivery_id, attempt, exc)
+    given_up = attempt >= MAX_ATTEMPTS
+    with sessions() as session, session.begin():
+        session.execute(
+            update(ReportDelivery)
+            .where(
+                ReportDelivery.id == delivery_id,
+                ReportDelivery.state == DeliveryState.SENDING,
+                ReportDelivery.attempts == attempt,
+            )
+            .values(
+                state=DeliveryState.FAILED if given_up else DeliveryState.PENDING,
+                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempt, base)),
+                claimed_until=None,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        )
+
+
+def deliveries_of(session: Session, subscription_id: int, limit: int = 100) -> list[ReportDelivery]:
+    get_subscription(session, subscription_id)
+    return list(
+        session.scalars(
+            select(ReportDelivery)
+            .where(ReportDelivery.subscription_id == subscription_id)
+            .order_by(ReportDelivery.period_start.desc())
+            .limit(limit)
+        )
+    )
+
+
+def all_subscriptions(session: Session) -> list[ReportSubscription]:
+    return list(session.scalars(select(ReportSubscription).order_by(ReportSubscription.id)))

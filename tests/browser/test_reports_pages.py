@@ -1,0 +1,83 @@
+"""The report page and the manager's dashboard in headless Chromium: a report built by a
+worker shows its figures, chart and downloads; the dashboard follows a payment live."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from clinic.payments import desk, invoices, shifts
+from clinic.reports.models import ReportSubscription
+from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.payments.fixtures import make_patient, make_service
+from tests.reports.fixtures import make_day
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def page(browser, live_server, make_user):
+    make_user("manager", "boss")
+    context, tab = new_tab(browser)
+    sign_in(tab, live_server, "boss")
+    yield tab
+    context.close()
+
+
+def test_a_report_is_built_by_a_worker_and_shown_with_its_chart_and_files(
+    page, live_server, runtime, make_user, worker
+):
+    make_day(runtime, make_user)
+    page.goto(f"{live_server}/reports?lang=en")
+    page.select_option("#report-kind", "revenue")
+    page.select_option("#report-by", "method")
+    page.fill("input[name=start]", "2026-03-10")
+    page.fill("input[name=end]", "2026-03-10")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#report-foot td")
+    assert page.inner_text("#report-foot").split("\t") == [
+        "Total", "2", "120,000", "20,000", "100,000",
+    ]  # fmt: skip
+    assert page.locator("#report-body tr").count() == 2
+    page.wait_for_function(
+        "() => { const i = document.getElementById('report-chart');"
+        " return !i.hidden && i.complete && i.naturalWidth > 0; }"
+    )
+    links = page.locator("#report-downloads a")
+    assert [links.nth(i).inner_text() for i in range(links.count())] == [
+        "Download CSV", "Download XLSX", "Download PDF",
+    ]  # fmt: skip
+
+    # The same report by e-mail, weekly.
+    page.select_option("#subscribe-form select[name=frequency]", "weekly")
+    page.fill("#subscribe-form input[name=email]", "boss@example.test")
+    page.click("#subscribe-form button[type=submit]")
+    page.wait_for_selector("#subscriptions li")
+    assert "boss@example.test" in page.inner_text("#subscriptions")
+    with runtime.db.session() as s:
+        [sub] = s.scalars(select(ReportSubscription)).all()
+    assert (sub.frequency, sub.params["report"], sub.params["by"]) == (
+        "weekly",
+        "revenue",
+        "method",
+    )
+    page.click("#subscriptions button")
+    page.wait_for_function("() => !document.querySelector('#subscriptions li')")
+
+
+def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_user):
+    cashier = make_user("cashier", "kassa")
+    with runtime.db.transaction() as s:
+        service = make_service(s, 15_000_000)
+        patient = make_patient(s)
+        shifts.open_shift(s, cashier_id=cashier, opening_cash=0)
+    page.goto(f"{live_server}/reports/dashboard?lang=en")
+    wait_live(page)
+    page.wait_for_function("() => document.getElementById('dash-payments').textContent === '0'")
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=patient, lines=[{"service_id": service}], actor="kassa"
+        )
+        desk.take_payment(s, invoice.id, cashier_id=cashier, actor="kassa", method="card")
+    page.wait_for_function("() => document.getElementById('dash-payments').textContent === '1'")
+    assert page.inner_text("#dash-revenue") == "150,000 UZS"

@@ -1,0 +1,114 @@
+"""A worker killed while it sends a report e-mail: the next one sends it, and the period's
+e-mail arrives once."""
+
+from __future__ import annotations
+
+import subprocess  # nosec B404 - starts our own Celery workers
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from clinic.accounts.permissions import Staff, permissions_of
+from clinic.base import utcnow
+from clinic.reports import subscriptions as subs
+from clinic.reports.models import ReportDelivery
+from tests.conftest import ONE_BACKEND
+from tests.fault.test_import_worker_killed import Workers, wait_until
+from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_SECONDS = 3
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
+
+
+class ReportWorkers(Workers):
+    """Worker processes on the ``reports`` queue, mailing this test's SMTP server. Their SMTP
+    timeout is long: the server holding the message must not end the send before the kill."""
+
+    def __init__(self, config, logs: Path) -> None:
+        super().__init__(config, logs)
+        self.env.update(
+            CLINIC_SMTP_HOST=config.smtp_host,
+            CLINIC_SMTP_PORT=str(config.smtp_port),
+            CLINIC_SMTP_TIMEOUT="60",
+            CLINIC_SMTP_FROM=config.smtp_from,
+            CLINIC_REPORTS_SEND_LEASE_SECONDS=str(LEASE_SECONDS),
+        )
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
+        command = [
+            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
+            "--pool=solo", "-Q", "reports", "-n", f"{name}@%h", "--loglevel=INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        process = subprocess.Popen(  # nosec B603 - a fixed command line
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self.processes.append(process)
+        return process
+
+
+@pytest.fixture
+def report_workers(settings, tmp_path):  # noqa: F811 - the SMTP-aware settings fixture
+    pool = ReportWorkers(settings, tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
+
+
+def read_delivery(runtime) -> ReportDelivery | None:
+    with runtime.db.session() as s:
+        return s.scalar(select(ReportDelivery))
+
+
+def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
+    celery_app, runtime, report_workers, mailbox  # noqa: F811 - fixtures
+):
+    with runtime.db.transaction() as s:
+        subs.subscribe(
+            s,
+            {"report": "visits", "by": "status", "frequency": "daily",
+             "email": "boss@example.test", "formats": ["csv", "xlsx", "pdf"]},
+            Staff(permissions_of(["manager"])),
+            created_by="manager",
+        )  # fmt: skip
+    # The mail server holds the first message: the worker dies while it is sending.
+    mailbox.stall_first.set()
+    first = report_workers.start("first")
+    celery_app.send_task("reports.send_subscriptions")
+    assert mailbox.stalled.wait(60), report_workers.log("first")
+    report_workers.kill(first)
+    mailbox.release.set()
+    killed = read_delivery(runtime)
+    assert killed.state == "sending" and killed.attempts == 1
+
+    report_workers.start("second")
+    wait_until(
+        lambda: read_delivery(runtime).claimed_until < utcnow(),
+        timeout=LEASE_SECONDS + 10,
+        what="the dead sender's claim to expire",
+    )
+    # Beat asks again (every 5 minutes); here by hand, twice, as a restarted beat would.
+    celery_app.send_task("reports.send_subscriptions")
+    celery_app.send_task("reports.send_subscriptions")
+    delivered = wait_until(
+        lambda: (d := read_delivery(runtime)).state == "sent" and d,
+        timeout=60,
+        what="the delivery sent by the second worker",
+        on_timeout=lambda: report_workers.log("second"),
+    )
+    assert delivered.attempts == 2
+    messages = mailbox.wait_for(1)
+    assert len(messages) == 1 and messages[0]["to"] == ["boss@example.test"]
+    names = sorted(a.get_filename() for a in messages[0]["raw"].iter_attachments())
+    assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "pdf", "xlsx"]
+    # Nothing more arrives later: the one message is all.
+    assert len(mailbox.wait_for(2, timeout=2)) == 1
+    with runtime.db.session() as s:
+        assert len(s.scalars(select(ReportDelivery)).all()) == 1

@@ -1,0 +1,258 @@
+"""Every report's figures against a day whose totals are known, on both databases; the day
+is the Tashkent day (00:00-24:00 UTC+5), not the UTC one."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.accounts.permissions import Staff, permissions_of
+from clinic.errors import Forbidden, ValidationFailed
+from clinic.reports.definitions import build
+from clinic.reports.params import parse_params
+from tests.reports.fixtures import DAY, NEXT, TZ, make_day, params
+
+
+@pytest.fixture
+def day(runtime, make_user):
+    return make_day(runtime, make_user)
+
+
+def rows(runtime, p) -> list[tuple]:
+    with runtime.db.session() as s:
+        built = build(s, p, TZ)
+        return list(built.rows)
+
+
+def by_key(found: list[tuple]) -> dict:
+    return {row[0]: row[1:] for row in found}
+
+
+def test_revenue_counts_the_clinic_day_from_tashkent_midnight_not_utc(runtime, day):
+    # p1 (00:30 local, the 9th in UTC) is in; p3 (00:01 on the 11th, the 10th in UTC) and
+    # p4 (23:59 on the 9th) are out. The card payment's 20 000 sum refund is in.
+    assert by_key(rows(runtime, params("revenue", "method"))) == {
+        "наличные": (1, 5_000_000, 0, 5_000_000),
+        "карта": (1, 7_000_000, 2_000_000, 5_000_000),
+    }
+    assert rows(runtime, params("revenue", "day", DAY, NEXT)) == [
+        ("2026-03-10", 2, 12_000_000, 2_000_000, 10_000_000),
+        ("2026-03-11", 1, 11_000_000, 0, 11_000_000),
+    ]
+
+
+def test_revenue_by_department_doctor_provider_cashier_and_service(runtime, day):
+    assert by_key(rows(runtime, params("revenue", "department", language="en"))) == {
+        "Department A": (1, 5_000_000, 0, 5_000_000),
+        "Department B": (1, 7_000_000, 2_000_000, 5_000_000),
+    }
+    # The Payme payment of the 11th is D1's through his queue's ticket.
+    assert by_key(rows(runtime, params("revenue", "doctor", DAY, NEXT))) == {
+        "Доктор D1": (2, 16_000_000, 0, 16_000_000),
+        "Доктор D2": (1, 7_000_000, 2_000_000, 5_000_000),
+    }
+    assert by_key(rows(runtime, params("revenue", "provider", DAY, NEXT, language="en"))) == {
+        "desk": (2, 12_000_000, 2_000_000, 10_000_000),
+        "payme": (1, 11_000_000, 0, 11_000_000),
+    }
+    assert by_key(rows(runtime, params("revenue", "cashier"))) == {
+        "kassir1": (1, 5_000_000, 0, 5_000_000),
+        "kassir2": (1, 7_000_000, 2_000_000, 5_000_000),
+    }
+    services = by_key(rows(runtime, params("revenue", "service", DAY, NEXT)))
+    assert sorted(services.values()) == [(1, 7_000_000), (2, 16_000_000)]
+    only_d2 = params("revenue", "service", DAY, NEXT, doctor_id=day.doctors["D2"])
+    assert [r[1:] for r in rows(runtime, only_d2)] == [(1, 7_000_000)]
+
+
+def test_visit_figures_new_against_follow_up_and_the_rates(runtime, day):
+    found = rows(runtime, params("visits", "doctor"))
+    assert by_key(found) == {
+        "Доктор D1": (2, 1, 1, 0, 0, 1, 1, 50.0, 0.0),
+        "Доктор D2": (2, 0, 0, 1, 1, 1, 1, 0.0, 50.0),
+    }
+    statuses = by_key(rows(runtime, params("visits", "status", language="en")))
+    assert {k: v[0] for k, v in statuses.items()} == {
+        "completed": 1,
+        "no-show": 1,
+        "cancelled": 1,
+        "scheduled": 1,
+    }
+    assert rows(runtime, params("visits", "day", DAY, NEXT)) == [
+        ("2026-03-10", 4, 1, 1, 1, 1, 2, 2, 25.0, 25.0),
+        ("2026-03-11", 1, 0, 0, 0, 0, 0, 1, 0.0, 0.0),
+    ]
+
+
+def test_queue_waits_p50_p90_service_time_and_no_shows_per_queue_hour_and_room(runtime, day):
+    assert rows(runtime, params("queue", "queue")) == [(day.queue_code, 12, 10, 2, 5.0, 9.0, 4.0)]
+    assert rows(runtime, params("queue", "room")) == [(day.room_number, 12, 10, 2, 5.0, 9.0, 4.0)]
+    assert rows(runtime, params("queue", "hour")) == [
+        ("09:00", 5, 5, 0, 3.0, 5.0, 3.6),
+        ("10:00", 5, 5, 0, 8.0, 10.0, 4.4),
+        ("11:00", 2, 0, 2, None, None, None),
+    ]
+
+
+def test_the_z_report_of_the_days_cashier_shifts(runtime, day):
+    found = rows(runtime, params("shifts", "shift"))
+    assert [r[0].split()[0] for r in found] == [
+        f"#{day.shifts['kassir1']}",
+        f"#{day.shifts['kassir2']}",
+    ]
+    assert [r[3:] for r in found] == [
+        (1_000_000, 5_000_000, 0, 0, 0, 6_000_000, 5_900_000, -100_000),
+        # Still open: the expected cash is worked out from its payments.
+        (0, 0, 7_000_000, 0, 2_000_000, 0, None, None),
+    ]
+
+
+def test_reconciliation_lists_a_payme_payment_the_provider_does_not_show(runtime, day):
+    assert rows(runtime, params("reconciliation", "kind")) == []
+    found = rows(runtime, params("reconciliation", "kind", NEXT, NEXT))
+    assert [(r[0], r[1], r[5]) for r in found] == [
+        ("paid_here_not_at_provider", "payme", 11_000_000)
+    ]
+
+
+def test_a_doctor_gets_his_own_figures_only(runtime, day):
+    doctor = Staff(permissions_of(["doctor"]), doctor_id=day.doctors["D2"])
+    with runtime.db.session() as s:
+        mine = parse_params(
+            s,
+            {"report": "revenue", "by": "doctor", "start": "2026-03-10", "end": "2026-03-11"},
+            doctor,
+        )
+        assert mine.doctor_id == day.doctors["D2"]
+        with pytest.raises(Forbidden):
+            parse_params(
+                s,
+                {
+                    "report": "revenue",
+                    "start": "2026-03-10",
+                    "end": "2026-03-10",
+                    "doctor_id": day.doctors["D1"],
+                },
+                doctor,
+            )
+        with pytest.raises(Forbidden):
+            parse_params(
+                s, {"report": "shifts", "start": "2026-03-10", "end": "2026-03-10"}, doctor
+            )
+        with pytest.raises(Forbidden):
+            parse_params(
+                s,
+                {"report": "visits", "start": "2026-03-10", "end": "2026-03-10"},
+                Staff(permissions_of(["doctor"])),
+            )
+    assert by_key(rows(runtime, mine)) == {"Доктор D2": (1, 7_000_000, 2_000_000, 5_000_000)}
+
+
+def test_bad_parameters_are_refused_field_by_field(runtime, day):
+    manager = Staff(permissions_of(["manager"]))
+    with runtime.db.session() as s:
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "visits",
+                    "by": "service",
+                    "start": "10.03.2026",
+                    "end": "2026-03-10",
+                    "department_id": 999999,
+                    "doctor_id": "x",
+                    "language": "de",
+                },
+                manager,
+            )
+        assert set(refused.value.errors) == {
+            "by",
+            "start",
+            "department_id",
+            "doctor_id",
+            "language",
+        }
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "shifts",
+                    "start": "2026-03-10",
+                    "end": "2026-03-09",
+                    "doctor_id": day.doctors["D1"],
+                },
+                manager,
+            )
+        assert set(refused.value.errors) == {"end", "doctor_id"}
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "queue",
+                    "start": "2026-03-10",
+                    "end": "2026-03-10",
+                    "doctor_id": 999999,
+                },
+                manager,
+            )
+        assert set(refused.value.errors) == {"doctor_id"}
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(s, {"report": "sales"}, manager)
+        assert set(refused.value.errors) == {"report"}
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s, {"report": "queue", "start": "2025-01-01", "end": "2026-03-10"}, manager
+            )
+        assert set(refused.value.errors) == {"end"}
+
+
+def test_filters_by_department_and_doctor_and_unattributed_money(runtime, day):
+    dep_b = day.departments["B"]
+    assert rows(runtime, params("revenue", "day", department_id=dep_b)) == [
+        ("2026-03-10", 1, 7_000_000, 2_000_000, 5_000_000)
+    ]
+    # The 9th's cash payment belongs to no visit and no ticket.
+    assert rows(
+        runtime, params("revenue", "department", DAY - (NEXT - DAY), DAY - (NEXT - DAY))
+    ) == [("не указано", 1, 13_000_000, 0, 13_000_000)]
+    assert by_key(rows(runtime, params("visits", "department", department_id=dep_b))) == {
+        "Хирургия": (2, 0, 0, 1, 1, 1, 1, 0.0, 50.0)
+    }
+    d1 = params("visits", "status", doctor_id=day.doctors["D1"], language="en")
+    assert {r[0]: r[1] for r in rows(runtime, d1)} == {"completed": 1, "no-show": 1}
+    assert rows(runtime, params("queue", "queue", department_id=dep_b)) == []
+    assert len(rows(runtime, params("queue", "queue", doctor_id=day.doctors["D1"]))) == 1
+
+
+def test_reconciliation_reads_its_records_in_batches(runtime, day, monkeypatch):
+    from clinic.reports import common
+
+    monkeypatch.setattr(common, "YIELD_PER", 1)
+    assert len(rows(runtime, params("reconciliation", "kind", NEXT, NEXT))) == 1
+
+
+def test_the_dashboard_shows_todays_revenue_visits_and_queue(runtime, day, client_as):
+    from clinic.reports import dashboard
+
+    with runtime.db.session() as s:
+        today = dashboard.today(s, TZ, now=local_time(DAY, 20))
+        channels = dashboard.live_channels(s)
+    assert today["day"] == "2026-03-10"
+    assert today["revenue"] == {
+        "received": 12_000_000, "refunded": 2_000_000, "net": 10_000_000, "payments": 2,
+    }  # fmt: skip
+    assert today["visits"] == {
+        "total": 4,
+        "by_status": {"completed": 1, "no_show": 1, "cancelled": 1, "scheduled": 1},
+    }
+    assert today["queue"] == {
+        "waiting": 0, "queues": [{"queue_id": day.queue_id, "code": day.queue_code, "waiting": 0}]
+    }  # fmt: skip
+    assert channels == ["payments:desk", f"queue:{day.queue_id}"]
+    answer = client_as("manager").get("/api/v1/reports/dashboard")
+    assert answer.status_code == 200 and answer.get_json()["channels"] == channels
+
+
+def local_time(day, hour):
+    from tests.reports.fixtures import local
+
+    return local(day, hour)

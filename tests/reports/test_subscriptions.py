@@ -1,0 +1,237 @@
+"""Report e-mails: once per period into a real SMTP server (aiosmtpd), retried with backoff
+when the server cannot be reached, stopped by the signed link in the e-mail."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from clinic.accounts.permissions import Staff, permissions_of
+from clinic.base import utcnow
+from clinic.errors import ValidationFailed
+from clinic.reports import subscriptions as subs
+from clinic.reports.models import DeliveryState, ReportDelivery
+from tests.conftest import free_port, make_settings
+from tests.reports.fixtures import DAY, NEXT, local, make_day
+from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
+
+MANAGER = Staff(permissions_of(["manager"]))
+DAILY = {"report": "revenue", "by": "method", "frequency": "daily", "email": "boss@example.test"}
+
+
+def subscribe(runtime, **changes):
+    with runtime.db.transaction() as s:
+        return subs.subscribe(s, {**DAILY, **changes}, MANAGER, created_by="manager").id
+
+
+def beat(runtime, now, config=None):
+    """What the beat task does: write the period's delivery, then send what is due."""
+    config = config or runtime.settings
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=config.tz, now=now)
+    return subs.send_due(
+        runtime.db.sessionmaker, config, subs.SmtpMailer(config),
+        lease_seconds=60, retry_base_seconds=60,
+    )  # fmt: skip
+
+
+def deliveries(runtime) -> list[ReportDelivery]:
+    with runtime.db.session() as s:
+        return list(s.scalars(select(ReportDelivery).order_by(ReportDelivery.id)))
+
+
+def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
+    runtime, make_user, mailbox  # noqa: F811 - the fixture
+):
+    make_day(runtime, make_user)
+    subscribe(runtime)
+    morning = local(NEXT, 6)  # the 10th is the last complete day
+    assert beat(runtime, morning) == 1
+    # Beat restarted, or asked again an hour later: the period's delivery exists and is sent.
+    assert beat(runtime, morning) == 0
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    messages = mailbox.wait_for(1)
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+    message = messages[0]
+    assert message["to"] == ["boss@example.test"]
+    assert "2026-03-10" in message["subject"]
+    attachments = {
+        a.get_filename(): a.get_payload(decode=True) for a in message["raw"].iter_attachments()
+    }
+    stem = "revenue-method-2026-03-10-2026-03-10"
+    assert set(attachments) == {f"{stem}.csv", f"{stem}.xlsx", f"{stem}.pdf"}
+    assert attachments[f"{stem}.csv"].startswith(b"\xef\xbb\xbf")
+    assert "Итого,2,120000.00,20000.00,100000.00" in attachments[f"{stem}.csv"].decode("utf-8-sig")
+    body = message["raw"].get_body(preferencelist=("plain",)).get_content()
+    assert "/reports/unsubscribe/" in body
+    [delivery] = deliveries(runtime)
+    assert (delivery.period_start, delivery.period_end) == (DAY, DAY)
+    assert delivery.state == DeliveryState.SENT and delivery.attempts == 1
+    assert delivery.attachments == [f"{stem}.csv", f"{stem}.xlsx", f"{stem}.pdf"]
+    # The next day brings the next period, once.
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert len(mailbox.wait_for(2)) == 2
+
+
+def test_an_unreachable_mail_server_is_retried_with_backoff_then_given_up(
+    runtime, database_urls, backend, tmp_path, redis_prefix
+):
+    closed = make_settings(database_urls[backend], tmp_path / "i", redis_prefix,
+                           CLINIC_SMTP_HOST="127.0.0.1", CLINIC_SMTP_PORT=free_port(),
+                           CLINIC_SMTP_TIMEOUT=1)  # fmt: skip
+    subscribe(runtime, formats=["csv"])
+    now = utcnow()
+    assert beat(runtime, now, closed) == 0
+    [first] = deliveries(runtime)
+    assert first.state == DeliveryState.PENDING and first.attempts == 1 and first.error
+    assert first.next_attempt_at >= utcnow() + timedelta(seconds=50)
+    # Not due yet: a second ask does not try again.
+    assert beat(runtime, now, closed) == 0
+    assert deliveries(runtime)[0].attempts == 1
+    for attempt in range(2, subs.MAX_ATTEMPTS + 1):
+        with runtime.db.transaction() as s:
+            s.execute(update(ReportDelivery).values(next_attempt_at=utcnow()))
+        beat(runtime, now, closed)
+        assert deliveries(runtime)[0].attempts == attempt
+    assert deliveries(runtime)[0].state == DeliveryState.FAILED
+    assert [subs.backoff_seconds(n, 60) for n in (1, 2, 3)] == [60, 120, 240]
+    assert subs.backoff_seconds(30, 60) == 86400
+
+
+def test_the_signed_link_unsubscribes_and_pending_deliveries_are_cancelled(
+    runtime, app, anon_client, mailbox  # noqa: F811 - the fixture
+):
+    sub_id = subscribe(runtime)
+    other = subscribe(runtime, email="other@example.test")
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    secret = runtime.settings.secret_key
+    token = subs.unsubscribe_token(secret, sub_id)
+    assert subs.subscription_of_token(secret, token) == sub_id
+    assert subs.subscription_of_token(secret, f"{other}.{token.split('.')[1]}") is None
+    assert subs.subscription_of_token("another secret", token) is None
+    assert subs.subscription_of_token(secret, "garbage") is None
+
+    assert anon_client.get(f"/reports/unsubscribe/{other}.forged").status_code == 404
+    page = anon_client.get(f"/reports/unsubscribe/{token}")
+    assert page.status_code == 200 and b"boss@example.test" in page.data
+    assert deliveries(runtime)[0].state == DeliveryState.PENDING  # opening is not unsubscribing
+    done = anon_client.post(f"/reports/unsubscribe/{token}")
+    assert done.status_code == 200 and b'id="unsubscribed"' in done.data
+    states = {d.subscription_id: d.state for d in deliveries(runtime)}
+    assert states == {sub_id: DeliveryState.CANCELLED, other: DeliveryState.PENDING}
+    # Only the other subscription's e-mail goes, and tomorrow's period is written for it only.
+    beat(runtime, utcnow())
+    assert [m["to"] for m in mailbox.wait_for(1)] == [["other@example.test"]]
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=utcnow() + timedelta(days=1))
+    assert {d.subscription_id for d in deliveries(runtime) if d.state == "pending"} == {other}
+
+
+def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_as, runtime):
+    manager = client_as("manager")
+    refused = manager.post(
+        "/api/v1/reports/subscriptions",
+        json={"report": "revenue", "frequency": "hourly", "email": "nobody"},
+    )
+    assert refused.status_code == 422
+    assert set(refused.get_json()["errors"]) == {"frequency", "email"}
+    made = manager.post(
+        "/api/v1/reports/subscriptions",
+        json={**DAILY, "frequency": "weekly", "formats": ["pdf"], "language": "uz"},
+    )
+    assert made.status_code == 201, made.get_json()
+    sub = made.get_json()
+    assert sub["params"]["by"] == "method" and "start" not in sub["params"]
+    assert [s["id"] for s in manager.get("/api/v1/reports/subscriptions").get_json()] == [sub["id"]]
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 12), 6))
+    log = manager.get(f"/api/v1/reports/subscriptions/{sub['id']}/deliveries").get_json()
+    # The week before Thursday 12 March: Monday 2 to Sunday 8 March.
+    assert [(d["period_start"], d["period_end"], d["state"]) for d in log] == [
+        ("2026-03-02", "2026-03-08", "pending")
+    ]
+    stopped = manager.delete(f"/api/v1/reports/subscriptions/{sub['id']}")
+    assert stopped.status_code == 200 and stopped.get_json()["active"] is False
+    assert manager.delete("/api/v1/reports/subscriptions/999999").status_code == 404
+    assert client_as("doctor").get("/api/v1/reports/subscriptions").status_code == 403
+    with runtime.db.session() as s:
+        with pytest.raises(ValidationFailed):
+            subs.subscribe(s, {**DAILY, "formats": []}, MANAGER, created_by="m")
+
+
+def test_periods_are_the_last_whole_day_week_and_month():
+    thursday = date(2026, 3, 12)
+    assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
+    assert subs.last_complete_period("weekly", thursday) == (date(2026, 3, 2), date(2026, 3, 8))
+    assert subs.last_complete_period("monthly", thursday) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert subs.last_complete_period("monthly", date(2026, 1, 1)) == (
+        date(2025, 12, 1), date(2025, 12, 31),
+    )  # fmt: skip
+
+
+def test_no_mail_server_no_claim_and_an_unsubscribed_stale_send_is_cancelled(
+    runtime,
+    mailbox,  # noqa: F811 - the fixture
+):
+    sub_id = subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    bare = make_settings(runtime.settings.database_url, runtime.settings.instance_path, "x")
+    assert subs.send_due(runtime.db.sessionmaker, bare, subs.SmtpMailer(bare),
+                         lease_seconds=60, retry_base_seconds=60) == 0  # fmt: skip
+    assert deliveries(runtime)[0].attempts == 0
+    with runtime.db.transaction() as s:
+        delivery_id = deliveries(runtime)[0].id
+        assert subs._claim(s, delivery_id, 60) is not None
+        assert subs._claim(s, delivery_id, 60) is None  # held by the first
+        s.execute(update(ReportDelivery).values(claimed_until=utcnow() - timedelta(seconds=1)))
+        subs.unsubscribe(s, sub_id)
+        subs.unsubscribe(s, sub_id)  # twice is once
+    assert beat(runtime, utcnow()) == 0
+    assert deliveries(runtime)[0].state == DeliveryState.CANCELLED
+    assert mailbox.messages == []
+    assert subs.subscription_of_token("s", "abc.def") is None
+
+
+def test_a_delivery_whose_tries_never_finish_is_given_up(
+    runtime,
+    mailbox,  # noqa: F811 - the fixture
+):
+    subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+        # Every try so far was claimed and never came back (its sender died each time).
+        s.execute(
+            update(ReportDelivery).values(
+                state=DeliveryState.SENDING,
+                attempts=subs.MAX_ATTEMPTS,
+                claimed_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+    assert beat(runtime, utcnow()) == 0
+    [delivery] = deliveries(runtime)
+    assert delivery.state == DeliveryState.FAILED and "did not finish" in delivery.error
+    assert mailbox.messages == []
+
+
+def test_a_delivery_another_sender_claimed_meanwhile_is_left_to_it(
+    runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
+):
+    subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    claim = subs._claim
+
+    def after_another_sender(session, delivery_id, lease_seconds):
+        with runtime.db.transaction() as other:
+            assert claim(other, delivery_id, lease_seconds) is not None
+        return claim(session, delivery_id, lease_seconds)
+
+    monkeypatch.setattr(subs, "_claim", after_another_sender)
+    assert beat(runtime, utcnow()) == 0
+    assert deliveries(runtime)[0].state == DeliveryState.SENDING
+    assert deliveries(runtime)[0].attempts == 1
+    assert mailbox.messages == []

@@ -1,0 +1,123 @@
+"""The report page (form, progress, figures, chart, downloads), the manager's dashboard,
+and the public page behind the unsubscribe link of report e-mails."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select, true
+
+from clinic.reference.models import Department, Doctor
+from clinic.reports import subscriptions
+from clinic.reports.params import GROUPINGS
+from web import db
+from web.auth.identity import current_identity
+from web.i18n import current_language
+from web.permissions import public, requires
+
+bp = Blueprint("reports_pages", __name__)
+
+
+def _texts() -> dict:
+    return {
+        "reports": {
+            "revenue": _("Revenue"),
+            "visits": _("Visits"),
+            "queue": _("Queue KPIs"),
+            "shifts": _("Cashier shifts (Z report)"),
+            "reconciliation": _("Reconciliation"),
+        },
+        "groupings": {
+            "day": _("by day"),
+            "department": _("by department"),
+            "doctor": _("by doctor"),
+            "service": _("by service"),
+            "method": _("by payment method"),
+            "provider": _("by provider"),
+            "cashier": _("by cashier"),
+            "status": _("by status"),
+            "queue": _("by queue"),
+            "room": _("by room"),
+            "hour": _("by hour"),
+            "shift": _("by shift"),
+            "kind": _("by disagreement"),
+        },
+        "queued": _("Waiting for a worker…"),
+        "running": _("Building the report… {done} rows"),
+        "failed": _("The report could not be built: {error}"),
+        "done": _("{rows} rows."),
+        "download": _("Download"),
+        "network": _("The server could not be reached. Check the connection and try again."),
+        "forbidden": _("Your role does not allow this."),
+        "invalid": _("Check the parameters: {detail}"),
+        "frequencies": {"daily": _("Daily"), "weekly": _("Weekly"), "monthly": _("Monthly")},
+        "unsubscribe": _("Unsubscribe"),
+        "subscribed": _("Subscribed: {email}"),
+    }
+
+
+@bp.route("/reports")
+@requires("reports.own")
+def reports():
+    session = db.session()
+    identity = current_identity()
+    everything = identity.staff.can("reports.read")
+    language = current_language()
+    departments = session.execute(
+        select(Department.id, getattr(Department, f"name_{language}", Department.name_ru))
+        .where(Department.active.is_(True))
+        .order_by(Department.code)
+    ).all()
+    doctors = session.execute(
+        select(Doctor.id, Doctor.full_name)
+        .where(Doctor.active.is_(True))
+        .where(true() if everything else Doctor.id == identity.doctor_id)
+        .order_by(Doctor.full_name)
+    ).all()
+    groupings = dict(GROUPINGS)
+    if not everything:
+        groupings = {k: v for k, v in groupings.items() if k not in ("shifts", "reconciliation")}
+    config = {
+        "texts": _texts(),
+        "groupings": groupings,
+        "language": language,
+        "subscriptions": everything,
+    }
+    return render_template(
+        "reports/reports.html",
+        config=config,
+        departments=departments if everything else [],
+        doctors=doctors,
+        everything=everything,
+    )
+
+
+@bp.route("/reports/dashboard")
+@requires("reports.read")
+def dashboard():
+    config = {
+        "texts": {
+            "live": _("Live"),
+            "reconnecting": _("Reconnecting…"),
+        },
+        "language": current_language(),
+    }
+    return render_template("reports/dashboard.html", config=config)
+
+
+@bp.route("/reports/unsubscribe/<string:token>", methods=["GET", "POST"])
+@public
+def unsubscribe(token: str):
+    """A mail scanner may open the link: only the button (POST) unsubscribes."""
+    settings = db.runtime().settings
+    subscription_id = subscriptions.subscription_of_token(settings.secret_key, token)
+    if subscription_id is None:
+        abort(404)
+    session = db.session()
+    sub = subscriptions.get_subscription(session, subscription_id)
+    done = not sub.active
+    if request.method == "POST" and sub.active:
+        subscriptions.unsubscribe(session, subscription_id)
+        session.commit()
+        done = True
+    return render_template("reports/unsubscribe.html", email=sub.email, done=done, token=token)
