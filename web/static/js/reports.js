@@ -75,7 +75,9 @@
       (texts.reports[result.report.report] || "") + " " + result.report.start + " — " + result.report.end;
     var links = document.getElementById("report-downloads");
     links.textContent = "";
-    Object.keys(result.files || {}).forEach(function (format) {
+    // In a fixed order: the stored result's keys come back in the database's order.
+    var files = result.files || {};
+    ["csv", "xlsx", "pdf"].filter(function (format) { return format in files; }).forEach(function (format) {
       var a = document.createElement("a");
       a.href = "/api/v1/reports/" + job.id + "/files/" + format;
       a.textContent = texts.download + " " + format.toUpperCase();
