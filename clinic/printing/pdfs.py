@@ -45,12 +45,21 @@ def render(document: dict, page: str = "A4", *, paper_mm: int = 80, copy: bool =
             size = block["size"]
             pdf.set_font(FAMILY, "B" if block["bold"] else "", base * (size if size < 4 else 3))
             align = {"left": "L", "center": "C", "right": "R"}[block["align"]]
-            pdf.multi_cell(width, pdf.font_size * 1.4, block["text"], align=align)
+            pdf.multi_cell(
+                width,
+                pdf.font_size * 1.4,
+                block["text"],
+                align=align,
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
         elif kind == "pair":
             pdf.set_font(FAMILY, "", base)
             height = pdf.font_size * 1.5
             pdf.cell(width * 0.55, height, block["left"])
-            pdf.multi_cell(width * 0.45, height, block["right"], align="R")
+            pdf.multi_cell(
+                width * 0.45, height, block["right"], align="R", new_x="LMARGIN", new_y="NEXT"
+            )
         elif kind == "rule":
             y = pdf.get_y() + 1
             pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)

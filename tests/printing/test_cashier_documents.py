@@ -29,6 +29,21 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
+def _off_the_page(pdf: bytes) -> list[str]:
+    """The pieces of text that start outside their page's width or height."""
+    outside = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+
+        def seen(text, cm, tm, _font, _size, width=width, height=height):
+            x, y = cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            if text.strip() and not (0 <= x < width and 0 <= y <= height):
+                outside.append(text)
+
+        page.extract_text(visitor_text=seen)
+    return outside
+
+
 def _jobs(runtime, kind: str) -> list[PrintJob]:
     with runtime.db.session() as s:
         return list(s.scalars(select(PrintJob).where(PrintJob.kind == kind).order_by(PrintJob.id)))
@@ -123,9 +138,12 @@ def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db
     collect(runtime)
     [receipt] = _jobs(runtime, JobKind.RECEIPT)
     assert receipt.state == JobState.PDF_ONLY  # no printer for receipts: the PDF is the print
-    text = _text(pdfs.render(receipt.document, "roll", paper_mm=80))
+    roll = pdfs.render(receipt.document, "roll", paper_mm=80)
+    text = _text(roll)
     for field in ("Фискальный чек", FISCAL["fiscal_sign"], FISCAL["terminal_id"], "R-77120"):
         assert field in text, field
+    for page in ("roll", "A5", "A4"):
+        assert _off_the_page(pdfs.render(receipt.document, page)) == [], page
     assert "НЕФИСКАЛЬНЫЙ" not in text
     assert FISCAL["qr_code_url"].encode() in receipt.payload and b"\x1d(k" in receipt.payload
     assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id
