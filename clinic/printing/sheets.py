@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from clinic.errors import NotFound
 from clinic.payments.invoices import get_invoice, payments_of
 from clinic.payments.views import line_as_dict, payment_as_dict
 from clinic.printing import documents, pdfs
 from clinic.printing.intake import clinic_requisites, local_time, receipt_data
 from clinic.reference.models import Department, Doctor, Patient, Room
 from clinic.settings import Settings
-from clinic.visits.models import Visit
+from clinic.visits.visits import get_visit
 
 LANGUAGES = ("ru", "uz")
 
@@ -35,9 +34,7 @@ def invoice_pdf(session: Session, settings: Settings, invoice_id: int, page: str
 
 def visit_slip_pdf(session: Session, settings: Settings, visit_id: int, page: str) -> bytes:
     """The visit slip: patient, doctor, department, room and time of the visit."""
-    visit = session.get(Visit, visit_id) if isinstance(visit_id, int) else None
-    if visit is None:
-        raise NotFound(f"visit {visit_id} does not exist")
+    visit = get_visit(session, visit_id)
     department = session.get(Department, visit.department_id)
     room = session.get(Room, visit.room_id) if visit.room_id else None
     values = {
