@@ -41,7 +41,13 @@ UNINTERRUPTED = {"created": ROWS - BAD, "updated": 0, "unchanged": 0, "rejected"
 
 
 class Workers:
-    """Celery workers as separate processes, each the leader of its own process group."""
+    """Celery workers as separate processes, each the leader of its own process group.
+
+    A test's own kind sets the queues they consume, their pool and their log level."""
+
+    queues = "default"
+    options: tuple[str, ...] = ("--pool=solo",)
+    loglevel = "INFO"
 
     def __init__(self, settings, logs: Path) -> None:
         self.logs = logs
@@ -61,8 +67,8 @@ class Workers:
     def start(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-            "--pool=solo", "-Q", "default", "-n", f"{name}@%h", "--loglevel=INFO",
+            sys.executable, "-m", "celery", "-A", "workers.main", "worker", *self.options,
+            "-Q", self.queues, "-n", f"{name}@%h", f"--loglevel={self.loglevel}",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         process = subprocess.Popen(  # nosec B603 - a fixed command line

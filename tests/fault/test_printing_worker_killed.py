@@ -5,8 +5,6 @@ unmarked."""
 from __future__ import annotations
 
 import re
-import subprocess  # nosec B404 - starts our own Celery workers
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +21,6 @@ from tests.fault.test_import_worker_killed import Workers, wait_until
 from tests.payments.fixtures import make_queue
 from tests.printing.printer_server import FakePrinter
 
-ROOT = Path(__file__).resolve().parents[2]
 TICKETS = 100
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
 MARK = COPY_MARK.encode("cp866")
@@ -33,24 +30,11 @@ class PrintingWorkers(Workers):
     """Worker processes consuming the ``printing`` queue, with short printing timeouts (a
     killed worker's printers are taken over 3 s after its last renewal)."""
 
+    queues = "printing"
+
     def __init__(self, settings, logs: Path) -> None:
         super().__init__(settings, logs)
         self.env.update(CLINIC_PRINT_TIMEOUT="1", CLINIC_PRINT_LEASE_SECONDS="3")
-
-    def start(self, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-            "--pool=solo", "-Q", "printing", "-n", f"{name}@%h", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        process = subprocess.Popen(  # nosec B603 - a fixed command line
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        self.processes.append(process)
-        return process
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ e-mail arrives once."""
 
 from __future__ import annotations
 
-import subprocess  # nosec B404 - starts our own Celery workers
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,6 @@ from tests.conftest import ONE_BACKEND
 from tests.fault.test_import_worker_killed import Workers, wait_until
 from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
 
@@ -26,6 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND]
 class ReportWorkers(Workers):
     """Worker processes on the ``reports`` queue, mailing this test's SMTP server. Their SMTP
     timeout is long: the server holding the message must not end the send before the kill."""
+
+    queues = "reports"
 
     def __init__(self, config, logs: Path) -> None:
         super().__init__(config, logs)
@@ -36,21 +35,6 @@ class ReportWorkers(Workers):
             CLINIC_SMTP_FROM=config.smtp_from,
             CLINIC_REPORTS_SEND_LEASE_SECONDS=str(LEASE_SECONDS),
         )
-
-    def start(self, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-            "--pool=solo", "-Q", "reports", "-n", f"{name}@%h", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        process = subprocess.Popen(  # nosec B603 - a fixed command line
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        self.processes.append(process)
-        return process
 
 
 @pytest.fixture

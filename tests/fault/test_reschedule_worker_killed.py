@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess  # nosec B404 - starts our own Celery workers
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,13 +22,14 @@ from tests.visits.conftest import (  # noqa: F401 - fixtures
 )
 from tests.visits.test_rescheduling import _book
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
 
 
 class VisitWorkers(Workers):
     """The import test's worker processes, consuming the ``visits`` queue (and ``default``,
     where the sweeper's task goes) and sending mail to this test's SMTP server."""
+
+    queues = "visits,default"
 
     def __init__(self, config, logs: Path) -> None:
         super().__init__(config, logs)
@@ -40,21 +39,6 @@ class VisitWorkers(Workers):
             CLINIC_SMTP_TIMEOUT=str(config.smtp_timeout),
             CLINIC_SMTP_FROM=config.smtp_from,
         )
-
-    def start(self, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-            "--pool=solo", "-Q", "visits,default", "-n", f"{name}@%h", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        process = subprocess.Popen(  # nosec B603 - a fixed command line
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        self.processes.append(process)
-        return process
 
 
 @pytest.fixture
