@@ -278,9 +278,6 @@ class RedisBus:
     def pubsub_pattern(self) -> str:
         return f"{self.prefix}:ev:*"
 
-    def channel_from_pubsub(self, name: str) -> str:
-        return name[len(self.prefix) + 4 :]
-
     def history_key(self, channel: str) -> str:
         return f"{self.prefix}:hist:{channel}"
 
