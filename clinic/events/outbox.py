@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Callable, Iterable
 
 from sqlalchemy import delete, func
@@ -231,8 +231,6 @@ def outbox_backlog(session: Session) -> tuple[int, float | None]:
     ).one()
     if oldest is None:
         return count, None
-    if oldest.tzinfo is None:  # SQLite aggregates bypass the column type
-        oldest = oldest.replace(tzinfo=timezone.utc)
     return count, (utcnow() - oldest).total_seconds()
 
 
