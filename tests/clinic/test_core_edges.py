@@ -380,3 +380,42 @@ def test_the_backlog_counts_unpublished_events_and_the_age_of_the_oldest(runtime
     with runtime.db.session() as s:
         count, age = outbox_backlog(s)
     assert count == 1 and 600 <= age < 3600
+
+
+def test_outside_the_tests_recorded_events_are_not_checked_against_the_catalogue(runtime):
+    catalogue.check_recorded_events(False)
+    try:
+        with runtime.db.transaction() as s:
+            record_event(s, "job:free", "edge.undeclared", {"anything": [1, 2]})
+    finally:
+        catalogue.check_recorded_events(True)
+    with runtime.db.session() as s:
+        assert s.scalar(select(OutboxEvent.type).where(OutboxEvent.channel == "job:free")) == (
+            "edge.undeclared"
+        )
+
+
+def test_marks_noted_while_the_marker_found_nothing_are_written_in_its_next_round(runtime):
+    with runtime.db.transaction() as s:
+        event = record_event(s, "job:marks", "test.tick", {})
+    flush_published_marks()
+    with runtime.db.transaction() as s:
+        s.execute(update(OutboxEvent).values(published_at=None))
+    bind = runtime.db.engine
+
+    class Marks(_PublishedMarks):
+        MARK_EVERY = 0
+        rounds = 0
+
+        def flush(self):
+            done = super().flush()
+            self.rounds += 1
+            if self.rounds == 1:  # a request notes its events just after this round
+                self._ids = {bind: [event.id]}
+            return done
+
+    marks = Marks()
+    marks._run()  # returns once a round finds nothing and nothing is noted
+    assert marks.rounds == 3
+    with runtime.db.session() as s:
+        assert s.scalar(select(OutboxEvent.published_at)) is not None

@@ -343,3 +343,13 @@ def test_a_queue_without_a_room_or_a_day_has_nobody_in_its_room(runtime):
     with runtime.db.session() as s:
         holder = calls.holder_now(s, q.get_queue(s, queue_id), None, tz=TZ, now=MORNING)
         assert holder.id == called.id
+
+
+def test_a_board_changes_one_setting_and_keeps_the_others(db):
+    dep = department(db)
+    queue = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
+    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [queue.id]})
+    queue_admin.update_board(db, board, {"voice_languages": ["uz", "en"]})
+    shown = queue_admin.board_as_dict(board)
+    assert shown["voice_languages"] == ["uz", "en"]
+    assert shown["name"] == "Hall" and shown["queue_ids"] == [queue.id]

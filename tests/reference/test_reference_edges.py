@@ -155,6 +155,34 @@ def test_more_rows_than_the_limit_reject_the_file(monkeypatch):
         parse_price_list("prices.csv", csv_bytes(rows))
 
 
+def test_more_rows_than_the_limit_over_all_sheets_reject_the_workbook(monkeypatch):
+    monkeypatch.setattr(price_list_file, "MAX_ROWS", 2)
+    data = _xlsx(
+        {
+            "departments": [
+                ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
+                ["lab", "L", "Лаборатория", "Laboratoriya", "Laboratory"],
+                ["xray", "X", "Рентген", "Rentgen", "X-ray"],
+            ],
+            "services": [SERVICE_HEADER, ["s1", "a", "b", "c", "1", "0"]],
+        }
+    )
+    with pytest.raises(PriceListRejected, match="More than 2 rows: split the file"):
+        parse_price_list("prices.xlsx", data)
+
+
+def test_a_workbook_without_sheets_is_rejected():
+    data = _xlsx({"services": [SERVICE_HEADER]})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+    start, end = workbook.index("<sheets>"), workbook.index("</sheets>") + len("</sheets>")
+    emptied = _rewrite(
+        data, "xl/workbook.xml", (workbook[:start] + "<sheets/>" + workbook[end:]).encode()
+    )
+    with pytest.raises(PriceListRejected, match="no 'services' sheet"):
+        parse_price_list("prices.xlsx", emptied)
+
+
 @pytest.mark.parametrize(
     "header, complaint",
     [

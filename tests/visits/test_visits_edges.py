@@ -8,7 +8,7 @@ import logging
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic import jobs
@@ -418,6 +418,42 @@ def test_free_slots_start_after_now(runtime, clinic):
         clinic.at(day + timedelta(1), 9),
     ]
     assert len(starts) == 2 + 12
+    with runtime.db.session() as s:
+        evening = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day + timedelta(1),
+            doctor_id=clinic.doctor_ids[0], now=clinic.at(day, 14), limit=None,
+        )  # fmt: skip
+    # Today's hours are over: only tomorrow's slots.
+    assert [x["starts_at"] for x in evening] == starts[2:]
+
+
+def test_free_slots_need_a_doctor_a_department_or_a_service(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.session() as s:
+        assert "doctor_id" in errors_of(
+            lambda: slots.free_slots(s, tz=clinic.tz, first_day=day, last_day=day)
+        )
+
+
+def test_the_slot_after_a_visit_is_free_however_long_the_days_longest_visit(runtime, clinic):
+    with runtime.db.transaction() as s:
+        hour = reference.create_service(
+            s,
+            {"code": "HOUR-1", "name_ru": "Обследование", "name_uz": "Tekshiruv",
+             "name_en": "Check-up", "price": 1, "duration_minutes": 60,
+             "department_id": clinic.department_id},
+        )  # fmt: skip
+    day = next_week_day(runtime.settings.tz)
+    book(runtime, clinic, clinic.at(day, 9), service_ids=[hour.id])
+    book(runtime, clinic, clinic.at(day, 10), patient=1)
+    with runtime.db.session() as s:
+        found = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day, doctor_id=clinic.doctor_ids[0],
+            now=clinic.at(day, 8), limit=None,
+        )  # fmt: skip
+    starts = [x["starts_at"] for x in found]
+    assert starts[0] == clinic.at(day, 10, 20)
+    assert clinic.at(day, 10) not in starts and clinic.at(day, 9, 40) not in starts
 
 
 def test_free_slots_of_a_service_in_a_department_without_its_doctors_are_none(runtime):
@@ -622,3 +658,57 @@ def test_a_visit_the_database_refuses_for_another_reason_is_not_a_booking_refusa
         with pytest.raises(IntegrityError):
             booking.hold_seat(s, orphan, [0])
         s.rollback()
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_move_that_loses_the_patients_time_to_another_booking_is_refused(runtime):
+    # Another desk books the patient at the new time between the move's check and its write:
+    # the database's constraint, not the check, has the last word.
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        job_id = rescheduling.request_move(
+            s, visit.id, starts_at=clinic.at(day, 11), reason="doctor late"
+        ).id
+
+    def the_other_desk(_session, _context, _instances):
+        with runtime.db.transaction() as other:
+            booking.book(
+                other, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[1],
+                starts_at=clinic.at(day, 11), tz=clinic.tz,
+            )  # fmt: skip
+
+    with runtime.db.session() as s:
+        event.listen(s, "before_flush", the_other_desk, once=True)
+        with pytest.raises(booking.BookingConflict) as refused:
+            rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)
+        s.rollback()
+    assert refused.value.code == "patient_busy"
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).starts_at == clinic.at(day, 9)
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_patient_who_arrives_as_the_no_show_sweep_reaches_him_stays_arrived(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    first = book(runtime, clinic, clinic.at(day, 9))
+    second = book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
+    arrived = []
+
+    def the_desk_checks_him_in(_session, transaction):
+        if transaction.nested and not arrived:
+            with runtime.db.transaction() as desk:
+                visit = desk.get(Visit, first.id)
+                v.set_status(desk, visit, VisitStatus.ARRIVED, "desk", utcnow(), "arrived")
+            arrived.append(first.id)
+
+    with runtime.db.transaction() as s:
+        event.listen(s, "after_transaction_create", the_desk_checks_him_in)
+        marked = v.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 12))
+    assert marked == [second.id] and arrived == [first.id]
+    with runtime.db.session() as s:
+        assert s.get(Visit, first.id).status == VisitStatus.ARRIVED
+        assert s.get(Visit, second.id).status == VisitStatus.NO_SHOW
