@@ -52,3 +52,12 @@ def test_the_desk_cancels_a_waiting_ticket_with_a_reason(client_as, runtime):
     assert cancelled.get_json()["status"] == "cancelled"
     history = desk.get(f"/api/v1/tickets/{ticket['id']}").get_json()["history"]
     assert [h["action"] for h in history] == ["issued", "cancelled"]
+
+
+def test_a_switched_off_board_shows_nothing(client_as, runtime):
+    queue_id = make_queue(runtime)
+    admin = client_as("admin")
+    board = admin.post("/api/v1/boards", json={"name": "Hall", "queue_ids": [queue_id]}).get_json()
+    assert admin.get(f"/board/{board['id']}").status_code == 200
+    admin.patch(f"/api/v1/boards/{board['id']}", json={"active": False})
+    assert admin.get(f"/board/{board['id']}").status_code == 404
