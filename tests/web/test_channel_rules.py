@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import time
 
+from redis.exceptions import RedisError
+
+from clinic.accounts import users
+from clinic.accounts.models import User
 from clinic.accounts.permissions import permissions_of
 from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
+from tests.conftest import PASSWORD
 from web.auth.identity import Identity
 from web.queue import channels as _queue_rules  # noqa: F401 - registers the queue's rules
 from web.reference import channels as _reference_rules  # noqa: F401 - registers its rules
-from web.ws.access import PatientIdentity, may_read
+from web.ws.access import Credential, PatientIdentity, may_read, recheck
 
 
 def staff(*roles: str) -> Identity:
@@ -61,3 +67,36 @@ def test_the_patients_reference_channel_needs_the_right_to_read_patients(db):
     assert not may_read(staff("manager"), "reference:patients", db)
     assert may_read(staff("manager"), "reference:services", db)
     assert not may_read(staff("display"), "reference:services", db)
+
+
+def test_nobody_and_malformed_channels_read_nothing(db):
+    assert not may_read(None, "reference:services", db)
+    assert not may_read(staff("admin"), "not a channel", db)
+    assert not may_read(staff("admin"), "unheard:1", db)
+
+
+class _RedisAway:
+    def exists(self, *_keys):
+        raise RedisError("connection refused")
+
+
+def test_a_session_socket_is_rechecked_by_the_user_row_while_redis_is_away(runtime, caplog):
+    with runtime.db.transaction() as s:
+        user = users.create_user(s, username="rustam", password=PASSWORD, roles=["registrar"])
+    identity = Identity.of(user, "session")
+    credential = Credential("session", "clinic:session:abc")
+    assert "abc" not in repr(credential)
+    with runtime.db.session() as s, caplog.at_level(logging.WARNING, logger="web.ws.access"):
+        again = recheck(credential, identity, s, _RedisAway())
+    assert again == identity and "could not look the session" in caplog.text
+    with runtime.db.transaction() as s:
+        users.set_active(s, s.get(User, user.id), False)
+    with runtime.db.session() as s:
+        assert recheck(credential, identity, s, _RedisAway()) is None
+
+
+def test_no_credential_or_an_unknown_kind_proves_nothing(db):
+    assert recheck(None, staff("admin"), db, None) is None
+    assert recheck(Credential("carrier-pigeon", "x"), staff("admin"), db, None) is None
+    # A session credential proves a staff identity only.
+    assert recheck(Credential("session", "k"), PatientIdentity(1, 1), db, None) is None
