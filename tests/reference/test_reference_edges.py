@@ -9,7 +9,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook
 
 from clinic import jobs
 from clinic.errors import ValidationFailed
@@ -20,7 +19,14 @@ from clinic.reference.catalogue import catalogue_page
 from clinic.reference.editing import FieldReader, paginate
 from clinic.reference.price_import import import_price_list
 from clinic.reference.price_list_file import PriceListRejected, parse_price_list
-from tests.reference.test_price_import import claim, count, csv_bytes, new_job, run_import
+from tests.reference.test_price_import import (
+    claim,
+    count,
+    csv_bytes,
+    new_job,
+    run_import,
+    xlsx_bytes,
+)
 
 TODAY = date(2026, 3, 2)
 SERVICE_HEADER = ["code", "name_ru", "name_uz", "name_en", "price", "vat_percent"]
@@ -115,18 +121,6 @@ def test_a_room_is_renamed(db):
 # --- price-list files -----------------------------------------------------------------------
 
 
-def _xlsx(sheets: dict[str, list[list]]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def _rewrite(data: bytes, part: str, content: bytes) -> bytes:
     """The workbook ``data`` with one part replaced."""
     out = io.BytesIO()
@@ -157,7 +151,7 @@ def test_more_rows_than_the_limit_reject_the_file(monkeypatch):
 
 def test_more_rows_than_the_limit_over_all_sheets_reject_the_workbook(monkeypatch):
     monkeypatch.setattr(price_list_file, "MAX_ROWS", 2)
-    data = _xlsx(
+    data = xlsx_bytes(
         {
             "departments": [
                 ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
@@ -172,7 +166,7 @@ def test_more_rows_than_the_limit_over_all_sheets_reject_the_workbook(monkeypatc
 
 
 def test_a_workbook_without_sheets_is_rejected():
-    data = _xlsx({"services": [SERVICE_HEADER]})
+    data = xlsx_bytes({"services": [SERVICE_HEADER]})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         workbook = archive.read("xl/workbook.xml").decode()
     start, end = workbook.index("<sheets>"), workbook.index("</sheets>") + len("</sheets>")
@@ -240,7 +234,7 @@ def test_workbook_cells_of_every_kind_become_text():
 
 
 def test_a_workbook_too_large_once_unpacked_is_rejected_before_it_is_read(monkeypatch):
-    data = _xlsx({"services": [SERVICE_HEADER, ["s1", "a", "b", "c", "100", "0"]]})
+    data = xlsx_bytes({"services": [SERVICE_HEADER, ["s1", "a", "b", "c", "100", "0"]]})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = [p.file_size for p in archive.infolist()]
     monkeypatch.setattr(price_list_file, "MAX_PART_BYTES", max(parts))
@@ -250,14 +244,14 @@ def test_a_workbook_too_large_once_unpacked_is_rejected_before_it_is_read(monkey
 
 
 def test_a_damaged_workbook_is_rejected():
-    data = _xlsx({"services": [SERVICE_HEADER]})
+    data = xlsx_bytes({"services": [SERVICE_HEADER]})
     broken = _rewrite(data, "xl/workbook.xml", b"<not a workbook")
     with pytest.raises(PriceListRejected, match="The workbook cannot be read"):
         parse_price_list("prices.xlsx", broken)
 
 
 def test_a_workbook_with_known_sheets_but_no_services_imports_what_it_has():
-    data = _xlsx(
+    data = xlsx_bytes(
         {
             "Departments": [
                 ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
@@ -309,7 +303,7 @@ def test_rows_with_empty_or_bad_values_are_rejected_one_by_one(runtime, monkeypa
 
 
 def test_department_and_doctor_rows_with_problems_write_nothing(runtime):
-    data = _xlsx(
+    data = xlsx_bytes(
         {
             "departments": [
                 ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
