@@ -117,10 +117,6 @@ class Database:
             self.engine, expire_on_commit=False, info=dict(session_info or {})
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def session(self) -> Session:
         return self.sessionmaker()
 

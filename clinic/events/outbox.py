@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Callable, Iterable
 
 from sqlalchemy import delete, func
@@ -231,8 +231,6 @@ def outbox_backlog(session: Session) -> tuple[int, float | None]:
     ).one()
     if oldest is None:
         return count, None
-    if oldest.tzinfo is None:  # SQLite aggregates bypass the column type
-        oldest = oldest.replace(tzinfo=timezone.utc)
     return count, (utcnow() - oldest).total_seconds()
 
 
@@ -277,9 +275,6 @@ class RedisBus:
     @property
     def pubsub_pattern(self) -> str:
         return f"{self.prefix}:ev:*"
-
-    def channel_from_pubsub(self, name: str) -> str:
-        return name[len(self.prefix) + 4 :]
 
     def history_key(self, channel: str) -> str:
         return f"{self.prefix}:hist:{channel}"

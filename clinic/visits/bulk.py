@@ -22,7 +22,6 @@ from clinic import jobs
 from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
 from clinic.visits import notify, schedules, slots
-from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit
 from clinic.visits.rescheduling import QUEUE, move_visit, write_moved_notice
@@ -227,10 +226,3 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
         if notice is not None:
             keys.append(notice.key)
     return keys
-
-
-def unplaced_details(session: Session, result: dict) -> list[dict]:
-    """The unplaced visits with the patient's name and phone, for a reader allowed them."""
-    ids = [u["visit_id"] for u in result.get("unplaced", [])]
-    found = {x.id: x for x in session.scalars(select(Visit).where(Visit.id.in_(ids)))}
-    return [v.visit_as_dict(found[i]) for i in ids if i in found]

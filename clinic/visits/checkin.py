@@ -88,7 +88,7 @@ def carry_ticket(
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
         visit.ticket_id = None
         before = visit.status
-        if before == VisitStatus.ARRIVED:
+        if before == VisitStatus.ARRIVED:  # pragma: no branch - a ticket comes by arriving
             visit.status = VisitStatus.SCHEDULED
             v.record_history(session, visit, "back_to_scheduled", before, actor, now)
         return {"ticket": ticket.id, "action": "cancelled"}

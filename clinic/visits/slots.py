@@ -97,7 +97,7 @@ def doctors_for(
 
 
 def holding_visits(
-    session: Session, doctor_ids, starts: datetime, ends: datetime, *, exclude_id=None
+    session: Session, doctor_ids, starts: datetime, ends: datetime
 ) -> dict[int, list[tuple[datetime, datetime]]]:
     """Per doctor, the (start, end) of visits that hold time overlapping [starts, ends)."""
     query = select(Visit.doctor_id, Visit.starts_at, Visit.ends_at).where(
@@ -106,8 +106,6 @@ def holding_visits(
         Visit.starts_at < ends,
         Visit.ends_at > starts,
     )
-    if exclude_id is not None:
-        query = query.where(Visit.id != exclude_id)
     booked: dict[int, list[tuple[datetime, datetime]]] = {}
     for doctor_id, start, end in session.execute(query.order_by(Visit.starts_at)):
         booked.setdefault(doctor_id, []).append((start, end))

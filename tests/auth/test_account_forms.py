@@ -1,0 +1,56 @@
+"""The account and user pages' forms: tokens made and revoked by form, and the actions an
+administrator may not take on himself."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clinic.accounts import tokens, users
+from clinic.accounts.models import ApiToken, User
+
+
+def _token_of(runtime, username: str) -> int:
+    with runtime.db.transaction() as s:
+        user = users.find_user(s, username)
+        return tokens.create_token(s, user, name="script", days=30)[0].id
+
+
+def _revoked(runtime, token_id: int) -> bool:
+    with runtime.db.session() as s:
+        return s.get(ApiToken, token_id).revoked_at is not None
+
+
+def test_a_token_without_a_name_is_not_made(client_as, runtime):
+    desk = client_as("registrar", "zarina")
+    answer = desk.post("/account/tokens", data={"name": "", "days": "30"})
+    assert answer.status_code == 302
+    with runtime.db.session() as s:
+        assert s.scalars(select(ApiToken)).all() == []
+
+
+def test_a_user_revokes_his_own_token_by_form_but_not_anothers(client_as, runtime):
+    desk = client_as("registrar", "zarina")
+    client_as("registrar", "olim")
+    own, anothers = _token_of(runtime, "zarina"), _token_of(runtime, "olim")
+    assert desk.post(f"/account/tokens/{own}/revoke").status_code == 302
+    assert desk.post(f"/account/tokens/{anothers}/revoke").status_code == 302
+    assert _revoked(runtime, own) and not _revoked(runtime, anothers)
+
+
+def test_an_administrator_revokes_anyones_token_from_the_list_of_all(client_as, runtime):
+    admin = client_as("admin", "boss")
+    client_as("registrar", "olim")
+    token_id = _token_of(runtime, "olim")
+    answer = admin.post(f"/account/tokens/{token_id}/revoke", data={"from": "all"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/admin/tokens")
+    assert _revoked(runtime, token_id)
+
+
+def test_an_administrator_cannot_disable_himself_nor_take_an_unknown_action(client_as, runtime):
+    admin = client_as("admin", "boss")
+    with runtime.db.session() as s:
+        me = users.find_user(s, "boss").id
+    assert admin.post(f"/admin/users/{me}/disable").status_code == 302
+    assert admin.post(f"/admin/users/{me}/promote").status_code == 302
+    with runtime.db.session() as s:
+        assert s.get(User, me).active is True

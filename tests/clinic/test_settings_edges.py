@@ -1,0 +1,107 @@
+"""The payment providers' settings: which are on, their secrets, addresses and rate limit."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from clinic.settings import ConfigError, Settings
+
+STRONG = "k" * 40
+
+
+def dev(tmp_path, **env) -> Settings:
+    return Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), **env})
+
+
+def prod_env(tmp_path, **overrides) -> dict:
+    env = {
+        "CLINIC_ENV": "production",
+        "CLINIC_INSTANCE": str(tmp_path),
+        "SECRET_KEY": STRONG,
+        "DATABASE_URL": "postgresql://clinic@db/clinic",
+        "REDIS_URL": "redis://redis:6379/0",
+        "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+    }
+    env.update(overrides)
+    return env
+
+
+def test_every_provider_is_on_in_development_and_none_in_production(tmp_path):
+    assert dev(tmp_path).payment_providers == ("payme", "click", "webhooks")
+    assert Settings.from_env(prod_env(tmp_path)).payment_providers == ()
+
+
+def test_the_enabled_providers_are_read_as_a_list_in_any_case(tmp_path):
+    settings = dev(tmp_path, CLINIC_PAYMENT_PROVIDERS=" Payme , ,CLICK ")
+    assert settings.payment_providers == ("payme", "click")
+    assert dev(tmp_path, CLINIC_PAYMENT_PROVIDERS="").payment_providers == ()
+
+
+def test_an_unknown_provider_is_refused_by_name(tmp_path):
+    with pytest.raises(ConfigError, match="'stripe'"):
+        dev(tmp_path, CLINIC_PAYMENT_PROVIDERS="payme,stripe")
+
+
+def test_webhook_secrets_are_name_value_pairs(tmp_path):
+    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS="Acquirer=whsec_a, ,other = whsec_b")
+    assert settings.webhook_secrets == {"acquirer": "whsec_a", "other": "whsec_b"}
+    for bad in ("acquirer", "=whsec_a", "acquirer=", "acquirer=whsec_a,broken"):
+        with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS must be name=value"):
+            dev(tmp_path, CLINIC_WEBHOOK_SECRETS=bad)
+
+
+def test_provider_addresses_are_networks_per_provider(tmp_path):
+    settings = dev(
+        tmp_path,
+        CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.7;click=10.0.0.0/8,::1",
+    )
+    assert settings.provider_allowed_ips == {
+        "payme": (
+            ipaddress.ip_network("185.234.113.0/24"),
+            ipaddress.ip_network("185.178.51.7/32"),
+        ),
+        "click": (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")),
+    }
+    with pytest.raises(ConfigError, match="CLINIC_PROVIDER_ALLOWED_IPS"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.300")
+
+
+def test_the_provider_rate_limit_is_checked_at_start(tmp_path):
+    assert dev(tmp_path).provider_rate_limit == "600 per minute"
+    assert dev(tmp_path, CLINIC_PROVIDER_RATE_LIMIT="10/second").provider_rate_limit == (
+        "10/second"
+    )
+    with pytest.raises(ConfigError, match="CLINIC_PROVIDER_RATE_LIMIT"):
+        dev(tmp_path, CLINIC_PROVIDER_RATE_LIMIT="lots per fortnight")
+
+
+def test_production_names_each_missing_or_placeholder_provider_secret(tmp_path):
+    env = prod_env(
+        tmp_path,
+        CLINIC_PAYMENT_PROVIDERS="payme,click,webhooks",
+        PAYME_MERCHANT_ID="real-merchant",
+        PAYME_KEY="dev-key",
+        CLICK_SERVICE_ID="12713",
+        CLICK_MERCHANT_ID="TEST",
+        CLINIC_WEBHOOK_SECRETS="acquirer=whsec_real",
+    )
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(env)
+    message = str(refused.value)
+    for name in ("PAYME_KEY", "CLICK_MERCHANT_ID", "CLICK_SECRET_KEY"):
+        assert f"{name} must be set to the real value" in message
+    for name in ("PAYME_MERCHANT_ID", "CLICK_SERVICE_ID", "CLINIC_WEBHOOK_SECRETS"):
+        assert f"{name} must be" not in message
+
+
+def test_production_starts_with_the_secrets_of_the_providers_it_enables(tmp_path):
+    env = prod_env(
+        tmp_path,
+        CLINIC_PAYMENT_PROVIDERS="payme",
+        PAYME_MERCHANT_ID="real-merchant",
+        PAYME_KEY="real-key",
+    )
+    settings = Settings.from_env(env)
+    assert settings.payment_providers == ("payme",) and settings.payme_key == "real-key"

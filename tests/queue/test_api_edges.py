@@ -1,0 +1,63 @@
+"""Queue administration over HTTP: a queue made, a board changed, a ticket cancelled."""
+
+from __future__ import annotations
+
+from clinic.reference import directory as reference
+from tests.queue.test_api import make_queue
+
+
+def test_an_administrator_makes_a_queue_with_its_department_prefix(client_as, runtime):
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {"code": "ent", "ticket_prefix": "LOR", "name_ru": "ЛОР", "name_uz": "LOR",
+             "name_en": "ENT"},
+        )  # fmt: skip
+    admin = client_as("admin")
+    made = admin.post(
+        "/api/v1/queues",
+        json={"code": "ent", "department_id": department.id, "closes_at": "20:00"},
+    )
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["code"] == "ent" and body["prefix"] == "LOR" and body["waiting"] == 0
+    assert body["closes_at"] == "20:00"
+    assert admin.get(f"/api/v1/queues/{body['id']}").get_json()["code"] == "ent"
+
+
+def test_an_administrator_renames_a_board_and_points_it_at_other_queues(client_as, runtime):
+    first, second = make_queue(runtime, "therapy"), make_queue(runtime, "surgery")
+    admin = client_as("admin")
+    board = admin.post("/api/v1/boards", json={"name": "Hall", "queue_ids": [first]})
+    assert board.status_code == 201, board.get_json()
+    changed = admin.patch(
+        f"/api/v1/boards/{board.get_json()['id']}",
+        json={"name": "Upstairs", "queue_ids": [second, first], "chime": False},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json() == {
+        **board.get_json(),
+        "name": "Upstairs",
+        "queue_ids": [second, first],
+        "chime": False,
+    }
+
+
+def test_the_desk_cancels_a_waiting_ticket_with_a_reason(client_as, runtime):
+    queue_id = make_queue(runtime)
+    desk = client_as("registrar")
+    ticket = desk.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    cancelled = desk.post(f"/api/v1/tickets/{ticket['id']}/cancel", json={"reason": "left"})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert cancelled.get_json()["status"] == "cancelled"
+    history = desk.get(f"/api/v1/tickets/{ticket['id']}").get_json()["history"]
+    assert [h["action"] for h in history] == ["issued", "cancelled"]
+
+
+def test_a_switched_off_board_shows_nothing(client_as, runtime):
+    queue_id = make_queue(runtime)
+    admin = client_as("admin")
+    board = admin.post("/api/v1/boards", json={"name": "Hall", "queue_ids": [queue_id]}).get_json()
+    assert admin.get(f"/board/{board['id']}").status_code == 200
+    admin.patch(f"/api/v1/boards/{board['id']}", json={"active": False})
+    assert admin.get(f"/board/{board['id']}").status_code == 404

@@ -1,0 +1,355 @@
+"""The queue's rules at their edges: settings and boards refused field by field, calls on
+days that have not started, paid-first queues, closed days, and what the screens see of an
+empty day."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from clinic import channels
+from clinic.accounts.permissions import Staff, permissions_of
+from clinic.base import utcnow
+from clinic.errors import Conflict, ValidationFailed
+from clinic.models import QueueDay, Ticket
+from clinic.queue import snapshots  # noqa: F401 - registers the queue's screens
+from clinic.queue import access
+from clinic.queue import admin as queue_admin
+from clinic.queue import calls
+from clinic.queue import days as queue_days
+from clinic.queue import tickets as q
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import QueueRefused
+from clinic.reference import directory as reference
+
+TZ = ZoneInfo("Asia/Tashkent")
+# 10:00 in Tashkent (UTC+5) on a Monday.
+MORNING = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)
+
+
+def department(s, code="edge", prefix="E"):
+    return reference.create_department(
+        s,
+        {
+            "code": code,
+            "ticket_prefix": prefix,
+            "name_ru": "Терапия",
+            "name_uz": "Terapiya",
+            "name_en": "Therapy",
+        },
+    )
+
+
+def make_queue(runtime, code="edge", prefix="E", **extra) -> int:
+    with runtime.db.transaction() as s:
+        dep = department(s, f"d-{code}", prefix)
+        return queue_admin.create_queue(s, {"code": code, "department_id": dep.id, **extra}).id
+
+
+def issue(runtime, queue_id, now=MORNING, **kwargs) -> Ticket:
+    with runtime.db.transaction() as s:
+        return q.issue_ticket(s, queue_id, tz=TZ, now=now, **kwargs)
+
+
+def refused_fields(call) -> dict:
+    with pytest.raises(ValidationFailed) as refused:
+        call()
+    return refused.value.errors
+
+
+# --- queue settings -------------------------------------------------------------------------
+
+
+def test_a_new_queue_needs_a_code_and_a_department(db):
+    assert refused_fields(lambda: queue_admin.create_queue(db, {})) == {
+        "code": ["required"],
+        "department_id": ["required"],
+    }
+
+
+def test_queue_settings_are_refused_field_by_field(db):
+    dep = department(db)
+    errors = refused_fields(
+        lambda: queue_admin.create_queue(
+            db,
+            {
+                "code": "Not A Code",
+                "department_id": dep.id,
+                "prefix": "ab",
+                "start_number": 0,
+                "online_daily_limit": True,
+                "default_service_minutes": "15",
+            },
+        )
+    )
+    assert set(errors) == {
+        "code",
+        "prefix",
+        "start_number",
+        "online_daily_limit",
+        "default_service_minutes",
+    }
+
+
+def test_a_queue_code_belongs_to_one_queue(db):
+    dep = department(db)
+    first = queue_admin.create_queue(db, {"code": "first", "department_id": dep.id})
+    second = queue_admin.create_queue(db, {"code": "second", "department_id": dep.id})
+    with pytest.raises(Conflict) as taken:
+        queue_admin.update_queue(db, second, {"code": "first"})
+    assert taken.value.errors == {"code": ["is already used"]}
+    # A queue keeps its own code when its other settings change.
+    queue_admin.update_queue(db, first, {"code": "first", "start_number": 10})
+    assert first.start_number == 10 and second.code == "second"
+
+
+def test_the_online_window_needs_both_ends_and_a_known_close_action(db):
+    dep = department(db)
+    errors = refused_fields(
+        lambda: queue_admin.create_queue(
+            db,
+            {
+                "code": "half",
+                "department_id": dep.id,
+                "online_from": time(8),
+                "close_action": "explode",
+            },
+        )
+    )
+    assert errors == {
+        "online_until": ["give both ends of the online window, or neither"],
+        "close_action": ["no_show or cancel"],
+    }
+
+
+def test_inactive_queues_are_listed_only_when_asked_for(db):
+    dep = department(db)
+    queue_admin.create_queue(db, {"code": "open", "department_id": dep.id})
+    queue_admin.create_queue(db, {"code": "shut", "department_id": dep.id, "active": False})
+    assert [x.code for x in queue_admin.list_queues(db)] == ["open"]
+    assert [x.code for x in queue_admin.list_queues(db, active_only=False)] == ["open", "shut"]
+
+
+# --- boards ---------------------------------------------------------------------------------
+
+
+def test_a_new_board_needs_a_name_and_its_queues(db):
+    assert refused_fields(lambda: queue_admin.create_board(db, {"name": "Hall"})) == {
+        "queue_ids": ["required"]
+    }
+
+
+def test_board_settings_are_refused_field_by_field(db):
+    dep = department(db)
+    queue = queue_admin.create_queue(db, {"code": "hall", "department_id": dep.id})
+    errors = refused_fields(
+        lambda: queue_admin.create_board(
+            db, {"name": "  ", "queue_ids": [], "voice_languages": ["ru", "fr"]}
+        )
+    )
+    assert errors == {
+        "name": ["required"],
+        "queue_ids": [errors["queue_ids"][0]],
+        "voice_languages": ["one or more of ru, uz, en"],
+    }
+    assert errors["queue_ids"][0].startswith("from 1 to")
+    assert "voice_languages" in refused_fields(
+        lambda: queue_admin.create_board(
+            db, {"name": "Hall", "queue_ids": [queue.id], "voice_languages": []}
+        )
+    )
+
+
+def test_a_board_is_renamed_and_pointed_at_other_queues(db):
+    dep = department(db)
+    one = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
+    two = queue_admin.create_queue(db, {"code": "two", "department_id": dep.id})
+    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [one.id]})
+    queue_admin.update_board(
+        db, board, {"name": "Upstairs", "queue_ids": [two.id, one.id, two.id], "chime": 0}
+    )
+    shown = queue_admin.board_as_dict(queue_admin.get_board(db, board.id))
+    assert shown["name"] == "Upstairs" and shown["queue_ids"] == [two.id, one.id]
+    assert shown["chime"] is False
+    assert [x.code for x in queue_admin.board_queues(db, board)] == ["two", "one"]
+
+
+# --- calling --------------------------------------------------------------------------------
+
+
+def test_calling_a_queue_that_has_no_ticket_today_finds_nobody(runtime):
+    queue_id = make_queue(runtime)
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING) is None
+        assert q.find_day(s, queue_id, q.clinic_day(MORNING, TZ)) is None
+
+
+def test_a_call_to_an_unknown_room_is_refused(runtime):
+    queue_id = make_queue(runtime)
+    issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        for room_id in (999999, "3"):
+            with pytest.raises(ValidationFailed) as refused:
+                calls.call_next(s, queue_id, tz=TZ, room_id=room_id, now=MORNING)
+            assert refused.value.errors == {"room_id": ["no such room"]}
+
+
+def test_a_pay_first_queue_calls_the_first_paid_ticket(runtime):
+    queue_id = make_queue(runtime, pay_before_doctor=True)
+    unpaid = issue(runtime, queue_id)
+    paid = issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING) is None
+        s.get(Ticket, paid.id).paid_at = MORNING
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=1))
+        assert called.id == paid.id
+        assert s.get(Ticket, unpaid.id).status == S.WAITING
+
+
+def test_a_ticket_is_not_transferred_to_its_own_queue(runtime):
+    queue_id = make_queue(runtime)
+    ticket = issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        ticket = s.get(Ticket, ticket.id)
+        with pytest.raises(ValidationFailed) as refused:
+            calls.transfer(s, ticket, queue_id, tz=TZ, now=MORNING)
+        assert refused.value.errors == {"to_queue_id": ["same queue"]}
+        assert ticket.status == S.WAITING
+
+
+def test_nobody_is_ahead_of_a_ticket_that_no_longer_waits(runtime):
+    queue_id = make_queue(runtime)
+    first = issue(runtime, queue_id)
+    second = issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        assert calls.people_ahead(s, s.get(Ticket, second.id)) == 1
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        assert calls.people_ahead(s, s.get(Ticket, first.id)) == 0
+        assert calls.people_ahead(s, s.get(Ticket, second.id)) == 0
+
+
+def test_the_day_list_pages_only_when_a_limit_is_given(runtime):
+    queue_id = make_queue(runtime)
+    codes = [issue(runtime, queue_id).code for _ in range(3)]
+    with runtime.db.session() as s:
+        day_id = q.find_day(s, queue_id, q.clinic_day(MORNING, TZ)).id
+        assert [t.code for t in queue_days.day_tickets(s, day_id)] == codes
+        page = queue_days.day_tickets(s, day_id, limit=1, offset=1)
+        assert [t.code for t in page] == codes[1:2]
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+def test_an_inactive_queue_issues_no_ticket(runtime):
+    queue_id = make_queue(runtime, active=False)
+    with pytest.raises(QueueRefused) as refused:
+        issue(runtime, queue_id)
+    assert refused.value.code == "queue_inactive"
+
+
+def test_a_ticket_of_unknown_source_or_priority_is_refused(runtime):
+    queue_id = make_queue(runtime)
+    with runtime.db.transaction() as s:
+        with pytest.raises(ValidationFailed) as refused:
+            q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, source="fax")
+        assert set(refused.value.errors) == {"source"}
+        with pytest.raises(ValidationFailed) as refused:
+            q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, priority=7)
+        assert set(refused.value.errors) == {"priority"}
+
+
+def test_a_day_closed_early_issues_no_more_tickets(runtime):
+    queue_id = make_queue(runtime)
+    first = issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        s.get(QueueDay, first.queue_day_id).closed_at = MORNING
+    with pytest.raises(QueueRefused) as refused:
+        issue(runtime, queue_id, now=MORNING + timedelta(minutes=5))
+    assert refused.value.code == "queue_closed"
+
+
+def test_online_joining_is_refused_where_the_queue_takes_none(runtime):
+    queue_id = make_queue(runtime)
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as refused:
+            q.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
+    assert refused.value.code == "online_disabled"
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+def test_a_role_that_cannot_call_has_no_queue_to_call(runtime):
+    make_queue(runtime)
+    cashier = Staff(permissions_of(["cashier"]))
+    registrar_who_calls = Staff(permissions_of(["admin"]))
+    with runtime.db.session() as s:
+        assert access.queues_to_call(s, cashier) == []
+        assert [x.code for x in access.queues_to_call(s, registrar_who_calls)] == ["edge"]
+
+
+def test_a_call_names_an_existing_room(runtime):
+    queue_id = make_queue(runtime)
+    admin = Staff(permissions_of(["admin"]))
+    with runtime.db.transaction() as s:
+        room = reference.create_room(s, {"number": "101", "name": "Кабинет"})
+        queue = q.get_queue(s, queue_id)
+        assert access.calling_room(s, admin, queue, room.id) == room.id
+        with pytest.raises(ValidationFailed) as refused:
+            access.calling_room(s, admin, queue, 999999)
+        assert refused.value.errors == {"room_id": ["no such room"]}
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def test_screens_of_a_queue_without_tickets_today_show_an_empty_day(runtime):
+    queue_id = make_queue(runtime)
+    with runtime.db.session() as s:
+        staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
+        board, _ = channels.snapshot(s, q.board_channel(queue_id), TZ)
+    assert staff["tickets"] == [] and staff["waiting"] == 0
+    assert set(staff["counts"].values()) == {0} and set(staff["counts"]) == set(S.ALL)
+    assert board is not None
+
+
+def test_channels_naming_no_queue_or_ticket_have_no_snapshot(runtime):
+    with runtime.db.session() as s:
+        for channel in ("queue:abc", "board:abc", "ticket:abc", "ticket:999999"):
+            assert channels.snapshot(s, channel, TZ)[0] is None
+
+
+def test_a_ticket_snapshot_shows_its_place(runtime):
+    queue_id = make_queue(runtime, closes_at=time(23, 59))
+    ticket = issue(runtime, queue_id, now=utcnow())
+    with runtime.db.session() as s:
+        shown, last = channels.snapshot(s, q.ticket_channel(ticket.id), TZ)
+    assert shown["code"] == ticket.code and last >= 1
+
+
+def test_a_queue_without_a_room_or_a_day_has_nobody_in_its_room(runtime):
+    queue_id = make_queue(runtime)
+    with runtime.db.session() as s:
+        queue = q.get_queue(s, queue_id)
+        assert queue.room_id is None
+        assert calls.holder_now(s, queue, None, tz=TZ, now=MORNING) is None
+    issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    with runtime.db.session() as s:
+        holder = calls.holder_now(s, q.get_queue(s, queue_id), None, tz=TZ, now=MORNING)
+        assert holder.id == called.id
+
+
+def test_a_board_changes_one_setting_and_keeps_the_others(db):
+    dep = department(db)
+    queue = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
+    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [queue.id]})
+    queue_admin.update_board(db, board, {"voice_languages": ["uz", "en"]})
+    shown = queue_admin.board_as_dict(board)
+    assert shown["voice_languages"] == ["uz", "en"]
+    assert shown["name"] == "Hall" and shown["queue_ids"] == [queue.id]

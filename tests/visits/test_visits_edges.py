@@ -1,0 +1,714 @@
+"""Visits at their edges: refused input, status changes that lost a race, walk-ins, check-in
+without a queue, tickets carried over a move, weekly hours and exceptions refused field by
+field, free slots around now, and notices that cannot be sent yet."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from clinic import jobs
+from clinic.base import utcnow
+from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.models import OutboxEvent, Ticket
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import TicketStatus
+from clinic.reference import directory as reference
+from clinic.visits import booking, bulk, checkin, notify, rescheduling, schedules, slots
+from clinic.visits import visits as v
+from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
+from clinic.visits.models import DoctorService, Visit, VisitNotice
+from tests.conftest import BACKENDS
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+
+
+def book(runtime, clinic, starts, *, patient=0, now=None, **kwargs) -> Visit:
+    with runtime.db.transaction() as s:
+        return booking.book(
+            s,
+            patient_id=clinic.patient_ids[patient],
+            doctor_id=clinic.doctor_ids[0],
+            starts_at=starts,
+            tz=runtime.settings.tz,
+            now=now,
+            actor="desk",
+            **kwargs,
+        )
+
+
+def errors_of(call) -> dict:
+    with pytest.raises(ValidationFailed) as refused:
+        call()
+    return refused.value.errors
+
+
+# --- booking --------------------------------------------------------------------------------
+
+
+def test_a_booking_of_unknown_kind_or_without_a_time_zone_is_refused(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    assert "kind" in errors_of(lambda: book(runtime, clinic, clinic.at(day, 9), kind="house"))
+    naive = clinic.at(day, 9).replace(tzinfo=None)
+    assert errors_of(lambda: book(runtime, clinic, naive)) == {"starts_at": ["with an offset"]}
+
+
+def test_an_inactive_doctor_takes_no_booking(runtime, clinic):
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[0])
+    day = next_week_day(runtime.settings.tz)
+    assert "doctor_id" in errors_of(lambda: book(runtime, clinic, clinic.at(day, 9)))
+
+
+def test_services_are_a_list_of_active_services(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    at = clinic.at(day, 9)
+    for bad in ("1", [True], [0]):
+        assert errors_of(lambda: book(runtime, clinic, at, service_ids=bad)) == {
+            "service_ids": ["a list of service ids"]
+        }
+    assert errors_of(lambda: book(runtime, clinic, at, service_ids=[999999])) == {
+        "service_ids": ["no service 999999"]
+    }
+
+
+def test_a_walk_in_joins_the_slot_running_now_but_not_an_hour_gone(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    slot = clinic.at(day, 9)
+    walk_in = book(runtime, clinic, slot, kind=VisitKind.WALK_IN, now=slot + timedelta(minutes=10))
+    assert walk_in.kind == VisitKind.WALK_IN and walk_in.starts_at == slot
+    with pytest.raises(booking.BookingRefused) as refused:
+        book(runtime, clinic, clinic.at(day, 9, 20), patient=1, kind=VisitKind.WALK_IN,
+             now=clinic.at(day, 10, 20))  # fmt: skip
+    assert refused.value.code == "in_past"
+
+
+def test_a_visit_that_would_run_past_the_end_of_the_hours_is_refused(runtime, clinic):
+    with runtime.db.transaction() as s:
+        long_one = reference.create_service(
+            s,
+            {
+                "code": "LONG-1",
+                "name_ru": "Обследование",
+                "name_uz": "Tekshiruv",
+                "name_en": "Check-up",
+                "price": 1,
+                "duration_minutes": 60,
+                "department_id": clinic.department_id,
+            },
+        )
+    day = next_week_day(runtime.settings.tz)
+    with pytest.raises(booking.BookingRefused) as refused:
+        book(runtime, clinic, clinic.at(day, 12, 40), service_ids=[long_one.id])
+    assert refused.value.code == "outside_hours"
+    assert book(runtime, clinic, clinic.at(day, 12), service_ids=[long_one.id]).ends_at == (
+        clinic.at(day, 13)
+    )
+
+
+def test_an_integrity_error_of_another_kind_is_no_booking_refusal():
+    error = IntegrityError("INSERT", {}, Exception('null value in column "x"'))
+    assert booking.constraint_refusal(error) is None
+
+
+# --- a visit's day --------------------------------------------------------------------------
+
+
+def test_a_visit_moves_only_along_its_allowed_statuses(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        with pytest.raises(Conflict) as refused:
+            v.complete(s, visit, actor="doctor")
+        assert refused.value.code == "status_changed"
+        # No queue for this doctor: he sees his patients by the calendar alone.
+        assert checkin.check_in(s, visit, tz=clinic.tz, now=clinic.at(day, 8, 50)) is None
+        v.start(s, visit, actor="doctor")
+        v.complete(s, visit, actor="doctor")
+        assert visit.status == VisitStatus.COMPLETED and visit.ticket_id is None
+        actions = [h["action"] for h in v.history(s, visit)]
+    assert actions[-3:] == ["arrived", "started", "completed"]
+
+
+def test_a_status_change_that_lost_a_race_is_refused(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.session() as stale:
+        seen = stale.get(Visit, visit.id)
+        stale.commit()  # the screen's copy stays as it was read
+        with runtime.db.transaction() as other:
+            v.cancel(other, other.get(Visit, visit.id), by="clinic", reason="doctor ill",
+                     late_window_hours=24)  # fmt: skip
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            v.set_status(stale, seen, VisitStatus.ARRIVED, "desk", utcnow(), "arrived")
+        stale.rollback()
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).status == VisitStatus.CANCELLED
+
+
+def test_a_cancellation_says_who_and_why(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        assert errors_of(
+            lambda: v.cancel(s, visit, by="nurse", reason="x", late_window_hours=24)
+        ) == {"by": ["patient or clinic"]}
+        assert errors_of(
+            lambda: v.cancel(s, visit, by="patient", reason="  ", late_window_hours=24)
+        ) == {"reason": ["required"]}
+        assert visit.status == VisitStatus.SCHEDULED
+
+
+def test_a_day_list_is_by_doctor_or_department_and_hides_cancelled_unless_asked(runtime):
+    clinic = make_clinic(runtime, doctors=2)
+    other = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    kept = book(runtime, clinic, clinic.at(day, 9))
+    dropped = book(runtime, clinic, clinic.at(day, 10), patient=1)
+    with runtime.db.transaction() as s:
+        v.cancel(s, s.get(Visit, dropped.id), by="clinic", reason="x", late_window_hours=24)
+    elsewhere = book(runtime, other, other.at(day, 9))
+    tz = runtime.settings.tz
+    with runtime.db.session() as s:
+
+        def ids(**kwargs):
+            return [x.id for x in v.day_visits(s, day, tz, **kwargs)]
+
+        assert ids(doctor_id=clinic.doctor_ids[0]) == [kept.id]
+        assert ids(doctor_id=clinic.doctor_ids[1]) == []
+        assert ids(department_id=clinic.department_id, include_cancelled=True) == [
+            kept.id,
+            dropped.id,
+        ]
+        assert sorted(ids()) == sorted([kept.id, elsewhere.id])
+
+
+# --- check-in and moves ---------------------------------------------------------------------
+
+
+def test_a_visit_of_another_day_cannot_check_in(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            checkin.check_in(s, s.get(Visit, visit.id), tz=clinic.tz)
+    assert refused.value.code == "not_today"
+
+
+def _checked_in_today(runtime):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {
+                "code": f"q{clinic.department_id}",
+                "department_id": clinic.department_id,
+                "closes_at": time(23, 59, 59, 999999),
+            },
+        )
+    visit = book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        ticket = checkin.check_in(s, visit, tz=clinic.tz)
+    return clinic, visit, ticket
+
+
+def test_a_ticket_stays_with_a_visit_moved_within_its_day_and_queue(runtime):
+    clinic, visit, ticket = _checked_in_today(runtime)
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        kept = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+    assert kept == {"ticket": ticket.id, "action": "kept"}
+
+
+def test_a_ticket_is_cancelled_when_its_visit_moves_to_another_day(runtime):
+    clinic, visit, ticket = _checked_in_today(runtime)
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        assert visit.status == VisitStatus.ARRIVED
+        visit.starts_at += timedelta(days=2)
+        visit.ends_at += timedelta(days=2)
+        carried = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+        assert carried == {"ticket": ticket.id, "action": "cancelled"}
+        assert visit.status == VisitStatus.SCHEDULED and visit.ticket_id is None
+        assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
+        assert [h["action"] for h in v.history(s, visit)][-1] == "back_to_scheduled"
+
+
+def test_a_move_says_why_and_gives_the_time_zone(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        to = clinic.at(day, 10)
+        assert errors_of(
+            lambda: rescheduling.request_move(s, visit.id, starts_at=to, reason=" ")
+        ) == {"reason": ["required"]}
+        assert errors_of(
+            lambda: rescheduling.request_move(
+                s, visit.id, starts_at=to.replace(tzinfo=None), reason="x"
+            )
+        ) == {"starts_at": ["with an offset"]}
+
+
+def test_a_move_is_carried_out_once_and_a_late_refusal_keeps_its_outcome(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        job_id = rescheduling.request_move(
+            s, visit.id, starts_at=clinic.at(day, 11), reason="doctor late"
+        ).id
+    with runtime.db.transaction() as s:
+        first = rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)
+    with runtime.db.transaction() as s:
+        again = rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)
+        rescheduling.refuse(s, job_id, Conflict("too late", code="doctor_busy"))
+        move = rescheduling.move_for_job(s, job_id)
+        assert move.status == MoveStatus.DONE and move.outcome == first
+    assert again == first and first["moved"] is True
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).starts_at == clinic.at(day, 11)
+        assert s.get(Visit, visit.id).moves == 1
+
+
+def test_a_job_that_moves_no_visit_cannot_be_carried_out(runtime):
+    with runtime.db.transaction() as s:
+        job_id = jobs.create_job(s, kind="visit_move", task_name="visits.move").id
+        with pytest.raises(ValidationFailed, match="moves no visit"):
+            rescheduling.carry_out(s, job_id, tz=runtime.settings.tz, max_moves=3)
+
+
+def test_a_bulk_move_searches_at_most_a_month_ahead(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        for days in (-1, bulk.MAX_SEARCH_DAYS + 1):
+            assert "search_days" in errors_of(
+                lambda: bulk.start_bulk_move(
+                    s,
+                    clinic.doctor_ids[0],
+                    kind=ExceptionKind.SICK,
+                    first_day=day,
+                    last_day=day,
+                    search_days=days,
+                )
+            )
+
+
+# --- weekly hours and exceptions ------------------------------------------------------------
+
+
+def test_weekly_hours_are_refused_row_by_row_and_field_by_field(runtime, clinic):
+    doctor_id = clinic.doctor_ids[0]
+    with runtime.db.transaction() as s:
+        assert errors_of(lambda: schedules.set_week(s, doctor_id, {"weekday": 0})) == {
+            "days": ["a list of at most 50 rows"]
+        }
+        errors = errors_of(
+            lambda: schedules.set_week(
+                s,
+                doctor_id,
+                [
+                    "monday",
+                    {"weekday": True, "starts": "9:00", "ends": "13:00", "room_id": 999999},
+                    {"weekday": 1, "starts": "13:00", "ends": "09:00", "breaks": "lunch"},
+                    {
+                        "weekday": 2,
+                        "starts": "09:00",
+                        "ends": "13:00",
+                        "breaks": [["11:00"], ["12:30", "13:30"], ["10:00", "1000"]],
+                        "slot_minutes": 4,
+                        "capacity": 21,
+                    },
+                ],
+            )
+        )
+    assert errors == {
+        "days.0": ["an object"],
+        "days.1.weekday": ["a whole number from 0 to 6"],
+        "days.1.starts": ["a time as HH:MM"],
+        "days.1.room_id": ["no such room"],
+        "days.2.ends": ["after starts"],
+        "days.2.breaks": ['a list of ["HH:MM", "HH:MM"]'],
+        "days.3.breaks": [
+            'each break is ["HH:MM", "HH:MM"]',
+            "each break lies inside the hours",
+            "a time as HH:MM",
+        ],
+        "days.3.slot_minutes": ["a whole number from 5 to 480"],
+        "days.3.capacity": ["a whole number from 1 to 20"],
+    }
+
+
+def test_a_week_with_a_lunch_break_reads_back_as_it_was_set(runtime, clinic):
+    doctor_id, room_id = clinic.doctor_ids[0], clinic.room_ids[0]
+    with runtime.db.transaction() as s:
+        schedules.set_week(
+            s,
+            doctor_id,
+            [
+                {"weekday": 0, "starts": "09:00", "ends": "13:00", "breaks": [["11:00", "11:30"]],
+                 "slot_minutes": 30, "capacity": 2, "room_id": room_id},
+            ],
+        )  # fmt: skip
+    with runtime.db.session() as s:
+        week = [schedules.hours_as_dict(r) for r in schedules.week_of(s, doctor_id)]
+    assert len(week) == 1
+    assert {k: week[0][k] for k in ("weekday", "starts", "ends", "breaks")} == {
+        "weekday": 0,
+        "starts": "09:00",
+        "ends": "13:00",
+        "breaks": [["11:00", "11:30"]],
+    }
+    assert week[0]["slot_minutes"] == 30 and week[0]["capacity"] == 2
+    assert week[0]["room_id"] == room_id
+
+
+def test_exceptions_are_refused_field_by_field(runtime, clinic):
+    doctor_id = clinic.doctor_ids[0]
+    day = date(2026, 3, 2)
+    with runtime.db.transaction() as s:
+
+        def refused(**kwargs):
+            return errors_of(lambda: schedules.add_exception(s, **kwargs))
+
+        assert set(refused(kind="party", first_day=day, last_day=day)) == {"kind", "doctor_id"}
+        assert refused(kind="holiday", doctor_id=doctor_id, first_day=day, last_day=day) == {
+            "doctor_id": ["a clinic holiday names no doctor"]
+        }
+        before = day - timedelta(days=1)
+        assert refused(kind="leave", doctor_id=doctor_id, first_day=day, last_day=before) == {
+            "last_day": ["on or after first_day"]
+        }
+        too_far = day + timedelta(days=367)
+        assert refused(kind="leave", doctor_id=doctor_id, first_day=day, last_day=too_far) == {
+            "last_day": ["at most a year after first_day"]
+        }
+
+
+# --- free slots -----------------------------------------------------------------------------
+
+
+def test_free_slots_are_asked_for_a_short_forward_range(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.session() as s:
+        assert errors_of(
+            lambda: slots.free_slots(s, tz=clinic.tz, first_day=day, last_day=day - timedelta(1))
+        ) == {"to": ["on or after from"]}
+        assert "to" in errors_of(
+            lambda: slots.free_slots(s, tz=clinic.tz, first_day=day, last_day=day + timedelta(400))
+        )
+
+
+def test_free_slots_start_after_now(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.session() as s:
+        found = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day + timedelta(1),
+            doctor_id=clinic.doctor_ids[0], now=clinic.at(day, 12, 10), limit=None,
+        )  # fmt: skip
+    starts = [x["starts_at"] for x in found]
+    # 12:20 and 12:40 are left today; the next day is whole (09:00-13:00, 12 slots).
+    assert starts[:3] == [
+        clinic.at(day, 12, 20),
+        clinic.at(day, 12, 40),
+        clinic.at(day + timedelta(1), 9),
+    ]
+    assert len(starts) == 2 + 12
+    with runtime.db.session() as s:
+        evening = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day + timedelta(1),
+            doctor_id=clinic.doctor_ids[0], now=clinic.at(day, 14), limit=None,
+        )  # fmt: skip
+    # Today's hours are over: only tomorrow's slots.
+    assert [x["starts_at"] for x in evening] == starts[2:]
+
+
+def test_free_slots_need_a_doctor_a_department_or_a_service(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.session() as s:
+        assert "doctor_id" in errors_of(
+            lambda: slots.free_slots(s, tz=clinic.tz, first_day=day, last_day=day)
+        )
+
+
+def test_the_slot_after_a_visit_is_free_however_long_the_days_longest_visit(runtime, clinic):
+    with runtime.db.transaction() as s:
+        hour = reference.create_service(
+            s,
+            {"code": "HOUR-1", "name_ru": "Обследование", "name_uz": "Tekshiruv",
+             "name_en": "Check-up", "price": 1, "duration_minutes": 60,
+             "department_id": clinic.department_id},
+        )  # fmt: skip
+    day = next_week_day(runtime.settings.tz)
+    book(runtime, clinic, clinic.at(day, 9), service_ids=[hour.id])
+    book(runtime, clinic, clinic.at(day, 10), patient=1)
+    with runtime.db.session() as s:
+        found = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day, doctor_id=clinic.doctor_ids[0],
+            now=clinic.at(day, 8), limit=None,
+        )  # fmt: skip
+    starts = [x["starts_at"] for x in found]
+    assert starts[0] == clinic.at(day, 10, 20)
+    assert clinic.at(day, 10) not in starts and clinic.at(day, 9, 40) not in starts
+
+
+def test_free_slots_of_a_service_in_a_department_without_its_doctors_are_none(runtime):
+    clinic = make_clinic(runtime)
+    other = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.session() as s:
+
+        def found(**kwargs):
+            return slots.free_slots(s, tz=clinic.tz, first_day=day, last_day=day, **kwargs)
+
+        assert found(service_id=clinic.service_id, department_id=other.department_id) == []
+        own = found(service_id=clinic.service_id, department_id=clinic.department_id)
+        assert {x["doctor_id"] for x in own} == {clinic.doctor_ids[0]}
+        with pytest.raises(NotFound):
+            found(service_id=999999)
+        assert errors_of(lambda: found(department_id="x")) == {"department_id": ["unknown"]}
+
+
+def test_a_doctor_with_a_service_list_offers_only_what_it_lists(runtime):
+    clinic = make_clinic(runtime)
+    with runtime.db.transaction() as s:
+        listed = reference.create_service(
+            s,
+            {"code": "LIST-1", "name_ru": "Узи", "name_uz": "UZI", "name_en": "Ultrasound",
+             "price": 1, "department_id": clinic.department_id},
+        )  # fmt: skip
+        unlisted = clinic.service_id
+        s.add(DoctorService(doctor_id=clinic.doctor_ids[0], service_id=listed.id))
+    with runtime.db.transaction() as s:
+        doctor = schedules.get_doctor(s, clinic.doctor_ids[0])
+        assert slots.offers(s, doctor, [listed.id]) == []
+        assert slots.offers(s, doctor, [listed.id, unlisted, 999999]) == [unlisted, 999999]
+        reference.deactivate_service(s, listed.id)
+        assert slots.offers(s, doctor, [listed.id]) == [listed.id]
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+def _notice(runtime, clinic) -> int:
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9), notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        notice = notify.write_notice(
+            s, visit, key=f"edge-{visit.id}", kind="reminder", subject="Приём", body="Завтра"
+        )
+        return notice.id
+
+
+def test_without_a_mail_server_configured_notices_wait(runtime, clinic):
+    notice_id = _notice(runtime, clinic)
+    unconfigured = notify.EmailNotifier(
+        runtime.settings.__class__(**{**vars(runtime.settings), "smtp_host": ""})
+    )
+    assert notify.send_notices(runtime.db.sessionmaker, unconfigured, lease_seconds=60) == 0
+    with runtime.db.session() as s:
+        notice = s.get(VisitNotice, notice_id)
+        assert notice.attempts == 0 and notice.sent_at is None
+
+
+def test_a_notice_the_mail_server_does_not_take_is_left_for_a_later_try(runtime, clinic, caplog):
+    notice_id = _notice(runtime, clinic)  # nobody listens on this test's SMTP port
+    with caplog.at_level(logging.WARNING, logger="clinic.visits.notify"):
+        sent = notify.send_notices(
+            runtime.db.sessionmaker, notify.EmailNotifier(runtime.settings), lease_seconds=0
+        )
+    assert sent == 0 and f"notice {notice_id} not sent" in caplog.text
+    with runtime.db.session() as s:
+        notice = s.get(VisitNotice, notice_id)
+        assert notice.attempts == 1 and notice.sent_at is None
+
+
+class _RecordingSMTP:
+    calls: list = []
+
+    def __init__(self, host, port, timeout):
+        self.calls.append(("connect", host, port, timeout))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.calls.append(("quit",))
+
+    def starttls(self):
+        self.calls.append(("starttls",))
+
+    def login(self, user, password):
+        self.calls.append(("login", user, password))
+
+    def send_message(self, message):
+        self.calls.append(("send", message["To"], str(message["Subject"])))
+
+
+def test_mail_goes_over_starttls_and_logs_in_when_configured(runtime, monkeypatch):
+    monkeypatch.setattr(notify.smtplib, "SMTP", _RecordingSMTP)
+    _RecordingSMTP.calls = []
+    settings = runtime.settings.__class__(
+        **{
+            **vars(runtime.settings),
+            "smtp_starttls": True,
+            "smtp_user": "clinic",
+            "smtp_password": "mail-secret",
+        }
+    )
+    notify.EmailNotifier(settings).send("patient@example.test", "Приём", "Завтра в 9:00")
+    assert [c[0] for c in _RecordingSMTP.calls] == ["connect", "starttls", "login", "send", "quit"]
+    assert _RecordingSMTP.calls[2] == ("login", "clinic", "mail-secret")
+    assert _RecordingSMTP.calls[3] == ("send", "patient@example.test", "Приём")
+
+
+class _Outbox:
+    """A notifier that keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))
+
+
+def test_a_bulk_move_skips_a_slot_where_the_patient_is_busy_and_tells_the_patient(runtime):
+    clinic = make_clinic(runtime)
+    elsewhere = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    after = day + timedelta(days=1)
+    visit = book(runtime, clinic, clinic.at(day, 9), notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        # The patient sees another doctor at the first free time of his own doctor.
+        booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=elsewhere.doctor_ids[0],
+            starts_at=elsewhere.at(after, 9), tz=clinic.tz,
+        )  # fmt: skip
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
+            search_days=3, actor="manager",
+        )  # fmt: skip
+    outbox = _Outbox()
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz, notifier=outbox)
+    assert result["unplaced"] == [] and len(result["moved"]) == 1
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        assert moved.starts_at == clinic.at(after, 9, 20)
+        assert moved.doctor_id == clinic.doctor_ids[0]
+    assert [to for to, _subject, _body in outbox.sent] == ["patient@example.test"]
+
+
+def test_a_visit_moved_to_another_department_leaves_its_old_calendar(runtime):
+    clinic = make_clinic(runtime)
+    other = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        job_id = rescheduling.request_move(
+            s, visit.id, starts_at=other.at(day, 10), doctor_id=other.doctor_ids[0],
+            reason="another specialist",
+        ).id  # fmt: skip
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)["moved"] is True
+    with runtime.db.session() as s:
+        channels = set(
+            s.scalars(select(OutboxEvent.channel).where(OutboxEvent.type == "visit.rescheduled"))
+        )
+    assert {
+        v.department_channel(clinic.department_id),
+        v.department_channel(other.department_id),
+        v.doctor_channel(clinic.doctor_ids[0]),
+        v.doctor_channel(other.doctor_ids[0]),
+    } <= channels
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_seat_the_database_refuses_for_the_patient_is_refused_at_once(runtime):
+    # The exclusion constraints are PostgreSQL's (SQLite serializes bookings instead).
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    book(runtime, clinic, clinic.at(day, 9))
+    clash = Visit(
+        patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[1],
+        department_id=clinic.department_id, starts_at=clinic.at(day, 9),
+        ends_at=clinic.at(day, 9, 20), seat=0, kind="scheduled", status=VisitStatus.SCHEDULED,
+        moves=0, late_cancellation=False,
+    )  # fmt: skip
+    with runtime.db.transaction() as s:
+        with pytest.raises(booking.BookingConflict) as refused:
+            booking.hold_seat(s, clash, [0, 1])
+        assert refused.value.code == "patient_busy"
+
+
+def test_a_visit_the_database_refuses_for_another_reason_is_not_a_booking_refusal(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    orphan = Visit(
+        patient_id=999999, doctor_id=clinic.doctor_ids[0], department_id=clinic.department_id,
+        starts_at=clinic.at(day, 9), ends_at=clinic.at(day, 9, 20), seat=0, kind="scheduled",
+        status=VisitStatus.SCHEDULED, moves=0, late_cancellation=False,
+    )  # fmt: skip
+    with runtime.db.transaction() as s:
+        with pytest.raises(IntegrityError):
+            booking.hold_seat(s, orphan, [0])
+        s.rollback()
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_move_that_loses_the_patients_time_to_another_booking_is_refused(runtime):
+    # Another desk books the patient at the new time between the move's check and its write:
+    # the database's constraint, not the check, has the last word.
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        job_id = rescheduling.request_move(
+            s, visit.id, starts_at=clinic.at(day, 11), reason="doctor late"
+        ).id
+
+    def the_other_desk(_session, _context, _instances):
+        with runtime.db.transaction() as other:
+            booking.book(
+                other, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[1],
+                starts_at=clinic.at(day, 11), tz=clinic.tz,
+            )  # fmt: skip
+
+    with runtime.db.session() as s:
+        event.listen(s, "before_flush", the_other_desk, once=True)
+        with pytest.raises(booking.BookingConflict) as refused:
+            rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)
+        s.rollback()
+    assert refused.value.code == "patient_busy"
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).starts_at == clinic.at(day, 9)
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_patient_who_arrives_as_the_no_show_sweep_reaches_him_stays_arrived(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    first = book(runtime, clinic, clinic.at(day, 9))
+    second = book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
+    arrived = []
+
+    def the_desk_checks_him_in(_session, transaction):
+        if transaction.nested and not arrived:
+            with runtime.db.transaction() as desk:
+                visit = desk.get(Visit, first.id)
+                v.set_status(desk, visit, VisitStatus.ARRIVED, "desk", utcnow(), "arrived")
+            arrived.append(first.id)
+
+    with runtime.db.transaction() as s:
+        event.listen(s, "after_transaction_create", the_desk_checks_him_in)
+        marked = v.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 12))
+    assert marked == [second.id] and arrived == [first.id]
+    with runtime.db.session() as s:
+        assert s.get(Visit, first.id).status == VisitStatus.ARRIVED
+        assert s.get(Visit, second.id).status == VisitStatus.NO_SHOW
