@@ -97,7 +97,7 @@ def test_a_report_job_saves_progress_and_an_empty_one_has_files_and_no_chart(
             .order_by(OutboxEvent.seq)
         ).all()
     # Every row on PostgreSQL; SQLite (one writer) saves progress when the rows are read.
-    expected = [3] if runtime.db.is_sqlite else [1, 2, 3, 3]
+    expected = [3] if runtime.db.engine.dialect.name == "sqlite" else [1, 2, 3, 3]
     assert [d["done"] for d in progress] == expected
     result = building.build_report(runtime.db.sessionmaker, empty.id, TZ)
     assert result["rows"] == 0 and result["chart"] is None
