@@ -41,8 +41,9 @@ catalogue.declare(
     )
 )
 
-# Tests that spend their time in browsers and processes, not in database rules, run on one
-# backend: the production one when it is configured.
+# Tests that spend their time in browsers and processes, and tests of what the web layer
+# shows (pages, the socket protocol and its access rules, the API document), not of database
+# rules, run on one backend: the production one when it is configured.
 ONE_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]
 
 

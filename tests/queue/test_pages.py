@@ -19,6 +19,10 @@ from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
 from clinic.reference import patients
+from tests.conftest import ONE_BACKEND
+
+# Server-rendered pages, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 

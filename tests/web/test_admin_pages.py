@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from clinic.accounts import users
-from tests.conftest import PASSWORD
+from tests.conftest import ONE_BACKEND, PASSWORD
+
+# Server-rendered pages, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def csrf_of(page: str) -> str:

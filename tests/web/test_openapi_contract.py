@@ -7,7 +7,11 @@ import re
 
 import pytest
 
+from tests.conftest import ONE_BACKEND
 from web.permissions import PUBLIC, declared_permission
+
+# The API document, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 PROBLEM = "application/problem+json"
 PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

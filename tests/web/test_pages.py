@@ -8,6 +8,11 @@ from html import unescape
 import pytest
 
 from clinic.reference.directory import create_service
+from tests.conftest import ONE_BACKEND
+
+# Server-rendered pages and their languages, not database rules: they run on one backend
+# (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 

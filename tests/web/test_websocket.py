@@ -7,7 +7,11 @@ import time
 import pytest
 
 from clinic.events import record_event
+from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
+
+# The socket protocol, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def _emit(runtime, channel, n):

@@ -3,12 +3,17 @@ disabled or demoted user, a new password and a sign-out reach live sockets withi
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from clinic.accounts import tokens, users
 from clinic.events import record_event
 from clinic.models import ApiToken, utcnow
+from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
+
+# The socket's access rules, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 POLICY = 1008
 

@@ -8,7 +8,11 @@ import dataclasses
 import pytest
 import websocket
 
+from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
+
+# The socket's origin check, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def _cookie(web_client) -> str:
