@@ -122,7 +122,7 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
     needed = COMPLETE_FIELDS if complete else FIELDS
     for name in needed:
         value = fields.get(name)
-        if not isinstance(value, str) or len(value) > MAX_FIELD:
+        if not isinstance(value, str) or len(value) > MAX_FIELD or "\x00" in value:
             raise ClickAnswer(BAD_REQUEST)
         if name != "error_note" and not value:
             raise ClickAnswer(BAD_REQUEST)
