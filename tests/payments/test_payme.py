@@ -64,7 +64,7 @@ def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines
 
 
 def test_a_wrong_amount_is_31001(payme, invoice_id):
-    for amount in (PRICE - 1, PRICE + 1, PRICE * 100):
+    for amount in (PRICE - 1, PRICE + 1, PRICE * 100, 0, -PRICE):
         assert (
             payme.error(
                 "CheckPerformTransaction", {"amount": amount, "account": account(invoice_id)}
