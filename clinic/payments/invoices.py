@@ -270,8 +270,8 @@ def hold(
         .execution_options(synchronize_session=False)
     )
     session.refresh(invoice)
-    if result.rowcount != 1:
-        refuse_taking(invoice, holder)
+    if result.rowcount != 1:  # unreachable under the lock: refuse_taking above decided
+        refuse_taking(invoice, holder)  # pragma: no cover - unreachable under the lock
     _changed(session, invoice, "held")
     return invoice
 
@@ -372,8 +372,8 @@ def record_payment(
             payment,
             lambda: find_payment(session, provider, provider_ref) if provider_ref else None,
         )
-        if existing is not None:
-            return existing
+        if existing is not None:  # the same reference committed at this instant (a race)
+            return existing  # pragma: no cover - a race only (tests/payments: insert_once)
     paid_in_full = invoice.paid_amount + amount == invoice.total
     values = {"paid_amount": Invoice.paid_amount + amount}
     if paid_in_full:
@@ -391,7 +391,9 @@ def record_payment(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # unreachable under the lock; refuse rather than double-credit
-        raise Conflict("the invoice changed while paying; try again", code="changed")
+        raise Conflict(  # pragma: no cover - unreachable under the lock (see above)
+            "the invoice changed while paying; try again", code="changed"
+        )
     session.refresh(invoice)
     record_event(
         session,

@@ -62,6 +62,15 @@ def _whole(params: dict, name: str, *, positive: bool = True) -> int:
     return value
 
 
+def _amount(params: dict) -> int:
+    """Tiyin: not a whole number is a mistyped field (-32600); zero or less is a wrong
+    amount (-31001), as any other amount but the one due."""
+    amount = _whole(params, "amount", positive=False)
+    if amount <= 0:
+        raise PaymeError(WRONG_AMOUNT, "amount")
+    return amount
+
+
 def _text(params: dict, name: str) -> str:
     value = params.get(name)
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
@@ -127,7 +136,7 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
 
 
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
-    amount = _whole(params, "amount")
+    amount = _amount(params)
     invoice = _payable_invoice(session, _account(params), amount, lock=False)
     return {"allow": True, "detail": fiscal.receipt_detail(invoice)}
 
@@ -174,7 +183,7 @@ def _created_answer(txn: PaymeTransaction) -> dict:
 def create_transaction(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id")
     payme_time = _whole(params, "time")
-    amount = _whole(params, "amount")
+    amount = _amount(params)
     account = _account(params)
     txn = _locked(session, payme_id)
     if txn is not None:
@@ -433,7 +442,8 @@ def cancel_expired(session: Session, now: int, *, limit: int = 200) -> list[str]
     cancelled = []
     for payme_id in due:
         txn = _locked(session, payme_id)
-        if txn is not None and txn.state == PaymeState.CREATED and _expired(txn, now):
-            _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
-            cancelled.append(payme_id)
+        if txn is None or txn.state != PaymeState.CREATED or not _expired(txn, now):
+            continue  # pragma: no cover - performed or cancelled since the listing (a race)
+        _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
+        cancelled.append(payme_id)
     return cancelled

@@ -154,8 +154,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
         with session.begin_nested():
             session.add(event)
             session.flush()
-    except IntegrityError:
-        return None  # the same id, stored by a concurrent delivery
+    except IntegrityError:  # pragma: no cover - two deliveries of one id at the same instant
+        return None  # the same id, stored by the other delivery
     return event
 
 
