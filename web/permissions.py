@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 PUBLIC = "public"
 SIGNED_IN = "signed-in"  # any signed-in user, whatever the role
 ATTRIBUTE = "_clinic_permission"
+# Set by web.auth.own_protocol: an endpoint another system calls in its own protocol.
+OWN_PROTOCOL_ATTRIBUTE = "_clinic_own_protocol"
 
 # Endpoints registered by libraries rather than by us, with the declaration they carry.
 LIBRARY_ENDPOINTS = {
@@ -46,6 +48,12 @@ def public(view):
     """Declare that the view is open to anyone, signed in or not."""
     setattr(view, ATTRIBUTE, PUBLIC)
     return view
+
+
+def speaks_own_protocol(app, endpoint: str | None) -> bool:
+    """Whether the endpoint answers its callers in their own protocol (payment providers):
+    its Authorization header and its bad input are its own to answer."""
+    return bool(view_attribute(app, endpoint, OWN_PROTOCOL_ATTRIBUTE))
 
 
 def view_attribute(app, endpoint: str | None, attribute: str):

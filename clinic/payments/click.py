@@ -122,7 +122,7 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
     needed = COMPLETE_FIELDS if complete else FIELDS
     for name in needed:
         value = fields.get(name)
-        if not isinstance(value, str) or len(value) > MAX_FIELD:
+        if not isinstance(value, str) or len(value) > MAX_FIELD or "\x00" in value:
             raise ClickAnswer(BAD_REQUEST)
         if name != "error_note" and not value:
             raise ClickAnswer(BAD_REQUEST)
@@ -142,14 +142,13 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
         raise ClickAnswer(NO_SUCH_ACTION)
 
 
-def _invoice(session: Session, fields: dict, *, lock: bool):
+def _invoice(session: Session, fields: dict):
+    """The invoice ``merchant_trans_id`` names, locked (-5 when there is none)."""
     raw = fields["merchant_trans_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ClickAnswer(NO_SUCH_INVOICE)
     try:
-        if lock:
-            return invoices.lock_invoice(session, int(raw))
-        return invoices.get_invoice(session, int(raw))
+        return invoices.lock_invoice(session, int(raw))
     except DomainError:
         raise ClickAnswer(NO_SUCH_INVOICE) from None
 
@@ -190,7 +189,7 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
     """Answer a Prepare (``action=0``); the caller commits."""
     try:
         _check_request(fields, config, complete=False)
-        invoice = _invoice(session, fields, lock=True)
+        invoice = _invoice(session, fields)
         amount = _check_amount(invoice, fields)
         click_trans_id = int(fields["click_trans_id"])
         txn = session.scalar(
@@ -218,7 +217,9 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
             with session.begin_nested():
                 session.add(txn)
                 session.flush()
-        except IntegrityError:
+        except IntegrityError:  # pragma: no cover - a race only (see below)
+            # The same click_trans_id for another invoice at the same instant (Prepares of
+            # one invoice wait on its lock and find the first).
             raise ClickAnswer(UPDATE_FAILED) from None
         invoices.hold(session, invoice, holder_of(click_trans_id))
         return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
@@ -237,7 +238,7 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        invoice = _invoice(session, fields, lock=True)
+        invoice = _invoice(session, fields)
         _check_amount(invoice, fields)
         if txn is not None and txn.status == ClickStatus.COMPLETED:
             raise ClickAnswer(ALREADY_PAID)
@@ -310,7 +311,7 @@ def cancel_stale(session: Session, *, older_than, limit: int = 200) -> list[int]
             .execution_options(populate_existing=True)
         )
         if txn is None or txn.status != ClickStatus.PREPARED:
-            continue  # completed or cancelled meanwhile
+            continue  # pragma: no cover - completed or cancelled since the listing (a race)
         _cancel(session, txn, invoices.lock_invoice(session, txn.invoice_id), 0)
         cancelled.append(txn.click_trans_id)
     return cancelled

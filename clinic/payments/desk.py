@@ -67,7 +67,10 @@ def take_payment(
         amount = invoices.amount_due(invoice) or None
         if amount is None:  # nothing due: say why in the invoice's own words
             invoices.refuse_taking(invoice, None)
-            raise Conflict("nothing is due on this invoice", code="nothing_due")
+            # Only an invoice that is not open has nothing due, and it was refused above.
+            raise Conflict(  # pragma: no cover - refused above (see the comment)
+                "nothing is due on this invoice", code="nothing_due"
+            )
     return invoices.record_payment(
         session,
         invoice,

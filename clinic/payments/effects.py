@@ -95,7 +95,7 @@ def apply_paid(
                 )
             elif kind == EffectKind.NOTIFY:
                 _notify(session, invoice)
-            elif kind == EffectKind.EMAIL:
+            else:  # EffectKind.EMAIL, the last of the three
                 _email(session, invoice, settings, send_mail)
             done.append(kind)
     return done

@@ -4,7 +4,7 @@
 Every method takes the session, the request's ``params`` and ``now`` (milliseconds since the
 epoch, from an injectable clock) and returns the ``result`` object, or raises
 :class:`PaymeError`. The caller commits, also after most errors: an expired transaction is
-cancelled *and* answered with -31008.
+cancelled *and* answered with -31008; an error marked ``discard`` is rolled back first.
 
 Concurrency: a transaction row is locked (``FOR UPDATE``; SQLite serialises writers) before
 its state is read, and its invoice after it, always in that order. A partial unique index
@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.errors import DomainError
@@ -49,6 +48,7 @@ ACCOUNT_FIELD = "invoice_id"
 PROVIDER = "payme"
 ACTOR = "payme"
 MAX_ID_LENGTH = 64
+SEEN_KEY = "payments.payme_invoices"  # session.info: Payme id -> invoice id, as read
 
 # -- parameters ---------------------------------------------------------------------------
 
@@ -60,6 +60,15 @@ def _whole(params: dict, name: str, *, positive: bool = True) -> int:
     if value > 2**62:
         raise PaymeError(INVALID_REQUEST, name)
     return value
+
+
+def _amount(params: dict) -> int:
+    """Tiyin: not a whole number is a mistyped field (-32600); zero or less is a wrong
+    amount (-31001), as any other amount but the one due."""
+    amount = _whole(params, "amount", positive=False)
+    if amount <= 0:
+        raise PaymeError(WRONG_AMOUNT, "amount")
+    return amount
 
 
 def _text(params: dict, name: str) -> str:
@@ -127,17 +136,28 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
 
 
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
-    amount = _whole(params, "amount")
+    amount = _amount(params)
     invoice = _payable_invoice(session, _account(params), amount, lock=False)
     return {"allow": True, "detail": fiscal.receipt_detail(invoice)}
 
 
+def _seen(session: Session, txn: PaymeTransaction | None) -> PaymeTransaction | None:
+    """Note the transaction's invoice for :func:`invoice_of_transaction` (an id never moves
+    to another invoice)."""
+    if txn is not None:
+        session.info.setdefault(SEEN_KEY, {})[txn.payme_id] = txn.invoice_id
+    return txn
+
+
 def _locked(session: Session, payme_id: str) -> PaymeTransaction | None:
-    return session.scalar(
-        select(PaymeTransaction)
-        .where(PaymeTransaction.payme_id == payme_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    return _seen(
+        session,
+        session.scalar(
+            select(PaymeTransaction)
+            .where(PaymeTransaction.payme_id == payme_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ),
     )
 
 
@@ -163,7 +183,7 @@ def _created_answer(txn: PaymeTransaction) -> dict:
 def create_transaction(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id")
     payme_time = _whole(params, "time")
-    amount = _whole(params, "amount")
+    amount = _amount(params)
     account = _account(params)
     txn = _locked(session, payme_id)
     if txn is not None:
@@ -186,17 +206,13 @@ def create_transaction(session: Session, params: dict, now: int) -> dict:
         create_time=now,
         state=PaymeState.CREATED,
     )
-    try:
-        with session.begin_nested():
-            session.add(txn)
-            session.flush()
-    except IntegrityError:
-        # A concurrent Create won: the same id (answer as a repeat) or another live one.
-        again = _locked(session, payme_id)
-        if again is not None:
-            return _existing_create(session, again, now)
-        raise PaymeError(CANNOT_PERFORM, ACCOUNT_FIELD) from None
-    invoices.hold(session, invoice, holder_of(payme_id))
+    # No savepoint: the invoice is locked, so a concurrent Create for it waits and then finds
+    # this transaction (a repeat, or -31008). Only the same Payme id for another invoice at
+    # the same instant could still meet the unique key: that call then fails whole (-32400,
+    # nothing kept) and Payme's retry is answered from what stands.
+    session.add(txn)
+    session.flush()
+    invoices.hold(session, invoice, holder_of(payme_id), locked=True)
     return _created_answer(txn)
 
 
@@ -226,20 +242,23 @@ def perform_transaction(session: Session, params: dict, now: int) -> dict:
         raise PaymeError(CANNOT_PERFORM)
     invoice = invoices.lock_invoice(session, txn.invoice_id)
     try:
-        with session.begin_nested():
-            payment = invoices.record_payment(
-                session,
-                invoice,
-                method=PaymentMethod.PAYME,
-                amount=txn.amount,
-                provider=PROVIDER,
-                provider_ref=txn.payme_id,
-                actor=ACTOR,
-                holder=holder_of(txn.payme_id),
-            )
+        # No savepoint: a refusal discards the whole call (the transaction row's lock makes
+        # this the only Perform of it, and nothing before this point needs keeping).
+        payment = invoices.record_payment(
+            session,
+            invoice,
+            method=PaymentMethod.PAYME,
+            amount=txn.amount,
+            provider=PROVIDER,
+            provider_ref=txn.payme_id,
+            actor=ACTOR,
+            holder=holder_of(txn.payme_id),
+            locked=True,
+            exclusive=True,
+        )
     except DomainError as exc:
         log.warning("Payme %s cannot be performed: %s", txn.payme_id, exc.detail)
-        raise PaymeError(CANNOT_PERFORM) from None
+        raise PaymeError(CANNOT_PERFORM, discard=True) from None
     txn.state = PaymeState.PERFORMED
     txn.perform_time = now
     txn.payment_id = payment.id
@@ -300,7 +319,10 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
 
 def check_transaction(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id")
-    txn = session.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == payme_id))
+    txn = _seen(
+        session,
+        session.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == payme_id)),
+    )
     if txn is None:
         raise PaymeError(NOT_FOUND)
     return {
@@ -394,6 +416,11 @@ def subject_of(params) -> tuple[int | None, str | None]:
 
 
 def invoice_of_transaction(session: Session, payme_id: str) -> int | None:
+    """The invoice of a Payme transaction: from the session when the call has read it (no
+    round trip), else from the database."""
+    known = session.info.get(SEEN_KEY, {}).get(payme_id)
+    if known is not None:
+        return known
     return session.scalar(
         select(PaymeTransaction.invoice_id).where(PaymeTransaction.payme_id == payme_id)
     )
@@ -415,7 +442,8 @@ def cancel_expired(session: Session, now: int, *, limit: int = 200) -> list[str]
     cancelled = []
     for payme_id in due:
         txn = _locked(session, payme_id)
-        if txn is not None and txn.state == PaymeState.CREATED and _expired(txn, now):
-            _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
-            cancelled.append(payme_id)
+        if txn is None or txn.state != PaymeState.CREATED or not _expired(txn, now):
+            continue  # pragma: no cover - performed or cancelled since the listing (a race)
+        _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
+        cancelled.append(payme_id)
     return cancelled

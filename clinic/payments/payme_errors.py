@@ -54,12 +54,15 @@ PARSE_ERROR = -32700
 
 
 class PaymeError(Exception):
-    """A JSON-RPC error answer: its code, and ``data`` (a field or method name, or None)."""
+    """A JSON-RPC error answer: its code, and ``data`` (a field or method name, or None).
+    ``discard``: nothing the call wrote may stay (roll back before answering); otherwise
+    what it changed on the way (an expired transaction cancelled) is committed."""
 
-    def __init__(self, code: int, data: str | None = None) -> None:
+    def __init__(self, code: int, data: str | None = None, *, discard: bool = False) -> None:
         super().__init__(code)
         self.code = code
         self.data = data
+        self.discard = discard
 
     def as_error(self) -> dict:
         ru, uz, en = ERRORS[self.code]

@@ -8,6 +8,7 @@ index allows one live Payme transaction per invoice.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import (
@@ -153,6 +154,11 @@ class ProviderLogEntry(Base):
 # -- the provider log -----------------------------------------------------------------------
 
 MAX_LOGGED = 64 * 1024
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    return UNSTORABLE.sub("\ufffd", text)
 
 
 def record_exchange(
@@ -169,15 +175,16 @@ def record_exchange(
     ip: str = "",
     request_id: str = "",
 ) -> ProviderLogEntry:
-    """Add one request and our answer to the log, in the caller's transaction."""
+    """Add one request and our answer to the log, in the caller's transaction. Raw as it
+    came, except a NUL character (no text column stores one) logged as U+FFFD."""
     entry = ProviderLogEntry(
         at=utcnow(),
         provider=provider[:32],
-        method=(method or "")[:64],
+        method=_storable(method or "")[:64],
         invoice_id=invoice_id if is_id(invoice_id) else None,
-        provider_ref=provider_ref[:255] if provider_ref else None,
-        request=request[:MAX_LOGGED],
-        response=response[:MAX_LOGGED],
+        provider_ref=_storable(provider_ref)[:255] if provider_ref else None,
+        request=_storable(request)[:MAX_LOGGED],
+        response=_storable(response)[:MAX_LOGGED],
         http_status=http_status,
         error_code=error_code,
         ip=(ip or "")[:64],

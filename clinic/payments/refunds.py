@@ -42,9 +42,7 @@ def refund_as_dict(refund: Refund) -> dict:
     }
 
 
-def _provider_refund(session: Session, payment: Payment, provider_ref: str | None):
-    if provider_ref is None:
-        return None
+def _provider_refund(session: Session, payment: Payment, provider_ref: str):
     return session.scalar(
         select(Refund).where(Refund.payment_id == payment.id, Refund.provider_ref == provider_ref)
     )
@@ -123,7 +121,11 @@ def refund(
         approved_by=actor[:64] if needs == "payments.refund_large" else None,
         created_at=now,
     )
-    existing = insert_once(session, row, lambda: _provider_refund(session, payment, provider_ref))
+    existing = insert_once(
+        session,
+        row,
+        lambda: _provider_refund(session, payment, provider_ref) if provider_ref else None,
+    )
     if existing is not None:
         return existing
     moved = session.execute(
@@ -143,7 +145,9 @@ def refund(
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1 or changed.rowcount != 1:  # unreachable under the invoice lock
-        raise Conflict("the invoice changed while refunding; try again", code="changed")
+        raise Conflict(  # pragma: no cover - unreachable under the lock (see above)
+            "the invoice changed while refunding; try again", code="changed"
+        )
     session.refresh(invoice)
     session.refresh(payment)
     record_event(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,7 @@ REFUNDED = "payment.refunded"
 TYPES = (SUCCEEDED, REFUNDED)
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_REFERENCE = 120
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no column can store
 
 
 class Rejected(Exception):
@@ -69,6 +71,8 @@ def verify(secret: str, body: bytes, headers) -> str:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected(400, "the body is not UTF-8", "body") from None
+    if "\x00" in text:
+        raise Rejected(400, "the body must not contain NUL characters", "body")
     try:
         Webhook(secret).verify(text, found, json_parse=False)
     except WebhookVerificationError as exc:
@@ -84,7 +88,7 @@ def parse_body(body: bytes) -> dict:
     """The event's fields, checked; raises :class:`Rejected` (422) naming the field."""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Rejected(400, "the body is not JSON", "body") from None
     if not isinstance(doc, dict):
         raise Rejected(422, "the body must be an object", "body")
@@ -105,7 +109,12 @@ def parse_body(body: bytes) -> dict:
     fields = {"type": kind, "invoice_id": int(raw_invoice), "amount": amount}
     for name in ("reference",) + (("refund_reference",) if kind == REFUNDED else ()):
         value = data.get(name)
-        if not isinstance(value, str) or not value or len(value) > MAX_REFERENCE:
+        if (
+            not isinstance(value, str)
+            or not value
+            or len(value) > MAX_REFERENCE
+            or UNSTORABLE.search(value)
+        ):
             raise Rejected(
                 422, f"{name} must be the sender's id (1-120 characters)", f"data.{name}"
             )
@@ -145,8 +154,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
         with session.begin_nested():
             session.add(event)
             session.flush()
-    except IntegrityError:
-        return None  # the same id, stored by a concurrent delivery
+    except IntegrityError:  # pragma: no cover - two deliveries of one id at the same instant
+        return None  # the same id, stored by the other delivery
     return event
 
 

@@ -8,9 +8,13 @@ import pytest
 from clinic.payments import invoices, shifts
 from clinic.queue import calls
 from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.payments import provider_support
 from tests.payments.fixtures import TZ, issue_ticket, make_patient, make_queue, make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Payme and Click are configured: the desk offers their checkout links.
+settings = provider_support.settings
 
 
 def _call_next(runtime, queue_id):
@@ -62,12 +66,22 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         invoice_row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
         invoice_row.wait_for()
         assert "25 000 сум" in invoice_row.inner_text()
+        # The patient may pay by phone: Payme's and Click's links, each with its QR image.
+        invoice_row.locator("button[data-action=checkout]").click()
+        for provider, address in (("payme", "https://checkout.paycom.uz/"),
+                                  ("click", "https://my.click.uz/services/pay?")):  # fmt: skip
+            link = invoice_row.locator(f".cashier-checkout [data-provider={provider}]")
+            link.locator("img.checkout__qr").wait_for()
+            assert link.locator("a").get_attribute("href").startswith(address)
+            drawn = "img => img.complete && img.naturalWidth > 0"
+            assert link.locator("img.checkout__qr").evaluate(drawn), provider
         invoice_row.locator("input[name=tendered]").fill("30 000")
         invoice_row.locator("button[data-action=cash]").click()
         # The answer to the cashier's click (the socket may show the row paid even sooner).
         cashier.locator("#cashier-status", has_text="Сдача: 5 000 сум").wait_for()
         invoice_row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
         assert invoice_row.get_attribute("data-status") == "paid"
+        assert invoice_row.locator(".cashier-checkout").count() == 0  # nothing left to pay
 
         # The payment committed before the cashier saw it: reception follows within a second.
         reception.locator(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import html
 from urllib.parse import parse_qs, urlsplit
 
-from clinic.payments import invoices
+from clinic.payments import invoices, links
 from tests.payments import provider_support as support
 from tests.payments.fixtures import issue_ticket, make_invoice, make_patient, make_queue
 
@@ -78,3 +79,45 @@ def test_openapi_documents_the_provider_endpoints_and_the_staff_api(anon_client)
         "/payments/checkout/{token}",
     ):
         assert path in paths, path
+
+
+def _checkout_section(page: str) -> str:
+    start = page.find('id="patient-checkout"')
+    return html.unescape(page[start : page.find("</section>", start)]) if start >= 0 else ""
+
+
+def test_the_patients_ticket_page_shows_payme_and_click_links_with_qr_images_while_due(
+    runtime, anon_client
+):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
+        patient_id = make_patient(s)
+        ticket = issue_ticket(s, queue_id, patient_id)
+        token, ticket_id = ticket.token, ticket.id
+    page = anon_client.get(f"/t/{token}?lang=ru")
+    assert page.status_code == 200 and _checkout_section(page.get_data(as_text=True)) == ""
+    invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+    section = _checkout_section(anon_client.get(f"/t/{token}?lang=ru").get_data(as_text=True))
+    expected = anon_client.get(f"/payments/checkout/{token}").get_json()["links"]
+    for name in ("payme", "click"):
+        assert f'href="{expected[name]["url"]}"' in section, name
+        # The QR image is the code of that very link.
+        assert f'src="{links.qr_data_uri(expected[name]["url"])}"' in section, name
+    assert "12 345,67 сум" in section
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")
+    page = anon_client.get(f"/t/{token}").get_data(as_text=True)
+    assert _checkout_section(page) == "" and "checkout.paycom.uz" not in page
+
+
+def test_the_desk_offers_the_checkout_links_of_an_open_invoice(runtime, client_as):
+    cashier = client_as("cashier")
+    page = cashier.get("/payments/desk?lang=en").get_data(as_text=True)
+    assert "Pay by phone" in page and "css/payments.css" in page
+    invoice_id = make_invoice(runtime, (PRICE,))
+    # The desk's button reads this address (its config's invoices API + /<id>/checkout).
+    body = cashier.get(f"/api/v1/payments/invoices/{invoice_id}/checkout").get_json()
+    for link in body["links"].values():
+        assert link["qr_data_uri"] == links.qr_data_uri(link["url"])
+        assert link["qr_data_uri"].startswith("data:image/svg+xml")

@@ -64,7 +64,7 @@ def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines
 
 
 def test_a_wrong_amount_is_31001(payme, invoice_id):
-    for amount in (PRICE - 1, PRICE + 1, PRICE * 100):
+    for amount in (PRICE - 1, PRICE + 1, PRICE * 100, 0, -PRICE):
         assert (
             payme.error(
                 "CheckPerformTransaction", {"amount": amount, "account": account(invoice_id)}
@@ -383,7 +383,7 @@ def test_a_missing_or_wrong_key_is_32504(payme, invoice_id):
         assert body["error"]["code"] == -32504 and body["id"] == 77, headers
 
 
-def test_a_body_over_the_limit_is_413_and_another_content_type_415(anon_client):
+def test_a_body_over_the_limit_is_413_and_another_content_type_32600(anon_client):
     big = b'{"id": 1, "method": "CheckTransaction", "params": {"id": "' + b"x" * 70_000 + b'"}}'
     response = anon_client.post(
         "/payments/payme", data=big, content_type="application/json", headers=payme_auth()
@@ -392,7 +392,11 @@ def test_a_body_over_the_limit_is_413_and_another_content_type_415(anon_client):
     response = anon_client.post(
         "/payments/payme", data="id=1", content_type="text/plain", headers=payme_auth()
     )
-    assert response.status_code == 415
+    assert response.status_code == 200 and response.get_json()["error"]["code"] == -32700
+    response = anon_client.post(
+        "/payments/payme", data='{"id": 5}', content_type="text/plain", headers=payme_auth()
+    )
+    assert response.status_code == 200 and response.get_json()["error"]["code"] == -32600
 
 
 def test_every_call_and_answer_is_in_the_provider_log_by_invoice_and_by_payme_id(

@@ -10,6 +10,10 @@ database sees it, as a 4xx naming the field:
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
   limit).
 
+Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
+providers) check the same things themselves with :func:`check_document` and
+:func:`storable`, and answer in that protocol.
+
 The same parser serves the app's JSON provider, so a body read later by anything else
 (``request.get_json``, the audit log) can never raise a RecursionError either.
 """
@@ -19,11 +23,12 @@ from __future__ import annotations
 import json
 import re
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from web.errors import problem
+from web.permissions import speaks_own_protocol
 
 MAX_DEPTH = 32
 # Longer request targets are a 414 problem from the app; gunicorn's own limit (a bare HTML
@@ -53,6 +58,12 @@ def check_text(value: str, field: str, status: int = 422) -> None:
     if found.group() == "\x00":
         raise UnsafeInput(field, "must not contain NUL characters", status)
     raise UnsafeInput(field, "must be valid Unicode text (a lone surrogate was sent)", status)
+
+
+def storable(value: str) -> str:
+    """``value`` with what no layer below can store replaced by U+FFFD (for logging raw
+    input that was refused)."""
+    return UNSTORABLE.sub("\ufffd", value)
 
 
 def check_document(document, root: str = "_schema") -> None:
@@ -124,6 +135,8 @@ def check_request() -> None:
     if max(len(target), len(request.full_path.encode())) > MAX_URI_BYTES:
         abort(414)
     _limit_chunked_body()
+    if speaks_own_protocol(current_app, request.endpoint):
+        return  # it answers bad input in its callers' protocol (the payment providers)
     try:
         check_text(request.path, "path", 400)
         for key, values in request.args.lists():

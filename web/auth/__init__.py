@@ -24,7 +24,7 @@ from web.auth import audit, limits, security
 from web.auth.identity import Identity, current_identity
 from web.db import runtime
 from web.errors import problem, wants_html
-from web.permissions import SIGNED_IN, view_attribute
+from web.permissions import OWN_PROTOCOL_ATTRIBUTE, SIGNED_IN, speaks_own_protocol, view_attribute
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,17 @@ def csrf_exempt(view):
     and public changes that act as nobody (a patient joining a queue online)."""
     setattr(view, CSRF_EXEMPT_ATTRIBUTE, True)
     return view
+
+
+def own_protocol(view):
+    """For endpoints other systems call in a protocol of their own (the payment providers).
+    Their ``Authorization`` header belongs to that protocol (Payme's ``Basic`` key), so it is
+    never read as a bearer token and no identity is loaded: a malformed or foreign header is
+    the protocol's error to answer, not our 401. Their bad input (a NUL character, JSON
+    nested too deep) is answered in the protocol too, not by the input boundary's 4xx. They
+    carry no ambient credential, so they are CSRF-exempt as well."""
+    setattr(view, OWN_PROTOCOL_ATTRIBUTE, True)
+    return csrf_exempt(view)
 
 
 @login_manager.user_loader
@@ -68,6 +79,8 @@ def _bearer_token() -> str | None:
 def load_identity() -> None:
     """``before_request``: who is asking, from a bearer token or the session."""
     g.identity = None
+    if speaks_own_protocol(current_app, request.endpoint):
+        return
     token = _bearer_token()
     if token is None and request.method == "GET" and request.path.startswith(BOARD_PAGES):
         # A display screen opens its board by URL and cannot send headers.

@@ -66,6 +66,10 @@ def _committed_status() -> int | None:
     return None if request.path.startswith("/api/") else 302
 
 
+def _nul_free(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
 def _summary() -> dict:
     summary = {"method": request.method, "path": request.path[:200]}
     try:
@@ -73,7 +77,10 @@ def _summary() -> dict:
             body = request.get_json(silent=True)
             summary["data"] = body if isinstance(body, dict) else {"body": body}
         else:
-            data = {k: v for k, v in request.form.items()}
+            # Storable text only: a form of an endpoint that answers bad input in its own
+            # protocol (web.auth.own_protocol) may carry a NUL character (a form decodes
+            # with replacement, so it carries no lone surrogate).
+            data = {_nul_free(k): _nul_free(v) for k, v in request.form.items()}
             if request.files:
                 data["files"] = [f.filename for f in request.files.values()]
             summary["data"] = data

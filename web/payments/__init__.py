@@ -10,6 +10,7 @@ from web.payments import channels  # noqa: F401 - registers the payments channel
 from web.payments import providers
 from web.payments.api import blp as api_blueprint
 from web.payments.pages import bp as pages_blueprint
+from web.payments.pages import ticket_checkout
 
 
 def init_app(app, api) -> None:
@@ -17,3 +18,5 @@ def init_app(app, api) -> None:
     app.register_blueprint(pages_blueprint)
     providers.init_app(app, api)
     add_navigation(app, NavLink("payments_pages.desk", _l("Cashier's desk")))
+    # The patient's ticket page (web/queue) shows what is to be paid online through this.
+    app.add_template_global(ticket_checkout, "ticket_checkout")

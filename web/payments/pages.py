@@ -8,8 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
-from clinic.money import money_style
-from clinic.payments import shifts
+from clinic.errors import Conflict, NotFound
+from clinic.money import format_money, money_style
+from clinic.payments import links, shifts
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import HTML_LANG, current_language
@@ -50,6 +51,10 @@ def _texts() -> dict:
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
         "failed": _("The action failed: {detail}"),
+        "phone": _("Pay by phone"),
+        "phoneHint": _("The patient scans a code with the phone's camera or opens the link."),
+        "payWith": _("Pay with {provider}"),
+        "qrOf": _("QR code to pay with {provider}"),
         # The desk's refusals by their code (clinic/payments), so the cashier reads them in
         # the page's language instead of the API's English detail.
         "refusals": {
@@ -83,6 +88,7 @@ def desk():
             "locale": HTML_LANG[language],
             "timezone": db.runtime().settings.timezone,
             "channel": "payments:desk",
+            # Also ``<api>/<id>/checkout``: Payme and Click links with their QR codes.
             "api": url_for("payments.list_invoices"),
             "shiftApi": url_for("payments.current_shift"),
             "openShiftApi": url_for("payments.open_shift"),
@@ -90,3 +96,26 @@ def desk():
             "hasShift": shift is not None,
         },
     )
+
+
+PROVIDER_NAMES = {"payme": "Payme", "click": "Click"}
+
+
+def ticket_checkout(token: str) -> dict | None:
+    """For the patient's ticket page (a template global): the Payme and Click links, each
+    with its QR code, for the ticket's open invoice; None when nothing is to be paid online
+    (no open invoice, nothing due, no provider configured)."""
+    session = db.session()
+    try:
+        invoice = links.open_invoice_of_ticket(session, token)
+        found = links.checkout_links(invoice, db.runtime().settings)
+    except (NotFound, Conflict):
+        return None
+    return {
+        "number": invoice.number,
+        "amount": format_money(found["amount"], current_language()),
+        "links": [
+            {"provider": PROVIDER_NAMES[name], "url": link["url"], "qr": link["qr_data_uri"]}
+            for name, link in found["links"].items()
+        ],
+    }

@@ -54,6 +54,9 @@ class LogPage(Schema):
 class CheckoutLink(Schema):
     url = fields.String()
     qr_svg = fields.String(metadata={"description": "the URL as an SVG QR code"})
+    qr_data_uri = fields.String(
+        metadata={"description": "the same QR code as a data: address, for an <img>"}
+    )
 
 
 class CheckoutSchema(Schema):

@@ -3,12 +3,15 @@
 Registration: ``web/payments/__init__.py`` calls :func:`init_app` (``providers.init_app(app,
 api)``) from its own ``init_app``.
 
-Each endpoint is public (providers sign their calls; they have no user) and CSRF-exempt
-(no ambient credential: a signature or the Payme key, not a cookie, authorises the call),
-takes a small body only (413), the provider's content type only (415), from the provider's
-networks when an allow-list is configured (403), at a rate limit per address (429). Payme
-answers every protocol error as JSON-RPC with HTTP 200, Click with its ``error`` field; no
-input makes either answer 500.
+Each endpoint is public (providers sign their calls; they have no user) and speaks its
+provider's protocol (``web.auth.own_protocol``): CSRF-exempt (no ambient credential: a
+signature or the Payme key, not a cookie, authorises the call), its ``Authorization`` header
+never read as our bearer token, its bad input answered in the protocol rather than by the
+input boundary. Each takes a small body only (413), from the provider's networks when an
+allow-list is configured (403), at a rate limit per address (429). Past those, Payme answers
+everything as JSON-RPC with HTTP 200 (a wrong key -32504, a body that is not JSON -32700 or
+-32600), Click with its ``error`` field (a body that is not a form lacks every field: -8),
+webhooks with 400/401/415/422; no input makes any of them answer 500.
 
 Every call, with our answer, goes to the provider log (raw, append-only). The request's
 session is the one the audit log watches, so each call also leaves its one audit row (the
@@ -35,7 +38,8 @@ from clinic.payments import click, links, payme
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
-from web.auth import csrf_exempt
+from web.api.inputs import UnsafeInput, check_document, storable
+from web.auth import own_protocol
 from web.auth.audit import request_id
 from web.auth.limits import limiter
 from web.errors import problem
@@ -55,7 +59,7 @@ BODY_LIMIT = 64 * 1024
 CLOCK_KEY = "clinic.payments.clock"
 APPLY_WEBHOOK_TASK = "payments.apply_webhook_event"
 PAYMENTS_QUEUE = "payments"
-FORM = "application/x-www-form-urlencoded"
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _settings():
@@ -92,7 +96,7 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
             abort(problem(403, "Forbidden", f"this address may not call the {provider} endpoint"))
     if request.content_length is not None and request.content_length > BODY_LIMIT:
         raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
-    if content_type is not None and request.mimetype != content_type:
+    if content_type is not None and request.mimetype not in (content_type, ""):
         abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
     request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
     return request.get_data(cache=True)
@@ -120,12 +124,17 @@ def _finish(session, provider, method, body, answer: dict, *, code=None, **subje
     return current_app.response_class(text, status=200, mimetype="application/json")
 
 
+def _discard(session) -> None:
+    """Roll back everything the call wrote; the log row and the audit row are written after."""
+    session.rollback()
+    # An audit row written before (a savepoint's release writes it) went with the rollback:
+    # the commit that follows must write it again.
+    g.pop("audit_written", None)
+
+
 def _failed(session, provider, method, body, answer: dict, *, code, **subject):
     """Something unexpected broke: nothing of the change stays; the call and our answer do."""
-    session.rollback()
-    # An audit row written before the failure (a savepoint's release writes it) went with
-    # the rollback: the commit below must write it again.
-    g.pop("audit_written", None)
+    _discard(session)
     text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
     try:
         _log(session, provider, method, body, text, 200, error_code=code, **subject)
@@ -158,6 +167,19 @@ def _payme_authorised(key: str) -> bool:
     return hmac.compare_digest(given, expected)
 
 
+def _payme_unreadable(doc) -> payme.PaymeError | None:
+    """-32600 for a body declared as something other than JSON (one declaring nothing is read
+    as JSON), and for text no column can store (a NUL, a lone surrogate) or nesting past the
+    input boundary's limit: Payme hears every refusal as JSON-RPC with HTTP 200."""
+    if request.mimetype not in ("", "application/json"):
+        return payme.PaymeError(payme.INVALID_REQUEST, "Content-Type")
+    try:
+        check_document(doc)
+    except UnsafeInput as unsafe:
+        return payme.PaymeError(payme.INVALID_REQUEST, storable(unsafe.field)[:100])
+    return None
+
+
 def _payme_id(doc):
     rpc_id = doc.get("id") if isinstance(doc, dict) else None
     if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, str)):
@@ -165,9 +187,31 @@ def _payme_id(doc):
     return rpc_id
 
 
+def _answers(description: str, example: dict) -> dict:
+    """The provider's own answer (HTTP 200, JSON), for the OpenAPI document."""
+    content = {"application/json": {"schema": {"type": "object"}, "example": example}}
+    return {"responses": {"200": {"description": description, "content": content}}}
+
+
+PAYME_ANSWER = _answers(
+    "JSON-RPC 2.0: ``result``, or ``error`` (code, ru/uz/en message, data), always HTTP 200",
+    {"jsonrpc": "2.0", "id": 1, "result": {"allow": True}},
+)
+CLICK_ANSWER = _answers(
+    "Click's answer: ``error`` (0 or a negative code) and ``error_note``, always HTTP 200",
+    {"click_trans_id": 1234567, "merchant_trans_id": "42", "merchant_prepare_id": 7,
+     "error": 0, "error_note": "Success"},  # fmt: skip
+)
+WEBHOOK_ANSWER = _answers(
+    "Received (stored once per webhook-id; ``repeated`` when seen before)",
+    {"received": True, "repeated": False},
+)
+
+
 @blp.route("/payme", methods=["POST"])
+@blp.doc(**PAYME_ANSWER)
 @public
-@csrf_exempt
+@own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
 def payme_endpoint():
     """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``).
@@ -180,21 +224,24 @@ def payme_endpoint():
         _guard("payme", "payme", None)
         error = payme.PaymeError(payme.NOT_POST)
         return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
-    body = _guard("payme", "payme", "application/json")
+    # Payme's protocol answers everything with HTTP 200 and JSON-RPC: a body declared as
+    # something other than JSON is an invalid request (one declaring nothing is read as JSON).
+    body = _guard("payme", "payme", None)
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         error = payme.PaymeError(payme.PARSE_ERROR)
         return _finish(
             session, "payme", "", body, _payme_answer(None, error=error), code=error.code
         )
     rpc_id = _payme_id(doc)
+    refused = _payme_unreadable(doc)
+    if refused is not None:
+        answer = _payme_answer(rpc_id, error=refused)
+        return _finish(session, "payme", "", body, answer, code=refused.code)
     method = doc.get("method") if isinstance(doc, dict) else None
     params = doc.get("params") if isinstance(doc, dict) else None
     invoice_id, payme_id = payme.subject_of(params)
-    if invoice_id is None and payme_id is not None:
-        # Perform, Cancel and the rest name only the transaction: log its invoice too.
-        invoice_id = payme.invoice_of_transaction(session, payme_id)
     subject = {"invoice_id": invoice_id, "provider_ref": payme_id}
     method_name = method[:64] if isinstance(method, str) else ""
     try:
@@ -207,19 +254,35 @@ def payme_endpoint():
             None,
         )
     except payme.PaymeError as error:
-        # Some refusals change state on the way (an expired transaction is cancelled).
+        # Some refusals change state on the way (an expired transaction is cancelled); those
+        # marked ``discard`` keep nothing of the call.
+        if error.discard:
+            _discard(session)
         answer, code = _payme_answer(rpc_id, error=error), error.code
     except Exception:
         log.exception("Payme %s failed", method_name)
         return _payme_failed(session, rpc_id, method_name, body, subject)
     try:
+        _name_the_invoice(session, subject)
         return _finish(session, "payme", method_name, body, answer, code=code, **subject)
     except Exception:  # the commit itself failed: nothing of the call stays
         log.exception("Payme %s could not commit", method_name)
         return _payme_failed(session, rpc_id, method_name, body, subject)
 
 
+def _name_the_invoice(session, subject: dict) -> None:
+    """Perform, Cancel and the rest name only the transaction: the log names its invoice too
+    (read from the session when the call has loaded the transaction)."""
+    if subject["invoice_id"] is None and subject["provider_ref"] is not None:
+        subject["invoice_id"] = payme.invoice_of_transaction(session, subject["provider_ref"])
+
+
 def _payme_failed(session, rpc_id, method_name: str, body: bytes, subject: dict):
+    session.rollback()
+    try:
+        _name_the_invoice(session, subject)
+    except Exception:  # the log is best effort when the database itself is failing
+        log.exception("could not read the invoice of a failed Payme call")
     error = payme.PaymeError(payme.INTERNAL)
     answer = _payme_answer(rpc_id, error=error)
     return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
@@ -236,8 +299,10 @@ def _click_config() -> click.ClickConfig:
 
 
 def _click(action: str, run):
-    body = _guard("click", "click", FORM)
-    fields = request.form.to_dict(flat=True)
+    body = _guard("click", "click", None)
+    # Click answers everything with its ``error`` field: a body that is not a form has none
+    # of the fields (-8).
+    fields = request.form.to_dict(flat=True) if request.mimetype in FORMS else {}
     invoice_id, ref = click.subject_of(fields)
     subject = {"invoice_id": invoice_id, "provider_ref": ref}
     session = db.session()
@@ -252,8 +317,9 @@ def _click(action: str, run):
 
 
 @blp.route("/click/prepare", methods=["POST"])
+@blp.doc(**CLICK_ANSWER)
 @public
-@csrf_exempt
+@own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
 def click_prepare():
     """Click SHOP API, Prepare (``action=0``), form-encoded; answers JSON with ``error``."""
@@ -261,8 +327,9 @@ def click_prepare():
 
 
 @blp.route("/click/complete", methods=["POST"])
+@blp.doc(**CLICK_ANSWER)
 @public
-@csrf_exempt
+@own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
 def click_complete():
     """Click SHOP API, Complete (``action=1``), form-encoded; answers JSON with ``error``."""
@@ -273,8 +340,9 @@ def click_complete():
 
 
 @blp.route("/webhooks/<string:provider>", methods=["POST"])
+@blp.doc(**WEBHOOK_ANSWER)
 @public
-@csrf_exempt
+@own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
 def webhook(provider: str):
     """A Standard Webhooks delivery from a card acquirer or aggregator named in

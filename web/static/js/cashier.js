@@ -18,6 +18,7 @@
   var openForm = document.getElementById("shift-open");
   var closeForm = document.getElementById("shift-close");
   var invoices = {};
+  var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
 
   /**
    * Tiyin as the page's language writes money, the way clinic/money.py does: grouped sums,
@@ -105,7 +106,10 @@
       actions.appendChild(input("tendered", texts.tendered));
       actions.appendChild(button(texts.cash, "cash"));
       actions.appendChild(button(texts.card, "card"));
+      actions.appendChild(button(texts.phone, "checkout"));
+      if (checkouts[invoice.id]) actions.appendChild(checkoutBox(checkouts[invoice.id]));
     } else if (invoice.status === "paid" || invoice.status === "partly_refunded") {
+      delete checkouts[invoice.id];
       actions.appendChild(input("refund_amount", texts.refundAmount));
       actions.appendChild(input("refund_reason", texts.refundReason));
       actions.appendChild(button(texts.refund, "refund"));
@@ -181,6 +185,41 @@
     );
   }
 
+  var PROVIDERS = { payme: "Payme", click: "Click" };
+
+  /** The links of one invoice, each with its QR code (kept across re-renders of the list). */
+  function checkoutBox(links) {
+    var box = Q.element("div", "cashier-checkout");
+    box.title = texts.phoneHint;
+    Object.keys(links).forEach(function (name) {
+      var link = links[name];
+      var provider = PROVIDERS[name] || name;
+      var item = Q.element("div", "checkout__link");
+      item.setAttribute("data-provider", name);
+      var img = Q.element("img", "checkout__qr");
+      img.src = link.qr_data_uri;
+      img.alt = Q.fill(texts.qrOf, { provider: provider });
+      var a = Q.element("a", "", Q.fill(texts.payWith, { provider: provider }));
+      a.href = link.url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      item.appendChild(img);
+      item.appendChild(a);
+      box.appendChild(item);
+    });
+    return box;
+  }
+
+  /** Payme and Click links for what is due, under the row's buttons. */
+  function checkout(id) {
+    return Q.api("GET", invoiceUrl(id, "checkout")).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      checkouts[id] = answer.body.links;
+      render();
+      Q.say(errorBox, "");
+    });
+  }
+
   function reprint(id) {
     return Q.api("POST", invoiceUrl(id, "reprint"), {}).then(function (answer) {
       if (answer.status !== 202) return fail(answer);
@@ -201,6 +240,8 @@
         ? pay(id, action, tr)
         : action === "refund"
         ? refund(id, tr)
+        : action === "checkout"
+        ? checkout(id)
         : reprint(id);
     done
       .catch(function () {
