@@ -65,12 +65,18 @@ class Workers:
         }
 
     def start(self, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker", *self.options,
-            "-Q", self.queues, "-n", f"{name}@%h", f"--loglevel={self.loglevel}",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
+        return self.spawn(
+            name,
+            [
+                sys.executable, "-m", "celery", "-A", "workers.main", "worker", *self.options,
+                "-Q", self.queues, "-n", f"{name}@%h", f"--loglevel={self.loglevel}",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+        )  # fmt: skip
+
+    def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        """Start ``command`` as the leader of a process group of its own; output in name.log."""
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
         process = subprocess.Popen(  # nosec B603 - a fixed command line
             command,
             cwd=ROOT,

@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import subprocess  # nosec B404 - starts our own Celery workers
-import sys
 import threading
 import time
 import uuid
@@ -41,7 +40,7 @@ from clinic.payments import events as ev
 from clinic.payments import invoices as invoicing
 from clinic.payments import shifts
 from tests.conftest import ONE_BACKEND, _create_user, free_port, make_settings
-from tests.fault.test_import_worker_killed import ROOT, Workers
+from tests.fault.test_import_worker_killed import Workers
 from tests.payments.fixtures import make_patient, make_service
 from tests.payments.provider_support import (
     PROVIDER_ENV,
@@ -75,38 +74,19 @@ def settings(database_urls, backend, tmp_path, redis_prefix, private_redis):
 class PaymentWorkers(Workers):
     """Worker processes consuming the payments queue, and the web server."""
 
+    queues = "payments"
+    options = ("--pool=threads", "-c", "4")
+    loglevel = "WARNING"
+
     def __init__(self, settings, logs) -> None:
         super().__init__(settings, logs)
         self.env.update(PROVIDER_ENV)
         self.web: subprocess.Popen | None = None
 
-    def start(self, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-            "--pool=threads", "-c", "4", "-Q", "payments", "-n", f"{name}@%h",
-            "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        return self._spawn(command, log)
-
-    def _spawn(self, command: list[str], log) -> subprocess.Popen:
-        process = subprocess.Popen(  # nosec B603 - a fixed command line
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.processes.append(process)
-        return process
-
     def start_web(self) -> str:
         """gunicorn with the gevent worker, as ``clinic web`` starts it; returns its address."""
         port = free_port()
-        log = open(self.logs / "web.log", "wb")  # noqa: SIM115 - lives as long as the server
-        self.web = self._spawn(web_argv("127.0.0.1", port, WEB_WORKERS), log)
+        self.web = self.spawn("web", web_argv("127.0.0.1", port, WEB_WORKERS))
         return f"http://127.0.0.1:{port}"
 
     def wait_for_web(self, base: str) -> None:
