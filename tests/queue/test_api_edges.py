@@ -60,4 +60,7 @@ def test_a_switched_off_board_shows_nothing(client_as, runtime):
     board = admin.post("/api/v1/boards", json={"name": "Hall", "queue_ids": [queue_id]}).get_json()
     assert admin.get(f"/board/{board['id']}").status_code == 200
     admin.patch(f"/api/v1/boards/{board['id']}", json={"active": False})
-    assert admin.get(f"/board/{board['id']}").status_code == 404
+    # No calls and no queue: a page that asks again by itself, for the day it is switched on.
+    off = admin.get(f"/board/{board['id']}")
+    assert off.status_code == 503 and off.headers["Retry-After"] == "60"
+    assert "board-config" not in off.get_data(as_text=True)
