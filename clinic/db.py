@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -143,3 +144,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_once(session: Session, row, find_existing: Callable[[], object]):
+    """Insert ``row`` in a savepoint. If a unique key refuses it (the same reference was
+    committed at this instant by another request), return what ``find_existing`` finds
+    instead; None means ``row`` went in."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = find_existing()
+        if existing is None:
+            raise
+        return existing
+    return None

@@ -26,14 +26,12 @@ Money is integer tiyin. An invoice's lines and discount are frozen once anything
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from clinic.base import is_id, utcnow
-from clinic.db import dispatch_after_commit
+from clinic.db import dispatch_after_commit, insert_once
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
@@ -50,22 +48,6 @@ APPLY_PAID_TASK = "payments.apply_paid"
 PAYMENTS_QUEUE = "payments"
 # Methods are the desk's two and any provider name ("payme", "click", a webhook provider).
 METHOD_MAX_LENGTH = 32
-
-
-def insert_once(session: Session, row, find_existing: Callable[[], object]):
-    """Insert ``row`` in a savepoint. If a unique key refuses it (the same reference was
-    committed at this instant by another request), return what ``find_existing`` finds
-    instead; None means ``row`` went in."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        existing = find_existing()
-        if existing is None:
-            raise
-        return existing
-    return None
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -453,7 +435,6 @@ __all__ = [
     "find_payment",
     "get_invoice",
     "hold",
-    "insert_once",
     "invoice_as_dict",
     "line_as_dict",
     "lock_invoice",

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import permission_to_refund
 from clinic.base import iso, utcnow
+from clinic.db import insert_once
 from clinic.errors import Conflict, DomainError, ValidationFailed
 from clinic.events import record_event
 from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
-from clinic.payments.invoices import insert_once, lock_invoice
+from clinic.payments.invoices import lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from clinic.base import utcnow
+from clinic.db import insert_once
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments import click, fiscal, invoices, links, payme, refunds, shifts, snapshots
 from clinic.payments import webhooks as hooks
@@ -496,10 +497,10 @@ def test_an_insert_meeting_the_unique_key_answers_with_the_row_that_stands(runti
             return Payment(invoice_id=invoice_id, method="acq", amount=1, refunded_amount=0,
                            provider="acq", provider_ref="same", actor="acq")  # fmt: skip
 
-        found = invoices.insert_once(s, twin(), lambda: invoices.find_payment(s, "acq", "same"))
+        found = insert_once(s, twin(), lambda: invoices.find_payment(s, "acq", "same"))
         assert found.id == first.id
         with pytest.raises(IntegrityError):
-            invoices.insert_once(s, twin(), lambda: None)
+            insert_once(s, twin(), lambda: None)
 
 
 def test_a_refund_recorded_at_the_same_instant_is_answered_with_the_first(runtime, monkeypatch):
