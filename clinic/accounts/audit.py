@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from clinic.accounts.models import AuditEntry
@@ -38,6 +38,9 @@ CSV_COLUMNS = (
     "request_id",
     "summary",
 )
+
+
+_INSERT = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def record(
     user_agent: str = "",
     request_id: str = "",
 ) -> AuditEntry:
-    entry = AuditEntry(
+    values = dict(
         at=utcnow(),
         user_id=actor.user_id if actor else None,
         username=storable(actor.username if actor else "", 64),
@@ -96,9 +99,9 @@ def record(
         user_agent=storable(user_agent or "", 500),
         request_id=storable(request_id or "", 64),
     )
-    session.add(entry)
-    session.flush()
-    return entry
+    # A plain insert: one row per request, written beside every change, needs no unit of work.
+    entry_id = session.execute(_INSERT, values).scalar_one()
+    return AuditEntry(id=entry_id, **values)
 
 
 @dataclass

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
+from clinic.accounts import holders
 from clinic.accounts.access import access_changed
+from clinic.accounts.holders import Holder
 from clinic.accounts.models import ApiToken, User
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound, ValidationFailed
@@ -58,26 +61,62 @@ def create_token(
     return token, plain
 
 
-def user_for_token(session: Session, plain: str) -> User | None:
-    """The active user behind a valid, unrevoked, unexpired token, or None."""
+# Built once: it runs on every request that carries a token.
+_HOLDER_BY_DIGEST = holders.with_roles(
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        *holders.COLUMNS,
+    ).join(User, User.id == ApiToken.user_id)
+).where(ApiToken.token_hash == bindparam("digest"))
+
+
+@dataclass(frozen=True)
+class TokenHolder(Holder):
+    """The holder of a token, with the token's id and whether its use is due to be noted."""
+
+    token_id: int = 0
+    use_due: bool = False
+
+
+def holder_for_token(session: Session, plain: str, *, note_use: bool = True) -> TokenHolder | None:
+    """The active user behind a valid, unrevoked, unexpired token, or None.
+
+    One statement on every request: the token, its user and the user's roles together. The
+    token's use is noted at most once a minute: here, committing ``session``, when
+    ``note_use``; otherwise the caller does it later with :func:`note_use` (a request's
+    session must not commit before the request's change does).
+    """
     if not isinstance(plain, str) or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    # One statement on every request: the token, its user and the user's roles together.
-    token = session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == _digest(plain))
-        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
-    )
+    rows = session.execute(_HOLDER_BY_DIGEST, {"digest": _digest(plain)}).all()
+    holder = holders.holder_of(rows)
     now = utcnow()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    if holder is None:
         return None
-    user = token.user
-    if not user.active or (user.locked_until is not None and user.locked_until > now):
+    token = rows[0]
+    if token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if not holder.active or holder.locked(now):
         return None  # a locked account is locked for its tokens too
-    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at = now
+    due = token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY
+    found = TokenHolder(**vars(holder), token_id=token.token_id, use_due=due)
+    if due and note_use:
+        _note_use(session, token.token_id, now)
         session.commit()
-    return token.user
+    return found
+
+
+def _note_use(session: Session, token_id: int, now) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
+
+def note_use(bind, token_id: int) -> None:
+    """Note that the token ``token_id`` was used now, in a transaction of its own."""
+    with Session(bind) as session, session.begin():
+        _note_use(session, token_id, utcnow())
 
 
 def may_manage(owner_id: int, *, acting_user_id: int, permissions) -> bool:

@@ -33,6 +33,30 @@ def test_bearer_token_works_until_revoked(client, anon_client):
     assert refused.mimetype == "application/problem+json"
 
 
+def test_a_token_notes_its_last_use_at_most_once_a_minute(client, anon_client, runtime):
+    body = client.post("/api/v1/tokens", json={"name": "script"}).get_json()
+    auth = {"Authorization": f"Bearer {body['token']}"}
+
+    def last_used():
+        with runtime.db.session() as s:
+            return s.scalar(select(ApiToken.last_used_at).where(ApiToken.id == body["id"]))
+
+    assert last_used() is None
+    assert anon_client.get("/api/v1/me", headers=auth).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert anon_client.get("/api/v1/me", headers=auth).status_code == 200
+    assert last_used() == first  # within the minute: not written again
+    with runtime.db.transaction() as s:
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.id == body["id"])
+            .values(last_used_at=utcnow() - timedelta(minutes=2))
+        )
+    assert anon_client.get("/api/v1/queues", headers=auth).status_code == 200
+    assert last_used() > first
+
+
 def test_expired_token_is_refused(client, anon_client, runtime):
     body = client.post("/api/v1/tokens", json={"name": "short"}).get_json()
     with runtime.db.transaction() as s:

@@ -284,9 +284,9 @@ def test_strings_that_cannot_be_tokens_find_no_user(runtime):
         user = _user(s)
         _row, plain = tokens.create_token(s, user, name="script", days=1)
     with runtime.db.transaction() as s:
-        assert tokens.user_for_token(s, plain).id == user.id
+        assert tokens.holder_for_token(s, plain).id == user.id
         for bad in (None, 42, plain[len(tokens.TOKEN_PREFIX) :], plain + "x" * 100):
-            assert tokens.user_for_token(s, bad) is None
+            assert tokens.holder_for_token(s, bad) is None
 
 
 def test_revoking_a_token_twice_keeps_the_first_revocation(runtime):

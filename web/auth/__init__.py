@@ -17,12 +17,10 @@ from flask_session import Session as ServerSessions
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from clinic.accounts import tokens
-from clinic.accounts.users import get_user
-from clinic.errors import NotFound
+from clinic.accounts import holders, tokens
 from web.auth import audit, limits, security
 from web.auth.identity import Identity, current_identity
-from web.db import runtime
+from web.db import close_session, runtime, session
 from web.errors import problem, wants_html
 from web.permissions import OWN_PROTOCOL_ATTRIBUTE, SIGNED_IN, speaks_own_protocol, view_attribute
 
@@ -59,14 +57,20 @@ def _load_user(user_key: str):
         user_id, version = (int(part) for part in user_key.split(":"))
     except ValueError:
         return None
-    with runtime().db.session() as db:
-        try:
-            user = get_user(db, user_id)
-        except NotFound:
-            return None
-        if not user.active or user.session_version != version:
-            return None
-        return Identity.of(user, "session")
+    db = session()
+    holder = holders.holder_by_id(db, user_id)
+    _release_sqlite(db)
+    if holder is None or not holder.active or holder.session_version != version:
+        return None
+    return Identity.of(holder, "session")
+
+
+def _release_sqlite(db) -> None:
+    """On SQLite every transaction holds the write lock from its first statement: end the
+    identity's read at once, or a view that reads in a session of its own (the readiness
+    check) would wait for the request's own lock."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.rollback()
 
 
 def _bearer_token() -> str | None:
@@ -86,16 +90,33 @@ def load_identity() -> None:
         # A display screen opens its board by URL and cannot send headers.
         token = request.args.get("token") or None
     if token is not None:
-        with runtime().db.session() as db:
-            user = tokens.user_for_token(db, token)
-            if user is None:
-                response = problem(401, "Unauthorized", "the token is invalid, revoked or expired")
-                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-                abort(response)
-            g.identity = Identity.of(user, "token")
+        # Read in the request's own session: one connection and transaction per request.
+        db = session()
+        holder = tokens.holder_for_token(db, token, note_use=False)
+        _release_sqlite(db)
+        if holder is None:
+            response = problem(401, "Unauthorized", "the token is invalid, revoked or expired")
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            abort(response)
+        g.identity = Identity.of(holder, "token")
+        if holder.use_due:
+            g.token_use_due = holder.token_id
         return
     if current_user.is_authenticated:
         g.identity = current_user._get_current_object()
+
+
+def _note_token_use(_exc) -> None:
+    """``teardown_request``: note a token's use once the request's transaction is over (on
+    SQLite a second writer inside it would wait for the request's own lock)."""
+    token_id = g.pop("token_use_due", None)
+    if token_id is None:
+        return
+    close_session()
+    try:
+        tokens.note_use(runtime().db.engine, token_id)
+    except Exception:  # a missed note costs only the "last used" figure
+        log.exception("could not note the use of token %s", token_id)
 
 
 def policy(permission: str) -> None:
@@ -151,4 +172,5 @@ def init_app(app: Flask) -> None:
     audit.init_app(app)
     security.init_app(app)
     app.before_request(load_identity)
+    app.teardown_request(_note_token_use)
     app.extensions["clinic.policy"] = policy

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from clinic.accounts import audit
 from clinic.accounts.models import AuditEntry
+from clinic.db import written
 from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import JobFile
 from web.auth.identity import current_identity
@@ -136,7 +137,8 @@ def watch_session(db: Session) -> None:
     @event.listens_for(db, "before_commit")
     def _record(session):
         if not g.get("audit_written"):
-            _write(session, status=_committed_status(), touched=touched)
+            named = [entry for entry in written(session) if entry not in touched]
+            _write(session, status=_committed_status(), touched=named + touched)
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_sock import ConnectionClosed, Sock
 
 from web.api.inputs import UnsafeInput, parse_json
+from web.db import close_session
 from web.errors import problem
 from web.permissions import public
 from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
@@ -66,6 +67,9 @@ def current_hub():
 @public
 def websocket(ws):
     """Subscribe to channels; receive snapshots, missed events and then live events."""
+    # The request's own session read who is asking; a socket lives for hours, and must not
+    # hold that transaction (and its pooled connection, or SQLite's lock) meanwhile.
+    close_session()
     runtime = current_app.extensions["clinic"]
     with runtime.db.session() as session:
         identity = authenticate(request, session)

@@ -102,8 +102,8 @@ def authenticate(request, session: Session):
         return g.identity
     token = request.args.get("token")
     if token:
-        user = tokens.user_for_token(session, token)
-        return Identity.of(user, "token") if user else None
+        holder = tokens.holder_for_token(session, token)
+        return Identity.of(holder, "token") if holder else None
     secret = request.args.get("ticket")
     if secret:
         ticket = q.ticket_by_token(session, secret)
@@ -137,8 +137,8 @@ def recheck(credential: Credential | None, identity, session: Session, redis):
     if credential is None:
         return None
     if credential.kind == "token":
-        user = tokens.user_for_token(session, credential.secret)
-        return Identity.of(user, "token") if user else None
+        holder = tokens.holder_for_token(session, credential.secret)
+        return Identity.of(holder, "token") if holder else None
     if credential.kind == "ticket":
         ticket = q.ticket_by_token(session, credential.secret)
         return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
