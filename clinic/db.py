@@ -8,6 +8,9 @@ PostgreSQL runs through psycopg 3.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -23,6 +26,7 @@ READY_KEY = "clinic.committed"
 # A callable ``send(task_name, kwargs=..., queue=...)`` (Celery's ``send_task``), set by the
 # process that can reach the broker; the domain names tasks without importing Celery.
 DISPATCH_KEY = "clinic.dispatch"
+WRITTEN_KEY = "clinic.written"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -94,8 +98,31 @@ def _drop_after_commit(session: Session, _previous_transaction) -> None:
         session.info.pop(AFTER_COMMIT_KEY, None)
 
 
-def dispatch_after_commit(session: Session, task_name: str, *, queue: str, **kwargs) -> bool:
+def note_written(session: Session, table: str, key) -> None:
+    """Name a row that a plain insert wrote (not the ORM's unit of work, which is seen by
+    itself) as changed by the transaction, for whoever records what a change was about (the
+    audit log of a request)."""
+    session.info.setdefault(WRITTEN_KEY, []).append((table, str(key)))
+
+
+def written(session: Session) -> list[tuple[str, str]]:
+    """The rows named by :func:`note_written` in the session's transaction so far."""
+    return session.info.get(WRITTEN_KEY, [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_written(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WRITTEN_KEY, None)
+
+
+def dispatch_after_commit(
+    session: Session, task_name: str, *, queue: str, coalesce: bool = False, **kwargs
+) -> bool:
     """Send the task ``task_name`` once the session's transaction commits.
+
+    ``coalesce``: the task only tells a worker to go and look (it reads what to do from the
+    database), so many commits within a moment may share one send (see :class:`Nudges`).
 
     Returns False when this process has no dispatcher (a script, a test without a broker):
     the work must then also be found by a sweeper, which every caller of this has.
@@ -104,8 +131,67 @@ def dispatch_after_commit(session: Session, task_name: str, *, queue: str, **kwa
     if send is None:
         log.info("no task dispatcher in this process; %s left to its sweeper", task_name)
         return False
-    on_commit(session, lambda: send(task_name, kwargs=kwargs, queue=queue))
+    if coalesce:
+        key = (send, task_name, queue, tuple(sorted(kwargs.items())))
+        on_commit(session, lambda: nudges.note(key))
+    else:
+        on_commit(session, lambda: send(task_name, kwargs=kwargs, queue=queue))
     return True
+
+
+class Nudges:
+    """Sends "go and look" tasks from a thread of the process, each at most once a moment.
+
+    A commit notes its task; the thread sends every noted task, then waits ``EVERY`` seconds
+    before sending again, so a burst of commits (fifty tickets a second at one desk's queue)
+    costs one send per moment instead of one per commit. Every note is followed by a send
+    that starts after it, so the worker always looks after the commit that asked. A note
+    lost with the process is found by the task's sweeper.
+    """
+
+    EVERY = 0.05
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._keys: dict = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def note(self, key) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._wake = threading.Event()
+                self._thread = threading.Thread(target=self._run, daemon=True, name="nudges")
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            if not self._wake.wait(60):
+                with self._lock:
+                    if not self._keys:
+                        self._thread = None
+                        return
+            self._wake.clear()
+            self.flush()
+            time.sleep(self.EVERY)
+
+    def flush(self) -> int:
+        """Send what is noted now; returns how many tasks were sent."""
+        with self._lock:
+            keys, self._keys = list(self._keys), {}
+        for send, task_name, queue, kwargs in keys:
+            try:
+                send(task_name, kwargs=dict(kwargs), queue=queue)
+            except Exception:  # the task's sweeper finds the work
+                log.exception("sending %s failed", task_name)
+        return len(keys)
+
+
+nudges = Nudges()
 
 
 class Database:

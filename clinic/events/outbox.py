@@ -21,9 +21,7 @@ import time
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import delete, func
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,11 +35,33 @@ log = logging.getLogger(__name__)
 
 BUS_KEY = "clinic.bus"
 PENDING_KEY = "clinic.pending_events"
+ROLLED_BACK_KEY = "clinic.rolled_back_savepoints"
 CHANNEL_RE = re.compile(r"^[a-z][a-z_]*:[A-Za-z0-9_.:-]{1,150}$")
 
 
 def valid_channel(name: str) -> bool:
     return isinstance(name, str) and bool(CHANNEL_RE.match(name))
+
+
+_channels = EventChannel.__table__
+_outbox = OutboxEvent.__table__
+_INSERT_EVENTS = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+_seq_statements: dict[tuple[str, int], object] = {}
+
+
+def _seq_statement(dialect: str, count: int):
+    """The upsert taking numbers on ``count`` channels, built once per dialect and count."""
+    key = (dialect, count)
+    if key not in _seq_statements:
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert_(_channels).values(
+            [{"name": bindparam(f"name{i}"), "last_seq": bindparam(f"n{i}")} for i in range(count)]
+        )
+        _seq_statements[key] = stmt.on_conflict_do_update(
+            index_elements=[_channels.c.name],
+            set_={"last_seq": _channels.c.last_seq + stmt.excluded.last_seq},
+        ).returning(_channels.c.name, _channels.c.last_seq)
+    return _seq_statements[key]
 
 
 def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
@@ -53,21 +73,31 @@ def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for channel in channels:
         wanted[channel] = wanted.get(channel, 0) + 1
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = EventChannel.__table__
-    stmt = insert(table).values([{"name": n, "last_seq": wanted[n]} for n in sorted(wanted)])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.name], set_={"last_seq": table.c.last_seq + stmt.excluded.last_seq}
-    ).returning(table.c.name, table.c.last_seq)
-    return {name: last for name, last in session.execute(stmt)}
+    params = {}
+    for i, name in enumerate(sorted(wanted)):
+        params[f"name{i}"] = name
+        params[f"n{i}"] = wanted[name]
+    stmt = _seq_statement(session.get_bind().dialect.name, len(wanted))
+    return {name: last for name, last in session.execute(stmt, params)}
+
+
+# Called with (session, events) whenever events are recorded: a module that acts on some
+# events (printing collects print requests) hears of them without the recorder knowing it.
+_recorded_hooks: list[Callable[[Session, list[OutboxEvent]], None]] = []
+
+
+def on_recorded(hook: Callable[[Session, list[OutboxEvent]], None]) -> None:
+    """Call ``hook(session, events)`` whenever events are recorded in a session."""
+    _recorded_hooks.append(hook)
 
 
 def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
     """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
     session's transaction: two statements whatever their number.
 
-    They are published once the transaction commits, and never if it rolls back.
+    They are published once the transaction commits, and never if it rolls back (nor if the
+    savepoint they were recorded in rolls back). The rows are written as plain inserts, not
+    through the ORM's unit of work: the events answered are not in the session.
     """
     checking = catalogue.checking()
     for channel, type_, data in events:
@@ -82,18 +112,27 @@ def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list
     for channel, _type, _data in events:
         first[channel] -= 1
     now = utcnow()
-    rows = []
+    values = []
     for channel, type_, data in events:
         first[channel] += 1
-        rows.append(
-            OutboxEvent(channel=channel, seq=first[channel], type=type_, data=data, created_at=now)
+        values.append(
+            {
+                "channel": channel,
+                "seq": first[channel],
+                "type": type_,
+                "data": data,
+                "created_at": now,
+            }
         )
-    session.add_all(rows)
-    session.flush()
+    ids = session.execute(_INSERT_EVENTS, values).scalars()
+    rows = [OutboxEvent(id=id_, published_at=None, **row) for id_, row in zip(ids, values)]
     pending = session.info.setdefault(PENDING_KEY, [])
     if not pending:
         on_commit(session, lambda: _publish_committed(session))
-    pending.extend(rows)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    pending.extend((transaction, row) for row in rows)
+    for hook in _recorded_hooks:
+        hook(session, rows)
     return rows
 
 
@@ -105,10 +144,31 @@ def record_event(session: Session, channel: str, type_: str, data: dict) -> Outb
     return record_events(session, [(channel, type_, data)])[0]
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous) -> None:
+    if previous.nested:
+        if not session.info.get(PENDING_KEY):
+            return  # nothing recorded so far could have been inside it
+        # A savepoint rolled back: the events recorded inside it were never committed (their
+        # numbers will be used again), so they must not be published with the transaction.
+        session.info.setdefault(ROLLED_BACK_KEY, []).append(previous)
+    elif not session.in_transaction():
+        session.info.pop(PENDING_KEY, None)
+        session.info.pop(ROLLED_BACK_KEY, None)
+
+
+def _committed(transaction, rolled_back: list) -> bool:
+    while transaction is not None:
+        if any(transaction is gone for gone in rolled_back):
+            return False
+        transaction = transaction.parent
+    return True
+
+
 def _publish_committed(session: Session) -> None:
-    # An event recorded inside a savepoint that was rolled back was never committed: its row
-    # was dropped (and its number will be used again), so it must not be published.
-    events = [e for e in session.info.pop(PENDING_KEY, []) if sa_inspect(e).has_identity]
+    rolled_back = session.info.pop(ROLLED_BACK_KEY, [])
+    pending = session.info.pop(PENDING_KEY, [])
+    events = [e for transaction, e in pending if _committed(transaction, rolled_back)]
     bus = session.info.get(BUS_KEY)
     if not events or bus is None:
         return

@@ -114,7 +114,9 @@ def create_job(
     session.add(job)
     announce(session, job)
     if on_paper:
-        dispatch_after_commit(session, DRAIN_TASK, queue=PRINTING_QUEUE, printer_id=printer.id)
+        dispatch_after_commit(
+            session, DRAIN_TASK, queue=PRINTING_QUEUE, coalesce=True, printer_id=printer.id
+        )
     return job
 
 

@@ -8,11 +8,11 @@ A process without a task dispatcher leaves it to beat's sweeper (``printing.swee
 
 from __future__ import annotations
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from clinic.db import dispatch_after_commit
 from clinic.events.models import OutboxEvent
+from clinic.events.outbox import on_recorded
 
 COLLECT_TASK = "printing.collect"
 PRINTING_QUEUE = "printing"
@@ -29,11 +29,13 @@ def is_print_request(row) -> bool:
     return isinstance(row, OutboxEvent) and row.type in WATCHED.get(row.channel, ())
 
 
-@event.listens_for(Session, "before_flush")
-def _collect_after_commit(session: Session, _context, _instances) -> None:
+def _collect_after_commit(session: Session, events: list[OutboxEvent]) -> None:
     transaction = session.get_transaction()
     if session.info.get(_SENT_KEY) is transaction:
         return
-    if any(is_print_request(row) for row in session.new):
+    if any(is_print_request(row) for row in events):
         session.info[_SENT_KEY] = transaction
-        dispatch_after_commit(session, COLLECT_TASK, queue=PRINTING_QUEUE)
+        dispatch_after_commit(session, COLLECT_TASK, queue=PRINTING_QUEUE, coalesce=True)
+
+
+on_recorded(_collect_after_commit)

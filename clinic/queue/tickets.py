@@ -14,13 +14,14 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from clinic.base import is_id, iso, utcnow
+from clinic.db import note_written
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
@@ -95,18 +96,32 @@ def _ensure_day(session: Session, queue: Queue, day: date) -> None:
     )
 
 
-def _take_number(session: Session, queue: Queue, day: date) -> tuple[int, int, int]:
+_days = QueueDay.__table__
+# Built once: the statements of issuing run on every ticket, and building one costs more than
+# sending it.
+_TAKE_NUMBER = (
+    update(_days)
+    .where(
+        _days.c.queue_id == bindparam("for_queue"),
+        _days.c.day == bindparam("for_day"),
+        _days.c.closed_at.is_(None),
+    )
+    .values(last_number=_days.c.last_number + 1, waiting=_days.c.waiting + 1)
+    .returning(_days.c.id, _days.c.last_number, _days.c.waiting)
+)
+_INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
+_INSERT_HISTORY = insert(TicketEvent.__table__)
+_ISSUING_QUEUE = select(
+    Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
+).where(Queue.id == bindparam("queue_id"))
+
+
+def _take_number(session: Session, queue, day: date) -> tuple[int, int, int]:
     """The day's id, the next number of the queue's day and how many wait with the new
     ticket. The counter row stays locked until commit, so the caller takes it as late as it
     can and commits soon after."""
     for _attempt in range(2):
-        row = session.execute(
-            update(QueueDay)
-            .where(QueueDay.queue_id == queue.id, QueueDay.day == day, QueueDay.closed_at.is_(None))
-            .values(last_number=QueueDay.last_number + 1, waiting=QueueDay.waiting + 1)
-            .returning(QueueDay.id, QueueDay.last_number, QueueDay.waiting)
-            .execution_options(synchronize_session=False)
-        ).first()
+        row = session.execute(_TAKE_NUMBER, {"for_queue": queue.id, "for_day": day}).first()
         if row is not None:
             return row.id, row.last_number, row.waiting
         # The day's first ticket makes its row (or finds it closed); later ones never come here.
@@ -256,7 +271,11 @@ def issue_ticket(
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``."""
     now = now or utcnow()
-    queue = get_queue(session, queue_id)
+    queue = (
+        session.execute(_ISSUING_QUEUE, {"queue_id": queue_id}).first() if is_id(queue_id) else None
+    )
+    if queue is None:
+        raise NotFound(f"queue {queue_id} does not exist", errors={"queue_id": ["unknown queue"]})
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)
@@ -273,26 +292,50 @@ def issue_ticket(
     # Everything that can be read or checked is done above: from here to the commit the
     # day's counter row is locked, so only the writes of the ticket itself follow.
     day_id, number, waiting = _take_number(session, queue, clinic_day(now, tz))
-    ticket = Ticket(
-        queue_day_id=day_id,
-        queue_id=queue.id,
-        number=number,
-        code=f"{queue.prefix}-{number:03d}",
-        source=source,
-        priority=priority,
-        status=S.WAITING,
-        patient_id=patient_id,
-        phone=phone,
-        comment=(comment or "")[:COMMENT_MAX],
-        token=secrets.token_urlsafe(32),
-        queued_at=queued_at or now,
-        created_at=now,
-        transferred_from_id=transferred_from_id,
-        return_to_queue_id=return_to_queue_id,
-    )
+    values = {
+        "queue_day_id": day_id,
+        "queue_id": queue.id,
+        "number": number,
+        "code": f"{queue.prefix}-{number:03d}",
+        "source": source,
+        "priority": priority,
+        "status": S.WAITING,
+        "room_id": None,
+        "patient_id": patient_id,
+        "visit_id": None,
+        "phone": phone,
+        "comment": (comment or "")[:COMMENT_MAX],
+        "token": secrets.token_urlsafe(32),
+        "queued_at": queued_at or now,
+        "created_at": now,
+        "called_at": None,
+        "started_at": None,
+        "finished_at": None,
+        "recalls": 0,
+        "paid_at": None,
+        "transferred_from_id": transferred_from_id,
+        "return_to_queue_id": return_to_queue_id,
+    }
+    # Plain inserts while the counter row is locked: the ticket enters the session as a
+    # loaded row, without a unit of work to flush.
+    tickets = Ticket.__table__
+    ticket_id = session.execute(insert(tickets).values(values).returning(tickets.c.id)).scalar_one()
+    ticket = Ticket(id=ticket_id, **values)
+    make_transient_to_detached(ticket)
     session.add(ticket)
-    session.flush()
-    record_history(session, ticket, "issued", None, actor, now, {"source": source})
+    note_written(session, "tickets", ticket_id)
+    session.execute(
+        _INSERT_HISTORY,
+        {
+            "ticket_id": ticket_id,
+            "at": now,
+            "action": "issued",
+            "from_status": None,
+            "to_status": S.WAITING,
+            "actor": actor[:64],
+            "data": {"source": source},
+        },
+    )
     # The printing module prints from this; until then the ticket page prints in the browser.
     printing = (
         PRINT_CHANNEL,

@@ -137,6 +137,28 @@ def test_an_event_from_a_rolled_back_savepoint_is_never_published(runtime):
     assert [(e["id"], e["data"]["n"]) for e in published] == [(1, 1), (2, 3)]
 
 
+def test_an_event_of_a_released_savepoint_inside_a_rolled_back_one_is_never_published(runtime):
+    with runtime.db.transaction() as s:
+        outer = s.begin_nested()
+        with s.begin_nested():
+            record_event(s, "job:sp2", "test.dropped", {"n": 1})
+        outer.rollback()
+        record_event(s, "job:sp2", "test.kept", {"n": 2})
+    published = runtime.bus.history_after("job:sp2", 0)
+    assert [(e["id"], e["data"]["n"]) for e in published] == [(1, 2)]
+
+
+def test_a_session_that_rolled_back_publishes_its_next_commit_at_once(runtime):
+    s = runtime.db.session()
+    record_event(s, "job:again", "test.dropped", {"n": 1})
+    s.rollback()
+    record_event(s, "job:again", "test.kept", {"n": 2})
+    s.commit()
+    s.close()
+    published = runtime.bus.history_after("job:again", 0)
+    assert [(e["id"], e["data"]["n"]) for e in published] == [(1, 2)]
+
+
 def test_after_commit_waits_for_the_outer_transaction(runtime):
     from clinic.db import on_commit
 
