@@ -339,14 +339,19 @@ class RedisBus:
     def history_key(self, channel: str) -> str:
         return f"{self.prefix}:hist:{channel}"
 
+    # The history is trimmed to its size and its expiry renewed once every this many events
+    # of a channel (and at its first), not at each: it may hold this many more meanwhile.
+    TRIM_EVERY = 50
+
     def publish(self, messages: list[dict]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for message in messages:
             payload = json.dumps(message, separators=(",", ":"), sort_keys=True)
             key = self.history_key(message["channel"])
             pipe.zadd(key, {payload: message["id"]})
-            pipe.zremrangebyrank(key, 0, -(self.history_size + 1))
-            pipe.expire(key, 7 * 24 * 3600)
+            if message["id"] % self.TRIM_EVERY == 1:
+                pipe.zremrangebyrank(key, 0, -(self.history_size + 1))
+                pipe.expire(key, 7 * 24 * 3600)
             pipe.publish(self.pubsub_channel(message["channel"]), payload)
         pipe.execute()
 

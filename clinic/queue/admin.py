@@ -149,16 +149,18 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     return queue
 
 
+# Built once: the desk and doctor pages list the queues all day. One statement for the list
+# and what each queue shows of its department, doctor and room.
+_QUEUES = (
+    select(Queue)
+    .options(joinedload(Queue.department), joinedload(Queue.doctor), joinedload(Queue.room))
+    .order_by(Queue.code)
+)
+_ACTIVE_QUEUES = _QUEUES.where(Queue.active.is_(True))
+
+
 def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
-    # One statement for the list and what each queue shows of its department, doctor, room.
-    query = (
-        select(Queue)
-        .options(joinedload(Queue.department), joinedload(Queue.doctor), joinedload(Queue.room))
-        .order_by(Queue.code)
-    )
-    if active_only:
-        query = query.where(Queue.active.is_(True))
-    return list(session.scalars(query))
+    return list(session.scalars(_ACTIVE_QUEUES if active_only else _QUEUES))
 
 
 def board_as_dict(board: Board) -> dict:

@@ -196,6 +196,12 @@ def waiting_today(session: Session, queue_id: int, *, tz: ZoneInfo, now=None) ->
     return waiting_today_by_queue(session, [queue_id], tz=tz, now=now).get(queue_id, 0)
 
 
+_WAITING_BY_QUEUE = select(QueueDay.queue_id, QueueDay.waiting).where(
+    QueueDay.queue_id.in_(bindparam("queue_ids", expanding=True)),
+    QueueDay.day == bindparam("on_day"),
+)
+
+
 def waiting_today_by_queue(
     session: Session, queue_ids: list[int], *, tz: ZoneInfo, now=None
 ) -> dict[int, int]:
@@ -203,9 +209,8 @@ def waiting_today_by_queue(
     if not queue_ids:
         return {}
     rows = session.execute(
-        select(QueueDay.queue_id, QueueDay.waiting).where(
-            QueueDay.queue_id.in_(queue_ids), QueueDay.day == clinic_day(now or utcnow(), tz)
-        )
+        _WAITING_BY_QUEUE,
+        {"queue_ids": list(queue_ids), "on_day": clinic_day(now or utcnow(), tz)},
     )
     return {queue_id: count for queue_id, count in rows}
 

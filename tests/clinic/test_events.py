@@ -173,3 +173,21 @@ def test_after_commit_waits_for_the_outer_transaction(runtime):
         on_commit(s, lambda: ran.append("committed"))
     s.close()
     assert ran == ["committed"]
+
+
+def test_the_redis_history_stays_near_its_size_and_keeps_the_newest(runtime):
+    from clinic.events import RedisBus
+
+    bus = RedisBus(runtime.redis, prefix=runtime.bus.prefix + "trim", history_size=10)
+    for first in range(1, 121, 20):
+        bus.publish(
+            [
+                {"channel": "job:trim", "id": n, "type": "test.tick", "data": {}, "ts": ""}
+                for n in range(first, first + 20)
+            ]
+        )
+    kept = [e["id"] for e in bus.history_after("job:trim", 0)]
+    assert len(kept) <= 10 + RedisBus.TRIM_EVERY
+    assert kept == list(range(121 - len(kept), 121))  # the newest, unbroken
+    assert 0 < runtime.redis.ttl(bus.history_key("job:trim")) <= 7 * 24 * 3600
+    runtime.redis.delete(bus.history_key("job:trim"))
