@@ -149,7 +149,7 @@ class Nudges:
     lost with the process is found by the task's sweeper.
     """
 
-    EVERY = 0.05
+    EVERY = 0.1
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
