@@ -41,6 +41,31 @@ catalogue.declare(
     )
 )
 
+
+def _memoize_url_builders() -> None:
+    """Most tests build an application of their own, and most of that time goes to werkzeug
+    compiling a URL builder for each of its rules, a function generated from the rule's text
+    that reads everything else from the rule it is bound to. Rules of the same text get the
+    same function: one compilation per rule per test process, not per test."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict = {}
+
+    def memoized(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        if any(dynamic and name in defaults for dynamic, name in self._trace):
+            return compile_builder(self, append_unknown)  # a default folded into the code
+        key = (self.rule, append_unknown, tuple(self._trace), tuple(sorted(defaults)))
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = memoized
+
+
+_memoize_url_builders()
+
 # Tests that spend their time in browsers and processes, and tests of what the web layer
 # shows (pages, the socket protocol and its access rules, the API document), not of database
 # rules, run on one backend: the production one when it is configured.

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from clinic.accounts.permissions import ROLES
+from tests.conftest import ONE_BACKEND
 from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code instead
 # A token may not make tokens (docs/security.md): these answer 403 to every bearer token.
 SESSION_ONLY = {("POST", "/api/v1/tokens"), ("POST", "/account/tokens")}
+# Permissions are declared on the endpoints and checked before any view runs: the database
+# plays no part in the answer.
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def _endpoints(app):

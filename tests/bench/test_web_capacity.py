@@ -1,9 +1,10 @@
 """One gunicorn worker, configured as production runs it, holds a thousand WebSockets and
-still answers plain requests, even when started with the usual limit of 1024 open files."""
+still answers plain requests, even when started with the usual limit of 1024 open files;
+every socket receives the event broadcast to them all (the bench's own SQLite database)."""
 
 from __future__ import annotations
 
-from tests.bench.test_bench_smoke import run_bench
+from tests.bench.test_bench_smoke import check_every_client_received_every_event, run_bench
 
 
 def test_one_worker_holds_a_thousand_sockets_and_still_answers_http(tmp_path):
@@ -12,6 +13,7 @@ def test_one_worker_holds_a_thousand_sockets_and_still_answers_http(tmp_path):
         ["--connections", "1000", "--idle", "0", "--server-open-files", "1024"],
         tmp_path,
     )
+    check_every_client_received_every_event(result, "ws_connections", "sqlite")
 
     assert result["connected"] == 1000, result["connect_errors"]
     assert result["per_event"]["1"]["received"] == 1000

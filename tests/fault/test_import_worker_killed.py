@@ -18,7 +18,7 @@ from clinic.models import Job, OutboxEvent, Service, utcnow
 from tests.conftest import ONE_BACKEND
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = 3000
+ROWS = 600
 BATCH = 10
 BAD_EVERY = 50  # rows 2, 52, 102, ... carry a price that is not a price
 

@@ -19,6 +19,7 @@ from clinic.queue import calls, screens
 from clinic.queue import tickets as q
 from clinic.queue.speech import letter_names, spoken_code
 from clinic.reference import directory as reference
+from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
 
 HTML = {"Accept": "text/html"}
@@ -180,6 +181,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", [ONE_BACKEND])  # what the access log says is the web's
 def test_pairing_screens_leaves_no_token_code_or_device_secret_in_the_access_log(
     settings, runtime, client, hall, make_user, tmp_path
 ):

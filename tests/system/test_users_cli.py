@@ -6,10 +6,15 @@ import os
 import subprocess  # nosec B404 - runs our own console script
 import sys
 
+import pytest
 from sqlalchemy import select
 
 from clinic.accounts import users
 from clinic.models import AuditEntry
+from tests.conftest import ONE_BACKEND
+
+# The command runs the account services the API runs, tested on both databases there.
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def clinic(settings, *args, stdin: str = ""):

@@ -14,10 +14,12 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from clinic.demo import load_demo_data
 from clinic.events import flush_published_marks
 from clinic.models import Base
+from tests.conftest import ONE_BACKEND
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -34,6 +36,9 @@ WRONG_TYPE = {
 }
 WRONG_QUERY = {"integer": "abc", "number": "abc", "boolean": "maybe"}
 PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+# The input boundary is the web layer's: validation answers before any query, and the
+# database rules behind it are tested on both backends elsewhere.
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 @pytest.fixture
@@ -103,22 +108,38 @@ class Probe:
         self.runtime = runtime
         self.client = app.extensions["tests.probe_client"]
         self.spec = self.client.get("/api/openapi.json").json
+        # One CSRF token serves the whole session: fetched once, not before every change.
+        self.csrf = {"X-CSRFToken": self.client.get("/api/v1/session/csrf").json["csrf_token"]}
         self.problems: list[str] = []
         self.checked = 0
 
     def routes(self):
         """(rule, method, OpenAPI operation) of every API route; after each one is probed,
-        checks that the database is exactly as it was before."""
+        checks that the database is exactly as it was before (the state after one route is
+        the state before the next, and a route sent nothing changes nothing)."""
+        before = _snapshot(self.runtime)
         for rule, method in _routes(self.app):
-            before = _snapshot(self.runtime)
+            sent = self.checked
             yield rule, method, _operation(self.spec, rule, method)
+            if self.checked == sent:
+                continue  # nothing was sent to this route
             after = _snapshot(self.runtime)
             changed = [table for table, rows in before.items() if after[table] != rows]
             if changed:
                 self.problems.append(f"{method} {rule.rule}: wrote to {', '.join(changed)}")
+            before = after
+
+    def routed(self, method: str, url: str) -> bool:
+        """Whether some route of the app takes ``url``; a URL no rule takes is answered by
+        the one not-found handler, whichever route it was meant for."""
+        try:
+            self.app.url_map.bind("localhost").match(url, method=method)
+        except HTTPException:
+            return False
+        return True
 
     def send(self, method: str, url: str, *, field: str | None = None, **kwargs):
-        response = self.client.open(url, method=method, **kwargs)
+        response = self.client.open(url, method=method, headers=self.csrf, **kwargs)
         self.checked += 1
         what = f"{method} {url[:80]} {str(kwargs)[:120]}"
         if not 400 <= response.status_code < 500:
@@ -146,11 +167,20 @@ def test_every_api_route_is_described_in_the_openapi_document(api, runtime):
 
 def test_unknown_ids_answer_4xx_problems_and_write_nothing(api, runtime):
     probe = Probe(api, runtime)
+    unrouted = 0
     for rule, method, _ in probe.routes():
         body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
         for argument in sorted(rule.arguments):
             for bad in BAD_IDS:
-                probe.send(method, _url(rule, **{argument: bad}), **body)
+                url = _url(rule, **{argument: bad})
+                # An id the rule's converter refuses reaches no view: the not-found handler
+                # answers it the same for every route, so a few such requests show it.
+                if not probe.routed(method, url):
+                    if unrouted == len(BAD_IDS):
+                        continue
+                    unrouted += 1
+                probe.send(method, url, **body)
+    assert unrouted, "no id was refused by a route's converter"
     probe.assert_none()
 
 
