@@ -3,7 +3,7 @@ worker processes, with duplicated and reordered provider calls, a worker SIGKILL
 and Redis restarted: every invoice is paid exactly once, every side effect happens exactly
 once, and the cash and provider ledgers balance.
 
-``FAULT_PAYMENT_FLOWS`` sets the number of flows (default 120, a quarter each through Payme,
+``FAULT_PAYMENT_FLOWS`` sets the number of flows (default 500, a quarter each through Payme,
 Click, a signed webhook and cash at the desk). The flows run concurrently: callers are
 threads of HTTP clients, the server and the workers are processes of their own, so the run
 is bounded by the machine rather than by round trips one after another.
@@ -51,7 +51,7 @@ from tests.payments.provider_support import (
 )
 from web.cli.processes import web_argv
 
-FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "120"))
+FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "500"))
 CALLERS = 24
 WEB_WORKERS = 2
 # Generous for a busy machine; a healthy run is far quicker. Every wait is for a condition.
