@@ -55,10 +55,14 @@ def ticket_channel(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
 
 
+def _unknown_queue(queue_id) -> NotFound:
+    return NotFound(f"queue {queue_id} does not exist", errors={"queue_id": ["unknown queue"]})
+
+
 def get_queue(session: Session, queue_id: int) -> Queue:
     queue = session.get(Queue, queue_id) if is_id(queue_id) else None
     if queue is None:
-        raise NotFound(f"queue {queue_id} does not exist", errors={"queue_id": ["unknown queue"]})
+        raise _unknown_queue(queue_id)
     return queue
 
 
@@ -280,7 +284,7 @@ def issue_ticket(
         session.execute(_ISSUING_QUEUE, {"queue_id": queue_id}).first() if is_id(queue_id) else None
     )
     if queue is None:
-        raise NotFound(f"queue {queue_id} does not exist", errors={"queue_id": ["unknown queue"]})
+        raise _unknown_queue(queue_id)
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)
@@ -323,8 +327,7 @@ def issue_ticket(
     }
     # Plain inserts while the counter row is locked: the ticket enters the session as a
     # loaded row, without a unit of work to flush.
-    tickets = Ticket.__table__
-    ticket_id = session.execute(insert(tickets).values(values).returning(tickets.c.id)).scalar_one()
+    ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
     ticket = Ticket(id=ticket_id, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
