@@ -150,6 +150,7 @@ class Nudges:
     """
 
     EVERY = 0.1
+    IDLE = 60.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -170,11 +171,11 @@ class Nudges:
 
     def _run(self) -> None:
         while True:
-            if not self._wake.wait(60):
-                with self._lock:
-                    if not self._keys:
-                        self._thread = None
-                        return
+            woken = self._wake.wait(self.IDLE)
+            with self._lock:
+                if not woken and not self._keys:
+                    self._thread = None  # idle: the next note starts a thread again
+                    return
             self._wake.clear()
             self.flush()
             time.sleep(self.EVERY)

@@ -43,8 +43,9 @@ def test_a_burst_of_notes_costs_few_sends_and_the_last_send_follows_the_last_not
     assert drains and drains[0][1] == {"printer_id": 7} and drains[0][2] == "printing"
 
 
-def test_a_failing_send_is_logged_and_the_next_note_is_sent(caplog):
+def test_a_failing_send_is_logged_and_a_note_after_the_thread_went_idle_is_sent(caplog):
     nudges = Nudges()
+    nudges.IDLE = 0.2
     calls = []
 
     def send(task_name, *, kwargs, queue):
@@ -56,7 +57,9 @@ def test_a_failing_send_is_logged_and_the_next_note_is_sent(caplog):
     deadline = time.monotonic() + 5
     while not calls and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(Nudges.EVERY * 2)
+    while nudges._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.05)  # nothing more to send: the thread ends after IDLE seconds
+    assert nudges._thread is None
     nudges.note((send, "printing.collect", "printing", ()))
     while len(calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
