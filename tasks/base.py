@@ -37,9 +37,12 @@ def use_settings(settings: Settings) -> None:
 
 
 def configure_runtime(runtime: Runtime | None) -> None:
-    """Use ``runtime`` for tasks in this process (tests and embedded workers set it)."""
+    """Use ``runtime`` for tasks in this process (tests and embedded workers set it).
+
+    Under the lock: a thread building the default runtime meanwhile must not replace it."""
     global _runtime
-    _runtime = runtime
+    with _runtime_lock:
+        _runtime = runtime
 
 
 def get_runtime() -> Runtime:

@@ -181,6 +181,7 @@ def db(runtime):
 
 @pytest.fixture
 def app(runtime):
+    from clinic.db import nudges
     from tasks.base import configure_runtime
     from web import create_app
 
@@ -194,6 +195,9 @@ def app(runtime):
     hub = application.extensions.get("clinic.ws", {}).get("hub")
     if hub is not None:
         hub.stop()
+    # A "go and look" task this test's commits asked for goes out now, to this test's broker,
+    # not a moment later into the next test.
+    nudges.flush()
     configure_runtime(None)
 
 
