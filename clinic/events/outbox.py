@@ -152,7 +152,7 @@ def _forget_rolled_back(session: Session, previous) -> None:
         # A savepoint rolled back: the events recorded inside it were never committed (their
         # numbers will be used again), so they must not be published with the transaction.
         session.info.setdefault(ROLLED_BACK_KEY, []).append(previous)
-    elif not session.in_transaction():
+    else:  # the whole transaction rolled back: nothing recorded in it was committed
         session.info.pop(PENDING_KEY, None)
         session.info.pop(ROLLED_BACK_KEY, None)
 
