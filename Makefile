@@ -28,16 +28,18 @@ run: install
 
 # The suite runs in parallel (pytest-xdist): each worker has its own databases and Redis
 # prefixes. Its tests spend much of their time waiting on servers, sockets and workers, so
-# four workers finish sooner than one per core on a 2-core machine. PYTEST_ARGS adds or
-# overrides options (for example PYTEST_ARGS='-n 0 -x').
+# four workers finish sooner than one per core on a 2-core machine. Long tests go first
+# (tests/conftest.py) and a worker with nothing left takes tests queued for a busy one
+# (--maxschedchunk 2), so the workers end together. PYTEST_ARGS adds or overrides options (for
+# example PYTEST_ARGS='-n 0 -x').
 PYTEST_WORKERS ?= 4
 test: lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
 # CI's test job: the suite with branch coverage, then the gates (.ci/gates.py): 95% overall,
 # 100% for clinic/, every exclusion with its reason, and the whole suite within 5 minutes.
 coverage: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 2 --cov --cov-report=term:skip-covered \
 		--cov-report=json:coverage.json --junitxml=junit.xml $(PYTEST_ARGS)
 	$(PY) .ci/gates.py duration junit.xml
 	$(PY) .ci/gates.py coverage coverage.json

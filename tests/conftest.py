@@ -72,6 +72,22 @@ _memoize_url_builders()
 ONE_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]
 
 
+LONG_MARKERS = ("slow", "heavy", "browser")  # the longest kind first
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that take many seconds (processes, large data, browsers) run first. Parallel
+    workers, each taking the next tests when free (the Makefile), share them out from the
+    start and end together on the short ones, instead of one worker starting a long test when
+    the others are nearly done."""
+
+    def rank(item) -> int:
+        marked = [n for n, m in enumerate(LONG_MARKERS) if item.get_closest_marker(m)]
+        return min(marked, default=len(LONG_MARKERS))
+
+    items.sort(key=rank)
+
+
 def _pg_url(dbname: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{dbname}"
@@ -128,11 +144,111 @@ def redis_prefix():
     return "t" + uuid.uuid4().hex[:10]
 
 
+class Shared:
+    """Settings, runtimes and applications that the tests of one process share.
+
+    Building a runtime (an engine, its connections, a Redis client) and an application (some
+    170 routes, the API document) for every test cost more than most tests themselves. Tests
+    whose settings are the same share them; each still starts on empty tables, an empty Redis
+    prefix and an empty instance folder, with the application's config and extensions as they
+    were built. A test that changes the application itself (a route of its own) is marked
+    ``own_app``; a runtime left holding a connection at the end of a test is not shared again.
+    """
+
+    KEEP_IDLE = 2  # connections a shared runtime keeps open between tests
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._settings: dict[tuple, Settings] = {}
+        self._runtimes: dict[int, Runtime] = {}  # by id() of their settings
+        self._apps: dict[int, object] = {}  # by id() of their runtime
+        self._limiters: dict[int, tuple] = {}  # by id() of their application
+        self._session_info: dict[int, dict] = {}  # by id() of their runtime or application
+
+    def settings(self, database_urls: dict, backend: str, **extra) -> Settings:
+        if backend not in database_urls:
+            pytest.skip(f"{backend} is not in TEST_DATABASES")
+        key = (database_urls[backend], tuple(sorted((k, str(v)) for k, v in extra.items())))
+        if key not in self._settings:
+            name = f"instance-{len(self._settings)}"
+            prefix = "t" + uuid.uuid4().hex[:10]
+            self._settings[key] = make_settings(key[0], self.root / name, prefix, **extra)
+        return self._settings[key]
+
+    def runtime(self, settings: Settings) -> Runtime | None:
+        """The runtime of these settings if they are shared ones, else None."""
+        if not any(settings is kept for kept in self._settings.values()):
+            return None
+        if id(settings) not in self._runtimes:
+            made = self._runtimes[id(settings)] = Runtime(settings)
+            self._session_info[id(made)] = dict(made.db.sessionmaker.kw["info"])
+        runtime = self._runtimes[id(settings)]
+        # As built: an application or a worker of an earlier test gave its sessions a way to
+        # send tasks, which a test of the runtime alone must not find.
+        runtime.db.sessionmaker.kw["info"] = dict(self._session_info[id(runtime)])
+        return runtime
+
+    def app(self, runtime: Runtime):
+        """The application of a shared runtime, else None."""
+        from web import create_app
+
+        if self._runtimes.get(id(runtime.settings)) is not runtime:
+            return None
+        if id(runtime) not in self._apps:
+            from web.auth.limits import limiter
+
+            application = create_app(runtime=runtime)
+            application.config["TESTING"] = True
+            application.test_client_class = ClinicClient
+            self._apps[id(runtime)] = application
+            self._limiters[id(application)] = (limiter._storage, limiter._limiter)
+            self._session_info[id(application)] = dict(runtime.db.sessionmaker.kw["info"])
+        application = self._apps[id(runtime)]
+        runtime.db.sessionmaker.kw["info"] = dict(self._session_info[id(application)])
+        return application
+
+    def point_limiter(self, application) -> None:
+        """The rate limiter is one object per process, and its counters live where the last
+        application set up told it (its own Redis prefix): point it back at this one's."""
+        from web.auth.limits import limiter
+
+        limiter._storage, limiter._limiter = self._limiters[id(application)]
+
+    def end_test(self, runtime: Runtime) -> None:
+        """After a test of a shared runtime: empty its instance folder, and stop sharing a
+        runtime that still has a connection checked out (a test left a session open)."""
+        import shutil
+
+        shutil.rmtree(runtime.settings.instance_path, ignore_errors=True)
+        runtime.settings.instance_path.mkdir(parents=True, exist_ok=True)
+        pool = runtime.db.engine.pool
+        if getattr(pool, "checkedout", lambda: 0)():
+            self.forget(runtime)
+        elif getattr(pool, "checkedin", lambda: 0)() > self.KEEP_IDLE:
+            # A test of many concurrent clients filled the pool: give the connections back to
+            # the server, whose limit every test process shares.
+            runtime.db.engine.dispose()
+
+    def forget(self, runtime: Runtime) -> None:
+        self._runtimes.pop(id(runtime.settings), None)
+        self._apps.pop(id(runtime), None)
+        runtime.close()
+
+    def close(self) -> None:
+        for runtime in list(self._runtimes.values()):
+            self.forget(runtime)
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory):
+    kept = Shared(tmp_path_factory.mktemp("shared"))
+    yield kept
+    kept.close()
+
+
 @pytest.fixture
-def settings(database_urls, backend, tmp_path, redis_prefix) -> Settings:
-    if backend not in database_urls:
-        pytest.skip(f"{backend} is not in TEST_DATABASES")
-    return make_settings(database_urls[backend], tmp_path / "instance", redis_prefix)
+def settings(shared, database_urls, backend) -> Settings:
+    return shared.settings(database_urls, backend)
 
 
 def wipe(runtime: Runtime) -> None:
@@ -161,16 +277,22 @@ def wipe(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def runtime(settings):
+def runtime(settings, shared):
     # Marks of events published by an earlier test land before the tables are emptied: ids
     # start again at 1, and a late mark would otherwise say this test's event 1 was sent.
     flush_published_marks()
-    rt = Runtime(settings)
+    rt = shared.runtime(settings)
+    own = rt is None
+    if own:
+        rt = Runtime(settings)
     wipe(rt)
     yield rt
     for key in rt.redis.scan_iter(f"{settings.redis_prefix}:*", count=500):
         rt.redis.delete(key)
-    rt.close()
+    if own:
+        rt.close()
+    else:
+        shared.end_test(rt)
 
 
 @pytest.fixture
@@ -180,25 +302,36 @@ def db(runtime):
 
 
 @pytest.fixture
-def app(runtime):
+def app(runtime, shared, request):
     from clinic.db import nudges
     from tasks.base import configure_runtime
     from web import create_app
 
     configure_runtime(runtime)
-    application = create_app(runtime=runtime)
-    application.config["TESTING"] = True
-    application.test_client_class = ClinicClient
+    application = None if request.node.get_closest_marker("own_app") else shared.app(runtime)
+    if application is None:
+        application = create_app(runtime=runtime)
+        application.config["TESTING"] = True
+        application.test_client_class = ClinicClient
+    else:
+        shared.point_limiter(application)
+    config, extensions = dict(application.config), dict(application.extensions)
+    application.extensions["tests.clients"] = []
     yield application
     for made in application.extensions.get("tests.clients", []):
         check_audit(runtime, made)
-    hub = application.extensions.get("clinic.ws", {}).get("hub")
+    # The socket hub stops with the test; the next test's first socket starts a new one.
+    hub = application.extensions.get("clinic.ws", {}).pop("hub", None)
     if hub is not None:
         hub.stop()
     # A "go and look" task this test's commits asked for goes out now, to this test's broker,
     # not a moment later into the next test.
     nudges.flush()
     configure_runtime(None)
+    application.config.clear()
+    application.config.update(config)
+    application.extensions.clear()
+    application.extensions.update(extensions)
 
 
 @pytest.fixture

@@ -16,17 +16,25 @@ DENY_LIST = Path(__file__).parent / "data" / "common-passwords.txt"
 # may change the cost, and hashes made with other parameters are redone at the next sign-in.
 hasher = PasswordHasher()
 
-# Verified against when the user is unknown, so both failures cost the same time.
-_DUMMY_HASH = hasher.hash("not a password anyone has")
+# Verified against when the user is unknown, so both failures cost the same time. Made at the
+# first unknown sign-in with the costs then in force, not at import: every process (workers,
+# commands) would otherwise pay for a hash at the default cost, which most never use.
+_dummy_hashes: dict[tuple[int, int], str] = {}
+
+
+def _dummy_hash() -> str:
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash("not a password anyone has")
+    return _dummy_hashes[key]
 
 
 def configure(*, time_cost: int, memory_kib: int) -> None:
     """Use these argon2id costs from now on (the process's settings decide them)."""
-    global hasher, _DUMMY_HASH
+    global hasher
     if (hasher.time_cost, hasher.memory_cost) == (time_cost, memory_kib):
         return
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
-    _DUMMY_HASH = hasher.hash("not a password anyone has")
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +69,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; an unknown user (None) still pays for one check."""
     try:
-        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -22,6 +22,19 @@ def test_hashes_are_argon2id_and_verify():
     assert not passwords.verify_password(None, GOOD)
 
 
+def test_an_unknown_user_costs_one_check_at_the_costs_in_force():
+    """The stand-in hash an unknown user is checked against carries the configured costs, so
+    an unknown name takes as long to refuse as a wrong password."""
+    before = (passwords.hasher.time_cost, passwords.hasher.memory_cost)
+    try:
+        for time_cost, memory_kib in ((1, 8192), (2, 16384)):
+            passwords.configure(time_cost=time_cost, memory_kib=memory_kib)
+            assert not passwords.verify_password(None, GOOD)
+            assert not passwords.needs_rehash(passwords._dummy_hash())
+    finally:
+        passwords.configure(time_cost=before[0], memory_kib=before[1])
+
+
 @pytest.mark.parametrize(
     "password, complaint",
     [

@@ -17,7 +17,7 @@ NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code in
 SESSION_ONLY = {("POST", "/api/v1/tokens"), ("POST", "/account/tokens")}
 # Permissions are declared on the endpoints and checked before any view runs: the database
 # plays no part in the answer.
-pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
+pytestmark = [pytest.mark.parametrize("backend", [ONE_BACKEND]), pytest.mark.heavy]
 
 
 def _endpoints(app):

@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL, REDIS_URL
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 TINY = {

@@ -3,7 +3,11 @@ slot is taken, none refused. No timing is asserted: the machine is shared."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.test_bench_smoke import run_bench
+
+pytestmark = pytest.mark.slow
 
 
 def test_free_slot_bench_searches_and_books_every_distinct_slot(backend, tmp_path):

@@ -3,7 +3,11 @@ the month's reports. No timing is asserted: the machine is shared."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.test_bench_smoke import run_bench
+
+pytestmark = pytest.mark.slow
 
 
 def test_reports_bench_generates_the_month_and_builds_every_report(backend, tmp_path):

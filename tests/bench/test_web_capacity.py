@@ -4,7 +4,11 @@ every socket receives the event broadcast to them all (the bench's own SQLite da
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.test_bench_smoke import check_every_client_received_every_event, run_bench
+
+pytestmark = pytest.mark.slow
 
 
 def test_one_worker_holds_a_thousand_sockets_and_still_answers_http(tmp_path):

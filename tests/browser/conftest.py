@@ -29,8 +29,9 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One Chromium per test process; each test opens its own context (cookies, storage)."""
     if not os.path.exists(CHROMIUM):
         message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):

@@ -13,6 +13,8 @@ from clinic.db import make_engine
 from clinic.models import Base
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_url
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(params=BACKENDS)
 def empty_database(request, tmp_path):

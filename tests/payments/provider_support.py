@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import make_settings
-
 PAYME_MERCHANT_ID = "5e730e8e0b852a417aa49ceb"
 PAYME_KEY = "Sandbox-Key-#0123456789abcdef"
 CLICK_SERVICE_ID = "12713"
@@ -36,12 +34,8 @@ PROVIDER_ENV = {
 
 
 @pytest.fixture
-def settings(database_urls, backend, tmp_path, redis_prefix):
-    if backend not in database_urls:
-        pytest.skip(f"{backend} is not in TEST_DATABASES")
-    return make_settings(
-        database_urls[backend], tmp_path / "instance", redis_prefix, **PROVIDER_ENV
-    )
+def settings(shared, database_urls, backend):
+    return shared.settings(database_urls, backend, **PROVIDER_ENV)
 
 
 class Clock:

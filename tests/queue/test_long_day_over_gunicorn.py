@@ -14,6 +14,8 @@ from tests.conftest import ONE_BACKEND, PG_ADMIN_URL, REDIS_URL
 from tests.queue.seeding import seed_waiting
 from tests.wsclient import WSClient
 
+pytestmark = pytest.mark.slow
+
 TICKETS = 10_000
 
 

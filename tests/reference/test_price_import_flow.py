@@ -79,6 +79,7 @@ def count(runtime, model) -> int:
 # 2,000 rows, on the production database: the size is what the import promises to carry,
 # and the rules of each row are tested on both databases in tests/reference/test_price_import.py.
 @pytest.mark.parametrize("backend", [ONE_BACKEND])
+@pytest.mark.heavy
 def test_a_large_price_list_imports_with_live_progress_and_rows_reported_by_row_and_column(
     backend, client, worker, live_server, runtime, admin_token
 ):

@@ -42,6 +42,7 @@ def deliveries(runtime) -> list[ReportDelivery]:
         return list(s.scalars(select(ReportDelivery).order_by(ReportDelivery.id)))
 
 
+@pytest.mark.heavy
 def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     runtime, make_user, mailbox  # noqa: F811 - the fixture
 ):

@@ -14,7 +14,7 @@ from clinic.models import AuditEntry
 from tests.conftest import ONE_BACKEND
 
 # The command runs the account services the API runs, tested on both databases there.
-pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
+pytestmark = [pytest.mark.parametrize("backend", [ONE_BACKEND]), pytest.mark.slow]
 
 
 def clinic(settings, *args, stdin: str = ""):

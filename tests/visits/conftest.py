@@ -14,7 +14,7 @@ import pytest
 from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
 from clinic.visits import schedules
-from tests.conftest import _letters, free_port, make_settings
+from tests.conftest import _letters, free_port
 
 WEEKDAYS = [0, 1, 2, 3, 4, 5, 6]
 _codes = itertools.count(1)
@@ -158,20 +158,18 @@ class Mailbox:
         return list(self.messages)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def smtp_port() -> int:
+    """One port per test process: each test starts its own SMTP server there (mailbox)."""
     return free_port()
 
 
 @pytest.fixture
-def settings(database_urls, backend, tmp_path, redis_prefix, smtp_port):
-    """The test settings, sending mail to this test's own SMTP server."""
-    if backend not in database_urls:
-        pytest.skip(f"{backend} is not in TEST_DATABASES")
-    return make_settings(
-        database_urls[backend],
-        tmp_path / "instance",
-        redis_prefix,
+def settings(shared, database_urls, backend, smtp_port):
+    """The test settings, sending mail to the SMTP server of the test (mailbox)."""
+    return shared.settings(
+        database_urls,
+        backend,
         CLINIC_SMTP_HOST="127.0.0.1",
         CLINIC_SMTP_PORT=smtp_port,
         CLINIC_SMTP_TIMEOUT=2,

@@ -48,6 +48,7 @@ def overlapping_pairs(session, *same) -> int:
     )
 
 
+@pytest.mark.heavy
 def test_bulk_move_of_200_visits_reports_progress_places_what_fits_and_overlaps_nothing(
     runtime, live_server, admin_token, worker
 ):

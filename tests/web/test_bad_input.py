@@ -38,7 +38,7 @@ WRONG_QUERY = {"integer": "abc", "number": "abc", "boolean": "maybe"}
 PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 # The input boundary is the web layer's: validation answers before any query, and the
 # database rules behind it are tested on both backends elsewhere.
-pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
+pytestmark = [pytest.mark.parametrize("backend", [ONE_BACKEND]), pytest.mark.heavy]
 
 
 @pytest.fixture

@@ -105,6 +105,7 @@ def test_a_ticket_for_a_patient_that_does_not_exist_is_a_422(clinic, client_as):
     _refused(response, 422, "patient_id")
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_an_integrity_error_that_slips_past_the_services_is_a_409(app, anon_client):
     @public
     def clash():

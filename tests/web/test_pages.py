@@ -183,6 +183,7 @@ def broken_page(app):
     app.add_url_rule("/broken-page", view_func=broken_page)
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_a_page_that_fails_shows_the_html_error_page(broken_page, client):
     response = client.get("/broken-page?lang=en", headers=HTML)
     assert response.status_code == 500

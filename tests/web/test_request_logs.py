@@ -30,6 +30,7 @@ def log_lines(settings):
     root.handlers, root.level = saved[0], saved[1]
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_a_line_logged_while_serving_a_request_names_the_request(app, log_lines):
     def noisy():
         logging.getLogger("clinic.test").info("serving the test view")

@@ -35,7 +35,7 @@ EXAMPLES = 2
 LAST = ("/tokens", "/users", "/session")
 # What is checked is the web layer against its document; the database rules behind it are
 # tested on both backends elsewhere.
-pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
+pytestmark = [pytest.mark.parametrize("backend", [ONE_BACKEND]), pytest.mark.heavy]
 
 
 def _fuzz(operation, headers: dict) -> None:
