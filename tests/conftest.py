@@ -214,13 +214,13 @@ class Shared:
 
         limiter._storage, limiter._limiter = self._limiters[id(application)]
 
-    def end_test(self, runtime: Runtime) -> None:
+    def end_test(self, runtime: Runtime, settings: Settings) -> None:
         """After a test of a shared runtime: empty its instance folder, and stop sharing a
         runtime that still has a connection checked out (a test left a session open)."""
         import shutil
 
-        shutil.rmtree(runtime.settings.instance_path, ignore_errors=True)
-        runtime.settings.instance_path.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(settings.instance_path, ignore_errors=True)
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
         pool = runtime.db.engine.pool
         if getattr(pool, "checkedout", lambda: 0)():
             self.forget(runtime)
@@ -230,7 +230,10 @@ class Shared:
             runtime.db.engine.dispose()
 
     def forget(self, runtime: Runtime) -> None:
-        self._runtimes.pop(id(runtime.settings), None)
+        # Found by the runtime itself: a test may have replaced its settings meanwhile.
+        for key, kept in list(self._runtimes.items()):
+            if kept is runtime:
+                del self._runtimes[key]
         self._apps.pop(id(runtime), None)
         runtime.close()
 
@@ -292,7 +295,7 @@ def runtime(settings, shared):
     if own:
         rt.close()
     else:
-        shared.end_test(rt)
+        shared.end_test(rt, settings)
 
 
 @pytest.fixture
