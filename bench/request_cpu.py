@@ -15,7 +15,7 @@ import argparse
 import time
 
 from sqlalchemy import event
-from support.harness import DEFAULT_PG_ADMIN_URL, Stack, add_common_arguments, write_result
+from support.harness import Stack, add_common_arguments, parse_on_postgres, write_result
 
 NAME = "request_cpu"
 
@@ -25,10 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=400, help="of each kind (400)")
     parser.add_argument("--batch", type=int, default=50, help="requests per batch (50)")
     add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    if not args.database_url and not args.postgres:
-        args.postgres = DEFAULT_PG_ADMIN_URL
-    return args
+    return parse_on_postgres(parser, argv)
 
 
 class InProcessStack(Stack):

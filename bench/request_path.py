@@ -23,11 +23,11 @@ import time
 
 import board_delivery
 from support.harness import (
-    DEFAULT_PG_ADMIN_URL,
     REPO,
     Stack,
     add_common_arguments,
     free_port,
+    parse_on_postgres,
     write_result,
 )
 from support.measure import summary_ms
@@ -44,10 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--boards", type=int, default=200, help="boards and fan-out sockets")
     parser.add_argument("--long-day", type=int, default=10_000, help="the long day's tickets")
     add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    if not args.database_url and not args.postgres:
-        args.postgres = DEFAULT_PG_ADMIN_URL
-    return args
+    return parse_on_postgres(parser, argv)
 
 
 # -- load and floors ------------------------------------------------------------------------

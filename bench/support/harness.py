@@ -48,6 +48,15 @@ PASSWORD = "Bench-parol-2026!"
 SERVER_READY_SECONDS = 60
 
 
+def parse_on_postgres(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """The arguments of a bench whose figures stand beside PostgreSQL floors: without
+    ``--database-url`` or ``--postgres`` it makes its scratch database on the default server."""
+    args = parser.parse_args(argv)
+    if not args.database_url and not args.postgres:
+        args.postgres = DEFAULT_PG_ADMIN_URL
+    return args
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("the system under measurement")
     db = where.add_mutually_exclusive_group()
