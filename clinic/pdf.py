@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FAMILY = "DejaVu"
 # ISO 216 sizes in millimetres (fpdf2 warns on the name "A5" since it corrected that size).
@@ -32,6 +34,10 @@ def new_document(page_format: str | tuple[float, float] = "A4", orientation: str
 
     ``page_format`` is "A4", "A5" or (width, height) in millimetres (a receipt roll: 80 mm).
     """
+    # Imported here: fpdf2 brings numpy, Pillow and fontTools (about 0.3 s of CPU), which only
+    # the processes that draw a PDF need, not every web and worker process at start.
+    from fpdf import FPDF
+
     size = PAGE_SIZES.get(page_format, page_format) if isinstance(page_format, str) else page_format
     document = FPDF(orientation=orientation, unit="mm", format=size)
     fonts = font_directory()

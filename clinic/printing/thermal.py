@@ -10,8 +10,7 @@ the same bytes after a "КОПИЯ / COPY" heading.
 from __future__ import annotations
 
 import socket
-
-from escpos.printer import Dummy
+from typing import TYPE_CHECKING
 
 from clinic.printing.templates import COPY_MARK
 
@@ -21,6 +20,9 @@ COLUMNS = {58: 32, 80: 48}
 REPLACEMENTS = str.maketrans({"ʻ": "'", "ʼ": "'", "‘": "'", "’": "'", "«": '"', "»": '"', "—": "-"})
 QR_SIZE = 6
 
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
+
 
 def printable(value: str) -> str:
     """``value`` with the characters no code page has replaced by ones it has."""
@@ -28,6 +30,10 @@ def printable(value: str) -> str:
 
 
 def _printer(profile: str, code_page: str) -> Dummy:
+    # Imported here, as PDFs import fpdf2: only the processes that print need python-escpos
+    # and what it brings (qrcode, barcode, USB and CUPS back ends).
+    from escpos.printer import Dummy
+
     printer = Dummy(profile=profile or "default")
     printer.hw("INIT")
     printer.charcode(code_page or "CP866")
