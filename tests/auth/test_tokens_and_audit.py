@@ -33,6 +33,23 @@ def test_bearer_token_works_until_revoked(client, anon_client):
     assert refused.mimetype == "application/problem+json"
 
 
+def test_a_bearer_caller_gets_no_session_and_no_csrf_token(client, anon_client, runtime):
+    """A script with a token asks who it is: nothing is written for it in the session store
+    and no cookie comes back (it would be a new session at every call). With the session,
+    the same answer carries the CSRF token the pages need."""
+    token = client.post("/api/v1/tokens", json={"name": "script"}).get_json()["token"]
+    sessions = f"{runtime.settings.redis_prefix}:session:*"
+    before = set(runtime.redis.scan_iter(sessions))
+
+    answer = anon_client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert answer.status_code == 200 and answer.get_json()["username"]
+    assert "csrf_token" not in answer.get_json()
+    assert "Set-Cookie" not in answer.headers
+    assert set(runtime.redis.scan_iter(sessions)) == before
+    assert client.get("/api/v1/me").get_json()["csrf_token"]
+
+
 def test_a_token_notes_its_last_use_at_most_once_a_minute(client, anon_client, runtime):
     body = client.post("/api/v1/tokens", json={"name": "script"}).get_json()
     auth = {"Authorization": f"Bearer {body['token']}"}

@@ -70,17 +70,20 @@ def sign_out():
 @signed_in
 @blp.response(200, MeSchema)
 def me():
-    """Who you are, what you may do, and the CSRF token for calls made with the session."""
+    """Who you are, what you may do, and, when you ask with the session, the CSRF token for
+    the calls made with it. A caller with a bearer token needs none, and gets no session."""
     identity = current_identity()
-    return {
+    answer = {
         "id": identity.user_id,
         "username": identity.username,
         "full_name": identity.full_name,
         "roles": list(identity.roles),
         "permissions": sorted(identity.permissions),
         "doctor_id": identity.doctor_id,
-        "csrf_token": generate_csrf(),
     }
+    if identity.via == "session":
+        answer["csrf_token"] = generate_csrf()
+    return answer
 
 
 @blp.route("/me/password", methods=["POST"])

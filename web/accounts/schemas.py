@@ -81,7 +81,9 @@ class MeSchema(Schema):
     roles = fields.List(fields.String())
     permissions = fields.List(fields.String())
     doctor_id = fields.Integer(allow_none=True)
-    csrf_token = fields.String()
+    csrf_token = fields.String(
+        metadata={"description": "Only when asked with the session: a bearer token needs none."}
+    )
 
 
 class TokenSchema(Schema):
