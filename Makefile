@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 # Python keeps each compiled module in __pycache__ (ignored by git). The suite starts some
 # seventy Python processes (web servers, workers, commands, four pytest workers); where the
 # environment sets PYTHONDONTWRITEBYTECODE, each of them compiled every module of the project
-# again, about 0.6 s of CPU per process.
+# again, about half a second of CPU per process.
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run test suite coverage lint lint-python lint-workflows lint-compose format audit \
