@@ -41,6 +41,14 @@ def test_postgres_urls_use_psycopg3(tmp_path):
     assert s.database_url == "postgresql+psycopg://u@h/d"
 
 
+def test_production_takes_a_random_key_that_happens_to_contain_dev(tmp_path):
+    """Random keys contain the letters "dev" now and then; only a development key's own shape
+    (its prefix) is refused."""
+    key = "x7Q" + "Dev" + "k" * 40
+    s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), SECRET_KEY=key))
+    assert s.secret_key == key
+
+
 def test_production_with_everything_explicit_starts(tmp_path):
     s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path)))
     assert s.is_production and s.secret_key == STRONG
@@ -52,6 +60,7 @@ def test_production_with_everything_explicit_starts(tmp_path):
         ({"SECRET_KEY": None}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": "dev-" + "x" * 40}, "SECRET_KEY"),
+        ({"SECRET_KEY": "DEV-" + "x" * 40}, "SECRET_KEY"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"REDIS_URL": None}, "REDIS_URL"),
         ({"FLOWER_BASIC_AUTH": None}, "FLOWER_BASIC_AUTH"),
