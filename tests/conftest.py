@@ -133,7 +133,7 @@ def make_settings(database_url: str, instance: Path, prefix: str, **extra) -> Se
         "CLINIC_JOB_STALE_SECONDS": "3",
         # Cheap argon2 for tests: the parameters, not the algorithm, are what differ.
         "CLINIC_ARGON2_TIME_COST": "1",
-        "CLINIC_ARGON2_MEMORY_KIB": "8192",
+        "CLINIC_ARGON2_MEMORY_KIB": "1024",
     }
     env.update({k: str(v) for k, v in extra.items()})
     return Settings.from_env(env)

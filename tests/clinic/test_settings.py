@@ -49,6 +49,14 @@ def test_production_takes_a_random_key_that_happens_to_contain_dev(tmp_path):
     assert s.secret_key == key
 
 
+@pytest.mark.parametrize(
+    "mode, floor", [("production", 8192), ("development", 8192), ("test", 1024)]
+)
+def test_argon2_memory_has_a_floor_that_only_the_test_suite_may_go_under(tmp_path, mode, floor):
+    env = prod_env(CLINIC_INSTANCE=str(tmp_path), CLINIC_ENV=mode, CLINIC_ARGON2_MEMORY_KIB="64")
+    assert Settings.from_env(env).argon2_memory_kib == floor
+
+
 def test_production_with_everything_explicit_starts(tmp_path):
     s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path)))
     assert s.is_production and s.secret_key == STRONG
