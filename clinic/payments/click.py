@@ -68,6 +68,9 @@ FIELDS = (
 )
 COMPLETE_FIELDS = FIELDS + ("merchant_prepare_id",)
 MAX_FIELD = 255
+# The database's INTEGER: a prepare id past it names no transaction, and Click's error code is
+# kept at its bound when past it (the transaction is cancelled all the same).
+INTEGER = range(-(2**31), 2**31)
 
 
 @dataclass(frozen=True)
@@ -197,12 +200,12 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
         )
         if invoice.status != InvoiceStatus.OPEN:
             raise ClickAnswer(ALREADY_PAID)
+        if int(fields["error"]) < 0:
+            raise ClickAnswer(CANCELLED)
         if txn is not None:
             if txn.status == ClickStatus.CANCELLED or txn.invoice_id != invoice.id:
                 raise ClickAnswer(CANCELLED)
             return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
-        if int(fields["error"]) < 0:
-            raise ClickAnswer(CANCELLED)
         if invoice.held_by:
             # Payme or the desk is taking this invoice right now.
             raise ClickAnswer(UPDATE_FAILED)
@@ -232,11 +235,16 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
     cancellation it made must stick)."""
     try:
         _check_request(fields, config, complete=True)
-        txn = session.scalar(
-            select(ClickTransaction)
-            .where(ClickTransaction.id == int(fields["merchant_prepare_id"]))
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        prepare_id = int(fields["merchant_prepare_id"])
+        txn = (
+            session.scalar(
+                select(ClickTransaction)
+                .where(ClickTransaction.id == prepare_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if prepare_id in INTEGER
+            else None
         )
         invoice = _invoice(session, fields)
         _check_amount(invoice, fields)
@@ -282,7 +290,7 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
 
 def _cancel(session: Session, txn: ClickTransaction, invoice, click_error: int) -> None:
     txn.status = ClickStatus.CANCELLED
-    txn.click_error = click_error
+    txn.click_error = max(click_error, INTEGER.start)
     txn.cancelled_at = utcnow()
     if invoice.held_by == holder_of(txn.click_trans_id):
         invoices.release(session, invoice, holder_of(txn.click_trans_id))

@@ -281,7 +281,8 @@ def _cancelled_answer(txn: PaymeTransaction) -> dict:
 def cancel_transaction(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id")
     reason = params.get("reason")
-    if isinstance(reason, bool) or not isinstance(reason, int):
+    # Only Payme's own reasons are stored and reported back by CheckTransaction and GetStatement.
+    if isinstance(reason, bool) or not isinstance(reason, int) or reason not in PaymeReason.KNOWN:
         raise PaymeError(INVALID_REQUEST, "reason")
     txn = _locked(session, payme_id)
     if txn is None:

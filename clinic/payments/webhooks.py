@@ -17,6 +17,7 @@ of one payment each have their own).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -64,9 +65,18 @@ def verify(secret: str, body: bytes, headers) -> str:
             raise Rejected(400, f"the {name} header is malformed", name)
     if len(found["webhook-id"]) > 255:
         raise Rejected(400, "the webhook-id header is too long", "webhook-id")
+    if not found["webhook-timestamp"].isdigit():
+        # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor.
+        raise Rejected(400, "the webhook-timestamp header is malformed", "webhook-timestamp")
     entries = found["webhook-signature"].split()
     if not entries or any(entry.count(",") != 1 for entry in entries):
         raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
+    # Any v1 entry that matches is enough: one that is not base64 cannot match, and must not
+    # hide the others from the verifier (which stops at it), nor must extra whitespace.
+    checkable = [entry for entry in entries if _checkable(entry)]
+    if not checkable:
+        raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
+    found["webhook-signature"] = " ".join(checkable)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -82,6 +92,17 @@ def verify(secret: str, body: bytes, headers) -> str:
             400, "the webhook-signature header is malformed", "webhook-signature"
         ) from None
     return found["webhook-id"]
+
+
+def _checkable(entry: str) -> bool:
+    version, signature = entry.split(",")
+    if version != "v1":
+        return True  # skipped by the verifier
+    try:
+        base64.b64decode(signature)
+    except ValueError:  # binascii.Error: not base64
+        return False
+    return True
 
 
 def parse_body(body: bytes) -> dict:

@@ -136,6 +136,41 @@ def test_a_failed_complete_cancels_and_a_later_successful_one_still_gets_minus_9
     assert click_post(anon_client, done)["error"] == 0
 
 
+def test_a_failed_complete_with_an_error_code_past_the_integer_range_still_cancels(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepare_id = prepared(anon_client, invoice_id)["merchant_prepare_id"]
+    failed = click_fields(invoice_id, "50000", prepare_id=prepare_id, error="-99999999999")
+    assert click_post(anon_client, failed)["error"] == -9
+    retry = click_fields(invoice_id, "50000", prepare_id=prepare_id)
+    assert click_post(anon_client, retry)["error"] == -9
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).paid_amount == 0
+        txn = s.scalar(select(ClickTransaction))
+        assert (txn.status, txn.click_error) == ("cancelled", -(2**31))
+
+
+def test_a_repeated_prepare_reporting_a_failure_is_minus_9_not_the_first_answer(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    answer = prepared(anon_client, invoice_id)
+    failed = click_post(anon_client, click_fields(invoice_id, "50000", error="-5017"))
+    assert (failed["error"], failed["merchant_prepare_id"]) == (-9, None)
+    assert prepared(anon_client, invoice_id) == answer
+
+
+def test_a_complete_naming_a_prepare_id_past_any_row_is_minus_6(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepared(anon_client, invoice_id)
+    for prepare_id in (2**31, 999_999_999_999_999_999, -(2**31) - 1):
+        answer = click_post(anon_client, click_fields(invoice_id, "50000", prepare_id=prepare_id))
+        assert answer["error"] == -6, prepare_id
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).held_by == "click:1001"
+
+
 def test_a_prepare_never_completed_is_cancelled_after_the_timeout_and_lets_the_invoice_go(
     runtime, anon_client
 ):

@@ -227,6 +227,20 @@ def test_cancel_after_perform_refunds_as_minus_2_once(runtime, payme, invoice_id
         assert s.scalar(select(func.count(Refund.id))) == 1
 
 
+def test_a_cancel_reason_payme_does_not_define_is_32600_and_cancels_nothing(
+    payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "odd-reason")
+    for reason in (0, 6, 99, -1, 2**40, 1.0, "1", None):
+        body = payme.call("CancelTransaction", {"id": "odd-reason", "reason": reason})
+        assert (body["error"]["code"], body["error"]["data"]) == (-32600, "reason"), reason
+    check = payme.result("CheckTransaction", {"id": "odd-reason"})
+    assert (check["state"], check["reason"], check["cancel_time"]) == (1, None, 0)
+    for reason in (1, 2, 3, 4, 5, 10):  # Payme's reasons; a repeat answers the first cancel
+        assert payme.result("CancelTransaction", {"id": "odd-reason", "reason": reason})
+    assert payme.result("CheckTransaction", {"id": "odd-reason"})["reason"] == 1
+
+
 def test_cancel_after_the_service_was_rendered_is_31007_and_changes_nothing(runtime, payme, clock):
     with runtime.db.transaction() as s:
         queue_id = make_queue(s)

@@ -154,6 +154,37 @@ def test_several_signatures_of_which_one_is_valid_are_accepted(anon_client, runt
     assert post(anon_client, body, headers).status_code == 200
 
 
+def test_a_matching_v1_signature_is_accepted_beside_entries_that_are_not_base64(
+    anon_client, runtime
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    headers = webhook_headers(body, "beside")
+    valid = headers["webhook-signature"]
+    for n, signature in enumerate(
+        (f"v1,abc {valid}", f"v1,!!!not-base64!!! v1,{'A' * 44}  {valid}", f"v1,AAAA\t{valid} ")
+    ):
+        response = post(anon_client, body, {**headers, "webhook-signature": signature})
+        assert response.status_code == 200, signature
+        assert response.get_json()["repeated"] is (n > 0)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+
+
+def test_a_timestamp_that_is_not_whole_seconds_as_signed_is_400(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    headers = webhook_headers(body, "stamp")
+    # Signed over the whole seconds, sent otherwise: the signed content is not what was sent.
+    for stamp in (headers["webhook-timestamp"] + ".5", "+" + headers["webhook-timestamp"]):
+        response = post(anon_client, body, {**headers, "webhook-timestamp": stamp})
+        assert response.status_code == 400, stamp
+        assert "webhook-timestamp" in response.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 0
+    assert post(anon_client, body, headers).status_code == 200
+
+
 def test_missing_and_garbage_headers_are_400_or_401_never_500(runtime, anon_client):
     invoice_id = make_invoice(runtime, (PRICE,))
     body = event_body(invoice_id)
