@@ -21,12 +21,23 @@ import time
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from clinic.base import utcnow
+from clinic.base import JsonDoc, UTCDateTime, utcnow
 from clinic.db import on_commit
 from clinic.events import catalogue
 from clinic.events.models import EventChannel, OutboxEvent
@@ -81,6 +92,83 @@ def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
     return {name: last for name, last in session.execute(stmt, params)}
 
 
+_events_statements: dict[tuple[int, int], object] = {}
+
+
+def _events_statement(channels: int, events: int):
+    """PostgreSQL: the numbers on ``channels`` channels and the ``events`` outbox rows in one
+    statement (the counters' upsert is a CTE the insert reads), built once per shape. The
+    counter rows stay locked until commit, so this saves their holder a round trip."""
+    key = (channels, events)
+    if key not in _events_statements:
+        counters = ", ".join(f"(:name{i}, :n{i})" for i in range(channels))
+        rows = ", ".join(
+            f"(CAST(:c{j} AS VARCHAR), CAST(:b{j} AS BIGINT), CAST(:t{j} AS VARCHAR),"
+            f" CAST(:d{j} AS JSONB), {j})"
+            for j in range(events)
+        )
+        sql = (
+            "WITH seqs AS ("
+            f"INSERT INTO event_channels AS counter (name, last_seq) VALUES {counters} "
+            "ON CONFLICT (name) DO UPDATE SET last_seq = counter.last_seq + excluded.last_seq "
+            "RETURNING counter.name, counter.last_seq) "
+            "INSERT INTO outbox_events (channel, seq, type, data, created_at) "
+            "SELECT e.channel, seqs.last_seq - e.back, e.type, e.data, :at "
+            f"FROM (VALUES {rows}) AS e (channel, back, type, data, ord) "
+            "JOIN seqs ON seqs.name = e.channel ORDER BY e.ord "
+            "RETURNING id, channel, seq"
+        )
+        params = [bindparam("at", type_=UTCDateTime())]
+        for i in range(channels):
+            params += [
+                bindparam(f"name{i}", type_=String()),
+                bindparam(f"n{i}", type_=BigInteger()),
+            ]
+        for j in range(events):
+            params += [
+                bindparam(f"c{j}", type_=String()),
+                bindparam(f"b{j}", type_=BigInteger()),
+                bindparam(f"t{j}", type_=String()),
+                bindparam(f"d{j}", type_=JsonDoc),
+            ]
+        _events_statements[key] = (
+            text(sql)
+            .bindparams(*params)
+            .columns(id=BigInteger(), channel=String(), seq=BigInteger())
+        )
+    return _events_statements[key]
+
+
+def _insert_events_pg(session: Session, events: list[tuple[str, str, dict]], now) -> list[dict]:
+    """The rows of ``events`` written with their numbers, in one statement (PostgreSQL)."""
+    wanted: dict[str, int] = {}
+    for channel, _type, _data in events:
+        wanted[channel] = wanted.get(channel, 0) + 1
+    params: dict = {"at": now}
+    for i, name in enumerate(sorted(wanted)):  # counters upserted in name order
+        params[f"name{i}"] = name
+        params[f"n{i}"] = wanted[name]
+    later = dict(wanted)  # how many of the batch's events on the channel follow this one
+    values = []
+    for j, (channel, type_, data) in enumerate(events):
+        later[channel] -= 1
+        params.update({f"c{j}": channel, f"b{j}": later[channel], f"t{j}": type_, f"d{j}": data})
+        values.append({"channel": channel, "type": type_, "data": data, "created_at": now})
+    written = {
+        (row.channel, row.seq): row.id
+        for row in session.execute(_events_statement(len(wanted), len(events)), params)
+    }
+    # A channel's events took its numbers in the batch's order, from its lowest one.
+    following = {}
+    for channel, seq in written:
+        following[channel] = min(seq, following.get(channel, seq))
+    for value in values:
+        value["seq"] = following[value["channel"]]
+        following[value["channel"]] += 1
+        value["id"] = written[(value["channel"], value["seq"])]
+    return values
+
+
 # Called with (session, events) whenever events are recorded: a module that acts on some
 # events (printing collects print requests) hears of them without the recorder knowing it.
 _recorded_hooks: list[Callable[[Session, list[OutboxEvent]], None]] = []
@@ -91,27 +179,12 @@ def on_recorded(hook: Callable[[Session, list[OutboxEvent]], None]) -> None:
     _recorded_hooks.append(hook)
 
 
-def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
-    """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
-    session's transaction: two statements whatever their number.
-
-    They are published once the transaction commits, and never if it rolls back (nor if the
-    savepoint they were recorded in rolls back). The rows are written as plain inserts, not
-    through the ORM's unit of work: the events answered are not in the session.
-    """
-    checking = catalogue.checking()
-    for channel, type_, data in events:
-        if not valid_channel(channel):
-            raise ValueError(f"not a channel name: {channel!r}")
-        if checking:
-            catalogue.check(channel, type_, data)
-    if not events:
-        return []
+def _insert_events(session: Session, events: list[tuple[str, str, dict]], now) -> list[OutboxEvent]:
+    """The rows of ``events`` written with their numbers: the counters, then the rows."""
     last = _take_seqs(session, [channel for channel, _type, _data in events])
     first = dict(last)
     for channel, _type, _data in events:
         first[channel] -= 1
-    now = utcnow()
     values = []
     for channel, type_, data in events:
         first[channel] += 1
@@ -126,6 +199,32 @@ def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list
         )
     ids = session.execute(_INSERT_EVENTS, values).scalars()
     rows = [OutboxEvent(id=id_, published_at=None, **row) for id_, row in zip(ids, values)]
+    return rows
+
+
+def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
+    """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
+    session's transaction: one statement whatever their number (two on SQLite).
+
+    They are published once the transaction commits, and never if it rolls back (nor if the
+    savepoint they were recorded in rolls back). The rows are written as plain inserts, not
+    through the ORM's unit of work: the events answered are not in the session.
+    """
+    checking = catalogue.checking()
+    for channel, type_, data in events:
+        if not valid_channel(channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        if checking:
+            catalogue.check(channel, type_, data)
+    if not events:
+        return []
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = [
+            OutboxEvent(published_at=None, **row) for row in _insert_events_pg(session, events, now)
+        ]
+    else:
+        rows = _insert_events(session, events, now)
     pending = session.info.setdefault(PENDING_KEY, [])
     if not pending:
         on_commit(session, lambda: _publish_committed(session))

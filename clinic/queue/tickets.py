@@ -115,6 +115,29 @@ _TAKE_NUMBER = (
 )
 _INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
 _INSERT_HISTORY = insert(TicketEvent.__table__)
+_HISTORY_COLUMNS = ("at", "action", "from_status", "to_status", "actor", "data")
+
+
+def _ticket_with_history():
+    """PostgreSQL: the ticket and its first history row in one statement (the ticket's insert
+    is a CTE the history's insert reads), answering the ticket's id. Issuing runs it while the
+    day's counter row is locked: one round trip instead of two."""
+    tickets, history = Ticket.__table__, TicketEvent.__table__
+    issued = (
+        insert(tickets)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in tickets.c if c.name != "id"})
+        .returning(tickets.c.id)
+        .cte("issued")
+    )
+    first = [bindparam(f"history_{name}", type_=history.c[name].type) for name in _HISTORY_COLUMNS]
+    return (
+        insert(history)
+        .from_select(["ticket_id", *_HISTORY_COLUMNS], select(issued.c.id, *first))
+        .returning(history.c.ticket_id)
+    )
+
+
+_INSERT_TICKET_WITH_HISTORY = _ticket_with_history()
 _ISSUING_QUEUE = select(
     Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
 ).where(Queue.id == bindparam("queue_id"))
@@ -327,23 +350,24 @@ def issue_ticket(
     }
     # Plain inserts while the counter row is locked: the ticket enters the session as a
     # loaded row, without a unit of work to flush.
-    ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
+    first = {
+        "at": now,
+        "action": "issued",
+        "from_status": None,
+        "to_status": S.WAITING,
+        "actor": actor[:64],
+        "data": {"source": source},
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        both = {**values, **{f"history_{name}": value for name, value in first.items()}}
+        ticket_id = session.execute(_INSERT_TICKET_WITH_HISTORY, both).scalar_one()
+    else:
+        ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
+        session.execute(_INSERT_HISTORY, {"ticket_id": ticket_id, **first})
     ticket = Ticket(id=ticket_id, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
     note_written(session, "tickets", ticket_id)
-    session.execute(
-        _INSERT_HISTORY,
-        {
-            "ticket_id": ticket_id,
-            "at": now,
-            "action": "issued",
-            "from_status": None,
-            "to_status": S.WAITING,
-            "actor": actor[:64],
-            "data": {"source": source},
-        },
-    )
     # The printing module prints from this; until then the ticket page prints in the browser.
     printing = (
         PRINT_CHANNEL,

@@ -1,0 +1,63 @@
+"""A patient's place in the line: the calling-order rank of his ticket, counted from whichever
+end of the line is nearer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from clinic.queue import calls
+from clinic.queue import days as queue_days
+from clinic.queue import tickets as q
+from clinic.queue.models import Priority, Ticket
+from clinic.queue.models import TicketStatus as S
+from tests.queue.seeding import make_queue
+
+N, R, U = Priority.NORMAL, Priority.RETURNED, Priority.URGENT
+
+
+def _line(s, queue_id: int) -> list[Ticket]:
+    waiting = s.scalars(
+        select(Ticket).where(Ticket.queue_id == queue_id, Ticket.status == S.WAITING)
+    )
+    return sorted(waiting, key=lambda t: (-t.priority, t.queued_at, t.id))
+
+
+# 500: every ticket is counted from the back; 3 and 1: the deeper ones count those ahead.
+@pytest.mark.parametrize("near_the_back", [500, 3, 1])
+def test_people_ahead_is_the_rank_in_calling_order_from_either_end(
+    runtime, monkeypatch, near_the_back
+):
+    monkeypatch.setattr(calls, "NEAR_THE_BACK", near_the_back)
+    tz = runtime.settings.tz
+    queue_id = make_queue(runtime, "posrank")
+    with runtime.db.transaction() as s:
+        issued = [q.issue_ticket(s, queue_id, tz=tz, priority=p) for p in (N, N, U, N, R, N, U, N)]
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=tz)  # the first urgent leaves the line
+        calls.cancel(s, s.get(Ticket, issued[3].id), actor="desk")  # one from the middle
+    with runtime.db.session() as s:
+        line = _line(s, queue_id)
+        assert len(line) == 6
+        assert [calls.people_ahead(s, ticket) for ticket in line] == list(range(6))
+        last = line[-1]
+        assert queue_days.position(s, last)["ahead"] == 5
+
+
+def test_a_ticket_cancelled_meanwhile_counts_those_still_ahead_of_it(runtime):
+    """The page holds a ticket read before the desk cancelled it: the kept count no longer
+    includes it, so the answer comes from the tickets ahead (one), not from the count less
+    those behind (which would say none)."""
+    tz = runtime.settings.tz
+    queue_id = make_queue(runtime, "posstale")
+    with runtime.db.transaction() as s:
+        first, second, third = (q.issue_ticket(s, queue_id, tz=tz).id for _ in range(3))
+    with runtime.db.session() as reader:
+        stale = reader.get(Ticket, second)
+        assert calls.people_ahead(reader, stale) == 1
+        reader.expunge(stale)  # the page's copy, as read before the cancel
+    with runtime.db.transaction() as desk:
+        calls.cancel(desk, desk.get(Ticket, second), actor="desk")
+    with runtime.db.session() as reader:
+        assert stale.status == S.WAITING
+        assert calls.people_ahead(reader, stale) == 1
