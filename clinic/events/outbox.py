@@ -93,6 +93,9 @@ def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
 
 
 _events_statements: dict[tuple[int, int], object] = {}
+# A change's own few events go in one statement; a bulk change's many (a day of visits moved)
+# take the two statements, which the driver batches, instead of one statement per size.
+ONE_STATEMENT_EVENTS = 16
 
 
 def _events_statement(channels: int, events: int):
@@ -204,7 +207,7 @@ def _insert_events(session: Session, events: list[tuple[str, str, dict]], now) -
 
 def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
     """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
-    session's transaction: one statement whatever their number (two on SQLite).
+    session's transaction: one statement for a change's few, two for many (and on SQLite).
 
     They are published once the transaction commits, and never if it rolls back (nor if the
     savepoint they were recorded in rolls back). The rows are written as plain inserts, not
@@ -219,7 +222,7 @@ def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list
     if not events:
         return []
     now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and len(events) <= ONE_STATEMENT_EVENTS:
         rows = [
             OutboxEvent(published_at=None, **row) for row in _insert_events_pg(session, events, now)
         ]

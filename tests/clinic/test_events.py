@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import select
 
-from clinic.events import record_event, record_events, replay, republish_pending
+from clinic.events import outbox, record_event, record_events, replay, republish_pending
 from clinic.models import OutboxEvent
 
 
@@ -100,6 +101,30 @@ def test_a_batch_of_events_takes_consecutive_numbers_per_channel(runtime):
         ("job:n", 1, {"n": 1}),
         ("job:m", 3, {"n": 2}),
     ]
+
+
+@pytest.mark.parametrize("size", [5, outbox.ONE_STATEMENT_EVENTS + 3])
+def test_the_events_answered_are_the_rows_stored_in_the_batchs_order(runtime, size):
+    """A change's few events and a bulk change's many: each answered event is its stored row
+    (id, number, data), numbers continue each channel's count in the batch's order, and the
+    ids follow the batch."""
+    _emit(runtime, "job:p", 2)
+    batch = [
+        (f"job:{'pqr'[i % 3]}", "test.tick", {"i": i, "name": "Oʻrinboy"}) for i in range(size)
+    ]
+    with runtime.db.transaction() as s:
+        answered = record_events(s, batch)
+    with runtime.db.session() as s:
+        stored = s.execute(
+            select(OutboxEvent.id, OutboxEvent.channel, OutboxEvent.seq, OutboxEvent.data)
+            .where(OutboxEvent.id.in_([event.id for event in answered]))
+            .order_by(OutboxEvent.id)
+        ).all()
+    assert [(e.id, e.channel, e.seq, e.data) for e in answered] == [tuple(r) for r in stored]
+    expected_next = {"job:p": 3, "job:q": 1, "job:r": 1}
+    for event, (channel, _type, data) in zip(answered, batch):
+        assert (event.channel, event.seq, event.data) == (channel, expected_next[channel], data)
+        expected_next[channel] += 1
 
 
 def test_replay_fills_a_hole_in_the_redis_history_from_the_outbox(runtime):
