@@ -21,6 +21,7 @@ from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
+    QueueRefused,
     announce,
     change_waiting,
     clinic_day,
@@ -146,6 +147,20 @@ def call_next(
     return ticket
 
 
+# What the refusal of a transition says the desk or the doctor tried to do.
+_VERBS = {
+    "called": "call",
+    "recalled": "recall",
+    "started": "start",
+    "served": "finish",
+    "no_show": "mark as a no-show",
+    "postponed": "postpone",
+    "called_back": "call back",
+    "cancelled": "cancel",
+    "transferred": "transfer",
+}
+
+
 def _move(
     session: Session,
     ticket: Ticket,
@@ -185,7 +200,8 @@ def _move(
     if result.rowcount != 1:
         session.refresh(ticket)
         raise Conflict(
-            f"ticket {ticket.code} is {ticket.status}; cannot {action.replace('_', ' ')} it",
+            f"ticket {ticket.code} is {ticket.status.replace('_', ' ')}; "
+            f"cannot {_VERBS.get(action, action)} it",
             code="wrong_status",
         )
     session.refresh(ticket)
@@ -204,7 +220,8 @@ def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ti
         "recalled",
         actor,
         now,
-        values={"recalls": ticket.recalls + 1, "called_at": now},
+        # Counted by the database: two recalls at once are two recalls.
+        values={"recalls": Ticket.recalls + 1, "called_at": now},
     )
     return ticket
 
@@ -218,25 +235,32 @@ def finish_service(
     session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = "", now=None
 ) -> Ticket | None:
     """Served. If the ticket came by a transfer that asked for it, the patient goes back to
-    the first queue at a higher priority; returns that new ticket (or None)."""
+    the first queue at a higher priority; returns that new ticket (or None).
+
+    A first queue that takes no ticket any more (closed for the day, or switched off) does
+    not keep the doctor from finishing: the patient is served and not sent back."""
     now = now or utcnow()
     _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
     if ticket.return_to_queue_id is None:
         return None
-    return issue_ticket(
-        session,
-        ticket.return_to_queue_id,
-        tz=tz,
-        source=ticket.source,
-        priority=max(ticket.priority, Priority.RETURNED),
-        patient_id=ticket.patient_id,
-        phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
-        comment=ticket.comment,
-        actor=actor,
-        now=now,
-        queued_at=ticket.queued_at,
-        transferred_from_id=ticket.id,
-    )
+    try:
+        with session.begin_nested():
+            return issue_ticket(
+                session,
+                ticket.return_to_queue_id,
+                tz=tz,
+                source=ticket.source,
+                priority=max(ticket.priority, Priority.RETURNED),
+                patient_id=ticket.patient_id,
+                phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+                comment=ticket.comment,
+                actor=actor,
+                now=now,
+                queued_at=ticket.queued_at,
+                transferred_from_id=ticket.id,
+            )
+    except QueueRefused:
+        return None
 
 
 def mark_no_show(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:

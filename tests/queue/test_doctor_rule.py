@@ -221,5 +221,5 @@ def test_the_rule_answers_by_role_whoever_asks(runtime, clinic_floor):
 
 def test_the_doctors_page_answers_a_queue_that_is_no_id_with_a_404(anon_client, clinic_floor):
     headers = {**HTML, "Authorization": f"Bearer {clinic_floor['token']}"}
-    for asked in ("abc", "9" * 40, "0"):
+    for asked in ("abc", "9" * 40, "0", "²", "1²"):
         assert anon_client.get(f"/queue/doctor?queue={asked}", headers=headers).status_code == 404

@@ -184,6 +184,52 @@ def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
     ]
 
 
+def test_a_returning_patient_is_served_even_after_his_first_queue_has_closed(runtime):
+    local = lambda h, m=0: datetime(2026, 3, 2, h - 5, m, tzinfo=timezone.utc)  # noqa: E731
+    first = make_queue(runtime, "therapy", "T", closes_at=time(17, 0))
+    lab = make_queue(runtime, "lab", "L", closes_at=time(19, 0))
+    original = issue(runtime, first, now=local(16, 0))
+    with runtime.db.transaction() as s:
+        ticket = q.get_ticket(s, original.id)
+        moved_id = calls.transfer(s, ticket, lab, tz=TZ, return_after=True, now=local(16, 30)).id
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, lab, tz=TZ, now=local(17, 10)).id == moved_id
+        ticket = q.get_ticket(s, moved_id)
+        calls.start_service(s, ticket, now=local(17, 11))
+        # The therapy queue closed at 17:00: nothing to return to, but the lab finishes.
+        assert calls.finish_service(s, ticket, tz=TZ, now=local(17, 20)) is None
+    with runtime.db.session() as s:
+        assert q.get_ticket(s, moved_id).status == "served"
+        assert s.query(Ticket).filter(Ticket.queue_id == first).count() == 1
+
+
+def test_two_recalls_at_once_are_both_counted(runtime):
+    queue_id = make_queue(runtime)
+    ticket_id = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    with runtime.db.session() as s:
+        # What the first doctor's request read, before the second one's recall.
+        seen_by_first = q.get_ticket(s, ticket_id)
+        assert seen_by_first.recalls == 0
+        s.expunge(seen_by_first)
+    with runtime.db.transaction() as s:
+        calls.recall(s, q.get_ticket(s, ticket_id))
+    with runtime.db.transaction() as s:
+        calls.recall(s, s.merge(seen_by_first, load=False))
+    with runtime.db.session() as s:
+        assert q.get_ticket(s, ticket_id).recalls == 2
+
+
+def test_a_refused_transition_says_what_was_tried(runtime):
+    queue_id = make_queue(runtime)
+    ticket_id = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            calls.finish_service(s, q.get_ticket(s, ticket_id), tz=TZ)
+    assert refused.value.detail == "ticket K-001 is waiting; cannot finish it"
+
+
 def test_a_postponed_ticket_can_be_called_back(runtime):
     queue_id = make_queue(runtime)
     first = issue(runtime, queue_id).id

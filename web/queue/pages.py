@@ -222,7 +222,9 @@ def doctor():
     chosen = queues[0] if queues else None
     if asked:
         # Another department's queue is refused here as the API and the socket refuse it.
-        chosen = q.get_queue(session, int(asked) if asked.isdigit() and len(asked) < 10 else 0)
+        chosen = q.get_queue(
+            session, int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else 0
+        )
         access.check_may_act_on_queue(session, staff, chosen)
     config, holder = None, None
     if chosen is not None:
