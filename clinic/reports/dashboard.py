@@ -40,12 +40,13 @@ def today(session: Session, tz: ZoneInfo, now: datetime | None = None) -> dict:
             .group_by(Visit.status)
         ).all()
     )
+    # Every active queue, with nobody waiting when no ticket was issued in it today.
     queues = [
-        {"queue_id": queue_id, "code": code, "waiting": waiting}
+        {"queue_id": queue_id, "code": code, "waiting": int(waiting)}
         for queue_id, code, waiting in session.execute(
-            select(Queue.id, Queue.code, QueueDay.waiting)
-            .join(QueueDay, QueueDay.queue_id == Queue.id)
-            .where(QueueDay.day == day, Queue.active.is_(True))
+            select(Queue.id, Queue.code, func.coalesce(QueueDay.waiting, 0))
+            .outerjoin(QueueDay, (QueueDay.queue_id == Queue.id) & (QueueDay.day == day))
+            .where(Queue.active.is_(True))
             .order_by(Queue.code)
         )
     ]

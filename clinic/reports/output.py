@@ -12,6 +12,7 @@ import io
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from clinic import pdf
@@ -28,6 +29,13 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 MONEY_FORMAT = '#,##0.00 "UZS"'
+# Columns whose text is a clinic day or a clinic time: the spreadsheet gets real dates, so
+# they sort and filter as dates (the text's format, the cell's format).
+DATE_COLUMNS = {
+    "by.day": ("%Y-%m-%d", "yyyy-mm-dd"),
+    "opened": ("%Y-%m-%d %H:%M", "yyyy-mm-dd hh:mm"),
+    "closed": ("%Y-%m-%d %H:%M", "yyyy-mm-dd hh:mm"),
+}
 
 
 def money_decimal(tiyin: int) -> Decimal:
@@ -36,8 +44,9 @@ def money_decimal(tiyin: int) -> Decimal:
 
 
 def neutral(value):
-    """Spreadsheets run cells starting with = + - @ as formulas: such text is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Spreadsheets run cells starting with = + - @ as formulas (also after a tab or a
+    carriage return, which they skip): such text is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
@@ -117,9 +126,13 @@ class XlsxWriter:
     def _cell(self, value, column: Column | None, *, bold: bool = False):
         from openpyxl.cell import WriteOnlyCell
 
+        when = _as_datetime(column, value)
         if column is not None and column.kind == "money" and isinstance(value, int):
             cell = WriteOnlyCell(self.sheet, value=money_decimal(value))
             cell.number_format = MONEY_FORMAT
+        elif when is not None:
+            cell = WriteOnlyCell(self.sheet, value=when)
+            cell.number_format = DATE_COLUMNS[column.key][1]
         elif column is not None and column.kind in ("percent", "minutes") and value is not None:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = "0.0"
@@ -138,6 +151,18 @@ class XlsxWriter:
             self.book.save(out)
             out.seek(0)
             return out.read()
+
+
+def _as_datetime(column: Column | None, value) -> datetime | None:
+    """A date column's text as a date (a totals row's word stays text)."""
+    if column is None or column.key not in DATE_COLUMNS or not isinstance(value, str):
+        return None
+    pattern = DATE_COLUMNS[column.key][0]
+    try:
+        when = datetime.strptime(value, pattern)
+    except ValueError:
+        return None
+    return when if "%H" in pattern else when.date()
 
 
 def _letter(index: int) -> str:
@@ -159,6 +184,7 @@ def display(column: Column, value, language: str) -> str:
 
 class PdfWriter:
     ROW_HEIGHT = 6
+    MIN_FONT = 5
 
     def __init__(self, built: Built, headings: list[str], heading_lines: list[str]) -> None:
         self.language = built.params.language
@@ -178,26 +204,34 @@ class PdfWriter:
         self.widths = [first] + [rest] * (len(self.columns) - 1)
         self._header()
 
+    def _fitted_cell(self, width: float, text: str, style: str, size: float, align: str) -> None:
+        """A cell whose text stays inside it: a smaller font first, then cut with "…"."""
+        room = width - 2 * self.doc.c_margin
+        while size > self.MIN_FONT and self._width(text, style, size) > room:
+            size -= 0.5
+        while len(text) > 1 and self._width(text, style, size) > room:
+            text = text[:-2] + "…"
+        self.doc.set_font(pdf.FAMILY, style, size)
+        self.doc.cell(width, self.ROW_HEIGHT, text, border=1, align=align)
+
+    def _width(self, text: str, style: str, size: float) -> float:
+        self.doc.set_font(pdf.FAMILY, style, size)
+        return self.doc.get_string_width(text)
+
     def _header(self) -> None:
-        self.doc.set_font(pdf.FAMILY, "B", 7)
         for width, heading in zip(self.widths, self.headings):
-            self.doc.cell(width, self.ROW_HEIGHT, heading[:40], border=1, align="C")
+            self._fitted_cell(width, heading, "B", 7, "C")
         self.doc.ln()
-        self.doc.set_font(pdf.FAMILY, "", 8)
 
     def add(self, row: tuple, *, bold: bool = False) -> None:
         if self.doc.get_y() + self.ROW_HEIGHT > self.doc.page_break_trigger:
             self.doc.add_page()
             self._header()
-        if bold:
-            self.doc.set_font(pdf.FAMILY, "B", 8)
-        for i, (width, column, value) in enumerate(zip(self.widths, self.columns, row)):
+        for width, column, value in zip(self.widths, self.columns, row):
             text = display(column, value, self.language)
             align = "L" if column.kind == "text" else "R"
-            self.doc.cell(width, self.ROW_HEIGHT, text[:60], border=1, align=align)
+            self._fitted_cell(width, text, "B" if bold else "", 8, align)
         self.doc.ln()
-        if bold:
-            self.doc.set_font(pdf.FAMILY, "", 8)
 
     def finish(self, totals: tuple, chart: bytes | None) -> bytes:
         self.add(totals, bold=True)

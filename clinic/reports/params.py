@@ -6,6 +6,7 @@ included: a day starts at 00:00 clinic time, not UTC.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,10 @@ from clinic.reference.models import Department, Doctor
 LANGUAGES = ("ru", "uz", "en")
 FORMATS = ("csv", "xlsx", "pdf")
 MAX_DAYS = 366
+# Clinic days as YYYY-MM-DD only (not 20260310 or 2026-W11-2), in years whose midnights
+# convert to UTC and back without leaving the calendar.
+DAY_FORMAT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 # Each report and the groupings it offers (the first is its default).
 GROUPINGS = {
@@ -73,11 +78,13 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 
 def _date(value, field: str, errors: dict) -> date | None:
-    if isinstance(value, str):
+    if isinstance(value, str) and DAY_FORMAT.match(value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            day = None
+        if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR:
+            return day
     errors[field] = ["A date is required, as YYYY-MM-DD."]
     return None
 

@@ -256,3 +256,43 @@ def local_time(day, hour):
     from tests.reports.fixtures import local
 
     return local(day, hour)
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("9999-12-31", "9999-12-31"),  # its end of day is past the calendar
+        ("0001-01-01", "0001-01-01"),  # its midnight in UTC is before the calendar
+        ("20260310", "2026-03-10"),
+        ("2026-03-10", "2026-W11-2"),
+    ],
+)
+def test_a_period_not_written_as_calendar_days_is_refused(runtime, start, end):
+    manager = Staff(permissions_of(["manager"]))
+    with runtime.db.session() as s:
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(s, {"report": "revenue", "start": start, "end": end}, manager)
+    assert refused.value.errors == {
+        field: ["A date is required, as YYYY-MM-DD."]
+        for field, value in (("start", start), ("end", end))
+        if value not in ("2026-03-10",)
+    }
+
+
+def test_the_dashboard_lists_a_queue_nobody_took_a_ticket_in_today(runtime, day):
+    from clinic.queue import admin as queue_admin
+    from clinic.reports import dashboard
+
+    with runtime.db.transaction() as s:
+        quiet = queue_admin.create_queue(
+            s, {"code": f"{day.queue_code}q", "department_id": day.departments["B"]}
+        )
+    with runtime.db.session() as s:
+        today = dashboard.today(s, TZ, now=local_time(DAY, 20))
+    assert today["queue"] == {
+        "waiting": 0,
+        "queues": [
+            {"queue_id": day.queue_id, "code": day.queue_code, "waiting": 0},
+            {"queue_id": quiet.id, "code": quiet.code, "waiting": 0},
+        ],
+    }

@@ -3,7 +3,9 @@ text is neutralised, empty figures stay empty, totals recompute rates; and a who
 
 from __future__ import annotations
 
+import csv
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -125,3 +127,52 @@ def test_every_report_and_grouping_writes_spreadsheets_that_open(runtime, make_u
             assert sheet.max_row == rendered.rows + 2, (report, by)
             csv_text = rendered.files["csv"][1].decode("utf-8-sig")
             assert len(csv_text.splitlines()) == rendered.rows + 2, (report, by)
+
+
+def test_spreadsheet_days_and_shift_times_are_dates_not_text(runtime, make_user):
+    make_day(runtime, make_user)
+    with runtime.db.session() as s:
+        by_day = building.render(s, params("revenue", "day", DAY, NEXT), ["xlsx"], TZ, chart=False)
+        shifts = building.render(s, params("shifts", "shift"), ["xlsx"], TZ, chart=False)
+    sheet = load_workbook(io.BytesIO(by_day.files["xlsx"][1])).active
+    assert [sheet.cell(row, 1).value for row in (2, 3)] == [
+        datetime(2026, 3, 10),
+        datetime(2026, 3, 11),
+    ]
+    assert sheet["A2"].is_date and sheet["A2"].number_format == "yyyy-mm-dd"
+    assert sheet["A4"].value == "Итого"
+    sheet = load_workbook(io.BytesIO(shifts.files["xlsx"][1])).active
+    assert sheet["B2"].value == datetime(2026, 3, 10, 8, 0) and sheet["B2"].is_date
+    assert sheet["C2"].value == datetime(2026, 3, 10, 18, 0)
+    assert sheet["C3"].value is None  # still open
+
+
+def test_pdf_cells_keep_long_names_and_headings_inside_their_borders():
+    headings = ["Возврат наличными", "Kech bekor qilish ulushi, %"] + ["Ожидается в кассе"] * 4
+    name = "УЗИ органов брюшной полости и почек с допплерографией, Gʻijduvon boʻlimi"
+    writer = output.PdfWriter(built([]), headings, ["T", "p"])
+    written = []
+    cell = writer.doc.cell
+
+    def measured(w, h, text, **kwargs):
+        written.append((w, text, writer.doc.get_string_width(text)))
+        return cell(w, h, text, **kwargs)
+
+    writer.doc.cell = measured
+    writer._header()
+    writer.add((name, 2, 1, 50.0, 12.5, 1_234_567_890))
+    assert len(written) == 2 * len(COLUMNS)
+    assert all(width <= w for w, _text, width in written), written
+    # Shrunk to fit, not cut: the words stay readable.
+    assert [text for _w, text, _width in written[: len(headings)]] == headings
+    assert written[len(headings)][1].startswith("УЗИ органов брюшной")
+
+
+def test_csv_quotes_formulas_hidden_behind_a_tab_or_a_carriage_return():
+    columns = (Column("by.doctor", "text"), Column("visits"))
+    writer = output.CsvWriter(Built(params("visits", "doctor"), columns, iter([])), ["d", "n"])
+    for name in ("\t=1+1", "\r@SUM(A1)", "Gʻulomov"):
+        writer.add((name, 1))
+    data = writer.finish(("Итого", 3)).decode("utf-8-sig")
+    cells = [row[0] for row in csv.reader(io.StringIO(data, newline=""))]
+    assert cells == ["d", "'\t=1+1", "'\r@SUM(A1)", "Gʻulomov", "Итого"]
