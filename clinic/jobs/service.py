@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -74,6 +75,25 @@ def create_job(
     session.flush()
     record_event(session, job.channel, EVENT_QUEUED, job_as_dict(job))
     return job
+
+
+# Who besides its starter may follow a job of each kind: the permission its kind's work needs
+# (a manager's whole-clinic report is not a doctor's to read). Modules name their kinds with
+# :func:`followed_with`; a kind they do not name is followed with ``jobs.read`` alone.
+_FOLLOWERS: dict[str, str] = {}
+
+
+def followed_with(kind: str, permission: str) -> None:
+    """Besides its starter, only holders of ``permission`` may follow jobs of ``kind``."""
+    _FOLLOWERS[kind] = permission
+
+
+def may_follow(job: Job, username: str | None, can: Callable[[str], bool]) -> bool:
+    """Whether ``username``, who holds the permissions ``can`` answers for, may read ``job``:
+    its status, result and events. The caller has checked ``jobs.read`` already."""
+    if username and job.created_by == username:
+        return True
+    return can(_FOLLOWERS.get(job.kind, "jobs.read"))
 
 
 def get_job(session: Session, job_id: str) -> Job:

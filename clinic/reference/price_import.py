@@ -34,6 +34,7 @@ from clinic.reference.price_list_file import (
 )
 
 JOB_KIND = "price_import"
+jobs.followed_with(JOB_KIND, "reference.import")
 TASK_NAME = "imports.price_list"
 DEFAULT_BATCH_SIZE = 200
 MAX_REPORTED_ERRORS = 1000

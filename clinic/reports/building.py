@@ -23,6 +23,8 @@ from clinic.reports.params import FORMATS, ReportParams
 JOB_KIND = "report"
 TASK_NAME = "reports.build"
 QUEUE = "reports"
+# Someone else's report holds the whole clinic's figures: for report readers only.
+jobs.followed_with(JOB_KIND, "reports.read")
 CHART_NAME = "chart.png"
 # A job's progress is saved (and heard on its channel) every this many rows.
 PROGRESS_EVERY = 1000

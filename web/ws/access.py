@@ -18,10 +18,12 @@ from flask import session as http_session
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
+from clinic import jobs
 from clinic.accounts import tokens
 from clinic.accounts.models import User
 from clinic.channels import channel_kind
 from clinic.events import valid_channel
+from clinic.jobs.models import Job
 from clinic.queue import screens
 from clinic.queue import tickets as q
 from web.auth.identity import Identity
@@ -93,7 +95,12 @@ def can(identity, permission: str) -> bool:
 
 @channel_rule("job")
 def _job(identity, channel: str, session: Session) -> bool:
-    return can(identity, "jobs.read")
+    if not can(identity, "jobs.read"):
+        return False
+    job_id = channel.split(":", 1)[1]
+    job = session.get(Job, job_id) if len(job_id) <= 32 else None
+    # No such job: nothing to hide (its id, a random one, is not known before it exists).
+    return job is None or jobs.may_follow(job, identity.username, identity.can)
 
 
 def authenticate(request, session: Session):
