@@ -173,6 +173,21 @@ def fiscal_of(session: Session, invoice_id: int) -> dict | None:
     return found or None
 
 
+def discount_shares(lines: list[dict], discount: int) -> list[int]:
+    """The invoice's discount spread over its lines in proportion to their amounts, the rest
+    on the last line: as the fiscal receipt spreads it (clinic/payments/fiscal.py)."""
+    subtotal = sum(line["amount"] for line in lines)
+    shares = [discount * line["amount"] // subtotal if subtotal else 0 for line in lines]
+    if shares:
+        shares[-1] = discount - sum(shares[:-1])
+    return shares
+
+
+def vat_in(amount: int, percent: int) -> int:
+    """The VAT included in ``amount`` (tiyin), rounded half up to the tiyin."""
+    return (2 * amount * percent + 100 + percent) // (2 * (100 + percent))
+
+
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
@@ -180,8 +195,8 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     ticket = session.get(Ticket, invoice.ticket_id) if invoice and invoice.ticket_id else None
     doctor = ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
     lines = [
-        {**line, "vat": line["amount"] * line["vat_percent"] // (100 + line["vat_percent"])}
-        for line in data["lines"]
+        {**line, "vat": vat_in(line["amount"] - share, line["vat_percent"])}
+        for line, share in zip(data["lines"], discount_shares(data["lines"], data["discount"]))
     ]
     paid_at = invoice.paid_at if invoice and invoice.paid_at else utcnow()
     return {

@@ -10,31 +10,36 @@ import segno
 from clinic.pdf import FAMILY, new_document, to_bytes
 
 FORMATS = ("A4", "A5", "roll")
-LINE_MM = 5.0
 QR_MM = 30.0
 MARGIN_MM = 4.0
-
-
-def _roll_height(document: dict) -> float:
-    height = 2 * MARGIN_MM + 12
-    for block in document["blocks"]:
-        height += QR_MM + 2 if block["t"] == "qr" else LINE_MM * max(1, block.get("size", 1))
-        height += LINE_MM * 2 * (len(block.get("text", "")) // 40)
-    return height
+ROLL_PROBE_MM = 10_000.0
+ROLL_BASE, SHEET_BASE = 8, 11  # font sizes (pt) of a normal line
 
 
 def render(document: dict, page: str = "A4", *, paper_mm: int = 80, copy: bool = False) -> bytes:
-    """The PDF of ``document`` on ``page`` ("A4", "A5" or "roll"); a copy says so on top."""
+    """The PDF of ``document`` on ``page`` ("A4", "A5" or "roll"); a copy says so on top. A
+    roll is exactly as long as what is printed on it."""
     if page == "roll":
-        pdf = new_document((float(paper_mm), _roll_height(document) + (8 if copy else 0)))
-        pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
-        pdf.set_auto_page_break(auto=False)
-        base = 8
+        # Laid out once on a roll long enough for anything, then on one cut to its length.
+        height = _draw(_roll(paper_mm, ROLL_PROBE_MM), document, ROLL_BASE, copy).get_y()
+        pdf = _draw(_roll(paper_mm, height + MARGIN_MM), document, ROLL_BASE, copy)
     else:
         pdf = new_document(page)
-        base = 11
-    pdf.set_title(document["title"])
+        pdf.add_page()
+        _draw(pdf, document, SHEET_BASE, copy)
+    return to_bytes(pdf)
+
+
+def _roll(paper_mm: int, height: float):
+    pdf = new_document((float(paper_mm), height))
+    pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
+    pdf.set_auto_page_break(auto=False)
     pdf.add_page()
+    return pdf
+
+
+def _draw(pdf, document: dict, base: int, copy: bool):
+    pdf.set_title(document["title"])
     width = pdf.epw
     if copy:
         pdf.set_font(FAMILY, "B", base + 4)
@@ -54,12 +59,7 @@ def render(document: dict, page: str = "A4", *, paper_mm: int = 80, copy: bool =
                 new_y="NEXT",
             )
         elif kind == "pair":
-            pdf.set_font(FAMILY, "", base)
-            height = pdf.font_size * 1.5
-            pdf.cell(width * 0.55, height, block["left"])
-            pdf.multi_cell(
-                width * 0.45, height, block["right"], align="R", new_x="LMARGIN", new_y="NEXT"
-            )
+            _pair(pdf, block["left"], block["right"], width, base)
         elif kind == "rule":
             y = pdf.get_y() + 1
             pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)
@@ -69,5 +69,32 @@ def render(document: dict, page: str = "A4", *, paper_mm: int = 80, copy: bool =
             segno.make(block["data"], error="m").save(image, kind="png", scale=6, border=2)
             image.seek(0)
             side = min(QR_MM, width)
+            if pdf.will_page_break(side):
+                pdf.add_page()
             pdf.image(image, x=pdf.l_margin + (width - side) / 2, w=side, h=side)
-    return to_bytes(pdf)
+    return pdf
+
+
+def _pair(pdf, left: str, right: str, width: float, base: int) -> None:
+    """A label and its value side by side, each wrapped in its own column; the value gets the
+    room a number or a code needs, and goes under its label when that leaves the label none."""
+    pdf.set_font(FAMILY, "", base)
+    line = pdf.font_size * 1.5
+    value_width = max(width * 0.45, pdf.get_string_width(right) + 2 * pdf.c_margin + 0.01)
+    if value_width > width * 0.7:  # one under the other, each the full width
+        columns = [(width, left, "L", "NEXT"), (width, right, "R", "NEXT")]
+    else:
+        columns = [(width - value_width, left, "L", "TOP"), (value_width, right, "R", "TOP")]
+    heights = [
+        pdf.multi_cell(w, line, value, align=align, dry_run=True, output="HEIGHT")
+        for w, value, align, _ in columns
+    ]
+    height = sum(heights) if columns[0][3] == "NEXT" else max(heights)
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    top = pdf.get_y()
+    for w, value, align, new_y in columns:
+        pdf.multi_cell(w, line, value, align=align, new_x="RIGHT", new_y=new_y)
+        if new_y == "NEXT":
+            pdf.set_x(pdf.l_margin)
+    pdf.set_xy(pdf.l_margin, top + height)

@@ -8,6 +8,7 @@ shift slips, ``receipts`` every other cashier document (online payments' receipt
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from sqlalchemy import delete, select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
-from clinic.printing import jobs
+from clinic.printing import jobs, thermal
 from clinic.printing.events import PRINTER_CHANGED
 from clinic.printing.models import (
     JobState,
@@ -32,6 +33,19 @@ PRINTERS_CHANNEL = "printers:all"
 TARGET_RE = re.compile(r"^(queue:[1-9][0-9]{0,8}|tickets|receipts|cashier:[A-Za-z0-9_.@-]{1,64})$")
 CODE_PAGES = ("CP866", "CP1251", "CP437")
 FIELDS = ("name", "kind", "host", "port", "profile", "code_page", "paper_mm", "languages", "active")
+HOST_NAME_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+def is_host(value: str) -> bool:
+    """An IP address or a host name the printing worker can resolve (no port, no scheme)."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(HOST_NAME_RE.match(value))
 
 
 def get_printer(session: Session, printer_id: int) -> Printer:
@@ -88,8 +102,12 @@ def _check(data: dict) -> None:
         errors["kind"] = [f"one of {', '.join(PrinterKind.ALL)}"]
     if data["kind"] == PrinterKind.NETWORK and not data["host"]:
         errors["host"] = ["a network printer needs its address"]
+    elif data["host"] and not is_host(data["host"]):
+        errors["host"] = ["an IP address or a host name, without the port: 192.168.1.50"]
     if data["code_page"] not in CODE_PAGES:
         errors["code_page"] = [f"one of {', '.join(CODE_PAGES)}"]
+    else:
+        errors.update(thermal.setup_errors(data["profile"], data["code_page"]))
     if data["paper_mm"] not in (58, 80):
         errors["paper_mm"] = ["58 or 80"]
     if "+".join(languages_of(data["languages"])) != data["languages"]:

@@ -9,7 +9,9 @@ takes the printer over.
 A job is marked ``sending`` (committed) before its bytes go out and ``printed`` after. A
 worker killed between the two leaves the job ``sending``: whether the printer got the bytes
 is unknown, so the worker that takes over sends it again with "КОПИЯ / COPY" on top: a job is
-never lost, and a second paper of it is always marked as a copy.
+never lost, and a second paper of it is always marked as a copy. The same holds for a printer
+that took the connection and then hung or closed it mid-job; a printer that refused the
+connection printed nothing, and its job is sent again as it was.
 
 A printer that does not answer keeps its head job queued and is tried again with growing
 pauses (1, 2, 4 ... 30 s) until it has failed for ``print_retry_seconds``; then that job
@@ -107,7 +109,7 @@ def drain(
                 _release(session, printer_id, owner)
             else:
                 printer = session.get(Printer, printer_id)
-                if job.state == JobState.SENDING:
+                if job.state == JobState.SENDING and not job.copy:
                     # Its worker died mid-send: the printer may have printed it already.
                     job.payload = print_jobs.with_copy(job.payload, printer)
                     job.copy = True
@@ -127,11 +129,15 @@ def drain(
         try:
             send(host, port, payload, timeout=settings.print_timeout)
             error = None
+            interrupted = False
         except OSError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = thermal.describe(exc)
+            interrupted = isinstance(exc, thermal.JobInterrupted)
         with sessionmaker() as session, session.begin():
             job = session.get(PrintJob, job_id)
             printer = session.get(Printer, printer_id)
+            if printer is None:  # removed meanwhile: its jobs are PDFs now
+                return {"printed": printed, "retry_in": None}
             now = utcnow()
             if error is None:
                 job.state, job.printed_at, job.next_attempt_at = JobState.PRINTED, now, None
@@ -141,6 +147,10 @@ def drain(
                 continue
             printers.mark_failing(session, printer, error, now)
             job.last_error = error[:500]
+            if interrupted and not job.copy:
+                # The printer may have printed some or all of it: the next paper is a copy.
+                job.payload = print_jobs.with_copy(job.payload, printer)
+                job.copy = True
             job.first_failed_at = job.first_failed_at or now
             give_up_at = printer.failing_since + timedelta(seconds=settings.print_retry_seconds)
             if now >= give_up_at:

@@ -3,13 +3,17 @@ them to a network printer on raw TCP.
 
 Cyrillic goes through the printer's code page (CP866 unless the printer is set otherwise):
 the code page is selected first (``ESC t``) and every text is encoded in it. Uzbek ʻ (U+02BB)
-is in no common code page and prints as "'". The bytes of a job are kept; a reprint sends
-the same bytes after a "КОПИЯ / COPY" heading.
+is in no common code page and prints as "'"; a printer set to a code page without Cyrillic
+(CP437) gets Cyrillic spelled in Latin letters rather than "????". Texts are wrapped at word
+boundaries to the paper's width (32 characters a line on 58 mm, 48 on 80 mm). The bytes of a
+job are kept; a reprint sends the same bytes after a "КОПИЯ / COPY" heading.
 """
 
 from __future__ import annotations
 
 import socket
+import textwrap
+import time
 from typing import TYPE_CHECKING
 
 from clinic.printing.templates import COPY_MARK
@@ -17,16 +21,43 @@ from clinic.printing.templates import COPY_MARK
 # Characters of the font A line on each paper width.
 COLUMNS = {58: 32, 80: 48}
 # What the code pages lack, as the nearest character they have.
-REPLACEMENTS = str.maketrans({"ʻ": "'", "ʼ": "'", "‘": "'", "’": "'", "«": '"', "»": '"', "—": "-"})
+REPLACEMENTS = str.maketrans(
+    {
+        **{"ʻ": "'", "ʼ": "'", "‘": "'", "’": "'", "«": '"', "»": '"', "—": "-", "–": "-"},
+        # Uzbek Cyrillic letters CP866 and CP1251 lack (ў and Ў they have).
+        **{"қ": "к", "Қ": "К", "ғ": "г", "Ғ": "Г", "ҳ": "х", "Ҳ": "Х"},
+    }
+)
+CYRILLIC_CODE_PAGES = ("CP866", "CP1251")
+# Cyrillic in Latin letters (the Uzbek way), for a printer whose code page has none.
+_LATIN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяўқғҳ",
+        ["a", "b", "v", "g", "d", "e", "yo", "j", "z", "i", "y", "k", "l", "m", "n", "o", "p"]
+        + ["r", "s", "t", "u", "f", "x", "ts", "ch", "sh", "sh", "'", "i", "", "e", "yu", "ya"]
+        + ["o'", "q", "g'", "h"],
+    )
+)
+TRANSLITERATION = str.maketrans(
+    {
+        **_LATIN,
+        **{k.upper(): v[:1].upper() + v[1:] for k, v in _LATIN.items()},
+        "№": "No",
+    }
+)
 QR_SIZE = 6
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
 
 
-def printable(value: str) -> str:
-    """``value`` with the characters no code page has replaced by ones it has."""
-    return value.translate(REPLACEMENTS)
+def printable(value: str, code_page: str = "CP866") -> str:
+    """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
+    spelled in Latin letters for a code page without it)."""
+    value = value.translate(REPLACEMENTS)
+    if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
+        value = value.translate(TRANSLITERATION)
+    return value
 
 
 def _printer(profile: str, code_page: str) -> Dummy:
@@ -40,11 +71,36 @@ def _printer(profile: str, code_page: str) -> Dummy:
     return printer
 
 
+def wrap(value: str, columns: int) -> list[str]:
+    """``value`` in lines of at most ``columns`` characters, broken between words (a word
+    longer than a line is cut)."""
+    lines: list[str] = []
+    for paragraph in value.split("\n"):
+        lines += textwrap.wrap(paragraph, max(columns, 1), break_on_hyphens=False) or [""]
+    return lines
+
+
+def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
+    """What keeps a printer with this python-escpos ``profile`` and ``code_page`` from
+    printing (by field), empty when it prints."""
+    from escpos.capabilities import CAPABILITIES
+
+    if profile not in CAPABILITIES["profiles"]:
+        return {"profile": ["not a python-escpos printer profile: default fits most printers"]}
+    try:
+        _printer(profile, code_page)
+    except (KeyError, LookupError, ValueError):
+        return {"code_page": [f"the {profile} profile has no {code_page}"]}
+    return {}
+
+
 def _pair(left: str, right: str, columns: int) -> str:
     room = columns - len(right) - 1
-    if room < 8:  # the value does not fit beside its label: two lines
-        return f"{left}\n{right.rjust(columns)}"
-    return f"{left[:room].ljust(room)} {right}"
+    if len(left) <= room:
+        return f"{left.ljust(room)} {right}"
+    # The value does not fit beside its label: the label, then the value on the right.
+    lines = wrap(left, columns) + [line.rjust(columns) for line in wrap(right, columns) if line]
+    return "\n".join(lines)
 
 
 def render(document: dict, *, profile: str = "default", code_page: str = "CP866", paper_mm=80):
@@ -62,10 +118,15 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
                 width=size,
                 height=size,
             )
-            printer.text(printable(block["text"]) + "\n")
+            value = printable(block["text"], code_page)
+            # Large letters are kept for short texts (a number, a heading) the printer breaks
+            # itself; a normal line is wrapped here, between words.
+            lines = wrap(value, columns) if size == 1 else [value]
+            printer.text("\n".join(lines) + "\n")
             printer.set_with_default()
         elif kind == "pair":
-            printer.text(printable(_pair(block["left"], block["right"], columns)) + "\n")
+            left, right = printable(block["left"], code_page), printable(block["right"], code_page)
+            printer.text(_pair(left, right, columns) + "\n")
         elif kind == "rule":
             printer.text("-" * columns + "\n")
         else:  # "qr": the printer draws it (GS ( k), centred
@@ -80,14 +141,44 @@ def with_copy_mark(payload: bytes, *, profile: str = "default", code_page: str =
     """The same bytes, after a bold centred "КОПИЯ / COPY" heading: a reprint."""
     printer = _printer(profile, code_page)
     printer.set(align="center", bold=True, double_height=True, double_width=True)
-    printer.text(COPY_MARK + "\n")
+    printer.text(printable(COPY_MARK, code_page) + "\n")
     printer.set_with_default()
     return printer.output + payload
 
 
+class JobInterrupted(OSError):
+    """The printer took the connection but not the whole job in time (it hung, or closed the
+    connection mid-job): some or all of it may be on paper already."""
+
+
+def describe(error: OSError) -> str:
+    """What went wrong, for the printer's and the job's ``last_error``."""
+    cause = error.__cause__ if isinstance(error, JobInterrupted) and error.__cause__ else error
+    text = f"{type(cause).__name__}: {cause}"
+    return f"{text} (after connecting)" if isinstance(error, JobInterrupted) else text
+
+
 def send(host: str, port: int, payload: bytes, *, timeout: float) -> None:
-    """Send ``payload`` to the printer at ``host:port`` over raw TCP; raises ``OSError`` when
-    it cannot be reached or the connection breaks."""
-    with socket.create_connection((host, port), timeout=timeout) as connection:
-        connection.sendall(payload)
-        connection.shutdown(socket.SHUT_WR)
+    """Send ``payload`` to the printer at ``host:port`` over raw TCP and wait, ``timeout``
+    seconds at most, for the printer to close its end: it has read the whole job then.
+    Raises ``OSError`` when it cannot be reached, and :class:`JobInterrupted` when it
+    answered but hung or broke the connection before taking everything."""
+    try:
+        connection = socket.create_connection((host, port), timeout=timeout)
+    except UnicodeError as exc:  # a name the resolver cannot even encode
+        raise OSError(f"not a host name: {host!r}") from exc
+    with connection:
+        try:
+            connection.sendall(payload)
+            connection.shutdown(socket.SHUT_WR)
+            # A printer closes its end once it has read the job; some send status bytes.
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the printer did not finish reading the job")
+                connection.settimeout(remaining)
+                if not connection.recv(1024):
+                    return
+        except OSError as exc:
+            raise JobInterrupted(str(exc)) from exc

@@ -1,6 +1,10 @@
 """A TCP server standing in for a network ESC/POS printer (raw port 9100): every connection
 is one job, kept as the exact bytes received. ``down()`` stops listening (connections are
-refused, as from a printer switched off); ``up()`` listens again on the same port."""
+refused, as from a printer switched off); ``up()`` listens again on the same port.
+
+``mode`` is how it treats the next connections: ``"print"`` reads the job to its end, then
+closes; ``"hang"`` accepts and never reads nor closes (a jammed printer); ``"cut"`` reads a
+few bytes and drops the connection (a printer reset mid-job). Only ``"print"`` keeps a job."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ class FakePrinter:
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.mode = "print"
+        self._held: list[socket.socket] = []
         self.up()
 
     def up(self) -> None:
@@ -37,6 +43,9 @@ class FakePrinter:
                 pass
             listener.close()
             self._thread.join(5)
+        held, self._held = self._held, []
+        for connection in held:
+            connection.close()
 
     def _serve(self, listener: socket.socket) -> None:
         while True:
@@ -44,6 +53,13 @@ class FakePrinter:
                 connection, _ = listener.accept()
             except OSError:
                 return  # closed: the printer is off
+            if self.mode == "hang":
+                self._held.append(connection)
+                continue
+            if self.mode == "cut":
+                connection.recv(8)
+                connection.close()  # unread bytes left: the sender sees the connection reset
+                continue
             with connection:
                 chunks = []
                 while True:
@@ -51,8 +67,8 @@ class FakePrinter:
                     if not chunk:
                         break
                     chunks.append(chunk)
-            with self._lock:
-                self.received.append(b"".join(chunks))
+                with self._lock:  # kept before the sender sees the connection closed
+                    self.received.append(b"".join(chunks))
 
     def jobs(self) -> list[bytes]:
         with self._lock:

@@ -1,0 +1,258 @@
+"""What reaches the paper when a printer misbehaves (hangs after taking the connection, drops
+it mid-job, has an address the worker cannot use), and how documents fit the paper: long
+texts wrapped at words within 32 or 48 characters, labels never cut, Cyrillic on a printer
+without a Cyrillic code page, and PDF rolls that hold everything they print."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import update
+
+from clinic.printing import documents, intake, pdfs, thermal
+from clinic.printing.models import JobState, Printer
+from clinic.printing.templates import COPY_MARK
+from tests.printing.conftest import drain, job, wait_for
+
+# The style commands the renderer writes between texts (QR codes are left out of these
+# documents: their data is length-prefixed).
+COMMANDS = re.compile(rb"\x1b@|\x1b[!Et\-M{ad].|\x1d[!bBV].", re.S)
+LONG_SERVICE = (
+    "Ультразвуковое исследование органов брюшной полости (печень, желчный пузырь, "
+    "поджелудочная железа, селезёнка) с допплерографией сосудов"
+)
+CLINIC = {
+    "legal_name": "ООО «Шифо Клиник»",
+    "address": "Тошкент ш., Чилонзор тумани, Бунёдкор шоҳкўчаси, 7-уй",
+    "taxpayer_number": "305123456",
+}
+
+
+def _receipt(patient: str = "Каримов Алишер", lines: int = 1) -> dict:
+    line = {
+        "title": LONG_SERVICE,
+        "quantity": 2,
+        "unit_price": 12_345_678,
+        "amount": 24_691_356,
+        "ikpu_code": "10399001001000000",
+        "package_code": "1501234",
+        "vat_percent": 12,
+        "vat": 2_645_502,
+    }
+    data = {
+        "clinic": CLINIC,
+        "number": "2026-000123",
+        "paid_at": "02.12.2026 00:05",
+        "patient": patient,
+        "doctor": "Юсупова Нодира",
+        "visit": 5,
+        "lines": [line] * lines,
+        "discount": 0,
+        "total": 24_691_356 * lines,
+        "paid_amount": 24_691_356 * lines,
+        "payments": [{"method": "payme", "amount": 24_691_356 * lines}],
+        "fiscal": {
+            "terminal_id": "EP000000000123",
+            "receipt_id": "R-77120",
+            "fiscal_sign": "581230498712",
+        },
+        "cashier": "kassir1",
+    }
+    return documents.receipt(data, ("ru", "uz"))
+
+
+def _printed_lines(payload: bytes, code_page: str = "cp866") -> list[str]:
+    return COMMANDS.sub(b"", payload).decode(code_page).split("\n")
+
+
+def _printer(client, fake, **extra) -> dict:
+    body = {"name": "Регистратура", "host": "127.0.0.1", "port": fake.port, **extra}
+    response = client.post("/api/v1/printing/printers", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize("mode", ["hang", "cut"])
+def test_a_printer_that_takes_the_connection_and_hangs_or_drops_it_keeps_the_job(
+    client, runtime, fake_printer, mode
+):
+    printer = _printer(client, fake_printer)
+    fake_printer.mode = mode
+    made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
+    original = job(runtime, made["id"]).payload
+
+    result = drain(runtime, printer["id"])
+    waiting = job(runtime, made["id"])
+    assert result["retry_in"] is not None and waiting.state == JobState.QUEUED, result
+    assert waiting.attempts == 1 and "after connecting" in waiting.last_error
+    # Some of it may be on paper already: what is sent next is marked as a copy.
+    assert waiting.copy and waiting.payload.endswith(original)
+    assert COPY_MARK.encode("cp866") in waiting.payload[: -len(original)]
+
+    fake_printer.mode = "print"
+
+    def printed():
+        drain(runtime, printer["id"])
+        return job(runtime, made["id"]).state == JobState.PRINTED
+
+    wait_for(printed, what="the job to print")
+    resent = job(runtime, made["id"])
+    assert fake_printer.jobs() == [resent.payload] and resent.payload == waiting.payload
+    assert resent.payload.count(COPY_MARK.encode("cp866")) == 1
+
+
+def test_a_printer_that_refuses_the_connection_gets_the_same_bytes_unmarked(
+    client, runtime, fake_printer
+):
+    printer = _printer(client, fake_printer)
+    fake_printer.down()
+    made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
+    original = job(runtime, made["id"]).payload
+    assert drain(runtime, printer["id"])["retry_in"] is not None
+    fake_printer.up()
+
+    def printed():
+        drain(runtime, printer["id"])
+        return job(runtime, made["id"]).state == JobState.PRINTED
+
+    wait_for(printed, what="the job to print")
+    resent = job(runtime, made["id"])
+    assert not resent.copy and fake_printer.jobs() == [original]
+
+
+def test_a_printer_address_the_worker_cannot_use_is_refused_and_never_wedges_a_job(
+    client, runtime, fake_printer
+):
+    for host in ("192.168.1.50:9100", "http://192.168.1.50", "..", "a" * 70 + ".lan", "pr in"):
+        bad = client.post("/api/v1/printing/printers", json={"name": "X", "host": host})
+        assert bad.status_code == 422 and "host" in bad.get_json()["errors"], host
+    for host in ("192.168.1.50", "printer-1.clinic.lan", "fe80::1"):
+        good = client.post("/api/v1/printing/printers", json={"name": host, "host": host})
+        assert good.status_code == 201, (host, good.get_json())
+
+    # An address that got into the registry anyhow: the job waits, the printer says why.
+    printer = _printer(client, fake_printer)
+    made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
+    with runtime.db.transaction() as s:
+        s.execute(update(Printer).where(Printer.id == printer["id"]).values(host=".."))
+    assert drain(runtime, printer["id"])["retry_in"] is not None
+    waiting = job(runtime, made["id"])
+    assert waiting.state == JobState.QUEUED and "not a host name" in waiting.last_error
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_long_texts_wrap_at_words_within_the_paper_and_no_label_is_cut(paper_mm):
+    columns = thermal.COLUMNS[paper_mm]
+    document = _receipt(patient="Абдурахмонова Гулчеҳра Шавкатовна-Ибрагимова Мадинахон")
+    lines = _printed_lines(thermal.render(document, paper_mm=paper_mm))
+    assert [line for line in lines if len(line) > columns] == []
+    words = " ".join(lines).split()
+    for text in (LONG_SERVICE, "Фискальный признак / Fiskal belgi", "Код упаковки / Qadoq kodi"):
+        for word in text.split():
+            assert word in words, (text, word)
+    assert "10399001001000000" in words and "581230498712" in words
+    # Words are kept whole: the service name is in its lines in its own order.
+    title = [line.strip() for line in lines if line.strip()]
+    start = next(i for i, line in enumerate(title) if line.startswith("Ультразвуковое"))
+    assert " ".join(title[start:]).startswith(LONG_SERVICE)
+
+
+def test_a_printer_without_a_cyrillic_code_page_prints_cyrillic_in_latin_letters():
+    document = documents.test_page("Касса 1", "02.12.2026 00:05", ("ru", "uz"))
+    payload = thermal.render(document, code_page="CP437")
+    assert payload.startswith(b"\x1b@\x1bt\x00")  # ESC t 0: CP437
+    text = "\n".join(_printed_lines(payload, "cp437"))
+    assert "?" not in text
+    assert "Probnaya pechat / Sinov chop etish" in text and "Kassa 1" in text
+    assert "O'zbekiston" in text
+    copy = thermal.with_copy_mark(payload, code_page="CP437")
+    assert b"KOPIYa / COPY" in copy and b"?" not in copy[: -len(payload)]
+    # Uzbek Cyrillic letters a Cyrillic code page lacks print as their nearest letters.
+    cyrillic = thermal.render(documents.document("t", "t", [documents.text("Ҳақ ғоя")], ["ru"]))
+    assert "Хак гоя".encode("cp866") in cyrillic and b"?" not in cyrillic
+
+
+def _off_the_page(pdf: bytes) -> list[str]:
+    outside = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+
+        def seen(text, cm, tm, _font, _size, width=width, height=height):
+            x, y = cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            if text.strip() and not (0 <= x < width and 0 <= y <= height):
+                outside.append(text)
+
+        page.extract_text(visitor_text=seen)
+    return outside
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_a_pdf_roll_holds_a_long_receipt_to_its_last_line(paper_mm):
+    document = _receipt(patient="Абдурахмонова Гулчеҳра Шавкатовна " * 6, lines=3)
+    for page in ("roll", "A5", "A4"):
+        pdf = pdfs.render(document, page, paper_mm=paper_mm, copy=True)
+        assert _off_the_page(pdf) == [], page
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        for value in ("581230498712", "10399001001000000", "kassir1", "Rahmat!", "КОПИЯ"):
+            assert value in text, (page, value)
+    roll = PdfReader(io.BytesIO(pdfs.render(document, "roll", paper_mm=paper_mm))).pages
+    assert len(roll) == 1
+
+
+def test_the_registry_takes_only_a_profile_and_code_page_that_can_print(client):
+    unknown = client.post(
+        "/api/v1/printing/printers", json={"name": "X", "host": "10.0.0.5", "profile": "nope"}
+    )
+    assert unknown.status_code == 422 and set(unknown.get_json()["errors"]) == {"profile"}
+    lacking = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "X", "host": "10.0.0.5", "profile": "TM-U220", "code_page": "CP866"},
+    )
+    assert lacking.status_code == 422 and set(lacking.get_json()["errors"]) == {"code_page"}
+    made = client.post(
+        "/api/v1/printing/printers", json={"name": "X", "host": "10.0.0.5", "profile": "TM-T88V"}
+    ).get_json()
+    changed = client.patch(f"/api/v1/printing/printers/{made['id']}", json={"profile": "nope"})
+    assert changed.status_code == 422 and set(changed.get_json()["errors"]) == {"profile"}
+    # What the registry keeps prints: the test page is made and queued.
+    tested = client.post(f"/api/v1/printing/printers/{made['id']}/test")
+    assert tested.status_code == 202 and tested.get_json()["state"] == JobState.QUEUED
+
+
+def test_a_receipt_shows_the_vat_in_what_was_paid_rounded_to_the_tiyin(runtime):
+    def line(amount: int) -> dict:
+        return {
+            "title": "Приём терапевта",
+            "quantity": 1,
+            "unit_price": amount,
+            "amount": amount,
+            "ikpu_code": "10399001001000000",
+            "package_code": "1501234",
+            "vat_percent": 12,
+        }
+
+    request = {
+        "invoice_id": 999_999,
+        "number": "2026-000001",
+        "lines": [line(15_000_000), line(5_000_000)],
+        "discount": 0,
+        "total": 20_000_000,
+        "paid_amount": 20_000_000,
+        "payments": [{"method": "cash", "amount": 20_000_000}],
+        "requested_by": "kassir1",
+    }
+    with runtime.db.session() as s:
+        plain = intake.receipt_data(s, runtime.settings, request)
+        # 150 000 сум with 12 % VAT in it: 16 071,428... сум, so 16 071,43.
+        assert [item["vat"] for item in plain["lines"]] == [1_607_143, 535_714]
+        # A discount lowers what is paid for each line, and the VAT in it, as on the fiscal
+        # receipt: 2 000 сум off is spread 1 500 and 500.
+        discounted = intake.receipt_data(s, runtime.settings, {**request, "discount": 200_000})
+        assert [item["vat"] for item in discounted["lines"]] == [1_591_071, 530_357]
+    printed = documents.receipt(plain, ("ru", "uz"))
+    assert any(
+        block.get("right") == "16 071,43 сум" for block in printed["blocks"] if block["t"] == "pair"
+    )
