@@ -74,15 +74,19 @@ def lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
     return made
 
 
-def check_discount(subtotal: int, discount, reason) -> tuple[int, str]:
-    discount = whole_tiyin(discount, "discount")
+def check_discount(
+    subtotal: int, discount, reason, *, fields=("discount", "discount_reason")
+) -> tuple[int, str]:
+    """The discount and its reason; a refusal names the caller's ``fields`` (amount, reason)."""
+    amount_field, reason_field = fields
+    discount = whole_tiyin(discount, amount_field)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if discount > subtotal:
         raise ValidationFailed(
-            "the discount is larger than the invoice", errors={"discount": ["above the total"]}
+            "the discount is larger than the invoice", errors={amount_field: ["above the total"]}
         )
     if discount and not reason:
         raise ValidationFailed(
-            "a discount needs a reason", errors={"discount_reason": ["required with a discount"]}
+            "a discount needs a reason", errors={reason_field: ["required with a discount"]}
         )
     return discount, reason[:500]

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from clinic.base import is_id
 from clinic.errors import Conflict, ValidationFailed
 from clinic.payments import invoices, receipts
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
-from clinic.payments.models import Payment, PaymentMethod
+from clinic.payments.models import Payment, PaymentMethod, Refund
 from clinic.payments.refunds import payment_to_refund, refund
 from clinic.payments.shifts import current_shift
 
@@ -27,10 +28,19 @@ DESK_PROVIDER = "desk"
 
 
 def _open_shift_id(session: Session, cashier_id: int) -> int:
-    shift = current_shift(session, cashier_id)
+    shift = current_shift(session, cashier_id, keep_open=True)
     if shift is None:
         raise Conflict("open your shift before taking payments", code="no_open_shift")
     return shift.id
+
+
+def _checked_key(idempotency_key) -> str:
+    if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
+        raise ValidationFailed(
+            "an idempotency key is 8 to 100 characters",
+            errors={"idempotency_key": ["8 to 100 characters"]},
+        )
+    return idempotency_key
 
 
 def take_payment(
@@ -54,12 +64,7 @@ def take_payment(
     invoice = invoices.lock_invoice(session, invoice_id)
     key = None
     if idempotency_key is not None:
-        if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
-            raise ValidationFailed(
-                "an idempotency key is 8 to 100 characters",
-                errors={"idempotency_key": ["8 to 100 characters"]},
-            )
-        key = f"{cashier_id}:{idempotency_key}"
+        key = f"{cashier_id}:{_checked_key(idempotency_key)}"
         repeated = invoices.find_payment(session, DESK_PROVIDER, key)
         if repeated is not None and repeated.invoice_id == invoice.id:
             return repeated
@@ -95,19 +100,34 @@ def refund_at_desk(
     may_refund_large: bool,
     large_from: int,
     payment_id: int | None = None,
+    idempotency_key: str | None = None,
 ):
     """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
-    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``)."""
+    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``). The
+    same ``idempotency_key`` again (a repeated click, a resent request) gives back once and
+    answers with the first refund."""
+    # The shift before the invoice, in the order a payment takes them (no deadlock).
+    shift = current_shift(session, cashier_id, keep_open=True)
     invoice = invoices.lock_invoice(session, invoice_id)
+    key = None
+    if idempotency_key is not None:
+        key = f"{DESK_PROVIDER}:{cashier_id}:{_checked_key(idempotency_key)}"
+        # Under the invoice's lock: a request racing this one waits, then finds this refund.
+        repeated = session.scalar(select(Refund).where(Refund.provider_ref == key).limit(1))
+        if repeated is not None:
+            if repeated.invoice_id != invoice.id:
+                raise Conflict("that idempotency key refunded another invoice", code="ref_used")
+            return repeated
     if payment_id is not None:
-        target = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
+        target = session.get(Payment, payment_id) if is_id(payment_id) else None
         if target is None or target.invoice_id != invoice.id:
             raise ValidationFailed(
                 "not a payment of this invoice", errors={"payment_id": ["not of this invoice"]}
             )
+    elif invoice.status not in S.SETTLED:  # nothing paid to give back: say so, not "amount"
+        raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
     else:
         target = payment_to_refund(session, invoice, whole_tiyin(amount, "amount", positive=True))
-    shift = current_shift(session, cashier_id)
     if target.method == PaymentMethod.CASH and shift is None:
         raise Conflict("open your shift to give cash back", code="no_open_shift")
     return refund(
@@ -119,6 +139,7 @@ def refund_at_desk(
         may_refund_large=may_refund_large,
         large_from=large_from,
         shift_id=shift.id if shift else None,
+        provider_ref=key,
     )
 
 

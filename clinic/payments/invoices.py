@@ -190,7 +190,9 @@ def set_discount(
 ) -> Invoice:
     """A discount (tiyin, with its reason) on an invoice nothing was paid of yet."""
     invoice = _editable(session, invoice)
-    invoice.discount, invoice.discount_reason = check_discount(invoice.subtotal, amount, reason)
+    invoice.discount, invoice.discount_reason = check_discount(
+        invoice.subtotal, amount, reason, fields=("amount", "reason")
+    )
     invoice.total = invoice.subtotal - invoice.discount
     session.flush()
     _changed(session, invoice, "discount")

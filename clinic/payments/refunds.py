@@ -1,13 +1,14 @@
 """Refunds: money given back from a payment, with a reason; large ones need approval.
 
-A refund above ``CLINIC_REFUND_APPROVAL_FROM`` tiyin needs ``payments.refund_large``
+A refund that brings what was given back of an invoice without approval above
+``CLINIC_REFUND_APPROVAL_FROM`` tiyin needs ``payments.refund_large``
 (:func:`clinic.accounts.permissions.permission_to_refund`); the caller says whether the person
 asking holds it. A provider's refund carries its reference and is applied once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import permission_to_refund
@@ -49,6 +50,17 @@ def _provider_refund(session: Session, payment: Payment, provider_ref: str):
     )
 
 
+def _unapproved(session: Session, invoice: Invoice) -> int:
+    """Tiyin given back of the invoice by refunds nobody approved (each within the limit)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.invoice_id == invoice.id, Refund.approved_by.is_(None)
+            )
+        )
+    )
+
+
 def payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
     """The newest payment of the invoice that can give back ``amount`` on its own."""
     payments = session.scalars(
@@ -83,12 +95,6 @@ def refund(
     reason = reason.strip()[:500] if isinstance(reason, str) else ""
     if not reason:
         raise ValidationFailed("a refund needs a reason", errors={"reason": ["required"]})
-    needs = permission_to_refund(amount, large_from)
-    if needs == "payments.refund_large" and not may_refund_large:
-        raise RefundNeedsApproval(
-            f"refunds above {large_from} tiyin need a manager's approval",
-            code="approval_required",
-        )
     invoice_id = (
         payment_or_invoice.invoice_id
         if isinstance(payment_or_invoice, Payment)
@@ -105,6 +111,14 @@ def refund(
             return existing
     if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
+    # Counted with what was given back of the invoice without approval: a large refund
+    # split into small ones needs the approval the whole would.
+    needs = permission_to_refund(_unapproved(session, invoice) + amount, large_from)
+    if needs == "payments.refund_large" and not may_refund_large:
+        raise RefundNeedsApproval(
+            f"refunds above {large_from} tiyin need a manager's approval",
+            code="approval_required",
+        )
     if amount > payment.amount - payment.refunded_amount:
         raise ValidationFailed(
             "more than the payment can give back",

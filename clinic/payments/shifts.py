@@ -33,13 +33,16 @@ def shift_as_dict(shift: CashierShift) -> dict:
     }
 
 
-def current_shift(session: Session, cashier_id: int) -> CashierShift | None:
-    """The cashier's open shift, if any."""
-    return session.scalar(
-        select(CashierShift).where(
-            CashierShift.cashier_id == cashier_id, CashierShift.closed_at.is_(None)
-        )
+def current_shift(session: Session, cashier_id: int, *, keep_open=False) -> CashierShift | None:
+    """The cashier's open shift, if any. ``keep_open``: money is about to go in or out of
+    it, so it stays open until this transaction ends (a close waits for it, and a shift
+    being closed is not found)."""
+    query = select(CashierShift).where(
+        CashierShift.cashier_id == cashier_id, CashierShift.closed_at.is_(None)
     )
+    if keep_open and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=True)  # SQLite serialises writers already
+    return session.scalar(query)
 
 
 def get_shift(session: Session, shift_id: int) -> CashierShift:
@@ -85,6 +88,12 @@ def close_shift(
 ) -> CashierShift:
     """Close an open shift with the cash counted; the discrepancy is recorded."""
     counted_cash = whole_tiyin(counted_cash, "counted_cash")
+    if session.get_bind().dialect.name == "postgresql":
+        # Payments and refunds in flight hold the shift open (``keep_open``): wait for them,
+        # so the cash they move is counted.
+        session.execute(
+            select(CashierShift.id).where(CashierShift.id == shift.id).with_for_update()
+        )
     expected = cash_in_drawer(session, shift)
     result = session.execute(
         update(CashierShift)

@@ -168,3 +168,37 @@ def test_the_desk_channel_is_for_cashiers_not_registrars(runtime, live_server, m
     ws = WSClient(live_server, token=bearer["registrar"])
     ws.send({"op": "subscribe", "channel": "payments:desk"})
     assert ws.wait_closed() == 1008
+
+
+def test_a_discount_refusal_names_the_field_the_request_sent(client_as, runtime):
+    cashier, manager = client_as("cashier"), client_as("manager")
+    patient, service = _catalogue(runtime)
+    invoice = _invoice(cashier, patient, service)
+    discount_url = f"/api/v1/payments/invoices/{invoice['id']}/discount"
+    for body, field in (
+        ({"amount": 5_000_00, "reason": "   "}, "reason"),
+        ({"amount": 25_000_01, "reason": "ветеран"}, "amount"),
+    ):
+        refused = manager.post(discount_url, json=body)
+        assert refused.status_code == 422, refused.get_json()
+        assert list(refused.get_json()["errors"]) == [field], refused.get_json()
+    assert cashier.get(f"/api/v1/payments/invoices/{invoice['id']}").get_json()["discount"] == 0
+
+
+def test_a_refund_resent_by_the_browser_gives_back_once(client_as, runtime):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    invoice = _invoice(cashier, patient, service)
+    refund_url = f"/api/v1/payments/invoices/{invoice['id']}/refunds"
+    unpaid = cashier.post(refund_url, json={"amount": 1_000_00, "reason": "ошибка"})
+    assert unpaid.status_code == 409 and unpaid.get_json()["code"] == "not_paid"
+    pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
+    assert cashier.post(pay_url, json={"method": "cash"}).status_code == 201
+    body = {"amount": 5_000_00, "reason": "одна услуга", "idempotency_key": "r-0000-0001"}
+    first, again = cashier.post(refund_url, json=body), cashier.post(refund_url, json=body)
+    assert first.status_code == again.status_code == 201, (first.get_json(), again.get_json())
+    assert again.get_json()["refund"]["id"] == first.get_json()["refund"]["id"]
+    assert again.get_json()["invoice"]["refunded_amount"] == 5_000_00
+    drawer = cashier.get("/api/v1/payments/shifts/current").get_json()["shift"]
+    assert drawer["cash_in_drawer"] == 20_000_00

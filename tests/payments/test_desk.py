@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.errors import Conflict, ValidationFailed
-from clinic.models import Invoice, Payment
-from clinic.payments import desk, shifts
+from clinic.models import Invoice, Payment, Refund
+from clinic.payments import desk, invoices, shifts
+from clinic.payments.refunds import RefundNeedsApproval
 from tests.payments.fixtures import make_invoice
 
 
@@ -170,3 +171,143 @@ def test_giving_cash_back_needs_the_cashiers_open_shift_a_card_refund_does_not(r
         give_back(cash_invoice)
     assert caught.value.code == "no_open_shift"
     assert give_back(card_invoice).shift_id is None
+
+
+def _give_back(runtime, invoice_id, cashier_id, amount=1_000_00, **kwargs):
+    with runtime.db.transaction() as s:
+        return desk.refund_at_desk(
+            s,
+            invoice_id,
+            cashier_id=cashier_id,
+            actor=f"cashier{cashier_id}",
+            amount=amount,
+            reason="ошибка в счёте",
+            may_refund_large=False,
+            large_from=runtime.settings.refund_approval_from,
+            **kwargs,
+        )
+
+
+def test_a_refund_pressed_twice_at_once_with_one_idempotency_key_gives_back_once(
+    runtime, make_user
+):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    _take(runtime, invoice_id, cashier, method="cash")
+    barrier, made, errors = threading.Barrier(2), [], []
+
+    def press():
+        try:
+            barrier.wait(10)
+            made.append(_give_back(runtime, invoice_id, cashier, idempotency_key="refund-0001").id)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(made) == 2 and len(set(made)) == 1
+    # Resent later, after the invoice changed, the same key still answers with that refund.
+    assert _give_back(runtime, invoice_id, cashier, idempotency_key="refund-0001").id == made[0]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == 1
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.refunded_amount) == ("partly_refunded", 1_000_00)
+    with pytest.raises(Conflict) as caught:  # one key is one refund, of one invoice
+        _give_back(
+            runtime, make_invoice(runtime, [1_00]), cashier, amount=1, idempotency_key="refund-0001"
+        )
+    assert caught.value.code == "ref_used"
+    with pytest.raises(ValidationFailed) as caught:
+        _give_back(runtime, invoice_id, cashier, idempotency_key="short")
+    assert "idempotency_key" in caught.value.errors
+
+
+def test_two_cashiers_refunding_the_whole_invoice_at_once_give_it_back_once(runtime, make_user):
+    cashiers = [make_user("cashier") for _ in range(2)]
+    for cashier in cashiers:
+        _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    _take(runtime, invoice_id, cashiers[0], method="cash")
+    barrier, made, refused, errors = threading.Barrier(2), [], [], []
+
+    def press(cashier):
+        try:
+            barrier.wait(10)
+            made.append(_give_back(runtime, invoice_id, cashier, amount=25_000_00).id)
+        except Conflict as exc:
+            refused.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=press, args=(c,)) for c in cashiers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(made) == 1 and refused == ["not_paid"]
+    with runtime.db.session() as s:
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.refunded_amount) == ("refunded", 25_000_00)
+
+
+def test_nothing_paid_is_nothing_to_refund_409_not_paid(runtime, make_user):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    unpaid, cancelled = make_invoice(runtime, [25_000_00]), make_invoice(runtime, [25_000_00])
+    with runtime.db.transaction() as s:
+        invoices.cancel_invoice(s, invoices.get_invoice(s, cancelled), actor="cashier")
+    for invoice_id in (unpaid, cancelled):
+        with pytest.raises(Conflict) as caught:
+            _give_back(runtime, invoice_id, cashier)
+        assert caught.value.code == "not_paid"
+
+
+def test_a_large_refund_split_into_small_ones_needs_the_same_approval(runtime, make_user):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    limit = runtime.settings.refund_approval_from
+    invoice_id = make_invoice(runtime, [3 * limit])
+    _take(runtime, invoice_id, cashier, method="card")
+    _give_back(runtime, invoice_id, cashier, amount=limit - 1)
+    with pytest.raises(RefundNeedsApproval) as caught:
+        _give_back(runtime, invoice_id, cashier, amount=2)
+    assert caught.value.code == "approval_required"
+    with runtime.db.transaction() as s:
+        approved = desk.refund_at_desk(
+            s, invoice_id, cashier_id=cashier, actor="manager", amount=limit, reason="отказ",
+            may_refund_large=True, large_from=limit,
+        )  # fmt: skip
+        assert approved.approved_by == "manager"
+    # The manager's approved refund is not the cashier's: one more within the limit passes.
+    assert _give_back(runtime, invoice_id, cashier, amount=1).approved_by is None
+
+
+def test_a_shift_closed_while_a_payment_goes_in_counts_that_payment(runtime, make_user):
+    cashier = make_user("cashier")
+    shift_id = _open(runtime, cashier, opening_cash=0)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    taken, errors = threading.Event(), []
+
+    def close():
+        try:
+            assert taken.wait(10)
+            with runtime.db.transaction() as s:
+                shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=25_000_00)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    closing = threading.Thread(target=close)
+    closing.start()
+    with runtime.db.transaction() as s:
+        desk.take_payment(s, invoice_id, cashier_id=cashier, actor="c", method="cash")
+        taken.set()
+        closing.join(0.5)  # the close waits for this payment to commit, or counts without it
+    closing.join(30)
+    assert errors == []
+    with runtime.db.session() as s:
+        shift = shifts.get_shift(s, shift_id)
+        assert (shift.expected_cash, shift.discrepancy) == (25_000_00, 0)

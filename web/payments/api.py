@@ -177,7 +177,8 @@ def pay(data, invoice_id: int):
 @blp.alt_response(422, schema=ProblemSchema)
 def refund(data, invoice_id: int):
     """Give money back with a reason. Above the clinic's limit only with
-    ``payments.refund_large`` (403 ``approval_required``)."""
+    ``payments.refund_large`` (403 ``approval_required``); the same ``idempotency_key``
+    again gives back once."""
     session = db.session()
     identity = _identity()
     made = desk.refund_at_desk(
@@ -188,6 +189,7 @@ def refund(data, invoice_id: int):
         amount=data["amount"],
         reason=data["reason"],
         payment_id=data["payment_id"],
+        idempotency_key=data["idempotency_key"],
         may_refund_large=identity.can("payments.refund_large"),
         large_from=db.runtime().settings.refund_approval_from,
     )

@@ -58,6 +58,11 @@ class RefundIn(StrictSchema):
     amount = _tiyin(1, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     payment_id = _id(load_default=None)
+    idempotency_key = fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": "The same key again gives back once (a repeated click)."},
+    )
 
 
 class ShiftOpenIn(StrictSchema):
