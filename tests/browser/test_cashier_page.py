@@ -4,8 +4,10 @@ paid within a second, and the held "pay before the doctor" ticket becomes callab
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from clinic.payments import invoices, shifts
+from clinic.payments.models import Refund
 from clinic.queue import calls
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.payments import provider_support
@@ -87,10 +89,22 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         reception.locator(
             f".desk-queue[data-queue-id='{queue_id}'] [data-code='{code}'][data-paid='yes']"
         ).wait_for(timeout=1000)
+
+        # Part of it given back from the page: once, under the key the page sends with it.
+        invoice_row.locator("input[name=refund_amount]").fill("5 000")
+        invoice_row.locator("input[name=refund_reason]").fill("Анализ не понадобился")
+        invoice_row.locator("button[data-action=refund]").click()
+        cashier.locator(
+            f"#invoices tr[data-invoice-id='{invoice_id}'][data-status='partly_refunded']"
+        ).wait_for()
     finally:
         for context in contexts:
             context.close()
     assert _call_next(runtime, queue_id) == code
+    with runtime.db.session() as s:
+        given_back = s.scalars(select(Refund).where(Refund.invoice_id == invoice_id)).all()
+    assert [r.amount for r in given_back] == [5_000_00]
+    assert given_back[0].provider_ref.startswith(f"desk:{cashier_id}:")
 
 
 def test_a_refused_payment_is_explained_in_the_cashiers_language(

@@ -173,7 +173,8 @@
   function refund(id, tr) {
     var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
     var reason = tr.querySelector("input[name=refund_reason]").value;
-    return Q.api("POST", invoiceUrl(id, "refunds"), { amount: amount, reason: reason }).then(
+    var data = { amount: amount, reason: reason, idempotency_key: key() };
+    return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
         if (answer.status !== 201) return fail(answer);
         remember(answer.body.invoice);
