@@ -135,6 +135,8 @@ class Ticket(Base):
         ),
         # The board's last calls: the day's newest calls first, without reading the day.
         Index("ix_tickets_day_called_at", "queue_day_id", "called_at"),
+        # Where a patient went: the ticket a transfer (or a return) opened from this one.
+        Index("ix_tickets_transferred_from_id", "transferred_from_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

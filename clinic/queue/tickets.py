@@ -79,6 +79,24 @@ def ticket_by_token(session: Session, token: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.token == token))
 
 
+# A patient sent on and back a few times a day; a longer chain is no patient's.
+MOST_MOVES = 20
+
+
+def followed(session: Session, ticket: Ticket) -> Ticket:
+    """The ticket the holder of ``ticket`` holds now: the one a transfer opened from it, and
+    the one he was sent back with after that service, and so on; ``ticket`` itself when he
+    was never sent on."""
+    for _move in range(MOST_MOVES):
+        onward = session.scalar(
+            select(Ticket).where(Ticket.transferred_from_id == ticket.id).order_by(Ticket.id)
+        )
+        if onward is None:
+            break
+        ticket = onward
+    return ticket
+
+
 def find_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
     return session.scalar(
         select(QueueDay).where(QueueDay.queue_id == queue_id, QueueDay.day == day)

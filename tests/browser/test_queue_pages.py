@@ -186,6 +186,15 @@ def test_the_patient_page_shows_the_place_and_follows_the_queue_live(
         assert phone.inner_text("#patient-call") == "12-xonaga kiring"
         assert phone.inner_text("#patient-status") == "Chaqirildi"
         assert phone.is_hidden("#patient-figures")
+
+        # The doctor sends him to the laboratory: the page follows him to his new ticket.
+        lab = another_queue(runtime, "labpat", "L")
+        with runtime.db.transaction() as s:
+            held = s.get(Ticket, ticket_by_code(runtime, code).id)
+            sent = calls.transfer(s, held, lab, tz=runtime.settings.tz, return_after=True)
+            sent_code = sent.code
+        phone.wait_for_selector(f"#patient-code:text-is('{sent_code}')")
+        assert phone.inner_text("#patient-status") == "Kutmoqda"
     finally:
         context.close()
 

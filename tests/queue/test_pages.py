@@ -17,6 +17,7 @@ from clinic.demo import DEMO_PASSWORD, load_demo_clinic
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
+from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.conftest import ONE_BACKEND
@@ -325,3 +326,41 @@ def test_the_patients_pages_name_the_clinic_and_send_no_referrer(anon_client, ru
         assert "Navoiy 1" in page
         assert "API documentation" not in page and "/api/docs" not in page
         assert "one clinic's day" not in page
+
+
+def test_the_patients_page_follows_him_to_the_queue_he_was_sent_to_and_back(
+    anon_client, runtime, hall
+):
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        lab = reference.create_department(
+            s,
+            {
+                "code": "lab",
+                "ticket_prefix": "L",
+                "name_ru": "Лаборатория",
+                "name_uz": "Laboratoriya",
+                "name_en": "Laboratory",
+            },
+        )
+        lab_queue = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": lab.id, "closes_at": time(23, 59)}
+        )
+        sent = calls.transfer(
+            s, s.get(Ticket, hall["ticket"]), lab_queue.id, tz=tz, return_after=True
+        )
+        sent_token, sent_code = sent.token, sent.code
+    moved = anon_client.get(f"/t/{hall['token']}?lang=en", headers=HTML)
+    assert moved.status_code == 303
+    assert moved.headers["Location"] == f"/t/{sent_token}?lang=en"
+    page = anon_client.get(moved.headers["Location"], headers=HTML)
+    assert page.status_code == 200 and sent_code in page.get_data(as_text=True)
+
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, lab_queue.id, tz=tz)
+        back = calls.finish_service(s, called, tz=tz)
+        back_token = back.token
+    for token in (hall["token"], sent_token):  # the first page and the second both follow
+        answer = anon_client.get(f"/t/{token}", headers=HTML)
+        assert (answer.status_code, answer.headers["Location"]) == (303, f"/t/{back_token}")
+    assert anon_client.get(f"/t/{back_token}", headers=HTML).status_code == 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import segno
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from clinic.errors import NotFound
@@ -267,6 +267,12 @@ def patient_page(token: str):
     ticket = q.ticket_by_token(session, token)
     if ticket is None:
         abort(404)
+    now_held = q.followed(session, ticket)
+    if now_held.id != ticket.id:
+        # Sent to another queue (or back after it): the page follows him to that ticket.
+        language = request.args.get("lang")
+        path = url_for("queue_pages.patient_page", token=now_held.token)
+        return redirect(f"{path}?{urlencode({'lang': language})}" if language else path, code=303)
     language = current_language()
     state = {**q.board_view(ticket), **queue_days.position(session, ticket)}
     texts = {

@@ -62,6 +62,11 @@
   window.ClinicSocket.subscribe("ticket:" + config.ticket, {
     onSnapshot: show,
     onEvent: function (event) {
+      // Sent to another queue, or served with a return: the page opens the ticket he holds now.
+      if (event.data && (event.data.status === "transferred" || event.data.status === "served")) {
+        window.location.reload();
+        return;
+      }
       show(event.data);
       refreshSoon();
     },
