@@ -35,6 +35,8 @@ from clinic.payments.providers import (
 )
 
 JOB_KIND = "payments_reconciliation"
+# Every provider's payments of the day: for those who may start one.
+jobs.followed_with(JOB_KIND, "reports.read")
 TASK_NAME = "payments.reconcile"
 QUEUE = "payments"
 REPORT_NAME = "reconciliation.csv"
