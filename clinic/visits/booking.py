@@ -72,9 +72,7 @@ class Placement:
 
 def _length(shift: schedules.Shift, services: list[Service]) -> timedelta:
     """Whole slots long enough for the services (one slot when none is named)."""
-    slot = shift.slot_minutes
-    minutes = sum(s.duration_minutes for s in services) or slot
-    return timedelta(minutes=-(-minutes // slot) * slot)
+    return shift.length_for(sum(s.duration_minutes for s in services))
 
 
 def place(
@@ -112,6 +110,13 @@ def place(
     ends_at = starts_at + _length(shift, services) if shift else None
     if shift is None or not shift.covers(starts_at, ends_at):
         raise refusal(C.OUTSIDE_HOURS, "the doctor does not work at this time")
+    if starts_at not in {start for start, _ in shift.slots()}:
+        # Off the grid a visit would straddle two slots and leave neither free.
+        raise refusal(
+            C.OUTSIDE_HOURS,
+            f"a visit starts at the start of a slot (every {shift.slot_minutes} minutes"
+            f" from {shift.starts.astimezone(tz):%H:%M})",
+        )
     overlapping = session.execute(
         select(Visit.seat, Visit.patient_id, Visit.doctor_id).where(
             Visit.status.in_(VisitStatus.HOLDING),

@@ -25,6 +25,7 @@ from clinic.visits import notify, schedules, slots
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit
 from clinic.visits.rescheduling import QUEUE, move_visit, write_moved_notice
+from clinic.visits.schedules import MAX_RANGE_DAYS
 
 TASK_NAME = "visits.bulk_move"
 JOB_KIND = "visits.bulk_move"
@@ -49,6 +50,14 @@ def start_bulk_move(
     if not 0 <= search_days <= MAX_SEARCH_DAYS:
         raise ValidationFailed(
             "search_days", errors={"search_days": [f"from 0 to {MAX_SEARCH_DAYS}"]}
+        )
+    if first_day <= last_day and (last_day - first_day).days + search_days >= MAX_RANGE_DAYS:
+        # The job searches the away days and search_days after them in one free-slot search.
+        raise ValidationFailed(
+            "the search is too long",
+            errors={
+                "last_day": [f"the away days and search_days cover at most {MAX_RANGE_DAYS} days"]
+            },
         )
     away = schedules.add_exception(
         session,

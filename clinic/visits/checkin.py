@@ -76,21 +76,35 @@ def check_in(
     return ticket
 
 
+def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:
+    """An arrival counts for its day: moved to another, the patient checks in again."""
+    before = visit.status
+    if before == VisitStatus.ARRIVED:
+        visit.status = VisitStatus.SCHEDULED
+        v.record_history(session, visit, "back_to_scheduled", before, actor, now)
+
+
 def carry_ticket(
-    session: Session, visit: Visit, *, tz: ZoneInfo, actor: str, now: datetime
+    session: Session,
+    visit: Visit,
+    *,
+    tz: ZoneInfo,
+    actor: str,
+    now: datetime,
+    was_at: datetime | None = None,
 ) -> dict | None:
-    """After a move: keep, transfer or cancel the visit's active ticket. Returns what
-    happened (for the move's record), or None when the visit had no active ticket."""
+    """After a move (from ``was_at``): keep, transfer or cancel the visit's active ticket.
+    Returns what happened (for the move's record), or None when the visit had no active
+    ticket; an arrived visit moved to another day is scheduled again either way."""
     ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
     if ticket is None or ticket.status not in TicketStatus.ACTIVE:
+        if was_at is not None and q.clinic_day(visit.starts_at, tz) != q.clinic_day(was_at, tz):
+            _back_to_scheduled(session, visit, actor=actor, now=now)
         return None
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(ticket.created_at, tz):
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
         visit.ticket_id = None
-        before = visit.status
-        if before == VisitStatus.ARRIVED:  # pragma: no branch - a ticket comes by arriving
-            visit.status = VisitStatus.SCHEDULED
-            v.record_history(session, visit, "back_to_scheduled", before, actor, now)
+        _back_to_scheduled(session, visit, actor=actor, now=now)
         return {"ticket": ticket.id, "action": "cancelled"}
     queue = queue_for(session, visit.doctor)
     if queue is None or queue.id == ticket.queue_id:

@@ -14,12 +14,13 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic.base import utcnow
 from clinic.settings import Settings
+from clinic.visits.events import NoticeKind
 from clinic.visits.models import Visit, VisitNotice
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,20 @@ def write_notice(
     except IntegrityError:
         return None  # written before (beat ran twice, or the job is a retry)
     return notice
+
+
+def drop_unsent_reminders(session: Session, visit: Visit) -> None:
+    """Unsent reminders of the visit tell of a time it no longer has (it was cancelled or
+    moved; a moved visit gets a reminder of its new time): they are not sent."""
+    session.execute(
+        delete(VisitNotice)
+        .where(
+            VisitNotice.visit_id == visit.id,
+            VisitNotice.kind == NoticeKind.REMINDER,
+            VisitNotice.sent_at.is_(None),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:

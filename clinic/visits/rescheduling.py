@@ -47,8 +47,15 @@ def request_move(
         raise ValidationFailed("say why", errors={"reason": ["required"]})
     if starts_at.tzinfo is None:
         raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
-    if doctor_id is not None:
-        schedules.get_doctor(session, doctor_id)
+    if starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id):
+        # Not a move: it would count against the patient's limit and mail him his own time.
+        raise ValidationFailed(
+            "the visit is already at this time",
+            errors={"starts_at": ["the visit is already at this time"]},
+        )
+    if not schedules.get_doctor(session, doctor_id or visit.doctor_id).active:
+        # As in booking: an inactive doctor takes no visit, moved or new.
+        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
     job = jobs.create_job(
         session, kind=RESCHEDULE_JOB, task_name=RESCHEDULE_TASK, queue=QUEUE, created_by=actor
     )
@@ -113,6 +120,7 @@ def move_visit(
         "doctor_id": visit.doctor_id,
     }
     old_doctor_id, old_department_id = visit.doctor_id, visit.department_id
+    was_at = visit.starts_at
     refusal = None
     for seat in placement.free_seats:
         try:
@@ -142,7 +150,8 @@ def move_visit(
         "ends_at": iso(visit.ends_at),
         "doctor_id": doctor.id,
     }
-    ticket = checkin.carry_ticket(session, visit, tz=tz, actor=actor, now=now)
+    ticket = checkin.carry_ticket(session, visit, tz=tz, actor=actor, now=now, was_at=was_at)
+    notify.drop_unsent_reminders(session, visit)
     record = {"from": before, "to": after, "reason": reason, "ticket": ticket, **(data or {})}
     v.record_history(session, visit, "rescheduled", visit.status, actor, now, record)
     extra = {"from_starts_at": before["starts_at"], "from_doctor_id": before["doctor_id"]}

@@ -25,6 +25,9 @@ from clinic.visits.models import ScheduleException, WorkingHours
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_RANGE_DAYS = 62
+# Hours may end at "24:00", the end of the clinic day (stored as the day's last instant), so
+# a shift that works until midnight keeps its last slot.
+END_OF_DAY = time.max
 
 
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
@@ -42,9 +45,11 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return local_instant(day, time(0), tz), local_instant(day + timedelta(days=1), time(0), tz)
 
 
-def _hhmm(value, name: str, errors: dict) -> time | None:
+def _hhmm(value, name: str, errors: dict, *, end: bool = False) -> time | None:
     if isinstance(value, str) and HHMM.match(value):
         return time(int(value[:2]), int(value[3:]))
+    if end and value == "24:00":
+        return END_OF_DAY
     errors.setdefault(name, []).append("a time as HH:MM")
     return None
 
@@ -63,7 +68,7 @@ def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
         return {}, {f"days.{index}": ["an object"]}
     weekday = _number(row, "weekday", -1, 0, 6, errors)
     starts = _hhmm(row.get("starts"), "starts", errors)
-    ends = _hhmm(row.get("ends"), "ends", errors)
+    ends = _hhmm(row.get("ends"), "ends", errors, end=True)
     if starts and ends and starts >= ends:
         errors.setdefault("ends", []).append("after starts")
     breaks = []
@@ -99,6 +104,17 @@ def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
     return values, prefixed
 
 
+def _as_hhmm(at: time) -> str:
+    return "24:00" if at == END_OF_DAY else f"{at:%H:%M}"
+
+
+def _wall(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The instant of template time ``at`` on ``day``; 24:00 is the next day's 00:00."""
+    if at == END_OF_DAY:
+        return local_instant(day + timedelta(days=1), time(0), tz)
+    return local_instant(day, at, tz)
+
+
 def get_doctor(session: Session, doctor_id) -> Doctor:
     doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
     if doctor is None:
@@ -111,6 +127,9 @@ def get_doctor(session: Session, doctor_id) -> Doctor:
 def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
     """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
     get_doctor(session, doctor_id)
+    # Two saves of one doctor's week at once (a double click) run one after the other:
+    # otherwise each deletes only the rows it saw and both weeks stay, doubled.
+    session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
     if not isinstance(days, list) or len(days) > 50:
         raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
     rows, errors = [], {}
@@ -146,7 +165,7 @@ def hours_as_dict(row: WorkingHours) -> dict:
     return {
         "weekday": row.weekday,
         "starts": f"{row.starts:%H:%M}",
-        "ends": f"{row.ends:%H:%M}",
+        "ends": _as_hhmm(row.ends),
         "breaks": row.breaks or [],
         "slot_minutes": row.slot_minutes,
         "capacity": row.capacity,
@@ -251,6 +270,11 @@ class Shift:
             start = end
         return out
 
+    def length_for(self, minutes: int) -> timedelta:
+        """Whole slots long enough for ``minutes`` of services (one slot for none)."""
+        slot = self.slot_minutes
+        return timedelta(minutes=-(-(minutes or slot) // slot) * slot)
+
     def covers(self, starts: datetime, ends: datetime) -> bool:
         """Whether [starts, ends) is inside the working time (not over a break)."""
         if not (self.starts <= starts and ends <= self.ends):
@@ -288,7 +312,7 @@ def shifts(
                     doctor_id=row.doctor_id,
                     day=day,
                     starts=local_instant(day, row.starts, tz),
-                    ends=local_instant(day, row.ends, tz),
+                    ends=_wall(day, row.ends, tz),
                     slot_minutes=row.slot_minutes,
                     capacity=row.capacity,
                     room_id=row.room_id,

@@ -148,8 +148,11 @@ def free_slots(
     doctors = doctors_for(
         session, doctor_id=doctor_id, department_id=department_id, service_id=service_id
     )
+    doctors = [d for d in doctors if d.active]  # an inactive doctor takes no booking
     if not doctors:
         return []
+    # A service's slots are the starts where the whole service fits, as a booking checks.
+    minutes = _service(session, service_id).duration_minutes if service_id is not None else 0
     ids = [d.id for d in doctors]
     by_id = {d.id: d for d in doctors}
     hours = schedules.hours_for(session, ids)
@@ -169,8 +172,9 @@ def free_slots(
             "room_id": shift.room_id or doctor.room_id,
             "capacity": shift.capacity,
         }
-        for start, end in shift.slots():
-            if start <= now:
+        for start, _ in shift.slots():
+            end = start + shift.length_for(minutes)
+            if start <= now or not shift.covers(start, end):
                 continue
             taken = taken_by.count(start, end)
             if taken < shift.capacity:

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.queue import calls
+from clinic.queue.models import Ticket, TicketStatus
 from clinic.visits import events as ev
+from clinic.visits import notify
 from clinic.visits.events import CancelledBy, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
 from clinic.visits.schedules import day_bounds
@@ -193,6 +196,11 @@ def cancel(
     visit.cancelled_by = by
     visit.cancel_reason = reason[:500]
     visit.late_cancellation = late
+    ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
+    if ticket is not None and ticket.status in TicketStatus.ACTIVE:
+        # An arrived patient's ticket leaves the queue with the visit: nobody calls him.
+        calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
+    notify.drop_unsent_reminders(session, visit)
     session.flush()
     return visit
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timezone
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
@@ -14,6 +16,25 @@ def _id(**kwargs):
 def _query_id(**kwargs):
     """An id in a query string (text by nature)."""
     return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+# The calendar's reach: any real date, and far enough from the ends of what a date can hold
+# that a clinic day's edges in UTC (and a bulk move's search after it) stay inside.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def _day(**kwargs):
+    return fields.Date(validate=validate.Range(min=FIRST_DAY, max=LAST_DAY), **kwargs)
+
+
+def _instant(**kwargs):
+    """An instant with its offset, on a day of the calendar's reach."""
+    reach = validate.Range(
+        min=datetime.combine(FIRST_DAY, time(0), timezone.utc),
+        max=datetime.combine(LAST_DAY, time.max, timezone.utc),
+    )
+    return fields.AwareDateTime(validate=reach, **kwargs)
 
 
 class StrictSchema(Schema):
@@ -44,8 +65,8 @@ class WeekOut(Schema):
 class ExceptionIn(StrictSchema):
     doctor_id = _id(allow_none=True, load_default=None)
     kind = fields.String(required=True, validate=validate.OneOf(ExceptionKind.ALL))
-    first_day = fields.Date(required=True)
-    last_day = fields.Date(required=True)
+    first_day = _day(required=True)
+    last_day = _day(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=300))
 
 
@@ -64,8 +85,8 @@ class SlotsQuery(StrictSchema):
     doctor_id = _query_id()
     department_id = _query_id()
     service_id = _query_id()
-    date_from = fields.Date(required=True, data_key="from")
-    date_to = fields.Date(required=True, data_key="to")
+    date_from = _day(required=True, data_key="from")
+    date_to = _day(required=True, data_key="to")
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 
 
@@ -81,7 +102,7 @@ class SlotOut(Schema):
 
 
 class VisitDayQuery(StrictSchema):
-    day = fields.Date(required=True)
+    day = _day(required=True)
     doctor_id = _query_id()
     department_id = _query_id()
     include_cancelled = fields.Boolean(load_default=False)
@@ -90,7 +111,7 @@ class VisitDayQuery(StrictSchema):
 class BookIn(StrictSchema):
     patient_id = _id(required=True)
     doctor_id = _id(required=True)
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = _instant(required=True)
     service_ids = fields.List(_id(), load_default=list, validate=validate.Length(max=20))
     kind = fields.String(load_default=VisitKind.SCHEDULED, validate=validate.OneOf(VisitKind.ALL))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -132,7 +153,7 @@ class VisitCancelIn(StrictSchema):
 
 
 class RescheduleIn(StrictSchema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = _instant(required=True)
     doctor_id = _id(allow_none=True, load_default=None)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
@@ -145,7 +166,7 @@ class AwayIn(StrictSchema):
     kind = fields.String(
         required=True, validate=validate.OneOf([k for k in ExceptionKind.ALL if k != "holiday"])
     )
-    first_day = fields.Date(required=True)
-    last_day = fields.Date(required=True)
+    first_day = _day(required=True)
+    last_day = _day(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=300))
     search_days = fields.Integer(strict=True, load_default=14)

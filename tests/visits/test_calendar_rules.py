@@ -1,0 +1,375 @@
+"""The calendar's rules at their edges: visits start on the slot grid, hours may end at
+midnight, a service's slots fit the whole service, dates stay inside the calendar's reach, a
+move is a change of time to an active doctor, an arrival belongs to its day, a cancelled
+arrival leaves the queue, a long absence is refused before anything is marked, inactive
+doctors offer nothing, two saves of a week leave one week, and a reminder of a time the
+visit no longer has is never sent."""
+
+from __future__ import annotations
+
+import threading
+from datetime import time as wall_time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.base import iso
+from clinic.models import Job
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import Ticket, TicketStatus
+from clinic.reference import directory as reference
+from clinic.visits import booking, checkin, notify, reminders, rescheduling, schedules, slots
+from clinic.visits import visits as v
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import (
+    ScheduleException,
+    Visit,
+    VisitMove,
+    VisitNotice,
+    WorkingHours,
+)
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+
+
+def _book(runtime, clinic, starts, *, patient=0, **kwargs) -> Visit:
+    with runtime.db.transaction() as s:
+        return booking.book(
+            s,
+            patient_id=clinic.patient_ids[patient],
+            doctor_id=clinic.doctor_ids[0],
+            starts_at=starts,
+            tz=runtime.settings.tz,
+            actor="desk",
+            **kwargs,
+        )
+
+
+def test_a_visit_starts_on_the_slot_grid_which_starts_again_after_a_break(runtime, client):
+    clinic = make_clinic(runtime, hours=("09:00", "12:00"), slot=25)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        schedules.set_week(
+            s,
+            clinic.doctor_ids[0],
+            [{"weekday": day.weekday(), "starts": "09:00", "ends": "12:00",
+              "breaks": [["10:00", "10:30"]], "slot_minutes": 25}],
+        )  # fmt: skip
+    body = {"patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0]}
+    for off_grid in (
+        iso(clinic.at(day, 9, 7)),
+        f"{day}T09:25:30+05:00",
+        iso(clinic.at(day, 10, 40)),
+    ):
+        refused = client.post("/api/v1/visits", json={**body, "starts_at": off_grid})
+        assert refused.status_code == 422, (off_grid, refused.get_json())
+        assert refused.get_json()["code"] == "outside_hours"
+        assert "starts_at" in refused.get_json()["errors"]
+    # The grid: 09:00, 09:25, then (09:50 would run into the break) 10:30, 10:55, 11:20.
+    after_break = client.post(
+        "/api/v1/visits", json={**body, "starts_at": iso(clinic.at(day, 10, 30))}
+    )
+    assert after_break.status_code == 201, after_break.get_json()
+    with runtime.db.session() as s:
+        found = slots.free_slots(
+            s, tz=clinic.tz, first_day=day, last_day=day, doctor_id=clinic.doctor_ids[0],
+            now=clinic.at(day, 8), limit=None,
+        )  # fmt: skip
+    assert [x["starts_at"] for x in found] == [
+        clinic.at(day, 9), clinic.at(day, 9, 25), clinic.at(day, 10, 55), clinic.at(day, 11, 20)
+    ]  # fmt: skip
+
+
+def test_dates_past_the_calendars_reach_are_a_422_naming_the_field(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))
+    doctor = clinic.doctor_ids[0]
+    far = "9999-12-31T23:00:00-05:00"
+    asked = {
+        "starts_at": client.post(
+            "/api/v1/visits",
+            json={"patient_id": clinic.patient_ids[1], "doctor_id": doctor, "starts_at": far},
+        ),
+        "starts_at ": client.post(
+            f"/api/v1/visits/{visit.id}/reschedule", json={"starts_at": far, "reason": "x"}
+        ),
+        "from": client.get(
+            f"/api/v1/visits/slots?doctor_id={doctor}&from=9999-12-31&to=9999-12-31"
+        ),
+        "to": client.get(f"/api/v1/visits/slots?doctor_id={doctor}&from={day}&to=9999-12-31"),
+        "day": client.get("/api/v1/visits?day=0001-01-01"),
+        "day ": client.get("/api/v1/visits?day=9999-12-31"),
+        "last_day": client.post(
+            f"/api/v1/doctors/{doctor}/away",
+            json={"kind": "leave", "first_day": "9999-12-30", "last_day": "9999-12-31"},
+        ),
+    }
+    for field, response in asked.items():
+        assert response.status_code == 422, (field, response.get_json())
+        assert field.strip() in response.get_json()["errors"], (field, response.get_json())
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Visit)) == 1
+        assert s.scalar(select(func.count()).select_from(VisitMove)) == 0
+
+
+def test_a_move_to_the_visits_own_time_is_refused_and_asks_no_worker(runtime, client):
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))
+    for doctor_id in (None, clinic.doctor_ids[0]):
+        same = client.post(
+            f"/api/v1/visits/{visit.id}/reschedule",
+            json={"starts_at": iso(clinic.at(day, 9)), "doctor_id": doctor_id, "reason": "x"},
+        )
+        assert same.status_code == 422, same.get_json()
+        assert "starts_at" in same.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(VisitMove)) == 0
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
+    # The same time with another doctor is a move.
+    other = client.post(
+        f"/api/v1/visits/{visit.id}/reschedule",
+        json={"starts_at": iso(clinic.at(day, 9)), "doctor_id": clinic.doctor_ids[1],
+              "reason": "другой врач"},
+    )  # fmt: skip
+    assert other.status_code == 202, other.get_json()
+
+
+def test_an_arrived_visit_without_a_queue_moved_to_another_day_is_scheduled_again(runtime):
+    clinic = make_clinic(runtime, **ALL_DAY)  # no queue: check-in issues no ticket
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(minutes=30))
+    visit = _book(runtime, clinic, starts)
+    with runtime.db.transaction() as s:
+        assert checkin.check_in(s, s.get(Visit, visit.id), tz=tz) is None
+    with runtime.db.transaction() as s:
+        job = rescheduling.request_move(
+            s, visit.id, starts_at=starts + timedelta(days=1), reason="не смог остаться"
+        )
+    with runtime.db.transaction() as s:
+        rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        assert moved.status == VisitStatus.SCHEDULED
+        actions = [h["action"] for h in v.history(s, moved)]
+    assert actions == ["booked", "arrived", "back_to_scheduled", "rescheduled"]
+    # ... so the patient checks in on the new day, and a no-show can be told apart.
+    with runtime.db.transaction() as s:
+        checkin.check_in(s, s.get(Visit, visit.id), tz=tz, now=starts + timedelta(days=1))
+
+
+def test_an_absence_longer_than_one_search_is_refused_before_the_doctor_is_marked_away(
+    runtime, client
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    _book(runtime, clinic, clinic.at(day, 9))
+    too_long = client.post(
+        f"/api/v1/doctors/{clinic.doctor_ids[0]}/away",
+        json={"kind": "leave", "first_day": str(day), "last_day": str(day + timedelta(days=50)),
+              "search_days": 14},
+    )  # fmt: skip
+    assert too_long.status_code == 422, too_long.get_json()
+    assert "last_day" in too_long.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ScheduleException)) == 0
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
+    fits = client.post(
+        f"/api/v1/doctors/{clinic.doctor_ids[0]}/away",
+        json={"kind": "leave", "first_day": str(day), "last_day": str(day + timedelta(days=50)),
+              "search_days": 11},
+    )  # fmt: skip
+    assert fits.status_code == 202, fits.get_json()
+
+
+def test_an_inactive_doctor_has_no_free_slots(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[0])
+    found = client.get(f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}")
+    assert found.status_code == 200 and found.get_json() == []
+
+
+def test_two_saves_of_one_doctors_week_at_once_leave_one_week(runtime):
+    clinic = make_clinic(runtime)
+    doctor_id = clinic.doctor_ids[0]
+    week = [{"weekday": d, "starts": "10:00", "ends": "14:00"} for d in range(7)]
+    first_saved, failures = threading.Event(), []
+
+    def first():
+        try:
+            with runtime.db.transaction() as s:
+                schedules.set_week(s, doctor_id, week)
+                first_saved.set()
+                threading.Event().wait(0.5)  # the second save starts meanwhile
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    def second():
+        first_saved.wait(5)
+        try:
+            with runtime.db.transaction() as s:
+                schedules.set_week(s, doctor_id, week)
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not failures, failures
+    with runtime.db.session() as s:
+        rows = s.scalar(
+            select(func.count())
+            .select_from(WorkingHours)
+            .where(WorkingHours.doctor_id == doctor_id)
+        )
+    assert rows == 7
+
+
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_reminder_waiting_to_be_sent_is_dropped_when_its_visit_is_cancelled_or_moved(
+    runtime, change
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    visit = _book(runtime, clinic, starts, notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    with runtime.db.transaction() as s:
+        if change == "cancel":
+            v.cancel(s, s.get(Visit, visit.id), by="patient", reason="заболел", late_window_hours=2)
+        else:
+            job = rescheduling.request_move(
+                s, visit.id, starts_at=starts + timedelta(minutes=30), reason="позже"
+            )
+    if change == "move":
+        with runtime.db.transaction() as s:
+            rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)
+    sent = []
+
+    class Outbox:
+        def send(self, to, subject, body):
+            sent.append(subject)
+
+    notify.send_notices(runtime.db.sessionmaker, Outbox(), lease_seconds=5)
+    assert not any("Напоминание" in subject for subject in sent), sent
+    if change == "move":  # the moved visit is reminded of its new time
+        with runtime.db.transaction() as s:
+            assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+            keys = list(s.scalars(select(VisitNotice.key).where(VisitNotice.kind == "reminder")))
+        assert keys == [f"reminder:{visit.id}:{iso(starts + timedelta(minutes=30))}"]
+
+
+def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {"code": f"c{clinic.department_id}", "department_id": clinic.department_id,
+             "closes_at": wall_time(23, 59, 59, 999999)},
+        )  # fmt: skip
+    visit = _book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
+    arrived = client.post(f"/api/v1/visits/{visit.id}/check-in", json={})
+    assert arrived.status_code == 200, arrived.get_json()
+    ticket_id = arrived.get_json()["ticket_id"]
+    cancelled = client.post(
+        f"/api/v1/visits/{visit.id}/cancel", json={"by": "patient", "reason": "ушёл"}
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert cancelled.get_json()["ticket"]["status"] == TicketStatus.CANCELLED
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).status == TicketStatus.CANCELLED
+
+
+def test_hours_may_end_at_midnight_and_the_days_last_slot_is_booked_on_that_day(runtime, client):
+    clinic = make_clinic(runtime)
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    doctor = clinic.doctor_ids[0]
+    week = {"days": [{"weekday": day.weekday(), "starts": "22:00", "ends": "24:00",
+                      "slot_minutes": 30}]}  # fmt: skip
+    saved = client.put(f"/api/v1/doctors/{doctor}/schedule", json=week)
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["days"][0]["ends"] == "24:00"
+    assert client.get(f"/api/v1/doctors/{doctor}/schedule").get_json()["days"][0]["ends"] == "24:00"
+    found = client.get(f"/api/v1/visits/slots?doctor_id={doctor}&from={day}&to={day}").get_json()
+    assert [x["local_time"][-5:] for x in found] == ["22:00", "22:30", "23:00", "23:30"]
+    assert found[-1]["ends_at"] == iso(clinic.at(day + timedelta(days=1), 0))
+    last = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[0], "doctor_id": doctor,
+              "starts_at": iso(clinic.at(day, 23, 30))},
+    )  # fmt: skip
+    assert last.status_code == 201, last.get_json()
+    listed = client.get(f"/api/v1/visits?day={day}&doctor_id={doctor}").get_json()
+    assert [x["id"] for x in listed] == [last.get_json()["id"]]
+    assert (
+        client.get(f"/api/v1/visits?day={day + timedelta(days=1)}&doctor_id={doctor}").get_json()
+        == []
+    )
+    midnight = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[1], "doctor_id": doctor,
+              "starts_at": iso(clinic.at(day + timedelta(days=1), 0))},
+    )  # fmt: skip
+    assert midnight.status_code == 422 and midnight.get_json()["code"] == "outside_hours"
+    # Only the end of hours may be 24:00.
+    bad = {"days": [{"weekday": 0, "starts": "24:00", "ends": "24:00"}]}
+    refused = client.put(f"/api/v1/doctors/{doctor}/schedule", json=bad)
+    assert refused.status_code == 422 and "days.0.starts" in refused.get_json()["errors"]
+
+
+def test_a_services_free_slots_are_the_starts_where_the_whole_service_fits(runtime, client):
+    clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        long_one = reference.create_service(
+            s,
+            {"code": "ECHO-1", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+    _book(runtime, clinic, clinic.at(day, 9, 40))
+    found = client.get(
+        f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
+    ).get_json()
+    # 09:20 runs into the 09:40 visit and 10:20 past the end of the hours.
+    assert [x["local_time"][-5:] for x in found] == ["09:00", "10:00"]
+    assert found[0]["ends_at"] == iso(clinic.at(day, 9, 40))
+    for slot in found:
+        booked = client.post(
+            "/api/v1/visits",
+            json={"patient_id": clinic.patient_ids[1], "doctor_id": slot["doctor_id"],
+                  "starts_at": slot["starts_at"], "service_ids": [long_one.id]},
+        )  # fmt: skip
+        assert booked.status_code == 201, booked.get_json()
+        client.post(
+            f"/api/v1/visits/{booked.get_json()['id']}/cancel",
+            json={"by": "clinic", "reason": "проверка"},
+        )
+    # Without a service a slot is one slot long, as before.
+    plain = client.get(
+        f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}"
+    ).get_json()
+    assert [x["local_time"][-5:] for x in plain] == ["09:00", "09:20", "10:00", "10:20"]
+
+
+def test_a_visit_is_not_moved_to_an_inactive_doctor(runtime, client):
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[1])
+    refused = client.post(
+        f"/api/v1/visits/{visit.id}/reschedule",
+        json={"starts_at": iso(clinic.at(day, 10)), "doctor_id": clinic.doctor_ids[1],
+              "reason": "к другому врачу"},
+    )  # fmt: skip
+    assert refused.status_code == 422, refused.get_json()
+    assert "doctor_id" in refused.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(VisitMove)) == 0
