@@ -29,6 +29,8 @@ from clinic.visits.schedules import MAX_RANGE_DAYS
 
 TASK_NAME = "visits.bulk_move"
 JOB_KIND = "visits.bulk_move"
+# A doctor's absence moves many patients' visits: for those who may move visits.
+jobs.followed_with(JOB_KIND, "visits.reschedule")
 # The clinic moves these visits, not the patient: they do not count against his limit.
 NO_LIMIT = 10**6
 MAX_SEARCH_DAYS = 31
