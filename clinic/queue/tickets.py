@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -136,26 +136,59 @@ _INSERT_HISTORY = insert(TicketEvent.__table__)
 _HISTORY_COLUMNS = ("at", "action", "from_status", "to_status", "actor", "data")
 
 
-def _ticket_with_history():
-    """PostgreSQL: the ticket and its first history row in one statement (the ticket's insert
-    is a CTE the history's insert reads), answering the ticket's id. Issuing runs it while the
-    day's counter row is locked: one round trip instead of two."""
+def _issue_in_one_statement():
+    """PostgreSQL: the number, the ticket and its first history row in one statement (the
+    counter's ``UPDATE ... RETURNING`` and the two inserts are CTEs), answering the ticket's
+    id, day, number and code and how many wait with it; no row when the day's counter row is
+    missing or closed. The counter row stays locked from here to the commit: issuing spends
+    one round trip under it here instead of two."""
     tickets, history = Ticket.__table__, TicketEvent.__table__
+    taken = (
+        update(_days)
+        .where(
+            _days.c.queue_id == bindparam("for_queue"),
+            _days.c.day == bindparam("for_day"),
+            _days.c.closed_at.is_(None),
+        )
+        .values(last_number=_days.c.last_number + 1, waiting=_days.c.waiting + 1)
+        .returning(_days.c.id, _days.c.last_number, _days.c.waiting)
+        .cte("taken")
+    )
+    digits = cast(taken.c.last_number, Text)
+    # f"{prefix}-{number:03d}": at least three digits, never cut.
+    code = func.concat(
+        bindparam("prefix", type_=String()),
+        "-",
+        func.lpad(digits, func.greatest(3, func.length(digits)), "0"),
+        type_=String(),
+    )
+    made = {"queue_day_id": taken.c.id, "number": taken.c.last_number, "code": code}
+    columns = [c for c in tickets.c if c.name != "id"]
     issued = (
         insert(tickets)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in tickets.c if c.name != "id"})
-        .returning(tickets.c.id)
+        .from_select(
+            [c.name for c in columns],
+            select(
+                *[made.get(c.name, bindparam(f"ticket_{c.name}", type_=c.type)) for c in columns]
+            ),
+        )
+        .returning(tickets.c.id, tickets.c.queue_day_id, tickets.c.number, tickets.c.code)
         .cte("issued")
     )
     first = [bindparam(f"history_{name}", type_=history.c[name].type) for name in _HISTORY_COLUMNS]
-    return (
+    recorded = (
         insert(history)
         .from_select(["ticket_id", *_HISTORY_COLUMNS], select(issued.c.id, *first))
-        .returning(history.c.ticket_id)
+        .cte("recorded")
+    )
+    return (
+        select(issued.c.id, issued.c.queue_day_id, issued.c.number, issued.c.code, taken.c.waiting)
+        .select_from(issued.join(taken, taken.c.id == issued.c.queue_day_id))
+        .add_cte(recorded)
     )
 
 
-_INSERT_TICKET_WITH_HISTORY = _ticket_with_history()
+_ISSUE_IN_ONE_STATEMENT = _issue_in_one_statement()
 _ISSUING_QUEUE = select(
     Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
 ).where(Queue.id == bindparam("queue_id"))
@@ -169,6 +202,28 @@ def _take_number(session: Session, queue, day: date) -> tuple[int, int, int]:
         row = session.execute(_TAKE_NUMBER, {"for_queue": queue.id, "for_day": day}).first()
         if row is not None:
             return row.id, row.last_number, row.waiting
+        # The day's first ticket makes its row (or finds it closed); later ones never come here.
+        _ensure_day(session, queue, day)
+    raise QueueRefused("the queue is closed for today", code="queue_closed")
+
+
+def _issue_on_postgresql(session: Session, queue, day: date, values: dict, first: dict):
+    """Number, ticket and history in one statement (PostgreSQL); fills ``values`` with the
+    day, number and code taken, answers the ticket's id and how many wait with it."""
+    # Named apart from any column: a parameter named as a column of the counter's table
+    # would be taken for a value to set there.
+    params = {
+        **{f"ticket_{name}": value for name, value in values.items()},
+        **{f"history_{name}": value for name, value in first.items()},
+        "for_queue": queue.id,
+        "for_day": day,
+        "prefix": queue.prefix,
+    }
+    for _attempt in range(2):
+        row = session.execute(_ISSUE_IN_ONE_STATEMENT, params).first()
+        if row is not None:
+            values.update(queue_day_id=row.queue_day_id, number=row.number, code=row.code)
+            return row.id, row.waiting
         # The day's first ticket makes its row (or finds it closed); later ones never come here.
         _ensure_day(session, queue, day)
     raise QueueRefused("the queue is closed for today", code="queue_closed")
@@ -341,12 +396,12 @@ def issue_ticket(
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
     # Everything that can be read or checked is done above: from here to the commit the
     # day's counter row is locked, so only the writes of the ticket itself follow.
-    day_id, number, waiting = _take_number(session, queue, clinic_day(now, tz))
+    day = clinic_day(now, tz)
     values = {
-        "queue_day_id": day_id,
+        "queue_day_id": None,
         "queue_id": queue.id,
-        "number": number,
-        "code": f"{queue.prefix}-{number:03d}",
+        "number": None,
+        "code": None,
         "source": source,
         "priority": priority,
         "status": S.WAITING,
@@ -366,8 +421,6 @@ def issue_ticket(
         "transferred_from_id": transferred_from_id,
         "return_to_queue_id": return_to_queue_id,
     }
-    # Plain inserts while the counter row is locked: the ticket enters the session as a
-    # loaded row, without a unit of work to flush.
     first = {
         "at": now,
         "action": "issued",
@@ -376,10 +429,13 @@ def issue_ticket(
         "actor": actor[:64],
         "data": {"source": source},
     }
+    # Plain statements while the counter row is locked: the ticket enters the session as a
+    # loaded row, without a unit of work to flush.
     if session.get_bind().dialect.name == "postgresql":
-        both = {**values, **{f"history_{name}": value for name, value in first.items()}}
-        ticket_id = session.execute(_INSERT_TICKET_WITH_HISTORY, both).scalar_one()
+        ticket_id, waiting = _issue_on_postgresql(session, queue, day, values, first)
     else:
+        values["queue_day_id"], values["number"], waiting = _take_number(session, queue, day)
+        values["code"] = f"{queue.prefix}-{values['number']:03d}"
         ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
         session.execute(_INSERT_HISTORY, {"ticket_id": ticket_id, **first})
     ticket = Ticket(id=ticket_id, **values)
