@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,25 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _replace_if_closed_by_the_server)
+    return engine
+
+
+def _replace_if_closed_by_the_server(dbapi_connection, _record, _proxy) -> None:
+    """Before a pooled connection is used: the server that closed it (restarted, or ended
+    the backend) left its socket readable, since an idle connection is sent nothing else.
+    Such a connection is replaced at once (SQLAlchemy connects anew on this error), and a
+    live one costs no round trip, as a ping before every checkout would."""
+    try:
+        readable, _writable, _failed = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:  # the socket itself is gone
+        raise DisconnectionError("the connection's socket is closed") from exc
+    if readable:
+        raise DisconnectionError("the server closed the connection")
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -1,0 +1,37 @@
+"""A pooled PostgreSQL connection the server has closed is replaced before a request uses it,
+without a round trip per checkout: the request after a restart or an ended backend works."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
+def _backend_pid(runtime) -> int:
+    with runtime.db.session() as s:
+        return s.scalar(text("SELECT pg_backend_pid()"))
+
+
+def test_a_connection_the_server_ended_is_replaced_before_it_is_used(runtime):
+    pid = _backend_pid(runtime)  # back in the pool, idle
+    admin = create_engine(runtime.db.engine.url, poolclass=NullPool)
+    with admin.begin() as other:  # the server ends it, as a restart would
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    # Every idle pooled connection is that one or another live one: each request works.
+    pids = {_backend_pid(runtime) for _ in range(3)}
+    assert pid not in pids
+
+
+def test_a_live_pooled_connection_is_used_again_without_a_ping(runtime, monkeypatch):
+    dialect = runtime.db.engine.dialect
+    pings = []
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    _backend_pid(runtime)
+    assert runtime.db.engine.pool.checkedin() >= 1  # idle in the pool now
+    _backend_pid(runtime)  # a pooled connection again
+    assert pings == []
