@@ -121,12 +121,15 @@ def normalize_phone(text: str) -> str:
     """``text`` as ``+998XXXXXXXXX``; raises :class:`NotAPhone` when it is not one.
 
     Accepted: the nine-digit national number ("90 123 45 67"), the same with the country
-    code ("998901234567", "+998 (90) 123-45-67") or the international prefix ("00998...").
+    code ("998901234567", "+998 (90) 123-45-67"), the international prefix ("00998...") or
+    the old long-distance prefix 8 many still write ("8 90 123 45 67": ten digits, no "+").
     Spaces, dots, hyphens and brackets are ignored.
     """
     if not isinstance(text, str) or not _PHONE_CHARS.match(text.strip()):
         raise NotAPhone("A phone number has only digits, spaces, +, -, ( and ).")
     digits = re.sub(r"[^0-9]", "", text)
+    if len(digits) == 10 and digits[0] == "8" and not text.strip().startswith("+"):
+        digits = digits[1:]
     if digits.startswith("00" + UZ_COUNTRY_CODE):
         digits = digits[2:]
     if len(digits) == 12 and digits.startswith(UZ_COUNTRY_CODE):

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import iso
-from clinic.errors import NotFound, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.editing import (
+    LOOKALIKES,
     FieldReader,
     Kind,
     change,
@@ -163,11 +164,28 @@ def _department_values(session: Session, data: dict, current: Department | None)
     for field in ("name_ru", "name_uz", "name_en"):
         reader.text(field, max_length=120, required=True)
     values = reader.raise_if_invalid("department")
+    prefix = values.get("ticket_prefix")
+    if prefix is not None and prefix != getattr(current, "ticket_prefix", None):
+        _check_prefix_looks_free(session, prefix, current)
     merged = {
         f: values.get(f, getattr(current, f, "")) for f in ("code", "name_ru", "name_uz", "name_en")
     }
     values["search_text"] = searchable(*merged.values())
     return values
+
+
+def _check_prefix_looks_free(session: Session, prefix: str, current: Department | None) -> None:
+    """A Conflict when another department's prefix reads the same on a screen, "К-012" and
+    "K-012" (the same prefix itself is left to the unique check, which names it too)."""
+    looks = prefix.translate(LOOKALIKES)
+    rows = session.execute(select(Department.id, Department.ticket_prefix)).all()
+    for other_id, other in rows:
+        same = other != prefix and other.translate(LOOKALIKES) == looks
+        if same and (current is None or other_id != current.id):
+            message = f"{prefix} looks the same as {other}, used by department {other_id}."
+            raise Conflict(
+                "department ticket_prefix already used", errors={"ticket_prefix": [message]}
+            )
 
 
 def create_department(session: Session, data: dict) -> Department:

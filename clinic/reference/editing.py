@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,13 @@ from clinic.base import iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.reference import events as reference_events
-from clinic.text import LOOSE_FOLDS, NotAPhone, loose_key, normalize_phone, search_key
+from clinic.text import (
+    APOSTROPHE,
+    LOOSE_FOLDS,
+    NotAPhone,
+    normalize_phone,
+    search_key,
+)
 
 MISSING = "Missing data for required field."
 MAX_ID = 2**31 - 1
@@ -30,6 +36,11 @@ MAX_PAGE = 100_000
 MAX_PAGE_SIZE = 200
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
+LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
+# Latin typed without the sign: "Otkir" for "Oʻtkir", "Gozal" for "Goʻzal". Searching
+# compares keys folded this way too, beside LOOSE_FOLDS (which make "oʻ" the Russian "у").
+BARE_FOLDS = tuple(fold for fold in LOOSE_FOLDS if fold[0] != "o" + APOSTROPHE)
 
 
 def _is_int(value) -> bool:
@@ -306,11 +317,27 @@ def filter_by_text(stmt, column, q: str | None):
 
 
 def loosely_contains(column, key: str):
-    """``column`` (a search key) contains ``key``, both compared through :func:`loose_key`."""
-    folded = column
-    for old, new in LOOSE_FOLDS:
-        folded = func.replace(folded, old, new)
-    return folded.contains(loose_key(key), autoescape=True)
+    """``column`` (a search key) contains ``key``, both compared through
+    :func:`clinic.text.loose_key` ("Уткир" finds "Oʻtkir") or with the sign simply left
+    out ("Otkir" finds it too)."""
+    return or_(
+        *(
+            _folded(column, folds).contains(_fold(key, folds), autoescape=True)
+            for folds in (LOOSE_FOLDS, BARE_FOLDS)
+        )
+    )
+
+
+def _folded(column, folds):
+    for old, new in folds:
+        column = func.replace(column, old, new)
+    return column
+
+
+def _fold(key: str, folds) -> str:
+    for old, new in folds:
+        key = key.replace(old, new)
+    return key
 
 
 def filter_common(stmt, model, *, active: bool | None, **equal):

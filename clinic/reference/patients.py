@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import iso
 from clinic.reference.editing import (
+    LOOKALIKES,
     FieldReader,
     Kind,
     change,
@@ -56,8 +57,8 @@ def clinic_today(tz: str | ZoneInfo = DEFAULT_TZ) -> date:
 
 
 def _document(value: str) -> str:
-    # "AA 123 45 67" and "aa1234567" are the same passport.
-    return re.sub(r"\s+", "", value).upper()
+    # "AA 123 45 67", "aa1234567" and "АА1234567" (Cyrillic А) are the same passport.
+    return re.sub(r"\s+", "", value).upper().translate(LOOKALIKES)
 
 
 def _patient_values(data: dict, current: Patient | None, today: date | None) -> dict:

@@ -194,7 +194,12 @@ class _RowProblems(Exception):
 
 
 # Fields of the domain's messages and the columns of the file they come from.
-COLUMN_OF_FIELD = {"department_id": "department_code", "room_id": "room_number"}
+# ("number" is the room a doctor's row creates.)
+COLUMN_OF_FIELD = {
+    "department_id": "department_code",
+    "room_id": "room_number",
+    "number": "room_number",
+}
 
 
 def _import_row(
@@ -297,7 +302,8 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
         c: values[c] for c in SERVICE_TEXT_COLUMNS if c in values and (values[c] or c in required)
     }
     if not values["price"]:
-        problems.append(("price", "Must not be empty."))
+        if not any(column == "price" for column, _ in problems):  # e.g. a number cut short
+            problems.append(("price", "Must not be empty."))
     else:
         try:
             data["price"] = parse_price(values["price"])

@@ -12,6 +12,7 @@ import io
 import re
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
@@ -29,6 +30,10 @@ MAX_CELL_CHARS = 2000
 MAX_NAME_CHARS = 40
 CHECK_CLOCK_EVERY = 1000
 EXACT_FLOAT_LIMIT = 2**53  # an XLSX number above this has lost digits already
+# What reading a damaged part of a workbook raises (a cut or corrupted file): broken
+# compression or checksum, XML that breaks off (lxml's and the standard parser's errors are
+# both SyntaxErrors).
+DAMAGED_PART_ERRORS = (zipfile.BadZipFile, zlib.error, SyntaxError, EOFError)
 
 # Sheet name -> (columns in file order, required columns). Sheets are processed in this
 # order, so services may name departments defined in the same workbook.
@@ -114,8 +119,12 @@ def file_kind(filename: str, data: bytes) -> str:
 
 
 def _has_workbook(data: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return "xl/workbook.xml" in archive.namelist()
+    # is_zipfile() only finds the archive's end record; its directory may still be broken.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -205,11 +214,35 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         for sheet, name in chosen.items():
             worksheet = book[name]
             _check_dimensions(sheet, worksheet)
-            rows = worksheet.iter_rows(values_only=True)
-            tables[sheet] = _table(sheet, rows, deadline=deadline)
+            rows = (tuple(_cell_value(c) for c in row) for row in worksheet.iter_rows())
+            try:
+                tables[sheet] = _table(sheet, rows, deadline=deadline)
+            except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
+                raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
         return tables
     finally:
         book.close()
+
+
+# Literal text in a number format (0"%" or 0\% only shows a sign after the number).
+_QUOTED = re.compile(r'"[^"]*"|\\.')
+
+
+def _cell_value(cell):
+    """The cell's value as the sheet shows it: "12%" typed into Excel is stored as 0.12 with
+    a percent format, and shown (and meant) as 12."""
+    value = cell.value
+    number_format = _QUOTED.sub("", getattr(cell, "number_format", None) or "")
+    shown_as_percent = "%" in number_format
+    if (
+        shown_as_percent
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) < EXACT_FLOAT_LIMIT / 100
+    ):
+        percent = round(float(value) * 100, 9)
+        return int(percent) if percent.is_integer() else percent
+    return value
 
 
 class _CellError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ from tests.conftest import wipe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "price-list.csv"
 HEADER = ["code", "name_ru", "name_uz", "name_en", "price", "vat_percent"]
+# A zip's end record pointing at a central directory that is not there (a cut download).
+BROKEN_ZIP = b"X" * 46 + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, 46, 0, 0)
 
 
 def csv_bytes(rows, *, delimiter=",", bom=False) -> bytes:
@@ -138,6 +141,7 @@ def test_missing_required_columns_reject_the_whole_file_naming_them():
         ("prices.csv", b"", "The file is empty."),
         ("prices.txt", b"code,price\n", "Send a price list as a .csv or .xlsx file."),
         ("prices.xlsx", b"code,price\n", "The file is not an Excel workbook (.xlsx)."),
+        ("prices.xlsx", BROKEN_ZIP, "The file is not an Excel workbook (.xlsx)."),
         ("prices.csv", "code,цена\n".encode("cp1251"), "The file is not UTF-8 text"),
         ("prices.csv", b"PK\x03\x04binary\x00", "The file is not a CSV text file."),
     ],
@@ -412,3 +416,49 @@ def test_an_attempt_that_lost_its_claim_stops_without_writing(runtime):
     with runtime.db.session() as s:
         assert s.get(Job, job_id).state["next"] == 5
     assert count(runtime, Service) == 5  # the first batch only: rows 2 to 6
+
+
+def test_a_doctors_room_that_cannot_be_made_is_reported_under_room_number(runtime):
+    data = xlsx_bytes(
+        {
+            "departments": WORKBOOK["departments"][:2],
+            "doctors": [WORKBOOK["doctors"][0], ["Каримов Анвар", "CARD", "1 01", ""]],
+            "services": [HEADER],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert result["errors"] == [
+        {"sheet": "doctors", "row": 2, "column": "room_number", "reason": "No spaces."}
+    ]
+    assert (count(runtime, Doctor), count(runtime, Room)) == (0, 0)
+
+
+def test_a_price_too_long_to_be_exact_is_reported_once(runtime):
+    data = xlsx_bytes({"services": [HEADER, ["S-1", "Приём", "Qabul", "Visit", 1e20, 0]]})
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["row"], e["column"], e["reason"]) for e in result["errors"]] == [
+        (2, "price", "This number is too long to be exact; format the column as text.")
+    ]
+
+
+def test_a_vat_typed_as_a_percentage_in_excel_is_that_percentage(runtime):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "services"
+    sheet.append(HEADER)
+    sheet.append(["S-1", "Приём", "Qabul", "Visit", 150000, 0.12])  # typed as "12%"
+    sheet.append(["S-2", "УЗИ", "UTT", "Ultrasound", 80000, 0])
+    sheet.append(["S-3", "ЭКГ", "EKG", "ECG", 50000, 12])  # 12 shown with a "%" after it
+    sheet["F2"].number_format = "0%"
+    sheet["F3"].number_format = "0%"
+    sheet["F4"].number_format = '0"%"'
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = run_import(runtime, "prices.xlsx", buffer.getvalue())
+    assert (result["created"], result["errors"]) == (3, [])
+    with runtime.db.session() as s:
+        assert dict(s.execute(select(Service.code, Service.vat_percent)).all()) == {
+            "S-1": 12,
+            "S-2": 0,
+            "S-3": 12,
+        }

@@ -250,6 +250,16 @@ def test_a_damaged_workbook_is_rejected():
         parse_price_list("prices.xlsx", broken)
 
 
+def test_a_workbook_whose_sheet_breaks_off_midway_is_rejected_as_a_whole():
+    rows = [[f"S-{i}", "Приём", "Qabul", "Visit", "1000", "0"] for i in range(300)]
+    data = xlsx_bytes({"services": [SERVICE_HEADER, *rows]})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    broken = _rewrite(data, "xl/worksheets/sheet1.xml", sheet[: len(sheet) // 2])
+    with pytest.raises(PriceListRejected, match="The workbook cannot be read"):
+        parse_price_list("prices.xlsx", broken)
+
+
 def test_a_workbook_with_known_sheets_but_no_services_imports_what_it_has():
     data = xlsx_bytes(
         {

@@ -407,3 +407,58 @@ def test_demo_data_fills_an_empty_database_once(db):
     assert reference.get_clinic_profile(db).taxpayer_number.isdigit()
     assert load_demo_data(db) is False
     assert reference.list_departments(db)[1] == 5
+
+
+@pytest.mark.parametrize("typed", ["8 90 123 45 67", "8 (90) 123-45-67", "8901234567"])
+def test_a_phone_typed_with_the_old_trunk_prefix_8_is_kept_as_plus_998(db, typed):
+    patient = patients.create_patient(db, {"full_name": "Ali Valiyev", "sex": "M", "phone": typed})
+    assert patient.phone == "+998901234567"
+    profile = reference.update_clinic_profile(db, {"legal_name": "Shifo MChJ", "phone": typed})
+    assert profile.phone == "+998901234567"
+
+
+def test_a_name_with_the_uzbek_sign_is_found_typed_without_it(db):
+    otkir = patients.create_patient(db, {"full_name": "Gʻulomov Oʻtkir", "sex": "M"})
+    gozal = patients.create_patient(db, {"full_name": "Go`zal O’rinova", "sex": "F"})
+    plain = patients.create_patient(db, {"full_name": "Otabek Nazarov", "sex": "M"})
+    db.commit()
+    for query in ("otkir", "Otkir Gulomov", "o'tkir", "Ўткир", "Уткир"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [otkir.id], query
+    for query in ("gozal", "Orinova", "go'zal", "Гузал"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [gozal.id], query
+    assert [p.id for p in patients.list_patients(db, q="otabek")[0]] == [plain.id]
+    # The same rule finds the price list and the doctors.
+    _service(db, code="USG-1", name_uz="Qorin boʻshligʻi UTT")
+    db.commit()
+    assert [s.code for s in reference.list_services(db, q="boshligi")[0]] == ["USG-1"]
+
+
+def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):
+    latin = _department(db, code="CARD", prefix="K")  # Latin K
+    other = _department(db, code="LAB", prefix="L")
+    with pytest.raises(Conflict) as caught:
+        _department(db, code="KARD", prefix="к")  # Cyrillic К: "К-012" on the board
+    assert list(caught.value.errors) == ["ticket_prefix"]
+    with pytest.raises(Conflict):
+        reference.update_department(db, other.id, {"ticket_prefix": "К"})
+    reference.update_department(db, other.id, {"ticket_prefix": "Қ"})  # Қ is its own letter
+    reference.update_department(db, latin.id, {"ticket_prefix": "k", "name_en": "Heart"})
+    assert db.scalar(select(Department.ticket_prefix).where(Department.id == latin.id)) == "K"
+
+
+def test_a_passport_typed_in_the_cyrillic_layout_is_the_same_passport(db):
+    latin = patients.create_patient(
+        db, {"full_name": "Ali Valiyev", "sex": "M", "document_number": "AA1234567"}
+    )
+    db.commit()
+    with pytest.raises(Conflict) as caught:  # "АА" typed with the Russian keyboard on
+        patients.create_patient(
+            db, {"full_name": "Али Валиев", "sex": "M", "document_number": "АА 123 45 67"}
+        )
+    assert list(caught.value.errors) == ["document_number"]
+    db.rollback()
+    assert [p.id for p in patients.list_patients(db, q="АА12345")[0]] == [latin.id]
+    other = patients.create_patient(
+        db, {"full_name": "Vali Aliyev", "sex": "M", "document_number": "ас7654321"}
+    )
+    assert other.document_number == "AC7654321"
