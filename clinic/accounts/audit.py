@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -114,6 +114,17 @@ class AuditFilter:
     until: datetime | None = None
 
 
+def _in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, where the column is compared. A moment of the calendar's first day
+    east of UTC, or its last day west of it, has no UTC datetime: the calendar's end it lies
+    beyond bounds the same rows."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        end = datetime.min if moment.year == datetime.min.year else datetime.max
+        return end.replace(tzinfo=timezone.utc)
+
+
 def _filtered(query, f: AuditFilter):
     if f.username:
         query = query.where(AuditEntry.username == f.username.lower())
@@ -124,9 +135,9 @@ def _filtered(query, f: AuditFilter):
     if f.object_id:
         query = query.where(AuditEntry.object_id == f.object_id)
     if f.since:
-        query = query.where(AuditEntry.at >= f.since)
+        query = query.where(AuditEntry.at >= _in_utc(f.since))
     if f.until:
-        query = query.where(AuditEntry.at < f.until)
+        query = query.where(AuditEntry.at < _in_utc(f.until))
     return query
 
 

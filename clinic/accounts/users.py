@@ -18,6 +18,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor
 
 USERNAME_MAX = 64
+FULL_NAME_MAX = 160
 USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{1,{USERNAME_MAX - 1}}}$")
 
 # After this many wrong passwords in a row (from any address) the account locks; each new
@@ -56,7 +57,12 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def find_user(session: Session, username: str) -> User | None:
-    if not isinstance(username, str) or len(username) > USERNAME_MAX:
+    """The user named ``username`` as a person types it: any case, spaces around ignored
+    (names are stored trimmed and in lower case)."""
+    if not isinstance(username, str):
+        return None
+    username = username.strip()
+    if len(username) > USERNAME_MAX:
         return None
     return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
@@ -76,6 +82,11 @@ def create_user(
             "bad username",
             errors={"username": ["2-64 characters: Latin letters, digits, dot, dash, underscore"]},
         )
+    full_name = (full_name or "").strip()
+    if len(full_name) > FULL_NAME_MAX:
+        raise ValidationFailed(
+            "full name too long", errors={"full_name": [f"at most {FULL_NAME_MAX} characters"]}
+        )
     roles = _check_roles(roles)
     _check_password(password, username)
     if find_user(session, username) is not None:
@@ -83,7 +94,7 @@ def create_user(
     _check_doctor(session, roles, doctor_id)
     user = User(
         username=username,
-        full_name=full_name.strip(),
+        full_name=full_name,
         password_hash=passwords.hash_password(password),
         doctor_id=doctor_id,
         created_at=utcnow(),
@@ -107,19 +118,23 @@ def _check_doctor(session: Session, roles, doctor_id) -> None:
 def _keep_an_administrator(session: Session, user: User, *, admin: bool, active: bool) -> None:
     """Refuse a change that would leave no active administrator (nobody could undo it).
 
-    The active administrators' rows are locked first, so two administrators demoting each
-    other at the same moment cannot both pass the count.
+    The active administrators' rows are locked first, in one order, so two administrators
+    demoting or disabling each other at the same moment wait for one another instead of
+    deadlocking. The count is read after, by a statement of its own: it sees what the change
+    that held the locks first committed (a locked row re-read in place would still show the
+    admin role that change removed).
     """
     if admin and active:
         return
     if not (user.active and "admin" in user.roles):
         return
-    others = session.scalars(
+    admins = (
         select(User.id)
         .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "admin", User.active.is_(True), User.id != user.id)
-        .with_for_update(of=User)
-    ).all()
+        .where(UserRole.role == "admin", User.active.is_(True))
+    )
+    session.scalars(admins.order_by(User.id).with_for_update(of=User)).all()
+    others = session.scalars(admins.where(User.id != user.id)).all()
     if not others:
         raise Conflict(
             "the last active administrator must stay one",
@@ -157,7 +172,22 @@ def set_password(session: Session, user: User, new_password: str) -> None:
 
 
 def change_own_password(session: Session, user: User, current: str, new_password: str) -> None:
-    if not passwords.verify_password(user.password_hash, current):
+    """A new password for a signed-in user who proves the current one.
+
+    A wrong current password counts as a failed sign-in and locked accounts are refused: a
+    session left open on a shared computer must not let anyone guess the password past the
+    lock. The caller commits when this raises too (the count is part of the outcome).
+    """
+    now = utcnow()
+    matches = passwords.verify_password(user.password_hash, current)
+    if not matches and not is_locked(user, now):
+        _count_failure(session, user, now)
+    if is_locked(user, now):
+        raise ValidationFailed(
+            "the account is locked after wrong passwords",
+            errors={"current_password": ["the account is locked for now: wait or ask an admin"]},
+        )
+    if not matches:
         raise ValidationFailed(
             "the current password is wrong", errors={"current_password": ["is wrong"]}
         )
@@ -194,6 +224,30 @@ def list_users(session: Session, *, locked_only: bool = False) -> list[User]:
     return list(session.scalars(query))
 
 
+def _count_failure(session: Session, user: User, now: datetime) -> str:
+    """One more wrong password in a row; at the limit the account locks. Returns the outcome.
+
+    The user's row is read again and locked first: wrong passwords sent in parallel are
+    counted one after another, none lost to another's stale count (the password check, the
+    slow part, is done before, unlocked).
+    """
+    session.refresh(user, with_for_update=True)
+    if is_locked(user, now):
+        return "locked"  # a parallel failure has just locked it
+    user.failed_logins += 1
+    if user.failed_logins < LOCK_AFTER_FAILURES:
+        session.flush()
+        return "wrong password"
+    # The doubling stops once past the longest lock: a timedelta overflows at 2**37.
+    doublings = min(user.lock_count, 10)
+    user.locked_until = now + min(FIRST_LOCK * (2**doublings), LONGEST_LOCK)
+    user.lock_count += 1
+    user.failed_logins = 0
+    session.flush()
+    access_changed(session, user.id)
+    return "wrong password; account locked"
+
+
 @dataclass(frozen=True)
 class SignIn:
     """The outcome of a sign-in attempt. ``reason`` is for the audit log, never the client."""
@@ -220,17 +274,7 @@ def sign_in(session: Session, username: str, password: str) -> SignIn:
     if is_locked(user, now):
         return SignIn(user, "locked")
     if not matches:
-        user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER_FAILURES:
-            length = min(FIRST_LOCK * (2**user.lock_count), LONGEST_LOCK)
-            user.locked_until = now + length
-            user.lock_count += 1
-            user.failed_logins = 0
-            session.flush()
-            access_changed(session, user.id)
-            return SignIn(user, "wrong password; account locked")
-        session.flush()
-        return SignIn(user, "wrong password")
+        return SignIn(user, _count_failure(session, user, now))
     user.failed_logins = 0
     user.lock_count = 0
     user.last_login_at = now

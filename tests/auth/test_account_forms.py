@@ -8,6 +8,8 @@ from sqlalchemy import select
 from clinic.accounts import tokens, users
 from clinic.accounts.models import ApiToken, User
 
+GOOD = "Yashil-olma-42"
+
 
 def _token_of(runtime, username: str) -> int:
     with runtime.db.transaction() as s:
@@ -54,3 +56,30 @@ def test_an_administrator_cannot_disable_himself_nor_take_an_unknown_action(clie
     assert admin.post(f"/admin/users/{me}/promote").status_code == 302
     with runtime.db.session() as s:
         assert s.get(User, me).active is True
+
+
+def test_numbers_in_forms_and_filters_are_ascii_digits_or_refused_plainly(client, runtime):
+    # ``²`` and ``１`` count as digits to Python's isdigit; neither is a number here.
+    for odd in ("²", "１", "9" * 40, "-1", " 7"):
+        made = client.post(
+            "/admin/users",
+            data={"username": "doc", "password": GOOD, "roles": ["doctor"], "doctor_id": odd},
+        )
+        assert made.status_code == 302
+        assert client.post("/account/tokens", data={"name": "x", "days": odd}).status_code == 302
+        assert client.get(f"/admin/audit?page={odd}").status_code == 200
+    with runtime.db.session() as s:
+        assert users.find_user(s, "doc") is None
+        assert s.scalars(select(ApiToken)).all() == []
+
+
+def test_a_username_too_long_is_refused_not_made_shorter(client, runtime):
+    for name in ("a" * 65, "  " + "b" * 70):
+        assert (
+            client.post(
+                "/admin/users", data={"username": name, "password": GOOD, "roles": ["cashier"]}
+            ).status_code
+            == 302
+        )
+    with runtime.db.session() as s:
+        assert [u.username for u in users.list_users(s)] == ["admin"]

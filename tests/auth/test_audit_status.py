@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timezone
+from html import unescape
 
 from sqlalchemy import insert, select
 
@@ -99,3 +100,48 @@ def test_the_audit_page_shows_clinic_time_and_names_the_zone(client, runtime):
     text = html.get_data(as_text=True)
     assert "2026-03-02 12:15:00" in text and "2026-03-02 07:15:00" not in text
     assert "Asia/Tashkent" in text
+
+
+def test_the_audit_filters_take_days_in_clinic_time_and_dates_at_the_calendars_ends(
+    client, runtime
+):
+    # 20:30 UTC on 1 March is 01:30 on 2 March in Tashkent: a row of the clinic's 2 March.
+    with runtime.db.transaction() as s:
+        s.execute(
+            insert(AuditEntry).values(
+                at=datetime(2026, 3, 1, 20, 30, 0, tzinfo=timezone.utc),
+                username="night",
+                roles="",
+                action="test.night",
+                object_type="",
+                object_id="",
+                status=200,
+                ip="",
+                user_agent="",
+                request_id="night-check",
+            )
+        )
+    html = {"Accept": "text/html"}
+    on_the_2nd = client.get("/admin/audit?username=night&since=2026-03-02", headers=html)
+    assert "test.night" in on_the_2nd.get_data(as_text=True)
+    to_the_1st = client.get("/admin/audit?username=night&until=2026-03-01", headers=html)
+    assert "test.night" not in to_the_1st.get_data(as_text=True)
+    # The page's CSV link exports what the page shows, its days included.
+    link = re.search(r'href="([^"]*export\.csv[^"]*)"', to_the_1st.get_data(as_text=True))
+    exported = client.get(unescape(link.group(1)))
+    assert exported.status_code == 200 and "test.night" not in exported.get_data(as_text=True)
+    # The first day of the calendar in Tashkent is still the year 0 in UTC, and the last
+    # day west of UTC is the year 10000: bounds past every row, not a server error.
+    assert client.get("/admin/audit?since=0001-01-01", headers=html).status_code == 200
+    assert client.get("/admin/audit?until=9999-12-31", headers=html).status_code == 200
+    for query, total in (
+        ("since=0001-01-01T00:00:00%2B05:00", 1),
+        ("until=9999-12-31T23:59:59-05:00", 1),
+        ("since=9999-12-31T23:59:59-05:00", 0),
+        ("until=0001-01-01T00:00:00%2B05:00", 0),
+    ):
+        found = client.get(f"/api/v1/audit?username=night&{query}")
+        assert found.status_code == 200 and found.get_json()["total"] == total, query
+        csv = client.get(f"/api/v1/audit/export.csv?username=night&{query}")
+        assert csv.status_code == 200
+        assert ("test.night" in csv.get_data(as_text=True)) is bool(total)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from clinic.accounts import users
+from clinic.accounts.models import User
 from clinic.errors import Conflict
 
 
@@ -34,3 +37,57 @@ def test_only_another_active_administrator_lets_the_role_go(client, make_user):
     assert client.patch(f"/api/v1/users/{me}", json={"roles": ["manager"]}).status_code == 409
     assert client.patch(f"/api/v1/users/{other}", json={"active": True}).status_code == 200
     assert client.patch(f"/api/v1/users/{me}", json={"roles": ["manager"]}).status_code == 200
+
+
+def _at_once(runtime, change, user_ids) -> list[str]:
+    """Apply ``change`` to each user in its own transaction, all starting together."""
+    barrier = threading.Barrier(len(user_ids))
+    outcomes = []
+
+    def run(user_id):
+        with runtime.db.session() as s:
+            user = users.get_user(s, user_id)
+            user.roles  # loaded before the others start, as a request would have it
+            barrier.wait()
+            try:
+                change(s, user)
+                s.commit()
+                outcomes.append("done")
+            except Exception as exc:
+                s.rollback()
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run, args=(user_id,)) for user_id in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+def _active_administrators(runtime) -> list[str]:
+    with runtime.db.session() as s:
+        return [u.username for u in users.list_users(s) if u.active and "admin" in u.roles]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s, user: users.set_active(s, user, False),
+        lambda s, user: users.set_roles(s, user, ["manager"]),
+    ],
+    ids=["disable", "demote"],
+)
+def test_the_last_two_administrators_changed_at_once_leave_one_and_a_clear_refusal(
+    runtime, make_user, change
+):
+    for _ in range(3):
+        pair = [make_user("admin"), make_user("admin")]
+        # One change goes through; the other waits for it, then is refused (409), never
+        # passed on a stale count nor broken off as a deadlock.
+        assert _at_once(runtime, change, pair) == ["Conflict", "done"]
+        assert len(_active_administrators(runtime)) == 1
+        with runtime.db.transaction() as s:
+            for user_id in pair:
+                s.get(User, user_id).active = False

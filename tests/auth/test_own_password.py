@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clinic.accounts.models import User
+from sqlalchemy import select
+
+from clinic.accounts.models import AuditEntry, User
 from tests.conftest import PASSWORD
 
 NEW = "Yangi-parol-2026!"
@@ -39,3 +41,51 @@ def test_a_wrong_current_password_changes_nothing(client_as, runtime):
     assert refused.status_code == 422
     with runtime.db.session() as s:
         assert s.query(User).filter_by(username="botir").one().password_hash == before
+
+
+def test_a_password_changed_through_the_api_keeps_this_session_and_ends_the_others(client_as, app):
+    desk = client_as("registrar", "shahlo")
+    elsewhere = app.test_client()
+    elsewhere.sign_in("shahlo")
+    changed = desk.post(
+        "/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW}
+    )
+    assert changed.status_code == 204
+    assert desk.get("/api/v1/me").get_json()["username"] == "shahlo"
+    assert desk.post("/api/v1/tokens", json={"name": "after", "days": 1}).status_code == 201
+    assert elsewhere.get("/api/v1/me").status_code == 401
+
+
+def test_guessing_the_current_password_locks_the_account_like_wrong_sign_ins(
+    client_as, app, runtime
+):
+    """A session left open on a shared computer gives no way round the lock."""
+    desk = client_as("registrar", "kamola")
+    for n in range(5):
+        door = ("/api/v1/me/password", "/account/password")[n % 2]
+        guess = {"current_password": f"guess-number-{n}", "new_password": NEW}
+        answer = (
+            desk.post(door, json=guess) if door.startswith("/api") else desk.post(door, data=guess)
+        )
+        assert answer.status_code == 422
+    # Locked now: neither the right password nor a change with it gets through.
+    assert (
+        app.test_client()
+        .post("/api/v1/session", json={"username": "kamola", "password": PASSWORD})
+        .status_code
+        == 401
+    )
+    refused = desk.post(
+        "/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW}
+    )
+    assert refused.status_code == 422
+    assert "locked" in refused.get_json()["errors"]["current_password"][0]
+    with runtime.db.session() as s:
+        user = s.query(User).filter_by(username="kamola").one()
+        assert user.locked_until is not None and user.lock_count == 1
+        statuses = s.scalars(
+            select(AuditEntry.status).where(
+                AuditEntry.username == "kamola", AuditEntry.status == 422
+            )
+        ).all()
+    assert len(statuses) == 6

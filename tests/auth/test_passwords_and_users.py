@@ -81,6 +81,34 @@ def test_five_wrong_passwords_lock_the_account_and_locks_grow(db):
     assert user.locked_until - utcnow() > first_lock + timedelta(minutes=10)
 
 
+def test_an_account_locked_again_and_again_locks_for_a_day_at_most(db):
+    user = users.create_user(db, username="sevara", password=GOOD, roles=["registrar"])
+    user.lock_count = 40  # weeks of someone guessing, lock after lock
+    for _ in range(users.LOCK_AFTER_FAILURES):
+        assert not users.sign_in(db, "sevara", "wrong-password-1").ok
+    assert users.is_locked(user)
+    assert user.locked_until - utcnow() <= users.LONGEST_LOCK
+
+
+def test_usernames_are_found_whatever_their_case_and_spaces_around(db):
+    users.create_user(db, username="  Gulnora ", password=GOOD, roles=["cashier"])
+    for typed in ("gulnora", "GULNORA", " Gulnora", "gulnora\t"):
+        assert users.sign_in(db, typed, GOOD).ok, typed
+    assert not users.sign_in(db, "gul nora", GOOD).ok
+
+
+def test_a_full_name_longer_than_kept_is_refused_not_stored_cut(db):
+    with pytest.raises(ValidationFailed) as long_name:
+        users.create_user(
+            db, username="oybek", password=GOOD, roles=["cashier"], full_name="Oʻgʻiloy " * 30
+        )
+    assert "full_name" in long_name.value.errors
+    made = users.create_user(
+        db, username="oybek", password=GOOD, roles=["cashier"], full_name=" Oʻgʻiloy Gʻofurova "
+    )
+    assert made.full_name == "Oʻgʻiloy Gʻofurova"
+
+
 def test_rehash_when_parameters_change(db):
     user = users.create_user(db, username="rustam", password=GOOD, roles=["cashier"])
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

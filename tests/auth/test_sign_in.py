@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 
+import pytest
 from sqlalchemy import select
 
+from clinic.accounts import users
 from clinic.models import AuditEntry, User
 from tests.conftest import PASSWORD
 
@@ -123,3 +126,25 @@ def test_a_password_change_signs_out_other_sessions(app, make_user):
     )
     assert changed.status_code == 204
     assert second.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_wrong_passwords_sent_in_parallel_all_count_towards_the_lock(runtime, make_user):
+    make_user("registrar", username="lola")
+    barrier = threading.Barrier(10)
+
+    def guess(n: int) -> None:
+        with runtime.db.session() as s:
+            barrier.wait()
+            users.sign_in(s, "lola", f"wrong-guess-{n:04}")
+            s.commit()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with runtime.db.session() as s:
+        user = users.find_user(s, "lola")
+        # Ten guesses at once: the first five lock the account, the rest find it locked.
+        assert users.is_locked(user) and user.lock_count == 1 and user.failed_logins == 0

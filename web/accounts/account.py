@@ -8,6 +8,7 @@ from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 
 from clinic.accounts import tokens, users
+from clinic.errors import ValidationFailed
 from web import db
 from web.accounts.schemas import (
     CsrfSchema,
@@ -21,9 +22,10 @@ from web.accounts.schemas import (
     TokenSchema,
 )
 from web.api.schemas import ProblemSchema
+from web.auth.audit import answer_status
 from web.auth.identity import current_identity
 from web.auth.limits import sign_in_budget
-from web.auth.views import FAILED, attempt_sign_in, sign_out_session
+from web.auth.views import FAILED, attempt_sign_in, keep_signed_in, sign_out_session
 from web.errors import problem
 from web.permissions import public, signed_in
 
@@ -92,11 +94,19 @@ def me():
 @blp.response(204)
 @blp.alt_response(422, schema=ProblemSchema)
 def change_password(data):
-    """Change your own password; every other session of yours ends."""
+    """Change your own password; every other session of yours ends, and every token."""
+    identity = current_identity()
     session = db.session()
-    user = users.get_user(session, current_identity().user_id)
-    users.change_own_password(session, user, data["current_password"], data["new_password"])
+    user = users.get_user(session, identity.user_id)
+    try:
+        users.change_own_password(session, user, data["current_password"], data["new_password"])
+    except ValidationFailed:
+        answer_status(422)  # a wrong current password is counted: kept, with its answer
+        session.commit()
+        raise
     session.commit()
+    if identity.via == "session":
+        keep_signed_in(user)
 
 
 def _may_manage(owner_id: int) -> bool:

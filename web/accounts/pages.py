@@ -43,7 +43,9 @@ def users_page():
 
 
 def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    # ASCII digits only: ``isdigit`` also passes ``²`` (which ``int`` refuses) and ``１２``.
+    digits = value and value.isascii() and value.isdigit() and len(value) < 10
+    return int(value) if digits else None
 
 
 @bp.post("/admin/users")
@@ -53,9 +55,11 @@ def create_user_form():
     try:
         users.create_user(
             session,
-            username=request.form.get("username", "")[:64],
-            password=request.form.get("password", "")[:128],
-            full_name=request.form.get("full_name", "")[:160],
+            # Whole, never cut: a name or password longer than allowed is refused, not
+            # quietly made into a shorter one the administrator did not type.
+            username=request.form.get("username", ""),
+            password=request.form.get("password", ""),
+            full_name=request.form.get("full_name", ""),
             roles=request.form.getlist("roles"),
             doctor_id=_int_or_none(request.form.get("doctor_id")),
         )
@@ -87,7 +91,7 @@ def user_action_form(user_id: int, action: str):
                 return redirect(url_for("admin.users_page"))
             users.set_active(session, user, action == "enable")
         elif action == "password":
-            users.set_password(session, user, request.form.get("password", "")[:128])
+            users.set_password(session, user, request.form.get("password", ""))
         elif action == "unlock":
             users.unlock(session, user)
         else:
@@ -120,9 +124,7 @@ def create_my_token_form():
         abort(403, description="tokens are made from a signed-in session, not with a token")
     session = db.session()
     try:
-        days = (
-            int(request.form.get("days", "90")) if request.form.get("days", "90").isdigit() else 0
-        )
+        days = _int_or_none(request.form.get("days", "90")) or 0
         user = users.get_user(session, current_identity().user_id)
         token, plain = tokens.create_token(
             session, user, name=request.form.get("name", ""), days=days
@@ -186,7 +188,7 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
 @requires("audit.read")
 def audit_page():
     args = request.args
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = _int_or_none(args.get("page")) or 1
     f = audit.AuditFilter(
         username=(args.get("username") or None),
         action=(args.get("action") or None),
@@ -196,6 +198,8 @@ def audit_page():
     )
     rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
     query = {k: v for k, v in args.items() if k in ("username", "action", "object_type") and v}
+    # The CSV link exports what the page shows: its days too, as the moments they bound.
+    query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
     tz = db.runtime().settings.tz
     return render_template(
         "admin/audit.html",

@@ -20,7 +20,7 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import users
 from clinic.errors import ValidationFailed
 from web import db
-from web.auth.audit import mark_audited, request_id
+from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
 from web.auth.schemas import PasswordChangeSchema
@@ -66,6 +66,13 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     login_user(identity)
     _regenerate_session()
     return identity
+
+
+def keep_signed_in(user) -> None:
+    """After the user changed his own password: this session goes on under the new session
+    version, with a new id; every other session of his has ended."""
+    login_user(Identity.of(user, "session"))
+    _regenerate_session()
 
 
 def sign_out_session() -> None:
@@ -156,11 +163,11 @@ def password_page():
                 )
             except ValidationFailed as exc:
                 errors = exc.errors
+                answer_status(422)  # a wrong current password is counted: kept, with its answer
+                session.commit()
             else:
                 session.commit()
-                # The session version moved on: sign in again under the new one.
-                login_user(Identity.of(user, "session"))
-                _regenerate_session()
+                keep_signed_in(user)
                 flash(_("Your password has been changed."))
                 return redirect(url_for("pages.index"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)
