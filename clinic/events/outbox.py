@@ -23,17 +23,15 @@ from typing import Callable, Iterable
 
 from sqlalchemy import (
     BigInteger,
-    Integer,
     String,
     bindparam,
-    column,
     delete,
     event,
     func,
     insert,
     select,
+    text,
     update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -106,41 +104,43 @@ def _events_statement(channels: int, events: int):
     counter rows stay locked until commit, so this saves their holder a round trip."""
     key = (channels, events)
     if key not in _events_statements:
-        seqs = _seq_statement("postgresql", channels).cte("seqs")
-        batch = values(
-            column("channel", String),
-            column("back", BigInteger),  # how many of the batch's events on it follow this one
-            column("type", String),
-            column("data", JsonDoc),
-            column("ord", Integer),
-            name="e",
-        ).data(
-            [
-                (
-                    bindparam(f"c{j}", type_=String()),
-                    bindparam(f"b{j}", type_=BigInteger()),
-                    bindparam(f"t{j}", type_=String()),
-                    bindparam(f"d{j}", type_=JsonDoc),
-                    j,
-                )
-                for j in range(events)
+        counters = ", ".join(f"(:name{i}, :n{i})" for i in range(channels))
+        rows = ", ".join(
+            f"(CAST(:c{j} AS VARCHAR), CAST(:b{j} AS BIGINT), CAST(:t{j} AS VARCHAR),"
+            f" CAST(:d{j} AS JSONB), {j})"
+            for j in range(events)
+        )
+        # Only the shape is formatted in (placeholders numbered by the counts); every value is
+        # a bound parameter. Text, not a Core VALUES construct: that one is never cached, and
+        # compiling it again costs more than the round trip it saves.
+        sql = (
+            "WITH seqs AS ("
+            f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "  # nosec B608
+            "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
+            "RETURNING ch.name, ch.last_seq) "
+            "INSERT INTO outbox_events (channel, seq, type, data, created_at) "
+            "SELECT e.channel, seqs.last_seq - e.back, e.type, e.data, :at "
+            f"FROM (VALUES {rows}) AS e (channel, back, type, data, ord) "
+            "JOIN seqs ON seqs.name = e.channel ORDER BY e.ord "
+            "RETURNING id, channel, seq"
+        )
+        params = [bindparam("at", type_=UTCDateTime())]
+        for i in range(channels):
+            params += [
+                bindparam(f"name{i}", type_=String()),
+                bindparam(f"n{i}", type_=BigInteger()),
             ]
-        )
-        rows = (
-            select(
-                batch.c.channel,
-                seqs.c.last_seq - batch.c.back,
-                batch.c.type,
-                batch.c.data,
-                bindparam("at", type_=UTCDateTime()),
-            )
-            .join_from(batch, seqs, seqs.c.name == batch.c.channel)
-            .order_by(batch.c.ord)
-        )
+        for j in range(events):
+            params += [
+                bindparam(f"c{j}", type_=String()),
+                bindparam(f"b{j}", type_=BigInteger()),
+                bindparam(f"t{j}", type_=String()),
+                bindparam(f"d{j}", type_=JsonDoc),
+            ]
         _events_statements[key] = (
-            insert(_outbox)
-            .from_select(["channel", "seq", "type", "data", "created_at"], rows)
-            .returning(_outbox.c.id, _outbox.c.channel, _outbox.c.seq)
+            text(sql)
+            .bindparams(*params)
+            .columns(id=BigInteger(), channel=String(), seq=BigInteger())
         )
     return _events_statements[key]
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
-from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue
+from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -161,6 +161,23 @@ _ACTIVE_QUEUES = _QUEUES.where(Queue.active.is_(True))
 
 def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
     return list(session.scalars(_ACTIVE_QUEUES if active_only else _QUEUES))
+
+
+# The active queues with the waiting count of one clinic day, in one statement.
+_ACTIVE_QUEUES_WAITING = (
+    _ACTIVE_QUEUES.add_columns(func.coalesce(QueueDay.waiting, 0))
+    .outerjoin(QueueDay, (QueueDay.queue_id == Queue.id) & (QueueDay.day == bindparam("on_day")))
+    .order_by(None)
+    .order_by(Queue.code)
+)
+
+
+def active_queues_waiting(session: Session, day: date) -> list[tuple[Queue, int]]:
+    """Each active queue and how many wait in it on ``day`` (none before its first ticket)."""
+    return [
+        (queue, waiting)
+        for queue, waiting in session.execute(_ACTIVE_QUEUES_WAITING, {"on_day": day})
+    ]
 
 
 def board_as_dict(board: Board) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint, abort
 
 from clinic.accounts.permissions import Staff
+from clinic.base import utcnow
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
@@ -69,9 +70,11 @@ def _queue_out(session, queue, waiting: int | None = None) -> dict:
 def list_queues():
     """Active queues with today's waiting counts."""
     session = db.session()
-    queues = queue_admin.list_queues(session)
-    waiting = q.waiting_today_by_queue(session, [queue.id for queue in queues], tz=_tz())
-    return [_queue_out(session, queue, waiting.get(queue.id, 0)) for queue in queues]
+    today = q.clinic_day(utcnow(), _tz())
+    return [
+        _queue_out(session, queue, waiting)
+        for queue, waiting in queue_admin.active_queues_waiting(session, today)
+    ]
 
 
 @blp.route("/queues", methods=["POST"])
