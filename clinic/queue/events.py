@@ -60,6 +60,7 @@ TICKET_ACTIONS = (
     "cancelled",
     "transferred",
     "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)
+    "refunded",  # its invoice was refunded in full before the call: it waits for payment again
     "day_closed",  # the day closed on it: now a no-show or cancelled (the queue's close_action)
     "patient_attached",  # the desk found or registered its patient (staff channel: the id)
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from clinic.models import OutboxEvent, Ticket
-from clinic.payments import invoices
+from clinic.payments import invoices, refunds
 from clinic.queue import calls
 from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
 
@@ -67,3 +67,47 @@ def test_a_queue_without_the_flag_calls_unpaid_tickets(runtime):
         queue_id = make_queue(s, pay_first=False)
     ticket_id, _ = _ticket_with_invoice(runtime, queue_id)
     assert _call(runtime, queue_id) == ticket_id
+
+
+def _refund(runtime, invoice_id, amount):
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        refunds.refund(
+            s,
+            invoice,
+            amount=amount,
+            reason="changed his mind",
+            actor="kassa",
+            may_refund_large=True,
+        )
+
+
+def test_a_ticket_refunded_in_full_before_the_call_waits_for_payment_again(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    ticket_id, invoice_id = _ticket_with_invoice(runtime, queue_id)
+    _pay(runtime, invoice_id)
+    _refund(runtime, invoice_id, 3_000_00)  # part of it: still paid for
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).paid_at is not None
+    _refund(runtime, invoice_id, 5_000_00)  # the rest: nothing paid any more
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).paid_at is None
+        held = s.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.channel == f"queue:{queue_id}", OutboxEvent.type == "ticket.refunded"
+            )
+        ).all()
+    assert [(e.data["id"], e.data["paid_at"]) for e in held] == [(ticket_id, None)]
+    assert _call(runtime, queue_id) is None  # the doctor's call passes him over
+
+
+def test_a_refund_after_the_call_leaves_the_ticket_as_it_was(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    ticket_id, invoice_id = _ticket_with_invoice(runtime, queue_id)
+    _pay(runtime, invoice_id)
+    assert _call(runtime, queue_id) == ticket_id  # seen
+    _refund(runtime, invoice_id, 8_000_00)
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).paid_at is not None
