@@ -5,6 +5,7 @@ a thousand sockets open, where a threaded worker silently stops completing hands
 its threads are taken. Command-line options (``--bind``, ``--workers``) override these.
 """
 
+import functools
 import os
 import re
 import resource
@@ -87,13 +88,23 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key, value in atoms.items():
+        # Only what the line shows is read (not every header and environ entry, each time).
+        for key in _shown(self.cfg.access_log_format):
+            value = atoms.get(key)
             name = key[1:-2] if key.startswith("{") else ""
             if name in _SECRET_HEADERS or name in ("http_authorization", "http_cookie"):
                 atoms[key] = REDACTED
             elif isinstance(value, str):
                 atoms[key] = redact_secrets(value)
         return atoms
+
+
+@functools.lru_cache(maxsize=8)
+def _shown(access_log_format: str) -> tuple[str, ...]:
+    """The atoms ``access_log_format`` shows, as gunicorn looks them up (headers and environ
+    entries in lower case)."""
+    keys = re.findall(r"%\(([^)]*)\)", access_log_format)
+    return tuple(dict.fromkeys(k.lower() if k.startswith("{") else k for k in keys))
 
 
 # Display boards and sockets carry their token in the address (``?token=``) and a patient's
