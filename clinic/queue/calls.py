@@ -346,9 +346,21 @@ def transfer(
         now=now,
         queued_at=ticket.queued_at,
         transferred_from_id=ticket.id,
-        return_to_queue_id=ticket.queue_id if return_after else None,
+        return_to_queue_id=_returns_to(ticket, target.id, return_after),
     )
     return new
+
+
+def _returns_to(ticket: Ticket, to_queue_id: int, return_after: bool) -> int | None:
+    """Where the patient goes once seen in the queue he is sent to: back here when asked;
+    else where this ticket was to take him back to (therapy sends him to the laboratory to
+    come back, the laboratory sends him on to the X-ray: he still comes back to therapy),
+    unless he is being sent there now."""
+    if return_after:
+        return ticket.queue_id
+    if ticket.return_to_queue_id != to_queue_id:
+        return ticket.return_to_queue_id
+    return None
 
 
 def history(session: Session, ticket: Ticket) -> list[dict]:

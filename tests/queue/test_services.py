@@ -145,6 +145,31 @@ def test_a_transition_happens_only_from_the_expected_status(runtime):
     assert actions == ["issued", "called", "recalled", "started", "served"]
 
 
+def test_a_patient_sent_on_from_where_he_was_to_return_from_still_comes_back(runtime):
+    """Therapy sends him to the laboratory to come back; the laboratory sends him on to the
+    X-ray: once seen there he returns to therapy. Sent back to therapy itself, he stays."""
+    first = make_queue(runtime, "therapy", "T")
+    lab = make_queue(runtime, "lab", "L")
+    xray = make_queue(runtime, "xray", "X")
+    original = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        in_lab = calls.transfer(
+            s, q.get_ticket(s, original.id), lab, tz=TZ, return_after=True, now=MORNING
+        )
+        in_xray = calls.transfer(s, in_lab, xray, tz=TZ, now=MORNING)
+        assert in_xray.return_to_queue_id == first
+        called = calls.call_next(s, xray, tz=TZ, now=MORNING)
+        back = calls.finish_service(s, called, tz=TZ, now=MORNING)
+        assert (back.queue_id, back.priority) == (first, Priority.RETURNED)
+    second = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        in_lab = calls.transfer(
+            s, q.get_ticket(s, second.id), lab, tz=TZ, return_after=True, now=MORNING
+        )
+        home = calls.transfer(s, in_lab, first, tz=TZ, now=MORNING)
+        assert home.return_to_queue_id is None
+
+
 def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
     first = make_queue(runtime, "therapy", "T")
     lab = make_queue(runtime, "lab", "L")
