@@ -418,6 +418,11 @@ def _settle(
     dispatch_after_commit(session, APPLY_PAID_TASK, queue=PAYMENTS_QUEUE, invoice_id=invoice.id)
 
 
+def invoices_numbered(session: Session, number: str) -> list[Invoice]:
+    """The invoice numbered ``number`` (as printed, spaces around it ignored), or none."""
+    return list(session.scalars(select(Invoice).where(Invoice.number == number.strip())))
+
+
 def queue_channel_of(session: Session, invoice: Invoice) -> str | None:
     """The staff channel of the invoice's ticket's queue (registrars see paid state there)."""
     if invoice.ticket_id is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from clinic.models import Invoice, Payment
@@ -202,3 +204,17 @@ def test_a_refund_resent_by_the_browser_gives_back_once(client_as, runtime):
     assert again.get_json()["invoice"]["refunded_amount"] == 5_000_00
     drawer = cashier.get("/api/v1/payments/shifts/current").get_json()["shift"]
     assert drawer["cash_in_drawer"] == 20_000_00
+
+
+def test_an_invoice_of_an_earlier_day_is_found_by_its_number(client_as, runtime):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    invoice = _invoice(cashier, patient, service)
+    with runtime.db.transaction() as s:  # made a week ago: no longer on the day's list
+        s.get(Invoice, invoice["id"]).created_at -= timedelta(days=8)
+    assert cashier.get("/api/v1/payments/invoices").get_json() == []
+    found = cashier.get(f"/api/v1/payments/invoices?number=%20{invoice['number']}%20")
+    assert [i["id"] for i in found.get_json()] == [invoice["id"]]
+    assert cashier.get("/api/v1/payments/invoices?number=26-9999999").get_json() == []
+    refused = cashier.get("/api/v1/payments/invoices?number=" + "1" * 21)
+    assert refused.status_code == 422 and "number" in refused.get_json()["errors"]

@@ -60,9 +60,13 @@ def _shift_out(session, shift) -> dict:
 @blp.arguments(schemas.InvoicesQuery, location="query")
 @blp.response(200, schemas.InvoiceOut(many=True))
 def list_invoices(query):
-    """The clinic day's invoices and those still open from the week before, newest first."""
+    """The clinic day's invoices and those still open from the week before, newest first;
+    with ``number``, the invoice of that number whatever its day (or none)."""
     session = db.session()
-    found = desk.todays_invoices(session, tz=db.runtime().settings.tz, now=utcnow())
+    if query.get("number"):
+        found = invoices.invoices_numbered(session, query["number"])
+    else:
+        found = desk.todays_invoices(session, tz=db.runtime().settings.tz, now=utcnow())
     if query.get("status"):
         found = [i for i in found if i.status == query["status"]]
     return [invoices.invoice_as_dict(i) for i in found]

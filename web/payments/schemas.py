@@ -78,6 +78,9 @@ class InvoicesQuery(StrictSchema):
     status = fields.String(
         validate=validate.OneOf(["open", "paid", "partly_refunded", "refunded", "cancelled"])
     )
+    # An invoice of any day by its number (a refund of yesterday's payment, a receipt brought
+    # back): the list is otherwise the clinic day's.
+    number = fields.String(validate=validate.Length(min=1, max=20))
 
 
 class LineOut(Schema):
