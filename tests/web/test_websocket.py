@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
-from clinic.events import record_event
+from clinic.base import utcnow
+from clinic.events import flush_published_marks, prune_outbox, record_event, record_events
+from clinic.models import OutboxEvent
 from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
 
@@ -193,3 +197,90 @@ def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
         time.sleep(0.05)
     assert hub.subscriber_count() == 1  # the stuck client was dropped
     reader.close()
+
+
+def test_a_client_far_behind_gets_every_missed_event_not_only_the_first_page(
+    runtime, live_server, admin_token, monkeypatch
+):
+    # Redis keeps only the newest few: the outbox answers, a page of 1000 at a time.
+    monkeypatch.setattr(runtime.bus, "history_size", 5)
+    with runtime.db.transaction() as s:
+        record_events(s, [("job:behind", "test.tick", {"i": i}) for i in range(1200)])
+    ws = WSClient(live_server, token=admin_token)
+    got = ws.subscribe("job:behind", last_id=0, timeout=20)
+    assert [m["id"] for m in got if m["op"] == "event"] == list(range(1, 1201))
+    assert got[-1] == {"op": "subscribed", "channel": "job:behind", "last_id": 1200}
+    ws.close()
+
+
+def test_a_live_event_after_a_long_gap_brings_every_missed_event_first(
+    runtime, live_server, admin_token, monkeypatch
+):
+    ws = WSClient(live_server, token=admin_token)
+    ws.subscribe("job:gap")
+
+    def redis_away(messages):
+        raise ConnectionError("Redis is away")
+
+    with monkeypatch.context() as away:  # committed, never published: left in the outbox
+        away.setattr(runtime.bus, "publish", redis_away)
+        with runtime.db.transaction() as s:
+            record_events(s, [("job:gap", "test.tick", {"i": i}) for i in range(1100)])
+    _emit(runtime, "job:gap", 1)  # published: the server sees the gap before it
+    events = ws.events("job:gap", 1101, timeout=20)
+    assert [e["id"] for e in events] == list(range(1, 1102))
+    assert ws.quiet(0.3) == []
+    ws.close()
+
+
+def test_resuming_past_the_kept_history_starts_again_from_a_snapshot(
+    runtime, live_server, admin_token
+):
+    _emit(runtime, "job:old", 3)
+    # Weeks later: Redis no longer holds the channel's history and the outbox was pruned.
+    flush_published_marks()
+    runtime.redis.delete(runtime.bus.history_key("job:old"))
+    with runtime.db.transaction() as s:
+        s.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.channel == "job:old")
+            .values(created_at=utcnow() - timedelta(days=30), published_at=utcnow())
+        )
+        prune_outbox(s, keep_days=7)
+    ws = WSClient(live_server, token=admin_token)
+    got = ws.subscribe("job:old", last_id=1)
+    assert [m["op"] for m in got] == ["snapshot", "subscribed"]
+    assert got[0]["last_id"] == got[1]["last_id"] == 3
+    ws.close()
+
+
+def test_a_long_message_is_an_error_and_a_huge_frame_closes_the_socket_with_1009(
+    live_server, admin_token
+):
+    ws = WSClient(live_server, token=admin_token)
+    ws.send({"op": "ping", "pad": "x" * 1_000_000})
+    assert ws.next()["code"] == "bad_message"
+    ws.send({"op": "ping"})
+    assert ws.next() == {"op": "pong"}
+    # Beyond 4 MiB the server stops reading: nothing that large is kept in its memory.
+    ws.ws.send("x" * (5 * 1024 * 1024))
+    assert ws.wait_closed() == 1009
+
+
+def test_fifty_channels_a_socket_and_the_same_channel_twice_counts_once(
+    runtime, live_server, admin_token
+):
+    ws = WSClient(live_server, token=admin_token)
+    for i in range(200):
+        ws.send({"op": "subscribe", "channel": f"job:many{i}"})
+    ws.send({"op": "subscribe", "channel": "job:many7"})  # already followed: starts over
+    ws.send({"op": "ping"})
+    got = ws.until(lambda m: m.get("op") == "pong", timeout=20)
+    subscribed = [m["channel"] for m in got if m["op"] == "subscribed"]
+    assert subscribed == [f"job:many{i}" for i in range(50)] + ["job:many7"]
+    assert [m["code"] for m in got if m["op"] == "error"] == ["too_many_channels"] * 150
+    _emit(runtime, "job:many49", 1)
+    _emit(runtime, "job:many50", 1)
+    assert [e["channel"] for e in ws.events("job:many49", 1)] == ["job:many49"]
+    assert ws.quiet(0.3) == []
+    ws.close()

@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4096
 MAX_CHANNELS_PER_SOCKET = 50
+# Past this a frame is not read into memory at all: the socket is closed with 1009 as the data
+# arrives. Anyone holding a ticket's secret (an online join) may open a socket, so without a
+# bound one client could make a web process buffer a frame as large as it cares to send.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 sock = Sock()
 
 
 def init_ws(app: Flask) -> None:
+    app.config["SOCK_SERVER_OPTIONS"] = {
+        "max_message_size": MAX_FRAME_BYTES,
+        **app.config.get("SOCK_SERVER_OPTIONS", {}),
+    }
     sock.init_app(app)
     app.extensions.setdefault("clinic.ws", {})
     # After web.auth's identity loader (registered earlier), before the handshake.

@@ -26,7 +26,7 @@ import time
 
 from clinic import channels
 from clinic.accounts.access import notice_channel
-from clinic.events import replay
+from clinic.events import channel_last_seq, replay
 from clinic.runtime import Runtime
 from web.ws.access import may_read, recheck
 
@@ -158,7 +158,7 @@ class Connection:
         if event["id"] <= last:
             return  # already sent: by the replay, or published twice
         if event["id"] > last + 1:
-            for missed in self.hub.replay(channel, last):
+            for missed in self.hub.replay(channel, last, until=event["id"] - 1):
                 if missed["id"] < event["id"] and missed["id"] > self.last_sent[channel]:
                     self._send_event(missed)
         self._send_event(event)
@@ -167,8 +167,11 @@ class Connection:
         if channel not in self.channels:
             return
         if last_id is not None:
-            missed = self.hub.replay(channel, last_id)
-            if not missed or missed[0]["id"] == last_id + 1:
+            newest = self.hub.last_seq(channel)
+            # Nothing missed (a number above the newest is trusted, as docs/websocket.md says);
+            # otherwise the missed events must all still be there, from ``last_id + 1`` on.
+            missed = self.hub.replay(channel, last_id, until=newest) if newest > last_id else []
+            if newest <= last_id or (missed and missed[0]["id"] == last_id + 1):
                 self.last_sent[channel] = last_id
                 for event in missed:
                     self._send_event(event)
@@ -242,8 +245,26 @@ class Hub:
 
     # -- reading state ----------------------------------------------------------------------
 
-    def replay(self, channel: str, after: int) -> list[dict]:
-        return replay(self.runtime.db.sessionmaker, self.runtime.bus, channel, after)
+    def replay(self, channel: str, after: int, until: int | None = None) -> list[dict]:
+        """Every event of ``channel`` after number ``after`` (up to ``until``), in order.
+
+        The outbox answers a page at a time: a client further behind than one page gets the
+        rest too, not a silent gap. A history that no longer starts at ``after + 1`` is
+        answered as it is, for the caller to see."""
+        events: list[dict] = []
+        while until is None or after < until:
+            page = replay(self.runtime.db.sessionmaker, self.runtime.bus, channel, after)
+            if until is not None:
+                page = [e for e in page if e["id"] <= until]
+            if not page or page[0]["id"] != after + 1:
+                return events or page
+            events.extend(page)
+            after = page[-1]["id"]
+        return events
+
+    def last_seq(self, channel: str) -> int:
+        with self.runtime.db.session() as session:
+            return channel_last_seq(session, channel)
 
     def snapshot(self, channel: str):
         with self.runtime.db.session() as session:
