@@ -30,16 +30,23 @@ keep="${BACKUP_KEEP:-14}"
 
 log() { printf '== backup: %s\n' "$*" >&2; }
 
+# Dumps hold every patient's data: readable by their owner only.
+umask 077
+
 backup() {
     local dir=${1:-backups}
     mkdir -p "$dir"
     local file
     file="$dir/clinic-$(date -u +%Y%m%dT%H%M%SZ).dump"
     log "dumping to $file"
-    # Written under a temporary name: a cut-short dump never looks like a backup.
+    # Written under a temporary name: a cut-short dump never looks like a backup, and is not
+    # left behind to fill the disk.
+    partial="$file.partial"
+    trap 'rm -f "$partial"' EXIT
     "${exec_prefix[@]}" pg_dump --format=custom --no-owner --dbname "$url" >"$file.partial"
     "${exec_prefix[@]}" pg_restore --list <"$file.partial" >/dev/null
     mv "$file.partial" "$file"
+    trap - EXIT
     log "$(du -h "$file" | cut -f1) written and readable"
     # The newest $keep dumps stay; names sort by time.
     find "$dir" -maxdepth 1 -name 'clinic-*.dump' -printf '%f\n' | sort -r | tail -n "+$((keep + 1))" |

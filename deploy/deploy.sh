@@ -3,15 +3,16 @@
 #
 #   deploy/deploy.sh IMAGE       pull IMAGE, migrate, start web/worker/beat/flower on it, wait
 #                                for /health/ready; healthy: switch to it (the previous image is
-#                                kept for rollback); not healthy in time: start the previous
-#                                image again and exit 1
+#                                kept for rollback); not started or not ready in time: start
+#                                the previous image again and exit 1
 #   deploy/deploy.sh rollback    start the previous image again (after a bad release noticed later)
 #
 # Run in the directory holding docker-compose.yml and .env (or set DEPLOY_DIR); CI runs it
 # over SSH (see .github/workflows/ci-cd.yml and docs/operations.md). Settings, from the
 # environment:
-#   HEALTH_URL       readiness URL of the web container on this host
-#                    (default http://127.0.0.1:${CLINIC_WEB_PORT:-8000}/health/ready)
+#   HEALTH_URL       readiness URL of the web container on this host (default: where
+#                    docker-compose.yml publishes it, CLINIC_WEB_ADDRESS and CLINIC_WEB_PORT
+#                    from the environment or .env: http://127.0.0.1:8000/health/ready)
 #   HEALTH_TIMEOUT   seconds the new release has to become ready (default 180)
 #   HEALTH_INTERVAL  seconds between probes (default 3)
 #   COMPOSE          the compose command (default "docker compose")
@@ -29,7 +30,18 @@ usage() {
 [[ $# -eq 1 && -n "$1" ]] || usage
 cd "${DEPLOY_DIR:-.}"
 
-health_url="${HEALTH_URL:-http://127.0.0.1:${CLINIC_WEB_PORT:-8000}/health/ready}"
+# env_setting NAME: NAME's value in .env (empty when unset), as docker compose reads it.
+env_setting() {
+    if [[ -f .env ]]; then
+        sed -n "s/^$1=//p" .env | tail -n 1 | tr -d '\r"'"'"
+    fi
+}
+# Where docker-compose.yml publishes the web port: a release probed anywhere else never
+# looks ready, and every deploy would be rolled back.
+web_address="${CLINIC_WEB_ADDRESS:-$(env_setting CLINIC_WEB_ADDRESS)}"
+web_port="${CLINIC_WEB_PORT:-$(env_setting CLINIC_WEB_PORT)}"
+[[ -n "$web_address" && "$web_address" != 0.0.0.0 ]] || web_address=127.0.0.1
+health_url="${HEALTH_URL:-http://${web_address}:${web_port:-8000}/health/ready}"
 health_timeout="${HEALTH_TIMEOUT:-180}"
 health_interval="${HEALTH_INTERVAL:-3}"
 state="${DEPLOY_STATE:-.deploy}"
@@ -96,9 +108,8 @@ compose_with "$image" pull "${services[@]}"
 log "migrating the database with $image"
 compose_with "$image" run --rm migrate
 log "starting ${services[*]} on $image"
-start "$image"
-
-if ready_within; then
+# A release whose containers cannot even start fails its gate like one that never gets ready.
+if start "$image" && ready_within; then
     if [[ -n "$current" && "$current" != "$image" ]]; then
         printf '%s\n' "$current" >"$state/previous"
     fi

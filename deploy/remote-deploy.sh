@@ -29,8 +29,10 @@ ssh_options=(-i "$keys/id" -o "UserKnownHostsFile=$keys/known_hosts" -o StrictHo
     -o BatchMode=yes)
 target="$DEPLOY_USER@$DEPLOY_HOST"
 
-# The release's own compose file and deploy script, so the host runs what was tested.
-scp "${ssh_options[@]}" "$here/../docker-compose.yml" "$here/deploy.sh" "$target:$dir/"
+# The release's own compose file, deploy and backup scripts, so the host runs what was tested
+# (the nightly backup in cron runs $dir/backup.sh: docs/operations.md).
+scp "${ssh_options[@]}" "$here/../docker-compose.yml" "$here/deploy.sh" "$here/backup.sh" \
+    "$target:$dir/"
 # shellcheck disable=SC2029 # expanded here on purpose: the values are ours
 ssh "${ssh_options[@]}" "$target" "cd '$dir' && bash ./deploy.sh '$image'"
 

@@ -4,11 +4,13 @@ only the newest dumps are kept."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess  # nosec B404 - runs the repository's own script
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.engine import make_url
 
 from clinic.reference import directory
 from clinic.reference.models import Department
@@ -49,6 +51,8 @@ def test_a_backup_restores_the_data_it_was_taken_with(runtime, settings, tmp_pat
     dump = Path(backup_sh(settings, "backup", str(tmp_path)).stdout.strip())
     assert dump.parent == tmp_path and dump.name.startswith("clinic-") and dump.stat().st_size
     assert not list(tmp_path.glob("*.partial"))
+    # Every patient's data is in it: nobody but its owner reads it.
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
 
     with runtime.db.transaction() as s:
         s.execute(delete(Department))
@@ -82,3 +86,20 @@ def test_a_restore_of_a_missing_or_broken_file_changes_nothing(runtime, settings
         )
         assert result.returncode != 0
     assert department_codes(runtime) == []
+
+
+def test_a_failed_backup_fails_and_leaves_no_partial_dump(runtime, settings, tmp_path):
+    unknown_role = (
+        make_url(settings.database_url)
+        .set(username="no_such_role_for_backups", password=None)
+        .render_as_string(hide_password=False)
+    )
+    result = subprocess.run(  # nosec B603
+        ["bash", str(SCRIPT), "backup", str(tmp_path / "backups")],
+        env={**os.environ, "DATABASE_URL": unknown_role},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert list((tmp_path / "backups").iterdir()) == []

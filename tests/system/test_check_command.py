@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,3 +144,93 @@ def test_an_unreachable_webhook_is_reported_but_the_failure_stands():
 )
 def test_readiness_entries_are_read_in_full_or_as_a_bare_status(entry, passes):
     assert _check_passes(entry) is passes
+
+
+@pytest.fixture
+def fake_system():
+    """A server answering every GET with a body chosen per path (200), HTML by default."""
+    bodies: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = bodies.get(self.path, b"<html><body>{maintenance}</body></html>")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    server.bodies = bodies
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(5)
+
+
+def test_metrics_not_in_the_prometheus_format_fail_the_metrics_check_and_alert(
+    fake_system, webhook
+):
+    fake_system.bodies["/health/ready"] = b'{"status": "ok", "checks": {"worker": {"ok": true}}}'
+    result, failing = check(fake_system.url, "--webhook", webhook.url)
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert failing == {"metrics"}
+    assert "did not answer in the Prometheus text format" in result.output
+    assert [f["check"] for f in webhook.received[0]["failures"]] == ["metrics"]
+
+
+def test_a_port_that_does_not_speak_http_counts_as_unreachable(webhook):
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"-ERR unknown command\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        result, failing = check(
+            f"http://127.0.0.1:{listener.getsockname()[1]}", "--webhook", webhook.url
+        )
+    finally:
+        listener.close()
+    assert result.exit_code == EXIT_UNREACHABLE, result.output
+    assert failing == {"reachable"} and "no HTTP answer" in result.output
+    assert webhook.received[0]["failures"][0]["check"] == "reachable"
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:port/", "ftp://clinic.uz"])
+def test_a_malformed_url_is_a_usage_error_not_a_crash(url):
+    result = CliRunner().invoke(check_command, [url])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "URL" in result.output
+
+
+@pytest.mark.parametrize(
+    "hook", ["hooks.example.uz/services/the-webhook-secret", "http://[::1/the-webhook-secret"]
+)
+def test_a_webhook_that_cannot_be_used_is_reported_without_its_secret_address(hook):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(check_command, [dead, "--webhook", hook])
+    assert result.exit_code == EXIT_UNREACHABLE, (result.output, result.exception)
+    assert "could not notify the webhook" in result.output
+    assert "the-webhook-secret" not in result.output
+
+
+def test_an_endpoint_given_without_its_leading_slash_is_timed_on_the_same_host(fake_system):
+    fake_system.bodies["/health/live"] = b'{"status": "ok"}'
+    result, failing = check(
+        fake_system.url.replace("127.0.0.1", "localhost"), "--endpoint", "health/live"
+    )
+    assert "ok    latency /health/live" in result.output, result.output
+    assert "latency /health/live" not in failing and "reachable" not in failing

@@ -73,3 +73,19 @@ def test_compose_commits_no_secret_and_keeps_flower_on_loopback():
         assert env["CLINIC_ENV"] == "production"
     assert all(port.startswith("127.0.0.1:") for port in services["flower"]["ports"])
     assert services["beat"]["deploy"]["replicas"] == 1
+
+
+def test_every_setting_the_application_reads_reaches_its_containers():
+    """A setting put in .env that compose does not pass on silently does nothing (outgoing
+    mail, say, would never leave a compose host)."""
+    read = set(
+        re.findall(
+            r"(?:env\.get\(|_int\(env, |_pairs\(env, |_rate_limit\(env, )\"([A-Z0-9_]+)\"",
+            (ROOT / "clinic" / "settings.py").read_text(),
+        )
+    )
+    assert {"CLINIC_SMTP_HOST", "SECRET_KEY", "CLINIC_TZ"} <= read  # the pattern still finds them
+    # The image sets the instance folder; the beat volume is mounted there.
+    read.discard("CLINIC_INSTANCE")
+    env = yaml.safe_load(COMPOSE.read_text())["x-clinic"]["environment"]
+    assert read <= set(env), sorted(read - set(env))

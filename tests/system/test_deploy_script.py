@@ -16,10 +16,12 @@ SCRIPT = ROOT / "deploy" / "deploy.sh"
 SERVICES = "web worker beat flower"
 
 FAKE_DOCKER = """#!/usr/bin/env bash
-# Records "CLINIC_IMAGE | arguments"; `up` makes that image the running one.
+# Records "CLINIC_IMAGE | arguments"; `up` makes that image the running one, or fails for an
+# image whose containers cannot start (half of them recreated on it all the same).
 printf '%s | %s\\n' "${CLINIC_IMAGE:-}" "$*" >>"$FAKE_DIR/calls"
 if [[ "$1 $2" == "compose up" ]]; then
     printf '%s' "$CLINIC_IMAGE" >"$FAKE_DIR/running"
+    [[ "$CLINIC_IMAGE" != *cannot-start* ]] || exit 1
 fi
 """
 
@@ -106,6 +108,27 @@ def test_a_failing_health_gate_rolls_back_to_the_previous_image_and_fails(host):
     assert (directory / "running").read_text() == "clinic:v1"
     assert state(directory, "current") == "clinic:v1"
     assert "CLINIC_IMAGE=clinic:v1\n" in (directory / ".env").read_text()
+
+
+def test_a_release_whose_containers_cannot_start_is_rolled_back_and_fails(host):
+    directory, _ = host
+    assert deploy(host, "clinic:v1").returncode == 0
+    result = deploy(host, "clinic:v2-cannot-start")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rolling back to clinic:v1" in result.stdout
+    assert (directory / "running").read_text() == "clinic:v1"
+    assert state(directory, "current") == "clinic:v1"
+    assert "CLINIC_IMAGE=clinic:v1\n" in (directory / ".env").read_text()
+
+
+def test_the_gate_probes_the_web_port_where_the_env_file_publishes_it(host):
+    directory, env = host
+    port = env.pop("HEALTH_URL").split(":")[2].split("/")[0]
+    with (directory / ".env").open("a") as f:
+        f.write(f'CLINIC_WEB_ADDRESS=127.0.0.1\nCLINIC_WEB_PORT="{port}"\n')
+    result = deploy((directory, env), "clinic:v1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert state(directory, "current") == "clinic:v1"
 
 
 def test_a_first_rollout_that_fails_its_gate_has_nothing_to_roll_back_to(host):

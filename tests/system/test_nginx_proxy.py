@@ -1,8 +1,10 @@
 """deploy/nginx/clinic.conf, run by Debian's nginx in front of the app: HTTPS and a WebSocket
-travel through it, plain HTTP is sent to HTTPS, and /metrics stays inside."""
+travel through it, plain HTTP is sent to HTTPS, and /metrics stays inside for anyone without
+the metrics token."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -131,6 +133,24 @@ def test_plain_http_is_sent_to_https(proxy):
 def test_metrics_are_not_served_through_the_public_proxy(proxy):
     answer = requests.get(proxy["https"] + "/metrics", verify=str(proxy["ca"]), timeout=10)
     assert answer.status_code == 404
+
+
+def test_metrics_through_the_proxy_open_only_with_the_metrics_token(proxy, runtime, monkeypatch):
+    def scrape(password):
+        return requests.get(
+            proxy["https"] + "/metrics",
+            auth=("metrics", password),
+            verify=str(proxy["ca"]),
+            timeout=10,
+        )
+
+    # No token set: the app serves only direct calls from its own machine, never the proxy's.
+    assert scrape("anything").status_code == 401
+    secured = dataclasses.replace(runtime.settings, metrics_token="the-metrics-token")
+    monkeypatch.setattr(runtime, "settings", secured)
+    assert scrape("wrong").status_code == 401
+    answer = scrape("the-metrics-token")
+    assert answer.status_code == 200 and "clinic_queue_depth" in answer.text
 
 
 def test_a_websocket_is_upgraded_and_carried_through_nginx(proxy, admin_token):

@@ -5,16 +5,19 @@ the outbox lag from ``/metrics``, and times the key endpoints. Every failure is 
 when a webhook is configured, posted to it as JSON (``{"text": ..., "failures": [...]}``,
 which Slack- and Mattermost-style incoming webhooks display as is).
 
-Exit codes: 0 every check passed; 1 at least one failed; 3 the server could not be reached.
+Exit codes: 0 every check passed; 1 at least one failed; 3 the server could not be reached (or
+what answers does not speak HTTP); 2 a malformed URL or option.
 It needs nothing but the URL: no database, no settings of the system it watches.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -61,9 +64,18 @@ class Answer:
     seconds: float
 
 
-def _fetch(url: str, timeout: float, headers: dict | None = None) -> Answer:
-    if not url.startswith(("http://", "https://")):
+def _check_url(url: str) -> None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # a port that is not a number raises here, not deep inside urlopen
+    except ValueError as exc:
+        raise click.BadParameter(f"not a valid URL: {url} ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"not an http(s) URL: {url}")
+
+
+def _fetch(url: str, timeout: float, headers: dict | None = None) -> Answer:
+    _check_url(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
     started = time.perf_counter()
     try:
@@ -75,6 +87,8 @@ def _fetch(url: str, timeout: float, headers: dict | None = None) -> Answer:
         body, status = exc.read(), exc.code
     except (urllib.error.URLError, OSError) as exc:
         raise Unreachable(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+    except http.client.HTTPException as exc:  # something answered, but not in HTTP
+        raise Unreachable(f"{url}: no HTTP answer ({type(exc).__name__}: {exc})"[:300]) from exc
     return Answer(status, body, time.perf_counter() - started)
 
 
@@ -128,7 +142,14 @@ def check_metrics(
         report.fail("metrics", f"/metrics answered HTTP {answer.status} (token?)")
         return
     text = answer.body.decode("utf-8", "replace")
-    depths = {dict(k)["queue"]: v for k, v in _metric_values(text, "clinic_queue_depth").items()}
+    try:
+        depths = {
+            dict(k)["queue"]: v for k, v in _metric_values(text, "clinic_queue_depth").items()
+        }
+        lag = _metric_values(text, "clinic_outbox_lag_seconds").get(())
+    except (ValueError, KeyError):  # a proxy's page, say, not the Prometheus text format
+        report.fail("metrics", "/metrics did not answer in the Prometheus text format")
+        return
     deep = {queue: int(depth) for queue, depth in sorted(depths.items()) if depth > max_depth}
     if not depths:
         report.fail("queues", "no queue depths in /metrics (Redis unreadable?)")
@@ -137,7 +158,6 @@ def check_metrics(
         report.fail("queues", f"deeper than {max_depth}: {listed}")
     else:
         report.ok("queues", f"deepest {int(max(depths.values()))}")
-    lag = _metric_values(text, "clinic_outbox_lag_seconds").get(())
     if lag is None:
         report.fail("outbox", "no outbox lag in /metrics (database unreadable?)")
     elif lag > max_lag:
@@ -148,6 +168,7 @@ def check_metrics(
 
 def check_latency(report: Report, base: str, timeout: float, paths, max_seconds: float) -> None:
     for path in paths:
+        path = path if path.startswith("/") else "/" + path  # never glued to the host name
         answer = _fetch(base + path, timeout)
         name = f"latency {path}"
         if answer.status >= 400:
@@ -177,14 +198,13 @@ def notify(webhook: str, report: Report, timeout: float) -> str | None:
         {"text": report.summary(), "url": report.url, "failures": report.failures}
     ).encode()
     if not webhook.startswith(("http://", "https://")):
-        return f"not an http(s) URL: {webhook}"
-    request = urllib.request.Request(
-        webhook, data=body, headers={"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    )
+        return "not an http(s) URL"  # the URL itself is a secret: never printed
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
+        request = urllib.request.Request(webhook, data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
             response.read()
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
         return str(getattr(exc, "reason", exc))
     return None
 
