@@ -58,8 +58,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
-        event.listen(engine, "checkout", _replace_if_closed_by_the_server)
+    event.listen(engine, "checkout", _replace_if_closed_by_the_server)
     return engine
 
 

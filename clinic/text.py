@@ -102,13 +102,6 @@ def search_key(text: str | None) -> str:
 LOOSE_FOLDS = (("o" + APOSTROPHE, "u"), (APOSTROPHE, ""), ("q", "k"), ("h", "x"))
 
 
-def loose_key(key: str) -> str:
-    """A search key with the distinctions of :data:`LOOSE_FOLDS` dropped."""
-    for old, new in LOOSE_FOLDS:
-        key = key.replace(old, new)
-    return key
-
-
 UZ_COUNTRY_CODE = "998"
 _PHONE_CHARS = re.compile(r"^\+?[0-9\s().-]+$")
 

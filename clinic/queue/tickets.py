@@ -79,20 +79,16 @@ def ticket_by_token(session: Session, token: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.token == token))
 
 
-# A patient sent on and back a few times a day; a longer chain is no patient's.
-MOST_MOVES = 20
+_ONWARD = (
+    select(Ticket).where(Ticket.transferred_from_id == bindparam("from_id")).order_by(Ticket.id)
+)
 
 
 def followed(session: Session, ticket: Ticket) -> Ticket:
     """The ticket the holder of ``ticket`` holds now: the one a transfer opened from it, and
     the one he was sent back with after that service, and so on; ``ticket`` itself when he
-    was never sent on."""
-    for _move in range(MOST_MOVES):
-        onward = session.scalar(
-            select(Ticket).where(Ticket.transferred_from_id == ticket.id).order_by(Ticket.id)
-        )
-        if onward is None:
-            break
+    was never sent on. (Each is newer than the one it came from: the chain has an end.)"""
+    while (onward := session.scalar(_ONWARD, {"from_id": ticket.id})) is not None:
         ticket = onward
     return ticket
 
@@ -306,8 +302,6 @@ def waiting_today_by_queue(
     session: Session, queue_ids: list[int], *, tz: ZoneInfo, now=None
 ) -> dict[int, int]:
     """Today's waiting count of each of ``queue_ids``, in one statement (absent: none wait)."""
-    if not queue_ids:
-        return {}
     rows = session.execute(
         _WAITING_BY_QUEUE,
         {"queue_ids": list(queue_ids), "on_day": clinic_day(now or utcnow(), tz)},

@@ -317,9 +317,9 @@ def filter_by_text(stmt, column, q: str | None):
 
 
 def loosely_contains(column, key: str):
-    """``column`` (a search key) contains ``key``, both compared through
-    :func:`clinic.text.loose_key` ("Уткир" finds "Oʻtkir") or with the sign simply left
-    out ("Otkir" finds it too)."""
+    """``column`` (a search key) contains ``key``, both compared with the distinctions of
+    :data:`clinic.text.LOOSE_FOLDS` dropped ("Уткир" finds "Oʻtkir") or with the sign simply
+    left out ("Otkir" finds it too)."""
     return or_(
         *(
             _folded(column, folds).contains(_fold(key, folds), autoescape=True)

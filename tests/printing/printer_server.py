@@ -3,8 +3,10 @@ is one job, kept as the exact bytes received. ``down()`` stops listening (connec
 refused, as from a printer switched off); ``up()`` listens again on the same port.
 
 ``mode`` is how it treats the next connections: ``"print"`` reads the job to its end, then
-closes; ``"hang"`` accepts and never reads nor closes (a jammed printer); ``"cut"`` reads a
-few bytes and drops the connection (a printer reset mid-job). Only ``"print"`` keeps a job."""
+closes; ``"status"`` does the same but answers a status byte before closing, as some
+printers do; ``"chatter"`` reads the job, then keeps sending status bytes and never closes;
+``"hang"`` accepts and never reads nor closes (a jammed printer); ``"cut"`` reads a few bytes
+and drops the connection (a printer reset mid-job). ``"print"`` and ``"status"`` keep the job."""
 
 from __future__ import annotations
 
@@ -67,8 +69,22 @@ class FakePrinter:
                     if not chunk:
                         break
                     chunks.append(chunk)
+                if self.mode == "chatter":
+                    self._chatter(connection)
+                    continue
                 with self._lock:  # kept before the sender sees the connection closed
                     self.received.append(b"".join(chunks))
+                if self.mode == "status":
+                    connection.sendall(b"\x14")
+
+    @staticmethod
+    def _chatter(connection: socket.socket) -> None:
+        """Status bytes, without a pause, until the sender gives up and closes."""
+        try:
+            while True:
+                connection.sendall(b"\x00" * 64)
+        except OSError:
+            return
 
     def jobs(self) -> list[bytes]:
         with self._lock:

@@ -16,6 +16,7 @@ from clinic.printing import documents, intake, pdfs, thermal
 from clinic.printing.models import JobState, Printer
 from clinic.printing.templates import COPY_MARK
 from tests.printing.conftest import drain, job, wait_for
+from tests.printing.printer_server import FakePrinter
 
 # The style commands the renderer writes between texts (QR codes are left out of these
 # documents: their data is length-prefixed).
@@ -223,6 +224,7 @@ def test_the_registry_takes_only_a_profile_and_code_page_that_can_print(client):
 
 
 def test_a_receipt_shows_the_vat_in_what_was_paid_rounded_to_the_tiyin(runtime):
+    assert intake.discount_shares([], 0) == []  # no lines, nothing to spread
     def line(amount: int) -> dict:
         return {
             "title": "Приём терапевта",
@@ -256,3 +258,52 @@ def test_a_receipt_shows_the_vat_in_what_was_paid_rounded_to_the_tiyin(runtime):
     assert any(
         block.get("right") == "16 071,43 сум" for block in printed["blocks"] if block["t"] == "pair"
     )
+
+
+def test_status_bytes_before_the_printer_closes_are_a_job_printed_and_endless_ones_a_timeout():
+    printer = FakePrinter()
+    try:
+        printer.mode = "status"
+        thermal.send("127.0.0.1", printer.port, b"job", timeout=5)
+        assert printer.wait_for(1) == [b"job"]
+        printer.mode = "chatter"  # never closes: the job is not known to be on paper
+        with pytest.raises(thermal.JobInterrupted, match="did not finish"):
+            thermal.send("127.0.0.1", printer.port, b"second job", timeout=0.5)
+    finally:
+        printer.down()
+
+
+def test_a_qr_code_that_would_not_fit_below_the_text_starts_the_next_sheet_whole():
+    def with_lines(count: int) -> dict:
+        lines = [
+            {"t": "text", "text": f"Строка {i}", "size": 1, "bold": False, "align": "left"}
+            for i in range(count)
+        ]
+        return {"title": "A5", "blocks": [*lines, {"t": "qr", "data": "https://ofd.soliq.uz/"}]}
+
+    for count in (20, 32):  # the code fits under the text; then it does not
+        sheets = PdfReader(io.BytesIO(pdfs.render(with_lines(count), "A5"))).pages
+        text_pages = [i for i, page in enumerate(sheets) if "Строка" in page.extract_text()]
+        images = [len(page.images) for page in sheets]
+        assert text_pages == [0] and sum(images) == 1
+        assert images.index(1) == (0 if count == 20 else 1)
+
+
+def test_a_printer_removed_while_its_job_is_on_the_wire_leaves_the_job_to_the_desk(
+    client, runtime, fake_printer
+):
+    from clinic.printing import printers, spooler
+
+    printer = _printer(client, fake_printer)
+    made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
+
+    def send_while_removed(host, port, payload, *, timeout):
+        thermal.send(host, port, payload, timeout=timeout)
+        with runtime.db.transaction() as s:  # the administrator removes it meanwhile
+            printers.remove_printer(s, printer["id"])
+
+    result = spooler.drain(
+        runtime.db.sessionmaker, printer["id"], runtime.settings, send=send_while_removed
+    )
+    assert result == {"printed": 0, "retry_in": None}
+    assert job(runtime, made["id"]).printer_id is None  # a PDF for the desk now

@@ -265,6 +265,7 @@ def local_time(day, hour):
         ("0001-01-01", "0001-01-01"),  # its midnight in UTC is before the calendar
         ("20260310", "2026-03-10"),
         ("2026-03-10", "2026-W11-2"),
+        ("2026-02-30", "2026-03-10"),  # written as a day, no such day
     ],
 )
 def test_a_period_not_written_as_calendar_days_is_refused(runtime, start, end):

@@ -3,14 +3,17 @@ patient told once, the calendars told without patient details, the ticket carrie
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import time as wall_time
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import select
 
-from clinic.base import iso
+from clinic.base import iso, utcnow
+from clinic.errors import DomainError
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
@@ -168,3 +171,37 @@ def test_moves_are_refused_past_the_limit_into_the_past_and_for_a_cancelled_visi
     with runtime.db.transaction() as s:
         v.cancel(s, v.get_visit(s, visit.id), by="clinic", reason="x", late_window_hours=24)
     assert move(clinic.at(day, 12)) == "not_movable"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # the overlap is the database's to refuse
+def test_a_time_taken_since_the_move_was_checked_is_refused_as_the_doctor_busy(
+    runtime, monkeypatch
+):
+    clinic = make_clinic(runtime, patients=2, hours=("08:00", "16:00"))
+    day = next_week_day(runtime.settings.tz)
+    moving = _book(runtime, clinic, clinic.at(day, 8), patient=0, email=None)
+    _book(runtime, clinic, clinic.at(day, 9), patient=1, email=None)
+    checked_free = booking.place
+
+    def checked_before_it_was_taken(session, **asked):
+        free = checked_free(session, **{**asked, "starts_at": clinic.at(day, 10)})
+        return dataclasses.replace(free, ends_at=asked["starts_at"] + (free.ends_at - free_at))
+
+    free_at = clinic.at(day, 10)
+    monkeypatch.setattr(booking, "place", checked_before_it_was_taken)
+    with runtime.db.transaction() as s:
+        with pytest.raises(DomainError) as refused:
+            rescheduling.move_visit(
+                s,
+                s.get(Visit, moving.id),
+                starts_at=clinic.at(day, 9),
+                doctor_id=None,
+                tz=runtime.settings.tz,
+                max_moves=5,
+                actor="desk",
+                reason="по просьбе",
+                now=utcnow(),
+            )
+    assert refused.value.code == "doctor_busy"
+    with runtime.db.session() as s:
+        assert s.get(Visit, moving.id).starts_at == clinic.at(day, 8)
