@@ -69,7 +69,7 @@ def _replace_if_closed_by_the_server(dbapi_connection, _record, _proxy) -> None:
     live one costs no round trip, as a ping before every checkout would."""
     try:
         readable, _writable, _failed = select.select([dbapi_connection.fileno()], [], [], 0)
-    except (OSError, ValueError) as exc:  # the socket itself is gone
+    except Exception as exc:  # the connection closed on our side: no socket to ask
         raise DisconnectionError("the connection's socket is closed") from exc
     if readable:
         raise DisconnectionError("the server closed the connection")

@@ -41,7 +41,7 @@ from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
 from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
 from clinic.queue.models import Ticket
-from clinic.queue.tickets import announce, record_history, staff_channel
+from clinic.queue.tickets import set_paid, staff_channel
 from clinic.reference.models import Patient
 
 APPLY_PAID_TASK = "payments.apply_paid"
@@ -402,19 +402,9 @@ def _settle(
         invoice.held_by = invoice.held_at = None
         session.flush()
     if invoice.ticket_id is not None:
-        released = session.execute(
-            update(Ticket)
-            .where(Ticket.id == invoice.ticket_id, Ticket.paid_at.is_(None))
-            .values(paid_at=now)
-            .execution_options(synchronize_session=False)
+        set_paid(
+            session, invoice.ticket_id, now, actor=actor, now=now, data={"invoice_id": invoice.id}
         )
-        if released.rowcount == 1:
-            ticket = session.get(Ticket, invoice.ticket_id)
-            session.refresh(ticket)
-            record_history(
-                session, ticket, "paid", ticket.status, actor, now, {"invoice_id": invoice.id}
-            )
-            announce(session, ticket, "paid")
     dispatch_after_commit(session, APPLY_PAID_TASK, queue=PAYMENTS_QUEUE, invoice_id=invoice.id)
 
 

@@ -21,8 +21,7 @@ from clinic.payments.amounts import whole_tiyin
 from clinic.payments.invoices import lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
-from clinic.queue.models import Ticket, TicketStatus
-from clinic.queue.tickets import announce, record_history
+from clinic.queue.tickets import set_paid
 
 
 class RefundNeedsApproval(DomainError):
@@ -182,22 +181,7 @@ def _hold_ticket_again(session: Session, invoice: Invoice, *, actor: str, now) -
     """All of it given back before the patient was called: his ticket is unpaid again, so a
     "pay before the doctor" queue holds it, and the desk sees it unpaid. A ticket already
     called or served keeps its mark: the service was rendered or is under way."""
-    if invoice.ticket_id is None:
-        return
-    held = session.execute(
-        update(Ticket)
-        .where(
-            Ticket.id == invoice.ticket_id,
-            Ticket.paid_at.is_not(None),
-            Ticket.status.in_((TicketStatus.WAITING, TicketStatus.POSTPONED)),
+    if invoice.ticket_id is not None:
+        set_paid(
+            session, invoice.ticket_id, None, actor=actor, now=now, data={"invoice_id": invoice.id}
         )
-        .values(paid_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if held.rowcount == 1:
-        ticket = session.get(Ticket, invoice.ticket_id)
-        session.refresh(ticket)
-        record_history(
-            session, ticket, "refunded", ticket.status, actor, now, {"invoice_id": invoice.id}
-        )
-        announce(session, ticket, "refunded")

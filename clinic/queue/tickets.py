@@ -139,17 +139,7 @@ def _issue_in_one_statement():
     missing or closed. The counter row stays locked from here to the commit: issuing spends
     one round trip under it here instead of two."""
     tickets, history = Ticket.__table__, TicketEvent.__table__
-    taken = (
-        update(_days)
-        .where(
-            _days.c.queue_id == bindparam("for_queue"),
-            _days.c.day == bindparam("for_day"),
-            _days.c.closed_at.is_(None),
-        )
-        .values(last_number=_days.c.last_number + 1, waiting=_days.c.waiting + 1)
-        .returning(_days.c.id, _days.c.last_number, _days.c.waiting)
-        .cte("taken")
-    )
+    taken = _TAKE_NUMBER.cte("taken")
     digits = cast(taken.c.last_number, Text)
     # f"{prefix}-{number:03d}": at least three digits, never cut.
     code = func.concat(
@@ -307,6 +297,30 @@ def waiting_today_by_queue(
         {"queue_ids": list(queue_ids), "on_day": clinic_day(now or utcnow(), tz)},
     )
     return {queue_id: count for queue_id, count in rows}
+
+
+def set_paid(
+    session: Session, ticket_id: int, paid_at: datetime | None, *, actor: str, now, data: dict
+) -> None:
+    """The ticket paid at ``paid_at`` (a "pay before the doctor" queue may call it), or unpaid
+    again (``None``: its invoice was refunded in full) while it has not been called yet; once
+    each way, with its history row and events (``ticket.paid``, ``ticket.refunded``)."""
+    if paid_at is not None:
+        action, only = "paid", (Ticket.paid_at.is_(None),)
+    else:
+        action = "refunded"
+        only = (Ticket.paid_at.is_not(None), Ticket.status.in_((S.WAITING, S.POSTPONED)))
+    changed = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, *only)
+        .values(paid_at=paid_at)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 1:
+        ticket = session.get(Ticket, ticket_id)
+        session.refresh(ticket)
+        record_history(session, ticket, action, ticket.status, actor, now, data)
+        announce(session, ticket, action)
 
 
 def announce(

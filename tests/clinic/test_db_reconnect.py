@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
@@ -35,3 +36,15 @@ def test_a_live_pooled_connection_is_used_again_without_a_ping(runtime, monkeypa
     assert runtime.db.engine.pool.checkedin() >= 1  # idle in the pool now
     _backend_pid(runtime)  # a pooled connection again
     assert pings == []
+
+
+def test_a_connection_closed_on_this_side_is_replaced_too(runtime):
+    import psycopg
+
+    from clinic.db import _replace_if_closed_by_the_server
+
+    url = runtime.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    closed = psycopg.connect(url)
+    closed.close()
+    with pytest.raises(DisconnectionError):
+        _replace_if_closed_by_the_server(closed, None, None)
