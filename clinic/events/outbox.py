@@ -21,25 +21,12 @@ import time
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import (
-    BigInteger,
-    String,
-    bindparam,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
-from clinic.base import JsonDoc, UTCDateTime, utcnow
+from clinic.base import utcnow
 from clinic.db import on_commit
-from clinic.events import catalogue
+from clinic.events import catalogue, writing
 from clinic.events.models import EventChannel, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -54,127 +41,6 @@ def valid_channel(name: str) -> bool:
     return isinstance(name, str) and bool(CHANNEL_RE.match(name))
 
 
-_channels = EventChannel.__table__
-_outbox = OutboxEvent.__table__
-_INSERT_EVENTS = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
-_seq_statements: dict[tuple[str, int], object] = {}
-
-
-def _seq_statement(dialect: str, count: int):
-    """The upsert taking numbers on ``count`` channels, built once per dialect and count."""
-    key = (dialect, count)
-    if key not in _seq_statements:
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert_(_channels).values(
-            [{"name": bindparam(f"name{i}"), "last_seq": bindparam(f"n{i}")} for i in range(count)]
-        )
-        _seq_statements[key] = stmt.on_conflict_do_update(
-            index_elements=[_channels.c.name],
-            set_={"last_seq": _channels.c.last_seq + stmt.excluded.last_seq},
-        ).returning(_channels.c.name, _channels.c.last_seq)
-    return _seq_statements[key]
-
-
-def _take_seqs(session: Session, channels: list[str]) -> dict[str, int]:
-    """Take numbers for events on ``channels`` (a channel may repeat): one statement.
-
-    Answers each channel's last number after taking; its events get the numbers up to it.
-    Counter rows are upserted in name order, so two transactions lock them in one order.
-    """
-    wanted: dict[str, int] = {}
-    for channel in channels:
-        wanted[channel] = wanted.get(channel, 0) + 1
-    params = {}
-    for i, name in enumerate(sorted(wanted)):
-        params[f"name{i}"] = name
-        params[f"n{i}"] = wanted[name]
-    stmt = _seq_statement(session.get_bind().dialect.name, len(wanted))
-    return {name: last for name, last in session.execute(stmt, params)}
-
-
-_events_statements: dict[tuple[int, int], object] = {}
-# A change's own few events go in one statement; a bulk change's many (a day of visits moved)
-# take the two statements, which the driver batches, instead of one statement per size.
-ONE_STATEMENT_EVENTS = 16
-
-
-def _events_statement(channels: int, events: int):
-    """PostgreSQL: the numbers on ``channels`` channels and the ``events`` outbox rows in one
-    statement (the counters' upsert is a CTE the insert reads), built once per shape. The
-    counter rows stay locked until commit, so this saves their holder a round trip."""
-    key = (channels, events)
-    if key not in _events_statements:
-        counters = ", ".join(f"(:name{i}, :n{i})" for i in range(channels))
-        rows = ", ".join(
-            f"(CAST(:c{j} AS VARCHAR), CAST(:b{j} AS BIGINT), CAST(:t{j} AS VARCHAR),"
-            f" CAST(:d{j} AS JSONB), {j})"
-            for j in range(events)
-        )
-        # Only the shape is formatted in (placeholders numbered by the counts); every value is
-        # a bound parameter. Text, not a Core VALUES construct: that one is never cached, and
-        # compiling it again costs more than the round trip it saves.
-        sql = (
-            "WITH seqs AS ("
-            f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "  # nosec B608
-            "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
-            "RETURNING ch.name, ch.last_seq) "
-            "INSERT INTO outbox_events (channel, seq, type, data, created_at) "
-            "SELECT e.channel, seqs.last_seq - e.back, e.type, e.data, :at "
-            f"FROM (VALUES {rows}) AS e (channel, back, type, data, ord) "
-            "JOIN seqs ON seqs.name = e.channel ORDER BY e.ord "
-            "RETURNING id, channel, seq"
-        )
-        params = [bindparam("at", type_=UTCDateTime())]
-        for i in range(channels):
-            params += [
-                bindparam(f"name{i}", type_=String()),
-                bindparam(f"n{i}", type_=BigInteger()),
-            ]
-        for j in range(events):
-            params += [
-                bindparam(f"c{j}", type_=String()),
-                bindparam(f"b{j}", type_=BigInteger()),
-                bindparam(f"t{j}", type_=String()),
-                bindparam(f"d{j}", type_=JsonDoc),
-            ]
-        _events_statements[key] = (
-            text(sql)
-            .bindparams(*params)
-            .columns(id=BigInteger(), channel=String(), seq=BigInteger())
-        )
-    return _events_statements[key]
-
-
-def _insert_events_pg(session: Session, events: list[tuple[str, str, dict]], now) -> list[dict]:
-    """The rows of ``events`` written with their numbers, in one statement (PostgreSQL)."""
-    wanted: dict[str, int] = {}
-    for channel, _type, _data in events:
-        wanted[channel] = wanted.get(channel, 0) + 1
-    params: dict = {"at": now}
-    for i, name in enumerate(sorted(wanted)):  # counters upserted in name order
-        params[f"name{i}"] = name
-        params[f"n{i}"] = wanted[name]
-    later = dict(wanted)  # how many of the batch's events on the channel follow this one
-    values = []
-    for j, (channel, type_, data) in enumerate(events):
-        later[channel] -= 1
-        params.update({f"c{j}": channel, f"b{j}": later[channel], f"t{j}": type_, f"d{j}": data})
-        values.append({"channel": channel, "type": type_, "data": data, "created_at": now})
-    written = {
-        (row.channel, row.seq): row.id
-        for row in session.execute(_events_statement(len(wanted), len(events)), params)
-    }
-    # A channel's events took its numbers in the batch's order, from its lowest one.
-    following = {}
-    for channel, seq in written:
-        following[channel] = min(seq, following.get(channel, seq))
-    for value in values:
-        value["seq"] = following[value["channel"]]
-        following[value["channel"]] += 1
-        value["id"] = written[(value["channel"], value["seq"])]
-    return values
-
-
 # Called with (session, events) whenever events are recorded: a module that acts on some
 # events (printing collects print requests) hears of them without the recorder knowing it.
 _recorded_hooks: list[Callable[[Session, list[OutboxEvent]], None]] = []
@@ -183,29 +49,6 @@ _recorded_hooks: list[Callable[[Session, list[OutboxEvent]], None]] = []
 def on_recorded(hook: Callable[[Session, list[OutboxEvent]], None]) -> None:
     """Call ``hook(session, events)`` whenever events are recorded in a session."""
     _recorded_hooks.append(hook)
-
-
-def _insert_events(session: Session, events: list[tuple[str, str, dict]], now) -> list[OutboxEvent]:
-    """The rows of ``events`` written with their numbers: the counters, then the rows."""
-    last = _take_seqs(session, [channel for channel, _type, _data in events])
-    first = dict(last)
-    for channel, _type, _data in events:
-        first[channel] -= 1
-    values = []
-    for channel, type_, data in events:
-        first[channel] += 1
-        values.append(
-            {
-                "channel": channel,
-                "seq": first[channel],
-                "type": type_,
-                "data": data,
-                "created_at": now,
-            }
-        )
-    ids = session.execute(_INSERT_EVENTS, values).scalars()
-    rows = [OutboxEvent(id=id_, published_at=None, **row) for id_, row in zip(ids, values)]
-    return rows
 
 
 def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
@@ -224,13 +67,7 @@ def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list
             catalogue.check(channel, type_, data)
     if not events:
         return []
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql" and len(events) <= ONE_STATEMENT_EVENTS:
-        rows = [
-            OutboxEvent(published_at=None, **row) for row in _insert_events_pg(session, events, now)
-        ]
-    else:
-        rows = _insert_events(session, events, now)
+    rows = writing.write_events(session, events, utcnow())
     pending = session.info.setdefault(PENDING_KEY, [])
     if not pending:
         on_commit(session, lambda: _publish_committed(session))

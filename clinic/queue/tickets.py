@@ -14,9 +14,7 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, Text, bindparam, cast, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -25,6 +23,7 @@ from clinic.db import note_written
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
+from clinic.queue import numbering
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -97,122 +96,6 @@ def find_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
     return session.scalar(
         select(QueueDay).where(QueueDay.queue_id == queue_id, QueueDay.day == day)
     )
-
-
-def _ensure_day(session: Session, queue: Queue, day: date) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(QueueDay.__table__)
-        .values(
-            queue_id=queue.id,
-            day=day,
-            last_number=queue.start_number - 1,
-            online_issued=0,
-            waiting=0,
-        )
-        .on_conflict_do_nothing(index_elements=["queue_id", "day"])
-    )
-
-
-_days = QueueDay.__table__
-# Built once: the statements of issuing run on every ticket, and building one costs more than
-# sending it.
-_TAKE_NUMBER = (
-    update(_days)
-    .where(
-        _days.c.queue_id == bindparam("for_queue"),
-        _days.c.day == bindparam("for_day"),
-        _days.c.closed_at.is_(None),
-    )
-    .values(last_number=_days.c.last_number + 1, waiting=_days.c.waiting + 1)
-    .returning(_days.c.id, _days.c.last_number, _days.c.waiting)
-)
-_INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
-_INSERT_HISTORY = insert(TicketEvent.__table__)
-_HISTORY_COLUMNS = ("at", "action", "from_status", "to_status", "actor", "data")
-
-
-def _issue_in_one_statement():
-    """PostgreSQL: the number, the ticket and its first history row in one statement (the
-    counter's ``UPDATE ... RETURNING`` and the two inserts are CTEs), answering the ticket's
-    id, day, number and code and how many wait with it; no row when the day's counter row is
-    missing or closed. The counter row stays locked from here to the commit: issuing spends
-    one round trip under it here instead of two."""
-    tickets, history = Ticket.__table__, TicketEvent.__table__
-    taken = _TAKE_NUMBER.cte("taken")
-    digits = cast(taken.c.last_number, Text)
-    # f"{prefix}-{number:03d}": at least three digits, never cut.
-    code = func.concat(
-        bindparam("prefix", type_=String()),
-        "-",
-        func.lpad(digits, func.greatest(3, func.length(digits)), "0"),
-        type_=String(),
-    )
-    made = {"queue_day_id": taken.c.id, "number": taken.c.last_number, "code": code}
-    columns = [c for c in tickets.c if c.name != "id"]
-    issued = (
-        insert(tickets)
-        .from_select(
-            [c.name for c in columns],
-            select(
-                *[made.get(c.name, bindparam(f"ticket_{c.name}", type_=c.type)) for c in columns]
-            ),
-        )
-        .returning(tickets.c.id, tickets.c.queue_day_id, tickets.c.number, tickets.c.code)
-        .cte("issued")
-    )
-    first = [bindparam(f"history_{name}", type_=history.c[name].type) for name in _HISTORY_COLUMNS]
-    recorded = (
-        insert(history)
-        .from_select(["ticket_id", *_HISTORY_COLUMNS], select(issued.c.id, *first))
-        .cte("recorded")
-    )
-    return (
-        select(issued.c.id, issued.c.queue_day_id, issued.c.number, issued.c.code, taken.c.waiting)
-        .select_from(issued.join(taken, taken.c.id == issued.c.queue_day_id))
-        .add_cte(recorded)
-    )
-
-
-_ISSUE_IN_ONE_STATEMENT = _issue_in_one_statement()
-_ISSUING_QUEUE = select(
-    Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
-).where(Queue.id == bindparam("queue_id"))
-
-
-def _take_number(session: Session, queue, day: date) -> tuple[int, int, int]:
-    """The day's id, the next number of the queue's day and how many wait with the new
-    ticket. The counter row stays locked until commit, so the caller takes it as late as it
-    can and commits soon after."""
-    for _attempt in range(2):
-        row = session.execute(_TAKE_NUMBER, {"for_queue": queue.id, "for_day": day}).first()
-        if row is not None:
-            return row.id, row.last_number, row.waiting
-        # The day's first ticket makes its row (or finds it closed); later ones never come here.
-        _ensure_day(session, queue, day)
-    raise QueueRefused("the queue is closed for today", code="queue_closed")
-
-
-def _issue_on_postgresql(session: Session, queue, day: date, values: dict, first: dict):
-    """Number, ticket and history in one statement (PostgreSQL); fills ``values`` with the
-    day, number and code taken, answers the ticket's id and how many wait with it."""
-    # Named apart from any column: a parameter named as a column of the counter's table
-    # would be taken for a value to set there.
-    params = {
-        **{f"ticket_{name}": value for name, value in values.items()},
-        **{f"history_{name}": value for name, value in first.items()},
-        "for_queue": queue.id,
-        "for_day": day,
-        "prefix": queue.prefix,
-    }
-    for _attempt in range(2):
-        row = session.execute(_ISSUE_IN_ONE_STATEMENT, params).first()
-        if row is not None:
-            values.update(queue_day_id=row.queue_day_id, number=row.number, code=row.code)
-            return row.id, row.waiting
-        # The day's first ticket makes its row (or finds it closed); later ones never come here.
-        _ensure_day(session, queue, day)
-    raise QueueRefused("the queue is closed for today", code="queue_closed")
 
 
 # -- what the screens see -------------------------------------------------------------------
@@ -385,7 +268,9 @@ def issue_ticket(
     """A new waiting ticket with the queue's next number for the clinic day of ``now``."""
     now = now or utcnow()
     queue = (
-        session.execute(_ISSUING_QUEUE, {"queue_id": queue_id}).first() if is_id(queue_id) else None
+        session.execute(numbering.ISSUING_QUEUE, {"queue_id": queue_id}).first()
+        if is_id(queue_id)
+        else None
     )
     if queue is None:
         raise _unknown_queue(queue_id)
@@ -439,13 +324,10 @@ def issue_ticket(
     }
     # Plain statements while the counter row is locked: the ticket enters the session as a
     # loaded row, without a unit of work to flush.
-    if session.get_bind().dialect.name == "postgresql":
-        ticket_id, waiting = _issue_on_postgresql(session, queue, day, values, first)
-    else:
-        values["queue_day_id"], values["number"], waiting = _take_number(session, queue, day)
-        values["code"] = f"{queue.prefix}-{values['number']:03d}"
-        ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
-        session.execute(_INSERT_HISTORY, {"ticket_id": ticket_id, **first})
+    written = numbering.write_ticket(session, queue, day, values, first)
+    if written is None:
+        raise QueueRefused("the queue is closed for today", code="queue_closed")
+    ticket_id, waiting = written
     ticket = Ticket(id=ticket_id, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
@@ -516,7 +398,7 @@ def join_online(
         raise QueueRefused(
             f"online joining closed at {queue.online_until:%H:%M}", code="window_closed"
         )
-    _ensure_day(session, queue, day)
+    numbering.ensure_day(session, queue, day)
     try:
         with session.begin_nested():
             counted = session.execute(

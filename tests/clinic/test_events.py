@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from clinic.events import outbox, record_event, record_events, replay, republish_pending
+from clinic.events import record_event, record_events, replay, republish_pending, writing
 from clinic.models import OutboxEvent
 
 
@@ -103,7 +103,7 @@ def test_a_batch_of_events_takes_consecutive_numbers_per_channel(runtime):
     ]
 
 
-@pytest.mark.parametrize("size", [5, outbox.ONE_STATEMENT_EVENTS + 3])
+@pytest.mark.parametrize("size", [5, writing.ONE_STATEMENT_EVENTS + 3])
 def test_the_events_answered_are_the_rows_stored_in_the_batchs_order(runtime, size):
     """A change's few events and a bulk change's many: each answered event is its stored row
     (id, number, data), numbers continue each channel's count in the batch's order, and the

@@ -225,6 +225,7 @@ def test_the_registry_takes_only_a_profile_and_code_page_that_can_print(client):
 
 def test_a_receipt_shows_the_vat_in_what_was_paid_rounded_to_the_tiyin(runtime):
     assert intake.discount_shares([], 0) == []  # no lines, nothing to spread
+
     def line(amount: int) -> dict:
         return {
             "title": "Приём терапевта",
