@@ -78,8 +78,8 @@ def _events_statement(channels: int, events: int):
         # a bound parameter. Text, not a Core VALUES construct: that one is never cached, and
         # compiling it again costs more than the round trip it saves.
         sql = (
-            "WITH seqs AS ("
-            f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "  # nosec B608
+            "WITH seqs AS ("  # nosec B608
+            f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "
             "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
             "RETURNING ch.name, ch.last_seq) "
             "INSERT INTO outbox_events (channel, seq, type, data, created_at) "

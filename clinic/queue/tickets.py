@@ -274,9 +274,8 @@ def issue_ticket(
     )
     if queue is None:
         raise _unknown_queue(queue_id)
-    if not queue.active:
-        raise QueueRefused("the queue is not active", code="queue_inactive")
-    check_open(queue, now, tz)
+    # What was asked is checked first (a 422 naming the field, whatever the hour), then
+    # whether the queue takes a ticket now.
     if source not in TicketSource.ALL:
         raise ValidationFailed("unknown source", errors={"source": [f"one of {TicketSource.ALL}"]})
     if priority not in Priority.NAMES.values():
@@ -287,6 +286,9 @@ def issue_ticket(
         not is_id(patient_id) or session.get(Patient, patient_id) is None
     ):
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
+    if not queue.active:
+        raise QueueRefused("the queue is not active", code="queue_inactive")
+    check_open(queue, now, tz)
     # Everything that can be read or checked is done above: from here to the commit the
     # day's counter row is locked, so only the writes of the ticket itself follow.
     day = clinic_day(now, tz)

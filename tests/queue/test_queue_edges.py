@@ -353,3 +353,16 @@ def test_a_board_changes_one_setting_and_keeps_the_others(db):
     shown = queue_admin.board_as_dict(board)
     assert shown["voice_languages"] == ["uz", "en"]
     assert shown["name"] == "Hall" and shown["queue_ids"] == [queue.id]
+
+
+def test_what_was_asked_is_checked_before_the_hour_a_bad_patient_is_a_422_after_closing(
+    runtime,
+):
+    queue_id = make_queue(runtime, closes_at=time(9, 0))
+    after_closing = MORNING  # 10:00 in Tashkent
+    with pytest.raises(ValidationFailed) as refused:
+        issue(runtime, queue_id, now=after_closing, patient_id=999_999)
+    assert refused.value.errors == {"patient_id": ["no such patient"]}
+    with pytest.raises(QueueRefused) as closed:
+        issue(runtime, queue_id, now=after_closing)
+    assert closed.value.code == "queue_closed"
