@@ -137,8 +137,11 @@ IKPU_PREFIX = {"THER": "08601001", "CARD": "08601002", "PAED": "08601003"}
 IKPU_PREFIX.update({"LAB": "08602001", "USD": "08603001"})
 PACKAGE_CODE = "1500911"
 
-# Each department's queue takes online joining in this window, up to this many a day.
-ONLINE_WINDOW = (time(7, 0), time(18, 0))
+# Each department's queue takes online joining in this window, up to this many a day. The
+# demo's queues work the whole day, so that the demo can be tried at any hour (a clinic sets
+# its own: tickets until 20:00 when it does not say).
+ONLINE_WINDOW = (time(0, 0), time(23, 59))
+CLOSES_AT = time(23, 59, 59)
 ONLINE_DAILY_LIMIT = 50
 BOARD = {"name": "Main hall", "voice_languages": ["ru", "uz"], "chime": True}
 
@@ -242,6 +245,7 @@ def _load_queues(session: Session, departments: dict[str, int]) -> None:
                 "online_from": ONLINE_WINDOW[0],
                 "online_until": ONLINE_WINDOW[1],
                 "online_daily_limit": ONLINE_DAILY_LIMIT,
+                "closes_at": CLOSES_AT,
             },
         )
         queue_ids.append(queue.id)
