@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from clinic.events import channel_last_seq, valid_channel
 from clinic.jobs import job_as_dict
 from clinic.jobs.models import Job
+from clinic.text import whole_number
 
 SnapshotFn = Callable[[Session, str, ZoneInfo], "dict | None"]
 _providers: dict[str, SnapshotFn] = {}
@@ -46,7 +47,7 @@ def snapshot(session: Session, channel: str, tz: ZoneInfo) -> tuple[dict | None,
 
 def int_key(channel: str) -> int | None:
     key = channel_key(channel)
-    return int(key) if key.isdigit() and len(key) < 10 else None
+    return whole_number(key)
 
 
 @snapshot_provider("job")

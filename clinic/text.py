@@ -102,6 +102,14 @@ def search_key(text: str | None) -> str:
 LOOSE_FOLDS = (("o" + APOSTROPHE, "u"), (APOSTROPHE, ""), ("q", "k"), ("h", "x"))
 
 
+def whole_number(raw, *, most_digits: int = 9) -> int | None:
+    """``raw`` (text) as a whole number when it is 1 to ``most_digits`` ASCII digits, else
+    None. ``str.isdigit`` alone also passes "²" and "١٢", which ``int`` refuses or reads."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= most_digits:
+        return int(raw)
+    return None
+
+
 UZ_COUNTRY_CODE = "998"
 _PHONE_CHARS = re.compile(r"^\+?[0-9\s().-]+$")
 

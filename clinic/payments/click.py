@@ -23,6 +23,7 @@ from clinic.errors import DomainError
 from clinic.payments import invoices
 from clinic.payments.models import InvoiceStatus, PaymentMethod
 from clinic.payments.providers import ClickStatus, ClickTransaction
+from clinic.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,6 @@ def cancel_stale(session: Session, *, older_than, limit: int = 200) -> list[int]
 def subject_of(fields: dict) -> tuple[int | None, str | None]:
     """The invoice and Click transaction id a request is about, for the provider log."""
     raw = fields.get("merchant_trans_id")
-    invoice_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9 else None
+    invoice_id = whole_number(raw)
     ref = fields.get("click_trans_id")
     return invoice_id, (ref[:255] if isinstance(ref, str) and ref else None)

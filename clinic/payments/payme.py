@@ -40,6 +40,7 @@ from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes,
 )
 from clinic.payments.providers import PaymeReason, PaymeState, PaymeTransaction
 from clinic.queue.models import Ticket, TicketStatus
+from clinic.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ def invoice_id_of(account: dict) -> int | None:
     raw = account.get(ACCOUNT_FIELD)
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
-        return None
-    return int(raw)
+    return whole_number(raw)
 
 
 def holder_of(payme_id: str) -> str:

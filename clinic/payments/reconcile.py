@@ -33,6 +33,7 @@ from clinic.payments.providers import (
     WebhookEvent,
     WebhookStatus,
 )
+from clinic.text import whole_number
 
 JOB_KIND = "payments_reconciliation"
 # Every provider's payments of the day: for those who may start one.
@@ -148,7 +149,7 @@ def _ours(session: Session, payment: Payment) -> Iterator[dict]:
         ref = payment.provider_ref
         state = session.scalar(
             select(ClickTransaction.status).where(
-                ClickTransaction.click_trans_id == (int(ref) if ref.isdigit() else -1)
+                ClickTransaction.click_trans_id == (whole_number(ref, most_digits=18) or -1)
             )
         )
         shown = state == ClickStatus.COMPLETED

@@ -99,6 +99,7 @@ def test_every_error_code_in_the_order_of_the_checks(runtime, anon_client):
     # -5 invoice, before the amount.
     assert post(click_fields(99999999, "1")) == -5
     assert post(click_fields("not-an-invoice", "1")) == -5
+    assert post(click_fields("²", "1")) == -5  # a digit to str.isdigit, not to int()
     # -2 amount.
     for amount in ("49999.99", "50000.001", "abc", "-50000", "NaN", "1e5"):
         assert post(click_fields(invoice_id, amount)) == -2, amount

@@ -74,7 +74,14 @@ def test_a_wrong_amount_is_31001(payme, invoice_id):
 
 
 def test_an_unknown_invoice_is_31050_naming_the_account_field(payme):
-    for bad_account in ({"invoice_id": "999999"}, {"invoice_id": "abc"}, {}, {"order": "1"}):
+    # "²" is a digit to str.isdigit, not to int().
+    for bad_account in (
+        {"invoice_id": "999999"},
+        {"invoice_id": "abc"},
+        {"invoice_id": "²"},
+        {},
+        {"order": "1"},
+    ):
         body = payme.call("CheckPerformTransaction", {"amount": PRICE, "account": bad_account})
         assert body["error"]["code"] == -31050
         assert body["error"]["data"] == "invoice_id"

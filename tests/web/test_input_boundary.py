@@ -156,3 +156,16 @@ def test_a_chunked_body_over_the_limit_is_a_413(app, live_server):
     assert response.status == 413
     assert response.getheader("Content-Type") == PROBLEM
     connection.close()
+
+
+def test_digits_that_are_not_ascii_in_page_addresses_are_no_numbers_not_a_500(client):
+    """ "²" is a digit to str.isdigit and no number to int(): read as no number at all."""
+    html = {"Accept": "text/html"}
+    for path in (
+        "/services?page=²",
+        "/visits/calendar?doctor=²",
+        "/visits/calendar?department=1²",
+        "/admin/audit?page=²",
+    ):
+        assert client.get(path, headers=html).status_code == 200, path
+    assert client.get("/queue/doctor?queue=²", headers=html).status_code == 404

@@ -15,6 +15,7 @@ from clinic.accounts import audit, tokens, users
 from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
 from clinic.reference import directory as reference
+from clinic.text import whole_number
 from web import db
 from web.auth import audit as audit_status
 from web.auth.identity import current_identity
@@ -43,9 +44,7 @@ def users_page():
 
 
 def _int_or_none(value: str | None) -> int | None:
-    # ASCII digits only: ``isdigit`` also passes ``²`` (which ``int`` refuses) and ``１２``.
-    digits = value and value.isascii() and value.isdigit() and len(value) < 10
-    return int(value) if digits else None
+    return whole_number(value)
 
 
 @bp.post("/admin/users")

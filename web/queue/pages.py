@@ -23,6 +23,7 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
 from clinic.reference import directory as reference
+from clinic.text import whole_number
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -222,9 +223,7 @@ def doctor():
     chosen = queues[0] if queues else None
     if asked:
         # Another department's queue is refused here as the API and the socket refuse it.
-        chosen = q.get_queue(
-            session, int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else 0
-        )
+        chosen = q.get_queue(session, whole_number(asked) or 0)
         access.check_may_act_on_queue(session, staff, chosen)
     config, holder = None, None
     if chosen is not None:

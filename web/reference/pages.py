@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from clinic.reference.catalogue import catalogue_page
+from clinic.text import whole_number
 from web import db
 from web.i18n import current_language
 from web.pages import allowed
@@ -19,7 +20,8 @@ IMPORT_PERMISSION = "reference.import"
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
+    page = whole_number(raw, most_digits=6)
+    return page if page and page <= 100_000 else 1
 
 
 def _query() -> str:

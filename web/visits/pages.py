@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from clinic.reference.models import Department, Doctor
 from clinic.reference.patients import clinic_today
+from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
 from web import db
@@ -26,7 +27,7 @@ bp = Blueprint("visits_pages", __name__)
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return whole_number(raw)
 
 
 def _texts() -> dict:
