@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -22,6 +22,10 @@ JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
 MAX_ID = 2**31 - 1
+# The calendar's reach for the days people type: any real date, far enough from the ends of
+# what a date can hold that a clinic day's edges in UTC, and searches after it, stay inside.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 def is_id(value) -> bool:

@@ -14,17 +14,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import Staff
-from clinic.base import is_id
+from clinic.base import FIRST_DAY, LAST_DAY, is_id
 from clinic.errors import Forbidden, ValidationFailed
 from clinic.reference.models import Department, Doctor
 
 LANGUAGES = ("ru", "uz", "en")
 FORMATS = ("csv", "xlsx", "pdf")
 MAX_DAYS = 366
-# Clinic days as YYYY-MM-DD only (not 20260310 or 2026-W11-2), in years whose midnights
-# convert to UTC and back without leaving the calendar.
+# Clinic days as YYYY-MM-DD only (not 20260310 or 2026-W11-2), within the calendar's reach.
 DAY_FORMAT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 # Each report and the groupings it offers (the first is its default).
 GROUPINGS = {
@@ -83,7 +81,7 @@ def _date(value, field: str, errors: dict) -> date | None:
             day = date.fromisoformat(value.strip())
         except ValueError:
             day = None
-        if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR:
+        if day is not None and FIRST_DAY <= day <= LAST_DAY:
             return day
     errors[field] = ["A date is required, as YYYY-MM-DD."]
     return None

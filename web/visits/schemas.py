@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
 
 
@@ -16,12 +17,6 @@ def _id(**kwargs):
 def _query_id(**kwargs):
     """An id in a query string (text by nature)."""
     return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
-
-
-# The calendar's reach: any real date, and far enough from the ends of what a date can hold
-# that a clinic day's edges in UTC (and a bulk move's search after it) stay inside.
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2999, 12, 31)
 
 
 def _day(**kwargs):
