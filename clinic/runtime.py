@@ -28,7 +28,11 @@ class Runtime:
         )
         if settings.database_url.startswith("sqlite"):
             settings.instance_path.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.database_url, session_info={BUS_KEY: self.bus})
+        self.db = Database(
+            settings.database_url,
+            session_info={BUS_KEY: self.bus},
+            pool_size=settings.db_pool_size,
+        )
         passwords.configure(
             time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
         )

@@ -88,6 +88,9 @@ class Settings:
     smtp_starttls: bool = False
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
+    # PostgreSQL connections each process keeps, and the most it opens at once: requests
+    # beyond it wait their turn for one (docs/PERFORMANCE.md, "The connection pool").
+    db_pool_size: int = 10
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
     # Visits: a cancellation this close to the visit is flagged late; a visit moves at most
@@ -250,6 +253,7 @@ class Settings:
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            db_pool_size=max(1, _int(env, "CLINIC_DB_POOL_SIZE", 10)),
             visits_late_cancel_hours=max(0, _int(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)),
             visits_max_moves=max(0, _int(env, "CLINIC_VISITS_MAX_MOVES", 3)),
             visits_no_show_grace_minutes=max(

@@ -20,7 +20,9 @@ def test_a_connection_the_server_ended_is_replaced_before_it_is_used(runtime):
     pid = _backend_pid(runtime)  # back in the pool, idle
     admin = create_engine(runtime.db.engine.url, poolclass=NullPool)
     with admin.begin() as other:  # the server ends it, as a restart would
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # Waiting (up to 10 s) until the backend has gone: it closes its socket on its way out.
+        ended = other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+        assert ended.scalar() is True
     admin.dispose()
     # Every idle pooled connection is that one or another live one: each request works.
     pids = {_backend_pid(runtime) for _ in range(3)}
