@@ -51,13 +51,20 @@ def on_recorded(hook: Callable[[Session, list[OutboxEvent]], None]) -> None:
     _recorded_hooks.append(hook)
 
 
-def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list[OutboxEvent]:
+def record_events(
+    session: Session, events: list[tuple[str, str, dict]], *, with_commit: bool = False
+) -> list[OutboxEvent]:
     """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
     session's transaction: one statement for a change's few, two for many (and on SQLite).
 
     They are published once the transaction commits, and never if it rolls back (nor if the
     savepoint they were recorded in rolls back). The rows are written as plain inserts, not
     through the ORM's unit of work: the events answered are not in the session.
+
+    ``with_commit``: the change's last events, recorded just before its commit (a ticket
+    issued at the desk). On PostgreSQL their statement then goes with the ``COMMIT``, and the
+    rows answered get their ids and numbers only then; elsewhere, or inside a savepoint, or
+    for many events, they are written at once as usual.
     """
     checking = catalogue.checking()
     for channel, type_, data in events:
@@ -67,7 +74,15 @@ def record_events(session: Session, events: list[tuple[str, str, dict]]) -> list
             catalogue.check(channel, type_, data)
     if not events:
         return []
-    rows = writing.write_events(session, events, utcnow())
+    if (
+        with_commit
+        and len(events) <= writing.ONE_STATEMENT_EVENTS
+        and session.get_nested_transaction() is None
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        rows = writing.write_events_with_commit(session, events, utcnow())
+    else:
+        rows = writing.write_events(session, events, utcnow())
     pending = session.info.setdefault(PENDING_KEY, [])
     if not pending:
         on_commit(session, lambda: _publish_committed(session))

@@ -10,12 +10,14 @@ every batch on SQLite, take two: the counters, then the rows, which the driver b
 
 from __future__ import annotations
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import BigInteger, String, bindparam, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from clinic.base import JsonDoc, UTCDateTime
+from clinic.db import write_with_commit
 from clinic.events.models import EventChannel, OutboxEvent
 
 _channels = EventChannel.__table__
@@ -62,32 +64,36 @@ _events_statements: dict[tuple[int, int], object] = {}
 ONE_STATEMENT_EVENTS = 16
 
 
+def _events_sql(channels: int, events: int, mark) -> str:
+    """The numbers on ``channels`` channels and the ``events`` outbox rows in one statement
+    (the counters' upsert is a CTE the insert reads); ``mark(name)`` writes a placeholder."""
+    counters = ", ".join(f"({mark(f'name{i}')}, {mark(f'n{i}')})" for i in range(channels))
+    rows = ", ".join(
+        f"(CAST({mark(f'c{j}')} AS VARCHAR), CAST({mark(f'b{j}')} AS BIGINT),"
+        f" CAST({mark(f't{j}')} AS VARCHAR), CAST({mark(f'd{j}')} AS JSONB), {j})"
+        for j in range(events)
+    )
+    # Only the shape is formatted in (placeholders numbered by the counts); every value is a
+    # bound parameter. Text, not a Core VALUES construct: that one is never cached, and
+    # compiling it again costs more than the round trip it saves.
+    return (
+        "WITH seqs AS ("  # nosec B608 - only the shape; every value is bound
+        f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "
+        "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
+        "RETURNING ch.name, ch.last_seq) "
+        "INSERT INTO outbox_events (channel, seq, type, data, created_at) "
+        f"SELECT e.channel, seqs.last_seq - e.back, e.type, e.data, {mark('at')} "
+        f"FROM (VALUES {rows}) AS e (channel, back, type, data, ord) "
+        "JOIN seqs ON seqs.name = e.channel ORDER BY e.ord "
+        "RETURNING id, channel, seq"
+    )
+
+
 def _events_statement(channels: int, events: int):
-    """PostgreSQL: the numbers on ``channels`` channels and the ``events`` outbox rows in one
-    statement (the counters' upsert is a CTE the insert reads), built once per shape. The
+    """PostgreSQL: :func:`_events_sql` as a SQLAlchemy statement, built once per shape. The
     counter rows stay locked until commit, so this saves their holder a round trip."""
     key = (channels, events)
     if key not in _events_statements:
-        counters = ", ".join(f"(:name{i}, :n{i})" for i in range(channels))
-        rows = ", ".join(
-            f"(CAST(:c{j} AS VARCHAR), CAST(:b{j} AS BIGINT), CAST(:t{j} AS VARCHAR),"
-            f" CAST(:d{j} AS JSONB), {j})"
-            for j in range(events)
-        )
-        # Only the shape is formatted in (placeholders numbered by the counts); every value is
-        # a bound parameter. Text, not a Core VALUES construct: that one is never cached, and
-        # compiling it again costs more than the round trip it saves.
-        sql = (
-            "WITH seqs AS ("  # nosec B608
-            f"INSERT INTO event_channels AS ch (name, last_seq) VALUES {counters} "
-            "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
-            "RETURNING ch.name, ch.last_seq) "
-            "INSERT INTO outbox_events (channel, seq, type, data, created_at) "
-            "SELECT e.channel, seqs.last_seq - e.back, e.type, e.data, :at "
-            f"FROM (VALUES {rows}) AS e (channel, back, type, data, ord) "
-            "JOIN seqs ON seqs.name = e.channel ORDER BY e.ord "
-            "RETURNING id, channel, seq"
-        )
         params = [bindparam("at", type_=UTCDateTime())]
         for i in range(channels):
             params += [
@@ -102,15 +108,15 @@ def _events_statement(channels: int, events: int):
                 bindparam(f"d{j}", type_=JsonDoc),
             ]
         _events_statements[key] = (
-            text(sql)
+            text(_events_sql(channels, events, lambda name: f":{name}"))
             .bindparams(*params)
             .columns(id=BigInteger(), channel=String(), seq=BigInteger())
         )
     return _events_statements[key]
 
 
-def _in_one_statement(session: Session, events: list[tuple[str, str, dict]], now) -> list[dict]:
-    """The rows of ``events`` written with their numbers, in one statement (PostgreSQL)."""
+def _one_statement_parts(events: list[tuple[str, str, dict]], now) -> tuple[int, dict, list]:
+    """For the one statement: how many channels, its parameters, and the rows to number."""
     wanted: dict[str, int] = {}
     for channel, _type, _data in events:
         wanted[channel] = wanted.get(channel, 0) + 1
@@ -124,12 +130,14 @@ def _in_one_statement(session: Session, events: list[tuple[str, str, dict]], now
         later[channel] -= 1
         params.update({f"c{j}": channel, f"b{j}": later[channel], f"t{j}": type_, f"d{j}": data})
         values.append({"channel": channel, "type": type_, "data": data, "created_at": now})
-    written = {
-        (row.channel, row.seq): row.id
-        for row in session.execute(_events_statement(len(wanted), len(events)), params)
-    }
+    return len(wanted), params, values
+
+
+def _numbered(values: list[dict], returned) -> list[dict]:
+    """``values`` with the ids and numbers of the rows returned (``(id, channel, seq)``)."""
+    written = {(channel, seq): id_ for id_, channel, seq in returned}
     # A channel's events took its numbers in the batch's order, from its lowest one.
-    following = {}
+    following: dict[str, int] = {}
     for channel, seq in written:
         following[channel] = min(seq, following.get(channel, seq))
     for value in values:
@@ -137,6 +145,39 @@ def _in_one_statement(session: Session, events: list[tuple[str, str, dict]], now
         following[value["channel"]] += 1
         value["id"] = written[(value["channel"], value["seq"])]
     return values
+
+
+def _in_one_statement(session: Session, events: list[tuple[str, str, dict]], now) -> list[dict]:
+    """The rows of ``events`` written with their numbers, in one statement (PostgreSQL)."""
+    channels, params, values = _one_statement_parts(events, now)
+    returned = session.execute(_events_statement(channels, len(events)), params)
+    return _numbered(values, [(row.id, row.channel, row.seq) for row in returned])
+
+
+_driver_sql: dict[tuple[int, int], str] = {}
+
+
+def write_events_with_commit(
+    session: Session, events: list[tuple[str, str, dict]], now
+) -> list[OutboxEvent]:
+    """PostgreSQL, a change's few events: the one statement goes to the server with the
+    transaction's COMMIT (:func:`clinic.db.write_with_commit`), so the channels' counter rows
+    are locked for no round trip at all. The rows answered get their ids and numbers then;
+    nothing in the transaction may read them back before it."""
+    channels, params, values = _one_statement_parts(events, now)
+    key = (channels, len(events))
+    if key not in _driver_sql:
+        _driver_sql[key] = _events_sql(*key, lambda name: f"%({name})s")
+    rows = [OutboxEvent(id=None, seq=None, published_at=None, **value) for value in values]
+
+    def numbered(returned) -> None:
+        for row, value in zip(rows, _numbered(values, returned)):
+            row.id, row.seq = value["id"], value["seq"]
+
+    for j in range(len(events)):
+        params[f"d{j}"] = Jsonb(params[f"d{j}"])
+    write_with_commit(session, _driver_sql[key], params, numbered)
+    return rows
 
 
 def _in_two_statements(

@@ -207,11 +207,18 @@ def set_paid(
 
 
 def announce(
-    session: Session, ticket: Ticket, action: str, *, also=(), waiting: int | None = None
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    *,
+    also=(),
+    waiting: int | None = None,
+    with_commit: bool = False,
 ) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
     transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
-    all of them in one batch. ``waiting``: the day's count when the caller has it."""
+    all of them in one batch. ``waiting``: the day's count when the caller has it;
+    ``with_commit``: the change's last events (see :func:`clinic.events.outbox.record_events`)."""
     session.flush()
     if waiting is None:
         waiting = waiting_count(session, ticket.queue_day_id)
@@ -227,6 +234,7 @@ def announce(
         session,
         [(channel, event.name, event.data_for(channel, everything)) for channel in channels]
         + list(also),
+        with_commit=with_commit,
     )
 
 
@@ -264,8 +272,13 @@ def issue_ticket(
     queued_at: datetime | None = None,
     transferred_from_id: int | None = None,
     return_to_queue_id: int | None = None,
+    last_change: bool = False,
 ) -> Ticket:
-    """A new waiting ticket with the queue's next number for the clinic day of ``now``."""
+    """A new waiting ticket with the queue's next number for the clinic day of ``now``.
+
+    ``last_change``: nothing more is written before the commit that follows (a ticket issued
+    at the desk or the kiosk). On PostgreSQL its events then go with the ``COMMIT``, and from
+    the number to the commit the day's counter row waits for two round trips, not three."""
     now = now or utcnow()
     queue = (
         session.execute(numbering.ISSUING_QUEUE, {"queue_id": queue_id}).first()
@@ -340,7 +353,7 @@ def issue_ticket(
         queue_events.PRINT_REQUESTED.name,
         {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
     )
-    announce(session, ticket, "issued", also=[printing], waiting=waiting)
+    announce(session, ticket, "issued", also=[printing], waiting=waiting, with_commit=last_change)
     return ticket
 
 

@@ -113,6 +113,7 @@ def _write(db: Session, *, status: int | None, touched: list) -> None:
         ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", ""),
         request_id=request_id(),
+        with_commit=True,
     )
     g.audit_written = True
 

@@ -151,6 +151,7 @@ def issue_ticket(data, queue_id: int):
         patient_id=data["patient_id"],
         comment=data["comment"],
         actor=_actor(),
+        last_change=True,
     )
     session.commit()
     return _ticket_out(ticket)
