@@ -43,6 +43,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=16, help="reading connections (16)")
     parser.add_argument("--boards", type=int, default=200, help="boards and fan-out sockets")
     parser.add_argument("--long-day", type=int, default=10_000, help="the long day's tickets")
+    parser.add_argument(
+        "--shared-pool",
+        type=int,
+        default=5,
+        help="CLINIC_DB_POOL_SIZE of each of two workers in their second run (5: together the"
+        " one worker's 10 connections)",
+    )
     add_common_arguments(parser)
     return parse_on_postgres(parser, argv)
 
@@ -336,6 +343,11 @@ def run(args: argparse.Namespace) -> dict:
         stack.args.workers = 2
         stack.start_server()
         out["issue_2"] = issue_run(stack, queue_id, token, args)
+        # The same two workers holding as many connections together as one worker does.
+        stack.stop_server()
+        stack.env["CLINIC_DB_POOL_SIZE"] = str(args.shared_pool)
+        stack.start_server()
+        out["issue_2_shared"] = issue_run(stack, queue_id, token, args)
         out["numbers_consecutive"] = numbers_are_consecutive(stack, queue_id)
         floor = FloorServer(stack, 2)
         try:
@@ -387,6 +399,20 @@ def rows(r: dict) -> list[tuple]:
             "> 1 worker",
         ),
         ("  its p99 ms", i2["p99_ms"], counter["p99_ms"], i2["p99_ms"] / counter["p99_ms"], "< 3x"),
+        (
+            f"  the same, {r['parameters']['shared_pool']} connections per worker: req/s",
+            r["issue_2_shared"]["per_second"],
+            counter["per_second"],
+            r["issue_2_shared"]["per_second"] / counter["per_second"],
+            "> 1 worker",
+        ),
+        (
+            "    its p99 ms",
+            r["issue_2_shared"]["p99_ms"],
+            counter["p99_ms"],
+            r["issue_2_shared"]["p99_ms"] / counter["p99_ms"],
+            "< 3x",
+        ),
         ("  web CPU ms per ticket, 1 worker", i1["web_cpu_ms_per_request"], None, None, "halved"),
         (
             "GET /api/v1/queues, 16 conn: req/s",

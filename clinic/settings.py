@@ -89,7 +89,7 @@ class Settings:
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
     # PostgreSQL connections each process keeps, and the most it opens at once: requests
-    # beyond it wait their turn for one (docs/PERFORMANCE.md, "The connection pool").
+    # beyond it wait their turn for one (docs/PERFORMANCE.md, the request path's fourth round).
     db_pool_size: int = 10
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200

@@ -204,11 +204,11 @@ class Stack:
         self.port = free_port()
         argv = processes.web_argv("127.0.0.1", self.port, self.args.workers)
         # The server's own settings come from here; of the caller's, only the gunicorn tuning
-        # (CLINIC_WEB_CONNECTIONS) passes through, so it can be varied from outside.
+        # (CLINIC_WEB_CONNECTIONS, CLINIC_DB_POOL_SIZE) passes through, to be varied from outside.
         env = {
             k: v
             for k, v in os.environ.items()
-            if k == "CLINIC_WEB_CONNECTIONS"
+            if k in ("CLINIC_WEB_CONNECTIONS", "CLINIC_DB_POOL_SIZE")
             or not k.startswith(("CLINIC_", "DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY"))
         }
         env.update(self.env, PYTHONUNBUFFERED="1")

@@ -67,4 +67,4 @@ _BY_ID = with_roles(select(*COLUMNS)).where(User.id == bindparam("user_id"))
 
 def holder_by_id(session: Session, user_id: int) -> Holder | None:
     """The user ``user_id`` with his roles, or None when there is no such user."""
-    return holder_of(session.execute(_BY_ID, {"user_id": user_id}).all())
+    return holder_of(session.connection().execute(_BY_ID, {"user_id": user_id}).all())

@@ -91,7 +91,8 @@ def holder_for_token(session: Session, plain: str, *, note_use: bool = True) -> 
     """
     if not isinstance(plain, str) or not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    rows = session.execute(_HOLDER_BY_DIGEST, {"digest": _digest(plain)}).all()
+    # Plain columns, through the connection: the ORM's execution layer adds nothing here.
+    rows = session.connection().execute(_HOLDER_BY_DIGEST, {"digest": _digest(plain)}).all()
     holder = holders.holder_of(rows)
     now = utcnow()
     if holder is None:

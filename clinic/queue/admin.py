@@ -50,20 +50,31 @@ def _iso_time(value: time | None) -> str | None:
 
 
 def queue_as_dict(queue: Queue) -> dict:
+    department = queue.department
+    return _queue_dict(
+        queue,
+        {
+            "code": department.code,
+            "name_ru": department.name_ru,
+            "name_uz": department.name_uz,
+            "name_en": department.name_en,
+        },
+        queue.doctor.full_name if queue.doctor else None,
+        queue.room.number if queue.room else None,
+    )
+
+
+def _queue_dict(queue, department: dict, doctor: str | None, room: str | None) -> dict:
+    """A queue as the API shows it, from a loaded queue or a row of its columns."""
     return {
         "id": queue.id,
         "code": queue.code,
         "department_id": queue.department_id,
-        "department": {
-            "code": queue.department.code,
-            "name_ru": queue.department.name_ru,
-            "name_uz": queue.department.name_uz,
-            "name_en": queue.department.name_en,
-        },
+        "department": department,
         "doctor_id": queue.doctor_id,
-        "doctor": queue.doctor.full_name if queue.doctor else None,
+        "doctor": doctor,
         "room_id": queue.room_id,
-        "room": queue.room.number if queue.room else None,
+        "room": room,
         "prefix": queue.prefix,
         "start_number": queue.start_number,
         "online_from": _iso_time(queue.online_from),
@@ -163,20 +174,49 @@ def list_queues(session: Session, *, active_only: bool = True) -> list[Queue]:
     return list(session.scalars(_ACTIVE_QUEUES if active_only else _QUEUES))
 
 
-# The active queues with the waiting count of one clinic day, in one statement.
-_ACTIVE_QUEUES_WAITING = (
-    _ACTIVE_QUEUES.add_columns(func.coalesce(QueueDay.waiting, 0))
+# The active queues as the list shows them, with the waiting count of one clinic day: one
+# statement of plain columns, read without building objects (the desk and doctor pages ask
+# for the list all day).
+_ACTIVE_QUEUE_ROWS = (
+    select(
+        Queue.__table__.c.id,
+        *(Queue.__table__.c[name] for name in QUEUE_FIELDS),
+        Department.code.label("department_code"),
+        Department.name_ru.label("department_name_ru"),
+        Department.name_uz.label("department_name_uz"),
+        Department.name_en.label("department_name_en"),
+        Doctor.full_name.label("doctor_name"),
+        Room.number.label("room_number"),
+        func.coalesce(QueueDay.waiting, 0).label("waiting"),
+    )
+    .join(Department, Department.id == Queue.department_id)
+    .outerjoin(Doctor, Doctor.id == Queue.doctor_id)
+    .outerjoin(Room, Room.id == Queue.room_id)
     .outerjoin(QueueDay, (QueueDay.queue_id == Queue.id) & (QueueDay.day == bindparam("on_day")))
-    .order_by(None)
+    .where(Queue.active.is_(True))
     .order_by(Queue.code)
 )
 
 
-def active_queues_waiting(session: Session, day: date) -> list[tuple[Queue, int]]:
-    """Each active queue and how many wait in it on ``day`` (none before its first ticket)."""
+def active_queues_waiting(session: Session, day: date) -> list[dict]:
+    """Each active queue as :func:`queue_as_dict` shows it, with how many wait in it on
+    ``day`` (``waiting``: none before its first ticket)."""
     return [
-        (queue, waiting)
-        for queue, waiting in session.execute(_ACTIVE_QUEUES_WAITING, {"on_day": day})
+        {
+            **_queue_dict(
+                row,
+                {
+                    "code": row.department_code,
+                    "name_ru": row.department_name_ru,
+                    "name_uz": row.department_name_uz,
+                    "name_en": row.department_name_en,
+                },
+                row.doctor_name,
+                row.room_number,
+            ),
+            "waiting": row.waiting,
+        }
+        for row in session.connection().execute(_ACTIVE_QUEUE_ROWS, {"on_day": day})
     ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
+
+from clinic.queue.models import Queue
 from clinic.reference import directory as reference
 from tests.queue.test_api import make_queue
 
@@ -64,3 +67,29 @@ def test_a_switched_off_board_shows_nothing(client_as, runtime):
     off = admin.get(f"/board/{board['id']}")
     assert off.status_code == 503 and off.headers["Retry-After"] == "60"
     assert "board-config" not in off.get_data(as_text=True)
+
+
+def test_the_queue_list_shows_each_active_queue_as_its_own_page_does(client_as, runtime):
+    with_room = make_queue(runtime, "therapy", online_from=time(8, 0), online_until=time(12, 30))
+    bare = make_queue(runtime, "xray", room_id=None)
+    with runtime.db.transaction() as s:
+        doctor = reference.create_doctor(
+            s, {"full_name": "Ҳасанова Нигора", "department_id": s.get(Queue, bare).department_id}
+        )
+        doctor_id = doctor.id
+    with_doctor = make_queue(runtime, "surgery", doctor_id=doctor_id)
+    hidden = make_queue(runtime, "closed", active=False)
+    admin = client_as("admin")
+    for _ in range(2):
+        assert admin.post(f"/api/v1/queues/{with_room}/tickets", json={}).status_code == 201
+    listed = admin.get("/api/v1/queues")
+    assert listed.status_code == 200
+    by_id = {queue["id"]: queue for queue in listed.get_json()}
+    assert sorted(by_id) == sorted([with_room, bare, with_doctor]) and hidden not in by_id
+    for queue_id, shown in by_id.items():
+        assert shown == admin.get(f"/api/v1/queues/{queue_id}").get_json()
+    assert [by_id[q]["waiting"] for q in (with_room, bare, with_doctor)] == [2, 0, 0]
+    assert by_id[with_doctor]["doctor"] == "Ҳасанова Нигора" and by_id[bare]["room"] is None
+    assert by_id[with_room]["online_until"] == "12:30"
+    codes = [queue["code"] for queue in listed.get_json()]
+    assert codes == sorted(codes)

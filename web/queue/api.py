@@ -69,12 +69,8 @@ def _queue_out(session, queue, waiting: int | None = None) -> dict:
 @blp.response(200, schemas.QueueOut(many=True))
 def list_queues():
     """Active queues with today's waiting counts."""
-    session = db.session()
     today = q.clinic_day(utcnow(), _tz())
-    return [
-        _queue_out(session, queue, waiting)
-        for queue, waiting in queue_admin.active_queues_waiting(session, today)
-    ]
+    return queue_admin.active_queues_waiting(db.session(), today)
 
 
 @blp.route("/queues", methods=["POST"])
