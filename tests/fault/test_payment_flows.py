@@ -281,6 +281,7 @@ def test_payment_flows_survive_a_killed_worker_and_a_redis_restart_paying_each_i
     flows = Flows(base, cashier_token)
     kinds = (flows.by_payme, flows.by_click, flows.by_webhook, flows.by_desk)
     done = Counter()
+    replacement = []  # the worker started after the first is killed
     lock = threading.Lock()
 
     def run(n: int) -> None:
@@ -293,7 +294,7 @@ def test_payment_flows_survive_a_killed_worker_and_a_redis_restart_paying_each_i
         wait_until(lambda: done["flows"] >= FLOWS // 3, PATIENCE, "a third of the flows")
         workers.kill(first)  # SIGKILL: no ack, no cleanup, tasks in hand are lost
         mark("killed")
-        workers.start("second")
+        replacement.append(workers.start("second"))
         wait_until(lambda: done["flows"] >= 2 * FLOWS // 3, PATIENCE, "two thirds of the flows")
         private_redis.stop()  # queued task messages and events in flight are lost
         time.sleep(0.3)
@@ -314,6 +315,11 @@ def test_payment_flows_survive_a_killed_worker_and_a_redis_restart_paying_each_i
     progress = {"seen": -1}
 
     def settled() -> bool:
+        second = replacement[-1]
+        # A worker that has gone will settle nothing: say so now, with how it ended.
+        assert (
+            second.poll() is None
+        ), f"the second worker exited with {second.returncode}\n{workers.log('second')}"
         with runtime.db.session() as s:
             effects = s.scalar(select(func.count(PaidEffect.id)))
             waiting = s.scalar(
