@@ -5,7 +5,9 @@ A channel's counter row is locked from the moment its numbers are taken to the c
 events of one channel commit in the order of their numbers. On PostgreSQL a change's few
 events take one statement: the counters' upsert is a CTE the outbox insert reads, one round
 trip fewer under those locks. Many events (a doctor's absence moving a day of visits), and
-every batch on SQLite, take two: the counters, then the rows, which the driver batches.
+every batch on SQLite, take two: the counters, then the rows, which the driver batches. A
+change's last few events (a ticket issued at the desk) may instead go with the COMMIT itself,
+in the same message: then those counter rows are locked for no round trip at all.
 """
 
 from __future__ import annotations
