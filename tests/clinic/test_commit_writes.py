@@ -108,7 +108,7 @@ def test_on_sqlite_the_row_is_written_at_once(runtime):
 
 
 @POSTGRES
-def test_events_sent_with_the_commit_are_numbered_stored_and_published(runtime):
+def test_events_sent_with_the_commit_are_numbered_after_earlier_ones_and_published(runtime):
     with runtime.db.transaction() as s:
         first = record_event(s, "job:w", "test.tick", {"at": "once"})
         answered = record_events(
@@ -121,13 +121,8 @@ def test_events_sent_with_the_commit_are_numbered_stored_and_published(runtime):
             with_commit=True,
         )
         assert [(e.id, e.seq) for e in answered] == [(None, None)] * 3  # not sent yet
-    with runtime.db.session() as s:
-        stored = s.execute(
-            select(OutboxEvent.id, OutboxEvent.channel, OutboxEvent.seq, OutboxEvent.data)
-            .where(OutboxEvent.id.in_([e.id for e in answered]))
-            .order_by(OutboxEvent.id)
-        ).all()
-    assert [(e.id, e.channel, e.seq, e.data) for e in answered] == [tuple(r) for r in stored]
+    # Stored as answered: tests/clinic/test_events.py; here, after an event written at once.
+    assert all(e.id is not None for e in answered)
     assert [(e.channel, e.seq) for e in answered] == [("job:w", 2), ("job:x", 1), ("job:w", 3)]
     published = [e["id"] for e in runtime.bus.history_after("job:w", 0)]
     assert published == [first.seq, answered[0].seq, answered[2].seq]  # numbers, in order

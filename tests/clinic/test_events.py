@@ -103,17 +103,19 @@ def test_a_batch_of_events_takes_consecutive_numbers_per_channel(runtime):
     ]
 
 
+@pytest.mark.parametrize("with_commit", [False, True])
 @pytest.mark.parametrize("size", [5, writing.ONE_STATEMENT_EVENTS + 3])
-def test_the_events_answered_are_the_rows_stored_in_the_batchs_order(runtime, size):
-    """A change's few events and a bulk change's many: each answered event is its stored row
-    (id, number, data), numbers continue each channel's count in the batch's order, and the
-    ids follow the batch."""
+def test_the_events_answered_are_the_rows_stored_in_the_batchs_order(runtime, size, with_commit):
+    """A change's few events and a bulk change's many, written at once or (a change's last
+    few, on PostgreSQL) with the commit: each answered event is its stored row (id, number,
+    data), numbers continue each channel's count in the batch's order, and the ids follow the
+    batch."""
     _emit(runtime, "job:p", 2)
     batch = [
         (f"job:{'pqr'[i % 3]}", "test.tick", {"i": i, "name": "Oʻrinboy"}) for i in range(size)
     ]
     with runtime.db.transaction() as s:
-        answered = record_events(s, batch)
+        answered = record_events(s, batch, with_commit=with_commit)
     with runtime.db.session() as s:
         stored = s.execute(
             select(OutboxEvent.id, OutboxEvent.channel, OutboxEvent.seq, OutboxEvent.data)
