@@ -162,11 +162,15 @@ def set_roles(session: Session, user: User, roles, *, doctor_id=None) -> User:
 
 def set_password(session: Session, user: User, new_password: str) -> None:
     """A new password (checked against the policy); every existing session and API token of
-    the user ends: whoever knew the old password may have made them."""
+    the user ends: whoever knew the old password may have made them. A sign-in lock ends too:
+    it held off guesses at the old password, and the user locked out after forgetting it signs
+    in with the new one the administrator gives him."""
     _check_password(new_password, user.username)
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     user.session_version += 1
+    user.locked_until = None
+    user.failed_logins = 0
     session.flush()
     tokens.revoke_all(session, user)
 

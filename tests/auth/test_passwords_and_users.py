@@ -81,6 +81,17 @@ def test_five_wrong_passwords_lock_the_account_and_locks_grow(db):
     assert user.locked_until - utcnow() > first_lock + timedelta(minutes=10)
 
 
+def test_a_new_password_starts_the_count_of_wrong_ones_again(db):
+    user = users.create_user(db, username="farida", password=GOOD, roles=["cashier"])
+    for _ in range(users.LOCK_AFTER_FAILURES - 1):
+        assert not users.sign_in(db, "farida", "wrong-password-1").ok
+    users.set_password(db, user, "Yangi-parol-77")
+    for _ in range(users.LOCK_AFTER_FAILURES - 1):
+        assert not users.sign_in(db, "farida", "wrong-password-1").ok
+    assert not users.is_locked(user)
+    assert users.sign_in(db, "farida", "Yangi-parol-77").ok
+
+
 def test_an_account_locked_again_and_again_locks_for_a_day_at_most(db):
     user = users.create_user(db, username="sevara", password=GOOD, roles=["registrar"])
     user.lock_count = 40  # weeks of someone guessing, lock after lock

@@ -50,6 +50,22 @@ def test_wrong_passwords_from_changing_addresses_lock_the_account(
     assert _json_sign_in(anon_client, "bobur", PASSWORD).status_code == 200
 
 
+def test_a_password_reset_by_an_administrator_ends_the_lock(anon_client, client, make_user):
+    user_id = make_user("registrar", username="malika")
+    for _ in range(users.LOCK_AFTER_FAILURES):
+        assert _json_sign_in(anon_client, "malika", "forgot-it-again").status_code == 401
+    assert [u["username"] for u in client.get("/api/v1/users?locked=true").get_json()] == [
+        "malika"
+    ]
+    new = "Yangi-parol-77"
+    assert _json_sign_in(anon_client, "malika", new).status_code == 401  # not hers yet
+    reset = client.post(f"/api/v1/users/{user_id}/password", json={"password": new})
+    assert reset.status_code == 204
+    assert client.get("/api/v1/users?locked=true").get_json() == []
+    assert _json_sign_in(anon_client, "malika", PASSWORD).status_code == 401  # the old one
+    assert _json_sign_in(anon_client, "malika", new).status_code == 200
+
+
 def test_sign_in_attempts_are_audited_success_and_failure(anon_client, make_user, runtime):
     make_user("manager", username="kamola")
     _json_sign_in(anon_client, "kamola", "wrong-guess-xyz")
