@@ -233,6 +233,25 @@ def test_a_live_event_after_a_long_gap_brings_every_missed_event_first(
     ws.close()
 
 
+def test_a_last_id_above_the_newest_event_starts_again_from_a_snapshot(
+    runtime, live_server, admin_token
+):
+    """A board that kept its number through a restore of the database to an older backup: the
+    channel's numbers start again below it, and not one of them may be held back."""
+    _emit(runtime, "job:restored", 2)
+    ws = WSClient(live_server, token=admin_token)
+    got = ws.subscribe("job:restored", last_id=50)
+    assert [m["op"] for m in got] == ["snapshot", "subscribed"]
+    assert got[0]["last_id"] == got[1]["last_id"] == 2
+    _emit(runtime, "job:restored", 1)
+    assert [e["id"] for e in ws.events("job:restored", 1)] == [3]
+    # Its own newest number is no reason for a snapshot: nothing was missed.
+    again = WSClient(live_server, token=admin_token)
+    assert [m["op"] for m in again.subscribe("job:restored", last_id=3)] == ["subscribed"]
+    ws.close()
+    again.close()
+
+
 def test_resuming_past_the_kept_history_starts_again_from_a_snapshot(
     runtime, live_server, admin_token
 ):

@@ -168,10 +168,12 @@ class Connection:
             return
         if last_id is not None:
             newest = self.hub.last_seq(channel)
-            # Nothing missed (a number above the newest is trusted, as docs/websocket.md says);
-            # otherwise the missed events must all still be there, from ``last_id + 1`` on.
+            # Nothing missed, or every missed event still there from ``last_id + 1`` on. A
+            # number above the newest was never given out by this database (one restored from
+            # a backup, say): trusting it would hold back every event up to it, so the client
+            # starts again from a snapshot.
             missed = self.hub.replay(channel, last_id, until=newest) if newest > last_id else []
-            if newest <= last_id or (missed and missed[0]["id"] == last_id + 1):
+            if newest == last_id or (missed and missed[0]["id"] == last_id + 1):
                 self.last_sent[channel] = last_id
                 for event in missed:
                     self._send_event(event)
