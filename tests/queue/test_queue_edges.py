@@ -4,10 +4,12 @@ empty day."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from clinic import channels
 from clinic.accounts.permissions import Staff, permissions_of
@@ -366,3 +368,43 @@ def test_what_was_asked_is_checked_before_the_hour_a_bad_patient_is_a_422_after_
     with pytest.raises(QueueRefused) as closed:
         issue(runtime, queue_id, now=after_closing)
     assert closed.value.code == "queue_closed"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_transfers_crossing_between_two_queues_wait_for_each_other_without_a_deadlock(
+    runtime,
+):
+    """Therapy sends a patient to the laboratory while the laboratory sends one to therapy.
+    Each transfer locks both days' counters, always in the same order: the second waits for
+    the first instead of each holding one counter and waiting for the other's."""
+    first_queue = make_queue(runtime, "cross-a", "A")
+    second_queue = make_queue(runtime, "cross-b", "B")
+    to_second = issue(runtime, first_queue)
+    to_first = issue(runtime, second_queue)
+    assert to_second.queue_day_id < to_first.queue_day_id  # the first locked of the two
+    errors, done = [], threading.Event()
+
+    def transfer_to_first():
+        try:
+            with runtime.db.transaction() as s:
+                calls.transfer(s, s.get(Ticket, to_first.id), first_queue, tz=TZ, now=MORNING)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with runtime.db.transaction() as s:
+        # This transfer has taken the first day's counter when the other one starts.
+        calls._lock_day_by_id(s, to_second.queue_day_id)
+        other = threading.Thread(target=transfer_to_first)
+        other.start()
+        assert not done.wait(0.5), errors  # it waits for the first day's counter
+        calls.transfer(s, s.get(Ticket, to_second.id), second_queue, tz=TZ, now=MORNING)
+    other.join(30)
+    assert errors == []
+    with runtime.db.session() as s:
+        sent = s.scalars(select(Ticket).where(Ticket.transferred_from_id.is_not(None)))
+        moved = {t.queue_id: t.status for t in sent}
+        assert moved == {first_queue: S.WAITING, second_queue: S.WAITING}
+        for ticket in (to_second, to_first):
+            assert s.get(Ticket, ticket.id).status == S.TRANSFERRED
