@@ -54,9 +54,7 @@ def test_a_password_reset_by_an_administrator_ends_the_lock(anon_client, client,
     user_id = make_user("registrar", username="malika")
     for _ in range(users.LOCK_AFTER_FAILURES):
         assert _json_sign_in(anon_client, "malika", "forgot-it-again").status_code == 401
-    assert [u["username"] for u in client.get("/api/v1/users?locked=true").get_json()] == [
-        "malika"
-    ]
+    assert [u["username"] for u in client.get("/api/v1/users?locked=true").get_json()] == ["malika"]
     new = "Yangi-parol-77"
     assert _json_sign_in(anon_client, "malika", new).status_code == 401  # not hers yet
     reset = client.post(f"/api/v1/users/{user_id}/password", json={"password": new})
