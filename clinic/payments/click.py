@@ -138,7 +138,10 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
     if not config.secret_key:
         raise ClickAnswer(SIGN_FAILED)  # without a secret nothing can be signed by Click
     expected = signature(fields, config.secret_key, complete=complete)
-    if not hmac.compare_digest(expected, fields["sign_string"].lower()):
+    # Compared as bytes: a signature that is not ASCII is a wrong one (-1), and compare_digest
+    # refuses non-ASCII text outright.
+    given = fields["sign_string"].lower().encode()
+    if not hmac.compare_digest(expected.encode(), given):
         raise ClickAnswer(SIGN_FAILED)
     if fields["service_id"] != config.service_id:
         raise ClickAnswer(BAD_REQUEST)
@@ -157,13 +160,18 @@ def _invoice(session: Session, fields: dict):
         raise ClickAnswer(NO_SUCH_INVOICE) from None
 
 
-def _check_amount(invoice, fields: dict) -> int:
+def _check_amount(invoice, fields: dict, txn: ClickTransaction | None = None) -> int:
     amount = _tiyin(fields["amount"])
-    # An open invoice is paid in full; a paid one is compared with what it cost, so that a
-    # repeated payment is told "already paid", not "wrong amount".
-    expected = (
-        invoices.amount_due(invoice) if invoice.status == InvoiceStatus.OPEN else invoice.total
-    )
+    # A transaction Click asks about again is compared with what it was prepared for, so that
+    # a repeat is told "already paid" or "cancelled", not "wrong amount", also when part of
+    # the invoice was paid another way. Otherwise an open invoice is paid in full, and a paid
+    # one is compared with what it cost.
+    if txn is not None and txn.invoice_id == invoice.id:
+        expected = txn.amount
+    elif invoice.status == InvoiceStatus.OPEN:
+        expected = invoices.amount_due(invoice)
+    else:
+        expected = invoice.total
     if amount is None or amount != expected:
         raise ClickAnswer(WRONG_AMOUNT)
     return amount
@@ -194,11 +202,11 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
     try:
         _check_request(fields, config, complete=False)
         invoice = _invoice(session, fields)
-        amount = _check_amount(invoice, fields)
         click_trans_id = int(fields["click_trans_id"])
         txn = session.scalar(
             select(ClickTransaction).where(ClickTransaction.click_trans_id == click_trans_id)
         )
+        amount = _check_amount(invoice, fields, txn)
         if invoice.status != InvoiceStatus.OPEN:
             raise ClickAnswer(ALREADY_PAID)
         if int(fields["error"]) < 0:
@@ -248,19 +256,21 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
             else None
         )
         invoice = _invoice(session, fields)
-        _check_amount(invoice, fields)
+        if txn is not None and (
+            txn.click_trans_id != int(fields["click_trans_id"]) or txn.invoice_id != invoice.id
+        ):
+            txn = None  # the prepare id names another payment: none of this one
+        _check_amount(invoice, fields, txn)
         if txn is not None and txn.status == ClickStatus.COMPLETED:
             raise ClickAnswer(ALREADY_PAID)
+        if txn is not None and txn.status == ClickStatus.CANCELLED:
+            # Cancelled stays cancelled (-9: Click gives the money back), also once the invoice
+            # was paid another way; "already paid" is Click's word for a confirmed transaction.
+            raise ClickAnswer(CANCELLED)
         if invoice.status != InvoiceStatus.OPEN:
             raise ClickAnswer(ALREADY_PAID)
-        if (
-            txn is None
-            or txn.click_trans_id != int(fields["click_trans_id"])
-            or txn.invoice_id != invoice.id
-        ):
+        if txn is None:
             raise ClickAnswer(NO_SUCH_TRANSACTION)
-        if txn.status == ClickStatus.CANCELLED:
-            raise ClickAnswer(CANCELLED)
         if int(fields["error"]) < 0:
             _cancel(session, txn, invoice, int(fields["error"]))
             raise ClickAnswer(CANCELLED)

@@ -1,0 +1,112 @@
+"""Click SHOP API answers checked against Click's own error table: a signature that cannot
+be ours is -1, a transaction confirmed before is -4 and one cancelled before is -9, whatever
+else happened to the invoice since; amounts are soums with tiyin as Click writes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from clinic.models import ClickTransaction, Invoice, Payment
+from clinic.payments import invoices
+from clinic.payments.models import PaymentMethod
+from tests.payments import provider_support as support
+from tests.payments.fixtures import make_invoice
+from tests.payments.provider_support import click_fields, click_post
+
+# The provider settings (keys and secrets).
+settings = support.settings
+
+PRICE = 5_000_000  # 50 000 soums
+
+
+def pay_at_the_desk(runtime, invoice_id: int, amount: int) -> None:
+    with runtime.db.transaction() as s:
+        invoice = invoices.lock_invoice(s, invoice_id)
+        invoices.record_payment(
+            s, invoice, method=PaymentMethod.CASH, amount=amount, actor="cashier", locked=True
+        )
+
+
+def test_a_signature_that_is_not_ascii_is_a_failed_sign_check(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    for prepare_id in (None, 1):
+        fields = click_fields(invoice_id, "50000", prepare_id=prepare_id, sign=False)
+        fields["sign_string"] = "é" * 32
+        answer = click_post(anon_client, fields)
+        assert (answer["error"], answer["error_note"]) == (-1, "SIGN CHECK FAILED!"), answer
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ClickTransaction.id))) == 0
+
+
+def test_a_repeated_prepare_and_complete_of_a_payment_that_paid_the_rest_are_already_paid(
+    runtime, anon_client
+):
+    # Part paid at the desk: Click is asked for the rest, 30 000 soums.
+    invoice_id = make_invoice(runtime, (PRICE,))
+    pay_at_the_desk(runtime, invoice_id, 2_000_000)
+    prepared = click_post(anon_client, click_fields(invoice_id, "30000.00"))
+    assert prepared["error"] == 0, prepared
+    prepare_id = prepared["merchant_prepare_id"]
+    complete = click_fields(invoice_id, "30000.00", prepare_id=prepare_id)
+    done = click_post(anon_client, complete)
+    assert done["error"] == 0, done
+    # Click asks again about the transaction it was told is confirmed.
+    again = click_post(anon_client, complete)
+    assert (again["error"], again["error_note"]) == (-4, "Already paid"), again
+    assert click_post(anon_client, click_fields(invoice_id, "30000.00"))["error"] == -4
+    with runtime.db.session() as s:
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.paid_amount) == ("paid", PRICE)
+        assert s.scalar(select(func.count(Payment.id))) == 2
+
+
+def test_a_complete_of_a_cancelled_payment_is_minus_9_after_the_invoice_was_paid_at_the_desk(
+    runtime, anon_client
+):
+    from tasks.payments_providers import cancel_stale_click
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepared = click_post(anon_client, click_fields(invoice_id, "50000"))
+    prepare_id = prepared["merchant_prepare_id"]
+    # Never completed in time: cancelled, the invoice let go, and the patient pays in cash.
+    assert cancel_stale_click.run(older_than_minutes=-1) == 1
+    pay_at_the_desk(runtime, invoice_id, PRICE)
+    for error in ("0", "-5017"):
+        late = click_fields(invoice_id, "50000", prepare_id=prepare_id, error=error)
+        answer = click_post(anon_client, late)
+        assert (answer["error"], answer["error_note"]) == (-9, "Transaction cancelled"), answer
+        assert answer["merchant_confirm_id"] is None
+    with runtime.db.session() as s:
+        assert s.scalar(select(ClickTransaction.status)) == "cancelled"
+        payments = s.scalars(select(Payment.method)).all()
+        assert payments == ["cash"]
+
+
+def test_an_amount_with_tiyin_is_read_in_soums_as_click_writes_it(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (1_234_567,))  # 12 345.67 soums
+    assert click_post(anon_client, click_fields(invoice_id, "12345.6"))["error"] == -2
+    assert click_post(anon_client, click_fields(invoice_id, "1234567"))["error"] == -2
+    prepared = click_post(anon_client, click_fields(invoice_id, "12345.67"))
+    assert prepared["error"] == 0, prepared
+    done = click_post(
+        anon_client,
+        click_fields(invoice_id, "12345.670", prepare_id=prepared["merchant_prepare_id"]),
+    )
+    assert done["error"] == 0, done
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).paid_amount == 1_234_567
+
+
+def test_a_complete_naming_the_prepare_id_of_another_payment_is_minus_6(runtime, anon_client):
+    first, second = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    theirs = click_post(anon_client, click_fields(first, "50000", trans_id="1001"))
+    ours = click_post(anon_client, click_fields(second, "50000", trans_id="2002"))
+    assert theirs["error"] == ours["error"] == 0
+    # The other payment's prepare id, with this payment's click_trans_id and invoice.
+    wrong = click_fields(second, "50000", trans_id="2002", prepare_id=theirs["merchant_prepare_id"])
+    answer = click_post(anon_client, wrong)
+    assert (answer["error"], answer["error_note"]) == (-6, "Transaction does not exist")
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 0
+        assert s.get(Invoice, first).held_by == "click:1001"
+        assert s.get(Invoice, second).held_by == "click:2002"
