@@ -10,9 +10,10 @@ def receipt_detail(invoice: Invoice) -> dict:
     """The fiscal receipt of an invoice as Payme prints it: one item per invoice line, with
     its IKPU and package code.
 
-    ``price`` is the line's amount (unit price times count) in tiyin; an invoice-level
-    discount is shown on the lines it came from, in proportion, so the items add up to what
-    is paid.
+    ``price`` is the price of one unit in tiyin and ``count`` the quantity, as Payme reads
+    them; an invoice-level discount is shown on the lines it came from, in proportion (each
+    item's ``discount`` is for all its units), so the items add up to what is paid. ``units``
+    (a unit-of-measure code) is left out: the price list does not keep one.
     """
     items = []
     lines = list(invoice.lines)
@@ -25,10 +26,9 @@ def receipt_detail(invoice: Invoice) -> dict:
         discount_left -= share
         item = {
             "title": line.title,
-            "price": line.amount,
+            "price": line.unit_price,
             "count": line.quantity,
             "code": line.ikpu_code,
-            "units": None,
             "vat_percent": line.vat_percent,
             "package_code": line.package_code,
         }

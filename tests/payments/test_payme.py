@@ -11,7 +11,14 @@ from clinic.models import Invoice, Payment, PaymeTransaction, ProviderLogEntry, 
 from clinic.payments import invoices
 from clinic.queue import calls
 from tests.payments import provider_support as support
-from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
+from tests.payments.fixtures import (
+    TZ,
+    issue_ticket,
+    make_invoice,
+    make_patient,
+    make_queue,
+    make_service,
+)
 from tests.payments.provider_support import Payme, account, payme_auth
 
 # The provider settings (keys and secrets) and Payme's clock.
@@ -61,6 +68,29 @@ def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines
     assert result["detail"]["receipt_type"] == 0
     assert [i["price"] for i in items] == [PRICE, 2_500_000]
     assert all({"title", "count", "code", "vat_percent", "package_code"} <= set(i) for i in items)
+
+
+def test_the_fiscal_items_carry_the_unit_price_and_add_up_to_the_amount(runtime, payme):
+    """Payme's ``price`` is one unit's and ``discount`` all the units': three ECGs and an
+    X-ray, less an invoice discount, are printed as the patient pays for them."""
+    with runtime.db.transaction() as s:
+        ecg, xray = make_service(s, 5_000_000), make_service(s, 12_345_600)
+        invoice = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=[{"service_id": ecg, "quantity": 3}, {"service_id": xray, "quantity": 1}],
+            discount=1_000_000,
+            discount_reason="a regular patient",
+            actor="registrar",
+        )
+        invoice_id, total = invoice.id, invoice.total
+    assert total == 3 * 5_000_000 + 12_345_600 - 1_000_000
+    result = payme.result(
+        "CheckPerformTransaction", {"amount": total, "account": account(invoice_id)}
+    )
+    items = result["detail"]["items"]
+    assert [(i["price"], i["count"]) for i in items] == [(5_000_000, 3), (12_345_600, 1)]
+    assert sum(i["price"] * i["count"] - i.get("discount", 0) for i in items) == total
 
 
 def test_a_wrong_amount_is_31001(payme, invoice_id):
