@@ -108,20 +108,29 @@ def test_100_tickets_to_3_printers_print_in_issue_order_once_each_across_a_kille
         stored = {job.subject_id: job for job in s.scalars(select(PrintJob))}
         assert len(stored) == TICKETS  # one job per ticket
     by_code = {_codes(job.payload)[0]: job for job in stored.values()}
-    copies = 0
+    copies = pieces = 0
     for queue_id, fake in queues.items():
         expected = sorted(code for qid, code in issued if qid == queue_id)
-        received = fake.jobs()
-        codes = [_codes(payload)[0] for payload in received]
-        marked = [payload for payload in received if MARK in payload[:100]]
+        whole = []
+        for payload in fake.jobs():  # the bytes sent are the bytes stored
+            found = _codes(payload)
+            job = by_code.get(found[0]) if found else None
+            if job is not None and (payload == job.payload or job.payload.endswith(payload)):
+                whole.append(payload)
+                continue
+            # The job on the wire at the kill may reach the printer cut short, even before its
+            # number (the worker had only connected): a piece of a stored job's bytes.
+            assert any(payload in job.payload for job in stored.values()), payload[:200]
+            pieces += 1
+        codes = [_codes(payload)[0] for payload in whole]
+        marked = [payload for payload in whole if MARK in payload[:100]]
         assert codes == sorted(codes), "paper order is issue order"
         assert sorted(set(codes)) == expected, "every ticket printed"
         # A ticket on paper twice only as the job in flight at the kill, the second marked.
         assert len(codes) - len(set(codes)) <= len(marked) <= 1
-        for payload in received:  # the bytes sent are the bytes stored
-            job = by_code[_codes(payload)[0]]
-            assert payload == job.payload or job.payload.endswith(payload)
         copies += len(marked)
     assert copies <= 1
+    # A piece only of the job in flight at the kill, which then came whole, marked as a copy.
+    assert pieces <= copies
     for fake in fakes:
         fake.down()
