@@ -176,10 +176,25 @@ def _refused(tmp_path: Path, env: dict[str, str], *command: str) -> str:
     return result.stderr
 
 
+def _refused_in_process(env: dict[str, str], *command: str) -> str:
+    """The same through click's runner, in this process (what a process of its own adds,
+    ``clinic run`` shows): the environment is ``env`` exactly, for the command's time."""
+    from click.testing import CliRunner
+
+    from web.cli import cli
+
+    cleared: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    result = CliRunner().invoke(cli, list(command), env={**cleared, **env})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
 @pytest.mark.parametrize("command", [["run"], ["worker"], ["flower"], ["db", "upgrade"]])
 def test_production_without_secret_key_refuses_with_exit_code_2_and_says_why(tmp_path, command):
     env = _user_env(tmp_path / "instance", CLINIC_ENV="production")
-    assert "SECRET_KEY must be set" in _refused(tmp_path, env, *command)
+    refuse = _refused if command == ["run"] else lambda _path, *rest: _refused_in_process(*rest)
+    assert "SECRET_KEY must be set" in refuse(tmp_path, env, *command)
     assert not (tmp_path / "instance").exists(), "nothing may be created before refusing"
 
 
@@ -191,4 +206,4 @@ def test_flower_in_production_refuses_without_basic_auth(tmp_path):
         DATABASE_URL="postgresql://clinic@127.0.0.1:1/clinic",
         REDIS_URL="redis://127.0.0.1:1/0",
     )
-    assert "FLOWER_BASIC_AUTH" in _refused(tmp_path, env, "flower")
+    assert "FLOWER_BASIC_AUTH" in _refused_in_process(env, "flower")
