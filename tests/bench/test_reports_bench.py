@@ -10,15 +10,15 @@ from tests.bench.test_bench_smoke import run_bench
 pytestmark = pytest.mark.slow
 
 
-def test_reports_bench_generates_the_month_and_builds_every_report(backend, tmp_path):
-    result = run_bench(
-        "reports", ["--rows", "400", "--only", "revenue/day,visits/doctor"], tmp_path, backend
-    )
+def test_reports_bench_generates_the_month_and_a_report_counts_all_of_it(backend, tmp_path):
+    # One report, built as the bench builds each (a process of its own, every format): the
+    # reports themselves are tested in tests/reports.
+    result = run_bench("reports", ["--rows", "400", "--only", "visits/doctor"], tmp_path, backend)
     assert result["bench"] == "reports" and result["database"] == "postgresql"
     assert result["visits"] == result["payments"] == 400
-    builds = {b["report"]: b for b in result["builds"]}
-    # Every payment falls in the month: the revenue by day counts all 400 of them.
-    assert builds["revenue/day"]["totals"][1] == "400"
-    assert builds["visits/doctor"]["totals"][1] == "400"
-    assert builds["visits/doctor"]["rows"] == 50
-    assert all(b["bytes"]["pdf"] > 0 and b["rss_peak_mib"] > 0 for b in builds.values())
+    [build] = result["builds"]
+    # Every visit falls in the month, with one of the 50 doctors: all 400 are counted.
+    assert build["report"] == "visits/doctor"
+    assert build["totals"][1] == "400"
+    assert build["rows"] == 50
+    assert build["bytes"]["pdf"] > 0 and build["rss_peak_mib"] > 0
