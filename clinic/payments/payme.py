@@ -266,11 +266,23 @@ def perform_transaction(session: Session, params: dict, now: int) -> dict:
 
 
 def service_rendered(session: Session, invoice: Invoice) -> bool:
-    """Whether the patient has already been served for this invoice (no refund then)."""
-    if invoice.ticket_id is None:
-        return False
-    status = session.scalar(select(Ticket.status).where(Ticket.id == invoice.ticket_id))
-    return status == TicketStatus.SERVED
+    """Whether the patient has been seen for this invoice (no refund by Payme then): its
+    ticket, or the one he was transferred on to (and so on), was taken into service or
+    served. A consultation begun is a service given; called only, it is not."""
+    ticket_id, seen = invoice.ticket_id, set()
+    while ticket_id is not None and ticket_id not in seen:
+        seen.add(ticket_id)
+        ticket = session.execute(
+            select(Ticket.status, Ticket.started_at).where(Ticket.id == ticket_id)
+        ).first()
+        if ticket is not None and (
+            ticket.status == TicketStatus.SERVED or ticket.started_at is not None
+        ):
+            return True
+        ticket_id = session.scalar(
+            select(Ticket.id).where(Ticket.transferred_from_id == ticket_id).limit(1)
+        )
+    return False
 
 
 def _cancelled_answer(txn: PaymeTransaction) -> dict:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from clinic.models import Invoice, Payment, PaymeTransaction, ProviderLogEntry, Refund
+from clinic.models import (
+    Invoice,
+    Payment,
+    PaymeTransaction,
+    ProviderLogEntry,
+    Refund,
+    Ticket,
+)
 from clinic.payments import invoices
 from clinic.queue import calls
 from tests.payments import provider_support as support
@@ -292,6 +299,32 @@ def test_cancel_after_the_service_was_rendered_is_31007_and_changes_nothing(runt
     assert payme.error("CancelTransaction", {"id": "served", "reason": 5}) == -31007
     assert payme.result("CheckTransaction", {"id": "served"})["state"] == 2
     assert invoice_of(runtime, invoice_id).status == "paid"
+
+
+def test_cancel_once_the_doctor_began_or_a_queue_he_was_sent_on_to_served_him_is_31007(
+    runtime, payme, clock
+):
+    with runtime.db.transaction() as s:
+        therapy, cardiology = make_queue(s), make_queue(s)
+        patient_id = make_patient(s)
+        tickets = {n: issue_ticket(s, therapy, patient_id).id for n in ("begun", "seen", "sent")}
+    for name, ticket_id in tickets.items():
+        invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+        create(payme, invoice_id, clock, name)
+        payme.result("PerformTransaction", {"id": name})
+    with runtime.db.transaction() as s:
+        # The therapist begins the first; the other two are sent on to cardiology, which
+        # sees the first of them.
+        calls.start_service(s, calls.call_next(s, therapy, tz=TZ))
+        for name in ("seen", "sent"):
+            calls.transfer(s, s.get(Ticket, tickets[name]), cardiology, tz=TZ)
+        calls.finish_service(s, calls.call_next(s, cardiology, tz=TZ), tz=TZ)
+    assert payme.error("CancelTransaction", {"id": "begun", "reason": 5}) == -31007
+    assert payme.error("CancelTransaction", {"id": "seen", "reason": 5}) == -31007
+    # Sent on and still waiting there: nobody has seen him yet, and the money goes back.
+    assert payme.result("CancelTransaction", {"id": "sent", "reason": 5})["state"] == -2
+    states = {n: payme.result("CheckTransaction", {"id": n})["state"] for n in tickets}
+    assert states == {"begun": 2, "seen": 2, "sent": -2}
 
 
 # -- unknown ids, statements, fiscal data ---------------------------------------------------
