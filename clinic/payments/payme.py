@@ -39,7 +39,6 @@ from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes,
     PaymeError,
 )
 from clinic.payments.providers import PaymeReason, PaymeState, PaymeTransaction
-from clinic.queue.models import Ticket, TicketStatus
 from clinic.text import whole_number
 
 log = logging.getLogger(__name__)
@@ -265,26 +264,6 @@ def perform_transaction(session: Session, params: dict, now: int) -> dict:
     return _performed_answer(txn)
 
 
-def service_rendered(session: Session, invoice: Invoice) -> bool:
-    """Whether the patient has been seen for this invoice (no refund by Payme then): its
-    ticket, or the one he was transferred on to (and so on), was taken into service or
-    served. A consultation begun is a service given; called only, it is not."""
-    ticket_id, seen = invoice.ticket_id, set()
-    while ticket_id is not None and ticket_id not in seen:
-        seen.add(ticket_id)
-        ticket = session.execute(
-            select(Ticket.status, Ticket.started_at).where(Ticket.id == ticket_id)
-        ).first()
-        if ticket is not None and (
-            ticket.status == TicketStatus.SERVED or ticket.started_at is not None
-        ):
-            return True
-        ticket_id = session.scalar(
-            select(Ticket.id).where(Ticket.transferred_from_id == ticket_id).limit(1)
-        )
-    return False
-
-
 def _cancelled_answer(txn: PaymeTransaction) -> dict:
     return {"transaction": str(txn.id), "cancel_time": txn.cancel_time, "state": txn.state}
 
@@ -304,7 +283,7 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
         _cancel_created(session, txn, reason, now)
         return _cancelled_answer(txn)
     invoice = invoices.lock_invoice(session, txn.invoice_id)
-    if service_rendered(session, invoice):
+    if refunds.service_rendered(session, invoice):
         raise PaymeError(SERVICE_RENDERED)
     try:
         with session.begin_nested():

@@ -21,7 +21,28 @@ from clinic.payments.amounts import whole_tiyin
 from clinic.payments.invoices import lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
+from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import set_paid
+
+
+def service_rendered(session: Session, invoice: Invoice) -> bool:
+    """Whether the patient has been seen for this invoice (no refund by Payme then): its
+    ticket, or the one he was transferred on to (and so on), was taken into service or
+    served. A consultation begun is a service given; called only, it is not."""
+    ticket_id, seen = invoice.ticket_id, set()
+    while ticket_id is not None and ticket_id not in seen:
+        seen.add(ticket_id)
+        ticket = session.execute(
+            select(Ticket.status, Ticket.started_at).where(Ticket.id == ticket_id)
+        ).first()
+        if ticket is not None and (
+            ticket.status == TicketStatus.SERVED or ticket.started_at is not None
+        ):
+            return True
+        ticket_id = session.scalar(
+            select(Ticket.id).where(Ticket.transferred_from_id == ticket_id).limit(1)
+        )
+    return False
 
 
 class RefundNeedsApproval(DomainError):

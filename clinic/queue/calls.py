@@ -325,7 +325,7 @@ def transfer(
     if target.id == ticket.queue_id:
         raise ValidationFailed("transfer to another queue", errors={"to_queue_id": ["same queue"]})
     if ticket.status == S.WAITING:
-        _lock_days_in_order(session, ticket.queue_day_id, target, clinic_day(now, tz))
+        numbering.lock_days_in_order(session, ticket.queue_day_id, target, clinic_day(now, tz))
     _move(
         session,
         ticket,
@@ -352,23 +352,6 @@ def transfer(
         return_to_queue_id=_returns_to(ticket, target.id, return_after),
     )
     return new
-
-
-def _lock_days_in_order(session: Session, queue_day_id: int, target: Queue, day: date) -> None:
-    """A waiting ticket's transfer counts it out of its day and takes a number in the target's
-    day: two counters. Both are locked first, the lower id first, as every transfer does, so
-    two transfers crossing between the same two queues wait for each other instead of each
-    holding one counter and waiting for the other's (a deadlock)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: one writer at a time
-    numbering.ensure_day(session, target, day)
-    target_day = select(QueueDay.id).where(QueueDay.queue_id == target.id, QueueDay.day == day)
-    session.execute(
-        select(QueueDay.id)
-        .where(QueueDay.id.in_([queue_day_id, target_day.scalar_subquery()]))
-        .order_by(QueueDay.id)
-        .with_for_update()
-    ).all()
 
 
 def _returns_to(ticket: Ticket, to_queue_id: int, return_after: bool) -> int | None:

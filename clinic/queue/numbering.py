@@ -35,6 +35,23 @@ def ensure_day(session: Session, queue: Queue, day: date) -> None:
     )
 
 
+def lock_days_in_order(session: Session, queue_day_id: int, target: Queue, day: date) -> None:
+    """A waiting ticket's transfer counts it out of its day and takes a number in the target's
+    ``day``: two counters. Both are locked first, the lower id first, as every transfer does,
+    so two transfers crossing between the same two queues wait for each other instead of each
+    holding one counter and waiting for the other's (a deadlock)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: one writer at a time
+    ensure_day(session, target, day)
+    target_day = select(QueueDay.id).where(QueueDay.queue_id == target.id, QueueDay.day == day)
+    session.execute(
+        select(QueueDay.id)
+        .where(QueueDay.id.in_([queue_day_id, target_day.scalar_subquery()]))
+        .order_by(QueueDay.id)
+        .with_for_update()
+    ).all()
+
+
 _days = QueueDay.__table__
 # Built once: the statements of issuing run on every ticket, and building one costs more than
 # sending it.
