@@ -169,9 +169,7 @@ def set_password(session: Session, user: User, new_password: str) -> None:
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     user.session_version += 1
-    user.locked_until = None
-    user.failed_logins = 0
-    session.flush()
+    unlock(session, user)
     tokens.revoke_all(session, user)
 
 
