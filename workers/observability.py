@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from celery.signals import (
     beat_init,
@@ -80,5 +81,7 @@ def _task_retried(sender=None, **_kwargs) -> None:
 @beat_init.connect
 def _configure_process_logging(**_kwargs) -> None:
     # Only processes started by the celery command: an embedded test worker leaves the
-    # test runner's logging alone.
-    configure_logging(Settings.from_env())
+    # test runner's logging alone. To the process's own stderr, not the current one: the
+    # worker then replaces sys.stderr with a proxy that logs what is written to it, and a
+    # line written there would come back to this handler and be dropped, every line.
+    configure_logging(Settings.from_env(), stream=sys.__stderr__)

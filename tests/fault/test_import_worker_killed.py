@@ -199,3 +199,7 @@ def test_an_import_resumes_on_a_new_worker_after_its_worker_is_killed_and_comple
     done = [data["done"] for t, data in events if t == "job.progress"]
     # The second attempt went on from the last committed batch: no batch was done twice.
     assert done == list(range(BATCH, ROWS + 1, BATCH))
+    # The worker's own log lines reach its output, through the redirection of its stdout and
+    # stderr (each line was dropped there once, the worker logging nothing at all).
+    log = workers.log("second")
+    assert "Connected to redis" in log and "second@" in log and " ready." in log, log

@@ -85,7 +85,7 @@ def _load_gunicorn_conf():
 
 @pytest.mark.parametrize("entry_point", ["gunicorn worker", "celery worker or beat"])
 def test_each_process_entry_point_logs_json_lines_with_the_request_id(
-    entry_point, saved_root_logger, monkeypatch, tmp_path, capsys
+    entry_point, saved_root_logger, monkeypatch, tmp_path, capfd
 ):
     from workers.observability import _configure_process_logging
 
@@ -101,5 +101,6 @@ def test_each_process_entry_point_logs_json_lines_with_the_request_id(
         logging.getLogger("clinic.test").warning("from %s", entry_point)
     finally:
         reset_request_id(token)
-    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    # At the file descriptor: a worker writes to the process's own stderr (sys.__stderr__).
+    line = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
     assert line["message"] == f"from {entry_point}" and line["request_id"] == "req-entry-0001"
