@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from clinic.base import utcnow
 from clinic.db import on_commit
 from clinic.events import catalogue, writing
-from clinic.events.models import EventChannel, OutboxEvent
+from clinic.events.models import EventChannel, OutboxEvent, RecordedEvent
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +43,17 @@ def valid_channel(name: str) -> bool:
 
 # Called with (session, events) whenever events are recorded: a module that acts on some
 # events (printing collects print requests) hears of them without the recorder knowing it.
-_recorded_hooks: list[Callable[[Session, list[OutboxEvent]], None]] = []
+_recorded_hooks: list[Callable[[Session, list[RecordedEvent]], None]] = []
 
 
-def on_recorded(hook: Callable[[Session, list[OutboxEvent]], None]) -> None:
+def on_recorded(hook: Callable[[Session, list[RecordedEvent]], None]) -> None:
     """Call ``hook(session, events)`` whenever events are recorded in a session."""
     _recorded_hooks.append(hook)
 
 
 def record_events(
     session: Session, events: list[tuple[str, str, dict]], *, with_commit: bool = False
-) -> list[OutboxEvent]:
+) -> list[RecordedEvent]:
     """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
     session's transaction: one statement for a change's few, two for many (and on SQLite).
 
@@ -93,7 +93,7 @@ def record_events(
     return rows
 
 
-def record_event(session: Session, channel: str, type_: str, data: dict) -> OutboxEvent:
+def record_event(session: Session, channel: str, type_: str, data: dict) -> RecordedEvent:
     """Write an event into the outbox as part of the session's transaction.
 
     It is published once the transaction commits, and never if it rolls back.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import JsonDoc, UTCDateTime
 from clinic.db import write_with_commit
-from clinic.events.models import EventChannel, OutboxEvent
+from clinic.events.models import EventChannel, OutboxEvent, RecordedEvent
 
 _channels = EventChannel.__table__
 _outbox = OutboxEvent.__table__
@@ -161,7 +161,7 @@ _driver_sql: dict[tuple[int, int], str] = {}
 
 def write_events_with_commit(
     session: Session, events: list[tuple[str, str, dict]], now
-) -> list[OutboxEvent]:
+) -> list[RecordedEvent]:
     """PostgreSQL, a change's few events: the one statement goes to the server with the
     transaction's COMMIT (:func:`clinic.db.write_with_commit`), so the channels' counter rows
     are locked for no round trip at all. The rows answered get their ids and numbers then;
@@ -170,7 +170,7 @@ def write_events_with_commit(
     key = (channels, len(events))
     if key not in _driver_sql:
         _driver_sql[key] = _events_sql(*key, lambda name: f"%({name})s")
-    rows = [OutboxEvent(id=None, seq=None, published_at=None, **value) for value in values]
+    rows = [RecordedEvent(**value) for value in values]
 
     def numbered(returned) -> None:
         for row, value in zip(rows, _numbered(values, returned)):
@@ -184,7 +184,7 @@ def write_events_with_commit(
 
 def _in_two_statements(
     session: Session, events: list[tuple[str, str, dict]], now
-) -> list[OutboxEvent]:
+) -> list[RecordedEvent]:
     """The rows of ``events`` written with their numbers: the counters, then the rows."""
     last = _take_seqs(session, [channel for channel, _type, _data in events])
     first = dict(last)
@@ -203,15 +203,13 @@ def _in_two_statements(
             }
         )
     ids = session.execute(_INSERT_EVENTS, values).scalars()
-    rows = [OutboxEvent(id=id_, published_at=None, **row) for id_, row in zip(ids, values)]
+    rows = [RecordedEvent(id=id_, **row) for id_, row in zip(ids, values)]
     return rows
 
 
-def write_events(session: Session, events: list[tuple[str, str, dict]], now) -> list[OutboxEvent]:
+def write_events(session: Session, events: list[tuple[str, str, dict]], now) -> list[RecordedEvent]:
     """``events`` (``(channel, type, data)`` each) written as outbox rows with their numbers;
     answers the rows (not in the session), in the order given."""
     if session.get_bind().dialect.name == "postgresql" and len(events) <= ONE_STATEMENT_EVENTS:
-        return [
-            OutboxEvent(published_at=None, **row) for row in _in_one_statement(session, events, now)
-        ]
+        return [RecordedEvent(**row) for row in _in_one_statement(session, events, now)]
     return _in_two_statements(session, events, now)

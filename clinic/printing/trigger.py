@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from clinic.db import dispatch_after_commit
-from clinic.events.models import OutboxEvent
+from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 
 COLLECT_TASK = "printing.collect"
@@ -25,11 +25,11 @@ WATCHED = {
 _SENT_KEY = "printing.collect_sent"
 
 
-def is_print_request(row) -> bool:
-    return isinstance(row, OutboxEvent) and row.type in WATCHED.get(row.channel, ())
+def is_print_request(row: RecordedEvent) -> bool:
+    return row.type in WATCHED.get(row.channel, ())
 
 
-def _collect_after_commit(session: Session, events: list[OutboxEvent]) -> None:
+def _collect_after_commit(session: Session, events: list[RecordedEvent]) -> None:
     transaction = session.get_transaction()
     if session.info.get(_SENT_KEY) is transaction:
         return

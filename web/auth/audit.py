@@ -1,7 +1,7 @@
 """Every state-changing request leaves exactly one audit row, in the transaction of the change.
 
-The request's database session gets two listeners: one that notes which rows the request
-creates or changes, and one that adds the audit row just before the commit, so the change and
+Two listeners watch the request's database session: one notes which rows the request
+creates or changes, and one adds the audit row just before the commit, so the change and
 its record commit together, with the status the request answers once its change is in: the
 endpoint's declared success status (flask-smorest's ``@blp.response``), or the one the view
 names with :func:`answer_status` when it has several (201 or 200, 200 or 204); a page's form
@@ -118,28 +118,40 @@ def _write(db: Session, *, status: int | None, touched: list) -> None:
     g.audit_written = True
 
 
+# In a request's session (unsafe requests only): the rows it has created or changed so far.
+TOUCHED_KEY = "clinic.audit_touched"
+
+
 def watch_session(db: Session) -> None:
-    """Attach the audit listeners to the request's session (unsafe requests only)."""
-    if request.method not in UNSAFE:
+    """Have the audit listeners watch the request's session (unsafe requests only)."""
+    if request.method in UNSAFE:
+        db.info[TOUCHED_KEY] = []
+
+
+# Listening on every session and acting on the watched ones: a listener attached to each
+# request's session would cost more to attach than the request spends in it.
+@event.listens_for(Session, "after_flush")
+def _note(session: Session, _context) -> None:
+    touched = session.info.get(TOUCHED_KEY)
+    if touched is None:
         return
-    touched: list[tuple[str, str]] = []
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, INFRASTRUCTURE):
+            continue
+        key = inspect(obj).mapper.primary_key_from_instance(obj)
+        if key and all(part is not None for part in key):
+            entry = (obj.__table__.name, ":".join(str(part) for part in key))
+            if entry not in touched:
+                touched.append(entry)
 
-    @event.listens_for(db, "after_flush")
-    def _note(session, _context):
-        for obj in list(session.new) + list(session.dirty):
-            if isinstance(obj, INFRASTRUCTURE):
-                continue
-            key = inspect(obj).mapper.primary_key_from_instance(obj)
-            if key and all(part is not None for part in key):
-                entry = (obj.__table__.name, ":".join(str(part) for part in key))
-                if entry not in touched:
-                    touched.append(entry)
 
-    @event.listens_for(db, "before_commit")
-    def _record(session):
-        if not g.get("audit_written"):
-            named = [entry for entry in written(session) if entry not in touched]
-            _write(session, status=_committed_status(), touched=named + touched)
+@event.listens_for(Session, "before_commit")
+def _record(session: Session) -> None:
+    touched = session.info.get(TOUCHED_KEY)
+    if touched is None or g.get("audit_written"):
+        return
+    named = [entry for entry in written(session) if entry not in touched]
+    _write(session, status=_committed_status(), touched=named + touched)
 
 
 def init_app(app: Flask) -> None:
