@@ -300,7 +300,11 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
             )
     except DomainError as exc:
         log.warning("Payme %s cannot be refunded: %s", txn.payme_id, exc.detail)
-        raise PaymeError(CANNOT_PERFORM) from None
+        if exc.code == "changed":  # a race lost: Payme may ask again
+            raise PaymeError(CANNOT_PERFORM) from None
+        # Given back already, at the desk: the money must not go back twice, and Payme's
+        # answer for a cancel that can never be done is -31007.
+        raise PaymeError(SERVICE_RENDERED) from None
     txn.state = PaymeState.CANCELLED_AFTER_PERFORM
     txn.reason = reason
     txn.cancel_time = now

@@ -15,7 +15,7 @@ from clinic.models import (
     Refund,
     Ticket,
 )
-from clinic.payments import invoices
+from clinic.payments import invoices, refunds
 from clinic.queue import calls
 from tests.payments import provider_support as support
 from tests.payments.fixtures import (
@@ -325,6 +325,28 @@ def test_cancel_once_the_doctor_began_or_a_queue_he_was_sent_on_to_served_him_is
     assert payme.result("CancelTransaction", {"id": "sent", "reason": 5})["state"] == -2
     states = {n: payme.result("CheckTransaction", {"id": n})["state"] for n in tickets}
     assert states == {"begun": 2, "seen": 2, "sent": -2}
+
+
+def test_cancel_of_a_payment_already_given_back_at_the_desk_is_31007_and_refunds_nothing_more(
+    runtime, payme, invoice_id, clock
+):
+    create(payme, invoice_id, clock, "desk-refunded")
+    payme.result("PerformTransaction", {"id": "desk-refunded"})
+    with runtime.db.transaction() as s:
+        refunds.refund(
+            s,
+            s.get(Invoice, invoice_id),
+            amount=PRICE,
+            reason="the patient left before the consultation",
+            actor="cashier",
+            may_refund_large=True,
+        )
+    assert payme.error("CancelTransaction", {"id": "desk-refunded", "reason": 5}) == -31007
+    assert payme.result("CheckTransaction", {"id": "desk-refunded"})["state"] == 2
+    invoice = invoice_of(runtime, invoice_id)
+    assert (invoice.status, invoice.refunded_amount) == ("refunded", PRICE)
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == 1
 
 
 # -- unknown ids, statements, fiscal data ---------------------------------------------------

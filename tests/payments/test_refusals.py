@@ -230,7 +230,7 @@ def test_a_perform_the_money_rules_refuse_keeps_nothing(runtime, monkeypatch):
     assert refused.value.code == -31008 and refused.value.discard is True
 
 
-def test_a_payme_refund_the_money_rules_refuse_is_31008(runtime, monkeypatch):
+def test_a_payme_refund_that_lost_a_race_is_31008_and_may_be_asked_again(runtime, monkeypatch):
     invoice_id = make_invoice(runtime, (PRICE,))
     params = {"id": "r", "time": 1_000, "amount": PRICE, "account": {"invoice_id": str(invoice_id)}}
     with runtime.db.transaction() as s:
