@@ -43,6 +43,7 @@ from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
 from clinic.queue.models import Ticket
 from clinic.queue.tickets import set_paid, staff_channel
 from clinic.reference.models import Patient
+from clinic.visits.models import Visit
 
 APPLY_PAID_TASK = "payments.apply_paid"
 PAYMENTS_QUEUE = "payments"
@@ -103,12 +104,15 @@ def create_invoice(
     patient_id: int,
     lines: list[dict],
     ticket_id: int | None = None,
+    visit_id: int | None = None,
     actor: str,
     discount: int = 0,
     discount_reason: str = "",
     now: datetime | None = None,
 ) -> Invoice:
-    """An open invoice for a patient from the price list, optionally for a queue ticket."""
+    """An open invoice for a patient from the price list, optionally for a queue ticket and
+    an appointment. A ticket the patient got by checking in for an appointment brings its
+    visit: the revenue reports count the invoice for that visit's doctor."""
     now = now or utcnow()
     patient = session.get(Patient, patient_id) if is_id(patient_id) else None
     if patient is None:
@@ -127,12 +131,14 @@ def create_invoice(
                 "the ticket is another patient's",
                 errors={"ticket_id": ["belongs to another patient"]},
             )
+    visit_id = _visit_of(session, patient, ticket, visit_id)
     made = lines_from_price_list(session, lines)
     subtotal = sum(line.amount for line in made)
     discount, reason = check_discount(subtotal, discount, discount_reason)
     invoice = Invoice(
         patient_id=patient.id,
         ticket_id=ticket.id if ticket else None,
+        visit_id=visit_id,
         status=S.OPEN,
         subtotal=subtotal,
         discount=discount,
@@ -154,6 +160,24 @@ def create_invoice(
     if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
         _settle(session, invoice, actor=actor, now=now)
     return invoice
+
+
+def _visit_of(session: Session, patient: Patient, ticket, visit_id: int | None) -> int | None:
+    """The appointment an invoice is for: the one named, else the ticket's own."""
+    if visit_id is None:
+        return ticket.visit_id if ticket is not None else None
+    visit = session.get(Visit, visit_id) if is_id(visit_id) else None
+    if visit is None:
+        raise NotFound(f"visit {visit_id} does not exist", errors={"visit_id": ["unknown visit"]})
+    if visit.patient_id != patient.id:
+        raise ValidationFailed(
+            "the visit is another patient's", errors={"visit_id": ["belongs to another patient"]}
+        )
+    if ticket is not None and ticket.visit_id not in (None, visit.id):
+        raise ValidationFailed(
+            "the ticket is for another visit", errors={"ticket_id": ["is for another visit"]}
+        )
+    return visit.id
 
 
 def _editable(session: Session, invoice: Invoice) -> Invoice:

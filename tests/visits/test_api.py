@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from sqlalchemy import select
+
 from clinic.base import iso
+from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketSource
 from clinic.reference import directory as reference
@@ -124,6 +127,42 @@ def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
     assert body["ticket"]["visit_id"] == visit.id
     with runtime.db.session() as s:
         assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
+
+
+def test_an_invoice_for_a_checked_in_ticket_is_for_its_visit_and_a_named_visit_is_checked(
+    runtime, client
+):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
+        )
+    starts = slot_near(runtime)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
+        )  # fmt: skip
+    ticket_id = client.post(f"/api/v1/visits/{visit.id}/check-in", json={}).get_json()["ticket_id"]
+    lines = [{"service_id": clinic.service_id}]
+    body = {"patient_id": clinic.patient_ids[0], "lines": lines}
+    # The revenue reports count an invoice for its visit's doctor (clinic/reports/revenue.py).
+    by_ticket = client.post("/api/v1/payments/invoices", json={**body, "ticket_id": ticket_id})
+    assert by_ticket.status_code == 201, by_ticket.get_json()
+    assert by_ticket.get_json()["visit_id"] == visit.id
+    named = client.post("/api/v1/payments/invoices", json={**body, "visit_id": visit.id})
+    assert named.status_code == 201 and named.get_json()["visit_id"] == visit.id
+    for sent, status, field in (
+        ({**body, "visit_id": 999999}, 404, "visit_id"),
+        ({**body, "patient_id": clinic.patient_ids[1], "visit_id": visit.id}, 422, "visit_id"),
+    ):
+        refused = client.post("/api/v1/payments/invoices", json=sent)
+        assert refused.status_code == status, refused.get_json()
+        assert field in refused.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert {v for v, in s.execute(select(Invoice.visit_id))} == {visit.id}
 
 
 def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client_as, make_user):

@@ -79,12 +79,14 @@ def list_invoices(query):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def create_invoice(data):
-    """An invoice from the price list for a patient (and optionally a queue ticket)."""
+    """An invoice from the price list for a patient (and optionally a queue ticket and an
+    appointment)."""
     session = db.session()
     invoice = invoices.create_invoice(
         session,
         patient_id=data["patient_id"],
         ticket_id=data["ticket_id"],
+        visit_id=data["visit_id"],
         lines=data["lines"],
         actor=_actor(),
     )

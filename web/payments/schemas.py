@@ -33,6 +33,11 @@ class LineIn(StrictSchema):
 class InvoiceIn(StrictSchema):
     patient_id = _id(required=True)
     ticket_id = _id(load_default=None, allow_none=True)
+    visit_id = _id(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The appointment; by default the ticket's, if it has one."},
+    )
     lines = fields.List(
         fields.Nested(LineIn), required=True, validate=validate.Length(min=1, max=100)
     )
