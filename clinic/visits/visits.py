@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
+from clinic.events.models import RecordedEvent
+from clinic.events.outbox import on_recorded
 from clinic.queue import calls
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.visits import events as ev
@@ -155,14 +157,29 @@ def set_status(
     announce(session, visit, type_, {"action": action})
 
 
-def start(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
-    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now or utcnow(), "started")
+def start(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None) -> Visit:
+    """The doctor begins; the patient's queue ticket, once called, is in service too."""
+    now = now or utcnow()
+    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now, "started")
+    ticket = _ticket_of(session, visit)
+    if ticket is not None and ticket.status == TicketStatus.CALLED:
+        calls.start_service(session, ticket, actor=actor, now=now)
     return visit
 
 
-def complete(session: Session, visit: Visit, *, actor: str = "", now=None) -> Visit:
-    set_status(session, visit, VisitStatus.COMPLETED, actor, now or utcnow(), "completed")
+def complete(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None) -> Visit:
+    """The doctor is done; so is the patient's queue ticket, and the room is free for the
+    next call (a ticket the doctor never called stays in the queue)."""
+    now = now or utcnow()
+    set_status(session, visit, VisitStatus.COMPLETED, actor, now, "completed")
+    ticket = _ticket_of(session, visit)
+    if ticket is not None and ticket.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE):
+        calls.finish_service(session, ticket, tz=tz, actor=actor, now=now)
     return visit
+
+
+def _ticket_of(session: Session, visit: Visit) -> Ticket | None:
+    return session.get(Ticket, visit.ticket_id, populate_existing=True) if visit.ticket_id else None
 
 
 def cancel(
@@ -247,3 +264,47 @@ def day_visits(
     if not include_cancelled:
         query = query.where(Visit.status.in_(VisitStatus.HOLDING))
     return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))
+
+
+# -- a checked-in visit follows its queue ticket ---------------------------------------------
+# The doctor who starts, serves or marks a no-show from the queue moves the visit too, in the
+# same transaction. The queue knows nothing of visits (visits depend on the queue): this
+# listens to the ticket events it records, whose staff channel's carry the ticket's visit id.
+# A visit already where the ticket leads, or moved on meanwhile, is left as it is: the queue's
+# step never fails for it.
+
+# The ticket's step, and the visit's steps it brings (each from the status before it).
+_FOLLOWS = {
+    "ticket.started": ((VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS, "started"),),
+    "ticket.served": (
+        (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS, "started"),
+        (VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED, "completed"),
+    ),
+    "ticket.no_show": ((VisitStatus.ARRIVED, VisitStatus.NO_SHOW, "no_show"),),
+}
+
+
+def _follow_tickets(session: Session, events: list[RecordedEvent]) -> None:
+    for event in events:
+        steps = _FOLLOWS.get(event.type)
+        visit_id = event.data.get("visit_id") if steps else None
+        if visit_id is not None:
+            _follow(session, visit_id, steps, ticket_id=event.data.get("id"))
+
+
+def _follow(session: Session, visit_id: int, steps, *, ticket_id) -> None:
+    visit = session.get(Visit, visit_id, populate_existing=True)
+    if visit is None:
+        return
+    now = utcnow()
+    for before, to, action in steps:
+        if visit.status != before:
+            continue
+        try:
+            with session.begin_nested():
+                set_status(session, visit, to, "queue", now, action, {"ticket_id": ticket_id})
+        except Conflict:  # changed meanwhile: it has a step of its own
+            return
+
+
+on_recorded(_follow_tickets)

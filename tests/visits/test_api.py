@@ -165,6 +165,57 @@ def test_an_invoice_for_a_checked_in_ticket_is_for_its_visit_and_a_named_visit_i
         assert {v for v, in s.execute(select(Invoice.visit_id))} == {visit.id}
 
 
+def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runtime, client):
+    clinic = make_clinic(runtime, patients=3, **ALL_DAY)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        queue = queue_admin.create_queue(
+            s,
+            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
+        )
+    starts = slot_near(runtime)
+    visits = []
+    for patient in range(3):
+        with runtime.db.transaction() as s:
+            visits.append(
+                booking.book(
+                    s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
+                    starts_at=starts + timedelta(minutes=20 * patient), tz=tz,
+                    now=starts - timedelta(hours=1),
+                ).id
+            )  # fmt: skip
+        assert client.post(f"/api/v1/visits/{visits[-1]}/check-in", json={}).status_code == 200
+
+    def visit(n):
+        return client.get(f"/api/v1/visits/{visits[n]}").get_json()
+
+    def ticket(n):
+        return client.get(f"/api/v1/tickets/{visit(n)['ticket_id']}").get_json()
+
+    def call_next():
+        called = client.post(f"/api/v1/queues/{queue.id}/call-next", json={})
+        assert called.status_code == 200, called.get_json()
+        return called.get_json()["id"]
+
+    # The doctor works from the visit: the ticket follows, and the room is free again.
+    assert call_next() == visit(0)["ticket_id"]
+    assert client.post(f"/api/v1/visits/{visits[0]}/start", json={}).status_code == 200
+    assert ticket(0)["status"] == "in_service"
+    assert client.post(f"/api/v1/visits/{visits[0]}/complete", json={}).status_code == 200
+    assert ticket(0)["status"] == "served"
+    # He works from the queue: the visit follows.
+    served = call_next()
+    assert client.post(f"/api/v1/tickets/{served}/start").status_code == 200
+    assert visit(1)["status"] == "in_progress"
+    assert client.post(f"/api/v1/tickets/{served}/finish").status_code == 200
+    assert visit(1)["status"] == "completed"
+    absent = call_next()
+    assert client.post(f"/api/v1/tickets/{absent}/no-show").status_code == 200
+    assert visit(2)["status"] == "no_show"
+    actions = [entry["action"] for entry in visit(1)["history"]]
+    assert actions[-3:] == ["arrived", "started", "completed"]
+
+
 def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client_as, make_user):
     clinic = make_clinic(runtime, doctors=2)
     day = next_week_day(runtime.settings.tz)

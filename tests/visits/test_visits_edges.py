@@ -123,12 +123,12 @@ def test_a_visit_moves_only_along_its_allowed_statuses(runtime, clinic):
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit.id)
         with pytest.raises(Conflict) as refused:
-            v.complete(s, visit, actor="doctor")
+            v.complete(s, visit, tz=clinic.tz, actor="doctor")
         assert refused.value.code == "status_changed"
         # No queue for this doctor: he sees his patients by the calendar alone.
         assert checkin.check_in(s, visit, tz=clinic.tz, now=clinic.at(day, 8, 50)) is None
-        v.start(s, visit, actor="doctor")
-        v.complete(s, visit, actor="doctor")
+        v.start(s, visit, tz=clinic.tz, actor="doctor")
+        v.complete(s, visit, tz=clinic.tz, actor="doctor")
         assert visit.status == VisitStatus.COMPLETED and visit.ticket_id is None
         actions = [h["action"] for h in v.history(s, visit)]
     assert actions[-3:] == ["arrived", "started", "completed"]

@@ -243,7 +243,7 @@ def _doctor_step(name: str, operation, doc: str):
     def view(_data, visit_id: int):
         session = db.session()
         visit = _visit_for_reader(session, visit_id, lock=True)
-        operation(session, visit, actor=_actor())
+        operation(session, visit, tz=_settings().tz, actor=_actor())
         session.commit()
         return _visit_out(session, visit, detail=True)
 
