@@ -86,4 +86,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # After the WebSocket routes: /metrics counts open sockets by wrapping their views.
     metrics.init_app(app)
     request_log.init_app(app)
+    # Last, so that it runs first of the after-request hooks (Flask runs them in reverse).
+    app.after_request(db.end_transaction)
     return app

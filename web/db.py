@@ -35,18 +35,20 @@ def close_session() -> None:
         db.close()
 
 
-def init_app(app: Flask) -> None:
-    # The answer is made: its transaction ends before Flask saves the browser's session to
-    # Redis. Registered first, this runs after every other ``after_request`` (Flask calls them
-    # in reverse). Under gevent a transaction kept open across that network call holds
-    # SQLite's write lock (every transaction there is BEGIN IMMEDIATE) while its greenlet
-    # waits; another request's BEGIN then blocks the worker's one thread in SQLite's busy
-    # wait, and the whole worker stands still until the busy timeout (30 s).
-    @app.after_request
-    def _end_transaction(response):
-        close_session()
-        return response
+def end_transaction(response):
+    """``after_request``, the first to run (:func:`web.create_app` registers it last): the
+    answer is made, and the request's transaction ends before any other hook talks to Redis
+    (the rate limiter's headers) and before Flask saves the browser's session there. Under
+    gevent a transaction kept open across such a network call holds SQLite's write lock
+    (every transaction there is BEGIN IMMEDIATE, a read after the view's commit included)
+    while its greenlet waits; another request's BEGIN then blocks the worker's one thread in
+    SQLite's busy wait, and the whole worker stands still until the busy timeout (30 s). A
+    hook that still writes (the audit row of a refused request) opens a session of its own."""
+    close_session()
+    return response
 
+
+def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def _close_session(_exc):
         close_session()

@@ -1,17 +1,22 @@
-"""A request's database transaction ends before the browser's session is saved to Redis.
+"""A request's database transaction ends before the browser's session is saved to Redis, and
+before any other after-request hook talks to Redis (the rate limiter's headers).
 
 Under gevent a transaction kept open across that network call holds SQLite's write lock
 (every transaction there is BEGIN IMMEDIATE) while its greenlet waits, and the next request's
 BEGIN blocks the whole worker until SQLite's busy timeout: the load test's patients froze
-`clinic run` for 30 s at a time that way.
+`clinic run` for 30 s at a time that way, and so did three phones joining a queue at once
+(the join reads the patient's position after its commit).
 """
 
 from __future__ import annotations
+
+from datetime import time
 
 import pytest
 
 from clinic.queue import tickets as q
 from tests.queue.seeding import make_queue
+from tests.queue.test_api import make_queue as make_online_queue
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -55,3 +60,30 @@ def test_the_patient_page_ends_its_transaction_before_its_session_is_saved(
 def test_a_signed_in_read_ends_its_transaction_before_its_session_is_saved(client, saves):
     assert client.get("/api/v1/services").status_code == 200
     assert saves == [False]
+
+
+def test_an_online_join_ends_its_transaction_before_the_rate_limiter_talks_to_redis(
+    anon_client, runtime, monkeypatch
+):
+    from flask import g
+
+    from web.auth.limits import limiter
+
+    open_then: list[bool] = []
+    inner = limiter.limiter.get_window_stats
+
+    def window(*args, **kwargs):
+        db = g.get("db_session")
+        open_then.append(db is not None and db.in_transaction())
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(limiter.limiter, "get_window_stats", window)
+    queue_id = make_online_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+    )
+    joined = anon_client.post(
+        f"/api/v1/public/queues/{queue_id}/join", json={"phone": "90 111 22 33"}
+    )
+    assert joined.status_code == 201, joined.get_json()
+    assert joined.headers.get("X-RateLimit-Remaining") is not None  # the hook did run
+    assert open_then and not any(open_then)
