@@ -16,7 +16,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
-from clinic.errors import Conflict, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import numbering
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
@@ -150,15 +150,15 @@ def call_next(
 
 # What the refusal of a transition says the desk or the doctor tried to do.
 _VERBS = {
-    "called": "call",
-    "recalled": "recall",
-    "started": "start",
-    "served": "finish",
-    "no_show": "mark as a no-show",
-    "postponed": "postpone",
-    "called_back": "call back",
-    "cancelled": "cancel",
-    "transferred": "transfer",
+    "called": "call it",
+    "recalled": "recall it",
+    "started": "start it",
+    "served": "finish it",
+    "no_show": "mark it as a no-show",
+    "postponed": "postpone it",
+    "called_back": "call it back",
+    "cancelled": "cancel it",
+    "transferred": "transfer it",
 }
 
 
@@ -202,7 +202,7 @@ def _move(
         session.refresh(ticket)
         raise Conflict(
             f"ticket {ticket.code} is {ticket.status.replace('_', ' ')}; "
-            f"cannot {_VERBS.get(action, action)} it",
+            f"cannot {_VERBS.get(action, action)}",
             code="wrong_status",
         )
     session.refresh(ticket)
@@ -321,7 +321,11 @@ def transfer(
     higher priority.
     """
     now = now or utcnow()
-    target = get_queue(session, to_queue_id)
+    target = session.get(Queue, to_queue_id) if is_id(to_queue_id) else None
+    if target is None:
+        raise NotFound(
+            f"queue {to_queue_id} does not exist", errors={"to_queue_id": ["unknown queue"]}
+        )
     if target.id == ticket.queue_id:
         raise ValidationFailed("transfer to another queue", errors={"to_queue_id": ["same queue"]})
     if ticket.status == S.WAITING:
@@ -344,7 +348,8 @@ def transfer(
         priority=ticket.priority,
         patient_id=ticket.patient_id,
         phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
-        comment=comment,
+        # The desk's note (an allergy) follows the patient unless the sender writes another.
+        comment=comment or ticket.comment,
         actor=actor,
         now=now,
         queued_at=ticket.queued_at,

@@ -93,3 +93,19 @@ def test_the_queue_list_shows_each_active_queue_as_its_own_page_does(client_as, 
     assert by_id[with_room]["online_until"] == "12:30"
     codes = [queue["code"] for queue in listed.get_json()]
     assert codes == sorted(codes)
+
+
+def test_a_transfer_keeps_the_desks_note_and_names_an_unknown_target_by_its_field(client, runtime):
+    therapy, lab = make_queue(runtime, "therapy"), make_queue(runtime, "lab")
+    issued = client.post(
+        f"/api/v1/queues/{therapy}/tickets", json={"comment": "аллергия на пенициллин"}
+    ).get_json()
+    unknown = client.post(f"/api/v1/tickets/{issued['id']}/transfer", json={"to_queue_id": 99999})
+    assert unknown.status_code == 404 and "to_queue_id" in unknown.get_json()["errors"]
+    moved = client.post(f"/api/v1/tickets/{issued['id']}/transfer", json={"to_queue_id": lab})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["comment"] == "аллергия на пенициллин"
+    # A refused step says plainly what could not be done.
+    again = client.post(f"/api/v1/tickets/{issued['id']}/no-show")
+    assert again.status_code == 409
+    assert again.get_json()["detail"].endswith("cannot mark it as a no-show")
