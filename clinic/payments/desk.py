@@ -21,7 +21,7 @@ from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod, Refund
 from clinic.payments.refunds import payment_to_refund, refund
-from clinic.payments.shifts import current_shift
+from clinic.payments.shifts import cash_in_drawer, current_shift
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
 DESK_PROVIDER = "desk"
@@ -128,8 +128,17 @@ def refund_at_desk(
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
     else:
         target = payment_to_refund(session, invoice, whole_tiyin(amount, "amount", positive=True))
-    if target.method == PaymentMethod.CASH and shift is None:
-        raise Conflict("open your shift to give cash back", code="no_open_shift")
+    if target.method == PaymentMethod.CASH:
+        if shift is None:
+            raise Conflict("open your shift to give cash back", code="no_open_shift")
+        in_drawer = cash_in_drawer(session, shift)
+        if whole_tiyin(amount, "amount", positive=True) > in_drawer:
+            # The drawer cannot give what it does not hold (a payment of an earlier shift).
+            raise Conflict(
+                f"the drawer holds {in_drawer} tiyin",
+                code="not_enough_cash",
+                errors={"amount": [f"at most {max(in_drawer, 0)} tiyin in the drawer"]},
+            )
     return refund(
         session,
         target,

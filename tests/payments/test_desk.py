@@ -173,6 +173,26 @@ def test_giving_cash_back_needs_the_cashiers_open_shift_a_card_refund_does_not(r
     assert give_back(card_invoice).shift_id is None
 
 
+def test_the_drawer_gives_back_no_more_cash_than_it_holds(runtime, make_user):
+    cashier = make_user("cashier")
+    earlier = make_invoice(runtime, [250_000_00])
+    _open(runtime, cashier, opening_cash=0)
+    _take(runtime, earlier, cashier, method="cash")
+    with runtime.db.transaction() as s:
+        shift = shifts.current_shift(s, cashier)
+        shifts.close_shift(s, shift, counted_cash=250_000_00)
+    # The next morning the drawer starts with 100,000 UZS and has taken nothing yet.
+    _open(runtime, cashier, opening_cash=100_000_00)
+    with pytest.raises(Conflict) as caught:
+        _give_back(runtime, earlier, cashier, amount=100_000_01)
+    assert caught.value.code == "not_enough_cash" and "amount" in caught.value.errors
+    assert _give_back(runtime, earlier, cashier, amount=100_000_00).amount == 100_000_00
+    with runtime.db.session() as s:
+        shift = shifts.current_shift(s, cashier)
+        assert shifts.cash_in_drawer(s, shift) == 0
+        assert s.scalar(select(func.count(Refund.id))) == 1
+
+
 def _give_back(runtime, invoice_id, cashier_id, amount=1_000_00, **kwargs):
     with runtime.db.transaction() as s:
         return desk.refund_at_desk(
