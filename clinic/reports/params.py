@@ -83,6 +83,9 @@ def _date(value, field: str, errors: dict) -> date | None:
             day = None
         if day is not None and FIRST_DAY <= day <= LAST_DAY:
             return day
+        if day is not None:
+            errors[field] = [f"A date from {FIRST_DAY} to {LAST_DAY}."]
+            return None
     errors[field] = ["A date is required, as YYYY-MM-DD."]
     return None
 
