@@ -427,6 +427,9 @@ def join_online(
                 .execution_options(synchronize_session=False)
             )
             if counted.rowcount != 1:
+                if find_day(session, queue.id, day).closed_at is not None:
+                    # Closed for the day: that is the reason, whatever places are left.
+                    raise QueueRefused("the queue is closed for today", code="queue_closed")
                 raise QueueRefused("today's online places are taken", code="online_limit_reached")
             ticket = issue_ticket(
                 session,

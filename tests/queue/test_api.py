@@ -206,3 +206,22 @@ def test_queue_and_board_configuration_is_validated(client, runtime):
     assert board.status_code == 201 and board.get_json()["voice_languages"] == ["uz"]
     unknown = client.post("/api/v1/boards", json={"name": "X", "queue_ids": [999999]})
     assert unknown.status_code == 422 and "queue_ids" in unknown.get_json()["errors"]
+
+
+def test_a_join_once_the_day_is_closed_is_refused_as_closed_even_with_no_place_left(
+    anon_client, runtime
+):
+    from sqlalchemy import update
+
+    from clinic.base import utcnow
+    from clinic.queue.models import QueueDay
+
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
+    )
+    url = f"/api/v1/public/queues/{queue_id}/join"
+    assert anon_client.post(url, json={"phone": "90 111 22 33"}).status_code == 201
+    with runtime.db.transaction() as s:  # what the closing task leaves (clinic.queue.days)
+        s.execute(update(QueueDay).where(QueueDay.queue_id == queue_id).values(closed_at=utcnow()))
+    refused = anon_client.post(url, json={"phone": "90 999 88 77"})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "queue_closed"
