@@ -14,14 +14,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id
-from clinic.errors import Conflict, ValidationFailed
+from clinic.errors import Conflict, Forbidden, ValidationFailed
 from clinic.payments import invoices, receipts
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod, Refund
 from clinic.payments.refunds import payment_to_refund, refund
-from clinic.payments.shifts import cash_in_drawer, current_shift
+from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_id
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
 DESK_PROVIDER = "desk"
@@ -101,13 +101,16 @@ def refund_at_desk(
     large_from: int,
     payment_id: int | None = None,
     idempotency_key: str | None = None,
+    shift_id: int | None = None,
 ):
     """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
-    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``). The
+    refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``), or the
+    open shift named by ``shift_id``: another cashier's only for someone who may give large
+    refunds (a manager giving a large sum back from the drawer of the desk he stands at). The
     same ``idempotency_key`` again (a repeated click, a resent request) gives back once and
     answers with the first refund."""
     # The shift before the invoice, in the order a payment takes them (no deadlock).
-    shift = current_shift(session, cashier_id, keep_open=True)
+    shift = _refunding_shift(session, cashier_id, shift_id, may_refund_large=may_refund_large)
     invoice = invoices.lock_invoice(session, invoice_id)
     key = None
     if idempotency_key is not None:
@@ -150,6 +153,21 @@ def refund_at_desk(
         shift_id=shift.id if shift else None,
         provider_ref=key,
     )
+
+
+def _refunding_shift(session: Session, cashier_id: int, shift_id, *, may_refund_large: bool):
+    if shift_id is None:
+        return current_shift(session, cashier_id, keep_open=True)
+    shift = open_shift_by_id(session, shift_id, keep_open=True)
+    if shift is None:
+        raise ValidationFailed("not an open shift", errors={"shift_id": ["not an open shift"]})
+    if shift.cashier_id != cashier_id and not may_refund_large:
+        raise Forbidden(
+            "only a manager gives cash back from another cashier's drawer",
+            code="not_your_shift",
+            errors={"shift_id": ["another cashier's shift"]},
+        )
+    return shift
 
 
 def request_reprint(session: Session, invoice_id: int, *, actor: str) -> Invoice:

@@ -45,6 +45,18 @@ def current_shift(session: Session, cashier_id: int, *, keep_open=False) -> Cash
     return session.scalar(query)
 
 
+def open_shift_by_id(session: Session, shift_id, *, keep_open=False) -> CashierShift | None:
+    """The shift ``shift_id`` if it is open (``keep_open`` as for :func:`current_shift`)."""
+    if not is_id(shift_id):
+        return None
+    query = select(CashierShift).where(
+        CashierShift.id == shift_id, CashierShift.closed_at.is_(None)
+    )
+    if keep_open and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    return session.scalar(query)
+
+
 def get_shift(session: Session, shift_id: int) -> CashierShift:
     shift = session.get(CashierShift, shift_id) if is_id(shift_id) else None
     if shift is None:

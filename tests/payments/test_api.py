@@ -87,6 +87,32 @@ def test_a_large_refund_is_refused_to_a_cashier_and_done_by_a_manager(client_as,
     assert approved.get_json()["invoice"]["status"] == "partly_refunded"
 
 
+def test_a_manager_gives_a_large_sum_back_in_cash_from_the_cashiers_drawer(client_as, runtime):
+    cashier, other, manager = client_as("cashier"), client_as("cashier"), client_as("manager")
+    limit = runtime.settings.refund_approval_from
+    patient, service = _catalogue(runtime, price=limit + 100_000_00)
+    shift = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).get_json()
+    invoice = _invoice(cashier, patient, service)
+    pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
+    assert cashier.post(pay_url, json={"method": "cash"}).status_code == 201
+
+    refund_url = f"/api/v1/payments/invoices/{invoice['id']}/refunds"
+    large = {"amount": limit + 1, "reason": "отказ от операции"}
+    # The manager has no drawer of his own: he names the one at the desk he stands at.
+    refused = manager.post(refund_url, json=large)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "no_open_shift"
+    from_other = other.post(refund_url, json={**large, "amount": 1_000_00, "shift_id": shift["id"]})
+    assert from_other.status_code == 403 and "shift_id" in from_other.get_json()["errors"]
+    unknown = manager.post(refund_url, json={**large, "shift_id": 999999})
+    assert unknown.status_code == 422 and "shift_id" in unknown.get_json()["errors"]
+    given = manager.post(refund_url, json={**large, "shift_id": shift["id"]})
+    assert given.status_code == 201, given.get_json()
+    assert given.get_json()["refund"]["approved_by"] == manager.username
+    # The cash left the cashier's drawer: her shift closes counting it.
+    drawer = cashier.get("/api/v1/payments/shifts/current").get_json()["shift"]
+    assert drawer["cash_in_drawer"] == 100_000_00 - 1
+
+
 def test_only_the_desk_roles_take_payments_and_discounts_need_their_permission(client_as, runtime):
     cashier, registrar, manager = client_as("cashier"), client_as("registrar"), client_as("manager")
     patient, service = _catalogue(runtime)

@@ -196,6 +196,7 @@ def refund(data, invoice_id: int):
         reason=data["reason"],
         payment_id=data["payment_id"],
         idempotency_key=data["idempotency_key"],
+        shift_id=data["shift_id"],
         may_refund_large=identity.can("payments.refund_large"),
         large_from=db.runtime().settings.refund_approval_from,
     )

@@ -63,6 +63,13 @@ class RefundIn(StrictSchema):
     amount = _tiyin(1, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     payment_id = _id(load_default=None)
+    shift_id = _id(
+        load_default=None,
+        metadata={
+            "description": "Cash: the open shift whose drawer gives it back; by default your "
+            "own. Another cashier's needs payments.refund_large (a manager at that desk)."
+        },
+    )
     idempotency_key = fields.String(
         load_default=None,
         validate=validate.Length(min=8, max=100),
