@@ -266,6 +266,21 @@ def day_visits(
     return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))
 
 
+def standing_between(
+    session: Session, first_day: date, last_day: date, tz: ZoneInfo, *, doctor_id=None
+) -> list[int]:
+    """The ids of the visits still to happen (scheduled or arrived) on those clinic days, of
+    one doctor or of all: what an absence or a holiday declared over them leaves to move."""
+    first, _ = day_bounds(first_day, tz)
+    _, after = day_bounds(last_day, tz)
+    query = select(Visit.id).where(
+        Visit.starts_at >= first, Visit.starts_at < after, Visit.status.in_(VisitStatus.MOVABLE)
+    )
+    if doctor_id is not None:
+        query = query.where(Visit.doctor_id == doctor_id)
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
+
+
 # -- a checked-in visit follows its queue ticket ---------------------------------------------
 # The doctor who starts, serves or marks a no-show from the queue moves the visit too, in the
 # same transaction. The queue knows nothing of visits (visits depend on the queue): this

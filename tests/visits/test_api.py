@@ -216,6 +216,36 @@ def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runt
     assert actions[-3:] == ["arrived", "started", "completed"]
 
 
+def test_a_holiday_or_an_absence_declared_over_booked_visits_lists_them(runtime, client):
+    clinic = make_clinic(runtime, doctors=2)
+    day = next_week_day(runtime.settings.tz)
+    mine = _book(client, clinic, day, 9, doctor=0).get_json()["id"]
+    theirs = _book(client, clinic, day, 9, doctor=1, patient=1).get_json()["id"]
+    _book(client, clinic, day + timedelta(days=1), 9, doctor=0, patient=2)  # the day after
+    cancelled = _book(client, clinic, day, 10, doctor=0, patient=2).get_json()["id"]
+    assert (
+        client.post(
+            f"/api/v1/visits/{cancelled}/cancel", json={"by": "patient", "reason": "уехал"}
+        ).status_code
+        == 200
+    )
+    declared = client.post(
+        "/api/v1/schedule-exceptions",
+        json={"kind": "holiday", "first_day": day.isoformat(), "last_day": day.isoformat()},
+    )
+    assert declared.status_code == 201, declared.get_json()
+    assert declared.get_json()["visits_to_move"] == sorted([mine, theirs])
+    away = client.post(
+        "/api/v1/schedule-exceptions",
+        json={
+            "kind": "day_off", "doctor_id": clinic.doctor_ids[1],
+            "first_day": day.isoformat(), "last_day": day.isoformat(),
+        },
+    )  # fmt: skip
+    assert away.status_code == 201, away.get_json()
+    assert away.get_json()["visits_to_move"] == [theirs]
+
+
 def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client_as, make_user):
     clinic = make_clinic(runtime, doctors=2)
     day = next_week_day(runtime.settings.tz)

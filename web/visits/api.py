@@ -125,11 +125,16 @@ def put_schedule(data, doctor_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def add_exception(data):
-    """A doctor away (day off, leave, sick) or a clinic holiday (no doctor), whole days."""
+    """A doctor away (day off, leave, sick) or a clinic holiday (no doctor), whole days. The
+    answer lists the visits still booked on those days (``visits_to_move``): nothing moves
+    them by itself (``/doctors/<id>/away`` does, for a doctor)."""
     session = db.session()
     row = schedules.add_exception(session, **data, actor=_actor())
     session.commit()
-    return schedules.exception_as_dict(row)
+    standing = v.standing_between(
+        session, row.first_day, row.last_day, _settings().tz, doctor_id=row.doctor_id
+    )
+    return {**schedules.exception_as_dict(row), "visits_to_move": standing}
 
 
 @blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])

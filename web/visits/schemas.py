@@ -74,6 +74,10 @@ class ExceptionOut(Schema):
     note = fields.String()
     created_by = fields.String()
     created_at = fields.String()
+    visits_to_move = fields.List(
+        fields.Integer(),
+        metadata={"description": "Visits still booked on those days (when just declared)."},
+    )
 
 
 class SlotsQuery(StrictSchema):
