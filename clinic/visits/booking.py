@@ -12,7 +12,7 @@ check and the insert of one booking happen before the next booking's check begin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -203,6 +203,7 @@ def book(
         raise ValidationFailed("unknown kind", errors={"kind": [f"one of {VisitKind.ALL}"]})
     if starts_at.tzinfo is None:
         raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
+    starts_at = starts_at.astimezone(timezone.utc)  # kept and answered as every instant is
     patient = session.get(Patient, patient_id) if is_id(patient_id) else None
     if patient is None or not patient.active:
         raise NotFound("no such patient", errors={"patient_id": ["no such patient"]})

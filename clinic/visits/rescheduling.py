@@ -9,7 +9,7 @@ constraints, so two moves into one slot cannot both succeed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -47,6 +47,7 @@ def request_move(
         raise ValidationFailed("say why", errors={"reason": ["required"]})
     if starts_at.tzinfo is None:
         raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
+    starts_at = starts_at.astimezone(timezone.utc)  # kept and answered as every instant is
     if starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id):
         # Not a move: it would count against the patient's limit and mail him his own time.
         raise ValidationFailed(

@@ -3,7 +3,7 @@ doctor who sees only his own schedule."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import time, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -244,6 +244,23 @@ def test_a_holiday_or_an_absence_declared_over_booked_visits_lists_them(runtime,
     )  # fmt: skip
     assert away.status_code == 201, away.get_json()
     assert away.get_json()["visits_to_move"] == [theirs]
+
+
+def test_a_visit_booked_with_any_offset_is_answered_in_utc_as_it_is_read_back(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    elsewhere = clinic.at(day, 9).astimezone(timezone(timedelta(hours=2))).isoformat()
+    booked = client.post(
+        "/api/v1/visits",
+        json={
+            "patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0],
+            "starts_at": elsewhere,
+        },
+    )  # fmt: skip
+    assert booked.status_code == 201, booked.get_json()
+    read = client.get(f"/api/v1/visits/{booked.get_json()['id']}").get_json()
+    assert booked.get_json()["starts_at"] == read["starts_at"] == iso(clinic.at(day, 9))
+    assert read["starts_at"].endswith("Z")
 
 
 def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client_as, make_user):
