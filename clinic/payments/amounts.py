@@ -13,6 +13,8 @@ from clinic.reference.models import Service
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
+# The largest amount of one payment or refund, and so of an invoice: ten billion UZS.
+MAX_AMOUNT = 10**15
 
 
 def whole_tiyin(value, field: str, *, positive: bool = False) -> int:
@@ -21,7 +23,7 @@ def whole_tiyin(value, field: str, *, positive: bool = False) -> int:
         raise ValidationFailed(
             f"{field} is a whole number of tiyin", errors={field: ["whole tiyin"]}
         )
-    if value < 0 or (positive and value == 0) or value > 10**15:
+    if value < 0 or (positive and value == 0) or value > MAX_AMOUNT:
         raise ValidationFailed(f"{field} is out of range", errors={field: ["out of range"]})
     return value
 
@@ -70,6 +72,11 @@ def lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
                 package_code=service.package_code,
                 vat_percent=service.vat_percent,
             )
+        )
+    if sum(line.amount for line in made) > MAX_AMOUNT:
+        # An invoice nobody could pay in one go: refused here, not at the desk.
+        raise ValidationFailed(
+            "the invoice's total is too large", errors={"lines": [f"at most {MAX_AMOUNT} tiyin"]}
         )
     return made
 

@@ -66,6 +66,20 @@ def test_bad_invoice_input_names_the_field_and_writes_nothing(runtime):
         assert s.scalar(select(func.count(Invoice.id))) == 0
 
 
+def test_an_invoice_too_large_to_be_paid_in_one_payment_is_refused_at_its_lines(runtime):
+    with runtime.db.transaction() as s:
+        # The dearest price the list takes, a thousand times on each of two lines.
+        patient, service = make_patient(s), make_service(s, 10**12)
+    lines = [{"service_id": service, "quantity": 1000}] * 2
+    with pytest.raises(ValidationFailed) as caught:
+        with runtime.db.transaction() as s:
+            invoices.create_invoice(s, patient_id=patient, lines=lines, actor="cashier")
+    assert "lines" in caught.value.errors
+    with runtime.db.transaction() as s:  # exactly the largest payment is still an invoice
+        made = invoices.create_invoice(s, patient_id=patient, lines=lines[:1], actor="cashier")
+        assert made.total == 10**15
+
+
 def test_a_later_price_change_does_not_touch_an_issued_invoice(runtime):
     invoice_id = make_invoice(runtime, [10_000_00])
     with runtime.db.transaction() as s:
