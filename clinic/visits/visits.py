@@ -302,6 +302,8 @@ _FOLLOWS = {
 def _follow_tickets(session: Session, events: list[RecordedEvent]) -> None:
     for event in events:
         steps = _FOLLOWS.get(event.type)
+        if event.type == "ticket.day_closed" and event.data.get("status") == TicketStatus.NO_SHOW:
+            steps = _FOLLOWS["ticket.no_show"]  # the day closed on a patient who never came in
         visit_id = event.data.get("visit_id") if steps else None
         if visit_id is not None:
             _follow(session, visit_id, steps, ticket_id=event.data.get("id"))

@@ -216,6 +216,31 @@ def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runt
     assert actions[-3:] == ["arrived", "started", "completed"]
 
 
+def test_a_checked_in_visit_whose_day_closes_before_his_call_is_a_no_show(runtime, client):
+    from clinic.queue import days
+
+    clinic = make_clinic(runtime, **ALL_DAY)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {
+                "code": "ther", "department_id": clinic.department_id,
+                "closes_at": time(23, 59, 59), "close_action": "no_show",
+            },
+        )  # fmt: skip
+    starts = slot_near(runtime)
+    with runtime.db.transaction() as s:
+        visit_id = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
+        ).id  # fmt: skip
+    assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+    with runtime.db.transaction() as s:  # the closing task, the next morning
+        assert days.close_due_days(s, tz=tz, now=starts + timedelta(days=1))
+    assert client.get(f"/api/v1/visits/{visit_id}").get_json()["status"] == "no_show"
+
+
 def test_a_holiday_or_an_absence_declared_over_booked_visits_lists_them(runtime, client):
     clinic = make_clinic(runtime, doctors=2)
     day = next_week_day(runtime.settings.tz)
