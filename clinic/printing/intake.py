@@ -222,7 +222,8 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
     document = documents.receipt(receipt_data(session, settings, data), languages)
     original = None
     if data["reprint"]:
-        # A reprint resends the bytes of the receipt as first printed, marked as a copy.
+        # A reprint is the receipt as first made, marked as a copy: its very bytes on the same
+        # printer; on another (a second cashier's), rendered for that one's paper and code page.
         original = session.scalar(
             select(PrintJob)
             .where(
@@ -232,6 +233,7 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
             )
             .order_by(PrintJob.id)
         )
+    same_printer = original is not None and original.printer_id == (printer.id if printer else None)
     jobs.create_job(
         session,
         kind=JobKind.RECEIPT,
@@ -239,7 +241,7 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
         document=original.document if original else document,
         printer=printer,
         subject_id=data["invoice_id"],
-        payload=jobs.with_copy(original.payload, printer) if original else None,
+        payload=jobs.with_copy(original.payload, printer) if same_printer else None,
         copy=data["reprint"],
         source=source,
         requested_by=data["requested_by"],

@@ -119,6 +119,46 @@ def test_receipt_refund_and_z_slip_print_on_the_cashiers_printer_and_the_pdf_say
     assert sheet.status_code == 200 and "Счёт / Hisob-faktura" in _text(sheet.data)
 
 
+def test_a_reprint_on_another_cashiers_printer_is_made_for_that_printer(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    cashier = client_as("cashier", "kassir2")
+    for name, paper, code_page, target in (
+        ("Касса 1", 80, "CP866", "cashier:kassir2"),
+        ("Касса 2", 58, "CP1251", "cashier:admin"),
+    ):
+        made = client.post(
+            "/api/v1/printing/printers",
+            json={"name": name, "host": "127.0.0.1", "port": fake_printer.port,
+                  "paper_mm": paper, "code_page": code_page, "targets": [target]},
+        )  # fmt: skip
+        assert made.status_code == 201, made.get_json()
+    with runtime.db.transaction() as s:
+        service_id = make_service(s, 12_000_000)
+        invoice_id = invoices.create_invoice(
+            s, patient_id=make_patient(s), lines=[{"service_id": service_id}], actor="registrar"
+        ).id
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    assert (
+        cashier.post(
+            f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"}
+        ).status_code
+        == 201
+    )
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    # The administrator at the second desk asks for it again.
+    assert client.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    collect(runtime)
+    receipt, reprint = _jobs(runtime, JobKind.RECEIPT)
+    assert reprint.copy and reprint.printer_id != receipt.printer_id
+    assert reprint.document == receipt.document
+    # Its own code page and paper, not the first printer's bytes behind a copy mark.
+    assert not reprint.payload.endswith(receipt.payload)
+    assert COPY_MARK.encode("cp1251") in reprint.payload
+    assert "Итого".encode("cp1251") in reprint.payload
+    assert "Итого".encode("cp866") not in reprint.payload
+
+
 def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db, clinic_profile):
     invoice_id = make_invoice(runtime)
     with runtime.db.transaction() as s:
