@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from sqlalchemy import select
 
 from clinic.accounts.models import AuditEntry, User
@@ -41,6 +43,24 @@ def test_a_wrong_current_password_changes_nothing(client_as, runtime):
     assert refused.status_code == 422
     with runtime.db.session() as s:
         assert s.query(User).filter_by(username="botir").one().password_hash == before
+
+
+def test_the_page_refuses_a_password_in_its_own_language(client_as):
+    desk = client_as("registrar", "gulnora")
+    short = desk.post(
+        "/account/password?lang=ru", data={"current_password": PASSWORD, "new_password": "gulnora1"}
+    )
+    assert short.status_code == 422
+    page = short.get_data(as_text=True)
+    assert "Пароль должен быть не короче" in page
+    assert "Пароль не должен содержать имя пользователя." in page
+    assert "must be at least" not in page
+    wrong = desk.post(
+        "/account/password?lang=uz",
+        data={"current_password": "not-my-password", "new_password": NEW},
+    )
+    assert wrong.status_code == 422
+    assert "Joriy parol noto'g'ri." in html.unescape(wrong.get_data(as_text=True))
 
 
 def test_a_password_changed_through_the_api_keeps_this_session_and_ends_the_others(client_as, app):

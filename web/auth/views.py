@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from clinic.accounts import access
 from clinic.accounts import audit as audit_log
-from clinic.accounts import users
+from clinic.accounts import passwords, users
 from clinic.errors import ValidationFailed
 from web import db
 from web.auth.audit import answer_status, mark_audited, request_id
@@ -143,6 +143,32 @@ def logout():
     return redirect(url_for("auth.login_page"))
 
 
+def _in_page_language(errors: dict) -> dict:
+    """The account's refusals of a new or current password, in the page's language (the
+    domain writes them in English for the API and the logs)."""
+    shortest, longest = passwords.MIN_LENGTH, passwords.MAX_LENGTH
+    texts = {
+        f"password must be at least {shortest} characters long": _(
+            "The password must be at least %(n)s characters long.", n=shortest
+        ),
+        f"password must be at most {longest} characters long": _(
+            "The password must be at most %(n)s characters long.", n=longest
+        ),
+        "password is too common": _("This password is too common."),
+        "password must use at least four different characters": _(
+            "The password must use at least four different characters."
+        ),
+        "password must not contain the username": _(
+            "The password must not contain your user name."
+        ),
+        "is wrong": _("The current password is wrong."),
+        "the account is locked for now: wait or ask an admin": _(
+            "The account is locked for now: wait, or ask an administrator."
+        ),
+    }
+    return {field: [texts.get(m, m) for m in messages] for field, messages in errors.items()}
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
 def password_page():
@@ -162,7 +188,7 @@ def password_page():
                     session, user, data["current_password"], data["new_password"]
                 )
             except ValidationFailed as exc:
-                errors = exc.errors
+                errors = _in_page_language(exc.errors)
                 answer_status(422)  # a wrong current password is counted: kept, with its answer
                 session.commit()
             else:
