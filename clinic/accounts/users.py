@@ -142,10 +142,18 @@ def _keep_an_administrator(session: Session, user: User, *, admin: bool, active:
         )
 
 
-def set_roles(session: Session, user: User, roles, *, doctor_id=None) -> User:
+# ``set_roles(doctor_id=KEEP)``: the link to a doctor stays while the user is a doctor.
+KEEP = object()
+
+
+def set_roles(session: Session, user: User, roles, *, doctor_id=KEEP) -> User:
+    """New roles, and the linked doctor: ``None`` unlinks him, ``KEEP`` keeps him for a user
+    who stays a doctor. A user who is no longer a doctor is no longer linked to one (the link
+    would go on narrowing what he sees to that doctor's queues and calendar)."""
     roles = _check_roles(roles)
     _keep_an_administrator(session, user, admin="admin" in roles, active=user.active)
-    doctor_id = doctor_id if doctor_id is not None else user.doctor_id
+    if doctor_id is KEEP:
+        doctor_id = user.doctor_id if "doctor" in roles else None
     _check_doctor(session, roles, doctor_id)
     # Change only what differs: replacing every row would insert before deleting and
     # trip the (user, role) unique constraint.

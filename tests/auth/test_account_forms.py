@@ -83,3 +83,37 @@ def test_a_username_too_long_is_refused_not_made_shorter(client, runtime):
         )
     with runtime.db.session() as s:
         assert [u.username for u in users.list_users(s)] == ["admin"]
+
+
+def test_a_doctor_made_a_manager_is_no_longer_linked_and_the_audit_names_the_user(
+    client, make_user, runtime
+):
+    from clinic.accounts.models import AuditEntry
+
+    doctor = make_user("doctor")
+    with runtime.db.session() as s:
+        linked = s.get(User, doctor).doctor_id
+    assert linked is not None
+    # Still a doctor: an absent doctor_id keeps him; an explicit null would leave none.
+    kept = client.patch(f"/api/v1/users/{doctor}", json={"roles": ["doctor", "manager"]})
+    assert kept.status_code == 200 and kept.get_json()["doctor_id"] == linked
+    refused = client.patch(f"/api/v1/users/{doctor}", json={"doctor_id": None})
+    assert refused.status_code == 422 and "doctor_id" in refused.get_json()["errors"]
+    moved = client.patch(f"/api/v1/users/{doctor}", json={"roles": ["manager"]})
+    assert moved.status_code == 200 and moved.get_json()["doctor_id"] is None
+    # The page's form, with two roles ticked.
+    ticked = client.post(
+        f"/admin/users/{doctor}/roles", data={"roles": ["cashier", "manager"], "doctor_id": ""}
+    )
+    assert ticked.status_code == 302
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.in_(["users.update_user", "admin.user_action_form"]))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [(r.object_type, r.object_id) for r in rows if r.status == 200] == [
+        ("users", str(doctor))
+    ] * 2
+    assert rows[-1].summary["data"]["roles"] == ["cashier", "manager"]
+    assert (rows[-1].object_type, rows[-1].object_id) == ("users", str(doctor))

@@ -82,7 +82,8 @@ def user_action_form(user_id: int, action: str):
                 session,
                 user,
                 request.form.getlist("roles"),
-                doctor_id=_int_or_none(request.form.get("doctor_id")),
+                # The form's empty choice keeps the doctor of a user who stays a doctor.
+                doctor_id=_int_or_none(request.form.get("doctor_id")) or users.KEEP,
             )
         elif action in ("disable", "enable"):
             if user.id == current_identity().user_id and action == "disable":

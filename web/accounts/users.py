@@ -67,7 +67,10 @@ def update_user(data, user_id: int):
         user.full_name = data["full_name"].strip()
     if "roles" in data or "doctor_id" in data:
         users.set_roles(
-            session, user, data.get("roles", user.roles), doctor_id=data.get("doctor_id")
+            session,
+            user,
+            data.get("roles", user.roles),
+            doctor_id=data["doctor_id"] if "doctor_id" in data else users.KEEP,
         )
     if "active" in data:
         users.set_active(session, user, data["active"])

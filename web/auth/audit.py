@@ -36,6 +36,13 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Rows written as a side effect of any change; never "the object" of a request.
 INFRASTRUCTURE = (AuditEntry, OutboxEvent, EventChannel, JobFile)
+# Rows that are part of another object (a user's roles, a ticket's or a visit's history): a
+# request writing one changed that object, by the table and the column naming it.
+PART_OF = {
+    "user_roles": ("users", "user_id"),
+    "ticket_events": ("tickets", "ticket_id"),
+    "visit_events": ("visits", "visit_id"),
+}
 
 
 def request_id() -> str:
@@ -81,7 +88,11 @@ def _summary() -> dict:
             # Storable text only: a form of an endpoint that answers bad input in its own
             # protocol (web.auth.own_protocol) may carry a NUL character (a form decodes
             # with replacement, so it carries no lone surrogate).
-            data = {_nul_free(k): _nul_free(v) for k, v in request.form.items()}
+            # Every value of a repeated field (the roles ticked on a form), one as itself.
+            data = {
+                _nul_free(k): [_nul_free(v) for v in vs] if len(vs) > 1 else _nul_free(vs[0])
+                for k, vs in request.form.lists()
+            }
             if request.files:
                 data["files"] = [f.filename for f in request.files.values()]
             summary["data"] = data
@@ -138,11 +149,21 @@ def _note(session: Session, _context) -> None:
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, INFRASTRUCTURE):
             continue
-        key = inspect(obj).mapper.primary_key_from_instance(obj)
-        if key and all(part is not None for part in key):
-            entry = (obj.__table__.name, ":".join(str(part) for part in key))
-            if entry not in touched:
-                touched.append(entry)
+        entry = _entry_of(obj)
+        if entry is not None and entry not in touched:
+            touched.append(entry)
+
+
+def _entry_of(obj) -> tuple[str, str] | None:
+    table = obj.__table__.name
+    if table in PART_OF:
+        whole, column = PART_OF[table]
+        owner = getattr(obj, column, None)
+        return (whole, str(owner)) if owner is not None else None
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    if key and all(part is not None for part in key):
+        return table, ":".join(str(part) for part in key)
+    return None
 
 
 @event.listens_for(Session, "before_commit")
