@@ -68,7 +68,8 @@ _SECRET_PARAMETER = re.compile(
 )
 # API tokens (clk_) and board screens' device secrets (clb_).
 _API_TOKEN = re.compile(r"(cl[kb]_)[A-Za-z0-9_-]+")
-_TICKET_PAGE = re.compile(r"(/t/)[^/?#\s\"]+")
+# A patient's ticket page, and the link in a report e-mail that ends its subscription.
+_TICKET_PAGE = re.compile(r"(/t/|/reports/unsubscribe/)[^/?#\s\"]+")
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-csrf-token"}
 REDACTED = "[redacted]"
 

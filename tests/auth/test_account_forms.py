@@ -22,6 +22,13 @@ def _revoked(runtime, token_id: int) -> bool:
         return s.get(ApiToken, token_id).revoked_at is not None
 
 
+def test_the_page_showing_a_new_token_is_not_kept_by_any_cache(client_as):
+    desk = client_as("registrar", "feruza")
+    made = desk.post("/account/tokens", data={"name": "skript", "days": "30"})
+    assert made.status_code == 200 and "clk_" in made.get_data(as_text=True)
+    assert made.headers["Cache-Control"] == "no-store"
+
+
 def test_a_token_without_a_name_is_not_made(client_as, runtime):
     desk = client_as("registrar", "zarina")
     answer = desk.post("/account/tokens", data={"name": "", "days": "30"})

@@ -16,6 +16,7 @@ def test_tokens_are_shown_once_and_stored_only_as_hashes(client, runtime):
     assert created.status_code == 201
     token = created.get_json()["token"]
     assert token.startswith("clk_")
+    assert created.headers["Cache-Control"] == "no-store"
     listed = client.get("/api/v1/tokens").get_json()
     assert all("token" not in t for t in listed)
     with runtime.db.engine.connect() as conn:

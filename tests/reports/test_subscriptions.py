@@ -121,6 +121,12 @@ def test_the_signed_link_unsubscribes_and_pending_deliveries_are_cancelled(
     assert deliveries(runtime)[0].state == DeliveryState.PENDING  # opening is not unsubscribing
     done = anon_client.post(f"/reports/unsubscribe/{token}")
     assert done.status_code == 200 and b'id="unsubscribed"' in done.data
+    with runtime.db.session() as s:  # the link is a secret: the audit keeps it masked
+        from clinic.accounts.models import AuditEntry
+
+        row = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert token not in str(row.summary) and token != row.object_id
+    assert row.summary["path"] == "/reports/unsubscribe/[redacted]"
     states = {d.subscription_id: d.state for d in deliveries(runtime)}
     assert states == {sub_id: DeliveryState.CANCELLED, other: DeliveryState.PENDING}
     # Only the other subscription's e-mail goes, and tomorrow's period is written for it only.

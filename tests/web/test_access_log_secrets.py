@@ -32,6 +32,7 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
         ("/static/js/board.js", f"https://clinic.uz/board/3?token={SECRET}"),
         (f"/t/{TICKET}", "-"),
         (f"/ws?ticket={TICKET}", "-"),
+        (f"/reports/unsubscribe/{TICKET}", "-"),
     ):
         path, _, query = uri.partition("?")
         environ = {
@@ -49,9 +50,10 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
     for handler in logger.access_log.handlers:
         handler.flush()
     written = log_file.read_text()
-    assert written.count("\n") == 5
+    assert written.count("\n") == 6
     assert SECRET not in written and TICKET not in written
     assert "token=[redacted]" in written and "/t/[redacted]" in written
+    assert "/reports/unsubscribe/[redacted]" in written
 
 
 def test_the_development_servers_access_lines_hide_tokens(live_server, admin_token, caplog):

@@ -159,7 +159,8 @@ def create_token(data):
     owner = users.get_user(session, owner_id)
     token, plain = tokens.create_token(session, owner, name=data["name"], days=data["days"])
     session.commit()
-    return {**tokens.token_as_dict(token), "token": plain}
+    # The plain token is in this answer only: no cache on the way may keep it.
+    return {**tokens.token_as_dict(token), "token": plain}, {"Cache-Control": "no-store"}
 
 
 @blp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -135,12 +135,13 @@ def create_my_token_form():
         session.rollback()
         _fail(exc)
         return redirect(url_for("admin.my_tokens_page"))
-    # Shown in this answer only; it is not stored anywhere but as a hash.
-    return _tokens_page(
+    # Shown in this answer only (no cache may keep it); it is not stored anywhere but as a hash.
+    page = _tokens_page(
         "admin/tokens.html",
         current_identity().user_id,
         {**tokens.token_as_dict(token), "token": plain},
     )
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

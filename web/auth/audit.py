@@ -28,6 +28,7 @@ from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import JobFile
 from web.auth.identity import current_identity
 from web.db import session
+from web.gunicorn_conf import redact_secrets
 from web.permissions import view_attribute
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _nul_free(text: str) -> str:
 
 
 def _summary() -> dict:
-    summary = {"method": request.method, "path": request.path[:200]}
+    summary = {"method": request.method, "path": redact_secrets(request.path)[:200]}
     try:
         if request.is_json:
             body = request.get_json(silent=True)
@@ -106,7 +107,8 @@ def _object_of(touched: list) -> tuple[str, str]:
         return kind, key
     args = request.view_args or {}
     for name, value in args.items():
-        return (request.blueprint or ""), str(value)
+        if name != "token":  # a secret in the address (an unsubscribe link) is no object id
+            return (request.blueprint or ""), str(value)
     return (request.blueprint or ""), ""
 
 
