@@ -199,9 +199,14 @@ class Settings:
                 problems.append("DATABASE_URL must be set")
             if not redis_url:
                 problems.append("REDIS_URL must be set")
-            flower_auth = env.get("FLOWER_BASIC_AUTH", "").strip()
-            if not flower_auth or ":" not in flower_auth:
-                problems.append("FLOWER_BASIC_AUTH must be set as user:password")
+            flower_user, _, flower_password = (
+                env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")
+            )
+            # Flower shows every task's arguments: an empty, short or example password is none.
+            if not flower_user or len(flower_password) < 12 or "replace-me" in flower_password:
+                problems.append(
+                    "FLOWER_BASIC_AUTH must be set as user:password, the password 12+ characters"
+                )
             problems += _payment_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))

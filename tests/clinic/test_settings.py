@@ -72,6 +72,10 @@ def test_production_with_everything_explicit_starts(tmp_path):
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"REDIS_URL": None}, "REDIS_URL"),
         ({"FLOWER_BASIC_AUTH": None}, "FLOWER_BASIC_AUTH"),
+        ({"FLOWER_BASIC_AUTH": ":"}, "FLOWER_BASIC_AUTH"),
+        ({"FLOWER_BASIC_AUTH": "admin:"}, "FLOWER_BASIC_AUTH"),
+        ({"FLOWER_BASIC_AUTH": "admin:secret"}, "FLOWER_BASIC_AUTH"),
+        ({"FLOWER_BASIC_AUTH": "admin:example-replace-me"}, "FLOWER_BASIC_AUTH"),  # .env.example
     ],
 )
 def test_production_refuses_development_defaults(tmp_path, override, complaint):
