@@ -11,6 +11,7 @@ from urllib.error import HTTPError
 
 import pytest
 import websocket
+from sqlalchemy import select
 
 from clinic.base import utcnow
 from clinic.errors import NotFound
@@ -267,3 +268,16 @@ def test_device_secrets_and_pairing_codes_are_masked_wherever_they_are_written()
     assert "pairing_code=[redacted]&x=1" in masked and "clb_[redacted]" in masked
     assert redact_secrets("token=clk_Zz9") == "token=[redacted]"
     assert redact_secrets("Bearer clk_Zz9") == "Bearer clk_[redacted]"
+
+
+def test_a_pairing_by_its_form_is_audited_with_the_status_it_answered(runtime, anon_client, hall):
+    from clinic.accounts.models import AuditEntry
+
+    with runtime.db.transaction() as s:
+        board = queue_admin.get_board(s, hall["board"])
+        _screen, code = screens.start_pairing(s, board, label="hall", created_by="admin")
+    paired = anon_client.post("/board/pair", data={"pairing_code": code}, skip_csrf=True)
+    assert paired.status_code == 303
+    with runtime.db.session() as s:
+        row = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert row.status == 303 and code not in str(row.summary)

@@ -36,7 +36,7 @@ from clinic.queue.models import Board
 from clinic.settings import LANGUAGES
 from web import db
 from web.auth import csrf_exempt
-from web.auth.audit import request_id
+from web.auth.audit import answer_status, request_id
 from web.auth.identity import current_identity
 from web.auth.limits import limiter
 from web.i18n import current_language
@@ -228,6 +228,7 @@ def pair_screen():
         session.rollback()
         return render_template("queue/pair.html", failed=True), 400, NO_REFERRER
     screen, secret = paired
+    answer_status(303)  # the audit row carries the status this answer has
     session.commit()
     clean = redirect(url_for("queue_pages.board", board_id=screen.board_id), code=303)
     return _with_screen_cookie(clean, secret)
