@@ -39,11 +39,10 @@ from clinic.payments.amounts import amount_due, check_discount, lines_from_price
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
+from clinic.payments.subjects import invoiced_for
 from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
 from clinic.queue.models import Ticket
 from clinic.queue.tickets import set_paid, staff_channel
-from clinic.reference.models import Patient
-from clinic.visits.models import Visit
 
 APPLY_PAID_TASK = "payments.apply_paid"
 PAYMENTS_QUEUE = "payments"
@@ -114,24 +113,7 @@ def create_invoice(
     an appointment. A ticket the patient got by checking in for an appointment brings its
     visit: the revenue reports count the invoice for that visit's doctor."""
     now = now or utcnow()
-    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
-    if patient is None:
-        raise NotFound(
-            f"patient {patient_id} does not exist", errors={"patient_id": ["unknown patient"]}
-        )
-    ticket = None
-    if ticket_id is not None:
-        ticket = session.get(Ticket, ticket_id) if is_id(ticket_id) else None
-        if ticket is None:
-            raise NotFound(
-                f"ticket {ticket_id} does not exist", errors={"ticket_id": ["unknown ticket"]}
-            )
-        if ticket.patient_id is not None and ticket.patient_id != patient.id:
-            raise ValidationFailed(
-                "the ticket is another patient's",
-                errors={"ticket_id": ["belongs to another patient"]},
-            )
-    visit_id = _visit_of(session, patient, ticket, visit_id)
+    patient, ticket, visit_id = invoiced_for(session, patient_id, ticket_id, visit_id)
     made = lines_from_price_list(session, lines)
     subtotal = sum(line.amount for line in made)
     discount, reason = check_discount(subtotal, discount, discount_reason)
@@ -160,24 +142,6 @@ def create_invoice(
     if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
         _settle(session, invoice, actor=actor, now=now)
     return invoice
-
-
-def _visit_of(session: Session, patient: Patient, ticket, visit_id: int | None) -> int | None:
-    """The appointment an invoice is for: the one named, else the ticket's own."""
-    if visit_id is None:
-        return ticket.visit_id if ticket is not None else None
-    visit = session.get(Visit, visit_id) if is_id(visit_id) else None
-    if visit is None:
-        raise NotFound(f"visit {visit_id} does not exist", errors={"visit_id": ["unknown visit"]})
-    if visit.patient_id != patient.id:
-        raise ValidationFailed(
-            "the visit is another patient's", errors={"visit_id": ["belongs to another patient"]}
-        )
-    if ticket is not None and ticket.visit_id not in (None, visit.id):
-        raise ValidationFailed(
-            "the ticket is for another visit", errors={"ticket_id": ["is for another visit"]}
-        )
-    return visit.id
 
 
 def _editable(session: Session, invoice: Invoice) -> Invoice:

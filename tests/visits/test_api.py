@@ -104,27 +104,39 @@ def test_a_patient_cancelling_inside_the_window_is_flagged_late_and_the_slot_fre
     assert again.status_code == 201, again.get_json()
 
 
+def _department_queue(runtime, clinic, **extra):
+    """The department's shared queue, open all day (check-in issues its tickets there)."""
+    with runtime.db.transaction() as s:
+        return queue_admin.create_queue(
+            s,
+            {
+                "code": "ther", "department_id": clinic.department_id,
+                "closes_at": time(23, 59, 59), **extra,
+            },
+        )  # fmt: skip
+
+
+def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
+    """A visit of the clinic's first doctor at the next slot near now (checked in today)."""
+    starts = slot_near(runtime) + timedelta(minutes=later_minutes)
+    with runtime.db.transaction() as s:
+        return booking.book(
+            s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=runtime.settings.tz, now=starts - timedelta(hours=1),
+        ).id  # fmt: skip
+
+
 def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
-    tz = runtime.settings.tz
-    with runtime.db.transaction() as s:
-        queue_admin.create_queue(
-            s,
-            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
-        )
-    starts = slot_near(runtime)
-    with runtime.db.transaction() as s:
-        visit = booking.book(
-            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
-            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
-        )  # fmt: skip
-    response = client.post(f"/api/v1/visits/{visit.id}/check-in", json={})
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    response = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
     body = response.get_json()
     assert response.status_code == 200, body
     assert body["status"] == "arrived"
     assert body["ticket"]["source"] == TicketSource.APPOINTMENT
     assert body["ticket"]["priority"] == "returned"
-    assert body["ticket"]["visit_id"] == visit.id
+    assert body["ticket"]["visit_id"] == visit_id
     with runtime.db.session() as s:
         assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
 
@@ -133,57 +145,34 @@ def test_an_invoice_for_a_checked_in_ticket_is_for_its_visit_and_a_named_visit_i
     runtime, client
 ):
     clinic = make_clinic(runtime, patients=2, **ALL_DAY)
-    tz = runtime.settings.tz
-    with runtime.db.transaction() as s:
-        queue_admin.create_queue(
-            s,
-            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
-        )
-    starts = slot_near(runtime)
-    with runtime.db.transaction() as s:
-        visit = booking.book(
-            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
-            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
-        )  # fmt: skip
-    ticket_id = client.post(f"/api/v1/visits/{visit.id}/check-in", json={}).get_json()["ticket_id"]
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    ticket_id = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
     lines = [{"service_id": clinic.service_id}]
     body = {"patient_id": clinic.patient_ids[0], "lines": lines}
     # The revenue reports count an invoice for its visit's doctor (clinic/reports/revenue.py).
     by_ticket = client.post("/api/v1/payments/invoices", json={**body, "ticket_id": ticket_id})
     assert by_ticket.status_code == 201, by_ticket.get_json()
-    assert by_ticket.get_json()["visit_id"] == visit.id
-    named = client.post("/api/v1/payments/invoices", json={**body, "visit_id": visit.id})
-    assert named.status_code == 201 and named.get_json()["visit_id"] == visit.id
+    assert by_ticket.get_json()["visit_id"] == visit_id
+    named = client.post("/api/v1/payments/invoices", json={**body, "visit_id": visit_id})
+    assert named.status_code == 201 and named.get_json()["visit_id"] == visit_id
     for sent, status, field in (
         ({**body, "visit_id": 999999}, 404, "visit_id"),
-        ({**body, "patient_id": clinic.patient_ids[1], "visit_id": visit.id}, 422, "visit_id"),
+        ({**body, "patient_id": clinic.patient_ids[1], "visit_id": visit_id}, 422, "visit_id"),
     ):
         refused = client.post("/api/v1/payments/invoices", json=sent)
         assert refused.status_code == status, refused.get_json()
         assert field in refused.get_json()["errors"]
     with runtime.db.session() as s:
-        assert {v for v, in s.execute(select(Invoice.visit_id))} == {visit.id}
+        assert {v for v, in s.execute(select(Invoice.visit_id))} == {visit_id}
 
 
 def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runtime, client):
     clinic = make_clinic(runtime, patients=3, **ALL_DAY)
-    tz = runtime.settings.tz
-    with runtime.db.transaction() as s:
-        queue = queue_admin.create_queue(
-            s,
-            {"code": "ther", "department_id": clinic.department_id, "closes_at": time(23, 59, 59)},
-        )
-    starts = slot_near(runtime)
+    queue = _department_queue(runtime, clinic)
     visits = []
     for patient in range(3):
-        with runtime.db.transaction() as s:
-            visits.append(
-                booking.book(
-                    s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
-                    starts_at=starts + timedelta(minutes=20 * patient), tz=tz,
-                    now=starts - timedelta(hours=1),
-                ).id
-            )  # fmt: skip
+        visits.append(_booked_soon(runtime, clinic, patient=patient, later_minutes=20 * patient))
         assert client.post(f"/api/v1/visits/{visits[-1]}/check-in", json={}).status_code == 200
 
     def visit(n):
@@ -217,27 +206,16 @@ def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runt
 
 
 def test_a_checked_in_visit_whose_day_closes_before_his_call_is_a_no_show(runtime, client):
+    from clinic.base import utcnow
     from clinic.queue import days
 
     clinic = make_clinic(runtime, **ALL_DAY)
-    tz = runtime.settings.tz
-    with runtime.db.transaction() as s:
-        queue_admin.create_queue(
-            s,
-            {
-                "code": "ther", "department_id": clinic.department_id,
-                "closes_at": time(23, 59, 59), "close_action": "no_show",
-            },
-        )  # fmt: skip
-    starts = slot_near(runtime)
-    with runtime.db.transaction() as s:
-        visit_id = booking.book(
-            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
-            starts_at=starts, tz=tz, now=starts - timedelta(hours=1),
-        ).id  # fmt: skip
+    _department_queue(runtime, clinic, close_action="no_show")
+    visit_id = _booked_soon(runtime, clinic)
     assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
     with runtime.db.transaction() as s:  # the closing task, the next morning
-        assert days.close_due_days(s, tz=tz, now=starts + timedelta(days=1))
+        tomorrow = utcnow() + timedelta(days=1)
+        assert days.close_due_days(s, tz=runtime.settings.tz, now=tomorrow)
     assert client.get(f"/api/v1/visits/{visit_id}").get_json()["status"] == "no_show"
 
 

@@ -1,0 +1,55 @@
+"""Whom and what an invoice is for: the patient, his queue ticket and his appointment, each
+checked to exist and to be that patient's."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id
+from clinic.errors import NotFound, ValidationFailed
+from clinic.queue.models import Ticket
+from clinic.reference.models import Patient
+from clinic.visits.models import Visit
+
+
+def invoiced_for(
+    session: Session, patient_id, ticket_id, visit_id
+) -> tuple[Patient, Ticket | None, int | None]:
+    """The patient, the ticket (or None) and the visit's id (or None) of a new invoice. A
+    ticket the patient got by checking in for an appointment brings its visit."""
+    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    if patient is None:
+        raise NotFound(
+            f"patient {patient_id} does not exist", errors={"patient_id": ["unknown patient"]}
+        )
+    ticket = None
+    if ticket_id is not None:
+        ticket = session.get(Ticket, ticket_id) if is_id(ticket_id) else None
+        if ticket is None:
+            raise NotFound(
+                f"ticket {ticket_id} does not exist", errors={"ticket_id": ["unknown ticket"]}
+            )
+        if ticket.patient_id is not None and ticket.patient_id != patient.id:
+            raise ValidationFailed(
+                "the ticket is another patient's",
+                errors={"ticket_id": ["belongs to another patient"]},
+            )
+    return patient, ticket, _visit_of(session, patient, ticket, visit_id)
+
+
+def _visit_of(session: Session, patient: Patient, ticket, visit_id) -> int | None:
+    """The appointment an invoice is for: the one named, else the ticket's own."""
+    if visit_id is None:
+        return ticket.visit_id if ticket is not None else None
+    visit = session.get(Visit, visit_id) if is_id(visit_id) else None
+    if visit is None:
+        raise NotFound(f"visit {visit_id} does not exist", errors={"visit_id": ["unknown visit"]})
+    if visit.patient_id != patient.id:
+        raise ValidationFailed(
+            "the visit is another patient's", errors={"visit_id": ["belongs to another patient"]}
+        )
+    if ticket is not None and ticket.visit_id not in (None, visit.id):
+        raise ValidationFailed(
+            "the ticket is for another visit", errors={"ticket_id": ["is for another visit"]}
+        )
+    return visit.id
