@@ -66,23 +66,22 @@ def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, r
     )
 
 
-def _paid_above_the_limit(runtime, cashier, method: str) -> tuple[dict, dict]:
+def _paid_above_the_limit(runtime, cashier, method: str) -> tuple[dict, str, dict]:
     """An invoice 100,000 UZS above the refund approval limit, paid by ``method`` at the
-    cashier's newly opened shift (no cash in it before); answers the shift and the invoice."""
+    cashier's newly opened shift (no cash in it before); answers the shift, the invoice's
+    refunds address and a refund of one tiyin above the limit."""
     patient, service = _catalogue(runtime, price=runtime.settings.refund_approval_from + 100_000_00)
     shift = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).get_json()
     invoice = _invoice(cashier, patient, service)
     pay_url = f"/api/v1/payments/invoices/{invoice['id']}/pay"
     assert cashier.post(pay_url, json={"method": method}).status_code == 201
-    return shift, invoice
+    large = {"amount": runtime.settings.refund_approval_from + 1, "reason": "отказ от операции"}
+    return shift, f"/api/v1/payments/invoices/{invoice['id']}/refunds", large
 
 
 def test_a_large_refund_is_refused_to_a_cashier_and_done_by_a_manager(client_as, runtime):
     cashier, manager = client_as("cashier"), client_as("manager")
-    limit = runtime.settings.refund_approval_from
-    _shift, invoice = _paid_above_the_limit(runtime, cashier, "card")
-    refund_url = f"/api/v1/payments/invoices/{invoice['id']}/refunds"
-    large = {"amount": limit + 1, "reason": "отказ от операции"}
+    _shift, refund_url, large = _paid_above_the_limit(runtime, cashier, "card")
     refused = cashier.post(refund_url, json=large)
     assert refused.status_code == 403 and refused.get_json()["code"] == "approval_required"
     small = cashier.post(refund_url, json={"amount": 1_000_00, "reason": "ошибка в счёте"})
@@ -95,10 +94,7 @@ def test_a_large_refund_is_refused_to_a_cashier_and_done_by_a_manager(client_as,
 
 def test_a_manager_gives_a_large_sum_back_in_cash_from_the_cashiers_drawer(client_as, runtime):
     cashier, other, manager = client_as("cashier"), client_as("cashier"), client_as("manager")
-    limit = runtime.settings.refund_approval_from
-    shift, invoice = _paid_above_the_limit(runtime, cashier, "cash")
-    refund_url = f"/api/v1/payments/invoices/{invoice['id']}/refunds"
-    large = {"amount": limit + 1, "reason": "отказ от операции"}
+    shift, refund_url, large = _paid_above_the_limit(runtime, cashier, "cash")
     # The manager has no drawer of his own: he names the one at the desk he stands at.
     refused = manager.post(refund_url, json=large)
     assert refused.status_code == 409 and refused.get_json()["code"] == "no_open_shift"
