@@ -43,6 +43,15 @@ def _checked_key(idempotency_key) -> str:
     return idempotency_key
 
 
+def _key_reused(what: str) -> ValidationFailed:
+    """The same key again is the same request again (a repeated click): one that asks for
+    something else is a mistake of the caller's, not a repeat to answer with the first."""
+    return ValidationFailed(
+        "that idempotency key was used for another request",
+        errors={"idempotency_key": [f"already used for {what}: use a new key"]},
+    )
+
+
 def take_payment(
     session: Session,
     invoice_id: int,
@@ -67,6 +76,8 @@ def take_payment(
         key = f"{cashier_id}:{_checked_key(idempotency_key)}"
         repeated = invoices.find_payment(session, DESK_PROVIDER, key)
         if repeated is not None and repeated.invoice_id == invoice.id:
+            if repeated.method != method or amount not in (None, repeated.amount):
+                raise _key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
             return repeated
     if amount is None:
         amount = invoices.amount_due(invoice) or None
@@ -120,6 +131,8 @@ def refund_at_desk(
         if repeated is not None:
             if repeated.invoice_id != invoice.id:
                 raise Conflict("that idempotency key refunded another invoice", code="ref_used")
+            if amount != repeated.amount:
+                raise _key_reused(f"a refund of {repeated.amount} tiyin")
             return repeated
     if payment_id is not None:
         target = session.get(Payment, payment_id) if is_id(payment_id) else None

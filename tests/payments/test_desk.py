@@ -103,6 +103,26 @@ def test_a_repeated_click_with_one_idempotency_key_pays_once(runtime, make_user)
     assert len(ids) == 1
 
 
+def test_one_idempotency_key_for_another_payment_or_refund_is_refused_at_the_key(
+    runtime, make_user
+):
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    _take(runtime, invoice_id, cashier, method="cash", amount=25_000_00, idempotency_key="k-pay-01")
+    for other in ({"method": "card", "amount": 25_000_00}, {"method": "cash", "amount": 5_000_00}):
+        with pytest.raises(ValidationFailed) as caught:
+            _take(runtime, invoice_id, cashier, idempotency_key="k-pay-01", **other)
+        assert "idempotency_key" in caught.value.errors, other
+    _give_back(runtime, invoice_id, cashier, amount=1_000_00, idempotency_key="k-back-01")
+    with pytest.raises(ValidationFailed) as caught:
+        _give_back(runtime, invoice_id, cashier, amount=2_000_00, idempotency_key="k-back-01")
+    assert "idempotency_key" in caught.value.errors
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+        assert s.scalar(select(func.count(Refund.id))) == 1
+
+
 def test_two_desks_paying_one_invoice_at_once_one_wins(runtime, make_user):
     cashiers = [make_user("cashier") for _ in range(2)]
     for cashier in cashiers:
