@@ -138,6 +138,7 @@ def _keep_an_administrator(session: Session, user: User, *, admin: bool, active:
     if not others:
         raise Conflict(
             "the last active administrator must stay one",
+            code="last_admin",
             errors={"roles" if not admin else "active": ["keep at least one active administrator"]},
         )
 

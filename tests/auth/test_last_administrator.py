@@ -91,3 +91,20 @@ def test_the_last_two_administrators_changed_at_once_leave_one_and_a_clear_refus
         with runtime.db.transaction() as s:
             for user_id in pair:
                 s.get(User, user_id).active = False
+
+
+def test_a_page_refusing_the_last_administrators_demotion_says_why_in_its_audit_row(
+    client, runtime
+):
+    from sqlalchemy import select
+
+    from clinic.accounts.models import AuditEntry
+
+    me = _my_id(client)
+    page = client.post(f"/admin/users/{me}/roles", data={"roles": ["manager"], "doctor_id": ""})
+    assert page.status_code == 302  # post/redirect/get, refused or not
+    with runtime.db.session() as s:
+        row = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert row.status == 302 and row.summary["refused"]["code"] == "last_admin"
+    assert "last active administrator" in row.summary["refused"]["detail"]
+    assert client.get(f"/api/v1/users/{me}").get_json()["roles"] == ["admin"]

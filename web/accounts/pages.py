@@ -29,6 +29,7 @@ AUDIT_PAGE_SIZE = 100
 def _fail(exc: DomainError) -> None:
     details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
     flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
+    audit_status.refused(exc.code or exc.title.lower().replace(" ", "_"), exc.detail)
 
 
 @bp.get("/admin/users")
@@ -88,6 +89,7 @@ def user_action_form(user_id: int, action: str):
         elif action in ("disable", "enable"):
             if user.id == current_identity().user_id and action == "disable":
                 flash(_("You cannot disable yourself."), "error")
+                audit_status.refused("self_disable", "you cannot disable yourself")
                 return redirect(url_for("admin.users_page"))
             users.set_active(session, user, action == "enable")
         elif action == "password":

@@ -79,8 +79,16 @@ def _nul_free(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def refused(code: str, detail: str) -> None:
+    """A page's form refused what it was asked and answers with a redirect all the same
+    (post/redirect/get): its audit row says why, since its status cannot."""
+    g.audit_refused = {"code": code, "detail": detail[:200]}
+
+
 def _summary() -> dict:
     summary = {"method": request.method, "path": redact_secrets(request.path)[:200]}
+    if g.get("audit_refused"):
+        summary["refused"] = g.audit_refused
     try:
         if request.is_json:
             body = request.get_json(silent=True)
