@@ -130,11 +130,13 @@ def add_exception(data):
     them by itself (``/doctors/<id>/away`` does, for a doctor)."""
     session = db.session()
     row = schedules.add_exception(session, **data, actor=_actor())
-    session.commit()
+    # Read in the change's own transaction, not in a second one after it.
     standing = v.standing_between(
         session, row.first_day, row.last_day, _settings().tz, doctor_id=row.doctor_id
     )
-    return {**schedules.exception_as_dict(row), "visits_to_move": standing}
+    answer = {**schedules.exception_as_dict(row), "visits_to_move": standing}
+    session.commit()
+    return answer
 
 
 @blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
