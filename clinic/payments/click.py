@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -107,13 +108,22 @@ def _is_whole(value: str) -> bool:
     return value.isascii() and value.lstrip("-").isdigit() and len(value) <= 18
 
 
+def _is_id(value: str) -> bool:
+    """A positive whole number written plainly: digits, no sign, no leading zero."""
+    return _is_whole(value) and value.isdigit() and not value.startswith("0")
+
+
+# Soums as Click writes them: digits, maybe a point and more digits (whole tiyin, below).
+SOUMS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
+
+
 def _tiyin(amount: str) -> int | None:
-    """Soums as Click writes them (``"50000"``, ``"50000.00"``) in tiyin; None if not money."""
-    try:
-        value = Decimal(amount)
-    except (InvalidOperation, ValueError):
+    """Soums as Click writes them (``"50000"``, ``"50000.00"``) in tiyin; None if not money
+    or not whole tiyin (signs, spaces, exponents, underscores, other scripts' digits)."""
+    if not SOUMS.fullmatch(amount):
         return None
-    if not value.is_finite() or value <= 0:
+    value = Decimal(amount)
+    if value <= 0:
         return None
     tiyin = value * 100
     if tiyin != tiyin.to_integral_value():
@@ -130,8 +140,8 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
             raise ClickAnswer(BAD_REQUEST)
         if name != "error_note" and not value:
             raise ClickAnswer(BAD_REQUEST)
-    whole = ("click_trans_id", "click_paydoc_id", "error", "service_id")
-    if not all(_is_whole(fields[name]) for name in whole):
+    ids = ("click_trans_id", "click_paydoc_id", "service_id")
+    if not all(_is_id(fields[name]) for name in ids) or not _is_whole(fields["error"]):
         raise ClickAnswer(BAD_REQUEST)
     if complete and not _is_whole(fields["merchant_prepare_id"]):
         raise ClickAnswer(BAD_REQUEST)
@@ -152,7 +162,7 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
 def _invoice(session: Session, fields: dict):
     """The invoice ``merchant_trans_id`` names, locked (-5 when there is none)."""
     raw = fields["merchant_trans_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+    if not _is_id(raw) or len(raw) > 9:
         raise ClickAnswer(NO_SUCH_INVOICE)
     try:
         return invoices.lock_invoice(session, int(raw))
@@ -175,6 +185,15 @@ def _check_amount(invoice, fields: dict, txn: ClickTransaction | None = None) ->
     if amount is None or amount != expected:
         raise ClickAnswer(WRONG_AMOUNT)
     return amount
+
+
+def _check_open(invoice) -> None:
+    """An invoice that takes no more money: paid (-4), or cancelled at the desk (-9, Click's
+    word for a payment that will not happen: it gives the money back)."""
+    if invoice.status == InvoiceStatus.CANCELLED:
+        raise ClickAnswer(CANCELLED)
+    if invoice.status != InvoiceStatus.OPEN:
+        raise ClickAnswer(ALREADY_PAID)
 
 
 def holder_of(click_trans_id: int) -> str:
@@ -207,8 +226,7 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
             select(ClickTransaction).where(ClickTransaction.click_trans_id == click_trans_id)
         )
         amount = _check_amount(invoice, fields, txn)
-        if invoice.status != InvoiceStatus.OPEN:
-            raise ClickAnswer(ALREADY_PAID)
+        _check_open(invoice)
         if int(fields["error"]) < 0:
             raise ClickAnswer(CANCELLED)
         if txn is not None:
@@ -267,8 +285,7 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
             # Cancelled stays cancelled (-9: Click gives the money back), also once the invoice
             # was paid another way; "already paid" is Click's word for a confirmed transaction.
             raise ClickAnswer(CANCELLED)
-        if invoice.status != InvoiceStatus.OPEN:
-            raise ClickAnswer(ALREADY_PAID)
+        _check_open(invoice)
         if txn is None:
             raise ClickAnswer(NO_SUCH_TRANSACTION)
         if int(fields["error"]) < 0:

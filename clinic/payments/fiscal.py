@@ -6,24 +6,22 @@ from __future__ import annotations
 from clinic.payments.models import Invoice
 
 
-def receipt_detail(invoice: Invoice) -> dict:
+def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
     """The fiscal receipt of an invoice as Payme prints it: one item per invoice line, with
     its IKPU and package code.
 
     ``price`` is the price of one unit in tiyin and ``count`` the quantity, as Payme reads
-    them; an invoice-level discount is shown on the lines it came from, in proportion (each
-    item's ``discount`` is for all its units), so the items add up to what is paid. ``units``
-    (a unit-of-measure code) is left out: the price list does not keep one.
+    them; each item's ``discount`` (for all its units) takes its share of what this payment
+    does not cover, so the items add up to what is paid (``paid``, by default the invoice's
+    total): the invoice-level discount and, when part was paid another way before (cash at
+    the desk, with its own receipt), that part, both shown on the lines in proportion.
+    ``units`` (a unit-of-measure code) is left out: the price list does not keep one.
     """
-    items = []
     lines = list(invoice.lines)
-    discount_left = invoice.discount
-    for index, line in enumerate(lines):
-        if index == len(lines) - 1:
-            share = discount_left
-        else:
-            share = invoice.discount * line.amount // invoice.subtotal if invoice.subtotal else 0
-        discount_left -= share
+    paid = invoice.total if paid is None else paid
+    shares = _spread(invoice.subtotal - paid, [line.amount for line in lines])
+    items = []
+    for line, share in zip(lines, shares):
         item = {
             "title": line.title,
             "price": line.unit_price,
@@ -36,3 +34,20 @@ def receipt_detail(invoice: Invoice) -> dict:
             item["discount"] = share
         items.append(item)
     return {"receipt_type": 0, "items": items}
+
+
+def _spread(reduction: int, amounts: list[int]) -> list[int]:
+    """``reduction`` shared over lines of these ``amounts`` in proportion, in whole tiyin, no
+    line's share above its amount; what rounding leaves goes to the last lines that can
+    take it."""
+    whole = sum(amounts)
+    reduction = max(0, min(reduction, whole))
+    if not whole:
+        return [0] * len(amounts)
+    shares = [reduction * amount // whole for amount in amounts]
+    left = reduction - sum(shares)
+    for index in reversed(range(len(amounts))):
+        extra = min(left, amounts[index] - shares[index])
+        shares[index] += extra
+        left -= extra
+    return shares

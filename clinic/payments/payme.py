@@ -90,6 +90,8 @@ def invoice_id_of(account: dict) -> int | None:
     raw = account.get(ACCOUNT_FIELD)
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
+    if isinstance(raw, str) and raw.startswith("0"):
+        return None  # "02" is not how an invoice is named: none is found, none is stored
     return whole_number(raw)
 
 
@@ -136,7 +138,7 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
     amount = _amount(params)
     invoice = _payable_invoice(session, _account(params), amount, lock=False)
-    return {"allow": True, "detail": fiscal.receipt_detail(invoice)}
+    return {"allow": True, "detail": fiscal.receipt_detail(invoice, amount)}
 
 
 def _seen(session: Session, txn: PaymeTransaction | None) -> PaymeTransaction | None:

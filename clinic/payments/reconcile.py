@@ -9,6 +9,8 @@ Lists every disagreement, as a job with progress and a CSV report (kept with the
   refund is recorded here;
 - ``paid_here_not_at_provider``: a payment here naming a provider transaction the provider
   does not show as paid.
+- ``webhook_rejected``: a signed event the money rules refused (the amount is not what is
+  due, the invoice was paid another way), with the reason; its only line.
 
 It reads only; a person settles each line with the provider.
 """
@@ -117,6 +119,11 @@ def _click(session: Session, txn: ClickTransaction) -> Iterator[dict]:
 def _webhook(session: Session, event: WebhookEvent) -> Iterator[dict]:
     if event.reference is None:
         return  # a body we could not read: it names nothing to compare
+    if event.status == WebhookStatus.REJECTED:
+        # One line, with the reason: the sender's money and our books disagree by this event.
+        yield _row("webhook_rejected", event.provider, event.reference, event.invoice_id,
+                   event.amount, None, event.status, event.outcome[:300])  # fmt: skip
+        return
     if event.type == "payment.succeeded":
         yield from _paid(session, event.provider, event.reference, event.invoice_id,
                          event.amount, event.status)  # fmt: skip
@@ -124,9 +131,6 @@ def _webhook(session: Session, event: WebhookEvent) -> Iterator[dict]:
         refund_ref = _refund_reference(event)
         yield from _refunded(session, event.provider, event.reference, refund_ref,
                              event.invoice_id, event.amount, event.status)  # fmt: skip
-    if event.status == WebhookStatus.REJECTED:
-        yield _row("webhook_rejected", event.provider, event.reference, event.invoice_id,
-                   event.amount, None, event.status, event.outcome[:300])  # fmt: skip
 
 
 def _refund_reference(event: WebhookEvent) -> str | None:

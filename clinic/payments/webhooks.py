@@ -30,6 +30,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from clinic.base import utcnow
 from clinic.errors import DomainError
 from clinic.payments import invoices, refunds
+from clinic.payments.amounts import amount_due
 from clinic.payments.providers import WebhookEvent, WebhookStatus
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,17 @@ def apply_event(session: Session, event_id: int) -> str:
 def _apply(session: Session, provider: str, fields: dict) -> str:
     invoice = invoices.lock_invoice(session, fields["invoice_id"])
     if fields["type"] == SUCCEEDED:
+        earlier = invoices.find_payment(session, provider, fields["reference"])
+        if earlier is None or earlier.invoice_id != invoice.id:
+            # The sender takes the whole amount due, never a part: a payment of another
+            # amount is not credited as a part payment, it waits for a person.
+            due = amount_due(invoice)
+            if fields["amount"] != due:
+                raise DomainError(f"the amount {fields['amount']} is not the {due} tiyin due")
+        elif earlier.amount != fields["amount"]:
+            raise DomainError(
+                f"payment {earlier.id} of this reference was for {earlier.amount} tiyin"
+            )
         payment = invoices.record_payment(
             session,
             invoice,

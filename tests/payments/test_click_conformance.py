@@ -110,3 +110,29 @@ def test_a_complete_naming_the_prepare_id_of_another_payment_is_minus_6(runtime,
         assert s.scalar(select(func.count(Payment.id))) == 0
         assert s.get(Invoice, first).held_by == "click:1001"
         assert s.get(Invoice, second).held_by == "click:2002"
+
+
+def test_only_plain_soums_and_plainly_written_ids_are_read(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    for amount in ("50_000", " 50000 ", "+50000", "５００００", "5e4", "50000.001", "-50000"):
+        answer = click_post(anon_client, click_fields(invoice_id, amount))
+        assert answer["error"] == -2, (amount, answer)
+    for trans_id in ("-1001", "01001", "0"):
+        answer = click_post(anon_client, click_fields(invoice_id, "50000", trans_id=trans_id))
+        assert answer["error"] == -8, (trans_id, answer)
+    answer = click_post(anon_client, click_fields(f"0{invoice_id}", "50000"))
+    assert answer["error"] == -5, answer
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ClickTransaction.id))) == 0
+        assert s.get(Invoice, invoice_id).status == "open"
+
+
+def test_an_invoice_cancelled_at_the_desk_is_minus_9_not_already_paid(runtime, anon_client):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.cancel_invoice(s, invoices.lock_invoice(s, invoice_id), actor="cashier")
+    answer = click_post(anon_client, click_fields(invoice_id, "50000", trans_id="2002"))
+    assert (answer["error"], answer["error_note"]) == (-9, "Transaction cancelled"), answer
+    assert answer["merchant_prepare_id"] is None
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ClickTransaction.id))) == 0

@@ -374,8 +374,8 @@ def test_reconciliation_names_each_kind_of_disagreement_source_by_source(runtime
         assert _kinds(reconcile._payme(s, created)) == []  # still in progress: nothing to say
         assert _kinds(reconcile._click(s, click_done)) == ["paid_at_provider_not_here"]
         assert _kinds(reconcile._webhook(s, refund_event)) == ["amount_differs"]
-        assert _kinds(reconcile._webhook(s, unreadable)) == [
-            "refund_not_applied", "webhook_rejected"]  # fmt: skip
+        # Rejected: one line, with the reason.
+        assert _kinds(reconcile._webhook(s, unreadable)) == ["webhook_rejected"]
         assert _kinds(reconcile._webhook(s, nameless)) == []
         assert _kinds(reconcile._ours(s, ours)) == ["paid_here_not_at_provider"]
         assert _kinds(reconcile._ours(s, clicked)) == ["paid_here_not_at_provider"]

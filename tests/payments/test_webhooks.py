@@ -103,6 +103,44 @@ def test_applying_an_event_twice_changes_nothing_the_second_time(runtime, anon_c
         assert s.scalar(select(func.count(Payment.id))) == 1
 
 
+def test_a_payment_of_another_amount_than_is_due_is_rejected_not_credited_in_part(
+    runtime, anon_client
+):
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    short = event_body(invoice_id, amount=PRICE - 100, reference="acq-short")
+    assert post(anon_client, short, webhook_headers(short, "msg_short")).status_code == 200
+    with runtime.db.session() as s:
+        event_id = s.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == "msg_short"))
+    assert apply_webhook_event.run(event_id=event_id) == "rejected"
+    with runtime.db.session() as s:
+        event = s.get(WebhookEvent, event_id)
+        assert f"{PRICE - 100}" in event.outcome and f"{PRICE} tiyin due" in event.outcome
+        assert s.scalar(select(func.count(Payment.id))) == 0
+        assert s.get(Invoice, invoice_id).status == "open"
+
+    # The whole amount is credited; the same payment sent again under a new id is no second
+    # payment, and the same reference for another amount is refused.
+    whole = event_body(invoice_id)
+    for msg_id in ("msg_whole", "msg_whole_again"):
+        assert post(anon_client, whole, webhook_headers(whole, msg_id)).status_code == 200
+    changed = event_body(invoice_id, amount=PRICE - 1)
+    assert post(anon_client, changed, webhook_headers(changed, "msg_changed")).status_code == 200
+    with runtime.db.session() as s:
+        ids = dict(s.execute(select(WebhookEvent.webhook_id, WebhookEvent.id)).all())
+    outcomes = {msg_id: apply_webhook_event.run(event_id=ids[msg_id])
+                for msg_id in ("msg_whole", "msg_whole_again", "msg_changed")}  # fmt: skip
+    assert outcomes == {
+        "msg_whole": "applied",
+        "msg_whole_again": "applied",
+        "msg_changed": "rejected",
+    }
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+        assert s.get(Invoice, invoice_id).status == "paid"
+
+
 @pytest.fixture
 def frozen_clock(monkeypatch):
     """The verifier's clock (the standardwebhooks package's ``datetime.now``), stopped at a

@@ -226,7 +226,12 @@ def payme_endpoint():
         return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
     # Payme's protocol answers everything with HTTP 200 and JSON-RPC: a body declared as
     # something other than JSON is an invalid request (one declaring nothing is read as JSON).
-    body = _guard("payme", "payme", None)
+    try:
+        body = _guard("payme", "payme", None)
+    except RequestEntityTooLarge:
+        # Not read, and answered in the protocol, which has no HTTP errors.
+        error = payme.PaymeError(payme.INVALID_REQUEST, "body")
+        return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError):
@@ -299,7 +304,12 @@ def _click_config() -> click.ClickConfig:
 
 
 def _click(action: str, run):
-    body = _guard("click", "click", None)
+    try:
+        body = _guard("click", "click", None)
+    except RequestEntityTooLarge:
+        # Not read: a request without the fields (-8), answered in the protocol.
+        answer = click._answer({}, click.BAD_REQUEST)
+        return _finish(db.session(), "click", action, b"", answer, code=click.BAD_REQUEST)
     # Click answers everything with its ``error`` field: a body that is not a form has none
     # of the fields (-8).
     fields = request.form.to_dict(flat=True) if request.mimetype in FORMS else {}
