@@ -135,9 +135,19 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
 # -- the methods ----------------------------------------------------------------------------
 
 
+def _let_go_of_expired(session: Session, account: dict, now: int) -> None:
+    """A transaction past its 12 hours can never be performed: it holds its invoice no
+    longer than that, whenever the sweeper comes (it is cancelled here, reason 4)."""
+    invoice_id = invoice_id_of(account)
+    if invoice_id is not None:
+        cancel_expired(session, now, invoice_id=invoice_id)
+
+
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
     amount = _amount(params)
-    invoice = _payable_invoice(session, _account(params), amount, lock=False)
+    account = _account(params)
+    _let_go_of_expired(session, account, now)
+    invoice = _payable_invoice(session, account, amount, lock=False)
     return {"allow": True, "detail": fiscal.receipt_detail(invoice, amount)}
 
 
@@ -188,6 +198,9 @@ def create_transaction(session: Session, params: dict, now: int) -> dict:
     txn = _locked(session, payme_id)
     if txn is not None:
         return _existing_create(session, txn, now)
+    if now - payme_time > TIMEOUT_MS:
+        raise PaymeError(CANNOT_PERFORM)  # born past its timeout: it could never be performed
+    _let_go_of_expired(session, account, now)
     try:
         invoice = _payable_invoice(session, account, amount, lock=True)
     except PaymeError as refused:
@@ -423,19 +436,20 @@ def invoice_of_transaction(session: Session, payme_id: str) -> int | None:
     )
 
 
-def cancel_expired(session: Session, now: int, *, limit: int = 200) -> list[str]:
-    """Cancel (state -1, reason 4) created transactions past the 12-hour timeout; returns
-    their Payme ids. Each is locked and checked again, so a concurrent Perform wins or
-    loses cleanly."""
-    due = session.scalars(
-        select(PaymeTransaction.payme_id)
-        .where(
-            PaymeTransaction.state == PaymeState.CREATED,
-            PaymeTransaction.payme_time < now - TIMEOUT_MS,
-        )
-        .order_by(PaymeTransaction.payme_time)
-        .limit(limit)
-    ).all()
+def cancel_expired(
+    session: Session, now: int, *, limit: int = 200, invoice_id: int | None = None
+) -> list[str]:
+    """Cancel (state -1, reason 4) created transactions past the 12-hour timeout, all or
+    ``invoice_id``'s; returns their Payme ids. Each is locked and checked again, so a
+    concurrent Perform wins or loses cleanly (the transaction's row first, then its invoice:
+    the order Perform locks them in)."""
+    query = select(PaymeTransaction.payme_id).where(
+        PaymeTransaction.state == PaymeState.CREATED,
+        PaymeTransaction.payme_time < now - TIMEOUT_MS,
+    )
+    if invoice_id is not None:
+        query = query.where(PaymeTransaction.invoice_id == invoice_id)
+    due = session.scalars(query.order_by(PaymeTransaction.payme_time).limit(limit)).all()
     cancelled = []
     for payme_id in due:
         txn = _locked(session, payme_id)

@@ -205,6 +205,34 @@ def test_a_repeated_create_after_twelve_hours_cancels_with_reason_4_and_is_31008
     assert invoice_of(runtime, invoice_id).held_by is None
 
 
+def test_a_transaction_past_its_twelve_hours_holds_the_invoice_no_longer(
+    runtime, payme, invoice_id, clock
+):
+    """Without waiting for the sweeper: the next Check or Create of the invoice cancels it
+    (reason 4), and a new transaction can pay."""
+    create(payme, invoice_id, clock, "abandoned")
+    clock.advance(TWELVE_HOURS + 1)
+    allowed = payme.result(
+        "CheckPerformTransaction", {"amount": PRICE, "account": account(invoice_id)}
+    )
+    assert allowed["allow"] is True
+    check = payme.result("CheckTransaction", {"id": "abandoned"})
+    assert (check["state"], check["reason"], check["cancel_time"]) == (-1, 4, clock.now)
+    assert create(payme, invoice_id, clock, "fresh")["state"] == 1
+    assert payme.result("PerformTransaction", {"id": "fresh"})["state"] == 2
+    assert invoice_of(runtime, invoice_id).status == "paid"
+
+
+def test_a_new_transaction_already_past_twelve_hours_is_31008_and_holds_nothing(
+    runtime, payme, invoice_id, clock
+):
+    params = {"id": "born-late", "time": clock.now - TWELVE_HOURS - 1, "amount": PRICE,
+              "account": account(invoice_id)}  # fmt: skip
+    assert payme.error("CreateTransaction", params) == -31008
+    assert payme.error("CheckTransaction", {"id": "born-late"}) == -31003
+    assert invoice_of(runtime, invoice_id).held_by is None
+
+
 # -- PerformTransaction ---------------------------------------------------------------------
 
 
@@ -404,6 +432,7 @@ def test_get_statement_lists_every_state_within_inclusive_bounds_in_time_order(
     runtime, payme, clock
 ):
     base = 1_764_000_000_000
+    clock.now = base + 1_000  # the transactions are fresh by the clock, whatever their time
     ids = []
     for offset, name in ((0, "s0"), (10, "s1"), (20, "s2"), (30, "s3")):
         invoice_id = make_invoice(runtime, (PRICE,))
@@ -411,7 +440,6 @@ def test_get_statement_lists_every_state_within_inclusive_bounds_in_time_order(
                   "account": account(invoice_id)}  # fmt: skip
         payme.result("CreateTransaction", params)
         ids.append(name)
-    clock.now = base + 1_000  # the transactions are fresh by the clock, whatever their time
     payme.result("PerformTransaction", {"id": "s1"})
     payme.result("CancelTransaction", {"id": "s2", "reason": 3})
     rows = payme.result("GetStatement", {"from": base + 10, "to": base + 30})["transactions"]
