@@ -140,10 +140,18 @@ def refund_at_desk(
             raise ValidationFailed(
                 "not a payment of this invoice", errors={"payment_id": ["not of this invoice"]}
             )
+        if refunded_by_its_provider(target):
+            raise Conflict(
+                f"a {target.provider} payment is refunded by {target.provider}: its refund"
+                " reaches this invoice by itself",
+                code="refund_at_provider",
+                errors={"payment_id": [f"refund it at {target.provider}"]},
+            )
     elif invoice.status not in S.SETTLED:  # nothing paid to give back: say so, not "amount"
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
     else:
-        target = payment_to_refund(session, invoice, whole_tiyin(amount, "amount", positive=True))
+        amount = whole_tiyin(amount, "amount", positive=True)
+        target = _desk_payment_to_refund(session, invoice, amount)
     if target.method == PaymentMethod.CASH:
         if shift is None:
             raise Conflict("open your shift to give cash back", code="no_open_shift")
@@ -166,6 +174,32 @@ def refund_at_desk(
         shift_id=shift.id if shift else None,
         provider_ref=key,
     )
+
+
+def refunded_by_its_provider(payment: Payment) -> bool:
+    """A payment whose refund the provider itself reports to us: Payme's (it cancels the
+    transaction, -2) and a signed webhook sender's (``payment.refunded``). Recorded at the
+    desk as well, the money would be counted back twice, or the provider's own refund
+    refused. Click's SHOP API reports no refunds: a Click payment given back through Click's
+    cabinet is recorded at the desk."""
+    return payment.provider not in (None, DESK_PROVIDER, "click")
+
+
+def _desk_payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
+    try:
+        return payment_to_refund(
+            session, invoice, amount, among=lambda p: not refunded_by_its_provider(p)
+        )
+    except ValidationFailed:
+        providers = {p.provider for p in invoices.payments_of(session, invoice.id)}
+        online = sorted(name for name in providers if name not in (None, DESK_PROVIDER, "click"))
+        if not online:
+            raise
+        raise Conflict(
+            f"paid through {', '.join(online)}: refunded there, the refund reaches this invoice"
+            " by itself",
+            code="refund_at_provider",
+        ) from None
 
 
 def _refunding_shift(session: Session, cashier_id: int, shift_id, *, may_refund_large: bool):

@@ -83,13 +83,16 @@ def _unapproved(session: Session, invoice: Invoice) -> int:
     )
 
 
-def payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
-    """The newest payment of the invoice that can give back ``amount`` on its own."""
+def payment_to_refund(
+    session: Session, invoice: Invoice, amount: int, *, among=lambda payment: True
+) -> Payment:
+    """The newest payment of the invoice (``among`` those it accepts) that can give back
+    ``amount`` on its own."""
     payments = session.scalars(
         select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id.desc())
     ).all()
     for payment in payments:
-        if payment.amount - payment.refunded_amount >= amount:
+        if among(payment) and payment.amount - payment.refunded_amount >= amount:
             return payment
     raise ValidationFailed(
         "no single payment of the invoice covers that refund",

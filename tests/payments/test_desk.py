@@ -351,3 +351,44 @@ def test_a_shift_closed_while_a_payment_goes_in_counts_that_payment(runtime, mak
     with runtime.db.session() as s:
         shift = shifts.get_shift(s, shift_id)
         assert (shift.expected_cash, shift.discrepancy) == (25_000_00, 0)
+
+
+def _paid_online(runtime, invoice_id, provider, ref, amount):
+    with runtime.db.transaction() as s:
+        invoice = invoices.lock_invoice(s, invoice_id)
+        return invoices.record_payment(
+            s, invoice, method=provider, amount=amount, provider=provider, provider_ref=ref,
+            actor=provider, locked=True,
+        ).id  # fmt: skip
+
+
+def test_a_payme_or_webhook_payment_is_refunded_at_its_provider_not_at_the_desk(runtime, make_user):
+    """Their refunds reach the invoice by themselves (Payme's -2, a "refunded" event): a desk
+    refund would count the money back twice, or have the provider's refused."""
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    online = make_invoice(runtime, [25_000_00])
+    payme_payment = _paid_online(runtime, online, "payme", "6389e0d1a2b3c4d5e6f7aaaa", 25_000_00)
+    with pytest.raises(Conflict) as caught:
+        _give_back(runtime, online, cashier)
+    assert caught.value.code == "refund_at_provider" and "payme" in caught.value.detail
+    with pytest.raises(Conflict) as caught:
+        _give_back(runtime, online, cashier, payment_id=payme_payment)
+    assert caught.value.code == "refund_at_provider" and "payment_id" in caught.value.errors
+
+    # Part in cash at the desk, the rest through an acquirer: the cash part is given back.
+    mixed = make_invoice(runtime, [25_000_00])
+    _take(runtime, mixed, cashier, method="cash", amount=5_000_00)
+    _paid_online(runtime, mixed, "acq", "acq-1", 20_000_00)
+    refunded = _give_back(runtime, mixed, cashier, amount=5_000_00)
+    with pytest.raises(Conflict) as caught:
+        _give_back(runtime, mixed, cashier, amount=1_000_00)
+    assert caught.value.code == "refund_at_provider"
+    # Click reports no refunds: a Click payment given back through Click is recorded here.
+    clicked = make_invoice(runtime, [25_000_00])
+    _paid_online(runtime, clicked, "click", "4004", 25_000_00)
+    assert _give_back(runtime, clicked, cashier).amount == 1_000_00
+    with runtime.db.session() as s:
+        assert s.get(Payment, refunded.payment_id).method == "cash"
+        assert s.get(Invoice, online).refunded_amount == 0
+        assert s.scalar(select(func.count(Refund.id))) == 2
