@@ -106,6 +106,8 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         value = values.get(field)
         if value is not None and (not is_id(value) or session.get(model, value) is None):
             errors[field] = [f"no such {field[:-3]}"]
+    if not errors:
+        errors.update(_of_other_department(session, values, current))
     for field, low, high in RANGES:
         value = values.get(field)
         if value is not None and (not _whole(value) or not low <= value <= high):
@@ -130,6 +132,24 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         errors["close_action"] = ["no_show or cancel"]
     if errors:
         raise ValidationFailed("the queue settings are not valid", errors=errors)
+
+
+def _of_other_department(session: Session, values: dict, current: Queue | None) -> dict:
+    """A queue's room is of its department, unless the room is shared (no department): a
+    queue of one department calling into another's room is a typing mistake its doctors
+    would call patients into all day. (A doctor may stand in for another department.)"""
+    named = ("department_id", "room_id")
+    if not any(field in values for field in named):
+        return {}
+    chosen = {
+        field: values[field] if field in values else getattr(current, field, None)
+        for field in named
+    }
+    errors = {}
+    room = session.get(Room, chosen["room_id"]) if chosen["room_id"] else None
+    if room is not None and room.department_id not in (None, chosen["department_id"]):
+        errors["room_id"] = ["a room of another department"]
+    return errors
 
 
 def create_queue(session: Session, data: dict) -> Queue:

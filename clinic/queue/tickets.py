@@ -401,8 +401,11 @@ def join_online(
         existing = active_online_ticket(session, existing_day.id, phone)
         if existing is not None:
             return existing, False
+    if not queue.active:
+        # Switched off for now, as the desk is told: not "never takes online joining".
+        raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)
-    if not queue.active or not queue.online_from or not queue.online_until:
+    if not queue.online_from or not queue.online_until:
         raise QueueRefused("this queue does not take online joining", code="online_disabled")
     local = _local_time(now, tz)
     if local < queue.online_from:

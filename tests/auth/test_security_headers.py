@@ -17,6 +17,20 @@ def test_pages_carry_a_content_security_policy_and_refuse_framing(anon_client):
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
+def test_every_answer_to_an_address_with_a_secret_sends_no_referer(anon_client):
+    """Redirects and refusals too, not only the pages that render: a patient's old ticket,
+    a board opened with a wrong token, an unknown unsubscribe link."""
+    for path in (
+        "/t/" + "x" * 43,
+        "/board/1?token=clb_wrong",
+        "/api/v1/public/tickets/" + "x" * 43,
+        "/reports/unsubscribe/" + "x" * 40,
+    ):
+        response = anon_client.get(path)
+        assert response.status_code in (303, 401, 404), (path, response.status_code)
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+
+
 def test_no_cors_without_configured_origins(anon_client):
     response = anon_client.get("/health/live", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in response.headers

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from clinic.queue import admin as queue_admin
+from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 
 # Open until the day's last minute, so that tests issuing at the real time do not meet closing.
@@ -162,6 +163,15 @@ def test_transfer_answers_the_new_ticket_with_the_original_queue_time(client, ru
     body = moved.get_json()
     assert body["queue_id"] == lab and body["queued_at"] == ticket["queued_at"]
     assert body["transferred_from_id"] == ticket["id"] and body["return_to_queue_id"] == first
+    # The patient's old ticket leads to the one he holds now, and the new one to none.
+    with runtime.db.session() as s:
+        token = s.get(Ticket, ticket["id"]).token
+    old = client.get(f"/api/v1/public/tickets/{token}").get_json()
+    assert old["status"] == "transferred"
+    assert old["now_held"]["code"] == body["code"]
+    assert old["now_held"]["patient_url"].endswith("/t/" + old["now_held"]["token"])
+    new = client.get(f"/api/v1/public/tickets/{old['now_held']['token']}").get_json()
+    assert new["code"] == body["code"] and new["now_held"] is None
 
 
 def test_issue_and_online_join_after_closing_time_are_refused_as_queue_closed(

@@ -109,3 +109,35 @@ def test_a_transfer_keeps_the_desks_note_and_names_an_unknown_target_by_its_fiel
     again = client.post(f"/api/v1/tickets/{issued['id']}/no-show")
     assert again.status_code == 409
     assert again.get_json()["detail"].endswith("cannot mark it as a no-show")
+
+
+def test_queue_settings_refuse_another_departments_room_loose_times_and_unicode_digits(
+    client, runtime
+):
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s, {"code": "d-x", "ticket_prefix": "X", "name_ru": "Х", "name_uz": "X", "name_en": "X"}
+        )
+        other = reference.create_department(
+            s, {"code": "d-y", "ticket_prefix": "Y", "name_ru": "У", "name_uz": "Y", "name_en": "Y"}
+        )
+        theirs = reference.create_room(s, {"number": "301", "department_id": other.id})
+        shared = reference.create_room(s, {"number": "302"})
+        department_id, theirs_id, shared_id = department.id, theirs.id, shared.id
+    made = {"code": "xq", "department_id": department_id, "room_id": theirs_id}
+    refused = client.post("/api/v1/queues", json=made)
+    assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]
+    for closes_at in ("08:00:30", "T08:00", "8:00", "24:00", "08:00+05:00"):
+        answer = client.post("/api/v1/queues", json={**made, "room_id": shared_id,
+                                                     "closes_at": closes_at})  # fmt: skip
+        assert answer.status_code == 422, closes_at
+        assert "closes_at" in answer.get_json()["errors"], closes_at
+    created = client.post("/api/v1/queues", json={**made, "room_id": shared_id})
+    assert created.status_code == 201, created.get_json()
+    queue_id = created.get_json()["id"]
+    moved = client.patch(f"/api/v1/queues/{queue_id}", json={"room_id": theirs_id})
+    assert moved.status_code == 422 and "room_id" in moved.get_json()["errors"]
+    for query in ("limit=%EF%BC%92", "offset=%EF%BC%91", "limit=%D9%A2"):
+        answer = client.get(f"/api/v1/queues/{queue_id}/tickets?{query}")
+        assert answer.status_code == 422, query
+        assert set(answer.get_json()["errors"]) & {"limit", "offset"}, query

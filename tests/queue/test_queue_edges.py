@@ -280,6 +280,14 @@ def test_online_joining_is_refused_where_the_queue_takes_none(runtime):
         with pytest.raises(QueueRefused) as refused:
             q.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
     assert refused.value.code == "online_disabled"
+    # Switched off for now, window or not: the patient is told so.
+    with runtime.db.transaction() as s:
+        queue = q.get_queue(s, queue_id)
+        queue.online_from, queue.online_until, queue.active = time(7, 0), time(20, 0), False
+    with runtime.db.transaction() as s:
+        with pytest.raises(QueueRefused) as refused:
+            q.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
+    assert refused.value.code == "queue_inactive"
 
 
 # --- access ---------------------------------------------------------------------------------

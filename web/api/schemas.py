@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, fields, validate
 
 
@@ -13,6 +15,21 @@ class Integer(fields.Integer):
         if isinstance(value, str) and not value.strip().lstrip("+-").isascii():
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+CLOCK_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+class ClockTime(fields.Time):
+    """A clinic's wall-clock time written ``HH:MM`` (00:00-23:59): no seconds, which would be
+    dropped, and no offset or date part."""
+
+    default_error_messages = {"invalid": "a clinic time such as 08:30 (HH:MM)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not CLOCK_TIME.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class PageQuery(Schema):

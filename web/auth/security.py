@@ -20,6 +20,9 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
     "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 EMBEDDABLE_PREFIXES = ("/board",)
+# Addresses that carry a secret (a patient's ticket, a board's token, an unsubscribe link):
+# every answer to them, redirects and refusals included, sends no Referer onwards.
+SECRET_ADDRESS_PREFIXES = ("/t/", "/board", "/api/v1/public/tickets/", "/reports/unsubscribe/")
 
 
 class RedactSecrets(logging.Filter):
@@ -60,7 +63,10 @@ def init_app(app: Flask) -> None:
         if not (embeddable and ancestors):
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        secret_address = request.path.startswith(SECRET_ADDRESS_PREFIXES) or "token" in request.args
+        response.headers.setdefault(
+            "Referrer-Policy", "no-referrer" if secret_address else "same-origin"
+        )
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )

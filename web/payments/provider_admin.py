@@ -11,7 +11,7 @@ from clinic.errors import NotFound
 from clinic.payments import invoices, links, reconcile
 from clinic.payments.providers import log_entry_as_dict, search_log
 from web import db
-from web.api.schemas import JobSchema, PageQuery, ProblemSchema, page_of
+from web.api.schemas import Integer, JobSchema, PageQuery, ProblemSchema, page_of
 from web.auth.identity import current_identity
 from web.permissions import requires
 
@@ -24,7 +24,7 @@ blp = Blueprint(
 
 
 class LogQuery(PageQuery):
-    invoice_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    invoice_id = Integer(validate=validate.Range(min=1, max=2**31 - 1))
     provider_ref = fields.String(validate=validate.Length(min=1, max=255))
     provider = fields.String(validate=validate.Length(min=1, max=32))
 

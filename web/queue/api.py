@@ -310,12 +310,23 @@ def attach_patient(data, ticket_id: int):
 
 
 def _public_ticket(session, ticket) -> dict:
-    return {
+    answer = {
         **q.board_view(ticket),
         **queue_days.position(session, ticket),
         "token": ticket.token,
         "patient_url": _patient_url(ticket),
+        "now_held": None,
     }
+    now_held = q.followed(session, ticket)
+    if now_held.id != ticket.id:
+        # Sent to another queue (or back after it): the ticket the patient holds now, as the
+        # patient's page follows it.
+        answer["now_held"] = {
+            "code": now_held.code,
+            "token": now_held.token,
+            "patient_url": _patient_url(now_held),
+        }
+    return answer
 
 
 @blp.route("/public/queues/<int:queue_id>/join", methods=["POST"])

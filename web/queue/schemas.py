@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.queue import limits
 from clinic.queue.models import Priority, TicketSource, TicketStatus
-from web.api.schemas import StrictBoolean
+from web.api.schemas import ClockTime, Integer, StrictBoolean
 
 
 def _id(**kwargs):
@@ -27,13 +27,13 @@ class QueueIn(StrictSchema):
     start_number = fields.Integer(
         strict=True, validate=validate.Range(min=1, max=limits.START_NUMBER_MAX)
     )
-    online_from = fields.Time(allow_none=True)
-    online_until = fields.Time(allow_none=True)
+    online_from = ClockTime(allow_none=True)
+    online_until = ClockTime(allow_none=True)
     online_daily_limit = fields.Integer(
         strict=True, validate=validate.Range(min=0, max=limits.ONLINE_DAILY_LIMIT_MAX)
     )
     pay_before_doctor = StrictBoolean()
-    closes_at = fields.Time()
+    closes_at = ClockTime()
     close_action = fields.String(validate=validate.OneOf(limits.CLOSE_ACTIONS))
     default_service_minutes = fields.Integer(
         strict=True, validate=validate.Range(min=1, max=limits.SERVICE_MINUTES_MAX)
@@ -151,6 +151,12 @@ class TicketDetail(TicketOut):
     history = fields.List(fields.Nested(HistoryEntry))
 
 
+class HeldTicket(Schema):
+    code = fields.String()
+    token = fields.String()
+    patient_url = fields.String()
+
+
 class PublicTicket(Schema):
     """What the patient's own page shows."""
 
@@ -164,6 +170,11 @@ class PublicTicket(Schema):
     estimated_minutes = fields.Integer(allow_none=True)
     token = fields.String()
     patient_url = fields.String()
+    now_held = fields.Nested(
+        HeldTicket,
+        allow_none=True,
+        metadata={"description": "The ticket a transferred one became: follow it."},
+    )
 
 
 TICKETS_PAGE = 100
@@ -173,10 +184,8 @@ TICKETS_PAGE_MAX = 500
 class TicketsQuery(Schema):
     status = fields.String(validate=validate.OneOf(TicketStatus.ALL))
     # A page of the day: the list is bounded whatever the day's size.
-    limit = fields.Integer(
-        load_default=TICKETS_PAGE, validate=validate.Range(min=1, max=TICKETS_PAGE_MAX)
-    )
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = Integer(load_default=TICKETS_PAGE, validate=validate.Range(min=1, max=TICKETS_PAGE_MAX))
+    offset = Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class BoardIn(StrictSchema):

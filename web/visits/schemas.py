@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
+from web.api.schemas import Integer
 
 
 def _id(**kwargs):
@@ -86,7 +87,7 @@ class SlotsQuery(StrictSchema):
     service_id = _query_id()
     date_from = _day(required=True, data_key="from")
     date_to = _day(required=True, data_key="to")
-    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
+    limit = Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 
 
 class SlotOut(Schema):
