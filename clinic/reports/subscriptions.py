@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic.accounts.permissions import Staff
 from clinic.base import is_id, iso, utcnow
-from clinic.errors import NotFound, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments.receipts import send_mail
 from clinic.reports.building import parse_formats, render
 from clinic.reports.definitions import period_text
@@ -103,12 +103,29 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     email = (data.get("email") or "").strip() if isinstance(data.get("email"), str) else ""
     if not EMAIL.match(email) or len(email) > 254:
         errors["email"] = ["A valid e-mail address is required."]
+    for key in ("start", "end"):
+        if data.get(key) is not None:
+            # Each e-mail covers the period its frequency closes (yesterday, last week...).
+            errors[key] = ["Not taken: each e-mail covers the period its frequency closes."]
     if errors:
         raise ValidationFailed("The subscription is not valid.", errors=errors)
     formats = parse_formats(data.get("formats"))
     stored = params.as_dict()
     for key in ("start", "end"):
         stored.pop(key)
+    same = session.scalars(
+        select(ReportSubscription).where(
+            ReportSubscription.active.is_(True),
+            ReportSubscription.email == email,
+            ReportSubscription.frequency == frequency,
+        )
+    ).all()
+    for other in same:
+        if other.params == stored and sorted(other.formats) == sorted(formats):
+            raise Conflict(
+                f"{email} already receives this report {frequency} (subscription {other.id})",
+                code="already_subscribed",
+            )
     sub = ReportSubscription(
         params=stored,
         formats=formats,

@@ -153,6 +153,19 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
     sub = made.get_json()
     assert sub["params"]["by"] == "method" and "start" not in sub["params"]
     assert [s["id"] for s in manager.get("/api/v1/reports/subscriptions").get_json()] == [sub["id"]]
+    # The same report to the same address again would send it twice: refused, naming the
+    # first. A period of its own is refused too: each e-mail covers the period just closed.
+    again = manager.post(
+        "/api/v1/reports/subscriptions",
+        json={**DAILY, "frequency": "weekly", "formats": ["pdf"], "language": "uz"},
+    )
+    assert again.status_code == 409 and again.get_json()["code"] == "already_subscribed"
+    assert str(sub["id"]) in again.get_json()["detail"]
+    dated = manager.post(
+        "/api/v1/reports/subscriptions",
+        json={**DAILY, "frequency": "monthly", "start": "2026-03-01", "end": "2026-03-31"},
+    )
+    assert dated.status_code == 422 and set(dated.get_json()["errors"]) == {"start", "end"}
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 12), 6))
     log = manager.get(f"/api/v1/reports/subscriptions/{sub['id']}/deliveries").get_json()
