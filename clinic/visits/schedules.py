@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
-from clinic.errors import NotFound, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor, Room
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException, WorkingHours
@@ -212,6 +212,23 @@ def add_exception(
         raise ValidationFailed("the exception is not valid", errors=errors)
     if doctor_id is not None:
         get_doctor(session, doctor_id)
+    same = session.scalar(
+        select(ScheduleException.id).where(
+            (
+                ScheduleException.doctor_id.is_(None)
+                if doctor_id is None
+                else ScheduleException.doctor_id == doctor_id
+            ),
+            ScheduleException.kind == kind,
+            ScheduleException.first_day == first_day,
+            ScheduleException.last_day == last_day,
+        )
+    )
+    if same is not None:
+        # A form sent twice: the days are declared once (their visits listed once).
+        raise Conflict(
+            f"the same {kind} is already declared (exception {same})", code="already_declared"
+        )
     row = ScheduleException(
         doctor_id=doctor_id,
         kind=kind,

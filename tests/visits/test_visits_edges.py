@@ -389,6 +389,22 @@ def test_exceptions_are_refused_field_by_field(runtime, clinic):
         }
 
 
+def test_the_same_days_away_declared_twice_are_stored_once(runtime, clinic):
+    doctor_id, day = clinic.doctor_ids[0], date(2026, 3, 2)
+    week = {"first_day": day, "last_day": day + timedelta(days=6)}
+    with runtime.db.transaction() as s:
+        first = schedules.add_exception(s, kind="leave", doctor_id=doctor_id, **week).id
+        schedules.add_exception(s, kind="holiday", **week)
+        with pytest.raises(Conflict) as again:
+            schedules.add_exception(s, kind="leave", doctor_id=doctor_id, **week)
+        assert again.value.code == "already_declared" and str(first) in again.value.detail
+        with pytest.raises(Conflict):
+            schedules.add_exception(s, kind="holiday", **week)
+        # Other days, or another kind over the same days (sick during leave), are their own.
+        schedules.add_exception(s, kind="sick", doctor_id=doctor_id, **week)
+        schedules.add_exception(s, kind="leave", doctor_id=doctor_id, first_day=day, last_day=day)
+
+
 # --- free slots -----------------------------------------------------------------------------
 
 
