@@ -3,12 +3,14 @@ same raw work on this machine, measured in the same run, and their ratio.
 
 Floors (minimal programs in ``bench/support/``): a hot counter row taken by ``UPDATE ...
 RETURNING`` from 50 clients, each statement its own transaction and, again, inside a
-transaction (``BEGIN``, the ``UPDATE``, ``COMMIT``); a Flask app reading one row under the
-same gunicorn gevent worker; a naive fan-out of one message to 200 sockets. Figures: issuing
-tickets from 50 connections on one queue (1 and 2 web workers), ``GET /api/v1/queues`` from 16
-connections, call next -> 200 boards (``board_delivery``), and call next, the board snapshot
-and a patient's position at 100 and at 10,000 waiting tickets. PostgreSQL only (the production
-database); everything on 127.0.0.1; every step bounded in time.
+transaction (``BEGIN``, the ``UPDATE``, ``COMMIT``); a Flask app under the same gunicorn
+gevent worker taking a counter's numbers from 50 HTTP connections (1 and 2 workers), in a
+transaction and in one round trip, and reading one row; a naive fan-out of one message to 200
+sockets. Figures: issuing tickets from 50 connections on one queue (1 and 2 web workers),
+``GET /api/v1/queues`` from 16 connections, call next -> 200 boards (``board_delivery``), and
+call next, the board snapshot and a patient's position at 100 and at 10,000 waiting tickets.
+PostgreSQL only (the production database); everything on 127.0.0.1; every step bounded in
+time.
 """
 
 from __future__ import annotations
@@ -127,6 +129,16 @@ def hot_counter(database_url: str, clients: int, seconds: float, *, in_transacti
         "p50_ms": s["p50"],
         "p99_ms": s["p99"],
     }
+
+
+def make_web_counter(database_url: str) -> None:
+    """The counter row of the floor app's ``POST /counter``."""
+    import psycopg
+
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_web_counter (id int PRIMARY KEY, n bigint NOT NULL)")
+        conn.execute("INSERT INTO bench_web_counter VALUES (1, 0)")
 
 
 class FloorServer:
@@ -327,8 +339,25 @@ def run(args: argparse.Namespace) -> dict:
         out["hot_counter_tx"] = hot_counter(
             stack.database_url, args.clients, args.seconds, in_transaction=True
         )
+        make_web_counter(stack.database_url)
         floor = FloorServer(stack, 1)
         try:
+            out["floor_counter_1"] = load(
+                floor.port,
+                "POST",
+                "/counter",
+                connections=args.clients,
+                seconds=args.seconds,
+                expect=201,
+            )
+            out["floor_counter_at_once_1"] = load(
+                floor.port,
+                "POST",
+                "/counter-at-once",
+                connections=args.clients,
+                seconds=args.seconds,
+                expect=201,
+            )
             out["floor_read_1"] = load(
                 floor.port, "GET", "/row", connections=args.readers, seconds=args.seconds
             )
@@ -360,6 +389,22 @@ def run(args: argparse.Namespace) -> dict:
         out["numbers_consecutive"] = numbers_are_consecutive(stack, queue_id)
         floor = FloorServer(stack, 2)
         try:
+            out["floor_counter_2"] = load(
+                floor.port,
+                "POST",
+                "/counter",
+                connections=args.clients,
+                seconds=args.seconds,
+                expect=201,
+            )
+            out["floor_counter_at_once_2"] = load(
+                floor.port,
+                "POST",
+                "/counter-at-once",
+                connections=args.clients,
+                seconds=args.seconds,
+                expect=201,
+            )
             out["floor_read_2"] = load(
                 floor.port, "GET", "/row", connections=args.clients, seconds=args.seconds
             )
@@ -384,6 +429,7 @@ def rows(r: dict) -> list[tuple]:
     """(figure, ours, floor, ratio, target) for the report."""
     counter, i1, i2 = r["hot_counter"], r["issue_1"], r["issue_2"]
     in_tx, shared = r["hot_counter_tx"], r["issue_2_shared"]
+    web1, web2 = r["floor_counter_1"], r["floor_counter_2"]
     sizes = r["sizes"]
     long_day = [k for k in sizes if k != "100"][0]
     table = [
@@ -409,6 +455,20 @@ def rows(r: dict) -> list[tuple]:
             "< 3x",
         ),
         (
+            "  the same (floor: Flask counter, 1 worker)",
+            i1["per_second"],
+            web1["per_second"],
+            i1["per_second"] / web1["per_second"],
+            ">= 25%",
+        ),
+        (
+            "  its p99 ms (floor: the Flask counter's)",
+            i1["p99_ms"],
+            web1["p99_ms"],
+            i1["p99_ms"] / web1["p99_ms"],
+            "< 3x",
+        ),
+        (
             "issue a ticket, 50 conn, 2 workers: req/s",
             i2["per_second"],
             counter["per_second"],
@@ -416,6 +476,13 @@ def rows(r: dict) -> list[tuple]:
             "> 1 worker",
         ),
         ("  its p99 ms", i2["p99_ms"], counter["p99_ms"], i2["p99_ms"] / counter["p99_ms"], "< 3x"),
+        (
+            "  the same (floor: Flask counter, 2 workers)",
+            i2["per_second"],
+            web2["per_second"],
+            i2["per_second"] / web2["per_second"],
+            ">= 25%",
+        ),
         (
             f"  the same, {r['parameters']['shared_pool']} connections per worker: req/s",
             r["issue_2_shared"]["per_second"],
@@ -471,6 +538,34 @@ def rows(r: dict) -> list[tuple]:
             in_tx["p99_ms"],
             counter["p99_ms"],
             in_tx["p99_ms"] / counter["p99_ms"],
+            "floor",
+        )
+    )
+    table.append(
+        (
+            "Flask counter, 50 conn, 1 / 2 workers: req/s",
+            web1["per_second"],
+            web2["per_second"],
+            None,
+            "floor",
+        )
+    )
+    once1, once2 = r["floor_counter_at_once_1"], r["floor_counter_at_once_2"]
+    table.append(
+        (
+            "  the same in one round trip: req/s",
+            once1["per_second"],
+            once2["per_second"],
+            None,
+            "floor",
+        )
+    )
+    table.append(
+        (
+            "  p99 ms in a transaction / in one round trip, 2 workers",
+            web2["p99_ms"],
+            once2["p99_ms"],
+            None,
             "floor",
         )
     )
