@@ -38,8 +38,9 @@ from clinic.queue import events as queue_events
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.reference.models import ClinicProfile, Patient
+from clinic.reference.models import ClinicProfile, Doctor, Patient
 from clinic.settings import Settings
+from clinic.visits.models import Visit
 
 TICKETS_CHANNEL = "printing:tickets"
 RECEIPTS_CHANNEL = payment_events.RECEIPTS_CHANNEL
@@ -188,12 +189,21 @@ def vat_in(amount: int, percent: int) -> int:
     return (2 * amount * percent + 100 + percent) // (2 * (100 + percent))
 
 
+def _doctor_of(session: Session, invoice: Invoice | None) -> str | None:
+    """The doctor the invoice pays for: its appointment's, else its ticket's queue's."""
+    if invoice is None:
+        return None
+    visit = session.get(Visit, invoice.visit_id) if invoice.visit_id else None
+    if visit is not None:
+        return session.get(Doctor, visit.doctor_id).full_name
+    ticket = session.get(Ticket, invoice.ticket_id) if invoice.ticket_id else None
+    return ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
+
+
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
     patient = session.get(Patient, invoice.patient_id) if invoice else None
-    ticket = session.get(Ticket, invoice.ticket_id) if invoice and invoice.ticket_id else None
-    doctor = ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
     lines = [
         {**line, "vat": vat_in(line["amount"] - share, line["vat_percent"])}
         for line, share in zip(data["lines"], discount_shares(data["lines"], data["discount"]))
@@ -204,7 +214,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "number": data["number"],
         "paid_at": local_time(paid_at, settings),
         "patient": patient.full_name if patient else None,
-        "doctor": doctor,
+        "doctor": _doctor_of(session, invoice),
         "visit": invoice.visit_id if invoice else None,
         "lines": lines,
         "discount": data["discount"],

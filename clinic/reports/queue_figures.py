@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from clinic.queue.models import Queue, Ticket, TicketStatus
+from clinic.accounts.models import User
+from clinic.queue.models import Queue, Ticket, TicketEvent, TicketStatus
 from clinic.reference.models import Room
 from clinic.reports.common import Built, Column, by_position, key_text, minutes, stream, within
 from clinic.reports.params import ReportParams
@@ -26,7 +27,19 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
         statement = statement.select_from(Ticket).join(Queue, Queue.id == Ticket.queue_id)
         statement = statement.where(within(Ticket.queued_at, lo, hi))
         if p.doctor_id is not None:
-            statement = statement.where(Queue.doctor_id == p.doctor_id)
+            # His own queue's tickets, and those he called from a shared one (the department's
+            # queue several doctors call from).
+            called_by_him = (
+                select(TicketEvent.id)
+                .join(User, User.username == TicketEvent.actor)
+                .where(
+                    TicketEvent.ticket_id == Ticket.id,
+                    TicketEvent.action == "called",
+                    User.doctor_id == p.doctor_id,
+                )
+                .exists()
+            )
+            statement = statement.where(or_(Queue.doctor_id == p.doctor_id, called_by_him))
         if p.department_id is not None:
             statement = statement.where(Queue.department_id == p.department_id)
         return statement

@@ -228,6 +228,42 @@ def test_the_visit_slip_and_the_invoice_are_sheets_of_office_paper(client, runti
     assert client.get("/api/v1/printing/invoices/999999/pdf").status_code == 404
 
 
+def test_the_receipt_of_an_appointments_invoice_names_its_doctor(runtime):
+    from clinic.payments import invoices
+    from clinic.reference.models import Doctor
+    from tests.payments.fixtures import make_service
+
+    clinic = make_clinic(runtime)
+    visit = _book(runtime, clinic, clinic.at(next_week_day(runtime.settings.tz), 9))
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=visit.patient_id, lines=[{"service_id": make_service(s, 5_000_000)}],
+            visit_id=visit.id, actor="registrar",
+        )  # fmt: skip
+        request = {
+            "invoice_id": invoice.id,
+            "number": invoice.number,
+            "lines": [],
+            "discount": 0,
+            "total": 5_000_000,
+            "paid_amount": 5_000_000,
+            "payments": [],
+        }
+        shown = intake.receipt_data(s, runtime.settings, request)
+        assert shown["doctor"] == s.get(Doctor, visit.doctor_id).full_name
+        assert shown["visit"] == visit.id
+
+
+def test_a_doctor_prints_the_slips_of_his_own_visits_only(runtime, client_as):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 9))  # another doctor's visit
+    doctor = client_as("doctor")
+    refused = doctor.get(f"/api/v1/printing/visits/{visit.id}/slip?page=A5")
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert client_as("registrar").get(f"/api/v1/printing/visits/{visit.id}/slip").status_code == 200
+
+
 def test_the_desks_pages_carry_their_print_status(client_as):
     desk = client_as("registrar").get("/queue/desk")
     assert desk.status_code == 200 and b"print-status.js" in desk.data

@@ -93,6 +93,28 @@ def test_queue_waits_p50_p90_service_time_and_no_shows_per_queue_hour_and_room(r
     ]
 
 
+def test_a_doctors_queue_figures_count_the_tickets_he_called_from_a_shared_queue(
+    runtime, day, make_user
+):
+    """The day's queue is D1's; D2, standing in, called two of its tickets himself."""
+    from sqlalchemy import select
+
+    from clinic.accounts.models import User
+    from clinic.queue.models import Ticket, TicketEvent
+
+    username = "dr-d2"
+    make_user("doctor", username)
+    with runtime.db.transaction() as s:
+        s.scalar(select(User).where(User.username == username)).doctor_id = day.doctors["D2"]
+        for ticket in s.scalars(select(Ticket).order_by(Ticket.number).limit(2)):
+            called = {"action": "called", "from_status": "waiting", "to_status": "called"}
+            s.add(TicketEvent(ticket_id=ticket.id, at=ticket.called_at, actor=username, **called))
+    d2 = params("queue", "queue", doctor_id=day.doctors["D2"])
+    assert [r[:3] for r in rows(runtime, d2)] == [(day.queue_code, 2, 2)]
+    d1 = params("queue", "queue", doctor_id=day.doctors["D1"])
+    assert [r[:3] for r in rows(runtime, d1)] == [(day.queue_code, 12, 10)]
+
+
 def test_the_z_report_of_the_days_cashier_shifts(runtime, day):
     found = rows(runtime, params("shifts", "shift"))
     assert [r[0].split()[0] for r in found] == [

@@ -20,6 +20,7 @@ from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires
 from web.printing import schemas
+from web.visits.api import visit_for_reader
 
 blp = Blueprint(
     "printing", __name__, url_prefix="/api/v1/printing", description="Printers and print jobs"
@@ -211,6 +212,9 @@ def invoice_pdf(query, invoice_id: int):
 @blp.doc(**PDF_DOC)
 @blp.alt_response(404, schema=ProblemSchema)
 def visit_slip_pdf(query, visit_id: int):
-    """The visit slip on A4 or A5 paper."""
-    body = sheets.visit_slip_pdf(db.session(), db.runtime().settings, visit_id, query["page"])
+    """The visit slip on A4 or A5 paper. A doctor's account prints his own visits' slips
+    only (403), as it reads only them."""
+    session = db.session()
+    visit_for_reader(session, visit_id)
+    body = sheets.visit_slip_pdf(session, db.runtime().settings, visit_id, query["page"])
     return _pdf(body, f"visit-{visit_id}.pdf")

@@ -52,7 +52,7 @@ def _scope(doctor_id, department_id) -> tuple[int | None, int | None]:
     return own, None
 
 
-def _visit_for_reader(session, visit_id: int, *, lock: bool = False):
+def visit_for_reader(session, visit_id: int, *, lock: bool = False):
     visit = v.get_visit(session, visit_id, lock=lock)
     own = own_doctor()
     if own is not None and visit.doctor_id != own:
@@ -228,7 +228,7 @@ def book_visit(data):
 def get_visit(visit_id: int):
     """A visit with its history and its queue ticket."""
     session = db.session()
-    return _visit_out(session, _visit_for_reader(session, visit_id), detail=True)
+    return _visit_out(session, visit_for_reader(session, visit_id), detail=True)
 
 
 @blp.route("/visits/<int:visit_id>/check-in", methods=["POST"])
@@ -249,7 +249,7 @@ def check_in(_data, visit_id: int):
 def _doctor_step(name: str, operation, doc: str):
     def view(_data, visit_id: int):
         session = db.session()
-        visit = _visit_for_reader(session, visit_id, lock=True)
+        visit = visit_for_reader(session, visit_id, lock=True)
         operation(session, visit, tz=_settings().tz, actor=_actor())
         session.commit()
         return _visit_out(session, visit, detail=True)
