@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound, ValidationFailed
-from clinic.reference.models import Doctor, Service
+from clinic.reference.models import Department, Doctor, Service
 from clinic.visits import schedules
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import DoctorService, Visit
@@ -74,16 +74,24 @@ def offers(session: Session, doctor: Doctor, service_ids: list[int]) -> list[int
 def doctors_for(
     session: Session, *, doctor_id=None, department_id=None, service_id=None
 ) -> list[Doctor]:
+    if department_id is not None and not is_id(department_id):
+        raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise NotFound(
+            f"department {department_id} does not exist", errors={"department_id": ["unknown"]}
+        )
     if doctor_id is not None:
-        return [schedules.get_doctor(session, doctor_id)]
+        doctor = schedules.get_doctor(session, doctor_id)
+        if department_id is not None and doctor.department_id != department_id:
+            # Two filters that cannot both hold: no slots, rather than one of them ignored.
+            return []
+        return [doctor]
     if service_id is not None:
         query = doctors_offering(session, _service(session, service_id))
         if department_id is not None:
             query = query.where(Doctor.department_id == department_id)
         return list(session.scalars(query.order_by(Doctor.id)))
     if department_id is not None:
-        if not is_id(department_id):
-            raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
         return list(
             session.scalars(
                 select(Doctor)

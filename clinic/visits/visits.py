@@ -21,11 +21,12 @@ from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 from clinic.queue import calls
 from clinic.queue.models import Ticket, TicketStatus
+from clinic.reference.models import Department
 from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import CancelledBy, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
-from clinic.visits.schedules import day_bounds
+from clinic.visits.schedules import day_bounds, get_doctor
 
 
 def doctor_channel(doctor_id: int) -> str:
@@ -254,7 +255,16 @@ def day_visits(
     department_id: int | None = None,
     include_cancelled: bool = False,
 ) -> list[Visit]:
-    """One clinic day's visits of a doctor or a department, in time order."""
+    """One clinic day's visits of a doctor or a department, in time order; an unknown one is
+    404 naming its field, as the slots say."""
+    if doctor_id is not None:
+        get_doctor(session, doctor_id)
+    if department_id is not None and not is_id(department_id):
+        raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise NotFound(
+            f"department {department_id} does not exist", errors={"department_id": ["unknown"]}
+        )
     first, after = day_bounds(day, tz)
     query = select(Visit).where(Visit.starts_at >= first, Visit.starts_at < after)
     if doctor_id is not None:

@@ -728,3 +728,31 @@ def test_a_patient_who_arrives_as_the_no_show_sweep_reaches_him_stays_arrived(ru
     with runtime.db.session() as s:
         assert s.get(Visit, first.id).status == VisitStatus.ARRIVED
         assert s.get(Visit, second.id).status == VisitStatus.NO_SHOW
+
+
+def test_unknown_doctors_and_departments_are_404_in_every_listing(runtime, clinic, client):
+    day = next_week_day(runtime.settings.tz)
+    for path in (
+        f"/api/v1/visits/slots?department_id=999999&from={day}&to={day}",
+        f"/api/v1/visits?day={day}&department_id=999999",
+        f"/api/v1/visits?day={day}&doctor_id=999999",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 404, (path, answer.get_json())
+        assert set(answer.get_json()["errors"]) & {"doctor_id", "department_id"}, path
+    # A doctor of another department than the one named has no slots there.
+    other = make_clinic(runtime)
+    mixed = client.get(
+        f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}"
+        f"&department_id={other.department_id}&from={day}&to={day}"
+    )
+    assert mixed.status_code == 200 and mixed.get_json() == []
+    # Numbers and days are written one way: ASCII digits, YYYY-MM-DD.
+    for query in (
+        f"doctor_id=%EF%BC%92&from={day}&to={day}",
+        f"doctor_id={clinic.doctor_ids[0]}&limit=%EF%BC%92&from={day}&to={day}",
+        f"doctor_id={clinic.doctor_ids[0]}&from={day:%Y%m%d}&to={day}",
+        f"doctor_id={clinic.doctor_ids[0]}&from={day:%G-W%V-%u}&to={day}",
+    ):
+        answer = client.get(f"/api/v1/visits/slots?{query}")
+        assert answer.status_code == 422, (query, answer.get_json())

@@ -32,6 +32,21 @@ class ClockTime(fields.Time):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class Day(fields.Date):
+    """A calendar day written ``YYYY-MM-DD``, the one form every page and report uses (not
+    ISO's other forms, ``20261203`` or ``2026-W49-4``)."""
+
+    default_error_messages = {"invalid": "a date as YYYY-MM-DD"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageQuery(Schema):
     page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 from clinic.reference.directory import MAX_DURATION, MAX_PRICE
 from clinic.reference.editing import MAX_ID
 from clinic.reference.patients import NOTES_MAX, SEXES
-from web.api.schemas import Integer, PageQuery
+from web.api.schemas import Day, Integer, PageQuery
 
 NAME = validate.Length(min=1, max=120)
 SERVICE_NAME = validate.Length(min=1, max=200)
@@ -224,7 +224,7 @@ class ServiceQuery(ListQuery):
 
 class PatientIn(Schema):
     full_name = _text(160, required=True, min_length=1)
-    birth_date = fields.Date(allow_none=True, metadata={"description": "Not in the future."})
+    birth_date = Day(allow_none=True, metadata={"description": "Not in the future."})
     sex = fields.String(required=True, validate=validate.OneOf(SEXES))
     phone = _text(
         40,

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
-from web.api.schemas import Integer
+from web.api.schemas import Day, Integer
 
 
 def _id(**kwargs):
@@ -17,11 +17,11 @@ def _id(**kwargs):
 
 def _query_id(**kwargs):
     """An id in a query string (text by nature)."""
-    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    return Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
 
 
 def _day(**kwargs):
-    return fields.Date(validate=validate.Range(min=FIRST_DAY, max=LAST_DAY), **kwargs)
+    return Day(validate=validate.Range(min=FIRST_DAY, max=LAST_DAY), **kwargs)
 
 
 def _instant(**kwargs):
