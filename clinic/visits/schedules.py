@@ -242,6 +242,17 @@ def add_exception(
     return row
 
 
+def remove_exception(session: Session, exception_id) -> ScheduleException:
+    """Take back an exception declared by mistake: its days are bookable again. Visits moved
+    or cancelled because of it stay as they are."""
+    row = session.get(ScheduleException, exception_id) if is_id(exception_id) else None
+    if row is None:
+        raise NotFound(f"exception {exception_id} does not exist")
+    session.delete(row)
+    session.flush()
+    return row
+
+
 def exceptions_between(
     session: Session, doctor_ids, first_day: date, last_day: date
 ) -> list[ScheduleException]:

@@ -756,3 +756,25 @@ def test_unknown_doctors_and_departments_are_404_in_every_listing(runtime, clini
     ):
         answer = client.get(f"/api/v1/visits/slots?{query}")
         assert answer.status_code == 422, (query, answer.get_json())
+
+
+def test_a_holiday_declared_by_mistake_is_taken_back_and_its_days_are_bookable_again(
+    runtime, clinic, client, client_as
+):
+    day = next_week_day(runtime.settings.tz)
+    slots_of_day = f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}"
+    before = client.get(slots_of_day).get_json()
+    assert before
+    declared = client.post(
+        "/api/v1/schedule-exceptions",
+        json={"kind": "holiday", "first_day": str(day), "last_day": str(day)},
+    )
+    assert declared.status_code == 201, declared.get_json()
+    assert client.get(slots_of_day).get_json() == []
+    exception_id = declared.get_json()["id"]
+    path = f"/api/v1/schedule-exceptions/{exception_id}"
+    assert client_as("doctor").delete(path).status_code == 403
+    removed = client.delete(path)
+    assert removed.status_code == 200 and removed.get_json()["id"] == exception_id
+    assert client.get(slots_of_day).get_json() == before
+    assert client.delete(path).status_code == 404

@@ -139,6 +139,20 @@ def add_exception(data):
     return answer
 
 
+@blp.route("/schedule-exceptions/<int:exception_id>", methods=["DELETE"])
+@requires("visits.reschedule")
+@blp.response(200, schemas.ExceptionOut)
+@blp.alt_response(404, schema=ProblemSchema)
+def remove_exception(exception_id: int):
+    """Take back a day off, leave, sick days or a holiday declared by mistake: its days are
+    bookable again. Visits already moved or cancelled because of it stay as they are."""
+    session = db.session()
+    row = schedules.remove_exception(session, exception_id)
+    answer = {**schedules.exception_as_dict(row), "visits_to_move": []}
+    session.commit()
+    return answer
+
+
 @blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
 @requires("visits.reschedule")
 @blp.arguments(schemas.AwayIn)
