@@ -95,8 +95,8 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
         Column("cash_refunded", "money"),
         Column("card_refunded", "money"),
         Column("expected_cash", "money"),
-        Column("counted_cash", "money"),
-        Column("discrepancy", "money"),
+        Column("counted_cash", "money", total_needs_every_row=True),
+        Column("discrepancy", "money", total_needs_every_row=True),
     )
     return Built(p, columns, rows())
 

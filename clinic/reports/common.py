@@ -24,6 +24,8 @@ class Column:
     key: str
     kind: str = "count"
     rate_of: tuple[str, str] | None = None
+    # A row without a value (a shift not yet counted) leaves the total unknown, not lower.
+    total_needs_every_row: bool = False
 
     @property
     def summed(self) -> bool:

@@ -56,18 +56,23 @@ class Totals:
     columns: tuple[Column, ...]
     rows: int = 0
     sums: dict = field(default_factory=dict)
+    unknown: set = field(default_factory=set)
 
     def add(self, row: tuple) -> None:
         self.rows += 1
         for column, value in zip(self.columns, row):
             if column.summed and value is not None:
                 self.sums[column.key] = self.sums.get(column.key, 0) + value
+            elif column.summed and column.total_needs_every_row:
+                self.unknown.add(column.key)
 
     def row(self, language: str) -> tuple:
         values = []
         for i, column in enumerate(self.columns):
             if i == 0:
                 values.append(label("total", language))
+            elif column.summed and column.key in self.unknown:
+                values.append(None)
             elif column.summed:
                 values.append(self.sums.get(column.key, 0))
             elif column.rate_of:
