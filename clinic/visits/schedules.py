@@ -87,6 +87,18 @@ def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
             else:
                 breaks.append([f"{b_from:%H:%M}", f"{b_to:%H:%M}"])
     slot = _number(row, "slot_minutes", 20, 5, 480, errors)
+    if (
+        starts
+        and ends
+        and starts < ends
+        and not errors
+        and not _fits_a_slot(starts, ends, breaks, slot)
+    ):
+        # Hours that offer no slot at all: a typing mistake (09:00-09:10 with 20 minutes, a
+        # break over the whole day), not a day the doctor works.
+        errors.setdefault("slot_minutes", []).append(
+            "no slot of that length fits the hours between their breaks"
+        )
     capacity = _number(row, "capacity", 1, 1, 20, errors)
     room_id = row.get("room_id")
     if room_id is not None and (not is_id(room_id) or session.get(Room, room_id) is None):
@@ -102,6 +114,23 @@ def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
         room_id=room_id,
     )
     return values, prefixed
+
+
+def _fits_a_slot(starts: time, ends: time, breaks: list, slot: int) -> bool:
+    """Whether a slot of ``slot`` minutes fits between the start, the breaks and the end (the
+    slots' grid starts again after each break, as :meth:`Shift.slots` lays them)."""
+
+    def minute(at) -> int:
+        if isinstance(at, str):
+            at = time.fromisoformat(at) if at != "24:00" else END_OF_DAY
+        return 24 * 60 if at == END_OF_DAY else at.hour * 60 + at.minute
+
+    free_from = minute(starts)
+    for b_from, b_to in sorted(breaks):
+        if minute(b_from) - free_from >= slot:
+            return True
+        free_from = max(free_from, minute(b_to))
+    return minute(ends) - free_from >= slot
 
 
 def _as_hhmm(at: time) -> str:

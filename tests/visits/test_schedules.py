@@ -94,6 +94,24 @@ def test_a_week_with_overlapping_rows_or_a_break_outside_the_hours_is_refused(ru
     assert "days" in caught.value.errors and "days.2.breaks" in caught.value.errors
 
 
+def test_hours_that_offer_no_slot_at_all_are_refused(runtime):
+    clinic = make_clinic(runtime)
+    for day in (
+        {"weekday": 0, "starts": "09:00", "ends": "09:10", "slot_minutes": 20},
+        {"weekday": 0, "starts": "09:00", "ends": "17:00", "breaks": [["09:00", "17:00"]]},
+        {"weekday": 0, "starts": "09:00", "ends": "10:00", "slot_minutes": 30,
+         "breaks": [["09:20", "09:40"]]},  # fmt: skip
+    ):
+        with runtime.db.session() as s, pytest.raises(ValidationFailed) as caught:
+            schedules.set_week(s, clinic.doctor_ids[0], [day])
+        assert "days.0.slot_minutes" in caught.value.errors, day
+    with runtime.db.transaction() as s:  # one slot is enough: 09:40-10:00 fits 20 minutes
+        schedules.set_week(
+            s, clinic.doctor_ids[0],
+            [{"weekday": 0, "starts": "09:00", "ends": "10:00", "breaks": [["09:20", "09:40"]]}],
+        )  # fmt: skip
+
+
 def test_free_slots_leave_out_leave_days_clinic_holidays_and_full_slots(runtime):
     clinic = make_clinic(runtime, doctors=2, hours=("09:00", "10:00"), slot=20, capacity=2)
     tz = runtime.settings.tz
