@@ -223,10 +223,42 @@ class PdfWriter:
         self.doc.set_font(pdf.FAMILY, style, size)
         return self.doc.get_string_width(text)
 
+    HEADER_FONT = 7
+    HEADER_LINE = 3.2
+
+    def _wrapped(self, text: str, room: float) -> list[str]:
+        """``text`` in lines that fit ``room``, broken between words (a word longer than the
+        room stays whole, to be fitted by itself)."""
+        lines: list[str] = []
+        for word in text.split():
+            joined = f"{lines[-1]} {word}" if lines else word
+            if lines and self._width(joined, "B", self.HEADER_FONT) <= room:
+                lines[-1] = joined
+            else:
+                lines.append(word)
+        return lines or [""]
+
     def _header(self) -> None:
-        for width, heading in zip(self.widths, self.headings):
-            self._fitted_cell(width, heading, "B", 7, "C")
-        self.doc.ln()
+        """The column headings, each in full: wrapped over as many lines as the longest
+        needs (a heading cut short, "Доля поздних отм…", leaves a column unnamed)."""
+        margin = self.doc.c_margin
+        wrapped = [self._wrapped(h, w - 2 * margin) for w, h in zip(self.widths, self.headings)]
+        height = max(self.ROW_HEIGHT, self.HEADER_LINE * max(map(len, wrapped)) + 2)
+        if self.doc.get_y() + height + self.ROW_HEIGHT > self.doc.page_break_trigger:
+            self.doc.add_page()
+        x, y = self.doc.l_margin, self.doc.get_y()
+        for width, lines in zip(self.widths, wrapped):
+            self.doc.rect(x, y, width, height)
+            top = y + (height - self.HEADER_LINE * len(lines)) / 2
+            for index, line in enumerate(lines):
+                size, room = self.HEADER_FONT, width - 2 * margin
+                while size > self.MIN_FONT and self._width(line, "B", size) > room:
+                    size -= 0.5
+                self.doc.set_font(pdf.FAMILY, "B", size)
+                self.doc.set_xy(x, top + index * self.HEADER_LINE)
+                self.doc.cell(width, self.HEADER_LINE, line, align="C")
+            x += width
+        self.doc.set_xy(self.doc.l_margin, y + height)
 
     def add(self, row: tuple, *, bold: bool = False) -> None:
         if self.doc.get_y() + self.ROW_HEIGHT > self.doc.page_break_trigger:
