@@ -31,7 +31,7 @@ from clinic.payments import events as payment_events
 from clinic.payments.models import Invoice, Payment
 from clinic.payments.providers import PaymeTransaction
 from clinic.printing import documents, jobs
-from clinic.printing.models import JobKind, PrintCursor, PrintJob
+from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
 from clinic.printing.printers import printer_for
 from clinic.printing.templates import languages_of
 from clinic.queue import events as queue_events
@@ -135,6 +135,16 @@ def ticket_data(session: Session, settings: Settings, ticket: Ticket, languages)
         "ahead": people_ahead(session, ticket) if ticket.status == S.WAITING else 0,
         "url": f"{settings.public_url}/t/{ticket.token}",
     }
+
+
+def reprint_printer(session: Session, job: PrintJob):
+    """Where a reprint of ``job`` goes: a queue ticket's to the printer its queue has now (a
+    printer set up since, or another one); any other job's to its own printer."""
+    if job.kind == JobKind.TICKET and job.subject_id:
+        ticket = session.get(Ticket, job.subject_id)
+        if ticket is not None:
+            return printer_for(session, [f"queue:{ticket.queue_id}", "tickets"])
+    return session.get(Printer, job.printer_id) if job.printer_id else None
 
 
 def _ticket_job(session: Session, settings: Settings, data: dict, source) -> int:

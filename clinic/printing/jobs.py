@@ -148,11 +148,18 @@ def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
     )
 
 
-def reprint_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
-    """Print a job again: the same bytes with "КОПИЯ / COPY" on top."""
+_ITS_OWN = object()
+
+
+def reprint_job(session: Session, job_id: int, *, actor: str, printer=_ITS_OWN) -> PrintJob:
+    """Print a job again with "КОПИЯ / COPY" on top: the same bytes on its own printer, or
+    the document made anew for ``printer`` (its paper and code page; None: the PDF)."""
     job = get_job(session, job_id)
-    printer = session.get(Printer, job.printer_id) if job.printer_id else None
-    payload = job.payload if job.copy else with_copy(job.payload, printer)
+    own = session.get(Printer, job.printer_id) if job.printer_id else None
+    if printer is _ITS_OWN or printer is own:
+        printer, payload = own, job.payload if job.copy else with_copy(job.payload, own)
+    else:
+        payload = None  # made for the new printer by create_job, marked as a copy
     return create_job(
         session,
         kind=job.kind,

@@ -70,6 +70,26 @@ def test_a_ticket_reaches_the_printer_as_its_stored_bytes_and_a_reprint_carries_
     assert COPY_MARK.encode("cp866") not in stored
 
 
+def test_a_reprint_goes_to_the_printer_the_queue_has_now(
+    client, runtime, fake_printer, clinic_profile
+):
+    """The ticket was issued before the queue had a printer (a PDF); its reprint, once a
+    printer is set up for the queue, prints on paper, made for that printer."""
+    queue_id = _queue(runtime)
+    ticket = _issue(client, queue_id)
+    assert collect(runtime) == 1
+    [first] = _jobs(client, queue_id)
+    assert first["state"] == JobState.PDF_ONLY and first["printer"] is None
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    again = client.post(f"/api/v1/printing/jobs/{first['id']}/reprint")
+    assert again.status_code == 202, again.get_json()
+    assert again.get_json()["copy"] is True and again.get_json()["state"] == JobState.QUEUED
+    drain(runtime, printer["id"])
+    [printed] = fake_printer.jobs()
+    assert printed.startswith(b"\x1b@") and ticket["code"].encode("cp866") in printed
+    assert COPY_MARK.encode("cp866") in printed
+
+
 def _pdf_text(body: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
 

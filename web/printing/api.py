@@ -11,7 +11,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from clinic.base import utcnow
-from clinic.printing import documents, jobs, printers, sheets
+from clinic.printing import documents, intake, jobs, printers, sheets
 from clinic.printing.access import check_may_follow
 from clinic.printing.models import JobKind
 from clinic.printing.templates import languages_of
@@ -177,7 +177,9 @@ def retry_job(job_id: int):
 def reprint_job(job_id: int):
     """Print the job again, marked "КОПИЯ / COPY"."""
     session, job = _job(job_id)
-    again = jobs.reprint_job(session, job.id, actor=_actor())
+    again = jobs.reprint_job(
+        session, job.id, actor=_actor(), printer=intake.reprint_printer(session, job)
+    )
     session.commit()
     return jobs.job_as_dict(session, again)
 
