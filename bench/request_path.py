@@ -131,6 +131,19 @@ def hot_counter(database_url: str, clients: int, seconds: float, *, in_transacti
     }
 
 
+def web_counters(floor: "FloorServer", args, *, suffix: str) -> dict:
+    """The Flask counter, in a transaction and in one round trip, from the issuing clients."""
+    return {
+        f"{name}{suffix}": load(
+            floor.port, "POST", path, connections=args.clients, seconds=args.seconds, expect=201
+        )
+        for name, path in (
+            ("floor_counter", "/counter"),
+            ("floor_counter_at_once", "/counter-at-once"),
+        )
+    }
+
+
 def make_web_counter(database_url: str) -> None:
     """The counter row of the floor app's ``POST /counter``."""
     import psycopg
@@ -342,22 +355,7 @@ def run(args: argparse.Namespace) -> dict:
         make_web_counter(stack.database_url)
         floor = FloorServer(stack, 1)
         try:
-            out["floor_counter_1"] = load(
-                floor.port,
-                "POST",
-                "/counter",
-                connections=args.clients,
-                seconds=args.seconds,
-                expect=201,
-            )
-            out["floor_counter_at_once_1"] = load(
-                floor.port,
-                "POST",
-                "/counter-at-once",
-                connections=args.clients,
-                seconds=args.seconds,
-                expect=201,
-            )
+            out.update(web_counters(floor, args, suffix="_1"))
             out["floor_read_1"] = load(
                 floor.port, "GET", "/row", connections=args.readers, seconds=args.seconds
             )
@@ -389,22 +387,7 @@ def run(args: argparse.Namespace) -> dict:
         out["numbers_consecutive"] = numbers_are_consecutive(stack, queue_id)
         floor = FloorServer(stack, 2)
         try:
-            out["floor_counter_2"] = load(
-                floor.port,
-                "POST",
-                "/counter",
-                connections=args.clients,
-                seconds=args.seconds,
-                expect=201,
-            )
-            out["floor_counter_at_once_2"] = load(
-                floor.port,
-                "POST",
-                "/counter-at-once",
-                connections=args.clients,
-                seconds=args.seconds,
-                expect=201,
-            )
+            out.update(web_counters(floor, args, suffix="_2"))
             out["floor_read_2"] = load(
                 floor.port, "GET", "/row", connections=args.clients, seconds=args.seconds
             )
@@ -425,6 +408,11 @@ def run(args: argparse.Namespace) -> dict:
     return out
 
 
+def versus(figure: str, ours: dict, floor: dict, key: str, target: str) -> tuple:
+    """A report row: our figure, the floor's, and their ratio."""
+    return (figure, ours[key], floor[key], ours[key] / floor[key], target)
+
+
 def rows(r: dict) -> list[tuple]:
     """(figure, ours, floor, ratio, target) for the report."""
     counter, i1, i2 = r["hot_counter"], r["issue_1"], r["issue_2"]
@@ -433,99 +421,37 @@ def rows(r: dict) -> list[tuple]:
     sizes = r["sizes"]
     long_day = [k for k in sizes if k != "100"][0]
     table = [
-        (
-            "issue a ticket, 50 conn, 1 worker: req/s",
-            i1["per_second"],
-            counter["per_second"],
-            i1["per_second"] / counter["per_second"],
-            ">= 25%",
+        versus("issue a ticket, 50 conn, 1 worker: req/s", i1, counter, "per_second", ">= 25%"),
+        versus(
+            "  the same (floor: the counter in a transaction)", i1, in_tx, "per_second", ">= 25%"
         ),
-        (
-            "  the same (floor: the counter in a transaction)",
-            i1["per_second"],
-            in_tx["per_second"],
-            i1["per_second"] / in_tx["per_second"],
-            ">= 25%",
-        ),
-        (
-            "  its p99 ms (floor: the counter's)",
-            i1["p99_ms"],
-            counter["p99_ms"],
-            i1["p99_ms"] / counter["p99_ms"],
-            "< 3x",
-        ),
-        (
-            "  the same (floor: Flask counter, 1 worker)",
-            i1["per_second"],
-            web1["per_second"],
-            i1["per_second"] / web1["per_second"],
-            ">= 25%",
-        ),
-        (
-            "  its p99 ms (floor: the Flask counter's)",
-            i1["p99_ms"],
-            web1["p99_ms"],
-            i1["p99_ms"] / web1["p99_ms"],
-            "< 3x",
-        ),
-        (
-            "issue a ticket, 50 conn, 2 workers: req/s",
-            i2["per_second"],
-            counter["per_second"],
-            i2["per_second"] / counter["per_second"],
-            "> 1 worker",
+        versus("  its p99 ms (floor: the counter's)", i1, counter, "p99_ms", "< 3x"),
+        versus("  the same (floor: Flask counter, 1 worker)", i1, web1, "per_second", ">= 25%"),
+        versus("  its p99 ms (floor: the Flask counter's)", i1, web1, "p99_ms", "< 3x"),
+        versus(
+            "issue a ticket, 50 conn, 2 workers: req/s", i2, counter, "per_second", "> 1 worker"
         ),
         ("  its p99 ms", i2["p99_ms"], counter["p99_ms"], i2["p99_ms"] / counter["p99_ms"], "< 3x"),
-        (
-            "  the same (floor: Flask counter, 2 workers)",
-            i2["per_second"],
-            web2["per_second"],
-            i2["per_second"] / web2["per_second"],
-            ">= 25%",
-        ),
-        (
+        versus("  the same (floor: Flask counter, 2 workers)", i2, web2, "per_second", ">= 25%"),
+        versus(
             f"  the same, {r['parameters']['shared_pool']} connections per worker: req/s",
-            r["issue_2_shared"]["per_second"],
-            counter["per_second"],
-            r["issue_2_shared"]["per_second"] / counter["per_second"],
+            r["issue_2_shared"],
+            counter,
+            "per_second",
             "> 1 worker",
         ),
-        (
-            "    (floor: the counter in a transaction)",
-            shared["per_second"],
-            in_tx["per_second"],
-            shared["per_second"] / in_tx["per_second"],
-            ">= 25%",
-        ),
-        (
-            "    its p99 ms",
-            r["issue_2_shared"]["p99_ms"],
-            counter["p99_ms"],
-            r["issue_2_shared"]["p99_ms"] / counter["p99_ms"],
-            "< 3x",
-        ),
+        versus("    (floor: the counter in a transaction)", shared, in_tx, "per_second", ">= 25%"),
+        versus("    its p99 ms", r["issue_2_shared"], counter, "p99_ms", "< 3x"),
         ("  web CPU ms per ticket, 1 worker", i1["web_cpu_ms_per_request"], None, None, "halved"),
-        (
+        versus(
             "GET /api/v1/queues, 16 conn: req/s",
-            r["queues_1"]["per_second"],
-            r["floor_read_1"]["per_second"],
-            r["queues_1"]["per_second"] / r["floor_read_1"]["per_second"],
+            r["queues_1"],
+            r["floor_read_1"],
+            "per_second",
             ">= 30%",
         ),
-        (
-            "call next -> 200 boards p50 ms",
-            r["boards"]["p50_ms"],
-            r["floor_fanout"]["p50_ms"],
-            r["boards"]["p50_ms"] / r["floor_fanout"]["p50_ms"],
-            "",
-        ),
-        (
-            "call next -> 200 boards p99 ms",
-            r["boards"]["p99_ms"],
-            r["floor_fanout"]["p99_ms"],
-            r["boards"]["p99_ms"] / r["floor_fanout"]["p99_ms"],
-            "",
-        ),
+        versus("call next -> 200 boards p50 ms", r["boards"], r["floor_fanout"], "p50_ms", ""),
+        versus("call next -> 200 boards p99 ms", r["boards"], r["floor_fanout"], "p99_ms", ""),
     ]
     for name in ("call next", "board snapshot", "position"):
         short, long = sizes["100"][name], sizes[long_day][name]

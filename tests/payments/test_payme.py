@@ -77,19 +77,24 @@ def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines
     assert all({"title", "count", "code", "vat_percent", "package_code"} <= set(i) for i in items)
 
 
+def _three_ecgs_and_an_xray(s):
+    """Three ECGs and an X-ray, less an invoice discount."""
+    ecg, xray = make_service(s, 5_000_000), make_service(s, 12_345_600)
+    return invoices.create_invoice(
+        s,
+        patient_id=make_patient(s),
+        lines=[{"service_id": ecg, "quantity": 3}, {"service_id": xray, "quantity": 1}],
+        discount=1_000_000,
+        discount_reason="a regular patient",
+        actor="registrar",
+    )
+
+
 def test_the_fiscal_items_carry_the_unit_price_and_add_up_to_the_amount(runtime, payme):
-    """Payme's ``price`` is one unit's and ``discount`` all the units': three ECGs and an
-    X-ray, less an invoice discount, are printed as the patient pays for them."""
+    """Payme's ``price`` is one unit's and ``discount`` all the units': the items are
+    printed as the patient pays for them."""
     with runtime.db.transaction() as s:
-        ecg, xray = make_service(s, 5_000_000), make_service(s, 12_345_600)
-        invoice = invoices.create_invoice(
-            s,
-            patient_id=make_patient(s),
-            lines=[{"service_id": ecg, "quantity": 3}, {"service_id": xray, "quantity": 1}],
-            discount=1_000_000,
-            discount_reason="a regular patient",
-            actor="registrar",
-        )
+        invoice = _three_ecgs_and_an_xray(s)
         invoice_id, total = invoice.id, invoice.total
     assert total == 3 * 5_000_000 + 12_345_600 - 1_000_000
     result = payme.result(
@@ -103,15 +108,7 @@ def test_the_fiscal_items_carry_the_unit_price_and_add_up_to_the_amount(runtime,
 def test_the_fiscal_items_of_a_partly_paid_invoice_add_up_to_what_payme_takes(runtime, payme):
     """Part paid in cash at the desk (receipted there): Payme's receipt is for the rest."""
     with runtime.db.transaction() as s:
-        ecg, xray = make_service(s, 5_000_000), make_service(s, 12_345_600)
-        invoice = invoices.create_invoice(
-            s,
-            patient_id=make_patient(s),
-            lines=[{"service_id": ecg, "quantity": 3}, {"service_id": xray, "quantity": 1}],
-            discount=1_000_000,
-            discount_reason="a regular patient",
-            actor="registrar",
-        )
+        invoice = _three_ecgs_and_an_xray(s)
         invoices.record_payment(s, invoice, method="cash", amount=7_000_001, actor="cashier")
         invoice_id, due = invoice.id, invoices.amount_due(invoice)
     assert due == 3 * 5_000_000 + 12_345_600 - 1_000_000 - 7_000_001
