@@ -52,6 +52,15 @@ def _key_reused(what: str) -> ValidationFailed:
     )
 
 
+def _repeated_payment(session: Session, key: str, invoice_id, method: str, amount):
+    repeated = invoices.find_payment(session, DESK_PROVIDER, key)
+    if repeated is None or repeated.invoice_id != invoice_id:
+        return None
+    if repeated.method != method or amount not in (None, repeated.amount):
+        raise _key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
+    return repeated
+
+
 def take_payment(
     session: Session,
     invoice_id: int,
@@ -69,15 +78,20 @@ def take_payment(
         raise ValidationFailed("cash or card at the desk", errors={"method": ["cash or card"]})
     if method == PaymentMethod.CARD and tendered is not None:
         raise ValidationFailed("no change on a card", errors={"tendered": ["cash only"]})
-    shift_id = _open_shift_id(session, cashier_id)
-    invoice = invoices.lock_invoice(session, invoice_id)
     key = None
     if idempotency_key is not None:
         key = f"{cashier_id}:{_checked_key(idempotency_key)}"
-        repeated = invoices.find_payment(session, DESK_PROVIDER, key)
-        if repeated is not None and repeated.invoice_id == invoice.id:
-            if repeated.method != method or amount not in (None, repeated.amount):
-                raise _key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
+        # A repeat of a payment made (a click answered late, after the shift closed even) is
+        # answered with it before anything else is asked of the desk.
+        repeated = _repeated_payment(session, key, invoice_id, method, amount)
+        if repeated is not None:
+            return repeated
+    shift_id = _open_shift_id(session, cashier_id)
+    invoice = invoices.lock_invoice(session, invoice_id)
+    if key is not None:
+        # Under the invoice's lock: a request racing this one waited, and finds it now.
+        repeated = _repeated_payment(session, key, invoice.id, method, amount)
+        if repeated is not None:
             return repeated
     if amount is None:
         amount = invoices.amount_due(invoice) or None
@@ -120,19 +134,20 @@ def refund_at_desk(
     refunds (a manager giving a large sum back from the drawer of the desk he stands at). The
     same ``idempotency_key`` again (a repeated click, a resent request) gives back once and
     answers with the first refund."""
-    # The shift before the invoice, in the order a payment takes them (no deadlock).
-    shift = _refunding_shift(session, cashier_id, shift_id, may_refund_large=may_refund_large)
-    invoice = invoices.lock_invoice(session, invoice_id)
     key = None
     if idempotency_key is not None:
         key = f"{DESK_PROVIDER}:{cashier_id}:{_checked_key(idempotency_key)}"
-        # Under the invoice's lock: a request racing this one waits, then finds this refund.
-        repeated = session.scalar(select(Refund).where(Refund.provider_ref == key).limit(1))
+        # A repeat of a refund given is answered with it, whatever became of the shift since.
+        repeated = _repeated_refund(session, key, invoice_id, amount)
         if repeated is not None:
-            if repeated.invoice_id != invoice.id:
-                raise Conflict("that idempotency key refunded another invoice", code="ref_used")
-            if amount != repeated.amount:
-                raise _key_reused(f"a refund of {repeated.amount} tiyin")
+            return repeated
+    # The shift before the invoice, in the order a payment takes them (no deadlock).
+    shift = _refunding_shift(session, cashier_id, shift_id, may_refund_large=may_refund_large)
+    invoice = invoices.lock_invoice(session, invoice_id)
+    if key is not None:
+        # Under the invoice's lock: a request racing this one waits, then finds this refund.
+        repeated = _repeated_refund(session, key, invoice.id, amount)
+        if repeated is not None:
             return repeated
     if payment_id is not None:
         target = session.get(Payment, payment_id) if is_id(payment_id) else None
@@ -200,6 +215,17 @@ def _desk_payment_to_refund(session: Session, invoice: Invoice, amount: int) -> 
             " by itself",
             code="refund_at_provider",
         ) from None
+
+
+def _repeated_refund(session: Session, key: str, invoice_id, amount):
+    repeated = session.scalar(select(Refund).where(Refund.provider_ref == key).limit(1))
+    if repeated is None:
+        return None
+    if repeated.invoice_id != invoice_id:
+        raise Conflict("that idempotency key refunded another invoice", code="ref_used")
+    if amount != repeated.amount:
+        raise _key_reused(f"a refund of {repeated.amount} tiyin")
+    return repeated
 
 
 def _refunding_shift(session: Session, cashier_id: int, shift_id, *, may_refund_large: bool):

@@ -28,7 +28,7 @@ from clinic.accounts.models import User
 from clinic.base import utcnow
 from clinic.events.models import OutboxEvent
 from clinic.payments import events as payment_events
-from clinic.payments.models import Invoice, Payment
+from clinic.payments.models import CashierShift, Invoice, Payment, Refund
 from clinic.payments.providers import PaymeTransaction
 from clinic.printing import documents, jobs
 from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
@@ -269,9 +269,18 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
     return 1
 
 
+def _refund_desk(session: Session, refund: dict) -> str:
+    """Whose desk the refund was given at: the cashier of the shift the cash left (a manager
+    giving it back from that drawer stands at that desk), else whoever gave it."""
+    row = session.get(Refund, refund["id"])
+    shift = session.get(CashierShift, row.shift_id) if row is not None and row.shift_id else None
+    cashier = session.get(User, shift.cashier_id) if shift is not None else None
+    return cashier.username if cashier is not None else refund["actor"]
+
+
 def _refund_job(session: Session, settings: Settings, data: dict, source) -> int:
     refund = data["refund"]
-    printer = _cashier_printer(session, refund["actor"])
+    printer = _cashier_printer(session, _refund_desk(session, refund))
     languages = languages_of(printer.languages if printer else "")
     values = {
         "clinic": clinic_requisites(session),

@@ -123,6 +123,30 @@ def test_one_idempotency_key_for_another_payment_or_refund_is_refused_at_the_key
         assert s.scalar(select(func.count(Refund.id))) == 1
 
 
+def test_a_repeated_click_answered_after_the_shift_closed_gets_the_first_payment(
+    runtime, make_user
+):
+    cashier = make_user("cashier")
+    _open(runtime, cashier, opening_cash=0)
+    invoice_id = make_invoice(runtime, [25_000_00])
+    first = _take(runtime, invoice_id, cashier, method="cash", idempotency_key="k-late-pay")
+    given = _give_back(runtime, invoice_id, cashier, amount=1_000_00, idempotency_key="k-late-back")
+    with runtime.db.transaction() as s:
+        shifts.close_shift(s, shifts.current_shift(s, cashier), counted_cash=24_000_00)
+    again = _take(runtime, invoice_id, cashier, method="cash", idempotency_key="k-late-pay")
+    back_again = _give_back(
+        runtime, invoice_id, cashier, amount=1_000_00, idempotency_key="k-late-back"
+    )
+    assert (again.id, back_again.id) == (first.id, given.id)
+    # Anything new still needs the open shift.
+    with pytest.raises(Conflict) as caught:
+        _give_back(runtime, invoice_id, cashier, amount=1_000_00, idempotency_key="k-new-back")
+    assert caught.value.code == "no_open_shift"
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 1
+        assert s.scalar(select(func.count(Refund.id))) == 1
+
+
 def test_two_desks_paying_one_invoice_at_once_one_wins(runtime, make_user):
     cashiers = [make_user("cashier") for _ in range(2)]
     for cashier in cashiers:

@@ -119,6 +119,34 @@ def test_receipt_refund_and_z_slip_print_on_the_cashiers_printer_and_the_pdf_say
     assert sheet.status_code == 200 and "Счёт / Hisob-faktura" in _text(sheet.data)
 
 
+def test_a_managers_cash_refund_from_a_cashiers_drawer_prints_at_that_cashiers_desk(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    cashier, manager = client_as("cashier", "kassir1"), client_as("manager", "boss")
+    desk = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса 1", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["cashier:kassir1"]},
+    ).get_json()  # fmt: skip
+    back_office = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Бэк-офис", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["receipts"]},
+    ).get_json()  # fmt: skip
+    invoice_id = make_invoice(runtime, (80_000_000,))
+    shift = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).get_json()
+    assert cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay",
+                        json={"method": "cash"}).status_code == 201  # fmt: skip
+    given = manager.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": 60_000_000, "reason": "ошибка в счёте", "shift_id": shift["id"]},
+    )
+    assert given.status_code == 201, given.get_json()
+    collect(runtime)
+    [refunded] = _jobs(runtime, JobKind.REFUND)
+    assert refunded.printer_id == desk["id"] != back_office["id"]
+
+
 def test_a_reprint_on_another_cashiers_printer_is_made_for_that_printer(
     runtime, client, client_as, fake_printer, clinic_profile
 ):
