@@ -162,7 +162,9 @@ def refund_at_desk(
                 code="refund_at_provider",
                 errors={"payment_id": [f"refund it at {target.provider}"]},
             )
-    elif invoice.status not in S.SETTLED:  # nothing paid to give back: say so, not "amount"
+    elif invoice.status not in S.SETTLED and not (
+        invoice.status == S.OPEN and invoice.paid_amount
+    ):  # nothing paid to give back: say so, not "amount"
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
     else:
         amount = whole_tiyin(amount, "amount", positive=True)

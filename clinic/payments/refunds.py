@@ -134,8 +134,12 @@ def refund(
         existing = _provider_refund(session, payment, provider_ref)
         if existing is not None:
             return existing
-    if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
+    part_paid = invoice.status == InvoiceStatus.OPEN and invoice.paid_amount > 0
+    if not part_paid and invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
+    if part_paid and invoice.held_by:
+        # A provider is taking the amount it was shown: what is due must not move under it.
+        raise Conflict(f"invoice {invoice.number} is being paid", code="held")
     # Counted with what was given back of the invoice without approval: a large refund
     # split into small ones needs the approval the whole would.
     needs = permission_to_refund(_unapproved(session, invoice) + amount, large_from)
@@ -174,14 +178,28 @@ def refund(
         .values(refunded_amount=Payment.refunded_amount + amount)
         .execution_options(synchronize_session=False)
     )
-    refunded = invoice.refunded_amount + amount
-    status = (
-        InvoiceStatus.REFUNDED if refunded == invoice.paid_amount else InvoiceStatus.PARTLY_REFUNDED
-    )
+    if part_paid:
+        # A part of an open invoice given back (the patient left before paying the rest): it
+        # is no longer paid, so it is due again, and an invoice with nothing paid left can be
+        # cancelled. The refund row and the payment's refunded amount keep the record.
+        status = InvoiceStatus.OPEN
+        values = {"paid_amount": invoice.paid_amount - amount}
+    else:
+        refunded = invoice.refunded_amount + amount
+        status = (
+            InvoiceStatus.REFUNDED
+            if refunded == invoice.paid_amount
+            else InvoiceStatus.PARTLY_REFUNDED
+        )
+        values = {"refunded_amount": refunded, "status": status}
     changed = session.execute(
         update(Invoice)
-        .where(Invoice.id == invoice.id, Invoice.refunded_amount == invoice.refunded_amount)
-        .values(refunded_amount=refunded, status=status)
+        .where(
+            Invoice.id == invoice.id,
+            Invoice.refunded_amount == invoice.refunded_amount,
+            Invoice.paid_amount == invoice.paid_amount,
+        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1 or changed.rowcount != 1:  # unreachable under the invoice lock

@@ -416,3 +416,35 @@ def test_a_payme_or_webhook_payment_is_refunded_at_its_provider_not_at_the_desk(
         assert s.get(Payment, refunded.payment_id).method == "cash"
         assert s.get(Invoice, online).refunded_amount == 0
         assert s.scalar(select(func.count(Refund.id))) == 2
+
+
+def test_a_part_paid_by_a_patient_who_leaves_is_given_back_and_the_invoice_cancelled(
+    runtime, make_user
+):
+    """Cash taken, the card declined, the patient gone: the cash goes back from the drawer,
+    the invoice has nothing paid again and is cancelled, and the drawer balances."""
+    cashier = make_user("cashier")
+    _open(runtime, cashier, opening_cash=0)
+    left = make_invoice(runtime, [25_000_00])
+    part = _take(runtime, left, cashier, method="cash", amount=10_000_00)
+    with pytest.raises(ValidationFailed):  # no more than was paid
+        _give_back(runtime, left, cashier, amount=10_000_01)
+    _give_back(runtime, left, cashier, amount=10_000_00, payment_id=part.id)
+    with runtime.db.transaction() as s:
+        invoice = invoices.lock_invoice(s, left)
+        assert (invoice.status, invoice.paid_amount, invoices.amount_due(invoice)) == (
+            "open", 0, 25_000_00)  # fmt: skip
+        assert shifts.cash_in_drawer(s, shifts.current_shift(s, cashier)) == 0
+        invoices.cancel_invoice(s, invoice, actor="cashier")
+
+    # Or the patient comes back: a part given back is due again, and the invoice is paid.
+    back = make_invoice(runtime, [25_000_00])
+    part = _take(runtime, back, cashier, method="cash", amount=10_000_00)
+    _give_back(runtime, back, cashier, amount=4_000_00)
+    _take(runtime, back, cashier, method="card")
+    with runtime.db.session() as s:
+        invoice = s.get(Invoice, back)
+        assert (invoice.status, invoice.paid_amount, invoice.refunded_amount) == (
+            "paid", 25_000_00, 0)  # fmt: skip
+        paid = s.scalars(select(Payment.amount).where(Payment.invoice_id == back)).all()
+        assert sorted(paid) == [10_000_00, 19_000_00]

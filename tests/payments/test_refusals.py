@@ -136,11 +136,10 @@ def test_refunds_come_from_a_payment_that_covers_them_and_only_of_what_was_paid(
                 s, invoice, method="acq", amount=PRICE, provider="acq", provider_ref=ref,
                 actor="acq",
             )  # fmt: skip
-            if ref == "a":  # half paid: the invoice is still open, nothing is given back
-                with pytest.raises(Conflict) as unpaid:
-                    refunds.refund(s, invoices.find_payment(s, "acq", "a"), amount=1,
+            if ref == "a":  # half paid: no more than that half is given back
+                with pytest.raises(ValidationFailed):
+                    refunds.refund(s, invoices.find_payment(s, "acq", "a"), amount=PRICE + 1,
                                    reason="x", actor="c", may_refund_large=True)  # fmt: skip
-                assert unpaid.value.code == "not_paid"
         with pytest.raises(ValidationFailed):  # no single payment gives back both
             refunds.refund(s, invoice, amount=2 * PRICE, reason="x", actor="c",
                            may_refund_large=True)  # fmt: skip
