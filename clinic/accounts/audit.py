@@ -79,6 +79,33 @@ def storable(text: str, limit: int) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
+# What identifies a patient (and the people on the staff): shown in an audit row only to
+# readers who may read patients themselves; the others see that it was there and changed.
+PERSONAL_FIELDS = {
+    "full_name",
+    "birth_date",
+    "phone",
+    "email",
+    "notify_email",
+    "document_number",
+    "notes",
+    "comment",
+    "address",
+}
+
+
+def without_personal_data(data):
+    """A copy of an audit summary with the values of personal fields masked."""
+    if isinstance(data, dict):
+        return {
+            k: ("***" if k in PERSONAL_FIELDS and v not in (None, "") else without_personal_data(v))
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [without_personal_data(v) for v in data]
+    return data
+
+
 def redact(data):
     """A copy of request data with secrets masked, long values cut and text made storable."""
     if isinstance(data, dict):
@@ -184,7 +211,8 @@ def search(
     return list(rows), total or 0
 
 
-def entry_as_dict(entry: AuditEntry) -> dict:
+def entry_as_dict(entry: AuditEntry, *, personal: bool = True) -> dict:
+    """``personal``: the reader may read patients; else personal fields are masked."""
     return {
         "id": entry.id,
         "at": iso(entry.at),
@@ -194,7 +222,7 @@ def entry_as_dict(entry: AuditEntry) -> dict:
         "action": entry.action,
         "object_type": entry.object_type,
         "object_id": entry.object_id,
-        "summary": entry.summary,
+        "summary": entry.summary if personal else without_personal_data(entry.summary),
         "status": entry.status,
         "ip": entry.ip,
         "user_agent": entry.user_agent,
@@ -202,13 +230,15 @@ def entry_as_dict(entry: AuditEntry) -> dict:
     }
 
 
-def export_csv(session: Session, f: AuditFilter, *, limit: int = 100_000) -> str:
+def export_csv(
+    session: Session, f: AuditFilter, *, limit: int = 100_000, personal: bool = True
+) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     rows = session.scalars(_filtered(select(AuditEntry), f).order_by(AuditEntry.id).limit(limit))
     for entry in rows:
-        d = entry_as_dict(entry)
+        d = entry_as_dict(entry, personal=personal)
         d["roles"] = ",".join(d["roles"])
         d["summary"] = "" if d["summary"] is None else str(d["summary"])
         writer.writerow([_csv_safe(d[c]) for c in CSV_COLUMNS])

@@ -3,6 +3,7 @@ its times in the clinic's time, and says so."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, time, timezone
 from html import unescape
@@ -145,3 +146,24 @@ def test_the_audit_filters_take_days_in_clinic_time_and_dates_at_the_calendars_e
         csv = client.get(f"/api/v1/audit/export.csv?username=night&{query}")
         assert csv.status_code == 200
         assert ("test.night" in csv.get_data(as_text=True)) is bool(total)
+
+
+def test_a_reader_who_may_not_read_patients_sees_their_personal_data_masked(client, client_as):
+    """A manager reads the audit log, not patients: the rows say what changed, not to what."""
+    made = client.post(
+        "/api/v1/patients",
+        json={"full_name": "Каримова Дилноза", "sex": "F", "phone": "+998901234567",
+              "document_number": "AB1234567", "notes": "аллергия на пенициллин"},
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    query = "/api/v1/audit?object_type=patients"
+    manager = client_as("manager")
+    assert manager.get(f"/api/v1/patients/{made.get_json()['id']}").status_code == 403
+    for reader, shown in ((client, True), (manager, False)):
+        [row] = reader.get(query).get_json()["items"]
+        text = json.dumps(row, ensure_ascii=False)
+        for value in ("Каримова Дилноза", "+998901234567", "AB1234567", "пенициллин"):
+            assert (value in text) is shown, (value, shown)
+        export = reader.get("/api/v1/audit/export.csv?object_type=patients")
+        assert ("+998901234567" in export.get_data(as_text=True)) is shown
+    assert '"phone": "***"' in json.dumps(manager.get(query).get_json(), ensure_ascii=False)

@@ -57,9 +57,15 @@ def test_staff_read_tickets_and_queues_their_roles_allow(db, runtime):
     assert not may_read(staff("registrar"), q.ticket_channel(999999), db)
 
 
-def test_the_printer_channel_is_for_whoever_issues_tickets(db):
-    assert may_read(staff("registrar"), "printing:desk", db)
-    assert not may_read(staff("doctor"), "printing:desk", db)
+def test_print_requests_are_read_by_whoever_may_see_their_paper(db):
+    """A ticket's print request by the desk; a receipt's (amounts, cash tendered, the
+    cashier) by those who read payments, not by the registrar."""
+    assert may_read(staff("registrar"), "printing:tickets", db)
+    assert not may_read(staff("registrar"), "printing:receipts", db)
+    assert may_read(staff("cashier"), "printing:receipts", db)
+    assert not may_read(staff("cashier"), "printing:tickets", db)
+    assert not may_read(staff("doctor"), "printing:tickets", db)
+    assert not may_read(staff("admin"), "printing:desk", db)  # no such channel
 
 
 def test_the_patients_reference_channel_needs_the_right_to_read_patients(db):

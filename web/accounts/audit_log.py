@@ -9,9 +9,16 @@ from clinic.accounts import audit
 from web import db
 from web.accounts.schemas import AuditEntrySchema, AuditQuery
 from web.api.schemas import page_of
+from web.auth.identity import current_identity
 from web.permissions import requires
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
+
+
+def _personal() -> bool:
+    """Whether the reader sees personal data in the rows: only who may read patients."""
+    identity = current_identity()
+    return identity is not None and identity.can("patients.read")
 
 
 def _filter(query) -> audit.AuditFilter:
@@ -34,7 +41,10 @@ def list_entries(query):
     rows, total = audit.search(
         db.session(), _filter(query), page=query["page"], page_size=query["page_size"]
     )
-    items = AuditEntrySchema(many=True).dump([audit.entry_as_dict(r) for r in rows])
+    personal = _personal()
+    items = AuditEntrySchema(many=True).dump(
+        [audit.entry_as_dict(r, personal=personal) for r in rows]
+    )
     return page_of(items, total=total, page=query["page"], page_size=query["page_size"])
 
 
@@ -51,7 +61,7 @@ def list_entries(query):
 )
 def export_entries(query):
     """The same filters, as CSV (oldest first)."""
-    body = audit.export_csv(db.session(), _filter(query))
+    body = audit.export_csv(db.session(), _filter(query), personal=_personal())
     return Response(
         body,
         mimetype="text/csv",

@@ -204,11 +204,16 @@ def audit_page():
     # The CSV link exports what the page shows: its days too, as the moments they bound.
     query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
     tz = db.runtime().settings.tz
+    identity = current_identity()
+    personal = identity is not None and identity.can("patients.read")
     return render_template(
         "admin/audit.html",
         # Read by the clinic's staff: the clinic's wall-clock time, the zone named on the page.
         entries=[
-            {**audit.entry_as_dict(r), "at_clinic": f"{r.at.astimezone(tz):%Y-%m-%d %H:%M:%S}"}
+            {
+                **audit.entry_as_dict(r, personal=personal),
+                "at_clinic": f"{r.at.astimezone(tz):%Y-%m-%d %H:%M:%S}",
+            }
             for r in rows
         ],
         zone=tz.key,

@@ -48,6 +48,12 @@ def _ticket(identity, channel: str, session: Session) -> bool:
     return ticket is not None and access.may_read_queue(session, identity.staff, ticket.queue)
 
 
+# Print requests carry what the paper shows: a ticket's is the desk's to see, a receipt's
+# (lines, amounts, cash tendered, the cashier) the cashiers'.
+PRINT_REQUEST_READERS = {"printing:tickets": "queue.issue", "printing:receipts": "payments.read"}
+
+
 @channel_rule("printing")
 def _printing(identity, channel: str, session: Session) -> bool:
-    return can(identity, "queue.issue")
+    permission = PRINT_REQUEST_READERS.get(channel)
+    return permission is not None and can(identity, permission)
