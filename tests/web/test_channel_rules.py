@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import time
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 from clinic.accounts import users
 from clinic.accounts.models import User
@@ -106,3 +108,29 @@ def test_no_credential_or_an_unknown_kind_proves_nothing(db):
     assert recheck(Credential("carrier-pigeon", "x"), staff("admin"), db, None) is None
     # A session credential proves a staff identity only.
     assert recheck(Credential("session", "k"), PatientIdentity(1, 1), db, None) is None
+
+
+class _Socket:
+    """A connection as the hub holds it, whose first check meets a locked database."""
+
+    def __init__(self, user_id: int, failures: int) -> None:
+        self.user_id, self.failures, self.checked = user_id, failures, threading.Event()
+
+    def recheck(self, _session, _redis) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+        self.checked.set()
+        return False
+
+
+def test_an_access_change_the_database_could_not_check_is_checked_again_soon(runtime, monkeypatch):
+    from web.ws.hub import Hub
+
+    hub = Hub(runtime)
+    monkeypatch.setattr(Hub, "RECHECK_RETRIES", (0.05, 0.05))
+    stuck = _Socket(user_id=7, failures=2)
+    hub.attach(stuck)
+    hub.recheck(7)
+    # Not left to the next periodic round (30 s): checked again after the pauses.
+    assert stuck.checked.wait(5) and stuck.failures == 0

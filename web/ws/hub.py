@@ -274,7 +274,12 @@ class Hub:
 
     # -- rechecking rights ------------------------------------------------------------------
 
-    def recheck(self, user_id: int | None = None) -> None:
+    # A user's access changed but the database could not be asked (away, or SQLite's write
+    # lock held by a long task): asked again after these pauses, not only at the next
+    # periodic round, since his sockets keep receiving meanwhile.
+    RECHECK_RETRIES = (1.0, 2.0, 4.0, 8.0)
+
+    def recheck(self, user_id: int | None = None, attempt: int = 0) -> None:
         """Check again the sockets of ``user_id`` (every socket when None)."""
         with self._lock:
             conns = [c for c in self._conns if user_id is None or c.user_id == user_id]
@@ -284,9 +289,17 @@ class Hub:
             for conn in conns:
                 try:
                     conn.recheck(session, self.runtime.redis)
-                except Exception as exc:  # the database is away: the next round retries
+                except Exception as exc:  # the database is away: try again (see above)
                     log.warning("rechecking a WebSocket failed: %s", exc)
-                    return
+                    break
+            else:
+                return
+        if user_id is not None and attempt < len(self.RECHECK_RETRIES):
+            again = threading.Timer(
+                self.RECHECK_RETRIES[attempt], self.recheck, args=(user_id, attempt + 1)
+            )
+            again.daemon = True
+            again.start()
 
     def _recheck_soon(self, user_id: int | None) -> None:
         # Off the listener's thread: events keep flowing while the database is asked.
