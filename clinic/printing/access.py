@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from clinic.accounts.permissions import Staff
 from clinic.errors import Forbidden
+from clinic.printing.models import JobKind
 
 SCOPE_PERMISSIONS = {
     "queue": "queue.issue",
@@ -24,3 +25,18 @@ def may_follow(staff: Staff, scope: str) -> bool:
 def check_may_follow(staff: Staff, scope: str) -> None:
     if not may_follow(staff, scope):
         raise Forbidden("your role does not follow these print jobs")
+
+
+def may_open(staff: Staff, username: str, job) -> bool:
+    """A job of a scope one follows, but a cashier's shift (Z) slip, with her drawer's
+    figures, only by that cashier and by those who read the shift reports."""
+    if not may_follow(staff, job.scope):
+        return False
+    if job.kind == JobKind.SHIFT:
+        return job.requested_by == username or staff.can("reports.read")
+    return True
+
+
+def check_may_open(staff: Staff, username: str, job) -> None:
+    if not may_open(staff, username, job):
+        raise Forbidden("these print jobs are not yours to open")

@@ -215,3 +215,20 @@ def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db
     assert "НЕФИСКАЛЬНЫЙ" not in text
     assert FISCAL["qr_code_url"].encode() in receipt.payload and b"\x1d(k" in receipt.payload
     assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id
+
+
+def test_a_cashiers_z_slip_is_hers_and_the_managers_to_open_not_another_cashiers(
+    runtime, client_as, clinic_profile
+):
+    kassir1, kassir2 = client_as("cashier", "kassir1"), client_as("cashier", "kassir2")
+    assert kassir1.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    closed = kassir1.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert closed.status_code == 200, closed.get_json()
+    collect(runtime)
+    [z_slip] = _jobs(runtime, JobKind.SHIFT)
+    for reader, allowed in ((kassir1, True), (client_as("admin"), True), (kassir2, False)):
+        listed = reader.get("/api/v1/printing/jobs?scope=cashier").get_json()
+        assert (z_slip.id in [j["id"] for j in listed]) is allowed
+        assert (reader.get(f"/api/v1/printing/jobs/{z_slip.id}/pdf").status_code == 200) is allowed
+        reprint = reader.post(f"/api/v1/printing/jobs/{z_slip.id}/reprint")
+        assert reprint.status_code == (202 if allowed else 403)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from clinic.base import utcnow
 from clinic.printing import documents, intake, jobs, printers, sheets
-from clinic.printing.access import check_may_follow
+from clinic.printing.access import check_may_follow, check_may_open, may_open
 from clinic.printing.models import JobKind
 from clinic.printing.templates import languages_of
 from web import db
@@ -128,7 +128,8 @@ def test_print(printer_id: int):
 def _job(job_id: int):
     session = db.session()
     job = jobs.get_job(session, job_id)
-    check_may_follow(current_identity().staff, job.scope)
+    identity = current_identity()
+    check_may_open(identity.staff, identity.username, job)
     return session, job
 
 
@@ -140,8 +141,13 @@ def _job(job_id: int):
 def list_jobs(query):
     """A scope's newest print jobs (queue.<id>: a queue's tickets; cashier)."""
     session = db.session()
-    check_may_follow(current_identity().staff, query["scope"])
-    return [jobs.job_as_dict(session, j) for j in jobs.recent_jobs(session, query["scope"])]
+    identity = current_identity()
+    check_may_follow(identity.staff, query["scope"])
+    return [
+        jobs.job_as_dict(session, j)
+        for j in jobs.recent_jobs(session, query["scope"])
+        if may_open(identity.staff, identity.username, j)
+    ]
 
 
 @blp.route("/jobs/<int:job_id>")
