@@ -208,8 +208,8 @@ def _desk_payment_to_refund(session: Session, invoice: Invoice, amount: int) -> 
             session, invoice, amount, among=lambda p: not refunded_by_its_provider(p)
         )
     except ValidationFailed:
-        providers = {p.provider for p in invoices.payments_of(session, invoice.id)}
-        online = sorted(name for name in providers if name not in (None, DESK_PROVIDER, "click"))
+        paid = invoices.payments_of(session, invoice.id)
+        online = sorted({p.provider for p in paid if refunded_by_its_provider(p)})
         if not online:
             raise
         raise Conflict(
