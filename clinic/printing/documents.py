@@ -122,6 +122,10 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
             say(payment["method"], languages) if payment["method"] in METHODS else payment["method"]
         )
         blocks.append(pair(method, money(payment["amount"])))
+        if payment.get("tendered") is not None:
+            # Cash handed over and the change given back, as the desk counted them.
+            blocks.append(pair(say("tendered", languages), money(payment["tendered"])))
+            blocks.append(pair(say("change", languages), money(payment.get("change") or 0)))
     blocks.append(pair(say("paid", languages), money(data["paid_amount"])))
     blocks += _fiscal(data.get("fiscal"), languages)
     if data.get("cashier"):

@@ -43,6 +43,8 @@ LABELS: dict[str, dict[str, str]] = {
     "discount": {"ru": "Скидка", "uz": "Chegirma", "en": "Discount"},
     "total": {"ru": "Итого", "uz": "Jami", "en": "Total"},
     "paid": {"ru": "Оплачено", "uz": "Toʻlangan", "en": "Paid"},
+    "tendered": {"ru": "Получено", "uz": "Olindi", "en": "Tendered"},
+    "change": {"ru": "Сдача", "uz": "Qaytim", "en": "Change"},
     "method": {"ru": "Способ оплаты", "uz": "Toʻlov usuli", "en": "Payment method"},
     "fiscal_sign": {"ru": "Фискальный признак", "uz": "Fiskal belgi", "en": "Fiscal sign"},
     "fiscal_receipt": {"ru": "Фискальный чек", "uz": "Fiskal chek", "en": "Fiscal receipt"},

@@ -232,3 +232,22 @@ def test_a_cashiers_z_slip_is_hers_and_the_managers_to_open_not_another_cashiers
         assert (reader.get(f"/api/v1/printing/jobs/{z_slip.id}/pdf").status_code == 200) is allowed
         reprint = reader.post(f"/api/v1/printing/jobs/{z_slip.id}/reprint")
         assert reprint.status_code == (202 if allowed else 403)
+
+
+def test_a_cash_receipt_shows_the_cash_handed_over_and_the_change(
+    runtime, client_as, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    invoice_id = make_invoice(runtime, (68_000_000,))
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/pay",
+        json={"method": "cash", "tendered": 70_000_000},
+    )
+    assert paid.status_code == 201, paid.get_json()
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    collect(runtime)
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    text = _text(pdfs.render(receipt.document, "A5"))
+    for field in ("Получено / Olindi", "700 000", "Сдача / Qaytim", "20 000"):
+        assert field in text, field
