@@ -112,7 +112,8 @@ def revenue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Bui
 
 def _revenue_by_service(session: Session, p: ReportParams, lo, hi) -> Built:
     """Services on invoices paid in the period, at their invoiced amounts (before any
-    invoice-wide discount)."""
+    invoice-wide discount), whatever was given back of them later: a period's report does not
+    change after it (refunds are in the report by method, on their own days)."""
     statement, doctor, department = _attributed(
         select().select_from(InvoiceLine), InvoiceLine.invoice_id
     )
@@ -123,7 +124,10 @@ def _revenue_by_service(session: Session, p: ReportParams, lo, hi) -> Built:
         .add_columns(
             Service.code, name, func.sum(InvoiceLine.quantity), func.sum(InvoiceLine.amount)
         )
-        .where(within(Invoice.paid_at, lo, hi), Invoice.status.in_(InvoiceStatus.SETTLED))
+        .where(
+            within(Invoice.paid_at, lo, hi),
+            Invoice.status.in_((*InvoiceStatus.SETTLED, InvoiceStatus.REFUNDED)),
+        )
         .group_by(Service.id, Service.code, name)
         .order_by(Service.code)
     )

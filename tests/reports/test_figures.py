@@ -155,6 +155,19 @@ def test_reconciliation_lists_a_payme_payment_the_provider_does_not_show(runtime
     ]
 
 
+def test_services_of_a_day_stay_as_they_were_when_an_invoice_is_refunded_later(runtime, day):
+    """A period's report does not change after it: the refund is the next day's money."""
+    from sqlalchemy import select
+
+    from clinic.payments.models import Invoice
+
+    before = rows(runtime, params("revenue", "service"))
+    with runtime.db.transaction() as s:
+        refunded = s.scalars(select(Invoice).where(Invoice.status == "partly_refunded")).one()
+        refunded.status, refunded.refunded_amount = "refunded", refunded.paid_amount
+    assert rows(runtime, params("revenue", "service")) == before
+
+
 def test_a_doctor_gets_his_own_figures_only(runtime, day):
     doctor = Staff(permissions_of(["doctor"]), doctor_id=day.doctors["D2"])
     with runtime.db.session() as s:
