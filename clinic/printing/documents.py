@@ -118,9 +118,7 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
         blocks.append(pair(say("discount", languages), "-" + money(data["discount"])))
     blocks.append(pair(say("total", languages), money(data["total"])))
     for payment in data["payments"]:
-        method = (
-            say(payment["method"], languages) if payment["method"] in METHODS else payment["method"]
-        )
+        method = _method(payment["method"], languages)
         blocks.append(pair(method, money(payment["amount"])))
         if payment.get("tendered") is not None:
             # Cash handed over and the change given back, as the desk counted them.
@@ -137,6 +135,11 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
 METHODS = ("cash", "card", "payme", "click")
 
 
+def _method(method: str, languages) -> str:
+    """A payment method in the receipt's languages (a webhook sender by its own name)."""
+    return say(method, languages) if method in METHODS else method
+
+
 def refund(data: dict, languages) -> dict:
     """A refund receipt: the invoice, the amount returned, why, when and by whom."""
     blocks = _requisites(data["clinic"], languages)
@@ -145,6 +148,10 @@ def refund(data: dict, languages) -> dict:
         text(f"{say('refund_receipt', languages)} № {data['number']}", align="center", bold=True),
         pair(say("date", languages), data["created_at"]),
         pair(say("refunded", languages), _money(data["amount"], languages)),
+    ]
+    if data.get("method"):  # cash from the drawer, or back to the card
+        blocks.append(pair(say("method", languages), _method(data["method"], languages)))
+    blocks += [
         pair(say("reason", languages), data["reason"]),
         pair(say("cashier", languages), data["actor"]),
     ]

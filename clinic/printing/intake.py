@@ -278,6 +278,13 @@ def _refund_desk(session: Session, refund: dict) -> str:
     return cashier.username if cashier is not None else refund["actor"]
 
 
+def _refunded_method(session: Session, refund: dict) -> str | None:
+    """How the money went back: the way the refunded payment came in (cash from the drawer,
+    to the card)."""
+    payment = session.get(Payment, refund["payment_id"]) if refund.get("payment_id") else None
+    return payment.method if payment is not None else None
+
+
 def _refund_job(session: Session, settings: Settings, data: dict, source) -> int:
     refund = data["refund"]
     printer = _cashier_printer(session, _refund_desk(session, refund))
@@ -287,6 +294,7 @@ def _refund_job(session: Session, settings: Settings, data: dict, source) -> int
         "number": f"{data['invoice'].get('number') or data['invoice']['id']}-R{refund['id']}",
         "created_at": local_time(_parse(refund["created_at"]), settings),
         "amount": refund["amount"],
+        "method": _refunded_method(session, refund),
         "reason": refund["reason"],
         "actor": refund["actor"],
     }

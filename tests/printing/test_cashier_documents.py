@@ -111,6 +111,7 @@ def test_receipt_refund_and_z_slip_print_on_the_cashiers_printer_and_the_pdf_say
         z_slip.payload,
     ]
     assert "Пациент отказался от услуги".encode("cp866") in refunded.payload
+    assert "Наличные".encode("cp866") in refunded.payload  # the cash left the drawer
     assert "Z-отчёт смены".encode("cp866") in z_slip.payload
     assert "Расхождение".encode("cp866") in z_slip.payload
 
