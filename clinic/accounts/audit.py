@@ -94,6 +94,12 @@ PERSONAL_FIELDS = {
 }
 
 
+def reads_personal_data(reader) -> bool:
+    """Whether ``reader`` (an identity or staff, or None) sees personal fields in audit rows:
+    whoever may read the patients themselves."""
+    return reader is not None and reader.can("patients.read")
+
+
 def without_personal_data(data):
     """A copy of an audit summary with the values of personal fields masked."""
     if isinstance(data, dict):

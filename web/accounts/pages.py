@@ -204,8 +204,7 @@ def audit_page():
     # The CSV link exports what the page shows: its days too, as the moments they bound.
     query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
     tz = db.runtime().settings.tz
-    identity = current_identity()
-    personal = identity is not None and identity.can("patients.read")
+    personal = audit.reads_personal_data(current_identity())
     return render_template(
         "admin/audit.html",
         # Read by the clinic's staff: the clinic's wall-clock time, the zone named on the page.

@@ -18,7 +18,7 @@ from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import reception
 from clinic.queue import tickets as q
-from clinic.queue.models import Priority
+from clinic.queue.models import Priority, TicketStatus
 from web import db
 from web.api.schemas import ProblemSchema
 from web.auth import audit, csrf_exempt
@@ -317,7 +317,8 @@ def _public_ticket(session, ticket) -> dict:
         "patient_url": _patient_url(ticket),
         "now_held": None,
     }
-    now_held = q.followed(session, ticket)
+    # A ticket still in its queue was sent nowhere: no lookup on the phones' polling path.
+    now_held = ticket if ticket.status in TicketStatus.ACTIVE else q.followed(session, ticket)
     if now_held.id != ticket.id:
         # Sent to another queue (or back after it): the ticket the patient holds now, as the
         # patient's page follows it.
