@@ -52,7 +52,11 @@ def on_recorded(hook: Callable[[Session, list[RecordedEvent]], None]) -> None:
 
 
 def record_events(
-    session: Session, events: list[tuple[str, str, dict]], *, with_commit: bool = False
+    session: Session,
+    events: list[tuple[str, str, dict]],
+    *,
+    with_commit: bool = False,
+    lead: writing.Lead | None = None,
 ) -> list[RecordedEvent]:
     """Write several events, ``(channel, type, data)`` each, into the outbox as part of the
     session's transaction: one statement for a change's few, two for many (and on SQLite).
@@ -65,7 +69,12 @@ def record_events(
     issued at the desk). On PostgreSQL their statement then goes with the ``COMMIT``, and the
     rows answered get their ids and numbers only then; elsewhere, or inside a savepoint, or
     for many events, they are written at once as usual.
+
+    ``lead``: a statement these events follow in one, with the ``COMMIT`` (PostgreSQL only;
+    see :class:`clinic.events.writing.Lead`).
     """
+    if lead is not None and not can_go_with_commit(session, events):
+        raise ValueError("a lead goes with the COMMIT: PostgreSQL, a few events, no savepoint")
     checking = catalogue.checking()
     for channel, type_, data in events:
         if not valid_channel(channel):
@@ -74,13 +83,8 @@ def record_events(
             catalogue.check(channel, type_, data)
     if not events:
         return []
-    if (
-        with_commit
-        and len(events) <= writing.ONE_STATEMENT_EVENTS
-        and session.get_nested_transaction() is None
-        and session.get_bind().dialect.name == "postgresql"
-    ):
-        rows = writing.write_events_with_commit(session, events, utcnow())
+    if (with_commit or lead is not None) and can_go_with_commit(session, events):
+        rows = writing.write_events_with_commit(session, events, utcnow(), lead)
     else:
         rows = writing.write_events(session, events, utcnow())
     pending = session.info.setdefault(PENDING_KEY, [])
@@ -91,6 +95,16 @@ def record_events(
     for hook in _recorded_hooks:
         hook(session, rows)
     return rows
+
+
+def can_go_with_commit(session: Session, events: list) -> bool:
+    """Whether ``events`` can be written with the transaction's ``COMMIT``: on PostgreSQL, a
+    change's few, outside any savepoint."""
+    return (
+        len(events) <= writing.ONE_STATEMENT_EVENTS
+        and session.get_nested_transaction() is None
+        and session.get_bind().dialect.name == "postgresql"
+    )
 
 
 def record_event(session: Session, channel: str, type_: str, data: dict) -> RecordedEvent:

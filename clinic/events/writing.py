@@ -7,10 +7,14 @@ events take one statement: the counters' upsert is a CTE the outbox insert reads
 trip fewer under those locks. Many events (a doctor's absence moving a day of visits), and
 every batch on SQLite, take two: the counters, then the rows, which the driver batches. A
 change's last few events (a ticket issued at the desk) may instead go with the COMMIT itself,
-in the same message: then those counter rows are locked for no round trip at all.
+in the same message: then those counter rows are locked for no round trip at all; and the
+statement they follow (a ticket's number, :class:`Lead`) may be the same statement.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import BigInteger, String, bindparam, insert, text
@@ -160,12 +164,15 @@ _driver_sql: dict[tuple[int, int], str] = {}
 
 
 def write_events_with_commit(
-    session: Session, events: list[tuple[str, str, dict]], now
+    session: Session, events: list[tuple[str, str, dict]], now, lead: Lead | None = None
 ) -> list[RecordedEvent]:
     """PostgreSQL, a change's few events: the one statement goes to the server with the
     transaction's COMMIT (:func:`clinic.db.write_with_commit`), so the channels' counter rows
     are locked for no round trip at all. The rows answered get their ids and numbers then;
-    nothing in the transaction may read them back before it."""
+    nothing in the transaction may read them back before it. After a ``lead``, see
+    :class:`Lead`."""
+    if lead is not None:
+        return _after_lead(session, events, now, lead)
     channels, params, values = _one_statement_parts(events, now)
     key = (channels, len(events))
     if key not in _driver_sql:
@@ -179,6 +186,82 @@ def write_events_with_commit(
     for j in range(len(events)):
         params[f"d{j}"] = Jsonb(params[f"d{j}"])
     write_with_commit(session, _driver_sql[key], params, numbered)
+    return rows
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A statement a change's events follow in one, with the ``COMMIT``: ``ctes`` (driver-level
+    text, ``%(name)s`` placeholders valued by ``params``) end in ``source``, a CTE of at most
+    one row with the columns ``fills``. The channels' numbers are taken only once the lead has
+    its row, and each event's data get those of its values it has keys for: values only the
+    database knows before the commit (a ticket's number). Once the statement has answered,
+    the rows answered get them too, and ``on_row`` is given them as a dict. ``key`` names the
+    lead's text, for the statement built once."""
+
+    key: str
+    ctes: str
+    source: str
+    fills: tuple[str, ...]
+    params: dict
+    on_row: Callable[[dict], None]
+
+
+def _lead_sql(lead: Lead) -> str:
+    """The lead, the channels' numbers and the outbox rows in one statement. The counters and
+    the rows come as two JSON documents: one text for any number of events, short enough
+    for the driver to keep its parse of the placeholders."""
+    filled = ", ".join(f"'{name}', s.{name}" for name in lead.fills)
+    return (
+        f"WITH {lead.ctes}, "  # nosec B608 - our own text and names; every value is bound
+        "seqs AS (INSERT INTO event_channels AS ch (name, last_seq) "
+        "SELECT v.name, v.n FROM jsonb_to_recordset(%(counters)s) AS v (name VARCHAR, n BIGINT) "
+        f"CROSS JOIN {lead.source} ORDER BY v.name "  # counters upserted in name order
+        "ON CONFLICT (name) DO UPDATE SET last_seq = ch.last_seq + excluded.last_seq "
+        "RETURNING ch.name, ch.last_seq), "
+        "written AS (INSERT INTO outbox_events (channel, seq, type, data, created_at) "
+        "SELECT e.channel, seqs.last_seq - e.back, e.type, e.data || "
+        "(SELECT COALESCE(jsonb_object_agg(f.key, f.value), CAST('{}' AS JSONB)) "
+        f"FROM jsonb_each(jsonb_build_object({filled})) AS f WHERE e.data ? f.key), %(at)s "
+        "FROM jsonb_to_recordset(%(events)s) "
+        "AS e (channel VARCHAR, back BIGINT, type VARCHAR, data JSONB, ord INT) "
+        f"JOIN seqs ON seqs.name = e.channel CROSS JOIN {lead.source} AS s ORDER BY e.ord "
+        "RETURNING id, channel, seq) "
+        "SELECT written.id, written.channel, written.seq, "
+        + ", ".join(f"s.{name}" for name in lead.fills)
+        + f" FROM written CROSS JOIN {lead.source} AS s"
+    )
+
+
+_lead_statements: dict[str, str] = {}
+
+
+def _after_lead(
+    session: Session, events: list[tuple[str, str, dict]], now, lead: Lead
+) -> list[RecordedEvent]:
+    if lead.key not in _lead_statements:
+        _lead_statements[lead.key] = _lead_sql(lead)
+    channels, parts, values = _one_statement_parts(events, now)
+    counters = [{"name": parts[f"name{i}"], "n": parts[f"n{i}"]} for i in range(channels)]
+    written = [
+        {"channel": c, "back": parts[f"b{j}"], "type": t, "data": d, "ord": j}
+        for j, (c, t, d) in enumerate(events)
+    ]
+    params = {**lead.params, "counters": Jsonb(counters), "events": Jsonb(written), "at": now}
+    rows = [RecordedEvent(**value) for value in values]
+
+    def answered(returned) -> None:
+        for row, value in zip(rows, _numbered(values, [tuple(r[:3]) for r in returned])):
+            row.id, row.seq = value["id"], value["seq"]
+        if not returned:
+            return
+        known = dict(zip(lead.fills, returned[0][3:]))
+        for row in rows:
+            for name in row.data.keys() & known.keys():
+                row.data[name] = known[name]
+        lead.on_row(known)
+
+    write_with_commit(session, _lead_statements[lead.key], params, answered)
     return rows
 
 

@@ -4,18 +4,26 @@ than sending it).
 
 On PostgreSQL the number, the ticket and its first history row are one statement: the
 counter's ``UPDATE ... RETURNING`` and the two inserts are CTEs, so issuing waits for one
-answer under the lock instead of three. Elsewhere (SQLite) they are three plain statements.
+answer under the lock instead of three. A ticket that is its transaction's last change (at
+the desk or the kiosk) goes further: that statement, with its events, is sent with the
+``COMMIT`` in one message, and the row is locked for no round trip at all (below). Elsewhere
+(SQLite) they are three plain statements.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import String, Text, bindparam, cast, func, insert, select, update
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import String, Text, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from clinic.base import iso
+from clinic.events.writing import Lead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 
 
@@ -117,6 +125,23 @@ _ISSUE_IN_ONE_STATEMENT = _issue_in_one_statement()
 ISSUING_QUEUE = select(
     Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
 ).where(Queue.id == bindparam("queue_id"))
+# The same, issuing with the commit: also the day's counter row (none before the day's first
+# ticket) and the ticket's id, taken from its sequence here, so that its channel and the
+# events naming it are known before the number is.
+ISSUING_QUEUE_AND_DAY = (
+    select(
+        Queue.id,
+        Queue.active,
+        Queue.closes_at,
+        Queue.prefix,
+        Queue.start_number,
+        QueueDay.id.label("day_id"),
+        QueueDay.closed_at.label("day_closed_at"),
+        func.nextval(func.pg_get_serial_sequence("tickets", "id")).label("ticket_id"),
+    )
+    .outerjoin(QueueDay, and_(QueueDay.queue_id == Queue.id, QueueDay.day == bindparam("on_day")))
+    .where(Queue.id == bindparam("queue_id"))
+)
 
 
 def write_ticket(session: Session, queue, day: date, values: dict, first: dict):
@@ -161,3 +186,70 @@ def _plainly(session: Session, queue, day: date, values: dict, first: dict):
     ticket_id = session.execute(_INSERT_TICKET, values).scalar_one()
     session.execute(_INSERT_HISTORY, {"ticket_id": ticket_id, **first})
     return ticket_id, row.waiting
+
+
+# -- issuing with the commit (PostgreSQL) ---------------------------------------------------
+# The number is taken by the statement that goes to the server with the COMMIT, in the same
+# message: the day's counter row is locked from the number to the commit for no round trip,
+# and no process waits for its turn on a CPU while holding it.
+
+_COMPUTED = ("queue_day_id", "number", "code")
+_TICKET_COLUMNS = [c.name for c in Ticket.__table__.c if c.name not in _COMPUTED]
+# The values only the database knows before the commit, which the events carry.
+ISSUED_FILLS = ("code", "number", "waiting")
+_ISSUING_CTES = (
+    # The day's row, open: its next number, and one more waiting.
+    "taken AS (UPDATE queue_days SET last_number = last_number + 1, waiting = waiting + 1 "
+    "WHERE id = %(day_id)s AND closed_at IS NULL RETURNING id, last_number, waiting), "
+    # f"{prefix}-{number:03d}": at least three digits, never cut. A day closed since it was
+    # read has no row to take: the statement, and the COMMIT after it, stop there.
+    "made AS (SELECT taken.id AS queue_day_id, taken.last_number AS number, "
+    "concat(CAST(%(prefix)s AS VARCHAR), '-', lpad(CAST(taken.last_number AS TEXT), "
+    "greatest(3, length(CAST(taken.last_number AS TEXT))), '0')) AS code, taken.waiting "
+    "FROM (SELECT 1) AS one LEFT JOIN taken ON true "
+    "WHERE CASE WHEN taken.id IS NULL THEN clinic_refuse('queue_closed') ELSE true END), "
+    # The ticket's and its history's values come as JSON documents, read as rows of their
+    # tables (their columns' types): one parameter each.
+    "issued AS (INSERT INTO tickets (queue_day_id, number, code, "  # nosec B608 - our columns
+    + ", ".join(_TICKET_COLUMNS)
+    + ") SELECT made.queue_day_id, made.number, made.code, "
+    + ", ".join(f"t.{name}" for name in _TICKET_COLUMNS)
+    + " FROM made, jsonb_populate_record(CAST(NULL AS tickets), %(ticket)s) AS t "
+    "RETURNING id), "
+    "recorded AS (INSERT INTO ticket_events (ticket_id, "  # nosec B608 - our columns
+    + ", ".join(_HISTORY_COLUMNS)
+    + ") SELECT issued.id, "
+    + ", ".join(f"h.{name}" for name in _HISTORY_COLUMNS)
+    + " FROM issued, jsonb_populate_record(CAST(NULL AS ticket_events), %(history)s) AS h)"
+)
+
+
+def _as_json(values: dict) -> dict:
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def issues_with_commit(session: Session) -> bool:
+    """Whether a ticket issued as the transaction's last change can go with its COMMIT."""
+    return (
+        session.get_bind().dialect.name == "postgresql" and session.get_nested_transaction() is None
+    )
+
+
+def issuing_lead(day_id: int, prefix: str, values: dict, first: dict, on_row) -> Lead:
+    """The statement issuing the ticket of ``values`` (with its id) in the day ``day_id``,
+    and its first history row (``first``), for its events to follow with the COMMIT; the
+    number, code and waiting count go to ``on_row``."""
+    params = {
+        "ticket": Jsonb(_as_json({name: values[name] for name in _TICKET_COLUMNS})),
+        "history": Jsonb(_as_json(first)),
+        "day_id": day_id,
+        "prefix": prefix,
+    }
+    return Lead("issue", _ISSUING_CTES, "made", ISSUED_FILLS, params, on_row)
+
+
+def refused_with_commit(exc: DBAPIError) -> str | None:
+    """The refusal (``clinic_refuse``'s code) that stopped a commit, if that is what did."""
+    if isinstance(exc.orig, psycopg.errors.RaiseException):
+        return exc.orig.diag.message_primary
+    return None

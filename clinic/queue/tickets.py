@@ -15,8 +15,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.base import is_id, iso, utcnow
 from clinic.db import note_written
@@ -214,11 +215,13 @@ def announce(
     also=(),
     waiting: int | None = None,
     with_commit: bool = False,
+    lead=None,
 ) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
     transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
     all of them in one batch. ``waiting``: the day's count when the caller has it;
-    ``with_commit``: the change's last events (see :func:`clinic.events.outbox.record_events`)."""
+    ``with_commit``, ``lead``: the change's last events, and the statement they follow (see
+    :func:`clinic.events.outbox.record_events`)."""
     session.flush()
     if waiting is None:
         waiting = waiting_count(session, ticket.queue_day_id)
@@ -235,6 +238,7 @@ def announce(
         [(channel, event.name, event.data_for(channel, everything)) for channel in channels]
         + list(also),
         with_commit=with_commit,
+        lead=lead,
     )
 
 
@@ -272,16 +276,21 @@ def issue_ticket(
     queued_at: datetime | None = None,
     transferred_from_id: int | None = None,
     return_to_queue_id: int | None = None,
-    last_change: bool = False,
+    commit: bool = False,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
 
-    ``last_change``: nothing more is written before the commit that follows (a ticket issued
-    at the desk or the kiosk). On PostgreSQL its events then go with the ``COMMIT``, and from
-    the number to the commit the day's counter row waits for two round trips, not three."""
+    ``commit``: the ticket is the transaction's last change (at the desk or the kiosk), and
+    the transaction is committed here. On PostgreSQL the number, the ticket, its history and
+    its events then go to the server in one message with the ``COMMIT`` (and with what else
+    goes with it: the request's audit row), so that the day's counter row is locked for no
+    round trip at all; a day closed since it was read is refused then."""
     now = now or utcnow()
+    day = clinic_day(now, tz)
+    with_commit = commit and numbering.issues_with_commit(session)
+    statement = numbering.ISSUING_QUEUE_AND_DAY if with_commit else numbering.ISSUING_QUEUE
     queue = (
-        session.execute(numbering.ISSUING_QUEUE, {"queue_id": queue_id}).first()
+        session.execute(statement, {"queue_id": queue_id, "on_day": day}).first()
         if is_id(queue_id)
         else None
     )
@@ -304,7 +313,6 @@ def issue_ticket(
     check_open(queue, now, tz)
     # Everything that can be read or checked is done above: from here to the commit the
     # day's counter row is locked, so only the writes of the ticket itself follow.
-    day = clinic_day(now, tz)
     values = {
         "queue_day_id": None,
         "queue_id": queue.id,
@@ -337,23 +345,73 @@ def issue_ticket(
         "actor": actor[:64],
         "data": {"source": source},
     }
+    if with_commit:
+        return _issue_with_commit(session, queue, day, values, first)
     # Plain statements while the counter row is locked: the ticket enters the session as a
     # loaded row, without a unit of work to flush.
     written = numbering.write_ticket(session, queue, day, values, first)
     if written is None:
         raise QueueRefused("the queue is closed for today", code="queue_closed")
     ticket_id, waiting = written
+    ticket = _loaded(session, ticket_id, values)
+    announce(session, ticket, "issued", also=[_print_request(ticket)], waiting=waiting)
+    if commit:
+        session.commit()
+    return ticket
+
+
+def _loaded(session: Session, ticket_id: int, values: dict) -> Ticket:
+    """The ticket written by a plain insert, entered in the session as a loaded row."""
     ticket = Ticket(id=ticket_id, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
     note_written(session, "tickets", ticket_id)
+    return ticket
+
+
+def _print_request(ticket: Ticket) -> tuple[str, str, dict]:
     # The printing module prints from this; until then the ticket page prints in the browser.
-    printing = (
+    return (
         PRINT_CHANNEL,
         queue_events.PRINT_REQUESTED.name,
-        {"ticket_id": ticket.id, "code": ticket.code, "queue_id": queue.id},
+        {"ticket_id": ticket.id, "code": ticket.code, "queue_id": ticket.queue_id},
     )
-    announce(session, ticket, "issued", also=[printing], waiting=waiting, with_commit=last_change)
+
+
+def _issue_with_commit(session: Session, queue, day: date, values: dict, first: dict) -> Ticket:
+    """PostgreSQL: the ticket of ``values``, with its id taken, numbered by the statement that
+    goes with the COMMIT; its events follow in the same statement (see
+    :func:`clinic.queue.numbering.issuing_lead`), and the transaction is committed here."""
+    day_id, closed_at = queue.day_id, queue.day_closed_at
+    if day_id is None:  # the day's first ticket makes its row
+        numbering.ensure_day(session, queue, day)
+        day_id, closed_at = session.execute(
+            select(QueueDay.id, QueueDay.closed_at).where(
+                QueueDay.queue_id == queue.id, QueueDay.day == day
+            )
+        ).one()
+    if closed_at is not None:
+        raise QueueRefused("the queue is closed for today", code="queue_closed")
+    # Until the commit answers, the number and code are placeholders of their types.
+    ticket = _loaded(
+        session, queue.ticket_id, {**values, "queue_day_id": day_id, "number": 0, "code": ""}
+    )
+
+    def numbered(answered: dict) -> None:
+        for name in ("number", "code"):
+            set_committed_value(ticket, name, answered[name])
+
+    lead = numbering.issuing_lead(
+        day_id, queue.prefix, {**values, "id": ticket.id}, first, numbered
+    )
+    announce(session, ticket, "issued", also=[_print_request(ticket)], waiting=0, lead=lead)
+    try:
+        session.commit()
+    except DBAPIError as exc:
+        if numbering.refused_with_commit(exc) != "queue_closed":
+            raise
+        session.rollback()
+        raise QueueRefused("the queue is closed for today", code="queue_closed") from exc
     return ticket
 
 

@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -176,6 +176,10 @@ def _entry_of(obj) -> tuple[str, str] | None:
     return None
 
 
+# Set while the audit row written before a commit is not committed yet.
+UNCOMMITTED_KEY = "clinic.audit_uncommitted"
+
+
 @event.listens_for(Session, "before_commit")
 def _record(session: Session) -> None:
     touched = session.info.get(TOUCHED_KEY)
@@ -183,6 +187,20 @@ def _record(session: Session) -> None:
         return
     named = [entry for entry in written(session) if entry not in touched]
     _write(session, status=_committed_status(), touched=named + touched)
+    session.info[UNCOMMITTED_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(UNCOMMITTED_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _undone(session: Session) -> None:
+    # The commit failed (a refusal decided by the server at the COMMIT): its audit row went
+    # with it, so the request's answer is recorded after the response, as a refusal is.
+    if session.info.pop(UNCOMMITTED_KEY, False) and has_request_context():
+        g.pop("audit_written", None)
 
 
 def init_app(app: Flask) -> None:

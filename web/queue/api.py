@@ -147,9 +147,8 @@ def issue_ticket(data, queue_id: int):
         patient_id=data["patient_id"],
         comment=data["comment"],
         actor=_actor(),
-        last_change=True,
+        commit=True,
     )
-    session.commit()
     return _ticket_out(ticket)
 
 
