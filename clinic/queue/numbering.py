@@ -216,7 +216,7 @@ _ISSUING_CTES = (
     + ", ".join(f"t.{name}" for name in _TICKET_COLUMNS)
     + " FROM made, jsonb_populate_record(CAST(NULL AS tickets), %(ticket)s) AS t "
     "RETURNING id), "
-    "recorded AS (INSERT INTO ticket_events (ticket_id, "  # nosec B608 - our columns
+    "recorded AS (INSERT INTO ticket_events (ticket_id, "
     + ", ".join(_HISTORY_COLUMNS)
     + ") SELECT issued.id, "
     + ", ".join(f"h.{name}" for name in _HISTORY_COLUMNS)
