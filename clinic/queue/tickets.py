@@ -411,6 +411,8 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
         if numbering.refused_with_commit(exc) != "queue_closed":
             raise
         session.rollback()
+        if ticket in session:  # never written: not a row of the session's to load again
+            session.expunge(ticket)
         raise QueueRefused("the queue is closed for today", code="queue_closed") from exc
     return ticket
 
