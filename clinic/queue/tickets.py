@@ -1,5 +1,5 @@
-"""The electronic queue's rules: issuing tickets and joining online (calling and serving are
-in :mod:`clinic.queue.calls`).
+"""The electronic queue's rules: issuing tickets (joining online is in
+:mod:`clinic.queue.joining`, calling and serving in :mod:`clinic.queue.calls`).
 
 Numbers are counted per queue per clinic day (the day starts at 00:00 in the clinic's time
 zone, whatever the server's clock zone) by one atomic ``UPDATE ... RETURNING`` on the day's
@@ -15,7 +15,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,7 +29,6 @@ from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.reference.models import Patient
-from clinic.text import NotAPhone, normalize_phone
 
 PRINT_CHANNEL = "printing:tickets"
 
@@ -417,96 +416,14 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
     return ticket
 
 
-def _local_time(now: datetime, tz: ZoneInfo):
+def local_time(now: datetime, tz: ZoneInfo):
     return now.astimezone(tz).time()
 
 
 def check_open(queue: Queue, now: datetime, tz: ZoneInfo) -> None:
     """Refuse a ticket once the queue's closing time (clinic time) has passed today: the
     closing task would only turn it into a no-show minutes later."""
-    if _local_time(now, tz) >= queue.closes_at:
+    if local_time(now, tz) >= queue.closes_at:
         raise QueueRefused(
             f"the queue closed at {queue.closes_at:%H:%M} today", code="queue_closed"
         )
-
-
-def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
-    return session.scalar(
-        select(Ticket).where(
-            Ticket.queue_day_id == queue_day_id,
-            Ticket.phone == phone,
-            Ticket.source == TicketSource.ONLINE,
-            Ticket.status.in_(S.ACTIVE),
-        )
-    )
-
-
-def join_online(
-    session: Session, queue_id: int, phone: str, *, tz: ZoneInfo, now: datetime | None = None
-) -> tuple[Ticket, bool]:
-    """A patient joins from his phone. Returns (ticket, created).
-
-    The same phone asking again gets its active ticket back, even once the window has
-    closed or the limit is reached: the duplicate is checked first.
-    """
-    now = now or utcnow()
-    try:
-        phone = normalize_phone(phone)
-    except NotAPhone as exc:
-        raise ValidationFailed(str(exc), errors={"phone": [str(exc)]}) from exc
-    queue = get_queue(session, queue_id)
-    day = clinic_day(now, tz)
-    existing_day = find_day(session, queue.id, day)
-    if existing_day is not None:
-        existing = active_online_ticket(session, existing_day.id, phone)
-        if existing is not None:
-            return existing, False
-    if not queue.active:
-        # Switched off for now, as the desk is told: not "never takes online joining".
-        raise QueueRefused("the queue is not active", code="queue_inactive")
-    check_open(queue, now, tz)
-    if not queue.online_from or not queue.online_until:
-        raise QueueRefused("this queue does not take online joining", code="online_disabled")
-    local = _local_time(now, tz)
-    if local < queue.online_from:
-        raise QueueRefused(
-            f"online joining opens at {queue.online_from:%H:%M}", code="window_not_open"
-        )
-    if local >= queue.online_until:
-        raise QueueRefused(
-            f"online joining closed at {queue.online_until:%H:%M}", code="window_closed"
-        )
-    numbering.ensure_day(session, queue, day)
-    try:
-        with session.begin_nested():
-            counted = session.execute(
-                update(QueueDay)
-                .where(
-                    QueueDay.queue_id == queue.id,
-                    QueueDay.day == day,
-                    QueueDay.online_issued < queue.online_daily_limit,
-                )
-                .values(online_issued=QueueDay.online_issued + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if counted.rowcount != 1:
-                if find_day(session, queue.id, day).closed_at is not None:
-                    # Closed for the day: that is the reason, whatever places are left.
-                    raise QueueRefused("the queue is closed for today", code="queue_closed")
-                raise QueueRefused("today's online places are taken", code="online_limit_reached")
-            ticket = issue_ticket(
-                session,
-                queue.id,
-                tz=tz,
-                source=TicketSource.ONLINE,
-                phone=phone,
-                now=now,
-                actor=f"online:{phone}",
-            )
-    except IntegrityError:
-        # The same phone joined at the same instant from another request: theirs stands.
-        winner = active_online_ticket(session, find_day(session, queue.id, day).id, phone)
-        if winner is None:  # pragma: no cover - not the same phone's race: raised as it came
-            raise
-        return winner, False
-    return ticket, True

@@ -12,7 +12,7 @@ from clinic.events import catalogue, record_event
 from clinic.events.catalogue import EventMismatch, EventType
 from clinic.models import OutboxEvent
 from clinic.queue import admin as queue_admin
-from clinic.queue import tickets as q
+from clinic.queue import joining
 from clinic.reference import directory as reference
 
 
@@ -91,7 +91,7 @@ def test_a_ticket_event_gives_each_audience_the_fields_of_its_shape(runtime):
                 "online_daily_limit": 5,
             },
         )
-        ticket, _ = q.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
+        ticket, _ = joining.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
         ids = queue.id, ticket.id
     with runtime.db.session() as s:
         rows = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.issued")).all()

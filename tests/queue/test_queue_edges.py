@@ -21,6 +21,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import QueueRefused
@@ -278,7 +279,7 @@ def test_online_joining_is_refused_where_the_queue_takes_none(runtime):
     queue_id = make_queue(runtime)
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as refused:
-            q.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
+            joining.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
     assert refused.value.code == "online_disabled"
     # Switched off for now, window or not: the patient is told so.
     with runtime.db.transaction() as s:
@@ -286,7 +287,7 @@ def test_online_joining_is_refused_where_the_queue_takes_none(runtime):
         queue.online_from, queue.online_until, queue.active = time(7, 0), time(20, 0), False
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as refused:
-            q.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
+            joining.join_online(s, queue_id, "+998901234567", tz=TZ, now=MORNING)
     assert refused.value.code == "queue_inactive"
 
 

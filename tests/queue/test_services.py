@@ -14,6 +14,7 @@ from clinic.models import OutboxEvent, Priority, Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.tickets import QueueRefused
 from clinic.reference import directory as reference
@@ -277,12 +278,12 @@ def test_online_join_window_limit_and_repeat(runtime):
 
     def join(phone, at):
         with runtime.db.transaction() as s:
-            ticket, created = q.join_online(s, queue_id, phone, tz=TZ, now=at)
+            ticket, created = joining.join_online(s, queue_id, phone, tz=TZ, now=at)
             return ticket.id, created
 
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as early:
-            q.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(6, 59))
+            joining.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(6, 59))
     assert early.value.code == "window_not_open"
     first, created = join("90 111 11 11", local(7, 0))
     assert created
@@ -290,11 +291,11 @@ def test_online_join_window_limit_and_repeat(runtime):
     join("90 222 22 22", local(7, 10))
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as full:
-            q.join_online(s, queue_id, "90 333 33 33", tz=TZ, now=local(7, 20))
+            joining.join_online(s, queue_id, "90 333 33 33", tz=TZ, now=local(7, 20))
     assert full.value.code == "online_limit_reached"
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as late:
-            q.join_online(s, queue_id, "90 444 44 44", tz=TZ, now=local(9, 0))
+            joining.join_online(s, queue_id, "90 444 44 44", tz=TZ, now=local(9, 0))
     assert late.value.code == "window_closed"
     # Over the limit and after the window: a repeat still gets its ticket back.
     assert join("90 111 11 11", local(10, 0)) == (first, False)
@@ -315,7 +316,7 @@ def test_no_ticket_is_issued_or_joined_after_the_queue_closes_in_clinic_time(run
         q.get_queue(s, queue_id).online_until = time(21, 0)
     with runtime.db.transaction() as s:
         with pytest.raises(QueueRefused) as online:
-            q.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(19, 0))
+            joining.join_online(s, queue_id, "90 111 11 11", tz=TZ, now=local(19, 0))
     assert online.value.code == "queue_closed"
 
 
@@ -332,7 +333,7 @@ def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
     def join():
         barrier.wait(10)
         with runtime.db.transaction() as s:
-            got.append(q.join_online(s, queue_id, "901234567", tz=TZ, now=MORNING)[0].id)
+            got.append(joining.join_online(s, queue_id, "901234567", tz=TZ, now=MORNING)[0].id)
 
     threads = [threading.Thread(target=join) for _ in range(8)]
     for t in threads:
@@ -417,7 +418,7 @@ def test_board_events_carry_no_names_or_phones(runtime):
     with runtime.db.transaction() as s:
         patient = reference_patient(s)
         q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, patient_id=patient.id, comment="Каримов")
-        q.join_online(s, queue_id, "90 765 43 21", tz=TZ, now=MORNING)
+        joining.join_online(s, queue_id, "90 765 43 21", tz=TZ, now=MORNING)
         calls.call_next(s, queue_id, tz=TZ, now=MORNING)
     with runtime.db.session() as s:
         board = s.scalars(

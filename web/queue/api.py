@@ -16,7 +16,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
-from clinic.queue import reception
+from clinic.queue import joining, reception
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
 from web import db
@@ -343,7 +343,7 @@ def join_online(data, queue_id: int):
     """Join from a phone: within the online window and under the daily limit. The same phone
     asking again gets its ticket back, whenever it asks."""
     session = db.session()
-    ticket, created = q.join_online(session, queue_id, data["phone"], tz=_tz())
+    ticket, created = joining.join_online(session, queue_id, data["phone"], tz=_tz())
     audit.answer_status(201 if created else 200)
     session.commit()
     return _public_ticket(session, ticket), (201 if created else 200)

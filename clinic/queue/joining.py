@@ -1,0 +1,110 @@
+"""A patient joins a queue from his phone: within the queue's online window and its daily
+limit of online places, one active ticket per phone per day (the same phone asking again gets
+its ticket back)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.errors import ValidationFailed
+from clinic.queue import numbering
+from clinic.queue.models import QueueDay, Ticket, TicketSource
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import (
+    QueueRefused,
+    check_open,
+    clinic_day,
+    find_day,
+    get_queue,
+    issue_ticket,
+    local_time,
+)
+from clinic.text import NotAPhone, normalize_phone
+
+
+def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
+    return session.scalar(
+        select(Ticket).where(
+            Ticket.queue_day_id == queue_day_id,
+            Ticket.phone == phone,
+            Ticket.source == TicketSource.ONLINE,
+            Ticket.status.in_(S.ACTIVE),
+        )
+    )
+
+
+def join_online(
+    session: Session, queue_id: int, phone: str, *, tz: ZoneInfo, now: datetime | None = None
+) -> tuple[Ticket, bool]:
+    """A patient joins from his phone. Returns (ticket, created).
+
+    The same phone asking again gets its active ticket back, even once the window has
+    closed or the limit is reached: the duplicate is checked first.
+    """
+    now = now or utcnow()
+    try:
+        phone = normalize_phone(phone)
+    except NotAPhone as exc:
+        raise ValidationFailed(str(exc), errors={"phone": [str(exc)]}) from exc
+    queue = get_queue(session, queue_id)
+    day = clinic_day(now, tz)
+    existing_day = find_day(session, queue.id, day)
+    if existing_day is not None:
+        existing = active_online_ticket(session, existing_day.id, phone)
+        if existing is not None:
+            return existing, False
+    if not queue.active:
+        # Switched off for now, as the desk is told: not "never takes online joining".
+        raise QueueRefused("the queue is not active", code="queue_inactive")
+    check_open(queue, now, tz)
+    if not queue.online_from or not queue.online_until:
+        raise QueueRefused("this queue does not take online joining", code="online_disabled")
+    local = local_time(now, tz)
+    if local < queue.online_from:
+        raise QueueRefused(
+            f"online joining opens at {queue.online_from:%H:%M}", code="window_not_open"
+        )
+    if local >= queue.online_until:
+        raise QueueRefused(
+            f"online joining closed at {queue.online_until:%H:%M}", code="window_closed"
+        )
+    numbering.ensure_day(session, queue, day)
+    try:
+        with session.begin_nested():
+            counted = session.execute(
+                update(QueueDay)
+                .where(
+                    QueueDay.queue_id == queue.id,
+                    QueueDay.day == day,
+                    QueueDay.online_issued < queue.online_daily_limit,
+                )
+                .values(online_issued=QueueDay.online_issued + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if counted.rowcount != 1:
+                if find_day(session, queue.id, day).closed_at is not None:
+                    # Closed for the day: that is the reason, whatever places are left.
+                    raise QueueRefused("the queue is closed for today", code="queue_closed")
+                raise QueueRefused("today's online places are taken", code="online_limit_reached")
+            ticket = issue_ticket(
+                session,
+                queue.id,
+                tz=tz,
+                source=TicketSource.ONLINE,
+                phone=phone,
+                now=now,
+                actor=f"online:{phone}",
+            )
+    except IntegrityError:
+        # The same phone joined at the same instant from another request: theirs stands.
+        winner = active_online_ticket(session, find_day(session, queue.id, day).id, phone)
+        if winner is None:  # pragma: no cover - not the same phone's race: raised as it came
+            raise
+        return winner, False
+    return ticket, True
