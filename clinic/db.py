@@ -71,6 +71,14 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+def sends_with_commit(session: Session) -> bool:
+    """Whether writes can go with the session's ``COMMIT`` (:func:`write_with_commit`): on
+    PostgreSQL, outside any savepoint (a savepoint rolled back must take its writes along)."""
+    return (
+        session.get_bind().dialect.name == "postgresql" and session.get_nested_transaction() is None
+    )
+
+
 def write_with_commit(
     session: Session, sql: str, params: dict, on_rows: Callable[[list], None] | None = None
 ) -> None:

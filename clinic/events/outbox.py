@@ -25,7 +25,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
-from clinic.db import on_commit
+from clinic.db import on_commit, sends_with_commit
 from clinic.events import catalogue, writing
 from clinic.events.models import EventChannel, OutboxEvent, RecordedEvent
 
@@ -98,13 +98,9 @@ def record_events(
 
 
 def can_go_with_commit(session: Session, events: list) -> bool:
-    """Whether ``events`` can be written with the transaction's ``COMMIT``: on PostgreSQL, a
-    change's few, outside any savepoint."""
-    return (
-        len(events) <= writing.ONE_STATEMENT_EVENTS
-        and session.get_nested_transaction() is None
-        and session.get_bind().dialect.name == "postgresql"
-    )
+    """Whether ``events`` can be written with the transaction's ``COMMIT``: a change's few,
+    where writes can go with it at all (:func:`clinic.db.sends_with_commit`)."""
+    return len(events) <= writing.ONE_STATEMENT_EVENTS and sends_with_commit(session)
 
 
 def record_event(session: Session, channel: str, type_: str, data: dict) -> RecordedEvent:

@@ -228,13 +228,6 @@ def _as_json(values: dict) -> dict:
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
-def issues_with_commit(session: Session) -> bool:
-    """Whether a ticket issued as the transaction's last change can go with its COMMIT."""
-    return (
-        session.get_bind().dialect.name == "postgresql" and session.get_nested_transaction() is None
-    )
-
-
 def issuing_lead(day_id: int, prefix: str, values: dict, first: dict, on_row) -> Lead:
     """The statement issuing the ticket of ``values`` (with its id) in the day ``day_id``,
     and its first history row (``first``), for its events to follow with the COMMIT; the

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.base import is_id, iso, utcnow
-from clinic.db import note_written
+from clinic.db import note_written, sends_with_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
@@ -286,7 +286,7 @@ def issue_ticket(
     round trip at all; a day closed since it was read is refused then."""
     now = now or utcnow()
     day = clinic_day(now, tz)
-    with_commit = commit and numbering.issues_with_commit(session)
+    with_commit = commit and sends_with_commit(session)
     statement = numbering.ISSUING_QUEUE_AND_DAY if with_commit else numbering.ISSUING_QUEUE
     queue = (
         session.execute(statement, {"queue_id": queue_id, "on_day": day}).first()
@@ -384,11 +384,8 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
     day_id, closed_at = queue.day_id, queue.day_closed_at
     if day_id is None:  # the day's first ticket makes its row
         numbering.ensure_day(session, queue, day)
-        day_id, closed_at = session.execute(
-            select(QueueDay.id, QueueDay.closed_at).where(
-                QueueDay.queue_id == queue.id, QueueDay.day == day
-            )
-        ).one()
+        made = find_day(session, queue.id, day)
+        day_id, closed_at = made.id, made.closed_at
     if closed_at is not None:
         raise QueueRefused("the queue is closed for today", code="queue_closed")
     # Until the commit answers, the number and code are placeholders of their types.
