@@ -150,6 +150,20 @@ def test_payme_hears_a_body_declared_as_other_than_json_as_32600_and_reads_undec
     assert response.status_code == 200 and response.get_json()["result"]["allow"] is True
 
 
+def test_payme_reads_a_body_declared_as_text_json_as_its_protocol_page_sends_it(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    doc = {"id": 4, "method": "CheckPerformTransaction",
+           "params": {"amount": PRICE, "account": account(invoice_id)}}  # fmt: skip
+    response = anon_client.post(
+        "/payments/payme", data=json.dumps(doc), content_type="text/json; charset=UTF-8",
+        headers=payme_auth(),
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.get_json()["id"] == 4 and response.get_json()["result"]["allow"] is True
+
+
 @pytest.mark.parametrize("backend", [ONE_BACKEND])
 @pytest.mark.parametrize("header", ["Bearer not-a-token", "Basic !!!", "Token x"])
 def test_click_ignores_a_foreign_authorization_header(runtime, anon_client, header):

@@ -60,6 +60,9 @@ CLOCK_KEY = "clinic.payments.clock"
 APPLY_WEBHOOK_TASK = "payments.apply_webhook_event"
 PAYMENTS_QUEUE = "payments"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Payme's protocol page declares its requests as ``text/json; charset=UTF-8``; the sandbox and
+# most clients send ``application/json``. Both are JSON, and so is a body declaring no type.
+PAYME_JSON = ("", "application/json", "text/json")
 
 
 def _settings():
@@ -171,7 +174,7 @@ def _payme_unreadable(doc) -> payme.PaymeError | None:
     """-32600 for a body declared as something other than JSON (one declaring nothing is read
     as JSON), and for text no column can store (a NUL, a lone surrogate) or nesting past the
     input boundary's limit: Payme hears every refusal as JSON-RPC with HTTP 200."""
-    if request.mimetype not in ("", "application/json"):
+    if request.mimetype not in PAYME_JSON:
         return payme.PaymeError(payme.INVALID_REQUEST, "Content-Type")
     try:
         check_document(doc)
