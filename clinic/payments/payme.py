@@ -26,6 +26,7 @@ from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes,
     CANNOT_PERFORM,
     ERRORS,
     INTERNAL,
+    INVALID_PARAMS,
     INVALID_REQUEST,
     INVOICE_NOT_FOUND,
     INVOICE_NOT_PAYABLE,
@@ -33,6 +34,7 @@ from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes,
     NOT_FOUND,
     NOT_POST,
     PARSE_ERROR,
+    RECEIPT_NOT_FOUND,
     SERVICE_RENDERED,
     UNAUTHORIZED,
     WRONG_AMOUNT,
@@ -71,10 +73,10 @@ def _amount(params: dict) -> int:
     return amount
 
 
-def _text(params: dict, name: str) -> str:
+def _text(params: dict, name: str, *, refusal: int = INVALID_REQUEST) -> str:
     value = params.get(name)
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-        raise PaymeError(INVALID_REQUEST, name)
+        raise PaymeError(refusal, name)
     return value
 
 
@@ -377,16 +379,19 @@ FISCAL_TYPES = {"PERFORM": "fiscal_perform", "CANCEL": "fiscal_cancel"}
 
 
 def set_fiscal_data(session: Session, params: dict, now: int) -> dict:
-    payme_id = _text(params, "id")
+    """Keep the fiscal receipt of a payment (PERFORM) or of its cancellation (CANCEL). Payme
+    documents this method's own errors: -32602 for a parameter missing or mistyped (``data``
+    names it) and -32001 for a receipt id no transaction has."""
+    payme_id = _text(params, "id", refusal=INVALID_PARAMS)
     kind = params.get("type")
     data = params.get("fiscal_data")
     if kind not in FISCAL_TYPES:
-        raise PaymeError(INVALID_REQUEST, "type")
+        raise PaymeError(INVALID_PARAMS, "type")
     if not isinstance(data, dict):
-        raise PaymeError(INVALID_REQUEST, "fiscal_data")
+        raise PaymeError(INVALID_PARAMS, "fiscal_data")
     txn = _locked(session, payme_id)
     if txn is None:
-        raise PaymeError(NOT_FOUND)
+        raise PaymeError(RECEIPT_NOT_FOUND)
     setattr(txn, FISCAL_TYPES[kind], data)
     session.flush()
     return {"success": True}

@@ -23,6 +23,13 @@ ERRORS = {
         "Hisob allaqachon to'langan yoki bekor qilingan",
         "The invoice is already paid or cancelled",
     ),
+    # SetFiscalData's own codes, as Payme's page for that method documents them.
+    -32001: (
+        "Чек с таким id не найден",
+        "Bunday id bilan chek topilmadi",
+        "No receipt with this id",
+    ),
+    -32602: ("Неверные параметры", "Noto'g'ri parametrlar", "Invalid parameters"),
     -32300: ("Метод запроса должен быть POST", "So'rov usuli POST bo'lishi kerak", "Use POST"),
     -32400: ("Внутренняя ошибка", "Ichki xatolik", "Internal error"),
     -32504: (
@@ -45,6 +52,8 @@ SERVICE_RENDERED = -31007
 CANNOT_PERFORM = -31008
 INVOICE_NOT_FOUND = -31050
 INVOICE_NOT_PAYABLE = -31051
+RECEIPT_NOT_FOUND = -32001
+INVALID_PARAMS = -32602
 NOT_POST = -32300
 INTERNAL = -32400
 UNAUTHORIZED = -32504

@@ -407,7 +407,6 @@ def test_an_unknown_transaction_is_31003(payme):
         ("PerformTransaction", {"id": "nope"}),
         ("CancelTransaction", {"id": "nope", "reason": 1}),
         ("CheckTransaction", {"id": "nope"}),
-        ("SetFiscalData", {"id": "nope", "type": "PERFORM", "fiscal_data": {}}),
     ]:
         assert payme.error(method, params) == -31003, method
 
@@ -460,10 +459,30 @@ def test_set_fiscal_data_keeps_the_receipt_for_perform_and_cancel(
         "SetFiscalData", {"id": "f1", "type": "PERFORM", "fiscal_data": receipt}
     ) == {"success": True}
     payme.result("SetFiscalData", {"id": "f1", "type": "CANCEL", "fiscal_data": {"receipt_id": 8}})
-    assert payme.error("SetFiscalData", {"id": "f1", "type": "OTHER", "fiscal_data": {}}) == -32600
     with runtime.db.session() as s:
         txn = s.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == "f1"))
         assert txn.fiscal_perform == receipt and txn.fiscal_cancel == {"receipt_id": 8}
+
+
+def test_set_fiscal_data_answers_its_own_codes_32001_unknown_receipt_32602_bad_parameter(
+    runtime, payme, invoice_id, clock
+):
+    """Payme's page for SetFiscalData documents its errors apart from the other methods'."""
+    create(payme, invoice_id, clock, "f2")
+    unknown = payme.call("SetFiscalData", {"id": "nope", "type": "PERFORM", "fiscal_data": {}})
+    assert unknown["error"]["code"] == -32001
+    assert set(unknown["error"]["message"]) == {"ru", "uz", "en"}
+    for params, field in (
+        ({"id": "f2", "type": "OTHER", "fiscal_data": {}}, "type"),
+        ({"id": "f2", "type": "PERFORM", "fiscal_data": []}, "fiscal_data"),
+        ({"id": 7, "type": "PERFORM", "fiscal_data": {}}, "id"),
+        ({"type": "CANCEL", "fiscal_data": {}}, "id"),
+    ):
+        error = payme.call("SetFiscalData", params)["error"]
+        assert (error["code"], error["data"]) == (-32602, field), params
+    with runtime.db.session() as s:
+        txn = s.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == "f2"))
+        assert txn.fiscal_perform is None and txn.fiscal_cancel is None
 
 
 # -- out of order ---------------------------------------------------------------------------

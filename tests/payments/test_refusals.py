@@ -193,7 +193,6 @@ def test_unknown_shifts_other_channels_and_the_log_by_provider(runtime):
         ("CheckPerformTransaction", {"amount": 1, "account": []}, "account"),
         ("CancelTransaction", {"id": "t", "reason": "1"}, "reason"),
         ("CancelTransaction", {"id": "t", "reason": True}, "reason"),
-        ("SetFiscalData", {"id": "t", "type": "PERFORM", "fiscal_data": []}, "fiscal_data"),
         ("CheckTransaction", {"id": "x" * 65}, "id"),
     ],
 )
