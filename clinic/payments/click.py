@@ -1,9 +1,9 @@
 """Click SHOP API: Prepare and Complete, checked in the order ``PROTOCOLS.md`` gives.
 
 The signature is an MD5 over the fields exactly as they arrived (``"50000"`` and
-``"50000.00"`` hash differently) and is compared in constant time. A Complete that arrives
-with ``error < 0`` is Click saying the payment failed: our side is cancelled and every later
-Complete for that transaction, "successful" or not, is answered -9.
+``"50000.00"`` hash differently) and is compared in constant time. A Complete (or a repeated
+Prepare) that arrives with ``error < 0`` is Click saying the payment failed: our side is
+cancelled and every later call for that transaction, "successful" or not, is answered -9.
 """
 
 from __future__ import annotations
@@ -228,6 +228,8 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
         amount = _check_amount(invoice, fields, txn)
         _check_open(invoice)
         if int(fields["error"]) < 0:
+            if txn is not None and txn.invoice_id == invoice.id:
+                _cancel_failed_prepare(session, txn.id, invoice, int(fields["error"]))
             raise ClickAnswer(CANCELLED)
         if txn is not None:
             if txn.status == ClickStatus.CANCELLED or txn.invoice_id != invoice.id:
@@ -314,6 +316,21 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
         return _answer(fields, SUCCESS, merchant_confirm_id=txn.confirm_id)
     except ClickAnswer as exc:
         return _answer(fields, exc.error, merchant_confirm_id=None)
+
+
+def _cancel_failed_prepare(session: Session, txn_id: int, invoice, click_error: int) -> None:
+    """Click repeats a Prepare reporting that the payment failed (``error < 0``): ours is
+    cancelled and the invoice let go, as Click's "cancel the payment and answer -9" asks, so
+    the -9 is true. A Complete of it holding its row right now decides instead (skipped, not
+    waited for: it locks the row before the invoice, which this call already holds)."""
+    txn = session.scalar(
+        select(ClickTransaction)
+        .where(ClickTransaction.id == txn_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if txn is not None and txn.status == ClickStatus.PREPARED:
+        _cancel(session, txn, invoice, click_error)
 
 
 def _cancel(session: Session, txn: ClickTransaction, invoice, click_error: int) -> None:

@@ -152,14 +152,29 @@ def test_a_failed_complete_with_an_error_code_past_the_integer_range_still_cance
         assert (txn.status, txn.click_error) == ("cancelled", -(2**31))
 
 
-def test_a_repeated_prepare_reporting_a_failure_is_minus_9_not_the_first_answer(
+def test_a_repeated_prepare_reporting_a_failure_is_minus_9_and_cancels_the_payment(
     runtime, anon_client
 ):
+    """Click: on a negative error code the supplier cancels the payment and answers -9."""
     invoice_id = make_invoice(runtime, (PRICE,))
     answer = prepared(anon_client, invoice_id)
     failed = click_post(anon_client, click_fields(invoice_id, "50000", error="-5017"))
     assert (failed["error"], failed["merchant_prepare_id"]) == (-9, None)
-    assert prepared(anon_client, invoice_id) == answer
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).held_by is None
+        txn = s.scalar(select(ClickTransaction))
+        assert (txn.status, txn.click_error) == ("cancelled", -5017)
+    # Cancelled stays cancelled: a Prepare or Complete of it again is -9, never success.
+    assert click_post(anon_client, click_fields(invoice_id, "50000"))["error"] == -9
+    assert click_post(anon_client, click_fields(invoice_id, "50000", error="-1"))["error"] == -9
+    late = click_fields(invoice_id, "50000", prepare_id=answer["merchant_prepare_id"])
+    assert click_post(anon_client, late)["error"] == -9
+    with runtime.db.session() as s:
+        assert s.scalar(select(ClickTransaction.click_error)) == -5017  # the first failure's
+    # The invoice is free at once for the patient's next attempt.
+    assert prepared(anon_client, invoice_id, trans_id="1002")["merchant_prepare_id"] != (
+        answer["merchant_prepare_id"]
+    )
 
 
 def test_a_complete_naming_a_prepare_id_past_any_row_is_minus_6(runtime, anon_client):
