@@ -51,7 +51,8 @@ def gunicorn(settings, runtime, tmp_path):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: two workers booting on a loaded 2-core machine.
+        deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, log.read_text()[-2000:]
             try:
