@@ -123,22 +123,6 @@ def slot_near(runtime, after: timedelta = timedelta(0)) -> datetime:
     return schedules.local_instant(local.date(), min(at, time(23, 50)), tz)
 
 
-def slots_today(
-    runtime, count: int = 1, *, after: timedelta = timedelta(0), every=timedelta(minutes=5)
-) -> list[datetime]:
-    """``count`` slot starts ``every`` apart, all on today's clinic day: from the slot running
-    at now + ``after``, or ending at the day's last slot where they would reach tomorrow.
-    For a patient checked in today through the API, which reads the real clock: such a test
-    passes at any hour, 23:58 included."""
-    tz = runtime.settings.tz
-    today = datetime.now(timezone.utc).astimezone(tz).date()
-    first = slot_near(runtime, after)
-    last = schedules.local_instant(today, time(23, 50), tz) - (count - 1) * every
-    if first.astimezone(tz).date() != today or first > last:
-        first = last
-    return [first + i * every for i in range(count)]
-
-
 class Mailbox:
     """What a real local SMTP server (aiosmtpd) accepted; can hold the first message back
     (``stall_first``) to stand for a mail server that is slow to answer."""

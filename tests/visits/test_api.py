@@ -14,7 +14,7 @@ from clinic.queue.models import Ticket, TicketSource
 from clinic.reference import directory as reference
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near, slots_today
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 
 def _book(client, clinic, day, hour, minute=0, *, patient=0, doctor=0, **extra):
@@ -116,9 +116,9 @@ def _department_queue(runtime, clinic, **extra):
         )  # fmt: skip
 
 
-def _booked_soon(runtime, clinic, *, patient=0, starts=None) -> int:
-    """A visit of the clinic's first doctor today, at ``starts`` or the slot running now."""
-    starts = starts or slots_today(runtime)[0]
+def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
+    """A visit of the clinic's first doctor at the next slot near now (checked in today)."""
+    starts = slot_near(runtime) + timedelta(minutes=later_minutes)
     with runtime.db.transaction() as s:
         return booking.book(
             s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
@@ -171,8 +171,8 @@ def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runt
     clinic = make_clinic(runtime, patients=3, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
     visits = []
-    for patient, starts in enumerate(slots_today(runtime, 3, every=timedelta(minutes=20))):
-        visits.append(_booked_soon(runtime, clinic, patient=patient, starts=starts))
+    for patient in range(3):
+        visits.append(_booked_soon(runtime, clinic, patient=patient, later_minutes=20 * patient))
         assert client.post(f"/api/v1/visits/{visits[-1]}/check-in", json={}).status_code == 200
 
     def visit(n):

@@ -29,7 +29,7 @@ from clinic.visits.models import (
     VisitNotice,
     WorkingHours,
 )
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near, slots_today
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 
 def _book(runtime, clinic, starts, *, patient=0, **kwargs) -> Visit:
@@ -139,7 +139,7 @@ def test_a_move_to_the_visits_own_time_is_refused_and_asks_no_worker(runtime, cl
 def test_an_arrived_visit_without_a_queue_moved_to_another_day_is_scheduled_again(runtime):
     clinic = make_clinic(runtime, **ALL_DAY)  # no queue: check-in issues no ticket
     tz = runtime.settings.tz
-    starts = slots_today(runtime, after=timedelta(minutes=30))[0]
+    starts = slot_near(runtime, timedelta(minutes=30))
     visit = _book(runtime, clinic, starts)
     with runtime.db.transaction() as s:
         assert checkin.check_in(s, s.get(Visit, visit.id), tz=tz) is None
@@ -273,7 +273,7 @@ def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, 
             {"code": f"c{clinic.department_id}", "department_id": clinic.department_id,
              "closes_at": wall_time(23, 59, 59, 999999)},
         )  # fmt: skip
-    visit = _book(runtime, clinic, slots_today(runtime, after=timedelta(minutes=5))[0])
+    visit = _book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
     arrived = client.post(f"/api/v1/visits/{visit.id}/check-in", json={})
     assert arrived.status_code == 200, arrived.get_json()
     ticket_id = arrived.get_json()["ticket_id"]

@@ -21,7 +21,7 @@ from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
 from tests.queue.test_concurrency import in_parallel
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slots_today
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 FINISHED = ("succeeded", "failed")
 
@@ -125,10 +125,11 @@ def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtim
                 {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
                  "doctor_id": doctor_id, "prefix": "AB"[i], "closes_at": wall_time(23, 59, 59)},
             )  # fmt: skip
-    starts, later = slots_today(runtime, 2)
+    starts = slot_near(runtime)
     visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
     with runtime.db.transaction() as s:
         first = checkin.check_in(s, v.get_visit(s, visit.id), tz=tz, actor="desk")
+    later = slot_near(runtime, timedelta(minutes=5))
     response = client.post(
         f"/api/v1/visits/{visit.id}/reschedule",
         json={"starts_at": iso(later), "doctor_id": clinic.doctor_ids[1], "reason": "замена"},

@@ -23,7 +23,7 @@ from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
 from clinic.visits.models import DoctorService, Visit, VisitNotice
 from tests.conftest import BACKENDS
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slots_today
+from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
 
 
 def book(runtime, clinic, starts, *, patient=0, now=None, **kwargs) -> Visit:
@@ -211,7 +211,7 @@ def _checked_in_today(runtime):
                 "closes_at": time(23, 59, 59, 999999),
             },
         )
-    visit = book(runtime, clinic, slots_today(runtime, after=timedelta(minutes=5))[0])
+    visit = book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit.id)
         ticket = checkin.check_in(s, visit, tz=clinic.tz)
