@@ -85,6 +85,9 @@ def doctors_for(
         if department_id is not None and doctor.department_id != department_id:
             # Two filters that cannot both hold: no slots, rather than one of them ignored.
             return []
+        if service_id is not None and offers(session, doctor, [_service(session, service_id).id]):
+            # Nor slots for a service he does not offer: booking one would be refused.
+            return []
         return [doctor]
     if service_id is not None:
         query = doctors_offering(session, _service(session, service_id))

@@ -1,9 +1,9 @@
 """The calendar's rules at their edges: visits start on the slot grid, hours may end at
 midnight, a service's slots fit the whole service, dates stay inside the calendar's reach, a
-move is a change of time to an active doctor, an arrival belongs to its day, a cancelled
-arrival leaves the queue, a long absence is refused before anything is marked, inactive
-doctors offer nothing, two saves of a week leave one week, and a reminder of a time the
-visit no longer has is never sent."""
+move is a change of time to an active doctor, a doctor has no slots for a service he does
+not offer, an arrival belongs to its day, a cancelled arrival leaves the queue, a long
+absence is refused before anything is marked, inactive doctors offer nothing, two saves of a
+week leave one week, and a reminder of a time the visit no longer has is never sent."""
 
 from __future__ import annotations
 
@@ -356,6 +356,30 @@ def test_a_services_free_slots_are_the_starts_where_the_whole_service_fits(runti
         f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}"
     ).get_json()
     assert [x["local_time"][-5:] for x in plain] == ["09:00", "09:20", "10:00", "10:20"]
+
+
+def test_a_doctor_has_no_free_slots_for_a_service_he_does_not_offer(runtime, client):
+    clinic = make_clinic(runtime, hours=("09:00", "10:00"), slot=20)
+    other = make_clinic(runtime)  # another department and its consultation
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+
+    def starts(service_id: int) -> list[str]:
+        found = client.get(
+            f"/api/v1/visits/slots?doctor_id={doctor}&service_id={service_id}&from={day}&to={day}"
+        )
+        assert found.status_code == 200, found.get_json()
+        return [x["local_time"][-5:] for x in found.get_json()]
+
+    assert starts(clinic.service_id) == ["09:00", "09:20", "09:40"]
+    # Each of these slots would be refused as service_not_offered: none is listed.
+    assert starts(other.service_id) == []
+    refused = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[0], "doctor_id": doctor,
+              "starts_at": iso(clinic.at(day, 9)), "service_ids": [other.service_id]},
+    )  # fmt: skip
+    assert refused.get_json()["code"] == "service_not_offered"
 
 
 def test_a_visit_is_not_moved_to_an_inactive_doctor(runtime, client):
