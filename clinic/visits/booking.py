@@ -117,6 +117,10 @@ def place(
             f"a visit starts at the start of a slot (every {shift.slot_minutes} minutes"
             f" from {shift.starts.astimezone(tz):%H:%M})",
         )
+    if kind == VisitKind.WALK_IN and starts_at + timedelta(minutes=shift.slot_minutes) <= now:
+        # A slot that is over is not running now: booked into it, the walk-in would be a
+        # no-show at beat's next round, with the patient standing at the desk.
+        raise refusal(C.IN_PAST, "this slot is over; book the slot running now")
     overlapping = session.execute(
         select(Visit.seat, Visit.patient_id, Visit.doctor_id).where(
             Visit.status.in_(VisitStatus.HOLDING),

@@ -86,6 +86,20 @@ def test_a_walk_in_joins_the_slot_running_now_but_not_an_hour_gone(runtime, clin
     assert refused.value.code == "in_past"
 
 
+def test_a_walk_in_is_not_booked_into_a_slot_that_is_over(runtime, clinic):
+    day = next_week_day(runtime.settings.tz)
+    # 09:50: the 09:00-09:20 slot ended half an hour ago, though it began within the hour.
+    now = clinic.at(day, 9, 50)
+    with pytest.raises(booking.BookingRefused) as refused:
+        book(runtime, clinic, clinic.at(day, 9), kind=VisitKind.WALK_IN, now=now)
+    assert refused.value.code == "in_past" and "starts_at" in refused.value.errors
+    walk_in = book(runtime, clinic, clinic.at(day, 9, 40), kind=VisitKind.WALK_IN, now=now)
+    with runtime.db.transaction() as s:
+        # Booked into the running slot, the patient at the desk is no no-show yet.
+        assert v.mark_no_shows(s, grace_minutes=30, now=now) == []
+    assert walk_in.status == VisitStatus.SCHEDULED
+
+
 def test_a_visit_that_would_run_past_the_end_of_the_hours_is_refused(runtime, clinic):
     with runtime.db.transaction() as s:
         long_one = reference.create_service(
