@@ -291,3 +291,27 @@ def test_a_doctor_reads_his_own_schedule_and_not_another_doctors(runtime, client
     assert department.status_code == 403
     booking_try = doctor_client.post("/api/v1/visits", json={})
     assert booking_try.status_code == 403
+
+
+def test_a_doctor_refused_another_doctors_calendar_is_told_why_at_the_field(
+    runtime, client, client_as
+):
+    clinic = make_clinic(runtime, doctors=1)
+    day = next_week_day(runtime.settings.tz)
+    visit = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0],
+              "starts_at": iso(clinic.at(day, 9))},
+    ).get_json()  # fmt: skip
+    doctor_client = client_as("doctor")
+    for url, field in (
+        (f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}",
+         "doctor_id"),
+        (f"/api/v1/visits?day={day}&department_id={clinic.department_id}", "department_id"),
+        (f"/api/v1/visits/{visit['id']}", "visit_id"),
+    ):  # fmt: skip
+        refused = doctor_client.get(url)
+        assert refused.status_code == 403, (url, refused.get_json())
+        body = refused.get_json()
+        assert field in body["errors"], (url, body)
+        assert "your" in body["detail"] or "own" in body["detail"], (url, body)

@@ -8,9 +8,10 @@ problems with a ``code`` (see :class:`clinic.visits.events.Conflicts`) and the f
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from clinic import jobs
+from clinic.errors import Forbidden
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
@@ -47,8 +48,17 @@ def _scope(doctor_id, department_id) -> tuple[int | None, int | None]:
     own = own_doctor()
     if own is None:
         return doctor_id, department_id
-    if doctor_id not in (None, own) or department_id is not None:
-        abort(403, message="a doctor sees his own schedule")
+    # The domain's Forbidden: the problem says why and names the field (abort's message
+    # would not reach it).
+    if department_id is not None:
+        raise Forbidden(
+            "a doctor sees his own schedule",
+            errors={"department_id": ["a doctor sees his own schedule"]},
+        )
+    if doctor_id not in (None, own):
+        raise Forbidden(
+            "a doctor sees his own schedule", errors={"doctor_id": ["not your schedule"]}
+        )
     return own, None
 
 
@@ -56,7 +66,7 @@ def visit_for_reader(session, visit_id: int, *, lock: bool = False):
     visit = v.get_visit(session, visit_id, lock=lock)
     own = own_doctor()
     if own is not None and visit.doctor_id != own:
-        abort(403, message="this is not your visit")
+        raise Forbidden("this is not your visit", errors={"visit_id": ["not your visit"]})
     return visit
 
 
