@@ -255,9 +255,8 @@ def add_exception(
     )
     if same is not None:
         # A form sent twice: the days are declared once (their visits listed once).
-        raise Conflict(
-            f"the same {kind} is already declared (exception {same})", code="already_declared"
-        )
+        detail = f"the same {kind} is already declared (exception {same})"
+        raise Conflict(detail, code="already_declared", errors={"first_day": [detail]})
     row = ScheduleException(
         doctor_id=doctor_id,
         kind=kind,

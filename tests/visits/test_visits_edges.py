@@ -412,6 +412,8 @@ def test_the_same_days_away_declared_twice_are_stored_once(runtime, clinic):
         with pytest.raises(Conflict) as again:
             schedules.add_exception(s, kind="leave", doctor_id=doctor_id, **week)
         assert again.value.code == "already_declared" and str(first) in again.value.detail
+        # Said at the form's field, as every refusal is.
+        assert str(first) in again.value.errors["first_day"][0]
         with pytest.raises(Conflict):
             schedules.add_exception(s, kind="holiday", **week)
         # Other days, or another kind over the same days (sick during leave), are their own.
