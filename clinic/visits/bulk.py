@@ -91,7 +91,10 @@ def notice_key(job_id: str, visit_id: int) -> str:
 def _affected(
     session: Session, away: ScheduleException, tz: ZoneInfo, skip: set[int], now: datetime
 ) -> list[Visit]:
-    first = max(schedules.day_bounds(away.first_day, tz)[0], now)
+    # From the start of today, not from now: a patient already waiting for him (arrived), or
+    # late for a visit of this morning, is moved too, not left in the queue of a doctor who
+    # has gone home. Days already over stay as they were.
+    first = schedules.day_bounds(max(away.first_day, now.astimezone(tz).date()), tz)[0]
     after = schedules.day_bounds(away.last_day, tz)[1]
     rows = session.scalars(
         select(Visit)

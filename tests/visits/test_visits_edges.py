@@ -635,6 +635,27 @@ def test_a_bulk_move_skips_a_slot_where_the_patient_is_busy_and_tells_the_patien
     assert [to for to, _subject, _body in outbox.sent] == ["patient@example.test"]
 
 
+def test_a_doctor_sent_home_at_ten_has_the_patient_already_waiting_moved_too(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    waiting = book(runtime, clinic, clinic.at(day, 9), now=clinic.at(day, 8))
+    later = book(runtime, clinic, clinic.at(day, 11), patient=1, now=clinic.at(day, 8))
+    ten = clinic.at(day, 10)
+    with runtime.db.transaction() as s:
+        arrived = v.get_visit(s, waiting.id, lock=True)
+        checkin.check_in(s, arrived, tz=clinic.tz, now=clinic.at(day, 8, 50))
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
+            search_days=1, actor="desk",
+        )  # fmt: skip
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz, now=ten)
+    assert result["total"] == 2 and result["unplaced"] == []
+    assert {m["visit_id"] for m in result["moved"]} == {waiting.id, later.id}
+    with runtime.db.session() as s:
+        moved = s.get(Visit, waiting.id)
+        assert moved.starts_at > ten and moved.status == VisitStatus.SCHEDULED
+
+
 def test_a_visit_moved_to_another_department_leaves_its_old_calendar(runtime):
     clinic = make_clinic(runtime)
     other = make_clinic(runtime)
