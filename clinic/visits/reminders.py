@@ -17,6 +17,8 @@ from clinic.visits import notify
 from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import Visit
 
+ROOM = ("каб.", "xona", "room")  # the word before the room's number: ru, uz, en
+
 
 def reminder_key(visit: Visit) -> str:
     return f"reminder:{visit.id}:{iso(visit.starts_at)}"
@@ -37,18 +39,20 @@ def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> 
     written = 0
     for visit in due:
         when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-        room = f", каб./room {visit.room.number}" if visit.room else ""
+        doctor = visit.doctor.full_name
+        ru, uz, en = (f", {w} {visit.room.number}" if visit.room else "" for w in ROOM)
+        # In the clinic's three languages: the patient's own is not known.
         notice = notify.write_notice(
             session,
             visit,
             key=reminder_key(visit),
             kind=NoticeKind.REMINDER,
-            subject="Напоминание о приёме / Visit reminder",
+            subject="Напоминание о приёме / Qabul haqida eslatma / Visit reminder",
             body=(
                 f"{visit.patient.full_name},\n\n"
-                f"напоминаем о приёме {when} (врач: {visit.doctor.full_name}{room}).\n"
-                f"A reminder of your visit at {when} "
-                f"(doctor: {visit.doctor.full_name}{room}).\n"
+                f"напоминаем о приёме {when} (врач: {doctor}{ru}).\n"
+                f"{when} dagi qabulingizni eslatamiz (shifokor: {doctor}{uz}).\n"
+                f"A reminder of your visit at {when} (doctor: {doctor}{en}).\n"
             ),
         )
         written += notice is not None

@@ -235,10 +235,11 @@ def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo
         visit,
         key=key,
         kind=NoticeKind.RESCHEDULED,
-        subject="Ваш приём перенесён / Your visit has been moved",
+        subject="Ваш приём перенесён / Qabulingiz ko'chirildi / Your visit has been moved",
         body=(
             f"{visit.patient.full_name},\n\n"
             f"ваш приём перенесён на {when} (врач: {doctor}).\n"
+            f"qabulingiz {when} ga ko'chirildi (shifokor: {doctor}).\n"
             f"Your visit has been moved to {when} (doctor: {doctor}).\n"
         ),
     )

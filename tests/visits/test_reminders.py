@@ -43,6 +43,11 @@ def test_reminders_arrive_once_even_when_beat_sends_the_task_twice_at_once(
     celery_app.send_task("visits.send_reminders")  # a third run finds nothing new
     assert len(mailbox.wait_for(3, timeout=1.5)) == 2
     assert all("Напоминание" in m["subject"] for m in mail)
+    # Each of the clinic's three languages, since the patient's own is not known.
+    assert all("Qabul haqida eslatma" in m["subject"] for m in mail)
+    body = mail[0]["raw"].get_content()
+    assert "напоминаем о приёме" in body and "qabulingizni eslatamiz" in body
+    assert "A reminder of your visit" in body
 
 
 def test_a_scheduled_visit_becomes_a_no_show_after_the_grace_period_and_not_before(runtime):

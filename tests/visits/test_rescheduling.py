@@ -75,7 +75,9 @@ def test_a_reschedule_answers_202_moves_once_tells_the_patient_and_both_calendar
     assert all("patient_name" not in e.data and "patient_phone" not in e.data for e in events)
     mail = mailbox.wait_for(1)
     assert len(mail) == 1 and mail[0]["to"] == ["patient@example.test"]
-    assert "перенесён" in mail[0]["subject"]
+    assert "перенесён" in mail[0]["subject"] and "ko'chirildi" in mail[0]["subject"]
+    body = mail[0]["raw"].get_content()
+    assert "перенесён" in body and "ko'chirildi" in body and "has been moved" in body
 
 
 def test_twenty_concurrent_reschedules_into_one_slot_move_one_visit_and_refuse_nineteen(
