@@ -117,8 +117,12 @@ def _department_queue(runtime, clinic, **extra):
 
 
 def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
-    """A visit of the clinic's first doctor at the next slot near now (checked in today)."""
-    starts = slot_near(runtime) + timedelta(minutes=later_minutes)
+    """A visit of the clinic's first doctor at the slot near now, or ``later_minutes`` away
+    from it towards midday, so that it is on today's clinic day (checked in today) whatever
+    the hour: in the evening "later" would cross midnight into tomorrow."""
+    near = slot_near(runtime)
+    evening = near.astimezone(runtime.settings.tz).hour >= 12
+    starts = near + timedelta(minutes=-later_minutes if evening else later_minutes)
     with runtime.db.transaction() as s:
         return booking.book(
             s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
