@@ -31,8 +31,6 @@ TASK_NAME = "visits.bulk_move"
 JOB_KIND = "visits.bulk_move"
 # A doctor's absence moves many patients' visits: for those who may move visits.
 jobs.followed_with(JOB_KIND, "visits.reschedule")
-# The clinic moves these visits, not the patient: they do not count against his limit.
-NO_LIMIT = 10**6
 MAX_SEARCH_DAYS = 31
 
 
@@ -133,7 +131,9 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> 
                     starts_at=slot["starts_at"],
                     doctor_id=slot["doctor_id"],
                     tz=tz,
-                    max_moves=NO_LIMIT,
+                    # The clinic moves these visits, not the patient: they do not count
+                    # against his limit.
+                    max_moves=None,
                     actor=actor,
                     reason=reason,
                     now=now,

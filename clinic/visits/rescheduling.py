@@ -91,16 +91,19 @@ def move_visit(
     starts_at: datetime,
     doctor_id: int | None,
     tz: ZoneInfo,
-    max_moves: int,
+    max_moves: int | None,
     actor: str,
     reason: str,
     now: datetime,
     data: dict | None = None,
 ) -> dict:
-    """Move one visit (locked by the caller) or raise the typed refusal; returns from/to."""
+    """Move one visit (locked by the caller) or raise the typed refusal; returns from/to.
+
+    ``max_moves`` None is the clinic's own move (its doctor away): the patient's limit
+    neither refuses nor counts it."""
     if visit.status not in VisitStatus.MOVABLE:
         raise booking.refusal(C.NOT_MOVABLE, f"a {visit.status} visit cannot be moved")
-    if visit.moves >= max_moves:
+    if max_moves is not None and visit.moves >= max_moves:
         raise booking.refusal(C.TOO_MANY_MOVES, f"the visit was moved {visit.moves} times")
     doctor = schedules.get_doctor(session, doctor_id or visit.doctor_id)
     service_ids = [s.service_id for s in visit.services]
@@ -132,7 +135,7 @@ def move_visit(
                 visit.starts_at = starts_at
                 visit.ends_at = placement.ends_at
                 visit.seat = seat
-                visit.moves = visit.moves + 1
+                visit.moves = visit.moves + (max_moves is not None)
                 visit.updated_at = now
                 session.flush()
             break

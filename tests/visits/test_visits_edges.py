@@ -656,6 +656,29 @@ def test_a_doctor_sent_home_at_ten_has_the_patient_already_waiting_moved_too(run
         assert moved.starts_at > ten and moved.status == VisitStatus.SCHEDULED
 
 
+def test_a_visit_the_clinic_moved_for_an_absent_doctor_leaves_the_patient_his_own_moves(
+    runtime,
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
+            search_days=1, actor="desk",
+        )  # fmt: skip
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
+    assert [m["visit_id"] for m in result["moved"]] == [visit.id]
+    with runtime.db.transaction() as s:
+        assert s.get(Visit, visit.id).moves == 0
+        job_id = rescheduling.request_move(
+            s, visit.id, starts_at=clinic.at(day + timedelta(days=1), 11), reason="patient asks"
+        ).id
+    with runtime.db.transaction() as s:
+        # A limit of one move: the patient's own, untouched by the clinic's.
+        assert rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=1)["moved"] is True
+
+
 def test_a_visit_moved_to_another_department_leaves_its_old_calendar(runtime):
     clinic = make_clinic(runtime)
     other = make_clinic(runtime)
