@@ -139,8 +139,10 @@ def test_a_move_to_the_visits_own_time_is_refused_and_asks_no_worker(runtime, cl
 def test_an_arrived_visit_without_a_queue_moved_to_another_day_is_scheduled_again(runtime):
     clinic = make_clinic(runtime, **ALL_DAY)  # no queue: check-in issues no ticket
     tz = runtime.settings.tz
-    starts = slot_near(runtime, timedelta(minutes=30))
-    visit = _book(runtime, clinic, starts)
+    # The slot running now, booked an hour ago: today's whatever the hour (half an hour
+    # later is tomorrow after 23:30, where today's check-in would be refused).
+    starts = slot_near(runtime)
+    visit = _book(runtime, clinic, starts, now=starts - timedelta(hours=1))
     with runtime.db.transaction() as s:
         assert checkin.check_in(s, s.get(Visit, visit.id), tz=tz) is None
     with runtime.db.transaction() as s:
