@@ -275,7 +275,8 @@ def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, 
             {"code": f"c{clinic.department_id}", "department_id": clinic.department_id,
              "closes_at": wall_time(23, 59, 59, 999999)},
         )  # fmt: skip
-    visit = _book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
+    starts = slot_near(runtime)  # today's at any hour, as above
+    visit = _book(runtime, clinic, starts, now=starts - timedelta(hours=1))
     arrived = client.post(f"/api/v1/visits/{visit.id}/check-in", json={})
     assert arrived.status_code == 200, arrived.get_json()
     ticket_id = arrived.get_json()["ticket_id"]

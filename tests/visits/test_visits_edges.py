@@ -225,7 +225,10 @@ def _checked_in_today(runtime):
                 "closes_at": time(23, 59, 59, 999999),
             },
         )
-    visit = book(runtime, clinic, slot_near(runtime, timedelta(minutes=5)))
+    # The slot running now, booked an hour ago: today's at any hour (five minutes later is
+    # tomorrow, or the day's last slot already begun, in the last ten minutes before midnight).
+    starts = slot_near(runtime)
+    visit = book(runtime, clinic, starts, now=starts - timedelta(hours=1))
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit.id)
         ticket = checkin.check_in(s, visit, tz=clinic.tz)
