@@ -73,6 +73,7 @@ def start_bulk_move(
     )
     job.state = {
         "exception_id": away.id,
+        "doctor_id": doctor_id,
         "search_days": search_days,
         "moved": [],
         "unplaced": [],
@@ -164,6 +165,11 @@ def run_bulk_move(
             # A deep copy: the JSON column is saved only when its value compares different.
             state = copy.deepcopy(job.state or {})
             away = session.get(ScheduleException, state["exception_id"])
+            if away is None:
+                # The absence was taken back (declared by mistake) before the job was done:
+                # what is moved stays moved, nothing more moves.
+                return _result(state, withdrawn=True)
+            state.setdefault("doctor_id", away.doctor_id)  # a job started before it was kept
             moment = now or utcnow()
             done_ids = {m["visit_id"] for m in state["moved"]} | {
                 u["visit_id"] for u in state["unplaced"]
@@ -172,19 +178,25 @@ def run_bulk_move(
             if state["total"] is None:
                 state["total"] = len(pending)
             if not pending:
-                return {
-                    "doctor_id": away.doctor_id,
-                    "exception_id": away.id,
-                    "total": state["total"],
-                    "moved": state["moved"],
-                    "unplaced": state["unplaced"],
-                }
+                return _result(state)
             batch = pending[:batch_size]
             keys = _move_batch(session, away, batch, state, tz=tz, now=moment, job_id=job_id)
             done = len(state["moved"]) + len(state["unplaced"])
             jobs.save_progress(session, job, done=done, total=state["total"], state=state)
         if keys and notifier is not None:
             notify.send_notices(sessions, notifier, keys=keys, lease_seconds=lease_seconds)
+
+
+def _result(state: dict, *, withdrawn: bool = False) -> dict:
+    done = len(state["moved"]) + len(state["unplaced"])
+    return {
+        "doctor_id": state.get("doctor_id"),
+        "exception_id": state["exception_id"],
+        "total": done if withdrawn else state["total"],
+        "moved": state["moved"],
+        "unplaced": state["unplaced"],
+        "withdrawn": withdrawn,
+    }
 
 
 def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:

@@ -682,6 +682,26 @@ def test_a_visit_the_clinic_moved_for_an_absent_doctor_leaves_the_patient_his_ow
         assert rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=1)["moved"] is True
 
 
+def test_an_absence_taken_back_before_its_bulk_move_ran_moves_nothing_and_ends_the_job(
+    runtime,
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.DAY_OFF, first_day=day, last_day=day,
+            search_days=1, actor="desk",
+        )  # fmt: skip
+    with runtime.db.transaction() as s:
+        schedules.remove_exception(s, away.id)  # declared by mistake
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
+    assert result["withdrawn"] is True and result["moved"] == [] and result["total"] == 0
+    assert result["doctor_id"] == clinic.doctor_ids[0]
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).starts_at == clinic.at(day, 9)
+
+
 def test_a_visit_moved_to_another_department_leaves_its_old_calendar(runtime):
     clinic = make_clinic(runtime)
     other = make_clinic(runtime)
