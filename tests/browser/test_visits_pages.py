@@ -68,3 +68,23 @@ def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_an
     first.wait_for_selector(f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{moved}']")
     with runtime.db.session() as s:
         assert s.get(Visit, visit.id).starts_at == clinic.at(day, 10, 20)
+
+
+def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime, registrars):
+    clinic = make_clinic(runtime, hours=("09:00", "10:00"))
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+    slot = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{iso(clinic.at(day, 9))}']"
+    tab = registrars[0]
+    for lang, words in (("ru", "Пациента с таким номером нет."), ("uz", "Bu raqamli bemor yo'q.")):
+        tab.goto(f"{live_server}/visits/calendar?lang={lang}&doctor={doctor}&day={day}")
+        wait_live(tab)
+        tab.click(slot)
+        tab.fill("#booking-form input[name=patient_id]", "999999")  # nobody has it
+        tab.click("#booking-form button[type=submit]")
+        error = "#booking-form [data-error-for=patient_id]:not([hidden])"
+        tab.wait_for_selector(error)
+        # The API says "no such patient" for scripts; the registrar reads her own language.
+        assert tab.inner_text(error) == words
+    with runtime.db.session() as s:
+        assert s.scalars(select(Visit)).first() is None

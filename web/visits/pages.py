@@ -42,6 +42,14 @@ def _texts() -> dict:
             C.NOT_MOVABLE: _("This visit can no longer be moved."),
             C.TOO_MANY_MOVES: _("This visit was moved too often."),
         },
+        # A refusal without a code is shown at its field in the page's language (the API
+        # words it in English for scripts).
+        "invalid": {
+            "patient_id": _("No patient has this number."),
+            "starts_at": _("Pick a free slot in the calendar."),
+            "notify_email": _("This is not an e-mail address."),
+            "reason": _("Say why the visit moves."),
+        },
         "booked": _("Booked."),
         "taken": _("taken"),
         "free": _("free"),

@@ -133,7 +133,7 @@
     Object.keys(errors).forEach(function (field) {
       var node = where.querySelector('[data-error-for="' + field + '"]');
       if (node) {
-        show(node, conflict || errors[field][0]);
+        show(node, conflict || texts.invalid[field] || errors[field][0]);
         shown = true;
       }
     });
