@@ -638,6 +638,14 @@ def test_a_bulk_move_skips_a_slot_where_the_patient_is_busy_and_tells_the_patien
     assert [to for to, _subject, _body in outbox.sent] == ["patient@example.test"]
 
 
+def _away_for_the_day(s, clinic, day, kind=ExceptionKind.SICK):
+    """The clinic's first doctor away on ``day``: the exception and its bulk-move job."""
+    return bulk.start_bulk_move(
+        s, clinic.doctor_ids[0], kind=kind, first_day=day, last_day=day, search_days=1,
+        actor="desk",
+    )  # fmt: skip
+
+
 def test_a_doctor_sent_home_at_ten_has_the_patient_already_waiting_moved_too(runtime):
     clinic = make_clinic(runtime)
     day = next_week_day(runtime.settings.tz)
@@ -647,10 +655,7 @@ def test_a_doctor_sent_home_at_ten_has_the_patient_already_waiting_moved_too(run
     with runtime.db.transaction() as s:
         arrived = v.get_visit(s, waiting.id, lock=True)
         checkin.check_in(s, arrived, tz=clinic.tz, now=clinic.at(day, 8, 50))
-        _away, job = bulk.start_bulk_move(
-            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
-            search_days=1, actor="desk",
-        )  # fmt: skip
+        _away, job = _away_for_the_day(s, clinic, day)
     result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz, now=ten)
     assert result["total"] == 2 and result["unplaced"] == []
     assert {m["visit_id"] for m in result["moved"]} == {waiting.id, later.id}
@@ -666,10 +671,7 @@ def test_a_visit_the_clinic_moved_for_an_absent_doctor_leaves_the_patient_his_ow
     day = next_week_day(runtime.settings.tz)
     visit = book(runtime, clinic, clinic.at(day, 9))
     with runtime.db.transaction() as s:
-        _away, job = bulk.start_bulk_move(
-            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
-            search_days=1, actor="desk",
-        )  # fmt: skip
+        _away, job = _away_for_the_day(s, clinic, day)
     result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
     assert [m["visit_id"] for m in result["moved"]] == [visit.id]
     with runtime.db.transaction() as s:
@@ -689,10 +691,7 @@ def test_an_absence_taken_back_before_its_bulk_move_ran_moves_nothing_and_ends_t
     day = next_week_day(runtime.settings.tz)
     visit = book(runtime, clinic, clinic.at(day, 9))
     with runtime.db.transaction() as s:
-        away, job = bulk.start_bulk_move(
-            s, clinic.doctor_ids[0], kind=ExceptionKind.DAY_OFF, first_day=day, last_day=day,
-            search_days=1, actor="desk",
-        )  # fmt: skip
+        away, job = _away_for_the_day(s, clinic, day, ExceptionKind.DAY_OFF)
     with runtime.db.transaction() as s:
         schedules.remove_exception(s, away.id)  # declared by mistake
     result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
