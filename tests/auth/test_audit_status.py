@@ -44,9 +44,9 @@ def _queue(runtime) -> int:
                 "code": "aud",
                 "department_id": department.id,
                 "online_from": time(0, 0),
-                "online_until": time(23, 59),
+                "online_until": time(23, 59, 59, 999999),
                 "online_daily_limit": 5,
-                "closes_at": time(23, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         ).id
 

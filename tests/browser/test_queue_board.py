@@ -280,7 +280,7 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
                     "code": f"d{n}",
                     "department_id": department.id,
                     "room_id": room.id,
-                    "closes_at": time_of_day(23, 59, 59),
+                    "closes_at": time_of_day(23, 59, 59, 999999),
                 },
             )
             queue_ids.append((queue.id, room.id))

@@ -56,7 +56,12 @@ def another_queue(runtime, code: str, prefix: str, **extra) -> int:
         # Open to the day's end (unless told): the browser tests issue at the real time.
         return queue_admin.create_queue(
             s,
-            {"code": code, "department_id": department.id, "closes_at": time(23, 59, 59), **extra},
+            {
+                "code": code,
+                "department_id": department.id,
+                "closes_at": time(23, 59, 59, 999999),
+                **extra,
+            },
         ).id
 
 
@@ -216,7 +221,7 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
         online_from=window[0],
         online_until=window[1],
         online_daily_limit=9,
-        closes_at=time(23, 59, 59),
+        closes_at=time(23, 59, 59, 999999),
     )
     with runtime.db.transaction() as s:
         queue_admin.update_queue(
@@ -224,9 +229,9 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
             q.get_queue(s, queue_hall["queue"]),
             {
                 "online_from": time(0),
-                "online_until": time(23, 59, 59),
+                "online_until": time(23, 59, 59, 999999),
                 "online_daily_limit": 9,
-                "closes_at": time(23, 59, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         )
     context, phone = new_tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True)

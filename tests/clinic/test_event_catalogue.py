@@ -86,8 +86,8 @@ def test_a_ticket_event_gives_each_audience_the_fields_of_its_shape(runtime):
                 "code": "ent",
                 "department_id": department.id,
                 "online_from": time(0, 0),
-                "online_until": time(23, 59),
-                "closes_at": time(23, 59),
+                "online_until": time(23, 59, 59, 999999),
+                "closes_at": time(23, 59, 59, 999999),
                 "online_daily_limit": 5,
             },
         )

@@ -66,7 +66,7 @@ def make_queue(session, *, pay_first: bool = False) -> int:
             "department_id": department.id,
             "room_id": room.id,
             "pay_before_doctor": pay_first,
-            "closes_at": time(23, 59, 59),  # tests issue at the real time
+            "closes_at": time(23, 59, 59, 999999),  # tests issue at the real time
         },
     )
     return queue.id

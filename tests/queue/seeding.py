@@ -30,7 +30,7 @@ def make_queue(runtime, code: str) -> int:
         )
         # Open until the day's last minute: seeded days are issued at the real time.
         return queue_admin.create_queue(
-            s, {"code": code, "department_id": department.id, "closes_at": time(23, 59)}
+            s, {"code": code, "department_id": department.id, "closes_at": time(23, 59, 59, 999999)}
         ).id
 
 

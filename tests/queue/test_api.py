@@ -9,7 +9,7 @@ from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 
 # Open until the day's last minute, so that tests issuing at the real time do not meet closing.
-OPEN_ALL_DAY = {"closes_at": time(23, 59)}
+OPEN_ALL_DAY = {"closes_at": time(23, 59, 59, 999999)}
 
 
 def make_queue(runtime, code="therapy", **extra) -> int:
@@ -121,7 +121,10 @@ def test_public_online_join_needs_no_session_nor_csrf_token_and_stays_rate_limit
     anon_client, runtime
 ):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=50
+        runtime,
+        online_from=time(0, 0),
+        online_until=time(23, 59, 59, 999999),
+        online_daily_limit=50,
     )
     url = f"/api/v1/public/queues/{queue_id}/join"
     answers = [
@@ -136,7 +139,7 @@ def test_public_online_join_needs_no_session_nor_csrf_token_and_stays_rate_limit
 
 def test_online_join_and_the_patients_own_page(anon_client, runtime):
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
+        runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999), online_daily_limit=1
     )
     url = f"/api/v1/public/queues/{queue_id}/join"
     first = anon_client.post(url, json={"phone": "+998 90 111 22 33"})
@@ -227,7 +230,7 @@ def test_a_join_once_the_day_is_closed_is_refused_as_closed_even_with_no_place_l
     from clinic.queue.models import QueueDay
 
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=1
+        runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999), online_daily_limit=1
     )
     url = f"/api/v1/public/queues/{queue_id}/join"
     assert anon_client.post(url, json={"phone": "90 111 22 33"}).status_code == 201

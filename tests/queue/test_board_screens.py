@@ -46,7 +46,7 @@ def hall(runtime):
                 "code": "ter",
                 "department_id": department.id,
                 "room_id": room.id,
-                "closes_at": time(23, 59, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         )
         board = queue_admin.create_board(s, {"name": "Hall", "queue_ids": [queue.id]})

@@ -26,7 +26,8 @@ def make_queue(runtime) -> int:
             },
         )
         return queue_admin.create_queue(
-            s, {"code": "lor", "department_id": department.id, "closes_at": time(23, 59, 59)}
+            s,
+            {"code": "lor", "department_id": department.id, "closes_at": time(23, 59, 59, 999999)},
         ).id
 
 

@@ -123,7 +123,7 @@ def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtim
                     "code": code,
                     "department_id": department.id,
                     "room_id": room.id,
-                    "closes_at": time(23, 59, 59),
+                    "closes_at": time(23, 59, 59, 999999),
                 },
             )
     page = client.get("/queue/desk?lang=en").get_data(as_text=True)

@@ -67,7 +67,11 @@ def clinic_floor(runtime, anon_client):
         reference.update_doctor(s, doctor.id, {"room_id": own_room.id})
         mine = queue_admin.create_queue(
             s,
-            {"code": "mine", "department_id": doctor.department_id, "closes_at": time(23, 59, 59)},
+            {
+                "code": "mine",
+                "department_id": doctor.department_id,
+                "closes_at": time(23, 59, 59, 999999),
+            },
         )
         other_room = reference.create_room(s, {"number": "40", "name": ""})
         other = queue_admin.create_queue(
@@ -76,7 +80,7 @@ def clinic_floor(runtime, anon_client):
                 "code": "other",
                 "department_id": _department(s, "othr").id,
                 "room_id": other_room.id,
-                "closes_at": time(23, 59, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         )
         target = queue_admin.create_queue(
@@ -84,7 +88,7 @@ def clinic_floor(runtime, anon_client):
             {
                 "code": "target",
                 "department_id": _department(s, "targ").id,
-                "closes_at": time(23, 59, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         )
         floor = {

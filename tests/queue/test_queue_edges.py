@@ -335,7 +335,7 @@ def test_channels_naming_no_queue_or_ticket_have_no_snapshot(runtime):
 
 
 def test_a_ticket_snapshot_shows_its_place(runtime):
-    queue_id = make_queue(runtime, closes_at=time(23, 59))
+    queue_id = make_queue(runtime, closes_at=time(23, 59, 59, 999999))
     ticket = issue(runtime, queue_id, now=utcnow())
     with runtime.db.session() as s:
         shown, last = channels.snapshot(s, q.ticket_channel(ticket.id), TZ)

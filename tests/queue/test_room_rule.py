@@ -32,7 +32,7 @@ def _hall(runtime) -> int:
                 "code": "neuro",
                 "department_id": department.id,
                 "room_id": room.id,
-                "closes_at": time(23, 59),
+                "closes_at": time(23, 59, 59, 999999),
             },
         )
         for _ in range(3):

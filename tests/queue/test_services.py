@@ -324,9 +324,9 @@ def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
     queue_id = make_queue(
         runtime,
         online_from=time(0, 0),
-        online_until=time(23, 59),
+        online_until=time(23, 59, 59, 999999),
         online_daily_limit=100,
-        closes_at=time(23, 59),
+        closes_at=time(23, 59, 59, 999999),
     )
     got, barrier = [], threading.Barrier(8)
 
@@ -411,9 +411,9 @@ def test_board_events_carry_no_names_or_phones(runtime):
     queue_id = make_queue(
         runtime,
         online_from=time(0, 0),
-        online_until=time(23, 59),
+        online_until=time(23, 59, 59, 999999),
         online_daily_limit=5,
-        closes_at=time(23, 59),
+        closes_at=time(23, 59, 59, 999999),
     )
     with runtime.db.transaction() as s:
         patient = reference_patient(s)

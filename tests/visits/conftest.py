@@ -123,6 +123,16 @@ def slot_near(runtime, after: timedelta = timedelta(0)) -> datetime:
     return schedules.local_instant(local.date(), min(at, time(23, 50)), tz)
 
 
+def until_a_later_slot_today(runtime) -> None:
+    """Wait for a day with a slot five minutes ahead or more: from 23:45 the day's last slot
+    (23:50) begins within five minutes, and a move "later today", which the API and its
+    worker check against the real clock, has nowhere to go until midnight."""
+    local = datetime.now(timezone.utc).astimezone(runtime.settings.tz)
+    if local.time() >= time(23, 45):
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), local.tzinfo)
+        clock.sleep((midnight - local).total_seconds() + 2)
+
+
 class Mailbox:
     """What a real local SMTP server (aiosmtpd) accepted; can hold the first message back
     (``stall_first``) to stand for a mail server that is slow to answer."""

@@ -111,7 +111,7 @@ def _department_queue(runtime, clinic, **extra):
             s,
             {
                 "code": "ther", "department_id": clinic.department_id,
-                "closes_at": time(23, 59, 59), **extra,
+                "closes_at": time(23, 59, 59, 999999), **extra,
             },
         )  # fmt: skip
 

@@ -21,7 +21,13 @@ from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
 from tests.queue.test_concurrency import in_parallel
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+from tests.visits.conftest import (
+    ALL_DAY,
+    make_clinic,
+    next_week_day,
+    slot_near,
+    until_a_later_slot_today,
+)
 
 FINISHED = ("succeeded", "failed")
 
@@ -118,6 +124,7 @@ def test_twenty_concurrent_reschedules_into_one_slot_move_one_visit_and_refuse_n
 
 
 def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtime, client, worker):
+    until_a_later_slot_today(runtime)
     clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
     tz = runtime.settings.tz
     with runtime.db.transaction() as s:
@@ -125,13 +132,14 @@ def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtim
             queue_admin.create_queue(
                 s,
                 {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
-                 "doctor_id": doctor_id, "prefix": "AB"[i], "closes_at": wall_time(23, 59, 59)},
+                 "doctor_id": doctor_id, "prefix": "AB"[i],
+                 "closes_at": wall_time(23, 59, 59, 999999)},
             )  # fmt: skip
     starts = slot_near(runtime)
     visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
     with runtime.db.transaction() as s:
         first = checkin.check_in(s, v.get_visit(s, visit.id), tz=tz, actor="desk")
-    later = slot_near(runtime, timedelta(minutes=5))
+    later = slot_near(runtime, timedelta(minutes=10))  # five minutes ahead or more
     response = client.post(
         f"/api/v1/visits/{visit.id}/reschedule",
         json={"starts_at": iso(later), "doctor_id": clinic.doctor_ids[1], "reason": "замена"},

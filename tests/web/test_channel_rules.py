@@ -37,7 +37,12 @@ def _ticket(runtime):
              "name_en": "Therapy"},
         )  # fmt: skip
         queue = queue_admin.create_queue(
-            s, {"code": "rules", "department_id": department.id, "closes_at": time(23, 59)}
+            s,
+            {
+                "code": "rules",
+                "department_id": department.id,
+                "closes_at": time(23, 59, 59, 999999),
+            },
         )
         return q.issue_ticket(s, queue.id, tz=runtime.settings.tz)
 

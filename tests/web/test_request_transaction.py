@@ -79,7 +79,7 @@ def test_an_online_join_ends_its_transaction_before_the_rate_limiter_talks_to_re
 
     monkeypatch.setattr(limiter.limiter, "get_window_stats", window)
     queue_id = make_online_queue(
-        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+        runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999), online_daily_limit=5
     )
     joined = anon_client.post(
         f"/api/v1/public/queues/{queue_id}/join", json={"phone": "90 111 22 33"}

@@ -149,8 +149,8 @@ def test_a_patient_token_reads_only_its_own_ticket(live_server, runtime):
                 "code": "ped",
                 "department_id": department.id,
                 "online_from": time(0, 0),
-                "online_until": time(23, 59),
-                "closes_at": time(23, 59),
+                "online_until": time(23, 59, 59, 999999),
+                "closes_at": time(23, 59, 59, 999999),
                 "online_daily_limit": 10,
             },
         )
