@@ -122,12 +122,12 @@ def register_error_handlers(app: Flask) -> None:
         if messages:
             errors = flatten_messages(messages)
             return problem(exc.code or 400, "Validation failed", _describe(errors), errors)
+        # abort(403, message=...) of flask-smorest says why in the data, not the description.
+        detail = data.get("message") or exc.description
         if wants_html():
-            response = current_app.make_response(
-                error_page(exc.code or 500, exc.name, exc.description)
-            )
+            response = current_app.make_response(error_page(exc.code or 500, exc.name, detail))
         else:
-            response = problem(exc.code or 500, exc.name, exc.description)
+            response = problem(exc.code or 500, exc.name, detail)
         # The exception's own headers belong to the answer: Allow on a 405, and the like.
         for name, value in exc.get_headers():
             if name.lower() != "content-type":

@@ -63,6 +63,9 @@ def test_a_token_cannot_make_tokens(client, anon_client, runtime):
     minted = anon_client.post("/api/v1/tokens", json={"name": "long", "days": 366}, headers=auth)
     assert minted.status_code == 403
     assert minted.mimetype == "application/problem+json"
+    assert (
+        minted.get_json()["detail"] == "tokens are made from a signed-in session, not with a token"
+    )
     by_form = anon_client.post(
         "/account/tokens", data={"name": "long", "days": "366"}, headers=auth
     )
@@ -71,3 +74,12 @@ def test_a_token_cannot_make_tokens(client, anon_client, runtime):
     assert [t["name"] for t in client.get("/api/v1/tokens").get_json()] == ["script"]
     # A signed-in session still makes them.
     assert client.post("/api/v1/tokens", json={"name": "ok", "days": 366}).status_code == 201
+
+
+def test_a_user_asking_for_anothers_tokens_is_told_why(anon_client, make_user, runtime):
+    token = _token_for(runtime, make_user("cashier"))
+    other = make_user("registrar")
+    auth = {"Authorization": f"Bearer {token}"}
+    refused = anon_client.get(f"/api/v1/tokens?user_id={other}", headers=auth)
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"] == "you may list only your own tokens"
