@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from clinic import pdf
-from clinic.money import format_amount
+from clinic.money import format_amount, money_style
 from clinic.reports.definitions import Built, Column
 from clinic.reports.labels import label
 
@@ -177,13 +177,14 @@ def _letter(index: int) -> str:
 
 
 def display(column: Column, value, language: str) -> str:
-    """A cell as people read it: money grouped in sums, percents and minutes to a tenth."""
+    """A cell as people read it: money grouped in sums, percents and minutes to a tenth,
+    with the language's decimal mark (``12,5`` in Russian and Uzbek, as their money)."""
     if value is None:
         return ""
     if column.kind == "money" and isinstance(value, int):
         return format_amount(value, language)
     if column.kind in ("percent", "minutes"):
-        return f"{value:.1f}"
+        return f"{value:.1f}".replace(".", money_style(language)["decimal_separator"])
     return str(value)
 
 

@@ -200,3 +200,31 @@ def test_csv_quotes_formulas_hidden_behind_a_tab_or_a_carriage_return():
     data = writer.finish(("Итого", 3)).decode("utf-8-sig")
     cells = [row[0] for row in csv.reader(io.StringIO(data, newline=""))]
     assert cells == ["d", "'\t=1+1", "'\r@SUM(A1)", "Gʻulomov", "Итого"]
+
+
+@pytest.mark.parametrize(
+    "language, rate, wait, money",
+    [
+        ("ru", "12,5", "7,5", "1 500,50"),
+        ("uz", "12,5", "7,5", "1 500,50"),
+        ("en", "12.5", "7.5", "1,500.50"),
+    ],
+)
+def test_rates_and_minutes_on_the_page_and_in_the_pdf_use_the_decimal_mark_of_the_money(
+    language, rate, wait, money
+):
+    columns = (
+        Column("by.doctor", "text"),
+        Column("no_show_rate", "percent", ("no_shows", "visits")),
+        Column("wait_p50", "minutes"),
+        Column("received", "money"),
+    )
+    row = ("Gʻulomov", 12.5, 7.5, 150_050)
+    shown = [output.display(c, v, language) for c, v in zip(columns, row)]
+    assert shown == ["Gʻulomov", rate, wait, money]
+    p = params("visits", "doctor", language=language)
+    writer = output.PdfWriter(Built(p, columns, iter([])), ["d", "r", "w", "m"], ["T", "p"])
+    writer.add(row)
+    document = PdfReader(io.BytesIO(writer.finish(("Σ", 12.5, None, 150_050), None)))
+    text = document.pages[0].extract_text()
+    assert rate in text and wait in text and money in text
