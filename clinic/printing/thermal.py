@@ -119,10 +119,9 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
                 height=size,
             )
             value = printable(block["text"], code_page)
-            # Large letters are kept for short texts (a number, a heading) the printer breaks
-            # itself; a normal line is wrapped here, between words.
-            lines = wrap(value, columns) if size == 1 else [value]
-            printer.text("\n".join(lines) + "\n")
+            # Wrapped here, between words: a line of letters ``size`` times as wide holds
+            # ``size`` times fewer of them (a heading of the test page on 58 mm).
+            printer.text("\n".join(wrap(value, columns // size)) + "\n")
             printer.set_with_default()
         elif kind == "pair":
             left, right = printable(block["left"], code_page), printable(block["right"], code_page)

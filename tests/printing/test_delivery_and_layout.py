@@ -162,13 +162,28 @@ def test_long_texts_wrap_at_words_within_the_paper_and_no_label_is_cut(paper_mm)
     assert " ".join(title[start:]).startswith(LONG_SERVICE)
 
 
+@pytest.mark.parametrize(
+    "paper_mm, heading",
+    [
+        (58, ["Пробная печать /", "Sinov chop etish"]),
+        (80, ["Пробная печать / Sinov", "chop etish"]),
+    ],
+)
+def test_double_size_letters_are_wrapped_at_words_to_half_the_line(paper_mm, heading):
+    # A letter twice as wide: 16 of them on 58 mm paper, 24 on 80 mm; the printer itself
+    # would break the heading in the middle of a word.
+    document = documents.test_page("Касса 1", "02.12.2026 00:05", ("ru", "uz"))
+    lines = _printed_lines(thermal.render(document, paper_mm=paper_mm))
+    assert lines[:2] == heading
+
+
 def test_a_printer_without_a_cyrillic_code_page_prints_cyrillic_in_latin_letters():
     document = documents.test_page("Касса 1", "02.12.2026 00:05", ("ru", "uz"))
     payload = thermal.render(document, code_page="CP437")
     assert payload.startswith(b"\x1b@\x1bt\x00")  # ESC t 0: CP437
     text = "\n".join(_printed_lines(payload, "cp437"))
     assert "?" not in text
-    assert "Probnaya pechat / Sinov chop etish" in text and "Kassa 1" in text
+    assert "Probnaya pechat / Sinov\nchop etish" in text and "Kassa 1" in text
     assert "O'zbekiston" in text
     copy = thermal.with_copy_mark(payload, code_page="CP437")
     assert b"KOPIYa / COPY" in copy and b"?" not in copy[: -len(payload)]
