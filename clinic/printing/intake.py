@@ -244,16 +244,18 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
     if data["reprint"]:
         # A reprint is the receipt as first made, marked as a copy: its very bytes on the same
         # printer; on another (a second cashier's), rendered for that one's paper and code page.
+        # The first job is that receipt even when it went out marked as a copy itself (its
+        # printer dropped the connection mid-job): its bytes carry their one mark already.
         original = session.scalar(
             select(PrintJob)
-            .where(
-                PrintJob.kind == JobKind.RECEIPT,
-                PrintJob.subject_id == data["invoice_id"],
-                PrintJob.copy.is_(False),
-            )
+            .where(PrintJob.kind == JobKind.RECEIPT, PrintJob.subject_id == data["invoice_id"])
             .order_by(PrintJob.id)
+            .limit(1)
         )
     same_printer = original is not None and original.printer_id == (printer.id if printer else None)
+    payload = None
+    if same_printer:
+        payload = original.payload if original.copy else jobs.with_copy(original.payload, printer)
     jobs.create_job(
         session,
         kind=JobKind.RECEIPT,
@@ -261,7 +263,7 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
         document=original.document if original else document,
         printer=printer,
         subject_id=data["invoice_id"],
-        payload=jobs.with_copy(original.payload, printer) if same_printer else None,
+        payload=payload,
         copy=data["reprint"],
         source=source,
         requested_by=data["requested_by"],

@@ -15,7 +15,7 @@ from clinic.printing import pdfs
 from clinic.printing.models import JobKind, JobState, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_invoice, make_patient, make_service
-from tests.printing.conftest import collect, drain
+from tests.printing.conftest import collect, drain, wait_for
 
 FISCAL = {
     "receipt_id": "R-77120",
@@ -252,3 +252,46 @@ def test_a_cash_receipt_shows_the_cash_handed_over_and_the_change(
     text = _text(pdfs.render(receipt.document, "A5"))
     for field in ("Получено / Olindi", "700 000", "Сдача / Qaytim", "20 000"):
         assert field in text, field
+
+
+def test_a_receipt_that_went_out_marked_after_a_dropped_connection_is_still_what_reprints_copy(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    printer = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["cashier:kassir1"]},
+    ).get_json()  # fmt: skip
+    with runtime.db.transaction() as s:
+        service_id = make_service(s, 12_000_000)
+        invoice_id = invoices.create_invoice(
+            s, patient_id=make_patient(s), lines=[{"service_id": service_id}], actor="registrar"
+        ).id
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
+    assert paid.status_code == 201, paid.get_json()
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    fake_printer.mode = "cut"  # the printer resets in the middle of the receipt
+    collect(runtime)
+    assert drain(runtime, printer["id"])["retry_in"] is not None
+    fake_printer.mode = "print"
+
+    def printed():
+        drain(runtime, printer["id"])
+        return _jobs(runtime, JobKind.RECEIPT)[0].state == JobState.PRINTED
+
+    wait_for(printed, what="the receipt to print")
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    assert receipt.copy and receipt.document["blocks"]
+
+    # The cashier at her desk, then the administrator (no printer of his own: a PDF), ask
+    # for it again: the receipt kassir1 took, with one copy mark.
+    assert cashier.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    assert client.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    assert collect(runtime) == 2
+    _receipt, at_desk, as_pdf = _jobs(runtime, JobKind.RECEIPT)
+    assert at_desk.payload == receipt.payload
+    assert at_desk.payload.count(COPY_MARK.encode("cp866")) == 1
+    assert at_desk.document == as_pdf.document == receipt.document
+    assert {"t": "pair", "left": "Кассир / Kassir", "right": "kassir1"} in as_pdf.document["blocks"]
