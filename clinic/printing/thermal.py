@@ -38,13 +38,11 @@ _LATIN = dict(
         + ["o'", "q", "g'", "h"],
     )
 )
-TRANSLITERATION = str.maketrans(
-    {
-        **_LATIN,
-        **{k.upper(): v[:1].upper() + v[1:] for k, v in _LATIN.items()},
-        "№": "No",
-    }
-)
+TRANSLITERATION = {
+    **_LATIN,
+    **{k.upper(): v[:1].upper() + v[1:] for k, v in _LATIN.items()},
+    "№": "No",
+}
 QR_SIZE = 6
 
 if TYPE_CHECKING:
@@ -56,8 +54,22 @@ def printable(value: str, code_page: str = "CP866") -> str:
     spelled in Latin letters for a code page without it)."""
     value = value.translate(REPLACEMENTS)
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
-        value = value.translate(TRANSLITERATION)
+        value = _in_latin(value)
     return value
+
+
+def _in_latin(value: str) -> str:
+    """Cyrillic spelled in Latin letters; a capital of two Latin letters is all capitals in
+    a word written in capitals ("КОПИЯ" -> "KOPIYA", "Яхё" -> "Yaxyo")."""
+    spelled = []
+    for i, char in enumerate(value):
+        latin = TRANSLITERATION.get(char, char)
+        if len(latin) > 1 and char.isupper():
+            letters = [c for c in value[max(i - 1, 0) : i] + value[i + 1 : i + 2] if c.isalpha()]
+            if letters and all(c.isupper() for c in letters):
+                latin = latin.upper()
+        spelled.append(latin)
+    return "".join(spelled)
 
 
 def _printer(profile: str, code_page: str) -> Dummy:

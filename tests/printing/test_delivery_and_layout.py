@@ -186,7 +186,11 @@ def test_a_printer_without_a_cyrillic_code_page_prints_cyrillic_in_latin_letters
     assert "Probnaya pechat / Sinov\nchop etish" in text and "Kassa 1" in text
     assert "O'zbekiston" in text
     copy = thermal.with_copy_mark(payload, code_page="CP437")
-    assert b"KOPIYa / COPY" in copy and b"?" not in copy[: -len(payload)]
+    assert b"KOPIYA / COPY" in copy and b"?" not in copy[: -len(payload)]
+    # A word in capitals stays in capitals, digraphs included; a capitalised one stays so.
+    assert thermal.printable("ЧЕК № 7, ЩИ, Я, Яхё Шукуров", "CP437") == (
+        "CHEK No 7, SHI, Ya, Yaxyo Shukurov"
+    )
     # Uzbek Cyrillic letters a Cyrillic code page lacks print as their nearest letters.
     cyrillic = thermal.render(documents.document("t", "t", [documents.text("Ҳақ ғоя")], ["ru"]))
     assert "Хак гоя".encode("cp866") in cyrillic and b"?" not in cyrillic
