@@ -210,6 +210,13 @@ def _doctor_of(session: Session, invoice: Invoice | None) -> str | None:
     return ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
 
 
+def staff_name(session: Session, username: str) -> str:
+    """How a document names a member of staff: the full name, else the user name (a
+    provider's payment keeps the provider's)."""
+    user = session.scalar(select(User).where(User.username == username)) if username else None
+    return (user.full_name or user.username) if user is not None else username
+
+
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
@@ -232,7 +239,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "paid_amount": data["paid_amount"],
         "payments": data["payments"],
         "fiscal": fiscal_of(session, data["invoice_id"]),
-        "cashier": data.get("requested_by") or "",
+        "cashier": staff_name(session, data.get("requested_by") or ""),
     }
 
 
@@ -298,7 +305,7 @@ def _refund_job(session: Session, settings: Settings, data: dict, source) -> int
         "amount": refund["amount"],
         "method": _refunded_method(session, refund),
         "reason": refund["reason"],
-        "actor": refund["actor"],
+        "actor": staff_name(session, refund["actor"]),
     }
     jobs.create_job(
         session,

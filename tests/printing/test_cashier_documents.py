@@ -8,6 +8,7 @@ import io
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from clinic.accounts.models import User
 from clinic.payments import effects, invoices
 from clinic.payments.models import Payment
 from clinic.payments.providers import PaymeTransaction
@@ -295,3 +296,31 @@ def test_a_receipt_that_went_out_marked_after_a_dropped_connection_is_still_what
     assert at_desk.payload.count(COPY_MARK.encode("cp866")) == 1
     assert at_desk.document == as_pdf.document == receipt.document
     assert {"t": "pair", "left": "Кассир / Kassir", "right": "kassir1"} in as_pdf.document["blocks"]
+
+
+def test_receipts_and_refund_receipts_name_the_cashier_as_the_z_slip_does(
+    runtime, client, client_as, clinic_profile
+):
+    cashier = client_as("cashier", "kassir7")
+    with runtime.db.transaction() as s:
+        s.scalar(select(User).where(User.username == "kassir7")).full_name = "Каримова Дилноза"
+        service_id = make_service(s, 12_000_000)
+        invoice_id = invoices.create_invoice(
+            s, patient_id=make_patient(s), lines=[{"service_id": service_id}], actor="registrar"
+        ).id
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
+    assert paid.status_code == 201, paid.get_json()
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    refund = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": 2_000_000, "reason": "Отказ"},
+    )
+    assert refund.status_code == 201, refund.get_json()
+    closed = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert closed.status_code == 200, closed.get_json()
+    assert collect(runtime) == 3
+    name = {"t": "pair", "left": "Кассир / Kassir", "right": "Каримова Дилноза"}
+    for kind in (JobKind.RECEIPT, JobKind.REFUND, JobKind.SHIFT):
+        [made] = _jobs(runtime, kind)
+        assert name in made.document["blocks"], kind
