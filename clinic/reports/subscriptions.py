@@ -22,6 +22,7 @@ import re
 import smtplib
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -292,6 +293,8 @@ def compose(
     message["From"] = settings.smtp_from
     message["To"] = sub.email
     message["Subject"] = f"{label('mail.subject', lang)}: {title} ({period_text(params)})"
+    # A Date is required of every message (RFC 5322): the clinic's time, with its offset.
+    message["Date"] = format_datetime(utcnow().astimezone(settings.tz))
     domain = settings.smtp_from.rpartition("@")[2] or "clinic.local"
     # The same for every attempt of this delivery: a repeat after a crash is recognisable.
     message["Message-ID"] = f"<report-delivery-{delivery.id}@{domain}>"

@@ -58,6 +58,8 @@ def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     message = messages[0]
     assert message["to"] == ["boss@example.test"]
     assert "2026-03-10" in message["subject"]
+    # Dated, as every message must be, in the clinic's time.
+    assert (message["raw"]["Date"] or "").endswith("+0500"), message["raw"]["Date"]
     attachments = {
         a.get_filename(): a.get_payload(decode=True) for a in message["raw"].iter_attachments()
     }
