@@ -255,15 +255,9 @@ def test_a_cash_receipt_shows_the_cash_handed_over_and_the_change(
         assert field in text, field
 
 
-def test_a_receipt_that_went_out_marked_after_a_dropped_connection_is_still_what_reprints_copy(
-    runtime, client, client_as, fake_printer, clinic_profile
-):
-    cashier = client_as("cashier", "kassir1")
-    printer = client.post(
-        "/api/v1/printing/printers",
-        json={"name": "Касса", "host": "127.0.0.1", "port": fake_printer.port,
-              "targets": ["cashier:kassir1"]},
-    ).get_json()  # fmt: skip
+def _paid_in_cash(runtime, cashier) -> int:
+    """An invoice of one service the cashier took in cash in her new shift, its paid effects
+    done: the receipt is requested."""
     with runtime.db.transaction() as s:
         service_id = make_service(s, 12_000_000)
         invoice_id = invoices.create_invoice(
@@ -273,6 +267,19 @@ def test_a_receipt_that_went_out_marked_after_a_dropped_connection_is_still_what
     paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
     assert paid.status_code == 201, paid.get_json()
     effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    return invoice_id
+
+
+def test_a_receipt_that_went_out_marked_after_a_dropped_connection_is_still_what_reprints_copy(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    printer = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["cashier:kassir1"]},
+    ).get_json()  # fmt: skip
+    invoice_id = _paid_in_cash(runtime, cashier)
     fake_printer.mode = "cut"  # the printer resets in the middle of the receipt
     collect(runtime)
     assert drain(runtime, printer["id"])["retry_in"] is not None
@@ -304,14 +311,7 @@ def test_receipts_and_refund_receipts_name_the_cashier_as_the_z_slip_does(
     cashier = client_as("cashier", "kassir7")
     with runtime.db.transaction() as s:
         s.scalar(select(User).where(User.username == "kassir7")).full_name = "Каримова Дилноза"
-        service_id = make_service(s, 12_000_000)
-        invoice_id = invoices.create_invoice(
-            s, patient_id=make_patient(s), lines=[{"service_id": service_id}], actor="registrar"
-        ).id
-    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
-    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
-    assert paid.status_code == 201, paid.get_json()
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    invoice_id = _paid_in_cash(runtime, cashier)
     refund = cashier.post(
         f"/api/v1/payments/invoices/{invoice_id}/refunds",
         json={"amount": 2_000_000, "reason": "Отказ"},
