@@ -29,6 +29,9 @@ def invoice_pdf(session: Session, settings: Settings, invoice_id: int, page: str
         "requested_by": invoice.paid_by or "",
     }
     values = receipt_data(session, settings, data)
+    if invoice.paid_at is None:
+        # Dated when it was made: the same invoice printed twice says the same.
+        values["paid_at"] = local_time(invoice.created_at, settings)
     return pdfs.render(documents.invoice(values, LANGUAGES), page)
 
 

@@ -4,7 +4,7 @@ job left mid-send by a killed worker, a pause not over yet, PDF-only printers.""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pypdf import PdfReader
@@ -226,6 +226,18 @@ def test_the_visit_slip_and_the_invoice_are_sheets_of_office_paper(client, runti
     assert "Направление на приём / Qabulga yoʻllanma" in text and f"{day:%d.%m.%Y} 09:00" in text
     assert client.get("/api/v1/printing/visits/999999/slip").status_code == 404
     assert client.get("/api/v1/printing/invoices/999999/pdf").status_code == 404
+
+
+def test_an_unpaid_invoice_is_dated_when_it_was_made_in_clinic_time(client, runtime):
+    from clinic.payments.models import Invoice
+
+    invoice_id = make_invoice(runtime)
+    made = datetime(2026, 3, 9, 19, 30, tzinfo=timezone.utc)  # 00:30 on the 10th in Tashkent
+    with runtime.db.transaction() as s:
+        s.execute(update(Invoice).where(Invoice.id == invoice_id).values(created_at=made))
+    sheet = client.get(f"/api/v1/printing/invoices/{invoice_id}/pdf?page=A4")
+    assert sheet.status_code == 200
+    assert "10.03.2026 00:30" in _text(sheet.data)
 
 
 def test_the_receipt_of_an_appointments_invoice_names_its_doctor(runtime):
