@@ -163,19 +163,7 @@ def test_a_reprint_on_another_cashiers_printer_is_made_for_that_printer(
                   "paper_mm": paper, "code_page": code_page, "targets": [target]},
         )  # fmt: skip
         assert made.status_code == 201, made.get_json()
-    with runtime.db.transaction() as s:
-        service_id = make_service(s, 12_000_000)
-        invoice_id = invoices.create_invoice(
-            s, patient_id=make_patient(s), lines=[{"service_id": service_id}], actor="registrar"
-        ).id
-    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
-    assert (
-        cashier.post(
-            f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"}
-        ).status_code
-        == 201
-    )
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    invoice_id = _paid_in_cash(runtime, cashier)
     # The administrator at the second desk asks for it again.
     assert client.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
     collect(runtime)
