@@ -12,7 +12,7 @@ COMPOSE_FILE := docker-compose.yml
 COMPOSE_ENV_FILE ?= .env.example
 WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 # Python keeps each compiled module in __pycache__ (ignored by git). The suite starts some
-# seventy Python processes (web servers, workers, commands, six pytest workers); where the
+# seventy Python processes (web servers, workers, commands, eight pytest workers); where the
 # environment sets PYTHONDONTWRITEBYTECODE, each of them compiled every module of the project
 # again, about half a second of CPU per process.
 unexport PYTHONDONTWRITEBYTECODE
@@ -33,12 +33,13 @@ run: install
 
 # The suite runs in parallel (pytest-xdist): each worker has its own databases and Redis
 # prefixes. Its tests spend much of their time waiting on servers, sockets and workers, so
-# six workers finish sooner than one per core on a 2-core machine (measured: 266-275 s with six
-# against 310 s with four, on the same machine within the hour). Long tests go first
+# eight workers finish sooner than one per core on a 2-core machine (measured on one machine
+# in one evening: 310 s with four; 266-329 s with six; 299 s with eight on the slowest minutes
+# of the evening; 350 s with ten, the machine's two cores then full). Long tests go first
 # (tests/conftest.py) and a worker with nothing left takes tests queued for a busy one
 # (--maxschedchunk 2), so the workers end together. PYTEST_ARGS adds or overrides options (for
 # example PYTEST_ARGS='-n 0 -x').
-PYTEST_WORKERS ?= 6
+PYTEST_WORKERS ?= 8
 test: lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 

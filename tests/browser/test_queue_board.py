@@ -160,7 +160,7 @@ class WebServer:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:  # generous: a loaded 2-core machine
         argv = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "web/gunicorn_conf.py")]
         # Open sockets would hold a stopping worker for the whole graceful period.
         argv += ["--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "web:create_app()"]
