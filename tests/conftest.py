@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import threading
 import uuid
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from bench.support.ports import free_port  # noqa: F401 - the tests' servers take their ports here
 from clinic import migrate
 from clinic.events import catalogue, flush_published_marks
 from clinic.models import Base
@@ -361,12 +361,6 @@ def worker(celery_app, runtime):
         loglevel="WARNING",
     ) as w:
         yield w
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import platform
 import resource
 import secrets
 import signal
-import socket
 import subprocess  # nosec B404 # our own server and client processes
 import sys
 import tempfile
@@ -40,6 +39,8 @@ from clinic.accounts import tokens, users  # noqa: E402
 from clinic.runtime import Runtime  # noqa: E402
 from clinic.settings import Settings  # noqa: E402
 from web.cli import processes  # noqa: E402
+
+from .ports import free_port  # noqa: E402,F401 - the benches' servers take their ports here
 
 RESULTS = REPO / "bench" / "results"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -106,12 +107,6 @@ def raise_open_files(needed: int) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
     return soft
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _letters(n: int) -> str:

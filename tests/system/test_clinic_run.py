@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,12 @@ import psutil
 import pytest
 import requests
 
+from tests.conftest import free_port
+
 pytestmark = pytest.mark.slow
 
 READY_WITHIN = 60.0
 STOP_WITHIN = 45.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _clinic() -> list[str]:
@@ -91,7 +86,7 @@ def _get_until_log(log: Path, text: str, deadline: float) -> str:
 
 
 def test_clinic_run_brings_up_the_whole_system_and_sigint_leaves_no_process(tmp_path):
-    port, flower_port = _free_port(), _free_port()
+    port, flower_port = free_port(), free_port()
     log = tmp_path / "clinic-run.log"
     instance = tmp_path / "instance"
     with log.open("wb") as out:
