@@ -81,3 +81,31 @@ def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_u
         desk.take_payment(s, invoice.id, cashier_id=cashier, actor="kassa", method="card")
     page.wait_for_function("() => document.getElementById('dash-payments').textContent === '1'")
     assert page.inner_text("#dash-revenue") == "150,000 UZS"
+
+
+def test_the_dashboard_writes_its_tiyin_in_the_page_language_as_the_reports_do(
+    page, live_server, runtime, make_user
+):
+    """1 250 000,50 сум received and 0,50 сум given back read so, not 1 250 000 and 0."""
+    cashier = make_user("cashier", "kassa")
+    with runtime.db.transaction() as s:
+        service = make_service(s, 125_000_050)
+        patient = make_patient(s)
+        shifts.open_shift(s, cashier_id=cashier, opening_cash=0)
+        invoice = invoices.create_invoice(
+            s, patient_id=patient, lines=[{"service_id": service}], actor="kassa"
+        )
+        desk.take_payment(s, invoice.id, cashier_id=cashier, actor="kassa", method="card")
+    page.goto(f"{live_server}/reports/dashboard?lang=ru")
+    wait_live(page)
+    page.wait_for_function("() => document.getElementById('dash-payments').textContent === '1'")
+    assert page.inner_text("#dash-revenue") == "1 250 000,50 сум"
+    with runtime.db.transaction() as s:
+        desk.refund_at_desk(
+            s, invoice.id, cashier_id=cashier, actor="kassa", amount=50, reason="сдача",
+            may_refund_large=False, large_from=runtime.settings.refund_approval_from,
+        )  # fmt: skip
+    page.wait_for_function(
+        "() => document.getElementById('dash-refunded').textContent === '0,50 сум'"
+    )
+    assert page.inner_text("#dash-revenue") == "1 250 000 сум"

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select, true
 
+from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
 from clinic.reports import subscriptions
 from clinic.reports.params import GROUPINGS
@@ -101,6 +102,8 @@ def dashboard():
             "reconnecting": _("Reconnecting…"),
         },
         "language": current_language(),
+        # Amounts are written the page language's way, as the report files write them.
+        "money": money_style(current_language()),
     }
     return render_template("reports/dashboard.html", config=config)
 

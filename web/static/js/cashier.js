@@ -20,21 +20,8 @@
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
 
-  /**
-   * Tiyin as the page's language writes money, the way clinic/money.py does: grouped sums,
-   * the tiyin only when there are some, then the unit ("25 000 сум", "50,50 so'm").
-   */
-  var style = config.money || { group_separator: " ", decimal_separator: ",", unit: "" };
-  function money(tiyin) {
-    var sign = tiyin < 0 ? "-" : "";
-    var abs = Math.abs(tiyin);
-    var sums = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, function () {
-      return style.group_separator;
-    });
-    var rest = abs % 100;
-    var fraction = rest ? style.decimal_separator + (rest < 10 ? "0" + rest : String(rest)) : "";
-    return sign + sums + fraction + (style.unit ? " " + style.unit : "");
-  }
+  /** Tiyin as the page's language writes money ("25 000 сум", "50,50 so'm"). */
+  var money = window.ClinicMoney(config.money);
 
   var clock = new Intl.DateTimeFormat(config.locale || undefined, {
     hour: "2-digit",

@@ -11,11 +11,8 @@
   var subscribed = {};
   var timer = null;
 
-  function money(tiyin) {
-    var sums = Math.floor(tiyin / 100);
-    var grouped = String(sums).replace(/\B(?=(\d{3})+(?!\d))/g, config.language === "en" ? "," : " ");
-    return grouped + (config.language === "en" ? " UZS" : config.language === "uz" ? " so'm" : " сум");
-  }
+  // Amounts as the reports write them, in the page's language ("1 250 000,50 сум").
+  var money = global.ClinicMoney(config.money);
 
   function set(id, text) {
     document.getElementById(id).textContent = text;
