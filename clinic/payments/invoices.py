@@ -26,6 +26,7 @@ Money is integer tiyin. An invoice's lines and discount are frozen once anything
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
@@ -48,6 +49,8 @@ APPLY_PAID_TASK = "payments.apply_paid"
 PAYMENTS_QUEUE = "payments"
 # Methods are the desk's two and any provider name ("payme", "click", a webhook provider).
 METHOD_MAX_LENGTH = 32
+# The zone of an invoice's number's year when the caller names none (CLINIC_TZ's default).
+CLINIC_TZ = ZoneInfo("Asia/Tashkent")
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -108,10 +111,12 @@ def create_invoice(
     discount: int = 0,
     discount_reason: str = "",
     now: datetime | None = None,
+    tz: ZoneInfo = CLINIC_TZ,
 ) -> Invoice:
     """An open invoice for a patient from the price list, optionally for a queue ticket and
     an appointment. A ticket the patient got by checking in for an appointment brings its
-    visit: the revenue reports count the invoice for that visit's doctor."""
+    visit: the revenue reports count the invoice for that visit's doctor. Its number starts
+    with the year in the clinic's zone ``tz``."""
     now = now or utcnow()
     patient, ticket, visit_id = invoiced_for(session, patient_id, ticket_id, visit_id)
     made = lines_from_price_list(session, lines)
@@ -134,7 +139,9 @@ def create_invoice(
     )
     session.add(invoice)
     session.flush()
-    invoice.number = f"{now.year % 100:02d}-{invoice.id:07d}"
+    # The clinic's year: 00:30 on 1 January in Tashkent is still 31 December in UTC.
+    year = now.astimezone(tz).year
+    invoice.number = f"{year % 100:02d}-{invoice.id:07d}"
     session.flush()
     record_event(
         session, ev.DESK_CHANNEL, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice)}

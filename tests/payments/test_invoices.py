@@ -323,3 +323,23 @@ def test_a_part_refund_leaves_the_invoice_partly_refunded_and_needs_a_reason(run
     with runtime.db.session() as s:
         invoice = s.get(Invoice, invoice_id)
         assert (invoice.status, invoice.refunded_amount) == ("partly_refunded", 2_500_00)
+
+
+def test_an_invoice_made_after_midnight_on_new_years_day_in_tashkent_is_numbered_in_the_new_year(
+    runtime,
+):
+    # 00:30 on 1 January 2027 in Tashkent is still 31 December 2026 in UTC.
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    with runtime.db.transaction() as s:
+        lines = [{"service_id": make_service(s, 5_000_00)}]
+        invoice = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=lines,
+            actor="cashier",
+            now=datetime(2026, 12, 31, 19, 30, tzinfo=timezone.utc),
+            tz=ZoneInfo("Asia/Tashkent"),
+        )
+        assert invoice.number == f"27-{invoice.id:07d}"

@@ -89,6 +89,7 @@ def create_invoice(data):
         visit_id=data["visit_id"],
         lines=data["lines"],
         actor=_actor(),
+        tz=db.runtime().settings.tz,
     )
     session.commit()
     return _detail(session, invoice)
