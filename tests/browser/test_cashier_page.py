@@ -131,3 +131,41 @@ def test_a_refused_payment_is_explained_in_the_cashiers_language(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_refund_the_drawer_or_the_desk_cannot_give_is_explained_in_the_cashiers_language(
+    browser, live_server, runtime, make_user
+):
+    from clinic.payments import desk
+
+    cashier_id = make_user("cashier", "kassa-3")
+    with runtime.db.transaction() as s:
+        lines = [{"service_id": make_service(s, 25_000_00), "quantity": 1}]
+        patient = make_patient(s)
+        cash = invoices.create_invoice(s, patient_id=patient, lines=lines, actor="kassa-3")
+        online = invoices.create_invoice(s, patient_id=patient, lines=lines, actor="kassa-3")
+        first = shifts.open_shift(s, cashier_id=cashier_id, opening_cash=0)
+        desk.take_payment(s, cash.id, cashier_id=cashier_id, actor="kassa-3", method="cash")
+        invoices.record_payment(
+            s, online, method="payme", amount=25_000_00, provider="payme",
+            provider_ref="6389e0d1a2b3c4d5e6f7bbbb", actor="payme",
+        )  # fmt: skip
+        shifts.close_shift(s, first, counted_cash=25_000_00)
+        shifts.open_shift(s, cashier_id=cashier_id, opening_cash=0)  # an empty drawer
+        cash_id, online_id = cash.id, online.id
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-3", "/payments/desk", "ru")
+        for invoice_id, said in (
+            (cash_id, "В кассе недостаточно наличных для этого возврата."),
+            (online_id, "Этот платёж возвращает платёжная система, а не касса."),
+        ):
+            row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+            row.locator("input[name=refund_amount]").fill("5 000")
+            row.locator("input[name=refund_reason]").fill("Анализ не понадобился")
+            row.locator("button[data-action=refund]").click()
+            cashier.locator("#cashier-error", has_text=said).wait_for()
+            assert row.get_attribute("data-status") == "paid"
+    finally:
+        for context in contexts:
+            context.close()

@@ -68,6 +68,10 @@ def _texts() -> dict:
             "held": _("This invoice is being paid elsewhere right now."),
             "changed": _("The invoice has just changed. Try again."),
             "approval_required": _("A refund this large needs a manager's approval."),
+            "not_enough_cash": _("The drawer does not hold enough cash for this refund."),
+            "refund_at_provider": _(
+                "This payment is refunded by its payment system, not at the desk."
+            ),
         },
     }
 
