@@ -222,8 +222,24 @@ def refund(
 def _hold_ticket_again(session: Session, invoice: Invoice, *, actor: str, now) -> None:
     """All of it given back before the patient was called: his ticket is unpaid again, so a
     "pay before the doctor" queue holds it, and the desk sees it unpaid. A ticket already
-    called or served keeps its mark: the service was rendered or is under way."""
-    if invoice.ticket_id is not None:
+    called or served keeps its mark: the service was rendered or is under way. So does a
+    ticket with another invoice still paid (the consultation paid, the analysis given back)."""
+    if invoice.ticket_id is None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # Two invoices of the ticket given back at once: the second waits for the first and
+        # then sees it refunded (SQLite serialises writers already).
+        session.execute(select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update())
+    still_paid = session.scalar(
+        select(Invoice.id)
+        .where(
+            Invoice.ticket_id == invoice.ticket_id,
+            Invoice.id != invoice.id,
+            Invoice.status.in_(InvoiceStatus.SETTLED),
+        )
+        .limit(1)
+    )
+    if still_paid is None:
         set_paid(
             session, invoice.ticket_id, None, actor=actor, now=now, data={"invoice_id": invoice.id}
         )

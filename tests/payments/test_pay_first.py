@@ -111,3 +111,19 @@ def test_a_refund_after_the_call_leaves_the_ticket_as_it_was(runtime):
     _refund(runtime, invoice_id, 8_000_00)
     with runtime.db.session() as s:
         assert s.get(Ticket, ticket_id).paid_at is not None
+
+
+def test_one_of_two_paid_invoices_of_a_ticket_refunded_leaves_the_ticket_paid(runtime):
+    """The consultation paid, the analysis given back: the patient still sees the doctor."""
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    ticket_id, consultation = _ticket_with_invoice(runtime, queue_id)
+    with runtime.db.session() as s:
+        patient_id = s.get(Ticket, ticket_id).patient_id
+    analysis = make_invoice(runtime, [8_000_00], ticket_id=ticket_id, patient_id=patient_id)
+    _pay(runtime, consultation)
+    _pay(runtime, analysis)
+    _refund(runtime, analysis, 8_000_00)
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).paid_at is not None
+    assert _call(runtime, queue_id) == ticket_id
