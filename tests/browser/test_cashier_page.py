@@ -169,3 +169,42 @@ def test_a_refund_the_drawer_or_the_desk_cannot_give_is_explained_in_the_cashier
     finally:
         for context in contexts:
             context.close()
+
+
+def test_an_amount_or_reason_the_desk_refuses_is_explained_in_the_cashiers_language(
+    browser, live_server, runtime, make_user
+):
+    cashier_id = make_user("cashier", "kassa-4")
+    with runtime.db.transaction() as s:
+        invoice_id = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=[{"service_id": make_service(s, 25_000_00), "quantity": 1}],
+            actor="kassa-4",
+        ).id
+        shifts.open_shift(s, cashier_id=cashier_id, opening_cash=0)
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-4", "/payments/desk", "ru")
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        row.locator("input[name=tendered]").fill("20 000")  # less than the 25 000 due
+        row.locator("button[data-action=cash]").click()
+        cashier.locator(
+            "#cashier-error", has_text="Наличных передано меньше, чем к оплате."
+        ).wait_for()
+        assert row.get_attribute("data-status") == "open"
+        row.locator("button[data-action=card]").click()
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}'][data-status='paid']")
+        row.wait_for()
+        for amount, reason, said in (
+            ("30 000", "Анализ не понадобился", "Проверьте сумму возврата"),
+            ("5 000", "", "Укажите причину возврата."),
+        ):
+            row.locator("input[name=refund_amount]").fill(amount)
+            row.locator("input[name=refund_reason]").fill(reason)
+            row.locator("button[data-action=refund]").click()
+            cashier.locator("#cashier-error", has_text=said).wait_for()
+        assert row.get_attribute("data-status") == "paid"
+    finally:
+        for context in contexts:
+            context.close()

@@ -73,6 +73,16 @@ def _texts() -> dict:
                 "This payment is refunded by its payment system, not at the desk."
             ),
         },
+        # A refusal without a code, by the field it names (the API words it in English).
+        "fields": {
+            "tendered": _("Less cash was handed over than is due."),
+            "amount": _(
+                "Check the amount to refund: at most what one payment of the invoice has left."
+            ),
+            "reason": _("Give the reason for the refund."),
+            "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
+            "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
+        },
     }
 
 

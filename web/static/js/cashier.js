@@ -45,9 +45,17 @@
   }
 
   function fail(answer) {
-    var code = answer.body && answer.body.code;
+    var body = answer.body || {};
+    var code = body.code;
+    // A refusal without a code names its field: said in the page's language too.
+    var field = Object.keys((!code && body.errors) || {}).filter(function (name) {
+      return texts.fields[name];
+    })[0];
     Q.say(statusBox, "");
-    Q.say(errorBox, (code && texts.refusals[code]) || Q.problem(texts, answer));
+    Q.say(
+      errorBox,
+      (code && texts.refusals[code]) || (field && texts.fields[field]) || Q.problem(texts, answer)
+    );
   }
 
   function button(label, action) {
