@@ -303,3 +303,28 @@ def test_fifty_channels_a_socket_and_the_same_channel_twice_counts_once(
     assert [e["channel"] for e in ws.events("job:many49", 1)] == ["job:many49"]
     assert ws.quiet(0.3) == []
     ws.close()
+
+
+class _QuietSocket:
+    """A socket that takes whatever it is sent: the hub's side of a client, without a network."""
+
+    def send(self, text) -> None:
+        pass
+
+    def close(self, reason=None, message=None) -> None:
+        pass
+
+
+def test_a_subscription_arriving_as_its_socket_is_dropped_leaves_nothing_in_the_hub(runtime):
+    """The socket was dropped (too slow, or its rights revoked by the recheck) while its last
+    subscribe was being checked: the hub must not hold it, and feed it, from then on."""
+    from web.ws.hub import SLOW_CLIENT_CLOSE, Connection, Hub
+
+    hub = Hub(runtime)
+    conn = Connection(_QuietSocket(), hub)
+    hub.attach(conn)
+    conn.subscribe("job:held", None)
+    conn.shutdown(SLOW_CLIENT_CLOSE, "too slow")
+    conn.subscribe("job:late", None)
+    conn.wait_closed(2.0)
+    assert hub.subscriber_count() == 0

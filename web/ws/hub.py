@@ -70,6 +70,12 @@ class Connection:
     def subscribe(self, channel: str, last_id: int | None) -> None:
         self.channels.add(channel)
         self.hub.add(self, channel)
+        if not self.alive:
+            # Dropped meanwhile (too slow, or its rights revoked by another thread): its
+            # shutdown has taken it out of the hub already, and nothing would take it out
+            # again, so the hub would hold (and feed) a closed socket for good.
+            self.hub.remove(self, channel)
+            return
         self.offer(("subscribe", channel, last_id))
 
     def unsubscribe(self, channel: str) -> None:
