@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import delete, event, func, select, update
@@ -288,6 +288,15 @@ def events_after(session: Session, channel: str, after: int, limit: int = 1000) 
     return [r.message() for r in rows]
 
 
+def _recorded_at(message: dict) -> datetime:
+    """When the event was recorded (its ``ts``, UTC), to tell two events of one number apart."""
+    try:
+        at = datetime.fromisoformat(message["ts"])
+    except (KeyError, TypeError, ValueError):
+        at = datetime.min
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
 class RedisBus:
     """Publishes events to Redis pub/sub and keeps a capped history per channel."""
 
@@ -323,15 +332,19 @@ class RedisBus:
         pipe.execute()
 
     def history_after(self, channel: str, after: int) -> list[dict]:
-        """Events above ``after`` held in the channel's history, in order."""
+        """Events above ``after`` held in the channel's history, in order.
+
+        One number held twice means the database was restored to a backup older than the
+        history: the number was given out again, to another event, and the newer one is the
+        database's (the older stays in Redis until trimmed or expired)."""
         raw = self.redis.zrangebyscore(self.history_key(channel), f"({after}", "+inf")
-        events, seen = [], set()
+        newest: dict[int, dict] = {}
         for item in raw:
             message = json.loads(item)
-            if message["id"] not in seen:
-                seen.add(message["id"])
-                events.append(message)
-        return events
+            held = newest.get(message["id"])
+            if held is None or _recorded_at(message) > _recorded_at(held):
+                newest[message["id"]] = message
+        return [newest[n] for n in sorted(newest)]
 
 
 def replay(

@@ -393,7 +393,10 @@ class Hub:
                 continue  # still subscribing: their own replay covers them
             floor = min(floors)
             try:
-                for event in self.replay(channel, floor):
+                # Up to the database's newest number: Redis may hold higher ones the database
+                # does not have (restored to an older backup), which would hold back the
+                # events that get those numbers next.
+                for event in self.replay(channel, floor, until=self.last_seq(channel)):
                     for conn in conns:
                         conn.offer(("event", event, None))
             except Exception as exc:
