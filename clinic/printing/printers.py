@@ -98,6 +98,8 @@ def announce(session: Session, printer: Printer, *, removed: bool = False) -> No
 
 def _check(data: dict) -> None:
     errors = {}
+    if not data["name"]:
+        errors["name"] = ["a name, 1-80 characters"]
     if data["kind"] not in PrinterKind.ALL:
         errors["kind"] = [f"one of {', '.join(PrinterKind.ALL)}"]
     if data["kind"] == PrinterKind.NETWORK and not data["host"]:
@@ -148,6 +150,8 @@ DEFAULTS = {
 
 def create_printer(session: Session, data: dict) -> Printer:
     data = {**DEFAULTS, **data}
+    # " Kassa" and "Kassa" are one printer to whoever reads the list: names are trimmed.
+    data["name"] = data["name"].strip()
     _check(data)
     _name_taken(session, data["name"], None)
     printer = Printer(**{f: data[f] for f in FIELDS})
@@ -162,6 +166,7 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     printer = get_printer(session, printer_id)
     current = {f: getattr(printer, f) for f in FIELDS}
     data = {**current, "targets": targets_of(session, printer.id), **changes}
+    data["name"] = data["name"].strip()
     _check(data)
     _name_taken(session, data["name"], printer.id)
     for f in FIELDS:

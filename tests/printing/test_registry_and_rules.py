@@ -68,6 +68,28 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
     assert moved.get_json()["targets"] == ["tickets"]
 
 
+def test_a_printer_is_named_by_its_trimmed_name_and_never_by_blanks(client):
+    blank = client.post("/api/v1/printing/printers", json={"name": "   ", "kind": "pdf"})
+    assert blank.status_code == 422
+    assert set(blank.get_json()["errors"]) == {"name"}
+    made = client.post("/api/v1/printing/printers", json={"name": " Kassa 1 ", "kind": "pdf"})
+    assert made.status_code == 201
+    assert made.get_json()["name"] == "Kassa 1"
+    twin = client.post("/api/v1/printing/printers", json={"name": "Kassa 1  ", "kind": "pdf"})
+    assert twin.status_code == 409
+    other = client.post("/api/v1/printing/printers", json={"name": "Kassa 2", "kind": "pdf"})
+    renamed = client.patch(
+        f"/api/v1/printing/printers/{other.get_json()['id']}", json={"name": " Kassa 1"}
+    )
+    assert renamed.status_code == 409
+    emptied = client.patch(
+        f"/api/v1/printing/printers/{other.get_json()['id']}", json={"name": " "}
+    )
+    assert emptied.status_code == 422
+    names = [p["name"] for p in client.get("/api/v1/printing/printers").get_json()]
+    assert sorted(names) == ["Kassa 1", "Kassa 2"]
+
+
 def test_the_registry_refuses_what_the_api_schema_would_not_let_through(db):
     base = {"name": "Z", "host": "10.0.0.9"}
     for wrong in ({"kind": "usb"}, {"code_page": "UTF-8"}, {"paper_mm": 76}):
