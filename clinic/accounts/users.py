@@ -113,6 +113,12 @@ def _check_doctor(session: Session, roles, doctor_id) -> None:
         )
     if doctor_id is not None and (not is_id(doctor_id) or session.get(Doctor, doctor_id) is None):
         raise ValidationFailed("unknown doctor", errors={"doctor_id": ["no such doctor"]})
+    if doctor_id is not None and "doctor" not in roles:
+        # The link narrows what the user sees to that doctor's queues and calendar.
+        raise ValidationFailed(
+            "only a doctor user is linked to a doctor",
+            errors={"doctor_id": ["only for a user with the doctor role"]},
+        )
 
 
 def _keep_an_administrator(session: Session, user: User, *, admin: bool, active: bool) -> None:

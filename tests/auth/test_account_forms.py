@@ -124,3 +124,31 @@ def test_a_doctor_made_a_manager_is_no_longer_linked_and_the_audit_names_the_use
     ] * 2
     assert rows[-1].summary["data"]["roles"] == ["cashier", "manager"]
     assert (rows[-1].object_type, rows[-1].object_id) == ("users", str(doctor))
+
+
+def test_only_a_doctor_user_is_linked_to_a_doctor_whichever_door_sets_the_roles(
+    client, make_user, runtime
+):
+    doctor = make_user("doctor")
+    with runtime.db.session() as s:
+        linked = s.get(User, doctor).doctor_id
+    # The users page's roles form sends the current link with the roles ticked: unticking
+    # "doctor" there ends the link, as it does through the API.
+    page = client.post(
+        f"/admin/users/{doctor}/roles", data={"roles": ["manager"], "doctor_id": str(linked)}
+    )
+    assert page.status_code == 302
+    with runtime.db.session() as s:
+        assert s.get(User, doctor).doctor_id is None
+    # A doctor given to a user who is not one is refused, naming the field.
+    made = client.post(
+        "/api/v1/users",
+        json={"username": "kassa", "password": GOOD, "roles": ["manager"], "doctor_id": linked},
+    )
+    assert made.status_code == 422 and "doctor_id" in made.get_json()["errors"]
+    patched = client.patch(f"/api/v1/users/{doctor}", json={"doctor_id": linked})
+    assert patched.status_code == 422 and "doctor_id" in patched.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert users.find_user(s, "kassa") is None
+        assert s.get(User, doctor).doctor_id is None
+        assert s.get(User, doctor).roles == ["manager"]

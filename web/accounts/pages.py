@@ -79,13 +79,11 @@ def user_action_form(user_id: int, action: str):
     try:
         user = users.get_user(session, user_id)
         if action == "roles":
-            users.set_roles(
-                session,
-                user,
-                request.form.getlist("roles"),
-                # The form's empty choice keeps the doctor of a user who stays a doctor.
-                doctor_id=_int_or_none(request.form.get("doctor_id")) or users.KEEP,
-            )
+            roles = request.form.getlist("roles")
+            # The form sends the current link back; its empty choice keeps the doctor of a
+            # user who stays a doctor, and a user who is no longer one is no longer linked.
+            doctor_id = _int_or_none(request.form.get("doctor_id")) if "doctor" in roles else None
+            users.set_roles(session, user, roles, doctor_id=doctor_id or users.KEEP)
         elif action in ("disable", "enable"):
             if user.id == current_identity().user_id and action == "disable":
                 flash(_("You cannot disable yourself."), "error")
