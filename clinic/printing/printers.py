@@ -121,6 +121,17 @@ def _check(data: dict) -> None:
         raise ValidationFailed("the printer's settings are not valid", errors=errors)
 
 
+def _normalized(data: dict) -> dict:
+    """The name trimmed (" Kassa" and "Kassa" are one printer to whoever reads the list), and
+    a cashier target's username in lower case, as usernames are kept: ``cashier:Amina`` is
+    the desk of the cashier who signs in as amina."""
+    targets = [
+        f"cashier:{t[8:].lower()}" if isinstance(t, str) and t.startswith("cashier:") else t
+        for t in data["targets"]
+    ]
+    return {**data, "name": data["name"].strip(), "targets": targets}
+
+
 def _name_taken(session: Session, name: str, printer_id: int | None) -> None:
     other = session.scalar(select(Printer).where(Printer.name == name))
     if other is not None and other.id != printer_id:
@@ -149,9 +160,7 @@ DEFAULTS = {
 
 
 def create_printer(session: Session, data: dict) -> Printer:
-    data = {**DEFAULTS, **data}
-    # " Kassa" and "Kassa" are one printer to whoever reads the list: names are trimmed.
-    data["name"] = data["name"].strip()
+    data = _normalized({**DEFAULTS, **data})
     _check(data)
     _name_taken(session, data["name"], None)
     printer = Printer(**{f: data[f] for f in FIELDS})
@@ -165,8 +174,7 @@ def create_printer(session: Session, data: dict) -> Printer:
 def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     printer = get_printer(session, printer_id)
     current = {f: getattr(printer, f) for f in FIELDS}
-    data = {**current, "targets": targets_of(session, printer.id), **changes}
-    data["name"] = data["name"].strip()
+    data = _normalized({**current, "targets": targets_of(session, printer.id), **changes})
     _check(data)
     _name_taken(session, data["name"], printer.id)
     for f in FIELDS:

@@ -90,6 +90,23 @@ def test_a_printer_is_named_by_its_trimmed_name_and_never_by_blanks(client):
     assert sorted(names) == ["Kassa 1", "Kassa 2"]
 
 
+def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, runtime):
+    # Usernames are kept in lower case: "Amina" at sign-in is amina, and so is her desk.
+    made = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Kassa", "kind": "pdf", "targets": ["cashier:Amina"]},
+    )
+    assert made.status_code == 201
+    assert made.get_json()["targets"] == ["cashier:amina"]
+    with runtime.db.session() as s:
+        found = registry.printer_for(s, ["cashier:amina", "receipts"])
+        assert found is not None and found.id == made.get_json()["id"]
+    moved = client.patch(
+        f"/api/v1/printing/printers/{made.get_json()['id']}", json={"targets": ["cashier:BOBUR"]}
+    )
+    assert moved.get_json()["targets"] == ["cashier:bobur"]
+
+
 def test_the_registry_refuses_what_the_api_schema_would_not_let_through(db):
     base = {"name": "Z", "host": "10.0.0.9"}
     for wrong in ({"kind": "usb"}, {"code_page": "UTF-8"}, {"paper_mm": 76}):
