@@ -107,6 +107,20 @@ def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, runtime
     assert moved.get_json()["targets"] == ["cashier:bobur"]
 
 
+def test_a_printer_is_switched_on_or_off_by_json_true_or_false_only(client):
+    for guess in (1, 0, "yes", "no", "false", ""):
+        refused = client.post(
+            "/api/v1/printing/printers", json={"name": "P", "kind": "pdf", "active": guess}
+        )
+        assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"active"}
+    made = client.post("/api/v1/printing/printers", json={"name": "P", "kind": "pdf"}).get_json()
+    off = client.patch(f"/api/v1/printing/printers/{made['id']}", json={"active": "false"})
+    assert off.status_code == 422 and set(off.get_json()["errors"]) == {"active"}
+    assert client.get("/api/v1/printing/printers").get_json()[0]["active"] is True
+    off = client.patch(f"/api/v1/printing/printers/{made['id']}", json={"active": False})
+    assert off.status_code == 200 and off.get_json()["active"] is False
+
+
 def test_the_registry_refuses_what_the_api_schema_would_not_let_through(db):
     base = {"name": "Z", "host": "10.0.0.9"}
     for wrong in ({"kind": "usb"}, {"code_page": "UTF-8"}, {"paper_mm": 76}):

@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from clinic.printing.models import JobState, PrinterKind
 from clinic.printing.pdfs import FORMATS
 from clinic.printing.printers import CODE_PAGES
+from web.api.schemas import StrictBoolean
 
 
 class StrictSchema(Schema):
@@ -30,7 +31,7 @@ class PrinterIn(StrictSchema):
     code_page = fields.String(load_default="CP866", validate=validate.OneOf(CODE_PAGES))
     paper_mm = fields.Integer(strict=True, load_default=80, validate=validate.OneOf([58, 80]))
     languages = fields.String(load_default="ru+uz", validate=validate.Length(min=2, max=16))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
     targets = fields.List(
         fields.String(validate=validate.Length(min=1, max=80)),
         load_default=[],
@@ -50,7 +51,7 @@ class PrinterPatch(StrictSchema):
     code_page = fields.String(validate=validate.OneOf(CODE_PAGES))
     paper_mm = fields.Integer(strict=True, validate=validate.OneOf([58, 80]))
     languages = fields.String(validate=validate.Length(min=2, max=16))
-    active = fields.Boolean()
+    active = StrictBoolean()
     targets = fields.List(
         fields.String(validate=validate.Length(min=1, max=80)),
         validate=validate.Length(max=100),
