@@ -152,3 +152,35 @@ def test_only_a_doctor_user_is_linked_to_a_doctor_whichever_door_sets_the_roles(
         assert users.find_user(s, "kassa") is None
         assert s.get(User, doctor).doctor_id is None
         assert s.get(User, doctor).roles == ["manager"]
+
+
+def test_the_users_and_tokens_pages_say_a_refusal_in_the_page_language(client, runtime):
+    def said(response) -> str:
+        assert response.status_code == 302
+        return client.get(response.headers["Location"], headers={"Accept": "text/html"}).get_data(
+            as_text=True
+        )
+
+    client.get("/admin/users?lang=ru")
+    taken = client.post(
+        "/admin/users", data={"username": "admin", "password": GOOD, "roles": ["cashier"]}
+    )
+    assert "Это имя пользователя уже занято." in said(taken)
+    short = client.post(
+        "/admin/users", data={"username": "feruza", "password": "qisqa", "roles": ["cashier"]}
+    )
+    page = said(short)
+    assert "Пароль должен быть не короче 10 символов." in page and "password must" not in page
+    doctor = client.post(
+        "/admin/users",
+        data={"username": "feruza", "password": GOOD, "roles": ["doctor"], "doctor_id": ""},
+    )
+    assert "Учётной записи врача нужен врач, к которому она относится." in said(doctor)
+    client.get("/account/tokens?lang=uz")
+    blank = client.post("/account/tokens", data={"name": " ", "days": "400"})
+    page = said(blank)
+    assert "Token nomi 1 dan 100 gacha belgi." in page
+    assert "Token muddati butun kunlar soni, 1 dan 366 gacha." in page
+    with runtime.db.session() as s:
+        assert users.find_user(s, "feruza") is None
+        assert s.scalars(select(ApiToken)).all() == []

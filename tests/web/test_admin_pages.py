@@ -69,7 +69,8 @@ def test_a_refused_change_is_shown_and_nothing_is_saved(client, runtime):
         follow_redirects=True,
         headers={"Accept": "text/html"},
     )
-    assert "too common" in response.get_data(as_text=True)
+    # Said in the page's language (Russian by default), not in the API's English.
+    assert "Этот пароль слишком распространён." in response.get_data(as_text=True)
     with runtime.db.session() as s:
         assert users.find_user(s, "weak") is None
 

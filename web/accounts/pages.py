@@ -19,6 +19,7 @@ from clinic.text import whole_number
 from web import db
 from web.auth import audit as audit_status
 from web.auth.identity import current_identity
+from web.auth.views import password_refusals
 from web.permissions import requires, signed_in
 
 bp = Blueprint("admin", __name__)
@@ -26,9 +27,45 @@ bp = Blueprint("admin", __name__)
 AUDIT_PAGE_SIZE = 100
 
 
+def _refusal_texts() -> dict[str, str]:
+    """The accounts module's refusals (written in English for the API and the logs), as the
+    page's language says them."""
+    return {
+        "2-64 characters: Latin letters, digits, dot, dash, underscore": _(
+            "The user name has 2 to 64 characters: Latin letters, digits, dot, dash and "
+            "underscore."
+        ),
+        f"at most {users.FULL_NAME_MAX} characters": _(
+            "The full name has at most %(n)s characters.", n=users.FULL_NAME_MAX
+        ),
+        "is already taken": _("This user name is already taken."),
+        "required": _("Choose at least one role."),
+        "required for a doctor": _("A doctor's account needs the doctor it belongs to."),
+        "no such doctor": _("No such doctor."),
+        "only for a user with the doctor role": _(
+            "Only a user with the doctor role is linked to a doctor."
+        ),
+        "keep at least one active administrator": _(
+            "At least one active administrator must remain."
+        ),
+        f"1-{tokens.NAME_MAX} characters": _(
+            "The token's name has 1 to %(n)s characters.", n=tokens.NAME_MAX
+        ),
+        f"a whole number of days from 1 to {tokens.MAX_DAYS}": _(
+            "The token lasts a whole number of days, from 1 to %(n)s.", n=tokens.MAX_DAYS
+        ),
+        **password_refusals(),
+    }
+
+
 def _fail(exc: DomainError) -> None:
-    details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
-    flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
+    texts = _refusal_texts()
+    said = [m for msgs in exc.errors.values() for m in msgs]
+    if said and all(m in texts for m in said):
+        flash(" ".join(texts[m] for m in said), "error")
+    else:
+        details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
+        flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
     audit_status.refused(exc.code or exc.title.lower().replace(" ", "_"), exc.detail)
 
 

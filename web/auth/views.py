@@ -143,11 +143,11 @@ def logout():
     return redirect(url_for("auth.login_page"))
 
 
-def _in_page_language(errors: dict) -> dict:
+def password_refusals() -> dict[str, str]:
     """The account's refusals of a new or current password, in the page's language (the
     domain writes them in English for the API and the logs)."""
     shortest, longest = passwords.MIN_LENGTH, passwords.MAX_LENGTH
-    texts = {
+    return {
         f"password must be at least {shortest} characters long": _(
             "The password must be at least %(n)s characters long.", n=shortest
         ),
@@ -166,6 +166,10 @@ def _in_page_language(errors: dict) -> dict:
             "The account is locked for now: wait, or ask an administrator."
         ),
     }
+
+
+def _in_page_language(errors: dict) -> dict:
+    texts = password_refusals()
     return {field: [texts.get(m, m) for m in messages] for field, messages in errors.items()}
 
 
