@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -123,6 +124,10 @@ def redact(data):
         return [redact(v) for v in data[:20]]
     if isinstance(data, str):
         return storable(data, 200)
+    if isinstance(data, float) and not math.isfinite(data):
+        # A parser reads NaN and Infinity, which JSON and PostgreSQL's jsonb have not: kept as
+        # the text the caller sent, so the row is written.
+        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
     return data
 
 

@@ -56,3 +56,30 @@ def test_every_text_column_takes_what_a_caller_sent(runtime):
         assert stored.action == stored.user_agent == "x\\u0000y\\ud800z"
         assert stored.summary == {"x\\u0000y\\ud800z": ["x\\u0000y\\ud800z"]}
         assert len(stored.object_id) == 64
+
+
+def test_a_body_with_nan_or_infinity_is_audited_with_them_as_text(client, runtime):
+    # JSON has no NaN or Infinity, but a parser reads them; PostgreSQL's jsonb refuses them.
+    for body, kept in (
+        ('{"full_name": "A", "sex": "M", "phone": NaN}', {"phone": "NaN"}),
+        ('{"full_name": "A", "sex": "M", "notes": [Infinity, -Infinity]}', {}),
+        ("1e999999", {"body": "Infinity"}),
+    ):
+        refused = client.post("/api/v1/patients", data=body, content_type="application/json")
+        assert refused.status_code == 422
+        row = _row(runtime, refused.headers["X-Request-ID"])
+        assert row.status == 422 and row.username == client.username
+        assert kept.items() <= row.summary["data"].items()
+    with runtime.db.transaction() as s:
+        entry = audit.record(
+            s,
+            actor=None,
+            action="x",
+            summary={"n": float("nan"), "i": [float("inf"), float("-inf"), 1.5]},
+        )
+        entry_id = entry.id
+    with runtime.db.session() as s:
+        assert s.get(AuditEntry, entry_id).summary == {
+            "n": "NaN",
+            "i": ["Infinity", "-Infinity", 1.5],
+        }
