@@ -303,10 +303,15 @@ def issue_ticket(
         raise ValidationFailed(
             "unknown priority", errors={"priority": ["normal, returned or urgent"]}
         )
-    if patient_id is not None and (
-        not is_id(patient_id) or session.get(Patient, patient_id) is None
-    ):
+    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    if patient_id is not None and patient is None:
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
+    if patient is not None and not patient.active and transferred_from_id is None:
+        # A deactivated record is chosen for nothing new (as attaching and booking refuse
+        # it); a patient already in the queue is still sent on and back with his ticket.
+        raise ValidationFailed(
+            "the patient's record is deactivated", errors={"patient_id": ["inactive patient"]}
+        )
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)

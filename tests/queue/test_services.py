@@ -446,3 +446,21 @@ def reference_patient(session):
             "birth_date": "1990-01-01",
         },
     )
+
+
+def test_a_ticket_is_not_issued_for_a_deactivated_patient(runtime):
+    """A deactivated record (a duplicate, a mistake) is offered for nothing new: the desk
+    gets a 422 naming the field, as attaching him or booking him does."""
+    from clinic.errors import ValidationFailed
+    from clinic.reference import patients
+
+    queue_id = make_queue(runtime)
+    with runtime.db.transaction() as s:
+        old = reference_patient(s)
+        patients.deactivate_patient(s, old.id)
+        old_id = old.id
+    with runtime.db.transaction() as s, pytest.raises(ValidationFailed) as refused:
+        q.issue_ticket(s, queue_id, tz=TZ, now=MORNING, patient_id=old_id)
+    assert list(refused.value.errors) == ["patient_id"]
+    with runtime.db.session() as s:
+        assert s.query(Ticket).filter(Ticket.queue_id == queue_id).count() == 0
