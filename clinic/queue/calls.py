@@ -244,6 +244,7 @@ def finish_service(
     _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
     if ticket.return_to_queue_id is None:
         return None
+    sent_from = _sent_from(session, ticket, ticket.return_to_queue_id)
     try:
         with session.begin_nested():
             return issue_ticket(
@@ -259,9 +260,23 @@ def finish_service(
                 now=now,
                 queued_at=ticket.queued_at,
                 transferred_from_id=ticket.id,
+                # Paid there before he was sent away, he comes back paid: a "pay before the
+                # doctor" queue calls him without a second payment.
+                paid_at=sent_from.paid_at if sent_from is not None else None,
             )
     except QueueRefused:
         return None
+
+
+def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None:
+    """The ticket the patient last held in queue ``queue_id`` before ``ticket``: the one he
+    was sent away from, to come back to that queue."""
+    current = ticket
+    while current.transferred_from_id is not None:
+        current = session.get(Ticket, current.transferred_from_id)
+        if current.queue_id == queue_id:
+            return current
+    return None
 
 
 def mark_no_show(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:

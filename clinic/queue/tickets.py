@@ -275,6 +275,7 @@ def issue_ticket(
     queued_at: datetime | None = None,
     transferred_from_id: int | None = None,
     return_to_queue_id: int | None = None,
+    paid_at: datetime | None = None,
     commit: bool = False,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
@@ -337,7 +338,7 @@ def issue_ticket(
         "started_at": None,
         "finished_at": None,
         "recalls": 0,
-        "paid_at": None,
+        "paid_at": paid_at,
         "transferred_from_id": transferred_from_id,
         "return_to_queue_id": return_to_queue_id,
     }

@@ -464,3 +464,29 @@ def test_a_ticket_is_not_issued_for_a_deactivated_patient(runtime):
     assert list(refused.value.errors) == ["patient_id"]
     with runtime.db.session() as s:
         assert s.query(Ticket).filter(Ticket.queue_id == queue_id).count() == 0
+
+
+def test_a_paid_patient_sent_back_to_a_pay_first_queue_is_called_without_paying_again(runtime):
+    """Therapy calls only paid tickets. A patient who paid, was seen and was sent to the
+    laboratory to come back returns with his therapy ticket's payment: the returned ticket
+    is called, not passed over for an invoice that is already paid."""
+    first = make_queue(runtime, "therapy", "T", pay_before_doctor=True)
+    lab = make_queue(runtime, "lab", "L")
+    original = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        q.set_paid(s, original.id, MORNING, actor="cashier", now=MORNING, data={})
+        called = calls.call_next(s, first, tz=TZ, now=MORNING)
+        assert called.id == original.id
+        in_lab = calls.transfer(s, called, lab, tz=TZ, return_after=True, now=MORNING)
+        seen = calls.call_next(s, lab, tz=TZ, now=MORNING)
+        back = calls.finish_service(s, seen, tz=TZ, now=MORNING)
+        assert back.paid_at is not None
+        assert calls.call_next(s, first, tz=TZ, now=MORNING).id == back.id
+    # A patient who never paid in therapy comes back as unpaid as he left.
+    unpaid = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        in_lab = calls.transfer(
+            s, q.get_ticket(s, unpaid.id), lab, tz=TZ, return_after=True, now=MORNING
+        )
+        assert calls.call_next(s, lab, tz=TZ, now=MORNING).id == in_lab.id
+        assert calls.finish_service(s, in_lab, tz=TZ, now=MORNING).paid_at is None
