@@ -104,8 +104,12 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         errors["prefix"] = [f"1-{limits.PREFIX_MAX} capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
         value = values.get(field)
-        if value is not None and (not is_id(value) or session.get(model, value) is None):
+        row = session.get(model, value) if is_id(value) else None
+        if value is not None and row is None:
             errors[field] = [f"no such {field[:-3]}"]
+        elif row is not None and not row.active:
+            # Deactivated rows are hidden from new choices (docs/reference-data.md).
+            errors[field] = [f"the {field[:-3]} is deactivated"]
     if not errors:
         errors.update(_of_other_department(session, values, current))
     for field, low, high in RANGES:

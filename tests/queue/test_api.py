@@ -238,3 +238,46 @@ def test_a_join_once_the_day_is_closed_is_refused_as_closed_even_with_no_place_l
         s.execute(update(QueueDay).where(QueueDay.queue_id == queue_id).values(closed_at=utcnow()))
     refused = anon_client.post(url, json={"phone": "90 999 88 77"})
     assert refused.status_code == 409 and refused.get_json()["code"] == "queue_closed"
+
+
+def test_a_queue_is_not_configured_on_a_deactivated_department_room_or_doctor(client, runtime):
+    """Deactivated reference rows are hidden from new choices: a queue set on one would
+    issue tickets for a department that is closed, or call patients into a room not used."""
+    queue_id = make_queue(runtime, "live")
+    department = client.post(
+        "/api/v1/departments",
+        json={
+            "code": "old-dep",
+            "ticket_prefix": "OLD",
+            "name_ru": "Старое",
+            "name_uz": "Eski",
+            "name_en": "Old",
+        },
+    ).get_json()
+    room = client.post("/api/v1/rooms", json={"number": "77"}).get_json()
+    doctor = client.post(
+        "/api/v1/doctors", json={"full_name": "Old Doctor", "department_id": department["id"]}
+    ).get_json()
+    for kind, row in (("departments", department), ("rooms", room), ("doctors", doctor)):
+        assert client.post(f"/api/v1/{kind}/{row['id']}/deactivate").status_code == 200
+    made = client.post(
+        "/api/v1/queues",
+        json={
+            "code": "on-old",
+            "department_id": department["id"],
+            "room_id": room["id"],
+            "doctor_id": doctor["id"],
+        },
+    )
+    assert made.status_code == 422, made.get_json()
+    assert set(made.get_json()["errors"]) == {"department_id", "room_id", "doctor_id"}
+    moved = client.patch(f"/api/v1/queues/{queue_id}", json={"room_id": room["id"]})
+    assert moved.status_code == 422 and list(moved.get_json()["errors"]) == ["room_id"]
+    assert client.get(f"/api/v1/queues/{queue_id}").get_json()["room_id"] != room["id"]
+    # A queue whose room was deactivated since is still edited in its other settings.
+    with runtime.db.transaction() as s:
+        from clinic.queue.models import Queue
+
+        s.get(Queue, queue_id).room.active = False
+    kept = client.patch(f"/api/v1/queues/{queue_id}", json={"default_service_minutes": 15})
+    assert kept.status_code == 200, kept.get_json()
