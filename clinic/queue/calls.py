@@ -355,22 +355,31 @@ def transfer(
         now,
         data={"to_queue_id": target.id, "comment": comment[:COMMENT_MAX]},
     )
-    new = issue_ticket(
-        session,
-        target.id,
-        tz=tz,
-        source=ticket.source,
-        priority=ticket.priority,
-        patient_id=ticket.patient_id,
-        phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
-        # The desk's note (an allergy) follows the patient unless the sender writes another.
-        comment=comment or ticket.comment,
-        actor=actor,
-        now=now,
-        queued_at=ticket.queued_at,
-        transferred_from_id=ticket.id,
-        return_to_queue_id=_returns_to(ticket, target.id, return_after),
-    )
+    try:
+        new = issue_ticket(
+            session,
+            target.id,
+            tz=tz,
+            source=ticket.source,
+            priority=ticket.priority,
+            patient_id=ticket.patient_id,
+            phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+            # The desk's note (an allergy) follows the patient unless the sender writes another.
+            comment=comment or ticket.comment,
+            actor=actor,
+            now=now,
+            queued_at=ticket.queued_at,
+            transferred_from_id=ticket.id,
+            return_to_queue_id=_returns_to(ticket, target.id, return_after),
+        )
+    except QueueRefused as refused:
+        # The queue sent to refuses (closed, switched off): said of that queue, not the
+        # sender's own. The caller's rollback undoes the transfer.
+        raise QueueRefused(
+            f"queue {target.code}: {refused.detail}",
+            code=refused.code,
+            errors={"to_queue_id": [refused.detail]},
+        ) from refused
     return new
 
 

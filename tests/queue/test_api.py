@@ -281,3 +281,20 @@ def test_a_queue_is_not_configured_on_a_deactivated_department_room_or_doctor(cl
         s.get(Queue, queue_id).room.active = False
     kept = client.patch(f"/api/v1/queues/{queue_id}", json={"default_service_minutes": 15})
     assert kept.status_code == 200, kept.get_json()
+
+
+def test_a_transfer_the_other_queue_refuses_names_that_queue(client, runtime):
+    """The doctor is told it is the queue he sends to that takes no ticket now, not his own."""
+    here = make_queue(runtime, "therapy")
+    closed = make_queue(runtime, "lab", closes_at=time(0, 0))
+    off = make_queue(runtime, "xray", active=False)
+    ticket = client.post(f"/api/v1/queues/{here}/tickets", json={}).get_json()
+    for target, code in ((closed, "queue_closed"), (off, "queue_inactive")):
+        refused = client.post(
+            f"/api/v1/tickets/{ticket['id']}/transfer", json={"to_queue_id": target}
+        )
+        body = refused.get_json()
+        assert refused.status_code == 409 and body["code"] == code
+        assert list(body["errors"]) == ["to_queue_id"]
+        assert ("lab" if target == closed else "xray") in body["detail"]
+    assert client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["status"] == "waiting"
