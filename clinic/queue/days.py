@@ -148,12 +148,14 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
         ).all()
         for ticket in left:
             before = ticket.status
-            session.execute(
+            changed = session.execute(
                 update(Ticket)
                 .where(Ticket.id == ticket.id, Ticket.status == before)
                 .values(status=to_status, finished_at=now)
                 .execution_options(synchronize_session=False)
             )
+            if changed.rowcount != 1:
+                continue  # finished (or sent on) since it was read: it stays as the doctor left it
             session.add(
                 TicketEvent(
                     ticket_id=ticket.id,

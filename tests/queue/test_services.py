@@ -490,3 +490,39 @@ def test_a_paid_patient_sent_back_to_a_pay_first_queue_is_called_without_paying_
         )
         assert calls.call_next(s, lab, tz=TZ, now=MORNING).id == in_lab.id
         assert calls.finish_service(s, in_lab, tz=TZ, now=MORNING).paid_at is None
+
+
+def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
+    """The doctor finishes his last patient while the closing task runs: the ticket it read
+    as in service is served by the time it is changed. It stays served, with no closing in
+    its history and no "closed" event telling the screens otherwise."""
+    from sqlalchemy import update
+
+    from clinic.models import TicketEvent
+
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    ticket_id = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.start_service(s, calls.call_next(s, queue_id, tz=TZ, now=MORNING), now=MORNING)
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    with runtime.db.transaction() as s:
+        execute = s.execute
+
+        def doctor_finishes_first(statement, *args, **kwargs):
+            if getattr(statement, "is_update", False) and statement.table.name == "tickets":
+                s.execute = execute  # once: the doctor's finish, committed just before
+                execute(
+                    update(Ticket)
+                    .where(Ticket.id == ticket_id)
+                    .values(status="served", finished_at=evening)
+                )
+            return execute(statement, *args, **kwargs)
+
+        s.execute = doctor_finishes_first
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    with runtime.db.session() as s:
+        assert q.get_ticket(s, ticket_id).status == "served"
+        history = s.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket_id))
+        assert "day_closed" not in list(history)
+        closed = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.day_closed"))
+        assert list(closed) == []
