@@ -105,8 +105,14 @@ def calling_room(
     own_room = doctor.room_id if doctor is not None else None
     if room_id is None:
         return queue.room_id if queue.room_id is not None else own_room
-    if not is_id(room_id) or session.get(Room, room_id) is None:
+    room = session.get(Room, room_id) if is_id(room_id) else None
+    if room is None:
         raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
+    if not room.active:
+        # Taken out of use: offered for no new call (docs/reference-data.md).
+        raise ValidationFailed(
+            f"room {room.number} is deactivated", errors={"room_id": ["the room is deactivated"]}
+        )
     if doctor_bound(actor) and room_id not in (queue.room_id, own_room):
         raise Forbidden(
             "a doctor calls to his own room or the queue's room",

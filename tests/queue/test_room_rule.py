@@ -85,3 +85,21 @@ def test_a_postponed_ticket_is_not_called_back_into_a_busy_room(client, runtime)
     assert second.status_code == 200
     back = client.post(f"/api/v1/tickets/{first['id']}/call-back", json={})
     assert back.status_code == 409 and back.get_json()["code"] == "room_busy"
+
+
+def test_a_call_is_not_sent_to_a_deactivated_room(client, runtime):
+    """A room taken out of use (deactivated) is offered for no new call: naming it is a 422
+    at room_id, and nobody is called into it."""
+    queue_id = _hall(runtime)
+    old = client.post("/api/v1/rooms", json={"number": "99"}).get_json()
+    assert client.post(f"/api/v1/rooms/{old['id']}/deactivate").status_code == 200
+    refused = client.post(f"/api/v1/queues/{queue_id}/call-next", json={"room_id": old["id"]})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["room_id"]
+    listed = client.get(f"/api/v1/queues/{queue_id}/tickets").get_json()
+    assert {t["status"] for t in listed} == {"waiting"}
+    ticket = listed[0]
+    client.post(f"/api/v1/tickets/{ticket['id']}/postpone")
+    back = client.post(f"/api/v1/tickets/{ticket['id']}/call-back", json={"room_id": old["id"]})
+    assert back.status_code == 422 and list(back.get_json()["errors"]) == ["room_id"]
+    called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+    assert called.status_code == 200 and called.get_json()["room"] == "31"
