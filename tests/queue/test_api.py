@@ -298,3 +298,30 @@ def test_a_transfer_the_other_queue_refuses_names_that_queue(client, runtime):
         assert list(body["errors"]) == ["to_queue_id"]
         assert ("lab" if target == closed else "xray") in body["detail"]
     assert client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["status"] == "waiting"
+
+
+def test_a_tickets_history_says_each_step_from_which_status(client, runtime):
+    """The history shows where each step started, as it is kept: a no-show came from a call,
+    a postponed ticket was waiting or called."""
+    queue_id = make_queue(runtime)
+    first = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    second = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    client.post(f"/api/v1/tickets/{second['id']}/postpone")
+    client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+    client.post(f"/api/v1/tickets/{first['id']}/no-show")
+    steps = {
+        ticket["id"]: [
+            (h["action"], h["from"], h["to"])
+            for h in client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["history"]
+        ]
+        for ticket in (first, second)
+    }
+    assert steps[first["id"]] == [
+        ("issued", None, "waiting"),
+        ("called", "waiting", "called"),
+        ("no_show", "called", "no_show"),
+    ]
+    assert steps[second["id"]] == [
+        ("issued", None, "waiting"),
+        ("postponed", "waiting", "postponed"),
+    ]

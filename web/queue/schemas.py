@@ -140,6 +140,8 @@ class HistoryEntry(Schema):
     ticket_id = fields.Integer()
     at = fields.String()
     action = fields.String()
+    # "from" is a Python keyword: the answer names it as the history keeps it.
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
     to = fields.String()
     actor = fields.String()
     data = fields.Dict(allow_none=True)
