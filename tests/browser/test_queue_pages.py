@@ -281,3 +281,19 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     button.locator("[data-waiting]:text-is('1')").wait_for()
     kiosk.click("#kiosk-done")
     assert kiosk.is_hidden("#kiosk-result")
+
+
+def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
+    live_server, runtime, queue_hall, staff
+):
+    """A patient touching a queue that has closed for the day reads why in the kiosk's
+    language, not the API's English."""
+    closed = another_queue(runtime, "lab", "L", closes_at=time(0, 0))
+    kiosk = staff("kiosk-late", "registrar", viewport={"width": 1080, "height": 1920})
+    kiosk.goto(f"{live_server}/kiosk?lang=ru")
+    wait_live(kiosk)
+    with kiosk.expect_popup():
+        kiosk.locator(f".kiosk__button[data-queue-id='{closed}']").click()
+    error = kiosk.locator("#kiosk-error")
+    error.wait_for()
+    assert error.inner_text() == "Эта очередь на сегодня закрыта."

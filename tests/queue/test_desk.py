@@ -97,6 +97,8 @@ def test_the_desk_page_finds_patients_and_acts_on_each_ticket(client, runtime):
     # Past the staff channel's first hundred waiting, the list pages through the API.
     assert config["ticketsUrl"] == "/api/v1/queues/{id}/tickets"
     assert config["texts"]["served"] == "{count} served today"
+    # A queue that issues no ticket now is said so in the page's language (web/static/js).
+    assert config["texts"]["refusals"]["queue_closed"] == "This queue is closed for today."
 
 
 def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtime):

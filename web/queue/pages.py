@@ -121,6 +121,13 @@ def _common_texts() -> dict:
 # -- reception ------------------------------------------------------------------------------
 
 
+def _issue_refusals() -> dict:
+    """Why a queue issues no ticket now, by the API's ``code``: said in the screen's language
+    at the desk and the kiosk, instead of the API's English detail."""
+    refusals = _refusals()
+    return {code: refusals[code] for code in ("queue_closed", "queue_inactive")}
+
+
 @bp.get("/queue/desk")
 @requires("queue.issue")
 def desk():
@@ -144,6 +151,7 @@ def desk():
         "more": _("Show {count} more"),
         "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "choose": _("Choose"),
+        "refusals": _issue_refusals(),
     }
     ticket_url = url_for("queue.cancel_ticket", ticket_id=0).replace("/0/", "/{id}/")
     return render_template(
@@ -175,7 +183,7 @@ def kiosk():
         queues=queues,
         config={
             "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
-            "texts": _common_texts(),
+            "texts": {**_common_texts(), "refusals": _issue_refusals()},
         },
     )
 

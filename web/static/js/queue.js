@@ -65,6 +65,8 @@
     if (answer.status === 401) return texts.signedOut;
     if (answer.status === 403) return texts.forbidden;
     var body = answer.body || {};
+    // A refusal the screen can word in its own language (a queue closed for the day).
+    if (texts.refusals && body.code && texts.refusals[body.code]) return texts.refusals[body.code];
     return fill(texts.failed, { detail: body.detail || body.title || answer.status });
   }
 
