@@ -261,8 +261,10 @@ def finish_service(
                 queued_at=ticket.queued_at,
                 transferred_from_id=ticket.id,
                 # Paid there before he was sent away, he comes back paid: a "pay before the
-                # doctor" queue calls him without a second payment.
+                # doctor" queue calls him without a second payment. And he comes back to the
+                # appointment he was checked in for, which serving him there completes.
                 paid_at=sent_from.paid_at if sent_from is not None else None,
+                visit_id=sent_from.visit_id if sent_from is not None else None,
             )
     except QueueRefused:
         return None

@@ -276,6 +276,7 @@ def issue_ticket(
     transferred_from_id: int | None = None,
     return_to_queue_id: int | None = None,
     paid_at: datetime | None = None,
+    visit_id: int | None = None,
     commit: bool = False,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
@@ -328,7 +329,7 @@ def issue_ticket(
         "status": S.WAITING,
         "room_id": None,
         "patient_id": patient_id,
-        "visit_id": None,
+        "visit_id": visit_id,
         "phone": phone,
         "comment": (comment or "")[:COMMENT_MAX],
         "token": secrets.token_urlsafe(32),

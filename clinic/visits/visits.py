@@ -311,12 +311,23 @@ _FOLLOWS = {
 
 def _follow_tickets(session: Session, events: list[RecordedEvent]) -> None:
     for event in events:
+        if event.type == "ticket.issued" and event.data.get("transferred_from_id") is not None:
+            # Sent back to his doctor's queue (from the laboratory): the visit's ticket is now
+            # this one, which the doctor's next steps (or the calendar's) move.
+            _follow_to(session, event.data.get("visit_id"), event.data["id"])
+            continue
         steps = _FOLLOWS.get(event.type)
         if event.type == "ticket.day_closed" and event.data.get("status") == TicketStatus.NO_SHOW:
             steps = _FOLLOWS["ticket.no_show"]  # the day closed on a patient who never came in
         visit_id = event.data.get("visit_id") if steps else None
         if visit_id is not None:
             _follow(session, visit_id, steps, ticket_id=event.data.get("id"))
+
+
+def _follow_to(session: Session, visit_id: int | None, ticket_id: int) -> None:
+    visit = session.get(Visit, visit_id) if visit_id is not None else None
+    if visit is not None and visit.status in (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS):
+        visit.ticket_id = ticket_id
 
 
 def _follow(session: Session, visit_id: int, steps, *, ticket_id) -> None:

@@ -209,6 +209,59 @@ def test_a_checked_in_visit_and_its_ticket_move_together_from_either_screen(runt
     assert actions[-3:] == ["arrived", "started", "completed"]
 
 
+def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_him_completes(
+    runtime, client
+):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:
+        lab = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id,
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1)]
+    for visit_id in visits:
+        assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+
+    def visit(n):
+        return client.get(f"/api/v1/visits/{visits[n]}").get_json()
+
+    def call_next(queue_id):
+        called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+        assert called.status_code == 200, called.get_json()
+        return called.get_json()["id"]
+
+    def lab_and_back(n):
+        """The doctor starts, sends the patient to the laboratory to come back; served there."""
+        first = call_next(queue.id)
+        assert first == visit(n)["ticket_id"]
+        assert client.post(f"/api/v1/tickets/{first}/start").status_code == 200
+        sent = client.post(
+            f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": lab, "return_after": True}
+        )
+        assert sent.status_code == 200, sent.get_json()
+        there = call_next(lab)
+        assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+        assert visit(n)["status"] == "in_progress"  # the laboratory completes no appointment
+        back = visit(n)["ticket_id"]
+        assert back not in (first, there)
+        returned = client.get(f"/api/v1/tickets/{back}").get_json()
+        assert (returned["queue_id"], returned["status"]) == (queue.id, "waiting")
+        assert returned["visit_id"] == visits[n]
+        return back
+
+    # Back from the laboratory, served from the queue: the visit is completed.
+    back = lab_and_back(0)
+    assert call_next(queue.id) == back
+    assert client.post(f"/api/v1/tickets/{back}/finish").status_code == 200
+    assert visit(0)["status"] == "completed"
+    # Back, called, and completed from the calendar: the ticket is served with it.
+    back = lab_and_back(1)
+    assert call_next(queue.id) == back
+    assert client.post(f"/api/v1/visits/{visits[1]}/complete", json={}).status_code == 200
+    assert client.get(f"/api/v1/tickets/{back}").get_json()["status"] == "served"
+
+
 def test_a_checked_in_visit_whose_day_closes_before_his_call_is_a_no_show(runtime, client):
     from clinic.base import utcnow
     from clinic.queue import days
