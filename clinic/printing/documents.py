@@ -92,7 +92,8 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
     """A payment receipt with every field PROTOCOLS.md lists: the clinic's legal name,
     address and taxpayer number, terminal or fiscal module, receipt number, date and time,
     each service with its IKPU and package code, quantity, price and VAT, the discount, the
-    total, how it was paid, the fiscal sign and QR when the payment is fiscal ("not fiscal"
+    total, how it was paid (less any part given back before it was paid, so the lines add
+    up to the paid amount), the fiscal sign and QR when the payment is fiscal ("not fiscal"
     said when it is not), and the patient, doctor, visit and cashier."""
     money = lambda tiyin: _money(tiyin, languages)  # noqa: E731 - local shorthand
     blocks = _requisites(data["clinic"], languages)
@@ -124,6 +125,14 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
             # Cash handed over and the change given back, as the desk counted them.
             blocks.append(pair(say("tendered", languages), money(payment["tendered"])))
             blocks.append(pair(say("change", languages), money(payment.get("change") or 0)))
+    for given in data.get("refunds") or ():
+        # Given back of a part payment before the rest was paid: what is paid is the payments
+        # less these, so the receipt adds up.
+        blocks += [
+            pair(say("refunded", languages), "-" + money(given["amount"])),
+            pair(say("method", languages), _method(given["method"], languages)),
+            pair(say("date", languages), given["created_at"]),
+        ]
     blocks.append(pair(say("paid", languages), money(data["paid_amount"])))
     blocks += _fiscal(data.get("fiscal"), languages)
     if data.get("cashier"):

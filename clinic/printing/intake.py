@@ -217,6 +217,23 @@ def staff_name(session: Session, username: str) -> str:
     return (user.full_name or user.username) if user is not None else username
 
 
+def refunds_before_paid(session: Session, settings: Settings, invoice: Invoice | None) -> list:
+    """The refunds given back of the invoice's part payments while it was still open: each
+    took its amount off what is paid, so a receipt lists them (how and when) beside the
+    payments, and its lines add up to what it says is paid. A refund after the invoice was
+    paid leaves the paid amount as it is and has a refund receipt of its own."""
+    if invoice is None:
+        return []
+    query = select(Refund, Payment.method).join(Payment, Payment.id == Refund.payment_id)
+    query = query.where(Refund.invoice_id == invoice.id)
+    if invoice.paid_at is not None:
+        query = query.where(Refund.created_at < invoice.paid_at)
+    return [
+        {"amount": row.amount, "method": method, "created_at": local_time(row.created_at, settings)}
+        for row, method in session.execute(query.order_by(Refund.id)).all()
+    ]
+
+
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
@@ -238,6 +255,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "total": data["total"],
         "paid_amount": data["paid_amount"],
         "payments": data["payments"],
+        "refunds": refunds_before_paid(session, settings, invoice),
         "fiscal": fiscal_of(session, data["invoice_id"]),
         "cashier": staff_name(session, data.get("requested_by") or ""),
     }

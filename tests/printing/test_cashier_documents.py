@@ -312,3 +312,43 @@ def test_receipts_and_refund_receipts_name_the_cashier_as_the_z_slip_does(
     for kind in (JobKind.RECEIPT, JobKind.REFUND, JobKind.SHIFT):
         [made] = _jobs(runtime, kind)
         assert name in made.document["blocks"], kind
+
+
+def test_a_receipt_lists_the_refund_of_a_part_payment_so_its_lines_add_up_to_what_was_paid(
+    runtime, client_as, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    invoice_id = make_invoice(runtime, (2_500_000,))
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    pay = f"/api/v1/payments/invoices/{invoice_id}/pay"
+    assert cashier.post(pay, json={"method": "cash", "amount": 1_000_000}).status_code == 201
+    refund = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": 400_000, "reason": "Пациент ушёл"},
+    )
+    assert refund.status_code == 201, refund.get_json()
+    paid = cashier.post(pay, json={"method": "card"})
+    assert paid.status_code == 201, paid.get_json()
+    assert paid.get_json()["invoice"]["paid_amount"] == 2_500_000
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    # A refund after the invoice was paid has a refund receipt of its own: not on this one.
+    later = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": 100_000, "reason": "Скидка"},
+    )
+    assert later.status_code == 201, later.get_json()
+    collect(runtime)
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    blocks = receipt.document["blocks"]
+    lines = [b for b in blocks if b["t"] == "pair"]
+    labels = [b["left"] for b in lines]
+    refunded = labels.index("Возвращено / Qaytarildi")
+    assert lines[refunded]["right"] == "-4 000 сум"
+    assert lines[refunded + 1] == {"t": "pair", "left": "Способ оплаты / Toʻlov usuli",
+                                   "right": "Наличные / Naqd"}  # fmt: skip
+    assert lines[refunded + 2]["left"] == "Дата / Sana" and lines[refunded + 2]["right"]
+    # 10 000 in cash, 4 000 of it given back, 19 000 by card: the 25 000 paid.
+    assert {"t": "pair", "left": "Наличные / Naqd", "right": "10 000 сум"} in lines
+    assert {"t": "pair", "left": "Карта / Karta", "right": "19 000 сум"} in lines
+    assert {"t": "pair", "left": "Оплачено / Toʻlangan", "right": "25 000 сум"} in lines
+    assert labels.count("Возвращено / Qaytarildi") == 1
