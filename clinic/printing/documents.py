@@ -171,8 +171,8 @@ def refund(data: dict, languages) -> dict:
 
 
 def shift(data: dict, languages) -> dict:
-    """The cashier's shift (Z) slip: when it was open, the cash expected, counted and the
-    difference."""
+    """The cashier's shift (Z) slip: when it was open, the cash and card taken and given back
+    (the Z report's figures), the cash expected, counted and the difference."""
     money = lambda tiyin: _money(tiyin or 0, languages)  # noqa: E731 - local shorthand
     blocks = _requisites(data["clinic"], languages)
     blocks += [
@@ -182,6 +182,10 @@ def shift(data: dict, languages) -> dict:
         pair(say("opened", languages), data["opened_at"]),
         pair(say("closed", languages), data["closed_at"]),
         pair(say("opening_cash", languages), money(data["opening_cash"])),
+        pair(say("cash_taken", languages), money(data["cash_taken"])),
+        pair(say("card_taken", languages), money(data["card_taken"])),
+        pair(say("cash_refunded", languages), money(data["cash_refunded"])),
+        pair(say("card_refunded", languages), money(data["card_refunded"])),
         pair(say("expected_cash", languages), money(data["expected_cash"])),
         pair(say("counted_cash", languages), money(data["counted_cash"])),
         pair(say("discrepancy", languages), money(data["discrepancy"])),

@@ -39,6 +39,7 @@ from clinic.queue.calls import people_ahead
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
 from clinic.reference.models import ClinicProfile, Doctor, Patient
+from clinic.reports.cashier import shift_totals
 from clinic.settings import Settings
 from clinic.visits.models import Visit
 
@@ -354,6 +355,8 @@ def _shift_job(session: Session, settings: Settings, data: dict, source) -> int:
         "cashier": (user.full_name or user.username) if user else "",
         "opened_at": local_time(_parse(shift["opened_at"]), settings),
         "closed_at": local_time(_parse(shift["closed_at"]), settings),
+        # The Z report's own figures: the slip and the report say the same.
+        **shift_totals(session, shift["id"]),
     }
     jobs.create_job(
         session,

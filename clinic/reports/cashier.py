@@ -17,31 +17,64 @@ from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
 
 
-def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
-    def by_method(amount, method):
-        return func.coalesce(func.sum(case((Payment.method == method, amount), else_=0)), 0)
+def _by_method(amount, method):
+    return func.coalesce(func.sum(case((Payment.method == method, amount), else_=0)), 0)
 
+
+def shift_money(shift_id: int | None = None):
+    """The money each shift took and gave back, by cash and card: two subqueries (``taken``
+    and ``given``, each with ``shift_id``, ``cash`` and ``card``), of one shift when
+    ``shift_id`` is given. The Z report and the printed Z slip both read them."""
     taken = (
         select(
             Payment.shift_id.label("shift_id"),
-            by_method(Payment.amount, PaymentMethod.CASH).label("cash"),
-            by_method(Payment.amount, PaymentMethod.CARD).label("card"),
+            _by_method(Payment.amount, PaymentMethod.CASH).label("cash"),
+            _by_method(Payment.amount, PaymentMethod.CARD).label("card"),
         )
-        .where(Payment.shift_id.is_not(None))
+        .where(Payment.shift_id.is_not(None) if shift_id is None else Payment.shift_id == shift_id)
         .group_by(Payment.shift_id)
         .subquery()
     )
     given = (
         select(
             Refund.shift_id.label("shift_id"),
-            by_method(Refund.amount, PaymentMethod.CASH).label("cash"),
-            by_method(Refund.amount, PaymentMethod.CARD).label("card"),
+            _by_method(Refund.amount, PaymentMethod.CASH).label("cash"),
+            _by_method(Refund.amount, PaymentMethod.CARD).label("card"),
         )
         .join(Payment, Payment.id == Refund.payment_id)
-        .where(Refund.shift_id.is_not(None))
+        .where(Refund.shift_id.is_not(None) if shift_id is None else Refund.shift_id == shift_id)
         .group_by(Refund.shift_id)
         .subquery()
     )
+    return taken, given
+
+
+def _figures(taken, given) -> tuple:
+    """Cash and card taken, cash and card refunded: the Z report's columns, in its order."""
+    return (
+        func.coalesce(taken.c.cash, 0),
+        func.coalesce(taken.c.card, 0),
+        func.coalesce(given.c.cash, 0),
+        func.coalesce(given.c.card, 0),
+    )
+
+
+def shift_totals(session: Session, shift_id: int) -> dict:
+    """One shift's figures of the Z report: cash and card taken, cash and card refunded."""
+    taken, given = shift_money(shift_id)
+    row = session.execute(
+        select(*_figures(taken, given))
+        .select_from(CashierShift)
+        .outerjoin(taken, taken.c.shift_id == CashierShift.id)
+        .outerjoin(given, given.c.shift_id == CashierShift.id)
+        .where(CashierShift.id == shift_id)
+    ).one()
+    keys = ("cash_taken", "card_taken", "cash_refunded", "card_refunded")
+    return dict(zip(keys, (int(value) for value in row)))
+
+
+def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
+    taken, given = shift_money()
     statement = (
         select(
             CashierShift.id,
@@ -49,10 +82,7 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
             CashierShift.opened_at,
             CashierShift.closed_at,
             CashierShift.opening_cash,
-            func.coalesce(taken.c.cash, 0),
-            func.coalesce(taken.c.card, 0),
-            func.coalesce(given.c.cash, 0),
-            func.coalesce(given.c.card, 0),
+            *_figures(taken, given),
             CashierShift.expected_cash,
             CashierShift.counted_cash,
             CashierShift.discrepancy,

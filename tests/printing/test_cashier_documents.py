@@ -4,6 +4,7 @@ its reprint, the refund receipt and the shift's Z slip, each on the cashier's pr
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from clinic.payments.providers import PaymeTransaction
 from clinic.printing import pdfs
 from clinic.printing.models import JobKind, JobState, PrintJob
 from clinic.printing.templates import COPY_MARK
+from clinic.reports.definitions import build
+from clinic.reports.params import ReportParams
 from tests.payments.fixtures import make_invoice, make_patient, make_service
 from tests.printing.conftest import collect, drain, wait_for
 
@@ -352,3 +355,40 @@ def test_a_receipt_lists_the_refund_of_a_part_payment_so_its_lines_add_up_to_wha
     assert {"t": "pair", "left": "Карта / Karta", "right": "19 000 сум"} in lines
     assert {"t": "pair", "left": "Оплачено / Toʻlangan", "right": "25 000 сум"} in lines
     assert labels.count("Возвращено / Qaytarildi") == 1
+
+
+def test_the_z_slip_carries_the_card_taken_and_given_back_as_the_z_report_does(
+    runtime, client_as, clinic_profile
+):
+    cashier = client_as("cashier", "kassir1")
+    shift = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 100_000}).get_json()
+    by_cash, by_card = make_invoice(runtime, (3_000_000,)), make_invoice(runtime, (5_000_000,))
+    for invoice_id, method in ((by_cash, "cash"), (by_card, "card")):
+        paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": method})
+        assert paid.status_code == 201, paid.get_json()
+    for invoice_id, amount in ((by_cash, 1_000_000), (by_card, 2_000_000)):
+        given = cashier.post(
+            f"/api/v1/payments/invoices/{invoice_id}/refunds",
+            json={"amount": amount, "reason": "Отказ"},
+        )
+        assert given.status_code == 201, given.get_json()
+    closed = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert closed.status_code == 200, closed.get_json()
+    collect(runtime)
+    [z_slip] = _jobs(runtime, JobKind.SHIFT)
+    tz = runtime.settings.tz
+    day = datetime.fromisoformat(shift["opened_at"]).astimezone(runtime.settings.tz).date()
+    with runtime.db.session() as s:
+        built = build(s, ReportParams(report="shifts", by="shift", start=day, end=day), tz)
+        [row] = [r for r in built.rows if r[0].startswith(f"#{shift['id']} ")]
+    # opening, cash taken, card taken, cash refunded, card refunded, expected: the report's
+    assert row[3:9] == (100_000, 3_000_000, 5_000_000, 1_000_000, 2_000_000, 2_100_000)
+    lines = [b for b in z_slip.document["blocks"] if b["t"] == "pair"]
+    for label, amount in (
+        ("Наличные / Naqd", "30 000 сум"),
+        ("Карта / Karta", "50 000 сум"),
+        ("Возврат наличными / Naqd qaytarish", "10 000 сум"),
+        ("Возврат на карту / Kartaga qaytarish", "20 000 сум"),
+        ("Ожидается в кассе / Kassada kutilgan", "21 000 сум"),
+    ):
+        assert {"t": "pair", "left": label, "right": amount} in lines, label
