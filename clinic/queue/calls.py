@@ -295,7 +295,15 @@ def postpone(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> 
 def call_back(
     session: Session, ticket: Ticket, *, room_id: int | None = None, actor: str = "", now=None
 ) -> Ticket:
-    """Call a postponed ticket, when its room is free (as :func:`call_next`)."""
+    """Call a postponed ticket, when its room is free (as :func:`call_next`). A "pay before
+    the doctor" queue calls back only a paid ticket, as call next calls only those: a patient
+    postponed before paying, or refunded since, is called once he has paid."""
+    if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
+        raise Conflict(
+            f"{ticket.code} is not paid yet: this queue calls only paid tickets",
+            code="not_paid",
+            errors={"ticket_id": ["not paid"]},
+        )
     room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
     _lock_room(session, room)
     _check_room_free(session, _lock_day_by_id(session, ticket.queue_day_id), room)

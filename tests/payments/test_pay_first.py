@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from clinic.errors import Conflict
 from clinic.models import OutboxEvent, Ticket
 from clinic.payments import invoices, refunds
 from clinic.queue import calls
@@ -127,3 +129,23 @@ def test_one_of_two_paid_invoices_of_a_ticket_refunded_leaves_the_ticket_paid(ru
     with runtime.db.session() as s:
         assert s.get(Ticket, ticket_id).paid_at is not None
     assert _call(runtime, queue_id) == ticket_id
+
+
+def test_a_ticket_postponed_before_paying_is_called_back_only_once_paid(runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    ticket_id, invoice_id = _ticket_with_invoice(runtime, queue_id)
+    with runtime.db.transaction() as s:  # he steps out before the cashier
+        calls.postpone(s, s.get(Ticket, ticket_id), actor="registrar")
+
+    def call_back():
+        with runtime.db.transaction() as s:
+            return calls.call_back(s, s.get(Ticket, ticket_id), actor="doctor").status
+
+    with pytest.raises(Conflict) as refused:
+        call_back()
+    assert refused.value.code == "not_paid"
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).status == "postponed"
+    _pay(runtime, invoice_id)
+    assert call_back() == "called"
