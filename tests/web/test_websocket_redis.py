@@ -72,3 +72,45 @@ def test_catching_up_sends_nothing_the_database_has_not_numbered(
     events = ws.events("job:restored", 2)
     assert [(e["id"], e["data"]["i"]) for e in events] == [(1, 10), (2, 11)]
     ws.close()
+
+
+def test_a_subscription_redis_stops_answering_is_replaced_and_delivers_again(
+    runtime, private_redis
+):
+    """The link stays open but nothing comes back (here: Redis stopped, as a host gone
+    behind a firewall that drops rather than refuses): the hub's unanswered health-check
+    pings make it subscribe again, instead of waiting on a dead link for good."""
+    import copy
+    import os
+    import signal
+    import time
+
+    from clinic.runtime import redis_client
+    from web.ws.hub import Hub
+
+    watched = copy.copy(runtime)  # the hub's client pings after a second of silence
+    watched.redis = redis_client(private_redis.url, health_check_interval=1)
+    hub = Hub(watched)
+    hub.pong_within = 2.0
+    got = []
+    hub.dispatch = got.append
+    hub.start()
+    try:
+        assert hub.connected.wait(10)
+        os.kill(private_redis.process.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 20
+            while hub.connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not hub.connected.is_set(), "the hub still trusts a link that answers nothing"
+        finally:
+            os.kill(private_redis.process.pid, signal.SIGCONT)
+        assert hub.connected.wait(30)
+        _record(runtime, "job:answering", 1)
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(e["channel"], e["data"]["i"]) for e in got] == [("job:answering", 1)]
+    finally:
+        hub.stop()
+        watched.redis.close()

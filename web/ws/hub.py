@@ -37,6 +37,12 @@ SLOW_CLIENT_CLOSE = 1013  # "try again later": the client fell too far behind
 POLICY_CLOSE = 1008
 # The safety net under the access notices: every socket's rights are checked this often.
 RECHECK_EVERY = 30.0
+# The subscription's client pings Redis when it has read nothing for its health-check
+# interval (30 s, clinic/runtime.py). A link that dies without being closed (a firewall or NAT
+# dropping it, a Redis host gone) answers nothing and raises nothing: deliveries would stop
+# unnoticed until the kernel gives up on it, a quarter of an hour later. A ping unanswered
+# for this long makes the hub subscribe again (and catch up).
+PONG_WITHIN = 10.0
 
 
 class Connection:
@@ -219,6 +225,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.connected = threading.Event()
+        self.pong_within = PONG_WITHIN
 
     # -- registry ---------------------------------------------------------------------------
 
@@ -355,11 +362,20 @@ class Hub:
                 # Notices sent while we were away are lost: check everyone once now.
                 self._recheck_soon(None)
                 next_round = time.monotonic() + RECHECK_EVERY
+                unanswered_since = None
                 while not self._stopping.is_set():
                     if time.monotonic() >= next_round:
                         self._recheck_soon(None)
                         next_round = time.monotonic() + RECHECK_EVERY
                     message = pubsub.get_message(timeout=min(1.0, RECHECK_EVERY))
+                    if not pubsub.health_check_response_counter:
+                        unanswered_since = None
+                    elif unanswered_since is None:
+                        unanswered_since = time.monotonic()
+                    elif time.monotonic() - unanswered_since > self.pong_within:
+                        raise ConnectionError(
+                            f"Redis answered no ping for {self.pong_within:.0f} s"
+                        )
                     if message is not None and message.get("type") == "message":
                         self._access_notice(message["data"])
                         continue
