@@ -328,3 +328,23 @@ def test_a_subscription_arriving_as_its_socket_is_dropped_leaves_nothing_in_the_
     conn.subscribe("job:late", None)
     conn.wait_closed(2.0)
     assert hub.subscriber_count() == 0
+
+
+def test_a_socket_flooding_frames_is_closed_with_1008_and_others_keep_theirs(
+    live_server, admin_token
+):
+    from web.ws import FRAME_BURST, FrameBudget
+
+    calm = WSClient(live_server, token=admin_token)
+    flood = WSClient(live_server, token=admin_token)
+    for _ in range(FRAME_BURST * 3):
+        try:
+            flood.send({"op": "ping"})
+        except Exception:  # closed while still sending: what the test expects
+            break
+    assert flood.wait_closed(10) == 1008
+    calm.send({"op": "ping"})
+    assert calm.next() == {"op": "pong"}
+    calm.close()
+    budget = FrameBudget(burst=3, rate=0.0)
+    assert [budget.take() for _ in range(4)] == [True, True, True, False]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, abort, current_app, g, request
 from flask_sock import ConnectionClosed, Sock
@@ -22,6 +23,12 @@ MAX_CHANNELS_PER_SOCKET = 50
 # arrives. Anyone holding a ticket's secret (an online join) may open a socket, so without a
 # bound one client could make a web process buffer a frame as large as it cares to send.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+# Frames a socket may send: a burst of this many, then this many a second. A page subscribes
+# to its channels at once (up to MAX_CHANNELS_PER_SOCKET) and pings every 25 s; a client past
+# the budget is flooding (each subscribe reads the database), and frames it sends faster than
+# they are handled would pile up in the web process's memory: it is closed with 1008.
+FRAME_BURST = 250
+FRAMES_PER_SECOND = 50.0
 
 sock = Sock()
 
@@ -89,17 +96,40 @@ def websocket(ws):
         return
     hub.attach(conn)
     conn.send_json({"op": "hello", "heartbeat": 25})
+    budget = FrameBudget()
     try:
         while conn.alive:
             raw = ws.receive(timeout=1.0)
             if raw is None:
                 continue
+            if not budget.take():
+                log.info("closing a WebSocket that sent frames faster than %s/s", FRAMES_PER_SECOND)
+                conn.shutdown(POLICY_CLOSE, "too many messages")
+                break
             _handle(conn, raw)
     except ConnectionClosed:
         pass
     finally:
         conn.shutdown()
         conn.wait_closed(2.0)
+
+
+class FrameBudget:
+    """A token bucket: ``burst`` frames at once, refilled at ``rate`` a second."""
+
+    def __init__(self, burst: int = FRAME_BURST, rate: float = FRAMES_PER_SECOND) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def _error(conn: Connection, code: str, detail: str) -> None:
