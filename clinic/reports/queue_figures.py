@@ -73,21 +73,28 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
         .group_by(by_position(1))
         .subquery()
     )
-    # Percentiles by nearest rank, with window functions both databases have: the p-th
-    # percentile of n waits is the ceil(p * n / 100)-th smallest.
-    wait = d.seconds(Ticket.queued_at, Ticket.called_at)
-    ranked = (
-        scoped(
-            select(
-                key.label("key"),
-                wait.label("wait"),
-                func.row_number().over(partition_by=key, order_by=wait).label("rank"),
-                func.count().over(partition_by=key).label("n"),
-            )
-        )
-        .where(Ticket.called_at.is_not(None), Ticket.called_at >= Ticket.queued_at)
+    # The wait ends at the ticket's first call, kept in its history: ``called_at`` is its
+    # last call (the board shows recalls), and a recall does not make the patient wait
+    # longer. A transferred ticket's new one has its own history (and keeps the queue time).
+    first_call = (
+        select(func.min(TicketEvent.at))
+        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.to_status == TicketStatus.CALLED)
+        .scalar_subquery()
+    )
+    called = func.coalesce(first_call, Ticket.called_at)
+    waits = (
+        scoped(select(key.label("key"), d.seconds(Ticket.queued_at, called).label("wait")))
+        .where(Ticket.called_at.is_not(None), called >= Ticket.queued_at)
         .subquery()
     )
+    # Percentiles by nearest rank, with window functions both databases have: the p-th
+    # percentile of n waits is the ceil(p * n / 100)-th smallest.
+    ranked = select(
+        waits.c.key,
+        waits.c.wait,
+        func.row_number().over(partition_by=waits.c.key, order_by=waits.c.wait).label("rank"),
+        func.count().over(partition_by=waits.c.key).label("n"),
+    ).subquery()
 
     def nth(percent: int):
         return func.max(case((ranked.c.rank == (ranked.c.n * percent + 99) // 100, ranked.c.wait)))

@@ -9,7 +9,7 @@ from clinic.accounts.permissions import Staff, permissions_of
 from clinic.errors import Forbidden, ValidationFailed
 from clinic.reports.definitions import build
 from clinic.reports.params import parse_params
-from tests.reports.fixtures import DAY, NEXT, TZ, make_day, params
+from tests.reports.fixtures import DAY, NEXT, TZ, local, make_day, params
 
 
 @pytest.fixture
@@ -356,4 +356,41 @@ def test_the_dashboard_lists_a_queue_nobody_took_a_ticket_in_today(runtime, day)
             {"queue_id": day.queue_id, "code": day.queue_code, "waiting": 0},
             {"queue_id": quiet.id, "code": quiet.code, "waiting": 0},
         ],
+    }
+
+
+def test_a_recall_does_not_lengthen_the_wait_and_a_transferred_ticket_waits_from_its_queue_time(
+    runtime, day
+):
+    """Queued at 9:00, called at 9:04 and recalled at 9:20, a patient waited 4 minutes.
+    Another, queued at 9:00, called at 9:27 (recalled at 9:29) and sent to a second queue
+    that called him at 9:45 (recalled at 9:50): his new ticket keeps the 9:00 queue time, so
+    it waited 45 minutes, the first one 27."""
+    from clinic.queue import admin as queue_admin
+    from clinic.queue import calls
+    from clinic.queue.tickets import issue_ticket
+
+    with runtime.db.transaction() as s:
+        first = queue_admin.create_queue(
+            s, {"code": f"{day.queue_code}w", "department_id": day.departments["B"]}
+        )
+        second = queue_admin.create_queue(
+            s, {"code": f"{day.queue_code}x", "department_id": day.departments["B"]}
+        )
+    with runtime.db.transaction() as s:
+        recalled = issue_ticket(s, first.id, tz=TZ, now=local(DAY, 9))
+        calls.call_next(s, first.id, tz=TZ, now=local(DAY, 9, 4))
+        calls.recall(s, recalled, now=local(DAY, 9, 20))
+        calls.finish_service(s, recalled, tz=TZ, now=local(DAY, 9, 25))
+        sent = issue_ticket(s, first.id, tz=TZ, now=local(DAY, 9))
+        calls.call_next(s, first.id, tz=TZ, now=local(DAY, 9, 27))
+        calls.recall(s, sent, now=local(DAY, 9, 29))
+        there = calls.transfer(s, sent, second.id, tz=TZ, now=local(DAY, 9, 30))
+        calls.call_next(s, second.id, tz=TZ, now=local(DAY, 9, 45))
+        calls.recall(s, there, now=local(DAY, 9, 50))
+    found = by_key(rows(runtime, params("queue", "queue", department_id=day.departments["B"])))
+    # First queue: waits of 4 and 27 minutes (p50 4, p90 27); the second: 45 minutes.
+    assert found == {
+        first.code: (2, 1, 0, 4.0, 27.0, None),
+        second.code: (1, 0, 0, 45.0, 45.0, None),
     }
