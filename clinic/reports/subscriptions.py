@@ -353,6 +353,10 @@ def send_due(
             with sessions() as session:
                 delivery = session.get(ReportDelivery, delivery_id)
                 message, names = compose(session, delivery, settings)
+            if not _still_held(sessions, delivery_id, attempt, lease_seconds):
+                # Building the report outlasted the claim and another sender took the
+                # delivery over: it is that sender's to mail, not a second e-mail.
+                continue
             mailer.send(message)
         except (OSError, smtplib.SMTPException) as exc:
             _failed(sessions, delivery_id, attempt, exc, retry_base_seconds)
@@ -375,6 +379,22 @@ def send_due(
             )
         sent += 1
     return sent
+
+
+def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) -> bool:
+    """Renew this try's claim for the mailing itself, unless another try holds it now."""
+    with sessions() as session, session.begin():
+        renewed = session.execute(
+            update(ReportDelivery)
+            .where(
+                ReportDelivery.id == delivery_id,
+                ReportDelivery.state == DeliveryState.SENDING,
+                ReportDelivery.attempts == attempt,
+            )
+            .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        return renewed.rowcount == 1
 
 
 def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:

@@ -257,3 +257,32 @@ def test_a_delivery_another_sender_claimed_meanwhile_is_left_to_it(
     assert deliveries(runtime)[0].state == DeliveryState.SENDING
     assert deliveries(runtime)[0].attempts == 1
     assert mailbox.messages == []
+
+
+def test_a_report_built_past_its_claim_is_not_mailed_when_another_sender_took_it_over(
+    runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
+):
+    """Building the report outlasted the sender's claim; meanwhile the next beat claimed the
+    delivery and mailed it. The slow sender leaves it at that: one e-mail, not two."""
+    subscribe(runtime, formats=["csv"])
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    compose = subs.compose
+    overtaken = []
+
+    def slow_compose(session, delivery, config):
+        built = compose(session, delivery, config)
+        if not overtaken:
+            session.rollback()  # the reading is done (SQLite holds its lock until then)
+            overtaken.append(True)
+            with runtime.db.transaction() as s:
+                s.execute(update(ReportDelivery).values(claimed_until=utcnow() - timedelta(1)))
+            assert beat(runtime, utcnow()) == 1
+        return built
+
+    monkeypatch.setattr(subs, "compose", slow_compose)
+    assert beat(runtime, utcnow()) == 0
+    assert len(mailbox.wait_for(1)) == 1
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+    [delivery] = deliveries(runtime)
+    assert delivery.state == DeliveryState.SENT and delivery.attempts == 2
