@@ -34,7 +34,7 @@ class Frequency:
 
 class DeliveryState:
     """pending -> sending -> sent; sending -> pending (a failed try, retried later with
-    backoff) or failed (tries spent); pending -> cancelled (unsubscribed meanwhile). A
+    backoff) or failed (tries spent); pending or sending -> cancelled (unsubscribed). A
     ``sending`` row whose claim expired (its worker died) is claimed again."""
 
     PENDING = "pending"

@@ -355,7 +355,8 @@ def send_due(
                 message, names = compose(session, delivery, settings)
             if not _still_held(sessions, delivery_id, attempt, lease_seconds):
                 # Building the report outlasted the claim and another sender took the
-                # delivery over: it is that sender's to mail, not a second e-mail.
+                # delivery over (it is that sender's to mail), or the subscription was
+                # stopped meanwhile.
                 continue
             mailer.send(message)
         except (OSError, smtplib.SMTPException) as exc:
@@ -382,7 +383,8 @@ def send_due(
 
 
 def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) -> bool:
-    """Renew this try's claim for the mailing itself, unless another try holds it now."""
+    """Renew this try's claim for the mailing itself, unless another try holds it now; a
+    subscription stopped while its report was being built cancels the delivery instead."""
     with sessions() as session, session.begin():
         renewed = session.execute(
             update(ReportDelivery)
@@ -394,7 +396,14 @@ def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) ->
             .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False)
         )
-        return renewed.rowcount == 1
+        if renewed.rowcount != 1:
+            return False
+        delivery = session.get(ReportDelivery, delivery_id, populate_existing=True)
+        if not delivery.subscription.active:
+            delivery.state = DeliveryState.CANCELLED
+            delivery.claimed_until = None
+            return False
+        return True
 
 
 def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:

@@ -286,3 +286,24 @@ def test_a_report_built_past_its_claim_is_not_mailed_when_another_sender_took_it
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
     [delivery] = deliveries(runtime)
     assert delivery.state == DeliveryState.SENT and delivery.attempts == 2
+
+
+def test_a_report_unsubscribed_while_it_was_being_built_is_not_mailed(
+    runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
+):
+    sub_id = subscribe(runtime, formats=["csv"])
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    compose = subs.compose
+
+    def compose_then_unsubscribe(session, delivery, config):
+        built = compose(session, delivery, config)
+        session.rollback()  # the reading is done (SQLite holds its lock until then)
+        with runtime.db.transaction() as s:
+            subs.unsubscribe(s, sub_id)
+        return built
+
+    monkeypatch.setattr(subs, "compose", compose_then_unsubscribe)
+    assert beat(runtime, utcnow()) == 0
+    assert deliveries(runtime)[0].state == DeliveryState.CANCELLED
+    assert mailbox.wait_for(1, timeout=0.5) == []
