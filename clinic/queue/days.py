@@ -106,10 +106,20 @@ def day_statistics(session: Session, queue_day_id: int) -> dict:
         .where(Ticket.queue_day_id == queue_day_id)
         .execution_options(populate_existing=True)
     ).all()
+    # The wait ends at the first call, from the history: called_at is the last one (the board
+    # shows recalls), and a recall does not make the patient wait longer.
+    first_calls = dict(
+        session.execute(
+            select(TicketEvent.ticket_id, func.min(TicketEvent.at))
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(Ticket.queue_day_id == queue_day_id, TicketEvent.to_status == S.CALLED)
+            .group_by(TicketEvent.ticket_id)
+        ).all()
+    )
     waits = [
-        (t.called_at - t.queued_at).total_seconds()
+        (called - t.queued_at).total_seconds()
         for t in tickets
-        if t.called_at and t.called_at >= t.queued_at
+        if t.called_at and (called := first_calls.get(t.id) or t.called_at) >= t.queued_at
     ]
     services = [
         (t.finished_at - t.started_at).total_seconds()

@@ -526,3 +526,18 @@ def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
         assert "day_closed" not in list(history)
         closed = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.day_closed"))
         assert list(closed) == []
+
+
+def test_the_days_kept_wait_ends_at_the_first_call_whatever_the_recalls(runtime):
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        t = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=6))
+        calls.recall(s, t, now=MORNING + timedelta(minutes=9))  # he did not come at once
+        calls.start_service(s, t, now=MORNING + timedelta(minutes=10))
+        calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=20))
+    with runtime.db.transaction() as s:
+        queue_days.close_due_days(s, tz=TZ, now=datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc))
+    with runtime.db.session() as s:
+        day = q.find_day(s, queue_id, MORNING.date())
+        assert day.stats["average_wait_seconds"] == day.stats["longest_wait_seconds"] == 360
