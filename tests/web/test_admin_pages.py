@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
@@ -115,3 +116,25 @@ def test_administration_pages_are_refused_to_other_roles(client_as):
     for url in ("/admin/users", "/admin/tokens", "/admin/audit"):
         assert registrar.get(url, headers={"Accept": "text/html"}).status_code == 403
     assert registrar.get("/account/tokens", headers={"Accept": "text/html"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("ru", "Такого дня нет: 2026-02-30."),
+        ("uz", "Bunday kun yo'q: 2026-02-30."),
+        ("en", "No such day: 2026-02-30."),
+    ],
+)
+def test_the_audit_page_refuses_an_impossible_day_in_its_language(client, lang, said):
+    """30 February is not a day: the filter says so instead of quietly showing every day."""
+    for query in ("since=2026-02-30", "until=2026-02-30", "since=2026-02-30&until=2026-03-01"):
+        answer = client.get(f"/admin/audit?{query}&lang={lang}", headers={"Accept": "text/html"})
+        assert answer.status_code == 400, query
+        assert said in unescape(answer.get_data(as_text=True)), query
+    assert (
+        client.get(
+            "/admin/audit?since=2026-02-28&until=", headers={"Accept": "text/html"}
+        ).status_code
+        == 200
+    )

@@ -213,11 +213,18 @@ def all_tokens_page():
 
 
 def _day(value: str | None, *, end: bool = False) -> datetime | None:
-    """A date typed in the filter, as the start (or end) of that day in clinic time."""
-    try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
+    """A date typed in the filter, as the start (or end) of that day in clinic time; none
+    when the field is left empty. A day that does not exist (2026-02-30) is refused rather
+    than dropped, which would show every day as if the filter were not there."""
+    if not value:
         return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        abort(
+            400,
+            description=_("No such day: %(day)s. A day is written as YYYY-MM-DD.", day=value),
+        )
     tz = db.runtime().settings.tz
     return datetime.combine(day, time.max if end else time.min, tzinfo=tz)
 
