@@ -65,6 +65,18 @@ def test_a_report_is_built_by_a_worker_and_shown_with_its_chart_and_files(
     page.wait_for_function("() => !document.querySelector('#subscriptions li')")
 
 
+def test_a_refused_report_is_said_in_the_page_language(page, live_server):
+    """The API's reasons are English for scripts; the page words them in Russian."""
+    page.goto(f"{live_server}/reports?lang=ru")
+    page.fill("input[name=start]", "2026-03-10")
+    page.fill("input[name=end]", "2026-03-01")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#report-error:not([hidden])")
+    assert page.inner_text("#report-error") == (
+        "Проверьте параметры: Период заканчивается раньше, чем начинается."
+    )
+
+
 def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_user):
     cashier = make_user("cashier", "kassa")
     with runtime.db.transaction() as s:

@@ -18,6 +18,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.conftest import ONE_BACKEND
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 CATALOGUES = WEB / "translations"
@@ -35,6 +37,11 @@ PAGE_SOURCES = {
         ("jinja2", "templates/visits/calendar.html"),
         ("python", "visits/pages.py"),
         ("python", "visits/__init__.py"),
+    ],
+    "reports": [
+        ("jinja2", "templates/reports/reports.html"),
+        ("python", "reports/pages.py"),
+        ("python", "reports/__init__.py"),
     ],
 }
 PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
@@ -152,6 +159,7 @@ def _script_texts(html: str, config_id: str) -> list[str]:
     [
         ("cashier", "/payments/desk", "cashier-config"),
         ("registrar", "/visits/calendar", "calendar-config"),
+        ("manager", "/reports", "reports-config"),
     ],
 )
 def test_the_texts_a_page_gives_its_script_are_in_the_page_language(
@@ -171,3 +179,67 @@ def test_the_cashiers_script_writes_money_the_page_language_way(client_as):
     config = json.loads(unescape(found.group(1)))
     assert config["money"] == {"group_separator": " ", "decimal_separator": ",", "unit": "so'm"}
     assert config["locale"] == "uz-Latn"
+
+
+# Requests the report API refuses, one reason or more each: what the report page's form and
+# its subscription form can send.
+REFUSED_REPORTS = [
+    ("/api/v1/reports", {"report": "sales"}),
+    ("/api/v1/reports", {"report": "revenue", "by": "week", "start": "2026-02-30", "end": "x"}),
+    ("/api/v1/reports", {"report": "revenue", "start": "2026-03-10", "end": "2026-03-01"}),
+    ("/api/v1/reports", {"report": "revenue", "start": "2024-01-01", "end": "2026-03-01"}),
+    ("/api/v1/reports", {"report": "revenue", "start": "1900-01-01", "end": "2026-03-01"}),
+    (
+        "/api/v1/reports",
+        {"report": "shifts", "start": "2026-03-01", "end": "2026-03-01", "department_id": 1},
+    ),
+    (
+        "/api/v1/reports",
+        {
+            "report": "revenue",
+            "start": "2026-03-01",
+            "end": "2026-03-01",
+            "department_id": 999_999,
+            "doctor_id": 999_999,
+        },
+    ),
+    ("/api/v1/reports/subscriptions", {"report": "revenue", "frequency": "hourly", "email": "x"}),
+    (
+        "/api/v1/reports/subscriptions",
+        {"report": "revenue", "frequency": "weekly", "email": "boss@example.test"},
+    ),  # the second time: already subscribed
+]
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+@pytest.mark.parametrize("language", ["ru", "uz"])
+def test_the_report_page_words_every_refusal_of_the_report_api_in_its_language(client_as, language):
+    """Each reason the API gives (in English, for scripts) has the page's own words, by the
+    refusal's code, its message or the field it names, so no English reaches the page."""
+    manager = client_as("manager")
+    html = manager.get(f"/reports?lang={language}").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="reports-config">(.*?)</script>', html)
+    texts = json.loads(unescape(found.group(1)))["texts"]
+    manager.post(REFUSED_REPORTS[-1][0], json=REFUSED_REPORTS[-1][1])
+    unsaid = []
+    for url, body in REFUSED_REPORTS:
+        answer = manager.post(url, json=body)
+        assert answer.status_code in (409, 422), (body, answer.get_json())
+        problem = answer.get_json()
+        if answer.status_code == 409:
+            unsaid += [] if problem["code"] in texts["codes"] else [problem["code"]]
+            continue
+        for field, messages in problem["errors"].items():
+            said = [texts["messages"][m] for m in messages if m in texts["messages"]]
+            if not said and field not in texts["fields"]:
+                unsaid.append((field, messages))
+    assert unsaid == []
+    html = manager.get("/reports?lang=en").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="reports-config">(.*?)</script>', html)
+    english = json.loads(unescape(found.group(1)))["texts"]
+    assert [
+        (group, key)
+        for group in ("codes", "messages", "fields")
+        for key in english[group]
+        if texts[group].get(key, english[group][key]) == english[group][key]
+    ] == []

@@ -7,10 +7,11 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select, true
 
+from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
 from clinic.reports import subscriptions
-from clinic.reports.params import GROUPINGS
+from clinic.reports.params import GROUPINGS, MAX_DAYS
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -51,6 +52,33 @@ def _texts() -> dict:
         "network": _("The server could not be reached. Check the connection and try again."),
         "forbidden": _("Your role does not allow this."),
         "invalid": _("Check the parameters: {detail}"),
+        "signedOut": _("Your session has ended. Sign in again."),
+        # A refusal is said in the page's language (the API words it in English for
+        # scripts): by its code, by its message where one field has several, else by the
+        # field it names.
+        "codes": {"already_subscribed": _("This e-mail already receives this report so often.")},
+        "messages": {
+            "The period ends before it starts.": _("The period ends before it starts."),
+            f"A report covers at most {MAX_DAYS} days.": _(
+                "A report covers at most %(n)s days.", n=MAX_DAYS
+            ),
+            f"A date from {FIRST_DAY} to {LAST_DAY}.": _(
+                "A day from %(first)s to %(last)s.", first=FIRST_DAY, last=LAST_DAY
+            ),
+            "This report takes no such filter.": _(
+                "This report is not filtered by department or doctor."
+            ),
+        },
+        "fields": {
+            "report": _("Choose a report from the list."),
+            "by": _("Choose a grouping from the list."),
+            "start": _("Give the first day of the period."),
+            "end": _("Give the last day of the period."),
+            "department_id": _("Choose a department from the list."),
+            "doctor_id": _("Choose a doctor from the list."),
+            "frequency": _("Choose how often."),
+            "email": _("This is not an e-mail address."),
+        },
         "frequencies": {"daily": _("Daily"), "weekly": _("Weekly"), "monthly": _("Monthly")},
         "unsubscribe": _("Unsubscribe"),
         "subscribed": _("Subscribed: {email}"),

@@ -172,13 +172,20 @@
     });
   }
 
+  // The API words its refusals in English for scripts; the page says them in its language:
+  // by the refusal's code, by the message (one field, several reasons), else by the field.
   function refusal(answer) {
+    if (answer.status === 401) return texts.signedOut;
     if (answer.status === 403) return texts.forbidden;
     var data = answer.body || {};
+    if (data.code && texts.codes[data.code]) return texts.codes[data.code];
     var details = Object.keys(data.errors || {}).map(function (k) {
-      return k + ": " + [].concat(data.errors[k]).join(" ");
+      var said = [].concat(data.errors[k]);
+      var known = said.filter(function (m) { return texts.messages[m]; });
+      if (known.length) return known.map(function (m) { return texts.messages[m]; }).join(" ");
+      return texts.fields[k] || said.join(" ");
     });
-    return fill(texts.invalid, { detail: details.join("; ") || data.detail || "" });
+    return fill(texts.invalid, { detail: details.join(" ") || data.detail || "" });
   }
 
   var subscribeForm = document.getElementById("subscribe-form");
