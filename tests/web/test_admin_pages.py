@@ -138,3 +138,22 @@ def test_the_audit_page_refuses_an_impossible_day_in_its_language(client, lang, 
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    "lang, names",
+    [
+        ("ru", ["Администратор", "Кассир", "Табло", "Врач", "Руководитель", "Регистратор"]),
+        ("uz", ["Administrator", "Kassir", "Tablo", "Shifokor", "Rahbar", "Registrator"]),
+    ],
+)
+def test_the_users_page_names_the_roles_in_its_language(client, lang, names):
+    """Reception reads "Кассир", not the role's code; the form still sends the code."""
+    html = page(client, f"/admin/users?lang={lang}")
+    labels = re.findall(
+        r'<input type="checkbox" name="roles" value="(\w+)"[^>]*> ([^<]+)</label>', html
+    )
+    shown = dict(labels)
+    assert [
+        shown[code] for code in ("admin", "cashier", "display", "doctor", "manager", "registrar")
+    ] == names

@@ -58,6 +58,18 @@ def _refusal_texts() -> dict[str, str]:
     }
 
 
+def _role_names() -> dict[str, str]:
+    """The roles as the page's language names them; the forms still send the codes."""
+    return {
+        "admin": _("Administrator"),
+        "cashier": _("Cashier"),
+        "display": _("Display board"),
+        "doctor": _("Doctor"),
+        "manager": _("Manager"),
+        "registrar": _("Registrar"),
+    }
+
+
 def _fail(exc: DomainError) -> None:
     texts = _refusal_texts()
     said = [m for msgs in exc.errors.values() for m in msgs]
@@ -77,6 +89,7 @@ def users_page():
         "admin/users.html",
         users=[users.user_as_dict(u) for u in users.list_users(session)],
         roles=sorted(ROLES),
+        role_names=_role_names(),
         doctors=reference.active_doctors(session),
     )
 
