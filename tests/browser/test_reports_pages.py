@@ -95,6 +95,22 @@ def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_u
     assert page.inner_text("#dash-revenue") == "150,000 UZS"
 
 
+def test_the_dashboard_names_the_visit_statuses_in_the_page_language(page, live_server):
+    """Today's visits by status read "Неявка: 1", not the status's code "no_show: 1"."""
+    today = {
+        "day": "2026-03-10",
+        "at": "2026-03-10T05:00:00+00:00",
+        "revenue": {"received": 0, "refunded": 0, "net": 0, "payments": 0},
+        "visits": {"total": 3, "by_status": {"scheduled": 2, "no_show": 1}},
+        "queue": {"waiting": 0, "queues": []},
+        "channels": [],
+    }
+    page.route("**/api/v1/reports/dashboard", lambda route: route.fulfill(json=today, status=200))
+    page.goto(f"{live_server}/reports/dashboard?lang=ru")
+    page.wait_for_function("() => document.getElementById('dash-visits').textContent === '3'")
+    assert page.inner_text("#dash-visit-statuses") == "Запланирован: 2, Неявка: 1"
+
+
 def test_the_dashboard_writes_its_tiyin_in_the_page_language_as_the_reports_do(
     page, live_server, runtime, make_user
 ):

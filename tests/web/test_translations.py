@@ -160,6 +160,7 @@ def _script_texts(html: str, config_id: str) -> list[str]:
         ("cashier", "/payments/desk", "cashier-config"),
         ("registrar", "/visits/calendar", "calendar-config"),
         ("manager", "/reports", "reports-config"),
+        ("manager", "/reports/dashboard", "dashboard-config"),
     ],
 )
 def test_the_texts_a_page_gives_its_script_are_in_the_page_language(
@@ -243,3 +244,16 @@ def test_the_report_page_words_every_refusal_of_the_report_api_in_its_language(c
         for key in english[group]
         if texts[group].get(key, english[group][key]) == english[group][key]
     ] == []
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_the_dashboard_names_every_visit_status_in_the_page_language(client_as):
+    """The dashboard counts today's visits by status: "Неявка: 1", not "no_show: 1"."""
+    from clinic.visits.events import VisitStatus
+
+    manager = client_as("manager")
+    html = manager.get("/reports/dashboard?lang=ru").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="dashboard-config">(.*?)</script>', html)
+    statuses = json.loads(unescape(found.group(1)))["texts"].get("statuses", {})
+    assert sorted(statuses) == sorted(VisitStatus.ALL)
+    assert [name for name in statuses.values() if not re.search("[А-Яа-яЁё]", name)] == []

@@ -12,6 +12,7 @@ from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
 from clinic.reports import subscriptions
 from clinic.reports.params import GROUPINGS, MAX_DAYS
+from clinic.visits.events import VisitStatus
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -128,6 +129,15 @@ def dashboard():
         "texts": {
             "live": _("Live"),
             "reconnecting": _("Reconnecting…"),
+            # Today's visits counted by status: named, not shown as codes ("no_show").
+            "statuses": {
+                VisitStatus.SCHEDULED: _("Scheduled"),
+                VisitStatus.ARRIVED: _("Arrived"),
+                VisitStatus.IN_PROGRESS: _("In progress"),
+                VisitStatus.COMPLETED: _("Completed"),
+                VisitStatus.CANCELLED: _("Cancelled"),
+                VisitStatus.NO_SHOW: _("No-show"),
+            },
         },
         "language": current_language(),
         # Amounts are written the page language's way, as the report files write them.

@@ -24,7 +24,7 @@
     set("dash-refunded", money(data.revenue.refunded));
     set("dash-visits", data.visits.total);
     set("dash-visit-statuses", Object.keys(data.visits.by_status).map(function (k) {
-      return k + ": " + data.visits.by_status[k];
+      return (config.texts.statuses[k] || k) + ": " + data.visits.by_status[k];
     }).join(", "));
     set("dash-waiting", data.queue.waiting);
     var list = document.getElementById("dash-queues");
