@@ -157,3 +157,20 @@ def test_the_users_page_names_the_roles_in_its_language(client, lang, names):
     assert [
         shown[code] for code in ("admin", "cashier", "display", "doctor", "manager", "registrar")
     ] == names
+
+
+def test_the_tokens_page_shows_its_times_in_clinic_time(client, runtime):
+    """Used at 00:30 on 11 March in Tashkent (19:30 UTC on the 10th): the page says 2026-03-11
+    00:30, not the UTC instant cut to 2026-03-10T19:30."""
+    from datetime import datetime, timezone
+
+    from clinic.accounts.models import ApiToken
+
+    client.post("/api/v1/tokens", json={"name": "lab"})
+    with runtime.db.transaction() as s:
+        token = s.query(ApiToken).filter_by(name="lab").one()
+        token.last_used_at = datetime(2026, 3, 10, 19, 30, tzinfo=timezone.utc)
+        token.expires_at = datetime(2099, 12, 31, 20, 0, tzinfo=timezone.utc)
+    html = page(client, "/account/tokens")
+    row = re.search(r"<td>lab</td>.*?</tr>", html, re.S).group(0)
+    assert "<td>2100-01-01</td><td>2026-03-11 00:30</td>" in row

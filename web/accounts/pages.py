@@ -157,7 +157,18 @@ def user_action_form(user_id: int, action: str):
 
 def _tokens_page(template: str, owner_id: int | None, created: dict | None = None):
     session = db.session()
-    rows = [tokens.token_as_dict(t) for t in tokens.list_tokens(session, user_id=owner_id)]
+    tz = db.runtime().settings.tz
+    # Read by the clinic's staff: the day and time on the clinic's clock, not the UTC instant.
+    rows = [
+        {
+            **tokens.token_as_dict(t),
+            "expires_clinic": f"{t.expires_at.astimezone(tz):%Y-%m-%d}",
+            "last_used_clinic": (
+                f"{t.last_used_at.astimezone(tz):%Y-%m-%d %H:%M}" if t.last_used_at else None
+            ),
+        }
+        for t in tokens.list_tokens(session, user_id=owner_id)
+    ]
     return render_template(template, tokens=rows, created=created)
 
 
