@@ -174,3 +174,12 @@ def test_the_tokens_page_shows_its_times_in_clinic_time(client, runtime):
     html = page(client, "/account/tokens")
     row = re.search(r"<td>lab</td>.*?</tr>", html, re.S).group(0)
     assert "<td>2100-01-01</td><td>2026-03-11 00:30</td>" in row
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [("ru", "Нет записей по этому фильтру."), ("uz", "Bu filtr bo'yicha yozuvlar yo'q.")],
+)
+def test_the_audit_page_says_when_no_entry_matches(client, lang, said):
+    html = page(client, f"/admin/audit?username=nobody-at-all&lang={lang}")
+    assert said in unescape(html)
