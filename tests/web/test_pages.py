@@ -242,3 +242,44 @@ def test_the_price_list_finds_a_service_in_either_script(client, services):
     assert 'name="q" value="uzi"' in found
     table = client.get("/services/table?lang=ru&q=рентген").get_data(as_text=True)
     assert 'data-code="XR-9"' in table and 'data-code="US-01"' not in table
+
+
+@pytest.mark.parametrize("lang", ["ru", "uz"])
+def test_the_price_list_page_words_every_refusal_of_an_upload_in_its_language(client, lang):
+    """The API refuses a file in English (for scripts); the page has its own words for each
+    reason, or for the field, so the import form shows no English."""
+    import io
+    import json
+
+    refused = [
+        {"file": (io.BytesIO(b""), "prices.csv")},
+        {"file": (io.BytesIO(b"code,price\n"), "prices.pdf")},
+        {"file": (io.BytesIO(b"code,price\n"), "prices.xlsx")},
+        {"file": (io.BytesIO(b"code,\x00price\n"), "prices.csv")},
+        {"file": (io.BytesIO("code,цена\n".encode("cp1251")), "prices.csv")},
+        {},
+    ]
+    html = client.get(f"/services?lang={lang}", headers=HTML).get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="price-list-texts">(.*?)</script>', html)
+    texts = json.loads(unescape(found.group(1)))
+    english = json.loads(
+        unescape(
+            re.search(
+                r'<script type="application/json" id="price-list-texts">(.*?)</script>',
+                client.get("/services?lang=en", headers=HTML).get_data(as_text=True),
+            ).group(1)
+        )
+    )
+    unsaid = []
+    for data in refused:
+        answer = client.post(
+            "/api/v1/services/import", data=data, content_type="multipart/form-data"
+        )
+        assert answer.status_code == 422, answer.get_json()
+        for field, messages in answer.get_json()["errors"].items():
+            for message in messages:
+                said = texts.get("reasons", {}).get(message) or texts.get("fields", {}).get(field)
+                if not said or said == english["reasons"].get(message, english["fields"][field]):
+                    unsaid.append((field, message))
+    assert unsaid == []
+    assert texts["tooLarge"] != english["tooLarge"]

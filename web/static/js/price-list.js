@@ -192,15 +192,26 @@
     });
   }
 
-  function problemText(body) {
+  // The API words a refused upload in English for scripts; the page says it in its own
+  // language: by the reason, else by the field the refusal names, else by its status.
+  function problemText(body, status) {
+    if (status === 401) return texts.signedOut;
+    if (status === 403) return texts.forbidden;
+    if (status === 413) return texts.tooLarge;
     if (!body) return "";
     var parts = [];
     if (body.errors) {
       Object.keys(body.errors).forEach(function (field) {
-        parts.push(field + ": " + body.errors[field].join(" "));
+        var said = [].concat(body.errors[field]);
+        var known = said.filter(function (m) { return texts.reasons[m]; });
+        if (known.length) {
+          known.forEach(function (m) { parts.push(texts.reasons[m]); });
+        } else {
+          parts.push(texts.fields[field] || field + ": " + said.join(" "));
+        }
       });
     }
-    return parts.length ? parts.join("; ") : body.detail || body.title || "";
+    return parts.length ? parts.join(" ") : body.detail || body.title || "";
   }
 
   form.addEventListener("submit", function (e) {
@@ -233,7 +244,7 @@
               return;
             }
             progressBox.hidden = true;
-            showError(fillIn(texts.rejected, { detail: problemText(body) || response.status }));
+            showError(fillIn(texts.rejected, { detail: problemText(body, response.status) || response.status }));
           });
       })
       .catch(function () {
