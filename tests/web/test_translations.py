@@ -257,3 +257,11 @@ def test_the_dashboard_names_every_visit_status_in_the_page_language(client_as):
     statuses = json.loads(unescape(found.group(1)))["texts"].get("statuses", {})
     assert sorted(statuses) == sorted(VisitStatus.ALL)
     assert [name for name in statuses.values() if not re.search("[А-Яа-яЁё]", name)] == []
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_the_dashboard_counts_payments_without_a_wrong_plural(client_as):
+    """The count is filled in by the script: a label before it reads right for 1, 2 or 5
+    ("Платежей: 1"), where a fixed word after it said "1 платежей"."""
+    html = client_as("manager").get("/reports/dashboard?lang=ru").get_data(as_text=True)
+    assert re.search(r'Платежей: <span id="dash-payments">', html)
