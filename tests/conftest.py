@@ -521,7 +521,9 @@ class ClinicClient(FlaskClient):
                 actor = self.username = self._signed_in_as()
             elif signing_in and response.status_code == 401:
                 actor = ""  # a failed sign-in is anonymous, whoever was signed in before
-            elif path in SIGN_OUT_PATHS or (path == "/api/v1/session" and method == "DELETE"):
+            elif response.status_code < 400 and (
+                path in SIGN_OUT_PATHS or (path == "/api/v1/session" and method == "DELETE")
+            ):
                 self.username = ""
             self.changes.append((response.headers["X-Request-ID"], actor, f"{method} {path}"))
         return final

@@ -257,3 +257,19 @@ def test_bad_query_parameters_answer_4xx_problems_naming_the_parameter(api, runt
                 name = parameter["name"]
                 probe.send(method, _url(rule), field=name, query_string={name: value})
     probe.assert_none()
+
+
+def test_fields_sent_to_an_endpoint_that_reads_no_body_are_refused_and_change_nothing(api, runtime):
+    probe = Probe(api, runtime)
+    probed = set()
+    for rule, method, operation in probe.routes():
+        if method == "GET" or operation.get("requestBody"):
+            continue
+        url = _url(rule)
+        response = probe.send(method, url, field=UNKNOWN_FIELD, json={UNKNOWN_FIELD: 1})
+        if response.status_code != 422:
+            probe.problems.append(f"{method} {url}: answered {response.status_code}, not 422")
+        probe.send(method, url, data="[1, 2]", content_type="application/json")
+        probed.add((method, rule.rule))
+    probe.assert_none()
+    assert ("POST", f"{API}/payments/reconciliations") in probed

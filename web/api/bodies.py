@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, request
 
+from web.errors import problem
 from web.permissions import view_attribute
 
 UPLOAD_ATTRIBUTE = "_clinic_takes_upload"
@@ -33,8 +34,30 @@ def require_json_bodies() -> None:
     if not request.path.startswith("/api/") or request.method not in UNSAFE or not _has_body():
         return
     if request.is_json:
+        refuse_unread_fields()
         return
     upload = view_attribute(current_app, request.endpoint, UPLOAD_ATTRIBUTE)
     if upload and request.mimetype == "multipart/form-data":
         return
     abort(415, description="Send the body as application/json.")
+
+
+def refuse_unread_fields() -> None:
+    """A JSON body sent to an endpoint that reads none (start a visit, close a shift, run the
+    reconciliation) is refused when it carries fields, as a body's unknown fields are: a
+    client that sends ``{"day": "2026-03-01"}`` means something the endpoint would not do.
+    An empty object is no fields at all."""
+    doc = view_attribute(current_app, request.endpoint, "_apidoc")
+    if doc is None:  # not an endpoint of the documented API
+        return
+    parameters = doc.get("arguments", {}).get("parameters", [])
+    if any(p.get("in") in ("json", "form", "files") for p in parameters):
+        return
+    body = request.get_json(silent=True)
+    if body is None or body == {}:
+        return
+    if isinstance(body, dict):
+        errors = {str(name): ["unknown field: this endpoint takes no body"] for name in body}
+    else:
+        errors = {"_schema": ["this endpoint takes no body"]}
+    abort(problem(422, "Unprocessable Entity", "this endpoint takes no body", errors))
