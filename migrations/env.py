@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from clinic.db import make_engine
 from clinic.models import Base
@@ -11,6 +11,8 @@ from clinic.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata
+# Any fixed number, the same for every process migrating this database.
+MIGRATION_LOCK_KEY = 7_302_114_601
 
 
 def _url() -> str:
@@ -56,6 +58,13 @@ def _run(connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes may start migrating one database at once (web nodes, a deploy
+            # beside a restart): the first migrates, the others wait here until it commits and
+            # then find the schema already at head.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 

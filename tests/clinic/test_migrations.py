@@ -99,3 +99,25 @@ def table_module(table) -> str:
         if mapper.local_table is table:
             return mapper.class_.__module__.split(".")[1]
     return ""
+
+
+def test_migrations_run_once_when_several_processes_start_them_together(empty_database):
+    """Several web nodes (or a deploy and a restart) upgrading one fresh database at once all
+    succeed: one migrates, the others wait for it and find nothing left to do."""
+    import subprocess  # nosec B404 # our own interpreter and code
+    import sys
+
+    code = f"from clinic import migrate; migrate.upgrade({empty_database!r})"
+    starters = [
+        subprocess.Popen(  # nosec B603
+            [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    failures = []
+    for starter in starters:
+        _, err = starter.communicate(timeout=120)
+        if starter.returncode != 0:
+            failures.append(err.strip().splitlines()[-1:])
+    assert failures == []
+    assert _tables(empty_database) == {t.name for t in Base.metadata.sorted_tables}
