@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from clinic.events import record_event
 from clinic.models import OutboxEvent, utcnow
+from clinic.runtime import Runtime
+from tests.conftest import make_settings
 
 
 def test_live_answers_without_dependencies(client):
@@ -50,3 +53,28 @@ def test_ready_reports_an_old_unpublished_event(runtime, client, worker):
     assert body["checks"]["outbox"]["ok"] is False
     assert body["checks"]["outbox"]["unpublished"] == 1
     assert body["checks"]["outbox"]["oldest_age_s"] >= 299
+
+
+def test_with_redis_down_ready_answers_503_at_once_naming_redis_and_live_stays_200(
+    database_urls, backend, tmp_path, redis_prefix, private_redis
+):
+    # Nothing can reach a worker without the broker: asking would only hold the answer for
+    # the broker's reconnection attempts (six seconds, longer than the deploy's probe waits).
+    from web import create_app
+
+    settings = make_settings(
+        database_urls[backend], tmp_path / "instance", redis_prefix, REDIS_URL=private_redis.url
+    )
+    runtime = Runtime(settings)
+    client = create_app(runtime=runtime).test_client()
+    private_redis.stop()
+    started = time.monotonic()
+    response = client.get("/health/ready")
+    elapsed = time.monotonic() - started
+    checks = response.get_json()["checks"]
+    assert response.status_code == 503
+    assert checks["redis"] == {"ok": False} and checks["worker"] == {"ok": False}
+    assert checks["database"] == {"ok": True}
+    assert elapsed < 2, elapsed
+    assert client.get("/health/live").status_code == 200
+    runtime.close()
