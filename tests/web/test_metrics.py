@@ -72,3 +72,20 @@ def test_metrics_count_tasks_by_name_and_state(live_server, celery_app, worker):
         assert time.monotonic() < deadline, "the task never showed as succeeded"
         time.sleep(0.05)
     assert value(figures, "clinic_tasks_total", task="events.republish", state="started") == 1
+
+
+def test_a_made_up_http_method_adds_no_series_of_its_own(app):
+    # Any token is a method to HTTP: counted under its own name, each caller could add
+    # series without end to every scrape (and to the multiprocess files behind them).
+    from web.metrics import LATENCY, REQUESTS
+
+    client = app.test_client()
+    for method in ("BREW", "PROPFIND-" + "x" * 40):
+        assert client.open("/health/live", method=method).status_code in (404, 405)
+    methods = {
+        sample.labels["method"]
+        for family in (*REQUESTS.collect(), *LATENCY.collect())
+        for sample in family.samples
+    }
+    assert "BREW" not in methods and not any(m.startswith("PROPFIND") for m in methods)
+    assert "other" in methods
