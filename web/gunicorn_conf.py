@@ -68,8 +68,9 @@ _SECRET_PARAMETER = re.compile(
 )
 # API tokens (clk_) and board screens' device secrets (clb_).
 _API_TOKEN = re.compile(r"(cl[kb]_)[A-Za-z0-9_-]+")
-# A patient's ticket page, and the link in a report e-mail that ends its subscription.
-_TICKET_PAGE = re.compile(r"(/t/|/reports/unsubscribe/)[^/?#\s\"]+")
+# A patient's ticket page and its state in the public API (the page polls it), and the link
+# in a report e-mail that ends its subscription.
+_TICKET_PAGE = re.compile(r"(/t/|/public/tickets/|/reports/unsubscribe/)[^/?#\s\"]+")
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-csrf-token"}
 REDACTED = "[redacted]"
 
@@ -109,8 +110,9 @@ def _shown(access_log_format: str) -> tuple[str, ...]:
 
 
 # Display boards and sockets carry their token in the address (``?token=``) and a patient's
-# page its ticket's secret (``/t/<secret>``): none of them may reach a log file. (The class,
-# not its dotted name: importing the web package in the master is what this file avoids.)
+# page its ticket's secret (``/t/<secret>``, ``/api/v1/public/tickets/<secret>``): none of
+# them may reach a log file. (The class, not its dotted name: importing the web package in
+# the master is what this file avoids.)
 logger_class = RedactingLogger
 
 

@@ -33,6 +33,8 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
         (f"/t/{TICKET}", "-"),
         (f"/ws?ticket={TICKET}", "-"),
         (f"/reports/unsubscribe/{TICKET}", "-"),
+        # The patient's page asks for its ticket's state every few seconds, by the same secret.
+        (f"/api/v1/public/tickets/{TICKET}?lang=uz", "-"),
     ):
         path, _, query = uri.partition("?")
         environ = {
@@ -50,10 +52,11 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
     for handler in logger.access_log.handlers:
         handler.flush()
     written = log_file.read_text()
-    assert written.count("\n") == 6
+    assert written.count("\n") == 7
     assert SECRET not in written and TICKET not in written
     assert "token=[redacted]" in written and "/t/[redacted]" in written
     assert "/reports/unsubscribe/[redacted]" in written
+    assert "/api/v1/public/tickets/[redacted]?lang=uz" in written
 
 
 def test_the_development_servers_access_lines_hide_tokens(live_server, admin_token, caplog):
