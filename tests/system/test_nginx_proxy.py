@@ -41,8 +41,10 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def site_config(upstream_port: int, http_port: int, https_port: int, cert: Path, key: Path):
-    """The example as it is, but for this test's addresses and certificate."""
+def site_config(
+    upstream_port: int, http_port: int, https_port: int, cert: Path, key: Path, log: Path
+):
+    """The example as it is, but for this test's addresses, certificate and log file."""
     text = EXAMPLE.read_text()
     text = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", text)
     replacements = {
@@ -51,6 +53,7 @@ def site_config(upstream_port: int, http_port: int, https_port: int, cert: Path,
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "/etc/letsencrypt/live/clinic.example.uz/fullchain.pem": str(cert),
         "/etc/letsencrypt/live/clinic.example.uz/privkey.pem": str(key),
+        "/var/log/nginx/clinic.access.log": str(log),
     }
     for old, new in replacements.items():
         assert old in text, f"the example no longer has {old!r}"
@@ -83,7 +86,7 @@ def proxy(live_server, tmp_path, certificate):
     http_port, https_port = free_port(), free_port()
     cert, key = certificate
     (tmp_path / "clinic.conf").write_text(
-        site_config(upstream_port, http_port, https_port, cert, key)
+        site_config(upstream_port, http_port, https_port, cert, key, tmp_path / "access.log")
     )
     (tmp_path / "nginx.conf").write_text(f"""
 worker_processes 1;
@@ -108,7 +111,12 @@ http {{
     )
     try:
         wait_for_port(https_port, process)
-        yield {"https": f"https://127.0.0.1:{https_port}", "http_port": http_port, "ca": cert}
+        yield {
+            "https": f"https://127.0.0.1:{https_port}",
+            "http_port": http_port,
+            "ca": cert,
+            "log": tmp_path / "access.log",
+        }
     finally:
         process.terminate()
         process.wait(10)
@@ -169,3 +177,22 @@ def test_a_websocket_is_upgraded_and_carried_through_nginx(proxy, admin_token):
         assert json.loads(ws.recv())["op"] == "pong"
     finally:
         ws.close()
+
+
+def test_nginx_logs_each_request_with_its_id_and_none_of_the_secrets_in_addresses(proxy):
+    secret = "PatientTicketSecret0123456789"
+    https, ca = proxy["https"], str(proxy["ca"])
+    ids = []
+    for path in (f"/t/{secret}", f"/api/v1/public/tickets/{secret}?lang=uz", "/health/live"):
+        ids.append(requests.get(https + path, verify=ca, timeout=10).headers["X-Request-ID"])
+    referer = {"Referer": f"https://clinic.uz/board/3?token={secret}"}
+    requests.get(https + f"/board/3?token={secret}", headers=referer, verify=ca, timeout=10)
+    requests.get(
+        f"http://127.0.0.1:{proxy['http_port']}/t/{secret}", allow_redirects=False, timeout=10
+    )
+    written = proxy["log"].read_text()
+    assert written.count("\n") == 5, written
+    assert secret not in written
+    assert "/t/[redacted]" in written and "/api/v1/public/tickets/[redacted]" in written
+    for request_id in ids:
+        assert f"request_id={request_id}" in written
