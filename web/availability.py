@@ -16,6 +16,8 @@ import redis
 from flask import Flask, current_app, g, request
 from flask.sessions import SessionInterface
 
+from web.errors import requested
+
 log = logging.getLogger(__name__)
 
 # Paths whose callers never hold a session: health checks, static files, the scraper, and the
@@ -67,7 +69,7 @@ class RedisSessions(SessionInterface):
         try:
             self.inner.save_session(app, session, response)
         except (redis.ConnectionError, redis.TimeoutError):
-            log.exception("the session of %s %s could not be saved", request.method, request.path)
+            log.exception("the session of %s could not be saved", requested())
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from clinic.errors import DomainError
+from web.gunicorn_conf import redact_secrets
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,12 @@ UNAVAILABLE = (
     redis.TimeoutError,
     BrokerUnavailable,
 )
+
+
+def requested() -> str:
+    """The method and path of the request being served, as a log line may show them: a
+    patient's ticket secret in the path is masked."""
+    return f"{request.method} {redact_secrets(request.path)}"
 
 
 def problem(
@@ -99,7 +106,7 @@ def _describe(errors: dict[str, list[str]]) -> str:
 
 def unavailable_response(exc: Exception | None = None):
     """503 with ``Retry-After``: the database, Redis or the broker does not answer."""
-    log.error("a dependency is unavailable on %s %s: %r", request.method, request.path, exc)
+    log.error("a dependency is unavailable on %s: %r", requested(), exc)
     if wants_html():
         page = error_page(503, "Service unavailable", "please try again in a moment")
         response = current_app.make_response(page)
@@ -144,12 +151,12 @@ def register_error_handlers(app: Flask) -> None:
     def _integrity(exc: sa.IntegrityError):
         # A rule the services should have checked first (they name the field); the database
         # still decides, and its refusal is the caller's conflict, not a server error.
-        log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        log.warning("integrity error on %s: %s", requested(), exc.orig)
         return problem(409, "Conflict", "the change conflicts with existing data")
 
     @app.errorhandler(sa.DataError)
     def _data(exc: sa.DataError):
-        log.warning("data error on %s %s: %s", request.method, request.path, exc.orig)
+        log.warning("data error on %s: %s", requested(), exc.orig)
         return problem(
             422, "Validation failed", "the database refused a value (out of range or not storable)"
         )
@@ -159,7 +166,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s", requested())
         if wants_html():
             return error_page(500, "Internal server error")
         return problem(500, "Internal server error", "the error has been logged")

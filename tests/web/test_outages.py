@@ -110,3 +110,14 @@ def test_readiness_reports_a_job_running_past_its_limit(runtime, app, client):
     assert public.get_json()["checks"]["jobs"] == {"ok": False}
     detailed = client.get("/health/ready").get_json()["checks"]["jobs"]
     assert detailed["oldest_running_s"] > runtime.settings.job_time_limit
+
+
+def test_the_outage_log_lines_do_not_show_a_patients_ticket_secret(redis_down_app, caplog):
+    runtime, application, _name, server = redis_down_app
+    secret = "PatientTicketSecret0123456789"
+    client = application.test_client()
+    server.stop()
+    for path in (f"/t/{secret}", f"/api/v1/public/tickets/{secret}"):
+        assert client.get(path).status_code == 503
+    assert "a dependency is unavailable on GET /t/[redacted]" in caplog.text
+    assert secret not in caplog.text
