@@ -12,6 +12,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("ru", "uz", "en")
@@ -25,6 +26,8 @@ ARGON2_MIN_MEMORY_KIB = 8192
 ARGON2_MIN_MEMORY_KIB_IN_TESTS = 1024
 # How a development key begins (see _development_secret): production refuses such a key.
 DEV_SECRET_PREFIX = "dev-"  # nosec B105
+# What .env.example's example passwords say: production refuses a database password saying it.
+EXAMPLE_SECRET_MARK = "replace-me"  # nosec B105
 
 
 class ConfigError(RuntimeError):
@@ -197,6 +200,8 @@ class Settings:
                 problems.append("SECRET_KEY must be set to a random value of 32+ characters")
             if database_is_default:
                 problems.append("DATABASE_URL must be set")
+            elif EXAMPLE_SECRET_MARK in (urlsplit(database_url).password or ""):
+                problems.append("DATABASE_URL has the example password: set POSTGRES_PASSWORD")
             if not redis_url:
                 problems.append("REDIS_URL must be set")
             flower_user, _, flower_password = (
