@@ -204,6 +204,9 @@ class Settings:
                 problems.append("DATABASE_URL has the example password: set POSTGRES_PASSWORD")
             if not redis_url:
                 problems.append("REDIS_URL must be set")
+            # Flask takes its debug mode from FLASK_DEBUG by itself, whatever starts the app.
+            if _bool(env.get("FLASK_DEBUG"), False):
+                problems.append("FLASK_DEBUG must be off")
             flower_user, _, flower_password = (
                 env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")
             )

@@ -76,6 +76,8 @@ def test_production_with_everything_explicit_starts(tmp_path):
         ({"FLOWER_BASIC_AUTH": "admin:"}, "FLOWER_BASIC_AUTH"),
         ({"FLOWER_BASIC_AUTH": "admin:secret"}, "FLOWER_BASIC_AUTH"),
         ({"FLOWER_BASIC_AUTH": "admin:example-replace-me"}, "FLOWER_BASIC_AUTH"),  # .env.example
+        # Flask reads it by itself: the app would run in debug mode
+        ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG"),
         # docker-compose.yml with .env.example's POSTGRES_PASSWORD left as it is
         (
             {"DATABASE_URL": "postgresql://clinic:example-replace-me@postgres:5432/clinic"},
