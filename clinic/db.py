@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import psycopg
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,8 @@ READY_KEY = "clinic.committed"
 DISPATCH_KEY = "clinic.dispatch"
 WRITTEN_KEY = "clinic.written"
 WITH_COMMIT_KEY = "clinic.with_commit"
+# Seconds a new PostgreSQL connection may take (a DATABASE_URL's own connect_timeout wins).
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -64,6 +66,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     # 900 ms and over, docs/PERFORMANCE.md). A request beyond the pool waits for a connection.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 0)
+    if "connect_timeout" not in make_url(url).query:
+        # libpq waits for good on a server that takes the connection and never answers (a
+        # paused container, dropped packets): readiness and every request would hang with it.
+        given = kwargs.get("connect_args") or {}
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **given}
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _replace_if_closed_by_the_server)
     event.listen(engine, "commit", _commit_with_writes)

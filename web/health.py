@@ -94,10 +94,11 @@ def _jobs():
     }
 
 
-def _without_redis():
-    # Workers are pinged and queues kept through Redis: without it neither can pass, and
-    # asking anyway would hold the answer through the broker's reconnection attempts.
-    return {"ok": False, "error": "not checked: Redis does not answer", "ms": 0.0}
+def _not_checked(dependency: str):
+    # Workers are pinged and queues kept through Redis, the outbox and jobs are rows: without
+    # their dependency none can pass, and asking anyway would hold the answer (the broker's
+    # reconnection attempts, another connect timeout) past the probes' patience.
+    return {"ok": False, "error": f"not checked: {dependency} does not answer", "ms": 0.0}
 
 
 def _is_operator() -> bool:
@@ -114,14 +115,14 @@ def _is_operator() -> bool:
 def ready():
     """Database, Redis, a worker answering ping, the outbox backlog, queue depths and jobs
     running past their limit. Details only for operators (see the module's docstring)."""
-    redis = _timed(_redis)
+    database, redis = _timed(_database), _timed(_redis)
     checks = {
-        "database": _timed(_database),
+        "database": database,
         "redis": redis,
-        "worker": _timed(_workers) if redis["ok"] else _without_redis(),
-        "outbox": _timed(_outbox),
-        "queues": _timed(_queues) if redis["ok"] else _without_redis(),
-        "jobs": _timed(_jobs),
+        "worker": _timed(_workers) if redis["ok"] else _not_checked("Redis"),
+        "outbox": _timed(_outbox) if database["ok"] else _not_checked("the database"),
+        "queues": _timed(_queues) if redis["ok"] else _not_checked("Redis"),
+        "jobs": _timed(_jobs) if database["ok"] else _not_checked("the database"),
     }
     healthy = all(c["ok"] for c in checks.values())
     if not _is_operator():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -78,3 +79,31 @@ def test_with_redis_down_ready_answers_503_at_once_naming_redis_and_live_stays_2
     assert elapsed < 2, elapsed
     assert client.get("/health/live").status_code == 200
     runtime.close()
+
+
+def test_with_postgresql_silent_ready_answers_503_in_time_naming_the_database(
+    tmp_path, redis_prefix
+):
+    # A server that takes the connection and never answers (a paused container, a host whose
+    # packets are dropped): without a connect timeout each check would wait for good.
+    from web import create_app
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        url = f"postgresql+psycopg://clinic@127.0.0.1:{port}/clinic"
+        runtime = Runtime(make_settings(url, tmp_path / "instance", redis_prefix))
+        client = create_app(runtime=runtime).test_client()
+        started = time.monotonic()
+        response = client.get("/health/ready")
+        elapsed = time.monotonic() - started
+        checks = response.get_json()["checks"]
+        assert response.status_code == 503
+        assert checks["database"] == {"ok": False} and checks["redis"] == {"ok": True}
+        assert elapsed < 9, elapsed  # within the deploy's and `clinic check`'s probes
+        assert client.get("/health/live").status_code == 200
+        runtime.close()
+    finally:
+        silent.close()
