@@ -6,6 +6,7 @@ import logging
 
 import redis
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
@@ -63,10 +64,18 @@ def wants_html() -> bool:
     return best == "text/html"
 
 
-def error_page(status: int, title: str, detail: str | None = None):
-    """The HTML error page; falls back to problem details if the page itself cannot render."""
+def error_page(status: int, title: str, detail: str | None = None, *, expired_form=False):
+    """The HTML error page; falls back to problem details if the page itself cannot render.
+    ``expired_form``: a form refused by the CSRF check, said in the page's language (a page
+    left open past its session's end, most often)."""
     try:
-        body = render_template("errors/error.html", status=status, title=title, detail=detail)
+        body = render_template(
+            "errors/error.html",
+            status=status,
+            title=title,
+            detail=detail,
+            expired_form=expired_form,
+        )
     except Exception:  # the page must never turn one error into another
         log.exception("rendering the %d error page failed", status)
         return problem(status, title, detail)
@@ -132,7 +141,10 @@ def register_error_handlers(app: Flask) -> None:
         # abort(403, message=...) of flask-smorest says why in the data, not the description.
         detail = data.get("message") or exc.description
         if wants_html():
-            response = current_app.make_response(error_page(exc.code or 500, exc.name, detail))
+            page = error_page(
+                exc.code or 500, exc.name, detail, expired_form=isinstance(exc, CSRFError)
+            )
+            response = current_app.make_response(page)
         else:
             response = problem(exc.code or 500, exc.name, detail)
         # The exception's own headers belong to the answer: Allow on a 405, and the like.

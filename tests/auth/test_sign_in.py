@@ -113,6 +113,25 @@ def test_form_post_without_csrf_token_is_refused_and_changes_nothing(client, run
         assert s.get(User, user_id).password_hash == before
 
 
+@pytest.mark.parametrize(
+    "lang, heading", [("ru", "Срок действия формы истёк"), ("uz", "Shaklning muddati tugagan")]
+)
+def test_a_form_refused_by_the_csrf_check_says_so_in_the_page_language(client, lang, heading):
+    """A page left open past its session's end: the staff member reads what to do, in his
+    language, not the CSRF library's English."""
+    client.get(f"/account/password?lang={lang}")
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "Boshqa-parol-77"},
+        headers={"X-CSRFToken": "", "Accept": "text/html"},
+        skip_csrf=True,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert heading in page
+    assert "CSRF" not in page
+
+
 def test_sign_in_form_with_csrf_signs_in_and_sign_out_ends_the_session(anon_client, make_user):
     make_user("registrar", username="gulnora")
     page = anon_client.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
