@@ -56,6 +56,13 @@ def test_ready_reports_an_old_unpublished_event(runtime, client, worker):
     assert body["checks"]["outbox"]["oldest_age_s"] >= 299
 
 
+def _ready(client):
+    """``/health/ready``: its status, its checks and how long it took to answer."""
+    started = time.monotonic()
+    response = client.get("/health/ready")
+    return response.status_code, response.get_json()["checks"], time.monotonic() - started
+
+
 def test_with_redis_down_ready_answers_503_at_once_naming_redis_and_live_stays_200(
     database_urls, backend, tmp_path, redis_prefix, private_redis
 ):
@@ -69,14 +76,12 @@ def test_with_redis_down_ready_answers_503_at_once_naming_redis_and_live_stays_2
     runtime = Runtime(settings)
     client = create_app(runtime=runtime).test_client()
     private_redis.stop()
-    started = time.monotonic()
-    response = client.get("/health/ready")
-    elapsed = time.monotonic() - started
-    checks = response.get_json()["checks"]
-    assert response.status_code == 503
+    status, checks, elapsed = _ready(client)
+    assert status == 503
     assert checks["redis"] == {"ok": False} and checks["worker"] == {"ok": False}
     assert checks["database"] == {"ok": True}
-    assert elapsed < 2, elapsed
+    # Not a speed figure: within the deploy's 5 s probe, where asking the workers took 6 s.
+    assert elapsed < 5, elapsed
     assert client.get("/health/live").status_code == 200
     runtime.close()
 
@@ -96,11 +101,8 @@ def test_with_postgresql_silent_ready_answers_503_in_time_naming_the_database(
         url = f"postgresql+psycopg://clinic@127.0.0.1:{port}/clinic"
         runtime = Runtime(make_settings(url, tmp_path / "instance", redis_prefix))
         client = create_app(runtime=runtime).test_client()
-        started = time.monotonic()
-        response = client.get("/health/ready")
-        elapsed = time.monotonic() - started
-        checks = response.get_json()["checks"]
-        assert response.status_code == 503
+        status, checks, elapsed = _ready(client)
+        assert status == 503
         assert checks["database"] == {"ok": False} and checks["redis"] == {"ok": True}
         assert elapsed < 9, elapsed  # within the deploy's and `clinic check`'s probes
         assert client.get("/health/live").status_code == 200
