@@ -47,11 +47,7 @@ def refuse_unread_fields() -> None:
     reconciliation) is refused when it carries fields, as a body's unknown fields are: a
     client that sends ``{"day": "2026-03-01"}`` means something the endpoint would not do.
     An empty object is no fields at all."""
-    doc = view_attribute(current_app, request.endpoint, "_apidoc")
-    if doc is None:  # not an endpoint of the documented API
-        return
-    parameters = doc.get("arguments", {}).get("parameters", [])
-    if any(p.get("in") in ("json", "form", "files") for p in parameters):
+    if _reads_a_body(request.endpoint):
         return
     body = request.get_json(silent=True)
     if body is None or body == {}:
@@ -61,3 +57,16 @@ def refuse_unread_fields() -> None:
     else:
         errors = {"_schema": ["this endpoint takes no body"]}
     abort(problem(422, "Unprocessable Entity", "this endpoint takes no body", errors))
+
+
+def _reads_a_body(endpoint: str | None) -> bool:
+    """Whether the endpoint reads a body (or is not one of the documented API's, whose
+    bodies are their own affair); decided once per endpoint of the application."""
+    known = current_app.extensions.setdefault("clinic.reads_a_body", {})
+    if endpoint not in known:
+        doc = view_attribute(current_app, endpoint, "_apidoc")
+        parameters = (doc or {}).get("arguments", {}).get("parameters", [])
+        known[endpoint] = doc is None or any(
+            p.get("in") in ("json", "form", "files") for p in parameters
+        )
+    return known[endpoint]
