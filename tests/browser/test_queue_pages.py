@@ -297,3 +297,26 @@ def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
     error = kiosk.locator("#kiosk-error")
     error.wait_for()
     assert error.inner_text() == "Эта очередь на сегодня закрыта."
+
+
+def test_the_doctor_reads_in_his_language_why_a_transfer_was_refused(
+    live_server, runtime, queue_hall, staff
+):
+    """A transfer the other queue refuses (closed for the day) is said in the screen's
+    language and names that queue, not in the API's English nor as the doctor's own queue."""
+    closed = another_queue(runtime, "lab", "L", closes_at=time(0, 0))
+    issue(runtime, queue_hall["queue"])
+    called = call_next(runtime, queue_hall["queue"], queue_hall["room"])
+    doctor = staff(queue_hall["doctor"])
+    doctor.goto(f"{live_server}/queue/doctor?lang=ru")
+    wait_live(doctor)
+
+    card = doctor.locator(f"#current [data-code='{called}']")
+    card.locator("[data-action=transfer]").click()
+    card.locator("select[name=to_queue_id]").select_option(str(closed))
+    card.locator(".transfer-form button[type=submit]").click()
+    error = doctor.locator("#doctor-error")
+    error.wait_for()
+    expected = "Лаборатория: очередь на сегодня закрыта, пациент остаётся в вашей очереди."
+    assert error.inner_text() == expected
+    assert ticket_by_code(runtime, called).status == "called"

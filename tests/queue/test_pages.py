@@ -366,3 +366,119 @@ def test_the_patients_page_follows_him_to_the_queue_he_was_sent_to_and_back(
         answer = anon_client.get(f"/t/{token}", headers=HTML)
         assert (answer.status_code, answer.headers["Location"]) == (303, f"/t/{back_token}")
     assert anon_client.get(f"/t/{back_token}", headers=HTML).status_code == 200
+
+
+def _screen_texts(client, path: str, config_id: str, lang: str) -> dict:
+    """The texts a screen's script gets from its page (its configuration block)."""
+    page = client.get(f"{path}?lang={lang}", headers=HTML).get_data(as_text=True)
+    block = page.split(f'<script type="application/json" id="{config_id}">', 1)[1]
+    return json.loads(block.split("</script>", 1)[0])["texts"]
+
+
+def _worded(texts: dict, answer) -> str | None:
+    """What the screen says of a refused call, as web/static/js/queue.js's problem() picks
+    it: the refusal by its code, else the first field it names that the screen words."""
+    body = answer.get_json()
+    if body.get("code"):
+        return texts.get("refusals", {}).get(body["code"])
+    fields = texts.get("fields", {})
+    return next((fields[name] for name in body.get("errors", {}) if name in fields), None)
+
+
+def _said_in_each_language(client, path: str, config_id: str, answers: dict) -> None:
+    english = _screen_texts(client, path, config_id, "en")
+    for lang in ("ru", "uz"):
+        texts = _screen_texts(client, path, config_id, lang)
+        for what, answer in answers.items():
+            assert answer.status_code in (403, 404, 409, 422), (what, answer.get_json())
+            said = _worded(texts, answer)
+            assert said and said != _worded(english, answer), (lang, what, answer.get_json())
+
+
+def test_the_doctors_screen_words_every_refusal_of_its_buttons_in_its_language(
+    client, client_as, runtime, hall
+):
+    open_all_day = time(23, 59, 59, 999999)  # the test runs at the real time
+    with runtime.db.transaction() as s:
+        queue = q.get_queue(s, hall["queue"])
+        department = queue.department_id
+        paid_first = queue_admin.create_queue(
+            s,
+            {
+                "code": "card-paid",
+                "department_id": department,
+                "pay_before_doctor": True,
+                "closes_at": open_all_day,
+            },
+        )
+        unpaid = q.issue_ticket(s, paid_first.id, tz=runtime.settings.tz)
+        closed = queue_admin.create_queue(
+            s, {"code": "card-late", "department_id": department, "closes_at": time(0, 0)}
+        )
+        off = queue_admin.create_queue(
+            s, {"code": "card-off", "department_id": department, "closes_at": open_all_day}
+        )
+        queue_admin.update_queue(s, off, {"active": False})
+        room = reference.create_room(s, {"number": "13", "name": "Кабинет"})
+        reference.deactivate_room(s, room.id)
+        ids = (paid_first.id, unpaid.id, closed.id, off.id, room.id)
+    paid_first, unpaid, closed, off, room = ids
+    ticket = f"/api/v1/tickets/{hall['ticket']}"
+    assert client.post(f"/api/v1/tickets/{unpaid}/postpone", json={}).status_code == 200
+    doctor = client_as("doctor")  # the fixture's doctor works in another department
+    answers = {
+        "recall a waiting ticket": client.post(f"{ticket}/recall", json={}),
+        "call back unpaid": client.post(f"/api/v1/tickets/{unpaid}/call-back", json={}),
+        "transfer to a closed queue": client.post(
+            f"{ticket}/transfer", json={"to_queue_id": closed}
+        ),
+        "transfer to a queue switched off": client.post(
+            f"{ticket}/transfer", json={"to_queue_id": off}
+        ),
+        "transfer to its own queue": client.post(
+            f"{ticket}/transfer", json={"to_queue_id": hall["queue"]}
+        ),
+        "transfer to no queue": client.post(f"{ticket}/transfer", json={"to_queue_id": 999999}),
+        "call to a deactivated room": client.post(
+            f"/api/v1/queues/{hall['queue']}/call-next", json={"room_id": room}
+        ),
+        "another's queue": doctor.post(f"/api/v1/queues/{hall['queue']}/call-next", json={}),
+    }
+    assert {a.get_json().get("code") for a in answers.values()} >= {
+        "wrong_status",
+        "not_paid",
+        "queue_closed",
+        "queue_inactive",
+        "not_your_queue",
+    }
+    _said_in_each_language(client, "/queue/doctor", "doctor-config", answers)
+    # A transfer refused by the other queue names that queue, not the doctor's own.
+    texts = _screen_texts(client, "/queue/doctor", "doctor-config", "ru")
+    assert "{queue}" in texts["refusals"]["queue_closed"]
+
+
+def test_the_desk_words_every_refusal_of_its_buttons_in_its_language(client, runtime, hall):
+    with runtime.db.transaction() as s:
+        gone = patients.create_patient(s, {"full_name": "Каримов Азиз", "sex": "M"})
+        patients.deactivate_patient(s, gone.id)
+        gone = gone.id
+    ticket = f"/api/v1/tickets/{hall['ticket']}"
+    assert client.post(f"{ticket}/cancel", json={}).status_code == 200
+    answers = {
+        "cancel a cancelled ticket": client.post(f"{ticket}/cancel", json={}),
+        "attach to a cancelled ticket": client.post(f"{ticket}/patient", json={"patient_id": 1}),
+        "issue for a deactivated patient": client.post(
+            f"/api/v1/queues/{hall['queue']}/tickets", json={"source": "desk", "patient_id": gone}
+        ),
+        "register without a name": client.post(
+            "/api/v1/patients", json={"full_name": " ", "sex": "M"}
+        ),
+        "register with a bad phone": client.post(
+            "/api/v1/patients", json={"full_name": "Юсупова Нилуфар", "sex": "F", "phone": "12"}
+        ),
+        "register with a bad birth date": client.post(
+            "/api/v1/patients",
+            json={"full_name": "Юсупова Нилуфар", "sex": "F", "birth_date": "2999-01-01"},
+        ),
+    }
+    _said_in_each_language(client, "/queue/desk", "desk-config", answers)

@@ -128,6 +128,26 @@ def _issue_refusals() -> dict:
     return {code: refusals[code] for code in ("queue_closed", "queue_inactive")}
 
 
+def _desk_refusals() -> dict:
+    """The desk's other refusals, by the API's ``code``: a ticket cancelled or given a patient
+    after it has left the queue (served, cancelled, sent on elsewhere)."""
+    return {
+        **_issue_refusals(),
+        "wrong_status": _("This ticket has already left the queue."),
+    }
+
+
+def _desk_fields() -> dict:
+    """A refusal without a code, by the field it names (the API words it in English): the
+    patient chosen for a ticket, and the form registering one."""
+    return {
+        "patient_id": _("This patient's record is deactivated. Find the patient again."),
+        "full_name": _("Give the patient's full name."),
+        "phone": _refusals()["phone"],
+        "birth_date": _("Check the date of birth."),
+    }
+
+
 @bp.get("/queue/desk")
 @requires("queue.issue")
 def desk():
@@ -151,7 +171,8 @@ def desk():
         "more": _("Show {count} more"),
         "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "choose": _("Choose"),
-        "refusals": _issue_refusals(),
+        "refusals": _desk_refusals(),
+        "fields": _desk_fields(),
     }
     ticket_url = url_for("queue.cancel_ticket", ticket_id=0).replace("/0/", "/{id}/")
     return render_template(
@@ -217,6 +238,29 @@ def print_ticket(ticket_id: int):
 # -- the doctor -----------------------------------------------------------------------------
 
 
+def _doctor_refusals() -> dict:
+    """The doctor's buttons refused, by the API's ``code``, in the screen's language. A
+    transfer refused by the other queue names that queue ({queue})."""
+    return {
+        "wrong_status": _(
+            "This ticket has just been changed elsewhere: the screen shows it as it is now."
+        ),
+        "not_paid": _("This patient has not paid yet: this queue calls only paid tickets."),
+        "queue_closed": _("{queue} is closed for today: the patient stays in your queue."),
+        "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
+        "not_your_queue": _("This queue is not yours."),
+        "not_your_room": _("You may call only to your own room or the queue's."),
+    }
+
+
+def _doctor_fields() -> dict:
+    """A refusal without a code, by the field it names (the API words it in English)."""
+    return {
+        "room_id": _("The room for this call is deactivated. Ask an administrator."),
+        "to_queue_id": _("This queue does not take transfers. Choose another one."),
+    }
+
+
 @bp.get("/queue/doctor")
 @requires("queue.call")
 def doctor():
@@ -240,6 +284,8 @@ def doctor():
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
             "roomBusy": _room_busy_text(),
+            "refusals": _doctor_refusals(),
+            "fields": _doctor_fields(),
         }
         holder = calls.holder_now(session, chosen, room_id, tz=_tz())
         config = {

@@ -129,7 +129,7 @@
     renderList(postponedList, postponedEmpty, ["postponed"], true);
   }
 
-  function send(button, url, body, done) {
+  function send(button, url, body, done, values) {
     button.disabled = true;
     Q.api("POST", url, body)
       .then(
@@ -137,7 +137,7 @@
           if (answer.status === 409 && answer.body && answer.body.code === "room_busy") {
             report(Q.fill(texts.roomBusy, { code: (holder && holder.code) || "" }), true);
           } else if (answer.status >= 400) {
-            report(Q.problem(texts, answer), true);
+            report(Q.problem(texts, answer, values), true);
           } else {
             report("", false);
             if (done) done(answer);
@@ -192,11 +192,17 @@
     };
     var button = form.querySelector("button[type=submit]");
     var url = "/api/v1/tickets/" + holder.getAttribute("data-ticket-id") + "/transfer";
-    send(button, url, body, function (answer) {
-      var target = config.queueNames[String(body.to_queue_id)] || "";
-      var values = { code: code, queue: target, new: answer.body.code };
-      report(Q.fill(texts.transferred, values), false);
-    });
+    var target = config.queueNames[String(body.to_queue_id)] || "";
+    send(
+      button,
+      url,
+      body,
+      function (answer) {
+        var values = { code: code, queue: target, new: answer.body.code };
+        report(Q.fill(texts.transferred, values), false);
+      },
+      { queue: target }
+    );
   });
 
   book.follow(queueId, render, function () {

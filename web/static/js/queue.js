@@ -60,13 +60,25 @@
     });
   }
 
-  /** A refused call as a sentence for the person at the screen. */
-  function problem(texts, answer) {
+  /**
+   * A refused call as a sentence for the person at the screen; ``values`` fill the
+   * placeholders of a refusal worded by its code (the queue a transfer went to).
+   */
+  function problem(texts, answer, values) {
     if (answer.status === 401) return texts.signedOut;
-    if (answer.status === 403) return texts.forbidden;
     var body = answer.body || {};
-    // A refusal the screen can word in its own language (a queue closed for the day).
-    if (texts.refusals && body.code && texts.refusals[body.code]) return texts.refusals[body.code];
+    // A refusal the screen can word in its own language (a queue closed for the day, a
+    // doctor calling to another's room), by its code.
+    if (texts.refusals && body.code && texts.refusals[body.code]) {
+      return fill(texts.refusals[body.code], values || {});
+    }
+    if (answer.status === 403) return texts.forbidden;
+    // A refusal without a code names its field: said in the page's language too.
+    var fields = (!body.code && texts.fields && body.errors) || {};
+    var field = Object.keys(fields).filter(function (name) {
+      return texts.fields[name];
+    })[0];
+    if (field) return texts.fields[field];
     return fill(texts.failed, { detail: body.detail || body.title || answer.status });
   }
 
