@@ -482,3 +482,26 @@ def test_the_desk_words_every_refusal_of_its_buttons_in_its_language(client, run
         ),
     }
     _said_in_each_language(client, "/queue/desk", "desk-config", answers)
+
+
+def test_the_boards_page_shows_when_a_screen_was_paired_and_last_seen_in_clinic_time(
+    client, runtime, hall
+):
+    """An administrator in Tashkent reads the clinic's clock, not UTC: a screen seen at 19:40
+    UTC was seen at 00:40 the next day in Tashkent."""
+    from datetime import datetime, timezone
+
+    from clinic.queue import screens
+    from clinic.queue.models import Board
+
+    with runtime.db.transaction() as s:
+        screen, _ = screens.pair_directly(s, s.get(Board, hall["board"]), label="Hall, left")
+        screen.paired_at = datetime(2026, 3, 2, 4, 5, tzinfo=timezone.utc)
+        screen.last_seen_at = datetime(2026, 3, 2, 19, 40, tzinfo=timezone.utc)
+    page = client.get("/admin/boards?lang=ru", headers=HTML).get_data(as_text=True)
+    row = page.split('data-screen-id="', 1)[1].split("</tr>", 1)[0]
+    assert "02.03.2026 09:05" in row and "03.03.2026 00:40" in row
+    assert "2026-03-02T" not in row
+    # The board's languages by their names, not their codes.
+    facts = page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    assert "Русский" in facts and "O'zbekcha" in unescape(facts)

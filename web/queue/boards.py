@@ -39,7 +39,7 @@ from web.auth import csrf_exempt
 from web.auth.audit import answer_status, request_id
 from web.auth.identity import current_identity
 from web.auth.limits import limiter
-from web.i18n import current_language
+from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
 from web.queue.pages import bp, queue_name
 from web.ws.access import SCREEN_COOKIE
@@ -237,6 +237,21 @@ def pair_screen():
 # -- the administrator's page ---------------------------------------------------------------
 
 
+def _clinic_time(value) -> str:
+    """When a screen was paired or last seen, on the clinic's clock (the API says it in UTC)."""
+    if value is None:
+        return "—"
+    return value.astimezone(db.runtime().settings.tz).strftime("%d.%m.%Y %H:%M")
+
+
+def _screen_row(screen) -> dict:
+    return {
+        **screens.screen_as_dict(screen),
+        "paired": _clinic_time(screen.paired_at),
+        "last_seen": _clinic_time(screen.last_seen_at),
+    }
+
+
 def _boards_page(session, pairing: dict | None = None):
     language = current_language()
     queues = {queue.id: queue for queue in queue_admin.list_queues(session, active_only=False)}
@@ -249,10 +264,11 @@ def _boards_page(session, pairing: dict | None = None):
                 "queues": [
                     queue_name(queues[i], language) for i in board.queue_ids or [] if i in queues
                 ],
-                "voices": board.voice_languages.split("+"),
-                "screens": [
-                    screens.screen_as_dict(s) for s in screens.list_screens(session, board.id)
+                "language": LANGUAGE_NAMES.get(board.language, board.language),
+                "voices": [
+                    LANGUAGE_NAMES.get(voice, voice) for voice in board.voice_languages.split("+")
                 ],
+                "screens": [_screen_row(s) for s in screens.list_screens(session, board.id)],
             }
         )
     return render_template("queue/boards.html", boards=rows, pairing=pairing)
