@@ -136,3 +136,153 @@ def test_cancel_after_perform_gives_the_money_back_while_the_patient_is_only_cal
     assert payme.result("CancelTransaction", {"id": "called", "reason": 5})["state"] == -2
     invoice = invoice_of(runtime, invoice_id)
     assert (invoice.status, invoice.refunded_amount) == ("refunded", PRICE)
+
+
+# -- the sandbox's run, answer by answer, as Payme reads them over HTTP ---------------------
+
+MESSAGE_LANGUAGES = {"ru", "uz", "en"}
+
+
+def is_ms(value) -> bool:
+    """Payme's time: an integer of milliseconds since the epoch (13 digits)."""
+    return type(value) is int and len(str(value)) == 13
+
+
+def refused(body: dict, rpc_id, code: int) -> dict:
+    """An error answer exactly as JSON-RPC and Payme shape it; returns its ``error``."""
+    assert set(body) == {"jsonrpc", "id", "error"} and body["jsonrpc"] == "2.0", body
+    assert body["id"] == rpc_id, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "data"}, error
+    assert type(error["code"]) is int and error["code"] == code, error
+    assert set(error["message"]) == MESSAGE_LANGUAGES, error
+    assert all(isinstance(text, str) and text for text in error["message"].values()), error
+    assert error["data"] is None or isinstance(error["data"], str), error
+    return error
+
+
+def answered(body: dict, rpc_id) -> dict:
+    assert set(body) == {"jsonrpc", "id", "result"} and body["jsonrpc"] == "2.0", body
+    assert body["id"] == rpc_id, body
+    return body["result"]
+
+
+def checked(payme, payme_id: str, rpc_id: int) -> dict:
+    """CheckTransaction, with every field of the answer of the type Payme reads."""
+    result = answered(payme.call("CheckTransaction", {"id": payme_id}, rpc_id=rpc_id), rpc_id)
+    assert set(result) == {
+        "create_time", "perform_time", "cancel_time", "transaction", "state", "reason"
+    }  # fmt: skip
+    assert is_ms(result["create_time"])
+    for name in ("perform_time", "cancel_time"):
+        assert result[name] == 0 or is_ms(result[name]), result
+    assert type(result["transaction"]) is str and result["transaction"]
+    assert type(result["state"]) is int
+    assert result["reason"] is None or type(result["reason"]) is int
+    return result
+
+
+def test_the_sandbox_run_answers_every_step_in_the_shape_payme_reads(runtime, payme, clock):
+    """The sandbox's cases in its order: a wrong amount and a wrong account, a Create made
+    twice, a Check after each step, a cancel before and one after perform, the statement."""
+    first, second = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    start = clock.now
+    rpc_ids = iter(range(501, 600))
+
+    def ok(method: str, params: dict) -> dict:
+        rpc_id = next(rpc_ids)
+        return answered(payme.call(method, params, rpc_id=rpc_id), rpc_id)
+
+    def no(method: str, params: dict, code: int) -> dict:
+        rpc_id = next(rpc_ids)
+        return refused(payme.call(method, params, rpc_id=rpc_id), rpc_id, code)
+
+    def check(payme_id: str) -> dict:
+        return checked(payme, payme_id, next(rpc_ids))
+
+    wrong_amount = {"amount": PRICE - 100, "account": account(first)}
+    assert no("CheckPerformTransaction", wrong_amount, -31001)["data"] == "amount"
+    unknown = {"amount": PRICE, "account": {"invoice_id": "404404"}}
+    assert no("CheckPerformTransaction", unknown, -31050)["data"] == "invoice_id"
+    assert ok("CheckPerformTransaction", {"amount": PRICE, "account": account(first)})["allow"]
+
+    # Created, then created again: the identical answer.
+    params = {"id": "sandbox-cancelled", "time": clock.now, "amount": PRICE,
+              "account": account(first)}  # fmt: skip
+    created = ok("CreateTransaction", params)
+    assert set(created) == {"create_time", "transaction", "state"}
+    assert is_ms(created["create_time"]) and type(created["transaction"]) is str
+    assert created["state"] == 1
+    clock.advance(2_000)
+    assert ok("CreateTransaction", params) == created
+    assert check("sandbox-cancelled") == {
+        "create_time": created["create_time"], "perform_time": 0, "cancel_time": 0,
+        "transaction": created["transaction"], "state": 1, "reason": None,
+    }  # fmt: skip
+
+    # Cancelled before perform: -1; performing it is then refused.
+    clock.advance(2_000)
+    cancelled = ok("CancelTransaction", {"id": "sandbox-cancelled", "reason": 3})
+    assert cancelled == {"transaction": created["transaction"], "cancel_time": clock.now,
+                         "state": -1}  # fmt: skip
+    after = check("sandbox-cancelled")
+    assert (after["state"], after["reason"], after["perform_time"]) == (-1, 3, 0)
+    assert after["cancel_time"] == clock.now
+    no("PerformTransaction", {"id": "sandbox-cancelled"}, -31008)
+
+    # Another transaction: performed, performed again, created again, cancelled after perform.
+    params = {"id": "sandbox-refunded", "time": clock.now, "amount": PRICE,
+              "account": account(second)}  # fmt: skip
+    created = ok("CreateTransaction", params)
+    assert created["transaction"] != cancelled["transaction"]
+    clock.advance(3_000)
+    performed = ok("PerformTransaction", {"id": "sandbox-refunded"})
+    assert performed == {"transaction": created["transaction"], "perform_time": clock.now,
+                         "state": 2}  # fmt: skip
+    assert is_ms(performed["perform_time"])
+    clock.advance(1_000)
+    assert ok("PerformTransaction", {"id": "sandbox-refunded"}) == performed
+    no("CreateTransaction", params, -31008)
+    after = check("sandbox-refunded")
+    assert (after["state"], after["perform_time"], after["cancel_time"], after["reason"]) == (
+        2, performed["perform_time"], 0, None
+    )  # fmt: skip
+    clock.advance(1_000)
+    refunded = ok("CancelTransaction", {"id": "sandbox-refunded", "reason": 5})
+    assert refunded == {"transaction": created["transaction"], "cancel_time": clock.now,
+                        "state": -2}  # fmt: skip
+    after = check("sandbox-refunded")
+    assert (after["state"], after["reason"]) == (-2, 5)
+    assert (after["perform_time"], after["cancel_time"]) == (
+        performed["perform_time"], refunded["cancel_time"]
+    )  # fmt: skip
+
+    # The statement over the period: both, oldest first, each field of its type.
+    rows = ok("GetStatement", {"from": start, "to": clock.now})["transactions"]
+    assert [(r["id"], r["state"], r["reason"]) for r in rows] == [
+        ("sandbox-cancelled", -1, 3), ("sandbox-refunded", -2, 5)
+    ]  # fmt: skip
+    for row in rows:
+        assert type(row["amount"]) is int and row["amount"] == PRICE
+        assert all(is_ms(row[name]) for name in ("time", "create_time", "cancel_time"))
+        assert type(row["transaction"]) is str and row["receivers"] is None
+    assert rows[0]["account"] == account(first) and rows[1]["account"] == account(second)
+    assert rows[0]["perform_time"] == 0 and is_ms(rows[1]["perform_time"])
+
+
+def test_protocol_errors_have_the_full_error_object_and_a_parse_error_a_null_id(anon_client, payme):
+    response = anon_client.post(
+        "/payments/payme", data=b'{"id": 7, "method": ', content_type="application/json",
+        headers=payme_auth(), skip_csrf=True,
+    )  # fmt: skip
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert refused(response.get_json(), None, -32700)["data"] is None
+    response = anon_client.get("/payments/payme", headers=payme_auth())
+    assert response.status_code == 200
+    refused(response.get_json(), None, -32300)
+    assert refused(payme.call("NoSuchMethod", {}, rpc_id=8), 8, -32601)["data"] == "NoSuchMethod"
+    body = payme.call("CheckTransaction", {"id": 5}, rpc_id="string-id")
+    assert refused(body, "string-id", -32600)["data"] == "id"
+    body = payme.call("CheckTransaction", {"id": "x"}, rpc_id=9, headers=payme_auth("wrong"))
+    refused(body, 9, -32504)
+    refused(payme.call("CheckTransaction", {"id": "never-made"}, rpc_id=10), 10, -31003)
