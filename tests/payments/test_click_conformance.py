@@ -136,3 +136,65 @@ def test_an_invoice_cancelled_at_the_desk_is_minus_9_not_already_paid(runtime, a
     assert answer["merchant_prepare_id"] is None
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(ClickTransaction.id))) == 0
+
+
+NOTES = {
+    0: "Success", -1: "SIGN CHECK FAILED!", -2: "Incorrect parameter amount",
+    -3: "Action not found", -4: "Already paid", -5: "User does not exist",
+    -6: "Transaction does not exist", -7: "Failed to update user",
+    -8: "Error in request from click", -9: "Transaction cancelled",
+}  # fmt: skip
+
+
+def answer_of(anon_client, fields: dict, error: int) -> dict:
+    """Click's answer exactly as Click reads it: its fields, integer ids, the code's note."""
+    answer = click_post(anon_client, fields)
+    complete = "merchant_prepare_id" in fields
+    ours = "merchant_confirm_id" if complete else "merchant_prepare_id"
+    assert set(answer) == {"click_trans_id", "merchant_trans_id", ours, "error", "error_note"}
+    assert (answer["error"], answer["error_note"]) == (error, NOTES[error]), answer
+    assert type(answer["error"]) is int
+    assert answer["click_trans_id"] == int(fields["click_trans_id"])
+    assert type(answer["click_trans_id"]) is int
+    assert answer["merchant_trans_id"] == fields["merchant_trans_id"]
+    assert type(answer[ours]) is int if error == 0 else answer[ours] is None
+    return answer
+
+
+def test_the_test_tools_run_answers_each_step_with_its_code_note_and_integer_ids(
+    runtime, anon_client
+):
+    """Click's test run in its order: a wrong signature, amount, action and invoice; Prepare;
+    Complete with a wrong prepare id; Complete; Complete again; a failed payment's Complete
+    and a later one of it; "50000" prepared and "50000.00" completed."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    forged = click_fields(invoice_id, "50000", sign=False, sign_string="0" * 32)
+    answer_of(anon_client, forged, -1)
+    answer_of(anon_client, click_fields(invoice_id, "49999"), -2)
+    answer_of(anon_client, click_fields(invoice_id, "50000", action="1"), -3)
+    answer_of(anon_client, click_fields(987654321, "50000"), -5)
+    missing = click_fields(invoice_id, "50000")
+    del missing["click_paydoc_id"]
+    answer_of(anon_client, missing, -8)
+
+    prepare_id = answer_of(anon_client, click_fields(invoice_id, "50000"), 0)["merchant_prepare_id"]
+    answer_of(anon_client, click_fields(invoice_id, "50000", prepare_id=prepare_id + 1), -6)
+    # Prepared: the invoice is this payment's until it is completed or cancelled.
+    answer_of(anon_client, click_fields(invoice_id, "50000", trans_id="1002"), -7)
+    done = answer_of(anon_client, click_fields(invoice_id, "50000.00", prepare_id=prepare_id), 0)
+    assert done["merchant_confirm_id"] > 0
+    answer_of(anon_client, click_fields(invoice_id, "50000.00", prepare_id=prepare_id), -4)
+    answer_of(anon_client, click_fields(invoice_id, "50000", prepare_id=prepare_id), -4)
+
+    # A payment that failed at Click: its Complete carries error < 0, and so may a retry.
+    other = make_invoice(runtime, (PRICE,))
+    failed_id = answer_of(anon_client, click_fields(other, "50000.00", trans_id="2001"), 0)[
+        "merchant_prepare_id"
+    ]
+    for error in ("-5017", "0", "-1"):
+        late = click_fields(other, "50000.00", trans_id="2001", prepare_id=failed_id, error=error)
+        answer_of(anon_client, late, -9)
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).paid_amount == PRICE
+        assert (s.get(Invoice, other).paid_amount, s.get(Invoice, other).held_by) == (0, None)
+        assert s.scalar(select(func.count(Payment.id))) == 1
