@@ -287,9 +287,13 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
             # Cancelled stays cancelled (-9: Click gives the money back), also once the invoice
             # was paid another way; "already paid" is Click's word for a confirmed transaction.
             raise ClickAnswer(CANCELLED)
-        _check_open(invoice)
+        # Click's order: already paid (-4), then an unknown prepare id (-6), then cancelled
+        # (-9), also for an invoice cancelled at the desk.
+        if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.CANCELLED):
+            raise ClickAnswer(ALREADY_PAID)
         if txn is None:
             raise ClickAnswer(NO_SUCH_TRANSACTION)
+        _check_open(invoice)
         if int(fields["error"]) < 0:
             _cancel(session, txn, invoice, int(fields["error"]))
             raise ClickAnswer(CANCELLED)

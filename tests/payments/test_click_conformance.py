@@ -138,6 +138,22 @@ def test_an_invoice_cancelled_at_the_desk_is_minus_9_not_already_paid(runtime, a
         assert s.scalar(select(func.count(ClickTransaction.id))) == 0
 
 
+def test_a_complete_naming_no_prepare_of_ours_is_minus_6_before_the_invoice_cancelled_is_minus_9(
+    runtime, anon_client
+):
+    """Click's order of checks puts the prepare id (-6) before "cancelled" (-9): a Complete
+    whose prepare id is none of ours is -6, also for an invoice cancelled at the desk (whose
+    Prepare is -9)."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.cancel_invoice(s, invoices.lock_invoice(s, invoice_id), actor="cashier")
+    unknown = click_fields(invoice_id, "50000", trans_id="3003", prepare_id=987654)
+    answer = click_post(anon_client, unknown)
+    assert (answer["error"], answer["error_note"]) == (-6, "Transaction does not exist"), answer
+    answer = click_post(anon_client, click_fields(invoice_id, "50000", trans_id="3003"))
+    assert (answer["error"], answer["error_note"]) == (-9, "Transaction cancelled"), answer
+
+
 NOTES = {
     0: "Success", -1: "SIGN CHECK FAILED!", -2: "Incorrect parameter amount",
     -3: "Action not found", -4: "Already paid", -5: "User does not exist",
