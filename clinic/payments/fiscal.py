@@ -36,6 +36,17 @@ def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
     return {"receipt_type": 0, "items": items}
 
 
+def complete(detail: dict) -> bool:
+    """Whether every item carries its IKPU (17 digits) and package code, as a fiscal
+    receipt needs."""
+    return all(
+        str(item.get("code") or "").isdigit()
+        and len(str(item["code"])) == 17
+        and item.get("package_code")
+        for item in detail["items"]
+    )
+
+
 def _spread(reduction: int, amounts: list[int]) -> list[int]:
     """``reduction`` shared over lines of these ``amounts`` in proportion, in whole tiyin, no
     line's share above its amount; what rounding leaves goes to the last lines that can

@@ -76,11 +76,19 @@ def issue_ticket(session, queue_id: int, patient_id: int | None = None):
     return queue_tickets.issue_ticket(session, queue_id, tz=TZ, patient_id=patient_id)
 
 
-def make_invoice(runtime, prices=(15_000_000,), *, ticket_id=None, patient_id=None, email=None):
-    """An open invoice with one line per price (quantity 1); returns its id."""
+# A service's fiscal codes, as the tax office's catalogue gives them (an IKPU of 17 digits).
+FISCAL = {"ikpu_code": "08601001001000000", "package_code": "1545447", "vat_percent": 12}
+
+
+def make_invoice(
+    runtime, prices=(15_000_000,), *, ticket_id=None, patient_id=None, email=None, fiscal=False
+):
+    """An open invoice with one line per price (quantity 1); returns its id. ``fiscal``: its
+    services carry their fiscal codes."""
     with runtime.db.transaction() as s:
         patient_id = patient_id or make_patient(s, email)
-        lines = [{"service_id": make_service(s, p), "quantity": 1} for p in prices]
+        codes = FISCAL if fiscal else {}
+        lines = [{"service_id": make_service(s, p, **codes), "quantity": 1} for p in prices]
         invoice = invoices.create_invoice(
             s, patient_id=patient_id, lines=lines, ticket_id=ticket_id, actor="registrar"
         )

@@ -19,6 +19,7 @@ from clinic.payments import invoices, refunds
 from clinic.queue import calls
 from tests.payments import provider_support as support
 from tests.payments.fixtures import (
+    FISCAL,
     TZ,
     issue_ticket,
     make_invoice,
@@ -66,7 +67,7 @@ def invoice_of(runtime, invoice_id) -> Invoice:
 def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines(
     runtime, payme, clock
 ):
-    invoice_id = make_invoice(runtime, (PRICE, 2_500_000))
+    invoice_id = make_invoice(runtime, (PRICE, 2_500_000), fiscal=True)
     result = payme.result(
         "CheckPerformTransaction", {"amount": PRICE + 2_500_000, "account": account(invoice_id)}
     )
@@ -77,9 +78,27 @@ def test_check_perform_allows_the_amount_due_with_the_fiscal_detail_of_the_lines
     assert all({"title", "count", "code", "vat_percent", "package_code"} <= set(i) for i in items)
 
 
+def test_check_perform_sends_no_fiscal_detail_while_a_service_lacks_its_codes(runtime, payme):
+    """A receipt item without its IKPU or package code is one the tax office refuses: Payme
+    gets no detail (it is optional) rather than a detail with empty codes."""
+    with runtime.db.transaction() as s:
+        coded = make_service(s, PRICE, **FISCAL)
+        uncoded = make_service(s, 2_500_000)  # the price list has no IKPU for it yet
+        invoice_id = invoices.create_invoice(
+            s,
+            patient_id=make_patient(s),
+            lines=[{"service_id": coded, "quantity": 1}, {"service_id": uncoded, "quantity": 1}],
+            actor="registrar",
+        ).id
+    result = payme.result(
+        "CheckPerformTransaction", {"amount": PRICE + 2_500_000, "account": account(invoice_id)}
+    )
+    assert result == {"allow": True}
+
+
 def _three_ecgs_and_an_xray(s):
     """Three ECGs and an X-ray, less an invoice discount."""
-    ecg, xray = make_service(s, 5_000_000), make_service(s, 12_345_600)
+    ecg, xray = make_service(s, 5_000_000, **FISCAL), make_service(s, 12_345_600, **FISCAL)
     return invoices.create_invoice(
         s,
         patient_id=make_patient(s),
