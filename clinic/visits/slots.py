@@ -2,7 +2,7 @@
 
 A search reads the doctors, their templates, the exceptions and the holding visits of the
 range (a handful of queries whatever the range), then walks each shift's slot grid. A slot
-is free while fewer visits overlap it than its capacity.
+is free while a seat (of its capacity) is free for all its minutes.
 """
 
 from __future__ import annotations
@@ -109,35 +109,38 @@ def doctors_for(
 
 def holding_visits(
     session: Session, doctor_ids, starts: datetime, ends: datetime
-) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Per doctor, the (start, end) of visits that hold time overlapping [starts, ends)."""
-    query = select(Visit.doctor_id, Visit.starts_at, Visit.ends_at).where(
+) -> dict[int, list[tuple[datetime, datetime, int]]]:
+    """Per doctor, the (start, end, seat) of visits that hold time overlapping [starts, ends)."""
+    query = select(Visit.doctor_id, Visit.starts_at, Visit.ends_at, Visit.seat).where(
         Visit.doctor_id.in_(list(doctor_ids)),
         Visit.status.in_(VisitStatus.HOLDING),
         Visit.starts_at < ends,
         Visit.ends_at > starts,
     )
-    booked: dict[int, list[tuple[datetime, datetime]]] = {}
-    for doctor_id, start, end in session.execute(query.order_by(Visit.starts_at)):
-        booked.setdefault(doctor_id, []).append((start, end))
+    booked: dict[int, list[tuple[datetime, datetime, int]]] = {}
+    for doctor_id, start, end, seat in session.execute(query.order_by(Visit.starts_at)):
+        booked.setdefault(doctor_id, []).append((start, end, seat))
     return booked
 
 
 class Occupancy:
-    """How many visits overlap a range, for one doctor's sorted booked ranges."""
+    """How many seats are taken during a range, for one doctor's sorted booked ranges."""
 
-    def __init__(self, ranges: list[tuple[datetime, datetime]]) -> None:
+    def __init__(self, ranges: list[tuple[datetime, datetime, int]]) -> None:
         self.ranges = sorted(ranges)
         self.starts = [r[0] for r in self.ranges]
-        self.longest = max((e - s for s, e in self.ranges), default=timedelta(0))
+        self.longest = max((r[1] - r[0] for r in self.ranges), default=timedelta(0))
 
     def count(self, starts: datetime, ends: datetime) -> int:
-        n, i = 0, bisect_left(self.starts, ends) - 1
+        """The seats any visit overlapping [starts, ends) holds: a booking takes a seat free
+        for the whole range, so two visits one after the other in one seat leave the others
+        free (as :func:`clinic.visits.booking.place` counts them)."""
+        seats, i = set(), bisect_left(self.starts, ends) - 1
         while i >= 0 and self.ranges[i][0] + self.longest > starts:
             if self.ranges[i][1] > starts:
-                n += 1
+                seats.add(self.ranges[i][2])
             i -= 1
-        return n
+        return len(seats)
 
 
 def free_slots(

@@ -400,3 +400,29 @@ def test_a_visit_is_not_moved_to_an_inactive_doctor(runtime, client):
     assert "doctor_id" in refused.get_json()["errors"]
     with runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(VisitMove)) == 0
+
+
+def test_a_long_service_has_a_free_slot_where_one_seat_stays_free_for_all_its_minutes(runtime):
+    # Two places per slot: one patient at 09:00 and one at 09:20 both sit in the first place,
+    # so the second is free from 09:00 to 09:40 and a 40-minute service fits at 09:00.
+    clinic = make_clinic(runtime, patients=3, capacity=2)
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    with runtime.db.transaction() as s:
+        long_one = reference.create_service(
+            s,
+            {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+    first = _book(runtime, clinic, clinic.at(day, 9), patient=0)
+    second = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
+    assert first.seat == second.seat == 0
+    with runtime.db.session() as s:
+        found = slots.free_slots(s, tz=tz, first_day=day, last_day=day, service_id=long_one.id)
+    at_nine = [x for x in found if x["starts_at"] == clinic.at(day, 9)]
+    assert [x["free"] for x in at_nine] == [1]
+    booked = _book(runtime, clinic, clinic.at(day, 9), patient=2, service_ids=[long_one.id])
+    assert booked.seat == 1
+    with runtime.db.session() as s:
+        found = slots.free_slots(s, tz=tz, first_day=day, last_day=day, service_id=long_one.id)
+    assert not [x for x in found if x["starts_at"] == clinic.at(day, 9)]
