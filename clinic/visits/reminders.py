@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import iso, utcnow
-from clinic.visits import notify
+from clinic.visits import notify, schedules
 from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import Visit
 
@@ -36,8 +36,20 @@ def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> 
             Visit.starts_at <= now + timedelta(hours=hours),
         )
     ).all()
+    # A visit on a day its doctor is away (or the clinic closed) waits for the registrar to
+    # move or cancel it: a reminder would send the patient to a doctor who is not there.
+    days = [visit.starts_at.astimezone(tz).date() for visit in due]
+    away = (
+        schedules.exceptions_between(
+            session, {visit.doctor_id for visit in due}, min(days), max(days)
+        )
+        if due
+        else []
+    )
     written = 0
-    for visit in due:
+    for visit, day in zip(due, days):
+        if schedules.away_on(away, visit.doctor_id, day) is not None:
+            continue
         when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
         doctor = visit.doctor.full_name
         ru, uz, en = (f", {w} {visit.room.number}" if visit.room else "" for w in ROOM)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from clinic.visits import reminders, schedules
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitNotice
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
@@ -63,3 +65,28 @@ def test_a_scheduled_visit_becomes_a_no_show_after_the_grace_period_and_not_befo
         assert s.get(Visit, past.id).status == "no_show"
         assert s.get(Visit, fresh.id).status == "scheduled"
         assert v.history(s, s.get(Visit, past.id))[-1]["actor"] == "system"
+
+
+@pytest.mark.parametrize("kind", ["sick", "holiday"])
+def test_no_reminder_sends_a_patient_to_a_day_the_doctor_is_away_or_the_clinic_closed(
+    runtime, kind
+):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    day = starts.astimezone(tz).date()
+    visit = _book(runtime, clinic, starts, patient=0, email="a@example.test")
+    with runtime.db.transaction() as s:
+        # Declared over the booked visit: it waits for the registrar to move or cancel it.
+        doctor_id = None if kind == "holiday" else clinic.doctor_ids[0]
+        away = schedules.add_exception(
+            s, kind=kind, first_day=day, last_day=day, doctor_id=doctor_id
+        )
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 0
+    with runtime.db.transaction() as s:
+        schedules.remove_exception(s, away.id)  # taken back: the visit stands, and is reminded
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+        keys = list(s.scalars(select(VisitNotice.key)))
+    assert keys == [reminders.reminder_key(visit)]
