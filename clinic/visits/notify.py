@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic.base import utcnow
 from clinic.settings import Settings
-from clinic.visits.events import NoticeKind
+from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitNotice
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,19 @@ def send_notices(
     sent. Without a mail server configured nothing is claimed: the notices wait for one."""
     if isinstance(notifier, EmailNotifier) and not notifier.settings.smtp_host:
         return 0
+    # A reminder held back (the mail server was down) until its visit began, arrived, or was
+    # marked a no-show would tell of a time that is gone: it is not sent.
+    still_to_come = select(Visit.id).where(
+        Visit.status == VisitStatus.SCHEDULED, Visit.starts_at > utcnow()
+    )
     with sessions() as session:
-        query = select(VisitNotice.id).where(VisitNotice.sent_at.is_(None))
+        query = select(VisitNotice.id).where(
+            VisitNotice.sent_at.is_(None),
+            or_(
+                VisitNotice.kind != NoticeKind.REMINDER,
+                VisitNotice.visit_id.in_(still_to_come),
+            ),
+        )
         if keys is not None:
             query = query.where(VisitNotice.key.in_(list(keys)))
         pending = list(session.scalars(query.order_by(VisitNotice.id).limit(limit)))

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from clinic.visits import reminders, schedules
+from clinic.visits import notify, reminders, schedules
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitNotice
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
@@ -90,3 +90,38 @@ def test_no_reminder_sends_a_patient_to_a_day_the_doctor_is_away_or_the_clinic_c
         assert reminders.write_reminders(s, hours=24, tz=tz) == 1
         keys = list(s.scalars(select(VisitNotice.key)))
     assert keys == [reminders.reminder_key(visit)]
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append(to)
+
+
+@pytest.mark.parametrize("then", ["no_show", "arrived", "began"])
+def test_a_reminder_the_mail_server_held_back_is_not_sent_once_its_visit_has_begun(runtime, then):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=1))
+    visit = _book(runtime, clinic, starts, patient=0, email="a@example.test")
+    with runtime.db.transaction() as s:
+        # Written while the mail server is down: it waits, unsent.
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    with runtime.db.transaction() as s:
+        held = s.get(Visit, visit.id)
+        if then == "no_show":
+            v.set_status(s, held, "no_show", "system", starts + timedelta(minutes=40), "no_show")
+        elif then == "arrived":
+            v.set_status(s, held, "arrived", "desk", starts - timedelta(minutes=10), "arrived")
+        else:  # still scheduled, but its time has come
+            held.starts_at -= timedelta(hours=2)
+            held.ends_at -= timedelta(hours=2)
+    _book(runtime, clinic, starts + timedelta(minutes=5), patient=1, email="b@example.test")
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    outbox = _Outbox()
+    # The mail server is back: only the reminder of a visit still to come goes out.
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5)
+    assert outbox.sent == ["b@example.test"]
