@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic import jobs
 from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
+from clinic.reference.models import Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit
@@ -113,13 +114,23 @@ class SlotPool:
 
     def __init__(self, found: list[dict]) -> None:
         self.slots = [dict(s) for s in found]
+        self.at = {(s["doctor_id"], s["starts_at"]): s for s in self.slots}
 
-    def nearest(self, to: datetime, accept) -> list[dict]:
-        ranked = [s for s in self.slots if s["free"] > 0 and accept(s)]
+    def run(self, slot: dict, minutes: int) -> list[dict] | None:
+        """The slots a visit of ``minutes`` starting at ``slot`` takes (one for none), when
+        every one of them is free: a visit longer than a slot needs the next ones too."""
+        step = slot["ends_at"] - slot["starts_at"]
+        count = max(1, -(-timedelta(minutes=minutes) // step))
+        run = [self.at.get((slot["doctor_id"], slot["starts_at"] + i * step)) for i in range(count)]
+        return run if all(s is not None and s["free"] > 0 for s in run) else None
+
+    def nearest(self, to: datetime, accept, minutes: int = 0) -> list[dict]:
+        ranked = [s for s in self.slots if accept(s) and self.run(s, minutes)]
         return sorted(ranked, key=lambda s: (abs(s["starts_at"] - to), s["starts_at"]))
 
-    def take(self, slot: dict) -> None:
-        slot["free"] -= 1
+    def take(self, slot: dict, minutes: int = 0) -> None:
+        for taken in self.run(slot, minutes) or [slot]:
+            taken["free"] -= 1
 
 
 def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> dict | None:
@@ -230,17 +241,20 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
     for visit in batch:
         original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
         service_ids = tuple(s.service_id for s in visit.services)
+        minutes = sum(
+            session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
+        )
         placed = None
         for pool, accept in (
             (same, lambda s: True),
             (colleagues, lambda s, ids=service_ids: offers(s, ids)),
         ):
             placed = _move_one(
-                session, visit, pool.nearest(visit.starts_at, accept), tz=tz,
+                session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
                 actor=away.created_by or "system", reason=reason, now=now, job_id=job_id,
             )  # fmt: skip
             if placed is not None:
-                pool.take(placed.pop("slot"))
+                pool.take(placed.pop("slot"), minutes)
                 break
         if placed is None:
             state["unplaced"].append(

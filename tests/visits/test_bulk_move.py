@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from clinic.base import iso
 from clinic.reference import directory as reference
-from clinic.visits import booking, schedules
+from clinic.visits import booking, bulk, schedules
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import DoctorService, Visit
 from tests.conftest import ONE_BACKEND
@@ -121,3 +121,34 @@ def test_bulk_move_of_200_visits_reports_progress_places_what_fits_and_overlaps_
     still = {u["visit_id"] for u in result["unplaced"]}
     assert {i for i, v in visits.items() if v.doctor_id == away_doctor
             and v.starts_at < after_leave[0]} == still  # fmt: skip
+
+
+def test_a_visit_longer_than_a_slot_goes_where_all_its_minutes_are_free(runtime):
+    # The day after the absence has single free slots between visits (09:20, 10:00, ...)
+    # and the first two free in a row at 12:40: the 40-minute visit goes there, not unplaced.
+    clinic = make_clinic(runtime, patients=7, hours=("09:00", "14:00"))
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    after = day + timedelta(days=1)
+    with runtime.db.transaction() as s:
+        long_one = reference.create_service(
+            s, {"code": "ECHO-9", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+                "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 9), tz=tz, service_ids=[long_one.id],
+        )  # fmt: skip
+        for i, minute in enumerate((0, 40, 80, 120, 160, 200)):
+            booking.book(
+                s, patient_id=clinic.patient_ids[i + 1], doctor_id=clinic.doctor_ids[0],
+                starts_at=clinic.at(after, 9) + timedelta(minutes=minute), tz=tz,
+            )  # fmt: skip
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind="sick", first_day=day, last_day=day, search_days=1
+        )
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=tz)
+    assert result["unplaced"] == []
+    assert [m["visit_id"] for m in result["moved"]] == [visit.id]
+    assert result["moved"][0]["to"]["starts_at"] == iso(clinic.at(after, 12, 40))
+    assert result["moved"][0]["to"]["ends_at"] == iso(clinic.at(after, 13, 20))
