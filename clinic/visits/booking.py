@@ -94,7 +94,10 @@ def place(
             raise refusal(C.IN_PAST, "this time has passed")
     elif starts_at <= now:
         raise refusal(C.IN_PAST, "this time has passed")
-    missing = slots.offers(session, doctor, [s.id for s in services])
+    # A move (``exclude_visit_id``) keeps the services the visit was booked with.
+    missing = slots.offers(
+        session, doctor, [s.id for s in services], booked=exclude_visit_id is not None
+    )
     if missing:
         raise refusal(C.SERVICE_NOT_OFFERED, f"the doctor does not offer service {missing[0]}")
     day = starts_at.astimezone(tz).date()

@@ -233,7 +233,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
         key = (slot["doctor_id"], service_ids)
         if key not in offered:
             colleague = schedules.get_doctor(session, slot["doctor_id"])
-            offered[key] = not slots.offers(session, colleague, list(service_ids))
+            offered[key] = not slots.offers(session, colleague, list(service_ids), booked=True)
         return offered[key]
 
     keys = []

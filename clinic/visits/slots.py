@@ -47,8 +47,13 @@ def doctors_offering(session: Session, service: Service):
     )
 
 
-def offers(session: Session, doctor: Doctor, service_ids: list[int]) -> list[int]:
-    """The services of ``service_ids`` the doctor does not offer (empty: he offers all)."""
+def offers(
+    session: Session, doctor: Doctor, service_ids: list[int], *, booked: bool = False
+) -> list[int]:
+    """The services of ``service_ids`` the doctor does not offer (empty: he offers all).
+
+    ``booked``: the services of a visit already booked, which keeps them when it moves even
+    if the price list has dropped one since (it is no longer booked anew)."""
     if not service_ids:
         return []
     listed = set(
@@ -61,7 +66,7 @@ def offers(session: Session, doctor: Doctor, service_ids: list[int]) -> list[int
     missing = []
     for service_id in service_ids:
         service = known.get(service_id)
-        if service is None or not service.active:
+        if service is None or not (service.active or booked):
             missing.append(service_id)
         elif listed:
             if service_id not in listed:

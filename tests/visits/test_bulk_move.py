@@ -152,3 +152,23 @@ def test_a_visit_longer_than_a_slot_goes_where_all_its_minutes_are_free(runtime)
     assert [m["visit_id"] for m in result["moved"]] == [visit.id]
     assert result["moved"][0]["to"]["starts_at"] == iso(clinic.at(after, 12, 40))
     assert result["moved"][0]["to"]["ends_at"] == iso(clinic.at(after, 13, 20))
+
+
+def test_a_visit_whose_service_the_price_list_dropped_goes_to_a_colleague_all_the_same(runtime):
+    clinic = make_clinic(runtime, doctors=2)
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 9), tz=tz, service_ids=[clinic.service_id],
+        )  # fmt: skip
+        reference.deactivate_service(s, clinic.service_id)
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind="sick", first_day=day, last_day=day, search_days=0
+        )
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=tz)
+    assert result["unplaced"] == []
+    assert result["moved"][0]["visit_id"] == visit.id
+    assert result["moved"][0]["to"]["doctor_id"] == clinic.doctor_ids[1]
+    assert result["moved"][0]["to"]["starts_at"] == iso(clinic.at(day, 9))

@@ -13,10 +13,11 @@ import requests
 from sqlalchemy import select
 
 from clinic.base import iso, utcnow
-from clinic.errors import DomainError
+from clinic.errors import DomainError, ValidationFailed
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
+from clinic.reference import directory as reference
 from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
@@ -215,3 +216,35 @@ def test_a_time_taken_since_the_move_was_checked_is_refused_as_the_doctor_busy(
     assert refused.value.code == "doctor_busy"
     with runtime.db.session() as s:
         assert s.get(Visit, moving.id).starts_at == clinic.at(day, 8)
+
+
+def test_a_visit_keeps_its_service_when_moved_after_the_price_list_dropped_it(runtime):
+    # The service is no longer offered for new bookings; the visit booked with it still is
+    # the doctor's to see, at another time or by a colleague of the department.
+    clinic = make_clinic(runtime, doctors=2, hours=("08:00", "16:00"))
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 8), tz=tz, service_ids=[clinic.service_id],
+        )  # fmt: skip
+        reference.deactivate_service(s, clinic.service_id)
+    for to, doctor in ((clinic.at(day, 9), None), (clinic.at(day, 10), clinic.doctor_ids[1])):
+        with runtime.db.transaction() as s:
+            job = rescheduling.request_move(
+                s, visit.id, starts_at=to, doctor_id=doctor, reason="пациент просит"
+            )
+        with runtime.db.transaction() as s:
+            assert rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)["moved"] is True
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        assert (moved.starts_at, moved.doctor_id) == (clinic.at(day, 10), clinic.doctor_ids[1])
+        assert [x.service_id for x in moved.services] == [clinic.service_id]
+    with runtime.db.transaction() as s:
+        # A new booking of it is refused, as before.
+        with pytest.raises(ValidationFailed):
+            booking.book(
+                s, patient_id=clinic.patient_ids[1], doctor_id=clinic.doctor_ids[0],
+                starts_at=clinic.at(day, 11), tz=tz, service_ids=[clinic.service_id],
+            )  # fmt: skip
