@@ -30,6 +30,7 @@ MAX_CELL_CHARS = 2000
 MAX_NAME_CHARS = 40
 CHECK_CLOCK_EVERY = 1000
 EXACT_FLOAT_LIMIT = 2**53  # an XLSX number above this has lost digits already
+EXCEL_DIGITS = 15  # significant digits Excel shows of a number
 # What reading a damaged part of a workbook raises (a cut or corrupted file): broken
 # compression or checksum, XML that breaks off (lxml's and the standard parser's errors are
 # both SyntaxErrors).
@@ -261,7 +262,12 @@ def _cell_text(value) -> str:
     if isinstance(value, float):
         if abs(value) >= EXACT_FLOAT_LIMIT:
             raise _CellError("This number is too long to be exact; format the column as text.")
-        return str(int(value)) if value.is_integer() else repr(value)
+        if value.is_integer():
+            return str(int(value))
+        # Excel shows (and computes with) 15 significant digits, but stores a formula's
+        # result with all of the double's: =150000*1.12 is stored as 168000.00000000003.
+        shown = f"{value:.{EXCEL_DIGITS}g}"
+        return repr(value) if "e" in shown else shown
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -462,3 +463,27 @@ def test_a_vat_typed_as_a_percentage_in_excel_is_that_percentage(runtime):
             "S-2": 0,
             "S-3": 12,
         }
+
+
+def with_stored_number(data: bytes, shown: str, stored: str) -> bytes:
+    """The workbook with the number written as ``shown`` stored as ``stored`` instead, as
+    Excel stores a formula's result: every digit of the double, not what the cell shows."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            body = source.read(part.filename)
+            if part.filename.startswith("xl/worksheets/"):
+                body = body.replace(f"<v>{shown}</v>".encode(), f"<v>{stored}</v>".encode())
+            target.writestr(part.filename, body)
+    return out.getvalue()
+
+
+def test_a_price_computed_by_a_formula_reads_as_excel_shows_it():
+    data = xlsx_bytes({"services": [HEADER, ["S-1", "Приём", "Qabul", "Visit", 168000.5, 12]]})
+    data = with_stored_number(data, "168000.5", "168000.00000000003")  # =150000*1.12
+    (row,) = parse_price_list("prices.xlsx", data)
+    assert (row.values["price"], row.problems) == ("168000", ())
+    data = xlsx_bytes({"services": [HEADER, ["S-1", "Приём", "Qabul", "Visit", 5.5, 12]]})
+    data = with_stored_number(data, "5.5", "33000.330000000002")  # =11000.11*3
+    (row,) = parse_price_list("prices.xlsx", data)
+    assert parse_price(row.values["price"]) == 3300033
