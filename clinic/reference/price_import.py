@@ -12,6 +12,7 @@ See docs/price-import.md for the file format.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Callable, Iterator
 
 from sqlalchemy import select
@@ -43,6 +44,13 @@ MAX_REASON_CHARS = 300
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 SERVICE_TEXT_COLUMNS = ("code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code")
 SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
+SERVICE_DIGIT_CODES = ("ikpu_code", "package_code")
+# "1,06110E+16", "1.23E+16": a long code in a cell Excel treated as a number, saved as shown.
+SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$", re.ASCII | re.IGNORECASE)
+SCIENTIFIC_CODE = (
+    "Excel wrote this code as a number in scientific notation and lost its digits: "
+    "format the column as text and type the codes again."
+)
 
 
 def start_import(
@@ -315,6 +323,9 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
                 data[column] = parse_whole(values[column])
             except ValueError as exc:
                 problems.append((column, str(exc)))
+    for column in SERVICE_DIGIT_CODES:
+        if SCIENTIFIC.match(values.get(column, "")):
+            problems.append((column, SCIENTIFIC_CODE))
     if values.get("department_code"):
         data["department_id"] = _department_id(departments, values["department_code"], problems)
     blamed = {column for column, _ in problems}

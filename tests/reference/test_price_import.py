@@ -487,3 +487,25 @@ def test_a_price_computed_by_a_formula_reads_as_excel_shows_it():
     data = with_stored_number(data, "5.5", "33000.330000000002")  # =11000.11*3
     (row,) = parse_price_list("prices.xlsx", data)
     assert parse_price(row.values["price"]) == 3300033
+
+
+def test_a_code_excel_wrote_in_scientific_notation_is_refused_saying_so(runtime):
+    rows = [
+        ["code", "name_ru", "name_uz", "name_en", "price", "ikpu_code", "package_code"],
+        ["S-1", "Приём", "Qabul", "Visit", "150000", "1,06110E+16", ""],
+        ["S-2", "УЗИ", "UTT", "Ultrasound", "80000", "1.23E+16", "1E+06"],
+        ["S-3", "ЭКГ", "EKG", "ECG", "5000", "01061100100100001", "0001000001"],
+    ]
+    result = run_import(runtime, "prices.csv", csv_bytes(rows, delimiter=";"))
+    reason = (
+        "Excel wrote this code as a number in scientific notation and lost its digits: "
+        "format the column as text and type the codes again."
+    )
+    assert [(e["row"], e["column"], e["reason"]) for e in result["errors"]] == [
+        (2, "ikpu_code", reason),
+        (3, "ikpu_code", reason),
+        (3, "package_code", reason),
+    ]
+    with runtime.db.session() as s:
+        service = s.scalar(select(Service).where(Service.code == "S-3"))
+        assert (service.ikpu_code, service.package_code) == ("01061100100100001", "0001000001")
