@@ -64,7 +64,7 @@ SHEETS = {
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 # ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
-_WHOLE = re.compile(r"^(-?\d+)(?:\.0+)?$", re.ASCII)
+_WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-locale CSV
 
 
 class PriceListRejected(ValidationFailed):
@@ -364,7 +364,8 @@ def parse_price(text: str) -> int:
 
 
 def parse_whole(text: str) -> int:
-    """A whole number; ``"30.0"`` (a spreadsheet's number stored as text) and ``"12%"`` too."""
+    """A whole number; ``"30.0"`` or ``"30,0"`` (a spreadsheet's number stored as text) and
+    ``"12%"`` too."""
     match = _WHOLE.match(text.strip().removesuffix("%").strip())
     if not match:
         raise ValueError("Not a valid integer.")

@@ -24,7 +24,7 @@ from clinic.reference.price_import import (
     import_price_list,
     start_import,
 )
-from clinic.reference.price_list_file import file_kind, parse_price, parse_price_list
+from clinic.reference.price_list_file import file_kind, parse_price, parse_price_list, parse_whole
 from tests.conftest import wipe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "price-list.csv"
@@ -509,3 +509,15 @@ def test_a_code_excel_wrote_in_scientific_notation_is_refused_saying_so(runtime)
     with runtime.db.session() as s:
         service = s.scalar(select(Service).where(Service.code == "S-3"))
         assert (service.ikpu_code, service.package_code) == ("01061100100100001", "0001000001")
+
+
+@pytest.mark.parametrize(
+    "text, whole", [("12", 12), ("12%", 12), ("12.0", 12), ("12,0", 12), ("12,00 %", 12)]
+)
+def test_whole_numbers_are_read_with_a_decimal_point_or_comma(text, whole):
+    assert parse_whole(text) == whole
+
+
+def test_whole_numbers_with_a_fraction_are_refused():
+    with pytest.raises(ValueError, match="Not a valid integer."):
+        parse_whole("12,5")
