@@ -41,6 +41,10 @@ LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 # Latin typed without the sign: "Otkir" for "Oʻtkir", "Gozal" for "Goʻzal". Searching
 # compares keys folded this way too, beside LOOSE_FOLDS (which make "oʻ" the Russian "у").
 BARE_FOLDS = tuple(fold for fold in LOOSE_FOLDS if fold[0] != "o" + APOSTROPHE)
+# Russian is usually written with "е" for "ё": "Семенов" for "Семёнов" (semyonov), "Елкин"
+# for "Ёлкин" (yolkin). A third comparison folds both spellings to "e" (kept apart from the
+# other two, so a name typed up to its "y", "Semy", still finds "Semyonov").
+YO_FOLDS = LOOSE_FOLDS + (("yo", "e"), ("ye", "e"))
 
 
 def _is_int(value) -> bool:
@@ -318,12 +322,12 @@ def filter_by_text(stmt, column, q: str | None):
 
 def loosely_contains(column, key: str):
     """``column`` (a search key) contains ``key``, both compared with the distinctions of
-    :data:`clinic.text.LOOSE_FOLDS` dropped ("Уткир" finds "Oʻtkir") or with the sign simply
-    left out ("Otkir" finds it too)."""
+    :data:`clinic.text.LOOSE_FOLDS` dropped ("Уткир" finds "Oʻtkir"), with the sign simply
+    left out ("Otkir" finds it too), or with "ё" written as "е" ("Семенов" finds "Семёнов")."""
     return or_(
         *(
             _folded(column, folds).contains(_fold(key, folds), autoescape=True)
-            for folds in (LOOSE_FOLDS, BARE_FOLDS)
+            for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
         )
     )
 

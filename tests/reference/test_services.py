@@ -462,3 +462,16 @@ def test_a_passport_typed_in_the_cyrillic_layout_is_the_same_passport(db):
         db, {"full_name": "Vali Aliyev", "sex": "M", "document_number": "ас7654321"}
     )
     assert other.document_number == "AC7654321"
+
+
+def test_a_name_with_yo_is_found_typed_with_ye_as_russian_usually_writes_it(db):
+    semyonov = patients.create_patient(db, {"full_name": "Семёнов Пётр", "sex": "M"})
+    yolkina = patients.create_patient(db, {"full_name": "Ёлкина Алёна", "sex": "F"})
+    semenova = patients.create_patient(db, {"full_name": "Semenova Olga", "sex": "F"})
+    db.commit()
+    for query in ("Семенов", "семёнов", "Semyonov", "Петр", "Pyotr", "Semy"):
+        found = {p.id for p in patients.list_patients(db, q=query)[0]}
+        assert semyonov.id in found and yolkina.id not in found, query
+    for query in ("Елкина", "Yolkina", "Алена", "alena"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [yolkina.id], query
+    assert [p.id for p in patients.list_patients(db, q="Семёнова")[0]] == [semenova.id]
