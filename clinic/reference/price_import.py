@@ -51,6 +51,12 @@ SCIENTIFIC_CODE = (
     "Excel wrote this code as a number in scientific notation and lost its digits: "
     "format the column as text and type the codes again."
 )
+IKPU_DIGITS = 17
+# Many IKPU codes start with 0 (08601...): a cell holding a number has dropped it.
+SHORT_IKPU = (
+    "The IKPU (MXIK) code is exactly 17 digits; this one has {digits}. A cell holding a "
+    "number loses the code's leading zeros: format the column as text."
+)
 
 
 def start_import(
@@ -326,6 +332,9 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
     for column in SERVICE_DIGIT_CODES:
         if SCIENTIFIC.match(values.get(column, "")):
             problems.append((column, SCIENTIFIC_CODE))
+    ikpu = values.get("ikpu_code", "")
+    if ikpu.isascii() and ikpu.isdigit() and len(ikpu) < IKPU_DIGITS:
+        problems.append(("ikpu_code", SHORT_IKPU.format(digits=len(ikpu))))
     if values.get("department_code"):
         data["department_id"] = _department_id(departments, values["department_code"], problems)
     blamed = {column for column, _ in problems}

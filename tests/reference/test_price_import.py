@@ -521,3 +521,25 @@ def test_whole_numbers_are_read_with_a_decimal_point_or_comma(text, whole):
 def test_whole_numbers_with_a_fraction_are_refused():
     with pytest.raises(ValueError, match="Not a valid integer."):
         parse_whole("12,5")
+
+
+def test_an_ikpu_code_that_lost_its_leading_zero_as_a_number_is_refused_saying_so(runtime):
+    data = xlsx_bytes(
+        {
+            "services": [
+                HEADER + ["ikpu_code"],
+                ["S-1", "Приём", "Qabul", "Visit", 150000, 12, 8601001000000001],  # 08601...
+                ["S-2", "УЗИ", "UTT", "Ultrasound", 80000, 12, "08601001000000002"],
+            ]
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["row"], e["column"], e["reason"]) for e in result["errors"]] == [
+        (
+            2,
+            "ikpu_code",
+            "The IKPU (MXIK) code is exactly 17 digits; this one has 16. A cell holding a "
+            "number loses the code's leading zeros: format the column as text.",
+        )
+    ]
+    assert result["created"] == 1
