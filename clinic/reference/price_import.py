@@ -236,11 +236,22 @@ def _import_row(
         return "rejected", exc.problems
     except DomainError as exc:
         found = [
-            (COLUMN_OF_FIELD.get(field, field), message)
+            (COLUMN_OF_FIELD.get(field, field), _in_file_terms(session, row, field, message))
             for field, messages in exc.errors.items()
             for message in messages
         ]
         return "rejected", found or [(None, exc.detail)]
+
+
+def _in_file_terms(session: Session, row: Row, field: str, message: str) -> str:
+    """The domain's message, with a department named by the code the file gives it rather
+    than by its id, which the file's author never sees."""
+    code = row.values.get("department_code")
+    if field == "department_id" and code:
+        active = session.scalar(select(Department.active).where(Department.code == code))
+        if active is False:
+            return f"The department {code!r} is inactive."
+    return message
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:

@@ -17,7 +17,7 @@ from clinic.events import channel_last_seq
 from clinic.jobs import ClaimLost
 from clinic.models import Department, Doctor, Job, OutboxEvent, Room, Service
 from clinic.reference import price_list_file
-from clinic.reference.directory import create_department
+from clinic.reference.directory import create_department, deactivate_department
 from clinic.reference.price_import import (
     PriceListRejected,
     import_batches,
@@ -543,3 +543,33 @@ def test_an_ikpu_code_that_lost_its_leading_zero_as_a_number_is_refused_saying_s
         )
     ]
     assert result["created"] == 1
+
+
+def test_a_row_naming_an_inactive_department_is_refused_naming_its_code(runtime):
+    with runtime.db.transaction() as s:
+        department = create_department(
+            s,
+            {
+                "code": "CARD",
+                "ticket_prefix": "K",
+                "name_ru": "Кардиология",
+                "name_uz": "Kardiologiya",
+                "name_en": "Cardiology",
+            },
+        )
+        s.flush()
+        deactivate_department(s, department.id)
+    data = xlsx_bytes(
+        {
+            "doctors": [["full_name", "department_code"], ["Каримов Анвар", "CARD"]],
+            "services": [
+                HEADER + ["department_code"],
+                ["S-1", "ЭКГ", "EKG", "ECG", 5000, 0, "CARD"],
+            ],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["sheet"], e["column"], e["reason"]) for e in result["errors"]] == [
+        ("doctors", "department_code", "The department 'CARD' is inactive."),
+        ("services", "department_code", "The department 'CARD' is inactive."),
+    ]
