@@ -183,13 +183,13 @@ def _check_unpacked_size(data: bytes) -> None:
         )
 
 
-def _check_dimensions(sheet: str, worksheet) -> None:
+def _check_dimensions(name: str, worksheet) -> None:
     """Refuse a sheet that declares more rows or columns than a price list can have (read-only
     openpyxl would hand out every declared row, blank or not)."""
     rows, columns = worksheet.max_row or 0, worksheet.max_column or 0
     if rows > MAX_SHEET_ROWS or columns > MAX_COLUMNS:
         raise PriceListRejected(
-            f"Sheet '{sheet}' declares {rows} rows and {columns} columns: at most "
+            f"Sheet '{name[:MAX_NAME_CHARS]}' declares {rows} rows and {columns} columns: at most "
             f"{MAX_SHEET_ROWS} rows (blank ones count) and {MAX_COLUMNS} columns."
         )
 
@@ -214,10 +214,10 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         tables = {}
         for sheet, name in chosen.items():
             worksheet = book[name]
-            _check_dimensions(sheet, worksheet)
+            _check_dimensions(name, worksheet)
             rows = (tuple(_cell_value(c) for c in row) for row in worksheet.iter_rows())
             try:
-                tables[sheet] = _table(sheet, rows, deadline=deadline)
+                tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
                 raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
         return tables
@@ -279,13 +279,20 @@ def _short(names) -> str:
 
 
 def _table(
-    sheet: str, records, *, csv_file: bool = False, deadline: float | None = None
+    sheet: str,
+    records,
+    *,
+    csv_file: bool = False,
+    title: str | None = None,
+    deadline: float | None = None,
 ) -> list[Row]:
-    """Rows of one sheet, keyed by column; refuses a header that is not a price list's."""
+    """Rows of one sheet, keyed by column; refuses a header that is not a price list's,
+    naming the sheet as the workbook does (``title``: the services may be on any first
+    sheet)."""
     columns, required = SHEETS[sheet]
 
     def refuse(message: str):
-        where = "" if csv_file else f"Sheet '{sheet}': "
+        where = "" if csv_file else f"Sheet '{(title or sheet)[:MAX_NAME_CHARS]}': "
         raise PriceListRejected(where + (message if where else message[0].upper() + message[1:]))
 
     records = iter(records)

@@ -573,3 +573,14 @@ def test_a_row_naming_an_inactive_department_is_refused_naming_its_code(runtime)
         ("doctors", "department_code", "The department 'CARD' is inactive."),
         ("services", "department_code", "The department 'CARD' is inactive."),
     ]
+
+
+def test_a_refused_sheet_is_named_as_the_workbook_names_it():
+    data = xlsx_bytes({"Прайс": [["Код", "Цена"], ["S-1", 1000]], "Инструкция": [["..."]]})
+    with pytest.raises(PriceListRejected, match=r"^Sheet 'Прайс': unknown column\(s\): код, цена"):
+        parse_price_list("prices.xlsx", data)
+    data = xlsx_bytes({"services": [HEADER], "Doctors": [["full_name"]]})
+    with pytest.raises(
+        PriceListRejected, match=r"^Sheet 'Doctors': required column\(s\) missing: department_code"
+    ):
+        parse_price_list("prices.xlsx", data)
