@@ -426,3 +426,30 @@ def test_a_long_service_has_a_free_slot_where_one_seat_stays_free_for_all_its_mi
     with runtime.db.session() as s:
         found = slots.free_slots(s, tz=tz, first_day=day, last_day=day, service_id=long_one.id)
     assert not [x for x in found if x["starts_at"] == clinic.at(day, 9)]
+
+
+def test_a_doctors_schedule_lists_the_days_off_still_to_come_however_many_went_before(
+    runtime, client
+):
+    from datetime import timedelta
+
+    from clinic.base import utcnow
+    from clinic.visits import schedules as sched
+
+    clinic = make_clinic(runtime)
+    doctor = clinic.doctor_ids[0]
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    with runtime.db.transaction() as s:
+        for week in range(1, 221):  # four years of Friday afternoons off, all past
+            day = today - timedelta(weeks=week)
+            sched.add_exception(s, kind="leave", first_day=day, last_day=day, doctor_id=doctor)
+        for first, last in (
+            (today - timedelta(days=1), today + timedelta(days=1)),
+            (today + timedelta(days=30), today + timedelta(days=34)),
+        ):
+            sched.add_exception(s, kind="leave", first_day=first, last_day=last, doctor_id=doctor)
+    listed = client.get(f"/api/v1/doctors/{doctor}/schedule").get_json()["exceptions"]
+    assert [(e["first_day"], e["last_day"]) for e in listed] == [
+        ((today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat()),
+        ((today + timedelta(days=30)).isoformat(), (today + timedelta(days=34)).isoformat()),
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from clinic import jobs
+from clinic.base import utcnow
 from clinic.errors import Forbidden
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
@@ -89,8 +90,12 @@ def _accepted(session, job):
 
 
 def _week_out(session, doctor_id: int) -> dict:
+    # The days off and holidays still to come or under way: after a few years the past ones
+    # would fill the list and hide next week's.
+    today = utcnow().astimezone(_settings().tz).date()
     exceptions = session.query(ScheduleException).filter(
-        (ScheduleException.doctor_id == doctor_id) | ScheduleException.doctor_id.is_(None)
+        (ScheduleException.doctor_id == doctor_id) | ScheduleException.doctor_id.is_(None),
+        ScheduleException.last_day >= today,
     )
     return {
         "doctor_id": doctor_id,
