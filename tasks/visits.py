@@ -101,4 +101,5 @@ def mark_no_shows(self) -> int:
     runtime = self.runtime
     with runtime.db.transaction() as session:
         grace = runtime.settings.visits_no_show_grace_minutes
-        return len(v.mark_no_shows(session, grace_minutes=grace))
+        marked = v.mark_no_shows(session, grace_minutes=grace, tz=runtime.settings.tz)
+        return len(marked)

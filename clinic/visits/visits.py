@@ -26,7 +26,7 @@ from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import CancelledBy, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
-from clinic.visits.schedules import day_bounds, get_doctor
+from clinic.visits.schedules import away_on, day_bounds, exceptions_between, get_doctor
 
 
 def doctor_channel(doctor_id: int) -> str:
@@ -223,8 +223,13 @@ def cancel(
     return visit
 
 
-def mark_no_shows(session: Session, *, grace_minutes: int, now=None) -> list[int]:
-    """Scheduled visits whose start is more than the grace period ago become no-shows."""
+def mark_no_shows(
+    session: Session, *, grace_minutes: int, now=None, tz: ZoneInfo | None = None
+) -> list[int]:
+    """Scheduled visits whose start is more than the grace period ago become no-shows;
+    returns their ids. One on a day its doctor was away or the clinic closed (declared after
+    it was booked, and nobody moved it) is no patient's fault: it is cancelled by the clinic
+    instead, so the no-show figures stay the patients'."""
     now = now or utcnow()
     due = session.scalars(
         select(Visit)
@@ -235,10 +240,23 @@ def mark_no_shows(session: Session, *, grace_minutes: int, now=None) -> list[int
         .order_by(Visit.id)
         .limit(500)
     ).all()
+    zone = tz or ZoneInfo("UTC")
+    days = [visit.starts_at.astimezone(zone).date() for visit in due]
+    away = (
+        exceptions_between(session, {v.doctor_id for v in due}, min(days), max(days)) if due else []
+    )
     marked = []
-    for visit in due:
+    for visit, day in zip(due, days):
+        closed = away_on(away, visit.doctor_id, day)
         try:
             with session.begin_nested():
+                if closed is not None:
+                    cancel(
+                        session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
+                        reason=f"{closed.kind.replace('_', ' ')}: {day.isoformat()}",
+                        actor="system", now=now,
+                    )  # fmt: skip
+                    continue
                 set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
         except Conflict:
             continue  # it changed meanwhile (the patient arrived): leave it

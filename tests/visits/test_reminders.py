@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import time as dt_time
 from datetime import timedelta
 
 import pytest
@@ -118,7 +119,9 @@ def test_a_reminder_the_mail_server_held_back_is_not_sent_once_its_visit_has_beg
         else:  # still scheduled, but its time has come
             held.starts_at -= timedelta(hours=2)
             held.ends_at -= timedelta(hours=2)
-    _book(runtime, clinic, starts + timedelta(minutes=5), patient=1, email="b@example.test")
+    # Another patient's visit beside it, in the same day's grid (its last slot is 23:50).
+    beside = timedelta(minutes=-5 if starts.astimezone(tz).time() >= dt_time(23, 50) else 5)
+    _book(runtime, clinic, starts + beside, patient=1, email="b@example.test")
     with runtime.db.transaction() as s:
         assert reminders.write_reminders(s, hours=24, tz=tz) == 1
     outbox = _Outbox()

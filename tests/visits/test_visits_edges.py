@@ -860,3 +860,26 @@ def test_a_holiday_declared_by_mistake_is_taken_back_and_its_days_are_bookable_a
     assert removed.status_code == 200 and removed.get_json()["id"] == exception_id
     assert client.get(slots_of_day).get_json() == before
     assert client.delete(path).status_code == 404
+
+
+def test_a_visit_left_on_a_day_its_doctor_was_away_is_cancelled_by_the_clinic_not_a_no_show(
+    runtime, clinic
+):
+    day = next_week_day(runtime.settings.tz)
+    kept = book(runtime, clinic, clinic.at(day, 9))
+    left = book(runtime, clinic, clinic.at(day + timedelta(days=7), 9), patient=1)
+    with runtime.db.transaction() as s:  # he fell ill; nobody moved the patient booked then
+        schedules.add_exception(
+            s, kind=ExceptionKind.SICK, first_day=day + timedelta(days=7),
+            last_day=day + timedelta(days=7), doctor_id=clinic.doctor_ids[0],
+        )  # fmt: skip
+    with runtime.db.transaction() as s:
+        marked = v.mark_no_shows(
+            s, grace_minutes=30, now=clinic.at(day + timedelta(days=7), 12), tz=clinic.tz
+        )
+    assert marked == [kept.id]
+    with runtime.db.session() as s:
+        assert s.get(Visit, kept.id).status == VisitStatus.NO_SHOW
+        cancelled = s.get(Visit, left.id)
+        assert (cancelled.status, cancelled.cancelled_by) == (VisitStatus.CANCELLED, "clinic")
+        assert not cancelled.late_cancellation and "sick" in cancelled.cancel_reason
