@@ -135,7 +135,7 @@ def test_the_progress_bar_follows_each_event_of_the_job_it_started(
             jobs.save_progress(s, job, done=done, total=ROWS)
         page.wait_for_selector(f"#import-bar[aria-valuenow='{percent.split()[0]}']")
         assert page.inner_text("#import-percent") == percent
-        assert page.inner_text("#import-rows") == f"{done} из {ROWS} строк"
+        assert page.inner_text("#import-rows") == f"Строк: {done} из {ROWS}"
         assert page.is_hidden("#import-summary")
 
     result = {"created": 1, "updated": 2, "unchanged": 3, "rejected": 5, "errors_not_shown": 4}

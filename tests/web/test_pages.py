@@ -244,6 +244,16 @@ def test_the_price_list_finds_a_service_in_either_script(client, services):
     assert 'data-code="XR-9"' in table and 'data-code="US-01"' not in table
 
 
+def test_the_price_list_import_counts_its_rows_in_russian_without_a_wrong_plural(client):
+    """The script fills in any count: a label before it reads right for 1, 21 or 5 rows
+    ("Строк: 1 из 21"), where a fixed word after it said "1 из 21 строк"."""
+    import json
+
+    html = client.get("/services?lang=ru", headers=HTML).get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="price-list-texts">(.*?)</script>', html)
+    assert json.loads(unescape(found.group(1)))["rows"] == "Строк: {done} из {total}"
+
+
 @pytest.mark.parametrize("lang", ["ru", "uz"])
 def test_the_price_list_page_words_every_refusal_of_an_upload_in_its_language(client, lang):
     """The API refuses a file in English (for scripts); the page has its own words for each
