@@ -27,6 +27,9 @@ def _send_notice(runtime, key: str) -> None:
     """Send the notice ``key`` now. A claim left by a sender that died mid-send is waited
     out (one lease, bounded); if the mail server stays down, the beat sweep sends it later."""
     settings = runtime.settings
+    if not settings.smtp_host:
+        # No mail server: nothing can be sent now, the notice waits until one is configured.
+        return
     lease = _lease(settings)
     notifier = notify.EmailNotifier(settings)
     deadline = time.monotonic() + 2 * lease

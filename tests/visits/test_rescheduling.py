@@ -248,3 +248,31 @@ def test_a_visit_keeps_its_service_when_moved_after_the_price_list_dropped_it(ru
                 s, patient_id=clinic.patient_ids[1], doctor_id=clinic.doctor_ids[0],
                 starts_at=clinic.at(day, 11), tz=tz, service_ids=[clinic.service_id],
             )  # fmt: skip
+
+
+def test_a_move_without_a_mail_server_finishes_at_once_and_leaves_the_notice_waiting(runtime):
+    # No SMTP host (the default of `make run`): the notice cannot be sent, so the job does not
+    # wait for it; it stays unsent until a mail server is configured.
+    from types import SimpleNamespace
+
+    from clinic.visits.models import VisitNotice
+    from tasks.visits import _send_notice
+
+    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    visit = _book(runtime, clinic, clinic.at(day, 8))
+    with runtime.db.transaction() as s:
+        job = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 9), reason="r")
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)["moved"] is True
+    key = rescheduling.notice_key(job.id)
+    without_mail = SimpleNamespace(
+        settings=dataclasses.replace(runtime.settings, smtp_host=""), db=runtime.db
+    )
+    started = time.monotonic()
+    _send_notice(without_mail, key)
+    assert time.monotonic() - started < 1
+    with runtime.db.session() as s:
+        notice = s.scalar(select(VisitNotice).where(VisitNotice.key == key))
+    assert notice is not None and notice.sent_at is None
