@@ -4,7 +4,7 @@ answers in the patient's language, and the kiosk issues a ticket."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import pytest
 
@@ -13,6 +13,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
+from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -112,6 +113,42 @@ def test_the_registrar_issues_a_ticket_from_the_desk_and_sees_the_queue_live(
     assert card.locator("[data-waiting]").inner_text() == "1"
     ticket = ticket_by_code(runtime, "K-001")
     assert (ticket.source, ticket.priority, ticket.comment) == ("desk", 2, "после ЭКГ")
+
+
+def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
+    live_server, runtime, queue_hall, staff
+):
+    """Found by a Latin part of his Cyrillic name or by his phone as people type it, listed
+    with his date of birth as the page's language writes dates, then attached to a ticket
+    the kiosk issued: the row says so without a reload."""
+    with runtime.db.transaction() as s:
+        patients.create_patient(
+            s,
+            {
+                "full_name": "Ғуломов Ўткир",
+                "sex": "M",
+                "phone": "90 123 45 67",
+                "birth_date": date(1990, 5, 1),
+            },
+        )
+    code, _ = issue(runtime, queue_hall["queue"], source="kiosk")
+    desk = staff("desk-2", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    found = desk.locator(".patient-result")
+    for query in ("+998 (90) 123-45-67", "Каримов", "utkir"):
+        desk.fill("#patient-search input[name=q]", query)
+        desk.press("#patient-search input[name=q]", "Enter")
+        if query == "Каримов":  # nobody: the list says so
+            found.wait_for(state="detached")
+            continue
+        found.wait_for()
+        assert found.inner_text().startswith("Ғуломов Ўткир · +998901234567 · 01.05.1990")
+    found.locator("button").click()
+    row = desk.locator(f"[data-tickets] [data-code='{code}']")
+    row.locator("[data-action=attach]").click()
+    row.locator("[data-action=attach]").wait_for(state="detached")
+    desk.wait_for_selector(f"[data-tickets] [data-code='{code}'][data-patient-id]")
 
 
 def test_the_doctor_calls_postpones_calls_back_and_transfers(

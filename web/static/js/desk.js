@@ -44,6 +44,13 @@
     }
   }
 
+  // A date of birth as the clinic's pages write dates (01.05.1990), not as the API sends it
+  // (1990-05-01). Read from its digits: a calendar day has no time zone to shift it.
+  function day(iso) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    return parts ? parts[3] + "." + parts[2] + "." + parts[1] : iso;
+  }
+
   function post(url, body) {
     return Q.api("POST", url, body).then(
       function (answer) {
@@ -233,7 +240,7 @@
       var item = Q.element("li", "patient-result");
       item.setAttribute("data-patient-id", patient.id);
       var line = patient.full_name + (patient.phone ? " · " + patient.phone : "");
-      if (patient.birth_date) line += " · " + patient.birth_date;
+      if (patient.birth_date) line += " · " + day(patient.birth_date);
       item.appendChild(Q.element("span", "", line));
       var pick = Q.element("button", "button button--small", texts.choose);
       pick.type = "button";
