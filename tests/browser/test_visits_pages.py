@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from clinic.base import iso
+from clinic.visits import booking
 from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.visits.conftest import make_clinic, next_week_day
@@ -88,3 +89,33 @@ def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime
         assert tab.inner_text(error) == words
     with runtime.db.session() as s:
         assert s.scalars(select(Visit)).first() is None
+
+
+def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runtime, registrars):
+    """The dialog covers the page: a refusal it has no field for (here the registrar's
+    session has ended) is said inside it, not in the page's error line behind it."""
+    clinic = make_clinic(runtime, hours=("09:00", "10:00"))
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+    with runtime.db.transaction() as s:
+        booking.book(
+            s,
+            patient_id=clinic.patient_ids[0],
+            doctor_id=doctor,
+            starts_at=clinic.at(day, 9),
+            tz=runtime.settings.tz,
+            actor="desk",
+        )
+    tab = registrars[0]
+    tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={doctor}&day={day}")
+    wait_live(tab)
+    tab.click(
+        f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{iso(clinic.at(day, 9))}']"
+    )
+    tab.select_option("#reschedule-form select[name=starts_at]", iso(clinic.at(day, 9, 40)))
+    tab.fill("#reschedule-form input[name=reason]", "просьба пациента")
+    tab.context.clear_cookies()
+    tab.click("#reschedule-form button[value=move]")
+    said = "#reschedule-form [data-result]:not(:empty)"
+    tab.wait_for_selector(said)
+    assert tab.inner_text(said) == "Сеанс завершён. Войдите снова."

@@ -125,7 +125,9 @@
     });
   }
 
-  function showErrors(where, answer) {
+  // A refusal with no field of its own is said in ``box`` (the page's error line, or the
+  // move dialog's own line: the modal dialog hides the page behind it).
+  function showErrors(where, answer, box) {
     var body = answer.body || {};
     var errors = body.errors || {};
     var conflict = body.code && texts.conflicts[body.code];
@@ -137,7 +139,7 @@
         shown = true;
       }
     });
-    if (!shown) show(failure, conflict || Q.problem(texts, answer));
+    if (!shown) show(box || failure, conflict || Q.problem(texts, answer));
   }
 
   function pick(slot) {
@@ -242,13 +244,15 @@
       event.preventDefault();
       var moveForm = event.target;
       clearErrors(moveForm);
+      var result = dialog.querySelector("[data-result]");
+      show(result, "");
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
       Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
         function (answer) {
           if (answer.status === 202) followJob(answer.body);
-          else showErrors(moveForm, answer);
+          else showErrors(moveForm, answer, result);
         },
-        function () { show(failure, texts.network); }
+        function () { show(result, texts.network); }
       );
     });
   }
