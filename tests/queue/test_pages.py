@@ -505,3 +505,15 @@ def test_the_boards_page_shows_when_a_screen_was_paired_and_last_seen_in_clinic_
     # The board's languages by their names, not their codes.
     facts = page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
     assert "Русский" in facts and "O'zbekcha" in unescape(facts)
+
+
+def test_the_desks_registration_form_makes_the_registrar_choose_the_sex(client, hall):
+    """No sex is chosen in advance: a registrar who skips the field is asked for it by the
+    browser instead of registering a woman as a man."""
+    page = client.get("/queue/desk?lang=ru", headers=HTML).get_data(as_text=True)
+    form = page.split('id="patient-new"', 1)[1].split("</form>", 1)[0]
+    select = form.split('<select name="sex"', 1)[1].split("</select>", 1)[0]
+    assert " required" in select.split(">", 1)[0]
+    options = re.findall(r"<option([^>]*)>", select)
+    assert options[0].split('value="', 1)[1].startswith('"')  # an empty first choice
+    assert not [option for option in options[1:] if "selected" in option]
