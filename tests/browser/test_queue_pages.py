@@ -120,9 +120,10 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
 ):
     """Found by a Latin part of his Cyrillic name or by his phone as people type it, listed
     with his date of birth as the page's language writes dates, then attached to a ticket
-    the kiosk issued: the row says so without a reload."""
+    the kiosk issued: the row says so without a reload. A refused "Attach" can be tried again,
+    and its refusal goes once it succeeds."""
     with runtime.db.transaction() as s:
-        patients.create_patient(
+        patient = patients.create_patient(
             s,
             {
                 "full_name": "Ғуломов Ўткир",
@@ -130,7 +131,7 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
                 "phone": "90 123 45 67",
                 "birth_date": date(1990, 5, 1),
             },
-        )
+        ).id
     code, _ = issue(runtime, queue_hall["queue"], source="kiosk")
     desk = staff("desk-2", "registrar")
     desk.goto(f"{live_server}/queue/desk?lang=ru")
@@ -145,10 +146,21 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
         found.wait_for()
         assert found.inner_text().startswith("Ғуломов Ўткир · +998901234567 · 01.05.1990")
     found.locator("button").click()
+    # Refused (his record was deactivated meanwhile), "Attach" can be pressed again, and the
+    # refusal is said until it succeeds, not beyond.
+    with runtime.db.transaction() as s:
+        patients.deactivate_patient(s, patient)
     row = desk.locator(f"[data-tickets] [data-code='{code}']")
+    row.locator("[data-action=attach]").click()
+    desk.wait_for_selector("#desk-error:not([hidden])")
+    assert desk.inner_text("#desk-error").startswith("Карта этого пациента отключена.")
+    row.locator("[data-action=attach]:enabled").wait_for()
+    with runtime.db.transaction() as s:
+        patients.activate_patient(s, patient)
     row.locator("[data-action=attach]").click()
     row.locator("[data-action=attach]").wait_for(state="detached")
     desk.wait_for_selector(f"[data-tickets] [data-code='{code}'][data-patient-id]")
+    assert desk.is_hidden("#desk-error")
 
 
 def test_the_doctor_calls_postpones_calls_back_and_transfers(

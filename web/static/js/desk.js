@@ -54,7 +54,8 @@
   function post(url, body) {
     return Q.api("POST", url, body).then(
       function (answer) {
-        if (answer.status >= 400) Q.say(errorBox, Q.problem(texts, answer));
+        // A refusal stays said until the next call: one that succeeds takes it away.
+        Q.say(errorBox, answer.status >= 400 ? Q.problem(texts, answer) : "");
         return answer;
       },
       function () {
@@ -87,7 +88,11 @@
       attach.setAttribute("data-action", "attach");
       attach.addEventListener("click", function () {
         attach.disabled = true;
-        post(Q.fill(config.attachUrl, { id: ticket.id }), { patient_id: chosen.id });
+        post(Q.fill(config.attachUrl, { id: ticket.id }), { patient_id: chosen.id }).then(
+          function (answer) {
+            if (answer.status >= 400 || !answer.status) attach.disabled = false;
+          }
+        );
       });
       actions.appendChild(attach);
     }
@@ -97,7 +102,9 @@
     cancel.addEventListener("click", function () {
       if (!window.confirm(Q.fill(texts.confirmCancel, { code: ticket.code }))) return;
       cancel.disabled = true;
-      post(Q.fill(config.cancelUrl, { id: ticket.id }), {});
+      post(Q.fill(config.cancelUrl, { id: ticket.id }), {}).then(function (answer) {
+        if (answer.status >= 400 || !answer.status) cancel.disabled = false;
+      });
     });
     actions.appendChild(cancel);
     item.appendChild(actions);
