@@ -5,8 +5,10 @@ answers in the patient's language, and the kiosk issues a ticket."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from time import monotonic as time_now
 
 import pytest
+from sqlalchemy import select
 
 from clinic.models import Ticket
 from clinic.queue import admin as queue_admin
@@ -161,6 +163,24 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
     row.locator("[data-action=attach]").wait_for(state="detached")
     desk.wait_for_selector(f"[data-tickets] [data-code='{code}'][data-patient-id]")
     assert desk.is_hidden("#desk-error")
+    # Chosen, a ticket is issued in his name; then the choice ends, and the next person's
+    # ticket is nobody's until the registrar chooses again.
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+
+    def desk_tickets():
+        with runtime.db.session() as s:
+            query = select(Ticket.patient_id).where(Ticket.source == "desk")
+            return s.scalars(query.order_by(Ticket.id)).all()
+
+    for issued in (1, 2):
+        with desk.expect_popup() as printing:
+            card.locator("button[type=submit]").click()
+        printing.value.close()
+        desk.wait_for_selector("#patient-chosen", state="hidden")
+        deadline = time_now() + 10
+        while len(desk_tickets()) < issued and time_now() < deadline:
+            desk.wait_for_timeout(50)
+    assert desk_tickets() == [patient, None]
 
 
 def test_the_doctor_calls_postpones_calls_back_and_transfers(

@@ -3,8 +3,8 @@
  * that issues a ticket through the API and opens the printable ticket.
  *
  * A patient is found by name in either script or by phone (the patients API spells both
- * sides alike), or registered on the spot; once chosen, new tickets are his and "Attach"
- * gives him a ticket already issued. Each ticket shows when it was issued and can be printed
+ * sides alike), or registered on the spot; once chosen, the next ticket issued is his (the
+ * choice then ends) and "Attach" gives him a ticket already issued. Each ticket shows when it was issued and can be printed
  * again or cancelled. A long queue is searched and shown a page at a time.
  */
 (function () {
@@ -212,6 +212,9 @@
           }
           showIssued(answer.body, Q.fill(config.printUrl, { id: answer.body.id }));
           form.reset();
+          // His ticket is issued: the next person at the desk is someone else, whose ticket
+          // must not go in his name. (Another ticket for him: choose him again.)
+          if (body.patient_id) choose(null);
         },
         function () {
           Q.say(errorBox, texts.network);
