@@ -1,16 +1,27 @@
 """The appointments calendar in headless Chromium: a registrar books a slot and another
-registrar's calendar shows it taken within a second; the reschedule dialog follows the job."""
+registrar's calendar shows it taken within a second; the reschedule dialog follows the job;
+a patient booked for now is checked in from the calendar."""
 
 from __future__ import annotations
+
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from clinic.base import iso
+from clinic.queue import admin as queue_admin
+from clinic.queue.models import Ticket
 from clinic.visits import booking
 from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
-from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.conftest import (
+    ALL_DAY,
+    make_clinic,
+    next_week_day,
+    slot_near,
+    until_a_later_slot_today,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,3 +130,46 @@ def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runti
     said = "#reschedule-form [data-result]:not(:empty)"
     tab.wait_for_selector(said)
     assert tab.inner_text(said) == "Сеанс завершён. Войдите снова."
+
+
+def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, runtime, registrars):
+    until_a_later_slot_today(runtime)  # from 23:45 wait for the next day: no midnight between
+    clinic = make_clinic(runtime, **ALL_DAY)
+    doctor = clinic.doctor_ids[0]
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {
+                "code": "ther",
+                "department_id": clinic.department_id,
+                "closes_at": time(23, 59, 59, 999999),
+            },
+        )
+    starts = slot_near(runtime)
+    with runtime.db.transaction() as s:
+        visit_id = booking.book(
+            s,
+            patient_id=clinic.patient_ids[0],
+            doctor_id=doctor,
+            starts_at=starts,
+            tz=runtime.settings.tz,
+            now=starts - timedelta(hours=1),
+        ).id
+    day = starts.astimezone(runtime.settings.tz).date()
+    tab = registrars[0]
+    tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={doctor}&day={day}")
+    wait_live(tab)
+    visit = f"section[data-doctor='{doctor}'] .slot--taken[data-visit='{visit_id}']"
+    tab.wait_for_selector(f"{visit}[data-status=scheduled]")
+    assert tab.inner_text(f"{visit} .slot__status") == "Запланирован"
+
+    tab.click(f"button[data-check-in='{visit_id}']")
+    tab.wait_for_selector("#calendar-message:not([hidden])")
+    with runtime.db.session() as s:
+        saved = s.get(Visit, visit_id)
+        code = s.get(Ticket, saved.ticket_id).code
+        assert saved.status == "arrived"
+    assert tab.inner_text("#calendar-message") == f"Пациент отмечен: талон {code}"
+    tab.wait_for_selector(f"{visit}[data-status=arrived]")
+    assert tab.inner_text(f"{visit} .slot__status") == "Пришёл"
+    assert tab.locator(f"button[data-check-in='{visit_id}']").count() == 0

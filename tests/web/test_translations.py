@@ -265,3 +265,40 @@ def test_the_dashboard_counts_payments_without_a_wrong_plural(client_as):
     ("Платежей: 1"), where a fixed word after it said "1 платежей"."""
     html = client_as("manager").get("/reports/dashboard?lang=ru").get_data(as_text=True)
     assert re.search(r'Платежей: <span id="dash-payments">', html)
+
+
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        ("ru", ["Отметить приход", "Пациент отмечен: талон {code}", "Пришёл", "Неявка"]),
+        ("uz", ["Kelganini belgilash", "Bemor belgilandi: talon {code}"]),
+    ],
+)
+def test_the_calendars_check_in_and_visit_statuses_are_in_the_page_language(client_as, lang, words):
+    registrar = client_as("registrar")
+    html = registrar.get(f"/visits/calendar?lang={lang}").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="calendar-config">(.*?)</script>', html)
+    texts = json.loads(unescape(found.group(1)))["texts"]
+    assert sorted(texts["statuses"]) == sorted(
+        ["scheduled", "arrived", "in_progress", "completed", "no_show", "cancelled"]
+    )
+    english = {
+        "checkIn": "Check in",
+        "checkedIn": "Patient checked in: ticket {code}",
+        "checkedInNoTicket": "Patient checked in.",
+        "not_today": "A visit is checked in on its own day only.",
+        "status_changed": "The visit's status has changed; the calendar shows it now.",
+        "scheduled": "Scheduled",
+        "arrived": "Arrived",
+        "in_progress": "In progress",
+        "completed": "Completed",
+        "no_show": "No-show",
+        "cancelled": "Cancelled",
+    }
+    said = {
+        **{key: texts[key] for key in ("checkIn", "checkedIn", "checkedInNoTicket")},
+        **{code: texts["conflicts"][code] for code in ("not_today", "status_changed")},
+        **texts["statuses"],
+    }
+    assert [key for key, text in said.items() if text == english[key]] == []
+    assert [w for w in words if w not in said.values()] == []

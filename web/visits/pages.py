@@ -1,7 +1,8 @@
 """The appointments calendar: one clinic day of a department or a doctor, with the booking
-form (free-slot picking, conflicts shown at their fields) and the reschedule dialog that
-follows the job. The page reads and changes everything through the JSON API and follows the
-calendar's channel live; this view renders the first state and the texts the script needs.
+form (free-slot picking, conflicts shown at their fields), the reschedule dialog that
+follows the job and the check-in of today's booked patients. The page reads and changes
+everything through the JSON API and follows the calendar's channel live; this view renders
+the first state and the texts the script needs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
+from clinic.visits.events import VisitStatus as S
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
@@ -41,7 +43,22 @@ def _texts() -> dict:
             C.SERVICE_NOT_OFFERED: _("The doctor does not offer this service."),
             C.NOT_MOVABLE: _("This visit can no longer be moved."),
             C.TOO_MANY_MOVES: _("This visit was moved too often."),
+            # Check-in's refusals (clinic/visits/checkin.py and set_status).
+            "not_today": _("A visit is checked in on its own day only."),
+            "status_changed": _("The visit's status has changed; the calendar shows it now."),
         },
+        "statuses": {
+            S.SCHEDULED: _("Scheduled"),
+            S.ARRIVED: _("Arrived"),
+            S.IN_PROGRESS: _("In progress"),
+            S.COMPLETED: _("Completed"),
+            S.NO_SHOW: _("No-show"),
+            S.CANCELLED: _("Cancelled"),
+        },
+        "checkIn": _("Check in"),
+        "checkedIn": _("Patient checked in: ticket {code}"),
+        # A doctor without a queue sees his patients by the calendar alone: no ticket.
+        "checkedInNoTicket": _("Patient checked in."),
         # A refusal without a code is shown at its field in the page's language (the API
         # words it in English for scripts).
         "invalid": {
@@ -107,6 +124,7 @@ def calendar():
         may_book=bool(identity and identity.can("visits.book")),
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
+            "mayCheckIn": bool(identity and identity.can("visits.book")),
             "day": day.isoformat(),
             "departmentId": department_id,
             "doctorId": doctor_id,

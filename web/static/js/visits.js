@@ -3,7 +3,8 @@
  * visits, read from the JSON API and reloaded whenever the calendar's channel says something
  * changed (visits_department:<id> or visits_doctor:<id>, see docs/websocket.md). A free slot
  * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
- * opens the reschedule dialog, which follows the move's job to its result.
+ * opens the reschedule dialog, which follows the move's job to its result. A scheduled visit
+ * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
  */
 (function (global) {
   "use strict";
@@ -25,8 +26,23 @@
     timeZone: cfg.timezone,
   });
 
+  var calendarDay = new Intl.DateTimeFormat("en-GB", {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    timeZone: cfg.timezone,
+  });
+
   function hhmm(iso) {
     return clock.format(new Date(iso));
+  }
+
+  // The clinic's day (YYYY-MM-DD) of an instant: counted in the clinic's time zone, as the
+  // API counts "the visit's day" for check-in, not in the browser's.
+  function clinicDay(date) {
+    var parts = {};
+    calendarDay.formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
   }
 
   function show(node, text) {
@@ -89,10 +105,23 @@
     }
     node.setAttribute("data-starts", visit.starts_at);
     node.setAttribute("data-visit", visit.id);
+    node.setAttribute("data-status", visit.status);
     node.appendChild(Q.element("span", "slot__time", hhmm(visit.starts_at)));
     node.appendChild(Q.element("span", "slot__patient", visit.patient_name));
-    node.appendChild(Q.element("span", "slot__status", texts.taken));
+    var status = texts.statuses[visit.status] || texts.taken;
+    node.appendChild(Q.element("span", "slot__status", status));
     return node;
+  }
+
+  // Offered for a scheduled visit of today only: the API refuses another day (not_today).
+  function checkInButton(visit) {
+    if (!cfg.mayCheckIn || visit.status !== "scheduled") return null;
+    if (clinicDay(new Date(visit.starts_at)) !== clinicDay(new Date())) return null;
+    var button = Q.element("button", "button slot__action", texts.checkIn);
+    button.type = "button";
+    button.setAttribute("data-check-in", visit.id);
+    button.addEventListener("click", function () { checkIn(visit, button); });
+    return button;
   }
 
   function render() {
@@ -104,14 +133,16 @@
         if (slot.doctor_id === doctorId) rows.push({ at: slot.starts_at, node: freeSlot(slot) });
       });
       state.visits.forEach(function (visit) {
-        if (visit.doctor_id === doctorId) rows.push({ at: visit.starts_at, node: takenSlot(visit) });
+        if (visit.doctor_id !== doctorId) return;
+        rows.push({ at: visit.starts_at, node: takenSlot(visit), action: checkInButton(visit) });
       });
       rows.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
       var list = section.querySelector("[data-slots]");
       list.textContent = "";
       rows.forEach(function (row) {
-        var item = Q.element("li");
+        var item = Q.element("li", row.action ? "slot-row" : null);
         item.appendChild(row.node);
+        if (row.action) item.appendChild(row.action);
         list.appendChild(item);
       });
     });
@@ -181,6 +212,37 @@
         function () { show(failure, texts.network); }
       );
     });
+  }
+
+  // -- check-in -----------------------------------------------------------------------------
+
+  function checkIn(visit, button) {
+    button.disabled = true;
+    show(failure, "");
+    show(message, "");
+    Q.api("POST", "/api/v1/visits/" + visit.id + "/check-in", {}).then(
+      function (answer) {
+        if (answer.status === 200) {
+          var ticket = answer.body.ticket;
+          show(message, ticket
+            ? Q.fill(texts.checkedIn, { code: ticket.code })
+            : texts.checkedInNoTicket);
+          state.visits = state.visits.map(function (one) {
+            return one.id === answer.body.id ? answer.body : one;
+          });
+          render();
+          return;
+        }
+        button.disabled = false;
+        var body = answer.body || {};
+        show(failure, texts.conflicts[body.code] || Q.problem(texts, answer));
+        if (body.code === "status_changed") load();
+      },
+      function () {
+        button.disabled = false;
+        show(failure, texts.network);
+      }
+    );
   }
 
   // -- rescheduling -------------------------------------------------------------------------
