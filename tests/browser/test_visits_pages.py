@@ -17,10 +17,10 @@ from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.visits.conftest import (
     ALL_DAY,
+    clear_of_midnight,
     make_clinic,
     next_week_day,
     slot_near,
-    until_a_later_slot_today,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -133,7 +133,7 @@ def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runti
 
 
 def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, runtime, registrars):
-    until_a_later_slot_today(runtime)  # from 23:45 wait for the next day: no midnight between
+    clear_of_midnight(runtime)  # booked, checked in and seen within one clinic day
     clinic = make_clinic(runtime, **ALL_DAY)
     doctor = clinic.doctor_ids[0]
     with runtime.db.transaction() as s:

@@ -133,6 +133,15 @@ def until_a_later_slot_today(runtime) -> None:
         clock.sleep((midnight - local).total_seconds() + 2)
 
 
+def clear_of_midnight(runtime, seconds: float = 90) -> None:
+    """Wait for the next clinic day when fewer than ``seconds`` of this one are left: for a
+    test that books the slot running now and acts on it "today" within a few seconds."""
+    local = datetime.now(timezone.utc).astimezone(runtime.settings.tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), local.tzinfo)
+    if (midnight - local).total_seconds() < seconds:
+        clock.sleep((midnight - local).total_seconds() + 2)
+
+
 class Mailbox:
     """What a real local SMTP server (aiosmtpd) accepted; can hold the first message back
     (``stall_first``) to stand for a mail server that is slow to answer."""
