@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 
 from clinic.money import format_money
 from clinic.settings import LANGUAGES
+from clinic.visits.events import VisitStatus
 
 COOKIE = "lang"
 TRANSLATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
@@ -78,3 +80,15 @@ def init_app(app: Flask) -> None:
         if asked in LANGUAGES:
             response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax")
         return response
+
+
+def visit_status_names() -> dict[str, str]:
+    """A visit's statuses as the page's language names them (the calendar, the dashboard)."""
+    return {
+        VisitStatus.SCHEDULED: _("Scheduled"),
+        VisitStatus.ARRIVED: _("Arrived"),
+        VisitStatus.IN_PROGRESS: _("In progress"),
+        VisitStatus.COMPLETED: _("Completed"),
+        VisitStatus.NO_SHOW: _("No-show"),
+        VisitStatus.CANCELLED: _("Cancelled"),
+    }

@@ -12,10 +12,9 @@ from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
 from clinic.reports import subscriptions
 from clinic.reports.params import GROUPINGS, MAX_DAYS
-from clinic.visits.events import VisitStatus
 from web import db
 from web.auth.identity import current_identity
-from web.i18n import current_language
+from web.i18n import current_language, visit_status_names
 from web.permissions import public, requires
 
 bp = Blueprint("reports_pages", __name__)
@@ -130,14 +129,7 @@ def dashboard():
             "live": _("Live"),
             "reconnecting": _("Reconnecting…"),
             # Today's visits counted by status: named, not shown as codes ("no_show").
-            "statuses": {
-                VisitStatus.SCHEDULED: _("Scheduled"),
-                VisitStatus.ARRIVED: _("Arrived"),
-                VisitStatus.IN_PROGRESS: _("In progress"),
-                VisitStatus.COMPLETED: _("Completed"),
-                VisitStatus.CANCELLED: _("Cancelled"),
-                VisitStatus.NO_SHOW: _("No-show"),
-            },
+            "statuses": visit_status_names(),
         },
         "language": current_language(),
         # Amounts are written the page language's way, as the report files write them.

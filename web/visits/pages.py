@@ -18,10 +18,9 @@ from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
-from clinic.visits.events import VisitStatus as S
 from web import db
 from web.auth.identity import current_identity
-from web.i18n import current_language
+from web.i18n import current_language, visit_status_names
 from web.permissions import requires
 
 bp = Blueprint("visits_pages", __name__)
@@ -47,14 +46,7 @@ def _texts() -> dict:
             "not_today": _("A visit is checked in on its own day only."),
             "status_changed": _("The visit's status has changed; the calendar shows it now."),
         },
-        "statuses": {
-            S.SCHEDULED: _("Scheduled"),
-            S.ARRIVED: _("Arrived"),
-            S.IN_PROGRESS: _("In progress"),
-            S.COMPLETED: _("Completed"),
-            S.NO_SHOW: _("No-show"),
-            S.CANCELLED: _("Cancelled"),
-        },
+        "statuses": visit_status_names(),
         "checkIn": _("Check in"),
         "checkedIn": _("Patient checked in: ticket {code}"),
         # A doctor without a queue sees his patients by the calendar alone: no ticket.
