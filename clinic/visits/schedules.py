@@ -338,6 +338,27 @@ class Shift:
         return not any(starts < b[1] and b[0] < ends for b in self.breaks)
 
 
+def exceptions_ahead(
+    session: Session, doctor_id: int, today: date, limit: int = 200
+) -> list[ScheduleException]:
+    """A doctor's days off and the clinic's holidays still to come or under way on ``today``,
+    in order: after a few years the past ones would fill any list and hide next week's."""
+    return list(
+        session.scalars(
+            select(ScheduleException)
+            .where(
+                or_(
+                    ScheduleException.doctor_id == doctor_id,
+                    ScheduleException.doctor_id.is_(None),
+                ),
+                ScheduleException.last_day >= today,
+            )
+            .order_by(ScheduleException.first_day, ScheduleException.id)
+            .limit(limit)
+        )
+    )
+
+
 def away_on(exceptions, doctor_id: int, day: date) -> ScheduleException | None:
     for row in exceptions:
         if row.first_day <= day <= row.last_day and row.doctor_id in (None, doctor_id):

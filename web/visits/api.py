@@ -17,7 +17,6 @@ from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import RESCHEDULE_TASK
-from clinic.visits.models import ScheduleException
 from web import db
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
@@ -90,19 +89,13 @@ def _accepted(session, job):
 
 
 def _week_out(session, doctor_id: int) -> dict:
-    # The days off and holidays still to come or under way: after a few years the past ones
-    # would fill the list and hide next week's.
     today = utcnow().astimezone(_settings().tz).date()
-    exceptions = session.query(ScheduleException).filter(
-        (ScheduleException.doctor_id == doctor_id) | ScheduleException.doctor_id.is_(None),
-        ScheduleException.last_day >= today,
-    )
     return {
         "doctor_id": doctor_id,
         "days": [schedules.hours_as_dict(r) for r in schedules.week_of(session, doctor_id)],
         "exceptions": [
             schedules.exception_as_dict(e)
-            for e in exceptions.order_by(ScheduleException.first_day).limit(200)
+            for e in schedules.exceptions_ahead(session, doctor_id, today)
         ],
     }
 
