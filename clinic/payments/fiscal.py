@@ -3,7 +3,11 @@ VAT and the discount spread over them (PROTOCOLS.md, "Fiscal detail")."""
 
 from __future__ import annotations
 
+import logging
+
 from clinic.payments.models import Invoice
+
+log = logging.getLogger(__name__)
 
 
 def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
@@ -36,15 +40,24 @@ def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
     return {"receipt_type": 0, "items": items}
 
 
-def complete(detail: dict) -> bool:
-    """Whether every item carries its IKPU (17 digits) and package code, as a fiscal
-    receipt needs."""
-    return all(
+def fiscal_detail(invoice: Invoice, paid: int | None = None) -> dict | None:
+    """:func:`receipt_detail`, when every item carries its IKPU (17 digits) and package
+    code; else none (with a warning in the log). Payme fiscalises each item by those codes:
+    an item without them makes a receipt the tax office refuses, while the detail itself is
+    optional (Payme then prints no fiscal receipt of ours until the price list has them)."""
+    detail = receipt_detail(invoice, paid)
+    complete = all(
         str(item.get("code") or "").isdigit()
         and len(str(item["code"])) == 17
         and item.get("package_code")
         for item in detail["items"]
     )
+    if not complete:
+        log.warning(
+            "invoice %s: a service lacks its IKPU or package code; no fiscal detail", invoice.id
+        )
+        return None
+    return detail
 
 
 def _spread(reduction: int, amounts: list[int]) -> list[int]:
