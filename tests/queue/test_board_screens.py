@@ -243,6 +243,17 @@ def test_the_api_pairs_lists_and_revokes_a_boards_screens(app, client, hall):
     assert client.post("/api/v1/screens/999999/revoke").status_code == 404
 
 
+def test_guessing_pairing_codes_is_rate_limited_per_address(app):
+    # A pairing code is the only credential of a screen's first visit: ten tries a minute.
+    screen = app.test_client()
+    tries = [
+        screen.post("/board/pair", data={"pairing_code": f"WXYZ-{n:04d}"}, headers=HTML)
+        for n in range(11)
+    ]
+    assert 429 not in [t.status_code for t in tries[:10]]
+    assert tries[10].status_code == 429
+
+
 def test_a_boards_language_and_names_are_checked(db, hall):
     from clinic.errors import ValidationFailed
 

@@ -7,9 +7,9 @@ finds every key of an installation under its prefix.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask_limiter.util import get_qualified_name, get_remote_address
 
 SIGN_IN_PER_ADDRESS = "20 per minute;200 per hour"
 
@@ -42,3 +42,28 @@ def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": key_prefix(settings.redis_prefix)}
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
+    _check_limited_views_only(app)
+
+
+def _check_limited_views_only(app: Flask) -> None:
+    """Flask-Limiter checks every request for limits; here only a few views carry one (and
+    there are no default limits), so the others skip the check: it cost about 0.4 million
+    instructions a request, 7% of the queue list's and 3% of issuing a ticket's. Whether a
+    view carries limits is decided once per endpoint, when it is first asked."""
+    check = limiter._check_request_limit
+    functions = app.before_request_funcs.setdefault(None, [])
+    limited: dict[str | None, bool] = {}
+
+    def carries_limits(endpoint: str | None) -> bool:
+        if endpoint not in limited:
+            view = app.view_functions.get(endpoint or "")
+            # Flask-Limiter keeps the names of the views it decorated, and no public accessor.
+            marked = getattr(limiter, "_marked_for_limiting", set())
+            limited[endpoint] = view is not None and get_qualified_name(view) in marked
+        return limited[endpoint]
+
+    def check_limited_views() -> None:
+        if carries_limits(request.endpoint):
+            check()
+
+    functions[functions.index(check)] = check_limited_views
