@@ -7,12 +7,23 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: dict | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: dict | None = None,
+        code: str | None = None,
+        reasons: dict | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or {}
         # A stable machine-readable reason ("window_closed"), for clients that branch on it.
         self.code = code
+        # Each field's reasons as stable codes, in the order of its messages in ``errors``
+        # ({"username": ["username_taken"]}): a page says them in its own language, whatever
+        # words the English messages use.
+        self.reasons = reasons or {}
 
 
 class NotFound(DomainError):

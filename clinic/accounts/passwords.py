@@ -43,23 +43,46 @@ def _common() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
 
 
-def policy_errors(password: str, *, username: str = "") -> list[str]:
-    """What is wrong with ``password`` as a new password (empty when acceptable)."""
+# Why a new password is refused: a stable code each, and its English message for the API.
+NOT_TEXT = "password_not_text"
+TOO_SHORT = "password_too_short"
+TOO_LONG = "password_too_long"
+TOO_COMMON = "password_too_common"
+TOO_FEW_CHARACTERS = "password_too_few_characters"
+CONTAINS_USERNAME = "password_contains_username"
+POLICY = {
+    NOT_TEXT: "must be text",
+    TOO_SHORT: f"must be at least {MIN_LENGTH} characters long",
+    TOO_LONG: f"must be at most {MAX_LENGTH} characters long",
+    TOO_COMMON: "is too common",
+    TOO_FEW_CHARACTERS: "must use at least four different characters",
+    CONTAINS_USERNAME: "must not contain the username",
+}
+
+
+def policy_problems(password: str, *, username: str = "") -> list[str]:
+    """The codes of what is wrong with ``password`` as a new password (empty when
+    acceptable), in the order :func:`policy_errors` words them."""
     if not isinstance(password, str):
-        return ["must be text"]
-    errors = []
+        return [NOT_TEXT]
+    problems = []
     if len(password) < MIN_LENGTH:
-        errors.append(f"must be at least {MIN_LENGTH} characters long")
+        problems.append(TOO_SHORT)
     if len(password) > MAX_LENGTH:
-        errors.append(f"must be at most {MAX_LENGTH} characters long")
+        problems.append(TOO_LONG)
     lowered = password.lower()
     if lowered in _common() or lowered.rstrip("0123456789!") in _common():
-        errors.append("is too common")
+        problems.append(TOO_COMMON)
     if len(set(password)) < 4:
-        errors.append("must use at least four different characters")
+        problems.append(TOO_FEW_CHARACTERS)
     if username and username.lower() in lowered:
-        errors.append("must not contain the username")
-    return errors
+        problems.append(CONTAINS_USERNAME)
+    return problems
+
+
+def policy_errors(password: str, *, username: str = "") -> list[str]:
+    """What is wrong with ``password`` as a new password (empty when acceptable)."""
+    return [POLICY[problem] for problem in policy_problems(password, username=username)]
 
 
 def hash_password(password: str) -> str:

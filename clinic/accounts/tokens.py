@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from clinic.accounts import holders
+from clinic.accounts import refusals as R
 from clinic.accounts.access import access_changed
 from clinic.accounts.holders import Holder
 from clinic.accounts.models import ApiToken, User
@@ -39,13 +40,13 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for ``user``. Returns the row and the token itself, which is not kept."""
     name = (name or "").strip()
-    errors = {}
+    reasons = {}
     if not name or len(name) > NAME_MAX:
-        errors["name"] = [f"1-{NAME_MAX} characters"]
+        reasons["name"] = [(R.TOKEN_NAME, f"1-{NAME_MAX} characters")]
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
-        errors["days"] = [f"a whole number of days from 1 to {MAX_DAYS}"]
-    if errors:
-        raise ValidationFailed("bad token request", errors=errors)
+        reasons["days"] = [(R.TOKEN_DAYS, f"a whole number of days from 1 to {MAX_DAYS}")]
+    if reasons:
+        raise R.refusal(ValidationFailed, "bad token request", reasons)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clinic.accounts import passwords, tokens
+from clinic.accounts import passwords
+from clinic.accounts import refusals as R
+from clinic.accounts import tokens
 from clinic.accounts.access import access_changed
 from clinic.accounts.models import User, UserRole
 from clinic.accounts.permissions import ROLES, permissions_of
@@ -32,20 +34,27 @@ def _check_roles(roles) -> list[str]:
     roles = sorted(set(roles or []))
     unknown = [r for r in roles if r not in ROLES]
     if not roles:
-        raise ValidationFailed("a user needs at least one role", errors={"roles": ["required"]})
+        raise R.refusal(
+            ValidationFailed,
+            "a user needs at least one role",
+            {"roles": [(R.ROLES_REQUIRED, "required")]},
+        )
     if unknown:
-        raise ValidationFailed(
-            "unknown role", errors={"roles": [f"unknown role: {', '.join(unknown)}"]}
+        raise R.refusal(
+            ValidationFailed,
+            "unknown role",
+            {"roles": [(R.UNKNOWN_ROLE, f"unknown role: {', '.join(unknown)}")]},
         )
     return roles
 
 
 def _check_password(password: str, username: str) -> None:
-    problems = passwords.policy_errors(password, username=username)
+    problems = passwords.policy_problems(password, username=username)
     if problems:
-        raise ValidationFailed(
+        raise R.refusal(
+            ValidationFailed,
             "the password does not meet the policy",
-            errors={"password": [f"password {p}" for p in problems]},
+            {"password": [(p, f"password {passwords.POLICY[p]}") for p in problems]},
         )
 
 
@@ -78,19 +87,31 @@ def create_user(
 ) -> User:
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
-        raise ValidationFailed(
+        raise R.refusal(
+            ValidationFailed,
             "bad username",
-            errors={"username": ["2-64 characters: Latin letters, digits, dot, dash, underscore"]},
+            {
+                "username": [
+                    (
+                        R.USERNAME_FORMAT,
+                        "2-64 characters: Latin letters, digits, dot, dash, underscore",
+                    )
+                ]
+            },
         )
     full_name = (full_name or "").strip()
     if len(full_name) > FULL_NAME_MAX:
-        raise ValidationFailed(
-            "full name too long", errors={"full_name": [f"at most {FULL_NAME_MAX} characters"]}
+        raise R.refusal(
+            ValidationFailed,
+            "full name too long",
+            {"full_name": [(R.FULL_NAME_TOO_LONG, f"at most {FULL_NAME_MAX} characters")]},
         )
     roles = _check_roles(roles)
     _check_password(password, username)
     if find_user(session, username) is not None:
-        raise Conflict("username taken", errors={"username": ["is already taken"]})
+        raise R.refusal(
+            Conflict, "username taken", {"username": [(R.USERNAME_TAKEN, "is already taken")]}
+        )
     _check_doctor(session, roles, doctor_id)
     user = User(
         username=username,
@@ -108,16 +129,23 @@ def create_user(
 
 def _check_doctor(session: Session, roles, doctor_id) -> None:
     if "doctor" in roles and doctor_id is None:
-        raise ValidationFailed(
-            "a doctor user is linked to a doctor", errors={"doctor_id": ["required for a doctor"]}
+        raise R.refusal(
+            ValidationFailed,
+            "a doctor user is linked to a doctor",
+            {"doctor_id": [(R.DOCTOR_REQUIRED, "required for a doctor")]},
         )
     if doctor_id is not None and (not is_id(doctor_id) or session.get(Doctor, doctor_id) is None):
-        raise ValidationFailed("unknown doctor", errors={"doctor_id": ["no such doctor"]})
+        raise R.refusal(
+            ValidationFailed,
+            "unknown doctor",
+            {"doctor_id": [(R.UNKNOWN_DOCTOR, "no such doctor")]},
+        )
     if doctor_id is not None and "doctor" not in roles:
         # The link narrows what the user sees to that doctor's queues and calendar.
-        raise ValidationFailed(
+        raise R.refusal(
+            ValidationFailed,
             "only a doctor user is linked to a doctor",
-            errors={"doctor_id": ["only for a user with the doctor role"]},
+            {"doctor_id": [(R.DOCTOR_WITHOUT_ROLE, "only for a user with the doctor role")]},
         )
 
 
@@ -142,10 +170,12 @@ def _keep_an_administrator(session: Session, user: User, *, admin: bool, active:
     session.scalars(admins.order_by(User.id).with_for_update(of=User)).all()
     others = session.scalars(admins.where(User.id != user.id)).all()
     if not others:
-        raise Conflict(
+        field = "roles" if not admin else "active"
+        raise R.refusal(
+            Conflict,
             "the last active administrator must stay one",
-            code="last_admin",
-            errors={"roles" if not admin else "active": ["keep at least one active administrator"]},
+            {field: [(R.LAST_ADMINISTRATOR, "keep at least one active administrator")]},
+            code=R.LAST_ADMINISTRATOR,
         )
 
 
@@ -200,13 +230,20 @@ def change_own_password(session: Session, user: User, current: str, new_password
     if not matches and not is_locked(user, now):
         _count_failure(session, user, now)
     if is_locked(user, now):
-        raise ValidationFailed(
+        raise R.refusal(
+            ValidationFailed,
             "the account is locked after wrong passwords",
-            errors={"current_password": ["the account is locked for now: wait or ask an admin"]},
+            {
+                "current_password": [
+                    (R.ACCOUNT_LOCKED, "the account is locked for now: wait or ask an admin")
+                ]
+            },
         )
     if not matches:
-        raise ValidationFailed(
-            "the current password is wrong", errors={"current_password": ["is wrong"]}
+        raise R.refusal(
+            ValidationFailed,
+            "the current password is wrong",
+            {"current_password": [(R.WRONG_PASSWORD, "is wrong")]},
         )
     set_password(session, user, new_password)
 

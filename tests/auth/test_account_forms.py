@@ -3,9 +3,10 @@ administrator may not take on himself."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from clinic.accounts import tokens, users
+from clinic.accounts import passwords, refusals, tokens, users
 from clinic.accounts.models import ApiToken, User
 
 GOOD = "Yashil-olma-42"
@@ -184,3 +185,32 @@ def test_the_users_and_tokens_pages_say_a_refusal_in_the_page_language(client, r
     with runtime.db.session() as s:
         assert users.find_user(s, "feruza") is None
         assert s.scalars(select(ApiToken)).all() == []
+
+
+@pytest.mark.parametrize("language", ["ru", "uz"])
+def test_every_refusal_of_the_accounts_module_has_words_in_russian_and_uzbek(app, language):
+    """The users, tokens and password pages say a refusal by its code: a code any of their
+    forms may meet (clinic/accounts/refusals.py) without words here would reach the page in
+    English."""
+    from web.accounts.pages import refusal_texts
+
+    with app.test_request_context("/admin/users?lang=en"):
+        english = refusal_texts()
+    with app.test_request_context(f"/admin/users?lang={language}"):
+        said = refusal_texts()
+    assert sorted(refusals.CODES - set(said)) == []
+    assert [code for code in sorted(refusals.CODES) if said[code] == english[code]] == []
+
+
+def test_a_reworded_refusal_is_still_said_in_the_page_language(client, monkeypatch):
+    """The page goes by the refusal's code, not by the English words the API shows."""
+    monkeypatch.setitem(passwords.POLICY, passwords.TOO_SHORT, "is shorter than allowed")
+    client.get("/admin/users?lang=ru")
+    short = client.post(
+        "/admin/users", data={"username": "feruza", "password": "qisqa", "roles": ["cashier"]}
+    )
+    page = client.get(short.headers["Location"], headers={"Accept": "text/html"}).get_data(
+        as_text=True
+    )
+    assert "Пароль должен быть не короче 10 символов." in page
+    assert "shorter than allowed" not in page

@@ -11,7 +11,9 @@ from datetime import datetime, time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from clinic.accounts import audit, tokens, users
+from clinic.accounts import audit
+from clinic.accounts import refusals as R
+from clinic.accounts import tokens, users
 from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
 from clinic.reference import directory as reference
@@ -27,31 +29,26 @@ bp = Blueprint("admin", __name__)
 AUDIT_PAGE_SIZE = 100
 
 
-def _refusal_texts() -> dict[str, str]:
-    """The accounts module's refusals (written in English for the API and the logs), as the
-    page's language says them."""
+def refusal_texts() -> dict[str, str]:
+    """The accounts module's refusals by their codes (clinic/accounts/refusals.py), as the
+    page's language says them: the domain words them in English for the API and the logs."""
     return {
-        "2-64 characters: Latin letters, digits, dot, dash, underscore": _(
+        R.USERNAME_FORMAT: _(
             "The user name has 2 to 64 characters: Latin letters, digits, dot, dash and "
             "underscore."
         ),
-        f"at most {users.FULL_NAME_MAX} characters": _(
+        R.FULL_NAME_TOO_LONG: _(
             "The full name has at most %(n)s characters.", n=users.FULL_NAME_MAX
         ),
-        "is already taken": _("This user name is already taken."),
-        "required": _("Choose at least one role."),
-        "required for a doctor": _("A doctor's account needs the doctor it belongs to."),
-        "no such doctor": _("No such doctor."),
-        "only for a user with the doctor role": _(
-            "Only a user with the doctor role is linked to a doctor."
-        ),
-        "keep at least one active administrator": _(
-            "At least one active administrator must remain."
-        ),
-        f"1-{tokens.NAME_MAX} characters": _(
-            "The token's name has 1 to %(n)s characters.", n=tokens.NAME_MAX
-        ),
-        f"a whole number of days from 1 to {tokens.MAX_DAYS}": _(
+        R.USERNAME_TAKEN: _("This user name is already taken."),
+        R.ROLES_REQUIRED: _("Choose at least one role."),
+        R.UNKNOWN_ROLE: _("There is no such role."),
+        R.DOCTOR_REQUIRED: _("A doctor's account needs the doctor it belongs to."),
+        R.UNKNOWN_DOCTOR: _("No such doctor."),
+        R.DOCTOR_WITHOUT_ROLE: _("Only a user with the doctor role is linked to a doctor."),
+        R.LAST_ADMINISTRATOR: _("At least one active administrator must remain."),
+        R.TOKEN_NAME: _("The token's name has 1 to %(n)s characters.", n=tokens.NAME_MAX),
+        R.TOKEN_DAYS: _(
             "The token lasts a whole number of days, from 1 to %(n)s.", n=tokens.MAX_DAYS
         ),
         **password_refusals(),
@@ -71,10 +68,10 @@ def _role_names() -> dict[str, str]:
 
 
 def _fail(exc: DomainError) -> None:
-    texts = _refusal_texts()
-    said = [m for msgs in exc.errors.values() for m in msgs]
-    if said and all(m in texts for m in said):
-        flash(" ".join(texts[m] for m in said), "error")
+    texts = refusal_texts()
+    reasons = [reason for listed in exc.reasons.values() for reason in listed]
+    if reasons and all(reason in texts for reason in reasons):
+        flash(" ".join(texts[reason] for reason in reasons), "error")
     else:
         details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
         flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")

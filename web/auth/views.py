@@ -17,8 +17,8 @@ from marshmallow import ValidationError
 
 from clinic.accounts import access
 from clinic.accounts import audit as audit_log
-from clinic.accounts import passwords, users
-from clinic.errors import ValidationFailed
+from clinic.accounts import passwords, refusals, users
+from clinic.errors import DomainError, ValidationFailed
 from web import db
 from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
@@ -144,33 +144,36 @@ def logout():
 
 
 def password_refusals() -> dict[str, str]:
-    """The account's refusals of a new or current password, in the page's language (the
-    domain writes them in English for the API and the logs)."""
+    """The account's refusals of a new or current password by their codes
+    (clinic/accounts/refusals.py), in the page's language: the domain words them in English
+    for the API and the logs."""
     shortest, longest = passwords.MIN_LENGTH, passwords.MAX_LENGTH
     return {
-        f"password must be at least {shortest} characters long": _(
-            "The password must be at least %(n)s characters long.", n=shortest
-        ),
-        f"password must be at most {longest} characters long": _(
-            "The password must be at most %(n)s characters long.", n=longest
-        ),
-        "password is too common": _("This password is too common."),
-        "password must use at least four different characters": _(
+        passwords.NOT_TEXT: _("The password must be text."),
+        passwords.TOO_SHORT: _("The password must be at least %(n)s characters long.", n=shortest),
+        passwords.TOO_LONG: _("The password must be at most %(n)s characters long.", n=longest),
+        passwords.TOO_COMMON: _("This password is too common."),
+        passwords.TOO_FEW_CHARACTERS: _(
             "The password must use at least four different characters."
         ),
-        "password must not contain the username": _(
-            "The password must not contain your user name."
-        ),
-        "is wrong": _("The current password is wrong."),
-        "the account is locked for now: wait or ask an admin": _(
-            "The account is locked for now: wait, or ask an administrator."
-        ),
+        passwords.CONTAINS_USERNAME: _("The password must not contain your user name."),
+        refusals.WRONG_PASSWORD: _("The current password is wrong."),
+        refusals.ACCOUNT_LOCKED: _("The account is locked for now: wait, or ask an administrator."),
     }
 
 
-def _in_page_language(errors: dict) -> dict:
+def _in_page_language(exc: DomainError) -> dict:
+    """Each refused field's messages said by their reasons' codes; one the page has no words
+    for stays as the domain wrote it."""
     texts = password_refusals()
-    return {field: [texts.get(m, m) for m in messages] for field, messages in errors.items()}
+    said = {}
+    for field, messages in exc.errors.items():
+        reasons = exc.reasons.get(field, [])
+        said[field] = [
+            texts.get(reasons[i], message) if i < len(reasons) else message
+            for i, message in enumerate(messages)
+        ]
+    return said
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -192,7 +195,7 @@ def password_page():
                     session, user, data["current_password"], data["new_password"]
                 )
             except ValidationFailed as exc:
-                errors = _in_page_language(exc.errors)
+                errors = _in_page_language(exc)
                 answer_status(422)  # a wrong current password is counted: kept, with its answer
                 session.commit()
             else:
