@@ -1,5 +1,6 @@
 """Calling and serving: call next, recall, start, finish, no-show, postpone, call back,
-cancel and transfer, and each ticket's history.
+cancel and transfer, and each ticket's history. Where a transferred patient comes back to
+once served, and the ticket that brings him there, are :mod:`clinic.queue.returns`.
 
 "Call next" locks the queue's day row first, so concurrent doctors are served one after the
 other, each the next ticket by priority then queue time. Every transition is a guarded update
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import numbering
+from clinic.queue import numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
-from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
     QueueRefused,
@@ -242,43 +243,7 @@ def finish_service(
     not keep the doctor from finishing: the patient is served and not sent back."""
     now = now or utcnow()
     _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
-    if ticket.return_to_queue_id is None:
-        return None
-    sent_from = _sent_from(session, ticket, ticket.return_to_queue_id)
-    try:
-        with session.begin_nested():
-            return issue_ticket(
-                session,
-                ticket.return_to_queue_id,
-                tz=tz,
-                source=ticket.source,
-                priority=max(ticket.priority, Priority.RETURNED),
-                patient_id=ticket.patient_id,
-                phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
-                comment=ticket.comment,
-                actor=actor,
-                now=now,
-                queued_at=ticket.queued_at,
-                transferred_from_id=ticket.id,
-                # Paid there before he was sent away, he comes back paid: a "pay before the
-                # doctor" queue calls him without a second payment. And he comes back to the
-                # appointment he was checked in for, which serving him there completes.
-                paid_at=sent_from.paid_at if sent_from is not None else None,
-                visit_id=sent_from.visit_id if sent_from is not None else None,
-            )
-    except QueueRefused:
-        return None
-
-
-def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None:
-    """The ticket the patient last held in queue ``queue_id`` before ``ticket``: the one he
-    was sent away from, to come back to that queue."""
-    current = ticket
-    while current.transferred_from_id is not None:
-        current = session.get(Ticket, current.transferred_from_id)
-        if current.queue_id == queue_id:
-            return current
-    return None
+    return returns.send_back(session, ticket, tz=tz, actor=actor, now=now)
 
 
 def mark_no_show(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
@@ -380,7 +345,7 @@ def transfer(
             now=now,
             queued_at=ticket.queued_at,
             transferred_from_id=ticket.id,
-            return_to_queue_id=_returns_to(ticket, target.id, return_after),
+            return_to_queue_id=returns.returns_to(ticket, target.id, return_after),
         )
     except QueueRefused as refused:
         # The queue sent to refuses (closed, switched off): said of that queue, not the
@@ -391,18 +356,6 @@ def transfer(
             errors={"to_queue_id": [refused.detail]},
         ) from refused
     return new
-
-
-def _returns_to(ticket: Ticket, to_queue_id: int, return_after: bool) -> int | None:
-    """Where the patient goes once seen in the queue he is sent to: back here when asked;
-    else where this ticket was to take him back to (therapy sends him to the laboratory to
-    come back, the laboratory sends him on to the X-ray: he still comes back to therapy),
-    unless he is being sent there now."""
-    if return_after:
-        return ticket.queue_id
-    if ticket.return_to_queue_id != to_queue_id:
-        return ticket.return_to_queue_id
-    return None
 
 
 def history(session: Session, ticket: Ticket) -> list[dict]:

@@ -1,0 +1,78 @@
+"""A patient's return from a transfer: sent from therapy to the laboratory "to come back",
+he is given a ticket in therapy again once the laboratory has served him, ahead of those
+waiting (priority ``RETURNED``), keeping his queue time, his payment and his appointment.
+
+:func:`clinic.queue.calls.transfer` asks :func:`returns_to` where the new ticket takes the
+patient back to; :func:`clinic.queue.calls.finish_service` asks :func:`send_back` for the
+ticket there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from clinic.queue.models import Priority, Ticket, TicketSource
+from clinic.queue.tickets import QueueRefused, issue_ticket
+
+
+def returns_to(ticket: Ticket, to_queue_id: int, return_after: bool) -> int | None:
+    """Where the patient goes once seen in the queue he is sent to: back here when asked;
+    else where this ticket was to take him back to (therapy sends him to the laboratory to
+    come back, the laboratory sends him on to the X-ray: he still comes back to therapy),
+    unless he is being sent there now."""
+    if return_after:
+        return ticket.queue_id
+    if ticket.return_to_queue_id != to_queue_id:
+        return ticket.return_to_queue_id
+    return None
+
+
+def send_back(
+    session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str, now: datetime
+) -> Ticket | None:
+    """The new ticket that takes the patient of ``ticket``, just served, back to the queue
+    it came by a transfer from, at a higher priority; None when that transfer did not ask
+    for it.
+
+    A first queue that takes no ticket any more (closed for the day, or switched off) does
+    not keep the doctor from finishing: the patient is served and not sent back (None)."""
+    if ticket.return_to_queue_id is None:
+        return None
+    sent_from = _sent_from(session, ticket, ticket.return_to_queue_id)
+    try:
+        with session.begin_nested():
+            return issue_ticket(
+                session,
+                ticket.return_to_queue_id,
+                tz=tz,
+                source=ticket.source,
+                priority=max(ticket.priority, Priority.RETURNED),
+                patient_id=ticket.patient_id,
+                phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+                comment=ticket.comment,
+                actor=actor,
+                now=now,
+                queued_at=ticket.queued_at,
+                transferred_from_id=ticket.id,
+                # Paid there before he was sent away, he comes back paid: a "pay before the
+                # doctor" queue calls him without a second payment. And he comes back to the
+                # appointment he was checked in for, which serving him there completes.
+                paid_at=sent_from.paid_at if sent_from is not None else None,
+                visit_id=sent_from.visit_id if sent_from is not None else None,
+            )
+    except QueueRefused:
+        return None
+
+
+def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None:
+    """The ticket the patient last held in queue ``queue_id`` before ``ticket``: the one he
+    was sent away from, to come back to that queue."""
+    current = ticket
+    while current.transferred_from_id is not None:
+        current = session.get(Ticket, current.transferred_from_id)
+        if current.queue_id == queue_id:
+            return current
+    return None
