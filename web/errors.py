@@ -42,7 +42,12 @@ def problem(
     detail: str | None = None,
     errors: dict | None = None,
     code: str | None = None,
+    *,
+    reasons: dict | None = None,
 ):
+    """A problem body; ``reasons`` (each field's stable codes, in the order of its messages in
+    ``errors``) is added beside ``errors``, so a client reading only ``errors`` is served as
+    before."""
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -50,6 +55,8 @@ def problem(
         body["code"] = code
     if errors:
         body["errors"] = errors
+        if reasons:
+            body["reasons"] = reasons
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_TYPE
@@ -157,7 +164,9 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(exc: DomainError):
         if wants_html():
             return error_page(exc.status, exc.title, exc.detail)
-        return problem(exc.status, exc.title, exc.detail, exc.errors or None, exc.code)
+        return problem(
+            exc.status, exc.title, exc.detail, exc.errors or None, exc.code, reasons=exc.reasons
+        )
 
     @app.errorhandler(sa.IntegrityError)
     def _integrity(exc: sa.IntegrityError):

@@ -43,3 +43,27 @@ def test_a_problem_carries_only_the_parts_it_has(app):
         "code": "taken",
         "errors": {"code": ["taken"]},
     }
+
+
+def test_a_refused_fields_reasons_come_by_code_beside_its_messages(app):
+    """``reasons`` is added beside ``errors``: a client that reads only ``errors`` sees the
+    body it always saw; a page says each code in its own language."""
+    from clinic.errors import ValidationFailed
+
+    errors = {"end": ["The period ends before it starts."]}
+    with app.test_request_context("/api/v1/reports", headers={"Accept": "application/json"}):
+        shaped = problem(422, "Validation failed", "bad", errors, reasons={"end": ["reversed"]})
+        refused = app.handle_user_exception(
+            ValidationFailed("bad", errors=errors, reasons={"end": ["reversed"]})
+        )
+        unexplained = app.handle_user_exception(ValidationFailed("bad", errors=errors))
+    assert shaped.get_json() == {
+        "type": "about:blank",
+        "title": "Validation failed",
+        "status": 422,
+        "detail": "bad",
+        "errors": {"end": ["The period ends before it starts."]},
+        "reasons": {"end": ["reversed"]},
+    }
+    assert refused.get_json() == shaped.get_json()
+    assert "reasons" not in unexplained.get_json()

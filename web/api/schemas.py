@@ -60,6 +60,15 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     # A reason a client may branch on (``no_open_shift``, ``not_your_queue``...).
     code = fields.String()
+    reasons = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "Beside errors, where the refusal gives them: each field's reasons "
+            'as stable codes, in the order of its messages ({"end": ["period_reversed"]}). '
+            "A client says them in its own words; the messages may be reworded, the codes stay."
+        },
+    )
 
 
 class JobSchema(Schema):
