@@ -26,6 +26,24 @@ class DomainError(Exception):
         self.reasons = reasons or {}
 
 
+def refusal(
+    error: type[DomainError],
+    detail: str,
+    reasons: dict[str, list[tuple[str, str]]],
+    *,
+    code: str | None = None,
+) -> DomainError:
+    """``error`` refusing each field of ``reasons`` for the reasons it lists, each as its
+    stable code and its English message: ``{"end": [("period_reversed", "The period ...")]}``
+    gives ``errors`` the messages and ``reasons`` the codes, in the same order."""
+    return error(
+        detail,
+        errors={field: [message for _, message in listed] for field, listed in reasons.items()},
+        reasons={field: [reason for reason, _ in listed] for field, listed in reasons.items()},
+        code=code,
+    )
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

@@ -4,6 +4,7 @@ own language by its code, so rewording a message changes no page."""
 
 from __future__ import annotations
 
+from clinic import errors
 from clinic.accounts import passwords
 from clinic.errors import DomainError
 
@@ -52,9 +53,4 @@ def refusal(
 ) -> DomainError:
     """``error`` refusing each field of ``reasons`` for the reasons it lists, each a code of
     :data:`CODES` and its English message."""
-    return error(
-        detail,
-        errors={field: [message for _, message in listed] for field, listed in reasons.items()},
-        reasons={field: [reason for reason, _ in listed] for field, listed in reasons.items()},
-        code=code,
-    )
+    return errors.refusal(error, detail, reasons, code=code)

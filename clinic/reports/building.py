@@ -16,6 +16,7 @@ from clinic.errors import NotFound, ValidationFailed
 from clinic.jobs.models import Job, JobFile
 from clinic.reference.models import Department, Doctor
 from clinic.reports import output
+from clinic.reports import refusals as R
 from clinic.reports.definitions import build, period_text
 from clinic.reports.labels import label
 from clinic.reports.params import FORMATS, ReportParams
@@ -44,8 +45,10 @@ class Rendered:
 def parse_formats(value) -> list[str]:
     formats = value if isinstance(value, list) else ["csv", "xlsx", "pdf"]
     if not formats or any(f not in FORMATS for f in formats):
-        raise ValidationFailed(
-            "The formats are not valid.", errors={"formats": [f"Some of: {', '.join(FORMATS)}."]}
+        raise R.refusal(
+            ValidationFailed,
+            "The formats are not valid.",
+            {"formats": [(R.UNKNOWN_FORMAT, f"Some of: {', '.join(FORMATS)}.")]},
         )
     return list(dict.fromkeys(formats))
 

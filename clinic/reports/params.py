@@ -17,6 +17,7 @@ from clinic.accounts.permissions import Staff
 from clinic.base import FIRST_DAY, LAST_DAY, is_id
 from clinic.errors import Forbidden, ValidationFailed
 from clinic.reference.models import Department, Doctor
+from clinic.reports import refusals as R
 
 LANGUAGES = ("ru", "uz", "en")
 FORMATS = ("csv", "xlsx", "pdf")
@@ -75,7 +76,11 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
-def _date(value, field: str, errors: dict) -> date | None:
+# The reason a badly written (or missing) day of each end of the period is refused for.
+_DAY_FORMAT = {"start": R.START_FORMAT, "end": R.END_FORMAT}
+
+
+def _date(value, field: str, reasons: dict) -> date | None:
     if isinstance(value, str) and DAY_FORMAT.match(value.strip()):
         try:
             day = date.fromisoformat(value.strip())
@@ -84,17 +89,17 @@ def _date(value, field: str, errors: dict) -> date | None:
         if day is not None and FIRST_DAY <= day <= LAST_DAY:
             return day
         if day is not None:
-            errors[field] = [f"A date from {FIRST_DAY} to {LAST_DAY}."]
+            reasons[field] = [(R.DAY_OUT_OF_RANGE, f"A date from {FIRST_DAY} to {LAST_DAY}.")]
             return None
-    errors[field] = ["A date is required, as YYYY-MM-DD."]
+    reasons[field] = [(_DAY_FORMAT[field], "A date is required, as YYYY-MM-DD.")]
     return None
 
 
-def _optional_id(value, field: str, errors: dict) -> int | None:
+def _optional_id(value, field: str, reasons: dict) -> int | None:
     if value is None:
         return None
     if not is_id(value):
-        errors[field] = ["Not a valid id."]
+        reasons[field] = [(R.NOT_AN_ID, "Not a valid id.")]
         return None
     return value
 
@@ -104,46 +109,52 @@ def parse_params(
 ) -> ReportParams:
     """Validated parameters, scoped to who asks: a doctor's report is always his own.
 
-    Raises ValidationFailed with per-field errors, or Forbidden for a report a doctor may
-    not see. Without ``with_period`` (a subscription) the period is left to the delivery.
+    Raises ValidationFailed with per-field errors and their reasons' codes
+    (clinic/reports/refusals.py), or Forbidden for a report a doctor may not see. Without
+    ``with_period`` (a subscription) the period is left to the delivery.
     """
-    errors: dict[str, list[str]] = {}
+    reasons: dict[str, list[tuple[str, str]]] = {}
     report = data.get("report")
     if report not in GROUPINGS:
-        errors["report"] = [f"One of: {', '.join(GROUPINGS)}."]
-        raise ValidationFailed("The report parameters are not valid.", errors=errors)
+        reasons["report"] = [(R.UNKNOWN_REPORT, f"One of: {', '.join(GROUPINGS)}.")]
+        raise R.refusal(ValidationFailed, "The report parameters are not valid.", reasons)
     by = data.get("by") or GROUPINGS[report][0]
     if by not in GROUPINGS[report]:
-        errors["by"] = [f"This report groups by one of: {', '.join(GROUPINGS[report])}."]
+        reasons["by"] = [
+            (
+                R.UNKNOWN_GROUPING,
+                f"This report groups by one of: {', '.join(GROUPINGS[report])}.",
+            )
+        ]
     language = data.get("language") or "ru"
     if language not in LANGUAGES:
-        errors["language"] = [f"One of: {', '.join(LANGUAGES)}."]
+        reasons["language"] = [(R.UNKNOWN_LANGUAGE, f"One of: {', '.join(LANGUAGES)}.")]
     start = end = date(2000, 1, 1)
     if with_period:
-        start = _date(data.get("start"), "start", errors)
-        end = _date(data.get("end"), "end", errors)
+        start = _date(data.get("start"), "start", reasons)
+        end = _date(data.get("end"), "end", reasons)
         if start and end:
             if end < start:
-                errors["end"] = ["The period ends before it starts."]
+                reasons["end"] = [(R.PERIOD_REVERSED, "The period ends before it starts.")]
             elif (end - start).days >= MAX_DAYS:
-                errors["end"] = [f"A report covers at most {MAX_DAYS} days."]
-    department_id = _optional_id(data.get("department_id"), "department_id", errors)
-    doctor_id = _optional_id(data.get("doctor_id"), "doctor_id", errors)
+                reasons["end"] = [(R.PERIOD_TOO_LONG, f"A report covers at most {MAX_DAYS} days.")]
+    department_id = _optional_id(data.get("department_id"), "department_id", reasons)
+    doctor_id = _optional_id(data.get("doctor_id"), "doctor_id", reasons)
     if report in UNFILTERED:
         for field, value in (("department_id", department_id), ("doctor_id", doctor_id)):
             if value is not None:
-                errors[field] = ["This report takes no such filter."]
+                reasons[field] = [(R.NOT_FILTERED, "This report takes no such filter.")]
     if department_id is not None and session.get(Department, department_id) is None:
-        errors["department_id"] = ["No such department."]
+        reasons["department_id"] = [(R.UNKNOWN_DEPARTMENT, "No such department.")]
     if doctor_id is not None and session.get(Doctor, doctor_id) is None:
-        errors["doctor_id"] = ["No such doctor."]
-    if errors:
-        raise ValidationFailed("The report parameters are not valid.", errors=errors)
+        reasons["doctor_id"] = [(R.UNKNOWN_DOCTOR, "No such doctor.")]
+    if reasons:
+        raise R.refusal(ValidationFailed, "The report parameters are not valid.", reasons)
     if not staff.can("reports.read"):
         # A doctor sees his own figures, whatever he asked for.
         if staff.doctor_id is None or report in CLINIC_ONLY:
-            raise Forbidden("You may see only your own figures.", code="own_figures_only")
+            raise Forbidden("You may see only your own figures.", code=R.OWN_FIGURES_ONLY)
         if doctor_id not in (None, staff.doctor_id):
-            raise Forbidden("You may see only your own figures.", code="own_figures_only")
+            raise Forbidden("You may see only your own figures.", code=R.OWN_FIGURES_ONLY)
         doctor_id = staff.doctor_id
     return ReportParams(report, by, start, end, department_id, doctor_id, language)

@@ -35,6 +35,7 @@ from clinic.accounts.permissions import Staff
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments.receipts import send_mail
+from clinic.reports import refusals as R
 from clinic.reports.building import parse_formats, render
 from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
@@ -97,19 +98,24 @@ def delivery_as_dict(delivery: ReportDelivery) -> dict:
 def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) -> ReportSubscription:
     """A new subscription; the report's parameters are checked as for a report built now."""
     params = parse_params(session, data, staff, with_period=False)
-    errors = {}
+    reasons = {}
     frequency = data.get("frequency")
     if frequency not in Frequency.ALL:
-        errors["frequency"] = [f"One of: {', '.join(Frequency.ALL)}."]
+        reasons["frequency"] = [(R.UNKNOWN_FREQUENCY, f"One of: {', '.join(Frequency.ALL)}.")]
     email = (data.get("email") or "").strip() if isinstance(data.get("email"), str) else ""
     if not EMAIL.match(email) or len(email) > 254:
-        errors["email"] = ["A valid e-mail address is required."]
+        reasons["email"] = [(R.EMAIL_FORMAT, "A valid e-mail address is required.")]
     for key in ("start", "end"):
         if data.get(key) is not None:
             # Each e-mail covers the period its frequency closes (yesterday, last week...).
-            errors[key] = ["Not taken: each e-mail covers the period its frequency closes."]
-    if errors:
-        raise ValidationFailed("The subscription is not valid.", errors=errors)
+            reasons[key] = [
+                (
+                    R.PERIOD_NOT_TAKEN,
+                    "Not taken: each e-mail covers the period its frequency closes.",
+                )
+            ]
+    if reasons:
+        raise R.refusal(ValidationFailed, "The subscription is not valid.", reasons)
     formats = parse_formats(data.get("formats"))
     stored = params.as_dict()
     for key in ("start", "end"):
@@ -125,7 +131,7 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
         if other.params == stored and sorted(other.formats) == sorted(formats):
             raise Conflict(
                 f"{email} already receives this report {frequency} (subscription {other.id})",
-                code="already_subscribed",
+                code=R.ALREADY_SUBSCRIBED,
             )
     sub = ReportSubscription(
         params=stored,

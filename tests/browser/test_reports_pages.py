@@ -76,6 +76,38 @@ def test_a_refused_report_is_said_in_the_page_language(page, live_server):
         "Проверьте параметры: Период заканчивается раньше, чем начинается."
     )
 
+    # The page goes by the reasons' codes, not by the English words: reworded messages, and
+    # two fields refused for one reason, read as the page's own words, each once.
+    reworded = {
+        "type": "about:blank",
+        "title": "Validation failed",
+        "status": 422,
+        "detail": "The report parameters are not valid.",
+        "errors": {
+            "end": ["Ends before it begins."],
+            "department_id": ["No filter here."],
+            "doctor_id": ["No filter here."],
+        },
+        "reasons": {
+            "end": ["period_reversed"],
+            "department_id": ["not_filtered"],
+            "doctor_id": ["not_filtered"],
+        },
+    }
+    page.route(
+        "**/api/v1/reports",
+        lambda route: route.fulfill(
+            json=reworded, status=422, content_type="application/problem+json"
+        ),
+    )
+    page.evaluate("document.getElementById('report-error').hidden = true")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#report-error:not([hidden])")
+    assert page.inner_text("#report-error") == (
+        "Проверьте параметры: Период заканчивается раньше, чем начинается."
+        " Этот отчёт не фильтруется по отделению или врачу."
+    )
+
 
 def test_the_dashboard_follows_a_payment_live(page, live_server, runtime, make_user):
     cashier = make_user("cashier", "kassa")

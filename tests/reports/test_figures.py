@@ -218,13 +218,15 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 },
                 manager,
             )
-        assert set(refused.value.errors) == {
-            "by",
-            "start",
-            "department_id",
-            "doctor_id",
-            "language",
+        # Each reason also by its stable code, for pages that say it in their own language.
+        assert refused.value.reasons == {
+            "by": ["unknown_grouping"],
+            "start": ["start_format"],
+            "department_id": ["unknown_department"],
+            "doctor_id": ["not_an_id"],
+            "language": ["unknown_language"],
         }
+        assert set(refused.value.errors) == set(refused.value.reasons)
         with pytest.raises(ValidationFailed) as refused:
             parse_params(
                 s,
@@ -236,7 +238,7 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 },
                 manager,
             )
-        assert set(refused.value.errors) == {"end", "doctor_id"}
+        assert refused.value.reasons == {"end": ["period_reversed"], "doctor_id": ["not_filtered"]}
         with pytest.raises(ValidationFailed) as refused:
             parse_params(
                 s,
@@ -248,15 +250,20 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 },
                 manager,
             )
-        assert set(refused.value.errors) == {"doctor_id"}
+        assert refused.value.reasons == {"doctor_id": ["unknown_doctor"]}
         with pytest.raises(ValidationFailed) as refused:
             parse_params(s, {"report": "sales"}, manager)
-        assert set(refused.value.errors) == {"report"}
+        assert refused.value.reasons == {"report": ["unknown_report"]}
         with pytest.raises(ValidationFailed) as refused:
             parse_params(
                 s, {"report": "queue", "start": "2025-01-01", "end": "2026-03-10"}, manager
             )
-        assert set(refused.value.errors) == {"end"}
+        assert refused.value.reasons == {"end": ["period_too_long"]}
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s, {"report": "queue", "start": "1899-12-31", "end": "2026-03-10"}, manager
+            )
+        assert refused.value.reasons == {"start": ["day_out_of_range"]}
 
 
 def test_filters_by_department_and_doctor_and_unattributed_money(runtime, day):

@@ -81,11 +81,18 @@ def test_the_api_refuses_bad_parameters_and_others_figures(client_as, runtime):
     refused = manager.post("/api/v1/reports", json={"report": "visits", "by": "service"})
     assert refused.status_code == 422
     assert set(refused.get_json()["errors"]) == {"by", "start", "end"}
+    # The problem names each field's reasons by their codes too, beside the messages.
+    assert refused.get_json()["reasons"] == {
+        "by": ["unknown_grouping"],
+        "start": ["start_format"],
+        "end": ["end_format"],
+    }
     bad_format = manager.post(
         "/api/v1/reports",
         json={"report": "visits", "start": "2026-03-10", "end": "2026-03-10", "formats": ["doc"]},
     )
     assert bad_format.status_code == 422
+    assert bad_format.get_json()["reasons"] == {"formats": ["unknown_format"]}
 
     started = manager.post(
         "/api/v1/reports", json={"report": "shifts", "start": "2026-03-10", "end": "2026-03-10"}
@@ -99,7 +106,7 @@ def test_the_api_refuses_bad_parameters_and_others_figures(client_as, runtime):
     shifts = doctor.post(
         "/api/v1/reports", json={"report": "shifts", "start": "2026-03-10", "end": "2026-03-10"}
     )
-    assert shifts.status_code == 403
+    assert shifts.status_code == 403 and shifts.get_json()["code"] == "own_figures_only"
     own = doctor.post(
         "/api/v1/reports", json={"report": "visits", "start": "2026-03-10", "end": "2026-03-10"}
     )

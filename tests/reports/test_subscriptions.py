@@ -147,6 +147,11 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
     )
     assert refused.status_code == 422
     assert set(refused.get_json()["errors"]) == {"frequency", "email"}
+    # Beside the English messages, each field's reasons by their stable codes.
+    assert refused.get_json()["reasons"] == {
+        "frequency": ["unknown_frequency"],
+        "email": ["email_format"],
+    }
     made = manager.post(
         "/api/v1/reports/subscriptions",
         json={**DAILY, "frequency": "weekly", "formats": ["pdf"], "language": "uz"},
@@ -168,6 +173,10 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
         json={**DAILY, "frequency": "monthly", "start": "2026-03-01", "end": "2026-03-31"},
     )
     assert dated.status_code == 422 and set(dated.get_json()["errors"]) == {"start", "end"}
+    assert dated.get_json()["reasons"] == {
+        "start": ["period_not_taken"],
+        "end": ["period_not_taken"],
+    }
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 12), 6))
     log = manager.get(f"/api/v1/reports/subscriptions/{sub['id']}/deliveries").get_json()

@@ -212,15 +212,20 @@ REFUSED_REPORTS = [
 ]
 
 
+def _report_page_texts(client, language: str) -> dict:
+    html = client.get(f"/reports?lang={language}").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="reports-config">(.*?)</script>', html)
+    return json.loads(unescape(found.group(1)))["texts"]
+
+
 @pytest.mark.parametrize("backend", [ONE_BACKEND])
 @pytest.mark.parametrize("language", ["ru", "uz"])
 def test_the_report_page_words_every_refusal_of_the_report_api_in_its_language(client_as, language):
-    """Each reason the API gives (in English, for scripts) has the page's own words, by the
-    refusal's code, its message or the field it names, so no English reaches the page."""
+    """Each reason the API gives (in English, for scripts) comes with its stable code, and the
+    page has its own words for each code, so no English reaches the page and a reworded
+    message changes nothing there."""
     manager = client_as("manager")
-    html = manager.get(f"/reports?lang={language}").get_data(as_text=True)
-    found = re.search(r'<script type="application/json" id="reports-config">(.*?)</script>', html)
-    texts = json.loads(unescape(found.group(1)))["texts"]
+    texts = _report_page_texts(manager, language)
     manager.post(REFUSED_REPORTS[-1][0], json=REFUSED_REPORTS[-1][1])
     unsaid = []
     for url, body in REFUSED_REPORTS:
@@ -228,22 +233,61 @@ def test_the_report_page_words_every_refusal_of_the_report_api_in_its_language(c
         assert answer.status_code in (409, 422), (body, answer.get_json())
         problem = answer.get_json()
         if answer.status_code == 409:
-            unsaid += [] if problem["code"] in texts["codes"] else [problem["code"]]
+            unsaid += [] if problem["code"] in texts["reasons"] else [problem["code"]]
             continue
+        assert set(problem["reasons"]) == set(problem["errors"]), problem
         for field, messages in problem["errors"].items():
-            said = [texts["messages"][m] for m in messages if m in texts["messages"]]
-            if not said and field not in texts["fields"]:
-                unsaid.append((field, messages))
+            reasons = problem["reasons"][field]
+            assert len(reasons) == len(messages), problem
+            unsaid += [(field, code) for code in reasons if code not in texts["reasons"]]
     assert unsaid == []
-    html = manager.get("/reports?lang=en").get_data(as_text=True)
-    found = re.search(r'<script type="application/json" id="reports-config">(.*?)</script>', html)
-    english = json.loads(unescape(found.group(1)))["texts"]
+    english = _report_page_texts(manager, "en")
     assert [
         (group, key)
-        for group in ("codes", "messages", "fields")
+        for group in ("reasons", "fields")
         for key in english[group]
         if texts[group].get(key, english[group][key]) == english[group][key]
     ] == []
+
+
+@pytest.mark.parametrize("language", ["ru", "uz"])
+def test_every_refusal_of_the_reports_module_has_words_in_russian_and_uzbek(app, language):
+    """The report page says a refusal by its code: a code of clinic/reports/refusals.py
+    without words here would reach the page in English."""
+    from clinic.reports import refusals
+    from web.reports.pages import refusal_texts
+
+    with app.test_request_context("/reports?lang=en"):
+        english = refusal_texts()
+    with app.test_request_context(f"/reports?lang={language}"):
+        said = refusal_texts()
+    assert sorted(refusals.CODES - set(said)) == []
+    assert [code for code in sorted(refusals.CODES) if said[code] == english[code]] == []
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_a_reworded_refusal_of_the_reports_module_keeps_its_page_words(client_as, monkeypatch):
+    """The page's script is handed its words by code only: no English message of the API is
+    a key of its texts, so a reworded message is still said in the page's language."""
+    from clinic.reports import refusals
+
+    english = refusals.refusal
+
+    def reworded(error, detail, reasons, **kwargs):
+        reasons = {f: [(code, f"Reworded: {m}") for code, m in said] for f, said in reasons.items()}
+        return english(error, detail, reasons, **kwargs)
+
+    monkeypatch.setattr(refusals, "refusal", reworded)
+    manager = client_as("manager")
+    texts = _report_page_texts(manager, "ru")
+    assert "messages" not in texts
+    refused = manager.post(
+        "/api/v1/reports", json={"report": "revenue", "start": "2026-03-10", "end": "2026-03-01"}
+    ).get_json()
+    assert refused["errors"] == {"end": ["Reworded: The period ends before it starts."]}
+    assert [texts["reasons"][code] for code in refused["reasons"]["end"]] == [
+        "Период заканчивается раньше, чем начинается."
+    ]
 
 
 @pytest.mark.parametrize("backend", [ONE_BACKEND])

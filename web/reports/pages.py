@@ -10,7 +10,9 @@ from sqlalchemy import select, true
 from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
+from clinic.reports import refusals as R
 from clinic.reports import subscriptions
+from clinic.reports.building import FORMATS
 from clinic.reports.params import GROUPINGS, MAX_DAYS
 from web import db
 from web.auth.identity import current_identity
@@ -18,6 +20,34 @@ from web.i18n import current_language, visit_status_names
 from web.permissions import public, requires
 
 bp = Blueprint("reports_pages", __name__)
+
+
+def refusal_texts() -> dict[str, str]:
+    """The reports module's refusals by their codes (clinic/reports/refusals.py), as the
+    page's language says them: the domain words them in English for the API and the logs."""
+    return {
+        R.UNKNOWN_REPORT: _("Choose a report from the list."),
+        R.UNKNOWN_GROUPING: _("Choose a grouping from the list."),
+        R.UNKNOWN_LANGUAGE: _("The files are written in Russian, Uzbek or English."),
+        R.START_FORMAT: _("Give the first day of the period."),
+        R.END_FORMAT: _("Give the last day of the period."),
+        R.DAY_OUT_OF_RANGE: _("A day from %(first)s to %(last)s.", first=FIRST_DAY, last=LAST_DAY),
+        R.PERIOD_REVERSED: _("The period ends before it starts."),
+        R.PERIOD_TOO_LONG: _("A report covers at most %(n)s days.", n=MAX_DAYS),
+        R.NOT_AN_ID: _("Choose the department and the doctor from the lists."),
+        R.NOT_FILTERED: _("This report is not filtered by department or doctor."),
+        R.UNKNOWN_DEPARTMENT: _("Choose a department from the list."),
+        R.UNKNOWN_DOCTOR: _("Choose a doctor from the list."),
+        R.UNKNOWN_FORMAT: _("The files are some of: %(formats)s.", formats=", ".join(FORMATS)),
+        R.UNKNOWN_FREQUENCY: _("Choose how often."),
+        R.EMAIL_FORMAT: _("This is not an e-mail address."),
+        R.PERIOD_NOT_TAKEN: _(
+            "An e-mailed report takes no period: each e-mail covers the day, week or month "
+            "just closed."
+        ),
+        R.OWN_FIGURES_ONLY: _("You may see only your own figures."),
+        R.ALREADY_SUBSCRIBED: _("This e-mail already receives this report so often."),
+    }
 
 
 def _texts() -> dict:
@@ -54,21 +84,9 @@ def _texts() -> dict:
         "invalid": _("Check the parameters: {detail}"),
         "signedOut": _("Your session has ended. Sign in again."),
         # A refusal is said in the page's language (the API words it in English for
-        # scripts): by its code, by its message where one field has several, else by the
-        # field it names.
-        "codes": {"already_subscribed": _("This e-mail already receives this report so often.")},
-        "messages": {
-            "The period ends before it starts.": _("The period ends before it starts."),
-            f"A report covers at most {MAX_DAYS} days.": _(
-                "A report covers at most %(n)s days.", n=MAX_DAYS
-            ),
-            f"A date from {FIRST_DAY} to {LAST_DAY}.": _(
-                "A day from %(first)s to %(last)s.", first=FIRST_DAY, last=LAST_DAY
-            ),
-            "This report takes no such filter.": _(
-                "This report is not filtered by department or doctor."
-            ),
-        },
+        # scripts): by its code, and each refused field by its reasons' codes; a field refused
+        # without codes (the request's schema) by the field it names.
+        "reasons": refusal_texts(),
         "fields": {
             "report": _("Choose a report from the list."),
             "by": _("Choose a grouping from the list."),

@@ -172,20 +172,30 @@
     });
   }
 
-  // The API words its refusals in English for scripts; the page says them in its language:
-  // by the refusal's code, by the message (one field, several reasons), else by the field.
+  // The API words its refusals in English for scripts; the page says them in its language
+  // by their stable codes, never by the English words (which may be reworded): the
+  // refusal's own code, else each refused field's reasons (the problem's "reasons", beside
+  // its "errors"), else, for a field refused without codes, the field it names.
   function refusal(answer) {
     if (answer.status === 401) return texts.signedOut;
-    if (answer.status === 403) return texts.forbidden;
     var data = answer.body || {};
-    if (data.code && texts.codes[data.code]) return texts.codes[data.code];
-    var details = Object.keys(data.errors || {}).map(function (k) {
-      var said = [].concat(data.errors[k]);
-      var known = said.filter(function (m) { return texts.messages[m]; });
-      if (known.length) return known.map(function (m) { return texts.messages[m]; }).join(" ");
-      return texts.fields[k] || said.join(" ");
+    var words = texts.reasons || {};
+    if (data.code && words[data.code]) return words[data.code];
+    if (answer.status === 403) return texts.forbidden;
+    var reasons = data.reasons || {};
+    var said = [];
+    Object.keys(data.errors || {}).forEach(function (field) {
+      var codes = [].concat(reasons[field] || []);
+      var known = codes.length > 0 && codes.every(function (code) { return words[code]; });
+      var texted = known
+        ? codes.map(function (code) { return words[code]; })
+        : [texts.fields[field] || [].concat(data.errors[field]).join(" ")];
+      texted.forEach(function (text) {
+        // Two fields refused for one reason ("start", "end") say it once.
+        if (said.indexOf(text) < 0) said.push(text);
+      });
     });
-    return fill(texts.invalid, { detail: details.join(" ") || data.detail || "" });
+    return fill(texts.invalid, { detail: said.join(" ") || data.detail || "" });
   }
 
   var subscribeForm = document.getElementById("subscribe-form");

@@ -1,0 +1,66 @@
+"""Why the reports module refuses a report's or a subscription's parameters: one stable code
+each, beside the English message the API and the logs show. The report page says a refusal
+in its own language by its code, so rewording a message changes no page."""
+
+from __future__ import annotations
+
+from clinic import errors
+from clinic.errors import DomainError
+
+UNKNOWN_REPORT = "unknown_report"
+UNKNOWN_GROUPING = "unknown_grouping"
+UNKNOWN_LANGUAGE = "unknown_language"
+# A day not written YYYY-MM-DD (or not given): the first day of the period, the last.
+START_FORMAT = "start_format"
+END_FORMAT = "end_format"
+DAY_OUT_OF_RANGE = "day_out_of_range"
+PERIOD_REVERSED = "period_reversed"
+PERIOD_TOO_LONG = "period_too_long"
+NOT_AN_ID = "not_an_id"
+NOT_FILTERED = "not_filtered"
+UNKNOWN_DEPARTMENT = "unknown_department"
+UNKNOWN_DOCTOR = "unknown_doctor"
+UNKNOWN_FORMAT = "unknown_format"
+UNKNOWN_FREQUENCY = "unknown_frequency"
+EMAIL_FORMAT = "email_format"
+PERIOD_NOT_TAKEN = "period_not_taken"
+# The refusal's own code (``code``), not a field's.
+OWN_FIGURES_ONLY = "own_figures_only"
+ALREADY_SUBSCRIBED = "already_subscribed"
+
+# Every reason the module gives: its parameters (params.py), files (building.py) and
+# subscriptions (subscriptions.py).
+CODES = frozenset(
+    {
+        UNKNOWN_REPORT,
+        UNKNOWN_GROUPING,
+        UNKNOWN_LANGUAGE,
+        START_FORMAT,
+        END_FORMAT,
+        DAY_OUT_OF_RANGE,
+        PERIOD_REVERSED,
+        PERIOD_TOO_LONG,
+        NOT_AN_ID,
+        NOT_FILTERED,
+        UNKNOWN_DEPARTMENT,
+        UNKNOWN_DOCTOR,
+        UNKNOWN_FORMAT,
+        UNKNOWN_FREQUENCY,
+        EMAIL_FORMAT,
+        PERIOD_NOT_TAKEN,
+        OWN_FIGURES_ONLY,
+        ALREADY_SUBSCRIBED,
+    }
+)
+
+
+def refusal(
+    error: type[DomainError],
+    detail: str,
+    reasons: dict[str, list[tuple[str, str]]],
+    *,
+    code: str | None = None,
+) -> DomainError:
+    """``error`` refusing each field of ``reasons`` for the reasons it lists, each a code of
+    :data:`CODES` and its English message."""
+    return errors.refusal(error, detail, reasons, code=code)
