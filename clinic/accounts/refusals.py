@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from clinic import errors
 from clinic.accounts import passwords
-from clinic.errors import DomainError
 
 USERNAME_FORMAT = "username_format"
 USERNAME_TAKEN = "username_taken"
@@ -43,14 +42,5 @@ CODES = frozenset(
     }
 )
 
-
-def refusal(
-    error: type[DomainError],
-    detail: str,
-    reasons: dict[str, list[tuple[str, str]]],
-    *,
-    code: str | None = None,
-) -> DomainError:
-    """``error`` refusing each field of ``reasons`` for the reasons it lists, each a code of
-    :data:`CODES` and its English message."""
-    return errors.refusal(error, detail, reasons, code=code)
+# A refusal for the codes above, each beside its English message.
+refusal = errors.refusal

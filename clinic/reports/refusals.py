@@ -5,7 +5,6 @@ in its own language by its code, so rewording a message changes no page."""
 from __future__ import annotations
 
 from clinic import errors
-from clinic.errors import DomainError
 
 UNKNOWN_REPORT = "unknown_report"
 UNKNOWN_GROUPING = "unknown_grouping"
@@ -53,14 +52,5 @@ CODES = frozenset(
     }
 )
 
-
-def refusal(
-    error: type[DomainError],
-    detail: str,
-    reasons: dict[str, list[tuple[str, str]]],
-    *,
-    code: str | None = None,
-) -> DomainError:
-    """``error`` refusing each field of ``reasons`` for the reasons it lists, each a code of
-    :data:`CODES` and its English message."""
-    return errors.refusal(error, detail, reasons, code=code)
+# A refusal for the codes above, each beside its English message.
+refusal = errors.refusal
