@@ -58,6 +58,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _database_kind(url: str) -> str:
+    """``sqlite``, ``postgresql`` or whatever else the URL's scheme names (no driver)."""
+    return url.partition(":")[0].partition("+")[0].strip().lower()
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -200,6 +205,14 @@ class Settings:
                 problems.append("SECRET_KEY must be set to a random value of 32+ characters")
             if database_is_default:
                 problems.append("DATABASE_URL must be set")
+            elif _database_kind(database_url) == "sqlite":
+                # One file and one writer at a time, on one computer: `clinic run`'s database.
+                problems.append(
+                    "DATABASE_URL names SQLite, which is for development only:"
+                    " production needs PostgreSQL (postgresql://user:password@host/clinic)"
+                )
+            elif _database_kind(database_url) != "postgresql":
+                problems.append("DATABASE_URL must name PostgreSQL (postgresql://...)")
             elif EXAMPLE_SECRET_MARK in (urlsplit(database_url).password or ""):
                 problems.append("DATABASE_URL has the example password: set POSTGRES_PASSWORD")
             if not redis_url:

@@ -91,6 +91,7 @@ def production_app(database_urls, tmp_path, redis_prefix, runtime):
     prod_runtime.close()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # production refuses SQLite
 def test_the_session_cookie_is_secure_in_production(production_app, make_user):
     make_user("registrar", "prod-user")
     client = production_app.test_client()

@@ -70,6 +70,7 @@ def test_production_with_everything_explicit_starts(tmp_path):
         ({"SECRET_KEY": "dev-" + "x" * 40}, "SECRET_KEY"),
         ({"SECRET_KEY": "DEV-" + "x" * 40}, "SECRET_KEY"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://clinic@db/clinic"}, "DATABASE_URL must name PostgreSQL"),
         ({"REDIS_URL": None}, "REDIS_URL"),
         ({"FLOWER_BASIC_AUTH": None}, "FLOWER_BASIC_AUTH"),
         ({"FLOWER_BASIC_AUTH": ":"}, "FLOWER_BASIC_AUTH"),
@@ -88,6 +89,32 @@ def test_production_with_everything_explicit_starts(tmp_path):
 def test_production_refuses_development_defaults(tmp_path, override, complaint):
     with pytest.raises(ConfigError, match=complaint):
         Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), **override))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////srv/clinic/clinic.sqlite3",
+        "sqlite://",  # in memory
+        "SQLite:///clinic.sqlite3",
+        "sqlite+pysqlite:///clinic.sqlite3",
+        " sqlite:///clinic.sqlite3 ",
+    ],
+)
+def test_production_refuses_a_sqlite_database_and_names_the_setting(tmp_path, url):
+    """One file, one writer at a time: SQLite is for ``clinic run`` on one computer. A
+    production whose DATABASE_URL was copied from a development .env must not start on it."""
+    with pytest.raises(ConfigError, match="DATABASE_URL.*SQLite.*PostgreSQL"):
+        Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), DATABASE_URL=url))
+
+
+@pytest.mark.parametrize("mode", ["development", "test"])
+def test_development_and_tests_keep_sqlite(tmp_path, mode):
+    url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    s = Settings.from_env(
+        {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_ENV": mode, "DATABASE_URL": url}
+    )
+    assert s.database_url == url
 
 
 @pytest.mark.parametrize(
