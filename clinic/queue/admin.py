@@ -8,6 +8,7 @@ from datetime import date, time
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from clinic.accounts.access import board_access_changed
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
@@ -313,9 +314,17 @@ def create_board(session: Session, data: dict) -> Board:
 
 
 def update_board(session: Session, board: Board, data: dict) -> Board:
-    for key, value in _board_values(session, data).items():
+    """Change a board's settings; a board switched off or given other queues reaches the
+    sockets of its screens once committed (they close, or leave the queues no longer shown)."""
+    values = _board_values(session, data)
+    narrowed = ("active" in values and not values["active"]) or (
+        "queue_ids" in values and set(board.queue_ids or []) - set(values["queue_ids"])
+    )
+    for key, value in values.items():
         setattr(board, key, value)
     session.flush()
+    if narrowed:
+        board_access_changed(session, board.id)
     return board
 
 

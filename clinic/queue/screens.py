@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from clinic.accounts.access import screen_access_changed
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound
 from clinic.queue.models import Board, BoardScreen
@@ -131,6 +132,8 @@ def revoke_screen(session: Session, screen: BoardScreen) -> None:
         screen.revoked_at = utcnow()
         screen.code_hash = None
         session.flush()
+        # Its open sockets close at once, not at the hubs' next periodic check.
+        screen_access_changed(session, screen.id)
 
 
 def list_screens(session: Session, board_id: int | None = None) -> list[BoardScreen]:

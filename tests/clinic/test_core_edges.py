@@ -260,6 +260,24 @@ def test_an_access_notice_names_the_user_on_the_installation_channel(runtime):
     assert message is not None and message["data"] == b'{"user_id": 42}'
 
 
+def test_an_access_notice_names_one_user_screen_or_board_and_nothing_else():
+    assert access.read_notice(b'{"user_id": 42}') == ("user", 42)
+    assert access.read_notice('{"screen_id": 3}') == ("screen", 3)
+    assert access.read_notice(b'{"board_id": 2}') == ("board", 2)
+    for malformed in (
+        None,
+        b"not json",
+        b"[42]",
+        b"{}",
+        b'{"ticket_id": 1}',
+        b'{"user_id": true}',
+        b'{"user_id": "42"}',
+        b'{"user_id": 1, "screen_id": 2}',
+        b'{"_id": 1}',
+    ):
+        assert access.read_notice(malformed) is None, malformed
+
+
 def test_a_password_that_is_not_text_is_refused():
     assert passwords.policy_errors(12345678901234) == ["must be text"]
     assert passwords.policy_errors(None) == ["must be text"]

@@ -50,7 +50,12 @@ def hall(runtime):
             },
         )
         board = queue_admin.create_board(s, {"name": "Hall", "queue_ids": [queue.id]})
-        return {"queue": queue.id, "board": board.id, "room": room.id}
+        return {
+            "queue": queue.id,
+            "board": board.id,
+            "room": room.id,
+            "department": department.id,
+        }
 
 
 # -- the domain -----------------------------------------------------------------------------
@@ -171,6 +176,73 @@ def test_a_screen_paired_by_a_display_reads_its_board_after_the_session_ends(
     assert client.post("/admin/boards/screens/999999/revoke").status_code == 404
     revoked = WSClient(live_server, cookie=cookies, origin=live_server, expect_hello=False)
     assert revoked.wait_closed() == 1008
+
+
+def _paired(runtime, board_id: int, *labels: str) -> list[tuple[int, str]]:
+    with runtime.db.transaction() as s:
+        board = queue_admin.get_board(s, board_id)
+        made = [screens.pair_directly(s, board, label=label) for label in labels]
+        return [(screen.id, secret) for screen, secret in made]
+
+
+def _screen_socket(live_server, secret: str) -> WSClient:
+    return WSClient(live_server, cookie=f"clinic_board={secret}", origin=live_server)
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])  # the socket's rules, not the database's
+def test_revoking_a_screen_closes_its_open_socket_at_once_by_the_api_and_the_page(
+    live_server, runtime, client, hall
+):
+    """Not at the next periodic check (30 s): a screen taken from the wall, or stolen, stops
+    showing names and numbers the moment an administrator revokes it."""
+    (by_api, by_api_secret), (by_page, by_page_secret), (_, kept_secret) = _paired(
+        runtime, hall["board"], "door", "hall", "stairs"
+    )
+    sockets = {
+        secret: _screen_socket(live_server, secret)
+        for secret in (by_api_secret, by_page_secret, kept_secret)
+    }
+    for ws in sockets.values():
+        ws.subscribe(f"board:{hall['queue']}")
+
+    assert client.post(f"/api/v1/screens/{by_api}/revoke").status_code == 200
+    assert sockets[by_api_secret].wait_closed(timeout=5) == 1008
+    assert client.post(f"/admin/boards/screens/{by_page}/revoke").status_code == 302
+    assert sockets[by_page_secret].wait_closed(timeout=5) == 1008
+
+    kept = sockets[kept_secret]  # the board's other screen goes on
+    kept.send({"op": "ping"})
+    assert kept.until(lambda m: m.get("op") == "pong")[-1] == {"op": "pong"}
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_a_board_switched_off_or_given_other_queues_reaches_its_open_screens_at_once(
+    live_server, runtime, client, hall
+):
+    with runtime.db.transaction() as s:
+        other = queue_admin.create_queue(
+            s,
+            {
+                "code": "lab",
+                "department_id": hall["department"],
+                "room_id": hall["room"],
+                "closes_at": time(23, 59, 59, 999999),
+            },
+        ).id
+    client.patch(f"/api/v1/boards/{hall['board']}", json={"queue_ids": [hall["queue"], other]})
+    ((_, secret),) = _paired(runtime, hall["board"], "door")
+    ws = _screen_socket(live_server, secret)
+    ws.subscribe(f"board:{hall['queue']}")
+    ws.subscribe(f"board:{other}")
+
+    moved = client.patch(f"/api/v1/boards/{hall['board']}", json={"queue_ids": [other]})
+    assert moved.status_code == 200
+    got = ws.until(lambda m: m.get("op") == "revoked", timeout=5)
+    assert got[-1] == {"op": "revoked", "channel": f"board:{hall['queue']}"}
+
+    off = client.patch(f"/api/v1/boards/{hall['board']}", json={"active": False})
+    assert off.status_code == 200
+    assert ws.wait_closed(timeout=5) == 1008
 
 
 # -- the access log -------------------------------------------------------------------------

@@ -136,6 +136,6 @@ def test_an_access_change_the_database_could_not_check_is_checked_again_soon(run
     monkeypatch.setattr(Hub, "RECHECK_RETRIES", (0.05, 0.05))
     stuck = _Socket(user_id=7, failures=2)
     hub.attach(stuck)
-    hub.recheck(7)
+    hub.recheck(("user", 7))
     # Not left to the next periodic round (30 s): checked again after the pauses.
     assert stuck.checked.wait(5) and stuck.failures == 0

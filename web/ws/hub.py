@@ -7,9 +7,10 @@ snapshot or the replay is read and sent, and every live event already queued beh
 a number the client has is skipped. A live event that arrives with a gap before it (an event
 published late, or lost while Redis was away) makes the sender read the missing ones first.
 
-Rights are not fixed at the handshake. An access notice for a user (clinic/accounts/access.py:
-a token revoked, a user disabled, locked, given other roles or a new password, a sign-out)
-makes the hub check that user's sockets again at once, and every socket is checked again
+Rights are not fixed at the handshake. An access notice (clinic/accounts/access.py) for a user
+(a token revoked, a user disabled, locked, given other roles or a new password, a sign-out),
+a board screen (revoked) or a board (switched off, given other queues) makes the hub check
+the sockets opened under that holder again at once, and every socket is checked again
 every ``RECHECK_EVERY`` seconds whatever happened (a notice lost with Redis, a session that
 timed out). A socket whose credentials prove nothing any more is closed with 1008; one that
 may no longer read a channel is unsubscribed from it with a ``revoked`` message.
@@ -25,7 +26,7 @@ import threading
 import time
 
 from clinic import channels
-from clinic.accounts.access import notice_channel
+from clinic.accounts.access import notice_channel, read_notice
 from clinic.events import channel_last_seq, replay
 from clinic.runtime import Runtime
 from web.ws.access import may_read, recheck
@@ -95,6 +96,14 @@ class Connection:
     @property
     def user_id(self) -> int | None:
         return getattr(self.identity, "user_id", None)
+
+    @property
+    def screen_id(self) -> int | None:
+        return getattr(self.identity, "screen_id", None)
+
+    @property
+    def board_id(self) -> int | None:
+        return getattr(self.identity, "board_id", None)
 
     def recheck(self, session, redis) -> bool:
         """Prove the credentials again and apply the rights they give now; False when the
@@ -292,10 +301,11 @@ class Hub:
     # periodic round, since his sockets keep receiving meanwhile.
     RECHECK_RETRIES = (1.0, 2.0, 4.0, 8.0)
 
-    def recheck(self, user_id: int | None = None, attempt: int = 0) -> None:
-        """Check again the sockets of ``user_id`` (every socket when None)."""
+    def recheck(self, holder: tuple[str, int] | None = None, attempt: int = 0) -> None:
+        """Check again the sockets opened under ``holder`` (``("user", 7)``, ``("screen",
+        3)``, ``("board", 2)``; every socket when None)."""
         with self._lock:
-            conns = [c for c in self._conns if user_id is None or c.user_id == user_id]
+            conns = [c for c in self._conns if holder is None or _holds(c, holder)]
         if not conns:
             return
         with self.runtime.db.session() as session:
@@ -307,27 +317,25 @@ class Hub:
                     break
             else:
                 return
-        if user_id is not None and attempt < len(self.RECHECK_RETRIES):
+        if holder is not None and attempt < len(self.RECHECK_RETRIES):
             again = threading.Timer(
-                self.RECHECK_RETRIES[attempt], self.recheck, args=(user_id, attempt + 1)
+                self.RECHECK_RETRIES[attempt], self.recheck, args=(holder, attempt + 1)
             )
             again.daemon = True
             again.start()
 
-    def _recheck_soon(self, user_id: int | None) -> None:
+    def _recheck_soon(self, holder: tuple[str, int] | None) -> None:
         # Off the listener's thread: events keep flowing while the database is asked.
         threading.Thread(
-            target=self.recheck, args=(user_id,), daemon=True, name="ws-recheck"
+            target=self.recheck, args=(holder,), daemon=True, name="ws-recheck"
         ).start()
 
     def _access_notice(self, data) -> None:
-        try:
-            user_id = json.loads(data)["user_id"]
-        except (TypeError, ValueError, KeyError):
+        holder = read_notice(data)
+        if holder is None:
             log.warning("ignoring a malformed access notice")
             return
-        if isinstance(user_id, int) and not isinstance(user_id, bool):
-            self._recheck_soon(user_id)
+        self._recheck_soon(holder)
 
     # -- the listener -----------------------------------------------------------------------
 
@@ -417,6 +425,12 @@ class Hub:
                         conn.offer(("event", event, None))
             except Exception as exc:
                 log.warning("catching up %s failed: %s", channel, exc)
+
+
+def _holds(conn, holder: tuple[str, int]) -> bool:
+    """Whether ``conn`` was opened under ``holder``: a user's, a screen's or a board's."""
+    kind, holder_id = holder
+    return getattr(conn, f"{kind}_id", None) == holder_id
 
 
 _hub_lock = threading.Lock()
