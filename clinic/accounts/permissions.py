@@ -34,7 +34,7 @@ PERMISSIONS: dict[str, str] = {
     "printing.manage": "Manage printers and what they print for",
     "reports.own": "Build reports of one's own figures (every report for a holder of reports.read)",
     "users.manage": "Manage users, roles and locks",
-    "tokens.manage": "Manage every user's API tokens",
+    "tokens.manage": "List and revoke every user's API tokens",
     "audit.read": "Read the audit log",
 }
 

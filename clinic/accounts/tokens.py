@@ -121,8 +121,16 @@ def note_use(bind, token_id: int) -> None:
         _note_use(session, token_id, utcnow())
 
 
+def may_create_for(owner_id: int, *, acting_user_id: int) -> bool:
+    """A token is made by its owner only, whatever the maker's permissions. Everything a
+    token does is recorded as its owner's: a token made for someone else would let its
+    maker act in that person's name with no trace of his own."""
+    return owner_id == acting_user_id
+
+
 def may_manage(owner_id: int, *, acting_user_id: int, permissions) -> bool:
-    """A token is its owner's to list and revoke, and anyone's holding ``tokens.manage``."""
+    """A token is its owner's to list and revoke, and anyone's holding ``tokens.manage``
+    (listing and revoking only: see :func:`may_create_for`)."""
     return owner_id == acting_user_id or "tokens.manage" in permissions
 
 

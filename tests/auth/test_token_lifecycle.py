@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from clinic.accounts import tokens, users
-from clinic.models import User, utcnow
+from clinic.models import AuditEntry, User, utcnow
 
 
 def _token_for(runtime, user_id: int, days: int = 1) -> str:
@@ -83,3 +83,23 @@ def test_a_user_asking_for_anothers_tokens_is_told_why(anon_client, make_user, r
     refused = anon_client.get(f"/api/v1/tokens?user_id={other}", headers=auth)
     assert refused.status_code == 403
     assert refused.get_json()["detail"] == "you may list only your own tokens"
+
+
+def test_nobody_makes_a_token_for_someone_else_not_even_an_administrator(
+    client, anon_client, make_user, runtime
+):
+    """A token acts as its owner: whatever it does is his in the audit log. An administrator
+    who could make a doctor's token would act in the doctor's name with no trace of his own,
+    so tokens are made by their owners only; tokens.manage lists and revokes everyone's."""
+    doctor = make_user("doctor")
+    made = client.post("/api/v1/tokens", json={"name": "as the doctor", "user_id": doctor})
+    assert made.status_code == 403
+    assert made.mimetype == "application/problem+json"
+    assert "user_id" in made.get_json()["detail"]
+    assert client.get(f"/api/v1/tokens?user_id={doctor}").get_json() == []
+    me = client.get("/api/v1/me").get_json()["id"]
+    own = client.post("/api/v1/tokens", json={"name": "mine", "user_id": me})
+    assert own.status_code == 201 and own.get_json()["user_id"] == me
+    with runtime.db.session() as s:  # the attempt is on record, under the administrator
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "account.create_token"))
+        assert sorted((r.username, r.status) for r in rows) == [("admin", 201), ("admin", 403)]

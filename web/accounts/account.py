@@ -151,11 +151,15 @@ def _from_a_session(view):
 @blp.alt_response(403, schema=ProblemSchema)
 def create_token(data):
     """A new token, shown in this answer only. Made from a signed-in session only: a token
-    cannot make tokens (they would outlive it)."""
+    cannot make tokens (they would outlive it). Made by its owner only, administrators
+    included: a token acts in its owner's name."""
     session = db.session()
-    owner_id = data["user_id"] or current_identity().user_id
-    if not _may_manage(owner_id):
-        abort(403, message="you may create tokens only for yourself")
+    owner_id = current_identity().user_id
+    if not tokens.may_create_for(data["user_id"] or owner_id, acting_user_id=owner_id):
+        abort(
+            403,
+            message="user_id: a token is made by its owner only, from his own signed-in session",
+        )
     owner = users.get_user(session, owner_id)
     token, plain = tokens.create_token(session, owner, name=data["name"], days=data["days"])
     session.commit()

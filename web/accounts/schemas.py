@@ -113,7 +113,10 @@ class TokenCreateSchema(Schema):
         allow_none=True,
         strict=True,
         validate=validate.Range(min=1, max=MAX_ID),
-        metadata={"description": "another user's id (needs tokens.manage)"},
+        metadata={
+            "description": "your own id, if given: a token is made by its owner only "
+            "(anyone else's: 403)"
+        },
     )
 
 
