@@ -237,5 +237,12 @@ class BoardScreen(Base):
     paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A display account that opened its board paired the screen by itself: the screen works
+    # while that account's credentials hold as they did then (``users.session_version``). A
+    # screen paired with a code has neither.
+    paired_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    paired_by_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     board: Mapped[Board] = relationship()

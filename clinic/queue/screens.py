@@ -13,10 +13,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import screen_access_changed
+from clinic.accounts.models import User
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound
 from clinic.queue.models import Board, BoardScreen
@@ -83,11 +84,21 @@ def redeem_code(session: Session, code: str) -> tuple[BoardScreen, str] | None:
 
 
 def pair_directly(
-    session: Session, board: Board, *, label: str = "", created_by: str = ""
+    session: Session,
+    board: Board,
+    *,
+    label: str = "",
+    created_by: str = "",
+    account: tuple[int, int] | None = None,
 ) -> tuple[BoardScreen, str]:
-    """Pair a screen at once (it proved itself as a display account): its device secret."""
+    """Pair a screen at once (it proved itself as a display account): its device secret.
+
+    ``account`` is that account's id and ``session_version``: the screen works while they
+    hold, so disabling the account, a new password or other roles end it too (whoever held
+    the account's token or password could pair screens of his own)."""
     secret = _new_secret()
     now = utcnow()
+    user_id, version = account if account is not None else (None, None)
     screen = BoardScreen(
         board_id=board.id,
         label=(label or "").strip()[:LABEL_MAX],
@@ -95,19 +106,33 @@ def pair_directly(
         created_by=created_by[:64],
         paired_at=now,
         last_seen_at=now,
+        paired_by_user_id=user_id,
+        paired_by_version=version,
     )
     session.add(screen)
     session.flush()
     return screen, secret
 
 
+# A screen paired with a code, or by an account still active with the credentials it had.
+_ACCOUNT_HOLDS = or_(
+    BoardScreen.paired_by_user_id.is_(None),
+    exists().where(
+        User.id == BoardScreen.paired_by_user_id,
+        User.active.is_(True),
+        User.session_version == BoardScreen.paired_by_version,
+    ),
+)
+
+
 def screen_for_secret(session: Session, secret: str) -> BoardScreen | None:
-    """The paired, unrevoked screen behind a device secret, or None."""
+    """The paired, unrevoked screen behind a device secret, or None; None as well for a
+    screen whose pairing account was disabled or got a new password or other roles since."""
     if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX) or len(secret) > 100:
         return None
     screen = session.scalar(
         select(BoardScreen)
-        .where(BoardScreen.secret_hash == _digest(secret))
+        .where(BoardScreen.secret_hash == _digest(secret), _ACCOUNT_HOLDS)
         .options(joinedload(BoardScreen.board))
     )
     if screen is None or screen.revoked_at is not None:
@@ -137,8 +162,13 @@ def revoke_screen(session: Session, screen: BoardScreen) -> None:
 
 
 def list_screens(session: Session, board_id: int | None = None) -> list[BoardScreen]:
-    """The screens paired or waiting to be paired, revoked ones left out, oldest first."""
-    query = select(BoardScreen).where(BoardScreen.revoked_at.is_(None)).order_by(BoardScreen.id)
+    """The screens paired or waiting to be paired, oldest first; revoked ones left out, and
+    those ended with the account that paired them."""
+    query = (
+        select(BoardScreen)
+        .where(BoardScreen.revoked_at.is_(None), _ACCOUNT_HOLDS)
+        .order_by(BoardScreen.id)
+    )
     if board_id is not None:
         query = query.where(BoardScreen.board_id == board_id)
     return list(session.scalars(query))

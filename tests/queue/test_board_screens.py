@@ -13,6 +13,7 @@ import pytest
 import websocket
 from sqlalchemy import select
 
+from clinic.accounts import tokens, users
 from clinic.base import utcnow
 from clinic.errors import NotFound
 from clinic.queue import admin as queue_admin
@@ -179,10 +180,15 @@ def test_a_screen_paired_by_a_display_reads_its_board_after_the_session_ends(
 
 
 def _paired(runtime, board_id: int, *labels: str) -> list[tuple[int, str]]:
+    """Screens paired with a code an administrator started: their ids and device secrets."""
+    made = []
     with runtime.db.transaction() as s:
         board = queue_admin.get_board(s, board_id)
-        made = [screens.pair_directly(s, board, label=label) for label in labels]
-        return [(screen.id, secret) for screen, secret in made]
+        for label in labels:
+            _, code = screens.start_pairing(s, board, label=label, created_by="admin")
+            screen, secret = screens.redeem_code(s, code)
+            made.append((screen.id, secret))
+    return made
 
 
 def _screen_socket(live_server, secret: str) -> WSClient:
@@ -243,6 +249,63 @@ def test_a_board_switched_off_or_given_other_queues_reaches_its_open_screens_at_
     off = client.patch(f"/api/v1/boards/{hall['board']}", json={"active": False})
     assert off.status_code == 200
     assert ws.wait_closed(timeout=5) == 1008
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_disabling_a_display_account_ends_the_screens_it_paired_by_itself(
+    live_server, runtime, client, anon_client, make_user, hall
+):
+    """A display account's token or password in the wrong hands pairs screens of its own,
+    each a credential that outlives the token. Disabling the account ends them, open sockets
+    included, at once; screens paired with a code an administrator started go on."""
+    display = make_user("display")
+    with runtime.db.transaction() as s:
+        token = tokens.create_token(s, users.get_user(s, display), name="hall")[1]
+    exchanged = anon_client.get(f"/board/{hall['board']}?token={token}", headers=HTML)
+    assert exchanged.status_code == 303
+    own_secret = anon_client.get_cookie("clinic_board").value
+    ((_, coded_secret),) = _paired(runtime, hall["board"], "by code")
+    own, coded = _screen_socket(live_server, own_secret), _screen_socket(live_server, coded_secret)
+    for ws in (own, coded):
+        ws.subscribe(f"board:{hall['queue']}")
+
+    assert client.patch(f"/api/v1/users/{display}", json={"active": False}).status_code == 200
+    assert own.wait_closed(timeout=5) == 1008
+    check = anon_client.get(f"/board/{hall['board']}/check")
+    assert check.status_code == 401 and check.get_json()["credential"] is False
+    coded.send({"op": "ping"})
+    assert coded.until(lambda m: m.get("op") == "pong")[-1] == {"op": "pong"}
+    listed = client.get(f"/api/v1/boards/{hall['board']}/screens").get_json()
+    assert [s["label"] for s in listed] == ["by code"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s, user: users.set_password(s, user, "Yangi-parol-77"),
+        lambda s, user: users.set_roles(s, user, ["registrar"]),
+        lambda s, user: users.set_active(s, user, False),
+    ],
+    ids=["new password", "other roles", "disabled"],
+)
+def test_a_screen_an_account_paired_ends_with_the_accounts_credentials(
+    runtime, make_user, hall, change
+):
+    display = make_user("display")
+    with runtime.db.transaction() as s:
+        user = users.get_user(s, display)
+        board = queue_admin.get_board(s, hall["board"])
+        account = (user.id, user.session_version)
+        _, secret = screens.pair_directly(s, board, label="own", account=account)
+    with runtime.db.transaction() as s:
+        assert screens.screen_for_secret(s, secret) is not None
+        change(s, users.get_user(s, display))
+    with runtime.db.transaction() as s:
+        assert screens.screen_for_secret(s, secret) is None
+        assert screens.list_screens(s, hall["board"]) == []
+        users.set_active(s, users.get_user(s, display), True)
+    with runtime.db.transaction() as s:  # for good: enabled again, the account pairs again
+        assert screens.screen_for_secret(s, secret) is None
 
 
 # -- the access log -------------------------------------------------------------------------

@@ -119,7 +119,8 @@ class _Socket:
     """A connection as the hub holds it, whose first check meets a locked database."""
 
     def __init__(self, user_id: int, failures: int) -> None:
-        self.user_id, self.failures, self.checked = user_id, failures, threading.Event()
+        self.holders = {("user", user_id)}
+        self.failures, self.checked = failures, threading.Event()
 
     def recheck(self, _session, _redis) -> bool:
         if self.failures:

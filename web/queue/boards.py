@@ -165,7 +165,11 @@ def board(board_id: int):
             # A display account: this screen becomes the board's own, for good.
             label = request.headers.get("User-Agent", "")[:100]
             screen, secret = screens.pair_directly(
-                session, board, label=label, created_by=identity.username
+                session,
+                board,
+                label=label,
+                created_by=identity.username,
+                account=(identity.user_id, identity.session_version),
             )
             _audit_pairing(session, screen, identity.via)
             session.commit()

@@ -65,13 +65,15 @@ class ScreenIdentity:
     screen_id: int
     board_id: int
     queue_ids: frozenset
+    # The display account that paired it by itself (its notices reach the screen), or None.
+    paired_by_user_id: int | None = None
 
     @classmethod
     def of(cls, screen) -> "ScreenIdentity | None":
         if screen is None or not screen.board.active:
             return None
         ids = frozenset(i for i in screen.board.queue_ids or [] if isinstance(i, int))
-        return cls(screen.id, screen.board_id, ids)
+        return cls(screen.id, screen.board_id, ids, screen.paired_by_user_id)
 
 
 def channel_rule(kind: str):

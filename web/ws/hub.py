@@ -93,17 +93,24 @@ class Connection:
     def send_json(self, message: dict) -> None:
         self.offer(("raw", message, None))
 
-    @property
-    def user_id(self) -> int | None:
-        return getattr(self.identity, "user_id", None)
+    # Whom an access notice names when it concerns this socket: its user, or the screen, its
+    # board and the account that paired it by itself.
+    _HELD_UNDER = (
+        ("user", "user_id"),
+        ("user", "paired_by_user_id"),
+        ("screen", "screen_id"),
+        ("board", "board_id"),
+    )
 
     @property
-    def screen_id(self) -> int | None:
-        return getattr(self.identity, "screen_id", None)
-
-    @property
-    def board_id(self) -> int | None:
-        return getattr(self.identity, "board_id", None)
+    def holders(self) -> set[tuple[str, int]]:
+        """The holders whose access notices concern this socket: ``{("user", 7)}``."""
+        found = set()
+        for kind, attribute in self._HELD_UNDER:
+            value = getattr(self.identity, attribute, None)
+            if value is not None:
+                found.add((kind, value))
+        return found
 
     def recheck(self, session, redis) -> bool:
         """Prove the credentials again and apply the rights they give now; False when the
@@ -305,7 +312,7 @@ class Hub:
         """Check again the sockets opened under ``holder`` (``("user", 7)``, ``("screen",
         3)``, ``("board", 2)``; every socket when None)."""
         with self._lock:
-            conns = [c for c in self._conns if holder is None or _holds(c, holder)]
+            conns = [c for c in self._conns if holder is None or holder in c.holders]
         if not conns:
             return
         with self.runtime.db.session() as session:
@@ -425,12 +432,6 @@ class Hub:
                         conn.offer(("event", event, None))
             except Exception as exc:
                 log.warning("catching up %s failed: %s", channel, exc)
-
-
-def _holds(conn, holder: tuple[str, int]) -> bool:
-    """Whether ``conn`` was opened under ``holder``: a user's, a screen's or a board's."""
-    kind, holder_id = holder
-    return getattr(conn, f"{kind}_id", None) == holder_id
 
 
 _hub_lock = threading.Lock()
