@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from pathlib import Path
+
 from alembic import context
 from sqlalchemy import event, text
 
@@ -45,9 +49,27 @@ def run_migrations_online() -> None:
         def _no_foreign_keys(dbapi_connection, _record):
             dbapi_connection.execute("PRAGMA foreign_keys=OFF")
 
-    with engine.connect() as conn:
+    with _sqlite_file_locked(engine), engine.connect() as conn:
         _run(conn)
     engine.dispose()
+
+
+@contextlib.contextmanager
+def _sqlite_file_locked(engine):
+    """SQLite's driver runs DDL outside any transaction, so two processes migrating one
+    database file at once (``clinic run`` beside a ``clinic migrate``) would both find it
+    behind and both migrate. They take turns on a lock file beside the database, as
+    PostgreSQL's take turns on an advisory lock (see :func:`_run`)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(Path(database).with_name(Path(database).name + ".migrating"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run(connection) -> None:
