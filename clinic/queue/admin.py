@@ -13,6 +13,7 @@ from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
+from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -101,7 +102,7 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         if taken is not None and (current is None or taken != current.id):
             raise Conflict("queue code taken", errors={"code": ["is already used"]})
     prefix = values.get("prefix")
-    if prefix is not None and not PREFIX_RE.match(prefix):
+    if "prefix" in values and not (isinstance(prefix, str) and PREFIX_RE.match(prefix)):
         errors["prefix"] = [f"1-{limits.PREFIX_MAX} capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
         value = values.get(field)
@@ -157,9 +158,35 @@ def _of_other_department(session: Session, values: dict, current: Queue | None) 
     return errors
 
 
+def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):
+    """A Conflict when an active queue (other than ``current``) numbers its tickets with
+    ``prefix``, or with letters that read the same on a board ("К" and "K"): two "T-001" of
+    one day would send two patients to one call. A switched-off queue issues nothing, so its
+    prefix may be taken; it is switched on again only with a free one."""
+    looks = prefix.translate(LOOKALIKES)
+    rows = session.execute(
+        select(Queue.id, Queue.code, Queue.prefix).where(Queue.active.is_(True)).order_by(Queue.id)
+    )
+    for other_id, other_code, other_prefix in rows:
+        if (current is not None and other_id == current.id) or (
+            other_prefix.translate(LOOKALIKES) != looks
+        ):
+            continue
+        if other_prefix != prefix:
+            message = f"{prefix} looks the same as {other_prefix}, used by queue {other_code}"
+        else:
+            message = f"{prefix} is used by queue {other_code}"
+        if not given:
+            # The department's prefix, taken by its first queue: a second queue needs its own
+            # letters, chosen by the staff who will read them on the board, not made up here.
+            message = f"the department's prefix {message}: give this queue a prefix of its own"
+        raise Conflict("queue prefix taken", errors={"prefix": [message]})
+
+
 def create_queue(session: Session, data: dict) -> Queue:
     values = {k: data[k] for k in QUEUE_FIELDS if k in data}
-    if "prefix" not in values and values.get("department_id") is not None:
+    given = "prefix" in values
+    if not given and values.get("department_id") is not None:
         department = session.get(Department, values["department_id"])
         if department is not None:
             values["prefix"] = department.ticket_prefix
@@ -167,6 +194,8 @@ def create_queue(session: Session, data: dict) -> Queue:
     if missing:
         raise ValidationFailed("required", errors={f: ["required"] for f in missing})
     _check(session, values, None)
+    if values.get("active", True):
+        _check_prefix_free(session, values["prefix"], None, given=given)
     queue = Queue(**values)
     session.add(queue)
     session.flush()
@@ -179,6 +208,10 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
         k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until", "closes_at")
     }
     _check(session, {**values, **merged}, queue)
+    prefix = values.get("prefix", queue.prefix)
+    switched_on = values.get("active") is True and not queue.active
+    if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
+        _check_prefix_free(session, prefix, queue, given=True)
     for key, value in values.items():
         setattr(queue, key, value)
     session.flush()

@@ -325,3 +325,41 @@ def test_a_tickets_history_says_each_step_from_which_status(client, runtime):
         ("issued", None, "waiting"),
         ("postponed", "waiting", "postponed"),
     ]
+
+
+def test_two_active_queues_never_number_with_one_prefix(client, runtime):
+    """Two queues of one department both issuing "THE-001" the same day: the board and the
+    voice could not tell whose patient is called. A prefix belongs to one active queue."""
+    first = make_queue(runtime, "therapy")
+    department_id = client.get(f"/api/v1/queues/{first}").get_json()["department_id"]
+    new = {"code": "therapy-2", "department_id": department_id}
+
+    # No prefix given, and the department's is the first queue's: asked for one, nothing made.
+    defaulted = client.post("/api/v1/queues", json=new)
+    assert defaulted.status_code == 409, defaulted.get_json()
+    assert list(defaulted.get_json()["errors"]) == ["prefix"]
+    assert "THE" in defaulted.get_json()["errors"]["prefix"][0]
+    for taken in ("THE", "ТНЕ"):  # the same letters, or Cyrillic ones drawn alike
+        refused = client.post("/api/v1/queues", json={**new, "prefix": taken})
+        assert refused.status_code == 409 and list(refused.get_json()["errors"]) == ["prefix"]
+    assert [x["code"] for x in client.get("/api/v1/queues").get_json()] == ["therapy"]
+
+    second = client.post("/api/v1/queues", json={**new, "prefix": "TB"})
+    assert second.status_code == 201, second.get_json()
+    second_id = second.get_json()["id"]
+    moved = client.patch(f"/api/v1/queues/{second_id}", json={"prefix": "THE"})
+    assert moved.status_code == 409 and list(moved.get_json()["errors"]) == ["prefix"]
+    assert client.get(f"/api/v1/queues/{second_id}").get_json()["prefix"] == "TB"
+    # A queue keeps its own prefix when its other settings are saved with it.
+    kept = client.patch(f"/api/v1/queues/{first}", json={"prefix": "THE", "start_number": 5})
+    assert kept.status_code == 200, kept.get_json()
+
+    # A switched-off queue issues nothing: its prefix is free for another...
+    assert client.patch(f"/api/v1/queues/{first}", json={"active": False}).status_code == 200
+    assert client.patch(f"/api/v1/queues/{second_id}", json={"prefix": "THE"}).status_code == 200
+    # ...and it is switched on again only with a prefix no active queue uses.
+    back = client.patch(f"/api/v1/queues/{first}", json={"active": True})
+    assert back.status_code == 409 and list(back.get_json()["errors"]) == ["prefix"]
+    assert client.get(f"/api/v1/queues/{first}").get_json()["active"] is False
+    back = client.patch(f"/api/v1/queues/{first}", json={"active": True, "prefix": "TA"})
+    assert back.status_code == 200 and back.get_json()["prefix"] == "TA"

@@ -125,6 +125,7 @@ def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtim
                     "code": code,
                     "department_id": department.id,
                     "room_id": room.id,
+                    "prefix": code[-1].upper(),
                     "closes_at": time(23, 59, 59, 999999),
                 },
             )

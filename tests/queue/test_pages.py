@@ -407,17 +407,22 @@ def test_the_doctors_screen_words_every_refusal_of_its_buttons_in_its_language(
             {
                 "code": "card-paid",
                 "department_id": department,
+                "prefix": "KP",
                 "pay_before_doctor": True,
                 "closes_at": open_all_day,
             },
         )
         unpaid = q.issue_ticket(s, paid_first.id, tz=runtime.settings.tz)
         closed = queue_admin.create_queue(
-            s, {"code": "card-late", "department_id": department, "closes_at": time(0, 0)}
-        )
+            s,
+            {"code": "card-late", "department_id": department, "prefix": "KL",
+             "closes_at": time(0, 0)},
+        )  # fmt: skip
         off = queue_admin.create_queue(
-            s, {"code": "card-off", "department_id": department, "closes_at": open_all_day}
-        )
+            s,
+            {"code": "card-off", "department_id": department, "prefix": "KO",
+             "closes_at": open_all_day},
+        )  # fmt: skip
         queue_admin.update_queue(s, off, {"active": False})
         room = reference.create_room(s, {"number": "13", "name": "Кабинет"})
         reference.deactivate_room(s, room.id)

@@ -99,7 +99,9 @@ def test_queue_settings_are_refused_field_by_field(db):
 def test_a_queue_code_belongs_to_one_queue(db):
     dep = department(db)
     first = queue_admin.create_queue(db, {"code": "first", "department_id": dep.id})
-    second = queue_admin.create_queue(db, {"code": "second", "department_id": dep.id})
+    second = queue_admin.create_queue(
+        db, {"code": "second", "department_id": dep.id, "prefix": "S"}
+    )
     with pytest.raises(Conflict) as taken:
         queue_admin.update_queue(db, second, {"code": "first"})
     assert taken.value.errors == {"code": ["is already used"]}
@@ -168,7 +170,7 @@ def test_board_settings_are_refused_field_by_field(db):
 def test_a_board_is_renamed_and_pointed_at_other_queues(db):
     dep = department(db)
     one = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
-    two = queue_admin.create_queue(db, {"code": "two", "department_id": dep.id})
+    two = queue_admin.create_queue(db, {"code": "two", "department_id": dep.id, "prefix": "W"})
     board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [one.id]})
     queue_admin.update_board(
         db, board, {"name": "Upstairs", "queue_ids": [two.id, one.id, two.id], "chime": 0}

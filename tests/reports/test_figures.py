@@ -382,7 +382,7 @@ def test_a_recall_does_not_lengthen_the_wait_and_a_transferred_ticket_waits_from
             s, {"code": f"{day.queue_code}w", "department_id": day.departments["B"]}
         )
         second = queue_admin.create_queue(
-            s, {"code": f"{day.queue_code}x", "department_id": day.departments["B"]}
+            s, {"code": f"{day.queue_code}x", "department_id": day.departments["B"], "prefix": "X"}
         )
     with runtime.db.transaction() as s:
         recalled = issue_ticket(s, first.id, tz=TZ, now=local(DAY, 9))

@@ -216,7 +216,7 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
     queue = _department_queue(runtime, clinic)
     with runtime.db.transaction() as s:
         lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id,
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
                 "closes_at": time(23, 59, 59, 999999)},
         ).id  # fmt: skip
     visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1)]
