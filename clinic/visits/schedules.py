@@ -62,7 +62,22 @@ def _number(row: dict, name: str, default: int, low: int, high: int, errors: dic
     return value
 
 
-def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
+def _room_errors(session: Session, room_id, doctor: Doctor) -> list[str]:
+    """Why a week's row may not name ``room_id``: a room that does not exist, is no longer
+    used (deactivated rows are hidden from new choices, docs/reference-data.md), or belongs
+    to another department than the doctor's. A shared room (no department) serves anyone,
+    as it does for a queue (clinic/queue/admin.py)."""
+    room = session.get(Room, room_id) if is_id(room_id) else None
+    if room is None:
+        return ["no such room"]
+    if not room.active:
+        return ["the room is deactivated"]
+    if room.department_id not in (None, doctor.department_id):
+        return ["a room of another department"]
+    return []
+
+
+def _hours_values(session: Session, row, index: int, doctor: Doctor) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
     if not isinstance(row, dict):
         return {}, {f"days.{index}": ["an object"]}
@@ -101,8 +116,8 @@ def _hours_values(session: Session, row, index: int) -> tuple[dict, dict]:
         )
     capacity = _number(row, "capacity", 1, 1, 20, errors)
     room_id = row.get("room_id")
-    if room_id is not None and (not is_id(room_id) or session.get(Room, room_id) is None):
-        errors.setdefault("room_id", []).append("no such room")
+    if room_id is not None and (room_errors := _room_errors(session, room_id, doctor)):
+        errors.setdefault("room_id", []).extend(room_errors)
     prefixed = {f"days.{index}.{k}": v for k, v in errors.items()}
     values = dict(
         weekday=weekday,
@@ -155,7 +170,7 @@ def get_doctor(session: Session, doctor_id) -> Doctor:
 
 def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
     """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
-    get_doctor(session, doctor_id)
+    doctor = get_doctor(session, doctor_id)
     # Two saves of one doctor's week at once (a double click) run one after the other:
     # otherwise each deletes only the rows it saw and both weeks stay, doubled.
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
@@ -163,7 +178,7 @@ def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
         raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
     rows, errors = [], {}
     for index, row in enumerate(days):
-        values, row_errors = _hours_values(session, row, index)
+        values, row_errors = _hours_values(session, row, index, doctor)
         errors.update(row_errors)
         rows.append(values)
     timed = [r for r in rows if r.get("starts") and r.get("ends")]

@@ -453,3 +453,36 @@ def test_a_doctors_schedule_lists_the_days_off_still_to_come_however_many_went_b
         ((today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat()),
         ((today + timedelta(days=30)).isoformat(), (today + timedelta(days=34)).isoformat()),
     ]
+
+
+def test_a_week_is_held_in_a_working_room_of_the_doctors_department_or_a_shared_one(
+    runtime, client
+):
+    """A week in another department's room or a room no longer used would book patients
+    into a door they must not knock on: refused naming the row's room_id, the week kept."""
+    clinic = make_clinic(runtime)
+    doctor, own = clinic.doctor_ids[0], clinic.room_ids[0]
+    theirs = make_clinic(runtime).room_ids[0]
+    shared = client.post("/api/v1/rooms", json={"number": "h-1"}).get_json()["id"]
+    closed = client.post(
+        "/api/v1/rooms", json={"number": "o-1", "department_id": clinic.department_id}
+    ).get_json()["id"]
+    assert client.post(f"/api/v1/rooms/{closed}/deactivate").status_code == 200
+    url = f"/api/v1/doctors/{doctor}/schedule"
+    before = client.get(url).get_json()["days"]
+
+    def week(room_id) -> dict:
+        hours = {"starts": "09:00", "ends": "13:00"}
+        return {"days": [{"weekday": 0, **hours, "room_id": own},
+                         {"weekday": 1, **hours, "room_id": room_id}]}  # fmt: skip
+
+    for room_id, said in ((theirs, "a room of another department"),
+                          (closed, "the room is deactivated")):  # fmt: skip
+        refused = client.put(url, json=week(room_id))
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["errors"] == {"days.1.room_id": [said]}
+    assert client.get(url).get_json()["days"] == before
+    for room_id in (own, shared, None):
+        saved = client.put(url, json=week(room_id))
+        assert saved.status_code == 200, saved.get_json()
+        assert saved.get_json()["days"][1]["room_id"] == room_id
