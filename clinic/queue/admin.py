@@ -207,9 +207,13 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     merged = {
         k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until", "closes_at")
     }
-    _check(session, {**values, **merged}, queue)
-    prefix = values.get("prefix", queue.prefix)
     switched_on = values.get("active") is True and not queue.active
+    # Switched on again, a queue is checked as it will stand: its room may have been closed
+    # or moved to another department, or its doctor may have left, while it was off. (Its
+    # other settings are still edited while it runs on a row deactivated since.)
+    kept = {k: getattr(queue, k) for k in ("department_id", "doctor_id", "room_id")}
+    _check(session, {**(kept if switched_on else {}), **values, **merged}, queue)
+    prefix = values.get("prefix", queue.prefix)
     if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
         _check_prefix_free(session, prefix, queue, given=True)
     for key, value in values.items():

@@ -363,3 +363,46 @@ def test_two_active_queues_never_number_with_one_prefix(client, runtime):
     assert client.get(f"/api/v1/queues/{first}").get_json()["active"] is False
     back = client.patch(f"/api/v1/queues/{first}", json={"active": True, "prefix": "TA"})
     assert back.status_code == 200 and back.get_json()["prefix"] == "TA"
+
+
+def test_a_queue_is_switched_on_again_only_on_a_working_department_room_and_doctor(client, runtime):
+    """Switched off for the summer, a queue comes back as it was: if its room was closed,
+    moved to another department or its doctor left meanwhile, it would call patients to a
+    door nobody opens. Switching it on is refused naming the field, until it is chosen anew."""
+    queue_id = make_queue(runtime, "summer")
+    queue = client.get(f"/api/v1/queues/{queue_id}").get_json()
+    doctor = client.post(
+        "/api/v1/doctors",
+        json={"full_name": "Летний Доктор", "department_id": queue["department_id"]},
+    ).get_json()
+    assert (
+        client.patch(f"/api/v1/queues/{queue_id}", json={"doctor_id": doctor["id"]}).status_code
+        == 200
+    )
+    assert client.patch(f"/api/v1/queues/{queue_id}", json={"active": False}).status_code == 200
+    other = client.post(
+        "/api/v1/departments",
+        json={"code": "winter", "ticket_prefix": "WIN", "name_ru": "Зима", "name_uz": "Qish",
+              "name_en": "Winter"},
+    ).get_json()  # fmt: skip
+    moved = client.patch(f"/api/v1/rooms/{queue['room_id']}", json={"department_id": other["id"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert client.post(f"/api/v1/doctors/{doctor['id']}/deactivate").status_code == 200
+
+    refused = client.patch(f"/api/v1/queues/{queue_id}", json={"active": True})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["errors"] == {"doctor_id": ["the doctor is deactivated"]}
+    refused = client.patch(f"/api/v1/queues/{queue_id}", json={"active": True, "doctor_id": None})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["errors"] == {"room_id": ["a room of another department"]}
+    assert client.post(f"/api/v1/rooms/{queue['room_id']}/deactivate").status_code == 200
+    refused = client.patch(f"/api/v1/queues/{queue_id}", json={"active": True, "doctor_id": None})
+    assert list(refused.get_json()["errors"]) == ["room_id"]
+    shown = client.get(f"/api/v1/queues/{queue_id}").get_json()
+    assert shown["active"] is False and shown["doctor_id"] == doctor["id"]
+
+    back = client.patch(
+        f"/api/v1/queues/{queue_id}", json={"active": True, "doctor_id": None, "room_id": None}
+    )
+    assert back.status_code == 200, back.get_json()
+    assert back.get_json()["active"] is True
