@@ -110,6 +110,23 @@ def test_a_queue_code_belongs_to_one_queue(db):
     assert first.start_number == 10 and second.code == "second"
 
 
+def test_queues_that_already_share_a_prefix_are_still_edited_until_one_changes_it(db):
+    dep = department(db)
+    first = queue_admin.create_queue(db, {"code": "first", "department_id": dep.id})
+    second = queue_admin.create_queue(
+        db, {"code": "second", "department_id": dep.id, "prefix": "S"}
+    )
+    second.prefix = "E"  # as configured before a prefix belonged to one active queue
+    db.flush()
+    queue_admin.update_queue(db, second, {"prefix": "E", "default_service_minutes": 12})
+    queue_admin.update_queue(db, first, {"start_number": 5})
+    with pytest.raises(Conflict) as taken:
+        queue_admin.update_queue(db, second, {"prefix": "Е"})  # the Cyrillic letter
+    assert list(taken.value.errors) == ["prefix"]
+    queue_admin.update_queue(db, second, {"prefix": "S"})
+    assert (first.prefix, second.prefix, second.default_service_minutes) == ("E", "S", 12)
+
+
 def test_the_online_window_needs_both_ends_and_a_known_close_action(db):
     dep = department(db)
     errors = refused_fields(
