@@ -363,6 +363,8 @@ def test_two_active_queues_never_number_with_one_prefix(client, runtime):
     assert client.get(f"/api/v1/queues/{first}").get_json()["active"] is False
     back = client.patch(f"/api/v1/queues/{first}", json={"active": True, "prefix": "TA"})
     assert back.status_code == 200 and back.get_json()["prefix"] == "TA"
+    documented = client.get("/api/openapi.json").get_json()["paths"]["/api/v1/queues/{queue_id}"]
+    assert "409" in documented["patch"]["responses"]
 
 
 def test_a_queue_is_switched_on_again_only_on_a_working_department_room_and_doctor(client, runtime):

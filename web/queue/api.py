@@ -100,6 +100,7 @@ def get_queue(queue_id: int):
 @blp.arguments(schemas.QueuePatch)
 @blp.response(200, schemas.QueueOut)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def update_queue(data, queue_id: int):
     session = db.session()
