@@ -300,7 +300,7 @@ def board_title(board: Board, language: str) -> str:
     return (board.titles or {}).get(language) or board.name
 
 
-def _board_values(session: Session, data: dict) -> dict:
+def _board_values(session: Session, data: dict, current: Board | None) -> dict:
     errors = {}
     values = {}
     if "name" in data:
@@ -309,9 +309,16 @@ def _board_values(session: Session, data: dict) -> dict:
             errors["name"] = ["required"]
     if "queue_ids" in data:
         ids = list(dict.fromkeys(data["queue_ids"] or []))
-        unknown = [i for i in ids if not is_id(i) or session.get(Queue, i) is None]
+        found = {i: session.get(Queue, i) for i in ids if is_id(i)}
+        unknown = [i for i in ids if found.get(i) is None]
+        # A switched-off queue calls nobody: a board takes on none (one switched off while on
+        # the board stays there, for its return).
+        kept = set(current.queue_ids or []) if current is not None else set()
+        off = [i for i in ids if i not in unknown and not found[i].active and i not in kept]
         if unknown:
             errors["queue_ids"] = [f"no such queues: {', '.join(map(str, unknown))}"]
+        elif off:
+            errors["queue_ids"] = [f"switched off: {', '.join(map(str, off))}"]
         elif not 1 <= len(ids) <= limits.BOARD_QUEUES_MAX:
             errors["queue_ids"] = [f"from 1 to {limits.BOARD_QUEUES_MAX} queues"]
         values["queue_ids"] = ids
@@ -344,7 +351,7 @@ def create_board(session: Session, data: dict) -> Board:
         raise ValidationFailed(
             "required", errors={f: ["required"] for f in ("name", "queue_ids") if f not in data}
         )
-    board = Board(**_board_values(session, data))
+    board = Board(**_board_values(session, data, None))
     session.add(board)
     session.flush()
     return board
@@ -353,7 +360,7 @@ def create_board(session: Session, data: dict) -> Board:
 def update_board(session: Session, board: Board, data: dict) -> Board:
     """Change a board's settings; a board switched off or given other queues reaches the
     sockets of its screens once committed (they close, or leave the queues no longer shown)."""
-    values = _board_values(session, data)
+    values = _board_values(session, data, board)
     narrowed = ("active" in values and not values["active"]) or (
         "queue_ids" in values and set(board.queue_ids or []) - set(values["queue_ids"])
     )

@@ -198,6 +198,27 @@ def test_a_board_is_renamed_and_pointed_at_other_queues(db):
     assert [x.code for x in queue_admin.board_queues(db, board)] == ["two", "one"]
 
 
+def test_a_board_takes_on_only_queues_that_are_switched_on(db):
+    """A switched-off queue calls nobody: put on a hall's board it would show a queue the
+    patients cannot join. One switched off while on the board stays there, for its return."""
+    dep = department(db)
+    on = queue_admin.create_queue(db, {"code": "on", "department_id": dep.id})
+    off = queue_admin.create_queue(
+        db, {"code": "off", "department_id": dep.id, "prefix": "O", "active": False}
+    )
+    assert refused_fields(
+        lambda: queue_admin.create_board(db, {"name": "Hall", "queue_ids": [on.id, off.id]})
+    ) == {"queue_ids": [f"switched off: {off.id}"]}
+    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [on.id]})
+    assert refused_fields(
+        lambda: queue_admin.update_board(db, board, {"queue_ids": [on.id, off.id]})
+    ) == {"queue_ids": [f"switched off: {off.id}"]}
+    assert board.queue_ids == [on.id]
+    queue_admin.update_queue(db, on, {"active": False})
+    queue_admin.update_board(db, board, {"queue_ids": [on.id], "name": "Upstairs"})
+    assert board.queue_ids == [on.id] and board.name == "Upstairs"
+
+
 # --- calling --------------------------------------------------------------------------------
 
 
