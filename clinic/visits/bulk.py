@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic import jobs
 from clinic.base import iso, utcnow
-from clinic.errors import DomainError, ValidationFailed
+from clinic.errors import Conflict, DomainError, ValidationFailed
+from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits.events import VisitStatus
@@ -60,22 +61,31 @@ def start_bulk_move(
                 "last_day": [f"the away days and search_days cover at most {MAX_RANGE_DAYS} days"]
             },
         )
-    away = schedules.add_exception(
-        session,
-        kind=kind,
-        first_day=first_day,
-        last_day=last_day,
-        doctor_id=doctor_id,
-        note=note,
-        actor=actor,
-    )
+    away = _declared(session, doctor_id, kind, first_day, last_day)
+    if away is None:
+        away = schedules.add_exception(
+            session,
+            kind=kind,
+            first_day=first_day,
+            last_day=last_day,
+            doctor_id=doctor_id,
+            note=note,
+            actor=actor,
+        )
+    else:
+        _refuse_a_second_move(session, away)
     job = jobs.create_job(
         session, kind=JOB_KIND, task_name=TASK_NAME, queue=QUEUE, created_by=actor or None
     )
     job.state = {
         "exception_id": away.id,
         "doctor_id": doctor_id,
+        "first_day": first_day.isoformat(),
+        "last_day": last_day.isoformat(),
         "search_days": search_days,
+        # The history says who moved the visits and why, whoever declared the days.
+        "actor": actor,
+        "reason": f"{kind}: {note or away.note}".strip(": "),
         "moved": [],
         "unplaced": [],
         "total": None,
@@ -84,18 +94,59 @@ def start_bulk_move(
     return away, job
 
 
+def _declared(
+    session: Session, doctor_id: int, kind: str, first_day: date, last_day: date
+) -> ScheduleException | None:
+    """The doctor's absence already declared over all these days (of this kind first), locked:
+    a sick day the registrar entered before the visits are moved is the one they move off."""
+    if first_day > last_day:
+        return None  # refused by add_exception, field by field
+    rows = session.scalars(
+        select(ScheduleException)
+        .where(
+            ScheduleException.doctor_id == doctor_id,
+            ScheduleException.first_day <= first_day,
+            ScheduleException.last_day >= last_day,
+        )
+        .order_by(ScheduleException.id)
+        .with_for_update()
+    ).all()
+    return min(rows, key=lambda row: row.kind != kind, default=None)
+
+
+def _refuse_a_second_move(session: Session, away: ScheduleException) -> None:
+    """One bulk move at a time per absence (the row is locked): two would move one visit
+    twice and tell its patient twice. A finished one leaves the way open (more search days)."""
+    for job in session.scalars(
+        select(Job).where(Job.kind == JOB_KIND, Job.status.not_in(JobStatus.FINISHED))
+    ):
+        if (job.state or {}).get("exception_id") == away.id:
+            detail = f"the visits of these days are being moved already (job {job.id})"
+            raise Conflict(detail, code="already_moving", errors={"first_day": [detail]})
+
+
 def notice_key(job_id: str, visit_id: int) -> str:
     return f"bulk:{job_id}:{visit_id}"
 
 
+def _days(state: dict, away: ScheduleException) -> tuple[date, date]:
+    """The days the job moves visits off: those asked for, which an absence declared before
+    may outlast (a job started before they were kept: the absence's)."""
+    if "first_day" not in state:
+        return away.first_day, away.last_day
+    return date.fromisoformat(state["first_day"]), date.fromisoformat(state["last_day"])
+
+
 def _affected(
-    session: Session, away: ScheduleException, tz: ZoneInfo, skip: set[int], now: datetime
-) -> list[Visit]:
+    session: Session, state: dict, away: ScheduleException, tz: ZoneInfo, skip: set[int],
+    now: datetime,
+) -> list[Visit]:  # fmt: skip
     # From the start of today, not from now: a patient already waiting for him (arrived), or
     # late for a visit of this morning, is moved too, not left in the queue of a doctor who
     # has gone home. Days already over stay as they were.
-    first = schedules.day_bounds(max(away.first_day, now.astimezone(tz).date()), tz)[0]
-    after = schedules.day_bounds(away.last_day, tz)[1]
+    first_day, last_day = _days(state, away)
+    first = schedules.day_bounds(max(first_day, now.astimezone(tz).date()), tz)[0]
+    after = schedules.day_bounds(last_day, tz)[1]
     rows = session.scalars(
         select(Visit)
         .where(
@@ -185,7 +236,7 @@ def run_bulk_move(
             done_ids = {m["visit_id"] for m in state["moved"]} | {
                 u["visit_id"] for u in state["unplaced"]
             }
-            pending = _affected(session, away, tz, done_ids, moment)
+            pending = _affected(session, state, away, tz, done_ids, moment)
             if state["total"] is None:
                 state["total"] = len(pending)
             if not pending:
@@ -213,8 +264,9 @@ def _result(state: dict, *, withdrawn: bool = False) -> dict:
 def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
     doctor = schedules.get_doctor(session, away.doctor_id)
     today = now.astimezone(tz).date()
-    first = max(today, away.first_day)
-    last = away.last_day + timedelta(days=state["search_days"])
+    first_day, last_day = _days(state, away)
+    first = max(today, first_day)
+    last = last_day + timedelta(days=state["search_days"])
     same = SlotPool(slots.free_slots(session, tz=tz, first_day=first, last_day=last,
                                      doctor_id=doctor.id, now=now))  # fmt: skip
     colleagues = SlotPool(
@@ -237,7 +289,8 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
         return offered[key]
 
     keys = []
-    reason = f"{away.kind}: {away.note}".strip(": ")
+    reason = state.get("reason") or f"{away.kind}: {away.note}".strip(": ")
+    actor = state.get("actor") or away.created_by or "system"
     for visit in batch:
         original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
         service_ids = tuple(s.service_id for s in visit.services)
@@ -251,7 +304,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
         ):
             placed = _move_one(
                 session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
-                actor=away.created_by or "system", reason=reason, now=now, job_id=job_id,
+                actor=actor, reason=reason, now=now, job_id=job_id,
             )  # fmt: skip
             if placed is not None:
                 pool.take(placed.pop("slot"), minutes)

@@ -166,11 +166,13 @@ def remove_exception(exception_id: int):
 @blp.arguments(schemas.AwayIn)
 @blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="already_moving")
 @blp.alt_response(422, schema=ProblemSchema)
 def doctor_away(data, doctor_id: int):
     """Mark the doctor away for whole days and move his visits of those days to the nearest
-    free slots (his own first, then his department's colleagues'). The job's progress is on
-    its channel; its result lists what moved where and what could not be placed."""
+    free slots (his own first, then his department's colleagues'). Days already declared
+    for him (a sick day entered first) are kept, not declared again. The job's progress is
+    on its channel; its result lists what moved where and what could not be placed."""
     session = db.session()
     _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)

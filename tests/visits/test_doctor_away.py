@@ -1,0 +1,137 @@
+"""A doctor away: the bulk move after a sick day already declared, and the patients' e-mails
+(one per patient and move, however many of his visits moved and however often it ran)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from clinic import jobs
+from clinic.base import iso
+from clinic.errors import Conflict
+from clinic.jobs.models import Job
+from clinic.visits import booking, bulk, schedules
+from clinic.visits.events import ExceptionKind
+from clinic.visits.models import ScheduleException, Visit, VisitEvent
+from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.test_rescheduling import wait_jobs
+
+
+def _book(runtime, clinic, starts, *, patient=0, email="patient@example.test"):
+    with runtime.db.transaction() as s:
+        return booking.book(
+            s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
+            starts_at=starts, tz=clinic.tz, notify_email=email, actor="desk",
+        )  # fmt: skip
+
+
+def _exceptions_of(runtime, doctor_id) -> list[ScheduleException]:
+    with runtime.db.session() as s:
+        return list(
+            s.scalars(select(ScheduleException).where(ScheduleException.doctor_id == doctor_id))
+        )
+
+
+def test_a_doctor_declared_sick_has_his_visits_moved_afterwards_on_the_same_days(
+    runtime, client_as, worker, mailbox
+):
+    clinic = make_clinic(runtime, doctors=2)
+    doctor = clinic.doctor_ids[0]
+    day = next_week_day(clinic.tz)
+    booked = [_book(runtime, clinic, clinic.at(day, 9), email=None)]
+    booked.append(_book(runtime, clinic, clinic.at(day + timedelta(days=1), 9), patient=1))
+    days = {"first_day": iso(day), "last_day": iso(day + timedelta(days=1))}
+
+    desk = client_as("registrar", "desk")
+    sick = desk.post(
+        "/api/v1/schedule-exceptions",
+        json={"doctor_id": doctor, "kind": "sick", "note": "грипп", **days},
+    )
+    assert sick.status_code == 201, sick.get_json()
+    assert sick.get_json()["visits_to_move"] == [v.id for v in booked]
+
+    chief = client_as("admin", "chief")
+    away = chief.post(f"/api/v1/doctors/{doctor}/away", json={"kind": "sick", **days})
+    assert away.status_code == 202, away.get_json()
+    job = wait_jobs(runtime, [away.get_json()["id"]])[away.get_json()["id"]]
+    assert job.status == "succeeded", job.error
+    assert job.result["exception_id"] == sick.get_json()["id"]
+    assert {m["visit_id"] for m in job.result["moved"]} == {v.id for v in booked}
+    assert job.result["unplaced"] == [] and job.result["withdrawn"] is False
+
+    # The days are declared once: the sick day stands, and no second one beside it.
+    assert [e.id for e in _exceptions_of(runtime, doctor)] == [sick.get_json()["id"]]
+    with runtime.db.session() as s:
+        moves = s.scalars(
+            select(VisitEvent).where(
+                VisitEvent.visit_id.in_([v.id for v in booked]),
+                VisitEvent.action == "rescheduled",
+            )
+        ).all()
+    # Moved by whoever moved them, for the reason the days were declared.
+    assert len(moves) == 2
+    assert {(e.actor, e.data["reason"], e.data["job_id"]) for e in moves} == {
+        ("chief", "sick: грипп", job.id)
+    }
+    assert [m["to"][0] for m in mailbox.wait_for(1)] == ["patient@example.test"]
+
+    # Sent again once it is done: nothing is left to move, and the days stay declared once.
+    again = chief.post(f"/api/v1/doctors/{doctor}/away", json={"kind": "sick", **days})
+    assert again.status_code == 202, again.get_json()
+    second = wait_jobs(runtime, [again.get_json()["id"]])[again.get_json()["id"]]
+    assert second.result["moved"] == [] and second.result["total"] == 0
+    assert len(_exceptions_of(runtime, doctor)) == 1
+
+
+def test_days_away_inside_a_longer_absence_move_only_those_days_under_it(runtime):
+    clinic = make_clinic(runtime, patients=3)
+    doctor = clinic.doctor_ids[0]
+    day = next_week_day(clinic.tz)
+    inside = _book(runtime, clinic, clinic.at(day + timedelta(days=1), 9))
+    later = _book(runtime, clinic, clinic.at(day + timedelta(days=3), 9), patient=1)
+    with runtime.db.transaction() as s:
+        leave = schedules.add_exception(
+            s, kind=ExceptionKind.LEAVE, doctor_id=doctor, first_day=day,
+            last_day=day + timedelta(days=4), note="отпуск",
+        )  # fmt: skip
+        away, job = bulk.start_bulk_move(
+            s, doctor, kind=ExceptionKind.LEAVE, first_day=day + timedelta(days=1),
+            last_day=day + timedelta(days=1), search_days=5, actor="chief",
+        )  # fmt: skip
+        assert away.id == leave.id
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
+    assert [m["visit_id"] for m in result["moved"]] == [inside.id]
+    with runtime.db.session() as s:
+        # Out of the leave, not onto another of its days; the visit outside the asked days
+        # is left for another move.
+        assert s.get(Visit, inside.id).starts_at == clinic.at(day + timedelta(days=5), 9)
+        assert s.get(Visit, later.id).starts_at == clinic.at(day + timedelta(days=3), 9)
+    assert len(_exceptions_of(runtime, doctor)) == 1
+
+
+def test_a_second_bulk_move_of_the_same_days_waits_for_the_first(runtime):
+    clinic = make_clinic(runtime)
+    doctor = clinic.doctor_ids[0]
+    day = next_week_day(clinic.tz)
+    _book(runtime, clinic, clinic.at(day, 9))
+    with runtime.db.transaction() as s:
+        _away, first = bulk.start_bulk_move(
+            s, doctor, kind=ExceptionKind.SICK, first_day=day, last_day=day, actor="chief"
+        )
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            bulk.start_bulk_move(
+                s, doctor, kind=ExceptionKind.SICK, first_day=day, last_day=day, actor="chief"
+            )
+    assert refused.value.code == "already_moving"
+    assert first.id in refused.value.errors["first_day"][0]
+    with runtime.db.session() as s:
+        assert s.query(Job).filter(Job.kind == bulk.JOB_KIND).count() == 1
+    bulk.run_bulk_move(runtime.db.sessionmaker, first.id, tz=clinic.tz)
+    with runtime.db.transaction() as s:
+        jobs.finish_job(s, jobs.get_job(s, first.id), {})
+    with runtime.db.transaction() as s:
+        # Done: another move of those days may go (one with more search days, say).
+        bulk.start_bulk_move(s, doctor, kind=ExceptionKind.SICK, first_day=day, last_day=day)
