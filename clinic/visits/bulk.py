@@ -12,6 +12,7 @@ is and is listed for the registrar to call the patient.
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,8 +26,8 @@ from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits.events import VisitStatus
-from clinic.visits.models import ScheduleException, Visit
-from clinic.visits.rescheduling import QUEUE, move_visit, write_moved_notice
+from clinic.visits.models import ScheduleException, Visit, VisitNotice
+from clinic.visits.rescheduling import QUEUE, move_visit, write_moves_notice
 from clinic.visits.schedules import MAX_RANGE_DAYS
 
 TASK_NAME = "visits.bulk_move"
@@ -126,6 +127,7 @@ def _refuse_a_second_move(session: Session, away: ScheduleException) -> None:
 
 
 def notice_key(job_id: str, visit_id: int) -> str:
+    """The key of one visit's notice, as jobs begun before notices were per patient wrote."""
     return f"bulk:{job_id}:{visit_id}"
 
 
@@ -219,8 +221,9 @@ def run_bulk_move(
     lease_seconds: int = 30,
     now: datetime | None = None,
 ) -> dict:
-    """Move the affected visits batch by batch; returns the job's result. Each batch's
-    notices are sent through ``notifier`` once the batch has committed."""
+    """Move the affected visits batch by batch; returns the job's result. Once they are all
+    moved (or the absence is taken back), each moved patient's notice is written, one listing
+    all his visits the job moved, and sent through ``notifier``."""
     while True:
         with sessions() as session, session.begin():
             job = jobs.get_job(session, job_id)
@@ -230,23 +233,68 @@ def run_bulk_move(
             if away is None:
                 # The absence was taken back (declared by mistake) before the job was done:
                 # what is moved stays moved, nothing more moves.
-                return _result(state, withdrawn=True)
-            state.setdefault("doctor_id", away.doctor_id)  # a job started before it was kept
-            moment = now or utcnow()
-            done_ids = {m["visit_id"] for m in state["moved"]} | {
-                u["visit_id"] for u in state["unplaced"]
-            }
-            pending = _affected(session, state, away, tz, done_ids, moment)
-            if state["total"] is None:
-                state["total"] = len(pending)
-            if not pending:
-                return _result(state)
-            batch = pending[:batch_size]
-            keys = _move_batch(session, away, batch, state, tz=tz, now=moment, job_id=job_id)
-            done = len(state["moved"]) + len(state["unplaced"])
-            jobs.save_progress(session, job, done=done, total=state["total"], state=state)
-        if keys and notifier is not None:
-            notify.send_notices(sessions, notifier, keys=keys, lease_seconds=lease_seconds)
+                result = _result(state, withdrawn=True)
+            else:
+                state.setdefault("doctor_id", away.doctor_id)  # a job started before it was kept
+                moment = now or utcnow()
+                done_ids = {m["visit_id"] for m in state["moved"]} | {
+                    u["visit_id"] for u in state["unplaced"]
+                }
+                pending = _affected(session, state, away, tz, done_ids, moment)
+                if state["total"] is None:
+                    state["total"] = len(pending)
+                result = None if pending else _result(state)
+            if result is not None:
+                # Written once (unique keys) however often the job runs; sent after commit.
+                keys = write_notices(session, job_id, state["moved"], tz=tz)
+            else:
+                _move_batch(session, away, pending[:batch_size], state, tz=tz, now=moment,
+                            job_id=job_id)  # fmt: skip
+                done = len(state["moved"]) + len(state["unplaced"])
+                jobs.save_progress(session, job, done=done, total=state["total"], state=state)
+        if result is not None:
+            if keys and notifier is not None:
+                notify.send_notices(sessions, notifier, keys=keys, lease_seconds=lease_seconds)
+            return result
+
+
+def patient_notice_key(job_id: str, patient_id: int, address: str) -> str:
+    # Per address too: the patient may have given his visits different ones.
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:16]
+    return f"bulk:{job_id}:{patient_id}:{digest}"
+
+
+def write_notices(session: Session, job_id: str, moved: list[dict], *, tz: ZoneInfo) -> list[str]:
+    """The bulk move's notices, one per patient (and address) listing every visit of his it
+    moved, with its time now (a registrar may have moved it again since; a visit cancelled
+    since is left out). Returns the keys of all of them, written now or by an earlier run."""
+    came_from = {m["visit_id"]: datetime.fromisoformat(m["from"]["starts_at"]) for m in moved}
+    if not came_from:
+        return []
+    # A job begun before the notices were one per patient wrote one per visit: those visits'
+    # patients have been told.
+    told = set(
+        session.scalars(
+            select(VisitNotice.visit_id).where(
+                VisitNotice.key.in_([notice_key(job_id, visit_id) for visit_id in came_from])
+            )
+        )
+    )
+    visits = session.scalars(
+        select(Visit)
+        .where(Visit.id.in_([i for i in came_from if i not in told]))
+        .order_by(Visit.starts_at, Visit.id)
+    ).all()
+    letters: dict[tuple[int, str], list[Visit]] = {}
+    for visit in visits:
+        if visit.notify_email and visit.status in VisitStatus.MOVABLE:
+            letters.setdefault((visit.patient_id, visit.notify_email), []).append(visit)
+    keys = []
+    for (patient_id, address), his in letters.items():
+        key = patient_notice_key(job_id, patient_id, address)
+        write_moves_notice(session, [(one, came_from[one.id]) for one in his], key=key, tz=tz)
+        keys.append(key)
+    return keys
 
 
 def _result(state: dict, *, withdrawn: bool = False) -> dict:
@@ -261,7 +309,7 @@ def _result(state: dict, *, withdrawn: bool = False) -> dict:
     }
 
 
-def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
+def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
     doctor = schedules.get_doctor(session, away.doctor_id)
     today = now.astimezone(tz).date()
     first_day, last_day = _days(state, away)
@@ -288,7 +336,6 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
             offered[key] = not slots.offers(session, colleague, list(service_ids), booked=True)
         return offered[key]
 
-    keys = []
     reason = state.get("reason") or f"{away.kind}: {away.note}".strip(": ")
     actor = state.get("actor") or away.created_by or "system"
     for visit in batch:
@@ -315,7 +362,3 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> list[str]:
             )
             continue
         state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})
-        notice = write_moved_notice(session, visit, key=notice_key(job_id, visit.id), tz=tz)
-        if notice is not None:
-            keys.append(notice.key)
-    return keys

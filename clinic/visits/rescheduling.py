@@ -248,5 +248,34 @@ def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo
     )
 
 
+def write_moves_notice(session: Session, moves: list[tuple[Visit, datetime]], *, key: str, tz):
+    """One notice of a patient's visits the clinic moved at once (each with the time it had
+    before), to the first one's address; a single visit is told as any move is. None
+    without an address or if written."""
+    if len(moves) == 1:
+        return write_moved_notice(session, moves[0][0], key=key, tz=tz)
+
+    def lines(doctor: str) -> str:
+        return "".join(
+            f"  {_local(was, tz)} → {_local(visit.starts_at, tz)}"
+            f" ({doctor}: {visit.doctor.full_name})\n"
+            for visit, was in moves
+        )
+
+    return notify.write_notice(
+        session,
+        moves[0][0],
+        key=key,
+        kind=NoticeKind.RESCHEDULED,
+        subject="Ваши приёмы перенесены / Qabullaringiz ko'chirildi / Your visits have been moved",
+        body=(
+            f"{moves[0][0].patient.full_name},\n\n"
+            f"ваши приёмы перенесены:\n{lines('врач')}\n"
+            f"qabullaringiz ko'chirildi:\n{lines('shifokor')}\n"
+            f"Your visits have been moved:\n{lines('doctor')}"
+        ),
+    )
+
+
 def notice_key(job_id: str) -> str:
     return f"moved:{job_id}"

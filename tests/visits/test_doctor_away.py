@@ -12,9 +12,9 @@ from clinic import jobs
 from clinic.base import iso
 from clinic.errors import Conflict
 from clinic.jobs.models import Job
-from clinic.visits import booking, bulk, schedules
+from clinic.visits import booking, bulk, notify, schedules
 from clinic.visits.events import ExceptionKind
-from clinic.visits.models import ScheduleException, Visit, VisitEvent
+from clinic.visits.models import ScheduleException, Visit, VisitEvent, VisitNotice
 from tests.visits.conftest import make_clinic, next_week_day
 from tests.visits.test_rescheduling import wait_jobs
 
@@ -135,3 +135,56 @@ def test_a_second_bulk_move_of_the_same_days_waits_for_the_first(runtime):
     with runtime.db.transaction() as s:
         # Done: another move of those days may go (one with more search days, say).
         bulk.start_bulk_move(s, doctor, kind=ExceptionKind.SICK, first_day=day, last_day=day)
+
+
+def _local(at, tz) -> str:
+    return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def test_a_patient_with_two_visits_moved_gets_one_email_listing_both_once_however_often_run(
+    runtime, mailbox, monkeypatch
+):
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(clinic.tz)
+    first = _book(runtime, clinic, clinic.at(day, 9))
+    other = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1, email="other@example.test")
+    second = _book(runtime, clinic, clinic.at(day + timedelta(days=1), 9))
+    with runtime.db.transaction() as s:
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day,
+            last_day=day + timedelta(days=1), search_days=3, actor="chief",
+        )  # fmt: skip
+    notifier = notify.EmailNotifier(runtime.settings)
+    run = {"tz": clinic.tz, "batch_size": 1, "notifier": notifier, "lease_seconds": 4}
+
+    # The worker dies in the second batch: the first one's move is committed, its patient's
+    # other visit is not moved yet.
+    batches = []
+    move_batch = bulk._move_batch
+
+    def dies_in_the_second(*args, **kwargs):
+        batches.append(1)
+        if len(batches) == 2:
+            raise SystemExit("worker killed")
+        return move_batch(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "_move_batch", dies_in_the_second)
+    with pytest.raises(SystemExit):
+        bulk.run_bulk_move(runtime.db.sessionmaker, job.id, **run)
+    monkeypatch.setattr(bulk, "_move_batch", move_batch)
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, **run)
+    assert [m["visit_id"] for m in result["moved"]] == [first.id, other.id, second.id]
+    # Delivered again after it finished: nothing more is sent.
+    bulk.run_bulk_move(runtime.db.sessionmaker, job.id, **run)
+
+    mail = mailbox.wait_for(3, timeout=3)
+    assert sorted(m["to"][0] for m in mail) == ["other@example.test", "patient@example.test"]
+    (letter,) = [m["raw"] for m in mail if m["to"] == ["patient@example.test"]]
+    text = letter.get_content()
+    with runtime.db.session() as s:
+        moved_to = [_local(s.get(Visit, v.id).starts_at, clinic.tz) for v in (first, second)]
+        assert s.query(VisitNotice).count() == 2
+    # Both visits, from their old times to their new ones, in the clinic's three languages.
+    for old, new in zip((clinic.at(day, 9), clinic.at(day + timedelta(days=1), 9)), moved_to):
+        assert f"{_local(old, clinic.tz)} → {new}" in text
+    assert "перенесены" in text and "ko'chirildi" in text and "have been moved" in text
