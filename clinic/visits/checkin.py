@@ -22,8 +22,9 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
 from clinic.reference.models import Doctor
 from clinic.visits import visits as v
-from clinic.visits.events import VisitStatus
+from clinic.visits.events import Conflicts, VisitStatus
 from clinic.visits.models import Visit
+from clinic.visits.schedules import away_on, exceptions_between
 
 APPOINTMENT_PRIORITY = Priority.RETURNED
 
@@ -49,12 +50,19 @@ def queue_for(session: Session, doctor: Doctor) -> Queue | None:
 def check_in(
     session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None
 ) -> Ticket | None:
-    """The patient has arrived: the visit becomes arrived and gets its queue ticket."""
+    """The patient has arrived: the visit becomes arrived and gets its queue ticket. Refused
+    (``not_today``, ``doctor_away``) when nobody would see him today."""
     now = now or utcnow()
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         raise Conflict(
             "the visit is on another day", code="not_today", errors={"visit_id": ["not today"]}
         )
+    day = visit.starts_at.astimezone(tz).date()
+    away = away_on(exceptions_between(session, [visit.doctor_id], day, day), visit.doctor_id, day)
+    if away is not None:
+        # A ticket would leave him waiting in the queue of a doctor who is not here today.
+        detail = f"the doctor is away today ({away.kind}): move the visit or cancel it"
+        raise Conflict(detail, code=Conflicts.DOCTOR_AWAY, errors={"visit_id": [detail]})
     v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
     queue = queue_for(session, visit.doctor)
     if queue is None:

@@ -14,7 +14,7 @@ from clinic.queue.models import Ticket, TicketSource
 from clinic.reference import directory as reference
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
-from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
+from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
 
 
 def _book(client, clinic, day, hour, minute=0, *, patient=0, doctor=0, **extra):
@@ -143,6 +143,28 @@ def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
     assert body["ticket"]["visit_id"] == visit_id
     with runtime.db.session() as s:
         assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
+
+
+def test_a_patient_whose_doctor_is_off_today_is_not_checked_in_to_wait_for_him(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    clear_of_midnight(runtime)
+    visit_id = _booked_soon(runtime, clinic)
+    today = slot_near(runtime).astimezone(runtime.settings.tz).date()
+    sick = client.post(
+        "/api/v1/schedule-exceptions",
+        json={"doctor_id": clinic.doctor_ids[0], "kind": "sick", "first_day": iso(today),
+              "last_day": iso(today)},
+    )  # fmt: skip
+    assert sick.status_code == 201 and sick.get_json()["visits_to_move"] == [visit_id]
+    refused = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    _refusal(refused, 409, "doctor_away", "visit_id")
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit_id).status == "scheduled"
+        assert s.scalar(select(Ticket.id).where(Ticket.visit_id == visit_id)) is None
+    # Taken back (declared by mistake): the patient checks in as usual.
+    client.delete(f"/api/v1/schedule-exceptions/{sick.get_json()['id']}")
+    assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
 
 
 def test_an_invoice_for_a_checked_in_ticket_is_for_its_visit_and_a_named_visit_is_checked(
