@@ -189,6 +189,17 @@ def carry_out(
     if move.status != MoveStatus.PENDING:
         return move.outcome or {}
     visit = v.get_visit(session, move.visit_id, lock=True)
+    if _already_there(visit, move):
+        # The same move asked twice (a double click, a client's retry), the first one done:
+        # nothing moves, counts against the patient's limit or is mailed to him again.
+        at = {"starts_at": iso(visit.starts_at), "ends_at": iso(visit.ends_at),
+              "doctor_id": visit.doctor_id}  # fmt: skip
+        outcome = {"visit_id": visit.id, "moved": False, "from": at, "to": at,
+                   "reason": move.reason, "ticket": None}  # fmt: skip
+        move.from_starts_at, move.from_doctor_id = visit.starts_at, visit.doctor_id
+        move.status, move.done_at, move.outcome = MoveStatus.DONE, now, outcome
+        session.flush()
+        return outcome
     record = move_visit(
         session,
         visit,
@@ -210,6 +221,15 @@ def carry_out(
     write_moved_notice(session, visit, key=notice_key(job_id), tz=tz)
     session.flush()
     return outcome
+
+
+def _already_there(visit: Visit, move: VisitMove) -> bool:
+    """Whether the visit is where the move would take it, and may still be moved at all."""
+    return (
+        visit.status in VisitStatus.MOVABLE
+        and visit.starts_at == move.to_starts_at
+        and move.to_doctor_id in (None, visit.doctor_id)
+    )
 
 
 def refuse(session: Session, job_id: str, exc: DomainError) -> dict:

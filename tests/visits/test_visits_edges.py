@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic import jobs
-from clinic.base import utcnow
+from clinic.base import iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import OutboxEvent, Ticket
 from clinic.queue import admin as queue_admin
@@ -290,6 +290,35 @@ def test_a_move_is_carried_out_once_and_a_late_refusal_keeps_its_outcome(runtime
     with runtime.db.session() as s:
         assert s.get(Visit, visit.id).starts_at == clinic.at(day, 11)
         assert s.get(Visit, visit.id).moves == 1
+
+
+def test_a_move_sent_twice_moves_the_visit_once_counts_once_and_tells_the_patient_once(
+    runtime, clinic
+):
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9), notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        # The move dialog sent twice (a double click, a client's retry): two requests.
+        first, second = (
+            rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 11), reason="late").id
+            for _ in range(2)
+        )
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, first, tz=clinic.tz, max_moves=2)["moved"] is True
+    with runtime.db.transaction() as s:
+        again = rescheduling.carry_out(s, second, tz=clinic.tz, max_moves=2)
+        assert rescheduling.move_for_job(s, second).status == MoveStatus.DONE
+    assert again["moved"] is False and again["to"]["starts_at"] == iso(clinic.at(day, 11))
+    with runtime.db.session() as s:
+        moved = s.get(Visit, visit.id)
+        assert moved.starts_at == clinic.at(day, 11) and moved.moves == 1
+        assert [h["action"] for h in v.history(s, moved)] == ["booked", "rescheduled"]
+        assert s.query(VisitNotice).filter(VisitNotice.visit_id == visit.id).count() == 1
+    with runtime.db.transaction() as s:
+        # The patient's own next move is still his to make (the limit counts real moves).
+        third = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 12), reason="x")
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, third.id, tz=clinic.tz, max_moves=2)["moved"] is True
 
 
 def test_a_job_that_moves_no_visit_cannot_be_carried_out(runtime):
