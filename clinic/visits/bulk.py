@@ -25,6 +25,7 @@ from clinic.errors import Conflict, DomainError, ValidationFailed
 from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Service
 from clinic.visits import notify, schedules, slots
+from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit, VisitNotice
 from clinic.visits.rescheduling import QUEUE, move_visit, write_moves_notice
@@ -141,7 +142,7 @@ def _days(state: dict, away: ScheduleException) -> tuple[date, date]:
 
 def _affected(
     session: Session, state: dict, away: ScheduleException, tz: ZoneInfo, skip: set[int],
-    now: datetime,
+    now: datetime, only: int | None = None,
 ) -> list[Visit]:  # fmt: skip
     # From the start of today, not from now: a patient already waiting for him (arrived), or
     # late for a visit of this morning, is moved too, not left in the queue of a doctor who
@@ -156,6 +157,7 @@ def _affected(
             Visit.status.in_(VisitStatus.MOVABLE),
             Visit.starts_at >= first,
             Visit.starts_at < after,
+            *([Visit.id == only] if only is not None else []),
         )
         .order_by(Visit.starts_at, Visit.id)
     ).all()
@@ -302,7 +304,9 @@ def _result(state: dict, *, withdrawn: bool = False) -> dict:
     return {
         "doctor_id": state.get("doctor_id"),
         "exception_id": state["exception_id"],
-        "total": done if withdrawn else state["total"],
+        # What the job moved or left: a visit the desk cancelled or moved meanwhile is not
+        # among them (nor, withdrawn, those it never reached).
+        "total": done,
         "moved": state["moved"],
         "unplaced": state["unplaced"],
         "withdrawn": withdrawn,
@@ -338,7 +342,13 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
 
     reason = state.get("reason") or f"{away.kind}: {away.note}".strip(": ")
     actor = state.get("actor") or away.created_by or "system"
-    for visit in batch:
+    for listed in batch:
+        # Locked and read again: the desk may have cancelled or moved it since the batch was
+        # listed. Then it is left as the desk left it, and is not this job's to count.
+        visit = v.get_visit(session, listed.id, lock=True)
+        if not _affected(session, state, away, tz, set(), now, only=visit.id):
+            state["total"] -= 1
+            continue
         original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
         service_ids = tuple(s.service_id for s in visit.services)
         minutes = sum(

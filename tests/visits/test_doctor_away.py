@@ -13,8 +13,10 @@ from clinic.base import iso
 from clinic.errors import Conflict
 from clinic.jobs.models import Job
 from clinic.visits import booking, bulk, notify, schedules
+from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException, Visit, VisitEvent, VisitNotice
+from tests.conftest import BACKENDS
 from tests.visits.conftest import make_clinic, next_week_day
 from tests.visits.test_rescheduling import wait_jobs
 
@@ -188,3 +190,39 @@ def test_a_patient_with_two_visits_moved_gets_one_email_listing_both_once_howeve
     for old, new in zip((clinic.at(day, 9), clinic.at(day + timedelta(days=1), 9)), moved_to):
         assert f"{_local(old, clinic.tz)} → {new}" in text
     assert "перенесены" in text and "ko'chirildi" in text and "have been moved" in text
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_visit_cancelled_while_its_batch_is_being_moved_stays_cancelled_where_it_was(
+    runtime, monkeypatch
+):
+    # On SQLite the batch's transaction holds the database and the desk's cancellation waits
+    # for it; on PostgreSQL the two run side by side.
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(clinic.tz)
+    kept = _book(runtime, clinic, clinic.at(day, 9))
+    cancelled = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
+    with runtime.db.transaction() as s:
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day, last_day=day,
+            search_days=2, actor="chief",
+        )  # fmt: skip
+    affected = bulk._affected
+
+    def desk_cancels_meanwhile(*args, **kwargs):
+        listed = affected(*args, **kwargs)
+        with runtime.db.transaction() as s:
+            v.cancel(s, v.get_visit(s, cancelled.id, lock=True), by="patient",
+                     reason="feels better", late_window_hours=0, actor="desk")  # fmt: skip
+        monkeypatch.setattr(bulk, "_affected", affected)
+        return listed
+
+    monkeypatch.setattr(bulk, "_affected", desk_cancels_meanwhile)
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
+    assert [m["visit_id"] for m in result["moved"]] == [kept.id]
+    assert result["total"] == 1 and result["unplaced"] == []
+    with runtime.db.session() as s:
+        left = s.get(Visit, cancelled.id)
+        assert left.status == "cancelled" and left.starts_at == clinic.at(day, 9, 20)
+        assert [e["action"] for e in v.history(s, left)] == ["booked", "cancelled"]
