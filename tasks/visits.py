@@ -87,6 +87,13 @@ def bulk_move(self, *, job_id: str) -> dict:
     return self.run_job(job_id, work)
 
 
+@shared_task(name="visits.send_notice", base=ClinicTask, bind=True)
+def send_notice(self, *, key: str) -> None:
+    """Send the notice ``key`` (written with the change it tells of) if it exists and is
+    unsent; beat's sweep sends what this one could not."""
+    _send_notice(self.runtime, key)
+
+
 @shared_task(name="visits.send_reminders", base=ClinicTask, bind=True)
 def send_reminders(self) -> int:
     """Write due reminders and send every unsent notice; returns how many were sent."""

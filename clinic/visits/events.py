@@ -83,6 +83,7 @@ class MoveStatus:
 class NoticeKind:
     RESCHEDULED = "rescheduled"
     REMINDER = "reminder"
+    CANCELLED = "cancelled"
 
 
 VISIT_BOOKED = "visit.booked"
@@ -91,6 +92,7 @@ VISIT_RESCHEDULED = "visit.rescheduled"
 VISIT_CANCELLED = "visit.cancelled"
 
 RESCHEDULE_TASK = "visits.reschedule"
+SEND_NOTICE_TASK = "visits.send_notice"
 RESCHEDULE_JOB = "visits.reschedule"
 
 

@@ -24,7 +24,7 @@ from clinic.queue.models import Ticket, TicketStatus
 from clinic.reference.models import Department
 from clinic.visits import events as ev
 from clinic.visits import notify
-from clinic.visits.events import CancelledBy, VisitStatus
+from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
 from clinic.visits.schedules import away_on, day_bounds, exceptions_between, get_doctor
 
@@ -192,9 +192,12 @@ def cancel(
     late_window_hours: int,
     actor: str = "",
     now=None,
+    tz: ZoneInfo | None = None,
 ) -> Visit:
     """Cancel by the patient or the clinic, with a reason. A patient's cancellation inside
-    ``late_window_hours`` of the visit is flagged late (the clinic's own never is)."""
+    ``late_window_hours`` of the visit is flagged late (the clinic's own never is). The
+    clinic's cancellation of a visit still to come writes the patient's notice (keyed
+    :func:`cancelled_notice_key`, times in ``tz``); send it after commit."""
     now = now or utcnow()
     if by not in CancelledBy.ALL:
         raise ValidationFailed("who cancels?", errors={"by": ["patient or clinic"]})
@@ -219,8 +222,37 @@ def cancel(
         # An arrived patient's ticket leaves the queue with the visit: nobody calls him.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
     notify.drop_unsent_reminders(session, visit)
+    if by == CancelledBy.CLINIC and visit.starts_at > now:
+        # The patient did not ask for it: he is told, or he would come to a visit that is gone.
+        _write_cancelled_notice(session, visit, tz=tz)
     session.flush()
     return visit
+
+
+def cancelled_notice_key(visit: Visit) -> str:
+    return f"cancelled:{visit.id}"
+
+
+def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | None) -> None:
+    # Without the staff's reason, which is written for colleagues, not for the patient.
+    when = visit.starts_at.astimezone(tz or ZoneInfo("UTC")).strftime("%d.%m.%Y %H:%M")
+    doctor = visit.doctor.full_name
+    notify.write_notice(
+        session,
+        visit,
+        key=cancelled_notice_key(visit),
+        kind=NoticeKind.CANCELLED,
+        subject="Ваш приём отменён / Qabulingiz bekor qilindi / Your visit has been cancelled",
+        body=(
+            f"{visit.patient.full_name},\n\n"
+            f"ваш приём {when} (врач: {doctor}) отменён клиникой. Позвоните нам, чтобы"
+            " записаться на другое время.\n"
+            f"{when} dagi qabulingiz (shifokor: {doctor}) klinika tomonidan bekor qilindi."
+            " Boshqa vaqtga yozilish uchun bizga qo'ng'iroq qiling.\n"
+            f"Your visit at {when} (doctor: {doctor}) has been cancelled by the clinic."
+            " Please call us to book another time.\n"
+        ),
+    )
 
 
 def mark_no_shows(

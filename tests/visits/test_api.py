@@ -104,6 +104,34 @@ def test_a_patient_cancelling_inside_the_window_is_flagged_late_and_the_slot_fre
     assert again.status_code == 201, again.get_json()
 
 
+def test_a_visit_the_clinic_cancels_is_told_to_the_patient_once_and_his_own_is_not(
+    runtime, client, worker, mailbox
+):
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        ours, his = (
+            booking.book(
+                s, patient_id=clinic.patient_ids[i], doctor_id=clinic.doctor_ids[0],
+                starts_at=clinic.at(day, 9 + i), tz=clinic.tz,
+                notify_email=f"patient{i}@example.test",
+            ).id
+            for i in range(2)
+        )  # fmt: skip
+    cancel = {"by": "clinic", "reason": "врач на конференции"}
+    assert client.post(f"/api/v1/visits/{ours}/cancel", json=cancel).status_code == 200
+    patients = {"by": "patient", "reason": "уезжает"}
+    assert client.post(f"/api/v1/visits/{his}/cancel", json=patients).status_code == 200
+    (mail,) = mailbox.wait_for(1)
+    assert mail["to"] == ["patient0@example.test"] and "отменён" in mail["subject"]
+    text = mail["raw"].get_content()
+    when = clinic.at(day, 9).astimezone(clinic.tz).strftime("%d.%m.%Y %H:%M")
+    assert when in text and "cancelled" in text and "bekor" in text
+    # The staff's reason is theirs: the patient is not mailed it.
+    assert "конференции" not in text
+    assert len(mailbox.wait_for(2, timeout=2)) == 1
+
+
 def _department_queue(runtime, clinic, **extra):
     """The department's shared queue, open all day (check-in issues its tickets there)."""
     with runtime.db.transaction() as s:

@@ -16,7 +16,7 @@ from clinic.errors import Forbidden
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.events import RESCHEDULE_TASK
+from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
 from web import db
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
@@ -299,7 +299,8 @@ _doctor_step("complete", v.complete, "The doctor has seen the patient.")
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema)
 def cancel_visit(data, visit_id: int):
-    """Cancel by the patient or the clinic; a patient's late cancellation is flagged."""
+    """Cancel by the patient or the clinic; a patient's late cancellation is flagged, and
+    a patient whose visit the clinic cancels is told by e-mail (if he gave an address)."""
     session = db.session()
     visit = v.get_visit(session, visit_id, lock=True)
     v.cancel(
@@ -309,7 +310,11 @@ def cancel_visit(data, visit_id: int):
         reason=data["reason"],
         late_window_hours=_settings().visits_late_cancel_hours,
         actor=_actor(),
+        tz=_settings().tz,
     )
+    if data["by"] == "clinic" and visit.notify_email:
+        key = v.cancelled_notice_key(visit)
+        db.enqueue_after_commit(session, SEND_NOTICE_TASK, queue=rescheduling.QUEUE, key=key)
     session.commit()
     return _visit_out(session, visit, detail=True)
 
