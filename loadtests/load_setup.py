@@ -4,8 +4,9 @@ Credentials (no simulated user signs in; every request carries a bearer token):
 
 - ``LOAD_ADMIN_USER`` and ``LOAD_ADMIN_PASSWORD``: an administrator, signed in once. From
   that session the setup creates the staff it needs (registrar, doctors, cashier, display
-  board), each with its role and a one-day API token, so every user works with its own
-  role's permissions; or
+  board), each with its role; each of them signs in once and makes his own one-day API
+  token (a token is made only by its owner), so every user works with its own role's
+  permissions; or
 - ``LOAD_TOKEN``: an administrator's API token, used as it is. A token makes no tokens, so
   then every simulated user works with this one.
 """
@@ -52,6 +53,10 @@ class Api:
         user, password = os.environ.get("LOAD_ADMIN_USER"), os.environ.get("LOAD_ADMIN_PASSWORD")
         if not (user and password):
             raise RuntimeError("set LOAD_TOKEN, or LOAD_ADMIN_USER and LOAD_ADMIN_PASSWORD")
+        return self.sign_in_as(user, password, "load test")
+
+    def sign_in_as(self, user: str, password: str, token_name: str) -> str:
+        """Sign in as ``user`` by session, and make his own API token."""
         # Signing in by session needs the CSRF token of that session, as the pages send it.
         csrf = self.http.get(f"{self.base}/api/v1/session/csrf", timeout=10).json()["csrf_token"]
         self._keep_session_over_http()
@@ -59,7 +64,7 @@ class Api:
         answer = self.post("/api/v1/session", {"username": user, "password": password})
         self.http.headers["X-CSRFToken"] = answer["csrf_token"]
         self.signed_in = True
-        return self.token_for(None, "load test")
+        return self.post("/api/v1/tokens", {"name": token_name, "days": 1})["token"]
 
     def _keep_session_over_http(self) -> None:
         # Production marks its session cookie Secure, and a load test reaches the stack over
@@ -75,25 +80,24 @@ class Api:
             raise RuntimeError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
         return answer.json()
 
-    def token_for(self, user_id: int | None, name: str) -> str:
-        body = {"name": name, "days": 1, "user_id": user_id}
-        return self.post("/api/v1/tokens", body)["token"]
-
     def staff_token(self, tag: str, role: str, admin_token: str, **extra) -> str:
         """A new user of ``role`` and his token; the administrator's token when the setup
         may not make tokens (it works with ``LOAD_TOKEN``)."""
         if not self.signed_in:
             return admin_token
-        user = self.post(
-            "/api/v1/users",
-            {
-                "username": f"load-{role}-{tag}-{uuid.uuid4().hex[:4]}",
-                "password": f"Load-{uuid.uuid4().hex}!",
-                "roles": [role],
-                **extra,
-            },
+        username, password = (
+            f"load-{role}-{tag}-{uuid.uuid4().hex[:4]}",
+            f"Load-{uuid.uuid4().hex}!",
         )
-        return self.token_for(user["id"], f"load test {role}")
+        self.post(
+            "/api/v1/users",
+            {"username": username, "password": password, "roles": [role], **extra},
+        )
+        own = Api(self.base)
+        try:
+            return own.sign_in_as(username, password, f"load test {role}")
+        finally:
+            own.close()
 
 
 def prepare(base: str) -> dict:

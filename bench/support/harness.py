@@ -1,4 +1,5 @@
-"""The system under measurement, started the way production runs it, and stopped afterwards.
+"""The system under measurement, started the way production runs it, and stopped afterwards
+(on SQLite, which production refuses, with development's settings).
 
 :class:`Stack` makes a fresh database (a SQLite file in a temporary folder, a scratch
 PostgreSQL database, or one given by URL), migrates it, picks a Redis key prefix of its own
@@ -161,7 +162,11 @@ class Stack:
         self.database_url = self._database(root)
         migrate.upgrade(self.database_url)
         self.env = {
-            "CLINIC_ENV": "production",
+            # Production refuses SQLite; on it the server runs development's settings, which
+            # differ from production's in the cookies' Secure flag, one header (HSTS) and the
+            # payment providers enabled without configuration. Its log lines stay JSON.
+            "CLINIC_ENV": "production" if self.database_kind == "postgresql" else "development",
+            "CLINIC_LOG_FORMAT": "json",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "FLOWER_BASIC_AUTH": "bench:" + secrets.token_urlsafe(12),
             "DATABASE_URL": self.database_url,

@@ -232,6 +232,7 @@ def test_a_board_switched_off_or_given_other_queues_reaches_its_open_screens_at_
                 "code": "lab",
                 "department_id": hall["department"],
                 "room_id": hall["room"],
+                "prefix": "L",
                 "closes_at": time(23, 59, 59, 999999),
             },
         ).id
