@@ -35,6 +35,7 @@ def _open(browser, contexts, live_server, username, path, lang="en"):
     return tab
 
 
+@pytest.mark.timed
 def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the_ticket(
     browser, live_server, runtime, make_user
 ):

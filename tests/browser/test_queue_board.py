@@ -48,6 +48,7 @@ def open_board(browser, base_url: str, hall: dict, lang: str = "ru"):
     return context, tab, frames
 
 
+@pytest.mark.timed
 def test_a_call_from_the_doctors_page_reaches_the_board_within_a_second_and_so_does_a_recall(
     browser, live_server, runtime, queue_hall
 ):

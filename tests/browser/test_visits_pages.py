@@ -40,6 +40,7 @@ def registrars(browser, live_server, make_user):
         context.close()
 
 
+@pytest.mark.timed
 def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_and_moves(
     live_server, runtime, registrars, worker
 ):

@@ -35,8 +35,10 @@ def clinic_profile(runtime):
 
 
 def quick(settings, **changes):
-    """The settings with short printing pauses: a printer is given up after 2 s."""
-    values = {"print_retry_seconds": 2, "print_timeout": 1, "print_lease_seconds": 3}
+    """The settings with short printing pauses: a printer is given up after 2 s of failing.
+    A printer's answer may take 3 s: the fake printer is a thread of the test's process, which
+    on a busy machine may wait over a second for its turn to read the job and close."""
+    values = {"print_retry_seconds": 2, "print_timeout": 3, "print_lease_seconds": 7}
     return dataclasses.replace(settings, **{**values, **changes})
 
 
