@@ -1,6 +1,7 @@
 """Instructions the web process executes per request, counted by valgrind's callgrind: a
-figure that stays the same whatever else the machine is doing, where CPU seconds on a shared
-host swing by half from one minute to the next.
+figure far steadier than CPU seconds, which on a shared host swing by half from one minute to
+the next (two runs of one tree, one of them beside other work, differed by up to 14%: trees
+are compared within one run, as ``--against`` does).
 
 Each figure comes from a process of its own run under ``valgrind --tool=callgrind`` with
 counting off: it makes a scratch PostgreSQL database, serves the application in-process
