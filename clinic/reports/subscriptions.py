@@ -7,6 +7,11 @@ delivery with a guarded update before sending and marks it sent after; a sender 
 mid-send leaves its claim to expire and the next ask sends it. A failed send is retried with
 exponential backoff, and given up (``failed``) after ``MAX_ATTEMPTS``.
 
+A subscription is mailed on its owner's word (``created_by``, the user who made it): before
+each e-mail, and again just before it goes, the owner must be active and hold
+``reports.read``. Otherwise the delivery is cancelled with the reason; the next period's goes
+once he is active with the permission again.
+
 SMTP gives no exactly-once: a sender killed after the server accepted the message and before
 the row says ``sent`` would send it again. Each delivery's Message-ID is fixed, so mail
 systems that deduplicate by it show one message even then.
@@ -31,7 +36,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic.accounts.permissions import Staff
+from clinic.accounts.models import User
+from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments.receipts import send_mail
@@ -251,6 +257,28 @@ def backoff_seconds(attempts: int, base: int) -> int:
     return min(base * 2 ** max(0, attempts - 1), 86400)
 
 
+def owner_refusal(session: Session, sub: ReportSubscription) -> str | None:
+    """Why the subscription's owner may not be mailed the clinic's figures now, or None: he
+    must be active and may read reports, as he had to be to subscribe."""
+    owner = session.scalar(select(User).where(User.username == sub.created_by))
+    if owner is None:
+        return f"not sent: its owner {sub.created_by!r} is not a user"
+    if not owner.active:
+        return f"not sent: its owner {owner.username} is disabled"
+    if "reports.read" not in permissions_of(owner.roles):
+        return f"not sent: its owner {owner.username} may no longer read reports (reports.read)"
+    return None
+
+
+def _refused(delivery: ReportDelivery, reason: str) -> None:
+    log.warning(
+        "report delivery %s of subscription %s %s", delivery.id, delivery.subscription_id, reason
+    )
+    delivery.state = DeliveryState.CANCELLED
+    delivery.claimed_until = None
+    delivery.error = reason
+
+
 def _due(now: datetime):
     return or_(
         (ReportDelivery.state == DeliveryState.PENDING) & (ReportDelivery.next_attempt_at <= now),
@@ -349,6 +377,10 @@ def send_due(
             if not delivery.subscription.active:
                 delivery.state = DeliveryState.CANCELLED
                 continue
+            refusal = owner_refusal(session, delivery.subscription)
+            if refusal:
+                _refused(delivery, refusal)
+                continue
             if attempt > MAX_ATTEMPTS:
                 # Tries that never finished (a sender killed each time, a report that cannot
                 # be built): give up rather than try forever.
@@ -362,7 +394,7 @@ def send_due(
             if not _still_held(sessions, delivery_id, attempt, lease_seconds):
                 # Building the report outlasted the claim and another sender took the
                 # delivery over (it is that sender's to mail), or the subscription was
-                # stopped meanwhile.
+                # stopped, or its owner disabled or deprived of reports.read, meanwhile.
                 continue
             mailer.send(message)
         except (OSError, smtplib.SMTPException) as exc:
@@ -390,7 +422,8 @@ def send_due(
 
 def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) -> bool:
     """Renew this try's claim for the mailing itself, unless another try holds it now; a
-    subscription stopped while its report was being built cancels the delivery instead."""
+    subscription stopped, or whose owner may no longer read reports, while its report was
+    being built cancels the delivery instead."""
     with sessions() as session, session.begin():
         renewed = session.execute(
             update(ReportDelivery)
@@ -408,6 +441,10 @@ def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) ->
         if not delivery.subscription.active:
             delivery.state = DeliveryState.CANCELLED
             delivery.claimed_until = None
+            return False
+        refusal = owner_refusal(session, delivery.subscription)
+        if refusal:
+            _refused(delivery, refusal)
             return False
         return True
 

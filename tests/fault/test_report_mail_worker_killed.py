@@ -1,18 +1,20 @@
 """A worker killed while it sends a report e-mail: the next one sends it, and the period's
-e-mail arrives once."""
+e-mail arrives once. A worker sends nothing for an owner who may no longer read reports."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from clinic.accounts import users
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import utcnow
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import ReportDelivery
-from tests.conftest import ONE_BACKEND
+from tests.conftest import ONE_BACKEND, PASSWORD
 from tests.fault.test_import_worker_killed import Workers, wait_until
 from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
 
@@ -48,13 +50,13 @@ def report_workers(settings, tmp_path):  # noqa: F811 - the SMTP-aware settings 
 
 def read_delivery(runtime) -> ReportDelivery | None:
     with runtime.db.session() as s:
-        return s.scalar(select(ReportDelivery))
+        return s.scalar(select(ReportDelivery).order_by(ReportDelivery.id.desc()))
 
 
-def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
-    celery_app, runtime, report_workers, mailbox  # noqa: F811 - fixtures
-):
+def subscribe(runtime) -> None:
+    """The manager ``manager`` subscribes boss@example.test to the daily visits report."""
     with runtime.db.transaction() as s:
+        users.create_user(s, username="manager", password=PASSWORD, roles=["manager"])
         subs.subscribe(
             s,
             {"report": "visits", "by": "status", "frequency": "daily",
@@ -62,6 +64,12 @@ def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
             Staff(permissions_of(["manager"])),
             created_by="manager",
         )  # fmt: skip
+
+
+def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
+    celery_app, runtime, report_workers, mailbox  # noqa: F811 - fixtures
+):
+    subscribe(runtime)
     # The mail server holds the first message: the worker dies while it is sending.
     mailbox.stall_first.set()
     first = report_workers.start("first")
@@ -96,3 +104,36 @@ def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
     assert len(mailbox.wait_for(2, timeout=2)) == 1
     with runtime.db.session() as s:
         assert len(s.scalars(select(ReportDelivery)).all()) == 1
+
+
+def test_a_worker_mails_a_disabled_owners_queued_report_to_nobody_until_he_is_enabled(
+    celery_app, runtime, report_workers, mailbox  # noqa: F811 - fixtures
+):
+    subscribe(runtime)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)  # the e-mail is queued
+        users.set_active(s, users.find_user(s, "manager"), False)  # then he leaves
+    report_workers.start("worker")
+    celery_app.send_task("reports.send_subscriptions")
+    cancelled = wait_until(
+        lambda: (d := read_delivery(runtime)).state == "cancelled" and d,
+        timeout=60,
+        what="the queued delivery cancelled",
+        on_timeout=lambda: report_workers.log("worker"),
+    )
+    assert "disabled" in cancelled.error
+    assert "not sent: its owner manager is disabled" in report_workers.log("worker")
+    assert mailbox.wait_for(1, timeout=1) == []
+    # Enabled again: the next period's e-mail goes.
+    with runtime.db.transaction() as s:
+        users.set_active(s, users.find_user(s, "manager"), True)
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=utcnow() + timedelta(days=1))
+        s.execute(update(ReportDelivery).values(next_attempt_at=utcnow()))
+    celery_app.send_task("reports.send_subscriptions")
+    wait_until(
+        lambda: read_delivery(runtime).state == "sent",
+        timeout=60,
+        what="the next period's delivery sent",
+        on_timeout=lambda: report_workers.log("worker"),
+    )
+    assert [m["to"] for m in mailbox.wait_for(1)] == [["boss@example.test"]]

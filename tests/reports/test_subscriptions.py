@@ -8,12 +8,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from clinic.accounts import users
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import utcnow
 from clinic.errors import ValidationFailed
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import DeliveryState, ReportDelivery
-from tests.conftest import free_port, make_settings
+from tests.conftest import PASSWORD, free_port, make_settings
 from tests.reports.fixtures import DAY, NEXT, local, make_day
 from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
 
@@ -22,8 +23,21 @@ DAILY = {"report": "revenue", "by": "method", "frequency": "daily", "email": "bo
 
 
 def subscribe(runtime, **changes):
+    """A subscription made by the manager ``manager`` (made too, the first time)."""
     with runtime.db.transaction() as s:
+        if users.find_user(s, "manager") is None:
+            users.create_user(s, username="manager", password=PASSWORD, roles=["manager"])
         return subs.subscribe(s, {**DAILY, **changes}, MANAGER, created_by="manager").id
+
+
+def change_owner(runtime, *, active: bool | None = None, roles: list[str] | None = None):
+    """Disable or enable the manager who subscribed, or give him other roles."""
+    with runtime.db.transaction() as s:
+        owner = users.find_user(s, "manager")
+        if active is not None:
+            users.set_active(s, owner, active)
+        if roles is not None:
+            users.set_roles(s, owner, roles)
 
 
 def beat(runtime, now, config=None):
@@ -315,4 +329,64 @@ def test_a_report_unsubscribed_while_it_was_being_built_is_not_mailed(
     monkeypatch.setattr(subs, "compose", compose_then_unsubscribe)
     assert beat(runtime, utcnow()) == 0
     assert deliveries(runtime)[0].state == DeliveryState.CANCELLED
+    assert mailbox.wait_for(1, timeout=0.5) == []
+
+
+def test_no_figures_are_mailed_for_an_owner_disabled_or_without_reports_read_until_restored(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """A manager who subscribed his own address and then left (disabled), or was moved to a
+    role that may not read reports, receives nothing more, what was already queued
+    included; the delivery log says why. Given his rights back, the e-mails go again."""
+    sub_id = subscribe(runtime, formats=["csv"])
+    morning = local(NEXT, 6)
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=morning)
+    # The period's e-mail is queued; then the manager is disabled.
+    change_owner(runtime, active=False)
+    assert beat(runtime, morning) == 0
+    [queued] = deliveries(runtime)
+    assert queued.state == DeliveryState.CANCELLED
+    assert "disabled" in queued.error and "manager" in queued.error
+    assert mailbox.wait_for(1, timeout=0.5) == []
+    # Enabled again, he gets the next period's e-mail.
+    change_owner(runtime, active=True)
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert [m["to"] for m in mailbox.wait_for(1)] == [["boss@example.test"]]
+    # A cashier now: the clinic's figures are no longer his to receive.
+    change_owner(runtime, roles=["cashier"])
+    assert beat(runtime, morning + timedelta(days=2)) == 0
+    third = deliveries(runtime)[2]
+    assert third.state == DeliveryState.CANCELLED and "reports.read" in third.error
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+    # A manager again: it resumes.
+    change_owner(runtime, roles=["manager"])
+    assert beat(runtime, morning + timedelta(days=3)) == 1
+    assert len(mailbox.wait_for(2)) == 2
+    assert [d.state for d in deliveries(runtime)] == [
+        DeliveryState.CANCELLED, DeliveryState.SENT, DeliveryState.CANCELLED, DeliveryState.SENT,
+    ]  # fmt: skip
+    with runtime.db.session() as s:
+        assert subs.get_subscription(s, sub_id).active  # paused by his rights, not stopped
+
+
+def test_a_report_whose_owner_is_disabled_while_it_is_built_is_not_mailed(
+    runtime, mailbox, monkeypatch  # noqa: F811 - the fixture
+):
+    subscribe(runtime, formats=["csv"])
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    compose = subs.compose
+
+    def compose_then_disable(session, delivery, config):
+        built = compose(session, delivery, config)
+        session.rollback()  # the reading is done (SQLite holds its lock until then)
+        change_owner(runtime, active=False)
+        return built
+
+    monkeypatch.setattr(subs, "compose", compose_then_disable)
+    assert beat(runtime, utcnow()) == 0
+    [delivery] = deliveries(runtime)
+    assert delivery.state == DeliveryState.CANCELLED and "disabled" in delivery.error
+    assert delivery.claimed_until is None
     assert mailbox.wait_for(1, timeout=0.5) == []
