@@ -139,7 +139,8 @@ def place(
         raise refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
     if any(row.patient_id == patient_id for row in overlapping):
         raise refusal(C.PATIENT_BUSY, "the patient has another visit at this time")
-    return Placement(ends_at, free[0], shift.room_id or doctor.room_id, free)
+    working = schedules.working_rooms(session, (shift.room_id, doctor.room_id))
+    return Placement(ends_at, free[0], schedules.visit_room(shift, doctor, working), free)
 
 
 def constraint_refusal(exc: IntegrityError) -> Conflict | None:

@@ -421,6 +421,24 @@ def shifts(
     return out
 
 
+def working_rooms(session: Session, room_ids) -> set[int]:
+    """Those of ``room_ids`` still in use (not deactivated)."""
+    ids = {i for i in room_ids if i is not None}
+    if not ids:
+        return set()
+    return set(session.scalars(select(Room.id).where(Room.id.in_(ids), Room.active.is_(True))))
+
+
+def visit_room(shift: Shift, doctor: Doctor, working: set[int]) -> int | None:
+    """The room a visit of ``shift`` is booked into: the shift's, else the doctor's own, else
+    none. A room deactivated after the week was saved is passed over: the patient would be
+    sent to a closed door (``working``: :func:`working_rooms` of both)."""
+    for room_id in (shift.room_id, doctor.room_id):
+        if room_id in working:
+            return room_id
+    return None
+
+
 def hours_for(session: Session, doctor_ids) -> list[WorkingHours]:
     return list(
         session.scalars(select(WorkingHours).where(WorkingHours.doctor_id.in_(list(doctor_ids))))

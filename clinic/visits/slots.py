@@ -179,6 +179,9 @@ def free_slots(
     window = (schedules.day_bounds(first_day, tz)[0], schedules.day_bounds(last_day, tz)[1])
     booked = holding_visits(session, ids, *window)
     occupancy = {i: Occupancy(booked.get(i, [])) for i in ids}
+    working = schedules.working_rooms(
+        session, [row.room_id for row in hours] + [d.room_id for d in doctors]
+    )
     out = []
     for shift in schedules.shifts(hours, exceptions, first_day, last_day, tz):
         if shift.ends <= now:
@@ -188,7 +191,7 @@ def free_slots(
         fixed = {
             "doctor_id": doctor.id,
             "department_id": doctor.department_id,
-            "room_id": shift.room_id or doctor.room_id,
+            "room_id": schedules.visit_room(shift, doctor, working),
             "capacity": shift.capacity,
         }
         for start, _ in shift.slots():

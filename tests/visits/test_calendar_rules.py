@@ -486,3 +486,41 @@ def test_a_week_is_held_in_a_working_room_of_the_doctors_department_or_a_shared_
         saved = client.put(url, json=week(room_id))
         assert saved.status_code == 200, saved.get_json()
         assert saved.get_json()["days"][1]["room_id"] == room_id
+
+
+def test_a_week_whose_room_was_closed_since_books_into_the_doctors_own_room_or_none(
+    runtime, client
+):
+    """A room deactivated after the week was saved takes no more patients: the free slots
+    and the booking both name the doctor's own working room instead, or no room at all."""
+    clinic = make_clinic(runtime, patients=3)
+    doctor, own = clinic.doctor_ids[0], clinic.room_ids[0]
+    day = next_week_day(runtime.settings.tz)
+    shared = client.post("/api/v1/rooms", json={"number": f"c-{doctor}"}).get_json()["id"]
+    week = [{"weekday": day.weekday(), "starts": "09:00", "ends": "10:00", "room_id": shared}]
+    saved = client.put(f"/api/v1/doctors/{doctor}/schedule", json={"days": week})
+    assert saved.status_code == 200, saved.get_json()
+
+    def slot_rooms() -> set:
+        found = client.get(f"/api/v1/visits/slots?doctor_id={doctor}&from={day}&to={day}")
+        assert found.status_code == 200, found.get_json()
+        return {slot["room_id"] for slot in found.get_json()}
+
+    def book(hour, minute, patient) -> dict:
+        body = {
+            "patient_id": clinic.patient_ids[patient],
+            "doctor_id": doctor,
+            "starts_at": iso(clinic.at(day, hour, minute)),
+        }
+        booked = client.post("/api/v1/visits", json=body)
+        assert booked.status_code == 201, booked.get_json()
+        return booked.get_json()
+
+    assert slot_rooms() == {shared} and book(9, 0, 0)["room_id"] == shared
+    assert client.post(f"/api/v1/rooms/{shared}/deactivate").status_code == 200
+    assert slot_rooms() == {own} and book(9, 20, 1)["room_id"] == own
+    assert client.post(f"/api/v1/rooms/{own}/deactivate").status_code == 200
+    assert slot_rooms() == {None} and book(9, 40, 2)["room_id"] is None
+    with runtime.db.session() as s:
+        rooms = s.scalars(select(Visit.room_id).where(Visit.doctor_id == doctor)).all()
+    assert sorted(rooms, key=str) == sorted([shared, own, None], key=str)
