@@ -34,7 +34,9 @@ def _send_notice(runtime, key: str) -> None:
     notifier = notify.EmailNotifier(settings)
     deadline = time.monotonic() + 2 * lease
     while True:
-        notify.send_notices(runtime.db.sessionmaker, notifier, keys=[key], lease_seconds=lease)
+        notify.send_notices(
+            runtime.db.sessionmaker, notifier, keys=[key], lease_seconds=lease, tz=settings.tz
+        )
         with runtime.db.session() as session:
             unsent = session.scalar(
                 select(VisitNotice.id).where(VisitNotice.key == key, VisitNotice.sent_at.is_(None))
@@ -102,7 +104,10 @@ def send_reminders(self) -> int:
     with runtime.db.transaction() as session:
         reminders.write_reminders(session, hours=settings.visits_reminder_hours, tz=settings.tz)
     return notify.send_notices(
-        runtime.db.sessionmaker, notify.EmailNotifier(settings), lease_seconds=_lease(settings)
+        runtime.db.sessionmaker,
+        notify.EmailNotifier(settings),
+        lease_seconds=_lease(settings),
+        tz=settings.tz,
     )
 
 

@@ -256,7 +256,9 @@ def run_bulk_move(
                 jobs.save_progress(session, job, done=done, total=state["total"], state=state)
         if result is not None:
             if keys and notifier is not None:
-                notify.send_notices(sessions, notifier, keys=keys, lease_seconds=lease_seconds)
+                notify.send_notices(
+                    sessions, notifier, keys=keys, lease_seconds=lease_seconds, tz=tz
+                )
             return result
 
 

@@ -13,13 +13,15 @@ import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic.base import utcnow
+from clinic.base import iso, utcnow
 from clinic.settings import Settings
+from clinic.visits import schedules
 from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitNotice
 
@@ -50,6 +52,11 @@ class EmailNotifier:
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
             smtp.send_message(message)
+
+
+def reminder_key(visit: Visit) -> str:
+    """A reminder's key: the visit and the start it tells of (one reminder per visit time)."""
+    return f"reminder:{visit.id}:{iso(visit.starts_at)}"
 
 
 def write_notice(
@@ -110,18 +117,41 @@ def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice 
     return session.get(VisitNotice, notice_id, populate_existing=True)
 
 
+def _reminder_stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> bool:
+    """Whether a reminder still tells the truth: its visit is scheduled at the time its key
+    names, on a day its doctor is not away (nor the clinic closed)."""
+    visit = session.get(Visit, notice.visit_id)
+    if visit is None or visit.status != VisitStatus.SCHEDULED:
+        return False
+    if notice.key != reminder_key(visit):
+        return False
+    day = visit.starts_at.astimezone(tz).date()
+    away = schedules.exceptions_between(session, [visit.doctor_id], day, day)
+    return schedules.away_on(away, visit.doctor_id, day) is None
+
+
 def send_notices(
-    sessions: sessionmaker, notifier: Notifier, *, lease_seconds: int, keys=None, limit: int = 200
+    sessions: sessionmaker,
+    notifier: Notifier,
+    *,
+    lease_seconds: int,
+    tz: ZoneInfo,
+    keys=None,
+    limit: int = 200,
 ) -> int:
     """Send unsent notices (those with these ``keys``, or any); returns how many this call
-    sent. Without a mail server configured nothing is claimed: the notices wait for one."""
+    sent. Without a mail server configured nothing is claimed: the notices wait for one.
+
+    A reminder is checked again as it is claimed (``tz``: the clinic's, for its day): one
+    written before its doctor was declared away, or its visit was cancelled or moved, is
+    dropped unsent. Taken back, the absence leaves the visit reminded anew (the key is free).
+    """
     if isinstance(notifier, EmailNotifier) and not notifier.settings.smtp_host:
         return 0
-    # A reminder held back (the mail server was down) until its visit began, arrived, or was
-    # marked a no-show would tell of a time that is gone: it is not sent.
-    still_to_come = select(Visit.id).where(
-        Visit.status == VisitStatus.SCHEDULED, Visit.starts_at > utcnow()
-    )
+    # A reminder held back (the mail server was down) until its visit began would tell of a
+    # time that is gone: it is not sent. One whose visit is no longer scheduled (arrived,
+    # marked a no-show, cancelled) is claimed to be dropped (``_reminder_stands``).
+    still_to_come = select(Visit.id).where(Visit.starts_at > utcnow())
     with sessions() as session:
         query = select(VisitNotice.id).where(
             VisitNotice.sent_at.is_(None),
@@ -137,6 +167,13 @@ def send_notices(
     for notice_id in pending:
         with sessions() as session, session.begin():
             notice = _claim(session, notice_id, lease_seconds)
+            if (
+                notice is not None
+                and notice.kind == NoticeKind.REMINDER
+                and not _reminder_stands(session, notice, tz)
+            ):
+                session.delete(notice)
+                notice = None
             if notice is not None:
                 message = (notice.to_address, notice.subject, notice.body)
         if notice is None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import iso, utcnow
+from clinic.base import utcnow
 from clinic.visits import notify, schedules
 from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import Visit
@@ -20,8 +20,7 @@ from clinic.visits.models import Visit
 ROOM = ("каб.", "xona", "room")  # the word before the room's number: ru, uz, en
 
 
-def reminder_key(visit: Visit) -> str:
-    return f"reminder:{visit.id}:{iso(visit.starts_at)}"
+reminder_key = notify.reminder_key
 
 
 def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> int:

@@ -258,7 +258,7 @@ def test_a_reminder_waiting_to_be_sent_is_dropped_when_its_visit_is_cancelled_or
         def send(self, to, subject, body):
             sent.append(subject)
 
-    notify.send_notices(runtime.db.sessionmaker, Outbox(), lease_seconds=5)
+    notify.send_notices(runtime.db.sessionmaker, Outbox(), lease_seconds=5, tz=tz)
     assert not any("Напоминание" in subject for subject in sent), sent
     if change == "move":  # the moved visit is reminded of its new time
         with runtime.db.transaction() as s:

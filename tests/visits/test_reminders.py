@@ -126,5 +126,53 @@ def test_a_reminder_the_mail_server_held_back_is_not_sent_once_its_visit_has_beg
         assert reminders.write_reminders(s, hours=24, tz=tz) == 1
     outbox = _Outbox()
     # The mail server is back: only the reminder of a visit still to come goes out.
-    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5)
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5, tz=tz)
     assert outbox.sent == ["b@example.test"]
+
+
+@pytest.mark.parametrize("then", ["away", "moved", "cancelled"])
+def test_a_held_back_reminder_is_dropped_once_its_doctor_is_away_or_its_visit_changed(
+    runtime, celery_app, worker, mailbox, then
+):
+    """A reminder the mail server held back is checked when it is finally sent: a patient is
+    not sent to a doctor declared away since, nor to a time his visit no longer has."""
+    clinic = make_clinic(runtime, doctors=2, patients=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    held = _book(runtime, clinic, starts, patient=0, email="a@example.test")
+    _book(runtime, clinic, starts, patient=1, doctor=1, email="b@example.test")
+    with runtime.db.transaction() as s:
+        # Written while the mail server was down: both wait, unsent.
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 2
+        stale = reminders.reminder_key(s.get(Visit, held.id))
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, held.id)
+        if then == "away":  # declared without moving the visit: it waits for the registrar
+            day = starts.astimezone(tz).date()
+            schedules.add_exception(
+                s, kind="sick", first_day=day, last_day=day, doctor_id=visit.doctor_id
+            )
+        elif then == "moved":  # changed without its reminder being dropped with it
+            visit.starts_at += timedelta(hours=1)
+            visit.ends_at += timedelta(hours=1)
+        else:
+            visit.status = "cancelled"
+    moved_to = (starts + timedelta(hours=1)).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    expected = ["a@example.test", "b@example.test"] if then == "moved" else ["b@example.test"]
+
+    celery_app.send_task("visits.send_reminders")
+    mail = mailbox.wait_for(len(expected))
+    deadline = time.monotonic() + 10
+    while True:  # the run is over when no notice waits any more
+        with runtime.db.session() as s:
+            notices = s.scalars(select(VisitNotice)).all()
+        if all(n.sent_at for n in notices):
+            break
+        assert time.monotonic() < deadline, [(n.key, n.sent_at) for n in notices]
+        time.sleep(0.05)
+    assert stale not in {n.key for n in notices}  # dropped, not left to wait
+    assert len(mailbox.wait_for(len(expected) + 1, timeout=1.5)) == len(expected)
+    assert sorted(m["to"][0] for m in mail) == expected
+    if then == "moved":  # the patient hears of the new time only
+        told = next(m for m in mail if m["to"] == ["a@example.test"])["raw"].get_content()
+        assert moved_to in told

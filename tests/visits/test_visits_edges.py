@@ -18,7 +18,7 @@ from clinic.models import OutboxEvent, Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import TicketStatus
 from clinic.reference import directory as reference
-from clinic.visits import booking, bulk, checkin, notify, rescheduling, schedules, slots
+from clinic.visits import booking, bulk, checkin, notify, reminders, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
 from clinic.visits.models import DoctorService, Visit, VisitNotice
@@ -564,7 +564,12 @@ def _notice(runtime, clinic) -> int:
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit.id)
         notice = notify.write_notice(
-            s, visit, key=f"edge-{visit.id}", kind="reminder", subject="Приём", body="Завтра"
+            s,
+            visit,
+            key=reminders.reminder_key(visit),
+            kind="reminder",
+            subject="Приём",
+            body="Завтра",
         )
         return notice.id
 
@@ -574,7 +579,10 @@ def test_without_a_mail_server_configured_notices_wait(runtime, clinic):
     unconfigured = notify.EmailNotifier(
         runtime.settings.__class__(**{**vars(runtime.settings), "smtp_host": ""})
     )
-    assert notify.send_notices(runtime.db.sessionmaker, unconfigured, lease_seconds=60) == 0
+    assert (
+        notify.send_notices(runtime.db.sessionmaker, unconfigured, lease_seconds=60, tz=clinic.tz)
+        == 0
+    )
     with runtime.db.session() as s:
         notice = s.get(VisitNotice, notice_id)
         assert notice.attempts == 0 and notice.sent_at is None
@@ -584,7 +592,10 @@ def test_a_notice_the_mail_server_does_not_take_is_left_for_a_later_try(runtime,
     notice_id = _notice(runtime, clinic)  # nobody listens on this test's SMTP port
     with caplog.at_level(logging.WARNING, logger="clinic.visits.notify"):
         sent = notify.send_notices(
-            runtime.db.sessionmaker, notify.EmailNotifier(runtime.settings), lease_seconds=0
+            runtime.db.sessionmaker,
+            notify.EmailNotifier(runtime.settings),
+            lease_seconds=0,
+            tz=clinic.tz,
         )
     assert sent == 0 and f"notice {notice_id} not sent" in caplog.text
     with runtime.db.session() as s:
