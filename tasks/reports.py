@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from clinic.reports import building, subscriptions
+from clinic.reports import building, mailing, subscriptions
 from tasks.base import ClinicTask, JobTask
 
 
@@ -27,10 +27,10 @@ def send_subscriptions(self) -> int:
     settings = runtime.settings
     with runtime.db.transaction() as session:
         subscriptions.schedule_deliveries(session, tz=settings.tz)
-    return subscriptions.send_due(
+    return mailing.send_due(
         runtime.db.sessionmaker,
         settings,
-        subscriptions.SmtpMailer(settings),
+        mailing.SmtpMailer(settings),
         lease_seconds=settings.reports_send_lease_seconds,
         retry_base_seconds=settings.reports_retry_base_seconds,
     )

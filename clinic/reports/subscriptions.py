@@ -2,19 +2,9 @@
 
 Beat asks every few minutes. Each ask writes the delivery row of the subscription's last
 complete period if it is missing (unique per subscription and period: a restarted beat, two
-beats, or a retried task find it written), then sends due deliveries. A sender *claims* a
-delivery with a guarded update before sending and marks it sent after; a sender killed
-mid-send leaves its claim to expire and the next ask sends it. A failed send is retried with
-exponential backoff, and given up (``failed``) after ``MAX_ATTEMPTS``.
-
-A subscription is mailed on its owner's word (``created_by``, the user who made it): before
-each e-mail, and again just before it goes, the owner must be active and hold
-``reports.read``. Otherwise the delivery is cancelled with the reason; the next period's goes
-once he is active with the permission again.
-
-SMTP gives no exactly-once: a sender killed after the server accepted the message and before
-the row says ``sent`` would send it again. Each delivery's Message-ID is fixed, so mail
-systems that deduplicate by it show one message even then.
+beats, or a retried task find it written), then sends due deliveries
+(:mod:`clinic.reports.mailing`). Here: subscribing, the unsubscribe links, the periods and
+their delivery rows.
 """
 
 from __future__ import annotations
@@ -22,53 +12,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import re
-import smtplib
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from clinic.accounts.models import User
-from clinic.accounts.permissions import Staff, permissions_of
+from clinic.accounts.permissions import Staff
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.payments.receipts import send_mail
 from clinic.reports import refusals as R
-from clinic.reports.building import parse_formats, render
-from clinic.reports.definitions import period_text
-from clinic.reports.labels import label
+from clinic.reports.building import parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
-from clinic.reports.output import CONTENT_TYPES
-from clinic.reports.params import LANGUAGES, ReportParams, parse_params
-from clinic.settings import Settings
+from clinic.reports.params import LANGUAGES, parse_params
 
-log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 6
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None:
-        """Deliver one message or raise OSError / SMTPException."""
-
-
-class SmtpMailer:
-    """The configured SMTP server (``CLINIC_SMTP_*``), as receipts and visit notices use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def send(self, message: EmailMessage) -> None:
-        send_mail(self.settings, message)
 
 
 def subscription_as_dict(sub: ReportSubscription) -> dict:
@@ -250,223 +211,6 @@ def schedule_deliveries(session: Session, *, tz: ZoneInfo, now: datetime | None 
         )
         made += result.rowcount or 0
     return made
-
-
-def backoff_seconds(attempts: int, base: int) -> int:
-    """The wait after the ``attempts``-th failed try: base, 2 base, 4 base... at most a day."""
-    return min(base * 2 ** max(0, attempts - 1), 86400)
-
-
-def owner_refusal(session: Session, sub: ReportSubscription) -> str | None:
-    """Why the subscription's owner may not be mailed the clinic's figures now, or None: he
-    must be active and may read reports, as he had to be to subscribe."""
-    owner = session.scalar(select(User).where(User.username == sub.created_by))
-    if owner is None:
-        return f"not sent: its owner {sub.created_by!r} is not a user"
-    if not owner.active:
-        return f"not sent: its owner {owner.username} is disabled"
-    if "reports.read" not in permissions_of(owner.roles):
-        return f"not sent: its owner {owner.username} may no longer read reports (reports.read)"
-    return None
-
-
-def _refused(delivery: ReportDelivery, reason: str) -> None:
-    log.warning(
-        "report delivery %s of subscription %s %s", delivery.id, delivery.subscription_id, reason
-    )
-    delivery.state = DeliveryState.CANCELLED
-    delivery.claimed_until = None
-    delivery.error = reason
-
-
-def _due(now: datetime):
-    return or_(
-        (ReportDelivery.state == DeliveryState.PENDING) & (ReportDelivery.next_attempt_at <= now),
-        (ReportDelivery.state == DeliveryState.SENDING) & (ReportDelivery.claimed_until < now),
-    )
-
-
-def _claim(session: Session, delivery_id: int, lease_seconds: int) -> ReportDelivery | None:
-    now = utcnow()
-    claimed = session.execute(
-        update(ReportDelivery)
-        .where(ReportDelivery.id == delivery_id, _due(now))
-        .values(
-            state=DeliveryState.SENDING,
-            attempts=ReportDelivery.attempts + 1,
-            claimed_until=now + timedelta(seconds=lease_seconds),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return None
-    return session.get(ReportDelivery, delivery_id, populate_existing=True)
-
-
-def compose(
-    session: Session, delivery: ReportDelivery, settings: Settings
-) -> tuple[EmailMessage, list[str]]:
-    """The e-mail of one delivery with the report's files attached."""
-    sub = delivery.subscription
-    params = ReportParams.from_dict(
-        {
-            **sub.params,
-            "start": delivery.period_start.isoformat(),
-            "end": delivery.period_end.isoformat(),
-            "language": sub.language,
-        }
-    )
-    rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
-    lang = params.language
-    title = label(f"title.{params.report}", lang)
-    link = (
-        f"{settings.public_url.rstrip('/')}/reports/unsubscribe/"
-        f"{unsubscribe_token(settings.secret_key, sub.id)}"
-    )
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = sub.email
-    message["Subject"] = f"{label('mail.subject', lang)}: {title} ({period_text(params)})"
-    # A Date is required of every message (RFC 5322): the clinic's time, with its offset.
-    message["Date"] = format_datetime(utcnow().astimezone(settings.tz))
-    domain = settings.smtp_from.rpartition("@")[2] or "clinic.local"
-    # The same for every attempt of this delivery: a repeat after a crash is recognisable.
-    message["Message-ID"] = f"<report-delivery-{delivery.id}@{domain}>"
-    message["List-Unsubscribe"] = f"<{link}>"
-    message.set_content(
-        label("mail.body", lang).format(title=title, period=period_text(params))
-        + "\n\n"
-        + label("mail.unsubscribe", lang).format(link=link)
-        + "\n"
-    )
-    names = []
-    for fmt, (name, data) in rendered.files.items():
-        maintype, subtype = CONTENT_TYPES[fmt].split(";")[0].split("/")
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-        names.append(name)
-    return message, names
-
-
-def send_due(
-    sessions: sessionmaker,
-    settings: Settings,
-    mailer: Mailer,
-    *,
-    lease_seconds: int,
-    retry_base_seconds: int,
-    limit: int = 50,
-) -> int:
-    """Send the deliveries that are due; returns how many this call sent. Without a mail
-    server configured nothing is claimed: the deliveries wait for one."""
-    if isinstance(mailer, SmtpMailer) and not settings.smtp_host:
-        return 0
-    now = utcnow()
-    with sessions() as session:
-        due = list(
-            session.scalars(
-                select(ReportDelivery.id).where(_due(now)).order_by(ReportDelivery.id).limit(limit)
-            )
-        )
-    sent = 0
-    for delivery_id in due:
-        with sessions() as session, session.begin():
-            delivery = _claim(session, delivery_id, lease_seconds)
-            if delivery is None:
-                continue
-            attempt = delivery.attempts
-            if not delivery.subscription.active:
-                delivery.state = DeliveryState.CANCELLED
-                continue
-            refusal = owner_refusal(session, delivery.subscription)
-            if refusal:
-                _refused(delivery, refusal)
-                continue
-            if attempt > MAX_ATTEMPTS:
-                # Tries that never finished (a sender killed each time, a report that cannot
-                # be built): give up rather than try forever.
-                delivery.state = DeliveryState.FAILED
-                delivery.error = f"given up after {attempt - 1} tries that did not finish"
-                continue
-        try:
-            with sessions() as session:
-                delivery = session.get(ReportDelivery, delivery_id)
-                message, names = compose(session, delivery, settings)
-            if not _still_held(sessions, delivery_id, attempt, lease_seconds):
-                # Building the report outlasted the claim and another sender took the
-                # delivery over (it is that sender's to mail), or the subscription was
-                # stopped, or its owner disabled or deprived of reports.read, meanwhile.
-                continue
-            mailer.send(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            _failed(sessions, delivery_id, attempt, exc, retry_base_seconds)
-            continue
-        with sessions() as session, session.begin():
-            session.execute(
-                update(ReportDelivery)
-                .where(
-                    ReportDelivery.id == delivery_id,
-                    ReportDelivery.state == DeliveryState.SENDING,
-                    ReportDelivery.attempts == attempt,
-                )
-                .values(
-                    state=DeliveryState.SENT,
-                    sent_at=utcnow(),
-                    claimed_until=None,
-                    attachments=names,
-                    error="",
-                )
-            )
-        sent += 1
-    return sent
-
-
-def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) -> bool:
-    """Renew this try's claim for the mailing itself, unless another try holds it now; a
-    subscription stopped, or whose owner may no longer read reports, while its report was
-    being built cancels the delivery instead."""
-    with sessions() as session, session.begin():
-        renewed = session.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == delivery_id,
-                ReportDelivery.state == DeliveryState.SENDING,
-                ReportDelivery.attempts == attempt,
-            )
-            .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False)
-        )
-        if renewed.rowcount != 1:
-            return False
-        delivery = session.get(ReportDelivery, delivery_id, populate_existing=True)
-        if not delivery.subscription.active:
-            delivery.state = DeliveryState.CANCELLED
-            delivery.claimed_until = None
-            return False
-        refusal = owner_refusal(session, delivery.subscription)
-        if refusal:
-            _refused(delivery, refusal)
-            return False
-        return True
-
-
-def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:
-    log.warning("report delivery %s not sent (try %s): %s", delivery_id, attempt, exc)
-    given_up = attempt >= MAX_ATTEMPTS
-    with sessions() as session, session.begin():
-        session.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == delivery_id,
-                ReportDelivery.state == DeliveryState.SENDING,
-                ReportDelivery.attempts == attempt,
-            )
-            .values(
-                state=DeliveryState.FAILED if given_up else DeliveryState.PENDING,
-                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempt, base)),
-                claimed_until=None,
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-            )
-        )
 
 
 def deliveries_of(session: Session, subscription_id: int, limit: int = 100) -> list[ReportDelivery]:

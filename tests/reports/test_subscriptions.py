@@ -12,6 +12,7 @@ from clinic.accounts import users
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import utcnow
 from clinic.errors import ValidationFailed
+from clinic.reports import mailing
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import DeliveryState, ReportDelivery
 from tests.conftest import PASSWORD, free_port, make_settings
@@ -45,8 +46,8 @@ def beat(runtime, now, config=None):
     config = config or runtime.settings
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=config.tz, now=now)
-    return subs.send_due(
-        runtime.db.sessionmaker, config, subs.SmtpMailer(config),
+    return mailing.send_due(
+        runtime.db.sessionmaker, config, mailing.SmtpMailer(config),
         lease_seconds=60, retry_base_seconds=60,
     )  # fmt: skip
 
@@ -107,14 +108,14 @@ def test_an_unreachable_mail_server_is_retried_with_backoff_then_given_up(
     # Not due yet: a second ask does not try again.
     assert beat(runtime, now, closed) == 0
     assert deliveries(runtime)[0].attempts == 1
-    for attempt in range(2, subs.MAX_ATTEMPTS + 1):
+    for attempt in range(2, mailing.MAX_ATTEMPTS + 1):
         with runtime.db.transaction() as s:
             s.execute(update(ReportDelivery).values(next_attempt_at=utcnow()))
         beat(runtime, now, closed)
         assert deliveries(runtime)[0].attempts == attempt
     assert deliveries(runtime)[0].state == DeliveryState.FAILED
-    assert [subs.backoff_seconds(n, 60) for n in (1, 2, 3)] == [60, 120, 240]
-    assert subs.backoff_seconds(30, 60) == 86400
+    assert [mailing.backoff_seconds(n, 60) for n in (1, 2, 3)] == [60, 120, 240]
+    assert mailing.backoff_seconds(30, 60) == 86400
 
 
 def test_the_signed_link_unsubscribes_and_pending_deliveries_are_cancelled(
@@ -225,13 +226,13 @@ def test_no_mail_server_no_claim_and_an_unsubscribed_stale_send_is_cancelled(
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)
     bare = make_settings(runtime.settings.database_url, runtime.settings.instance_path, "x")
-    assert subs.send_due(runtime.db.sessionmaker, bare, subs.SmtpMailer(bare),
-                         lease_seconds=60, retry_base_seconds=60) == 0  # fmt: skip
+    assert mailing.send_due(runtime.db.sessionmaker, bare, mailing.SmtpMailer(bare),
+                            lease_seconds=60, retry_base_seconds=60) == 0  # fmt: skip
     assert deliveries(runtime)[0].attempts == 0
     with runtime.db.transaction() as s:
         delivery_id = deliveries(runtime)[0].id
-        assert subs._claim(s, delivery_id, 60) is not None
-        assert subs._claim(s, delivery_id, 60) is None  # held by the first
+        assert mailing._claim(s, delivery_id, 60) is not None
+        assert mailing._claim(s, delivery_id, 60) is None  # held by the first
         s.execute(update(ReportDelivery).values(claimed_until=utcnow() - timedelta(seconds=1)))
         subs.unsubscribe(s, sub_id)
         subs.unsubscribe(s, sub_id)  # twice is once
@@ -252,7 +253,7 @@ def test_a_delivery_whose_tries_never_finish_is_given_up(
         s.execute(
             update(ReportDelivery).values(
                 state=DeliveryState.SENDING,
-                attempts=subs.MAX_ATTEMPTS,
+                attempts=mailing.MAX_ATTEMPTS,
                 claimed_until=utcnow() - timedelta(seconds=1),
             )
         )
@@ -268,14 +269,14 @@ def test_a_delivery_another_sender_claimed_meanwhile_is_left_to_it(
     subscribe(runtime)
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)
-    claim = subs._claim
+    claim = mailing._claim
 
     def after_another_sender(session, delivery_id, lease_seconds):
         with runtime.db.transaction() as other:
             assert claim(other, delivery_id, lease_seconds) is not None
         return claim(session, delivery_id, lease_seconds)
 
-    monkeypatch.setattr(subs, "_claim", after_another_sender)
+    monkeypatch.setattr(mailing, "_claim", after_another_sender)
     assert beat(runtime, utcnow()) == 0
     assert deliveries(runtime)[0].state == DeliveryState.SENDING
     assert deliveries(runtime)[0].attempts == 1
@@ -290,7 +291,7 @@ def test_a_report_built_past_its_claim_is_not_mailed_when_another_sender_took_it
     subscribe(runtime, formats=["csv"])
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)
-    compose = subs.compose
+    compose = mailing.compose
     overtaken = []
 
     def slow_compose(session, delivery, config):
@@ -303,7 +304,7 @@ def test_a_report_built_past_its_claim_is_not_mailed_when_another_sender_took_it
             assert beat(runtime, utcnow()) == 1
         return built
 
-    monkeypatch.setattr(subs, "compose", slow_compose)
+    monkeypatch.setattr(mailing, "compose", slow_compose)
     assert beat(runtime, utcnow()) == 0
     assert len(mailbox.wait_for(1)) == 1
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
@@ -317,7 +318,7 @@ def test_a_report_unsubscribed_while_it_was_being_built_is_not_mailed(
     sub_id = subscribe(runtime, formats=["csv"])
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)
-    compose = subs.compose
+    compose = mailing.compose
 
     def compose_then_unsubscribe(session, delivery, config):
         built = compose(session, delivery, config)
@@ -326,7 +327,7 @@ def test_a_report_unsubscribed_while_it_was_being_built_is_not_mailed(
             subs.unsubscribe(s, sub_id)
         return built
 
-    monkeypatch.setattr(subs, "compose", compose_then_unsubscribe)
+    monkeypatch.setattr(mailing, "compose", compose_then_unsubscribe)
     assert beat(runtime, utcnow()) == 0
     assert deliveries(runtime)[0].state == DeliveryState.CANCELLED
     assert mailbox.wait_for(1, timeout=0.5) == []
@@ -376,7 +377,7 @@ def test_a_report_whose_owner_is_disabled_while_it_is_built_is_not_mailed(
     subscribe(runtime, formats=["csv"])
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)
-    compose = subs.compose
+    compose = mailing.compose
 
     def compose_then_disable(session, delivery, config):
         built = compose(session, delivery, config)
@@ -384,7 +385,7 @@ def test_a_report_whose_owner_is_disabled_while_it_is_built_is_not_mailed(
         change_owner(runtime, active=False)
         return built
 
-    monkeypatch.setattr(subs, "compose", compose_then_disable)
+    monkeypatch.setattr(mailing, "compose", compose_then_disable)
     assert beat(runtime, utcnow()) == 0
     [delivery] = deliveries(runtime)
     assert delivery.state == DeliveryState.CANCELLED and "disabled" in delivery.error
