@@ -13,6 +13,7 @@ from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
+from clinic.reference.directory import room_check
 from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 
@@ -153,9 +154,33 @@ def _of_other_department(session: Session, values: dict, current: Queue | None) 
     }
     errors = {}
     room = session.get(Room, chosen["room_id"]) if chosen["room_id"] else None
-    if room is not None and room.department_id not in (None, chosen["department_id"]):
+    if room is not None and not _room_serves(room.department_id, chosen["department_id"]):
         errors["room_id"] = ["a room of another department"]
     return errors
+
+
+def _room_serves(room_department_id: int | None, queue_department_id: int | None) -> bool:
+    return room_department_id in (None, queue_department_id)
+
+
+@room_check
+def _queues_a_room_change_breaks(
+    session: Session, room: Room, field: str, value
+) -> tuple[str, list[str]]:
+    """The active queues calling into ``room`` that it would no longer serve: every one when
+    it is deactivated, those of other departments when it moves to a department (a shared
+    room serves any). A switched-off queue calls no one; it is switched on only with a room
+    that serves it."""
+    rows = session.execute(
+        select(Queue.code, Queue.department_id)
+        .where(Queue.room_id == room.id, Queue.active.is_(True))
+        .order_by(Queue.code)
+    ).all()
+    if field == "active":
+        broken = [code for code, _ in rows] if value is False else []
+    else:
+        broken = [code for code, department in rows if not _room_serves(value, department)]
+    return "active queues", broken
 
 
 def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):

@@ -9,13 +9,13 @@ event on ``reference:<kind>`` in the same transaction, carrying the entity as a 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Callable, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import iso
-from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed, refusal
 from clinic.reference.editing import (
     LOOKALIKES,
     FieldReader,
@@ -228,6 +228,39 @@ def room_as_dict(r: Room) -> dict:
 
 ROOM = Kind("room", "rooms", Room, room_as_dict, ("number",))
 
+# What other modules keep in a room: each check tells, for a room about to be deactivated
+# (``"active"``, False) or moved to another department (``"department_id"``, the new id),
+# what of its own that change would break: a plural noun and their codes (the queue module's
+# active queues, which call patients into a room of their department or a shared one).
+RoomCheck = Callable[[Session, Room, str, object], tuple[str, list[str]]]
+_room_checks: list[RoomCheck] = []
+
+
+def room_check(fn: RoomCheck) -> RoomCheck:
+    """Register ``fn`` to be asked before a room is deactivated or moved (see ``RoomCheck``)."""
+    _room_checks.append(fn)
+    return fn
+
+
+def _refuse_if_in_use(session: Session, room: Room, field: str, value) -> None:
+    """A Conflict (``room_in_use``) naming ``field`` when something still relies on the room
+    as it is: the admin moves it to another room first."""
+    uses = []
+    for check in _room_checks:
+        what, codes = check(session, room, field, value)
+        if codes:
+            uses.append(f"{what}: {', '.join(codes)}")
+    if uses:
+        message = (
+            f"Room {room.number} is used by {'; '.join(uses)}. Move them to another room first."
+        )
+        raise refusal(
+            Conflict,
+            f"room {room.number} is in use",
+            {field: [("room_in_use", message)]},
+            code="room_in_use",
+        )
+
 
 def _room_values(session: Session, data: dict, current: Room | None) -> dict:
     reader = FieldReader(data, partial=current is not None)
@@ -249,7 +282,10 @@ def create_room(session: Session, data: dict) -> Room:
 
 def update_room(session: Session, room_id: int, data: dict) -> Room:
     room = fetch(session, ROOM, room_id)
-    change(session, ROOM, room, _room_values(session, data, room))
+    values = _room_values(session, data, room)
+    if "department_id" in values and values["department_id"] != room.department_id:
+        _refuse_if_in_use(session, room, "department_id", values["department_id"])
+    change(session, ROOM, room, values)
     return room
 
 
@@ -258,6 +294,9 @@ def get_room(session: Session, room_id: int) -> Room:
 
 
 def deactivate_room(session: Session, room_id: int) -> Room:
+    room = fetch(session, ROOM, room_id)
+    if room.active:
+        _refuse_if_in_use(session, room, "active", False)
     return set_active(session, ROOM, room_id, False)
 
 

@@ -93,6 +93,58 @@ def test_deactivated_entities_leave_the_active_list_and_come_back(client):
     assert client.get("/api/v1/doctors", query_string={"q": "KARIMOV"}).json["total"] == 1
 
 
+def _queue(client, code, department_id, room_id, prefix):
+    body = {"code": code, "department_id": department_id, "room_id": room_id, "prefix": prefix}
+    response = client.post("/api/v1/queues", json=body)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_a_room_an_active_queue_calls_into_is_neither_closed_nor_moved_away(client):
+    """An active queue calls patients into a room of its department or a shared one: the
+    room is not deactivated, nor moved to another department, under it (409 naming the
+    field and the queues); the admin moves the queue first."""
+    therapy = _created(client.post("/api/v1/departments", json=THERAPY))["id"]
+    lab = {**THERAPY, "code": "LAB", "ticket_prefix": "L", "name_ru": "Лаборатория"}
+    lab = _created(client.post("/api/v1/departments", json=lab))["id"]
+    room = _created(client.post("/api/v1/rooms", json={"number": "12"}))["id"]
+    _queue(client, "therapy-b", therapy, room, "TB")
+    _queue(client, "therapy-a", therapy, room, "TA")
+    blood = _queue(client, "blood", lab, room, "LB")
+    path = f"/api/v1/rooms/{room}"
+
+    def refused(response, field, queues):
+        body = response.json
+        assert response.status_code == 409, body
+        assert body["code"] == "room_in_use" and list(body["errors"]) == [field]
+        assert body["reasons"] == {field: ["room_in_use"]}
+        assert queues in body["errors"][field][0], body
+        assert client.get(path).json == before
+
+    before = client.get(path).json
+    refused(client.patch(path, json={"department_id": therapy}), "department_id", ": blood")
+    refused(client.post(f"{path}/deactivate"), "active", "blood, therapy-a, therapy-b")
+
+    assert client.patch(f"/api/v1/queues/{blood}", json={"active": False}).status_code == 200
+    moved = client.patch(path, json={"department_id": therapy})
+    assert moved.status_code == 200 and moved.json["department_id"] == therapy, moved.json
+    before = client.get(path).json
+    refused(client.patch(path, json={"department_id": lab}), "department_id", "therapy-a")
+    assert client.patch(path, json={"department_id": None}).status_code == 200
+    before = client.get(path).json
+    refused(client.post(f"{path}/deactivate"), "active", "therapy-a, therapy-b")
+
+    spare = _created(client.post("/api/v1/rooms", json={"number": "14"}))["id"]
+    for queue in client.get("/api/v1/queues").json:
+        if queue["active"]:
+            moved = client.patch(f"/api/v1/queues/{queue['id']}", json={"room_id": spare})
+            assert moved.status_code == 200, moved.json
+    closed = client.post(f"{path}/deactivate")
+    assert closed.status_code == 200 and closed.json["active"] is False
+    documented = client.get("/api/openapi.json").json["paths"]["/api/v1/rooms/{room_id}/deactivate"]
+    assert "409" in documented["post"]["responses"]
+
+
 def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_script(client):
     body = {
         "full_name": "Ғулом Каримов",

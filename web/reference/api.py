@@ -36,7 +36,8 @@ def _problems(*statuses: int):
     """Document the problem-details answers of an operation."""
     descriptions = {
         404: "No such entity.",
-        409: "A unique value (code, number, document) is taken, or a concurrent change won.",
+        409: "A unique value (code, number, document) is taken, a concurrent change won, or "
+        "(`room_in_use`) an active queue calls into the room.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
@@ -78,6 +79,8 @@ class Resource:
     update: Callable
     deactivate: Callable
     activate: Callable
+    # Deactivating it may be refused (409): the room of an active queue.
+    deactivate_conflicts: bool = False
 
 
 def _register(r: Resource) -> None:
@@ -136,11 +139,11 @@ def _register(r: Resource) -> None:
         session.commit()
         return r.as_dict(entity)
 
-    def state_endpoint(action: str, change: Callable, description: str):
+    def state_endpoint(action: str, change: Callable, description: str, *problems: int):
         @blp.route(f"{item}/{action}", methods=["POST"], endpoint=f"{action}_{r.singular}")
         @requires(r.edit)
         @blp.response(200, r.out)
-        @_problems(404)
+        @_problems(404, *problems)
         @blp.doc(summary=f"{action.capitalize()} a {r.singular}", description=description)
         def set_state(**ids):
             session = db.session()
@@ -152,6 +155,7 @@ def _register(r: Resource) -> None:
         "deactivate",
         r.deactivate,
         "Hidden from new choices; kept for history. Repeating it changes nothing.",
+        *((409,) if r.deactivate_conflicts else ()),
     )
     state_endpoint("activate", r.activate, "Offered again. Repeating it changes nothing.")
 
@@ -194,6 +198,7 @@ _register(
         reference.update_room,
         reference.deactivate_room,
         reference.activate_room,
+        deactivate_conflicts=True,
     )
 )
 _register(
