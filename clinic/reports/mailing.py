@@ -86,6 +86,19 @@ def _refused(delivery: ReportDelivery, reason: str) -> None:
     delivery.error = reason
 
 
+def _cancelled_if_stopped(session: Session, delivery: ReportDelivery) -> bool:
+    """Cancel the claimed delivery if its subscription was stopped, or its owner may no longer
+    be mailed the figures; whether it was."""
+    if not delivery.subscription.active:
+        delivery.state = DeliveryState.CANCELLED
+        delivery.claimed_until = None
+        return True
+    refusal = owner_refusal(session, delivery.subscription)
+    if refusal:
+        _refused(delivery, refusal)
+    return refusal is not None
+
+
 def _due(now: datetime):
     return or_(
         (ReportDelivery.state == DeliveryState.PENDING) & (ReportDelivery.next_attempt_at <= now),
@@ -181,12 +194,7 @@ def send_due(
             if delivery is None:
                 continue
             attempt = delivery.attempts
-            if not delivery.subscription.active:
-                delivery.state = DeliveryState.CANCELLED
-                continue
-            refusal = owner_refusal(session, delivery.subscription)
-            if refusal:
-                _refused(delivery, refusal)
+            if _cancelled_if_stopped(session, delivery):
                 continue
             if attempt > MAX_ATTEMPTS:
                 # Tries that never finished (a sender killed each time, a report that cannot
@@ -209,13 +217,7 @@ def send_due(
             continue
         with sessions() as session, session.begin():
             session.execute(
-                update(ReportDelivery)
-                .where(
-                    ReportDelivery.id == delivery_id,
-                    ReportDelivery.state == DeliveryState.SENDING,
-                    ReportDelivery.attempts == attempt,
-                )
-                .values(
+                _this_try(delivery_id, attempt).values(
                     state=DeliveryState.SENT,
                     sent_at=utcnow(),
                     claimed_until=None,
@@ -227,33 +229,29 @@ def send_due(
     return sent
 
 
+def _this_try(delivery_id: int, attempt: int):
+    """An update of the delivery that takes effect only while this try still holds it."""
+    return update(ReportDelivery).where(
+        ReportDelivery.id == delivery_id,
+        ReportDelivery.state == DeliveryState.SENDING,
+        ReportDelivery.attempts == attempt,
+    )
+
+
 def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) -> bool:
     """Renew this try's claim for the mailing itself, unless another try holds it now; a
     subscription stopped, or whose owner may no longer read reports, while its report was
     being built cancels the delivery instead."""
     with sessions() as session, session.begin():
         renewed = session.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == delivery_id,
-                ReportDelivery.state == DeliveryState.SENDING,
-                ReportDelivery.attempts == attempt,
-            )
+            _this_try(delivery_id, attempt)
             .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False)
         )
         if renewed.rowcount != 1:
             return False
         delivery = session.get(ReportDelivery, delivery_id, populate_existing=True)
-        if not delivery.subscription.active:
-            delivery.state = DeliveryState.CANCELLED
-            delivery.claimed_until = None
-            return False
-        refusal = owner_refusal(session, delivery.subscription)
-        if refusal:
-            _refused(delivery, refusal)
-            return False
-        return True
+        return not _cancelled_if_stopped(session, delivery)
 
 
 def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:
@@ -261,13 +259,7 @@ def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int)
     given_up = attempt >= MAX_ATTEMPTS
     with sessions() as session, session.begin():
         session.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == delivery_id,
-                ReportDelivery.state == DeliveryState.SENDING,
-                ReportDelivery.attempts == attempt,
-            )
-            .values(
+            _this_try(delivery_id, attempt).values(
                 state=DeliveryState.FAILED if given_up else DeliveryState.PENDING,
                 next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempt, base)),
                 claimed_until=None,
