@@ -7,6 +7,7 @@ test gets clean tables and its own Redis key prefix.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import threading
@@ -77,6 +78,23 @@ LONG_MARKERS = ("slow", "heavy", "browser")  # the longest kind first
 # the other long ones, not among the eight that start servers, workers and browsers together
 # at the start of a run: their figure is then the system's own more than the wait for a CPU.
 TIMED_MARKER = "timed"
+
+
+def pytest_configure(config):
+    """A test process holds every test module, the applications its tests build and what they
+    leave behind: Python's default thresholds ran a collection of the young generation every
+    700 new objects and of the older generations often enough that the collector took about a
+    tenth of a test process's CPU (measured with ``gc.callbacks`` over the queue and payment
+    tests: 6.7 of 70.7 s, against 2.9 s with these thresholds). Cyclic garbage still goes,
+    later."""
+    gc.set_threshold(20_000, 20, 20)
+
+
+def pytest_collection_finish(session):
+    """What collection loaded (modules, classes, the tests themselves) lives as long as the
+    process: kept out of every later collection's walk."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):
