@@ -523,6 +523,7 @@ class ClinicClient(FlaskClient):
         self.username = ""
         self.token_owners: dict[str, str] = {}
         self.changes: list[tuple[str, str, str]] = []
+        self._csrf_token = ""
         # Every client of a test app is checked against the audit log when the test ends.
         self.application.extensions.setdefault("tests.clients", []).append(self)
 
@@ -530,17 +531,27 @@ class ClinicClient(FlaskClient):
         method = str(kwargs.get("method", "GET")).upper()
         headers = dict(kwargs.pop("headers", None) or {})
         bearer = headers.get("Authorization", "")[7:]
-        if method in UNSAFE and not bearer and not skip_csrf and "X-CSRFToken" not in headers:
-            token = super().open("/api/v1/session/csrf").get_json()["csrf_token"]
-            headers["X-CSRFToken"] = token
+        sends_csrf = (
+            method in UNSAFE and not bearer and not skip_csrf and "X-CSRFToken" not in headers
+        )
+        kept = sends_csrf and bool(self._csrf_token)
+        if sends_csrf:
+            headers["X-CSRFToken"] = self._csrf_token or self._fresh_csrf_token()
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
         actor = self.token_owners.get(bearer, "") if bearer else self.username
         final = response = super().open(*args, headers=headers, **kwargs)
+        if kept and _refused_for_csrf(final):
+            # The session's token changed since it was kept (a new session, an expired one):
+            # the request was refused before it did anything; sent again as a page would.
+            headers["X-CSRFToken"] = self._fresh_csrf_token()
+            final = response = super().open(*args, headers=headers, **kwargs)
         if getattr(final, "history", None):
             response = final.history[0]  # the change itself, not the page redirected to
         if method in UNSAFE and response.headers.get("X-Request-ID"):
             path = path.split("?", 1)[0]
             signing_in = method == "POST" and path in SIGN_IN_PATHS
+            if signing_in or path in SIGN_OUT_PATHS or path == "/api/v1/session":
+                self._csrf_token = ""  # a session begun or ended: its token is asked again
             if signing_in and response.status_code in (200, 302):
                 actor = self.username = self._signed_in_as()
             elif signing_in and response.status_code == 401:
@@ -552,6 +563,11 @@ class ClinicClient(FlaskClient):
             self.changes.append((response.headers["X-Request-ID"], actor, f"{method} {path}"))
         return final
 
+    def _fresh_csrf_token(self) -> str:
+        """The session's CSRF token, kept for the session's later changes as a page keeps it."""
+        self._csrf_token = super().open("/api/v1/session/csrf").get_json()["csrf_token"]
+        return self._csrf_token
+
     def _signed_in_as(self) -> str:
         me = super().open("/api/v1/me")
         return me.get_json()["username"] if me.status_code == 200 else ""
@@ -559,6 +575,14 @@ class ClinicClient(FlaskClient):
     def sign_in(self, username: str, password: str = PASSWORD) -> None:
         response = self.post("/api/v1/session", json={"username": username, "password": password})
         assert response.status_code == 200, response.get_json()
+
+
+def _refused_for_csrf(response) -> bool:
+    """A 400 from the CSRF check, as the API says it (a form's page says it in the page's
+    language, among other 400s: its session changes by the sign-in and sign-out it follows)."""
+    if response.status_code != 400 or not response.is_json:
+        return False
+    return "CSRF" in str((response.get_json(silent=True) or {}).get("detail", ""))
 
 
 def check_audit(runtime, client: ClinicClient) -> None:
