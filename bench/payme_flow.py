@@ -94,13 +94,12 @@ class Baseline:
 
 def make_invoices(stack: Stack, count: int) -> list[int]:
     from clinic.payments import invoices
-    from clinic.reference import directory as reference
-    from clinic.reference import patients
+    from clinic.reference import patients, price_list
 
     made = []
     with stack.runtime.db.transaction() as s:
         code = "b-" + uuid.uuid4().hex[:8]
-        service = reference.create_service(
+        service = price_list.create_service(
             s, {"code": code, "name_ru": "Приём", "name_uz": "Qabul", "name_en": "Visit",
                 "price": PRICE, "ikpu_code": "10302001001000000"},
         )  # fmt: skip

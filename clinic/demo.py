@@ -16,7 +16,7 @@ from clinic.accounts import users
 from clinic.accounts.models import User
 from clinic.queue import admin as queue_admin
 from clinic.reference import directory as reference
-from clinic.reference import patients
+from clinic.reference import patients, price_list
 from clinic.reference.models import Department
 
 CLINIC = {
@@ -201,7 +201,7 @@ def load_demo_clinic(session: Session) -> list[dict] | None:
     for department, entries in SERVICES.items():
         for n, (sum_, minutes, vat, ru, uz, en) in enumerate(entries, start=1):
             serial += 1
-            reference.create_service(
+            price_list.create_service(
                 session,
                 {
                     "code": f"{prefixes[department]}-{n:03d}",

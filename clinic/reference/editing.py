@@ -34,6 +34,8 @@ MISSING = "Missing data for required field."
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 MAX_PAGE_SIZE = 200
+# A code or a room number: one word, no spaces.
+CODE_RE = re.compile(r"^\S+$")
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.

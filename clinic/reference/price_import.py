@@ -22,6 +22,7 @@ from clinic import jobs
 from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
+from clinic.reference import price_list
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
     SHEETS,
@@ -349,10 +350,10 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
     if values.get("department_code"):
         data["department_id"] = _department_id(departments, values["department_code"], problems)
     blamed = {column for column, _ in problems}
-    for field, messages in reference.validate_service_fields(data).items():
+    for field, messages in price_list.validate_service_fields(data).items():
         column = COLUMN_OF_FIELD.get(field, field)
         if column not in blamed:
             problems.extend((column, message) for message in messages)
     if problems:
         raise _RowProblems(problems)
-    return reference.upsert_service_by_code(session, data)
+    return price_list.upsert_service_by_code(session, data)

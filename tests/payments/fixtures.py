@@ -11,7 +11,7 @@ from clinic.payments import invoices
 from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as queue_tickets
 from clinic.reference import directory as reference
-from clinic.reference import patients
+from clinic.reference import patients, price_list
 
 TZ = ZoneInfo("Asia/Tashkent")
 _prefixes = itertools.count()
@@ -25,7 +25,7 @@ def _prefix() -> str:
 
 def make_service(session, price: int, **extra) -> int:
     code = extra.pop("code", "s-" + uuid.uuid4().hex[:8])
-    service = reference.create_service(
+    service = price_list.create_service(
         session,
         {
             "code": code,

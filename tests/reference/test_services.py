@@ -11,7 +11,7 @@ from clinic.demo import load_demo_data
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import ClinicProfile, Department, OutboxEvent, Patient, Service
 from clinic.reference import directory as reference
-from clinic.reference import patients
+from clinic.reference import patients, price_list
 from clinic.reference.editing import write
 from clinic.text import NotAPhone, normalize_phone, search_key
 
@@ -33,7 +33,7 @@ def _service(db, code="T-001", **extra):
         "price": 15_000_000,
         **extra,
     }
-    return reference.create_service(db, data)
+    return price_list.create_service(db, data)
 
 
 def _events(db, channel):
@@ -143,23 +143,23 @@ def test_doctors_and_services_are_found_in_either_script(db):
     for query in ("hasanova", "ХАСАНОВА", "Ҳасанова nigora"):
         assert [d.id for d in reference.list_doctors(db, q=query)[0]] == [doctor.id], query
     for query in ("приём", "ПРИЁМ", "qabuli", "priyom", "t-001"):
-        assert [s.id for s in reference.list_services(db, q=query)[0]] == [service.id], query
+        assert [s.id for s in price_list.list_services(db, q=query)[0]] == [service.id], query
 
 
 def test_lists_are_paged_in_a_stable_order_with_the_total(db):
     for code in ("C", "A", "B", "E", "D"):
         _service(db, code=code)
     db.commit()
-    first, total = reference.list_services(db, page=1, page_size=2)
-    second, _ = reference.list_services(db, page=2, page_size=2)
-    last, _ = reference.list_services(db, page=3, page_size=2)
+    first, total = price_list.list_services(db, page=1, page_size=2)
+    second, _ = price_list.list_services(db, page=2, page_size=2)
+    last, _ = price_list.list_services(db, page=3, page_size=2)
     assert total == 5
     assert [s.code for s in first + second + last] == ["A", "B", "C", "D", "E"]
     with pytest.raises(ValidationFailed) as caught:
-        reference.list_services(db, page_size=1000)
+        price_list.list_services(db, page_size=1000)
     assert "page_size" in caught.value.errors
     with pytest.raises(ValidationFailed) as caught:
-        reference.list_services(db, department_id=10**30)
+        price_list.list_services(db, department_id=10**30)
     assert "department_id" in caught.value.errors
 
 
@@ -185,27 +185,27 @@ def test_lists_are_paged_in_a_stable_order_with_the_total(db):
 )
 def test_a_price_list_entry_is_checked_field_by_field(change, field):
     entry = {"code": "T-001", "name_ru": "а", "name_uz": "b", "name_en": "c", "price": 100}
-    assert reference.validate_service_fields(entry) == {}
-    assert list(reference.validate_service_fields({**entry, **change})) == [field]
+    assert price_list.validate_service_fields(entry) == {}
+    assert list(price_list.validate_service_fields({**entry, **change})) == [field]
 
 
 def test_a_price_list_entry_without_code_names_or_price_names_each_of_them():
-    errors = reference.validate_service_fields({"ikpu_code": "", "vat_percent": 12})
+    errors = price_list.validate_service_fields({"ikpu_code": "", "vat_percent": 12})
     assert set(errors) == {"code", "name_ru", "name_uz", "name_en", "price"}
 
 
 def test_upsert_by_code_creates_then_updates_then_leaves_alone(db):
     entry = {"code": "L-001", "name_ru": "ОАК", "name_uz": "UQT", "name_en": "CBC", "price": 100}
-    assert reference.upsert_service_by_code(db, entry) == "created"
-    assert reference.upsert_service_by_code(db, {**entry, "price": 200}) == "updated"
-    assert reference.upsert_service_by_code(db, {**entry, "price": 200}) == "unchanged"
+    assert price_list.upsert_service_by_code(db, entry) == "created"
+    assert price_list.upsert_service_by_code(db, {**entry, "price": 200}) == "updated"
+    assert price_list.upsert_service_by_code(db, {**entry, "price": 200}) == "unchanged"
     db.commit()
     service = db.scalar(select(Service).where(Service.code == "L-001"))
     assert service.price == 200
     types = [t for t, _ in _events(db, "reference:services")]
     assert types == ["service.created", "service.updated"]
     with pytest.raises(ValidationFailed) as caught:
-        reference.upsert_service_by_code(db, {**entry, "ikpu_code": "123"})
+        price_list.upsert_service_by_code(db, {**entry, "ikpu_code": "123"})
     assert list(caught.value.errors) == ["ikpu_code"]
 
 
@@ -219,7 +219,7 @@ def test_upsert_by_code_creates_then_updates_then_leaves_alone(db):
             "ticket_prefix",
         ),
         (reference.create_room, {"number": "101"}, "number"),
-        (reference.create_service, {"code": "T-001", **NAMES, "price": 1}, "code"),
+        (price_list.create_service, {"code": "T-001", **NAMES, "price": 1}, "code"),
         (
             patients.create_patient,
             {"full_name": "B", "sex": "F", "document_number": "aa 1234567"},
@@ -246,7 +246,7 @@ def test_changing_a_code_to_a_taken_one_is_a_conflict_and_changes_nothing(db):
     second = _service(db, code="B")
     db.commit()
     with pytest.raises(Conflict) as caught:
-        reference.update_service(db, second.id, {"code": "A"})
+        price_list.update_service(db, second.id, {"code": "A"})
     assert "code" in caught.value.errors
     db.rollback()
     assert db.get(Service, second.id).code == "B"
@@ -258,7 +258,7 @@ def test_a_unique_value_taken_behind_the_checks_back_is_still_a_conflict(db):
     db.commit()
     twin = Service(code="A", name_ru="x", name_uz="x", name_en="x", price=1, search_text="a")
     with pytest.raises(Conflict) as caught:
-        write(db, reference.SERVICE, lambda: db.add(twin))
+        write(db, price_list.SERVICE, lambda: db.add(twin))
     assert list(caught.value.errors) == ["code"]
     _service(db, code="B")
     db.commit()
@@ -281,12 +281,12 @@ def test_a_unique_value_taken_behind_the_checks_back_is_still_a_conflict(db):
         ),
         (reference.create_room, {"number": "1", "department_id": 999}, "department_id"),
         (
-            reference.create_service,
+            price_list.create_service,
             {"code": "S", **NAMES, "price": 1, "department_id": 999},
             "department_id",
         ),  # noqa: E501
         (
-            reference.create_service,
+            price_list.create_service,
             {"code": "S", **NAMES, "price": 1, "department_id": 2},
             "department_id",
         ),  # noqa: E501
@@ -334,7 +334,7 @@ def test_a_rolled_back_change_leaves_neither_row_nor_event(db):
 def test_an_unknown_id_is_not_found(db):
     for bad in (999, 0, -1, 2**40, "1"):
         with pytest.raises(NotFound):
-            reference.get_service(db, bad)
+            price_list.get_service(db, bad)
     with pytest.raises(NotFound):
         patients.deactivate_patient(db, 12345)
 
@@ -399,7 +399,7 @@ def test_the_clinic_profile_takes_a_9_digit_stir_or_a_14_digit_pinfl(db):
 
 def test_demo_data_fills_an_empty_database_once(db):
     assert load_demo_data(db) is True
-    services, total = reference.list_services(db, page_size=200)
+    services, total = price_list.list_services(db, page_size=200)
     assert total >= 20
     assert all(len(s.ikpu_code) == 17 and s.vat_percent in (0, 12) for s in services)
     assert all(isinstance(s.price, int) and s.price % 100 == 0 for s in services)
@@ -430,7 +430,7 @@ def test_a_name_with_the_uzbek_sign_is_found_typed_without_it(db):
     # The same rule finds the price list and the doctors.
     _service(db, code="USG-1", name_uz="Qorin boʻshligʻi UTT")
     db.commit()
-    assert [s.code for s in reference.list_services(db, q="boshligi")[0]] == ["USG-1"]
+    assert [s.code for s in price_list.list_services(db, q="boshligi")[0]] == ["USG-1"]
 
 
 def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):

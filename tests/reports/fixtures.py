@@ -23,6 +23,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue.models import QueueDay, Ticket
 from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
+from clinic.reference import price_list
 from clinic.reports.params import ReportParams
 from clinic.visits.models import Visit
 from tests.conftest import _letters
@@ -82,7 +83,7 @@ def make_reference(runtime) -> Data:
             )
             data.doctors[key] = doctor.id
         for key, price in (("S1", 5_000_000), ("S2", 7_000_000)):
-            service = reference.create_service(
+            service = price_list.create_service(
                 s,
                 {
                     "code": f"{key}-{n}",

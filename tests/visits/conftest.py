@@ -13,6 +13,7 @@ import pytest
 
 from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
+from clinic.reference import price_list
 from clinic.visits import schedules
 from tests.conftest import _letters, free_port
 
@@ -55,7 +56,7 @@ def make_clinic(
                 "name_en": "Therapy",
             },
         )
-        service = reference.create_service(
+        service = price_list.create_service(
             s,
             {
                 "code": f"CONS-{n}",

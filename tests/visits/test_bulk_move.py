@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from clinic.base import iso
-from clinic.reference import directory as reference
+from clinic.reference import price_list
 from clinic.visits import booking, bulk, schedules
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import DoctorService, Visit
@@ -62,7 +62,7 @@ def test_bulk_move_of_200_visits_reports_progress_places_what_fits_and_overlaps_
                 s, doctor_id,
                 [{"weekday": d, "starts": "08:00", "ends": "12:00"} for d in range(7)],
             )  # fmt: skip
-        other = reference.create_service(
+        other = price_list.create_service(
             s, {"code": "OTHER-1", "name_ru": "Другое", "name_uz": "Boshqa", "name_en": "Other",
                 "price": 100, "department_id": clinic.department_id},
         )  # fmt: skip
@@ -131,7 +131,7 @@ def test_a_visit_longer_than_a_slot_goes_where_all_its_minutes_are_free(runtime)
     day = next_week_day(tz)
     after = day + timedelta(days=1)
     with runtime.db.transaction() as s:
-        long_one = reference.create_service(
+        long_one = price_list.create_service(
             s, {"code": "ECHO-9", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
                 "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
         )  # fmt: skip
@@ -163,7 +163,7 @@ def test_a_visit_whose_service_the_price_list_dropped_goes_to_a_colleague_all_th
             s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
             starts_at=clinic.at(day, 9), tz=tz, service_ids=[clinic.service_id],
         )  # fmt: skip
-        reference.deactivate_service(s, clinic.service_id)
+        price_list.deactivate_service(s, clinic.service_id)
         _away, job = bulk.start_bulk_move(
             s, clinic.doctor_ids[0], kind="sick", first_day=day, last_day=day, search_days=0
         )

@@ -19,6 +19,7 @@ from clinic.models import Job
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.reference import directory as reference
+from clinic.reference import price_list
 from clinic.visits import booking, checkin, notify, reminders, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
@@ -331,7 +332,7 @@ def test_a_services_free_slots_are_the_starts_where_the_whole_service_fits(runti
     clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
     day = next_week_day(runtime.settings.tz)
     with runtime.db.transaction() as s:
-        long_one = reference.create_service(
+        long_one = price_list.create_service(
             s,
             {"code": "ECHO-1", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
              "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
@@ -409,7 +410,7 @@ def test_a_long_service_has_a_free_slot_where_one_seat_stays_free_for_all_its_mi
     tz = runtime.settings.tz
     day = next_week_day(tz)
     with runtime.db.transaction() as s:
-        long_one = reference.create_service(
+        long_one = price_list.create_service(
             s,
             {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
              "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},

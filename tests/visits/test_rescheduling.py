@@ -17,7 +17,7 @@ from clinic.errors import DomainError, ValidationFailed
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
-from clinic.reference import directory as reference
+from clinic.reference import price_list
 from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
@@ -229,7 +229,7 @@ def test_a_visit_keeps_its_service_when_moved_after_the_price_list_dropped_it(ru
             s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
             starts_at=clinic.at(day, 8), tz=tz, service_ids=[clinic.service_id],
         )  # fmt: skip
-        reference.deactivate_service(s, clinic.service_id)
+        price_list.deactivate_service(s, clinic.service_id)
     for to, doctor in ((clinic.at(day, 9), None), (clinic.at(day, 10), clinic.doctor_ids[1])):
         with runtime.db.transaction() as s:
             job = rescheduling.request_move(

@@ -18,6 +18,7 @@ from clinic.models import OutboxEvent, Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import TicketStatus
 from clinic.reference import directory as reference
+from clinic.reference import price_list
 from clinic.visits import booking, bulk, checkin, notify, reminders, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
@@ -102,7 +103,7 @@ def test_a_walk_in_is_not_booked_into_a_slot_that_is_over(runtime, clinic):
 
 def test_a_visit_that_would_run_past_the_end_of_the_hours_is_refused(runtime, clinic):
     with runtime.db.transaction() as s:
-        long_one = reference.create_service(
+        long_one = price_list.create_service(
             s,
             {
                 "code": "LONG-1",
@@ -501,7 +502,7 @@ def test_free_slots_need_a_doctor_a_department_or_a_service(runtime, clinic):
 
 def test_the_slot_after_a_visit_is_free_however_long_the_days_longest_visit(runtime, clinic):
     with runtime.db.transaction() as s:
-        hour = reference.create_service(
+        hour = price_list.create_service(
             s,
             {"code": "HOUR-1", "name_ru": "Обследование", "name_uz": "Tekshiruv",
              "name_en": "Check-up", "price": 1, "duration_minutes": 60,
@@ -540,7 +541,7 @@ def test_free_slots_of_a_service_in_a_department_without_its_doctors_are_none(ru
 def test_a_doctor_with_a_service_list_offers_only_what_it_lists(runtime):
     clinic = make_clinic(runtime)
     with runtime.db.transaction() as s:
-        listed = reference.create_service(
+        listed = price_list.create_service(
             s,
             {"code": "LIST-1", "name_ru": "Узи", "name_uz": "UZI", "name_en": "Ultrasound",
              "price": 1, "department_id": clinic.department_id},
@@ -551,7 +552,7 @@ def test_a_doctor_with_a_service_list_offers_only_what_it_lists(runtime):
         doctor = schedules.get_doctor(s, clinic.doctor_ids[0])
         assert slots.offers(s, doctor, [listed.id]) == []
         assert slots.offers(s, doctor, [listed.id, unlisted, 999999]) == [unlisted, 999999]
-        reference.deactivate_service(s, listed.id)
+        price_list.deactivate_service(s, listed.id)
         assert slots.offers(s, doctor, [listed.id]) == [listed.id]
 
 

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from clinic.reference.directory import create_service
+from clinic.reference.price_list import create_service
 from tests.conftest import ONE_BACKEND
 
 # Server-rendered pages and their languages, not database rules: they run on one backend
@@ -20,7 +20,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 @pytest.fixture
 def services(runtime):
     """Two services made through the reference service, one of them inactive."""
-    from clinic.reference.directory import deactivate_service
+    from clinic.reference.price_list import deactivate_service
 
     with runtime.db.transaction() as s:
         create_service(

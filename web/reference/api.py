@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from clinic.reference import directory as reference
-from clinic.reference import patients
+from clinic.reference import patients, price_list
 from web import db
 from web.api.schemas import ProblemSchema, page_of
 from web.errors import PROBLEM_TYPE
@@ -232,13 +232,13 @@ _register(
         schemas.ServiceOut,
         schemas.ServicePage,
         schemas.ServiceQuery,
-        reference.service_as_dict,
-        reference.list_services,
-        reference.get_service,
-        reference.create_service,
-        reference.update_service,
-        reference.deactivate_service,
-        reference.activate_service,
+        price_list.service_as_dict,
+        price_list.list_services,
+        price_list.get_service,
+        price_list.create_service,
+        price_list.update_service,
+        price_list.deactivate_service,
+        price_list.activate_service,
     )
 )
 _register(

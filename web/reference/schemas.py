@@ -12,9 +12,9 @@ from copy import copy
 
 from marshmallow import Schema, fields, validate
 
-from clinic.reference.directory import MAX_DURATION, MAX_PRICE
 from clinic.reference.editing import MAX_ID
 from clinic.reference.patients import NOTES_MAX, SEXES
+from clinic.reference.price_list import MAX_DURATION, MAX_PRICE
 from web.api.schemas import Day, Integer, PageQuery
 
 NAME = validate.Length(min=1, max=120)
