@@ -16,8 +16,10 @@ from datetime import timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from clinic.accounts import holders
 from clinic.accounts.access import screen_access_changed
 from clinic.accounts.models import User
+from clinic.accounts.permissions import permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound
 from clinic.queue.models import Board, BoardScreen
@@ -28,6 +30,8 @@ SECRET_PREFIX = "clb_"  # nosec B105
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 PAIRING_VALID = timedelta(minutes=15)
+# What asking for a code takes (the boards' screens are the queue's administration).
+PAIRING_PERMISSION = "queue.manage"
 LABEL_MAX = 100
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -74,6 +78,8 @@ def redeem_code(session: Session, code: str) -> tuple[BoardScreen, str] | None:
     screen = session.scalar(select(BoardScreen).where(BoardScreen.code_hash == _digest(plain)))
     if screen is None or screen.revoked_at is not None or screen.code_expires_at <= utcnow():
         return None
+    if not _maker_may_still_pair(session, screen.created_by):
+        return None
     secret = _new_secret()
     screen.code_hash = None
     screen.code_expires_at = None
@@ -81,6 +87,20 @@ def redeem_code(session: Session, code: str) -> tuple[BoardScreen, str] | None:
     screen.paired_at = screen.last_seen_at = utcnow()
     session.flush()
     return screen, secret
+
+
+def _maker_may_still_pair(session: Session, username: str) -> bool:
+    """Whether the account that asked for a code still may: whoever was shown the code is
+    trusted with a screen only while that account is (not disabled since, still managing
+    queues). Accounts are disabled, never deleted: a code naming no account was asked for
+    outside any (a script), and is its maker's to hand over."""
+    if not username:
+        return True
+    query = holders.with_roles(select(*holders.COLUMNS)).where(User.username == username)
+    maker = holders.holder_of(session.execute(query).all())
+    if maker is None:
+        return True
+    return maker.active and PAIRING_PERMISSION in permissions_of(maker.roles)
 
 
 def pair_directly(

@@ -86,6 +86,28 @@ def test_a_pairing_code_works_once_and_only_in_time(db, hall):
     assert len(screens.list_screens(db)) == 2
 
 
+def test_a_code_pairs_nothing_once_its_maker_may_no_longer_manage_queues(db, hall, make_user):
+    """Whoever was shown a code is trusted with a screen only while the account that asked
+    for it is: disabled since, or no longer an administrator, its codes pair nothing."""
+    from clinic.accounts.models import User
+
+    for name in ("keeps", "leaves", "moves"):
+        make_user("admin", name)
+    board = queue_admin.get_board(db, hall["board"])
+    codes = {
+        name: screens.start_pairing(db, board, created_by=name)[1]
+        for name in ("keeps", "leaves", "moves")
+    }
+    users.set_active(db, db.scalar(select(User).where(User.username == "leaves")), False)
+    users.set_roles(db, db.scalar(select(User).where(User.username == "moves")), ["registrar"])
+    db.commit()
+    assert screens.redeem_code(db, codes["leaves"]) is None
+    assert screens.redeem_code(db, codes["moves"]) is None
+    assert screens.redeem_code(db, codes["keeps"]) is not None
+    # A code asked for outside any account (a script) is its maker's to hand over.
+    assert screens.redeem_code(db, screens.start_pairing(db, board)[1]) is not None
+
+
 def test_a_device_secret_proves_its_screen_until_revoked(db, hall):
     board = queue_admin.get_board(db, hall["board"])
     screen, secret = screens.pair_directly(db, board, label="right", created_by="display")
