@@ -26,17 +26,15 @@ from typing import Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic.accounts.models import User
-from clinic.accounts.permissions import permissions_of
 from clinic.base import utcnow
 from clinic.payments.receipts import send_mail
 from clinic.reports.building import render
 from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
-from clinic.reports.models import DeliveryState, ReportDelivery, ReportSubscription
+from clinic.reports.models import DeliveryState, ReportDelivery
 from clinic.reports.output import CONTENT_TYPES
 from clinic.reports.params import ReportParams
-from clinic.reports.subscriptions import unsubscribe_token
+from clinic.reports.subscriptions import owner_refusal, unsubscribe_token
 from clinic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,19 +60,6 @@ class SmtpMailer:
 def backoff_seconds(attempts: int, base: int) -> int:
     """The wait after the ``attempts``-th failed try: base, 2 base, 4 base... at most a day."""
     return min(base * 2 ** max(0, attempts - 1), 86400)
-
-
-def owner_refusal(session: Session, sub: ReportSubscription) -> str | None:
-    """Why the subscription's owner may not be mailed the clinic's figures now, or None: he
-    must be active and may read reports, as he had to be to subscribe."""
-    owner = session.scalar(select(User).where(User.username == sub.created_by))
-    if owner is None:
-        return f"not sent: its owner {sub.created_by!r} is not a user"
-    if not owner.active:
-        return f"not sent: its owner {owner.username} is disabled"
-    if "reports.read" not in permissions_of(owner.roles):
-        return f"not sent: its owner {owner.username} may no longer read reports (reports.read)"
-    return None
 
 
 def _refused(delivery: ReportDelivery, reason: str) -> None:

@@ -21,7 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from clinic.accounts.permissions import Staff
+from clinic.accounts.models import User
+from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reports import refusals as R
@@ -95,11 +96,17 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
         )
     ).all()
     for other in same:
-        if other.params == stored and sorted(other.formats) == sorted(formats):
-            raise Conflict(
-                f"{email} already receives this report {frequency} (subscription {other.id})",
-                code=R.ALREADY_SUBSCRIBED,
-            )
+        if other.params != stored or sorted(other.formats) != sorted(formats):
+            continue
+        if owner_refusal(session, other) is not None:
+            # Its owner left (disabled, or no longer reading reports): it mails nothing, and
+            # the new one takes it over for good, so that the address never gets two.
+            unsubscribe(session, other.id)
+            continue
+        raise Conflict(
+            f"{email} already receives this report {frequency} (subscription {other.id})",
+            code=R.ALREADY_SUBSCRIBED,
+        )
     sub = ReportSubscription(
         params=stored,
         formats=formats,
@@ -113,6 +120,19 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     session.add(sub)
     session.flush()
     return sub
+
+
+def owner_refusal(session: Session, sub: ReportSubscription) -> str | None:
+    """Why the subscription's owner may not be mailed the clinic's figures now, or None: he
+    must be active and may read reports, as he had to be to subscribe."""
+    owner = session.scalar(select(User).where(User.username == sub.created_by))
+    if owner is None:
+        return f"not sent: its owner {sub.created_by!r} is not a user"
+    if not owner.active:
+        return f"not sent: its owner {owner.username} is disabled"
+    if "reports.read" not in permissions_of(owner.roles):
+        return f"not sent: its owner {owner.username} may no longer read reports (reports.read)"
+    return None
 
 
 def get_subscription(session: Session, subscription_id) -> ReportSubscription:

@@ -208,6 +208,25 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
             subs.subscribe(s, {**DAILY, "formats": []}, MANAGER, created_by="m")
 
 
+def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runtime):
+    """A subscription stops mailing when its owner is disabled; another manager asking for
+    the same report to the same address takes it over (the old one ends), instead of being
+    told the address already receives what it no longer does."""
+    first = subscribe(runtime)
+    change_owner(runtime, active=False)
+    with runtime.db.transaction() as s:
+        users.create_user(s, username="successor", password=PASSWORD, roles=["manager"])
+        second = subs.subscribe(s, DAILY, MANAGER, created_by="successor").id
+    with runtime.db.session() as s:
+        old, new = subs.get_subscription(s, first), subs.get_subscription(s, second)
+        assert (old.active, old.unsubscribed_at is not None) == (False, True)
+        assert new.active and new.created_by == "successor"
+    # Enabled again, the first owner's subscription stays ended: the address gets one e-mail.
+    change_owner(runtime, active=True)
+    with runtime.db.session() as s:
+        assert [sub.id for sub in subs.all_subscriptions(s) if sub.active] == [second]
+
+
 def test_periods_are_the_last_whole_day_week_and_month():
     thursday = date(2026, 3, 12)
     assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
