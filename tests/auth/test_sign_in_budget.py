@@ -4,7 +4,7 @@ Redis prefix."""
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ClinicClient
 
 ADDRESS = {"REMOTE_ADDR": "10.9.8.7"}
 
@@ -66,3 +66,18 @@ def test_rate_limit_counters_sit_under_the_redis_prefix(anon_client, runtime):
         if not k.decode().startswith(f"{prefix}:") and prefix in k.decode()
     ]
     assert strays == []
+
+
+def test_a_flask_limiter_named_otherwise_inside_still_checks_every_limit(runtime, monkeypatch):
+    """Which views carry limits is read from Flask-Limiter's own records, which it keeps
+    under private names: a release that renames them costs the shortcut, never a limit."""
+    from web import create_app
+    from web.auth import limits
+
+    monkeypatch.setattr(limits, "LIMITER_MARKED", "_views_marked_for_limiting")
+    application = create_app(runtime=runtime)
+    application.test_client_class = ClinicClient
+    client = application.test_client()
+    for n in range(20):
+        assert _json(client, f"nobody-{n}").status_code == 401
+    assert _json(client, "nobody-else").status_code == 429

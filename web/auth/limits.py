@@ -7,11 +7,18 @@ finds every key of an installation under its prefix.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_qualified_name, get_remote_address
 
+log = logging.getLogger(__name__)
+
 SIGN_IN_PER_ADDRESS = "20 per minute;200 per hour"
+# Flask-Limiter's check of a request and its set of the views it decorated (private names).
+LIMITER_CHECK = "_check_request_limit"
+LIMITER_MARKED = "_marked_for_limiting"
 
 
 def _failed(response) -> bool:
@@ -50,15 +57,20 @@ def _check_limited_views_only(app: Flask) -> None:
     there are no default limits), so the others skip the check: it cost about 0.4 million
     instructions a request, 7% of the queue list's and 3% of issuing a ticket's. Whether a
     view carries limits is decided once per endpoint, when it is first asked."""
-    check = limiter._check_request_limit
+    # Flask-Limiter keeps its check and the names of the views it decorated, with no public
+    # accessor. A release that names them otherwise keeps its own check of every request:
+    # slower, never a limit left unchecked.
+    check = getattr(limiter, LIMITER_CHECK, None)
     functions = app.before_request_funcs.setdefault(None, [])
+    if not isinstance(getattr(limiter, LIMITER_MARKED, None), set) or check not in functions:
+        log.warning("Flask-Limiter's internals changed: every request is checked for limits")
+        return
     limited: dict[str | None, bool] = {}
 
     def carries_limits(endpoint: str | None) -> bool:
         if endpoint not in limited:
             view = app.view_functions.get(endpoint or "")
-            # Flask-Limiter keeps the names of the views it decorated, and no public accessor.
-            marked = getattr(limiter, "_marked_for_limiting", set())
+            marked = getattr(limiter, LIMITER_MARKED)
             limited[endpoint] = view is not None and get_qualified_name(view) in marked
         return limited[endpoint]
 
