@@ -158,6 +158,38 @@ def set_status(
     announce(session, visit, type_, {"action": action})
 
 
+# What a visit still ahead may have corrected: the registrar's note, and where its notices go.
+EDITABLE = ("comment", "notify_email")
+
+
+def edit_details(
+    session: Session, visit: Visit, changes: dict, *, actor: str = "", now=None
+) -> Visit:
+    """Correct the visit's comment or the address its reminders and notices go to (None: no
+    e-mails), while it is still ahead (booked, or arrived and waiting): a typo at booking, or
+    an address the patient gives later. A visit begun, over or cancelled keeps its record.
+    The history keeps what each field said before."""
+    now = now or utcnow()
+    if visit.status not in VisitStatus.MOVABLE:
+        raise Conflict(
+            f"a {visit.status} visit keeps its details",
+            code="status_changed",
+            errors={"status": [f"the visit is {visit.status}"]},
+        )
+    changed = {k: changes[k] for k in EDITABLE if k in changes and changes[k] != getattr(visit, k)}
+    if not changed:
+        return visit
+    before = {k: getattr(visit, k) for k in changed}
+    for key, value in changed.items():
+        setattr(visit, key, value)
+    visit.updated_at = now
+    record_history(
+        session, visit, "details_changed", visit.status, actor, now, {"before": before, **changed}
+    )
+    announce(session, visit, ev.VISIT_CHANGED, {"action": "details_changed"})
+    return visit
+
+
 def start(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None) -> Visit:
     """The doctor begins; the patient's queue ticket, once called, is in service too."""
     now = now or utcnow()

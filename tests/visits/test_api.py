@@ -158,6 +158,46 @@ def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
         ).id  # fmt: skip
 
 
+def test_a_mistyped_address_or_comment_is_corrected_while_the_visit_is_ahead(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    booked = _book(client, clinic, day, 9, notify_email="patient@exmaple.test", comment="ЭКГ")
+    visit_id = booked.get_json()["id"]
+    url = f"/api/v1/visits/{visit_id}"
+
+    fixed = client.patch(url, json={"notify_email": "patient@example.test"})
+    assert fixed.status_code == 200, fixed.get_json()
+    assert (fixed.get_json()["notify_email"], fixed.get_json()["comment"]) == (
+        "patient@example.test",
+        "ЭКГ",
+    )
+    changed = [h for h in fixed.get_json()["history"] if h["action"] == "details_changed"]
+    assert [h["data"] for h in changed] == [
+        {"before": {"notify_email": "patient@exmaple.test"}, "notify_email": "patient@example.test"}
+    ]
+    # No e-mails at all: null, or the field left empty on a form.
+    assert client.patch(url, json={"notify_email": ""}).get_json()["notify_email"] is None
+    assert client.patch(url, json={"comment": "ЭКГ и ЭхоКГ"}).get_json()["comment"] == "ЭКГ и ЭхоКГ"
+
+    for body, field in (
+        ({}, "_schema"),
+        ({"notify_email": "no address"}, "notify_email"),
+        ({"comment": "x" * 2001}, "comment"),
+        ({"starts_at": iso(clinic.at(day, 10))}, "starts_at"),  # moved by rescheduling only
+    ):
+        refused = client.patch(url, json=body)
+        assert refused.status_code == 422 and field in refused.get_json()["errors"], body
+    assert client.patch("/api/v1/visits/999999", json={"comment": "?"}).status_code == 404
+
+    cancel = {"by": "patient", "reason": "передумал"}
+    assert client.post(f"{url}/cancel", json=cancel).status_code == 200
+    kept = client.patch(url, json={"comment": "после отмены"})
+    assert kept.status_code == 409 and kept.get_json()["code"] == "status_changed"
+    with runtime.db.session() as s:
+        visit = s.get(Visit, visit_id)
+        assert (visit.comment, visit.notify_email) == ("ЭКГ и ЭхоКГ", None)
+
+
 def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     _department_queue(runtime, clinic)

@@ -255,6 +255,22 @@ def get_visit(visit_id: int):
     return _visit_out(session, visit_for_reader(session, visit_id), detail=True)
 
 
+@blp.route("/visits/<int:visit_id>", methods=["PATCH"])
+@requires("visits.book")
+@blp.arguments(schemas.VisitDetailsIn)
+@blp.response(200, schemas.VisitOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="status_changed: begun, over or cancelled")
+def edit_visit(data, visit_id: int):
+    """Correct a booked visit's comment or the e-mail address its reminders and notices go to
+    (``null``: none). The history keeps what each said before."""
+    session = db.session()
+    visit = v.get_visit(session, visit_id, lock=True)
+    v.edit_details(session, visit, data, actor=_actor())
+    session.commit()
+    return _visit_out(session, visit, detail=True)
+
+
 @blp.route("/visits/<int:visit_id>/check-in", methods=["POST"])
 @requires("visits.book")
 @blp.arguments(schemas.VisitEmptyIn)

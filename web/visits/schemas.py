@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, time, timezone
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
@@ -145,6 +153,24 @@ class VisitOut(Schema):
     created_at = fields.String()
     history = fields.List(fields.Dict())
     ticket = fields.Dict(allow_none=True)
+
+
+class VisitDetailsIn(StrictSchema):
+    """Either or both; ``notify_email`` null (or empty) for no e-mails."""
+
+    comment = fields.String(validate=validate.Length(max=2000))
+    notify_email = fields.Email(allow_none=True)
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give comment, notify_email or both.", "_schema")
+
+    @pre_load
+    def _empty_address_is_none(self, data, **kwargs):
+        if isinstance(data, dict) and data.get("notify_email") == "":
+            return {**data, "notify_email": None}
+        return data
 
 
 class VisitCancelIn(StrictSchema):
