@@ -98,6 +98,18 @@ def drop_unsent_reminders(session: Session, visit: Visit) -> None:
     )
 
 
+def readdress_unsent(session: Session, visit: Visit) -> None:
+    """The visit's address was corrected: what is not sent yet goes to the address as it is
+    now, and nowhere when the patient gave it up. (One a sender is mailing this moment goes
+    where it was written to.)"""
+    unsent = (VisitNotice.visit_id == visit.id, VisitNotice.sent_at.is_(None))
+    if visit.notify_email:
+        change = update(VisitNotice).where(*unsent).values(to_address=visit.notify_email)
+    else:
+        change = delete(VisitNotice).where(*unsent)
+    session.execute(change.execution_options(synchronize_session=False))
+
+
 def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:
     now = utcnow()
     claimed = session.execute(

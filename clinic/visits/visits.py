@@ -167,8 +167,9 @@ def edit_details(
 ) -> Visit:
     """Correct the visit's comment or the address its reminders and notices go to (None: no
     e-mails), while it is still ahead (booked, or arrived and waiting): a typo at booking, or
-    an address the patient gives later. A visit begun, over or cancelled keeps its record.
-    The history keeps what each field said before."""
+    an address the patient gives later; what is not mailed yet goes to the address as it is
+    now. A visit begun, over or cancelled keeps its record. The history keeps what each
+    field said before."""
     now = now or utcnow()
     if visit.status not in VisitStatus.MOVABLE:
         raise Conflict(
@@ -183,6 +184,8 @@ def edit_details(
     for key, value in changed.items():
         setattr(visit, key, value)
     visit.updated_at = now
+    if "notify_email" in changed:
+        notify.readdress_unsent(session, visit)
     record_history(
         session, visit, "details_changed", visit.status, actor, now, {"before": before, **changed}
     )

@@ -130,6 +130,26 @@ def test_a_reminder_the_mail_server_held_back_is_not_sent_once_its_visit_has_beg
     assert outbox.sent == ["b@example.test"]
 
 
+def test_a_corrected_address_gets_the_reminders_not_yet_sent_and_none_drops_them(runtime):
+    """A reminder written before the registrar corrected the patient's address goes to the
+    address as it is now (not to a stranger's mistyped one); one whose patient wants no
+    e-mail any more is not sent."""
+    clinic = make_clinic(runtime, doctors=2, patients=2, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    typo = _book(runtime, clinic, starts, patient=0, email="a@exmaple.test")
+    gone = _book(runtime, clinic, starts, patient=1, doctor=1, email="b@example.test")
+    with runtime.db.transaction() as s:
+        # Written while the mail server was down: both wait, unsent.
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 2
+    with runtime.db.transaction() as s:
+        v.edit_details(s, s.get(Visit, typo.id), {"notify_email": "a@example.test"}, actor="desk")
+        v.edit_details(s, s.get(Visit, gone.id), {"notify_email": None}, actor="desk")
+    outbox = _Outbox()
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5, tz=tz)
+    assert outbox.sent == ["a@example.test"]
+
+
 @pytest.mark.parametrize("then", ["away", "moved", "cancelled"])
 def test_a_held_back_reminder_is_dropped_once_its_doctor_is_away_or_its_visit_changed(
     runtime, celery_app, worker, mailbox, then
