@@ -12,7 +12,7 @@ COMPOSE_FILE := docker-compose.yml
 COMPOSE_ENV_FILE ?= .env.example
 WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 # Python keeps each compiled module in __pycache__ (ignored by git). The suite starts some
-# seventy Python processes (web servers, workers, commands, eight pytest workers); where the
+# seventy Python processes (web servers, workers, commands, the pytest workers); where the
 # environment sets PYTHONDONTWRITEBYTECODE, each of them compiled every module of the project
 # again, about half a second of CPU per process.
 unexport PYTHONDONTWRITEBYTECODE
@@ -32,20 +32,21 @@ run: install
 	$(BIN)/clinic run
 
 # The suite runs in parallel (pytest-xdist): each worker has its own databases and Redis
-# prefixes. Its tests spend much of their time waiting on servers, sockets and workers, so
-# eight workers finish sooner than one per core on a 2-core machine (measured on one machine
-# in one evening: 310 s with four; 266-329 s with six; 299 s with eight on the slowest minutes
-# of the evening; 350 s with ten, the machine's two cores then full). Long tests go first
-# (tests/conftest.py) and a worker with nothing left takes tests queued for a busy one
-# (--maxschedchunk 2), so the workers end together. PYTEST_ARGS adds or overrides options (for
-# example PYTEST_ARGS='-n 0 -x').
-PYTEST_WORKERS ?= 8
+# prefixes. Its tests wait on servers, sockets and workers, so more workers than cores keep
+# both cores busy; beyond that, each worker adds CPU of its own (its collection of the suite,
+# its servers, browser and database connections) on a machine already full. Four, measured
+# on this 2-core machine in one hour on 4 December: 272 s (5 min 51 s of CPU) with four,
+# 292 s with five, 300 s with six, 309-319 s (7 min 15 s-7 min 25 s of CPU) with eight. Long
+# tests go first (tests/conftest.py) and a worker with nothing left takes tests queued for a
+# busy one (--maxschedchunk 2), so the workers end together. PYTEST_ARGS adds or overrides
+# options (for example PYTEST_ARGS='-n 0 -x').
+PYTEST_WORKERS ?= 4
 test: lint warm-tests
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
 # Each worker imports every test module, and pytest rewrites each module's asserts the first
-# time it imports it, then keeps the result in __pycache__. On a fresh checkout the eight
-# workers would each rewrite every module at once (about 6 s of CPU each); two collections
+# time it imports it, then keeps the result in __pycache__. On a fresh checkout the workers
+# would each rewrite every module at once (about 6 s of CPU each); two collections
 # beforehand, one per core and half the files each, do it once, and compile the project's own
 # modules too. A collection error is reported by the run itself, which follows.
 warm-tests: install

@@ -75,7 +75,7 @@ ONE_BACKEND = "postgresql" if "postgresql" in BACKENDS else BACKENDS[0]
 
 LONG_MARKERS = ("slow", "heavy", "browser")  # the longest kind first
 # Tests that hold the system to a promise of time ("on the board within a second") start after
-# the other long ones, not among the eight that start servers, workers and browsers together
+# the other long ones, not among the first that start servers, workers and browsers together
 # at the start of a run: their figure is then the system's own more than the wait for a CPU.
 TIMED_MARKER = "timed"
 
