@@ -1,4 +1,5 @@
-"""Text rules shared by the domain: search keys across scripts, and phone numbers.
+"""Text rules shared by the domain: search keys across scripts, phone numbers, and text put
+into a spreadsheet cell.
 
 Names are typed in Russian Cyrillic, Uzbek Cyrillic and Uzbek Latin, often with whatever
 apostrophe the keyboard offers. Every name is stored with a *search key* (its lower-case
@@ -143,3 +144,17 @@ def normalize_phone(text: str) -> str:
 def phone_digits(text: str) -> str:
     """Only the digits of ``text`` (for matching a partly typed number)."""
     return re.sub(r"[^0-9]", "", text or "")
+
+
+# Spreadsheets run a cell starting with one of these as a formula (a tab or a carriage return
+# first is skipped, and what follows it runs).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` as a CSV or XLSX cell may hold it: text that a spreadsheet would run as a
+    formula is quoted with a leading apostrophe (names, references and user agents come from
+    outside); other values are returned as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value

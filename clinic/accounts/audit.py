@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.accounts.models import AuditEntry
 from clinic.base import iso, utcnow
 from clinic.db import write_with_commit
+from clinic.text import spreadsheet_safe
 
 SECRET_FIELDS = {
     "password",
@@ -252,12 +253,5 @@ def export_csv(
         d = entry_as_dict(entry, personal=personal)
         d["roles"] = ",".join(d["roles"])
         d["summary"] = "" if d["summary"] is None else str(d["summary"])
-        writer.writerow([_csv_safe(d[c]) for c in CSV_COLUMNS])
+        writer.writerow([spreadsheet_safe(d[c]) for c in CSV_COLUMNS])
     return out.getvalue()
-
-
-def _csv_safe(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; neutralise them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -35,7 +35,7 @@ from clinic.payments.providers import (
     WebhookEvent,
     WebhookStatus,
 )
-from clinic.text import whole_number
+from clinic.text import spreadsheet_safe, whole_number
 
 JOB_KIND = "payments_reconciliation"
 # Every provider's payments of the day: for those who may start one.
@@ -234,11 +234,8 @@ def to_csv(rows: list[dict]) -> bytes:
 
 
 def _cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; neutralise them (a
-    provider's reference is text from outside)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value
+    """A provider's reference is text from outside: never a formula."""
+    return "" if value is None else spreadsheet_safe(value)
 
 
 def report_of(session: Session, job_id: str) -> bytes | None:

@@ -19,6 +19,7 @@ from clinic import pdf
 from clinic.money import format_amount, money_style
 from clinic.reports.definitions import Built, Column
 from clinic.reports.labels import label
+from clinic.text import spreadsheet_safe
 
 CHART_ROWS = 40
 PREVIEW_ROWS = 500
@@ -41,14 +42,6 @@ DATE_COLUMNS = {
 def money_decimal(tiyin: int) -> Decimal:
     """Tiyin as sums with exactly two decimals (integer arithmetic, no float)."""
     return (Decimal(tiyin) / 100).quantize(Decimal("0.01"))
-
-
-def neutral(value):
-    """Spreadsheets run cells starting with = + - @ as formulas (also after a tab or a
-    carriage return, which they skip): such text is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -96,7 +89,7 @@ class CsvWriter:
             return ""
         if column.kind == "money" and isinstance(value, int):
             return str(money_decimal(value))
-        return neutral(value)
+        return spreadsheet_safe(value)
 
     def add(self, row: tuple) -> None:
         self.writer.writerow([self._cell(c, v) for c, v in zip(self.columns, row)])
@@ -142,7 +135,7 @@ class XlsxWriter:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = "0.0"
         else:
-            cell = WriteOnlyCell(self.sheet, value=neutral(value))
+            cell = WriteOnlyCell(self.sheet, value=spreadsheet_safe(value))
         if bold:
             cell.font = self.bold
         return cell

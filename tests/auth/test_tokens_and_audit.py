@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -138,3 +140,20 @@ def test_the_suite_wide_audit_check_notices_a_change_without_its_row(client, run
     with pytest.raises(AssertionError, match="0 audit rows"):
         check_audit(runtime, client)
     client.changes.pop()
+
+
+def test_audit_csv_quotes_a_formula_hidden_behind_a_tab(client):
+    """Spreadsheets skip a leading tab and run the formula after it."""
+    for agent in ("\t=cmd|' /C calc'!A0", "\t@SUM(1+1)*cmd|' /C calc'!A0"):
+        client.post("/api/v1/tokens", json={"name": "report"}, headers={"User-Agent": agent})
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get("/api/v1/audit/export.csv?action=account.create_token").get_data(
+                    as_text=True
+                )
+            )
+        )
+    )
+    agents = [row[rows[0].index("user_agent")] for row in rows[1:]]
+    assert sorted(agents) == ["'\t=cmd|' /C calc'!A0", "'\t@SUM(1+1)*cmd|' /C calc'!A0"]
