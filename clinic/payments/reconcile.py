@@ -234,9 +234,10 @@ def to_csv(rows: list[dict]) -> bytes:
 
 
 def _cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; neutralise them (a
-    provider's reference is text from outside)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Spreadsheets run cells starting with = + - @ as formulas, also after a tab or a
+    carriage return (which they skip); neutralise them (a provider's reference is text from
+    outside)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
 

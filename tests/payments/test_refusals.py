@@ -5,6 +5,8 @@ several)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -381,6 +383,22 @@ def test_reconciliation_names_each_kind_of_disagreement_source_by_source(runtime
         assert _kinds(reconcile._ours(s, clicked)) == ["paid_here_not_at_provider"]
         assert _kinds(reconcile._ours(s, theirs)) == []
         assert reconcile._cell("=SUM(A1)") == "'=SUM(A1)" and reconcile._cell(None) == ""
+
+
+def test_the_reconciliation_csv_quotes_a_reference_hiding_a_formula_behind_a_tab_or_a_return():
+    from clinic.payments import reconcile
+
+    refs = ['\t=HYPERLINK("http://x")', "\r@SUM(A1)", "-1+1", "acq-8842"]
+    rows = [
+        reconcile._row("webhook_rejected", "acq", r, 1, 100, None, "rejected", "") for r in refs
+    ]
+    read = csv.DictReader(io.StringIO(reconcile.to_csv(rows).decode(), newline=""))
+    assert [row["provider_ref"] for row in read] == [
+        '\'\t=HYPERLINK("http://x")',
+        "'\r@SUM(A1)",
+        "'-1+1",
+        "acq-8842",
+    ]
 
 
 # -- the desk, e-mail receipts --------------------------------------------------------------
