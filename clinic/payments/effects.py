@@ -69,7 +69,10 @@ def _email(session: Session, invoice: Invoice, settings: Settings, send: Callabl
     if not settings.smtp_host:
         log.info("no SMTP server configured: no e-mail receipt for invoice %s", invoice.id)
         return
-    send(settings, receipts.receipt_message(session, invoice, patient.email, settings.smtp_from))
+    message = receipts.receipt_message(
+        session, invoice, patient.email, settings.smtp_from, tz=settings.tz
+    )
+    send(settings, message)
 
 
 def apply_paid(

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import iso
 from clinic.events import record_event
 from clinic.money import format_money
 from clinic.payments import events as ev
-from clinic.payments.invoices import payments_of
-from clinic.payments.models import Invoice
+from clinic.payments.invoices import CLINIC_TZ, payments_of
+from clinic.payments.models import Invoice, Refund
 from clinic.payments.views import line_as_dict, payment_as_dict
 from clinic.reference.models import ClinicProfile
 from clinic.settings import Settings
@@ -48,13 +50,36 @@ def request_print(session: Session, invoice: Invoice, *, reprint: bool, requeste
     )
 
 
-def receipt_message(session: Session, invoice: Invoice, to: str, sender: str) -> EmailMessage:
+# How each way of paying is named on the e-mail receipt (a webhook sender by its own name).
+METHOD_NAMES = {
+    "cash": "Наличные / Naqd",
+    "card": "Карта / Karta",
+    "payme": "Payme",
+    "click": "Click",
+}
+TIME_FORMAT = "%d.%m.%Y %H:%M"
+
+
+def receipt_message(
+    session: Session, invoice: Invoice, to: str, sender: str, *, tz: ZoneInfo = CLINIC_TZ
+) -> EmailMessage:
+    """The e-mail receipt of a paid invoice: the clinic's requisites, when (in the clinic's
+    zone ``tz``) and how it was paid, and that it is not a fiscal receipt."""
     profile = session.get(ClinicProfile, 1)
     clinic_name = profile.legal_name if profile else "Clinic"
+    requisites = [
+        profile.address if profile else "",
+        f"ИНН / STIR: {profile.taxpayer_number}" if profile and profile.taxpayer_number else "",
+    ]
     message = EmailMessage()
     message["Subject"] = f"Чек / Chek № {invoice.number} — {clinic_name}"
     message["From"] = sender
     message["To"] = to
+    head = [clinic_name, *(line for line in requisites if line)]
+    head += [
+        f"Чек / Chek № {invoice.number}",
+        f"Дата / Sana: {invoice.paid_at.astimezone(tz).strftime(TIME_FORMAT)}",
+    ]
     rows = [
         f"{line.title} x{line.quantity}: {format_money(line.amount, 'ru')}"
         for line in invoice.lines
@@ -62,10 +87,22 @@ def receipt_message(session: Session, invoice: Invoice, to: str, sender: str) ->
     if invoice.discount:
         rows.append(f"Скидка / Chegirma: -{format_money(invoice.discount, 'ru')}")
     rows.append(f"Итого / Jami: {format_money(invoice.total, 'ru')}")
+    rows += [
+        f"{METHOD_NAMES.get(p.method, p.method)}: {format_money(p.amount, 'ru')}"
+        for p in payments_of(session, invoice.id)
+    ]
+    # A part given back before the rest was paid: what is paid is the payments less it.
+    rows += [
+        f"Возвращено / Qaytarildi: -{format_money(r.amount, 'ru')}"
+        for r in session.scalars(
+            select(Refund)
+            .where(Refund.invoice_id == invoice.id, Refund.created_at <= invoice.paid_at)
+            .order_by(Refund.id)
+        )
+    ]
     rows.append(f"Оплачено / To'langan: {format_money(invoice.paid_amount, 'ru')}")
-    message.set_content(
-        f"{clinic_name}\nЧек / Chek № {invoice.number}\n\n" + "\n".join(rows) + "\n"
-    )
+    rows.append("НЕФИСКАЛЬНЫЙ ДОКУМЕНТ / FISKAL HUJJAT EMAS")
+    message.set_content("\n".join(head) + "\n\n" + "\n".join(rows) + "\n")
     return message
 
 

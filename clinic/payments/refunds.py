@@ -23,12 +23,24 @@ from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import set_paid
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
 
 
 def service_rendered(session: Session, invoice: Invoice) -> bool:
     """Whether the patient has been seen for this invoice (no refund by Payme then): its
-    ticket, or the one he was transferred on to (and so on), was taken into service or
-    served. A consultation begun is a service given; called only, it is not."""
+    appointment was begun or completed by the doctor, or its ticket, or the one he was
+    transferred on to (and so on), was taken into service or served. A consultation begun is
+    a service given; called only, it is not."""
+    if invoice.visit_id is not None:
+        begun = session.scalar(
+            select(Visit.id).where(
+                Visit.id == invoice.visit_id,
+                Visit.status.in_((VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED)),
+            )
+        )
+        if begun is not None:
+            return True
     ticket_id, seen = invoice.ticket_id, set()
     while ticket_id is not None and ticket_id not in seen:
         seen.add(ticket_id)

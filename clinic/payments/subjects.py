@@ -22,6 +22,12 @@ def invoiced_for(
         raise NotFound(
             f"patient {patient_id} does not exist", errors={"patient_id": ["unknown patient"]}
         )
+    if not patient.active:
+        # A deactivated record (a duplicate, one merged away) is chosen for nothing new, as
+        # issuing a ticket and booking refuse it.
+        raise ValidationFailed(
+            "the patient's record is deactivated", errors={"patient_id": ["inactive patient"]}
+        )
     ticket = None
     if ticket_id is not None:
         ticket = session.get(Ticket, ticket_id) if is_id(ticket_id) else None

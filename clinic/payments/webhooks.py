@@ -25,7 +25,7 @@ import re
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from clinic.base import utcnow
 from clinic.errors import DomainError
@@ -85,7 +85,18 @@ def verify(secret: str, body: bytes, headers) -> str:
     if "\x00" in text:
         raise Rejected(400, "the body must not contain NUL characters", "body")
     try:
-        Webhook(secret).verify(text, found, json_parse=False)
+        verifier = Webhook(secret)
+    except (ValueError, EmptyWebhookSecretError):
+        # Our secret for this sender is not a key ("whsec_" and base64): nothing can be
+        # checked with it, so nothing is accepted (the sender's request is not at fault).
+        log.error(
+            "a secret of CLINIC_WEBHOOK_SECRETS is not whsec_ and base64: its sender is refused"
+        )
+        raise Rejected(
+            401, "the webhook was refused: no usable secret for this sender", "webhook-signature"
+        ) from None
+    try:
+        verifier.verify(text, found, json_parse=False)
     except WebhookVerificationError as exc:
         raise Rejected(401, f"the webhook was refused: {exc}", "webhook-signature") from None
     except (ValueError, TypeError):  # pragma: no cover - headers checked above; a 400 still

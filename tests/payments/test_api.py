@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from clinic.models import Invoice, Payment
+from clinic.reference import patients
 from tests.payments.fixtures import make_patient, make_service
 
 
@@ -163,6 +164,23 @@ def test_bad_input_is_a_4xx_naming_the_field_and_changes_nothing(client_as, runt
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(Payment.id))) == 0
         assert s.scalar(select(func.count(Invoice.id))) == 1
+
+
+def test_an_invoice_for_a_deactivated_patient_record_is_refused_naming_the_patient(
+    client_as, runtime
+):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    with runtime.db.transaction() as s:
+        patients.deactivate_patient(s, patient)
+    answer = cashier.post(
+        "/api/v1/payments/invoices",
+        json={"patient_id": patient, "lines": [{"service_id": service, "quantity": 1}]},
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {"patient_id": ["inactive patient"]}
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Invoice.id))) == 0
 
 
 def test_the_cashiers_page_is_the_cashiers(client_as):

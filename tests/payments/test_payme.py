@@ -4,9 +4,12 @@ after perform and -31007 once the service was rendered."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select, update
+
+from clinic.base import utcnow
 from clinic.models import (
     Invoice,
     Payment,
@@ -14,9 +17,11 @@ from clinic.models import (
     ProviderLogEntry,
     Refund,
     Ticket,
+    Visit,
 )
 from clinic.payments import invoices, refunds
 from clinic.queue import calls
+from clinic.reference import directory as reference
 from tests.payments import provider_support as support
 from tests.payments.fixtures import (
     FISCAL,
@@ -394,6 +399,52 @@ def test_cancel_once_the_doctor_began_or_a_queue_he_was_sent_on_to_served_him_is
     assert payme.result("CancelTransaction", {"id": "sent", "reason": 5})["state"] == -2
     states = {n: payme.result("CheckTransaction", {"id": n})["state"] for n in tickets}
     assert states == {"begun": 2, "seen": 2, "sent": -2}
+
+
+def test_cancel_once_the_doctor_began_or_completed_the_appointment_paid_for_is_31007(
+    runtime, payme, clock
+):
+    # Paid ahead for the appointment (the invoice names the visit, no queue ticket); the
+    # doctor opens the visit from his schedule.
+    with runtime.db.transaction() as s:
+        patient_id = make_patient(s)
+        names = {"name_ru": "Терапия", "name_uz": "Terapiya", "name_en": "Therapy"}
+        department = reference.create_department(
+            s, {"code": "pvd", "ticket_prefix": "PVD", **names}
+        )
+        doctor = reference.create_doctor(s, {"full_name": "Д", "department_id": department.id})
+        service_id = make_service(s, PRICE)
+        visits = {}
+        for status in ("in_progress", "completed", "arrived"):
+            at = utcnow() + timedelta(hours=len(visits))
+            visit = Visit(
+                patient_id=patient_id,
+                doctor_id=doctor.id,
+                department_id=department.id,
+                starts_at=at,
+                ends_at=at + timedelta(minutes=20),
+                kind="scheduled",
+                status="arrived",
+            )
+            s.add(visit)
+            s.flush()
+            lines = [{"service_id": service_id, "quantity": 1}]
+            invoice = invoices.create_invoice(
+                s, patient_id=patient_id, visit_id=visit.id, lines=lines, actor="registrar"
+            )
+            visits[status] = (visit.id, invoice.id)
+    for status, (_visit_id, invoice_id) in visits.items():
+        create(payme, invoice_id, clock, status)
+        payme.result("PerformTransaction", {"id": status})
+    with runtime.db.transaction() as s:
+        for status, (visit_id, _invoice_id) in visits.items():
+            s.execute(update(Visit).where(Visit.id == visit_id).values(status=status))
+    assert payme.error("CancelTransaction", {"id": "in_progress", "reason": 5}) == -31007
+    assert payme.error("CancelTransaction", {"id": "completed", "reason": 5}) == -31007
+    # Checked in and waiting: not seen yet, and the money goes back.
+    assert payme.result("CancelTransaction", {"id": "arrived", "reason": 5})["state"] == -2
+    states = {n: payme.result("CheckTransaction", {"id": n})["state"] for n in visits}
+    assert states == {"in_progress": 2, "completed": 2, "arrived": -2}
 
 
 def test_cancel_of_a_payment_already_given_back_at_the_desk_is_31007_and_refunds_nothing_more(

@@ -5,7 +5,10 @@ several)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -21,6 +24,7 @@ from tests.payments.fixtures import TZ, make_invoice, make_patient, make_service
 settings = support.settings
 
 PRICE = 5_000_000
+HOUR = timedelta(hours=1)
 
 
 # -- invoices -------------------------------------------------------------------------------
@@ -381,6 +385,22 @@ def test_reconciliation_names_each_kind_of_disagreement_source_by_source(runtime
         assert reconcile._cell("=SUM(A1)") == "'=SUM(A1)" and reconcile._cell(None) == ""
 
 
+def test_the_reconciliation_csv_quotes_a_reference_hiding_a_formula_behind_a_tab_or_a_return():
+    from clinic.payments import reconcile
+
+    refs = ['\t=HYPERLINK("http://x")', "\r@SUM(A1)", "-1+1", "acq-8842"]
+    rows = [
+        reconcile._row("webhook_rejected", "acq", r, 1, 100, None, "rejected", "") for r in refs
+    ]
+    read = csv.DictReader(io.StringIO(reconcile.to_csv(rows).decode(), newline=""))
+    assert [row["provider_ref"] for row in read] == [
+        '\'\t=HYPERLINK("http://x")',
+        "'\r@SUM(A1)",
+        "'-1+1",
+        "acq-8842",
+    ]
+
+
 # -- the desk, e-mail receipts --------------------------------------------------------------
 
 
@@ -447,6 +467,48 @@ def test_no_smtp_server_means_no_e_mail_and_the_smtp_conversation_follows_the_se
                      smtp_user="clinic", smtp_password="pw")  # fmt: skip
     receipts.send_mail(secure, message)
     assert [step[0] for step in talk] == ["connect", "starttls", "login", "send"]
+
+
+def test_the_e_mailed_receipt_says_when_and_how_it_was_paid_and_that_it_is_not_fiscal(runtime):
+    from clinic.payments import effects
+    from clinic.reference import directory
+
+    invoice_id = make_invoice(runtime, (PRICE,), email="patient@example.uz")
+    paid_at = datetime(2026, 3, 1, 19, 30, tzinfo=timezone.utc)  # 00:30 on 2 March in Tashkent
+    with runtime.db.transaction() as s:
+        directory.update_clinic_profile(
+            s, {"legal_name": "OOO Shifo", "address": "Toshkent, Navoiy 1",
+                "taxpayer_number": "301234567"},
+        )  # fmt: skip
+        invoice = invoices.get_invoice(s, invoice_id)
+        cash = invoices.record_payment(
+            s, invoice, method="cash", amount=2_000_000, actor="c", now=paid_at - HOUR
+        )
+        refunds.refund(s, cash, amount=500_000, reason="the patient left", actor="c",
+                       may_refund_large=True, now=paid_at - HOUR / 2)  # fmt: skip
+        invoices.record_payment(s, invoice, method="card", amount=3_500_000, actor="c", now=paid_at)
+    sent = []
+    effects.apply_paid(
+        runtime.db.session,
+        invoice_id,
+        settings=replace(runtime.settings, smtp_host="mail.example.uz"),
+        send_mail=lambda _settings, message: sent.append(message.get_content()),
+    )
+    body = sent[0].splitlines()
+    assert body[:5] == [
+        "OOO Shifo",
+        "Toshkent, Navoiy 1",
+        "ИНН / STIR: 301234567",
+        f"Чек / Chek № {invoice.number}",
+        "Дата / Sana: 02.03.2026 00:30",
+    ]
+    assert body[-5:] == [
+        "Наличные / Naqd: 20 000 сум",
+        "Карта / Karta: 35 000 сум",
+        "Возвращено / Qaytarildi: -5 000 сум",
+        "Оплачено / To'langan: 50 000 сум",
+        "НЕФИСКАЛЬНЫЙ ДОКУМЕНТ / FISKAL HUJJAT EMAS",
+    ]
 
 
 # -- tickets, and what only a race would otherwise reach ------------------------------------

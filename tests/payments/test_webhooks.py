@@ -253,6 +253,19 @@ def test_missing_and_garbage_headers_are_400_or_401_never_500(runtime, anon_clie
         assert s.scalar(select(func.count(WebhookEvent.id))) == 0
 
 
+@pytest.mark.parametrize("broken", ["whsec_", "whsec_a", "whsec_!!!"])
+def test_a_sender_whose_secret_is_no_key_is_refused_401_never_500_nor_told_its_header_is_bad(
+    runtime, anon_client, monkeypatch, broken
+):
+    monkeypatch.setitem(runtime.settings.webhook_secrets, "acq", broken)
+    body = event_body(make_invoice(runtime, (PRICE,)))
+    refused = post(anon_client, body, webhook_headers(body, "k1"))
+    assert refused.status_code == 401, refused.get_json()
+    assert "no usable secret" in refused.get_json()["detail"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 0
+
+
 def test_a_signed_body_that_is_not_a_payment_event_is_kept_and_refused_naming_the_field(
     runtime, anon_client
 ):
