@@ -1,14 +1,22 @@
 """Whom and what an invoice is for: the patient, his queue ticket and his appointment, each
-checked to exist and to be that patient's."""
+checked to exist and to be that patient's; and an appointment's invoice made before the
+patient came, which names his ticket once he checks in."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id
 from clinic.errors import NotFound, ValidationFailed
-from clinic.queue.models import Ticket
+from clinic.payments.models import Invoice
+from clinic.payments.models import InvoiceStatus as S
+from clinic.queue.models import Ticket, TicketStatus
+from clinic.queue.tickets import set_paid
 from clinic.reference.models import Patient
+from clinic.visits.checkin import on_check_in
 from clinic.visits.models import Visit
 
 
@@ -59,3 +67,36 @@ def _visit_of(session: Session, patient: Patient, ticket, visit_id) -> int | Non
             "the ticket is for another visit", errors={"ticket_id": ["is for another visit"]}
         )
     return visit.id
+
+
+@on_check_in
+def _invoices_follow_the_patient(
+    session: Session, visit: Visit, ticket: Ticket, actor: str, now: datetime
+) -> None:
+    """The appointment's invoices, made before he came (paid ahead by Payme or Click, or at
+    the desk), are for the ticket his check-in issued: paid, it is a paid ticket that a "pay
+    before the doctor" queue calls; open, the desk and his phone page show it with the
+    ticket. An invoice already holding an active ticket keeps it; one holding the ticket of
+    an earlier check-in, cancelled when the visit moved to another day, takes the new one."""
+    inactive = select(Ticket.id).where(Ticket.status.not_in(TicketStatus.ACTIVE))
+    invoices = session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.visit_id == visit.id,
+            Invoice.status.in_((S.OPEN, *S.SETTLED)),
+            or_(Invoice.ticket_id.is_(None), Invoice.ticket_id.in_(inactive)),
+        )
+        .order_by(Invoice.id)
+    ).all()
+    for invoice in invoices:
+        invoice.ticket_id = ticket.id
+        if invoice.status in S.SETTLED:
+            set_paid(
+                session,
+                ticket.id,
+                invoice.paid_at or now,
+                actor=actor,
+                now=now,
+                data={"invoice_id": invoice.id},
+            )
+    session.flush()

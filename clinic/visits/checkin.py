@@ -10,6 +10,7 @@ patient checks in again on the new day).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,6 +28,19 @@ from clinic.visits.models import Visit
 from clinic.visits.schedules import away_on, exceptions_between
 
 APPOINTMENT_PRIORITY = Priority.RETURNED
+
+# fn(session, visit, ticket, actor, now), run when a check-in has issued the visit's ticket.
+CheckedIn = Callable[[Session, Visit, Ticket, str, datetime], None]
+_checked_in: list[CheckedIn] = []
+
+
+def on_check_in(fn: CheckedIn) -> CheckedIn:
+    """Register ``fn``, run in the check-in's transaction once the visit has its ticket: what
+    another module keeps for the visit follows the patient into the queue (an invoice made
+    for the appointment before he came). Registered where that module's domain is imported
+    (visits cannot import the modules that import it)."""
+    _checked_in.append(fn)
+    return fn
 
 
 def queue_for(session: Session, doctor: Doctor) -> Queue | None:
@@ -81,6 +95,8 @@ def check_in(
     ticket.visit_id = visit.id
     visit.ticket_id = ticket.id
     session.flush()
+    for checked_in in _checked_in:
+        checked_in(session, visit, ticket, actor, now)
     return ticket
 
 
