@@ -203,6 +203,19 @@ def test_a_day_list_is_by_doctor_or_department_and_hides_cancelled_unless_asked(
         assert sorted(ids()) == sorted([kept.id, elsewhere.id])
 
 
+def test_a_patient_who_did_not_come_stays_on_the_days_calendar_as_a_no_show(runtime, client):
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(runtime.settings.tz)
+    missed = book(runtime, clinic, clinic.at(day, 9))
+    dropped = book(runtime, clinic, clinic.at(day, 10), patient=1)
+    with runtime.db.transaction() as s:
+        v.cancel(s, s.get(Visit, dropped.id), by="patient", reason="x", late_window_hours=24)
+        assert v.mark_no_shows(s, grace_minutes=15, now=clinic.at(day, 9, 30)) == [missed.id]
+    listed = client.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}")
+    assert listed.status_code == 200, listed.get_json()
+    assert [(x["id"], x["status"]) for x in listed.get_json()] == [(missed.id, "no_show")]
+
+
 # --- check-in and moves ---------------------------------------------------------------------
 
 
