@@ -12,6 +12,7 @@ import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,8 @@ class EmailNotifier:
         message["From"] = s.smtp_from
         message["To"] = to
         message["Subject"] = subject
+        # Every message must carry its date (RFC 5322): the clinic's time, with its offset.
+        message["Date"] = format_datetime(utcnow().astimezone(s.tz))
         message.set_content(body)
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
             if s.smtp_starttls:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, time, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import event, select
@@ -654,6 +655,16 @@ def test_mail_goes_over_starttls_and_logs_in_when_configured(runtime, monkeypatc
     assert [c[0] for c in _RecordingSMTP.calls] == ["connect", "starttls", "login", "send", "quit"]
     assert _RecordingSMTP.calls[2] == ("login", "clinic", "mail-secret")
     assert _RecordingSMTP.calls[3] == ("send", "patient@example.test", "Приём")
+
+
+def test_a_notice_to_a_patient_is_dated_in_clinic_time(runtime, mailbox):
+    notify.EmailNotifier(runtime.settings).send("patient@example.test", "Приём", "Завтра в 9:00")
+    (mail,) = mailbox.wait_for(1)
+    assert mail["raw"]["Date"] is not None, "every message carries its date (RFC 5322)"
+    dated = parsedate_to_datetime(str(mail["raw"]["Date"]))
+    now = utcnow()
+    assert dated.utcoffset() == now.astimezone(runtime.settings.tz).utcoffset()
+    assert abs(dated - now) < timedelta(minutes=1)
 
 
 class _Outbox:
