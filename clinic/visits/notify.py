@@ -177,7 +177,10 @@ def send_notices(
         )
         if keys is not None:
             query = query.where(VisitNotice.key.in_(list(keys)))
-        pending = list(session.scalars(query.order_by(VisitNotice.id).limit(limit)))
+        # The least tried first: notices a mail server keeps refusing (an address it does
+        # not know) must not fill every run's ``limit`` and keep new ones from going.
+        order = (VisitNotice.attempts, VisitNotice.id)
+        pending = list(session.scalars(query.order_by(*order).limit(limit)))
     sent = 0
     for notice_id in pending:
         with sessions() as session, session.begin():

@@ -5,11 +5,12 @@ field, free slots around now, and notices that cannot be sent yet."""
 from __future__ import annotations
 
 import logging
+import smtplib
 from datetime import date, time, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clinic import jobs
@@ -616,6 +617,36 @@ def test_a_notice_the_mail_server_does_not_take_is_left_for_a_later_try(runtime,
     with runtime.db.session() as s:
         notice = s.get(VisitNotice, notice_id)
         assert notice.attempts == 1 and notice.sent_at is None
+
+
+def test_notices_a_mail_server_keeps_refusing_do_not_keep_new_ones_from_going(runtime):
+    clinic = make_clinic(runtime, patients=3)
+    day = next_week_day(runtime.settings.tz)
+    addresses = ["typo@exmaple.test", "typo2@exmaple.test", "patient@example.test"]
+    with runtime.db.transaction() as s:
+        for i, address in enumerate(addresses):
+            visit = booking.book(
+                s, patient_id=clinic.patient_ids[i], doctor_id=clinic.doctor_ids[0],
+                starts_at=clinic.at(day, 9, 20 * i), tz=clinic.tz, notify_email=address,
+            )  # fmt: skip
+            notify.write_notice(
+                s, visit, key=f"moved:{i}", kind="rescheduled", subject="Приём", body="В 9:00"
+            )
+        # The first two were written long ago and refused at every try since.
+        s.execute(update(VisitNotice).where(VisitNotice.key != "moved:2").values(attempts=40))
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, to, subject, body):
+            if "exmaple" in to:
+                raise smtplib.SMTPRecipientsRefused({to: (550, b"no such domain")})
+            self.sent.append(to)
+
+    notifier = Refusing()
+    notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=clinic.tz, limit=2)
+    assert notifier.sent == ["patient@example.test"]
 
 
 class _RecordingSMTP:
