@@ -21,6 +21,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue.models import TicketStatus
 from clinic.reference import directory as reference
 from clinic.reference import price_list
+from clinic.reference.models import Doctor
 from clinic.visits import booking, bulk, checkin, notify, reminders, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
@@ -271,6 +272,20 @@ def test_a_ticket_is_cancelled_when_its_visit_moves_to_another_day(runtime):
         assert visit.status == VisitStatus.SCHEDULED and visit.ticket_id is None
         assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
         assert [h["action"] for h in v.history(s, visit)][-1] == "back_to_scheduled"
+
+
+def test_a_waiting_patient_moved_to_a_doctor_without_a_queue_leaves_the_first_ones_queue(runtime):
+    clinic, visit, ticket = _checked_in_today(runtime)
+    elsewhere = make_clinic(runtime, **ALL_DAY)  # a department that works without a queue
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        visit.doctor = s.get(Doctor, elsewhere.doctor_ids[0])
+        visit.department_id = elsewhere.department_id
+        carried = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+        assert carried == {"ticket": ticket.id, "action": "cancelled"}
+        # Nobody calls him from the first doctor's queue; he waits, arrived, for the second.
+        assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
+        assert visit.status == VisitStatus.ARRIVED and visit.ticket_id is None
 
 
 def test_a_move_says_why_and_gives_the_time_zone(runtime, clinic):
