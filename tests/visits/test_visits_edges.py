@@ -664,6 +664,21 @@ def test_notices_a_mail_server_keeps_refusing_do_not_keep_new_ones_from_going(ru
     assert notifier.sent == ["patient@example.test"]
 
 
+def test_a_visits_notices_go_in_the_order_written_when_the_first_was_refused_once(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9), notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        for key, subject in (("moved:1", "Перенесён"), ("cancelled:1", "Отменён")):
+            notify.write_notice(s, visit, key=key, kind="rescheduled", subject=subject, body=".")
+        # The mail server was down when the move was told; the cancellation came after.
+        s.execute(update(VisitNotice).where(VisitNotice.key == "moved:1").values(attempts=1))
+    outbox = _Outbox()
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=0, tz=clinic.tz)
+    assert [subject for _to, subject, _body in outbox.sent] == ["Перенесён", "Отменён"]
+
+
 class _RecordingSMTP:
     calls: list = []
 
