@@ -23,9 +23,20 @@ def _lease(settings) -> int:
     return settings.smtp_timeout + 2
 
 
+def _tries_of_unsent(runtime, key: str) -> int | None:
+    """How often the notice ``key`` was tried, while it is unsent (None: sent, or none)."""
+    with runtime.db.session() as session:
+        return session.scalar(
+            select(VisitNotice.attempts).where(
+                VisitNotice.key == key, VisitNotice.sent_at.is_(None)
+            )
+        )
+
+
 def _send_notice(runtime, key: str) -> None:
     """Send the notice ``key`` now. A claim left by a sender that died mid-send is waited
-    out (one lease, bounded); if the mail server stays down, the beat sweep sends it later."""
+    out (one lease, bounded); if the mail server does not take it, the beat sweep sends it
+    later, and the job it tells of is not kept waiting meanwhile."""
     settings = runtime.settings
     if not settings.smtp_host:
         # No mail server: nothing can be sent now, the notice waits until one is configured.
@@ -34,14 +45,14 @@ def _send_notice(runtime, key: str) -> None:
     notifier = notify.EmailNotifier(settings)
     deadline = time.monotonic() + 2 * lease
     while True:
+        tried = _tries_of_unsent(runtime, key)
         notify.send_notices(
             runtime.db.sessionmaker, notifier, keys=[key], lease_seconds=lease, tz=settings.tz
         )
-        with runtime.db.session() as session:
-            unsent = session.scalar(
-                select(VisitNotice.id).where(VisitNotice.key == key, VisitNotice.sent_at.is_(None))
-            )
-        if unsent is None or time.monotonic() > deadline:
+        now_tried = _tries_of_unsent(runtime, key)
+        if now_tried is None or now_tried != tried or time.monotonic() > deadline:
+            # Sent; or tried just now and refused (the server is down): waiting would only
+            # hold the claim this try left.
             return
         time.sleep(0.5)
 

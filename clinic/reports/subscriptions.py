@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -88,10 +88,11 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     stored = params.as_dict()
     for key in ("start", "end"):
         stored.pop(key)
+    # One mailbox however its address is capitalised (Boss@Clinic.uz is boss@clinic.uz).
     same = session.scalars(
         select(ReportSubscription).where(
             ReportSubscription.active.is_(True),
-            ReportSubscription.email == email,
+            func.lower(ReportSubscription.email) == email.lower(),
             ReportSubscription.frequency == frequency,
         )
     ).all()

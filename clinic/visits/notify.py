@@ -12,12 +12,13 @@ import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from clinic.base import iso, utcnow
 from clinic.settings import Settings
@@ -45,6 +46,8 @@ class EmailNotifier:
         message["From"] = s.smtp_from
         message["To"] = to
         message["Subject"] = subject
+        # Every message must carry its date (RFC 5322): the clinic's time, with its offset.
+        message["Date"] = format_datetime(utcnow().astimezone(s.tz))
         message.set_content(body)
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
             if s.smtp_starttls:
@@ -174,7 +177,16 @@ def send_notices(
         )
         if keys is not None:
             query = query.where(VisitNotice.key.in_(list(keys)))
-        pending = list(session.scalars(query.order_by(VisitNotice.id).limit(limit)))
+        # The visits whose notices were tried least first: those a mail server keeps refusing
+        # (an address it does not know) must not fill every run's ``limit`` and keep new ones
+        # from going. One visit's notices go in the order they were written.
+        other = aliased(VisitNotice)
+        tried = (
+            select(func.max(other.attempts))
+            .where(other.visit_id == VisitNotice.visit_id, other.sent_at.is_(None))
+            .scalar_subquery()
+        )
+        pending = list(session.scalars(query.order_by(tried, VisitNotice.id).limit(limit)))
     sent = 0
     for notice_id in pending:
         with sessions() as session, session.begin():

@@ -341,7 +341,8 @@ def day_visits(
     include_cancelled: bool = False,
 ) -> list[Visit]:
     """One clinic day's visits of a doctor or a department, in time order; an unknown one is
-    404 naming its field, as the slots say."""
+    404 naming its field, as the slots say. A no-show stays on the list (the calendar shows
+    who did not come); a cancelled visit only with ``include_cancelled``."""
     if doctor_id is not None:
         get_doctor(session, doctor_id)
     if department_id is not None and not is_id(department_id):
@@ -357,7 +358,7 @@ def day_visits(
     if department_id is not None:
         query = query.where(Visit.department_id == department_id)
     if not include_cancelled:
-        query = query.where(Visit.status.in_(VisitStatus.HOLDING))
+        query = query.where(Visit.status != VisitStatus.CANCELLED)
     return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))
 
 

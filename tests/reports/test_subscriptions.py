@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from clinic.accounts import users
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import utcnow
-from clinic.errors import ValidationFailed
+from clinic.errors import Conflict, ValidationFailed
 from clinic.reports import mailing
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import DeliveryState, ReportDelivery
@@ -206,6 +206,18 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
     with runtime.db.session() as s:
         with pytest.raises(ValidationFailed):
             subs.subscribe(s, {**DAILY, "formats": []}, MANAGER, created_by="m")
+
+
+def test_the_same_address_in_other_capitals_already_receives_the_report(runtime):
+    first = subscribe(runtime)
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            subs.subscribe(
+                s, {**DAILY, "email": "Boss@Example.TEST"}, MANAGER, created_by="manager"
+            )
+    assert refused.value.code == "already_subscribed" and str(first) in refused.value.detail
+    with runtime.db.session() as s:
+        assert [sub.id for sub in subs.all_subscriptions(s)] == [first]
 
 
 def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runtime):

@@ -158,6 +158,14 @@ def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
         ).id  # fmt: skip
 
 
+def test_a_booking_whose_email_field_was_left_empty_mails_nothing(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    booked = _book(client, clinic, day, 9, notify_email="")
+    assert booked.status_code == 201, booked.get_json()
+    assert booked.get_json()["notify_email"] is None
+
+
 def test_a_mistyped_address_or_comment_is_corrected_while_the_visit_is_ahead(runtime, client):
     clinic = make_clinic(runtime)
     day = next_week_day(runtime.settings.tz)

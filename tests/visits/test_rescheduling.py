@@ -276,3 +276,37 @@ def test_a_move_without_a_mail_server_finishes_at_once_and_leaves_the_notice_wai
     with runtime.db.session() as s:
         notice = s.scalar(select(VisitNotice).where(VisitNotice.key == key))
     assert notice is not None and notice.sent_at is None
+
+
+def test_a_move_whose_notice_the_mail_server_refuses_finishes_at_once_and_leaves_it_to_beat(
+    runtime,
+):
+    # The mail server is down: the visit is moved, the registrar's dialog is told so at once,
+    # and beat's sweep sends the notice once the server is back.
+    from types import SimpleNamespace
+
+    from clinic.visits.models import VisitNotice
+    from tasks.visits import _send_notice
+    from tests.conftest import free_port
+
+    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
+    tz = runtime.settings.tz
+    day = next_week_day(tz)
+    visit = _book(runtime, clinic, clinic.at(day, 8))
+    with runtime.db.transaction() as s:
+        job = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 9), reason="r")
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)["moved"] is True
+    key = rescheduling.notice_key(job.id)
+    server_down = SimpleNamespace(
+        settings=dataclasses.replace(
+            runtime.settings, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout=1
+        ),
+        db=runtime.db,
+    )
+    started = time.monotonic()
+    _send_notice(server_down, key)
+    assert time.monotonic() - started < 2  # not the six seconds of two claims
+    with runtime.db.session() as s:
+        notice = s.scalar(select(VisitNotice).where(VisitNotice.key == key))
+    assert notice.sent_at is None and notice.attempts == 1

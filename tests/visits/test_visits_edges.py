@@ -5,10 +5,12 @@ field, free slots around now, and notices that cannot be sent yet."""
 from __future__ import annotations
 
 import logging
+import smtplib
 from datetime import date, time, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clinic import jobs
@@ -19,6 +21,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue.models import TicketStatus
 from clinic.reference import directory as reference
 from clinic.reference import price_list
+from clinic.reference.models import Doctor
 from clinic.visits import booking, bulk, checkin, notify, reminders, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind, MoveStatus, VisitKind, VisitStatus
@@ -203,6 +206,19 @@ def test_a_day_list_is_by_doctor_or_department_and_hides_cancelled_unless_asked(
         assert sorted(ids()) == sorted([kept.id, elsewhere.id])
 
 
+def test_a_patient_who_did_not_come_stays_on_the_days_calendar_as_a_no_show(runtime, client):
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(runtime.settings.tz)
+    missed = book(runtime, clinic, clinic.at(day, 9))
+    dropped = book(runtime, clinic, clinic.at(day, 10), patient=1)
+    with runtime.db.transaction() as s:
+        v.cancel(s, s.get(Visit, dropped.id), by="patient", reason="x", late_window_hours=24)
+        assert v.mark_no_shows(s, grace_minutes=15, now=clinic.at(day, 9, 30)) == [missed.id]
+    listed = client.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}")
+    assert listed.status_code == 200, listed.get_json()
+    assert [(x["id"], x["status"]) for x in listed.get_json()] == [(missed.id, "no_show")]
+
+
 # --- check-in and moves ---------------------------------------------------------------------
 
 
@@ -256,6 +272,20 @@ def test_a_ticket_is_cancelled_when_its_visit_moves_to_another_day(runtime):
         assert visit.status == VisitStatus.SCHEDULED and visit.ticket_id is None
         assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
         assert [h["action"] for h in v.history(s, visit)][-1] == "back_to_scheduled"
+
+
+def test_a_waiting_patient_moved_to_a_doctor_without_a_queue_leaves_the_first_ones_queue(runtime):
+    clinic, visit, ticket = _checked_in_today(runtime)
+    elsewhere = make_clinic(runtime, **ALL_DAY)  # a department that works without a queue
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        visit.doctor = s.get(Doctor, elsewhere.doctor_ids[0])
+        visit.department_id = elsewhere.department_id
+        carried = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+        assert carried == {"ticket": ticket.id, "action": "cancelled"}
+        # Nobody calls him from the first doctor's queue; he waits, arrived, for the second.
+        assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
+        assert visit.status == VisitStatus.ARRIVED and visit.ticket_id is None
 
 
 def test_a_move_says_why_and_gives_the_time_zone(runtime, clinic):
@@ -604,6 +634,51 @@ def test_a_notice_the_mail_server_does_not_take_is_left_for_a_later_try(runtime,
         assert notice.attempts == 1 and notice.sent_at is None
 
 
+def test_notices_a_mail_server_keeps_refusing_do_not_keep_new_ones_from_going(runtime):
+    clinic = make_clinic(runtime, patients=3)
+    day = next_week_day(runtime.settings.tz)
+    addresses = ["typo@exmaple.test", "typo2@exmaple.test", "patient@example.test"]
+    with runtime.db.transaction() as s:
+        for i, address in enumerate(addresses):
+            visit = booking.book(
+                s, patient_id=clinic.patient_ids[i], doctor_id=clinic.doctor_ids[0],
+                starts_at=clinic.at(day, 9, 20 * i), tz=clinic.tz, notify_email=address,
+            )  # fmt: skip
+            notify.write_notice(
+                s, visit, key=f"moved:{i}", kind="rescheduled", subject="Приём", body="В 9:00"
+            )
+        # The first two were written long ago and refused at every try since.
+        s.execute(update(VisitNotice).where(VisitNotice.key != "moved:2").values(attempts=40))
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, to, subject, body):
+            if "exmaple" in to:
+                raise smtplib.SMTPRecipientsRefused({to: (550, b"no such domain")})
+            self.sent.append(to)
+
+    notifier = Refusing()
+    notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=clinic.tz, limit=2)
+    assert notifier.sent == ["patient@example.test"]
+
+
+def test_a_visits_notices_go_in_the_order_written_when_the_first_was_refused_once(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    visit = book(runtime, clinic, clinic.at(day, 9), notify_email="patient@example.test")
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        for key, subject in (("moved:1", "Перенесён"), ("cancelled:1", "Отменён")):
+            notify.write_notice(s, visit, key=key, kind="rescheduled", subject=subject, body=".")
+        # The mail server was down when the move was told; the cancellation came after.
+        s.execute(update(VisitNotice).where(VisitNotice.key == "moved:1").values(attempts=1))
+    outbox = _Outbox()
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=0, tz=clinic.tz)
+    assert [subject for _to, subject, _body in outbox.sent] == ["Перенесён", "Отменён"]
+
+
 class _RecordingSMTP:
     calls: list = []
 
@@ -641,6 +716,16 @@ def test_mail_goes_over_starttls_and_logs_in_when_configured(runtime, monkeypatc
     assert [c[0] for c in _RecordingSMTP.calls] == ["connect", "starttls", "login", "send", "quit"]
     assert _RecordingSMTP.calls[2] == ("login", "clinic", "mail-secret")
     assert _RecordingSMTP.calls[3] == ("send", "patient@example.test", "Приём")
+
+
+def test_a_notice_to_a_patient_is_dated_in_clinic_time(runtime, mailbox):
+    notify.EmailNotifier(runtime.settings).send("patient@example.test", "Приём", "Завтра в 9:00")
+    (mail,) = mailbox.wait_for(1)
+    assert mail["raw"]["Date"] is not None, "every message carries its date (RFC 5322)"
+    dated = parsedate_to_datetime(str(mail["raw"]["Date"]))
+    now = utcnow()
+    assert dated.utcoffset() == now.astimezone(runtime.settings.tz).utcoffset()
+    assert abs(dated - now) < timedelta(minutes=1)
 
 
 class _Outbox:

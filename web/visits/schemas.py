@@ -116,6 +116,13 @@ class VisitDayQuery(StrictSchema):
     include_cancelled = fields.Boolean(load_default=False)
 
 
+def _empty_address_is_none(data):
+    """An e-mail field left empty on a form: no e-mails, as null says."""
+    if isinstance(data, dict) and data.get("notify_email") == "":
+        return {**data, "notify_email": None}
+    return data
+
+
 class BookIn(StrictSchema):
     patient_id = _id(required=True)
     doctor_id = _id(required=True)
@@ -124,6 +131,10 @@ class BookIn(StrictSchema):
     kind = fields.String(load_default=VisitKind.SCHEDULED, validate=validate.OneOf(VisitKind.ALL))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     notify_email = fields.Email(load_default=None, allow_none=True)
+
+    @pre_load
+    def _no_address(self, data, **kwargs):
+        return _empty_address_is_none(data)
 
 
 class VisitOut(Schema):
@@ -167,10 +178,8 @@ class VisitDetailsIn(StrictSchema):
             raise ValidationError("Give comment, notify_email or both.", "_schema")
 
     @pre_load
-    def _empty_address_is_none(self, data, **kwargs):
-        if isinstance(data, dict) and data.get("notify_email") == "":
-            return {**data, "notify_email": None}
-        return data
+    def _no_address(self, data, **kwargs):
+        return _empty_address_is_none(data)
 
 
 class VisitCancelIn(StrictSchema):
