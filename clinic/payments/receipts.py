@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import iso
+from clinic.base import iso, utcnow
 from clinic.events import record_event
 from clinic.money import format_money
 from clinic.payments import events as ev
@@ -75,6 +76,10 @@ def receipt_message(
     message["Subject"] = f"Чек / Chek № {invoice.number} — {clinic_name}"
     message["From"] = sender
     message["To"] = to
+    # A Date is required of every message (RFC 5322): the clinic's time, with its offset. The
+    # Message-ID is the invoice's, so a receipt sent again after a crash is recognisable.
+    message["Date"] = format_datetime(utcnow().astimezone(tz))
+    message["Message-ID"] = f"<receipt-{invoice.id}@{sender.rpartition('@')[2] or 'clinic.local'}>"
     head = [clinic_name, *(line for line in requisites if line)]
     head += [
         f"Чек / Chek № {invoice.number}",

@@ -492,9 +492,14 @@ def test_the_e_mailed_receipt_says_when_and_how_it_was_paid_and_that_it_is_not_f
         runtime.db.session,
         invoice_id,
         settings=replace(runtime.settings, smtp_host="mail.example.uz"),
-        send_mail=lambda _settings, message: sent.append(message.get_content()),
+        send_mail=lambda _settings, message: sent.append(message),
     )
-    body = sent[0].splitlines()
+    assert sent[0]["Date"].endswith("+0500")  # dated, in clinic time
+    assert (
+        sent[0]["Message-ID"]
+        == f"<receipt-{invoice_id}@{runtime.settings.smtp_from.rpartition('@')[2]}>"
+    )
+    body = sent[0].get_content().splitlines()
     assert body[:5] == [
         "OOO Shifo",
         "Toshkent, Navoiy 1",
