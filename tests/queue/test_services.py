@@ -171,6 +171,37 @@ def test_a_patient_sent_on_from_where_he_was_to_return_from_still_comes_back(run
         assert home.return_to_queue_id is None
 
 
+def test_a_patient_the_laboratory_sends_on_to_come_back_still_returns_to_therapy_after(runtime):
+    """Therapy sends him to the laboratory to come back; the laboratory sends him to the
+    X-ray to come back as well: seen at the X-ray he goes back to the laboratory, and seen
+    there again, on to therapy, whose doctor is still waiting for him. A laboratory that
+    sends him to therapy itself to come back gets him back once, and that is the end."""
+    first = make_queue(runtime, "therapy", "T")
+    lab = make_queue(runtime, "lab", "L")
+    xray = make_queue(runtime, "xray", "X")
+
+    def serve_next(s, queue_id):
+        called = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        return calls.finish_service(s, called, tz=TZ, now=MORNING)
+
+    def to_come_back(s, ticket, queue_id):
+        return calls.transfer(s, ticket, queue_id, tz=TZ, return_after=True, now=MORNING)
+
+    original = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        to_come_back(s, to_come_back(s, q.get_ticket(s, original.id), lab), xray)
+        assert serve_next(s, xray).queue_id == lab
+        back = serve_next(s, lab)
+        assert (back.queue_id, back.priority) == (first, Priority.RETURNED)
+        assert back.return_to_queue_id is None
+        assert serve_next(s, first) is None
+    second = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        to_come_back(s, to_come_back(s, q.get_ticket(s, second.id), lab), first)
+        assert serve_next(s, first).queue_id == lab
+        assert serve_next(s, lab) is None
+
+
 def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
     first = make_queue(runtime, "therapy", "T")
     lab = make_queue(runtime, "lab", "L")
