@@ -306,9 +306,10 @@ class Settings:
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
-            # Longer than two connection timeouts: a live worker's hold never lapses mid-job.
+            # Longer than a job's longest send (connecting, sending and the printer reading it
+            # may each take the timeout): a live worker's hold never lapses mid-job.
             print_lease_seconds=max(
-                2 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
+                3 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
             public_url=(env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000").rstrip(
                 "/"

@@ -127,8 +127,11 @@ def with_copy(payload: bytes, printer: Printer | None) -> bytes:
 
 
 def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
-    """Send a failed job's bytes again, as a new job behind the printer's queued ones."""
+    """Send a failed job's bytes again, as a new job behind the printer's queued ones; once:
+    a second desk pressing Retry at the same moment waits for the first one's retry (the
+    failed job's row is locked) and is refused, so the paper does not come out twice."""
     job = get_job(session, job_id)
+    session.refresh(job, with_for_update=True)
     if job.state != JobState.FAILED:
         raise Conflict("only a failed print job is retried", code="not_failed")
     if session.scalar(select(PrintJob.id).where(PrintJob.retry_of_id == job.id).limit(1)):

@@ -55,6 +55,12 @@ def _room(session: Session, room_id: int | None) -> Room | None:
     room = session.get(Room, room_id) if is_id(room_id) else None
     if room is None:
         raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
+    if not room.active:
+        # Taken out of use: nobody is called into it, whether the call names it or it is the
+        # calling doctor's own room, which his record still names.
+        raise ValidationFailed(
+            f"room {room.number} is deactivated", errors={"room_id": ["the room is deactivated"]}
+        )
     return room
 
 

@@ -139,6 +139,23 @@ def day_statistics(session: Session, queue_day_id: int) -> dict:
     }
 
 
+def _close_ticket(session: Session, ticket_id: int, before: str, to_status: str, now) -> str | None:
+    """Close one ticket of a day from the active status it has now: the doctor may have
+    called, postponed or started it since it was read, and it is closed all the same. Answers
+    the status it was closed from, or None once it has left the queue (finished, sent on)."""
+    while before in S.ACTIVE:
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == before)
+            .values(status=to_status, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount == 1:
+            return before
+        before = session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
+    return None
+
+
 def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> list[int]:
     """Close every open queue day whose closing time has passed: whoever still waits becomes
     a no-show or is cancelled (per queue), and the day's figures are kept. Returns the ids."""
@@ -157,14 +174,8 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(S.ACTIVE))
         ).all()
         for ticket in left:
-            before = ticket.status
-            changed = session.execute(
-                update(Ticket)
-                .where(Ticket.id == ticket.id, Ticket.status == before)
-                .values(status=to_status, finished_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if changed.rowcount != 1:
+            before = _close_ticket(session, ticket.id, ticket.status, to_status, now)
+            if before is None:
                 continue  # finished (or sent on) since it was read: it stays as the doctor left it
             session.add(
                 TicketEvent(

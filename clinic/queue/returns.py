@@ -62,9 +62,21 @@ def send_back(
                 # appointment he was checked in for, which serving him there completes.
                 paid_at=sent_from.paid_at if sent_from is not None else None,
                 visit_id=sent_from.visit_id if sent_from is not None else None,
+                return_to_queue_id=_return_kept(sent_from, ticket),
             )
     except QueueRefused:
         return None
+
+
+def _return_kept(sent_from: Ticket | None, served: Ticket) -> int | None:
+    """Where the patient goes once seen again in the queue he is sent back to: the return
+    his ticket there was to take him on (therapy sent him to the laboratory to come back, and
+    the laboratory sent him to the X-ray to come back: seen in the laboratory again, he still
+    goes back to therapy); none when that return leads to the queue that has just served him
+    (he has been there since)."""
+    if sent_from is None or sent_from.return_to_queue_id == served.queue_id:
+        return None
+    return sent_from.return_to_queue_id
 
 
 def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None:

@@ -4,24 +4,27 @@ job left mid-send by a killed worker, a pause not over yet, PDF-only printers.""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.errors import ValidationFailed
+from clinic.errors import Conflict, ValidationFailed
 from clinic.payments import desk, effects
-from clinic.printing import documents, intake, pdfs
+from clinic.printing import documents, intake
+from clinic.printing import jobs as print_jobs
+from clinic.printing import pdfs
 from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
 from clinic.printing.access import may_follow
 from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_invoice, make_queue
-from tests.printing.conftest import collect, drain, job
+from tests.printing.conftest import collect, drain, job, wait_for
 from tests.visits.conftest import make_clinic, next_week_day
 from tests.visits.test_rescheduling import _book
 
@@ -188,6 +191,47 @@ def test_a_job_left_mid_send_by_a_killed_worker_is_sent_again_marked_as_a_copy(
     assert resent.copy and resent.attempts == 2 and resent.payload.endswith(original)
     assert fake_printer.jobs() == [resent.payload]
     assert COPY_MARK.encode("cp866") in resent.payload
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_a_failed_job_retried_from_two_desks_at_once_goes_out_once(client, runtime):
+    """Two desks press Retry on one failed job at the same moment: the second waits for the
+    first one's retry and is then told the job is retried, instead of making a second one
+    that sends the same bytes out twice unmarked."""
+    printer = client.post(
+        "/api/v1/printing/printers", json={"name": "P", "host": "127.0.0.1", "port": 9}
+    ).get_json()
+    made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
+    with runtime.db.transaction() as s:
+        s.execute(update(PrintJob).values(state=JobState.FAILED))
+    pids, answers = [], []
+
+    def second_desk():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                print_jobs.retry_job(s, made["id"], actor="desk-2")
+            answers.append("a second retry")
+        except Conflict as refused:
+            answers.append(refused.code)
+
+    with runtime.db.transaction() as first:
+        print_jobs.retry_job(first, made["id"], actor="desk-1")
+        other = threading.Thread(target=second_desk)
+        other.start()
+        wait_for(lambda: answers or _waits_for_a_lock(runtime, pids), what="the second desk")
+    other.join(30)
+    assert answers == ["retried"]
+    with runtime.db.session() as s:
+        assert len(s.scalars(select(PrintJob).where(PrintJob.retry_of_id == made["id"])).all()) == 1
+
+
+def _waits_for_a_lock(runtime, pids) -> bool:
+    if not pids:
+        return False
+    with runtime.db.session() as s:  # a new snapshot of the server's activity each time
+        waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"
+        return s.scalar(text(waiting), {"pid": pids[0]}) == "Lock"
 
 
 def test_a_job_waiting_out_its_pause_is_left_to_the_worker_that_tried_it(

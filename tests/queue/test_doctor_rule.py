@@ -17,6 +17,7 @@ from clinic.accounts import tokens, users
 from clinic.accounts.permissions import ROLES, Staff
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
+from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
 from tests.conftest import _create_user
@@ -191,6 +192,32 @@ def test_a_doctors_call_on_a_shared_queue_goes_to_his_own_room(runtime, anon_cli
     assert called.status_code == 200 and called.get_json()["room_id"] == floor["own_room"]
     page = anon_client.get(f"/queue/doctor?queue={floor['mine']}", headers={**HTML, **headers})
     assert f'"roomId": {floor["own_room"]}' in page.get_data(as_text=True)
+
+
+def test_a_doctors_own_room_taken_out_of_use_is_not_called_into(runtime, anon_client, clinic_floor):
+    """His room deactivated (closed for repairs) while his record still names it: a call on
+    the shared queue is refused (422 naming room_id), as naming that room is, and the patient
+    is not sent to a closed room; the doctor's page still opens. Another room named works."""
+    floor, headers = clinic_floor, {"Authorization": f"Bearer {clinic_floor['token']}"}
+    ticket = _issue(runtime, floor["mine"])
+    with runtime.db.transaction() as s:
+        reference.deactivate_room(s, floor["own_room"])
+    url = f"/api/v1/queues/{floor['mine']}/call-next"
+    refused = anon_client.post(url, json={}, headers=headers)
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["room_id"]
+    with runtime.db.transaction() as s:
+        assert q.get_ticket(s, ticket).status == "waiting"
+        calls.postpone(s, q.get_ticket(s, ticket))
+    back = anon_client.post(f"/api/v1/tickets/{ticket}/call-back", json={}, headers=headers)
+    assert back.status_code == 422 and list(back.get_json()["errors"]) == ["room_id"]
+    page = anon_client.get(f"/queue/doctor?queue={floor['mine']}", headers={**HTML, **headers})
+    assert page.status_code == 200
+    with runtime.db.transaction() as s:
+        assert q.get_ticket(s, ticket).status == "postponed"
+        room = reference.create_room(s, {"number": "8", "name": ""})
+        reference.update_doctor(s, floor["doctor_id"], {"room_id": room.id})
+    back = anon_client.post(f"/api/v1/tickets/{ticket}/call-back", json={}, headers=headers)
+    assert back.status_code == 200 and back.get_json()["room"] == "8"
 
 
 def test_a_doctor_cannot_call_a_patient_to_another_doctors_room(runtime, anon_client, clinic_floor):

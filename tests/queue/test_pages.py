@@ -189,11 +189,14 @@ def test_an_administrator_pairs_a_screen_by_code_renames_the_board_and_revokes_t
     assert secret  # the cookie is still in the browser; it proves nothing any more
 
 
-def test_the_printed_ticket_carries_a_qr_code_of_the_patients_own_page(client, hall):
+def test_the_printed_ticket_carries_a_qr_code_of_the_patients_own_page(client, runtime, hall):
+    """At the clinic's public address (CLINIC_PUBLIC_URL), as the thermal ticket's QR code:
+    not at the address the desk reached the server at, which a phone may not reach."""
     answer = client.get(f"/ticket/{hall['ticket']}/print?lang=ru", headers=HTML)
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
-    patient_url = f"http://localhost/t/{hall['token']}"
+    patient_url = f"{runtime.settings.public_url}/t/{hall['token']}"
+    assert patient_url.startswith("http://localhost:5000/") and "http://localhost/t/" not in page
     assert patient_url in page
     expected = segno.make(patient_url, error="m").svg_inline(
         scale=4, border=2, title=patient_url, svgclass="ticket-qr"

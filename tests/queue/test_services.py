@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clinic.errors import Conflict
 from clinic.models import OutboxEvent, Priority, Ticket
@@ -169,6 +169,37 @@ def test_a_patient_sent_on_from_where_he_was_to_return_from_still_comes_back(run
         )
         home = calls.transfer(s, in_lab, first, tz=TZ, now=MORNING)
         assert home.return_to_queue_id is None
+
+
+def test_a_patient_the_laboratory_sends_on_to_come_back_still_returns_to_therapy_after(runtime):
+    """Therapy sends him to the laboratory to come back; the laboratory sends him to the
+    X-ray to come back as well: seen at the X-ray he goes back to the laboratory, and seen
+    there again, on to therapy, whose doctor is still waiting for him. A laboratory that
+    sends him to therapy itself to come back gets him back once, and that is the end."""
+    first = make_queue(runtime, "therapy", "T")
+    lab = make_queue(runtime, "lab", "L")
+    xray = make_queue(runtime, "xray", "X")
+
+    def serve_next(s, queue_id):
+        called = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        return calls.finish_service(s, called, tz=TZ, now=MORNING)
+
+    def to_come_back(s, ticket, queue_id):
+        return calls.transfer(s, ticket, queue_id, tz=TZ, return_after=True, now=MORNING)
+
+    original = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        to_come_back(s, to_come_back(s, q.get_ticket(s, original.id), lab), xray)
+        assert serve_next(s, xray).queue_id == lab
+        back = serve_next(s, lab)
+        assert (back.queue_id, back.priority) == (first, Priority.RETURNED)
+        assert back.return_to_queue_id is None
+        assert serve_next(s, first) is None
+    second = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        to_come_back(s, to_come_back(s, q.get_ticket(s, second.id), lab), first)
+        assert serve_next(s, first).queue_id == lab
+        assert serve_next(s, lab) is None
 
 
 def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
@@ -492,12 +523,24 @@ def test_a_paid_patient_sent_back_to_a_pay_first_queue_is_called_without_paying_
         assert calls.finish_service(s, in_lab, tz=TZ, now=MORNING).paid_at is None
 
 
+def _changed_just_before_closing(s, ticket_id: int, **values) -> None:
+    """The doctor changes the ticket (``values``) just before the closing task running in
+    session ``s`` changes it: the task read it as it was before."""
+    execute = s.execute
+
+    def doctor_first(statement, *args, **kwargs):
+        if getattr(statement, "is_update", False) and statement.table.name == "tickets":
+            s.execute = execute  # once: the doctor's change, committed just before
+            execute(update(Ticket).where(Ticket.id == ticket_id).values(**values))
+        return execute(statement, *args, **kwargs)
+
+    s.execute = doctor_first
+
+
 def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
     """The doctor finishes his last patient while the closing task runs: the ticket it read
     as in service is served by the time it is changed. It stays served, with no closing in
     its history and no "closed" event telling the screens otherwise."""
-    from sqlalchemy import update
-
     from clinic.models import TicketEvent
 
     queue_id = make_queue(runtime, closes_at=time(18, 0))
@@ -506,19 +549,7 @@ def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
         calls.start_service(s, calls.call_next(s, queue_id, tz=TZ, now=MORNING), now=MORNING)
     evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
     with runtime.db.transaction() as s:
-        execute = s.execute
-
-        def doctor_finishes_first(statement, *args, **kwargs):
-            if getattr(statement, "is_update", False) and statement.table.name == "tickets":
-                s.execute = execute  # once: the doctor's finish, committed just before
-                execute(
-                    update(Ticket)
-                    .where(Ticket.id == ticket_id)
-                    .values(status="served", finished_at=evening)
-                )
-            return execute(statement, *args, **kwargs)
-
-        s.execute = doctor_finishes_first
+        _changed_just_before_closing(s, ticket_id, status="served", finished_at=evening)
         assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
     with runtime.db.session() as s:
         assert q.get_ticket(s, ticket_id).status == "served"
@@ -526,6 +557,33 @@ def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
         assert "day_closed" not in list(history)
         closed = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.day_closed"))
         assert list(closed) == []
+
+
+def test_closing_closes_a_ticket_postponed_meanwhile_too(runtime):
+    """The doctor postpones his called patient while the closing task runs: the ticket it
+    read as called is postponed by the time it is changed. It is still in the queue, so the
+    day closes on it all the same (a no-show, told to its screens), instead of staying
+    postponed for good on a closed day."""
+    from clinic.models import TicketEvent
+
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    ticket_id = issue(runtime, queue_id).id
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    with runtime.db.transaction() as s:
+        _changed_just_before_closing(s, ticket_id, status="postponed")
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    with runtime.db.session() as s:
+        assert q.get_ticket(s, ticket_id).status == "no_show"
+        closing = s.scalar(
+            select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket_id, TicketEvent.action == "day_closed"
+            )
+        )
+        assert (closing.from_status, closing.to_status) == ("postponed", "no_show")
+        told = s.scalars(select(OutboxEvent.channel).where(OutboxEvent.type == "ticket.day_closed"))
+        assert f"ticket:{ticket_id}" in list(told)
 
 
 def test_the_days_kept_wait_ends_at_the_first_call_whatever_the_recalls(runtime):

@@ -217,7 +217,10 @@ def print_ticket(ticket_id: int):
     session = db.session()
     ticket = q.get_ticket(session, ticket_id)
     language = current_language()
-    patient_url = url_for("queue_pages.patient_page", token=ticket.token, _external=True)
+    # The patient's phone opens it from anywhere: the clinic's public address, as on the
+    # thermal ticket, not the one the desk reached the server at (often the clinic's LAN).
+    public_url = db.runtime().settings.public_url
+    patient_url = public_url + url_for("queue_pages.patient_page", token=ticket.token)
     qr = segno.make(patient_url, error="m")
     try:
         clinic = reference.get_clinic_profile(session).legal_name
