@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select, update
 
 from clinic.accounts.models import User
@@ -41,6 +42,23 @@ def registrars(browser, live_server, make_user):
         context.close()
 
 
+def _pick(tab, slot: str) -> None:
+    """Click the free slot ``slot`` until the booking form holds it: the calendar draws its
+    slots again when its socket's first snapshot arrives, and a click that meets a slot
+    while it is replaced picks nothing (the registrar would click again)."""
+    for _ in range(3):
+        tab.click(slot)
+        try:
+            tab.wait_for_function(
+                "() => document.querySelector('#booking-form [name=starts_at]').value !== ''",
+                timeout=3000,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the booking form never held {slot}")
+
+
 @pytest.mark.timed
 def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_and_moves(
     live_server, runtime, registrars, worker
@@ -56,7 +74,7 @@ def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_an
         wait_live(tab)
         tab.wait_for_selector(f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']")
 
-    first.click(f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']")
+    _pick(first, f"section[data-doctor='{doctor}'] .slot--free[data-starts='{slot}']")
     first.fill("#booking-form input[name=patient_id]", str(clinic.patient_ids[0]))
     first.click("#booking-form button[type=submit]")
     first.wait_for_selector("#calendar-message:not([hidden])")
@@ -93,7 +111,7 @@ def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime
     for lang, words in (("ru", "Пациента с таким номером нет."), ("uz", "Bu raqamli bemor yo'q.")):
         tab.goto(f"{live_server}/visits/calendar?lang={lang}&doctor={doctor}&day={day}")
         wait_live(tab)
-        tab.click(slot)
+        _pick(tab, slot)
         tab.fill("#booking-form input[name=patient_id]", "999999")  # nobody has it
         tab.click("#booking-form button[type=submit]")
         error = "#booking-form [data-error-for=patient_id]:not([hidden])"
