@@ -231,9 +231,10 @@ def _repeated_refund(session: Session, key: str, invoice_id, amount):
 
 
 def _refunding_shift(session: Session, cashier_id: int, shift_id, *, may_refund_large: bool):
+    # Taken alone: whether the drawer holds the cash is counted under this lock.
     if shift_id is None:
-        return current_shift(session, cashier_id, keep_open=True)
-    shift = open_shift_by_id(session, shift_id, keep_open=True)
+        return current_shift(session, cashier_id, cash_out=True)
+    shift = open_shift_by_id(session, shift_id, cash_out=True)
     if shift is None:
         raise ValidationFailed("not an open shift", errors={"shift_id": ["not an open shift"]})
     if shift.cashier_id != cashier_id and not may_refund_large:

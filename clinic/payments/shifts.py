@@ -33,28 +33,37 @@ def shift_as_dict(shift: CashierShift) -> dict:
     }
 
 
-def current_shift(session: Session, cashier_id: int, *, keep_open=False) -> CashierShift | None:
+def current_shift(
+    session: Session, cashier_id: int, *, keep_open=False, cash_out=False
+) -> CashierShift | None:
     """The cashier's open shift, if any. ``keep_open``: money is about to go in or out of
     it, so it stays open until this transaction ends (a close waits for it, and a shift
-    being closed is not found)."""
+    being closed is not found). ``cash_out``: cash may come out of its drawer, counted
+    first: one such change at a time, so that two refunds never both count the same cash."""
     query = select(CashierShift).where(
         CashierShift.cashier_id == cashier_id, CashierShift.closed_at.is_(None)
     )
-    if keep_open and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(read=True)  # SQLite serialises writers already
-    return session.scalar(query)
+    return session.scalar(_kept_open(session, query, keep_open, cash_out))
 
 
-def open_shift_by_id(session: Session, shift_id, *, keep_open=False) -> CashierShift | None:
-    """The shift ``shift_id`` if it is open (``keep_open`` as for :func:`current_shift`)."""
+def open_shift_by_id(
+    session: Session, shift_id, *, keep_open=False, cash_out=False
+) -> CashierShift | None:
+    """The shift ``shift_id`` if it is open (``keep_open`` and ``cash_out`` as for
+    :func:`current_shift`)."""
     if not is_id(shift_id):
         return None
     query = select(CashierShift).where(
         CashierShift.id == shift_id, CashierShift.closed_at.is_(None)
     )
-    if keep_open and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
-    return session.scalar(query)
+    return session.scalar(_kept_open(session, query, keep_open, cash_out))
+
+
+def _kept_open(session: Session, query, keep_open: bool, cash_out: bool):
+    if (keep_open or cash_out) and session.get_bind().dialect.name == "postgresql":
+        # Payments share the row (they only add cash); cash going out takes it alone.
+        return query.with_for_update(read=not cash_out)  # SQLite serialises writers already
+    return query
 
 
 def get_shift(session: Session, shift_id: int) -> CashierShift:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from clinic.errors import Conflict, ValidationFailed
 from clinic.models import Invoice, Payment, Refund
 from clinic.payments import desk, invoices, shifts
 from clinic.payments.refunds import RefundNeedsApproval
 from tests.payments.fixtures import make_invoice
+from tests.races import wait_for, waits_for_a_lock
 
 
 def _open(runtime, cashier_id, opening_cash=100_000_00):
@@ -448,3 +449,46 @@ def test_a_part_paid_by_a_patient_who_leaves_is_given_back_and_the_invoice_cance
             "paid", 25_000_00, 0)  # fmt: skip
         paid = s.scalars(select(Payment.amount).where(Payment.invoice_id == back)).all()
         assert sorted(paid) == [10_000_00, 19_000_00]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_two_cash_refunds_at_once_never_give_back_more_than_the_drawer_holds(runtime, make_user):
+    """Two patients are given cash back from one drawer at the same moment, for two invoices,
+    and the drawer holds enough for one: the second refund counts the drawer after the first
+    and is refused, instead of both counting the same cash."""
+    cashier = make_user("cashier")
+    yesterday = make_invoice(runtime, [60_000_00])
+    _open(runtime, cashier, opening_cash=0)
+    _take(runtime, yesterday, cashier, method="cash")
+    with runtime.db.transaction() as s:
+        shifts.close_shift(s, shifts.current_shift(s, cashier), counted_cash=60_000_00)
+    _open(runtime, cashier, opening_cash=0)
+    today = make_invoice(runtime, [60_000_00])
+    _take(runtime, today, cashier, method="cash")  # the drawer holds 60,000 UZS
+    pids, answers = [], []
+
+    def second_desk():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                desk.refund_at_desk(
+                    s, yesterday, cashier_id=cashier, actor="cashier", amount=60_000_00,
+                    reason="отказ", may_refund_large=True, large_from=0,
+                )  # fmt: skip
+            answers.append("given back")
+        except Conflict as refused:
+            answers.append(refused.code)
+
+    with runtime.db.transaction() as first:
+        desk.refund_at_desk(
+            first, today, cashier_id=cashier, actor="cashier", amount=60_000_00,
+            reason="отказ", may_refund_large=True, large_from=0,
+        )  # fmt: skip
+        other = threading.Thread(target=second_desk)
+        other.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second refund")
+    other.join(30)
+    assert answers == ["not_enough_cash"]
+    with runtime.db.session() as s:
+        assert shifts.cash_in_drawer(s, shifts.current_shift(s, cashier)) == 0
+        assert s.scalar(select(func.count(Refund.id))) == 1

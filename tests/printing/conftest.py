@@ -4,7 +4,6 @@ steps in the test's own thread."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
@@ -54,14 +53,3 @@ def drain(runtime, printer_id: int, settings=None) -> dict:
 def job(runtime, job_id: int) -> PrintJob:
     with runtime.db.session() as s:
         return s.get(PrintJob, job_id)
-
-
-def wait_for(predicate, timeout: float = 30, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout}s")
-        time.sleep(0.05)

@@ -19,7 +19,8 @@ from clinic.printing.templates import COPY_MARK
 from clinic.reports.definitions import build
 from clinic.reports.params import ReportParams
 from tests.payments.fixtures import make_invoice, make_patient, make_service
-from tests.printing.conftest import collect, drain, wait_for
+from tests.printing.conftest import collect, drain
+from tests.races import wait_for
 
 FISCAL = {
     "receipt_id": "R-77120",

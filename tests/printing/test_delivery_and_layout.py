@@ -17,8 +17,9 @@ from clinic.printing import documents, intake, pdfs, thermal
 from clinic.printing.models import JobState, Printer
 from clinic.printing.templates import COPY_MARK
 from clinic.settings import Settings
-from tests.printing.conftest import drain, job, wait_for
+from tests.printing.conftest import drain, job
 from tests.printing.printer_server import FakePrinter
+from tests.races import wait_for
 
 # The style commands the renderer writes between texts (QR codes are left out of these
 # documents: their data is length-prefixed).

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from clinic.printing.models import JobState
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_queue
-from tests.printing.conftest import collect, drain, job, wait_for
+from tests.printing.conftest import collect, drain, job
+from tests.races import wait_for
 
 CP866_SELECT = b"\x1bt\x11"  # ESC t 17: code page PC866 (Cyrillic #2)
 QR_STORE = b"\x1d(k"  # GS ( k: the printer's own QR code

@@ -24,7 +24,8 @@ from clinic.printing.access import may_follow
 from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_invoice, make_queue
-from tests.printing.conftest import collect, drain, job, wait_for
+from tests.printing.conftest import collect, drain, job
+from tests.races import wait_for, waits_for_a_lock
 from tests.visits.conftest import make_clinic, next_week_day
 from tests.visits.test_rescheduling import _book
 
@@ -219,19 +220,11 @@ def test_a_failed_job_retried_from_two_desks_at_once_goes_out_once(client, runti
         print_jobs.retry_job(first, made["id"], actor="desk-1")
         other = threading.Thread(target=second_desk)
         other.start()
-        wait_for(lambda: answers or _waits_for_a_lock(runtime, pids), what="the second desk")
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second desk")
     other.join(30)
     assert answers == ["retried"]
     with runtime.db.session() as s:
         assert len(s.scalars(select(PrintJob).where(PrintJob.retry_of_id == made["id"])).all()) == 1
-
-
-def _waits_for_a_lock(runtime, pids) -> bool:
-    if not pids:
-        return False
-    with runtime.db.session() as s:  # a new snapshot of the server's activity each time
-        waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"
-        return s.scalar(text(waiting), {"pid": pids[0]}) == "Lock"
 
 
 def test_a_job_waiting_out_its_pause_is_left_to_the_worker_that_tried_it(
