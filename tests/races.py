@@ -8,16 +8,18 @@ import time
 from sqlalchemy import text
 
 
-def wait_for(predicate, timeout: float = 30, what: str = "the condition"):
-    """The first true value of ``predicate()``, polled every 50 ms for ``timeout`` seconds."""
+def wait_for(predicate, timeout: float = 30, what: str = "the condition", on_timeout=None):
+    """The first true value of ``predicate()``, polled every 20 ms for ``timeout`` seconds;
+    then a TimeoutError naming ``what``, with what ``on_timeout()`` tells (a process's log)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout}s")
-        time.sleep(0.05)
+            told = f"\n{on_timeout()}" if on_timeout is not None else ""
+            raise TimeoutError(f"{what} not within {timeout}s{told}")
+        time.sleep(0.02)
 
 
 def waits_for_a_lock(runtime, pids: list[int]) -> bool:

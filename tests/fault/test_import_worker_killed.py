@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess  # nosec B404 - starts our own Celery workers
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 
 from clinic.models import Job, OutboxEvent, Service, utcnow
 from tests.conftest import ONE_BACKEND
+from tests.races import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 600
@@ -125,17 +125,6 @@ def read_job(runtime, job_id: str) -> Job:
         return s.get(Job, job_id)
 
 
-def wait_until(predicate, timeout: float, what: str, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout}s\n{on_timeout()}")
-        time.sleep(0.02)
-
-
 def test_an_import_resumes_on_a_new_worker_after_its_worker_is_killed_and_completes_once(
     client, celery_app, runtime, settings, workers
 ):
@@ -148,7 +137,7 @@ def test_an_import_resumes_on_a_new_worker_after_its_worker_is_killed_and_comple
     job_id = response.get_json()["id"]
 
     first = workers.start("first")
-    partway = wait_until(
+    partway = wait_for(
         lambda: (job := read_job(runtime, job_id)).done >= BATCH and job,
         timeout=60,
         what="a first committed batch",
@@ -163,19 +152,19 @@ def test_an_import_resumes_on_a_new_worker_after_its_worker_is_killed_and_comple
     # Beat runs the sweeper every 30 s; here it is sent by hand once the dead worker's
     # heartbeat is older than the stale period, exactly as beat would send it.
     stale = timedelta(seconds=settings.job_stale_seconds)
-    wait_until(
+    wait_for(
         lambda: utcnow() - read_job(runtime, job_id).heartbeat_at > stale,
         timeout=settings.job_stale_seconds + 10,
         what="a stale heartbeat",
     )
     celery_app.send_task("jobs.redispatch_stale")
-    wait_until(
+    wait_for(
         lambda: read_job(runtime, job_id).attempts >= 2,
         timeout=30,
         what="the job claimed again",
         on_timeout=lambda: workers.log("second"),
     )
-    job = wait_until(
+    job = wait_for(
         lambda: (j := read_job(runtime, job_id)).status in ("succeeded", "failed") and j,
         timeout=90,
         what="the resumed job to finish",

@@ -49,6 +49,7 @@ from tests.payments.provider_support import (
     payme_auth,
     webhook_headers,
 )
+from tests.races import wait_for
 from web.cli.processes import web_argv
 
 FLOWS = int(os.environ.get("FAULT_PAYMENT_FLOWS", "500"))
@@ -97,7 +98,7 @@ class PaymentWorkers(Workers):
             except requests.RequestException:  # not listening yet, or its workers still boot
                 return False
 
-        wait_until(live, 60, "the web server", lambda: self.log("web"))
+        wait_for(live, 60, "the web server", lambda: self.log("web"))
 
     def stop_all(self) -> None:
         """The test is over: nothing of theirs is waited for (SIGKILL, whole groups)."""
@@ -226,15 +227,6 @@ class Flows:
         self._count(("desk", "paid"))
 
 
-def wait_until(predicate, timeout: float, what: str, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not within {timeout}s\n{on_timeout()}")
-        time.sleep(0.05)
-    return value
-
-
 def make_invoices(runtime, count: int) -> dict[int, int]:
     """``count`` open invoices, made in one transaction; returns their totals by id."""
     with runtime.db.transaction() as s:
@@ -291,11 +283,11 @@ def test_payment_flows_survive_a_killed_worker_and_a_redis_restart_paying_each_i
             done["flows"] += 1
 
     def chaos() -> None:
-        wait_until(lambda: done["flows"] >= FLOWS // 3, PATIENCE, "a third of the flows")
+        wait_for(lambda: done["flows"] >= FLOWS // 3, PATIENCE, "a third of the flows")
         workers.kill(first)  # SIGKILL: no ack, no cleanup, tasks in hand are lost
         mark("killed")
         replacement.append(workers.start("second"))
-        wait_until(lambda: done["flows"] >= 2 * FLOWS // 3, PATIENCE, "two thirds of the flows")
+        wait_for(lambda: done["flows"] >= 2 * FLOWS // 3, PATIENCE, "two thirds of the flows")
         private_redis.stop()  # queued task messages and events in flight are lost
         time.sleep(0.3)
         private_redis.start()
@@ -340,7 +332,7 @@ def test_payment_flows_survive_a_killed_worker_and_a_redis_restart_paying_each_i
         time.sleep(0.5)
         return False
 
-    wait_until(
+    wait_for(
         settled, PATIENCE, "every invoice paid with its effects", lambda: workers.log("second")
     )
 

@@ -16,6 +16,7 @@ from clinic.settings import ConfigError, Settings
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 from tests.payments.provider_support import OTHER_SECRET, WEBHOOK_SECRET, webhook_headers
+from tests.races import wait_for
 
 # The provider settings (keys and secrets).
 settings = support.settings
@@ -31,14 +32,6 @@ def event_body(invoice_id, kind="payment.succeeded", amount=PRICE, **extra) -> s
 
 def post(client, body: str, headers: dict, url: str = URL):
     return client.post(url, data=body.encode(), headers=headers, skip_csrf=True)
-
-
-def wait_until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return value
 
 
 def test_the_official_test_vector():
@@ -64,7 +57,7 @@ def test_a_payment_event_is_stored_once_and_applied_once_by_the_worker(
         with runtime.db.session() as s:
             return s.get(Invoice, invoice_id).status == "paid"
 
-    wait_until(paid)
+    wait_for(paid)
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(WebhookEvent.id))) == 1
         event = s.scalar(select(WebhookEvent))
@@ -84,7 +77,7 @@ def test_a_payment_event_is_stored_once_and_applied_once_by_the_worker(
         with runtime.db.session() as s:
             return s.get(Invoice, invoice_id).status == "refunded"
 
-    wait_until(refunded)
+    wait_for(refunded)
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(Refund.id))) == 1
 

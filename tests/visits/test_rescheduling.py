@@ -250,14 +250,8 @@ def test_a_visit_keeps_its_service_when_moved_after_the_price_list_dropped_it(ru
             )  # fmt: skip
 
 
-def test_a_move_without_a_mail_server_finishes_at_once_and_leaves_the_notice_waiting(runtime):
-    # No SMTP host (the default of `make run`): the notice cannot be sent, so the job does not
-    # wait for it; it stays unsent until a mail server is configured.
-    from types import SimpleNamespace
-
-    from clinic.visits.models import VisitNotice
-    from tasks.visits import _send_notice
-
+def _moved_with_a_notice(runtime) -> str:
+    """A visit moved by its job, whose notice to the patient is written: the notice's key."""
     clinic = make_clinic(runtime, hours=("08:00", "16:00"))
     tz = runtime.settings.tz
     day = next_week_day(tz)
@@ -266,7 +260,18 @@ def test_a_move_without_a_mail_server_finishes_at_once_and_leaves_the_notice_wai
         job = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 9), reason="r")
     with runtime.db.transaction() as s:
         assert rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)["moved"] is True
-    key = rescheduling.notice_key(job.id)
+    return rescheduling.notice_key(job.id)
+
+
+def test_a_move_without_a_mail_server_finishes_at_once_and_leaves_the_notice_waiting(runtime):
+    # No SMTP host (the default of `make run`): the notice cannot be sent, so the job does not
+    # wait for it; it stays unsent until a mail server is configured.
+    from types import SimpleNamespace
+
+    from clinic.visits.models import VisitNotice
+    from tasks.visits import _send_notice
+
+    key = _moved_with_a_notice(runtime)
     without_mail = SimpleNamespace(
         settings=dataclasses.replace(runtime.settings, smtp_host=""), db=runtime.db
     )
@@ -289,15 +294,7 @@ def test_a_move_whose_notice_the_mail_server_refuses_finishes_at_once_and_leaves
     from tasks.visits import _send_notice
     from tests.conftest import free_port
 
-    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
-    tz = runtime.settings.tz
-    day = next_week_day(tz)
-    visit = _book(runtime, clinic, clinic.at(day, 8))
-    with runtime.db.transaction() as s:
-        job = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 9), reason="r")
-    with runtime.db.transaction() as s:
-        assert rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)["moved"] is True
-    key = rescheduling.notice_key(job.id)
+    key = _moved_with_a_notice(runtime)
     server_down = SimpleNamespace(
         settings=dataclasses.replace(
             runtime.settings, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout=1
