@@ -228,6 +228,24 @@ def test_a_cashiers_z_slip_is_hers_and_the_managers_to_open_not_another_cashiers
         assert reprint.status_code == (202 if allowed else 403)
 
 
+def test_a_copy_of_a_cashiers_z_slip_made_by_an_administrator_is_still_hers(
+    runtime, client_as, clinic_profile
+):
+    kassir1, kassir2 = client_as("cashier", "kassir1"), client_as("cashier", "kassir2")
+    assert kassir1.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    closed = kassir1.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert closed.status_code == 200, closed.get_json()
+    collect(runtime)
+    [z_slip] = _jobs(runtime, JobKind.SHIFT)
+    copy = client_as("admin").post(f"/api/v1/printing/jobs/{z_slip.id}/reprint")
+    assert copy.status_code == 202, copy.get_json()
+    copy_id = copy.get_json()["id"]
+    for reader, allowed in ((kassir1, True), (kassir2, False)):
+        listed = reader.get("/api/v1/printing/jobs?scope=cashier").get_json()
+        assert (copy_id in [j["id"] for j in listed]) is allowed
+        assert (reader.get(f"/api/v1/printing/jobs/{copy_id}/pdf").status_code == 200) is allowed
+
+
 def test_a_cash_receipt_shows_the_cash_handed_over_and_the_change(
     runtime, client_as, clinic_profile
 ):
