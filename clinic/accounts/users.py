@@ -192,6 +192,8 @@ def set_roles(session: Session, user: User, roles, *, doctor_id=KEEP) -> User:
     if doctor_id is KEEP:
         doctor_id = user.doctor_id if "doctor" in roles else None
     _check_doctor(session, roles, doctor_id)
+    if set(roles) == set(user.roles) and doctor_id == user.doctor_id:
+        return user  # sent back as they are: the user's sessions and sockets go on
     # Change only what differs: replacing every row would insert before deleting and
     # trip the (user, role) unique constraint.
     for row in [r for r in user.role_rows if r.role not in roles]:
@@ -251,6 +253,8 @@ def change_own_password(session: Session, user: User, current: str, new_password
 def set_active(session: Session, user: User, active: bool) -> None:
     """Disable or enable; a disable ends every session and revokes every token for good (an
     enable brings neither back)."""
+    if user.active == active:
+        return  # as it is: the user's sessions and sockets go on
     _keep_an_administrator(session, user, admin="admin" in user.roles, active=active)
     user.active = active
     user.session_version += 1

@@ -29,6 +29,7 @@ from clinic.payments import events as ev
 from clinic.payments import receipts
 from clinic.payments.invoices import invoice_as_dict, queue_channel_of
 from clinic.payments.models import EffectKind, Invoice, PaidEffect
+from clinic.payments.views import paid_state_as_dict
 from clinic.queue.models import Ticket
 from clinic.reference.models import Patient
 from clinic.settings import Settings
@@ -59,7 +60,9 @@ def _notify(session: Session, invoice: Invoice) -> None:
     record_event(session, ev.DESK_CHANNEL, ev.INVOICE_PAID, data)
     channel = queue_channel_of(session, invoice)
     if channel:
-        record_event(session, channel, ev.INVOICE_PAID, data)
+        record_event(
+            session, channel, ev.INVOICE_PAID, {**data, "invoice": paid_state_as_dict(invoice)}
+        )
 
 
 def _email(session: Session, invoice: Invoice, settings: Settings, send: Callable) -> None:

@@ -29,7 +29,9 @@ be open if it was paid in part)."""
 
 INVOICE_PAID = "invoice.paid"
 """``{"invoice": <invoice>, "ticket_id": int|null, "queue_id": int|null}``: recorded once per
-invoice by the paid effects, on the desk channel and on the ticket's queue staff channel."""
+invoice by the paid effects, on the desk channel and on the ticket's queue staff channel;
+there ``invoice`` is only its paid state (``{id, number, status, paid_at}``): the queue's
+readers read no invoices."""
 
 REFUND_RECORDED = "refund.recorded"
 """``{"invoice": <invoice>, "refund": <refund>}``."""

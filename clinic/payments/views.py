@@ -47,6 +47,17 @@ def invoice_as_dict(invoice: Invoice) -> dict:
     }
 
 
+def paid_state_as_dict(invoice: Invoice) -> dict:
+    """What the queue's readers (reception, doctors: no ``payments.read``) learn of a ticket's
+    invoice: that it is paid, not its lines, amounts or discount."""
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "status": invoice.status,
+        "paid_at": iso(invoice.paid_at),
+    }
+
+
 def payment_as_dict(payment: Payment) -> dict:
     return {
         "id": payment.id,

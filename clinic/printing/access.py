@@ -4,8 +4,12 @@ the administrators the test pages (``printing.manage``)."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import object_session
+
+from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff
 from clinic.errors import Forbidden
+from clinic.payments.models import CashierShift
 from clinic.printing.models import JobKind
 
 SCOPE_PERMISSIONS = {
@@ -27,13 +31,24 @@ def check_may_follow(staff: Staff, scope: str) -> None:
         raise Forbidden("your role does not follow these print jobs")
 
 
+def _shift_cashier(job) -> str | None:
+    """The username of the cashier whose shift the slip is: a copy or a retry someone else
+    asked for is still her slip."""
+    session = object_session(job)
+    if session is None or job.subject_id is None:
+        return None
+    shift = session.get(CashierShift, job.subject_id)
+    cashier = session.get(User, shift.cashier_id) if shift is not None else None
+    return cashier.username if cashier is not None else None
+
+
 def may_open(staff: Staff, username: str, job) -> bool:
     """A job of a scope one follows, but a cashier's shift (Z) slip, with her drawer's
     figures, only by that cashier and by those who read the shift reports."""
     if not may_follow(staff, job.scope):
         return False
     if job.kind == JobKind.SHIFT:
-        return job.requested_by == username or staff.can("reports.read")
+        return staff.can("reports.read") or username in (job.requested_by, _shift_cashier(job))
     return True
 
 

@@ -181,3 +181,20 @@ def test_wrong_passwords_sent_in_parallel_all_count_towards_the_lock(runtime, ma
         user = users.find_user(s, "lola")
         # Ten guesses at once: the first five lock the account, the rest find it locked.
         assert users.is_locked(user) and user.lock_count == 1 and user.failed_logins == 0
+
+
+def test_a_users_roles_and_state_sent_back_unchanged_keep_him_signed_in(client, client_as):
+    """Sessions end when the roles, the doctor or the active flag change, not when a client
+    or the users page sends them back as they are (with a new full name, say)."""
+    doctor = client_as("doctor")
+    me = doctor.get("/api/v1/me").get_json()
+    same = {"roles": ["doctor"], "doctor_id": me["doctor_id"], "active": True}
+    renamed = client.patch(f"/api/v1/users/{me['id']}", json={**same, "full_name": "Dr Aziz"})
+    assert renamed.status_code == 200, renamed.get_json()
+    saved = client.post(f"/admin/users/{me['id']}/roles", data={"roles": ["doctor"]})
+    assert saved.status_code == 302
+    assert client.post(f"/admin/users/{me['id']}/enable").status_code == 302
+    assert doctor.get("/api/v1/me").get_json()["full_name"] == "Dr Aziz"
+    demoted = client.patch(f"/api/v1/users/{me['id']}", json={"roles": ["registrar"]})
+    assert demoted.status_code == 200
+    assert doctor.get("/api/v1/me").status_code == 401

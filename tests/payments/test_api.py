@@ -213,6 +213,44 @@ def test_the_desk_channel_is_for_cashiers_not_registrars(runtime, live_server, m
     assert ws.wait_closed() == 1008
 
 
+def test_a_shifts_figures_reach_its_cashier_and_the_managers_sockets_not_another_cashiers(
+    runtime, live_server, client_as
+):
+    from tests.wsclient import WSClient
+
+    readers = {
+        "kassir1": client_as("cashier", "kassir1"),
+        "kassir2": client_as("cashier", "kassir2"),
+        "manager": client_as("manager"),
+    }
+    live = {}
+    for name, reader in readers.items():
+        cookie = f"clinic_session={reader.get_cookie('clinic_session').value}"
+        live[name] = WSClient(live_server, cookie=cookie, origin=live_server)
+        live[name].subscribe("payments:desk")
+    for name in ("kassir1", "kassir2"):
+        cashier = readers[name]
+        assert (
+            cashier.post("/api/v1/payments/shifts", json={"opening_cash": 7_000_00}).status_code
+            == 201
+        )
+        closed = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+        assert closed.status_code == 200, closed.get_json()
+    whose = {name: reader.get("/api/v1/me").get_json()["id"] for name, reader in readers.items()}
+    for name, ws in live.items():
+        count = 4 if name == "manager" else 2
+        got = [
+            (e["type"], e["data"]["shift"]["cashier_id"]) for e in ws.events("payments:desk", count)
+        ]
+        cashiers = ("kassir1", "kassir2") if name == "manager" else (name,)
+        assert got == [
+            (kind, whose[cashier])
+            for cashier in cashiers
+            for kind in ("shift.opened", "shift.closed")
+        ], name
+        ws.close()
+
+
 def test_a_discount_refusal_names_the_field_the_request_sent(client_as, runtime):
     cashier, manager = client_as("cashier"), client_as("manager")
     patient, service = _catalogue(runtime)

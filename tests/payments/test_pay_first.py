@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from clinic.errors import Conflict
 from clinic.models import OutboxEvent, Ticket
-from clinic.payments import invoices, refunds
+from clinic.payments import effects, invoices, refunds
 from clinic.queue import calls
 from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
 
@@ -62,6 +62,30 @@ def test_paying_announces_the_ticket_paid_on_the_queue_staff_channel(runtime):
         ).all()
     assert len(paid) == 1
     assert paid[0].data["id"] == ticket_id and paid[0].data["paid_at"]
+
+
+def test_the_queue_staff_channel_learns_an_invoice_is_paid_not_what_it_holds(runtime):
+    """The queue's readers (reception, doctors) read no invoices through the API
+    (``payments.read``): its channel says the invoice is paid, not its lines, amounts or
+    discount reason; the cashiers' desk channel has the whole invoice."""
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+    _ticket_id, invoice_id = _ticket_with_invoice(runtime, queue_id)
+    _pay(runtime, invoice_id)
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    with runtime.db.session() as s:
+        paid = {
+            e.channel: e.data
+            for e in s.scalars(select(OutboxEvent).where(OutboxEvent.type == "invoice.paid"))
+        }
+    assert paid["payments:desk"]["invoice"]["total"] == 8_000_00
+    on_queue = paid[f"queue:{queue_id}"]["invoice"]
+    assert on_queue == {
+        "id": invoice_id,
+        "number": paid["payments:desk"]["invoice"]["number"],
+        "status": "paid",
+        "paid_at": paid["payments:desk"]["invoice"]["paid_at"],
+    }
 
 
 def test_a_queue_without_the_flag_calls_unpaid_tickets(runtime):

@@ -228,6 +228,24 @@ def test_a_cashiers_z_slip_is_hers_and_the_managers_to_open_not_another_cashiers
         assert reprint.status_code == (202 if allowed else 403)
 
 
+def test_a_copy_of_a_cashiers_z_slip_made_by_an_administrator_is_still_hers(
+    runtime, client_as, clinic_profile
+):
+    kassir1, kassir2 = client_as("cashier", "kassir1"), client_as("cashier", "kassir2")
+    assert kassir1.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    closed = kassir1.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert closed.status_code == 200, closed.get_json()
+    collect(runtime)
+    [z_slip] = _jobs(runtime, JobKind.SHIFT)
+    copy = client_as("admin").post(f"/api/v1/printing/jobs/{z_slip.id}/reprint")
+    assert copy.status_code == 202, copy.get_json()
+    copy_id = copy.get_json()["id"]
+    for reader, allowed in ((kassir1, True), (kassir2, False)):
+        listed = reader.get("/api/v1/printing/jobs?scope=cashier").get_json()
+        assert (copy_id in [j["id"] for j in listed]) is allowed
+        assert (reader.get(f"/api/v1/printing/jobs/{copy_id}/pdf").status_code == 200) is allowed
+
+
 def test_a_cash_receipt_shows_the_cash_handed_over_and_the_change(
     runtime, client_as, clinic_profile
 ):
@@ -393,3 +411,41 @@ def test_the_z_slip_carries_the_card_taken_and_given_back_as_the_z_report_does(
         ("Ожидается в кассе / Kassada kutilgan", "21 000 сум"),
     ):
         assert {"t": "pair", "left": label, "right": amount} in lines, label
+
+
+def test_a_cashiers_z_slip_reaches_her_and_the_managers_sockets_not_another_cashiers(
+    runtime, live_server, client_as, clinic_profile
+):
+    from tests.wsclient import WSClient
+
+    kassir1, kassir2 = client_as("cashier", "kassir1"), client_as("cashier", "kassir2")
+    readers = {"kassir1": kassir1, "kassir2": kassir2, "admin": client_as("admin")}
+
+    def socket(name: str) -> WSClient:
+        cookie = readers[name].get_cookie("clinic_session").value
+        return WSClient(live_server, cookie=f"clinic_session={cookie}", origin=live_server)
+
+    live = {name: socket(name) for name in readers}
+    for ws in live.values():
+        ws.subscribe("print_jobs:cashier")
+    slips = {}
+    for name in ("kassir1", "kassir2"):
+        cashier = readers[name]
+        assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+        closed = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+        assert closed.status_code == 200, closed.get_json()
+        collect(runtime)
+        slips[name] = _jobs(runtime, JobKind.SHIFT)[-1].id
+    everyone = [slips["kassir1"], slips["kassir2"]]
+    expected = {"kassir1": [slips["kassir1"]], "kassir2": [slips["kassir2"]], "admin": everyone}
+    for name, ws in live.items():
+        # Events come in order: a cashier's first is her own slip, never her colleague's.
+        got = ws.events("print_jobs:cashier", len(expected[name]))
+        assert [e["data"]["job"]["id"] for e in got] == expected[name], name
+        # Starting again, from a snapshot or from the first event, shows the same.
+        snapshot = next(m for m in ws.subscribe("print_jobs:cashier") if m["op"] == "snapshot")
+        assert sorted(j["id"] for j in snapshot["data"]["jobs"]) == expected[name], name
+        replayed = ws.subscribe("print_jobs:cashier", last_id=0)
+        assert [m["data"]["job"]["id"] for m in replayed if m["op"] == "event"] == expected[name]
+        assert replayed[-1]["last_id"] == 2  # nothing is held back: the channel is at its end
+        ws.close()

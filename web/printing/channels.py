@@ -7,14 +7,35 @@ from sqlalchemy.orm import Session
 
 from clinic.channels import channel_key
 from clinic.printing import snapshots  # noqa: F401 - registers the printing snapshots
-from clinic.printing.access import may_follow
+from clinic.printing.access import may_follow, may_open
+from clinic.printing.models import JobKind, PrintJob
 from web.auth.identity import Identity
-from web.ws.access import can, channel_rule
+from web.ws.access import SNAPSHOT, can, channel_rule, channel_view
 
 
 @channel_rule("print_jobs")
 def _print_jobs(identity, channel: str, session: Session) -> bool:
     return isinstance(identity, Identity) and may_follow(identity.staff, channel_key(channel))
+
+
+def _opens(identity, job: dict, session: Session) -> bool:
+    """Whether the reader may open the job, as the jobs API lists it: only a cashier's shift
+    (Z) slip is narrower than its scope."""
+    if job.get("kind") != JobKind.SHIFT:
+        return True
+    row = session.get(PrintJob, job.get("id"))
+    return (
+        row is not None
+        and isinstance(identity, Identity)
+        and may_open(identity.staff, identity.username, row)
+    )
+
+
+@channel_view("print_jobs")
+def _print_jobs_shown(identity, type_: str, data, session: Session):
+    if type_ == SNAPSHOT:
+        return {**data, "jobs": [job for job in data["jobs"] if _opens(identity, job, session)]}
+    return data if _opens(identity, data["job"], session) else None
 
 
 @channel_rule("printers")

@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 Rule = Callable[[object, str, Session], bool]
 _rules: dict[str, Rule] = {}
+# What one reader is shown of a channel he may read, where readers differ: given the
+# identity, the event's type (SNAPSHOT for the snapshot), its data and a session, the data
+# to send, or None to send nothing of that event.
+View = Callable[[object, str, object, Session], object]
+_views: dict[str, View] = {}
+SNAPSHOT = "snapshot"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,19 @@ def channel_rule(kind: str):
         return rule
 
     return register
+
+
+def channel_view(kind: str):
+    def register(view: View) -> View:
+        _views[kind] = view
+        return view
+
+    return register
+
+
+def view_of(channel: str) -> View | None:
+    """The channel's view, or None when every reader is shown the same."""
+    return _views.get(channel_kind(channel))
 
 
 def may_read(identity, channel: str, session: Session) -> bool:

@@ -29,7 +29,7 @@ from clinic import channels
 from clinic.accounts.access import notice_channel, read_notice
 from clinic.events import channel_last_seq, replay
 from clinic.runtime import Runtime
-from web.ws.access import may_read, recheck
+from web.ws.access import SNAPSHOT, may_read, recheck, view_of
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,13 @@ class Connection:
         self.ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
 
     def _send_event(self, event: dict) -> None:
-        self._write({"op": "event", **event})
+        view = view_of(event["channel"])
+        if view is None:
+            self._write({"op": "event", **event})
+        else:
+            data = self.hub.shown(view, self.identity, event["type"], event["data"])
+            if data is not None:  # None: not this reader's to see; its number is passed over
+                self._write({"op": "event", **event, "data": data})
         self.last_sent[event["channel"]] = event["id"]
 
     def _deliver(self, event: dict) -> None:
@@ -210,7 +216,7 @@ class Connection:
                 )
                 return
             # The history no longer reaches back that far: start again from a snapshot.
-        data, last = self.hub.snapshot(channel)
+        data, last = self.hub.snapshot(channel, self.identity)
         self.last_sent[channel] = last
         self._write({"op": "snapshot", "channel": channel, "last_id": last, "data": data})
         self._write({"op": "subscribed", "channel": channel, "last_id": last})
@@ -297,9 +303,19 @@ class Hub:
         with self.runtime.db.session() as session:
             return channel_last_seq(session, channel)
 
-    def snapshot(self, channel: str):
+    def snapshot(self, channel: str, identity=None):
+        """The channel's snapshot as ``identity`` is shown it, and its last event's number."""
         with self.runtime.db.session() as session:
-            return channels.snapshot(session, channel, self.runtime.settings.tz)
+            data, last = channels.snapshot(session, channel, self.runtime.settings.tz)
+            view = view_of(channel)
+            if view is not None and data is not None:
+                data = view(identity, SNAPSHOT, data, session)
+            return data, last
+
+    def shown(self, view, identity, type_: str, data):
+        """What ``identity`` is shown of an event's data: the data, or None for nothing."""
+        with self.runtime.db.session() as session:
+            return view(identity, type_, data, session)
 
     # -- rechecking rights ------------------------------------------------------------------
 
