@@ -13,7 +13,7 @@ from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
-from clinic.reference.directory import room_check
+from clinic.reference.directory import department_check, room_check
 from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 
@@ -181,6 +181,18 @@ def _queues_a_room_change_breaks(
     else:
         broken = [code for code, department in rows if not _room_serves(value, department)]
     return "active queues", broken
+
+
+@department_check
+def _queues_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
+    """The active queues of ``department``: switched off with it they would go on issuing its
+    tickets (and a queue of a switched-off department is not switched on again)."""
+    codes = session.scalars(
+        select(Queue.code)
+        .where(Queue.department_id == department.id, Queue.active.is_(True))
+        .order_by(Queue.code)
+    ).all()
+    return "active queues", list(codes)
 
 
 def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):

@@ -154,8 +154,39 @@ def get_department(session: Session, department_id: int) -> Department:
     return fetch(session, DEPARTMENT, department_id)
 
 
+# What other modules keep in a department: each check tells, for a department about to be
+# deactivated, what of its own still works there: a plural noun and their codes (the queue
+# module's active queues, which would go on issuing tickets of a department switched off).
+DepartmentCheck = Callable[[Session, Department], tuple[str, list[str]]]
+_department_checks: list[DepartmentCheck] = []
+
+
+def department_check(fn: DepartmentCheck) -> DepartmentCheck:
+    """Register ``fn`` to be asked before a department is deactivated."""
+    _department_checks.append(fn)
+    return fn
+
+
 def deactivate_department(session: Session, department_id: int) -> Department:
+    """Switch a department off; refused (Conflict ``department_in_use``, naming ``active``)
+    while something still works in it, such as an active queue: those go first."""
+    department = fetch(session, DEPARTMENT, department_id)
+    if department.active:
+        uses = _uses(check(session, department) for check in _department_checks)
+        if uses:
+            message = f"Department {department.code} still has {uses}. Switch them off first."
+            raise refusal(
+                Conflict,
+                f"department {department.code} is in use",
+                {"active": [("department_in_use", message)]},
+                code="department_in_use",
+            )
     return set_active(session, DEPARTMENT, department_id, False)
+
+
+def _uses(found) -> str:
+    """``"active queues: a, b; ..."`` for each ``(what, codes)`` with codes, else ""."""
+    return "; ".join(f"{what}: {', '.join(codes)}" for what, codes in found if codes)
 
 
 def activate_department(session: Session, department_id: int) -> Department:
@@ -197,15 +228,9 @@ def room_check(fn: RoomCheck) -> RoomCheck:
 def _refuse_if_in_use(session: Session, room: Room, field: str, value) -> None:
     """A Conflict (``room_in_use``) naming ``field`` when something still relies on the room
     as it is: the admin moves it to another room first."""
-    uses = []
-    for check in _room_checks:
-        what, codes = check(session, room, field, value)
-        if codes:
-            uses.append(f"{what}: {', '.join(codes)}")
+    uses = _uses(check(session, room, field, value) for check in _room_checks)
     if uses:
-        message = (
-            f"Room {room.number} is used by {'; '.join(uses)}. Move them to another room first."
-        )
+        message = f"Room {room.number} is used by {uses}. Move them to another room first."
         raise refusal(
             Conflict,
             f"room {room.number} is in use",

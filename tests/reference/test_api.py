@@ -145,6 +145,38 @@ def test_a_room_an_active_queue_calls_into_is_neither_closed_nor_moved_away(clie
     assert "409" in documented["post"]["responses"]
 
 
+def test_a_department_with_active_queues_is_not_switched_off_under_them(client):
+    """Switched off, a department's active queues would go on issuing its tickets: 409
+    naming ``active`` and the queues, nothing changed; with its queues off it goes."""
+    therapy = _created(client.post("/api/v1/departments", json=THERAPY))["id"]
+    room = _created(client.post("/api/v1/rooms", json={"number": "12"}))["id"]
+    second = _queue(client, "therapy-b", therapy, room, "TB")
+    first = _queue(client, "therapy-a", therapy, room, "TA")
+    path = f"/api/v1/departments/{therapy}"
+    before = client.get(path).json
+
+    refused = client.post(f"{path}/deactivate")
+    body = refused.json
+    assert refused.status_code == 409, body
+    assert body["code"] == "department_in_use" and body["reasons"] == {
+        "active": ["department_in_use"]
+    }
+    assert "therapy-a, therapy-b" in body["errors"]["active"][0], body
+    assert client.get(path).json == before
+
+    for queue in (first, second):
+        off = client.patch(f"/api/v1/queues/{queue}", json={"active": False})
+        assert off.status_code == 200, off.json
+    closed = client.post(f"{path}/deactivate")
+    assert closed.status_code == 200 and closed.json["active"] is False
+    on_again = client.patch(f"/api/v1/queues/{first}", json={"active": True})
+    assert on_again.status_code == 422 and "department_id" in on_again.json["errors"]
+    documented = client.get("/api/openapi.json").json["paths"]
+    assert (
+        "409" in documented["/api/v1/departments/{department_id}/deactivate"]["post"]["responses"]
+    )
+
+
 def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_script(client):
     body = {
         "full_name": "Ғулом Каримов",

@@ -37,7 +37,8 @@ def _problems(*statuses: int):
     descriptions = {
         404: "No such entity.",
         409: "A unique value (code, number, document) is taken, a concurrent change won, or "
-        "(`room_in_use`) an active queue calls into the room.",
+        "(`room_in_use`) an active queue calls into the room, or (`department_in_use`) the "
+        "department has active queues.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
@@ -79,7 +80,7 @@ class Resource:
     update: Callable
     deactivate: Callable
     activate: Callable
-    # Deactivating it may be refused (409): the room of an active queue.
+    # Deactivating it may be refused (409): the room or the department of an active queue.
     deactivate_conflicts: bool = False
 
 
@@ -178,6 +179,7 @@ _register(
         reference.update_department,
         reference.deactivate_department,
         reference.activate_department,
+        deactivate_conflicts=True,
     )
 )
 _register(
