@@ -14,7 +14,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
 from clinic.reference.directory import department_check, room_check
-from clinic.reference.editing import LOOKALIKES
+from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -199,7 +199,9 @@ def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, 
     """A Conflict when an active queue (other than ``current``) numbers its tickets with
     ``prefix``, or with letters that read the same on a board ("К" and "K"): two "T-001" of
     one day would send two patients to one call. A switched-off queue issues nothing, so its
-    prefix may be taken; it is switched on again only with a free one."""
+    prefix may be taken; it is switched on again only with a free one. Two admins saving
+    queues at once are checked one after the other: both would find the prefix free."""
+    one_at_a_time(session, "queue prefixes")
     looks = prefix.translate(LOOKALIKES)
     rows = session.execute(
         select(Queue.id, Queue.code, Queue.prefix).where(Queue.active.is_(True)).order_by(Queue.id)

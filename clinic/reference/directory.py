@@ -30,6 +30,7 @@ from clinic.reference.editing import (
     fetch,
     filter_by_text,
     filter_common,
+    one_at_a_time,
     paginate,
     record_change,
     searchable,
@@ -129,6 +130,7 @@ def _department_values(session: Session, data: dict, current: Department | None)
 def _check_prefix_looks_free(session: Session, prefix: str, current: Department | None) -> None:
     """A Conflict when another department's prefix reads the same on a screen, "К-012" and
     "K-012" (the same prefix itself is left to the unique check, which names it too)."""
+    one_at_a_time(session, "department ticket prefixes")
     looks = prefix.translate(LOOKALIKES)
     rows = session.execute(select(Department.id, Department.ticket_prefix)).all()
     for other_id, other in rows:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -203,6 +203,14 @@ class Kind:
     @property
     def channel(self) -> str:
         return f"reference:{self.plural}"
+
+
+def one_at_a_time(session: Session, rule: str) -> None:
+    """Transactions that call this with the same ``rule`` run one after another from here to
+    their commit: a rule no unique constraint can hold (letters that only look the same) is
+    checked by one of them at a time. SQLite lets one writer in at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:rule))"), {"rule": rule})
 
 
 def record_change(session: Session, kind: Kind, action: str, entity) -> None:
