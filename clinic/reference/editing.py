@@ -342,6 +342,15 @@ def loosely_contains(column, key: str):
     )
 
 
+def same_name(key: str, other: str) -> bool:
+    """Two search keys name the same person: the same words in any order, compared as
+    :func:`loosely_contains` compares them ("Karimov Sherzod" is "Шерзод Каримов")."""
+    return any(
+        sorted(_fold(key, folds).split()) == sorted(_fold(other, folds).split())
+        for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
+    )
+
+
 def _folded(column, folds):
     for old, new in folds:
         column = func.replace(column, old, new)

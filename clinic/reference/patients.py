@@ -26,6 +26,7 @@ from clinic.reference.editing import (
     filter_common,
     loosely_contains,
     paginate,
+    same_name,
     set_active,
 )
 from clinic.reference.models import Patient
@@ -39,6 +40,8 @@ NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
+# How many possible earlier registrations of a new patient are named at most.
+DUPLICATES_SHOWN = 5
 
 
 def patient_as_dict(p: Patient) -> dict:
@@ -101,6 +104,28 @@ def create_patient(session: Session, data: dict, *, today: date | None = None) -
     """Register a patient. ``today`` (the clinic's date) bounds the birth date; by default
     it is taken in Asia/Tashkent. A document number already on file is a Conflict."""
     return create(session, PATIENT, _patient_values(data, None, today))
+
+
+def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
+    """Active patients who may be ``patient`` registered before: the same name (in either
+    script, any word order) and no birth date telling them apart. Twins have names of their
+    own and namesakes other birth dates, so neither is named; a phone is no help (a family
+    shares one, and a patient's changes). Told to the registrar, never refused."""
+    words = patient.search_name.split()
+    if not words:
+        return []
+    stmt = select(Patient).where(Patient.active.is_(True), Patient.id != patient.id)
+    for word in dict.fromkeys(words):
+        stmt = stmt.where(loosely_contains(Patient.search_name, word))
+    if patient.birth_date is not None:
+        stmt = stmt.where(
+            or_(Patient.birth_date.is_(None), Patient.birth_date == patient.birth_date)
+        )
+    # Names holding these words among others ("Karimov Sherzod Anvarovich") come too: at
+    # most a page of them is read to find the same names.
+    candidates = session.scalars(stmt.order_by(Patient.id.desc()).limit(200))
+    same = [p for p in candidates if same_name(p.search_name, patient.search_name)]
+    return same[:DUPLICATES_SHOWN]
 
 
 def update_patient(

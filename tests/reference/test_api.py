@@ -193,6 +193,29 @@ def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_scr
     assert client.get("/api/v1/patients?sex=F").json["total"] == 0
 
 
+def test_registering_a_patient_again_names_the_earlier_record_but_twins_are_not_warned(client):
+    """At the desk the same patient is registered twice (typed in the other script, with a
+    new phone): the answer names the earlier record, without refusing. Twins sharing a phone
+    and a birth day, and a namesake born on another day, are no one's duplicates."""
+    first = {"full_name": "Ўткир Қодиров", "sex": "M", "birth_date": "1990-05-04"}
+    first = _created(client.post("/api/v1/patients", json={**first, "phone": "90 123 45 67"}))
+    assert first["possible_duplicates"] == []
+    twin = {"full_name": "Ўктам Қодиров", "sex": "M", "birth_date": "1990-05-04"}
+    twin = _created(client.post("/api/v1/patients", json={**twin, "phone": "90 123 45 67"}))
+    assert twin["possible_duplicates"] == []
+    namesake = {"full_name": "Qodirov O'tkir", "sex": "M", "birth_date": "1961-01-30"}
+    assert _created(client.post("/api/v1/patients", json=namesake))["possible_duplicates"] == []
+
+    again = {"full_name": "Qodirov Oʻtkir", "sex": "M", "phone": "93 555 44 33"}
+    again = client.post("/api/v1/patients", json={**again, "birth_date": "1990-05-04"})
+    assert again.status_code == 201, again.json
+    assert [p["id"] for p in again.json["possible_duplicates"]] == [first["id"]]
+    assert again.json["possible_duplicates"][0]["phone"] == "+998901234567"
+    assert "possible_duplicates" not in client.get(again.headers["Location"]).json
+    documented = client.get("/api/openapi.json").json["components"]["schemas"]
+    assert "possible_duplicates" in documented["PatientCreated"]["properties"]
+
+
 @pytest.mark.parametrize(
     "path",
     [
