@@ -107,7 +107,13 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         errors["prefix"] = [f"1-{limits.PREFIX_MAX} capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
         value = values.get(field)
-        row = session.get(model, value) if is_id(value) else None
+        # Read locked: a department or room being switched off or moved at this moment (its
+        # row locked while its queues are checked) is seen as it ends up.
+        row = (
+            session.get(model, value, with_for_update={"read": True}, populate_existing=True)
+            if is_id(value)
+            else None
+        )
         if value is not None and row is None:
             errors[field] = [f"no such {field[:-3]}"]
         elif row is not None and not row.active:

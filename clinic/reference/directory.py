@@ -30,6 +30,7 @@ from clinic.reference.editing import (
     fetch,
     filter_by_text,
     filter_common,
+    locked,
     one_at_a_time,
     paginate,
     record_change,
@@ -172,7 +173,7 @@ def department_check(fn: DepartmentCheck) -> DepartmentCheck:
 def deactivate_department(session: Session, department_id: int) -> Department:
     """Switch a department off; refused (Conflict ``department_in_use``, naming ``active``)
     while something still works in it, such as an active queue: those go first."""
-    department = fetch(session, DEPARTMENT, department_id)
+    department = locked(session, DEPARTMENT, department_id)
     if department.active:
         uses = _uses(check(session, department) for check in _department_checks)
         if uses:
@@ -260,7 +261,7 @@ def create_room(session: Session, data: dict) -> Room:
 
 
 def update_room(session: Session, room_id: int, data: dict) -> Room:
-    room = fetch(session, ROOM, room_id)
+    room = locked(session, ROOM, room_id)
     values = _room_values(session, data, room)
     if "department_id" in values and values["department_id"] != room.department_id:
         _refuse_if_in_use(session, room, "department_id", values["department_id"])
@@ -273,7 +274,7 @@ def get_room(session: Session, room_id: int) -> Room:
 
 
 def deactivate_room(session: Session, room_id: int) -> Room:
-    room = fetch(session, ROOM, room_id)
+    room = locked(session, ROOM, room_id)
     if room.active:
         _refuse_if_in_use(session, room, "active", False)
     return set_active(session, ROOM, room_id, False)

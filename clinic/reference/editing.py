@@ -228,6 +228,15 @@ def fetch(session: Session, kind: Kind, entity_id):
     return entity
 
 
+def locked(session: Session, kind: Kind, entity_id):
+    """The entity as committed now, its row locked until the caller commits: what is checked
+    before switching it off or moving it (what still uses it) cannot change meanwhile, as
+    whoever takes it on reads it locked too (``FOR SHARE``) and waits."""
+    entity = fetch(session, kind, entity_id)
+    session.refresh(entity, with_for_update=True)
+    return entity
+
+
 def check_refs(session: Session, values: dict, refs: dict[str, tuple[type, str]]) -> None:
     """Every ``field -> (model, label)`` id in ``values`` names an existing, active row."""
     errors: dict[str, list[str]] = {}

@@ -492,7 +492,7 @@ def _second_admin(runtime, save):
                 pids.append(s.scalar(text("SELECT pg_backend_pid()")))
                 save(s)
             answers.append("saved")
-        except Conflict as refused:
+        except (Conflict, ValidationFailed) as refused:
             answers.append(sorted(refused.errors))
 
     return threading.Thread(target=run), pids, answers
@@ -531,3 +531,39 @@ def test_two_admins_creating_queues_with_one_prefix_at_once_do_not_both_succeed(
     assert answers == [["prefix"]]
     with runtime.db.session() as s:
         assert s.scalars(select(Queue.code).where(Queue.prefix == "TA")).all() == ["therapy-1"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+@pytest.mark.parametrize("first_done", ["switched off", "queue made"])
+def test_a_department_switched_off_while_a_queue_is_made_for_it_is_one_or_the_other(
+    runtime, first_done
+):
+    """One admin switches a department off while another makes it a queue: the second
+    waits for the first, and is refused, never leaving an active queue of a department
+    switched off."""
+    with runtime.db.transaction() as s:
+        department = _department(s).id
+
+    def switch_off(s):
+        reference.deactivate_department(s, department)
+
+    def make_queue(s):
+        create_queue(s, {"code": "therapy", "department_id": department})
+
+    first, second = (
+        (switch_off, make_queue) if first_done == "switched off" else (make_queue, switch_off)
+    )
+    thread, pids, answers = _second_admin(runtime, second)
+    with runtime.db.transaction() as s:
+        first(s)
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second admin")
+    thread.join(30)
+    assert answers == [["department_id" if first_done == "switched off" else "active"]]
+    with runtime.db.session() as s:
+        active_queues = s.scalars(select(Queue.code).where(Queue.active.is_(True))).all()
+        switched_off = not s.get(Department, department).active
+    if first_done == "switched off":
+        assert (switched_off, active_queues) == (True, [])
+    else:
+        assert (switched_off, active_queues) == (False, ["therapy"])
