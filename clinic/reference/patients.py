@@ -30,7 +30,7 @@ from clinic.reference.editing import (
     set_active,
 )
 from clinic.reference.models import Patient
-from clinic.text import phone_digits, search_key
+from clinic.text import NotAPhone, normalize_phone, phone_digits, search_key
 
 DEFAULT_TZ = "Asia/Tashkent"
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -168,12 +168,23 @@ def list_patients(
         digits = phone_digits(word)
         document = Patient.document_number.contains(_document(word), autoescape=True)
         if digits and digits == re.sub(r"[\s()+-]", "", word):
+            # A whole number typed as it was given ("00998 90 ...", "8 90 ...") is found as
+            # it is stored; a part of one, digit for digit.
+            whole = _whole_phone(word)
+            digits = whole[1:] if whole else digits
             stmt = stmt.where(or_(Patient.phone.contains(digits, autoescape=True), document))
         elif search_key(word):
             keys = search_key(word).split()
             name = and_(*(loosely_contains(Patient.search_name, k) for k in keys))
             stmt = stmt.where(or_(name, document))
     return paginate(session, stmt, (Patient.full_name, Patient.id), page, page_size)
+
+
+def _whole_phone(word: str) -> str | None:
+    try:
+        return normalize_phone(word)
+    except NotAPhone:
+        return None
 
 
 def _query_words(q: str | None) -> list[str]:

@@ -124,6 +124,8 @@ def test_a_patient_is_found_by_digits_anywhere_in_the_phone(db):
     assert [p.id for p in patients.list_patients(db, q="+998 93")[0]] == [second.id]
     assert {p.id for p in patients.list_patients(db, q="998")[0]} == {first.id, second.id}
     assert patients.list_patients(db, q="777")[1] == 0
+    for whole in ("00998 90 123 45 67", "8 (90) 123-45-67", "+998 90 123 45 67", "901234567"):
+        assert [p.id for p in patients.list_patients(db, q=whole)[0]] == [first.id], whole
 
 
 def test_search_words_are_literal_text_not_patterns(db):
