@@ -35,6 +35,9 @@ from clinic.text import NotAPhone, normalize_phone, phone_digits, search_key
 DEFAULT_TZ = "Asia/Tashkent"
 EARLIEST_BIRTH = date(1900, 1, 1)
 SEXES = ("M", "F")
+# A name holds at least one letter: digits or signs alone are a slip (a phone typed into the
+# name field), and no search by name would ever find them.
+NAME_RE = re.compile(r".*[^\W\d_]", re.DOTALL)
 DOCUMENT_RE = re.compile(r"^[A-Z0-9АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯЎҚҒҲ№/-]{1,20}$")
 NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
@@ -66,7 +69,9 @@ def _document(value: str) -> str:
 
 def _patient_values(data: dict, current: Patient | None, today: date | None) -> dict:
     reader = FieldReader(data, partial=current is not None)
-    reader.text("full_name", max_length=160, required=True)
+    reader.text(
+        "full_name", max_length=160, required=True, pattern=NAME_RE, message="A name has letters."
+    )
     reader.day("birth_date", earliest=EARLIEST_BIRTH, latest=today or clinic_today())
     reader.text(
         "sex",
