@@ -13,8 +13,8 @@ from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
-from clinic.reference.directory import room_check
-from clinic.reference.editing import LOOKALIKES
+from clinic.reference.directory import department_check, room_check
+from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -107,7 +107,13 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         errors["prefix"] = [f"1-{limits.PREFIX_MAX} capital letters"]
     for field, model in (("department_id", Department), ("doctor_id", Doctor), ("room_id", Room)):
         value = values.get(field)
-        row = session.get(model, value) if is_id(value) else None
+        # Read locked: a department or room being switched off or moved at this moment (its
+        # row locked while its queues are checked) is seen as it ends up.
+        row = (
+            session.get(model, value, with_for_update={"read": True}, populate_existing=True)
+            if is_id(value)
+            else None
+        )
         if value is not None and row is None:
             errors[field] = [f"no such {field[:-3]}"]
         elif row is not None and not row.active:
@@ -183,11 +189,25 @@ def _queues_a_room_change_breaks(
     return "active queues", broken
 
 
+@department_check
+def _queues_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
+    """The active queues of ``department``: switched off with it they would go on issuing its
+    tickets (and a queue of a switched-off department is not switched on again)."""
+    codes = session.scalars(
+        select(Queue.code)
+        .where(Queue.department_id == department.id, Queue.active.is_(True))
+        .order_by(Queue.code)
+    ).all()
+    return "active queues", list(codes)
+
+
 def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):
     """A Conflict when an active queue (other than ``current``) numbers its tickets with
     ``prefix``, or with letters that read the same on a board ("К" and "K"): two "T-001" of
     one day would send two patients to one call. A switched-off queue issues nothing, so its
-    prefix may be taken; it is switched on again only with a free one."""
+    prefix may be taken; it is switched on again only with a free one. Two admins saving
+    queues at once are checked one after the other: both would find the prefix free."""
+    one_at_a_time(session, "queue prefixes")
     looks = prefix.translate(LOOKALIKES)
     rows = session.execute(
         select(Queue.id, Queue.code, Queue.prefix).where(Queue.active.is_(True)).order_by(Queue.id)

@@ -30,6 +30,8 @@ from clinic.reference.editing import (
     fetch,
     filter_by_text,
     filter_common,
+    locked,
+    one_at_a_time,
     paginate,
     record_change,
     searchable,
@@ -129,6 +131,7 @@ def _department_values(session: Session, data: dict, current: Department | None)
 def _check_prefix_looks_free(session: Session, prefix: str, current: Department | None) -> None:
     """A Conflict when another department's prefix reads the same on a screen, "К-012" and
     "K-012" (the same prefix itself is left to the unique check, which names it too)."""
+    one_at_a_time(session, "department ticket prefixes")
     looks = prefix.translate(LOOKALIKES)
     rows = session.execute(select(Department.id, Department.ticket_prefix)).all()
     for other_id, other in rows:
@@ -154,8 +157,39 @@ def get_department(session: Session, department_id: int) -> Department:
     return fetch(session, DEPARTMENT, department_id)
 
 
+# What other modules keep in a department: each check tells, for a department about to be
+# deactivated, what of its own still works there: a plural noun and their codes (the queue
+# module's active queues, which would go on issuing tickets of a department switched off).
+DepartmentCheck = Callable[[Session, Department], tuple[str, list[str]]]
+_department_checks: list[DepartmentCheck] = []
+
+
+def department_check(fn: DepartmentCheck) -> DepartmentCheck:
+    """Register ``fn`` to be asked before a department is deactivated."""
+    _department_checks.append(fn)
+    return fn
+
+
 def deactivate_department(session: Session, department_id: int) -> Department:
+    """Switch a department off; refused (Conflict ``department_in_use``, naming ``active``)
+    while something still works in it, such as an active queue: those go first."""
+    department = locked(session, DEPARTMENT, department_id)
+    if department.active:
+        uses = _uses(check(session, department) for check in _department_checks)
+        if uses:
+            message = f"Department {department.code} still has {uses}. Switch them off first."
+            raise refusal(
+                Conflict,
+                f"department {department.code} is in use",
+                {"active": [("department_in_use", message)]},
+                code="department_in_use",
+            )
     return set_active(session, DEPARTMENT, department_id, False)
+
+
+def _uses(found) -> str:
+    """``"active queues: a, b; ..."`` for each ``(what, codes)`` with codes, else ""."""
+    return "; ".join(f"{what}: {', '.join(codes)}" for what, codes in found if codes)
 
 
 def activate_department(session: Session, department_id: int) -> Department:
@@ -197,15 +231,9 @@ def room_check(fn: RoomCheck) -> RoomCheck:
 def _refuse_if_in_use(session: Session, room: Room, field: str, value) -> None:
     """A Conflict (``room_in_use``) naming ``field`` when something still relies on the room
     as it is: the admin moves it to another room first."""
-    uses = []
-    for check in _room_checks:
-        what, codes = check(session, room, field, value)
-        if codes:
-            uses.append(f"{what}: {', '.join(codes)}")
+    uses = _uses(check(session, room, field, value) for check in _room_checks)
     if uses:
-        message = (
-            f"Room {room.number} is used by {'; '.join(uses)}. Move them to another room first."
-        )
+        message = f"Room {room.number} is used by {uses}. Move them to another room first."
         raise refusal(
             Conflict,
             f"room {room.number} is in use",
@@ -233,7 +261,7 @@ def create_room(session: Session, data: dict) -> Room:
 
 
 def update_room(session: Session, room_id: int, data: dict) -> Room:
-    room = fetch(session, ROOM, room_id)
+    room = locked(session, ROOM, room_id)
     values = _room_values(session, data, room)
     if "department_id" in values and values["department_id"] != room.department_id:
         _refuse_if_in_use(session, room, "department_id", values["department_id"])
@@ -246,7 +274,7 @@ def get_room(session: Session, room_id: int) -> Room:
 
 
 def deactivate_room(session: Session, room_id: int) -> Room:
-    room = fetch(session, ROOM, room_id)
+    room = locked(session, ROOM, room_id)
     if room.active:
         _refuse_if_in_use(session, room, "active", False)
     return set_active(session, ROOM, room_id, False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -205,6 +205,14 @@ class Kind:
         return f"reference:{self.plural}"
 
 
+def one_at_a_time(session: Session, rule: str) -> None:
+    """Transactions that call this with the same ``rule`` run one after another from here to
+    their commit: a rule no unique constraint can hold (letters that only look the same) is
+    checked by one of them at a time. SQLite lets one writer in at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:rule))"), {"rule": rule})
+
+
 def record_change(session: Session, kind: Kind, action: str, entity) -> None:
     event = reference_events.change_event(kind.name, action)
     record_event(session, kind.channel, event.name, kind.as_dict(entity))
@@ -217,6 +225,15 @@ def fetch(session: Session, kind: Kind, entity_id):
         entity = session.get(kind.model, entity_id)
     if entity is None:
         raise NotFound(f"{kind.name} {entity_id} does not exist")
+    return entity
+
+
+def locked(session: Session, kind: Kind, entity_id):
+    """The entity as committed now, its row locked until the caller commits: what is checked
+    before switching it off or moving it (what still uses it) cannot change meanwhile, as
+    whoever takes it on reads it locked too (``FOR SHARE``) and waits."""
+    entity = fetch(session, kind, entity_id)
+    session.refresh(entity, with_for_update=True)
     return entity
 
 
@@ -331,6 +348,15 @@ def loosely_contains(column, key: str):
             _folded(column, folds).contains(_fold(key, folds), autoescape=True)
             for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
         )
+    )
+
+
+def same_name(key: str, other: str) -> bool:
+    """Two search keys name the same person: the same words in any order, compared as
+    :func:`loosely_contains` compares them ("Karimov Sherzod" is "Шерзод Каримов")."""
+    return any(
+        sorted(_fold(key, folds).split()) == sorted(_fold(other, folds).split())
+        for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
     )
 
 

@@ -26,19 +26,25 @@ from clinic.reference.editing import (
     filter_common,
     loosely_contains,
     paginate,
+    same_name,
     set_active,
 )
 from clinic.reference.models import Patient
-from clinic.text import phone_digits, search_key
+from clinic.text import NotAPhone, normalize_phone, phone_digits, search_key
 
 DEFAULT_TZ = "Asia/Tashkent"
 EARLIEST_BIRTH = date(1900, 1, 1)
 SEXES = ("M", "F")
+# A name holds at least one letter: digits or signs alone are a slip (a phone typed into the
+# name field), and no search by name would ever find them.
+NAME_RE = re.compile(r".*[^\W\d_]", re.DOTALL)
 DOCUMENT_RE = re.compile(r"^[A-Z0-9АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯЎҚҒҲ№/-]{1,20}$")
 NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
+# How many possible earlier registrations of a new patient are named at most.
+DUPLICATES_SHOWN = 5
 
 
 def patient_as_dict(p: Patient) -> dict:
@@ -63,7 +69,9 @@ def _document(value: str) -> str:
 
 def _patient_values(data: dict, current: Patient | None, today: date | None) -> dict:
     reader = FieldReader(data, partial=current is not None)
-    reader.text("full_name", max_length=160, required=True)
+    reader.text(
+        "full_name", max_length=160, required=True, pattern=NAME_RE, message="A name has letters."
+    )
     reader.day("birth_date", earliest=EARLIEST_BIRTH, latest=today or clinic_today())
     reader.text(
         "sex",
@@ -101,6 +109,28 @@ def create_patient(session: Session, data: dict, *, today: date | None = None) -
     """Register a patient. ``today`` (the clinic's date) bounds the birth date; by default
     it is taken in Asia/Tashkent. A document number already on file is a Conflict."""
     return create(session, PATIENT, _patient_values(data, None, today))
+
+
+def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
+    """Active patients who may be ``patient`` registered before: the same name (in either
+    script, any word order) and no birth date telling them apart. Twins have names of their
+    own and namesakes other birth dates, so neither is named; a phone is no help (a family
+    shares one, and a patient's changes). Told to the registrar, never refused."""
+    words = patient.search_name.split()
+    if not words:
+        return []
+    stmt = select(Patient).where(Patient.active.is_(True), Patient.id != patient.id)
+    for word in dict.fromkeys(words):
+        stmt = stmt.where(loosely_contains(Patient.search_name, word))
+    if patient.birth_date is not None:
+        stmt = stmt.where(
+            or_(Patient.birth_date.is_(None), Patient.birth_date == patient.birth_date)
+        )
+    # Names holding these words among others ("Karimov Sherzod Anvarovich") come too: at
+    # most a page of them is read to find the same names.
+    candidates = session.scalars(stmt.order_by(Patient.id.desc()).limit(200))
+    same = [p for p in candidates if same_name(p.search_name, patient.search_name)]
+    return same[:DUPLICATES_SHOWN]
 
 
 def update_patient(
@@ -143,12 +173,23 @@ def list_patients(
         digits = phone_digits(word)
         document = Patient.document_number.contains(_document(word), autoescape=True)
         if digits and digits == re.sub(r"[\s()+-]", "", word):
+            # A whole number typed as it was given ("00998 90 ...", "8 90 ...") is found as
+            # it is stored; a part of one, digit for digit.
+            whole = _whole_phone(word)
+            digits = whole[1:] if whole else digits
             stmt = stmt.where(or_(Patient.phone.contains(digits, autoescape=True), document))
         elif search_key(word):
             keys = search_key(word).split()
             name = and_(*(loosely_contains(Patient.search_name, k) for k in keys))
             stmt = stmt.where(or_(name, document))
     return paginate(session, stmt, (Patient.full_name, Patient.id), page, page_size)
+
+
+def _whole_phone(word: str) -> str | None:
+    try:
+        return normalize_phone(word)
+    except NotAPhone:
+        return None
 
 
 def _query_words(q: str | None) -> list[str]:

@@ -145,6 +145,38 @@ def test_a_room_an_active_queue_calls_into_is_neither_closed_nor_moved_away(clie
     assert "409" in documented["post"]["responses"]
 
 
+def test_a_department_with_active_queues_is_not_switched_off_under_them(client):
+    """Switched off, a department's active queues would go on issuing its tickets: 409
+    naming ``active`` and the queues, nothing changed; with its queues off it goes."""
+    therapy = _created(client.post("/api/v1/departments", json=THERAPY))["id"]
+    room = _created(client.post("/api/v1/rooms", json={"number": "12"}))["id"]
+    second = _queue(client, "therapy-b", therapy, room, "TB")
+    first = _queue(client, "therapy-a", therapy, room, "TA")
+    path = f"/api/v1/departments/{therapy}"
+    before = client.get(path).json
+
+    refused = client.post(f"{path}/deactivate")
+    body = refused.json
+    assert refused.status_code == 409, body
+    assert body["code"] == "department_in_use" and body["reasons"] == {
+        "active": ["department_in_use"]
+    }
+    assert "therapy-a, therapy-b" in body["errors"]["active"][0], body
+    assert client.get(path).json == before
+
+    for queue in (first, second):
+        off = client.patch(f"/api/v1/queues/{queue}", json={"active": False})
+        assert off.status_code == 200, off.json
+    closed = client.post(f"{path}/deactivate")
+    assert closed.status_code == 200 and closed.json["active"] is False
+    on_again = client.patch(f"/api/v1/queues/{first}", json={"active": True})
+    assert on_again.status_code == 422 and "department_id" in on_again.json["errors"]
+    documented = client.get("/api/openapi.json").json["paths"]
+    assert (
+        "409" in documented["/api/v1/departments/{department_id}/deactivate"]["post"]["responses"]
+    )
+
+
 def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_script(client):
     body = {
         "full_name": "Ғулом Каримов",
@@ -159,6 +191,29 @@ def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_scr
         found = client.get("/api/v1/patients", query_string={"q": q}).json
         assert [p["id"] for p in found["items"]] == [patient["id"]], q
     assert client.get("/api/v1/patients?sex=F").json["total"] == 0
+
+
+def test_registering_a_patient_again_names_the_earlier_record_but_twins_are_not_warned(client):
+    """At the desk the same patient is registered twice (typed in the other script, with a
+    new phone): the answer names the earlier record, without refusing. Twins sharing a phone
+    and a birth day, and a namesake born on another day, are no one's duplicates."""
+    first = {"full_name": "Ўткир Қодиров", "sex": "M", "birth_date": "1990-05-04"}
+    first = _created(client.post("/api/v1/patients", json={**first, "phone": "90 123 45 67"}))
+    assert first["possible_duplicates"] == []
+    twin = {"full_name": "Ўктам Қодиров", "sex": "M", "birth_date": "1990-05-04"}
+    twin = _created(client.post("/api/v1/patients", json={**twin, "phone": "90 123 45 67"}))
+    assert twin["possible_duplicates"] == []
+    namesake = {"full_name": "Qodirov O'tkir", "sex": "M", "birth_date": "1961-01-30"}
+    assert _created(client.post("/api/v1/patients", json=namesake))["possible_duplicates"] == []
+
+    again = {"full_name": "Qodirov Oʻtkir", "sex": "M", "phone": "93 555 44 33"}
+    again = client.post("/api/v1/patients", json={**again, "birth_date": "1990-05-04"})
+    assert again.status_code == 201, again.json
+    assert [p["id"] for p in again.json["possible_duplicates"]] == [first["id"]]
+    assert again.json["possible_duplicates"][0]["phone"] == "+998901234567"
+    assert "possible_duplicates" not in client.get(again.headers["Location"]).json
+    documented = client.get("/api/openapi.json").json["components"]["schemas"]
+    assert "possible_duplicates" in documented["PatientCreated"]["properties"]
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,17 @@ def test_a_name_that_is_not_text_is_refused(db):
     assert errors == {"full_name": ["Not a valid string."]}
 
 
+@pytest.mark.parametrize("name", ["90 123 45 67", "-", "\u200b", "\u0301", "№ 5"])
+def test_a_name_without_a_letter_is_refused_and_nothing_is_registered(db, name):
+    errors = refused(lambda: patients.create_patient(db, {"full_name": name, "sex": "M"}))
+    assert errors == {"full_name": ["A name has letters."]}
+    assert patients.list_patients(db)[1] == 0
+    ali = patients.create_patient(db, {"full_name": "Ali", "sex": "M"})
+    errors = refused(lambda: patients.update_patient(db, ali.id, {"full_name": name}))
+    assert errors == {"full_name": ["A name has letters."]}
+    assert patients.create_patient(db, {"full_name": "O‘g‘iloy 2-", "sex": "F"}).id
+
+
 @pytest.mark.parametrize(
     "birth_date, message",
     [

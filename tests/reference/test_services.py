@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from clinic.demo import load_demo_data
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import ClinicProfile, Department, OutboxEvent, Patient, Service
+from clinic.queue.admin import create_queue
+from clinic.queue.models import Queue
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
 from clinic.reference.editing import write
 from clinic.text import NotAPhone, normalize_phone, search_key
+from tests.races import wait_for, waits_for_a_lock
 
 NAMES = {"name_ru": "Терапия", "name_uz": "Terapiya", "name_en": "Therapy"}
 
@@ -120,6 +124,8 @@ def test_a_patient_is_found_by_digits_anywhere_in_the_phone(db):
     assert [p.id for p in patients.list_patients(db, q="+998 93")[0]] == [second.id]
     assert {p.id for p in patients.list_patients(db, q="998")[0]} == {first.id, second.id}
     assert patients.list_patients(db, q="777")[1] == 0
+    for whole in ("00998 90 123 45 67", "8 (90) 123-45-67", "+998 90 123 45 67", "901234567"):
+        assert [p.id for p in patients.list_patients(db, q=whole)[0]] == [first.id], whole
 
 
 def test_search_words_are_literal_text_not_patterns(db):
@@ -475,3 +481,91 @@ def test_a_name_with_yo_is_found_typed_with_ye_as_russian_usually_writes_it(db):
     for query in ("Елкина", "Yolkina", "Алена", "alena"):
         assert [p.id for p in patients.list_patients(db, q=query)[0]] == [yolkina.id], query
     assert [p.id for p in patients.list_patients(db, q="Семёнова")[0]] == [semenova.id]
+
+
+def _second_admin(runtime, save):
+    """Run ``save(session)`` in a thread of its own; its backend pid goes into ``pids`` and
+    what came of it (``"saved"`` or the refused fields) into ``answers``."""
+    pids, answers = [], []
+
+    def run():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                save(s)
+            answers.append("saved")
+        except (Conflict, ValidationFailed) as refused:
+            answers.append(sorted(refused.errors))
+
+    return threading.Thread(target=run), pids, answers
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_two_admins_giving_look_alike_ticket_prefixes_at_once_do_not_both_succeed(runtime):
+    """ "K" (Latin) and "К" (Cyrillic) saved at the same moment: no unique constraint sees
+    them as the same, so the second waits for the first and is refused."""
+    thread, pids, answers = _second_admin(
+        runtime, lambda s: _department(s, code="CARD", prefix="К")
+    )
+    with runtime.db.transaction() as first:
+        _department(first, code="KARD", prefix="K")
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second admin")
+    thread.join(30)
+    assert answers == [["ticket_prefix"]]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_two_admins_creating_queues_with_one_prefix_at_once_do_not_both_succeed(runtime):
+    """Two active queues numbering "TA-001" would send two patients to one call."""
+    with runtime.db.transaction() as s:
+        department = _department(s).id
+
+    def queue(s, code):
+        return create_queue(s, {"code": code, "department_id": department, "prefix": "TA"})
+
+    thread, pids, answers = _second_admin(runtime, lambda s: queue(s, "therapy-2"))
+    with runtime.db.transaction() as first:
+        queue(first, "therapy-1")
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second admin")
+    thread.join(30)
+    assert answers == [["prefix"]]
+    with runtime.db.session() as s:
+        assert s.scalars(select(Queue.code).where(Queue.prefix == "TA")).all() == ["therapy-1"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+@pytest.mark.parametrize("first_done", ["switched off", "queue made"])
+def test_a_department_switched_off_while_a_queue_is_made_for_it_is_one_or_the_other(
+    runtime, first_done
+):
+    """One admin switches a department off while another makes it a queue: the second
+    waits for the first, and is refused, never leaving an active queue of a department
+    switched off."""
+    with runtime.db.transaction() as s:
+        department = _department(s).id
+
+    def switch_off(s):
+        reference.deactivate_department(s, department)
+
+    def make_queue(s):
+        create_queue(s, {"code": "therapy", "department_id": department})
+
+    first, second = (
+        (switch_off, make_queue) if first_done == "switched off" else (make_queue, switch_off)
+    )
+    thread, pids, answers = _second_admin(runtime, second)
+    with runtime.db.transaction() as s:
+        first(s)
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second admin")
+    thread.join(30)
+    assert answers == [["department_id" if first_done == "switched off" else "active"]]
+    with runtime.db.session() as s:
+        active_queues = s.scalars(select(Queue.code).where(Queue.active.is_(True))).all()
+        switched_off = not s.get(Department, department).active
+    if first_done == "switched off":
+        assert (switched_off, active_queues) == (True, [])
+    else:
+        assert (switched_off, active_queues) == (False, ["therapy"])

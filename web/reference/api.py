@@ -37,7 +37,8 @@ def _problems(*statuses: int):
     descriptions = {
         404: "No such entity.",
         409: "A unique value (code, number, document) is taken, a concurrent change won, or "
-        "(`room_in_use`) an active queue calls into the room.",
+        "(`room_in_use`) an active queue calls into the room, or (`department_in_use`) the "
+        "department has active queues.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
@@ -79,8 +80,11 @@ class Resource:
     update: Callable
     deactivate: Callable
     activate: Callable
-    # Deactivating it may be refused (409): the room of an active queue.
+    # Deactivating it may be refused (409): the room or the department of an active queue.
     deactivate_conflicts: bool = False
+    # What a create answers beyond the entity (its schema, and the extra fields' values).
+    created_out: type[Schema] | None = None
+    created_extra: Callable | None = None
 
 
 def _register(r: Resource) -> None:
@@ -106,15 +110,18 @@ def _register(r: Resource) -> None:
     @blp.route(collection, methods=["POST"], endpoint=f"create_{r.singular}")
     @requires(r.edit)
     @blp.arguments(r.body)
-    @blp.response(201, r.out, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.response(201, r.created_out or r.out, headers={"Location": {"schema": {"type": "string"}}})
     @_problems(409, 415, 422)
     @blp.doc(summary=f"Create a {r.singular}", description="Answers 201 with its Location.")
     def create_item(data: dict):
         session = db.session()
         entity = r.create(session, data)
+        answer = r.as_dict(entity)
+        if r.created_extra is not None:
+            answer.update(r.created_extra(session, entity))
         session.commit()
         location = url_for(f"{blp.name}.get_{r.singular}", **{id_arg: entity.id})
-        return r.as_dict(entity), 201, {"Location": location}
+        return answer, 201, {"Location": location}
 
     @blp.route(item, methods=["GET"], endpoint=f"get_{r.singular}")
     @requires(r.read)
@@ -178,6 +185,7 @@ _register(
         reference.update_department,
         reference.deactivate_department,
         reference.activate_department,
+        deactivate_conflicts=True,
     )
 )
 _register(
@@ -261,6 +269,12 @@ _register(
         ),
         patients.deactivate_patient,
         patients.activate_patient,
+        created_out=schemas.PatientCreated,
+        created_extra=lambda session, patient: {
+            "possible_duplicates": [
+                patients.patient_as_dict(p) for p in patients.possible_duplicates(session, patient)
+            ]
+        },
     )
 )
 

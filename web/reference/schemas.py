@@ -251,6 +251,18 @@ class PatientOut(Stamped):
     notes = fields.String(required=True)
 
 
+class PatientCreated(PatientOut):
+    possible_duplicates = fields.List(
+        fields.Nested(PatientOut),
+        required=True,
+        metadata={
+            "description": "Active patients who may be this one registered before: the same "
+            "name in either script and no birth date telling them apart (at most 5). A "
+            "warning; the patient is registered all the same."
+        },
+    )
+
+
 PatientPage = page_schema(PatientOut, "PatientPage")
 
 
