@@ -7,8 +7,11 @@ any of those defaults.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,7 +304,7 @@ class Settings:
             click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
-            webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
+            webhook_secrets=_webhook_secrets(env),
             provider_allowed_ips=_allowed_networks(env),
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
@@ -346,6 +349,43 @@ def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
             raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
         found[key.strip().lower()] = value.strip()
     return found
+
+
+# A webhook sender's name is the last part of its URL (/payments/webhooks/<name>) and is
+# stored as its payments' provider and method (32 characters at most).
+WEBHOOK_SENDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+# Names the payments use already: a sender so named would pass for Payme, Click, the desk's
+# idempotency keys or its cash and card (and share Payme's or Click's allowed addresses).
+RESERVED_SENDERS = ("payme", "click", "desk", "cash", "card")
+
+
+def _webhook_secrets(env: dict) -> dict[str, str]:
+    """``CLINIC_WEBHOOK_SECRETS=acq=whsec_...,other=whsec_...``, each name and key checked."""
+    senders = _pairs(env, "CLINIC_WEBHOOK_SECRETS", ",")
+    for name, secret in senders.items():
+        if not WEBHOOK_SENDER.fullmatch(name):
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: the sender name {name!r} must be 1 to 32 letters a-z,"
+                " digits, '.', '-' or '_' (its URL is /payments/webhooks/<name>)"
+            )
+        if name in RESERVED_SENDERS:
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: {name!r} is a built-in payment method; give the sender"
+                " another name"
+            )
+        key = secret[len("whsec_") :]
+        try:
+            usable = secret.startswith("whsec_") and base64.b64decode(
+                key + "=" * (-len(key) % 4), validate=True
+            )
+        except (binascii.Error, ValueError):
+            usable = False
+        if not usable:
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: the secret of {name!r} must be the sender's signing"
+                " key, whsec_ followed by base64"
+            )
+    return senders
 
 
 def _allowed_networks(env: dict) -> dict:

@@ -44,12 +44,48 @@ def test_an_unknown_provider_is_refused_by_name(tmp_path):
         dev(tmp_path, CLINIC_PAYMENT_PROVIDERS="payme,stripe")
 
 
+KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_KEY = "whsec_c2lnbmluZyBrZXk="
+
+
 def test_webhook_secrets_are_name_value_pairs(tmp_path):
-    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS="Acquirer=whsec_a, ,other = whsec_b")
-    assert settings.webhook_secrets == {"acquirer": "whsec_a", "other": "whsec_b"}
-    for bad in ("acquirer", "=whsec_a", "acquirer=", "acquirer=whsec_a,broken"):
+    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"Acquirer={KEY}, ,other = {OTHER_KEY}")
+    assert settings.webhook_secrets == {"acquirer": KEY, "other": OTHER_KEY}
+    for bad in ("acquirer", f"={KEY}", "acquirer=", f"acquirer={KEY},broken"):
         with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS must be name=value"):
             dev(tmp_path, CLINIC_WEBHOOK_SECRETS=bad)
+
+
+@pytest.mark.parametrize(
+    "senders, named",
+    [
+        # A name no event of it could be stored under (32 characters at most), or no URL reach.
+        ("a" * 33 + f"={KEY}", "'" + "a" * 33 + "' must be 1 to 32"),
+        (f"acq/1={KEY}", "'acq/1' must be 1 to 32"),
+        (f"my acq={KEY}", "'my acq' must be 1 to 32"),
+        # Built-in names: the sender's payments would pass for Payme's, Click's or the desk's.
+        (f"acq={KEY},Payme={KEY}", "'payme' is a built-in payment method"),
+        (f"click={KEY}", "'click' is a built-in payment method"),
+        (f"desk={KEY}", "'desk' is a built-in payment method"),
+        (f"cash={KEY}", "'cash' is a built-in payment method"),
+        # No key to check a signature with.
+        ("acq=whsec_a", "secret of 'acq' must be the sender's signing key"),
+        ("acq=whsec_", "secret of 'acq' must be the sender's signing key"),
+        ("acq=whsec_!!!!", "secret of 'acq' must be the sender's signing key"),
+        ("acq=MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "secret of 'acq' must be"),
+    ],
+)
+def test_a_webhook_sender_that_could_not_work_is_refused_at_start_by_name(tmp_path, senders, named):
+    with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS") as refused:
+        dev(tmp_path, CLINIC_WEBHOOK_SECRETS=senders)
+    assert named in str(refused.value)
+    assert KEY not in str(refused.value)
+
+
+def test_a_webhook_sender_may_have_a_32_character_name_and_an_unpadded_key(tmp_path):
+    name = "uzcard-humo_acquirer.tashkent-01"
+    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"{name}=whsec_c2lnbmluZyBrZXk")
+    assert settings.webhook_secrets == {name: "whsec_c2lnbmluZyBrZXk"}
 
 
 def test_provider_addresses_are_networks_per_provider(tmp_path):
@@ -85,7 +121,7 @@ def test_production_names_each_missing_or_placeholder_provider_secret(tmp_path):
         PAYME_KEY="dev-key",
         CLICK_SERVICE_ID="12713",
         CLICK_MERCHANT_ID="TEST",
-        CLINIC_WEBHOOK_SECRETS="acquirer=whsec_real",
+        CLINIC_WEBHOOK_SECRETS=f"acquirer={KEY}",
     )
     with pytest.raises(ConfigError) as refused:
         Settings.from_env(env)
