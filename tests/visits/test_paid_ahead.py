@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import time, timedelta
 
+import pytest
+from sqlalchemy import text
+
+from clinic.payments import invoices
 from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue.models import Ticket
-from clinic.visits import booking
+from clinic.visits import booking, checkin
+from clinic.visits.models import Visit
+from tests.races import wait_for, waits_for_a_lock
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
 
 
@@ -76,3 +83,51 @@ def test_an_appointment_paid_ahead_checks_in_as_a_paid_ticket_the_doctor_can_cal
     assert paid.status_code == 201, paid.get_json()
     with runtime.db.session() as s:
         assert s.get(Ticket, tickets[unpaid_visit]).paid_at is not None
+
+
+# Row locks under real concurrency: PostgreSQL, the production database (SQLite lets one
+# writer in at a time, so the payment and the check-in cannot overlap there).
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_check_in_while_the_appointment_is_being_paid_ahead_gives_a_paid_ticket(runtime):
+    """Payme (or the desk) pays the appointment's invoice at the moment the patient checks
+    in: the check-in waits for the payment and issues a paid ticket, instead of taking the
+    invoice for its ticket as still open while the payment, not seeing the ticket yet, marks
+    none paid."""
+    clinic = make_clinic(runtime, patients=1, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {
+                "code": "thr", "department_id": clinic.department_id,
+                "room_id": clinic.room_ids[0], "closes_at": time(23, 59, 59, 999999),
+                "pay_before_doctor": True,
+            },
+        )  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
+            lines=[{"service_id": clinic.service_id}], actor="registrar",
+        )  # fmt: skip
+        invoice_id, total = invoice.id, invoice.total
+    pids, tickets = [], []
+
+    def check_in():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            visit = s.get(Visit, visit_id)
+            tickets.append(checkin.check_in(s, visit, tz=clinic.tz, actor="registrar").id)
+
+    arriving = threading.Thread(target=check_in)
+    with runtime.db.transaction() as s:
+        paying = invoices.lock_invoice(s, invoice_id)
+        invoices.record_payment(
+            s, paying, method="payme", amount=total, provider="payme", provider_ref="ahead-1",
+            actor="payme", locked=True,
+        )  # fmt: skip
+        arriving.start()
+        wait_for(lambda: tickets or waits_for_a_lock(runtime, pids), what="the check-in")
+    arriving.join(30)
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).ticket_id == tickets[0]
+        assert s.get(Ticket, tickets[0]).paid_at is not None
