@@ -347,6 +347,10 @@ def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
+        if key.strip().lower() in found:
+            # Kept silently, the last would stand alone: a second key or network of a name
+            # (a key being rotated, another office) would be refused at every call.
+            raise ConfigError(f"{name} names {key.strip().lower()!r} twice: give it once")
         found[key.strip().lower()] = value.strip()
     return found
 

@@ -82,6 +82,13 @@ def test_a_webhook_sender_that_could_not_work_is_refused_at_start_by_name(tmp_pa
     assert KEY not in str(refused.value)
 
 
+def test_a_name_given_twice_is_refused_rather_than_its_first_value_dropped(tmp_path):
+    with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS names 'acq' twice"):
+        dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"acq={KEY},ACQ={OTHER_KEY}")
+    with pytest.raises(ConfigError, match="CLINIC_PROVIDER_ALLOWED_IPS names 'payme' twice"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24;payme=185.178.51.0/24")
+
+
 def test_a_webhook_sender_may_have_a_32_character_name_and_an_unpadded_key(tmp_path):
     name = "uzcard-humo_acquirer.tashkent-01"
     settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"{name}=whsec_c2lnbmluZyBrZXk")
