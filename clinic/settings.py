@@ -305,7 +305,7 @@ class Settings:
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
             webhook_secrets=_webhook_secrets(env),
-            provider_allowed_ips=_allowed_networks(env),
+            provider_allowed_ips=_allowed_networks(env, _webhook_secrets(env)),
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
@@ -392,10 +392,17 @@ def _webhook_secrets(env: dict) -> dict[str, str]:
     return senders
 
 
-def _allowed_networks(env: dict) -> dict:
-    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``."""
+def _allowed_networks(env: dict, senders: dict) -> dict:
+    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``,
+    for Payme, Click and the webhook ``senders``: a name none of them has (a typo) would leave
+    the provider it meant callable from anywhere."""
     networks = {}
     for provider, value in _pairs(env, "CLINIC_PROVIDER_ALLOWED_IPS", ";").items():
+        if provider not in ("payme", "click", *senders):
+            raise ConfigError(
+                f"CLINIC_PROVIDER_ALLOWED_IPS: {provider!r} is neither payme, click nor a sender"
+                " of CLINIC_WEBHOOK_SECRETS"
+            )
         try:
             networks[provider] = tuple(
                 ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()

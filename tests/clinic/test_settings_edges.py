@@ -9,6 +9,8 @@ import pytest
 from clinic.settings import ConfigError, Settings
 
 STRONG = "k" * 40
+KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_KEY = "whsec_c2lnbmluZyBrZXk="
 
 
 def dev(tmp_path, **env) -> Settings:
@@ -42,10 +44,6 @@ def test_the_enabled_providers_are_read_as_a_list_in_any_case(tmp_path):
 def test_an_unknown_provider_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="'stripe'"):
         dev(tmp_path, CLINIC_PAYMENT_PROVIDERS="payme,stripe")
-
-
-KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-OTHER_KEY = "whsec_c2lnbmluZyBrZXk="
 
 
 def test_webhook_secrets_are_name_value_pairs(tmp_path):
@@ -109,6 +107,19 @@ def test_provider_addresses_are_networks_per_provider(tmp_path):
     }
     with pytest.raises(ConfigError, match="CLINIC_PROVIDER_ALLOWED_IPS"):
         dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.300")
+
+
+def test_an_allow_list_for_no_provider_is_refused_rather_than_leaving_the_meant_one_open(
+    tmp_path,
+):
+    with pytest.raises(ConfigError, match="'payem' is neither payme, click nor a sender"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payem=185.234.113.0/24")
+    with pytest.raises(ConfigError, match="'acq' is neither"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="acq=10.0.0.0/8")
+    settings = dev(
+        tmp_path, CLINIC_WEBHOOK_SECRETS=f"acq={KEY}", CLINIC_PROVIDER_ALLOWED_IPS="acq=10.0.0.0/8"
+    )
+    assert settings.provider_allowed_ips == {"acq": (ipaddress.ip_network("10.0.0.0/8"),)}
 
 
 def test_the_provider_rate_limit_is_checked_at_start(tmp_path):
