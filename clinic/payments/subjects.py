@@ -77,7 +77,8 @@ def _invoices_follow_the_patient(
     the desk), are for the ticket his check-in issued: paid, it is a paid ticket that a "pay
     before the doctor" queue calls; open, the desk and his phone page show it with the
     ticket. An invoice already holding an active ticket keeps it; one holding the ticket of
-    an earlier check-in, cancelled when the visit moved to another day, takes the new one."""
+    an earlier check-in, cancelled when the visit moved to another day or transferred when
+    it moved to another doctor's queue, takes the new one."""
     inactive = select(Ticket.id).where(Ticket.status.not_in(TicketStatus.ACTIVE))
     query = (
         select(Invoice)
