@@ -248,6 +248,7 @@ class Settings:
             if o.strip()
         )
 
+        senders = _webhook_secrets(env)
         return cls(
             env=mode,
             instance_path=instance,
@@ -304,8 +305,8 @@ class Settings:
             click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
-            webhook_secrets=_webhook_secrets(env),
-            provider_allowed_ips=_allowed_networks(env, _webhook_secrets(env)),
+            webhook_secrets=senders,
+            provider_allowed_ips=_allowed_networks(env, senders),
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
