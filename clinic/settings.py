@@ -7,8 +7,11 @@ any of those defaults.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +248,7 @@ class Settings:
             if o.strip()
         )
 
+        senders = _webhook_secrets(env)
         return cls(
             env=mode,
             instance_path=instance,
@@ -301,8 +305,8 @@ class Settings:
             click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
-            webhook_secrets=_pairs(env, "CLINIC_WEBHOOK_SECRETS", ","),
-            provider_allowed_ips=_allowed_networks(env),
+            webhook_secrets=senders,
+            provider_allowed_ips=_allowed_networks(env, senders),
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
@@ -344,14 +348,62 @@ def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
+        if key.strip().lower() in found:
+            # Kept silently, the last would stand alone: a second key or network of a name
+            # (a key being rotated, another office) would be refused at every call.
+            raise ConfigError(f"{name} names {key.strip().lower()!r} twice: give it once")
         found[key.strip().lower()] = value.strip()
     return found
 
 
-def _allowed_networks(env: dict) -> dict:
-    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``."""
+# A webhook sender's name is the last part of its URL (/payments/webhooks/<name>) and is
+# stored as its payments' provider and method (32 characters at most).
+WEBHOOK_SENDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+# Names the payments use already: a sender so named would pass for Payme, Click, the desk's
+# idempotency keys or its cash and card (and share Payme's or Click's allowed addresses).
+RESERVED_SENDERS = ("payme", "click", "desk", "cash", "card")
+
+
+def _webhook_secrets(env: dict) -> dict[str, str]:
+    """``CLINIC_WEBHOOK_SECRETS=acq=whsec_...,other=whsec_...``, each name and key checked."""
+    senders = _pairs(env, "CLINIC_WEBHOOK_SECRETS", ",")
+    for name, secret in senders.items():
+        if not WEBHOOK_SENDER.fullmatch(name):
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: the sender name {name!r} must be 1 to 32 letters a-z,"
+                " digits, '.', '-' or '_' (its URL is /payments/webhooks/<name>)"
+            )
+        if name in RESERVED_SENDERS:
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: {name!r} is a built-in payment method; give the sender"
+                " another name"
+            )
+        key = secret[len("whsec_") :]
+        try:
+            usable = secret.startswith("whsec_") and base64.b64decode(
+                key + "=" * (-len(key) % 4), validate=True
+            )
+        except (binascii.Error, ValueError):
+            usable = False
+        if not usable:
+            raise ConfigError(
+                f"CLINIC_WEBHOOK_SECRETS: the secret of {name!r} must be the sender's signing"
+                " key, whsec_ followed by base64"
+            )
+    return senders
+
+
+def _allowed_networks(env: dict, senders: dict) -> dict:
+    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``,
+    for Payme, Click and the webhook ``senders``: a name none of them has (a typo) would leave
+    the provider it meant callable from anywhere."""
     networks = {}
     for provider, value in _pairs(env, "CLINIC_PROVIDER_ALLOWED_IPS", ";").items():
+        if provider not in ("payme", "click", *senders):
+            raise ConfigError(
+                f"CLINIC_PROVIDER_ALLOWED_IPS: {provider!r} is neither payme, click nor a sender"
+                " of CLINIC_WEBHOOK_SECRETS"
+            )
         try:
             networks[provider] = tuple(
                 ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()

@@ -84,7 +84,9 @@ def checkout_links(invoice: Invoice, settings, *, with_qr: bool = True) -> dict:
     links = {}
     if "payme" in settings.payment_providers and settings.payme_merchant_id:
         links["payme"] = {"url": payme_url(settings.payme_merchant_id, invoice.id, due)}
-    if "click" in settings.payment_providers and settings.click_service_id:
+    # Click's payment page needs both the service's and the merchant's id in the link.
+    click_ids = settings.click_service_id and settings.click_merchant_id
+    if "click" in settings.payment_providers and click_ids:
         links["click"] = {
             "url": click_url(settings.click_service_id, settings.click_merchant_id, invoice.id, due)
         }

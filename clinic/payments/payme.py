@@ -162,16 +162,14 @@ def _seen(session: Session, txn: PaymeTransaction | None) -> PaymeTransaction | 
     return txn
 
 
+def _read(session: Session, payme_id: str, *, lock: bool = False) -> PaymeTransaction | None:
+    query = select(PaymeTransaction).where(PaymeTransaction.payme_id == payme_id)
+    query = query.with_for_update() if lock else query
+    return _seen(session, session.scalar(query.execution_options(populate_existing=True)))
+
+
 def _locked(session: Session, payme_id: str) -> PaymeTransaction | None:
-    return _seen(
-        session,
-        session.scalar(
-            select(PaymeTransaction)
-            .where(PaymeTransaction.payme_id == payme_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ),
-    )
+    return _read(session, payme_id, lock=True)
 
 
 def _expired(txn: PaymeTransaction, now: int) -> bool:
@@ -208,11 +206,14 @@ def create_transaction(session: Session, params: dict, now: int) -> dict:
         invoice = _payable_invoice(session, account, amount, lock=True)
     except PaymeError as refused:
         # The same id may have been created by a concurrent call this one waited for (on the
-        # invoice's lock): then it is a repeat, answered as one.
-        again = _locked(session, payme_id) if refused.code == CANNOT_PERFORM else None
+        # invoice's lock): then it is a repeat, answered as one. Read, not locked: this call
+        # holds the invoice, and a Perform of it locks the transaction before the invoice.
+        again = _read(session, payme_id) if refused.code == CANNOT_PERFORM else None
         if again is None:
             raise
-        return _existing_create(session, again, now)
+        if again.state != PaymeState.CREATED or _expired(again, now):
+            raise PaymeError(CANNOT_PERFORM) from None  # past 12 h: the sweeper cancels it
+        return _created_answer(again)
     txn = PaymeTransaction(
         payme_id=payme_id,
         invoice_id=invoice.id,
@@ -332,10 +333,7 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
 
 def check_transaction(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id")
-    txn = _seen(
-        session,
-        session.scalar(select(PaymeTransaction).where(PaymeTransaction.payme_id == payme_id)),
-    )
+    txn = _read(session, payme_id)
     if txn is None:
         raise PaymeError(NOT_FOUND)
     return {

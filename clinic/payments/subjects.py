@@ -77,9 +77,10 @@ def _invoices_follow_the_patient(
     the desk), are for the ticket his check-in issued: paid, it is a paid ticket that a "pay
     before the doctor" queue calls; open, the desk and his phone page show it with the
     ticket. An invoice already holding an active ticket keeps it; one holding the ticket of
-    an earlier check-in, cancelled when the visit moved to another day, takes the new one."""
+    an earlier check-in, cancelled when the visit moved to another day or transferred when
+    it moved to another doctor's queue, takes the new one."""
     inactive = select(Ticket.id).where(Ticket.status.not_in(TicketStatus.ACTIVE))
-    invoices = session.scalars(
+    query = (
         select(Invoice)
         .where(
             Invoice.visit_id == visit.id,
@@ -87,7 +88,13 @@ def _invoices_follow_the_patient(
             or_(Invoice.ticket_id.is_(None), Invoice.ticket_id.in_(inactive)),
         )
         .order_by(Invoice.id)
-    ).all()
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Locked as a payment locks them (SQLite serialises writers already): one being paid
+        # right now is read once paid, or its payment reads the ticket it is for now.
+        query = query.with_for_update(of=Invoice)
+    invoices = session.scalars(query).all()
     for invoice in invoices:
         invoice.ticket_id = ticket.id
         if invoice.status in S.SETTLED:

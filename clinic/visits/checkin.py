@@ -35,10 +35,11 @@ _checked_in: list[CheckedIn] = []
 
 
 def on_check_in(fn: CheckedIn) -> CheckedIn:
-    """Register ``fn``, run in the check-in's transaction once the visit has its ticket: what
-    another module keeps for the visit follows the patient into the queue (an invoice made
-    for the appointment before he came). Registered where that module's domain is imported
-    (visits cannot import the modules that import it)."""
+    """Register ``fn``, run in the check-in's transaction once the visit has its ticket, and
+    in a move's when the ticket is transferred to another doctor's queue: what another module
+    keeps for the visit follows the patient into the queue (an invoice made for the
+    appointment, paid or not). Registered where that module's domain is imported (visits
+    cannot import the modules that import it)."""
     _checked_in.append(fn)
     return fn
 
@@ -153,4 +154,6 @@ def carry_ticket(
     new.visit_id = visit.id
     visit.ticket_id = new.id
     session.flush()
+    for follow in _checked_in:  # a paid appointment's new ticket is paid too
+        follow(session, visit, new, actor, now)
     return {"ticket": ticket.id, "action": "transferred", "new_ticket": new.id, "code": new.code}

@@ -9,6 +9,8 @@ import pytest
 from clinic.settings import ConfigError, Settings
 
 STRONG = "k" * 40
+KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_KEY = "whsec_c2lnbmluZyBrZXk="
 
 
 def dev(tmp_path, **env) -> Settings:
@@ -45,11 +47,50 @@ def test_an_unknown_provider_is_refused_by_name(tmp_path):
 
 
 def test_webhook_secrets_are_name_value_pairs(tmp_path):
-    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS="Acquirer=whsec_a, ,other = whsec_b")
-    assert settings.webhook_secrets == {"acquirer": "whsec_a", "other": "whsec_b"}
-    for bad in ("acquirer", "=whsec_a", "acquirer=", "acquirer=whsec_a,broken"):
+    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"Acquirer={KEY}, ,other = {OTHER_KEY}")
+    assert settings.webhook_secrets == {"acquirer": KEY, "other": OTHER_KEY}
+    for bad in ("acquirer", f"={KEY}", "acquirer=", f"acquirer={KEY},broken"):
         with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS must be name=value"):
             dev(tmp_path, CLINIC_WEBHOOK_SECRETS=bad)
+
+
+@pytest.mark.parametrize(
+    "senders, named",
+    [
+        # A name no event of it could be stored under (32 characters at most), or no URL reach.
+        ("a" * 33 + f"={KEY}", "'" + "a" * 33 + "' must be 1 to 32"),
+        (f"acq/1={KEY}", "'acq/1' must be 1 to 32"),
+        (f"my acq={KEY}", "'my acq' must be 1 to 32"),
+        # Built-in names: the sender's payments would pass for Payme's, Click's or the desk's.
+        (f"acq={KEY},Payme={KEY}", "'payme' is a built-in payment method"),
+        (f"click={KEY}", "'click' is a built-in payment method"),
+        (f"desk={KEY}", "'desk' is a built-in payment method"),
+        (f"cash={KEY}", "'cash' is a built-in payment method"),
+        # No key to check a signature with.
+        ("acq=whsec_a", "secret of 'acq' must be the sender's signing key"),
+        ("acq=whsec_", "secret of 'acq' must be the sender's signing key"),
+        ("acq=whsec_!!!!", "secret of 'acq' must be the sender's signing key"),
+        ("acq=MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "secret of 'acq' must be"),
+    ],
+)
+def test_a_webhook_sender_that_could_not_work_is_refused_at_start_by_name(tmp_path, senders, named):
+    with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS") as refused:
+        dev(tmp_path, CLINIC_WEBHOOK_SECRETS=senders)
+    assert named in str(refused.value)
+    assert KEY not in str(refused.value)
+
+
+def test_a_name_given_twice_is_refused_rather_than_its_first_value_dropped(tmp_path):
+    with pytest.raises(ConfigError, match="CLINIC_WEBHOOK_SECRETS names 'acq' twice"):
+        dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"acq={KEY},ACQ={OTHER_KEY}")
+    with pytest.raises(ConfigError, match="CLINIC_PROVIDER_ALLOWED_IPS names 'payme' twice"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24;payme=185.178.51.0/24")
+
+
+def test_a_webhook_sender_may_have_a_32_character_name_and_an_unpadded_key(tmp_path):
+    name = "uzcard-humo_acquirer.tashkent-01"
+    settings = dev(tmp_path, CLINIC_WEBHOOK_SECRETS=f"{name}=whsec_c2lnbmluZyBrZXk")
+    assert settings.webhook_secrets == {name: "whsec_c2lnbmluZyBrZXk"}
 
 
 def test_provider_addresses_are_networks_per_provider(tmp_path):
@@ -66,6 +107,19 @@ def test_provider_addresses_are_networks_per_provider(tmp_path):
     }
     with pytest.raises(ConfigError, match="CLINIC_PROVIDER_ALLOWED_IPS"):
         dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.300")
+
+
+def test_an_allow_list_for_no_provider_is_refused_rather_than_leaving_the_meant_one_open(
+    tmp_path,
+):
+    with pytest.raises(ConfigError, match="'payem' is neither payme, click nor a sender"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="payem=185.234.113.0/24")
+    with pytest.raises(ConfigError, match="'acq' is neither"):
+        dev(tmp_path, CLINIC_PROVIDER_ALLOWED_IPS="acq=10.0.0.0/8")
+    settings = dev(
+        tmp_path, CLINIC_WEBHOOK_SECRETS=f"acq={KEY}", CLINIC_PROVIDER_ALLOWED_IPS="acq=10.0.0.0/8"
+    )
+    assert settings.provider_allowed_ips == {"acq": (ipaddress.ip_network("10.0.0.0/8"),)}
 
 
 def test_the_provider_rate_limit_is_checked_at_start(tmp_path):
@@ -85,7 +139,7 @@ def test_production_names_each_missing_or_placeholder_provider_secret(tmp_path):
         PAYME_KEY="dev-key",
         CLICK_SERVICE_ID="12713",
         CLICK_MERCHANT_ID="TEST",
-        CLINIC_WEBHOOK_SECRETS="acquirer=whsec_real",
+        CLINIC_WEBHOOK_SECRETS=f"acquirer={KEY}",
     )
     with pytest.raises(ConfigError) as refused:
         Settings.from_env(env)

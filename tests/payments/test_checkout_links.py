@@ -121,3 +121,13 @@ def test_the_desk_offers_the_checkout_links_of_an_open_invoice(runtime, client_a
     for link in body["links"].values():
         assert link["qr_data_uri"] == links.qr_data_uri(link["url"])
         assert link["qr_data_uri"].startswith("data:image/svg+xml")
+
+
+def test_click_without_its_merchant_id_offers_no_link_its_page_would_refuse(runtime):
+    from dataclasses import replace
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        no_merchant = replace(runtime.settings, click_merchant_id="")
+        assert set(links.checkout_links(invoice, no_merchant, with_qr=False)["links"]) == {"payme"}

@@ -1,6 +1,7 @@
 """Races decided by the database, over real HTTP with real threads: eight simultaneous
 PerformTransaction calls for one transaction, and a Payme payment racing a cash payment at
-the desk for the same invoice."""
+the desk for the same invoice; and, in process, a repeated first CreateTransaction meeting
+its PerformTransaction."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from clinic.errors import DomainError
 from clinic.models import Invoice, OutboxEvent, PaidEffect, Payment, PaymeTransaction
 from clinic.payments import events as ev
-from clinic.payments import invoices
+from clinic.payments import invoices, payme
 from tests.conftest import ONE_BACKEND
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
 from tests.payments.provider_support import account, payme_auth
+from tests.races import wait_for, waits_for_a_lock
 
 # The provider settings (keys and secrets).
 settings = support.settings
@@ -152,3 +154,58 @@ def test_a_payme_payment_racing_a_cash_payment_at_the_desk_one_wins(runtime, liv
         assert payments_recorded(runtime, invoice_id) == 1
         winner = "payme" if outcome[0] == "paid" else "cash"
         assert payments[0].method == winner
+
+
+def test_a_repeated_first_create_holding_the_invoice_never_deadlocks_with_its_perform(
+    runtime, monkeypatch
+):
+    """Payme sends its first CreateTransaction twice: the repeat waits for the invoice while
+    the first commits, and Payme's PerformTransaction (it locks the transaction, then the
+    invoice) comes before the repeat is decided. The repeat gets the first answer and the
+    perform pays, instead of one of them failing on a deadlock (-32400)."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    now = int(time.time() * 1000)
+    params = {"id": "dup-first", "time": now, "amount": PRICE, "account": account(invoice_id)}
+    pids = {"repeat": [], "perform": []}
+    answers, failures = {}, []
+    repeat_has_invoice, perform_waits = threading.Event(), threading.Event()
+    payable = payme._payable_invoice
+
+    def payable_then_pause(*args, **kwargs):
+        try:
+            return payable(*args, **kwargs)
+        finally:  # the repeat holds the invoice now: the perform comes at this moment
+            repeat_has_invoice.set()
+            perform_waits.wait(30)
+
+    def side(name, work):
+        try:
+            with runtime.db.transaction() as s:
+                pids[name].append(s.scalar(text("SELECT pg_backend_pid()")))
+                answers[name] = work(s)
+        except Exception as exc:  # the deadlock: the test's failure
+            failures.append((name, repr(exc)))
+
+    repeat = threading.Thread(
+        target=side, args=("repeat", lambda s: payme.create_transaction(s, params, now))
+    )
+    perform = threading.Thread(
+        target=side,
+        args=("perform", lambda s: payme.perform_transaction(s, {"id": "dup-first"}, now)),
+    )
+    with runtime.db.transaction() as s:
+        first = payme.create_transaction(s, params, now)
+        monkeypatch.setattr(payme, "_payable_invoice", payable_then_pause)
+        repeat.start()
+        wait_for(lambda: waits_for_a_lock(runtime, pids["repeat"]), what="the repeat")
+    assert repeat_has_invoice.wait(30)
+    perform.start()
+    wait_for(lambda: failures or waits_for_a_lock(runtime, pids["perform"]), what="perform")
+    perform_waits.set()
+    repeat.join(30)
+    perform.join(30)
+    assert failures == []
+    assert answers["repeat"] == first
+    assert answers["perform"]["state"] == 2
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "paid"

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import time, timedelta
 
+import pytest
+from sqlalchemy import text
+
+from clinic.base import utcnow
+from clinic.payments import invoices
 from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue.models import Ticket
-from clinic.visits import booking
+from clinic.reference.models import Doctor
+from clinic.visits import booking, checkin
+from clinic.visits.models import Visit
+from tests.conftest import _letters
+from tests.races import wait_for, waits_for_a_lock
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
 
 
@@ -76,3 +86,96 @@ def test_an_appointment_paid_ahead_checks_in_as_a_paid_ticket_the_doctor_can_cal
     assert paid.status_code == 201, paid.get_json()
     with runtime.db.session() as s:
         assert s.get(Ticket, tickets[unpaid_visit]).paid_at is not None
+
+
+# Row locks under real concurrency: PostgreSQL, the production database (SQLite lets one
+# writer in at a time, so the payment and the check-in cannot overlap there).
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_check_in_while_the_appointment_is_being_paid_ahead_gives_a_paid_ticket(runtime):
+    """Payme (or the desk) pays the appointment's invoice at the moment the patient checks
+    in: the check-in waits for the payment and issues a paid ticket, instead of taking the
+    invoice for its ticket as still open while the payment, not seeing the ticket yet, marks
+    none paid."""
+    clinic = make_clinic(runtime, patients=1, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_admin.create_queue(
+            s,
+            {
+                "code": "thr", "department_id": clinic.department_id,
+                "room_id": clinic.room_ids[0], "closes_at": time(23, 59, 59, 999999),
+                "pay_before_doctor": True,
+            },
+        )  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
+            lines=[{"service_id": clinic.service_id}], actor="registrar",
+        )  # fmt: skip
+        invoice_id, total = invoice.id, invoice.total
+    pids, tickets = [], []
+
+    def check_in():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            visit = s.get(Visit, visit_id)
+            tickets.append(checkin.check_in(s, visit, tz=clinic.tz, actor="registrar").id)
+
+    arriving = threading.Thread(target=check_in)
+    with runtime.db.transaction() as s:
+        paying = invoices.lock_invoice(s, invoice_id)
+        invoices.record_payment(
+            s, paying, method="payme", amount=total, provider="payme", provider_ref="ahead-1",
+            actor="payme", locked=True,
+        )  # fmt: skip
+        arriving.start()
+        wait_for(lambda: tickets or waits_for_a_lock(runtime, pids), what="the check-in")
+    arriving.join(30)
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).ticket_id == tickets[0]
+        assert s.get(Ticket, tickets[0]).paid_at is not None
+
+
+def test_a_paid_appointment_moved_to_another_doctors_queue_keeps_a_paid_ticket(runtime):
+    """The patient paid for his appointment and checked in; the visit moves, the same day,
+    to another doctor whose queue calls only paid tickets. His ticket there is a paid one,
+    and the invoice is for it, instead of his waiting unpaid in a queue that never calls
+    him."""
+    clinic = make_clinic(runtime, doctors=2, patients=1, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_ids = [
+            queue_admin.create_queue(
+                s,
+                {
+                    "code": f"pd{doctor_id}", "department_id": clinic.department_id,
+                    "prefix": _letters(),
+                    "doctor_id": doctor_id, "closes_at": time(23, 59, 59, 999999),
+                    "pay_before_doctor": True,
+                },
+            ).id
+            for doctor_id in clinic.doctor_ids
+        ]  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
+            lines=[{"service_id": clinic.service_id}], actor="registrar",
+        )  # fmt: skip
+        invoices.record_payment(s, invoice, method="card", amount=invoice.total, actor="cashier")
+        invoice_id = invoice.id
+    with runtime.db.transaction() as s:
+        first = checkin.check_in(s, s.get(Visit, visit_id), tz=clinic.tz, actor="registrar")
+        assert first.paid_at is not None and first.queue_id == queue_ids[0]
+    with runtime.db.transaction() as s:  # what a move to the second doctor does to the ticket
+        visit = s.get(Visit, visit_id)
+        visit.doctor = s.get(Doctor, clinic.doctor_ids[1])
+        s.flush()
+        moved = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="registrar", now=utcnow())
+        assert moved["action"] == "transferred"
+    with runtime.db.session() as s:
+        new = s.get(Ticket, moved["new_ticket"])
+        assert new.queue_id == queue_ids[1] and new.paid_at is not None
+        assert s.get(Invoice, invoice_id).ticket_id == new.id
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, queue_ids[1], tz=clinic.tz, actor="doctor")
+        assert called is not None and called.id == new.id
