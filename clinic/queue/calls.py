@@ -314,7 +314,7 @@ def transfer(
     """Close this ticket and open a linked one in another queue, keeping the queue time.
 
     With ``return_after``, serving the new ticket sends the patient back to this queue at a
-    higher priority.
+    higher priority; without a return, the new ticket carries this one's visit.
     """
     now = now or utcnow()
     target = session.get(Queue, to_queue_id) if is_id(to_queue_id) else None
@@ -336,6 +336,7 @@ def transfer(
         now,
         data={"to_queue_id": target.id, "comment": comment[:COMMENT_MAX]},
     )
+    return_to = returns.returns_to(ticket, target.id, return_after)
     try:
         new = issue_ticket(
             session,
@@ -351,7 +352,10 @@ def transfer(
             now=now,
             queued_at=ticket.queued_at,
             transferred_from_id=ticket.id,
-            return_to_queue_id=returns.returns_to(ticket, target.id, return_after),
+            # Sent on for good, he takes the appointment he was checked in for along: serving
+            # him there completes it. One who is to come back finds it again on his return.
+            visit_id=ticket.visit_id if return_to is None else None,
+            return_to_queue_id=return_to,
         )
     except QueueRefused as refused:
         # The queue sent to refuses (closed, switched off): said of that queue, not the

@@ -100,14 +100,6 @@ def check_in(
     return ticket
 
 
-def _serves(queue: Queue, visit: Visit) -> bool:
-    """Whether ``queue`` calls patients for the visit's doctor: his own, or his department's
-    shared one (closed since, perhaps: the ticket stays where he would call it)."""
-    if queue.doctor_id is not None:
-        return queue.doctor_id == visit.doctor_id
-    return queue.department_id == visit.department_id
-
-
 def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:
     """An arrival counts for its day: moved to another, the patient checks in again."""
     before = visit.status
@@ -139,7 +131,7 @@ def carry_ticket(
         _back_to_scheduled(session, visit, actor=actor, now=now)
         return {"ticket": ticket.id, "action": "cancelled"}
     queue = queue_for(session, visit.doctor)
-    if queue is None and not _serves(session.get(Queue, ticket.queue_id), visit):
+    if queue is None and not v.serves(session.get(Queue, ticket.queue_id), visit):
         # Moved to a doctor who works without a queue: the one it is in would call the patient
         # for a doctor he no longer sees. He stays arrived; the calendar shows him waiting.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)

@@ -360,6 +360,54 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
     assert client.get(f"/api/v1/tickets/{back}").get_json()["status"] == "served"
 
 
+def test_a_patient_sent_on_for_good_takes_his_visit_along_which_serving_him_there_completes(
+    runtime, client
+):
+    clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:  # the second doctor's own queue
+        other = queue_admin.create_queue(
+            s, {"code": "ther2", "department_id": clinic.department_id, "prefix": "TB",
+                "doctor_id": clinic.doctor_ids[1], "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1, 2)]
+    for visit_id in visits:
+        assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+
+    def visit(n):
+        return client.get(f"/api/v1/visits/{visits[n]}").get_json()
+
+    # Still waiting, he is sent to a colleague's queue: seen there, his visit is over.
+    first = visit(0)["ticket_id"]
+    sent = client.post(f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": other})
+    assert sent.status_code == 200, sent.get_json()
+    there = sent.get_json()["id"]
+    assert sent.get_json()["visit_id"] == visits[0] and visit(0)["ticket_id"] == there
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+    assert visit(0)["status"] == "completed"
+    # Begun by his doctor and sent on: the visit ends when he is seen there.
+    called = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    assert client.post(f"/api/v1/tickets/{called}/start").status_code == 200
+    sent = client.post(f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": other})
+    assert sent.status_code == 200, sent.get_json()
+    there = sent.get_json()["id"]
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert visit(1)["status"] == "in_progress"
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+    assert visit(1)["status"] == "completed"
+    # His doctor closes the visit on his calendar meanwhile: the colleague's patient is left
+    # in his room, not served from another doctor's screen.
+    called = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    assert client.post(f"/api/v1/tickets/{called}/start").status_code == 200
+    there = client.post(f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": other})
+    there = there.get_json()["id"]
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert client.post(f"/api/v1/visits/{visits[2]}/complete", json={}).status_code == 200
+    assert client.get(f"/api/v1/tickets/{there}").get_json()["status"] == "called"
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+
+
 def test_a_checked_in_visit_whose_day_closes_before_his_call_is_a_no_show(runtime, client):
     from clinic.base import utcnow
     from clinic.queue import days
