@@ -64,8 +64,9 @@ def queue_for(session: Session, doctor: Doctor) -> Queue | None:
 def check_in(
     session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None
 ) -> Ticket | None:
-    """The patient has arrived: the visit becomes arrived and gets its queue ticket. Refused
-    (``not_today``, ``doctor_away``) when nobody would see him today."""
+    """The patient has arrived: the visit becomes arrived and gets its queue ticket (none when
+    the doctor has no queue working, or it has closed for the day). Refused (``not_today``,
+    ``doctor_away``) when nobody would see him today."""
     now = now or utcnow()
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         raise Conflict(
@@ -81,17 +82,24 @@ def check_in(
     queue = queue_for(session, visit.doctor)
     if queue is None:
         return None  # a doctor without a queue sees his patients by the calendar alone
-    ticket = q.issue_ticket(
-        session,
-        queue.id,
-        tz=tz,
-        source=TicketSource.APPOINTMENT,
-        priority=APPOINTMENT_PRIORITY,
-        patient_id=visit.patient_id,
-        comment=f"visit {visit.id}",
-        actor=actor,
-        now=now,
-    )
+    try:
+        with session.begin_nested():
+            ticket = q.issue_ticket(
+                session,
+                queue.id,
+                tz=tz,
+                source=TicketSource.APPOINTMENT,
+                priority=APPOINTMENT_PRIORITY,
+                patient_id=visit.patient_id,
+                comment=f"visit {visit.id}",
+                actor=actor,
+                now=now,
+            )
+    except q.QueueRefused:
+        # His queue has closed for the day (the doctor works later than it calls): he has
+        # come all the same, and the doctor sees him by the calendar, as a switched-off queue
+        # leaves him. Refused, he would be made a no-show for a visit he came to.
+        return None
     ticket.visit_id = visit.id
     visit.ticket_id = ticket.id
     session.flush()

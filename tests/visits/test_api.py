@@ -221,6 +221,24 @@ def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
         assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
 
 
+def test_a_patient_who_comes_after_his_queue_has_closed_is_checked_in_for_the_doctor(
+    runtime, client
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    # The doctor sees patients later than his queue calls them: closed since midnight.
+    _department_queue(runtime, clinic, closes_at=time(0, 0))
+    visit_id = _booked_soon(runtime, clinic)
+    arrived = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert arrived.status_code == 200, arrived.get_json()
+    assert (arrived.get_json()["status"], arrived.get_json()["ticket_id"]) == ("arrived", None)
+    # He is no no-show: the doctor sees him by the calendar.
+    assert client.post(f"/api/v1/visits/{visit_id}/start", json={}).status_code == 200
+    assert client.post(f"/api/v1/visits/{visit_id}/complete", json={}).status_code == 200
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit_id).status == "completed"
+        assert s.scalar(select(Ticket.id).where(Ticket.visit_id == visit_id)) is None
+
+
 def test_a_patient_whose_doctor_is_off_today_is_not_checked_in_to_wait_for_him(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     _department_queue(runtime, clinic)
