@@ -239,6 +239,20 @@ def test_a_patient_who_comes_after_his_queue_has_closed_is_checked_in_for_the_do
         assert s.scalar(select(Ticket.id).where(Ticket.visit_id == visit_id)) is None
 
 
+def test_an_appointment_ticket_is_not_given_to_another_patient_at_the_desk(runtime, client):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    ticket_id = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    url = f"/api/v1/tickets/{ticket_id}/patient"
+    # The desk has chosen the next patient, and clicks "attach" on this ticket's row.
+    refused = client.post(url, json={"patient_id": clinic.patient_ids[1]})
+    _refusal(refused, 409, "visit_ticket", "patient_id")
+    assert client.post(url, json={"patient_id": clinic.patient_ids[0]}).status_code == 200
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).patient_id == clinic.patient_ids[0]
+
+
 def test_a_patient_whose_doctor_is_off_today_is_not_checked_in_to_wait_for_him(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     _department_queue(runtime, clinic)
