@@ -29,16 +29,18 @@ from clinic.visits.schedules import away_on, exceptions_between
 
 APPOINTMENT_PRIORITY = Priority.RETURNED
 
-# fn(session, visit, ticket, actor, now), run when a check-in has issued the visit's ticket.
+# fn(session, visit, ticket, actor, now), run when a check-in has issued the visit's ticket,
+# and when a move has carried it to another doctor's queue.
 CheckedIn = Callable[[Session, Visit, Ticket, str, datetime], None]
 _checked_in: list[CheckedIn] = []
 
 
 def on_check_in(fn: CheckedIn) -> CheckedIn:
-    """Register ``fn``, run in the check-in's transaction once the visit has its ticket: what
-    another module keeps for the visit follows the patient into the queue (an invoice made
-    for the appointment before he came). Registered where that module's domain is imported
-    (visits cannot import the modules that import it)."""
+    """Register ``fn``, run in the check-in's transaction once the visit has its ticket (and in
+    a move's, once the ticket is carried to another doctor's queue): what another module keeps
+    for the visit follows the patient into the queue (an invoice made for the appointment
+    before he came). Registered where that module's domain is imported (visits cannot import
+    the modules that import it)."""
     _checked_in.append(fn)
     return fn
 
@@ -153,4 +155,8 @@ def carry_ticket(
     new.visit_id = visit.id
     visit.ticket_id = new.id
     session.flush()
+    # The appointment's invoices follow him into the new queue as into the first one: paid
+    # ahead or at the desk, he is called there without paying again.
+    for checked_in in _checked_in:
+        checked_in(session, visit, new, actor, now)
     return {"ticket": ticket.id, "action": "transferred", "new_ticket": new.id, "code": new.code}

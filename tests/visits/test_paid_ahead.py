@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from clinic.base import utcnow
 from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue.models import Ticket
-from clinic.visits import booking
+from clinic.reference.models import Doctor
+from clinic.visits import booking, checkin
+from clinic.visits.models import Visit
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
 
 
@@ -76,3 +79,46 @@ def test_an_appointment_paid_ahead_checks_in_as_a_paid_ticket_the_doctor_can_cal
     assert paid.status_code == 201, paid.get_json()
     with runtime.db.session() as s:
         assert s.get(Ticket, tickets[unpaid_visit]).paid_at is not None
+
+
+def test_a_paid_patient_moved_to_a_colleague_today_is_called_there_without_paying_again(
+    runtime, client
+):
+    clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
+    queues = []
+    with runtime.db.transaction() as s:
+        for n, doctor in enumerate((None, clinic.doctor_ids[1])):  # the department's, his own
+            queues.append(
+                queue_admin.create_queue(
+                    s,
+                    {
+                        "code": f"ther{n}", "department_id": clinic.department_id,
+                        "doctor_id": doctor, "prefix": f"T{'AB'[n]}",
+                        "closes_at": time(23, 59, 59, 999999), "pay_before_doctor": True,
+                    },
+                ).id
+            )  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    made = client.post(
+        "/api/v1/payments/invoices",
+        json={"patient_id": clinic.patient_ids[0], "lines": [{"service_id": clinic.service_id}],
+              "visit_id": visit_id},
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    assert client.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = client.post(
+        f"/api/v1/payments/invoices/{made.get_json()['id']}/pay", json={"method": "card"}
+    )
+    assert paid.status_code == 201, paid.get_json()
+    first = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    # His doctor has gone home: the registrar gives the visit to a colleague, today.
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit_id)
+        visit.doctor = s.get(Doctor, clinic.doctor_ids[1])
+        carried = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+        assert carried["action"] == "transferred"
+    with runtime.db.transaction() as s:
+        called = calls.call_next(s, queues[1], tz=clinic.tz, actor="doctor")
+        assert called is not None and called.id == carried["new_ticket"] != first
+    with runtime.db.session() as s:
+        assert s.get(Invoice, made.get_json()["id"]).ticket_id == carried["new_ticket"]
