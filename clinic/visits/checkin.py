@@ -141,17 +141,29 @@ def carry_ticket(
         _back_to_scheduled(session, visit, actor=actor, now=now)
         return {"ticket": ticket.id, "action": "cancelled"}
     queue = queue_for(session, visit.doctor)
-    if queue is None and not v.serves(session.get(Queue, ticket.queue_id), visit):
-        # Moved to a doctor who works without a queue: the one it is in would call the patient
-        # for a doctor he no longer sees. He stays arrived; the calendar shows him waiting.
+    if queue is not None and queue.id == ticket.queue_id:
+        return {"ticket": ticket.id, "action": "kept"}
+    new = None
+    if queue is not None:
+        try:
+            with session.begin_nested():
+                new = calls.transfer(
+                    session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved",
+                    actor=actor, now=now,
+                )  # fmt: skip
+        except q.QueueRefused:
+            # His queue has closed for the day: the doctor sees him by the calendar. The
+            # ticket is read again as the refused transfer left it: still in its queue.
+            session.refresh(ticket)
+    if new is None and not v.serves(session.get(Queue, ticket.queue_id), visit):
+        # Moved to a doctor who works without a queue, or whose queue has closed for the day:
+        # the one it is in would call the patient for a doctor he no longer sees. He stays
+        # arrived; the calendar shows him waiting.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
         visit.ticket_id = None
         return {"ticket": ticket.id, "action": "cancelled"}
-    if queue is None or queue.id == ticket.queue_id:
+    if new is None:
         return {"ticket": ticket.id, "action": "kept"}
-    new = calls.transfer(
-        session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved", actor=actor, now=now
-    )
     new.visit_id = visit.id
     visit.ticket_id = new.id
     session.flush()
