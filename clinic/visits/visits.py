@@ -21,6 +21,7 @@ from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 from clinic.queue import calls
 from clinic.queue.models import Queue, Ticket, TicketStatus
+from clinic.queue.tickets import followed
 from clinic.reference.models import Department
 from clinic.visits import events as ev
 from clinic.visits import notify
@@ -267,8 +268,12 @@ def cancel(
     visit.cancel_reason = reason[:500]
     visit.late_cancellation = late
     ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
+    if ticket is not None:
+        # Sent to the laboratory to come back, he holds the laboratory's ticket now.
+        ticket = followed(session, ticket)
     if ticket is not None and ticket.status in TicketStatus.ACTIVE:
-        # An arrived patient's ticket leaves the queue with the visit: nobody calls him.
+        # An arrived patient's ticket leaves the queue with the visit: nobody calls him, nor
+        # sends him back to a doctor whose visit is gone.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
     notify.drop_unsent_reminders(session, visit)
     if by == CancelledBy.CLINIC and visit.starts_at > now:
