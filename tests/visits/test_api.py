@@ -392,6 +392,34 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
     assert client.get(f"/api/v1/tickets/{back}").get_json()["status"] == "served"
 
 
+def test_a_patient_the_laboratory_sends_back_by_hand_comes_back_to_his_visit(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:
+        lab = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visit_id = _booked_soon(runtime, clinic)
+    assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+    first = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    sent = client.post(
+        f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": lab, "return_after": True}
+    )
+    assert sent.status_code == 200, sent.get_json()
+    # The laboratory sends him back with "transfer" rather than "finish".
+    back = client.post(
+        f"/api/v1/tickets/{sent.get_json()['id']}/transfer", json={"to_queue_id": queue.id}
+    )
+    assert back.status_code == 200, back.get_json()
+    assert back.get_json()["visit_id"] == visit_id
+    assert client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"] == (
+        back.get_json()["id"]
+    )
+    assert client.post(f"/api/v1/tickets/{back.get_json()['id']}/finish").status_code == 200
+    assert client.get(f"/api/v1/visits/{visit_id}").get_json()["status"] == "completed"
+
+
 def test_a_patient_sent_on_for_good_takes_his_visit_along_which_serving_him_there_completes(
     runtime, client
 ):
