@@ -20,7 +20,7 @@ from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
-from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
     QueueRefused,
@@ -314,7 +314,8 @@ def transfer(
     """Close this ticket and open a linked one in another queue, keeping the queue time.
 
     With ``return_after``, serving the new ticket sends the patient back to this queue at a
-    higher priority.
+    higher priority; without a return, the new ticket carries this one's visit. Sent by hand
+    to the queue he was to come back to, he comes back as a return would bring him.
     """
     now = now or utcnow()
     target = session.get(Queue, to_queue_id) if is_id(to_queue_id) else None
@@ -336,13 +337,25 @@ def transfer(
         now,
         data={"to_queue_id": target.id, "comment": comment[:COMMENT_MAX]},
     )
+    held = returns.held_there(session, ticket, target.id)
+    return_to = returns.returns_to(ticket, target.id, return_after, held)
+    priority, visit_id, paid_at = ticket.priority, ticket.visit_id, None
+    if held is not None:
+        # Sent back by hand to the queue he was to come back to: as on a return, ahead of the
+        # walk-ins, with his appointment and his payment there.
+        priority = max(ticket.priority, Priority.RETURNED)
+        visit_id, paid_at = held.visit_id, held.paid_at
+    elif return_to is not None:
+        # One who is to come back finds his appointment again on his return; sent on for
+        # good, he takes it along, and serving him there completes it.
+        visit_id = None
     try:
         new = issue_ticket(
             session,
             target.id,
             tz=tz,
             source=ticket.source,
-            priority=ticket.priority,
+            priority=priority,
             patient_id=ticket.patient_id,
             phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
             # The desk's note (an allergy) follows the patient unless the sender writes another.
@@ -351,7 +364,9 @@ def transfer(
             now=now,
             queued_at=ticket.queued_at,
             transferred_from_id=ticket.id,
-            return_to_queue_id=returns.returns_to(ticket, target.id, return_after),
+            visit_id=visit_id,
+            paid_at=paid_at,
+            return_to_queue_id=return_to,
         )
     except QueueRefused as refused:
         # The queue sent to refuses (closed, switched off): said of that queue, not the

@@ -63,7 +63,9 @@ def join_online(
         # Switched off for now, as the desk is told: not "never takes online joining".
         raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)
-    if not queue.online_from or not queue.online_until:
+    if not queue.online_from or not queue.online_until or not queue.online_daily_limit:
+        # A window without places (the daily limit left at 0) takes nobody either: said so,
+        # rather than "today's places are taken" to a patient who would try again tomorrow.
         raise QueueRefused("this queue does not take online joining", code="online_disabled")
     local = local_time(now, tz)
     if local < queue.online_from:

@@ -16,8 +16,8 @@ def attach_patient(
     session: Session, ticket: Ticket, patient_id: int, *, actor: str = "", now=None
 ) -> Ticket:
     """The ticket is ``patient_id``'s from now on (found at the desk by name or phone, or
-    registered there). Only a ticket still in the queue changes hands; attaching the same
-    patient again changes nothing."""
+    registered there). Only a ticket still in the queue changes hands, and not one checked in
+    for an appointment (``visit_ticket``); attaching the same patient again changes nothing."""
     patient = session.get(Patient, patient_id) if is_id(patient_id) else None
     if patient is None or not patient.active:
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
@@ -28,6 +28,12 @@ def attach_patient(
         )
     if ticket.patient_id == patient.id:
         return ticket
+    if ticket.visit_id is not None:
+        # Checked in for an appointment: it is that visit's patient's, and serving it completes
+        # his visit. Given to the next patient by a click on its row, it would complete (and
+        # bill) an appointment of someone the doctor never saw.
+        detail = f"ticket {ticket.code} is for visit {ticket.visit_id}, of its own patient"
+        raise Conflict(detail, code="visit_ticket", errors={"patient_id": [detail]})
     before = ticket.patient_id
     ticket.patient_id = patient.id
     session.flush()

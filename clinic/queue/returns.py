@@ -18,13 +18,18 @@ from clinic.queue.models import Priority, Ticket, TicketSource
 from clinic.queue.tickets import QueueRefused, issue_ticket
 
 
-def returns_to(ticket: Ticket, to_queue_id: int, return_after: bool) -> int | None:
+def returns_to(
+    ticket: Ticket, to_queue_id: int, return_after: bool, held: Ticket | None = None
+) -> int | None:
     """Where the patient goes once seen in the queue he is sent to: back here when asked;
     else where this ticket was to take him back to (therapy sends him to the laboratory to
     come back, the laboratory sends him on to the X-ray: he still comes back to therapy),
-    unless he is being sent there now."""
+    unless he is being sent there now: then, as on a return, where the ticket he ``held``
+    there was to take him on to."""
     if return_after:
         return ticket.queue_id
+    if held is not None:
+        return _return_kept(held, ticket)
     if ticket.return_to_queue_id != to_queue_id:
         return ticket.return_to_queue_id
     return None
@@ -66,6 +71,16 @@ def send_back(
             )
     except QueueRefused:
         return None
+
+
+def held_there(session: Session, ticket: Ticket, to_queue_id: int) -> Ticket | None:
+    """The ticket the patient held in queue ``to_queue_id`` when ``ticket`` is transferred
+    there and that is the queue he was to come back to (the laboratory sends him back by hand
+    rather than finishing him): his appointment and his payment there come back with him, as
+    on a return; None otherwise."""
+    if ticket.return_to_queue_id != to_queue_id:
+        return None
+    return _sent_from(session, ticket, to_queue_id)
 
 
 def _return_kept(sent_from: Ticket | None, served: Ticket) -> int | None:

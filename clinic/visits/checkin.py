@@ -29,7 +29,8 @@ from clinic.visits.schedules import away_on, exceptions_between
 
 APPOINTMENT_PRIORITY = Priority.RETURNED
 
-# fn(session, visit, ticket, actor, now), run when a check-in has issued the visit's ticket.
+# fn(session, visit, ticket, actor, now), run when a check-in has issued the visit's ticket,
+# and when a move has carried it to another doctor's queue.
 CheckedIn = Callable[[Session, Visit, Ticket, str, datetime], None]
 _checked_in: list[CheckedIn] = []
 
@@ -65,8 +66,9 @@ def queue_for(session: Session, doctor: Doctor) -> Queue | None:
 def check_in(
     session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None
 ) -> Ticket | None:
-    """The patient has arrived: the visit becomes arrived and gets its queue ticket. Refused
-    (``not_today``, ``doctor_away``) when nobody would see him today."""
+    """The patient has arrived: the visit becomes arrived and gets its queue ticket (none when
+    the doctor has no queue working, or it has closed for the day). Refused (``not_today``,
+    ``doctor_away``) when nobody would see him today."""
     now = now or utcnow()
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         raise Conflict(
@@ -82,31 +84,30 @@ def check_in(
     queue = queue_for(session, visit.doctor)
     if queue is None:
         return None  # a doctor without a queue sees his patients by the calendar alone
-    ticket = q.issue_ticket(
-        session,
-        queue.id,
-        tz=tz,
-        source=TicketSource.APPOINTMENT,
-        priority=APPOINTMENT_PRIORITY,
-        patient_id=visit.patient_id,
-        comment=f"visit {visit.id}",
-        actor=actor,
-        now=now,
-    )
+    try:
+        with session.begin_nested():
+            ticket = q.issue_ticket(
+                session,
+                queue.id,
+                tz=tz,
+                source=TicketSource.APPOINTMENT,
+                priority=APPOINTMENT_PRIORITY,
+                patient_id=visit.patient_id,
+                comment=f"visit {visit.id}",
+                actor=actor,
+                now=now,
+            )
+    except q.QueueRefused:
+        # His queue has closed for the day (the doctor works later than it calls): he has
+        # come all the same, and the doctor sees him by the calendar, as a switched-off queue
+        # leaves him. Refused, he would be made a no-show for a visit he came to.
+        return None
     ticket.visit_id = visit.id
     visit.ticket_id = ticket.id
     session.flush()
     for checked_in in _checked_in:
         checked_in(session, visit, ticket, actor, now)
     return ticket
-
-
-def _serves(queue: Queue, visit: Visit) -> bool:
-    """Whether ``queue`` calls patients for the visit's doctor: his own, or his department's
-    shared one (closed since, perhaps: the ticket stays where he would call it)."""
-    if queue.doctor_id is not None:
-        return queue.doctor_id == visit.doctor_id
-    return queue.department_id == visit.department_id
 
 
 def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:
@@ -140,17 +141,29 @@ def carry_ticket(
         _back_to_scheduled(session, visit, actor=actor, now=now)
         return {"ticket": ticket.id, "action": "cancelled"}
     queue = queue_for(session, visit.doctor)
-    if queue is None and not _serves(session.get(Queue, ticket.queue_id), visit):
-        # Moved to a doctor who works without a queue: the one it is in would call the patient
-        # for a doctor he no longer sees. He stays arrived; the calendar shows him waiting.
+    if queue is not None and queue.id == ticket.queue_id:
+        return {"ticket": ticket.id, "action": "kept"}
+    new = None
+    if queue is not None:
+        try:
+            with session.begin_nested():
+                new = calls.transfer(
+                    session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved",
+                    actor=actor, now=now,
+                )  # fmt: skip
+        except q.QueueRefused:
+            # His queue has closed for the day: the doctor sees him by the calendar. The
+            # ticket is read again as the refused transfer left it: still in its queue.
+            session.refresh(ticket)
+    if new is None and not v.serves(session.get(Queue, ticket.queue_id), visit):
+        # Moved to a doctor who works without a queue, or whose queue has closed for the day:
+        # the one it is in would call the patient for a doctor he no longer sees. He stays
+        # arrived; the calendar shows him waiting.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
         visit.ticket_id = None
         return {"ticket": ticket.id, "action": "cancelled"}
-    if queue is None or queue.id == ticket.queue_id:
+    if new is None:
         return {"ticket": ticket.id, "action": "kept"}
-    new = calls.transfer(
-        session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved", actor=actor, now=now
-    )
     new.visit_id = visit.id
     visit.ticket_id = new.id
     session.flush()

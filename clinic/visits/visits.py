@@ -20,7 +20,8 @@ from clinic.events import record_event
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 from clinic.queue import calls
-from clinic.queue.models import Ticket, TicketStatus
+from clinic.queue.models import Queue, Ticket, TicketStatus
+from clinic.queue.tickets import followed
 from clinic.reference.models import Department
 from clinic.visits import events as ev
 from clinic.visits import notify
@@ -215,7 +216,21 @@ def complete(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", n
 
 
 def _ticket_of(session: Session, visit: Visit) -> Ticket | None:
-    return session.get(Ticket, visit.ticket_id, populate_existing=True) if visit.ticket_id else None
+    """The visit's ticket, for the doctor's steps on the calendar to move; None once the
+    patient was sent on to another doctor's queue: that doctor calls and serves him there."""
+    ticket = (
+        session.get(Ticket, visit.ticket_id, populate_existing=True) if visit.ticket_id else None
+    )
+    return ticket if ticket is not None and serves(ticket.queue, visit) else None
+
+
+def serves(queue: Queue, visit: Visit) -> bool:
+    """Whether ``queue`` calls patients for the visit's doctor: his own, or his department's
+    shared one (closed since, perhaps: the ticket stays where he would call it)."""
+    if queue.doctor_id is not None:
+        return queue.doctor_id == visit.doctor_id
+    # The department the visit was booked in, or the doctor's now (his check-in queue's).
+    return queue.department_id in (visit.department_id, visit.doctor.department_id)
 
 
 def cancel(
@@ -253,8 +268,12 @@ def cancel(
     visit.cancel_reason = reason[:500]
     visit.late_cancellation = late
     ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
+    if ticket is not None:
+        # Sent to the laboratory to come back, he holds the laboratory's ticket now.
+        ticket = followed(session, ticket)
     if ticket is not None and ticket.status in TicketStatus.ACTIVE:
-        # An arrived patient's ticket leaves the queue with the visit: nobody calls him.
+        # An arrived patient's ticket leaves the queue with the visit: nobody calls him, nor
+        # sends him back to a doctor whose visit is gone.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
     notify.drop_unsent_reminders(session, visit)
     if by == CancelledBy.CLINIC and visit.starts_at > now:

@@ -137,6 +137,19 @@ def test_public_online_join_needs_no_session_nor_csrf_token_and_stays_rate_limit
     assert [a.status_code for a in answers] == [201] * 10 + [429]
 
 
+def test_a_queue_with_an_online_window_but_no_online_places_says_it_takes_none(
+    anon_client, runtime
+):
+    # The window set, the daily limit left at 0: nobody was ever going to get a place.
+    queue_id = make_queue(runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999))
+    refused = anon_client.post(
+        f"/api/v1/public/queues/{queue_id}/join", json={"phone": "+998 90 111 22 33"}
+    )
+    assert refused.status_code == 409 and refused.get_json()["code"] == "online_disabled"
+    page = anon_client.get(f"/join/{queue_id}?lang=en", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Online joining is open" not in page.get_data(as_text=True)
+
+
 def test_online_join_and_the_patients_own_page(anon_client, runtime):
     queue_id = make_queue(
         runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999), online_daily_limit=1

@@ -523,6 +523,21 @@ def test_a_paid_patient_sent_back_to_a_pay_first_queue_is_called_without_paying_
         assert calls.finish_service(s, in_lab, tz=TZ, now=MORNING).paid_at is None
 
 
+def test_a_patient_the_laboratory_sends_back_by_hand_comes_back_as_on_a_return(runtime):
+    """The laboratory "transfers" the patient back to therapy instead of finishing him: he
+    comes back as a return would bring him, paid and ahead of the walk-ins."""
+    first = make_queue(runtime, "therapy", "T", pay_before_doctor=True)
+    lab = make_queue(runtime, "lab", "L")
+    original = issue(runtime, first, now=MORNING)
+    with runtime.db.transaction() as s:
+        q.set_paid(s, original.id, MORNING, actor="cashier", now=MORNING, data={})
+        called = calls.call_next(s, first, tz=TZ, now=MORNING)
+        in_lab = calls.transfer(s, called, lab, tz=TZ, return_after=True, now=MORNING)
+        back = calls.transfer(s, in_lab, first, tz=TZ, now=MORNING)
+        assert back.paid_at is not None and back.priority == Priority.RETURNED
+        assert calls.call_next(s, first, tz=TZ, now=MORNING).id == back.id
+
+
 def _changed_just_before_closing(s, ticket_id: int, **values) -> None:
     """The doctor changes the ticket (``values``) just before the closing task running in
     session ``s`` changes it: the task read it as it was before."""

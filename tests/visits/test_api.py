@@ -221,6 +221,38 @@ def test_check_in_issues_the_ticket_with_appointment_priority(runtime, client):
         assert s.get(Ticket, body["ticket_id"]).patient_id == clinic.patient_ids[0]
 
 
+def test_a_patient_who_comes_after_his_queue_has_closed_is_checked_in_for_the_doctor(
+    runtime, client
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    # The doctor sees patients later than his queue calls them: closed since midnight.
+    _department_queue(runtime, clinic, closes_at=time(0, 0))
+    visit_id = _booked_soon(runtime, clinic)
+    arrived = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert arrived.status_code == 200, arrived.get_json()
+    assert (arrived.get_json()["status"], arrived.get_json()["ticket_id"]) == ("arrived", None)
+    # He is no no-show: the doctor sees him by the calendar.
+    assert client.post(f"/api/v1/visits/{visit_id}/start", json={}).status_code == 200
+    assert client.post(f"/api/v1/visits/{visit_id}/complete", json={}).status_code == 200
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit_id).status == "completed"
+        assert s.scalar(select(Ticket.id).where(Ticket.visit_id == visit_id)) is None
+
+
+def test_an_appointment_ticket_is_not_given_to_another_patient_at_the_desk(runtime, client):
+    clinic = make_clinic(runtime, patients=2, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    ticket_id = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    url = f"/api/v1/tickets/{ticket_id}/patient"
+    # The desk has chosen the next patient, and clicks "attach" on this ticket's row.
+    refused = client.post(url, json={"patient_id": clinic.patient_ids[1]})
+    _refusal(refused, 409, "visit_ticket", "patient_id")
+    assert client.post(url, json={"patient_id": clinic.patient_ids[0]}).status_code == 200
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).patient_id == clinic.patient_ids[0]
+
+
 def test_a_patient_whose_doctor_is_off_today_is_not_checked_in_to_wait_for_him(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     _department_queue(runtime, clinic)
@@ -358,6 +390,82 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
     assert call_next(queue.id) == back
     assert client.post(f"/api/v1/visits/{visits[1]}/complete", json={}).status_code == 200
     assert client.get(f"/api/v1/tickets/{back}").get_json()["status"] == "served"
+
+
+def test_a_patient_the_laboratory_sends_back_by_hand_comes_back_to_his_visit(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:
+        lab = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visit_id = _booked_soon(runtime, clinic)
+    assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+    first = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    sent = client.post(
+        f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": lab, "return_after": True}
+    )
+    assert sent.status_code == 200, sent.get_json()
+    # The laboratory sends him back with "transfer" rather than "finish".
+    back = client.post(
+        f"/api/v1/tickets/{sent.get_json()['id']}/transfer", json={"to_queue_id": queue.id}
+    )
+    assert back.status_code == 200, back.get_json()
+    assert back.get_json()["visit_id"] == visit_id
+    assert client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"] == (
+        back.get_json()["id"]
+    )
+    assert client.post(f"/api/v1/tickets/{back.get_json()['id']}/finish").status_code == 200
+    assert client.get(f"/api/v1/visits/{visit_id}").get_json()["status"] == "completed"
+
+
+def test_a_patient_sent_on_for_good_takes_his_visit_along_which_serving_him_there_completes(
+    runtime, client
+):
+    clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:  # the second doctor's own queue
+        other = queue_admin.create_queue(
+            s, {"code": "ther2", "department_id": clinic.department_id, "prefix": "TB",
+                "doctor_id": clinic.doctor_ids[1], "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1, 2)]
+    for visit_id in visits:
+        assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+
+    def visit(n):
+        return client.get(f"/api/v1/visits/{visits[n]}").get_json()
+
+    # Still waiting, he is sent to a colleague's queue: seen there, his visit is over.
+    first = visit(0)["ticket_id"]
+    sent = client.post(f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": other})
+    assert sent.status_code == 200, sent.get_json()
+    there = sent.get_json()["id"]
+    assert sent.get_json()["visit_id"] == visits[0] and visit(0)["ticket_id"] == there
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+    assert visit(0)["status"] == "completed"
+    # Begun by his doctor and sent on: the visit ends when he is seen there.
+    called = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    assert client.post(f"/api/v1/tickets/{called}/start").status_code == 200
+    sent = client.post(f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": other})
+    assert sent.status_code == 200, sent.get_json()
+    there = sent.get_json()["id"]
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert visit(1)["status"] == "in_progress"
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
+    assert visit(1)["status"] == "completed"
+    # His doctor closes the visit on his calendar meanwhile: the colleague's patient is left
+    # in his room, not served from another doctor's screen.
+    called = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
+    assert client.post(f"/api/v1/tickets/{called}/start").status_code == 200
+    there = client.post(f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": other})
+    there = there.get_json()["id"]
+    assert client.post(f"/api/v1/queues/{other}/call-next", json={}).get_json()["id"] == there
+    assert client.post(f"/api/v1/visits/{visits[2]}/complete", json={}).status_code == 200
+    assert client.get(f"/api/v1/tickets/{there}").get_json()["status"] == "called"
+    assert client.post(f"/api/v1/tickets/{there}/finish").status_code == 200
 
 
 def test_a_checked_in_visit_whose_day_closes_before_his_call_is_a_no_show(runtime, client):

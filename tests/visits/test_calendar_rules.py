@@ -290,6 +290,39 @@ def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, 
         assert s.get(Ticket, ticket_id).status == TicketStatus.CANCELLED
 
 
+def test_cancelling_the_visit_of_a_patient_sent_to_the_laboratory_brings_nobody_back(
+    runtime, client
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    queues = []
+    with runtime.db.transaction() as s:
+        for code, prefix in (("c", None), ("lab", "LB")):
+            queues.append(
+                queue_admin.create_queue(
+                    s,
+                    {"code": f"{code}{clinic.department_id}", "department_id": clinic.department_id,
+                     "closes_at": wall_time(23, 59, 59, 999999),
+                     **({"prefix": prefix} if prefix else {})},
+                ).id
+            )  # fmt: skip
+    starts = slot_near(runtime)  # today's at any hour, as above
+    visit = _book(runtime, clinic, starts, now=starts - timedelta(hours=1))
+    assert client.post(f"/api/v1/visits/{visit.id}/check-in", json={}).status_code == 200
+    # Called, and sent for a blood test first, to come back to the doctor.
+    called = client.post(f"/api/v1/queues/{queues[0]}/call-next", json={}).get_json()["id"]
+    sent = client.post(
+        f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": queues[1], "return_after": True}
+    )
+    assert sent.status_code == 200, sent.get_json()
+    cancelled = client.post(
+        f"/api/v1/visits/{visit.id}/cancel", json={"by": "patient", "reason": "ушёл"}
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    lab = client.get(f"/api/v1/tickets/{sent.get_json()['id']}").get_json()
+    assert lab["status"] == TicketStatus.CANCELLED
+    assert client.post(f"/api/v1/queues/{queues[1]}/call-next", json={}).status_code == 204
+
+
 def test_hours_may_end_at_midnight_and_the_days_last_slot_is_booked_on_that_day(runtime, client):
     clinic = make_clinic(runtime)
     tz = runtime.settings.tz

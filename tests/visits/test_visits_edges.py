@@ -288,6 +288,27 @@ def test_a_waiting_patient_moved_to_a_doctor_without_a_queue_leaves_the_first_on
         assert visit.status == VisitStatus.ARRIVED and visit.ticket_id is None
 
 
+def test_a_waiting_patient_moved_to_a_colleague_whose_queue_has_closed_waits_for_him_arrived(
+    runtime,
+):
+    clinic, visit, ticket = _checked_in_today(runtime)
+    elsewhere = make_clinic(runtime, **ALL_DAY)
+    with runtime.db.transaction() as s:  # the colleague works later than his queue calls
+        queue_admin.create_queue(
+            s,
+            {"code": f"q{elsewhere.department_id}", "department_id": elsewhere.department_id,
+             "doctor_id": elsewhere.doctor_ids[0], "closes_at": time(0, 0)},
+        )  # fmt: skip
+    with runtime.db.transaction() as s:
+        visit = s.get(Visit, visit.id)
+        visit.doctor = s.get(Doctor, elsewhere.doctor_ids[0])
+        visit.department_id = elsewhere.department_id
+        carried = checkin.carry_ticket(s, visit, tz=clinic.tz, actor="desk", now=utcnow())
+        assert carried == {"ticket": ticket.id, "action": "cancelled"}
+        assert s.get(Ticket, ticket.id).status == TicketStatus.CANCELLED
+        assert visit.status == VisitStatus.ARRIVED and visit.ticket_id is None
+
+
 def test_a_move_says_why_and_gives_the_time_zone(runtime, clinic):
     day = next_week_day(runtime.settings.tz)
     visit = book(runtime, clinic, clinic.at(day, 9))

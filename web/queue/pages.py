@@ -376,6 +376,9 @@ def join(queue_id: int):
     session = db.session()
     queue = q.get_queue(session, queue_id)
     card = _queue_card(session, queue, current_language())
+    if not queue.online_daily_limit:
+        # No online places: the page announces no window it would then refuse in.
+        card.update(online_from=None, online_until=None)
     page = render_template(
         "queue/join.html",
         clinic=_clinic(session),

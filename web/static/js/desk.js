@@ -81,7 +81,8 @@
     reprint.target = "clinic-ticket";
     reprint.setAttribute("data-action", "reprint");
     actions.appendChild(reprint);
-    if (chosen && ticket.patient_id !== chosen.id) {
+    // An appointment's ticket stays its patient's (the API refuses it to anyone else).
+    if (chosen && ticket.patient_id !== chosen.id && !ticket.visit_id) {
       var label = Q.fill(texts.attach, { name: chosen.full_name });
       var attach = Q.element("button", "button button--small", label);
       attach.type = "button";
