@@ -17,9 +17,10 @@ from clinic.printing.models import JobState, PrintJob
 from clinic.printing.templates import COPY_MARK
 from clinic.queue import tickets as q
 from tests.conftest import ONE_BACKEND
-from tests.fault.test_import_worker_killed import Workers, wait_until
+from tests.fault.test_import_worker_killed import Workers
 from tests.payments.fixtures import make_queue
 from tests.printing.printer_server import FakePrinter
+from tests.races import wait_for
 
 TICKETS = 100
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", [ONE_BACKEND])]
@@ -76,7 +77,7 @@ def test_100_tickets_to_3_printers_print_in_issue_order_once_each_across_a_kille
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         issuing = [pool.submit(issue, n) for n in range(TICKETS)]
-        wait_until(
+        wait_for(
             lambda: sum(len(f.jobs()) for f in fakes) >= 30,
             timeout=120,
             what="30 tickets printed",
@@ -101,8 +102,8 @@ def test_100_tickets_to_3_printers_print_in_issue_order_once_each_across_a_kille
                 and s.scalar(select(func.count(PrintJob.id))) == TICKETS
             )
 
-    wait_until(all_printed, timeout=120, what="every ticket printed",
-               on_timeout=lambda: printing_workers.log("second"))  # fmt: skip
+    wait_for(all_printed, timeout=120, what="every ticket printed",
+             on_timeout=lambda: printing_workers.log("second"))  # fmt: skip
 
     with runtime.db.session() as s:
         stored = {job.subject_id: job for job in s.scalars(select(PrintJob))}

@@ -15,7 +15,8 @@ from clinic.base import utcnow
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import ReportDelivery
 from tests.conftest import ONE_BACKEND, PASSWORD
-from tests.fault.test_import_worker_killed import Workers, wait_until
+from tests.fault.test_import_worker_killed import Workers
+from tests.races import wait_for
 from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
 
 LEASE_SECONDS = 3
@@ -81,7 +82,7 @@ def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
     assert killed.state == "sending" and killed.attempts == 1
 
     report_workers.start("second")
-    wait_until(
+    wait_for(
         lambda: read_delivery(runtime).claimed_until < utcnow(),
         timeout=LEASE_SECONDS + 10,
         what="the dead sender's claim to expire",
@@ -89,7 +90,7 @@ def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
     # Beat asks again (every 5 minutes); here by hand, twice, as a restarted beat would.
     celery_app.send_task("reports.send_subscriptions")
     celery_app.send_task("reports.send_subscriptions")
-    delivered = wait_until(
+    delivered = wait_for(
         lambda: (d := read_delivery(runtime)).state == "sent" and d,
         timeout=60,
         what="the delivery sent by the second worker",
@@ -115,7 +116,7 @@ def test_a_worker_mails_a_disabled_owners_queued_report_to_nobody_until_he_is_en
         users.set_active(s, users.find_user(s, "manager"), False)  # then he leaves
     report_workers.start("worker")
     celery_app.send_task("reports.send_subscriptions")
-    cancelled = wait_until(
+    cancelled = wait_for(
         lambda: (d := read_delivery(runtime)).state == "cancelled" and d,
         timeout=60,
         what="the queued delivery cancelled",
@@ -130,7 +131,7 @@ def test_a_worker_mails_a_disabled_owners_queued_report_to_nobody_until_he_is_en
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=utcnow() + timedelta(days=1))
         s.execute(update(ReportDelivery).values(next_attempt_at=utcnow()))
     celery_app.send_task("reports.send_subscriptions")
-    wait_until(
+    wait_for(
         lambda: read_delivery(runtime).state == "sent",
         timeout=60,
         what="the next period's delivery sent",

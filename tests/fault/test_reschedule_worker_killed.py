@@ -12,7 +12,8 @@ from clinic.base import iso
 from clinic.models import Job, OutboxEvent, utcnow
 from clinic.visits.models import Visit, VisitEvent, VisitNotice
 from tests.conftest import ONE_BACKEND
-from tests.fault.test_import_worker_killed import Workers, read_job, wait_until
+from tests.fault.test_import_worker_killed import Workers, read_job
+from tests.races import wait_for
 from tests.visits.conftest import (  # noqa: F401 - fixtures
     mailbox,
     make_clinic,
@@ -74,14 +75,14 @@ def test_a_reschedule_whose_worker_is_killed_mid_task_completes_once_on_a_new_wo
 
     visit_workers.start("second")
     stale = timedelta(seconds=settings.job_stale_seconds)
-    wait_until(
+    wait_for(
         lambda: utcnow() - read_job(runtime, job_id).heartbeat_at > stale,
         timeout=settings.job_stale_seconds + 10,
         what="a stale heartbeat",
     )
     # What beat's sweeper does every 30 s, sent once by hand.
     celery_app.send_task("jobs.redispatch_stale")
-    job = wait_until(
+    job = wait_for(
         lambda: (j := read_job(runtime, job_id)).status in ("succeeded", "failed") and j,
         timeout=60,
         what="the job to finish on the second worker",
