@@ -22,6 +22,7 @@ from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
 from clinic.reference.models import Doctor
+from clinic.visits import events as ev
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts, VisitStatus
 from clinic.visits.models import Visit
@@ -80,7 +81,13 @@ def check_in(
         # A ticket would leave him waiting in the queue of a doctor who is not here today.
         detail = f"the doctor is away today ({away.kind}): move the visit or cancel it"
         raise Conflict(detail, code=Conflicts.DOCTOR_AWAY, errors={"visit_id": [detail]})
-    v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
+    again = _checks_in_again(session, visit)
+    if again:
+        # His ticket was cancelled (at the desk, by mistake; or the day's closing) while he
+        # is still here: the registrar checks him in again and he gets a new ticket.
+        v.record_history(session, visit, "checked_in_again", visit.status, actor, now)
+    else:
+        v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
     queue = queue_for(session, visit.doctor)
     if queue is None:
         return None  # a doctor without a queue sees his patients by the calendar alone
@@ -107,7 +114,18 @@ def check_in(
     session.flush()
     for checked_in in _checked_in:
         checked_in(session, visit, ticket, actor, now)
+    if again:
+        v.announce(session, visit, ev.VISIT_CHANGED, {"action": "checked_in_again"})
     return ticket
+
+
+def _checks_in_again(session: Session, visit: Visit) -> bool:
+    """Whether an arrived visit's ticket was cancelled before he was seen (the visit is his
+    still: a no-show, a transfer or a service would have moved it on)."""
+    if visit.status != VisitStatus.ARRIVED or visit.ticket_id is None:
+        return False
+    ticket = session.get(Ticket, visit.ticket_id)
+    return ticket is not None and ticket.status == TicketStatus.CANCELLED
 
 
 def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:

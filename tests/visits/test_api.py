@@ -578,3 +578,27 @@ def test_a_doctor_refused_another_doctors_calendar_is_told_why_at_the_field(
         body = refused.get_json()
         assert field in body["errors"], (url, body)
         assert "your" in body["detail"] or "own" in body["detail"], (url, body)
+
+
+def test_a_patient_whose_ticket_was_cancelled_at_the_desk_is_checked_in_again(runtime, client):
+    """The desk cancelled his ticket by mistake (or the day's closing did) while he sits in
+    the hall: the registrar checks him in again and he waits with a new ticket, instead of
+    an arrived visit nobody can call nor check in."""
+    clinic = make_clinic(runtime, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    first = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    cancelled = client.post(f"/api/v1/tickets/{first}/cancel", json={"reason": "ошибка"})
+    assert cancelled.status_code == 200, cancelled.get_json()
+
+    again = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert again.status_code == 200, again.get_json()
+    body = again.get_json()
+    assert body["status"] == "arrived" and body["ticket_id"] not in (None, first)
+    assert [h["action"] for h in body["history"]][-2:] == ["arrived", "checked_in_again"]
+    with runtime.db.session() as s:
+        assert s.get(Ticket, body["ticket_id"]).status == "waiting"
+    # While that ticket waits, he is checked in already.
+    _refusal(
+        client.post(f"/api/v1/visits/{visit_id}/check-in", json={}), 409, "status_changed", "status"
+    )
