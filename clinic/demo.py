@@ -18,6 +18,7 @@ from clinic.queue import admin as queue_admin
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
 from clinic.reference.models import Department
+from clinic.visits import schedules
 
 CLINIC = {
     "legal_name": 'OOO "Shifo Nur Medical"',
@@ -143,6 +144,11 @@ PACKAGE_CODE = "1500911"
 ONLINE_WINDOW = (time(0, 0), time(23, 59))
 CLOSES_AT = time(23, 59, 59)
 ONLINE_DAILY_LIMIT = 50
+# Every doctor sees patients every day, round the clock, as the queues call all day: the
+# calendar has free slots to book at whatever hour the demo is tried.
+DEMO_WEEK = [
+    {"weekday": day, "starts": "00:00", "ends": "24:00", "slot_minutes": 20} for day in range(7)
+]
 BOARD = {"name": "Main hall", "voice_languages": ["ru", "uz"], "chime": True}
 
 # The demo's published password, for trying each role; never used outside the demo.
@@ -196,6 +202,7 @@ def load_demo_clinic(session: Session) -> list[dict] | None:
             },
         )
         doctors.append(doctor.id)
+        schedules.set_week(session, doctor.id, DEMO_WEEK)
     prefixes = {code: prefix for code, prefix, *_ in DEPARTMENTS}
     serial = 0
     for department, entries in SERVICES.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -234,6 +235,23 @@ def test_a_display_starts_on_its_board_and_a_doctor_on_his_queue_screen(client_a
     assert "/board/" in display.get("/").headers["Location"]
     doctor = client_as("doctor")
     assert doctor.get("/").headers["Location"].endswith("/queue/doctor")
+
+
+def test_the_demo_clinics_doctors_have_free_slots_to_book_at_any_hour(client, runtime):
+    from clinic.base import utcnow
+    from clinic.demo import load_demo_clinic
+    from clinic.queue.tickets import clinic_day
+
+    with runtime.db.transaction() as session:
+        load_demo_clinic(session)
+    today = clinic_day(utcnow(), runtime.settings.tz)
+    # Today's slots and tomorrow's: in the day's last minutes today's are all past.
+    days = f"from={today}&to={today + timedelta(days=1)}"
+    doctors = client.get("/api/v1/doctors").get_json()["items"]
+    assert doctors
+    for doctor in doctors:
+        found = client.get(f"/api/v1/visits/slots?doctor_id={doctor['id']}&{days}")
+        assert found.status_code == 200 and found.get_json(), doctor
 
 
 def test_the_price_list_finds_a_service_in_either_script(client, services):
