@@ -39,6 +39,17 @@ def test_only_another_active_administrator_lets_the_role_go(client, make_user):
     assert client.patch(f"/api/v1/users/{me}", json={"roles": ["manager"]}).status_code == 200
 
 
+def test_an_administrator_does_not_disable_himself_even_with_others_left(client, make_user):
+    """The users page refuses it, and the API as well: one slip and he is locked out."""
+    make_user("admin")
+    me = _my_id(client)
+    refused = client.patch(f"/api/v1/users/{me}", json={"active": False, "full_name": "Я"})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["code"] == "self_disable" and "active" in refused.get_json()["errors"]
+    still = client.get(f"/api/v1/users/{me}").get_json()
+    assert still["active"] is True and still["full_name"] != "Я"
+
+
 def _at_once(runtime, change, user_ids) -> list[str]:
     """Apply ``change`` to each user in its own transaction, all starting together."""
     barrier = threading.Barrier(len(user_ids))

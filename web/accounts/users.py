@@ -6,6 +6,7 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 from clinic.accounts import users
+from clinic.errors import Conflict
 from web import db
 from web.accounts.schemas import (
     PasswordResetSchema,
@@ -15,6 +16,7 @@ from web.accounts.schemas import (
     UserUpdateSchema,
 )
 from web.api.schemas import ProblemSchema
+from web.auth.identity import current_identity
 from web.permissions import requires
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users and roles")
@@ -57,12 +59,20 @@ def get_user(user_id: int):
 @blp.arguments(UserUpdateSchema)
 @blp.response(200, UserSchema)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def update_user(data, user_id: int):
     """Change name, roles (and the linked doctor) or disable/enable; sessions of the user end
     when roles or the active flag change."""
     session = db.session()
     user = users.get_user(session, user_id)
+    if data.get("active") is False and user.id == current_identity().user_id:
+        # As the users page refuses it: nobody locks himself out by a slip of the hand.
+        raise Conflict(
+            "you cannot disable yourself",
+            code="self_disable",
+            errors={"active": ["you cannot disable yourself"]},
+        )
     if "full_name" in data:
         user.full_name = data["full_name"].strip()
     if "roles" in data or "doctor_id" in data:
