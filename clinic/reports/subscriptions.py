@@ -25,6 +25,7 @@ from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.reference.editing import one_at_a_time
 from clinic.reports import refusals as R
 from clinic.reports.building import parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
@@ -89,6 +90,9 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     for key in ("start", "end"):
         stored.pop(key)
     # One mailbox however its address is capitalised (Boss@Clinic.uz is boss@clinic.uz).
+    # Subscriptions to one address are made one after another (a double click on Subscribe,
+    # two managers at once): the second finds the first and is refused.
+    one_at_a_time(session, f"report subscriptions to {email.lower()}")
     same = session.scalars(
         select(ReportSubscription).where(
             ReportSubscription.active.is_(True),
