@@ -241,6 +241,29 @@ def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runti
         assert [sub.id for sub in subs.all_subscriptions(s) if sub.active] == [second]
 
 
+def test_a_subscription_taken_over_does_not_mail_again_the_period_already_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """The address received the 10th's report this morning; its manager leaves and another
+    subscribes it again the same day: the 10th is not mailed a second time, the 11th goes."""
+    first = subscribe(runtime, formats=["csv"])
+    morning = local(NEXT, 6)
+    assert beat(runtime, morning) == 1
+    change_owner(runtime, active=False)
+    with runtime.db.transaction() as s:
+        users.create_user(s, username="successor", password=PASSWORD, roles=["manager"])
+        second = subs.subscribe(
+            s, {**DAILY, "formats": ["csv"]}, MANAGER, created_by="successor"
+        ).id
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    with runtime.db.session() as s:
+        [skipped] = subs.deliveries_of(s, second)
+        assert (skipped.period_start, skipped.state) == (DAY, DeliveryState.CANCELLED)
+        assert f"subscription {first}" in skipped.error
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
+
+
 def test_periods_are_the_last_whole_day_week_and_month():
     thursday = date(2026, 3, 12)
     assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
