@@ -28,13 +28,13 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
         statement = statement.where(within(Ticket.queued_at, lo, hi))
         if p.doctor_id is not None:
             # His own queue's tickets, and those he called from a shared one (the department's
-            # queue several doctors call from).
+            # queue several doctors call from): called next, or called back after a postponing.
             called_by_him = (
                 select(TicketEvent.id)
                 .join(User, User.username == TicketEvent.actor)
                 .where(
                     TicketEvent.ticket_id == Ticket.id,
-                    TicketEvent.action == "called",
+                    TicketEvent.action.in_(("called", "called_back")),
                     User.doctor_id == p.doctor_id,
                 )
                 .exists()

@@ -25,6 +25,7 @@ from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.reference.editing import one_at_a_time
 from clinic.reports import refusals as R
 from clinic.reports.building import parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
@@ -89,6 +90,9 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     for key in ("start", "end"):
         stored.pop(key)
     # One mailbox however its address is capitalised (Boss@Clinic.uz is boss@clinic.uz).
+    # Subscriptions to one address are made one after another (a double click on Subscribe,
+    # two managers at once): the second finds the first and is refused.
+    one_at_a_time(session, f"report subscriptions to {email.lower()}")
     same = session.scalars(
         select(ReportSubscription).where(
             ReportSubscription.active.is_(True),
@@ -96,6 +100,7 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
             ReportSubscription.frequency == frequency,
         )
     ).all()
+    taken_over = []
     for other in same:
         if other.params != stored or sorted(other.formats) != sorted(formats):
             continue
@@ -103,6 +108,7 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
             # Its owner left (disabled, or no longer reading reports): it mails nothing, and
             # the new one takes it over for good, so that the address never gets two.
             unsubscribe(session, other.id)
+            taken_over.append(other.id)
             continue
         raise Conflict(
             f"{email} already receives this report {frequency} (subscription {other.id})",
@@ -120,7 +126,39 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     )
     session.add(sub)
     session.flush()
+    if taken_over:
+        _mailed_before(session, sub, taken_over)
     return sub
+
+
+def _mailed_before(session: Session, sub: ReportSubscription, taken_over: list[int]) -> None:
+    """The period the subscriptions taken over mailed last reached the address already: the
+    new one's delivery of it is written cancelled, saying so, and that period is not mailed
+    twice."""
+    last = session.scalar(
+        select(ReportDelivery)
+        .where(
+            ReportDelivery.subscription_id.in_(taken_over),
+            ReportDelivery.state == DeliveryState.SENT,
+        )
+        .order_by(ReportDelivery.period_start.desc())
+        .limit(1)
+    )
+    if last is None:
+        return
+    session.add(
+        ReportDelivery(
+            subscription_id=sub.id,
+            period_start=last.period_start,
+            period_end=last.period_end,
+            state=DeliveryState.CANCELLED,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+            error=f"not sent: subscription {last.subscription_id} mailed it to this address",
+        )
+    )
+    session.flush()
 
 
 def owner_refusal(session: Session, sub: ReportSubscription) -> str | None:

@@ -115,6 +115,35 @@ def test_a_doctors_queue_figures_count_the_tickets_he_called_from_a_shared_queue
     assert [r[:3] for r in rows(runtime, d1)] == [(day.queue_code, 12, 10)]
 
 
+def test_a_doctors_queue_figures_count_a_ticket_he_called_back_from_a_shared_queue(
+    runtime, day, make_user
+):
+    """A patient who stepped out was postponed; D2, standing in, called him back: he is one
+    of the tickets D2 called, as much as one D2 called next."""
+    from sqlalchemy import select
+
+    from clinic.accounts.models import User
+    from clinic.queue.models import Ticket, TicketEvent
+
+    username = "dr-d2-back"
+    make_user("doctor", username)
+    with runtime.db.transaction() as s:
+        s.scalar(select(User).where(User.username == username)).doctor_id = day.doctors["D2"]
+        ticket = s.scalars(select(Ticket).order_by(Ticket.number).limit(1)).one()
+        for action, was, now, actor in (
+            ("postponed", "waiting", "postponed", "registrar"),
+            ("called_back", "postponed", "called", username),
+        ):
+            s.add(
+                TicketEvent(
+                    ticket_id=ticket.id, at=ticket.called_at, actor=actor, action=action,
+                    from_status=was, to_status=now,
+                )
+            )  # fmt: skip
+    d2 = params("queue", "queue", doctor_id=day.doctors["D2"])
+    assert [r[:2] for r in rows(runtime, d2)] == [(day.queue_code, 1)]
+
+
 def test_the_z_report_of_the_days_cashier_shifts(runtime, day):
     found = rows(runtime, params("shifts", "shift"))
     assert [r[0].split()[0] for r in found] == [

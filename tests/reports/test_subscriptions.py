@@ -3,10 +3,11 @@ when the server cannot be reached, stopped by the signed link in the e-mail."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from clinic.accounts import users
 from clinic.accounts.permissions import Staff, permissions_of
@@ -16,6 +17,7 @@ from clinic.reports import mailing
 from clinic.reports import subscriptions as subs
 from clinic.reports.models import DeliveryState, ReportDelivery
 from tests.conftest import PASSWORD, free_port, make_settings
+from tests.races import wait_for, waits_for_a_lock
 from tests.reports.fixtures import DAY, NEXT, local, make_day
 from tests.visits.conftest import mailbox, settings, smtp_port  # noqa: F401 - fixtures
 
@@ -239,6 +241,29 @@ def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runti
         assert [sub.id for sub in subs.all_subscriptions(s) if sub.active] == [second]
 
 
+def test_a_subscription_taken_over_does_not_mail_again_the_period_already_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """The address received the 10th's report this morning; its manager leaves and another
+    subscribes it again the same day: the 10th is not mailed a second time, the 11th goes."""
+    first = subscribe(runtime, formats=["csv"])
+    morning = local(NEXT, 6)
+    assert beat(runtime, morning) == 1
+    change_owner(runtime, active=False)
+    with runtime.db.transaction() as s:
+        users.create_user(s, username="successor", password=PASSWORD, roles=["manager"])
+        second = subs.subscribe(
+            s, {**DAILY, "formats": ["csv"]}, MANAGER, created_by="successor"
+        ).id
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    with runtime.db.session() as s:
+        [skipped] = subs.deliveries_of(s, second)
+        assert (skipped.period_start, skipped.state) == (DAY, DeliveryState.CANCELLED)
+        assert f"subscription {first}" in skipped.error
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
+
+
 def test_periods_are_the_last_whole_day_week_and_month():
     thursday = date(2026, 3, 12)
     assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
@@ -422,3 +447,31 @@ def test_a_report_whose_owner_is_disabled_while_it_is_built_is_not_mailed(
     assert delivery.state == DeliveryState.CANCELLED and "disabled" in delivery.error
     assert delivery.claimed_until is None
     assert mailbox.wait_for(1, timeout=0.5) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_the_same_report_subscribed_twice_at_once_arrives_once(runtime):
+    """A double click on Subscribe (or two managers at the same moment): the second request
+    waits for the first and is told the address already receives the report."""
+    subscribe(runtime, email="first@example.test")  # the manager who subscribes exists
+    pids, answers = [], []
+
+    def second():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                subs.subscribe(s, DAILY, MANAGER, created_by="manager")
+            answers.append("subscribed")
+        except Conflict as refused:
+            answers.append(refused.code)
+
+    thread = threading.Thread(target=second)
+    with runtime.db.transaction() as first:
+        subs.subscribe(first, DAILY, MANAGER, created_by="manager")
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second request")
+    thread.join(30)
+    assert answers == ["already_subscribed"]
+    with runtime.db.session() as s:
+        mailed = [sub.email for sub in subs.all_subscriptions(s) if sub.active]
+    assert sorted(mailed) == ["boss@example.test", "first@example.test"]
