@@ -88,6 +88,12 @@ def _fiscal(fiscal: dict | None, languages) -> list[dict]:
     return blocks
 
 
+def says_fiscal(document: dict) -> bool:
+    """Whether a receipt ``document`` is a fiscal receipt (carries Payme's fiscal data)."""
+    heading = say("fiscal_receipt", document["languages"])
+    return any(block["t"] == "text" and block["text"] == heading for block in document["blocks"])
+
+
 def receipt(data: dict, languages, heading: str = "receipt") -> dict:
     """A payment receipt with every field PROTOCOLS.md lists: the clinic's legal name,
     address and taxpayer number, terminal or fiscal module, receipt number, date and time,
