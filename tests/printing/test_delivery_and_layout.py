@@ -164,6 +164,16 @@ def test_long_texts_wrap_at_words_within_the_paper_and_no_label_is_cut(paper_mm)
     assert " ".join(title[start:]).startswith(LONG_SERVICE)
 
 
+def test_an_80_mm_printer_whose_profile_holds_42_characters_a_line_gets_lines_of_42():
+    # An Epson TM-T88V's head prints 42 letters across 80 mm paper: a line of 48 would run
+    # over and break where the printer runs out of room, the amounts off the right edge.
+    lines = _printed_lines(thermal.render(_receipt(), profile="TM-T88V", paper_mm=80))
+    assert [line for line in lines if len(line) > 42] == []
+    assert "Итого / Jami" + " " * 16 + "246 913,56 сум" in lines  # right-aligned at 42
+    # A printer of the default profile keeps the paper's 48.
+    assert max(len(line) for line in _printed_lines(thermal.render(_receipt()))) == 48
+
+
 @pytest.mark.parametrize(
     "paper_mm, heading",
     [
