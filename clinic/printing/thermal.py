@@ -133,6 +133,24 @@ def columns_of(profile: str, paper_mm) -> int:
     return columns
 
 
+def _qr(printer: Dummy, data: str) -> None:
+    """The QR code of ``data``: drawn by the printer (``GS ( k``), or sent as a picture to a
+    printer whose profile has no QR command (the common 58 mm ones: POS-5890, ZJ-5870),
+    which would print nothing of it, at most as wide as its head."""
+    if printer.profile.supports("qrCode") or not printer.profile.supports("bitImageRaster"):
+        printer.qr(data, size=QR_SIZE, native=True)
+        return
+    import qrcode
+
+    code = qrcode.QRCode(border=1)
+    code.add_data(data)
+    code.make(fit=True)
+    head = printer.profile.profile_data["media"]["width"]["pixels"]
+    known = isinstance(head, int)
+    size = max(1, min(QR_SIZE, head // (code.modules_count + 2))) if known else QR_SIZE
+    printer.qr(data, size=size, native=False, center=known)
+
+
 def render(document: dict, *, profile: str = "default", code_page: str = "CP866", paper_mm=80):
     """The ESC/POS bytes that print ``document`` (see :mod:`clinic.printing.documents`)."""
     columns = columns_of(profile, paper_mm)
@@ -158,9 +176,9 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
             printer.text(_pair(left, right, columns) + "\n")
         elif kind == "rule":
             printer.text("-" * columns + "\n")
-        else:  # "qr": the printer draws it (GS ( k), centred
+        else:  # "qr", centred
             printer.set(align="center")
-            printer.qr(block["data"], size=QR_SIZE, native=True)
+            _qr(printer, block["data"])
             printer.set_with_default()
     printer.cut()
     return printer.output

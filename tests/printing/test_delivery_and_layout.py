@@ -174,6 +174,21 @@ def test_an_80_mm_printer_whose_profile_holds_42_characters_a_line_gets_lines_of
     assert max(len(line) for line in _printed_lines(thermal.render(_receipt()))) == 48
 
 
+def test_a_printer_without_the_qr_command_gets_the_tickets_qr_code_as_a_picture():
+    ticket = documents.ticket(
+        {"clinic": CLINIC, "code": "A-001", "department": ["Терапия", "Terapiya"], "room": "12",
+         "issued_at": "02.12.2026 09:00", "ahead": 3, "url": "https://clinic.uz/t/" + "x" * 43},
+        ("ru", "uz"),
+    )  # fmt: skip
+    # The common 58 mm printers (python-escpos's POS-5890 profile) have no GS ( k: it would
+    # print no code at all. They print raster pictures (GS v 0), as wide as their head.
+    cheap = thermal.render(ticket, profile="POS-5890", paper_mm=58)
+    assert b"\x1d(k" not in cheap and cheap.count(b"\x1dv0") == 1
+    width = int.from_bytes(cheap.split(b"\x1dv0", 1)[1][1:3], "little")  # bytes of 8 dots
+    assert 8 * width <= 384
+    assert b"\x1d(k" in thermal.render(ticket, paper_mm=58)  # the printer draws it itself
+
+
 @pytest.mark.parametrize(
     "paper_mm, heading",
     [
