@@ -83,7 +83,8 @@ def _fiscal(fiscal: dict | None, languages) -> list[dict]:
         blocks.append(pair(say("number", languages), str(fiscal["receipt_id"])))
     if fiscal.get("fiscal_sign"):
         blocks.append(pair(say("fiscal_sign", languages), str(fiscal["fiscal_sign"])))
-    if fiscal.get("qr_code_url"):
+    if fiscal.get("qr_code_url") and isinstance(fiscal["qr_code_url"], str):
+        # Kept as Payme sent it: anything but an address would stop every job being made.
         blocks.append(qr(fiscal["qr_code_url"]))
     return blocks
 

@@ -211,6 +211,29 @@ def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db
     assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id
 
 
+def test_fiscal_data_with_a_qr_code_that_is_no_address_never_stops_printing(
+    runtime, clinic_profile
+):
+    invoice_id = make_invoice(runtime)
+    with runtime.db.transaction() as s:
+        payment = invoices.record_payment(
+            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
+            provider="payme", provider_ref="n" * 24, actor="payme",
+        )  # fmt: skip
+        s.add(
+            PaymeTransaction(
+                payme_id="n" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
+                payme_time=1, create_time=1, state=2, payment_id=payment.id,
+                fiscal_perform={**FISCAL, "qr_code_url": 77120},
+            )
+        )  # fmt: skip
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    assert collect(runtime) == 1  # the receipt is made: collecting does not stop at it
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    assert FISCAL["fiscal_sign"] in _text(pdfs.render(receipt.document, "roll", paper_mm=80))
+    assert b"\x1d(k" not in receipt.payload
+
+
 def test_a_reprint_after_paymes_fiscal_data_came_carries_it(runtime, client, clinic_profile):
     invoice_id = make_invoice(runtime)
     with runtime.db.transaction() as s:
