@@ -141,10 +141,14 @@ def _qr(printer: Dummy, data: str) -> None:
         printer.qr(data, size=QR_SIZE, native=True)
         return
     import qrcode
+    from qrcode.exceptions import DataOverflowError
 
     code = qrcode.QRCode(border=1)
     code.add_data(data)
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except (DataOverflowError, ValueError):  # more than a QR code holds: none to draw
+        return
     head = printer.profile.profile_data["media"]["width"]["pixels"]
     known = isinstance(head, int)
     size = max(1, min(QR_SIZE, head // (code.modules_count + 2))) if known else QR_SIZE

@@ -187,6 +187,10 @@ def test_a_printer_without_the_qr_command_gets_the_tickets_qr_code_as_a_picture(
     width = int.from_bytes(cheap.split(b"\x1dv0", 1)[1][1:3], "little")  # bytes of 8 dots
     assert 8 * width <= 384
     assert b"\x1d(k" in thermal.render(ticket, paper_mm=58)  # the printer draws it itself
+    # More than a QR code holds: the rest of the document is made all the same.
+    blocks = [documents.qr("x" * 4000), documents.text("Спасибо!")]
+    too_long = documents.document("test", "QR", blocks, ["ru"])
+    assert thermal.render(too_long, profile="POS-5890", paper_mm=58).endswith(b"\x1bd\x06")
 
 
 @pytest.mark.parametrize(
