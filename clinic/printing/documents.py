@@ -84,7 +84,7 @@ def _fiscal(fiscal: dict | None, languages) -> list[dict]:
     if fiscal.get("fiscal_sign"):
         blocks.append(pair(say("fiscal_sign", languages), str(fiscal["fiscal_sign"])))
     if fiscal.get("qr_code_url") and isinstance(fiscal["qr_code_url"], str):
-        # Kept as Payme sent it: anything but an address would stop every job being made.
+        # Stored as Payme sent it: a QR code of anything but a text would fail the receipt.
         blocks.append(qr(fiscal["qr_code_url"]))
     return blocks
 
