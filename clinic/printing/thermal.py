@@ -12,6 +12,7 @@ job are kept; a reprint sends the same bytes after a "КОПИЯ / COPY" heading
 
 from __future__ import annotations
 
+import re
 import socket
 import textwrap
 import time
@@ -45,6 +46,10 @@ TRANSLITERATION = {
     "№": "No",
 }
 QR_SIZE = 6
+# Control characters typed or pasted into a text (a tab, a carriage return, an ESC) would be
+# commands to the printer: a line ends at a newline only, and the others print as spaces.
+LINE_ENDS = re.compile(r"\r\n?")
+CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
@@ -52,8 +57,9 @@ if TYPE_CHECKING:
 
 def printable(value: str, code_page: str = "CP866") -> str:
     """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
-    spelled in Latin letters for a code page without it)."""
-    value = value.translate(REPLACEMENTS)
+    spelled in Latin letters for a code page without it), and no control character but the
+    newline."""
+    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value)).translate(REPLACEMENTS)
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
         value = _in_latin(value)
     return value
@@ -109,9 +115,10 @@ def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
 
 def _pair(left: str, right: str, columns: int) -> str:
     room = columns - len(right) - 1
-    if len(left) <= room:
+    if len(left) <= room and "\n" not in right:
         return f"{left.ljust(room)} {right}"
-    # The value does not fit beside its label: the label, then the value on the right.
+    # The value does not fit beside its label (or is lines of its own): the label, then the
+    # value on the right.
     lines = wrap(left, columns) + [line.rjust(columns) for line in wrap(right, columns) if line]
     return "\n".join(lines)
 

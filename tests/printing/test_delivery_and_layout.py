@@ -174,6 +174,23 @@ def test_an_80_mm_printer_whose_profile_holds_42_characters_a_line_gets_lines_of
     assert max(len(line) for line in _printed_lines(thermal.render(_receipt()))) == 48
 
 
+def test_tabs_line_ends_and_escapes_typed_into_a_text_reach_the_paper_as_text():
+    # A refund's reason as the cashier typed or pasted it: a tab would jump to the printer's
+    # tab stop, a carriage return is no line end to it, and ESC p would kick the cash drawer.
+    document = documents.refund(
+        {"clinic": CLINIC, "number": "26-0000001-R1", "created_at": "02.12.2026 10:00",
+         "amount": 5_000_000, "method": "cash", "actor": "Каримова Дилноза",
+         "reason": "Пациент\tушёл\x1bp\x00\x19\r\nдо приёма"},
+        ("ru", "uz"),
+    )  # fmt: skip
+    payload = thermal.render(document, paper_mm=58)
+    assert b"\x1bp" not in payload and b"\t" not in payload and b"\r" not in payload
+    lines = _printed_lines(payload)
+    at = lines.index("Причина / Sabab")
+    assert [line.strip() for line in lines[at + 1 : at + 3]] == ["Пациент ушёл p", "до приёма"]
+    assert all(len(line) == 32 for line in lines[at + 1 : at + 3])  # on the right
+
+
 def test_a_printer_without_the_qr_command_gets_the_tickets_qr_code_as_a_picture():
     ticket = documents.ticket(
         {"clinic": CLINIC, "code": "A-001", "department": ["Терапия", "Terapiya"], "room": "12",
