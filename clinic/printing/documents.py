@@ -83,9 +83,16 @@ def _fiscal(fiscal: dict | None, languages) -> list[dict]:
         blocks.append(pair(say("number", languages), str(fiscal["receipt_id"])))
     if fiscal.get("fiscal_sign"):
         blocks.append(pair(say("fiscal_sign", languages), str(fiscal["fiscal_sign"])))
-    if fiscal.get("qr_code_url"):
+    if fiscal.get("qr_code_url") and isinstance(fiscal["qr_code_url"], str):
+        # Stored as Payme sent it: a QR code of anything but a text would fail the receipt.
         blocks.append(qr(fiscal["qr_code_url"]))
     return blocks
+
+
+def says_fiscal(document: dict) -> bool:
+    """Whether a receipt ``document`` is a fiscal receipt (carries Payme's fiscal data)."""
+    heading = say("fiscal_receipt", document["languages"])
+    return any(block["t"] == "text" and block["text"] == heading for block in document["blocks"])
 
 
 def receipt(data: dict, languages, heading: str = "receipt") -> dict:

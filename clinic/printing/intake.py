@@ -278,6 +278,13 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
             .order_by(PrintJob.id)
             .limit(1)
         )
+    if original is not None and not documents.says_fiscal(original.document):
+        if fiscal_of(session, data["invoice_id"]):
+            # Payme's fiscal data (SetFiscalData) came after the receipt was printed: the copy
+            # is that receipt, as its cashier had it, with the fiscal sign and QR.
+            first = {**data, "requested_by": original.requested_by}
+            document = documents.receipt(receipt_data(session, settings, first), languages)
+            original = None
     same_printer = original is not None and original.printer_id == (printer.id if printer else None)
     payload = None
     if same_printer:

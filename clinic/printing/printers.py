@@ -28,6 +28,7 @@ from clinic.printing.models import (
     PrintJob,
 )
 from clinic.printing.templates import languages_of
+from clinic.queue.models import Queue
 
 PRINTERS_CHANNEL = "printers:all"
 TARGET_RE = re.compile(r"^(queue:[1-9][0-9]{0,8}|tickets|receipts|cashier:[A-Za-z0-9_.@-]{1,64})$")
@@ -121,6 +122,18 @@ def _check(data: dict) -> None:
         raise ValidationFailed("the printer's settings are not valid", errors=errors)
 
 
+def _check_queues(session: Session, targets: list[str]) -> None:
+    """Refuse a ``queue:<id>`` target of no queue: its printer would never print a ticket."""
+    wanted = {int(t[6:]) for t in targets if t.startswith("queue:")}
+    known = set(session.scalars(select(Queue.id).where(Queue.id.in_(wanted)))) if wanted else set()
+    missing = [f"queue:{queue_id}" for queue_id in sorted(wanted - known)]
+    if missing:
+        raise ValidationFailed(
+            "the printer's settings are not valid",
+            errors={"targets": [f"no such queue: {', '.join(missing)}"]},
+        )
+
+
 def _normalized(data: dict) -> dict:
     """The name trimmed (" Kassa" and "Kassa" are one printer to whoever reads the list), and
     a cashier target's username in lower case, as usernames are kept: ``cashier:Amina`` is
@@ -162,6 +175,7 @@ DEFAULTS = {
 def create_printer(session: Session, data: dict) -> Printer:
     data = _normalized({**DEFAULTS, **data})
     _check(data)
+    _check_queues(session, data["targets"])
     _name_taken(session, data["name"], None)
     printer = Printer(**{f: data[f] for f in FIELDS})
     session.add(printer)
@@ -176,6 +190,7 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     current = {f: getattr(printer, f) for f in FIELDS}
     data = _normalized({**current, "targets": targets_of(session, printer.id), **changes})
     _check(data)
+    _check_queues(session, changes.get("targets") or [])
     _name_taken(session, data["name"], printer.id)
     for f in FIELDS:
         setattr(printer, f, data[f])

@@ -5,12 +5,14 @@ Cyrillic goes through the printer's code page (CP866 unless the printer is set o
 the code page is selected first (``ESC t``) and every text is encoded in it. Uzbek ʻ (U+02BB)
 is in no common code page and prints as "'"; a printer set to a code page without Cyrillic
 (CP437) gets Cyrillic spelled in Latin letters rather than "????". Texts are wrapped at word
-boundaries to the paper's width (32 characters a line on 58 mm, 48 on 80 mm). The bytes of a
+boundaries to the paper's width (32 characters a line on 58 mm, 48 on 80 mm, or what the
+printer profile says its line holds when that is less). The bytes of a
 job are kept; a reprint sends the same bytes after a "КОПИЯ / COPY" heading.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import textwrap
 import time
@@ -44,6 +46,10 @@ TRANSLITERATION = {
     "№": "No",
 }
 QR_SIZE = 6
+# Control characters typed or pasted into a text (a tab, a carriage return, an ESC) would be
+# commands to the printer: a line ends at a newline only, and the others print as spaces.
+LINE_ENDS = re.compile(r"\r\n?")
+CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
@@ -51,8 +57,9 @@ if TYPE_CHECKING:
 
 def printable(value: str, code_page: str = "CP866") -> str:
     """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
-    spelled in Latin letters for a code page without it)."""
-    value = value.translate(REPLACEMENTS)
+    spelled in Latin letters for a code page without it), and no control character but the
+    newline."""
+    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value)).translate(REPLACEMENTS)
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
         value = _in_latin(value)
     return value
@@ -108,16 +115,56 @@ def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
 
 def _pair(left: str, right: str, columns: int) -> str:
     room = columns - len(right) - 1
-    if len(left) <= room:
+    if len(left) <= room and "\n" not in right:
         return f"{left.ljust(room)} {right}"
-    # The value does not fit beside its label: the label, then the value on the right.
+    # The value does not fit beside its label (or is lines of its own): the label, then the
+    # value on the right.
     lines = wrap(left, columns) + [line.rjust(columns) for line in wrap(right, columns) if line]
     return "\n".join(lines)
 
 
+def columns_of(profile: str, paper_mm) -> int:
+    """Characters of a font A line: the paper's, or fewer when the printer profile knows its
+    print head is narrower (an Epson TM-T88V prints 42 on 80 mm paper: a line of 48 would
+    break on the paper wherever the printer runs out of room)."""
+    from escpos.capabilities import CAPABILITIES
+
+    columns = COLUMNS.get(paper_mm, 48)
+    known = CAPABILITIES["profiles"].get(profile or "default", {})
+    head = known.get("media", {}).get("width", {}).get("pixels")
+    line = known.get("fonts", {}).get("0", {}).get("columns")
+    # A profile of a real model (its head's width known), with a line a letter of at most 24
+    # dots fills (one profile's 12 letters on 576 dots are a slip of its data).
+    if isinstance(head, int) and isinstance(line, int) and line * 24 >= head:
+        columns = min(columns, line)
+    return columns
+
+
+def _qr(printer: Dummy, data: str) -> None:
+    """The QR code of ``data``: drawn by the printer (``GS ( k``), or sent as a picture to a
+    printer whose profile has no QR command (the common 58 mm ones: POS-5890, ZJ-5870),
+    which would print nothing of it, at most as wide as its head."""
+    if printer.profile.supports("qrCode") or not printer.profile.supports("bitImageRaster"):
+        printer.qr(data, size=QR_SIZE, native=True)
+        return
+    import qrcode
+    from qrcode.exceptions import DataOverflowError
+
+    code = qrcode.QRCode(border=1)
+    code.add_data(data)
+    try:
+        code.make(fit=True)
+    except (DataOverflowError, ValueError):  # more than a QR code holds: none to draw
+        return
+    head = printer.profile.profile_data["media"]["width"]["pixels"]
+    known = isinstance(head, int)
+    size = max(1, min(QR_SIZE, head // (code.modules_count + 2))) if known else QR_SIZE
+    printer.qr(data, size=size, native=False, center=known)
+
+
 def render(document: dict, *, profile: str = "default", code_page: str = "CP866", paper_mm=80):
     """The ESC/POS bytes that print ``document`` (see :mod:`clinic.printing.documents`)."""
-    columns = COLUMNS.get(paper_mm, 48)
+    columns = columns_of(profile, paper_mm)
     printer = _printer(profile, code_page)
     for block in document["blocks"]:
         kind = block["t"]
@@ -140,9 +187,9 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
             printer.text(_pair(left, right, columns) + "\n")
         elif kind == "rule":
             printer.text("-" * columns + "\n")
-        else:  # "qr": the printer draws it (GS ( k), centred
+        else:  # "qr", centred
             printer.set(align="center")
-            printer.qr(block["data"], size=QR_SIZE, native=True)
+            _qr(printer, block["data"])
             printer.set_with_default()
     printer.cut()
     return printer.output

@@ -211,6 +211,59 @@ def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db
     assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id
 
 
+def test_fiscal_data_with_a_qr_code_that_is_no_address_never_stops_printing(
+    runtime, clinic_profile
+):
+    invoice_id = make_invoice(runtime)
+    with runtime.db.transaction() as s:
+        payment = invoices.record_payment(
+            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
+            provider="payme", provider_ref="n" * 24, actor="payme",
+        )  # fmt: skip
+        s.add(
+            PaymeTransaction(
+                payme_id="n" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
+                payme_time=1, create_time=1, state=2, payment_id=payment.id,
+                fiscal_perform={**FISCAL, "qr_code_url": 77120},
+            )
+        )  # fmt: skip
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    assert collect(runtime) == 1  # the receipt is made: collecting does not stop at it
+    [receipt] = _jobs(runtime, JobKind.RECEIPT)
+    assert FISCAL["fiscal_sign"] in _text(pdfs.render(receipt.document, "roll", paper_mm=80))
+    assert b"\x1d(k" not in receipt.payload
+
+
+def test_a_reprint_after_paymes_fiscal_data_came_carries_it(runtime, client, clinic_profile):
+    invoice_id = make_invoice(runtime)
+    with runtime.db.transaction() as s:
+        payment = invoices.record_payment(
+            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
+            provider="payme", provider_ref="q" * 24, actor="payme",
+        )  # fmt: skip
+        s.add(
+            PaymeTransaction(
+                payme_id="q" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
+                payme_time=1, create_time=1, state=2, payment_id=payment.id,
+            )
+        )  # fmt: skip
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    collect(runtime)
+    # Payme fiscalises the payment afterwards (SetFiscalData), then the patient asks for a copy.
+    with runtime.db.transaction() as s:
+        s.scalars(select(PaymeTransaction)).one().fiscal_perform = FISCAL
+    assert client.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    collect(runtime)
+    receipt, reprint = _jobs(runtime, JobKind.RECEIPT)
+    assert "НЕФИСКАЛЬНЫЙ" in _text(pdfs.render(receipt.document, "roll", paper_mm=80))
+    text = _text(pdfs.render(reprint.document, "roll", paper_mm=80))
+    assert FISCAL["fiscal_sign"] in text and "НЕФИСКАЛЬНЫЙ" not in text
+    assert FISCAL["qr_code_url"].encode() in reprint.payload
+    assert reprint.copy and COPY_MARK.encode("cp866") in reprint.payload
+    # Still the receipt as it was taken: by Payme, not by whoever asked for the copy.
+    assert {"t": "pair", "left": "Кассир / Kassir", "right": "payme"} in reprint.document["blocks"]
+
+
 def test_a_cashiers_z_slip_is_hers_and_the_managers_to_open_not_another_cashiers(
     runtime, client_as, clinic_profile
 ):

@@ -164,6 +164,52 @@ def test_long_texts_wrap_at_words_within_the_paper_and_no_label_is_cut(paper_mm)
     assert " ".join(title[start:]).startswith(LONG_SERVICE)
 
 
+def test_an_80_mm_printer_whose_profile_holds_42_characters_a_line_gets_lines_of_42():
+    # An Epson TM-T88V's head prints 42 letters across 80 mm paper: a line of 48 would run
+    # over and break where the printer runs out of room, the amounts off the right edge.
+    lines = _printed_lines(thermal.render(_receipt(), profile="TM-T88V", paper_mm=80))
+    assert [line for line in lines if len(line) > 42] == []
+    assert "Итого / Jami" + " " * 16 + "246 913,56 сум" in lines  # right-aligned at 42
+    # A printer of the default profile keeps the paper's 48.
+    assert max(len(line) for line in _printed_lines(thermal.render(_receipt()))) == 48
+
+
+def test_tabs_line_ends_and_escapes_typed_into_a_text_reach_the_paper_as_text():
+    # A refund's reason as the cashier typed or pasted it: a tab would jump to the printer's
+    # tab stop, a carriage return is no line end to it, and ESC p would kick the cash drawer.
+    document = documents.refund(
+        {"clinic": CLINIC, "number": "26-0000001-R1", "created_at": "02.12.2026 10:00",
+         "amount": 5_000_000, "method": "cash", "actor": "Каримова Дилноза",
+         "reason": "Пациент\tушёл\x1bp\x00\x19\r\nдо приёма"},
+        ("ru", "uz"),
+    )  # fmt: skip
+    payload = thermal.render(document, paper_mm=58)
+    assert b"\x1bp" not in payload and b"\t" not in payload and b"\r" not in payload
+    lines = _printed_lines(payload)
+    at = lines.index("Причина / Sabab")
+    assert [line.strip() for line in lines[at + 1 : at + 3]] == ["Пациент ушёл p", "до приёма"]
+    assert all(len(line) == 32 for line in lines[at + 1 : at + 3])  # on the right
+
+
+def test_a_printer_without_the_qr_command_gets_the_tickets_qr_code_as_a_picture():
+    ticket = documents.ticket(
+        {"clinic": CLINIC, "code": "A-001", "department": ["Терапия", "Terapiya"], "room": "12",
+         "issued_at": "02.12.2026 09:00", "ahead": 3, "url": "https://clinic.uz/t/" + "x" * 43},
+        ("ru", "uz"),
+    )  # fmt: skip
+    # The common 58 mm printers (python-escpos's POS-5890 profile) have no GS ( k: it would
+    # print no code at all. They print raster pictures (GS v 0), as wide as their head.
+    cheap = thermal.render(ticket, profile="POS-5890", paper_mm=58)
+    assert b"\x1d(k" not in cheap and cheap.count(b"\x1dv0") == 1
+    width = int.from_bytes(cheap.split(b"\x1dv0", 1)[1][1:3], "little")  # bytes of 8 dots
+    assert 8 * width <= 384
+    assert b"\x1d(k" in thermal.render(ticket, paper_mm=58)  # the printer draws it itself
+    # More than a QR code holds: the rest of the document is made all the same.
+    blocks = [documents.qr("x" * 4000), documents.text("Спасибо!")]
+    too_long = documents.document("test", "QR", blocks, ["ru"])
+    assert thermal.render(too_long, profile="POS-5890", paper_mm=58).endswith(b"\x1bd\x06")
+
+
 @pytest.mark.parametrize(
     "paper_mm, heading",
     [

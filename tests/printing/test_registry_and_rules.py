@@ -34,7 +34,9 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(client):
+def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(client, runtime):
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
     bad = client.post(
         "/api/v1/printing/printers",
         json={"name": "X", "kind": "network", "languages": "ru+de", "targets": ["kiosk:1"]},
@@ -43,7 +45,7 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
     assert set(bad.get_json()["errors"]) == {"host", "languages", "targets"}
     first = client.post(
         "/api/v1/printing/printers",
-        json={"name": "A", "host": "10.0.0.5", "targets": ["tickets", "queue:7"]},
+        json={"name": "A", "host": "10.0.0.5", "targets": ["tickets", f"queue:{queue_id}"]},
     ).get_json()
     taken = client.post("/api/v1/printing/printers", json={"name": "A", "host": "10.0.0.6"})
     assert taken.status_code == 409
@@ -51,7 +53,7 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
         "/api/v1/printing/printers", json={"name": "B", "kind": "pdf", "targets": ["tickets"]}
     ).get_json()
     listed = {p["name"]: p["targets"] for p in client.get("/api/v1/printing/printers").get_json()}
-    assert listed == {"A": ["queue:7"], "B": ["tickets"]}
+    assert listed == {"A": [f"queue:{queue_id}"], "B": ["tickets"]}
 
     renamed = client.patch(f"/api/v1/printing/printers/{first['id']}", json={"name": "B"})
     assert renamed.status_code == 409
@@ -61,7 +63,7 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
     assert (changed["paper_mm"], changed["code_page"], changed["targets"]) == (
         58,
         "CP1251",
-        ["queue:7"],
+        [f"queue:{queue_id}"],
     )
     assert client.delete(f"/api/v1/printing/printers/{second['id']}").status_code == 204
     assert client.delete(f"/api/v1/printing/printers/{second['id']}").status_code == 404
@@ -70,6 +72,17 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
     assert client.get("/api/v1/printing/jobs/999999").status_code == 404
     moved = client.patch(f"/api/v1/printing/printers/{first['id']}", json={"targets": ["tickets"]})
     assert moved.get_json()["targets"] == ["tickets"]
+    # A queue that is not there (a mistyped id): refused, naming the target, nothing changed.
+    body = {"name": "C", "host": "10.0.0.7", "targets": [f"queue:{queue_id + 1000}"]}
+    refused = client.post("/api/v1/printing/printers", json=body)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"targets": [f"no such queue: queue:{queue_id + 1000}"]}
+    refused = client.patch(
+        f"/api/v1/printing/printers/{first['id']}", json={"targets": ["queue:999999"]}
+    )
+    assert refused.status_code == 422 and "targets" in refused.get_json()["errors"]
+    listed = {p["name"]: p["targets"] for p in client.get("/api/v1/printing/printers").get_json()}
+    assert listed == {"A": ["tickets"]}
 
 
 def test_a_printer_is_named_by_its_trimmed_name_and_never_by_blanks(client):
