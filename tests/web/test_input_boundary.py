@@ -128,6 +128,9 @@ def test_full_width_digits_are_not_numbers(client):
     _refused(client.get("/api/v1/services?page=１"), 422, "page")
     _refused(client.get("/api/v1/doctors?department_id=１"), 422, "department_id")
     assert client.get("/api/v1/services/１").status_code == 404
+    _refused(client.get("/api/v1/services?page=1_0"), 422, "page")
+    _refused(client.get("/api/v1/doctors?department_id=1_0"), 422, "department_id")
+    assert client.get("/api/v1/services?page=%2B1%20").status_code == 200
     with pytest.raises(ValueError):
         parse_price("１２３")
     with pytest.raises(ValueError):
