@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.demo import load_demo_data
+from clinic.models import Job
 from clinic.reference.price_list_file import parse_price, parse_whole
 from tests.wsclient import WSClient
 from web.permissions import public
@@ -57,6 +59,23 @@ def test_a_nul_in_a_form_field_is_a_422_naming_it(app):
     # A plain client: storing the refused attempt's audit row is the audit log's own concern.
     response = FlaskClient(app).post("/login", data={"username": "a\u0000", "password": "x"})
     _refused(response, 422, "username")
+
+
+def _upload(name: bytes, content_type: bytes) -> bytes:
+    return (
+        b'--XX\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+        b"Content-Type: " + content_type + b"\r\n\r\ncode,name,price\r\nA1,X,1000\r\n--XX--\r\n"
+    )
+
+
+def test_a_nul_in_an_uploaded_file_name_or_type_is_a_422_naming_the_file(runtime, client):
+    for body in (_upload(b"list\x00.csv", b"text/csv"), _upload(b"list.csv", b"text/csv\x00")):
+        response = client.post(
+            "/api/v1/services/import", data=body, content_type="multipart/form-data; boundary=XX"
+        )
+        _refused(response, 422, "file")
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
 def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(anon_client, client):

@@ -4,7 +4,7 @@ Text that no layer below can store or encode is refused here, before any view, s
 database sees it, as a 4xx naming the field:
 
 - NUL characters (PostgreSQL refuses them in text and jsonb) in the path, the query, form
-  fields and JSON, keys included;
+  fields (an uploaded file's name and type too) and JSON, keys included;
 - lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
   any write or response with them fails;
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
@@ -130,7 +130,7 @@ def _limit_chunked_body() -> None:
 
 def check_request() -> None:
     """``before_request``: the URI's length and the body's size, the path, the query, form
-    fields and JSON."""
+    fields and uploads' names and types, and JSON."""
     target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
     if max(len(target), len(request.full_path.encode())) > MAX_URI_BYTES:
         abort(414)
@@ -146,6 +146,11 @@ def check_request() -> None:
             for key, values in request.form.lists():
                 for value in [key, *values]:
                     check_text(value, key)
+            for key, uploads in request.files.lists():
+                check_text(key, key)
+                for upload in uploads:  # the name and type are kept with the file
+                    check_text(upload.filename or "", key)
+                    check_text(upload.content_type or "", key)
     except UnsafeInput as error:
         _refuse(error)
     if request.is_json and request.content_length != 0:
