@@ -221,8 +221,10 @@ def test_a_webhook_with_a_foreign_authorization_header_is_judged_by_its_signatur
          '"reference": "\\udfff"}}', 422),  # fmt: skip
         ("[" * 5000 + "]" * 5000, 400),
         ('{"type": "payment.succeeded"}\x00', 400),
+        ('{"type": "payment.succeeded", "data": {"invoice_id": "\u00b2", "amount": 5, '
+         '"reference": "a"}}', 422),  # fmt: skip
     ],
-    ids=["nul", "surrogate", "deep", "raw-nul"],
+    ids=["nul", "surrogate", "deep", "raw-nul", "superscript-digit"],
 )
 def test_a_signed_webhook_with_unstorable_or_deep_content_is_a_4xx_never_500(
     runtime, anon_client, body, status
