@@ -118,6 +118,17 @@ def test_the_websocket_answers_bad_text_with_an_error_frame_and_stays_open(
     ws.close()
 
 
+def test_a_json_number_longer_than_python_reads_is_a_400_not_a_500(anon_client, client):
+    number = "9" * 5000
+    body = '{"username": "a", "password": "b", "x": %s}' % number
+    response = anon_client.post("/api/v1/session", data=body, content_type="application/json")
+    _refused(response, 400, "_schema")
+    body = '{"full_name": "A", "sex": "M", "notes": [%s]}' % number
+    _refused(
+        client.post("/api/v1/patients", data=body, content_type="application/json"), 400, "_schema"
+    )
+
+
 def test_a_ticket_for_a_patient_that_does_not_exist_is_a_422(clinic, client_as):
     registrar = client_as("registrar")
     response = registrar.post("/api/v1/queues/1/tickets", json={"patient_id": 999_999})

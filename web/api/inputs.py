@@ -8,7 +8,7 @@ database sees it, as a 4xx naming the field:
 - lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
   any write or response with them fails;
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
-  limit).
+  limit), or with a number longer than Python reads as one (its 4300 digits).
 
 Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
 providers) check the same things themselves with :func:`check_document` and
@@ -93,6 +93,10 @@ def parse_json(text: str | bytes):
         raise UnsafeInput("_schema", f"nested deeper than {MAX_DEPTH} levels", 400) from None
     except UnicodeDecodeError:
         raise UnsafeInput("_schema", "must be UTF-8 text", 400) from None
+    except json.JSONDecodeError:
+        raise  # not JSON: answered as such by whoever reads it
+    except ValueError:  # JSON, but a number longer than Python reads (4300 digits)
+        raise UnsafeInput("_schema", "a number has too many digits", 400) from None
     check_document(document)
     return document
 
