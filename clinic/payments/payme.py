@@ -59,7 +59,7 @@ def _whole(params: dict, name: str, *, positive: bool = True) -> int:
     value = params.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0):
         raise PaymeError(INVALID_REQUEST, name)
-    if value > 2**62:
+    if not -(2**62) <= value <= 2**62:  # beyond any column's reach (a 64-bit integer)
         raise PaymeError(INVALID_REQUEST, name)
     return value
 

@@ -134,7 +134,11 @@ def parse_body(body: bytes) -> dict:
     raw_invoice = data.get("invoice_id")
     if isinstance(raw_invoice, int) and not isinstance(raw_invoice, bool):
         raw_invoice = str(raw_invoice)
-    if not isinstance(raw_invoice, str) or not raw_invoice.isdigit() or len(raw_invoice) > 9:
+    if (
+        not isinstance(raw_invoice, str)
+        or not (raw_invoice.isascii() and raw_invoice.isdigit())  # "²" is a digit to isdigit
+        or len(raw_invoice) > 9
+    ):
         raise Rejected(422, "invoice_id must be an invoice id", "data.invoice_id")
     amount = data.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 2**62:

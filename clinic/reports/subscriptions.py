@@ -219,7 +219,7 @@ def subscription_of_token(secret: str, token: str) -> int | None:
     if not isinstance(token, str) or token.count(".") != 1 or len(token) > 64:
         return None
     number, signature = token.split(".")
-    if not number.isdigit() or not is_id(int(number)):
+    if not (number.isascii() and number.isdigit()) or not is_id(int(number)):
         return None
     expected = _signature(secret, int(number))
     return int(number) if hmac.compare_digest(expected, signature) else None

@@ -23,7 +23,8 @@ from clinic.reference.models import Doctor, Room
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException, WorkingHours
 
-HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# ASCII digits only (``\d`` also takes "٠٩" and "０９"), and nothing after the minutes.
+HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_RANGE_DAYS = 62
 # Hours may end at "24:00", the end of the clinic day (stored as the day's last instant), so
 # a shift that works until midnight keeps its last slot.
@@ -46,7 +47,7 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _hhmm(value, name: str, errors: dict, *, end: bool = False) -> time | None:
-    if isinstance(value, str) and HHMM.match(value):
+    if isinstance(value, str) and HHMM.fullmatch(value):
         return time(int(value[:2]), int(value[3:]))
     if end and value == "24:00":
         return END_OF_DAY

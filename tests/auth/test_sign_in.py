@@ -146,6 +146,22 @@ def test_sign_in_form_with_csrf_signs_in_and_sign_out_ends_the_session(anon_clie
     assert anon_client.get("/api/v1/me").status_code == 401
 
 
+def test_the_sign_in_form_does_not_cut_a_longer_password_or_name_down_to_one_that_signs_in(
+    anon_client, runtime
+):
+    password, name = "Kw9#" * 32, "u" * users.USERNAME_MAX  # as long as each may be
+    with runtime.db.transaction() as session:
+        users.create_user(session, username=name, password=password, roles=["registrar"])
+    page = anon_client.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    for sent_name, sent_password in ((name, password + "x"), (name + "x", password)):
+        form = {"username": sent_name, "password": sent_password, "csrf_token": token}
+        assert anon_client.post("/login", data=form).status_code == 401
+        assert anon_client.get("/api/v1/me").status_code == 401
+    form = {"username": name, "password": password, "csrf_token": token}
+    assert anon_client.post("/login", data=form).status_code == 302
+
+
 def test_a_password_change_signs_out_other_sessions(app, make_user):
     make_user("registrar", username="ozoda")
     first, second = app.test_client(), app.test_client()

@@ -114,8 +114,14 @@ def test_payme_refuses_unstorable_text_and_deep_nesting_as_32600_with_http_200(
 
 @pytest.mark.parametrize(
     "data",
-    [b"\x00", b'{"id": 1, "method": "CheckTransaction"\x00}', b"[" * 100_00, b"\xc3\x28"],
-    ids=["nul", "nul-inside", "deep", "not-utf8"],
+    [b"\x00", b'{"id": 1, "method": "CheckTransaction"\x00}', b"[" * 100_00, b"\xc3\x28"]
+    # NaN and infinities are no JSON: PostgreSQL's jsonb refuses them where SQLite kept them.
+    + [
+        b'{"id": 1, "method": "SetFiscalData", "params": {"id": "t", "type": "PERFORM", '
+        b'"fiscal_data": {"total": ' + number + b"}}}"
+        for number in (b"NaN", b"-Infinity", b"1e400")
+    ],
+    ids=["nul", "nul-inside", "deep", "not-utf8", "nan", "infinity", "beyond-a-double"],
 )
 def test_payme_answers_raw_garbage_32700_and_logs_it(runtime, anon_client, data):
     response = anon_client.post(
@@ -221,8 +227,10 @@ def test_a_webhook_with_a_foreign_authorization_header_is_judged_by_its_signatur
          '"reference": "\\udfff"}}', 422),  # fmt: skip
         ("[" * 5000 + "]" * 5000, 400),
         ('{"type": "payment.succeeded"}\x00', 400),
+        ('{"type": "payment.succeeded", "data": {"invoice_id": "\u00b2", "amount": 5, '
+         '"reference": "a"}}', 422),  # fmt: skip
     ],
-    ids=["nul", "surrogate", "deep", "raw-nul"],
+    ids=["nul", "surrogate", "deep", "raw-nul", "superscript-digit"],
 )
 def test_a_signed_webhook_with_unstorable_or_deep_content_is_a_4xx_never_500(
     runtime, anon_client, body, status

@@ -194,6 +194,8 @@ def test_unknown_shifts_other_channels_and_the_log_by_provider(runtime):
     "method, params, data",
     [
         ("CheckPerformTransaction", {"amount": 2**62 + 1, "account": {}}, "amount"),
+        ("GetStatement", {"from": -(2**63) - 1, "to": 1}, "from"),
+        ("GetStatement", {"from": 0, "to": -(2**70)}, "to"),
         ("CheckPerformTransaction", {"amount": 1, "account": []}, "account"),
         ("CancelTransaction", {"id": "t", "reason": "1"}, "reason"),
         ("CancelTransaction", {"id": "t", "reason": True}, "reason"),

@@ -135,6 +135,9 @@ def test_the_signed_link_unsubscribes_and_pending_deliveries_are_cancelled(
     assert subs.subscription_of_token(secret, "garbage") is None
 
     assert anon_client.get(f"/reports/unsubscribe/{other}.forged").status_code == 404
+    # "²" is a digit to str.isdigit and no number to int(): a link that names nothing.
+    assert anon_client.get("/reports/unsubscribe/\u00b2.forged").status_code == 404
+    assert anon_client.post("/reports/unsubscribe/\u00b2.forged").status_code == 404
     page = anon_client.get(f"/reports/unsubscribe/{token}")
     assert page.status_code == 200 and b"boss@example.test" in page.data
     assert deliveries(runtime)[0].state == DeliveryState.PENDING  # opening is not unsubscribing

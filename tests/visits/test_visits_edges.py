@@ -441,6 +441,22 @@ def test_weekly_hours_are_refused_row_by_row_and_field_by_field(runtime, clinic)
     }
 
 
+def test_weekly_hours_written_with_digits_other_than_ascii_are_no_times(runtime, clinic):
+    rows = [
+        {"weekday": 0, "starts": "0\u0669:00", "ends": "13:00"},  # Arabic-Indic nine
+        {"weekday": 1, "starts": "09:00", "ends": "1\uff13:00"},  # full-width three
+        {"weekday": 2, "starts": "09:00\n", "ends": "13:00", "breaks": [["11:00", "11:3\u0660"]]},
+    ]
+    with runtime.db.transaction() as s:
+        errors = errors_of(lambda: schedules.set_week(s, clinic.doctor_ids[0], rows))
+    assert errors == {
+        "days.0.starts": ["a time as HH:MM"],
+        "days.1.ends": ["a time as HH:MM"],
+        "days.2.starts": ["a time as HH:MM"],
+        "days.2.breaks": ["a time as HH:MM"],
+    }
+
+
 def test_a_week_with_a_lunch_break_reads_back_as_it_was_set(runtime, clinic):
     doctor_id, room_id = clinic.doctor_ids[0], clinic.room_ids[0]
     with runtime.db.transaction() as s:

@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from clinic.demo import load_demo_data
+from clinic.models import Job
 from clinic.reference.price_list_file import parse_price, parse_whole
 from tests.wsclient import WSClient
 from web.permissions import public
@@ -59,6 +61,23 @@ def test_a_nul_in_a_form_field_is_a_422_naming_it(app):
     _refused(response, 422, "username")
 
 
+def _upload(name: bytes, content_type: bytes) -> bytes:
+    return (
+        b'--XX\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+        b"Content-Type: " + content_type + b"\r\n\r\ncode,name,price\r\nA1,X,1000\r\n--XX--\r\n"
+    )
+
+
+def test_a_nul_in_an_uploaded_file_name_or_type_is_a_422_naming_the_file(runtime, client):
+    for body in (_upload(b"list\x00.csv", b"text/csv"), _upload(b"list.csv", b"text/csv\x00")):
+        response = client.post(
+            "/api/v1/services/import", data=body, content_type="multipart/form-data; boundary=XX"
+        )
+        _refused(response, 422, "file")
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
 def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(anon_client, client):
     body = '{"username": "\\ud800", "password": "x"}'
     response = anon_client.post("/api/v1/session", data=body, content_type="application/json")
@@ -99,6 +118,17 @@ def test_the_websocket_answers_bad_text_with_an_error_frame_and_stays_open(
     ws.close()
 
 
+def test_a_json_number_longer_than_python_reads_is_a_400_not_a_500(anon_client, client):
+    number = "9" * 5000
+    body = '{"username": "a", "password": "b", "x": %s}' % number
+    response = anon_client.post("/api/v1/session", data=body, content_type="application/json")
+    _refused(response, 400, "_schema")
+    body = '{"full_name": "A", "sex": "M", "notes": [%s]}' % number
+    _refused(
+        client.post("/api/v1/patients", data=body, content_type="application/json"), 400, "_schema"
+    )
+
+
 def test_a_ticket_for_a_patient_that_does_not_exist_is_a_422(clinic, client_as):
     registrar = client_as("registrar")
     response = registrar.post("/api/v1/queues/1/tickets", json={"patient_id": 999_999})
@@ -128,6 +158,9 @@ def test_full_width_digits_are_not_numbers(client):
     _refused(client.get("/api/v1/services?page=１"), 422, "page")
     _refused(client.get("/api/v1/doctors?department_id=１"), 422, "department_id")
     assert client.get("/api/v1/services/１").status_code == 404
+    _refused(client.get("/api/v1/services?page=1_0"), 422, "page")
+    _refused(client.get("/api/v1/doctors?department_id=1_0"), 422, "department_id")
+    assert client.get("/api/v1/services?page=%2B1%20").status_code == 200
     with pytest.raises(ValueError):
         parse_price("１２３")
     with pytest.raises(ValueError):

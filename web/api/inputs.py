@@ -4,11 +4,11 @@ Text that no layer below can store or encode is refused here, before any view, s
 database sees it, as a 4xx naming the field:
 
 - NUL characters (PostgreSQL refuses them in text and jsonb) in the path, the query, form
-  fields and JSON, keys included;
+  fields (an uploaded file's name and type too) and JSON, keys included;
 - lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
   any write or response with them fails;
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
-  limit).
+  limit), or with a number longer than Python reads as one (its 4300 digits).
 
 Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
 providers) check the same things themselves with :func:`check_document` and
@@ -93,6 +93,10 @@ def parse_json(text: str | bytes):
         raise UnsafeInput("_schema", f"nested deeper than {MAX_DEPTH} levels", 400) from None
     except UnicodeDecodeError:
         raise UnsafeInput("_schema", "must be UTF-8 text", 400) from None
+    except json.JSONDecodeError:
+        raise  # not JSON: answered as such by whoever reads it
+    except ValueError:  # JSON, but a number longer than Python reads (4300 digits)
+        raise UnsafeInput("_schema", "a number has too many digits", 400) from None
     check_document(document)
     return document
 
@@ -130,7 +134,7 @@ def _limit_chunked_body() -> None:
 
 def check_request() -> None:
     """``before_request``: the URI's length and the body's size, the path, the query, form
-    fields and JSON."""
+    fields and uploads' names and types, and JSON."""
     target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
     if max(len(target), len(request.full_path.encode())) > MAX_URI_BYTES:
         abort(414)
@@ -146,6 +150,11 @@ def check_request() -> None:
             for key, values in request.form.lists():
                 for value in [key, *values]:
                     check_text(value, key)
+            for key, uploads in request.files.lists():
+                check_text(key, key)
+                for upload in uploads:  # the name and type are kept with the file
+                    check_text(upload.filename or "", key)
+                    check_text(upload.content_type or "", key)
     except UnsafeInput as error:
         _refuse(error)
     if request.is_json and request.content_length != 0:

@@ -6,13 +6,17 @@ import re
 
 from marshmallow import Schema, fields, validate
 
+# A whole number as text: ASCII digits, maybe a sign, spaces around.
+WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+
 
 class Integer(fields.Integer):
     """An integer whose text form has ASCII digits only. ``int()`` also reads full-width and
-    other Unicode digits ("１２３"), which no clinic form or query means as a number."""
+    other Unicode digits ("１２３") and digits grouped by underscores ("1_0" is 10), which no
+    clinic form or query means as a number."""
 
     def _validated(self, value):
-        if isinstance(value, str) and not value.strip().lstrip("+-").isascii():
+        if isinstance(value, str) and not WHOLE.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)
 

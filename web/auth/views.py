@@ -122,8 +122,10 @@ def login_page():
 @public
 @sign_in_budget
 def login_form():
-    username = request.form.get("username", "")[:64]
-    password = request.form.get("password", "")[:128]
+    # Cut one past the longest name and password there can be: the work stays bounded, and a
+    # longer one stays longer than any, so it is refused rather than read as its beginning.
+    username = request.form.get("username", "")[: users.USERNAME_MAX + 1]
+    password = request.form.get("password", "")[: passwords.MAX_LENGTH + 1]
     if attempt_sign_in(username, password) is None:
         page = render_template(
             "auth/login.html",

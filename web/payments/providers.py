@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import time
 
 from flask import Blueprint as FlaskBlueprint
@@ -103,6 +104,18 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
         abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
     request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
     return request.get_data(cache=True)
+
+
+def _not_json(constant: str):
+    """NaN and the infinities Python's parser reads: no JSON, and no jsonb column takes them."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError(f"{text} is beyond a double")
+    return value
 
 
 def _log(session, provider, method, body, answer, status, **subject) -> None:
@@ -236,7 +249,7 @@ def payme_endpoint():
         error = payme.PaymeError(payme.INVALID_REQUEST, "body")
         return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
         error = payme.PaymeError(payme.PARSE_ERROR)
         return _finish(
