@@ -181,22 +181,28 @@ def test_a_reprint_on_another_cashiers_printer_is_made_for_that_printer(
     assert "Итого".encode("cp866") not in reprint.payload
 
 
-def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db, clinic_profile):
+def _paid_by_payme(runtime, letter: str, fiscal: dict | None) -> int:
+    """An invoice paid through Payme (its transaction ``letter`` * 24, performed, with the
+    fiscal data ``fiscal`` or none yet), its paid effects applied: the invoice's id."""
     invoice_id = make_invoice(runtime)
     with runtime.db.transaction() as s:
         payment = invoices.record_payment(
             s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
-            provider="payme", provider_ref="p" * 24, actor="payme",
+            provider="payme", provider_ref=letter * 24, actor="payme",
         )  # fmt: skip
-    with runtime.db.transaction() as s:
         s.add(
             PaymeTransaction(
-                payme_id="p" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
+                payme_id=letter * 24, invoice_id=invoice_id, amount=15_000_000, account={},
                 payme_time=1, create_time=1, state=2, payment_id=payment.id,
-                fiscal_perform=FISCAL,
+                fiscal_perform=fiscal,
             )
         )  # fmt: skip
     effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    return invoice_id
+
+
+def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db, clinic_profile):
+    invoice_id = _paid_by_payme(runtime, "p", FISCAL)
     collect(runtime)
     [receipt] = _jobs(runtime, JobKind.RECEIPT)
     assert receipt.state == JobState.PDF_ONLY  # no printer for receipts: the PDF is the print
@@ -208,26 +214,14 @@ def test_a_receipt_paid_through_payme_carries_its_fiscal_sign_and_qr(runtime, db
         assert _off_the_page(pdfs.render(receipt.document, page)) == [], page
     assert "НЕФИСКАЛЬНЫЙ" not in text
     assert FISCAL["qr_code_url"].encode() in receipt.payload and b"\x1d(k" in receipt.payload
-    assert db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id)) == payment.id
+    paid = db.scalar(select(Payment.id).where(Payment.invoice_id == invoice_id))
+    assert db.scalar(select(PaymeTransaction.payment_id)) == paid
 
 
 def test_fiscal_data_with_a_qr_code_that_is_no_address_never_stops_printing(
     runtime, clinic_profile
 ):
-    invoice_id = make_invoice(runtime)
-    with runtime.db.transaction() as s:
-        payment = invoices.record_payment(
-            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
-            provider="payme", provider_ref="n" * 24, actor="payme",
-        )  # fmt: skip
-        s.add(
-            PaymeTransaction(
-                payme_id="n" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
-                payme_time=1, create_time=1, state=2, payment_id=payment.id,
-                fiscal_perform={**FISCAL, "qr_code_url": 77120},
-            )
-        )  # fmt: skip
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    _paid_by_payme(runtime, "n", {**FISCAL, "qr_code_url": 77120})
     assert collect(runtime) == 1  # the receipt is made: collecting does not stop at it
     [receipt] = _jobs(runtime, JobKind.RECEIPT)
     assert FISCAL["fiscal_sign"] in _text(pdfs.render(receipt.document, "roll", paper_mm=80))
@@ -235,19 +229,7 @@ def test_fiscal_data_with_a_qr_code_that_is_no_address_never_stops_printing(
 
 
 def test_a_reprint_after_paymes_fiscal_data_came_carries_it(runtime, client, clinic_profile):
-    invoice_id = make_invoice(runtime)
-    with runtime.db.transaction() as s:
-        payment = invoices.record_payment(
-            s, invoices.get_invoice(s, invoice_id), method="payme", amount=15_000_000,
-            provider="payme", provider_ref="q" * 24, actor="payme",
-        )  # fmt: skip
-        s.add(
-            PaymeTransaction(
-                payme_id="q" * 24, invoice_id=invoice_id, amount=15_000_000, account={},
-                payme_time=1, create_time=1, state=2, payment_id=payment.id,
-            )
-        )  # fmt: skip
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    invoice_id = _paid_by_payme(runtime, "q", None)
     collect(runtime)
     # Payme fiscalises the payment afterwards (SetFiscalData), then the patient asks for a copy.
     with runtime.db.transaction() as s:
