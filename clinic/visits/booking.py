@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
@@ -152,26 +153,40 @@ def constraint_refusal(exc: IntegrityError) -> Conflict | None:
     return None
 
 
+# How often one seat is tried again after PostgreSQL broke a deadlock between two bookings
+# checking each other's row (each waited for the other to end).
+DEADLOCK_TRIES = 5
+
+
 def hold_seat(session: Session, visit: Visit, seats: list[int]) -> None:
     """Flush ``visit`` into the first of ``seats`` the database accepts (a savepoint per try).
 
     Two bookings that checked at once may pick the same seat; the loser tries the next free
-    one, and with none left gets the typed refusal the constraint names.
+    one, and with none left gets the typed refusal the constraint names. An exclusion
+    constraint checks a new row against rows not yet committed and waits for them: two
+    bookings inserted at the same instant can each wait for the other, and PostgreSQL then
+    fails one with a deadlock. That one steps back (its savepoint) and tries the seat again,
+    now waiting for the other to end: taken, it gets the typed refusal; freed, it books.
     """
     last = None
     for seat in seats:
-        visit.seat = seat
-        try:
-            with session.begin_nested():
-                session.add(visit)
-                session.flush()
-            return
-        except IntegrityError as exc:
-            last = constraint_refusal(exc)
-            if last is None:
-                raise
-            if last.code != C.DOCTOR_BUSY:
-                raise last from exc
+        for attempt in range(DEADLOCK_TRIES):
+            visit.seat = seat
+            try:
+                with session.begin_nested():
+                    session.add(visit)
+                    session.flush()
+                return
+            except OperationalError as exc:
+                if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_TRIES - 1:
+                    raise
+            except IntegrityError as exc:
+                last = constraint_refusal(exc)
+                if last is None:
+                    raise
+                if last.code != C.DOCTOR_BUSY:
+                    raise last from exc
+                break
     raise last or refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
 
 

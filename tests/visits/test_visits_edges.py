@@ -10,8 +10,9 @@ from datetime import date, time, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import event, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinic import jobs
 from clinic.base import iso, utcnow
@@ -905,6 +906,50 @@ def test_a_seat_the_database_refuses_for_the_patient_is_refused_at_once(runtime)
         with pytest.raises(booking.BookingConflict) as refused:
             booking.hold_seat(s, clash, [0, 1])
         assert refused.value.code == "patient_busy"
+
+
+def test_a_booking_failed_by_a_deadlock_tries_its_seat_again(runtime):
+    """An exclusion constraint waits for rows not yet committed: two bookings inserted at the
+    same instant can each wait for the other, and PostgreSQL fails one with a deadlock (seen
+    with twenty desks booking one slot). The booking steps back and tries its seat again,
+    instead of answering 503; a deadlock that keeps coming back is still an error."""
+    clinic = make_clinic(runtime)
+    nine = clinic.at(next_week_day(runtime.settings.tz), 9)
+    deadlock = OperationalError("INSERT INTO visits", {}, DeadlockDetected("deadlock detected"))
+
+    def visit():
+        return Visit(
+            patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            department_id=clinic.department_id, starts_at=nine,
+            ends_at=nine + timedelta(minutes=20), seat=0, kind="scheduled",
+            status=VisitStatus.SCHEDULED, moves=0, late_cancellation=False,
+        )  # fmt: skip
+
+    def deadlocked(session, times):
+        flush, tries = session.flush, []
+
+        def flush_after_deadlocks(*args, **kwargs):
+            if session.get_nested_transaction() is not None:  # the insert, in its savepoint
+                tries.append(1)
+                if len(tries) <= times:
+                    raise deadlock
+            return flush(*args, **kwargs)
+
+        session.flush = flush_after_deadlocks
+        return tries
+
+    with runtime.db.transaction() as s:
+        tries = deadlocked(s, 2)
+        booking.hold_seat(s, visit(), [0])
+        assert len(tries) == 3
+    with runtime.db.session() as s:
+        assert len(s.scalars(select(Visit)).all()) == 1
+    with runtime.db.transaction() as s:
+        tries = deadlocked(s, booking.DEADLOCK_TRIES)
+        with pytest.raises(OperationalError):
+            booking.hold_seat(s, visit(), [1])
+        assert len(tries) == booking.DEADLOCK_TRIES
+        s.rollback()
 
 
 def test_a_visit_the_database_refuses_for_another_reason_is_not_a_booking_refusal(runtime):
