@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from psycopg.errors import DeadlockDetected
@@ -159,28 +160,46 @@ DEADLOCK_TRIES = 5
 
 
 def hold_seat(session: Session, visit: Visit, seats: list[int]) -> None:
-    """Flush ``visit`` into the first of ``seats`` the database accepts (a savepoint per try).
+    """Flush the new ``visit`` into the first of ``seats`` the database accepts."""
 
-    Two bookings that checked at once may pick the same seat; the loser tries the next free
-    one, and with none left gets the typed refusal the constraint names. An exclusion
-    constraint checks a new row against rows not yet committed and waits for them: two
-    bookings inserted at the same instant can each wait for the other, and PostgreSQL then
+    def put(seat: int) -> None:
+        visit.seat = seat
+        session.add(visit)
+
+    take_seat(session, seats, put)
+
+
+def take_seat(
+    session: Session,
+    seats: list[int],
+    put: Callable[[int], None],
+    *,
+    undo: Callable[[], None] = lambda: None,
+) -> None:
+    """Flush what ``put(seat)`` writes for the first of ``seats`` the database accepts (a
+    savepoint per try; ``undo`` runs after each try rolled back).
+
+    Two bookings (or moves) that checked at once may pick the same seat; the loser tries the
+    next free one, and with none left gets the typed refusal the constraint names. An
+    exclusion constraint checks a new row against rows not yet committed and waits for
+    them: two written at the same instant can each wait for the other, and PostgreSQL then
     fails one with a deadlock. That one steps back (its savepoint) and tries the seat again,
-    now waiting for the other to end: taken, it gets the typed refusal; freed, it books.
+    now waiting for the other to end: taken, it gets the typed refusal; freed, it has it.
     """
     last = None
     for seat in seats:
         for attempt in range(DEADLOCK_TRIES):
-            visit.seat = seat
             try:
                 with session.begin_nested():
-                    session.add(visit)
+                    put(seat)
                     session.flush()
                 return
             except OperationalError as exc:
+                undo()
                 if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_TRIES - 1:
                     raise
             except IntegrityError as exc:
+                undo()
                 last = constraint_refusal(exc)
                 if last is None:
                     raise

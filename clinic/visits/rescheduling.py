@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic import jobs
@@ -125,29 +124,19 @@ def move_visit(
     }
     old_doctor_id, old_department_id = visit.doctor_id, visit.department_id
     was_at = visit.starts_at
-    refusal = None
-    for seat in placement.free_seats:
-        try:
-            with session.begin_nested():
-                visit.doctor_id = doctor.id
-                visit.department_id = doctor.department_id
-                visit.room_id = placement.room_id
-                visit.starts_at = starts_at
-                visit.ends_at = placement.ends_at
-                visit.seat = seat
-                visit.moves = visit.moves + (max_moves is not None)
-                visit.updated_at = now
-                session.flush()
-            break
-        except IntegrityError as exc:
-            refusal = booking.constraint_refusal(exc)
-            session.refresh(visit)
-            if refusal is None:  # pragma: no cover - an error no booking rule names: as it came
-                raise
-            if refusal.code != C.DOCTOR_BUSY:
-                raise refusal from exc
-    else:
-        raise refusal or booking.refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
+    moves = visit.moves + (max_moves is not None)
+
+    def put(seat: int) -> None:
+        visit.doctor_id = doctor.id
+        visit.department_id = doctor.department_id
+        visit.room_id = placement.room_id
+        visit.starts_at = starts_at
+        visit.ends_at = placement.ends_at
+        visit.seat = seat
+        visit.moves = moves
+        visit.updated_at = now
+
+    booking.take_seat(session, placement.free_seats, put, undo=lambda: session.refresh(visit))
     visit.doctor = doctor
     after = {
         "starts_at": iso(visit.starts_at),
