@@ -250,9 +250,16 @@ def change_own_password(session: Session, user: User, current: str, new_password
     set_password(session, user, new_password)
 
 
-def set_active(session: Session, user: User, active: bool) -> None:
+def set_active(session: Session, user: User, active: bool, *, by: int | None = None) -> None:
     """Disable or enable; a disable ends every session and revokes every token for good (an
-    enable brings neither back)."""
+    enable brings neither back). Nobody disables himself (``by``: the acting user's id): one
+    slip and he is locked out; another administrator does it."""
+    if not active and by is not None and by == user.id:
+        raise Conflict(
+            "you cannot disable yourself",
+            code="self_disable",
+            errors={"active": ["you cannot disable yourself"]},
+        )
     if user.active == active:
         return  # as it is: the user's sessions and sockets go on
     _keep_an_administrator(session, user, admin="admin" in user.roles, active=active)

@@ -136,7 +136,7 @@ def user_action_form(user_id: int, action: str):
                 flash(_("You cannot disable yourself."), "error")
                 audit_status.refused("self_disable", "you cannot disable yourself")
                 return redirect(url_for("admin.users_page"))
-            users.set_active(session, user, action == "enable")
+            users.set_active(session, user, action == "enable", by=current_identity().user_id)
         elif action == "password":
             users.set_password(session, user, request.form.get("password", ""))
         elif action == "unlock":

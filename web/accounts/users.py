@@ -6,7 +6,6 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 from clinic.accounts import users
-from clinic.errors import Conflict
 from web import db
 from web.accounts.schemas import (
     PasswordResetSchema,
@@ -66,13 +65,6 @@ def update_user(data, user_id: int):
     when roles or the active flag change."""
     session = db.session()
     user = users.get_user(session, user_id)
-    if data.get("active") is False and user.id == current_identity().user_id:
-        # As the users page refuses it: nobody locks himself out by a slip of the hand.
-        raise Conflict(
-            "you cannot disable yourself",
-            code="self_disable",
-            errors={"active": ["you cannot disable yourself"]},
-        )
     if "full_name" in data:
         user.full_name = data["full_name"].strip()
     if "roles" in data or "doctor_id" in data:
@@ -83,7 +75,7 @@ def update_user(data, user_id: int):
             doctor_id=data["doctor_id"] if "doctor_id" in data else users.KEEP,
         )
     if "active" in data:
-        users.set_active(session, user, data["active"])
+        users.set_active(session, user, data["active"], by=current_identity().user_id)
     session.commit()
     return users.user_as_dict(user)
 
