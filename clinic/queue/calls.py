@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import numbering, returns
+from clinic.queue import followers, numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -235,6 +235,7 @@ def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ti
 
 
 def start_service(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    followers.lock(session, ticket)  # its visit starts too: the visit's row first
     _move(session, ticket, (S.CALLED,), S.IN_SERVICE, "started", actor, now or utcnow())
     return ticket
 
@@ -248,11 +249,13 @@ def finish_service(
     A first queue that takes no ticket any more (closed for the day, or switched off) does
     not keep the doctor from finishing: the patient is served and not sent back."""
     now = now or utcnow()
+    followers.lock(session, ticket)  # its visit (and the one he returns to) first
     _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
     return returns.send_back(session, ticket, tz=tz, actor=actor, now=now)
 
 
 def mark_no_show(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
+    followers.lock(session, ticket)
     _move(session, ticket, (S.CALLED,), S.NO_SHOW, "no_show", actor, now or utcnow())
     return ticket
 
@@ -325,6 +328,9 @@ def transfer(
         )
     if target.id == ticket.queue_id:
         raise ValidationFailed("transfer to another queue", errors={"to_queue_id": ["same queue"]})
+    # The visit the new ticket carries (his own, or the one he comes back to) is locked
+    # before the days' rows, as the calendar locks it before moving its ticket.
+    followers.lock(session, ticket)
     if ticket.status == S.WAITING:
         numbering.lock_days_in_order(session, ticket.queue_day_id, target, clinic_day(now, tz))
     _move(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from clinic.base import utcnow
 from clinic.events import record_event
 from clinic.queue import events as queue_events
+from clinic.queue import followers
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
@@ -174,6 +175,7 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(S.ACTIVE))
         ).all()
         for ticket in left:
+            followers.lock(session, ticket)  # a no-show's visit follows: its row first
             before = _close_ticket(session, ticket.id, ticket.status, to_status, now)
             if before is None:
                 continue  # finished (or sent on) since it was read: it stays as the doctor left it

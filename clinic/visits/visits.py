@@ -19,7 +19,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
-from clinic.queue import calls
+from clinic.queue import calls, followers
 from clinic.queue.models import Queue, Ticket, TicketStatus
 from clinic.queue.tickets import followed
 from clinic.reference.models import Department
@@ -451,3 +451,11 @@ def _follow(session: Session, visit_id: int, steps, *, ticket_id) -> None:
 
 
 on_recorded(_follow_tickets)
+
+
+@followers.on_lock
+def _lock_visits(session: Session, visit_ids: list[int]) -> None:
+    # The order the calendar takes them in: a visit, then its ticket (see clinic.queue.followers).
+    session.execute(
+        select(Visit.id).where(Visit.id.in_(visit_ids)).order_by(Visit.id).with_for_update()
+    )
