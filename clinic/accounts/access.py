@@ -2,11 +2,14 @@
 
 A revoked token, a disable, a role change, a new password or a sign-out must reach the
 WebSocket hubs of every web process within seconds, not at the socket's next subscription;
-so must a revoked board screen, and a board switched off or given other queues (the screens
-showing it). After the change commits, a notice naming the holder (``{"user_id": 7}``,
-``{"screen_id": 3}`` or ``{"board_id": 2}``) goes out on one Redis channel; each hub rechecks
-the sockets it holds under that holder. A notice lost to a Redis outage costs delay only: the
-hubs also recheck every socket periodically.
+so must a revoked board screen, a board switched off or given other queues (the screens
+showing it), and a queue given to another doctor or department (the doctors who read it, or
+may now). After the change commits, a notice naming the holder (``{"user_id": 7}``,
+``{"screen_id": 3}``, ``{"board_id": 2}`` or ``{"doctor_id": 4}``) goes out on one Redis
+channel; each hub rechecks the sockets it holds under that holder. (A doctor moved to
+another department or room in the reference data needs no notice: the hubs recheck his
+sockets on the ``doctor.*`` event itself.) A notice lost to a Redis outage costs delay
+only: the hubs also recheck every socket periodically.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from clinic.events import BUS_KEY
 log = logging.getLogger(__name__)
 
 # What a notice may name: a user (his sessions and tokens), a board screen (its device
-# secret), a board (every screen paired with it).
-HOLDERS = ("user", "screen", "board")
+# secret), a board (every screen paired with it), a doctor (the accounts linked to him: his
+# queues are his room's and his department's, decided by the reference data).
+HOLDERS = ("user", "screen", "board", "doctor")
 
 
 def notice_channel(prefix: str) -> str:
@@ -74,3 +78,9 @@ def screen_access_changed(session: Session, screen_id: int) -> None:
 def board_access_changed(session: Session, board_id: int) -> None:
     """A notice for every screen of ``board_id`` (switched off, other queues), after commit."""
     _changed(session, "board", board_id)
+
+
+def doctor_access_changed(session: Session, doctor_id: int) -> None:
+    """A notice for the accounts linked to doctor ``doctor_id`` (his queues changed), after
+    commit."""
+    _changed(session, "doctor", doctor_id)

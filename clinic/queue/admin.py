@@ -8,7 +8,7 @@ from datetime import date, time
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from clinic.accounts.access import board_access_changed
+from clinic.accounts.access import board_access_changed, doctor_access_changed
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
@@ -261,10 +261,29 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     prefix = values.get("prefix", queue.prefix)
     if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
         _check_prefix_free(session, prefix, queue, given=True)
+    moved = any(values.get(k, getattr(queue, k)) != getattr(queue, k) for k in _OWNERS)
+    readers = _doctors_of(session, queue) if moved else set()
     for key, value in values.items():
         setattr(queue, key, value)
     session.flush()
+    # A doctor's screen stops showing a queue that is no longer his at once (and one that has
+    # become his may be followed), not at the sockets' next periodic check.
+    for doctor_id in sorted(readers ^ _doctors_of(session, queue)) if moved else ():
+        doctor_access_changed(session, doctor_id)
     return queue
+
+
+_OWNERS = ("doctor_id", "department_id")
+
+
+def _doctors_of(session: Session, queue: Queue) -> set[int]:
+    """The doctors whose own queue this is (clinic.queue.access): its doctor, or, a shared
+    one, every doctor of its department."""
+    if queue.doctor_id is not None:
+        return {queue.doctor_id}
+    return set(
+        session.scalars(select(Doctor.id).where(Doctor.department_id == queue.department_id))
+    )
 
 
 # Built once: the desk and doctor pages list the queues all day. One statement for the list

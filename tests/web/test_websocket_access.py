@@ -3,13 +3,16 @@ disabled or demoted user, a new password and a sign-out reach live sockets withi
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import update
 
 from clinic.accounts import tokens, users
 from clinic.events import record_event
 from clinic.models import ApiToken, utcnow
-from tests.conftest import ONE_BACKEND
+from clinic.reference.models import Doctor
+from tests.conftest import ONE_BACKEND, _letters
 from tests.wsclient import WSClient
 
 # The socket's access rules, not database rules: they run on one backend (see tests/conftest.py).
@@ -112,3 +115,80 @@ def test_the_periodic_recheck_closes_a_socket_whose_notice_was_lost(
     with runtime.db.transaction() as s:
         s.execute(update(ApiToken).where(ApiToken.user_id == user_id).values(revoked_at=utcnow()))
     assert ws.wait_closed(timeout=5) == POLICY
+
+
+def _doctor_with_token(runtime, make_user) -> tuple[int, int, str]:
+    """A doctor's account and token, and his doctor record's id."""
+    user_id, token = _user_with_token(runtime, make_user, "doctor")
+    with runtime.db.session() as s:
+        return user_id, users.get_user(s, user_id).doctor_id, token
+
+
+def _department(client) -> int:
+    code = f"d{uuid.uuid4().hex[:6]}"
+    made = client.post(
+        "/api/v1/departments",
+        json={
+            "code": code, "ticket_prefix": _letters(), "name_ru": "Хирургия",
+            "name_uz": "Jarrohlik", "name_en": "Surgery",
+        },
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["id"]
+
+
+def _queue(client, department_id: int, **extra) -> int:
+    body = {"code": f"q{uuid.uuid4().hex[:6]}", "department_id": department_id, **extra}
+    made = client.post("/api/v1/queues", json=body)
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["id"]
+
+
+# A hub of its own, whose periodic round is an hour away: only the change itself can revoke.
+@pytest.mark.own_app
+def test_a_doctor_moved_to_another_department_leaves_its_queue_at_once(
+    live_server, runtime, client, make_user, monkeypatch
+):
+    """The administrator moves a doctor to another department: his open screen stops
+    receiving his old department's queue at once (not at the next periodic check, up to half a
+    minute later), and may follow his new department's."""
+    from web.ws import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "RECHECK_EVERY", 3600.0)
+    _, doctor_id, token = _doctor_with_token(runtime, make_user)
+    with runtime.db.session() as s:
+        old_department = s.get(Doctor, doctor_id).department_id
+    old_queue = _queue(client, old_department)
+    new_department = _department(client)
+    new_queue = _queue(client, new_department)
+    ws = WSClient(live_server, token=token)
+    ws.subscribe(f"queue:{old_queue}")
+    moved = client.patch(f"/api/v1/doctors/{doctor_id}", json={"department_id": new_department})
+    assert moved.status_code == 200, moved.get_json()
+    got = ws.until(lambda m: m.get("op") == "revoked", timeout=5)
+    assert got[-1] == {"op": "revoked", "channel": f"queue:{old_queue}"}
+    assert ws.subscribe(f"queue:{new_queue}")[-1]["op"] == "subscribed"
+
+
+@pytest.mark.own_app
+def test_a_queue_given_to_another_doctor_leaves_the_first_doctors_screen_at_once(
+    live_server, runtime, client, make_user, monkeypatch
+):
+    from web.ws import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "RECHECK_EVERY", 3600.0)
+    _, first, token = _doctor_with_token(runtime, make_user)
+    _, second, second_token = _doctor_with_token(runtime, make_user)
+    with runtime.db.session() as s:
+        department, taker_department = (s.get(Doctor, d).department_id for d in (first, second))
+    own_queue = _queue(client, department, doctor_id=first)
+    ws = WSClient(live_server, token=token)
+    ws.subscribe(f"queue:{own_queue}")
+    given = client.patch(
+        f"/api/v1/queues/{own_queue}", json={"doctor_id": second, "department_id": taker_department}
+    )
+    assert given.status_code == 200, given.get_json()
+    got = ws.until(lambda m: m.get("op") == "revoked", timeout=5)
+    assert got[-1] == {"op": "revoked", "channel": f"queue:{own_queue}"}
+    taker = WSClient(live_server, token=second_token)
+    assert taker.subscribe(f"queue:{own_queue}")[-1]["op"] == "subscribed"

@@ -124,6 +124,22 @@ def _job(identity, channel: str, session: Session) -> bool:
     return job is None or jobs.may_follow(job, identity.username, identity.can)
 
 
+# The reference data's doctors: a doctor's record (his department) decides which queues are his.
+DOCTORS_CHANNEL = "reference:doctors"
+
+
+def holder_changed_by(event: dict) -> tuple[str, int] | None:
+    """The holder whose sockets an event's change concerns, ``("doctor", 4)`` for a doctor's
+    record changed (moved to another department: other queues are his now); None mostly."""
+    data = event.get("data")
+    if event.get("channel") != DOCTORS_CHANNEL or not isinstance(data, dict):
+        return None
+    doctor_id = data.get("id")
+    if not isinstance(doctor_id, int) or isinstance(doctor_id, bool):
+        return None
+    return "doctor", doctor_id
+
+
 def authenticate(request, session: Session):
     """The identity behind a WebSocket handshake, or None when it carries no credentials."""
     if g.get("identity") is not None:

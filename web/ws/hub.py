@@ -9,11 +9,13 @@ published late, or lost while Redis was away) makes the sender read the missing 
 
 Rights are not fixed at the handshake. An access notice (clinic/accounts/access.py) for a user
 (a token revoked, a user disabled, locked, given other roles or a new password, a sign-out),
-a board screen (revoked) or a board (switched off, given other queues) makes the hub check
-the sockets opened under that holder again at once, and every socket is checked again
-every ``RECHECK_EVERY`` seconds whatever happened (a notice lost with Redis, a session that
-timed out). A socket whose credentials prove nothing any more is closed with 1008; one that
-may no longer read a channel is unsubscribed from it with a ``revoked`` message.
+a board screen (revoked), a board (switched off, given other queues) or a doctor (a queue
+given to him or taken from him), and a doctor's record changed in the reference data (moved
+to another department), make the hub check the sockets opened under that holder again at
+once; every socket is checked again every ``RECHECK_EVERY`` seconds whatever happened (a
+notice lost with Redis, a session that timed out). A socket whose credentials prove nothing
+any more is closed with 1008; one that may no longer read a channel is unsubscribed from it
+with a ``revoked`` message.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from clinic import channels
 from clinic.accounts.access import notice_channel, read_notice
 from clinic.events import channel_last_seq, replay
 from clinic.runtime import Runtime
-from web.ws.access import SNAPSHOT, may_read, recheck, view_of
+from web.ws.access import SNAPSHOT, holder_changed_by, may_read, recheck, view_of
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +95,12 @@ class Connection:
     def send_json(self, message: dict) -> None:
         self.offer(("raw", message, None))
 
-    # Whom an access notice names when it concerns this socket: its user, or the screen, its
-    # board and the account that paired it by itself.
+    # Whom an access notice names when it concerns this socket: its user and the doctor he
+    # is, or the screen, its board and the account that paired it by itself.
     _HELD_UNDER = (
         ("user", "user_id"),
         ("user", "paired_by_user_id"),
+        ("doctor", "doctor_id"),
         ("screen", "screen_id"),
         ("board", "board_id"),
     )
@@ -418,6 +421,8 @@ class Hub:
                         log.warning("ignoring a malformed event on %s", message.get("channel"))
                         continue
                     self.dispatch(event)
+                    if (holder := holder_changed_by(event)) is not None:
+                        self._recheck_soon(holder)
             except Exception as exc:  # Redis went away: reconnect with backoff
                 self.connected.clear()
                 log.warning("event subscriber lost Redis (%s); retrying in %.1fs", exc, backoff)
