@@ -125,6 +125,8 @@ class Settings:
     # the first retry's wait (then doubling).
     reports_send_lease_seconds: int = 300
     reports_retry_base_seconds: int = 60
+    # How long into the next day a shifts report waits for its period's open shifts to close.
+    reports_open_shifts_wait_hours: int = 12
     database_is_default: bool = False
     secret_is_development: bool = False
     # Payment providers (see docs/payments.md, "Providers"). Which ones answer at all; a
@@ -297,6 +299,9 @@ class Settings:
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
             reports_send_lease_seconds=max(1, _int(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)),
             reports_retry_base_seconds=max(1, _int(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)),
+            reports_open_shifts_wait_hours=min(
+                48, max(0, _int(env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12))
+            ),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
             payment_providers=_payment_providers(env, mode),

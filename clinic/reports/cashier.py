@@ -13,6 +13,7 @@ from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
 from clinic.payments.providers import ClickTransaction, PaymeTransaction, WebhookEvent
 from clinic.reports import common
 from clinic.reports.common import Built, Column, stream, within
+from clinic.reports.labels import label
 from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
 
@@ -73,6 +74,18 @@ def shift_totals(session: Session, shift_id: int) -> dict:
     return dict(zip(keys, (int(value) for value in row)))
 
 
+def open_shifts(session: Session, lo, hi) -> list[str]:
+    """The shifts opened in [lo, hi) and not closed yet, as the Z report names them
+    (``"#12 ivanov"``), in the order it lists them."""
+    rows = session.execute(
+        select(CashierShift.id, User.username)
+        .join(User, User.id == CashierShift.cashier_id)
+        .where(within(CashierShift.opened_at, lo, hi), CashierShift.closed_at.is_(None))
+        .order_by(CashierShift.opened_at, CashierShift.id)
+    )
+    return [f"#{shift_id} {username}" for shift_id, username in rows]
+
+
 def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
     taken, given = shift_money()
     statement = (
@@ -97,6 +110,8 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
     def local(instant) -> str:
         return instant.astimezone(d.tz).strftime("%Y-%m-%d %H:%M") if instant else ""
 
+    still_open = label("shift.open", p.language)
+
     def rows() -> Iterator[tuple]:
         for row in stream(session, statement):
             opening, cash_in, card_in, cash_out, card_out = (int(v) for v in row[4:9])
@@ -104,7 +119,8 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
             yield (
                 f"#{row[0]} {row[1]}",
                 local(row[2]),
-                local(row[3]),
+                # Said in words: a blank would read as a close nobody wrote down.
+                local(row[3]) if row[3] is not None else still_open,
                 opening,
                 cash_in,
                 card_in,

@@ -70,6 +70,7 @@ LABELS: dict[str, tuple[str, str, str]] = {
     "expected_cash": ("Ожидается в кассе", "Kassada kutilgan", "Expected cash"),
     "counted_cash": ("Пересчитано", "Sanaldi", "Counted cash"),
     "discrepancy": ("Расхождение", "Farq", "Discrepancy"),
+    "shift.open": ("ещё открыта", "hali ochiq", "still open"),
     "provider": ("Провайдер", "Provayder", "Provider"),
     "provider_ref": ("Транзакция провайдера", "Provayder tranzaksiyasi", "Provider reference"),
     "invoice_id": ("Счёт", "Hisob", "Invoice"),
@@ -97,6 +98,11 @@ LABELS: dict[str, tuple[str, str, str]] = {
         "Во вложении отчёт «{title}» за период {period}.",
         "Ilovada «{title}» hisoboti, davr: {period}.",
         'Attached is the report "{title}" for {period}.',
+    ),
+    "mail.open_shifts": (
+        "Смены, ещё открытые при отправке (их суммы неполные): {shifts}",
+        "Yuborilganda hali ochiq smenalar (summalari to'liq emas): {shifts}",
+        "Shifts still open when this was sent (their figures are not final): {shifts}",
     ),
     "mail.unsubscribe": (
         "Чтобы больше не получать этот отчёт, откройте ссылку: {link}",

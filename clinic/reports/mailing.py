@@ -9,6 +9,11 @@ each e-mail, and again just before it goes, the owner must be active and hold
 ``reports.read``. Otherwise the delivery is cancelled with the reason; the next period's goes
 once he is active with the permission again.
 
+A shifts report waits for the shifts of its period that are still open (an evening cashier
+closes after midnight): its Z figures are mailed once, so they are mailed whole. It waits
+until ``reports_open_shifts_wait_hours`` into the day after the period at most, then goes
+with the shifts still open named in the e-mail and in the report.
+
 SMTP gives no exactly-once: a sender killed after the server accepted the message and before
 the row says ``sent`` would send it again. Each delivery's Message-ID is fixed, so mail
 systems that deduplicate by it show one message even then.
@@ -29,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic.base import utcnow
 from clinic.payments.receipts import send_mail
 from clinic.reports.building import render
+from clinic.reports.cashier import open_shifts
 from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
 from clinic.reports.models import DeliveryState, ReportDelivery
@@ -108,12 +114,9 @@ def _claim(session: Session, delivery_id: int, lease_seconds: int) -> ReportDeli
     return session.get(ReportDelivery, delivery_id, populate_existing=True)
 
 
-def compose(
-    session: Session, delivery: ReportDelivery, settings: Settings
-) -> tuple[EmailMessage, list[str]]:
-    """The e-mail of one delivery with the report's files attached."""
+def _params(delivery: ReportDelivery) -> ReportParams:
     sub = delivery.subscription
-    params = ReportParams.from_dict(
+    return ReportParams.from_dict(
         {
             **sub.params,
             "start": delivery.period_start.isoformat(),
@@ -121,6 +124,34 @@ def compose(
             "language": sub.language,
         }
     )
+
+
+def _open_shifts(session: Session, params: ReportParams, settings: Settings) -> list[str]:
+    """The shifts of a shifts report's period still open, as the report names them."""
+    if params.report != "shifts":
+        return []
+    return open_shifts(session, *params.bounds(settings.tz))
+
+
+def _waits_for_shifts(
+    session: Session, delivery: ReportDelivery, settings: Settings, now: datetime
+) -> str | None:
+    """Why a shifts report is not mailed yet (its period's shifts still open, and the day
+    after it not yet ``reports_open_shifts_wait_hours`` old), or None to mail it now."""
+    params = _params(delivery)
+    _, period_over = params.bounds(settings.tz)
+    if now >= period_over + timedelta(hours=settings.reports_open_shifts_wait_hours):
+        return None
+    still_open = _open_shifts(session, params, settings)
+    return f"waiting for shifts to close: {', '.join(still_open)}" if still_open else None
+
+
+def compose(
+    session: Session, delivery: ReportDelivery, settings: Settings
+) -> tuple[EmailMessage, list[str]]:
+    """The e-mail of one delivery with the report's files attached."""
+    sub = delivery.subscription
+    params = _params(delivery)
     rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
     lang = params.language
     title = label(f"title.{params.report}", lang)
@@ -138,9 +169,15 @@ def compose(
     # The same for every attempt of this delivery: a repeat after a crash is recognisable.
     message["Message-ID"] = f"<report-delivery-{delivery.id}@{domain}>"
     message["List-Unsubscribe"] = f"<{link}>"
+    still_open = _open_shifts(session, params, settings)
     message.set_content(
         label("mail.body", lang).format(title=title, period=period_text(params))
         + "\n\n"
+        + (
+            label("mail.open_shifts", lang).format(shifts=", ".join(still_open)) + "\n\n"
+            if still_open
+            else ""
+        )
         + label("mail.unsubscribe", lang).format(link=link)
         + "\n"
     )
@@ -160,12 +197,15 @@ def send_due(
     lease_seconds: int,
     retry_base_seconds: int,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> int:
     """Send the deliveries that are due; returns how many this call sent. Without a mail
-    server configured nothing is claimed: the deliveries wait for one."""
+    server configured nothing is claimed: the deliveries wait for one. A shifts report whose
+    period has shifts still open waits for them (until the deadline; ``now`` is the time to
+    judge it by)."""
     if isinstance(mailer, SmtpMailer) and not settings.smtp_host:
         return 0
-    now = utcnow()
+    now = now or utcnow()
     with sessions() as session:
         due = list(
             session.scalars(
@@ -180,6 +220,12 @@ def send_due(
                 continue
             attempt = delivery.attempts
             if _cancelled_if_stopped(session, delivery):
+                continue
+            waiting = _waits_for_shifts(session, delivery, settings, now)
+            if waiting is not None:
+                # Not a try: asked again at the next round, the log saying what it waits for.
+                delivery.state, delivery.claimed_until = DeliveryState.PENDING, None
+                delivery.attempts, delivery.error = attempt - 1, waiting
                 continue
             if attempt > MAX_ATTEMPTS:
                 # Tries that never finished (a sender killed each time, a report that cannot

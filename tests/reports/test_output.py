@@ -144,7 +144,7 @@ def test_spreadsheet_days_and_shift_times_are_dates_not_text(runtime, make_user)
     sheet = load_workbook(io.BytesIO(shifts.files["xlsx"][1])).active
     assert sheet["B2"].value == datetime(2026, 3, 10, 8, 0) and sheet["B2"].is_date
     assert sheet["C2"].value == datetime(2026, 3, 10, 18, 0)
-    assert sheet["C3"].value is None  # still open
+    assert sheet["C3"].value == "ещё открыта"  # said in words, not left blank
 
 
 def test_pdf_cells_keep_long_names_and_headings_inside_their_borders():
