@@ -95,6 +95,24 @@ def says_fiscal(document: dict) -> bool:
     return any(block["t"] == "text" and block["text"] == heading for block in document["blocks"])
 
 
+def with_fiscal(document: dict, fiscal: dict) -> dict:
+    """A receipt ``document`` printed as not fiscal, with the fiscal data that came after it
+    (Payme's SetFiscalData): its "not fiscal" part gives way to the fiscal receipt's
+    terminal, number, sign and QR; every other line stays as it was printed (the same
+    cashier, the same time). A document without that part is answered as it is."""
+    languages = document["languages"]
+    not_fiscal = say("not_fiscal", languages)
+    blocks = list(document["blocks"])
+    at = next(
+        (i for i, b in enumerate(blocks) if b["t"] == "text" and b["text"] == not_fiscal), None
+    )
+    if at is None:
+        return document
+    start = at - 1 if at and blocks[at - 1]["t"] == "rule" else at
+    blocks[start : at + 1] = _fiscal(fiscal, languages)
+    return {**document, "blocks": blocks}
+
+
 def receipt(data: dict, languages, heading: str = "receipt") -> dict:
     """A payment receipt with every field PROTOCOLS.md lists: the clinic's legal name,
     address and taxpayer number, terminal or fiscal module, receipt number, date and time,

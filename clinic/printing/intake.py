@@ -148,6 +148,19 @@ def reprint_printer(session: Session, job: PrintJob):
     return session.get(Printer, job.printer_id) if job.printer_id else None
 
 
+def reprint(session: Session, job: PrintJob, *, actor: str) -> PrintJob:
+    """Print ``job`` again, marked as a copy, where :func:`reprint_printer` sends it. A
+    receipt printed before Payme's fiscal data came (SetFiscalData follows the payment) is
+    reprinted with that data: the copy the patient asks for is the fiscal receipt."""
+    document = None
+    if job.kind == JobKind.RECEIPT and job.subject_id and not documents.says_fiscal(job.document):
+        fiscal = fiscal_of(session, job.subject_id)
+        document = documents.with_fiscal(job.document, fiscal) if fiscal else None
+    return jobs.reprint_job(
+        session, job.id, actor=actor, printer=reprint_printer(session, job), document=document
+    )
+
+
 def _ticket_job(session: Session, settings: Settings, data: dict, source) -> int:
     ticket = session.get(Ticket, data["ticket_id"])
     if ticket is None:  # pragma: no cover - tickets are never deleted; a guard for old rows

@@ -154,20 +154,27 @@ def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
 _ITS_OWN = object()
 
 
-def reprint_job(session: Session, job_id: int, *, actor: str, printer=_ITS_OWN) -> PrintJob:
+def reprint_job(
+    session: Session, job_id: int, *, actor: str, printer=_ITS_OWN, document: dict | None = None
+) -> PrintJob:
     """Print a job again with "КОПИЯ / COPY" on top: the same bytes on its own printer, or
-    the document made anew for ``printer`` (its paper and code page; None: the PDF)."""
+    the document made anew for ``printer`` (its paper and code page; None: the PDF). With
+    ``document`` (the job's, with what has become known since), that one, made anew."""
     job = get_job(session, job_id)
     own = session.get(Printer, job.printer_id) if job.printer_id else None
-    if printer is _ITS_OWN or printer is own:
-        printer, payload = own, job.payload if job.copy else with_copy(job.payload, own)
+    if printer is _ITS_OWN:
+        printer = own
+    if document is not None:
+        payload = None  # made anew by create_job, marked as a copy
+    elif printer is own:
+        payload = job.payload if job.copy else with_copy(job.payload, own)
     else:
         payload = None  # made for the new printer by create_job, marked as a copy
     return create_job(
         session,
         kind=job.kind,
         scope=job.scope,
-        document=job.document,
+        document=document if document is not None else job.document,
         printer=printer,
         subject_id=job.subject_id,
         payload=payload,

@@ -181,11 +181,10 @@ def retry_job(job_id: int):
 @blp.alt_response(403, schema=ProblemSchema)
 @blp.alt_response(404, schema=ProblemSchema)
 def reprint_job(job_id: int):
-    """Print the job again, marked "КОПИЯ / COPY"."""
+    """Print the job again, marked "КОПИЯ / COPY"; a receipt printed before its fiscal
+    data came carries it now."""
     session, job = _job(job_id)
-    again = jobs.reprint_job(
-        session, job.id, actor=_actor(), printer=intake.reprint_printer(session, job)
-    )
+    again = intake.reprint(session, job, actor=_actor())
     session.commit()
     return jobs.job_as_dict(session, again)
 
