@@ -4,6 +4,9 @@ the printer shows it, and the job prints once paper is in."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from sqlalchemy import update
 
@@ -12,6 +15,7 @@ from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.printing.conftest import drain, job
 from tests.printing.printer_server import FakePrinter
+from tests.races import wait_for
 
 
 @pytest.fixture
@@ -30,6 +34,8 @@ def test_a_printer_out_of_paper_is_told_from_its_answer_and_sent_nothing_more(pr
     # Asked first, while the paper is still out: the job is not sent again.
     with pytest.raises(thermal.NoPaperYet):
         thermal.send("127.0.0.1", printer.port, b"ticket", timeout=3, paper_first=True)
+    # The question alone, read as the sender closes the connection it asked on.
+    wait_for(lambda: len(printer.unprinted) == 2, what="the question to be read")
     assert printer.unprinted == [b"ticket", b""]
 
     printer.paper = True
@@ -70,6 +76,7 @@ def test_a_job_sent_to_a_printer_out_of_paper_waits_and_prints_once_paper_is_in(
     _due_now(runtime, made["id"])
     drain(runtime, printer["id"])
     assert job(runtime, made["id"]).state == JobState.QUEUED
+    wait_for(lambda: len(fake_printer.unprinted) == 2, what="the question to be read")
     assert fake_printer.unprinted == [original, b""] and fake_printer.jobs() == []
 
     fake_printer.paper = True
@@ -80,3 +87,15 @@ def test_a_job_sent_to_a_printer_out_of_paper_waits_and_prints_once_paper_is_in(
     assert printed.payload.count(COPY_MARK.encode("cp866")) == 1
     with runtime.db.session() as s:
         assert s.get(Printer, printer["id"]).state == "ready"
+
+
+@pytest.mark.parametrize(
+    "lang, words", [("ru", "нет бумаги"), ("uz", "qog'oz tugadi"), ("en", "out of paper")]
+)
+def test_a_desk_says_in_its_language_that_the_printer_is_out_of_paper(client_as, lang, words):
+    page = client_as("cashier").get(f"/payments/desk?lang={lang}").get_data(as_text=True)
+    found = re.search(r'id="print-status-config">(.*?)</script>', page, re.S)
+    config = json.loads(found.group(1))
+    # The desk's script tells the job's error by this text, and says it in these words.
+    assert config["out_of_paper"] == thermal.OUT_OF_PAPER
+    assert words in config["texts"]["out_of_paper"]
