@@ -94,8 +94,17 @@ def test_a_job_sent_to_a_printer_out_of_paper_waits_and_prints_once_paper_is_in(
 )
 def test_a_desk_says_in_its_language_that_the_printer_is_out_of_paper(client_as, lang, words):
     page = client_as("cashier").get(f"/payments/desk?lang={lang}").get_data(as_text=True)
-    found = re.search(r'id="print-status-config">(.*?)</script>', page, re.S)
-    config = json.loads(found.group(1))
+    config = _config(page, "print-status-config")
     # The desk's script tells the job's error by this text, and says it in these words.
     assert config["out_of_paper"] == thermal.OUT_OF_PAPER
     assert words in config["texts"]["out_of_paper"]
+    # So does the printers page, of a printer failing for want of paper.
+    page = client_as("admin").get(f"/admin/printers?lang={lang}").get_data(as_text=True)
+    config = _config(page, "printers-config")
+    assert config["outOfPaper"] == thermal.OUT_OF_PAPER
+    assert words in config["texts"]["out_of_paper"]
+
+
+def _config(page: str, element_id: str) -> dict:
+    found = re.search(rf'id="{element_id}">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))

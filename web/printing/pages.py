@@ -57,6 +57,8 @@ def printers():
             "listUrl": url_for("printing.list_printers"),
             "printerUrl": url_for("printing.update_printer", printer_id=0).replace("/0", "/{id}"),
             "testUrl": url_for("printing.test_print", printer_id=0).replace("/0/", "/{id}/"),
+            # A printer's last error when it said its paper had run out: said in words.
+            "outOfPaper": thermal.OUT_OF_PAPER,
             "texts": {
                 **job_texts(),
                 "ready": _("Ready"),
