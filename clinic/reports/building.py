@@ -122,7 +122,7 @@ def render(
     total_row = totals.row(lang)
     drawn = None
     if chart or "pdf" in formats:
-        drawn = output.chart_png(points, f"{lines[0]} — {headings[figure]}")
+        drawn = output.chart_png(points, f"{lines[0]} — {headings[figure]}", lang)
     stem = file_stem(params)
     files = {}
     for name, writer in writers.items():

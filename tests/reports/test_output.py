@@ -228,3 +228,17 @@ def test_rates_and_minutes_on_the_page_and_in_the_pdf_use_the_decimal_mark_of_th
     document = PdfReader(io.BytesIO(writer.finish(("Σ", 12.5, None, 150_050), None)))
     text = document.pages[0].extract_text()
     assert rate in text and wait in text and money in text
+
+
+@pytest.mark.parametrize("language, eighty_million", [("ru", "80 000 000"), ("en", "80,000,000")])
+def test_the_charts_scale_reads_as_sums_grouped_not_in_powers_of_ten(language, eighty_million):
+    week = [(f"2026-03-0{i}", i * 12_345_678.5) for i in range(1, 8)]  # sums a day
+    figure = output.chart_figure(week, "Выручка — Получено", language)
+    figure.canvas.draw()
+    [axes] = figure.axes
+    assert axes.yaxis.get_offset_text().get_text() == ""  # no "1e7" above the scale
+    assert eighty_million in [label.get_text() for label in axes.get_yticklabels()]
+    few = output.chart_figure([("a", 1), ("b", 3)], "T", language)  # counts stay whole
+    few.canvas.draw()
+    ticks = [t.get_text() for t in few.axes[0].get_yticklabels()]
+    assert "3" in ticks and all(t.isdigit() for t in ticks), ticks
