@@ -67,11 +67,17 @@ def test_a_render_writes_headings_filters_progress_and_caps_chart_and_preview(
     day = make_day(runtime, make_user)
     monkeypatch.setattr(output, "CHART_ROWS", 1)
     monkeypatch.setattr(output, "PREVIEW_ROWS", 1)
-    heard = []
+    heard, titles, chart_png = [], [], output.chart_png
+    monkeypatch.setattr(
+        output, "chart_png", lambda *args: titles.append(args[1]) or chart_png(*args)
+    )
     p = params("revenue", "day", DAY, NEXT, department_id=day.departments["A"],
                doctor_id=day.doctors["D1"], language="uz")  # fmt: skip
     with runtime.db.session() as s:
         rendered = building.render(s, p, ["pdf"], TZ, on_rows=heard.append, every=1)
+        building.render(s, params("visits", "day", language="uz"), ["csv"], TZ)
+    # The chart of money says it is in sums; one of visits counts them.
+    assert titles == ["Tushum — Qabul qilindi, so'm", "Tashriflar — Tashriflar"]
     assert heard == [1, 2] and rendered.rows == 2 and len(rendered.preview) == 1
     text = PdfReader(io.BytesIO(rendered.files["pdf"][1])).pages[0].extract_text()
     assert "2026-03-10 — 2026-03-11" in text
