@@ -116,6 +116,8 @@ def drain(
                 job.state = JobState.SENDING
                 job.attempts += 1
                 payload, host, port, job_id = job.payload, printer.host, printer.port, job.id
+                # A printer that said its paper had run out is asked again before a job.
+                paper_first = printer.last_error == thermal.OUT_OF_PAPER
         if idle:
             if job is not None:
                 # Its pause is not over: the worker that tried it comes back then.
@@ -127,7 +129,7 @@ def drain(
             # and left it to this one.
             continue  # pragma: no cover - a race between two commits, not reproducible here
         try:
-            send(host, port, payload, timeout=settings.print_timeout)
+            send(host, port, payload, timeout=settings.print_timeout, paper_first=paper_first)
             error = None
             interrupted = False
         except OSError as exc:

@@ -209,34 +209,81 @@ class JobInterrupted(OSError):
     connection mid-job): some or all of it may be on paper already."""
 
 
+# The real-time question of the roll paper sensor (DLE EOT 4). A printer answers it as soon
+# as it reads it, even offline, with one byte: bits 1 and 4 set, bits 0 and 7 clear, and bits
+# 5 and 6 set when the paper has run out. A printer that does not know it ignores it.
+PAPER_STATUS = b"\x10\x04\x04"
+OUT_OF_PAPER = "out of paper"
+
+
+def _paper_answer(byte: int) -> bool:
+    return byte & 0x93 == 0x12
+
+
+def _paper_out(answer: bytes) -> bool:
+    return any(_paper_answer(byte) and byte & 0x60 == 0x60 for byte in answer)
+
+
+class OutOfPaper(JobInterrupted):
+    """The printer read the job with its paper run out: nothing of it came out, though the
+    printer may keep it and print it once paper is in."""
+
+
+class NoPaperYet(OSError):
+    """The printer, asked before the job, says its paper is still out: nothing was sent."""
+
+
 def describe(error: OSError) -> str:
     """What went wrong, for the printer's and the job's ``last_error``."""
+    if isinstance(error, (OutOfPaper, NoPaperYet)):
+        return OUT_OF_PAPER
     cause = error.__cause__ if isinstance(error, JobInterrupted) and error.__cause__ else error
     text = f"{type(cause).__name__}: {cause}"
     return f"{text} (after connecting)" if isinstance(error, JobInterrupted) else text
 
 
-def send(host: str, port: int, payload: bytes, *, timeout: float) -> None:
-    """Send ``payload`` to the printer at ``host:port`` over raw TCP and wait, ``timeout``
-    seconds at most, for the printer to close its end: it has read the whole job then.
-    Raises ``OSError`` when it cannot be reached, and :class:`JobInterrupted` when it
-    answered but hung or broke the connection before taking everything."""
+def _read(connection: socket.socket, deadline: float, *, until_paper: bool) -> bytes:
+    """What the printer sends until it closes its end (or, ``until_paper``, until it has
+    answered the paper question), before ``deadline``."""
+    answer = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the printer did not finish reading the job")
+        connection.settimeout(remaining)
+        chunk = connection.recv(1024)
+        answer += chunk
+        if not chunk or (until_paper and any(_paper_answer(byte) for byte in chunk)):
+            return answer
+
+
+def send(
+    host: str, port: int, payload: bytes, *, timeout: float, paper_first: bool = False
+) -> None:
+    """Send ``payload`` to the printer at ``host:port`` over raw TCP, then ask it whether
+    it has paper, and wait, ``timeout`` seconds at most, for the printer to close its end: it
+    has read the whole job then. Raises ``OSError`` when it cannot be reached,
+    :class:`OutOfPaper` when it answers that its paper has run out, and
+    :class:`JobInterrupted` when it answered but hung or broke the connection before taking
+    everything. ``paper_first`` (a printer that ran out of paper): the paper is asked about
+    before the job, which is not sent while it is still out (:class:`NoPaperYet`), so the
+    printer does not keep one more copy of the job to print when paper is in."""
     try:
         connection = socket.create_connection((host, port), timeout=timeout)
     except UnicodeError as exc:  # a name the resolver cannot even encode
         raise OSError(f"not a host name: {host!r}") from exc
     with connection:
+        if paper_first:
+            connection.sendall(PAPER_STATUS)
+            answer = _read(connection, time.monotonic() + timeout, until_paper=True)
+            if _paper_out(answer):
+                raise NoPaperYet(OUT_OF_PAPER)
         try:
-            connection.sendall(payload)
+            connection.sendall(payload + PAPER_STATUS)
             connection.shutdown(socket.SHUT_WR)
             # A printer closes its end once it has read the job; some send status bytes.
-            deadline = time.monotonic() + timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the printer did not finish reading the job")
-                connection.settimeout(remaining)
-                if not connection.recv(1024):
-                    return
+            answer = _read(connection, time.monotonic() + timeout, until_paper=False)
         except OSError as exc:
             raise JobInterrupted(str(exc)) from exc
+        if _paper_out(answer):
+            raise OutOfPaper(OUT_OF_PAPER)

@@ -14,6 +14,7 @@ from clinic import jobs
 from clinic.base import utcnow
 from clinic.errors import NotFound, ValidationFailed
 from clinic.jobs.models import Job, JobFile
+from clinic.money import currency_unit
 from clinic.reference.models import Department, Doctor
 from clinic.reports import output
 from clinic.reports import refusals as R
@@ -122,7 +123,9 @@ def render(
     total_row = totals.row(lang)
     drawn = None
     if chart or "pdf" in formats:
-        drawn = output.chart_png(points, f"{lines[0]} — {headings[figure]}")
+        # Money is charted in sums: the title says so, as the scale does not.
+        unit = f", {currency_unit(lang)}" if built.columns[figure].kind == "money" else ""
+        drawn = output.chart_png(points, f"{lines[0]} — {headings[figure]}{unit}", lang)
     stem = file_stem(params)
     files = {}
     for name, writer in writers.items():

@@ -99,6 +99,7 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
             CashierShift.expected_cash,
             CashierShift.counted_cash,
             CashierShift.discrepancy,
+            User.full_name,
         )
         .join(User, User.id == CashierShift.cashier_id)
         .outerjoin(taken, taken.c.shift_id == CashierShift.id)
@@ -117,7 +118,8 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
             opening, cash_in, card_in, cash_out, card_out = (int(v) for v in row[4:9])
             expected = row[9] if row[9] is not None else opening + cash_in - cash_out
             yield (
-                f"#{row[0]} {row[1]}",
+                # The cashier by name, as her shift slip names her.
+                f"#{row[0]} {row[12] or row[1]}",
                 local(row[2]),
                 # Said in words: a blank would read as a close nobody wrote down.
                 local(row[3]) if row[3] is not None else still_open,

@@ -85,6 +85,9 @@ LABELS: dict[str, tuple[str, str, str]] = {
     "desk": ("касса", "kassa", "desk"),
     "cash": ("наличные", "naqd", "cash"),
     "card": ("карта", "karta", "card"),
+    # The providers as they write their names, as the receipts name them.
+    "payme": ("Payme", "Payme", "Payme"),
+    "click": ("Click", "Click", "Click"),
     "status.scheduled": ("запланирован", "rejalashtirilgan", "scheduled"),
     "status.arrived": ("пришёл", "keldi", "arrived"),
     "status.in_progress": ("на приёме", "qabulda", "in progress"),

@@ -45,7 +45,9 @@ from clinic.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+# Tries before a delivery is given up: their waits (a minute, doubled each time) add up to
+# about a day and a half, so a mail server away for a night still gets the period's e-mail.
+MAX_ATTEMPTS = 12
 
 
 class Mailer(Protocol):

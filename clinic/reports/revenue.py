@@ -8,10 +8,19 @@ from typing import Iterator
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from clinic.payments.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Refund
+from clinic.accounts.models import User
+from clinic.payments.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 from clinic.queue.models import Queue, Ticket
 from clinic.reference.models import Department, Doctor, Service
 from clinic.reports.common import Built, Column, by_position, key_text, stream, within
+from clinic.reports.labels import label
 from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
 from clinic.visits.models import Visit
@@ -77,26 +86,32 @@ def revenue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Bui
     )
     given = given.where(within(Refund.created_at, lo, hi)).group_by(by_position(1))
     both = union_all(paid, given).subquery()
-    names = {"department": Department, "doctor": Doctor}.get(p.by)
     statement = select(
         both.c.key,
         func.sum(both.c.n),
         func.sum(both.c.received),
         func.sum(both.c.refunded),
     )
-    if names is not None:
+    named = p.by in ("department", "doctor", "cashier")
+    if p.by == "cashier":
+        # A cashier by name, as the shift slip names her; a provider's money by its name.
+        name = func.nullif(User.full_name, "")
+        statement = statement.add_columns(name).outerjoin(User, User.username == both.c.key)
+    elif named:
+        names = Department if p.by == "department" else Doctor
         name = (
             getattr(Department, f"name_{p.language}") if names is Department else Doctor.full_name
         )
         statement = statement.add_columns(name).outerjoin(names, names.id == both.c.key)
-        statement = statement.group_by(both.c.key, name)
-    else:
-        statement = statement.group_by(both.c.key)
+    statement = statement.group_by(both.c.key, name) if named else statement.group_by(both.c.key)
     statement = statement.order_by(both.c.key)
 
     def rows() -> Iterator[tuple]:
         for row in stream(session, statement):
-            key = key_text(p, row[0], row[4] if names is not None else None)
+            name = row[4] if named else None
+            if p.by == "cashier" and name is None and row[0] in PaymentMethod.PROVIDERS:
+                name = label(row[0], p.language)
+            key = key_text(p, row[0], name)
             received, refunded = int(row[2] or 0), int(row[3] or 0)
             yield (key, int(row[1] or 0), received, refunded, received - refunded)
 

@@ -6,13 +6,21 @@ refused, as from a printer switched off); ``up()`` listens again on the same por
 closes; ``"status"`` does the same but answers a status byte before closing, as some
 printers do; ``"chatter"`` reads the job, then keeps sending status bytes and never closes;
 ``"hang"`` accepts and never reads nor closes (a jammed printer); ``"cut"`` reads a few bytes
-and drops the connection (a printer reset mid-job). ``"print"`` and ``"status"`` keep the job."""
+and drops the connection (a printer reset mid-job). ``"print"`` and ``"status"`` keep the job.
+
+Like a real printer it answers the paper question (DLE EOT 4) as soon as it reads it, before
+the job ends, and keeps the job without it: ``paper`` False is a printer whose paper has run
+out (it answers so, and nothing reaches ``received``: the jobs it was sent then are in
+``unprinted``); ``answers_paper`` False, one that does not know the question and ignores
+it."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+
+from clinic.printing.thermal import PAPER_STATUS
 
 
 class FakePrinter:
@@ -24,6 +32,9 @@ class FakePrinter:
         self.port = 0
         self.mode = "print"
         self._held: list[socket.socket] = []
+        self.paper = True
+        self.answers_paper = True
+        self.unprinted: list[bytes] = []
         self.up()
 
     def up(self) -> None:
@@ -63,19 +74,26 @@ class FakePrinter:
                 connection.close()  # unread bytes left: the sender sees the connection reset
                 continue
             with connection:
-                chunks = []
+                data = b""
                 while True:
                     chunk = connection.recv(65536)
                     if not chunk:
                         break
-                    chunks.append(chunk)
+                    data = self._answer_paper(connection, data + chunk)
                 if self.mode == "chatter":
                     self._chatter(connection)
                     continue
                 with self._lock:  # kept before the sender sees the connection closed
-                    self.received.append(b"".join(chunks))
+                    (self.received if self.paper else self.unprinted).append(data)
                 if self.mode == "status":
                     connection.sendall(b"\x14")
+
+    def _answer_paper(self, connection: socket.socket, data: bytes) -> bytes:
+        """``data`` without the paper questions in it, each answered at once."""
+        while self.answers_paper and PAPER_STATUS in data:
+            data = data.replace(PAPER_STATUS, b"", 1)
+            connection.sendall(b"\x12" if self.paper else b"\x72")
+        return data
 
     @staticmethod
     def _chatter(connection: socket.socket) -> None:

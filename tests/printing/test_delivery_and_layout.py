@@ -384,8 +384,8 @@ def test_a_printer_removed_while_its_job_is_on_the_wire_leaves_the_job_to_the_de
     printer = _printer(client, fake_printer)
     made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
 
-    def send_while_removed(host, port, payload, *, timeout):
-        thermal.send(host, port, payload, timeout=timeout)
+    def send_while_removed(host, port, payload, *, timeout, **options):
+        thermal.send(host, port, payload, timeout=timeout, **options)
         with runtime.db.transaction() as s:  # the administrator removes it meanwhile
             printers.remove_printer(s, printer["id"])
 

@@ -52,8 +52,12 @@ def test_revenue_by_department_doctor_provider_cashier_and_service(runtime, day)
     }
     assert by_key(rows(runtime, params("revenue", "provider", DAY, NEXT, language="en"))) == {
         "desk": (2, 12_000_000, 2_000_000, 10_000_000),
-        "payme": (1, 11_000_000, 0, 11_000_000),
+        "Payme": (1, 11_000_000, 0, 11_000_000),
     }
+    # Written as the receipts write it, by method too.
+    assert by_key(rows(runtime, params("revenue", "method", NEXT, NEXT)))["Payme"] == (
+        1, 11_000_000, 0, 11_000_000,
+    )  # fmt: skip
     assert by_key(rows(runtime, params("revenue", "cashier"))) == {
         "kassir1": (1, 5_000_000, 0, 5_000_000),
         "kassir2": (1, 7_000_000, 2_000_000, 5_000_000),

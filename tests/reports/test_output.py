@@ -67,11 +67,17 @@ def test_a_render_writes_headings_filters_progress_and_caps_chart_and_preview(
     day = make_day(runtime, make_user)
     monkeypatch.setattr(output, "CHART_ROWS", 1)
     monkeypatch.setattr(output, "PREVIEW_ROWS", 1)
-    heard = []
+    heard, titles, chart_png = [], [], output.chart_png
+    monkeypatch.setattr(
+        output, "chart_png", lambda *args: titles.append(args[1]) or chart_png(*args)
+    )
     p = params("revenue", "day", DAY, NEXT, department_id=day.departments["A"],
                doctor_id=day.doctors["D1"], language="uz")  # fmt: skip
     with runtime.db.session() as s:
         rendered = building.render(s, p, ["pdf"], TZ, on_rows=heard.append, every=1)
+        building.render(s, params("visits", "day", language="uz"), ["csv"], TZ)
+    # The chart of money says it is in sums; one of visits counts them.
+    assert titles == ["Tushum — Qabul qilindi, so'm", "Tashriflar — Tashriflar"]
     assert heard == [1, 2] and rendered.rows == 2 and len(rendered.preview) == 1
     text = PdfReader(io.BytesIO(rendered.files["pdf"][1])).pages[0].extract_text()
     assert "2026-03-10 — 2026-03-11" in text
@@ -228,3 +234,17 @@ def test_rates_and_minutes_on_the_page_and_in_the_pdf_use_the_decimal_mark_of_th
     document = PdfReader(io.BytesIO(writer.finish(("Σ", 12.5, None, 150_050), None)))
     text = document.pages[0].extract_text()
     assert rate in text and wait in text and money in text
+
+
+@pytest.mark.parametrize("language, eighty_million", [("ru", "80 000 000"), ("en", "80,000,000")])
+def test_the_charts_scale_reads_as_sums_grouped_not_in_powers_of_ten(language, eighty_million):
+    week = [(f"2026-03-0{i}", i * 12_345_678.5) for i in range(1, 8)]  # sums a day
+    figure = output.chart_figure(week, "Выручка — Получено", language)
+    figure.canvas.draw()
+    [axes] = figure.axes
+    assert axes.yaxis.get_offset_text().get_text() == ""  # no "1e7" above the scale
+    assert eighty_million in [label.get_text() for label in axes.get_yticklabels()]
+    few = output.chart_figure([("a", 1), ("b", 3)], "T", language)  # counts stay whole
+    few.canvas.draw()
+    ticks = [t.get_text() for t in few.axes[0].get_yticklabels()]
+    assert "3" in ticks and all(t.isdigit() for t in ticks), ticks

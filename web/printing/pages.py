@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
 from clinic.printing import printers as registry
+from clinic.printing import thermal
 from web import db
 from web.permissions import requires
 
@@ -26,6 +27,7 @@ def job_texts() -> dict:
         "pdf": _("PDF"),
         "retry": _("Retry"),
         "retrying": _("Printer not answering, trying again"),
+        "out_of_paper": _("Printer out of paper: put in a new roll"),
         "failed": _("The action failed: {detail}"),
     }
 
@@ -39,7 +41,8 @@ def job_urls() -> dict:
 
 def print_status_config() -> dict:
     """What ``js/print-status.js`` needs on a desk page (a template calls this)."""
-    return {"texts": job_texts(), "urls": job_urls()}
+    # A job's last error when its printer said its paper had run out.
+    return {"texts": job_texts(), "urls": job_urls(), "out_of_paper": thermal.OUT_OF_PAPER}
 
 
 @bp.get("/admin/printers")
@@ -54,6 +57,8 @@ def printers():
             "listUrl": url_for("printing.list_printers"),
             "printerUrl": url_for("printing.update_printer", printer_id=0).replace("/0", "/{id}"),
             "testUrl": url_for("printing.test_print", printer_id=0).replace("/0/", "/{id}/"),
+            # A printer's last error when it said its paper had run out: said in words.
+            "outOfPaper": thermal.OUT_OF_PAPER,
             "texts": {
                 **job_texts(),
                 "ready": _("Ready"),

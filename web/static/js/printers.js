@@ -18,7 +18,7 @@
     if (p.state === "ready") return texts.ready;
     return Q.fill(texts.failingSince, {
       time: new Date(p.failing_since).toLocaleString(),
-      error: p.last_error,
+      error: p.last_error === config.outOfPaper ? texts.out_of_paper : p.last_error,
     });
   }
 
