@@ -255,7 +255,8 @@ def request_reprint(session: Session, invoice_id: int, *, actor: str) -> Invoice
 def todays_invoices(
     session: Session, *, tz: ZoneInfo, now: datetime, limit: int = 500
 ) -> list[Invoice]:
-    """The clinic day's invoices, and any still open from the days before, newest first."""
+    """The clinic day's invoices, and those of the week before still open or paid today,
+    newest first: one paid at the desk today stays on its list (to reprint, to give back)."""
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     since = midnight.astimezone(ZoneInfo("UTC"))
     return list(
@@ -264,7 +265,8 @@ def todays_invoices(
             .where(
                 or_(
                     Invoice.created_at >= since,
-                    (Invoice.status == S.OPEN) & (Invoice.created_at >= since - timedelta(7)),
+                    (Invoice.created_at >= since - timedelta(7))
+                    & ((Invoice.status == S.OPEN) | (Invoice.paid_at >= since)),
                 )
             )
             .order_by(Invoice.id.desc())
