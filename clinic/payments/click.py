@@ -226,6 +226,10 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
             select(ClickTransaction).where(ClickTransaction.click_trans_id == click_trans_id)
         )
         amount = _check_amount(invoice, fields, txn)
+        if txn is not None and txn.status == ClickStatus.CANCELLED and txn.invoice_id == invoice.id:
+            # Cancelled stays cancelled (-9), as for its Complete, also once the invoice was
+            # paid another way: "already paid" would tell Click this payment went through.
+            raise ClickAnswer(CANCELLED)
         _check_open(invoice)
         if int(fields["error"]) < 0:
             if txn is not None and txn.invoice_id == invoice.id:

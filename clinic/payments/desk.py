@@ -20,7 +20,7 @@ from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod, Refund
-from clinic.payments.refunds import payment_to_refund, refund
+from clinic.payments.refunds import payment_to_refund, refund, refuse_nothing_paid
 from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_id
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
@@ -162,11 +162,8 @@ def refund_at_desk(
                 code="refund_at_provider",
                 errors={"payment_id": [f"refund it at {target.provider}"]},
             )
-    elif invoice.status not in S.SETTLED and not (
-        invoice.status == S.OPEN and invoice.paid_amount
-    ):  # nothing paid to give back: say so, not "amount"
-        raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
     else:
+        refuse_nothing_paid(invoice)  # nothing paid to give back: say so, not "amount"
         amount = whole_tiyin(amount, "amount", positive=True)
         target = _desk_payment_to_refund(session, invoice, amount)
     if target.method == PaymentMethod.CASH:
@@ -258,7 +255,8 @@ def request_reprint(session: Session, invoice_id: int, *, actor: str) -> Invoice
 def todays_invoices(
     session: Session, *, tz: ZoneInfo, now: datetime, limit: int = 500
 ) -> list[Invoice]:
-    """The clinic day's invoices, and any still open from the days before, newest first."""
+    """The clinic day's invoices, and those of the week before still open or paid today,
+    newest first: one paid at the desk today stays on its list (to reprint, to give back)."""
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     since = midnight.astimezone(ZoneInfo("UTC"))
     return list(
@@ -267,7 +265,8 @@ def todays_invoices(
             .where(
                 or_(
                     Invoice.created_at >= since,
-                    (Invoice.status == S.OPEN) & (Invoice.created_at >= since - timedelta(7)),
+                    (Invoice.created_at >= since - timedelta(7))
+                    & ((Invoice.status == S.OPEN) | (Invoice.paid_at >= since)),
                 )
             )
             .order_by(Invoice.id.desc())

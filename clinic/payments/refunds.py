@@ -95,6 +95,19 @@ def _unapproved(session: Session, invoice: Invoice) -> int:
     )
 
 
+def refuse_nothing_paid(invoice: Invoice) -> None:
+    """Conflict ``not_paid`` unless money paid for the invoice is left to give back: none is
+    of an open invoice nothing was paid of, a cancelled one, one given back in full, nor of
+    a free one (settled at no cost: paid, with nothing paid)."""
+    part_paid = invoice.status == InvoiceStatus.OPEN and invoice.paid_amount > 0
+    settled = invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED)
+    if not (part_paid or settled) or invoice.paid_amount <= invoice.refunded_amount:
+        raise Conflict(
+            f"invoice {invoice.number} is {invoice.status} with nothing paid to give back",
+            code="not_paid",
+        )
+
+
 def payment_to_refund(
     session: Session, invoice: Invoice, amount: int, *, among=lambda payment: True
 ) -> Payment:
@@ -141,14 +154,14 @@ def refund(
     if isinstance(payment_or_invoice, Payment):
         payment = session.get(Payment, payment_or_invoice.id, populate_existing=True)
     else:
+        refuse_nothing_paid(invoice)
         payment = payment_to_refund(session, invoice, amount)
     if provider_ref is not None:
         existing = _provider_refund(session, payment, provider_ref)
         if existing is not None:
             return existing
     part_paid = invoice.status == InvoiceStatus.OPEN and invoice.paid_amount > 0
-    if not part_paid and invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTLY_REFUNDED):
-        raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="not_paid")
+    refuse_nothing_paid(invoice)
     if part_paid and invoice.held_by:
         # A provider is taking the amount it was shown: what is due must not move under it.
         raise Conflict(f"invoice {invoice.number} is being paid", code="held")

@@ -297,3 +297,18 @@ def test_an_invoice_of_an_earlier_day_is_found_by_its_number(client_as, runtime)
     assert cashier.get("/api/v1/payments/invoices?number=26-9999999").get_json() == []
     refused = cashier.get("/api/v1/payments/invoices?number=" + "1" * 21)
     assert refused.status_code == 422 and "number" in refused.get_json()["errors"]
+
+
+def test_an_invoice_of_the_day_before_paid_today_stays_on_the_days_list(client_as, runtime):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    invoice = _invoice(cashier, patient, service)
+    with runtime.db.transaction() as s:  # made yesterday, the patient pays it today
+        s.get(Invoice, invoice["id"]).created_at -= timedelta(days=1)
+    assert [i["id"] for i in cashier.get("/api/v1/payments/invoices").get_json()] == [invoice["id"]]
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    paid = cashier.post(f"/api/v1/payments/invoices/{invoice['id']}/pay", json={"method": "card"})
+    assert paid.status_code == 201, paid.get_json()
+    # Still on the desk's list (and its snapshot), to reprint or give back from, as today's.
+    listed = cashier.get("/api/v1/payments/invoices?status=paid").get_json()
+    assert [(i["id"], i["status"]) for i in listed] == [(invoice["id"], "paid")]

@@ -82,6 +82,25 @@ def test_a_complete_of_a_cancelled_payment_is_minus_9_after_the_invoice_was_paid
         assert payments == ["cash"]
 
 
+def test_a_repeated_prepare_of_a_failed_payment_is_minus_9_after_the_invoice_was_paid_at_the_desk(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepare_id = click_post(anon_client, click_fields(invoice_id, "50000"))["merchant_prepare_id"]
+    failed = click_fields(invoice_id, "50000", prepare_id=prepare_id, error="-5017")
+    assert click_post(anon_client, failed)["error"] == -9
+    pay_at_the_desk(runtime, invoice_id, PRICE)
+    # Click asks again about the payment it was told is cancelled: it stays cancelled, not
+    # "already paid" (which says this payment went through), as its Complete is answered.
+    for error in ("0", "-5017"):
+        answer = click_post(anon_client, click_fields(invoice_id, "50000", error=error))
+        assert (answer["error"], answer["error_note"]) == (-9, "Transaction cancelled"), answer
+        assert answer["merchant_prepare_id"] is None
+    with runtime.db.session() as s:
+        assert s.scalar(select(ClickTransaction.status)) == "cancelled"
+        assert s.scalars(select(Payment.method)).all() == ["cash"]
+
+
 def test_an_amount_with_tiyin_is_read_in_soums_as_click_writes_it(runtime, anon_client):
     invoice_id = make_invoice(runtime, (1_234_567,))  # 12 345.67 soums
     assert click_post(anon_client, click_fields(invoice_id, "12345.6"))["error"] == -2

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import Invoice, OutboxEvent, Payment, Refund, Service
-from clinic.payments import invoices, refunds
+from clinic.payments import desk, invoices, refunds, shifts
 from clinic.payments.refunds import RefundNeedsApproval
 from tests.payments.fixtures import make_invoice, make_patient, make_service
 
@@ -343,3 +343,32 @@ def test_an_invoice_made_after_midnight_on_new_years_day_in_tashkent_is_numbered
             tz=ZoneInfo("Asia/Tashkent"),
         )
         assert invoice.number == f"27-{invoice.id:07d}"
+
+
+def test_a_free_invoice_has_nothing_to_refund_409_not_paid(runtime, make_user):
+    cashier = make_user("cashier")
+    with runtime.db.transaction() as s:
+        shifts.open_shift(s, cashier_id=cashier, opening_cash=100_000_00)
+    free = make_invoice(runtime, [25_000_00])
+    with runtime.db.transaction() as s:
+        invoices.set_discount(
+            s, invoices.get_invoice(s, free), amount=25_000_00, reason="льгота", actor="manager"
+        )
+    # Settled at no cost: paid, with nothing paid to give back (not a wrong "amount").
+    for at_the_desk in (True, False):
+        with pytest.raises(Conflict) as caught:
+            with runtime.db.transaction() as s:
+                if at_the_desk:
+                    desk.refund_at_desk(
+                        s, free, cashier_id=cashier, actor="cashier", amount=1_00,
+                        reason="ошибка", may_refund_large=False, large_from=10**9,
+                    )  # fmt: skip
+                else:
+                    refunds.refund(
+                        s, invoices.get_invoice(s, free), amount=1_00, reason="ошибка",
+                        actor="manager", may_refund_large=True,
+                    )  # fmt: skip
+        assert caught.value.code == "not_paid"
+    with runtime.db.session() as s:
+        assert s.get(Invoice, free).status == "paid"
+        assert s.scalar(select(func.count(Refund.id))) == 0

@@ -60,8 +60,8 @@ def _shift_out(session, shift) -> dict:
 @blp.arguments(schemas.InvoicesQuery, location="query")
 @blp.response(200, schemas.InvoiceOut(many=True))
 def list_invoices(query):
-    """The clinic day's invoices and those still open from the week before, newest first;
-    with ``number``, the invoice of that number whatever its day (or none)."""
+    """The clinic day's invoices and those of the week before still open or paid today,
+    newest first; with ``number``, the invoice of that number whatever its day (or none)."""
     session = db.session()
     if query.get("number"):
         found = invoices.invoices_numbered(session, query["number"])
