@@ -38,6 +38,11 @@ class PaymeState:
 
 
 class PaymeReason:
+    # "Transaction execution error" in Payme's list: the clinic will not perform it (a
+    # cashier let its invoice go, clinic/payments/release.py). Not 1 or 2 (a receiver or a
+    # debit failing at Payme), 4 (no timeout passed), 5 (nothing was paid to give back), nor
+    # 10 ("unknown": the reason is known).
+    CLINIC_WITHDREW = 3
     TIMEOUT = 4
     REFUND = 5
     KNOWN = (1, 2, 3, 4, 5, 10)

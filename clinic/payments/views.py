@@ -38,6 +38,9 @@ def invoice_as_dict(invoice: Invoice) -> dict:
         "refunded_amount": invoice.refunded_amount,
         "amount_due": amount_due(invoice),
         "held": invoice.held_by is not None,
+        # Who is taking it right now (``payme:<id>``, ``click:<click_trans_id>``) and since when.
+        "held_by": invoice.held_by,
+        "held_at": iso(invoice.held_at),
         "created_at": iso(invoice.created_at),
         "created_by": invoice.created_by,
         "paid_at": iso(invoice.paid_at),

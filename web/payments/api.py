@@ -15,10 +15,12 @@ from clinic.errors import NotFound
 from clinic.payments import desk, invoices, shifts
 from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
+from clinic.payments.release import release_online_hold
 from web import db
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
 from web.payments import schemas
+from web.payments.providers import now_ms
 from web.permissions import requires
 
 blp = Blueprint(
@@ -206,6 +208,28 @@ def refund(data, invoice_id: int):
         "refund": refund_as_dict(made),
         "invoice": invoices.invoice_as_dict(invoices.get_invoice(session, invoice_id)),
     }
+
+
+@blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
+@requires("payments.take")
+@blp.arguments(schemas.ReleaseIn)
+@blp.response(200, schemas.ReleaseResult)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def release(data, invoice_id: int):
+    """Let go of an invoice held by an online payment the patient did not confirm (Payme
+    created, Click prepared): that payment is cancelled on our side and the desk may take
+    the invoice. ``held_by`` is the hold the cashier saw; 409 ``hold_changed`` when another
+    holds it now, ``not_held``, ``already_paid``, ``not_open``, or ``not_releasable`` (not an
+    online payment waiting). Moves no money, so no open shift is needed."""
+    session = db.session()
+    released = release_online_hold(
+        session, invoice_id, holder=data["held_by"], actor=_actor(), payme_now=now_ms()
+    )
+    session.commit()
+    invoice = released.pop("invoice")
+    return {"invoice": invoices.invoice_as_dict(invoice), "released": released}
 
 
 @blp.route("/invoices/<int:invoice_id>/reprint", methods=["POST"])

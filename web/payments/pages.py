@@ -55,6 +55,14 @@ def _texts() -> dict:
         "phoneHint": _("The patient scans a code with the phone's camera or opens the link."),
         "payWith": _("Pay with {provider}"),
         "qrOf": _("QR code to pay with {provider}"),
+        # An invoice held by an online payment the patient has not confirmed.
+        "heldBy": _("Being paid with {provider} since {time}"),
+        "release": _("Cancel online payment"),
+        "confirmRelease": _(
+            "The patient has not confirmed the {provider} payment of invoice {number} (started"
+            " {time}). Cancel it and take the payment at the desk?"
+        ),
+        "released": _("The {provider} payment of invoice {number} is cancelled."),
         # The desk's refusals by their code (clinic/payments), so the cashier reads them in
         # the page's language instead of the API's English detail.
         "refusals": {
@@ -66,6 +74,9 @@ def _texts() -> dict:
             "not_open": _("This invoice can no longer be paid."),
             "not_paid": _("This invoice is not paid."),
             "held": _("This invoice is being paid elsewhere right now."),
+            "not_held": _("No online payment holds this invoice any more."),
+            "hold_changed": _("Another online payment holds this invoice now. Look again."),
+            "not_releasable": _("This payment cannot be cancelled at the desk."),
             "changed": _("The invoice has just changed. Try again."),
             "approval_required": _("A refund this large needs a manager's approval."),
             "not_enough_cash": _("The drawer does not hold enough cash for this refund."),

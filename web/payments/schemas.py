@@ -77,6 +77,17 @@ class RefundIn(StrictSchema):
     )
 
 
+class ReleaseIn(StrictSchema):
+    held_by = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=120),
+        metadata={
+            "description": "The hold the cashier saw (the invoice's held_by: payme:<id>, "
+            "click:<click_trans_id>): another one is not released (409 hold_changed)."
+        },
+    )
+
+
 class ShiftOpenIn(StrictSchema):
     opening_cash = _tiyin(required=True)
 
@@ -149,6 +160,11 @@ class InvoiceOut(Schema):
     refunded_amount = fields.Integer()
     amount_due = fields.Integer()
     held = fields.Boolean()
+    held_by = fields.String(
+        allow_none=True,
+        metadata={"description": "The online payment taking it now: payme:<id>, click:<id>."},
+    )
+    held_at = fields.String(allow_none=True)
     created_at = fields.String()
     created_by = fields.String()
     paid_at = fields.String(allow_none=True)
@@ -170,6 +186,17 @@ class PaymentResult(Schema):
 class RefundResult(Schema):
     refund = fields.Nested(RefundOut)
     invoice = fields.Nested(InvoiceOut)
+
+
+class ReleasedHold(Schema):
+    provider = fields.String(metadata={"description": "payme or click"})
+    transaction = fields.String(metadata={"description": "The provider's transaction id."})
+    held_at = fields.String(allow_none=True)
+
+
+class ReleaseResult(Schema):
+    invoice = fields.Nested(InvoiceOut)
+    released = fields.Nested(ReleasedHold)
 
 
 class ShiftOut(Schema):

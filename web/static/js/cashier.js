@@ -74,6 +74,35 @@
     return field;
   }
 
+  var dayOf = new Intl.DateTimeFormat(config.locale || undefined, {
+    day: "2-digit",
+    month: "2-digit",
+    timeZone: config.timezone || undefined,
+  });
+
+  /** A moment as its time, with its day when that is not today (a hold of last evening). */
+  function since(iso) {
+    var when = new Date(iso);
+    var time = clock.format(when);
+    return dayOf.format(when) === dayOf.format(new Date()) ? time : dayOf.format(when) + " " + time;
+  }
+
+  var PROVIDERS = { payme: "Payme", click: "Click" };
+
+  /** "payme" of "payme:<id>": the provider of an online payment holding an invoice, or null. */
+  function onlineHold(invoice) {
+    var provider = String(invoice.held_by || "").split(":")[0];
+    return PROVIDERS[provider] ? provider : null;
+  }
+
+  function heldText(invoice) {
+    var provider = onlineHold(invoice);
+    return Q.fill(texts.heldBy, {
+      provider: PROVIDERS[provider] || String(invoice.held_by || "").split(":")[0],
+      time: invoice.held_at ? since(invoice.held_at) : "",
+    });
+  }
+
   function row(invoice) {
     var tr = Q.element("tr");
     tr.setAttribute("data-invoice-id", invoice.id);
@@ -95,9 +124,13 @@
     if (invoice.status === "open" && invoice.amount_due !== invoice.total) {
       status += " · " + Q.fill(texts.due, { amount: money(invoice.amount_due) });
     }
+    if (invoice.status === "open" && invoice.held) status += " · " + heldText(invoice);
     tr.appendChild(Q.element("td", "cashier-invoices__status", status));
     var actions = Q.element("td", "cashier-invoices__actions");
-    if (invoice.status === "open" && !invoice.held) {
+    if (invoice.status === "open" && invoice.held) {
+      // A payment begun on the patient's phone and never confirmed: the cashier may cancel it.
+      if (onlineHold(invoice)) actions.appendChild(button(texts.release, "release"));
+    } else if (invoice.status === "open") {
       actions.appendChild(input("tendered", texts.tendered));
       actions.appendChild(button(texts.cash, "cash"));
       actions.appendChild(button(texts.card, "card"));
@@ -181,8 +214,6 @@
     );
   }
 
-  var PROVIDERS = { payme: "Payme", click: "Click" };
-
   /** The links of one invoice, each with its QR code (kept across re-renders of the list). */
   function checkoutBox(links) {
     var box = Q.element("div", "cashier-checkout");
@@ -216,6 +247,26 @@
     });
   }
 
+  /** Cancel the unconfirmed online payment holding the invoice, once the cashier agrees. */
+  function release(id) {
+    var invoice = invoices[id];
+    var provider = PROVIDERS[onlineHold(invoice)];
+    var asked = Q.fill(texts.confirmRelease, {
+      provider: provider,
+      number: invoice.number,
+      time: invoice.held_at ? since(invoice.held_at) : "",
+    });
+    if (!window.confirm(asked)) return Promise.resolve();
+    var data = { held_by: invoice.held_by };
+    return Q.api("POST", invoiceUrl(id, "release"), data).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      remember(answer.body.invoice);
+      render();
+      Q.say(errorBox, "");
+      Q.say(statusBox, Q.fill(texts.released, { provider: provider, number: invoice.number }));
+    });
+  }
+
   function reprint(id) {
     return Q.api("POST", invoiceUrl(id, "reprint"), {}).then(function (answer) {
       if (answer.status !== 202) return fail(answer);
@@ -238,6 +289,8 @@
         ? refund(id, tr)
         : action === "checkout"
         ? checkout(id)
+        : action === "release"
+        ? release(id)
         : reprint(id);
     done
       .catch(function () {
