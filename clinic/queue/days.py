@@ -139,11 +139,19 @@ def day_statistics(session: Session, queue_day_id: int) -> dict:
     }
 
 
-def _close_ticket(session: Session, ticket_id: int, before: str, to_status: str, now) -> str | None:
-    """Close one ticket of a day from the active status it has now: the doctor may have
-    called, postponed or started it since it was read, and it is closed all the same. Answers
-    the status it was closed from, or None once it has left the queue (finished, sent on)."""
-    while before in S.ACTIVE:
+# The doctor's patient of the moment: called to his room, or with him. The closing time
+# stops the queue, not the doctor: these are his to finish (or mark a no-show), and the day
+# closes once he has, or once the clinic day is over, whatever is left then.
+IN_HAND = (S.CALLED, S.IN_SERVICE)
+
+
+def _close_ticket(
+    session: Session, ticket_id: int, before: str, to_status: str, now, closable: tuple[str, ...]
+) -> str | None:
+    """Close one ticket of a day from the ``closable`` status it has now: the doctor may have
+    called, postponed or started it since it was read. Answers the status it was closed from,
+    or None once it is not closable (finished, sent on, or in the doctor's hands)."""
+    while before in closable:
         changed = session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.status == before)
@@ -156,9 +164,21 @@ def _close_ticket(session: Session, ticket_id: int, before: str, to_status: str,
     return None
 
 
+def _lock_open_day(session: Session, day_id: int) -> QueueDay | None:
+    """The day's row, locked before any of its tickets (the order issuing and calling
+    follow), while it is still open."""
+    query = select(QueueDay).where(QueueDay.id == day_id, QueueDay.closed_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=QueueDay)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
 def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> list[int]:
-    """Close every open queue day whose closing time has passed: whoever still waits becomes
-    a no-show or is cancelled (per queue), and the day's figures are kept. Returns the ids."""
+    """Close every open queue day whose closing time has passed: whoever still waits (or is
+    postponed) becomes a no-show or is cancelled (per queue), and the day's figures are kept.
+    A patient called to a doctor or with him is left to the doctor: his day closes at a
+    later run, once nobody is in a doctor's hands any more or once the clinic day is over.
+    Returns the ids of the days closed."""
     now = now or utcnow()
     local_now = now.astimezone(tz)
     today = clinic_day(now, tz)
@@ -166,17 +186,22 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
     open_days = session.scalars(
         select(QueueDay).where(QueueDay.closed_at.is_(None)).order_by(QueueDay.id)
     ).all()
-    for day in open_days:
-        if not _due(day, today, local_now):
+    for due in open_days:
+        if not _due(due, today, local_now):
             continue
+        day = _lock_open_day(session, due.id)
+        if day is None:
+            continue  # closed by another run meanwhile
+        over = day.day < today
+        closable = S.ACTIVE if over else tuple(s for s in S.ACTIVE if s not in IN_HAND)
         to_status = S.NO_SHOW if day.queue.close_action == "no_show" else S.CANCELLED
         left = session.scalars(
-            select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(S.ACTIVE))
+            select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(closable))
         ).all()
         for ticket in left:
-            before = _close_ticket(session, ticket.id, ticket.status, to_status, now)
+            before = _close_ticket(session, ticket.id, ticket.status, to_status, now, closable)
             if before is None:
-                continue  # finished (or sent on) since it was read: it stays as the doctor left it
+                continue  # finished, sent on or called since it was read: as the doctor left it
             session.add(
                 TicketEvent(
                     ticket_id=ticket.id,
@@ -191,10 +216,12 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             # would otherwise keep saying "called" or "waiting".
             session.refresh(ticket)
             announce(session, ticket, "day_closed", waiting=0)
+        day.waiting = 0
         session.flush()
+        if not over and _still_active(session, day.id):
+            continue  # the doctor's patient (or one he postponed meanwhile): a later run
         day.stats = day_statistics(session, day.id)
         day.closed_at = now
-        day.waiting = 0
         session.flush()
         for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
             record_event(
@@ -205,3 +232,14 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             )
         closed.append(day.id)
     return closed
+
+
+def _still_active(session: Session, queue_day_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Ticket.id)
+            .where(Ticket.queue_day_id == queue_day_id, Ticket.status.in_(S.ACTIVE))
+            .limit(1)
+        )
+        is not None
+    )
