@@ -285,12 +285,18 @@ def call_back(
 
 
 def cancel(
-    session: Session, ticket: Ticket, *, actor: str = "", reason: str = "", now=None
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str = "",
+    reason: str = "",
+    now=None,
+    allowed: tuple[str, ...] = S.ACTIVE,
 ) -> Ticket:
     _move(
         session,
         ticket,
-        S.ACTIVE,
+        allowed,
         S.CANCELLED,
         "cancelled",
         actor,

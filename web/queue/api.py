@@ -30,6 +30,7 @@ from web.queue import schemas
 blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
 
 ONLINE_JOIN_LIMIT = "10 per minute;60 per hour"
+LEAVE_LIMIT = "10 per minute"
 
 
 def _tz():
@@ -360,6 +361,27 @@ def public_ticket(token: str):
     ticket = q.ticket_by_token(session, token)
     if ticket is None:
         abort(404, message="no such ticket")
+    return _public_ticket(session, ticket)
+
+
+@blp.route("/public/tickets/<string:token>/leave", methods=["POST"])
+@public
+# No CSRF token: the ticket's secret in the address is the credential, and no session or
+# identity is read, so a forged request could do nothing a direct one with it cannot.
+@csrf_exempt
+@limiter.limit(LEAVE_LIMIT)
+@blp.response(200, schemas.PublicTicket)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="With the doctor, or already out.")
+def leave_queue(token: str):
+    """The patient leaves the queue from his own page: his ticket is cancelled, while he
+    waits, is called or is postponed (not once he is with the doctor)."""
+    session = db.session()
+    ticket = q.ticket_by_token(session, token)
+    if ticket is None:
+        abort(404, message="no such ticket")
+    joining.leave(session, ticket)
+    session.commit()
     return _public_ticket(session, ticket)
 
 

@@ -19,6 +19,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
@@ -337,6 +338,9 @@ def patient_page(token: str):
         "goTo": _("Please go to room {room}"),
         "goNow": _("Please go in now"),
         "over": _("This ticket is no longer in the queue."),
+        "confirmLeave": _("Leave the queue? Ticket {code} will be cancelled."),
+        # Refused: he was taken in by the doctor (or the ticket changed) meanwhile.
+        "leaveRefused": _("The ticket has changed meanwhile: the page shows it as it is now."),
     }
     page = render_template(
         "queue/patient.html",
@@ -349,8 +353,11 @@ def patient_page(token: str):
             "ticket": ticket.id,
             "queue": ticket.queue_id,
             "stateUrl": url_for("queue.public_ticket", token=ticket.token),
+            "leaveUrl": url_for("queue.leave_queue", token=ticket.token),
+            "leavable": list(joining.LEAVABLE),
             "texts": texts,
         },
+        leavable=joining.LEAVABLE,
         ws_query=urlencode({"ticket": ticket.token}),
     )
     return page, 200, NO_REFERRER
