@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
@@ -146,6 +146,16 @@ def call_next(
     if queue.pay_before_doctor:
         # "Pay before the doctor": an unpaid ticket waits, the next paid one is called.
         waiting = waiting.where(Ticket.paid_at.is_not(None))
+    # A patient in two queues (the laboratory, the cardiologist) whom another doctor has
+    # called or is seeing keeps his place here and is called once free, not called in vain.
+    elsewhere = aliased(Ticket)
+    busy = (
+        select(elsewhere.patient_id)
+        .join(QueueDay, QueueDay.id == elsewhere.queue_day_id)
+        .where(QueueDay.day == day.day, elsewhere.status.in_((S.CALLED, S.IN_SERVICE)))
+        .where(elsewhere.patient_id.is_not(None))
+    )
+    waiting = waiting.where(or_(Ticket.patient_id.is_(None), Ticket.patient_id.not_in(busy)))
     ticket = session.scalar(
         waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
     )
