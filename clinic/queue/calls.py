@@ -1,5 +1,6 @@
 """Calling and serving: call next, recall, start, finish, no-show, postpone, call back,
-cancel and transfer, and each ticket's history. Where a transferred patient comes back to
+take back a no-show who came after all, cancel and transfer (each ticket's history is
+:mod:`clinic.queue.history`). Where a transferred patient comes back to
 once served, and the ticket that brings him there, are :mod:`clinic.queue.returns`.
 
 "Call next" locks the queue's day row first, so concurrent doctors are served one after the
@@ -16,16 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
-from clinic.base import is_id, iso, utcnow
+from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
-from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
     QueueRefused,
     announce,
     change_waiting,
+    check_open,
     clinic_day,
     find_day,
     get_queue,
@@ -46,7 +48,7 @@ def _lock_day_by_id(session: Session, queue_day_id: int) -> QueueDay:
     query = select(QueueDay).where(QueueDay.id == queue_day_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=QueueDay)
-    return session.scalar(query)
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def _room(session: Session, room_id: int | None) -> Room | None:
@@ -174,6 +176,7 @@ _VERBS = {
     "no_show": "mark it as a no-show",
     "postponed": "postpone it",
     "called_back": "call it back",
+    "came_back": "take it back",
     "cancelled": "cancel it",
     "transferred": "transfer it",
 }
@@ -294,6 +297,25 @@ def call_back(
     return ticket
 
 
+def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = "", now=None):
+    """A patient marked a no-show who turns up after all (he did not hear the call), the same
+    day while the queue still takes patients: back on the postponed list, for the doctor to
+    call back once his room is free. Not a ticket checked in for an appointment: its visit was
+    marked missed with it (409 ``visit_ticket``)."""
+    now = now or utcnow()
+    if ticket.status == S.NO_SHOW and ticket.visit_id is not None:
+        detail = f"{ticket.code} is for visit {ticket.visit_id}, marked missed with it"
+        raise Conflict(detail, code="visit_ticket", errors={"ticket_id": [detail]})
+    # The day's row first (the closing locks it too): a day closing now is closed for him.
+    day = _lock_day_by_id(session, ticket.queue_day_id)
+    if day.closed_at is not None or day.day != clinic_day(now, tz):
+        raise QueueRefused(f"{ticket.code} is of a day already closed", code="queue_closed")
+    check_open(ticket.queue, now, tz)
+    values = {"finished_at": None}
+    _move(session, ticket, (S.NO_SHOW,), S.POSTPONED, "came_back", actor, now, values=values)
+    return ticket
+
+
 def cancel(
     session: Session,
     ticket: Ticket,
@@ -393,35 +415,6 @@ def transfer(
             errors={"to_queue_id": [refused.detail]},
         ) from refused
     return new
-
-
-def history(session: Session, ticket: Ticket) -> list[dict]:
-    """The ticket's transitions, following transfers back to the first ticket."""
-    chain, current = [], ticket
-    while current is not None:
-        chain.append(current.id)
-        current = (
-            session.get(Ticket, current.transferred_from_id)
-            if current.transferred_from_id
-            else None
-        )
-    rows = session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id.in_(chain))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
-    return [
-        {
-            "ticket_id": r.ticket_id,
-            "at": iso(r.at),
-            "action": r.action,
-            "from": r.from_status,
-            "to": r.to_status,
-            "actor": r.actor,
-            "data": r.data,
-        }
-        for r in rows
-    ]
 
 
 # A patient who asks where he stands has usually just joined: the back of the line. Up to

@@ -14,6 +14,7 @@ from clinic.models import OutboxEvent, Priority, Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import history as ticket_history
 from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.tickets import QueueRefused
@@ -142,7 +143,7 @@ def test_a_transition_happens_only_from_the_expected_status(runtime):
         calls.start_service(s, ticket, actor="dr")
         calls.finish_service(s, ticket, tz=TZ, actor="dr")
     with runtime.db.session() as s:
-        actions = [h["action"] for h in calls.history(s, q.get_ticket(s, ticket_id))]
+        actions = [h["action"] for h in ticket_history.history(s, q.get_ticket(s, ticket_id))]
     assert actions == ["issued", "called", "recalled", "started", "served"]
 
 
@@ -229,7 +230,7 @@ def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
         back = calls.finish_service(s, ticket, tz=TZ, now=later + timedelta(minutes=5))
         assert back.queue_id == first and back.priority == Priority.RETURNED
         assert back.queued_at == original.queued_at
-        steps = [(h["ticket_id"], h["action"]) for h in calls.history(s, back)]
+        steps = [(h["ticket_id"], h["action"]) for h in ticket_history.history(s, back)]
     assert steps == [
         (original.id, "issued"),
         (original.id, "transferred"),

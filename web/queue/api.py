@@ -16,6 +16,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import history as ticket_history
 from clinic.queue import joining, reception
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
@@ -196,7 +197,9 @@ def get_ticket(ticket_id: int):
     ticket = q.get_ticket(session, ticket_id)
     access.check_may_read_queue(session, _staff(), ticket.queue)
     return _ticket_out(
-        ticket, history=calls.history(session, ticket), **queue_days.position(session, ticket)
+        ticket,
+        history=ticket_history.history(session, ticket),
+        **queue_days.position(session, ticket),
     )
 
 
@@ -234,6 +237,11 @@ _transition(
     "no-show", lambda s, t: calls.mark_no_show(s, t, actor=_actor()), "The patient did not come."
 )
 _transition("postpone", lambda s, t: calls.postpone(s, t, actor=_actor()), "To the postponed list.")
+_transition(
+    "came-back",
+    lambda s, t: calls.came_back(s, t, tz=_tz(), actor=_actor()),
+    "A no-show who turned up after all, the same day: back to the postponed list.",
+)
 
 
 @blp.route("/tickets/<int:ticket_id>/call-back", methods=["POST"])

@@ -290,6 +290,13 @@ def doctor():
             "roomBusy": _room_busy_text(),
             "refusals": _doctor_refusals(),
             "fields": _doctor_fields(),
+            # A no-show taken back: refused once the day is closed, or his visit was missed.
+            "cameBackRefusals": {
+                "queue_closed": _("The queue is closed for today: he cannot be taken back."),
+                "visit_ticket": _(
+                    "His appointment was marked missed with this ticket: the desk books him again."
+                ),
+            },
         }
         holder = calls.holder_now(session, chosen, room_id, tz=_tz())
         config = {
