@@ -15,7 +15,14 @@ from clinic.queue import events as queue_events
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, board_channel, clinic_day, find_day, staff_channel
+from clinic.queue.tickets import (
+    announce,
+    board_channel,
+    board_view,
+    clinic_day,
+    find_day,
+    staff_channel,
+)
 
 RECENT_SERVICES = 20
 
@@ -43,6 +50,21 @@ def position(session: Session, ticket: Ticket) -> dict:
     ahead = people_ahead(session, ticket)
     seconds = average_service_seconds(session, ticket.queue, ticket.queue_day_id)
     return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / 60))}
+
+
+def patient_view(session: Session, ticket: Ticket) -> dict:
+    """What the patient's own page shows of his ticket: the board's view, his place and wait,
+    and whether the day's closing ended it (``closed_with_day``: the queue closed before his
+    turn, which his page says rather than "did not come")."""
+    closed_with_day = ticket.status in (S.NO_SHOW, S.CANCELLED) and (
+        session.scalar(
+            select(TicketEvent.id)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "day_closed")
+            .limit(1)
+        )
+        is not None
+    )
+    return {**board_view(ticket), **position(session, ticket), "closed_with_day": closed_with_day}
 
 
 CALLING_ORDER = (Ticket.priority.desc(), Ticket.queued_at, Ticket.id)

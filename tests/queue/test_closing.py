@@ -143,3 +143,31 @@ def test_a_doctor_calling_as_the_day_closes_waits_for_the_closing_instead_of_a_d
     thread.join(30)
     assert answers == [None]
     assert _status(runtime, ticket_id) == "no_show"
+
+
+def test_a_patient_still_waiting_at_closing_is_told_the_queue_closed_not_that_he_did_not_come(
+    runtime, anon_client
+):
+    """Made a no-show by the closing (the queue's close action), he never missed a call: his
+    page says the queue closed before his turn, in his language."""
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    missed, waited = issue(runtime, queue_id), issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        calls.mark_no_show(s, calls.call_next(s, queue_id, tz=TZ, now=MORNING), now=MORNING)
+    with runtime.db.transaction() as s:
+        assert queue_days.close_due_days(s, tz=TZ, now=EVENING) != []
+    answers = {
+        ticket.id: anon_client.get(f"/api/v1/public/tickets/{ticket.token}").get_json()
+        for ticket in (waited, missed)
+    }
+    assert answers[missed.id]["status"] == answers[waited.id]["status"] == "no_show"
+    assert answers[waited.id]["closed_with_day"] is True
+    assert answers[missed.id]["closed_with_day"] is False
+    html = {"Accept": "text/html"}
+    page = anon_client.get(f"/t/{waited.token}?lang=ru", headers=html).get_data(as_text=True)
+    status = page.split('id="patient-status"', 1)[1].split("</p>", 1)[0]
+    assert (
+        "Очередь закрылась на сегодня раньше вашего вызова" in status and "Не пришёл" not in status
+    )
+    page = anon_client.get(f"/t/{missed.token}?lang=ru", headers=html).get_data(as_text=True)
+    assert "Очередь закрылась" not in page.split('id="patient-status"', 1)[1].split("</p>", 1)[0]

@@ -320,8 +320,7 @@ def attach_patient(data, ticket_id: int):
 
 def _public_ticket(session, ticket) -> dict:
     answer = {
-        **q.board_view(ticket),
-        **queue_days.position(session, ticket),
+        **queue_days.patient_view(session, ticket),
         "token": ticket.token,
         "patient_url": _patient_url(ticket),
         "now_held": None,

@@ -338,13 +338,16 @@ def patient_page(token: str):
         path = url_for("queue_pages.patient_page", token=now_held.token)
         return redirect(f"{path}?{urlencode({'lang': language})}" if language else path, code=303)
     language = current_language()
-    state = {**q.board_view(ticket), **queue_days.position(session, ticket)}
+    state = queue_days.patient_view(session, ticket)
     texts = {
         **_common_texts(),
         "ahead": _("People ahead of you"),
         "goTo": _("Please go to room {room}"),
         "goNow": _("Please go in now"),
         "over": _("This ticket is no longer in the queue."),
+        # Ended by the day's closing (a no-show or cancelled by the queue's close action):
+        # he never missed a call.
+        "closedWithDay": _("The queue closed for today before your turn"),
         "confirmLeave": _("Leave the queue? Ticket {code} will be cancelled."),
         # Refused: he was taken in by the doctor (or the ticket changed) meanwhile.
         "leaveRefused": _("The ticket has changed meanwhile: the page shows it as it is now."),

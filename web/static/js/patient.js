@@ -32,7 +32,9 @@
       state[key] = data[key];
     });
     root.setAttribute("data-status", state.status);
-    status.textContent = texts.statuses[state.status] || state.status;
+    status.textContent = state.closed_with_day
+      ? texts.closedWithDay
+      : texts.statuses[state.status] || state.status;
     call.hidden = state.status !== "called";
     call.textContent = state.room ? Q.fill(texts.goTo, { room: state.room }) : texts.goNow;
     figures.hidden = state.status !== "waiting";
@@ -93,7 +95,10 @@
         window.location.reload();
         return;
       }
-      show(event.data);
+      // The day's closing ended it: the queue closed before his turn, not "did not come".
+      var data = event.data;
+      if (data) data.closed_with_day = event.type === "ticket.day_closed";
+      show(data);
       refreshSoon();
     },
   });
