@@ -288,6 +288,11 @@ def doctor():
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
             "roomBusy": _room_busy_text(),
+            # The room's patient was called from another queue, which this screen does not show.
+            "roomBusyElsewhere": _(
+                "Your room still holds a patient called from another of your queues: finish,"
+                " mark a no-show or postpone him there first."
+            ),
             "refusals": _doctor_refusals(),
             "fields": _doctor_fields(),
             # A no-show taken back: refused once the day is closed, or his visit was missed.

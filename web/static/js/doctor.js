@@ -168,7 +168,9 @@
       .then(
         function (answer) {
           if (answer.status === 409 && answer.body && answer.body.code === "room_busy") {
-            report(Q.fill(texts.roomBusy, { code: (holder && holder.code) || "" }), true);
+            // Held by a patient of this queue, named; else by one of another queue's.
+            var busy = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : null;
+            report(busy || texts.roomBusyElsewhere, true);
           } else if (answer.status >= 400) {
             report(Q.problem(refusals ? withRefusals(refusals) : texts, answer, values), true);
           } else {
