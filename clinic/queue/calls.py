@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, tuple_, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import numbering, returns
+from clinic.queue import elsewhere, numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -148,19 +148,15 @@ def call_next(
     if queue.pay_before_doctor:
         # "Pay before the doctor": an unpaid ticket waits, the next paid one is called.
         waiting = waiting.where(Ticket.paid_at.is_not(None))
-    # A patient in two queues (the laboratory, the cardiologist) whom another doctor has
-    # called or is seeing keeps his place here and is called once free, not called in vain.
-    elsewhere = aliased(Ticket)
-    busy = (
-        select(elsewhere.patient_id)
-        .join(QueueDay, QueueDay.id == elsewhere.queue_day_id)
-        .where(QueueDay.day == day.day, elsewhere.status.in_((S.CALLED, S.IN_SERVICE)))
-        .where(elsewhere.patient_id.is_not(None))
-    )
-    waiting = waiting.where(or_(Ticket.patient_id.is_(None), Ticket.patient_id.not_in(busy)))
-    ticket = session.scalar(
-        waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
-    )
+    # A patient in two queues whom another doctor has now keeps his place here, and is
+    # called once free (clinic/queue/elsewhere.py).
+    waiting = elsewhere.free_now(waiting, day.day)
+    waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
+    ticket = session.scalar(waiting)
+    passed_over = []
+    while ticket is not None and elsewhere.taken_meanwhile(session, ticket, day.day):
+        passed_over.append(ticket.id)
+        ticket = session.scalar(waiting.where(Ticket.id.not_in(passed_over)))
     if ticket is None:
         return None
     _move(session, ticket, (S.WAITING,), S.CALLED, "called", actor, now, room=room)

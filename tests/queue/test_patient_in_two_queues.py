@@ -3,11 +3,16 @@ has him, the other does not call him in vain."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
 
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from tests.queue.test_services import MORNING, TZ, issue, make_queue, reference_patient
+from tests.races import wait_for, waits_for_a_lock
 
 
 def _patient(runtime) -> int:
@@ -49,3 +54,59 @@ def test_tickets_without_a_patient_are_called_as_ever(runtime):
     with runtime.db.transaction() as s:
         calls.call_next(s, lab, tz=TZ, now=MORNING)
         assert calls.call_next(s, cardiology, tz=TZ, now=MORNING).id == walk_in
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_two_doctors_calling_him_at_the_same_instant_do_not_both_call_him(runtime):
+    """The laboratory calls him and has not committed yet when the cardiologist presses
+    "call next": the cardiologist waits for the laboratory's call, finds him taken and calls
+    the next one."""
+    lab = make_queue(runtime, code="lab", prefix="L")
+    cardiology = make_queue(runtime, code="cardio", prefix="C")
+    patient = _patient(runtime)
+    issue(runtime, lab, patient_id=patient)
+    issue(runtime, cardiology, patient_id=patient)
+    after_him = issue(runtime, cardiology, now=MORNING + timedelta(minutes=1)).id
+    pids, answers = [], []
+
+    def cardiologist():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                answers.append(calls.call_next(s, cardiology, tz=TZ, now=MORNING).id)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            answers.append(exc)
+
+    thread = threading.Thread(target=cardiologist)
+    with runtime.db.transaction() as s:
+        calls.call_next(s, lab, tz=TZ, now=MORNING)
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the cardiologist")
+    thread.join(30)
+    assert answers == [after_him]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_a_ticket_issued_for_him_while_a_doctor_calls_him_does_not_wait_for_the_call(runtime):
+    lab = make_queue(runtime, code="lab", prefix="L")
+    xray = make_queue(runtime, code="xray", prefix="X")
+    patient = _patient(runtime)
+    issue(runtime, lab, patient_id=patient)
+    pids, answers = [], []
+
+    def desk():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                answers.append(q.issue_ticket(s, xray, tz=TZ, now=MORNING, patient_id=patient).id)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            answers.append(exc)
+
+    thread = threading.Thread(target=desk)
+    with runtime.db.transaction() as s:
+        calls.call_next(s, lab, tz=TZ, now=MORNING)
+        thread.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the desk")
+        issued_during_the_call = list(answers)
+    thread.join(30)
+    assert len(issued_during_the_call) == 1 and isinstance(issued_during_the_call[0], int)
