@@ -154,7 +154,7 @@ def call_next(
     waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
     ticket = session.scalar(waiting)
     passed_over = []
-    while ticket is not None and elsewhere.taken_meanwhile(session, ticket, day.day):
+    while ticket is not None and elsewhere.taken_elsewhere(session, ticket, day.day):
         passed_over.append(ticket.id)
         ticket = session.scalar(waiting.where(Ticket.id.not_in(passed_over)))
     if ticket is None:
@@ -286,7 +286,12 @@ def call_back(
         )
     room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
     _lock_room(session, room)
-    _check_room_free(session, _lock_day_by_id(session, ticket.queue_day_id), room)
+    day = _lock_day_by_id(session, ticket.queue_day_id)
+    _check_room_free(session, day, room)
+    if ticket.status == S.POSTPONED and elsewhere.taken_elsewhere(session, ticket, day.day):
+        # Gone to the X-ray meanwhile: called here, he would not come.
+        detail = f"{ticket.code}'s patient is with another doctor now: call him back once free"
+        raise Conflict(detail, code="patient_elsewhere", errors={"ticket_id": [detail]})
     _move(
         session, ticket, (S.POSTPONED,), S.CALLED, "called_back", actor, now or utcnow(), room=room
     )

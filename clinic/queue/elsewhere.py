@@ -1,6 +1,7 @@
 """A patient in two queues at once (the registrar gave him tickets for the laboratory and the
 cardiologist): while one doctor has him, called or with him, the other's "call next" passes
-over him, and he keeps his place there until he is free.
+over him, and he keeps his place there until he is free; calling him back from the postponed
+list waits for him too.
 
 Two doctors calling at the same instant would each find him free: the call takes his
 patient record's row first (on PostgreSQL), so the second waits for the first and, finding
@@ -37,14 +38,16 @@ def free_now(waiting: Select, day: date) -> Select:
     return waiting.where(or_(Ticket.patient_id.is_(None), Ticket.patient_id.not_in(_busy(day))))
 
 
-def taken_meanwhile(session: Session, ticket: Ticket, day: date) -> bool:
-    """Whether ``ticket``'s patient, found free, was called by another doctor meanwhile: his
-    record's row is locked until the call commits, and then he is asked about again."""
-    if ticket.patient_id is None or session.get_bind().dialect.name != "postgresql":
-        return False  # SQLite: one writer at a time
-    # NO KEY UPDATE: two calls take turns over him, while a ticket issued for him meanwhile
-    # (its reference to his record) does not wait for the call.
-    lock = select(Patient.id).where(Patient.id == ticket.patient_id)
-    session.execute(lock.with_for_update(key_share=True))
+def taken_elsewhere(session: Session, ticket: Ticket, day: date) -> bool:
+    """Whether another doctor has ``ticket``'s patient now (called, or with him). On
+    PostgreSQL his record's row is locked until the caller commits first, so a doctor calling
+    him at the same instant waits for this call and then finds him taken."""
+    if ticket.patient_id is None:
+        return False
+    if session.get_bind().dialect.name == "postgresql":  # SQLite: one writer at a time
+        # NO KEY UPDATE: two calls take turns over him, while a ticket issued for him
+        # meanwhile (its reference to his record) does not wait for the call.
+        lock = select(Patient.id).where(Patient.id == ticket.patient_id)
+        session.execute(lock.with_for_update(key_share=True))
     busy = _busy(day).where(_OTHER.patient_id == ticket.patient_id, _OTHER.id != ticket.id)
     return session.scalar(busy.limit(1)) is not None

@@ -3,12 +3,14 @@ has him, the other does not call him in vain."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from clinic.errors import Conflict
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from tests.queue.test_services import MORNING, TZ, issue, make_queue, reference_patient
@@ -110,3 +112,32 @@ def test_a_ticket_issued_for_him_while_a_doctor_calls_him_does_not_wait_for_the_
         issued_during_the_call = list(answers)
     thread.join(30)
     assert len(issued_during_the_call) == 1 and isinstance(issued_during_the_call[0], int)
+
+
+def test_a_postponed_patient_gone_to_another_doctor_is_not_called_back_until_free(runtime):
+    """Postponed "come back after the X-ray": while the X-ray has him, calling him back is
+    refused naming why (409 patient_elsewhere), and succeeds once the X-ray is done."""
+    therapy = make_queue(runtime, code="therapy", prefix="T")
+    xray = make_queue(runtime, code="xray", prefix="X")
+    patient = _patient(runtime)
+    his = issue(runtime, therapy, patient_id=patient).id
+    at_xray = issue(runtime, xray, patient_id=patient).id
+    with runtime.db.transaction() as s:
+        calls.postpone(s, calls.call_next(s, therapy, tz=TZ, now=MORNING), now=MORNING)
+        calls.call_next(s, xray, tz=TZ, now=MORNING)
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            calls.call_back(s, q.get_ticket(s, his), now=MORNING)
+        assert refused.value.code == "patient_elsewhere"
+    with runtime.db.transaction() as s:
+        calls.finish_service(s, q.get_ticket(s, at_xray), tz=TZ, now=MORNING)
+    with runtime.db.transaction() as s:
+        assert calls.call_back(s, q.get_ticket(s, his), now=MORNING).status == "called"
+
+
+def test_the_doctors_screen_says_why_he_is_not_called_back_in_its_language(client, runtime):
+    queue_id = make_queue(runtime, code="therapy", prefix="T")
+    page = client.get(f"/queue/doctor?queue={queue_id}&lang=uz", headers={"Accept": "text/html"})
+    html = page.get_data(as_text=True)
+    config = json.loads(html.split('id="doctor-config">', 1)[1].split("</script>", 1)[0])
+    assert config["texts"]["refusals"]["patient_elsewhere"].startswith("Bu bemor hozir boshqa")

@@ -250,6 +250,9 @@ def _doctor_refusals() -> dict:
             "This ticket has just been changed elsewhere: the screen shows it as it is now."
         ),
         "not_paid": _("This patient has not paid yet: this queue calls only paid tickets."),
+        "patient_elsewhere": _(
+            "This patient is with another doctor now: call him back once he is free."
+        ),
         "queue_closed": _("{queue} is closed for today: the patient stays in your queue."),
         "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
         "not_your_queue": _("This queue is not yours."),
