@@ -141,3 +141,14 @@ def test_the_doctors_screen_says_why_he_is_not_called_back_in_its_language(clien
     html = page.get_data(as_text=True)
     config = json.loads(html.split('id="doctor-config">', 1)[1].split("</script>", 1)[0])
     assert config["texts"]["refusals"]["patient_elsewhere"].startswith("Bu bemor hozir boshqa")
+
+
+def test_the_doctors_screen_says_when_those_waiting_may_not_be_called_now(client, runtime):
+    """ "Call next" answers 204 while the only ones waiting are with another doctor (or have
+    not paid in a pay-first queue): the screen says so, not that nobody waits."""
+    queue_id = make_queue(runtime, code="therapy", prefix="T")
+    page = client.get(f"/queue/doctor?queue={queue_id}&lang=ru", headers={"Accept": "text/html"})
+    html = page.get_data(as_text=True)
+    config = json.loads(html.split('id="doctor-config">', 1)[1].split("</script>", 1)[0])
+    assert config["texts"]["nobodyFree"].startswith("Сейчас вызвать некого")
+    assert config["texts"]["nobodyFree"] != config["texts"]["nobody"]

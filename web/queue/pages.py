@@ -291,6 +291,10 @@ def doctor():
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
             "roomBusy": _room_busy_text(),
+            "nobodyFree": _(
+                "Nobody can be called now: those waiting have not paid yet"
+                " or are with another doctor."
+            ),
             # The room's patient was called from another queue, which this screen does not show.
             "roomBusyElsewhere": _(
                 "Your room still holds a patient called from another of your queues: finish,"

@@ -191,7 +191,9 @@
     var url = "/api/v1/queues/" + queueId + "/call-next";
     send(callNext, url, { room_id: config.roomId }, function (answer) {
       if (answer.status === 204) {
-        report(texts.nobody, false);
+        // Some wait, but none may be called now: unpaid in a pay-first queue, or with
+        // another doctor.
+        report(book.list(["waiting"]).length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
       }
