@@ -1,5 +1,6 @@
 """Calling and serving: call next, recall, start, finish, no-show, postpone, call back,
-cancel and transfer, and each ticket's history. Where a transferred patient comes back to
+take back a no-show who came after all, cancel and transfer (each ticket's history is
+:mod:`clinic.queue.history`). Where a transferred patient comes back to
 once served, and the ticket that brings him there, are :mod:`clinic.queue.returns`.
 
 "Call next" locks the queue's day row first, so concurrent doctors are served one after the
@@ -16,16 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso, utcnow
+from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import followers, numbering, returns
+from clinic.queue import elsewhere, followers, numbering, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
-from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
+from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
     QueueRefused,
     announce,
     change_waiting,
+    check_open,
     clinic_day,
     find_day,
     get_queue,
@@ -46,7 +48,7 @@ def _lock_day_by_id(session: Session, queue_day_id: int) -> QueueDay:
     query = select(QueueDay).where(QueueDay.id == queue_day_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=QueueDay)
-    return session.scalar(query)
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def _room(session: Session, room_id: int | None) -> Room | None:
@@ -146,9 +148,15 @@ def call_next(
     if queue.pay_before_doctor:
         # "Pay before the doctor": an unpaid ticket waits, the next paid one is called.
         waiting = waiting.where(Ticket.paid_at.is_not(None))
-    ticket = session.scalar(
-        waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
-    )
+    # A patient in two queues whom another doctor has now keeps his place here, and is
+    # called once free (clinic/queue/elsewhere.py).
+    waiting = elsewhere.free_now(waiting, day.day)
+    waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
+    ticket = session.scalar(waiting)
+    passed_over = []
+    while ticket is not None and elsewhere.taken_elsewhere(session, ticket, day.day):
+        passed_over.append(ticket.id)
+        ticket = session.scalar(waiting.where(Ticket.id.not_in(passed_over)))
     if ticket is None:
         return None
     _move(session, ticket, (S.WAITING,), S.CALLED, "called", actor, now, room=room)
@@ -164,6 +172,7 @@ _VERBS = {
     "no_show": "mark it as a no-show",
     "postponed": "postpone it",
     "called_back": "call it back",
+    "came_back": "take it back",
     "cancelled": "cancel it",
     "transferred": "transfer it",
 }
@@ -280,20 +289,50 @@ def call_back(
         )
     room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
     _lock_room(session, room)
-    _check_room_free(session, _lock_day_by_id(session, ticket.queue_day_id), room)
+    day = _lock_day_by_id(session, ticket.queue_day_id)
+    _check_room_free(session, day, room)
+    if ticket.status == S.POSTPONED and elsewhere.taken_elsewhere(session, ticket, day.day):
+        # Gone to the X-ray meanwhile: called here, he would not come.
+        detail = f"{ticket.code}'s patient is with another doctor now: call him back once free"
+        raise Conflict(detail, code="patient_elsewhere", errors={"ticket_id": [detail]})
     _move(
         session, ticket, (S.POSTPONED,), S.CALLED, "called_back", actor, now or utcnow(), room=room
     )
     return ticket
 
 
+def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = "", now=None):
+    """A patient marked a no-show who turns up after all (he did not hear the call), the same
+    day while the queue still takes patients: back on the postponed list, for the doctor to
+    call back once his room is free. Not a ticket checked in for an appointment: its visit was
+    marked missed with it (409 ``visit_ticket``)."""
+    now = now or utcnow()
+    if ticket.status == S.NO_SHOW and ticket.visit_id is not None:
+        detail = f"{ticket.code} is for visit {ticket.visit_id}, marked missed with it"
+        raise Conflict(detail, code="visit_ticket", errors={"ticket_id": [detail]})
+    # The day's row first (the closing locks it too): a day closing now is closed for him.
+    day = _lock_day_by_id(session, ticket.queue_day_id)
+    if day.closed_at is not None or day.day != clinic_day(now, tz):
+        raise QueueRefused(f"{ticket.code} is of a day already closed", code="queue_closed")
+    check_open(ticket.queue, now, tz)
+    values = {"finished_at": None}
+    _move(session, ticket, (S.NO_SHOW,), S.POSTPONED, "came_back", actor, now, values=values)
+    return ticket
+
+
 def cancel(
-    session: Session, ticket: Ticket, *, actor: str = "", reason: str = "", now=None
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str = "",
+    reason: str = "",
+    now=None,
+    allowed: tuple[str, ...] = S.ACTIVE,
 ) -> Ticket:
     _move(
         session,
         ticket,
-        S.ACTIVE,
+        allowed,
         S.CANCELLED,
         "cancelled",
         actor,
@@ -383,35 +422,6 @@ def transfer(
             errors={"to_queue_id": [refused.detail]},
         ) from refused
     return new
-
-
-def history(session: Session, ticket: Ticket) -> list[dict]:
-    """The ticket's transitions, following transfers back to the first ticket."""
-    chain, current = [], ticket
-    while current is not None:
-        chain.append(current.id)
-        current = (
-            session.get(Ticket, current.transferred_from_id)
-            if current.transferred_from_id
-            else None
-        )
-    rows = session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id.in_(chain))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
-    return [
-        {
-            "ticket_id": r.ticket_id,
-            "at": iso(r.at),
-            "action": r.action,
-            "from": r.from_status,
-            "to": r.to_status,
-            "actor": r.actor,
-            "data": r.data,
-        }
-        for r in rows
-    ]
 
 
 # A patient who asks where he stands has usually just joined: the back of the line. Up to

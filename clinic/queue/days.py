@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import mean
 from zoneinfo import ZoneInfo
 
@@ -16,15 +16,28 @@ from clinic.queue import followers
 from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, board_channel, clinic_day, find_day, staff_channel
+from clinic.queue.tickets import (
+    announce,
+    board_channel,
+    board_view,
+    clinic_day,
+    find_day,
+    staff_channel,
+)
 
 RECENT_SERVICES = 20
 
 
-def average_service_seconds(session: Session, queue: Queue, queue_day_id: int) -> float:
-    """The mean of the day's last services, or the queue's configured default."""
+# Rooms whose services ended within this long of the latest one are serving the queue now.
+AT_WORK = timedelta(hours=1)
+
+
+def service_pace(session: Session, queue: Queue, queue_day_id: int) -> tuple[float, int]:
+    """The mean of the day's last services (or the queue's configured default), and how many
+    rooms serve the queue now: those among them that ended within :data:`AT_WORK` of the
+    latest (a department's queue several doctors call from moves as fast as all of them)."""
     rows = session.execute(
-        select(Ticket.started_at, Ticket.finished_at)
+        select(Ticket.started_at, Ticket.finished_at, Ticket.room_id)
         .where(
             Ticket.queue_day_id == queue_day_id,
             Ticket.status == S.SERVED,
@@ -33,8 +46,12 @@ def average_service_seconds(session: Session, queue: Queue, queue_day_id: int) -
         .order_by(Ticket.finished_at.desc())
         .limit(RECENT_SERVICES)
     ).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f and s and f > s]
-    return mean(durations) if durations else queue.default_service_minutes * 60.0
+    durations = [(f - s).total_seconds() for s, f, _room in rows if f and s and f > s]
+    if not durations:
+        return queue.default_service_minutes * 60.0, 1
+    latest = rows[0].finished_at
+    rooms = {room for _s, f, room in rows if f and latest - f <= AT_WORK}
+    return mean(durations), max(1, len(rooms))
 
 
 def position(session: Session, ticket: Ticket) -> dict:
@@ -42,8 +59,23 @@ def position(session: Session, ticket: Ticket) -> dict:
     if ticket.status != S.WAITING:
         return {"ahead": 0, "estimated_minutes": None}
     ahead = people_ahead(session, ticket)
-    seconds = average_service_seconds(session, ticket.queue, ticket.queue_day_id)
-    return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / 60))}
+    seconds, rooms = service_pace(session, ticket.queue, ticket.queue_day_id)
+    return {"ahead": ahead, "estimated_minutes": int(round(ahead * seconds / rooms / 60))}
+
+
+def patient_view(session: Session, ticket: Ticket) -> dict:
+    """What the patient's own page shows of his ticket: the board's view, his place and wait,
+    and whether the day's closing ended it (``closed_with_day``: the queue closed before his
+    turn, which his page says rather than "did not come")."""
+    closed_with_day = ticket.status in (S.NO_SHOW, S.CANCELLED) and (
+        session.scalar(
+            select(TicketEvent.id)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "day_closed")
+            .limit(1)
+        )
+        is not None
+    )
+    return {**board_view(ticket), **position(session, ticket), "closed_with_day": closed_with_day}
 
 
 CALLING_ORDER = (Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
@@ -140,11 +172,19 @@ def day_statistics(session: Session, queue_day_id: int) -> dict:
     }
 
 
-def _close_ticket(session: Session, ticket_id: int, before: str, to_status: str, now) -> str | None:
-    """Close one ticket of a day from the active status it has now: the doctor may have
-    called, postponed or started it since it was read, and it is closed all the same. Answers
-    the status it was closed from, or None once it has left the queue (finished, sent on)."""
-    while before in S.ACTIVE:
+# The doctor's patient of the moment: called to his room, or with him. The closing time
+# stops the queue, not the doctor: these are his to finish (or mark a no-show), and the day
+# closes once he has, or once the clinic day is over, whatever is left then.
+IN_HAND = (S.CALLED, S.IN_SERVICE)
+
+
+def _close_ticket(
+    session: Session, ticket_id: int, before: str, to_status: str, now, closable: tuple[str, ...]
+) -> str | None:
+    """Close one ticket of a day from the ``closable`` status it has now: the doctor may have
+    called, postponed or started it since it was read. Answers the status it was closed from,
+    or None once it is not closable (finished, sent on, or in the doctor's hands)."""
+    while before in closable:
         changed = session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.status == before)
@@ -157,9 +197,21 @@ def _close_ticket(session: Session, ticket_id: int, before: str, to_status: str,
     return None
 
 
+def _lock_open_day(session: Session, day_id: int) -> QueueDay | None:
+    """The day's row, locked before any of its tickets (the order issuing and calling
+    follow), while it is still open."""
+    query = select(QueueDay).where(QueueDay.id == day_id, QueueDay.closed_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=QueueDay)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
 def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> list[int]:
-    """Close every open queue day whose closing time has passed: whoever still waits becomes
-    a no-show or is cancelled (per queue), and the day's figures are kept. Returns the ids."""
+    """Close every open queue day whose closing time has passed: whoever still waits (or is
+    postponed) becomes a no-show or is cancelled (per queue), and the day's figures are kept.
+    A patient called to a doctor or with him is left to the doctor: his day closes at a
+    later run, once nobody is in a doctor's hands any more or once the clinic day is over.
+    Returns the ids of the days closed."""
     now = now or utcnow()
     local_now = now.astimezone(tz)
     today = clinic_day(now, tz)
@@ -167,18 +219,31 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
     open_days = session.scalars(
         select(QueueDay).where(QueueDay.closed_at.is_(None)).order_by(QueueDay.id)
     ).all()
-    for day in open_days:
-        if not _due(day, today, local_now):
+    for due in open_days:
+        if not _due(due, today, local_now):
             continue
+        # The visits that follow the day's tickets are locked before the day's row, as the
+        # calendar locks a visit before its ticket's day (clinic.queue.followers).
+        followers.lock_for(
+            session,
+            session.scalars(
+                select(Ticket).where(Ticket.queue_day_id == due.id, Ticket.status.in_(S.ACTIVE))
+            ).all(),
+        )
+        day = _lock_open_day(session, due.id)
+        if day is None:
+            continue  # closed by another run meanwhile
+        over = day.day < today
+        closable = S.ACTIVE if over else tuple(s for s in S.ACTIVE if s not in IN_HAND)
         to_status = S.NO_SHOW if day.queue.close_action == "no_show" else S.CANCELLED
         left = session.scalars(
-            select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(S.ACTIVE))
+            select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(closable))
         ).all()
         for ticket in left:
-            followers.lock(session, ticket)  # a no-show's visit follows: its row first
-            before = _close_ticket(session, ticket.id, ticket.status, to_status, now)
+            followers.lock(session, ticket)  # done above, unless issued since
+            before = _close_ticket(session, ticket.id, ticket.status, to_status, now, closable)
             if before is None:
-                continue  # finished (or sent on) since it was read: it stays as the doctor left it
+                continue  # finished, sent on or called since it was read: as the doctor left it
             session.add(
                 TicketEvent(
                     ticket_id=ticket.id,
@@ -193,10 +258,12 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             # would otherwise keep saying "called" or "waiting".
             session.refresh(ticket)
             announce(session, ticket, "day_closed", waiting=0)
+        day.waiting = 0
         session.flush()
+        if not over and _still_active(session, day.id):
+            continue  # the doctor's patient (or one he postponed meanwhile): a later run
         day.stats = day_statistics(session, day.id)
         day.closed_at = now
-        day.waiting = 0
         session.flush()
         for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
             record_event(
@@ -207,3 +274,14 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             )
         closed.append(day.id)
     return closed
+
+
+def _still_active(session: Session, queue_day_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Ticket.id)
+            .where(Ticket.queue_day_id == queue_day_id, Ticket.status.in_(S.ACTIVE))
+            .limit(1)
+        )
+        is not None
+    )

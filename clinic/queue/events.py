@@ -57,6 +57,7 @@ TICKET_ACTIONS = (
     "no_show",
     "postponed",
     "called_back",
+    "came_back",  # a no-show who turned up after all: back on the postponed list
     "cancelled",
     "transferred",
     "paid",  # the ticket's invoice was paid (a pay-first ticket may now be called)

@@ -53,3 +53,13 @@ def lock(session: Session, ticket: Ticket) -> None:
     if visit_ids:
         for locker in _lockers:
             locker(session, visit_ids)
+
+
+def lock_for(session: Session, tickets) -> None:
+    """Lock what steps of all ``tickets`` will change beyond the queue, in one order (the
+    visits' ids), before any of the queue's rows: for a step over many tickets at once, such
+    as a day's close, which then takes the day's row."""
+    visit_ids = sorted({visit_id for ticket in tickets for visit_id in visits_of(session, ticket)})
+    if visit_ids:
+        for locker in _lockers:
+            locker(session, visit_ids)

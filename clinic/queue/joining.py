@@ -1,6 +1,6 @@
 """A patient joins a queue from his phone: within the queue's online window and its daily
 limit of online places, one active ticket per phone per day (the same phone asking again gets
-its ticket back)."""
+its ticket back). And he leaves it from his ticket's own page, whoever issued the ticket."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.errors import ValidationFailed
-from clinic.queue import numbering
+from clinic.queue import calls, numbering
 from clinic.queue.models import QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import (
@@ -110,3 +110,17 @@ def join_online(
             raise
         return winner, False
     return ticket, True
+
+
+# A patient leaves while he waits, is called or is postponed; with the doctor, he is the
+# doctor's to finish.
+LEAVABLE = (S.WAITING, S.CALLED, S.POSTPONED)
+
+
+def leave(session: Session, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
+    """The patient gives up his place from his own page (he changed his mind, or cannot
+    come): the ticket is cancelled, by the patient, and the queue moves on without calling
+    him. A ticket no longer leavable is a 409 ``wrong_status``."""
+    return calls.cancel(
+        session, ticket, actor="patient", reason="left the queue", now=now, allowed=LEAVABLE
+    )

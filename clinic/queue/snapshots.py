@@ -96,4 +96,4 @@ def _ticket_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | Non
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
     if ticket is None:
         return None
-    return {**q.board_view(ticket), **queue_days.position(session, ticket)}
+    return queue_days.patient_view(session, ticket)

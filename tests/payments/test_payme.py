@@ -380,10 +380,11 @@ def test_cancel_once_the_doctor_began_or_a_queue_he_was_sent_on_to_served_him_is
 ):
     with runtime.db.transaction() as s:
         therapy, cardiology = make_queue(s), make_queue(s)
-        patient_id = make_patient(s)
-        tickets = {n: issue_ticket(s, therapy, patient_id).id for n in ("begun", "seen", "sent")}
+        # Three patients: one the therapist has is not called in cardiology meanwhile.
+        patients = {n: make_patient(s) for n in ("begun", "seen", "sent")}
+        tickets = {n: issue_ticket(s, therapy, patients[n]).id for n in patients}
     for name, ticket_id in tickets.items():
-        invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+        invoice_id = make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patients[name])
         create(payme, invoice_id, clock, name)
         payme.result("PerformTransaction", {"id": name})
     with runtime.db.transaction() as s:

@@ -61,3 +61,28 @@ def test_a_ticket_cancelled_meanwhile_counts_those_still_ahead_of_it(runtime):
     with runtime.db.session() as reader:
         assert stale.status == S.WAITING
         assert calls.people_ahead(reader, stale) == 1
+
+
+def test_the_estimate_of_a_queue_two_doctors_call_from_counts_both(runtime):
+    """A department's queue two doctors call from, each into his own room, moves twice as
+    fast as one doctor's: the wait is the people ahead times the service time, shared by the
+    rooms that served the latest patients."""
+    from datetime import timedelta
+
+    from clinic.reference import directory as reference
+    from tests.queue.test_services import MORNING, TZ, issue
+    from tests.queue.test_services import make_queue as queue_with_a_room
+
+    queue_id = queue_with_a_room(runtime, code="shared", prefix="S")
+    with runtime.db.transaction() as s:
+        rooms = [reference.create_room(s, {"number": n, "name": ""}).id for n in ("21", "22")]
+    tickets = [issue(runtime, queue_id, now=MORNING + timedelta(seconds=i)).id for i in range(6)]
+    with runtime.db.transaction() as s:
+        for room in rooms:
+            t = calls.call_next(s, queue_id, tz=TZ, room_id=room, now=MORNING)
+            calls.start_service(s, t, now=MORNING + timedelta(minutes=1))
+            calls.finish_service(s, t, tz=TZ, now=MORNING + timedelta(minutes=11))
+    with runtime.db.session() as s:
+        last = q.get_ticket(s, tickets[5])
+        # Three ahead, ten minutes each, two rooms at work: fifteen minutes, not thirty.
+        assert queue_days.position(s, last) == {"ahead": 3, "estimated_minutes": 15}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import time
 
@@ -103,3 +104,15 @@ def test_a_call_is_not_sent_to_a_deactivated_room(client, runtime):
     assert back.status_code == 422 and list(back.get_json()["errors"]) == ["room_id"]
     called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
     assert called.status_code == 200 and called.get_json()["room"] == "31"
+
+
+def test_the_doctors_screen_words_a_room_held_from_his_other_queue(client, runtime):
+    """His room holds a patient he called from his other queue, which this screen does not
+    show: a refused "call next" says so in the screen's language, not a blank ticket number."""
+    queue_id = _hall(runtime)
+    page = client.get(f"/queue/doctor?queue={queue_id}&lang=ru", headers=HTML)
+    html = page.get_data(as_text=True)
+    config = json.loads(html.split('id="doctor-config">', 1)[1].split("</script>", 1)[0])
+    elsewhere = config["texts"]["roomBusyElsewhere"]
+    assert elsewhere.startswith("В вашем кабинете ещё пациент, вызванный из другой")
+    assert "{code}" not in elsewhere

@@ -14,6 +14,7 @@ from clinic.models import OutboxEvent, Priority, Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import history as ticket_history
 from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.tickets import QueueRefused
@@ -142,7 +143,7 @@ def test_a_transition_happens_only_from_the_expected_status(runtime):
         calls.start_service(s, ticket, actor="dr")
         calls.finish_service(s, ticket, tz=TZ, actor="dr")
     with runtime.db.session() as s:
-        actions = [h["action"] for h in calls.history(s, q.get_ticket(s, ticket_id))]
+        actions = [h["action"] for h in ticket_history.history(s, q.get_ticket(s, ticket_id))]
     assert actions == ["issued", "called", "recalled", "started", "served"]
 
 
@@ -229,7 +230,7 @@ def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
         back = calls.finish_service(s, ticket, tz=TZ, now=later + timedelta(minutes=5))
         assert back.queue_id == first and back.priority == Priority.RETURNED
         assert back.queued_at == original.queued_at
-        steps = [(h["ticket_id"], h["action"]) for h in calls.history(s, back)]
+        steps = [(h["ticket_id"], h["action"]) for h in ticket_history.history(s, back)]
     assert steps == [
         (original.id, "issued"),
         (original.id, "transferred"),
@@ -422,9 +423,10 @@ def test_closing_the_day_tells_each_closed_tickets_own_channel(runtime):
     called, waiting = issue(runtime, queue_id).id, issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
         calls.call_next(s, queue_id, tz=TZ, now=MORNING)
-    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    # The day over with a patient still called: he is closed with it.
+    next_night = datetime(2026, 3, 2, 19, 5, tzinfo=timezone.utc)  # 00:05 local
     with runtime.db.transaction() as s:
-        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+        assert len(queue_days.close_due_days(s, tz=TZ, now=next_night)) == 1
     with runtime.db.session() as s:
         heard = {
             (e.channel, e.data["status"])
@@ -553,19 +555,20 @@ def _changed_just_before_closing(s, ticket_id: int, **values) -> None:
 
 
 def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
-    """The doctor finishes his last patient while the closing task runs: the ticket it read
-    as in service is served by the time it is changed. It stays served, with no closing in
-    its history and no "closed" event telling the screens otherwise."""
+    """The doctor finishes his last patient while the closing task runs after the clinic day:
+    the ticket it read as in service is served by the time it is changed. It stays served,
+    with no closing in its history and no "closed" event telling the screens otherwise."""
     from clinic.models import TicketEvent
 
     queue_id = make_queue(runtime, closes_at=time(18, 0))
     ticket_id = issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
         calls.start_service(s, calls.call_next(s, queue_id, tz=TZ, now=MORNING), now=MORNING)
-    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    # The clinic day over: the doctor's patient is closed with it, unless he finishes him.
+    night = datetime(2026, 3, 2, 19, 5, tzinfo=timezone.utc)  # 00:05 local, the day after
     with runtime.db.transaction() as s:
-        _changed_just_before_closing(s, ticket_id, status="served", finished_at=evening)
-        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+        _changed_just_before_closing(s, ticket_id, status="served", finished_at=night)
+        assert len(queue_days.close_due_days(s, tz=TZ, now=night)) == 1
     with runtime.db.session() as s:
         assert q.get_ticket(s, ticket_id).status == "served"
         history = s.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket_id))
@@ -575,20 +578,20 @@ def test_closing_leaves_a_ticket_finished_meanwhile_as_it_is(runtime):
 
 
 def test_closing_closes_a_ticket_postponed_meanwhile_too(runtime):
-    """The doctor postpones his called patient while the closing task runs: the ticket it
-    read as called is postponed by the time it is changed. It is still in the queue, so the
-    day closes on it all the same (a no-show, told to its screens), instead of staying
-    postponed for good on a closed day."""
+    """The doctor postpones his called patient while the closing task runs after the clinic
+    day: the ticket it read as called is postponed by the time it is changed. It is still in
+    the queue, so the day closes on it all the same (a no-show, told to its screens), instead
+    of staying postponed for good on a closed day."""
     from clinic.models import TicketEvent
 
     queue_id = make_queue(runtime, closes_at=time(18, 0))
     ticket_id = issue(runtime, queue_id).id
     with runtime.db.transaction() as s:
         calls.call_next(s, queue_id, tz=TZ, now=MORNING)
-    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 local
+    night = datetime(2026, 3, 2, 19, 5, tzinfo=timezone.utc)  # 00:05 local, the day after
     with runtime.db.transaction() as s:
         _changed_just_before_closing(s, ticket_id, status="postponed")
-        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+        assert len(queue_days.close_due_days(s, tz=TZ, now=night)) == 1
     with runtime.db.session() as s:
         assert q.get_ticket(s, ticket_id).status == "no_show"
         closing = s.scalar(

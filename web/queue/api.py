@@ -16,6 +16,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import history as ticket_history
 from clinic.queue import joining, reception
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
@@ -30,6 +31,7 @@ from web.queue import schemas
 blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
 
 ONLINE_JOIN_LIMIT = "10 per minute;60 per hour"
+LEAVE_LIMIT = "10 per minute"
 
 
 def _tz():
@@ -195,7 +197,9 @@ def get_ticket(ticket_id: int):
     ticket = q.get_ticket(session, ticket_id)
     access.check_may_read_queue(session, _staff(), ticket.queue)
     return _ticket_out(
-        ticket, history=calls.history(session, ticket), **queue_days.position(session, ticket)
+        ticket,
+        history=ticket_history.history(session, ticket),
+        **queue_days.position(session, ticket),
     )
 
 
@@ -233,6 +237,11 @@ _transition(
     "no-show", lambda s, t: calls.mark_no_show(s, t, actor=_actor()), "The patient did not come."
 )
 _transition("postpone", lambda s, t: calls.postpone(s, t, actor=_actor()), "To the postponed list.")
+_transition(
+    "came-back",
+    lambda s, t: calls.came_back(s, t, tz=_tz(), actor=_actor()),
+    "A no-show who turned up after all, the same day: back to the postponed list.",
+)
 
 
 @blp.route("/tickets/<int:ticket_id>/call-back", methods=["POST"])
@@ -311,8 +320,7 @@ def attach_patient(data, ticket_id: int):
 
 def _public_ticket(session, ticket) -> dict:
     answer = {
-        **q.board_view(ticket),
-        **queue_days.position(session, ticket),
+        **queue_days.patient_view(session, ticket),
         "token": ticket.token,
         "patient_url": _patient_url(ticket),
         "now_held": None,
@@ -360,6 +368,27 @@ def public_ticket(token: str):
     ticket = q.ticket_by_token(session, token)
     if ticket is None:
         abort(404, message="no such ticket")
+    return _public_ticket(session, ticket)
+
+
+@blp.route("/public/tickets/<string:token>/leave", methods=["POST"])
+@public
+# No CSRF token: the ticket's secret in the address is the credential, and no session or
+# identity is read, so a forged request could do nothing a direct one with it cannot.
+@csrf_exempt
+@limiter.limit(LEAVE_LIMIT)
+@blp.response(200, schemas.PublicTicket)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="With the doctor, or already out.")
+def leave_queue(token: str):
+    """The patient leaves the queue from his own page: his ticket is cancelled, while he
+    waits, is called or is postponed (not once he is with the doctor)."""
+    session = db.session()
+    ticket = q.ticket_by_token(session, token)
+    if ticket is None:
+        abort(404, message="no such ticket")
+    joining.leave(session, ticket)
+    session.commit()
     return _public_ticket(session, ticket)
 
 

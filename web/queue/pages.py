@@ -19,6 +19,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import joining
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
@@ -249,6 +250,9 @@ def _doctor_refusals() -> dict:
             "This ticket has just been changed elsewhere: the screen shows it as it is now."
         ),
         "not_paid": _("This patient has not paid yet: this queue calls only paid tickets."),
+        "patient_elsewhere": _(
+            "This patient is with another doctor now: call him back once he is free."
+        ),
         "queue_closed": _("{queue} is closed for today: the patient stays in your queue."),
         "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
         "not_your_queue": _("This queue is not yours."),
@@ -287,8 +291,24 @@ def doctor():
             **_common_texts(),
             "transferred": _("{code} was sent to {queue} as {new}."),
             "roomBusy": _room_busy_text(),
+            "nobodyFree": _(
+                "Nobody can be called now: those waiting have not paid yet"
+                " or are with another doctor."
+            ),
+            # The room's patient was called from another queue, which this screen does not show.
+            "roomBusyElsewhere": _(
+                "Your room still holds a patient called from another of your queues: finish,"
+                " mark a no-show or postpone him there first."
+            ),
             "refusals": _doctor_refusals(),
             "fields": _doctor_fields(),
+            # A no-show taken back: refused once the day is closed, or his visit was missed.
+            "cameBackRefusals": {
+                "queue_closed": _("The queue is closed for today: he cannot be taken back."),
+                "visit_ticket": _(
+                    "His appointment was marked missed with this ticket: the desk books him again."
+                ),
+            },
         }
         holder = calls.holder_now(session, chosen, room_id, tz=_tz())
         config = {
@@ -330,13 +350,19 @@ def patient_page(token: str):
         path = url_for("queue_pages.patient_page", token=now_held.token)
         return redirect(f"{path}?{urlencode({'lang': language})}" if language else path, code=303)
     language = current_language()
-    state = {**q.board_view(ticket), **queue_days.position(session, ticket)}
+    state = queue_days.patient_view(session, ticket)
     texts = {
         **_common_texts(),
         "ahead": _("People ahead of you"),
         "goTo": _("Please go to room {room}"),
         "goNow": _("Please go in now"),
         "over": _("This ticket is no longer in the queue."),
+        # Ended by the day's closing (a no-show or cancelled by the queue's close action):
+        # he never missed a call.
+        "closedWithDay": _("The queue closed for today before your turn"),
+        "confirmLeave": _("Leave the queue? Ticket {code} will be cancelled."),
+        # Refused: he was taken in by the doctor (or the ticket changed) meanwhile.
+        "leaveRefused": _("The ticket has changed meanwhile: the page shows it as it is now."),
     }
     page = render_template(
         "queue/patient.html",
@@ -349,8 +375,11 @@ def patient_page(token: str):
             "ticket": ticket.id,
             "queue": ticket.queue_id,
             "stateUrl": url_for("queue.public_ticket", token=ticket.token),
+            "leaveUrl": url_for("queue.leave_queue", token=ticket.token),
+            "leavable": list(joining.LEAVABLE),
             "texts": texts,
         },
+        leavable=joining.LEAVABLE,
         ws_query=urlencode({"ticket": ticket.token}),
     )
     return page, 200, NO_REFERRER

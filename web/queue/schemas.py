@@ -170,6 +170,9 @@ class PublicTicket(Schema):
     recalls = fields.Integer()
     ahead = fields.Integer()
     estimated_minutes = fields.Integer(allow_none=True)
+    closed_with_day = fields.Boolean(
+        metadata={"description": "The day's closing ended it: the queue closed before his turn."}
+    )
     token = fields.String()
     patient_url = fields.String()
     now_held = fields.Nested(

@@ -24,6 +24,10 @@
   var postponedEmpty = document.getElementById("postponed-empty");
   var currentTemplate = document.getElementById("current-template");
   var callBackTemplate = document.getElementById("postponed-template");
+  var noShowList = document.getElementById("no-show-list");
+  var noShowEmpty = document.getElementById("no-show-empty");
+  var cameBackTemplate = document.getElementById("no-show-template");
+  var NO_SHOWS_SHOWN = 10;
   var callNext = document.getElementById("call-next");
   var roomBusy = document.getElementById("room-busy");
   // One patient a room (the API refuses a second call with room_busy): while someone is
@@ -111,33 +115,64 @@
     roomBusy.textContent = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : "";
   }
 
-  function renderList(list, empty, statuses, withCallBack) {
-    var tickets = book.list(statuses);
+  function renderList(list, empty, tickets, button) {
     list.textContent = "";
     tickets.forEach(function (ticket) {
       var row = Q.ticketRow(ticket, texts);
-      if (withCallBack) row.appendChild(callBackTemplate.content.firstElementChild.cloneNode(true));
+      if (button) row.appendChild(button.content.firstElementChild.cloneNode(true));
       list.appendChild(row);
     });
     empty.hidden = tickets.length > 0;
   }
 
+  // Today's latest no-shows a doctor called (not those the closing of a day ended), the
+  // newest first: one who turns up after all is taken back to the postponed list.
+  function noShows() {
+    return book
+      .list(["no_show"], function (a, b) {
+        return (b.finished_at || "") < (a.finished_at || "") ? -1 : 1;
+      })
+      .filter(function (ticket) {
+        return ticket.called_at;
+      })
+      .slice(0, NO_SHOWS_SHOWN);
+  }
+
   function render() {
     waitingCount.textContent = String(book.waiting);
     renderCurrent();
-    renderList(waitingList, waitingEmpty, ["waiting"], false);
-    renderList(postponedList, postponedEmpty, ["postponed"], true);
+    renderList(waitingList, waitingEmpty, book.list(["waiting"]), null);
+    renderList(postponedList, postponedEmpty, book.list(["postponed"]), callBackTemplate);
+    renderList(noShowList, noShowEmpty, noShows(), cameBackTemplate);
   }
 
-  function send(button, url, body, done, values) {
+  // The screen's texts with some refusals worded for one button.
+  function withRefusals(refusals) {
+    var wording = {};
+    var merged = {};
+    Object.keys(texts).forEach(function (key) {
+      wording[key] = texts[key];
+    });
+    [texts.refusals, refusals].forEach(function (each) {
+      Object.keys(each).forEach(function (code) {
+        merged[code] = each[code];
+      });
+    });
+    wording.refusals = merged;
+    return wording;
+  }
+
+  function send(button, url, body, done, values, refusals) {
     button.disabled = true;
     Q.api("POST", url, body)
       .then(
         function (answer) {
           if (answer.status === 409 && answer.body && answer.body.code === "room_busy") {
-            report(Q.fill(texts.roomBusy, { code: (holder && holder.code) || "" }), true);
+            // Held by a patient of this queue, named; else by one of another queue's.
+            var busy = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : null;
+            report(busy || texts.roomBusyElsewhere, true);
           } else if (answer.status >= 400) {
-            report(Q.problem(texts, answer, values), true);
+            report(Q.problem(refusals ? withRefusals(refusals) : texts, answer, values), true);
           } else {
             report("", false);
             if (done) done(answer);
@@ -156,7 +191,9 @@
     var url = "/api/v1/queues/" + queueId + "/call-next";
     send(callNext, url, { room_id: config.roomId }, function (answer) {
       if (answer.status === 204) {
-        report(texts.nobody, false);
+        // Some wait, but none may be called now: unpaid in a pay-first queue, or with
+        // another doctor.
+        report(book.list(["waiting"]).length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
       }
@@ -175,9 +212,17 @@
       return;
     }
     var body = action === "call-back" ? { room_id: config.roomId } : {};
-    send(button, "/api/v1/tickets/" + ticketId + "/" + action, body, function (answer) {
-      if (action === "call-back") rememberMine(answer.body.id);
-    });
+    var refusals = action === "came-back" ? texts.cameBackRefusals : null;
+    send(
+      button,
+      "/api/v1/tickets/" + ticketId + "/" + action,
+      body,
+      function (answer) {
+        if (action === "call-back") rememberMine(answer.body.id);
+      },
+      {},
+      refusals
+    );
   });
 
   root.addEventListener("submit", function (e) {

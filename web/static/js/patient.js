@@ -16,6 +16,9 @@
   var ahead = document.getElementById("patient-ahead");
   var wait = document.getElementById("patient-wait");
   var over = document.getElementById("patient-over");
+  var leave = document.getElementById("patient-leave");
+  var leaveButton = leave.querySelector("button");
+  var errorBox = document.getElementById("patient-error");
   var ACTIVE = { waiting: 1, called: 1, in_service: 1, postponed: 1 };
   var REFRESH_AFTER_MS = 300; // several board events in a row need one reading
 
@@ -29,7 +32,9 @@
       state[key] = data[key];
     });
     root.setAttribute("data-status", state.status);
-    status.textContent = texts.statuses[state.status] || state.status;
+    status.textContent = state.closed_with_day
+      ? texts.closedWithDay
+      : texts.statuses[state.status] || state.status;
     call.hidden = state.status !== "called";
     call.textContent = state.room ? Q.fill(texts.goTo, { room: state.room }) : texts.goNow;
     figures.hidden = state.status !== "waiting";
@@ -38,6 +43,8 @@
       wait.textContent = Q.fill(texts.minutes, { minutes: state.estimated_minutes });
     }
     over.hidden = Boolean(ACTIVE[state.status]);
+    // He may give up his place while he waits, is called or postponed; not with the doctor.
+    leave.hidden = config.leavable.indexOf(state.status) < 0;
     if (state.status === "called" && before !== "called" && navigator.vibrate) {
       navigator.vibrate([300, 150, 300]);
     }
@@ -59,6 +66,27 @@
     if (refreshTimer === null) refreshTimer = window.setTimeout(refresh, REFRESH_AFTER_MS);
   }
 
+  leaveButton.addEventListener("click", function () {
+    if (!window.confirm(leaveButton.getAttribute("data-confirm"))) return;
+    leaveButton.disabled = true;
+    Q.api("POST", config.leaveUrl).then(
+      function (answer) {
+        leaveButton.disabled = false;
+        if (answer.status === 200) {
+          Q.say(errorBox, "");
+          show(answer.body);
+        } else {
+          Q.say(errorBox, texts.leaveRefused);
+          refresh();
+        }
+      },
+      function () {
+        leaveButton.disabled = false;
+        Q.say(errorBox, texts.network);
+      }
+    );
+  });
+
   window.ClinicSocket.subscribe("ticket:" + config.ticket, {
     onSnapshot: show,
     onEvent: function (event) {
@@ -67,7 +95,10 @@
         window.location.reload();
         return;
       }
-      show(event.data);
+      // The day's closing ended it: the queue closed before his turn, not "did not come".
+      var data = event.data;
+      if (data) data.closed_with_day = event.type === "ticket.day_closed";
+      show(data);
       refreshSoon();
     },
   });

@@ -1,0 +1,104 @@
+"""The patient leaves the queue from his own page (the QR on his ticket, or the link online
+joining gave him): the doctor does not call him in vain."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from sqlalchemy import select
+
+from clinic.accounts.models import AuditEntry
+from clinic.queue.models import Ticket
+from tests.queue.test_api import make_queue
+
+ALL_DAY = {"online_from": time(0, 0), "online_until": time(23, 59, 59, 999999)}
+
+
+def _token(runtime, ticket_id: int) -> str:
+    with runtime.db.session() as s:
+        return s.get(Ticket, ticket_id).token
+
+
+def test_a_patient_who_joined_online_leaves_and_the_doctor_calls_the_next_one(
+    client, anon_client, runtime
+):
+    queue_id = make_queue(runtime, online_daily_limit=5, **ALL_DAY)
+    joined = anon_client.post(
+        f"/api/v1/public/queues/{queue_id}/join", json={"phone": "90 111 22 33"}
+    ).get_json()
+    behind = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    mine = client.get(f"/api/v1/public/tickets/{_token(runtime, behind['id'])}").get_json()
+    assert mine["ahead"] == 1
+
+    left = anon_client.post(f"/api/v1/public/tickets/{joined['token']}/leave")
+    assert left.status_code == 200, left.get_json()
+    assert left.get_json()["status"] == "cancelled" and left.get_json()["ahead"] == 0
+    assert "phone" not in left.get_json()
+    # The one behind him moves up, and is the next called.
+    mine = client.get(f"/api/v1/public/tickets/{_token(runtime, behind['id'])}").get_json()
+    assert mine["ahead"] == 0
+    called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).get_json()
+    assert called["id"] == behind["id"]
+    # The desk sees who cancelled it, and the same phone may join again.
+    history = client.get(f"/api/v1/tickets/{joined['ticket_id']}").get_json()["history"]
+    assert (history[-1]["action"], history[-1]["actor"]) == ("cancelled", "patient")
+    again = anon_client.post(
+        f"/api/v1/public/queues/{queue_id}/join", json={"phone": "90 111 22 33"}
+    )
+    assert again.status_code == 201 and again.get_json()["code"] != joined["code"]
+    # The secret in the address is no record's business.
+    with runtime.db.session() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "queue.leave_queue")).all()
+    assert len(rows) == 1 and joined["token"] not in repr((rows[0].summary, rows[0].object_id))
+
+
+def test_a_called_patient_who_leaves_frees_the_room_but_one_with_the_doctor_does_not_leave(
+    client, anon_client, runtime
+):
+    queue_id = make_queue(runtime)
+    first, second = (
+        client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()["id"]
+        for _ in range(2)
+    )
+    assert client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).get_json()["id"] == first
+    left = anon_client.post(f"/api/v1/public/tickets/{_token(runtime, first)}/leave")
+    assert left.status_code == 200 and left.get_json()["status"] == "cancelled"
+    # His room is free for the next one; that one comes in, and may leave no more.
+    assert client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).get_json()["id"] == second
+    assert client.post(f"/api/v1/tickets/{second}/start").status_code == 200
+    refused = anon_client.post(f"/api/v1/public/tickets/{_token(runtime, second)}/leave")
+    assert refused.status_code == 409 and refused.get_json()["code"] == "wrong_status"
+    assert client.get(f"/api/v1/tickets/{second}").get_json()["status"] == "in_service"
+    # Out of the queue already: the same.
+    again = anon_client.post(f"/api/v1/public/tickets/{_token(runtime, first)}/leave")
+    assert again.status_code == 409 and again.get_json()["code"] == "wrong_status"
+    assert anon_client.post("/api/v1/public/tickets/" + "x" * 43 + "/leave").status_code == 404
+
+
+def test_a_postponed_patient_leaves_too(client, anon_client, runtime):
+    queue_id = make_queue(runtime)
+    ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()["id"]
+    assert client.post(f"/api/v1/tickets/{ticket}/postpone").status_code == 200
+    left = anon_client.post(f"/api/v1/public/tickets/{_token(runtime, ticket)}/leave")
+    assert left.status_code == 200 and left.get_json()["status"] == "cancelled"
+
+
+def test_the_patients_page_offers_to_leave_in_his_language_while_he_may(
+    client, anon_client, runtime
+):
+    queue_id = make_queue(runtime)
+    ticket = client.post(f"/api/v1/queues/{queue_id}/tickets", json={}).get_json()
+    token = _token(runtime, ticket["id"])
+    html = {"Accept": "text/html"}
+    page = anon_client.get(f"/t/{token}?lang=ru", headers=html).get_data(as_text=True)
+    leave = page.split('id="patient-leave"', 1)[1].split("</p>", 1)[0]
+    assert not leave.startswith(" hidden") and "Выйти из очереди" in leave
+    assert f"Талон {ticket['code']} будет отменён" in leave
+    assert f"/api/v1/public/tickets/{token}/leave" in page
+    uz = anon_client.get(f"/t/{token}?lang=uz", headers=html).get_data(as_text=True)
+    assert "Navbatdan chiqish" in uz
+    # With the doctor, the page offers it no more.
+    client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+    client.post(f"/api/v1/tickets/{ticket['id']}/start")
+    page = anon_client.get(f"/t/{token}?lang=ru", headers=html).get_data(as_text=True)
+    assert page.split('id="patient-leave"', 1)[1].startswith(" hidden")
