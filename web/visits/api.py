@@ -16,6 +16,7 @@ from clinic.errors import Forbidden
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
+from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
 from web import db
 from web.api.schemas import JobSchema, ProblemSchema
@@ -119,11 +120,16 @@ def get_schedule(doctor_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def put_schedule(data, doctor_id: int):
-    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room."""
+    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room.
+    The answer lists the visits still to come that the new hours leave out
+    (``visits_to_move``): nothing moves them by itself."""
     session = db.session()
     schedules.set_week(session, doctor_id, data["days"])
+    # Read in the change's own transaction, as a day off's visits are.
+    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
     session.commit()
-    return _week_out(session, doctor_id)
+    return answer
 
 
 @blp.route("/schedule-exceptions", methods=["POST"])

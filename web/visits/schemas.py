@@ -64,6 +64,10 @@ class WeekOut(Schema):
     doctor_id = fields.Integer()
     days = fields.List(fields.Dict())
     exceptions = fields.List(fields.Dict())
+    visits_to_move = fields.List(
+        fields.Integer(),
+        metadata={"description": "Visits still to come the hours just saved leave out."},
+    )
 
 
 class ExceptionIn(StrictSchema):
