@@ -1,9 +1,16 @@
 """A doctor's week changed while visits are booked into it: what the new hours leave out is
-listed for the registrar, as a day off lists the visits it leaves to move."""
+listed for the registrar, as a day off lists the visits it leaves to move; a doctor who left
+keeps his booked visits on the calendar until they are moved."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import timedelta
+from html import unescape
+
 from clinic.base import iso
+from clinic.reference import directory as reference
 from tests.visits.conftest import make_clinic, next_week_day
 
 
@@ -61,3 +68,46 @@ def test_a_week_that_still_covers_every_visit_lists_none(runtime, client):
         "visits_to_move"
         not in client.get(f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule").get_json()
     )
+
+
+def _calendar_doctors(client, query: str) -> list[int]:
+    page = client.get(f"/visits/calendar?{query}")
+    assert page.status_code == 200
+    found = re.search(
+        r'<script type="application/json" id="calendar-config">(.*?)</script>',
+        page.get_data(as_text=True),
+    )
+    return [d["id"] for d in json.loads(unescape(found.group(1)))["doctors"]]
+
+
+def test_a_doctor_who_left_keeps_his_booked_visits_on_the_calendar_to_be_moved(runtime, client):
+    clinic = make_clinic(runtime, doctors=3, hours=("09:00", "13:00"), slot=20)
+    day = next_week_day(runtime.settings.tz)
+    gone, staying, idle = clinic.doctor_ids
+    booked = client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[0], "doctor_id": gone,
+              "starts_at": iso(clinic.at(day, 9))},
+    )  # fmt: skip
+    assert booked.status_code == 201, booked.get_json()
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, gone)
+        reference.deactivate_doctor(s, idle)
+    # His section stays on that day, where the visit's API row is drawn (the doctor who left
+    # with nothing booked that day, and the day after, no longer have one).
+    department = f"department={clinic.department_id}"
+    assert _calendar_doctors(client, f"{department}&day={day}") == [gone, staying]
+    assert _calendar_doctors(client, f"{department}&day={day + timedelta(days=1)}") == [staying]
+    assert _calendar_doctors(client, f"doctor={gone}&day={day}") == [gone]
+    # He offers no slot: the visit is moved to a colleague.
+    slots = client.get(
+        f"/api/v1/visits/slots?department_id={clinic.department_id}&from={day}&to={day}"
+    ).get_json()
+    assert {s["doctor_id"] for s in slots} == {staying}
+
+
+def test_a_calendar_day_beyond_the_calendars_reach_is_a_400(runtime, client):
+    clinic = make_clinic(runtime)
+    for day in ("9999-12-31", "0001-01-01", "3000-01-01"):
+        page = client.get(f"/visits/calendar?department={clinic.department_id}&day={day}")
+        assert page.status_code == 400, day

@@ -11,13 +11,17 @@ from datetime import date
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.reference.models import Department, Doctor
 from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
+from clinic.visits.schedules import day_bounds
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language, visit_status_names
@@ -84,6 +88,9 @@ def calendar():
         day = date.fromisoformat(day_arg) if day_arg else clinic_today(tz)
     except ValueError:
         abort(400, description=_("The day is written as YYYY-MM-DD."))
+    if not FIRST_DAY <= day <= LAST_DAY:
+        # The calendar's reach, as the API's (9999-12-31 has no next day to end it).
+        abort(400, description=_("The day is written as YYYY-MM-DD."))
     own = identity.doctor_id if identity and not identity.can("visits.book") else None
     doctor_id = own or _int_arg("doctor")
     departments = list(session.scalars(select(Department).where(Department.active.is_(True))))
@@ -95,15 +102,31 @@ def calendar():
         department_id = doctor.department_id
     elif department_id is None and departments:
         department_id = departments[0].id
-    doctors = list(
-        session.scalars(
-            select(Doctor)
-            .where(Doctor.department_id == department_id, Doctor.active.is_(True))
-            .order_by(Doctor.id)
-        )
-    )
     if doctor_id is not None:
-        doctors = [d for d in doctors if d.id == doctor_id]
+        doctors = [doctor]
+    else:
+        # The department's doctors at work, and any with visits booked in it that day: one
+        # who has left (deactivated) or moved to another department keeps his patients on
+        # the calendar, for the registrar to move them, instead of hiding them.
+        first, after = day_bounds(day, tz)
+        booked_here = select(Visit.doctor_id).where(
+            Visit.department_id == department_id,
+            Visit.starts_at >= first,
+            Visit.starts_at < after,
+            Visit.status != VisitStatus.CANCELLED,
+        )
+        doctors = list(
+            session.scalars(
+                select(Doctor)
+                .where(
+                    or_(
+                        (Doctor.department_id == department_id) & Doctor.active.is_(True),
+                        Doctor.id.in_(booked_here),
+                    )
+                )
+                .order_by(Doctor.id)
+            )
+        )
     language = current_language()
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
