@@ -1,4 +1,5 @@
-"""Doctors' schedules: the weekly template, exceptions, and the working shifts of a date.
+"""Doctors' schedules: the weekly template and the working shifts of a date (the exceptions,
+days away and holidays, are kept in :mod:`clinic.visits.exceptions` and named here too).
 
 The template is written in clinic wall-clock time (``CLINIC_TZ``). A date's shift is turned
 into UTC instants once, at its edges, and slots are then counted in real minutes from the
@@ -14,13 +15,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso
-from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.base import is_id
+from clinic.errors import ValidationFailed
 from clinic.reference.models import Doctor, Room
-from clinic.visits.events import ExceptionKind
+from clinic.visits.doctors import get_doctor, lock_for_change
+from clinic.visits.exceptions import (  # noqa: F401 - the calendar's names, as before
+    add_exception,
+    away_on,
+    exception_as_dict,
+    exceptions_ahead,
+    exceptions_between,
+    remove_exception,
+)
 from clinic.visits.models import ScheduleException, WorkingHours
 
 # ASCII digits only (``\d`` also takes "٠٩" and "０９"), and nothing after the minutes.
@@ -160,21 +169,12 @@ def _wall(day: date, at: time, tz: ZoneInfo) -> datetime:
     return local_instant(day, at, tz)
 
 
-def get_doctor(session: Session, doctor_id) -> Doctor:
-    doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
-    if doctor is None:
-        raise NotFound(
-            f"doctor {doctor_id} does not exist", errors={"doctor_id": ["no such doctor"]}
-        )
-    return doctor
-
-
 def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
     """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
     doctor = get_doctor(session, doctor_id)
     # Two saves of one doctor's week at once (a double click) run one after the other:
     # otherwise each deletes only the rows it saw and both weeks stay, doubled.
-    session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
+    lock_for_change(session, doctor_id)
     if not isinstance(days, list) or len(days) > 50:
         raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
     rows, errors = [], {}
@@ -218,103 +218,6 @@ def hours_as_dict(row: WorkingHours) -> dict:
     }
 
 
-def exception_as_dict(row: ScheduleException) -> dict:
-    return {
-        "id": row.id,
-        "doctor_id": row.doctor_id,
-        "kind": row.kind,
-        "first_day": iso(row.first_day),
-        "last_day": iso(row.last_day),
-        "note": row.note,
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-    }
-
-
-def add_exception(
-    session: Session,
-    *,
-    kind: str,
-    first_day: date,
-    last_day: date,
-    doctor_id: int | None = None,
-    note: str = "",
-    actor: str = "",
-) -> ScheduleException:
-    """A doctor away for whole days, or (kind ``holiday``, no doctor) the clinic closed."""
-    errors = {}
-    if kind not in ExceptionKind.ALL:
-        errors["kind"] = [f"one of {', '.join(ExceptionKind.ALL)}"]
-    if kind == ExceptionKind.HOLIDAY and doctor_id is not None:
-        errors["doctor_id"] = ["a clinic holiday names no doctor"]
-    if kind != ExceptionKind.HOLIDAY and doctor_id is None:
-        errors["doctor_id"] = ["required"]
-    if first_day > last_day:
-        errors["last_day"] = ["on or after first_day"]
-    elif (last_day - first_day).days > 366:
-        errors["last_day"] = ["at most a year after first_day"]
-    if errors:
-        raise ValidationFailed("the exception is not valid", errors=errors)
-    if doctor_id is not None:
-        get_doctor(session, doctor_id)
-    same = session.scalar(
-        select(ScheduleException.id).where(
-            (
-                ScheduleException.doctor_id.is_(None)
-                if doctor_id is None
-                else ScheduleException.doctor_id == doctor_id
-            ),
-            ScheduleException.kind == kind,
-            ScheduleException.first_day == first_day,
-            ScheduleException.last_day == last_day,
-        )
-    )
-    if same is not None:
-        # A form sent twice: the days are declared once (their visits listed once).
-        detail = f"the same {kind} is already declared (exception {same})"
-        raise Conflict(detail, code="already_declared", errors={"first_day": [detail]})
-    row = ScheduleException(
-        doctor_id=doctor_id,
-        kind=kind,
-        first_day=first_day,
-        last_day=last_day,
-        note=(note or "")[:300],
-        created_by=actor[:64],
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def remove_exception(session: Session, exception_id) -> ScheduleException:
-    """Take back an exception declared by mistake: its days are bookable again. Visits moved
-    or cancelled because of it stay as they are."""
-    row = session.get(ScheduleException, exception_id) if is_id(exception_id) else None
-    if row is None:
-        raise NotFound(f"exception {exception_id} does not exist")
-    session.delete(row)
-    session.flush()
-    return row
-
-
-def exceptions_between(
-    session: Session, doctor_ids, first_day: date, last_day: date
-) -> list[ScheduleException]:
-    """Exceptions touching the days, for these doctors or the whole clinic."""
-    return list(
-        session.scalars(
-            select(ScheduleException).where(
-                ScheduleException.first_day <= last_day,
-                ScheduleException.last_day >= first_day,
-                or_(
-                    ScheduleException.doctor_id.is_(None),
-                    ScheduleException.doctor_id.in_(list(doctor_ids)),
-                ),
-            )
-        )
-    )
-
-
 @dataclass
 class Shift:
     """One doctor's working stretch on one date, as UTC instants, breaks cut out."""
@@ -352,34 +255,6 @@ class Shift:
         if not (self.starts <= starts and ends <= self.ends):
             return False
         return not any(starts < b[1] and b[0] < ends for b in self.breaks)
-
-
-def exceptions_ahead(
-    session: Session, doctor_id: int, today: date, limit: int = 200
-) -> list[ScheduleException]:
-    """A doctor's days off and the clinic's holidays still to come or under way on ``today``,
-    in order: after a few years the past ones would fill any list and hide next week's."""
-    return list(
-        session.scalars(
-            select(ScheduleException)
-            .where(
-                or_(
-                    ScheduleException.doctor_id == doctor_id,
-                    ScheduleException.doctor_id.is_(None),
-                ),
-                ScheduleException.last_day >= today,
-            )
-            .order_by(ScheduleException.first_day, ScheduleException.id)
-            .limit(limit)
-        )
-    )
-
-
-def away_on(exceptions, doctor_id: int, day: date) -> ScheduleException | None:
-    for row in exceptions:
-        if row.first_day <= day <= row.last_day and row.doctor_id in (None, doctor_id):
-            return row
-    return None
 
 
 def shifts(
