@@ -169,28 +169,61 @@ def _wall(day: date, at: time, tz: ZoneInfo) -> datetime:
     return local_instant(day, at, tz)
 
 
-def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
-    """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
-    doctor = get_doctor(session, doctor_id)
-    # Two saves of one doctor's week at once (a double click) run one after the other:
-    # otherwise each deletes only the rows it saw and both weeks stay, doubled.
-    lock_for_change(session, doctor_id)
+def _valid_rows(session: Session, doctor: Doctor, days, name: str = "days") -> list[dict]:
+    """The rows' values, or a 422 naming each wrong field (``<name>.<index>.<field>``)."""
     if not isinstance(days, list) or len(days) > 50:
-        raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
+        raise ValidationFailed(f"{name} is a list", errors={name: ["a list of at most 50 rows"]})
     rows, errors = [], {}
     for index, row in enumerate(days):
         values, row_errors = _hours_values(session, row, index, doctor)
-        errors.update(row_errors)
+        errors.update({name + key[len("days") :]: v for key, v in row_errors.items()})
         rows.append(values)
     timed = [r for r in rows if r.get("starts") and r.get("ends")]
     for i, a in enumerate(timed):
         for b in timed[i + 1 :]:
             if a["weekday"] == b["weekday"] and a["starts"] < b["ends"] and b["starts"] < a["ends"]:
-                errors.setdefault("days", []).append("two rows of one weekday overlap")
+                errors.setdefault(name, []).append("two rows of one weekday overlap")
     if errors:
         raise ValidationFailed("the schedule is not valid", errors=errors)
-    session.execute(delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id))
+    return rows
+
+
+def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
+    """Replace the doctor's weekly template; a weekday may have several rows (two shifts).
+    The hours of single dates (:func:`set_date_hours`) stay as they are."""
+    doctor = get_doctor(session, doctor_id)
+    # Two saves of one doctor's week at once (a double click) run one after the other:
+    # otherwise each deletes only the rows it saw and both weeks stay, doubled.
+    lock_for_change(session, doctor_id)
+    rows = _valid_rows(session, doctor, days)
+    session.execute(
+        delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id, WorkingHours.day.is_(None))
+    )
     made = [WorkingHours(doctor_id=doctor_id, **values) for values in rows]
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def set_date_hours(
+    session: Session, doctor_id: int, day: date, hours, *, today: date
+) -> list[WorkingHours]:
+    """The doctor's hours on ``day`` alone, in place of his week's for that weekday (another
+    shift, a morning away); none (an empty list): the date follows the week again. A day
+    already over keeps its record."""
+    doctor = get_doctor(session, doctor_id)
+    if day < today:
+        raise ValidationFailed("the day is over", errors={"day": ["today or a later day"]})
+    lock_for_change(session, doctor_id)
+    if isinstance(hours, list):
+        # The date names the weekday; a row of the week's shape says it again, or another.
+        hours = [{**row, "weekday": day.weekday()} if isinstance(row, dict) else row
+                 for row in hours]  # fmt: skip
+    rows = _valid_rows(session, doctor, hours, "hours")
+    session.execute(
+        delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id, WorkingHours.day == day)
+    )
+    made = [WorkingHours(doctor_id=doctor_id, day=day, **values) for values in rows]
     session.add_all(made)
     session.flush()
     return made
@@ -200,15 +233,28 @@ def week_of(session: Session, doctor_id: int) -> list[WorkingHours]:
     return list(
         session.scalars(
             select(WorkingHours)
-            .where(WorkingHours.doctor_id == doctor_id)
+            .where(WorkingHours.doctor_id == doctor_id, WorkingHours.day.is_(None))
             .order_by(WorkingHours.weekday, WorkingHours.starts)
         )
     )
 
 
+def dates_ahead(session: Session, doctor_id: int, today: date) -> list[WorkingHours]:
+    """The doctor's hours of single dates, today's and later, in order."""
+    return list(
+        session.scalars(
+            select(WorkingHours)
+            .where(WorkingHours.doctor_id == doctor_id, WorkingHours.day >= today)
+            .order_by(WorkingHours.day, WorkingHours.starts)
+            .limit(500)
+        )
+    )
+
+
 def hours_as_dict(row: WorkingHours) -> dict:
+    """A row of the week (its weekday), or of a single date (its day)."""
     return {
-        "weekday": row.weekday,
+        **({"weekday": row.weekday} if row.day is None else {"day": row.day.isoformat()}),
         "starts": f"{row.starts:%H:%M}",
         "ends": _as_hhmm(row.ends),
         "breaks": row.breaks or [],
@@ -265,14 +311,22 @@ def shifts(
     tz: ZoneInfo,
 ) -> list[Shift]:
     """Every shift of these template rows from ``first_day`` to ``last_day`` (clinic dates),
-    leaving out the days an exception covers."""
+    leaving out the days an exception covers. A doctor's rows of a single date replace his
+    week's on that date."""
     by_weekday: dict[int, list[WorkingHours]] = {}
+    by_date: dict[date, list[WorkingHours]] = {}
     for row in hours:
-        by_weekday.setdefault(row.weekday, []).append(row)
+        if row.day is None:
+            by_weekday.setdefault(row.weekday, []).append(row)
+        else:
+            by_date.setdefault(row.day, []).append(row)
     out = []
     day = first_day
     while day <= last_day:
-        for row in by_weekday.get(day.weekday(), ()):
+        dated = by_date.get(day, [])
+        own = {r.doctor_id for r in dated}
+        week = [r for r in by_weekday.get(day.weekday(), ()) if r.doctor_id not in own]
+        for row in week + dated:
             if away_on(exceptions, row.doctor_id, day):
                 continue
             out.append(

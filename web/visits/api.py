@@ -89,11 +89,18 @@ def _accepted(session, job):
 # -- schedules ------------------------------------------------------------------------------
 
 
+def _today():
+    return utcnow().astimezone(_settings().tz).date()
+
+
 def _week_out(session, doctor_id: int) -> dict:
-    today = utcnow().astimezone(_settings().tz).date()
+    today = _today()
     return {
         "doctor_id": doctor_id,
         "days": [schedules.hours_as_dict(r) for r in schedules.week_of(session, doctor_id)],
+        "dates": [
+            schedules.hours_as_dict(r) for r in schedules.dates_ahead(session, doctor_id, today)
+        ],
         "exceptions": [
             schedules.exception_as_dict(e)
             for e in schedules.exceptions_ahead(session, doctor_id, today)
@@ -126,6 +133,24 @@ def put_schedule(data, doctor_id: int):
     session = db.session()
     schedules.set_week(session, doctor_id, data["days"])
     # Read in the change's own transaction, as a day off's visits are.
+    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
+    session.commit()
+    return answer
+
+
+@blp.route("/doctors/<int:doctor_id>/schedule/dates", methods=["PUT"])
+@requires("reference.edit")
+@blp.arguments(schemas.DateHoursIn)
+@blp.response(200, schemas.WeekOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def put_date_hours(data, doctor_id: int):
+    """The doctor's hours on one date (today or later) in place of his week's; ``hours``
+    empty: the date follows the week again. The answer lists the visits still to come that
+    the hours leave out (``visits_to_move``): nothing moves them by itself."""
+    session = db.session()
+    schedules.set_date_hours(session, doctor_id, data["day"], data["hours"], today=_today())
     outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
     answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
     session.commit()
