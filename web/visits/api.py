@@ -202,7 +202,8 @@ def remove_exception(exception_id: int):
 def doctor_away(data, doctor_id: int):
     """Mark the doctor away for whole days and move his visits of those days to the nearest
     free slots (his own first, then his department's colleagues'). Days already declared
-    for him (a sick day entered first) are kept, not declared again. The job's progress is
+    for him (a sick day entered first) are kept, not declared again. With ``to_doctor_id``
+    the visits go to that colleague's free slots only. The job's progress is
     on its channel; its result lists what moved where and what could not be placed."""
     session = db.session()
     _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)

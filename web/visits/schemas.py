@@ -230,3 +230,5 @@ class AwayIn(StrictSchema):
     last_day = _day(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=300))
     search_days = fields.Integer(strict=True, load_default=14)
+    # The colleague covering for him: his visits go to that colleague's free slots only.
+    to_doctor_id = _id(allow_none=True, load_default=None)
