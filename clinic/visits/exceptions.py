@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.visits.doctors import get_doctor, lock_for_change
+from clinic.visits.doctors import announce_change, announce_holiday, get_doctor, lock_for_change
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException
 
@@ -83,7 +83,17 @@ def add_exception(
     )
     session.add(row)
     session.flush()
+    _announce(session, row)
     return row
+
+
+def _announce(session: Session, row: ScheduleException) -> None:
+    """The calendars of the doctor (every calendar, for a holiday) redraw their slots."""
+    if row.doctor_id is None:
+        announce_holiday(session, row.first_day, row.last_day)
+    else:
+        announce_change(session, get_doctor(session, row.doctor_id), "away", row.first_day,
+                        row.last_day)  # fmt: skip
 
 
 def remove_exception(session: Session, exception_id) -> ScheduleException:
@@ -94,6 +104,7 @@ def remove_exception(session: Session, exception_id) -> ScheduleException:
         raise NotFound(f"exception {exception_id} does not exist")
     session.delete(row)
     session.flush()
+    _announce(session, row)
     return row
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from clinic.base import is_id
 from clinic.errors import ValidationFailed
 from clinic.reference.models import Doctor, Room
-from clinic.visits.doctors import get_doctor, lock_for_change
+from clinic.visits.doctors import announce_change, get_doctor, lock_for_change
 from clinic.visits.exceptions import (  # noqa: F401 - the calendar's names, as before
     add_exception,
     away_on,
@@ -202,6 +202,7 @@ def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
     made = [WorkingHours(doctor_id=doctor_id, **values) for values in rows]
     session.add_all(made)
     session.flush()
+    announce_change(session, doctor, "week")
     return made
 
 
@@ -226,6 +227,7 @@ def set_date_hours(
     made = [WorkingHours(doctor_id=doctor_id, day=day, **values) for values in rows]
     session.add_all(made)
     session.flush()
+    announce_change(session, doctor, "hours", day, day)
     return made
 
 
