@@ -52,6 +52,9 @@ def _texts() -> dict:
         },
         "statuses": visit_status_names(),
         "checkIn": _("Check in"),
+        # The doctor's steps, for one who sees his patients by the calendar (no queue).
+        "start": _("Start"),
+        "finish": _("Finish"),
         "checkedIn": _("Patient checked in: ticket {code}"),
         # A doctor without a queue sees his patients by the calendar alone: no ticket.
         "checkedInNoTicket": _("Patient checked in."),
@@ -140,6 +143,8 @@ def calendar():
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
             "mayCheckIn": bool(identity and identity.can("visits.book")),
+            # Starting and completing a visit: the doctor's steps (the API's queue.call).
+            "mayTreat": bool(identity and identity.can("queue.call")),
             "day": day.isoformat(),
             "departmentId": department_id,
             "doctorId": doctor_id,

@@ -5,6 +5,7 @@
  * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
  * opens the reschedule dialog, which follows the move's job to its result. A scheduled visit
  * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
+ * To whom may (the doctor), an arrived visit offers "Start" and a begun one "Finish".
  */
 (function (global) {
   "use strict";
@@ -124,6 +125,46 @@
     return button;
   }
 
+  // The doctor's steps on the calendar: an arrived patient's visit begins, a begun one ends
+  // (a doctor without a queue has no other screen for them; with one, his ticket follows).
+  function treatButton(visit) {
+    if (!cfg.mayTreat) return null;
+    var step = { arrived: "start", in_progress: "complete" }[visit.status];
+    if (!step) return null;
+    var label = step === "start" ? texts.start : texts.finish;
+    var button = Q.element("button", "button slot__action", label);
+    button.type = "button";
+    button.setAttribute("data-step", step);
+    button.setAttribute("data-visit-step", visit.id);
+    button.addEventListener("click", function () { treat(visit, step, button); });
+    return button;
+  }
+
+  function treat(visit, step, button) {
+    button.disabled = true;
+    show(failure, "");
+    show(message, "");
+    Q.api("POST", "/api/v1/visits/" + visit.id + "/" + step, {}).then(
+      function (answer) {
+        if (answer.status === 200) {
+          state.visits = state.visits.map(function (one) {
+            return one.id === answer.body.id ? answer.body : one;
+          });
+          render();
+          return;
+        }
+        button.disabled = false;
+        var body = answer.body || {};
+        show(failure, texts.conflicts[body.code] || Q.problem(texts, answer));
+        if (body.code === "status_changed") load();
+      },
+      function () {
+        button.disabled = false;
+        show(failure, texts.network);
+      }
+    );
+  }
+
   function render() {
     var sections = document.querySelectorAll(".calendar-doctor");
     Array.prototype.forEach.call(sections, function (section) {
@@ -134,7 +175,11 @@
       });
       state.visits.forEach(function (visit) {
         if (visit.doctor_id !== doctorId) return;
-        rows.push({ at: visit.starts_at, node: takenSlot(visit), action: checkInButton(visit) });
+        rows.push({
+          at: visit.starts_at,
+          node: takenSlot(visit),
+          action: checkInButton(visit) || treatButton(visit),
+        });
       });
       rows.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
       var list = section.querySelector("[data-slots]");
