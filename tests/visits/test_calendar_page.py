@@ -9,6 +9,7 @@ from html import unescape
 
 from clinic.accounts.models import User
 from clinic.reference import directory as reference
+from clinic.reference import price_list
 from tests.visits.conftest import make_clinic
 
 
@@ -36,3 +37,40 @@ def test_a_doctor_begins_and_ends_his_visits_on_the_calendar_and_a_registrar_doe
     assert _config(doctor, "lang=uz")["texts"]["start"] == "Qabulni boshlash"
     desk = _config(client_as("registrar"), f"department={clinic.department_id}")
     assert desk["mayTreat"] is False and desk["mayCheckIn"] is True
+
+
+def _service_options(client, query: str) -> dict[str, str]:
+    html = client.get(f"/visits/calendar?{query}").get_data(as_text=True)
+    select = re.search(r'<select name="service_id">(.*?)</select>', html, re.S)
+    assert select, "the booking form has no service to pick"
+    options = re.findall(r'<option value="(\d*)">(.*?)</option>', select.group(1))
+    return {value: unescape(label).strip() for value, label in options}
+
+
+def test_the_booking_form_offers_the_departments_services_with_their_length(runtime, client):
+    clinic = make_clinic(runtime, slot=20)
+    other = make_clinic(runtime)
+    with runtime.db.transaction() as s:
+        scan = price_list.create_service(
+            s, {"code": "ECHO-CAL", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+                "price": 100, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+        shared = price_list.create_service(
+            s, {"code": "ANY-CAL", "name_ru": "Справка", "name_uz": "Ma'lumotnoma",
+                "name_en": "Certificate", "price": 100, "duration_minutes": 10},
+        )  # fmt: skip
+        dropped = price_list.create_service(
+            s, {"code": "OLD-CAL", "name_ru": "Старое", "name_uz": "Eski", "name_en": "Old",
+                "price": 100, "department_id": clinic.department_id},
+        )  # fmt: skip
+        price_list.deactivate_service(s, dropped.id)
+    # The department's own and the shared ones; not another department's, nor one dropped.
+    assert _service_options(client, f"department={clinic.department_id}&lang=ru") == {
+        "": "—",
+        str(clinic.service_id): "Консультация · 20 мин",
+        str(scan.id): "УЗИ · 40 мин",
+        str(shared.id): "Справка · 10 мин",
+    }
+    english = _service_options(client, f"department={clinic.department_id}&lang=en")
+    assert english[str(scan.id)] == "Ultrasound · 40 min"
+    assert str(other.service_id) not in english

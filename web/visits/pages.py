@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from clinic.base import FIRST_DAY, LAST_DAY
-from clinic.reference.models import Department, Doctor
+from clinic.reference.models import Department, Doctor, Service
 from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
@@ -79,6 +79,29 @@ def _texts() -> dict:
     }
 
 
+def _services(session, department_id: int | None, language: str) -> list[dict]:
+    """The services a visit of the department can be booked for (its own and the shared
+    ones), named in the page's language with their length: picked, the calendar offers the
+    starts where the whole service fits, and the visit is booked with it."""
+    rows = session.scalars(
+        select(Service)
+        .where(
+            Service.active.is_(True),
+            or_(Service.department_id == department_id, Service.department_id.is_(None)),
+        )
+        .order_by(Service.code, Service.id)
+    )
+    return [
+        {
+            "id": row.id,
+            "label": (getattr(row, f"name_{language}", None) or row.name_ru)
+            + " · "
+            + _("%(minutes)s min", minutes=row.duration_minutes),
+        }
+        for row in rows
+    ]
+
+
 @bp.get("/visits/calendar")
 @requires("visits.read")
 def calendar():
@@ -131,6 +154,7 @@ def calendar():
             )
         )
     language = current_language()
+    may_book = bool(identity and identity.can("visits.book"))
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
         "visits/calendar.html",
@@ -139,7 +163,8 @@ def calendar():
         department_id=department_id,
         doctors=doctors,
         doctor_id=doctor_id,
-        may_book=bool(identity and identity.can("visits.book")),
+        may_book=may_book,
+        services=_services(session, department_id, language) if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
             "mayCheckIn": bool(identity and identity.can("visits.book")),

@@ -52,10 +52,17 @@
     node.hidden = !text;
   }
 
+  // The service picked in the booking form: the free slots are then the starts where the
+  // whole service fits (with the doctors who offer it), and the visit is booked with it.
+  function service() {
+    return form && form.elements.service_id ? form.elements.service_id.value : "";
+  }
+
   function load() {
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
+    var slotsQuery = day + (service() ? "&service_id=" + service() : "");
     return Promise.all([
-      Q.api("GET", "/api/v1/visits/slots?" + day),
+      Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
       Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&" + scope),
     ]).then(
       function (answers) {
@@ -229,6 +236,13 @@
   }
 
   if (form) {
+    form.elements.service_id.addEventListener("change", function () {
+      // Another service fits other starts: the slot picked for the last one is picked again.
+      form.elements.starts_at.value = "";
+      var slotLine = document.getElementById("booking-slot");
+      show(slotLine, slotLine.getAttribute("data-empty"));
+      load();
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       clearErrors(form);
@@ -240,6 +254,7 @@
         starts_at: form.elements.starts_at.value,
         comment: form.elements.comment.value,
         notify_email: form.elements.notify_email.value || null,
+        service_ids: service() ? [Number(service())] : [],
       };
       Q.api("POST", "/api/v1/visits", body).then(
         function (answer) {
