@@ -74,3 +74,17 @@ def test_the_booking_form_offers_the_departments_services_with_their_length(runt
     english = _service_options(client, f"department={clinic.department_id}&lang=en")
     assert english[str(scan.id)] == "Ultrasound · 40 min"
     assert str(other.service_id) not in english
+
+
+def test_the_move_dialog_offers_another_day_and_the_departments_doctors(runtime, client):
+    clinic = make_clinic(runtime, doctors=3)
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[2])
+    html = client.get(f"/visits/calendar?department={clinic.department_id}&lang=ru").get_data(
+        as_text=True
+    )
+    dialog = re.search(r'<dialog id="reschedule-dialog".*?</dialog>', html, re.S).group(0)
+    assert re.search(r'<input type="date" name="day"', dialog)
+    doctors = re.search(r'<select name="doctor_id">(.*?)</select>', dialog, re.S).group(1)
+    # A colleague to move the visit to; not one who has left.
+    assert re.findall(r'<option value="(\d+)">', doctors) == [str(d) for d in clinic.doctor_ids[:2]]

@@ -309,6 +309,36 @@
 
   var moving = null;
 
+  // The move dialog's free times: the day and doctor it names (this day and the visit's
+  // doctor when it opens; another day, a colleague, when the patient asks for them), the
+  // starts where the visit's service fits when it has one.
+  function moveSlots() {
+    var moveForm = dialog.querySelector("form");
+    var select = moveForm.elements.starts_at;
+    var day = moveForm.elements.day.value;
+    var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
+    var services = moving.services || [];
+    var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
+      (services.length === 1 ? "&service_id=" + services[0].service_id : "");
+    select.textContent = "";
+    if (!day) return;
+    Q.api("GET", "/api/v1/visits/slots?" + query).then(
+      function (answer) {
+        if (answer.status !== 200) {
+          showErrors(moveForm, answer, dialog.querySelector("[data-result]"));
+          return;
+        }
+        select.textContent = "";
+        answer.body.forEach(function (slot) {
+          var option = Q.element("option", null, hhmm(slot.starts_at));
+          option.value = slot.starts_at;
+          select.appendChild(option);
+        });
+      },
+      function () { show(dialog.querySelector("[data-result]"), texts.network); }
+    );
+  }
+
   function openMove(visit) {
     moving = visit;
     var moveForm = dialog.querySelector("form");
@@ -317,14 +347,9 @@
     dialog.querySelector("[data-progress]").hidden = true;
     dialog.querySelector("[data-visit]").textContent =
       hhmm(visit.starts_at) + " · " + visit.patient_name;
-    var select = moveForm.elements.starts_at;
-    select.textContent = "";
-    state.slots.forEach(function (slot) {
-      if (slot.doctor_id !== visit.doctor_id) return;
-      var option = Q.element("option", null, hhmm(slot.starts_at));
-      option.value = slot.starts_at;
-      select.appendChild(option);
-    });
+    moveForm.elements.day.value = cfg.day;
+    moveForm.elements.doctor_id.value = String(visit.doctor_id);
+    moveSlots();
     dialog.showModal();
   }
 
@@ -346,7 +371,11 @@
       }
       if (data.status === "succeeded") {
         progress.value = 100;
-        show(result, Q.fill(texts.moved, { time: hhmm(data.result.to.starts_at) }));
+        var to = new Date(data.result.to.starts_at);
+        // Another day is said with its date, as the patient's notice says it (dd.mm.yyyy).
+        var ymd = clinicDay(to).split("-");
+        var when = clinicDay(to) === cfg.day ? hhmm(to) : ymd.reverse().join(".") + " " + hhmm(to);
+        show(result, Q.fill(texts.moved, { time: when }));
       } else if (data.status === "failed") {
         var error = data.error || {};
         show(result, texts.conflicts[error.code] || Q.fill(texts.failed, { detail: error.detail }));
@@ -362,6 +391,9 @@
     dialog.querySelector("[data-close]").addEventListener("click", function () {
       dialog.close();
     });
+    var dialogForm = dialog.querySelector("form");
+    dialogForm.elements.day.addEventListener("change", moveSlots);
+    dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
     dialog.querySelector("form").addEventListener("submit", function (event) {
       event.preventDefault();
       var moveForm = event.target;
@@ -369,6 +401,8 @@
       var result = dialog.querySelector("[data-result]");
       show(result, "");
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
+      var doctorId = Number(moveForm.elements.doctor_id.value);
+      if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
       Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
         function (answer) {
           if (answer.status === 202) followJob(answer.body);
