@@ -88,3 +88,21 @@ def test_the_move_dialog_offers_another_day_and_the_departments_doctors(runtime,
     doctors = re.search(r'<select name="doctor_id">(.*?)</select>', dialog, re.S).group(1)
     # A colleague to move the visit to; not one who has left.
     assert re.findall(r'<option value="(\d+)">', doctors) == [str(d) for d in clinic.doctor_ids[:2]]
+
+
+def test_the_move_dialog_cancels_a_visit_saying_who_asked_in_the_page_language(runtime, client):
+    clinic = make_clinic(runtime)
+    query = f"department={clinic.department_id}&lang=ru"
+    html = client.get(f"/visits/calendar?{query}").get_data(as_text=True)
+    dialog = re.search(r'<dialog id="reschedule-dialog".*?</dialog>', html, re.S).group(0)
+    assert re.search(r"<button[^>]*data-cancel-visit>Отменить визит</button>", dialog)
+    by = re.search(r'<select name="by">(.*?)</select>', dialog, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)">(.*?)</option>', by) == [
+        ("patient", "Пациент"),
+        ("clinic", "Клиника"),
+    ]
+    texts = _config(client, query)["texts"]
+    assert (texts["cancelled"], texts["cancelReason"]) == (
+        "Визит отменён.",
+        "Укажите причину отмены.",
+    )

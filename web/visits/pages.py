@@ -71,6 +71,8 @@ def _texts() -> dict:
         "free": _("free"),
         "moving": _("Moving the visit… {progress}%"),
         "moved": _("Moved to {time}."),
+        "cancelled": _("Visit cancelled."),
+        "cancelReason": _("Say why the visit is cancelled."),
         "failed": _("The action failed: {detail}"),
         "network": _("The server could not be reached. Check the connection and try again."),
         # Q.problem() words a refused call with these; without them a 401/403 showed nothing.

@@ -392,6 +392,32 @@
       dialog.close();
     });
     var dialogForm = dialog.querySelector("form");
+    // Cancelling, with the reason the dialog asks for and who asked: the patient (late, when
+    // inside the clinic's window) or the clinic (the patient is told by e-mail).
+    dialog.querySelector("[data-cancel-visit]").addEventListener("click", function () {
+      clearErrors(dialogForm);
+      var result = dialog.querySelector("[data-result]");
+      show(result, "");
+      var reason = dialogForm.elements.reason.value.trim();
+      if (!reason) {
+        show(dialogForm.querySelector('[data-error-for="reason"]'), texts.cancelReason);
+        return;
+      }
+      var body = { by: dialogForm.elements.by.value, reason: reason };
+      Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
+        function (answer) {
+          if (answer.status === 200) {
+            show(result, texts.cancelled);
+            load();
+            return;
+          }
+          var problem = answer.body || {};
+          show(result, texts.conflicts[problem.code] || Q.problem(texts, answer));
+          if (problem.code === "status_changed") load();
+        },
+        function () { show(result, texts.network); }
+      );
+    });
     dialogForm.elements.day.addEventListener("change", moveSlots);
     dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
     dialog.querySelector("form").addEventListener("submit", function (event) {
