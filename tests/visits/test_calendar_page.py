@@ -106,3 +106,14 @@ def test_the_move_dialog_cancels_a_visit_saying_who_asked_in_the_page_language(r
         "Визит отменён.",
         "Укажите причину отмены.",
     )
+
+
+def test_a_doctor_reads_what_each_patient_is_booked_for_in_his_language(runtime, client_as):
+    clinic = make_clinic(runtime, slot=30)
+    doctor = client_as("doctor")
+    with runtime.db.transaction() as s:
+        user = s.query(User).filter(User.username == doctor.username).one()
+        reference.update_doctor(s, user.doctor_id, {"department_id": clinic.department_id})
+    assert _config(doctor, "lang=uz")["services"] == [
+        {"id": clinic.service_id, "label": "Maslahat · 30 daq"}
+    ]

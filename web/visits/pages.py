@@ -157,6 +157,7 @@ def calendar():
         )
     language = current_language()
     may_book = bool(identity and identity.can("visits.book"))
+    services = _services(session, department_id, language)
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
         "visits/calendar.html",
@@ -166,7 +167,7 @@ def calendar():
         doctors=doctors,
         doctor_id=doctor_id,
         may_book=may_book,
-        services=_services(session, department_id, language) if may_book else [],
+        services=services if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
             "mayCheckIn": bool(identity and identity.can("visits.book")),
@@ -178,6 +179,8 @@ def calendar():
             "channel": channel,
             "timezone": db.runtime().settings.timezone,
             "doctors": [{"id": d.id, "name": d.full_name} for d in doctors],
+            # What each booked visit is for, beside the patient's name (the doctor's day).
+            "services": services,
             "texts": _texts(),
         },
     )

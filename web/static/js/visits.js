@@ -20,6 +20,8 @@
   var form = document.getElementById("booking-form");
   var dialog = document.getElementById("reschedule-dialog");
   var state = { slots: [], visits: [] };
+  var serviceNames = {};
+  (cfg.services || []).forEach(function (one) { serviceNames[one.id] = one.label; });
   var clock = new Intl.DateTimeFormat("en-GB", {
     hour: "2-digit",
     minute: "2-digit",
@@ -116,6 +118,9 @@
     node.setAttribute("data-status", visit.status);
     node.appendChild(Q.element("span", "slot__time", hhmm(visit.starts_at)));
     node.appendChild(Q.element("span", "slot__patient", visit.patient_name));
+    var booked = (visit.services || []).map(function (one) { return serviceNames[one.service_id]; })
+      .filter(Boolean);
+    if (booked.length) node.appendChild(Q.element("span", "slot__service", booked.join(", ")));
     var status = texts.statuses[visit.status] || texts.taken;
     node.appendChild(Q.element("span", "slot__status", status));
     return node;
