@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from html import unescape
 
 from clinic.accounts.models import User
+from clinic.base import iso
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from tests.visits.conftest import make_clinic
+from tests.visits.conftest import make_clinic, next_week_day
 
 
 def _config(client, query: str = "") -> dict:
@@ -117,3 +119,42 @@ def test_a_doctor_reads_what_each_patient_is_booked_for_in_his_language(runtime,
     assert _config(doctor, "lang=uz")["services"] == [
         {"id": clinic.service_id, "label": "Maslahat · 30 daq"}
     ]
+
+
+def _away_lines(client, query: str) -> dict[int, str]:
+    html = client.get(f"/visits/calendar?{query}").get_data(as_text=True)
+    sections = re.findall(
+        r'<section class="card calendar-doctor" data-doctor="(\d+)">(.*?)</section>', html, re.S
+    )
+    out = {}
+    for doctor, body in sections:
+        line = re.search(r"<p [^>]*data-away>(.*?)</p>", body, re.S)
+        out[int(doctor)] = unescape(line.group(1)) if line else ""
+    return out
+
+
+def test_a_doctors_column_says_why_he_has_no_slots_that_day(runtime, client):
+    clinic = make_clinic(runtime, doctors=2)
+    sick, working = clinic.doctor_ids
+    day = next_week_day(clinic.tz)
+    query = f"department={clinic.department_id}&lang=ru&day="
+    assert client.post(
+        "/api/v1/schedule-exceptions",
+        json={"doctor_id": sick, "kind": "sick", "first_day": iso(day), "last_day": iso(day),
+              "note": "грипп"},
+    ).status_code == 201  # fmt: skip
+    assert _away_lines(client, query + iso(day)) == {sick: "Болеет: грипп", working: ""}
+    assert _away_lines(client, query + iso(day + timedelta(days=1))) == {sick: "", working: ""}
+    later = day + timedelta(days=2)
+    assert (
+        client.post(
+            "/api/v1/schedule-exceptions",
+            json={"kind": "holiday", "first_day": iso(later), "last_day": iso(later)},
+        ).status_code
+        == 201
+    )
+    uzbek = f"department={clinic.department_id}&lang=uz&day={iso(later)}"
+    assert _away_lines(client, uzbek) == {
+        sick: "Bayram, klinika yopiq",
+        working: "Bayram, klinika yopiq",
+    }

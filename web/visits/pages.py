@@ -19,9 +19,9 @@ from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
-from clinic.visits.events import VisitStatus
+from clinic.visits.events import ExceptionKind, VisitStatus
 from clinic.visits.models import Visit
-from clinic.visits.schedules import day_bounds
+from clinic.visits.schedules import away_on, day_bounds, exceptions_between
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language, visit_status_names
@@ -104,6 +104,27 @@ def _services(session, department_id: int | None, language: str) -> list[dict]:
     ]
 
 
+def _away_names() -> dict[str, str]:
+    return {
+        ExceptionKind.DAY_OFF: _("Day off"),
+        ExceptionKind.LEAVE: _("On leave"),
+        ExceptionKind.SICK: _("Sick"),
+        ExceptionKind.HOLIDAY: _("Clinic holiday"),
+    }
+
+
+def _away(session, doctors, day) -> dict[int, str]:
+    """Per doctor away on ``day`` (or the clinic closed), what the calendar says in his
+    column: why he has no slot that day, with the note it was declared with."""
+    exceptions = exceptions_between(session, [d.id for d in doctors], day, day)
+    names, out = _away_names(), {}
+    for doctor in doctors:
+        row = away_on(exceptions, doctor.id, day)
+        if row is not None:
+            out[doctor.id] = names[row.kind] + (f": {row.note}" if row.note else "")
+    return out
+
+
 @bp.get("/visits/calendar")
 @requires("visits.read")
 def calendar():
@@ -165,6 +186,7 @@ def calendar():
         departments=[(d.id, getattr(d, f"name_{language}") or d.name_ru) for d in departments],
         department_id=department_id,
         doctors=doctors,
+        away=_away(session, doctors, day),
         doctor_id=doctor_id,
         may_book=may_book,
         services=services if may_book else [],
