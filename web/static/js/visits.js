@@ -133,7 +133,7 @@
     var button = Q.element("button", "button slot__action", texts.checkIn);
     button.type = "button";
     button.setAttribute("data-check-in", visit.id);
-    button.addEventListener("click", function () { checkIn(visit, button); });
+    button.addEventListener("click", function () { visitStep(visit, "check-in", button); });
     return button;
   }
 
@@ -148,33 +148,8 @@
     button.type = "button";
     button.setAttribute("data-step", step);
     button.setAttribute("data-visit-step", visit.id);
-    button.addEventListener("click", function () { treat(visit, step, button); });
+    button.addEventListener("click", function () { visitStep(visit, step, button); });
     return button;
-  }
-
-  function treat(visit, step, button) {
-    button.disabled = true;
-    show(failure, "");
-    show(message, "");
-    Q.api("POST", "/api/v1/visits/" + visit.id + "/" + step, {}).then(
-      function (answer) {
-        if (answer.status === 200) {
-          state.visits = state.visits.map(function (one) {
-            return one.id === answer.body.id ? answer.body : one;
-          });
-          render();
-          return;
-        }
-        button.disabled = false;
-        var body = answer.body || {};
-        show(failure, texts.conflicts[body.code] || Q.problem(texts, answer));
-        if (body.code === "status_changed") load();
-      },
-      function () {
-        button.disabled = false;
-        show(failure, texts.network);
-      }
-    );
   }
 
   function render() {
@@ -281,17 +256,21 @@
 
   // -- check-in -----------------------------------------------------------------------------
 
-  function checkIn(visit, button) {
+  // Check-in (the desk's) and the doctor's start and complete: the visit as the answer has
+  // it, redrawn; a refusal said on the page by its code.
+  function visitStep(visit, step, button) {
     button.disabled = true;
     show(failure, "");
     show(message, "");
-    Q.api("POST", "/api/v1/visits/" + visit.id + "/check-in", {}).then(
+    Q.api("POST", "/api/v1/visits/" + visit.id + "/" + step, {}).then(
       function (answer) {
         if (answer.status === 200) {
           var ticket = answer.body.ticket;
-          show(message, ticket
-            ? Q.fill(texts.checkedIn, { code: ticket.code })
-            : texts.checkedInNoTicket);
+          if (step === "check-in") {
+            show(message, ticket
+              ? Q.fill(texts.checkedIn, { code: ticket.code })
+              : texts.checkedInNoTicket);
+          }
           state.visits = state.visits.map(function (one) {
             return one.id === answer.body.id ? answer.body : one;
           });
