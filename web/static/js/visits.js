@@ -301,9 +301,13 @@
     var select = moveForm.elements.starts_at;
     var day = moveForm.elements.day.value;
     var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
-    var services = moving.services || [];
+    // One service still on the price list (a dropped one books no more, but moves).
+    var services = (moving.services || []).filter(function (one) {
+      return serviceNames[one.service_id];
+    });
     var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
-      (services.length === 1 ? "&service_id=" + services[0].service_id : "");
+      (services.length === 1 && moving.services.length === 1
+        ? "&service_id=" + services[0].service_id : "");
     select.textContent = "";
     if (!day) return;
     Q.api("GET", "/api/v1/visits/slots?" + query).then(
