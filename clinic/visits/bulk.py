@@ -26,7 +26,7 @@ from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Doctor, Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.events import VisitStatus
+from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import ScheduleException, Visit, VisitNotice
 from clinic.visits.rescheduling import QUEUE, move_visit, write_moves_notice
 from clinic.visits.schedules import MAX_RANGE_DAYS
@@ -267,6 +267,8 @@ def run_bulk_move(
             if result is not None:
                 # Written once (unique keys) however often the job runs; sent after commit.
                 keys = write_notices(session, job_id, state["moved"], tz=tz)
+                if not result["withdrawn"]:
+                    keys += write_unplaced_notices(session, job_id, state["unplaced"], tz=tz)
             else:
                 _move_batch(session, away, pending[:batch_size], state, tz=tz, now=moment,
                             job_id=job_id)  # fmt: skip
@@ -315,6 +317,44 @@ def write_notices(session: Session, job_id: str, moved: list[dict], *, tz: ZoneI
     for (patient_id, address), his in letters.items():
         key = patient_notice_key(job_id, patient_id, address)
         write_moves_notice(session, [(one, came_from[one.id]) for one in his], key=key, tz=tz)
+        keys.append(key)
+    return keys
+
+
+def write_unplaced_notices(
+    session: Session, job_id: str, unplaced: list[dict], *, tz: ZoneInfo
+) -> list[str]:
+    """Tell each patient whose visit fitted nowhere that it will not take place (no reminder
+    goes while it waits on a day its doctor is away): one still where the job left it, with
+    an address. Returns the keys, written now or by an earlier run."""
+    keys = []
+    for left in unplaced:
+        visit = session.get(Visit, left["visit_id"])
+        if (
+            visit is None
+            or not visit.notify_email
+            or visit.status not in VisitStatus.MOVABLE
+            or iso(visit.starts_at) != left["starts_at"]
+            or visit.doctor_id != left["doctor_id"]
+        ):
+            continue  # moved or cancelled by the desk since: that told him
+        key = f"bulk:{job_id}:unplaced:{visit.id}"
+        when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        doctor = visit.doctor.full_name
+        notify.write_notice(
+            session, visit, key=key, kind=NoticeKind.CANCELLED,
+            subject="Ваш приём не состоится / Qabulingiz bo'lmaydi"
+            " / Your visit cannot take place",
+            body=(
+                f"{visit.patient.full_name},\n\n"
+                f"ваш приём {when} (врач: {doctor}) не состоится: врача в этот день не будет."
+                " Позвоните нам, чтобы записаться на другое время.\n"
+                f"{when} dagi qabulingiz (shifokor: {doctor}) bo'lmaydi: shifokor bu kuni"
+                " ishlamaydi. Boshqa vaqtga yozilish uchun bizga qo'ng'iroq qiling.\n"
+                f"Your visit at {when} (doctor: {doctor}) cannot take place: the doctor is"
+                " away that day. Please call us to book another time.\n"
+            ),
+        )  # fmt: skip
         keys.append(key)
     return keys
 
