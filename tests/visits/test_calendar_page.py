@@ -158,3 +158,14 @@ def test_a_doctors_column_says_why_he_has_no_slots_that_day(runtime, client):
         sick: "Bayram, klinika yopiq",
         working: "Bayram, klinika yopiq",
     }
+
+
+def test_the_booking_form_offers_the_earliest_free_time_in_the_page_language(runtime, client):
+    clinic = make_clinic(runtime)
+    query = f"department={clinic.department_id}&lang=ru"
+    html = client.get(f"/visits/calendar?{query}").get_data(as_text=True)
+    form = re.search(r'<form id="booking-form".*?</form>', html, re.S).group(0)
+    assert re.search(r"<button[^>]*data-earliest>Ближайшее свободное время</button>", form)
+    assert _config(client, query)["texts"]["noneFree"] == (
+        "Нет свободного времени в ближайшие {days} дн."
+    )

@@ -67,6 +67,7 @@ def _texts() -> dict:
             "reason": _("Say why the visit moves."),
         },
         "booked": _("Booked."),
+        "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),
         "free": _("free"),
         "moving": _("Moving the visit… {progress}%"),

@@ -6,6 +6,7 @@
  * opens the reschedule dialog, which follows the move's job to its result. A scheduled visit
  * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
  * To whom may (the doctor), an arrived visit offers "Start" and a begun one "Finish".
+ * "Earliest free time" picks the first free slot of the coming weeks for the booking form.
  */
 (function (global) {
   "use strict";
@@ -22,23 +23,12 @@
   var state = { slots: [], visits: [] };
   var serviceNames = {};
   (cfg.services || []).forEach(function (one) { serviceNames[one.id] = one.label; });
-  var clock = new Intl.DateTimeFormat("en-GB", {
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZone: cfg.timezone,
-  });
+  var clock = new Intl.DateTimeFormat("en-GB",
+    { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.timezone });
+  var calendarDay = new Intl.DateTimeFormat("en-GB",
+    { year: "numeric", month: "2-digit", day: "2-digit", timeZone: cfg.timezone });
 
-  var calendarDay = new Intl.DateTimeFormat("en-GB", {
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    timeZone: cfg.timezone,
-  });
-
-  function hhmm(iso) {
-    return clock.format(new Date(iso));
-  }
+  function hhmm(iso) { return clock.format(new Date(iso)); }
 
   // The clinic's day (YYYY-MM-DD) of an instant: counted in the clinic's time zone, as the
   // API counts "the visit's day" for check-in, not in the browser's.
@@ -49,9 +39,7 @@
   }
 
   function show(node, text) {
-    if (!node) return;
-    node.textContent = text || "";
-    node.hidden = !text;
+    if (node) { node.textContent = text || ""; node.hidden = !text; }
   }
 
   // The service picked in the booking form: the free slots are then the starts where the
@@ -146,7 +134,6 @@
     var label = step === "start" ? texts.start : texts.finish;
     var button = Q.element("button", "button slot__action", label);
     button.type = "button";
-    button.setAttribute("data-step", step);
     button.setAttribute("data-visit-step", visit.id);
     button.addEventListener("click", function () { visitStep(visit, step, button); });
     return button;
@@ -205,17 +192,47 @@
     if (!shown) show(box || failure, conflict || Q.problem(texts, answer));
   }
 
+  // A time is said with its date when it is not on the calendar's day.
+  function when(iso) {
+    var day = clinicDay(new Date(iso));
+    return day === cfg.day ? hhmm(iso) : day.split("-").reverse().join(".") + " " + hhmm(iso);
+  }
+
   function pick(slot) {
     form.elements.doctor_id.value = String(slot.doctor_id);
     form.elements.starts_at.value = slot.starts_at;
     var doctor = cfg.doctors.filter(function (d) { return d.id === slot.doctor_id; })[0];
     show(document.getElementById("booking-slot"),
-      hhmm(slot.starts_at) + (doctor ? " · " + doctor.name : ""));
+      when(slot.starts_at) + (doctor ? " · " + doctor.name : ""));
     render();
     form.elements.patient_id.focus();
   }
 
+  // "Any doctor, the earliest time": the first free slot of the calendar's doctors (for the
+  // service picked) from the calendar's day, or today, on; picked for the booking form.
+  var EARLIEST_DAYS = 31;
+  function earliest() {
+    var today = clinicDay(new Date());
+    var from = cfg.day > today ? cfg.day : today;
+    var last = new Date(from + "T12:00:00Z");
+    last.setUTCDate(last.getUTCDate() + EARLIEST_DAYS - 1);
+    var query = scope + "&from=" + from + "&to=" + last.toISOString().slice(0, 10) + "&limit=1" +
+      (service() ? "&service_id=" + service() : "");
+    show(failure, "");
+    Q.api("GET", "/api/v1/visits/slots?" + query).then(
+      function (answer) {
+        if (answer.status !== 200) return showErrors(form, answer);
+        if (!answer.body.length) {
+          return show(failure, Q.fill(texts.noneFree, { days: EARLIEST_DAYS }));
+        }
+        pick(answer.body[0]);
+      },
+      function () { show(failure, texts.network); }
+    );
+  }
+
   if (form) {
+    form.querySelector("[data-earliest]").addEventListener("click", earliest);
     form.elements.service_id.addEventListener("change", function () {
       // Another service fits other starts: the slot picked for the last one is picked again.
       form.elements.starts_at.value = "";
@@ -302,8 +319,8 @@
     var day = moveForm.elements.day.value;
     var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
     // One service still on the price list (a dropped one books no more, but moves).
-    var services = (moving.services || []).filter(function (one) {
-      return serviceNames[one.service_id];
+    var services = (moving.services || []).filter(function (o) {
+      return serviceNames[o.service_id];
     });
     var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
       (services.length === 1 && moving.services.length === 1
@@ -359,11 +376,8 @@
       }
       if (data.status === "succeeded") {
         progress.value = 100;
-        var to = new Date(data.result.to.starts_at);
         // Another day is said with its date, as the patient's notice says it (dd.mm.yyyy).
-        var ymd = clinicDay(to).split("-");
-        var when = clinicDay(to) === cfg.day ? hhmm(to) : ymd.reverse().join(".") + " " + hhmm(to);
-        show(result, Q.fill(texts.moved, { time: when }));
+        show(result, Q.fill(texts.moved, { time: when(data.result.to.starts_at) }));
       } else if (data.status === "failed") {
         var error = data.error || {};
         show(result, texts.conflicts[error.code] || Q.fill(texts.failed, { detail: error.detail }));
