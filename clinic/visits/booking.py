@@ -26,6 +26,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor, Patient, Service
 from clinic.visits import schedules, slots
 from clinic.visits import visits as v
+from clinic.visits.doctors import lock_for_booking
 from clinic.visits.events import VISIT_BOOKED
 from clinic.visits.events import Conflicts as C
 from clinic.visits.events import VisitKind, VisitStatus
@@ -102,6 +103,10 @@ def place(
     )
     if missing:
         raise refusal(C.SERVICE_NOT_OFFERED, f"the doctor does not offer service {missing[0]}")
+    # His hours and absences are read under a lock a change of them waits for (and waits
+    # for): a sick day declared, or a week saved, at this moment is seen here, or lists this
+    # visit among those it leaves to move.
+    lock_for_booking(session, doctor.id)
     day = starts_at.astimezone(tz).date()
     exceptions = schedules.exceptions_between(session, [doctor.id], day, day)
     away = schedules.away_on(exceptions, doctor.id, day)

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic import jobs
-from clinic.base import iso, utcnow
-from clinic.errors import Conflict, DomainError, ValidationFailed
+from clinic.base import is_id, iso, utcnow
+from clinic.errors import Conflict, DomainError, NotFound, ValidationFailed
 from clinic.jobs.models import Job, JobStatus
-from clinic.reference.models import Service
+from clinic.reference.models import Doctor, Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.events import VisitStatus
+from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.models import ScheduleException, Visit, VisitNotice
 from clinic.visits.rescheduling import QUEUE, move_visit, write_moves_notice
 from clinic.visits.schedules import MAX_RANGE_DAYS
@@ -47,10 +47,14 @@ def start_bulk_move(
     last_day: date,
     note: str = "",
     search_days: int = 14,
+    to_doctor_id: int | None = None,
     actor: str = "",
 ) -> tuple[ScheduleException, jobs.Job]:
     """Mark the doctor away and create the job that moves his visits (dispatch after
-    commit)."""
+    commit): to the colleague covering for him (``to_doctor_id``), or to the nearest free
+    slots."""
+    if to_doctor_id is not None:
+        _check_covering(session, doctor_id, to_doctor_id)
     if not 0 <= search_days <= MAX_SEARCH_DAYS:
         raise ValidationFailed(
             "search_days", errors={"search_days": [f"from 0 to {MAX_SEARCH_DAYS}"]}
@@ -85,6 +89,7 @@ def start_bulk_move(
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
         "search_days": search_days,
+        "to_doctor_id": to_doctor_id,
         # The history says who moved the visits and why, whoever declared the days.
         "actor": actor,
         "reason": f"{kind}: {note or away.note}".strip(": "),
@@ -94,6 +99,19 @@ def start_bulk_move(
     }
     session.flush()
     return away, job
+
+
+def _check_covering(session: Session, doctor_id: int, to_doctor_id) -> None:
+    covering = session.get(Doctor, to_doctor_id) if is_id(to_doctor_id) else None
+    if covering is None:
+        raise NotFound("no such doctor", errors={"to_doctor_id": ["no such doctor"]})
+    if covering.id == doctor_id:
+        raise ValidationFailed(
+            "the doctor away covers for nobody",
+            errors={"to_doctor_id": ["another doctor than the one away"]},
+        )
+    if not covering.active:
+        raise ValidationFailed("inactive doctor", errors={"to_doctor_id": ["not working here now"]})
 
 
 def _declared(
@@ -249,6 +267,8 @@ def run_bulk_move(
             if result is not None:
                 # Written once (unique keys) however often the job runs; sent after commit.
                 keys = write_notices(session, job_id, state["moved"], tz=tz)
+                if not result["withdrawn"]:
+                    keys += write_unplaced_notices(session, job_id, state["unplaced"], tz=tz)
             else:
                 _move_batch(session, away, pending[:batch_size], state, tz=tz, now=moment,
                             job_id=job_id)  # fmt: skip
@@ -301,10 +321,49 @@ def write_notices(session: Session, job_id: str, moved: list[dict], *, tz: ZoneI
     return keys
 
 
+def write_unplaced_notices(
+    session: Session, job_id: str, unplaced: list[dict], *, tz: ZoneInfo
+) -> list[str]:
+    """Tell each patient whose visit fitted nowhere that it will not take place (no reminder
+    goes while it waits on a day its doctor is away): one still where the job left it, with
+    an address. Returns the keys, written now or by an earlier run."""
+    keys = []
+    for left in unplaced:
+        visit = session.get(Visit, left["visit_id"])
+        if (
+            visit is None
+            or not visit.notify_email
+            or visit.status not in VisitStatus.MOVABLE
+            or iso(visit.starts_at) != left["starts_at"]
+            or visit.doctor_id != left["doctor_id"]
+        ):
+            continue  # moved or cancelled by the desk since: that told him
+        key = f"bulk:{job_id}:unplaced:{visit.id}"
+        when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        doctor = visit.doctor.full_name
+        notify.write_notice(
+            session, visit, key=key, kind=NoticeKind.CANCELLED,
+            subject="Ваш приём не состоится / Qabulingiz bo'lmaydi"
+            " / Your visit cannot take place",
+            body=(
+                f"{visit.patient.full_name},\n\n"
+                f"ваш приём {when} (врач: {doctor}) не состоится: врача в этот день не будет."
+                " Позвоните нам, чтобы записаться на другое время.\n"
+                f"{when} dagi qabulingiz (shifokor: {doctor}) bo'lmaydi: shifokor bu kuni"
+                " ishlamaydi. Boshqa vaqtga yozilish uchun bizga qo'ng'iroq qiling.\n"
+                f"Your visit at {when} (doctor: {doctor}) cannot take place: the doctor is"
+                " away that day. Please call us to book another time.\n"
+            ),
+        )  # fmt: skip
+        keys.append(key)
+    return keys
+
+
 def _result(state: dict, *, withdrawn: bool = False) -> dict:
     done = len(state["moved"]) + len(state["unplaced"])
     return {
         "doctor_id": state.get("doctor_id"),
+        "to_doctor_id": state.get("to_doctor_id"),
         "exception_id": state["exception_id"],
         # What the job moved or left: a visit the desk cancelled or moved meanwhile is not
         # among them (nor, withdrawn, those it never reached).
@@ -321,10 +380,15 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
     first_day, last_day = _days(state, away)
     first = max(today, first_day)
     last = last_day + timedelta(days=state["search_days"])
+    covering = state.get("to_doctor_id")
+    # The colleague covering for him takes the visits, and nobody else; without one, his own
+    # slots after he is back, else his department's colleagues'.
     same = SlotPool(slots.free_slots(session, tz=tz, first_day=first, last_day=last,
-                                     doctor_id=doctor.id, now=now))  # fmt: skip
+                                     doctor_id=covering or doctor.id, now=now))  # fmt: skip
     colleagues = SlotPool(
-        [
+        []
+        if covering
+        else [
             s
             for s in slots.free_slots(
                 session, tz=tz, first_day=first, last_day=last,
@@ -358,7 +422,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
         )
         placed = None
         for pool, accept in (
-            (same, lambda s: True),
+            (same, (lambda s, ids=service_ids: offers(s, ids)) if covering else (lambda s: True)),
             (colleagues, lambda s, ids=service_ids: offers(s, ids)),
         ):
             placed = _move_one(

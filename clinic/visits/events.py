@@ -112,10 +112,23 @@ CALENDAR_VISIT = {
     "status": str,
 }
 CALENDARS = ("visits_doctor", "visits_department")
+SCHEDULE_CHANGED = "schedule.changed"
+OPT_STR = (str, NoneType)
+SCHEDULE = {
+    "doctor_id": OPT_INT,
+    "department_id": OPT_INT,
+    "what": str,
+    "first_day": OPT_STR,
+    "last_day": OPT_STR,
+}
 declare(
     EventType(VISIT_BOOKED, {kind: CALENDAR_VISIT for kind in CALENDARS}),
     EventType(VISIT_CHANGED, {kind: {**CALENDAR_VISIT, "action": str} for kind in CALENDARS}),
     EventType(VISIT_CANCELLED, {kind: {**CALENDAR_VISIT, "action": str} for kind in CALENDARS}),
+    # A doctor's week, one date's hours or his days away changed (``what``: week, hours,
+    # away), or the clinic's holidays (holiday, on every calendar): his free slots are not
+    # what a calendar drew; the days concerned, when they are some days only.
+    EventType(SCHEDULE_CHANGED, {kind: SCHEDULE for kind in CALENDARS}),
     EventType(
         VISIT_RESCHEDULED,
         {

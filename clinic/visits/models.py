@@ -54,6 +54,8 @@ class WorkingHours(Base):
     slot_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=20)
     capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"), nullable=True)
+    # A date's own hours: on that date its rows replace the week's rows of its weekday.
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class ScheduleException(Base):

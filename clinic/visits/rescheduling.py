@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from clinic import jobs
 from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
-from clinic.reference.models import Service
+from clinic.reference.models import Room, Service
 from clinic.visits import booking, checkin, notify, schedules
 from clinic.visits import visits as v
 from clinic.visits.events import RESCHEDULE_JOB, RESCHEDULE_TASK, VISIT_RESCHEDULED
 from clinic.visits.events import Conflicts as C
 from clinic.visits.events import MoveStatus, NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitMove
+from clinic.visits.reminders import ROOM
 
 QUEUE = "visits"
 
@@ -239,9 +240,18 @@ def refuse(session: Session, job_id: str, exc: DomainError) -> dict:
     return problem
 
 
+def _rooms(session: Session, visit: Visit) -> tuple[str, str, str]:
+    """ ", каб. 12" in each language, as the reminder says it; empty without a room. Read by
+    the visit's room id: a move has just changed it."""
+    room = session.get(Room, visit.room_id) if visit.room_id is not None else None
+    return tuple(f", {word} {room.number}" if room else "" for word in ROOM)
+
+
 def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo):
-    """The patient's notice of the visit's new time (None without an address or if written)."""
+    """The patient's notice of the visit's new time, doctor and room (None without an
+    address or if written)."""
     when, doctor = _local(visit.starts_at, tz), visit.doctor.full_name
+    ru, uz, en = _rooms(session, visit)
     return notify.write_notice(
         session,
         visit,
@@ -250,9 +260,9 @@ def write_moved_notice(session: Session, visit: Visit, *, key: str, tz: ZoneInfo
         subject="Ваш приём перенесён / Qabulingiz ko'chirildi / Your visit has been moved",
         body=(
             f"{visit.patient.full_name},\n\n"
-            f"ваш приём перенесён на {when} (врач: {doctor}).\n"
-            f"qabulingiz {when} ga ko'chirildi (shifokor: {doctor}).\n"
-            f"Your visit has been moved to {when} (doctor: {doctor}).\n"
+            f"ваш приём перенесён на {when} (врач: {doctor}{ru}).\n"
+            f"qabulingiz {when} ga ko'chirildi (shifokor: {doctor}{uz}).\n"
+            f"Your visit has been moved to {when} (doctor: {doctor}{en}).\n"
         ),
     )
 
@@ -264,10 +274,12 @@ def write_moves_notice(session: Session, moves: list[tuple[Visit, datetime]], *,
     if len(moves) == 1:
         return write_moved_notice(session, moves[0][0], key=key, tz=tz)
 
-    def lines(doctor: str) -> str:
+    rooms = {visit.id: _rooms(session, visit) for visit, _ in moves}
+
+    def lines(doctor: str, language: int) -> str:
         return "".join(
             f"  {_local(was, tz)} → {_local(visit.starts_at, tz)}"
-            f" ({doctor}: {visit.doctor.full_name})\n"
+            f" ({doctor}: {visit.doctor.full_name}{rooms[visit.id][language]})\n"
             for visit, was in moves
         )
 
@@ -279,9 +291,9 @@ def write_moves_notice(session: Session, moves: list[tuple[Visit, datetime]], *,
         subject="Ваши приёмы перенесены / Qabullaringiz ko'chirildi / Your visits have been moved",
         body=(
             f"{moves[0][0].patient.full_name},\n\n"
-            f"ваши приёмы перенесены:\n{lines('врач')}\n"
-            f"qabullaringiz ko'chirildi:\n{lines('shifokor')}\n"
-            f"Your visits have been moved:\n{lines('doctor')}"
+            f"ваши приёмы перенесены:\n{lines('врач', 0)}\n"
+            f"qabullaringiz ko'chirildi:\n{lines('shifokor', 1)}\n"
+            f"Your visits have been moved:\n{lines('doctor', 2)}"
         ),
     )
 

@@ -1,4 +1,5 @@
-"""Doctors' schedules: the weekly template, exceptions, and the working shifts of a date.
+"""Doctors' schedules: the weekly template and the working shifts of a date (the exceptions,
+days away and holidays, are kept in :mod:`clinic.visits.exceptions` and named here too).
 
 The template is written in clinic wall-clock time (``CLINIC_TZ``). A date's shift is turned
 into UTC instants once, at its edges, and slots are then counted in real minutes from the
@@ -14,13 +15,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso
-from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.base import is_id
+from clinic.errors import ValidationFailed
 from clinic.reference.models import Doctor, Room
-from clinic.visits.events import ExceptionKind
+from clinic.visits.doctors import announce_change, get_doctor, lock_for_change
+from clinic.visits.exceptions import (  # noqa: F401 - the calendar's names, as before
+    add_exception,
+    away_on,
+    exception_as_dict,
+    exceptions_ahead,
+    exceptions_between,
+    remove_exception,
+)
 from clinic.visits.models import ScheduleException, WorkingHours
 
 # ASCII digits only (``\d`` also takes "٠٩" and "０９"), and nothing after the minutes.
@@ -160,39 +169,65 @@ def _wall(day: date, at: time, tz: ZoneInfo) -> datetime:
     return local_instant(day, at, tz)
 
 
-def get_doctor(session: Session, doctor_id) -> Doctor:
-    doctor = session.get(Doctor, doctor_id) if is_id(doctor_id) else None
-    if doctor is None:
-        raise NotFound(
-            f"doctor {doctor_id} does not exist", errors={"doctor_id": ["no such doctor"]}
-        )
-    return doctor
-
-
-def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
-    """Replace the doctor's weekly template; a weekday may have several rows (two shifts)."""
-    doctor = get_doctor(session, doctor_id)
-    # Two saves of one doctor's week at once (a double click) run one after the other:
-    # otherwise each deletes only the rows it saw and both weeks stay, doubled.
-    session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
+def _valid_rows(session: Session, doctor: Doctor, days, name: str = "days") -> list[dict]:
+    """The rows' values, or a 422 naming each wrong field (``<name>.<index>.<field>``)."""
     if not isinstance(days, list) or len(days) > 50:
-        raise ValidationFailed("days is a list", errors={"days": ["a list of at most 50 rows"]})
+        raise ValidationFailed(f"{name} is a list", errors={name: ["a list of at most 50 rows"]})
     rows, errors = [], {}
     for index, row in enumerate(days):
         values, row_errors = _hours_values(session, row, index, doctor)
-        errors.update(row_errors)
+        errors.update({name + key[len("days") :]: v for key, v in row_errors.items()})
         rows.append(values)
     timed = [r for r in rows if r.get("starts") and r.get("ends")]
     for i, a in enumerate(timed):
         for b in timed[i + 1 :]:
             if a["weekday"] == b["weekday"] and a["starts"] < b["ends"] and b["starts"] < a["ends"]:
-                errors.setdefault("days", []).append("two rows of one weekday overlap")
+                errors.setdefault(name, []).append("two rows of one weekday overlap")
     if errors:
         raise ValidationFailed("the schedule is not valid", errors=errors)
-    session.execute(delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id))
+    return rows
+
+
+def set_week(session: Session, doctor_id: int, days) -> list[WorkingHours]:
+    """Replace the doctor's weekly template; a weekday may have several rows (two shifts).
+    The hours of single dates (:func:`set_date_hours`) stay as they are."""
+    doctor = get_doctor(session, doctor_id)
+    # Two saves of one doctor's week at once (a double click) run one after the other:
+    # otherwise each deletes only the rows it saw and both weeks stay, doubled.
+    lock_for_change(session, doctor_id)
+    rows = _valid_rows(session, doctor, days)
+    session.execute(
+        delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id, WorkingHours.day.is_(None))
+    )
     made = [WorkingHours(doctor_id=doctor_id, **values) for values in rows]
     session.add_all(made)
     session.flush()
+    announce_change(session, doctor, "week")
+    return made
+
+
+def set_date_hours(
+    session: Session, doctor_id: int, day: date, hours, *, today: date
+) -> list[WorkingHours]:
+    """The doctor's hours on ``day`` alone, in place of his week's for that weekday (another
+    shift, a morning away); none (an empty list): the date follows the week again. A day
+    already over keeps its record."""
+    doctor = get_doctor(session, doctor_id)
+    if day < today:
+        raise ValidationFailed("the day is over", errors={"day": ["today or a later day"]})
+    lock_for_change(session, doctor_id)
+    if isinstance(hours, list):
+        # The date names the weekday; a row of the week's shape says it again, or another.
+        hours = [{**row, "weekday": day.weekday()} if isinstance(row, dict) else row
+                 for row in hours]  # fmt: skip
+    rows = _valid_rows(session, doctor, hours, "hours")
+    session.execute(
+        delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id, WorkingHours.day == day)
+    )
+    made = [WorkingHours(doctor_id=doctor_id, day=day, **values) for values in rows]
+    session.add_all(made)
+    session.flush()
+    announce_change(session, doctor, "hours", day, day)
     return made
 
 
@@ -200,15 +235,28 @@ def week_of(session: Session, doctor_id: int) -> list[WorkingHours]:
     return list(
         session.scalars(
             select(WorkingHours)
-            .where(WorkingHours.doctor_id == doctor_id)
+            .where(WorkingHours.doctor_id == doctor_id, WorkingHours.day.is_(None))
             .order_by(WorkingHours.weekday, WorkingHours.starts)
         )
     )
 
 
+def dates_ahead(session: Session, doctor_id: int, today: date) -> list[WorkingHours]:
+    """The doctor's hours of single dates, today's and later, in order."""
+    return list(
+        session.scalars(
+            select(WorkingHours)
+            .where(WorkingHours.doctor_id == doctor_id, WorkingHours.day >= today)
+            .order_by(WorkingHours.day, WorkingHours.starts)
+            .limit(500)
+        )
+    )
+
+
 def hours_as_dict(row: WorkingHours) -> dict:
+    """A row of the week (its weekday), or of a single date (its day)."""
     return {
-        "weekday": row.weekday,
+        **({"weekday": row.weekday} if row.day is None else {"day": row.day.isoformat()}),
         "starts": f"{row.starts:%H:%M}",
         "ends": _as_hhmm(row.ends),
         "breaks": row.breaks or [],
@@ -216,103 +264,6 @@ def hours_as_dict(row: WorkingHours) -> dict:
         "capacity": row.capacity,
         "room_id": row.room_id,
     }
-
-
-def exception_as_dict(row: ScheduleException) -> dict:
-    return {
-        "id": row.id,
-        "doctor_id": row.doctor_id,
-        "kind": row.kind,
-        "first_day": iso(row.first_day),
-        "last_day": iso(row.last_day),
-        "note": row.note,
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-    }
-
-
-def add_exception(
-    session: Session,
-    *,
-    kind: str,
-    first_day: date,
-    last_day: date,
-    doctor_id: int | None = None,
-    note: str = "",
-    actor: str = "",
-) -> ScheduleException:
-    """A doctor away for whole days, or (kind ``holiday``, no doctor) the clinic closed."""
-    errors = {}
-    if kind not in ExceptionKind.ALL:
-        errors["kind"] = [f"one of {', '.join(ExceptionKind.ALL)}"]
-    if kind == ExceptionKind.HOLIDAY and doctor_id is not None:
-        errors["doctor_id"] = ["a clinic holiday names no doctor"]
-    if kind != ExceptionKind.HOLIDAY and doctor_id is None:
-        errors["doctor_id"] = ["required"]
-    if first_day > last_day:
-        errors["last_day"] = ["on or after first_day"]
-    elif (last_day - first_day).days > 366:
-        errors["last_day"] = ["at most a year after first_day"]
-    if errors:
-        raise ValidationFailed("the exception is not valid", errors=errors)
-    if doctor_id is not None:
-        get_doctor(session, doctor_id)
-    same = session.scalar(
-        select(ScheduleException.id).where(
-            (
-                ScheduleException.doctor_id.is_(None)
-                if doctor_id is None
-                else ScheduleException.doctor_id == doctor_id
-            ),
-            ScheduleException.kind == kind,
-            ScheduleException.first_day == first_day,
-            ScheduleException.last_day == last_day,
-        )
-    )
-    if same is not None:
-        # A form sent twice: the days are declared once (their visits listed once).
-        detail = f"the same {kind} is already declared (exception {same})"
-        raise Conflict(detail, code="already_declared", errors={"first_day": [detail]})
-    row = ScheduleException(
-        doctor_id=doctor_id,
-        kind=kind,
-        first_day=first_day,
-        last_day=last_day,
-        note=(note or "")[:300],
-        created_by=actor[:64],
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def remove_exception(session: Session, exception_id) -> ScheduleException:
-    """Take back an exception declared by mistake: its days are bookable again. Visits moved
-    or cancelled because of it stay as they are."""
-    row = session.get(ScheduleException, exception_id) if is_id(exception_id) else None
-    if row is None:
-        raise NotFound(f"exception {exception_id} does not exist")
-    session.delete(row)
-    session.flush()
-    return row
-
-
-def exceptions_between(
-    session: Session, doctor_ids, first_day: date, last_day: date
-) -> list[ScheduleException]:
-    """Exceptions touching the days, for these doctors or the whole clinic."""
-    return list(
-        session.scalars(
-            select(ScheduleException).where(
-                ScheduleException.first_day <= last_day,
-                ScheduleException.last_day >= first_day,
-                or_(
-                    ScheduleException.doctor_id.is_(None),
-                    ScheduleException.doctor_id.in_(list(doctor_ids)),
-                ),
-            )
-        )
-    )
 
 
 @dataclass
@@ -354,34 +305,6 @@ class Shift:
         return not any(starts < b[1] and b[0] < ends for b in self.breaks)
 
 
-def exceptions_ahead(
-    session: Session, doctor_id: int, today: date, limit: int = 200
-) -> list[ScheduleException]:
-    """A doctor's days off and the clinic's holidays still to come or under way on ``today``,
-    in order: after a few years the past ones would fill any list and hide next week's."""
-    return list(
-        session.scalars(
-            select(ScheduleException)
-            .where(
-                or_(
-                    ScheduleException.doctor_id == doctor_id,
-                    ScheduleException.doctor_id.is_(None),
-                ),
-                ScheduleException.last_day >= today,
-            )
-            .order_by(ScheduleException.first_day, ScheduleException.id)
-            .limit(limit)
-        )
-    )
-
-
-def away_on(exceptions, doctor_id: int, day: date) -> ScheduleException | None:
-    for row in exceptions:
-        if row.first_day <= day <= row.last_day and row.doctor_id in (None, doctor_id):
-            return row
-    return None
-
-
 def shifts(
     hours: list[WorkingHours],
     exceptions: list[ScheduleException],
@@ -390,14 +313,22 @@ def shifts(
     tz: ZoneInfo,
 ) -> list[Shift]:
     """Every shift of these template rows from ``first_day`` to ``last_day`` (clinic dates),
-    leaving out the days an exception covers."""
+    leaving out the days an exception covers. A doctor's rows of a single date replace his
+    week's on that date."""
     by_weekday: dict[int, list[WorkingHours]] = {}
+    by_date: dict[date, list[WorkingHours]] = {}
     for row in hours:
-        by_weekday.setdefault(row.weekday, []).append(row)
+        if row.day is None:
+            by_weekday.setdefault(row.weekday, []).append(row)
+        else:
+            by_date.setdefault(row.day, []).append(row)
     out = []
     day = first_day
     while day <= last_day:
-        for row in by_weekday.get(day.weekday(), ()):
+        dated = by_date.get(day, [])
+        own = {r.doctor_id for r in dated}
+        week = [r for r in by_weekday.get(day.weekday(), ()) if r.doctor_id not in own]
+        for row in week + dated:
             if away_on(exceptions, row.doctor_id, day):
                 continue
             out.append(

@@ -16,6 +16,7 @@ from clinic.errors import Forbidden
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
+from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
 from web import db
 from web.api.schemas import JobSchema, ProblemSchema
@@ -88,11 +89,18 @@ def _accepted(session, job):
 # -- schedules ------------------------------------------------------------------------------
 
 
+def _today():
+    return utcnow().astimezone(_settings().tz).date()
+
+
 def _week_out(session, doctor_id: int) -> dict:
-    today = utcnow().astimezone(_settings().tz).date()
+    today = _today()
     return {
         "doctor_id": doctor_id,
         "days": [schedules.hours_as_dict(r) for r in schedules.week_of(session, doctor_id)],
+        "dates": [
+            schedules.hours_as_dict(r) for r in schedules.dates_ahead(session, doctor_id, today)
+        ],
         "exceptions": [
             schedules.exception_as_dict(e)
             for e in schedules.exceptions_ahead(session, doctor_id, today)
@@ -119,11 +127,34 @@ def get_schedule(doctor_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(422, schema=ProblemSchema)
 def put_schedule(data, doctor_id: int):
-    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room."""
+    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room.
+    The answer lists the visits still to come that the new hours leave out
+    (``visits_to_move``): nothing moves them by itself."""
     session = db.session()
     schedules.set_week(session, doctor_id, data["days"])
+    # Read in the change's own transaction, as a day off's visits are.
+    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
     session.commit()
-    return _week_out(session, doctor_id)
+    return answer
+
+
+@blp.route("/doctors/<int:doctor_id>/schedule/dates", methods=["PUT"])
+@requires("reference.edit")
+@blp.arguments(schemas.DateHoursIn)
+@blp.response(200, schemas.WeekOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def put_date_hours(data, doctor_id: int):
+    """The doctor's hours on one date (today or later) in place of his week's; ``hours``
+    empty: the date follows the week again. The answer lists the visits still to come that
+    the hours leave out (``visits_to_move``): nothing moves them by itself."""
+    session = db.session()
+    schedules.set_date_hours(session, doctor_id, data["day"], data["hours"], today=_today())
+    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
+    session.commit()
+    return answer
 
 
 @blp.route("/schedule-exceptions", methods=["POST"])
@@ -171,7 +202,8 @@ def remove_exception(exception_id: int):
 def doctor_away(data, doctor_id: int):
     """Mark the doctor away for whole days and move his visits of those days to the nearest
     free slots (his own first, then his department's colleagues'). Days already declared
-    for him (a sick day entered first) are kept, not declared again. The job's progress is
+    for him (a sick day entered first) are kept, not declared again. With ``to_doctor_id``
+    the visits go to that colleague's free slots only. The job's progress is
     on its channel; its result lists what moved where and what could not be placed."""
     session = db.session()
     _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)

@@ -11,13 +11,17 @@ from datetime import date
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from clinic.reference.models import Department, Doctor
+from clinic.base import FIRST_DAY, LAST_DAY
+from clinic.reference.models import Department, Doctor, Service
 from clinic.reference.patients import clinic_today
 from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
+from clinic.visits.events import ExceptionKind, VisitStatus
+from clinic.visits.models import Visit
+from clinic.visits.schedules import away_on, day_bounds, exceptions_between
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language, visit_status_names
@@ -48,6 +52,9 @@ def _texts() -> dict:
         },
         "statuses": visit_status_names(),
         "checkIn": _("Check in"),
+        # The doctor's steps, for one who sees his patients by the calendar (no queue).
+        "start": _("Start"),
+        "finish": _("Finish"),
         "checkedIn": _("Patient checked in: ticket {code}"),
         # A doctor without a queue sees his patients by the calendar alone: no ticket.
         "checkedInNoTicket": _("Patient checked in."),
@@ -60,16 +67,63 @@ def _texts() -> dict:
             "reason": _("Say why the visit moves."),
         },
         "booked": _("Booked."),
+        "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),
         "free": _("free"),
         "moving": _("Moving the visit… {progress}%"),
         "moved": _("Moved to {time}."),
+        "cancelled": _("Visit cancelled."),
+        "cancelReason": _("Say why the visit is cancelled."),
         "failed": _("The action failed: {detail}"),
         "network": _("The server could not be reached. Check the connection and try again."),
         # Q.problem() words a refused call with these; without them a 401/403 showed nothing.
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
     }
+
+
+def _services(session, department_id: int | None, language: str) -> list[dict]:
+    """The services a visit of the department can be booked for (its own and the shared
+    ones), named in the page's language with their length: picked, the calendar offers the
+    starts where the whole service fits, and the visit is booked with it."""
+    rows = session.scalars(
+        select(Service)
+        .where(
+            Service.active.is_(True),
+            or_(Service.department_id == department_id, Service.department_id.is_(None)),
+        )
+        .order_by(Service.code, Service.id)
+    )
+    return [
+        {
+            "id": row.id,
+            "label": (getattr(row, f"name_{language}", None) or row.name_ru)
+            + " · "
+            + _("%(minutes)s min", minutes=row.duration_minutes),
+        }
+        for row in rows
+    ]
+
+
+def _away_names() -> dict[str, str]:
+    return {
+        ExceptionKind.DAY_OFF: _("Day off"),
+        ExceptionKind.LEAVE: _("On leave"),
+        ExceptionKind.SICK: _("Sick"),
+        ExceptionKind.HOLIDAY: _("Clinic holiday"),
+    }
+
+
+def _away(session, doctors, day) -> dict[int, str]:
+    """Per doctor away on ``day`` (or the clinic closed), what the calendar says in his
+    column: why he has no slot that day, with the note it was declared with."""
+    exceptions = exceptions_between(session, [d.id for d in doctors], day, day)
+    names, out = _away_names(), {}
+    for doctor in doctors:
+        row = away_on(exceptions, doctor.id, day)
+        if row is not None:
+            out[doctor.id] = names[row.kind] + (f": {row.note}" if row.note else "")
+    return out
 
 
 @bp.get("/visits/calendar")
@@ -84,6 +138,9 @@ def calendar():
         day = date.fromisoformat(day_arg) if day_arg else clinic_today(tz)
     except ValueError:
         abort(400, description=_("The day is written as YYYY-MM-DD."))
+    if not FIRST_DAY <= day <= LAST_DAY:
+        # The calendar's reach, as the API's (9999-12-31 has no next day to end it).
+        abort(400, description=_("The day is written as YYYY-MM-DD."))
     own = identity.doctor_id if identity and not identity.can("visits.book") else None
     doctor_id = own or _int_arg("doctor")
     departments = list(session.scalars(select(Department).where(Department.active.is_(True))))
@@ -95,16 +152,34 @@ def calendar():
         department_id = doctor.department_id
     elif department_id is None and departments:
         department_id = departments[0].id
-    doctors = list(
-        session.scalars(
-            select(Doctor)
-            .where(Doctor.department_id == department_id, Doctor.active.is_(True))
-            .order_by(Doctor.id)
-        )
-    )
     if doctor_id is not None:
-        doctors = [d for d in doctors if d.id == doctor_id]
+        doctors = [doctor]
+    else:
+        # The department's doctors at work, and any with visits booked in it that day: one
+        # who has left (deactivated) or moved to another department keeps his patients on
+        # the calendar, for the registrar to move them, instead of hiding them.
+        first, after = day_bounds(day, tz)
+        booked_here = select(Visit.doctor_id).where(
+            Visit.department_id == department_id,
+            Visit.starts_at >= first,
+            Visit.starts_at < after,
+            Visit.status != VisitStatus.CANCELLED,
+        )
+        doctors = list(
+            session.scalars(
+                select(Doctor)
+                .where(
+                    or_(
+                        (Doctor.department_id == department_id) & Doctor.active.is_(True),
+                        Doctor.id.in_(booked_here),
+                    )
+                )
+                .order_by(Doctor.id)
+            )
+        )
     language = current_language()
+    may_book = bool(identity and identity.can("visits.book"))
+    services = _services(session, department_id, language)
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
         "visits/calendar.html",
@@ -112,17 +187,23 @@ def calendar():
         departments=[(d.id, getattr(d, f"name_{language}") or d.name_ru) for d in departments],
         department_id=department_id,
         doctors=doctors,
+        away=_away(session, doctors, day),
         doctor_id=doctor_id,
-        may_book=bool(identity and identity.can("visits.book")),
+        may_book=may_book,
+        services=services if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
             "mayCheckIn": bool(identity and identity.can("visits.book")),
+            # Starting and completing a visit: the doctor's steps (the API's queue.call).
+            "mayTreat": bool(identity and identity.can("queue.call")),
             "day": day.isoformat(),
             "departmentId": department_id,
             "doctorId": doctor_id,
             "channel": channel,
             "timezone": db.runtime().settings.timezone,
             "doctors": [{"id": d.id, "name": d.full_name} for d in doctors],
+            # What each booked visit is for, beside the patient's name (the doctor's day).
+            "services": services,
             "texts": _texts(),
         },
     )

@@ -60,10 +60,35 @@ class WeekIn(StrictSchema):
     days = fields.List(fields.Nested(HoursRow), required=True, validate=validate.Length(max=50))
 
 
+class DateHoursRow(StrictSchema):
+    """A row of one date's hours: a week's row without the weekday (the date names it)."""
+
+    starts = fields.String(required=True)
+    ends = fields.String(required=True)
+    breaks = fields.List(fields.List(fields.String()), load_default=list)
+    slot_minutes = fields.Integer(strict=True, load_default=20)
+    capacity = fields.Integer(strict=True, load_default=1)
+    room_id = _id(allow_none=True, load_default=None)
+
+
+class DateHoursIn(StrictSchema):
+    day = _day(required=True)
+    hours = fields.List(
+        fields.Nested(DateHoursRow), required=True, validate=validate.Length(max=50)
+    )
+
+
 class WeekOut(Schema):
     doctor_id = fields.Integer()
     days = fields.List(fields.Dict())
+    dates = fields.List(
+        fields.Dict(), metadata={"description": "Hours of single dates, today's and later."}
+    )
     exceptions = fields.List(fields.Dict())
+    visits_to_move = fields.List(
+        fields.Integer(),
+        metadata={"description": "Visits still to come the hours just saved leave out."},
+    )
 
 
 class ExceptionIn(StrictSchema):
@@ -205,3 +230,5 @@ class AwayIn(StrictSchema):
     last_day = _day(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=300))
     search_days = fields.Integer(strict=True, load_default=14)
+    # The colleague covering for him: his visits go to that colleague's free slots only.
+    to_doctor_id = _id(allow_none=True, load_default=None)

@@ -5,6 +5,8 @@
  * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
  * opens the reschedule dialog, which follows the move's job to its result. A scheduled visit
  * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
+ * To whom may (the doctor), an arrived visit offers "Start" and a begun one "Finish".
+ * "Earliest free time" picks the first free slot of the coming weeks for the booking form.
  */
 (function (global) {
   "use strict";
@@ -19,23 +21,14 @@
   var form = document.getElementById("booking-form");
   var dialog = document.getElementById("reschedule-dialog");
   var state = { slots: [], visits: [] };
-  var clock = new Intl.DateTimeFormat("en-GB", {
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZone: cfg.timezone,
-  });
+  var serviceNames = {};
+  (cfg.services || []).forEach(function (one) { serviceNames[one.id] = one.label; });
+  var clock = new Intl.DateTimeFormat("en-GB",
+    { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.timezone });
+  var calendarDay = new Intl.DateTimeFormat("en-GB",
+    { year: "numeric", month: "2-digit", day: "2-digit", timeZone: cfg.timezone });
 
-  var calendarDay = new Intl.DateTimeFormat("en-GB", {
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    timeZone: cfg.timezone,
-  });
-
-  function hhmm(iso) {
-    return clock.format(new Date(iso));
-  }
+  function hhmm(iso) { return clock.format(new Date(iso)); }
 
   // The clinic's day (YYYY-MM-DD) of an instant: counted in the clinic's time zone, as the
   // API counts "the visit's day" for check-in, not in the browser's.
@@ -46,15 +39,20 @@
   }
 
   function show(node, text) {
-    if (!node) return;
-    node.textContent = text || "";
-    node.hidden = !text;
+    if (node) { node.textContent = text || ""; node.hidden = !text; }
+  }
+
+  // The service picked in the booking form: the free slots are then the starts where the
+  // whole service fits (with the doctors who offer it), and the visit is booked with it.
+  function service() {
+    return form && form.elements.service_id ? form.elements.service_id.value : "";
   }
 
   function load() {
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
+    var slotsQuery = day + (service() ? "&service_id=" + service() : "");
     return Promise.all([
-      Q.api("GET", "/api/v1/visits/slots?" + day),
+      Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
       Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&" + scope),
     ]).then(
       function (answers) {
@@ -108,6 +106,9 @@
     node.setAttribute("data-status", visit.status);
     node.appendChild(Q.element("span", "slot__time", hhmm(visit.starts_at)));
     node.appendChild(Q.element("span", "slot__patient", visit.patient_name));
+    var booked = (visit.services || []).map(function (one) { return serviceNames[one.service_id]; })
+      .filter(Boolean);
+    if (booked.length) node.appendChild(Q.element("span", "slot__service", booked.join(", ")));
     var status = texts.statuses[visit.status] || texts.taken;
     node.appendChild(Q.element("span", "slot__status", status));
     return node;
@@ -120,7 +121,21 @@
     var button = Q.element("button", "button slot__action", texts.checkIn);
     button.type = "button";
     button.setAttribute("data-check-in", visit.id);
-    button.addEventListener("click", function () { checkIn(visit, button); });
+    button.addEventListener("click", function () { visitStep(visit, "check-in", button); });
+    return button;
+  }
+
+  // The doctor's steps on the calendar: an arrived patient's visit begins, a begun one ends
+  // (a doctor without a queue has no other screen for them; with one, his ticket follows).
+  function treatButton(visit) {
+    if (!cfg.mayTreat) return null;
+    var step = { arrived: "start", in_progress: "complete" }[visit.status];
+    if (!step) return null;
+    var label = step === "start" ? texts.start : texts.finish;
+    var button = Q.element("button", "button slot__action", label);
+    button.type = "button";
+    button.setAttribute("data-visit-step", visit.id);
+    button.addEventListener("click", function () { visitStep(visit, step, button); });
     return button;
   }
 
@@ -134,7 +149,11 @@
       });
       state.visits.forEach(function (visit) {
         if (visit.doctor_id !== doctorId) return;
-        rows.push({ at: visit.starts_at, node: takenSlot(visit), action: checkInButton(visit) });
+        rows.push({
+          at: visit.starts_at,
+          node: takenSlot(visit),
+          action: checkInButton(visit) || treatButton(visit),
+        });
       });
       rows.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
       var list = section.querySelector("[data-slots]");
@@ -173,17 +192,54 @@
     if (!shown) show(box || failure, conflict || Q.problem(texts, answer));
   }
 
+  // A time is said with its date when it is not on the calendar's day.
+  function when(iso) {
+    var day = clinicDay(new Date(iso));
+    return day === cfg.day ? hhmm(iso) : day.split("-").reverse().join(".") + " " + hhmm(iso);
+  }
+
   function pick(slot) {
     form.elements.doctor_id.value = String(slot.doctor_id);
     form.elements.starts_at.value = slot.starts_at;
     var doctor = cfg.doctors.filter(function (d) { return d.id === slot.doctor_id; })[0];
     show(document.getElementById("booking-slot"),
-      hhmm(slot.starts_at) + (doctor ? " · " + doctor.name : ""));
+      when(slot.starts_at) + (doctor ? " · " + doctor.name : ""));
     render();
     form.elements.patient_id.focus();
   }
 
+  // "Any doctor, the earliest time": the first free slot of the calendar's doctors (for the
+  // service picked) from the calendar's day, or today, on; picked for the booking form.
+  var EARLIEST_DAYS = 31;
+  function earliest() {
+    var today = clinicDay(new Date());
+    var from = cfg.day > today ? cfg.day : today;
+    var last = new Date(from + "T12:00:00Z");
+    last.setUTCDate(last.getUTCDate() + EARLIEST_DAYS - 1);
+    var query = scope + "&from=" + from + "&to=" + last.toISOString().slice(0, 10) + "&limit=1" +
+      (service() ? "&service_id=" + service() : "");
+    show(failure, "");
+    Q.api("GET", "/api/v1/visits/slots?" + query).then(
+      function (answer) {
+        if (answer.status !== 200) return showErrors(form, answer);
+        if (!answer.body.length) {
+          return show(failure, Q.fill(texts.noneFree, { days: EARLIEST_DAYS }));
+        }
+        pick(answer.body[0]);
+      },
+      function () { show(failure, texts.network); }
+    );
+  }
+
   if (form) {
+    form.querySelector("[data-earliest]").addEventListener("click", earliest);
+    form.elements.service_id.addEventListener("change", function () {
+      // Another service fits other starts: the slot picked for the last one is picked again.
+      form.elements.starts_at.value = "";
+      var slotLine = document.getElementById("booking-slot");
+      show(slotLine, slotLine.getAttribute("data-empty"));
+      load();
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       clearErrors(form);
@@ -195,6 +251,7 @@
         starts_at: form.elements.starts_at.value,
         comment: form.elements.comment.value,
         notify_email: form.elements.notify_email.value || null,
+        service_ids: service() ? [Number(service())] : [],
       };
       Q.api("POST", "/api/v1/visits", body).then(
         function (answer) {
@@ -216,17 +273,21 @@
 
   // -- check-in -----------------------------------------------------------------------------
 
-  function checkIn(visit, button) {
+  // Check-in (the desk's) and the doctor's start and complete: the visit as the answer has
+  // it, redrawn; a refusal said on the page by its code.
+  function visitStep(visit, step, button) {
     button.disabled = true;
     show(failure, "");
     show(message, "");
-    Q.api("POST", "/api/v1/visits/" + visit.id + "/check-in", {}).then(
+    Q.api("POST", "/api/v1/visits/" + visit.id + "/" + step, {}).then(
       function (answer) {
         if (answer.status === 200) {
           var ticket = answer.body.ticket;
-          show(message, ticket
-            ? Q.fill(texts.checkedIn, { code: ticket.code })
-            : texts.checkedInNoTicket);
+          if (step === "check-in") {
+            show(message, ticket
+              ? Q.fill(texts.checkedIn, { code: ticket.code })
+              : texts.checkedInNoTicket);
+          }
           state.visits = state.visits.map(function (one) {
             return one.id === answer.body.id ? answer.body : one;
           });
@@ -249,6 +310,40 @@
 
   var moving = null;
 
+  // The move dialog's free times: the day and doctor it names (this day and the visit's
+  // doctor when it opens; another day, a colleague, when the patient asks for them), the
+  // starts where the visit's service fits when it has one.
+  function moveSlots() {
+    var moveForm = dialog.querySelector("form");
+    var select = moveForm.elements.starts_at;
+    var day = moveForm.elements.day.value;
+    var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
+    // One service still on the price list (a dropped one books no more, but moves).
+    var services = (moving.services || []).filter(function (o) {
+      return serviceNames[o.service_id];
+    });
+    var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
+      (services.length === 1 && moving.services.length === 1
+        ? "&service_id=" + services[0].service_id : "");
+    select.textContent = "";
+    if (!day) return;
+    Q.api("GET", "/api/v1/visits/slots?" + query).then(
+      function (answer) {
+        if (answer.status !== 200) {
+          showErrors(moveForm, answer, dialog.querySelector("[data-result]"));
+          return;
+        }
+        select.textContent = "";
+        answer.body.forEach(function (slot) {
+          var option = Q.element("option", null, hhmm(slot.starts_at));
+          option.value = slot.starts_at;
+          select.appendChild(option);
+        });
+      },
+      function () { show(dialog.querySelector("[data-result]"), texts.network); }
+    );
+  }
+
   function openMove(visit) {
     moving = visit;
     var moveForm = dialog.querySelector("form");
@@ -257,14 +352,9 @@
     dialog.querySelector("[data-progress]").hidden = true;
     dialog.querySelector("[data-visit]").textContent =
       hhmm(visit.starts_at) + " · " + visit.patient_name;
-    var select = moveForm.elements.starts_at;
-    select.textContent = "";
-    state.slots.forEach(function (slot) {
-      if (slot.doctor_id !== visit.doctor_id) return;
-      var option = Q.element("option", null, hhmm(slot.starts_at));
-      option.value = slot.starts_at;
-      select.appendChild(option);
-    });
+    moveForm.elements.day.value = cfg.day;
+    moveForm.elements.doctor_id.value = String(visit.doctor_id);
+    moveSlots();
     dialog.showModal();
   }
 
@@ -286,7 +376,8 @@
       }
       if (data.status === "succeeded") {
         progress.value = 100;
-        show(result, Q.fill(texts.moved, { time: hhmm(data.result.to.starts_at) }));
+        // Another day is said with its date, as the patient's notice says it (dd.mm.yyyy).
+        show(result, Q.fill(texts.moved, { time: when(data.result.to.starts_at) }));
       } else if (data.status === "failed") {
         var error = data.error || {};
         show(result, texts.conflicts[error.code] || Q.fill(texts.failed, { detail: error.detail }));
@@ -302,6 +393,35 @@
     dialog.querySelector("[data-close]").addEventListener("click", function () {
       dialog.close();
     });
+    var dialogForm = dialog.querySelector("form");
+    // Cancelling, with the reason the dialog asks for and who asked: the patient (late, when
+    // inside the clinic's window) or the clinic (the patient is told by e-mail).
+    dialog.querySelector("[data-cancel-visit]").addEventListener("click", function () {
+      clearErrors(dialogForm);
+      var result = dialog.querySelector("[data-result]");
+      show(result, "");
+      var reason = dialogForm.elements.reason.value.trim();
+      if (!reason) {
+        show(dialogForm.querySelector('[data-error-for="reason"]'), texts.cancelReason);
+        return;
+      }
+      var body = { by: dialogForm.elements.by.value, reason: reason };
+      Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
+        function (answer) {
+          if (answer.status === 200) {
+            show(result, texts.cancelled);
+            load();
+            return;
+          }
+          var problem = answer.body || {};
+          show(result, texts.conflicts[problem.code] || Q.problem(texts, answer));
+          if (problem.code === "status_changed") load();
+        },
+        function () { show(result, texts.network); }
+      );
+    });
+    dialogForm.elements.day.addEventListener("change", moveSlots);
+    dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
     dialog.querySelector("form").addEventListener("submit", function (event) {
       event.preventDefault();
       var moveForm = event.target;
@@ -309,6 +429,8 @@
       var result = dialog.querySelector("[data-result]");
       show(result, "");
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
+      var doctorId = Number(moveForm.elements.doctor_id.value);
+      if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
       Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
         function (answer) {
           if (answer.status === 202) followJob(answer.body);

@@ -1,0 +1,46 @@
+"""What a change of a doctor's weekly hours leaves out: the visits booked under the old week
+that the new one no longer covers (shorter hours, a new break, a weekday no longer worked).
+
+Nothing moves them by itself, as with a day off: the registrar is given their ids, to move
+or cancel them, instead of finding out when the patient comes to a closed door.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.visits import schedules
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
+
+
+def visits_outside_hours(
+    session: Session, doctor_id: int, tz: ZoneInfo, *, now: datetime | None = None
+) -> list[int]:
+    """The ids of the doctor's visits still to happen (scheduled or arrived, not over yet)
+    that no shift of his week covers now, in time order."""
+    now = now or utcnow()
+    visits = session.scalars(
+        select(Visit)
+        .where(
+            Visit.doctor_id == doctor_id,
+            Visit.status.in_(VisitStatus.MOVABLE),
+            Visit.ends_at > now,
+        )
+        .order_by(Visit.starts_at, Visit.id)
+    ).all()
+    hours = schedules.hours_for(session, [doctor_id])
+    day_shifts: dict[date, list[schedules.Shift]] = {}
+    outside = []
+    for visit in visits:
+        day = visit.starts_at.astimezone(tz).date()
+        if day not in day_shifts:
+            day_shifts[day] = schedules.shifts(hours, [], day, day, tz)
+        if not any(s.covers(visit.starts_at, visit.ends_at) for s in day_shifts[day]):
+            outside.append(visit.id)
+    return outside
