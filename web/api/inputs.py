@@ -8,7 +8,9 @@ database sees it, as a 4xx naming the field:
 - lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
   any write or response with them fails;
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
-  limit), or with a number longer than Python reads as one (its 4300 digits).
+  limit), or with a number longer than Python reads as one (its 4300 digits);
+- JSON naming a key twice in one object (``{"amount": 1, "amount": 2}``), at any depth: a 400
+  naming the key by its path (``items.0.amount``), where Python would keep the last value.
 
 Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
 providers) check the same things themselves with :func:`check_document` and
@@ -27,6 +29,7 @@ from flask import abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
+from clinic.jsonkeys import repeated_in, unique_keys
 from web.errors import problem
 from web.permissions import speaks_own_protocol
 
@@ -67,7 +70,8 @@ def storable(value: str) -> str:
 
 
 def check_document(document, root: str = "_schema") -> None:
-    """Walk a decoded JSON document without recursion: depth, keys and every string."""
+    """Walk a decoded JSON document without recursion: depth, keys and every string, and (for
+    one parsed with :func:`clinic.jsonkeys.unique_keys`) a key given twice in one object."""
     stack = [(document, "", 0)]
     while stack:
         node, path, depth = stack.pop()
@@ -76,6 +80,10 @@ def check_document(document, root: str = "_schema") -> None:
         if isinstance(node, str):
             check_text(node, path or root)
         elif isinstance(node, dict):
+            repeated = repeated_in(node)
+            if repeated is not None:
+                name = f"{path}.{repeated}" if path else repeated
+                raise UnsafeInput(name, "is given more than once in its object", 400)
             for key, value in node.items():
                 name = f"{path}.{key}" if path else str(key)
                 check_text(key, name)
@@ -88,7 +96,7 @@ def check_document(document, root: str = "_schema") -> None:
 def parse_json(text: str | bytes):
     """``json.loads`` that refuses, as ``UnsafeInput``, what the boundary refuses."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except RecursionError:
         raise UnsafeInput("_schema", f"nested deeper than {MAX_DEPTH} levels", 400) from None
     except UnicodeDecodeError:
