@@ -68,6 +68,14 @@ def _cyrillic_e(previous: str) -> str:
     return "e"
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): "й" sent as "и" and a combining breve (as
+    some phones and pasted text send it) becomes the one letter a keyboard types, so a name
+    is stored, shown and compared one way. Anything else is kept as typed, the apostrophe of
+    "Oʻralov" included (search keys fold those)."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def search_key(text: str | None) -> str:
     """The lower-case Uzbek Latin spelling of ``text``, used to match names across scripts.
 

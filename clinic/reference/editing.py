@@ -26,6 +26,7 @@ from clinic.text import (
     APOSTROPHE,
     LOOSE_FOLDS,
     NotAPhone,
+    nfc,
     normalize_phone,
     search_key,
 )
@@ -85,7 +86,9 @@ class FieldReader:
         message: str = "Not in the expected form.",
         transform: Callable[[str], str] | None = None,
     ) -> None:
-        """A string, stripped; an empty optional one becomes "" (or None when ``nullable``)."""
+        """A string, stripped and composed (:func:`clinic.text.nfc`, also for a price list's
+        file or the demo data, which no request brings); an empty optional one becomes ""
+        (or None when ``nullable``)."""
         if not self.given(field, required):
             return
         value = self.data[field]
@@ -95,7 +98,7 @@ class FieldReader:
         if value and CONTROL_CHARS.search(value):
             self.fail(field, "Contains control characters.")
             return
-        value = (value or "").strip()
+        value = nfc((value or "").strip())
         if transform is not None:
             value = transform(value)
         if not value:

@@ -12,6 +12,10 @@ database sees it, as a 4xx naming the field:
 - JSON naming a key twice in one object (``{"amount": 1, "amount": 2}``), at any depth: a 400
   naming the key by its path (``items.0.amount``), where Python would keep the last value.
 
+Text that passes is read in Unicode's composed form (NFC), JSON, query and form fields alike:
+"й" sent as "и" and a combining breve is stored, compared and searched as the one letter
+every keyboard types (see :func:`clinic.text.nfc`). Passwords are read as typed.
+
 Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
 providers) check the same things themselves with :func:`check_document` and
 :func:`storable`, and answer in that protocol.
@@ -25,11 +29,13 @@ from __future__ import annotations
 import json
 import re
 
-from flask import abort, current_app, request
+from flask import Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from clinic.jsonkeys import repeated_in, unique_keys
+from clinic.text import nfc
 from web.errors import problem
 from web.permissions import speaks_own_protocol
 
@@ -38,6 +44,9 @@ MAX_DEPTH = 32
 # 414) is set above this in web/gunicorn_conf.py.
 MAX_URI_BYTES = 4096
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Secrets are compared as they were typed: a password set before text was composed must
+# still sign in, whatever form its letters were sent in.
+AS_TYPED = frozenset({"password", "current_password", "new_password"})
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -106,7 +115,63 @@ def parse_json(text: str | bytes):
     except ValueError:  # JSON, but a number longer than Python reads (4300 digits)
         raise UnsafeInput("_schema", "a number has too many digits", 400) from None
     check_document(document)
+    if (text.isascii() and b"\\u" not in _as_bytes(text)) or document is None:
+        return document  # no letter to compose, written or escaped
+    return composed(document)
+
+
+def _as_bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def composed(document):
+    """``document`` with every string and key in NFC (in place: a parser's fresh document),
+    but passwords (``AS_TYPED``). Two keys of one object that compose to one are a key given
+    twice (400)."""
+    if isinstance(document, str):
+        return nfc(document)
+    stack = [(document, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            keys = [nfc(key) for key in node]
+            if len(set(keys)) < len(keys):
+                twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+                name = f"{path}.{twice}" if path else twice
+                raise UnsafeInput(name, "is given more than once in its object", 400)
+            if keys != list(node):
+                values = list(node.values())
+                node.clear()
+                node.update(zip(keys, values))
+            for key, value in node.items():
+                if isinstance(value, str):
+                    node[key] = value if key in AS_TYPED else nfc(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{key}" if path else key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    node[i] = nfc(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{i}" if path else str(i)))
     return document
+
+
+class ComposedMultiDict(ImmutableMultiDict):
+    """Query and form fields (``Request.parameter_storage_class``) with their names and text
+    in NFC, passwords as typed; uploads are kept as they are."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None and not isinstance(mapping, dict):
+            mapping = [
+                (nfc(k), v if k in AS_TYPED or not isinstance(v, str) else nfc(v))
+                for k, v in (mapping.items(multi=True) if hasattr(mapping, "items") else mapping)
+            ]
+        super().__init__(mapping)
+
+
+class ClinicRequest(Request):
+    parameter_storage_class = ComposedMultiDict
 
 
 class AsciiIntegerConverter(IntegerConverter):
