@@ -32,7 +32,6 @@ import time
 
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, make_response, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
@@ -41,6 +40,7 @@ from clinic.payments import click, links, payme
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.inputs import UnsafeInput, check_document, storable
 from web.auth import own_protocol
 from web.auth.audit import request_id
