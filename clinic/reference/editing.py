@@ -39,6 +39,14 @@ MAX_PAGE_SIZE = 200
 CODE_RE = re.compile(r"^\S+$")
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a one-line text (a name, a code, a title) cannot hold: a line break or a tab, which no
+# form's field types and which would break the line of a ticket, a receipt or the board; and
+# the invisible characters that only hide what a name says: zero-width spaces and joiners,
+# the byte-order mark, and the marks that turn text around ("\u202eKarimov" shows "vomiraK").
+NOT_ONE_LINE = re.compile(
+    "[\t\n\r\x85\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+ONE_LINE = "Must be one line of text, without tabs or invisible characters."
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
 LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 # Latin typed without the sign: "Otkir" for "Oʻtkir", "Gozal" for "Goʻzal". Searching
@@ -85,10 +93,11 @@ class FieldReader:
         pattern: re.Pattern | None = None,
         message: str = "Not in the expected form.",
         transform: Callable[[str], str] | None = None,
+        lines: bool = False,
     ) -> None:
         """A string, stripped and composed (:func:`clinic.text.nfc`, also for a price list's
         file or the demo data, which no request brings); an empty optional one becomes ""
-        (or None when ``nullable``)."""
+        (or None when ``nullable``). One line (see ``NOT_ONE_LINE``) unless ``lines``."""
         if not self.given(field, required):
             return
         value = self.data[field]
@@ -97,6 +106,9 @@ class FieldReader:
             return
         if value and CONTROL_CHARS.search(value):
             self.fail(field, "Contains control characters.")
+            return
+        if value and not lines and NOT_ONE_LINE.search(value.strip()):
+            self.fail(field, ONE_LINE)
             return
         value = nfc((value or "").strip())
         if transform is not None:

@@ -96,3 +96,30 @@ def test_query_and_form_fields_are_read_composed_but_passwords_as_typed(app):
         body = request.get_json()
         assert body["username"] == "й" and body["items"] == ["й"]
         assert body["password"] == decomposed
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Karimov\nAnvar", "Karimov\tAnvar", "Karimov\u2028Anvar", "\u202eKarimov Anvar",
+     "Karimov\u200b Anvar", "Kari\u2066mov Anvar", "\ufeffKarimov Anvar"],  # fmt: skip
+    ids=["line-break", "tab", "line-separator", "turned-around", "zero-width", "isolate", "bom"],
+)
+def test_a_name_is_one_line_without_invisible_characters(client, name):
+    response = client.post("/api/v1/patients", json={"full_name": name, "sex": "M"})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert list(response.get_json()["errors"]) == ["full_name"]
+    department = {"code": "NEURO", "ticket_prefix": "N", "name_ru": "Неврология",
+                  "name_uz": name, "name_en": "Neurology"}  # fmt: skip
+    response = client.post("/api/v1/departments", json=department)
+    assert response.status_code == 422 and list(response.get_json()["errors"]) == ["name_uz"]
+    assert client.get("/api/v1/patients").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_notes_keep_their_lines_and_a_name_its_trimmed_line(client):
+    patient = _created(
+        client.post("/api/v1/patients", json={"full_name": " Karimov Anvar\n", "sex": "M",
+                                              "notes": "Allergy:\n\tpenicillin"})
+    )  # fmt: skip
+    assert patient["full_name"] == "Karimov Anvar"
+    assert patient["notes"] == "Allergy:\n\tpenicillin"
