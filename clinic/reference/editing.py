@@ -25,6 +25,8 @@ from clinic.reference import events as reference_events
 from clinic.text import (
     APOSTROPHE,
     LOOSE_FOLDS,
+    NOT_ONE_LINE,
+    ONE_LINE,
     NotAPhone,
     nfc,
     normalize_phone,
@@ -39,14 +41,6 @@ MAX_PAGE_SIZE = 200
 CODE_RE = re.compile(r"^\S+$")
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# What a one-line text (a name, a code, a title) cannot hold: a line break or a tab, which no
-# form's field types and which would break the line of a ticket, a receipt or the board; and
-# the invisible characters that only hide what a name says: zero-width spaces and joiners,
-# the byte-order mark, and the marks that turn text around ("\u202eKarimov" shows "vomiraK").
-NOT_ONE_LINE = re.compile(
-    "[\t\n\r\x85\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
-ONE_LINE = "Must be one line of text, without tabs or invisible characters."
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
 LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 # Latin typed without the sign: "Otkir" for "Oʻtkir", "Gozal" for "Goʻzal". Searching

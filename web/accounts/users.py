@@ -66,7 +66,7 @@ def update_user(data, user_id: int):
     session = db.session()
     user = users.get_user(session, user_id)
     if "full_name" in data:
-        user.full_name = data["full_name"].strip()
+        user.full_name = users.checked_full_name(data["full_name"])
     if "roles" in data or "doctor_id" in data:
         users.set_roles(
             session,

@@ -6,6 +6,8 @@ import re
 
 from marshmallow import Schema, fields, validate
 
+from clinic.text import NOT_ONE_LINE, ONE_LINE
+
 # A whole number as text: ASCII digits, maybe a sign, spaces around.
 WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
 
@@ -19,6 +21,20 @@ class Integer(fields.Integer):
         if isinstance(value, str) and not WHOLE.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+class OneLine(fields.String):
+    """Text of one line: a name, a code, a title. A line break, a tab or an invisible
+    character (``clinic.text.NOT_ONE_LINE``: a zero-width space, a mark turning the text
+    around) is refused, not stored to break a printed line or hide what the name says."""
+
+    default_error_messages = {"one_line": ONE_LINE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if NOT_ONE_LINE.search(text):
+            raise self.make_error("one_line")
+        return text
 
 
 CLOCK_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
