@@ -123,3 +123,14 @@ def test_notes_keep_their_lines_and_a_name_its_trimmed_line(client):
     )  # fmt: skip
     assert patient["full_name"] == "Karimov Anvar"
     assert patient["notes"] == "Allergy:\n\tpenicillin"
+
+
+def test_a_payment_providers_fields_are_read_as_sent(app):
+    # Click signs its fields as it sends them: they are checked as sent, never recomposed.
+    decomposed = unicodedata.normalize("NFD", "й")
+    with app.test_request_context(
+        "/payments/click/prepare", method="POST", data={"error_note": decomposed}
+    ):
+        from flask import request
+
+        assert request.form["error_note"] == decomposed

@@ -171,7 +171,15 @@ class ComposedMultiDict(ImmutableMultiDict):
 
 
 class ClinicRequest(Request):
-    parameter_storage_class = ComposedMultiDict
+    """Query and form fields read composed, but those of an endpoint speaking another
+    system's protocol (the payment providers): Click signs its fields exactly as it sends
+    them, and they are checked as sent."""
+
+    @property
+    def parameter_storage_class(self):
+        if speaks_own_protocol(current_app, self.endpoint):
+            return ImmutableMultiDict
+        return ComposedMultiDict
 
 
 class AsciiIntegerConverter(IntegerConverter):
