@@ -9,7 +9,7 @@ from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from clinic.accounts.permissions import ROLES
 from clinic.accounts.users import USERNAME_MAX
 from clinic.base import MAX_ID
-from web.api.schemas import Integer, OneLine, StrictBoolean
+from web.api.schemas import Instant, Integer, OneLine, StrictBoolean
 from web.auth.schemas import PasswordChangeSchema  # noqa: F401 - the API's too
 
 ROLE_NAMES = sorted(ROLES)
@@ -147,8 +147,8 @@ class AuditQuery(Schema):
     action = fields.String(validate=validate.Length(max=100))
     object_type = fields.String(validate=validate.Length(max=64))
     object_id = fields.String(validate=validate.Length(max=64))
-    since = fields.AwareDateTime(default_timezone=None)
-    until = fields.AwareDateTime(default_timezone=None)
+    since = Instant()
+    until = Instant()
 
 
 class UserQuery(Schema):

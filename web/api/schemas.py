@@ -67,6 +67,30 @@ class Day(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+# RFC 3339's instant: a calendar date, "T", a time to the microsecond at most, and "Z" or an
+# offset that a clock keeps (at most 14 hours, in whole minutes).
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
+)
+
+
+class Instant(fields.AwareDateTime):
+    """An instant written as the API writes them, ``2026-03-01T09:00:00+05:00`` or with
+    ``Z``: not ISO's other forms that the parser also reads (``20260301T090000+0500``,
+    ``2026-W09-7T09:00+05:00``), an offset no clock keeps (``+23:59``, ``+05:00:30``), or
+    digits past the microsecond, which would be dropped."""
+
+    default_error_messages = {
+        "invalid": "an instant such as 2026-03-01T09:00:00+05:00 (or with Z for UTC)"
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageQuery(Schema):
     page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = Integer(load_default=50, validate=validate.Range(min=1, max=200))
