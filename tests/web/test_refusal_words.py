@@ -163,3 +163,23 @@ def test_the_desk_says_possible_duplicates_of_a_registered_patient_in_its_langua
     # The desk's script shows the registration answer's possible duplicates with those words.
     script = (ROOT / "web/static/js/desk.js").read_text(encoding="utf-8")
     assert "answer.body.possible_duplicates" in script and "texts.possibleDuplicates" in script
+
+
+def test_uzbek_writes_its_letter_sign_with_the_plain_apostrophe_throughout():
+    """docs/translations.md: o', g' and so'm with the apostrophe every keyboard, font and
+    receipt printer has; a look-alike (ʻ ʼ ‘ ’ `) in one text would print or match apart."""
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "web/translations/uz/LC_MESSAGES/messages.po", "rb") as f:
+        catalogue = read_po(f)
+    look_alikes = re.compile("[\u02bb\u02bc\u2018\u2019`]")
+    strings = [
+        (m.id, s)
+        for m in catalogue
+        if m.id
+        for s in ([m.string] if isinstance(m.string, str) else m.string)
+    ]
+    assert [text for _, text in strings if look_alikes.search(text or "")] == []
+    # The sign is there to check: o' and g' are written in the catalogue.
+    assert any("o'" in (text or "") for _, text in strings)
+    assert any("g'" in (text or "") for _, text in strings)
