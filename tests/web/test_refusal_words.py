@@ -183,3 +183,17 @@ def test_uzbek_writes_its_letter_sign_with_the_plain_apostrophe_throughout():
     # The sign is there to check: o' and g' are written in the catalogue.
     assert any("o'" in (text or "") for _, text in strings)
     assert any("g'" in (text or "") for _, text in strings)
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_the_printers_page_says_a_taken_name_in_its_language(client_as):
+    admin = client_as("admin")
+    said = {
+        language: _config(
+            admin.get(f"/admin/printers?lang={language}").get_data(as_text=True),
+            "printers-config",
+        )["texts"]["refusals"]["name_taken"]
+        for language in ("en", "ru", "uz")
+    }
+    assert CYRILLIC.search(said["ru"]) and said["uz"] != said["en"]
+    assert not CYRILLIC.search(said["uz"])

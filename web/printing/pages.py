@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from clinic.printing import printers as registry
 from web import db
 from web.permissions import requires
+from web.refusals import common_refusals
 
 bp = Blueprint("printing_pages", __name__)
 
@@ -62,6 +63,8 @@ def printers():
                 "remove": _("Remove"),
                 "pdfOnly": _("PDF only"),
                 "testSent": _("Test page sent to {name}."),
+                # A printer's name taken by another, said by the refusal's code.
+                "refusals": common_refusals(),
             },
         },
     )
