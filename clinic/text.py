@@ -58,6 +58,14 @@ CYRILLIC_TO_LATIN = {
 }
 CYRILLIC_VOWELS = set("аеёиоуэюяыў")
 _SPACES = re.compile(r"\s+")
+# What a one-line text (a name, a code, a title) cannot hold: a line break or a tab, which no
+# form's field types and which would break the line of a ticket, a receipt or the board; and
+# the invisible characters that only hide what a name says: zero-width spaces and joiners,
+# the byte-order mark, and the marks that turn text around ("\u202eKarimov" shows "vomiraK").
+NOT_ONE_LINE = re.compile(
+    "[\t\n\r\x85\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+ONE_LINE = "Must be one line of text, without tabs or invisible characters."
 
 
 def _cyrillic_e(previous: str) -> str:
@@ -66,6 +74,14 @@ def _cyrillic_e(previous: str) -> str:
     if not previous or not previous.isalpha() or previous in CYRILLIC_VOWELS or previous in "ъь":
         return "ye"
     return "e"
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): "й" sent as "и" and a combining breve (as
+    some phones and pasted text send it) becomes the one letter a keyboard types, so a name
+    is stored, shown and compared one way. Anything else is kept as typed, the apostrophe of
+    "Oʻralov" included (search keys fold those)."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def search_key(text: str | None) -> str:

@@ -8,7 +8,12 @@ from flask import Flask
 
 from clinic.runtime import Runtime
 from clinic.settings import Settings
-from web.api.inputs import AsciiIntegerConverter, ClinicJSONProvider, check_request
+from web.api.inputs import (
+    AsciiIntegerConverter,
+    ClinicJSONProvider,
+    ClinicRequest,
+    check_request,
+)
 from web.errors import register_error_handlers
 from web.permissions import enforce
 
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.extensions["clinic"] = runtime
     app.json = ClinicJSONProvider(app)
+    app.request_class = ClinicRequest
     app.url_map.converters["int"] = AsciiIntegerConverter
 
     from workers.celery_app import create_celery

@@ -10,6 +10,7 @@ from clinic.accounts import passwords
 USERNAME_FORMAT = "username_format"
 USERNAME_TAKEN = "username_taken"
 FULL_NAME_TOO_LONG = "full_name_too_long"
+FULL_NAME_ONE_LINE = "full_name_one_line"
 ROLES_REQUIRED = "roles_required"
 UNKNOWN_ROLE = "unknown_role"
 DOCTOR_REQUIRED = "doctor_required"
@@ -28,6 +29,7 @@ CODES = frozenset(
         USERNAME_FORMAT,
         USERNAME_TAKEN,
         FULL_NAME_TOO_LONG,
+        FULL_NAME_ONE_LINE,
         ROLES_REQUIRED,
         UNKNOWN_ROLE,
         DOCTOR_REQUIRED,

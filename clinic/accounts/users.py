@@ -18,6 +18,7 @@ from clinic.accounts.permissions import ROLES, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor
+from clinic.text import NOT_ONE_LINE, ONE_LINE
 
 USERNAME_MAX = 64
 FULL_NAME_MAX = 160
@@ -76,6 +77,25 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
+def checked_full_name(full_name: str | None) -> str:
+    """A user's full name as kept: stripped, at most ``FULL_NAME_MAX`` characters, one line
+    (``clinic.text.NOT_ONE_LINE``: no line break, tab or invisible character)."""
+    full_name = (full_name or "").strip()
+    if len(full_name) > FULL_NAME_MAX:
+        raise R.refusal(
+            ValidationFailed,
+            "full name too long",
+            {"full_name": [(R.FULL_NAME_TOO_LONG, f"at most {FULL_NAME_MAX} characters")]},
+        )
+    if NOT_ONE_LINE.search(full_name):
+        raise R.refusal(
+            ValidationFailed,
+            "full name not one line",
+            {"full_name": [(R.FULL_NAME_ONE_LINE, ONE_LINE)]},
+        )
+    return full_name
+
+
 def create_user(
     session: Session,
     *,
@@ -99,13 +119,7 @@ def create_user(
                 ]
             },
         )
-    full_name = (full_name or "").strip()
-    if len(full_name) > FULL_NAME_MAX:
-        raise R.refusal(
-            ValidationFailed,
-            "full name too long",
-            {"full_name": [(R.FULL_NAME_TOO_LONG, f"at most {FULL_NAME_MAX} characters")]},
-        )
+    full_name = checked_full_name(full_name)
     roles = _check_roles(roles)
     _check_password(password, username)
     if find_user(session, username) is not None:

@@ -29,6 +29,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookV
 
 from clinic.base import utcnow
 from clinic.errors import DomainError
+from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import invoices, refunds
 from clinic.payments.amounts import amount_due
 from clinic.payments.providers import WebhookEvent, WebhookStatus
@@ -120,9 +121,14 @@ def _checkable(entry: str) -> bool:
 def parse_body(body: bytes) -> dict:
     """The event's fields, checked; raises :class:`Rejected` (422) naming the field."""
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError):
         raise Rejected(400, "the body is not JSON", "body") from None
+    repeated = repeated_key(doc)
+    if repeated is not None:
+        # Named as text any column stores (the key is the sender's: a NUL, a lone surrogate).
+        name = UNSTORABLE.sub("\ufffd", repeated)[:100]
+        raise Rejected(400, f"{name} is given more than once in its object", name)
     if not isinstance(doc, dict):
         raise Rejected(422, "the body must be an object", "body")
     kind = doc.get("type")

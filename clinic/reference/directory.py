@@ -74,7 +74,7 @@ def update_clinic_profile(session: Session, data: dict) -> ClinicProfile:
     profile = session.get(ClinicProfile, 1)
     reader = FieldReader(data, partial=profile is not None)
     reader.text("legal_name", max_length=200, required=True)
-    reader.text("address", max_length=300)
+    reader.text("address", max_length=300, lines=True)
     reader.text(
         "taxpayer_number",
         max_length=14,

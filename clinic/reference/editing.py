@@ -25,7 +25,10 @@ from clinic.reference import events as reference_events
 from clinic.text import (
     APOSTROPHE,
     LOOSE_FOLDS,
+    NOT_ONE_LINE,
+    ONE_LINE,
     NotAPhone,
+    nfc,
     normalize_phone,
     search_key,
 )
@@ -84,8 +87,11 @@ class FieldReader:
         pattern: re.Pattern | None = None,
         message: str = "Not in the expected form.",
         transform: Callable[[str], str] | None = None,
+        lines: bool = False,
     ) -> None:
-        """A string, stripped; an empty optional one becomes "" (or None when ``nullable``)."""
+        """A string, stripped and composed (:func:`clinic.text.nfc`, also for a price list's
+        file or the demo data, which no request brings); an empty optional one becomes ""
+        (or None when ``nullable``). One line (see ``NOT_ONE_LINE``) unless ``lines``."""
         if not self.given(field, required):
             return
         value = self.data[field]
@@ -95,7 +101,10 @@ class FieldReader:
         if value and CONTROL_CHARS.search(value):
             self.fail(field, "Contains control characters.")
             return
-        value = (value or "").strip()
+        if value and not lines and NOT_ONE_LINE.search(value.strip()):
+            self.fail(field, ONE_LINE)
+            return
+        value = nfc((value or "").strip())
         if transform is not None:
             value = transform(value)
         if not value:

@@ -98,7 +98,7 @@ def _patient_values(data: dict, current: Patient | None, today: date | None) -> 
         message="Letters, digits, '/', '-' and '№' only.",
         transform=_document,
     )
-    reader.text("notes", max_length=NOTES_MAX)
+    reader.text("notes", max_length=NOTES_MAX, lines=True)
     values = reader.raise_if_invalid("patient")
     if "full_name" in values:
         values["search_name"] = search_key(values["full_name"])[:SEARCH_NAME_MAX]

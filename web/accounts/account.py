@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from flask_wtf.csrf import generate_csrf
 
 from clinic.accounts import tokens, users
@@ -21,6 +21,7 @@ from web.accounts.schemas import (
     TokenQuery,
     TokenSchema,
 )
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth.audit import answer_status
 from web.auth.identity import current_identity

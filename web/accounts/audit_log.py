@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from clinic.accounts import audit
 from web import db
 from web.accounts.schemas import AuditEntrySchema, AuditQuery
+from web.api.blueprint import Blueprint
 from web.api.schemas import page_of
 from web.auth.identity import current_identity
 from web.permissions import requires

@@ -40,6 +40,7 @@ def refusal_texts() -> dict[str, str]:
         R.FULL_NAME_TOO_LONG: _(
             "The full name has at most %(n)s characters.", n=users.FULL_NAME_MAX
         ),
+        R.FULL_NAME_ONE_LINE: _("The full name is one line, without tabs or hidden characters."),
         R.USERNAME_TAKEN: _("This user name is already taken."),
         R.ROLES_REQUIRED: _("Choose at least one role."),
         R.UNKNOWN_ROLE: _("There is no such role."),

@@ -9,7 +9,7 @@ from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from clinic.accounts.permissions import ROLES
 from clinic.accounts.users import USERNAME_MAX
 from clinic.base import MAX_ID
-from web.api.schemas import Integer, StrictBoolean
+from web.api.schemas import Instant, Integer, OneLine, StrictBoolean
 from web.auth.schemas import PasswordChangeSchema  # noqa: F401 - the API's too
 
 ROLE_NAMES = sorted(ROLES)
@@ -104,7 +104,7 @@ class NewTokenSchema(TokenSchema):
 
 
 class TokenCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=tokens.NAME_MAX))
+    name = OneLine(required=True, validate=validate.Length(min=1, max=tokens.NAME_MAX))
     days = fields.Integer(
         load_default=90, strict=True, validate=validate.Range(min=1, max=tokens.MAX_DAYS)
     )
@@ -147,8 +147,8 @@ class AuditQuery(Schema):
     action = fields.String(validate=validate.Length(max=100))
     object_type = fields.String(validate=validate.Length(max=64))
     object_id = fields.String(validate=validate.Length(max=64))
-    since = fields.AwareDateTime(default_timezone=None)
-    until = fields.AwareDateTime(default_timezone=None)
+    since = Instant()
+    until = Instant()
 
 
 class UserQuery(Schema):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_smorest import Blueprint
 
 from clinic.accounts import users
 from web import db
@@ -14,6 +13,7 @@ from web.accounts.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires
@@ -66,7 +66,7 @@ def update_user(data, user_id: int):
     session = db.session()
     user = users.get_user(session, user_id)
     if "full_name" in data:
-        user.full_name = data["full_name"].strip()
+        user.full_name = users.checked_full_name(data["full_name"])
     if "roles" in data or "doctor_id" in data:
         users.set_roles(
             session,

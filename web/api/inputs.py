@@ -8,7 +8,13 @@ database sees it, as a 4xx naming the field:
 - lone UTF-16 surrogates (``"\\ud800"``) in JSON: valid JSON, but no UTF-8 encoding exists, so
   any write or response with them fails;
 - JSON nested deeper than ``MAX_DEPTH`` (Python's parser would otherwise hit its recursion
-  limit), or with a number longer than Python reads as one (its 4300 digits).
+  limit), or with a number longer than Python reads as one (its 4300 digits);
+- JSON naming a key twice in one object (``{"amount": 1, "amount": 2}``), at any depth: a 400
+  naming the key by its path (``items.0.amount``), where Python would keep the last value.
+
+Text that passes is read in Unicode's composed form (NFC), JSON, query and form fields alike:
+"й" sent as "и" and a combining breve is stored, compared and searched as the one letter
+every keyboard types (see :func:`clinic.text.nfc`). Passwords are read as typed.
 
 Endpoints that speak another system's protocol (``web.auth.own_protocol``: the payment
 providers) check the same things themselves with :func:`check_document` and
@@ -23,10 +29,13 @@ from __future__ import annotations
 import json
 import re
 
-from flask import abort, current_app, request
+from flask import Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
+from clinic.jsonkeys import repeated_in, unique_keys
+from clinic.text import nfc
 from web.errors import problem
 from web.permissions import speaks_own_protocol
 
@@ -35,6 +44,9 @@ MAX_DEPTH = 32
 # 414) is set above this in web/gunicorn_conf.py.
 MAX_URI_BYTES = 4096
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Secrets are compared as they were typed: a password set before text was composed must
+# still sign in, whatever form its letters were sent in.
+AS_TYPED = frozenset({"password", "current_password", "new_password"})
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -67,7 +79,8 @@ def storable(value: str) -> str:
 
 
 def check_document(document, root: str = "_schema") -> None:
-    """Walk a decoded JSON document without recursion: depth, keys and every string."""
+    """Walk a decoded JSON document without recursion: depth, keys and every string, and (for
+    one parsed with :func:`clinic.jsonkeys.unique_keys`) a key given twice in one object."""
     stack = [(document, "", 0)]
     while stack:
         node, path, depth = stack.pop()
@@ -76,6 +89,10 @@ def check_document(document, root: str = "_schema") -> None:
         if isinstance(node, str):
             check_text(node, path or root)
         elif isinstance(node, dict):
+            repeated = repeated_in(node)
+            if repeated is not None:
+                name = f"{path}.{repeated}" if path else repeated
+                raise UnsafeInput(name, "is given more than once in its object", 400)
             for key, value in node.items():
                 name = f"{path}.{key}" if path else str(key)
                 check_text(key, name)
@@ -88,7 +105,7 @@ def check_document(document, root: str = "_schema") -> None:
 def parse_json(text: str | bytes):
     """``json.loads`` that refuses, as ``UnsafeInput``, what the boundary refuses."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except RecursionError:
         raise UnsafeInput("_schema", f"nested deeper than {MAX_DEPTH} levels", 400) from None
     except UnicodeDecodeError:
@@ -98,7 +115,71 @@ def parse_json(text: str | bytes):
     except ValueError:  # JSON, but a number longer than Python reads (4300 digits)
         raise UnsafeInput("_schema", "a number has too many digits", 400) from None
     check_document(document)
+    if (text.isascii() and b"\\u" not in _as_bytes(text)) or document is None:
+        return document  # no letter to compose, written or escaped
+    return composed(document)
+
+
+def _as_bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def composed(document):
+    """``document`` with every string and key in NFC (in place: a parser's fresh document),
+    but passwords (``AS_TYPED``). Two keys of one object that compose to one are a key given
+    twice (400)."""
+    if isinstance(document, str):
+        return nfc(document)
+    stack = [(document, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            keys = [nfc(key) for key in node]
+            if len(set(keys)) < len(keys):
+                twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+                name = f"{path}.{twice}" if path else twice
+                raise UnsafeInput(name, "is given more than once in its object", 400)
+            if keys != list(node):
+                values = list(node.values())
+                node.clear()
+                node.update(zip(keys, values))
+            for key, value in node.items():
+                if isinstance(value, str):
+                    node[key] = value if key in AS_TYPED else nfc(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{key}" if path else key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    node[i] = nfc(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{i}" if path else str(i)))
     return document
+
+
+class ComposedMultiDict(ImmutableMultiDict):
+    """Query and form fields (``Request.parameter_storage_class``) with their names and text
+    in NFC, passwords as typed; uploads are kept as they are."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None and not isinstance(mapping, dict):
+            mapping = [
+                (nfc(k), v if k in AS_TYPED or not isinstance(v, str) else nfc(v))
+                for k, v in (mapping.items(multi=True) if hasattr(mapping, "items") else mapping)
+            ]
+        super().__init__(mapping)
+
+
+class ClinicRequest(Request):
+    """Query and form fields read composed, but those of an endpoint speaking another
+    system's protocol (the payment providers): Click signs its fields exactly as it sends
+    them, and they are checked as sent."""
+
+    @property
+    def parameter_storage_class(self):
+        if speaks_own_protocol(current_app, self.endpoint):
+            return ImmutableMultiDict
+        return ComposedMultiDict
 
 
 class AsciiIntegerConverter(IntegerConverter):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from clinic import jobs
 from clinic.errors import NotFound
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import JobSchema
 from web.auth.identity import current_identity
 from web.permissions import requires

@@ -6,6 +6,8 @@ import re
 
 from marshmallow import Schema, fields, validate
 
+from clinic.text import NOT_ONE_LINE, ONE_LINE
+
 # A whole number as text: ASCII digits, maybe a sign, spaces around.
 WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
 
@@ -19,6 +21,20 @@ class Integer(fields.Integer):
         if isinstance(value, str) and not WHOLE.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+class OneLine(fields.String):
+    """Text of one line: a name, a code, a title. A line break, a tab or an invisible
+    character (``clinic.text.NOT_ONE_LINE``: a zero-width space, a mark turning the text
+    around) is refused, not stored to break a printed line or hide what the name says."""
+
+    default_error_messages = {"one_line": ONE_LINE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if NOT_ONE_LINE.search(text):
+            raise self.make_error("one_line")
+        return text
 
 
 CLOCK_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
@@ -47,6 +63,30 @@ class Day(fields.Date):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# RFC 3339's instant: a calendar date, "T", a time to the microsecond at most, and "Z" or an
+# offset that a clock keeps (at most 14 hours, in whole minutes).
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
+)
+
+
+class Instant(fields.AwareDateTime):
+    """An instant written as the API writes them, ``2026-03-01T09:00:00+05:00`` or with
+    ``Z``: not ISO's other forms that the parser also reads (``20260301T090000+0500``,
+    ``2026-W09-7T09:00+05:00``), an offset no clock keeps (``+23:59``, ``+05:00:30``), or
+    digits past the microsecond, which would be dropped."""
+
+    default_error_messages = {
+        "invalid": "an instant such as 2026-03-01T09:00:00+05:00 (or with Z for UTC)"
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 

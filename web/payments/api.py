@@ -7,7 +7,6 @@ a discount ``payments.discount``. Amounts are integer tiyin.
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from clinic.base import utcnow
@@ -17,6 +16,7 @@ from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
 from web.payments import schemas

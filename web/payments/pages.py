@@ -15,6 +15,7 @@ from web import db
 from web.auth.identity import current_identity
 from web.i18n import HTML_LANG, current_language
 from web.permissions import requires
+from web.refusals import common_refusals
 
 bp = Blueprint("payments_pages", __name__)
 
@@ -65,25 +66,7 @@ def _texts() -> dict:
         "released": _("The {provider} payment of invoice {number} is cancelled."),
         # The desk's refusals by their code (clinic/payments), so the cashier reads them in
         # the page's language instead of the API's English detail.
-        "refusals": {
-            "no_open_shift": _("Open your shift first."),
-            "shift_open": _("Your shift is already open."),
-            "shift_closed": _("The shift is already closed."),
-            "nothing_due": _("Nothing is due on this invoice."),
-            "already_paid": _("This invoice is already paid."),
-            "not_open": _("This invoice can no longer be paid."),
-            "not_paid": _("This invoice is not paid."),
-            "held": _("This invoice is being paid elsewhere right now."),
-            "not_held": _("No online payment holds this invoice any more."),
-            "hold_changed": _("Another online payment holds this invoice now. Look again."),
-            "not_releasable": _("This payment cannot be cancelled at the desk."),
-            "changed": _("The invoice has just changed. Try again."),
-            "approval_required": _("A refund this large needs a manager's approval."),
-            "not_enough_cash": _("The drawer does not hold enough cash for this refund."),
-            "refund_at_provider": _(
-                "This payment is refunded by its payment system, not at the desk."
-            ),
-        },
+        "refusals": {**common_refusals(), **refusal_texts()},
         # A refusal without a code, by the field it names (the API words it in English).
         "fields": {
             "tendered": _("Less cash was handed over than is due."),
@@ -94,6 +77,30 @@ def _texts() -> dict:
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
         },
+    }
+
+
+def refusal_texts() -> dict:
+    """The payments module's refusals at the desk, by their code, in the page's language."""
+    return {
+        "no_open_shift": _("Open your shift first."),
+        "shift_open": _("Your shift is already open."),
+        "shift_closed": _("The shift is already closed."),
+        "nothing_due": _("Nothing is due on this invoice."),
+        "already_paid": _("This invoice is already paid."),
+        "not_open": _("This invoice can no longer be paid."),
+        "not_paid": _("This invoice is not paid."),
+        "held": _("This invoice is being paid elsewhere right now."),
+        "not_held": _("No online payment holds this invoice any more."),
+        "hold_changed": _("Another online payment holds this invoice now. Look again."),
+        "not_releasable": _("This payment cannot be cancelled at the desk."),
+        "changed": _("The invoice has just changed. Try again."),
+        "approval_required": _("A refund this large needs a manager's approval."),
+        "not_enough_cash": _("The drawer does not hold enough cash for this refund."),
+        "refund_at_provider": _("This payment is refunded by its payment system, not at the desk."),
+        "not_your_shift": _("Only a manager gives cash back from another cashier's drawer."),
+        "ref_used": _("This payment or refund was already recorded for another invoice."),
+        "no_provider": _("No online payment system is set up: take the payment at the desk."),
     }
 
 

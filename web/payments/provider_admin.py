@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from clinic import jobs
@@ -11,6 +10,7 @@ from clinic.errors import NotFound
 from clinic.payments import invoices, links, reconcile
 from clinic.payments.providers import log_entry_as_dict, search_log
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import Integer, JobSchema, PageQuery, ProblemSchema, page_of
 from web.auth.identity import current_identity
 from web.permissions import requires

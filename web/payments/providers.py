@@ -9,8 +9,9 @@ signature or the Payme key, not a cookie, authorises the call), its ``Authorizat
 never read as our bearer token, its bad input answered in the protocol rather than by the
 input boundary. Each takes a small body only (413), from the provider's networks when an
 allow-list is configured (403), at a rate limit per address (429). Past those, Payme answers
-everything as JSON-RPC with HTTP 200 (a wrong key -32504, a body that is not JSON -32700 or
--32600), Click with its ``error`` field (a body that is not a form lacks every field: -8),
+everything as JSON-RPC with HTTP 200 (a wrong key -32504, a body that is not JSON or names a
+key twice -32700, other unreadable bodies -32600), Click with its ``error`` field (a body
+that is not a form lacks every field, one giving a field twice is no one request: -8),
 webhooks with 400/401/415/422; no input makes any of them answer 500.
 
 Every call, with our answer, goes to the provider log (raw, append-only). The request's
@@ -31,14 +32,15 @@ import time
 
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, make_response, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
+from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import click, links, payme
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.inputs import UnsafeInput, check_document, storable
 from web.auth import own_protocol
 from web.auth.audit import request_id
@@ -249,9 +251,18 @@ def payme_endpoint():
         error = payme.PaymeError(payme.INVALID_REQUEST, "body")
         return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
     try:
-        doc = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+        doc = json.loads(
+            body, parse_constant=_not_json, parse_float=_finite, object_pairs_hook=unique_keys
+        )
     except (ValueError, RecursionError):
         error = payme.PaymeError(payme.PARSE_ERROR)
+        return _finish(
+            session, "payme", "", body, _payme_answer(None, error=error), code=error.code
+        )
+    repeated = repeated_key(doc)
+    if repeated is not None:
+        # {"id": 1, "id": 2} or two amounts: no one reading of the request, so no id to echo.
+        error = payme.PaymeError(payme.PARSE_ERROR, storable(repeated)[:100])
         return _finish(
             session, "payme", "", body, _payme_answer(None, error=error), code=error.code
         )
@@ -328,10 +339,15 @@ def _click(action: str, run):
         return _finish(db.session(), "click", action, b"", answer, code=click.BAD_REQUEST)
     # Click answers everything with its ``error`` field: a body that is not a form has none
     # of the fields (-8).
-    fields = request.form.to_dict(flat=True) if request.mimetype in FORMS else {}
+    form = request.form if request.mimetype in FORMS else None
+    fields = form.to_dict(flat=True) if form is not None else {}
     invoice_id, ref = click.subject_of(fields)
     subject = {"invoice_id": invoice_id, "provider_ref": ref}
     session = db.session()
+    if form is not None and any(len(values) > 1 for values in form.listvalues()):
+        # A field given twice (two amounts) is no one request: an error in it (-8).
+        answer = click._answer(fields, click.BAD_REQUEST)
+        return _finish(session, "click", action, body, answer, code=click.BAD_REQUEST, **subject)
     try:
         answer = run(session, fields, _click_config())
         # A failing commit lands below too: nothing of the call stays, Click hears -7.

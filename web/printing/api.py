@@ -8,7 +8,6 @@ printer again as a new job behind the queued ones.
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from clinic.base import utcnow
 from clinic.printing import documents, intake, jobs, printers, sheets
@@ -16,6 +15,7 @@ from clinic.printing.access import check_may_follow, check_may_open, may_open
 from clinic.printing.models import JobKind
 from clinic.printing.templates import languages_of
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires

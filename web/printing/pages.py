@@ -10,6 +10,7 @@ from clinic.printing import printers as registry
 from clinic.printing import thermal
 from web import db
 from web.permissions import requires
+from web.refusals import common_refusals
 
 bp = Blueprint("printing_pages", __name__)
 
@@ -67,6 +68,8 @@ def printers():
                 "remove": _("Remove"),
                 "pdfOnly": _("PDF only"),
                 "testSent": _("Test page sent to {name}."),
+                # A printer's name taken by another, said by the refusal's code.
+                "refusals": common_refusals(),
             },
         },
     )

@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from clinic.printing.models import JobState, PrinterKind
 from clinic.printing.pdfs import FORMATS
 from clinic.printing.printers import CODE_PAGES
-from web.api.schemas import StrictBoolean
+from web.api.schemas import OneLine, StrictBoolean
 
 
 class StrictSchema(Schema):
@@ -23,7 +23,7 @@ TARGETS_HELP = (
 
 
 class PrinterIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = OneLine(required=True, validate=validate.Length(min=1, max=80))
     kind = fields.String(load_default=PrinterKind.NETWORK, validate=validate.OneOf(PrinterKind.ALL))
     host = fields.String(load_default="", validate=validate.Length(max=255))
     port = fields.Integer(strict=True, load_default=9100, validate=validate.Range(min=1, max=65535))
@@ -43,7 +43,7 @@ class PrinterIn(StrictSchema):
 class PrinterPatch(StrictSchema):
     """The fields to change; the others keep their values."""
 
-    name = fields.String(validate=validate.Length(min=1, max=80))
+    name = OneLine(validate=validate.Length(min=1, max=80))
     kind = fields.String(validate=validate.OneOf(PrinterKind.ALL))
     host = fields.String(validate=validate.Length(max=255))
     port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))

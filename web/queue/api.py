@@ -8,7 +8,7 @@ second needs the ticket's secret token.
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
@@ -21,6 +21,7 @@ from clinic.queue import joining, reception
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth import audit, csrf_exempt
 from web.auth.identity import current_identity

@@ -29,6 +29,7 @@ from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
 from web.permissions import public, requires
+from web.refusals import common_refusals
 
 bp = Blueprint("queue_pages", __name__)
 
@@ -133,6 +134,7 @@ def _desk_refusals() -> dict:
     """The desk's other refusals, by the API's ``code``: a ticket cancelled or given a patient
     after it has left the queue (served, cancelled, sent on elsewhere)."""
     return {
+        **common_refusals(),
         **_issue_refusals(),
         "wrong_status": _("This ticket has already left the queue."),
     }
@@ -172,6 +174,10 @@ def desk():
         "more": _("Show {count} more"),
         "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "choose": _("Choose"),
+        "possibleDuplicates": _(
+            "Registered. This may be a patient registered before: if one of these is him, "
+            "choose that record instead."
+        ),
         "refusals": _desk_refusals(),
         "fields": _desk_fields(),
     }
@@ -246,6 +252,7 @@ def _doctor_refusals() -> dict:
     """The doctor's buttons refused, by the API's ``code``, in the screen's language. A
     transfer refused by the other queue names that queue ({queue})."""
     return {
+        **common_refusals(),
         "wrong_status": _(
             "This ticket has just been changed elsewhere: the screen shows it as it is now."
         ),
@@ -396,6 +403,11 @@ def _refusals() -> dict:
         "phone": _("This does not look like a phone number. Example: 90 123 45 67."),
         "too_many": _("Too many attempts. Please wait a minute and try again."),
     }
+
+
+def every_queue_refusal() -> dict:
+    """The queue pages' refusals by code (the desk's, the doctor's, online joining's)."""
+    return {**_refusals(), **_doctor_refusals(), **_desk_refusals()}
 
 
 @bp.get("/join/<int:queue_id>")

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.queue import limits
 from clinic.queue.models import Priority, TicketSource, TicketStatus
-from web.api.schemas import ClockTime, Integer, StrictBoolean
+from web.api.schemas import ClockTime, Integer, OneLine, StrictBoolean
 
 
 def _id(**kwargs):
@@ -19,11 +19,11 @@ class StrictSchema(Schema):
 
 
 class QueueIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
+    code = OneLine(required=True, validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
     department_id = _id(required=True)
     doctor_id = _id(allow_none=True)
     room_id = _id(allow_none=True)
-    prefix = fields.String(validate=validate.Length(min=1, max=limits.PREFIX_MAX))
+    prefix = OneLine(validate=validate.Length(min=1, max=limits.PREFIX_MAX))
     start_number = fields.Integer(
         strict=True, validate=validate.Range(min=1, max=limits.START_NUMBER_MAX)
     )
@@ -42,7 +42,7 @@ class QueueIn(StrictSchema):
 
 
 class QueuePatch(QueueIn):
-    code = fields.String(validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
+    code = OneLine(validate=validate.Length(min=1, max=limits.QUEUE_CODE_MAX))
     department_id = _id()
 
 
@@ -194,7 +194,7 @@ class TicketsQuery(Schema):
 
 
 class BoardIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
+    name = OneLine(required=True, validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
     queue_ids = fields.List(
         _id(), required=True, validate=validate.Length(min=1, max=limits.BOARD_QUEUES_MAX)
     )
@@ -213,7 +213,7 @@ class BoardIn(StrictSchema):
 
 
 class BoardPatch(BoardIn):
-    name = fields.String(validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
+    name = OneLine(validate=validate.Length(min=1, max=limits.BOARD_NAME_MAX))
     queue_ids = fields.List(_id(), validate=validate.Length(min=1, max=limits.BOARD_QUEUES_MAX))
     voice_languages = fields.List(
         fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES)),
@@ -235,7 +235,7 @@ class BoardOut(Schema):
 
 
 class ScreenIn(StrictSchema):
-    label = fields.String(load_default="", validate=validate.Length(max=100))
+    label = OneLine(load_default="", validate=validate.Length(max=100))
 
 
 class ScreenOut(Schema):

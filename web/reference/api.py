@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Callable
 
 from flask import url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema, page_of
 from web.errors import PROBLEM_TYPE
 from web.permissions import requires

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -10,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from clinic import jobs
 from clinic.reference import price_import
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.bodies import takes_upload
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity

@@ -8,13 +8,13 @@ Building needs ``reports.own``: a doctor's reports are his own figures; a holder
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from clinic import jobs
 from clinic.errors import Forbidden
 from clinic.reports import building, dashboard, subscriptions
 from clinic.reports.params import parse_params
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires

@@ -8,8 +8,6 @@ problems with a ``code`` (see :class:`clinic.visits.events.Conflicts`) and the f
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from clinic import jobs
 from clinic.base import utcnow
 from clinic.errors import Forbidden
@@ -19,6 +17,7 @@ from clinic.visits import visits as v
 from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
 from web import db
+from web.api.blueprint import Blueprint
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires

@@ -26,6 +26,7 @@ from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language, visit_status_names
 from web.permissions import requires
+from web.refusals import common_refusals
 
 bp = Blueprint("visits_pages", __name__)
 
@@ -35,21 +36,26 @@ def _int_arg(name: str) -> int | None:
     return whole_number(raw)
 
 
+def refusal_texts() -> dict:
+    """A booking's, a move's and a check-in's refusals by code, in the page's language."""
+    return {
+        C.DOCTOR_BUSY: _("The doctor is booked at this time."),
+        C.PATIENT_BUSY: _("The patient has another visit at this time."),
+        C.OUTSIDE_HOURS: _("The doctor does not work at this time."),
+        C.DOCTOR_AWAY: _("The doctor is away that day."),
+        C.IN_PAST: _("This time has passed."),
+        C.SERVICE_NOT_OFFERED: _("The doctor does not offer this service."),
+        C.NOT_MOVABLE: _("This visit can no longer be moved."),
+        C.TOO_MANY_MOVES: _("This visit was moved too often."),
+        # Check-in's refusals (clinic/visits/checkin.py and set_status).
+        "not_today": _("A visit is checked in on its own day only."),
+        "status_changed": _("The visit's status has changed; the calendar shows it now."),
+    }
+
+
 def _texts() -> dict:
     return {
-        "conflicts": {
-            C.DOCTOR_BUSY: _("The doctor is booked at this time."),
-            C.PATIENT_BUSY: _("The patient has another visit at this time."),
-            C.OUTSIDE_HOURS: _("The doctor does not work at this time."),
-            C.DOCTOR_AWAY: _("The doctor is away that day."),
-            C.IN_PAST: _("This time has passed."),
-            C.SERVICE_NOT_OFFERED: _("The doctor does not offer this service."),
-            C.NOT_MOVABLE: _("This visit can no longer be moved."),
-            C.TOO_MANY_MOVES: _("This visit was moved too often."),
-            # Check-in's refusals (clinic/visits/checkin.py and set_status).
-            "not_today": _("A visit is checked in on its own day only."),
-            "status_changed": _("The visit's status has changed; the calendar shows it now."),
-        },
+        "conflicts": {**common_refusals(), **refusal_texts()},
         "statuses": visit_status_names(),
         "checkIn": _("Check in"),
         # The doctor's steps, for one who sees his patients by the calendar (no queue).

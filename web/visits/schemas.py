@@ -16,7 +16,7 @@ from marshmallow import (
 
 from clinic.base import FIRST_DAY, LAST_DAY
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
-from web.api.schemas import Day, Integer
+from web.api.schemas import Day, Instant, Integer
 
 
 def _id(**kwargs):
@@ -38,7 +38,7 @@ def _instant(**kwargs):
         min=datetime.combine(FIRST_DAY, time(0), timezone.utc),
         max=datetime.combine(LAST_DAY, time.max, timezone.utc),
     )
-    return fields.AwareDateTime(validate=reach, **kwargs)
+    return Instant(validate=reach, **kwargs)
 
 
 class StrictSchema(Schema):

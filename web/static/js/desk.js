@@ -293,6 +293,15 @@
       Q.say(errorBox, "");
       form.reset();
       choose(answer.body);
+      // Registered, with a warning of records that may be the same person (same name, no
+      // birth date telling them apart): listed to choose from instead, if one is him.
+      var twins = answer.body.possible_duplicates || [];
+      if (twins.length) {
+        showPatients(twins);
+        var warning = Q.element("li", "alert alert--info", texts.possibleDuplicates);
+        warning.setAttribute("data-possible-duplicates", twins.length);
+        results.insertBefore(warning, results.firstChild);
+      }
     });
   });
 
