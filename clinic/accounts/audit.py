@@ -96,6 +96,16 @@ PERSONAL_FIELDS = {
 }
 
 
+def changes_between(before: dict, after: dict) -> dict:
+    """The fields of an object that a change changed, each with its value before and after
+    (``summary.changes`` of its audit row); empty when nothing changed."""
+    return {
+        field: {"before": before.get(field), "after": value}
+        for field, value in after.items()
+        if before.get(field) != value
+    }
+
+
 def reads_personal_data(reader) -> bool:
     """Whether ``reader`` (an identity or staff, or None) sees personal fields in audit rows:
     whoever may read the patients themselves."""

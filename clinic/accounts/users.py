@@ -349,6 +349,18 @@ def sign_in(session: Session, username: str, password: str) -> SignIn:
     return SignIn(user, "ok")
 
 
+def audited_state(user: User) -> dict:
+    """What the audit log keeps of a user before and after a change to him (never his
+    password): who he is, what he may do, whether he may sign in."""
+    return {
+        "full_name": user.full_name,
+        "roles": sorted(user.roles),
+        "doctor_id": user.doctor_id,
+        "active": user.active,
+        "locked_until": iso(user.locked_until) if user.locked_until else None,
+    }
+
+
 def user_permissions(user: User) -> frozenset[str]:
     return permissions_of(user.roles) if user.active else frozenset()
 

@@ -125,6 +125,7 @@ def user_action_form(user_id: int, action: str):
     session = db.session()
     try:
         user = users.get_user(session, user_id)
+        before = users.audited_state(user)
         if action == "roles":
             roles = request.form.getlist("roles")
             # The form sends the current link back; its empty choice keeps the doctor of a
@@ -144,6 +145,7 @@ def user_action_form(user_id: int, action: str):
         else:
             flash(_("Unknown action."), "error")
             return redirect(url_for("admin.users_page"))
+        audit_status.note_change(before, users.audited_state(user))
         session.commit()
         flash(_("Saved."))
     except DomainError as exc:
