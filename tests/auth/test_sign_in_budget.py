@@ -38,10 +38,11 @@ def test_failures_through_both_doors_share_one_budget_per_address(anon_client, r
     assert other.status_code == 401
 
 
-def test_successful_sign_ins_do_not_spend_the_budget(anon_client, make_user):
+def test_successful_sign_ins_do_not_spend_the_budget(app, make_user):
     make_user("registrar", username="shahnoza")
+    # Each from a browser new to her (a known one is not counted at all: see below).
     remaining = [
-        int(door(anon_client, "shahnoza", password).headers["X-RateLimit-Remaining"])
+        int(door(app.test_client(), "shahnoza", password).headers["X-RateLimit-Remaining"])
         for door, password in ((_json, "wrong-guess-xyz"), (_form, PASSWORD), (_json, PASSWORD))
     ]
     assert remaining == [19, 19, 19]
@@ -81,3 +82,47 @@ def test_a_flask_limiter_named_otherwise_inside_still_checks_every_limit(runtime
     for n in range(20):
         assert _json(client, f"nobody-{n}").status_code == 401
     assert _json(client, "nobody-else").status_code == 429
+
+
+def _spend_the_budget(app) -> None:
+    """Someone else behind the clinic's address (a script with an old password, a stranger
+    on the guest Wi-Fi) fails until the address has no budget left."""
+    script = app.test_client()
+    for n in range(20):
+        assert _json(script, f"nobody-{n}").status_code == 401
+    assert _json(script, "nobody").status_code == 429
+
+
+def test_staff_who_signed_in_on_this_browser_before_still_sign_in_when_the_address_is_spent(
+    app, make_user
+):
+    make_user("registrar", username="dilfuza")
+    desk = app.test_client()
+    assert _form(desk, "dilfuza", PASSWORD).status_code == 302  # the morning's sign-in
+    cookie = desk.get_cookie("clinic_device")
+    assert cookie is not None and cookie.http_only and "dilfuza" not in cookie.value
+    assert desk.post("/logout").status_code == 302
+    _spend_the_budget(app)
+    assert _json(desk, " Dilfuza ", PASSWORD).status_code == 200
+    # A browser that never signed in as her is still held back, and so is her browser
+    # naming another user: the exemption is the device's and the user's together.
+    assert _json(app.test_client(), "dilfuza", PASSWORD).status_code == 429
+    assert _json(desk, "nobody-else").status_code == 429
+
+
+def test_a_known_browser_gets_no_more_guesses_than_the_accounts_lock(app, make_user):
+    make_user("cashier", username="gulnora")
+    desk = app.test_client()
+    assert _json(desk, "gulnora", PASSWORD).status_code == 200
+    _spend_the_budget(app)
+    for _ in range(5):
+        assert _json(desk, "gulnora").status_code == 401
+    assert _json(desk, "gulnora", PASSWORD).status_code == 401  # locked, as from anywhere
+
+
+def test_a_forged_device_cookie_exempts_nobody(app, make_user):
+    make_user("doctor", username="bahodir")
+    _spend_the_budget(app)
+    forged = app.test_client()
+    forged.set_cookie("clinic_device", "eyJ1IjpbImJhaG9kaXIiXX0.forged.signature")
+    assert _json(forged, "bahodir", PASSWORD).status_code == 429

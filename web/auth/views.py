@@ -20,6 +20,7 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import passwords, refusals, users
 from clinic.errors import DomainError, ValidationFailed
 from web import db
+from web.auth import devices
 from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
@@ -65,6 +66,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     identity = Identity.of(user, "session")
     login_user(identity)
     _regenerate_session()
+    devices.remember(user.username)
     return identity
 
 
