@@ -117,7 +117,8 @@ def test_a_known_browser_gets_no_more_guesses_than_the_accounts_lock(app, make_u
     _spend_the_budget(app)
     for _ in range(5):
         assert _json(desk, "gulnora").status_code == 401
-    assert _json(desk, "gulnora", PASSWORD).status_code == 401  # locked, as from anywhere
+    # Its own five guesses spent, it is a stranger again: the address's budget is spent.
+    assert _json(desk, "gulnora", PASSWORD).status_code == 429
 
 
 def test_a_forged_device_cookie_exempts_nobody(app, make_user):
@@ -126,3 +127,57 @@ def test_a_forged_device_cookie_exempts_nobody(app, make_user):
     forged = app.test_client()
     forged.set_cookie("clinic_device", "eyJ1IjpbImJhaG9kaXIiXX0.forged.signature")
     assert _json(forged, "bahodir", PASSWORD).status_code == 429
+
+
+def _lock_from_elsewhere(app, username: str) -> None:
+    """Someone who knows her name guesses at her password from another computer."""
+    stranger = app.test_client()
+    for _ in range(5):
+        assert _json(stranger, username).status_code == 401
+    assert _json(stranger, username, PASSWORD).status_code == 401  # locked for strangers
+
+
+def test_guesses_from_elsewhere_do_not_lock_a_user_out_of_his_own_browser(app, make_user, runtime):
+    from clinic.accounts import users
+
+    make_user("doctor", username="sardor")
+    own = app.test_client()
+    assert _form(own, "sardor", PASSWORD).status_code == 302
+    own.post("/logout")
+    _lock_from_elsewhere(app, "sardor")
+    assert _form(own, "sardor", PASSWORD).status_code == 302
+    # The lock still holds off the stranger, and his sign-in did not lift it.
+    assert _json(app.test_client(), "sardor", PASSWORD).status_code == 401
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "sardor"))
+
+
+def test_a_known_browser_has_five_guesses_of_its_own_then_is_a_stranger(app, make_user, runtime):
+    from clinic.accounts import users
+
+    make_user("cashier", username="malika")
+    own = app.test_client()
+    assert _json(own, "malika", PASSWORD).status_code == 200
+    for _ in range(5):
+        assert _json(own, "malika").status_code == 401
+    with runtime.db.session() as s:
+        user = users.find_user(s, "malika")
+        assert user.failed_logins == 0 and not users.is_locked(user)
+    # Its own five spent, its failures count towards the account's lock as anyone's do.
+    for _ in range(5):
+        assert _json(own, "malika").status_code == 401
+    assert _json(own, "malika", PASSWORD).status_code == 401
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "malika"))
+    rows = _sign_in_outcomes(runtime)
+    assert rows.count("wrong password on a known device") == 5
+
+
+def _sign_in_outcomes(runtime) -> list[str]:
+    from sqlalchemy import select
+
+    from clinic.accounts.models import AuditEntry
+
+    with runtime.db.session() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.sign_in_failed"))
+        return [r.summary["outcome"] for r in rows]

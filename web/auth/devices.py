@@ -1,30 +1,43 @@
-"""Known devices: a browser that has signed in as a user before is not held back by its
-address's sign-in budget when it signs in as that user again.
+"""Known devices: a browser that has signed in as a user before is not held back, when it
+signs in as that user again, by its address's sign-in budget nor by the account's lock.
 
 The whole clinic usually reaches the server from one address (its router's), so the budget
 of failures per address (web/auth/limits.py) is the clinic's: a script retrying an old
 password, or a morning of typos, would otherwise stop every member of the staff from signing
-in until the hour is over. A successful sign-in leaves a signed cookie naming (as keyed
-digests, not as names) the users who signed in on that device; a sign-in as one of them from
-that device is exempt from the address's budget. The account's own lock (5 wrong passwords)
-holds for it as for any other, so the cookie buys no guesses: it only keeps a stranger's
-failures from costing the staff their sign-in.
+in until the hour is over. And the account's lock (5 wrong passwords, from anywhere) is a
+way for anyone who knows a user's name to keep him from working.
+
+A successful sign-in leaves a signed cookie with the device's own random id and the users
+who signed in on it (as keyed digests, not as names). A sign-in as one of them from that
+device is exempt from both, and its wrong passwords are counted for that device and user
+alone (in Redis): after 5 of them within 15 minutes the device is a stranger again, bound by
+the address's budget and the account's lock like any other. So the cookie buys no more
+guesses than the lock allows; it only keeps others' failures from costing the staff their
+sign-in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 
 from flask import after_this_request, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
+from redis.exceptions import RedisError
+
+from clinic.accounts import users
 
 COOKIE = "clinic_device"
 KEPT = timedelta(days=90)
 # A shared computer at the desk: the users who signed in on it lately, newest first.
 MOST_USERS = 10
 SALT = "clinic.known-device"
+# A known device's own wrong passwords for one user, within one lock's time, before it is a
+# stranger again: the account's own numbers.
+FAILURES = users.LOCK_AFTER_FAILURES
+FAILURES_KEPT = users.FIRST_LOCK
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -37,20 +50,43 @@ def _digest(username: str) -> str:
     return hmac.new(key, normal, hashlib.sha256).hexdigest()[:32]
 
 
-def _known() -> list[str]:
-    """The digests of the users this device has signed in as (none for a missing, forged or
-    expired cookie)."""
+def _cookie() -> tuple[str, list[str]]:
+    """This device's id and the digests of the users it has signed in as (none for a
+    missing, forged or expired cookie)."""
     raw = request.cookies.get(COOKIE, "")
     if not raw or len(raw) > 2048:
-        return []
+        return "", []
     try:
         data = _serializer().loads(raw, max_age=int(KEPT.total_seconds()))
     except BadData:
-        return []
-    known = data.get("u") if isinstance(data, dict) else None
-    if not isinstance(known, list):
-        return []
-    return [d for d in known if isinstance(d, str)][:MOST_USERS]
+        return "", []
+    if not isinstance(data, dict):
+        return "", []
+    device, known = data.get("d"), data.get("u")
+    if not isinstance(device, str) or not device or not isinstance(known, list):
+        return "", []
+    return device, [d for d in known if isinstance(d, str)][:MOST_USERS]
+
+
+def _failures_key(device: str, digest: str) -> str:
+    prefix = current_app.extensions["clinic"].settings.redis_prefix
+    return f"{prefix}:device-failures:{device}:{digest}"
+
+
+def _redis():
+    return current_app.extensions["clinic"].redis
+
+
+def _known_for(username: str) -> bool:
+    device, known = _cookie()
+    digest = _digest(username)
+    if not device or digest not in known:
+        return False
+    try:
+        failed = int(_redis().get(_failures_key(device, digest)) or 0)
+    except (RedisError, ValueError):
+        return False  # nothing to count with: a stranger, as before
+    return failed < FAILURES
 
 
 def _attempted_username() -> str:
@@ -69,20 +105,48 @@ def _attempted_username() -> str:
 def known_device() -> bool:
     """The sign-in budget's exemption: this device has signed in as the user it names."""
     name = _attempted_username()
-    return bool(name) and _digest(name) in _known()
+    return bool(name) and _known_for(name)
+
+
+def known_for_user(user) -> bool:
+    """``users.sign_in``'s question: has this device signed in as ``user`` before (and not
+    failed too often there lately)?"""
+    return _known_for(user.username)
+
+
+def count_failure(username: str) -> None:
+    """A wrong password sent as ``username`` from this known device."""
+    device, _ = _cookie()
+    if not device:
+        return
+    key = _failures_key(device, _digest(username))
+    try:
+        with _redis().pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, int(FAILURES_KEPT.total_seconds()))
+            pipe.execute()
+    except RedisError as exc:
+        current_app.logger.warning("could not count a known device's failure: %s", exc)
 
 
 def remember(username: str) -> None:
-    """After a successful sign-in: this device is known for ``username`` from now on."""
+    """After a successful sign-in: this device is known for ``username`` from now on, and
+    its count of wrong passwords for him starts again."""
+    device, known = _cookie()
+    device = device or secrets.token_hex(16)
     digest = _digest(username)
-    known = [digest] + [d for d in _known() if d != digest][: MOST_USERS - 1]
+    known = [digest] + [d for d in known if d != digest][: MOST_USERS - 1]
+    try:
+        _redis().delete(_failures_key(device, digest))
+    except RedisError as exc:
+        current_app.logger.warning("could not reset a known device's failures: %s", exc)
 
     @after_this_request
     def _set(response):
         settings = current_app.extensions["clinic"].settings
         response.set_cookie(
             COOKIE,
-            _serializer().dumps({"u": known}),
+            _serializer().dumps({"d": device, "u": known}),
             max_age=int(KEPT.total_seconds()),
             httponly=True,
             samesite="Lax",

@@ -44,8 +44,10 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     The form here and the JSON endpoint (web/api/account.py) both come through this.
     """
     session = db.session()
-    outcome = users.sign_in(session, username, password)
+    outcome = users.sign_in(session, username, password, known_device=devices.known_for_user)
     user = outcome.user
+    if outcome.reason == users.WRONG_ON_KNOWN_DEVICE:
+        devices.count_failure(user.username)
     audit_log.record(
         session,
         # Only a successful sign-in has an actor; a failure is anonymous, whoever it names.
