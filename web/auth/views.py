@@ -52,7 +52,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
         session,
         # Only a successful sign-in has an actor; a failure is anonymous, whoever it names.
         actor=audit_log.Actor(user.id, user.username, tuple(user.roles)) if outcome.ok else None,
-        action="auth.sign_in" if outcome.ok else "auth.sign_in_failed",
+        action="auth.sign_in" if outcome.ok else audit_log.SIGN_IN_FAILED,
         object_type="users",
         object_id=str(user.id) if user else "",
         summary={"username": username[:64], "outcome": outcome.reason},
