@@ -10,10 +10,10 @@ way for anyone who knows a user's name to keep him from working.
 A successful sign-in leaves a signed cookie with the device's own random id and the users
 who signed in on it (as keyed digests, not as names). A sign-in as one of them from that
 device is exempt from both, and its wrong passwords are counted for that device and user
-alone (in Redis): after 5 of them within 15 minutes the device is a stranger again, bound by
-the address's budget and the account's lock like any other. So the cookie buys no more
-guesses than the lock allows; it only keeps others' failures from costing the staff their
-sign-in.
+alone (in Redis, forgotten 15 minutes after the last): after 5 the device is a stranger, bound by
+the address's budget and the account's lock like any other. So the browser holding the cookie
+gets five guesses every 15 minutes besides those the lock allows anyone, the lock's own rate;
+what it gains is that others' failures no longer cost the staff their sign-in.
 """
 
 from __future__ import annotations
