@@ -4,7 +4,11 @@ Redis prefix."""
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, ClinicClient
+import threading
+
+import pytest
+
+from tests.conftest import ONE_BACKEND, PASSWORD, ClinicClient
 
 ADDRESS = {"REMOTE_ADDR": "10.9.8.7"}
 
@@ -181,3 +185,42 @@ def _sign_in_outcomes(runtime) -> list[str]:
     with runtime.db.session() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.sign_in_failed"))
         return [r.summary["outcome"] for r in rows]
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_guesses_sent_at_once_from_a_known_browser_get_its_five_and_no_more(
+    app, make_user, runtime, monkeypatch
+):
+    from clinic.accounts import passwords, users
+
+    make_user("registrar", username="nodira")
+    own = app.test_client()
+    assert _json(own, "nodira", PASSWORD).status_code == 200
+    cookie = own.get_cookie("clinic_device").value
+    # Every guess has its password checked before any goes on: they then all ask at once
+    # whether the browser has guesses left.
+    barrier = threading.Barrier(10, timeout=20)
+    checked = passwords.verify_password
+
+    def verify_then_wait(password_hash, password):
+        matches = checked(password_hash, password)
+        barrier.wait()
+        return matches
+
+    monkeypatch.setattr(passwords, "verify_password", verify_then_wait)
+    answers = []
+
+    def guess() -> None:
+        browser = app.test_client()
+        browser.set_cookie("clinic_device", cookie)
+        answers.append(_json(browser, "nodira").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [401] * 10
+    assert _sign_in_outcomes(runtime).count("wrong password on a known device") == 5
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "nodira"))  # the other five count for it

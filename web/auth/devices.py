@@ -10,7 +10,8 @@ way for anyone who knows a user's name to keep him from working.
 A successful sign-in leaves a signed cookie with the device's own random id and the users
 who signed in on it (as keyed digests, not as names). A sign-in as one of them from that
 device is exempt from both, and its wrong passwords are counted for that device and user
-alone (in Redis, forgotten 15 minutes after the last): after 5 the device is a stranger, bound by
+alone (in Redis, forgotten 15 minutes after the last; each attempt takes one at once, and a
+success gives it back): after 5 the device is a stranger, bound by
 the address's budget and the account's lock like any other. So the browser holding the cookie
 gets five guesses every 15 minutes besides those the lock allows anyone, the lock's own rate;
 what it gains is that others' failures no longer cost the staff their sign-in.
@@ -77,16 +78,25 @@ def _redis():
     return current_app.extensions["clinic"].redis
 
 
-def _known_for(username: str) -> bool:
+def _known_for(username: str, *, attempt: bool = False) -> bool:
+    """Whether this device is known for ``username`` and has guesses left. ``attempt``: this
+    is a sign-in's check, and takes one of them at once (given back by its success), so
+    guesses sent all at once cannot all find the count as it was before any of them."""
     device, known = _cookie()
     digest = _digest(username)
     if not device or digest not in known:
         return False
+    key = _failures_key(device, digest)
     try:
-        failed = int(_redis().get(_failures_key(device, digest)) or 0)
+        if not attempt:
+            return int(_redis().get(key) or 0) < FAILURES
+        with _redis().pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, int(FAILURES_KEPT.total_seconds()))
+            taken = pipe.execute()[0]
     except (RedisError, ValueError):
         return False  # nothing to count with: a stranger, as before
-    return failed < FAILURES
+    return int(taken) <= FAILURES
 
 
 def _attempted_username() -> str:
@@ -110,23 +120,8 @@ def known_device() -> bool:
 
 def known_for_user(user) -> bool:
     """``users.sign_in``'s question: has this device signed in as ``user`` before (and not
-    failed too often there lately)?"""
-    return _known_for(user.username)
-
-
-def count_failure(username: str) -> None:
-    """A wrong password sent as ``username`` from this known device."""
-    device, _ = _cookie()
-    if not device:
-        return
-    key = _failures_key(device, _digest(username))
-    try:
-        with _redis().pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, int(FAILURES_KEPT.total_seconds()))
-            pipe.execute()
-    except RedisError as exc:
-        current_app.logger.warning("could not count a known device's failure: %s", exc)
+    failed too often there lately)? Asking takes one of its guesses."""
+    return _known_for(user.username, attempt=True)
 
 
 def remember(username: str) -> None:

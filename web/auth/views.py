@@ -46,8 +46,6 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     session = db.session()
     outcome = users.sign_in(session, username, password, known_device=devices.known_for_user)
     user = outcome.user
-    if outcome.reason == users.WRONG_ON_KNOWN_DEVICE:
-        devices.count_failure(user.username)
     audit_log.record(
         session,
         # Only a successful sign-in has an actor; a failure is anonymous, whoever it names.
