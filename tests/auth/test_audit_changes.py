@@ -61,3 +61,43 @@ def test_a_manager_reading_the_log_sees_that_a_name_changed_but_not_the_names(
     assert changes == [{"full_name": "***"}]
     entries = client.get("/api/v1/audit?action=users.update_user").get_json()
     assert entries["items"][0]["summary"]["changes"]["full_name"]["after"] == "Dilnoza Karimova"
+
+
+def test_a_price_changed_is_recorded_with_the_price_before_and_after(client, runtime):
+    made = client.post(
+        "/api/v1/services",
+        json={
+            "code": "LAB-01",
+            "name_ru": "Анализ крови",
+            "name_uz": "Qon tahlili",
+            "name_en": "Blood test",
+            "price": 5_000_000,
+        },
+    )
+    assert made.status_code == 201, made.get_json()
+    service = made.get_json()["id"]
+    assert client.patch(f"/api/v1/services/{service}", json={"price": 6_500_000}).status_code == 200
+    assert client.post(f"/api/v1/services/{service}/deactivate").status_code == 200
+    changed, deactivated = _rows(
+        runtime, "reference.update_service", "reference.deactivate_service"
+    )
+    assert changed.summary["changes"] == {"price": {"before": 5_000_000, "after": 6_500_000}}
+    assert deactivated.summary["changes"] == {"active": {"before": True, "after": False}}
+
+
+def test_a_patients_phone_changed_is_masked_before_and_after_for_a_manager(
+    client, client_as, runtime
+):
+    made = client.post(
+        "/api/v1/patients", json={"full_name": "Olim Rasulov", "phone": "+998901234567", "sex": "M"}
+    )
+    assert made.status_code == 201, made.get_json()
+    patient = made.get_json()["id"]
+    moved = client.patch(f"/api/v1/patients/{patient}", json={"phone": "+998907654321"})
+    assert moved.status_code == 200
+    (row,) = _rows(runtime, "reference.update_patient")
+    assert row.summary["changes"]["phone"]["before"] == "+998901234567"
+    manager = client_as("manager")
+    seen = manager.get("/api/v1/audit?action=reference.update_patient").get_json()["items"]
+    assert seen[0]["summary"]["changes"]["phone"] == "***"
+    assert "+99890" not in str(seen)

@@ -198,6 +198,11 @@ def _record(session: Session) -> None:
     touched = session.info.get(TOUCHED_KEY)
     if touched is None or g.get("audit_written"):
         return
+    if session.in_nested_transaction():
+        # A savepoint released (a change written inside one, so that a refusal at the flush
+        # leaves the transaction usable) commits nothing yet: the row waits for the commit,
+        # and so has everything the request changed and noted by then.
+        return
     named = [entry for entry in written(session) if entry not in touched]
     _write(session, status=_committed_status(), touched=named + touched)
     session.info[UNCOMMITTED_KEY] = True
