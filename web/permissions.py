@@ -80,9 +80,23 @@ def allow_everything(permission: str) -> None:
     """The policy until users and roles exist: every declared permission is granted."""
 
 
+def is_preflight() -> bool:
+    """A browser's CORS preflight: an OPTIONS asking whether it may send a call, without the
+    call's credentials. Flask answers it itself (the methods of the address; CORS adds its
+    headers for a listed origin) and no view runs, so it needs no permission; refused, it
+    would stop every call of a listed origin with a token (docs/security.md)."""
+    return (
+        request.method == "OPTIONS"
+        and "Access-Control-Request-Method" in request.headers
+        and bool(getattr(request.url_rule, "provide_automatic_options", False))
+    )
+
+
 def enforce() -> None:
     """``before_request``: refuse what the endpoint's declaration and the policy refuse."""
     if request.url_rule is None:  # 404 and 405 are answered by their own handlers
+        return
+    if is_preflight():
         return
     permission = declared_permission(current_app, request.endpoint)
     if permission is None:

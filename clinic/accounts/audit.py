@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, and_, cast, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from clinic.accounts.models import AuditEntry
+from clinic.accounts.models import AuditEntry, User
 from clinic.base import iso, utcnow
 from clinic.db import write_with_commit
 from clinic.text import spreadsheet_safe
@@ -28,6 +28,8 @@ SECRET_FIELDS = {
     "csrf_token",
     "pairing_code",
 }
+# A failed sign-in has no actor (whoever it names): its row names the user as its object.
+SIGN_IN_FAILED = "auth.sign_in_failed"
 CSV_COLUMNS = (
     "id",
     "at",
@@ -94,6 +96,16 @@ PERSONAL_FIELDS = {
     "comment",
     "address",
 }
+
+
+def changes_between(before: dict, after: dict) -> dict:
+    """The fields of an object that a change changed, each with its value before and after
+    (``summary.changes`` of its audit row); empty when nothing changed."""
+    return {
+        field: {"before": before.get(field), "after": value}
+        for field, value in after.items()
+        if before.get(field) != value
+    }
 
 
 def reads_personal_data(reader) -> bool:
@@ -196,7 +208,20 @@ def _in_utc(moment: datetime) -> datetime:
 
 def _filtered(query, f: AuditFilter):
     if f.username:
-        query = query.where(AuditEntry.username == f.username.lower())
+        # As a username is typed anywhere (trimmed, any case); and the failed sign-ins naming
+        # that user, which have no actor: whoever looks into a user's lock wants to see them.
+        name = f.username.strip().lower()
+        named = select(cast(User.id, String)).where(User.username == name).scalar_subquery()
+        query = query.where(
+            or_(
+                AuditEntry.username == name,
+                and_(
+                    AuditEntry.action == SIGN_IN_FAILED,
+                    AuditEntry.object_type == "users",
+                    AuditEntry.object_id == named,
+                ),
+            )
+        )
     if f.action:
         query = query.where(AuditEntry.action.startswith(f.action))
     if f.object_type:

@@ -339,9 +339,19 @@ class SignIn:
         return self.reason == "ok"
 
 
-def sign_in(session: Session, username: str, password: str) -> SignIn:
+# The outcome of a wrong password sent from a device the user has signed in on before.
+WRONG_ON_KNOWN_DEVICE = "wrong password on a known device"
+
+
+def sign_in(session: Session, username: str, password: str, *, known_device=None) -> SignIn:
     """Check a username and password, counting failures and locking the account after too
-    many. The caller commits whatever the outcome (the counters are part of it)."""
+    many. The caller commits whatever the outcome (the counters are part of it).
+
+    ``known_device(user)``: whether the request comes from a device that has signed in as
+    ``user`` before and has not failed too often there lately (the caller counts its
+    failures). Such a device is not held back by the account's lock, which guesses from
+    elsewhere set, and its wrong passwords do not count towards that lock: whoever guesses
+    at a user's password from outside cannot keep him from signing in at his own desk."""
     now = utcnow()
     user = find_user(session, username)
     if user is None:
@@ -350,17 +360,33 @@ def sign_in(session: Session, username: str, password: str) -> SignIn:
     matches = passwords.verify_password(user.password_hash, password)
     if not user.active:
         return SignIn(user, "disabled")
-    if is_locked(user, now):
+    known = bool(known_device and known_device(user))
+    if is_locked(user, now) and not known:
         return SignIn(user, "locked")
     if not matches:
+        if known:
+            return SignIn(user, WRONG_ON_KNOWN_DEVICE)
         return SignIn(user, _count_failure(session, user, now))
-    user.failed_logins = 0
-    user.lock_count = 0
+    if not is_locked(user, now):  # a lock set by guesses elsewhere holds them off still
+        user.failed_logins = 0
+        user.lock_count = 0
     user.last_login_at = now
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     session.flush()
     return SignIn(user, "ok")
+
+
+def audited_state(user: User) -> dict:
+    """What the audit log keeps of a user before and after a change to him (never his
+    password): who he is, what he may do, whether he may sign in."""
+    return {
+        "full_name": user.full_name,
+        "roles": sorted(user.roles),
+        "doctor_id": user.doctor_id,
+        "active": user.active,
+        "locked_until": iso(user.locked_until) if user.locked_until else None,
+    }
 
 
 def user_permissions(user: User) -> frozenset[str]:

@@ -167,3 +167,78 @@ def test_a_reader_who_may_not_read_patients_sees_their_personal_data_masked(clie
         export = reader.get("/api/v1/audit/export.csv?object_type=patients")
         assert ("+998901234567" in export.get_data(as_text=True)) is shown
     assert '"phone": "***"' in json.dumps(manager.get(query).get_json(), ensure_ascii=False)
+
+
+def test_the_audit_page_links_to_its_other_pages_keeping_the_filter(client, runtime):
+    with runtime.db.transaction() as s:
+        s.execute(
+            insert(AuditEntry),
+            [
+                dict(
+                    at=datetime(2026, 3, 2, 9, 0, n % 60, tzinfo=timezone.utc),
+                    username="busy",
+                    roles="",
+                    action=f"test.row{n:03d}",
+                    object_type="",
+                    object_id="",
+                    status=200,
+                    ip="",
+                    user_agent="",
+                    request_id="paging",
+                )
+                for n in range(130)
+            ],
+        )
+    html = {"Accept": "text/html"}
+    first = client.get("/admin/audit?username=busy&since=2026-03-02", headers=html)
+    text = first.get_data(as_text=True)
+    assert "test.row129" in text and "test.row029" not in text  # newest first, 100 a page
+    links = {
+        rel: unescape(url) for url, rel in re.findall(r'href="([^"]*)" rel="(prev|next)"', text)
+    }
+    assert set(links) == {"next"}
+    older = client.get(links["next"], headers=html).get_data(as_text=True)
+    assert "test.row029" in older and "test.row129" not in older
+    back = {
+        rel: unescape(url) for url, rel in re.findall(r'href="([^"]*)" rel="(prev|next)"', older)
+    }
+    assert set(back) == {"prev"}
+    assert "test.row129" in client.get(back["prev"], headers=html).get_data(as_text=True)
+
+
+def _page_links(html: str) -> dict[str, str]:
+    return {
+        rel: unescape(url) for url, rel in re.findall(r'href="([^"]*)" rel="(prev|next)"', html)
+    }
+
+
+def test_the_api_and_its_csv_take_days_as_typed_in_clinic_time(client, runtime):
+    # 20:30 UTC on 1 March is 01:30 on 2 March in Tashkent: a row of the clinic's 2 March.
+    with runtime.db.transaction() as s:
+        s.execute(
+            insert(AuditEntry).values(
+                at=datetime(2026, 3, 1, 20, 30, 0, tzinfo=timezone.utc),
+                username="typed",
+                roles="",
+                action="test.typed",
+                object_type="",
+                object_id="",
+                status=200,
+                ip="",
+                user_agent="",
+                request_id="typed-days",
+            )
+        )
+    for url in ("/api/v1/audit", "/api/v1/audit/export.csv"):
+        for query, found in (
+            ("since=2026-03-02&until=2026-03-02", True),
+            ("until=2026-03-01", False),
+            ("since=2026-03-02T01:00:00%2B05:00", True),  # a moment with its offset, as before
+        ):
+            answer = client.get(f"{url}?username=typed&{query}")
+            assert answer.status_code == 200, (url, query, answer.get_data(as_text=True))
+            assert ("test.typed" in answer.get_data(as_text=True)) is found, (url, query)
+        for wrong in ("2026-02-30", "2026-3-2", "2026-03-02T10:00", "２０２６-03-02"):
+            refused = client.get(url, query_string={"since": wrong})
+            assert refused.status_code == 422, (url, wrong)
+            assert "since" in refused.get_json()["errors"], (url, wrong)

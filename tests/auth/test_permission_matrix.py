@@ -11,6 +11,7 @@ from clinic.accounts.permissions import ROLES
 from tests.conftest import ONE_BACKEND
 from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 
+# HEAD is asked as GET is (below); OPTIONS has a test of its own.
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code instead
 # A token may not make tokens (docs/security.md): these answer 403 to every bearer token.
@@ -26,6 +27,8 @@ def _endpoints(app):
             continue
         for method in sorted(rule.methods - SKIPPED_METHODS):
             yield rule, method
+        if "GET" in rule.methods:
+            yield rule, "HEAD"  # a GET without its body: the same door, the same answer
 
 
 def _url(rule) -> str:
@@ -80,3 +83,42 @@ def test_permission_matrix(app, anon_client, role_tokens, role):
         else:
             assert response.status_code == 403, (role, method, url, response.status_code)
     assert checked > 50
+
+
+def _public_urls(app) -> set[str]:
+    return {
+        _url(r) for r in app.url_map.iter_rules() if declared_permission(app, r.endpoint) == PUBLIC
+    }
+
+
+def test_options_and_trailing_slashes_open_no_door(app, anon_client, role_tokens):
+    """OPTIONS tells the methods of an address and nothing else, and to nobody who may not use
+    it; an address with a slash or two added is no other door to the same view."""
+    public = _public_urls(app)
+    display = {"Authorization": f"Bearer {role_tokens['display']}", "Accept": "application/json"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_HTTP or declared_permission(app, rule.endpoint) == PUBLIC:
+            continue
+        url = _url(rule)
+        if url not in public:
+            asked = anon_client.open(url, method="OPTIONS", headers={"Accept": "application/json"})
+            assert asked.status_code == 401, (url, asked.status_code)
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            for suffix in ("/", "//"):
+                answer = anon_client.open(url + suffix, method=method, headers=display)
+                assert answer.status_code in (404, 405), (method, url + suffix, answer.status_code)
+
+
+def test_anonymous_people_are_sent_to_sign_in_from_pages_and_refused_by_the_api(app, anon_client):
+    html = {"Accept": "text/html"}
+    for rule in app.url_map.iter_rules():
+        permission = declared_permission(app, rule.endpoint)
+        if rule.endpoint in NOT_HTTP or permission == PUBLIC or "GET" not in rule.methods:
+            continue
+        url = _url(rule)
+        answer = anon_client.get(url, headers=html)
+        if url.startswith("/api/"):
+            assert answer.status_code == 401, (url, answer.status_code)
+        else:
+            assert answer.status_code == 302, (url, answer.status_code)
+            assert answer.headers["Location"].startswith("/login?next="), url

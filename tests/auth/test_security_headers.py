@@ -100,3 +100,25 @@ def test_the_session_cookie_is_secure_in_production(production_app, make_user):
     cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("clinic_session=")]
     assert "Secure" in cookie[-1] and "HttpOnly" in cookie[-1] and "SameSite=Lax" in cookie[-1]
     assert "Strict-Transport-Security" in response.headers
+
+
+def test_a_listed_origin_may_call_the_api_with_a_token_its_preflight_is_answered(cors_app):
+    """A browser asks before sending a bearer token to another origin (a preflight OPTIONS,
+    without credentials): answered with anything but a 2xx, the call is never made."""
+    client = cors_app.test_client()
+    preflight = {
+        "Origin": "https://portal.clinic.uz",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    for url in ("/api/v1/queues", "/api/v1/queues/1/tickets", "/api/v1/users"):
+        answer = client.options(url, headers=preflight)
+        assert answer.status_code == 200, (url, answer.status_code)
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://portal.clinic.uz"
+        assert "authorization" in answer.headers["Access-Control-Allow-Headers"].lower()
+        assert answer.get_data() == b""  # the methods and CORS headers, nothing of the data
+    # Another origin's preflight gets no CORS headers (its browser refuses), and a plain
+    # OPTIONS without credentials is still refused.
+    other = client.options("/api/v1/users", headers={**preflight, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert client.options("/api/v1/users").status_code == 401

@@ -13,6 +13,10 @@ from clinic.models import AuditEntry, User
 from tests.conftest import PASSWORD
 
 
+def _form_sign_in(client, username, password):
+    return client.post("/login", data={"username": username, "password": password})
+
+
 def _json_sign_in(client, username, password, ip="10.0.0.1"):
     csrf = client.get("/api/v1/session/csrf").get_json()["csrf_token"]
     return client.post(
@@ -214,3 +218,22 @@ def test_a_users_roles_and_state_sent_back_unchanged_keep_him_signed_in(client, 
     demoted = client.patch(f"/api/v1/users/{me['id']}", json={"roles": ["registrar"]})
     assert demoted.status_code == 200
     assert doctor.get("/api/v1/me").status_code == 401
+
+
+def test_closing_the_browser_ends_the_session_while_the_server_keeps_the_idle_limit(
+    anon_client, make_user, runtime, settings
+):
+    """No "remember me": the session's cookie is the browser session's. On a computer shared
+    at the desk, whoever opens the browser after it was closed is not signed in as the one
+    who used it before, even within the idle time."""
+    make_user("cashier", username="yulduz")
+    for sign_in in (_json_sign_in, _form_sign_in):
+        response = sign_in(anon_client, "yulduz", PASSWORD)
+        header = [
+            h for h in response.headers.getlist("Set-Cookie") if h.startswith("clinic_session=")
+        ]
+        assert header and "Expires" not in header[-1] and "Max-Age" not in header[-1]
+        sid = anon_client.get_cookie("clinic_session").value
+        assert 0 < runtime.redis.ttl(f"{settings.redis_prefix}:session:{sid}")
+        assert anon_client.get("/api/v1/me").status_code == 200
+        assert anon_client.post("/logout").status_code == 302

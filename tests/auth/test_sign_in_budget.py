@@ -4,7 +4,11 @@ Redis prefix."""
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, ClinicClient
+import threading
+
+import pytest
+
+from tests.conftest import ONE_BACKEND, PASSWORD, ClinicClient
 
 ADDRESS = {"REMOTE_ADDR": "10.9.8.7"}
 
@@ -38,10 +42,11 @@ def test_failures_through_both_doors_share_one_budget_per_address(anon_client, r
     assert other.status_code == 401
 
 
-def test_successful_sign_ins_do_not_spend_the_budget(anon_client, make_user):
+def test_successful_sign_ins_do_not_spend_the_budget(app, make_user):
     make_user("registrar", username="shahnoza")
+    # Each from a browser new to her (a known one is not counted at all: see below).
     remaining = [
-        int(door(anon_client, "shahnoza", password).headers["X-RateLimit-Remaining"])
+        int(door(app.test_client(), "shahnoza", password).headers["X-RateLimit-Remaining"])
         for door, password in ((_json, "wrong-guess-xyz"), (_form, PASSWORD), (_json, PASSWORD))
     ]
     assert remaining == [19, 19, 19]
@@ -81,3 +86,141 @@ def test_a_flask_limiter_named_otherwise_inside_still_checks_every_limit(runtime
     for n in range(20):
         assert _json(client, f"nobody-{n}").status_code == 401
     assert _json(client, "nobody-else").status_code == 429
+
+
+def _spend_the_budget(app) -> None:
+    """Someone else behind the clinic's address (a script with an old password, a stranger
+    on the guest Wi-Fi) fails until the address has no budget left."""
+    script = app.test_client()
+    for n in range(20):
+        assert _json(script, f"nobody-{n}").status_code == 401
+    assert _json(script, "nobody").status_code == 429
+
+
+def test_staff_who_signed_in_on_this_browser_before_still_sign_in_when_the_address_is_spent(
+    app, make_user
+):
+    make_user("registrar", username="dilfuza")
+    desk = app.test_client()
+    assert _form(desk, "dilfuza", PASSWORD).status_code == 302  # the morning's sign-in
+    cookie = desk.get_cookie("clinic_device")
+    assert cookie is not None and cookie.http_only and "dilfuza" not in cookie.value
+    assert desk.post("/logout").status_code == 302
+    _spend_the_budget(app)
+    assert _json(desk, " Dilfuza ", PASSWORD).status_code == 200
+    # A browser that never signed in as her is still held back, and so is her browser
+    # naming another user: the exemption is the device's and the user's together.
+    assert _json(app.test_client(), "dilfuza", PASSWORD).status_code == 429
+    assert _json(desk, "nobody-else").status_code == 429
+
+
+def test_a_known_browser_gets_no_more_guesses_than_the_accounts_lock(app, make_user):
+    make_user("cashier", username="gulnora")
+    desk = app.test_client()
+    assert _json(desk, "gulnora", PASSWORD).status_code == 200
+    _spend_the_budget(app)
+    for _ in range(5):
+        assert _json(desk, "gulnora").status_code == 401
+    # Its own five guesses spent, it is a stranger again: the address's budget is spent.
+    assert _json(desk, "gulnora", PASSWORD).status_code == 429
+
+
+def test_a_forged_device_cookie_exempts_nobody(app, make_user):
+    make_user("doctor", username="bahodir")
+    _spend_the_budget(app)
+    forged = app.test_client()
+    forged.set_cookie("clinic_device", "eyJ1IjpbImJhaG9kaXIiXX0.forged.signature")
+    assert _json(forged, "bahodir", PASSWORD).status_code == 429
+
+
+def _lock_from_elsewhere(app, username: str) -> None:
+    """Someone who knows her name guesses at her password from another computer."""
+    stranger = app.test_client()
+    for _ in range(5):
+        assert _json(stranger, username).status_code == 401
+    assert _json(stranger, username, PASSWORD).status_code == 401  # locked for strangers
+
+
+def test_guesses_from_elsewhere_do_not_lock_a_user_out_of_his_own_browser(app, make_user, runtime):
+    from clinic.accounts import users
+
+    make_user("doctor", username="sardor")
+    own = app.test_client()
+    assert _form(own, "sardor", PASSWORD).status_code == 302
+    own.post("/logout")
+    _lock_from_elsewhere(app, "sardor")
+    assert _form(own, "sardor", PASSWORD).status_code == 302
+    # The lock still holds off the stranger, and his sign-in did not lift it.
+    assert _json(app.test_client(), "sardor", PASSWORD).status_code == 401
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "sardor"))
+
+
+def test_a_known_browser_has_five_guesses_of_its_own_then_is_a_stranger(app, make_user, runtime):
+    from clinic.accounts import users
+
+    make_user("cashier", username="malika")
+    own = app.test_client()
+    assert _json(own, "malika", PASSWORD).status_code == 200
+    for _ in range(5):
+        assert _json(own, "malika").status_code == 401
+    with runtime.db.session() as s:
+        user = users.find_user(s, "malika")
+        assert user.failed_logins == 0 and not users.is_locked(user)
+    # Its own five spent, its failures count towards the account's lock as anyone's do.
+    for _ in range(5):
+        assert _json(own, "malika").status_code == 401
+    assert _json(own, "malika", PASSWORD).status_code == 401
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "malika"))
+    rows = _sign_in_outcomes(runtime)
+    assert rows.count("wrong password on a known device") == 5
+
+
+def _sign_in_outcomes(runtime) -> list[str]:
+    from sqlalchemy import select
+
+    from clinic.accounts.models import AuditEntry
+
+    with runtime.db.session() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.sign_in_failed"))
+        return [r.summary["outcome"] for r in rows]
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_guesses_sent_at_once_from_a_known_browser_get_its_five_and_no_more(
+    app, make_user, runtime, monkeypatch
+):
+    from clinic.accounts import passwords, users
+
+    make_user("registrar", username="nodira")
+    own = app.test_client()
+    assert _json(own, "nodira", PASSWORD).status_code == 200
+    cookie = own.get_cookie("clinic_device").value
+    # Every guess has its password checked before any goes on: they then all ask at once
+    # whether the browser has guesses left.
+    barrier = threading.Barrier(10, timeout=20)
+    checked = passwords.verify_password
+
+    def verify_then_wait(password_hash, password):
+        matches = checked(password_hash, password)
+        barrier.wait()
+        return matches
+
+    monkeypatch.setattr(passwords, "verify_password", verify_then_wait)
+    answers = []
+
+    def guess() -> None:
+        browser = app.test_client()
+        browser.set_cookie("clinic_device", cookie)
+        answers.append(_json(browser, "nodira").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [401] * 10
+    assert _sign_in_outcomes(runtime).count("wrong password on a known device") == 5
+    with runtime.db.session() as s:
+        assert users.is_locked(users.find_user(s, "nodira"))  # the other five count for it

@@ -157,3 +157,28 @@ def test_audit_csv_quotes_a_formula_hidden_behind_a_tab(client):
     )
     agents = [row[rows[0].index("user_agent")] for row in rows[1:]]
     assert sorted(agents) == ["'\t=cmd|' /C calc'!A0", "'\t@SUM(1+1)*cmd|' /C calc'!A0"]
+
+
+def test_filtering_the_log_by_a_user_finds_the_failed_sign_ins_naming_him(
+    client, anon_client, make_user
+):
+    make_user("cashier", username="amina")
+    make_user("cashier", username="aminajon")
+    guessed = anon_client.post(
+        "/api/v1/session",
+        json={"username": "Amina", "password": "wrong-guess-xyz"},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert guessed.status_code == 401
+    other = anon_client.post(
+        "/api/v1/session", json={"username": "aminajon", "password": "wrong-guess-xyz"}
+    )
+    assert other.status_code == 401
+    # As an administrator types it, spaces and capitals included.
+    for typed in ("amina", " Amina "):
+        found = client.get("/api/v1/audit", query_string={"username": typed}).get_json()
+        assert [(e["action"], e["ip"]) for e in found["items"]] == [
+            ("auth.sign_in_failed", "10.1.2.3")
+        ]
+    page = client.get("/admin/audit?username=amina", headers={"Accept": "text/html"})
+    assert "10.1.2.3" in page.get_data(as_text=True)

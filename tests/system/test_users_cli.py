@@ -76,5 +76,7 @@ def test_users_are_created_listed_disabled_unlocked_and_audited(runtime, setting
     listing = clinic_here(settings, "users", "list")
     assert "aziza" in listing.stdout and "disabled" in listing.stdout
     with runtime.db.session() as s:
-        actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["cli.users.create", "cli.users.disable"]
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [r.action for r in rows] == ["cli.users.create", "cli.users.disable"]
+    # The row says what the command changed, as a request's row does.
+    assert rows[1].summary["changes"] == {"active": {"before": True, "after": False}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from flask import Response
 
 from clinic.accounts import audit
@@ -15,14 +17,22 @@ from web.permissions import requires
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
 
 
+def _bound(value, *, end: bool = False) -> datetime | None:
+    """A typed day as its start (or end) in the clinic's time; a moment as it is."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        tz = db.runtime().settings.tz
+        return datetime.combine(value, time.max if end else time.min, tzinfo=tz)
+    return value
+
+
 def _filter(query) -> audit.AuditFilter:
     return audit.AuditFilter(
         username=query.get("username"),
         action=query.get("action"),
         object_type=query.get("object_type"),
         object_id=query.get("object_id"),
-        since=query.get("since"),
-        until=query.get("until"),
+        since=_bound(query.get("since")),
+        until=_bound(query.get("until"), end=True),
     )
 
 

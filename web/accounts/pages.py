@@ -27,6 +27,7 @@ from web.permissions import requires, signed_in
 bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 100
+AUDIT_FILTERS = ("username", "action", "object_type", "since", "until")
 
 
 def refusal_texts() -> dict[str, str]:
@@ -126,6 +127,7 @@ def user_action_form(user_id: int, action: str):
     session = db.session()
     try:
         user = users.get_user(session, user_id)
+        before = users.audited_state(user)
         if action == "roles":
             roles = request.form.getlist("roles")
             # The form sends the current link back; its empty choice keeps the doctor of a
@@ -145,6 +147,7 @@ def user_action_form(user_id: int, action: str):
         else:
             flash(_("Unknown action."), "error")
             return redirect(url_for("admin.users_page"))
+        audit_status.note_change(before, users.audited_state(user))
         session.commit()
         flash(_("Saved."))
     except DomainError as exc:
@@ -269,8 +272,15 @@ def audit_page():
     query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
     tz = db.runtime().settings.tz
     personal = audit.reads_personal_data(current_identity())
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    # The other pages of the same filter, as it was typed.
+    typed = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
     return render_template(
         "admin/audit.html",
+        prev_url=(
+            url_for("admin.audit_page", **typed, page=min(page - 1, pages)) if page > 1 else None
+        ),
+        next_url=url_for("admin.audit_page", **typed, page=page + 1) if page < pages else None,
         # Read by the clinic's staff: the clinic's wall-clock time, the zone named on the page.
         entries=[
             {
@@ -282,7 +292,7 @@ def audit_page():
         zone=tz.key,
         total=total,
         page=page,
-        pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+        pages=pages,
         filters=args,
         csv_url=url_for("audit.export_entries", **query),
     )

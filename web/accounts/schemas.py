@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from clinic.accounts import tokens
 from clinic.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
@@ -140,6 +143,25 @@ class AuditEntrySchema(Schema):
     request_id = fields.String()
 
 
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class DayOrMoment(fields.String):
+    """A day as a person types it (``2026-03-02``: that day in the clinic's time, read by
+    the view), or a moment with its offset (ISO 8601), as before."""
+
+    moment = Instant()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if DAY.fullmatch(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise ValidationError(f"no such day: {text}") from None
+        return self.moment.deserialize(text, attr, data)
+
+
 class AuditQuery(Schema):
     page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -147,8 +169,8 @@ class AuditQuery(Schema):
     action = fields.String(validate=validate.Length(max=100))
     object_type = fields.String(validate=validate.Length(max=64))
     object_id = fields.String(validate=validate.Length(max=64))
-    since = Instant()
-    until = Instant()
+    since = DayOrMoment(metadata={"description": "YYYY-MM-DD (clinic time) or a moment"})
+    until = DayOrMoment(metadata={"description": "YYYY-MM-DD (to its end) or a moment"})
 
 
 class UserQuery(Schema):

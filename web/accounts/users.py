@@ -15,6 +15,7 @@ from web.accounts.schemas import (
 )
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
+from web.auth.audit import note_change
 from web.auth.identity import current_identity
 from web.permissions import requires
 
@@ -65,6 +66,7 @@ def update_user(data, user_id: int):
     when roles or the active flag change."""
     session = db.session()
     user = users.get_user(session, user_id)
+    before = users.audited_state(user)
     if "full_name" in data:
         user.full_name = users.checked_full_name(data["full_name"])
     if "roles" in data or "doctor_id" in data:
@@ -76,6 +78,7 @@ def update_user(data, user_id: int):
         )
     if "active" in data:
         users.set_active(session, user, data["active"], by=current_identity().user_id)
+    note_change(before, users.audited_state(user))
     session.commit()
     return users.user_as_dict(user)
 
@@ -88,7 +91,10 @@ def update_user(data, user_id: int):
 @blp.alt_response(422, schema=ProblemSchema)
 def reset_password(data, user_id: int):
     session = db.session()
-    users.set_password(session, users.get_user(session, user_id), data["password"])
+    user = users.get_user(session, user_id)
+    before = users.audited_state(user)
+    users.set_password(session, user, data["password"])
+    note_change(before, users.audited_state(user))  # a lock it ended
     session.commit()
 
 
@@ -100,6 +106,8 @@ def unlock_user(user_id: int):
     """Lift a sign-in lock at once."""
     session = db.session()
     user = users.get_user(session, user_id)
+    before = users.audited_state(user)
     users.unlock(session, user)
+    note_change(before, users.audited_state(user))
     session.commit()
     return users.user_as_dict(user)

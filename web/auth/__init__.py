@@ -155,7 +155,10 @@ def init_app(app: Flask) -> None:
         SESSION_TYPE="redis",
         SESSION_REDIS=app.extensions["clinic"].redis,
         SESSION_KEY_PREFIX=f"{settings.redis_prefix}:session:",
-        SESSION_PERMANENT=True,
+        # No "remember me": the cookie is the browser session's, so whoever opens a shared
+        # computer's browser after it was closed is not signed in as the one before; the
+        # stored session still ends after the idle time, refreshed by every request.
+        SESSION_PERMANENT=False,
         SESSION_REFRESH_EACH_REQUEST=True,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
         SESSION_COOKIE_NAME="clinic_session",

@@ -75,6 +75,17 @@ def _committed_status() -> int | None:
     return None if request.path.startswith("/api/") else 302
 
 
+def note_change(before: dict, after: dict) -> None:
+    """The changed object's values before and after this request's change (call it before
+    committing): its audit row keeps those that differ, under ``summary.changes``, so a
+    reader sees what the object was, not only what the request sent."""
+    changes = audit.changes_between(before, after)
+    if changes:
+        g.audit_changes = changes
+    else:
+        g.pop("audit_changes", None)
+
+
 def _nul_free(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
@@ -89,6 +100,8 @@ def _summary() -> dict:
     summary = {"method": request.method, "path": redact_secrets(request.path)[:200]}
     if g.get("audit_refused"):
         summary["refused"] = g.audit_refused
+    if g.get("audit_changes"):
+        summary["changes"] = g.audit_changes
     try:
         if request.is_json:
             body = request.get_json(silent=True)
@@ -184,6 +197,11 @@ UNCOMMITTED_KEY = "clinic.audit_uncommitted"
 def _record(session: Session) -> None:
     touched = session.info.get(TOUCHED_KEY)
     if touched is None or g.get("audit_written"):
+        return
+    if session.in_nested_transaction():
+        # A savepoint released (a change written inside one, so that a refusal at the flush
+        # leaves the transaction usable) commits nothing yet: the row waits for the commit,
+        # and so has everything the request changed and noted by then.
         return
     named = [entry for entry in written(session) if entry not in touched]
     _write(session, status=_committed_status(), touched=named + touched)

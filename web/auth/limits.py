@@ -13,6 +13,8 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_qualified_name, get_remote_address
 
+from web.auth.devices import known_device
+
 log = logging.getLogger(__name__)
 
 SIGN_IN_PER_ADDRESS = "20 per minute;200 per hour"
@@ -29,8 +31,12 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 # The form at /login and POST /api/v1/session are two doors to one check: failures through
 # either count against the same budget of the address. (Each account has its own budget
-# too, in the database: clinic.accounts.users locks it after repeated failures.)
-sign_in_budget = limiter.shared_limit(SIGN_IN_PER_ADDRESS, scope="sign-in", deduct_when=_failed)
+# too, in the database: clinic.accounts.users locks it after repeated failures.) A device
+# that has signed in as the user it names is exempt (web/auth/devices.py): the clinic's
+# staff share one address, and a stranger's failures must not cost them their sign-in.
+sign_in_budget = limiter.shared_limit(
+    SIGN_IN_PER_ADDRESS, scope="sign-in", deduct_when=_failed, exempt_when=known_device
+)
 
 
 def storage_uri(redis_url: str) -> str:

@@ -20,6 +20,7 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import passwords, refusals, users
 from clinic.errors import DomainError, ValidationFailed
 from web import db
+from web.auth import devices
 from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
@@ -43,13 +44,13 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     The form here and the JSON endpoint (web/api/account.py) both come through this.
     """
     session = db.session()
-    outcome = users.sign_in(session, username, password)
+    outcome = users.sign_in(session, username, password, known_device=devices.known_for_user)
     user = outcome.user
     audit_log.record(
         session,
         # Only a successful sign-in has an actor; a failure is anonymous, whoever it names.
         actor=audit_log.Actor(user.id, user.username, tuple(user.roles)) if outcome.ok else None,
-        action="auth.sign_in" if outcome.ok else "auth.sign_in_failed",
+        action="auth.sign_in" if outcome.ok else audit_log.SIGN_IN_FAILED,
         object_type="users",
         object_id=str(user.id) if user else "",
         summary={"username": username[:64], "outcome": outcome.reason},
@@ -65,6 +66,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     identity = Identity.of(user, "session")
     login_user(identity)
     _regenerate_session()
+    devices.remember(user.username)
     return identity
 
 

@@ -25,15 +25,20 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _record(session, action: str, user) -> None:
-    """CLI changes are audited too, under the operating-system account that made them."""
+def _record(session, action: str, user, before: dict | None = None) -> None:
+    """CLI changes are audited too, under the operating-system account that made them, with
+    what they changed (as a request's row has it)."""
+    summary = {"username": user.username}
+    changes = audit.changes_between(before, users.audited_state(user)) if before else {}
+    if changes:
+        summary["changes"] = changes
     audit.record(
         session,
         actor=audit.Actor(None, f"cli:{getpass.getuser()}"[:64]),
         action=f"cli.users.{action}",
         object_type="users",
         object_id=str(user.id),
-        summary={"username": user.username},
+        summary=summary,
     )
 
 
@@ -44,8 +49,9 @@ def _change(action: str, username: str, apply) -> None:
             user = users.find_user(session, username)
             if user is None:
                 raise click.ClickException(f"no user named {username!r}")
+            before = users.audited_state(user)
             apply(session, user)
-            _record(session, action, user)
+            _record(session, action, user, before)
     except DomainError as exc:
         raise click.ClickException(_describe(exc)) from None
     finally:

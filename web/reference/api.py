@@ -20,6 +20,7 @@ from clinic.reference import patients, price_list
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema, page_of
+from web.auth.audit import note_change
 from web.errors import PROBLEM_TYPE
 from web.permissions import requires
 from web.reference import schemas
@@ -87,6 +88,17 @@ class Resource:
     created_extra: Callable | None = None
 
 
+def _state(r: Resource, entity, *, flush: bool = False) -> dict:
+    """What the audit row keeps of an entity before and after a change: as the API shows it,
+    read back from the database after the change (some are written by statements of their
+    own), its timestamps left out."""
+    if flush:
+        session = db.session()
+        session.flush()
+        session.refresh(entity)
+    return {k: v for k, v in r.as_dict(entity).items() if k not in ("created_at", "updated_at")}
+
+
 def _register(r: Resource) -> None:
     """Add the six endpoints of ``r`` to the blueprint."""
     collection = f"/{r.plural}"
@@ -142,7 +154,9 @@ def _register(r: Resource) -> None:
     )
     def update_item(data: dict, **ids):
         session = db.session()
+        before = _state(r, r.get(session, ids[id_arg]))
         entity = r.update(session, ids[id_arg], data)
+        note_change(before, _state(r, entity, flush=True))  # the audit row: was and is
         session.commit()
         return r.as_dict(entity)
 
@@ -154,7 +168,9 @@ def _register(r: Resource) -> None:
         @blp.doc(summary=f"{action.capitalize()} a {r.singular}", description=description)
         def set_state(**ids):
             session = db.session()
+            before = _state(r, r.get(session, ids[id_arg]))
             entity = change(session, ids[id_arg])
+            note_change(before, _state(r, entity, flush=True))
             session.commit()
             return r.as_dict(entity)
 
