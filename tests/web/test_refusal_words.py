@@ -9,6 +9,7 @@ pages' catalogues fails here, instead of reaching a cashier as the API's English
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from html import unescape
@@ -61,6 +62,7 @@ def _constants(trees) -> dict[str, str]:
     return found
 
 
+@functools.cache
 def raised_codes() -> dict[str, str]:
     """Each code given to a domain error, with the first place giving it."""
     trees = list(_trees())
