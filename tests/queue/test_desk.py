@@ -132,3 +132,24 @@ def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtim
     page = client.get("/queue/desk?lang=en").get_data(as_text=True)
     assert "Surgery · room 21" in page and "Surgery · room 22" in page
     assert ">Cardiology<" in page
+
+
+def test_the_desk_names_the_earlier_records_a_new_registration_may_repeat(client, runtime):
+    import json
+    import re
+    from html import unescape
+    from pathlib import Path
+
+    make_queue(runtime, code="twice")
+    first = client.post("/api/v1/patients", json={"full_name": "Каримов Азиз", "sex": "M"})
+    again = client.post("/api/v1/patients", json={"full_name": "Karimov Aziz", "sex": "M"})
+    assert again.status_code == 201
+    assert [p["id"] for p in again.get_json()["possible_duplicates"]] == [first.get_json()["id"]]
+
+    # The desk's script shows them under the page's words, with a button to choose each.
+    page = unescape(client.get("/queue/desk?lang=ru").get_data(as_text=True))
+    config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
+    assert config["texts"]["possibleDuplicates"].startswith("Пациент зарегистрирован.")
+    script = (Path(__file__).parents[2] / "web/static/js/desk.js").read_text(encoding="utf-8")
+    assert "showPatients(earlier, texts.possibleDuplicates)" in script
+    assert "answer.body.possible_duplicates" in script

@@ -171,6 +171,10 @@ def desk():
         "more": _("Show {count} more"),
         "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "choose": _("Choose"),
+        "possibleDuplicates": _(
+            "Registered. A patient of the same name is on file already: if it is the same "
+            "person, choose the earlier record."
+        ),
         "refusals": _desk_refusals(),
         "fields": _desk_fields(),
     }

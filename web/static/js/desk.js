@@ -241,10 +241,12 @@
     });
   }
 
-  function showPatients(items) {
+  // ``note``: said above the list (the earlier records a new registration may repeat).
+  function showPatients(items, note) {
     results.textContent = "";
+    if (note) results.appendChild(Q.element("li", "patient-results__note", note));
     if (!items.length) {
-      results.appendChild(Q.element("li", "muted", texts.noPatients));
+      if (!note) results.appendChild(Q.element("li", "muted", texts.noPatients));
       return;
     }
     items.forEach(function (patient) {
@@ -293,6 +295,10 @@
       Q.say(errorBox, "");
       form.reset();
       choose(answer.body);
+      // The API registers him all the same, and names the records of the same name that he
+      // may already have: the registrar sees them and chooses the earlier one if it is his.
+      var earlier = answer.body.possible_duplicates || [];
+      if (earlier.length) showPatients(earlier, texts.possibleDuplicates);
     });
   });
 
