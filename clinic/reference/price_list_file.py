@@ -83,6 +83,19 @@ def check_deadline(deadline: float | None) -> None:
         )
 
 
+class Reason(str):
+    """A row's problem in the API's English words, with a stable ``code`` and the ``values``
+    the words quote: the price list page says it in its own language by them."""
+
+    code: str
+    values: dict
+
+    def __new__(cls, code: str, text: str, /, **values) -> "Reason":
+        reason = super().__new__(cls, text)
+        reason.code, reason.values = code, values
+        return reason
+
+
 @dataclass(frozen=True)
 class Row:
     sheet: str
@@ -261,7 +274,12 @@ def _cell_text(value) -> str:
         return str(value)
     if isinstance(value, float):
         if abs(value) >= EXACT_FLOAT_LIMIT:
-            raise _CellError("This number is too long to be exact; format the column as text.")
+            raise _CellError(
+                Reason(
+                    "number_too_long",
+                    "This number is too long to be exact; format the column as text.",
+                )
+            )
         if value.is_integer():
             return str(int(value))
         # Excel shows (and computes with) 15 significant digits, but stores a formula's
@@ -327,19 +345,24 @@ def _table(
                 text = _cell_text(raw)
             except _CellError as exc:
                 text = ""
-                problems.append((header[i] if i < len(header) else None, str(exc)))
+                problems.append((header[i] if i < len(header) else None, exc.args[0]))
             if len(text) > MAX_CELL_CHARS:
                 text = text[:MAX_CELL_CHARS]
                 problems.append(
                     (
                         header[i] if i < len(header) else None,
-                        f"The value is longer than {MAX_CELL_CHARS} characters.",
+                        Reason(
+                            "cell_too_long",
+                            f"The value is longer than {MAX_CELL_CHARS} characters.",
+                            chars=MAX_CELL_CHARS,
+                        ),
                     )
                 )
             if i < len(header):
                 values[header[i]] = text
             elif text:
-                problems.append((None, f"The row has more values than the {len(header)} columns."))
+                more = f"The row has more values than the {len(header)} columns."
+                problems.append((None, Reason("more_values", more, columns=len(header))))
                 break
         if not any(values.values()) and not problems:
             continue  # blank rows are allowed anywhere and count for nothing
@@ -359,12 +382,17 @@ def parse_price(text: str) -> int:
     """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050. Raises ValueError."""
     text = _SPACES.sub(" ", text.strip())
     if text.startswith("-"):
-        raise ValueError("A price cannot be negative.")
+        raise ValueError(Reason("negative_price", "A price cannot be negative."))
     match = _PRICE.match(text)
     if not match:
+        shown = text[:MAX_NAME_CHARS]
         raise ValueError(
-            f"Not a price: {text!r}. Write sums with up to two decimals, "
-            "e.g. 150000, 150 000 or 150000.50."
+            Reason(
+                "not_a_price",
+                f"Not a price: {text!r}. Write sums with up to two decimals, "
+                "e.g. 150000, 150 000 or 150000.50.",
+                value=shown,
+            )
         )
     whole, fraction = match.group(1).replace(" ", ""), (match.group(2) or "").ljust(2, "0")
     return int(whole) * 100 + int(fraction)
@@ -375,5 +403,5 @@ def parse_whole(text: str) -> int:
     ``"12%"`` too."""
     match = _WHOLE.match(text.strip().removesuffix("%").strip())
     if not match:
-        raise ValueError("Not a valid integer.")
+        raise ValueError(Reason("not_whole", "Not a valid integer."))
     return int(match.group(1))

@@ -84,6 +84,16 @@
     tr.appendChild(td);
   }
 
+  // A rejected row's reason in the page's language, by the reason's code and the values it
+  // quotes ("invalid": the column's rule); a reason without words here, as the API says it.
+  function reasonText(error) {
+    if (error.code === "invalid" && texts.columnRules[error.column]) {
+      return texts.columnRules[error.column];
+    }
+    var words = error.code && texts.rowReasons[error.code];
+    return words ? fillIn(words, error.values || {}) : error.reason;
+  }
+
   function showSummary(result) {
     result = result || {};
     ["created", "updated", "unchanged", "rejected"].forEach(function (name) {
@@ -95,7 +105,7 @@
       var tr = document.createElement("tr");
       cell(tr, error.row, "num");
       cell(tr, error.column || "—", "code"); // "—": the row as a whole
-      cell(tr, error.reason);
+      cell(tr, reasonText(error));
       errorTable.appendChild(tr);
     });
     var more = (result.errors_not_shown || 0) + Math.max(0, errors.length - MAX_ERROR_ROWS);
