@@ -68,7 +68,14 @@ _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-loca
 
 
 class PriceListRejected(ValidationFailed):
-    """The file as a whole cannot be imported (not a price list, or a broken header)."""
+    """The file as a whole cannot be imported (not a price list, or a broken header).
+
+    ``code`` and the ``values`` its words quote (``sheet``: on a workbook's sheet) let the
+    price list page say it in its own language."""
+
+    def __init__(self, detail: str, *, values: dict | None = None, **kwargs) -> None:
+        super().__init__(detail, **kwargs)
+        self.values = values or {}
 
 
 class ImportTooLong(PriceListRejected):
@@ -79,7 +86,8 @@ def check_deadline(deadline: float | None) -> None:
     """Raise :class:`ImportTooLong` once ``time.monotonic()`` has passed ``deadline``."""
     if deadline is not None and time.monotonic() > deadline:
         raise ImportTooLong(
-            "The import took longer than its time limit and was stopped: split the file."
+            "The import took longer than its time limit and was stopped: split the file.",
+            code="too_long",
         )
 
 
@@ -158,7 +166,11 @@ def parse_price_list(filename: str, data: bytes, *, deadline: float | None = Non
     tables = _read_csv(data, deadline) if kind == "csv" else _read_xlsx(data, deadline)
     rows = [row for sheet in SHEETS for row in tables.get(sheet, [])]
     if len(rows) > MAX_ROWS:
-        raise PriceListRejected(f"More than {MAX_ROWS} rows: split the file.")
+        raise PriceListRejected(
+            f"More than {MAX_ROWS} rows: split the file.",
+            code="too_many_rows",
+            values={"most": MAX_ROWS},
+        )
     return rows
 
 
@@ -169,7 +181,9 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise PriceListRejected(f"The CSV file cannot be read: {exc}.") from exc
+        raise PriceListRejected(
+            f"The CSV file cannot be read: {exc}.", code="unreadable", values={"error": str(exc)}
+        ) from exc
     return {"services": _table("services", records, csv_file=True, deadline=deadline)}
 
 
@@ -207,6 +221,11 @@ def _check_dimensions(name: str, worksheet) -> None:
         )
 
 
+def _unreadable(exc: Exception) -> PriceListRejected:
+    detail = f"The workbook cannot be read: {exc}."
+    return PriceListRejected(detail, code="unreadable", values={"error": str(exc)[:200]})
+
+
 def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
     from openpyxl import load_workbook
 
@@ -214,7 +233,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
+        raise _unreadable(exc) from exc
     try:
         by_name = {name.strip().lower(): name for name in book.sheetnames}
         chosen = {sheet: by_name[sheet] for sheet in SHEETS if sheet in by_name}
@@ -223,7 +242,9 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
             if others and others[0] == book.sheetnames[0]:
                 chosen["services"] = others[0]
         if not chosen:
-            raise PriceListRejected("The workbook has no 'services' sheet.")
+            raise PriceListRejected(
+                "The workbook has no 'services' sheet.", code="no_services_sheet"
+            )
         tables = {}
         for sheet, name in chosen.items():
             worksheet = book[name]
@@ -232,7 +253,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
             try:
                 tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
-                raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
+                raise _unreadable(exc) from exc
         return tables
     finally:
         book.close()
@@ -309,9 +330,12 @@ def _table(
     sheet)."""
     columns, required = SHEETS[sheet]
 
-    def refuse(message: str):
+    def refuse(message: str, code: str, **values):
         where = "" if csv_file else f"Sheet '{(title or sheet)[:MAX_NAME_CHARS]}': "
-        raise PriceListRejected(where + (message if where else message[0].upper() + message[1:]))
+        if where:
+            values["sheet"] = (title or sheet)[:MAX_NAME_CHARS]
+        detail = where + (message if where else message[0].upper() + message[1:])
+        raise PriceListRejected(detail, code=code, values=values)
 
     records = iter(records)
     raw_header = next(records, None)
@@ -319,26 +343,34 @@ def _table(
     while header and header[-1] == "":
         header.pop()
     if not header:
-        refuse("the first row must name the columns.")
+        refuse("the first row must name the columns.", "no_header")
     unnamed = [str(i + 1) for i, name in enumerate(header) if not name]
     if unnamed:
-        refuse(f"column(s) {_short(unnamed)} have no name.")
+        refuse(
+            f"column(s) {_short(unnamed)} have no name.", "unnamed_columns", columns=_short(unnamed)
+        )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        refuse(f"repeated column(s): {_short(repeated)}.")
+        refuse(
+            f"repeated column(s): {_short(repeated)}.", "repeated_columns", columns=_short(repeated)
+        )
     unknown = [name for name in header if name not in columns]
     if unknown:
-        refuse(f"unknown column(s): {_short(unknown)}. Known columns: {', '.join(columns)}.")
+        known = ", ".join(columns)
+        message = f"unknown column(s): {_short(unknown)}. Known columns: {known}."
+        refuse(message, "unknown_columns", columns=_short(unknown), known=known)
     missing = [name for name in (required or columns) if name not in header]
     if missing:
-        refuse(f"required column(s) missing: {', '.join(missing)}.")
+        missing_ = ", ".join(missing)
+        refuse(f"required column(s) missing: {missing_}.", "missing_columns", columns=missing_)
 
     rows = []
     for number, record in enumerate(records, start=2):
         if number % CHECK_CLOCK_EVERY == 0:
             check_deadline(deadline)
         if number > MAX_SHEET_ROWS:  # blank rows count: a bomb may declare millions of them
-            refuse(f"more than {MAX_SHEET_ROWS} rows, blank ones included: split the file.")
+            message = f"more than {MAX_SHEET_ROWS} rows, blank ones included: split the file."
+            refuse(message, "too_many_sheet_rows", most=MAX_SHEET_ROWS)
         values, problems = {}, []
         for i, raw in enumerate(record):
             try:
@@ -370,7 +402,7 @@ def _table(
             values.setdefault(name, "")
         rows.append(Row(sheet, number, values, tuple(problems)))
         if len(rows) > MAX_ROWS:  # stop before a huge (or decompression-bomb) sheet is read
-            refuse(f"more than {MAX_ROWS} rows: split the file.")
+            refuse(f"more than {MAX_ROWS} rows: split the file.", "too_many_rows", most=MAX_ROWS)
     return rows
 
 

@@ -84,3 +84,60 @@ def test_every_reason_the_import_gives_has_the_pages_words(client, lang):
         assert set(re.findall(r"\{(\w+)\}", texts["rowReasons"][code])) == placeholders, code
     for column, rule in texts["columnRules"].items():
         assert rule != english["columnRules"][column], column
+
+
+def refused(runtime, filename: str, data: bytes) -> dict:
+    """The failed job's ``error``, as the worker records it."""
+    from clinic.reference.price_import import import_price_list
+    from clinic.reference.price_list_file import PriceListRejected
+    from tasks.base import _job_error
+    from tasks.reference import RejectedFile
+    from tests.reference.test_price_import import claim, new_job
+
+    job_id = new_job(runtime, filename, data)
+    claim(runtime, job_id)
+    with pytest.raises(PriceListRejected) as caught:
+        import_price_list(runtime.db.sessionmaker, job_id)
+    exc = caught.value
+    return _job_error(RejectedFile(exc.detail, exc.code, exc.values))
+
+
+def described(texts: dict, error: dict) -> str:
+    """What web/static/js/price-list.js says of a failed import."""
+    words = texts["fileReasons"].get(error.get("code"))
+    if not words:
+        return error["detail"]
+    values = error.get("values", {})
+    reason = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), words)
+    if "sheet" not in values:
+        return reason
+    return texts["onSheet"].replace("{sheet}", values["sheet"]).replace("{reason}", reason)
+
+
+def test_a_file_refused_as_a_whole_is_said_in_the_pages_language(client, runtime):
+    from tests.reference.test_price_import import xlsx_bytes
+
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    missing = refused(runtime, "prices.csv", csv_bytes([["code", "price"], ["A", "1"]]))
+    assert missing["code"] == "missing_columns"
+    assert described(ru, missing) == "Нет обязательных столбцов: name_ru, name_uz, name_en."
+    sheet = xlsx_bytes({"Прайс": [["Код", "Цена"], ["A", 1]]})
+    unknown = described(ru, refused(runtime, "prices.xlsx", sheet))
+    assert unknown.startswith(
+        "Лист «Прайс»: Неизвестные столбцы: код, цена. Известные столбцы: code,"
+    )
+    unnamed = xlsx_bytes({"services": [["code", None, "price"]]})
+    said_uz = described(uz, refused(runtime, "p.xlsx", unnamed))
+    assert said_uz == "«services» varag'i: 2-ustunlarning nomi yo'q."
+    repeated = csv_bytes([["code", "price", "price"]])
+    assert described(uz, refused(runtime, "p.csv", repeated)) == "Takrorlangan ustunlar: price."
+    assert described(ru, refused(runtime, "p.csv", b"\n\ncode\n")).startswith("В первой строке")
+
+    script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
+    assert "texts.fileReasons[error.code]" in script
+    english = page_texts(client, "en")["fileReasons"]
+    for code, words in english.items():
+        placeholders = set(re.findall(r"\{(\w+)\}", words))
+        for texts in (ru, uz):
+            assert texts["fileReasons"][code] != words, code
+            assert set(re.findall(r"\{(\w+)\}", texts["fileReasons"][code])) == placeholders

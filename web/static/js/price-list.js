@@ -147,8 +147,16 @@
     refreshTable();
   }
 
+  // A failed import's reason in the page's language, by its code and the values it quotes
+  // (``sheet``: the workbook's sheet it is about); else as the API says it.
   function describeError(error) {
     if (!error) return "";
+    var words = error.code && texts.fileReasons[error.code];
+    if (words) {
+      var values = error.values || {};
+      var reason = fillIn(words, values);
+      return values.sheet ? fillIn(texts.onSheet, { sheet: values.sheet, reason: reason }) : reason;
+    }
     return error.detail || error.message || error.type || JSON.stringify(error);
   }
 
