@@ -134,6 +134,10 @@ def _desk_refusals() -> dict:
     return {
         **_issue_refusals(),
         "wrong_status": _("This ticket has already left the queue."),
+        "patient_changed": _(
+            "Another desk has just given this ticket to another patient: the list shows it "
+            "as it is now."
+        ),
     }
 
 
