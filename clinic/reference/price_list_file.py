@@ -339,7 +339,7 @@ def _table(
 
     records = iter(records)
     raw_header = next(records, None)
-    header = [_header_name(v) for v in (raw_header or ())]
+    header = [_header_name(v, columns) for v in (raw_header or ())]
     while header and header[-1] == "":
         header.pop()
     if not header:
@@ -406,8 +406,15 @@ def _table(
     return rows
 
 
-def _header_name(value) -> str:
-    return "" if value is None else str(value).replace("\ufeff", "").strip().lower()
+# Cyrillic letters drawn like Latin ones: a column name typed with the Russian layout on
+# ("сode", "рrice") looks right and is meant as the column it looks like.
+_LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
+
+
+def _header_name(value, columns=()) -> str:
+    name = "" if value is None else str(value).replace("\ufeff", "").strip().lower()
+    latin = name.translate(_LATIN_LOOKALIKES)
+    return latin if latin in columns else name
 
 
 def parse_price(text: str) -> int:

@@ -341,3 +341,24 @@ def test_department_and_doctor_rows_with_problems_write_nothing(runtime):
         ("doctors", "department_code"),
     }
     assert count(runtime, Department) == 0
+
+
+def test_column_names_typed_with_cyrillic_letters_that_look_latin_are_those_columns():
+    # "сode" and "РRICE" typed with the Russian layout on: they read as code and price.
+    header = ["сode", "nаme_ru", "name_uz", "name_en", "РRICE", "vаt_percent"]
+    data = csv_bytes(
+        [header, ["S-1", "Приём", "Qabul", "Visit", "150 000,00", "12"]], delimiter=";"
+    )
+    (row,) = parse_price_list("prices.csv", data)
+    assert row.values == {
+        "code": "S-1",
+        "name_ru": "Приём",
+        "name_uz": "Qabul",
+        "name_en": "Visit",
+        "price": "150 000,00",
+        "vat_percent": "12",
+    }
+    # Russian names are not guessed at: the file is refused naming them as they are written.
+    russian = csv_bytes([["Код", "Цена"], ["S-1", "1"]])
+    with pytest.raises(PriceListRejected, match="Unknown column\\(s\\): код, цена"):
+        parse_price_list("prices.csv", russian)
