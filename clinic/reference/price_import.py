@@ -23,8 +23,10 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
+from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
+    LATIN_LOOKALIKES,
     SHEETS,
     PriceListRejected,
     Reason,
@@ -261,8 +263,17 @@ def _in_file_terms(session: Session, row: Row, field: str, message: str) -> str:
     return message
 
 
+def _looks(code: str) -> str:
+    return code.translate(LOOKALIKES).translate(LATIN_LOOKALIKES)
+
+
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
+    """The department of ``code``; one typed with Cyrillic letters that look Latin ("СARD"
+    with the Russian layout on) is the one department it reads as."""
     department_id = departments.get(code)
+    if department_id is None:
+        alike = {i for known, i in departments.items() if _looks(known) == _looks(code)}
+        department_id = alike.pop() if len(alike) == 1 else None
     if department_id is None:
         missing = f"There is no department with code {code!r}."
         problems.append(("department_code", Reason("no_department", missing, code=code)))

@@ -408,12 +408,12 @@ def _table(
 
 # Cyrillic letters drawn like Latin ones: a column name typed with the Russian layout on
 # ("сode", "рrice") looks right and is meant as the column it looks like.
-_LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
+LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
 
 
 def _header_name(value, columns=()) -> str:
     name = "" if value is None else str(value).replace("\ufeff", "").strip().lower()
-    latin = name.translate(_LATIN_LOOKALIKES)
+    latin = name.translate(LATIN_LOOKALIKES)
     return latin if latin in columns else name
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import ValidationFailed
@@ -362,3 +363,19 @@ def test_column_names_typed_with_cyrillic_letters_that_look_latin_are_those_colu
     russian = csv_bytes([["Код", "Цена"], ["S-1", "1"]])
     with pytest.raises(PriceListRejected, match="Unknown column\\(s\\): код, цена"):
         parse_price_list("prices.csv", russian)
+
+
+def test_a_department_code_typed_with_cyrillic_letters_that_look_latin_is_that_department(
+    runtime,
+):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    rows = [header, ["ECG", "ЭКГ", "EKG", "ECG", "50000", "СARD"]]  # a Cyrillic С
+    rows.append(["ECHO", "ЭхоКГ", "ExoKG", "Echo", "90000", "NOPE"])
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert (result["created"], result["rejected"]) == (1, 1)
+    assert [(e["row"], e["values"]) for e in result["errors"]] == [(3, {"code": "NOPE"})]
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.department_id).where(Service.code == "ECG")) == card
