@@ -153,6 +153,10 @@ def test_the_desk_names_the_earlier_records_a_new_registration_may_repeat(client
     script = (Path(__file__).parents[2] / "web/static/js/desk.js").read_text(encoding="utf-8")
     assert "showPatients(earlier, texts.possibleDuplicates)" in script
     assert "answer.body.possible_duplicates" in script
+    # A second press while the first registration is on its way registers nobody again.
+    register = script[script.index('getElementById("patient-new")') :]
+    assert register.index("button.disabled = true;") < register.index("post(config.patientsUrl")
+    assert "if (button.disabled) return;" in register
 
 
 # SQLite takes its write lock at a session's first statement: two desks never overlap there.

@@ -290,7 +290,13 @@
     var body = { full_name: form.elements.full_name.value.trim(), sex: form.elements.sex.value };
     if (form.elements.phone.value.trim()) body.phone = form.elements.phone.value.trim();
     if (form.elements.birth_date.value) body.birth_date = form.elements.birth_date.value;
+    // One registration a press: a second press (or Enter) while the first is on its way
+    // would register the patient twice.
+    var button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
     post(config.patientsUrl, body).then(function (answer) {
+      button.disabled = false;
       if (answer.status !== 201) return;
       Q.say(errorBox, "");
       form.reset();
