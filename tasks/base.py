@@ -58,6 +58,18 @@ class PermanentError(Exception):
     """An error retrying cannot cure (bad input, a broken file): fail the job at once."""
 
 
+def _job_error(exc: BaseException) -> dict:
+    """A failed job's ``error``: the exception's kind and words, and the stable ``code`` (and
+    the ``values`` its words quote) by which a page says it in its own language."""
+    error = {"type": type(exc).__name__, "detail": str(exc)[:2000]}
+    code, values = getattr(exc, "code", None), getattr(exc, "values", None)
+    if isinstance(code, str) and code:
+        error["code"] = code
+        if isinstance(values, dict) and values:
+            error["values"] = values
+    return error
+
+
 class ClinicTask(Task):
     abstract = True
     autoretry_for = TRANSIENT_ERRORS
@@ -94,9 +106,7 @@ class ClinicTask(Task):
                     job_id=job_id,
                 )
                 if job_id:
-                    jobs.fail_job(
-                        session, job_id, {"type": type(exc).__name__, "detail": str(exc)[:2000]}
-                    )
+                    jobs.fail_job(session, job_id, _job_error(exc))
         except (DBAPIError, redis.RedisError):
             log.exception("could not record the failure of task %s (%s)", self.name, task_id)
 

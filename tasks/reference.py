@@ -12,7 +12,12 @@ from tasks.base import JobTask, PermanentError
 
 
 class RejectedFile(PermanentError):
-    """The uploaded file is not a price list this system can read: the job fails at once."""
+    """The uploaded file is not a price list this system can read: the job fails at once,
+    with the refusal's ``code`` and ``values`` (the page says them in its own language)."""
+
+    def __init__(self, detail: str, code: str | None = None, values: dict | None = None):
+        super().__init__(detail)
+        self.code, self.values = code, values or {}
 
 
 @shared_task(name="imports.price_list", base=JobTask, bind=True)
@@ -29,10 +34,11 @@ def import_price_list(self, *, job_id: str) -> dict:
                 sessionmaker, claimed_job_id, batch_size=batch_size, deadline=deadline
             )
         except price_import.PriceListRejected as exc:
-            raise RejectedFile(exc.detail) from exc
+            raise RejectedFile(exc.detail, exc.code, exc.values) from exc
         except SoftTimeLimitExceeded as exc:  # Celery's backstop (prefork): the same message
             raise RejectedFile(
-                "The import took longer than its time limit and was stopped: split the file."
+                "The import took longer than its time limit and was stopped: split the file.",
+                "too_long",
             ) from exc
 
     return self.run_job(job_id, work)

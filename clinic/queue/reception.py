@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
@@ -35,9 +36,44 @@ def attach_patient(
         detail = f"ticket {ticket.code} is for visit {ticket.visit_id}, of its own patient"
         raise Conflict(detail, code="visit_ticket", errors={"patient_id": [detail]})
     before = ticket.patient_id
-    ticket.patient_id = patient.id
-    session.flush()
+    if not _swap_patient(session, ticket, before, patient.id):
+        return ticket  # another desk attached him at the same time
     data = {"patient_id": patient.id, "previous_patient_id": before}
     record_history(session, ticket, "patient_attached", ticket.status, actor, now or utcnow(), data)
     announce(session, ticket, "patient_attached")
     return ticket
+
+
+def _swap_patient(session: Session, ticket: Ticket, before: int | None, after: int) -> bool:
+    """Give the ticket to ``after`` only as it was read: still in the queue, no visit's, and
+    still ``before``'s. Two desks attaching at once, or a desk attaching while the ticket is
+    cancelled or served, are told apart by the database (a guarded update), not by what each
+    had read: the one that comes second is refused instead of overwriting the first unseen.
+    False when the ticket was given to ``after`` at the same time (nothing to do)."""
+    held = Ticket.patient_id.is_(None) if before is None else Ticket.patient_id == before
+    result = session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket.id,
+            Ticket.status.in_(S.ACTIVE),
+            Ticket.visit_id.is_(None),
+            held,
+        )
+        .values(patient_id=after)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(ticket)
+    if result.rowcount == 1:
+        return True
+    if ticket.status in S.ACTIVE and ticket.patient_id == after:
+        return False
+    if ticket.status not in S.ACTIVE:
+        raise Conflict(
+            f"ticket {ticket.code} is {ticket.status}; it has left the queue",
+            code="wrong_status",
+        )
+    if ticket.visit_id is not None:
+        detail = f"ticket {ticket.code} is for visit {ticket.visit_id}, of its own patient"
+        raise Conflict(detail, code="visit_ticket", errors={"patient_id": [detail]})
+    detail = f"ticket {ticket.code} was given to patient {ticket.patient_id} at the same time"
+    raise Conflict(detail, code="patient_changed", errors={"patient_id": [detail]})

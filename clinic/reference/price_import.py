@@ -23,10 +23,13 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
+from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
+    LATIN_LOOKALIKES,
     SHEETS,
     PriceListRejected,
+    Reason,
     Row,
     check_deadline,
     file_kind,
@@ -48,10 +51,12 @@ SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
 SERVICE_DIGIT_CODES = ("ikpu_code", "package_code")
 # "1,06110E+16", "1.23E+16": a long code in a cell Excel treated as a number, saved as shown.
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$", re.ASCII | re.IGNORECASE)
-SCIENTIFIC_CODE = (
+SCIENTIFIC_CODE = Reason(
+    "scientific_code",
     "Excel wrote this code as a number in scientific notation and lost its digits: "
-    "format the column as text and type the codes again."
+    "format the column as text and type the codes again.",
 )
+EMPTY = Reason("empty", "Must not be empty.")
 IKPU_DIGITS = 17
 # Many IKPU codes start with 0 (08601...): a cell holding a number has dropped it.
 SHORT_IKPU = (
@@ -161,14 +166,15 @@ def _count(state: dict, row: Row, outcome: str, problems) -> None:
     for column, reason in problems:
         state["errors_total"] += 1
         if len(state["errors"]) < MAX_REPORTED_ERRORS:
-            state["errors"].append(
-                {
-                    "sheet": row.sheet,
-                    "row": row.number,
-                    "column": column,
-                    "reason": reason[:MAX_REASON_CHARS],
-                }
-            )
+            error = {
+                "sheet": row.sheet,
+                "row": row.number,
+                "column": column,
+                "reason": reason[:MAX_REASON_CHARS],
+            }
+            if isinstance(reason, Reason):  # the page says it in its own language by these
+                error["code"], error["values"] = reason.code, dict(reason.values)
+            state["errors"].append(error)
 
 
 def result_of(state: dict) -> dict:
@@ -224,7 +230,8 @@ def _import_row(
     problems = list(row.problems)
     if repeat_of is not None:
         column = "full_name" if row.sheet == "doctors" else "code"
-        problems.append((column, f"Repeats row {repeat_of}; only the first one is imported."))
+        repeats = f"Repeats row {repeat_of}; only the first one is imported."
+        problems.append((column, Reason("repeats", repeats, row=repeat_of)))
     importer = {
         "departments": _import_department,
         "doctors": _import_doctor,
@@ -251,14 +258,25 @@ def _in_file_terms(session: Session, row: Row, field: str, message: str) -> str:
     if field == "department_id" and code:
         active = session.scalar(select(Department.active).where(Department.code == code))
         if active is False:
-            return f"The department {code!r} is inactive."
+            inactive = f"The department {code!r} is inactive."
+            return Reason("inactive_department", inactive, code=code)
     return message
 
 
+def _looks(code: str) -> str:
+    return code.translate(LOOKALIKES).translate(LATIN_LOOKALIKES)
+
+
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
+    """The department of ``code``; one typed with Cyrillic letters that look Latin ("СARD"
+    with the Russian layout on) is the one department it reads as."""
     department_id = departments.get(code)
     if department_id is None:
-        problems.append(("department_code", f"There is no department with code {code!r}."))
+        alike = {i for known, i in departments.items() if _looks(known) == _looks(code)}
+        department_id = alike.pop() if len(alike) == 1 else None
+    if department_id is None:
+        missing = f"There is no department with code {code!r}."
+        problems.append(("department_code", Reason("no_department", missing, code=code)))
     return department_id
 
 
@@ -291,7 +309,7 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
     name = " ".join(values["full_name"].split())
     code = values["department_code"]
     if not code:
-        problems.append(("department_code", "Must not be empty."))
+        problems.append(("department_code", EMPTY))
     department_id = _department_id(departments, code, problems) if code else None
     if problems:
         raise _RowProblems(problems)
@@ -327,33 +345,34 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
     data = {
         c: values[c] for c in SERVICE_TEXT_COLUMNS if c in values and (values[c] or c in required)
     }
-    if not values["price"]:
-        if not any(column == "price" for column, _ in problems):  # e.g. a number cut short
-            problems.append(("price", "Must not be empty."))
-    else:
+    for column in required:
+        if not values[column] and not any(c == column for c, _ in problems):
+            problems.append((column, EMPTY))  # (not when a number was cut short)
+    if values["price"]:
         try:
             data["price"] = parse_price(values["price"])
         except ValueError as exc:
-            problems.append(("price", str(exc)))
+            problems.append(("price", exc.args[0]))
     for column in SERVICE_NUMBER_COLUMNS:
         if values.get(column):
             try:
                 data[column] = parse_whole(values[column])
             except ValueError as exc:
-                problems.append((column, str(exc)))
+                problems.append((column, exc.args[0]))
     for column in SERVICE_DIGIT_CODES:
         if SCIENTIFIC.match(values.get(column, "")):
             problems.append((column, SCIENTIFIC_CODE))
     ikpu = values.get("ikpu_code", "")
     if ikpu.isascii() and ikpu.isdigit() and len(ikpu) < IKPU_DIGITS:
-        problems.append(("ikpu_code", SHORT_IKPU.format(digits=len(ikpu))))
+        short = SHORT_IKPU.format(digits=len(ikpu))
+        problems.append(("ikpu_code", Reason("short_ikpu", short, digits=len(ikpu))))
     if values.get("department_code"):
         data["department_id"] = _department_id(departments, values["department_code"], problems)
     blamed = {column for column, _ in problems}
     for field, messages in price_list.validate_service_fields(data).items():
         column = COLUMN_OF_FIELD.get(field, field)
-        if column not in blamed:
-            problems.extend((column, message) for message in messages)
+        if column not in blamed:  # the page says the column's rule
+            problems.extend((column, Reason("invalid", message)) for message in messages)
     if problems:
         raise _RowProblems(problems)
     return price_list.upsert_service_by_code(session, data)

@@ -68,7 +68,14 @@ _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-loca
 
 
 class PriceListRejected(ValidationFailed):
-    """The file as a whole cannot be imported (not a price list, or a broken header)."""
+    """The file as a whole cannot be imported (not a price list, or a broken header).
+
+    ``code`` and the ``values`` its words quote (``sheet``: on a workbook's sheet) let the
+    price list page say it in its own language."""
+
+    def __init__(self, detail: str, *, values: dict | None = None, **kwargs) -> None:
+        super().__init__(detail, **kwargs)
+        self.values = values or {}
 
 
 class ImportTooLong(PriceListRejected):
@@ -79,8 +86,22 @@ def check_deadline(deadline: float | None) -> None:
     """Raise :class:`ImportTooLong` once ``time.monotonic()`` has passed ``deadline``."""
     if deadline is not None and time.monotonic() > deadline:
         raise ImportTooLong(
-            "The import took longer than its time limit and was stopped: split the file."
+            "The import took longer than its time limit and was stopped: split the file.",
+            code="too_long",
         )
+
+
+class Reason(str):
+    """A row's problem in the API's English words, with a stable ``code`` and the ``values``
+    the words quote: the price list page says it in its own language by them."""
+
+    code: str
+    values: dict
+
+    def __new__(cls, code: str, text: str, /, **values) -> "Reason":
+        reason = super().__new__(cls, text)
+        reason.code, reason.values = code, values
+        return reason
 
 
 @dataclass(frozen=True)
@@ -145,7 +166,11 @@ def parse_price_list(filename: str, data: bytes, *, deadline: float | None = Non
     tables = _read_csv(data, deadline) if kind == "csv" else _read_xlsx(data, deadline)
     rows = [row for sheet in SHEETS for row in tables.get(sheet, [])]
     if len(rows) > MAX_ROWS:
-        raise PriceListRejected(f"More than {MAX_ROWS} rows: split the file.")
+        raise PriceListRejected(
+            f"More than {MAX_ROWS} rows: split the file.",
+            code="too_many_rows",
+            values={"most": MAX_ROWS},
+        )
     return rows
 
 
@@ -156,7 +181,9 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise PriceListRejected(f"The CSV file cannot be read: {exc}.") from exc
+        raise PriceListRejected(
+            f"The CSV file cannot be read: {exc}.", code="unreadable", values={"error": str(exc)}
+        ) from exc
     return {"services": _table("services", records, csv_file=True, deadline=deadline)}
 
 
@@ -194,6 +221,11 @@ def _check_dimensions(name: str, worksheet) -> None:
         )
 
 
+def _unreadable(exc: Exception) -> PriceListRejected:
+    detail = f"The workbook cannot be read: {exc}."
+    return PriceListRejected(detail, code="unreadable", values={"error": str(exc)[:200]})
+
+
 def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
     from openpyxl import load_workbook
 
@@ -201,7 +233,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
+        raise _unreadable(exc) from exc
     try:
         by_name = {name.strip().lower(): name for name in book.sheetnames}
         chosen = {sheet: by_name[sheet] for sheet in SHEETS if sheet in by_name}
@@ -210,7 +242,9 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
             if others and others[0] == book.sheetnames[0]:
                 chosen["services"] = others[0]
         if not chosen:
-            raise PriceListRejected("The workbook has no 'services' sheet.")
+            raise PriceListRejected(
+                "The workbook has no 'services' sheet.", code="no_services_sheet"
+            )
         tables = {}
         for sheet, name in chosen.items():
             worksheet = book[name]
@@ -219,7 +253,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
             try:
                 tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
-                raise PriceListRejected(f"The workbook cannot be read: {exc}.") from exc
+                raise _unreadable(exc) from exc
         return tables
     finally:
         book.close()
@@ -261,7 +295,12 @@ def _cell_text(value) -> str:
         return str(value)
     if isinstance(value, float):
         if abs(value) >= EXACT_FLOAT_LIMIT:
-            raise _CellError("This number is too long to be exact; format the column as text.")
+            raise _CellError(
+                Reason(
+                    "number_too_long",
+                    "This number is too long to be exact; format the column as text.",
+                )
+            )
         if value.is_integer():
             return str(int(value))
         # Excel shows (and computes with) 15 significant digits, but stores a formula's
@@ -291,55 +330,71 @@ def _table(
     sheet)."""
     columns, required = SHEETS[sheet]
 
-    def refuse(message: str):
+    def refuse(message: str, code: str, **values):
         where = "" if csv_file else f"Sheet '{(title or sheet)[:MAX_NAME_CHARS]}': "
-        raise PriceListRejected(where + (message if where else message[0].upper() + message[1:]))
+        if where:
+            values["sheet"] = (title or sheet)[:MAX_NAME_CHARS]
+        detail = where + (message if where else message[0].upper() + message[1:])
+        raise PriceListRejected(detail, code=code, values=values)
 
     records = iter(records)
     raw_header = next(records, None)
-    header = [_header_name(v) for v in (raw_header or ())]
+    header = [_header_name(v, columns) for v in (raw_header or ())]
     while header and header[-1] == "":
         header.pop()
     if not header:
-        refuse("the first row must name the columns.")
+        refuse("the first row must name the columns.", "no_header")
     unnamed = [str(i + 1) for i, name in enumerate(header) if not name]
     if unnamed:
-        refuse(f"column(s) {_short(unnamed)} have no name.")
+        refuse(
+            f"column(s) {_short(unnamed)} have no name.", "unnamed_columns", columns=_short(unnamed)
+        )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        refuse(f"repeated column(s): {_short(repeated)}.")
+        refuse(
+            f"repeated column(s): {_short(repeated)}.", "repeated_columns", columns=_short(repeated)
+        )
     unknown = [name for name in header if name not in columns]
     if unknown:
-        refuse(f"unknown column(s): {_short(unknown)}. Known columns: {', '.join(columns)}.")
+        known = ", ".join(columns)
+        message = f"unknown column(s): {_short(unknown)}. Known columns: {known}."
+        refuse(message, "unknown_columns", columns=_short(unknown), known=known)
     missing = [name for name in (required or columns) if name not in header]
     if missing:
-        refuse(f"required column(s) missing: {', '.join(missing)}.")
+        missing_ = ", ".join(missing)
+        refuse(f"required column(s) missing: {missing_}.", "missing_columns", columns=missing_)
 
     rows = []
     for number, record in enumerate(records, start=2):
         if number % CHECK_CLOCK_EVERY == 0:
             check_deadline(deadline)
         if number > MAX_SHEET_ROWS:  # blank rows count: a bomb may declare millions of them
-            refuse(f"more than {MAX_SHEET_ROWS} rows, blank ones included: split the file.")
+            message = f"more than {MAX_SHEET_ROWS} rows, blank ones included: split the file."
+            refuse(message, "too_many_sheet_rows", most=MAX_SHEET_ROWS)
         values, problems = {}, []
         for i, raw in enumerate(record):
             try:
                 text = _cell_text(raw)
             except _CellError as exc:
                 text = ""
-                problems.append((header[i] if i < len(header) else None, str(exc)))
+                problems.append((header[i] if i < len(header) else None, exc.args[0]))
             if len(text) > MAX_CELL_CHARS:
                 text = text[:MAX_CELL_CHARS]
                 problems.append(
                     (
                         header[i] if i < len(header) else None,
-                        f"The value is longer than {MAX_CELL_CHARS} characters.",
+                        Reason(
+                            "cell_too_long",
+                            f"The value is longer than {MAX_CELL_CHARS} characters.",
+                            chars=MAX_CELL_CHARS,
+                        ),
                     )
                 )
             if i < len(header):
                 values[header[i]] = text
             elif text:
-                problems.append((None, f"The row has more values than the {len(header)} columns."))
+                more = f"The row has more values than the {len(header)} columns."
+                problems.append((None, Reason("more_values", more, columns=len(header))))
                 break
         if not any(values.values()) and not problems:
             continue  # blank rows are allowed anywhere and count for nothing
@@ -347,24 +402,36 @@ def _table(
             values.setdefault(name, "")
         rows.append(Row(sheet, number, values, tuple(problems)))
         if len(rows) > MAX_ROWS:  # stop before a huge (or decompression-bomb) sheet is read
-            refuse(f"more than {MAX_ROWS} rows: split the file.")
+            refuse(f"more than {MAX_ROWS} rows: split the file.", "too_many_rows", most=MAX_ROWS)
     return rows
 
 
-def _header_name(value) -> str:
-    return "" if value is None else str(value).replace("\ufeff", "").strip().lower()
+# Cyrillic letters drawn like Latin ones: a column name typed with the Russian layout on
+# ("сode", "рrice") looks right and is meant as the column it looks like.
+LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
+
+
+def _header_name(value, columns=()) -> str:
+    name = "" if value is None else str(value).replace("\ufeff", "").strip().lower()
+    latin = name.translate(LATIN_LOOKALIKES)
+    return latin if latin in columns else name
 
 
 def parse_price(text: str) -> int:
     """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050. Raises ValueError."""
     text = _SPACES.sub(" ", text.strip())
     if text.startswith("-"):
-        raise ValueError("A price cannot be negative.")
+        raise ValueError(Reason("negative_price", "A price cannot be negative."))
     match = _PRICE.match(text)
     if not match:
+        shown = text[:MAX_NAME_CHARS]
         raise ValueError(
-            f"Not a price: {text!r}. Write sums with up to two decimals, "
-            "e.g. 150000, 150 000 or 150000.50."
+            Reason(
+                "not_a_price",
+                f"Not a price: {text!r}. Write sums with up to two decimals, "
+                "e.g. 150000, 150 000 or 150000.50.",
+                value=shown,
+            )
         )
     whole, fraction = match.group(1).replace(" ", ""), (match.group(2) or "").ljust(2, "0")
     return int(whole) * 100 + int(fraction)
@@ -375,5 +442,5 @@ def parse_whole(text: str) -> int:
     ``"12%"`` too."""
     match = _WHOLE.match(text.strip().removesuffix("%").strip())
     if not match:
-        raise ValueError("Not a valid integer.")
+        raise ValueError(Reason("not_whole", "Not a valid integer."))
     return int(match.group(1))

@@ -13,7 +13,7 @@ from clinic.errors import Conflict, ValidationFailed
 from clinic.events.models import OutboxEvent
 from clinic.queue import calls, reception
 from clinic.queue import tickets as q
-from clinic.queue.models import TicketEvent
+from clinic.queue.models import Ticket, TicketEvent
 from clinic.reference import patients
 from tests.queue.test_api import make_queue
 
@@ -132,3 +132,83 @@ def test_one_departments_two_queues_are_told_apart_by_their_rooms(client, runtim
     page = client.get("/queue/desk?lang=en").get_data(as_text=True)
     assert "Surgery · room 21" in page and "Surgery · room 22" in page
     assert ">Cardiology<" in page
+
+
+def test_the_desk_names_the_earlier_records_a_new_registration_may_repeat(client, runtime):
+    import json
+    import re
+    from html import unescape
+    from pathlib import Path
+
+    make_queue(runtime, code="twice")
+    first = client.post("/api/v1/patients", json={"full_name": "Каримов Азиз", "sex": "M"})
+    again = client.post("/api/v1/patients", json={"full_name": "Karimov Aziz", "sex": "M"})
+    assert again.status_code == 201
+    assert [p["id"] for p in again.get_json()["possible_duplicates"]] == [first.get_json()["id"]]
+
+    # The desk's script shows them under the page's words, with a button to choose each.
+    page = unescape(client.get("/queue/desk?lang=ru").get_data(as_text=True))
+    config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
+    assert config["texts"]["possibleDuplicates"].startswith("Пациент зарегистрирован.")
+    script = (Path(__file__).parents[2] / "web/static/js/desk.js").read_text(encoding="utf-8")
+    assert "showPatients(earlier, texts.possibleDuplicates)" in script
+    assert "answer.body.possible_duplicates" in script
+    # A second press while the first registration is on its way registers nobody again.
+    register = script[script.index('getElementById("patient-new")') :]
+    assert register.index("button.disabled = true;") < register.index("post(config.patientsUrl")
+    assert "if (button.disabled) return;" in register
+
+
+# SQLite takes its write lock at a session's first statement: two desks never overlap there.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_desks_attaching_one_ticket_at_once_do_not_overwrite_each_other(runtime):
+    queue_id = make_queue(runtime, code="twodesk")
+    with runtime.db.transaction() as s:
+        aziz = patients.create_patient(s, {"full_name": "Karimov Aziz", "sex": "M"}).id
+        dilnoza = patients.create_patient(s, {"full_name": "Karimova Dilnoza", "sex": "F"}).id
+        ticket_id = q.issue_ticket(s, queue_id, tz=runtime.settings.tz).id
+        cancelled_id = q.issue_ticket(s, queue_id, tz=runtime.settings.tz).id
+
+    # The first desk has read both tickets (waiting, nobody's) when the second desk gives
+    # the first to Aziz and the cancel button takes the other out of the queue.
+    first = runtime.db.session()
+    try:
+        ticket, cancelled = first.get(Ticket, ticket_id), first.get(Ticket, cancelled_id)
+        assert ticket.patient_id is None and cancelled.status == "waiting"
+        with runtime.db.transaction() as other:
+            reception.attach_patient(other, other.get(Ticket, ticket_id), aziz, actor="desk-2")
+            calls.cancel(other, other.get(Ticket, cancelled_id))
+
+        with pytest.raises(Conflict) as refused:
+            reception.attach_patient(first, ticket, dilnoza, actor="desk-1")
+        assert refused.value.code == "patient_changed" and "patient_id" in refused.value.errors
+        with pytest.raises(Conflict) as gone:
+            reception.attach_patient(first, cancelled, dilnoza, actor="desk-1")
+        assert gone.value.code == "wrong_status"
+        # Aziz attached at the same time by both desks: the second changes nothing.
+        assert reception.attach_patient(first, ticket, aziz, actor="desk-1").patient_id == aziz
+        first.commit()
+    finally:
+        first.close()
+
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket_id).patient_id == aziz
+        assert s.get(Ticket, cancelled_id).patient_id is None
+        attached = s.scalars(
+            select(TicketEvent.actor).where(
+                TicketEvent.ticket_id.in_([ticket_id, cancelled_id]),
+                TicketEvent.action == "patient_attached",
+            )
+        ).all()
+        assert attached == ["desk-2"]
+
+
+def test_the_desk_says_a_ticket_given_away_by_another_desk_in_its_language(client, runtime):
+    import json
+    import re
+    from html import unescape
+
+    make_queue(runtime, code="said")
+    page = unescape(client.get("/queue/desk?lang=uz").get_data(as_text=True))
+    config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
+    assert config["texts"]["refusals"]["patient_changed"].startswith("Boshqa registratura")

@@ -307,6 +307,8 @@ def test_a_workbook_upserts_departments_and_doctors_before_services(runtime):
             "row": 4,
             "column": "department_code",
             "reason": "There is no department with code 'NOPE'.",
+            "code": "no_department",
+            "values": {"code": "NOPE"},
         }
     ]
     with runtime.db.session() as s:

@@ -150,6 +150,9 @@ def test_a_file_without_the_required_columns_fails_the_job_with_a_clear_error(cl
     job = wait_for_job(client, response.get_json()["id"])
     assert job["status"] == "failed"
     assert job["error"]["detail"] == "Required column(s) missing: name_ru, name_uz, name_en."
+    # The price list page says it in its own language by these.
+    assert job["error"]["code"] == "missing_columns"
+    assert job["error"]["values"] == {"columns": "name_ru, name_uz, name_en"}
 
 
 def multipart(filename: str, payload: bytes, boundary: str = "clinic-boundary") -> tuple:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import ValidationFailed
@@ -348,3 +349,40 @@ def test_department_and_doctor_rows_with_problems_write_nothing(runtime):
         ("doctors", "department_code"),
     }
     assert count(runtime, Department) == 0
+
+
+def test_column_names_typed_with_cyrillic_letters_that_look_latin_are_those_columns():
+    # "сode" and "РRICE" typed with the Russian layout on: they read as code and price.
+    header = ["сode", "nаme_ru", "name_uz", "name_en", "РRICE", "vаt_percent"]
+    data = csv_bytes(
+        [header, ["S-1", "Приём", "Qabul", "Visit", "150 000,00", "12"]], delimiter=";"
+    )
+    (row,) = parse_price_list("prices.csv", data)
+    assert row.values == {
+        "code": "S-1",
+        "name_ru": "Приём",
+        "name_uz": "Qabul",
+        "name_en": "Visit",
+        "price": "150 000,00",
+        "vat_percent": "12",
+    }
+    # Russian names are not guessed at: the file is refused naming them as they are written.
+    russian = csv_bytes([["Код", "Цена"], ["S-1", "1"]])
+    with pytest.raises(PriceListRejected, match="Unknown column\\(s\\): код, цена"):
+        parse_price_list("prices.csv", russian)
+
+
+def test_a_department_code_typed_with_cyrillic_letters_that_look_latin_is_that_department(
+    runtime,
+):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    rows = [header, ["ECG", "ЭКГ", "EKG", "ECG", "50000", "СARD"]]  # a Cyrillic С
+    rows.append(["ECHO", "ЭхоКГ", "ExoKG", "Echo", "90000", "NOPE"])
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert (result["created"], result["rejected"]) == (1, 1)
+    assert [(e["row"], e["values"]) for e in result["errors"]] == [(3, {"code": "NOPE"})]
+    with runtime.db.session() as s:
+        assert s.scalar(select(Service.department_id).where(Service.code == "ECG")) == card

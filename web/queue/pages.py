@@ -137,6 +137,10 @@ def _desk_refusals() -> dict:
         **common_refusals(),
         **_issue_refusals(),
         "wrong_status": _("This ticket has already left the queue."),
+        "patient_changed": _(
+            "Another desk has just given this ticket to another patient: the list shows it "
+            "as it is now."
+        ),
     }
 
 
@@ -175,8 +179,8 @@ def desk():
         "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "choose": _("Choose"),
         "possibleDuplicates": _(
-            "Registered. This may be a patient registered before: if one of these is him, "
-            "choose that record instead."
+            "Registered. A patient of the same name is on file already: if it is the same "
+            "person, choose the earlier record."
         ),
         "refusals": _desk_refusals(),
         "fields": _desk_fields(),

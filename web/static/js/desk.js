@@ -241,10 +241,12 @@
     });
   }
 
-  function showPatients(items) {
+  // ``note``: said above the list (the earlier records a new registration may repeat).
+  function showPatients(items, note) {
     results.textContent = "";
+    if (note) results.appendChild(Q.element("li", "patient-results__note", note));
     if (!items.length) {
-      results.appendChild(Q.element("li", "muted", texts.noPatients));
+      if (!note) results.appendChild(Q.element("li", "muted", texts.noPatients));
       return;
     }
     items.forEach(function (patient) {
@@ -288,20 +290,21 @@
     var body = { full_name: form.elements.full_name.value.trim(), sex: form.elements.sex.value };
     if (form.elements.phone.value.trim()) body.phone = form.elements.phone.value.trim();
     if (form.elements.birth_date.value) body.birth_date = form.elements.birth_date.value;
+    // One registration a press: a second press (or Enter) while the first is on its way
+    // would register the patient twice.
+    var button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
     post(config.patientsUrl, body).then(function (answer) {
+      button.disabled = false;
       if (answer.status !== 201) return;
       Q.say(errorBox, "");
       form.reset();
       choose(answer.body);
-      // Registered, with a warning of records that may be the same person (same name, no
-      // birth date telling them apart): listed to choose from instead, if one is him.
-      var twins = answer.body.possible_duplicates || [];
-      if (twins.length) {
-        showPatients(twins);
-        var warning = Q.element("li", "alert alert--info", texts.possibleDuplicates);
-        warning.setAttribute("data-possible-duplicates", twins.length);
-        results.insertBefore(warning, results.firstChild);
-      }
+      // The API registers him all the same, and names the records of the same name that he
+      // may already have: the registrar sees them and chooses the earlier one if it is his.
+      var earlier = answer.body.possible_duplicates || [];
+      if (earlier.length) showPatients(earlier, texts.possibleDuplicates);
     });
   });
 

@@ -84,6 +84,16 @@
     tr.appendChild(td);
   }
 
+  // A rejected row's reason in the page's language, by the reason's code and the values it
+  // quotes ("invalid": the column's rule); a reason without words here, as the API says it.
+  function reasonText(error) {
+    if (error.code === "invalid" && texts.columnRules[error.column]) {
+      return texts.columnRules[error.column];
+    }
+    var words = error.code && texts.rowReasons[error.code];
+    return words ? fillIn(words, error.values || {}) : error.reason;
+  }
+
   function showSummary(result) {
     result = result || {};
     ["created", "updated", "unchanged", "rejected"].forEach(function (name) {
@@ -95,7 +105,7 @@
       var tr = document.createElement("tr");
       cell(tr, error.row, "num");
       cell(tr, error.column || "—", "code"); // "—": the row as a whole
-      cell(tr, error.reason);
+      cell(tr, reasonText(error));
       errorTable.appendChild(tr);
     });
     var more = (result.errors_not_shown || 0) + Math.max(0, errors.length - MAX_ERROR_ROWS);
@@ -137,8 +147,16 @@
     refreshTable();
   }
 
+  // A failed import's reason in the page's language, by its code and the values it quotes
+  // (``sheet``: the workbook's sheet it is about); else as the API says it.
   function describeError(error) {
     if (!error) return "";
+    var words = error.code && texts.fileReasons[error.code];
+    if (words) {
+      var values = error.values || {};
+      var reason = fillIn(words, values);
+      return values.sheet ? fillIn(texts.onSheet, { sheet: values.sheet, reason: reason }) : reason;
+    }
     return error.detail || error.message || error.type || JSON.stringify(error);
   }
 

@@ -1,0 +1,143 @@
+"""The price list page says each rejected row's reason in its own language: the import's
+result gives every reason its code and the values it quotes, and the page has the words of
+each code (and of each column's rule) in Russian and Uzbek."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_import
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = ("clinic/reference/price_import.py", "clinic/reference/price_list_file.py")
+
+BAD_ROWS = GOOD_AND_BAD + [
+    ["S-8", "Гипс", "Gips", "Cast", "-5000", "0", "", ""],  # row 10: negative price
+    ["S-9", "Шов", "Chok", "Stitch", "1000", "5.5", "", ""],  # row 11: not whole
+    ["S-10", "Осмотр", "Ko'rik", "Check", "1000", "0", "1.23E+16", ""],  # row 12
+    ["S-11", "Приём", "Qabul", "Visit", "1000", "0", "", "", "extra"],  # row 13: more values
+    ["S 12", "Приём", "Qabul", "Visit", "", "0", "", ""],  # row 14: code, price empty
+]
+
+
+def page_texts(client, lang: str) -> dict:
+    page = unescape(client.get(f"/services?lang={lang}").get_data(as_text=True))
+    return json.loads(re.search(r'id="price-list-texts">(.*?)</script>', page, re.S).group(1))
+
+
+def said(texts: dict, error: dict) -> str:
+    """What web/static/js/price-list.js shows for a rejected row."""
+    if error.get("code") == "invalid" and error["column"] in texts["columnRules"]:
+        return texts["columnRules"][error["column"]]
+    words = texts["rowReasons"].get(error.get("code"))
+    if not words:
+        return error["reason"]
+    return re.sub(r"\{(\w+)\}", lambda m: str(error["values"][m.group(1)]), words)
+
+
+def test_each_rejected_row_is_said_in_the_pages_language(client, runtime):
+    result = run_import(runtime, "prices.csv", csv_bytes(BAD_ROWS))
+    by_row = {(e["row"], e["column"]): e for e in result["errors"]}
+    assert {e["code"] for e in result["errors"]} >= {
+        "not_a_price", "empty", "short_ikpu", "no_department", "repeats", "invalid",
+        "negative_price", "not_whole", "scientific_code", "more_values",
+    }  # fmt: skip
+    assert by_row[(7, "department_code")]["values"] == {"code": "NOPE"}
+    assert by_row[(8, "code")]["values"] == {"row": 2}
+
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    assert said(ru, by_row[(4, "price")]).startswith("Не цена: «a lot».")
+    assert said(ru, by_row[(5, "name_ru")]) == "Не может быть пустым."
+    assert said(ru, by_row[(6, "ikpu_code")]).startswith(
+        "Код ИКПУ (MXIK) — ровно 17 цифр, а в этом 3."
+    )
+    assert said(ru, by_row[(7, "department_code")]) == "Нет отделения с кодом «NOPE»."
+    assert said(uz, by_row[(8, "code")]).startswith("2-qatorni takrorlaydi")
+    assert said(ru, by_row[(9, "vat_percent")]) == "НДС — от 0 до 100 процентов."
+    assert said(ru, by_row[(14, "code")]) == "Код: до 32 символов, без пробелов."
+    assert said(uz, by_row[(13, None)]) == "Qatordagi qiymatlar ustunlardan (8) ko'p."
+    script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
+    assert "cell(tr, reasonText(error))" in script and "texts.rowReasons[error.code]" in script
+    for error in result["errors"]:  # nothing left in English
+        assert said(ru, error) != error["reason"], error
+        assert said(uz, error) != error["reason"], error
+
+
+@pytest.mark.parametrize("lang", ["ru", "uz"])
+def test_every_reason_the_import_gives_has_the_pages_words(client, lang):
+    codes = set()
+    for module in MODULES:
+        source = (ROOT / module).read_text(encoding="utf-8")
+        codes |= set(re.findall(r'Reason\(\s*"(\w+)"', source))
+    assert len(codes) >= 12
+    texts = page_texts(client, lang)
+    english = page_texts(client, "en")
+    for code in codes - {"invalid"}:
+        assert texts["rowReasons"].get(code), code
+        assert texts["rowReasons"][code] != english["rowReasons"][code], code
+        placeholders = set(re.findall(r"\{(\w+)\}", english["rowReasons"][code]))
+        assert set(re.findall(r"\{(\w+)\}", texts["rowReasons"][code])) == placeholders, code
+    for column, rule in texts["columnRules"].items():
+        assert rule != english["columnRules"][column], column
+
+
+def refused(runtime, filename: str, data: bytes) -> dict:
+    """The failed job's ``error``, as the worker records it."""
+    from clinic.reference.price_import import import_price_list
+    from clinic.reference.price_list_file import PriceListRejected
+    from tasks.base import _job_error
+    from tasks.reference import RejectedFile
+    from tests.reference.test_price_import import claim, new_job
+
+    job_id = new_job(runtime, filename, data)
+    claim(runtime, job_id)
+    with pytest.raises(PriceListRejected) as caught:
+        import_price_list(runtime.db.sessionmaker, job_id)
+    exc = caught.value
+    return _job_error(RejectedFile(exc.detail, exc.code, exc.values))
+
+
+def described(texts: dict, error: dict) -> str:
+    """What web/static/js/price-list.js says of a failed import."""
+    words = texts["fileReasons"].get(error.get("code"))
+    if not words:
+        return error["detail"]
+    values = error.get("values", {})
+    reason = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), words)
+    if "sheet" not in values:
+        return reason
+    return texts["onSheet"].replace("{sheet}", values["sheet"]).replace("{reason}", reason)
+
+
+def test_a_file_refused_as_a_whole_is_said_in_the_pages_language(client, runtime):
+    from tests.reference.test_price_import import xlsx_bytes
+
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    missing = refused(runtime, "prices.csv", csv_bytes([["code", "price"], ["A", "1"]]))
+    assert missing["code"] == "missing_columns"
+    assert described(ru, missing) == "Нет обязательных столбцов: name_ru, name_uz, name_en."
+    sheet = xlsx_bytes({"Прайс": [["Код", "Цена"], ["A", 1]]})
+    unknown = described(ru, refused(runtime, "prices.xlsx", sheet))
+    assert unknown.startswith(
+        "Лист «Прайс»: Неизвестные столбцы: код, цена. Известные столбцы: code,"
+    )
+    unnamed = xlsx_bytes({"services": [["code", None, "price"]]})
+    said_uz = described(uz, refused(runtime, "p.xlsx", unnamed))
+    assert said_uz == "«services» varag'i: 2-ustunlarning nomi yo'q."
+    repeated = csv_bytes([["code", "price", "price"]])
+    assert described(uz, refused(runtime, "p.csv", repeated)) == "Takrorlangan ustunlar: price."
+    assert described(ru, refused(runtime, "p.csv", b"\n\ncode\n")).startswith("В первой строке")
+
+    script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
+    assert "texts.fileReasons[error.code]" in script
+    english = page_texts(client, "en")["fileReasons"]
+    for code, words in english.items():
+        placeholders = set(re.findall(r"\{(\w+)\}", words))
+        for texts in (ru, uz):
+            assert texts["fileReasons"][code] != words, code
+            assert set(re.findall(r"\{(\w+)\}", texts["fileReasons"][code])) == placeholders
