@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterator
+from datetime import datetime, timedelta
+from typing import Callable, Iterator
 
 from sqlalchemy import and_, literal_column
 from sqlalchemy.orm import Session
@@ -74,3 +74,22 @@ def key_text(p: ReportParams, key, name) -> str:
     if name is not None:
         return str(name)
     return str(key)
+
+
+def every_day(p: ReportParams, rows: Iterator[tuple], empty: Callable[[str], tuple]):
+    """The rows of a grouping by day, with every clinic day of the period (``start`` to
+    ``end``, both included) in order: a day with nothing in it is ``empty(day)``, its figures
+    zero, rather than left out, so a week is seven rows and its chart seven bars. ``rows``
+    come ordered by day, each keyed by its day written ``YYYY-MM-DD`` (which sorts as the
+    day does); they are passed on as they arrive."""
+    day, end = p.start, p.end
+    for row in rows:
+        while day <= end and day.isoformat() < row[0]:
+            yield empty(day.isoformat())
+            day += timedelta(days=1)
+        if day <= end and day.isoformat() == row[0]:
+            day += timedelta(days=1)
+        yield row
+    while day <= end:
+        yield empty(day.isoformat())
+        day += timedelta(days=1)

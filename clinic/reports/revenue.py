@@ -19,7 +19,15 @@ from clinic.payments.models import (
 )
 from clinic.queue.models import Queue, Ticket
 from clinic.reference.models import Department, Doctor, Service
-from clinic.reports.common import Built, Column, by_position, key_text, stream, within
+from clinic.reports.common import (
+    Built,
+    Column,
+    by_position,
+    every_day,
+    key_text,
+    stream,
+    within,
+)
 from clinic.reports.labels import label
 from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
@@ -115,6 +123,10 @@ def revenue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Bui
             received, refunded = int(row[2] or 0), int(row[3] or 0)
             yield (key, int(row[1] or 0), received, refunded, received - refunded)
 
+    found = rows()
+    if p.by == "day":
+        # Every day of the period, one with no money in it as zeros.
+        found = every_day(p, found, lambda day: (day, 0, 0, 0, 0))
     columns = (
         Column(f"by.{p.by}", "text"),
         Column("payments"),
@@ -122,7 +134,7 @@ def revenue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Bui
         Column("refunded", "money"),
         Column("net", "money"),
     )
-    return Built(p, columns, rows())
+    return Built(p, columns, found)
 
 
 def _revenue_by_service(session: Session, p: ReportParams, lo, hi) -> Built:

@@ -9,7 +9,16 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from clinic.reference.models import Department, Doctor
-from clinic.reports.common import Built, Column, by_position, key_text, rate, stream, within
+from clinic.reports.common import (
+    Built,
+    Column,
+    by_position,
+    every_day,
+    key_text,
+    rate,
+    stream,
+    within,
+)
 from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
 from clinic.visits.events import VisitStatus
@@ -86,6 +95,10 @@ def visits_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
                 rate(late, visits),
             )
 
+    found = rows()
+    if p.by == "day":
+        # Every day of the period, one without visits as zeros (and no rate: none of none).
+        found = every_day(p, found, lambda day: (day, 0, 0, 0, 0, 0, 0, 0, None, None))
     columns = (
         Column(f"by.{p.by}", "text"),
         Column("visits"),
@@ -98,4 +111,4 @@ def visits_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
         Column("no_show_rate", "percent", ("no_shows", "visits")),
         Column("late_cancel_rate", "percent", ("late_cancellations", "visits")),
     )
-    return Built(p, columns, rows())
+    return Built(p, columns, found)

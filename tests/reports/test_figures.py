@@ -87,6 +87,47 @@ def test_visit_figures_new_against_follow_up_and_the_rates(runtime, day):
     ]
 
 
+def test_a_report_by_day_lists_every_day_of_the_period_with_zeros_where_nothing_happened(
+    runtime, day
+):
+    """Money on the 9th, 10th and 11th only; visits on the 1st, 10th and 11th. A week is
+    seven rows, in order, its days without money or visits as zeros (and no rate), whether
+    they come before, between or after the days with figures."""
+    from datetime import date
+
+    week = params("revenue", "day", date(2026, 3, 8), date(2026, 3, 14))
+    assert rows(runtime, week) == [
+        ("2026-03-08", 0, 0, 0, 0),
+        ("2026-03-09", 1, 13_000_000, 0, 13_000_000),
+        ("2026-03-10", 2, 12_000_000, 2_000_000, 10_000_000),
+        ("2026-03-11", 1, 11_000_000, 0, 11_000_000),
+        ("2026-03-12", 0, 0, 0, 0),
+        ("2026-03-13", 0, 0, 0, 0),
+        ("2026-03-14", 0, 0, 0, 0),
+    ]
+    nothing = (0, 0, 0, 0, 0, 0, 0, None, None)
+    found = rows(runtime, params("visits", "day", date(2026, 2, 28), date(2026, 3, 12)))
+    assert [r[0] for r in found] == ["2026-02-28"] + [f"2026-03-{d:02d}" for d in range(1, 13)]
+    assert by_key(found) == {
+        "2026-02-28": nothing,
+        "2026-03-01": (1, 1, 0, 0, 0, 1, 0, 0.0, 0.0),
+        **{f"2026-03-{d:02d}": nothing for d in range(2, 10)},
+        "2026-03-10": (4, 1, 1, 1, 1, 2, 2, 25.0, 25.0),
+        "2026-03-11": (1, 0, 0, 0, 0, 0, 1, 0.0, 0.0),
+        "2026-03-12": nothing,
+    }
+    # A day's report of a day with nothing in it is that day, with zeros; a filter keeps
+    # every day too.
+    assert rows(runtime, params("revenue", "day", date(2026, 3, 12), date(2026, 3, 12))) == [
+        ("2026-03-12", 0, 0, 0, 0)
+    ]
+    assert rows(
+        runtime, params("visits", "day", NEXT, NEXT, department_id=day.departments["A"])
+    ) == [("2026-03-11", *nothing)]
+    # Other groupings list what happened only.
+    assert len(rows(runtime, params("revenue", "method", date(2026, 3, 8), date(2026, 3, 14)))) == 3
+
+
 def test_queue_waits_p50_p90_service_time_and_no_shows_per_queue_hour_and_room(runtime, day):
     assert rows(runtime, params("queue", "queue")) == [(day.queue_code, 12, 10, 2, 5.0, 9.0, 4.0)]
     assert rows(runtime, params("queue", "room")) == [(day.room_number, 12, 10, 2, 5.0, 9.0, 4.0)]

@@ -153,6 +153,36 @@ def test_spreadsheet_days_and_shift_times_are_dates_not_text(runtime, make_user)
     assert sheet["C3"].value == "ещё открыта"  # said in words, not left blank
 
 
+def test_a_week_by_day_is_seven_days_in_every_file_and_the_chart_totals_unchanged(
+    runtime, make_user, monkeypatch
+):
+    from datetime import date
+
+    make_day(runtime, make_user)
+    charted = []
+    chart_png = output.chart_png
+    monkeypatch.setattr(
+        output, "chart_png", lambda *args: charted.append(args[0]) or chart_png(*args)
+    )
+    week = [f"2026-03-{d:02d}" for d in range(8, 15)]
+    p = params("revenue", "day", date(2026, 3, 8), date(2026, 3, 14), language="en")
+    with runtime.db.session() as s:
+        rendered = building.render(s, p, ["csv", "xlsx", "pdf"], TZ)
+    assert rendered.rows == 7 and [r[0] for r in rendered.preview] == week
+    assert rendered.totals == ("Total", 4, 36_000_000, 2_000_000, 34_000_000)
+    assert charted == [[(d, v) for d, v in zip(week, (0, 130_000, 120_000, 110_000, 0, 0, 0))]]
+    lines = rendered.files["csv"][1].decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines[1:8]] == week
+    assert lines[5] == "2026-03-12,0,0.00,0.00,0.00"
+    sheet = load_workbook(io.BytesIO(rendered.files["xlsx"][1])).active
+    assert [sheet.cell(row, 1).value for row in range(2, 9)] == [
+        datetime(2026, 3, d) for d in range(8, 15)
+    ]
+    assert sheet["B8"].value == 0 and sheet["A9"].value == "Total"
+    text = PdfReader(io.BytesIO(rendered.files["pdf"][1])).pages[0].extract_text()
+    assert all(d in text for d in week)
+
+
 def test_pdf_cells_keep_long_names_and_headings_inside_their_borders():
     headings = ["Возврат наличными", "Kech bekor qilish ulushi, %"] + ["Ожидается в кассе"] * 4
     name = "УЗИ органов брюшной полости и почек с допплерографией, Gʻijduvon boʻlimi"
