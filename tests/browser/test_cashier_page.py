@@ -139,7 +139,8 @@ def test_a_payment_or_refund_the_desk_refuses_is_explained_in_the_cashiers_langu
 ):
     """The refusals a cashier meets (too little cash handed over, a refund larger than paid or
     without a reason, one the drawer cannot give, one only the provider gives) are said in
-    the page's language, each by its code or by the field it names."""
+    the page's language, each by its code or by the field it names. An invoice is paid part
+    in cash, the rest by card."""
     from clinic.payments import desk
 
     cashier_id = make_user("cashier", "kassa-3")
@@ -168,13 +169,36 @@ def test_a_payment_or_refund_the_desk_refuses_is_explained_in_the_cashiers_langu
             "#cashier-error", has_text="Наличных передано меньше, чем к оплате."
         ).wait_for()
         assert row.get_attribute("data-status") == "open"
+        # Part in cash, the rest by card: the amount field offers what is due, the cashier
+        # types less; the row then says what was paid and what is still due, and offers to
+        # give back the part paid.
+        amount = row.locator("input[name=amount]")
+        assert amount.input_value() == "25 000"
+        amount.fill("10 000")
+        row.locator("input[name=tendered]").fill("10 000")
+        # Another desk's invoice arrives meanwhile: the list is drawn again, her typing stays.
+        with runtime.db.transaction() as s:
+            other = invoices.create_invoice(s, patient_id=patient, lines=lines, actor="desk-1")
+        cashier.locator(f"#invoices tr[data-invoice-id='{other.id}']").wait_for()
+        assert (amount.input_value(), row.locator("input[name=tendered]").input_value()) == (
+            "10 000",
+            "10 000",
+        )
+        row.locator("button[data-action=cash]").click()
+        cashier.locator("#cashier-status", has_text="осталось оплатить 15 000 сум").wait_for()
+        status = row.locator(".cashier-invoices__status").inner_text()
+        assert "Оплачено 10 000 сум" in status and "К оплате 15 000 сум" in status, status
+        assert row.get_attribute("data-status") == "open"
+        assert row.locator("button[data-action=refund]").count() == 1
+        assert amount.input_value() == "15 000"
         row.locator("button[data-action=card]").click()
         row = cashier.locator(f"#invoices tr[data-invoice-id='{today_id}'][data-status='paid']")
         row.wait_for()
         refusals = [
             (today_id, "30 000", "Анализ не понадобился", "Проверьте сумму возврата"),
             (today_id, "5 000", "", "Укажите причину возврата."),
-            (cash_id, "5 000", "Анализ не понадобился", "В кассе недостаточно наличных"),
+            # The drawer holds the 10 000 of the part paid in cash only.
+            (cash_id, "20 000", "Анализ не понадобился", "В кассе недостаточно наличных"),
             (online_id, "5 000", "Анализ не понадобился", "возвращает платёжная система"),
         ]
         for invoice_id, amount, reason, said in refusals:
@@ -187,3 +211,6 @@ def test_a_payment_or_refund_the_desk_refuses_is_explained_in_the_cashiers_langu
     finally:
         for context in contexts:
             context.close()
+    with runtime.db.session() as s:
+        taken = invoices.payments_of(s, today_id)
+    assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00), ("card", 15_000_00)]

@@ -182,6 +182,53 @@ def test_the_cashiers_script_writes_money_the_page_language_way(client_as):
     assert config["locale"] == "uz-Latn"
 
 
+def _cashier_texts(client, language: str) -> dict:
+    html = client.get(f"/payments/desk?lang={language}").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="cashier-config">(.*?)</script>', html)
+    return json.loads(unescape(found.group(1)))["texts"]
+
+
+# How each language names the amount a payment takes, and writes 150 000 sums without unit.
+AMOUNT_FIELD = {"en": ("amount to pay", "150,000"), "ru": ("к оплате", "150 000"),
+                "uz": ("to'lanadigan summa", "150 000")}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(AMOUNT_FIELD))
+def test_the_cashier_reads_the_amount_to_pay_and_its_refusals_in_the_page_language(
+    client_as, language
+):
+    """A part payment at the desk: the amount field's label, the part taken with what is
+    still due, and each refusal of the amount (above what is due, not whole tiyin, zero, or
+    refused by the API) naming the field, in the page's language and money style."""
+    from clinic.money import format_money
+
+    texts = _cashier_texts(client_as("cashier"), language)
+    english = _cashier_texts(client_as("cashier"), "en")
+    field, example = AMOUNT_FIELD[language]
+    refusals = [
+        texts["amountAboveDue"],
+        texts["amountNotTiyin"],
+        texts["amountZero"],
+        texts["payFields"]["amount"],
+    ]
+    for said in [texts["amount"], *refusals]:
+        assert field in said.lower(), said
+    assert "{amount}" in texts["amountAboveDue"]
+    # The example is written as the page writes money (and as its script reads it back).
+    assert example in texts["amountNotTiyin"]
+    assert format_money(150_000_00, language).startswith(example)
+    assert {"{amount}", "{number}", "{due}"} <= set(PLACEHOLDER.findall(texts["partPaid"]))
+    assert "{amount}" in texts["paidSoFar"]
+    if language != "en":
+        said = [texts["amount"], texts["paidSoFar"], texts["partPaid"], *refusals]
+        english_said = [english["amount"], english["paidSoFar"], english["partPaid"]]
+        english_said += [english["amountAboveDue"], english["amountNotTiyin"]]
+        english_said += [english["amountZero"], english["payFields"]["amount"]]
+        assert all(ours != theirs for ours, theirs in zip(said, english_said, strict=True))
+        cyrillic = [bool(re.search("[А-Яа-яЁё]", text)) for text in said]
+        assert cyrillic == [language == "ru"] * len(said)
+
+
 # Requests the report API refuses, one reason or more each: what the report page's form and
 # its subscription form can send.
 REFUSED_REPORTS = [

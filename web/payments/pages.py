@@ -30,6 +30,16 @@ def _texts() -> dict:
             "cancelled": _("Cancelled"),
         },
         "due": _("Due {amount}"),
+        # An open invoice part paid (cash now, the rest by card).
+        "paidSoFar": _("Paid so far {amount}"),
+        "partPaid": _("{amount} of invoice {number} taken; still due {due}."),
+        # The amount a payment takes: all that is due unless the cashier types less.
+        "amount": _("Amount to pay (sum)"),
+        "amountAboveDue": _("The amount to pay is more than is due: at most {amount}."),
+        "amountNotTiyin": _(
+            "Type the amount to pay as a sum in whole tiyin, such as 150,000 or 150,000.50."
+        ),
+        "amountZero": _("The amount to pay must be more than zero."),
         "pay": _("Take payment"),
         "cash": _("Cash"),
         "card": _("Card"),
@@ -76,6 +86,10 @@ def _texts() -> dict:
             "reason": _("Give the reason for the refund."),
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
+        },
+        # A payment's own words for a field the API refuses (the invoice changed meanwhile).
+        "payFields": {
+            "amount": _("Check the amount to pay: more than zero and at most what is still due."),
         },
     }
 

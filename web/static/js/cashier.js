@@ -19,6 +19,9 @@
   var closeForm = document.getElementById("shift-close");
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
+  // invoice id -> {field name: typed text}: what the cashier typed in a row, kept while the
+  // list is drawn again for another invoice's event; the invoice's own change clears it.
+  var drafts = {};
 
   /** Tiyin as the page's language writes money ("25 000 сум", "50,50 so'm"). */
   var money = window.ClinicMoney(config.money);
@@ -30,31 +33,34 @@
     timeZone: config.timezone || undefined,
   });
 
-  /** Typed sums to tiyin without floating point; null when it is not an amount. */
-  function tiyin(text) {
-    var cleaned = String(text || "").replace(/[\s\u00a0]/g, "");
-    var match = /^(\d{1,13})(?:[.,](\d{1,2}))?$/.exec(cleaned);
-    if (!match) return null;
-    var fraction = match[2] ? (match[2] + "0").slice(0, 2) : "00";
-    return parseInt(match[1], 10) * 100 + parseInt(fraction, 10);
-  }
+  /** Tiyin as a sum to type, the page's way without the unit ("150 000", "150,000.50"). */
+  var sums = window.ClinicMoney({
+    group_separator: config.money.group_separator,
+    decimal_separator: config.money.decimal_separator,
+    unit: "",
+  });
+
+  /** Typed sums to tiyin ("25 000,50", "150,000" in English); null when not an amount. */
+  var tiyin = window.ClinicMoney.reader(config.money);
 
   function key() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return String(Date.now()) + "-" + String(Math.random()).slice(2);
   }
 
-  function fail(answer) {
+  /** A refusal in the page's language; ``fields``: the action's own words for a field. */
+  function fail(answer, fields) {
     var body = answer.body || {};
     var code = body.code;
+    var words = Object.assign({}, texts.fields, fields || {});
     // A refusal without a code names its field: said in the page's language too.
     var field = Object.keys((!code && body.errors) || {}).filter(function (name) {
-      return texts.fields[name];
+      return words[name];
     })[0];
     Q.say(statusBox, "");
     Q.say(
       errorBox,
-      (code && texts.refusals[code]) || (field && texts.fields[field]) || Q.problem(texts, answer)
+      (code && texts.refusals[code]) || (field && words[field]) || Q.problem(texts, answer)
     );
   }
 
@@ -65,13 +71,31 @@
     return b;
   }
 
-  function input(name, placeholder) {
+  function input(name, placeholder, invoiceId, value) {
     var field = Q.element("input");
     field.name = name;
     field.placeholder = placeholder;
+    field.title = placeholder;
     field.setAttribute("aria-label", placeholder);
     field.autocomplete = "off";
+    var typed = drafts[invoiceId] && drafts[invoiceId][name];
+    field.value = typed !== undefined ? typed : value || "";
     return field;
+  }
+
+  /** A field with its label shown: one that has a value from the start (the amount due). */
+  function labelled(field) {
+    var label = Q.element("label", "cashier-field");
+    label.appendChild(Q.element("span", "cashier-field__label", field.placeholder));
+    label.appendChild(field);
+    return label;
+  }
+
+  /** Refund fields and button: for what was paid of an invoice and not given back. */
+  function refundControls(actions, invoice) {
+    actions.appendChild(input("refund_amount", texts.refundAmount, invoice.id));
+    actions.appendChild(input("refund_reason", texts.refundReason, invoice.id));
+    actions.appendChild(button(texts.refund, "refund"));
   }
 
   var dayOf = new Intl.DateTimeFormat(config.locale || undefined, {
@@ -121,6 +145,10 @@
     );
     tr.appendChild(Q.element("td", "", money(invoice.total)));
     var status = texts.statuses[invoice.status] || invoice.status;
+    if (invoice.status === "open" && invoice.paid_amount > 0) {
+      // Part paid (cash now, the rest by card): what was taken, then what is still due.
+      status += " · " + Q.fill(texts.paidSoFar, { amount: money(invoice.paid_amount) });
+    }
     if (invoice.status === "open" && invoice.amount_due !== invoice.total) {
       status += " · " + Q.fill(texts.due, { amount: money(invoice.amount_due) });
     }
@@ -131,16 +159,21 @@
       // A payment begun on the patient's phone and never confirmed: the cashier may cancel it.
       if (onlineHold(invoice)) actions.appendChild(button(texts.release, "release"));
     } else if (invoice.status === "open") {
-      actions.appendChild(input("tendered", texts.tendered));
+      // What this payment takes: all that is due unless the cashier types less (part in
+      // cash, the rest by card).
+      actions.appendChild(
+        labelled(input("amount", texts.amount, invoice.id, sums(invoice.amount_due)))
+      );
+      actions.appendChild(input("tendered", texts.tendered, invoice.id));
       actions.appendChild(button(texts.cash, "cash"));
       actions.appendChild(button(texts.card, "card"));
       actions.appendChild(button(texts.phone, "checkout"));
+      // A part paid can be given back (the card declined after the cash, the patient gone).
+      if (invoice.paid_amount > 0) refundControls(actions, invoice);
       if (checkouts[invoice.id]) actions.appendChild(checkoutBox(checkouts[invoice.id]));
     } else if (invoice.status === "paid" || invoice.status === "partly_refunded") {
       delete checkouts[invoice.id];
-      actions.appendChild(input("refund_amount", texts.refundAmount));
-      actions.appendChild(input("refund_reason", texts.refundReason));
-      actions.appendChild(button(texts.refund, "refund"));
+      refundControls(actions, invoice);
       actions.appendChild(button(texts.reprint, "reprint"));
     } else if (invoice.status === "refunded") {
       actions.appendChild(button(texts.reprint, "reprint"));
@@ -150,6 +183,17 @@
   }
 
   function render() {
+    // The field being typed in keeps its focus and caret across the redraw.
+    var active = document.activeElement;
+    var focused =
+      active && active.name && body.contains(active)
+        ? {
+            id: active.closest("tr").getAttribute("data-invoice-id"),
+            name: active.name,
+            start: active.selectionStart,
+            end: active.selectionEnd,
+          }
+        : null;
     var list = Object.keys(invoices)
       .map(function (id) {
         return invoices[id];
@@ -162,34 +206,89 @@
       body.appendChild(row(invoice));
     });
     Q.say(empty, list.length ? "" : texts.nothing);
+    if (focused) {
+      var again = body.querySelector(
+        "tr[data-invoice-id='" + focused.id + "'] input[name='" + focused.name + "']"
+      );
+      if (again) {
+        again.focus();
+        if (focused.start !== null) again.setSelectionRange(focused.start, focused.end);
+      }
+    }
   }
 
   function remember(invoice) {
-    if (invoice && typeof invoice.id === "number") invoices[invoice.id] = invoice;
+    if (!invoice || typeof invoice.id !== "number") return;
+    var before = invoices[invoice.id];
+    if (
+      !before ||
+      before.status !== invoice.status ||
+      before.paid_amount !== invoice.paid_amount ||
+      before.amount_due !== invoice.amount_due
+    ) {
+      // Paid, part paid or given back: its fields start again from what is due now.
+      delete drafts[invoice.id];
+    }
+    invoices[invoice.id] = invoice;
+  }
+
+  body.addEventListener("input", function (e) {
+    var tr = e.target.closest("tr[data-invoice-id]");
+    if (!tr || !e.target.name) return;
+    var id = tr.getAttribute("data-invoice-id");
+    drafts[id] = drafts[id] || {};
+    drafts[id][e.target.name] = e.target.value;
+  });
+
+  /** The amount typed for a payment in tiyin, or the refusal naming the field. */
+  function amountToPay(invoice, typed) {
+    var asked = window.ClinicMoney.toPay(tiyin, typed, invoice.amount_due);
+    var refusals = {
+      not_tiyin: texts.amountNotTiyin,
+      zero: texts.amountZero,
+      above_due: Q.fill(texts.amountAboveDue, { amount: money(invoice.amount_due) }),
+    };
+    return asked.refused ? { refused: refusals[asked.refused] } : asked;
   }
 
   function invoiceUrl(id, tail) {
     return config.api + "/" + id + "/" + tail;
   }
 
+  function refuse(text) {
+    Q.say(statusBox, "");
+    Q.say(errorBox, text);
+    return Promise.resolve();
+  }
+
   function pay(id, method, tr) {
     var data = { method: method, idempotency_key: key() };
+    var asked = amountToPay(invoices[id], tr.querySelector("input[name=amount]").value);
+    if (asked.refused) return refuse(asked.refused);
+    data.amount = asked.amount;
     if (method === "cash") {
       var typed = tr.querySelector("input[name=tendered]").value;
       if (typed) {
         data.tendered = tiyin(typed);
         if (data.tendered === null) {
-          Q.say(errorBox, Q.fill(texts.failed, { detail: texts.tendered }));
-          return Promise.resolve();
+          return refuse(Q.fill(texts.failed, { detail: texts.tendered }));
         }
       }
     }
     return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
-      if (answer.status !== 201) return fail(answer);
+      if (answer.status !== 201) return fail(answer, texts.payFields);
       remember(answer.body.invoice);
       render();
       Q.say(errorBox, "");
-      var said = Q.fill(texts.paid, { number: answer.body.invoice.number });
+      var invoice = answer.body.invoice;
+      var said =
+        invoice.status === "open"
+          ? Q.fill(texts.partPaid, {
+              amount: money(answer.body.payment.amount),
+              number: invoice.number,
+              due: money(invoice.amount_due),
+            })
+          : Q.fill(texts.paid, { number: invoice.number });
       if (answer.body.payment.change) {
         said += " " + Q.fill(texts.change, { amount: money(answer.body.payment.change) });
       }

@@ -1,0 +1,76 @@
+"""The cashier's script reads the amount she types as the page writes money, and refuses an
+amount to pay above what is due, zero or not in whole tiyin before anything is sent. Run by
+the Node.js that comes with Playwright (no browser, well under a second)."""
+
+from __future__ import annotations
+
+import json
+import subprocess  # nosec B404 - runs Playwright's own Node.js on the project's script
+from pathlib import Path
+
+import pytest
+
+from clinic.money import money_style
+
+SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "money.js"
+
+# (typed, due) -> what the script makes of it, in Russian and Uzbek (150 000) and in English
+# (150,000): the amount in tiyin, or the refusal's reason.
+CASES = {
+    "ru": [
+        ("150 000", 150_000_00, {"amount": 150_000_00}),
+        ("10 000", 150_000_00, {"amount": 10_000_00}),
+        ("10 000,5", 150_000_00, {"amount": 10_000_50}),
+        ("150\u00a0000,50", 150_000_50, {"amount": 150_000_50}),
+        ("150 000,01", 150_000_00, {"refused": "above_due"}),
+        ("150 000,555", 150_000_00, {"refused": "not_tiyin"}),
+        ("150.000", 150_000_00, {"refused": "not_tiyin"}),
+        ("-5", 150_000_00, {"refused": "not_tiyin"}),
+        ("", 150_000_00, {"refused": "not_tiyin"}),
+        ("0", 150_000_00, {"refused": "zero"}),
+        ("0,00", 150_000_00, {"refused": "zero"}),
+    ],
+    "en": [
+        ("150,000", 150_000_00, {"amount": 150_000_00}),
+        ("1,250,000.50", 2_000_000_00, {"amount": 1_250_000_50}),
+        ("10000.5", 150_000_00, {"amount": 10_000_50}),
+        ("150,001", 150_000_00, {"refused": "above_due"}),
+        ("150,000.555", 150_000_00, {"refused": "not_tiyin"}),
+        ("15,00,000", 150_000_00, {"refused": "not_tiyin"}),
+        ("0.00", 150_000_00, {"refused": "zero"}),
+    ],
+}
+CASES["uz"] = CASES["ru"]
+
+
+def _node() -> str:
+    from playwright._impl._driver import compute_driver_executable
+
+    node = compute_driver_executable()[0]
+    if not Path(node).exists():  # pragma: no cover - Playwright installed without its driver
+        pytest.skip("no Node.js in Playwright's driver")
+    return node
+
+
+@pytest.mark.parametrize("language", sorted(CASES))
+def test_the_amount_to_pay_is_read_as_the_page_writes_money_and_refused_before_sending(
+    language,
+):
+    style = json.dumps(money_style(language))
+    cases = json.dumps([case[:2] for case in CASES[language]])
+    program = (
+        "var window = globalThis;\n" + SCRIPT.read_text(encoding="utf-8") + "\n"
+        f"var style = {style}, cases = {cases};"
+        " var read = ClinicMoney.reader(style), write = ClinicMoney(style);"
+        " process.stdout.write(JSON.stringify({"
+        "  asked: cases.map(function (c) { return ClinicMoney.toPay(read, c[0], c[1]); }),"
+        "  again: read(write(150000050).replace(' ' + style.unit, ''))"
+        " }));"
+    )
+    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
+        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
+    )
+    answered = json.loads(ran.stdout)
+    assert answered["asked"] == [expected for _, _, expected in CASES[language]]
+    # The field's default (what is due, written the page's way) reads back as that amount.
+    assert answered["again"] == 150_000_050
