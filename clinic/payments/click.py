@@ -200,14 +200,15 @@ def holder_of(click_trans_id: int) -> str:
     return f"{PROVIDER}:{click_trans_id}"
 
 
-def _answer(fields: dict, error: int, **ids) -> dict:
-    answer = {
+def answer(fields: dict, error: int, **ids) -> dict:
+    """Click's answer to the call ``fields``: its ids echoed, ours (``ids``), and ``error``."""
+    reply = {
         "click_trans_id": _int_or_raw(fields.get("click_trans_id")),
         "merchant_trans_id": fields.get("merchant_trans_id"),
     }
-    answer.update(ids)
-    answer.update({"error": error, "error_note": NOTES[error]})
-    return answer
+    reply.update(ids)
+    reply.update({"error": error, "error_note": NOTES[error]})
+    return reply
 
 
 def _int_or_raw(value):
@@ -238,7 +239,7 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
         if txn is not None:
             if txn.status == ClickStatus.CANCELLED or txn.invoice_id != invoice.id:
                 raise ClickAnswer(CANCELLED)
-            return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
+            return answer(fields, SUCCESS, merchant_prepare_id=txn.id)
         if invoice.held_by:
             # Payme or the desk is taking this invoice right now.
             raise ClickAnswer(UPDATE_FAILED)
@@ -258,9 +259,9 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
             # one invoice wait on its lock and find the first).
             raise ClickAnswer(UPDATE_FAILED) from None
         invoices.hold(session, invoice, holder_of(click_trans_id))
-        return _answer(fields, SUCCESS, merchant_prepare_id=txn.id)
+        return answer(fields, SUCCESS, merchant_prepare_id=txn.id)
     except ClickAnswer as exc:
-        return _answer(fields, exc.error, merchant_prepare_id=None)
+        return answer(fields, exc.error, merchant_prepare_id=None)
 
 
 def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
@@ -321,9 +322,9 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
         txn.payment_id = payment.id
         txn.confirm_id = payment.id
         session.flush()
-        return _answer(fields, SUCCESS, merchant_confirm_id=txn.confirm_id)
+        return answer(fields, SUCCESS, merchant_confirm_id=txn.confirm_id)
     except ClickAnswer as exc:
-        return _answer(fields, exc.error, merchant_confirm_id=None)
+        return answer(fields, exc.error, merchant_confirm_id=None)
 
 
 def _cancel_failed_prepare(session: Session, txn_id: int, invoice, click_error: int) -> None:

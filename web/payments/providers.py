@@ -335,7 +335,7 @@ def _click(action: str, run):
         body = _guard("click", "click", None)
     except RequestEntityTooLarge:
         # Not read: a request without the fields (-8), answered in the protocol.
-        answer = click._answer({}, click.BAD_REQUEST)
+        answer = click.answer({}, click.BAD_REQUEST)
         return _finish(db.session(), "click", action, b"", answer, code=click.BAD_REQUEST)
     # Click answers everything with its ``error`` field: a body that is not a form has none
     # of the fields (-8).
@@ -346,7 +346,7 @@ def _click(action: str, run):
     session = db.session()
     if form is not None and any(len(values) > 1 for values in form.listvalues()):
         # A field given twice (two amounts) is no one request: an error in it (-8).
-        answer = click._answer(fields, click.BAD_REQUEST)
+        answer = click.answer(fields, click.BAD_REQUEST)
         return _finish(session, "click", action, body, answer, code=click.BAD_REQUEST, **subject)
     try:
         answer = run(session, fields, _click_config())
@@ -354,7 +354,7 @@ def _click(action: str, run):
         return _finish(session, "click", action, body, answer, code=answer["error"], **subject)
     except Exception:
         log.exception("Click %s failed", action)
-        answer = click._answer(fields, click.UPDATE_FAILED)
+        answer = click.answer(fields, click.UPDATE_FAILED)
         return _failed(session, "click", action, body, answer, code=click.UPDATE_FAILED, **subject)
 
 
