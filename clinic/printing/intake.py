@@ -35,9 +35,9 @@ from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
 from clinic.printing.printers import printer_for
 from clinic.printing.templates import languages_of
 from clinic.queue import events as queue_events
-from clinic.queue.calls import people_ahead
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.position import people_ahead
 from clinic.reference.models import ClinicProfile, Doctor, Patient
 from clinic.reports.cashier import shift_totals
 from clinic.settings import Settings

@@ -13,9 +13,9 @@ from clinic.base import utcnow
 from clinic.events import record_event
 from clinic.queue import events as queue_events
 from clinic.queue import followers
-from clinic.queue.calls import people_ahead
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.position import people_ahead
 from clinic.queue.tickets import (
     announce,
     board_channel,

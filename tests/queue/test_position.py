@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from clinic.queue import calls
 from clinic.queue import days as queue_days
+from clinic.queue import position
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Ticket
 from clinic.queue.models import TicketStatus as S
@@ -28,7 +29,7 @@ def _line(s, queue_id: int) -> list[Ticket]:
 def test_people_ahead_is_the_rank_in_calling_order_from_either_end(
     runtime, monkeypatch, near_the_back
 ):
-    monkeypatch.setattr(calls, "NEAR_THE_BACK", near_the_back)
+    monkeypatch.setattr(position, "NEAR_THE_BACK", near_the_back)
     tz = runtime.settings.tz
     queue_id = make_queue(runtime, "posrank")
     with runtime.db.transaction() as s:
@@ -39,7 +40,7 @@ def test_people_ahead_is_the_rank_in_calling_order_from_either_end(
     with runtime.db.session() as s:
         line = _line(s, queue_id)
         assert len(line) == 6
-        assert [calls.people_ahead(s, ticket) for ticket in line] == list(range(6))
+        assert [position.people_ahead(s, ticket) for ticket in line] == list(range(6))
         last = line[-1]
         assert queue_days.position(s, last)["ahead"] == 5
 
@@ -54,13 +55,13 @@ def test_a_ticket_cancelled_meanwhile_counts_those_still_ahead_of_it(runtime):
         first, second, third = (q.issue_ticket(s, queue_id, tz=tz).id for _ in range(3))
     with runtime.db.session() as reader:
         stale = reader.get(Ticket, second)
-        assert calls.people_ahead(reader, stale) == 1
+        assert position.people_ahead(reader, stale) == 1
         reader.expunge(stale)  # the page's copy, as read before the cancel
     with runtime.db.transaction() as desk:
         calls.cancel(desk, desk.get(Ticket, second), actor="desk")
     with runtime.db.session() as reader:
         assert stale.status == S.WAITING
-        assert calls.people_ahead(reader, stale) == 1
+        assert position.people_ahead(reader, stale) == 1
 
 
 def test_the_estimate_of_a_queue_two_doctors_call_from_counts_both(runtime):

@@ -21,7 +21,7 @@ from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
-from clinic.queue import joining
+from clinic.queue import joining, position
 from clinic.queue import tickets as q
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.tickets import QueueRefused
@@ -268,10 +268,10 @@ def test_nobody_is_ahead_of_a_ticket_that_no_longer_waits(runtime):
     first = issue(runtime, queue_id)
     second = issue(runtime, queue_id)
     with runtime.db.transaction() as s:
-        assert calls.people_ahead(s, s.get(Ticket, second.id)) == 1
+        assert position.people_ahead(s, s.get(Ticket, second.id)) == 1
         calls.call_next(s, queue_id, tz=TZ, now=MORNING)
-        assert calls.people_ahead(s, s.get(Ticket, first.id)) == 0
-        assert calls.people_ahead(s, s.get(Ticket, second.id)) == 0
+        assert position.people_ahead(s, s.get(Ticket, first.id)) == 0
+        assert position.people_ahead(s, s.get(Ticket, second.id)) == 0
 
 
 def test_the_day_list_pages_only_when_a_limit_is_given(runtime):
