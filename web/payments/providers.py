@@ -21,13 +21,9 @@ provider as anonymous actor), in the same transaction as the change it made.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import ipaddress
 import json
 import logging
-import math
 import time
 
 from flask import Blueprint as FlaskBlueprint
@@ -35,17 +31,16 @@ from flask import abort, current_app, g, jsonify, make_response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
-from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import click, links, payme
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
 from web.api.blueprint import Blueprint
-from web.api.inputs import UnsafeInput, check_document, storable
 from web.auth import own_protocol
 from web.auth.audit import request_id
 from web.auth.limits import limiter
 from web.errors import problem
+from web.payments import payme_request
 from web.permissions import public
 
 log = logging.getLogger(__name__)
@@ -65,7 +60,6 @@ PAYMENTS_QUEUE = "payments"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Payme's protocol page declares its requests as ``text/json; charset=UTF-8``; the sandbox and
 # most clients send ``application/json``. Both are JSON, and so is a body declaring no type.
-PAYME_JSON = ("", "application/json", "text/json")
 
 
 def _settings():
@@ -106,18 +100,6 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
         abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
     request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
     return request.get_data(cache=True)
-
-
-def _not_json(constant: str):
-    """NaN and the infinities Python's parser reads: no JSON, and no jsonb column takes them."""
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400
-        raise ValueError(f"{text} is beyond a double")
-    return value
 
 
 def _log(session, provider, method, body, answer, status, **subject) -> None:
@@ -166,45 +148,6 @@ def _failed(session, provider, method, body, answer: dict, *, code, **subject):
 # -- Payme ----------------------------------------------------------------------------------
 
 
-def _payme_answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dict:
-    if error is not None:
-        return {"jsonrpc": "2.0", "id": rpc_id, "error": error.as_error()}
-    return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
-
-
-def _payme_authorised(key: str) -> bool:
-    """``Authorization: Basic base64("Paycom:" + KEY)``, compared in constant time."""
-    header = request.headers.get("Authorization", "")
-    if not key or header[:6].lower() != "basic ":
-        return False
-    try:
-        given = base64.b64decode(header[6:].strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    expected = b"Paycom:" + key.encode()
-    return hmac.compare_digest(given, expected)
-
-
-def _payme_unreadable(doc) -> payme.PaymeError | None:
-    """-32600 for a body declared as something other than JSON (one declaring nothing is read
-    as JSON), and for text no column can store (a NUL, a lone surrogate) or nesting past the
-    input boundary's limit: Payme hears every refusal as JSON-RPC with HTTP 200."""
-    if request.mimetype not in PAYME_JSON:
-        return payme.PaymeError(payme.INVALID_REQUEST, "Content-Type")
-    try:
-        check_document(doc)
-    except UnsafeInput as unsafe:
-        return payme.PaymeError(payme.INVALID_REQUEST, storable(unsafe.field)[:100])
-    return None
-
-
-def _payme_id(doc):
-    rpc_id = doc.get("id") if isinstance(doc, dict) else None
-    if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, str)):
-        return None
-    return rpc_id
-
-
 def _answers(description: str, example: dict) -> dict:
     """The provider's own answer (HTTP 200, JSON), for the OpenAPI document."""
     content = {"application/json": {"schema": {"type": "object"}, "example": example}}
@@ -241,7 +184,9 @@ def payme_endpoint():
     if request.method != "POST":
         _guard("payme", "payme", None)
         error = payme.PaymeError(payme.NOT_POST)
-        return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
+        return _finish(
+            session, "payme", "", b"", payme_request.answer(None, error=error), code=error.code
+        )
     # Payme's protocol answers everything with HTTP 200 and JSON-RPC: a body declared as
     # something other than JSON is an invalid request (one declaring nothing is read as JSON).
     try:
@@ -249,27 +194,12 @@ def payme_endpoint():
     except RequestEntityTooLarge:
         # Not read, and answered in the protocol, which has no HTTP errors.
         error = payme.PaymeError(payme.INVALID_REQUEST, "body")
-        return _finish(session, "payme", "", b"", _payme_answer(None, error=error), code=error.code)
-    try:
-        doc = json.loads(
-            body, parse_constant=_not_json, parse_float=_finite, object_pairs_hook=unique_keys
-        )
-    except (ValueError, RecursionError):
-        error = payme.PaymeError(payme.PARSE_ERROR)
         return _finish(
-            session, "payme", "", body, _payme_answer(None, error=error), code=error.code
+            session, "payme", "", b"", payme_request.answer(None, error=error), code=error.code
         )
-    repeated = repeated_key(doc)
-    if repeated is not None:
-        # {"id": 1, "id": 2} or two amounts: no one reading of the request, so no id to echo.
-        error = payme.PaymeError(payme.PARSE_ERROR, storable(repeated)[:100])
-        return _finish(
-            session, "payme", "", body, _payme_answer(None, error=error), code=error.code
-        )
-    rpc_id = _payme_id(doc)
-    refused = _payme_unreadable(doc)
+    doc, rpc_id, refused = payme_request.read(body)
     if refused is not None:
-        answer = _payme_answer(rpc_id, error=refused)
+        answer = payme_request.answer(rpc_id, error=refused)
         return _finish(session, "payme", "", body, answer, code=refused.code)
     method = doc.get("method") if isinstance(doc, dict) else None
     params = doc.get("params") if isinstance(doc, dict) else None
@@ -279,10 +209,10 @@ def payme_endpoint():
     try:
         if not isinstance(doc, dict) or rpc_id is None:
             raise payme.PaymeError(payme.INVALID_REQUEST, "id")
-        if not _payme_authorised(_settings().payme_key):
+        if not payme_request.authorised(_settings().payme_key):
             raise payme.PaymeError(payme.UNAUTHORIZED)
         answer, code = (
-            _payme_answer(rpc_id, result=payme.call(session, method, params, now_ms())),
+            payme_request.answer(rpc_id, result=payme.call(session, method, params, now_ms())),
             None,
         )
     except payme.PaymeError as error:
@@ -290,7 +220,7 @@ def payme_endpoint():
         # marked ``discard`` keep nothing of the call.
         if error.discard:
             _discard(session)
-        answer, code = _payme_answer(rpc_id, error=error), error.code
+        answer, code = payme_request.answer(rpc_id, error=error), error.code
     except Exception:
         log.exception("Payme %s failed", method_name)
         return _payme_failed(session, rpc_id, method_name, body, subject)
@@ -316,7 +246,7 @@ def _payme_failed(session, rpc_id, method_name: str, body: bytes, subject: dict)
     except Exception:  # the log is best effort when the database itself is failing
         log.exception("could not read the invoice of a failed Payme call")
     error = payme.PaymeError(payme.INTERNAL)
-    answer = _payme_answer(rpc_id, error=error)
+    answer = payme_request.answer(rpc_id, error=error)
     return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
 
 

@@ -1,0 +1,84 @@
+"""Reading a call to the Payme endpoint: its key, its JSON-RPC body, and the answer's shape.
+
+Payme's protocol has no HTTP errors: whatever cannot be read is answered as JSON-RPC with
+HTTP 200, a body that is not JSON (or names a key twice) -32700 with no ``id`` to echo, one
+declared as something other than JSON or holding text no column can store -32600.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+
+from flask import request
+
+from clinic.jsonkeys import repeated_key, unique_keys
+from clinic.payments import payme
+from web.api.inputs import UnsafeInput, check_document, storable
+
+# A body declaring no type is read as JSON.
+JSON_TYPES = ("", "application/json", "text/json")
+
+
+def answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dict:
+    if error is not None:
+        return {"jsonrpc": "2.0", "id": rpc_id, "error": error.as_error()}
+    return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
+
+
+def authorised(key: str) -> bool:
+    """``Authorization: Basic base64("Paycom:" + KEY)``, compared in constant time."""
+    header = request.headers.get("Authorization", "")
+    if not key or header[:6].lower() != "basic ":
+        return False
+    try:
+        given = base64.b64decode(header[6:].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    expected = b"Paycom:" + key.encode()
+    return hmac.compare_digest(given, expected)
+
+
+def _not_json(constant: str):
+    """NaN and the infinities Python's parser reads: no JSON, and no jsonb column takes them."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
+def _id(doc):
+    rpc_id = doc.get("id") if isinstance(doc, dict) else None
+    if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, str)):
+        return None
+    return rpc_id
+
+
+def read(body: bytes) -> tuple[object, object, payme.PaymeError | None]:
+    """The document, its ``id`` (None when there is none to echo) and the refusal it earns
+    before any method runs, if any."""
+    try:
+        doc = json.loads(
+            body, parse_constant=_not_json, parse_float=_finite, object_pairs_hook=unique_keys
+        )
+    except (ValueError, RecursionError):
+        return None, None, payme.PaymeError(payme.PARSE_ERROR)
+    repeated = repeated_key(doc)
+    if repeated is not None:
+        # {"id": 1, "id": 2} or two amounts: no one reading of the request, so no id to echo.
+        return None, None, payme.PaymeError(payme.PARSE_ERROR, storable(repeated)[:100])
+    rpc_id = _id(doc)
+    if request.mimetype not in JSON_TYPES:
+        return doc, rpc_id, payme.PaymeError(payme.INVALID_REQUEST, "Content-Type")
+    try:
+        check_document(doc)
+    except UnsafeInput as unsafe:
+        return doc, rpc_id, payme.PaymeError(payme.INVALID_REQUEST, storable(unsafe.field)[:100])
+    return doc, rpc_id, None
