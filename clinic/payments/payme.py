@@ -336,6 +336,13 @@ def check_transaction(session: Session, params: dict, now: int) -> dict:
     txn = _read(session, payme_id)
     if txn is None:
         raise PaymeError(NOT_FOUND)
+    if txn.state == PaymeState.CREATED and _expired(txn, now):
+        # Past its 12 hours it can never be performed: reported as what it is, cancelled by
+        # timeout, not as created until the sweeper comes. Locked and checked again, so a
+        # Perform of it just now decides first.
+        txn = _locked(session, payme_id)
+        if txn.state == PaymeState.CREATED and _expired(txn, now):
+            _cancel_created(session, txn, PaymeReason.TIMEOUT, now)
     return {
         "create_time": txn.create_time,
         "perform_time": txn.perform_time,
@@ -349,6 +356,8 @@ def check_transaction(session: Session, params: dict, now: int) -> dict:
 def get_statement(session: Session, params: dict, now: int) -> dict:
     start = _whole(params, "from", positive=False)
     end = _whole(params, "to", positive=False)
+    # Those of the period past their 12 hours are listed cancelled by timeout, as they are.
+    cancel_expired(session, now, limit=None, between=(start, end))
     rows = session.scalars(
         select(PaymeTransaction)
         .where(PaymeTransaction.payme_time >= start, PaymeTransaction.payme_time <= end)
@@ -441,10 +450,16 @@ def invoice_of_transaction(session: Session, payme_id: str) -> int | None:
 
 
 def cancel_expired(
-    session: Session, now: int, *, limit: int = 200, invoice_id: int | None = None
+    session: Session,
+    now: int,
+    *,
+    limit: int | None = 200,
+    invoice_id: int | None = None,
+    between: tuple[int, int] | None = None,
 ) -> list[str]:
-    """Cancel (state -1, reason 4) created transactions past the 12-hour timeout, all or
-    ``invoice_id``'s; returns their Payme ids. Each is locked and checked again, so a
+    """Cancel (state -1, reason 4) created transactions past the 12-hour timeout, all,
+    ``invoice_id``'s or those whose Payme ``time`` is ``between`` two (inclusive); returns
+    their Payme ids (at most ``limit``, None: all). Each is locked and checked again, so a
     concurrent Perform wins or loses cleanly (the transaction's row first, then its invoice:
     the order Perform locks them in)."""
     query = select(PaymeTransaction.payme_id).where(
@@ -453,6 +468,8 @@ def cancel_expired(
     )
     if invoice_id is not None:
         query = query.where(PaymeTransaction.invoice_id == invoice_id)
+    if between is not None:
+        query = query.where(PaymeTransaction.payme_time.between(*between))
     due = session.scalars(query.order_by(PaymeTransaction.payme_time).limit(limit)).all()
     cancelled = []
     for payme_id in due:

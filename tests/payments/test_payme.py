@@ -254,6 +254,32 @@ def test_a_new_transaction_already_past_twelve_hours_is_31008_and_holds_nothing(
     assert invoice_of(runtime, invoice_id).held_by is None
 
 
+def test_a_transaction_past_its_twelve_hours_is_reported_cancelled_by_timeout_when_asked_about(
+    runtime, payme, invoice_id, clock
+):
+    """Without waiting for the sweeper: past its twelve hours a created transaction can never
+    be performed, so CheckTransaction and GetStatement report it cancelled by timeout (-1,
+    reason 4), as a Perform of it would leave it, not created; its invoice is let go."""
+    start = clock.now
+    other = make_invoice(runtime, (PRICE,))
+    create(payme, invoice_id, clock, "asked-about")
+    create(payme, other, clock, "listed")
+    clock.advance(TWELVE_HOURS + 1)
+    check = payme.result("CheckTransaction", {"id": "asked-about"})
+    assert (check["state"], check["reason"], check["perform_time"]) == (-1, 4, 0)
+    assert check["cancel_time"] == clock.now
+    clock.advance(1_000)
+    assert payme.result("CheckTransaction", {"id": "asked-about"}) == check
+    rows = payme.result("GetStatement", {"from": start, "to": clock.now})["transactions"]
+    assert [(r["id"], r["state"], r["reason"], r["cancel_time"]) for r in rows] == [
+        ("asked-about", -1, 4, check["cancel_time"]),
+        ("listed", -1, 4, clock.now),
+    ]
+    assert payme.error("PerformTransaction", {"id": "listed"}) == -31008
+    assert invoice_of(runtime, invoice_id).held_by is None
+    assert invoice_of(runtime, other).held_by is None
+
+
 # -- PerformTransaction ---------------------------------------------------------------------
 
 
