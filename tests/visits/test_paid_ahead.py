@@ -179,3 +179,50 @@ def test_a_paid_appointment_moved_to_another_doctors_queue_keeps_a_paid_ticket(r
     with runtime.db.transaction() as s:
         called = calls.call_next(s, queue_ids[1], tz=clinic.tz, actor="doctor")
         assert called is not None and called.id == new.id
+
+
+def test_a_paid_appointment_sent_on_to_a_colleagues_queue_is_called_there_without_paying_again(
+    runtime, client
+):
+    """The patient paid for his appointment and checked in; his doctor calls him and sends
+    him on to a colleague (a transfer without return: the visit goes along, and the
+    colleague completes it). The colleague's queue calls only paid tickets: the ticket there
+    is a paid one, and the invoice is for it, as a move of the visit to that colleague would
+    have made it, instead of his waiting there for a payment already made."""
+    clinic = make_clinic(runtime, doctors=2, patients=1, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        queue_ids = [
+            queue_admin.create_queue(
+                s,
+                {
+                    "code": f"pc{doctor_id}", "department_id": clinic.department_id,
+                    "prefix": _letters(), "doctor_id": doctor_id,
+                    "room_id": clinic.room_ids[n], "closes_at": time(23, 59, 59, 999999),
+                    "pay_before_doctor": True,
+                },
+            ).id
+            for n, doctor_id in enumerate(clinic.doctor_ids)
+        ]  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
+            lines=[{"service_id": clinic.service_id}], actor="registrar",
+        )  # fmt: skip
+        invoices.record_payment(s, invoice, method="card", amount=invoice.total, actor="cashier")
+        invoice_id = invoice.id
+    checked_in = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert checked_in.status_code == 200, checked_in.get_json()
+    called = client.post(f"/api/v1/queues/{queue_ids[0]}/call-next", json={})
+    assert called.status_code == 200, called.get_json()
+    sent = client.post(
+        f"/api/v1/tickets/{called.get_json()['id']}/transfer", json={"to_queue_id": queue_ids[1]}
+    )
+    assert sent.status_code == 200, sent.get_json()
+    new = sent.get_json()
+    assert new["visit_id"] == visit_id and new["paid_at"] is not None
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).ticket_id == new["id"]
+        assert s.get(Visit, visit_id).ticket_id == new["id"]
+    called = client.post(f"/api/v1/queues/{queue_ids[1]}/call-next", json={})
+    assert called.status_code == 200 and called.get_json()["id"] == new["id"]
