@@ -34,6 +34,17 @@ def _booked_today(runtime, clinic, patient: int) -> int:
         ).id  # fmt: skip
 
 
+def _paid_ahead(runtime, clinic, visit_id: int) -> int:
+    """The first patient's appointment invoiced and paid by card before he comes."""
+    with runtime.db.transaction() as s:
+        invoice = invoices.create_invoice(
+            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
+            lines=[{"service_id": clinic.service_id}], actor="registrar",
+        )  # fmt: skip
+        invoices.record_payment(s, invoice, method="card", amount=invoice.total, actor="cashier")
+        return invoice.id
+
+
 def test_an_appointment_paid_ahead_checks_in_as_a_paid_ticket_the_doctor_can_call(runtime, client):
     clinic = make_clinic(runtime, patients=2, **ALL_DAY)
     with runtime.db.transaction() as s:
@@ -156,13 +167,7 @@ def test_a_paid_appointment_moved_to_another_doctors_queue_keeps_a_paid_ticket(r
             for doctor_id in clinic.doctor_ids
         ]  # fmt: skip
     visit_id = _booked_today(runtime, clinic, 0)
-    with runtime.db.transaction() as s:
-        invoice = invoices.create_invoice(
-            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
-            lines=[{"service_id": clinic.service_id}], actor="registrar",
-        )  # fmt: skip
-        invoices.record_payment(s, invoice, method="card", amount=invoice.total, actor="cashier")
-        invoice_id = invoice.id
+    invoice_id = _paid_ahead(runtime, clinic, visit_id)
     with runtime.db.transaction() as s:
         first = checkin.check_in(s, s.get(Visit, visit_id), tz=clinic.tz, actor="registrar")
         assert first.paid_at is not None and first.queue_id == queue_ids[0]
@@ -204,13 +209,7 @@ def test_a_paid_appointment_sent_on_to_a_colleagues_queue_is_called_there_withou
             for n, doctor_id in enumerate(clinic.doctor_ids)
         ]  # fmt: skip
     visit_id = _booked_today(runtime, clinic, 0)
-    with runtime.db.transaction() as s:
-        invoice = invoices.create_invoice(
-            s, patient_id=clinic.patient_ids[0], visit_id=visit_id,
-            lines=[{"service_id": clinic.service_id}], actor="registrar",
-        )  # fmt: skip
-        invoices.record_payment(s, invoice, method="card", amount=invoice.total, actor="cashier")
-        invoice_id = invoice.id
+    invoice_id = _paid_ahead(runtime, clinic, visit_id)
     checked_in = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
     assert checked_in.status_code == 200, checked_in.get_json()
     called = client.post(f"/api/v1/queues/{queue_ids[0]}/call-next", json={})
