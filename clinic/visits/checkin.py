@@ -50,10 +50,12 @@ def on_check_in(fn: CheckedIn) -> CheckedIn:
 
 
 def _follow_sent_on(session: Session, events: list[RecordedEvent]) -> None:
-    """A ticket issued by a transfer that carries the visit (sent on to a colleague, or back
-    from the laboratory) is the visit's ticket now, as a move's transferred one is: what
-    follows a check-in follows it (a paid appointment is a paid ticket there, so a "pay
-    before the doctor" queue calls him without a second payment)."""
+    """A ticket issued by a transfer that carries the visit into a queue of the visit's
+    department (sent on to a colleague, or back from the laboratory) is the visit's ticket
+    now, as a move's transferred one is: what follows a check-in follows it (a paid
+    appointment is a paid ticket there, so a "pay before the doctor" queue calls him without
+    a second payment). Another department's queue (sent on for good to the laboratory) is
+    paid for what it does there: the appointment's invoices stay behind."""
     for event in events:
         if event.type != "ticket.issued" or event.data.get("transferred_from_id") is None:
             continue
@@ -62,6 +64,8 @@ def _follow_sent_on(session: Session, events: list[RecordedEvent]) -> None:
         if visit is None or visit.status not in (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS):
             continue
         ticket = session.get(Ticket, event.data["id"])
+        if ticket.queue.department_id not in (visit.department_id, visit.doctor.department_id):
+            continue
         for checked_in in _checked_in:
             checked_in(session, visit, ticket, "queue", utcnow())
 

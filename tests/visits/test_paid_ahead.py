@@ -270,3 +270,37 @@ def test_a_patient_sent_on_while_the_desk_takes_his_appointments_payment_gets_a_
     with runtime.db.session() as s:
         assert s.get(Invoice, invoice_id).ticket_id == sent[0]
         assert s.get(Ticket, sent[0]).paid_at is not None
+
+
+def test_a_paid_appointment_sent_on_to_another_departments_queue_pays_there_for_its_services(
+    runtime, client
+):
+    """Sent on for good to another department (the laboratory, whose queue calls only paid
+    tickets), the patient pays there for what it does: the consultation he paid for stays
+    with his doctor's ticket, and does not open the laboratory's door."""
+    clinic = make_clinic(runtime, patients=1, **ALL_DAY)
+    laboratory = make_clinic(runtime, patients=0, **ALL_DAY)
+    queue_id = _doctors_own_queues(runtime, clinic, "pl", pay_first=(True,))[0]
+    with runtime.db.transaction() as s:
+        laboratory_queue = queue_admin.create_queue(
+            s,
+            {
+                "code": "lab", "department_id": laboratory.department_id,
+                "room_id": laboratory.room_ids[0], "closes_at": time(23, 59, 59, 999999),
+                "pay_before_doctor": True,
+            },
+        ).id  # fmt: skip
+    visit_id = _booked_today(runtime, clinic, 0)
+    invoice_id, _ = _invoiced_ahead(runtime, clinic, visit_id, paid=True)
+    assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
+    called = client.post(f"/api/v1/queues/{queue_id}/call-next", json={})
+    assert called.status_code == 200, called.get_json()
+    sent = client.post(
+        f"/api/v1/tickets/{called.get_json()['id']}/transfer",
+        json={"to_queue_id": laboratory_queue},
+    )
+    assert sent.status_code == 200, sent.get_json()
+    assert sent.get_json()["visit_id"] == visit_id and sent.get_json()["paid_at"] is None
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).ticket_id == called.get_json()["id"]
+    assert client.post(f"/api/v1/queues/{laboratory_queue}/call-next", json={}).status_code == 204
