@@ -25,6 +25,8 @@ from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
 DESK_PROVIDER = "desk"
+# The most invoices the desk's list (and its channel's snapshot) holds, newest first.
+DESK_LIST_LIMIT = 500
 
 
 def _open_shift_id(session: Session, cashier_id: int) -> int:
@@ -253,23 +255,26 @@ def request_reprint(session: Session, invoice_id: int, *, actor: str) -> Invoice
 
 
 def todays_invoices(
-    session: Session, *, tz: ZoneInfo, now: datetime, limit: int = 500
+    session: Session,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    status: str | None = None,
+    limit: int = DESK_LIST_LIMIT,
 ) -> list[Invoice]:
     """The clinic day's invoices, and those of the week before still open or paid today,
-    newest first: one paid at the desk today stays on its list (to reprint, to give back)."""
+    newest first: one paid at the desk today stays on its list (to reprint, to give back).
+    ``status``: only those in it, chosen before the list is cut at ``limit`` (an open one of
+    yesterday behind a busy day's cancelled ones is still found)."""
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     since = midnight.astimezone(ZoneInfo("UTC"))
-    return list(
-        session.scalars(
-            select(Invoice)
-            .where(
-                or_(
-                    Invoice.created_at >= since,
-                    (Invoice.created_at >= since - timedelta(7))
-                    & ((Invoice.status == S.OPEN) | (Invoice.paid_at >= since)),
-                )
-            )
-            .order_by(Invoice.id.desc())
-            .limit(limit)
+    query = select(Invoice).where(
+        or_(
+            Invoice.created_at >= since,
+            (Invoice.created_at >= since - timedelta(7))
+            & ((Invoice.status == S.OPEN) | (Invoice.paid_at >= since)),
         )
     )
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    return list(session.scalars(query.order_by(Invoice.id.desc()).limit(limit)))

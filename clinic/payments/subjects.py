@@ -13,6 +13,7 @@ from clinic.base import is_id
 from clinic.errors import NotFound, ValidationFailed
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
+from clinic.queue import followers
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import set_paid
 from clinic.reference.models import Patient
@@ -107,3 +108,21 @@ def _invoices_follow_the_patient(
                 data={"invoice_id": invoice.id},
             )
     session.flush()
+
+
+@followers.on_lock
+def _lock_the_visits_invoices(session: Session, visit_ids: list[int]) -> None:
+    """A queue step that moves a checked-in patient's ticket (sent on to a colleague, back
+    from the laboratory, a move of his visit) may carry the appointment's invoices to the new
+    ticket (above): they are locked with the visits, before the queue's rows, in the order a
+    payment takes them (the invoice, then its ticket). Locked after the ticket, a payment of
+    the invoice at that moment, waiting for the ticket it marks paid, would hold the invoice
+    the step waits for: a deadlock. SQLite serialises writers already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(Invoice.id)
+        .where(Invoice.visit_id.in_(visit_ids), Invoice.status.in_((S.OPEN, *S.SETTLED)))
+        .order_by(Invoice.id)
+        .with_for_update()
+    )

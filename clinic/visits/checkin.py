@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.errors import Conflict
+from clinic.events.models import RecordedEvent
+from clinic.events.outbox import on_recorded
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
@@ -37,13 +39,38 @@ _checked_in: list[CheckedIn] = []
 
 
 def on_check_in(fn: CheckedIn) -> CheckedIn:
-    """Register ``fn``, run in the check-in's transaction once the visit has its ticket, and
-    in a move's when the ticket is transferred to another doctor's queue: what another module
-    keeps for the visit follows the patient into the queue (an invoice made for the
-    appointment, paid or not). Registered where that module's domain is imported (visits
-    cannot import the modules that import it)."""
+    """Register ``fn``, run in the check-in's transaction once the visit has its ticket, in
+    a move's when the ticket is transferred to another doctor's queue, and in a transfer's
+    that takes the visit along (the doctor sends the patient on to a colleague, or the
+    laboratory sends him back): what another module keeps for the visit follows the patient
+    into the queue (an invoice made for the appointment, paid or not). Registered where that
+    module's domain is imported (visits cannot import the modules that import it)."""
     _checked_in.append(fn)
     return fn
+
+
+def _follow_sent_on(session: Session, events: list[RecordedEvent]) -> None:
+    """A ticket issued by a transfer that carries the visit into a queue of the visit's
+    department (sent on to a colleague, or back from the laboratory) is the visit's ticket
+    now, as a move's transferred one is: what follows a check-in follows it (a paid
+    appointment is a paid ticket there, so a "pay before the doctor" queue calls him without
+    a second payment). Another department's queue (sent on for good to the laboratory) is
+    paid for what it does there: the appointment's invoices stay behind."""
+    for event in events:
+        if event.type != "ticket.issued" or event.data.get("transferred_from_id") is None:
+            continue
+        visit_id = event.data.get("visit_id")
+        visit = session.get(Visit, visit_id) if visit_id is not None else None
+        if visit is None or visit.status not in (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS):
+            continue
+        ticket = session.get(Ticket, event.data["id"])
+        if ticket.queue.department_id not in (visit.department_id, visit.doctor.department_id):
+            continue
+        for checked_in in _checked_in:
+            checked_in(session, visit, ticket, "queue", utcnow())
+
+
+on_recorded(_follow_sent_on)
 
 
 def queue_for(session: Session, doctor: Doctor) -> Queue | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from clinic.models import Invoice, Payment
+from clinic.payments.desk import DESK_LIST_LIMIT
 from clinic.reference import patients
 from tests.payments.fixtures import make_patient, make_service
 
@@ -312,3 +313,25 @@ def test_an_invoice_of_the_day_before_paid_today_stays_on_the_days_list(client_a
     # Still on the desk's list (and its snapshot), to reprint or give back from, as today's.
     listed = cashier.get("/api/v1/payments/invoices?status=paid").get_json()
     assert [(i["id"], i["status"]) for i in listed] == [(invoice["id"], "paid")]
+
+
+def test_the_days_list_asked_for_one_status_finds_it_behind_a_full_page_of_others(
+    client_as, runtime
+):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    waiting = _invoice(cashier, patient, service)
+    with runtime.db.transaction() as s:  # made two days ago, still to pay
+        s.get(Invoice, waiting["id"]).created_at -= timedelta(days=2)
+        # A busy day since: more cancelled invoices than one page of the list holds.
+        s.execute(
+            insert(Invoice),
+            [
+                {"patient_id": patient, "status": "cancelled", "created_by": "desk"}
+                for _ in range(DESK_LIST_LIMIT)
+            ],
+        )
+    listed = cashier.get("/api/v1/payments/invoices?status=open").get_json()
+    assert [i["id"] for i in listed] == [waiting["id"]]
+    cancelled = cashier.get("/api/v1/payments/invoices?status=cancelled").get_json()
+    assert len(cancelled) == DESK_LIST_LIMIT

@@ -65,12 +65,14 @@ def list_invoices(query):
     """The clinic day's invoices and those of the week before still open or paid today,
     newest first; with ``number``, the invoice of that number whatever its day (or none)."""
     session = db.session()
+    status = query.get("status")
     if query.get("number"):
         found = invoices.invoices_numbered(session, query["number"])
+        found = [i for i in found if status is None or i.status == status]
     else:
-        found = desk.todays_invoices(session, tz=db.runtime().settings.tz, now=utcnow())
-    if query.get("status"):
-        found = [i for i in found if i.status == query["status"]]
+        found = desk.todays_invoices(
+            session, tz=db.runtime().settings.tz, now=utcnow(), status=status
+        )
     return [invoices.invoice_as_dict(i) for i in found]
 
 
