@@ -54,14 +54,14 @@ def read_delivery(runtime) -> ReportDelivery | None:
         return s.scalar(select(ReportDelivery).order_by(ReportDelivery.id.desc()))
 
 
-def subscribe(runtime) -> None:
+def subscribe(runtime, formats=("csv", "xlsx", "pdf")) -> None:
     """The manager ``manager`` subscribes boss@example.test to the daily visits report."""
     with runtime.db.transaction() as s:
         users.create_user(s, username="manager", password=PASSWORD, roles=["manager"])
         subs.subscribe(
             s,
             {"report": "visits", "by": "status", "frequency": "daily",
-             "email": "boss@example.test", "formats": ["csv", "xlsx", "pdf"]},
+             "email": "boss@example.test", "formats": list(formats)},
             Staff(permissions_of(["manager"])),
             created_by="manager",
         )  # fmt: skip
@@ -110,7 +110,7 @@ def test_a_report_email_whose_worker_is_killed_mid_send_arrives_once(
 def test_a_worker_mails_a_disabled_owners_queued_report_to_nobody_until_he_is_enabled(
     celery_app, runtime, report_workers, mailbox  # noqa: F811 - fixtures
 ):
-    subscribe(runtime)
+    subscribe(runtime, formats=["csv"])  # what is built does not matter here: who gets it does
     with runtime.db.transaction() as s:
         subs.schedule_deliveries(s, tz=runtime.settings.tz)  # the e-mail is queued
         users.set_active(s, users.find_user(s, "manager"), False)  # then he leaves
