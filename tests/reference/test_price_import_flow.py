@@ -26,9 +26,9 @@ pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 @pytest.fixture
 def settings(shared, database_urls, backend):
-    # A small upload limit keeps the oversized uploads small; the large list fits. Batches of
-    # 50 give the large list its ten batches of progress. The settings, the runtime and the
-    # application are shared by the tests of this module (each on empty tables).
+    # A small upload limit keeps the oversized uploads small; the 500-row list fits, in ten
+    # batches of 50. The settings, the runtime and the application are shared by the tests of
+    # this module (each on empty tables).
     return shared.settings(
         database_urls,
         backend,
