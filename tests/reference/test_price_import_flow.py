@@ -15,7 +15,7 @@ from tests.wsclient import WSClient
 
 URL = "/api/v1/services/import"
 MAX_UPLOAD = 512 * 1024
-BATCH = 50
+BATCH = 200
 ROWS = 10 * BATCH
 HEADER = "code,name_ru,name_uz,name_en,price,duration_minutes,ikpu_code,vat_percent"
 
@@ -26,8 +26,8 @@ pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 @pytest.fixture
 def settings(shared, database_urls, backend):
-    # A small upload limit keeps the oversized uploads small; the 500-row list fits, in ten
-    # batches of 50. The settings, the runtime and the application are shared by the tests of
+    # A small upload limit keeps the oversized uploads small; the 2,000-row list fits, in ten
+    # batches of 200. The settings, the runtime and the application are shared by the tests of
     # this module (each on empty tables).
     return shared.settings(
         database_urls,
@@ -84,11 +84,11 @@ def count(runtime, model) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
-# Ten committed batches of 50 rows: every kind of bad row turns up several times, and a batch
-# costs per row what one of the default 200 does. A worker killed between batches is
+# 2,000 rows, the size the import promises to carry, in ten committed batches of 200: every
+# kind of bad row turns up many times. A worker killed between batches is
 # tests/fault/test_import_worker_killed.py.
 @pytest.mark.heavy
-def test_a_price_list_of_ten_batches_imports_with_live_progress_and_rows_reported_by_row_and_column(
+def test_a_price_list_of_2000_rows_imports_with_live_progress_and_rows_reported_by_row_and_column(
     client, worker, live_server, runtime, admin_token
 ):
     data, bad, good = price_list(ROWS)
@@ -109,7 +109,7 @@ def test_a_price_list_of_ten_batches_imports_with_live_progress_and_rows_reporte
     types = [e["type"] for e in events]
     assert types[:2] == ["job.queued", "job.started"] and types[-1] == "job.succeeded", types
     progress = [e["data"] for e in events if e["type"] == "job.progress"]
-    assert len(progress) == 10  # 500 rows in batches of 50
+    assert len(progress) == 10  # 2,000 rows in batches of 200
     assert [p["done"] for p in progress] == list(range(BATCH, ROWS + 1, BATCH))
     assert progress[0] == {"id": job["id"], "done": BATCH, "total": ROWS, "progress": 10}
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
