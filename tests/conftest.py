@@ -593,11 +593,19 @@ def check_audit(runtime, client: ClinicClient) -> None:
 
     if not client.changes:
         return
+    # One query for a few hundred changes at a time, not one for each.
+    ids = sorted({request_id for request_id, _, _ in client.changes})
+    found: dict[str, list[str]] = {}
     with runtime.db.session() as s:
-        for request_id, actor, what in client.changes:
-            rows = s.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
-            assert len(rows) == 1, f"{what}: {len(rows)} audit rows"
-            assert rows[0].username == actor, f"{what}: audit names {rows[0].username!r}"
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = select(AuditEntry.request_id, AuditEntry.username)
+            for request_id, username in s.execute(query.where(AuditEntry.request_id.in_(chunk))):
+                found.setdefault(request_id, []).append(username)
+    for request_id, actor, what in client.changes:
+        names = found.get(request_id, [])
+        assert len(names) == 1, f"{what}: {len(names)} audit rows"
+        assert names[0] == actor, f"{what}: audit names {names[0]!r}"
 
 
 @pytest.fixture

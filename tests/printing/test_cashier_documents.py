@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from clinic.printing.models import JobKind, JobState, PrintJob
 from clinic.printing.templates import COPY_MARK
 from clinic.reports.definitions import build
 from clinic.reports.params import ReportParams
+from tests.conftest import ONE_BACKEND
 from tests.payments.fixtures import make_invoice, make_patient, make_service
 from tests.printing.conftest import collect, drain
 from tests.races import wait_for
@@ -28,6 +30,9 @@ FISCAL = {
     "fiscal_sign": "581230498712",
     "qr_code_url": "https://ofd.soliq.uz/check?t=EP000000000123&r=77120",
 }
+# What is checked is what the documents say and where they print; the payment and printing
+# rules behind them are tested on both backends in tests/payments and tests/printing.
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
 
 
 def _text(pdf: bytes) -> str:
