@@ -29,17 +29,32 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def registrars(browser, live_server, make_user):
-    contexts, tabs = [], []
-    for name in ("reg-a", "reg-b"):
+def signed_in(browser, live_server, make_user):
+    """``signed_in(name)``: a registrar's calendar tab, in a browser context of its own."""
+    contexts = []
+
+    def open_as(name: str):
         make_user("registrar", name)
         context, tab = new_tab(browser)
         contexts.append(context)
         sign_in(tab, live_server, name)
-        tabs.append(tab)
-    yield tabs
+        return tab
+
+    yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def registrars(signed_in):
+    """Two registrars at their own desks."""
+    return [signed_in("reg-a"), signed_in("reg-b")]
+
+
+@pytest.fixture
+def registrar(signed_in):
+    """One registrar: what the others would see is not the question."""
+    return signed_in("reg-a")
 
 
 def _pick(tab, slot: str) -> None:
@@ -102,12 +117,12 @@ def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_an
         assert s.get(Visit, visit.id).starts_at == clinic.at(day, 10, 20)
 
 
-def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime, registrars):
+def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime, registrar):
     clinic = make_clinic(runtime, hours=("09:00", "10:00"))
     day = next_week_day(runtime.settings.tz)
     doctor = clinic.doctor_ids[0]
     slot = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{iso(clinic.at(day, 9))}']"
-    tab = registrars[0]
+    tab = registrar
     for lang, words in (("ru", "Пациента с таким номером нет."), ("uz", "Bu raqamli bemor yo'q.")):
         tab.goto(f"{live_server}/visits/calendar?lang={lang}&doctor={doctor}&day={day}")
         wait_live(tab)
@@ -122,7 +137,7 @@ def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime
         assert s.scalars(select(Visit)).first() is None
 
 
-def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runtime, registrars):
+def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runtime, registrar):
     """The dialog covers the page: a refusal it has no field for (here the registrar's
     session has ended) is said inside it, not in the page's error line behind it."""
     clinic = make_clinic(runtime, hours=("09:00", "10:00"))
@@ -137,7 +152,7 @@ def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runti
             tz=runtime.settings.tz,
             actor="desk",
         )
-    tab = registrars[0]
+    tab = registrar
     tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={doctor}&day={day}")
     wait_live(tab)
     tab.click(
@@ -159,7 +174,7 @@ def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runti
     assert tab.inner_text(said) == "Сеанс завершён. Войдите снова."
 
 
-def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, runtime, registrars):
+def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, runtime, registrar):
     clear_of_midnight(runtime)  # booked, checked in and seen within one clinic day
     clinic = make_clinic(runtime, **ALL_DAY)
     doctor = clinic.doctor_ids[0]
@@ -183,7 +198,7 @@ def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, r
             now=starts - timedelta(hours=1),
         ).id
     day = starts.astimezone(runtime.settings.tz).date()
-    tab = registrars[0]
+    tab = registrar
     tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={doctor}&day={day}")
     wait_live(tab)
     visit = f"section[data-doctor='{doctor}'] .slot--taken[data-visit='{visit_id}']"
