@@ -25,18 +25,23 @@ MOST_IN_HAND = 200
 CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
 
-def _day_id(session: Session, queue_id: int, tz: ZoneInfo) -> int | None:
+def _day_id(
+    session: Session, queue_id: int, tz: ZoneInfo, *, open_only: bool = False
+) -> int | None:
     day = q.find_day(session, queue_id, q.clinic_day(utcnow(), tz))
-    return day.id if day else None
+    if day is None or (open_only and day.closed_at is not None):
+        return None
+    return day.id
 
 
 @snapshot_provider("board")
 def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    """Numbers and rooms only: who is being called now, the last calls, how many wait."""
+    """Numbers and rooms only: who is being called now, the last calls, how many wait. A day
+    closed shows nothing, as a live board clears itself at ``queue.day_closed``."""
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    day_id = _day_id(session, queue_id, tz)
+    day_id = _day_id(session, queue_id, tz, open_only=True)
     if day_id is None:
         return {"queue_id": queue_id, "calling": [], "last_calls": [], "waiting": 0}
     newest_calls = select(Ticket).where(
