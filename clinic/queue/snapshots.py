@@ -25,18 +25,21 @@ MOST_IN_HAND = 200
 CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
 
-def _day_id(session: Session, queue_id: int, tz: ZoneInfo) -> int | None:
+def _open_day_id(session: Session, queue_id: int, tz: ZoneInfo) -> int | None:
+    """Today's day of the queue while it is open: a closed day is shown as no day, as the
+    screens that heard ``queue.day_closed`` show it."""
     day = q.find_day(session, queue_id, q.clinic_day(utcnow(), tz))
-    return day.id if day else None
+    return day.id if day is not None and day.closed_at is None else None
 
 
 @snapshot_provider("board")
 def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    """Numbers and rooms only: who is being called now, the last calls, how many wait."""
+    """Numbers and rooms only: who is being called now, the last calls, how many wait. A day
+    closed shows nothing, as a live board clears itself at ``queue.day_closed``."""
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    day_id = _day_id(session, queue_id, tz)
+    day_id = _open_day_id(session, queue_id, tz)
     if day_id is None:
         return {"queue_id": queue_id, "calling": [], "last_calls": [], "waiting": 0}
     newest_calls = select(Ticket).where(
@@ -63,11 +66,12 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
 @snapshot_provider("queue")
 def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
     """The tickets in hand, the first waiting ones and the latest finished, and the day's
-    counts by status (``tickets`` is a window of the day; ``counts`` are the whole day)."""
+    counts by status (``tickets`` is a window of the day; ``counts`` are the whole day). A day
+    closed shows nothing, as a live screen clears itself at ``queue.day_closed``."""
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    day_id = _day_id(session, queue_id, tz)
+    day_id = _open_day_id(session, queue_id, tz)
     if day_id is None:
         counts = {status: 0 for status in S.ALL}
         return {"queue_id": queue_id, "tickets": [], "waiting": 0, "counts": counts}

@@ -457,3 +457,54 @@ def test_two_transfers_crossing_between_two_queues_wait_for_each_other_without_a
         assert moved == {first_queue: S.WAITING, second_queue: S.WAITING}
         for ticket in (to_second, to_first):
             assert s.get(Ticket, ticket.id).status == S.TRANSFERRED
+
+
+def test_a_board_opened_after_the_day_closed_shows_it_empty_as_a_live_board_does(
+    runtime, monkeypatch
+):
+    # The live board clears its calls at queue.day_closed; a board that loads after the
+    # closing (a reload, a reconnect whose history is gone) starts from the snapshot, which
+    # must not bring the closed day's calls back to the hall.
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    issue(runtime, queue_id), issue(runtime, queue_id), issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        served = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.finish_service(s, served, tz=TZ, now=MORNING + timedelta(minutes=5))
+        missed = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=6))
+        calls.mark_no_show(s, missed, now=MORNING + timedelta(minutes=8))
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 in Tashkent
+    monkeypatch.setattr(snapshots, "utcnow", lambda: evening - timedelta(minutes=1))
+    with runtime.db.session() as s:
+        open_day, _ = channels.snapshot(s, q.board_channel(queue_id), TZ)
+    assert len(open_day["last_calls"]) == 2 and open_day["waiting"] == 1
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    monkeypatch.setattr(snapshots, "utcnow", lambda: evening + timedelta(minutes=5))
+    with runtime.db.session() as s:
+        board, _ = channels.snapshot(s, q.board_channel(queue_id), TZ)
+    assert board == {"queue_id": queue_id, "calling": [], "last_calls": [], "waiting": 0}
+
+
+def test_a_staff_screen_opened_after_the_day_closed_shows_it_empty_as_a_live_one_does(
+    runtime, monkeypatch
+):
+    # The desk's and the doctor's screens clear the day at queue.day_closed (queue.js); one
+    # opened after the closing starts from the snapshot, which must not list the closed day's
+    # no-shows with a "came after all" the queue now refuses.
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    issue(runtime, queue_id), issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        missed = calls.call_next(s, queue_id, tz=TZ, now=MORNING)
+        calls.mark_no_show(s, missed, now=MORNING + timedelta(minutes=2))
+    evening = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)  # 18:00 in Tashkent
+    monkeypatch.setattr(snapshots, "utcnow", lambda: evening - timedelta(minutes=1))
+    with runtime.db.session() as s:
+        open_day, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
+    assert len(open_day["tickets"]) == 2 and open_day["counts"][S.NO_SHOW] == 1
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=evening)) == 1
+    monkeypatch.setattr(snapshots, "utcnow", lambda: evening + timedelta(minutes=5))
+    with runtime.db.session() as s:
+        staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
+    assert staff["tickets"] == [] and staff["waiting"] == 0
+    assert set(staff["counts"].values()) == {0}
