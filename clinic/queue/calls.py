@@ -390,10 +390,15 @@ def transfer(
         # walk-ins, with his appointment and his payment there.
         priority = max(ticket.priority, Priority.RETURNED)
         visit_id, paid_at = held.visit_id, held.paid_at
-    elif return_to is not None:
-        # One who is to come back finds his appointment again on his return; sent on for
-        # good, he takes it along, and serving him there completes it.
-        visit_id = None
+    else:
+        # Ahead of the walk-ins only where he comes back to: in any other queue he is its
+        # own patient, by his queue time (an urgent one stays urgent).
+        if priority == Priority.RETURNED:
+            priority = Priority.NORMAL
+        if return_to is not None:
+            # One who is to come back finds his appointment again on his return; sent on
+            # for good, he takes it along, and serving him there completes it.
+            visit_id = None
     try:
         new = issue_ticket(
             session,

@@ -203,6 +203,30 @@ def test_a_patient_the_laboratory_sends_on_to_come_back_still_returns_to_therapy
         assert serve_next(s, lab) is None
 
 
+def test_a_returned_patient_sent_on_to_a_third_queue_waits_there_as_its_own_patients_do(runtime):
+    """Back in therapy from the laboratory he goes ahead of therapy's walk-ins; sent on from
+    there to cardiology for good, he is nobody's return: cardiology calls its own patient who
+    came before him first. An urgent patient stays urgent wherever he is sent."""
+    first = make_queue(runtime, "therapy", "T")
+    lab = make_queue(runtime, "lab", "L")
+    cardio = make_queue(runtime, "cardio", "C")
+    before = issue(runtime, cardio, now=MORNING - timedelta(minutes=10))
+    original = issue(runtime, first, now=MORNING)
+    urgent = issue(runtime, first, now=MORNING, priority=Priority.URGENT)
+    with runtime.db.transaction() as s:
+        in_lab = calls.transfer(
+            s, q.get_ticket(s, original.id), lab, tz=TZ, return_after=True, now=MORNING
+        )
+        calls.call_next(s, lab, tz=TZ, now=MORNING)
+        back = calls.finish_service(s, in_lab, tz=TZ, now=MORNING)
+        assert back.priority == Priority.RETURNED
+        on = calls.transfer(s, back, cardio, tz=TZ, now=MORNING)
+        assert on.priority == Priority.NORMAL
+        assert calls.call_next(s, cardio, tz=TZ, now=MORNING).id == before.id
+        still = calls.transfer(s, q.get_ticket(s, urgent.id), cardio, tz=TZ, now=MORNING)
+        assert still.priority == Priority.URGENT
+
+
 def test_a_transfer_keeps_queue_time_and_history_and_can_return(runtime):
     first = make_queue(runtime, "therapy", "T")
     lab = make_queue(runtime, "lab", "L")
