@@ -298,7 +298,12 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
             first = {**data, "requested_by": original.requested_by}
             document = documents.receipt(receipt_data(session, settings, first), languages)
             original = None
-    same_printer = original is not None and original.printer_id == (printer.id if printer else None)
+    # On the same printer, set as it was (not to another code page or paper since).
+    same_printer = (
+        original is not None
+        and original.printer_id == (printer.id if printer else None)
+        and jobs.made_for(original, printer)
+    )
     payload = None
     if same_printer:
         payload = original.payload if original.copy else jobs.with_copy(original.payload, printer)

@@ -120,6 +120,27 @@ def create_job(
     return job
 
 
+def made_for(job: PrintJob, printer: Printer | None) -> bool:
+    """Whether the job's stored bytes are what ``printer``, as it is set now (its profile,
+    code page and paper), prints of its document: not when the printer has been set to
+    another code page or paper since they were made."""
+    fresh = payload_for(job.document, printer)
+    return job.payload in (fresh, with_copy(fresh, printer))
+
+
+def remake(session: Session, printer: Printer) -> None:
+    """The printer's jobs waiting to go out, made again for it as it is set now (another
+    code page, paper or profile): bytes made for a code page it no longer has would print
+    Cyrillic as other letters."""
+    waiting = session.scalars(
+        select(PrintJob).where(PrintJob.printer_id == printer.id, PrintJob.state == JobState.QUEUED)
+    )
+    for job in waiting:
+        if not made_for(job, printer):
+            payload = payload_for(job.document, printer)
+            job.payload = with_copy(payload, printer) if job.copy else payload
+
+
 def with_copy(payload: bytes, printer: Printer | None) -> bytes:
     if printer is None:
         return thermal.with_copy_mark(payload)
@@ -144,7 +165,9 @@ def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
         document=job.document,
         printer=printer,
         subject_id=job.subject_id,
-        payload=job.payload,
+        # The same bytes, unless the printer has been set to another code page or paper
+        # since: then the same document made for it (marked as a copy if they were).
+        payload=job.payload if made_for(job, printer) else None,
         copy=job.copy,
         requested_by=actor,
         retry_of=job,
@@ -166,10 +189,12 @@ def reprint_job(
         printer = own
     if document is not None:
         payload = None  # made anew by create_job, marked as a copy
-    elif printer is own:
+    elif printer is own and made_for(job, own):
         payload = job.payload if job.copy else with_copy(job.payload, own)
     else:
-        payload = None  # made for the new printer by create_job, marked as a copy
+        # Made by create_job, marked as a copy, for the new printer, or for its own one set
+        # to another code page or paper since.
+        payload = None
     return create_job(
         session,
         kind=job.kind,

@@ -198,6 +198,8 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
         _set_targets(session, printer, data["targets"])
     if not printer.active or printer.kind != PrinterKind.NETWORK:
         _to_pdf(session, printer)
+    elif any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
+        jobs.remake(session, printer)
     announce(session, printer)
     return printer
 

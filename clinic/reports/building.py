@@ -43,15 +43,20 @@ class Rendered:
     columns: tuple
 
 
-def parse_formats(value) -> list[str]:
+def format_reasons(value) -> dict[str, list[tuple[str, str]]]:
+    """Why ``formats`` is refused (its reasons by field, as :func:`parse_params` takes them),
+    empty when it is not."""
     formats = value if isinstance(value, list) else ["csv", "xlsx", "pdf"]
     if not formats or any(f not in FORMATS for f in formats):
-        raise R.refusal(
-            ValidationFailed,
-            "The formats are not valid.",
-            {"formats": [(R.UNKNOWN_FORMAT, f"Some of: {', '.join(FORMATS)}.")]},
-        )
-    return list(dict.fromkeys(formats))
+        return {"formats": [(R.UNKNOWN_FORMAT, f"Some of: {', '.join(FORMATS)}.")]}
+    return {}
+
+
+def parse_formats(value) -> list[str]:
+    reasons = format_reasons(value)
+    if reasons:
+        raise R.refusal(ValidationFailed, "The formats are not valid.", reasons)
+    return list(dict.fromkeys(value if isinstance(value, list) else ["csv", "xlsx", "pdf"]))
 
 
 def file_stem(params: ReportParams) -> str:

@@ -75,15 +75,21 @@ def shift_totals(session: Session, shift_id: int) -> dict:
 
 
 def open_shifts(session: Session, lo, hi) -> list[str]:
-    """The shifts opened in [lo, hi) and not closed yet, as the Z report names them
-    (``"#12 ivanov"``), in the order it lists them."""
+    """The shifts opened in [lo, hi) and not closed yet, as the Z report names them (by
+    number and the cashier's full name, ``"#12 Каримова Дилноза"``, the user name when none
+    is given), in the order it lists them."""
     rows = session.execute(
-        select(CashierShift.id, User.username)
+        select(CashierShift.id, User.username, User.full_name)
         .join(User, User.id == CashierShift.cashier_id)
         .where(within(CashierShift.opened_at, lo, hi), CashierShift.closed_at.is_(None))
         .order_by(CashierShift.opened_at, CashierShift.id)
     )
-    return [f"#{shift_id} {username}" for shift_id, username in rows]
+    return [shift_name(shift_id, full_name, username) for shift_id, username, full_name in rows]
+
+
+def shift_name(shift_id: int, full_name: str | None, username: str) -> str:
+    """How the Z report names a shift: its number and its cashier, by full name."""
+    return f"#{shift_id} {full_name or username}"
 
 
 def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
@@ -119,7 +125,7 @@ def shifts_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
             expected = row[9] if row[9] is not None else opening + cash_in - cash_out
             yield (
                 # The cashier by name, as her shift slip names her.
-                f"#{row[0]} {row[12] or row[1]}",
+                shift_name(row[0], row[12], row[1]),
                 local(row[2]),
                 # Said in words: a blank would read as a close nobody wrote down.
                 local(row[3]) if row[3] is not None else still_open,

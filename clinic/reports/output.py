@@ -39,6 +39,14 @@ DATE_COLUMNS = {
 }
 
 
+# Control characters in a text (a word processor's manual line break, pasted into a name, is a
+# vertical tab): an XLSX cell may not hold them (openpyxl refuses the whole file), and the
+# PDF's font has no letter for them. They are shown as a space; the spreadsheet keeps the tab
+# and the line ends it can hold.
+NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+NOT_IN_PDF = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def money_decimal(tiyin: int) -> Decimal:
     """Tiyin as sums with exactly two decimals (integer arithmetic, no float)."""
     return (Decimal(tiyin) / 100).quantize(Decimal("0.01"))
@@ -135,7 +143,10 @@ class XlsxWriter:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = "0.0"
         else:
-            cell = WriteOnlyCell(self.sheet, value=spreadsheet_safe(value))
+            value = spreadsheet_safe(value)
+            if isinstance(value, str):
+                value = NOT_IN_XLSX.sub(" ", value)
+            cell = WriteOnlyCell(self.sheet, value=value)
         if bold:
             cell.font = self.bold
         return cell
@@ -259,7 +270,7 @@ class PdfWriter:
             self.doc.add_page()
             self._header()
         for width, column, value in zip(self.widths, self.columns, row):
-            text = display(column, value, self.language)
+            text = NOT_IN_PDF.sub(" ", display(column, value, self.language))
             align = "L" if column.kind == "text" else "R"
             self._fitted_cell(width, text, "B" if bold else "", 8, align)
         self.doc.ln()
@@ -295,7 +306,7 @@ def chart_figure(points: list[tuple[str, float]], title: str, language: str):
 
     figure = Figure(figsize=(10, 4), dpi=100)
     axes = figure.subplots()
-    names = [name[:24] for name, _ in points]
+    names = [NOT_IN_PDF.sub(" ", name)[:24] for name, _ in points]
     axes.bar(range(len(points)), [value for _, value in points], color="#2b6cb0")
     axes.set_xticks(range(len(points)))
     axes.set_xticklabels(names, rotation=45 if len(points) > 6 else 0, ha="right", fontsize=8)

@@ -105,15 +105,22 @@ def _optional_id(value, field: str, reasons: dict) -> int | None:
 
 
 def parse_params(
-    session: Session, data: dict, staff: Staff, *, with_period: bool = True
+    session: Session,
+    data: dict,
+    staff: Staff,
+    *,
+    with_period: bool = True,
+    refused: dict[str, list[tuple[str, str]]] | None = None,
 ) -> ReportParams:
     """Validated parameters, scoped to who asks: a doctor's report is always his own.
 
     Raises ValidationFailed with per-field errors and their reasons' codes
     (clinic/reports/refusals.py), or Forbidden for a report a doctor may not see. Without
-    ``with_period`` (a subscription) the period is left to the delivery.
+    ``with_period`` (a subscription) the period is left to the delivery. ``refused``: the
+    caller's other fields found wrong already (the formats, a subscription's address), named
+    in the same refusal, so every field wrong is told at once.
     """
-    reasons: dict[str, list[tuple[str, str]]] = {}
+    reasons: dict[str, list[tuple[str, str]]] = dict(refused or {})
     report = data.get("report")
     if report not in GROUPINGS:
         reasons["report"] = [(R.UNKNOWN_REPORT, f"One of: {', '.join(GROUPINGS)}.")]

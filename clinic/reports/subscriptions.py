@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
-from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.errors import Conflict, NotFound
 from clinic.reference.editing import one_at_a_time
 from clinic.reports import refusals as R
-from clinic.reports.building import parse_formats
+from clinic.reports.building import format_reasons, parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
 from clinic.reports.params import LANGUAGES, parse_params
 
@@ -66,7 +66,6 @@ def delivery_as_dict(delivery: ReportDelivery) -> dict:
 
 def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) -> ReportSubscription:
     """A new subscription; the report's parameters are checked as for a report built now."""
-    params = parse_params(session, data, staff, with_period=False)
     reasons = {}
     frequency = data.get("frequency")
     if frequency not in Frequency.ALL:
@@ -83,8 +82,14 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
                     "Not taken: each e-mail covers the period its frequency closes.",
                 )
             ]
-    if reasons:
-        raise R.refusal(ValidationFailed, "The subscription is not valid.", reasons)
+    # Every field wrong is named at once: the report's own, and these.
+    params = parse_params(
+        session,
+        data,
+        staff,
+        with_period=False,
+        refused={**reasons, **format_reasons(data.get("formats"))},
+    )
     formats = parse_formats(data.get("formats"))
     stored = params.as_dict()
     for key in ("start", "end"):

@@ -186,6 +186,35 @@ def test_a_reprint_on_another_cashiers_printer_is_made_for_that_printer(
     assert "Итого".encode("cp866") not in reprint.payload
 
 
+def test_a_receipt_reprinted_after_its_printer_was_set_to_another_code_page_is_made_for_it(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    """The cashier's printer was registered with CP866 and is really set to CP1251: once
+    its code page is corrected, her receipt's copy is that receipt made in CP1251, not the
+    CP866 bytes it was first sent as behind a copy mark."""
+    cashier = client_as("cashier", "kassir2")
+    made = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса 1", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["cashier:kassir2"]},
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    invoice_id = _paid_in_cash(runtime, cashier)
+    collect(runtime)
+    assert drain(runtime, made.get_json()["id"])["printed"] == 1
+    changed = client.patch(
+        f"/api/v1/printing/printers/{made.get_json()['id']}", json={"code_page": "CP1251"}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert cashier.post(f"/api/v1/payments/invoices/{invoice_id}/reprint").status_code == 202
+    collect(runtime)
+    receipt, reprint = _jobs(runtime, JobKind.RECEIPT)
+    assert reprint.copy and reprint.document == receipt.document
+    assert reprint.payload.startswith(b"\x1b@\x1bt\x2e")  # ESC t 46: WPC1251
+    assert "Итого".encode("cp1251") in reprint.payload
+    assert "Итого".encode("cp866") not in reprint.payload
+
+
 def _paid_by_payme(runtime, letter: str, fiscal: dict | None) -> int:
     """An invoice paid through Payme (its transaction ``letter`` * 24, performed, with the
     fiscal data ``fiscal`` or none yet), its paid effects applied: the invoice's id."""

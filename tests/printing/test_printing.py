@@ -7,8 +7,9 @@ from __future__ import annotations
 import io
 
 from pypdf import PdfReader
+from sqlalchemy import update
 
-from clinic.printing.models import JobState
+from clinic.printing.models import JobState, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_queue
 from tests.printing.conftest import collect, drain, job
@@ -139,3 +140,41 @@ def test_a_printer_that_is_down_fails_its_job_visibly_and_prints_the_next_ones_w
     assert ready["state"] == "ready" and ready["failing_since"] is None
     again = client.post(f"/api/v1/printing/jobs/{waiting['id']}/retry")
     assert again.status_code == 409  # a failed job is retried once: the new job is the retry
+
+
+def test_a_printer_set_to_another_code_page_gets_its_waiting_jobs_and_reprints_made_for_it(
+    client, runtime, fake_printer, clinic_profile
+):
+    """A printer registered with CP437 prints Russian in Latin letters; set to CP1251, the
+    code page it really has, the ticket still waiting for it and a reprint of the one it
+    printed come out in Cyrillic (ESC t 46 and CP1251 bytes), not as bytes made for the code
+    page it no longer has."""
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"], code_page="CP437")
+    _issue(client, queue_id)
+    collect(runtime)
+    drain(runtime, printer["id"])
+    [first] = _jobs(client, queue_id)
+    assert "Talon".encode() in job(runtime, first["id"]).payload
+    fake_printer.down()  # away while the next ticket waits
+    _issue(client, queue_id)
+    collect(runtime)
+    changed = client.patch(
+        f"/api/v1/printing/printers/{printer['id']}", json={"code_page": "CP1251"}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    fake_printer.up()
+    again = client.post(f"/api/v1/printing/jobs/{first['id']}/reprint")
+    assert again.status_code == 202, again.get_json()
+    drain(runtime, printer["id"])
+    waiting, copy = fake_printer.jobs()[-2:]
+    for sent in (waiting, copy):
+        assert sent.startswith(b"\x1b@\x1bt\x2e")  # ESC t 46: WPC1251
+        assert "Талон / Talon".encode("cp1251") in sent and b"\x1bt\x00" not in sent
+    assert COPY_MARK.encode("cp1251") in copy
+    # A job that failed on it before the change is retried in its code page too.
+    with runtime.db.transaction() as s:
+        s.execute(update(PrintJob).where(PrintJob.id == first["id"]).values(state=JobState.FAILED))
+    retried = client.post(f"/api/v1/printing/jobs/{first['id']}/retry")
+    assert retried.status_code == 202, retried.get_json()
+    assert job(runtime, retried.get_json()["id"]).payload.startswith(b"\x1b@\x1bt\x2e")

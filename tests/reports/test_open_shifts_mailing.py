@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from clinic.accounts import users
+from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.payments import shifts
 from clinic.reports import mailing
@@ -97,3 +98,24 @@ def test_a_shift_left_open_past_the_deadline_is_named_in_the_email(runtime, make
     row = next(r for r in _csv(message).splitlines() if r.startswith(open_one))
     assert "ещё открыта" in row
     assert _delivery(runtime).state == DeliveryState.SENT
+
+
+def test_the_email_and_the_delivery_log_name_an_open_shift_as_the_report_does(runtime, make_user):
+    """The Z report names a shift by its number and its cashier's full name ("#12 Каримова
+    Дилноза"): the e-mail's line of the shifts still open, and the delivery log saying what
+    it waits for, name it the same way, so the manager finds that row in the attachment."""
+    day = make_day(runtime, make_user)
+    with runtime.db.transaction() as s:
+        shift = shifts.get_shift(s, day.shifts["kassir2"])
+        s.get(User, shift.cashier_id).full_name = "Каримова Дилноза"
+    _subscribed(runtime)
+    outbox = Outbox()
+    deadline = local(NEXT, 0) + timedelta(hours=runtime.settings.reports_open_shifts_wait_hours)
+    assert _beat(runtime, deadline - timedelta(minutes=5), outbox) == 0
+    named = f"#{day.shifts['kassir2']} Каримова Дилноза"
+    assert named in _delivery(runtime).error
+    assert _beat(runtime, deadline, outbox) == 1
+    [message] = outbox.sent
+    assert any(row.startswith(named) for row in _csv(message).splitlines())
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert named in body

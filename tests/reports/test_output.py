@@ -12,11 +12,13 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from clinic.accounts import users
 from clinic.errors import NotFound
 from clinic.events.models import OutboxEvent
 from clinic.jobs import create_job
 from clinic.reports import building, output
 from clinic.reports.definitions import Built, Column
+from tests.conftest import PASSWORD
 from tests.reports.fixtures import DAY, NEXT, TZ, make_day, params
 
 LATER = NEXT + (NEXT - DAY)
@@ -278,3 +280,26 @@ def test_the_charts_scale_reads_as_sums_grouped_not_in_powers_of_ten(language, e
     few.canvas.draw()
     ticks = [t.get_text() for t in few.axes[0].get_yticklabels()]
     assert "3" in ticks and all(t.isdigit() for t in ticks), ticks
+
+
+def test_a_name_pasted_with_a_control_character_is_a_space_in_the_spreadsheet_and_the_pdf(
+    runtime, make_user
+):
+    """A cashier's full name pasted from a word processor keeps its manual line break (a
+    vertical tab), which no XLSX cell may hold: the spreadsheet and the PDF show a space
+    there, instead of the whole report failing (every format is written in the one pass)."""
+    make_day(runtime, make_user)
+    with runtime.db.transaction() as s:  # the user who took the day's first payments
+        users.create_user(
+            s, username="kassir1", password=PASSWORD, roles=["cashier"],
+            full_name="Каримова\x0bДилноза",
+        )  # fmt: skip
+    with runtime.db.session() as s:
+        p = params("revenue", "cashier", language="en")
+        rendered = building.render(s, p, ["csv", "xlsx", "pdf"], TZ, chart=False)
+    sheet = load_workbook(io.BytesIO(rendered.files["xlsx"][1])).active
+    names = [sheet.cell(row, 1).value for row in range(2, sheet.max_row + 1)]
+    assert "Каримова Дилноза" in names
+    text = PdfReader(io.BytesIO(rendered.files["pdf"][1])).pages[0].extract_text()
+    assert "Каримова Дилноза" in text and "\x0b" not in text
+    assert rendered.totals[2] == 12_000_000  # the day's money, as in the other formats

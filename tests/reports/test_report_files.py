@@ -130,3 +130,33 @@ def test_the_api_refuses_bad_parameters_and_others_figures(client_as, runtime):
     assert managers_page.status_code == 200 and b'id="subscribe-form"' in managers_page.data
     assert b'["shift"]' in managers_page.data
     assert manager.get("/reports/dashboard").status_code == 200
+
+
+def test_a_report_and_a_subscription_refused_name_every_field_wrong_at_once(client_as, runtime):
+    """A period written wrong and a format nobody writes: the refusal names both fields, so
+    the form is corrected in one go, not a field at a time; a subscription's address and
+    frequency are named beside a language the reports do not speak."""
+    manager = client_as("manager")
+    refused = manager.post(
+        "/api/v1/reports",
+        json={"report": "revenue", "start": "10.03.2026", "end": "2026-03-10", "formats": ["doc"]},
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["reasons"] == {
+        "start": ["start_format"],
+        "formats": ["unknown_format"],
+    }
+    subscription = manager.post(
+        "/api/v1/reports/subscriptions",
+        json={
+            "report": "revenue", "frequency": "hourly", "email": "nobody", "language": "de",
+            "formats": ["doc"],
+        },
+    )  # fmt: skip
+    assert subscription.status_code == 422
+    assert subscription.get_json()["reasons"] == {
+        "language": ["unknown_language"],
+        "frequency": ["unknown_frequency"],
+        "email": ["email_format"],
+        "formats": ["unknown_format"],
+    }

@@ -32,7 +32,8 @@ def start(data: dict) -> dict:
     """Validate, write the job, dispatch it after commit; the job as the API shows it."""
     session = db.session()
     staff, username = _staff_and_name()
-    params = parse_params(session, data, staff)
+    formats_refused = building.format_reasons(data.get("formats"))
+    params = parse_params(session, data, staff, refused=formats_refused)
     formats = building.parse_formats(data.get("formats"))
     job = building.start_report(session, params, formats, created_by=username)
     db.enqueue_after_commit(session, building.TASK_NAME, queue=building.QUEUE, job_id=job.id)
