@@ -60,10 +60,11 @@ CYRILLIC_VOWELS = set("аеёиоуэюяыў")
 _SPACES = re.compile(r"\s+")
 # What a one-line text (a name, a code, a title) cannot hold: a line break or a tab, which no
 # form's field types and which would break the line of a ticket, a receipt or the board; and
-# the invisible characters that only hide what a name says: zero-width spaces and joiners,
+# the invisible characters that only hide what a name says: control characters (a vertical
+# tab a word processor pasted for its line break, an escape), zero-width spaces and joiners,
 # the byte-order mark, and the marks that turn text around ("\u202eKarimov" shows "vomiraK").
 NOT_ONE_LINE = re.compile(
-    "[\t\n\r\x85\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 ONE_LINE = "Must be one line of text, without tabs or invisible characters."
 
