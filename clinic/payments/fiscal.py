@@ -23,7 +23,7 @@ def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
     """
     lines = list(invoice.lines)
     paid = invoice.total if paid is None else paid
-    shares = _spread(invoice.subtotal - paid, [line.amount for line in lines])
+    shares = spread(invoice.subtotal - paid, [line.amount for line in lines])
     items = []
     for line, share in zip(lines, shares):
         item = {
@@ -60,7 +60,7 @@ def fiscal_detail(invoice: Invoice, paid: int | None = None) -> dict | None:
     return detail
 
 
-def _spread(reduction: int, amounts: list[int]) -> list[int]:
+def spread(reduction: int, amounts: list[int]) -> list[int]:
     """``reduction`` shared over lines of these ``amounts`` in proportion, in whole tiyin, no
     line's share above its amount; what rounding leaves goes to the last lines that can
     take it."""

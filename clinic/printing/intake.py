@@ -28,6 +28,7 @@ from clinic.accounts.models import User
 from clinic.base import utcnow
 from clinic.events.models import OutboxEvent
 from clinic.payments import events as payment_events
+from clinic.payments import fiscal
 from clinic.payments.models import CashierShift, Invoice, Payment, Refund
 from clinic.payments.providers import PaymeTransaction
 from clinic.printing import documents, jobs
@@ -199,13 +200,9 @@ def fiscal_of(session: Session, invoice_id: int) -> dict | None:
 
 
 def discount_shares(lines: list[dict], discount: int) -> list[int]:
-    """The invoice's discount spread over its lines in proportion to their amounts, the rest
-    on the last line: as the fiscal receipt spreads it (clinic/payments/fiscal.py)."""
-    subtotal = sum(line["amount"] for line in lines)
-    shares = [discount * line["amount"] // subtotal if subtotal else 0 for line in lines]
-    if shares:
-        shares[-1] = discount - sum(shares[:-1])
-    return shares
+    """The invoice's discount spread over its lines in proportion to their amounts, no line's
+    share above its amount: as the fiscal receipt spreads it, by the same rule."""
+    return fiscal.spread(discount, [line["amount"] for line in lines])
 
 
 def vat_in(amount: int, percent: int) -> int:

@@ -293,6 +293,10 @@ def test_the_registry_takes_only_a_profile_and_code_page_that_can_print(client):
 
 def test_a_receipt_shows_the_vat_in_what_was_paid_rounded_to_the_tiyin(runtime):
     assert intake.discount_shares([], 0) == []  # no lines, nothing to spread
+    # A discount of nearly the whole sum: what rounding leaves goes where there is room, no
+    # line of the receipt below zero, and the receipt's lines are the fiscal receipt's.
+    amounts = [{"amount": 50_000}, {"amount": 50_000}, {"amount": 1}]
+    assert intake.discount_shares(amounts, 100_000) == [49_999, 50_000, 1]
 
     def line(amount: int) -> dict:
         return {
