@@ -29,6 +29,10 @@ from clinic.events.models import EventChannel, OutboxEvent, RecordedEvent
 _channels = EventChannel.__table__
 _outbox = OutboxEvent.__table__
 _INSERT_EVENTS = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+# SQLite numbers a multi-row insert's rows in the order of its VALUES, but SQLAlchemy cannot
+# know that and would send an insert ordered as above one row at a time: there the rows
+# answered are matched to the batch by their (channel, number), which is unique.
+_INSERT_EVENTS_NUMBERED = insert(_outbox).returning(_outbox.c.id, _outbox.c.channel, _outbox.c.seq)
 _seq_statements: dict[tuple[str, int], object] = {}
 
 
@@ -285,7 +289,12 @@ def _in_two_statements(
                 "created_at": now,
             }
         )
-    ids = session.execute(_INSERT_EVENTS, values).scalars()
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.execute(_INSERT_EVENTS, values).scalars()
+    else:
+        numbered = session.execute(_INSERT_EVENTS_NUMBERED, values).all()
+        id_of = {(channel, seq): id_ for id_, channel, seq in numbered}
+        ids = [id_of[(row["channel"], row["seq"])] for row in values]
     rows = [RecordedEvent(id=id_, **row) for id_, row in zip(ids, values)]
     return rows
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import copy
 import re
+from itertools import groupby
 from typing import Callable, Iterator
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic import jobs
@@ -148,9 +150,11 @@ def import_batches(
         with sessionmaker() as session, session.begin():
             job = jobs.lock_claimed(session, job_id, attempt)
             departments = dict(session.execute(select(Department.code, Department.id)).all())
-            for i in range(start, stop):
-                outcome, problems = _import_row(session, departments, rows[i], repeats.get(i))
-                _count(state, rows[i], outcome, problems)
+            batch = [(rows[i], repeats.get(i)) for i in range(start, stop)]
+            for row, (outcome, problems) in zip(
+                rows[start:stop], _import_rows(session, departments, batch)
+            ):
+                _count(state, row, outcome, problems)
             state["next"] = stop
             jobs.save_progress(session, job, done=stop, total=len(rows), state=state)
         yield state
@@ -223,41 +227,109 @@ COLUMN_OF_FIELD = {
 }
 
 
-def _import_row(
-    session: Session, departments: dict[str, int], row: Row, repeat_of: int | None
-) -> tuple[str, list[tuple[str | None, str]]]:
-    """The row's outcome and its problems. A rejected row writes nothing."""
+def _import_rows(
+    session: Session, departments: dict[str, int], batch: list[tuple[Row, int | None]]
+) -> list[tuple[str, list[tuple[str | None, str]]]]:
+    """Each row's outcome and problems, in order. Departments and doctors (a workbook's few)
+    are written row by row; the services (the sheet that comes last, and the one of many
+    rows) are checked row by row and written together."""
+    answers = []
+    for services, group in groupby(batch, key=lambda item: item[0].sheet == "services"):
+        if services:
+            answers += _import_services(session, departments, list(group))
+        else:
+            answers += [_import_row(session, departments, row, r) for row, r in group]
+    return answers
+
+
+def _problems_of(row: Row, repeat_of: int | None) -> list[tuple[str | None, str]]:
     problems = list(row.problems)
     if repeat_of is not None:
         column = "full_name" if row.sheet == "doctors" else "code"
         repeats = f"Repeats row {repeat_of}; only the first one is imported."
         problems.append((column, Reason("repeats", repeats, row=repeat_of)))
-    importer = {
-        "departments": _import_department,
-        "doctors": _import_doctor,
-        "services": _import_service,
-    }[row.sheet]
+    return problems
+
+
+def _import_row(
+    session: Session, departments: dict[str, int], row: Row, repeat_of: int | None
+) -> tuple[str, list[tuple[str | None, str]]]:
+    """A department's or a doctor's row: its outcome and its problems. A rejected row writes
+    nothing."""
+    problems = _problems_of(row, repeat_of)
+    importer = {"departments": _import_department, "doctors": _import_doctor}[row.sheet]
     try:
         with jobs.savepoint(session):
             return importer(session, departments, row.values, problems), []
     except _RowProblems as exc:
         return "rejected", exc.problems
     except DomainError as exc:
-        found = [
-            (COLUMN_OF_FIELD.get(field, field), _in_file_terms(session, row, field, message))
-            for field, messages in exc.errors.items()
-            for message in messages
-        ]
-        return "rejected", found or [(None, exc.detail)]
+        return "rejected", _refusal(session, row, exc)
 
 
-def _in_file_terms(session: Session, row: Row, field: str, message: str) -> str:
+def _import_services(
+    session: Session, departments: dict[str, int], rows: list[tuple[Row, int | None]]
+) -> list[tuple[str, list[tuple[str | None, str]]]]:
+    """The services' rows: their outcomes and problems, in order. The rows that pass their
+    checks are written together; a rejected row writes nothing."""
+    answers: list = []
+    entries: list[tuple[int, Row, dict]] = []
+    for row, repeat_of in rows:
+        try:
+            data = _service_entry(departments, row.values, _problems_of(row, repeat_of))
+        except _RowProblems as exc:
+            answers.append(("rejected", exc.problems))
+            continue
+        entries.append((len(answers), row, data))
+        answers.append(None)
+    if not entries:
+        return answers
+    try:
+        with jobs.savepoint(session):
+            written = price_list.upsert_services_by_code(session, [e[2] for e in entries])
+    except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
+        written = [_upsert_service(session, data) for _, _, data in entries]
+    active: dict[str, bool | None] = {}
+    for (at, row, _), outcome in zip(entries, written):
+        if isinstance(outcome, DomainError):
+            answers[at] = ("rejected", _refusal(session, row, outcome, active))
+        else:
+            answers[at] = (outcome, [])
+    return answers
+
+
+def _upsert_service(session: Session, data: dict) -> str | DomainError:
+    try:
+        with jobs.savepoint(session):
+            return price_list.upsert_service_by_code(session, data)
+    except DomainError as exc:
+        return exc
+
+
+def _refusal(
+    session: Session, row: Row, exc: DomainError, active: dict[str, bool | None] | None = None
+) -> list[tuple[str | None, str]]:
+    """The domain's refusal of a row as its problems, by the file's columns (``active``: the
+    departments' active flags by code, read once each for a batch's rows)."""
+    active = {} if active is None else active
+    found = [
+        (COLUMN_OF_FIELD.get(field, field), _in_file_terms(session, row, field, message, active))
+        for field, messages in exc.errors.items()
+        for message in messages
+    ]
+    return found or [(None, exc.detail)]
+
+
+def _in_file_terms(
+    session: Session, row: Row, field: str, message: str, active: dict[str, bool | None]
+) -> str:
     """The domain's message, with a department named by the code the file gives it rather
     than by its id, which the file's author never sees."""
     code = row.values.get("department_code")
     if field == "department_id" and code:
-        active = session.scalar(select(Department.active).where(Department.code == code))
-        if active is False:
+        if code not in active:
+            active[code] = session.scalar(select(Department.active).where(Department.code == code))
+        if active[code] is False:
             inactive = f"The department {code!r} is inactive."
             return Reason("inactive_department", inactive, code=code)
     return message
@@ -340,7 +412,8 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
     )[1]
 
 
-def _import_service(session: Session, departments: dict, values: dict, problems) -> str:
+def _service_entry(departments: dict, values: dict, problems) -> dict:
+    """The row as a price-list entry, or :class:`_RowProblems` with every problem found."""
     required = SHEETS["services"][1]
     data = {
         c: values[c] for c in SERVICE_TEXT_COLUMNS if c in values and (values[c] or c in required)
@@ -375,4 +448,4 @@ def _import_service(session: Session, departments: dict, values: dict, problems)
             problems.extend((column, Reason("invalid", message)) for message in messages)
     if problems:
         raise _RowProblems(problems)
-    return price_list.upsert_service_by_code(session, data)
+    return data

@@ -4,18 +4,22 @@ As in :mod:`clinic.reference.directory`: every function takes a Session first an
 commit to the caller; a broken rule is a ValidationFailed naming the field, a taken code a
 Conflict naming it; each change is recorded as an event on ``reference:services``. The field
 rules work on their own too: the price-list import checks each row with them before it
-writes anything.
+writes anything, then writes a batch of rows at once (:func:`upsert_services_by_code`).
 """
 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from clinic.errors import ValidationFailed
+from clinic.base import utcnow
+from clinic.errors import DomainError, ValidationFailed
+from clinic.events import record_events
+from clinic.reference import events as reference_events
 from clinic.reference.editing import (
     CODE_RE,
     FieldReader,
@@ -88,22 +92,25 @@ def validate_service_fields(data: dict) -> dict[str, list[str]]:
 # -- services --------------------------------------------------------------------------------
 
 
+SERVICE_FIELDS = (
+    "code",
+    "name_ru",
+    "name_uz",
+    "name_en",
+    "price",
+    "duration_minutes",
+    "ikpu_code",
+    "package_code",
+    "vat_percent",
+    "department_id",
+)
+
+
 def service_as_dict(s: Service) -> dict:
-    return entity_dict(
-        s,
-        "code",
-        "name_ru",
-        "name_uz",
-        "name_en",
-        "price",
-        "duration_minutes",
-        "ikpu_code",
-        "package_code",
-        "vat_percent",
-        "department_id",
-    )
+    return entity_dict(s, *SERVICE_FIELDS)
 
 
+NAMES = ("name_ru", "name_uz", "name_en")
 SERVICE = Kind("service", "services", Service, service_as_dict, ("code",))
 SERVICE_DEFAULTS = {"duration_minutes": 15, "ikpu_code": "", "package_code": "", "vat_percent": 0}
 
@@ -120,7 +127,7 @@ def _service_values(session: Session, data: dict, current: Service | None) -> di
     check_refs(
         session, changed_values(current, values), {"department_id": (Department, "department")}
     )
-    fields = ("code", "name_ru", "name_uz", "name_en")
+    fields = SERVICE.unique + NAMES
     values["search_text"] = searchable(*(values.get(f, getattr(current, f, "")) for f in fields))
     return values
 
@@ -165,6 +172,103 @@ def upsert_service_by_code(
         return "created"
     changed = change(session, SERVICE, existing, _service_values(session, data, existing))
     return "updated" if changed else "unchanged"
+
+
+# What an entry read from a price list may change in an existing service (not its code, nor
+# whether it is active).
+ENTRY_FIELDS = (*SERVICE_FIELDS[1:], "search_text")
+_SERVICES = Service.__table__
+_INSERT_SERVICES = insert(_SERVICES).returning(_SERVICES.c.id, _SERVICES.c.code)
+_UPDATE_SERVICES = (
+    update(_SERVICES)
+    .where(_SERVICES.c.id == bindparam("b_id"))
+    .values({f: bindparam(f"b_{f}") for f in (*ENTRY_FIELDS, "updated_at")})
+)
+
+
+def upsert_services_by_code(
+    session: Session, entries: list[dict]
+) -> list[Literal["created", "updated", "unchanged"] | DomainError]:
+    """Each entry upserted as :func:`upsert_service_by_code` does it, in order, with the same
+    outcomes, refusals (answered, not raised: the other entries are still written) and events,
+    in a few statements for all of them: one read of the services by code, one insert of the
+    new ones, one update of the changed ones, the events.
+
+    A code another transaction took meanwhile raises IntegrityError: the caller's savepoint
+    rolls back the whole lot, which :func:`upsert_service_by_code` can then take one by one.
+    """
+    answers: list = [None] * len(entries)
+    lot: dict[str, tuple[int, dict]] = {}
+    for i, data in enumerate(entries):
+        values, errors = clean_service_fields(data)
+        try:
+            _raise_if_invalid_service(errors)
+        except ValidationFailed as exc:
+            answers[i] = exc
+            continue
+        if values["code"] in lot:  # the same code twice: the second sees the first written
+            _write_services(session, list(lot.values()), answers)
+            lot = {}
+        lot[values["code"]] = (i, values)
+    _write_services(session, list(lot.values()), answers)
+    return answers
+
+
+def _write_services(session: Session, lot: list[tuple[int, dict]], answers: list) -> None:
+    """Entries of distinct codes written, their answers set at their positions."""
+    if not lot:
+        return
+    codes = [values["code"] for _, values in lot]
+    current = {
+        row.code: row._asdict()
+        for row in session.execute(select(_SERVICES).where(_SERVICES.c.code.in_(codes)))
+    }
+    referenced = {v["department_id"] for _, v in lot if v.get("department_id") is not None}
+    # Held until the checks of references below are done: the session keeps only the
+    # objects someone holds, and finds these there instead of reading each again.
+    departments = (
+        referenced
+        and session.scalars(select(Department).where(Department.id.in_(referenced))).all()
+    )
+    new, changed, written = [], [], []
+    for i, values in lot:
+        existing = current.get(values["code"])
+        names = (values.get(f, (existing or {}).get(f, "")) for f in SERVICE.unique + NAMES)
+        values = {**values, "search_text": searchable(*names)}
+        if existing is not None:
+            values = {k: v for k, v in values.items() if existing[k] != v}
+            if not values:
+                answers[i] = "unchanged"
+                continue
+        try:
+            check_refs(session, values, {"department_id": (Department, "department")})
+        except DomainError as exc:
+            answers[i] = exc
+            continue
+        now = utcnow()
+        if existing is None:
+            row = {**SERVICE_DEFAULTS, "department_id": None, **values}
+            new.append({**row, "active": True, "created_at": now, "updated_at": now})
+            written.append((i, "created", new[-1]))
+        else:
+            changed.append({**existing, **values, "updated_at": now})
+            written.append((i, "updated", changed[-1]))
+    del departments  # (the checks are done)
+    if new:
+        ids = {code: id_ for id_, code in session.execute(_INSERT_SERVICES, new).all()}
+        for row in new:
+            row["id"] = ids[row["code"]]
+    if changed:
+        session.execute(
+            _UPDATE_SERVICES,
+            [{f"b_{f}": r[f] for f in ("id", *ENTRY_FIELDS, "updated_at")} for r in changed],
+        )
+    events = []
+    for i, outcome, row in written:
+        answers[i] = outcome
+        event = reference_events.change_event(SERVICE.name, outcome)
+        events.append((SERVICE.channel, event.name, SERVICE.as_dict(SimpleNamespace(**row))))
+    record_events(session, events)
 
 
 def list_services(

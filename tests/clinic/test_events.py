@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from clinic.events import record_event, record_events, replay, republish_pending, writing
 from clinic.models import OutboxEvent
+from tests.queue.test_bounded_statements import Statements
 
 
 def _emit(runtime, channel, n, type_="test.tick"):
@@ -127,6 +128,21 @@ def test_the_events_answered_are_the_rows_stored_in_the_batchs_order(runtime, si
     for event, (channel, _type, data) in zip(answered, batch):
         assert (event.channel, event.seq, event.data) == (channel, expected_next[channel], data)
         expected_next[channel] += 1
+
+
+def test_a_bulk_changes_events_take_two_statements_whatever_their_number(runtime):
+    """The counters, then the rows (which the driver batches): 20 events cost what 200 do,
+    on either database."""
+    sent = {}
+    for size in (20, 200):
+        batch = [(f"job:{'st'[i % 2]}", "test.tick", {"i": i}) for i in range(size)]
+        with runtime.db.transaction() as s:
+            s.connection()  # the transaction's BEGIN (SQLite) is not the events'
+            with Statements(runtime.db.engine) as counted:
+                answered = record_events(s, batch)
+        sent[size] = len(counted.sent)
+        assert [(e.channel, e.data) for e in answered] == [(c, d) for c, _t, d in batch]
+    assert sent[20] == sent[200] == 2, sent
 
 
 def test_replay_fills_a_hole_in_the_redis_history_from_the_outbox(runtime):
