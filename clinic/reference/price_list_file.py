@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
+from clinic.reference.price_list import SERVICE_FIELDS
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
@@ -45,18 +46,8 @@ SHEETS = {
         ("full_name", "department_code"),
     ),
     "services": (
-        (
-            "code",
-            "name_ru",
-            "name_uz",
-            "name_en",
-            "price",
-            "duration_minutes",
-            "ikpu_code",
-            "package_code",
-            "vat_percent",
-            "department_code",
-        ),
+        # A service's fields, its department named by code.
+        SERVICE_FIELDS[:-1] + ("department_code",),
         ("code", "name_ru", "name_uz", "name_en", "price"),
     ),
 }
