@@ -27,7 +27,14 @@ from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
-from clinic.visits.schedules import away_on, day_bounds, exceptions_between, get_doctor
+from clinic.visits.schedules import (
+    away_on,
+    day_bounds,
+    exceptions_between,
+    get_doctor,
+    hours_for,
+    shifts,
+)
 
 
 def doctor_channel(doctor_id: int) -> str:
@@ -309,12 +316,11 @@ def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | No
     )
 
 
-def mark_no_shows(
-    session: Session, *, grace_minutes: int, now=None, tz: ZoneInfo | None = None
-) -> list[int]:
+def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=None) -> list[int]:
     """Scheduled visits whose start is more than the grace period ago become no-shows;
-    returns their ids. One on a day its doctor was away or the clinic closed (declared after
-    it was booked, and nobody moved it) is no patient's fault: it is cancelled by the clinic
+    returns their ids. One on a day its doctor was away or the clinic closed, or at a time
+    his hours no longer cover (cut short after it was booked: a week saved, a date's own
+    hours), and nobody moved it, is no patient's fault: it is cancelled by the clinic
     instead, so the no-show figures stay the patients'."""
     now = now or utcnow()
     due = session.scalars(
@@ -326,21 +332,22 @@ def mark_no_shows(
         .order_by(Visit.id)
         .limit(500)
     ).all()
-    zone = tz or ZoneInfo("UTC")
-    days = [visit.starts_at.astimezone(zone).date() for visit in due]
-    away = (
-        exceptions_between(session, {v.doctor_id for v in due}, min(days), max(days)) if due else []
-    )
+    days = [visit.starts_at.astimezone(tz).date() for visit in due]
+    doctor_ids = {v.doctor_id for v in due}
+    away = exceptions_between(session, doctor_ids, min(days), max(days)) if due else []
+    hours = hours_for(session, doctor_ids) if due else []
     marked = []
     for visit, day in zip(due, days):
         closed = away_on(away, visit.doctor_id, day)
+        reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
+        if reason is None and not _in_hours(hours, visit, day, tz):
+            reason = f"outside the doctor's hours: {day.isoformat()}"
         try:
             with session.begin_nested():
-                if closed is not None:
+                if reason is not None:
                     cancel(
                         session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
-                        reason=f"{closed.kind.replace('_', ' ')}: {day.isoformat()}",
-                        actor="system", now=now,
+                        reason=reason, actor="system", now=now,
                     )  # fmt: skip
                     continue
                 set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
@@ -348,6 +355,13 @@ def mark_no_shows(
             continue  # it changed meanwhile (the patient arrived): leave it
         marked.append(visit.id)
     return marked
+
+
+def _in_hours(hours, visit: Visit, day: date, tz: ZoneInfo) -> bool:
+    """Whether a shift of the doctor's hours on ``day`` (his week's, or the date's own)
+    covers the visit: booked inside them, it is left outside when they are cut short."""
+    own = [row for row in hours if row.doctor_id == visit.doctor_id]
+    return any(s.covers(visit.starts_at, visit.ends_at) for s in shifts(own, [], day, day, tz))
 
 
 def day_visits(
