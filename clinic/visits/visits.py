@@ -33,7 +33,7 @@ from clinic.visits.schedules import (
     exceptions_between,
     get_doctor,
     hours_for,
-    shifts,
+    in_hours,
 )
 
 
@@ -340,7 +340,9 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     for visit, day in zip(due, days):
         closed = away_on(away, visit.doctor_id, day)
         reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
-        if reason is None and not _in_hours(hours, visit, day, tz):
+        if reason is None and not in_hours(
+            hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
+        ):
             reason = f"outside the doctor's hours: {day.isoformat()}"
         try:
             with session.begin_nested():
@@ -355,13 +357,6 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
             continue  # it changed meanwhile (the patient arrived): leave it
         marked.append(visit.id)
     return marked
-
-
-def _in_hours(hours, visit: Visit, day: date, tz: ZoneInfo) -> bool:
-    """Whether a shift of the doctor's hours on ``day`` (his week's, or the date's own)
-    covers the visit: booked inside them, it is left outside when they are cut short."""
-    own = [row for row in hours if row.doctor_id == visit.doctor_id]
-    return any(s.covers(visit.starts_at, visit.ends_at) for s in shifts(own, [], day, day, tz))
 
 
 def day_visits(
