@@ -3,11 +3,15 @@ moving, cancelling, checking in and who may do what, as the desk meets them."""
 
 from __future__ import annotations
 
-from clinic.visits import booking, notify, reminders
+from datetime import timedelta
+
+from clinic.base import iso
+from clinic.reference import price_list
+from clinic.visits import booking, notify, reminders, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
-from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
 
 
 def _book(runtime, clinic, starts, *, patient=0, doctor=0, **kwargs) -> Visit:
@@ -22,6 +26,139 @@ def _week(starts, ends, **row):
     return [
         {"weekday": d, "starts": starts, "ends": ends, "slot_minutes": 20, **row} for d in range(7)
     ]
+
+
+def _starts(client, clinic, day, **query) -> list[str]:
+    """The clinic-time starts of the doctor's free slots of ``day``."""
+    answer = client.get(
+        "/api/v1/visits/slots",
+        query_string={"doctor_id": clinic.doctor_ids[0], "from": day.isoformat(),
+                      "to": day.isoformat(), **query},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.get_json()
+    return [slot["local_time"][-5:] for slot in answer.get_json()]
+
+
+def _post(client, clinic, day, hour, minute=0, *, patient=0, **extra):
+    return client.post(
+        "/api/v1/visits",
+        json={"patient_id": clinic.patient_ids[patient], "doctor_id": clinic.doctor_ids[0],
+              "starts_at": iso(clinic.at(day, hour, minute)), **extra},
+    )  # fmt: skip
+
+
+def _refused(answer, status, code, field):
+    body = answer.get_json()
+    assert (answer.status_code, body.get("code")) == (status, code), body
+    assert field in body["errors"], body
+
+
+# --- free slots at a day's edges -----------------------------------------------------------
+
+
+def test_a_service_is_offered_only_where_it_fits_before_lunch_and_before_the_end(runtime, client):
+    """20-minute slots 16:00-24:00 with lunch 18:00-18:20: a 40-minute service starts where
+    two free slots follow each other; none at 17:40 (lunch), 23:40 (midnight ends the day)
+    or a slot already taken; booking one of those starts is refused as the slots said."""
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(clinic.tz)
+    week = _week("16:00", "24:00", breaks=[["18:00", "18:20"]])
+    assert client.put(f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule", json={"days": week})
+    with runtime.db.transaction() as s:
+        long_id = price_list.create_service(
+            s, {"code": f"LONG-{clinic.department_id}", "name_ru": "Обследование",
+                "name_uz": "Tekshiruv", "name_en": "Check-up", "price": 1,
+                "duration_minutes": 40, "department_id": clinic.department_id},
+        ).id  # fmt: skip
+    _book(runtime, clinic, clinic.at(day, 20))
+    plain = _starts(client, clinic, day)
+    assert plain[:6] == ["16:00", "16:20", "16:40", "17:00", "17:20", "17:40"]
+    assert "18:00" not in plain and plain[6] == "18:20"
+    assert "20:00" not in plain and plain[-1] == "23:40"
+    long = _starts(client, clinic, day, service_id=long_id)
+    assert "17:20" in long and "17:40" not in long and "18:20" in long
+    assert "19:40" not in long and "20:00" not in long and "20:20" in long
+    assert long[-1] == "23:20"
+    for hour, minute in ((17, 40), (23, 40)):
+        _refused(
+            _post(client, clinic, day, hour, minute, patient=1, service_ids=[long_id]),
+            422, "outside_hours", "starts_at",
+        )  # fmt: skip
+    _refused(
+        _post(client, clinic, day, 19, 40, patient=1, service_ids=[long_id]),
+        409, "doctor_busy", "starts_at",
+    )  # fmt: skip
+    booked = _post(client, clinic, day, 23, 20, patient=1, service_ids=[long_id])
+    assert booked.status_code == 201, booked.get_json()
+    assert booked.get_json()["ends_at"] == iso(clinic.at(day + timedelta(days=1), 0))
+
+
+# --- the desk's day ------------------------------------------------------------------------
+
+
+def test_a_slot_cancelled_is_booked_again_and_a_visit_moved_twice_keeps_both_moves(runtime, client):
+    clinic = make_clinic(runtime, patients=2)
+    day = next_week_day(clinic.tz)
+    first = _post(client, clinic, day, 9).get_json()
+    cancelled = client.post(
+        f"/api/v1/visits/{first['id']}/cancel", json={"by": "patient", "reason": "cannot come"}
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert "09:00" in _starts(client, clinic, day)
+    again = _post(client, clinic, day, 9, patient=1)
+    assert again.status_code == 201, again.get_json()
+    visit_id = again.get_json()["id"]
+    for hour, reason in ((10, "late bus"), (11, "later still")):
+        with runtime.db.transaction() as s:
+            job_id = rescheduling.request_move(
+                s, visit_id, starts_at=clinic.at(day, hour), reason=reason, actor="desk"
+            ).id
+        with runtime.db.transaction() as s:
+            assert rescheduling.carry_out(s, job_id, tz=clinic.tz, max_moves=3)["moved"]
+    shown = client.get(f"/api/v1/visits/{visit_id}").get_json()
+    assert shown["starts_at"] == iso(clinic.at(day, 11)) and shown["moves"] == 2
+    moves = [h["data"] for h in shown["history"] if h["action"] == "rescheduled"]
+    assert [(m["from"]["starts_at"], m["to"]["starts_at"], m["reason"]) for m in moves] == [
+        (iso(clinic.at(day, 9)), iso(clinic.at(day, 10)), "late bus"),
+        (iso(clinic.at(day, 10)), iso(clinic.at(day, 11)), "later still"),
+    ]
+    assert _starts(client, clinic, day)[:5] == ["09:00", "09:20", "09:40", "10:00", "10:20"]
+
+
+def test_check_in_is_today_once_and_never_for_a_cancelled_visit(runtime, client):
+    """The patient of the slot running now checks in (his visit is arrived); a second
+    check-in, a cancelled visit's, and tomorrow's visit's are 409s saying why."""
+    clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
+    clear_of_midnight(runtime)
+    now = slot_near(runtime)
+    here = _book(runtime, clinic, now, now=now - timedelta(hours=1))
+    gone = _book(runtime, clinic, now, patient=1, doctor=1, now=now - timedelta(hours=1))
+    tomorrow = _book(runtime, clinic, now + timedelta(days=1), patient=2)
+    client.post(f"/api/v1/visits/{gone.id}/cancel", json={"by": "patient", "reason": "ill"})
+
+    arrived = client.post(f"/api/v1/visits/{here.id}/check-in", json={})
+    assert arrived.status_code == 200 and arrived.get_json()["status"] == "arrived"
+    _refused(client.post(f"/api/v1/visits/{here.id}/check-in", json={}),
+             409, "status_changed", "status")  # fmt: skip
+    _refused(client.post(f"/api/v1/visits/{gone.id}/check-in", json={}),
+             409, "status_changed", "status")  # fmt: skip
+    _refused(client.post(f"/api/v1/visits/{tomorrow.id}/check-in", json={}),
+             409, "not_today", "visit_id")  # fmt: skip
+
+
+def test_a_cashier_cannot_book_and_a_doctor_reads_only_his_own_day(runtime, client_as):
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    cashier = client_as("cashier")
+    assert _post(cashier, clinic, day, 9).status_code == 403
+    doctor = client_as("doctor")
+    assert _post(doctor, clinic, day, 9).status_code == 403
+    own = doctor.get(f"/api/v1/visits?day={day}")
+    assert own.status_code == 200 and own.get_json() == []
+    other = doctor.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}")
+    assert other.status_code == 403 and "doctor_id" in other.get_json()["errors"]
+    registrar = client_as("registrar")
+    assert _post(registrar, clinic, day, 9).status_code == 201
 
 
 # --- hours cut short ------------------------------------------------------------------------
