@@ -93,6 +93,31 @@ def test_a_service_is_offered_only_where_it_fits_before_lunch_and_before_the_end
     assert booked.get_json()["ends_at"] == iso(clinic.at(day + timedelta(days=1), 0))
 
 
+def test_a_week_with_a_clinic_holiday_offers_no_slot_that_day_and_lists_its_visits(runtime, client):
+    """A holiday on the week's third day: the week's slots skip it for every doctor, its
+    booked visits (both doctors') are listed to move, and booking into it is refused."""
+    clinic = make_clinic(runtime, doctors=2, patients=3, hours=("09:00", "10:00"))
+    monday = next_week_day(clinic.tz)
+    holiday = monday + timedelta(days=2)
+    on_it = [_book(runtime, clinic, clinic.at(holiday, 9), patient=i, doctor=i) for i in (0, 1)]
+    declared = client.post(
+        "/api/v1/schedule-exceptions",
+        json={"kind": "holiday", "first_day": holiday.isoformat(),
+              "last_day": holiday.isoformat(), "note": "Navruz"},
+    )  # fmt: skip
+    assert declared.status_code == 201, declared.get_json()
+    assert sorted(declared.get_json()["visits_to_move"]) == sorted(v.id for v in on_it)
+    week = client.get(
+        "/api/v1/visits/slots",
+        query_string={"department_id": clinic.department_id, "from": monday.isoformat(),
+                      "to": (monday + timedelta(days=6)).isoformat()},
+    ).get_json()  # fmt: skip
+    days = {slot["local_time"][:10] for slot in week}
+    assert holiday.isoformat() not in days and len(days) == 6
+    assert len(week) == 6 * 2 * 3
+    _refused(_post(client, clinic, holiday, 9, 20, patient=2), 422, "doctor_away", "starts_at")
+
+
 # --- the desk's day ------------------------------------------------------------------------
 
 
