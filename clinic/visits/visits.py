@@ -22,7 +22,7 @@ from clinic.events.outbox import on_recorded
 from clinic.queue import calls, followers
 from clinic.queue.models import Queue, Ticket, TicketStatus
 from clinic.queue.tickets import followed
-from clinic.reference.models import Department
+from clinic.reference.models import Department, Patient
 from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
@@ -361,33 +361,45 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
 
 def day_visits(
     session: Session,
-    day: date,
+    day: date | None,
     tz: ZoneInfo,
     *,
     doctor_id: int | None = None,
     department_id: int | None = None,
+    patient_id: int | None = None,
     include_cancelled: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[Visit]:
-    """One clinic day's visits of a doctor or a department, in time order; an unknown one is
-    404 naming its field, as the slots say. A no-show stays on the list (the calendar shows
-    who did not come); a cancelled visit only with ``include_cancelled``."""
+    """One clinic day's visits (``day`` None: every day's) of a doctor, a department or a
+    patient, in time order, the ``limit`` of them from ``offset``; an unknown doctor,
+    department or patient is 404 naming its field, as the slots say. A no-show stays on the
+    list (the calendar shows who did not come); a cancelled visit only with
+    ``include_cancelled``."""
     if doctor_id is not None:
         get_doctor(session, doctor_id)
+    if patient_id is not None and session.get(Patient, patient_id) is None:
+        raise NotFound(f"patient {patient_id} does not exist", errors={"patient_id": ["unknown"]})
     if department_id is not None and not is_id(department_id):
         raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
     if department_id is not None and session.get(Department, department_id) is None:
         raise NotFound(
             f"department {department_id} does not exist", errors={"department_id": ["unknown"]}
         )
-    first, after = day_bounds(day, tz)
-    query = select(Visit).where(Visit.starts_at >= first, Visit.starts_at < after)
+    query = select(Visit)
+    if day is not None:
+        first, after = day_bounds(day, tz)
+        query = query.where(Visit.starts_at >= first, Visit.starts_at < after)
     if doctor_id is not None:
         query = query.where(Visit.doctor_id == doctor_id)
     if department_id is not None:
         query = query.where(Visit.department_id == department_id)
+    if patient_id is not None:
+        query = query.where(Visit.patient_id == patient_id)
     if not include_cancelled:
         query = query.where(Visit.status != VisitStatus.CANCELLED)
-    return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))
+    query = query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat, Visit.id)
+    return list(session.scalars(query.offset(offset).limit(limit)))
 
 
 def standing_between(

@@ -252,3 +252,50 @@ def test_no_reminder_sends_a_patient_to_hours_his_doctor_no_longer_works(runtime
         assert reminders.write_reminders(s, hours=24, tz=tz, now=clinic.at(day, 8)) == 2
     notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5, tz=tz)
     assert sorted(outbox.sent) == ["a@example.test", "b@example.test"]
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+def test_a_patients_visits_are_listed_over_days_and_doctors_a_page_at_a_time(
+    runtime, client, client_as
+):
+    """The desk asks when a patient comes next: his visits of every day and doctor, in time
+    order, a page at a time, the cancelled one only when asked; with a day, that day's. A
+    doctor's account sees only the patient's visits with him."""
+    clinic = make_clinic(runtime, doctors=2, patients=2)
+    day = next_week_day(clinic.tz)
+    mine = [
+        _book(runtime, clinic, clinic.at(day + timedelta(days=1), 10), doctor=1),
+        _book(runtime, clinic, clinic.at(day, 9)),
+        _book(runtime, clinic, clinic.at(day, 11), doctor=1),
+    ]
+    other = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1)  # another patient's
+    dropped = _book(runtime, clinic, clinic.at(day, 12))
+    client.post(f"/api/v1/visits/{dropped.id}/cancel", json={"by": "patient", "reason": "x"})
+    patient = clinic.patient_ids[0]
+
+    def ids(answer):
+        assert answer.status_code == 200, answer.get_json()
+        return [visit["id"] for visit in answer.get_json()]
+
+    in_order = [mine[1].id, mine[2].id, mine[0].id]
+    assert ids(client.get(f"/api/v1/visits?patient_id={patient}")) == in_order
+    assert ids(client.get(f"/api/v1/visits?patient_id={patient}&limit=2")) == in_order[:2]
+    assert ids(client.get(f"/api/v1/visits?patient_id={patient}&limit=2&offset=2")) == [mine[0].id]
+    assert ids(client.get(f"/api/v1/visits?patient_id={patient}&day={day}")) == in_order[:2]
+    assert dropped.id in ids(
+        client.get(f"/api/v1/visits?patient_id={patient}&include_cancelled=true")
+    )
+    assert ids(
+        client.get(f"/api/v1/visits?patient_id={patient}&doctor_id={clinic.doctor_ids[1]}")
+    ) == [mine[2].id, mine[0].id]
+    day_page = client.get(f"/api/v1/visits?day={day}&department_id={clinic.department_id}&limit=2")
+    assert ids(day_page) == [mine[1].id, other.id]  # the day's first two, of both patients
+
+    neither = client.get("/api/v1/visits")
+    assert neither.status_code == 422 and "day" in neither.get_json()["errors"]
+    unknown = client.get("/api/v1/visits?patient_id=999999")
+    assert unknown.status_code == 404 and "patient_id" in unknown.get_json()["errors"]
+    doctor = client_as("doctor")
+    assert ids(doctor.get(f"/api/v1/visits?patient_id={patient}")) == []
