@@ -299,3 +299,20 @@ def test_a_patients_visits_are_listed_over_days_and_doctors_a_page_at_a_time(
     assert unknown.status_code == 404 and "patient_id" in unknown.get_json()["errors"]
     doctor = client_as("doctor")
     assert ids(doctor.get(f"/api/v1/visits?patient_id={patient}")) == []
+
+
+def test_fewer_places_per_slot_than_were_booked_lists_the_patients_over_them(runtime, client):
+    """Two patients share the 09:00 slot of a doctor who took two; his week saved with one
+    place per slot lists the second patient to move (the first keeps his time)."""
+    clinic = make_clinic(runtime, patients=2, capacity=2)
+    day = next_week_day(clinic.tz)
+    first = _book(runtime, clinic, clinic.at(day, 9))
+    second = _book(runtime, clinic, clinic.at(day, 9), patient=1)
+    assert (first.seat, second.seat) == (0, 1)
+    saved = client.put(
+        f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule",
+        json={"days": _week("09:00", "13:00", capacity=1)},
+    )
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["visits_to_move"] == [second.id]
+    assert "09:00" not in _starts(client, clinic, day)
