@@ -134,7 +134,7 @@ def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice 
 
 def _reminder_stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> bool:
     """Whether a reminder still tells the truth: its visit is scheduled at the time its key
-    names, on a day its doctor is not away (nor the clinic closed)."""
+    names, on a day its doctor is not away (nor the clinic closed), inside his hours."""
     visit = session.get(Visit, notice.visit_id)
     if visit is None or visit.status != VisitStatus.SCHEDULED:
         return False
@@ -142,7 +142,10 @@ def _reminder_stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> boo
         return False
     day = visit.starts_at.astimezone(tz).date()
     away = schedules.exceptions_between(session, [visit.doctor_id], day, day)
-    return schedules.away_on(away, visit.doctor_id, day) is None
+    if schedules.away_on(away, visit.doctor_id, day) is not None:
+        return False
+    hours = schedules.hours_for(session, [visit.doctor_id])
+    return schedules.in_hours(hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz)
 
 
 def send_notices(

@@ -35,8 +35,9 @@ def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> 
             Visit.starts_at <= now + timedelta(hours=hours),
         )
     ).all()
-    # A visit on a day its doctor is away (or the clinic closed) waits for the registrar to
-    # move or cancel it: a reminder would send the patient to a doctor who is not there.
+    # A visit on a day its doctor is away (or the clinic closed), or at a time his hours no
+    # longer cover (cut short since it was booked), waits for the registrar to move or
+    # cancel it: a reminder would send the patient to a doctor who is not there.
     days = [visit.starts_at.astimezone(tz).date() for visit in due]
     away = (
         schedules.exceptions_between(
@@ -45,9 +46,12 @@ def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> 
         if due
         else []
     )
+    worked = schedules.hours_for(session, {visit.doctor_id for visit in due}) if due else []
     written = 0
     for visit, day in zip(due, days):
         if schedules.away_on(away, visit.doctor_id, day) is not None:
+            continue
+        if not schedules.in_hours(worked, visit.doctor_id, visit.starts_at, visit.ends_at, tz):
             continue
         when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
         doctor = visit.doctor.full_name

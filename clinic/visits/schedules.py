@@ -353,6 +353,16 @@ def shifts(
     return out
 
 
+def in_hours(
+    hours: list[WorkingHours], doctor_id: int, starts: datetime, ends: datetime, tz: ZoneInfo
+) -> bool:
+    """Whether a shift of the doctor's ``hours`` (his week's, or the date's own) covers
+    [starts, ends): a visit booked inside them is left outside when they are cut short."""
+    day = starts.astimezone(tz).date()
+    own = [row for row in hours if row.doctor_id == doctor_id]
+    return any(shift.covers(starts, ends) for shift in shifts(own, [], day, day, tz))
+
+
 def working_rooms(session: Session, room_ids) -> set[int]:
     """Those of ``room_ids`` still in use (not deactivated)."""
     ids = {i for i in room_ids if i is not None}

@@ -22,12 +22,19 @@ from clinic.events.outbox import on_recorded
 from clinic.queue import calls, followers
 from clinic.queue.models import Queue, Ticket, TicketStatus
 from clinic.queue.tickets import followed
-from clinic.reference.models import Department
+from clinic.reference.models import Department, Patient
 from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitEvent
-from clinic.visits.schedules import away_on, day_bounds, exceptions_between, get_doctor
+from clinic.visits.schedules import (
+    away_on,
+    day_bounds,
+    exceptions_between,
+    get_doctor,
+    hours_for,
+    in_hours,
+)
 
 
 def doctor_channel(doctor_id: int) -> str:
@@ -309,12 +316,11 @@ def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | No
     )
 
 
-def mark_no_shows(
-    session: Session, *, grace_minutes: int, now=None, tz: ZoneInfo | None = None
-) -> list[int]:
+def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=None) -> list[int]:
     """Scheduled visits whose start is more than the grace period ago become no-shows;
-    returns their ids. One on a day its doctor was away or the clinic closed (declared after
-    it was booked, and nobody moved it) is no patient's fault: it is cancelled by the clinic
+    returns their ids. One on a day its doctor was away or the clinic closed, or at a time
+    his hours no longer cover (cut short after it was booked: a week saved, a date's own
+    hours), and nobody moved it, is no patient's fault: it is cancelled by the clinic
     instead, so the no-show figures stay the patients'."""
     now = now or utcnow()
     due = session.scalars(
@@ -326,21 +332,24 @@ def mark_no_shows(
         .order_by(Visit.id)
         .limit(500)
     ).all()
-    zone = tz or ZoneInfo("UTC")
-    days = [visit.starts_at.astimezone(zone).date() for visit in due]
-    away = (
-        exceptions_between(session, {v.doctor_id for v in due}, min(days), max(days)) if due else []
-    )
+    days = [visit.starts_at.astimezone(tz).date() for visit in due]
+    doctor_ids = {v.doctor_id for v in due}
+    away = exceptions_between(session, doctor_ids, min(days), max(days)) if due else []
+    hours = hours_for(session, doctor_ids) if due else []
     marked = []
     for visit, day in zip(due, days):
         closed = away_on(away, visit.doctor_id, day)
+        reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
+        if reason is None and not in_hours(
+            hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
+        ):
+            reason = f"outside the doctor's hours: {day.isoformat()}"
         try:
             with session.begin_nested():
-                if closed is not None:
+                if reason is not None:
                     cancel(
                         session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
-                        reason=f"{closed.kind.replace('_', ' ')}: {day.isoformat()}",
-                        actor="system", now=now,
+                        reason=reason, actor="system", now=now,
                     )  # fmt: skip
                     continue
                 set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
@@ -352,33 +361,45 @@ def mark_no_shows(
 
 def day_visits(
     session: Session,
-    day: date,
+    day: date | None,
     tz: ZoneInfo,
     *,
     doctor_id: int | None = None,
     department_id: int | None = None,
+    patient_id: int | None = None,
     include_cancelled: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[Visit]:
-    """One clinic day's visits of a doctor or a department, in time order; an unknown one is
-    404 naming its field, as the slots say. A no-show stays on the list (the calendar shows
-    who did not come); a cancelled visit only with ``include_cancelled``."""
+    """One clinic day's visits (``day`` None: every day's) of a doctor, a department or a
+    patient, in time order, the ``limit`` of them from ``offset``; an unknown doctor,
+    department or patient is 404 naming its field, as the slots say. A no-show stays on the
+    list (the calendar shows who did not come); a cancelled visit only with
+    ``include_cancelled``."""
     if doctor_id is not None:
         get_doctor(session, doctor_id)
+    if patient_id is not None and session.get(Patient, patient_id) is None:
+        raise NotFound(f"patient {patient_id} does not exist", errors={"patient_id": ["unknown"]})
     if department_id is not None and not is_id(department_id):
         raise ValidationFailed("no such department", errors={"department_id": ["unknown"]})
     if department_id is not None and session.get(Department, department_id) is None:
         raise NotFound(
             f"department {department_id} does not exist", errors={"department_id": ["unknown"]}
         )
-    first, after = day_bounds(day, tz)
-    query = select(Visit).where(Visit.starts_at >= first, Visit.starts_at < after)
+    query = select(Visit)
+    if day is not None:
+        first, after = day_bounds(day, tz)
+        query = query.where(Visit.starts_at >= first, Visit.starts_at < after)
     if doctor_id is not None:
         query = query.where(Visit.doctor_id == doctor_id)
     if department_id is not None:
         query = query.where(Visit.department_id == department_id)
+    if patient_id is not None:
+        query = query.where(Visit.patient_id == patient_id)
     if not include_cancelled:
         query = query.where(Visit.status != VisitStatus.CANCELLED)
-    return list(session.scalars(query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat)))
+    query = query.order_by(Visit.starts_at, Visit.doctor_id, Visit.seat, Visit.id)
+    return list(session.scalars(query.offset(offset).limit(limit)))
 
 
 def standing_between(

@@ -1,5 +1,6 @@
 """What a change of a doctor's weekly hours leaves out: the visits booked under the old week
-that the new one no longer covers (shorter hours, a new break, a weekday no longer worked).
+that the new one no longer covers (shorter hours, a new break, a weekday no longer worked,
+fewer places per slot than were booked).
 
 Nothing moves them by itself, as with a day off: the registrar is given their ids, to move
 or cancel them, instead of finding out when the patient comes to a closed door.
@@ -23,7 +24,7 @@ def visits_outside_hours(
     session: Session, doctor_id: int, tz: ZoneInfo, *, now: datetime | None = None
 ) -> list[int]:
     """The ids of the doctor's visits still to happen (scheduled or arrived, not over yet)
-    that no shift of his week covers now, in time order."""
+    that no shift of his week covers now, or whose seat it no longer has, in time order."""
     now = now or utcnow()
     visits = session.scalars(
         select(Visit)
@@ -41,6 +42,11 @@ def visits_outside_hours(
         day = visit.starts_at.astimezone(tz).date()
         if day not in day_shifts:
             day_shifts[day] = schedules.shifts(hours, [], day, day, tz)
-        if not any(s.covers(visit.starts_at, visit.ends_at) for s in day_shifts[day]):
+        # A seat the hours' capacity no longer has (fewer places per slot than were booked)
+        # is left out too: the doctor would have one patient more than he takes.
+        if not any(
+            s.covers(visit.starts_at, visit.ends_at) and visit.seat < s.capacity
+            for s in day_shifts[day]
+        ):
             outside.append(visit.id)
     return outside

@@ -60,7 +60,9 @@ def test_a_scheduled_visit_becomes_a_no_show_after_the_grace_period_and_not_befo
     past = _book(runtime, clinic, earlier, patient=0, email=None, now=earlier - timedelta(days=1))
     fresh = _book(runtime, clinic, recent, patient=1, email=None, now=recent - timedelta(days=1))
     with runtime.db.transaction() as s:
-        marked = v.mark_no_shows(s, grace_minutes=30, now=recent + timedelta(minutes=10))
+        marked = v.mark_no_shows(
+            s, grace_minutes=30, now=recent + timedelta(minutes=10), tz=clinic.tz
+        )
     assert marked == [past.id]
     with runtime.db.session() as s:
         assert s.get(Visit, past.id).status == "no_show"

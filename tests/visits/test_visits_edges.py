@@ -101,7 +101,7 @@ def test_a_walk_in_is_not_booked_into_a_slot_that_is_over(runtime, clinic):
     walk_in = book(runtime, clinic, clinic.at(day, 9, 40), kind=VisitKind.WALK_IN, now=now)
     with runtime.db.transaction() as s:
         # Booked into the running slot, the patient at the desk is no no-show yet.
-        assert v.mark_no_shows(s, grace_minutes=30, now=now) == []
+        assert v.mark_no_shows(s, grace_minutes=30, now=now, tz=clinic.tz) == []
     assert walk_in.status == VisitStatus.SCHEDULED
 
 
@@ -214,7 +214,8 @@ def test_a_patient_who_did_not_come_stays_on_the_days_calendar_as_a_no_show(runt
     dropped = book(runtime, clinic, clinic.at(day, 10), patient=1)
     with runtime.db.transaction() as s:
         v.cancel(s, s.get(Visit, dropped.id), by="patient", reason="x", late_window_hours=24)
-        assert v.mark_no_shows(s, grace_minutes=15, now=clinic.at(day, 9, 30)) == [missed.id]
+        marked = v.mark_no_shows(s, grace_minutes=15, now=clinic.at(day, 9, 30), tz=clinic.tz)
+        assert marked == [missed.id]
     listed = client.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}")
     assert listed.status_code == 200, listed.get_json()
     assert [(x["id"], x["status"]) for x in listed.get_json()] == [(missed.id, "no_show")]
@@ -1024,7 +1025,7 @@ def test_a_patient_who_arrives_as_the_no_show_sweep_reaches_him_stays_arrived(ru
 
     with runtime.db.transaction() as s:
         event.listen(s, "after_transaction_create", the_desk_checks_him_in)
-        marked = v.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 12))
+        marked = v.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 12), tz=clinic.tz)
     assert marked == [second.id] and arrived == [first.id]
     with runtime.db.session() as s:
         assert s.get(Visit, first.id).status == VisitStatus.ARRIVED

@@ -242,17 +242,24 @@ def free_slots(query):
 @requires("visits.read")
 @blp.arguments(schemas.VisitDayQuery, location="query")
 @blp.response(200, schemas.VisitOut(many=True))
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
 def day_visits(query):
-    """One clinic day's visits of a doctor or a department (a doctor: his own)."""
+    """One clinic day's visits of a doctor or a department, or a patient's visits (of a day,
+    or of every day), in time order (a doctor: his own); a page at a time (``?limit=`` up to
+    5000, default 500, and ``?offset=``)."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
     found = v.day_visits(
         session,
-        query["day"],
+        query.get("day"),
         _settings().tz,
         doctor_id=doctor_id,
         department_id=department_id,
+        patient_id=query.get("patient_id"),
         include_cancelled=query["include_cancelled"],
+        limit=query["limit"],
+        offset=query["offset"],
     )
     return [_visit_out(session, visit) for visit in found]
 

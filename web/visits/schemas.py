@@ -135,10 +135,19 @@ class SlotOut(Schema):
 
 
 class VisitDayQuery(StrictSchema):
-    day = _day(required=True)
+    day = _day()
     doctor_id = _query_id()
     department_id = _query_id()
+    patient_id = _query_id()
     include_cancelled = fields.Boolean(load_default=False)
+    # A page of the list: bounded whatever the day's (or the patient's) size.
+    limit = Integer(load_default=500, validate=validate.Range(min=1, max=5000))
+    offset = Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+    @validates_schema
+    def _a_day_or_a_patient(self, data, **kwargs):
+        if data.get("day") is None and data.get("patient_id") is None:
+            raise ValidationError("Give a day, a patient_id or both.", "day")
 
 
 def _empty_address_is_none(data):

@@ -53,7 +53,8 @@
     var slotsQuery = day + (service() ? "&service_id=" + service() : "");
     return Promise.all([
       Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
-      Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&" + scope),
+      // The whole day, not the list's first page (500): a large department's day fits.
+      Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&limit=5000&" + scope),
     ]).then(
       function (answers) {
         if (answers[0].status !== 200 || answers[1].status !== 200) {
