@@ -46,20 +46,6 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class HoursRow(StrictSchema):
-    weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6))
-    starts = fields.String(required=True)
-    ends = fields.String(required=True)
-    breaks = fields.List(fields.List(fields.String()), load_default=list)
-    slot_minutes = fields.Integer(strict=True, load_default=20)
-    capacity = fields.Integer(strict=True, load_default=1)
-    room_id = _id(allow_none=True, load_default=None)
-
-
-class WeekIn(StrictSchema):
-    days = fields.List(fields.Nested(HoursRow), required=True, validate=validate.Length(max=50))
-
-
 class DateHoursRow(StrictSchema):
     """A row of one date's hours: a week's row without the weekday (the date names it)."""
 
@@ -69,6 +55,16 @@ class DateHoursRow(StrictSchema):
     slot_minutes = fields.Integer(strict=True, load_default=20)
     capacity = fields.Integer(strict=True, load_default=1)
     room_id = _id(allow_none=True, load_default=None)
+
+
+class HoursRow(DateHoursRow):
+    """A row of a doctor's week: a date's row on a weekday (0 Monday to 6 Sunday)."""
+
+    weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6))
+
+
+class WeekIn(StrictSchema):
+    days = fields.List(fields.Nested(HoursRow), required=True, validate=validate.Length(max=50))
 
 
 class DateHoursIn(StrictSchema):
