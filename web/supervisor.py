@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Callable
+from typing import IO, Callable, Sequence
 
 STOP_GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.1
@@ -158,9 +158,16 @@ class Supervisor:
                 return child
         return None
 
-    def watch(self) -> int:
-        """Block until a stop is requested (0) or a child dies on its own (1)."""
+    def watch(self, later: Sequence[ChildSpec] = (), when: threading.Event | None = None) -> int:
+        """Block until a stop is requested (0) or a child dies on its own (1); start the
+        ``later`` children once ``when`` is set (here, in the thread that started the others:
+        Linux sends the parent-death signal when the starting thread ends)."""
+        later = list(later)
         while not self.stopping:
+            if later and when is not None and when.is_set():
+                for spec in later:
+                    self.start(spec)
+                later = []
             dead = self.first_dead()
             if dead is not None:
                 self.say(

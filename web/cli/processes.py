@@ -55,8 +55,12 @@ def web_argv(host: str, port: int, workers: int | None = None) -> list[str]:
 
 
 def worker_argv(settings: Settings, queues: str | None = None, concurrency: int | None = None):
-    """A Celery worker sending task events (for Flower), on every queue unless told."""
+    """A Celery worker sending task events (for Flower), on every queue unless told.
+
+    Without mingle: at start it would wait a second for other workers' lists of revoked
+    tasks, and the system revokes none."""
     argv = _celery("worker", "-Q", queues or ",".join(QUEUES), "-E", "--loglevel=INFO")
+    argv.append("--without-mingle")
     return argv + ["--concurrency", str(concurrency or settings.worker_concurrency)]
 
 
@@ -206,6 +210,15 @@ class ReadinessWatch(threading.Thread):
         except (urllib.error.URLError, OSError) as exc:
             return 0, str(exc)
 
+    def _flower_answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.flower + "/", timeout=5):  # nosec B310 # our URL
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered (401 with basic auth)
+        except (urllib.error.URLError, OSError):
+            return False
+
     def run(self) -> None:
         started = time.monotonic()
         warned = False
@@ -213,7 +226,7 @@ class ReadinessWatch(threading.Thread):
             status, body = self._probe()
             if status == 200:
                 self.ready.set()
-                self.supervisor.say(self.banner())
+                self._banner_once_flower_answers()
                 return
             if not warned and time.monotonic() - started > self.warn_after:
                 warned = True
@@ -222,6 +235,19 @@ class ReadinessWatch(threading.Thread):
                     f"Last answer from /health/ready ({status}): {_failing_checks(body)}"
                 )
             time.sleep(0.5)
+
+    def _banner_once_flower_answers(self) -> None:
+        """Flower starts once the system is ready; the banner names it, so it waits for it."""
+        deadline = time.monotonic() + self.warn_after
+        while not self.supervisor.stopping and time.monotonic() < deadline:
+            if self._flower_answers():
+                break
+            time.sleep(0.2)
+        else:
+            if self.supervisor.stopping:
+                return
+            self.supervisor.say(f"Flower does not answer on {self.flower}/ yet")
+        self.supervisor.say(self.banner())
 
     def banner(self) -> str:
         return "\n".join(
