@@ -329,6 +329,17 @@ def cancel(
     now=None,
     allowed: tuple[str, ...] = S.ACTIVE,
 ) -> Ticket:
+    """Cancel the ticket. An online ticket gives its place back to the day's online places:
+    another patient may join in it, and a phone that joins and leaves again and again holds
+    one place at most. The day's row is locked first, as every step locks it; a refusal's
+    rollback undoes the count."""
+    if ticket.source == TicketSource.ONLINE:
+        session.execute(
+            update(QueueDay)
+            .where(QueueDay.id == ticket.queue_day_id, QueueDay.online_issued > 0)
+            .values(online_issued=QueueDay.online_issued - 1)
+            .execution_options(synchronize_session=False)
+        )
     _move(
         session,
         ticket,

@@ -102,3 +102,38 @@ def test_the_patients_page_offers_to_leave_in_his_language_while_he_may(
     client.post(f"/api/v1/tickets/{ticket['id']}/start")
     page = anon_client.get(f"/t/{token}?lang=ru", headers=html).get_data(as_text=True)
     assert page.split('id="patient-leave"', 1)[1].startswith(" hidden")
+
+
+def test_an_online_place_given_up_is_free_again_and_a_served_one_is_not(
+    client, anon_client, runtime
+):
+    queue_id = make_queue(runtime, online_daily_limit=1, **ALL_DAY)
+
+    def join(phone):
+        return anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": phone})
+
+    # One phone joins and leaves three times: it never holds more than the one place.
+    for _ in range(3):
+        joined = join("90 111 22 33")
+        assert joined.status_code == 201, joined.get_json()
+        left = anon_client.post(f"/api/v1/public/tickets/{joined.get_json()['token']}/leave")
+        assert left.status_code == 200, left.get_json()
+    # The place he gave up is another patient's now; the desk cancelling it frees it too.
+    other = join("90 444 55 66")
+    assert other.status_code == 201, other.get_json()
+    assert join("90 777 88 99").get_json()["code"] == "online_limit_reached"
+    cancelled = client.post(
+        f"/api/v1/tickets/{other.get_json()['ticket_id']}/cancel", json={"reason": "by phone"}
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    served = join("90 777 88 99")
+    assert served.status_code == 201, served.get_json()
+    # Seen by the doctor, the place was used: it is not given back.
+    ticket_id = served.get_json()["ticket_id"]
+    assert client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).get_json()["id"] == (
+        ticket_id
+    )
+    for step in ("start", "finish"):
+        answer = client.post(f"/api/v1/tickets/{ticket_id}/{step}", json={})
+        assert answer.status_code == 200, answer.get_json()
+    assert join("90 000 11 22").get_json()["code"] == "online_limit_reached"
