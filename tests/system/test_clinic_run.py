@@ -72,6 +72,7 @@ def _get_until_log(log: Path, text: str, deadline: float) -> str:
     return log.read_text(errors="replace")
 
 
+@pytest.mark.timed  # ready within a minute: not among the long tests that start together
 def test_clinic_run_brings_up_the_whole_system_and_sigint_leaves_no_process(tmp_path):
     port, flower_port = free_port(), free_port()
     log = tmp_path / "clinic-run.log"
