@@ -20,6 +20,7 @@ from clinic.money import format_money
 from clinic.payments import events as ev
 from clinic.payments.invoices import CLINIC_TZ, payments_of
 from clinic.payments.models import Invoice, Refund
+from clinic.payments.refunds import given_back_while_open
 from clinic.payments.views import line_as_dict, payment_as_dict
 from clinic.reference.models import ClinicProfile
 from clinic.settings import Settings
@@ -100,9 +101,7 @@ def receipt_message(
     rows += [
         f"Возвращено / Qaytarildi: -{format_money(r.amount, 'ru')}"
         for r in session.scalars(
-            select(Refund)
-            .where(Refund.invoice_id == invoice.id, Refund.created_at <= invoice.paid_at)
-            .order_by(Refund.id)
+            select(Refund).where(given_back_while_open(invoice)).order_by(Refund.id)
         )
     ]
     rows.append(f"Оплачено / To'langan: {format_money(invoice.paid_amount, 'ru')}")

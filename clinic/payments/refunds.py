@@ -8,7 +8,7 @@ asking holds it. A provider's refund carries its reference and is applied once.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import permission_to_refund
@@ -62,6 +62,17 @@ class RefundNeedsApproval(DomainError):
 
     status = 403
     title = "Forbidden"
+
+
+def given_back_while_open(invoice: Invoice):
+    """Which refunds gave back part payments of ``invoice`` before it was paid in full (a
+    ``where`` condition): each took its amount off what is paid, so every receipt of the
+    invoice, e-mailed or printed, lists them beside the payments. A refund after it was paid
+    has a refund receipt of its own."""
+    condition = Refund.invoice_id == invoice.id
+    if invoice.paid_at is not None:
+        condition = and_(condition, Refund.created_at < invoice.paid_at)
+    return condition
 
 
 def refund_as_dict(refund: Refund) -> dict:

@@ -31,6 +31,7 @@ from clinic.payments import events as payment_events
 from clinic.payments import fiscal
 from clinic.payments.models import CashierShift, Invoice, Payment, Refund
 from clinic.payments.providers import PaymeTransaction
+from clinic.payments.refunds import given_back_while_open
 from clinic.printing import documents, jobs
 from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
 from clinic.printing.printers import printer_for
@@ -236,9 +237,7 @@ def refunds_before_paid(session: Session, settings: Settings, invoice: Invoice |
     if invoice is None:
         return []
     query = select(Refund, Payment.method).join(Payment, Payment.id == Refund.payment_id)
-    query = query.where(Refund.invoice_id == invoice.id)
-    if invoice.paid_at is not None:
-        query = query.where(Refund.created_at < invoice.paid_at)
+    query = query.where(given_back_while_open(invoice))
     return [
         {"amount": row.amount, "method": method, "created_at": local_time(row.created_at, settings)}
         for row, method in session.execute(query.order_by(Refund.id)).all()
