@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import psutil
@@ -133,3 +134,32 @@ def test_a_signal_asks_watch_to_return_0():
         supervisor.stop()
         supervisor.restore_signal_handlers()
     assert "SIGTERM received; stopping everything" in out.getvalue()
+
+
+def test_later_children_start_once_their_event_is_set_and_stay_until_the_stop():
+    out = io.StringIO()
+    supervisor = Supervisor(out=out, grace=5)
+    supervisor.install_signal_handlers()
+    ready = threading.Event()
+    before_the_event = []
+    try:
+        supervisor.start(ChildSpec("first", SLEEPER))
+
+        def then_stop() -> None:
+            time.sleep(0.3)  # watch runs a few rounds with the event unset
+            before_the_event.append(out.getvalue())
+            ready.set()
+            _wait_for(out, r"started later \(pid \d+\)")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        helper = threading.Thread(target=then_stop)
+        helper.start()
+        assert supervisor.watch(later=[ChildSpec("later", SLEEPER)], when=ready) == 0
+        helper.join()
+        assert before_the_event and "started later" not in before_the_event[0]
+        later = [c for c in supervisor.children if c.name == "later"]
+        assert len(later) == 1 and later[0].process.poll() is None
+    finally:
+        supervisor.stop()
+        supervisor.restore_signal_handlers()
+    assert re.findall(r"(\w+) stopped \(code", out.getvalue()) == ["first", "later"]
