@@ -172,9 +172,9 @@ def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
 ):
     import socket
 
-    from web.ws import hub as hub_module
+    from web.ws import connection as connection_module
 
-    monkeypatch.setattr(hub_module, "SEND_QUEUE_SIZE", 20)
+    monkeypatch.setattr(connection_module, "SEND_QUEUE_SIZE", 20)
     stuck = WSClient(live_server, token=admin_token)
     stuck.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.subscribe("job:flood")
@@ -318,7 +318,8 @@ class _QuietSocket:
 def test_a_subscription_arriving_as_its_socket_is_dropped_leaves_nothing_in_the_hub(runtime):
     """The socket was dropped (too slow, or its rights revoked by the recheck) while its last
     subscribe was being checked: the hub must not hold it, and feed it, from then on."""
-    from web.ws.hub import SLOW_CLIENT_CLOSE, Connection, Hub
+    from web.ws.connection import SLOW_CLIENT_CLOSE, Connection
+    from web.ws.hub import Hub
 
     hub = Hub(runtime)
     conn = Connection(_QuietSocket(), hub)

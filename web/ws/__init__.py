@@ -13,7 +13,8 @@ from web.db import close_session
 from web.errors import problem
 from web.permissions import public
 from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
-from web.ws.hub import POLICY_CLOSE, Connection, get_hub
+from web.ws.connection import POLICY_CLOSE, Connection
+from web.ws.hub import get_hub
 
 log = logging.getLogger(__name__)
 
