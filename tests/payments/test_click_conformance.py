@@ -270,3 +270,17 @@ def test_answers_the_endpoint_gives_itself_carry_our_id_field_as_the_others_do(
             assert set(answer) == {"click_trans_id", "merchant_trans_id", ours, "error",
                                    "error_note"}, (path, error, answer)  # fmt: skip
             assert (answer["error"], answer[ours]) == (error, None), answer
+
+
+def test_a_call_naming_an_invoice_with_a_leading_zero_is_not_logged_as_that_invoices(
+    runtime, anon_client
+):
+    """ "042" names no invoice (-5): the provider log of invoice 42 does not list the call."""
+    from clinic.models import ProviderLogEntry
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    answer = click_post(anon_client, click_fields(f"0{invoice_id}", "50000"))
+    assert answer["error"] == -5, answer
+    with runtime.db.session() as s:
+        logged = s.scalars(select(ProviderLogEntry).where(ProviderLogEntry.provider == "click"))
+        assert [entry.invoice_id for entry in logged] == [None]
