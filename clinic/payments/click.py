@@ -382,6 +382,8 @@ def cancel_stale(session: Session, *, older_than, limit: int = 200) -> list[int]
 def subject_of(fields: dict) -> tuple[int | None, str | None]:
     """The invoice and Click transaction id a request is about, for the provider log."""
     raw = fields.get("merchant_trans_id")
-    invoice_id = whole_number(raw)
+    # Only what names an invoice for :func:`_invoice`: "042" is answered -5, so its call is
+    # not logged as invoice 42's either.
+    invoice_id = whole_number(raw) if isinstance(raw, str) and _is_id(raw) else None
     ref = fields.get("click_trans_id")
     return invoice_id, (ref[:255] if isinstance(ref, str) and ref else None)

@@ -393,7 +393,7 @@ def set_fiscal_data(session: Session, params: dict, now: int) -> dict:
     payme_id = _text(params, "id", refusal=INVALID_PARAMS)
     kind = params.get("type")
     data = params.get("fiscal_data")
-    if kind not in FISCAL_TYPES:
+    if not isinstance(kind, str) or kind not in FISCAL_TYPES:  # a list or object: no type
         raise PaymeError(INVALID_PARAMS, "type")
     if not isinstance(data, dict):
         raise PaymeError(INVALID_PARAMS, "fiscal_data")

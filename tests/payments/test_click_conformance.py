@@ -11,7 +11,7 @@ from clinic.payments import invoices
 from clinic.payments.models import PaymentMethod
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
-from tests.payments.provider_support import click_fields, click_post
+from tests.payments.provider_support import FORM, click_fields, click_post
 
 # The provider settings (keys and secrets).
 settings = support.settings
@@ -233,3 +233,54 @@ def test_the_test_tools_run_answers_each_step_with_its_code_note_and_integer_ids
         assert s.get(Invoice, invoice_id).paid_amount == PRICE
         assert (s.get(Invoice, other).paid_amount, s.get(Invoice, other).held_by) == (0, None)
         assert s.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_answers_the_endpoint_gives_itself_carry_our_id_field_as_the_others_do(
+    runtime, anon_client, monkeypatch
+):
+    """A form giving a field twice and one too large (-8), and a call that broke (-7), are
+    answered with the same five fields as any other answer, our id null."""
+    from clinic.payments import click
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepare = click_fields(invoice_id, "50000")
+    complete = click_fields(invoice_id, "50000", prepare_id=1)
+
+    def post(fields, **extra):
+        path = "complete" if "merchant_prepare_id" in fields else "prepare"
+        response = anon_client.post(f"/payments/click/{path}", **extra)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return path, response.get_json()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(click, "prepare", broken)
+    monkeypatch.setattr(click, "complete", broken)
+    for fields in (prepare, complete):
+        twice = "&".join(f"{k}={v}" for k, v in fields.items()) + "&amount=1"
+        cases = [
+            (dict(data=twice, content_type=FORM), -8),
+            (dict(data={**fields, "error_note": "x" * 70_000}), -8),
+            (dict(data=fields), -7),
+        ]
+        for extra, error in cases:
+            path, answer = post(fields, **extra)
+            ours = "merchant_prepare_id" if path == "prepare" else "merchant_confirm_id"
+            assert set(answer) == {"click_trans_id", "merchant_trans_id", ours, "error",
+                                   "error_note"}, (path, error, answer)  # fmt: skip
+            assert (answer["error"], answer[ours]) == (error, None), answer
+
+
+def test_a_call_naming_an_invoice_with_a_leading_zero_is_not_logged_as_that_invoices(
+    runtime, anon_client
+):
+    """ "042" names no invoice (-5): the provider log of invoice 42 does not list the call."""
+    from clinic.models import ProviderLogEntry
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    answer = click_post(anon_client, click_fields(f"0{invoice_id}", "50000"))
+    assert answer["error"] == -5, answer
+    with runtime.db.session() as s:
+        logged = s.scalars(select(ProviderLogEntry).where(ProviderLogEntry.provider == "click"))
+        assert [entry.invoice_id for entry in logged] == [None]

@@ -571,6 +571,9 @@ def test_set_fiscal_data_answers_its_own_codes_32001_unknown_receipt_32602_bad_p
     assert set(unknown["error"]["message"]) == {"ru", "uz", "en"}
     for params, field in (
         ({"id": "f2", "type": "OTHER", "fiscal_data": {}}, "type"),
+        # A type that is an object or a list is no type either (not an internal error).
+        ({"id": "f2", "type": {"PERFORM": 1}, "fiscal_data": {}}, "type"),
+        ({"id": "f2", "type": ["PERFORM"], "fiscal_data": {}}, "type"),
         ({"id": "f2", "type": "PERFORM", "fiscal_data": []}, "fiscal_data"),
         ({"id": 7, "type": "PERFORM", "fiscal_data": {}}, "id"),
         ({"type": "CANCEL", "fiscal_data": {}}, "id"),

@@ -261,11 +261,14 @@ def _click_config() -> click.ClickConfig:
 
 
 def _click(action: str, run):
+    # Every answer of the call names our id of it, null when there is none (as the refusals
+    # of click.prepare and click.complete do): Click reads the same fields from each.
+    ours = {("merchant_prepare_id" if action == "prepare" else "merchant_confirm_id"): None}
     try:
         body = _guard("click", "click", None)
     except RequestEntityTooLarge:
         # Not read: a request without the fields (-8), answered in the protocol.
-        answer = click.answer({}, click.BAD_REQUEST)
+        answer = click.answer({}, click.BAD_REQUEST, **ours)
         return _finish(db.session(), "click", action, b"", answer, code=click.BAD_REQUEST)
     # Click answers everything with its ``error`` field: a body that is not a form has none
     # of the fields (-8).
@@ -276,7 +279,7 @@ def _click(action: str, run):
     session = db.session()
     if form is not None and any(len(values) > 1 for values in form.listvalues()):
         # A field given twice (two amounts) is no one request: an error in it (-8).
-        answer = click.answer(fields, click.BAD_REQUEST)
+        answer = click.answer(fields, click.BAD_REQUEST, **ours)
         return _finish(session, "click", action, body, answer, code=click.BAD_REQUEST, **subject)
     try:
         answer = run(session, fields, _click_config())
@@ -284,7 +287,7 @@ def _click(action: str, run):
         return _finish(session, "click", action, body, answer, code=answer["error"], **subject)
     except Exception:
         log.exception("Click %s failed", action)
-        answer = click.answer(fields, click.UPDATE_FAILED)
+        answer = click.answer(fields, click.UPDATE_FAILED, **ours)
         return _failed(session, "click", action, body, answer, code=click.UPDATE_FAILED, **subject)
 
 
