@@ -59,10 +59,12 @@ def printable(value: str, code_page: str = "CP866") -> str:
     """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
     spelled in Latin letters for a code page without it), and no control character but the
     newline."""
-    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value)).translate(REPLACEMENTS)
+    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value))
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
+        # Spelled before the nearest-letter replacements: Uzbek қ, ғ, ҳ have Latin letters of
+        # their own (Қодирова is Qodirova, not Kodirova), which a Cyrillic page lacks.
         value = _in_latin(value)
-    return value
+    return value.translate(REPLACEMENTS)
 
 
 def _in_latin(value: str) -> str:

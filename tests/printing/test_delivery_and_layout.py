@@ -398,3 +398,13 @@ def test_a_printer_removed_while_its_job_is_on_the_wire_leaves_the_job_to_the_de
     )
     assert result == {"printed": 0, "retry_in": None}
     assert job(runtime, made["id"]).printer_id is None  # a PDF for the desk now
+
+
+def test_uzbek_cyrillic_letters_are_spelled_in_their_own_latin_letters_without_cyrillic():
+    # A printer without Cyrillic spells a name as Uzbek Latin writes it: Қ is Q, ғ is g', ҳ is
+    # h (not K, g and x, the nearest letters a Cyrillic code page has).
+    assert thermal.printable("Қодирова Гўзал ўғли, Ҳасанов, ҚАРШИ", "CP437") == (
+        "Qodirova Go'zal o'g'li, Hasanov, QARSHI"
+    )
+    document = documents.document("t", "t", [documents.text("Ғафуров Ҳақ")], ["ru"])
+    assert b"G'afurov Haq" in thermal.render(document, code_page="CP437")
