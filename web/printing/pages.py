@@ -60,6 +60,8 @@ def printers():
             "testUrl": url_for("printing.test_print", printer_id=0).replace("/0/", "/{id}/"),
             # A printer's last error when it said its paper had run out: said in words.
             "outOfPaper": thermal.OUT_OF_PAPER,
+            # Times are the clinic's (CLINIC_TZ), whatever zone the browser's clock keeps.
+            "timezone": db.runtime().settings.timezone,
             "texts": {
                 **job_texts(),
                 "ready": _("Ready"),
