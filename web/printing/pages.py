@@ -26,6 +26,8 @@ def job_texts() -> dict:
             "pdf_only": _("Print from the browser"),
         },
         "pdf": _("PDF"),
+        # A reprint's mark beside its title, as the paper says "КОПИЯ / COPY" on top.
+        "copy": _("copy"),
         "retry": _("Retry"),
         "retrying": _("Printer not answering, trying again"),
         "out_of_paper": _("Printer out of paper: put in a new roll"),
