@@ -21,8 +21,9 @@ def build_report(self, *, job_id: str) -> dict:
 
 @shared_task(name="reports.send_subscriptions", base=ClinicTask, bind=True)
 def send_subscriptions(self) -> int:
-    """Write each subscription's delivery of its last complete period (once: unique per
-    period), then send what is due; returns how many e-mails this run sent."""
+    """Write each subscription's delivery of its last complete period, and of any period
+    missed while nothing asked (once: unique per period), then send what is due; returns
+    how many e-mails this run sent."""
     runtime = self.runtime
     settings = runtime.settings
     with runtime.db.transaction() as session:

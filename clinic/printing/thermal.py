@@ -16,6 +16,7 @@ import re
 import socket
 import textwrap
 import time
+import unicodedata
 from typing import TYPE_CHECKING
 
 from clinic.printing.templates import COPY_MARK
@@ -59,10 +60,41 @@ def printable(value: str, code_page: str = "CP866") -> str:
     """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
     spelled in Latin letters for a code page without it), and no control character but the
     newline."""
-    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value)).translate(REPLACEMENTS)
+    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value))
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
+        # Spelled before the nearest-letter replacements: Uzbek қ, ғ, ҳ have Latin letters of
+        # their own (Қодирова is Qodirova, not Kodirova), which a Cyrillic page lacks.
         value = _in_latin(value)
-    return value
+    return _nearest(value.translate(REPLACEMENTS), code_page or "CP866")
+
+
+# Letters without an accent to drop that the code pages lack, as their nearest ones.
+NEAREST = str.maketrans({"ı": "i", "×": "x", "‑": "-", "‐": "-", "−": "-", "•": "*"})
+
+
+def _nearest(value: str, code_page: str) -> str:
+    """``value`` with each letter the code page lacks written without its accent where the
+    page has that (Karakalpak Latin Ánvar, Ótegenov as Anvar, Otegenov; "…" as "..."),
+    rather than as the "?" the printer would print."""
+    encoding = code_page.lower()
+    out = []
+    for char in value:
+        if char.isascii() or _encodes(char, encoding):
+            out.append(char)
+            continue
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        ).translate(NEAREST)
+        out.append(plain if plain and _encodes(plain, encoding) else char)
+    return "".join(out)
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeError:
+        return False
+    return True
 
 
 def _in_latin(value: str) -> str:

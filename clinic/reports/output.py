@@ -214,15 +214,43 @@ class PdfWriter:
         self.widths = [first] + [rest] * (len(self.columns) - 1)
         self._header()
 
-    def _fitted_cell(self, width: float, text: str, style: str, size: float, align: str) -> None:
-        """A cell whose text stays inside it: a smaller font first, then cut with "…"."""
-        room = width - 2 * self.doc.c_margin
+    # A text too long for its cell even in the smallest letters (a service's full name) is
+    # wrapped over lines of this size instead, whole, as the CSV and the XLSX hold it.
+    WRAP_FONT = 7
+    WRAP_LINE = 3.2
+
+    def _fitted(self, text: str, style: str, room: float, *, wrap: bool) -> tuple[float, list]:
+        """The font size and the lines of a cell's text inside ``room``: one line in a
+        smaller font first; then, for a text (``wrap``), lines broken between words in
+        ``WRAP_FONT``; a figure that still does not fit is cut with "…"."""
+        size = 8.0
         while size > self.MIN_FONT and self._width(text, style, size) > room:
             size -= 0.5
+        if self._width(text, style, size) <= room:
+            return size, [text]
+        if wrap:
+            return self.WRAP_FONT, self._lines(text, style, self.WRAP_FONT, room)
         while len(text) > 1 and self._width(text, style, size) > room:
             text = text[:-2] + "…"
-        self.doc.set_font(pdf.FAMILY, style, size)
-        self.doc.cell(width, self.ROW_HEIGHT, text, border=1, align=align)
+        return size, [text]
+
+    def _lines(self, text: str, style: str, size: float, room: float) -> list[str]:
+        """``text`` in lines that fit ``room`` at ``size``, broken between words, a word
+        longer than a line broken where the line ends."""
+        lines: list[str] = []
+        for word in text.split():
+            joined = f"{lines[-1]} {word}" if lines else word
+            if lines and self._width(joined, style, size) <= room:
+                lines[-1] = joined
+                continue
+            while len(word) > 1 and self._width(word, style, size) > room:
+                cut = len(word) - 1
+                while cut > 1 and self._width(word[:cut], style, size) > room:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            lines.append(word)
+        return lines or [""]
 
     def _width(self, text: str, style: str, size: float) -> float:
         self.doc.set_font(pdf.FAMILY, style, size)
@@ -266,14 +294,31 @@ class PdfWriter:
         self.doc.set_xy(self.doc.l_margin, y + height)
 
     def add(self, row: tuple, *, bold: bool = False) -> None:
-        if self.doc.get_y() + self.ROW_HEIGHT > self.doc.page_break_trigger:
-            self.doc.add_page()
-            self._header()
+        style = "B" if bold else ""
+        cells = []
         for width, column, value in zip(self.widths, self.columns, row):
             text = NOT_IN_PDF.sub(" ", display(column, value, self.language))
-            align = "L" if column.kind == "text" else "R"
-            self._fitted_cell(width, text, "B" if bold else "", 8, align)
-        self.doc.ln()
+            room = width - 2 * self.doc.c_margin
+            size, lines = self._fitted(text, style, room, wrap=column.kind == "text")
+            cells.append((width, "L" if column.kind == "text" else "R", size, lines))
+        most = max(len(lines) for _w, _a, _s, lines in cells)
+        height = self.ROW_HEIGHT if most == 1 else self.WRAP_LINE * most + 2
+        if self.doc.get_y() + height > self.doc.page_break_trigger:
+            self.doc.add_page()
+            self._header()
+        x, y = self.doc.l_margin, self.doc.get_y()
+        for width, align, size, lines in cells:
+            self.doc.set_font(pdf.FAMILY, style, size)
+            if len(lines) == 1:
+                self.doc.set_xy(x, y)
+                self.doc.cell(width, height, lines[0], border=1, align=align)
+            else:
+                self.doc.rect(x, y, width, height)
+                for index, line in enumerate(lines):
+                    self.doc.set_xy(x, y + 1 + index * self.WRAP_LINE)
+                    self.doc.cell(width, self.WRAP_LINE, line, align=align)
+            x += width
+        self.doc.set_xy(self.doc.l_margin, y + height)
 
     def finish(self, totals: tuple, chart: bytes | None) -> bytes:
         self.add(totals, bold=True)

@@ -30,6 +30,7 @@ from clinic.reports import refusals as R
 from clinic.reports.building import format_reasons, parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
 from clinic.reports.params import LANGUAGES, parse_params
+from clinic.reports.sql import as_date
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -246,35 +247,72 @@ def last_complete_period(frequency: str, today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
+# Periods a subscription catches up at most, when no delivery row was written for days (beat
+# or the whole system stopped over a weekend): each is mailed once, none is left out.
+MAX_CATCH_UP = 31
+
+
+def due_periods(
+    frequency: str, today: date, *, newest: date | None, first: date
+) -> list[tuple[date, date]]:
+    """The periods whose delivery rows are to be written, oldest first: the last complete
+    one, and before it each period after ``newest`` (the latest period written already),
+    back to ``first`` (the subscription's first period) at most, so that a day when nothing
+    asked leaves no period unmailed."""
+    periods = [last_complete_period(frequency, today)]
+    while newest is not None and len(periods) < MAX_CATCH_UP:
+        start, end = last_complete_period(frequency, periods[-1][0])
+        if start <= newest or start < first:
+            break
+        periods.append((start, end))
+    return periods[::-1]
+
+
 def schedule_deliveries(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> int:
-    """Write the missing delivery rows of every active subscription's last complete period;
-    returns how many were new. A row that exists is left alone (unique per period)."""
+    """Write the missing delivery rows of every active subscription's last complete period,
+    and of the periods since the one it had last, which nobody asked for (the system was
+    stopped); returns how many were new. A row that exists is left alone (unique per
+    period)."""
     today = (now or utcnow()).astimezone(tz).date()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     made = 0
+    newest = (
+        select(func.max(ReportDelivery.period_start))
+        .where(ReportDelivery.subscription_id == ReportSubscription.id)
+        .scalar_subquery()
+    )
     subs = session.execute(
-        select(ReportSubscription.id, ReportSubscription.frequency).where(
-            ReportSubscription.active.is_(True)
-        )
+        select(
+            ReportSubscription.id,
+            ReportSubscription.frequency,
+            ReportSubscription.created_at,
+            newest,
+        ).where(ReportSubscription.active.is_(True))
     ).all()
-    for sub_id, frequency in subs:
-        start, end = last_complete_period(frequency, today)
-        result = session.execute(
-            insert(ReportDelivery)
-            .values(
-                subscription_id=sub_id,
-                period_start=start,
-                period_end=end,
-                state=DeliveryState.PENDING,
-                attempts=0,
-                next_attempt_at=now or utcnow(),
-                created_at=utcnow(),
-                error="",
-            )
-            .on_conflict_do_nothing(index_elements=["subscription_id", "period_start"])
-        )
-        made += result.rowcount or 0
+    for sub_id, frequency, created_at, latest in subs:
+        first = last_complete_period(frequency, created_at.astimezone(tz).date())[0]
+        for start, end in due_periods(frequency, today, newest=as_date(latest), first=first):
+            made += _write_delivery(session, insert, sub_id, start, end, now)
     return made
+
+
+def _write_delivery(session: Session, insert, sub_id: int, start: date, end: date, now) -> int:
+    """The delivery row of one period, unless it exists; 1 when it was new."""
+    result = session.execute(
+        insert(ReportDelivery)
+        .values(
+            subscription_id=sub_id,
+            period_start=start,
+            period_end=end,
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now or utcnow(),
+            created_at=utcnow(),
+            error="",
+        )
+        .on_conflict_do_nothing(index_elements=["subscription_id", "period_start"])
+    )
+    return max(result.rowcount or 0, 0)
 
 
 def deliveries_of(session: Session, subscription_id: int, limit: int = 100) -> list[ReportDelivery]:

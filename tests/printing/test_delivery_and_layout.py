@@ -398,3 +398,29 @@ def test_a_printer_removed_while_its_job_is_on_the_wire_leaves_the_job_to_the_de
     )
     assert result == {"printed": 0, "retry_in": None}
     assert job(runtime, made["id"]).printer_id is None  # a PDF for the desk now
+
+
+def test_uzbek_cyrillic_letters_are_spelled_in_their_own_latin_letters_without_cyrillic():
+    # A printer without Cyrillic spells a name as Uzbek Latin writes it: Қ is Q, ғ is g', ҳ is
+    # h (not K, g and x, the nearest letters a Cyrillic code page has).
+    assert thermal.printable("Қодирова Гўзал ўғли, Ҳасанов, ҚАРШИ", "CP437") == (
+        "Qodirova Go'zal o'g'li, Hasanov, QARSHI"
+    )
+    document = documents.document("t", "t", [documents.text("Ғафуров Ҳақ")], ["ru"])
+    assert b"G'afurov Haq" in thermal.render(document, code_page="CP437")
+
+
+@pytest.mark.parametrize("code_page", ["CP866", "CP1251", "CP437"])
+def test_latin_letters_with_accents_a_code_page_lacks_print_without_them_not_as_question_marks(
+    code_page,
+):
+    # Karakalpak Latin names (Ánvar, Ótegenov, Ǵayrat, Nıyaz) and a pasted "…" or "×".
+    text = "Ánvar Ótegenov, Ǵayrat Nıyaz: 2×3…"
+    document = documents.document("t", "t", [documents.text(text)], ["ru"])
+    payload = thermal.render(document, code_page=code_page)
+    assert b"Anvar Otegenov, Gayrat Niyaz: 2x3" in payload and b"?" not in payload
+    # What the code page has stays as it is: Cyrillic on a Cyrillic page, é on CP437.
+    if code_page != "CP437":
+        assert thermal.printable("Йўл ё", code_page) == "Йўл ё"
+    else:
+        assert thermal.printable("Café", code_page) == "Café"

@@ -112,3 +112,11 @@ def test_a_desk_says_in_its_language_that_the_printer_is_out_of_paper(
 def _config(page: str, element_id: str) -> dict:
     found = re.search(rf'id="{element_id}">(.*?)</script>', page, re.S)
     return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+@pytest.mark.parametrize("lang, word", [("ru", "копия"), ("uz", "nusxa"), ("en", "copy")])
+def test_a_desk_marks_a_reprint_in_its_own_language(client_as, backend, lang, word):
+    # The list of print jobs marks a copy in the page's words, not in Russian on every desk.
+    page = client_as("registrar").get(f"/queue/desk?lang={lang}").get_data(as_text=True)
+    assert _config(page, "print-status-config")["texts"]["copy"] == word

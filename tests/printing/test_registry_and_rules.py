@@ -4,6 +4,8 @@ job left mid-send by a killed worker, a pause not over yet, PDF-only printers.""
 from __future__ import annotations
 
 import io
+import json
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -384,3 +386,10 @@ def test_the_desks_pages_carry_their_print_status(client_as):
     assert desk.status_code == 200 and b"print-status.js" in desk.data
     cashier = client_as("cashier").get("/payments/desk")
     assert cashier.status_code == 200 and b'data-print-scope="cashier"' in cashier.data
+
+
+def test_the_printers_page_says_since_when_a_printer_fails_in_clinic_time(client_as):
+    # Its page writes times in the clinic's zone, as the desks do, not in the browser's.
+    page = client_as("admin").get("/admin/printers").get_data(as_text=True)
+    config = json.loads(re.search(r'id="printers-config">(.*?)</script>', page, re.S).group(1))
+    assert config["timezone"] == "Asia/Tashkent"

@@ -201,11 +201,12 @@ def test_pdf_cells_keep_long_names_and_headings_inside_their_borders():
     header = list(written)
     written.clear()
     writer.add((name, 2, 1, 50.0, 12.5, 1_234_567_890))
-    assert len(written) == len(COLUMNS)
     assert all(width <= w for w, _text, width in header + written), header + written
-    # Wrapped or shrunk to fit, never cut: every word of every heading is on the page.
+    # Wrapped or shrunk to fit, never cut: every word of every heading is on the page, and
+    # of the name (over two lines of its cell), each figure on one line.
     assert " ".join(text for _w, text, _width in header) == " ".join(headings)
-    assert written[0][1].startswith("УЗИ органов брюшной")
+    assert " ".join(text for _w, text, _width in written[:2]) == name
+    assert len(written) == len(COLUMNS) + 1
 
 
 def test_pdf_headings_of_a_wide_table_are_wrapped_whole_not_cut():
@@ -305,3 +306,25 @@ def test_a_name_pasted_with_a_control_character_is_a_space_in_the_spreadsheet_an
     text = PdfReader(io.BytesIO(rendered.files["pdf"][1])).pages[0].extract_text()
     assert "Каримова Дилноза" in text and "\x0b" not in text
     assert rendered.totals[2] == 12_000_000  # the day's money, as in the other formats
+
+
+def test_a_name_too_long_for_its_pdf_cell_is_wrapped_whole_not_cut():
+    # A service's full name (up to 200 characters) is in the PDF as in the CSV and the XLSX.
+    words = ["УЗИ", "органов", "брюшной", "полости"] * 12 + ["Gʻijduvon", "boʻlimi", "oxiri"]
+    name = " ".join(words)
+    writer = output.PdfWriter(built([]), [c.key for c in COLUMNS], ["T", "p"])
+    written, cell = [], writer.doc.cell
+
+    def measured(w, h, text, **kwargs):
+        written.append((w, text, writer.doc.get_string_width(text)))
+        return cell(w, h, text, **kwargs)
+
+    writer.doc.cell = measured
+    for _ in range(30):  # rows of several lines, over more than one page
+        writer.add((name, 2, 1, 50.0, 12.5, 1_234_567_890))
+    writer.doc.cell = cell
+    reader = PdfReader(io.BytesIO(writer.finish(("Total", 60, 30, 50.0, None, 0), None)))
+    assert len(reader.pages) > 1
+    assert all(width <= w for w, _text, width in written), written
+    page = " ".join(reader.pages[0].extract_text().split())
+    assert name in page and "…" not in page

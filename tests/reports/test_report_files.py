@@ -4,6 +4,8 @@ figures say. And the API's doors: validation, a doctor's own figures, someone el
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 
 import pytest
@@ -12,7 +14,7 @@ from pypdf import PdfReader
 
 from clinic.jobs.models import Job
 from tests.conftest import ONE_BACKEND
-from tests.reports.fixtures import make_day
+from tests.reports.fixtures import make_day, utc
 
 
 def wait_for_job(runtime, job_id: str, timeout: float = 60) -> Job:
@@ -160,3 +162,14 @@ def test_a_report_and_a_subscription_refused_name_every_field_wrong_at_once(clie
         "email": ["email_format"],
         "formats": ["unknown_format"],
     }
+
+
+def test_the_report_page_starts_its_period_on_the_clinics_day_not_the_browsers(
+    client_as, monkeypatch
+):
+    # 19:30 UTC on the 9th is already the 10th in Tashkent: the page's period runs from the
+    # first of March to the 10th, whatever day the browser's clock says it is.
+    monkeypatch.setattr("web.reports.pages.utcnow", lambda: utc(2026, 3, 9, 19, 30))
+    page = client_as("manager").get("/reports").get_data(as_text=True)
+    config = json.loads(re.search(r'id="reports-config">(.*?)</script>', page, re.S).group(1))
+    assert config["today"] == "2026-03-10"

@@ -15,7 +15,7 @@ from clinic.base import utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.reports import mailing
 from clinic.reports import subscriptions as subs
-from clinic.reports.models import DeliveryState, ReportDelivery
+from clinic.reports.models import DeliveryState, ReportDelivery, ReportSubscription
 from tests.conftest import PASSWORD, free_port, make_settings
 from tests.races import wait_for, waits_for_a_lock
 from tests.reports.fixtures import DAY, NEXT, local, make_day
@@ -482,3 +482,26 @@ def test_the_same_report_subscribed_twice_at_once_arrives_once(runtime):
     with runtime.db.session() as s:
         mailed = [sub.email for sub in subs.all_subscriptions(s) if sub.active]
     assert sorted(mailed) == ["boss@example.test", "first@example.test"]
+
+
+def test_days_when_nothing_asked_for_the_report_are_each_mailed_once_not_left_out(runtime):
+    """The system stopped from Thursday to Monday morning (or beat did): the days it missed are
+    written when it is back, each once, the weekly report of a week missed too; a new
+    subscription starts with the last period only, never with the days before it."""
+    daily = subscribe(runtime)
+    weekly = subscribe(runtime, frequency="weekly")
+    with runtime.db.transaction() as s:
+        s.execute(update(ReportSubscription).values(created_at=local(date(2026, 2, 1), 9)))
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 5), 6))
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 9), 6))
+        subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 24), 6))
+    periods = {daily: [], weekly: []}
+    for delivery in deliveries(runtime):
+        periods[delivery.subscription_id].append(delivery.period_start.isoformat())
+    assert periods[daily] == [f"2026-03-{day:02d}" for day in range(4, 24)]
+    assert periods[weekly] == ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16"]
+    # Made now, a subscription's first e-mail is of the period that closed last.
+    other = subscribe(runtime, email="new@example.test")
+    with runtime.db.transaction() as s:
+        subs.schedule_deliveries(s, tz=runtime.settings.tz)
+    assert len([d for d in deliveries(runtime) if d.subscription_id == other]) == 1

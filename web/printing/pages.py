@@ -26,6 +26,8 @@ def job_texts() -> dict:
             "pdf_only": _("Print from the browser"),
         },
         "pdf": _("PDF"),
+        # A reprint's mark beside its title, as the paper says "КОПИЯ / COPY" on top.
+        "copy": _("copy"),
         "retry": _("Retry"),
         "retrying": _("Printer not answering, trying again"),
         "out_of_paper": _("Printer out of paper: put in a new roll"),
@@ -60,6 +62,8 @@ def printers():
             "testUrl": url_for("printing.test_print", printer_id=0).replace("/0/", "/{id}/"),
             # A printer's last error when it said its paper had run out: said in words.
             "outOfPaper": thermal.OUT_OF_PAPER,
+            # Times are the clinic's (CLINIC_TZ), whatever zone the browser's clock keeps.
+            "timezone": db.runtime().settings.timezone,
             "texts": {
                 **job_texts(),
                 "ready": _("Ready"),

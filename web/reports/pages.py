@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select, true
 
-from clinic.base import FIRST_DAY, LAST_DAY
+from clinic.base import FIRST_DAY, LAST_DAY, utcnow
 from clinic.money import money_style
 from clinic.reference.models import Department, Doctor
 from clinic.reports import refusals as R
@@ -129,6 +129,9 @@ def reports():
         "groupings": groupings,
         "language": language,
         "subscriptions": everything,
+        # The clinic's day (CLINIC_TZ), which the period's fields start from: the browser's
+        # own clock may keep another zone's date (a laptop abroad, a clock left on UTC).
+        "today": utcnow().astimezone(db.runtime().settings.tz).date().isoformat(),
     }
     return render_template(
         "reports/reports.html",

@@ -50,7 +50,8 @@
     var li = element("li", "print-job print-job--" + job.state);
     li.setAttribute("data-job-id", job.id);
     li.setAttribute("data-state", job.state);
-    li.appendChild(element("span", "print-job__title", job.title + (job.copy ? " (КОПИЯ)" : "")));
+    var title = job.title + (job.copy ? " (" + texts.copy + ")" : "");
+    li.appendChild(element("span", "print-job__title", title));
     var said = texts.states[job.state] || job.state;
     if (job.state === "queued" && job.attempts > 0) said = texts.retrying;
     if (job.last_error === config.out_of_paper && job.state === "queued") said = texts.out_of_paper;

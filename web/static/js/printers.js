@@ -13,11 +13,22 @@
   var errorBox = document.getElementById("printers-error");
   var printers = {};
 
+  // A time in the clinic's zone and the page's language, as the desks write their times.
+  function when(iso) {
+    try {
+      return new Date(iso).toLocaleString(document.documentElement.lang, {
+        timeZone: config.timezone,
+      });
+    } catch (e) {
+      return iso;
+    }
+  }
+
   function stateText(p) {
     if (p.kind === "pdf") return texts.pdfOnly;
     if (p.state === "ready") return texts.ready;
     return Q.fill(texts.failingSince, {
-      time: new Date(p.failing_since).toLocaleString(),
+      time: when(p.failing_since),
       error: p.last_error === config.outOfPaper ? texts.out_of_paper : p.last_error,
     });
   }

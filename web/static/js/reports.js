@@ -41,14 +41,11 @@
   kind.addEventListener("change", fillGroupings);
   fillGroupings();
 
-  var today = new Date();
-  var first = new Date(today.getFullYear(), today.getMonth(), 1);
-  function iso(d) {
-    var m = String(d.getMonth() + 1).padStart(2, "0");
-    return d.getFullYear() + "-" + m + "-" + String(d.getDate()).padStart(2, "0");
-  }
-  form.elements.start.value = iso(first);
-  form.elements.end.value = iso(today);
+  // The period runs from the first of the clinic's month to the clinic's today (its time
+  // zone, as the server counts it), whatever zone this browser's clock keeps.
+  var today = config.today;
+  form.elements.start.value = today.slice(0, 8) + "01";
+  form.elements.end.value = today;
 
   function showError(message) {
     errorBox.textContent = message;
