@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -298,6 +300,12 @@ def test_an_invoice_of_an_earlier_day_is_found_by_its_number(client_as, runtime)
     assert cashier.get("/api/v1/payments/invoices?number=26-9999999").get_json() == []
     refused = cashier.get("/api/v1/payments/invoices?number=" + "1" * 21)
     assert refused.status_code == 422 and "number" in refused.get_json()["errors"]
+
+    # The cashier's page asks the same: an invoice brought back on a later day, by its number.
+    html = cashier.get("/payments/desk?lang=ru").get_data(as_text=True)
+    assert '<form id="invoice-find"' in html and "Номер счёта" in html
+    config = re.search(r'id="cashier-config">(.*?)</script>', html).group(1)
+    assert json.loads(config)["texts"]["notFound"] == "Счёта с номером {number} нет."
 
 
 def test_an_invoice_of_the_day_before_paid_today_stays_on_the_days_list(client_as, runtime):

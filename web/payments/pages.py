@@ -58,6 +58,9 @@ def _texts() -> dict:
             "Shift closed: expected {expected}, counted {counted}, difference {diff}."
         ),
         "nothing": _("No invoices today."),
+        # An invoice of any day found by its number joins the list (to refund or reprint).
+        "found": _("Invoice {number} is on the list."),
+        "notFound": _("No invoice is numbered {number}."),
         "network": _("The server could not be reached. Check the connection and try again."),
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),

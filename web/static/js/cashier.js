@@ -17,6 +17,7 @@
   var shiftState = document.getElementById("shift-state");
   var openForm = document.getElementById("shift-open");
   var closeForm = document.getElementById("shift-close");
+  var findForm = document.getElementById("invoice-find");
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
   // invoice id -> {field name: typed text}: what the cashier typed in a row, kept while the
@@ -398,6 +399,28 @@
       .then(function () {
         target.disabled = false;
       });
+  });
+
+  // -- an invoice of an earlier day, by its number ----------------------------------------
+
+  findForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var number = findForm.elements.number.value.trim();
+    if (!number) return;
+    var url = config.api + "?number=" + encodeURIComponent(number);
+    Q.api("GET", url).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      var found = answer.body[0];
+      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
+      // On the list until the page is loaded again, kept up to date by its events.
+      remember(found);
+      render();
+      Q.say(errorBox, "");
+      Q.say(statusBox, Q.fill(texts.found, { number: found.number }));
+      findForm.reset();
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
   });
 
   // -- the shift ---------------------------------------------------------------------------
