@@ -68,6 +68,9 @@ def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, r
         100_000_00,
         0,
     )
+    # Closed again from a second screen: the code the page words ("Open your shift first").
+    again = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert (again.status_code, again.get_json()["code"]) == (404, "no_open_shift")
 
 
 def _paid_above_the_limit(runtime, cashier, method: str) -> tuple[dict, str, dict]:

@@ -446,7 +446,11 @@
     e.preventDefault();
     var cash = tiyin(openForm.elements.opening_cash.value);
     Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
-      if (answer.status !== 201) return fail(answer);
+      if (answer.status !== 201) {
+        // Opened meanwhile at another screen: show it as it is.
+        if (answer.body && answer.body.code === "shift_open") refreshShift();
+        return fail(answer);
+      }
       Q.say(errorBox, "");
       showShift(answer.body);
     }, function () {
@@ -458,7 +462,11 @@
     e.preventDefault();
     var counted = tiyin(closeForm.elements.counted_cash.value);
     Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
-      if (answer.status !== 200) return fail(answer);
+      if (answer.status !== 200) {
+        // Closed meanwhile at another screen: show it as it is.
+        if (answer.body && answer.body.code === "no_open_shift") refreshShift();
+        return fail(answer);
+      }
       Q.say(errorBox, "");
       Q.say(
         statusBox,
