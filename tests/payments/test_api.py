@@ -346,3 +346,28 @@ def test_the_days_list_asked_for_one_status_finds_it_behind_a_full_page_of_other
     assert [i["id"] for i in listed] == [waiting["id"]]
     cancelled = cashier.get("/api/v1/payments/invoices?status=cancelled").get_json()
     assert len(cancelled) == DESK_LIST_LIMIT
+
+
+def test_a_refund_asked_as_cash_comes_from_the_cash_part_and_a_wrong_way_names_the_method(
+    client_as, runtime
+):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime, price=100_000_00)
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    invoice = _invoice(cashier, patient, service)
+    url = f"/api/v1/payments/invoices/{invoice['id']}"
+    cashier.post(url + "/pay", json={"method": "cash", "amount": 40_000_00})
+    cashier.post(url + "/pay", json={"method": "card"})
+    given = cashier.post(url + "/refunds", json={"amount": 30_000_00, "reason": "УЗИ не сделано",
+                                                 "method": "cash"})  # fmt: skip
+    assert given.status_code == 201, given.get_json()
+    detail = cashier.get(url).get_json()
+    cash = next(p for p in detail["payments"] if p["method"] == "cash")
+    assert given.get_json()["refund"]["payment_id"] == cash["id"]
+    refused = cashier.post(
+        url + "/refunds", json={"amount": 1_00, "reason": "x", "method": "payme"}
+    )
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"method"}
+    page = cashier.get("/payments/desk?lang=uz").get_data(as_text=True)
+    texts = json.loads(re.search(r'id="cashier-config">(.*?)</script>', page).group(1))["texts"]
+    assert texts["refundAs"] == "Qanday qaytarish" and "method" in texts["fields"]

@@ -200,6 +200,7 @@ def refund(data, invoice_id: int):
         amount=data["amount"],
         reason=data["reason"],
         payment_id=data["payment_id"],
+        method=data["method"],
         idempotency_key=data["idempotency_key"],
         shift_id=data["shift_id"],
         may_refund_large=identity.can("payments.refund_large"),

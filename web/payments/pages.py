@@ -49,6 +49,9 @@ def _texts() -> dict:
         "refund": _("Refund"),
         "refundAmount": _("Amount to refund (sum)"),
         "refundReason": _("Reason"),
+        # Part paid in cash and part by card: the patient says how he gets it back.
+        "refundAs": _("Give back as"),
+        "refundAsPaid": _("As paid last"),
         "refunded": _("Refund of {amount} recorded."),
         "reprint": _("Reprint receipt"),
         "reprinted": _("Receipt {number} sent to the printer."),
@@ -87,6 +90,7 @@ def _texts() -> dict:
                 "Check the amount to refund: at most what one payment of the invoice has left."
             ),
             "reason": _("Give the reason for the refund."),
+            "method": _("Nothing paid that way is left to give back on this invoice."),
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
         },

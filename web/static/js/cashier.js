@@ -92,10 +92,32 @@
     return label;
   }
 
+  /** How the money goes back: as the newest payment that covers it came in, in cash or to
+   * the card (part paid each way: the patient says which). */
+  function refundMethod(invoiceId) {
+    var field = Q.element("select");
+    field.name = "refund_method";
+    field.title = texts.refundAs;
+    field.setAttribute("aria-label", texts.refundAs);
+    [
+      ["", texts.refundAsPaid],
+      ["cash", texts.cash],
+      ["card", texts.card],
+    ].forEach(function (option) {
+      var item = Q.element("option", "", option[1]);
+      item.value = option[0];
+      field.appendChild(item);
+    });
+    var typed = drafts[invoiceId] && drafts[invoiceId].refund_method;
+    field.value = typed || "";
+    return field;
+  }
+
   /** Refund fields and button: for what was paid of an invoice and not given back. */
   function refundControls(actions, invoice) {
     actions.appendChild(input("refund_amount", texts.refundAmount, invoice.id));
     actions.appendChild(input("refund_reason", texts.refundReason, invoice.id));
+    actions.appendChild(refundMethod(invoice.id));
     actions.appendChild(button(texts.refund, "refund"));
   }
 
@@ -233,13 +255,15 @@
     invoices[invoice.id] = invoice;
   }
 
-  body.addEventListener("input", function (e) {
+  function draft(e) {
     var tr = e.target.closest("tr[data-invoice-id]");
     if (!tr || !e.target.name) return;
     var id = tr.getAttribute("data-invoice-id");
     drafts[id] = drafts[id] || {};
     drafts[id][e.target.name] = e.target.value;
-  });
+  }
+  body.addEventListener("input", draft);
+  body.addEventListener("change", draft); // a choice made in a list
 
   /** The amount typed for a payment in tiyin, or the refusal naming the field. */
   function amountToPay(invoice, typed) {
@@ -302,6 +326,8 @@
     var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
     var reason = tr.querySelector("input[name=refund_reason]").value;
     var data = { amount: amount, reason: reason, idempotency_key: key() };
+    var method = tr.querySelector("select[name=refund_method]").value;
+    if (method) data.method = method;
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
         if (answer.status !== 201) return fail(answer);
