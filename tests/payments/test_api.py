@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from clinic.models import Invoice, Payment
+from clinic.models import Invoice, OutboxEvent, Payment
 from clinic.payments.desk import DESK_LIST_LIMIT
 from clinic.reference import patients
 from tests.payments.fixtures import make_patient, make_service
@@ -112,6 +112,13 @@ def test_a_manager_gives_a_large_sum_back_in_cash_from_the_cashiers_drawer(clien
     given = manager.post(refund_url, json={**large, "shift_id": shift["id"]})
     assert given.status_code == 201, given.get_json()
     assert given.get_json()["refund"]["approved_by"] == manager.username
+    # The answer, and the desk's refund.recorded, name the drawer it left (her page follows).
+    assert given.get_json()["refund"]["shift_id"] == shift["id"]
+    with runtime.db.session() as s:
+        told = s.scalars(
+            select(OutboxEvent.data).where(OutboxEvent.type == "refund.recorded")
+        ).all()
+    assert [e["refund"]["shift_id"] for e in told] == [shift["id"]]
     # The cash left the cashier's drawer: her shift closes counting it.
     drawer = cashier.get("/api/v1/payments/shifts/current").get_json()["shift"]
     assert drawer["cash_in_drawer"] == 100_000_00 - 1

@@ -148,6 +148,10 @@ class RefundOut(Schema):
     amount = fields.Integer()
     reason = fields.String()
     provider_ref = fields.String(allow_none=True)
+    shift_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The cashier's shift it was given in: cash left its drawer."},
+    )
     actor = fields.String()
     approved_by = fields.String(allow_none=True)
     created_at = fields.String()

@@ -451,7 +451,10 @@
 
   // -- the shift ---------------------------------------------------------------------------
 
+  var shiftId = null; // the cashier's open shift: its drawer's cash is shown
+
   function showShift(shift) {
+    shiftId = shift ? shift.id : null;
     openForm.hidden = !!shift;
     closeForm.hidden = !shift;
     shiftState.textContent = shift
@@ -523,6 +526,10 @@
         remember(event.data.invoice);
         render();
       }
+      // Cash given back from this drawer at another screen (a manager at this desk): the
+      // drawer's figure follows.
+      var given = event.data && event.data.refund;
+      if (given && shiftId !== null && given.shift_id === shiftId) refreshShift();
     },
     onError: function () {
       Q.say(errorBox, texts.forbidden);
