@@ -13,7 +13,7 @@ from clinic.reference.models import Service
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
-# The largest amount of one payment or refund, and so of an invoice: ten billion UZS.
+# The largest amount of one payment or refund, and so of an invoice: ten trillion UZS.
 MAX_AMOUNT = 10**15
 
 

@@ -129,13 +129,18 @@ def refund_at_desk(
     payment_id: int | None = None,
     idempotency_key: str | None = None,
     shift_id: int | None = None,
+    method: str | None = None,
 ):
     """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
     refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``), or the
     open shift named by ``shift_id``: another cashier's only for someone who may give large
     refunds (a manager giving a large sum back from the drawer of the desk he stands at). The
     same ``idempotency_key`` again (a repeated click, a resent request) gives back once and
-    answers with the first refund."""
+    answers with the first refund. ``method`` (cash or card): given back the way the patient
+    asks, from the invoice's newest payment of that kind that covers it (part paid in cash
+    and part by card, the cash is given back in cash)."""
+    if method is not None and method not in PaymentMethod.DESK:
+        raise ValidationFailed("cash or card", errors={"method": ["cash or card"]})
     key = None
     if idempotency_key is not None:
         key = f"{DESK_PROVIDER}:{cashier_id}:{_checked_key(idempotency_key)}"
@@ -157,6 +162,11 @@ def refund_at_desk(
             raise ValidationFailed(
                 "not a payment of this invoice", errors={"payment_id": ["not of this invoice"]}
             )
+        if method is not None and target.method != method:
+            raise ValidationFailed(
+                f"payment {target.id} was paid by {target.method}",
+                errors={"method": [f"the payment was paid by {target.method}"]},
+            )
         if refunded_by_its_provider(target):
             raise Conflict(
                 f"a {target.provider} payment is refunded by {target.provider}: its refund"
@@ -167,7 +177,7 @@ def refund_at_desk(
     else:
         refuse_nothing_paid(invoice)  # nothing paid to give back: say so, not "amount"
         amount = whole_tiyin(amount, "amount", positive=True)
-        target = _desk_payment_to_refund(session, invoice, amount)
+        target = _desk_payment_to_refund(session, invoice, amount, method)
     if target.method == PaymentMethod.CASH:
         if shift is None:
             raise Conflict("open your shift to give cash back", code="no_open_shift")
@@ -201,7 +211,18 @@ def refunded_by_its_provider(payment: Payment) -> bool:
     return payment.provider not in (None, DESK_PROVIDER, "click")
 
 
-def _desk_payment_to_refund(session: Session, invoice: Invoice, amount: int) -> Payment:
+def _desk_payment_to_refund(
+    session: Session, invoice: Invoice, amount: int, method: str | None = None
+) -> Payment:
+    if method is not None:
+        paid = invoices.payments_of(session, invoice.id)
+        if not any(p.method == method and p.amount > p.refunded_amount for p in paid):
+            raise ValidationFailed(
+                f"nothing paid by {method} is left to give back",
+                errors={"method": [f"nothing paid by {method} left to give back"]},
+            )
+        # Of the kind asked for only: never the card's money handed back in cash.
+        return payment_to_refund(session, invoice, amount, among=lambda p: p.method == method)
     try:
         return payment_to_refund(
             session, invoice, amount, among=lambda p: not refunded_by_its_provider(p)

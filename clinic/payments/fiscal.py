@@ -75,3 +75,9 @@ def spread(reduction: int, amounts: list[int]) -> list[int]:
         shares[index] += extra
         left -= extra
     return shares
+
+
+def vat_in(amount: int, percent: int) -> int:
+    """The VAT included in ``amount`` (tiyin), rounded half up to the tiyin: prices are
+    with VAT, so it is ``amount * percent / (100 + percent)``."""
+    return (2 * amount * percent + 100 + percent) // (2 * (100 + percent))

@@ -143,11 +143,13 @@ def create_invoice(
     year = now.astimezone(tz).year
     invoice.number = f"{year % 100:02d}-{invoice.id:07d}"
     session.flush()
+    if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
+        _settle(session, invoice, actor=actor, now=now)
+    # After settling: the desk's list is told the state this transaction commits (paid, for
+    # a free invoice), not an open one with nothing due that no screen may take money for.
     record_event(
         session, ev.DESK_CHANNEL, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice)}
     )
-    if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
-        _settle(session, invoice, actor=actor, now=now)
     return invoice
 
 
@@ -190,9 +192,9 @@ def set_discount(
     )
     invoice.total = invoice.subtotal - invoice.discount
     session.flush()
-    _changed(session, invoice, "discount")
-    if invoice.total == 0:
+    if invoice.total == 0:  # a full discount settles it: the event says so (as above)
         _settle(session, invoice, actor=actor, now=utcnow())
+    _changed(session, invoice, "discount")
     return invoice
 
 

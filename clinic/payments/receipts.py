@@ -18,6 +18,7 @@ from clinic.base import iso, utcnow
 from clinic.events import record_event
 from clinic.money import format_money
 from clinic.payments import events as ev
+from clinic.payments.fiscal import spread, vat_in
 from clinic.payments.invoices import CLINIC_TZ, payments_of
 from clinic.payments.models import Invoice, Refund
 from clinic.payments.refunds import given_back_while_open
@@ -86,10 +87,14 @@ def receipt_message(
         f"Чек / Chek № {invoice.number}",
         f"Дата / Sana: {invoice.paid_at.astimezone(tz).strftime(TIME_FORMAT)}",
     ]
-    rows = [
-        f"{line.title} x{line.quantity}: {format_money(line.amount, 'ru')}"
-        for line in invoice.lines
-    ]
+    rows = []
+    # The VAT each line holds, after its share of the discount: the printed receipt's own.
+    shares = spread(invoice.discount, [line.amount for line in invoice.lines])
+    for line, share in zip(invoice.lines, shares):
+        rows.append(f"{line.title} x{line.quantity}: {format_money(line.amount, 'ru')}")
+        if line.vat_percent:
+            vat = vat_in(line.amount - share, line.vat_percent)
+            rows.append(f"  НДС / QQS {line.vat_percent}%: {format_money(vat, 'ru')}")
     if invoice.discount:
         rows.append(f"Скидка / Chegirma: -{format_money(invoice.discount, 'ru')}")
     rows.append(f"Итого / Jami: {format_money(invoice.total, 'ru')}")

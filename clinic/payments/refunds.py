@@ -83,6 +83,8 @@ def refund_as_dict(refund: Refund) -> dict:
         "amount": refund.amount,
         "reason": refund.reason,
         "provider_ref": refund.provider_ref,
+        # The shift whose drawer gave the cash back (a manager's from a cashier's drawer).
+        "shift_id": refund.shift_id,
         "actor": refund.actor,
         "approved_by": refund.approved_by,
         "created_at": iso(refund.created_at),

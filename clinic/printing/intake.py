@@ -206,11 +206,6 @@ def discount_shares(lines: list[dict], discount: int) -> list[int]:
     return fiscal.spread(discount, [line["amount"] for line in lines])
 
 
-def vat_in(amount: int, percent: int) -> int:
-    """The VAT included in ``amount`` (tiyin), rounded half up to the tiyin."""
-    return (2 * amount * percent + 100 + percent) // (2 * (100 + percent))
-
-
 def _doctor_of(session: Session, invoice: Invoice | None) -> str | None:
     """The doctor the invoice pays for: its appointment's, else its ticket's queue's."""
     if invoice is None:
@@ -249,7 +244,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     invoice = session.get(Invoice, data["invoice_id"])
     patient = session.get(Patient, invoice.patient_id) if invoice else None
     lines = [
-        {**line, "vat": vat_in(line["amount"] - share, line["vat_percent"])}
+        {**line, "vat": fiscal.vat_in(line["amount"] - share, line["vat_percent"])}
         for line, share in zip(data["lines"], discount_shares(data["lines"], data["discount"]))
     ]
     paid_at = invoice.paid_at if invoice and invoice.paid_at else utcnow()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from clinic.models import Invoice, Payment
+from clinic.models import Invoice, OutboxEvent, Payment
 from clinic.payments.desk import DESK_LIST_LIMIT
 from clinic.reference import patients
 from tests.payments.fixtures import make_patient, make_service
@@ -66,6 +68,9 @@ def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, r
         100_000_00,
         0,
     )
+    # Closed again from a second screen: the code the page words ("Open your shift first").
+    again = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 0})
+    assert (again.status_code, again.get_json()["code"]) == (404, "no_open_shift")
 
 
 def _paid_above_the_limit(runtime, cashier, method: str) -> tuple[dict, str, dict]:
@@ -107,6 +112,13 @@ def test_a_manager_gives_a_large_sum_back_in_cash_from_the_cashiers_drawer(clien
     given = manager.post(refund_url, json={**large, "shift_id": shift["id"]})
     assert given.status_code == 201, given.get_json()
     assert given.get_json()["refund"]["approved_by"] == manager.username
+    # The answer, and the desk's refund.recorded, name the drawer it left (her page follows).
+    assert given.get_json()["refund"]["shift_id"] == shift["id"]
+    with runtime.db.session() as s:
+        told = s.scalars(
+            select(OutboxEvent.data).where(OutboxEvent.type == "refund.recorded")
+        ).all()
+    assert [e["refund"]["shift_id"] for e in told] == [shift["id"]]
     # The cash left the cashier's drawer: her shift closes counting it.
     drawer = cashier.get("/api/v1/payments/shifts/current").get_json()["shift"]
     assert drawer["cash_in_drawer"] == 100_000_00 - 1
@@ -299,6 +311,12 @@ def test_an_invoice_of_an_earlier_day_is_found_by_its_number(client_as, runtime)
     refused = cashier.get("/api/v1/payments/invoices?number=" + "1" * 21)
     assert refused.status_code == 422 and "number" in refused.get_json()["errors"]
 
+    # The cashier's page asks the same: an invoice brought back on a later day, by its number.
+    html = cashier.get("/payments/desk?lang=ru").get_data(as_text=True)
+    assert '<form id="invoice-find"' in html and "Номер счёта" in html
+    config = re.search(r'id="cashier-config">(.*?)</script>', html).group(1)
+    assert json.loads(config)["texts"]["notFound"] == "Счёта с номером {number} нет."
+
 
 def test_an_invoice_of_the_day_before_paid_today_stays_on_the_days_list(client_as, runtime):
     cashier = client_as("cashier")
@@ -335,3 +353,28 @@ def test_the_days_list_asked_for_one_status_finds_it_behind_a_full_page_of_other
     assert [i["id"] for i in listed] == [waiting["id"]]
     cancelled = cashier.get("/api/v1/payments/invoices?status=cancelled").get_json()
     assert len(cancelled) == DESK_LIST_LIMIT
+
+
+def test_a_refund_asked_as_cash_comes_from_the_cash_part_and_a_wrong_way_names_the_method(
+    client_as, runtime
+):
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime, price=100_000_00)
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    invoice = _invoice(cashier, patient, service)
+    url = f"/api/v1/payments/invoices/{invoice['id']}"
+    cashier.post(url + "/pay", json={"method": "cash", "amount": 40_000_00})
+    cashier.post(url + "/pay", json={"method": "card"})
+    given = cashier.post(url + "/refunds", json={"amount": 30_000_00, "reason": "УЗИ не сделано",
+                                                 "method": "cash"})  # fmt: skip
+    assert given.status_code == 201, given.get_json()
+    detail = cashier.get(url).get_json()
+    cash = next(p for p in detail["payments"] if p["method"] == "cash")
+    assert given.get_json()["refund"]["payment_id"] == cash["id"]
+    refused = cashier.post(
+        url + "/refunds", json={"amount": 1_00, "reason": "x", "method": "payme"}
+    )
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"method"}
+    page = cashier.get("/payments/desk?lang=uz").get_data(as_text=True)
+    texts = json.loads(re.search(r'id="cashier-config">(.*?)</script>', page).group(1))["texts"]
+    assert texts["refundAs"] == "Qanday qaytarish" and "method" in texts["fields"]

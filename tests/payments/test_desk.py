@@ -451,6 +451,34 @@ def test_a_part_paid_by_a_patient_who_leaves_is_given_back_and_the_invoice_cance
         assert sorted(paid) == [10_000_00, 19_000_00]
 
 
+def test_a_service_paid_part_in_cash_and_part_by_card_is_given_back_the_way_the_patient_asks(
+    runtime, make_user
+):
+    cashier = make_user("cashier")
+    _open(runtime, cashier, opening_cash=0)
+    invoice_id = make_invoice(runtime, [150_000_00, 70_000_00])
+    cash = _take(runtime, invoice_id, cashier, method="cash", amount=100_000_00)
+    card = _take(runtime, invoice_id, cashier, method="card")  # the rest, 120 000
+    # The 70 000 service back in cash, though the card payment (the newest) covers it too.
+    given = _give_back(runtime, invoice_id, cashier, amount=70_000_00, method="cash")
+    assert given.payment_id == cash.id
+    with runtime.db.session() as s:
+        assert shifts.cash_in_drawer(s, shifts.current_shift(s, cashier)) == 30_000_00
+    for asked, field in [
+        ({"amount": 30_000_01, "method": "cash"}, "amount"),  # more cash than is left
+        ({"amount": 1_00, "method": "cash", "payment_id": card.id}, "method"),
+        ({"amount": 1_00, "method": "payme"}, "method"),
+    ]:
+        with pytest.raises(ValidationFailed) as refused:
+            _give_back(runtime, invoice_id, cashier, **asked)
+        assert field in refused.value.errors, asked
+    _give_back(runtime, invoice_id, cashier, amount=30_000_00, method="cash")
+    with pytest.raises(ValidationFailed) as refused:  # all the cash is back: name the method
+        _give_back(runtime, invoice_id, cashier, amount=1_00, method="cash")
+    assert "method" in refused.value.errors
+    assert _give_back(runtime, invoice_id, cashier, method="card").payment_id == card.id
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
 def test_two_cash_refunds_at_once_never_give_back_more_than_the_drawer_holds(runtime, make_user):
     """Two patients are given cash back from one drawer at the same moment, for two invoices,

@@ -372,3 +372,24 @@ def test_a_free_invoice_has_nothing_to_refund_409_not_paid(runtime, make_user):
     with runtime.db.session() as s:
         assert s.get(Invoice, free).status == "paid"
         assert s.scalar(select(func.count(Refund.id))) == 0
+
+
+def test_the_desk_is_told_a_free_or_fully_discounted_invoice_is_paid_not_open(runtime):
+    with runtime.db.transaction() as s:
+        patient_id = make_patient(s)
+        free = invoices.create_invoice(
+            s, patient_id=patient_id, lines=[{"service_id": make_service(s, 0)}], actor="r"
+        ).id
+    discounted = make_invoice(runtime, [25_000_00])
+    with runtime.db.transaction() as s:
+        invoices.set_discount(
+            s, invoices.get_invoice(s, discounted), amount=25_000_00, reason="льгота", actor="m"
+        )
+    with runtime.db.session() as s:
+        told = {
+            (e.type, e.data["invoice"]["id"]): e.data["invoice"]["status"]
+            for e in s.scalars(select(OutboxEvent).where(OutboxEvent.channel == "payments:desk"))
+        }
+    # The state each change commits, before any paid effect runs: no open row with 0 due.
+    assert told[("invoice.created", free)] == "paid"
+    assert told[("invoice.changed", discounted)] == "paid"

@@ -518,6 +518,46 @@ def test_the_e_mailed_receipt_says_when_and_how_it_was_paid_and_that_it_is_not_f
     ]
 
 
+def test_the_e_mailed_receipt_shows_each_lines_vat_after_its_share_of_the_discount(runtime):
+    from clinic.payments import effects
+
+    with runtime.db.transaction() as s:
+        patient_id = make_patient(s, "patient@example.uz")
+        taxed = make_service(s, 56_000_00, vat_percent=12)
+        untaxed = make_service(s, 70_000_00)
+        invoice = invoices.create_invoice(
+            s,
+            patient_id=patient_id,
+            lines=[{"service_id": taxed, "quantity": 2}, {"service_id": untaxed}],
+            actor="registrar",
+        )
+        # 10% off 182 000: 11 200 of it on the taxed line, whose 100 800 holds 10 800 VAT.
+        invoices.set_discount(s, invoice, amount=18_200_00, reason="льгота", actor="manager")
+        invoices.record_payment(s, invoice, method="card", amount=163_800_00, actor="c")
+    sent = []
+    effects.apply_paid(
+        runtime.db.session,
+        invoice.id,
+        settings=replace(runtime.settings, smtp_host="mail.example.uz"),
+        send_mail=lambda _settings, message: sent.append(message),
+    )
+    body = sent[0].get_content().split("\n\n")[1].splitlines()
+    assert body[:5] == [
+        f"Услуга {_code(runtime, taxed)} x2: 112 000 сум",
+        "  НДС / QQS 12%: 10 800 сум",
+        f"Услуга {_code(runtime, untaxed)} x1: 70 000 сум",  # no VAT, no VAT line
+        "Скидка / Chegirma: -18 200 сум",
+        "Итого / Jami: 163 800 сум",
+    ]
+
+
+def _code(runtime, service_id: int) -> str:
+    from clinic.models import Service
+
+    with runtime.db.session() as s:
+        return s.get(Service, service_id).code
+
+
 # -- tickets, and what only a race would otherwise reach ------------------------------------
 
 

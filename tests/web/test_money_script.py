@@ -29,6 +29,12 @@ CASES = {
         ("", 150_000_00, {"refused": "not_tiyin"}),
         ("0", 150_000_00, {"refused": "zero"}),
         ("0,00", 150_000_00, {"refused": "zero"}),
+        # The largest invoice the clinic makes is read as the field writes it; beyond it,
+        # no amount the clinic takes.
+        ("10 000 000 000 000", 10**15, {"amount": 10**15}),
+        ("9 999 999 999 999,99", 10**15, {"amount": 10**15 - 1}),
+        ("10 000 000 000 000,01", 10**15, {"refused": "not_tiyin"}),
+        ("99 999 999 999 999", 10**15, {"refused": "not_tiyin"}),
     ],
     "en": [
         ("150,000", 150_000_00, {"amount": 150_000_00}),
@@ -38,6 +44,7 @@ CASES = {
         ("150,000.555", 150_000_00, {"refused": "not_tiyin"}),
         ("15,00,000", 150_000_00, {"refused": "not_tiyin"}),
         ("0.00", 150_000_00, {"refused": "zero"}),
+        ("10,000,000,000,000", 10**15, {"amount": 10**15}),
     ],
 }
 CASES["uz"] = CASES["ru"]

@@ -200,6 +200,7 @@ def refund(data, invoice_id: int):
         amount=data["amount"],
         reason=data["reason"],
         payment_id=data["payment_id"],
+        method=data["method"],
         idempotency_key=data["idempotency_key"],
         shift_id=data["shift_id"],
         may_refund_large=identity.can("payments.refund_large"),
@@ -286,8 +287,8 @@ def close_shift(data):
     less expected) is recorded."""
     session = db.session()
     shift = shifts.current_shift(session, _identity().user_id)
-    if shift is None:
-        raise NotFound("no shift of yours is open")
+    if shift is None:  # closed meanwhile (at another screen): said as a payment says it
+        raise NotFound("no shift of yours is open", code="no_open_shift")
     shift = shifts.close_shift(session, shift, counted_cash=data["counted_cash"], note=data["note"])
     session.commit()
     return _shift_out(session, shift)

@@ -49,6 +49,9 @@ def _texts() -> dict:
         "refund": _("Refund"),
         "refundAmount": _("Amount to refund (sum)"),
         "refundReason": _("Reason"),
+        # Part paid in cash and part by card: the patient says how he gets it back.
+        "refundAs": _("Give back as"),
+        "refundAsPaid": _("As paid last"),
         "refunded": _("Refund of {amount} recorded."),
         "reprint": _("Reprint receipt"),
         "reprinted": _("Receipt {number} sent to the printer."),
@@ -58,6 +61,9 @@ def _texts() -> dict:
             "Shift closed: expected {expected}, counted {counted}, difference {diff}."
         ),
         "nothing": _("No invoices today."),
+        # An invoice of any day found by its number joins the list (to refund or reprint).
+        "found": _("Invoice {number} is on the list."),
+        "notFound": _("No invoice is numbered {number}."),
         "network": _("The server could not be reached. Check the connection and try again."),
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
@@ -84,6 +90,7 @@ def _texts() -> dict:
                 "Check the amount to refund: at most what one payment of the invoice has left."
             ),
             "reason": _("Give the reason for the refund."),
+            "method": _("Nothing paid that way is left to give back on this invoice."),
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
         },

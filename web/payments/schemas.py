@@ -63,6 +63,14 @@ class RefundIn(StrictSchema):
     amount = _tiyin(1, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     payment_id = _id(load_default=None)
+    method = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cash", "card"]),
+        metadata={
+            "description": "Give back as cash or to the card: from the newest payment of that "
+            "kind that covers it. Default: the newest desk payment that covers it."
+        },
+    )
     shift_id = _id(
         load_default=None,
         metadata={
@@ -140,6 +148,10 @@ class RefundOut(Schema):
     amount = fields.Integer()
     reason = fields.String()
     provider_ref = fields.String(allow_none=True)
+    shift_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The cashier's shift it was given in: cash left its drawer."},
+    )
     actor = fields.String()
     approved_by = fields.String(allow_none=True)
     created_at = fields.String()

@@ -17,6 +17,7 @@
   var shiftState = document.getElementById("shift-state");
   var openForm = document.getElementById("shift-open");
   var closeForm = document.getElementById("shift-close");
+  var findForm = document.getElementById("invoice-find");
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
   // invoice id -> {field name: typed text}: what the cashier typed in a row, kept while the
@@ -91,10 +92,32 @@
     return label;
   }
 
+  /** How the money goes back: as the newest payment that covers it came in, in cash or to
+   * the card (part paid each way: the patient says which). */
+  function refundMethod(invoiceId) {
+    var field = Q.element("select");
+    field.name = "refund_method";
+    field.title = texts.refundAs;
+    field.setAttribute("aria-label", texts.refundAs);
+    [
+      ["", texts.refundAsPaid],
+      ["cash", texts.cash],
+      ["card", texts.card],
+    ].forEach(function (option) {
+      var item = Q.element("option", "", option[1]);
+      item.value = option[0];
+      field.appendChild(item);
+    });
+    var typed = drafts[invoiceId] && drafts[invoiceId].refund_method;
+    field.value = typed || "";
+    return field;
+  }
+
   /** Refund fields and button: for what was paid of an invoice and not given back. */
   function refundControls(actions, invoice) {
     actions.appendChild(input("refund_amount", texts.refundAmount, invoice.id));
     actions.appendChild(input("refund_reason", texts.refundReason, invoice.id));
+    actions.appendChild(refundMethod(invoice.id));
     actions.appendChild(button(texts.refund, "refund"));
   }
 
@@ -232,13 +255,15 @@
     invoices[invoice.id] = invoice;
   }
 
-  body.addEventListener("input", function (e) {
+  function draft(e) {
     var tr = e.target.closest("tr[data-invoice-id]");
     if (!tr || !e.target.name) return;
     var id = tr.getAttribute("data-invoice-id");
     drafts[id] = drafts[id] || {};
     drafts[id][e.target.name] = e.target.value;
-  });
+  }
+  body.addEventListener("input", draft);
+  body.addEventListener("change", draft); // a choice made in a list
 
   /** The amount typed for a payment in tiyin, or the refusal naming the field. */
   function amountToPay(invoice, typed) {
@@ -301,6 +326,8 @@
     var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
     var reason = tr.querySelector("input[name=refund_reason]").value;
     var data = { amount: amount, reason: reason, idempotency_key: key() };
+    var method = tr.querySelector("select[name=refund_method]").value;
+    if (method) data.method = method;
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
         if (answer.status !== 201) return fail(answer);
@@ -400,9 +427,34 @@
       });
   });
 
+  // -- an invoice of an earlier day, by its number ----------------------------------------
+
+  findForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var number = findForm.elements.number.value.trim();
+    if (!number) return;
+    var url = config.api + "?number=" + encodeURIComponent(number);
+    Q.api("GET", url).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      var found = answer.body[0];
+      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
+      // On the list until the page is loaded again, kept up to date by its events.
+      remember(found);
+      render();
+      Q.say(errorBox, "");
+      Q.say(statusBox, Q.fill(texts.found, { number: found.number }));
+      findForm.reset();
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
+  });
+
   // -- the shift ---------------------------------------------------------------------------
 
+  var shiftId = null; // the cashier's open shift: its drawer's cash is shown
+
   function showShift(shift) {
+    shiftId = shift ? shift.id : null;
     openForm.hidden = !!shift;
     closeForm.hidden = !shift;
     shiftState.textContent = shift
@@ -423,7 +475,11 @@
     e.preventDefault();
     var cash = tiyin(openForm.elements.opening_cash.value);
     Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
-      if (answer.status !== 201) return fail(answer);
+      if (answer.status !== 201) {
+        // Opened meanwhile at another screen: show it as it is.
+        if (answer.body && answer.body.code === "shift_open") refreshShift();
+        return fail(answer);
+      }
       Q.say(errorBox, "");
       showShift(answer.body);
     }, function () {
@@ -435,7 +491,11 @@
     e.preventDefault();
     var counted = tiyin(closeForm.elements.counted_cash.value);
     Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
-      if (answer.status !== 200) return fail(answer);
+      if (answer.status !== 200) {
+        // Closed meanwhile at another screen: show it as it is.
+        if (answer.body && answer.body.code === "no_open_shift") refreshShift();
+        return fail(answer);
+      }
       Q.say(errorBox, "");
       Q.say(
         statusBox,
@@ -466,6 +526,10 @@
         remember(event.data.invoice);
         render();
       }
+      // Cash given back from this drawer at another screen (a manager at this desk): the
+      // drawer's figure follows.
+      var given = event.data && event.data.refund;
+      if (given && shiftId !== null && given.shift_id === shiftId) refreshShift();
     },
     onError: function () {
       Q.say(errorBox, texts.forbidden);

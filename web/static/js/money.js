@@ -21,6 +21,9 @@
     };
   };
 
+  // The largest amount of one payment or refund (MAX_AMOUNT in clinic/payments/amounts.py).
+  var MAX_TIYIN = 1e15;
+
   function escaped(text) {
     return String(text).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
@@ -42,15 +45,18 @@
         );
     return function (text) {
       var cleaned = String(text || "").replace(/[\s\u00a0]/g, "");
-      var match = /^(\d{1,13})(?:[.,](\d{1,2}))?$/.exec(cleaned);
+      var match = /^(\d{1,14})(?:[.,](\d{1,2}))?$/.exec(cleaned);
       var whole = match && match[1];
       if (!match && grouped) {
         match = grouped.exec(cleaned);
         whole = match && match[1].split(separator).join("");
       }
-      if (!match || whole.length > 13) return null;
+      if (!match || whole.length > 14) return null;
       var fraction = match[2] ? (match[2] + "0").slice(0, 2) : "00";
-      return parseInt(whole, 10) * 100 + parseInt(fraction, 10);
+      var amount = parseInt(whole, 10) * 100 + parseInt(fraction, 10);
+      // No more than the largest amount the clinic takes or gives back at once: exact up to
+      // it (far below 2^53), and an invoice of that very total is read as written.
+      return amount > MAX_TIYIN ? null : amount;
     };
   };
 
