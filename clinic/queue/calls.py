@@ -331,9 +331,10 @@ def cancel(
 ) -> Ticket:
     """Cancel the ticket. An online ticket gives its place back to the day's online places:
     another patient may join in it, and a phone that joins and leaves again and again holds
-    one place at most. The day's row is locked first, as every step locks it; a refusal's
-    rollback undoes the count."""
-    if ticket.source == TicketSource.ONLINE:
+    one place at most. Only the ticket he joined with took a place: one a transfer opened
+    (sent on, or back) holds none in its queue to give back. The day's row is locked first,
+    as every step locks it; a refusal's rollback undoes the count."""
+    if ticket.source == TicketSource.ONLINE and ticket.transferred_from_id is None:
         session.execute(
             update(QueueDay)
             .where(QueueDay.id == ticket.queue_day_id, QueueDay.online_issued > 0)
