@@ -192,9 +192,11 @@ def carry_ticket(
     if queue is not None:
         try:
             with session.begin_nested():
+                # His appointment is the new doctor's now: ahead of that doctor's walk-ins,
+                # as a check-in for him would have put him.
                 new = calls.transfer(
                     session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved",
-                    actor=actor, now=now,
+                    actor=actor, now=now, priority_at_least=APPOINTMENT_PRIORITY,
                 )  # fmt: skip
         except q.QueueRefused:
             # His queue has closed for the day: the doctor sees him by the calendar. The
