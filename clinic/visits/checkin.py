@@ -130,13 +130,14 @@ def check_in(
                 comment=f"visit {visit.id}",
                 actor=actor,
                 now=now,
+                # Issued as the visit's: the desks hear it so (no "attach" on its row).
+                visit_id=visit.id,
             )
     except q.QueueRefused:
         # His queue has closed for the day (the doctor works later than it calls): he has
         # come all the same, and the doctor sees him by the calendar, as a switched-off queue
         # leaves him. Refused, he would be made a no-show for a visit he came to.
         return None
-    ticket.visit_id = visit.id
     visit.ticket_id = ticket.id
     session.flush()
     for checked_in in _checked_in:

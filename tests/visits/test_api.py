@@ -8,6 +8,7 @@ from datetime import time, timedelta, timezone
 from sqlalchemy import select
 
 from clinic.base import iso
+from clinic.models import OutboxEvent
 from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketSource
@@ -602,3 +603,18 @@ def test_a_patient_whose_ticket_was_cancelled_at_the_desk_is_checked_in_again(ru
     _refusal(
         client.post(f"/api/v1/visits/{visit_id}/check-in", json={}), 409, "status_changed", "status"
     )
+
+
+def test_the_desks_hear_a_checked_in_ticket_issued_for_its_visit(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    ticket_id = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    with runtime.db.session() as s:
+        issued = s.scalar(
+            select(OutboxEvent).where(
+                OutboxEvent.type == "ticket.issued", OutboxEvent.channel.like("queue:%")
+            )
+        )
+    # The desk's row offers no "attach the chosen patient" for an appointment's ticket.
+    assert issued.data["id"] == ticket_id and issued.data["visit_id"] == visit_id
