@@ -13,6 +13,7 @@ from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketSource
 from clinic.reference import directory as reference
+from clinic.reference import patients as patient_records
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
@@ -618,3 +619,18 @@ def test_the_desks_hear_a_checked_in_ticket_issued_for_its_visit(runtime, client
         )
     # The desk's row offers no "attach the chosen patient" for an appointment's ticket.
     assert issued.data["id"] == ticket_id and issued.data["visit_id"] == visit_id
+
+
+def test_booking_a_deactivated_patient_is_refused_at_the_field_as_inactive_not_unknown(
+    runtime, client
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        patient_records.deactivate_patient(s, clinic.patient_ids[0])
+    refused = _book(client, clinic, next_week_day(runtime.settings.tz), 10)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["errors"] == {"patient_id": ["inactive patient"]}
+    starts = iso(clinic.at(next_week_day(runtime.settings.tz), 10))
+    body = {"patient_id": 999999, "doctor_id": clinic.doctor_ids[0], "starts_at": starts}
+    unknown = client.post("/api/v1/visits", json=body)
+    assert unknown.status_code == 404 and "patient_id" in unknown.get_json()["errors"]
