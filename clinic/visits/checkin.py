@@ -149,11 +149,15 @@ def check_in(
 
 def _checks_in_again(session: Session, visit: Visit) -> bool:
     """Whether an arrived visit's ticket was cancelled before he was seen (the visit is his
-    still: a no-show, a transfer or a service would have moved it on)."""
+    still: a no-show, a transfer or a service would have moved it on); or, sent to the
+    laboratory to come back, the ticket he holds there was (he left that queue, or the desk
+    cancelled it): nothing brings him back to his doctor then."""
     if visit.status != VisitStatus.ARRIVED or visit.ticket_id is None:
         return False
     ticket = session.get(Ticket, visit.ticket_id)
-    return ticket is not None and ticket.status == TicketStatus.CANCELLED
+    if ticket is None:
+        return False
+    return q.followed(session, ticket).status == TicketStatus.CANCELLED
 
 
 def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:

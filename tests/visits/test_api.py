@@ -634,3 +634,31 @@ def test_booking_a_deactivated_patient_is_refused_at_the_field_as_inactive_not_u
     body = {"patient_id": 999999, "doctor_id": clinic.doctor_ids[0], "starts_at": starts}
     unknown = client.post("/api/v1/visits", json=body)
     assert unknown.status_code == 404 and "patient_id" in unknown.get_json()["errors"]
+
+
+def test_a_patient_who_left_the_laboratory_queue_he_was_sent_to_is_checked_in_again(
+    runtime, client
+):
+    """Sent to the laboratory to come back, he gave up his place there (from his page, or the
+    desk cancelled it): nothing brings him back, and the registrar checks him in again."""
+    clinic = make_clinic(runtime, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    with runtime.db.transaction() as s:
+        lab = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+    visit_id = _booked_soon(runtime, clinic)
+    first = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    assert client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"] == first
+    sent = client.post(
+        f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": lab, "return_after": True}
+    ).get_json()
+    assert client.post(f"/api/v1/tickets/{sent['id']}/cancel", json={}).status_code == 200
+
+    again = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert again.status_code == 200, again.get_json()
+    ticket = again.get_json()["ticket"]
+    assert (ticket["queue_id"], ticket["status"], ticket["visit_id"]) == (
+        queue.id, "waiting", visit_id,
+    )  # fmt: skip
