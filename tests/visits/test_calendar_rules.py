@@ -558,3 +558,30 @@ def test_a_week_whose_room_was_closed_since_books_into_the_doctors_own_room_or_n
     with runtime.db.session() as s:
         rooms = s.scalars(select(Visit.room_id).where(Visit.doctor_id == doctor)).all()
     assert sorted(rooms, key=str) == sorted([shared, own, None], key=str)
+
+
+def test_the_times_a_visit_may_move_to_count_its_own_time_as_free(runtime, client):
+    """A 40-minute visit at 09:00, the patient asks for twenty minutes later: 09:20 overlaps
+    only the visit itself, and is offered for its move (and taken)."""
+    clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        long_one = price_list.create_service(
+            s,
+            {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+    visit = _book(runtime, clinic, clinic.at(day, 9, 0), service_ids=[long_one.id])
+    query = f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
+    assert [x["local_time"][-5:] for x in client.get(query).get_json()] == ["09:40", "10:00"]
+    moving = client.get(f"{query}&visit_id={visit.id}").get_json()
+    assert [x["local_time"][-5:] for x in moving] == ["09:20", "09:40", "10:00"]
+    with runtime.db.transaction() as s:
+        rescheduling.move_visit(
+            s, v.get_visit(s, visit.id, lock=True), starts_at=clinic.at(day, 9, 20),
+            doctor_id=None, tz=runtime.settings.tz, max_moves=3, actor="desk", reason="позже",
+            now=clinic.at(day, 8, 0),
+        )  # fmt: skip
+    # A visit that does not exist is said at its field.
+    missing = client.get(f"{query}&visit_id=999999")
+    assert missing.status_code == 404 and "visit_id" in missing.get_json()["errors"]
