@@ -146,6 +146,15 @@ def _department_queue(runtime, clinic, **extra):
         )  # fmt: skip
 
 
+def _lab_queue(runtime, clinic) -> int:
+    """The department's laboratory queue, open all day (the doctor sends patients there)."""
+    with runtime.db.transaction() as s:
+        return queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+
+
 def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
     """A visit of the clinic's first doctor at the slot near now, or ``later_minutes`` away
     from it towards midday, so that it is on today's clinic day (checked in today) whatever
@@ -346,11 +355,7 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
 ):
     clinic = make_clinic(runtime, patients=2, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
-    with runtime.db.transaction() as s:
-        lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
-                "closes_at": time(23, 59, 59, 999999)},
-        ).id  # fmt: skip
+    lab = _lab_queue(runtime, clinic)
     visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1)]
     for visit_id in visits:
         assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
@@ -397,11 +402,7 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
 def test_a_patient_the_laboratory_sends_back_by_hand_comes_back_to_his_visit(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
-    with runtime.db.transaction() as s:
-        lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
-                "closes_at": time(23, 59, 59, 999999)},
-        ).id  # fmt: skip
+    lab = _lab_queue(runtime, clinic)
     visit_id = _booked_soon(runtime, clinic)
     assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
     first = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
@@ -643,11 +644,7 @@ def test_a_patient_who_left_the_laboratory_queue_he_was_sent_to_is_checked_in_ag
     desk cancelled it): nothing brings him back, and the registrar checks him in again."""
     clinic = make_clinic(runtime, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
-    with runtime.db.transaction() as s:
-        lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
-                "closes_at": time(23, 59, 59, 999999)},
-        ).id  # fmt: skip
+    lab = _lab_queue(runtime, clinic)
     visit_id = _booked_soon(runtime, clinic)
     first = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
     assert client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"] == first

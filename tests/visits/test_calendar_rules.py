@@ -361,15 +361,20 @@ def test_hours_may_end_at_midnight_and_the_days_last_slot_is_booked_on_that_day(
     assert refused.status_code == 422 and "days.0.starts" in refused.get_json()["errors"]
 
 
+def _ultrasound(runtime, clinic, code: str):
+    """A 40-minute service of the clinic's department."""
+    with runtime.db.transaction() as s:
+        return price_list.create_service(
+            s,
+            {"code": code, "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+
+
 def test_a_services_free_slots_are_the_starts_where_the_whole_service_fits(runtime, client):
     clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
     day = next_week_day(runtime.settings.tz)
-    with runtime.db.transaction() as s:
-        long_one = price_list.create_service(
-            s,
-            {"code": "ECHO-1", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
-             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
-        )  # fmt: skip
+    long_one = _ultrasound(runtime, clinic, "ECHO-1")
     _book(runtime, clinic, clinic.at(day, 9, 40))
     found = client.get(
         f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
@@ -442,12 +447,7 @@ def test_a_long_service_has_a_free_slot_where_one_seat_stays_free_for_all_its_mi
     clinic = make_clinic(runtime, patients=3, capacity=2)
     tz = runtime.settings.tz
     day = next_week_day(tz)
-    with runtime.db.transaction() as s:
-        long_one = price_list.create_service(
-            s,
-            {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
-             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
-        )  # fmt: skip
+    long_one = _ultrasound(runtime, clinic, "ECHO-2")
     first = _book(runtime, clinic, clinic.at(day, 9), patient=0)
     second = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
     assert first.seat == second.seat == 0
@@ -565,12 +565,7 @@ def test_the_times_a_visit_may_move_to_count_its_own_time_as_free(runtime, clien
     only the visit itself, and is offered for its move (and taken)."""
     clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
     day = next_week_day(runtime.settings.tz)
-    with runtime.db.transaction() as s:
-        long_one = price_list.create_service(
-            s,
-            {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
-             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
-        )  # fmt: skip
+    long_one = _ultrasound(runtime, clinic, "ECHO-2")
     visit = _book(runtime, clinic, clinic.at(day, 9, 0), service_ids=[long_one.id])
     query = f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
     assert [x["local_time"][-5:] for x in client.get(query).get_json()] == ["09:40", "10:00"]
