@@ -331,9 +331,10 @@ def cancel(
 ) -> Ticket:
     """Cancel the ticket. An online ticket gives its place back to the day's online places:
     another patient may join in it, and a phone that joins and leaves again and again holds
-    one place at most. The day's row is locked first, as every step locks it; a refusal's
-    rollback undoes the count."""
-    if ticket.source == TicketSource.ONLINE:
+    one place at most. Only the ticket he joined with took a place: one a transfer opened
+    (sent on, or back) holds none in its queue to give back. The day's row is locked first,
+    as every step locks it; a refusal's rollback undoes the count."""
+    if ticket.source == TicketSource.ONLINE and ticket.transferred_from_id is None:
         session.execute(
             update(QueueDay)
             .where(QueueDay.id == ticket.queue_day_id, QueueDay.online_issued > 0)
@@ -363,12 +364,15 @@ def transfer(
     return_after: bool = False,
     actor: str = "",
     now=None,
+    priority_at_least: int | None = None,
 ) -> Ticket:
     """Close this ticket and open a linked one in another queue, keeping the queue time.
 
     With ``return_after``, serving the new ticket sends the patient back to this queue at a
     higher priority; without a return, the new ticket carries this one's visit. Sent by hand
     to the queue he was to come back to, he comes back as a return would bring him.
+    ``priority_at_least``: the new ticket's lowest priority (an appointment moved to another
+    doctor's queue is that doctor's appointment, ahead of his walk-ins).
     """
     now = now or utcnow()
     target = session.get(Queue, to_queue_id) if is_id(to_queue_id) else None
@@ -410,6 +414,8 @@ def transfer(
             # One who is to come back finds his appointment again on his return; sent on
             # for good, he takes it along, and serving him there completes it.
             visit_id = None
+    if priority_at_least is not None:
+        priority = max(priority, priority_at_least)
     try:
         new = issue_ticket(
             session,

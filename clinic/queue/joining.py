@@ -21,6 +21,7 @@ from clinic.queue.tickets import (
     check_open,
     clinic_day,
     find_day,
+    followed,
     get_queue,
     issue_ticket,
     local_time,
@@ -39,13 +40,33 @@ def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Tic
     )
 
 
+def held_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
+    """The phone's online ticket of the day that he still holds: active, or sent on (to the
+    laboratory, or back from it) to a ticket he holds now, which its page follows."""
+    active = active_online_ticket(session, queue_day_id, phone)
+    if active is not None:
+        return active
+    sent_on = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.queue_day_id == queue_day_id,
+            Ticket.phone == phone,
+            Ticket.source == TicketSource.ONLINE,
+            Ticket.status == S.TRANSFERRED,
+        )
+        .order_by(Ticket.id.desc())
+    )
+    return next((t for t in sent_on if followed(session, t).status in S.ACTIVE), None)
+
+
 def join_online(
     session: Session, queue_id: int, phone: str, *, tz: ZoneInfo, now: datetime | None = None
 ) -> tuple[Ticket, bool]:
     """A patient joins from his phone. Returns (ticket, created).
 
     The same phone asking again gets its active ticket back, even once the window has
-    closed or the limit is reached: the duplicate is checked first.
+    closed or the limit is reached: the duplicate is checked first. Sent on by a transfer,
+    it gets the ticket it joined with, whose ``now_held`` is the one it holds now.
     """
     now = now or utcnow()
     try:
@@ -56,7 +77,9 @@ def join_online(
     day = clinic_day(now, tz)
     existing_day = find_day(session, queue.id, day)
     if existing_day is not None:
-        existing = active_online_ticket(session, existing_day.id, phone)
+        # Sent on to the laboratory, he is still in the queue: a second place here would be
+        # called for nobody.
+        existing = held_online_ticket(session, existing_day.id, phone)
         if existing is not None:
             return existing, False
     if not queue.active:

@@ -130,13 +130,14 @@ def check_in(
                 comment=f"visit {visit.id}",
                 actor=actor,
                 now=now,
+                # Issued as the visit's: the desks hear it so (no "attach" on its row).
+                visit_id=visit.id,
             )
     except q.QueueRefused:
         # His queue has closed for the day (the doctor works later than it calls): he has
         # come all the same, and the doctor sees him by the calendar, as a switched-off queue
         # leaves him. Refused, he would be made a no-show for a visit he came to.
         return None
-    ticket.visit_id = visit.id
     visit.ticket_id = ticket.id
     session.flush()
     for checked_in in _checked_in:
@@ -148,11 +149,15 @@ def check_in(
 
 def _checks_in_again(session: Session, visit: Visit) -> bool:
     """Whether an arrived visit's ticket was cancelled before he was seen (the visit is his
-    still: a no-show, a transfer or a service would have moved it on)."""
+    still: a no-show, a transfer or a service would have moved it on); or, sent to the
+    laboratory to come back, the ticket he holds there was (he left that queue, or the desk
+    cancelled it): nothing brings him back to his doctor then."""
     if visit.status != VisitStatus.ARRIVED or visit.ticket_id is None:
         return False
     ticket = session.get(Ticket, visit.ticket_id)
-    return ticket is not None and ticket.status == TicketStatus.CANCELLED
+    if ticket is None:
+        return False
+    return q.followed(session, ticket).status == TicketStatus.CANCELLED
 
 
 def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datetime) -> None:
@@ -192,9 +197,11 @@ def carry_ticket(
     if queue is not None:
         try:
             with session.begin_nested():
+                # His appointment is the new doctor's now: ahead of that doctor's walk-ins,
+                # as a check-in for him would have put him.
                 new = calls.transfer(
                     session, ticket, queue.id, tz=tz, comment=f"visit {visit.id} moved",
-                    actor=actor, now=now,
+                    actor=actor, now=now, priority_at_least=APPOINTMENT_PRIORITY,
                 )  # fmt: skip
         except q.QueueRefused:
             # His queue has closed for the day: the doctor sees him by the calendar. The

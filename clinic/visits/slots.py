@@ -113,14 +113,16 @@ def doctors_for(
 
 
 def holding_visits(
-    session: Session, doctor_ids, starts: datetime, ends: datetime
+    session: Session, doctor_ids, starts: datetime, ends: datetime, *, but: int | None = None
 ) -> dict[int, list[tuple[datetime, datetime, int]]]:
-    """Per doctor, the (start, end, seat) of visits that hold time overlapping [starts, ends)."""
+    """Per doctor, the (start, end, seat) of visits that hold time overlapping [starts, ends)
+    (but visit ``but``: the one being moved)."""
     query = select(Visit.doctor_id, Visit.starts_at, Visit.ends_at, Visit.seat).where(
         Visit.doctor_id.in_(list(doctor_ids)),
         Visit.status.in_(VisitStatus.HOLDING),
         Visit.starts_at < ends,
         Visit.ends_at > starts,
+        Visit.id != (but or 0),
     )
     booked: dict[int, list[tuple[datetime, datetime, int]]] = {}
     for doctor_id, start, end, seat in session.execute(query.order_by(Visit.starts_at)):
@@ -159,9 +161,11 @@ def free_slots(
     service_id=None,
     now: datetime | None = None,
     limit: int | None = MAX_RESULTS,
+    moving: Visit | None = None,
 ) -> list[dict]:
     """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first; the
-    first ``limit`` of them (None: all)."""
+    first ``limit`` of them (None: all). ``moving``: the times that visit may move to, as a
+    move checks them: its own time is free, and its own start (with its doctor) is no move."""
     schedules.check_range(first_day, last_day)
     now = now or utcnow()
     doctors = doctors_for(
@@ -177,7 +181,8 @@ def free_slots(
     hours = schedules.hours_for(session, ids)
     exceptions = schedules.exceptions_between(session, ids, first_day, last_day)
     window = (schedules.day_bounds(first_day, tz)[0], schedules.day_bounds(last_day, tz)[1])
-    booked = holding_visits(session, ids, *window)
+    booked = holding_visits(session, ids, *window, but=moving.id if moving else None)
+    stays = (moving.doctor_id, moving.starts_at) if moving else None
     occupancy = {i: Occupancy(booked.get(i, [])) for i in ids}
     working = schedules.working_rooms(
         session, [row.room_id for row in hours] + [d.room_id for d in doctors]
@@ -196,7 +201,7 @@ def free_slots(
         }
         for start, _ in shift.slots():
             end = start + shift.length_for(minutes)
-            if start <= now or not shift.covers(start, end):
+            if start <= now or not shift.covers(start, end) or (doctor.id, start) == stays:
                 continue
             taken = taken_by.count(start, end)
             if taken < shift.capacity:

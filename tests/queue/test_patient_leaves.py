@@ -137,3 +137,55 @@ def test_an_online_place_given_up_is_free_again_and_a_served_one_is_not(
         answer = client.post(f"/api/v1/tickets/{ticket_id}/{step}", json={})
         assert answer.status_code == 200, answer.get_json()
     assert join("90 000 11 22").get_json()["code"] == "online_limit_reached"
+
+
+def test_a_patient_sent_on_from_his_online_ticket_who_leaves_frees_no_online_place_there(
+    client, anon_client, runtime
+):
+    therapy = make_queue(runtime, "therapy", online_daily_limit=1, **ALL_DAY)
+    lab = make_queue(runtime, "lab", online_daily_limit=1, **ALL_DAY)
+
+    def join(queue_id, phone):
+        return anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": phone})
+
+    assert join(lab, "90 444 55 66").status_code == 201  # the laboratory's one online place
+    joined = join(therapy, "90 111 22 33").get_json()
+    assert client.post(f"/api/v1/queues/{therapy}/call-next", json={}).get_json()["id"] == (
+        joined["ticket_id"]
+    )
+    sent = client.post(
+        f"/api/v1/tickets/{joined['ticket_id']}/transfer", json={"to_queue_id": lab}
+    ).get_json()
+    # He never took one of the laboratory's online places: leaving it gives none back.
+    left = anon_client.post(f"/api/v1/public/tickets/{sent['patient_url'].split('/')[-1]}/leave")
+    assert left.status_code == 200, left.get_json()
+    assert join(lab, "90 777 88 99").get_json()["code"] == "online_limit_reached"
+
+
+def test_a_phone_sent_on_to_the_laboratory_that_joins_again_gets_the_ticket_it_holds(
+    client, anon_client, runtime
+):
+    therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
+    lab = make_queue(runtime, "lab")
+    joined = anon_client.post(
+        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
+    ).get_json()
+    client.post(f"/api/v1/queues/{therapy}/call-next", json={})
+    sent = client.post(
+        f"/api/v1/tickets/{joined['ticket_id']}/transfer",
+        json={"to_queue_id": lab, "return_after": True},
+    ).get_json()
+    # He lost the link and joins again: the ticket he holds, not a second place in therapy.
+    again = anon_client.post(
+        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
+    )
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["now_held"]["code"] == sent["code"]
+    assert client.get(f"/api/v1/queues/{therapy}/tickets?status=waiting").get_json() == []
+    # Seen in the laboratory and back in therapy: the ticket that brought him back.
+    client.post(f"/api/v1/queues/{lab}/call-next", json={})
+    back = client.post(f"/api/v1/tickets/{sent['id']}/finish").get_json()["returned_ticket"]
+    again = anon_client.post(
+        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
+    )
+    assert again.status_code == 200 and again.get_json()["now_held"]["code"] == back["code"]

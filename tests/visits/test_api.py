@@ -8,10 +8,12 @@ from datetime import time, timedelta, timezone
 from sqlalchemy import select
 
 from clinic.base import iso
+from clinic.models import OutboxEvent
 from clinic.payments.models import Invoice
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketSource
 from clinic.reference import directory as reference
+from clinic.reference import patients as patient_records
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
@@ -142,6 +144,15 @@ def _department_queue(runtime, clinic, **extra):
                 "closes_at": time(23, 59, 59, 999999), **extra,
             },
         )  # fmt: skip
+
+
+def _lab_queue(runtime, clinic) -> int:
+    """The department's laboratory queue, open all day (the doctor sends patients there)."""
+    with runtime.db.transaction() as s:
+        return queue_admin.create_queue(
+            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
+                "closes_at": time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
 
 
 def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
@@ -344,11 +355,7 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
 ):
     clinic = make_clinic(runtime, patients=2, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
-    with runtime.db.transaction() as s:
-        lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
-                "closes_at": time(23, 59, 59, 999999)},
-        ).id  # fmt: skip
+    lab = _lab_queue(runtime, clinic)
     visits = [_booked_soon(runtime, clinic, patient=p, later_minutes=20 * p) for p in (0, 1)]
     for visit_id in visits:
         assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
@@ -395,11 +402,7 @@ def test_a_patient_sent_to_the_laboratory_comes_back_to_his_visit_which_serving_
 def test_a_patient_the_laboratory_sends_back_by_hand_comes_back_to_his_visit(runtime, client):
     clinic = make_clinic(runtime, **ALL_DAY)
     queue = _department_queue(runtime, clinic)
-    with runtime.db.transaction() as s:
-        lab = queue_admin.create_queue(
-            s, {"code": "lab", "department_id": clinic.department_id, "prefix": "LAB",
-                "closes_at": time(23, 59, 59, 999999)},
-        ).id  # fmt: skip
+    lab = _lab_queue(runtime, clinic)
     visit_id = _booked_soon(runtime, clinic)
     assert client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).status_code == 200
     first = client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"]
@@ -602,3 +605,57 @@ def test_a_patient_whose_ticket_was_cancelled_at_the_desk_is_checked_in_again(ru
     _refusal(
         client.post(f"/api/v1/visits/{visit_id}/check-in", json={}), 409, "status_changed", "status"
     )
+
+
+def test_the_desks_hear_a_checked_in_ticket_issued_for_its_visit(runtime, client):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    ticket_id = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    with runtime.db.session() as s:
+        issued = s.scalar(
+            select(OutboxEvent).where(
+                OutboxEvent.type == "ticket.issued", OutboxEvent.channel.like("queue:%")
+            )
+        )
+    # The desk's row offers no "attach the chosen patient" for an appointment's ticket.
+    assert issued.data["id"] == ticket_id and issued.data["visit_id"] == visit_id
+
+
+def test_booking_a_deactivated_patient_is_refused_at_the_field_as_inactive_not_unknown(
+    runtime, client
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        patient_records.deactivate_patient(s, clinic.patient_ids[0])
+    refused = _book(client, clinic, next_week_day(runtime.settings.tz), 10)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["errors"] == {"patient_id": ["inactive patient"]}
+    starts = iso(clinic.at(next_week_day(runtime.settings.tz), 10))
+    body = {"patient_id": 999999, "doctor_id": clinic.doctor_ids[0], "starts_at": starts}
+    unknown = client.post("/api/v1/visits", json=body)
+    assert unknown.status_code == 404 and "patient_id" in unknown.get_json()["errors"]
+
+
+def test_a_patient_who_left_the_laboratory_queue_he_was_sent_to_is_checked_in_again(
+    runtime, client
+):
+    """Sent to the laboratory to come back, he gave up his place there (from his page, or the
+    desk cancelled it): nothing brings him back, and the registrar checks him in again."""
+    clinic = make_clinic(runtime, **ALL_DAY)
+    queue = _department_queue(runtime, clinic)
+    lab = _lab_queue(runtime, clinic)
+    visit_id = _booked_soon(runtime, clinic)
+    first = client.post(f"/api/v1/visits/{visit_id}/check-in", json={}).get_json()["ticket_id"]
+    assert client.post(f"/api/v1/queues/{queue.id}/call-next", json={}).get_json()["id"] == first
+    sent = client.post(
+        f"/api/v1/tickets/{first}/transfer", json={"to_queue_id": lab, "return_after": True}
+    ).get_json()
+    assert client.post(f"/api/v1/tickets/{sent['id']}/cancel", json={}).status_code == 200
+
+    again = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
+    assert again.status_code == 200, again.get_json()
+    ticket = again.get_json()["ticket"]
+    assert (ticket["queue_id"], ticket["status"], ticket["visit_id"]) == (
+        queue.id, "waiting", visit_id,
+    )  # fmt: skip

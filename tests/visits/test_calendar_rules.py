@@ -361,15 +361,20 @@ def test_hours_may_end_at_midnight_and_the_days_last_slot_is_booked_on_that_day(
     assert refused.status_code == 422 and "days.0.starts" in refused.get_json()["errors"]
 
 
+def _ultrasound(runtime, clinic, code: str):
+    """A 40-minute service of the clinic's department."""
+    with runtime.db.transaction() as s:
+        return price_list.create_service(
+            s,
+            {"code": code, "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
+             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
+        )  # fmt: skip
+
+
 def test_a_services_free_slots_are_the_starts_where_the_whole_service_fits(runtime, client):
     clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
     day = next_week_day(runtime.settings.tz)
-    with runtime.db.transaction() as s:
-        long_one = price_list.create_service(
-            s,
-            {"code": "ECHO-1", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
-             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
-        )  # fmt: skip
+    long_one = _ultrasound(runtime, clinic, "ECHO-1")
     _book(runtime, clinic, clinic.at(day, 9, 40))
     found = client.get(
         f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
@@ -442,12 +447,7 @@ def test_a_long_service_has_a_free_slot_where_one_seat_stays_free_for_all_its_mi
     clinic = make_clinic(runtime, patients=3, capacity=2)
     tz = runtime.settings.tz
     day = next_week_day(tz)
-    with runtime.db.transaction() as s:
-        long_one = price_list.create_service(
-            s,
-            {"code": "ECHO-2", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound",
-             "price": 1, "duration_minutes": 40, "department_id": clinic.department_id},
-        )  # fmt: skip
+    long_one = _ultrasound(runtime, clinic, "ECHO-2")
     first = _book(runtime, clinic, clinic.at(day, 9), patient=0)
     second = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1)
     assert first.seat == second.seat == 0
@@ -558,3 +558,25 @@ def test_a_week_whose_room_was_closed_since_books_into_the_doctors_own_room_or_n
     with runtime.db.session() as s:
         rooms = s.scalars(select(Visit.room_id).where(Visit.doctor_id == doctor)).all()
     assert sorted(rooms, key=str) == sorted([shared, own, None], key=str)
+
+
+def test_the_times_a_visit_may_move_to_count_its_own_time_as_free(runtime, client):
+    """A 40-minute visit at 09:00, the patient asks for twenty minutes later: 09:20 overlaps
+    only the visit itself, and is offered for its move (and taken)."""
+    clinic = make_clinic(runtime, hours=("09:00", "10:40"), slot=20)
+    day = next_week_day(runtime.settings.tz)
+    long_one = _ultrasound(runtime, clinic, "ECHO-2")
+    visit = _book(runtime, clinic, clinic.at(day, 9, 0), service_ids=[long_one.id])
+    query = f"/api/v1/visits/slots?service_id={long_one.id}&from={day}&to={day}"
+    assert [x["local_time"][-5:] for x in client.get(query).get_json()] == ["09:40", "10:00"]
+    moving = client.get(f"{query}&visit_id={visit.id}").get_json()
+    assert [x["local_time"][-5:] for x in moving] == ["09:20", "09:40", "10:00"]
+    with runtime.db.transaction() as s:
+        rescheduling.move_visit(
+            s, v.get_visit(s, visit.id, lock=True), starts_at=clinic.at(day, 9, 20),
+            doctor_id=None, tz=runtime.settings.tz, max_moves=3, actor="desk", reason="позже",
+            now=clinic.at(day, 8, 0),
+        )  # fmt: skip
+    # A visit that does not exist is said at its field.
+    missing = client.get(f"{query}&visit_id=999999")
+    assert missing.status_code == 404 and "visit_id" in missing.get_json()["errors"]

@@ -52,6 +52,26 @@ def _book(runtime, clinic, starts, patient=0, doctor=0, email="patient@example.t
         )  # fmt: skip
 
 
+def _checked_in_with_two_doctors(runtime, prefixes: str):
+    """Two doctors with queues of their own (prefixed ``prefixes``), open all day, and a
+    visit of the first one's checked in now: the clinic, the visit and its ticket."""
+    until_a_later_slot_today(runtime)
+    clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
+    with runtime.db.transaction() as s:
+        for i, doctor_id in enumerate(clinic.doctor_ids):
+            queue_admin.create_queue(
+                s,
+                {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
+                 "doctor_id": doctor_id, "prefix": prefixes[i],
+                 "closes_at": wall_time(23, 59, 59, 999999)},
+            )  # fmt: skip
+    starts = slot_near(runtime)
+    visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
+    with runtime.db.transaction() as s:
+        first = checkin.check_in(s, v.get_visit(s, visit.id), tz=runtime.settings.tz, actor="desk")
+    return clinic, visit, first
+
+
 def test_a_reschedule_answers_202_moves_once_tells_the_patient_and_both_calendars(
     runtime, client, worker, mailbox
 ):
@@ -125,21 +145,7 @@ def test_twenty_concurrent_reschedules_into_one_slot_move_one_visit_and_refuse_n
 
 
 def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtime, client, worker):
-    until_a_later_slot_today(runtime)
-    clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
-    tz = runtime.settings.tz
-    with runtime.db.transaction() as s:
-        for i, doctor_id in enumerate(clinic.doctor_ids):
-            queue_admin.create_queue(
-                s,
-                {"code": f"doc{doctor_id}", "department_id": clinic.department_id,
-                 "doctor_id": doctor_id, "prefix": "AB"[i],
-                 "closes_at": wall_time(23, 59, 59, 999999)},
-            )  # fmt: skip
-    starts = slot_near(runtime)
-    visit = _book(runtime, clinic, starts, email=None, now=starts - timedelta(hours=1))
-    with runtime.db.transaction() as s:
-        first = checkin.check_in(s, v.get_visit(s, visit.id), tz=tz, actor="desk")
+    clinic, visit, first = _checked_in_with_two_doctors(runtime, "AB")
     later = slot_near(runtime, timedelta(minutes=10))  # five minutes ahead or more
     response = client.post(
         f"/api/v1/visits/{visit.id}/reschedule",
@@ -307,3 +313,19 @@ def test_a_move_whose_notice_the_mail_server_refuses_finishes_at_once_and_leaves
     with runtime.db.session() as s:
         notice = s.scalar(select(VisitNotice).where(VisitNotice.key == key))
     assert notice.sent_at is None and notice.attempts == 1
+
+
+def test_an_arrived_visit_moved_to_a_colleague_today_keeps_its_appointment_priority(runtime):
+    clinic, visit, first = _checked_in_with_two_doctors(runtime, "CD")
+    tz = runtime.settings.tz
+    assert first.priority == checkin.APPOINTMENT_PRIORITY
+    with runtime.db.transaction() as s:
+        rescheduling.move_visit(
+            s, v.get_visit(s, visit.id, lock=True), doctor_id=clinic.doctor_ids[1],
+            starts_at=slot_near(runtime, timedelta(minutes=10)), tz=tz, max_moves=3,
+            actor="desk", reason="замена", now=utcnow(),
+        )  # fmt: skip
+    with runtime.db.session() as s:
+        new = s.get(Ticket, s.get(Visit, visit.id).ticket_id)
+        # Ahead of the colleague's walk-ins, as if he had been checked in for him.
+        assert new.id != first.id and new.priority == checkin.APPOINTMENT_PRIORITY

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from clinic import jobs
 from clinic.base import utcnow
-from clinic.errors import Forbidden
+from clinic.errors import Forbidden, NotFound
 from clinic.queue import tickets as q
 from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
@@ -221,9 +221,16 @@ def doctor_away(data, doctor_id: int):
 @blp.alt_response(422, schema=ProblemSchema)
 def free_slots(query):
     """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates),
-    the first ``limit`` (500 unless given, at most 5000)."""
+    the first ``limit`` (500 unless given, at most 5000). With ``visit_id``, the times that
+    visit may move to: its own time counts as free, and its own start is left out."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
+    moving = None
+    if query.get("visit_id") is not None:
+        try:
+            moving = visit_for_reader(session, query["visit_id"])
+        except NotFound as exc:
+            raise NotFound(exc.detail, errors={"visit_id": ["no such visit"]}) from exc
     tz = _settings().tz
     found = slots.free_slots(
         session,
@@ -234,6 +241,7 @@ def free_slots(query):
         department_id=department_id,
         service_id=query.get("service_id"),
         limit=query["limit"],
+        moving=moving,
     )
     return [slots.slot_as_dict(s, tz) for s in found]
 

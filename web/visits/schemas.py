@@ -114,6 +114,8 @@ class SlotsQuery(StrictSchema):
     doctor_id = _query_id()
     department_id = _query_id()
     service_id = _query_id()
+    # The visit being moved: its own time counts as free, and its own start is no move.
+    visit_id = _query_id()
     date_from = _day(required=True, data_key="from")
     date_to = _day(required=True, data_key="to")
     limit = Integer(load_default=500, validate=validate.Range(min=1, max=5000))

@@ -25,9 +25,11 @@
   function showTicket(answer) {
     document.getElementById("join-lead").textContent =
       answer.status === 201 ? texts.joined : texts.again;
-    document.getElementById("join-code").textContent = answer.body.code;
-    document.getElementById("join-link").href = answer.body.patient_url;
-    ticketBox.setAttribute("data-code", answer.body.code);
+    // Sent on to another queue since he joined: the ticket he holds now.
+    var held = answer.body.now_held || answer.body;
+    document.getElementById("join-code").textContent = held.code;
+    document.getElementById("join-link").href = held.patient_url;
+    ticketBox.setAttribute("data-code", held.code);
     ticketBox.hidden = false;
     form.hidden = true;
   }

@@ -323,7 +323,9 @@
     var services = (moving.services || []).filter(function (o) {
       return serviceNames[o.service_id];
     });
+    // The visit's own time is free for its move (twenty minutes later overlaps only it).
     var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
+      "&visit_id=" + moving.id +
       (services.length === 1 && moving.services.length === 1
         ? "&service_id=" + services[0].service_id : "");
     select.textContent = "";
