@@ -14,7 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "cashie
 
 # Anything the script touches of the page: every property is another stand-in, every call
 # answers one; what the script sets is kept.
-PAGE = """
+STAND_IN = """
 var window = globalThis;
 function standIn() {
   var kept = {};
@@ -29,6 +29,8 @@ function standIn() {
     set: function (target, name, value) { kept[name] = value; return true; },
   });
 }
+"""
+PAGE = STAND_IN + """
 var document = standIn();
 var asked = [], handlers = null;
 window.ClinicQueue = {
