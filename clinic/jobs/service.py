@@ -178,13 +178,17 @@ def fail_job(session: Session, job_id: str, error: dict) -> bool:
 
 
 def release_job(session: Session, job_id: str) -> None:
-    """Give a claimed job back to the queue (a transient error: it will be retried)."""
-    session.execute(
+    """Give a claimed job back to the queue (a transient error: it will be retried); its
+    followers hear ``job.queued``, as a screen reading the job afresh would show it."""
+    released = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
         .values(status=JobStatus.QUEUED, dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if released.rowcount == 1:
+        job = session.get(Job, job_id, populate_existing=True)
+        record_event(session, job.channel, EVENT_QUEUED, job_as_dict(job))
 
 
 def jobs_to_redispatch(session: Session, *, stale_seconds: int) -> list[Job]:

@@ -151,12 +151,22 @@ def _name_taken(session: Session, name: str, printer_id: int | None) -> None:
         raise Conflict(f"a printer is already named {name!r}", code="name_taken")
 
 
-def _set_targets(session: Session, printer: Printer, targets: list[str]) -> None:
-    """The printer prints for exactly ``targets``; a target leaves the printer it had."""
+def _set_targets(session: Session, printer: Printer, targets: list[str]) -> list[Printer]:
+    """The printer prints for exactly ``targets``; a target leaves the printer it had.
+    Answers those other printers, which print for less now (to be announced too)."""
     session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
-    if targets:
-        session.execute(delete(PrinterAssignment).where(PrinterAssignment.target.in_(targets)))
-        session.add_all(PrinterAssignment(target=t, printer_id=printer.id) for t in set(targets))
+    if not targets:
+        return []
+    losing = session.scalars(
+        select(Printer)
+        .join(PrinterAssignment, PrinterAssignment.printer_id == Printer.id)
+        .where(PrinterAssignment.target.in_(targets), Printer.id != printer.id)
+        .distinct()
+        .order_by(Printer.id)
+    ).all()
+    session.execute(delete(PrinterAssignment).where(PrinterAssignment.target.in_(targets)))
+    session.add_all(PrinterAssignment(target=t, printer_id=printer.id) for t in set(targets))
+    return list(losing)
 
 
 DEFAULTS = {
@@ -180,7 +190,9 @@ def create_printer(session: Session, data: dict) -> Printer:
     printer = Printer(**{f: data[f] for f in FIELDS})
     session.add(printer)
     session.flush()
-    _set_targets(session, printer, data["targets"])
+    # The printers the targets left show their shorter lists on the printers page too.
+    for other in _set_targets(session, printer, data["targets"]):
+        announce(session, other)
     announce(session, printer)
     return printer
 
@@ -195,7 +207,8 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     for f in FIELDS:
         setattr(printer, f, data[f])
     if "targets" in changes:
-        _set_targets(session, printer, data["targets"])
+        for other in _set_targets(session, printer, data["targets"]):
+            announce(session, other)
     if not printer.active or printer.kind != PrinterKind.NETWORK:
         _to_pdf(session, printer)
     elif any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):

@@ -21,6 +21,9 @@ LAST_CALLS = 6
 # the day (the whole list is paged at GET /api/v1/queues/<id>/tickets).
 WAITING_WINDOW = 100
 RECENT_FINISHED = 20
+# The doctor's screen offers the day's latest no-shows of a call "came after all": they are
+# in the view however many were finished since.
+LATEST_NO_SHOWS = 10
 MOST_IN_HAND = 200
 CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
@@ -65,9 +68,10 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
 
 @snapshot_provider("queue")
 def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
-    """The tickets in hand, the first waiting ones and the latest finished, and the day's
-    counts by status (``tickets`` is a window of the day; ``counts`` are the whole day). A day
-    closed shows nothing, as a live screen clears itself at ``queue.day_closed``."""
+    """The tickets in hand, the first waiting ones, the latest finished and the latest
+    no-shows of a call, and the day's counts by status (``tickets`` is a window of the day;
+    ``counts`` are the whole day). A day closed shows nothing, as a live screen clears itself
+    at ``queue.day_closed``."""
     queue_id = int_key(channel)
     if queue_id is None:
         return None
@@ -85,10 +89,21 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         .order_by(Ticket.finished_at.desc(), Ticket.id.desc())
         .limit(RECENT_FINISHED)
     ).all()
+    no_shows = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.queue_day_id == day_id,
+            Ticket.status == S.NO_SHOW,
+            Ticket.called_at.is_not(None),
+            Ticket.id.not_in([t.id for t in finished] or [0]),
+        )
+        .order_by(Ticket.finished_at.desc(), Ticket.id.desc())
+        .limit(LATEST_NO_SHOWS)
+    ).all()
     counts = queue_days.status_counts(session, day_id)
     return {
         "queue_id": queue_id,
-        "tickets": [q.ticket_as_dict(t) for t in (*in_hand, *waiting, *finished)],
+        "tickets": [q.ticket_as_dict(t) for t in (*in_hand, *waiting, *finished, *no_shows)],
         "waiting": counts[S.WAITING],
         "counts": counts,
     }

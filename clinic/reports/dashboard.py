@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from clinic.base import iso, utcnow
 from clinic.payments.models import Payment, Refund
 from clinic.queue.models import Queue, QueueDay
+from clinic.reference.models import Department
 from clinic.reports.params import day_start
 from clinic.visits.models import Visit
+from clinic.visits.visits import department_channel
 
 
 def today(session: Session, tz: ZoneInfo, now: datetime | None = None) -> dict:
@@ -65,7 +67,15 @@ def today(session: Session, tz: ZoneInfo, now: datetime | None = None) -> dict:
 
 
 def live_channels(session: Session) -> list[str]:
-    """The channels whose events change the dashboard: the cashiers' desk and every active
-    queue's staff channel (tickets issued, called, paid)."""
+    """The channels whose events change the dashboard: the cashiers' desk, every active
+    queue's staff channel (tickets issued, called, paid) and every active department's
+    calendar (visits booked, cancelled, begun, missed: the visits by status)."""
     ids = session.scalars(select(Queue.id).where(Queue.active.is_(True)).order_by(Queue.id))
-    return ["payments:desk"] + [f"queue:{queue_id}" for queue_id in ids]
+    departments = session.scalars(
+        select(Department.id).where(Department.active.is_(True)).order_by(Department.id)
+    )
+    return (
+        ["payments:desk"]
+        + [f"queue:{queue_id}" for queue_id in ids]
+        + [department_channel(department_id) for department_id in departments]
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from clinic import jobs
 from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
+from clinic.events import record_event
 from clinic.reference.models import Room, Service
 from clinic.visits import booking, checkin, notify, schedules
 from clinic.visits import visits as v
@@ -150,16 +151,14 @@ def move_visit(
     v.record_history(session, visit, "rescheduled", visit.status, actor, now, record)
     extra = {"from_starts_at": before["starts_at"], "from_doctor_id": before["doctor_id"]}
     v.announce(session, visit, VISIT_RESCHEDULED, extra)
+    # The calendars it leaves must free the slot too; they see the same small view. Its
+    # department changes with another doctor's, or with its own doctor's move to another
+    # department since it was booked.
+    data_out = {**v.calendar_view(visit), **extra}
     if old_doctor_id != doctor.id:
-        # The old doctor's calendar must free the slot too; it sees the same small view.
-        from clinic.events import record_event
-
-        data_out = {**v.calendar_view(visit), **extra}
         record_event(session, v.doctor_channel(old_doctor_id), VISIT_RESCHEDULED, data_out)
-        if old_department_id != doctor.department_id:
-            record_event(
-                session, v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out
-            )
+    if old_department_id != doctor.department_id:
+        record_event(session, v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out)
     return record
 
 

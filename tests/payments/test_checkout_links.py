@@ -104,6 +104,8 @@ def test_the_patients_ticket_page_shows_payme_and_click_links_with_qr_images_whi
         # The QR image is the code of that very link.
         assert f'src="{links.qr_data_uri(expected[name]["url"])}"' in section, name
     assert "12 345,67 сум" in section
+    # The live page asks there whether something is still due once the ticket is paid.
+    assert f'data-checkout-url="/payments/checkout/{token}"' in section
     with runtime.db.transaction() as s:
         invoice = invoices.get_invoice(s, invoice_id)
         invoices.record_payment(s, invoice, method="cash", amount=PRICE, actor="cashier")

@@ -16,6 +16,7 @@ from sqlalchemy import select, text, update
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
 from clinic.errors import Conflict, ValidationFailed
+from clinic.events import events_after
 from clinic.payments import desk, effects
 from clinic.printing import documents, intake
 from clinic.printing import jobs as print_jobs
@@ -85,6 +86,28 @@ def test_the_registry_checks_printers_and_moves_a_target_to_its_new_printer(clie
     assert refused.status_code == 422 and "targets" in refused.get_json()["errors"]
     listed = {p["name"]: p["targets"] for p in client.get("/api/v1/printing/printers").get_json()}
     assert listed == {"A": ["tickets"]}
+
+
+def test_a_target_taken_by_another_printer_is_announced_gone_from_the_first(runtime):
+    with runtime.db.transaction() as s:
+        first = registry.create_printer(s, {"name": "A", "kind": "pdf", "targets": ["tickets"]})
+        second = registry.create_printer(s, {"name": "B", "kind": "pdf", "targets": []})
+        first_id, second_id = first.id, second.id
+    with runtime.db.transaction() as s:
+        registry.update_printer(s, second_id, {"targets": ["tickets", "receipts"]})
+    with runtime.db.transaction() as s:
+        registry.create_printer(s, {"name": "C", "kind": "pdf", "targets": ["receipts"]})
+    with runtime.db.session() as s:
+        shown = [e["data"]["printer"] for e in events_after(s, registry.PRINTERS_CHANNEL, 2)]
+    # The printers page keeps each printer's row from its latest event: A and then B lose
+    # the target moved away from them, as the list reads them.
+    assert [(p["name"], p["targets"]) for p in shown] == [
+        ("A", []),
+        ("B", ["receipts", "tickets"]),
+        ("B", ["tickets"]),
+        ("C", ["receipts"]),
+    ]
+    assert {shown[0]["id"], shown[1]["id"]} == {first_id, second_id}
 
 
 def test_a_printer_is_named_by_its_trimmed_name_and_never_by_blanks(client):

@@ -382,6 +382,22 @@ def test_a_ticket_snapshot_shows_its_place(runtime):
     assert shown["code"] == ticket.code and last >= 1
 
 
+def test_the_staff_view_keeps_the_latest_no_shows_however_many_finished_since(runtime, monkeypatch):
+    monkeypatch.setattr(snapshots, "RECENT_FINISHED", 2)
+    queue_id = make_queue(runtime, closes_at=time(23, 59, 59, 999999))
+    tickets = [issue(runtime, queue_id, now=utcnow()) for _ in range(4)]
+    with runtime.db.transaction() as s:
+        calls.mark_no_show(s, calls.call_next(s, queue_id, tz=TZ), actor="doctor")
+        for _ in range(3):  # more served since than the latest finished the view holds
+            calls.finish_service(s, calls.call_next(s, queue_id, tz=TZ), tz=TZ, actor="doctor")
+    with runtime.db.session() as s:
+        staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
+    shown = {t["id"]: t["status"] for t in staff["tickets"]}
+    # The doctor's screen still offers him "came after all", as it did live.
+    assert shown[tickets[0].id] == S.NO_SHOW
+    assert len(shown) == 3 and staff["counts"][S.SERVED] == 3
+
+
 def test_a_queue_without_a_room_or_a_day_has_nobody_in_its_room(runtime):
     queue_id = make_queue(runtime)
     with runtime.db.session() as s:

@@ -382,9 +382,27 @@ def test_the_dashboard_shows_todays_revenue_visits_and_queue(runtime, day, clien
     assert today["queue"] == {
         "waiting": 0, "queues": [{"queue_id": day.queue_id, "code": day.queue_code, "waiting": 0}]
     }  # fmt: skip
-    assert channels == ["payments:desk", f"queue:{day.queue_id}"]
+    calendars = [f"visits_department:{d}" for d in sorted(day.departments.values())]
+    assert channels == ["payments:desk", f"queue:{day.queue_id}", *calendars]
     answer = client_as("manager").get("/api/v1/reports/dashboard")
     assert answer.status_code == 200 and answer.get_json()["channels"] == channels
+
+
+def test_the_dashboard_names_only_channels_its_reader_may_follow(runtime, day, app):
+    from sqlalchemy import update
+
+    from clinic.accounts.models import User
+    from tests.conftest import _create_user
+
+    # A manager who is also doctor D2: his socket reads his own queues and no department's
+    # calendar, so the page is not sent channels whose refusal would close it again and again.
+    user_id, name = _create_user(runtime, "manager")
+    with runtime.db.transaction() as s:
+        s.execute(update(User).where(User.id == user_id).values(doctor_id=day.doctors["D2"]))
+    manager = app.test_client()
+    manager.sign_in(name)
+    answer = manager.get("/api/v1/reports/dashboard")
+    assert answer.status_code == 200 and answer.get_json()["channels"] == ["payments:desk"]
 
 
 def local_time(day, hour):

@@ -118,6 +118,24 @@ def test_a_running_job_is_claimed_again_only_when_its_heartbeat_is_stale(runtime
     assert again is not None and again.attempts == 2
 
 
+def test_a_job_given_back_to_the_queue_tells_its_followers_it_waits_again(runtime):
+    from clinic.events import events_after
+
+    job_id = _new_job(runtime, "tests.flaky")
+    with runtime.db.transaction() as s:
+        jobs.claim_job(s, job_id, stale_seconds=60)
+    with runtime.db.transaction() as s:
+        jobs.release_job(s, job_id)
+    with runtime.db.transaction() as s:
+        jobs.release_job(s, job_id)  # not running any more: nothing to tell
+    with runtime.db.session() as s:
+        told = events_after(s, jobs.job_channel(job_id), 0)
+        snapshot = jobs.job_as_dict(jobs.get_job(s, job_id))
+    assert [e["type"] for e in told] == ["job.queued", "job.started", "job.queued"]
+    # A screen that followed the events shows what one reading the job afresh shows.
+    assert told[-1]["data"] == snapshot and snapshot["status"] == "queued"
+
+
 def test_the_sweeper_picks_up_jobs_whose_worker_died(runtime):
     job_id = _new_job(runtime, "tests.flaky")
     with runtime.db.transaction() as s:

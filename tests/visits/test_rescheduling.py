@@ -329,3 +329,36 @@ def test_an_arrived_visit_moved_to_a_colleague_today_keeps_its_appointment_prior
         new = s.get(Ticket, s.get(Visit, visit.id).ticket_id)
         # Ahead of the colleague's walk-ins, as if he had been checked in for him.
         assert new.id != first.id and new.priority == checkin.APPOINTMENT_PRIORITY
+
+
+def test_a_visit_moved_after_its_doctor_changed_department_leaves_the_first_ones_calendar(
+    runtime,
+):
+    from clinic.events import events_after
+    from clinic.reference import directory
+
+    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
+    day = next_week_day(runtime.settings.tz)
+    visit = _book(runtime, clinic, clinic.at(day, 8), email=None)
+    with runtime.db.transaction() as s:
+        other = directory.create_department(
+            s, {"code": f"mv{visit.id}", "ticket_prefix": "QZ", "name_ru": "Другое",
+                "name_uz": "Boshqa", "name_en": "Other"},
+        )  # fmt: skip
+        directory.update_doctor(s, clinic.doctor_ids[0], {"department_id": other.id})
+    old = v.department_channel(clinic.department_id)
+    with runtime.db.session() as s:
+        seen = len(events_after(s, old, 0))
+    with runtime.db.transaction() as s:
+        rescheduling.move_visit(
+            s, v.get_visit(s, visit.id, lock=True), doctor_id=None,
+            starts_at=clinic.at(day, 9), tz=runtime.settings.tz, max_moves=3,
+            actor="desk", reason="r", now=utcnow(),
+        )  # fmt: skip
+    with runtime.db.session() as s:
+        told = events_after(s, old, seen)
+        assert s.get(Visit, visit.id).department_id == other.id
+    # The first department's calendar lists it no more: it is told the visit went.
+    assert [(e["type"], e["data"]["id"], e["data"]["department_id"]) for e in told] == [
+        ("visit.rescheduled", visit.id, other.id)
+    ]

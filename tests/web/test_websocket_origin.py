@@ -47,3 +47,22 @@ def test_token_sockets_may_come_from_anywhere_or_nowhere(live_server, admin_toke
     for ws in (from_elsewhere, without_origin):
         assert ws.subscribe("job:screen")[-1]["op"] == "subscribed"
         ws.close()
+
+
+def test_a_patients_page_opened_in_a_staff_browser_reads_as_the_patient(
+    live_server, runtime, client_as
+):
+    from tests.payments.fixtures import issue_ticket, make_queue
+
+    with runtime.db.transaction() as s:
+        ticket = issue_ticket(s, make_queue(s))
+        secret, ticket_id, queue_id = ticket.token, ticket.id, ticket.queue_id
+    # A cashier reads no queue; the page names the ticket, and the socket is the patient's.
+    cashier = client_as("cashier")
+    ws = WSClient(
+        live_server, cookie=_cookie(cashier), origin=live_server, query=f"?ticket={secret}"
+    )
+    for channel in (f"ticket:{ticket_id}", f"board:{queue_id}"):
+        assert ws.subscribe(channel)[-1]["op"] == "subscribed", channel
+    ws.send({"op": "subscribe", "channel": f"queue:{queue_id}"})  # and no more than his
+    assert ws.wait_closed() == 1008

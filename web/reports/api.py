@@ -19,6 +19,7 @@ from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires
 from web.reports import schemas
+from web.ws.access import may_read
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Reports")
 
@@ -100,7 +101,11 @@ def dashboard_figures():
     """Today's revenue, visits and queue, and the channels whose events change them."""
     session = db.session()
     figures = dashboard.today(session, db.runtime().settings.tz)
-    return {**figures, "channels": dashboard.live_channels(session)}
+    # Only those the asker's socket may follow: a channel it may not read would close it
+    # (1008) and cost a reconnect each (a manager who is also a doctor reads his own queues).
+    identity = current_identity()
+    channels = [c for c in dashboard.live_channels(session) if may_read(identity, c, session)]
+    return {**figures, "channels": channels}
 
 
 @blp.route("/subscriptions")

@@ -141,17 +141,21 @@ def holder_changed_by(event: dict) -> tuple[str, int] | None:
 
 
 def authenticate(request, session: Session):
-    """The identity behind a WebSocket handshake, or None when it carries no credentials."""
+    """The identity behind a WebSocket handshake, or None when it carries no credentials.
+
+    A ticket's secret named in the address comes first: the patient's page asks for his
+    ticket, and reads it as he does even in a browser signed in as staff (a cashier's reads
+    no queue at all)."""
+    secret = request.args.get("ticket")
+    if secret:
+        ticket = q.ticket_by_token(session, secret)
+        return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
     if g.get("identity") is not None:
         return g.identity
     token = request.args.get("token")
     if token:
         holder = tokens.holder_for_token(session, token)
         return Identity.of(holder, "token") if holder else None
-    secret = request.args.get("ticket")
-    if secret:
-        ticket = q.ticket_by_token(session, secret)
-        return PatientIdentity(ticket.id, ticket.queue_id) if ticket else None
     device = request.cookies.get(SCREEN_COOKIE)
     if device:
         return ScreenIdentity.of(screens.screen_for_secret(session, device))

@@ -526,10 +526,13 @@
         remember(event.data.invoice);
         render();
       }
-      // Cash given back from this drawer at another screen (a manager at this desk): the
-      // drawer's figure follows.
-      var given = event.data && event.data.refund;
-      if (given && shiftId !== null && given.shift_id === shiftId) refreshShift();
+      // Cash into or out of this drawer at another screen (a manager's refund at this desk,
+      // a payment in another window): the drawer's figure follows.
+      var moved = event.data && (event.data.refund || event.data.payment);
+      if (moved && shiftId !== null && moved.shift_id === shiftId) refreshShift();
+      // A shift opened or closed at another screen: the socket hears only the cashier's own
+      // (and every one for a reader of reports); the API answers with this cashier's.
+      if (event.type === "shift.opened" || event.type === "shift.closed") refreshShift();
     },
     onError: function () {
       Q.say(errorBox, texts.forbidden);

@@ -87,9 +87,27 @@
     );
   });
 
+  // The "Pay online" card, while an invoice of the ticket is open: paid at the desk or from
+  // the phone (or given back), it is asked again whether anything is still to pay.
+  var checkout = document.getElementById("patient-checkout");
+  var PAYMENT_EVENTS = { "ticket.paid": 1, "ticket.refunded": 1 };
+
+  function checkPayable() {
+    Q.api("GET", checkout.getAttribute("data-checkout-url")).then(
+      function (answer) {
+        if (answer.status === 404) checkout.hidden = true;
+        else if (answer.status === 200) checkout.hidden = false;
+      },
+      function () {
+        /* offline for a moment: the card stays as it was */
+      }
+    );
+  }
+
   window.ClinicSocket.subscribe("ticket:" + config.ticket, {
     onSnapshot: show,
     onEvent: function (event) {
+      if (checkout && PAYMENT_EVENTS[event.type]) checkPayable();
       // Sent to another queue, or served with a return: the page opens the ticket he holds now.
       if (event.data && (event.data.status === "transferred" || event.data.status === "served")) {
         window.location.reload();

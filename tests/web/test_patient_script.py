@@ -1,0 +1,73 @@
+"""The patient's page takes its "Pay online" card away once nothing is left to pay online:
+its ticket paid at the desk or from the phone. Run by the Node.js that comes with Playwright,
+with the page's elements stood in for (no browser, well under a second)."""
+
+from __future__ import annotations
+
+import json
+import subprocess  # nosec B404 - runs Playwright's own Node.js on the project's script
+from pathlib import Path
+
+from tests.web.test_cashier_script import STAND_IN
+from tests.web.test_money_script import _node
+
+SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "patient.js"
+
+PAGE = """
+var card = { hidden: false, getAttribute: function () { return "/payments/checkout/s3cret"; } };
+var document = standIn();
+document.getElementById = function (id) {
+  return id === "patient-checkout" ? (withCard ? card : null) : standIn();
+};
+var asked = [], channels = {};
+window.ClinicQueue = {
+  config: function () {
+    return { ticket: 5, queue: 2, texts: standIn(), leavable: [], stateUrl: "/t/s3cret/state" };
+  },
+  fill: function (t) { return String(t); },
+  say: function () {},
+  api: function (method, url) {
+    asked.push(method + " " + url);
+    return Promise.resolve({ status: url === "/t/s3cret/state" ? 200 : due, body: {} });
+  },
+};
+window.ClinicSocket = { subscribe: function (channel, h) { channels[channel] = h; } };
+var navigator = {};
+window.setTimeout = function (fn) { fn(); };
+"""
+
+
+def _after(events: list[dict], *, due: int, with_card: bool = True) -> dict:
+    """What the page asked and whether its card is hidden after the ticket's ``events``, the
+    checkout answering ``due`` (200: something to pay, 404: nothing)."""
+    program = (
+        f"var due = {due}, withCard = {json.dumps(with_card)};\n"
+        + STAND_IN
+        + PAGE
+        + SCRIPT.read_text(encoding="utf-8")
+        + f"\n{json.dumps(events)}.forEach(channels['ticket:5'].onEvent);"
+        " Promise.resolve().then(function () { return null; }).then(function () {"
+        " process.stdout.write(JSON.stringify({asked: asked, hidden: card.hidden})); });"
+    )
+    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
+        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(ran.stdout)
+
+
+TICKET = {"ticket_id": 5, "code": "A-001", "queue_id": 2, "room": None, "status": "waiting",
+          "recalls": 0, "called_at": None}  # fmt: skip
+PAID = {"type": "ticket.paid", "data": TICKET}
+
+
+def test_the_card_goes_away_once_the_ticket_is_paid():
+    after = _after([PAID], due=404)
+    assert after["hidden"] is True
+    assert "GET /payments/checkout/s3cret" in after["asked"]
+
+
+def test_the_card_stays_while_something_is_still_due_and_is_not_asked_for_other_events():
+    assert _after([PAID], due=200)["hidden"] is False
+    called = {"type": "ticket.called", "data": {**TICKET, "status": "called"}}
+    assert "GET /payments/checkout/s3cret" not in _after([called], due=404)["asked"]
+    assert _after([PAID], due=404, with_card=False)["hidden"] is False  # no card: nothing
