@@ -109,6 +109,9 @@ class ClickTransaction(Base):
 
 class WebhookStatus:
     RECEIVED = "received"
+    # A refund whose payment has not arrived yet (the sender's events overtook each other):
+    # applied with that payment.
+    WAITING = "waiting"
     APPLIED = "applied"
     REJECTED = "rejected"
 

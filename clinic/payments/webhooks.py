@@ -44,6 +44,10 @@ MAX_REFERENCE = 120
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no column can store
 
 
+class PaymentNotYetHere(DomainError):
+    """A refund of a payment of this sender not credited here (yet): it waits for it."""
+
+
 class Rejected(Exception):
     """The request cannot be accepted: ``status`` is the HTTP answer, ``field`` what was
     wrong."""
@@ -223,7 +227,8 @@ def apply_event(session: Session, event_id: int) -> str:
     The event row is locked and its status guarded, so two workers applying it serialise
     and the second finds it done. Anything the money rules refuse (an amount that is not
     what is owed, an invoice already paid another way) marks the event rejected with the
-    reason: reconciliation lists it for a person to settle with the sender.
+    reason: reconciliation lists it for a person to settle with the sender. A refund whose
+    payment has not arrived yet waits (``waiting``) and is applied with that payment.
     """
     event = session.scalar(
         select(WebhookEvent)
@@ -234,19 +239,54 @@ def apply_event(session: Session, event_id: int) -> str:
     if event is None or event.status != WebhookStatus.RECEIVED:
         return event.status if event else "missing"
     fields = parse_body(event.body.encode("utf-8"))
+    status, outcome = _settle(session, event.provider, fields)
+    _mark(session, event_id, WebhookStatus.RECEIVED, status, outcome)
+    if status == WebhookStatus.APPLIED and fields["type"] == SUCCEEDED:
+        _apply_waiting_refunds(session, event.provider, fields["reference"])
+    return status
+
+
+def _settle(session: Session, provider: str, fields: dict) -> tuple[str, str]:
     try:
         with session.begin_nested():
-            outcome = _apply(session, event.provider, fields)
-        status = WebhookStatus.APPLIED
+            return WebhookStatus.APPLIED, _apply(session, provider, fields)
+    except PaymentNotYetHere as exc:
+        return WebhookStatus.WAITING, exc.detail
     except DomainError as exc:
-        status, outcome = WebhookStatus.REJECTED, exc.detail
+        return WebhookStatus.REJECTED, exc.detail
+
+
+def _mark(session: Session, event_id: int, expected: str, status: str, outcome: str) -> None:
     session.execute(
         update(WebhookEvent)
-        .where(WebhookEvent.id == event_id, WebhookEvent.status == WebhookStatus.RECEIVED)
-        .values(status=status, outcome=outcome[:2000], applied_at=utcnow())
+        .where(WebhookEvent.id == event_id, WebhookEvent.status == expected)
+        .values(
+            status=status,
+            outcome=outcome[:2000],
+            applied_at=None if status == WebhookStatus.WAITING else utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
-    return status
+
+
+def _apply_waiting_refunds(session: Session, provider: str, reference: str) -> None:
+    """The refunds of this payment that arrived before it, applied now in their order."""
+    waiting = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.provider == provider,
+            WebhookEvent.reference == reference,
+            WebhookEvent.type == REFUNDED,
+            WebhookEvent.status == WebhookStatus.WAITING,
+        )
+        .order_by(WebhookEvent.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for event in waiting:
+        fields = parse_body(event.body.encode("utf-8"))
+        status, outcome = _settle(session, provider, fields)
+        _mark(session, event.id, WebhookStatus.WAITING, status, outcome)
 
 
 def _apply(session: Session, provider: str, fields: dict) -> str:
@@ -274,7 +314,12 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
         )
         return f"payment {payment.id}"
     payment = invoices.find_payment(session, provider, fields["reference"])
-    if payment is None or payment.invoice_id != invoice.id:
+    if payment is None:
+        # The sender's refund overtook its payment: it is applied when the payment is.
+        raise PaymentNotYetHere(
+            f"waiting for payment {fields['reference']} of this sender to arrive"
+        )
+    if payment.invoice_id != invoice.id:
         raise DomainError(f"no payment {fields['reference']} of this sender on the invoice")
     # The sender gave the money back already: the approval limit does not apply to recording it.
     refunds.refund(

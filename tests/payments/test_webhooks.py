@@ -300,3 +300,23 @@ def test_production_refuses_to_start_without_the_enabled_providers_secrets(tmp_p
     started = Settings.from_env(complete)
     assert started.payme_key == support.PAYME_KEY
     assert started.webhook_secrets == {"acq": WEBHOOK_SECRET, "other": OTHER_SECRET}
+
+
+def test_a_refund_sent_before_its_payment_waits_and_is_applied_with_it(runtime, anon_client):
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    refund = event_body(invoice_id, "payment.refunded", refund_reference="acq-r-early")
+    paid = event_body(invoice_id)
+    # The sender's refund overtakes its payment (delivered and applied first).
+    assert post(anon_client, refund, webhook_headers(refund, "msg_ref")).status_code == 200
+    assert post(anon_client, paid, webhook_headers(paid, "msg_pay")).status_code == 200
+    with runtime.db.session() as s:
+        ids = dict(s.execute(select(WebhookEvent.webhook_id, WebhookEvent.id)).all())
+    assert apply_webhook_event.run(event_id=ids["msg_ref"]) == "waiting"
+    assert apply_webhook_event.run(event_id=ids["msg_pay"]) == "applied"
+    assert apply_webhook_event.run(event_id=ids["msg_ref"]) == "applied"
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "refunded"
+        assert s.scalar(select(func.count(Refund.id))) == 1
+        assert s.get(WebhookEvent, ids["msg_ref"]).outcome.startswith("refund of payment")
