@@ -114,6 +114,8 @@ class WebhookStatus:
     WAITING = "waiting"
     APPLIED = "applied"
     REJECTED = "rejected"
+    # A signed event of a type the clinic does not apply: acknowledged, kept, nothing done.
+    IGNORED = "ignored"
 
 
 class WebhookEvent(Base):

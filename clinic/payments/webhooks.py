@@ -59,6 +59,16 @@ class Rejected(Exception):
         self.field = field
 
 
+class NotApplied(Rejected):
+    """A signed event of a kind the clinic does not apply (``payment.pending``, a payout...):
+    acknowledged with a 200 and kept, since a 4xx would be retried and could get the
+    endpoint disabled, the payments with it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = UNSTORABLE.sub("\ufffd", kind)[:64]
+        super().__init__(200, f"events of type {self.kind} are not applied here", "type")
+
+
 def verify(secret: str, body: bytes, headers) -> str:
     """Check the signature and timestamp with the ``standardwebhooks`` package; returns the
     ``webhook-id``. Missing or malformed headers are a 400, a wrong signature or a
@@ -136,6 +146,8 @@ def parse_body(body: bytes) -> dict:
     if not isinstance(doc, dict):
         raise Rejected(422, "the body must be an object", "body")
     kind = doc.get("type")
+    if isinstance(kind, str) and kind.strip() and kind not in TYPES:
+        raise NotApplied(kind)
     if kind not in TYPES:
         raise Rejected(422, f"type must be one of {', '.join(TYPES)}", "type")
     data = doc.get("data")
@@ -189,6 +201,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
     )
     try:
         fields = parse_body(body)
+    except NotApplied as exc:
+        event.status, event.type, event.outcome = WebhookStatus.IGNORED, exc.kind, exc.detail
     except Rejected as exc:
         event.status = WebhookStatus.REJECTED
         event.outcome = f"{exc.field}: {exc.detail}"

@@ -320,3 +320,19 @@ def test_a_refund_sent_before_its_payment_waits_and_is_applied_with_it(runtime, 
         assert s.get(Invoice, invoice_id).status == "refunded"
         assert s.scalar(select(func.count(Refund.id))) == 1
         assert s.get(WebhookEvent, ids["msg_ref"]).outcome.startswith("refund of payment")
+
+
+def test_a_signed_event_of_a_type_the_clinic_does_not_apply_is_acknowledged_and_kept(
+    runtime, anon_client
+):
+    # Acquirers send more kinds than payments and refunds; a 4xx would be retried for days
+    # and may get the endpoint disabled, payments and all.
+    body = json.dumps({"type": "payment.pending", "data": {"invoice_id": "1"}})
+    for _ in range(2):
+        response = post(anon_client, body, webhook_headers(body, "msg_pending"))
+        assert response.status_code == 200
+    assert response.get_json() == {"received": True, "repeated": True, "ignored": True}
+    with runtime.db.session() as s:
+        event = s.scalar(select(WebhookEvent))
+        assert (event.status, event.type) == ("ignored", "payment.pending")
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
