@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from clinic.base import utcnow
-from clinic.errors import DomainError
+from clinic.errors import Conflict, DomainError
 from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import invoices, refunds
 from clinic.payments.amounts import amount_due
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SUCCEEDED = "payment.succeeded"
 REFUNDED = "payment.refunded"
 TYPES = (SUCCEEDED, REFUNDED)
+DONE = (WebhookStatus.APPLIED, WebhookStatus.REJECTED)
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_REFERENCE = 120
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no column can store
@@ -221,7 +222,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
 
 
 def pending_events(session: Session, *, older_than, limit: int = 200) -> list[int]:
-    """Events received but not applied (their task message was lost)."""
+    """Events received but not applied: their task message was lost, or their invoice was
+    held by another provider's payment in progress when they were tried."""
     return list(
         session.scalars(
             select(WebhookEvent.id)
@@ -266,6 +268,12 @@ def _settle(session: Session, provider: str, fields: dict) -> tuple[str, str]:
             return WebhookStatus.APPLIED, _apply(session, provider, fields)
     except PaymentNotYetHere as exc:
         return WebhookStatus.WAITING, exc.detail
+    except Conflict as exc:
+        if exc.code != "held":
+            return WebhookStatus.REJECTED, exc.detail
+        # Another provider is taking the invoice (a Payme checkout left open): the sender has
+        # the money already, so the event is tried again by the sweeper until that hold ends.
+        return WebhookStatus.RECEIVED, f"waiting: {exc.detail}"
     except DomainError as exc:
         return WebhookStatus.REJECTED, exc.detail
 
@@ -277,7 +285,7 @@ def _mark(session: Session, event_id: int, expected: str, status: str, outcome: 
         .values(
             status=status,
             outcome=outcome[:2000],
-            applied_at=None if status == WebhookStatus.WAITING else utcnow(),
+            applied_at=utcnow() if status in DONE else None,
         )
         .execution_options(synchronize_session=False)
     )

@@ -336,3 +336,25 @@ def test_a_signed_event_of_a_type_the_clinic_does_not_apply_is_acknowledged_and_
         event = s.scalar(select(WebhookEvent))
         assert (event.status, event.type) == ("ignored", "payment.pending")
         assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+
+
+def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_once_let_go(
+    runtime, anon_client
+):
+    from clinic.payments import invoices
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.hold(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    body = event_body(invoice_id)
+    assert post(anon_client, body, webhook_headers(body, "msg_held")).status_code == 200
+    with runtime.db.session() as s:
+        event_id = s.scalar(select(WebhookEvent.id))
+    # The money is taken at the sender: it waits for the hold, it is not refused for good.
+    assert apply_webhook_event.run(event_id=event_id) == "received"
+    with runtime.db.transaction() as s:
+        invoices.release(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    assert apply_webhook_event.run(event_id=event_id) == "applied"
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "paid"
