@@ -262,6 +262,23 @@ def apply_event(session: Session, event_id: int) -> str:
     return status
 
 
+def apply_waiting_payments(session: Session, invoice_id: int) -> list[str]:
+    """Apply now the senders' payments of the invoice still to be applied (those that waited
+    for another provider's hold, which the caller has just ended). An event a worker is
+    applying at this moment is left to it (its row lock is skipped, not waited for)."""
+    waiting = session.scalars(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.invoice_id == invoice_id,
+            WebhookEvent.type == SUCCEEDED,
+            WebhookEvent.status == WebhookStatus.RECEIVED,
+        )
+        .order_by(WebhookEvent.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [apply_event(session, event_id) for event_id in waiting]
+
+
 def _settle(session: Session, provider: str, fields: dict) -> tuple[str, str]:
     try:
         with session.begin_nested():
