@@ -147,7 +147,8 @@ def parse_body(body: bytes) -> dict:
     if not isinstance(doc, dict):
         raise Rejected(422, "the body must be an object", "body")
     kind = doc.get("type")
-    if isinstance(kind, str) and kind.strip() and kind not in TYPES:
+    # A payment event misspelt ("Payment.Succeeded ") is refused, not ignored: its money matters.
+    if isinstance(kind, str) and kind.strip() and kind.strip().lower() not in TYPES:
         raise NotApplied(kind)
     if kind not in TYPES:
         raise Rejected(422, f"type must be one of {', '.join(TYPES)}", "type")

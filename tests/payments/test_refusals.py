@@ -293,7 +293,8 @@ def test_a_click_complete_the_money_rules_refuse_is_7(runtime, monkeypatch):
     "body, field",
     [
         (b"[]", "body"),
-        (b'{"type": "payment.other"}', "type"),
+        (b'{"type": 5}', "type"),
+        (b'{"type": " payment.Succeeded"}', "type"),
         (b'{"type": "payment.succeeded", "data": []}', "data"),
         (b'{"type": "payment.succeeded", "data": {"invoice_id": true}}', "data.invoice_id"),
         (b'{"type": "payment.succeeded", "data": {"invoice_id": 7, "amount": 0}}', "data.amount"),

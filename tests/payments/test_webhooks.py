@@ -336,6 +336,9 @@ def test_a_signed_event_of_a_type_the_clinic_does_not_apply_is_acknowledged_and_
         event = s.scalar(select(WebhookEvent))
         assert (event.status, event.type) == ("ignored", "payment.pending")
         assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+    # A payment event misspelt is no other kind: refused, so the sender sees it.
+    misspelt = json.dumps({"type": "Payment.Succeeded ", "data": {"invoice_id": "1"}})
+    assert post(anon_client, misspelt, webhook_headers(misspelt, "msg_typo")).status_code == 422
 
 
 def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_once_let_go(
