@@ -86,11 +86,10 @@ def verify(secret: str, body: bytes, headers) -> str:
         # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor.
         raise Rejected(400, "the webhook-timestamp header is malformed", "webhook-timestamp")
     entries = found["webhook-signature"].split()
-    if not entries or any(entry.count(",") != 1 for entry in entries):
-        raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
-    # Any v1 entry that matches is enough: one that is not base64 cannot match, and must not
-    # hide the others from the verifier (which stops at it), nor must extra whitespace.
-    checkable = [entry for entry in entries if _checkable(entry)]
+    # Any v1 entry that matches is enough: one that is not base64, or not "version,signature"
+    # at all, cannot match, and must not hide the others from the verifier (which stops at
+    # it), nor must extra whitespace. A header with no usable entry is malformed.
+    checkable = [entry for entry in entries if entry.count(",") == 1 and _checkable(entry)]
     if not checkable:
         raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
     found["webhook-signature"] = " ".join(checkable)

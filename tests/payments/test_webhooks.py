@@ -193,7 +193,12 @@ def test_a_matching_v1_signature_is_accepted_beside_entries_that_are_not_base64(
     headers = webhook_headers(body, "beside")
     valid = headers["webhook-signature"]
     for n, signature in enumerate(
-        (f"v1,abc {valid}", f"v1,!!!not-base64!!! v1,{'A' * 44}  {valid}", f"v1,AAAA\t{valid} ")
+        (
+            f"v1,abc {valid}",
+            f"v1,!!!not-base64!!! v1,{'A' * 44}  {valid}",
+            f"v1,AAAA\t{valid} ",
+            f"v1a,x,y {valid} garbage",  # entries of no "version,signature" shape beside it
+        )
     ):
         response = post(anon_client, body, {**headers, "webhook-signature": signature})
         assert response.status_code == 200, signature
