@@ -19,6 +19,7 @@ from clinic.errors import Conflict, NotFound
 from clinic.payments.invoices import amount_due
 from clinic.payments.models import Invoice, InvoiceStatus
 from clinic.payments.payme import ACCOUNT_FIELD
+from clinic.queue.models import Ticket
 from clinic.queue.tickets import ticket_by_token
 
 PAYME_CHECKOUT = "https://checkout.paycom.uz/"
@@ -57,14 +58,22 @@ def qr_data_uri(url: str) -> str:
 
 
 def open_invoice_of_ticket(session: Session, token: str) -> Invoice:
-    """The open invoice of the ticket whose secret link is ``token`` (the patient's page);
-    NotFound when there is none, so the page learns nothing else about the ticket."""
+    """The open invoice of the ticket whose secret link is ``token`` (the patient's page), or
+    of a ticket he was sent on from (the page follows him to the onward ticket; the invoice
+    of the first visit stays on the first ticket), the newest first; NotFound when there is
+    none, so the page learns nothing else about the ticket."""
     ticket = ticket_by_token(session, token)
     invoice = None
     if ticket is not None:
+        chain, ticket_id = [], ticket.id
+        while ticket_id is not None and ticket_id not in chain:
+            chain.append(ticket_id)
+            ticket_id = session.scalar(
+                select(Ticket.transferred_from_id).where(Ticket.id == ticket_id)
+            )
         invoice = session.scalar(
             select(Invoice)
-            .where(Invoice.ticket_id == ticket.id, Invoice.status == InvoiceStatus.OPEN)
+            .where(Invoice.ticket_id.in_(chain), Invoice.status == InvoiceStatus.OPEN)
             .order_by(Invoice.id.desc())
             .limit(1)
         )

@@ -109,8 +109,13 @@ class ClickTransaction(Base):
 
 class WebhookStatus:
     RECEIVED = "received"
+    # A refund whose payment has not arrived yet (the sender's events overtook each other):
+    # applied with that payment.
+    WAITING = "waiting"
     APPLIED = "applied"
     REJECTED = "rejected"
+    # A signed event of a type the clinic does not apply: acknowledged, kept, nothing done.
+    IGNORED = "ignored"
 
 
 class WebhookEvent(Base):

@@ -119,6 +119,8 @@ def _click(session: Session, txn: ClickTransaction) -> Iterator[dict]:
 def _webhook(session: Session, event: WebhookEvent) -> Iterator[dict]:
     if event.reference is None:
         return  # a body we could not read: it names nothing to compare
+    if _told_before(session, event):
+        return  # the sender's same payment or refund again under a new webhook-id: one line
     if event.status == WebhookStatus.REJECTED:
         # One line, with the reason: the sender's money and our books disagree by this event.
         yield _row("webhook_rejected", event.provider, event.reference, event.invoice_id,
@@ -131,6 +133,27 @@ def _webhook(session: Session, event: WebhookEvent) -> Iterator[dict]:
         refund_ref = _refund_reference(event)
         yield from _refunded(session, event.provider, event.reference, refund_ref,
                              event.invoice_id, event.amount, event.status)  # fmt: skip
+
+
+def _told_before(session: Session, event: WebhookEvent) -> bool:
+    """Whether an earlier event of the sender tells the same: the same payment (or the same
+    refund of it) of the same amount on the same invoice."""
+    earlier = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.provider == event.provider,
+            WebhookEvent.reference == event.reference,
+            WebhookEvent.type == event.type,
+            WebhookEvent.invoice_id == event.invoice_id,
+            WebhookEvent.amount == event.amount,
+            WebhookEvent.id < event.id,
+        )
+        .order_by(WebhookEvent.id)
+    ).all()
+    if event.type != "payment.refunded":
+        return bool(earlier)
+    refund_ref = _refund_reference(event)
+    return any(_refund_reference(other) == refund_ref for other in earlier)
 
 
 def _refund_reference(event: WebhookEvent) -> str | None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import iso, utcnow
 from clinic.errors import Conflict
-from clinic.payments import click, invoices, payme
+from clinic.payments import click, invoices, payme, webhooks
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.providers import (
@@ -131,6 +131,10 @@ def release_online_hold(
     _withdraw(txn, payme_now, now)
     session.flush()
     invoices.release(session, invoice, holder)
+    # A card payment that arrived while this hold stood is credited now, before the cashier
+    # takes the money a second time.
+    if webhooks.apply_waiting_payments(session, invoice.id):
+        session.refresh(invoice)
     log.info("invoice %s: %s withdrawn by %s", invoice.number, holder, actor)
     provider, _, ref = holder.partition(":")
     return {"invoice": invoice, "provider": provider, "transaction": ref, "held_at": iso(held_at)}

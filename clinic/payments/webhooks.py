@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from clinic.base import utcnow
-from clinic.errors import DomainError
+from clinic.errors import Conflict, DomainError
 from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import invoices, refunds
 from clinic.payments.amounts import amount_due
@@ -39,9 +39,14 @@ log = logging.getLogger(__name__)
 SUCCEEDED = "payment.succeeded"
 REFUNDED = "payment.refunded"
 TYPES = (SUCCEEDED, REFUNDED)
+DONE = (WebhookStatus.APPLIED, WebhookStatus.REJECTED)
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_REFERENCE = 120
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no column can store
+
+
+class PaymentNotYetHere(DomainError):
+    """A refund of a payment of this sender not credited here (yet): it waits for it."""
 
 
 class Rejected(Exception):
@@ -53,6 +58,16 @@ class Rejected(Exception):
         self.status = status
         self.detail = detail
         self.field = field
+
+
+class NotApplied(Rejected):
+    """A signed event of a kind the clinic does not apply (``payment.pending``, a payout...):
+    acknowledged with a 200 and kept, since a 4xx would be retried and could get the
+    endpoint disabled, the payments with it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = UNSTORABLE.sub("\ufffd", kind)[:64]
+        super().__init__(200, f"events of type {self.kind} are not applied here", "type")
 
 
 def verify(secret: str, body: bytes, headers) -> str:
@@ -71,11 +86,10 @@ def verify(secret: str, body: bytes, headers) -> str:
         # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor.
         raise Rejected(400, "the webhook-timestamp header is malformed", "webhook-timestamp")
     entries = found["webhook-signature"].split()
-    if not entries or any(entry.count(",") != 1 for entry in entries):
-        raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
-    # Any v1 entry that matches is enough: one that is not base64 cannot match, and must not
-    # hide the others from the verifier (which stops at it), nor must extra whitespace.
-    checkable = [entry for entry in entries if _checkable(entry)]
+    # Any v1 entry that matches is enough: one that is not base64, or not "version,signature"
+    # at all, cannot match, and must not hide the others from the verifier (which stops at
+    # it), nor must extra whitespace. A header with no usable entry is malformed.
+    checkable = [entry for entry in entries if entry.count(",") == 1 and _checkable(entry)]
     if not checkable:
         raise Rejected(400, "the webhook-signature header is malformed", "webhook-signature")
     found["webhook-signature"] = " ".join(checkable)
@@ -132,6 +146,9 @@ def parse_body(body: bytes) -> dict:
     if not isinstance(doc, dict):
         raise Rejected(422, "the body must be an object", "body")
     kind = doc.get("type")
+    # A payment event misspelt ("Payment.Succeeded ") is refused, not ignored: its money matters.
+    if isinstance(kind, str) and kind.strip() and kind.strip().lower() not in TYPES:
+        raise NotApplied(kind)
     if kind not in TYPES:
         raise Rejected(422, f"type must be one of {', '.join(TYPES)}", "type")
     data = doc.get("data")
@@ -185,6 +202,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
     )
     try:
         fields = parse_body(body)
+    except NotApplied as exc:
+        event.status, event.type, event.outcome = WebhookStatus.IGNORED, exc.kind, exc.detail
     except Rejected as exc:
         event.status = WebhookStatus.REJECTED
         event.outcome = f"{exc.field}: {exc.detail}"
@@ -203,7 +222,8 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
 
 
 def pending_events(session: Session, *, older_than, limit: int = 200) -> list[int]:
-    """Events received but not applied (their task message was lost)."""
+    """Events received but not applied: their task message was lost, or their invoice was
+    held by another provider's payment in progress when they were tried."""
     return list(
         session.scalars(
             select(WebhookEvent.id)
@@ -223,7 +243,8 @@ def apply_event(session: Session, event_id: int) -> str:
     The event row is locked and its status guarded, so two workers applying it serialise
     and the second finds it done. Anything the money rules refuse (an amount that is not
     what is owed, an invoice already paid another way) marks the event rejected with the
-    reason: reconciliation lists it for a person to settle with the sender.
+    reason: reconciliation lists it for a person to settle with the sender. A refund whose
+    payment has not arrived yet waits (``waiting``) and is applied with that payment.
     """
     event = session.scalar(
         select(WebhookEvent)
@@ -234,19 +255,77 @@ def apply_event(session: Session, event_id: int) -> str:
     if event is None or event.status != WebhookStatus.RECEIVED:
         return event.status if event else "missing"
     fields = parse_body(event.body.encode("utf-8"))
+    status, outcome = _settle(session, event.provider, fields)
+    _mark(session, event_id, WebhookStatus.RECEIVED, status, outcome)
+    if status == WebhookStatus.APPLIED and fields["type"] == SUCCEEDED:
+        _apply_waiting_refunds(session, event.provider, fields["reference"])
+    return status
+
+
+def apply_waiting_payments(session: Session, invoice_id: int) -> list[str]:
+    """Apply now the senders' payments of the invoice still to be applied (those that waited
+    for another provider's hold, which the caller has just ended). An event a worker is
+    applying at this moment is left to it (its row lock is skipped, not waited for)."""
+    waiting = session.scalars(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.invoice_id == invoice_id,
+            WebhookEvent.type == SUCCEEDED,
+            WebhookEvent.status == WebhookStatus.RECEIVED,
+        )
+        .order_by(WebhookEvent.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [apply_event(session, event_id) for event_id in waiting]
+
+
+def _settle(session: Session, provider: str, fields: dict) -> tuple[str, str]:
     try:
         with session.begin_nested():
-            outcome = _apply(session, event.provider, fields)
-        status = WebhookStatus.APPLIED
+            return WebhookStatus.APPLIED, _apply(session, provider, fields)
+    except PaymentNotYetHere as exc:
+        return WebhookStatus.WAITING, exc.detail
+    except Conflict as exc:
+        if exc.code != "held":
+            return WebhookStatus.REJECTED, exc.detail
+        # Another provider is taking the invoice (a Payme checkout left open): the sender has
+        # the money already, so the event is tried again by the sweeper until that hold ends.
+        return WebhookStatus.RECEIVED, f"waiting: {exc.detail}"
     except DomainError as exc:
-        status, outcome = WebhookStatus.REJECTED, exc.detail
+        return WebhookStatus.REJECTED, exc.detail
+
+
+def _mark(session: Session, event_id: int, expected: str, status: str, outcome: str) -> None:
     session.execute(
         update(WebhookEvent)
-        .where(WebhookEvent.id == event_id, WebhookEvent.status == WebhookStatus.RECEIVED)
-        .values(status=status, outcome=outcome[:2000], applied_at=utcnow())
+        .where(WebhookEvent.id == event_id, WebhookEvent.status == expected)
+        .values(
+            status=status,
+            outcome=outcome[:2000],
+            applied_at=utcnow() if status in DONE else None,
+        )
         .execution_options(synchronize_session=False)
     )
-    return status
+
+
+def _apply_waiting_refunds(session: Session, provider: str, reference: str) -> None:
+    """The refunds of this payment that arrived before it, applied now in their order."""
+    waiting = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.provider == provider,
+            WebhookEvent.reference == reference,
+            WebhookEvent.type == REFUNDED,
+            WebhookEvent.status == WebhookStatus.WAITING,
+        )
+        .order_by(WebhookEvent.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for event in waiting:
+        fields = parse_body(event.body.encode("utf-8"))
+        status, outcome = _settle(session, provider, fields)
+        _mark(session, event.id, WebhookStatus.WAITING, status, outcome)
 
 
 def _apply(session: Session, provider: str, fields: dict) -> str:
@@ -274,7 +353,12 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
         )
         return f"payment {payment.id}"
     payment = invoices.find_payment(session, provider, fields["reference"])
-    if payment is None or payment.invoice_id != invoice.id:
+    if payment is None:
+        # The sender's refund overtook its payment: it is applied when the payment is.
+        raise PaymentNotYetHere(
+            f"waiting for payment {fields['reference']} of this sender to arrive"
+        )
+    if payment.invoice_id != invoice.id:
         raise DomainError(f"no payment {fields['reference']} of this sender on the invoice")
     # The sender gave the money back already: the approval limit does not apply to recording it.
     refunds.refund(

@@ -133,3 +133,22 @@ def test_click_without_its_merchant_id_offers_no_link_its_page_would_refuse(runt
         invoice = invoices.get_invoice(s, invoice_id)
         no_merchant = replace(runtime.settings, click_merchant_id="")
         assert set(links.checkout_links(invoice, no_merchant, with_qr=False)["links"]) == {"payme"}
+
+
+def test_the_patients_page_after_a_transfer_still_offers_the_open_invoice_of_his_first_ticket(
+    runtime, anon_client
+):
+    from sqlalchemy import update
+
+    from clinic.models import Ticket
+
+    with runtime.db.transaction() as s:
+        patient_id = make_patient(s)
+        first = issue_ticket(s, make_queue(s), patient_id)
+        onward = issue_ticket(s, make_queue(s), patient_id)
+        # Sent on to the laboratory: his page follows him to the onward ticket.
+        s.execute(update(Ticket).where(Ticket.id == onward.id).values(transferred_from_id=first.id))
+        first_id, token = first.id, onward.token
+    invoice_id = make_invoice(runtime, (PRICE,), ticket_id=first_id, patient_id=patient_id)
+    body = anon_client.get(f"/payments/checkout/{token}").get_json()
+    assert (body["invoice_id"], body["amount"]) == (invoice_id, PRICE)

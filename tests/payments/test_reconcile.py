@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 
 from clinic.models import PaymeTransaction, WebhookEvent
@@ -101,3 +102,30 @@ def test_only_managers_and_admins_reconcile(client_as):
     assert cashier.get("/api/v1/payments/reconciliations/x/report.csv").status_code == 403
     manager = client_as("manager")
     assert manager.get("/api/v1/payments/reconciliations/nope/report.csv").status_code == 404
+
+
+def test_one_sender_event_delivered_under_two_webhook_ids_is_one_line(runtime):
+    from clinic.payments import reconcile
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+
+    def event(webhook_id, kind, status, refund_ref=None):
+        data = {"invoice_id": str(invoice_id), "amount": PRICE, "reference": "acq-7"}
+        if refund_ref:
+            data["refund_reference"] = refund_ref
+        body = json.dumps({"type": kind, "data": data})
+        return WebhookEvent(provider="acq", webhook_id=webhook_id, type=kind, body=body,
+                            invoice_id=invoice_id, reference="acq-7", amount=PRICE,
+                            status=status, outcome="invoice is cancelled")  # fmt: skip
+
+    with runtime.db.transaction() as s:
+        s.add_all([
+            event("w-1", "payment.succeeded", "rejected"),
+            event("w-1-again", "payment.succeeded", "rejected"),
+            event("w-2", "payment.refunded", "waiting", "r-1"),
+            event("w-2-again", "payment.refunded", "waiting", "r-1"),
+            event("w-3", "payment.refunded", "waiting", "r-2"),
+        ])  # fmt: skip
+        job_id = reconcile.start(s, created_by=None).id
+    result = reconcile.reconcile(runtime.db.session, job_id)
+    assert result["by_kind"] == {"webhook_rejected": 1, "refund_not_applied": 2}

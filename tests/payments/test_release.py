@@ -309,3 +309,37 @@ def test_a_release_first_wins_and_clicks_complete_after_gets_minus_9(runtime):
         invoice = s.get(Invoice, invoice_id)
         assert (invoice.status, invoice.held_by) == ("open", None)
         assert s.scalar(select(func.count(Payment.id))) == 0
+
+
+def test_a_card_payment_waiting_for_the_hold_is_credited_when_the_cashier_lets_it_go(
+    runtime, anon_client, client_as, clock
+):
+    import json
+
+    from clinic.models import WebhookEvent
+    from tasks.payments_providers import apply_webhook_event
+    from tests.payments.provider_support import webhook_headers
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    Payme(anon_client).result(
+        "CreateTransaction",
+        {"id": "left-open", "time": clock.now, "amount": PRICE, "account": account(invoice_id)},
+    )
+    # The patient paid by card instead: the acquirer's event waits for the Payme hold.
+    body = json.dumps({"type": "payment.succeeded",
+                       "data": {"invoice_id": str(invoice_id), "amount": PRICE,
+                                "reference": "acq-card"}})  # fmt: skip
+    headers = {**webhook_headers(body, "msg-card"), "Content-Type": "application/json"}
+    assert anon_client.post("/payments/webhooks/acq", data=body, headers=headers).status_code == 200
+    with runtime.db.session() as s:
+        event_id = s.scalar(select(WebhookEvent.id))
+    assert apply_webhook_event.run(event_id=event_id) == "received"
+
+    cashier = client_as("cashier")
+    released = cashier.post(_url(invoice_id), json={"held_by": "payme:left-open"})
+    assert released.status_code == 200, released.get_json()
+    # Paid by the card at once: the desk does not take the money a second time.
+    assert released.get_json()["invoice"]["status"] == "paid"
+    with runtime.db.session() as s:
+        assert s.get(WebhookEvent, event_id).status == "applied"
+        assert [p.provider_ref for p in s.scalars(select(Payment))] == ["acq-card"]

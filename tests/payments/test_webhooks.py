@@ -193,7 +193,12 @@ def test_a_matching_v1_signature_is_accepted_beside_entries_that_are_not_base64(
     headers = webhook_headers(body, "beside")
     valid = headers["webhook-signature"]
     for n, signature in enumerate(
-        (f"v1,abc {valid}", f"v1,!!!not-base64!!! v1,{'A' * 44}  {valid}", f"v1,AAAA\t{valid} ")
+        (
+            f"v1,abc {valid}",
+            f"v1,!!!not-base64!!! v1,{'A' * 44}  {valid}",
+            f"v1,AAAA\t{valid} ",
+            f"v1a,x,y {valid} garbage",  # entries of no "version,signature" shape beside it
+        )
     ):
         response = post(anon_client, body, {**headers, "webhook-signature": signature})
         assert response.status_code == 200, signature
@@ -300,3 +305,64 @@ def test_production_refuses_to_start_without_the_enabled_providers_secrets(tmp_p
     started = Settings.from_env(complete)
     assert started.payme_key == support.PAYME_KEY
     assert started.webhook_secrets == {"acq": WEBHOOK_SECRET, "other": OTHER_SECRET}
+
+
+def test_a_refund_sent_before_its_payment_waits_and_is_applied_with_it(runtime, anon_client):
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    refund = event_body(invoice_id, "payment.refunded", refund_reference="acq-r-early")
+    paid = event_body(invoice_id)
+    # The sender's refund overtakes its payment (delivered and applied first).
+    assert post(anon_client, refund, webhook_headers(refund, "msg_ref")).status_code == 200
+    assert post(anon_client, paid, webhook_headers(paid, "msg_pay")).status_code == 200
+    with runtime.db.session() as s:
+        ids = dict(s.execute(select(WebhookEvent.webhook_id, WebhookEvent.id)).all())
+    assert apply_webhook_event.run(event_id=ids["msg_ref"]) == "waiting"
+    assert apply_webhook_event.run(event_id=ids["msg_pay"]) == "applied"
+    assert apply_webhook_event.run(event_id=ids["msg_ref"]) == "applied"
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "refunded"
+        assert s.scalar(select(func.count(Refund.id))) == 1
+        assert s.get(WebhookEvent, ids["msg_ref"]).outcome.startswith("refund of payment")
+
+
+def test_a_signed_event_of_a_type_the_clinic_does_not_apply_is_acknowledged_and_kept(
+    runtime, anon_client
+):
+    # Acquirers send more kinds than payments and refunds; a 4xx would be retried for days
+    # and may get the endpoint disabled, payments and all.
+    body = json.dumps({"type": "payment.pending", "data": {"invoice_id": "1"}})
+    for _ in range(2):
+        response = post(anon_client, body, webhook_headers(body, "msg_pending"))
+        assert response.status_code == 200
+    assert response.get_json() == {"received": True, "repeated": True, "ignored": True}
+    with runtime.db.session() as s:
+        event = s.scalar(select(WebhookEvent))
+        assert (event.status, event.type) == ("ignored", "payment.pending")
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 1
+    # A payment event misspelt is no other kind: refused, so the sender sees it.
+    misspelt = json.dumps({"type": "Payment.Succeeded ", "data": {"invoice_id": "1"}})
+    assert post(anon_client, misspelt, webhook_headers(misspelt, "msg_typo")).status_code == 422
+
+
+def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_once_let_go(
+    runtime, anon_client
+):
+    from clinic.payments import invoices
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.hold(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    body = event_body(invoice_id)
+    assert post(anon_client, body, webhook_headers(body, "msg_held")).status_code == 200
+    with runtime.db.session() as s:
+        event_id = s.scalar(select(WebhookEvent.id))
+    # The money is taken at the sender: it waits for the hold, it is not refused for good.
+    assert apply_webhook_event.run(event_id=event_id) == "received"
+    with runtime.db.transaction() as s:
+        invoices.release(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    assert apply_webhook_event.run(event_id=event_id) == "applied"
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "paid"

@@ -164,7 +164,8 @@ CLICK_ANSWER = _answers(
      "error": 0, "error_note": "Success"},  # fmt: skip
 )
 WEBHOOK_ANSWER = _answers(
-    "Received (stored once per webhook-id; ``repeated`` when seen before)",
+    "Received (stored once per webhook-id; ``repeated`` when seen before; ``ignored`` for a "
+    "type the clinic does not apply)",
     {"received": True, "repeated": False},
 )
 
@@ -322,8 +323,8 @@ def click_complete():
 def webhook(provider: str):
     """A Standard Webhooks delivery from a card acquirer or aggregator named in
     ``CLINIC_WEBHOOK_SECRETS``. Stored once per ``webhook-id`` and applied by a task; the
-    answer comes at once (200 new or repeated, 400/401 bad headers or signature, 422 a body
-    that is not a payment event)."""
+    answer comes at once (200 new or repeated, also for a type the clinic does not apply,
+    400/401 bad headers or signature, 422 a payment event it cannot read)."""
     provider = provider.lower()
     secret = _settings().webhook_secrets.get(provider)
     if secret is None:
@@ -338,6 +339,8 @@ def webhook(provider: str):
     event = hooks.store(session, provider, webhook_id, body)
     try:
         fields = hooks.parse_body(body)
+    except hooks.NotApplied as exc:
+        return _acknowledge(session, provider, body, exc, webhook_id, repeated=event is None)
     except hooks.Rejected as exc:
         return _refuse(session, provider, body, exc, webhook_id)
     if event is not None:
@@ -354,6 +357,15 @@ def webhook(provider: str):
         invoice_id=fields["invoice_id"],
         provider_ref=webhook_id,
     )
+    session.commit()
+    return make_response(jsonify(answer), 200)
+
+
+def _acknowledge(session, provider: str, body: bytes, exc: hooks.NotApplied, webhook_id, *,
+                 repeated: bool):  # fmt: skip
+    """A signed event of a type the clinic does not apply: received, kept, nothing done."""
+    answer = {"received": True, "repeated": repeated, "ignored": True}
+    _log(session, provider, exc.kind, body, json.dumps(answer), 200, provider_ref=webhook_id)
     session.commit()
     return make_response(jsonify(answer), 200)
 
