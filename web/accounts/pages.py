@@ -50,6 +50,9 @@ def refusal_texts() -> dict[str, str]:
         R.DOCTOR_WITHOUT_ROLE: _("Only a user with the doctor role is linked to a doctor."),
         R.LAST_ADMINISTRATOR: _("At least one active administrator must remain."),
         R.TOKEN_NAME: _("The token's name has 1 to %(n)s characters.", n=tokens.NAME_MAX),
+        R.TOKEN_NAME_ONE_LINE: _(
+            "The token's name is one line, without tabs or hidden characters."
+        ),
         R.TOKEN_DAYS: _(
             "The token lasts a whole number of days, from 1 to %(n)s.", n=tokens.MAX_DAYS
         ),
