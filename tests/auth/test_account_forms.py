@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from clinic.accounts import passwords, refusals, tokens, users
-from clinic.accounts.models import ApiToken, User
+from clinic.accounts.models import ApiToken, AuditEntry, User
 
 GOOD = "Yashil-olma-42"
 
@@ -78,6 +78,16 @@ def test_an_administrator_cannot_disable_himself_nor_take_an_unknown_action(clie
     assert admin.post(f"/admin/users/{me}/promote").status_code == 302
     with runtime.db.session() as s:
         assert s.get(User, me).active is True
+        # Each refusal's audit row says why, as every refusal of the users page does.
+        rows = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "admin.user_action_form")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [row.summary.get("refused", {}).get("code") for row in rows] == [
+        "self_disable",
+        "unknown_action",
+    ]
 
 
 def test_numbers_in_forms_and_filters_are_ascii_digits_or_refused_plainly(client, runtime):

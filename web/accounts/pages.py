@@ -149,6 +149,7 @@ def user_action_form(user_id: int, action: str):
             users.unlock(session, user)
         else:
             flash(_("Unknown action."), "error")
+            audit_status.refused("unknown_action", f"no such action on a user: {action}")
             return redirect(url_for("admin.users_page"))
         audit_status.note_change(before, users.audited_state(user))
         session.commit()
