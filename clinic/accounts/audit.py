@@ -223,7 +223,7 @@ def _filtered(query, f: AuditFilter):
             )
         )
     if f.action:
-        query = query.where(AuditEntry.action.startswith(f.action))
+        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
     if f.object_type:
         query = query.where(AuditEntry.object_type == f.object_type)
     if f.object_id:

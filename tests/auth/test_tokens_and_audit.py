@@ -112,6 +112,15 @@ def test_audit_log_filters_and_csv(client, runtime):
     assert "'=cmd" in csv_text  # a formula is neutralised for spreadsheets
 
 
+def test_the_action_filter_is_a_prefix_as_typed_not_a_like_pattern(client):
+    """``%`` and ``_`` are characters of the prefix typed, not SQL wildcards: ``%`` would
+    have matched every row, ``auth_`` the sign-ins as well as any other ``auth`` action."""
+    client.post("/api/v1/tokens", json={"name": "report"})
+    assert client.get("/api/v1/audit?action=account.create_token").get_json()["total"] == 1
+    for typed in ("%", "account_create", "%create_token", "account.create%token"):
+        assert client.get("/api/v1/audit", query_string={"action": typed}).get_json()["total"] == 0
+
+
 def test_audit_rows_cannot_be_updated(client, runtime):
     client.post("/api/v1/tokens", json={"name": "x"})
     with pytest.raises(DBAPIError):
