@@ -191,3 +191,17 @@ def test_filtering_the_log_by_a_user_finds_the_failed_sign_ins_naming_him(
         ]
     page = client.get("/admin/audit?username=amina", headers={"Accept": "text/html"})
     assert "10.1.2.3" in page.get_data(as_text=True)
+
+
+def test_an_export_of_more_rows_than_it_holds_is_refused_not_cut_short(client, monkeypatch):
+    """Cut at its limit, the oldest-first export passed for the whole period with its newest
+    rows missing: now the filter is to be narrowed, and the answer names ``since``."""
+    from clinic.accounts import audit
+
+    for name in ("one", "two", "three"):
+        client.post("/api/v1/tokens", json={"name": name})
+    monkeypatch.setattr(audit, "EXPORT_MOST_ROWS", 2)
+    refused = client.get("/api/v1/audit/export.csv")
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["since"]
+    narrowed = client.get("/api/v1/audit/export.csv?action=auth.sign_in")
+    assert narrowed.status_code == 200 and len(narrowed.get_data(as_text=True).splitlines()) == 2
