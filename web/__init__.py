@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     runtime.db.set_dispatcher(app.extensions["celery"].send_task)
 
     from web import auth, availability, db, i18n, metrics, request_log
+    from web.api.blueprint import refuse_unread_query
     from web.api.bodies import require_json_bodies
 
     db.init_app(app)
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.before_request(check_request)
     app.before_request(enforce)
     app.before_request(require_json_bodies)
+    app.before_request(refuse_unread_query)
     app.before_request(auth.check_csrf)
 
     from web.api import init_api

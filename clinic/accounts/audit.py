@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.accounts.models import AuditEntry, User
 from clinic.base import iso, utcnow
 from clinic.db import write_with_commit
+from clinic.errors import ValidationFailed
 from clinic.text import spreadsheet_safe
 
 SECRET_FIELDS = {
@@ -28,6 +29,8 @@ SECRET_FIELDS = {
     "csrf_token",
     "pairing_code",
 }
+# The most rows one CSV export holds; a filter matching more is refused, not cut short.
+EXPORT_MOST_ROWS = 100_000
 # A failed sign-in has no actor (whoever it names): its row names the user as its object.
 SIGN_IN_FAILED = "auth.sign_in_failed"
 CSV_COLUMNS = (
@@ -223,7 +226,7 @@ def _filtered(query, f: AuditFilter):
             )
         )
     if f.action:
-        query = query.where(AuditEntry.action.startswith(f.action))
+        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
     if f.object_type:
         query = query.where(AuditEntry.object_type == f.object_type)
     if f.object_id:
@@ -267,9 +270,17 @@ def entry_as_dict(entry: AuditEntry, *, personal: bool = True) -> dict:
     }
 
 
-def export_csv(
-    session: Session, f: AuditFilter, *, limit: int = 100_000, personal: bool = True
-) -> str:
+def export_csv(session: Session, f: AuditFilter, *, personal: bool = True) -> str:
+    """The rows ``f`` matches as CSV, oldest first. More than ``EXPORT_MOST_ROWS`` is a 422
+    naming ``since``: an export cut short would pass for the whole period, its newest rows
+    missing without a word."""
+    limit = EXPORT_MOST_ROWS
+    total = session.scalar(_filtered(select(func.count(AuditEntry.id)), f)) or 0
+    if total > limit:
+        raise ValidationFailed(
+            f"{total} rows match, more than one export holds ({limit}): narrow the filter",
+            errors={"since": [f"more than {limit} rows match: choose a later day, or filter"]},
+        )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

@@ -21,6 +21,7 @@ LAST_ADMINISTRATOR = "last_admin"
 WRONG_PASSWORD = "wrong_password"  # nosec B105
 ACCOUNT_LOCKED = "account_locked"
 TOKEN_NAME = "token_name"  # nosec B105
+TOKEN_NAME_ONE_LINE = "token_name_one_line"  # nosec B105
 TOKEN_DAYS = "token_days"  # nosec B105
 
 # Every reason the module gives, a new password's (clinic/accounts/passwords.py) included.
@@ -39,6 +40,7 @@ CODES = frozenset(
         WRONG_PASSWORD,
         ACCOUNT_LOCKED,
         TOKEN_NAME,
+        TOKEN_NAME_ONE_LINE,
         TOKEN_DAYS,
         *passwords.POLICY,
     }

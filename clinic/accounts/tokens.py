@@ -17,6 +17,7 @@ from clinic.accounts.holders import Holder
 from clinic.accounts.models import ApiToken, User
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import NotFound, ValidationFailed
+from clinic.text import NOT_ONE_LINE, ONE_LINE
 
 # The public prefix of every token, not a token.
 TOKEN_PREFIX = "clk_"  # nosec B105
@@ -43,6 +44,10 @@ def create_token(
     reasons = {}
     if not name or len(name) > NAME_MAX:
         reasons["name"] = [(R.TOKEN_NAME, f"1-{NAME_MAX} characters")]
+    elif NOT_ONE_LINE.search(name):
+        # Whichever door names it (the API's OneLine, the form): a tab, a line break or a
+        # mark turning the text around would hide what the name says on the tokens pages.
+        reasons["name"] = [(R.TOKEN_NAME_ONE_LINE, ONE_LINE)]
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         reasons["days"] = [(R.TOKEN_DAYS, f"a whole number of days from 1 to {MAX_DAYS}")]
     if reasons:

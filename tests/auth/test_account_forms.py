@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from clinic.accounts import passwords, refusals, tokens, users
-from clinic.accounts.models import ApiToken, User
+from clinic.accounts.models import ApiToken, AuditEntry, User
 
 GOOD = "Yashil-olma-42"
 
@@ -38,6 +38,20 @@ def test_a_token_without_a_name_is_not_made(client_as, runtime):
         assert s.scalars(select(ApiToken)).all() == []
 
 
+@pytest.mark.parametrize("name", ["skript\tdesk", "line\nbreak", "\u202eHall"])
+def test_a_token_named_on_more_than_one_line_is_not_made_by_the_form(client_as, runtime, name):
+    """The form refuses what the API refuses (OneLine): a tab, a line break or a mark turning
+    the text around would hide what the token's name says on the tokens pages."""
+    desk = client_as("registrar")
+    answer = desk.post("/account/tokens", data={"name": name, "days": "30"})
+    assert answer.status_code == 302
+    with runtime.db.session() as s:
+        assert s.scalars(select(ApiToken)).all() == []
+    with runtime.db.transaction() as s, pytest.raises(refusals.errors.ValidationFailed) as refused:
+        tokens.create_token(s, users.find_user(s, desk.username), name=name, days=30)
+    assert refused.value.reasons == {"name": [refusals.TOKEN_NAME_ONE_LINE]}
+
+
 def test_a_user_revokes_his_own_token_by_form_but_not_anothers(client_as, runtime):
     desk = client_as("registrar", "zarina")
     client_as("registrar", "olim")
@@ -64,6 +78,16 @@ def test_an_administrator_cannot_disable_himself_nor_take_an_unknown_action(clie
     assert admin.post(f"/admin/users/{me}/promote").status_code == 302
     with runtime.db.session() as s:
         assert s.get(User, me).active is True
+        # Each refusal's audit row says why, as every refusal of the users page does.
+        rows = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "admin.user_action_form")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [row.summary.get("refused", {}).get("code") for row in rows] == [
+        "self_disable",
+        "unknown_action",
+    ]
 
 
 def test_numbers_in_forms_and_filters_are_ascii_digits_or_refused_plainly(client, runtime):

@@ -237,3 +237,34 @@ def test_closing_the_browser_ends_the_session_while_the_server_keeps_the_idle_li
         assert 0 < runtime.redis.ttl(f"{settings.redis_prefix}:session:{sid}")
         assert anon_client.get("/api/v1/me").status_code == 200
         assert anon_client.post("/logout").status_code == 302
+
+
+def test_sign_out_works_over_https_from_a_page_that_sends_no_referer(app, make_user):
+    """A signed-in person looking at a board or a patient's page (``Referrer-Policy:
+    no-referrer``: their addresses are secrets) presses Sign out: the browser posts the form
+    without a Referer, which the CSRF check refuses over HTTPS to every other form. The token
+    still decides: without it the session goes on."""
+    make_user("admin", username="nodira")
+    browser = app.test_client()
+    https = {"base_url": "https://localhost"}
+    csrf = browser.get("/api/v1/session/csrf", **https).get_json()["csrf_token"]
+    signed_in = browser.post(
+        "/login", data={"username": "nodira", "password": PASSWORD, "csrf_token": csrf},
+        headers={"Referer": "https://localhost/login"}, skip_csrf=True, **https,
+    )  # fmt: skip
+    assert signed_in.status_code == 302
+    assert browser.get("/api/v1/me", **https).status_code == 200
+    page = browser.get("/t/" + "x" * 43, **https)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    forged = browser.post("/logout", data={}, skip_csrf=True, **https)
+    assert forged.status_code == 400
+    assert browser.get("/api/v1/me", **https).status_code == 200
+    csrf = browser.get("/api/v1/me", **https).get_json()["csrf_token"]
+    elsewhere = {"Referer": "https://evil.example/"}
+    sent_from_elsewhere = browser.post(
+        "/logout", data={"csrf_token": csrf}, headers=elsewhere, skip_csrf=True, **https
+    )
+    assert sent_from_elsewhere.status_code == 400
+    out = browser.post("/logout", data={"csrf_token": csrf}, skip_csrf=True, **https)
+    assert out.status_code == 302 and out.headers["Location"].endswith("/login")
+    assert browser.get("/api/v1/me", **https).status_code == 401

@@ -4,6 +4,7 @@ Redis prefix."""
 
 from __future__ import annotations
 
+import html
 import threading
 
 import pytest
@@ -224,3 +225,23 @@ def test_guesses_sent_at_once_from_a_known_browser_get_its_five_and_no_more(
     assert _sign_in_outcomes(runtime).count("wrong password on a known device") == 5
     with runtime.db.session() as s:
         assert users.is_locked(users.find_user(s, "nodira"))  # the other five count for it
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+@pytest.mark.parametrize(
+    "lang, heading", [("ru", "Слишком много попыток"), ("uz", "Urinishlar juda ko'p")]
+)
+def test_the_login_page_says_in_its_language_that_the_address_must_wait(anon_client, lang, heading):
+    """A registrar whose clinic's address spent its budget reads what happened and what to do,
+    in the page's language, not the rate limiter's "20 per 1 minute"."""
+    for n in range(20):
+        assert _form(anon_client, f"nobody-{n}").status_code == 401
+    refused = anon_client.post(
+        f"/login?lang={lang}",
+        data={"username": "nobody", "password": "x"},
+        headers={"Accept": "text/html"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    page = html.unescape(refused.get_data(as_text=True))
+    assert heading in page and "per 1 minute" not in page

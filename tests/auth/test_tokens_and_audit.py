@@ -112,6 +112,15 @@ def test_audit_log_filters_and_csv(client, runtime):
     assert "'=cmd" in csv_text  # a formula is neutralised for spreadsheets
 
 
+def test_the_action_filter_is_a_prefix_as_typed_not_a_like_pattern(client):
+    """``%`` and ``_`` are characters of the prefix typed, not SQL wildcards: ``%`` would
+    have matched every row, ``auth_`` the sign-ins as well as any other ``auth`` action."""
+    client.post("/api/v1/tokens", json={"name": "report"})
+    assert client.get("/api/v1/audit?action=account.create_token").get_json()["total"] == 1
+    for typed in ("%", "account_create", "%create_token", "account.create%token"):
+        assert client.get("/api/v1/audit", query_string={"action": typed}).get_json()["total"] == 0
+
+
 def test_audit_rows_cannot_be_updated(client, runtime):
     client.post("/api/v1/tokens", json={"name": "x"})
     with pytest.raises(DBAPIError):
@@ -182,3 +191,17 @@ def test_filtering_the_log_by_a_user_finds_the_failed_sign_ins_naming_him(
         ]
     page = client.get("/admin/audit?username=amina", headers={"Accept": "text/html"})
     assert "10.1.2.3" in page.get_data(as_text=True)
+
+
+def test_an_export_of_more_rows_than_it_holds_is_refused_not_cut_short(client, monkeypatch):
+    """Cut at its limit, the oldest-first export passed for the whole period with its newest
+    rows missing: now the filter is to be narrowed, and the answer names ``since``."""
+    from clinic.accounts import audit
+
+    for name in ("one", "two", "three"):
+        client.post("/api/v1/tokens", json={"name": name})
+    monkeypatch.setattr(audit, "EXPORT_MOST_ROWS", 2)
+    refused = client.get("/api/v1/audit/export.csv")
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["since"]
+    narrowed = client.get("/api/v1/audit/export.csv?action=auth.sign_in")
+    assert narrowed.status_code == 200 and len(narrowed.get_data(as_text=True).splitlines()) == 2

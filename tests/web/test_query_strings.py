@@ -26,6 +26,10 @@ def _refused(response, status: int, field: str) -> None:
         ("/api/v1/payments/invoices?day=2026-03-01", "day"),
         ("/api/v1/printing/jobs?scope=queue.1&satus=failed", "satus"),
         ("/api/v1/users?rol=doctor", "rol"),
+        # Endpoints that read no query at all refuse one as well.
+        ("/api/v1/reports/dashboard?day=2026-03-01", "day"),
+        ("/api/v1/users/1?expand=tokens", "expand"),
+        ("/api/v1/me?lang=ru&fields=roles", "fields"),
     ],
 )
 def test_a_parameter_the_endpoint_does_not_read_is_a_422_naming_it(client, url, field):
@@ -50,6 +54,7 @@ def test_the_parameters_an_endpoint_reads_and_the_page_language_are_answered(cli
         "/api/v1/patients?page_size=10&lang=ru",
         "/api/v1/payments/invoices?status=open",
         "/api/v1/departments",
+        "/api/v1/me?lang=uz",
     ):
         assert client.get(url).status_code == 200, url
 

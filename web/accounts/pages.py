@@ -50,6 +50,9 @@ def refusal_texts() -> dict[str, str]:
         R.DOCTOR_WITHOUT_ROLE: _("Only a user with the doctor role is linked to a doctor."),
         R.LAST_ADMINISTRATOR: _("At least one active administrator must remain."),
         R.TOKEN_NAME: _("The token's name has 1 to %(n)s characters.", n=tokens.NAME_MAX),
+        R.TOKEN_NAME_ONE_LINE: _(
+            "The token's name is one line, without tabs or hidden characters."
+        ),
         R.TOKEN_DAYS: _(
             "The token lasts a whole number of days, from 1 to %(n)s.", n=tokens.MAX_DAYS
         ),
@@ -146,6 +149,7 @@ def user_action_form(user_id: int, action: str):
             users.unlock(session, user)
         else:
             flash(_("Unknown action."), "error")
+            audit_status.refused("unknown_action", f"no such action on a user: {action}")
             return redirect(url_for("admin.users_page"))
         audit_status.note_change(before, users.audited_state(user))
         session.commit()

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import flask_smorest
 import marshmallow as ma
-from flask import abort
+from flask import abort, current_app, request
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
 
 from web.errors import problem
+from web.permissions import view_attribute
 
 EVERY_REQUESTS = ("lang",)
 
@@ -48,3 +49,33 @@ class StrictQueryParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictQueryParser()
+
+
+UNREAD = "Unknown field."
+
+
+def refuse_unread_query() -> None:
+    """``before_request``: an API endpoint that reads no query string (no query arguments
+    declared) refuses a parameter as one that reads some refuses a parameter it does not
+    read: 422 naming each (``lang`` aside). ``GET /api/v1/reports/dashboard?day=2026-03-01``
+    answered today's figures as if the day had been understood."""
+    if not request.args or request.method == "OPTIONS" or not request.path.startswith("/api/"):
+        return
+    if _reads_a_query(request.endpoint):
+        return
+    unread = [name for name in request.args if name not in EVERY_REQUESTS]
+    if unread:
+        errors = {name: [UNREAD] for name in unread}
+        detail = "; ".join(f"{name}: {UNREAD}" for name in unread[:5])
+        abort(problem(422, "Validation failed", detail, errors))
+
+
+def _reads_a_query(endpoint: str | None) -> bool:
+    """Whether the endpoint reads a query string (or is not one of the documented API's,
+    whose queries are their own affair); decided once per endpoint of the application."""
+    known = current_app.extensions.setdefault("clinic.reads_a_query", {})
+    if endpoint not in known:
+        doc = view_attribute(current_app, endpoint, "_apidoc")
+        parameters = (doc or {}).get("arguments", {}).get("parameters", [])
+        known[endpoint] = doc is None or any(p.get("in") == "query" for p in parameters)
+    return known[endpoint]

@@ -14,8 +14,9 @@ from datetime import timedelta
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from flask_session import Session as ServerSessions
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
 from clinic.accounts import holders, tokens
 from web.auth import audit, limits, security
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 CSRF_EXEMPT_ATTRIBUTE = "_clinic_csrf_exempt"
+CSRF_TOKEN_ONLY_ATTRIBUTE = "_clinic_csrf_token_only"  # nosec B105 - a name, not a token
 # Pages that also accept an API token as ``?token=`` (display boards).
 BOARD_PAGES = "/board/"
 
@@ -37,6 +39,15 @@ def csrf_exempt(view):
     """For endpoints called by other systems with their own signatures (payment providers),
     and public changes that act as nobody (a patient joining a queue online)."""
     setattr(view, CSRF_EXEMPT_ATTRIBUTE, True)
+    return view
+
+
+def csrf_token_only(view):
+    """For a form every page carries (Sign out), pages whose address is a secret included:
+    they send no Referer (``Referrer-Policy: no-referrer``), and over HTTPS the CSRF check
+    refuses a form without one. Sent without a Referer, its token alone is checked; sent with
+    one, the whole check runs, so a Referer from another site is still refused."""
+    setattr(view, CSRF_TOKEN_ONLY_ATTRIBUTE, True)
     return view
 
 
@@ -138,7 +149,23 @@ def check_csrf() -> None:
         return
     if view_attribute(current_app, request.endpoint, CSRF_EXEMPT_ATTRIBUTE):
         return
+    if not request.referrer and view_attribute(
+        current_app, request.endpoint, CSRF_TOKEN_ONLY_ATTRIBUTE
+    ):
+        _check_token()
+        return
     csrf.protect()
+
+
+def _check_token() -> None:
+    """The session's CSRF token, from the form or a header, as ``csrf.protect`` finds it."""
+    sent = request.form.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    for header in current_app.config["WTF_CSRF_HEADERS"]:
+        sent = sent or request.headers.get(header)
+    try:
+        validate_csrf(sent)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
 
 
 def init_app(app: Flask) -> None:

@@ -20,7 +20,7 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import passwords, refusals, users
 from clinic.errors import DomainError, ValidationFailed
 from web import db
-from web.auth import devices
+from web.auth import csrf_token_only, devices
 from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
@@ -141,6 +141,7 @@ def login_form():
 
 @bp.post("/logout")
 @signed_in
+@csrf_token_only  # the Sign out form of every page, those that send no Referer too
 def logout():
     sign_out_session()
     flash(_("You have signed out."))
