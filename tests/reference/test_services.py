@@ -439,6 +439,21 @@ def test_a_name_with_the_uzbek_sign_is_found_typed_without_it(db):
     assert [s.code for s in price_list.list_services(db, q="boshligi")[0]] == ["USG-1"]
 
 
+def test_a_name_is_found_in_the_russian_and_passport_spellings_of_its_letters(db):
+    jamshid = patients.create_patient(db, {"full_name": "Jamshid Xo‘jayev", "sex": "M"})
+    farrux = patients.create_patient(db, {"full_name": "Бахтиёров Фаррух", "sex": "M"})
+    zhanna = patients.create_patient(db, {"full_name": "Жанна Михайлова", "sex": "F"})
+    db.commit()
+    for query in ("Джамшид", "Djamshid Ходжаев", "Хужаев", "Xojayev"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [jamshid.id], query
+    for query in ("Farrukh", "Bakhtiyorov", "Baxtiyorov farrux"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [farrux.id], query
+    for query in ("Zhanna", "Mikhaylova", "Janna"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [zhanna.id], query
+    again = patients.create_patient(db, {"full_name": "Джамшид Хўжаев", "sex": "M"})
+    assert [p.id for p in patients.possible_duplicates(db, again)] == [jamshid.id]
+
+
 def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):
     latin = _department(db, code="CARD", prefix="K")  # Latin K
     other = _department(db, code="LAB", prefix="L")
