@@ -43,6 +43,8 @@ NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
+# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67").
+PHONE_SIGNS = re.compile(r"[\s().+-]")
 # How many possible earlier registrations of a new patient are named at most.
 DUPLICATES_SHOWN = 5
 
@@ -164,15 +166,15 @@ def list_patients(
 ) -> tuple[list[Patient], int]:
     """Patients matching every word of ``q``, by name.
 
-    A word of digits (spaces, "+", "-" and brackets are ignored) matches anywhere in the
-    phone, or in the document number; any other word matches the name in either script or
-    the document number.
+    A word of digits (spaces, dots, "+", "-" and brackets are ignored) matches anywhere in
+    the phone, or in the document number; any other word matches the name in either script
+    or the document number.
     """
     stmt = filter_common(select(Patient), Patient, active=active, sex=sex)
     for word in _query_words(q):
         digits = phone_digits(word)
         document = Patient.document_number.contains(_document(word), autoescape=True)
-        if digits and digits == re.sub(r"[\s()+-]", "", word):
+        if digits and digits == re.sub(PHONE_SIGNS, "", word):
             # A whole number typed as it was given ("00998 90 ...", "8 90 ...") is found as
             # it is stored; a part of one, digit for digit.
             whole = _whole_phone(word)

@@ -126,6 +126,9 @@ def test_a_patient_is_found_by_digits_anywhere_in_the_phone(db):
     assert patients.list_patients(db, q="777")[1] == 0
     for whole in ("00998 90 123 45 67", "8 (90) 123-45-67", "+998 90 123 45 67", "901234567"):
         assert [p.id for p in patients.list_patients(db, q=whole)[0]] == [first.id], whole
+    # Written with dots, as registration accepts it, whole or in part.
+    for dotted in ("(90) 123.45.67", "90.123.45.67", "45.67"):
+        assert [p.id for p in patients.list_patients(db, q=dotted)[0]] == [first.id], dotted
 
 
 def test_search_words_are_literal_text_not_patterns(db):
