@@ -28,7 +28,6 @@ from clinic.reference import price_list
 from clinic.reference.editing import LOOKALIKES
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
-    LATIN_LOOKALIKES,
     SHEETS,
     PriceListRejected,
     Reason,
@@ -336,12 +335,14 @@ def _in_file_terms(
 
 
 def _looks(code: str) -> str:
-    return code.translate(LOOKALIKES).translate(LATIN_LOOKALIKES)
+    """How a code reads: in capitals, Cyrillic letters drawn like Latin ones as those."""
+    return code.upper().translate(LOOKALIKES)
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
-    """The department of ``code``; one typed with Cyrillic letters that look Latin ("СARD"
-    with the Russian layout on) is the one department it reads as."""
+    """The department of ``code``; one typed in other capitals ("card", "Card") or with
+    Cyrillic letters that look Latin ("СARD" with the Russian layout on) is the one
+    department it reads as."""
     department_id = departments.get(code)
     if department_id is None:
         alike = {i for known, i in departments.items() if _looks(known) == _looks(code)}

@@ -386,3 +386,16 @@ def test_a_department_code_typed_with_cyrillic_letters_that_look_latin_is_that_d
     assert [(e["row"], e["values"]) for e in result["errors"]] == [(3, {"code": "NOPE"})]
     with runtime.db.session() as s:
         assert s.scalar(select(Service.department_id).where(Service.code == "ECG")) == card
+
+
+def test_a_department_code_typed_in_small_letters_is_that_department(runtime):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    rows = [header, ["ECG", "ЭКГ", "EKG", "ECG", "50000", "card"]]
+    rows.append(["ECHO", "ЭхоКГ", "ExoKG", "Echo", "90000", "Сard"])  # a Cyrillic С
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert (result["created"], result["rejected"]) == (2, 0), result
+    with runtime.db.session() as s:
+        assert set(s.scalars(select(Service.department_id))) == {card}
