@@ -26,7 +26,7 @@ from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
 from clinic.reference.editing import LOOKALIKES
-from clinic.reference.models import Department, Doctor, Room
+from clinic.reference.models import Department, Doctor, Room, Service
 from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
@@ -136,6 +136,7 @@ def import_batches(
         stored = session.scalars(
             select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
         ).first()
+        codes = _codes_by_look(session)
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
     rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
@@ -151,7 +152,7 @@ def import_batches(
             departments = dict(session.execute(select(Department.code, Department.id)).all())
             batch = [(rows[i], repeats.get(i)) for i in range(start, stop)]
             for row, (outcome, problems) in zip(
-                rows[start:stop], _import_rows(session, departments, batch)
+                rows[start:stop], _import_rows(session, departments, codes, batch)
             ):
                 _count(state, row, outcome, problems)
             state["next"] = stop
@@ -202,6 +203,8 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
         if row.sheet == "doctors":
             name = " ".join(v.get("full_name", "").split())
             key = f"{name}\x00{v.get('department_code', '')}" if name else ""
+        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
+            key = _looks(v.get("code", ""))
         else:
             key = v.get("code", "")
         if key:
@@ -227,7 +230,10 @@ COLUMN_OF_FIELD = {
 
 
 def _import_rows(
-    session: Session, departments: dict[str, int], batch: list[tuple[Row, int | None]]
+    session: Session,
+    departments: dict[str, int],
+    codes: dict[str, set[str]],
+    batch: list[tuple[Row, int | None]],
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """Each row's outcome and problems, in order. Departments and doctors (a workbook's few)
     are written row by row; the services (the sheet that comes last, and the one of many
@@ -235,7 +241,7 @@ def _import_rows(
     answers = []
     for services, group in groupby(batch, key=lambda item: item[0].sheet == "services"):
         if services:
-            answers += _import_services(session, departments, list(group))
+            answers += _import_services(session, departments, codes, list(group))
         else:
             answers += [_import_row(session, departments, row, r) for row, r in group]
     return answers
@@ -267,10 +273,14 @@ def _import_row(
 
 
 def _import_services(
-    session: Session, departments: dict[str, int], rows: list[tuple[Row, int | None]]
+    session: Session,
+    departments: dict[str, int],
+    codes: dict[str, set[str]],
+    rows: list[tuple[Row, int | None]],
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """The services' rows: their outcomes and problems, in order. The rows that pass their
-    checks are written together; a rejected row writes nothing."""
+    checks are written together; a rejected row writes nothing. ``codes``: the services'
+    codes by how they read (:func:`_codes_by_look`), kept up with the ones created."""
     answers: list = []
     entries: list[tuple[int, Row, dict]] = []
     for row, repeat_of in rows:
@@ -279,6 +289,7 @@ def _import_services(
         except _RowProblems as exc:
             answers.append(("rejected", exc.problems))
             continue
+        data["code"] = _known_code(codes, data["code"])
         entries.append((len(answers), row, data))
         answers.append(None)
     if not entries:
@@ -289,11 +300,12 @@ def _import_services(
     except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
         written = [_upsert_service(session, data) for _, _, data in entries]
     active: dict[str, bool | None] = {}
-    for (at, row, _), outcome in zip(entries, written):
+    for (at, row, data), outcome in zip(entries, written):
         if isinstance(outcome, DomainError):
             answers[at] = ("rejected", _refusal(session, row, outcome, active))
         else:
             answers[at] = (outcome, [])
+            codes.setdefault(_looks(data["code"]), set()).add(data["code"])
     return answers
 
 
@@ -332,6 +344,23 @@ def _in_file_terms(
             inactive = f"The department {code!r} is inactive."
             return Reason("inactive_department", inactive, code=code)
     return message
+
+
+def _codes_by_look(session: Session) -> dict[str, set[str]]:
+    """The services' codes by how they read (:func:`_looks`)."""
+    codes: dict[str, set[str]] = {}
+    for code in session.scalars(select(Service.code)):
+        codes.setdefault(_looks(code), set()).add(code)
+    return codes
+
+
+def _known_code(codes: dict[str, set[str]], code: str) -> str:
+    """The code of the service a row names: its own when a service has it or none reads the
+    same, else the one service's whose code reads the same, typed in other capitals or with
+    Cyrillic look-alike letters ("gp-01", "СТ-01" for GP-01 and CT-01), which a second
+    service of the same look would only double on the price list."""
+    alike = codes.get(_looks(code), set())
+    return next(iter(alike)) if len(alike) == 1 and code not in alike else code
 
 
 def _looks(code: str) -> str:
