@@ -16,7 +16,7 @@ import re
 from itertools import groupby
 from typing import Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from clinic.reference.price_list_file import (
     parse_price_list,
     parse_whole,
 )
+from clinic.text import search_key
 
 JOB_KIND = "price_import"
 jobs.followed_with(JOB_KIND, "reference.import")
@@ -201,8 +202,8 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
     for i, row in enumerate(rows):
         v = row.values
         if row.sheet == "doctors":
-            name = " ".join(v.get("full_name", "").split())
-            key = f"{name}\x00{v.get('department_code', '')}" if name else ""
+            name = _doctor_name(v.get("full_name", ""))
+            key = f"{name}\x00{_looks(v.get('department_code', ''))}" if name else ""
         elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
             key = _looks(v.get("code", ""))
         else:
@@ -426,12 +427,7 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
             )
             room_id = room.id
         data["room_id"] = room_id
-    existing = session.scalar(
-        select(Doctor)
-        .where(Doctor.full_name == name, Doctor.department_id == department_id)
-        .order_by(Doctor.id)
-        .limit(1)
-    )
+    existing = _same_doctor(session, name, department_id)
     return _upsert(
         session,
         existing,
@@ -440,6 +436,28 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
         reference.doctor_as_dict,
         data,
     )[1]
+
+
+def _same_doctor(session: Session, name: str, department_id: int) -> Doctor | None:
+    """The department's doctor of this name, written in other capitals or spaces too
+    ("КАРИМОВ Анвар" is "Каримов  Анвар", not a second doctor); the one of the very
+    spelling first, else the first one registered."""
+    key = search_key(name)[: reference.SEARCH_NAME_MAX]
+    candidates = session.scalars(
+        select(Doctor)
+        .where(
+            or_(Doctor.search_name == key, Doctor.full_name == name),
+            Doctor.department_id == department_id,
+        )
+        .order_by(Doctor.id)
+    ).all()
+    same = [d for d in candidates if _doctor_name(d.full_name) == _doctor_name(name)]
+    return next((d for d in same if d.full_name == name), same[0] if same else None)
+
+
+def _doctor_name(name: str) -> str:
+    """A doctor's name as rows are matched on it: its words, in any capitals."""
+    return " ".join(name.split()).casefold()
 
 
 def _service_entry(departments: dict, values: dict, problems) -> dict:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import ValidationFailed
-from clinic.models import Department, Service
+from clinic.models import Department, Doctor, Service
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_import, price_list, price_list_file
 from clinic.reference.catalogue import catalogue_page
@@ -417,3 +417,22 @@ def test_a_service_code_typed_in_small_or_cyrillic_letters_is_the_service_on_fil
     with runtime.db.session() as s:
         prices = dict(s.execute(select(Service.code, Service.price)).all())
     assert prices == {"CT-01": 200_000, "GP-01": 100, "NEW-1": 500}
+
+
+def test_a_doctor_written_in_other_capitals_or_spaces_is_the_doctor_on_file(runtime):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+        doctor = {"full_name": "Каримов  Анвар", "department_id": card}  # two spaces
+        karimov = reference.create_doctor(s, doctor).id
+    header = ["full_name", "department_code", "specialty"]
+    rows = [header, ["КАРИМОВ Анвар", "CARD", "Кардиолог"], ["каримов анвар", "card", ""]]
+    data = xlsx_bytes({"doctors": rows, "services": [SERVICE_HEADER]})
+    result = run_import(runtime, "prices.xlsx", data)
+    assert result["sheets"]["doctors"] == {
+        "created": 0, "updated": 1, "unchanged": 0, "rejected": 1
+    }, result  # fmt: skip
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [(3, "repeats")]
+    with runtime.db.session() as s:
+        doctors = s.execute(select(Doctor.id, Doctor.full_name, Doctor.specialty)).all()
+    assert doctors == [(karimov, "КАРИМОВ Анвар", "Кардиолог")]
