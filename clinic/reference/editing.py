@@ -369,6 +369,17 @@ def same_name(key: str, other: str) -> bool:
     )
 
 
+def holds_name(key: str, other: str) -> bool:
+    """One of two search keys holds every word of the other, two words at least, compared
+    as :func:`same_name` compares them: "Karimov Sherzod" and "Каримов Шерзод Анварович",
+    the same person written with and without his father's name."""
+    for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS):
+        words, others = set(_fold(key, folds).split()), set(_fold(other, folds).split())
+        if min(len(words), len(others)) >= 2 and (words <= others or others <= words):
+            return True
+    return False
+
+
 def _folded(column, folds):
     for old, new in folds:
         column = func.replace(column, old, new)

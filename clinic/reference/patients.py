@@ -24,6 +24,7 @@ from clinic.reference.editing import (
     entity_dict,
     fetch,
     filter_common,
+    holds_name,
     loosely_contains,
     paginate,
     same_name,
@@ -115,7 +116,8 @@ def create_patient(session: Session, data: dict, *, today: date | None = None) -
 
 def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     """Active patients who may be ``patient`` registered before: the same name (in either
-    script, any word order) and no birth date telling them apart. Twins have names of their
+    script, any word order) and no birth date telling them apart, or born the same day with
+    the name written with or without the father's name. Twins have names of their
     own and namesakes other birth dates, so neither is named; a phone is no help (a family
     shares one, and a patient's changes). Told to the registrar, never refused."""
     words = patient.search_name.split()
@@ -132,6 +134,22 @@ def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     # most a page of them is read to find the same names.
     candidates = session.scalars(stmt.order_by(Patient.id.desc()).limit(200))
     same = [p for p in candidates if same_name(p.search_name, patient.search_name)]
+    if patient.birth_date is not None and len(same) < DUPLICATES_SHOWN:
+        # Born the same day, a name with or without the father's name is his too: "Karimov
+        # Sherzod" and "Каримов Шерзод Анварович" (a day's births are few to read).
+        born = session.scalars(
+            select(Patient)
+            .where(
+                Patient.active.is_(True),
+                Patient.id != patient.id,
+                Patient.birth_date == patient.birth_date,
+            )
+            .order_by(Patient.id.desc())
+            .limit(200)
+        )
+        same += [
+            p for p in born if p not in same and holds_name(p.search_name, patient.search_name)
+        ]
     return same[:DUPLICATES_SHOWN]
 
 

@@ -457,6 +457,24 @@ def test_a_name_is_found_in_the_russian_and_passport_spellings_of_its_letters(db
     assert [p.id for p in patients.possible_duplicates(db, again)] == [jamshid.id]
 
 
+def test_a_patient_born_the_same_day_is_his_duplicate_with_or_without_his_fathers_name(db):
+    def register(name, born):
+        patient = patients.create_patient(db, {"full_name": name, "sex": "M", "birth_date": born})
+        db.flush()
+        return patient
+
+    full = register("Каримов Шерзод Анварович", date(1985, 3, 15))
+    short = register("Valiyev Ali", date(1990, 1, 1))
+    assert patients.possible_duplicates(db, register("Karimov Sherzod", date(1985, 3, 15))) == [
+        full
+    ]
+    longer = register("Валиев Али Каримович", date(1990, 1, 1))
+    assert patients.possible_duplicates(db, longer) == [short]
+    # A namesake born another day, and a father with his son's first name, are no one's.
+    assert patients.possible_duplicates(db, register("Karimov Sherzod", date(1961, 1, 1))) == []
+    assert patients.possible_duplicates(db, register("Karimov Anvar", date(1985, 3, 15))) == []
+
+
 def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):
     latin = _department(db, code="CARD", prefix="K")  # Latin K
     other = _department(db, code="LAB", prefix="L")
