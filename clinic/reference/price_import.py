@@ -25,7 +25,7 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.reference.editing import LOOKALIKES
+from clinic.reference.editing import reads_as
 from clinic.reference.models import Department, Doctor, Room, Service
 from clinic.reference.price_list_file import (
     SHEETS,
@@ -203,9 +203,9 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
         v = row.values
         if row.sheet == "doctors":
             name = _doctor_name(v.get("full_name", ""))
-            key = f"{name}\x00{_looks(v.get('department_code', ''))}" if name else ""
+            key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
         elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
-            key = _looks(v.get("code", ""))
+            key = reads_as(v.get("code", ""))
         else:
             key = v.get("code", "")
         if key:
@@ -306,7 +306,7 @@ def _import_services(
             answers[at] = ("rejected", _refusal(session, row, outcome, active))
         else:
             answers[at] = (outcome, [])
-            codes.setdefault(_looks(data["code"]), set()).add(data["code"])
+            codes.setdefault(reads_as(data["code"]), set()).add(data["code"])
     return answers
 
 
@@ -348,10 +348,10 @@ def _in_file_terms(
 
 
 def _codes_by_look(session: Session) -> dict[str, set[str]]:
-    """The services' codes by how they read (:func:`_looks`)."""
+    """The services' codes by how they read (:func:`~clinic.reference.editing.reads_as`)."""
     codes: dict[str, set[str]] = {}
     for code in session.scalars(select(Service.code)):
-        codes.setdefault(_looks(code), set()).add(code)
+        codes.setdefault(reads_as(code), set()).add(code)
     return codes
 
 
@@ -360,13 +360,8 @@ def _known_code(codes: dict[str, set[str]], code: str) -> str:
     same, else the one service's whose code reads the same, typed in other capitals or with
     Cyrillic look-alike letters ("gp-01", "СТ-01" for GP-01 and CT-01), which a second
     service of the same look would only double on the price list."""
-    alike = codes.get(_looks(code), set())
+    alike = codes.get(reads_as(code), set())
     return next(iter(alike)) if len(alike) == 1 and code not in alike else code
-
-
-def _looks(code: str) -> str:
-    """How a code reads: in capitals, Cyrillic letters drawn like Latin ones as those."""
-    return code.upper().translate(LOOKALIKES)
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
@@ -375,7 +370,7 @@ def _department_id(departments: dict[str, int], code: str, problems: list) -> in
     department it reads as."""
     department_id = departments.get(code)
     if department_id is None:
-        alike = {i for known, i in departments.items() if _looks(known) == _looks(code)}
+        alike = {i for known, i in departments.items() if reads_as(known) == reads_as(code)}
         department_id = alike.pop() if len(alike) == 1 else None
     if department_id is None:
         missing = f"There is no department with code {code!r}."

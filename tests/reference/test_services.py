@@ -475,6 +475,19 @@ def test_a_patient_born_the_same_day_is_his_duplicate_with_or_without_his_father
     assert patients.possible_duplicates(db, register("Karimov Anvar", date(1985, 3, 15))) == []
 
 
+def test_a_service_code_that_reads_like_a_taken_one_is_a_conflict(db):
+    ct = _service(db, code="CT-01")
+    other = _service(db, code="MRI-01")
+    for code in ("СТ-01", "ct-01"):  # a Cyrillic С and Т; small letters
+        with pytest.raises(Conflict) as caught:
+            _service(db, code=code)
+        assert list(caught.value.errors) == ["code"], code
+        with pytest.raises(Conflict):
+            price_list.update_service(db, other.id, {"code": code})
+    price_list.update_service(db, ct.id, {"code": "ct-01"})  # its own code in small letters
+    assert db.scalar(select(Service.code).where(Service.id == ct.id)) == "ct-01"
+
+
 def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):
     latin = _department(db, code="CARD", prefix="K")  # Latin K
     other = _department(db, code="LAB", prefix="L")
