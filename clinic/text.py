@@ -115,9 +115,20 @@ def search_key(text: str | None) -> str:
 
 
 # Letters that Russian spelling of Uzbek names does not have: "Гулом" for "Ғулом", "Кодиров"
-# for "Қодиров", "Хасанов" for "Ҳасанов", "Уткир" (Utkir) for "Ўткир" (O'tkir). Searching
-# compares keys with these folded away (on both sides), so either spelling finds the other.
-LOOSE_FOLDS = (("o" + APOSTROPHE, "u"), (APOSTROPHE, ""), ("q", "k"), ("h", "x"))
+# for "Қодиров", "Хасанов" for "Ҳасанов", "Уткир" (Utkir) for "Ўткир" (O'tkir); and the
+# letters Russian and passport spellings write with two or three: "Джамшид" (djamshid) and
+# "Dzhamshid" for "Jamshid", "Bakhtiyor" for "Baxtiyor", "Zhanna" for "Жанна" (janna).
+# Searching compares keys with these folded away (on both sides), so either spelling finds
+# the other.
+LOOSE_FOLDS = (
+    ("zh", "j"),  # first: "Dzhamshid" (Джамшид spelled letter by letter) is "djamshid"
+    ("dj", "j"),
+    ("kh", "x"),
+    ("o" + APOSTROPHE, "u"),
+    (APOSTROPHE, ""),
+    ("q", "k"),
+    ("h", "x"),
+)
 
 
 def whole_number(raw, *, most_digits: int = 9) -> int | None:

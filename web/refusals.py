@@ -29,6 +29,7 @@ def common_refusals() -> dict[str, str]:
             "The department is still in use: switch off what works in it first."
         ),
         "room_in_use": _("The room is still in use: move what uses it to another room first."),
+        "doctor_in_use": _("The doctor still has queues working: switch them off first."),
         # printing
         "name_taken": _("This name is already taken."),
         "not_failed": _("Only a failed print job is sent again."),

@@ -13,7 +13,7 @@ from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.queue import limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
-from clinic.reference.directory import department_check, room_check
+from clinic.reference.directory import department_check, doctor_check, room_check
 from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.models import Department, Doctor, Room
 
@@ -196,6 +196,18 @@ def _queues_of_department(session: Session, department: Department) -> tuple[str
     codes = session.scalars(
         select(Queue.code)
         .where(Queue.department_id == department.id, Queue.active.is_(True))
+        .order_by(Queue.code)
+    ).all()
+    return "active queues", list(codes)
+
+
+@doctor_check
+def _queues_of_doctor(session: Session, doctor: Doctor) -> tuple[str, list[str]]:
+    """The active queues of ``doctor`` himself: switched off, he would go on being issued
+    tickets there (and a queue of a switched-off doctor is not switched on again)."""
+    codes = session.scalars(
+        select(Queue.code)
+        .where(Queue.doctor_id == doctor.id, Queue.active.is_(True))
         .order_by(Queue.code)
     ).all()
     return "active queues", list(codes)

@@ -338,7 +338,34 @@ def get_doctor(session: Session, doctor_id: int) -> Doctor:
     return fetch(session, DOCTOR, doctor_id)
 
 
+# What other modules keep of a doctor: each check tells, for a doctor about to be
+# deactivated, what of his still works: a plural noun and their codes (the queue module's
+# active queues of his own, which would go on issuing tickets to a doctor who left).
+DoctorCheck = Callable[[Session, Doctor], tuple[str, list[str]]]
+_doctor_checks: list[DoctorCheck] = []
+
+
+def doctor_check(fn: DoctorCheck) -> DoctorCheck:
+    """Register ``fn`` to be asked before a doctor is deactivated."""
+    _doctor_checks.append(fn)
+    return fn
+
+
 def deactivate_doctor(session: Session, doctor_id: int) -> Doctor:
+    """Switch a doctor off; refused (Conflict ``doctor_in_use``, naming ``active``) while
+    something still works for him, such as an active queue of his own: switch those off
+    first. His booked visits stay on the calendar, to be moved to a colleague."""
+    doctor = locked(session, DOCTOR, doctor_id)
+    if doctor.active:
+        uses = _uses(check(session, doctor) for check in _doctor_checks)
+        if uses:
+            message = f"Doctor {doctor.full_name} still has {uses}. Switch them off first."
+            raise refusal(
+                Conflict,
+                f"doctor {doctor.id} is in use",
+                {"active": [("doctor_in_use", message)]},
+                code="doctor_in_use",
+            )
     return set_active(session, DOCTOR, doctor_id, False)
 
 

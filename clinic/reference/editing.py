@@ -43,6 +43,14 @@ CODE_RE = re.compile(r"^\S+$")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
 LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
+
+
+def reads_as(code: str) -> str:
+    """How a code reads on a screen or a receipt: in capitals, Cyrillic letters drawn like
+    Latin ones as those ("gp-01" and "GР-01", with a Cyrillic Р, read as "GP-01")."""
+    return code.upper().translate(LOOKALIKES)
+
+
 # Latin typed without the sign: "Otkir" for "Oʻtkir", "Gozal" for "Goʻzal". Searching
 # compares keys folded this way too, beside LOOSE_FOLDS (which make "oʻ" the Russian "у").
 BARE_FOLDS = tuple(fold for fold in LOOSE_FOLDS if fold[0] != "o" + APOSTROPHE)
@@ -367,6 +375,17 @@ def same_name(key: str, other: str) -> bool:
         sorted(_fold(key, folds).split()) == sorted(_fold(other, folds).split())
         for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
     )
+
+
+def holds_name(key: str, other: str) -> bool:
+    """One of two search keys holds every word of the other, two words at least, compared
+    as :func:`same_name` compares them: "Karimov Sherzod" and "Каримов Шерзод Анварович",
+    the same person written with and without his father's name."""
+    for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS):
+        words, others = set(_fold(key, folds).split()), set(_fold(other, folds).split())
+        if min(len(words), len(others)) >= 2 and (words <= others or others <= words):
+            return True
+    return False
 
 
 def _folded(column, folds):

@@ -24,6 +24,7 @@ from clinic.reference.editing import (
     entity_dict,
     fetch,
     filter_common,
+    holds_name,
     loosely_contains,
     paginate,
     same_name,
@@ -43,6 +44,8 @@ NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
+# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67").
+PHONE_SIGNS = re.compile(r"[\s().+-]")
 # How many possible earlier registrations of a new patient are named at most.
 DUPLICATES_SHOWN = 5
 
@@ -113,7 +116,8 @@ def create_patient(session: Session, data: dict, *, today: date | None = None) -
 
 def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     """Active patients who may be ``patient`` registered before: the same name (in either
-    script, any word order) and no birth date telling them apart. Twins have names of their
+    script, any word order) and no birth date telling them apart, or born the same day with
+    the name written with or without the father's name. Twins have names of their
     own and namesakes other birth dates, so neither is named; a phone is no help (a family
     shares one, and a patient's changes). Told to the registrar, never refused."""
     words = patient.search_name.split()
@@ -130,6 +134,22 @@ def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     # most a page of them is read to find the same names.
     candidates = session.scalars(stmt.order_by(Patient.id.desc()).limit(200))
     same = [p for p in candidates if same_name(p.search_name, patient.search_name)]
+    if patient.birth_date is not None and len(same) < DUPLICATES_SHOWN:
+        # Born the same day, a name with or without the father's name is his too: "Karimov
+        # Sherzod" and "Каримов Шерзод Анварович" (a day's births are few to read).
+        born = session.scalars(
+            select(Patient)
+            .where(
+                Patient.active.is_(True),
+                Patient.id != patient.id,
+                Patient.birth_date == patient.birth_date,
+            )
+            .order_by(Patient.id.desc())
+            .limit(200)
+        )
+        same += [
+            p for p in born if p not in same and holds_name(p.search_name, patient.search_name)
+        ]
     return same[:DUPLICATES_SHOWN]
 
 
@@ -164,15 +184,15 @@ def list_patients(
 ) -> tuple[list[Patient], int]:
     """Patients matching every word of ``q``, by name.
 
-    A word of digits (spaces, "+", "-" and brackets are ignored) matches anywhere in the
-    phone, or in the document number; any other word matches the name in either script or
-    the document number.
+    A word of digits (spaces, dots, "+", "-" and brackets are ignored) matches anywhere in
+    the phone, or in the document number; any other word matches the name in either script
+    or the document number.
     """
     stmt = filter_common(select(Patient), Patient, active=active, sex=sex)
     for word in _query_words(q):
         digits = phone_digits(word)
         document = Patient.document_number.contains(_document(word), autoescape=True)
-        if digits and digits == re.sub(r"[\s()+-]", "", word):
+        if digits and digits == re.sub(PHONE_SIGNS, "", word):
             # A whole number typed as it was given ("00998 90 ...", "8 90 ...") is found as
             # it is stored; a part of one, digit for digit.
             whole = _whole_phone(word)

@@ -16,7 +16,7 @@ import re
 from itertools import groupby
 from typing import Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,10 +25,9 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.reference.editing import LOOKALIKES
-from clinic.reference.models import Department, Doctor, Room
+from clinic.reference.editing import reads_as
+from clinic.reference.models import Department, Doctor, Room, Service
 from clinic.reference.price_list_file import (
-    LATIN_LOOKALIKES,
     SHEETS,
     PriceListRejected,
     Reason,
@@ -39,6 +38,7 @@ from clinic.reference.price_list_file import (
     parse_price_list,
     parse_whole,
 )
+from clinic.text import search_key
 
 JOB_KIND = "price_import"
 jobs.followed_with(JOB_KIND, "reference.import")
@@ -137,6 +137,7 @@ def import_batches(
         stored = session.scalars(
             select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
         ).first()
+        codes = _codes_by_look(session)
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
     rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
@@ -152,7 +153,7 @@ def import_batches(
             departments = dict(session.execute(select(Department.code, Department.id)).all())
             batch = [(rows[i], repeats.get(i)) for i in range(start, stop)]
             for row, (outcome, problems) in zip(
-                rows[start:stop], _import_rows(session, departments, batch)
+                rows[start:stop], _import_rows(session, departments, codes, batch)
             ):
                 _count(state, row, outcome, problems)
             state["next"] = stop
@@ -201,8 +202,10 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
     for i, row in enumerate(rows):
         v = row.values
         if row.sheet == "doctors":
-            name = " ".join(v.get("full_name", "").split())
-            key = f"{name}\x00{v.get('department_code', '')}" if name else ""
+            name = _doctor_name(v.get("full_name", ""))
+            key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
+        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
+            key = reads_as(v.get("code", ""))
         else:
             key = v.get("code", "")
         if key:
@@ -228,7 +231,10 @@ COLUMN_OF_FIELD = {
 
 
 def _import_rows(
-    session: Session, departments: dict[str, int], batch: list[tuple[Row, int | None]]
+    session: Session,
+    departments: dict[str, int],
+    codes: dict[str, set[str]],
+    batch: list[tuple[Row, int | None]],
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """Each row's outcome and problems, in order. Departments and doctors (a workbook's few)
     are written row by row; the services (the sheet that comes last, and the one of many
@@ -236,7 +242,7 @@ def _import_rows(
     answers = []
     for services, group in groupby(batch, key=lambda item: item[0].sheet == "services"):
         if services:
-            answers += _import_services(session, departments, list(group))
+            answers += _import_services(session, departments, codes, list(group))
         else:
             answers += [_import_row(session, departments, row, r) for row, r in group]
     return answers
@@ -268,10 +274,14 @@ def _import_row(
 
 
 def _import_services(
-    session: Session, departments: dict[str, int], rows: list[tuple[Row, int | None]]
+    session: Session,
+    departments: dict[str, int],
+    codes: dict[str, set[str]],
+    rows: list[tuple[Row, int | None]],
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """The services' rows: their outcomes and problems, in order. The rows that pass their
-    checks are written together; a rejected row writes nothing."""
+    checks are written together; a rejected row writes nothing. ``codes``: the services'
+    codes by how they read (:func:`_codes_by_look`), kept up with the ones created."""
     answers: list = []
     entries: list[tuple[int, Row, dict]] = []
     for row, repeat_of in rows:
@@ -280,6 +290,7 @@ def _import_services(
         except _RowProblems as exc:
             answers.append(("rejected", exc.problems))
             continue
+        data["code"] = _known_code(codes, data["code"])
         entries.append((len(answers), row, data))
         answers.append(None)
     if not entries:
@@ -290,11 +301,12 @@ def _import_services(
     except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
         written = [_upsert_service(session, data) for _, _, data in entries]
     active: dict[str, bool | None] = {}
-    for (at, row, _), outcome in zip(entries, written):
+    for (at, row, data), outcome in zip(entries, written):
         if isinstance(outcome, DomainError):
             answers[at] = ("rejected", _refusal(session, row, outcome, active))
         else:
             answers[at] = (outcome, [])
+            codes.setdefault(reads_as(data["code"]), set()).add(data["code"])
     return answers
 
 
@@ -335,16 +347,30 @@ def _in_file_terms(
     return message
 
 
-def _looks(code: str) -> str:
-    return code.translate(LOOKALIKES).translate(LATIN_LOOKALIKES)
+def _codes_by_look(session: Session) -> dict[str, set[str]]:
+    """The services' codes by how they read (:func:`~clinic.reference.editing.reads_as`)."""
+    codes: dict[str, set[str]] = {}
+    for code in session.scalars(select(Service.code)):
+        codes.setdefault(reads_as(code), set()).add(code)
+    return codes
+
+
+def _known_code(codes: dict[str, set[str]], code: str) -> str:
+    """The code of the service a row names: its own when a service has it or none reads the
+    same, else the one service's whose code reads the same, typed in other capitals or with
+    Cyrillic look-alike letters ("gp-01", "СТ-01" for GP-01 and CT-01), which a second
+    service of the same look would only double on the price list."""
+    alike = codes.get(reads_as(code), set())
+    return next(iter(alike)) if len(alike) == 1 and code not in alike else code
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
-    """The department of ``code``; one typed with Cyrillic letters that look Latin ("СARD"
-    with the Russian layout on) is the one department it reads as."""
+    """The department of ``code``; one typed in other capitals ("card", "Card") or with
+    Cyrillic letters that look Latin ("СARD" with the Russian layout on) is the one
+    department it reads as."""
     department_id = departments.get(code)
     if department_id is None:
-        alike = {i for known, i in departments.items() if _looks(known) == _looks(code)}
+        alike = {i for known, i in departments.items() if reads_as(known) == reads_as(code)}
         department_id = alike.pop() if len(alike) == 1 else None
     if department_id is None:
         missing = f"There is no department with code {code!r}."
@@ -396,12 +422,7 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
             )
             room_id = room.id
         data["room_id"] = room_id
-    existing = session.scalar(
-        select(Doctor)
-        .where(Doctor.full_name == name, Doctor.department_id == department_id)
-        .order_by(Doctor.id)
-        .limit(1)
-    )
+    existing = _same_doctor(session, name, department_id)
     return _upsert(
         session,
         existing,
@@ -410,6 +431,28 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
         reference.doctor_as_dict,
         data,
     )[1]
+
+
+def _same_doctor(session: Session, name: str, department_id: int) -> Doctor | None:
+    """The department's doctor of this name, written in other capitals or spaces too
+    ("КАРИМОВ Анвар" is "Каримов  Анвар", not a second doctor); the one of the very
+    spelling first, else the first one registered."""
+    key = search_key(name)[: reference.SEARCH_NAME_MAX]
+    candidates = session.scalars(
+        select(Doctor)
+        .where(
+            or_(Doctor.search_name == key, Doctor.full_name == name),
+            Doctor.department_id == department_id,
+        )
+        .order_by(Doctor.id)
+    ).all()
+    same = [d for d in candidates if _doctor_name(d.full_name) == _doctor_name(name)]
+    return next((d for d in same if d.full_name == name), same[0] if same else None)
+
+
+def _doctor_name(name: str) -> str:
+    """A doctor's name as rows are matched on it: its words, in any capitals."""
+    return " ".join(name.split()).casefold()
 
 
 def _service_entry(departments: dict, values: dict, problems) -> dict:

@@ -52,6 +52,8 @@ SHEETS = {
     ),
 }
 
+# "sep=;": the first line some programs write so that Excel splits the columns at ";".
+_SEP_LINE = re.compile(r'^"?sep=([;,\t|])"?[;,]*$', re.IGNORECASE)
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 # ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
@@ -167,8 +169,12 @@ def parse_price_list(filename: str, data: bytes, *, deadline: float | None = Non
 
 def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
     text = data.decode("utf-8-sig")
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    first_line, _, rest = text.partition("\n")
+    hint = _SEP_LINE.match(first_line.strip())
+    if hint:  # Excel's own line naming the delimiter, which it hides: the header is row 1
+        delimiter, text = hint.group(1), rest
+    else:
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:

@@ -177,6 +177,32 @@ def test_a_department_with_active_queues_is_not_switched_off_under_them(client):
     )
 
 
+def test_a_doctor_with_an_active_queue_of_his_own_is_not_switched_off_under_it(client):
+    """Switched off, a doctor's own active queue would go on issuing him tickets: 409 naming
+    ``active`` and the queue, nothing changed; with the queue off he goes."""
+    therapy = _created(client.post("/api/v1/departments", json=THERAPY))["id"]
+    room = _created(client.post("/api/v1/rooms", json={"number": "12"}))["id"]
+    doctor = {"full_name": "Каримов Анвар", "department_id": therapy}
+    doctor = _created(client.post("/api/v1/doctors", json=doctor))["id"]
+    queue = _queue(client, "karimov", therapy, room, "KA")
+    assert client.patch(f"/api/v1/queues/{queue}", json={"doctor_id": doctor}).status_code == 200
+    path = f"/api/v1/doctors/{doctor}"
+    before = client.get(path).json
+
+    refused = client.post(f"{path}/deactivate")
+    body = refused.json
+    assert refused.status_code == 409, body
+    assert body["code"] == "doctor_in_use" and body["reasons"] == {"active": ["doctor_in_use"]}
+    assert "karimov" in body["errors"]["active"][0], body
+    assert client.get(path).json == before
+
+    assert client.patch(f"/api/v1/queues/{queue}", json={"active": False}).status_code == 200
+    closed = client.post(f"{path}/deactivate")
+    assert closed.status_code == 200 and closed.json["active"] is False
+    documented = client.get("/api/openapi.json").json["paths"]
+    assert "409" in documented["/api/v1/doctors/{doctor_id}/deactivate"]["post"]["responses"]
+
+
 def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_script(client):
     body = {
         "full_name": "Ғулом Каримов",

@@ -99,6 +99,17 @@ def test_csv_is_read_with_either_delimiter_with_or_without_bom(delimiter, bom):
     assert rows[0].values["name_ru"] == "Приём терапевта"
 
 
+@pytest.mark.parametrize("hint", ["sep=;", "SEP=;;;;", '"sep=;"'])
+def test_a_first_line_naming_the_delimiter_for_excel_names_it(hint):
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    row = ["K-1", "Приём, первичный", "Qabul", "GP visit", "150 000,50"]
+    data = hint.encode() + b"\r\n" + csv_bytes([header, row], delimiter=";", bom=False)
+    (read,) = parse_price_list("prices.csv", b"\xef\xbb\xbf" + data)
+    assert (read.number, read.values["name_ru"], read.values["price"]) == (
+        2, "Приём, первичный", "150 000,50"
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "text, tiyin",
     [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_import
+from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_import, xlsx_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ("clinic/reference/price_import.py", "clinic/reference/price_list_file.py")
@@ -62,10 +62,42 @@ def test_each_rejected_row_is_said_in_the_pages_language(client, runtime):
     assert said(ru, by_row[(14, "code")]) == "Код: до 32 символов, без пробелов."
     assert said(uz, by_row[(13, None)]) == "Qatordagi qiymatlar ustunlardan (8) ko'p."
     script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
-    assert "cell(tr, reasonText(error))" in script and "texts.rowReasons[error.code]" in script
+    assert "var reason = reasonText(error);" in script
+    assert "texts.rowReasons[error.code]" in script
     for error in result["errors"]:  # nothing left in English
         assert said(ru, error) != error["reason"], error
         assert said(uz, error) != error["reason"], error
+
+
+def shown(texts: dict, result: dict, error: dict) -> str:
+    """What web/static/js/price-list.js shows for a rejected row of ``result``: on which
+    sheet, when the workbook had more than one."""
+    if len(result.get("sheets", {})) > 1:
+        return texts["onSheet"].format(sheet=error["sheet"], reason=said(texts, error))
+    return said(texts, error)
+
+
+def test_a_rejected_row_of_a_workbook_says_which_sheet_it_is_on(client, runtime):
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    data = xlsx_bytes(
+        {
+            "doctors": [["full_name", "department_code"], ["Ali Valiyev", "NOPE"]],
+            "services": [header, ["S-1", "Приём", "Qabul", "Visit", "1", "NOPE"]],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    ru = page_texts(client, "ru")
+    assert [(e["row"], shown(ru, result, e)) for e in result["errors"]] == [
+        (2, "Лист «doctors»: Нет отделения с кодом «NOPE»."),
+        (2, "Лист «services»: Нет отделения с кодом «NOPE»."),
+    ]
+    script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
+    assert "var onSheets = Object.keys(result.sheets || {}).length > 1;" in script
+    assert "fillIn(texts.onSheet, { sheet: error.sheet, reason: reason })" in script
+    csv_only = run_import(
+        runtime, "prices.csv", csv_bytes([header[:5], ["S 2", "a", "b", "c", "1"]])
+    )
+    assert shown(ru, csv_only, csv_only["errors"][0]) == said(ru, csv_only["errors"][0])
 
 
 @pytest.mark.parametrize("lang", ["ru", "uz"])

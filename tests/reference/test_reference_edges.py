@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import ValidationFailed
-from clinic.models import Department, Service
+from clinic.models import Department, Doctor, Service
 from clinic.reference import directory as reference
-from clinic.reference import patients, price_import, price_list_file
+from clinic.reference import patients, price_import, price_list, price_list_file
 from clinic.reference.catalogue import catalogue_page
 from clinic.reference.editing import ONE_LINE, FieldReader, paginate
 from clinic.reference.price_import import import_price_list
@@ -386,3 +386,53 @@ def test_a_department_code_typed_with_cyrillic_letters_that_look_latin_is_that_d
     assert [(e["row"], e["values"]) for e in result["errors"]] == [(3, {"code": "NOPE"})]
     with runtime.db.session() as s:
         assert s.scalar(select(Service.department_id).where(Service.code == "ECG")) == card
+
+
+def test_a_department_code_typed_in_small_letters_is_that_department(runtime):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    rows = [header, ["ECG", "ЭКГ", "EKG", "ECG", "50000", "card"]]
+    rows.append(["ECHO", "ЭхоКГ", "ExoKG", "Echo", "90000", "Сard"])  # a Cyrillic С
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert (result["created"], result["rejected"]) == (2, 0), result
+    with runtime.db.session() as s:
+        assert set(s.scalars(select(Service.department_id))) == {card}
+
+
+def test_a_service_code_typed_in_small_or_cyrillic_letters_is_the_service_on_file(runtime):
+    with runtime.db.transaction() as s:
+        for code in ("CT-01", "GP-01"):
+            price_list.create_service(
+                s, {"code": code, "name_ru": "КТ", "name_uz": "KT", "name_en": "CT", "price": 100}
+            )
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    rows = [header, ["СТ-01", "КТ", "KT", "CT", "2000"]]  # a Cyrillic С and Т
+    rows += [["gp-01", "КТ", "KT", "CT", "1"], ["NEW-1", "а", "b", "c", "5"]]
+    rows += [["new-1", "а", "b", "c", "6"]]
+    result = run_import(runtime, "prices.csv", csv_bytes(rows))
+    assert [result[o] for o in ("created", "updated", "unchanged", "rejected")] == [1, 1, 1, 1]
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [(5, "repeats")]
+    with runtime.db.session() as s:
+        prices = dict(s.execute(select(Service.code, Service.price)).all())
+    assert prices == {"CT-01": 200_000, "GP-01": 100, "NEW-1": 500}
+
+
+def test_a_doctor_written_in_other_capitals_or_spaces_is_the_doctor_on_file(runtime):
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        card = reference.create_department(s, {"code": "CARD", "ticket_prefix": "C", **names}).id
+        doctor = {"full_name": "Каримов  Анвар", "department_id": card}  # two spaces
+        karimov = reference.create_doctor(s, doctor).id
+    header = ["full_name", "department_code", "specialty"]
+    rows = [header, ["КАРИМОВ Анвар", "CARD", "Кардиолог"], ["каримов анвар", "card", ""]]
+    data = xlsx_bytes({"doctors": rows, "services": [SERVICE_HEADER]})
+    result = run_import(runtime, "prices.xlsx", data)
+    assert result["sheets"]["doctors"] == {
+        "created": 0, "updated": 1, "unchanged": 0, "rejected": 1
+    }, result  # fmt: skip
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [(3, "repeats")]
+    with runtime.db.session() as s:
+        doctors = s.execute(select(Doctor.id, Doctor.full_name, Doctor.specialty)).all()
+    assert doctors == [(karimov, "КАРИМОВ Анвар", "Кардиолог")]

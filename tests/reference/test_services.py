@@ -126,6 +126,9 @@ def test_a_patient_is_found_by_digits_anywhere_in_the_phone(db):
     assert patients.list_patients(db, q="777")[1] == 0
     for whole in ("00998 90 123 45 67", "8 (90) 123-45-67", "+998 90 123 45 67", "901234567"):
         assert [p.id for p in patients.list_patients(db, q=whole)[0]] == [first.id], whole
+    # Written with dots, as registration accepts it, whole or in part.
+    for dotted in ("(90) 123.45.67", "90.123.45.67", "45.67"):
+        assert [p.id for p in patients.list_patients(db, q=dotted)[0]] == [first.id], dotted
 
 
 def test_search_words_are_literal_text_not_patterns(db):
@@ -437,6 +440,52 @@ def test_a_name_with_the_uzbek_sign_is_found_typed_without_it(db):
     _service(db, code="USG-1", name_uz="Qorin boʻshligʻi UTT")
     db.commit()
     assert [s.code for s in price_list.list_services(db, q="boshligi")[0]] == ["USG-1"]
+
+
+def test_a_name_is_found_in_the_russian_and_passport_spellings_of_its_letters(db):
+    jamshid = patients.create_patient(db, {"full_name": "Jamshid Xo‘jayev", "sex": "M"})
+    farrux = patients.create_patient(db, {"full_name": "Бахтиёров Фаррух", "sex": "M"})
+    zhanna = patients.create_patient(db, {"full_name": "Жанна Михайлова", "sex": "F"})
+    db.commit()
+    for query in ("Джамшид", "Djamshid Ходжаев", "Dzhamshid", "Хужаев", "Xojayev"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [jamshid.id], query
+    for query in ("Farrukh", "Bakhtiyorov", "Baxtiyorov farrux"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [farrux.id], query
+    for query in ("Zhanna", "Mikhaylova", "Janna"):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [zhanna.id], query
+    again = patients.create_patient(db, {"full_name": "Джамшид Хўжаев", "sex": "M"})
+    assert [p.id for p in patients.possible_duplicates(db, again)] == [jamshid.id]
+
+
+def test_a_patient_born_the_same_day_is_his_duplicate_with_or_without_his_fathers_name(db):
+    def register(name, born):
+        patient = patients.create_patient(db, {"full_name": name, "sex": "M", "birth_date": born})
+        db.flush()
+        return patient
+
+    full = register("Каримов Шерзод Анварович", date(1985, 3, 15))
+    short = register("Valiyev Ali", date(1990, 1, 1))
+    assert patients.possible_duplicates(db, register("Karimov Sherzod", date(1985, 3, 15))) == [
+        full
+    ]
+    longer = register("Валиев Али Каримович", date(1990, 1, 1))
+    assert patients.possible_duplicates(db, longer) == [short]
+    # A namesake born another day, and a father with his son's first name, are no one's.
+    assert patients.possible_duplicates(db, register("Karimov Sherzod", date(1961, 1, 1))) == []
+    assert patients.possible_duplicates(db, register("Karimov Anvar", date(1985, 3, 15))) == []
+
+
+def test_a_service_code_that_reads_like_a_taken_one_is_a_conflict(db):
+    ct = _service(db, code="CT-01")
+    other = _service(db, code="MRI-01")
+    for code in ("СТ-01", "ct-01"):  # a Cyrillic С and Т; small letters
+        with pytest.raises(Conflict) as caught:
+            _service(db, code=code)
+        assert list(caught.value.errors) == ["code"], code
+        with pytest.raises(Conflict):
+            price_list.update_service(db, other.id, {"code": code})
+    price_list.update_service(db, ct.id, {"code": "ct-01"})  # its own code in small letters
+    assert db.scalar(select(Service.code).where(Service.id == ct.id)) == "ct-01"
 
 
 def test_a_ticket_prefix_that_looks_like_a_taken_one_is_a_conflict(db):

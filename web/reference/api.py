@@ -38,8 +38,8 @@ def _problems(*statuses: int):
     descriptions = {
         404: "No such entity.",
         409: "A unique value (code, number, document) is taken, a concurrent change won, or "
-        "(`room_in_use`) an active queue calls into the room, or (`department_in_use`) the "
-        "department has active queues.",
+        "(`room_in_use`) an active queue calls into the room, or (`department_in_use`, "
+        "`doctor_in_use`) the department or the doctor has active queues.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
@@ -243,6 +243,7 @@ _register(
         reference.update_doctor,
         reference.deactivate_doctor,
         reference.activate_doctor,
+        deactivate_conflicts=True,
     )
 )
 _register(

@@ -257,7 +257,8 @@ class PatientCreated(PatientOut):
         required=True,
         metadata={
             "description": "Active patients who may be this one registered before: the same "
-            "name in either script and no birth date telling them apart (at most 5). A "
+            "name in either script and no birth date telling them apart, or born the same day "
+            "with the name written with or without the father's name (at most 5). A "
             "warning; the patient is registered all the same."
         },
     )

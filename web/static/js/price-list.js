@@ -100,12 +100,16 @@
       document.getElementById("tally-" + name).textContent = String(result[name] || 0);
     });
     var errors = result.errors || [];
+    // A workbook's rows are numbered on each sheet: with more than one, each problem says
+    // which sheet its row is on.
+    var onSheets = Object.keys(result.sheets || {}).length > 1;
     errorTable.textContent = "";
     errors.slice(0, MAX_ERROR_ROWS).forEach(function (error) {
       var tr = document.createElement("tr");
       cell(tr, error.row, "num");
       cell(tr, error.column || "—", "code"); // "—": the row as a whole
-      cell(tr, reasonText(error));
+      var reason = reasonText(error);
+      cell(tr, onSheets ? fillIn(texts.onSheet, { sheet: error.sheet, reason: reason }) : reason);
       errorTable.appendChild(tr);
     });
     var more = (result.errors_not_shown || 0) + Math.max(0, errors.length - MAX_ERROR_ROWS);
