@@ -43,6 +43,14 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _flask_debug(env: dict) -> bool:
+    """Whether Flask turns its debug mode on: it does for any FLASK_DEBUG but empty, 0,
+    false and no (flask.helpers.get_debug_flag, which strips nothing), so "y", "2" or " 0"
+    is on too."""
+    value = env.get("FLASK_DEBUG") or ""
+    return value.lower() not in ("", "0", "false", "no")
+
+
 def _int(env: dict, name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -223,7 +231,7 @@ class Settings:
             if not redis_url:
                 problems.append("REDIS_URL must be set")
             # Flask takes its debug mode from FLASK_DEBUG by itself, whatever starts the app.
-            if _bool(env.get("FLASK_DEBUG"), False):
+            if _flask_debug(env):
                 problems.append("FLASK_DEBUG must be off")
             flower_user, _, flower_password = (
                 env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")

@@ -91,6 +91,18 @@ def test_production_refuses_development_defaults(tmp_path, override, complaint):
         Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), **override))
 
 
+@pytest.mark.parametrize("value", ["y", "2", "enabled", " 0", "debug"])
+def test_production_refuses_every_flask_debug_value_that_flask_reads_as_on(tmp_path, value):
+    """Flask turns debug mode on for any FLASK_DEBUG but empty, 0, false and no."""
+    with pytest.raises(ConfigError, match="FLASK_DEBUG must be off"):
+        Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), FLASK_DEBUG=value))
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "No"])
+def test_production_starts_with_flask_debug_off(tmp_path, value):
+    assert Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), FLASK_DEBUG=value))
+
+
 @pytest.mark.parametrize(
     "url",
     [
