@@ -37,10 +37,22 @@ class ConfigError(RuntimeError):
     """The environment does not describe a configuration the system may start with."""
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    """A switch: empty is ``default``; a word neither on nor off (a typo) is refused by name
+    rather than read as off (``CLINIC_SMTP_STARTTLS=ture`` would send the password in clear)."""
+    value = (env.get(name) or "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value not in (*TRUE_WORDS, *FALSE_WORDS):
+        raise ConfigError(
+            f"{name} must be one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)},"
+            f" got {value!r}"
+        )
+    return value in TRUE_WORDS
 
 
 def _flask_debug(env: dict) -> bool:
@@ -289,7 +301,7 @@ class Settings:
             smtp_port=_int(env, "CLINIC_SMTP_PORT", 25),
             smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
-            smtp_starttls=_bool(env.get("CLINIC_SMTP_STARTTLS"), False),
+            smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),

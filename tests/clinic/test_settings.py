@@ -136,8 +136,16 @@ def test_development_and_tests_keep_sqlite(tmp_path, mode):
         ("CLINIC_DEFAULT_LANGUAGE", "de"),
         ("CLINIC_ENV", "staging"),
         ("CLINIC_MAX_UPLOAD_BYTES", "lots"),
+        # Read as off, the mail password would travel in clear.
+        ("CLINIC_SMTP_STARTTLS", "ture"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("value, on", [("", False), ("Yes", True), ("on", True), ("OFF", False)])
+def test_smtp_starttls_takes_on_and_off_words(tmp_path, value, on):
+    env = {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_SMTP_STARTTLS": value}
+    assert Settings.from_env(env).smtp_starttls is on
