@@ -172,6 +172,10 @@ class Settings:
     print_timeout: int = 5
     print_lease_seconds: int = 30
     public_url: str = "http://localhost:5000"
+    # gunicorn's worker processes and connections per worker (WEB_CONCURRENCY,
+    # CLINIC_WEB_CONNECTIONS): read by web/gunicorn_conf.py, checked here before it starts.
+    web_concurrency: int = 1
+    web_connections: int = 2000
     extra: dict = field(default_factory=dict)
 
     @property
@@ -340,6 +344,8 @@ class Settings:
             print_lease_seconds=max(
                 3 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
+            web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
+            web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
             public_url=(env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000").rstrip(
                 "/"
             ),
