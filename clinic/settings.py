@@ -346,13 +346,31 @@ class Settings:
             ),
             web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
             web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
-            public_url=(env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000").rstrip(
-                "/"
-            ),
+            public_url=_public_url(env),
         )
 
 
 PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
+
+
+def _public_url(env: dict) -> str:
+    """``CLINIC_PUBLIC_URL``: the ticket QR codes and e-mail links are it followed by a path,
+    so it must be an absolute http(s) address; ``clinic.example.uz`` alone would print codes
+    that open no page."""
+    value = env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000"
+    try:
+        parts = urlsplit(value)
+        parts.port  # a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            "CLINIC_PUBLIC_URL must be the site's address as patients reach it, like"
+            f" https://clinic.example.uz, got {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"CLINIC_PUBLIC_URL must not carry a query or fragment, got {value!r}")
+    return value.rstrip("/")
 
 
 def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:

@@ -149,3 +149,33 @@ def test_bad_values_are_refused_with_the_variable_named(tmp_path, name, value):
 def test_smtp_starttls_takes_on_and_off_words(tmp_path, value, on):
     env = {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_SMTP_STARTTLS": value}
     assert Settings.from_env(env).smtp_starttls is on
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "clinic.example.uz",
+        "ftp://clinic.example.uz",
+        "https://",
+        "https://x.uz:port",
+        "https://x.uz/?a=1",
+    ],
+)
+def test_a_public_url_that_is_not_an_http_address_is_refused_by_name(tmp_path, value):
+    """Ticket QR codes are this address followed by /t/<secret>: without a scheme and host
+    they would open no page."""
+    with pytest.raises(ConfigError, match="CLINIC_PUBLIC_URL"):
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "CLINIC_PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("", "http://localhost:5000"),
+        ("https://clinic.example.uz/", "https://clinic.example.uz"),
+        (" https://example.uz/clinic ", "https://example.uz/clinic"),
+    ],
+)
+def test_the_public_url_is_kept_without_its_trailing_slash(tmp_path, value, kept):
+    env = {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_PUBLIC_URL": value}
+    assert Settings.from_env(env).public_url == kept
