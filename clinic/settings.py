@@ -37,10 +37,30 @@ class ConfigError(RuntimeError):
     """The environment does not describe a configuration the system may start with."""
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    """A switch: empty is ``default``; a word neither on nor off (a typo) is refused by name
+    rather than read as off (``CLINIC_SMTP_STARTTLS=ture`` would send the password in clear)."""
+    value = (env.get(name) or "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value not in (*TRUE_WORDS, *FALSE_WORDS):
+        raise ConfigError(
+            f"{name} must be one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)},"
+            f" got {value!r}"
+        )
+    return value in TRUE_WORDS
+
+
+def _flask_debug(env: dict) -> bool:
+    """Whether Flask turns its debug mode on: it does for any FLASK_DEBUG but empty, 0,
+    false and no (flask.helpers.get_debug_flag, which strips nothing), so "y", "2" or " 0"
+    is on too."""
+    value = env.get("FLASK_DEBUG") or ""
+    return value.lower() not in ("", "0", "false", "no")
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -152,6 +172,10 @@ class Settings:
     print_timeout: int = 5
     print_lease_seconds: int = 30
     public_url: str = "http://localhost:5000"
+    # gunicorn's worker processes and connections per worker (WEB_CONCURRENCY,
+    # CLINIC_WEB_CONNECTIONS): read by web/gunicorn_conf.py, checked here before it starts.
+    web_concurrency: int = 1
+    web_connections: int = 2000
     extra: dict = field(default_factory=dict)
 
     @property
@@ -223,7 +247,7 @@ class Settings:
             if not redis_url:
                 problems.append("REDIS_URL must be set")
             # Flask takes its debug mode from FLASK_DEBUG by itself, whatever starts the app.
-            if _bool(env.get("FLASK_DEBUG"), False):
+            if _flask_debug(env):
                 problems.append("FLASK_DEBUG must be off")
             flower_user, _, flower_password = (
                 env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")
@@ -281,7 +305,7 @@ class Settings:
             smtp_port=_int(env, "CLINIC_SMTP_PORT", 25),
             smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
-            smtp_starttls=_bool(env.get("CLINIC_SMTP_STARTTLS"), False),
+            smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
@@ -320,13 +344,33 @@ class Settings:
             print_lease_seconds=max(
                 3 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
-            public_url=(env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000").rstrip(
-                "/"
-            ),
+            web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
+            web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
+            public_url=_public_url(env),
         )
 
 
 PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
+
+
+def _public_url(env: dict) -> str:
+    """``CLINIC_PUBLIC_URL``: the ticket QR codes and e-mail links are it followed by a path,
+    so it must be an absolute http(s) address; ``clinic.example.uz`` alone would print codes
+    that open no page."""
+    value = env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000"
+    try:
+        parts = urlsplit(value)
+        parts.port  # a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            "CLINIC_PUBLIC_URL must be the site's address as patients reach it, like"
+            f" https://clinic.example.uz, got {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"CLINIC_PUBLIC_URL must not carry a query or fragment, got {value!r}")
+    return value.rstrip("/")
 
 
 def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:

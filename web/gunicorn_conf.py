@@ -14,16 +14,32 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
+
+def _whole_number(name: str, default: int) -> int:
+    """A count of at least 1 from the environment, empty meaning ``default`` (as ``KEY=`` in
+    .env leaves it), as clinic/settings.py reads it. ``clinic web`` and ``clinic run`` hand
+    gunicorn the value the settings checked; started by hand, a bad value stops gunicorn
+    with the variable named rather than a config traceback."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        # SystemExit passes gunicorn's config loader, which prints any other error as a trace.
+        raise SystemExit(f"Error: {name} must be a whole number, got {raw!r}") from None
+
+
 bind = "127.0.0.1:5000"
 # One process by default: a gevent worker already serves many connections at once. More
 # processes add CPU; each gets the events through its own Redis subscription.
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+workers = _whole_number("WEB_CONCURRENCY", 1)
 worker_class = "gevent"
 # A WebSocket holds its connection slot for as long as it is open, and plain requests share
 # the same slots: a worker whose slots are all taken by sockets answers nothing else (not even
 # /health/live) and leaves further handshakes waiting, silently. The default keeps room for
 # requests above the thousand sockets a worker is meant to hold.
-worker_connections = int(os.environ.get("CLINIC_WEB_CONNECTIONS", "2000"))
+worker_connections = _whole_number("CLINIC_WEB_CONNECTIONS", 2000)
 # Files a worker has open besides its connections: the database, Redis, logs, the listener.
 OTHER_OPEN_FILES = 256
 # The gevent worker answers the arbiter from its own loop: long-lived sockets do not count

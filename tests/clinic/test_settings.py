@@ -91,6 +91,18 @@ def test_production_refuses_development_defaults(tmp_path, override, complaint):
         Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), **override))
 
 
+@pytest.mark.parametrize("value", ["y", "2", "enabled", " 0", "debug"])
+def test_production_refuses_every_flask_debug_value_that_flask_reads_as_on(tmp_path, value):
+    """Flask turns debug mode on for any FLASK_DEBUG but empty, 0, false and no."""
+    with pytest.raises(ConfigError, match="FLASK_DEBUG must be off"):
+        Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), FLASK_DEBUG=value))
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "No"])
+def test_production_starts_with_flask_debug_off(tmp_path, value):
+    assert Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), FLASK_DEBUG=value))
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -124,8 +136,46 @@ def test_development_and_tests_keep_sqlite(tmp_path, mode):
         ("CLINIC_DEFAULT_LANGUAGE", "de"),
         ("CLINIC_ENV", "staging"),
         ("CLINIC_MAX_UPLOAD_BYTES", "lots"),
+        # Read as off, the mail password would travel in clear.
+        ("CLINIC_SMTP_STARTTLS", "ture"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("value, on", [("", False), ("Yes", True), ("on", True), ("OFF", False)])
+def test_smtp_starttls_takes_on_and_off_words(tmp_path, value, on):
+    env = {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_SMTP_STARTTLS": value}
+    assert Settings.from_env(env).smtp_starttls is on
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "clinic.example.uz",
+        "ftp://clinic.example.uz",
+        "https://",
+        "https://x.uz:port",
+        "https://x.uz/?a=1",
+    ],
+)
+def test_a_public_url_that_is_not_an_http_address_is_refused_by_name(tmp_path, value):
+    """Ticket QR codes are this address followed by /t/<secret>: without a scheme and host
+    they would open no page."""
+    with pytest.raises(ConfigError, match="CLINIC_PUBLIC_URL"):
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "CLINIC_PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize(
+    "value, kept",
+    [
+        ("", "http://localhost:5000"),
+        ("https://clinic.example.uz/", "https://clinic.example.uz"),
+        (" https://example.uz/clinic ", "https://example.uz/clinic"),
+    ],
+)
+def test_the_public_url_is_kept_without_its_trailing_slash(tmp_path, value, kept):
+    env = {"CLINIC_INSTANCE": str(tmp_path), "CLINIC_PUBLIC_URL": value}
+    assert Settings.from_env(env).public_url == kept

@@ -209,11 +209,24 @@ def test_a_port_that_does_not_speak_http_counts_as_unreachable(webhook):
     assert webhook.received[0]["failures"][0]["check"] == "reachable"
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:port/", "ftp://clinic.uz"])
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://127.0.0.1:port/", "ftp://clinic.uz", "http://clinic .uz"]
+)
 def test_a_malformed_url_is_a_usage_error_not_a_crash(url):
     result = CliRunner().invoke(check_command, [url])
     assert result.exit_code == 2, (result.output, result.exception)
     assert "URL" in result.output
+
+
+def test_a_malformed_endpoint_is_a_usage_error_before_any_probe(webhook):
+    """Not exit 3 and an alert that the system is down: the system was never asked."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(
+        check_command,
+        [dead, "--endpoint", "/health/live", "--endpoint", "/log in", "--webhook", webhook.url],
+    )
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "/log in" in result.output and webhook.received == []
 
 
 @pytest.mark.parametrize(

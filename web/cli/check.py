@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -27,6 +28,8 @@ from prometheus_client.parser import text_string_to_metric_families
 EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 3
 KEY_ENDPOINTS = ("/health/live", "/login", "/api/openapi.json")
 USER_AGENT = "clinic-check"
+# http.client refuses these anywhere in a URL; refused there, a typo would read as an outage.
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 class Unreachable(Exception):
@@ -65,6 +68,8 @@ class Answer:
 
 
 def _check_url(url: str) -> None:
+    if _UNSENDABLE.search(url):
+        raise click.BadParameter(f"not a valid URL: {url!r} (a space or control character)")
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # a port that is not a number raises here, not deep inside urlopen
@@ -251,6 +256,11 @@ def notify(webhook: str, report: Report, timeout: float) -> str | None:
 def check_command(url, metrics_token, webhook, max_queue_depth, max_outbox_lag, max_latency,
                   paths, timeout) -> None:  # fmt: skip
     """Probe the system at URL: readiness, workers, queues, outbox, latency."""
+    paths = tuple(p if p.startswith("/") else "/" + p for p in paths or KEY_ENDPOINTS)
+    # Every URL checked before the first probe: a malformed one is a usage error (exit 2),
+    # never an alert, whatever answers before it.
+    for path in ("", *paths):
+        _check_url(url.rstrip("/") + path)
     report = run_checks(
         url,
         timeout=timeout,
@@ -258,7 +268,7 @@ def check_command(url, metrics_token, webhook, max_queue_depth, max_outbox_lag, 
         max_depth=max_queue_depth,
         max_lag=max_outbox_lag,
         max_latency=max_latency,
-        paths=paths or KEY_ENDPOINTS,
+        paths=paths,
     )
     for line in report.passed:
         click.echo(f"ok    {line}")

@@ -38,6 +38,10 @@ def child_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
     env["CLINIC_INSTANCE"] = str(settings.instance_path)
     env["REDIS_URL"] = settings.effective_redis_url
     env["PYTHONUNBUFFERED"] = "1"
+    # gunicorn reads WEB_CONCURRENCY itself, on import, and dies on an empty or bad one with a
+    # bare traceback: it gets the value the settings checked (an empty one is the default).
+    env["WEB_CONCURRENCY"] = str(settings.web_concurrency)
+    env["CLINIC_WEB_CONNECTIONS"] = str(settings.web_connections)
     return env
 
 
