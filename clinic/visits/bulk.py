@@ -382,9 +382,12 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
     last = last_day + timedelta(days=state["search_days"])
     covering = state.get("to_doctor_id")
     # The colleague covering for him takes the visits, and nobody else; without one, his own
-    # slots after he is back, else his department's colleagues'.
+    # slots after he is back, else his department's colleagues'. Every free slot of the
+    # search, not the first 5,000 an API answer holds: a long leave in a large department
+    # has more, and the visits of its last days belong at their own times.
     same = SlotPool(slots.free_slots(session, tz=tz, first_day=first, last_day=last,
-                                     doctor_id=covering or doctor.id, now=now))  # fmt: skip
+                                     doctor_id=covering or doctor.id, now=now,
+                                     limit=None))  # fmt: skip
     colleagues = SlotPool(
         []
         if covering
@@ -392,7 +395,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
             s
             for s in slots.free_slots(
                 session, tz=tz, first_day=first, last_day=last,
-                department_id=doctor.department_id, now=now,
+                department_id=doctor.department_id, now=now, limit=None,
             )  # fmt: skip
             if s["doctor_id"] != doctor.id
         ]

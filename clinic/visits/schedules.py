@@ -178,11 +178,15 @@ def _valid_rows(session: Session, doctor: Doctor, days, name: str = "days") -> l
         values, row_errors = _hours_values(session, row, index, doctor)
         errors.update({name + key[len("days") :]: v for key, v in row_errors.items()})
         rows.append(values)
-    timed = [r for r in rows if r.get("starts") and r.get("ends")]
-    for i, a in enumerate(timed):
-        for b in timed[i + 1 :]:
+    # An overlap is said at the later row's starts (``days.2.starts``), naming the earlier
+    # row: the form marks the row to correct, not the whole week.
+    timed = [(i, r) for i, r in enumerate(rows) if r.get("starts") and r.get("ends")]
+    for n, (i, a) in enumerate(timed):
+        for j, b in timed[n + 1 :]:
             if a["weekday"] == b["weekday"] and a["starts"] < b["ends"] and b["starts"] < a["ends"]:
-                errors.setdefault(name, []).append("two rows of one weekday overlap")
+                errors.setdefault(f"{name}.{j}.starts", []).append(
+                    f"overlaps row {i} of the same weekday"
+                )
     if errors:
         raise ValidationFailed("the schedule is not valid", errors=errors)
     return rows

@@ -172,3 +172,26 @@ def test_a_visit_whose_service_the_price_list_dropped_goes_to_a_colleague_all_th
     assert result["moved"][0]["visit_id"] == visit.id
     assert result["moved"][0]["to"]["doctor_id"] == clinic.doctor_ids[1]
     assert result["moved"][0]["to"]["starts_at"] == iso(clinic.at(day, 9))
+
+
+def test_a_long_leave_in_a_large_department_moves_a_late_visit_to_its_own_time(runtime):
+    # The colleague's five-minute slots round the clock: the three weeks away hold more
+    # free slots than one search answers by default (5,000), and the last week's must count.
+    clinic = make_clinic(runtime, doctors=2, hours=("00:00", "23:55"), slot=5)
+    away, colleague = clinic.doctor_ids
+    first = next_week_day(clinic.tz)
+    last = first + timedelta(days=20)
+    with runtime.db.transaction() as s:
+        booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=away,
+            starts_at=clinic.at(last, 10), tz=clinic.tz, actor="desk",
+        )  # fmt: skip
+        _, job = bulk.start_bulk_move(
+            s, away, kind="leave", first_day=first, last_day=last, search_days=0, actor="chief"
+        )
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz)
+    assert result["unplaced"] == []
+    assert [m["to"] for m in result["moved"]] == [
+        {"starts_at": iso(clinic.at(last, 10)), "ends_at": iso(clinic.at(last, 10, 5)),
+         "doctor_id": colleague}  # fmt: skip
+    ]

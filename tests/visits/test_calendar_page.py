@@ -7,12 +7,15 @@ import json
 import re
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 
 from clinic.accounts.models import User
 from clinic.base import iso
 from clinic.reference import directory as reference
 from clinic.reference import price_list
 from tests.visits.conftest import make_clinic, next_week_day
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(client, query: str = "") -> dict:
@@ -169,3 +172,19 @@ def test_the_booking_form_offers_the_earliest_free_time_in_the_page_language(run
     assert _config(client, query)["texts"]["noneFree"] == (
         "Нет свободного времени в ближайшие {days} дн."
     )
+
+
+def test_a_large_departments_day_offers_its_afternoon_slots_too(runtime, client):
+    # Two doctors of five-minute slots round the clock: more free slots than the slots
+    # answer holds by default (500), the afternoon's among those past it.
+    clinic = make_clinic(runtime, doctors=2, hours=("00:00", "23:55"), slot=5)
+    day = iso(next_week_day(clinic.tz))
+    scope = f"department_id={clinic.department_id}&from={day}&to={day}"
+    assert len(client.get(f"/api/v1/visits/slots?{scope}").get_json()) == 500
+    every = client.get(f"/api/v1/visits/slots?{scope}&limit=5000").get_json()
+    assert len(every) == 2 * 287
+    # The calendar asks for the whole day, as it asks for the whole day's visits.
+    script = (ROOT / "web/static/js/visits.js").read_text(encoding="utf-8")
+    load = script[script.index("function load()") :]
+    load = load[: load.index("Q.api(")]
+    assert '"&limit=5000"' in load

@@ -91,7 +91,10 @@ def test_a_week_with_overlapping_rows_or_a_break_outside_the_hours_is_refused(ru
                 {"weekday": 1, "starts": "09:00", "ends": "12:00", "breaks": [["12:00", "13:00"]]},
             ],
         )
-    assert "days" in caught.value.errors and "days.2.breaks" in caught.value.errors
+    assert "days.2.breaks" in caught.value.errors
+    # The overlap is said at the row to correct, naming the one it overlaps.
+    assert caught.value.errors["days.1.starts"] == ["overlaps row 0 of the same weekday"]
+    assert "days" not in caught.value.errors
 
 
 def test_hours_that_offer_no_slot_at_all_are_refused(runtime):

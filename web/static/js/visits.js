@@ -50,7 +50,9 @@
 
   function load() {
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
-    var slotsQuery = day + (service() ? "&service_id=" + service() : "");
+    // Every free slot of the day, not the answer's first 500: a large department's
+    // afternoon (or one of five-minute slots) would have none to book.
+    var slotsQuery = day + "&limit=5000" + (service() ? "&service_id=" + service() : "");
     return Promise.all([
       Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
       // The whole day, not the list's first page (500): a large department's day fits.
