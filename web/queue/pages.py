@@ -421,13 +421,16 @@ def join(queue_id: int):
     session = db.session()
     queue = q.get_queue(session, queue_id)
     card = _queue_card(session, queue, current_language())
-    if not queue.online_daily_limit:
-        # No online places: the page announces no window it would then refuse in.
+    if not queue.online_daily_limit or not queue.active:
+        # No online places, or the queue switched off for now: the page announces no window
+        # it would then refuse in.
         card.update(online_from=None, online_until=None)
     page = render_template(
         "queue/join.html",
         clinic=_clinic(session),
         queue=card,
+        # Said at once, as the join would answer it, rather than after the phone is typed.
+        inactive=_refusals()["queue_inactive"] if not queue.active else None,
         config={
             "joinUrl": url_for("queue.join_online", queue_id=queue.id),
             "window": {"start": card["online_from"] or "", "end": card["online_until"] or ""},
