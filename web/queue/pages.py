@@ -362,6 +362,11 @@ def patient_page(token: str):
         return redirect(f"{path}?{urlencode({'lang': language})}" if language else path, code=303)
     language = current_language()
     state = queue_days.patient_view(session, ticket)
+    # Sent on (or back) from another queue: the first ticket is the one his paper (or the
+    # join page) showed him.
+    came_from = ticket
+    while came_from.transferred_from_id is not None:
+        came_from = q.get_ticket(session, came_from.transferred_from_id)
     texts = {
         **_common_texts(),
         "ahead": _("People ahead of you"),
@@ -381,6 +386,13 @@ def patient_page(token: str):
         ticket=ticket,
         state=state,
         queue_name=queue_name(ticket.queue, language),
+        sent_on=(
+            _("Your ticket {old} was sent on here: the board now calls you as {code}.").format(
+                old=came_from.code, code=ticket.code
+            )
+            if came_from.id != ticket.id
+            else None
+        ),
         statuses=_status_names(),
         config={
             "ticket": ticket.id,
