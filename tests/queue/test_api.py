@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from clinic.queue import admin as queue_admin
-from clinic.queue.models import Ticket
+from clinic.queue.models import Queue, Ticket
 from clinic.reference import directory as reference
 
 # Open until the day's last minute, so that tests issuing at the real time do not meet closing.
@@ -148,6 +148,20 @@ def test_a_queue_with_an_online_window_but_no_online_places_says_it_takes_none(
     assert refused.status_code == 409 and refused.get_json()["code"] == "online_disabled"
     page = anon_client.get(f"/join/{queue_id}?lang=en", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "Online joining is open" not in page.get_data(as_text=True)
+
+
+def test_the_join_page_of_a_switched_off_queue_announces_no_window_and_says_why(
+    anon_client, runtime
+):
+    queue_id = make_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59, 59, 999999), online_daily_limit=5
+    )
+    with runtime.db.transaction() as s:
+        queue_admin.update_queue(s, s.get(Queue, queue_id), {"active": False})
+    page = anon_client.get(f"/join/{queue_id}?lang=en", headers={"Accept": "text/html"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Online joining is open" not in text
+    assert "This queue is not working now." in text
 
 
 def test_online_join_and_the_patients_own_page(anon_client, runtime):

@@ -525,3 +525,33 @@ def test_the_desks_registration_form_makes_the_registrar_choose_the_sex(client, 
     options = re.findall(r"<option([^>]*)>", select)
     assert options[0].split('value="', 1)[1].startswith('"')  # an empty first choice
     assert not [option for option in options[1:] if "selected" in option]
+
+
+def test_a_patient_sent_on_reads_that_his_ticket_now_has_another_number(anon_client, runtime, hall):
+    with runtime.db.transaction() as s:
+        other = reference.create_department(
+            s,
+            {
+                "code": "lab",
+                "ticket_prefix": "L",
+                "name_ru": "Лаборатория",
+                "name_uz": "Laboratoriya",
+                "name_en": "Laboratory",
+            },
+        )
+        lab = queue_admin.create_queue(
+            s, {"code": "lab", "department_id": other.id, "closes_at": time(23, 59)}
+        )
+        first = s.get(Ticket, hall["ticket"])
+        new = calls.transfer(s, first, lab.id, tz=runtime.settings.tz, return_after=True)
+        new_code = new.code
+    page = anon_client.get(f"/t/{hall['token']}?lang=en", headers=HTML, follow_redirects=True)
+    text = unescape(page.get_data(as_text=True))
+    said = f"Your ticket {hall['code']} was sent on here: the board now calls you as {new_code}."
+    assert page.status_code == 200 and said in text
+    # A ticket never sent on says nothing of the kind.
+    with runtime.db.transaction() as s:
+        plain = q.issue_ticket(s, hall["queue"], tz=runtime.settings.tz).token
+    assert "was sent on here" not in anon_client.get(f"/t/{plain}?lang=en", headers=HTML).get_data(
+        as_text=True
+    )

@@ -71,3 +71,44 @@ def test_the_card_stays_while_something_is_still_due_and_is_not_asked_for_other_
     called = {"type": "ticket.called", "data": {**TICKET, "status": "called"}}
     assert "GET /payments/checkout/s3cret" not in _after([called], due=404)["asked"]
     assert _after([PAID], due=404, with_card=False)["hidden"] is False  # no card: nothing
+
+
+def _reloads(rendered: str, snapshot: dict) -> int:
+    """How often the page drawn with ticket status ``rendered`` reloads itself on subscribing
+    and finding ``snapshot``."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + f"var rendered = {json.dumps(rendered)};\n"
+        + """
+var attrs = { "data-status": rendered };
+var root = {
+  getAttribute: function (name) { return attrs[name]; },
+  setAttribute: function (name, value) { attrs[name] = String(value); },
+};
+document.getElementById = function (id) {
+  return id === "patient" ? root : id === "patient-checkout" ? null : standIn();
+};
+var reloads = 0;
+window.location = { reload: function () { reloads += 1; } };
+"""
+        + SCRIPT.read_text(encoding="utf-8")
+        + f"\nchannels['ticket:5'].onSnapshot({json.dumps(snapshot)});"
+        " process.stdout.write(JSON.stringify(reloads));"
+    )
+    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
+        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(ran.stdout)
+
+
+def test_a_page_that_missed_the_transfer_follows_the_patient_once_it_subscribes():
+    """Transferred before the page subscribed, or during a network loss the server's history
+    no longer covers: the snapshot says so, and the page is drawn again (the server sends it
+    to the ticket he holds now) instead of saying "no longer in the queue"."""
+    assert _reloads("waiting", {**TICKET, "status": "transferred"}) == 1
+    assert _reloads("called", {**TICKET, "status": "served"}) == 1
+    # A page drawn for a ticket already served (no return) does not reload again and again.
+    assert _reloads("served", {**TICKET, "status": "served"}) == 0
+    assert _reloads("waiting", {**TICKET, "status": "called"}) == 0

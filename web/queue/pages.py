@@ -362,6 +362,11 @@ def patient_page(token: str):
         return redirect(f"{path}?{urlencode({'lang': language})}" if language else path, code=303)
     language = current_language()
     state = queue_days.patient_view(session, ticket)
+    # Sent on (or back) from another queue: the first ticket is the one his paper (or the
+    # join page) showed him.
+    came_from = ticket
+    while came_from.transferred_from_id is not None:
+        came_from = q.get_ticket(session, came_from.transferred_from_id)
     texts = {
         **_common_texts(),
         "ahead": _("People ahead of you"),
@@ -381,6 +386,13 @@ def patient_page(token: str):
         ticket=ticket,
         state=state,
         queue_name=queue_name(ticket.queue, language),
+        sent_on=(
+            _("Your ticket {old} was sent on here: the board now calls you as {code}.").format(
+                old=came_from.code, code=ticket.code
+            )
+            if came_from.id != ticket.id
+            else None
+        ),
         statuses=_status_names(),
         config={
             "ticket": ticket.id,
@@ -421,13 +433,16 @@ def join(queue_id: int):
     session = db.session()
     queue = q.get_queue(session, queue_id)
     card = _queue_card(session, queue, current_language())
-    if not queue.online_daily_limit:
-        # No online places: the page announces no window it would then refuse in.
+    if not queue.online_daily_limit or not queue.active:
+        # No online places, or the queue switched off for now: the page announces no window
+        # it would then refuse in.
         card.update(online_from=None, online_until=None)
     page = render_template(
         "queue/join.html",
         clinic=_clinic(session),
         queue=card,
+        # Said at once, as the join would answer it, rather than after the phone is typed.
+        inactive=_refusals()["queue_inactive"] if not queue.active else None,
         config={
             "joinUrl": url_for("queue.join_online", queue_id=queue.id),
             "window": {"start": card["online_from"] or "", "end": card["online_until"] or ""},

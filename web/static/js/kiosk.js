@@ -1,6 +1,7 @@
 /*
  * The kiosk: a touch on a queue issues a ticket (source "kiosk") through the API, shows it
- * large and opens it for printing; the screen returns to the buttons by itself. Waiting
+ * large and opens it for printing; the screen returns to the buttons by itself, and a refusal
+ * (a queue closed for the day, or switched off) clears itself too. Waiting
  * counts stay live from the queues' board channels.
  */
 (function () {
@@ -15,8 +16,21 @@
   var queueName = document.getElementById("kiosk-queue");
   var errorBox = document.getElementById("kiosk-error");
   var SHOWN_MS = 20000;
+  // A refusal is for the person who touched: the next one at the kiosk does not find it.
+  var REFUSAL_SHOWN_MS = 10000;
 
   var hideTimer = null;
+  var refusalTimer = null;
+
+  function refuse(text) {
+    window.clearTimeout(refusalTimer);
+    Q.say(errorBox, text);
+    if (text) {
+      refusalTimer = window.setTimeout(function () {
+        Q.say(errorBox, "");
+      }, REFUSAL_SHOWN_MS);
+    }
+  }
 
   function setBusy(busy) {
     Array.prototype.forEach.call(buttons, function (button) {
@@ -40,18 +54,18 @@
 
   function issue(button) {
     setBusy(true);
-    Q.say(errorBox, "");
+    refuse("");
     Q.issueAndPrint(button.getAttribute("data-issue-url"), { source: "kiosk" }, config.printUrl)
       .then(
         function (answer) {
           if (answer.status !== 201) {
-            Q.say(errorBox, Q.problem(texts, answer));
+            refuse(Q.problem(texts, answer));
             return;
           }
           showTicket(answer.body, button.getAttribute("data-name"));
         },
         function () {
-          Q.say(errorBox, texts.network);
+          refuse(texts.network);
         }
       )
       .then(function () {

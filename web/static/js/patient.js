@@ -54,7 +54,7 @@
     refreshTimer = null;
     Q.api("GET", config.stateUrl).then(
       function (answer) {
-        if (answer.status === 200) show(answer.body);
+        if (answer.status === 200 && !movedOn(answer.body)) show(answer.body);
       },
       function () {
         /* offline for a moment: the next event or reconnect reads it again */
@@ -104,15 +104,30 @@
     );
   }
 
+  var MOVED_ON = { transferred: 1, served: 1 };
+
+  /**
+   * Sent to another queue, or served (perhaps with a return to the first queue): the page is
+   * drawn again, and the server opens the ticket he holds now. Heard as an event, or found in
+   * the snapshot of a page that was not listening then (a transfer before the page subscribed,
+   * or during a network loss longer than the server's history): once, not again for a page
+   * that already shows it.
+   */
+  function movedOn(data) {
+    if (!data || !MOVED_ON[data.status] || data.status === root.getAttribute("data-status")) {
+      return false;
+    }
+    window.location.reload();
+    return true;
+  }
+
   window.ClinicSocket.subscribe("ticket:" + config.ticket, {
-    onSnapshot: show,
+    onSnapshot: function (data) {
+      if (!movedOn(data)) show(data);
+    },
     onEvent: function (event) {
       if (checkout && PAYMENT_EVENTS[event.type]) checkPayable();
-      // Sent to another queue, or served with a return: the page opens the ticket he holds now.
-      if (event.data && (event.data.status === "transferred" || event.data.status === "served")) {
-        window.location.reload();
-        return;
-      }
+      if (movedOn(event.data)) return;
       // The day's closing ended it: the queue closed before his turn, not "did not come".
       var data = event.data;
       if (data) data.closed_with_day = event.type === "ticket.day_closed";

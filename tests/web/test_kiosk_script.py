@@ -1,0 +1,56 @@
+"""The kiosk says why a touched queue gives no ticket, and then clears the words, so the next
+person at the kiosk does not read a refusal meant for someone else. Run by the Node.js that
+comes with Playwright, with the page's elements stood in for (no browser, well under a
+second)."""
+
+from __future__ import annotations
+
+import json
+import subprocess  # nosec B603 B404 - runs Playwright's own Node.js on the project's script
+from pathlib import Path
+
+from tests.web.test_cashier_script import STAND_IN
+from tests.web.test_money_script import _node
+
+SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "kiosk.js"
+
+PAGE = """
+var said = [], timers = [], clicks = {};
+var button = standIn();
+button.getAttribute = function (name) { return name === "data-name" ? "Therapy" : "/issue"; };
+button.addEventListener = function (type, fn) { clicks.button = fn; };
+button.querySelector = function () { return standIn(); };
+var errorBox = { hidden: true, textContent: "" };
+var document = standIn();
+document.querySelectorAll = function () { return [button]; };
+document.getElementById = function (id) { return id === "kiosk-error" ? errorBox : standIn(); };
+window.ClinicQueue = {
+  config: function () { return { printUrl: "/print/{id}", texts: { refusals: {} } }; },
+  say: function (box, text) { box.textContent = text || ""; box.hidden = !text; said.push(text); },
+  problem: function () { return "This queue is closed for today."; },
+  issueAndPrint: function () {
+    return Promise.resolve({ status: 409, body: { code: "queue_closed" } });
+  },
+};
+window.ClinicSocket = { subscribe: function () {} };
+window.setTimeout = function (fn, ms) { timers.push({ fn: fn, ms: ms }); return timers.length; };
+window.clearTimeout = function () {};
+"""
+
+
+def test_a_refusal_on_the_kiosk_clears_itself_for_the_next_person():
+    program = (
+        STAND_IN + PAGE + SCRIPT.read_text(encoding="utf-8") + "\nclicks.button();"
+        " setImmediate(function () {"
+        "  var shown = errorBox.textContent;"
+        "  timers.filter(function (t) { return t.ms <= 60000; }).forEach(function (t) { t.fn(); });"
+        "  process.stdout.write(JSON.stringify({shown: shown, after: errorBox.textContent,"
+        "   hidden: errorBox.hidden}));"
+        " });"
+    )
+    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
+        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
+    )
+    result = json.loads(ran.stdout)
+    assert result["shown"] == "This queue is closed for today."
+    assert (result["after"], result["hidden"]) == ("", True)
