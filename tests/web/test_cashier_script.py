@@ -5,31 +5,11 @@ elements stood in for (no browser, well under a second)."""
 from __future__ import annotations
 
 import json
-import subprocess  # nosec B404 - runs Playwright's own Node.js on the project's script
-from pathlib import Path
 
-from tests.web.test_money_script import _node
+from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "cashier.js"
+SCRIPT = script("cashier.js")
 
-# Anything the script touches of the page: every property is another stand-in, every call
-# answers one; what the script sets is kept.
-STAND_IN = """
-var window = globalThis;
-function standIn() {
-  var kept = {};
-  var fn = function () { return standIn(); };
-  return new Proxy(fn, {
-    get: function (target, name) {
-      if (name in kept) return kept[name];
-      if (name === Symbol.toPrimitive) return function () { return ""; };
-      if (name === "then") return undefined;
-      return standIn();
-    },
-    set: function (target, name, value) { kept[name] = value; return true; },
-  });
-}
-"""
 PAGE = STAND_IN + """
 var document = standIn();
 var asked = [], handlers = null;
@@ -57,15 +37,12 @@ def _asked_after(events: list[dict], shift: dict | None = None) -> list[str]:
     program = (
         f"var shiftNow = {json.dumps(shift)};\n"
         + PAGE
-        + SCRIPT.read_text(encoding="utf-8")
+        + SCRIPT
         + "\nsetTimeout(function () { var before = asked.length;"
         f" {json.dumps(events)}.forEach(handlers.onEvent);"
         " process.stdout.write(JSON.stringify(asked.slice(before))); }, 0);"
     )
-    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
-        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
-    )
-    return json.loads(ran.stdout)
+    return run(program)
 
 
 def test_a_shift_opened_or_closed_at_another_screen_is_read_again():

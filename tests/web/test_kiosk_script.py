@@ -5,14 +5,9 @@ second)."""
 
 from __future__ import annotations
 
-import json
-import subprocess  # nosec B603 B404 - runs Playwright's own Node.js on the project's script
-from pathlib import Path
+from tests.web.page_scripts import STAND_IN, run, script
 
-from tests.web.test_cashier_script import STAND_IN
-from tests.web.test_money_script import _node
-
-SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "kiosk.js"
+SCRIPT = script("kiosk.js")
 
 PAGE = """
 var said = [], timers = [], clicks = {};
@@ -40,7 +35,7 @@ window.clearTimeout = function () {};
 
 def test_a_refusal_on_the_kiosk_clears_itself_for_the_next_person():
     program = (
-        STAND_IN + PAGE + SCRIPT.read_text(encoding="utf-8") + "\nclicks.button();"
+        STAND_IN + PAGE + SCRIPT + "\nclicks.button();"
         " setImmediate(function () {"
         "  var shown = errorBox.textContent;"
         "  timers.filter(function (t) { return t.ms <= 60000; }).forEach(function (t) { t.fn(); });"
@@ -48,9 +43,6 @@ def test_a_refusal_on_the_kiosk_clears_itself_for_the_next_person():
         "   hidden: errorBox.hidden}));"
         " });"
     )
-    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
-        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
-    )
-    result = json.loads(ran.stdout)
+    result = run(program)
     assert result["shown"] == "This queue is closed for today."
     assert (result["after"], result["hidden"]) == ("", True)

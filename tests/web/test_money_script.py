@@ -5,14 +5,13 @@ the Node.js that comes with Playwright (no browser, well under a second)."""
 from __future__ import annotations
 
 import json
-import subprocess  # nosec B404 - runs Playwright's own Node.js on the project's script
-from pathlib import Path
 
 import pytest
 
 from clinic.money import money_style
+from tests.web.page_scripts import run, script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "money.js"
+SCRIPT = script("money.js")
 
 # (typed, due) -> what the script makes of it, in Russian and Uzbek (150 000) and in English
 # (150,000): the amount in tiyin, or the refusal's reason.
@@ -50,15 +49,6 @@ CASES = {
 CASES["uz"] = CASES["ru"]
 
 
-def _node() -> str:
-    from playwright._impl._driver import compute_driver_executable
-
-    node = compute_driver_executable()[0]
-    if not Path(node).exists():  # pragma: no cover - Playwright installed without its driver
-        pytest.skip("no Node.js in Playwright's driver")
-    return node
-
-
 @pytest.mark.parametrize("language", sorted(CASES))
 def test_the_amount_to_pay_is_read_as_the_page_writes_money_and_refused_before_sending(
     language,
@@ -66,7 +56,7 @@ def test_the_amount_to_pay_is_read_as_the_page_writes_money_and_refused_before_s
     style = json.dumps(money_style(language))
     cases = json.dumps([case[:2] for case in CASES[language]])
     program = (
-        "var window = globalThis;\n" + SCRIPT.read_text(encoding="utf-8") + "\n"
+        "var window = globalThis;\n" + SCRIPT + "\n"
         f"var style = {style}, cases = {cases};"
         " var read = ClinicMoney.reader(style), write = ClinicMoney(style);"
         " process.stdout.write(JSON.stringify({"
@@ -74,10 +64,7 @@ def test_the_amount_to_pay_is_read_as_the_page_writes_money_and_refused_before_s
         "  again: read(write(150000050).replace(' ' + style.unit, ''))"
         " }));"
     )
-    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
-        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
-    )
-    answered = json.loads(ran.stdout)
+    answered = run(program)
     assert answered["asked"] == [expected for _, _, expected in CASES[language]]
     # The field's default (what is due, written the page's way) reads back as that amount.
     assert answered["again"] == 150_000_050

@@ -5,13 +5,10 @@ with the page's elements stood in for (no browser, well under a second)."""
 from __future__ import annotations
 
 import json
-import subprocess  # nosec B404 - runs Playwright's own Node.js on the project's script
-from pathlib import Path
 
-from tests.web.test_cashier_script import STAND_IN
-from tests.web.test_money_script import _node
+from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "js" / "patient.js"
+SCRIPT = script("patient.js")
 
 PAGE = """
 var card = { hidden: false, getAttribute: function () { return "/payments/checkout/s3cret"; } };
@@ -44,15 +41,12 @@ def _after(events: list[dict], *, due: int, with_card: bool = True) -> dict:
         f"var due = {due}, withCard = {json.dumps(with_card)};\n"
         + STAND_IN
         + PAGE
-        + SCRIPT.read_text(encoding="utf-8")
+        + SCRIPT
         + f"\n{json.dumps(events)}.forEach(channels['ticket:5'].onEvent);"
         " Promise.resolve().then(function () { return null; }).then(function () {"
         " process.stdout.write(JSON.stringify({asked: asked, hidden: card.hidden})); });"
     )
-    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
-        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
-    )
-    return json.loads(ran.stdout)
+    return run(program)
 
 
 TICKET = {"ticket_id": 5, "code": "A-001", "queue_id": 2, "room": None, "status": "waiting",
@@ -93,14 +87,11 @@ document.getElementById = function (id) {
 var reloads = 0;
 window.location = { reload: function () { reloads += 1; } };
 """
-        + SCRIPT.read_text(encoding="utf-8")
+        + SCRIPT
         + f"\nchannels['ticket:5'].onSnapshot({json.dumps(snapshot)});"
         " process.stdout.write(JSON.stringify(reloads));"
     )
-    ran = subprocess.run(  # nosec B603 - a fixed program, no shell
-        [_node(), "-e", program], capture_output=True, text=True, timeout=30, check=True
-    )
-    return json.loads(ran.stdout)
+    return run(program)
 
 
 def test_a_page_that_missed_the_transfer_follows_the_patient_once_it_subscribes():
