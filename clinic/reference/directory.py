@@ -178,18 +178,19 @@ def deactivate_department(session: Session, department_id: int) -> Department:
         uses = _uses(check(session, department) for check in _department_checks)
         if uses:
             message = f"Department {department.code} still has {uses}. Switch them off first."
-            raise refusal(
-                Conflict,
-                f"department {department.code} is in use",
-                {"active": [("department_in_use", message)]},
-                code="department_in_use",
-            )
+            _refuse_in_use("department", department.code, "active", message)
     return set_active(session, DEPARTMENT, department_id, False)
 
 
 def _uses(found) -> str:
     """``"active queues: a, b; ..."`` for each ``(what, codes)`` with codes, else ""."""
     return "; ".join(f"{what}: {', '.join(codes)}" for what, codes in found if codes)
+
+
+def _refuse_in_use(kind: str, named, field: str, message: str) -> None:
+    """The Conflict ``<kind>_in_use`` at ``field``: something still relies on the record."""
+    code = f"{kind}_in_use"
+    raise refusal(Conflict, f"{kind} {named} is in use", {field: [(code, message)]}, code=code)
 
 
 def activate_department(session: Session, department_id: int) -> Department:
@@ -234,12 +235,7 @@ def _refuse_if_in_use(session: Session, room: Room, field: str, value) -> None:
     uses = _uses(check(session, room, field, value) for check in _room_checks)
     if uses:
         message = f"Room {room.number} is used by {uses}. Move them to another room first."
-        raise refusal(
-            Conflict,
-            f"room {room.number} is in use",
-            {field: [("room_in_use", message)]},
-            code="room_in_use",
-        )
+        _refuse_in_use("room", room.number, field, message)
 
 
 def _room_values(session: Session, data: dict, current: Room | None) -> dict:
@@ -360,12 +356,7 @@ def deactivate_doctor(session: Session, doctor_id: int) -> Doctor:
         uses = _uses(check(session, doctor) for check in _doctor_checks)
         if uses:
             message = f"Doctor {doctor.full_name} still has {uses}. Switch them off first."
-            raise refusal(
-                Conflict,
-                f"doctor {doctor.id} is in use",
-                {"active": [("doctor_in_use", message)]},
-                code="doctor_in_use",
-            )
+            _refuse_in_use("doctor", doctor.id, "active", message)
     return set_active(session, DOCTOR, doctor_id, False)
 
 
