@@ -25,6 +25,7 @@ from clinic.payments.models import (
 )
 from clinic.payments.providers import (
     ClickTransaction,
+    PaymeKey,
     PaymeTransaction,
     ProviderLogEntry,
     WebhookEvent,
@@ -53,6 +54,7 @@ from clinic.visits.models import (
 
 __all__ = [
     "ClickTransaction",
+    "PaymeKey",
     "PaymeTransaction",
     "ProviderLogEntry",
     "WebhookEvent",

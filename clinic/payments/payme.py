@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.errors import DomainError
-from clinic.payments import fiscal, invoices, refunds
+from clinic.payments import fiscal, invoices, payme_key, refunds
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
 from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes, by name here too
     CANNOT_PERFORM,
@@ -416,15 +416,18 @@ METHODS = {
 }
 
 
-def call(session: Session, method, params, now: int) -> dict:
-    """Run one method and return its ``result``; raises :class:`PaymeError`."""
+def call(session: Session, method, params, now: int, *, configured_key: str = "") -> dict:
+    """Run one method and return its ``result``; raises :class:`PaymeError`.
+    ``configured_key`` is the settings' key, which a ChangePassword replaces."""
     if not isinstance(method, str):
         raise PaymeError(INVALID_REQUEST, "method")
     handler = METHODS.get(method)
-    if handler is None:
+    if handler is None and method != "ChangePassword":
         raise PaymeError(NO_SUCH_METHOD, method[:100])
     if not isinstance(params, dict):
         raise PaymeError(INVALID_REQUEST, "params")
+    if handler is None:
+        return payme_key.change_password(session, params, configured=configured_key)
     return handler(session, params, now)
 
 

@@ -107,6 +107,20 @@ class ClickTransaction(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class PaymeKey(Base):
+    """The cashbox key Payme set with ChangePassword, kept as its SHA-256 digest (only ever
+    compared): one row, replaced by each change (clinic/payments/payme_key.py)."""
+
+    __tablename__ = "payme_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The digest of the settings' key (PAYME_KEY) when the change came: a key put in the
+    # settings since is newer, and stands instead.
+    replaces: Mapped[str] = mapped_column(String(64), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class WebhookStatus:
     RECEIVED = "received"
     # A refund whose payment has not arrived yet (the sender's events overtook each other):

@@ -1,6 +1,6 @@
 """Payme Merchant API as Payme's sandbox tries it (developer.help.paycom.uz, "Песочница"):
 the wrong key on every method, the wrong amount and the unknown invoice on CreateTransaction
-as on CheckPerformTransaction, the documented ChangePassword, and a cancel after perform
+as on CheckPerformTransaction, ChangePassword, and a cancel after perform
 decided by whether the patient was served, not merely called."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from clinic.models import Invoice, PaymeTransaction, Refund
+from clinic.models import Invoice, PaymeTransaction, ProviderLogEntry, Refund
 from clinic.queue import calls
 from tests.payments import provider_support as support
 from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
@@ -90,10 +90,68 @@ def test_create_refuses_a_wrong_amount_and_an_unknown_invoice_as_check_perform_d
     assert payme.result("CreateTransaction", params)["state"] == 1
 
 
-def test_change_password_is_answered_32601_naming_the_method(payme):
-    body = payme.call("ChangePassword", {"password": "a-new-cashbox-key"})
-    assert "result" not in body
-    assert (body["error"]["code"], body["error"]["data"]) == (-32601, "ChangePassword")
+def test_change_password_sets_the_key_every_later_call_must_carry_and_logs_none_of_it(
+    runtime, payme, clock
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    check = {"amount": PRICE, "account": account(invoice_id)}
+    new_key = "New-Cashbox-Key-#fedcba9876543210"
+    assert payme.result("ChangePassword", {"password": new_key}) == {"success": True}
+    # The old key is refused from now on, the new one is taken.
+    assert payme.error("CheckPerformTransaction", check) == -32504
+    taken = payme.call("CheckPerformTransaction", check, headers=payme_auth(new_key))
+    assert taken["result"]["allow"] is True
+    # Only with the key in force can the key be changed again.
+    again = {"password": "Third-Key-0001"}
+    assert payme.error("ChangePassword", again) == -32504
+    body = payme.call("ChangePassword", again, headers=payme_auth(new_key))
+    assert body["result"] == {"success": True}
+    assert (
+        payme.call("CheckTransaction", {"id": "x"}, headers=payme_auth(new_key))["error"]["code"]
+        == -32504
+    )
+    with runtime.db.session() as s:
+        logged = s.scalars(
+            select(ProviderLogEntry.request).where(ProviderLogEntry.method == "ChangePassword")
+        ).all()
+    assert len(logged) == 3
+    assert not any(new_key in text or "Third-Key" in text for text in logged)
+    assert all('"password":"[hidden]"' in text for text in logged)
+
+
+@pytest.mark.parametrize("password", [None, "", 42, ["k"], "line\nbreak", "k" * 257])
+def test_change_password_without_a_usable_key_is_32600_naming_it_and_keeps_the_key(
+    runtime, payme, password
+):
+    params = {} if password is None else {"password": password}
+    body = payme.call("ChangePassword", params)
+    assert (body["error"]["code"], body["error"]["data"]) == (-32600, "password")
+    assert payme.call("CheckTransaction", {"id": "none"})["error"]["code"] == -31003
+
+
+def test_a_key_put_in_the_settings_after_a_change_stands_instead_of_it(runtime, payme, monkeypatch):
+    from dataclasses import replace
+
+    changed = "Changed-Over-The-Api-0002"
+    assert payme.result("ChangePassword", {"password": changed}) == {"success": True}
+    # The operator copies the new key to the settings: it is the same key, and works.
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, payme_key=changed))
+    unknown = {"id": "none"}
+    assert (
+        payme.call("CheckTransaction", unknown, headers=payme_auth(changed))["error"]["code"]
+        == -31003
+    )
+    # A key rotated in the settings later is newer than the change, and alone stands.
+    rotated = "Rotated-In-The-Settings-0003"
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, payme_key=rotated))
+    assert (
+        payme.call("CheckTransaction", unknown, headers=payme_auth(changed))["error"]["code"]
+        == -32504
+    )
+    assert (
+        payme.call("CheckTransaction", unknown, headers=payme_auth(rotated))["error"]["code"]
+        == -31003
+    )
 
 
 def test_a_repeated_cancel_after_perform_answers_the_first_one_and_keeps_its_reason(

@@ -20,10 +20,11 @@ clock = support.clock
 PRICE = 5_000_000
 # What one call may send at most. Publishing outbox events after the commit is not counted:
 # it may run on another thread, also while the next call is counted. Check and Create each
-# look for the invoice's transactions past their timeout first (one statement).
-BOUNDS = {"CheckPerformTransaction": 6, "CreateTransaction": 12, "PerformTransaction": 12}
+# look for the invoice's transactions past their timeout first (one statement). Every call
+# reads the key in force first (one statement: a ChangePassword may have set it).
+BOUNDS = {"CheckPerformTransaction": 7, "CreateTransaction": 13, "PerformTransaction": 13}
 PUBLISHING = "UPDATE outbox_events SET published_at"
-REPEATED_PERFORM = 3  # the transaction, the log row, the audit row
+REPEATED_PERFORM = 4  # the key, the transaction, the log row, the audit row
 
 
 @contextmanager

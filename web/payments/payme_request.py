@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import math
 
@@ -21,6 +20,8 @@ from web.api.inputs import UnsafeInput, check_document, storable
 
 # A body declaring no type is read as JSON.
 JSON_TYPES = ("", "application/json", "text/json")
+# What the provider log shows in place of a key.
+HIDDEN = "[hidden]"
 
 
 def answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dict:
@@ -29,17 +30,26 @@ def answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dic
     return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
 
 
-def authorised(key: str) -> bool:
-    """``Authorization: Basic base64("Paycom:" + KEY)``, compared in constant time."""
+def credentials() -> bytes | None:
+    """The decoded ``Authorization: Basic ...`` of the call, or None."""
     header = request.headers.get("Authorization", "")
-    if not key or header[:6].lower() != "basic ":
-        return False
+    if header[:6].lower() != "basic ":
+        return None
     try:
-        given = base64.b64decode(header[6:].strip(), validate=True)
+        return base64.b64decode(header[6:].strip(), validate=True)
     except (binascii.Error, ValueError):
-        return False
-    expected = b"Paycom:" + key.encode()
-    return hmac.compare_digest(given, expected)
+        return None
+
+
+def loggable(doc, body: bytes) -> bytes:
+    """The body as the provider log keeps it: a ChangePassword's new key is not kept."""
+    if not (isinstance(doc, dict) and doc.get("method") == "ChangePassword"):
+        return body
+    params = doc.get("params")
+    if not (isinstance(params, dict) and "password" in params):
+        return body
+    hidden = {**doc, "params": {**params, "password": HIDDEN}}
+    return json.dumps(hidden, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _not_json(constant: str):

@@ -31,7 +31,7 @@ from flask import abort, current_app, g, jsonify, make_response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
-from clinic.payments import click, links, payme
+from clinic.payments import click, links, payme, payme_key
 from clinic.payments import webhooks as hooks
 from clinic.payments.providers import record_exchange
 from web import db
@@ -179,8 +179,8 @@ def payme_endpoint():
     """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``).
 
     Methods: CheckPerformTransaction, CreateTransaction, PerformTransaction,
-    CancelTransaction, CheckTransaction, GetStatement, SetFiscalData. Every answer is HTTP
-    200 with the request ``id``; errors carry ru/uz/en messages."""
+    CancelTransaction, CheckTransaction, GetStatement, SetFiscalData and ChangePassword.
+    Every answer is HTTP 200 with the request ``id``; errors carry ru/uz/en messages."""
     session = db.session()
     if request.method != "POST":
         _guard("payme", "payme", None)
@@ -199,6 +199,7 @@ def payme_endpoint():
             session, "payme", "", b"", payme_request.answer(None, error=error), code=error.code
         )
     doc, rpc_id, refused = payme_request.read(body)
+    body = payme_request.loggable(doc, body)
     if refused is not None:
         answer = payme_request.answer(rpc_id, error=refused)
         return _finish(session, "payme", "", body, answer, code=refused.code)
@@ -210,12 +211,12 @@ def payme_endpoint():
     try:
         if not isinstance(doc, dict) or rpc_id is None:
             raise payme.PaymeError(payme.INVALID_REQUEST, "id")
-        if not payme_request.authorised(_settings().payme_key):
+        configured = _settings().payme_key
+        key = payme_key.key_in_force(session, configured)
+        if not payme_key.signed(payme_request.credentials() or b"", key):
             raise payme.PaymeError(payme.UNAUTHORIZED)
-        answer, code = (
-            payme_request.answer(rpc_id, result=payme.call(session, method, params, now_ms())),
-            None,
-        )
+        result = payme.call(session, method, params, now_ms(), configured_key=configured)
+        answer, code = payme_request.answer(rpc_id, result=result), None
     except payme.PaymeError as error:
         # Some refusals change state on the way (an expired transaction is cancelled); those
         # marked ``discard`` keep nothing of the call.

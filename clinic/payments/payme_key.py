@@ -1,0 +1,71 @@
+"""The key Payme signs its calls with (``Authorization: Basic base64("Paycom:" + KEY)``).
+
+It is the settings' ``PAYME_KEY`` until Payme's ``ChangePassword`` sets another: the call,
+signed with the key in force, names the new one, and every call after it must carry that one.
+The new key is kept only as its SHA-256 digest, which is all a check needs. A key put in the
+settings after the change (the operator copying the new key there, or rotating it) is newer
+and stands again: the change remembers which settings key it replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.payments.payme_errors import INVALID_REQUEST, PaymeError
+from clinic.payments.providers import PaymeKey
+
+ROW = 1
+MAX_KEY_LENGTH = 256
+LOGIN = b"Paycom:"
+
+
+def digest(key: bytes | str) -> str:
+    """SHA-256 of a key, hex. Keys are long random strings: no salt or stretching is needed
+    to keep one from being guessed from its digest."""
+    data = key.encode("utf-8") if isinstance(key, str) else key
+    return hashlib.sha256(data).hexdigest()
+
+
+def key_in_force(session: Session, configured: str) -> str | None:
+    """The digest of the key a call must carry; None when no key is set at all."""
+    if not configured:
+        return None
+    configured_digest = digest(configured)
+    changed = session.get(PaymeKey, ROW)
+    if changed is not None and hmac.compare_digest(changed.replaces, configured_digest):
+        return changed.digest
+    return configured_digest
+
+
+def signed(credentials: bytes, key_digest: str | None) -> bool:
+    """Whether decoded Basic credentials are ``Paycom:`` and the key in force (constant time
+    in the key)."""
+    if key_digest is None or not credentials.startswith(LOGIN):
+        return False
+    return hmac.compare_digest(digest(credentials[len(LOGIN) :]), key_digest)
+
+
+def change_password(session: Session, params: dict, *, configured: str) -> dict:
+    """ChangePassword(password): the call came with the key in force; from now on Payme signs
+    with ``password``. Answers ``{"success": true}``."""
+    password = params.get("password")
+    if (
+        not isinstance(password, str)
+        or not password
+        or len(password) > MAX_KEY_LENGTH
+        or not password.isprintable()
+    ):
+        raise PaymeError(INVALID_REQUEST, "password")
+    row = session.get(PaymeKey, ROW, with_for_update=True)
+    if row is None:
+        row = PaymeKey(id=ROW)
+        session.add(row)
+    row.digest = digest(password)
+    row.replaces = digest(configured)
+    row.changed_at = utcnow()
+    session.flush()
+    return {"success": True}
