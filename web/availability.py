@@ -44,16 +44,36 @@ def _needs_session() -> bool:
     return not request.headers.get("Authorization", "").lower().startswith("bearer ")
 
 
+# The id a session was read from the store under, noted on the session itself.
+STORED_AS = "clinic_stored_as"
+
+
 class RedisSessions(SessionInterface):
     """Flask-Session's interface, with Redis failures turned into a 503 for the request."""
 
     def __init__(self, inner: SessionInterface, client: redis.Redis) -> None:
         self.inner = inner
         self.client = client
+        # Flask-Session writes every session back with a plain SET: a request that read a
+        # session before its sign-out and answers after it would store the ended session
+        # again, under the id the sign-out dropped. Ours updates a stored session only while
+        # it is still stored (SET XX); a new one, or one given a new id, is written as before.
+        inner._upsert_session = self._upsert_session
+
+    def _upsert_session(self, lifetime, session, store_id: str) -> None:
+        stored = getattr(session, STORED_AS, None) == session.sid
+        self.client.set(
+            name=store_id,
+            value=self.inner.serializer.encode(session),
+            ex=int(lifetime.total_seconds()),
+            xx=stored,
+        )
 
     def open_session(self, app, request):
         try:
             session = self.inner.open_session(app, request)
+            if session:  # read from the store (a new session is empty)
+                setattr(session, STORED_AS, session.sid)
             if _needs_session() and session.sid and not session:
                 # A new session is about to be written (a CSRF token, a sign-in): find out now
                 # whether it can be, rather than answering with one that is lost.

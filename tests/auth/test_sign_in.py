@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
+import flask
 import pytest
 from sqlalchemy import select
 
@@ -268,3 +269,33 @@ def test_sign_out_works_over_https_from_a_page_that_sends_no_referer(app, make_u
     out = browser.post("/logout", data={"csrf_token": csrf}, skip_csrf=True, **https)
     assert out.status_code == 302 and out.headers["Location"].endswith("/login")
     assert browser.get("/api/v1/me", **https).status_code == 401
+
+
+def test_a_request_answered_after_the_sign_out_does_not_bring_the_ended_session_back(
+    app, anon_client, make_user
+):
+    """A page's request read the session just before the user signed out at another tab and
+    is answered just after: it writes its session back, as every answer does, but the id the
+    sign-out ended stays ended, whoever holds it."""
+    make_user("cashier", username="malika")
+    assert _json_sign_in(anon_client, "malika", PASSWORD).status_code == 200
+    ended = anon_client.get_cookie("clinic_session").value
+    interface = app.session_interface
+    with app.test_request_context("/api/v1/me", headers={"Cookie": f"clinic_session={ended}"}):
+        under_way = interface.open_session(app, flask.request)
+        assert under_way.get("_user_id")
+        csrf = anon_client.get("/api/v1/me").get_json()["csrf_token"]
+        assert anon_client.delete("/api/v1/session", headers={"X-CSRFToken": csrf}).status_code
+        under_way["seen"] = True  # the request under way changed its session, too
+        interface.save_session(app, under_way, app.response_class())
+    holder = app.test_client()
+    holder.set_cookie("clinic_session", ended)
+    assert holder.get("/api/v1/me").status_code == 401
+    # A session that was not ended is still written back by each request.
+    assert _json_sign_in(anon_client, "malika", PASSWORD).status_code == 200
+    live = anon_client.get_cookie("clinic_session").value
+    with app.test_request_context("/api/v1/me", headers={"Cookie": f"clinic_session={live}"}):
+        under_way = interface.open_session(app, flask.request)
+        under_way["seen"] = True
+        interface.save_session(app, under_way, app.response_class())
+    assert anon_client.get("/api/v1/me").get_json()["username"] == "malika"
