@@ -63,14 +63,21 @@ def _flask_debug(env: dict) -> bool:
     return value.lower() not in ("", "0", "false", "no")
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(
+    env: dict, name: str, default: int, least: int | None = None, most: int | None = None
+) -> int:
+    """A whole number; one past ``least`` or ``most`` stops the start, naming the setting."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if (least is not None and value < least) or (most is not None and value > most):
+        bounds = f"from {least} to {most}" if most is not None else f"at least {least}"
+        raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -284,12 +291,12 @@ class Settings:
             secret_key=secret_key,
             default_language=language,
             allowed_origins=origins,
-            max_upload_bytes=_int(env, "CLINIC_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
-            worker_concurrency=_int(env, "CLINIC_WORKER_CONCURRENCY", 2),
-            job_stale_seconds=_int(env, "CLINIC_JOB_STALE_SECONDS", 60),
-            broker_visibility_timeout=_int(env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600),
-            event_history_size=_int(env, "CLINIC_EVENT_HISTORY", 1000),
-            outbox_retention_days=_int(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7),
+            max_upload_bytes=_int(env, "CLINIC_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1),
+            worker_concurrency=_int(env, "CLINIC_WORKER_CONCURRENCY", 2, 1),
+            job_stale_seconds=_int(env, "CLINIC_JOB_STALE_SECONDS", 60, 1),
+            broker_visibility_timeout=_int(env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600, 1),
+            event_history_size=_int(env, "CLINIC_EVENT_HISTORY", 1000, 1),
+            outbox_retention_days=_int(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
             session_idle_minutes=max(1, _int(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
@@ -302,7 +309,7 @@ class Settings:
             proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             smtp_host=env.get("CLINIC_SMTP_HOST", "").strip(),
-            smtp_port=_int(env, "CLINIC_SMTP_PORT", 25),
+            smtp_port=_int(env, "CLINIC_SMTP_PORT", 25, 1, 65535),
             smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),

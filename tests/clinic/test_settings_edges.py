@@ -159,3 +159,24 @@ def test_production_starts_with_the_secrets_of_the_providers_it_enables(tmp_path
     )
     settings = Settings.from_env(env)
     assert settings.payment_providers == ("payme",) and settings.payme_key == "real-key"
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("CLINIC_WORKER_CONCURRENCY", "0", "at least 1"),
+        ("CLINIC_JOB_STALE_SECONDS", "-5", "at least 1"),
+        ("CLINIC_BROKER_VISIBILITY_TIMEOUT", "0", "at least 1"),
+        ("CLINIC_EVENT_HISTORY", "0", "at least 1"),
+        ("CLINIC_OUTBOX_RETENTION_DAYS", "-1", "at least 1"),
+        ("CLINIC_MAX_UPLOAD_BYTES", "0", "at least 1"),
+        ("CLINIC_SMTP_PORT", "70000", "from 1 to 65535"),
+        ("CLINIC_SMTP_PORT", "0", "from 1 to 65535"),
+    ],
+)
+def test_a_count_no_process_could_work_with_stops_the_start_naming_it(tmp_path, name, value, says):
+    """No workers, jobs taken over at once, events pruned before they are sent: each would
+    fail later and far from its cause."""
+    with pytest.raises(ConfigError, match=f"{name} must be {says}, got '{value}'"):
+        dev(tmp_path, **{name: value})
+    assert dev(tmp_path, **{name: "1"})
