@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.payments.payme_errors import INVALID_REQUEST, PaymeError
 from clinic.payments.providers import PaymeKey
+
+log = logging.getLogger(__name__)
 
 ROW = 1
 MAX_KEY_LENGTH = 256
@@ -68,4 +71,6 @@ def change_password(session: Session, params: dict, *, configured: str) -> dict:
     row.replaces = digest(configured)
     row.changed_at = utcnow()
     session.flush()
+    # Said at once, though the caller may still roll back: the operator's reminder.
+    log.warning("Payme changed the cashbox key over the API: put the new key in PAYME_KEY")
     return {"success": True}
