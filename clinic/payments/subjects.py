@@ -5,6 +5,7 @@ patient came, which names his ticket once he checks in."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -14,11 +15,20 @@ from clinic.errors import NotFound, ValidationFailed
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.queue import followers
-from clinic.queue.models import Ticket, TicketStatus
-from clinic.queue.tickets import set_paid
+from clinic.queue.models import QueueDay, Ticket, TicketStatus
+from clinic.queue.tickets import clinic_day, set_paid
 from clinic.reference.models import Patient
 from clinic.visits.checkin import on_check_in
 from clinic.visits.models import Visit
+
+
+def _known_patient(session: Session, patient_id) -> Patient:
+    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    if patient is None:
+        raise NotFound(
+            f"patient {patient_id} does not exist", errors={"patient_id": ["unknown patient"]}
+        )
+    return patient
 
 
 def invoiced_for(
@@ -26,11 +36,7 @@ def invoiced_for(
 ) -> tuple[Patient, Ticket | None, int | None]:
     """The patient, the ticket (or None) and the visit's id (or None) of a new invoice. A
     ticket the patient got by checking in for an appointment brings its visit."""
-    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
-    if patient is None:
-        raise NotFound(
-            f"patient {patient_id} does not exist", errors={"patient_id": ["unknown patient"]}
-        )
+    patient = _known_patient(session, patient_id)
     if not patient.active:
         # A deactivated record (a duplicate, one merged away) is chosen for nothing new, as
         # issuing a ticket and booking refuse it.
@@ -68,6 +74,31 @@ def _visit_of(session: Session, patient: Patient, ticket, visit_id) -> int | Non
             "the ticket is for another visit", errors={"ticket_id": ["is for another visit"]}
         )
     return visit.id
+
+
+# A desk invoice is for a ticket still in its queue or one just served (the doctor sent him
+# for an analysis): not for a ticket cancelled, moved on or given up.
+BILLABLE = (*TicketStatus.ACTIVE, TicketStatus.SERVED)
+# More than a patient holds in one day: the list the cashier chooses from stays short.
+TICKETS_OF_DAY_LIMIT = 20
+
+
+def todays_tickets(session: Session, patient_id, *, tz: ZoneInfo, now: datetime) -> list[Ticket]:
+    """The patient's tickets of the clinic day (in ``tz``) a new invoice may be for, the
+    newest first; NotFound naming ``patient_id`` for no such patient."""
+    patient = _known_patient(session, patient_id)
+    query = (
+        select(Ticket)
+        .join(QueueDay, QueueDay.id == Ticket.queue_day_id)
+        .where(
+            QueueDay.day == clinic_day(now, tz),
+            Ticket.patient_id == patient.id,
+            Ticket.status.in_(BILLABLE),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(TICKETS_OF_DAY_LIMIT)
+    )
+    return list(session.scalars(query))
 
 
 @on_check_in

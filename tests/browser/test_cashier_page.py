@@ -116,7 +116,7 @@ def test_a_refused_payment_is_explained_in_the_cashiers_language(
         invoice_id = invoices.create_invoice(
             s,
             patient_id=make_patient(s),
-            lines=[{"service_id": make_service(s, 150_000_00), "quantity": 1}],
+            lines=[{"service_id": make_service(s, 150_000_00, code="UTT-7"), "quantity": 1}],
             actor="desk-1",
         ).id
     contexts = []
@@ -129,6 +129,27 @@ def test_a_refused_payment_is_explained_in_the_cashiers_language(
         row.locator("button[data-action=card]").click()
         cashier.locator("#cashier-error", has_text="Avval smenani oching.").wait_for()
         assert row.get_attribute("data-status") == "open"
+
+        # A walk-in patient billed at the desk: found by his name in Latin, a service added
+        # by its code; the new invoice joins the day's list, ready to take payment.
+        cashier.click("#new-invoice-card summary")
+        cashier.fill("#new-invoice-patient input[name=q]", "karimov")
+        cashier.click("#new-invoice-patient button[type=submit]")
+        cashier.click("#new-invoice-patients button[data-action=choose]")
+        cashier.fill("#new-invoice-service input[name=q]", "utt-7")
+        cashier.click("#new-invoice-service button[type=submit]")
+        cashier.click("#new-invoice-services button[data-action=choose]")
+        cashier.locator("#new-invoice-total", has_text="Jami: 150 000 so'm").wait_for()
+        cashier.click("#new-invoice button[type=submit]")
+        cashier.locator("#cashier-status", has_text="ro'yxatga qo'shildi").wait_for()
+        made = cashier.locator(
+            f"#invoices tr[data-status=open]:not([data-invoice-id='{invoice_id}'])"
+        )
+        made.locator("button[data-action=cash]").wait_for()
+        assert "150 000 so'm" in made.inner_text()
+        # The form is cleared and folded away.
+        assert cashier.locator("#new-invoice-lines tr").count() == 0
+        assert not cashier.locator("#new-invoice-card").evaluate("card => card.open")
     finally:
         for context in contexts:
             context.close()

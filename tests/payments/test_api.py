@@ -8,10 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from clinic.base import utcnow
 from clinic.models import Invoice, OutboxEvent, Payment
 from clinic.payments.desk import DESK_LIST_LIMIT
+from clinic.queue import calls
+from clinic.queue import tickets as queue_tickets
 from clinic.reference import patients
-from tests.payments.fixtures import make_patient, make_service
+from tests.payments.fixtures import TZ, issue_ticket, make_patient, make_queue, make_service
 
 
 def _catalogue(runtime, price=25_000_00):
@@ -196,12 +199,52 @@ def test_an_invoice_for_a_deactivated_patient_record_is_refused_naming_the_patie
         assert s.scalar(select(func.count(Invoice.id))) == 0
 
 
+def test_the_cashier_is_offered_the_patients_tickets_of_today_to_bill(client_as, runtime):
+    """The new invoice form offers the patient's own tickets of the clinic day still in a
+    queue or served, with the queue's name in the page's language: not another patient's,
+    not a cancelled one, not yesterday's."""
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s, pay_first=True)
+        waiting = issue_ticket(s, queue_id, patient)
+        cancelled = issue_ticket(s, queue_id, patient)
+        calls.cancel(s, cancelled, actor="desk-1")
+        issue_ticket(s, queue_id, make_patient(s))
+        queue_tickets.issue_ticket(
+            s, queue_id, tz=TZ, patient_id=patient, now=utcnow() - timedelta(days=1)
+        )
+        waiting_id, code = waiting.id, waiting.code
+    url = f"/api/v1/payments/patients/{patient}/tickets"
+    offered = cashier.get(url, headers={"Accept-Language": "uz"}).get_json()
+    assert [(t["id"], t["code"], t["queue_name"], t["status"]) for t in offered] == [
+        (waiting_id, code, "Terapiya", "waiting")
+    ]
+    # Billed for that ticket, the invoice is its: paid, a "pay before the doctor" queue calls it.
+    made = cashier.post(
+        "/api/v1/payments/invoices",
+        json={"patient_id": patient, "ticket_id": waiting_id, "lines": [{"service_id": service}]},
+    )
+    assert made.status_code == 201 and made.get_json()["ticket_id"] == waiting_id
+    assert client_as("registrar").get(url).status_code == 403
+    unknown = cashier.get("/api/v1/payments/patients/999999/tickets")
+    assert (unknown.status_code, list(unknown.get_json()["errors"])) == (404, ["patient_id"])
+
+
 def test_the_cashiers_page_is_the_cashiers(client_as):
     cashier, registrar = client_as("cashier"), client_as("registrar")
     page = cashier.get("/payments/desk?lang=ru")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "cashier.js" in html and "<h1>Касса</h1>" in html
+    # The new invoice form, with the addresses its script asks.
+    assert "cashier-invoice.js" in html and "Новый счёт" in html
+    config = json.loads(re.search(r'id="cashier-config">(.*?)</script>', html).group(1))
+    assert config["patientTicketsApi"] == "/api/v1/payments/patients/{id}/tickets"
+    assert (config["patientsApi"], config["servicesApi"]) == (
+        "/api/v1/patients",
+        "/api/v1/services",
+    )
     assert registrar.get("/payments/desk").status_code == 403
 
 

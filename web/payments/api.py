@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from clinic.base import utcnow
+from clinic.base import iso, utcnow
 from clinic.errors import NotFound
-from clinic.payments import desk, invoices, shifts
+from clinic.payments import desk, invoices, shifts, subjects
 from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
@@ -19,9 +19,11 @@ from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
+from web.i18n import current_language
 from web.payments import schemas
 from web.payments.providers import now_ms
 from web.permissions import requires
+from web.queue.pages import queue_name
 
 blp = Blueprint(
     "payments", __name__, url_prefix="/api/v1/payments", description="Invoices and the desk"
@@ -97,6 +99,29 @@ def create_invoice(data):
     )
     session.commit()
     return _detail(session, invoice)
+
+
+@blp.route("/patients/<int:patient_id>/tickets")
+@requires("payments.take")
+@blp.response(200, schemas.TicketOfDay(many=True))
+@blp.alt_response(404, schema=ProblemSchema)
+def patients_tickets(patient_id: int):
+    """The patient's tickets of the clinic day that a new invoice may be for (its
+    ``ticket_id``): still in their queue or served, the newest first."""
+    session = db.session()
+    found = subjects.todays_tickets(session, patient_id, tz=db.runtime().settings.tz, now=utcnow())
+    language = current_language()
+    return [
+        {
+            "id": t.id,
+            "code": t.code,
+            "queue_id": t.queue_id,
+            "queue_name": queue_name(t.queue, language),
+            "status": t.status,
+            "paid_at": iso(t.paid_at),
+        }
+        for t in found
+    ]
 
 
 @blp.route("/invoices/<int:invoice_id>")

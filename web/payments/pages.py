@@ -94,9 +94,39 @@ def _texts() -> dict:
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
         },
+        "newInvoice": _new_invoice_texts(),
         # A payment's own words for a field the API refuses (the invoice changed meanwhile).
         "payFields": {
             "amount": _("Check the amount to pay: more than zero and at most what is still due."),
+        },
+    }
+
+
+def _new_invoice_texts() -> dict:
+    """The new invoice form's words (web/static/js/cashier-invoice.js)."""
+    return {
+        "choose": _("Choose"),
+        "noPatients": _(
+            "Nobody found. Check the spelling, or send the patient to reception to register."
+        ),
+        "noTicket": _("No ticket"),
+        # A ticket whose invoice is paid already: offered all the same (a second invoice).
+        "paid": _("paid"),
+        "add": _("Add"),
+        "noServices": _("No service of the price list matches."),
+        "quantity": _("Quantity"),
+        "remove": _("Remove"),
+        "total": _("Total: {amount}"),
+        "choosePatient": _("Find and choose the patient first."),
+        "addService": _("Add at least one service."),
+        "created": _("Invoice {number} for {amount} is on the list."),
+        # A refusal of the invoices API by the field it names, said next to that field.
+        "fields": {
+            "patient_id": _("This patient's record is deactivated. Find the patient again."),
+            "ticket_id": _("This ticket is not this patient's to pay for. Choose another or none."),
+            "lines": _("An invoice holds 1 to 100 services, and a total one payment can take."),
+            "lines.service_id": _("This service is no longer on the price list: remove it."),
+            "lines.quantity": _("The quantity is a whole number from 1 to 1000."),
         },
     }
 
@@ -147,6 +177,13 @@ def desk():
             "openShiftApi": url_for("payments.open_shift"),
             "closeShiftApi": url_for("payments.close_shift"),
             "hasShift": shift is not None,
+            # The new invoice form: the patient, his tickets of today, the price list.
+            "language": language,
+            "patientsApi": url_for("reference.list_patients"),
+            "servicesApi": url_for("reference.list_services"),
+            "patientTicketsApi": url_for("payments.patients_tickets", patient_id=0).replace(
+                "/0/", "/{id}/"
+            ),
         },
     )
 

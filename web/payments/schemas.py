@@ -126,6 +126,17 @@ class LineOut(Schema):
     vat_percent = fields.Integer()
 
 
+class TicketOfDay(Schema):
+    id = fields.Integer(metadata={"description": "The invoice's ticket_id."})
+    code = fields.String(metadata={"description": "As printed on the ticket: A-001."})
+    queue_id = fields.Integer()
+    queue_name = fields.String(
+        metadata={"description": "The queue as people know it, in the request's language."}
+    )
+    status = fields.String()
+    paid_at = fields.String(allow_none=True)
+
+
 class PaymentOut(Schema):
     id = fields.Integer()
     invoice_id = fields.Integer()
