@@ -63,6 +63,11 @@
           show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
           return;
         }
+        // A reload that brings nothing new leaves the calendar as it is: rebuilt, a click
+        // pressed on a slot just then would be released on its replacement, and be lost.
+        var drawn = JSON.stringify([answers[0].body, answers[1].body]);
+        if (drawn === state.drawn) return;
+        state.drawn = drawn;
         state.slots = answers[0].body;
         state.visits = answers[1].body;
         render();
@@ -294,6 +299,7 @@
           state.visits = state.visits.map(function (one) {
             return one.id === answer.body.id ? answer.body : one;
           });
+          state.drawn = null; // drawn from this answer, not from a load
           render();
           return;
         }
