@@ -138,3 +138,6 @@ def test_a_slot_cut_to_one_place_takes_nobody_beside_the_patient_left_in_its_sec
     assert refused.status_code == 409 and refused.get_json()["code"] == "doctor_busy"
     listed = client.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}").get_json()
     assert [x["id"] for x in listed] == [second]
+    # Alone in his slot, he is no patient over its places: nothing to move.
+    again = client.put(f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule", json=one_place)
+    assert again.get_json()["visits_to_move"] == []
