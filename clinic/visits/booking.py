@@ -141,7 +141,12 @@ def place(
         )
     ).all()
     taken = {row.seat for row in overlapping if row.doctor_id == doctor.id}
+    # Places are counted, not only numbered: a patient booked while the slot had more places
+    # than it has now fills one of those it has, whatever his seat's number (as the free
+    # slots count him). So a free seat is offered only for the places still open, and two
+    # bookings at once cannot take two of them for one.
     free = [seat for seat in range(shift.capacity) if seat not in taken]
+    free = free[: max(0, shift.capacity - len(taken))]
     if not free:
         raise refusal(C.DOCTOR_BUSY, "the doctor is booked at this time")
     if any(row.patient_id == patient_id for row in overlapping):

@@ -96,7 +96,7 @@ def check_in(
 ) -> Ticket | None:
     """The patient has arrived: the visit becomes arrived and gets its queue ticket (none when
     the doctor has no queue working, or it has closed for the day). Refused (``not_today``,
-    ``doctor_away``) when nobody would see him today."""
+    ``doctor_away``: away today, or left the clinic) when nobody would see him today."""
     now = now or utcnow()
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         raise Conflict(
@@ -104,9 +104,12 @@ def check_in(
         )
     day = visit.starts_at.astimezone(tz).date()
     away = away_on(exceptions_between(session, [visit.doctor_id], day, day), visit.doctor_id, day)
-    if away is not None:
-        # A ticket would leave him waiting in the queue of a doctor who is not here today.
-        detail = f"the doctor is away today ({away.kind}): move the visit or cancel it"
+    # A ticket would leave him waiting in the queue of a doctor who is not here today, or
+    # who has left the clinic (his visits wait there to be moved to a colleague).
+    gone = f"is away today ({away.kind})" if away is not None else None
+    gone = gone or (None if visit.doctor.active else "no longer works here")
+    if gone is not None:
+        detail = f"the doctor {gone}: move the visit or cancel it"
         raise Conflict(detail, code=Conflicts.DOCTOR_AWAY, errors={"visit_id": [detail]})
     again = _checks_in_again(session, visit)
     if again:

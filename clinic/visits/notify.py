@@ -134,9 +134,10 @@ def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice 
 
 def _reminder_stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> bool:
     """Whether a reminder still tells the truth: its visit is scheduled at the time its key
-    names, on a day its doctor is not away (nor the clinic closed), inside his hours."""
+    names, with a doctor who still works here, on a day he is not away (nor the clinic
+    closed), inside his hours."""
     visit = session.get(Visit, notice.visit_id)
-    if visit is None or visit.status != VisitStatus.SCHEDULED:
+    if visit is None or visit.status != VisitStatus.SCHEDULED or not visit.doctor.active:
         return False
     if notice.key != reminder_key(visit):
         return False

@@ -49,8 +49,8 @@ def write_reminders(session: Session, *, hours: int, tz: ZoneInfo, now=None) -> 
     worked = schedules.hours_for(session, {visit.doctor_id for visit in due}) if due else []
     written = 0
     for visit, day in zip(due, days):
-        if schedules.away_on(away, visit.doctor_id, day) is not None:
-            continue
+        if schedules.away_on(away, visit.doctor_id, day) is not None or not visit.doctor.active:
+            continue  # nor one of a doctor who has left, waiting to be moved to a colleague
         if not schedules.in_hours(worked, visit.doctor_id, visit.starts_at, visit.ends_at, tz):
             continue
         when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")

@@ -107,6 +107,9 @@ def move_visit(
     if max_moves is not None and visit.moves >= max_moves:
         raise booking.refusal(C.TOO_MANY_MOVES, f"the visit was moved {visit.moves} times")
     doctor = schedules.get_doctor(session, doctor_id or visit.doctor_id)
+    if not doctor.active:
+        # Asked while he worked here, carried out after he left (a worker that ran late).
+        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
     service_ids = [s.service_id for s in visit.services]
     services = list(session.scalars(select(Service).where(Service.id.in_(service_ids))))
     placement = booking.place(

@@ -111,6 +111,8 @@ def _hours_values(session: Session, row, index: int, doctor: Doctor) -> tuple[di
                 errors.setdefault("breaks", []).append("each break lies inside the hours")
             else:
                 breaks.append([f"{b_from:%H:%M}", f"{b_to:%H:%M}"])
+    if any(a[1] > b[0] for a, b in zip(sorted(breaks), sorted(breaks)[1:])):
+        errors.setdefault("breaks", []).append("breaks do not overlap")
     slot = _number(row, "slot_minutes", 20, 5, 480, errors)
     if (
         starts

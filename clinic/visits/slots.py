@@ -172,10 +172,14 @@ def free_slots(
         session, doctor_id=doctor_id, department_id=department_id, service_id=service_id
     )
     doctors = [d for d in doctors if d.active]  # an inactive doctor takes no booking
-    if not doctors:
-        return []
     # A service's slots are the starts where the whole service fits, as a booking checks.
     minutes = _service(session, service_id).duration_minutes if service_id is not None else 0
+    if moving is not None and service_id is None:
+        # The visit's own length, with the doctors who offer what it was booked for, as its
+        # move checks them (two services: no single one of the price list says how long).
+        minutes, doctors = _moving_length(session, moving, doctors)
+    if not doctors:
+        return []
     ids = [d.id for d in doctors]
     by_id = {d.id: d for d in doctors}
     hours = schedules.hours_for(session, ids)
@@ -210,6 +214,14 @@ def free_slots(
                 )
     out.sort(key=lambda s: (s["starts_at"], s["doctor_id"]))
     return out if limit is None else out[:limit]
+
+
+def _moving_length(session: Session, moving: Visit, doctors: list[Doctor]):
+    """The minutes of the services ``moving`` was booked with (dropped from the price list
+    since, too: it keeps them), and those of ``doctors`` who offer them all."""
+    ids = [s.service_id for s in moving.services]
+    minutes = sum(session.scalars(select(Service.duration_minutes).where(Service.id.in_(ids))))
+    return minutes, [d for d in doctors if not offers(session, d, ids, booked=True)]
 
 
 def slot_as_dict(slot: dict, tz: ZoneInfo) -> dict:

@@ -317,18 +317,17 @@ def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | No
 
 
 def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=None) -> list[int]:
-    """Scheduled visits whose start is more than the grace period ago become no-shows;
-    returns their ids. One on a day its doctor was away or the clinic closed, or at a time
-    his hours no longer cover (cut short after it was booked: a week saved, a date's own
-    hours), and nobody moved it, is no patient's fault: it is cancelled by the clinic
-    instead, so the no-show figures stay the patients'."""
+    """Scheduled visits whose start and booking (a walk-in's slot began before he came) are
+    more than the grace period ago become no-shows; returns their ids. One on a day its
+    doctor was away or the clinic closed, of a doctor who has left, or at a time his hours no
+    longer cover (cut short since its booking: a week saved, a date's own hours), and nobody
+    moved it, is no patient's fault: the clinic cancels it, so no-shows stay the patients'."""
     now = now or utcnow()
+    cutoff = now - timedelta(minutes=grace_minutes)
     due = session.scalars(
         select(Visit)
-        .where(
-            Visit.status == VisitStatus.SCHEDULED,
-            Visit.starts_at < now - timedelta(minutes=grace_minutes),
-        )
+        .where(Visit.status == VisitStatus.SCHEDULED, Visit.starts_at < cutoff)
+        .where(Visit.created_at < cutoff)  # a walk-in's grace runs from his booking
         .order_by(Visit.id)
         .limit(500)
     ).all()
@@ -340,6 +339,7 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     for visit, day in zip(due, days):
         closed = away_on(away, visit.doctor_id, day)
         reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
+        reason = reason or (None if visit.doctor.active else f"the doctor has left: {day}")
         if reason is None and not in_hours(
             hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
         ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from clinic.base import iso
+from clinic.reference import directory as reference
 from clinic.reference import price_list
 from clinic.visits import booking, notify, reminders, rescheduling
 from clinic.visits import visits as v
@@ -152,14 +153,18 @@ def test_a_slot_cancelled_is_booked_again_and_a_visit_moved_twice_keeps_both_mov
 
 def test_check_in_is_today_once_and_never_for_a_cancelled_visit(runtime, client):
     """The patient of the slot running now checks in (his visit is arrived); a second
-    check-in, a cancelled visit's, and tomorrow's visit's are 409s saying why."""
-    clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
+    check-in, a cancelled visit's, tomorrow's visit's and one of a doctor who has left are
+    409s saying why."""
+    clinic = make_clinic(runtime, doctors=3, patients=4, **ALL_DAY)
     clear_of_midnight(runtime)
     now = slot_near(runtime)
     here = _book(runtime, clinic, now, now=now - timedelta(hours=1))
     gone = _book(runtime, clinic, now, patient=1, doctor=1, now=now - timedelta(hours=1))
     tomorrow = _book(runtime, clinic, now + timedelta(days=1), patient=2)
+    left = _book(runtime, clinic, now, patient=3, doctor=2, now=now - timedelta(hours=1))
     client.post(f"/api/v1/visits/{gone.id}/cancel", json={"by": "patient", "reason": "ill"})
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[2])
 
     arrived = client.post(f"/api/v1/visits/{here.id}/check-in", json={})
     assert arrived.status_code == 200 and arrived.get_json()["status"] == "arrived"
@@ -169,6 +174,11 @@ def test_check_in_is_today_once_and_never_for_a_cancelled_visit(runtime, client)
              409, "status_changed", "status")  # fmt: skip
     _refused(client.post(f"/api/v1/visits/{tomorrow.id}/check-in", json={}),
              409, "not_today", "visit_id")  # fmt: skip
+    # His doctor has left: the registrar moves the visit to a colleague first, rather than
+    # leave the patient waiting for a doctor who is not there.
+    _refused(client.post(f"/api/v1/visits/{left.id}/check-in", json={}),
+             409, "doctor_away", "visit_id")  # fmt: skip
+    assert client.get(f"/api/v1/visits/{left.id}").get_json()["status"] == "scheduled"
 
 
 def test_a_cashier_cannot_book_and_a_doctor_reads_only_his_own_day(runtime, client_as):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from clinic.reference import directory as reference
 from clinic.visits import notify, reminders, schedules
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitNotice
@@ -198,3 +199,33 @@ def test_a_held_back_reminder_is_dropped_once_its_doctor_is_away_or_its_visit_ch
     if then == "moved":  # the patient hears of the new time only
         told = next(m for m in mail if m["to"] == ["a@example.test"])["raw"].get_content()
         assert moved_to in told
+
+
+def test_a_doctor_who_left_sends_no_patient_a_reminder_and_makes_none_a_no_show(runtime):
+    """His booked visits wait for the registrar to move them to a colleague, as a day he is
+    away does: a reminder would send the patient to a doctor who is not there."""
+    clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    held = _book(runtime, clinic, starts, patient=0, email="a@example.test")
+    with runtime.db.transaction() as s:
+        # Written while the mail server was down: it waits, unsent.
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    # Another patient of his beside it, in the same day's grid (its last slot is 23:50).
+    beside = timedelta(minutes=-5 if starts.astimezone(tz).time() >= dt_time(23, 50) else 5)
+    _book(runtime, clinic, starts + beside, patient=1, email="b@example.test")
+    _book(runtime, clinic, starts, patient=2, doctor=1, email="c@example.test")
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[0])
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1  # his colleague's patient
+    outbox = _Outbox()
+    notify.send_notices(runtime.db.sessionmaker, outbox, lease_seconds=5, tz=tz)
+    assert outbox.sent == ["c@example.test"]
+    # Nobody moved the visit: its patient is no no-show, the clinic cancels it.
+    with runtime.db.transaction() as s:
+        v.mark_no_shows(s, grace_minutes=30, tz=tz, now=starts + timedelta(hours=1))
+    with runtime.db.session() as s:
+        visit = s.get(Visit, held.id)
+        assert (visit.status, visit.cancelled_by) == ("cancelled", "clinic")
+        assert visit.cancel_reason.startswith("the doctor has left")

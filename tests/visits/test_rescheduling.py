@@ -17,6 +17,7 @@ from clinic.errors import DomainError, ValidationFailed
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
+from clinic.reference import directory as reference
 from clinic.reference import price_list
 from clinic.visits import booking, checkin, rescheduling
 from clinic.visits import visits as v
@@ -164,14 +165,20 @@ def test_a_rescheduled_visits_queue_ticket_moves_to_the_new_doctors_queue(runtim
 
 
 def test_moves_are_refused_past_the_limit_into_the_past_and_for_a_cancelled_visit(runtime):
-    clinic = make_clinic(runtime, hours=("08:00", "16:00"))
+    clinic = make_clinic(runtime, doctors=2, hours=("08:00", "16:00"))
     tz = runtime.settings.tz
     day = next_week_day(tz)
     visit = _book(runtime, clinic, clinic.at(day, 8), email=None)
 
     def move(to, **kw):
+        to_doctor = kw.pop("doctor_id", None)
         with runtime.db.transaction() as s:
-            job = rescheduling.request_move(s, visit.id, starts_at=to, reason="r", actor="desk")
+            job = rescheduling.request_move(
+                s, visit.id, starts_at=to, reason="r", actor="desk", doctor_id=to_doctor
+            )
+        if kw.pop("then_the_doctor_leaves", False):
+            with runtime.db.transaction() as s:
+                reference.deactivate_doctor(s, to_doctor)
         try:
             with runtime.db.transaction() as s:
                 return rescheduling.carry_out(s, job.id, tz=tz, max_moves=2, **kw)
@@ -181,6 +188,10 @@ def test_moves_are_refused_past_the_limit_into_the_past_and_for_a_cancelled_visi
             return exc.code
 
     assert move(clinic.at(day, 9))["moved"] is True
+    # Asked for a colleague who has left by the time the worker moves it.
+    with pytest.raises(ValidationFailed) as left:
+        move(clinic.at(day, 9), doctor_id=clinic.doctor_ids[1], then_the_doctor_leaves=True)
+    assert "doctor_id" in left.value.errors
     assert move(clinic.at(day - timedelta(days=8), 9)) == "in_past"
     assert move(clinic.at(day, 20)) == "outside_hours"
     assert move(clinic.at(day, 10))["moved"] is True

@@ -89,9 +89,13 @@ def test_a_week_with_overlapping_rows_or_a_break_outside_the_hours_is_refused(ru
                 {"weekday": 0, "starts": "09:00", "ends": "12:00"},
                 {"weekday": 0, "starts": "11:00", "ends": "14:00"},
                 {"weekday": 1, "starts": "09:00", "ends": "12:00", "breaks": [["12:00", "13:00"]]},
+                {"weekday": 2, "starts": "09:00", "ends": "17:00",
+                 "breaks": [["13:00", "14:00"], ["13:30", "14:30"]]},  # fmt: skip
             ],
         )
     assert "days.2.breaks" in caught.value.errors
+    # Two breaks over one another: a mistyped one, not a longer lunch.
+    assert caught.value.errors["days.3.breaks"] == ["breaks do not overlap"]
     # The overlap is said at the row to correct, naming the one it overlaps.
     assert caught.value.errors["days.1.starts"] == ["overlaps row 0 of the same weekday"]
     assert "days" not in caught.value.errors

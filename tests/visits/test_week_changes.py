@@ -111,3 +111,33 @@ def test_a_calendar_day_beyond_the_calendars_reach_is_a_400(runtime, client):
     for day in ("9999-12-31", "0001-01-01", "3000-01-01"):
         page = client.get(f"/visits/calendar?department={clinic.department_id}&day={day}")
         assert page.status_code == 400, day
+
+
+def test_a_slot_cut_to_one_place_takes_nobody_beside_the_patient_left_in_its_second(
+    runtime, client
+):
+    clinic = make_clinic(runtime, patients=4, hours=("09:00", "10:00"), slot=20, capacity=2)
+    day = next_week_day(runtime.settings.tz)
+    first = _book(client, clinic, day, 9)
+    second = _book(client, clinic, day, 9, patient=1)
+    one_place = {"days": [{"weekday": day.weekday(), "starts": "09:00", "ends": "10:00",
+                           "slot_minutes": 20, "capacity": 1}]}  # fmt: skip
+    saved = client.put(f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule", json=one_place)
+    assert saved.get_json()["visits_to_move"] == [second]
+    # The first patient cancels: the one left at 09:00 sits in the place the slot no longer
+    # has, and fills the one it has.
+    cancel = {"by": "patient", "reason": "ill"}
+    assert client.post(f"/api/v1/visits/{first}/cancel", json=cancel).status_code == 200
+    free = client.get(
+        f"/api/v1/visits/slots?doctor_id={clinic.doctor_ids[0]}&from={day}&to={day}"
+    ).get_json()
+    assert iso(clinic.at(day, 9)) not in [s["starts_at"] for s in free]
+    body = {"patient_id": clinic.patient_ids[2], "doctor_id": clinic.doctor_ids[0],
+            "starts_at": iso(clinic.at(day, 9))}  # fmt: skip
+    refused = client.post("/api/v1/visits", json=body)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "doctor_busy"
+    listed = client.get(f"/api/v1/visits?day={day}&doctor_id={clinic.doctor_ids[0]}").get_json()
+    assert [x["id"] for x in listed] == [second]
+    # Alone in his slot, he is no patient over its places: nothing to move.
+    again = client.put(f"/api/v1/doctors/{clinic.doctor_ids[0]}/schedule", json=one_place)
+    assert again.get_json()["visits_to_move"] == []
