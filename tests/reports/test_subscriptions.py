@@ -229,6 +229,24 @@ def test_the_same_address_in_other_capitals_already_receives_the_report(runtime)
         assert [sub.id for sub in subs.all_subscriptions(s)] == [first]
 
 
+def test_an_address_the_e_mail_would_send_elsewhere_is_refused(runtime):
+    subscribe(runtime, email="first@example.test")  # the manager, and a subscription
+    for email in (
+        "boss@example.test,rival.example",  # the To header mails both
+        "<rival@example.org>.uz",  # the To header mails rival@example.org
+        "boss<rival>@example.test",
+        "boss;x@example.test",
+        "boss@example.test.",
+        "boss\x1b@example.test",
+    ):
+        with runtime.db.transaction() as s:
+            with pytest.raises(ValidationFailed) as refused:
+                subs.subscribe(s, {**DAILY, "email": email}, MANAGER, created_by="manager")
+        assert refused.value.reasons == {"email": ["email_format"]}, email
+    with runtime.db.session() as s:
+        assert [sub.email for sub in subs.all_subscriptions(s)] == ["first@example.test"]
+
+
 def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runtime):
     """A subscription stops mailing when its owner is disabled; another manager asking for
     the same report to the same address takes it over (the old one ends), instead of being
