@@ -142,10 +142,16 @@ class XlsxWriter:
         elif column is not None and column.kind in ("percent", "minutes") and value is not None:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = "0.0"
+        elif isinstance(value, str):
+            value = NOT_IN_XLSX.sub(" ", value)
+            cell = WriteOnlyCell(self.sheet, value=value)
+            # The text as it was given, never run: a text cell (openpyxl makes one starting
+            # with "=" a formula), and one a spreadsheet would run as typed is marked as text
+            # typed with a leading apostrophe, which Excel keeps on an edit and does not show.
+            cell.data_type = "s"
+            if spreadsheet_safe(value) != value:
+                cell.quotePrefix = True
         else:
-            value = spreadsheet_safe(value)
-            if isinstance(value, str):
-                value = NOT_IN_XLSX.sub(" ", value)
             cell = WriteOnlyCell(self.sheet, value=value)
         if bold:
             cell.font = self.bold

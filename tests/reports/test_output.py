@@ -53,7 +53,11 @@ def test_writers_handle_long_tables_formula_text_and_missing_figures():
     assert text[1] == "'=day0,2,1,50.0,,1.50"
     sheet = load_workbook(io.BytesIO(xlsx.finish(total))).active
     assert sheet.title == "Очередь  показатели        и ещ"  # 31 characters, none forbidden
-    assert sheet["A2"].value == "'=day0" and sheet["D2"].number_format == "0.0"
+    # In the spreadsheet the text as it is, held as text: shown, never run, even on an edit.
+    assert (sheet["A2"].value, sheet["A2"].data_type, sheet["A2"].quotePrefix) == (
+        "=day0", "s", True,
+    )  # fmt: skip
+    assert sheet["D2"].number_format == "0.0" and not sheet["A1"].quotePrefix
     assert sheet["E2"].value is None
     chart = output.chart_png([(f"d{i}", i) for i in range(10)], "T")
     document = PdfReader(io.BytesIO(pdf.finish(total, chart)))
