@@ -125,6 +125,9 @@ class XlsxWriter:
             width = 34 if i == 0 else max(12, min(40, len(heading) + 2))
             if column.kind == "money":
                 width = max(width, 18)
+            if column.key in DATE_COLUMNS:
+                # A date or time that does not fit its column is shown as ###.
+                width = max(width, len(DATE_COLUMNS[column.key][1]) + 2)
             self.sheet.column_dimensions[_letter(i)].width = width
         self.sheet.freeze_panes = "A2"
         self.sheet.append([self._cell(h, None, bold=True) for h in headings])

@@ -157,6 +157,9 @@ def test_spreadsheet_days_and_shift_times_are_dates_not_text(runtime, make_user)
     assert sheet["B2"].value == datetime(2026, 3, 10, 8, 0) and sheet["B2"].is_date
     assert sheet["C2"].value == datetime(2026, 3, 10, 18, 0)
     assert sheet["C3"].value == "ещё открыта"  # said in words, not left blank
+    # Wide enough for the time to show: a spreadsheet shows ### for a date it cannot fit.
+    for column in "BC":
+        assert sheet.column_dimensions[column].width >= len("2026-03-10 08:00") + 2
 
 
 def test_a_week_by_day_is_seven_days_in_every_file_and_the_chart_totals_unchanged(
