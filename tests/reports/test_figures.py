@@ -313,6 +313,23 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 manager,
             )
         assert refused.value.reasons == {"end": ["period_reversed"], "doctor_id": ["not_filtered"]}
+        # Not taken at all: so said, whatever department or doctor the filter names.
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "reconciliation",
+                    "start": "2026-03-10",
+                    "end": "2026-03-10",
+                    "department_id": 999999,
+                    "doctor_id": 999999,
+                },
+                manager,
+            )
+        assert refused.value.reasons == {
+            "department_id": ["not_filtered"],
+            "doctor_id": ["not_filtered"],
+        }
         with pytest.raises(ValidationFailed) as refused:
             parse_params(
                 s,
