@@ -116,16 +116,23 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     # Subscriptions to one address are made one after another (a double click on Subscribe,
     # two managers at once): the second finds the first and is refused.
     one_at_a_time(session, f"report subscriptions to {email.lower()}")
-    same = session.scalars(
-        select(ReportSubscription).where(
-            ReportSubscription.active.is_(True),
-            func.lower(ReportSubscription.email) == email.lower(),
-            ReportSubscription.frequency == frequency,
+    same = [
+        other
+        for other in session.scalars(
+            select(ReportSubscription)
+            .where(
+                func.lower(ReportSubscription.email) == email.lower(),
+                ReportSubscription.frequency == frequency,
+            )
+            .order_by(ReportSubscription.id)
         )
-    ).all()
-    taken_over = []
+        if other.params == stored and sorted(other.formats) == sorted(formats)
+    ]
+    # The same report to this address stopped before (unsubscribed, and now subscribed
+    # again): what it mailed reached the address already.
+    taken_over = [other.id for other in same if not other.active]
     for other in same:
-        if other.params != stored or sorted(other.formats) != sorted(formats):
+        if not other.active:
             continue
         if owner_refusal(session, other) is not None:
             # Its owner left (disabled, or no longer reading reports): it mails nothing, and
@@ -155,9 +162,9 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
 
 
 def _mailed_before(session: Session, sub: ReportSubscription, taken_over: list[int]) -> None:
-    """The period the subscriptions taken over mailed last reached the address already: the
-    new one's delivery of it is written cancelled, saying so, and that period is not mailed
-    twice."""
+    """The period the subscriptions taken over (or stopped before) mailed last reached the
+    address already: the new one's delivery of it is written cancelled, saying so, and that
+    period is not mailed twice."""
     last = session.scalar(
         select(ReportDelivery)
         .where(

@@ -289,6 +289,26 @@ def test_a_subscription_taken_over_does_not_mail_again_the_period_already_mailed
     assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
 
 
+def test_a_report_subscribed_again_after_it_was_stopped_does_not_mail_again_what_it_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """The 10th's report arrived this morning; someone stops it by its link, and the manager
+    subscribes the address again the same day: the 10th is not mailed a second time."""
+    first = subscribe(runtime, formats=["csv"])
+    morning = local(NEXT, 6)
+    assert beat(runtime, morning) == 1
+    with runtime.db.transaction() as s:
+        subs.unsubscribe(s, first)
+    again = subscribe(runtime, formats=["csv"])
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    with runtime.db.session() as s:
+        [skipped] = subs.deliveries_of(s, again)
+        assert (skipped.period_start, skipped.state) == (DAY, DeliveryState.CANCELLED)
+        assert f"subscription {first}" in skipped.error
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
+
+
 def test_periods_are_the_last_whole_day_week_and_month():
     thursday = date(2026, 3, 12)
     assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
