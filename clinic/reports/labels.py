@@ -35,6 +35,18 @@ LABELS: dict[str, tuple[str, str, str]] = {
     "by.hour": ("Час", "Soat", "Hour"),
     "by.shift": ("Смена", "Smena", "Shift"),
     "by.kind": ("Расхождение", "Nomuvofiqlik", "Disagreement"),
+    # Groupings as a report's name says them (the e-mail's subject: "Выручка, по врачам").
+    "grouping.day": ("по дням", "kunlar bo'yicha", "by day"),
+    "grouping.department": ("по отделениям", "bo'limlar bo'yicha", "by department"),
+    "grouping.doctor": ("по врачам", "shifokorlar bo'yicha", "by doctor"),
+    "grouping.service": ("по услугам", "xizmatlar bo'yicha", "by service"),
+    "grouping.method": ("по способам оплаты", "to'lov usullari bo'yicha", "by payment method"),
+    "grouping.provider": ("по провайдерам", "provayderlar bo'yicha", "by provider"),
+    "grouping.cashier": ("по кассирам", "kassirlar bo'yicha", "by cashier"),
+    "grouping.status": ("по статусам", "holatlar bo'yicha", "by status"),
+    "grouping.queue": ("по очередям", "navbatlar bo'yicha", "by queue"),
+    "grouping.room": ("по кабинетам", "xonalar bo'yicha", "by room"),
+    "grouping.hour": ("по часам", "soatlar bo'yicha", "by hour"),
     # Figures.
     "payments": ("Платежей", "To'lovlar", "Payments"),
     "received": ("Получено", "Qabul qilindi", "Received"),

@@ -39,7 +39,7 @@ from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
 from clinic.reports.models import DeliveryState, ReportDelivery
 from clinic.reports.output import CONTENT_TYPES
-from clinic.reports.params import ReportParams
+from clinic.reports.params import GROUPINGS, ReportParams
 from clinic.reports.subscriptions import owner_refusal, unsubscribe_token
 from clinic.settings import Settings
 
@@ -157,6 +157,10 @@ def compose(
     rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
     lang = params.language
     title = label(f"title.{params.report}", lang)
+    if len(GROUPINGS[params.report]) > 1:
+        # Its grouping too: two reports of one kind to one address are two e-mails told
+        # apart in the inbox (and not threaded as one), not the same subject twice.
+        title = f"{title}, {label(f'grouping.{params.by}', lang)}"
     link = (
         f"{settings.public_url.rstrip('/')}/reports/unsubscribe/"
         f"{unsubscribe_token(settings.secret_key, sub.id)}"

@@ -74,7 +74,8 @@ def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
     message = messages[0]
     assert message["to"] == ["boss@example.test"]
-    assert "2026-03-10" in message["subject"]
+    # Named with its grouping: beside the same report by doctor, told apart in the inbox.
+    assert message["subject"] == "Отчёт: Выручка, по способам оплаты (2026-03-10)"
     # Dated, as every message must be, in the clinic's time.
     assert (message["raw"]["Date"] or "").endswith("+0500"), message["raw"]["Date"]
     attachments = {
@@ -85,7 +86,7 @@ def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     assert attachments[f"{stem}.csv"].startswith(b"\xef\xbb\xbf")
     assert "Итого,2,120000.00,20000.00,100000.00" in attachments[f"{stem}.csv"].decode("utf-8-sig")
     body = message["raw"].get_body(preferencelist=("plain",)).get_content()
-    assert "/reports/unsubscribe/" in body
+    assert "/reports/unsubscribe/" in body and "«Выручка, по способам оплаты»" in body
     [delivery] = deliveries(runtime)
     assert (delivery.period_start, delivery.period_end) == (DAY, DAY)
     assert delivery.state == DeliveryState.SENT and delivery.attempts == 1
