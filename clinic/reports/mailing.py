@@ -240,9 +240,16 @@ def send_due(
                 delivery.error = f"given up after {attempt - 1} tries that did not finish"
                 continue
         try:
-            with sessions() as session:
-                delivery = session.get(ReportDelivery, delivery_id)
-                message, names = compose(session, delivery, settings)
+            try:
+                with sessions() as session:
+                    delivery = session.get(ReportDelivery, delivery_id)
+                    message, names = compose(session, delivery, settings)
+            except Exception as exc:  # any error of a report that cannot be built
+                # A failed try, said in its log, like a refused send: the deliveries after it
+                # in this round still go.
+                log.exception("report delivery %s could not be built", delivery_id)
+                _failed(sessions, delivery_id, attempt, exc, retry_base_seconds)
+                continue
             if not _still_held(sessions, delivery_id, attempt, lease_seconds):
                 # Building the report outlasted the claim and another sender took the
                 # delivery over (it is that sender's to mail), or the subscription was

@@ -310,6 +310,23 @@ def test_a_report_subscribed_again_after_it_was_stopped_does_not_mail_again_what
     assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
 
 
+def test_a_report_that_cannot_be_built_is_a_failed_try_and_the_others_are_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """A subscription whose report cannot be built (a grouping of an earlier version): its
+    log says why, it is tried again later, and the next subscription's e-mail goes."""
+    broken = subscribe(runtime, formats=["csv"])
+    subscribe(runtime, formats=["csv"], email="other@example.test")
+    with runtime.db.transaction() as s:
+        sub = s.get(ReportSubscription, broken)
+        sub.params = {**sub.params, "by": "week"}
+    assert beat(runtime, local(NEXT, 6)) == 1
+    assert [m["to"] for m in mailbox.wait_for(1)] == [["other@example.test"]]
+    failed = next(d for d in deliveries(runtime) if d.subscription_id == broken)
+    assert (failed.state, failed.attempts) == (DeliveryState.PENDING, 1)
+    assert "week" in failed.error
+
+
 def test_periods_are_the_last_whole_day_week_and_month():
     thursday = date(2026, 3, 12)
     assert subs.last_complete_period("daily", thursday) == (date(2026, 3, 11),) * 2
