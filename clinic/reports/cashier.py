@@ -13,7 +13,7 @@ from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
 from clinic.payments.providers import ClickTransaction, PaymeTransaction, WebhookEvent
 from clinic.reports import common
 from clinic.reports.common import Built, Column, stream, within
-from clinic.reports.labels import label
+from clinic.reports.labels import LABELS, label
 from clinic.reports.params import ReportParams
 from clinic.reports.sql import Dialect
 
@@ -168,6 +168,15 @@ def reconciliation_report(session: Session, p: ReportParams, d: Dialect, lo, hi)
         Payment: and_(within(Payment.created_at, lo, hi), Payment.provider.is_not(None)),
     }
 
+    def said(row: tuple) -> tuple:
+        """The disagreement in the report's language, Payme and Click by their own names (as
+        the revenue names them); a webhook sender by the name it was set up with."""
+        kind, provider, *rest = row
+        kind = label(f"kind.{kind}", p.language) if f"kind.{kind}" in LABELS else kind
+        if provider in PaymentMethod.PROVIDERS:
+            provider = label(provider, p.language)
+        return (kind, provider, *rest)
+
     def rows() -> Iterator[tuple]:
         for model, check in reconcile.SOURCES:
             after = 0
@@ -180,7 +189,7 @@ def reconciliation_report(session: Session, p: ReportParams, d: Dialect, lo, hi)
                 ).all()
                 for record in batch:
                     for found in check(session, record):
-                        yield tuple(found[c] for c in reconcile.COLUMNS)
+                        yield said(tuple(found[c] for c in reconcile.COLUMNS))
                 if len(batch) < common.YIELD_PER:
                     break
                 after = batch[-1].id

@@ -35,6 +35,18 @@ LABELS: dict[str, tuple[str, str, str]] = {
     "by.hour": ("Час", "Soat", "Hour"),
     "by.shift": ("Смена", "Smena", "Shift"),
     "by.kind": ("Расхождение", "Nomuvofiqlik", "Disagreement"),
+    # Groupings as a report's name says them (the e-mail's subject: "Выручка, по врачам").
+    "grouping.day": ("по дням", "kunlar bo'yicha", "by day"),
+    "grouping.department": ("по отделениям", "bo'limlar bo'yicha", "by department"),
+    "grouping.doctor": ("по врачам", "shifokorlar bo'yicha", "by doctor"),
+    "grouping.service": ("по услугам", "xizmatlar bo'yicha", "by service"),
+    "grouping.method": ("по способам оплаты", "to'lov usullari bo'yicha", "by payment method"),
+    "grouping.provider": ("по провайдерам", "provayderlar bo'yicha", "by provider"),
+    "grouping.cashier": ("по кассирам", "kassirlar bo'yicha", "by cashier"),
+    "grouping.status": ("по статусам", "holatlar bo'yicha", "by status"),
+    "grouping.queue": ("по очередям", "navbatlar bo'yicha", "by queue"),
+    "grouping.room": ("по кабинетам", "xonalar bo'yicha", "by room"),
+    "grouping.hour": ("по часам", "soatlar bo'yicha", "by hour"),
     # Figures.
     "payments": ("Платежей", "To'lovlar", "Payments"),
     "received": ("Получено", "Qabul qilindi", "Received"),
@@ -88,6 +100,28 @@ LABELS: dict[str, tuple[str, str, str]] = {
     # The providers as they write their names, as the receipts name them.
     "payme": ("Payme", "Payme", "Payme"),
     "click": ("Click", "Click", "Click"),
+    # The reconciliation's disagreements (clinic/payments/reconcile.py), by their codes.
+    "kind.paid_at_provider_not_here": (
+        "оплачено у провайдера, платежа у нас нет",
+        "provayderda to'langan, bizda to'lov yo'q",
+        "paid at the provider, no payment here",
+    ),
+    "kind.amount_differs": ("суммы различаются", "summalar farq qiladi", "amounts differ"),
+    "kind.refund_not_applied": (
+        "возвращено провайдером, возврата у нас нет",
+        "provayder qaytargan, bizda qaytarish yo'q",
+        "refunded at the provider, no refund here",
+    ),
+    "kind.paid_here_not_at_provider": (
+        "оплачено у нас, у провайдера не оплачено",
+        "bizda to'langan, provayderda to'lanmagan",
+        "paid here, not paid at the provider",
+    ),
+    "kind.webhook_rejected": (
+        "уведомление отклонено",
+        "bildirishnoma rad etilgan",
+        "webhook rejected",
+    ),
     "status.scheduled": ("запланирован", "rejalashtirilgan", "scheduled"),
     "status.arrived": ("пришёл", "keldi", "arrived"),
     "status.in_progress": ("на приёме", "qabulda", "in progress"),

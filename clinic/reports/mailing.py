@@ -39,7 +39,7 @@ from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
 from clinic.reports.models import DeliveryState, ReportDelivery
 from clinic.reports.output import CONTENT_TYPES
-from clinic.reports.params import ReportParams
+from clinic.reports.params import GROUPINGS, ReportParams
 from clinic.reports.subscriptions import owner_refusal, unsubscribe_token
 from clinic.settings import Settings
 
@@ -157,6 +157,10 @@ def compose(
     rendered = render(session, params, list(sub.formats), settings.tz, chart=False)
     lang = params.language
     title = label(f"title.{params.report}", lang)
+    if len(GROUPINGS[params.report]) > 1:
+        # Its grouping too: two reports of one kind to one address are two e-mails told
+        # apart in the inbox (and not threaded as one), not the same subject twice.
+        title = f"{title}, {label(f'grouping.{params.by}', lang)}"
     link = (
         f"{settings.public_url.rstrip('/')}/reports/unsubscribe/"
         f"{unsubscribe_token(settings.secret_key, sub.id)}"
@@ -236,9 +240,16 @@ def send_due(
                 delivery.error = f"given up after {attempt - 1} tries that did not finish"
                 continue
         try:
-            with sessions() as session:
-                delivery = session.get(ReportDelivery, delivery_id)
-                message, names = compose(session, delivery, settings)
+            try:
+                with sessions() as session:
+                    delivery = session.get(ReportDelivery, delivery_id)
+                    message, names = compose(session, delivery, settings)
+            except Exception as exc:  # any error of a report that cannot be built
+                # A failed try, said in its log, like a refused send: the deliveries after it
+                # in this round still go.
+                log.exception("report delivery %s could not be built", delivery_id)
+                _failed(sessions, delivery_id, attempt, exc, retry_base_seconds)
+                continue
             if not _still_held(sessions, delivery_id, attempt, lease_seconds):
                 # Building the report outlasted the claim and another sender took the
                 # delivery over (it is that sender's to mail), or the subscription was

@@ -125,6 +125,9 @@ class XlsxWriter:
             width = 34 if i == 0 else max(12, min(40, len(heading) + 2))
             if column.kind == "money":
                 width = max(width, 18)
+            if column.key in DATE_COLUMNS:
+                # A date or time that does not fit its column is shown as ###.
+                width = max(width, len(DATE_COLUMNS[column.key][1]) + 2)
             self.sheet.column_dimensions[_letter(i)].width = width
         self.sheet.freeze_panes = "A2"
         self.sheet.append([self._cell(h, None, bold=True) for h in headings])
@@ -142,10 +145,16 @@ class XlsxWriter:
         elif column is not None and column.kind in ("percent", "minutes") and value is not None:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = "0.0"
+        elif isinstance(value, str):
+            value = NOT_IN_XLSX.sub(" ", value)
+            cell = WriteOnlyCell(self.sheet, value=value)
+            # The text as it was given, never run: a text cell (openpyxl makes one starting
+            # with "=" a formula), and one a spreadsheet would run as typed is marked as text
+            # typed with a leading apostrophe, which Excel keeps on an edit and does not show.
+            cell.data_type = "s"
+            if spreadsheet_safe(value) != value:
+                cell.quotePrefix = True
         else:
-            value = spreadsheet_safe(value)
-            if isinstance(value, str):
-                value = NOT_IN_XLSX.sub(" ", value)
             cell = WriteOnlyCell(self.sheet, value=value)
         if bold:
             cell.font = self.bold

@@ -151,9 +151,18 @@ def parse_params(
         for field, value in (("department_id", department_id), ("doctor_id", doctor_id)):
             if value is not None:
                 reasons[field] = [(R.NOT_FILTERED, "This report takes no such filter.")]
-    if department_id is not None and session.get(Department, department_id) is None:
+    # A filter the report does not take is refused for that, whatever it names.
+    if (
+        department_id is not None
+        and "department_id" not in reasons
+        and session.get(Department, department_id) is None
+    ):
         reasons["department_id"] = [(R.UNKNOWN_DEPARTMENT, "No such department.")]
-    if doctor_id is not None and session.get(Doctor, doctor_id) is None:
+    if (
+        doctor_id is not None
+        and "doctor_id" not in reasons
+        and session.get(Doctor, doctor_id) is None
+    ):
         reasons["doctor_id"] = [(R.UNKNOWN_DOCTOR, "No such doctor.")]
     if reasons:
         raise R.refusal(ValidationFailed, "The report parameters are not valid.", reasons)

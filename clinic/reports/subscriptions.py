@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import re
 from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -32,7 +34,22 @@ from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, Repo
 from clinic.reports.params import LANGUAGES, parse_params
 from clinic.reports.sql import as_date
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One mailbox, written as the e-mail's To header will hold it: none of the characters a
+# header reads as a list, a comment or a name with its address (``a@b.uz,c.uz`` is two
+# addresses, ``<x@y.uz>.uz`` is x@y.uz), no control character, and a domain that does not
+# end with a dot.
+_NOT_IN_ADDRESS = r'@\s\x00-\x1f\x7f<>()\[\]\\,;:"'
+EMAIL = re.compile(rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}.]+$")
+
+
+def is_email_address(text: str) -> bool:
+    """Whether ``text`` is one e-mail address that the report e-mail's To header sends to as
+    it is listed, and to nothing else."""
+    if not EMAIL.match(text) or len(text) > 254:
+        return False
+    header = EmailMessage()
+    header["To"] = text
+    return getaddresses([str(header["To"])]) == [("", text)]
 
 
 def subscription_as_dict(sub: ReportSubscription) -> dict:
@@ -72,7 +89,7 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     if frequency not in Frequency.ALL:
         reasons["frequency"] = [(R.UNKNOWN_FREQUENCY, f"One of: {', '.join(Frequency.ALL)}.")]
     email = (data.get("email") or "").strip() if isinstance(data.get("email"), str) else ""
-    if not EMAIL.match(email) or len(email) > 254:
+    if not is_email_address(email):
         reasons["email"] = [(R.EMAIL_FORMAT, "A valid e-mail address is required.")]
     for key in ("start", "end"):
         if data.get(key) is not None:
@@ -99,16 +116,23 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
     # Subscriptions to one address are made one after another (a double click on Subscribe,
     # two managers at once): the second finds the first and is refused.
     one_at_a_time(session, f"report subscriptions to {email.lower()}")
-    same = session.scalars(
-        select(ReportSubscription).where(
-            ReportSubscription.active.is_(True),
-            func.lower(ReportSubscription.email) == email.lower(),
-            ReportSubscription.frequency == frequency,
+    same = [
+        other
+        for other in session.scalars(
+            select(ReportSubscription)
+            .where(
+                func.lower(ReportSubscription.email) == email.lower(),
+                ReportSubscription.frequency == frequency,
+            )
+            .order_by(ReportSubscription.id)
         )
-    ).all()
-    taken_over = []
+        if other.params == stored and sorted(other.formats) == sorted(formats)
+    ]
+    # The same report to this address stopped before (unsubscribed, and now subscribed
+    # again): what it mailed reached the address already.
+    taken_over = [other.id for other in same if not other.active]
     for other in same:
-        if other.params != stored or sorted(other.formats) != sorted(formats):
+        if not other.active:
             continue
         if owner_refusal(session, other) is not None:
             # Its owner left (disabled, or no longer reading reports): it mails nothing, and
@@ -138,9 +162,9 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
 
 
 def _mailed_before(session: Session, sub: ReportSubscription, taken_over: list[int]) -> None:
-    """The period the subscriptions taken over mailed last reached the address already: the
-    new one's delivery of it is written cancelled, saying so, and that period is not mailed
-    twice."""
+    """The period the subscriptions taken over (or stopped before) mailed last reached the
+    address already: the new one's delivery of it is written cancelled, saying so, and that
+    period is not mailed twice."""
     last = session.scalar(
         select(ReportDelivery)
         .where(

@@ -224,9 +224,12 @@ def test_the_z_report_of_the_days_cashier_shifts(runtime, day):
 def test_reconciliation_lists_a_payme_payment_the_provider_does_not_show(runtime, day):
     assert rows(runtime, params("reconciliation", "kind")) == []
     found = rows(runtime, params("reconciliation", "kind", NEXT, NEXT))
+    # Said in the report's language, Payme by its name, as the revenue names it.
     assert [(r[0], r[1], r[5]) for r in found] == [
-        ("paid_here_not_at_provider", "payme", 11_000_000)
+        ("оплачено у нас, у провайдера не оплачено", "Payme", 11_000_000)
     ]
+    found = rows(runtime, params("reconciliation", "kind", NEXT, NEXT, language="uz"))
+    assert [r[:2] for r in found] == [("bizda to'langan, provayderda to'lanmagan", "Payme")]
 
 
 def test_services_of_a_day_stay_as_they_were_when_an_invoice_is_refunded_later(runtime, day):
@@ -313,6 +316,23 @@ def test_bad_parameters_are_refused_field_by_field(runtime, day):
                 manager,
             )
         assert refused.value.reasons == {"end": ["period_reversed"], "doctor_id": ["not_filtered"]}
+        # Not taken at all: so said, whatever department or doctor the filter names.
+        with pytest.raises(ValidationFailed) as refused:
+            parse_params(
+                s,
+                {
+                    "report": "reconciliation",
+                    "start": "2026-03-10",
+                    "end": "2026-03-10",
+                    "department_id": 999999,
+                    "doctor_id": 999999,
+                },
+                manager,
+            )
+        assert refused.value.reasons == {
+            "department_id": ["not_filtered"],
+            "doctor_id": ["not_filtered"],
+        }
         with pytest.raises(ValidationFailed) as refused:
             parse_params(
                 s,

@@ -53,7 +53,11 @@ def test_writers_handle_long_tables_formula_text_and_missing_figures():
     assert text[1] == "'=day0,2,1,50.0,,1.50"
     sheet = load_workbook(io.BytesIO(xlsx.finish(total))).active
     assert sheet.title == "Очередь  показатели        и ещ"  # 31 characters, none forbidden
-    assert sheet["A2"].value == "'=day0" and sheet["D2"].number_format == "0.0"
+    # In the spreadsheet the text as it is, held as text: shown, never run, even on an edit.
+    assert (sheet["A2"].value, sheet["A2"].data_type, sheet["A2"].quotePrefix) == (
+        "=day0", "s", True,
+    )  # fmt: skip
+    assert sheet["D2"].number_format == "0.0" and not sheet["A1"].quotePrefix
     assert sheet["E2"].value is None
     chart = output.chart_png([(f"d{i}", i) for i in range(10)], "T")
     document = PdfReader(io.BytesIO(pdf.finish(total, chart)))
@@ -153,6 +157,9 @@ def test_spreadsheet_days_and_shift_times_are_dates_not_text(runtime, make_user)
     assert sheet["B2"].value == datetime(2026, 3, 10, 8, 0) and sheet["B2"].is_date
     assert sheet["C2"].value == datetime(2026, 3, 10, 18, 0)
     assert sheet["C3"].value == "ещё открыта"  # said in words, not left blank
+    # Wide enough for the time to show: a spreadsheet shows ### for a date it cannot fit.
+    for column in "BC":
+        assert sheet.column_dimensions[column].width >= len("2026-03-10 08:00") + 2
 
 
 def test_a_week_by_day_is_seven_days_in_every_file_and_the_chart_totals_unchanged(

@@ -74,7 +74,8 @@ def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
     message = messages[0]
     assert message["to"] == ["boss@example.test"]
-    assert "2026-03-10" in message["subject"]
+    # Named with its grouping: beside the same report by doctor, told apart in the inbox.
+    assert message["subject"] == "Отчёт: Выручка, по способам оплаты (2026-03-10)"
     # Dated, as every message must be, in the clinic's time.
     assert (message["raw"]["Date"] or "").endswith("+0500"), message["raw"]["Date"]
     attachments = {
@@ -85,7 +86,7 @@ def test_a_daily_report_arrives_once_with_its_files_however_often_beat_asks(
     assert attachments[f"{stem}.csv"].startswith(b"\xef\xbb\xbf")
     assert "Итого,2,120000.00,20000.00,100000.00" in attachments[f"{stem}.csv"].decode("utf-8-sig")
     body = message["raw"].get_body(preferencelist=("plain",)).get_content()
-    assert "/reports/unsubscribe/" in body
+    assert "/reports/unsubscribe/" in body and "«Выручка, по способам оплаты»" in body
     [delivery] = deliveries(runtime)
     assert (delivery.period_start, delivery.period_end) == (DAY, DAY)
     assert delivery.state == DeliveryState.SENT and delivery.attempts == 1
@@ -229,6 +230,24 @@ def test_the_same_address_in_other_capitals_already_receives_the_report(runtime)
         assert [sub.id for sub in subs.all_subscriptions(s)] == [first]
 
 
+def test_an_address_the_e_mail_would_send_elsewhere_is_refused(runtime):
+    subscribe(runtime, email="first@example.test")  # the manager, and a subscription
+    for email in (
+        "boss@example.test,rival.example",  # the To header mails both
+        "<rival@example.org>.uz",  # the To header mails rival@example.org
+        "boss<rival>@example.test",
+        "boss;x@example.test",
+        "boss@example.test.",
+        "boss\x1b@example.test",
+    ):
+        with runtime.db.transaction() as s:
+            with pytest.raises(ValidationFailed) as refused:
+                subs.subscribe(s, {**DAILY, "email": email}, MANAGER, created_by="manager")
+        assert refused.value.reasons == {"email": ["email_format"]}, email
+    with runtime.db.session() as s:
+        assert [sub.email for sub in subs.all_subscriptions(s)] == ["first@example.test"]
+
+
 def test_a_subscription_whose_owner_left_is_taken_over_by_the_next_manager(runtime):
     """A subscription stops mailing when its owner is disabled; another manager asking for
     the same report to the same address takes it over (the old one ends), instead of being
@@ -269,6 +288,43 @@ def test_a_subscription_taken_over_does_not_mail_again_the_period_already_mailed
         assert f"subscription {first}" in skipped.error
     assert beat(runtime, morning + timedelta(days=1)) == 1
     assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
+
+
+def test_a_report_subscribed_again_after_it_was_stopped_does_not_mail_again_what_it_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """The 10th's report arrived this morning; someone stops it by its link, and the manager
+    subscribes the address again the same day: the 10th is not mailed a second time."""
+    first = subscribe(runtime, formats=["csv"])
+    morning = local(NEXT, 6)
+    assert beat(runtime, morning) == 1
+    with runtime.db.transaction() as s:
+        subs.unsubscribe(s, first)
+    again = subscribe(runtime, formats=["csv"])
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    with runtime.db.session() as s:
+        [skipped] = subs.deliveries_of(s, again)
+        assert (skipped.period_start, skipped.state) == (DAY, DeliveryState.CANCELLED)
+        assert f"subscription {first}" in skipped.error
+    assert beat(runtime, morning + timedelta(days=1)) == 1
+    assert [m["subject"][-11:-1] for m in mailbox.wait_for(2)] == ["2026-03-10", "2026-03-11"]
+
+
+def test_a_report_that_cannot_be_built_is_a_failed_try_and_the_others_are_mailed(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """A subscription whose report cannot be built (a grouping of an earlier version): its
+    log says why, it is tried again later, and the next subscription's e-mail goes."""
+    broken = subscribe(runtime, formats=["csv"])
+    subscribe(runtime, formats=["csv"], email="other@example.test")
+    with runtime.db.transaction() as s:
+        sub = s.get(ReportSubscription, broken)
+        sub.params = {**sub.params, "by": "week"}
+    assert beat(runtime, local(NEXT, 6)) == 1
+    assert [m["to"] for m in mailbox.wait_for(1)] == [["other@example.test"]]
+    failed = next(d for d in deliveries(runtime) if d.subscription_id == broken)
+    assert (failed.state, failed.attempts) == (DeliveryState.PENDING, 1)
+    assert "week" in failed.error
 
 
 def test_periods_are_the_last_whole_day_week_and_month():
