@@ -64,3 +64,94 @@ def test_money_into_her_drawer_at_another_screen_reads_her_shift_again():
     # Another cashier's drawer, or none open here: nothing to read again.
     assert _asked_after([held, paid], shift={**shift, "id": 4}) == []
     assert _asked_after([held, paid]) == []
+
+
+# The desk's rows answer clicks: the row of invoice 5, its fields as the cashier typed them.
+CLICKS = STAND_IN + """
+var document = standIn(), listeners = {}, sent = [], answers = [], handlers = null;
+document.getElementById = function (id) {
+  var element = standIn();
+  element.addEventListener = function (type, listener) { listeners[id + " " + type] = listener; };
+  return element;
+};
+var typed = {amount: "100 000", tendered: "", refund_amount: "40 000", refund_reason: "ушёл"};
+var tr = standIn();
+tr.getAttribute = function () { return "5"; };
+tr.querySelector = function (selector) {
+  var name = /name=(\\w+)/.exec(selector)[1];
+  return {value: name === "refund_method" ? "cash" : typed[name]};
+};
+function press(action) {
+  var button = standIn();
+  button.getAttribute = function () { return action; };
+  button.closest = function (selector) { return selector === "tr" ? tr : button; };
+  listeners["invoices click"]({target: button});
+}
+window.ClinicQueue = {
+  config: function () {
+    return { texts: standIn(), money: {}, api: "/invoices", shiftApi: "/shift" };
+  },
+  fill: function (t) { return String(t); },
+  say: function () {},
+  element: function () { return standIn(); },
+  api: function (method, url, data) {
+    if (method === "GET") return Promise.resolve({ status: 200, body: { shift: null } });
+    sent.push(data.idempotency_key);
+    var answer = answers.shift();
+    return answer === "lost" ? Promise.reject(new Error("lost")) : Promise.resolve(answer);
+  },
+};
+window.ClinicSocket = { subscribe: function (channel, h) { handlers = h; } };
+"""
+
+
+def _keys_sent(action: str, answers: list) -> list[int]:
+    """Press ``action`` on an open invoice part paid once per answer the API gives (a lost
+    answer is "lost"); each key sent, numbered by first use."""
+    invoice = {
+        "id": 5,
+        "number": "26-0000005",
+        "status": "open",
+        "lines": [],
+        "total": 150_000_00,
+        "paid_amount": 10_000_00,
+        "amount_due": 140_000_00,
+        "held": False,
+    }
+    paid = {
+        "status": 201,
+        "body": {
+            "invoice": invoice,
+            "payment": {"amount": 100_000_00},
+            "refund": {"amount": 40_000_00},
+        },
+    }
+    said = {
+        "paid": paid,
+        "refused": {"status": 409, "body": {"code": "held"}},
+        "broke": {"status": 502, "body": None},
+        "lost": "lost",
+    }
+    program = (
+        CLICKS
+        + script("money.js")
+        + SCRIPT
+        + f"\nanswers = {json.dumps([said[a] for a in answers])};"
+        f"\nhandlers.onSnapshot({{invoices: [{json.dumps(invoice)}]}});"
+        "\nvar presses = answers.length;"
+        "\n(async function () { for (var i = 0; i < presses; i++) {"
+        f" press({json.dumps(action)});"
+        " for (var t = 0; t < 5; t++) await new Promise(function (r) { setImmediate(r); }); }"
+        " var numbers = {}; process.stdout.write(JSON.stringify(sent.map(function (k) {"
+        " numbers[k] = numbers[k] || Object.keys(numbers).length + 1; return numbers[k]; })));"
+        " })();"
+    )
+    return run(program)
+
+
+def test_a_payment_or_refund_sent_again_before_the_api_decided_it_carries_the_same_key():
+    # The answer lost on the way, or a gateway's 502: the cashier presses again, and the API
+    # must see the same request (it pays once); answered, the next press is a new payment.
+    answers = ["lost", "broke", "paid", "paid", "refused", "paid"]
+    assert _keys_sent("cash", answers) == [1, 1, 1, 2, 3, 4]
+    assert _keys_sent("refund", answers) == [1, 1, 1, 2, 3, 4]

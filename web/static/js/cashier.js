@@ -49,6 +49,22 @@
     return String(Date.now()) + "-" + String(Math.random()).slice(2);
   }
 
+  // The idempotency key of each payment or refund the API has not answered yet, by what it
+  // asks: the same request sent again (pressed again on a row drawn anew while the first was
+  // on its way, or after the network lost the answer) carries the same key, so the money
+  // moves once. Forgotten once the API decides (any answer below 500): a new key then.
+  var unanswered = {};
+
+  /** The key of ``request`` (what it asks, as JSON). */
+  function keyOf(request) {
+    unanswered[request] = unanswered[request] || key();
+    return unanswered[request];
+  }
+
+  function decided(request, answer) {
+    if (answer.status < 500) delete unanswered[request];
+  }
+
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
   function fail(answer, fields) {
     var body = answer.body || {};
@@ -287,7 +303,7 @@
   }
 
   function pay(id, method, tr) {
-    var data = { method: method, idempotency_key: key() };
+    var data = { method: method };
     var asked = amountToPay(invoices[id], tr.querySelector("input[name=amount]").value);
     if (asked.refused) return refuse(asked.refused);
     data.amount = asked.amount;
@@ -300,7 +316,11 @@
         }
       }
     }
+    // What the API tells a repeat by (the cash handed over only sets the change).
+    var request = JSON.stringify(["pay", id, method, data.amount]);
+    data.idempotency_key = keyOf(request);
     return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
+      decided(request, answer);
       if (answer.status !== 201) return fail(answer, texts.payFields);
       remember(answer.body.invoice);
       render();
@@ -325,11 +345,14 @@
   function refund(id, tr) {
     var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
     var reason = tr.querySelector("input[name=refund_reason]").value;
-    var data = { amount: amount, reason: reason, idempotency_key: key() };
+    var data = { amount: amount, reason: reason };
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
+    var request = JSON.stringify(["refund", id, data.amount, data.method]);
+    data.idempotency_key = keyOf(request);
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
+        decided(request, answer);
         if (answer.status !== 201) return fail(answer);
         remember(answer.body.invoice);
         render();
