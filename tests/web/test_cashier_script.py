@@ -5,6 +5,7 @@ elements stood in for (no browser, well under a second)."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.web.page_scripts import STAND_IN, run, script
 
@@ -155,3 +156,33 @@ def test_a_payment_or_refund_sent_again_before_the_api_decided_it_carries_the_sa
     answers = ["lost", "broke", "paid", "paid", "refused", "paid"]
     assert _keys_sent("cash", answers) == [1, 1, 1, 2, 3, 4]
     assert _keys_sent("refund", answers) == [1, 1, 1, 2, 3, 4]
+
+
+def _shift_said(hours_ago: int) -> str:
+    """What the page says of the cashier's shift opened ``hours_ago`` hours ago."""
+    program = (
+        STAND_IN + """
+var document = standIn(), elements = {};
+document.getElementById = function (id) { return (elements[id] = elements[id] || standIn()); };
+window.ClinicQueue = {
+  config: function () {
+    return {texts: {shiftOpen: "open since {time}"}, money: {}, shiftApi: "/shift",
+            timezone: "Asia/Tashkent", locale: "ru-RU"};
+  },
+  fill: function (t, v) { return String(t).replace("{time}", v.time); },
+  say: function () {}, element: function () { return standIn(); },
+  api: function () {
+    var opened = new Date(Date.now() - HOURS * 3600 * 1000).toISOString();
+    return Promise.resolve({status: 200, body: {shift: {id: 3, opened_at: opened}}});
+  },
+};
+window.ClinicSocket = { subscribe: function () {} };
+""".replace("HOURS", str(hours_ago)) + script("money.js") + SCRIPT + "\nsetTimeout(function () {"
+        " process.stdout.write(JSON.stringify(elements['shift-state'].textContent)); }, 0);"
+    )
+    return run(program)
+
+
+def test_a_shift_left_open_since_an_earlier_day_says_that_day():
+    assert re.fullmatch(r"open since \d\d\.\d\d \d\d:\d\d", _shift_said(48))
+    assert re.fullmatch(r"open since \d\d:\d\d", _shift_said(0))

@@ -482,7 +482,9 @@
     closeForm.hidden = !shift;
     shiftState.textContent = shift
       ? Q.fill(texts.shiftOpen, {
-          time: clock.format(new Date(shift.opened_at)),
+          // With its day when it is not today's: a shift left open overnight is closed
+          // before today's money goes into it.
+          time: since(shift.opened_at),
           amount: money(shift.cash_in_drawer),
         })
       : texts.noShift;
