@@ -49,20 +49,22 @@
     return String(Date.now()) + "-" + String(Math.random()).slice(2);
   }
 
-  // The idempotency key of each payment or refund the API has not answered yet, by what it
-  // asks: the same request sent again (pressed again on a row drawn anew while the first was
-  // on its way, or after the network lost the answer) carries the same key, so the money
-  // moves once. Forgotten once the API decides (any answer below 500): a new key then.
+  // invoice id -> {request: idempotency key}: each payment or refund the API has not
+  // answered yet, by what it asks. The same request sent again (pressed again on a row drawn
+  // anew while the first was on its way, or after the network lost the answer) carries the
+  // same key, so the money moves once. Forgotten once the API decides (any answer below
+  // 500), or the invoice's money is seen to change: the next press is a new payment.
   var unanswered = {};
 
-  /** The key of ``request`` (what it asks, as JSON). */
-  function keyOf(request) {
-    unanswered[request] = unanswered[request] || key();
-    return unanswered[request];
+  /** The key of ``request`` (what it asks, as JSON) for invoice ``id``. */
+  function keyOf(id, request) {
+    var keys = (unanswered[id] = unanswered[id] || {});
+    keys[request] = keys[request] || key();
+    return keys[request];
   }
 
-  function decided(request, answer) {
-    if (answer.status < 500) delete unanswered[request];
+  function decided(id, request, answer) {
+    if (answer.status < 500 && unanswered[id]) delete unanswered[id][request];
   }
 
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
@@ -256,18 +258,27 @@
     }
   }
 
-  function remember(invoice) {
-    if (!invoice || typeof invoice.id !== "number") return;
-    var before = invoices[invoice.id];
-    if (
-      !before ||
+  function moneyMoved(before, invoice) {
+    return (
       before.status !== invoice.status ||
       before.paid_amount !== invoice.paid_amount ||
+      before.refunded_amount !== invoice.refunded_amount ||
       before.amount_due !== invoice.amount_due
-    ) {
-      // Paid, part paid or given back: its fields start again from what is due now.
+    );
+  }
+
+  /** Keep ``invoice``'s new state; ``known``: the page's invoices before a new snapshot. */
+  function remember(invoice, known) {
+    if (!invoice || typeof invoice.id !== "number") return;
+    var before = invoices[invoice.id];
+    if (!before || moneyMoved(before, invoice)) {
+      // Paid, part paid or given back (a second part given back too): its fields start
+      // again from what is due now.
       delete drafts[invoice.id];
     }
+    var seen = before || (known && known[invoice.id]);
+    // Its money moved: a press on its row now is a new payment or refund.
+    if (seen && moneyMoved(seen, invoice)) delete unanswered[invoice.id];
     invoices[invoice.id] = invoice;
   }
 
@@ -317,10 +328,10 @@
       }
     }
     // What the API tells a repeat by (the cash handed over only sets the change).
-    var request = JSON.stringify(["pay", id, method, data.amount]);
-    data.idempotency_key = keyOf(request);
+    var request = JSON.stringify(["pay", method, data.amount]);
+    data.idempotency_key = keyOf(id, request);
     return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
-      decided(request, answer);
+      decided(id, request, answer);
       if (answer.status !== 201) return fail(answer, texts.payFields);
       remember(answer.body.invoice);
       render();
@@ -348,11 +359,11 @@
     var data = { amount: amount, reason: reason };
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
-    var request = JSON.stringify(["refund", id, data.amount, data.method]);
-    data.idempotency_key = keyOf(request);
+    var request = JSON.stringify(["refund", data.amount, data.method]);
+    data.idempotency_key = keyOf(id, request);
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
-        decided(request, answer);
+        decided(id, request, answer);
         if (answer.status !== 201) return fail(answer);
         remember(answer.body.invoice);
         render();
@@ -542,8 +553,11 @@
 
   window.ClinicSocket.subscribe(config.channel, {
     onSnapshot: function (data) {
+      var known = invoices;
       invoices = {};
-      ((data && data.invoices) || []).forEach(remember);
+      ((data && data.invoices) || []).forEach(function (invoice) {
+        remember(invoice, known);
+      });
       render();
     },
     onEvent: function (event) {
