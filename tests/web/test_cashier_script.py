@@ -9,7 +9,8 @@ import re
 
 from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = script("cashier.js")
+# The desk page loads once.js before its own script (payments/desk.html).
+SCRIPT = script("once.js") + script("cashier.js")
 
 PAGE = STAND_IN + """
 var document = standIn();

@@ -44,28 +44,7 @@
   /** Typed sums to tiyin ("25 000,50", "150,000" in English); null when not an amount. */
   var tiyin = window.ClinicMoney.reader(config.money);
 
-  function key() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return String(Date.now()) + "-" + String(Math.random()).slice(2);
-  }
-
-  // invoice id -> {request: idempotency key}: each payment or refund the API has not
-  // answered yet, by what it asks. The same request sent again (pressed again on a row drawn
-  // anew while the first was on its way, or after the network lost the answer) carries the
-  // same key, so the money moves once. Forgotten once the API decides (any answer below
-  // 500), or the invoice's money is seen to change: the next press is a new payment.
-  var unanswered = {};
-
-  /** The key of ``request`` (what it asks, as JSON) for invoice ``id``. */
-  function keyOf(id, request) {
-    var keys = (unanswered[id] = unanswered[id] || {});
-    keys[request] = keys[request] || key();
-    return keys[request];
-  }
-
-  function decided(id, request, answer) {
-    if (answer.status < 500 && unanswered[id]) delete unanswered[id][request];
-  }
+  var once = window.ClinicOnce(); // each payment's or refund's key until the API decided it
 
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
   function fail(answer, fields) {
@@ -258,27 +237,14 @@
     }
   }
 
-  function moneyMoved(before, invoice) {
-    return (
-      before.status !== invoice.status ||
-      before.paid_amount !== invoice.paid_amount ||
-      before.refunded_amount !== invoice.refunded_amount ||
-      before.amount_due !== invoice.amount_due
-    );
-  }
-
-  /** Keep ``invoice``'s new state; ``known``: the page's invoices before a new snapshot. */
-  function remember(invoice, known) {
+  function remember(invoice) {
     if (!invoice || typeof invoice.id !== "number") return;
     var before = invoices[invoice.id];
-    if (!before || moneyMoved(before, invoice)) {
-      // Paid, part paid or given back (a second part given back too): its fields start
-      // again from what is due now.
-      delete drafts[invoice.id];
-    }
-    var seen = before || (known && known[invoice.id]);
-    // Its money moved: a press on its row now is a new payment or refund.
-    if (seen && moneyMoved(seen, invoice)) delete unanswered[invoice.id];
+    var money = [invoice.status, invoice.paid_amount, invoice.refunded_amount, invoice.amount_due];
+    // Paid, part paid or given back (a second part too): its fields start again from what
+    // is due now, and a press on them is a new payment or refund.
+    var moved = once.seen(invoice.id, money);
+    if (!before || moved) delete drafts[invoice.id];
     invoices[invoice.id] = invoice;
   }
 
@@ -327,11 +293,10 @@
         }
       }
     }
-    // What the API tells a repeat by (the cash handed over only sets the change).
     var request = JSON.stringify(["pay", method, data.amount]);
-    data.idempotency_key = keyOf(id, request);
+    data.idempotency_key = once.key(id, request);
     return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
-      decided(id, request, answer);
+      once.decided(id, request, answer);
       if (answer.status !== 201) return fail(answer, texts.payFields);
       remember(answer.body.invoice);
       render();
@@ -360,10 +325,10 @@
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
     var request = JSON.stringify(["refund", data.amount, data.method]);
-    data.idempotency_key = keyOf(id, request);
+    data.idempotency_key = once.key(id, request);
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
-        decided(id, request, answer);
+        once.decided(id, request, answer);
         if (answer.status !== 201) return fail(answer);
         remember(answer.body.invoice);
         render();
@@ -493,8 +458,7 @@
     closeForm.hidden = !shift;
     shiftState.textContent = shift
       ? Q.fill(texts.shiftOpen, {
-          // With its day when it is not today's: a shift left open overnight is closed
-          // before today's money goes into it.
+          // With its day when not today's: a shift left open overnight is closed first.
           time: since(shift.opened_at),
           amount: money(shift.cash_in_drawer),
         })
@@ -553,11 +517,8 @@
 
   window.ClinicSocket.subscribe(config.channel, {
     onSnapshot: function (data) {
-      var known = invoices;
       invoices = {};
-      ((data && data.invoices) || []).forEach(function (invoice) {
-        remember(invoice, known);
-      });
+      ((data && data.invoices) || []).forEach(remember);
       render();
     },
     onEvent: function (event) {
