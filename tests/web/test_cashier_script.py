@@ -5,10 +5,12 @@ elements stood in for (no browser, well under a second)."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = script("cashier.js")
+# The desk page loads once.js before its own script (payments/desk.html).
+SCRIPT = script("once.js") + script("cashier.js")
 
 PAGE = STAND_IN + """
 var document = standIn();
@@ -64,3 +66,169 @@ def test_money_into_her_drawer_at_another_screen_reads_her_shift_again():
     # Another cashier's drawer, or none open here: nothing to read again.
     assert _asked_after([held, paid], shift={**shift, "id": 4}) == []
     assert _asked_after([held, paid]) == []
+
+
+# The desk's rows answer clicks: the row of invoice 5, its fields as the cashier typed them.
+CLICKS = STAND_IN + """
+var document = standIn(), listeners = {}, sent = [], answers = [], handlers = null, made = [];
+document.getElementById = function (id) {
+  var element = standIn();
+  element.addEventListener = function (type, listener) { listeners[id + " " + type] = listener; };
+  return element;
+};
+var typed = {amount: "100 000", tendered: "", refund_amount: "40 000", refund_reason: "ушёл",
+             refund_method: "cash"};
+var tr = standIn();
+tr.getAttribute = function () { return "5"; };
+tr.querySelector = function (selector) { return {value: typed[/name=(\\w+)/.exec(selector)[1]]}; };
+function press(action) {
+  var button = standIn();
+  button.getAttribute = function () { return action; };
+  button.closest = function (selector) { return selector === "tr" ? tr : button; };
+  listeners["invoices click"]({target: button});
+}
+function type(name, value) {
+  typed[name] = value;
+  var target = {name: name, value: value, closest: function () { return tr; }};
+  listeners["invoices input"]({target: target});
+}
+function field(name) {
+  var fields = made.filter(function (element) { return element.name === name; });
+  return fields.length ? fields[fields.length - 1].value : null;
+}
+window.ClinicQueue = {
+  config: function () {
+    return { texts: standIn(), money: {}, api: "/invoices", shiftApi: "/shift" };
+  },
+  fill: function (t) { return String(t); },
+  say: function () {},
+  element: function () { var element = standIn(); made.push(element); return element; },
+  api: function (method, url, data) {
+    if (method === "GET") return Promise.resolve({ status: 200, body: { shift: null } });
+    sent.push(data.idempotency_key);
+    var answer = answers.shift();
+    return answer === "lost" ? Promise.reject(new Error("lost")) : Promise.resolve(answer);
+  },
+};
+window.ClinicSocket = { subscribe: function (channel, h) { handlers = h; } };
+"""
+
+# Invoice 5 part paid, and the same with 100 000 more paid: as the API and the channel say it.
+PART_PAID = {
+    "id": 5,
+    "number": "26-0000005",
+    "status": "open",
+    "lines": [],
+    "total": 250_000_00,
+    "paid_amount": 10_000_00,
+    "refunded_amount": 0,
+    "amount_due": 240_000_00,
+    "held": False,
+}
+MORE_PAID = {**PART_PAID, "paid_amount": 110_000_00, "amount_due": 140_000_00}
+
+
+def _answer(said: str, invoice: dict = PART_PAID):
+    return {
+        "paid": {
+            "status": 201,
+            "body": {
+                "invoice": invoice,
+                "payment": {"amount": 100_000_00},
+                "refund": {"amount": 40_000_00},
+            },
+        },
+        "refused": {"status": 409, "body": {"code": "held"}},
+        "broke": {"status": 502, "body": None},
+        "lost": "lost",
+    }[said]
+
+
+def _at_the_desk(steps: list[str], answers: list, invoice: dict = PART_PAID) -> dict:
+    """Run ``steps`` (JavaScript statements: ``press("cash")``, ``type(...)``, events to
+    ``handlers``) on the desk showing ``invoice``, the API giving ``answers`` in turn; answers
+    the keys sent, numbered by first use, and the refund amount field as last drawn."""
+    program = (
+        CLICKS + script("money.js") + SCRIPT + f"\nanswers = {json.dumps(answers)};"
+        f"\nhandlers.onSnapshot({{invoices: [{json.dumps(invoice)}]}});"
+        "\nvar steps = ["
+        + ",".join(f"function () {{ {step}; }}" for step in steps)
+        + "];\n(async function () { for (var i = 0; i < steps.length; i++) { steps[i]();"
+        " for (var t = 0; t < 5; t++) await new Promise(function (r) { setImmediate(r); }); }"
+        " var numbers = {}; process.stdout.write(JSON.stringify({keys: sent.map(function (k) {"
+        " numbers[k] = numbers[k] || Object.keys(numbers).length + 1; return numbers[k]; }),"
+        " refund_amount: field('refund_amount')})); })();"
+    )
+    return run(program)
+
+
+def test_a_payment_or_refund_sent_again_before_the_api_decided_it_carries_the_same_key():
+    # The answer lost on the way, or a gateway's 502: the cashier presses again, and the API
+    # must see the same request (it pays once); answered, the next press is a new payment.
+    said = ["lost", "broke", "paid", "paid", "refused", "paid"]
+    answers = [_answer(s) for s in said]
+    for action in ("cash", "refund"):
+        presses = [f"press({json.dumps(action)})"] * len(said)
+        assert _at_the_desk(presses, answers)["keys"] == [1, 1, 1, 2, 3, 4]
+    # The channel read anew after the network came back, the invoice as it was: still unsure.
+    snapshot = f"handlers.onSnapshot({{invoices: [{json.dumps(PART_PAID)}]}})"
+    steps = ['press("cash")', snapshot, 'press("cash")']
+    assert _at_the_desk(steps, [_answer("lost"), _answer("paid")])["keys"] == [1, 1]
+
+
+def test_a_press_after_the_invoices_money_was_seen_to_move_is_a_new_payment():
+    # The answer was lost but the desk's channel shows the payment landed: the next press,
+    # for the rest, is a payment of its own, not answered with the first.
+    moved = {"type": "payment.recorded", "data": {"invoice": MORE_PAID, "payment": {}}}
+    steps = ['press("cash")', f"handlers.onEvent({json.dumps(moved)})", 'press("cash")']
+    answers = [_answer("lost"), _answer("paid", MORE_PAID)]
+    assert _at_the_desk(steps, answers)["keys"] == [1, 2]
+    snapshot = f"handlers.onSnapshot({{invoices: [{json.dumps(MORE_PAID)}]}})"
+    steps = ['press("cash")', snapshot, 'press("cash")']
+    assert _at_the_desk(steps, answers)["keys"] == [1, 2]
+
+
+def test_a_second_part_given_back_empties_the_refund_fields():
+    # Paid, once given back in part: what the cashier typed for the next refund goes once
+    # it is given, so that a press more does not give the same again.
+    given = {
+        **PART_PAID,
+        "status": "partly_refunded",
+        "paid_amount": 250_000_00,
+        "refunded_amount": 20_000_00,
+        "amount_due": 0,
+    }
+    again = {**given, "refunded_amount": 60_000_00}
+    steps = ['type("refund_amount", "40 000")', 'press("refund")']
+    done = _at_the_desk(steps, [_answer("paid", again)], invoice=given)
+    assert done["refund_amount"] == ""
+
+
+def _shift_said(hours_ago: int) -> str:
+    """What the page says of the cashier's shift opened ``hours_ago`` hours ago."""
+    program = (
+        STAND_IN + """
+var document = standIn(), elements = {};
+document.getElementById = function (id) { return (elements[id] = elements[id] || standIn()); };
+window.ClinicQueue = {
+  config: function () {
+    return {texts: {shiftOpen: "open since {time}"}, money: {}, shiftApi: "/shift",
+            timezone: "Asia/Tashkent", locale: "ru-RU"};
+  },
+  fill: function (t, v) { return String(t).replace("{time}", v.time); },
+  say: function () {}, element: function () { return standIn(); },
+  api: function () {
+    var opened = new Date(Date.now() - HOURS * 3600 * 1000).toISOString();
+    return Promise.resolve({status: 200, body: {shift: {id: 3, opened_at: opened}}});
+  },
+};
+window.ClinicSocket = { subscribe: function () {} };
+""".replace("HOURS", str(hours_ago)) + script("money.js") + SCRIPT + "\nsetTimeout(function () {"
+        " process.stdout.write(JSON.stringify(elements['shift-state'].textContent)); }, 0);"
+    )
+    return run(program)
+
+
+def test_a_shift_left_open_since_an_earlier_day_says_that_day():
+    assert re.fullmatch(r"open since \d\d\.\d\d \d\d:\d\d", _shift_said(48))
+    assert re.fullmatch(r"open since \d\d:\d\d", _shift_said(0))

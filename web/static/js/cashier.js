@@ -44,10 +44,7 @@
   /** Typed sums to tiyin ("25 000,50", "150,000" in English); null when not an amount. */
   var tiyin = window.ClinicMoney.reader(config.money);
 
-  function key() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return String(Date.now()) + "-" + String(Math.random()).slice(2);
-  }
+  var once = window.ClinicOnce(); // each payment's or refund's key until the API decided it
 
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
   function fail(answer, fields) {
@@ -243,15 +240,11 @@
   function remember(invoice) {
     if (!invoice || typeof invoice.id !== "number") return;
     var before = invoices[invoice.id];
-    if (
-      !before ||
-      before.status !== invoice.status ||
-      before.paid_amount !== invoice.paid_amount ||
-      before.amount_due !== invoice.amount_due
-    ) {
-      // Paid, part paid or given back: its fields start again from what is due now.
-      delete drafts[invoice.id];
-    }
+    var money = [invoice.status, invoice.paid_amount, invoice.refunded_amount, invoice.amount_due];
+    // Paid, part paid or given back (a second part too): its fields start again from what
+    // is due now, and a press on them is a new payment or refund.
+    var moved = once.seen(invoice.id, money);
+    if (!before || moved) delete drafts[invoice.id];
     invoices[invoice.id] = invoice;
   }
 
@@ -287,7 +280,7 @@
   }
 
   function pay(id, method, tr) {
-    var data = { method: method, idempotency_key: key() };
+    var data = { method: method };
     var asked = amountToPay(invoices[id], tr.querySelector("input[name=amount]").value);
     if (asked.refused) return refuse(asked.refused);
     data.amount = asked.amount;
@@ -300,7 +293,10 @@
         }
       }
     }
+    var request = JSON.stringify(["pay", method, data.amount]);
+    data.idempotency_key = once.key(id, request);
     return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
+      once.decided(id, request, answer);
       if (answer.status !== 201) return fail(answer, texts.payFields);
       remember(answer.body.invoice);
       render();
@@ -325,11 +321,14 @@
   function refund(id, tr) {
     var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
     var reason = tr.querySelector("input[name=refund_reason]").value;
-    var data = { amount: amount, reason: reason, idempotency_key: key() };
+    var data = { amount: amount, reason: reason };
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
+    var request = JSON.stringify(["refund", data.amount, data.method]);
+    data.idempotency_key = once.key(id, request);
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
+        once.decided(id, request, answer);
         if (answer.status !== 201) return fail(answer);
         remember(answer.body.invoice);
         render();
@@ -459,7 +458,8 @@
     closeForm.hidden = !shift;
     shiftState.textContent = shift
       ? Q.fill(texts.shiftOpen, {
-          time: clock.format(new Date(shift.opened_at)),
+          // With its day when not today's: a shift left open overnight is closed first.
+          time: since(shift.opened_at),
           amount: money(shift.cash_in_drawer),
         })
       : texts.noShift;

@@ -1,0 +1,40 @@
+/*
+ * Idempotency keys that outlive a lost answer. ``ClinicOnce()`` returns a keeper:
+ * ``key(group, request)`` is the same key for the same request (what it asks, as text) of a
+ * group (an invoice) until the API decided it (``decided(group, request, answer)``: any
+ * answer below 500) or the group was seen to change (``seen(group, state)``). So a request sent
+ * again (pressed again on a row drawn anew while the first was on its way, or after the
+ * network lost the answer or a gateway answered 5xx) is done once by the API.
+ */
+(function (global) {
+  "use strict";
+
+  function fresh() {
+    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
+    return String(Date.now()) + "-" + String(Math.random()).slice(2);
+  }
+
+  global.ClinicOnce = function () {
+    var unanswered = {}; // group -> {request: key}
+    var states = {}; // group -> its state last seen
+    return {
+      key: function (group, request) {
+        var keys = (unanswered[group] = unanswered[group] || {});
+        keys[request] = keys[request] || fresh();
+        return keys[request];
+      },
+      decided: function (group, request, answer) {
+        if (answer.status < 500 && unanswered[group]) delete unanswered[group][request];
+      },
+      // The group's state (what the page shows of it) now: true when it changed since last
+      // seen (a request already made may have landed): its unanswered keys are forgotten.
+      seen: function (group, state) {
+        var now = JSON.stringify(state);
+        var changed = group in states && states[group] !== now;
+        states[group] = now;
+        if (changed) delete unanswered[group];
+        return changed;
+      },
+    };
+  };
+})(window);
