@@ -97,6 +97,9 @@ class Invoice(Base):
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    # Who asked for it and his idempotency key (clinic/payments/invoice_once.py): the same
+    # request again gets this invoice, not a second one.
+    request_key: Mapped[str | None] = mapped_column(String(170), unique=True, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

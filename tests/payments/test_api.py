@@ -421,3 +421,35 @@ def test_a_refund_asked_as_cash_comes_from_the_cash_part_and_a_wrong_way_names_t
     page = cashier.get("/payments/desk?lang=uz").get_data(as_text=True)
     texts = json.loads(re.search(r'id="cashier-config">(.*?)</script>', page).group(1))["texts"]
     assert texts["refundAs"] == "Qanday qaytarish" and "method" in texts["fields"]
+
+
+def test_an_invoice_asked_for_again_with_its_key_is_made_once(client_as, runtime):
+    """The cashier presses Create again while the first answer is on its way, or her browser
+    sends the request again after the network lost the answer: one invoice, not two open
+    ones for the same ticket."""
+    cashier = client_as("cashier")
+    patient, service = _catalogue(runtime)
+    with runtime.db.transaction() as s:
+        ticket = issue_ticket(s, make_queue(s), patient_id=patient)
+    body = {
+        "patient_id": patient,
+        "ticket_id": ticket.id,
+        "lines": [{"service_id": service, "quantity": 2}],
+        "idempotency_key": "inv-0000-0001",
+    }
+    url = "/api/v1/payments/invoices"
+    first, again = cashier.post(url, json=body), cashier.post(url, json=body)
+    assert first.status_code == again.status_code == 201, (first.get_json(), again.get_json())
+    assert again.get_json()["id"] == first.get_json()["id"]
+    # Another request under the key is a mistake, named; a new key makes a new invoice.
+    other = cashier.post(url, json={**body, "lines": [{"service_id": service, "quantity": 1}]})
+    assert other.status_code == 422 and "idempotency_key" in other.get_json()["errors"]
+    # The key is the cashier's own: another cashier's request under it is his, and new.
+    colleague = client_as("cashier", username="kassir2").post(url, json=body)
+    assert colleague.status_code == 201 and colleague.get_json()["id"] != first.get_json()["id"]
+    fresh = cashier.post(url, json={**body, "idempotency_key": "inv-0000-0002"})
+    assert fresh.status_code == 201 and fresh.get_json()["id"] != first.get_json()["id"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Invoice.id))) == 3
+    short = cashier.post(url, json={**body, "idempotency_key": "short"})
+    assert short.status_code == 422 and "idempotency_key" in short.get_json()["errors"]

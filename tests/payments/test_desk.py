@@ -520,3 +520,42 @@ def test_two_cash_refunds_at_once_never_give_back_more_than_the_drawer_holds(run
     with runtime.db.session() as s:
         assert shifts.cash_in_drawer(s, shifts.current_shift(s, cashier)) == 0
         assert s.scalar(select(func.count(Refund.id))) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_one_invoice_key_sent_twice_at_once_makes_one_invoice(runtime, make_user):
+    """The same request, sent again while the first is still being made (a gateway retried
+    it): the second waits for the first and answers with its invoice."""
+    from clinic.payments.invoice_once import create_invoice_once
+    from tests.payments.fixtures import make_patient, make_service
+
+    with runtime.db.transaction() as s:
+        patient, service = make_patient(s), make_service(s, 25_000_00)
+    asked = {
+        "patient_id": patient,
+        "ticket_id": None,
+        "visit_id": None,
+        "lines": [{"service_id": service, "quantity": 1}],
+    }
+    pids, answers = [], []
+
+    def again():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            invoice, made = create_invoice_once(
+                s, idempotency_key="inv-race-0001", actor="cashier", **asked
+            )
+            answers.append((invoice.id, made))
+
+    with runtime.db.transaction() as first:
+        invoice, made = create_invoice_once(
+            first, idempotency_key="inv-race-0001", actor="cashier", **asked
+        )
+        assert made
+        other = threading.Thread(target=again)
+        other.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second request")
+    other.join(30)
+    assert answers == [(invoice.id, False)]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Invoice.id))) == 1

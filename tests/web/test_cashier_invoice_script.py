@@ -1,7 +1,7 @@
 """The cashier bills a walk-in patient from her desk: she finds and chooses him, his ticket of
 today is offered, she adds services from the price list and sees the total, and creates the
 invoice; a refusal is said in her language next to what it names. The desk's own scripts
-(queue.js, money.js, cashier-invoice.js) run in the Node.js that comes with Playwright with
+(queue.js, money.js, once.js, cashier-invoice.js) run in the Node.js that comes with Playwright with
 the page's elements stood in for and the server's answers given; the texts and addresses
 are those the desk page renders (no browser, about a second)."""
 
@@ -80,6 +80,7 @@ window.fetch = function (url, options) {
               body: options.body ? JSON.parse(options.body) : null });
   var path = url.split("?")[0];
   var answer = options.method === "POST" ? posts.shift() : answers[path];
+  if (answer === null) return Promise.reject(new TypeError("the network lost the answer"));
   return Promise.resolve({
     status: answer[0],
     text: function () { return Promise.resolve(JSON.stringify(answer[1])); },
@@ -156,6 +157,10 @@ STORY = r"""
   $("new-invoice").fire("submit");
   await settle();
   said.refusedCode = shown("new-invoice-error");
+  // The answer is lost on the way: pressed again, the same request goes with the same key.
+  $("new-invoice").fire("submit");
+  await settle();
+  said.lost = shown("new-invoice-error");
 
   $("new-invoice").fire("submit");
   await settle();
@@ -198,6 +203,7 @@ def test_the_cashier_bills_a_walk_in_patient_from_her_desk(client_as):
         [404, {"status": 404, "errors": {"lines.1.service_id": ["unknown service"]}}],
         [422, {"status": 422, "errors": {"ticket_id": ["belongs to another patient"]}}],
         [409, {"status": 409, "code": "changed", "detail": "try again"}],
+        None,
         [201, {"id": 12, "number": "26-0000012", "total": 300_000_00}],
     ]
     program = (
@@ -206,6 +212,7 @@ def test_the_cashier_bills_a_walk_in_patient_from_her_desk(client_as):
         + PAGE
         + script("queue.js")
         + script("money.js")
+        + script("once.js")
         + script("cashier-invoice.js")
         + STORY
     )
@@ -239,13 +246,19 @@ def test_the_cashier_bills_a_walk_in_patient_from_her_desk(client_as):
     assert said["cleared"] == [[], True, False, True, "", "", False]
 
     creates = [s for s in said["sent"] if s["method"] == "POST"]
-    assert len(creates) == 4  # the empty form sent nothing
+    assert len(creates) == 5  # the empty form sent nothing
     assert all(s["url"] == config["api"] for s in creates)
+    keys = [s["body"].pop("idempotency_key") for s in creates]
     assert creates[0]["body"] == {
         "patient_id": 7,
         "ticket_id": 31,
         "lines": [{"service_id": 3, "quantity": 2}, {"service_id": 4, "quantity": 1}],
     }
+    # A request the API answered (a refusal too) is done with its key; one whose answer was
+    # lost is sent again with its key, so the API makes that invoice once.
+    assert said["lost"] == "Сервер недоступен. Проверьте подключение и повторите попытку."
+    assert creates[3]["body"] == creates[4]["body"] == creates[2]["body"]
+    assert keys[4] == keys[3] and len(set(keys[:4])) == 4
     assert creates[-1]["body"]["lines"] == [{"service_id": 3, "quantity": 2}]
     assert creates[-1]["headers"]["X-CSRFToken"] == "csrf-1"
     searched = [unquote(s["url"]) for s in said["sent"] if s["method"] == "GET"]

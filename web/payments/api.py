@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from clinic.base import iso, utcnow
 from clinic.errors import NotFound
-from clinic.payments import desk, invoices, shifts, subjects
+from clinic.payments import desk, invoice_once, invoices, shifts, subjects
 from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
@@ -86,10 +86,12 @@ def list_invoices(query):
 @blp.alt_response(422, schema=ProblemSchema)
 def create_invoice(data):
     """An invoice from the price list for a patient (and optionally a queue ticket and an
-    appointment)."""
+    appointment). With ``idempotency_key``, the same request again is answered with the
+    invoice it made, as the first was, and makes no second one."""
     session = db.session()
-    invoice = invoices.create_invoice(
+    invoice, _made = invoice_once.create_invoice_once(
         session,
+        idempotency_key=data["idempotency_key"],
         patient_id=data["patient_id"],
         ticket_id=data["ticket_id"],
         visit_id=data["visit_id"],

@@ -41,6 +41,14 @@ class InvoiceIn(StrictSchema):
     lines = fields.List(
         fields.Nested(LineIn), required=True, validate=validate.Length(min=1, max=100)
     )
+    idempotency_key = fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={
+            "description": "The same key again (a repeated click, a request sent again) is"
+            " answered with the invoice it made, not a second one."
+        },
+    )
 
 
 class DiscountIn(StrictSchema):

@@ -12,6 +12,7 @@
   var config = Q.config("cashier-config");
   var texts = config.texts.newInvoice;
   var money = window.ClinicMoney(config.money);
+  var once = window.ClinicOnce();
   var statusBox = document.getElementById("cashier-status");
   var errorBox = document.getElementById("cashier-error");
 
@@ -306,10 +307,15 @@
       }),
     };
     if (ticketSelect.value) body.ticket_id = Number(ticketSelect.value);
+    // The same invoice asked again after its answer was lost (the network, a gateway's 5xx)
+    // carries the same key: the API answers with the invoice it made, not a second one.
+    var request = JSON.stringify(body);
+    body.idempotency_key = once.key("new-invoice", request);
     button.disabled = true;
     Q.api("POST", config.api, body)
       .then(
         function (answer) {
+          once.decided("new-invoice", request, answer);
           if (answer.status !== 201) return refuse(answer);
           Q.say(errorBox, "");
           Q.say(
