@@ -271,16 +271,20 @@ def audit_page():
         until=_day(args.get("until"), end=True),
     )
     rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
-    query = {k: v for k, v in args.items() if k in ("username", "action", "object_type") and v}
-    # The CSV link exports what the page shows: its days too, as the moments they bound.
-    query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
+    # The filter as typed, its days written YYYY-MM-DD: the CSV link exports what the page
+    # shows, the export reading the days in clinic time as the page does (a moment written
+    # out would carry that day's offset of the zone, such as Tashkent's +04:37:11 before
+    # 1924, which no instant is written with).
+    typed = {k: v for k, v in args.items() if k in AUDIT_FILTERS[:3] and v}
+    typed.update(
+        {k: v.date().isoformat() for k, v in (("since", f.since), ("until", f.until)) if v}
+    )
     tz = db.runtime().settings.tz
     personal = audit.reads_personal_data(current_identity())
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    # The other pages of the same filter, as it was typed.
-    typed = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
     return render_template(
         "admin/audit.html",
+        # The other pages of the same filter, as it was typed.
         prev_url=(
             url_for("admin.audit_page", **typed, page=min(page - 1, pages)) if page > 1 else None
         ),
@@ -298,5 +302,5 @@ def audit_page():
         page=page,
         pages=pages,
         filters=args,
-        csv_url=url_for("audit.export_entries", **query),
+        csv_url=url_for("audit.export_entries", **typed),
     )
