@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -288,6 +289,7 @@ def export_csv(session: Session, f: AuditFilter, *, personal: bool = True) -> st
     for entry in rows:
         d = entry_as_dict(entry, personal=personal)
         d["roles"] = ",".join(d["roles"])
-        d["summary"] = "" if d["summary"] is None else str(d["summary"])
+        # JSON, as the API gives it: a reader's script parses it (Python's repr it could not).
+        d["summary"] = "" if d["summary"] is None else json.dumps(d["summary"], ensure_ascii=False)
         writer.writerow([spreadsheet_safe(d[c]) for c in CSV_COLUMNS])
     return out.getvalue()
