@@ -90,12 +90,19 @@ def test_expired_token_is_refused(client, anon_client, runtime):
     assert response.status_code == 401
 
 
-def test_users_see_only_their_own_tokens(client_as, make_user):
+def test_users_see_only_their_own_tokens(client_as, make_user, runtime):
     cashier = client_as("cashier")
     mine = cashier.post("/api/v1/tokens", json={"name": "mine"}).get_json()
     admin_token = client_as("admin").post("/api/v1/tokens", json={"name": "admin's"}).get_json()
     assert [t["id"] for t in cashier.get("/api/v1/tokens").get_json()] == [mine["id"]]
-    assert cashier.post(f"/api/v1/tokens/{admin_token['id']}/revoke").status_code == 404
+    refused = cashier.post(f"/api/v1/tokens/{admin_token['id']}/revoke")
+    assert refused.status_code == 404
+    # The refused attempt is found under the token it was about.
+    with runtime.db.session() as s:
+        row = s.scalar(
+            select(AuditEntry).where(AuditEntry.request_id == refused.headers["X-Request-ID"])
+        )
+    assert (row.object_type, row.object_id) == ("api_tokens", str(admin_token["id"]))
 
 
 def test_audit_log_filters_and_csv(client, runtime):

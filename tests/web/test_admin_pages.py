@@ -212,3 +212,18 @@ def test_an_admin_makes_an_existing_user_a_doctor_choosing_his_doctor_on_the_pag
     with runtime.db.session() as s:
         user = users.find_user(s, "new-doc")
         assert user.roles == ["doctor"] and user.doctor_id == doctor_id
+
+
+def test_the_audit_page_shows_why_a_change_on_the_users_page_was_refused_under_that_user(
+    client, make_user
+):
+    me = client.get("/api/v1/me").get_json()["id"]
+    other = make_user("cashier")
+    refused = client.post(f"/admin/users/{me}/roles", data={"roles": ["cashier"]})
+    assert refused.status_code == 302
+    client.post(f"/admin/users/{other}/roles", data={"roles": ["manager"]})
+    # Filtered to the user the refused form was about: the row, its request and the reason.
+    shown = page(client, f"/admin/audit?object_type=users&object_id={me}")
+    assert refused.headers["X-Request-ID"] in shown
+    assert "last_admin" in unescape(shown)
+    assert f'"path": "/admin/users/{other}/roles"' not in unescape(shown)

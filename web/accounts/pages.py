@@ -6,6 +6,7 @@ redirects with a message; a refused change is shown on the page, nothing half-do
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,7 +28,8 @@ from web.permissions import requires, signed_in
 bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 100
-AUDIT_FILTERS = ("username", "action", "object_type", "since", "until")
+# The audit page's filters typed as text (its days, since and until, are read as days).
+AUDIT_TEXT_FILTERS = ("username", "action", "object_type", "object_id")
 
 
 def refusal_texts() -> dict[str, str]:
@@ -127,6 +129,7 @@ def create_user_form():
 @requires("users.manage")
 def user_action_form(user_id: int, action: str):
     """roles, disable, enable, password, unlock: one form each on the users page."""
+    audit_status.names_object("users", user_id)
     session = db.session()
     try:
         user = users.get_user(session, user_id)
@@ -213,6 +216,7 @@ def create_my_token_form():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @signed_in
 def revoke_token_form(token_id: int):
+    audit_status.names_object("api_tokens", token_id)
     session = db.session()
     identity = current_identity()
     try:
@@ -258,6 +262,12 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, tzinfo=tz)
 
 
+def _as_json(value) -> str:
+    """A row's summary as its reader sees it on the page: what was sent, what changed and
+    why a refusal was refused (masked as in the API for a reader who may not read patients)."""
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
 @bp.get("/admin/audit")
 @requires("audit.read")
 def audit_page():
@@ -267,6 +277,7 @@ def audit_page():
         username=(args.get("username") or None),
         action=(args.get("action") or None),
         object_type=(args.get("object_type") or None),
+        object_id=(args.get("object_id") or None),
         since=_day(args.get("since")),
         until=_day(args.get("until"), end=True),
     )
@@ -275,7 +286,7 @@ def audit_page():
     # shows, the export reading the days in clinic time as the page does (a moment written
     # out would carry that day's offset of the zone, such as Tashkent's +04:37:11 before
     # 1924, which no instant is written with).
-    typed = {k: v for k, v in args.items() if k in AUDIT_FILTERS[:3] and v}
+    typed = {k: v for k, v in args.items() if k in AUDIT_TEXT_FILTERS and v}
     typed.update(
         {k: v.date().isoformat() for k, v in (("since", f.since), ("until", f.until)) if v}
     )
@@ -284,7 +295,7 @@ def audit_page():
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     return render_template(
         "admin/audit.html",
-        # The other pages of the same filter, as it was typed.
+        # The other pages of the same filter.
         prev_url=(
             url_for("admin.audit_page", **typed, page=min(page - 1, pages)) if page > 1 else None
         ),
@@ -297,6 +308,7 @@ def audit_page():
             }
             for r in rows
         ],
+        as_json=_as_json,
         zone=tz.key,
         total=total,
         page=page,
