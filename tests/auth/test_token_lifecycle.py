@@ -103,3 +103,17 @@ def test_nobody_makes_a_token_for_someone_else_not_even_an_administrator(
     with runtime.db.session() as s:  # the attempt is on record, under the administrator
         rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "account.create_token"))
         assert sorted((r.username, r.status) for r in rows) == [("admin", 201), ("admin", 403)]
+
+
+def test_a_token_is_not_signed_out_and_is_not_told_it_was(anon_client, make_user, runtime):
+    """A script "signing out" with its token must not be answered as if its access had ended:
+    the token lives on until it is revoked or expires."""
+    user_id = make_user("cashier", "script-user")
+    token = _token_for(runtime, user_id)
+    anon_client.token_owners[token] = "script-user"
+    auth = {"Authorization": f"Bearer {token}"}
+    for method, path in (("DELETE", "/api/v1/session"), ("POST", "/logout")):
+        answer = anon_client.open(path, method=method, headers=auth)
+        assert answer.status_code == 403, (path, answer.status_code)
+        assert "revoke" in answer.get_json()["detail"]
+    assert _me(anon_client, token) == 200
