@@ -212,6 +212,15 @@ def test_an_admin_makes_an_existing_user_a_doctor_choosing_his_doctor_on_the_pag
     with runtime.db.session() as s:
         user = users.find_user(s, "new-doc")
         assert user.roles == ["doctor"] and user.doctor_id == doctor_id
+    # A doctor chosen for a user left without the role is refused, not quietly dropped.
+    make_user("cashier", "no-doc")
+    with runtime.db.session() as s:
+        no_doc = users.find_user(s, "no-doc").id
+    refused = client.post(
+        f"/admin/users/{no_doc}/roles", data={"roles": ["cashier"], "doctor_id": str(doctor_id)}
+    )
+    said = page(client, refused.headers["Location"])
+    assert "К врачу привязывается только пользователь с ролью врача." in said
 
 
 def test_the_audit_page_shows_why_a_change_on_the_users_page_was_refused_under_that_user(

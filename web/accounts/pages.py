@@ -138,7 +138,9 @@ def user_action_form(user_id: int, action: str):
             roles = request.form.getlist("roles")
             # The form sends the current link back; its empty choice keeps the doctor of a
             # user who stays a doctor, and a user who is no longer one is no longer linked.
-            doctor_id = _int_or_none(request.form.get("doctor_id")) if "doctor" in roles else None
+            # Another doctor chosen without the role ticked is refused, not quietly dropped.
+            chosen = _int_or_none(request.form.get("doctor_id"))
+            doctor_id = chosen if "doctor" in roles or chosen != user.doctor_id else None
             users.set_roles(session, user, roles, doctor_id=doctor_id or users.KEEP)
         elif action in ("disable", "enable"):
             if user.id == current_identity().user_id and action == "disable":
