@@ -105,6 +105,10 @@ def refused(code: str, detail: str) -> None:
 
 def _summary() -> dict:
     summary = {"method": request.method, "path": redact_secrets(request.path)[:200]}
+    if g.get("token_id"):
+        # Its owner is the actor; which of his tokens acted tells a leaked token's doings
+        # from his own (the id, never the token).
+        summary["token_id"] = g.token_id
     if g.get("audit_refused"):
         summary["refused"] = g.audit_refused
     if g.get("audit_changes"):
