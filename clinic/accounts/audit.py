@@ -226,12 +226,16 @@ def _filtered(query, f: AuditFilter):
                 ),
             )
         )
-    if f.action:
-        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
-    if f.object_type:
-        query = query.where(AuditEntry.object_type == f.object_type)
-    if f.object_id:
-        query = query.where(AuditEntry.object_id == f.object_id)
+    # Trimmed, as a value copied from the log's own table arrives with a space around it.
+    action, object_type, object_id = (
+        (value or "").strip() for value in (f.action, f.object_type, f.object_id)
+    )
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
     if f.since:
         query = query.where(AuditEntry.at >= _in_utc(f.since))
     if f.until:
