@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -225,12 +226,16 @@ def _filtered(query, f: AuditFilter):
                 ),
             )
         )
-    if f.action:
-        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
-    if f.object_type:
-        query = query.where(AuditEntry.object_type == f.object_type)
-    if f.object_id:
-        query = query.where(AuditEntry.object_id == f.object_id)
+    # Trimmed, as a value copied from the log's own table arrives with a space around it.
+    action, object_type, object_id = (
+        (value or "").strip() for value in (f.action, f.object_type, f.object_id)
+    )
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
     if f.since:
         query = query.where(AuditEntry.at >= _in_utc(f.since))
     if f.until:
@@ -288,6 +293,7 @@ def export_csv(session: Session, f: AuditFilter, *, personal: bool = True) -> st
     for entry in rows:
         d = entry_as_dict(entry, personal=personal)
         d["roles"] = ",".join(d["roles"])
-        d["summary"] = "" if d["summary"] is None else str(d["summary"])
+        # JSON, as the API gives it: a reader's script parses it (Python's repr it could not).
+        d["summary"] = "" if d["summary"] is None else json.dumps(d["summary"], ensure_ascii=False)
         writer.writerow([spreadsheet_safe(d[c]) for c in CSV_COLUMNS])
     return out.getvalue()

@@ -122,3 +122,16 @@ def test_a_listed_origin_may_call_the_api_with_a_token_its_preflight_is_answered
     other = client.options("/api/v1/users", headers={**preflight, "Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
     assert client.options("/api/v1/users").status_code == 401
+
+
+def test_a_signed_in_users_answers_are_kept_by_no_cache_his_static_files_are(client_as):
+    """A computer at the desk is shared: after a sign-out, Back must not show the next person
+    the pages and data the one before was shown."""
+    desk = client_as("registrar")
+    for path in ("/account/tokens", "/api/v1/me", "/api/v1/users/1"):
+        assert desk.get(path, headers={"Accept": "text/html"}).headers["Cache-Control"] == (
+            "no-store"
+        ), path
+    static = desk.get("/static/css/clinic.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()

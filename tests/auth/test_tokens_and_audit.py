@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -26,11 +27,26 @@ def test_tokens_are_shown_once_and_stored_only_as_hashes(client, runtime):
     assert rows and all(token not in value for row in rows for value in row)
 
 
-def test_bearer_token_works_until_revoked(client, anon_client):
+def test_bearer_token_works_until_revoked(client, anon_client, runtime):
     body = client.post("/api/v1/tokens", json={"name": "script"}).get_json()
     auth = {"Authorization": f"Bearer {body['token']}"}
+    anon_client.token_owners[body["token"]] = "admin"
     assert anon_client.get("/api/v1/me", headers=auth).status_code == 200
-    assert client.post(f"/api/v1/tokens/{body['id']}/revoke").status_code == 200
+    # What a token does is its owner's, and its row names the token: after a leak, the log
+    # tells which of the owner's rows the token made.
+    spare = client.post("/api/v1/tokens", json={"name": "spare"}).get_json()
+    by_token = anon_client.post(f"/api/v1/tokens/{spare['id']}/revoke", headers=auth)
+    assert by_token.status_code == 200
+    by_session = client.post(f"/api/v1/tokens/{body['id']}/revoke")
+    assert by_session.status_code == 200
+    with runtime.db.session() as s:
+        rows = {
+            r.request_id: r
+            for r in s.scalars(select(AuditEntry).where(AuditEntry.action.like("account.%")))
+        }
+    token_row = rows[by_token.headers["X-Request-ID"]]
+    assert token_row.username == "admin" and token_row.summary["token_id"] == body["id"]
+    assert "token_id" not in rows[by_session.headers["X-Request-ID"]].summary
     refused = anon_client.get("/api/v1/me", headers=auth)
     assert refused.status_code == 401
     assert refused.mimetype == "application/problem+json"
@@ -89,12 +105,19 @@ def test_expired_token_is_refused(client, anon_client, runtime):
     assert response.status_code == 401
 
 
-def test_users_see_only_their_own_tokens(client_as, make_user):
+def test_users_see_only_their_own_tokens(client_as, make_user, runtime):
     cashier = client_as("cashier")
     mine = cashier.post("/api/v1/tokens", json={"name": "mine"}).get_json()
     admin_token = client_as("admin").post("/api/v1/tokens", json={"name": "admin's"}).get_json()
     assert [t["id"] for t in cashier.get("/api/v1/tokens").get_json()] == [mine["id"]]
-    assert cashier.post(f"/api/v1/tokens/{admin_token['id']}/revoke").status_code == 404
+    refused = cashier.post(f"/api/v1/tokens/{admin_token['id']}/revoke")
+    assert refused.status_code == 404
+    # The refused attempt is found under the token it was about.
+    with runtime.db.session() as s:
+        row = s.scalar(
+            select(AuditEntry).where(AuditEntry.request_id == refused.headers["X-Request-ID"])
+        )
+    assert (row.object_type, row.object_id) == ("api_tokens", str(admin_token["id"]))
 
 
 def test_audit_log_filters_and_csv(client, runtime):
@@ -106,10 +129,13 @@ def test_audit_log_filters_and_csv(client, runtime):
     entry = page["items"][0]
     assert entry["username"] == "admin" and entry["roles"] == ["admin"]
     assert entry["object_type"] == "api_tokens" and entry["object_id"]
-    csv = client.get("/api/v1/audit/export.csv?action=account.create_token")
-    csv_text = csv.get_data(as_text=True)
+    exported = client.get("/api/v1/audit/export.csv?action=account.create_token")
+    csv_text = exported.get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("id,at,username")
     assert "'=cmd" in csv_text  # a formula is neutralised for spreadsheets
+    # The summary is the API's, as JSON: a script reading the export parses it.
+    [row] = list(csv.DictReader(io.StringIO(csv_text)))
+    assert json.loads(row["summary"]) == entry["summary"]
 
 
 def test_the_action_filter_is_a_prefix_as_typed_not_a_like_pattern(client):
@@ -117,6 +143,9 @@ def test_the_action_filter_is_a_prefix_as_typed_not_a_like_pattern(client):
     have matched every row, ``auth_`` the sign-ins as well as any other ``auth`` action."""
     client.post("/api/v1/tokens", json={"name": "report"})
     assert client.get("/api/v1/audit?action=account.create_token").get_json()["total"] == 1
+    # Copied from the log's own table with a space around: still the same filter.
+    spaced = {"action": " account.create_token ", "object_type": "api_tokens "}
+    assert client.get("/api/v1/audit", query_string=spaced).get_json()["total"] == 1
     for typed in ("%", "account_create", "%create_token", "account.create%token"):
         assert client.get("/api/v1/audit", query_string={"action": typed}).get_json()["total"] == 0
 

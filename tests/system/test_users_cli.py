@@ -78,5 +78,8 @@ def test_users_are_created_listed_disabled_unlocked_and_audited(runtime, setting
     with runtime.db.session() as s:
         rows = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [r.action for r in rows] == ["cli.users.create", "cli.users.disable"]
-    # The row says what the command changed, as a request's row does.
+    # The row says what the command changed, as a request's row does: the roles it gave too.
+    made_with = rows[0].summary["changes"]
+    assert made_with["roles"] == {"before": None, "after": ["cashier", "registrar"]}
+    assert made_with["active"] == {"before": None, "after": True}
     assert rows[1].summary["changes"] == {"active": {"before": True, "after": False}}

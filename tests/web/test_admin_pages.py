@@ -183,3 +183,56 @@ def test_the_tokens_page_shows_its_times_in_clinic_time(client, runtime):
 def test_the_audit_page_says_when_no_entry_matches(client, lang, said):
     html = page(client, f"/admin/audit?username=nobody-at-all&lang={lang}")
     assert said in unescape(html)
+
+
+def _roles_form(listing: str, username: str) -> str:
+    row = re.search(rf'<tr data-username="{username}">(.*?)</tr>', listing, re.S).group(1)
+    return re.search(r'<form[^>]*action="[^"]*/roles".*?</form>', row, re.S).group(0)
+
+
+def test_an_admin_makes_an_existing_user_a_doctor_choosing_his_doctor_on_the_page(
+    client, make_user, runtime
+):
+    from clinic.accounts.models import User
+
+    doctor_user = make_user("doctor", "old-doc")
+    make_user("cashier", "new-doc")
+    with runtime.db.session() as s:
+        doctor_id = s.get(User, doctor_user).doctor_id
+    listing = page(client, "/admin/users")
+    # Each user's roles form offers the doctors, his own chosen.
+    assert re.search(rf'<option value="{doctor_id}" selected>', _roles_form(listing, "old-doc"))
+    form = _roles_form(listing, "new-doc")
+    assert re.search(rf'<select name="doctor_id"[^>]*>.*<option value="{doctor_id}">', form, re.S)
+    given = client.post(
+        re.search(r'action="([^"]+)"', form).group(1),
+        data={"csrf_token": csrf_of(listing), "roles": ["doctor"], "doctor_id": str(doctor_id)},
+    )
+    assert given.status_code == 302
+    with runtime.db.session() as s:
+        user = users.find_user(s, "new-doc")
+        assert user.roles == ["doctor"] and user.doctor_id == doctor_id
+    # A doctor chosen for a user left without the role is refused, not quietly dropped.
+    make_user("cashier", "no-doc")
+    with runtime.db.session() as s:
+        no_doc = users.find_user(s, "no-doc").id
+    refused = client.post(
+        f"/admin/users/{no_doc}/roles", data={"roles": ["cashier"], "doctor_id": str(doctor_id)}
+    )
+    said = page(client, refused.headers["Location"])
+    assert "К врачу привязывается только пользователь с ролью врача." in said
+
+
+def test_the_audit_page_shows_why_a_change_on_the_users_page_was_refused_under_that_user(
+    client, make_user
+):
+    me = client.get("/api/v1/me").get_json()["id"]
+    other = make_user("cashier")
+    refused = client.post(f"/admin/users/{me}/roles", data={"roles": ["cashier"]})
+    assert refused.status_code == 302
+    client.post(f"/admin/users/{other}/roles", data={"roles": ["manager"]})
+    # Filtered to the user the refused form was about: the row, its request and the reason.
+    shown = page(client, f"/admin/audit?object_type=users&object_id={me}")
+    assert refused.headers["X-Request-ID"] in shown
+    assert "last_admin" in unescape(shown)
+    assert f'"path": "/admin/users/{other}/roles"' not in unescape(shown)

@@ -23,10 +23,16 @@ from web.accounts.schemas import (
 )
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
-from web.auth.audit import answer_status
+from web.auth.audit import answer_status, names_object
 from web.auth.identity import current_identity
 from web.auth.limits import sign_in_budget
-from web.auth.views import FAILED, attempt_sign_in, keep_signed_in, sign_out_session
+from web.auth.views import (
+    FAILED,
+    attempt_sign_in,
+    keep_signed_in,
+    refuse_token_sign_out,
+    sign_out_session,
+)
 from web.errors import problem
 from web.permissions import public, signed_in
 
@@ -64,8 +70,11 @@ def sign_in(data):
 @blp.route("/session", methods=["DELETE"])
 @signed_in
 @blp.response(204)
+@blp.alt_response(403, schema=ProblemSchema, description="Asked with a bearer token.")
 def sign_out():
-    """Sign out: the session ends and its id is never used again."""
+    """Sign out: the session ends and its id is never used again. A bearer token is not
+    signed out (it would go on working after a 204): it is revoked."""
+    refuse_token_sign_out()
     sign_out_session()
 
 
@@ -174,6 +183,7 @@ def create_token(data):
 @blp.alt_response(404, schema=ProblemSchema)
 def revoke_token(token_id: int):
     """Revoke a token at once; it answers 401 from now on."""
+    names_object("api_tokens", token_id)
     session = db.session()
     token = tokens.get_token(session, token_id)
     if not _may_manage(token.user_id):

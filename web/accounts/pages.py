@@ -6,6 +6,7 @@ redirects with a message; a refused change is shown on the page, nothing half-do
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,7 +28,8 @@ from web.permissions import requires, signed_in
 bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 100
-AUDIT_FILTERS = ("username", "action", "object_type", "since", "until")
+# The audit page's filters typed as text (its days, since and until, are read as days).
+AUDIT_TEXT_FILTERS = ("username", "action", "object_type", "object_id")
 
 
 def refusal_texts() -> dict[str, str]:
@@ -96,6 +98,12 @@ def users_page():
     )
 
 
+def _from_a_session() -> None:
+    """The users page's forms change users: refused to a bearer token, as the API's are."""
+    if not tokens.may_change_users(current_identity().via):
+        abort(403, description=tokens.TOKEN_CHANGES_NO_USER)
+
+
 def _int_or_none(value: str | None) -> int | None:
     return whole_number(value)
 
@@ -103,6 +111,7 @@ def _int_or_none(value: str | None) -> int | None:
 @bp.post("/admin/users")
 @requires("users.manage")
 def create_user_form():
+    _from_a_session()
     session = db.session()
     try:
         users.create_user(
@@ -127,6 +136,8 @@ def create_user_form():
 @requires("users.manage")
 def user_action_form(user_id: int, action: str):
     """roles, disable, enable, password, unlock: one form each on the users page."""
+    audit_status.names_object("users", user_id)
+    _from_a_session()
     session = db.session()
     try:
         user = users.get_user(session, user_id)
@@ -135,7 +146,9 @@ def user_action_form(user_id: int, action: str):
             roles = request.form.getlist("roles")
             # The form sends the current link back; its empty choice keeps the doctor of a
             # user who stays a doctor, and a user who is no longer one is no longer linked.
-            doctor_id = _int_or_none(request.form.get("doctor_id")) if "doctor" in roles else None
+            # Another doctor chosen without the role ticked is refused, not quietly dropped.
+            chosen = _int_or_none(request.form.get("doctor_id"))
+            doctor_id = chosen if "doctor" in roles or chosen != user.doctor_id else None
             users.set_roles(session, user, roles, doctor_id=doctor_id or users.KEEP)
         elif action in ("disable", "enable"):
             if user.id == current_identity().user_id and action == "disable":
@@ -213,6 +226,7 @@ def create_my_token_form():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @signed_in
 def revoke_token_form(token_id: int):
+    audit_status.names_object("api_tokens", token_id)
     session = db.session()
     identity = current_identity()
     try:
@@ -258,6 +272,12 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, tzinfo=tz)
 
 
+def _as_json(value) -> str:
+    """A row's summary as its reader sees it on the page: what was sent, what changed and
+    why a refusal was refused (masked as in the API for a reader who may not read patients)."""
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
 @bp.get("/admin/audit")
 @requires("audit.read")
 def audit_page():
@@ -267,20 +287,25 @@ def audit_page():
         username=(args.get("username") or None),
         action=(args.get("action") or None),
         object_type=(args.get("object_type") or None),
+        object_id=(args.get("object_id") or None),
         since=_day(args.get("since")),
         until=_day(args.get("until"), end=True),
     )
     rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
-    query = {k: v for k, v in args.items() if k in ("username", "action", "object_type") and v}
-    # The CSV link exports what the page shows: its days too, as the moments they bound.
-    query.update({k: v.isoformat() for k, v in (("since", f.since), ("until", f.until)) if v})
+    # The filter as typed, its days written YYYY-MM-DD: the CSV link exports what the page
+    # shows, the export reading the days in clinic time as the page does (a moment written
+    # out would carry that day's offset of the zone, such as Tashkent's +04:37:11 before
+    # 1924, which no instant is written with).
+    typed = {k: v for k, v in args.items() if k in AUDIT_TEXT_FILTERS and v}
+    typed.update(
+        {k: v.date().isoformat() for k, v in (("since", f.since), ("until", f.until)) if v}
+    )
     tz = db.runtime().settings.tz
     personal = audit.reads_personal_data(current_identity())
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    # The other pages of the same filter, as it was typed.
-    typed = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
     return render_template(
         "admin/audit.html",
+        # The other pages of the same filter.
         prev_url=(
             url_for("admin.audit_page", **typed, page=min(page - 1, pages)) if page > 1 else None
         ),
@@ -293,10 +318,11 @@ def audit_page():
             }
             for r in rows
         ],
+        as_json=_as_json,
         zone=tz.key,
         total=total,
         page=page,
         pages=pages,
         filters=args,
-        csv_url=url_for("audit.export_entries", **query),
+        csv_url=url_for("audit.export_entries", **typed),
     )

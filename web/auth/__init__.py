@@ -110,6 +110,7 @@ def load_identity() -> None:
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             abort(response)
         g.identity = Identity.of(holder, "token")
+        g.token_id = holder.token_id  # named in the audit row of what the token does
         if holder.use_due:
             g.token_use_due = holder.token_id
         return

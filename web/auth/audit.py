@@ -86,6 +86,13 @@ def note_change(before: dict, after: dict) -> None:
         g.pop("audit_changes", None)
 
 
+def names_object(kind: str, key) -> None:
+    """The object this request is about, named by the view before it may refuse: a refusal
+    changes no row, and its audit row should still name the user or token it was about (as
+    the row of a change does), not the page's blueprint."""
+    g.audit_object = (kind, str(key))
+
+
 def _nul_free(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
@@ -98,6 +105,10 @@ def refused(code: str, detail: str) -> None:
 
 def _summary() -> dict:
     summary = {"method": request.method, "path": redact_secrets(request.path)[:200]}
+    if g.get("token_id"):
+        # Its owner is the actor; which of his tokens acted tells a leaked token's doings
+        # from his own (the id, never the token).
+        summary["token_id"] = g.token_id
     if g.get("audit_refused"):
         summary["refused"] = g.audit_refused
     if g.get("audit_changes"):
@@ -126,6 +137,8 @@ def _summary() -> dict:
 def _object_of(touched: list) -> tuple[str, str]:
     for kind, key in touched:
         return kind, key
+    if g.get("audit_object"):
+        return g.audit_object
     args = request.view_args or {}
     for name, value in args.items():
         if name != "token":  # a secret in the address (an unsubscribe link) is no object id

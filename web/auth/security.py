@@ -7,6 +7,7 @@ import logging
 from flask import Flask, request
 from flask_cors import CORS
 
+from web.auth.identity import current_identity
 from web.db import runtime
 from web.gunicorn_conf import redact_secrets
 
@@ -70,6 +71,10 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        if current_identity() is not None and request.endpoint != "static":
+            # What a signed-in user was shown is his: a browser at a shared desk keeps none of
+            # it, so Back after his sign-out does not show the next person his pages again.
+            response.headers.setdefault("Cache-Control", "no-store")
         if runtime().settings.is_production:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask import session as http_session
 from flask import url_for
 from flask_babel import gettext as _
@@ -25,7 +25,7 @@ from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
 from web.auth.schemas import PasswordChangeSchema
-from web.errors import flatten_messages
+from web.errors import flatten_messages, problem
 from web.permissions import public, signed_in
 
 bp = Blueprint("auth", __name__)
@@ -92,6 +92,19 @@ def sign_out_session() -> None:
         access.publish(db.runtime().bus, identity.user_id)
 
 
+def refuse_token_sign_out() -> None:
+    """A request made with a bearer token has no session to end: answered as a sign-out, a
+    script would take its token for ended while it goes on working until revoked."""
+    if current_identity().via != "session":
+        abort(
+            problem(
+                403,
+                "Forbidden",
+                "a token is not signed out: revoke it (POST /api/v1/tokens/<id>/revoke)",
+            )
+        )
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would help phishing.
 
@@ -143,6 +156,7 @@ def login_form():
 @signed_in
 @csrf_token_only  # the Sign out form of every page, those that send no Referer too
 def logout():
+    refuse_token_sign_out()
     sign_out_session()
     flash(_("You have signed out."))
     return redirect(url_for("auth.login_page"))

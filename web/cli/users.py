@@ -27,9 +27,10 @@ def _password(from_stdin: bool) -> str:
 
 def _record(session, action: str, user, before: dict | None = None) -> None:
     """CLI changes are audited too, under the operating-system account that made them, with
-    what they changed (as a request's row has it)."""
+    what they changed (as a request's row has it); a user made here, with what he was made
+    (``before={}``): the roles given from the shell are as much a change as any other."""
     summary = {"username": user.username}
-    changes = audit.changes_between(before, users.audited_state(user)) if before else {}
+    changes = audit.changes_between(before, users.audited_state(user)) if before is not None else {}
     if changes:
         summary["changes"] = changes
     audit.record(
@@ -96,7 +97,7 @@ def create(username, roles, full_name, doctor_id, password_stdin) -> None:
                 full_name=full_name,
                 doctor_id=doctor_id,
             )
-            _record(session, "create", user)
+            _record(session, "create", user, before={})
     except DomainError as exc:
         raise click.ClickException(_describe(exc)) from None
     finally:
