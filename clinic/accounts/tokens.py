@@ -36,20 +36,6 @@ def may_create(via: str) -> bool:
     return via == "session"
 
 
-def may_change_users(via: str) -> bool:
-    """Users are made and changed (passwords, roles, state) from a signed-in session only,
-    as tokens are: a token that could set a password, make a user or give one a role would
-    leave its holder a password of his own, and so access that outlives the token's expiry
-    and revocation."""
-    return via == "session"
-
-
-# Why a token is refused a change to a user (the API's 403 and the pages'): a message.
-TOKEN_CHANGES_NO_USER = (  # nosec B105
-    "users are made and changed from a signed-in session, not with a token"
-)
-
-
 def create_token(
     session: Session, user: User, *, name: str, days: int = 90
 ) -> tuple[ApiToken, str]:

@@ -14,19 +14,13 @@ from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 # HEAD is asked as GET is (below); OPTIONS has a test of its own.
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 NOT_HTTP = {"__flask_sock.websocket"}  # answered with a WebSocket close code instead
-# A token may not make tokens nor change users, and is revoked rather than signed out
-# (docs/security.md): these answer 403 to every bearer token.
+# A token may not make tokens, and is revoked rather than signed out (docs/security.md):
+# these answer 403 to every bearer token.
 SESSION_ONLY = {
     ("POST", "/api/v1/tokens"),
     ("POST", "/account/tokens"),
     ("DELETE", "/api/v1/session"),
     ("POST", "/logout"),
-    ("POST", "/api/v1/users"),
-    ("PATCH", "/api/v1/users/999999"),
-    ("POST", "/api/v1/users/999999/password"),
-    ("POST", "/api/v1/users/999999/unlock"),
-    ("POST", "/admin/users"),
-    ("POST", "/admin/users/999999/zz-unknown"),
 }
 # Permissions are declared on the endpoints and checked before any view runs: the database
 # plays no part in the answer.

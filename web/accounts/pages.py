@@ -98,12 +98,6 @@ def users_page():
     )
 
 
-def _from_a_session() -> None:
-    """The users page's forms change users: refused to a bearer token, as the API's are."""
-    if not tokens.may_change_users(current_identity().via):
-        abort(403, description=tokens.TOKEN_CHANGES_NO_USER)
-
-
 def _int_or_none(value: str | None) -> int | None:
     return whole_number(value)
 
@@ -111,7 +105,6 @@ def _int_or_none(value: str | None) -> int | None:
 @bp.post("/admin/users")
 @requires("users.manage")
 def create_user_form():
-    _from_a_session()
     session = db.session()
     try:
         users.create_user(
@@ -137,7 +130,6 @@ def create_user_form():
 def user_action_form(user_id: int, action: str):
     """roles, disable, enable, password, unlock: one form each on the users page."""
     audit_status.names_object("users", user_id)
-    _from_a_session()
     session = db.session()
     try:
         user = users.get_user(session, user_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
-from flask_smorest import abort
+from flask import url_for
 
-from clinic.accounts import tokens, users
+from clinic.accounts import users
 from web import db
 from web.accounts.schemas import (
     PasswordResetSchema,
@@ -16,20 +15,11 @@ from web.accounts.schemas import (
 )
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
-from web.auth.audit import UNSAFE, note_change
+from web.auth.audit import note_change
 from web.auth.identity import current_identity
 from web.permissions import requires
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users and roles")
-
-
-@blp.before_request
-def _changes_from_a_session():
-    """A change to a user asked with a bearer token is refused (403) before its body is read
-    (clinic.accounts.tokens.may_change_users); the permission is checked before this."""
-    identity = current_identity()
-    if request.method in UNSAFE and identity and not tokens.may_change_users(identity.via):
-        abort(403, message=tokens.TOKEN_CHANGES_NO_USER)
 
 
 @blp.route("")
