@@ -35,18 +35,24 @@ TARGET_RE = re.compile(r"^(queue:[1-9][0-9]{0,8}|tickets|receipts|cashier:[A-Za-
 CODE_PAGES = ("CP866", "CP1251", "CP437")
 FIELDS = ("name", "kind", "host", "port", "profile", "code_page", "paper_mm", "languages", "active")
 HOST_NAME_RE = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+    r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
+# A name whose last part is all digits is a mistyped address (999.1.1.1, 192.168.1), not a
+# name a resolver would find.
+NUMERIC_NAME_RE = re.compile(r"(.*\.)?[0-9]+\.?")
 
 
 def is_host(value: str) -> bool:
-    """An IP address or a host name the printing worker can resolve (no port, no scheme)."""
+    """An IP address or a host name the printing worker can resolve (no port, no scheme,
+    nothing around it): not the "any" address, a broadcast or a multicast one, which no
+    printer has."""
     try:
-        ipaddress.ip_address(value)
-        return True
+        address = ipaddress.ip_address(value)
     except ValueError:
-        return bool(HOST_NAME_RE.match(value))
+        return bool(HOST_NAME_RE.fullmatch(value)) and not NUMERIC_NAME_RE.fullmatch(value)
+    broadcast = address == ipaddress.IPv4Address("255.255.255.255")
+    return not (address.is_unspecified or address.is_multicast or broadcast)
 
 
 def get_printer(session: Session, printer_id: int) -> Printer:
@@ -113,8 +119,9 @@ def _check(data: dict) -> None:
         errors.update(thermal.setup_errors(data["profile"], data["code_page"]))
     if data["paper_mm"] not in (58, 80):
         errors["paper_mm"] = ["58 or 80"]
-    if "+".join(languages_of(data["languages"])) != data["languages"]:
-        errors["languages"] = ["ru, uz or en, joined by +: ru+uz"]
+    chosen = languages_of(data["languages"])
+    if "+".join(chosen) != data["languages"] or len(set(chosen)) != len(chosen):
+        errors["languages"] = ["ru, uz or en, each once, joined by +: ru+uz"]
     bad = [t for t in data["targets"] if not TARGET_RE.match(t)]
     if bad:
         errors["targets"] = [f"not a target: {', '.join(bad)}"]
