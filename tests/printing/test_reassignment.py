@@ -1,0 +1,59 @@
+"""A target given to another printer while its jobs wait: the tickets not printed yet come
+out on the printer it has now, made for that one, and a failed one retried goes there too."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from clinic.printing.models import JobState, PrintJob
+from tests.printing.conftest import collect, drain, job
+from tests.printing.printer_server import FakePrinter
+from tests.printing.test_printing import _issue, _jobs, _printer, _queue
+
+
+def test_tickets_waiting_for_an_away_printer_follow_their_queue_to_its_new_printer(
+    client, runtime, fake_printer, clinic_profile
+):
+    queue_id = _queue(runtime)
+    away = _printer(client, fake_printer, targets=[f"queue:{queue_id}", "receipts"])
+    fake_printer.down()
+    tickets = [_issue(client, queue_id) for _ in range(3)]
+    collect(runtime)
+    assert drain(runtime, away["id"])["retry_in"] > 0  # refused: the first one waits
+    first = min(j["id"] for j in _jobs(client, queue_id))
+    with runtime.db.transaction() as s:  # it had failed before the desk moved
+        s.execute(update(PrintJob).where(PrintJob.id == first).values(state=JobState.FAILED))
+
+    # The registrar's desk now has the 58 mm printer next to it.
+    desk = FakePrinter()
+    try:
+        body = {"name": "Ресепшн 2", "host": "127.0.0.1", "port": desk.port, "paper_mm": 58}
+        moved = client.post("/api/v1/printing/printers", json={**body, "targets": []})
+        assert moved.status_code == 201
+        new = moved.get_json()
+        changed = client.patch(
+            f"/api/v1/printing/printers/{new['id']}", json={"targets": [f"queue:{queue_id}"]}
+        )
+        assert changed.status_code == 200, changed.get_json()
+        states = {j["id"]: (j["state"], j["printer"]) for j in _jobs(client, queue_id)}
+        assert states == {
+            first: (JobState.FAILED, "Регистратура"),
+            first + 1: (JobState.QUEUED, "Ресепшн 2"),
+            first + 2: (JobState.QUEUED, "Ресепшн 2"),
+        }
+        assert drain(runtime, new["id"]) == {"printed": 2, "retry_in": None}
+        retried = client.post(f"/api/v1/printing/jobs/{first}/retry")
+        assert retried.status_code == 202 and retried.get_json()["printer"] == "Ресепшн 2"
+        assert drain(runtime, new["id"]) == {"printed": 1, "retry_in": None}
+        printed = desk.jobs()
+        codes = [t["code"].encode("cp866") for t in tickets]
+        assert [codes[1] in printed[0], codes[2] in printed[1], codes[0] in printed[2]] == [
+            True
+        ] * 3
+        for sent, job_id in zip(printed, (first + 1, first + 2, retried.get_json()["id"])):
+            assert sent == job(runtime, job_id).payload
+            # Made for its 58 mm paper: a rule of 32 dashes, not of 48.
+            assert b"-" * 32 + b"\n" in sent and b"-" * 33 not in sent
+    finally:
+        desk.down()
+    assert fake_printer.jobs() == []
