@@ -1,12 +1,16 @@
-"""A target given to another printer while its jobs wait: the tickets not printed yet come
-out on the printer it has now, made for that one, and a failed one retried goes there too."""
+"""A printer changed while its jobs wait: a target given to another printer takes the tickets
+not printed yet there, made for that one (a failed one retried goes there too); a printer
+removed or switched off while a job goes out leaves that job printed or the desk's PDF."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
+from clinic.printing import printers as registry
+from clinic.printing import spooler, thermal
 from clinic.printing.models import JobState, PrintJob
-from tests.printing.conftest import collect, drain, job
+from tests.printing.conftest import collect, drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.printing.test_printing import _issue, _jobs, _printer, _queue
 
@@ -57,3 +61,36 @@ def test_tickets_waiting_for_an_away_printer_follow_their_queue_to_its_new_print
     finally:
         desk.down()
     assert fake_printer.jobs() == []
+
+
+@pytest.mark.parametrize("change", ["removed", "switched off", "made PDF only"])
+@pytest.mark.parametrize("reaches_paper", [True, False])
+def test_a_job_going_out_while_its_printer_is_changed_says_whether_it_reached_the_paper(
+    client, runtime, fake_printer, clinic_profile, change, reaches_paper
+):
+    """The administrator removes the printer, switches it off or makes it "PDF only" while a
+    ticket is being sent to it: a ticket that reached the paper shows printed (its PDF
+    printed again would be a second one, unmarked), one that did not stays the desk's PDF
+    rather than waiting for a printer that will never take it."""
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    if not reaches_paper:
+        fake_printer.down()
+    _issue(client, queue_id)
+    collect(runtime)
+    [waiting] = _jobs(client, queue_id)
+
+    def send(*args, **kwargs):
+        with runtime.db.transaction() as s:
+            if change == "removed":
+                registry.remove_printer(s, printer["id"])
+            else:
+                off = {"active": False} if change == "switched off" else {"kind": "pdf"}
+                registry.update_printer(s, printer["id"], off)
+        thermal.send(*args, **kwargs)
+
+    spooler.drain(runtime.db.sessionmaker, printer["id"], quick(runtime.settings), send=send)
+    [listed] = _jobs(client, queue_id)
+    expected = JobState.PRINTED if reaches_paper else JobState.PDF_ONLY
+    assert listed["state"] == expected, listed
+    assert len(fake_printer.jobs()) == (1 if reaches_paper else 0)
