@@ -122,13 +122,20 @@ def _printer(profile: str, code_page: str) -> Dummy:
     return printer
 
 
+# A number sign and its number are one word to the wrapping ("№" alone at a line's end, its
+# number on the next, reads as two things): a no-break space, in each of the code pages,
+# which the paper gets as a plain one.
+NUMBER_SIGN = re.compile(r"(№|\bNo) (?=\S)")
+NO_BREAK = "\xa0"
+
+
 def wrap(value: str, columns: int) -> list[str]:
     """``value`` in lines of at most ``columns`` characters, broken between words (a word
-    longer than a line is cut)."""
+    longer than a line is cut), never between "№" and its number."""
     lines: list[str] = []
-    for paragraph in value.split("\n"):
+    for paragraph in NUMBER_SIGN.sub(rf"\1{NO_BREAK}", value).split("\n"):
         lines += textwrap.wrap(paragraph, max(columns, 1), break_on_hyphens=False) or [""]
-    return lines
+    return [line.replace(NO_BREAK, " ") for line in lines]
 
 
 def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
