@@ -34,7 +34,7 @@ from clinic.payments.providers import PaymeTransaction
 from clinic.payments.refunds import given_back_while_open
 from clinic.printing import documents, jobs, routes
 from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
-from clinic.printing.printers import printer_for
+from clinic.printing.routes import printer_for
 from clinic.printing.templates import languages_of
 from clinic.queue import events as queue_events
 from clinic.queue.models import Ticket

@@ -15,7 +15,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
-from clinic.db import dispatch_after_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.printing import jobs, routes, thermal
@@ -201,7 +200,7 @@ def create_printer(session: Session, data: dict) -> Printer:
     # The printers the targets left show their shorter lists on the printers page too.
     for other in _set_targets(session, printer, data["targets"]):
         announce(session, other)
-    _take_waiting_jobs(session, printer, set(data["targets"]))
+    routes.take_waiting_jobs(session, printer, set(data["targets"]))
     announce(session, printer)
     return printer
 
@@ -223,51 +222,9 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
         _to_pdf(session, printer)
     elif any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
         jobs.remake(session, printer)
-    _take_waiting_jobs(session, printer, set(data["targets"]) - set(had))
+    routes.take_waiting_jobs(session, printer, set(data["targets"]) - set(had))
     announce(session, printer)
     return printer
-
-
-def _take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:
-    """The jobs still waiting on other printers for the ``given`` targets come to
-    ``printer``, made for its paper and code page (or as PDFs, when it prints none), each
-    where it stood in the line: a target given to another printer (its own one is away, or
-    the desk has moved) takes its unprinted tickets and receipts with it. A job being sent
-    at this moment stays: it may be on paper already."""
-    if not given:
-        return
-    waiting = session.scalars(
-        select(PrintJob)
-        .where(
-            PrintJob.printer_id.is_not(None),
-            PrintJob.printer_id != printer.id,
-            PrintJob.state == JobState.QUEUED,
-        )
-        .order_by(PrintJob.id)
-    ).all()
-    moved = False
-    for job in waiting:
-        targets = routes.job_targets(session, job)
-        goes_to = printer_for(session, targets)
-        if goes_to is None or goes_to.id != printer.id or not given & set(targets):
-            continue
-        payload = jobs.payload_for(job.document, printer)
-        job.printer_id, job.payload = printer.id, (
-            jobs.with_copy(payload, printer) if job.copy else payload
-        )
-        job.next_attempt_at = job.first_failed_at = None
-        if not jobs.prints_on_paper(printer):
-            job.state = JobState.PDF_ONLY
-        jobs.announce(session, job)
-        moved = True
-    if moved and jobs.prints_on_paper(printer):
-        dispatch_after_commit(
-            session,
-            jobs.DRAIN_TASK,
-            queue=jobs.PRINTING_QUEUE,
-            coalesce=True,
-            printer_id=printer.id,
-        )
 
 
 def _to_pdf(session: Session, printer: Printer) -> None:
@@ -290,21 +247,6 @@ def remove_printer(session: Session, printer_id: int) -> None:
     announce(session, printer, removed=True)
     session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
     session.delete(printer)
-
-
-def printer_for(session: Session, targets: list[str]) -> Printer | None:
-    """The printer of the first of ``targets`` that has one."""
-    rows = dict(
-        session.execute(
-            select(PrinterAssignment.target, PrinterAssignment.printer_id).where(
-                PrinterAssignment.target.in_(targets)
-            )
-        ).all()
-    )
-    for target in targets:
-        if target in rows:
-            return session.get(Printer, rows[target])
-    return None
 
 
 def mark_ready(session: Session, printer: Printer, now) -> None:

@@ -5,11 +5,14 @@ follow them when an administrator gives a target to another printer."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.accounts.models import User
+from clinic.db import dispatch_after_commit
 from clinic.payments.models import CashierShift, Refund
-from clinic.printing.models import JobKind, PrintJob
+from clinic.printing import jobs
+from clinic.printing.models import JobKind, JobState, Printer, PrinterAssignment, PrintJob
 from clinic.queue.models import Ticket
 
 
@@ -41,3 +44,68 @@ def job_targets(session: Session, job: PrintJob) -> list[str]:
     if job.kind in (JobKind.RECEIPT, JobKind.REFUND, JobKind.SHIFT):
         return cashier_targets(job.requested_by)
     return []
+
+
+def printer_for(session: Session, targets: list[str]) -> Printer | None:
+    """The printer of the first of ``targets`` that has one."""
+    rows = dict(
+        session.execute(
+            select(PrinterAssignment.target, PrinterAssignment.printer_id).where(
+                PrinterAssignment.target.in_(targets)
+            )
+        ).all()
+    )
+    for target in targets:
+        if target in rows:
+            return session.get(Printer, rows[target])
+    return None
+
+
+def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:
+    """The jobs still waiting on other printers for the ``given`` targets come to
+    ``printer``, made for its paper and code page (or as PDFs, when it prints none), each
+    where it stood in the line: a target given to another printer (its own one is away, or
+    the desk has moved) takes its unprinted tickets and receipts with it. A job being sent
+    at this moment stays: it may be on paper already."""
+    if not given:
+        return
+    waiting = (
+        PrintJob.printer_id.is_not(None),
+        PrintJob.printer_id != printer.id,
+        PrintJob.state == JobState.QUEUED,
+    )
+    # The printers they wait on are held first, as a printing worker holds its printer's row
+    # while it takes its next job: a job it is taking now is found sending, and stays.
+    sources = select(PrintJob.printer_id).where(*waiting).distinct()
+    session.execute(
+        select(Printer.id).where(Printer.id.in_(sources)).order_by(Printer.id).with_for_update()
+    ).all()
+    waiting = session.scalars(
+        select(PrintJob)
+        .where(*waiting)
+        .order_by(PrintJob.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    moved = False
+    for job in waiting:
+        targets = job_targets(session, job)
+        goes_to = printer_for(session, targets)
+        if goes_to is None or goes_to.id != printer.id or not given & set(targets):
+            continue
+        payload = jobs.payload_for(job.document, printer)
+        job.printer_id, job.payload = printer.id, (
+            jobs.with_copy(payload, printer) if job.copy else payload
+        )
+        job.next_attempt_at = job.first_failed_at = None
+        if not jobs.prints_on_paper(printer):
+            job.state = JobState.PDF_ONLY
+        jobs.announce(session, job)
+        moved = True
+    if moved and jobs.prints_on_paper(printer):
+        dispatch_after_commit(
+            session,
+            jobs.DRAIN_TASK,
+            queue=jobs.PRINTING_QUEUE,
+            coalesce=True,
+            printer_id=printer.id,
+        )

@@ -4,8 +4,10 @@ removed or switched off while a job goes out leaves that job printed or the desk
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
@@ -13,6 +15,7 @@ from clinic.printing.models import JobState, PrintJob
 from tests.printing.conftest import collect, drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.printing.test_printing import _issue, _jobs, _printer, _queue
+from tests.races import wait_for, waits_for_a_lock
 
 
 def test_tickets_waiting_for_an_away_printer_follow_their_queue_to_its_new_printer(
@@ -94,3 +97,43 @@ def test_a_job_going_out_while_its_printer_is_changed_says_whether_it_reached_th
     expected = JobState.PRINTED if reaches_paper else JobState.PDF_ONLY
     assert listed["state"] == expected, listed
     assert len(fake_printer.jobs()) == (1 if reaches_paper else 0)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_a_ticket_a_worker_is_taking_as_its_queue_moves_stays_with_that_worker(
+    client, runtime, fake_printer
+):
+    """The printing worker takes the head ticket (it holds its printer's row and marks the
+    ticket sending) at the moment the administrator gives the queue to another printer: the
+    move waits for it, and leaves that ticket to the printer it is being sent to, so it does
+    not come out of the new printer as well."""
+    queue_id = _queue(runtime)
+    old = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    new = client.post("/api/v1/printing/printers", json={"name": "B", "kind": "pdf"}).get_json()
+    _issue(client, queue_id)
+    _issue(client, queue_id)
+    collect(runtime)
+    head, behind = sorted(j["id"] for j in _jobs(client, queue_id))
+    pids, answers = [], []
+
+    def administrator():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            registry.update_printer(s, new["id"], {"targets": [f"queue:{queue_id}"]})
+        answers.append("moved")
+
+    with runtime.db.transaction() as worker:  # as spooler.drain takes its head job
+        assert spooler._lease(worker, old["id"], "worker-1", 30)
+        taken = spooler.head_job(worker, old["id"])
+        assert taken.id == head
+        taken.state = JobState.SENDING
+        worker.flush()
+        moving = threading.Thread(target=administrator)
+        moving.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the administrator")
+    moving.join(30)
+    assert answers == ["moved"]
+    assert [(job(runtime, i).printer_id, job(runtime, i).state) for i in (head, behind)] == [
+        (old["id"], JobState.SENDING),
+        (new["id"], JobState.PDF_ONLY),
+    ]

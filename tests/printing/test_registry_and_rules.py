@@ -22,7 +22,7 @@ from clinic.printing import documents, intake
 from clinic.printing import jobs as print_jobs
 from clinic.printing import pdfs
 from clinic.printing import printers as registry
-from clinic.printing import spooler, thermal
+from clinic.printing import routes, spooler, thermal
 from clinic.printing.access import may_follow
 from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
@@ -141,7 +141,7 @@ def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, runtime
     assert made.status_code == 201
     assert made.get_json()["targets"] == ["cashier:amina"]
     with runtime.db.session() as s:
-        found = registry.printer_for(s, ["cashier:amina", "receipts"])
+        found = routes.printer_for(s, ["cashier:amina", "receipts"])
         assert found is not None and found.id == made.get_json()["id"]
     moved = client.patch(
         f"/api/v1/printing/printers/{made.get_json()['id']}", json={"targets": ["cashier:BOBUR"]}
