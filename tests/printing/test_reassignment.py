@@ -9,9 +9,11 @@ import threading
 import pytest
 from sqlalchemy import text, update
 
+from clinic.printing import documents
+from clinic.printing import jobs as print_jobs
 from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
-from clinic.printing.models import JobState, PrintJob
+from clinic.printing.models import JobKind, JobState, PrintJob
 from tests.printing.conftest import collect, drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.printing.test_printing import _issue, _jobs, _printer, _queue
@@ -137,3 +139,41 @@ def test_a_ticket_a_worker_is_taking_as_its_queue_moves_stays_with_that_worker(
         (old["id"], JobState.SENDING),
         (new["id"], JobState.PDF_ONLY),
     ]
+
+
+def test_a_cashiers_waiting_receipts_follow_her_desk_and_other_desks_jobs_stay(client, runtime):
+    made = {}
+    for name, target in (("Касса 1", "cashier:kassir1"), ("Касса 2", "cashier:kassir2")):
+        body = {"name": name, "host": "127.0.0.1", "port": 9, "targets": [target]}
+        made[name] = client.post("/api/v1/printing/printers", json=body).get_json()
+    document = documents.test_page("Касса", "02.12.2026 10:00", ("ru", "uz"))
+    with runtime.db.transaction() as s:
+        waiting = {
+            cashier: print_jobs.create_job(
+                s,
+                kind=JobKind.RECEIPT,
+                scope=print_jobs.CASHIER_SCOPE,
+                document=document,
+                printer=registry.get_printer(s, made[name]["id"]),
+                requested_by=cashier,
+            ).id
+            for cashier, name in (("kassir1", "Касса 1"), ("kassir2", "Касса 2"))
+        }
+    # Kassir 1 sits at the second desk today: its printer prints for her too.
+    changed = client.patch(
+        f"/api/v1/printing/printers/{made['Касса 2']['id']}",
+        json={"targets": ["cashier:kassir1", "cashier:kassir2"]},
+    )
+    assert changed.status_code == 200
+    assert {c: job(runtime, i).printer_id for c, i in waiting.items()} == {
+        "kassir1": made["Касса 2"]["id"],
+        "kassir2": made["Касса 2"]["id"],
+    }
+    # Given back to the first desk's printer: her receipt goes back with it, not kassir2's.
+    client.patch(
+        f"/api/v1/printing/printers/{made['Касса 1']['id']}", json={"targets": ["cashier:kassir1"]}
+    )
+    assert {c: job(runtime, i).printer_id for c, i in waiting.items()} == {
+        "kassir1": made["Касса 1"]["id"],
+        "kassir2": made["Касса 2"]["id"],
+    }
