@@ -164,19 +164,6 @@ def test_long_texts_wrap_at_words_within_the_paper_and_no_label_is_cut(paper_mm)
     assert " ".join(title[start:]).startswith(LONG_SERVICE)
 
 
-@pytest.mark.parametrize("code_page", ["CP866", "CP1251"])
-def test_a_receipts_number_stays_beside_its_number_sign(code_page):
-    # 58 mm: "Чек возврата / Qaytarish cheki №" fills the line; the number goes with its sign.
-    values = {"clinic": CLINIC, "number": "26-0000001-R1", "created_at": "02.12.2026 10:00",
-              "amount": 5_000_000, "method": "cash", "actor": "Каримова",
-              "reason": "-"}  # fmt: skip
-    payload = thermal.render(
-        documents.refund(values, ("ru", "uz")), paper_mm=58, code_page=code_page
-    )
-    lines = _printed_lines(payload, code_page.lower())
-    assert "№ 26-0000001-R1" in lines and "\xa0" not in "".join(lines)
-
-
 def test_an_80_mm_printer_whose_profile_holds_42_characters_a_line_gets_lines_of_42():
     # An Epson TM-T88V's head prints 42 letters across 80 mm paper: a line of 48 would run
     # over and break where the printer runs out of room, the amounts off the right edge.
