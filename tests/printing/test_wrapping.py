@@ -1,11 +1,14 @@
 """Words and numbers kept whole on the paper: a receipt's number beside its "№", and a
-ticket's big number narrower rather than cut."""
+ticket's big number narrower rather than cut, on the printer and in the PDF."""
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from clinic.printing import documents, thermal
+import pytest
+from pypdf import PdfReader
+
+from clinic.printing import documents, pdfs, thermal
 from tests.printing.test_delivery_and_layout import CLINIC, _printed_lines
 
 
@@ -32,3 +35,14 @@ def test_a_tickets_big_number_is_never_cut_on_58_mm():
         assert spelled in _printed_lines(payload, "cp437")
         # GS ! : as tall as ever (4), narrower only when it would not fit.
         assert b"\x1d!" + size in payload
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_a_tickets_big_number_is_whole_in_its_pdf(paper_mm):
+    # The widest Cyrillic letters and four digits: wider than a 58 mm roll in the big type.
+    values = {"clinic": CLINIC, "department": ["Терапия"], "room": "1", "ahead": 0,
+              "issued_at": "02.12.2026 09:00", "url": "https://clinic.uz/t/x"}  # fmt: skip
+    ticket = documents.ticket({**values, "code": "ШЩЖ-1234"}, ["ru"])
+    pdf = pdfs.render(ticket, "roll", paper_mm=paper_mm)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "\nШЩЖ-1234\n" in text
