@@ -69,20 +69,20 @@ def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> No
     at this moment stays: it may be on paper already."""
     if not given:
         return
-    waiting = (
+    elsewhere = (
         PrintJob.printer_id.is_not(None),
         PrintJob.printer_id != printer.id,
         PrintJob.state == JobState.QUEUED,
     )
     # The printers they wait on are held first, as a printing worker holds its printer's row
     # while it takes its next job: a job it is taking now is found sending, and stays.
-    sources = select(PrintJob.printer_id).where(*waiting).distinct()
+    sources = select(PrintJob.printer_id).where(*elsewhere).distinct()
     session.execute(
         select(Printer.id).where(Printer.id.in_(sources)).order_by(Printer.id).with_for_update()
     ).all()
     waiting = session.scalars(
         select(PrintJob)
-        .where(*waiting)
+        .where(*elsewhere)
         .order_by(PrintJob.id)
         .execution_options(populate_existing=True)
     ).all()
