@@ -141,6 +141,25 @@ def remake(session: Session, printer: Printer) -> None:
             job.payload = with_copy(payload, printer) if job.copy else payload
 
 
+def try_now(session: Session, printer: Printer) -> None:
+    """The printer's jobs waiting out a pause between attempts are tried again at once: its
+    address has been corrected, and the desk should not wait up to half a minute more for
+    what may print now."""
+    waiting = session.scalars(
+        select(PrintJob).where(
+            PrintJob.printer_id == printer.id,
+            PrintJob.state == JobState.QUEUED,
+            PrintJob.next_attempt_at.is_not(None),
+        )
+    ).all()
+    for job in waiting:
+        job.next_attempt_at = None
+    if waiting:
+        dispatch_after_commit(
+            session, DRAIN_TASK, queue=PRINTING_QUEUE, coalesce=True, printer_id=printer.id
+        )
+
+
 def with_copy(payload: bytes, printer: Printer | None) -> bytes:
     if printer is None:
         return thermal.with_copy_mark(payload)

@@ -220,8 +220,11 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
             announce(session, other)
     if not printer.active or printer.kind != PrinterKind.NETWORK:
         _to_pdf(session, printer)
-    elif any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
-        jobs.remake(session, printer)
+    else:
+        if any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
+            jobs.remake(session, printer)
+        if any(current[f] != getattr(printer, f) for f in ("host", "port")):
+            jobs.try_now(session, printer)
     routes.take_waiting_jobs(session, printer, set(data["targets"]) - set(had))
     announce(session, printer)
     return printer

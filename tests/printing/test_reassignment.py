@@ -5,15 +5,18 @@ removed or switched off while a job goes out leaves that job printed or the desk
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
 
+from clinic.base import utcnow
 from clinic.printing import documents
 from clinic.printing import jobs as print_jobs
 from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
 from clinic.printing.models import JobKind, JobState, PrintJob
+from clinic.printing.spooler import MAX_PAUSE
 from tests.printing.conftest import collect, drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.printing.test_printing import _issue, _jobs, _printer, _queue
@@ -177,3 +180,26 @@ def test_a_cashiers_waiting_receipts_follow_her_desk_and_other_desks_jobs_stay(c
         "kassir1": made["Касса 1"]["id"],
         "kassir2": made["Касса 2"]["id"],
     }
+
+
+def test_a_printers_corrected_address_prints_its_waiting_tickets_at_once(
+    client, runtime, fake_printer, clinic_profile
+):
+    """Registered at a wrong port, the printer refused; its ticket waits out a pause of up to
+    30 s between attempts. The administrator corrects the port: the ticket goes now."""
+    queue_id = _queue(runtime)
+    wrong = FakePrinter()
+    wrong.down()
+    printer = _printer(client, wrong, targets=[f"queue:{queue_id}"])
+    _issue(client, queue_id)
+    collect(runtime)
+    assert drain(runtime, printer["id"])["retry_in"] > 0
+    with runtime.db.transaction() as s:  # well into the longest pause
+        s.execute(update(PrintJob).values(next_attempt_at=utcnow() + timedelta(seconds=MAX_PAUSE)))
+    assert drain(runtime, printer["id"]) == {"printed": 0, "retry_in": None}
+    fixed = client.patch(
+        f"/api/v1/printing/printers/{printer['id']}", json={"port": fake_printer.port}
+    )
+    assert fixed.status_code == 200
+    assert drain(runtime, printer["id"]) == {"printed": 1, "retry_in": None}
+    assert len(fake_printer.jobs()) == 1
