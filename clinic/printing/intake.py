@@ -262,7 +262,11 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "payments": data["payments"],
         "refunds": refunds_before_paid(session, settings, invoice),
         "fiscal": fiscal_of(session, data["invoice_id"]),
-        "cashier": staff_name(session, data.get("requested_by") or ""),
+        # Who took the payment (a reprint names her too, whoever asks for it): the one who
+        # asked for the print for an invoice not paid in full yet.
+        "cashier": staff_name(
+            session, (invoice.paid_by if invoice else None) or data.get("requested_by") or ""
+        ),
     }
 
 
