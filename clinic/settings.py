@@ -346,10 +346,11 @@ class Settings:
             provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
             print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
-            # Longer than a job's longest send (connecting, sending and the printer reading it
-            # may each take the timeout): a live worker's hold never lapses mid-job.
+            # Longer than a job's longest send (connecting, the paper question a printer out
+            # of paper is asked first, sending and the printer reading the job may each take
+            # the timeout): a live worker's hold never lapses mid-job.
             print_lease_seconds=max(
-                3 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
+                4 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
             web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
             web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),

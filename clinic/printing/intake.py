@@ -29,12 +29,12 @@ from clinic.base import utcnow
 from clinic.events.models import OutboxEvent
 from clinic.payments import events as payment_events
 from clinic.payments import fiscal
-from clinic.payments.models import CashierShift, Invoice, Payment, Refund
+from clinic.payments.models import Invoice, Payment, Refund
 from clinic.payments.providers import PaymeTransaction
 from clinic.payments.refunds import given_back_while_open
-from clinic.printing import documents, jobs
+from clinic.printing import documents, jobs, routes
 from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
-from clinic.printing.printers import printer_for
+from clinic.printing.routes import printer_for
 from clinic.printing.templates import languages_of
 from clinic.queue import events as queue_events
 from clinic.queue.models import Ticket
@@ -141,12 +141,12 @@ def ticket_data(session: Session, settings: Settings, ticket: Ticket, languages)
 
 
 def reprint_printer(session: Session, job: PrintJob):
-    """Where a reprint of ``job`` goes: a queue ticket's to the printer its queue has now (a
-    printer set up since, or another one); any other job's to its own printer."""
+    """Where a reprint or a retry of ``job`` goes: a queue ticket's to the printer its queue
+    has now (a printer set up since, or another one); any other job's to its own printer."""
     if job.kind == JobKind.TICKET and job.subject_id:
         ticket = session.get(Ticket, job.subject_id)
         if ticket is not None:
-            return printer_for(session, [f"queue:{ticket.queue_id}", "tickets"])
+            return printer_for(session, routes.ticket_targets(ticket.queue_id))
     return session.get(Printer, job.printer_id) if job.printer_id else None
 
 
@@ -167,7 +167,7 @@ def _ticket_job(session: Session, settings: Settings, data: dict, source) -> int
     ticket = session.get(Ticket, data["ticket_id"])
     if ticket is None:  # pragma: no cover - tickets are never deleted; a guard for old rows
         return 0
-    printer = printer_for(session, [f"queue:{ticket.queue_id}", "tickets"])
+    printer = printer_for(session, routes.ticket_targets(ticket.queue_id))
     languages = languages_of(printer.languages if printer else "")
     values = ticket_data(session, settings, ticket, languages)
     jobs.create_job(
@@ -186,7 +186,7 @@ def _ticket_job(session: Session, settings: Settings, data: dict, source) -> int
 
 
 def _cashier_printer(session: Session, username: str):
-    return printer_for(session, [f"cashier:{username}", "receipts"] if username else ["receipts"])
+    return printer_for(session, routes.cashier_targets(username))
 
 
 def fiscal_of(session: Session, invoice_id: int) -> dict | None:
@@ -262,7 +262,11 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "payments": data["payments"],
         "refunds": refunds_before_paid(session, settings, invoice),
         "fiscal": fiscal_of(session, data["invoice_id"]),
-        "cashier": staff_name(session, data.get("requested_by") or ""),
+        # Who took the payment (a reprint names her too, whoever asks for it): the one who
+        # asked for the print for an invoice not paid in full yet.
+        "cashier": staff_name(
+            session, (invoice.paid_by if invoice else None) or data.get("requested_by") or ""
+        ),
     }
 
 
@@ -313,15 +317,6 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
     return 1
 
 
-def _refund_desk(session: Session, refund: dict) -> str:
-    """Whose desk the refund was given at: the cashier of the shift the cash left (a manager
-    giving it back from that drawer stands at that desk), else whoever gave it."""
-    row = session.get(Refund, refund["id"])
-    shift = session.get(CashierShift, row.shift_id) if row is not None and row.shift_id else None
-    cashier = session.get(User, shift.cashier_id) if shift is not None else None
-    return cashier.username if cashier is not None else refund["actor"]
-
-
 def _refunded_method(session: Session, refund: dict) -> str | None:
     """How the money went back: the way the refunded payment came in (cash from the drawer,
     to the card)."""
@@ -331,7 +326,7 @@ def _refunded_method(session: Session, refund: dict) -> str | None:
 
 def _refund_job(session: Session, settings: Settings, data: dict, source) -> int:
     refund = data["refund"]
-    printer = _cashier_printer(session, _refund_desk(session, refund))
+    printer = _cashier_printer(session, routes.refund_desk(session, refund["id"], refund["actor"]))
     languages = languages_of(printer.languages if printer else "")
     values = {
         "clinic": clinic_requisites(session),

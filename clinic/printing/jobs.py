@@ -141,23 +141,47 @@ def remake(session: Session, printer: Printer) -> None:
             job.payload = with_copy(payload, printer) if job.copy else payload
 
 
+def try_now(session: Session, printer: Printer) -> None:
+    """The printer's jobs waiting out a pause between attempts are tried again at once: its
+    address has been corrected, and the desk should not wait up to half a minute more for
+    what may print now."""
+    waiting = session.scalars(
+        select(PrintJob).where(
+            PrintJob.printer_id == printer.id,
+            PrintJob.state == JobState.QUEUED,
+            PrintJob.next_attempt_at.is_not(None),
+        )
+    ).all()
+    for job in waiting:
+        job.next_attempt_at = None
+    if waiting:
+        dispatch_after_commit(
+            session, DRAIN_TASK, queue=PRINTING_QUEUE, coalesce=True, printer_id=printer.id
+        )
+
+
 def with_copy(payload: bytes, printer: Printer | None) -> bytes:
     if printer is None:
         return thermal.with_copy_mark(payload)
     return thermal.with_copy_mark(payload, profile=printer.profile, code_page=printer.code_page)
 
 
-def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
-    """Send a failed job's bytes again, as a new job behind the printer's queued ones; once:
-    a second desk pressing Retry at the same moment waits for the first one's retry (the
-    failed job's row is locked) and is refused, so the paper does not come out twice."""
+_ITS_OWN = object()
+
+
+def retry_job(session: Session, job_id: int, *, actor: str, printer=_ITS_OWN) -> PrintJob:
+    """Send a failed job's bytes again, as a new job behind the printer's queued ones (on
+    ``printer`` when given: made for it, unless it prints them the same); once: a second desk
+    pressing Retry at the same moment waits for the first one's retry (the failed job's row
+    is locked) and is refused, so the paper does not come out twice."""
     job = get_job(session, job_id)
     session.refresh(job, with_for_update=True)
     if job.state != JobState.FAILED:
         raise Conflict("only a failed print job is retried", code="not_failed")
     if session.scalar(select(PrintJob.id).where(PrintJob.retry_of_id == job.id).limit(1)):
         raise Conflict("this job has been retried already: retry that one", code="retried")
-    printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    if printer is _ITS_OWN:
+        printer = session.get(Printer, job.printer_id) if job.printer_id else None
     return create_job(
         session,
         kind=job.kind,
@@ -172,9 +196,6 @@ def retry_job(session: Session, job_id: int, *, actor: str) -> PrintJob:
         requested_by=actor,
         retry_of=job,
     )
-
-
-_ITS_OWN = object()
 
 
 def reprint_job(

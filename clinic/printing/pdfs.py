@@ -49,6 +49,7 @@ def _draw(pdf, document: dict, base: int, copy: bool):
         if kind == "text":
             size = block["size"]
             pdf.set_font(FAMILY, "B" if block["bold"] else "", base * (size if size < 4 else 3))
+            _fit_words(pdf, block["text"], width, base)
             align = {"left": "L", "center": "C", "right": "R"}[block["align"]]
             pdf.multi_cell(
                 width,
@@ -73,6 +74,16 @@ def _draw(pdf, document: dict, base: int, copy: bool):
                 pdf.add_page()
             pdf.image(image, x=pdf.l_margin + (width - side) / 2, w=side, h=side)
     return pdf
+
+
+def _fit_words(pdf, text: str, width: float, base: int) -> None:
+    """Large letters made smaller (not below ``base``) until the widest word of ``text``
+    fits the line: a ticket's number such as "ШЖ-1234" on a 58 mm roll is printed whole,
+    not broken in the middle of its digits."""
+    room = width - 2 * pdf.c_margin
+    widest = max(text.split(), key=pdf.get_string_width, default="")
+    while pdf.font_size_pt > base and pdf.get_string_width(widest) > room:
+        pdf.set_font_size(pdf.font_size_pt - 1)
 
 
 def _pair(pdf, left: str, right: str, width: float, base: int) -> None:

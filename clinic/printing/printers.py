@@ -14,10 +14,11 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from clinic.accounts.models import User
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
-from clinic.printing import jobs, thermal
+from clinic.printing import jobs, routes, thermal
 from clinic.printing.events import PRINTER_CHANGED
 from clinic.printing.models import (
     JobState,
@@ -35,18 +36,24 @@ TARGET_RE = re.compile(r"^(queue:[1-9][0-9]{0,8}|tickets|receipts|cashier:[A-Za-
 CODE_PAGES = ("CP866", "CP1251", "CP437")
 FIELDS = ("name", "kind", "host", "port", "profile", "code_page", "paper_mm", "languages", "active")
 HOST_NAME_RE = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+    r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
+# A name whose last part is all digits is a mistyped address (999.1.1.1, 192.168.1), not a
+# name a resolver would find.
+NUMERIC_NAME_RE = re.compile(r"(.*\.)?[0-9]+\.?")
 
 
 def is_host(value: str) -> bool:
-    """An IP address or a host name the printing worker can resolve (no port, no scheme)."""
+    """An IP address or a host name the printing worker can resolve (no port, no scheme,
+    nothing around it): not the "any" address, a broadcast or a multicast one, which no
+    printer has."""
     try:
-        ipaddress.ip_address(value)
-        return True
+        address = ipaddress.ip_address(value)
     except ValueError:
-        return bool(HOST_NAME_RE.match(value))
+        return bool(HOST_NAME_RE.fullmatch(value)) and not NUMERIC_NAME_RE.fullmatch(value)
+    broadcast = address == ipaddress.IPv4Address("255.255.255.255")
+    return not (address.is_unspecified or address.is_multicast or broadcast)
 
 
 def get_printer(session: Session, printer_id: int) -> Printer:
@@ -113,8 +120,9 @@ def _check(data: dict) -> None:
         errors.update(thermal.setup_errors(data["profile"], data["code_page"]))
     if data["paper_mm"] not in (58, 80):
         errors["paper_mm"] = ["58 or 80"]
-    if "+".join(languages_of(data["languages"])) != data["languages"]:
-        errors["languages"] = ["ru, uz or en, joined by +: ru+uz"]
+    chosen = languages_of(data["languages"])
+    if "+".join(chosen) != data["languages"] or len(set(chosen)) != len(chosen):
+        errors["languages"] = ["ru, uz or en, each once, joined by +: ru+uz"]
     bad = [t for t in data["targets"] if not TARGET_RE.match(t)]
     if bad:
         errors["targets"] = [f"not a target: {', '.join(bad)}"]
@@ -122,16 +130,27 @@ def _check(data: dict) -> None:
         raise ValidationFailed("the printer's settings are not valid", errors=errors)
 
 
-def _check_queues(session: Session, targets: list[str]) -> None:
-    """Refuse a ``queue:<id>`` target of no queue: its printer would never print a ticket."""
+def _check_named(session: Session, targets: list[str]) -> None:
+    """Refuse a target naming nothing: a ``queue:<id>`` of no queue, its printer would never
+    print a ticket; a ``cashier:<username>`` of no account (a mistyped name), whose printer
+    would never print a receipt while the cashier's went elsewhere."""
     wanted = {int(t[6:]) for t in targets if t.startswith("queue:")}
     known = set(session.scalars(select(Queue.id).where(Queue.id.in_(wanted)))) if wanted else set()
-    missing = [f"queue:{queue_id}" for queue_id in sorted(wanted - known)]
-    if missing:
-        raise ValidationFailed(
-            "the printer's settings are not valid",
-            errors={"targets": [f"no such queue: {', '.join(missing)}"]},
-        )
+    errors = []
+    if wanted - known:
+        missing = ", ".join(f"queue:{queue_id}" for queue_id in sorted(wanted - known))
+        errors.append(f"no such queue: {missing}")
+    names = {t[8:] for t in targets if t.startswith("cashier:")}
+    known_names = (
+        set(session.scalars(select(User.username).where(User.username.in_(names))))
+        if names
+        else set()
+    )
+    if names - known_names:
+        missing = ", ".join(f"cashier:{name}" for name in sorted(names - known_names))
+        errors.append(f"no such user: {missing}")
+    if errors:
+        raise ValidationFailed("the printer's settings are not valid", errors={"targets": errors})
 
 
 def _normalized(data: dict) -> dict:
@@ -185,7 +204,7 @@ DEFAULTS = {
 def create_printer(session: Session, data: dict) -> Printer:
     data = _normalized({**DEFAULTS, **data})
     _check(data)
-    _check_queues(session, data["targets"])
+    _check_named(session, data["targets"])
     _name_taken(session, data["name"], None)
     printer = Printer(**{f: data[f] for f in FIELDS})
     session.add(printer)
@@ -193,6 +212,7 @@ def create_printer(session: Session, data: dict) -> Printer:
     # The printers the targets left show their shorter lists on the printers page too.
     for other in _set_targets(session, printer, data["targets"]):
         announce(session, other)
+    routes.take_waiting_jobs(session, printer, set(data["targets"]))
     announce(session, printer)
     return printer
 
@@ -200,9 +220,10 @@ def create_printer(session: Session, data: dict) -> Printer:
 def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     printer = get_printer(session, printer_id)
     current = {f: getattr(printer, f) for f in FIELDS}
-    data = _normalized({**current, "targets": targets_of(session, printer.id), **changes})
+    had = targets_of(session, printer.id)
+    data = _normalized({**current, "targets": had, **changes})
     _check(data)
-    _check_queues(session, changes.get("targets") or [])
+    _check_named(session, data["targets"] if "targets" in changes else [])
     _name_taken(session, data["name"], printer.id)
     for f in FIELDS:
         setattr(printer, f, data[f])
@@ -211,8 +232,12 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
             announce(session, other)
     if not printer.active or printer.kind != PrinterKind.NETWORK:
         _to_pdf(session, printer)
-    elif any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
-        jobs.remake(session, printer)
+    else:
+        if any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
+            jobs.remake(session, printer)
+        if any(current[f] != getattr(printer, f) for f in ("host", "port")):
+            jobs.try_now(session, printer)
+    routes.take_waiting_jobs(session, printer, set(data["targets"]) - set(had))
     announce(session, printer)
     return printer
 
@@ -237,21 +262,6 @@ def remove_printer(session: Session, printer_id: int) -> None:
     announce(session, printer, removed=True)
     session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))
     session.delete(printer)
-
-
-def printer_for(session: Session, targets: list[str]) -> Printer | None:
-    """The printer of the first of ``targets`` that has one."""
-    rows = dict(
-        session.execute(
-            select(PrinterAssignment.target, PrinterAssignment.printer_id).where(
-                PrinterAssignment.target.in_(targets)
-            )
-        ).all()
-    )
-    for target in targets:
-        if target in rows:
-            return session.get(Printer, rows[target])
-    return None
 
 
 def mark_ready(session: Session, printer: Printer, now) -> None:

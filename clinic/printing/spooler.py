@@ -138,9 +138,16 @@ def drain(
         with sessionmaker() as session, session.begin():
             job = session.get(PrintJob, job_id)
             printer = session.get(Printer, printer_id)
-            if printer is None:  # removed meanwhile: its jobs are PDFs now
-                return {"printed": printed, "retry_in": None}
             now = utcnow()
+            if printer is None or job.state == JobState.PDF_ONLY:
+                # Removed, switched off or made "PDF only" while the job went out: its jobs
+                # are the desk's PDFs now, but one that reached the paper is printed (its PDF
+                # printed again would be a second paper, unmarked).
+                if error is None and job.state == JobState.PDF_ONLY:
+                    job.state, job.printed_at = JobState.PRINTED, now
+                    print_jobs.announce(session, job)
+                    printed += 1
+                return {"printed": printed, "retry_in": None}
             if error is None:
                 job.state, job.printed_at, job.next_attempt_at = JobState.PRINTED, now, None
                 printers.mark_ready(session, printer, now)

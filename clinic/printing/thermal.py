@@ -122,13 +122,20 @@ def _printer(profile: str, code_page: str) -> Dummy:
     return printer
 
 
+# A number sign and its number are one word to the wrapping ("№" alone at a line's end, its
+# number on the next, reads as two things): a no-break space, in each of the code pages,
+# which the paper gets as a plain one.
+NUMBER_SIGN = re.compile(r"(№|\bNo) (?=\S)")
+NO_BREAK = "\xa0"
+
+
 def wrap(value: str, columns: int) -> list[str]:
     """``value`` in lines of at most ``columns`` characters, broken between words (a word
-    longer than a line is cut)."""
+    longer than a line is cut), never between "№" and its number."""
     lines: list[str] = []
-    for paragraph in value.split("\n"):
+    for paragraph in NUMBER_SIGN.sub(rf"\1{NO_BREAK}", value).split("\n"):
         lines += textwrap.wrap(paragraph, max(columns, 1), break_on_hyphens=False) or [""]
-    return lines
+    return [line.replace(NO_BREAK, " ") for line in lines]
 
 
 def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
@@ -194,6 +201,18 @@ def _qr(printer: Dummy, data: str) -> None:
     printer.qr(data, size=size, native=False, center=known)
 
 
+def _fitting_width(value: str, columns: int, size: int) -> int:
+    """How wide (1 to ``size`` times) the letters of ``value`` are printed: ``size`` times,
+    narrower when a word of it would not fit on a line of letters that wide (a ticket's
+    number spelled in Latin letters, "O'QG'-123", is nine letters where four-times-wide
+    letters hold eight on 58 mm): the word is printed whole, as tall, never cut."""
+    longest = max((len(word) for word in value.split()), default=0)
+    width = size
+    while width > 1 and longest > columns // width:
+        width -= 1
+    return width
+
+
 def render(document: dict, *, profile: str = "default", code_page: str = "CP866", paper_mm=80):
     """The ESC/POS bytes that print ``document`` (see :mod:`clinic.printing.documents`)."""
     columns = columns_of(profile, paper_mm)
@@ -202,17 +221,18 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
         kind = block["t"]
         if kind == "text":
             size = block["size"]
+            value = printable(block["text"], code_page)
+            width = _fitting_width(value, columns, size)
             printer.set(
                 align=block["align"],
                 bold=block["bold"],
                 custom_size=size > 1,
-                width=size,
+                width=width,
                 height=size,
             )
-            value = printable(block["text"], code_page)
-            # Wrapped here, between words: a line of letters ``size`` times as wide holds
-            # ``size`` times fewer of them (a heading of the test page on 58 mm).
-            printer.text("\n".join(wrap(value, columns // size)) + "\n")
+            # Wrapped here, between words: a line of letters ``width`` times as wide holds
+            # ``width`` times fewer of them (a heading of the test page on 58 mm).
+            printer.text("\n".join(wrap(value, columns // width)) + "\n")
             printer.set_with_default()
         elif kind == "pair":
             left, right = printable(block["left"], code_page), printable(block["right"], code_page)

@@ -22,7 +22,7 @@ from clinic.printing import documents, intake
 from clinic.printing import jobs as print_jobs
 from clinic.printing import pdfs
 from clinic.printing import printers as registry
-from clinic.printing import spooler, thermal
+from clinic.printing import routes, spooler, thermal
 from clinic.printing.access import may_follow
 from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
@@ -132,8 +132,9 @@ def test_a_printer_is_named_by_its_trimmed_name_and_never_by_blanks(client):
     assert sorted(names) == ["Kassa 1", "Kassa 2"]
 
 
-def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, runtime):
+def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, client_as, runtime):
     # Usernames are kept in lower case: "Amina" at sign-in is amina, and so is her desk.
+    client_as("cashier", "amina"), client_as("cashier", "bobur")
     made = client.post(
         "/api/v1/printing/printers",
         json={"name": "Kassa", "kind": "pdf", "targets": ["cashier:Amina"]},
@@ -141,7 +142,7 @@ def test_a_cashier_target_names_the_cashier_as_sign_in_knows_her(client, runtime
     assert made.status_code == 201
     assert made.get_json()["targets"] == ["cashier:amina"]
     with runtime.db.session() as s:
-        found = registry.printer_for(s, ["cashier:amina", "receipts"])
+        found = routes.printer_for(s, ["cashier:amina", "receipts"])
         assert found is not None and found.id == made.get_json()["id"]
     moved = client.patch(
         f"/api/v1/printing/printers/{made.get_json()['id']}", json={"targets": ["cashier:BOBUR"]}

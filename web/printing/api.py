@@ -168,9 +168,12 @@ def get_job(job_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema)
 def retry_job(job_id: int):
-    """Send a failed job to its printer again (409 ``not_failed`` for any other)."""
+    """Send a failed job to its printer again, a ticket to the printer its queue has now
+    (409 ``not_failed`` for any other)."""
     session, job = _job(job_id)
-    again = jobs.retry_job(session, job.id, actor=_actor())
+    again = jobs.retry_job(
+        session, job.id, actor=_actor(), printer=intake.reprint_printer(session, job)
+    )
     session.commit()
     return jobs.job_as_dict(session, again)
 

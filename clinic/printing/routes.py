@@ -1,0 +1,111 @@
+"""Which targets a document prints for, in the order they are looked up: a ticket its
+queue's printer, else the one for every ticket; a cashier's document her desk's printer,
+else the one for every other receipt. Jobs are made where these lead, and jobs still waiting
+follow them when an administrator gives a target to another printer."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.accounts.models import User
+from clinic.db import dispatch_after_commit
+from clinic.payments.models import CashierShift, Refund
+from clinic.printing import jobs
+from clinic.printing.models import JobKind, JobState, Printer, PrinterAssignment, PrintJob
+from clinic.queue.models import Ticket
+
+
+def ticket_targets(queue_id: int) -> list[str]:
+    return [f"queue:{queue_id}", "tickets"]
+
+
+def cashier_targets(username: str) -> list[str]:
+    return [f"cashier:{username}", "receipts"] if username else ["receipts"]
+
+
+def refund_desk(session: Session, refund_id: int, actor: str) -> str:
+    """Whose desk a refund was given at: the cashier of the shift the cash left (a manager
+    giving it back from that drawer stands at that desk), else whoever gave it."""
+    row = session.get(Refund, refund_id)
+    shift = session.get(CashierShift, row.shift_id) if row is not None and row.shift_id else None
+    cashier = session.get(User, shift.cashier_id) if shift is not None else None
+    return cashier.username if cashier is not None else actor
+
+
+def job_targets(session: Session, job: PrintJob) -> list[str]:
+    """The targets ``job`` prints for, as when it was made (none for a test page, which is
+    for its printer)."""
+    if job.kind == JobKind.TICKET:
+        ticket = session.get(Ticket, job.subject_id) if job.subject_id else None
+        return ticket_targets(ticket.queue_id) if ticket is not None else []
+    if job.kind == JobKind.REFUND and job.subject_id:
+        return cashier_targets(refund_desk(session, job.subject_id, job.requested_by))
+    if job.kind in (JobKind.RECEIPT, JobKind.REFUND, JobKind.SHIFT):
+        return cashier_targets(job.requested_by)
+    return []
+
+
+def printer_for(session: Session, targets: list[str]) -> Printer | None:
+    """The printer of the first of ``targets`` that has one."""
+    rows = dict(
+        session.execute(
+            select(PrinterAssignment.target, PrinterAssignment.printer_id).where(
+                PrinterAssignment.target.in_(targets)
+            )
+        ).all()
+    )
+    for target in targets:
+        if target in rows:
+            return session.get(Printer, rows[target])
+    return None
+
+
+def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:
+    """The jobs still waiting on other printers for the ``given`` targets come to
+    ``printer``, made for its paper and code page (or as PDFs, when it prints none), each
+    where it stood in the line: a target given to another printer (its own one is away, or
+    the desk has moved) takes its unprinted tickets and receipts with it. A job being sent
+    at this moment stays: it may be on paper already."""
+    if not given:
+        return
+    elsewhere = (
+        PrintJob.printer_id.is_not(None),
+        PrintJob.printer_id != printer.id,
+        PrintJob.state == JobState.QUEUED,
+    )
+    # The printers they wait on are held first, as a printing worker holds its printer's row
+    # while it takes its next job: a job it is taking now is found sending, and stays.
+    sources = select(PrintJob.printer_id).where(*elsewhere).distinct()
+    session.execute(
+        select(Printer.id).where(Printer.id.in_(sources)).order_by(Printer.id).with_for_update()
+    ).all()
+    waiting = session.scalars(
+        select(PrintJob)
+        .where(*elsewhere)
+        .order_by(PrintJob.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    moved = False
+    for job in waiting:
+        targets = job_targets(session, job)
+        goes_to = printer_for(session, targets)
+        if goes_to is None or goes_to.id != printer.id or not given & set(targets):
+            continue
+        payload = jobs.payload_for(job.document, printer)
+        job.printer_id, job.payload = printer.id, (
+            jobs.with_copy(payload, printer) if job.copy else payload
+        )
+        job.next_attempt_at = job.first_failed_at = None
+        if not jobs.prints_on_paper(printer):
+            job.state = JobState.PDF_ONLY
+        jobs.announce(session, job)
+        moved = True
+    if moved and jobs.prints_on_paper(printer):
+        dispatch_after_commit(
+            session,
+            jobs.DRAIN_TASK,
+            queue=jobs.PRINTING_QUEUE,
+            coalesce=True,
+            printer_id=printer.id,
+        )

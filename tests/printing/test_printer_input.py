@@ -1,0 +1,73 @@
+"""What the printer registry refuses: settings the printing worker could never print with
+are a 422 naming the field, and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.printing import printers as registry
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "10.0.0.5\n",  # pasted with its line end: no printer has that address
+        "999.1.1.1",  # a mistyped address is no host name either
+        "192.168.1",
+        "0.0.0.0",  # "any address": the worker would connect to its own machine
+        "255.255.255.255",
+        "224.0.0.1",
+    ],
+)
+def test_an_address_no_printer_can_have_is_refused(host):
+    assert not registry.is_host(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["192.168.1.50", "printer-1", "kassa.clinic.lan", "fe80::1", "3com-printer.lan"]
+)
+def test_a_printers_address_or_host_name_is_taken(host):
+    assert registry.is_host(host)
+
+
+def test_bad_printer_settings_are_refused_naming_the_field_and_change_nothing(client):
+    created = client.post("/api/v1/printing/printers", json={"name": "A", "host": "10.0.0.5"})
+    assert created.status_code == 201
+    url = f"/api/v1/printing/printers/{created.get_json()['id']}"
+    for changes, field in (
+        ({"host": "10.0.0.6\n"}, "host"),
+        ({"host": "10.0.0.256"}, "host"),
+        ({"languages": "ru+ru"}, "languages"),
+        ({"languages": "uz+ru+uz"}, "languages"),
+    ):
+        refused = client.patch(url, json=changes)
+        assert refused.status_code == 422, changes
+        assert set(refused.get_json()["errors"]) == {field}
+        body = {"name": "B", "host": "10.0.0.7", **changes}
+        refused = client.post("/api/v1/printing/printers", json=body)
+        assert refused.status_code == 422, changes
+        assert set(refused.get_json()["errors"]) == {field}
+    listed = client.get("/api/v1/printing/printers").get_json()
+    assert [(p["name"], p["host"], p["languages"]) for p in listed] == [("A", "10.0.0.5", "ru+uz")]
+
+
+def test_a_target_naming_no_queue_or_no_account_is_refused_and_changes_nothing(
+    client, client_as, runtime
+):
+    client_as("cashier", "kassir1")
+    made = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса", "kind": "pdf", "targets": ["cashier:Kassir1"]},
+    )
+    assert made.status_code == 201, made.get_json()
+    url = f"/api/v1/printing/printers/{made.get_json()['id']}"
+    # A mistyped username: the cashier's receipts would go on printing elsewhere.
+    for targets in (["cashier:kasir1"], ["cashier:kassir1", "cashier:nobody", "queue:999999"]):
+        refused = client.patch(url, json={"targets": targets})
+        assert refused.status_code == 422
+        assert set(refused.get_json()["errors"]) == {"targets"}
+        assert "cashier:" in " ".join(refused.get_json()["errors"]["targets"])
+        body = {"name": "Касса 2", "kind": "pdf", "targets": targets}
+        assert client.post("/api/v1/printing/printers", json=body).status_code == 422
+    listed = client.get("/api/v1/printing/printers").get_json()
+    assert [(p["name"], p["targets"]) for p in listed] == [("Касса", ["cashier:kassir1"])]
