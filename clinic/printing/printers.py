@@ -14,7 +14,6 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clinic.accounts.models import User
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
@@ -130,27 +129,16 @@ def _check(data: dict) -> None:
         raise ValidationFailed("the printer's settings are not valid", errors=errors)
 
 
-def _check_named(session: Session, targets: list[str]) -> None:
-    """Refuse a target naming nothing: a ``queue:<id>`` of no queue, its printer would never
-    print a ticket; a ``cashier:<username>`` of no account (a mistyped name), whose printer
-    would never print a receipt while the cashier's went elsewhere."""
+def _check_queues(session: Session, targets: list[str]) -> None:
+    """Refuse a ``queue:<id>`` target of no queue: its printer would never print a ticket."""
     wanted = {int(t[6:]) for t in targets if t.startswith("queue:")}
     known = set(session.scalars(select(Queue.id).where(Queue.id.in_(wanted)))) if wanted else set()
-    errors = []
-    if wanted - known:
-        missing = ", ".join(f"queue:{queue_id}" for queue_id in sorted(wanted - known))
-        errors.append(f"no such queue: {missing}")
-    names = {t[8:] for t in targets if t.startswith("cashier:")}
-    known_names = (
-        set(session.scalars(select(User.username).where(User.username.in_(names))))
-        if names
-        else set()
-    )
-    if names - known_names:
-        missing = ", ".join(f"cashier:{name}" for name in sorted(names - known_names))
-        errors.append(f"no such user: {missing}")
-    if errors:
-        raise ValidationFailed("the printer's settings are not valid", errors={"targets": errors})
+    missing = [f"queue:{queue_id}" for queue_id in sorted(wanted - known)]
+    if missing:
+        raise ValidationFailed(
+            "the printer's settings are not valid",
+            errors={"targets": [f"no such queue: {', '.join(missing)}"]},
+        )
 
 
 def _normalized(data: dict) -> dict:
@@ -204,7 +192,7 @@ DEFAULTS = {
 def create_printer(session: Session, data: dict) -> Printer:
     data = _normalized({**DEFAULTS, **data})
     _check(data)
-    _check_named(session, data["targets"])
+    _check_queues(session, data["targets"])
     _name_taken(session, data["name"], None)
     printer = Printer(**{f: data[f] for f in FIELDS})
     session.add(printer)
@@ -223,7 +211,7 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     had = targets_of(session, printer.id)
     data = _normalized({**current, "targets": had, **changes})
     _check(data)
-    _check_named(session, data["targets"] if "targets" in changes else [])
+    _check_queues(session, changes.get("targets") or [])
     _name_taken(session, data["name"], printer.id)
     for f in FIELDS:
         setattr(printer, f, data[f])

@@ -144,10 +144,7 @@ def test_a_ticket_a_worker_is_taking_as_its_queue_moves_stays_with_that_worker(
     ]
 
 
-def test_a_cashiers_waiting_receipts_follow_her_desk_and_other_desks_jobs_stay(
-    client, client_as, runtime
-):
-    client_as("cashier", "kassir1"), client_as("cashier", "kassir2")
+def test_a_cashiers_waiting_receipts_follow_her_desk_and_other_desks_jobs_stay(client, runtime):
     made = {}
     for name, target in (("Касса 1", "cashier:kassir1"), ("Касса 2", "cashier:kassir2")):
         body = {"name": name, "host": "127.0.0.1", "port": 9, "targets": [target]}
