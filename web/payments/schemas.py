@@ -20,6 +20,15 @@ def _tiyin(minimum: int = 0, description: str = "", **kwargs):
     )
 
 
+def _idempotency_key(description: str):
+    """8 to 100 characters the caller makes up: the same key again is the same request."""
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": description},
+    )
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -41,13 +50,9 @@ class InvoiceIn(StrictSchema):
     lines = fields.List(
         fields.Nested(LineIn), required=True, validate=validate.Length(min=1, max=100)
     )
-    idempotency_key = fields.String(
-        load_default=None,
-        validate=validate.Length(min=8, max=100),
-        metadata={
-            "description": "The same key again (a repeated click, a request sent again) is"
-            " answered with the invoice it made, not a second one."
-        },
+    idempotency_key = _idempotency_key(
+        "The same key again (a repeated click, a request sent again) is answered with the"
+        " invoice it made, not a second one."
     )
 
 
@@ -60,11 +65,7 @@ class PayIn(StrictSchema):
     method = fields.String(required=True, validate=validate.OneOf(["cash", "card"]))
     amount = _tiyin(1, "Default: all that is due.", load_default=None)
     tendered = _tiyin(0, "Cash handed over (the change due comes back).", load_default=None)
-    idempotency_key = fields.String(
-        load_default=None,
-        validate=validate.Length(min=8, max=100),
-        metadata={"description": "The same key again pays once (a repeated click)."},
-    )
+    idempotency_key = _idempotency_key("The same key again pays once (a repeated click).")
 
 
 class RefundIn(StrictSchema):
@@ -86,11 +87,7 @@ class RefundIn(StrictSchema):
             "own. Another cashier's needs payments.refund_large (a manager at that desk)."
         },
     )
-    idempotency_key = fields.String(
-        load_default=None,
-        validate=validate.Length(min=8, max=100),
-        metadata={"description": "The same key again gives back once (a repeated click)."},
-    )
+    idempotency_key = _idempotency_key("The same key again gives back once (a repeated click).")
 
 
 class ReleaseIn(StrictSchema):
