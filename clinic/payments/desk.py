@@ -36,7 +36,7 @@ def _open_shift_id(session: Session, cashier_id: int) -> int:
     return shift.id
 
 
-def _checked_key(idempotency_key) -> str:
+def checked_key(idempotency_key) -> str:
     if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
         raise ValidationFailed(
             "an idempotency key is 8 to 100 characters",
@@ -45,7 +45,7 @@ def _checked_key(idempotency_key) -> str:
     return idempotency_key
 
 
-def _key_reused(what: str) -> ValidationFailed:
+def key_reused(what: str) -> ValidationFailed:
     """The same key again is the same request again (a repeated click): one that asks for
     something else is a mistake of the caller's, not a repeat to answer with the first."""
     return ValidationFailed(
@@ -59,7 +59,7 @@ def _repeated_payment(session: Session, key: str, invoice_id, method: str, amoun
     if repeated is None or repeated.invoice_id != invoice_id:
         return None
     if repeated.method != method or amount not in (None, repeated.amount):
-        raise _key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
+        raise key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
     return repeated
 
 
@@ -82,7 +82,7 @@ def take_payment(
         raise ValidationFailed("no change on a card", errors={"tendered": ["cash only"]})
     key = None
     if idempotency_key is not None:
-        key = f"{cashier_id}:{_checked_key(idempotency_key)}"
+        key = f"{cashier_id}:{checked_key(idempotency_key)}"
         # A repeat of a payment made (a click answered late, after the shift closed even) is
         # answered with it before anything else is asked of the desk.
         repeated = _repeated_payment(session, key, invoice_id, method, amount)
@@ -143,7 +143,7 @@ def refund_at_desk(
         raise ValidationFailed("cash or card", errors={"method": ["cash or card"]})
     key = None
     if idempotency_key is not None:
-        key = f"{DESK_PROVIDER}:{cashier_id}:{_checked_key(idempotency_key)}"
+        key = f"{DESK_PROVIDER}:{cashier_id}:{checked_key(idempotency_key)}"
         # A repeat of a refund given is answered with it, whatever became of the shift since.
         repeated = _repeated_refund(session, key, invoice_id, amount)
         if repeated is not None:
@@ -246,7 +246,7 @@ def _repeated_refund(session: Session, key: str, invoice_id, amount):
     if repeated.invoice_id != invoice_id:
         raise Conflict("that idempotency key refunded another invoice", code="ref_used")
     if amount != repeated.amount:
-        raise _key_reused(f"a refund of {repeated.amount} tiyin")
+        raise key_reused(f"a refund of {repeated.amount} tiyin")
     return repeated
 
 

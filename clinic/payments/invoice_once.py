@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.payments import invoices
-from clinic.payments.desk import _checked_key, _key_reused
+from clinic.payments.desk import checked_key, key_reused
 from clinic.payments.models import Invoice
 
 
@@ -33,7 +33,7 @@ def _first(session: Session, key: str, asked: dict) -> Invoice | None:
     if first is not None and not _same_request(
         first, asked.get("patient_id"), asked.get("ticket_id"), asked.get("lines")
     ):
-        raise _key_reused(f"invoice {first.number}")
+        raise key_reused(f"invoice {first.number}")
     return first
 
 
@@ -43,7 +43,7 @@ def create_invoice_once(
     """``invoices.create_invoice``, made once per key: (the invoice, whether it is new)."""
     if idempotency_key is None:
         return invoices.create_invoice(session, actor=actor, **asked), True
-    key = f"{actor}:{_checked_key(idempotency_key)}"
+    key = f"{actor}:{checked_key(idempotency_key)}"
     first = _first(session, key, asked)
     if first is not None:
         return first, False
