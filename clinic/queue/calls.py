@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import elsewhere, followers, numbering, returns
+from clinic.queue import elsewhere, followers, numbering, rejoined, returns
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -315,6 +315,7 @@ def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = ""
     if day.closed_at is not None or day.day != clinic_day(now, tz):
         raise QueueRefused(f"{ticket.code} is of a day already closed", code="queue_closed")
     check_open(ticket.queue, now, tz)
+    rejoined.check_not_rejoined(session, ticket)
     values = {"finished_at": None}
     _move(session, ticket, (S.NO_SHOW,), S.POSTPONED, "came_back", actor, now, values=values)
     return ticket

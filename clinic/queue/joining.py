@@ -113,6 +113,11 @@ def join_online(
                 .execution_options(synchronize_session=False)
             )
             if counted.rowcount != 1:
+                # The same phone's join at the same instant may have taken the last place
+                # while this one waited for the day's row: his ticket, not a refusal.
+                repeat = held_online_ticket(session, find_day(session, queue.id, day).id, phone)
+                if repeat is not None:
+                    return repeat, False
                 if find_day(session, queue.id, day).closed_at is not None:
                     # Closed for the day: that is the reason, whatever places are left.
                     raise QueueRefused("the queue is closed for today", code="queue_closed")

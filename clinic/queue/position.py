@@ -31,6 +31,11 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     if ticket.status != S.WAITING:
         return 0
     day_waiting = (Ticket.queue_day_id == ticket.queue_day_id, Ticket.status == S.WAITING)
+    if ticket.paid_at is not None and ticket.queue.pay_before_doctor:
+        # "Pay before the doctor": call next passes over the unpaid, so only the paid ones
+        # are ahead of a paid patient (one not paid yet waits behind everyone before him).
+        day_waiting = (*day_waiting, Ticket.paid_at.is_not(None))
+        return session.scalar(select(_ahead(ticket, day_waiting)))
     key = tuple_(Ticket.queued_at, Ticket.id)
     mine = tuple_(ticket.queued_at, ticket.id)
     same = Ticket.priority == ticket.priority
@@ -46,6 +51,14 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     ahead = waiting - 1 - lower - later
     if still_waiting and lower < NEAR_THE_BACK and later < NEAR_THE_BACK and ahead >= 0:
         return ahead
+    return session.scalar(select(_ahead(ticket, day_waiting)))
+
+
+def _ahead(ticket: Ticket, day_waiting: tuple):
+    """How many of ``day_waiting`` come before ``ticket`` in calling order: higher
+    priorities, and the same priority queued earlier."""
+    key = tuple_(Ticket.queued_at, Ticket.id)
+    mine = tuple_(ticket.queued_at, ticket.id)
     higher = _count(*day_waiting, Ticket.priority > ticket.priority)
-    earlier = _count(*day_waiting, same, key < mine)
-    return session.scalar(select(higher + earlier))
+    earlier = _count(*day_waiting, Ticket.priority == ticket.priority, key < mine)
+    return higher + earlier

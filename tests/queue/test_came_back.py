@@ -77,6 +77,31 @@ def test_a_no_show_checked_in_for_an_appointment_is_refused_naming_its_visit(run
         assert refused.value.code == "visit_ticket"
 
 
+def test_an_online_no_show_who_joined_again_is_called_by_his_new_ticket(
+    client, anon_client, runtime
+):
+    """His phone holds one ticket of the queue: the first is not taken back beside the new
+    one, and the refusal names the ticket to call him by."""
+    queue_id = make_open_queue(
+        runtime, online_from=time(0, 0), online_until=time(23, 59), online_daily_limit=5
+    )
+    join = f"/api/v1/public/queues/{queue_id}/join"
+    first = anon_client.post(join, json={"phone": "90 123 45 67"}).get_json()
+    assert client.post(f"/api/v1/queues/{queue_id}/call-next", json={}).get_json()["id"] == (
+        first["ticket_id"]
+    )
+    assert client.post(f"/api/v1/tickets/{first['ticket_id']}/no-show").status_code == 200
+    again = anon_client.post(join, json={"phone": "+998 90 123-45-67"})
+    assert again.status_code == 201, again.get_json()
+    refused = client.post(f"/api/v1/tickets/{first['ticket_id']}/came-back")
+    assert refused.status_code == 409 and refused.get_json()["code"] == "rejoined"
+    assert again.get_json()["code"] in refused.get_json()["errors"]["ticket_id"][0]
+    assert client.get(f"/api/v1/tickets/{first['ticket_id']}").get_json()["status"] == "no_show"
+    # The same phone asking again still gets the ticket he holds.
+    repeat = anon_client.post(join, json={"phone": "901234567"})
+    assert repeat.status_code == 200 and repeat.get_json()["code"] == again.get_json()["code"]
+
+
 def test_the_doctors_screen_lists_the_no_shows_to_take_back_in_its_language(client, runtime):
     queue_id = make_open_queue(runtime)
     page = client.get(f"/queue/doctor?queue={queue_id}&lang=ru", headers={"Accept": "text/html"})
@@ -87,3 +112,4 @@ def test_the_doctors_screen_lists_the_no_shows_to_take_back_in_its_language(clie
     refusals = config["texts"]["cameBackRefusals"]
     assert refusals["queue_closed"] == "Очередь на сегодня закрыта: вернуть его нельзя."
     assert refusals["visit_ticket"].startswith("Его запись отмечена как неявка")
+    assert config["texts"]["refusals"]["rejoined"].startswith("Он снова встал в очередь")

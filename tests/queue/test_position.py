@@ -87,3 +87,24 @@ def test_the_estimate_of_a_queue_two_doctors_call_from_counts_both(runtime):
         last = q.get_ticket(s, tickets[5])
         # Three ahead, ten minutes each, two rooms at work: fifteen minutes, not thirty.
         assert queue_days.position(s, last) == {"ahead": 3, "estimated_minutes": 15}
+
+
+def test_a_paid_patient_in_a_pay_first_queue_counts_only_the_paid_ones_ahead(runtime):
+    """Call next passes over the unpaid: a paid patient behind them is next, and his page says
+    so. One not paid yet waits behind everyone before him, as he is called once he pays."""
+    from sqlalchemy import update
+
+    from tests.queue.test_services import MORNING, TZ, issue
+    from tests.queue.test_services import make_queue as pay_first_queue
+
+    queue_id = pay_first_queue(runtime, pay_before_doctor=True, default_service_minutes=10)
+    tickets = [issue(runtime, queue_id).id for _ in range(5)]
+    paid = [tickets[1], tickets[3], tickets[4]]
+    with runtime.db.transaction() as s:
+        s.execute(update(Ticket).where(Ticket.id.in_(paid)).values(paid_at=MORNING))
+    with runtime.db.session() as s:
+        places = [queue_days.position(s, q.get_ticket(s, t)) for t in tickets]
+        assert [p["ahead"] for p in places] == [0, 0, 2, 1, 2]
+        assert places[4]["estimated_minutes"] == 20
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, queue_id, tz=TZ, now=MORNING).id == tickets[1]

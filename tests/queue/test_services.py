@@ -376,20 +376,26 @@ def test_no_ticket_is_issued_or_joined_after_the_queue_closes_in_clinic_time(run
     assert online.value.code == "queue_closed"
 
 
-def test_concurrent_joins_by_one_phone_get_one_ticket(runtime):
+@pytest.mark.parametrize("places", [100, 1], ids=["places to spare", "the last place"])
+def test_concurrent_joins_by_one_phone_get_one_ticket(runtime, places):
+    """The repeats wait for the first join and get its ticket, also when it took the day's
+    last online place: a repeat is never told that the places are taken."""
     queue_id = make_queue(
         runtime,
         online_from=time(0, 0),
         online_until=time(23, 59, 59, 999999),
-        online_daily_limit=100,
+        online_daily_limit=places,
         closes_at=time(23, 59, 59, 999999),
     )
     got, barrier = [], threading.Barrier(8)
 
     def join():
         barrier.wait(10)
-        with runtime.db.transaction() as s:
-            got.append(joining.join_online(s, queue_id, "901234567", tz=TZ, now=MORNING)[0].id)
+        try:
+            with runtime.db.transaction() as s:
+                got.append(joining.join_online(s, queue_id, "901234567", tz=TZ, now=MORNING)[0].id)
+        except Conflict as refused:
+            got.append(refused.code)
 
     threads = [threading.Thread(target=join) for _ in range(8)]
     for t in threads:

@@ -1,0 +1,32 @@
+"""A patient who joined online, was marked a no-show and joined again from his phone holds
+his new ticket: the first one is not taken back beside it (a phone holds one active online
+ticket of a queue's day)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.errors import Conflict
+from clinic.queue.models import Ticket, TicketSource
+from clinic.queue.models import TicketStatus as S
+
+
+def check_not_rejoined(session: Session, ticket: Ticket) -> None:
+    """Refuse (409 ``rejoined``, naming the ticket he holds now) to take back an online
+    no-show whose phone has joined the same queue's day again since. Asked with the day's row
+    locked, which a join takes before it writes its ticket."""
+    if ticket.source != TicketSource.ONLINE or not ticket.phone:
+        return
+    holds = session.scalar(
+        select(Ticket.code).where(
+            Ticket.queue_day_id == ticket.queue_day_id,
+            Ticket.phone == ticket.phone,
+            Ticket.source == TicketSource.ONLINE,
+            Ticket.status.in_(S.ACTIVE),
+            Ticket.id != ticket.id,
+        )
+    )
+    if holds is not None:
+        detail = f"{ticket.code}'s patient has joined the queue again as {holds}: call him by it"
+        raise Conflict(detail, code="rejoined", errors={"ticket_id": [detail]})
