@@ -24,6 +24,9 @@
   var DEFAULT_HEARTBEAT_S = 25;
   var STORAGE_PREFIX = "clinic.ws.last:";
   var CLOSE_NOT_ALLOWED = 1008;
+  // The reason of a 1008 that refuses a channel; the other 1008s ("access revoked",
+  // "credentials required", "too many messages") are about the socket, not a channel.
+  var CHANNEL_REFUSED = "channel not allowed";
   var CHANNEL_ERRORS = { too_many_channels: 1, bad_channel: 1, bad_last_id: 1 };
 
   function storageGet(channel) {
@@ -144,7 +147,7 @@
     };
     ws.onclose = function (e) {
       if (self.ws !== ws) return;
-      self.dropped(e.code);
+      self.dropped(e.code, e.reason);
     };
   };
 
@@ -247,7 +250,7 @@
     }, Math.max(1000, Math.floor(this.heartbeatMs / 2)));
   };
 
-  Client.prototype.dropped = function (code) {
+  Client.prototype.dropped = function (code, reason) {
     var ws = this.ws;
     this.ws = null;
     if (this.heartbeatTimer !== null) {
@@ -262,8 +265,9 @@
         /* already closed */
       }
     }
-    if (code === CLOSE_NOT_ALLOWED && this.pending.length) {
+    if (code === CLOSE_NOT_ALLOWED && reason === CHANNEL_REFUSED && this.pending.length) {
       // The server closes at the first refused channel, having answered every one before it.
+      // Closed for its credentials instead, the socket keeps every channel for the next one.
       this.refuse(this.pending[0], "not allowed");
     }
     this.pending = [];

@@ -1,0 +1,63 @@
+"""ClinicSocket (web/static/js/clinic-ws.js) against a stand-in WebSocket: what it keeps and
+what it gives up when the server closes. Run by Playwright's Node.js, no browser."""
+
+from __future__ import annotations
+
+import json
+
+from tests.web.page_scripts import run, script
+
+SCRIPT = script("clinic-ws.js")
+
+PAGE = """
+var window = globalThis, sockets = [], timers = [], errors = [];
+function FakeSocket(url) {
+  this.url = url; this.readyState = 0; this.sent = []; sockets.push(this);
+}
+FakeSocket.prototype.send = function (text) { this.sent.push(JSON.parse(text)); };
+FakeSocket.prototype.close = function () {};
+window.WebSocket = FakeSocket;
+window.location = { protocol: "http:", host: "clinic" };
+window.sessionStorage = { getItem: function () { return null; }, setItem: function () {},
+  removeItem: function () {} };
+window.setTimeout = function (fn) { timers.push(fn); return timers.length; };
+window.clearTimeout = function () {};
+window.setInterval = function () { return 1; };
+window.clearInterval = function () {};
+window.addEventListener = function () {};
+function opened(ws) {
+  ws.readyState = 1;
+  ws.onopen();
+  ws.onmessage({ data: JSON.stringify({ op: "hello", heartbeat: 25 }) });
+}
+"""
+
+
+def _after_close(code: int, reason: str) -> dict:
+    """The page follows ``queue:1``; the server closes with ``code`` and ``reason`` before
+    answering its subscription; the client reconnects. What the page was told, and what the
+    new socket asked for."""
+    program = PAGE + SCRIPT + """
+ClinicSocket.subscribe("queue:1", { onError: function (reason) { errors.push(reason); } });
+opened(sockets[0]);
+sockets[0].onclose({ code: %d, reason: %s });
+timers.shift()();
+opened(sockets[1]);
+process.stdout.write(JSON.stringify({ errors: errors, asked: sockets[1].sent }));
+""" % (code, json.dumps(reason))
+    return run(program)
+
+
+def test_a_socket_closed_for_its_credentials_keeps_every_channel_for_the_next_socket():
+    """``access revoked`` (signed out, a password changed) blames no channel: once the user
+    signs in again the page's channels all come back, none left frozen."""
+    for reason in ("access revoked", "credentials required", "too many messages"):
+        after = _after_close(1008, reason)
+        assert after["errors"] == [], reason
+        assert after["asked"] == [{"op": "subscribe", "channel": "queue:1"}], reason
+
+
+def test_a_refused_channel_is_given_up():
+    after = _after_close(1008, "channel not allowed")
+    assert after["errors"] == ["not allowed"]
+    assert after["asked"] == []
