@@ -10,7 +10,9 @@ from tests.web.page_scripts import run, script
 SCRIPT = script("clinic-ws.js")
 
 PAGE = """
-var window = globalThis, sockets = [], timers = [], errors = [];
+var window = globalThis, sockets = [], timers = [], delays = [], errors = [], now = 1000;
+Date.now = function () { return now; };
+Math.random = function () { return 0; };
 function FakeSocket(url) {
   this.url = url; this.readyState = 0; this.sent = []; sockets.push(this);
 }
@@ -20,7 +22,7 @@ window.WebSocket = FakeSocket;
 window.location = { protocol: "http:", host: "clinic" };
 window.sessionStorage = { getItem: function () { return null; }, setItem: function () {},
   removeItem: function () {} };
-window.setTimeout = function (fn) { timers.push(fn); return timers.length; };
+window.setTimeout = function (fn, delay) { timers.push(fn); delays.push(delay); return 1; };
 window.clearTimeout = function () {};
 window.setInterval = function () { return 1; };
 window.clearInterval = function () {};
@@ -61,3 +63,21 @@ def test_a_refused_channel_is_given_up():
     after = _after_close(1008, "channel not allowed")
     assert after["errors"] == ["not allowed"]
     assert after["asked"] == []
+
+
+def test_a_server_that_stays_away_is_retried_less_and_less_often():
+    """The page was live for a minute, then the server went away: every failed attempt
+    doubles the wait, rather than every screen of the clinic retrying twice a second."""
+    program = PAGE + SCRIPT + """
+ClinicSocket.subscribe("queue:1", {});
+opened(sockets[0]);
+now += 60000;
+sockets[0].onclose({ code: 1006, reason: "" });
+for (var i = 1; i <= 3; i++) {
+  now += delays[delays.length - 1];
+  timers.shift()();
+  sockets[i].onclose({ code: 1006, reason: "" });  // refused: it never opened
+}
+process.stdout.write(JSON.stringify(delays));
+"""
+    assert run(program) == [500, 1000, 2000, 4000]

@@ -84,6 +84,7 @@
     this.lastHeard = 0;
     this.pingSentAt = 0;
     this.openedAt = 0;
+    this.liveSince = 0; // when the current socket opened; 0 while it has not
     this.wanted = false;
     var self = this;
     if (global.addEventListener) {
@@ -124,6 +125,7 @@
     ws.onopen = function () {
       if (self.ws !== ws) return;
       self.openedAt = Date.now();
+      self.liveSince = self.openedAt;
       self.lastHeard = Date.now();
       self.pending = [];
       Object.keys(self.channels).forEach(function (channel) {
@@ -271,7 +273,10 @@
       this.refuse(this.pending[0], "not allowed");
     }
     this.pending = [];
-    if (this.openedAt && Date.now() - this.openedAt >= STABLE_AFTER_MS) this.attempt = 0;
+    // Only a socket that itself stayed open that long resets the backoff: one that never
+    // opened (the server still away) must not, or every screen would retry twice a second.
+    if (this.liveSince && Date.now() - this.liveSince >= STABLE_AFTER_MS) this.attempt = 0;
+    this.liveSince = 0;
     if (this.wanted) this.scheduleReconnect();
   };
 
