@@ -75,6 +75,11 @@ def test_unknown_channel_kind_or_a_key_naming_nothing_is_closed_with_policy_viol
         "board:abc",
         "visits_doctor:007",
         "visits_department:x",
+        "payments:desk2",
+        "printers:al",
+        "print_jobs:queue.x",
+        "print_jobs:queue.012",
+        "print_jobs:cashiers",
     ):
         ws = WSClient(live_server, token=admin_token)
         ws.send({"op": "subscribe", "channel": channel})
