@@ -81,3 +81,27 @@ for (var i = 1; i <= 3; i++) {
 process.stdout.write(JSON.stringify(delays));
 """
     assert run(program) == [500, 1000, 2000, 4000]
+
+
+def test_a_channel_left_before_its_answer_does_not_take_the_blame_for_the_next_refusal():
+    """The page leaves ``queue:1`` before the server answered it, and ``queue:2`` is refused
+    (too many channels). The server answers in order, but not a subscription left before it
+    started: left at once, ``queue:1`` would take the blame and ``queue:2`` wait for ever."""
+    program = PAGE + SCRIPT + """
+var two = [];
+ClinicSocket.subscribe("queue:1", {});
+ClinicSocket.subscribe("queue:2", { onError: function (reason) { two.push(reason); } });
+var ws = sockets[0];
+opened(ws);
+ClinicSocket.unsubscribe("queue:1");
+function answer(message) { ws.onmessage({ data: JSON.stringify(message) }); }
+if (!ws.sent.some(function (m) { return m.op === "unsubscribe"; })) {
+  answer({ op: "snapshot", channel: "queue:1", last_id: 0, data: null });
+  answer({ op: "subscribed", channel: "queue:1", last_id: 0 });
+}
+answer({ op: "error", code: "too_many_channels", detail: "at most 50 channels a socket" });
+process.stdout.write(JSON.stringify({ two: two, last: ws.sent[ws.sent.length - 1] }));
+"""
+    after = run(program)
+    assert after["two"] == ["too_many_channels: at most 50 channels a socket"]
+    assert after["last"] == {"op": "unsubscribe", "channel": "queue:1"}

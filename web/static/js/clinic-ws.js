@@ -76,6 +76,7 @@
     this.status = "idle";
     this.channels = {}; // channel -> {lastId, handlers, acknowledged}
     this.pending = []; // channels sent a subscribe, not yet answered, in sending order
+    this.leaving = {}; // channels the page left while their subscribe was unanswered
     this.statusListeners = [];
     this.attempt = 0;
     this.retryTimer = null;
@@ -227,6 +228,10 @@
     var at = this.pending.indexOf(channel);
     if (at >= 0) this.pending.splice(at, 1);
     if (this.channels[channel]) this.channels[channel].acknowledged = true;
+    if (this.leaving[channel] && this.pending.indexOf(channel) < 0) {
+      delete this.leaving[channel];
+      this.send({ op: "unsubscribe", channel: channel });
+    }
   };
 
   Client.prototype.refuse = function (channel, reason) {
@@ -273,6 +278,7 @@
       this.refuse(this.pending[0], "not allowed");
     }
     this.pending = [];
+    this.leaving = {}; // a new socket follows none of them
     // Only a socket that itself stayed open that long resets the backoff: one that never
     // opened (the server still away) must not, or every screen would retry twice a second.
     if (this.liveSince && Date.now() - this.liveSince >= STABLE_AFTER_MS) this.attempt = 0;
@@ -310,6 +316,7 @@
     } else if (options.resume) {
       lastId = storageGet(channel); // the page keeps its own state across reloads
     }
+    delete this.leaving[channel]; // wanted again: its new subscribe starts it over
     this.channels[channel] = { lastId: lastId, handlers: handlers || {}, acknowledged: false };
     storageSet(channel, lastId);
     if (this.ws !== null && this.ws.readyState === 1) this.sendSubscribe(channel);
@@ -325,6 +332,13 @@
     if (!this.channels[channel]) return;
     delete this.channels[channel];
     storageSet(channel, null);
+    if (this.pending.indexOf(channel) >= 0) {
+      // Its subscribe is unanswered yet. Left now, the server may never answer it, and the
+      // next refusal (answered in order) would be blamed on another channel: leave it once
+      // answered.
+      this.leaving[channel] = true;
+      return;
+    }
     this.send({ op: "unsubscribe", channel: channel });
   };
 
