@@ -46,8 +46,12 @@ def snapshot(session: Session, channel: str, tz: ZoneInfo) -> tuple[dict | None,
 
 
 def int_key(channel: str) -> int | None:
+    """The id a channel names (``queue:12``), or None unless written as the events name it:
+    ``queue:012`` reads queue 12's snapshot but is never sent an event (they go to ``queue:12``),
+    a screen frozen on that snapshot."""
     key = channel_key(channel)
-    return whole_number(key)
+    number = whole_number(key)
+    return number if number is not None and str(number) == key else None
 
 
 @snapshot_provider("job")

@@ -64,10 +64,26 @@ def test_subscribe_without_last_id_starts_from_a_snapshot(runtime, live_server, 
     ws.close()
 
 
-def test_unknown_channel_kind_is_closed_with_policy_violation(live_server, admin_token):
-    ws = WSClient(live_server, token=admin_token)
-    ws.send({"op": "subscribe", "channel": "secret:1"})
-    assert ws.wait_closed() == 1008
+def test_unknown_channel_kind_or_a_key_naming_nothing_is_closed_with_policy_violation(
+    live_server, admin_token
+):
+    """``board:07`` would show board 7's snapshot and then nothing: its events go to
+    ``board:7``."""
+    for channel in (
+        "secret:1",
+        "board:07",
+        "board:abc",
+        "visits_doctor:007",
+        "visits_department:x",
+        "payments:desk2",
+        "printers:al",
+        "print_jobs:queue.x",
+        "print_jobs:queue.012",
+        "print_jobs:cashiers",
+    ):
+        ws = WSClient(live_server, token=admin_token)
+        ws.send({"op": "subscribe", "channel": channel})
+        assert ws.wait_closed() == 1008, channel
 
 
 @pytest.mark.parametrize(

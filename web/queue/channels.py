@@ -23,6 +23,8 @@ def _row(session: Session, model, channel: str):
 
 @channel_rule("board")
 def _board(identity, channel: str, session: Session) -> bool:
+    if int_key(channel) is None:
+        return False  # names no queue: no event would ever reach it
     if isinstance(identity, PatientIdentity):
         return int_key(channel) == identity.queue_id
     if isinstance(identity, ScreenIdentity):

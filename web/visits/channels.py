@@ -14,11 +14,11 @@ def _own_only(identity) -> bool:
 
 @channel_rule("visits_doctor")
 def _doctor_calendar(identity, channel: str, session: Session) -> bool:
-    if not can(identity, "visits.read"):
+    if not can(identity, "visits.read") or int_key(channel) is None:
         return False
     return not _own_only(identity) or int_key(channel) == identity.doctor_id
 
 
 @channel_rule("visits_department")
 def _department_calendar(identity, channel: str, session: Session) -> bool:
-    return can(identity, "visits.read") and not _own_only(identity)
+    return can(identity, "visits.read") and int_key(channel) is not None and not _own_only(identity)

@@ -24,6 +24,9 @@
   var DEFAULT_HEARTBEAT_S = 25;
   var STORAGE_PREFIX = "clinic.ws.last:";
   var CLOSE_NOT_ALLOWED = 1008;
+  // The reason of a 1008 that refuses a channel; the other 1008s ("access revoked",
+  // "credentials required", "too many messages") are about the socket, not a channel.
+  var CHANNEL_REFUSED = "channel not allowed";
   var CHANNEL_ERRORS = { too_many_channels: 1, bad_channel: 1, bad_last_id: 1 };
 
   function storageGet(channel) {
@@ -73,6 +76,7 @@
     this.status = "idle";
     this.channels = {}; // channel -> {lastId, handlers, acknowledged}
     this.pending = []; // channels sent a subscribe, not yet answered, in sending order
+    this.leaving = {}; // channels the page left while their subscribe was unanswered
     this.statusListeners = [];
     this.attempt = 0;
     this.retryTimer = null;
@@ -81,6 +85,7 @@
     this.lastHeard = 0;
     this.pingSentAt = 0;
     this.openedAt = 0;
+    this.liveSince = 0; // when the current socket opened; 0 while it has not
     this.wanted = false;
     var self = this;
     if (global.addEventListener) {
@@ -121,6 +126,7 @@
     ws.onopen = function () {
       if (self.ws !== ws) return;
       self.openedAt = Date.now();
+      self.liveSince = self.openedAt;
       self.lastHeard = Date.now();
       self.pending = [];
       Object.keys(self.channels).forEach(function (channel) {
@@ -144,7 +150,7 @@
     };
     ws.onclose = function (e) {
       if (self.ws !== ws) return;
-      self.dropped(e.code);
+      self.dropped(e.code, e.reason);
     };
   };
 
@@ -222,6 +228,10 @@
     var at = this.pending.indexOf(channel);
     if (at >= 0) this.pending.splice(at, 1);
     if (this.channels[channel]) this.channels[channel].acknowledged = true;
+    if (this.leaving[channel] && this.pending.indexOf(channel) < 0) {
+      delete this.leaving[channel];
+      this.send({ op: "unsubscribe", channel: channel });
+    }
   };
 
   Client.prototype.refuse = function (channel, reason) {
@@ -247,7 +257,7 @@
     }, Math.max(1000, Math.floor(this.heartbeatMs / 2)));
   };
 
-  Client.prototype.dropped = function (code) {
+  Client.prototype.dropped = function (code, reason) {
     var ws = this.ws;
     this.ws = null;
     if (this.heartbeatTimer !== null) {
@@ -262,12 +272,17 @@
         /* already closed */
       }
     }
-    if (code === CLOSE_NOT_ALLOWED && this.pending.length) {
+    if (code === CLOSE_NOT_ALLOWED && reason === CHANNEL_REFUSED && this.pending.length) {
       // The server closes at the first refused channel, having answered every one before it.
+      // Closed for its credentials instead, the socket keeps every channel for the next one.
       this.refuse(this.pending[0], "not allowed");
     }
     this.pending = [];
-    if (this.openedAt && Date.now() - this.openedAt >= STABLE_AFTER_MS) this.attempt = 0;
+    this.leaving = {}; // a new socket follows none of them
+    // Only a socket that itself stayed open that long resets the backoff: one that never
+    // opened (the server still away) must not, or every screen would retry twice a second.
+    if (this.liveSince && Date.now() - this.liveSince >= STABLE_AFTER_MS) this.attempt = 0;
+    this.liveSince = 0;
     if (this.wanted) this.scheduleReconnect();
   };
 
@@ -301,6 +316,7 @@
     } else if (options.resume) {
       lastId = storageGet(channel); // the page keeps its own state across reloads
     }
+    delete this.leaving[channel]; // wanted again: its new subscribe starts it over
     this.channels[channel] = { lastId: lastId, handlers: handlers || {}, acknowledged: false };
     storageSet(channel, lastId);
     if (this.ws !== null && this.ws.readyState === 1) this.sendSubscribe(channel);
@@ -316,6 +332,13 @@
     if (!this.channels[channel]) return;
     delete this.channels[channel];
     storageSet(channel, null);
+    if (this.pending.indexOf(channel) >= 0) {
+      // Its subscribe is unanswered yet. Left now, the server may never answer it, and the
+      // next refusal (answered in order) would be blamed on another channel: leave it once
+      // answered.
+      this.leaving[channel] = true;
+      return;
+    }
     this.send({ op: "unsubscribe", channel: channel });
   };
 

@@ -1,0 +1,107 @@
+"""ClinicSocket (web/static/js/clinic-ws.js) against a stand-in WebSocket: what it keeps and
+what it gives up when the server closes. Run by Playwright's Node.js, no browser."""
+
+from __future__ import annotations
+
+import json
+
+from tests.web.page_scripts import run, script
+
+SCRIPT = script("clinic-ws.js")
+
+PAGE = """
+var window = globalThis, sockets = [], timers = [], delays = [], errors = [], now = 1000;
+Date.now = function () { return now; };
+Math.random = function () { return 0; };
+function FakeSocket(url) {
+  this.url = url; this.readyState = 0; this.sent = []; sockets.push(this);
+}
+FakeSocket.prototype.send = function (text) { this.sent.push(JSON.parse(text)); };
+FakeSocket.prototype.close = function () {};
+window.WebSocket = FakeSocket;
+window.location = { protocol: "http:", host: "clinic" };
+window.sessionStorage = { getItem: function () { return null; }, setItem: function () {},
+  removeItem: function () {} };
+window.setTimeout = function (fn, delay) { timers.push(fn); delays.push(delay); return 1; };
+window.clearTimeout = function () {};
+window.setInterval = function () { return 1; };
+window.clearInterval = function () {};
+window.addEventListener = function () {};
+function opened(ws) {
+  ws.readyState = 1;
+  ws.onopen();
+  ws.onmessage({ data: JSON.stringify({ op: "hello", heartbeat: 25 }) });
+}
+"""
+
+
+def _after_close(code: int, reason: str) -> dict:
+    """The page follows ``queue:1``; the server closes with ``code`` and ``reason`` before
+    answering its subscription; the client reconnects. What the page was told, and what the
+    new socket asked for."""
+    program = PAGE + SCRIPT + """
+ClinicSocket.subscribe("queue:1", { onError: function (reason) { errors.push(reason); } });
+opened(sockets[0]);
+sockets[0].onclose({ code: %d, reason: %s });
+timers.shift()();
+opened(sockets[1]);
+process.stdout.write(JSON.stringify({ errors: errors, asked: sockets[1].sent }));
+""" % (code, json.dumps(reason))
+    return run(program)
+
+
+def test_a_socket_closed_for_its_credentials_keeps_every_channel_for_the_next_socket():
+    """``access revoked`` (signed out, a password changed) blames no channel: once the user
+    signs in again the page's channels all come back, none left frozen."""
+    for reason in ("access revoked", "credentials required", "too many messages"):
+        after = _after_close(1008, reason)
+        assert after["errors"] == [], reason
+        assert after["asked"] == [{"op": "subscribe", "channel": "queue:1"}], reason
+
+
+def test_a_refused_channel_is_given_up():
+    after = _after_close(1008, "channel not allowed")
+    assert after["errors"] == ["not allowed"]
+    assert after["asked"] == []
+
+
+def test_a_server_that_stays_away_is_retried_less_and_less_often():
+    """The page was live for a minute, then the server went away: every failed attempt
+    doubles the wait, rather than every screen of the clinic retrying twice a second."""
+    program = PAGE + SCRIPT + """
+ClinicSocket.subscribe("queue:1", {});
+opened(sockets[0]);
+now += 60000;
+sockets[0].onclose({ code: 1006, reason: "" });
+for (var i = 1; i <= 3; i++) {
+  now += delays[delays.length - 1];
+  timers.shift()();
+  sockets[i].onclose({ code: 1006, reason: "" });  // refused: it never opened
+}
+process.stdout.write(JSON.stringify(delays));
+"""
+    assert run(program) == [500, 1000, 2000, 4000]
+
+
+def test_a_channel_left_before_its_answer_does_not_take_the_blame_for_the_next_refusal():
+    """The page leaves ``queue:1`` before the server answered it, and ``queue:2`` is refused
+    (too many channels). The server answers in order, but not a subscription left before it
+    started: left at once, ``queue:1`` would take the blame and ``queue:2`` wait for ever."""
+    program = PAGE + SCRIPT + """
+var two = [];
+ClinicSocket.subscribe("queue:1", {});
+ClinicSocket.subscribe("queue:2", { onError: function (reason) { two.push(reason); } });
+var ws = sockets[0];
+opened(ws);
+ClinicSocket.unsubscribe("queue:1");
+function answer(message) { ws.onmessage({ data: JSON.stringify(message) }); }
+if (!ws.sent.some(function (m) { return m.op === "unsubscribe"; })) {
+  answer({ op: "snapshot", channel: "queue:1", last_id: 0, data: null });
+  answer({ op: "subscribed", channel: "queue:1", last_id: 0 });
+}
+answer({ op: "error", code: "too_many_channels", detail: "at most 50 channels a socket" });
+process.stdout.write(JSON.stringify({ two: two, last: ws.sent[ws.sent.length - 1] }));
+"""
+    after = run(program)
+    assert after["two"] == ["too_many_channels: at most 50 channels a socket"]
+    assert after["last"] == {"op": "unsubscribe", "channel": "queue:1"}
