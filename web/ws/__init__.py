@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4096
 MAX_CHANNELS_PER_SOCKET = 50
-TOO_MANY = f"at most {MAX_CHANNELS_PER_SOCKET} channels a socket"
 # Past this a frame is not read into memory at all: the socket is closed with 1009 as the data
 # arrives. Anyone holding a ticket's secret (an online join) may open a socket, so without a
 # bound one client could make a web process buffer a frame as large as it cares to send.
@@ -177,27 +176,18 @@ def _handle(conn: Connection, raw) -> None:
         return
     runtime = current_app.extensions["clinic"]
     with runtime.db.session() as session:
-        checks = conn.rights_checks
         # Rights as they are now, not as they were at the handshake.
         identity = recheck(conn.credential, conn.identity, session, runtime.redis)
         if identity is None:
             conn.shutdown(POLICY_CLOSE, "access revoked")
             return
+        conn.identity = identity
         allowed = may_read(identity, channel, session)
-        with conn.rights:
-            if conn.rights_checks != checks:
-                # Checked again meanwhile (a notice: a role taken, a queue given away). That
-                # recheck did not see this channel yet, and its rights are the newer ones.
-                if allowed and not may_read(conn.identity, channel, session):
-                    conn.send_json({"op": "revoked", "channel": channel})
-                    return
-            else:
-                conn.identity = identity
-            if allowed:
-                if channel not in conn.channels and len(conn.channels) >= MAX_CHANNELS_PER_SOCKET:
-                    _error(conn, "too_many_channels", TOO_MANY)
-                    return
-                conn.subscribe(channel, last_id)
-                return
-    log.info("refused subscription to %s", channel)
-    conn.shutdown(POLICY_CLOSE, "channel not allowed")
+    if not allowed:
+        log.info("refused subscription to %s", channel)
+        conn.shutdown(POLICY_CLOSE, "channel not allowed")
+        return
+    if channel not in conn.channels and len(conn.channels) >= MAX_CHANNELS_PER_SOCKET:
+        _error(conn, "too_many_channels", f"at most {MAX_CHANNELS_PER_SOCKET} channels a socket")
+        return
+    conn.subscribe(channel, last_id)

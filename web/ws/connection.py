@@ -37,10 +37,6 @@ class Connection:
         self.queue: queue.Queue = queue.Queue(maxsize=SEND_QUEUE_SIZE)
         self.alive = True
         self.close_code: int | None = None
-        # A subscription is decided on the reader's thread while a recheck of the rights may
-        # run on another: under this lock each sees the other's outcome (see ``admit``).
-        self.rights = threading.Lock()
-        self.rights_checks = 0
         self._sender = threading.Thread(target=self._send_loop, daemon=True, name="ws-sender")
         self._sender.start()
 
@@ -105,11 +101,8 @@ class Connection:
             log.info("closing a WebSocket whose access was revoked")
             self.shutdown(POLICY_CLOSE, "access revoked")
             return False
-        with self.rights:
-            self.rights_checks += 1
-            self.identity = identity
-            channels = sorted(self.channels)
-        for channel in channels:
+        self.identity = identity
+        for channel in sorted(self.channels):
             if not may_read(identity, channel, session):
                 self.unsubscribe(channel)
                 self.send_json({"op": "revoked", "channel": channel})
