@@ -82,8 +82,10 @@ def verify(secret: str, body: bytes, headers) -> str:
             raise Rejected(400, f"the {name} header is malformed", name)
     if len(found["webhook-id"]) > 255:
         raise Rejected(400, "the webhook-id header is too long", "webhook-id")
-    if not found["webhook-timestamp"].isdigit():
-        # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor.
+    stamp = found["webhook-timestamp"]
+    if not stamp.isdigit() or stamp != str(int(stamp)):
+        # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor,
+        # and "01614265330" without its zero.
         raise Rejected(400, "the webhook-timestamp header is malformed", "webhook-timestamp")
     entries = found["webhook-signature"].split()
     # Any v1 entry that matches is enough: one that is not base64, or not "version,signature"
