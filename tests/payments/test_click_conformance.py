@@ -284,3 +284,32 @@ def test_a_call_naming_an_invoice_with_a_leading_zero_is_not_logged_as_that_invo
     with runtime.db.session() as s:
         logged = s.scalars(select(ProviderLogEntry).where(ProviderLogEntry.provider == "click"))
         assert [entry.invoice_id for entry in logged] == [None]
+
+
+def test_a_prepare_repeated_gets_its_first_id_and_each_check_comes_in_clicks_order(
+    runtime, anon_client
+):
+    """A Prepare repeated (also "50000.00" for "50000") is the same transaction; a Complete
+    without ``merchant_prepare_id`` is -8 and one with ``action=0`` -3; a failed Complete is
+    -2 for another amount and -6 for no prepare of ours before it is -9; a first Prepare that
+    reports a failure is -9 and keeps nothing, so the invoice can still be paid."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    first = answer_of(anon_client, click_fields(invoice_id, "50000"), 0)
+    again = answer_of(anon_client, click_fields(invoice_id, "50000.00"), 0)
+    assert again == first
+    prepare_id = first["merchant_prepare_id"]
+    response = anon_client.post(
+        "/payments/click/complete", data=click_fields(invoice_id, "50000"), skip_csrf=True
+    )
+    assert (response.status_code, response.get_json()["error"]) == (200, -8)
+    answer_of(anon_client, click_fields(invoice_id, "50000", prepare_id=prepare_id, action="0"), -3)
+    for amount, prepare, error in (("40000", prepare_id, -2), ("50000", prepare_id + 1, -6)):
+        failed = click_fields(invoice_id, amount, prepare_id=prepare, error="-5017")
+        answer_of(anon_client, failed, error)
+    other = make_invoice(runtime, (PRICE,))
+    answer_of(anon_client, click_fields(other, "50000", trans_id="3003", error="-5017"), -9)
+    answer_of(anon_client, click_fields(other, "50000", trans_id="3004"), 0)
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).held_by == f"click:{first['click_trans_id']}"
+        kept = s.scalars(select(ClickTransaction.click_trans_id).order_by(ClickTransaction.id))
+        assert list(kept) == [1001, 3004]

@@ -344,3 +344,35 @@ def test_protocol_errors_have_the_full_error_object_and_a_parse_error_a_null_id(
     body = payme.call("CheckTransaction", {"id": "x"}, rpc_id=9, headers=payme_auth("wrong"))
     refused(body, 9, -32504)
     refused(payme.call("CheckTransaction", {"id": "never-made"}, rpc_id=10), 10, -31003)
+
+
+def test_the_timeout_binds_only_created_transactions_and_the_statement_goes_by_paymes_time(
+    runtime, payme, clock
+):
+    """Past twelve hours a performed transaction keeps its state and its Perform answer; a
+    created one cancelled by the timeout keeps reason 4 when Payme cancels it afterwards; an
+    invoice paid through Payme is -31008 to CheckPerformTransaction; GetStatement lists by
+    Payme's ``time``, not by the order the transactions arrived in."""
+    start = clock.now
+    paid, lapsed = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    later = {"id": "later", "time": start + 500, "amount": PRICE, "account": account(paid)}
+    payme.result("CreateTransaction", later)
+    earlier = {"id": "earlier", "time": start, "amount": PRICE, "account": account(lapsed)}
+    created = payme.result("CreateTransaction", earlier)
+    performed = payme.result("PerformTransaction", {"id": "later"})
+    unpayable = {"amount": PRICE, "account": account(paid)}
+    assert payme.error("CheckPerformTransaction", unpayable) == -31008
+
+    clock.advance(43_200_001)
+    assert payme.result("PerformTransaction", {"id": "later"}) == performed
+    assert payme.error("PerformTransaction", {"id": "earlier"}) == -31008
+    timed_out = clock.now
+    clock.advance(1_000)
+    cancelled = payme.result("CancelTransaction", {"id": "earlier", "reason": 3})
+    assert cancelled == {"transaction": created["transaction"], "cancel_time": timed_out,
+                         "state": -1}  # fmt: skip
+    rows = payme.result("GetStatement", {"from": start, "to": start + 500})["transactions"]
+    assert [(r["id"], r["state"], r["reason"], r["perform_time"]) for r in rows] == [
+        ("earlier", -1, 4, 0), ("later", 2, None, performed["perform_time"])
+    ]  # fmt: skip
+    assert rows[1]["cancel_time"] == 0
