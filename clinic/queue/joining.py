@@ -16,6 +16,7 @@ from clinic.errors import ValidationFailed
 from clinic.queue import calls, numbering
 from clinic.queue.models import QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.rejoined import active_online_ticket
 from clinic.queue.tickets import (
     QueueRefused,
     check_open,
@@ -27,17 +28,6 @@ from clinic.queue.tickets import (
     local_time,
 )
 from clinic.text import NotAPhone, normalize_phone
-
-
-def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
-    return session.scalar(
-        select(Ticket).where(
-            Ticket.queue_day_id == queue_day_id,
-            Ticket.phone == phone,
-            Ticket.source == TicketSource.ONLINE,
-            Ticket.status.in_(S.ACTIVE),
-        )
-    )
 
 
 def held_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:

@@ -12,21 +12,27 @@ from clinic.queue.models import Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 
 
+def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
+    """The phone's online ticket of the day still in the queue (one at most)."""
+    return session.scalar(
+        select(Ticket).where(
+            Ticket.queue_day_id == queue_day_id,
+            Ticket.phone == phone,
+            Ticket.source == TicketSource.ONLINE,
+            Ticket.status.in_(S.ACTIVE),
+        )
+    )
+
+
 def check_not_rejoined(session: Session, ticket: Ticket) -> None:
     """Refuse (409 ``rejoined``, naming the ticket he holds now) to take back an online
     no-show whose phone has joined the same queue's day again since. Asked with the day's row
     locked, which a join takes before it writes its ticket."""
     if ticket.source != TicketSource.ONLINE or not ticket.phone:
         return
-    holds = session.scalar(
-        select(Ticket.code).where(
-            Ticket.queue_day_id == ticket.queue_day_id,
-            Ticket.phone == ticket.phone,
-            Ticket.source == TicketSource.ONLINE,
-            Ticket.status.in_(S.ACTIVE),
-            Ticket.id != ticket.id,
+    holds = active_online_ticket(session, ticket.queue_day_id, ticket.phone)
+    if holds is not None and holds.id != ticket.id:
+        detail = (
+            f"{ticket.code}'s patient has joined the queue again as {holds.code}: call him by it"
         )
-    )
-    if holds is not None:
-        detail = f"{ticket.code}'s patient has joined the queue again as {holds}: call him by it"
         raise Conflict(detail, code="rejoined", errors={"ticket_id": [detail]})
