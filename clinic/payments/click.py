@@ -104,8 +104,12 @@ def signature(fields: dict, secret_key: str, *, complete: bool) -> str:
     return hashlib.md5("".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
+# A whole number as Click writes one: at most one minus sign, then ASCII digits.
+WHOLE = re.compile(r"-?[0-9]+")
+
+
 def _is_whole(value: str) -> bool:
-    return value.isascii() and value.lstrip("-").isdigit() and len(value) <= 18
+    return len(value) <= 18 and WHOLE.fullmatch(value) is not None
 
 
 def _is_id(value: str) -> bool:

@@ -313,3 +313,24 @@ def test_a_prepare_repeated_gets_its_first_id_and_each_check_comes_in_clicks_ord
         assert s.get(Invoice, invoice_id).held_by == f"click:{first['click_trans_id']}"
         kept = s.scalars(select(ClickTransaction.click_trans_id).order_by(ClickTransaction.id))
         assert list(kept) == [1001, 3004]
+
+
+def test_an_error_or_prepare_id_written_with_two_signs_is_minus_8_and_changes_nothing(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    prepare_id = click_post(anon_client, click_fields(invoice_id, "50000"))["merchant_prepare_id"]
+    for error in ("--5017", "-+5", "--0"):
+        for step in (None, prepare_id):
+            answer = click_post(
+                anon_client, click_fields(invoice_id, "50000", prepare_id=step, error=error)
+            )
+            assert (answer["error"], answer["error_note"]) == (
+                -8,
+                "Error in request from click",
+            ), (error, step, answer)
+    answer = click_post(anon_client, click_fields(invoice_id, "50000", prepare_id="--1"))
+    assert answer["error"] == -8, answer
+    with runtime.db.session() as s:
+        assert s.scalar(select(ClickTransaction.status)) == "prepared"
+        assert s.get(Invoice, invoice_id).held_by == "click:1001"
