@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.errors import DomainError
-from clinic.payments import invoices
+from clinic.payments import invoices, webhooks
 from clinic.payments.models import InvoiceStatus, PaymentMethod
 from clinic.payments.providers import ClickStatus, ClickTransaction
 from clinic.text import whole_number
@@ -352,6 +352,9 @@ def _cancel(session: Session, txn: ClickTransaction, invoice, click_error: int) 
     txn.cancelled_at = utcnow()
     if invoice.held_by == holder_of(txn.click_trans_id):
         invoices.release(session, invoice, holder_of(txn.click_trans_id))
+        # A card payment a signed sender reported while this hold stood is credited now,
+        # before the desk, seeing the invoice let go, takes the money a second time.
+        webhooks.apply_waiting_payments(session, invoice.id)
     session.flush()
 
 
