@@ -99,7 +99,12 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
     if content_type is not None and request.mimetype not in (content_type, ""):
         abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
     request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
-    return request.get_data(cache=True)
+    body = request.get_data(cache=True)
+    if len(body) > BODY_LIMIT:
+        # A chunked body declares no length: the input boundary has read it already, up to
+        # the app's upload limit, before this one could be set.
+        raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
+    return body
 
 
 def _log(session, provider, method, body, answer, status, **subject) -> None:
