@@ -78,3 +78,18 @@ def test_a_fraction_of_a_tiyin_or_a_millisecond_is_still_32600_naming_the_field(
     assert (body["error"]["code"], body["error"]["data"]) == (-32600, "from")
     with runtime.db.session() as s:
         assert s.scalar(select(PaymeTransaction.id)) is None
+
+
+def test_a_request_id_written_with_a_fraction_is_echoed_as_written(runtime, anon_client, clock):
+    """JSON-RPC's ``id`` is a string or a number, and the answer carries the same value."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    ac = json.dumps(account(invoice_id))
+    for rpc_id in ("3.0", "7.5", "-2.25", "1e3"):
+        check = (
+            f'{{"id": {rpc_id}, "method": "CheckPerformTransaction", "params": {{"amount": '
+            f'{PRICE}, "account": {ac}}}}}'
+        )
+        body = call_raw(anon_client, check)
+        assert body["id"] == float(rpc_id) and body["result"]["allow"] is True, body
+    refused = call_raw(anon_client, '{"id": 4.5, "method": "CheckTransaction", "params": {}}')
+    assert (refused["id"], refused["error"]["code"]) == (4.5, -32600)
