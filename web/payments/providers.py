@@ -175,7 +175,15 @@ WEBHOOK_ANSWER = _answers(
 )
 
 
+def _no_automatic_options(view):
+    """Flask answers OPTIONS by itself unless the view says otherwise (flask-smorest's route
+    does not pass the option on): for Payme it is one more method that is not POST."""
+    view.provide_automatic_options = False
+    return view
+
+
 @blp.route("/payme", methods=["POST"])
+@_no_automatic_options
 @blp.doc(**PAYME_ANSWER)
 @public
 @own_protocol
@@ -410,7 +418,11 @@ def patient_checkout(token: str):
 # the one call Payme makes (POST) and its answers.
 other_methods = FlaskBlueprint("payment_providers_other_methods", __name__, url_prefix="/payments")
 other_methods.add_url_rule(
-    "/payme", "payme_other_methods", payme_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]
+    "/payme",
+    "payme_other_methods",
+    payme_endpoint,
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    provide_automatic_options=False,
 )
 
 
