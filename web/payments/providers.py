@@ -37,7 +37,7 @@ from clinic.payments.providers import record_exchange
 from web import db
 from web.api.blueprint import Blueprint
 from web.auth import own_protocol
-from web.auth.audit import request_id
+from web.auth.audit import answer_status, request_id
 from web.auth.limits import limiter
 from web.errors import problem
 from web.payments import payme_request
@@ -108,6 +108,9 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
 
 
 def _log(session, provider, method, body, answer, status, **subject) -> None:
+    # The call's audit row, written at the commit that follows, says the status it was
+    # answered with (by default a page's post would be a redirect).
+    answer_status(status)
     record_exchange(
         session,
         provider=provider,
