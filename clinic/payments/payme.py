@@ -20,7 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.errors import DomainError
-from clinic.payments import fiscal, invoices, payme_key, refunds
+from clinic.payments import fiscal, invoices, payme_key
+from clinic.payments import payme_params as param
+from clinic.payments import refunds
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
 from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes, by name here too
     CANNOT_PERFORM,
@@ -49,42 +51,7 @@ TIMEOUT_MS = 43_200_000  # 12 hours, counted from Payme's ``time``
 ACCOUNT_FIELD = "invoice_id"
 PROVIDER = "payme"
 ACTOR = "payme"
-MAX_ID_LENGTH = 64
 SEEN_KEY = "payments.payme_invoices"  # session.info: Payme id -> invoice id, as read
-
-# -- parameters ---------------------------------------------------------------------------
-
-
-def _whole(params: dict, name: str, *, positive: bool = True) -> int:
-    value = params.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0):
-        raise PaymeError(INVALID_REQUEST, name)
-    if not -(2**62) <= value <= 2**62:  # beyond any column's reach (a 64-bit integer)
-        raise PaymeError(INVALID_REQUEST, name)
-    return value
-
-
-def _amount(params: dict) -> int:
-    """Tiyin: not a whole number is a mistyped field (-32600); zero or less is a wrong
-    amount (-31001), as any other amount but the one due."""
-    amount = _whole(params, "amount", positive=False)
-    if amount <= 0:
-        raise PaymeError(WRONG_AMOUNT, "amount")
-    return amount
-
-
-def _text(params: dict, name: str, *, refusal: int = INVALID_REQUEST) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-        raise PaymeError(refusal, name)
-    return value
-
-
-def _account(params: dict) -> dict:
-    account = params.get("account")
-    if not isinstance(account, dict):
-        raise PaymeError(INVALID_REQUEST, "account")
-    return account
 
 
 def invoice_id_of(account: dict) -> int | None:
@@ -146,8 +113,8 @@ def _let_go_of_expired(session: Session, account: dict, now: int) -> None:
 
 
 def check_perform_transaction(session: Session, params: dict, now: int) -> dict:
-    amount = _amount(params)
-    account = _account(params)
+    amount = param.amount(params)
+    account = param.account(params)
     _let_go_of_expired(session, account, now)
     invoice = _payable_invoice(session, account, amount, lock=False)
     detail = fiscal.fiscal_detail(invoice, amount)
@@ -192,10 +159,10 @@ def _created_answer(txn: PaymeTransaction) -> dict:
 
 
 def create_transaction(session: Session, params: dict, now: int) -> dict:
-    payme_id = _text(params, "id")
-    payme_time = _whole(params, "time")
-    amount = _amount(params)
-    account = _account(params)
+    payme_id = param.text(params, "id")
+    payme_time = param.whole(params, "time")
+    amount = param.amount(params)
+    account = param.account(params)
     txn = _locked(session, payme_id)
     if txn is not None:
         return _existing_create(session, txn, now)
@@ -247,7 +214,7 @@ def _performed_answer(txn: PaymeTransaction) -> dict:
 
 
 def perform_transaction(session: Session, params: dict, now: int) -> dict:
-    txn = _locked(session, _text(params, "id"))
+    txn = _locked(session, param.text(params, "id"))
     if txn is None:
         raise PaymeError(NOT_FOUND)
     if txn.state == PaymeState.PERFORMED:
@@ -288,7 +255,7 @@ def _cancelled_answer(txn: PaymeTransaction) -> dict:
 
 
 def cancel_transaction(session: Session, params: dict, now: int) -> dict:
-    payme_id = _text(params, "id")
+    payme_id = param.text(params, "id")
     reason = params.get("reason")
     # Only Payme's own reasons are stored and reported back by CheckTransaction and GetStatement.
     if isinstance(reason, bool) or not isinstance(reason, int) or reason not in PaymeReason.KNOWN:
@@ -332,7 +299,7 @@ def cancel_transaction(session: Session, params: dict, now: int) -> dict:
 
 
 def check_transaction(session: Session, params: dict, now: int) -> dict:
-    payme_id = _text(params, "id")
+    payme_id = param.text(params, "id")
     txn = _read(session, payme_id)
     if txn is None:
         raise PaymeError(NOT_FOUND)
@@ -354,8 +321,8 @@ def check_transaction(session: Session, params: dict, now: int) -> dict:
 
 
 def get_statement(session: Session, params: dict, now: int) -> dict:
-    start = _whole(params, "from", positive=False)
-    end = _whole(params, "to", positive=False)
+    start = param.whole(params, "from", positive=False)
+    end = param.whole(params, "to", positive=False)
     # Those of the period past their 12 hours are listed cancelled by timeout, as they are.
     cancel_expired(session, now, limit=None, between=(start, end))
     rows = session.scalars(
@@ -390,7 +357,7 @@ def set_fiscal_data(session: Session, params: dict, now: int) -> dict:
     """Keep the fiscal receipt of a payment (PERFORM) or of its cancellation (CANCEL). Payme
     documents this method's own errors: -32602 for a parameter missing or mistyped (``data``
     names it) and -32001 for a receipt id no transaction has."""
-    payme_id = _text(params, "id", refusal=INVALID_PARAMS)
+    payme_id = param.text(params, "id", refusal=INVALID_PARAMS)
     kind = params.get("type")
     data = params.get("fiscal_data")
     if not isinstance(kind, str) or kind not in FISCAL_TYPES:  # a list or object: no type

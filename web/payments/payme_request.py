@@ -65,8 +65,10 @@ def _finite(text: str) -> float:
 
 
 def _id(doc):
+    """The request's ``id`` to echo: JSON-RPC's is a string or a number (``7.5`` too, which
+    is answered as it came); None when there is none of those."""
     rpc_id = doc.get("id") if isinstance(doc, dict) else None
-    if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, str)):
+    if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, float, str)):
         return None
     return rpc_id
 

@@ -37,7 +37,7 @@ from clinic.payments.providers import record_exchange
 from web import db
 from web.api.blueprint import Blueprint
 from web.auth import own_protocol
-from web.auth.audit import request_id
+from web.auth.audit import answer_status, request_id
 from web.auth.limits import limiter
 from web.errors import problem
 from web.payments import payme_request
@@ -99,10 +99,18 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
     if content_type is not None and request.mimetype not in (content_type, ""):
         abort(problem(415, "Unsupported Media Type", f"Send the body as {content_type}."))
     request.max_content_length = BODY_LIMIT  # also bounds a chunked body of unknown length
-    return request.get_data(cache=True)
+    body = request.get_data(cache=True)
+    if len(body) > BODY_LIMIT:
+        # A chunked body declares no length: the input boundary has read it already, up to
+        # the app's upload limit, before this one could be set.
+        raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
+    return body
 
 
 def _log(session, provider, method, body, answer, status, **subject) -> None:
+    # The call's audit row, written at the commit that follows, says the status it was
+    # answered with (by default a page's post would be a redirect).
+    answer_status(status)
     record_exchange(
         session,
         provider=provider,
@@ -170,7 +178,15 @@ WEBHOOK_ANSWER = _answers(
 )
 
 
+def _no_automatic_options(view):
+    """Flask answers OPTIONS by itself unless the view says otherwise (flask-smorest's route
+    does not pass the option on): for Payme it is one more method that is not POST."""
+    view.provide_automatic_options = False
+    return view
+
+
 @blp.route("/payme", methods=["POST"])
+@_no_automatic_options
 @blp.doc(**PAYME_ANSWER)
 @public
 @own_protocol
@@ -405,7 +421,11 @@ def patient_checkout(token: str):
 # the one call Payme makes (POST) and its answers.
 other_methods = FlaskBlueprint("payment_providers_other_methods", __name__, url_prefix="/payments")
 other_methods.add_url_rule(
-    "/payme", "payme_other_methods", payme_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]
+    "/payme",
+    "payme_other_methods",
+    payme_endpoint,
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    provide_automatic_options=False,
 )
 
 
