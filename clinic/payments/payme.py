@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from clinic.errors import DomainError
 from clinic.payments import fiscal, invoices, payme_key
 from clinic.payments import payme_params as param
-from clinic.payments import refunds
+from clinic.payments import refunds, webhooks
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
 from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes, by name here too
     CANNOT_PERFORM,
@@ -144,13 +144,13 @@ def _expired(txn: PaymeTransaction, now: int) -> bool:
 
 
 def _cancel_created(session: Session, txn: PaymeTransaction, reason: int, now: int) -> None:
-    """State 1 -> -1: nothing was paid, so the invoice is only let go."""
-    txn.state = PaymeState.CANCELLED
-    txn.reason = reason
-    txn.cancel_time = now
+    """State 1 -> -1: nothing was paid, so the invoice is only let go (and a card payment a
+    sender reported while this held it is credited, before the desk takes it again)."""
+    txn.state, txn.reason, txn.cancel_time = PaymeState.CANCELLED, reason, now
     invoice = invoices.lock_invoice(session, txn.invoice_id)
     if invoice.held_by == holder_of(txn.payme_id):
         invoices.release(session, invoice, holder_of(txn.payme_id))
+        webhooks.apply_waiting_payments(session, invoice.id)
     session.flush()
 
 
