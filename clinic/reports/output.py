@@ -211,11 +211,14 @@ class PdfWriter:
         self.headings = headings
         self.doc = pdf.new_document("A4", orientation="L")
         self.doc.add_page()
-        self.doc.set_font(pdf.FAMILY, "B", 13)
-        self.doc.cell(0, 8, heading_lines[0], new_x="LMARGIN", new_y="NEXT")
-        self.doc.set_font(pdf.FAMILY, "", 9)
-        for line in heading_lines[1:]:
-            self.doc.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+        # The title, the period and the filters, a long name among them (a doctor's, a
+        # department's) wrapped over lines, whole, inside the page.
+        room = self.doc.epw - 2 * self.doc.c_margin
+        for index, line in enumerate(heading_lines):
+            style, size, height = ("B", 13, 8) if index == 0 else ("", 9, 5)
+            for part in self._lines(NOT_IN_PDF.sub(" ", line), style, size, room):
+                self.doc.set_font(pdf.FAMILY, style, size)
+                self.doc.cell(0, height, part, new_x="LMARGIN", new_y="NEXT")
         self.doc.ln(2)
         usable = self.doc.w - self.doc.l_margin - self.doc.r_margin
         first = min(70.0, usable * 0.3)
