@@ -65,3 +65,26 @@ def test_a_failed_receipt_is_retried_and_reprinted_on_the_desks_printer_now(
     assert (copy.get_json()["printer_id"], copy.get_json()["state"]) == (new["id"], "queued")
     assert drain(runtime, new["id"])["printed"] == 2
     assert len(fake_printer.wait_for(2)) == 2
+
+
+def test_a_receipt_retried_again_stays_at_its_cashiers_desk_whoever_retried_it(
+    runtime, client, client_as, fake_printer
+):
+    """Kassir2 retries kassir1's failed receipt (kassir1 is away from her desk); that retry
+    fails too and is retried again: it still goes to kassir1's desk, not to kassir2's."""
+    away = FakePrinter()
+    away.down()
+    _cashier, first, receipt_id = _failed_receipt(runtime, client, client_as, away)
+    other = client_as("cashier", "kassir2")
+    client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса 2", "host": "127.0.0.1", "port": fake_printer.port,
+              "targets": ["cashier:kassir2"]},
+    )  # fmt: skip
+    retried = other.post(f"/api/v1/printing/jobs/{receipt_id}/retry").get_json()
+    assert retried["printer_id"] == first["id"]
+    with runtime.db.transaction() as s:
+        s.execute(update(PrintJob).where(PrintJob.id == retried["id"]).values(state="failed"))
+    again = other.post(f"/api/v1/printing/jobs/{retried['id']}/retry")
+    assert again.status_code == 202, again.get_json()
+    assert again.get_json()["printer_id"] == first["id"]
