@@ -109,7 +109,7 @@
     list.setAttribute("aria-live", "polite");
     box.appendChild(list);
     // What a refused Retry says, until the next one.
-    var notice = element("p", "print-status__error");
+    var notice = element("p", "alert alert--error print-status__error");
     notice.setAttribute("role", "alert");
     notice.hidden = true;
     box.appendChild(notice);
