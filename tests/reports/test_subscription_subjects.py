@@ -25,3 +25,22 @@ def test_the_same_report_of_two_departments_has_two_subjects_naming_them(
         "Отчёт: Выручка, по дням — Отделение: Терапия (2026-03-10)",
         "Отчёт: Выручка, по дням — Отделение: Хирургия (2026-03-10)",
     ], subjects
+
+
+def test_the_files_of_one_report_for_two_departments_have_names_of_their_own(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    """Saved side by side from the two e-mails (or downloaded from the report page), one
+    department's file does not replace the other's."""
+    data = make_reference(runtime)
+    for key in ("A", "B"):
+        subscribe(runtime, by="day", department_id=data.departments[key], formats=["csv"])
+    assert beat(runtime, local(NEXT, 6) + timedelta(minutes=1)) == 2
+    names = sorted(
+        attachment.get_filename()
+        for message in mailbox.wait_for(2)
+        for attachment in message["raw"].iter_attachments()
+    )
+    assert len(set(names)) == 2, names
+    for key in ("A", "B"):
+        assert any(f"department{data.departments[key]}" in name for name in names), names
