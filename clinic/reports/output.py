@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -363,7 +364,7 @@ def chart_figure(points: list[tuple[str, float]], title: str, language: str):
 
     figure = Figure(figsize=(10, 4), dpi=100)
     axes = figure.subplots()
-    names = [NOT_IN_PDF.sub(" ", name)[:24] for name, _ in points]
+    names = [bar_label(name) for name, _ in points]
     axes.bar(range(len(points)), [value for _, value in points], color="#2b6cb0")
     axes.set_xticks(range(len(points)))
     axes.set_xticklabels(names, rotation=45 if len(points) > 6 else 0, ha="right", fontsize=8)
@@ -373,6 +374,19 @@ def chart_figure(points: list[tuple[str, float]], title: str, language: str):
     axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+# A bar's name: over at most three lines of this many letters, broken between words, so two
+# long names that begin alike (a family name and the same first name) are told apart.
+BAR_LINE = 18
+BAR_LINES = 3
+
+
+def bar_label(name: str) -> str:
+    lines = textwrap.wrap(NOT_IN_PDF.sub(" ", name), BAR_LINE) or [""]
+    if len(lines) > BAR_LINES:
+        lines = lines[: BAR_LINES - 1] + [lines[BAR_LINES - 1][: BAR_LINE - 1] + "…"]
+    return "\n".join(lines)
 
 
 def grouped(value: float, language: str) -> str:

@@ -360,3 +360,12 @@ def test_a_pdfs_filter_line_naming_a_long_name_is_wrapped_whole_within_the_page(
     said = " ".join(text for _room, text, _width in above)
     assert said.split() == " ".join(lines).split()
     assert all(width <= room + 0.01 for room, _text, width in above), above
+
+
+def test_a_charts_bars_of_two_long_names_alike_are_told_apart():
+    """Two doctors whose names begin alike (a family name and the same first name) are two
+    bars named each by the whole name, over lines, not one cut short twice the same."""
+    first, second = "Абдурахмонова Гулчехра Шавкатовна", "Абдурахмонова Гулчехра Шухратовна"
+    figure = output.chart_figure([(first, 5), (second, 3)], "Визиты — Визитов", "ru")
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert [" ".join(label.split()) for label in labels] == [first, second]
