@@ -141,12 +141,13 @@ def ticket_data(session: Session, settings: Settings, ticket: Ticket, languages)
 
 
 def reprint_printer(session: Session, job: PrintJob):
-    """Where a reprint or a retry of ``job`` goes: a queue ticket's to the printer its queue
-    has now (a printer set up since, or another one); any other job's to its own printer."""
-    if job.kind == JobKind.TICKET and job.subject_id:
-        ticket = session.get(Ticket, job.subject_id)
-        if ticket is not None:
-            return printer_for(session, routes.ticket_targets(ticket.queue_id))
+    """Where a reprint or a retry of ``job`` goes: to the printer its desk has now, a queue
+    ticket's to its queue's printer, a cashier's document to her desk's (a printer set up
+    since, or another one: not one taken away, nor one her desk no longer prints on); a
+    test page to its own printer."""
+    targets = routes.job_targets(session, job)
+    if targets:
+        return printer_for(session, targets)
     return session.get(Printer, job.printer_id) if job.printer_id else None
 
 

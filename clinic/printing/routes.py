@@ -35,7 +35,15 @@ def refund_desk(session: Session, refund_id: int, actor: str) -> str:
 
 def job_targets(session: Session, job: PrintJob) -> list[str]:
     """The targets ``job`` prints for, as when it was made (none for a test page, which is
-    for its printer)."""
+    for its printer). A retry prints for what the job it retries printed for: another
+    cashier pressing Retry does not make her colleague's receipt hers."""
+    seen = {job.id}
+    while job.retry_of_id is not None and job.retry_of_id not in seen:
+        original = session.get(PrintJob, job.retry_of_id)
+        if original is None:
+            break
+        job = original
+        seen.add(job.id)
     if job.kind == JobKind.TICKET:
         ticket = session.get(Ticket, job.subject_id) if job.subject_id else None
         return ticket_targets(ticket.queue_id) if ticket is not None else []

@@ -60,7 +60,16 @@ def parse_formats(value) -> list[str]:
 
 
 def file_stem(params: ReportParams) -> str:
-    return f"{params.report}-{params.by}-{params.start.isoformat()}-{params.end.isoformat()}"
+    """The files' name: the report, its grouping, its filters (one department's file saved
+    beside another's does not replace it) and its period."""
+    filters = "".join(
+        f"-{name}{value}"
+        for name, value in (("department", params.department_id), ("doctor", params.doctor_id))
+        if value is not None
+    )
+    return (
+        f"{params.report}-{params.by}{filters}-{params.start.isoformat()}-{params.end.isoformat()}"
+    )
 
 
 def heading_lines(session: Session, params: ReportParams) -> list[str]:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic.base import utcnow
 from clinic.payments.receipts import send_mail
-from clinic.reports.building import render
+from clinic.reports.building import heading_lines, render
 from clinic.reports.cashier import open_shifts
 from clinic.reports.definitions import period_text
 from clinic.reports.labels import label
@@ -161,6 +161,11 @@ def compose(
         # Its grouping too: two reports of one kind to one address are two e-mails told
         # apart in the inbox (and not threaded as one), not the same subject twice.
         title = f"{title}, {label(f'grouping.{params.by}', lang)}"
+    filters = heading_lines(session, params)[2:]
+    if filters:
+        # And its filters, as its heading names them: each department's revenue to one
+        # address is an e-mail of its own in the inbox ("Отделение: Терапия").
+        title = f"{title} — {'; '.join(filters)}"
     link = (
         f"{settings.public_url.rstrip('/')}/reports/unsubscribe/"
         f"{unsubscribe_token(settings.secret_key, sub.id)}"

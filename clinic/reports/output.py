@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -211,11 +212,14 @@ class PdfWriter:
         self.headings = headings
         self.doc = pdf.new_document("A4", orientation="L")
         self.doc.add_page()
-        self.doc.set_font(pdf.FAMILY, "B", 13)
-        self.doc.cell(0, 8, heading_lines[0], new_x="LMARGIN", new_y="NEXT")
-        self.doc.set_font(pdf.FAMILY, "", 9)
-        for line in heading_lines[1:]:
-            self.doc.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+        # The title, the period and the filters, a long name among them (a doctor's, a
+        # department's) wrapped over lines, whole, inside the page.
+        room = self.doc.epw - 2 * self.doc.c_margin
+        for index, line in enumerate(heading_lines):
+            style, size, height = ("B", 13, 8) if index == 0 else ("", 9, 5)
+            for part in self._lines(NOT_IN_PDF.sub(" ", line), style, size, room):
+                self.doc.set_font(pdf.FAMILY, style, size)
+                self.doc.cell(0, height, part, new_x="LMARGIN", new_y="NEXT")
         self.doc.ln(2)
         usable = self.doc.w - self.doc.l_margin - self.doc.r_margin
         first = min(70.0, usable * 0.3)
@@ -360,7 +364,7 @@ def chart_figure(points: list[tuple[str, float]], title: str, language: str):
 
     figure = Figure(figsize=(10, 4), dpi=100)
     axes = figure.subplots()
-    names = [NOT_IN_PDF.sub(" ", name)[:24] for name, _ in points]
+    names = [bar_label(name) for name, _ in points]
     axes.bar(range(len(points)), [value for _, value in points], color="#2b6cb0")
     axes.set_xticks(range(len(points)))
     axes.set_xticklabels(names, rotation=45 if len(points) > 6 else 0, ha="right", fontsize=8)
@@ -370,6 +374,19 @@ def chart_figure(points: list[tuple[str, float]], title: str, language: str):
     axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+# A bar's name: over at most three lines of this many letters, broken between words, so two
+# long names that begin alike (a family name and the same first name) are told apart.
+BAR_LINE = 18
+BAR_LINES = 3
+
+
+def bar_label(name: str) -> str:
+    lines = textwrap.wrap(NOT_IN_PDF.sub(" ", name), BAR_LINE) or [""]
+    if len(lines) > BAR_LINES:
+        lines = lines[: BAR_LINES - 1] + [lines[BAR_LINES - 1][: BAR_LINE - 1] + "…"]
+    return "\n".join(lines)
 
 
 def grouped(value: float, language: str) -> str:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -46,6 +47,10 @@ def is_email_address(text: str) -> bool:
     """Whether ``text`` is one e-mail address that the report e-mail's To header sends to as
     it is listed, and to nothing else."""
     if not EMAIL.match(text) or len(text) > 254:
+        return False
+    if any(unicodedata.category(char)[0] in "CZ" for char in text):
+        # An invisible character pasted with it (a zero-width space, a byte-order mark, a
+        # direction mark): in no mailbox's name, and a server takes no such address.
         return False
     header = EmailMessage()
     header["To"] = text

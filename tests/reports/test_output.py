@@ -335,3 +335,37 @@ def test_a_name_too_long_for_its_pdf_cell_is_wrapped_whole_not_cut():
     assert all(width <= w for w, _text, width in written), written
     page = " ".join(reader.pages[0].extract_text().split())
     assert name in page and "…" not in page
+
+
+def test_a_pdfs_filter_line_naming_a_long_name_is_wrapped_whole_within_the_page(monkeypatch):
+    """The lines above the table (title, period, filters) stay inside the page, a doctor's
+    or a department's long name wrapped over lines, whole, not run off the page's edge."""
+    from fpdf import FPDF
+
+    doctor = ("Абдурахмонова-Каримова Гулчехра Шавкатовна, " * 4)[:160].strip()
+    department = "Отделение функциональной диагностики, Gʻijduvon boʻlimi " * 2
+    lines = ["Выручка", "Период: 2026-03-10", f"Врач: {doctor}", f"Отделение: {department}"]
+    headings = ["Heading"] * len(COLUMNS)
+    written = []
+    cell = FPDF.cell
+
+    def measured(doc, w=None, h=None, text="", *args, **kwargs):
+        room = w if w else doc.w - doc.r_margin - doc.get_x()
+        written.append((room - 2 * doc.c_margin, text, doc.get_string_width(text)))
+        return cell(doc, w, h, text, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "cell", measured)
+    output.PdfWriter(built([]), headings, lines)
+    above = written[: [text for _room, text, _width in written].index("Heading")]
+    said = " ".join(text for _room, text, _width in above)
+    assert said.split() == " ".join(lines).split()
+    assert all(width <= room + 0.01 for room, _text, width in above), above
+
+
+def test_a_charts_bars_of_two_long_names_alike_are_told_apart():
+    """Two doctors whose names begin alike (a family name and the same first name) are two
+    bars named each by the whole name, over lines, not one cut short twice the same."""
+    first, second = "Абдурахмонова Гулчехра Шавкатовна", "Абдурахмонова Гулчехра Шухратовна"
+    figure = output.chart_figure([(first, 5), (second, 3)], "Визиты — Визитов", "ru")
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert [" ".join(label.split()) for label in labels] == [first, second]

@@ -32,6 +32,12 @@ def job_texts() -> dict:
         "retrying": _("Printer not answering, trying again"),
         "out_of_paper": _("Printer out of paper: put in a new roll"),
         "failed": _("The action failed: {detail}"),
+        # A Retry the server refused, said by the refusal's code ("retried": another desk
+        # sent the job again first), or why no answer came.
+        "refusals": common_refusals(),
+        "signedOut": _("Your session has ended. Sign in again."),
+        "forbidden": _("Your role does not allow this."),
+        "network": _("The server could not be reached. Check the connection and try again."),
     }
 
 

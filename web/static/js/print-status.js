@@ -26,7 +26,22 @@
     return node;
   }
 
-  function retry(job, box) {
+  function say(notice, text) {
+    notice.textContent = text || "";
+    notice.hidden = !text;
+  }
+
+  // Why the server refused: by the refusal's code, in the page's language.
+  function refusal(status, body) {
+    if (status === 401) return texts.signedOut;
+    var words = texts.refusals || {};
+    if (body && body.code && words[body.code]) return words[body.code];
+    if (status === 403) return texts.forbidden;
+    return fill(texts.failed, { detail: (body && body.detail) || String(status) });
+  }
+
+  function retry(job, box, notice) {
+    say(notice, "");
     var meta = document.querySelector('meta[name="csrf-token"]');
     window
       .fetch(fill(config.urls.retry, { id: job.id }), {
@@ -39,14 +54,26 @@
         },
         body: "{}",
       })
-      .then(function (response) {
-        if (response.status >= 400) {
+      .then(
+        function (response) {
+          if (response.status < 400) return;
           box.setAttribute("data-error", String(response.status));
+          return response
+            .json()
+            .then(null, function () {
+              return {};
+            })
+            .then(function (body) {
+              say(notice, refusal(response.status, body));
+            });
+        },
+        function () {
+          say(notice, texts.network);
         }
-      });
+      );
   }
 
-  function row(job, box) {
+  function row(job, box, notice) {
     var li = element("li", "print-job print-job--" + job.state);
     li.setAttribute("data-job-id", job.id);
     li.setAttribute("data-state", job.state);
@@ -69,7 +96,7 @@
       var again = element("button", "button print-job__retry", texts.retry);
       again.type = "button";
       again.addEventListener("click", function () {
-        retry(job, box);
+        retry(job, box, notice);
       });
       li.appendChild(again);
     }
@@ -81,6 +108,11 @@
     var list = element("ol", "print-jobs");
     list.setAttribute("aria-live", "polite");
     box.appendChild(list);
+    // What a refused Retry says, until the next one.
+    var notice = element("p", "alert alert--error print-status__error");
+    notice.setAttribute("role", "alert");
+    notice.hidden = true;
+    box.appendChild(notice);
 
     function render() {
       list.textContent = "";
@@ -91,7 +123,7 @@
         })
         .slice(0, SHOWN)
         .forEach(function (id) {
-          list.appendChild(row(jobs[id], box));
+          list.appendChild(row(jobs[id], box, notice));
         });
     }
 

@@ -198,14 +198,34 @@
   var subscribeForm = document.getElementById("subscribe-form");
   var subscriptionList = document.getElementById("subscriptions");
 
+  // A subscription's filters as the form names them (the department's, the doctor's name
+  // from its list): the same report of two departments is two lines told apart.
+  function filterNames(params) {
+    var names = [];
+    ["department_id", "doctor_id"].forEach(function (name) {
+      var value = params[name];
+      var select = form.elements[name];
+      if (value === null || value === undefined) return;
+      var found = select
+        ? Array.prototype.filter.call(select.options, function (o) {
+          return o.value === String(value);
+        })[0]
+        : null;
+      names.push(found ? found.textContent : "#" + value);
+    });
+    return names;
+  }
+
   function showSubscriptions() {
     send("GET", "/api/v1/reports/subscriptions").then(function (answer) {
       if (answer.status !== 200) return;
       subscriptionList.textContent = "";
       answer.body.filter(function (sub) { return sub.active; }).forEach(function (sub) {
         var item = document.createElement("li");
+        var filters = filterNames(sub.params);
         item.textContent = (texts.reports[sub.params.report] || sub.params.report) + " " +
           (texts.groupings[sub.params.by] || sub.params.by) + " — " +
+          (filters.length ? filters.join(", ") + " — " : "") +
           (texts.frequencies[sub.frequency] || sub.frequency) + " — " + sub.email + " ";
         var button = document.createElement("button");
         button.type = "button";
