@@ -360,7 +360,7 @@ def issue_ticket(
         raise QueueRefused("the queue is closed for today", code="queue_closed")
     ticket_id, waiting = written
     ticket = _loaded(session, ticket_id, values)
-    announce(session, ticket, "issued", also=[_print_request(ticket)], waiting=waiting)
+    announce(session, ticket, "issued", also=_print_request(ticket), waiting=waiting)
     if commit:
         session.commit()
     return ticket
@@ -375,13 +375,14 @@ def _loaded(session: Session, ticket_id: int, values: dict) -> Ticket:
     return ticket
 
 
-def _print_request(ticket: Ticket) -> tuple[str, str, dict]:
-    # The printing module prints from this; until then the ticket page prints in the browser.
-    return (
-        PRINT_CHANNEL,
-        queue_events.PRINT_REQUESTED.name,
-        {"ticket_id": ticket.id, "code": ticket.code, "queue_id": ticket.queue_id},
-    )
+def _print_request(ticket: Ticket) -> list[tuple[str, str, dict]]:
+    """The printing module prints from this; until then the ticket page prints in the browser.
+    A patient joining from his phone is not at the desk: his ticket is not printed there,
+    where the paper would lie with his page's secret."""
+    if ticket.source == TicketSource.ONLINE:
+        return []
+    data = {"ticket_id": ticket.id, "code": ticket.code, "queue_id": ticket.queue_id}
+    return [(PRINT_CHANNEL, queue_events.PRINT_REQUESTED.name, data)]
 
 
 def _issue_with_commit(session: Session, queue, day: date, values: dict, first: dict) -> Ticket:
@@ -407,7 +408,7 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
     lead = numbering.issuing_lead(
         day_id, queue.prefix, {**values, "id": ticket.id}, first, numbered
     )
-    announce(session, ticket, "issued", also=[_print_request(ticket)], waiting=0, lead=lead)
+    announce(session, ticket, "issued", also=_print_request(ticket), waiting=0, lead=lead)
     try:
         session.commit()
     except DBAPIError as exc:
