@@ -23,6 +23,7 @@
   var REFRESH_AFTER_MS = 300; // several board events in a row need one reading
 
   var state = {};
+  var recallsHeard = -1; // the most recalls of this call the phone has buzzed for
   var refreshTimer = null;
 
   function show(data) {
@@ -45,9 +46,12 @@
     over.hidden = Boolean(ACTIVE[state.status]);
     // He may give up his place while he waits, is called or postponed; not with the doctor.
     leave.hidden = config.leavable.indexOf(state.status) < 0;
-    if (state.status === "called" && before !== "called" && navigator.vibrate) {
-      navigator.vibrate([300, 150, 300]);
-    }
+    // Called, or called again (a recall: the board chimes again), the phone buzzes too; once
+    // per call, however many readings of it come (a late one may be older than the event).
+    var calledNow =
+      state.status === "called" && (before !== "called" || state.recalls > recallsHeard);
+    if (state.status === "called") recallsHeard = Math.max(recallsHeard, state.recalls || 0);
+    if (calledNow && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   }
 
   function refresh() {
