@@ -28,10 +28,10 @@ MOST_IN_HAND = 200
 CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
 
-def _open_day_id(session: Session, queue_id: int, tz: ZoneInfo) -> int | None:
+def _open_day_id(session: Session, queue_id: int, today) -> int | None:
     """Today's day of the queue while it is open: a closed day is shown as no day, as the
     screens that heard ``queue.day_closed`` show it."""
-    day = q.find_day(session, queue_id, q.clinic_day(utcnow(), tz))
+    day = q.find_day(session, queue_id, today)
     return day.id if day is not None and day.closed_at is None else None
 
 
@@ -42,9 +42,14 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    day_id = _open_day_id(session, queue_id, tz)
+    # The day shown: a screen leaves it be when an earlier day closes after midnight.
+    today = q.clinic_day(utcnow(), tz)
+    day_id = _open_day_id(session, queue_id, today)
     if day_id is None:
-        return {"queue_id": queue_id, "calling": [], "last_calls": [], "waiting": 0}
+        return {
+            "queue_id": queue_id, "day": today.isoformat(), "calling": [], "last_calls": [],
+            "waiting": 0,
+        }  # fmt: skip
     newest_calls = select(Ticket).where(
         Ticket.queue_day_id == day_id, Ticket.called_at.is_not(None)
     )
@@ -60,6 +65,7 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     ).all()
     return {
         "queue_id": queue_id,
+        "day": today.isoformat(),
         "calling": [q.board_view(t) for t in calling],
         "last_calls": [q.board_view(t) for t in last_calls],
         "waiting": q.waiting_count(session, day_id),
@@ -75,10 +81,14 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     queue_id = int_key(channel)
     if queue_id is None:
         return None
-    day_id = _open_day_id(session, queue_id, tz)
+    today = q.clinic_day(utcnow(), tz)
+    day_id = _open_day_id(session, queue_id, today)
     if day_id is None:
         counts = {status: 0 for status in S.ALL}
-        return {"queue_id": queue_id, "tickets": [], "waiting": 0, "counts": counts}
+        return {
+            "queue_id": queue_id, "day": today.isoformat(), "tickets": [], "waiting": 0,
+            "counts": counts,
+        }  # fmt: skip
     in_hand = queue_days.day_tickets(
         session, day_id, statuses=(S.CALLED, S.IN_SERVICE, S.POSTPONED), limit=MOST_IN_HAND
     )
@@ -103,6 +113,7 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     counts = queue_days.status_counts(session, day_id)
     return {
         "queue_id": queue_id,
+        "day": today.isoformat(),
         "tickets": [q.ticket_as_dict(t) for t in (*in_hand, *waiting, *finished, *no_shows)],
         "waiting": counts[S.WAITING],
         "counts": counts,

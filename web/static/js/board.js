@@ -92,6 +92,7 @@
     var queue = queues[queueId];
     queue.tickets = {};
     queue.waiting = data ? data.waiting : 0;
+    queue.day = (data && data.day) || null;
     if (data) {
       data.last_calls.concat(data.calling).forEach(function (ticket) {
         queue.tickets[ticket.ticket_id] = ticket;
@@ -103,6 +104,7 @@
   function showEvent(queueId, event) {
     var queue = queues[queueId];
     if (event.type === "queue.day_closed") {
+      if (Q.closesAnEarlierDay(event, queue.day)) return; // the new day's board stays
       queue.tickets = {};
       queue.waiting = 0;
     } else if (event.data && event.data.ticket_id) {

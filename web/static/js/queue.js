@@ -166,10 +166,19 @@
     this.tickets = {};
     this.outside = {};
     this.waiting = 0;
+    this.day = null; // the clinic's date the snapshot showed ("YYYY-MM-DD")
+  }
+
+  /** Whether ``event`` closes an earlier day than the one shown: a day kept open past
+   * midnight (a patient still with his doctor) closes after the new day has begun. */
+  function closesAnEarlierDay(event, shownDay) {
+    var closed = event.data && event.data.day;
+    return Boolean(shownDay && closed && closed < shownDay);
   }
 
   TicketBook.prototype.reset = function (snapshot) {
     var self = this;
+    this.day = (snapshot && snapshot.day) || null;
     this.tickets = {};
     this.outside = {};
     this.waiting = snapshot ? snapshot.waiting || 0 : 0;
@@ -186,6 +195,7 @@
   /** Apply an event; it carries the ticket's whole new state, so applying twice is harmless. */
   TicketBook.prototype.apply = function (event) {
     if (event.type === "queue.day_closed") {
+      if (closesAnEarlierDay(event, this.day)) return;
       this.tickets = {};
       this.outside = {};
       this.waiting = 0;
@@ -241,5 +251,6 @@
     say: say,
     ticketRow: ticketRow,
     TicketBook: TicketBook,
+    closesAnEarlierDay: closesAnEarlierDay,
   };
 })(window);
