@@ -75,7 +75,10 @@ def redeem_code(session: Session, code: str) -> tuple[BoardScreen, str] | None:
     plain = normal_code(code)
     if len(plain) != CODE_LENGTH:
         return None
-    screen = session.scalar(select(BoardScreen).where(BoardScreen.code_hash == _digest(plain)))
+    # Locked: a second screen typing the code at the same moment waits, then finds it used.
+    screen = session.scalar(
+        select(BoardScreen).where(BoardScreen.code_hash == _digest(plain)).with_for_update()
+    )
     if screen is None or screen.revoked_at is not None or screen.code_expires_at <= utcnow():
         return None
     if not _maker_may_still_pair(session, screen.created_by):

@@ -450,3 +450,35 @@ def test_a_pairing_by_its_form_is_audited_with_the_status_it_answered(runtime, a
     with runtime.db.session() as s:
         row = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert row.status == 303 and code not in str(row.summary)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_one_pairing_code_typed_on_two_screens_at_once_pairs_one(runtime, hall):
+    """The code shown once is typed on two screens at the same moment: one is paired, the
+    other is told the code is used, rather than both told they are paired while only the
+    last one's secret works."""
+    import threading
+
+    from sqlalchemy import text
+
+    from tests.races import wait_for, waits_for_a_lock
+
+    with runtime.db.transaction() as s:
+        board = queue_admin.get_board(s, hall["board"])
+        _screen, code = screens.start_pairing(s, board, created_by="admin")
+    pids, answers = [], []
+
+    def second_screen():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            answers.append(screens.redeem_code(s, code))
+
+    with runtime.db.transaction() as first:
+        paired, secret = screens.redeem_code(first, code)
+        other = threading.Thread(target=second_screen)
+        other.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second screen")
+    other.join(30)
+    assert answers == [None]
+    with runtime.db.session() as s:
+        assert screens.screen_for_secret(s, secret).id == paired.id
