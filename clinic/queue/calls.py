@@ -216,14 +216,15 @@ def _move(
     )
     if result.rowcount != 1:
         session.refresh(ticket)
-        raise Conflict(
-            f"ticket {ticket.code} is {ticket.status.replace('_', ' ')}; "
-            f"cannot {_VERBS.get(action, action)}",
-            code="wrong_status",
-        )
+        raise _wrong_status(ticket, action)
     session.refresh(ticket)
     record_history(session, ticket, action, before, actor, now, data)
     announce(session, ticket, action, waiting=waiting)
+
+
+def _wrong_status(ticket: Ticket, action: str) -> Conflict:
+    now_is, verb = ticket.status.replace("_", " "), _VERBS.get(action, action)
+    return Conflict(f"ticket {ticket.code} is {now_is}; cannot {verb}", code="wrong_status")
 
 
 def recall(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> Ticket:
@@ -282,16 +283,16 @@ def call_back(
     the doctor" queue calls back only a paid ticket, as call next calls only those: a patient
     postponed before paying, or refunded since, is called once he has paid."""
     if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
-        raise Conflict(
-            f"{ticket.code} is not paid yet: this queue calls only paid tickets",
-            code="not_paid",
-            errors={"ticket_id": ["not paid"]},
-        )
+        detail = f"{ticket.code} is not paid yet: this queue calls only paid tickets"
+        raise Conflict(detail, code="not_paid", errors={"ticket_id": ["not paid"]})
     room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
     _lock_room(session, room)
     day = _lock_day_by_id(session, ticket.queue_day_id)
+    session.refresh(ticket)  # as it is now that the room and the day are held
+    if ticket.status != S.POSTPONED:  # pressed twice: called already, not a busy room
+        raise _wrong_status(ticket, "called_back")
     _check_room_free(session, day, room)
-    if ticket.status == S.POSTPONED and elsewhere.taken_elsewhere(session, ticket, day.day):
+    if elsewhere.taken_elsewhere(session, ticket, day.day):
         # Gone to the X-ray meanwhile: called here, he would not come.
         detail = f"{ticket.code}'s patient is with another doctor now: call him back once free"
         raise Conflict(detail, code="patient_elsewhere", errors={"ticket_id": [detail]})

@@ -317,6 +317,11 @@ def test_a_postponed_ticket_is_called_back_to_the_room_the_doctor_names(client, 
     refused = client.post(f"/api/v1/tickets/{ticket}/call-back", json={"room_id": "x"})
     assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]
 
+    # Pressed twice: the second press is told the ticket is called already, not that the
+    # room is busy with that same ticket.
+    twice = client.post(f"/api/v1/tickets/{ticket}/call-back")
+    assert twice.status_code == 409 and twice.get_json()["code"] == "wrong_status", twice.json
+
 
 def test_the_patients_pages_name_the_clinic_and_send_no_referrer(anon_client, runtime, hall):
     with runtime.db.transaction() as s:
