@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterator
 
 from sqlalchemy import and_, literal_column
@@ -47,12 +48,21 @@ def within(column, lo: datetime, hi: datetime):
     return and_(column >= lo, column < hi)
 
 
+TENTH = Decimal("0.1")
+
+
+def _tenths(value: Decimal) -> float:
+    """To a tenth, a half up, as a manager rounds by hand (6.25 is 6.3): Python's ``round``
+    of a float would give 6.2 (halves to even)."""
+    return float(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+
+
 def rate(part: int, whole: int) -> float | None:
-    return round(part * 100.0 / whole, 1) if whole else None
+    return _tenths(Decimal(part * 100) / Decimal(whole)) if whole else None
 
 
 def minutes(seconds) -> float | None:
-    return None if seconds is None else round(float(seconds) / 60.0, 1)
+    return None if seconds is None else _tenths(Decimal(str(seconds)) / 60)
 
 
 def by_position(position: int):

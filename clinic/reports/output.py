@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from clinic import pdf
 from clinic.money import format_amount, money_style
+from clinic.reports.common import rate
 from clinic.reports.definitions import Built, Column
 from clinic.reports.labels import label
 from clinic.text import spreadsheet_safe
@@ -79,7 +80,7 @@ class Totals:
                 values.append(self.sums.get(column.key, 0))
             elif column.rate_of:
                 part, whole = (self.sums.get(k, 0) for k in column.rate_of)
-                values.append(round(part * 100.0 / whole, 1) if whole else None)
+                values.append(rate(part, whole))
             else:
                 values.append(None)
         return tuple(values)
