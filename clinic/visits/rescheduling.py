@@ -29,6 +29,9 @@ from clinic.visits.models import Visit, VisitMove
 from clinic.visits.reminders import ROOM
 
 QUEUE = "visits"
+# A move's outcome names the visit, its times and doctors: for those who may move visits, as
+# a bulk move's.
+jobs.followed_with(RESCHEDULE_JOB, "visits.reschedule")
 
 
 def request_move(

@@ -7,6 +7,8 @@ import pytest
 
 from clinic import jobs
 from clinic.reports import building  # noqa: F401 - names the report jobs' followers
+from clinic.visits import rescheduling  # noqa: F401 - names the visit moves' followers
+from clinic.visits.events import RESCHEDULE_JOB
 from tests.conftest import ONE_BACKEND
 from tests.wsclient import WSClient
 
@@ -37,6 +39,18 @@ def test_a_report_someone_else_started_is_shown_to_report_readers_only(runtime, 
     # A kind no module restricts: anyone who may follow jobs.
     plain = _job(runtime, "plain.kind", "jobmanager")
     assert colleague.get(f"/api/v1/jobs/{plain}").status_code == 200
+
+
+def test_a_visit_move_someone_else_asked_for_is_shown_to_those_who_move_visits(runtime, client_as):
+    """A move's outcome names the visit, its times, doctors and reason: a cashier, who reads
+    no visits, or a doctor, who reads his own, does not follow the registrar's move."""
+    moved = _job(runtime, RESCHEDULE_JOB, "movingregistrar")
+    colleague = client_as("registrar", "otherregistrar")
+    assert colleague.get(f"/api/v1/jobs/{moved}").status_code == 200
+    for role in ("cashier", "doctor"):
+        hidden = client_as(role).get(f"/api/v1/jobs/{moved}")
+        assert hidden.status_code == 404, role
+        assert "result" not in hidden.get_json()
 
 
 def test_a_socket_may_not_follow_a_report_someone_else_started(live_server, runtime, client_as):
