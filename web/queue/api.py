@@ -50,7 +50,14 @@ def _patient_url(ticket) -> str:
 
 
 def _ticket_out(ticket, **extra) -> dict:
-    return {**q.ticket_as_dict(ticket), "patient_url": _patient_url(ticket), **extra}
+    """The ticket as staff see it. Its patient's page, whose secret reads his ticket and gives
+    up his place, only for those who issue (and cancel) tickets and hand it over printed: a
+    reader who may not cancel one is not given the patient's door to do it in nobody's name."""
+    out = q.ticket_as_dict(ticket)
+    identity = current_identity()
+    if identity is not None and identity.can("queue.issue"):
+        out["patient_url"] = _patient_url(ticket)
+    return {**out, **extra}
 
 
 def _staff() -> Staff:

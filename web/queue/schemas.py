@@ -132,7 +132,12 @@ class TicketOut(Schema):
     paid_at = fields.String(allow_none=True)
     transferred_from_id = fields.Integer(allow_none=True)
     return_to_queue_id = fields.Integer(allow_none=True)
-    patient_url = fields.String()
+    patient_url = fields.String(
+        metadata={
+            "description": "The patient's own page (its secret is his credential): shown to"
+            " those who issue tickets (queue.issue) only."
+        }
+    )
     returned_ticket = fields.Dict(allow_none=True)
 
 
