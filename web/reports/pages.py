@@ -16,6 +16,7 @@ from clinic.reports.building import FORMATS
 from clinic.reports.params import GROUPINGS, MAX_DAYS
 from web import db
 from web.auth import csrf_exempt
+from web.auth.audit import answer_status
 from web.auth.identity import current_identity
 from web.i18n import current_language, visit_status_names
 from web.permissions import public, requires
@@ -177,6 +178,7 @@ def unsubscribe(token: str):
     done = not sub.active
     if request.method == "POST" and sub.active:
         subscriptions.unsubscribe(session, subscription_id)
+        answer_status(200)  # answered with the page saying so, not redirected
         session.commit()
         done = True
     return render_template("reports/unsubscribe.html", email=sub.email, done=done, token=token)
