@@ -298,6 +298,7 @@ def start_pairing_form(board_id: int):
         label=request.form.get("label", ""),
         created_by=current_identity().username,
     )
+    answer_status(200)  # the code is shown on the answer, not redirected
     session.commit()
     pairing = {
         "board": queue_admin.board_title(board, current_language()),
