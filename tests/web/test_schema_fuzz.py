@@ -67,9 +67,15 @@ def _fuzz(operation, callers: dict[str, dict]) -> None:
     run()
 
 
-def test_the_server_answers_as_its_openapi_document_says(app, runtime, role_tokens):
+@pytest.fixture
+def demo_clinic(runtime):
+    """The demo clinic, loaded before the callers' users: it loads only into a database
+    without departments, and a doctor's user comes with a department of his own."""
     with runtime.db.session() as session:
-        load_demo_data(session)
+        assert load_demo_data(session)
+
+
+def test_the_server_answers_as_its_openapi_document_says(app, runtime, demo_clinic, role_tokens):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     operations.sort(key=lambda op: (any(part in op.path for part in LAST), op.path, op.method))
