@@ -86,6 +86,19 @@ def test_unknown_channel_kind_or_a_key_naming_nothing_is_closed_with_policy_viol
         assert ws.wait_closed() == 1008, channel
 
 
+def test_a_reference_channel_is_one_of_the_reference_datas_kinds(live_server, admin_token):
+    """``reference:service`` or ``reference:users`` hears nothing: the reference data's events
+    go to its kinds' channels, ``reference:services`` and the rest."""
+    for channel in ("reference:services", "reference:clinic", "reference:patients"):
+        ws = WSClient(live_server, token=admin_token)
+        assert ws.subscribe(channel)[-1]["op"] == "subscribed", channel
+        ws.close()
+    for channel in ("reference:service", "reference:users", "reference:Doctors", "reference:x"):
+        ws = WSClient(live_server, token=admin_token)
+        ws.send({"op": "subscribe", "channel": channel})
+        assert ws.wait_closed() == 1008, channel
+
+
 @pytest.mark.parametrize(
     "message, code",
     [
