@@ -38,8 +38,49 @@ def require_json_bodies() -> None:
         return
     upload = view_attribute(current_app, request.endpoint, UPLOAD_ATTRIBUTE)
     if upload and request.mimetype == "multipart/form-data":
+        refuse_unread_parts()
         return
     abort(415, description="Send the body as application/json.")
+
+
+def refuse_unread_parts() -> None:
+    """An upload's body carries its files and nothing else, each once: a field it does not
+    read (``dry_run=1``) or a second file under one name would otherwise be dropped without a
+    word, and the import run as if they had been understood."""
+    read = _upload_fields(request.endpoint)
+    if not read <= set(request.files):
+        return  # a file missing: the upload's schema refuses it, naming it
+    twice = {
+        name: ["given twice: send one file"]
+        for name, files in request.files.lists()
+        if name in read and len(files) > 1
+    }
+    if twice:
+        abort(problem(400, "Bad request", "a file given twice", twice))
+    # A page's form may carry its CSRF token as a field, as every form does.
+    csrf = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    unread = {
+        str(name): ["unknown field: this endpoint reads only " + ", ".join(sorted(read))]
+        for name in [*request.form, *request.files]
+        if name not in read and name != csrf
+    }
+    if unread:
+        abort(problem(422, "Unprocessable Entity", "fields this endpoint does not read", unread))
+
+
+def _upload_fields(endpoint: str | None) -> frozenset:
+    """The file fields the endpoint's upload schema declares; decided once per endpoint."""
+    known = current_app.extensions.setdefault("clinic.upload_fields", {})
+    if endpoint not in known:
+        doc = view_attribute(current_app, endpoint, "_apidoc") or {}
+        names = set()
+        for parameter in doc.get("arguments", {}).get("parameters", []):
+            if parameter.get("in") == "files":
+                schema = parameter["schema"]
+                schema = schema() if isinstance(schema, type) else schema
+                names.update(field.data_key or name for name, field in schema.fields.items())
+        known[endpoint] = frozenset(names)
+    return known[endpoint]
 
 
 def refuse_unread_fields() -> None:
