@@ -3,7 +3,8 @@ that the new one no longer covers (shorter hours, a new break, a weekday no long
 fewer places per slot than were booked).
 
 Nothing moves them by itself, as with a day off: the registrar is given their ids, to move
-or cancel them, instead of finding out when the patient comes to a closed door.
+or cancel them, instead of finding out when the patient comes to a closed door. The visits
+the new hours still cover go to the room those hours name (:func:`follow_rooms`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
-from clinic.visits import schedules
-from clinic.visits.events import VisitStatus
+from clinic.visits import notify, schedules
+from clinic.visits import visits as v
+from clinic.visits.events import VISIT_CHANGED, VisitStatus
 from clinic.visits.models import Visit
 from clinic.visits.slots import Occupancy
 
@@ -60,3 +62,54 @@ def visits_outside_hours(
         ):
             outside.append(visit.id)
     return outside
+
+
+def follow_rooms(
+    session: Session, doctor_id: int, tz: ZoneInfo, *, actor: str = "", now: datetime | None = None
+) -> list[int]:
+    """The doctor's visits still to happen that his hours (just saved) cover in another room
+    than the one they were booked into go to that room, as a booking now would: his
+    reminders and the calendar send the patient to the door he works behind. Unsent
+    reminders naming the old room are dropped (beat writes them anew). Returns their ids."""
+    now = now or utcnow()
+    doctor = schedules.get_doctor(session, doctor_id)
+    # Locked, passing over those a step holds now: a move holds its visit and waits for the
+    # doctor's row this change holds (it then reads the new hours and their room itself).
+    visits = session.scalars(
+        select(Visit)
+        .where(
+            Visit.doctor_id == doctor_id,
+            Visit.status.in_(VisitStatus.MOVABLE),
+            Visit.ends_at > now,
+        )
+        .order_by(Visit.starts_at, Visit.id)
+        .with_for_update(of=Visit, skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not visits:
+        return []
+    hours = schedules.hours_for(session, [doctor_id])
+    working = schedules.working_rooms(session, [r.room_id for r in hours] + [doctor.room_id])
+    day_shifts: dict[date, list[schedules.Shift]] = {}
+    changed = []
+    for visit in visits:
+        day = visit.starts_at.astimezone(tz).date()
+        if day not in day_shifts:
+            day_shifts[day] = schedules.shifts(hours, [], day, day, tz)
+        shift = next((s for s in day_shifts[day] if s.covers(visit.starts_at, visit.ends_at)), None)
+        if shift is None:
+            continue  # outside the hours: listed to move, where it goes is the move's
+        room_id = schedules.visit_room(shift, doctor, working)
+        if room_id == visit.room_id:
+            continue
+        before = visit.room_id
+        visit.room_id = room_id
+        visit.updated_at = now
+        session.flush()
+        session.expire(visit, ["room"])
+        notify.drop_unsent_reminders(session, visit)
+        v.record_history(session, visit, "room_changed", visit.status, actor, now,
+                         {"from": before, "to": room_id})  # fmt: skip
+        v.announce(session, visit, VISIT_CHANGED, {"action": "room_changed"})
+        changed.append(visit.id)
+    return changed

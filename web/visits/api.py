@@ -128,11 +128,13 @@ def get_schedule(doctor_id: int):
 def put_schedule(data, doctor_id: int):
     """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room.
     The answer lists the visits still to come that the new hours leave out
-    (``visits_to_move``): nothing moves them by itself."""
+    (``visits_to_move``): nothing moves them by itself. Those they cover go to the room
+    they name."""
     session = db.session()
     schedules.set_week(session, doctor_id, data["days"])
     # Read in the change's own transaction, as a day off's visits are.
     outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    week_change.follow_rooms(session, doctor_id, _settings().tz, actor=_actor())
     answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
     session.commit()
     return answer
@@ -151,6 +153,7 @@ def put_date_hours(data, doctor_id: int):
     session = db.session()
     schedules.set_date_hours(session, doctor_id, data["day"], data["hours"], today=_today())
     outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
+    week_change.follow_rooms(session, doctor_id, _settings().tz, actor=_actor())
     answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
     session.commit()
     return answer
