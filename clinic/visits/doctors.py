@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
 
 from clinic.base import is_id
 from clinic.errors import NotFound
 from clinic.events import record_events
+from clinic.events.models import RecordedEvent
+from clinic.events.outbox import on_recorded
 from clinic.reference.models import Department, Doctor
 from clinic.visits.events import SCHEDULE_CHANGED
 
@@ -85,3 +87,39 @@ def announce_holiday(session: Session, first_day: date, last_day: date) -> None:
     ]  # fmt: skip
     if events:
         record_events(session, events)
+
+
+# The reference module's changes of a doctor that change what his calendars offer: he left
+# (no more free slots), came back, or moved to another department (or room).
+_DOCTOR_CHANGES = ("doctor.updated", "doctor.activated", "doctor.deactivated")
+_LEFT_DEPARTMENT = "visits.doctor_left_department"
+
+
+@event.listens_for(Doctor.department_id, "set", active_history=True)
+def _note_department_left(doctor: Doctor, value, before, initiator) -> None:
+    """Keep the department a doctor is moved out of, for its calendar to hear it."""
+    session = object_session(doctor)
+    if session is not None and doctor.id is not None and isinstance(before, int):
+        if before != value:
+            session.info.setdefault(_LEFT_DEPARTMENT, {}).setdefault(doctor.id, before)
+
+
+def _doctor_changed(session: Session, events: list[RecordedEvent]) -> None:
+    """A doctor deactivated, activated or changed (``schedule.changed``, ``what``:
+    ``doctor``): an open calendar redraws his free slots instead of offering those of a
+    doctor who has left until someone reloads it; the department he left hears it too."""
+    for recorded in events:
+        if recorded.type not in _DOCTOR_CHANGES:
+            continue
+        doctor = session.get(Doctor, recorded.data["id"])
+        if doctor is None:
+            continue
+        announce_change(session, doctor, "doctor")
+        left = session.info.get(_LEFT_DEPARTMENT, {}).pop(doctor.id, None)
+        if left is not None and left != doctor.department_id:
+            data = {"doctor_id": doctor.id, "department_id": doctor.department_id,
+                    "what": "doctor", **_days(None, None)}  # fmt: skip
+            record_events(session, [(f"visits_department:{left}", SCHEDULE_CHANGED, data)])
+
+
+on_recorded(_doctor_changed)

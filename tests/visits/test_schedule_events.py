@@ -84,3 +84,36 @@ def test_a_clinic_holiday_is_heard_on_every_calendar(runtime, client):
     heard = {channel for channel, data in _heard(runtime, since) if data["what"] == "holiday"}
     assert {f"visits_doctor:{d}" for d in clinic.doctor_ids} <= heard
     assert f"visits_department:{clinic.department_id}" in heard
+
+
+def test_a_doctor_who_leaves_or_comes_back_is_heard_on_his_calendars(runtime, client):
+    clinic = make_clinic(runtime, doctors=2)
+    doctor, department = clinic.doctor_ids[0], clinic.department_id
+    calendars = [f"visits_doctor:{doctor}", f"visits_department:{department}"]
+    expected = {"doctor_id": doctor, "department_id": department, "what": "doctor",
+                "first_day": None, "last_day": None}  # fmt: skip
+    for action in ("deactivate", "activate"):
+        since = _last_event(runtime)
+        answer = client.post(f"/api/v1/doctors/{doctor}/{action}")
+        assert answer.status_code == 200, answer.get_json()
+        # An open calendar stops offering (or offers again) his free slots.
+        assert _heard(runtime, since) == [(channel, expected) for channel in calendars]
+
+
+def test_a_doctor_moved_to_another_department_is_heard_on_both_departments(runtime, client):
+    clinic, other = make_clinic(runtime), make_clinic(runtime)
+    doctor = clinic.doctor_ids[0]
+    since = _last_event(runtime)
+    answer = client.patch(f"/api/v1/doctors/{doctor}", json={"department_id": other.department_id})
+    assert answer.status_code == 200, answer.get_json()
+    expected = {"doctor_id": doctor, "department_id": other.department_id, "what": "doctor",
+                "first_day": None, "last_day": None}  # fmt: skip
+    heard = _heard(runtime, since)
+    assert sorted(channel for channel, _ in heard) == sorted(
+        [
+            f"visits_doctor:{doctor}",
+            f"visits_department:{other.department_id}",
+            f"visits_department:{clinic.department_id}",
+        ]
+    )
+    assert all(data == expected for _, data in heard)
