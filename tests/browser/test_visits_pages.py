@@ -14,6 +14,7 @@ from clinic.accounts.models import User
 from clinic.base import iso
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
+from clinic.reference import patients as patient_records
 from clinic.visits import booking
 from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
@@ -133,6 +134,29 @@ def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime
         tab.wait_for_selector(error)
         # The API says "no such patient" for scripts; the registrar reads her own language.
         assert tab.inner_text(error) == words
+    with runtime.db.session() as s:
+        assert s.scalars(select(Visit)).first() is None
+
+
+def test_a_deactivated_patient_is_said_so_not_as_a_number_nobody_has(
+    live_server, runtime, registrar
+):
+    clinic = make_clinic(runtime, hours=("09:00", "10:00"))
+    with runtime.db.transaction() as s:
+        patient_records.deactivate_patient(s, clinic.patient_ids[0])
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+    slot = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{iso(clinic.at(day, 9))}']"
+    tab = registrar
+    tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={doctor}&day={day}")
+    wait_live(tab)
+    _pick(tab, slot)
+    tab.fill("#booking-form input[name=patient_id]", str(clinic.patient_ids[0]))
+    tab.click("#booking-form button[type=submit]")
+    error = "#booking-form [data-error-for=patient_id]:not([hidden])"
+    tab.wait_for_selector(error)
+    # On file but deactivated: not "nobody has this number", which sends her to register him.
+    assert tab.inner_text(error) == ("Карта этого пациента отключена. Найдите пациента заново.")
     with runtime.db.session() as s:
         assert s.scalars(select(Visit)).first() is None
 

@@ -68,6 +68,9 @@ def _texts() -> dict:
         # words it in English for scripts).
         "invalid": {
             "patient_id": _("No patient has this number."),
+            # By the field and the status, where it says something else: on file, but
+            # deactivated (422), not a number nobody has (404), which sends her to register him.
+            "patient_id:422": _("This patient's record is deactivated. Find the patient again."),
             "starts_at": _("Pick a free slot in the calendar."),
             "notify_email": _("This is not an e-mail address."),
             "reason": _("Say why the visit moves."),

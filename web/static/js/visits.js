@@ -193,7 +193,8 @@
     Object.keys(errors).forEach(function (field) {
       var node = where.querySelector('[data-error-for="' + field + '"]');
       if (node) {
-        show(node, conflict || texts.invalid[field] || errors[field][0]);
+        var words = texts.invalid[field + ":" + answer.status] || texts.invalid[field];
+        show(node, conflict || words || errors[field][0]);
         shown = true;
       }
     });
