@@ -148,6 +148,12 @@ class VisitDayQuery(StrictSchema):
             raise ValidationError("Give a day, a patient_id or both.", "day")
 
 
+def _address(**kwargs):
+    """An e-mail address for the visit's notices: at most 254 characters (RFC 5321's
+    longest, and what the column holds), as a patient's own address."""
+    return fields.Email(validate=validate.Length(max=254), **kwargs)
+
+
 def _empty_address_is_none(data):
     """An e-mail field left empty on a form: no e-mails, as null says."""
     if isinstance(data, dict) and data.get("notify_email") == "":
@@ -162,7 +168,7 @@ class BookIn(StrictSchema):
     service_ids = fields.List(_id(), load_default=list, validate=validate.Length(max=20))
     kind = fields.String(load_default=VisitKind.SCHEDULED, validate=validate.OneOf(VisitKind.ALL))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    notify_email = fields.Email(load_default=None, allow_none=True)
+    notify_email = _address(load_default=None, allow_none=True)
 
     @pre_load
     def _no_address(self, data, **kwargs):
@@ -202,7 +208,7 @@ class VisitDetailsIn(StrictSchema):
     """Either or both; ``notify_email`` null (or empty) for no e-mails."""
 
     comment = fields.String(validate=validate.Length(max=2000))
-    notify_email = fields.Email(allow_none=True)
+    notify_email = _address(allow_none=True)
 
     @validates_schema
     def _something(self, data, **kwargs):
