@@ -84,3 +84,9 @@ def test_a_uri_too_long_is_a_414_problem(client):
     response = client.get("/api/v1/services?q=" + "x" * 5000)
     assert response.status_code == 414
     assert response.mimetype == PROBLEM
+
+
+def test_an_absence_declared_twice_is_documented_as_a_409(spec):
+    # The same day off sent twice (a form sent again) is 409 already_declared.
+    declare = spec["paths"]["/api/v1/schedule-exceptions"]["post"]["responses"]
+    assert "409" in declare

@@ -164,6 +164,7 @@ def put_date_hours(data, doctor_id: int):
 @blp.arguments(schemas.ExceptionIn)
 @blp.response(201, schemas.ExceptionOut)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="already_declared")
 @blp.alt_response(422, schema=ProblemSchema)
 def add_exception(data):
     """A doctor away (day off, leave, sick) or a clinic holiday (no doctor), whole days. The
