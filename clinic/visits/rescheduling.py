@@ -52,8 +52,10 @@ def request_move(
     if starts_at.tzinfo is None:
         raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
     starts_at = starts_at.astimezone(timezone.utc)  # kept and answered as every instant is
-    if starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id):
+    here = starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id)
+    if here and _waiting(session, visit.id) is None:
         # Not a move: it would count against the patient's limit and mail him his own time.
+        # (With a move of it still waiting, it keeps the visit here: the last asked wins.)
         raise ValidationFailed(
             "the visit is already at this time",
             errors={"starts_at": ["the visit is already at this time"]},
@@ -78,6 +80,30 @@ def request_move(
     )
     session.flush()
     return job
+
+
+def _waiting(session: Session, visit_id: int) -> int | None:
+    """A move of the visit asked for and not yet carried out, if any."""
+    return session.scalar(
+        select(VisitMove.id)
+        .where(VisitMove.visit_id == visit_id, VisitMove.status == MoveStatus.PENDING)
+        .limit(1)
+    )
+
+
+def _carried_out_since(session: Session, move: VisitMove) -> str | None:
+    """The job of a move of the same visit asked for after ``move`` and already carried out:
+    the visit is where that one, the last asked, put it (or found it)."""
+    return session.scalar(
+        select(VisitMove.job_id)
+        .where(
+            VisitMove.visit_id == move.visit_id,
+            VisitMove.id > move.id,
+            VisitMove.status == MoveStatus.DONE,
+        )
+        .order_by(VisitMove.id.desc())
+        .limit(1)
+    )
 
 
 def move_for_job(session: Session, job_id: str) -> VisitMove | None:
@@ -184,13 +210,18 @@ def carry_out(
     if move.status != MoveStatus.PENDING:
         return move.outcome or {}
     visit = v.get_visit(session, move.visit_id, lock=True)
-    if _already_there(visit, move):
-        # The same move asked twice (a double click, a client's retry), the first one done:
-        # nothing moves, counts against the patient's limit or is mailed to him again.
+    later = _carried_out_since(session, move)
+    if later is not None or _already_there(visit, move):
+        # The same move asked twice (a double click, a client's retry), the first one done;
+        # or one asked for later is done (two workers, or this one's died and it was sent
+        # again): nothing moves, counts against the patient's limit or is mailed to him
+        # again, and the visit stays where it was asked to go last.
         at = {"starts_at": iso(visit.starts_at), "ends_at": iso(visit.ends_at),
               "doctor_id": visit.doctor_id}  # fmt: skip
         outcome = {"visit_id": visit.id, "moved": False, "from": at, "to": at,
                    "reason": move.reason, "ticket": None}  # fmt: skip
+        if later is not None:
+            outcome["superseded_by"] = later
         move.from_starts_at, move.from_doctor_id = visit.starts_at, visit.doctor_id
         move.status, move.done_at, move.outcome = MoveStatus.DONE, now, outcome
         session.flush()
