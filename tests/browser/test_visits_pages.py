@@ -15,6 +15,7 @@ from clinic.base import iso
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
 from clinic.reference import patients as patient_records
+from clinic.reference import price_list
 from clinic.visits import booking
 from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
@@ -159,6 +160,26 @@ def test_a_deactivated_patient_is_said_so_not_as_a_number_nobody_has(
     assert tab.inner_text(error) == ("Карта этого пациента отключена. Найдите пациента заново.")
     with runtime.db.session() as s:
         assert s.scalars(select(Visit)).first() is None
+
+
+def test_a_visit_booked_for_a_service_dropped_since_still_says_what_it_is_for(
+    live_server, runtime, registrar
+):
+    clinic = make_clinic(runtime, hours=("09:00", "10:00"))
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 9), tz=clinic.tz, service_ids=[clinic.service_id],
+        )  # fmt: skip
+        price_list.deactivate_service(s, clinic.service_id)
+    tab = registrar
+    tab.goto(f"{live_server}/visits/calendar?lang=ru&doctor={clinic.doctor_ids[0]}&day={day}")
+    wait_live(tab)
+    booked = f".slot--taken[data-visit='{visit.id}']"
+    tab.wait_for_selector(booked)
+    # The doctor reads what the patient comes for, though the price list offers it no more.
+    assert tab.inner_text(f"{booked} .slot__service") == "Консультация · 20 мин"
 
 
 def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runtime, registrar):

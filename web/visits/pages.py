@@ -20,7 +20,7 @@ from clinic.text import whole_number
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts as C
 from clinic.visits.events import ExceptionKind, VisitStatus
-from clinic.visits.models import Visit
+from clinic.visits.models import Visit, VisitService
 from clinic.visits.schedules import away_on, day_bounds, exceptions_between
 from web import db
 from web.auth.identity import current_identity
@@ -103,6 +103,26 @@ def _services(session, department_id: int | None, language: str) -> list[dict]:
         )
         .order_by(Service.code, Service.id)
     )
+    return _labels(rows, language)
+
+
+def _booked_services(session, day: date, tz, language: str, whose) -> list[dict]:
+    """The services the day's visits (``whose``: the doctor's, or the department's) are
+    booked for, named as :func:`_services` names them: one the price list has dropped since,
+    or another department's, too, so that each visit says what it is for."""
+    first, after = day_bounds(day, tz)
+    booked = (
+        select(VisitService.service_id)
+        .join(Visit, Visit.id == VisitService.visit_id)
+        .where(whose, Visit.starts_at >= first, Visit.starts_at < after)
+    )
+    rows = session.scalars(
+        select(Service).where(Service.id.in_(booked)).order_by(Service.code, Service.id)
+    )
+    return _labels(rows, language)
+
+
+def _labels(rows, language: str) -> list[dict]:
     return [
         {
             "id": row.id,
@@ -187,6 +207,7 @@ def calendar():
             )
         )
     language = current_language()
+    whose = Visit.doctor_id == doctor_id if doctor_id else Visit.department_id == department_id
     may_book = bool(identity and identity.can("visits.book"))
     services = _services(session, department_id, language)
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
@@ -211,8 +232,10 @@ def calendar():
             "channel": channel,
             "timezone": db.runtime().settings.timezone,
             "doctors": [{"id": d.id, "name": d.full_name} for d in doctors],
-            # What each booked visit is for, beside the patient's name (the doctor's day).
+            # What each booked visit is for, beside the patient's name (the doctor's day):
+            # the services offered, and those the day's visits were booked for.
             "services": services,
+            "serviceNames": _booked_services(session, day, tz, language, whose),
             "texts": _texts(),
         },
     )

@@ -21,8 +21,14 @@
   var form = document.getElementById("booking-form");
   var dialog = document.getElementById("reschedule-dialog");
   var state = { slots: [], visits: [] };
+  // The services offered (on the price list, for the booking form), and the names of those
+  // the day's visits were booked for (dropped from the list since, or another department's).
+  var offered = {};
+  (cfg.services || []).forEach(function (one) { offered[one.id] = true; });
   var serviceNames = {};
-  (cfg.services || []).forEach(function (one) { serviceNames[one.id] = one.label; });
+  (cfg.services || []).concat(cfg.serviceNames || []).forEach(function (one) {
+    serviceNames[one.id] = one.label;
+  });
   var clock = new Intl.DateTimeFormat("en-GB",
     { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.timezone });
   var calendarDay = new Intl.DateTimeFormat("en-GB",
@@ -330,7 +336,7 @@
     var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
     // One service still on the price list (a dropped one books no more, but moves).
     var services = (moving.services || []).filter(function (o) {
-      return serviceNames[o.service_id];
+      return offered[o.service_id];
     });
     // The visit's own time is free for its move (twenty minutes later overlaps only it).
     var query = "doctor_id=" + doctorId + "&from=" + day + "&to=" + day +
