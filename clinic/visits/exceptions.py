@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.reference.editing import one_at_a_time
 from clinic.visits.doctors import announce_change, announce_holiday, get_doctor, lock_for_change
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException
@@ -57,6 +58,10 @@ def add_exception(
         get_doctor(session, doctor_id)
         # A booking of him under way ends first: the visits this lists include it.
         lock_for_change(session, doctor_id)
+    else:
+        # Two holidays declared at once (the form sent twice) one after the other: the
+        # second finds the first, as a doctor's absence does under his row's lock.
+        one_at_a_time(session, "clinic holidays")
     same = session.scalar(
         select(ScheduleException.id).where(
             (

@@ -8,9 +8,11 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from clinic.errors import Conflict
 from clinic.visits import booking, schedules
 from clinic.visits import visits as v
 from clinic.visits import week_change
+from clinic.visits.models import ScheduleException
 from tests.races import wait_for, waits_for_a_lock
 from tests.visits.conftest import make_clinic, next_week_day
 
@@ -118,3 +120,32 @@ def test_a_booking_made_while_a_week_is_being_saved_follows_the_new_hours(runtim
         schedules.set_week(s, clinic.doctor_ids[0], afternoons)
 
     assert _booking_during(runtime, clinic, day, save) == ["outside_hours"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_holiday_sent_twice_at_once_is_declared_once(runtime):
+    """A double click on the holiday form: the second request finds the first's holiday
+    (already_declared), as it does one after the other; taking the holiday back then
+    opens the clinic, instead of leaving a second copy that keeps it closed."""
+    make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    pids, answers = [], []
+
+    def declare_again():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                schedules.add_exception(s, kind="holiday", first_day=day, last_day=day)
+                answers.append("declared")
+        except Conflict as refused:
+            answers.append(refused.code)
+
+    with runtime.db.transaction() as s:
+        schedules.add_exception(s, kind="holiday", first_day=day, last_day=day)
+        second = threading.Thread(target=declare_again)
+        second.start()
+        wait_for(lambda: answers or waits_for_a_lock(runtime, pids), what="the second request")
+    second.join(timeout=30)
+    assert answers == ["already_declared"]
+    with runtime.db.session() as s:
+        assert s.query(ScheduleException).count() == 1
