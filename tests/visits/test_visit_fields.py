@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from clinic.base import iso
+from clinic.models import OutboxEvent
 from clinic.visits.models import Visit
 from tests.visits.conftest import make_clinic, next_week_day
 
@@ -25,3 +28,22 @@ def test_an_address_longer_than_any_mail_server_takes_is_refused_at_notify_email
     edited = client.patch(f"/api/v1/visits/{visit}", json={"notify_email": TOO_LONG})
     assert edited.status_code == 422 and "notify_email" in edited.get_json()["errors"]
     assert client.get(f"/api/v1/visits/{visit}").get_json()["notify_email"] == "p@example.test"
+
+
+def test_a_cancellation_is_heard_on_the_calendars_as_visit_cancelled(runtime, client):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    body = {"patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0],
+            "starts_at": iso(clinic.at(day, 9))}  # fmt: skip
+    visit = client.post("/api/v1/visits", json=body).get_json()["id"]
+    cancelled = client.post(f"/api/v1/visits/{visit}/cancel", json={"by": "patient", "reason": "x"})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    with runtime.db.session() as s:
+        heard = s.scalars(
+            select(OutboxEvent.channel).where(
+                OutboxEvent.type == "visit.cancelled", OutboxEvent.data["id"].as_integer() == visit
+            )
+        ).all()
+    assert sorted(heard) == sorted(
+        [f"visits_doctor:{clinic.doctor_ids[0]}", f"visits_department:{clinic.department_id}"]
+    )
