@@ -159,15 +159,15 @@ def set_status(
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:
-        raise Conflict("the visit changed meanwhile; reload it", code="status_changed")
+        gone = "the visit changed meanwhile; reload it"
+        raise Conflict(gone, code="status_changed", errors={"status": [gone]})
     session.refresh(visit)
     record_history(session, visit, action, before, actor, now, data)
     type_ = ev.VISIT_CANCELLED if to == VisitStatus.CANCELLED else ev.VISIT_CHANGED
     announce(session, visit, type_, {"action": action})
 
 
-# What a visit still ahead may have corrected: the registrar's note, and where its notices go.
-EDITABLE = ("comment", "notify_email")
+EDITABLE = ("comment", "notify_email")  # the registrar's note, and where the notices go
 
 
 def edit_details(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from clinic.base import iso
+from clinic.base import iso, utcnow
+from clinic.errors import Conflict
 from clinic.models import OutboxEvent
+from clinic.visits import booking
+from clinic.visits import visits as v
+from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
 from tests.visits.conftest import make_clinic, next_week_day
 
@@ -47,3 +52,24 @@ def test_a_cancellation_is_heard_on_the_calendars_as_visit_cancelled(runtime, cl
     assert sorted(heard) == sorted(
         [f"visits_doctor:{clinic.doctor_ids[0]}", f"visits_department:{clinic.department_id}"]
     )
+
+
+def test_a_status_change_that_lost_a_race_names_the_status(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 9), tz=clinic.tz,
+        ).id  # fmt: skip
+    with runtime.db.session() as stale:
+        seen = stale.get(Visit, visit)
+        stale.commit()  # the screen's copy stays as it was read
+        with runtime.db.transaction() as other:
+            v.cancel(other, other.get(Visit, visit), by="clinic", reason="ill",
+                     late_window_hours=24)  # fmt: skip
+        with pytest.raises(Conflict) as lost:
+            v.set_status(stale, seen, VisitStatus.ARRIVED, "desk", utcnow(), "arrived")
+        stale.rollback()
+    # The form marks the visit's status, as for a change refused at once.
+    assert lost.value.code == "status_changed" and "status" in lost.value.errors
