@@ -53,7 +53,7 @@ def get_visit(session: Session, visit_id, *, lock: bool = False) -> Visit:
             query = query.with_for_update(of=Visit)
         visit = session.scalars(query.execution_options(populate_existing=True)).first()
     if visit is None:
-        raise NotFound(f"visit {visit_id} does not exist")
+        raise NotFound(f"visit {visit_id} does not exist", errors={"visit_id": ["no such visit"]})
     return visit
 
 

@@ -73,3 +73,21 @@ def test_a_status_change_that_lost_a_race_names_the_status(runtime):
         stale.rollback()
     # The form marks the visit's status, as for a change refused at once.
     assert lost.value.code == "status_changed" and "status" in lost.value.errors
+
+
+def test_a_visit_that_does_not_exist_is_a_404_at_visit_id_for_every_step(runtime, client):
+    make_clinic(runtime)
+    calls = [
+        client.get("/api/v1/visits/999999"),
+        client.patch("/api/v1/visits/999999", json={"comment": "x"}),
+        client.post("/api/v1/visits/999999/check-in", json={}),
+        client.post("/api/v1/visits/999999/start", json={}),
+        client.post("/api/v1/visits/999999/cancel", json={"by": "patient", "reason": "x"}),
+        client.post(
+            "/api/v1/visits/999999/reschedule",
+            json={"starts_at": "2030-01-01T09:00:00+05:00", "reason": "x"},
+        ),
+    ]
+    for answer in calls:
+        assert answer.status_code == 404, answer.get_json()
+        assert "visit_id" in answer.get_json()["errors"], answer.get_json()
