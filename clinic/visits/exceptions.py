@@ -106,7 +106,8 @@ def remove_exception(session: Session, exception_id) -> ScheduleException:
     or cancelled because of it stay as they are."""
     row = session.get(ScheduleException, exception_id) if is_id(exception_id) else None
     if row is None:
-        raise NotFound(f"exception {exception_id} does not exist")
+        detail = f"exception {exception_id} does not exist"
+        raise NotFound(detail, errors={"exception_id": [detail]})
     session.delete(row)
     session.flush()
     _announce(session, row)

@@ -91,3 +91,8 @@ def test_a_visit_that_does_not_exist_is_a_404_at_visit_id_for_every_step(runtime
     for answer in calls:
         assert answer.status_code == 404, answer.get_json()
         assert "visit_id" in answer.get_json()["errors"], answer.get_json()
+
+
+def test_an_absence_that_does_not_exist_is_a_404_at_exception_id(runtime, client):
+    gone = client.delete("/api/v1/schedule-exceptions/999999")
+    assert gone.status_code == 404 and "exception_id" in gone.get_json()["errors"]
