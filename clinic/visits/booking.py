@@ -106,7 +106,9 @@ def place(
     # His hours and absences are read under a lock a change of them waits for (and waits
     # for): a sick day declared, or a week saved, at this moment is seen here, or lists this
     # visit among those it leaves to move.
-    lock_for_booking(session, doctor.id)
+    if not lock_for_booking(session, doctor.id):
+        # He left while this waited for his row: as any booking of a doctor who has left.
+        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
     day = starts_at.astimezone(tz).date()
     exceptions = schedules.exceptions_between(session, [doctor.id], day, day)
     away = schedules.away_on(exceptions, doctor.id, day)

@@ -38,12 +38,17 @@ def lock_for_change(session: Session, doctor_id: int) -> None:
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
 
 
-def lock_for_booking(session: Session, doctor_id: int) -> None:
+def lock_for_booking(session: Session, doctor_id: int) -> bool:
     """Before a booking (or a move) reads his hours and absences: wait for a change of them
     under way. A share of the key only: bookings do not wait for each other, nor for an
-    edit of his name."""
-    session.execute(
-        select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True, key_share=True)
+    edit of his name. Returns whether he works here, as his row is once the wait is over
+    (deactivated meanwhile, he takes no visit)."""
+    return bool(
+        session.scalar(
+            select(Doctor.active)
+            .where(Doctor.id == doctor_id)
+            .with_for_update(read=True, key_share=True)
+        )
     )
 
 

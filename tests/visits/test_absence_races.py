@@ -8,7 +8,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from clinic.errors import Conflict
+from clinic.errors import Conflict, ValidationFailed
+from clinic.reference import directory as reference
 from clinic.visits import booking, schedules
 from clinic.visits import visits as v
 from clinic.visits import week_change
@@ -149,3 +150,34 @@ def test_a_holiday_sent_twice_at_once_is_declared_once(runtime):
     assert answers == ["already_declared"]
     with runtime.db.session() as s:
         assert s.query(ScheduleException).count() == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_booking_made_while_the_doctor_is_being_deactivated_is_refused_at_doctor_id(runtime):
+    """The doctor leaves (deactivated) at the instant a registrar books him: the booking,
+    which read him as working before it waited for his row, is refused, as any booking of a
+    doctor who has left is, not booked for a doctor nobody will see."""
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    pids, outcome = [], []
+
+    def book():
+        try:
+            with runtime.db.transaction() as s:
+                pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+                visit = booking.book(
+                    s, patient_id=clinic.patient_ids[1], doctor_id=clinic.doctor_ids[0],
+                    starts_at=clinic.at(day, 9), tz=clinic.tz, actor="registrar",
+                )  # fmt: skip
+                s.flush()
+                outcome.append(visit.id)
+        except ValidationFailed as refused:
+            outcome.append(sorted(refused.errors))
+
+    with runtime.db.transaction() as s:
+        reference.deactivate_doctor(s, clinic.doctor_ids[0])
+        registrar = threading.Thread(target=book)
+        registrar.start()
+        wait_for(lambda: outcome or waits_for_a_lock(runtime, pids), what="the booking")
+    registrar.join(timeout=30)
+    assert outcome == [["doctor_id"]]
