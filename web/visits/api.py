@@ -12,7 +12,7 @@ from clinic import jobs
 from clinic.base import utcnow
 from clinic.errors import Forbidden, NotFound
 from clinic.queue import tickets as q
-from clinic.visits import booking, bulk, checkin, rescheduling, schedules, slots
+from clinic.visits import booking, bulk, checkin, offering, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
@@ -136,6 +136,31 @@ def put_schedule(data, doctor_id: int):
     outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
     week_change.follow_rooms(session, doctor_id, _settings().tz, actor=_actor())
     answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
+    session.commit()
+    return answer
+
+
+@blp.route("/doctors/<int:doctor_id>/services")
+@requires("visits.read")
+@blp.response(200, schemas.DoctorServicesOut)
+@blp.alt_response(404, schema=ProblemSchema)
+def get_doctor_services(doctor_id: int):
+    """The services the doctor offers: his own list (``listed``), or without one his
+    department's and those of no department."""
+    return offering.offered(db.session(), doctor_id)
+
+
+@blp.route("/doctors/<int:doctor_id>/services", methods=["PUT"])
+@requires("reference.edit")
+@blp.arguments(schemas.DoctorServicesIn)
+@blp.response(200, schemas.DoctorServicesOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def put_doctor_services(data, doctor_id: int):
+    """Replace the list of services the doctor offers (an empty list: his department's
+    again). Free slots and new bookings follow it; visits booked keep their services."""
+    session = db.session()
+    answer = offering.set_offered(session, doctor_id, data["service_ids"])
     session.commit()
     return answer
 

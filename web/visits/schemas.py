@@ -67,6 +67,23 @@ class WeekIn(StrictSchema):
     days = fields.List(fields.Nested(HoursRow), required=True, validate=validate.Length(max=50))
 
 
+class DoctorServicesIn(StrictSchema):
+    service_ids = fields.List(
+        _id(),
+        required=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "The services he offers; empty: his department's again."},
+    )
+
+
+class DoctorServicesOut(Schema):
+    doctor_id = fields.Integer(required=True)
+    listed = fields.Boolean(
+        required=True, metadata={"description": "false: no list, he offers his department's"}
+    )
+    service_ids = fields.List(fields.Integer(), required=True)
+
+
 class DateHoursIn(StrictSchema):
     day = _day(required=True)
     hours = fields.List(
