@@ -3,8 +3,8 @@ as a spreadsheet's ROUND does: 1 no-show of 16 visits is 6.3 %, not 6.2 %."""
 
 from __future__ import annotations
 
-from clinic.reports.common import minutes, rate
 from clinic.reports import output
+from clinic.reports.common import minutes, rate
 from tests.reports.test_output import COLUMNS
 
 

@@ -18,9 +18,7 @@ def _xray(runtime, department_id=None) -> int:
         ).id  # fmt: skip
 
 
-def test_a_doctors_list_decides_what_he_is_booked_for_and_an_empty_one_undoes_it(
-    runtime, client
-):
+def test_a_doctors_list_decides_what_he_is_booked_for_and_an_empty_one_undoes_it(runtime, client):
     clinic = make_clinic(runtime, hours=("09:00", "12:00"))
     doctor = clinic.doctor_ids[0]
     url = f"/api/v1/doctors/{doctor}/services"
@@ -77,7 +75,9 @@ def test_a_list_naming_what_is_not_an_active_service_once_is_refused_and_changes
         assert answer.status_code == 422, body
         assert any(key.startswith("service_ids") for key in named), (body, named)
     assert client.get(url).get_json()["listed"] is False
-    assert client.put("/api/v1/doctors/999999/services", json={"service_ids": []}).status_code == 404
+    assert (
+        client.put("/api/v1/doctors/999999/services", json={"service_ids": []}).status_code == 404
+    )
 
     registrar = client_as("registrar")
     assert registrar.get(url).status_code == 200
