@@ -7,8 +7,9 @@ Channels:
 - ``queue:<queue id>`` (the queue's staff channel): a ticket's invoice was paid
   (``ticket.paid`` from the queue module's announcement, and :data:`INVOICE_PAID`).
 - ``ticket:<ticket id>`` (the patient's own page, public): ``invoice.created``,
-  ``invoice.changed`` and ``payment.recorded`` with ``{"ticket_id": int}`` (and the change's
-  kind): his "Pay online" card reads what is due again.
+  ``invoice.changed``, ``payment.recorded`` and ``refund.recorded`` with
+  ``{"ticket_id": int}`` (and the change's kind): his "Pay online" card reads what is due
+  again.
 - ``printing:receipts`` (:data:`RECEIPTS_CHANNEL`): receipt print requests for the printing
   module.
 
@@ -74,7 +75,7 @@ declare(
             for kind in ("payments", "queue")
         },
     ),
-    EventType(REFUND_RECORDED, {"payments": {**_INVOICE, "refund": dict}}),
+    EventType(REFUND_RECORDED, {"payments": {**_INVOICE, "refund": dict}, "ticket": _TICKET}),
     EventType(SHIFT_OPENED, {"payments": {"shift": dict}}),
     EventType(SHIFT_CLOSED, {"payments": {"shift": dict}}),
     EventType(

@@ -65,3 +65,29 @@ def test_an_invoice_of_no_ticket_is_heard_on_no_ticket_channel(runtime, live_ser
     ws, ticket_id, patient_id = _patient_socket(runtime, live_server)
     make_invoice(runtime, [8_000_00], patient_id=patient_id)
     assert ws.quiet(0.5) == []
+
+
+def test_a_part_payment_given_back_is_heard_on_the_patients_page(runtime, live_server):
+    """The patient left the desk before paying the rest and took his part back: more is due
+    again, and his card must ask for it."""
+    from clinic.payments import refunds
+
+    ws, ticket_id, patient_id = _patient_socket(runtime, live_server)
+    invoice_id = make_invoice(runtime, [8_000_00], ticket_id=ticket_id, patient_id=patient_id)
+    with runtime.db.transaction() as s:
+        invoice = invoices.get_invoice(s, invoice_id)
+        invoices.record_payment(s, invoice, method="cash", amount=3_000_00, actor="kassa")
+    assert [_heard(ws, ticket_id)["type"] for _ in range(2)] == [
+        "invoice.created",
+        "payment.recorded",
+    ]
+    with runtime.db.transaction() as s:
+        refunds.refund(
+            s,
+            invoices.get_invoice(s, invoice_id),
+            amount=3_000_00,
+            reason="left",
+            actor="kassa",
+            may_refund_large=True,
+        )
+    assert _heard(ws, ticket_id) == {"type": "refund.recorded", "data": {"ticket_id": ticket_id}}

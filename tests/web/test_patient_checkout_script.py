@@ -84,6 +84,8 @@ def test_a_corrected_or_part_paid_invoice_is_drawn_again_with_what_is_due_now():
     less = {**DUE, "body": {**DUE["body"], "amount": 900_000}}
     assert _after([_event("invoice.changed", change="discount")], less)["reloads"] == 1
     assert _after([_event("payment.recorded")], less)["reloads"] == 1
+    more = {**DUE, "body": {**DUE["body"], "amount": 1_200_000}}
+    assert _after([_event("refund.recorded")], more)["reloads"] == 1
     another = {**DUE, "body": {**DUE["body"], "number": "26-0000008"}}
     assert _after([_event("invoice.created")], another)["reloads"] == 1
 

@@ -92,7 +92,7 @@
   });
 
   // The "Pay online" card, while an invoice of the ticket is open: paid at the desk or from
-  // the phone (or given back), billed, corrected or part paid at the desk, it is asked again
+  // the phone (or given back), billed, corrected, part paid or part given back at the desk, it is asked again
   // what is still to pay online. The server draws the card (its links and QR codes): one that
   // shows another invoice or amount than is due now, or none while something is, is drawn
   // again by loading the page again.
@@ -102,7 +102,12 @@
     : root.getAttribute("data-checkout-url");
   var PAYMENT_EVENTS = { "ticket.paid": 1, "ticket.refunded": 1 };
   // The ticket's invoice changed: they say which ticket, not its state.
-  var INVOICE_EVENTS = { "invoice.created": 1, "invoice.changed": 1, "payment.recorded": 1 };
+  var INVOICE_EVENTS = {
+    "invoice.created": 1,
+    "invoice.changed": 1,
+    "payment.recorded": 1,
+    "refund.recorded": 1,
+  };
 
   function drawnFor(due) {
     if (!checkout) return false;
