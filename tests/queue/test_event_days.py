@@ -49,3 +49,47 @@ def test_each_ticket_event_on_the_staff_channel_names_the_tickets_day(runtime):
     ]
     # The public channels keep their shape: numbers and rooms.
     assert {day for _type, _id, day in _days_heard(runtime, q.board_channel(queue_id))} == {None}
+
+
+def _board_heard(runtime, queue_id: int, since: int) -> list[tuple[str, int]]:
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.channel == q.board_channel(queue_id), OutboxEvent.seq > since)
+            .order_by(OutboxEvent.seq)
+        ).all()
+        return [(r.type, r.data["waiting"]) for r in rows]
+
+
+def test_the_closing_of_the_day_before_leaves_the_board_the_new_days_calls_and_count(runtime):
+    """The hall's board has shown the queue since the evening. After midnight the new day's
+    patients are issued and one is called before the day before closes (the doctor's last
+    patient kept it open): the closing tells the board of the old day's tickets with the
+    count of those waiting now, and does not clear the board of the new day's call."""
+    from clinic.events import channel_last_seq
+    from clinic.queue import days as queue_days
+
+    with runtime.db.transaction() as s:
+        queue_id = make_queue(s)
+    with runtime.db.session() as s:
+        q.issue_ticket(s, queue_id, tz=TZ, now=LATE, commit=True)
+        q.issue_ticket(s, queue_id, tz=TZ, now=LATE, commit=True)
+    with runtime.db.transaction() as s:
+        calls.start_service(s, calls.call_next(s, queue_id, tz=TZ, now=LATE), now=LATE)
+    with runtime.db.session() as s:
+        for _ in range(3):
+            q.issue_ticket(s, queue_id, tz=TZ, now=AFTER_MIDNIGHT, commit=True)
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_id, tz=TZ, now=AFTER_MIDNIGHT)  # the new day's first: 2 wait
+        since = channel_last_seq(s, q.board_channel(queue_id))
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=AFTER_MIDNIGHT)) == 1
+    # The patient left waiting and the one with his doctor, each with the 2 waiting now; no
+    # queue.day_closed to clear the new day's call from the board.
+    assert _board_heard(runtime, queue_id, since) == [("ticket.day_closed", 2)] * 2
+    # The desks and the doctor's screens hear the old day close, and keep the new day.
+    assert _days_heard(runtime, q.staff_channel(queue_id))[-1] == (
+        "queue.day_closed",
+        None,
+        "2026-03-02",
+    )
