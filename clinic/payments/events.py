@@ -6,6 +6,10 @@ Channels:
   invoice, payment, refund and shift change.
 - ``queue:<queue id>`` (the queue's staff channel): a ticket's invoice was paid
   (``ticket.paid`` from the queue module's announcement, and :data:`INVOICE_PAID`).
+- ``ticket:<ticket id>`` (the patient's own page, public): ``invoice.created``,
+  ``invoice.changed``, ``payment.recorded`` and ``refund.recorded`` with
+  ``{"ticket_id": int}`` (and the change's kind): his "Pay online" card reads what is due
+  again.
 - ``printing:receipts`` (:data:`RECEIPTS_CHANNEL`): receipt print requests for the printing
   module.
 
@@ -54,10 +58,16 @@ request (``reprint`` true)."""
 # queue's staff channel the registrars' and doctors'; the receipt request is the printer's.
 OPT_INT = (int, NoneType)
 _INVOICE = {"invoice": dict}
+# On the patient's own page (``ticket:<id>``, public): which ticket's invoice changed, and
+# nothing of it; the page reads what is due again (clinic/payments/announcing.py).
+_TICKET = {"ticket_id": int}
 declare(
-    EventType(INVOICE_CREATED, {"payments": _INVOICE}),
-    EventType(INVOICE_CHANGED, {"payments": {**_INVOICE, "change": str}}),
-    EventType(PAYMENT_RECORDED, {"payments": {**_INVOICE, "payment": dict}}),
+    EventType(INVOICE_CREATED, {"payments": _INVOICE, "ticket": _TICKET}),
+    EventType(
+        INVOICE_CHANGED,
+        {"payments": {**_INVOICE, "change": str}, "ticket": {**_TICKET, "change": str}},
+    ),
+    EventType(PAYMENT_RECORDED, {"payments": {**_INVOICE, "payment": dict}, "ticket": _TICKET}),
     EventType(
         INVOICE_PAID,
         {
@@ -65,7 +75,7 @@ declare(
             for kind in ("payments", "queue")
         },
     ),
-    EventType(REFUND_RECORDED, {"payments": {**_INVOICE, "refund": dict}}),
+    EventType(REFUND_RECORDED, {"payments": {**_INVOICE, "refund": dict}, "ticket": _TICKET}),
     EventType(SHIFT_OPENED, {"payments": {"shift": dict}}),
     EventType(SHIFT_CLOSED, {"payments": {"shift": dict}}),
     EventType(

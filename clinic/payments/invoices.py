@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session, lazyload
 from clinic.base import is_id, utcnow
 from clinic.db import dispatch_after_commit, insert_once
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.events import record_event
 from clinic.payments import events as ev
 from clinic.payments.amounts import amount_due, check_discount, lines_from_price_list, whole_tiyin
+from clinic.payments.announcing import announce
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
@@ -147,9 +147,7 @@ def create_invoice(
         _settle(session, invoice, actor=actor, now=now)
     # After settling: the desk's list is told the state this transaction commits (paid, for
     # a free invoice), not an open one with nothing due that no screen may take money for.
-    record_event(
-        session, ev.DESK_CHANNEL, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice)}
-    )
+    announce(session, invoice, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice)})
     return invoice
 
 
@@ -210,12 +208,8 @@ def cancel_invoice(session: Session, invoice: Invoice, *, actor: str, now=None) 
 
 
 def _changed(session: Session, invoice: Invoice, change: str) -> None:
-    record_event(
-        session,
-        ev.DESK_CHANNEL,
-        ev.INVOICE_CHANGED,
-        {"invoice": invoice_as_dict(invoice), "change": change},
-    )
+    data = {"invoice": invoice_as_dict(invoice), "change": change}
+    announce(session, invoice, ev.INVOICE_CHANGED, data, change=change)
 
 
 # -- holding --------------------------------------------------------------------------------
@@ -376,12 +370,8 @@ def record_payment(
             "the invoice changed while paying; try again", code="changed"
         )
     session.refresh(invoice)
-    record_event(
-        session,
-        ev.DESK_CHANNEL,
-        ev.PAYMENT_RECORDED,
-        {"invoice": invoice_as_dict(invoice), "payment": payment_as_dict(payment)},
-    )
+    data = {"invoice": invoice_as_dict(invoice), "payment": payment_as_dict(payment)}
+    announce(session, invoice, ev.PAYMENT_RECORDED, data)
     if paid_in_full:
         _settle(session, invoice, actor=actor, now=now, already_marked=True)
     return payment

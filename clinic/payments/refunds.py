@@ -15,9 +15,9 @@ from clinic.accounts.permissions import permission_to_refund
 from clinic.base import iso, utcnow
 from clinic.db import insert_once
 from clinic.errors import Conflict, DomainError, ValidationFailed
-from clinic.events import record_event
 from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
+from clinic.payments.announcing import announce
 from clinic.payments.invoices import lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
@@ -248,12 +248,8 @@ def refund(
     session.refresh(payment)
     if status == InvoiceStatus.REFUNDED:
         _hold_ticket_again(session, invoice, actor=actor, now=now)
-    record_event(
-        session,
-        ev.DESK_CHANNEL,
-        ev.REFUND_RECORDED,
-        {"invoice": invoice_as_dict(invoice), "refund": refund_as_dict(row)},
-    )
+    data = {"invoice": invoice_as_dict(invoice), "refund": refund_as_dict(row)}
+    announce(session, invoice, ev.REFUND_RECORDED, data)
     return row
 
 

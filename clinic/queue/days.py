@@ -236,6 +236,10 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
         over = day.day < today
         closable = S.ACTIVE if over else tuple(s for s in S.ACTIVE if s not in IN_HAND)
         to_status = S.NO_SHOW if day.queue.close_action == "no_show" else S.CANCELLED
+        # A day kept open past midnight closes after the new day began: its tickets' events
+        # say how many wait now (the new day's), and the board showing the new day's calls
+        # is not cleared (the staff screens tell the days apart by the events' ``day``).
+        newer = _newer_day_waiting(session, day)
         left = session.scalars(
             select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status.in_(closable))
         ).all()
@@ -257,7 +261,7 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             # Every audience that shows the ticket hears of it: the patient's page, too, which
             # would otherwise keep saying "called" or "waiting".
             session.refresh(ticket)
-            announce(session, ticket, "day_closed", waiting=0)
+            announce(session, ticket, "day_closed", waiting=newer or 0)
         day.waiting = 0
         session.flush()
         if not over and _still_active(session, day.id):
@@ -265,7 +269,10 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
         day.stats = day_statistics(session, day.id)
         day.closed_at = now
         session.flush()
-        for channel in (staff_channel(day.queue_id), board_channel(day.queue_id)):
+        screens = [staff_channel(day.queue_id)]
+        if newer is None:  # else the board shows the new day's calls: they stay
+            screens.append(board_channel(day.queue_id))
+        for channel in screens:
             record_event(
                 session,
                 channel,
@@ -274,6 +281,16 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
             )
         closed.append(day.id)
     return closed
+
+
+def _newer_day_waiting(session: Session, day: QueueDay) -> int | None:
+    """How many wait in the queue's newest day when it is newer than ``day``, else None."""
+    return session.scalar(
+        select(QueueDay.waiting)
+        .where(QueueDay.queue_id == day.queue_id, QueueDay.day > day.day)
+        .order_by(QueueDay.day.desc())
+        .limit(1)
+    )
 
 
 def _still_active(session: Session, queue_day_id: int) -> bool:

@@ -36,6 +36,7 @@ STAFF_TICKET = {
     "return_to_queue_id": OPT_INT,
     "paid_at": OPT_STR,
     "waiting": int,
+    "day": str,  # the clinic's date of the ticket's day ("YYYY-MM-DD"): a screen keeps days apart
 }
 BOARD_TICKET = {
     "ticket_id": int,

@@ -215,18 +215,22 @@ def announce(
     waiting: int | None = None,
     with_commit: bool = False,
     lead=None,
+    day: date | None = None,
 ) -> None:
     """Record ``ticket.<action>`` on the staff, board and ticket channels (part of the
     transaction of the change), with any further ``(channel, type, data)`` events in ``also``:
     all of them in one batch. ``waiting``: the day's count when the caller has it;
     ``with_commit``, ``lead``: the change's last events, and the statement they follow (see
-    :func:`clinic.events.outbox.record_events`)."""
+    :func:`clinic.events.outbox.record_events`). ``day``: the ticket's day, when the caller
+    has it (the staff screens keep each day's tickets apart)."""
     session.flush()
     if waiting is None:
         waiting = waiting_count(session, ticket.queue_day_id)
+    day = day or session.get(QueueDay, ticket.queue_day_id).day
     # Each audience gets the fields its shape in the catalogue names (clinic/queue/events.py).
     event = queue_events.TICKET_EVENTS[action]
     everything = {**ticket_as_dict(ticket), **board_view(ticket), "waiting": waiting}
+    everything["day"] = day.isoformat()
     channels = (
         staff_channel(ticket.queue_id),
         board_channel(ticket.queue_id),
@@ -360,7 +364,7 @@ def issue_ticket(
         raise QueueRefused("the queue is closed for today", code="queue_closed")
     ticket_id, waiting = written
     ticket = _loaded(session, ticket_id, values)
-    announce(session, ticket, "issued", also=_print_request(ticket), waiting=waiting)
+    announce(session, ticket, "issued", also=_print_request(ticket), waiting=waiting, day=day)
     if commit:
         session.commit()
     return ticket
@@ -408,7 +412,7 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
     lead = numbering.issuing_lead(
         day_id, queue.prefix, {**values, "id": ticket.id}, first, numbered
     )
-    announce(session, ticket, "issued", also=_print_request(ticket), waiting=0, lead=lead)
+    announce(session, ticket, "issued", also=_print_request(ticket), waiting=0, lead=lead, day=day)
     try:
         session.commit()
     except DBAPIError as exc:

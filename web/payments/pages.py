@@ -203,6 +203,7 @@ def ticket_checkout(token: str) -> dict | None:
         return None
     return {
         "number": invoice.number,
+        "due": found["amount"],
         "amount": format_money(found["amount"], current_language()),
         "links": [
             {"provider": PROVIDER_NAMES[name], "url": link["url"], "qr": link["qr_data_uri"]}

@@ -92,15 +92,41 @@
   });
 
   // The "Pay online" card, while an invoice of the ticket is open: paid at the desk or from
-  // the phone (or given back), it is asked again whether anything is still to pay.
+  // the phone (or given back), billed, corrected, part paid or part given back at the desk, it is asked again
+  // what is still to pay online. The server draws the card (its links and QR codes): one that
+  // shows another invoice or amount than is due now, or none while something is, is drawn
+  // again by loading the page again.
   var checkout = document.getElementById("patient-checkout");
+  var checkoutUrl = checkout
+    ? checkout.getAttribute("data-checkout-url")
+    : root.getAttribute("data-checkout-url");
   var PAYMENT_EVENTS = { "ticket.paid": 1, "ticket.refunded": 1 };
+  // The ticket's invoice changed: they say which ticket, not its state.
+  var INVOICE_EVENTS = {
+    "invoice.created": 1,
+    "invoice.changed": 1,
+    "payment.recorded": 1,
+    "refund.recorded": 1,
+  };
+
+  function drawnFor(due) {
+    if (!checkout) return false;
+    if (typeof due.amount !== "number") return true; // nothing to tell it by
+    return (
+      String(due.amount) === checkout.getAttribute("data-due") &&
+      due.number === checkout.getAttribute("data-number")
+    );
+  }
 
   function checkPayable() {
-    Q.api("GET", checkout.getAttribute("data-checkout-url")).then(
+    Q.api("GET", checkoutUrl).then(
       function (answer) {
-        if (answer.status === 404) checkout.hidden = true;
-        else if (answer.status === 200) checkout.hidden = false;
+        if (answer.status === 404) {
+          if (checkout) checkout.hidden = true;
+        } else if (answer.status === 200) {
+          if (drawnFor(answer.body || {})) checkout.hidden = false;
+          else window.location.reload();
+        }
       },
       function () {
         /* offline for a moment: the card stays as it was */
@@ -130,7 +156,9 @@
       if (!movedOn(data)) show(data);
     },
     onEvent: function (event) {
-      if (checkout && PAYMENT_EVENTS[event.type]) checkPayable();
+      var aboutPaying = PAYMENT_EVENTS[event.type] || INVOICE_EVENTS[event.type];
+      if (aboutPaying && typeof checkoutUrl === "string" && checkoutUrl) checkPayable();
+      if (INVOICE_EVENTS[event.type]) return;
       if (movedOn(event.data)) return;
       // The day's closing ended it: the queue closed before his turn, not "did not come".
       var data = event.data;

@@ -166,7 +166,9 @@
     this.tickets = {};
     this.outside = {};
     this.waiting = 0;
-    this.day = null; // the clinic's date the snapshot showed ("YYYY-MM-DD")
+    this.day = null; // the clinic's date shown ("YYYY-MM-DD"): the snapshot's, or a newer one
+    this.dayOf = {}; // ticket id -> its day, where known (the events say it)
+    this.outsideDay = null; // the day ``outside`` counts
   }
 
   /** Whether ``event`` closes an earlier day than the one shown: a day kept open past
@@ -179,6 +181,8 @@
   TicketBook.prototype.reset = function (snapshot) {
     var self = this;
     this.day = (snapshot && snapshot.day) || null;
+    this.outsideDay = this.day;
+    this.dayOf = {};
     this.tickets = {};
     this.outside = {};
     this.waiting = snapshot ? snapshot.waiting || 0 : 0;
@@ -188,6 +192,7 @@
     });
     ((snapshot && snapshot.tickets) || []).forEach(function (ticket) {
       self.tickets[ticket.id] = ticket;
+      if (self.day) self.dayOf[ticket.id] = self.day;
       if (self.outside[ticket.status]) self.outside[ticket.status] -= 1;
     });
   };
@@ -195,16 +200,43 @@
   /** Apply an event; it carries the ticket's whole new state, so applying twice is harmless. */
   TicketBook.prototype.apply = function (event) {
     if (event.type === "queue.day_closed") {
-      if (closesAnEarlierDay(event, this.day)) return;
+      if (closesAnEarlierDay(event, this.day)) return this.forget(event.data.day);
       this.tickets = {};
       this.outside = {};
+      this.dayOf = {};
       this.waiting = 0;
       return;
     }
     var ticket = event.data;
     if (!ticket || typeof ticket.id !== "number") return;
+    var day = typeof ticket.day === "string" ? ticket.day : null;
+    if (day && this.day && day < this.day) {
+      // A ticket of an earlier day (a patient still with his doctor past midnight): its own
+      // row moves on, if the screen shows it; the count is the day shown's.
+      if (this.tickets[ticket.id]) this.tickets[ticket.id] = ticket;
+      return;
+    }
+    if (day) {
+      this.day = day; // a screen open across midnight: the new day has begun
+      this.dayOf[ticket.id] = day;
+    }
     this.tickets[ticket.id] = ticket;
     if (typeof ticket.waiting === "number") this.waiting = ticket.waiting;
+  };
+
+  /** An earlier day has closed: its tickets and counts leave; the day shown stays. */
+  TicketBook.prototype.forget = function (closed) {
+    var self = this;
+    Object.keys(this.tickets).forEach(function (id) {
+      if (self.dayOf[id] && self.dayOf[id] <= closed) {
+        delete self.tickets[id];
+        delete self.dayOf[id];
+      }
+    });
+    if (this.outsideDay && this.outsideDay <= closed) {
+      this.outside = {};
+      this.outsideDay = null;
+    }
   };
 
   /** The tickets in any of ``statuses``, stage by stage in calling order (or by ``compare``). */
