@@ -42,6 +42,28 @@ def test_ready_is_503_and_names_the_worker_when_none_answers(client):
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
 
 
+def test_ready_is_503_and_names_a_queue_no_worker_consumes(client, celery_app, runtime):
+    """A worker answering is not enough: with the printing queue's worker gone (the one
+    inside the clinic, docs/printing.md) and the server's workers on every other queue,
+    tickets stop printing and readiness says so."""
+    from celery.contrib.testing.worker import start_worker
+
+    from tasks.base import configure_runtime
+
+    configure_runtime(runtime)
+    others = ["default", "payments", "reports", "visits"]
+    with start_worker(
+        celery_app, pool="threads", concurrency=1, perform_ping_check=False, queues=others,
+        loglevel="WARNING",
+    ):  # fmt: skip
+        response = client.get("/health/ready")
+    body = response.get_json()
+    assert response.status_code == 503, body
+    worker = body["checks"]["worker"]
+    assert worker["ok"] is False and worker["workers"]
+    assert worker["queues_without_worker"] == ["printing"]
+
+
 def test_ready_reports_an_old_unpublished_event(runtime, client, worker):
     s = runtime.db.session()
     s.info["clinic.bus"] = None  # committed but never published
