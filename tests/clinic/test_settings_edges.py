@@ -25,6 +25,7 @@ def prod_env(tmp_path, **overrides) -> dict:
         "DATABASE_URL": "postgresql://clinic@db/clinic",
         "REDIS_URL": "redis://redis:6379/0",
         "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+        "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
     }
     env.update(overrides)
     return env
