@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic.public_url import production_problems, public_url
+from clinic.task_limits import visibility_problem
 
 LANGUAGES = ("ru", "uz", "en")
 ENVIRONMENTS = ("development", "production", "test")
@@ -288,7 +289,7 @@ class Settings:
             address = public_url(env)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        return cls(
+        settings = cls(
             env=mode,
             instance_path=instance,
             database_url=database_url,
@@ -362,6 +363,10 @@ class Settings:
             web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
             public_url=address,
         )
+        problem = visibility_problem(settings.job_time_limit, settings.broker_visibility_timeout)
+        if mode == "production" and problem:
+            raise ConfigError("refusing to start in production: " + problem)
+        return settings
 
 
 PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
