@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic.public_url import production_problems, public_url
+from clinic.smtp_rules import plaintext_password_problem
 from clinic.task_limits import visibility_problem
 
 LANGUAGES = ("ru", "uz", "en")
@@ -363,9 +364,16 @@ class Settings:
             web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
             public_url=address,
         )
-        problem = visibility_problem(settings.job_time_limit, settings.broker_visibility_timeout)
-        if mode == "production" and problem:
-            raise ConfigError("refusing to start in production: " + problem)
+        problems = [
+            visibility_problem(settings.job_time_limit, settings.broker_visibility_timeout),
+            plaintext_password_problem(
+                settings.smtp_host, settings.smtp_password, settings.smtp_starttls
+            ),
+        ]
+        if mode == "production" and any(problems):
+            raise ConfigError(
+                "refusing to start in production: " + "; ".join(filter(None, problems))
+            )
         return settings
 
 

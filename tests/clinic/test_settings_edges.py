@@ -200,3 +200,21 @@ def test_production_refuses_a_visibility_timeout_a_task_may_outlast(tmp_path, ov
         Settings.from_env(prod_env(tmp_path, **overrides))
     fitting = {**overrides, "CLINIC_BROKER_VISIBILITY_TIMEOUT": "7231"}
     assert Settings.from_env(prod_env(tmp_path, **fitting)).broker_visibility_timeout == 7231
+
+
+def test_production_refuses_to_send_the_mail_password_in_clear(tmp_path):
+    """smtplib logs in over a plain connection when told to: without STARTTLS the mailbox's
+    password would cross the network readable by anyone on the way."""
+    mail = {
+        "CLINIC_SMTP_HOST": "smtp.example.uz",
+        "CLINIC_SMTP_PORT": "587",
+        "CLINIC_SMTP_USER": "clinic@example.uz",
+        "CLINIC_SMTP_PASSWORD": "mailbox-secret",
+    }
+    with pytest.raises(ConfigError, match="CLINIC_SMTP_STARTTLS.*CLINIC_SMTP_PASSWORD"):
+        Settings.from_env(prod_env(tmp_path, **mail))
+    assert Settings.from_env(prod_env(tmp_path, **mail, CLINIC_SMTP_STARTTLS="true")).smtp_starttls
+    # A relay on the same machine, or no password at all, sends nothing secret across a network.
+    assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_HOST": "127.0.0.1"}))
+    assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_PASSWORD": ""}))
+    assert dev(tmp_path, **mail).smtp_password == "mailbox-secret"
