@@ -499,7 +499,11 @@ def test_a_board_opened_after_the_day_closed_shows_it_empty_as_a_live_board_does
     with runtime.db.session() as s:
         board, _ = channels.snapshot(s, q.board_channel(queue_id), TZ)
     assert board == {
-        "queue_id": queue_id, "day": "2026-03-02", "calling": [], "last_calls": [], "waiting": 0
+        "queue_id": queue_id,
+        "day": "2026-03-02",
+        "calling": [],
+        "last_calls": [],
+        "waiting": 0,
     }
     with runtime.db.session() as s:
         staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
