@@ -122,6 +122,7 @@ def scratch_database():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.heavy  # migrates a database of its own three times
 def test_a_dump_of_an_older_release_restores_that_release_and_migrates_again(
     backend, scratch_database, tmp_path
 ):
