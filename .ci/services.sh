@@ -8,6 +8,8 @@
 # - a local PostgreSQL that refuses the default trust login gets a test role
 #   (clinic_test, password clinic_test, CREATEDB, loopback only) and TEST_PG_ADMIN_URL points
 #   at it; a TEST_PG_ADMIN_URL given from outside is never changed.
+# - a pg_dump older than the server (which it refuses to dump) is noticed, for .ci/run to
+#   install the server's client.
 #
 # Every step checks first, so a second run changes nothing.
 
@@ -112,4 +114,19 @@ start_redis() {
             log "redis-server failed to start; waiting for Redis anyway"
     fi
     wait_until 30 "Redis ($redis_url)" redis_answers "$redis_url"
+}
+
+# client_behind PG_URL: the server's major version when this machine's pg_dump is older than
+# the server (pg_dump refuses to dump a newer server: the backup tests would fail), nothing
+# when it keeps up or the server does not answer.
+client_behind() {
+    local server version
+    server=$(psql -w "$1" -tAc 'SHOW server_version_num' 2>/dev/null) || return 0
+    [[ "$server" =~ ^[0-9]+$ ]] || return 0
+    server=$((server / 10000))
+    # "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"
+    version=$(pg_dump --version 2>/dev/null) || return 0
+    if [[ "$version" =~ \)\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] < server)); then
+        echo "$server"
+    fi
 }

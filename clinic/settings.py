@@ -18,6 +18,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clinic.public_url import production_problems, public_url
+from clinic.smtp_rules import plaintext_password_problem
+from clinic.task_limits import visibility_problem
+
 LANGUAGES = ("ru", "uz", "en")
 ENVIRONMENTS = ("development", "production", "test")
 LOG_FORMATS = ("json", "text")
@@ -264,7 +268,7 @@ class Settings:
                 problems.append(
                     "FLOWER_BASIC_AUTH must be set as user:password, the password 12+ characters"
                 )
-            problems += _payment_problems(env)
+            problems += _payment_problems(env) + production_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))
         elif secret_is_development:
@@ -282,7 +286,11 @@ class Settings:
         )
 
         senders = _webhook_secrets(env)
-        return cls(
+        try:
+            address = public_url(env)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        settings = cls(
             env=mode,
             instance_path=instance,
             database_url=database_url,
@@ -354,31 +362,22 @@ class Settings:
             ),
             web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
             web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
-            public_url=_public_url(env),
+            public_url=address,
         )
+        problems = [
+            visibility_problem(settings.job_time_limit, settings.broker_visibility_timeout),
+            plaintext_password_problem(
+                settings.smtp_host, settings.smtp_password, settings.smtp_starttls
+            ),
+        ]
+        if mode == "production" and any(problems):
+            raise ConfigError(
+                "refusing to start in production: " + "; ".join(filter(None, problems))
+            )
+        return settings
 
 
 PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
-
-
-def _public_url(env: dict) -> str:
-    """``CLINIC_PUBLIC_URL``: the ticket QR codes and e-mail links are it followed by a path,
-    so it must be an absolute http(s) address; ``clinic.example.uz`` alone would print codes
-    that open no page."""
-    value = env.get("CLINIC_PUBLIC_URL", "").strip() or "http://localhost:5000"
-    try:
-        parts = urlsplit(value)
-        parts.port  # a port that is not a number raises here
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            "CLINIC_PUBLIC_URL must be the site's address as patients reach it, like"
-            f" https://clinic.example.uz, got {value!r}"
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"CLINIC_PUBLIC_URL must not carry a query or fragment, got {value!r}")
-    return value.rstrip("/")
 
 
 def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:

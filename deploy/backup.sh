@@ -3,7 +3,8 @@
 #
 #   deploy/backup.sh backup [DIR]     dump to DIR/clinic-<UTC time>.dump (default ./backups),
 #                                     check it can be read back, keep the newest BACKUP_KEEP
-#   deploy/backup.sh restore FILE     replace the database's contents with FILE's
+#   deploy/backup.sh restore FILE     replace the database's contents with FILE's (its schema
+#                                     public is dropped and made again from FILE)
 #
 # DATABASE_URL names the database (postgresql://user:pass@host/db). On a docker compose
 # host, run the PostgreSQL tools inside the postgres container, where the clinic user
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -64,9 +65,16 @@ restore() {
         exit 1
     }
     "${exec_prefix[@]}" pg_restore --list <"$file" >/dev/null
-    log "restoring $file (tables are dropped and recreated)"
-    "${exec_prefix[@]}" pg_restore --clean --if-exists --no-owner --single-transaction \
-        --exit-on-error --dbname "$url" <"$file"
+    log "restoring $file (the schema is emptied and made again from it)"
+    # The whole schema goes, not only what the dump holds: a table made by a migration newer
+    # than the dump would stay behind, and the next `clinic db upgrade` fail to make it. One
+    # transaction, committed only once the whole dump was read: any error undoes it all.
+    {
+        printf 'SET client_min_messages = warning;\nBEGIN;\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n'
+        printf 'GRANT USAGE ON SCHEMA public TO PUBLIC;\n'
+        "${exec_prefix[@]}" pg_restore --no-owner --file=- <"$file" && printf 'COMMIT;\n'
+    } | "${exec_prefix[@]}" psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$url" \
+        >/dev/null
     log "restored"
 }
 

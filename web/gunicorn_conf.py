@@ -6,6 +6,7 @@ its threads are taken. Command-line options (``--bind``, ``--workers``) override
 """
 
 import functools
+import importlib
 import os
 import re
 import resource
@@ -149,7 +150,8 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """The worker's log lines: JSON in production, each with its request id (clinic/logs.py).
+    """The worker's log lines: JSON in production, each with its request id (clinic/logs.py);
+    its WebSockets closed as soon as it is asked to exit.
 
     Configured here, in the process gunicorn runs, not in the application factory: a factory
     also builds apps inside other processes (tests, shells) whose logging is not its to set.
@@ -158,6 +160,10 @@ def post_worker_init(worker):
     from clinic.settings import Settings
 
     configure_logging(Settings.from_env())
+    # Asked to exit, the worker closes its WebSockets instead of waiting on them for the whole
+    # graceful timeout (web/ws/stopping.py). By name: this file is gunicorn's configuration,
+    # loaded by path, and the web modules import its redaction, not it theirs.
+    importlib.import_module("web.ws.stopping").watch_worker(worker)
 
 
 def child_exit(server, worker):

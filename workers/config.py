@@ -8,6 +8,7 @@ from celery.schedules import crontab
 from kombu import Queue
 
 from clinic.settings import Settings
+from clinic.task_limits import longest_task_seconds
 
 QUEUES = ("default", "payments", "printing", "reports", "visits")
 
@@ -78,7 +79,7 @@ def celery_config(settings: Settings) -> dict:
         # killed a little later if it does not stop (prefork and gevent pools; jobs also
         # check their own deadline, which works on any pool).
         "task_soft_time_limit": settings.job_time_limit,
-        "task_time_limit": settings.job_time_limit + 30,
+        "task_time_limit": longest_task_seconds(settings.job_time_limit),
         "task_default_queue": "default",
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": ROUTES,

@@ -169,6 +169,7 @@ class Stack:
             "CLINIC_LOG_FORMAT": "json",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "FLOWER_BASIC_AUTH": "bench:" + secrets.token_urlsafe(12),
+            "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.args.redis_url,
             "CLINIC_REDIS_PREFIX": self.tag,

@@ -80,6 +80,7 @@ def production_app(database_urls, tmp_path, redis_prefix, runtime):
         CLINIC_ENV="production",
         SECRET_KEY="k" * 48,
         FLOWER_BASIC_AUTH="ops:long-password-1",
+        CLINIC_PUBLIC_URL="https://clinic.example.uz",
     )
     assert settings.is_production
     prod_runtime = Runtime(settings)

@@ -40,6 +40,7 @@ def test_production_logs_json_and_development_readable_lines(tmp_path):
         "DATABASE_URL": "postgresql://db/clinic",
         "REDIS_URL": "redis://redis:6379/0",
         "FLOWER_BASIC_AUTH": "admin:long-flower-password",
+        "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
     }
     assert log_format(_settings(tmp_path, **production)) == "json"
     assert log_format(_settings(tmp_path, CLINIC_ENV="test", CLINIC_LOG_FORMAT="JSON")) == "json"

@@ -16,6 +16,7 @@ def prod_env(**overrides):
         "DATABASE_URL": "postgresql://clinic@db/clinic",
         "REDIS_URL": "redis://redis:6379/0",
         "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+        "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
@@ -62,6 +63,12 @@ def test_production_with_everything_explicit_starts(tmp_path):
     assert s.is_production and s.secret_key == STRONG
 
 
+@pytest.mark.parametrize("address", ["http://192.168.1.10:8000", "https://clinic.uz/"])
+def test_production_takes_a_public_url_on_the_clinics_network_or_the_internet(tmp_path, address):
+    s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), CLINIC_PUBLIC_URL=address))
+    assert s.public_url == address.rstrip("/")
+
+
 @pytest.mark.parametrize(
     "override, complaint",
     [
@@ -84,6 +91,13 @@ def test_production_with_everything_explicit_starts(tmp_path):
             {"DATABASE_URL": "postgresql://clinic:example-replace-me@postgres:5432/clinic"},
             "DATABASE_URL",
         ),
+        # Tickets' QR codes and e-mail links would open the development address, or the
+        # patient's own phone: no page
+        ({"CLINIC_PUBLIC_URL": None}, "CLINIC_PUBLIC_URL must be set"),
+        ({"CLINIC_PUBLIC_URL": "http://localhost:5000"}, "CLINIC_PUBLIC_URL"),
+        ({"CLINIC_PUBLIC_URL": "http://127.0.0.1:8000"}, "CLINIC_PUBLIC_URL"),
+        ({"CLINIC_PUBLIC_URL": "https://[::1]/clinic"}, "CLINIC_PUBLIC_URL"),
+        ({"CLINIC_PUBLIC_URL": "https://[::1/clinic"}, "CLINIC_PUBLIC_URL"),
     ],
 )
 def test_production_refuses_development_defaults(tmp_path, override, complaint):

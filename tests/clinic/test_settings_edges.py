@@ -25,6 +25,7 @@ def prod_env(tmp_path, **overrides) -> dict:
         "DATABASE_URL": "postgresql://clinic@db/clinic",
         "REDIS_URL": "redis://redis:6379/0",
         "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+        "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
     }
     env.update(overrides)
     return env
@@ -180,3 +181,40 @@ def test_a_count_no_process_could_work_with_stops_the_start_naming_it(tmp_path, 
     with pytest.raises(ConfigError, match=f"{name} must be {says}, got '{value}'"):
         dev(tmp_path, **{name: value})
     assert dev(tmp_path, **{name: "1"})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"CLINIC_BROKER_VISIBILITY_TIMEOUT": "600"},  # the default job limit runs to 630 s
+        {"CLINIC_JOB_TIME_LIMIT": "7200"},  # a long report's limit, the timeout left at 3600
+    ],
+)
+def test_production_refuses_a_visibility_timeout_a_task_may_outlast(tmp_path, overrides):
+    """Redis hands a task not acknowledged within the visibility timeout to another worker
+    while the first still runs it (tasks are acknowledged when they end): every task must be
+    stopped, at the job time limit plus 30 s, before it could be handed out twice."""
+    with pytest.raises(
+        ConfigError, match="CLINIC_BROKER_VISIBILITY_TIMEOUT.*CLINIC_JOB_TIME_LIMIT"
+    ):
+        Settings.from_env(prod_env(tmp_path, **overrides))
+    fitting = {**overrides, "CLINIC_BROKER_VISIBILITY_TIMEOUT": "7231"}
+    assert Settings.from_env(prod_env(tmp_path, **fitting)).broker_visibility_timeout == 7231
+
+
+def test_production_refuses_to_send_the_mail_password_in_clear(tmp_path):
+    """smtplib logs in over a plain connection when told to: without STARTTLS the mailbox's
+    password would cross the network readable by anyone on the way."""
+    mail = {
+        "CLINIC_SMTP_HOST": "smtp.example.uz",
+        "CLINIC_SMTP_PORT": "587",
+        "CLINIC_SMTP_USER": "clinic@example.uz",
+        "CLINIC_SMTP_PASSWORD": "mailbox-secret",
+    }
+    with pytest.raises(ConfigError, match="CLINIC_SMTP_STARTTLS.*CLINIC_SMTP_PASSWORD"):
+        Settings.from_env(prod_env(tmp_path, **mail))
+    assert Settings.from_env(prod_env(tmp_path, **mail, CLINIC_SMTP_STARTTLS="true")).smtp_starttls
+    # A relay on the same machine, or no password at all, sends nothing secret across a network.
+    assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_HOST": "127.0.0.1"}))
+    assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_PASSWORD": ""}))
+    assert dev(tmp_path, **mail).smtp_password == "mailbox-secret"

@@ -289,6 +289,7 @@ def test_production_refuses_to_start_without_the_enabled_providers_secrets(tmp_p
         "DATABASE_URL": "postgresql://clinic@db/clinic",
         "REDIS_URL": "redis://redis:6379/0",
         "FLOWER_BASIC_AUTH": "ops:long-flower-password",
+        "CLINIC_PUBLIC_URL": "https://clinic.example.uz",
     }
     assert Settings.from_env(env).payment_providers == ()
     enabled = {**env, "CLINIC_PAYMENT_PROVIDERS": "payme,click,webhooks"}

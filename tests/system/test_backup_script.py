@@ -3,17 +3,23 @@ only the newest dumps are kept."""
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import stat
 import subprocess  # nosec B404 - runs the repository's own script
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
 
+from clinic import migrate
 from clinic.reference import directory
 from clinic.reference.models import Department
+from tests.conftest import PG_ADMIN_URL, _pg_url
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "backup.sh"
 
@@ -103,3 +109,73 @@ def test_a_failed_backup_fails_and_leaves_no_partial_dump(runtime, settings, tmp
     )
     assert result.returncode != 0
     assert list((tmp_path / "backups").iterdir()) == []
+
+
+@pytest.fixture
+def scratch_database():
+    """A database of its own: migrated here to an older release and back."""
+    name = f"clinic_restore_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _pg_url(name)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.heavy  # migrates a database of its own three times
+def test_a_dump_of_an_older_release_restores_that_release_and_migrates_again(
+    backend, scratch_database, tmp_path
+):
+    """A restore replaces the whole schema: a table a later migration made does not stay
+    behind to fail the next `clinic db upgrade` (the migrate step of `docker compose up`)."""
+    older = "0016"  # 0017 makes the table payme_keys
+    migrate.upgrade(scratch_database, older)
+    env = {**os.environ, "DATABASE_URL": scratch_database}
+    run = functools.partial(
+        subprocess.run, capture_output=True, text=True, timeout=120, env=env
+    )  # fmt: skip
+    dump = run(["bash", str(SCRIPT), "backup", str(tmp_path)])  # nosec B603
+    assert dump.returncode == 0, dump.stderr
+    migrate.upgrade(scratch_database)
+    head = migrate.current_heads(scratch_database)
+
+    restored = run(["bash", str(SCRIPT), "restore", dump.stdout.strip()])  # nosec B603
+    assert restored.returncode == 0, restored.stderr
+    assert migrate.current_heads(scratch_database) == {older}
+    with psycopg.connect(scratch_database) as conn:
+        assert conn.execute("SELECT to_regclass('public.payme_keys')").fetchone() == (None,)
+
+    migrate.upgrade(scratch_database)
+    assert migrate.current_heads(scratch_database) == head
+
+
+def test_a_restore_cut_short_changes_nothing(runtime, settings, tmp_path):
+    """The schema is emptied in the restore's own transaction: a dump that fails half-way
+    through (here pg_restore giving up after its first statement) leaves the data as it was."""
+    with runtime.db.transaction() as s:
+        directory.create_department(
+            s,
+            {"code": "kept", "ticket_prefix": "KPT", "name_ru": "Тут", "name_uz": "Bu",
+             "name_en": "Kept"},
+        )  # fmt: skip
+    dump = backup_sh(settings, "backup", str(tmp_path / "backups")).stdout.strip()
+    shim = tmp_path / "bin" / "pg_restore"
+    shim.parent.mkdir()
+    shim.write_text(
+        f'#!/bin/bash\n[[ "$1" == --list ]] && exec {shutil.which("pg_restore")} "$@"\n'
+        'echo "CREATE TABLE half_restored (x int);"; exit 1\n'
+    )
+    shim.chmod(0o700)
+    runtime.db.engine.dispose()
+    result = subprocess.run(  # nosec B603
+        ["bash", str(SCRIPT), "restore", dump],
+        env={**os.environ, "DATABASE_URL": settings.database_url,
+             "PATH": f"{shim.parent}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert department_codes(runtime) == ["kept"]
+    with runtime.db.session() as s:
+        assert s.scalar(text("SELECT to_regclass('half_restored')")) is None

@@ -247,3 +247,15 @@ def test_an_endpoint_given_without_its_leading_slash_is_timed_on_the_same_host(f
     )
     assert "ok    latency /health/live" in result.output, result.output
     assert "latency /health/live" not in failing and "reachable" not in failing
+
+
+def test_a_queue_without_a_worker_is_named_by_the_workers_check(fake_system):
+    fake_system.bodies["/health/ready"] = json.dumps(
+        {"status": "unavailable", "checks": {"worker": {
+            "ok": False, "workers": ["celery@server"], "queues_without_worker": ["printing"]
+        }}}
+    ).encode()  # fmt: skip
+    result, failing = check(fake_system.url)
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert {"ready", "workers"} <= failing
+    assert "no Celery worker consumes printing" in result.output

@@ -145,3 +145,23 @@ def test_a_given_test_database_url_is_never_replaced(machine):
 )
 def test_which_urls_are_this_machine(machine, url, local):
     assert (machine.run(f"url_is_local '{url}'").returncode == 0) is local
+
+
+@pytest.mark.parametrize(
+    "server, client, behind",
+    [("160004", "15.20", "16"), ("150020", "15.20", ""), ("", "15.20", "")],
+)
+def test_a_pg_dump_older_than_the_server_is_noticed(tmp_path, server, client, behind):
+    """pg_dump refuses to dump a newer server: CI's PostgreSQL 16 beside Debian 12's client 15
+    failed the backup tests. The server's major version is said, for its client to be
+    installed; nothing when the client keeps up or the server does not answer."""
+    machine = Machine(tmp_path)
+    for name, body in (
+        ("psql", f'[[ -n "{server}" ]] && echo "{server}"'),
+        ("pg_dump", f'echo "pg_dump (PostgreSQL) {client} (Debian {client}-0+deb12u1)"'),
+    ):
+        (machine.bin / name).write_text(f"#!{BASH}\n{body}\n")
+        (machine.bin / name).chmod(0o755)
+    result = machine.run(f"client_behind {LOCAL_PG}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == behind

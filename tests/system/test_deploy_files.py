@@ -89,3 +89,13 @@ def test_every_setting_the_application_reads_reaches_its_containers():
     read.discard("CLINIC_INSTANCE")
     env = yaml.safe_load(COMPOSE.read_text())["x-clinic"]["environment"]
     assert read <= set(env), sorted(read - set(env))
+
+
+def test_the_number_of_workers_is_a_setting_every_deploy_keeps():
+    """`docker compose up` sets each service it starts back to its configured count: workers
+    added with `up --scale worker=3` were cut back to one by the next deploy's `up`. The count
+    lives in .env, where every `up` reads it."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert services["worker"]["deploy"]["replicas"] == "${CLINIC_WORKER_REPLICAS:-1}"
+    advice = (ROOT / "docs" / "operations.md").read_text() + COMPOSE.read_text()
+    assert "--scale worker" not in advice

@@ -201,3 +201,29 @@ def test_nginx_logs_each_request_with_its_id_and_none_of_the_secrets_in_addresse
     assert "/t/[redacted]" in written and "/api/v1/public/tickets/[redacted]" in written
     for request_id in ids:
         assert f"request_id={request_id}" in written
+
+
+def test_a_signed_in_pages_websocket_reaches_the_app_as_the_site_through_nginx(
+    proxy, app, client, monkeypatch
+):
+    """The staff pages open their socket with the session cookie, and the app accepts it only
+    from the site's own origin, as the request reached the site (CLINIC_PROXY_COUNT=1 reads
+    nginx's headers). nginx gives a location with proxy_set_header of its own none of the
+    server's: the socket came without Host, X-Forwarded-Proto, -For and X-Request-ID, as
+    http://clinic_web, and every signed-in page's socket was refused 403."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    monkeypatch.setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_for=1, x_proto=1))
+    cookie = f"clinic_session={client.get_cookie('clinic_session').value}"
+    ws = websocket.create_connection(
+        proxy["https"].replace("https://", "wss://") + "/ws",
+        cookie=cookie,
+        # The site on its standard port, as nginx's $host names it.
+        origin="https://127.0.0.1",
+        sslopt={"ca_certs": str(proxy["ca"]), "cert_reqs": ssl.CERT_REQUIRED},
+        timeout=10,
+    )
+    try:
+        assert json.loads(ws.recv())["op"] == "hello"
+    finally:
+        ws.close()

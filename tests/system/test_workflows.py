@@ -57,3 +57,15 @@ def test_scheduled_monitoring_is_not_held_by_the_deploy_environments_rules():
     }
     assert environments.isdisjoint({"staging", "production"}), environments
     assert job["environment"]["deployment"] is False
+
+
+def _bandit_arguments(text: str) -> list[list[str]]:
+    return [line.split()[1:] for line in re.findall(r"\S*/bandit [^\n]*", text)]
+
+
+def test_the_security_scan_runs_bandit_as_make_lint_does():
+    """`make lint` runs bandit as it passes; the scan ran it with `--configfile setup.cfg`,
+    which bandit reads as YAML and refuses (exit 2), failing every scan and so every deploy."""
+    (make,) = _bandit_arguments((ROOT / "Makefile").read_text())
+    scans = _bandit_arguments((WORKFLOWS / "security-scan.yml").read_text())
+    assert scans and all(scan == make for scan in scans), (scans, make)

@@ -42,6 +42,39 @@ def test_ready_is_503_and_names_the_worker_when_none_answers(client):
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
 
 
+def _ready_with_a_worker_on(client, celery_app, runtime, queues):
+    from celery.contrib.testing.worker import start_worker
+
+    from tasks.base import configure_runtime
+
+    configure_runtime(runtime)
+    with start_worker(
+        celery_app, pool="threads", concurrency=1, perform_ping_check=False, queues=queues,
+        loglevel="WARNING",
+    ):  # fmt: skip
+        response = client.get("/health/ready")
+    return response.status_code, response.get_json()["checks"]["worker"]
+
+
+def test_ready_is_503_and_names_the_queues_no_worker_consumes(client, celery_app, runtime):
+    """A worker answering is not enough: the one answering may be the printing worker inside
+    the clinic (docs/printing.md), with the server's workers gone and nothing paid, mailed or
+    built."""
+    status, worker = _ready_with_a_worker_on(client, celery_app, runtime, ["printing"])
+    assert status == 503, worker
+    assert worker["ok"] is False and worker["workers"]
+    assert worker["queues_without_worker"] == ["default", "payments", "reports", "visits"]
+
+
+def test_ready_names_the_printing_queue_without_a_worker_and_stays_200(client, celery_app, runtime):
+    """The clinic's printing machine switched off for the night: the system still serves (the
+    browser prints the tickets), so a deploy's gate does not roll back for it."""
+    others = ["default", "payments", "reports", "visits"]
+    status, worker = _ready_with_a_worker_on(client, celery_app, runtime, others)
+    assert status == 200, worker
+    assert worker["ok"] is True and worker["queues_without_worker"] == ["printing"]
+
+
 def test_ready_reports_an_old_unpublished_event(runtime, client, worker):
     s = runtime.db.session()
     s.info["clinic.bus"] = None  # committed but never published

@@ -1,6 +1,6 @@
 """``clinic check URL``: is the system at URL serving, from the outside, the way cron or CI sees it.
 
-It probes ``/health/ready`` (database, Redis, a worker answering, ...), reads queue depths and
+It probes ``/health/ready`` (database, Redis, a worker on every queue, ...), reads queue depths and
 the outbox lag from ``/metrics``, and times the key endpoints. Every failure is printed and,
 when a webhook is configured, posted to it as JSON (``{"text": ..., "failures": [...]}``,
 which Slack- and Mattermost-style incoming webhooks display as is).
@@ -123,7 +123,16 @@ def check_ready(report: Report, base: str, timeout: float) -> None:
     elif _check_passes(checks["worker"]):
         report.ok("workers")
     else:
-        report.fail("workers", "no Celery worker answered")
+        # Operators' details name the queues nobody consumes; the public answer only fails.
+        missing = (
+            checks["worker"].get("queues_without_worker")
+            if isinstance(checks["worker"], dict)
+            else None
+        )
+        if missing:
+            report.fail("workers", f"no Celery worker consumes {', '.join(missing)}")
+        else:
+            report.fail("workers", "no Celery worker answered for every queue")
 
 
 def _metric_values(text: str, name: str) -> dict[tuple, float]:

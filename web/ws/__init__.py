@@ -15,6 +15,7 @@ from web.permissions import public
 from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
 from web.ws.connection import POLICY_CLOSE, Connection
 from web.ws.hub import get_hub
+from web.ws.stopping import GOING_AWAY, stopping
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ def websocket(ws):
     budget = FrameBudget()
     try:
         while conn.alive:
+            if stopping():
+                conn.shutdown(GOING_AWAY, "server restarting")
+                break
             raw = ws.receive(timeout=1.0)
             if raw is None:
                 continue
