@@ -471,10 +471,10 @@
     });
   }
 
-  openForm.addEventListener("submit", function (e) {
-    e.preventDefault();
+  // One request a press: a second (or Enter) would put its refusal in place of the answer.
+  window.ClinicOnce.submit(openForm, function () {
     var cash = tiyin(openForm.elements.opening_cash.value);
-    Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
+    return Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
       if (answer.status !== 201) {
         // Opened meanwhile at another screen: show it as it is.
         if (answer.body && answer.body.code === "shift_open") refreshShift();
@@ -482,15 +482,14 @@
       }
       Q.say(errorBox, "");
       showShift(answer.body);
-    }, function () {
-      Q.say(errorBox, texts.network);
     });
+  }, function () {
+    Q.say(errorBox, texts.network);
   });
 
-  closeForm.addEventListener("submit", function (e) {
-    e.preventDefault();
+  window.ClinicOnce.submit(closeForm, function () {
     var counted = tiyin(closeForm.elements.counted_cash.value);
-    Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
+    return Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
       if (answer.status !== 200) {
         // Closed meanwhile at another screen: show it as it is.
         if (answer.body && answer.body.code === "no_open_shift") refreshShift();
@@ -507,9 +506,9 @@
       );
       closeForm.reset();
       showShift(null);
-    }, function () {
-      Q.say(errorBox, texts.network);
     });
+  }, function () {
+    Q.say(errorBox, texts.network);
   });
 
   showShift(null);

@@ -37,4 +37,23 @@
       },
     };
   };
+
+  /**
+   * ``ClinicOnce.submit(form, send, lost)``: ``send()`` (answering a promise) on each submit
+   * of ``form``, one at a time: its submit button stays disabled until the answer is in, so a
+   * second press (or Enter) sends nothing more; ``lost()`` says a request the network lost.
+   */
+  global.ClinicOnce.submit = function (form, send, lost) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button.disabled) return;
+      button.disabled = true;
+      send()
+        .catch(lost)
+        .then(function () {
+          button.disabled = false;
+        });
+    });
+  };
 })(window);
