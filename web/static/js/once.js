@@ -38,22 +38,34 @@
     };
   };
 
-  /**
-   * ``ClinicOnce.submit(form, send, lost)``: ``send()`` (answering a promise) on each submit
-   * of ``form``, one at a time: its submit button stays disabled until the answer is in, so a
-   * second press (or Enter) sends nothing more; ``lost()`` says a request the network lost.
-   */
+  // ``send()`` (a promise, or nothing) with ``button`` disabled until its answer is in (or the
+  // network lost it: ``lost()``): a press meanwhile (or Enter) sends nothing more.
+  function oneAtATime(button, send, lost) {
+    if (button.disabled) return;
+    button.disabled = true;
+    new Promise(function (resolve) {
+      resolve(send());
+    })
+      .catch(lost || function () {})
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  /** ``ClinicOnce.submit(form, send, lost)``: ``send`` on each submit of ``form``, one at a
+   * time (its submit button waits for the answer). */
   global.ClinicOnce.submit = function (form, send, lost) {
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var button = form.querySelector("button[type=submit]");
-      if (button.disabled) return;
-      button.disabled = true;
-      send()
-        .catch(lost)
-        .then(function () {
-          button.disabled = false;
-        });
+      oneAtATime(form.querySelector("button[type=submit]"), send, lost);
+    });
+  };
+
+  /** ``ClinicOnce.press(button, send, lost)``: ``send`` on each press of ``button``, one at a
+   * time. */
+  global.ClinicOnce.press = function (button, send, lost) {
+    button.addEventListener("click", function () {
+      oneAtATime(button, send, lost);
     });
   };
 })(window);

@@ -255,8 +255,8 @@
       show(slotLine, slotLine.getAttribute("data-empty"));
       load();
     });
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
+    // One booking a press: a second (or Enter) would be refused, its slot taken by the first.
+    global.ClinicOnce.submit(form, function () {
       clearErrors(form);
       show(failure, "");
       show(message, "");
@@ -268,7 +268,7 @@
         notify_email: form.elements.notify_email.value || null,
         service_ids: service() ? [Number(service())] : [],
       };
-      Q.api("POST", "/api/v1/visits", body).then(
+      return Q.api("POST", "/api/v1/visits", body).then(
         function (answer) {
           if (answer.status === 201) {
             show(message, texts.booked);
@@ -414,7 +414,7 @@
     var dialogForm = dialog.querySelector("form");
     // Cancelling, with the reason the dialog asks for and who asked: the patient (late, when
     // inside the clinic's window) or the clinic (the patient is told by e-mail).
-    dialog.querySelector("[data-cancel-visit]").addEventListener("click", function () {
+    global.ClinicOnce.press(dialog.querySelector("[data-cancel-visit]"), function () {
       clearErrors(dialogForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
@@ -424,7 +424,7 @@
         return;
       }
       var body = { by: dialogForm.elements.by.value, reason: reason };
-      Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
+      return Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
         function (answer) {
           if (answer.status === 200) {
             show(result, texts.cancelled);
@@ -440,16 +440,15 @@
     });
     dialogForm.elements.day.addEventListener("change", moveSlots);
     dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
-    dialog.querySelector("form").addEventListener("submit", function (event) {
-      event.preventDefault();
-      var moveForm = event.target;
+    global.ClinicOnce.submit(dialogForm, function () {
+      var moveForm = dialogForm;
       clearErrors(moveForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
       var doctorId = Number(moveForm.elements.doctor_id.value);
       if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
-      Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
+      return Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
         function (answer) {
           if (answer.status === 202) followJob(answer.body);
           else showErrors(moveForm, answer, result);
