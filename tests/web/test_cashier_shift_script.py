@@ -9,7 +9,7 @@ import json
 
 from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = script("money.js") + script("once.js") + script("cashier.js")
+SCRIPT = script("money.js") + script("once.js") + script("cashier-shift.js") + script("cashier.js")
 
 PAGE = STAND_IN + """
 var document = standIn(), elements = {}, posted = [], waiting = [];

@@ -14,9 +14,6 @@
   var empty = document.getElementById("invoices-empty");
   var statusBox = document.getElementById("cashier-status");
   var errorBox = document.getElementById("cashier-error");
-  var shiftState = document.getElementById("shift-state");
-  var openForm = document.getElementById("shift-open");
-  var closeForm = document.getElementById("shift-close");
   var findForm = document.getElementById("invoice-find");
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
@@ -314,7 +311,7 @@
         said += " " + Q.fill(texts.change, { amount: money(answer.body.payment.change) });
       }
       Q.say(statusBox, said);
-      refreshShift();
+      shift.refresh();
     });
   }
 
@@ -334,7 +331,7 @@
         render();
         Q.say(errorBox, "");
         Q.say(statusBox, Q.fill(texts.refunded, { amount: money(answer.body.refund.amount) }));
-        refreshShift();
+        shift.refresh();
       }
     );
   }
@@ -448,71 +445,17 @@
     });
   });
 
-  // -- the shift ---------------------------------------------------------------------------
+  // -- the shift (cashier-shift.js) --------------------------------------------------------
 
-  var shiftId = null; // the cashier's open shift: its drawer's cash is shown
-
-  function showShift(shift) {
-    shiftId = shift ? shift.id : null;
-    openForm.hidden = !!shift;
-    closeForm.hidden = !shift;
-    shiftState.textContent = shift
-      ? Q.fill(texts.shiftOpen, {
-          // With its day when not today's: a shift left open overnight is closed first.
-          time: since(shift.opened_at),
-          amount: money(shift.cash_in_drawer),
-        })
-      : texts.noShift;
-  }
-
-  function refreshShift() {
-    return Q.api("GET", config.shiftApi).then(function (answer) {
-      if (answer.status === 200) showShift(answer.body.shift);
-    });
-  }
-
-  // One request a press: a second (or Enter) would put its refusal in place of the answer.
-  window.ClinicOnce.submit(openForm, function () {
-    var cash = tiyin(openForm.elements.opening_cash.value);
-    return Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
-      if (answer.status !== 201) {
-        // Opened meanwhile at another screen: show it as it is.
-        if (answer.body && answer.body.code === "shift_open") refreshShift();
-        return fail(answer);
-      }
-      Q.say(errorBox, "");
-      showShift(answer.body);
-    });
-  }, function () {
-    Q.say(errorBox, texts.network);
+  var shift = window.ClinicShift({
+    config: config,
+    money: money,
+    tiyin: tiyin,
+    since: since,
+    fail: fail,
+    errorBox: errorBox,
+    statusBox: statusBox,
   });
-
-  window.ClinicOnce.submit(closeForm, function () {
-    var counted = tiyin(closeForm.elements.counted_cash.value);
-    return Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
-      if (answer.status !== 200) {
-        // Closed meanwhile at another screen: show it as it is.
-        if (answer.body && answer.body.code === "no_open_shift") refreshShift();
-        return fail(answer);
-      }
-      Q.say(errorBox, "");
-      Q.say(
-        statusBox,
-        Q.fill(texts.shiftClosed, {
-          expected: money(answer.body.expected_cash),
-          counted: money(answer.body.counted_cash),
-          diff: money(answer.body.discrepancy),
-        })
-      );
-      closeForm.reset();
-      showShift(null);
-    });
-  }, function () {
-    Q.say(errorBox, texts.network);
-  });
-
-  showShift(null);
-  refreshShift();
 
   window.ClinicSocket.subscribe(config.channel, {
     onSnapshot: function (data) {
@@ -528,10 +471,10 @@
       // Cash into or out of this drawer at another screen (a manager's refund at this desk,
       // a payment in another window): the drawer's figure follows.
       var moved = event.data && (event.data.refund || event.data.payment);
-      if (moved && shiftId !== null && moved.shift_id === shiftId) refreshShift();
+      if (moved && shift.id() !== null && moved.shift_id === shift.id()) shift.refresh();
       // A shift opened or closed at another screen: the socket hears only the cashier's own
       // (and every one for a reader of reports); the API answers with this cashier's.
-      if (event.type === "shift.opened" || event.type === "shift.closed") refreshShift();
+      if (event.type === "shift.opened" || event.type === "shift.closed") shift.refresh();
     },
     onError: function () {
       Q.say(errorBox, texts.forbidden);
