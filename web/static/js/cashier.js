@@ -425,18 +425,29 @@
 
   // -- an invoice of an earlier day, by its number ----------------------------------------
 
+  var foundNumbers = {}; // invoice id -> the number it was found by: read again on a reconnect
+
+  /** The invoice numbered ``number`` onto the list (until the page is loaded again, kept up
+   * to date by its events); answers it, or nothing when there is none or it was refused. */
+  function find(number) {
+    var url = config.api + "?number=" + encodeURIComponent(number);
+    return Q.api("GET", url).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      var found = answer.body[0];
+      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
+      foundNumbers[found.id] = number;
+      remember(found);
+      render();
+      return found;
+    });
+  }
+
   findForm.addEventListener("submit", function (e) {
     e.preventDefault();
     var number = findForm.elements.number.value.trim();
     if (!number) return;
-    var url = config.api + "?number=" + encodeURIComponent(number);
-    Q.api("GET", url).then(function (answer) {
-      if (answer.status !== 200) return fail(answer);
-      var found = answer.body[0];
-      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
-      // On the list until the page is loaded again, kept up to date by its events.
-      remember(found);
-      render();
+    find(number).then(function (found) {
+      if (!found) return;
       Q.say(errorBox, "");
       Q.say(statusBox, Q.fill(texts.found, { number: found.number }));
       findForm.reset();
@@ -458,10 +469,21 @@
   });
 
   window.ClinicSocket.subscribe(config.channel, {
+    // Read anew (the socket back after a break): what was typed in a row whose invoice did not
+    // change stays, and the invoices found by number are read again.
     onSnapshot: function (data) {
+      var listed = ((data && data.invoices) || []).filter(function (invoice) {
+        return typeof invoice.id === "number";
+      });
+      listed.forEach(remember);
       invoices = {};
-      ((data && data.invoices) || []).forEach(remember);
+      listed.forEach(function (invoice) {
+        invoices[invoice.id] = invoice;
+      });
       render();
+      Object.keys(foundNumbers).forEach(function (id) {
+        if (!invoices[id]) find(foundNumbers[id]).catch(function () {});
+      });
     },
     onEvent: function (event) {
       if (event.data && event.data.invoice) {
