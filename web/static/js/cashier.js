@@ -199,14 +199,24 @@
     return tr;
   }
 
+  var drawnFrom = {}; // invoice id -> the state of it its row was drawn from
+
   function render() {
-    // The field being typed in keeps its focus and caret across the redraw.
+    // The field being typed in keeps its focus and caret across the redraw, and the button
+    // or list reached with the keyboard its focus: Enter still presses what she chose. Not a
+    // button of an invoice that changed (paid in part: Enter again would pay the rest).
     var active = document.activeElement;
+    var action = active && active.getAttribute && active.getAttribute("data-action");
+    var id = active && (active.name || action) && body.contains(active)
+      ? active.closest("tr").getAttribute("data-invoice-id")
+      : null;
     var focused =
-      active && active.name && body.contains(active)
+      id !== null
         ? {
-            id: active.closest("tr").getAttribute("data-invoice-id"),
-            name: active.name,
+            id: id,
+            // Drawn from another state of its invoice than the one about to be drawn.
+            changed: drawnFrom[id] !== invoices[id],
+            what: active.name ? "[name='" + active.name + "']" : "[data-action='" + action + "']",
             start: active.selectionStart,
             end: active.selectionEnd,
           }
@@ -219,17 +229,17 @@
         return b.id - a.id;
       });
     body.textContent = "";
+    drawnFrom = {};
     list.forEach(function (invoice) {
+      drawnFrom[invoice.id] = invoice;
       body.appendChild(row(invoice));
     });
     Q.say(empty, list.length ? "" : texts.nothing);
     if (focused) {
-      var again = body.querySelector(
-        "tr[data-invoice-id='" + focused.id + "'] input[name='" + focused.name + "']"
-      );
-      if (again) {
+      var again = body.querySelector("tr[data-invoice-id='" + focused.id + "'] " + focused.what);
+      if (again && !(action && focused.changed)) {
         again.focus();
-        if (focused.start !== null) again.setSelectionRange(focused.start, focused.end);
+        if (typeof focused.start === "number") again.setSelectionRange(focused.start, focused.end);
       }
     }
   }
