@@ -40,10 +40,11 @@
     return fill(texts.failed, { detail: (body && body.detail) || String(status) });
   }
 
+  // Resolves true once the server took the retry.
   function retry(job, box, notice) {
     say(notice, "");
     var meta = document.querySelector('meta[name="csrf-token"]');
-    window
+    return window
       .fetch(fill(config.urls.retry, { id: job.id }), {
         method: "POST",
         credentials: "same-origin",
@@ -56,7 +57,7 @@
       })
       .then(
         function (response) {
-          if (response.status < 400) return;
+          if (response.status < 400) return true;
           box.setAttribute("data-error", String(response.status));
           return response
             .json()
@@ -65,15 +66,18 @@
             })
             .then(function (body) {
               say(notice, refusal(response.status, body));
+              return false;
             });
         },
         function () {
           say(notice, texts.network);
+          return false;
         }
       );
   }
 
-  function row(job, box, notice) {
+  // ``retried``: the job's retry is on the list already (a second one would be refused).
+  function row(job, box, notice, retried) {
     var li = element("li", "print-job print-job--" + job.state);
     li.setAttribute("data-job-id", job.id);
     li.setAttribute("data-state", job.state);
@@ -92,11 +96,15 @@
       link.target = "_blank";
       li.appendChild(link);
     }
-    if (job.state === "failed") {
+    if (job.state === "failed" && !retried) {
       var again = element("button", "button print-job__retry", texts.retry);
       again.type = "button";
       again.addEventListener("click", function () {
-        retry(job, box, notice);
+        // Once a press: the paper comes out once, and no refusal follows the first press.
+        again.disabled = true;
+        retry(job, box, notice).then(function (sent) {
+          if (!sent) again.disabled = false;
+        });
       });
       li.appendChild(again);
     }
@@ -116,6 +124,10 @@
 
     function render() {
       list.textContent = "";
+      var retried = {};
+      Object.keys(jobs).forEach(function (id) {
+        if (jobs[id].retry_of_id) retried[jobs[id].retry_of_id] = true;
+      });
       Object.keys(jobs)
         .map(Number)
         .sort(function (a, b) {
@@ -123,7 +135,7 @@
         })
         .slice(0, SHOWN)
         .forEach(function (id) {
-          list.appendChild(row(jobs[id], box, notice));
+          list.appendChild(row(jobs[id], box, notice, retried[id]));
         });
     }
 
