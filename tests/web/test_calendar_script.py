@@ -99,6 +99,7 @@ def _pressed_twice(press: str, answer: dict) -> dict:
   var slot = drawn.map(function (item) {{ return item.children[0]; }})
     .filter(function (n) {{ return n.attrs["data-visit"]; }})[0];
   slot.listeners.click();
+  dialogForm.elements.reason.value = "asked";  // typed in the dialog just opened
   {press};
   {press};
   waiting.forEach(function (resolve, i) {{

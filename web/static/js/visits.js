@@ -372,6 +372,7 @@
       hhmm(visit.starts_at) + " · " + visit.patient_name;
     moveForm.elements.day.value = cfg.day;
     moveForm.elements.doctor_id.value = String(visit.doctor_id);
+    moveForm.elements.reason.value = ""; // asked anew: another visit's reason is not this one's
     moveSlots();
     dialog.showModal();
   }
