@@ -259,6 +259,9 @@
       pick.type = "button";
       pick.addEventListener("click", function () {
         choose(patient);
+        // The list and the button pressed go away: the focus stays at his line, before the
+        // queues whose forms come next.
+        document.getElementById("patient-clear").focus();
       });
       item.appendChild(pick);
       results.appendChild(item);
