@@ -46,7 +46,8 @@ function button(where) {
 var config = {printUrl: "/print/{id}", cancelUrl: "/api/v1/tickets/{id}/cancel",
   attachUrl: "/api/v1/tickets/{id}/patient", patientsUrl: "/api/v1/patients",
   ticketsUrl: "/api/v1/queues/{id}/tickets", timezone: "Asia/Tashkent",
-  texts: {statuses: {}, choose: "choose", noPatients: "none", failed: "failed {detail}",
+  texts: {statuses: {}, choose: "choose", issued: "issued {code}", print: "print {code}",
+          noPatients: "none", failed: "failed {detail}",
           network: "network", refusals: {}, fields: {}, served: "{count}", more: "{count}"}};
 var ids = {"desk-config": {textContent: JSON.stringify(config)}};
 ["desk-issued", "desk-error", "patient-results"].forEach(function (id) { ids[id] = el("p"); });
@@ -56,9 +57,21 @@ ids["patient-chosen"].hidden = true;
 ids["patient-chosen"].parts = {"[data-name]": el("strong")};
 ids["patient-search"] = form({}, {q: {value: "Ivanov"}});
 ids["patient-new"] = form({"button[type=submit]": el("button")});
+var list = el("ol"), issueButton = el("button");
+var issueForm = form({"button[type=submit]": issueButton,
+                      "input[name=priority]:checked": {value: "normal"}},
+                     {comment: {value: ""}});
+issueForm.attrs["data-issue-url"] = "/api/v1/queues/1/tickets";
+var card = el("section");
+card.attrs["data-queue-id"] = "1";
+card.parts = {"[data-tickets]": list, "[data-waiting]": el("strong"), "[data-summary]": el("p"),
+              "[data-filter]": {value: "", addEventListener: function () {}},
+              "[data-more]": el("button"), "form": issueForm};
+var issued = [];
+window.open = function () { return {location: {}, close: function () {}}; };
 window.document = {
   getElementById: function (id) { return ids[id] || null; },
-  querySelectorAll: function () { return []; },
+  querySelectorAll: function () { return [card]; },
   querySelector: function () { return null; },
   createElement: el,
   documentElement: {lang: "ru"},
@@ -66,9 +79,9 @@ window.document = {
 var document = window.document;
 window.fetch = function (url, options) {
   sent.push(url);
-  var body = {items: [PATIENT]};
-  return Promise.resolve({status: 200,
-                          text: function () { return Promise.resolve(JSON.stringify(body)); }});
+  var said = options.method === "POST" ? issued.shift() : [200, {items: [PATIENT]}];
+  return Promise.resolve({status: said[0],
+                          text: function () { return Promise.resolve(JSON.stringify(said[1])); }});
 };
 window.ClinicSocket = {subscribe: function (channel, h) { handlers = h; }};
 """.replace("PATIENT", json.dumps(PATIENT))
@@ -87,3 +100,22 @@ def test_a_patient_chosen_from_the_list_leaves_the_focus_at_his_line():
 })();
 """
     assert run(program) == {"chosen": True, "focus": "clear"}
+
+
+def test_a_refused_ticket_does_not_leave_the_last_ones_number_said():
+    # "Ticket T-011 issued" above the refusal of the next one reads as that one's number.
+    program = PAGE + SCRIPT + """
+issued = [[201, {id: 11, code: "T-011"}],
+          [409, {status: 409, code: "queue_closed", detail: "closed"}]];
+(async function () {
+  var tick = function () { return new Promise(function (r) { setImmediate(r); }); };
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  var first = ids["desk-issued"].hidden ? "" : ids["desk-issued"].textContent;
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({first: first, after: !ids["desk-issued"].hidden,
+                                        error: !ids["desk-error"].hidden}));
+})();
+"""
+    assert run(program) == {"first": "issued T-011 print T-011", "after": False, "error": True}

@@ -198,6 +198,8 @@
   function issue(form) {
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
+    // The last ticket's number goes: refused, this one would seem to have been given it.
+    issuedBox.hidden = true;
     var body = {
       source: "desk",
       priority: form.querySelector("input[name=priority]:checked").value,
