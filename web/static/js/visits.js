@@ -36,8 +36,7 @@
 
   function hhmm(iso) { return clock.format(new Date(iso)); }
 
-  // The clinic's day (YYYY-MM-DD) of an instant: counted in the clinic's time zone, as the
-  // API counts "the visit's day" for check-in, not in the browser's.
+  // The clinic's day (YYYY-MM-DD) of an instant, in its time zone (as the API counts it).
   function clinicDay(date) {
     var parts = {};
     calendarDay.formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
@@ -56,8 +55,7 @@
 
   function load() {
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
-    // Every free slot of the day, not the answer's first 500: a large department's
-    // afternoon (or one of five-minute slots) would have none to book.
+    // Every free slot of the day, not the answer's first 500 (a large department's afternoon).
     var slotsQuery = day + "&limit=5000" + (service() ? "&service_id=" + service() : "");
     return Promise.all([
       Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
@@ -69,8 +67,7 @@
           show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
           return;
         }
-        // A reload that brings nothing new leaves the calendar as it is: rebuilt, a click
-        // pressed on a slot just then would be released on its replacement, and be lost.
+        // Nothing new: the calendar stays as it is (rebuilt, a click on a slot would be lost).
         var drawn = JSON.stringify([answers[0].body, answers[1].body]);
         if (drawn === state.drawn) return;
         state.drawn = drawn;
@@ -378,6 +375,7 @@
   }
 
   function followJob(job) {
+    var visit = moving; // the dialog may be opened for another visit before the job ends
     var progress = dialog.querySelector("[data-progress]");
     var result = dialog.querySelector("[data-result]");
     progress.hidden = false;
@@ -388,6 +386,8 @@
       onEvent: function (event) { settle(event.data, event.type); },
     });
     function settle(data, type) {
+      // Said in the dialog while it shows this visit; for another, the calendar only reloads.
+      if (moving.id !== visit.id) progress = result = {};
       if (type === "job.progress" || (data.status === "running" && !type)) {
         progress.value = data.progress || 0;
         show(result, Q.fill(texts.moving, { progress: data.progress || 0 }));
