@@ -77,3 +77,37 @@ def test_call_next_waits_for_its_answer_through_a_redraw():
 }})();
 """
     assert run(program) == {"posted": 1, "busy": True}
+
+
+def test_the_patient_called_holds_the_room_as_soon_as_the_answer_says_so():
+    """The answer to "Call next" names the patient called to the room: until the channel's
+    event comes, the button is not offered again (it would be refused as a room busy "from
+    another of your queues"), and the patient is on the screen."""
+    waiting = [_ticket(1), _ticket(2)]
+    called = {**_ticket(1), "status": "called", "room_id": 3, "room": "12",
+              "called_at": "2026-12-06T05:00:00Z"}  # fmt: skip
+    program = (
+        PAGE.replace("e.querySelectorAll = function () { return []; };",
+                     "e.querySelectorAll = function () { return []; };\n"
+                     "  e.cloneNode = function () { return el(); };\n"
+                     "  e.options = [];\n"
+                     "  e.remove = function () {};")  # fmt: skip
+        + SCRIPT
+        + f"""
+ids["current-template"].content = {{firstElementChild: el()}};
+(async function () {{
+  var tick = function () {{ return new Promise(function (r) {{ setImmediate(r); }}); }};
+  var callNext = ids["call-next"];
+  handlers.onSnapshot({{day: "2026-12-06", waiting: 2, counts: {{waiting: 2}},
+                        tickets: {json.dumps(waiting)}}});
+  callNext.listeners.click();
+  var body = {json.dumps(called)};
+  answers.shift()({{status: 200,
+                   text: function () {{ return Promise.resolve(JSON.stringify(body)); }}}});
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({{disabled: callNext.disabled,
+                                        busy: !ids["room-busy"].hidden}}));
+}})();
+"""
+    )
+    assert run(program) == {"disabled": True, "busy": True}

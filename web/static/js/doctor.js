@@ -199,6 +199,12 @@
         report(book.list(["waiting"]).length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
+        // His room is taken now, not once the channel's event comes (unless it came first).
+        var known = book.tickets[answer.body.id];
+        if (!known || known.status === "waiting") {
+          book.apply({ data: answer.body });
+          render();
+        }
       }
     });
   });
