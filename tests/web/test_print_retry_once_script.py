@@ -81,3 +81,40 @@ process.stdout.write(JSON.stringify(box.all().filter(function (e) {
 """
     # Job 9 still offers its Retry; job 7, sent again as job 8, no more.
     assert run(program) == 1
+
+
+def test_a_retry_refused_for_a_stale_token_is_sent_again_with_the_sessions_token():
+    # The session begun anew since the page was loaded: asked again with its token, as the
+    # desk's other calls are (queue.js), instead of saying the CSRF check's English words.
+    program = (
+        f"var CONFIG = {json.dumps(CONFIG)};\nvar ANSWER;"
+        + PAGE
+        + """
+var tokens = [], renewed = 0;
+var meta = {getAttribute: function () { return renewed ? "new" : "old"; }};
+document.querySelector = function () { return meta; };
+window.ClinicQueue = {renewCsrfToken: function () { renewed += 1; return Promise.resolve(true); }};
+var answers = [
+  {status: 400, json: function () {
+    return Promise.resolve({status: 400, detail: "The CSRF tokens do not match."}); }},
+  {status: 202, json: function () { return Promise.resolve({id: 8}); }}];
+window.fetch = function (url, options) {
+  tokens.push(options.headers["X-CSRFToken"]);
+  return Promise.resolve(answers.shift());
+};
+"""
+        + SCRIPT
+        + """
+handlers.onSnapshot({jobs: [{id: 7, state: "failed", title: "Чек 12", copy: false,
+                             attempts: 3, last_error: "refused"}]});
+var button = box.all().filter(function (e) { return e.tag === "button"; })[0];
+button.listeners.click();
+setTimeout(function () {
+  var shown = box.all().filter(function (e) {
+    return e.getAttribute("role") === "alert" && !e.hidden;
+  }).map(function (e) { return e.textContent; });
+  process.stdout.write(JSON.stringify({tokens: tokens, renewed: renewed, shown: shown}));
+}, 20);
+"""
+    )
+    assert run(program) == {"tokens": ["old", "new"], "renewed": 1, "shown": []}

@@ -40,8 +40,9 @@
     return fill(texts.failed, { detail: (body && body.detail) || String(status) });
   }
 
-  // Resolves true once the server took the retry.
-  function retry(job, box, notice) {
+  // Resolves true once the server took the retry. Refused by the CSRF check (the session was
+  // begun anew since the page was loaded), it is sent once more with the session's token.
+  function retry(job, box, notice, again) {
     say(notice, "");
     var meta = document.querySelector('meta[name="csrf-token"]');
     return window
@@ -65,6 +66,15 @@
               return {};
             })
             .then(function (body) {
+              var renew = window.ClinicQueue && window.ClinicQueue.renewCsrfToken;
+              var stale = response.status === 400 && /CSRF/.test((body && body.detail) || "");
+              if (stale && renew && !again) {
+                return renew().then(function (renewed) {
+                  if (renewed) return retry(job, box, notice, true);
+                  say(notice, refusal(response.status, body));
+                  return false;
+                });
+              }
               say(notice, refusal(response.status, body));
               return false;
             });

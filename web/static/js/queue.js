@@ -278,6 +278,7 @@
     fill: fill,
     element: element,
     api: api,
+    renewCsrfToken: renewCsrfToken,
     issueAndPrint: issueAndPrint,
     problem: problem,
     say: say,
