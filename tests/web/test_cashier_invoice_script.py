@@ -55,6 +55,7 @@ El.prototype.all = function () {
     .filter(function (e, i, list) { return list.indexOf(e) === i; });
 };
 El.prototype.querySelector = function () { return this.submitButton; };
+El.prototype.focus = function () {};
 
 var byId = {};
 var document = {

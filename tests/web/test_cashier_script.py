@@ -10,7 +10,7 @@ import re
 from tests.web.page_scripts import STAND_IN, run, script
 
 # The desk page loads once.js before its own script (payments/desk.html).
-SCRIPT = script("once.js") + script("cashier.js")
+SCRIPT = script("once.js") + script("cashier-shift.js") + script("cashier.js")
 
 PAGE = STAND_IN + """
 var document = standIn();

@@ -53,7 +53,24 @@ def refusal_texts() -> dict:
     }
 
 
+def _field_texts() -> dict:
+    """A refusal without a code, by the field it names (the API words it in English)."""
+    return {
+        "patient_id": _("No patient has this number."),
+        # By the field and the status, where it says something else: on file, but
+        # deactivated (422), not a number nobody has (404), which sends her to register him.
+        "patient_id:422": _("This patient's record is deactivated. Find the patient again."),
+        "starts_at": _("Pick a free slot in the calendar."),
+        "notify_email": _("This is not an e-mail address."),
+        "reason": _("Say why the visit moves."),
+        # Taken off the price list, or gone from the clinic, since the page was opened.
+        "service_ids": _("This service is no longer offered: pick another."),
+        "doctor_id": _("This doctor no longer takes visits: pick another."),
+    }
+
+
 def _texts() -> dict:
+    fields = _field_texts()
     return {
         "conflicts": {**common_refusals(), **refusal_texts()},
         "statuses": visit_status_names(),
@@ -65,16 +82,10 @@ def _texts() -> dict:
         # A doctor without a queue sees his patients by the calendar alone: no ticket.
         "checkedInNoTicket": _("Patient checked in."),
         # A refusal without a code is shown at its field in the page's language (the API
-        # words it in English for scripts).
-        "invalid": {
-            "patient_id": _("No patient has this number."),
-            # By the field and the status, where it says something else: on file, but
-            # deactivated (422), not a number nobody has (404), which sends her to register him.
-            "patient_id:422": _("This patient's record is deactivated. Find the patient again."),
-            "starts_at": _("Pick a free slot in the calendar."),
-            "notify_email": _("This is not an e-mail address."),
-            "reason": _("Say why the visit moves."),
-        },
+        # words it in English for scripts); a form without a place for the field says it on
+        # the page (Q.problem reads "fields").
+        "invalid": fields,
+        "fields": fields,
         "booked": _("Booked."),
         "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),

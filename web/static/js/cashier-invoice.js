@@ -207,6 +207,8 @@
     chosenName.textContent = patient ? patient.full_name : "";
     patientForm.hidden = !!patient;
     patientList.textContent = "";
+    // The button pressed goes away: the keyboard goes on at her next step.
+    (patient ? serviceForm : patientForm).elements.q.focus();
     Q.say(errors.patient_id, "");
     Q.say(errors.ticket_id, "");
     showTickets([]);

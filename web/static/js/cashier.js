@@ -14,9 +14,6 @@
   var empty = document.getElementById("invoices-empty");
   var statusBox = document.getElementById("cashier-status");
   var errorBox = document.getElementById("cashier-error");
-  var shiftState = document.getElementById("shift-state");
-  var openForm = document.getElementById("shift-open");
-  var closeForm = document.getElementById("shift-close");
   var findForm = document.getElementById("invoice-find");
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
@@ -202,14 +199,24 @@
     return tr;
   }
 
+  var drawnFrom = {}; // invoice id -> the state of it its row was drawn from
+
   function render() {
-    // The field being typed in keeps its focus and caret across the redraw.
+    // The field being typed in keeps its focus and caret across the redraw, and the button
+    // or list reached with the keyboard its focus: Enter still presses what she chose. Not a
+    // button of an invoice that changed (paid in part: Enter again would pay the rest).
     var active = document.activeElement;
+    var action = active && active.getAttribute && active.getAttribute("data-action");
+    var id = active && (active.name || action) && body.contains(active)
+      ? active.closest("tr").getAttribute("data-invoice-id")
+      : null;
     var focused =
-      active && active.name && body.contains(active)
+      id !== null
         ? {
-            id: active.closest("tr").getAttribute("data-invoice-id"),
-            name: active.name,
+            id: id,
+            // Drawn from another state of its invoice than the one about to be drawn.
+            changed: drawnFrom[id] !== invoices[id],
+            what: active.name ? "[name='" + active.name + "']" : "[data-action='" + action + "']",
             start: active.selectionStart,
             end: active.selectionEnd,
           }
@@ -222,17 +229,17 @@
         return b.id - a.id;
       });
     body.textContent = "";
+    drawnFrom = {};
     list.forEach(function (invoice) {
+      drawnFrom[invoice.id] = invoice;
       body.appendChild(row(invoice));
     });
     Q.say(empty, list.length ? "" : texts.nothing);
     if (focused) {
-      var again = body.querySelector(
-        "tr[data-invoice-id='" + focused.id + "'] input[name='" + focused.name + "']"
-      );
-      if (again) {
+      var again = body.querySelector("tr[data-invoice-id='" + focused.id + "'] " + focused.what);
+      if (again && !(action && focused.changed)) {
         again.focus();
-        if (focused.start !== null) again.setSelectionRange(focused.start, focused.end);
+        if (typeof focused.start === "number") again.setSelectionRange(focused.start, focused.end);
       }
     }
   }
@@ -314,7 +321,7 @@
         said += " " + Q.fill(texts.change, { amount: money(answer.body.payment.change) });
       }
       Q.say(statusBox, said);
-      refreshShift();
+      shift.refresh();
     });
   }
 
@@ -334,7 +341,7 @@
         render();
         Q.say(errorBox, "");
         Q.say(statusBox, Q.fill(texts.refunded, { amount: money(answer.body.refund.amount) }));
-        refreshShift();
+        shift.refresh();
       }
     );
   }
@@ -428,18 +435,29 @@
 
   // -- an invoice of an earlier day, by its number ----------------------------------------
 
+  var foundNumbers = {}; // invoice id -> the number it was found by: read again on a reconnect
+
+  /** The invoice numbered ``number`` onto the list (until the page is loaded again, kept up
+   * to date by its events); answers it, or nothing when there is none or it was refused. */
+  function find(number) {
+    var url = config.api + "?number=" + encodeURIComponent(number);
+    return Q.api("GET", url).then(function (answer) {
+      if (answer.status !== 200) return fail(answer);
+      var found = answer.body[0];
+      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
+      foundNumbers[found.id] = number;
+      remember(found);
+      render();
+      return found;
+    });
+  }
+
   findForm.addEventListener("submit", function (e) {
     e.preventDefault();
     var number = findForm.elements.number.value.trim();
     if (!number) return;
-    var url = config.api + "?number=" + encodeURIComponent(number);
-    Q.api("GET", url).then(function (answer) {
-      if (answer.status !== 200) return fail(answer);
-      var found = answer.body[0];
-      if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
-      // On the list until the page is loaded again, kept up to date by its events.
-      remember(found);
-      render();
+    find(number).then(function (found) {
+      if (!found) return;
       Q.say(errorBox, "");
       Q.say(statusBox, Q.fill(texts.found, { number: found.number }));
       findForm.reset();
@@ -448,78 +466,34 @@
     });
   });
 
-  // -- the shift ---------------------------------------------------------------------------
+  // -- the shift (cashier-shift.js) --------------------------------------------------------
 
-  var shiftId = null; // the cashier's open shift: its drawer's cash is shown
-
-  function showShift(shift) {
-    shiftId = shift ? shift.id : null;
-    openForm.hidden = !!shift;
-    closeForm.hidden = !shift;
-    shiftState.textContent = shift
-      ? Q.fill(texts.shiftOpen, {
-          // With its day when not today's: a shift left open overnight is closed first.
-          time: since(shift.opened_at),
-          amount: money(shift.cash_in_drawer),
-        })
-      : texts.noShift;
-  }
-
-  function refreshShift() {
-    return Q.api("GET", config.shiftApi).then(function (answer) {
-      if (answer.status === 200) showShift(answer.body.shift);
-    });
-  }
-
-  openForm.addEventListener("submit", function (e) {
-    e.preventDefault();
-    var cash = tiyin(openForm.elements.opening_cash.value);
-    Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
-      if (answer.status !== 201) {
-        // Opened meanwhile at another screen: show it as it is.
-        if (answer.body && answer.body.code === "shift_open") refreshShift();
-        return fail(answer);
-      }
-      Q.say(errorBox, "");
-      showShift(answer.body);
-    }, function () {
-      Q.say(errorBox, texts.network);
-    });
+  var shift = window.ClinicShift({
+    config: config,
+    money: money,
+    tiyin: tiyin,
+    since: since,
+    fail: fail,
+    errorBox: errorBox,
+    statusBox: statusBox,
   });
-
-  closeForm.addEventListener("submit", function (e) {
-    e.preventDefault();
-    var counted = tiyin(closeForm.elements.counted_cash.value);
-    Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
-      if (answer.status !== 200) {
-        // Closed meanwhile at another screen: show it as it is.
-        if (answer.body && answer.body.code === "no_open_shift") refreshShift();
-        return fail(answer);
-      }
-      Q.say(errorBox, "");
-      Q.say(
-        statusBox,
-        Q.fill(texts.shiftClosed, {
-          expected: money(answer.body.expected_cash),
-          counted: money(answer.body.counted_cash),
-          diff: money(answer.body.discrepancy),
-        })
-      );
-      closeForm.reset();
-      showShift(null);
-    }, function () {
-      Q.say(errorBox, texts.network);
-    });
-  });
-
-  showShift(null);
-  refreshShift();
 
   window.ClinicSocket.subscribe(config.channel, {
+    // Read anew (the socket back after a break): what was typed in a row whose invoice did not
+    // change stays, and the invoices found by number are read again.
     onSnapshot: function (data) {
+      var listed = ((data && data.invoices) || []).filter(function (invoice) {
+        return typeof invoice.id === "number";
+      });
+      listed.forEach(remember);
       invoices = {};
-      ((data && data.invoices) || []).forEach(remember);
+      listed.forEach(function (invoice) {
+        invoices[invoice.id] = invoice;
+      });
       render();
+      Object.keys(foundNumbers).forEach(function (id) {
+        if (!invoices[id]) find(foundNumbers[id]).catch(function () {});
+      });
     },
     onEvent: function (event) {
       if (event.data && event.data.invoice) {
@@ -529,10 +503,10 @@
       // Cash into or out of this drawer at another screen (a manager's refund at this desk,
       // a payment in another window): the drawer's figure follows.
       var moved = event.data && (event.data.refund || event.data.payment);
-      if (moved && shiftId !== null && moved.shift_id === shiftId) refreshShift();
+      if (moved && shift.id() !== null && moved.shift_id === shift.id()) shift.refresh();
       // A shift opened or closed at another screen: the socket hears only the cashier's own
       // (and every one for a reader of reports); the API answers with this cashier's.
-      if (event.type === "shift.opened" || event.type === "shift.closed") refreshShift();
+      if (event.type === "shift.opened" || event.type === "shift.closed") shift.refresh();
     },
     onError: function () {
       Q.say(errorBox, texts.forbidden);

@@ -8,6 +8,7 @@
  *   });
  *   sub.unsubscribe();
  *   ClinicSocket.onStatus(function (status) {}); // "connecting" | "live" | "reconnecting"
+ *                                              // | "signedout" (the session ended)
  *
  * The client remembers per channel the number of the last event it handed to the page (in
  * memory and in sessionStorage) and, after any close or error, reconnects with exponential
@@ -28,6 +29,10 @@
   // "credentials required", "too many messages") are about the socket, not a channel.
   var CHANNEL_REFUSED = "channel not allowed";
   var CHANNEL_ERRORS = { too_many_channels: 1, bad_channel: 1, bad_last_id: 1 };
+  // The 1008s of a staff page whose session ended (timed out, signed out, the password
+  // changed): it still tries again (a sign-in in another tab brings every channel back), and
+  // says "signedout" meanwhile, for the page to send its user to sign in.
+  var SIGNED_OUT = ["credentials required", "access revoked"];
 
   function storageGet(channel) {
     try {
@@ -51,12 +56,16 @@
     }
   }
 
+  // Pages opened without a session (a display board, a patient's phone) name their
+  // credentials in a data-ws-query attribute of the page, e.g. "token=..." or "ticket=...".
+  function pageCredentials() {
+    var holder = global.document ? global.document.querySelector("[data-ws-query]") : null;
+    return holder ? holder.getAttribute("data-ws-query") : "";
+  }
+
   function socketUrl() {
     var scheme = global.location.protocol === "https:" ? "wss:" : "ws:";
-    // Pages opened without a session (a display board, a patient's phone) name their
-    // credentials in a data-ws-query attribute of the page, e.g. "token=..." or "ticket=...".
-    var holder = global.document ? global.document.querySelector("[data-ws-query]") : null;
-    var query = holder ? holder.getAttribute("data-ws-query") : "";
+    var query = pageCredentials();
     return scheme + "//" + global.location.host + "/ws" + (query ? "?" + query : "");
   }
 
@@ -87,6 +96,7 @@
     this.openedAt = 0;
     this.liveSince = 0; // when the current socket opened; 0 while it has not
     this.wanted = false;
+    this.signedOut = false; // closed for the session's end: retrying says "signedout"
     var self = this;
     if (global.addEventListener) {
       global.addEventListener("online", function () {
@@ -96,6 +106,7 @@
   }
 
   Client.prototype.setStatus = function (status) {
+    if (status === "reconnecting" && this.signedOut) status = "signedout";
     if (status === this.status) return;
     this.status = status;
     for (var i = 0; i < this.statusListeners.length; i++) call(this.statusListeners[i], status);
@@ -178,6 +189,7 @@
       case "hello":
         if (message.heartbeat > 0) this.heartbeatMs = message.heartbeat * 1000;
         this.startHeartbeat();
+        this.signedOut = false;
         this.setStatus("live");
         break;
       case "snapshot":
@@ -279,6 +291,8 @@
     }
     this.pending = [];
     this.leaving = {}; // a new socket follows none of them
+    this.signedOut =
+      code === CLOSE_NOT_ALLOWED && SIGNED_OUT.indexOf(reason) >= 0 && !pageCredentials();
     // Only a socket that itself stayed open that long resets the backoff: one that never
     // opened (the server still away) must not, or every screen would retry twice a second.
     if (this.liveSince && Date.now() - this.liveSince >= STABLE_AFTER_MS) this.attempt = 0;

@@ -198,6 +198,8 @@
   function issue(form) {
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
+    // The last ticket's number goes: refused, this one would seem to have been given it.
+    issuedBox.hidden = true;
     var body = {
       source: "desk",
       priority: form.querySelector("input[name=priority]:checked").value,
@@ -259,6 +261,9 @@
       pick.type = "button";
       pick.addEventListener("click", function () {
         choose(patient);
+        // The list and the button pressed go away: the focus stays at his line, before the
+        // queues whose forms come next.
+        document.getElementById("patient-clear").focus();
       });
       item.appendChild(pick);
       results.appendChild(item);

@@ -33,6 +33,7 @@
   // One patient a room (the API refuses a second call with room_busy): while someone is
   // called or with the doctor, "Call next" waits for him to be finished.
   var holder = null;
+  var calling = false; // "Call next" on its way: a redraw meanwhile does not offer it again
 
   var book = new Q.TicketBook();
   var cards = {}; // ticket id -> its card, kept across renders so an open form survives
@@ -110,7 +111,7 @@
       return ticket.room_id === config.roomId; // without a room: the queue's roomless calls
     });
     holder = held.length ? held[0] : null;
-    callNext.disabled = holder !== null;
+    callNext.disabled = holder !== null || calling;
     roomBusy.hidden = holder === null;
     roomBusy.textContent = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : "";
   }
@@ -164,6 +165,7 @@
 
   function send(button, url, body, done, values, refusals) {
     button.disabled = true;
+    if (button === callNext) calling = true;
     Q.api("POST", url, body)
       .then(
         function (answer) {
@@ -183,6 +185,7 @@
         }
       )
       .then(function () {
+        if (button === callNext) calling = false;
         button.disabled = button === callNext && holder !== null;
       });
   }
@@ -196,6 +199,12 @@
         report(book.list(["waiting"]).length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
+        // His room is taken now, not once the channel's event comes (unless it came first).
+        var known = book.tickets[answer.body.id];
+        if (!known || known.status === "waiting") {
+          book.apply({ data: answer.body });
+          render();
+        }
       }
     });
   });

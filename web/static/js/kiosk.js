@@ -55,6 +55,8 @@
   function issue(button) {
     setBusy(true);
     refuse("");
+    // The person before's number goes: refused, this touch would seem to have issued it.
+    done();
     Q.issueAndPrint(button.getAttribute("data-issue-url"), { source: "kiosk" }, config.printUrl)
       .then(
         function (answer) {

@@ -6,6 +6,14 @@
   window.ClinicSocket.onStatus(function (status) {
     indicator.hidden = false;
     indicator.setAttribute("data-state", status);
-    indicator.textContent = indicator.getAttribute("data-label-" + status) || status;
+    var label = indicator.getAttribute("data-label-" + status) || status;
+    indicator.textContent = status === "signedout" ? "" : label;
+    if (status === "signedout") {
+      // The session ended: the page loaded again goes through signing in and back here.
+      var link = document.createElement("a");
+      link.href = window.location.href;
+      link.textContent = label;
+      indicator.appendChild(link);
+    }
   });
 })();

@@ -37,4 +37,35 @@
       },
     };
   };
+
+  // ``send()`` (a promise, or nothing) with ``button`` disabled until its answer is in (or the
+  // network lost it: ``lost()``): a press meanwhile (or Enter) sends nothing more.
+  function oneAtATime(button, send, lost) {
+    if (button.disabled) return;
+    button.disabled = true;
+    new Promise(function (resolve) {
+      resolve(send());
+    })
+      .catch(lost || function () {})
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  /** ``ClinicOnce.submit(form, send, lost)``: ``send`` on each submit of ``form``, one at a
+   * time (its submit button waits for the answer). */
+  global.ClinicOnce.submit = function (form, send, lost) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      oneAtATime(form.querySelector("button[type=submit]"), send, lost);
+    });
+  };
+
+  /** ``ClinicOnce.press(button, send, lost)``: ``send`` on each press of ``button``, one at a
+   * time. */
+  global.ClinicOnce.press = function (button, send, lost) {
+    button.addEventListener("click", function () {
+      oneAtATime(button, send, lost);
+    });
+  };
 })(window);

@@ -40,10 +40,12 @@
     return fill(texts.failed, { detail: (body && body.detail) || String(status) });
   }
 
-  function retry(job, box, notice) {
+  // Resolves true once the server took the retry. Refused by the CSRF check (the session was
+  // begun anew since the page was loaded), it is sent once more with the session's token.
+  function retry(job, box, notice, again) {
     say(notice, "");
     var meta = document.querySelector('meta[name="csrf-token"]');
-    window
+    return window
       .fetch(fill(config.urls.retry, { id: job.id }), {
         method: "POST",
         credentials: "same-origin",
@@ -56,7 +58,7 @@
       })
       .then(
         function (response) {
-          if (response.status < 400) return;
+          if (response.status < 400) return true;
           box.setAttribute("data-error", String(response.status));
           return response
             .json()
@@ -64,16 +66,28 @@
               return {};
             })
             .then(function (body) {
+              var renew = window.ClinicQueue && window.ClinicQueue.renewCsrfToken;
+              var stale = response.status === 400 && /CSRF/.test((body && body.detail) || "");
+              if (stale && renew && !again) {
+                return renew().then(function (renewed) {
+                  if (renewed) return retry(job, box, notice, true);
+                  say(notice, refusal(response.status, body));
+                  return false;
+                });
+              }
               say(notice, refusal(response.status, body));
+              return false;
             });
         },
         function () {
           say(notice, texts.network);
+          return false;
         }
       );
   }
 
-  function row(job, box, notice) {
+  // ``retried``: the job's retry is on the list already (a second one would be refused).
+  function row(job, box, notice, retried) {
     var li = element("li", "print-job print-job--" + job.state);
     li.setAttribute("data-job-id", job.id);
     li.setAttribute("data-state", job.state);
@@ -92,11 +106,15 @@
       link.target = "_blank";
       li.appendChild(link);
     }
-    if (job.state === "failed") {
+    if (job.state === "failed" && !retried) {
       var again = element("button", "button print-job__retry", texts.retry);
       again.type = "button";
       again.addEventListener("click", function () {
-        retry(job, box, notice);
+        // Once a press: the paper comes out once, and no refusal follows the first press.
+        again.disabled = true;
+        retry(job, box, notice).then(function (sent) {
+          if (!sent) again.disabled = false;
+        });
       });
       li.appendChild(again);
     }
@@ -116,6 +134,10 @@
 
     function render() {
       list.textContent = "";
+      var retried = {};
+      Object.keys(jobs).forEach(function (id) {
+        if (jobs[id].retry_of_id) retried[jobs[id].retry_of_id] = true;
+      });
       Object.keys(jobs)
         .map(Number)
         .sort(function (a, b) {
@@ -123,7 +145,7 @@
         })
         .slice(0, SHOWN)
         .forEach(function (id) {
-          list.appendChild(row(jobs[id], box, notice));
+          list.appendChild(row(jobs[id], box, notice, retried[id]));
         });
     }
 

@@ -32,11 +32,39 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  /** Whether ``answer`` is the CSRF check's refusal (it did nothing): 400, the check named. */
+  function refusedForCsrf(answer) {
+    return answer.status === 400 && /CSRF/.test((answer.body && answer.body.detail) || "");
+  }
+
+  /** The session's CSRF token asked anew into the page; resolves whether one came. */
+  function renewCsrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var options = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    return global
+      .fetch("/api/v1/session/csrf", options)
+      .then(function (response) {
+        return response.status === 200 ? response.json() : null;
+      })
+      .then(
+        function (data) {
+          if (!meta || !data || !data.csrf_token) return false;
+          meta.setAttribute("content", data.csrf_token);
+          return true;
+        },
+        function () {
+          return false;
+        }
+      );
+  }
+
   /**
    * Call the API. Resolves with {status, body} for every answer the server gives (body is
-   * the parsed JSON or null); rejects only when the server could not be reached.
+   * the parsed JSON or null); rejects only when the server could not be reached. A change
+   * refused by the CSRF check (the session was begun anew since the page was loaded: signed
+   * in again in another tab) is sent once more with the session's token.
    */
-  function api(method, url, body) {
+  function api(method, url, body, again) {
     var options = {
       method: method,
       credentials: "same-origin",
@@ -55,7 +83,11 @@
         } catch (e) {
           parsed = null;
         }
-        return { status: response.status, body: parsed };
+        var answer = { status: response.status, body: parsed };
+        if (again || method === "GET" || !refusedForCsrf(answer)) return answer;
+        return renewCsrfToken().then(function (renewed) {
+          return renewed ? api(method, url, body, true) : answer;
+        });
       });
     });
   }
@@ -278,6 +310,7 @@
     fill: fill,
     element: element,
     api: api,
+    renewCsrfToken: renewCsrfToken,
     issueAndPrint: issueAndPrint,
     problem: problem,
     say: say,

@@ -36,8 +36,7 @@
 
   function hhmm(iso) { return clock.format(new Date(iso)); }
 
-  // The clinic's day (YYYY-MM-DD) of an instant: counted in the clinic's time zone, as the
-  // API counts "the visit's day" for check-in, not in the browser's.
+  // The clinic's day (YYYY-MM-DD) of an instant, in its time zone (as the API counts it).
   function clinicDay(date) {
     var parts = {};
     calendarDay.formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
@@ -56,8 +55,7 @@
 
   function load() {
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
-    // Every free slot of the day, not the answer's first 500: a large department's
-    // afternoon (or one of five-minute slots) would have none to book.
+    // Every free slot of the day, not the answer's first 500 (a large department's afternoon).
     var slotsQuery = day + "&limit=5000" + (service() ? "&service_id=" + service() : "");
     return Promise.all([
       Q.api("GET", "/api/v1/visits/slots?" + slotsQuery),
@@ -69,8 +67,7 @@
           show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
           return;
         }
-        // A reload that brings nothing new leaves the calendar as it is: rebuilt, a click
-        // pressed on a slot just then would be released on its replacement, and be lost.
+        // Nothing new: the calendar stays as it is (rebuilt, a click on a slot would be lost).
         var drawn = JSON.stringify([answers[0].body, answers[1].body]);
         if (drawn === state.drawn) return;
         state.drawn = drawn;
@@ -255,8 +252,8 @@
       show(slotLine, slotLine.getAttribute("data-empty"));
       load();
     });
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
+    // One booking a press: a second (or Enter) would be refused, its slot taken by the first.
+    global.ClinicOnce.submit(form, function () {
       clearErrors(form);
       show(failure, "");
       show(message, "");
@@ -268,7 +265,7 @@
         notify_email: form.elements.notify_email.value || null,
         service_ids: service() ? [Number(service())] : [],
       };
-      Q.api("POST", "/api/v1/visits", body).then(
+      return Q.api("POST", "/api/v1/visits", body).then(
         function (answer) {
           if (answer.status === 201) {
             show(message, texts.booked);
@@ -372,11 +369,13 @@
       hhmm(visit.starts_at) + " · " + visit.patient_name;
     moveForm.elements.day.value = cfg.day;
     moveForm.elements.doctor_id.value = String(visit.doctor_id);
+    moveForm.elements.reason.value = ""; // asked anew: another visit's reason is not this one's
     moveSlots();
     dialog.showModal();
   }
 
   function followJob(job) {
+    var visit = moving; // the dialog may be opened for another visit before the job ends
     var progress = dialog.querySelector("[data-progress]");
     var result = dialog.querySelector("[data-result]");
     progress.hidden = false;
@@ -387,6 +386,8 @@
       onEvent: function (event) { settle(event.data, event.type); },
     });
     function settle(data, type) {
+      // Said in the dialog while it shows this visit; for another, the calendar only reloads.
+      if (moving.id !== visit.id) progress = result = {};
       if (type === "job.progress" || (data.status === "running" && !type)) {
         progress.value = data.progress || 0;
         show(result, Q.fill(texts.moving, { progress: data.progress || 0 }));
@@ -414,7 +415,7 @@
     var dialogForm = dialog.querySelector("form");
     // Cancelling, with the reason the dialog asks for and who asked: the patient (late, when
     // inside the clinic's window) or the clinic (the patient is told by e-mail).
-    dialog.querySelector("[data-cancel-visit]").addEventListener("click", function () {
+    global.ClinicOnce.press(dialog.querySelector("[data-cancel-visit]"), function () {
       clearErrors(dialogForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
@@ -424,7 +425,7 @@
         return;
       }
       var body = { by: dialogForm.elements.by.value, reason: reason };
-      Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
+      return Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
         function (answer) {
           if (answer.status === 200) {
             show(result, texts.cancelled);
@@ -440,16 +441,15 @@
     });
     dialogForm.elements.day.addEventListener("change", moveSlots);
     dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
-    dialog.querySelector("form").addEventListener("submit", function (event) {
-      event.preventDefault();
-      var moveForm = event.target;
+    global.ClinicOnce.submit(dialogForm, function () {
+      var moveForm = dialogForm;
       clearErrors(moveForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
       var doctorId = Number(moveForm.elements.doctor_id.value);
       if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
-      Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
+      return Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
         function (answer) {
           if (answer.status === 202) followJob(answer.body);
           else showErrors(moveForm, answer, result);

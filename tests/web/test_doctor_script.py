@@ -1,0 +1,113 @@
+"""The doctor's "Call next" waits for its answer even when the queue's channel redraws the
+screen meanwhile (a ticket issued at the desk): pressed again before the called patient is
+on the screen, it would be refused as a room still busy "from another of your queues". Run
+by the Node.js that comes with Playwright, with the page's elements stood in for (no
+browser, well under a second)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.web.page_scripts import run, script
+
+SCRIPT = script("queue.js") + script("doctor.js")
+
+
+def _ticket(number: int) -> dict:
+    return {
+        "id": number,
+        "code": f"T-{number:03d}",
+        "status": "waiting",
+        "priority": "normal",
+        "queued_at": f"2026-12-06T04:{number:02d}:00Z",
+        "room_id": None,
+    }
+
+
+PAGE = """
+var window = globalThis, posted = [], answers = [], handlers = null;
+function el(tag) {
+  var e = {tagName: String(tag || "div").toUpperCase(), children: [], attrs: {}, listeners: {},
+           hidden: false, disabled: false, own: ""};
+  Object.defineProperty(e, "textContent", {
+    get: function () { return e.own; },
+    set: function (v) { e.own = String(v); e.children = []; }});
+  e.appendChild = function (c) { e.children.push(c); return c; };
+  e.setAttribute = function (k, v) { e.attrs[k] = String(v); };
+  e.getAttribute = function (k) { return e.attrs[k]; };
+  e.addEventListener = function (t, f) { e.listeners[t] = f; };
+  e.querySelector = function () { return el(); };
+  e.querySelectorAll = function () { return []; };
+  return e;
+}
+var config = {queue: 1, roomId: 3, queueNames: {},
+  texts: {statuses: {}, roomBusy: "busy {code}", roomBusyElsewhere: "busy elsewhere",
+          nobody: "nobody", nobodyFree: "nobody free", network: "network", refusals: {},
+          failed: "failed {detail}", forbidden: "forbidden", room: "room {room}"}};
+var ids = {"doctor-config": {textContent: JSON.stringify(config)}};
+var doc = {
+  getElementById: function (id) { return (ids[id] = ids[id] || el()); },
+  querySelector: function () { return null; },
+  createElement: el,
+};
+window.document = doc;
+var document = doc;
+window.fetch = function (url, options) {
+  posted.push(url);
+  return new Promise(function (resolve) { answers.push(resolve); });
+};
+window.ClinicSocket = {subscribe: function (channel, h) { handlers = h; }};
+"""
+
+
+def test_call_next_waits_for_its_answer_through_a_redraw():
+    waiting = [_ticket(1), _ticket(2)]
+    issued = {"type": "ticket.created", "data": {**_ticket(3), "waiting": 3}}
+    program = PAGE + SCRIPT + f"""
+(async function () {{
+  var tick = function () {{ return new Promise(function (r) {{ setImmediate(r); }}); }};
+  var callNext = ids["call-next"];
+  handlers.onSnapshot({{day: "2026-12-06", waiting: 2, counts: {{waiting: 2}},
+                        tickets: {json.dumps(waiting)}}});
+  callNext.listeners.click();
+  handlers.onEvent({json.dumps(issued)});
+  var busy = callNext.disabled;
+  if (!callNext.disabled) callNext.listeners.click();
+  process.stdout.write(JSON.stringify({{posted: posted.length, busy: busy}}));
+}})();
+"""
+    assert run(program) == {"posted": 1, "busy": True}
+
+
+def test_the_patient_called_holds_the_room_as_soon_as_the_answer_says_so():
+    """The answer to "Call next" names the patient called to the room: until the channel's
+    event comes, the button is not offered again (it would be refused as a room busy "from
+    another of your queues"), and the patient is on the screen."""
+    waiting = [_ticket(1), _ticket(2)]
+    called = {**_ticket(1), "status": "called", "room_id": 3, "room": "12",
+              "called_at": "2026-12-06T05:00:00Z"}  # fmt: skip
+    program = (
+        PAGE.replace("e.querySelectorAll = function () { return []; };",
+                     "e.querySelectorAll = function () { return []; };\n"
+                     "  e.cloneNode = function () { return el(); };\n"
+                     "  e.options = [];\n"
+                     "  e.remove = function () {};")  # fmt: skip
+        + SCRIPT
+        + f"""
+ids["current-template"].content = {{firstElementChild: el()}};
+(async function () {{
+  var tick = function () {{ return new Promise(function (r) {{ setImmediate(r); }}); }};
+  var callNext = ids["call-next"];
+  handlers.onSnapshot({{day: "2026-12-06", waiting: 2, counts: {{waiting: 2}},
+                        tickets: {json.dumps(waiting)}}});
+  callNext.listeners.click();
+  var body = {json.dumps(called)};
+  answers.shift()({{status: 200,
+                   text: function () {{ return Promise.resolve(JSON.stringify(body)); }}}});
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({{disabled: callNext.disabled,
+                                        busy: !ids["room-busy"].hidden}}));
+}})();
+"""
+    )
+    assert run(program) == {"disabled": True, "busy": True}

@@ -1,0 +1,95 @@
+/*
+ * The cashier's shift at her desk (cashier.js): the line saying since when it is open and the
+ * cash in its drawer, and the forms opening and closing it. ``ClinicShift(desk)`` shows it as
+ * the API has it and answers ``{refresh(), id()}``: the desk reads it again when money moved
+ * through her drawer or a shift was opened or closed at another screen. ``desk``: what the
+ * desk shares: {config, money, tiyin, since, fail, errorBox, statusBox}.
+ */
+(function (global) {
+  "use strict";
+
+  global.ClinicShift = function (desk) {
+    var Q = global.ClinicQueue;
+    var config = desk.config;
+    var texts = config.texts;
+    var money = desk.money;
+    var tiyin = desk.tiyin;
+    var since = desk.since;
+    var fail = desk.fail;
+    var errorBox = desk.errorBox;
+    var statusBox = desk.statusBox;
+    var shiftState = document.getElementById("shift-state");
+    var openForm = document.getElementById("shift-open");
+    var closeForm = document.getElementById("shift-close");
+
+    var shiftId = null; // the cashier's open shift: its drawer's cash is shown
+
+    function showShift(shift) {
+      shiftId = shift ? shift.id : null;
+      openForm.hidden = !!shift;
+      closeForm.hidden = !shift;
+      shiftState.textContent = shift
+        ? Q.fill(texts.shiftOpen, {
+            // With its day when not today's: a shift left open overnight is closed first.
+            time: since(shift.opened_at),
+            amount: money(shift.cash_in_drawer),
+          })
+        : texts.noShift;
+    }
+
+    function refreshShift() {
+      return Q.api("GET", config.shiftApi).then(function (answer) {
+        if (answer.status === 200) showShift(answer.body.shift);
+      });
+    }
+
+    // One request a press: a second (or Enter) would put its refusal in place of the answer.
+    global.ClinicOnce.submit(openForm, function () {
+      var cash = tiyin(openForm.elements.opening_cash.value);
+      return Q.api("POST", config.openShiftApi, { opening_cash: cash }).then(function (answer) {
+        if (answer.status !== 201) {
+          // Opened meanwhile at another screen: show it as it is.
+          if (answer.body && answer.body.code === "shift_open") refreshShift();
+          return fail(answer);
+        }
+        Q.say(errorBox, "");
+        showShift(answer.body);
+      });
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
+
+    global.ClinicOnce.submit(closeForm, function () {
+      var counted = tiyin(closeForm.elements.counted_cash.value);
+      return Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
+        if (answer.status !== 200) {
+          // Closed meanwhile at another screen: show it as it is.
+          if (answer.body && answer.body.code === "no_open_shift") refreshShift();
+          return fail(answer);
+        }
+        Q.say(errorBox, "");
+        Q.say(
+          statusBox,
+          Q.fill(texts.shiftClosed, {
+            expected: money(answer.body.expected_cash),
+            counted: money(answer.body.counted_cash),
+            diff: money(answer.body.discrepancy),
+          })
+        );
+        closeForm.reset();
+        showShift(null);
+      });
+    }, function () {
+      Q.say(errorBox, texts.network);
+    });
+
+    showShift(null);
+    refreshShift();
+    return {
+      refresh: refreshShift,
+      id: function () {
+        return shiftId;
+      },
+    };
+  };
+})(window);
