@@ -26,7 +26,8 @@ from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
 from clinic.reference.editing import reads_as
-from clinic.reference.models import Department, Doctor, Room, Service
+from clinic.reference.file_codes import code_on_file, codes_by_look, known_code
+from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
@@ -137,7 +138,7 @@ def import_batches(
         stored = session.scalars(
             select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
         ).first()
-        codes = _codes_by_look(session)
+        codes = codes_by_look(session)
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
     rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
@@ -204,7 +205,7 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
         if row.sheet == "doctors":
             name = _doctor_name(v.get("full_name", ""))
             key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
-        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
+        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (known_code)
             key = reads_as(v.get("code", ""))
         else:
             key = v.get("code", "")
@@ -281,7 +282,8 @@ def _import_services(
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """The services' rows: their outcomes and problems, in order. The rows that pass their
     checks are written together; a rejected row writes nothing. ``codes``: the services'
-    codes by how they read (:func:`_codes_by_look`), kept up with the ones created."""
+    codes by how they read (:func:`~clinic.reference.file_codes.codes_by_look`), kept up
+    with the ones created."""
     answers: list = []
     entries: list[tuple[int, Row, dict]] = []
     for row, repeat_of in rows:
@@ -290,7 +292,7 @@ def _import_services(
         except _RowProblems as exc:
             answers.append(("rejected", exc.problems))
             continue
-        data["code"] = _known_code(codes, data["code"])
+        data["code"] = known_code(codes, data["code"])
         entries.append((len(answers), row, data))
         answers.append(None)
     if not entries:
@@ -300,7 +302,7 @@ def _import_services(
             written = price_list.upsert_services_by_code(session, [e[2] for e in entries])
     except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
         written = [_upsert_service(session, data) for _, _, data in entries]
-    active: dict[str, bool | None] = {}
+    active: dict[str, tuple] = {}
     for (at, row, data), outcome in zip(entries, written):
         if isinstance(outcome, DomainError):
             answers[at] = ("rejected", _refusal(session, row, outcome, active))
@@ -319,10 +321,11 @@ def _upsert_service(session: Session, data: dict) -> str | DomainError:
 
 
 def _refusal(
-    session: Session, row: Row, exc: DomainError, active: dict[str, bool | None] | None = None
+    session: Session, row: Row, exc: DomainError, active: dict[str, tuple] | None = None
 ) -> list[tuple[str | None, str]]:
     """The domain's refusal of a row as its problems, by the file's columns (``active``: the
-    departments' active flags by code, read once each for a batch's rows)."""
+    department each code typed names, its code on file and active flag, read once each for a
+    batch's rows)."""
     active = {} if active is None else active
     found = [
         (COLUMN_OF_FIELD.get(field, field), _in_file_terms(session, row, field, message, active))
@@ -333,45 +336,29 @@ def _refusal(
 
 
 def _in_file_terms(
-    session: Session, row: Row, field: str, message: str, active: dict[str, bool | None]
+    session: Session, row: Row, field: str, message: str, active: dict[str, tuple]
 ) -> str:
-    """The domain's message, with a department named by the code the file gives it rather
-    than by its id, which the file's author never sees."""
+    """The domain's message, with a department named by its code rather than by its id,
+    which the file's author never sees (the one on file, also when the row typed it in other
+    letters: "card" for CARD, see :func:`_department_id`)."""
     code = row.values.get("department_code")
     if field == "department_id" and code:
         if code not in active:
-            active[code] = session.scalar(select(Department.active).where(Department.code == code))
-        if active[code] is False:
-            inactive = f"The department {code!r} is inactive."
-            return Reason("inactive_department", inactive, code=code)
+            found = dict(session.execute(select(Department.code, Department.active)).all())
+            named = code_on_file(found, code)
+            active[code] = (named, found.get(named))
+        named, on = active[code]
+        if on is False:
+            inactive = f"The department {named!r} is inactive."
+            return Reason("inactive_department", inactive, code=named)
     return message
-
-
-def _codes_by_look(session: Session) -> dict[str, set[str]]:
-    """The services' codes by how they read (:func:`~clinic.reference.editing.reads_as`)."""
-    codes: dict[str, set[str]] = {}
-    for code in session.scalars(select(Service.code)):
-        codes.setdefault(reads_as(code), set()).add(code)
-    return codes
-
-
-def _known_code(codes: dict[str, set[str]], code: str) -> str:
-    """The code of the service a row names: its own when a service has it or none reads the
-    same, else the one service's whose code reads the same, typed in other capitals or with
-    Cyrillic look-alike letters ("gp-01", "СТ-01" for GP-01 and CT-01), which a second
-    service of the same look would only double on the price list."""
-    alike = codes.get(reads_as(code), set())
-    return next(iter(alike)) if len(alike) == 1 and code not in alike else code
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
     """The department of ``code``; one typed in other capitals ("card", "Card") or with
     Cyrillic letters that look Latin ("СARD" with the Russian layout on) is the one
     department it reads as."""
-    department_id = departments.get(code)
-    if department_id is None:
-        alike = {i for known, i in departments.items() if reads_as(known) == reads_as(code)}
-        department_id = alike.pop() if len(alike) == 1 else None
+    department_id = departments.get(code_on_file(departments, code))
     if department_id is None:
         missing = f"There is no department with code {code!r}."
         problems.append(("department_code", Reason("no_department", missing, code=code)))

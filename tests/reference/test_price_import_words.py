@@ -173,3 +173,37 @@ def test_a_file_refused_as_a_whole_is_said_in_the_pages_language(client, runtime
         for texts in (ru, uz):
             assert texts["fileReasons"][code] != words, code
             assert set(re.findall(r"\{(\w+)\}", texts["fileReasons"][code])) == placeholders
+
+
+def test_an_inactive_department_typed_in_other_letters_is_named_by_its_code(client, runtime):
+    """A department code typed in small letters or with Cyrillic look-alikes ("card",
+    "СARD") names the department on file; when that one is switched off, the row says so
+    by its code, in the page's language, as for the code typed as it is, never by an id
+    the file's author does not know."""
+    from clinic.reference.directory import create_department, deactivate_department
+
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        department = create_department(s, {"code": "CARD", "ticket_prefix": "K", **names})
+        s.flush()
+        deactivate_department(s, department.id)
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    data = xlsx_bytes(
+        {
+            "doctors": [["full_name", "department_code"], ["Каримов Анвар", "card"]],
+            "services": [
+                header,
+                ["S-1", "ЭКГ", "EKG", "ECG", 5000, "card"],
+                ["S-2", "УЗИ", "UTT", "Ultrasound", 8000, "СARD"],  # a Cyrillic С
+            ],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    ru = page_texts(client, "ru")
+    assert [(e["sheet"], e["row"], e.get("code"), e.get("values")) for e in result["errors"]] == [
+        ("doctors", 2, "inactive_department", {"code": "CARD"}),
+        ("services", 2, "inactive_department", {"code": "CARD"}),
+        ("services", 3, "inactive_department", {"code": "CARD"}),
+    ]
+    assert {e["reason"] for e in result["errors"]} == {"The department 'CARD' is inactive."}
+    assert {said(ru, e) for e in result["errors"]} == {"Отделение «CARD» отключено."}
