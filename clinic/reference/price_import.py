@@ -338,10 +338,14 @@ def _refusal(
 def _in_file_terms(
     session: Session, row: Row, field: str, message: str, active: dict[str, tuple]
 ) -> str:
-    """The domain's message, with a department named by its code rather than by its id,
-    which the file's author never sees (the one on file, also when the row typed it in other
-    letters: "card" for CARD, see :func:`_department_id`)."""
-    code = row.values.get("department_code")
+    """The domain's message, with a department named by its code and a room by its number
+    rather than by an id, which the file's author never sees (the department on file, also
+    when the row typed its code in other letters: "card" for CARD, see
+    :func:`_department_id`)."""
+    code, number = row.values.get("department_code"), row.values.get("room_number")
+    if field == "room_id" and number:  # the doctor's room, found by its number, is closed
+        inactive = f"The room {number!r} is inactive."
+        return Reason("inactive_room", inactive, number=number)
     if field == "department_id" and code:
         if code not in active:
             found = dict(session.execute(select(Department.code, Department.active)).all())

@@ -207,3 +207,36 @@ def test_an_inactive_department_typed_in_other_letters_is_named_by_its_code(clie
     ]
     assert {e["reason"] for e in result["errors"]} == {"The department 'CARD' is inactive."}
     assert {said(ru, e) for e in result["errors"]} == {"Отделение «CARD» отключено."}
+
+
+def test_a_doctors_room_that_is_switched_off_is_named_by_its_number(client, runtime):
+    """A doctor's row naming a room closed (for repairs) says which room by the number the
+    file gives, in the page's language, not by the room's id."""
+    from clinic.reference.directory import create_department, create_room, deactivate_room
+
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        department = create_department(s, {"code": "CARD", "ticket_prefix": "K", **names})
+        s.flush()
+        room = create_room(s, {"number": "101", "department_id": department.id})
+        s.flush()
+        deactivate_room(s, room.id)
+    data = xlsx_bytes(
+        {
+            "doctors": [
+                ["full_name", "department_code", "room_number"],
+                ["Каримов Анвар", "CARD", "101"],
+            ],
+            "services": [["code", "name_ru", "name_uz", "name_en", "price"]],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    [error] = result["errors"]
+    assert (error["row"], error["column"], error["reason"]) == (
+        2,
+        "room_number",
+        "The room '101' is inactive.",
+    )
+    assert (error["code"], error["values"]) == ("inactive_room", {"number": "101"})
+    assert said(page_texts(client, "ru"), error) == "Кабинет «101» отключён."
+    assert said(page_texts(client, "uz"), error) == "«101» xonasi o'chirilgan."
