@@ -17,6 +17,7 @@ from marshmallow import Schema
 
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
+from clinic.reference.models import ClinicProfile
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema, page_of
@@ -314,6 +315,13 @@ def put_clinic(data: dict):
     """Save the clinic's legal name, address, taxpayer number (STIR/INN: 9 digits, or a
     14-digit PINFL) and phone. Fields left out are saved empty."""
     session = db.session()
+    saved = session.get(ClinicProfile, 1)
+    before = _clinic_state(saved) if saved is not None else {}
     profile = reference.update_clinic_profile(session, data)
+    note_change(before, _clinic_state(profile))  # the audit row: the details as they were
     session.commit()
     return reference.clinic_as_dict(profile)
+
+
+def _clinic_state(profile) -> dict:
+    return {k: v for k, v in reference.clinic_as_dict(profile).items() if k != "updated_at"}
