@@ -41,6 +41,7 @@ MAX_PAGE_SIZE = 200
 CODE_RE = re.compile(r"^\S+$")
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+HAS_CONTROL_CHARS = "Contains control characters."
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
 LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 
@@ -107,7 +108,7 @@ class FieldReader:
             self.fail(field, "Not a valid string.")
             return
         if value and CONTROL_CHARS.search(value):
-            self.fail(field, "Contains control characters.")
+            self.fail(field, HAS_CONTROL_CHARS)
             return
         if value and not lines and NOT_ONE_LINE.search(value.strip()):
             self.fail(field, ONE_LINE)

@@ -25,7 +25,7 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.reference.editing import reads_as
+from clinic.reference.editing import HAS_CONTROL_CHARS, reads_as
 from clinic.reference.file_codes import code_on_file, codes_by_look, known_code
 from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
@@ -39,7 +39,7 @@ from clinic.reference.price_list_file import (
     parse_price_list,
     parse_whole,
 )
-from clinic.text import search_key
+from clinic.text import ONE_LINE, search_key
 
 JOB_KIND = "price_import"
 jobs.followed_with(JOB_KIND, "reference.import")
@@ -355,7 +355,15 @@ def _in_file_terms(
         if on is False:
             inactive = f"The department {named!r} is inactive."
             return Reason("inactive_department", inactive, code=named)
-    return message
+    return _worded(message)
+
+
+def _worded(message: str, otherwise: str | None = None) -> str:
+    """A domain's message with the code the page says it by: a text of more than one line
+    (a name wrapped in its cell), or else ``otherwise`` (the column's rule) when given."""
+    if message in (ONE_LINE, HAS_CONTROL_CHARS):
+        return Reason("one_line", message)
+    return Reason(otherwise, message) if otherwise else message
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
@@ -478,8 +486,8 @@ def _service_entry(departments: dict, values: dict, problems) -> dict:
     blamed = {column for column, _ in problems}
     for field, messages in price_list.validate_service_fields(data).items():
         column = COLUMN_OF_FIELD.get(field, field)
-        if column not in blamed:  # the page says the column's rule
-            problems.extend((column, Reason("invalid", message)) for message in messages)
+        if column not in blamed:  # the page says the column's rule, or that of one line
+            problems.extend((column, _worded(message, "invalid")) for message in messages)
     if problems:
         raise _RowProblems(problems)
     return data

@@ -240,3 +240,43 @@ def test_a_doctors_room_that_is_switched_off_is_named_by_its_number(client, runt
     assert (error["code"], error["values"]) == ("inactive_room", {"number": "101"})
     assert said(page_texts(client, "ru"), error) == "Кабинет «101» отключён."
     assert said(page_texts(client, "uz"), error) == "«101» xonasi o'chirilgan."
+
+
+def test_a_cell_of_two_lines_is_said_to_be_two_lines_not_too_long(client, runtime):
+    """A name wrapped in its cell (Alt+Enter in Excel), or holding a tab or an invisible
+    character, is refused for that, in the page's language: not as if it were too long."""
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    data = xlsx_bytes(
+        {
+            "services": [
+                header,
+                ["S-1", "Приём\nтерапевта", "Qabul", "Visit", 1000],
+                ["S-2", "Приём", "Terapevt\tqabuli", "Visit", 1000],
+                ["S-3", "Приём", "Qabul", "Visit\u200b", 1000],
+            ],
+            "departments": [
+                ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
+                ["CARD", "K", "Кардиология", "Kardiologiya", "Cardiology"],
+                ["LAB", "L", "Лаборатория", "Laboratoriya", "Labo\nratory"],
+            ],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["sheet"], e["row"], e["column"], e["code"]) for e in result["errors"]] == [
+        ("departments", 3, "name_en", "one_line"),
+        ("services", 2, "name_ru", "one_line"),
+        ("services", 3, "name_uz", "one_line"),
+        ("services", 4, "name_en", "one_line"),
+    ]
+    # A vertical tab, which some programs write for a line break within a cell.
+    wrapped = csv_bytes([header, ["S-4", "Приём", "Qabul", "Visit\x0bagain", "1000"]])
+    [vertical_tab] = run_import(runtime, "prices.csv", wrapped)["errors"]
+    assert (vertical_tab["column"], vertical_tab["code"]) == ("name_en", "one_line")
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    assert said(ru, result["errors"][0]) == (
+        "Значение должно быть одной строкой, без переносов, табуляций и невидимых символов."
+    )
+    assert said(uz, result["errors"][0]) == (
+        "Qiymat bir qatordan iborat bo'lishi kerak: qator ko'chirishi, tabulyatsiya va "
+        "ko'rinmas belgilarsiz."
+    )
