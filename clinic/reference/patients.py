@@ -31,7 +31,14 @@ from clinic.reference.editing import (
     set_active,
 )
 from clinic.reference.models import Patient
-from clinic.text import APOSTROPHE, NotAPhone, normalize_phone, phone_digits, search_key
+from clinic.text import (
+    APOSTROPHE,
+    PHONE_DASHES,
+    NotAPhone,
+    normalize_phone,
+    phone_digits,
+    search_key,
+)
 
 DEFAULT_TZ = "Asia/Tashkent"
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -44,8 +51,9 @@ NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
-# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67").
-PHONE_SIGNS = re.compile(r"[\s().+-]")
+# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67",
+# "90–123", its dashes pasted long).
+PHONE_SIGNS = re.compile(f"[\\s().+\\-{PHONE_DASHES}]")
 # How many possible earlier registrations of a new patient are named at most.
 DUPLICATES_SHOWN = 5
 # A father's name written the Russian way, as a search key: "anvarovich", "aliyevna"; and
@@ -243,5 +251,6 @@ def _query_words(q: str | None) -> list[str]:
     if not q:
         return []
     # A phone typed with spaces ("90 123 45 67") is one word, not four.
-    joined = re.sub(r"(?<=[0-9()+-])\s+(?=[0-9()+-])", "", q.strip())
+    signs = f"[0-9()+\\-{PHONE_DASHES}]"
+    joined = re.sub(f"(?<={signs})\\s+(?={signs})", "", q.strip())
     return [w for w in joined.split() if w][:10]
