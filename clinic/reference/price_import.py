@@ -205,10 +205,8 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
         if row.sheet == "doctors":
             name = _doctor_name(v.get("full_name", ""))
             key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
-        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (known_code)
+        else:  # "gp-01" and "GP-01" are one service (known_code), "card" and "CARD" one department
             key = reads_as(v.get("code", ""))
-        else:
-            key = v.get("code", "")
         if key:
             first = seen.setdefault((row.sheet, key), row.number)
             if first != row.number:
@@ -389,6 +387,7 @@ def _upsert(session: Session, existing, create, update, as_dict, data: dict):
 def _import_department(session: Session, departments: dict, values: dict, problems) -> str:
     if problems:
         raise _RowProblems(problems)
+    values = {**values, "code": code_on_file(departments, values["code"]) or values["code"]}
     existing = session.scalar(select(Department).where(Department.code == values["code"]))
     department, outcome = _upsert(
         session,
