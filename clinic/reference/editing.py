@@ -324,6 +324,9 @@ def change(session: Session, kind: Kind, entity, values: dict) -> bool:
             setattr(entity, key, value)
 
     write(session, kind, apply)
+    # As stored now: another desk's change committed since this one read it is in the row
+    # (and in the event) beside this one.
+    session.refresh(entity)
     record_change(session, kind, "updated", entity)
     return True
 
@@ -334,6 +337,7 @@ def set_active(session: Session, kind: Kind, entity_id, active: bool):
     if entity.active != active:
         entity.active = active
         session.flush()
+        session.refresh(entity)  # as stored now (see change)
         record_change(session, kind, "activated" if active else "deactivated", entity)
     return entity
 

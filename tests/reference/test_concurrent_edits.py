@@ -1,0 +1,65 @@
+"""Two registrars changing one patient at the same moment, each a field of his own: both
+changes are kept, and the patient's last event says what he is, with both of them."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select, text
+
+from clinic.models import OutboxEvent, Patient
+from clinic.reference import patients
+from tests.races import wait_for, waits_for_a_lock
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+@pytest.mark.parametrize("second", ["birth date changed", "deactivated"])
+def test_the_last_event_of_a_patient_changed_at_two_desks_at_once_is_him_as_he_is(runtime, second):
+    with runtime.db.transaction() as s:
+        patient = patients.create_patient(
+            s, {"full_name": "Karimov Sherzod", "sex": "M", "phone": "90 123 45 67"}
+        )
+        s.flush()
+        patient_id = patient.id
+    pids, done = [], []
+    read, go = threading.Event(), threading.Event()
+
+    def second_desk():
+        with runtime.db.transaction() as s:
+            pids.append(s.scalar(text("SELECT pg_backend_pid()")))
+            patients.get_patient(s, patient_id)  # the desk shows him as he was
+            read.set()
+            go.wait(30)
+            if second == "deactivated":
+                patients.deactivate_patient(s, patient_id)
+            else:
+                patients.update_patient(s, patient_id, {"birth_date": "1990-05-12"})
+        done.append(True)
+
+    thread = threading.Thread(target=second_desk)
+    thread.start()
+    assert read.wait(30)
+    with runtime.db.transaction() as first:
+        patients.update_patient(first, patient_id, {"phone": "93 555 12 34"})
+        first.flush()
+        go.set()  # the second desk saves while the first has not committed yet
+        wait_for(lambda: done or waits_for_a_lock(runtime, pids), what="the second desk")
+    thread.join(30)
+    assert done == [True]
+
+    with runtime.db.session() as s:
+        stored = s.get(Patient, patient_id)
+        last = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.channel == "reference:patients")
+            .order_by(OutboxEvent.seq.desc())
+            .limit(1)
+        ).one()
+    assert stored.phone == "+998935551234"
+    assert last.data["phone"] == "+998935551234", last.data
+    if second == "deactivated":
+        assert last.data["active"] is False and stored.active is False
+    else:
+        assert last.data["birth_date"] == "1990-05-12" and stored.birth_date == date(1990, 5, 12)
