@@ -222,9 +222,17 @@ def _write_services(session: Session, lot: list[tuple[int, dict]], answers: list
     if not lot:
         return
     codes = [values["code"] for _, values in lot]
+    # Locked until the batch commits (in one order, as another import locks them): the update
+    # below writes every field of an entry as read here, so a change the desk is saving to
+    # one of them (its VAT, where the file has no such column) is waited for, not undone.
     current = {
         row.code: row._asdict()
-        for row in session.execute(select(_SERVICES).where(_SERVICES.c.code.in_(codes)))
+        for row in session.execute(
+            select(_SERVICES)
+            .where(_SERVICES.c.code.in_(codes))
+            .order_by(_SERVICES.c.id)
+            .with_for_update()
+        )
     }
     referenced = {v["department_id"] for _, v in lot if v.get("department_id") is not None}
     # Held until the checks of references below are done: the session keeps only the

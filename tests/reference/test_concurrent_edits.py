@@ -99,3 +99,47 @@ def test_the_audit_row_of_a_desk_says_only_what_that_desk_changed(runtime, clien
             select(AuditEntry).where(AuditEntry.action == "reference.update_patient")
         ).one()
     assert row.summary["changes"] == {"birth_date": {"before": None, "after": "1990-05-12"}}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_an_import_changing_a_price_keeps_the_vat_the_desk_changed_at_that_moment(runtime):
+    """An administrator sets a service's VAT while an import (a file without that column)
+    changes its price: both stay, the import's batch never writes back the VAT it read
+    before the administrator's change was saved."""
+    from clinic.models import Service
+    from clinic.reference import price_list
+    from tests.reference.test_price_import import csv_bytes, run_import
+
+    entry = {"code": "US-01", "name_ru": "УЗИ", "name_uz": "UTT", "name_en": "Ultrasound"}
+    with runtime.db.transaction() as s:
+        service_id = price_list.create_service(s, {**entry, "price": 10_000_000}).id
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    data = csv_bytes([header, ["US-01", "УЗИ", "UTT", "Ultrasound", "120 000"]])
+    results = []
+
+    def run() -> None:
+        try:
+            results.append(run_import(runtime, "p.csv", data))
+        except Exception as exc:  # said by the assertion below
+            results.append(repr(exc))
+
+    importer = threading.Thread(target=run)
+
+    def import_waits() -> bool:
+        with runtime.db.session() as s:
+            return (
+                bool(results)
+                or s.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")) > 0
+            )
+
+    with runtime.db.transaction() as desk:
+        price_list.update_service(desk, service_id, {"vat_percent": 12})
+        desk.flush()
+        importer.start()
+        wait_for(import_waits, what="the import")
+    importer.join(30)
+    assert results and isinstance(results[0], dict), results
+    assert results[0]["updated"] == 1, results
+    with runtime.db.session() as s:
+        stored = s.get(Service, service_id)
+        assert (stored.vat_percent, stored.price) == (12, 12_000_000)
