@@ -33,7 +33,7 @@ def test_a_price_changed_elsewhere_shows_on_an_open_price_list(
         with runtime.db.transaction() as s:  # the administrator, at another desk
             price_list.update_service(s, visit, {"price": 18_000_000})
         tab.wait_for_function(
-            "() => (document.querySelector(\"tr[data-code='GP-01']\") || {}).innerText"
+            "() => ((document.querySelector(\"tr[data-code='GP-01']\") || {}).innerText || '')"
             " .includes('180,000 UZS')",
             timeout=5_000,
         )
