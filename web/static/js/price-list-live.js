@@ -16,14 +16,9 @@
   var again = false;
   var subscribed = false;
 
-  function reload() {
-    timer = null;
-    if (loading) {
-      again = true; // changed while the table was on its way: once more after it
-      return;
-    }
-    loading = true;
-    fetch(table.getAttribute("data-refresh-url"), {
+  // The table as the server draws it now, in place; rejects when it could not be had.
+  function fetchTable() {
+    return fetch(table.getAttribute("data-refresh-url"), {
       headers: { Accept: "text/html" },
       credentials: "same-origin",
     })
@@ -34,7 +29,20 @@
       .then(function (html) {
         table.innerHTML = html;
         table.setAttribute("data-refreshed", String(Date.now()));
-      })
+      });
+  }
+
+  // For the import form (price-list.js), which reloads it when its import ends.
+  window.ClinicPriceTable = { reload: fetchTable };
+
+  function reload() {
+    timer = null;
+    if (loading) {
+      again = true; // changed while the table was on its way: once more after it
+      return;
+    }
+    loading = true;
+    fetchTable()
       .catch(function () {
         /* the server is away: the next change (or the socket's return) reloads it */
       })
