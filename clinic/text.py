@@ -140,7 +140,12 @@ def whole_number(raw, *, most_digits: int = 9) -> int | None:
 
 
 UZ_COUNTRY_CODE = "998"
-_PHONE_CHARS = re.compile(r"^\+?[0-9\s().-]+$")
+# A "+" only before the first digit, a bracket before it allowed: "(+998) 90 123-45-67".
+_PHONE_CHARS = re.compile(r"^[(\s]*\+?[0-9\s().-]+$")
+# Dashes that a text editor or a web page writes for a hyphen (en and em dashes, a minus
+# sign, a non-breaking hyphen): the same "-" to the eye, and in a pasted phone number.
+PHONE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_AS_HYPHENS = str.maketrans(PHONE_DASHES, "-" * len(PHONE_DASHES))
 
 
 class NotAPhone(ValueError):
@@ -153,12 +158,15 @@ def normalize_phone(text: str) -> str:
     Accepted: the nine-digit national number ("90 123 45 67"), the same with the country
     code ("998901234567", "+998 (90) 123-45-67"), the international prefix ("00998...") or
     the old long-distance prefix 8 many still write ("8 90 123 45 67": ten digits, no "+").
-    Spaces, dots, hyphens and brackets are ignored.
+    Spaces, dots, hyphens (or the dashes pasted for them) and brackets are ignored; a "+"
+    comes before the number, in its bracket or not ("(+998) 90 ...").
     """
+    if isinstance(text, str):
+        text = text.translate(_AS_HYPHENS)
     if not isinstance(text, str) or not _PHONE_CHARS.match(text.strip()):
         raise NotAPhone("A phone number has only digits, spaces, +, -, ( and ).")
     digits = re.sub(r"[^0-9]", "", text)
-    if len(digits) == 10 and digits[0] == "8" and not text.strip().startswith("+"):
+    if len(digits) == 10 and digits[0] == "8" and "+" not in text:
         digits = digits[1:]
     if digits.startswith("00" + UZ_COUNTRY_CODE):
         digits = digits[2:]

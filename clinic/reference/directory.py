@@ -38,6 +38,7 @@ from clinic.reference.editing import (
     set_active,
     write,
 )
+from clinic.reference.file_codes import check_code_looks_free
 from clinic.reference.models import ClinicProfile, Department, Doctor, Room
 from clinic.text import search_key
 
@@ -118,6 +119,8 @@ def _department_values(session: Session, data: dict, current: Department | None)
     for field in ("name_ru", "name_uz", "name_en"):
         reader.text(field, max_length=120, required=True)
     values = reader.raise_if_invalid("department")
+    if "code" in values and values["code"] != getattr(current, "code", None):
+        check_code_looks_free(session, DEPARTMENT, values["code"], current)
     prefix = values.get("ticket_prefix")
     if prefix is not None and prefix != getattr(current, "ticket_prefix", None):
         _check_prefix_looks_free(session, prefix, current)

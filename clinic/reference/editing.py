@@ -41,6 +41,7 @@ MAX_PAGE_SIZE = 200
 CODE_RE = re.compile(r"^\S+$")
 # Control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+HAS_CONTROL_CHARS = "Contains control characters."
 # Cyrillic capitals drawn like Latin ones, typed with the other keyboard layout on.
 LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 
@@ -107,7 +108,7 @@ class FieldReader:
             self.fail(field, "Not a valid string.")
             return
         if value and CONTROL_CHARS.search(value):
-            self.fail(field, "Contains control characters.")
+            self.fail(field, HAS_CONTROL_CHARS)
             return
         if value and not lines and NOT_ONE_LINE.search(value.strip()):
             self.fail(field, ONE_LINE)
@@ -323,6 +324,9 @@ def change(session: Session, kind: Kind, entity, values: dict) -> bool:
             setattr(entity, key, value)
 
     write(session, kind, apply)
+    # As stored now: another desk's change committed since this one read it is in the row
+    # (and in the event) beside this one.
+    session.refresh(entity)
     record_change(session, kind, "updated", entity)
     return True
 
@@ -333,6 +337,7 @@ def set_active(session: Session, kind: Kind, entity_id, active: bool):
     if entity.active != active:
         entity.active = active
         session.flush()
+        session.refresh(entity)  # as stored now (see change)
         record_change(session, kind, "activated" if active else "deactivated", entity)
     return entity
 

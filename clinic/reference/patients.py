@@ -31,7 +31,14 @@ from clinic.reference.editing import (
     set_active,
 )
 from clinic.reference.models import Patient
-from clinic.text import NotAPhone, normalize_phone, phone_digits, search_key
+from clinic.text import (
+    APOSTROPHE,
+    PHONE_DASHES,
+    NotAPhone,
+    normalize_phone,
+    phone_digits,
+    search_key,
+)
 
 DEFAULT_TZ = "Asia/Tashkent"
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -44,10 +51,16 @@ NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
-# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67").
-PHONE_SIGNS = re.compile(r"[\s().+-]")
+# What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67",
+# "90–123", its dashes pasted long).
+PHONE_SIGNS = re.compile(f"[\\s().+\\-{PHONE_DASHES}]")
 # How many possible earlier registrations of a new patient are named at most.
 DUPLICATES_SHOWN = 5
+# A father's name written the Russian way, as a search key: "anvarovich", "aliyevna"; and
+# the word that follows it written the Uzbek way, without its sign: "Anvar oʻgʻli" (угли),
+# "Ali qizi" (кызы).
+RUSSIAN_PATRONYMIC = re.compile(r"^(\S{2,}?)(?:y?evich|ovich|y?evna|ovna)$")
+SON_OF, DAUGHTER_OF = ("ogli", "ugli"), ("qizi", "kizi")
 
 
 def patient_as_dict(p: Patient) -> dict:
@@ -117,9 +130,10 @@ def create_patient(session: Session, data: dict, *, today: date | None = None) -
 def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     """Active patients who may be ``patient`` registered before: the same name (in either
     script, any word order) and no birth date telling them apart, or born the same day with
-    the name written with or without the father's name. Twins have names of their
-    own and namesakes other birth dates, so neither is named; a phone is no help (a family
-    shares one, and a patient's changes). Told to the registrar, never refused."""
+    the name written with or without the father's name, the Russian way ("Анварович") or the
+    Uzbek way ("Anvar oʻgʻli"). Twins have names of their own and namesakes other birth
+    dates, so neither is named; a phone is no help (a family shares one, and a patient's
+    changes). Told to the registrar, never refused."""
     words = patient.search_name.split()
     if not words:
         return []
@@ -136,7 +150,8 @@ def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
     same = [p for p in candidates if same_name(p.search_name, patient.search_name)]
     if patient.birth_date is not None and len(same) < DUPLICATES_SHOWN:
         # Born the same day, a name with or without the father's name is his too: "Karimov
-        # Sherzod" and "Каримов Шерзод Анварович" (a day's births are few to read).
+        # Sherzod" and "Каримов Шерзод Анварович", whose father's name another document writes
+        # the Uzbek way, "Karimov Sherzod Anvar oʻgʻli" (a day's births are few to read).
         born = session.scalars(
             select(Patient)
             .where(
@@ -147,10 +162,30 @@ def possible_duplicates(session: Session, patient: Patient) -> list[Patient]:
             .order_by(Patient.id.desc())
             .limit(200)
         )
+        name = fathers_name_as_one_word(patient.search_name)
         same += [
-            p for p in born if p not in same and holds_name(p.search_name, patient.search_name)
+            p
+            for p in born
+            if p not in same and holds_name(fathers_name_as_one_word(p.search_name), name)
         ]
     return same[:DUPLICATES_SHOWN]
+
+
+def fathers_name_as_one_word(key: str) -> str:
+    """A search key with the father's name as one word, written alike whether the Russian
+    way (Анварович, Алиевна) or the Uzbek way (Anvar oʻgʻli, Ali qizi; in Russian letters
+    Анвар угли, Али кызы), as two documents of the same person may write it: "anvar:son",
+    which is no first name (Karimov Anvar, the father, is not Karimov Sherzod Anvarovich)."""
+    words: list[str] = []
+    for word in key.split():
+        russian, bare = RUSSIAN_PATRONYMIC.match(word), word.replace(APOSTROPHE, "")
+        if russian:
+            words.append(f"{russian.group(1)}:{'son' if word.endswith('ich') else 'daughter'}")
+        elif words and bare in SON_OF + DAUGHTER_OF:
+            words[-1] += ":son" if bare in SON_OF else ":daughter"
+        else:
+            words.append(word)
+    return " ".join(words)
 
 
 def update_patient(
@@ -216,5 +251,6 @@ def _query_words(q: str | None) -> list[str]:
     if not q:
         return []
     # A phone typed with spaces ("90 123 45 67") is one word, not four.
-    joined = re.sub(r"(?<=[0-9()+-])\s+(?=[0-9()+-])", "", q.strip())
+    signs = f"[0-9()+\\-{PHONE_DASHES}]"
+    joined = re.sub(f"(?<={signs})\\s+(?={signs})", "", q.strip())
     return [w for w in joined.split() if w][:10]

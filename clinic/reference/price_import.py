@@ -25,8 +25,9 @@ from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.reference.editing import reads_as
-from clinic.reference.models import Department, Doctor, Room, Service
+from clinic.reference.editing import HAS_CONTROL_CHARS, reads_as
+from clinic.reference.file_codes import code_on_file, codes_by_look, known_code
+from clinic.reference.models import Department, Doctor, Room
 from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
@@ -38,7 +39,7 @@ from clinic.reference.price_list_file import (
     parse_price_list,
     parse_whole,
 )
-from clinic.text import search_key
+from clinic.text import ONE_LINE, search_key
 
 JOB_KIND = "price_import"
 jobs.followed_with(JOB_KIND, "reference.import")
@@ -137,7 +138,7 @@ def import_batches(
         stored = session.scalars(
             select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
         ).first()
-        codes = _codes_by_look(session)
+        codes = codes_by_look(session)
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
     rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
@@ -204,10 +205,8 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
         if row.sheet == "doctors":
             name = _doctor_name(v.get("full_name", ""))
             key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
-        elif row.sheet == "services":  # "gp-01" and "GP-01" are one service (_known_code)
+        else:  # "gp-01" and "GP-01" are one service (known_code), "card" and "CARD" one department
             key = reads_as(v.get("code", ""))
-        else:
-            key = v.get("code", "")
         if key:
             first = seen.setdefault((row.sheet, key), row.number)
             if first != row.number:
@@ -281,7 +280,8 @@ def _import_services(
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """The services' rows: their outcomes and problems, in order. The rows that pass their
     checks are written together; a rejected row writes nothing. ``codes``: the services'
-    codes by how they read (:func:`_codes_by_look`), kept up with the ones created."""
+    codes by how they read (:func:`~clinic.reference.file_codes.codes_by_look`), kept up
+    with the ones created."""
     answers: list = []
     entries: list[tuple[int, Row, dict]] = []
     for row, repeat_of in rows:
@@ -290,7 +290,7 @@ def _import_services(
         except _RowProblems as exc:
             answers.append(("rejected", exc.problems))
             continue
-        data["code"] = _known_code(codes, data["code"])
+        data["code"] = known_code(codes, data["code"])
         entries.append((len(answers), row, data))
         answers.append(None)
     if not entries:
@@ -300,7 +300,7 @@ def _import_services(
             written = price_list.upsert_services_by_code(session, [e[2] for e in entries])
     except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
         written = [_upsert_service(session, data) for _, _, data in entries]
-    active: dict[str, bool | None] = {}
+    active: dict[str, tuple] = {}
     for (at, row, data), outcome in zip(entries, written):
         if isinstance(outcome, DomainError):
             answers[at] = ("rejected", _refusal(session, row, outcome, active))
@@ -319,10 +319,11 @@ def _upsert_service(session: Session, data: dict) -> str | DomainError:
 
 
 def _refusal(
-    session: Session, row: Row, exc: DomainError, active: dict[str, bool | None] | None = None
+    session: Session, row: Row, exc: DomainError, active: dict[str, tuple] | None = None
 ) -> list[tuple[str | None, str]]:
     """The domain's refusal of a row as its problems, by the file's columns (``active``: the
-    departments' active flags by code, read once each for a batch's rows)."""
+    department each code typed names, its code on file and active flag, read once each for a
+    batch's rows)."""
     active = {} if active is None else active
     found = [
         (COLUMN_OF_FIELD.get(field, field), _in_file_terms(session, row, field, message, active))
@@ -333,45 +334,41 @@ def _refusal(
 
 
 def _in_file_terms(
-    session: Session, row: Row, field: str, message: str, active: dict[str, bool | None]
+    session: Session, row: Row, field: str, message: str, active: dict[str, tuple]
 ) -> str:
-    """The domain's message, with a department named by the code the file gives it rather
-    than by its id, which the file's author never sees."""
-    code = row.values.get("department_code")
+    """The domain's message, with a department named by its code and a room by its number
+    rather than by an id, which the file's author never sees (the department on file, also
+    when the row typed its code in other letters: "card" for CARD, see
+    :func:`_department_id`)."""
+    code, number = row.values.get("department_code"), row.values.get("room_number")
+    if field == "room_id" and number:  # the doctor's room, found by its number, is closed
+        inactive = f"The room {number!r} is inactive."
+        return Reason("inactive_room", inactive, number=number)
     if field == "department_id" and code:
         if code not in active:
-            active[code] = session.scalar(select(Department.active).where(Department.code == code))
-        if active[code] is False:
-            inactive = f"The department {code!r} is inactive."
-            return Reason("inactive_department", inactive, code=code)
-    return message
+            found = dict(session.execute(select(Department.code, Department.active)).all())
+            named = code_on_file(found, code)
+            active[code] = (named, found.get(named))
+        named, on = active[code]
+        if on is False:
+            inactive = f"The department {named!r} is inactive."
+            return Reason("inactive_department", inactive, code=named)
+    return _worded(message)
 
 
-def _codes_by_look(session: Session) -> dict[str, set[str]]:
-    """The services' codes by how they read (:func:`~clinic.reference.editing.reads_as`)."""
-    codes: dict[str, set[str]] = {}
-    for code in session.scalars(select(Service.code)):
-        codes.setdefault(reads_as(code), set()).add(code)
-    return codes
-
-
-def _known_code(codes: dict[str, set[str]], code: str) -> str:
-    """The code of the service a row names: its own when a service has it or none reads the
-    same, else the one service's whose code reads the same, typed in other capitals or with
-    Cyrillic look-alike letters ("gp-01", "СТ-01" for GP-01 and CT-01), which a second
-    service of the same look would only double on the price list."""
-    alike = codes.get(reads_as(code), set())
-    return next(iter(alike)) if len(alike) == 1 and code not in alike else code
+def _worded(message: str, otherwise: str | None = None) -> str:
+    """A domain's message with the code the page says it by: a text of more than one line
+    (a name wrapped in its cell), or else ``otherwise`` (the column's rule) when given."""
+    if message in (ONE_LINE, HAS_CONTROL_CHARS):
+        return Reason("one_line", message)
+    return Reason(otherwise, message) if otherwise else message
 
 
 def _department_id(departments: dict[str, int], code: str, problems: list) -> int | None:
     """The department of ``code``; one typed in other capitals ("card", "Card") or with
     Cyrillic letters that look Latin ("СARD" with the Russian layout on) is the one
     department it reads as."""
-    department_id = departments.get(code)
-    if department_id is None:
-        alike = {i for known, i in departments.items() if reads_as(known) == reads_as(code)}
-        department_id = alike.pop() if len(alike) == 1 else None
+    department_id = departments.get(code_on_file(departments, code))
     if department_id is None:
         missing = f"There is no department with code {code!r}."
         problems.append(("department_code", Reason("no_department", missing, code=code)))
@@ -390,6 +387,7 @@ def _upsert(session: Session, existing, create, update, as_dict, data: dict):
 def _import_department(session: Session, departments: dict, values: dict, problems) -> str:
     if problems:
         raise _RowProblems(problems)
+    values = {**values, "code": code_on_file(departments, values["code"]) or values["code"]}
     existing = session.scalar(select(Department).where(Department.code == values["code"]))
     department, outcome = _upsert(
         session,
@@ -487,8 +485,8 @@ def _service_entry(departments: dict, values: dict, problems) -> dict:
     blamed = {column for column, _ in problems}
     for field, messages in price_list.validate_service_fields(data).items():
         column = COLUMN_OF_FIELD.get(field, field)
-        if column not in blamed:  # the page says the column's rule
-            problems.extend((column, Reason("invalid", message)) for message in messages)
+        if column not in blamed:  # the page says the column's rule, or that of one line
+            problems.extend((column, _worded(message, "invalid")) for message in messages)
     if problems:
         raise _RowProblems(problems)
     return data

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
-from clinic.errors import Conflict, DomainError, ValidationFailed
+from clinic.errors import DomainError, ValidationFailed
 from clinic.events import record_events
 from clinic.reference import events as reference_events
 from clinic.reference.editing import (
@@ -32,12 +32,11 @@ from clinic.reference.editing import (
     fetch,
     filter_by_text,
     filter_common,
-    one_at_a_time,
     paginate,
-    reads_as,
     searchable,
     set_active,
 )
+from clinic.reference.file_codes import check_code_looks_free
 from clinic.reference.models import Department, Service
 
 MAX_PRICE = 10**12  # tiyin: ten billion sum, far above any price a clinic charges
@@ -130,22 +129,10 @@ def _service_values(session: Session, data: dict, current: Service | None) -> di
         session, changed_values(current, values), {"department_id": (Department, "department")}
     )
     if "code" in values and values["code"] != getattr(current, "code", None):
-        _check_code_looks_free(session, values["code"], current)
+        check_code_looks_free(session, SERVICE, values["code"], current)
     fields = SERVICE.unique + NAMES
     values["search_text"] = searchable(*(values.get(f, getattr(current, f, "")) for f in fields))
     return values
-
-
-def _check_code_looks_free(session: Session, code: str, current: Service | None) -> None:
-    """A Conflict when another service's code reads the same as ``code`` ("ct-01" or "СТ-01"
-    beside CT-01): two of them would split one service on the price list, invoices and
-    reports (the very same code is left to the unique check, which names it too)."""
-    one_at_a_time(session, "service codes")
-    looks = reads_as(code)
-    for other_id, other in session.execute(select(Service.id, Service.code)):
-        if other != code and reads_as(other) == looks and getattr(current, "id", None) != other_id:
-            message = f"{code} looks the same as {other}, used by service {other_id}."
-            raise Conflict("service code already used", errors={"code": [message]})
 
 
 def create_service(session: Session, data: dict) -> Service:
@@ -235,9 +222,17 @@ def _write_services(session: Session, lot: list[tuple[int, dict]], answers: list
     if not lot:
         return
     codes = [values["code"] for _, values in lot]
+    # Locked until the batch commits (in one order, as another import locks them): the update
+    # below writes every field of an entry as read here, so a change the desk is saving to
+    # one of them (its VAT, where the file has no such column) is waited for, not undone.
     current = {
         row.code: row._asdict()
-        for row in session.execute(select(_SERVICES).where(_SERVICES.c.code.in_(codes)))
+        for row in session.execute(
+            select(_SERVICES)
+            .where(_SERVICES.c.code.in_(codes))
+            .order_by(_SERVICES.c.id)
+            .with_for_update()
+        )
     }
     referenced = {v["department_id"] for _, v in lot if v.get("department_id") is not None}
     # Held until the checks of references below are done: the session keeps only the

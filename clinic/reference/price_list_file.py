@@ -232,11 +232,13 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise _unreadable(exc) from exc
     try:
-        by_name = {name.strip().lower(): name for name in book.sheetnames}
+        # Sheets of rows: a chart on a sheet of its own (a chartsheet) holds none.
+        names = [sheet.title for sheet in book.worksheets]
+        by_name = {name.strip().lower(): name for name in names}
         chosen = {sheet: by_name[sheet] for sheet in SHEETS if sheet in by_name}
         if "services" not in chosen:
-            others = [n for n in book.sheetnames if n.strip().lower() not in SHEETS]
-            if others and others[0] == book.sheetnames[0]:
+            others = [n for n in names if n.strip().lower() not in SHEETS]
+            if others and names and others[0] == names[0]:
                 chosen["services"] = others[0]
         if not chosen:
             raise PriceListRejected(

@@ -101,3 +101,18 @@ def test_a_patients_phone_changed_is_masked_before_and_after_for_a_manager(
     seen = manager.get("/api/v1/audit?action=reference.update_patient").get_json()["items"]
     assert seen[0]["summary"]["changes"]["phone"] == "***"
     assert "+99890" not in str(seen)
+
+
+def test_the_clinics_legal_details_changed_are_recorded_before_and_after(client, runtime):
+    """The taxpayer number and legal name are printed on every receipt: an auditor reads
+    what they were before a save, also a save that left one out (and so emptied it)."""
+    details = {"legal_name": "OOO Shifo", "taxpayer_number": "123456789", "phone": "71 200 00 00"}
+    assert client.put("/api/v1/clinic", json=details).status_code == 200
+    assert client.put("/api/v1/clinic", json={"legal_name": "OOO Shifo Plus"}).status_code == 200
+    first, second = _rows(runtime, "reference.put_clinic")
+    assert first.summary["changes"]["taxpayer_number"] == {"before": None, "after": "123456789"}
+    assert second.summary["changes"] == {
+        "legal_name": {"before": "OOO Shifo", "after": "OOO Shifo Plus"},
+        "taxpayer_number": {"before": "123456789", "after": ""},
+        "phone": {"before": "+998712000000", "after": ""},
+    }

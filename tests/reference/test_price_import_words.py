@@ -173,3 +173,110 @@ def test_a_file_refused_as_a_whole_is_said_in_the_pages_language(client, runtime
         for texts in (ru, uz):
             assert texts["fileReasons"][code] != words, code
             assert set(re.findall(r"\{(\w+)\}", texts["fileReasons"][code])) == placeholders
+
+
+def test_an_inactive_department_typed_in_other_letters_is_named_by_its_code(client, runtime):
+    """A department code typed in small letters or with Cyrillic look-alikes ("card",
+    "СARD") names the department on file; when that one is switched off, the row says so
+    by its code, in the page's language, as for the code typed as it is, never by an id
+    the file's author does not know."""
+    from clinic.reference.directory import create_department, deactivate_department
+
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        department = create_department(s, {"code": "CARD", "ticket_prefix": "K", **names})
+        s.flush()
+        deactivate_department(s, department.id)
+    header = ["code", "name_ru", "name_uz", "name_en", "price", "department_code"]
+    data = xlsx_bytes(
+        {
+            "doctors": [["full_name", "department_code"], ["Каримов Анвар", "card"]],
+            "services": [
+                header,
+                ["S-1", "ЭКГ", "EKG", "ECG", 5000, "card"],
+                ["S-2", "УЗИ", "UTT", "Ultrasound", 8000, "СARD"],  # a Cyrillic С
+            ],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    ru = page_texts(client, "ru")
+    assert [(e["sheet"], e["row"], e.get("code"), e.get("values")) for e in result["errors"]] == [
+        ("doctors", 2, "inactive_department", {"code": "CARD"}),
+        ("services", 2, "inactive_department", {"code": "CARD"}),
+        ("services", 3, "inactive_department", {"code": "CARD"}),
+    ]
+    assert {e["reason"] for e in result["errors"]} == {"The department 'CARD' is inactive."}
+    assert {said(ru, e) for e in result["errors"]} == {"Отделение «CARD» отключено."}
+
+
+def test_a_doctors_room_that_is_switched_off_is_named_by_its_number(client, runtime):
+    """A doctor's row naming a room closed (for repairs) says which room by the number the
+    file gives, in the page's language, not by the room's id."""
+    from clinic.reference.directory import create_department, create_room, deactivate_room
+
+    with runtime.db.transaction() as s:
+        names = {"name_ru": "Кардиология", "name_uz": "Kardiologiya", "name_en": "Cardiology"}
+        department = create_department(s, {"code": "CARD", "ticket_prefix": "K", **names})
+        s.flush()
+        room = create_room(s, {"number": "101", "department_id": department.id})
+        s.flush()
+        deactivate_room(s, room.id)
+    data = xlsx_bytes(
+        {
+            "doctors": [
+                ["full_name", "department_code", "room_number"],
+                ["Каримов Анвар", "CARD", "101"],
+            ],
+            "services": [["code", "name_ru", "name_uz", "name_en", "price"]],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    [error] = result["errors"]
+    assert (error["row"], error["column"], error["reason"]) == (
+        2,
+        "room_number",
+        "The room '101' is inactive.",
+    )
+    assert (error["code"], error["values"]) == ("inactive_room", {"number": "101"})
+    assert said(page_texts(client, "ru"), error) == "Кабинет «101» отключён."
+    assert said(page_texts(client, "uz"), error) == "«101» xonasi o'chirilgan."
+
+
+def test_a_cell_of_two_lines_is_said_to_be_two_lines_not_too_long(client, runtime):
+    """A name wrapped in its cell (Alt+Enter in Excel), or holding a tab or an invisible
+    character, is refused for that, in the page's language: not as if it were too long."""
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    data = xlsx_bytes(
+        {
+            "services": [
+                header,
+                ["S-1", "Приём\nтерапевта", "Qabul", "Visit", 1000],
+                ["S-2", "Приём", "Terapevt\tqabuli", "Visit", 1000],
+                ["S-3", "Приём", "Qabul", "Visit\u200b", 1000],
+            ],
+            "departments": [
+                ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
+                ["CARD", "K", "Кардиология", "Kardiologiya", "Cardiology"],
+                ["LAB", "L", "Лаборатория", "Laboratoriya", "Labo\nratory"],
+            ],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    assert [(e["sheet"], e["row"], e["column"], e["code"]) for e in result["errors"]] == [
+        ("departments", 3, "name_en", "one_line"),
+        ("services", 2, "name_ru", "one_line"),
+        ("services", 3, "name_uz", "one_line"),
+        ("services", 4, "name_en", "one_line"),
+    ]
+    # A vertical tab, which some programs write for a line break within a cell.
+    wrapped = csv_bytes([header, ["S-4", "Приём", "Qabul", "Visit\x0bagain", "1000"]])
+    [vertical_tab] = run_import(runtime, "prices.csv", wrapped)["errors"]
+    assert (vertical_tab["column"], vertical_tab["code"]) == ("name_en", "one_line")
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    assert said(ru, result["errors"][0]) == (
+        "Значение должно быть одной строкой, без переносов, табуляций и невидимых символов."
+    )
+    assert said(uz, result["errors"][0]) == (
+        "Qiymat bir qatordan iborat bo'lishi kerak: qator ko'chirishi, tabulyatsiya va "
+        "ko'rinmas belgilarsiz."
+    )

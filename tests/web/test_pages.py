@@ -96,6 +96,17 @@ def test_an_empty_price_list_says_so(client):
     assert "0 services" in page
 
 
+def test_a_search_that_finds_no_service_says_so_not_that_the_price_list_is_empty(client, services):
+    """A cashier looking for a service the clinic does not offer is told that nothing
+    matches, not that the price list is empty and a file should be imported."""
+    page = unescape(client.get("/services?lang=ru&q=томография").get_data(as_text=True))
+    assert "В прайс-листе нет такой услуги." in page
+    assert "Прайс-лист пуст" not in page
+    table = client.get("/services/table?lang=en&q=tomography").get_data(as_text=True)
+    assert "No service of the price list matches." in table
+    assert "The price list is empty" not in table
+
+
 def test_the_table_alone_renders_for_the_refresh_after_an_import(client, services):
     response = client.get("/services/table?lang=ru")
     assert response.status_code == 200

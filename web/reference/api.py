@@ -17,6 +17,7 @@ from marshmallow import Schema
 
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
+from clinic.reference.models import ClinicProfile
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema, page_of
@@ -99,6 +100,15 @@ def _state(r: Resource, entity, *, flush: bool = False) -> dict:
     return {k: v for k, v in r.as_dict(entity).items() if k not in ("created_at", "updated_at")}
 
 
+def _locked(r: Resource, session, entity_id):
+    """The entity as committed now, its row locked until this request commits: another
+    desk's change to it, being saved at this moment, is waited for and is in what it was
+    before this one (its audit row says only what this request changed)."""
+    entity = r.get(session, entity_id)
+    session.refresh(entity, with_for_update=True)
+    return entity
+
+
 def _register(r: Resource) -> None:
     """Add the six endpoints of ``r`` to the blueprint."""
     collection = f"/{r.plural}"
@@ -154,7 +164,7 @@ def _register(r: Resource) -> None:
     )
     def update_item(data: dict, **ids):
         session = db.session()
-        before = _state(r, r.get(session, ids[id_arg]))
+        before = _state(r, _locked(r, session, ids[id_arg]))
         entity = r.update(session, ids[id_arg], data)
         note_change(before, _state(r, entity, flush=True))  # the audit row: was and is
         session.commit()
@@ -168,7 +178,7 @@ def _register(r: Resource) -> None:
         @blp.doc(summary=f"{action.capitalize()} a {r.singular}", description=description)
         def set_state(**ids):
             session = db.session()
-            before = _state(r, r.get(session, ids[id_arg]))
+            before = _state(r, _locked(r, session, ids[id_arg]))
             entity = change(session, ids[id_arg])
             note_change(before, _state(r, entity, flush=True))
             session.commit()
@@ -314,6 +324,13 @@ def put_clinic(data: dict):
     """Save the clinic's legal name, address, taxpayer number (STIR/INN: 9 digits, or a
     14-digit PINFL) and phone. Fields left out are saved empty."""
     session = db.session()
+    saved = session.get(ClinicProfile, 1, with_for_update=True)  # (see _locked)
+    before = _clinic_state(saved) if saved is not None else {}
     profile = reference.update_clinic_profile(session, data)
+    note_change(before, _clinic_state(profile))  # the audit row: the details as they were
     session.commit()
     return reference.clinic_as_dict(profile)
+
+
+def _clinic_state(profile) -> dict:
+    return {k: v for k, v in reference.clinic_as_dict(profile).items() if k != "updated_at"}

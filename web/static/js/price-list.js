@@ -23,7 +23,6 @@
   var errorRows = document.getElementById("import-errors");
   var errorTable = document.querySelector("#import-errors-table tbody");
   var errorsMore = document.getElementById("import-errors-more");
-  var table = document.getElementById("price-table");
 
   var following = null; // {id, channel, subscription, finished}
 
@@ -120,21 +119,9 @@
   }
 
   function refreshTable() {
-    return fetch(table.getAttribute("data-refresh-url"), {
-      headers: { Accept: "text/html" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (html) {
-        table.innerHTML = html;
-        table.setAttribute("data-refreshed", String(Date.now()));
-      })
-      .catch(function () {
-        showError(texts.network);
-      });
+    return window.ClinicPriceTable.reload().catch(function () {
+      showError(texts.network);
+    });
   }
 
   function finished(job) {

@@ -1,0 +1,47 @@
+"""The price list page in headless Chromium keeps its table up to date: a price changed, a
+service added or switched off by anyone else shows without reloading the page."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.reference import price_list
+from tests.browser.conftest import new_tab, sign_in, wait_live
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _service(code: str, price: int) -> dict:
+    return {"code": code, "name_ru": "Приём", "name_uz": "Qabul", "name_en": f"Visit {code}"} | {
+        "price": price
+    }
+
+
+def test_a_price_changed_elsewhere_shows_on_an_open_price_list(
+    browser, live_server, runtime, make_user
+):
+    with runtime.db.transaction() as s:
+        visit = price_list.create_service(s, _service("GP-01", 15_000_000)).id
+    make_user("registrar", "reception")
+    context, tab = new_tab(browser)
+    try:
+        sign_in(tab, live_server, "reception")
+        tab.goto(f"{live_server}/services?lang=en")
+        wait_live(tab)
+        assert "150,000 UZS" in tab.inner_text("#services-table tr[data-code='GP-01']")
+
+        with runtime.db.transaction() as s:  # the administrator, at another desk
+            price_list.update_service(s, visit, {"price": 18_000_000})
+        tab.wait_for_function(
+            "() => ((document.querySelector(\"tr[data-code='GP-01']\") || {}).innerText || '')"
+            " .includes('180,000 UZS')",
+            timeout=5_000,
+        )
+        with runtime.db.transaction() as s:
+            price_list.create_service(s, _service("GP-02", 9_000_000))
+            price_list.deactivate_service(s, visit)
+        tab.wait_for_selector("#services-table tr[data-code='GP-02']", timeout=5_000)
+        tab.wait_for_selector("#services-table tr[data-code='GP-01'].is-inactive", timeout=5_000)
+        assert tab.get_attribute("#price-table [data-service-count]", "data-service-count") == "2"
+    finally:
+        context.close()

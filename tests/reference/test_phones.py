@@ -1,0 +1,40 @@
+"""Phones as registrars type or paste them: the country code in brackets, dashes that a word
+processor or a web page made long."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.reference import patients
+from clinic.text import NotAPhone, normalize_phone
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "(+998) 90 123-45-67",
+        "(+998 90) 123 45 67",
+        "+998 90–123–45–67",  # en dashes, as a text editor makes them
+        "+998 (90) 123—45—67",  # em dashes
+        "90‑123‑45‑67",  # non-breaking hyphens
+        "8 (90) 123−45−67",  # minus signs
+    ],
+)
+def test_a_phone_pasted_or_bracketed_as_people_write_it_is_kept_as_plus_998(typed):
+    assert normalize_phone(typed) == "+998901234567"
+
+
+@pytest.mark.parametrize("typed", ["90 (+998) 1234567", "+998 +90 123 45 67", "++998901234567"])
+def test_a_plus_is_the_country_codes_only(typed):
+    with pytest.raises(NotAPhone):
+        normalize_phone(typed)
+
+
+def test_a_patient_is_found_by_a_phone_pasted_with_long_dashes(db):
+    found = patients.create_patient(
+        db, {"full_name": "Karimov Sherzod", "sex": "M", "phone": "(+998) 90 123-45-67"}
+    )
+    db.flush()
+    assert found.phone == "+998901234567"
+    for typed in ("90–123–45–67", "123—45", "(+998) 90 123", "+998 90–123"):
+        assert [p.id for p in patients.list_patients(db, q=typed)[0]] == [found.id], typed

@@ -1,0 +1,40 @@
+"""Workbooks as people keep them: a chart on a sheet of its own beside the price list."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+
+from clinic.reference.price_list_file import parse_price_list
+
+HEADER = ["code", "name_ru", "name_uz", "name_en", "price"]
+
+
+def _with_chart_sheets(data_title: str, *chart_titles: str) -> bytes:
+    """A workbook whose chart sheets (a chart alone on its sheet) come before its data."""
+    book = Workbook()
+    data = book.active
+    data.title = data_title
+    data.append(HEADER)
+    data.append(["GP-01", "Приём", "Qabul", "Visit", 150000])
+    for position, title in enumerate(chart_titles):
+        chart = BarChart()
+        chart.add_data(Reference(data, min_col=5, min_row=1, max_row=2))
+        book.create_chartsheet(title, position).add_chart(chart)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_chart_sheet_before_the_price_list_is_passed_over():
+    """The first sheet is a chart of the prices: the services are on the first sheet of rows,
+    not a job failed with "'Chartsheet' object has no attribute 'max_row'"."""
+    rows = parse_price_list("prices.xlsx", _with_chart_sheets("Прайс", "Диаграмма"))
+    assert [(r.sheet, r.number, r.values["code"]) for r in rows] == [("services", 2, "GP-01")]
+
+
+def test_a_chart_sheet_named_like_a_sheet_of_rows_is_no_sheet_of_rows():
+    rows = parse_price_list("prices.xlsx", _with_chart_sheets("services", "doctors"))
+    assert [(r.sheet, r.values["code"]) for r in rows] == [("services", "GP-01")]
