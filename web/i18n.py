@@ -25,9 +25,10 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 def select_locale() -> str:
     from web.db import runtime
 
-    asked = request.args.get("lang") or request.cookies.get(COOKIE)
-    if asked in LANGUAGES:
-        return asked
+    # A language the clinic does not speak (?lang=de) is ignored: the one chosen before stays.
+    for asked in (request.args.get("lang"), request.cookies.get(COOKIE)):
+        if asked in LANGUAGES:
+            return asked
     return request.accept_languages.best_match(LANGUAGES) or runtime().settings.default_language
 
 
