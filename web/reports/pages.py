@@ -17,7 +17,7 @@ from clinic.reports.params import GROUPINGS, MAX_DAYS
 from web import db
 from web.auth import csrf_exempt
 from web.auth.identity import current_identity
-from web.i18n import current_language, visit_status_names
+from web.i18n import LANGUAGE_NAMES, current_language, visit_status_names
 from web.permissions import public, requires
 
 bp = Blueprint("reports_pages", __name__)
@@ -129,6 +129,8 @@ def reports():
         "texts": _texts(),
         "groupings": groupings,
         "language": language,
+        # Each subscription's language named in itself, as the language switch names it.
+        "languageNames": LANGUAGE_NAMES,
         "subscriptions": everything,
         # The clinic's day (CLINIC_TZ), which the period's fields start from: the browser's
         # own clock may keep another zone's date (a laptop abroad, a clock left on UTC).
