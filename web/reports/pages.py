@@ -9,6 +9,7 @@ from sqlalchemy import select, true
 
 from clinic.base import FIRST_DAY, LAST_DAY, utcnow
 from clinic.money import money_style
+from clinic.queue import admin as queue_admin
 from clinic.reference.models import Department, Doctor
 from clinic.reports import refusals as R
 from clinic.reports import subscriptions
@@ -19,6 +20,7 @@ from web.auth import csrf_exempt
 from web.auth.identity import current_identity
 from web.i18n import LANGUAGE_NAMES, current_language, visit_status_names
 from web.permissions import public, requires
+from web.queue.pages import queue_names
 
 bp = Blueprint("reports_pages", __name__)
 
@@ -158,6 +160,10 @@ def dashboard():
         "language": current_language(),
         # Amounts are written the page language's way, as the report files write them.
         "money": money_style(current_language()),
+        # Each queue as the other pages name it (its department, a doctor's), by its id.
+        "queueNames": queue_names(
+            queue_admin.list_queues(db.session(), active_only=False), current_language()
+        ),
     }
     return render_template("reports/dashboard.html", config=config)
 
