@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.before_request(require_json_bodies)
     app.before_request(refuse_unread_query)
     app.before_request(auth.check_csrf)
+    app.before_request(i18n.remember_users_choice)
 
     from web.api import init_api
 

@@ -148,8 +148,11 @@ def register_error_handlers(app: Flask) -> None:
         # abort(403, message=...) of flask-smorest says why in the data, not the description.
         detail = data.get("message") or exc.description
         if wants_html():
+            # The server library's own sentence (a URL too long, a body too large) is English:
+            # the page explains the status in its language instead.
+            said = None if detail == type(exc).description else detail
             page = error_page(
-                exc.code or 500, exc.name, detail, expired_form=isinstance(exc, CSRFError)
+                exc.code or 500, exc.name, said, expired_form=isinstance(exc, CSRFError)
             )
             response = current_app.make_response(page)
         else:

@@ -1,14 +1,17 @@
-"""Languages: Russian, Uzbek (Latin) and English; chosen by ?lang=, a cookie, or the browser."""
+"""Languages: Russian, Uzbek (Latin) and English; chosen by ?lang=, the signed-in person's own
+choice, a cookie, or the browser."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
+from clinic.accounts import users
 from clinic.money import format_money
 from clinic.settings import LANGUAGES
 from clinic.visits.events import VisitStatus
@@ -23,12 +26,39 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 
 def select_locale() -> str:
+    from web.auth.identity import current_identity
     from web.db import runtime
 
-    asked = request.args.get("lang") or request.cookies.get(COOKIE)
-    if asked in LANGUAGES:
-        return asked
+    identity = current_identity()
+    # The language asked for, else the signed-in person's own (chosen at any computer), else
+    # this computer's. A language the clinic does not speak (?lang=de) is ignored.
+    chosen = (
+        request.args.get("lang"),
+        identity.language if identity is not None else None,
+        request.cookies.get(COOKIE),
+    )
+    for asked in chosen:
+        if asked in LANGUAGES:
+            return asked
     return request.accept_languages.best_match(LANGUAGES) or runtime().settings.default_language
+
+
+def remember_users_choice() -> None:
+    """``before_request``: a signed-in person's ``?lang=`` becomes his own language, the
+    language of his pages at any computer he signs in at."""
+    from web import db
+    from web.auth.identity import current_identity
+
+    asked = request.args.get("lang")
+    identity = current_identity()
+    if asked not in LANGUAGES or identity is None or identity.via != "session":
+        return
+    if identity.language == asked:
+        return
+    session = db.session()
+    users.set_language(session, identity.user_id, asked)
+    session.commit()
+    g.identity = replace(identity, language=asked)
 
 
 def current_language() -> str:

@@ -20,6 +20,7 @@ COLUMNS = (
     User.session_version,
     User.active,
     User.locked_until,
+    User.language,
 )
 
 
@@ -35,6 +36,8 @@ class Holder:
     session_version: int
     active: bool
     locked_until: datetime | None
+    # The interface language he chose (ru, uz, en), or None: the computer's choice then.
+    language: str | None = None
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
@@ -59,6 +62,7 @@ def holder_of(rows) -> Holder | None:
         session_version=first.session_version,
         active=first.active,
         locked_until=first.locked_until,
+        language=first.language,
     )
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clinic.accounts import passwords
@@ -18,6 +18,7 @@ from clinic.accounts.permissions import ROLES, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.reference.models import Doctor
+from clinic.settings import LANGUAGES
 from clinic.text import NOT_ONE_LINE, ONE_LINE
 
 USERNAME_MAX = 64
@@ -289,6 +290,19 @@ def unlock(session: Session, user: User) -> None:
     user.locked_until = None
     user.failed_logins = 0
     session.flush()
+
+
+def set_language(session: Session, user_id: int, language: str | None) -> None:
+    """The interface language the user chose (``ru``, ``uz``, ``en``), his at any computer he
+    signs in at; None gives the choice back to the computer."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed("unknown language", errors={"language": [f"one of {LANGUAGES}"]})
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(language=language)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:

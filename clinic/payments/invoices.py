@@ -41,7 +41,7 @@ from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
 from clinic.payments.subjects import invoiced_for
-from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
+from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict, services_of
 from clinic.queue.models import Ticket
 from clinic.queue.tickets import set_paid, staff_channel
 
@@ -146,8 +146,10 @@ def create_invoice(
     if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
         _settle(session, invoice, actor=actor, now=now)
     # After settling: the desk's list is told the state this transaction commits (paid, for
-    # a free invoice), not an open one with nothing due that no screen may take money for.
-    announce(session, invoice, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice)})
+    # a free invoice), not an open one with nothing due that no screen may take money for;
+    # its lines named in every language, as each desk lists them.
+    services = services_of(session, [invoice])
+    announce(session, invoice, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice, services)})
     return invoice
 
 

@@ -1,6 +1,8 @@
 """Checkout links and their QR codes: a patient pays an invoice from a phone.
 
-Payme: ``https://checkout.paycom.uz/`` + base64(``m=<merchant>;ac.invoice_id=<id>;a=<tiyin>``).
+Payme: ``https://checkout.paycom.uz/`` + base64(``m=<merchant>;ac.invoice_id=<id>;a=<tiyin>``),
+with ``;l=<ru|uz|en>`` when the links are shown to the patient in a language (his ticket's page):
+Payme's page then speaks it.
 Click: ``https://my.click.uz/services/pay`` with the service, merchant, amount in soums and
 the invoice id as ``transaction_param`` (Click sends it back as ``merchant_trans_id``).
 """
@@ -26,8 +28,14 @@ PAYME_CHECKOUT = "https://checkout.paycom.uz/"
 CLICK_CHECKOUT = "https://my.click.uz/services/pay"
 
 
-def payme_url(merchant_id: str, invoice_id: int, amount: int) -> str:
+# The languages Payme's checkout speaks (its ``l`` parameter).
+PAYME_LANGUAGES = ("ru", "uz", "en")
+
+
+def payme_url(merchant_id: str, invoice_id: int, amount: int, language: str | None = None) -> str:
     params = f"m={merchant_id};ac.{ACCOUNT_FIELD}={invoice_id};a={amount}"
+    if language in PAYME_LANGUAGES:
+        params += f";l={language}"
     return PAYME_CHECKOUT + base64.b64encode(params.encode()).decode()
 
 
@@ -82,8 +90,11 @@ def open_invoice_of_ticket(session: Session, token: str) -> Invoice:
     return invoice
 
 
-def checkout_links(invoice: Invoice, settings, *, with_qr: bool = True) -> dict:
-    """The links (and QR codes) of every configured provider for what is due on the invoice.
+def checkout_links(
+    invoice: Invoice, settings, *, with_qr: bool = True, language: str | None = None
+) -> dict:
+    """The links (and QR codes) of every configured provider for what is due on the invoice;
+    ``language``: the patient's, which Payme's page is then shown in.
 
     Raises Conflict when nothing is due (paid, cancelled) or no provider is configured.
     """
@@ -92,7 +103,7 @@ def checkout_links(invoice: Invoice, settings, *, with_qr: bool = True) -> dict:
         raise Conflict(f"nothing is due on invoice {invoice.number}", code="nothing_due")
     links = {}
     if "payme" in settings.payment_providers and settings.payme_merchant_id:
-        links["payme"] = {"url": payme_url(settings.payme_merchant_id, invoice.id, due)}
+        links["payme"] = {"url": payme_url(settings.payme_merchant_id, invoice.id, due, language)}
     # Click's payment page needs both the service's and the merchant's id in the link.
     click_ids = settings.click_service_id and settings.click_merchant_id
     if "click" in settings.payment_providers and click_ids:

@@ -11,10 +11,13 @@ from clinic.base import utcnow
 from clinic.channels import channel_key, snapshot_provider
 from clinic.payments.desk import todays_invoices
 from clinic.payments.invoices import invoice_as_dict
+from clinic.payments.views import services_of
 
 
 @snapshot_provider("payments")
 def _desk_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
     if channel_key(channel) != "desk":
         return None
-    return {"invoices": [invoice_as_dict(i) for i in todays_invoices(session, tz=tz, now=utcnow())]}
+    found = todays_invoices(session, tz=tz, now=utcnow())
+    services = services_of(session, found)  # each line named in every language on the desk
+    return {"invoices": [invoice_as_dict(i, services) for i in found]}

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from clinic.base import iso
 from clinic.payments.amounts import amount_due
 from clinic.payments.models import Invoice, InvoiceLine, Payment
+from clinic.reference.models import Service
 
 
-def line_as_dict(line: InvoiceLine) -> dict:
+def line_titles(line: InvoiceLine, services: dict[int, Service]) -> dict[str, str] | None:
+    """The line's service in each language of the interface, as screens name it: its own
+    (Russian) title, and the price list's Uzbek and English names of its service (from
+    ``services``, see :func:`services_of`); None when it is not among them."""
+    service = services.get(line.service_id)
+    if service is None:
+        return None
+    return {
+        "ru": line.title,
+        "uz": service.name_uz or line.title,
+        "en": service.name_en or line.title,
+    }
+
+
+def services_of(session: Session, invoices) -> dict[int, Service]:
+    """The services of the ``invoices``' lines, read in one statement, by id: their lines are
+    then named in every language (the desk's list, the staff API). A provider's call does
+    without them and answers within its bound number of statements."""
+    wanted = {line.service_id for invoice in invoices for line in invoice.lines}
+    if not wanted:
+        return {}
+    return {s.id: s for s in session.scalars(select(Service).where(Service.id.in_(wanted)))}
+
+
+def line_as_dict(line: InvoiceLine, services: dict[int, Service] | None = None) -> dict:
     return {
         "position": line.position,
         "service_id": line.service_id,
         "title": line.title,
+        **({"titles": titles} if (titles := line_titles(line, services or {})) else {}),
         "quantity": line.quantity,
         "unit_price": line.unit_price,
         "amount": line.amount,
@@ -21,7 +50,7 @@ def line_as_dict(line: InvoiceLine) -> dict:
     }
 
 
-def invoice_as_dict(invoice: Invoice) -> dict:
+def invoice_as_dict(invoice: Invoice, services: dict[int, Service] | None = None) -> dict:
     """The staff view of an invoice; amounts in tiyin."""
     return {
         "id": invoice.id,
@@ -46,7 +75,7 @@ def invoice_as_dict(invoice: Invoice) -> dict:
         "paid_at": iso(invoice.paid_at),
         "paid_by": invoice.paid_by,
         "cancelled_at": iso(invoice.cancelled_at),
-        "lines": [line_as_dict(line) for line in invoice.lines],
+        "lines": [line_as_dict(line, services) for line in invoice.lines],
     }
 
 

@@ -133,7 +133,7 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
     blocks.append(RULE)
     for line in data["lines"]:
         blocks += [
-            text(line["title"], bold=True),
+            text(_line_title(line, languages), bold=True),
             pair(f"{line['quantity']} x {money(line['unit_price'])}", money(line["amount"])),
             pair(say("ikpu", languages), line["ikpu_code"] or "-"),
             pair(say("package", languages), line["package_code"] or "-"),
@@ -164,6 +164,12 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
         blocks.append(pair(say("cashier", languages), data["cashier"]))
     blocks.append(text(say("thanks", languages), align="center"))
     return document(heading, f"{say(heading, languages)} {data['number']}", blocks, languages)
+
+
+def _line_title(line: dict, languages) -> str:
+    """The line's service in the receipt's first language, as it writes its money; its own
+    (Russian) title when the line has no names by language."""
+    return (line.get("titles") or {}).get(languages[0]) or line["title"]
 
 
 METHODS = ("cash", "card", "payme", "click")

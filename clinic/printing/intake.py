@@ -40,7 +40,7 @@ from clinic.queue import events as queue_events
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.position import people_ahead
-from clinic.reference.models import ClinicProfile, Doctor, Patient
+from clinic.reference.models import ClinicProfile, Doctor, Patient, Service
 from clinic.reports.cashier import shift_totals
 from clinic.settings import Settings
 from clinic.visits.models import Visit
@@ -240,13 +240,32 @@ def refunds_before_paid(session: Session, settings: Settings, invoice: Invoice |
     ]
 
 
+def _titled(session: Session, lines: list[dict]) -> list[dict]:
+    """The lines, each with its service's names by language (``titles``) when it came without
+    them: a receipt names the service in its printer's language."""
+    ids = {line.get("service_id") for line in lines if not line.get("titles")} - {None}
+    found = session.scalars(select(Service).where(Service.id.in_(ids))).all() if ids else []
+    names = {s.id: {"ru": s.name_ru, "uz": s.name_uz, "en": s.name_en} for s in found}
+    return [
+        (
+            line
+            if line.get("titles") or line.get("service_id") not in names
+            # The line's own title (Russian) stays its Russian name, as it was copied.
+            else {**line, "titles": {**names[line["service_id"]], "ru": line["title"]}}
+        )
+        for line in lines
+    ]
+
+
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
     patient = session.get(Patient, invoice.patient_id) if invoice else None
     lines = [
         {**line, "vat": fiscal.vat_in(line["amount"] - share, line["vat_percent"])}
-        for line, share in zip(data["lines"], discount_shares(data["lines"], data["discount"]))
+        for line, share in zip(
+            _titled(session, data["lines"]), discount_shares(data["lines"], data["discount"])
+        )
     ]
     paid_at = invoice.paid_at if invoice and invoice.paid_at else utcnow()
     return {

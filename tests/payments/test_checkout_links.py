@@ -152,3 +152,35 @@ def test_the_patients_page_after_a_transfer_still_offers_the_open_invoice_of_his
     invoice_id = make_invoice(runtime, (PRICE,), ticket_id=first_id, patient_id=patient_id)
     body = anon_client.get(f"/payments/checkout/{token}").get_json()
     assert (body["invoice_id"], body["amount"]) == (invoice_id, PRICE)
+
+
+def _payme_params(url: str) -> dict:
+    decoded = base64.b64decode(url.rsplit("/", 1)[1]).decode()
+    return dict(part.split("=", 1) for part in decoded.split(";"))
+
+
+def test_payme_opens_in_the_language_of_the_patients_page(runtime, client_as, app):
+    """Payme's checkout takes its language in ``l`` (ru, uz, en): the patient reading his
+    ticket's page in Uzbek pays on an Uzbek Payme page, not on one in Payme's default."""
+    with runtime.db.transaction() as s:
+        patient_id = make_patient(s)
+        ticket = issue_ticket(s, make_queue(s), patient_id)
+        token, ticket_id = ticket.token, ticket.id
+    make_invoice(runtime, (PRICE,), ticket_id=ticket_id, patient_id=patient_id)
+    for language in ("uz", "ru", "en"):
+        phone = app.test_client()
+        section = _checkout_section(phone.get(f"/t/{token}?lang={language}").get_data(as_text=True))
+        payme = section.split('href="https://checkout.paycom.uz/', 1)[1].split('"', 1)[0]
+        params = _payme_params("https://checkout.paycom.uz/" + payme)
+        assert params["l"] == language
+        assert params["a"] == str(PRICE) and params["m"] == support.PAYME_MERCHANT_ID
+        # The page's script reads the same links, in the language the page chose (its cookie).
+        body = phone.get(f"/payments/checkout/{token}").get_json()
+        assert _payme_params(body["links"]["payme"]["url"])["l"] == language
+    # A phone set to Uzbek, opening the ticket's QR code without ?lang=.
+    body = (
+        app.test_client()
+        .get(f"/payments/checkout/{token}", headers={"Accept-Language": "uz-UZ,uz;q=0.9"})
+        .get_json()
+    )
+    assert _payme_params(body["links"]["payme"]["url"])["l"] == "uz"

@@ -322,3 +322,12 @@ def test_the_price_list_page_words_every_refusal_of_an_upload_in_its_language(cl
                     unsaid.append((field, message))
     assert unsaid == []
     assert texts["tooLarge"] != english["tooLarge"]
+
+
+def test_an_unknown_language_asked_for_keeps_the_one_chosen_before(client):
+    # A link or a bookmark with ?lang=de (or ?lang=) does not throw the reader out of the
+    # language he chose on this computer into his browser's.
+    client.get("/services?lang=uz")
+    for asked in ("de", ""):
+        page = client.get(f"/services?lang={asked}", headers={"Accept-Language": "en"})
+        assert "Narxlar ro'yxati" in unescape(page.get_data(as_text=True)), asked

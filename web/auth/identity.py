@@ -23,6 +23,8 @@ class Identity(UserMixin):
     doctor_id: int | None
     session_version: int
     via: str  # "session" or "token"
+    # The interface language he chose (web/i18n.py), or None.
+    language: str | None = None
 
     @classmethod
     def of(cls, user: User, via: str) -> "Identity":
@@ -35,6 +37,7 @@ class Identity(UserMixin):
             doctor_id=user.doctor_id,
             session_version=user.session_version,
             via=via,
+            language=getattr(user, "language", None),
         )
 
     def get_id(self) -> str:

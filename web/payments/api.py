@@ -15,6 +15,7 @@ from clinic.payments import desk, invoice_once, invoices, shifts, subjects, webh
 from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
+from clinic.payments.views import services_of
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
@@ -44,7 +45,8 @@ def _detail(session, invoice) -> dict:
         select(Refund).where(Refund.invoice_id == invoice.id).order_by(Refund.id)
     )
     return {
-        **invoices.invoice_as_dict(invoice),
+        # Its lines named in every language.
+        **invoices.invoice_as_dict(invoice, services_of(session, [invoice])),
         "payments": [
             invoices.payment_as_dict(p) for p in invoices.payments_of(session, invoice.id)
         ],
@@ -75,7 +77,8 @@ def list_invoices(query):
         found = desk.todays_invoices(
             session, tz=db.runtime().settings.tz, now=utcnow(), status=status
         )
-    return [invoices.invoice_as_dict(i) for i in found]
+    services = services_of(session, found)  # their lines named in every language
+    return [invoices.invoice_as_dict(i, services) for i in found]
 
 
 @blp.route("/invoices", methods=["POST"])

@@ -198,7 +198,7 @@ def ticket_checkout(token: str) -> dict | None:
     session = db.session()
     try:
         invoice = links.open_invoice_of_ticket(session, token)
-        found = links.checkout_links(invoice, db.runtime().settings)
+        found = links.checkout_links(invoice, db.runtime().settings, language=current_language())
     except (NotFound, Conflict):
         return None
     return {

@@ -40,6 +40,7 @@ from web.auth import own_protocol
 from web.auth.audit import answer_status, request_id
 from web.auth.limits import limiter
 from web.errors import problem
+from web.i18n import current_language
 from web.payments import payme_request
 from web.permissions import public
 
@@ -412,7 +413,7 @@ def patient_checkout(token: str):
     codes, for the ticket's open invoice. 404 when there is nothing to pay."""
     session = db.session()
     invoice = links.open_invoice_of_ticket(session, token)
-    found = links.checkout_links(invoice, _settings())
+    found = links.checkout_links(invoice, _settings(), language=current_language())
     return jsonify({**found, "number": invoice.number})
 
 

@@ -123,6 +123,14 @@ class LineOut(Schema):
     position = fields.Integer()
     service_id = fields.Integer()
     title = fields.String()
+    titles = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "The service in each language (ru, uz, en), as screens name it; "
+            "`title` is the Russian one copied onto the line, which receipts keep."
+        },
+    )
     quantity = fields.Integer()
     unit_price = fields.Integer()
     amount = fields.Integer()

@@ -9,6 +9,7 @@ from sqlalchemy import select, true
 
 from clinic.base import FIRST_DAY, LAST_DAY, utcnow
 from clinic.money import money_style
+from clinic.queue import admin as queue_admin
 from clinic.reference.models import Department, Doctor
 from clinic.reports import refusals as R
 from clinic.reports import subscriptions
@@ -18,8 +19,9 @@ from web import db
 from web.auth import csrf_exempt
 from web.auth.audit import answer_status
 from web.auth.identity import current_identity
-from web.i18n import current_language, visit_status_names
+from web.i18n import LANGUAGE_NAMES, current_language, visit_status_names
 from web.permissions import public, requires
+from web.queue.pages import queue_names
 
 bp = Blueprint("reports_pages", __name__)
 
@@ -130,6 +132,8 @@ def reports():
         "texts": _texts(),
         "groupings": groupings,
         "language": language,
+        # Each subscription's language named in itself, as the language switch names it.
+        "languageNames": LANGUAGE_NAMES,
         "subscriptions": everything,
         # The clinic's day (CLINIC_TZ), which the period's fields start from: the browser's
         # own clock may keep another zone's date (a laptop abroad, a clock left on UTC).
@@ -157,6 +161,10 @@ def dashboard():
         "language": current_language(),
         # Amounts are written the page language's way, as the report files write them.
         "money": money_style(current_language()),
+        # Each queue as the other pages name it (its department, a doctor's), by its id.
+        "queueNames": queue_names(
+            queue_admin.list_queues(db.session(), active_only=False), current_language()
+        ),
     }
     return render_template("reports/dashboard.html", config=config)
 

@@ -144,6 +144,17 @@
     });
   }
 
+  // service id -> its names by language, as lines have named it: an invoice's event made
+  // where its services were not at hand (a payment from Payme's side) comes without them.
+  var serviceTitles = {};
+
+  /** A line's service as the desk's language names it (the line's own title is Russian). */
+  function lineTitle(line) {
+    if (line.titles) serviceTitles[line.service_id] = line.titles;
+    var titles = line.titles || serviceTitles[line.service_id] || {};
+    return titles[config.language] || line.title;
+  }
+
   function row(invoice) {
     var tr = Q.element("tr");
     tr.setAttribute("data-invoice-id", invoice.id);
@@ -155,7 +166,8 @@
         "",
         invoice.lines
           .map(function (line) {
-            return line.quantity > 1 ? line.title + " ×" + line.quantity : line.title;
+            var title = lineTitle(line);
+            return line.quantity > 1 ? title + " ×" + line.quantity : title;
           })
           .join("; ")
       )

@@ -31,7 +31,8 @@
     list.textContent = "";
     data.queue.queues.forEach(function (q) {
       var item = document.createElement("li");
-      item.textContent = q.code + ": " + q.waiting;
+      // Named as the other pages name it; a queue opened after the page was, by its code.
+      item.textContent = ((config.queueNames || {})[q.queue_id] || q.code) + ": " + q.waiting;
       list.appendChild(item);
     });
     (data.channels || []).forEach(function (channel) {

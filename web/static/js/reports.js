@@ -226,7 +226,9 @@
         item.textContent = (texts.reports[sub.params.report] || sub.params.report) + " " +
           (texts.groupings[sub.params.by] || sub.params.by) + " — " +
           (filters.length ? filters.join(", ") + " — " : "") +
-          (texts.frequencies[sub.frequency] || sub.frequency) + " — " + sub.email + " ";
+          (texts.frequencies[sub.frequency] || sub.frequency) + " — " +
+          // The language it is mailed in: one report to one address is one subscription.
+          ((config.languageNames || {})[sub.language] || sub.language) + " — " + sub.email + " ";
         var button = document.createElement("button");
         button.type = "button";
         button.className = "button";
