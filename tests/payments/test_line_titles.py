@@ -88,6 +88,7 @@ def _drawn(language: str, snapshot: list[dict], events: list[dict] = ()) -> list
         f"var LANGUAGE = {json.dumps(language)};\n"
         + DESK
         + script("once.js")
+        + script("cashier-shift.js")
         + script("cashier.js")
         + f"\nhandlers.onSnapshot({{invoices: {json.dumps(snapshot)}}});"
         + f"\ndrawn.length = 0; {json.dumps(list(events))}.forEach(handlers.onEvent);"
