@@ -1,5 +1,6 @@
 """The one mail transport of receipts, visit notices and report e-mails, against a real SMTP
-server (aiosmtpd): implicit TLS (port 465, as Yandex and Mail.ru serve it)."""
+server (aiosmtpd): implicit TLS (port 465, as Yandex and Mail.ru serve it) and recipients
+whose domain is not ASCII, delivered to its IDNA form by a server without SMTPUTF8."""
 
 from __future__ import annotations
 
@@ -104,6 +105,21 @@ def test_mail_goes_over_implicit_tls_with_the_login(request, settings, tls_conte
     _senders(settings)[sender]("patient@example.uz")
     assert [e.rcpt_tos for e in box.envelopes] == [["patient@example.uz"]]
     assert box.logins == [(b"clinic@example.uz", b"mailbox-secret")]
+
+
+@pytest.mark.parametrize("sender", ["receipt", "visit notice", "report"])
+def test_a_non_ascii_domain_is_sent_to_its_idna_form(request, settings, sender):
+    box = Mailbox()
+    settings = dataclasses.replace(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=_serve(request, box, enable_SMTPUTF8=False),
+        smtp_timeout=5,
+    )
+    _senders(settings)[sender]("boss@клиника.uz")
+    (envelope,) = box.envelopes
+    assert envelope.rcpt_tos == ["boss@xn--80apagcdp.uz"]
+    assert b"boss@xn--80apagcdp.uz" in envelope.original_content
 
 
 def test_production_counts_implicit_tls_as_encrypted(tmp_path):
