@@ -128,6 +128,7 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    smtp_ssl: bool = False
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
     # PostgreSQL connections each process keeps, and the most it opens at once: requests
@@ -321,6 +322,7 @@ class Settings:
             smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),
+            smtp_ssl=_bool(env, "CLINIC_SMTP_SSL", False),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
@@ -366,9 +368,7 @@ class Settings:
         )
         problems = [
             visibility_problem(settings.job_time_limit, settings.broker_visibility_timeout),
-            plaintext_password_problem(
-                settings.smtp_host, settings.smtp_password, settings.smtp_starttls
-            ),
+            plaintext_password_problem(settings),
         ]
         if mode == "production" and any(problems):
             raise ConfigError(

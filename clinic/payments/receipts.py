@@ -6,7 +6,6 @@ plain text in Russian and Uzbek, sent through the clinic's SMTP server.
 
 from __future__ import annotations
 
-import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clinic import mail
 from clinic.base import iso, utcnow
 from clinic.events import record_event
 from clinic.money import format_money
@@ -117,9 +117,4 @@ def receipt_message(
 
 def send_mail(settings: Settings, message: EmailMessage) -> None:
     """Send through the configured SMTP server; raises on failure (the task retries)."""
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as s:
-        if settings.smtp_starttls:
-            s.starttls()
-        if settings.smtp_user:
-            s.login(settings.smtp_user, settings.smtp_password)
-        s.send_message(message)
+    mail.send(settings, message)

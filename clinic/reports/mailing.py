@@ -31,8 +31,8 @@ from typing import Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic import mail
 from clinic.base import utcnow
-from clinic.payments.receipts import send_mail
 from clinic.reports.building import heading_lines, render
 from clinic.reports.cashier import open_shifts
 from clinic.reports.definitions import period_text
@@ -62,7 +62,7 @@ class SmtpMailer:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> None:
-        send_mail(self.settings, message)
+        mail.send(self.settings, message)
 
 
 def backoff_seconds(attempts: int, base: int) -> int:

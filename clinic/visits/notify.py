@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from clinic import mail
 from clinic.base import iso, utcnow
 from clinic.settings import Settings
 from clinic.visits import schedules
@@ -49,12 +50,7 @@ class EmailNotifier:
         # Every message must carry its date (RFC 5322): the clinic's time, with its offset.
         message["Date"] = format_datetime(utcnow().astimezone(s.tz))
         message.set_content(body)
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-            if s.smtp_starttls:
-                smtp.starttls()
-            if s.smtp_user:
-                smtp.login(s.smtp_user, s.smtp_password)
-            smtp.send_message(message)
+        mail.send(s, message)
 
 
 def reminder_key(visit: Visit) -> str:

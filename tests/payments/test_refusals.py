@@ -466,7 +466,7 @@ def test_no_smtp_server_means_no_e_mail_and_the_smtp_conversation_follows_the_se
         def send_message(self, message):
             talk.append(("send", message["To"]))
 
-    monkeypatch.setattr(receipts.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(receipts.mail.smtplib, "SMTP", FakeSMTP)
     secure = replace(runtime.settings, smtp_host="mail.example.uz", smtp_starttls=True,
                      smtp_user="clinic", smtp_password="pw")  # fmt: skip
     receipts.send_mail(secure, message)

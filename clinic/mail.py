@@ -1,0 +1,74 @@
+"""The clinic's one way out for e-mail (receipts, visit notices and reminders, report
+e-mails): the configured SMTP server (``CLINIC_SMTP_*``).
+
+The connection is encrypted as the server expects: STARTTLS on a plain connection (port
+587 or 25) or implicit TLS from the first byte (port 465, as Yandex and Mail.ru serve it);
+the mailbox is logged into when a user is set.
+
+An address whose domain is not ASCII (``boss@клиника.uz``) is sent to the domain's IDNA
+form (``boss@xn--80apagcdp.uz``): the same mailbox, which a server without SMTPUTF8 takes
+too. Only a mailbox name that is not ASCII still needs SMTPUTF8.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clinic.settings import Settings
+
+
+ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as DNS and a server without SMTPUTF8 know it (IDNA), or as it is when it
+    is ASCII already or no IDNA form exists (the server then says what it makes of it)."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
+
+
+def _ascii_domains(message: EmailMessage) -> None:
+    """Rewrite the message's addresses with a non-ASCII domain to the domain's IDNA form;
+    smtplib takes the envelope's sender and recipients from these headers."""
+    for name in ADDRESS_HEADERS:
+        headers = message.get_all(name) or []
+        addresses = [a for header in headers for a in getattr(header, "addresses", ())]
+        if all(a.domain.isascii() for a in addresses):
+            continue
+        del message[name]
+        message[name] = [
+            Address(a.display_name, a.username, ascii_domain(a.domain)) for a in addresses
+        ]
+
+
+def connect(settings: Settings) -> smtplib.SMTP:
+    """A connection to the configured server, encrypted and logged in as configured."""
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    if settings.smtp_ssl:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        if settings.smtp_starttls and not settings.smtp_ssl:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def send(settings: Settings, message: EmailMessage) -> None:
+    """Send one message; raises OSError or SMTPException on failure (the caller retries)."""
+    _ascii_domains(message)
+    with connect(settings) as smtp:
+        smtp.send_message(message)
