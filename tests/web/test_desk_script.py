@@ -119,3 +119,48 @@ issued = [[201, {id: 11, code: "T-011"}],
 })();
 """
     assert run(program) == {"first": "issued T-011 print T-011", "after": False, "error": True}
+
+
+ON_PAPER = """
+var opened = [];
+window.open = function (url, name) {
+  opened.push(name);
+  return {location: {}, close: function () {}};
+};
+"""
+
+ISSUE_TWICE = """
+issued = [[201, {id: 11, code: "T-011"}], [201, {id: 12, code: "T-012"}]];
+(async function () {
+  var tick = function () { return new Promise(function (r) { setImmediate(r); }); };
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({opened: opened.length,
+    issued: ids["desk-issued"].attrs["data-code"]}));
+})();
+"""
+
+
+def test_a_queue_printed_on_its_thermal_printer_opens_no_browser_print():
+    # The printer prints the ticket: a print window as well would give the patient two papers.
+    program = (
+        PAGE
+        + ON_PAPER
+        + 'config.ticketsOnPaper = [1]; ids["desk-config"].textContent = JSON.stringify(config);'
+        + SCRIPT
+        + ISSUE_TWICE
+    )
+    assert run(program) == {"opened": 0, "issued": "T-012"}
+
+
+def test_a_queue_without_a_thermal_printer_opens_the_browser_print():
+    program = (
+        PAGE
+        + ON_PAPER
+        + 'config.ticketsOnPaper = [2]; ids["desk-config"].textContent = JSON.stringify(config);'
+        + SCRIPT
+        + ISSUE_TWICE
+    )
+    assert run(program) == {"opened": 2, "issued": "T-012"}

@@ -115,16 +115,20 @@
   }
 
   /**
-   * Issue a ticket and open it for printing. The window opens at once, during the click: one
-   * opened once the answer is back would count as an unasked pop-up and be blocked. Resolves
-   * with the API's answer; the window shows the ticket only when one was issued.
+   * Issue a ticket of the queue ``queueId`` and open it for printing (``printing``: the page's
+   * configuration, its ``printUrl``). The window opens at once, during the click: one opened
+   * once the answer is back would count as an unasked pop-up and be blocked. Resolves with the
+   * API's answer; the window shows the ticket only when one was issued. A queue whose tickets
+   * go to a thermal printer (in ``printing.ticketsOnPaper``, as the printing module routes
+   * them) has its paper from there: no window opens, so the patient gets one paper.
    */
-  function issueAndPrint(url, body, printUrl) {
-    var printWindow = global.open("", "clinic-ticket");
+  function issueAndPrint(url, body, printing, queueId) {
+    var onPaper = (printing.ticketsOnPaper || []).indexOf(Number(queueId)) >= 0;
+    var printWindow = onPaper ? null : global.open("", "clinic-ticket");
     return api("POST", url, body).then(
       function (answer) {
         if (printWindow && answer.status === 201) {
-          printWindow.location.href = fill(printUrl, { id: answer.body.id });
+          printWindow.location.href = fill(printing.printUrl, { id: answer.body.id });
         } else if (printWindow) {
           printWindow.close();
         }
