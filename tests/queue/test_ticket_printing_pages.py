@@ -102,3 +102,20 @@ def test_a_printer_for_every_ticket_takes_the_queues_without_their_own(client, r
     assert on_paper == {queues["printed"], queues["plain"]}
     assert set(_config(client, "/queue/desk", "desk-config")["ticketsOnPaper"]) == on_paper
     assert set(_config(client, "/kiosk", "kiosk-config")["ticketsOnPaper"]) == on_paper
+
+
+def test_the_issue_answer_says_whether_the_queues_printer_prints_the_ticket(
+    client_as, runtime, queues
+):
+    """A page loaded before a printer was given or taken away learns it from the answer."""
+    registrar = client_as("registrar")
+    said = {}
+    for name, queue_id in queues.items():
+        answer = registrar.post(f"/api/v1/queues/{queue_id}/tickets", json={"source": "kiosk"})
+        assert answer.status_code == 201, answer.get_json()
+        said[queue_id] = answer.get_json()["on_paper"]
+    with runtime.db.transaction() as s:
+        intake.collect(s, runtime.settings)
+        jobs = s.query(PrintJob).all()
+        printed = {q.get_ticket(s, j.subject_id).queue_id: j.state == JobState.QUEUED for j in jobs}
+    assert said == printed == {queue_id: name == "printed" for name, queue_id in queues.items()}
