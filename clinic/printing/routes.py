@@ -69,6 +69,18 @@ def printer_for(session: Session, targets: list[str]) -> Printer | None:
     return None
 
 
+def tickets_on_paper(session: Session, queue_ids) -> list[int]:
+    """Of ``queue_ids``, the queues whose tickets go to a thermal printer (an active network
+    one, by :func:`printer_for`): each of their tickets is printed there, so the desk and the
+    kiosk open no browser print of it as well (one paper a ticket). The others' tickets are
+    PDFs, printed from the browser."""
+    return [
+        queue_id
+        for queue_id in queue_ids
+        if jobs.prints_on_paper(printer_for(session, ticket_targets(queue_id)))
+    ]
+
+
 def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:
     """The jobs still waiting on other printers for the ``given`` targets come to
     ``printer``, made for its paper and code page (or as PDFs, when it prints none), each

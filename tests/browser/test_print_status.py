@@ -1,5 +1,6 @@
 """In headless Chromium: a ticket issued at the desk shows its print job's state change live,
-from "trying again" while its printer is away to "printed" once it is back."""
+from "trying again" while its printer is away to "printed" once it is back; the printer's
+paper is the ticket's only one (no browser print opens)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ def test_the_desk_sees_its_ticket_print_status_change_live(
         desk.goto(f"{live_server}/queue/desk?lang=en")
         wait_live(desk)
         card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
-        with desk.expect_popup():
-            card.locator("button[type=submit]").click()
+        # The queue's thermal printer prints the ticket: no browser print opens as well.
+        popups = []
+        desk.on("popup", lambda page: popups.append(page))
+        card.locator("button[type=submit]").click()
         desk.wait_for_selector("#desk-issued[data-code='K-001']")
         job = card.locator("[data-print-scope] .print-job")
         job.locator(".print-job__state", has_text="trying again").wait_for()
@@ -41,6 +44,7 @@ def test_the_desk_sees_its_ticket_print_status_change_live(
         card.locator("[data-print-scope] .print-job[data-state='printed']").wait_for()
         assert "Printed" in card.locator("[data-print-scope] .print-job").inner_text()
         assert len(fake.wait_for(1)) == 1 and b"K-001" in fake.jobs()[0]
+        assert popups == [] and len(context.pages) == 1
     finally:
         context.close()
         fake.down()

@@ -119,3 +119,104 @@ issued = [[201, {id: 11, code: "T-011"}],
 })();
 """
     assert run(program) == {"first": "issued T-011 print T-011", "after": False, "error": True}
+
+
+ON_PAPER = """
+var opened = [];
+window.open = function (url, name) {
+  opened.push(name);
+  return {location: {}, close: function () {}};
+};
+"""
+
+ISSUE_TWICE = """
+issued = [[201, {id: 11, code: "T-011"}], [201, {id: 12, code: "T-012"}]];
+(async function () {
+  var tick = function () { return new Promise(function (r) { setImmediate(r); }); };
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({opened: opened.length,
+    issued: ids["desk-issued"].attrs["data-code"]}));
+})();
+"""
+
+
+def test_a_queue_printed_on_its_thermal_printer_opens_no_browser_print():
+    # The printer prints the ticket: a print window as well would give the patient two papers.
+    program = (
+        PAGE
+        + ON_PAPER
+        + 'config.ticketsOnPaper = [1]; ids["desk-config"].textContent = JSON.stringify(config);'
+        + SCRIPT
+        + ISSUE_TWICE
+    )
+    assert run(program) == {"opened": 0, "issued": "T-012"}
+
+
+def test_a_queue_without_a_thermal_printer_opens_the_browser_print():
+    program = (
+        PAGE
+        + ON_PAPER
+        + 'config.ticketsOnPaper = [2]; ids["desk-config"].textContent = JSON.stringify(config);'
+        + SCRIPT
+        + ISSUE_TWICE
+    )
+    assert run(program) == {"opened": 2, "issued": "T-012"}
+
+
+LEARNS = """
+(async function () {
+  var tick = function () { return new Promise(function (r) { setImmediate(r); }); };
+  var closed = 0, windows = [];
+  window.open = function (url, name) {
+    var shown = {location: {}, close: function () { closed += 1; }};
+    windows.push(shown);
+    return shown;
+  };
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  var first = {opened: windows.length, closed: closed};
+  issueForm.submit();
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({first: first, opened: windows.length, closed: closed,
+    shown: windows.map(function (w) { return w.location.href || null; })}));
+})();
+"""
+
+
+def test_a_printer_given_since_the_desk_was_loaded_takes_the_ticket_from_the_browser():
+    # The answer says the queue's printer prints it now: the window opened at the click is
+    # closed unprinted, and the next ticket opens none.
+    program = PAGE + SCRIPT + """
+issued = [[201, {id: 11, code: "T-011", on_paper: true}],
+          [201, {id: 12, code: "T-012", on_paper: true}]];
+""" + LEARNS
+    assert run(program) == {
+        "first": {"opened": 1, "closed": 1},
+        "opened": 1,
+        "closed": 1,
+        "shown": [None],
+    }
+
+
+def test_a_printer_taken_away_since_the_desk_was_loaded_leaves_the_ticket_to_the_browser():
+    # The queue's printer is gone (the job is a PDF): the ticket opens for the browser's print
+    # once the answer says so, and the next one at the click.
+    program = (
+        PAGE
+        + 'config.ticketsOnPaper = [1]; ids["desk-config"].textContent = JSON.stringify(config);'
+        + SCRIPT
+        + """
+issued = [[201, {id: 11, code: "T-011", on_paper: false}],
+          [201, {id: 12, code: "T-012", on_paper: false}]];
+"""
+        + LEARNS
+    )
+    assert run(program) == {
+        "first": {"opened": 1, "closed": 0},
+        "opened": 2,
+        "closed": 0,
+        "shown": ["/print/11", "/print/12"],
+    }

@@ -12,6 +12,7 @@ from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
+from clinic.printing.routes import tickets_on_paper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
@@ -143,7 +144,7 @@ def today_tickets(query, queue_id: int):
 @blp.route("/queues/<int:queue_id>/tickets", methods=["POST"])
 @requires("queue.issue")
 @blp.arguments(schemas.IssueIn)
-@blp.response(201, schemas.TicketOut)
+@blp.response(201, schemas.IssuedTicketOut)
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema)
 def issue_ticket(data, queue_id: int):
@@ -160,7 +161,7 @@ def issue_ticket(data, queue_id: int):
         actor=_actor(),
         commit=True,
     )
-    return _ticket_out(ticket)
+    return _ticket_out(ticket, on_paper=bool(tickets_on_paper(session, [queue_id])))
 
 
 @blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])

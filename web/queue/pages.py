@@ -29,6 +29,7 @@ from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language
 from web.permissions import public, requires
+from web.queue.ticket_printing import ticket_printing
 from web.refusals import common_refusals
 
 bp = Blueprint("queue_pages", __name__)
@@ -190,7 +191,7 @@ def desk():
         "queue/desk.html",
         queues=queues,
         config={
-            "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+            **ticket_printing(session, listed),
             "cancelUrl": ticket_url,
             "attachUrl": ticket_url.replace("/cancel", "/patient"),
             "patientsUrl": "/api/v1/patients",
@@ -210,13 +211,11 @@ def kiosk():
     listed = queue_admin.list_queues(session)
     names = queue_names(listed, language)
     queues = [_queue_card(session, queue, language, names) for queue in listed]
+    texts = {**_common_texts(), "refusals": _issue_refusals()}
     return render_template(
         "queue/kiosk.html",
         queues=queues,
-        config={
-            "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
-            "texts": {**_common_texts(), "refusals": _issue_refusals()},
-        },
+        config={**ticket_printing(session, listed), "texts": texts},
     )
 
 

@@ -141,6 +141,16 @@ class TicketOut(Schema):
     returned_ticket = fields.Dict(allow_none=True)
 
 
+class IssuedTicketOut(TicketOut):
+    on_paper = fields.Boolean(
+        metadata={
+            "description": "Whether the queue's thermal printer prints the ticket (an active"
+            " network printer takes its tickets, docs/printing.md): the desk and the kiosk then"
+            " open no browser print of it."
+        }
+    )
+
+
 class HistoryEntry(Schema):
     ticket_id = fields.Integer()
     at = fields.String()

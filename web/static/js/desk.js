@@ -1,6 +1,7 @@
 /*
  * The reception desk: each queue's tickets live from its staff channel, and a form per queue
- * that issues a ticket through the API and opens the printable ticket.
+ * that issues a ticket through the API and opens the printable ticket (not for a queue whose
+ * tickets its thermal printer prints: one paper a ticket).
  *
  * A patient is found by name in either script or by phone (the patients API spells both
  * sides alike), or registered on the spot; once chosen, the next ticket issued is his (the
@@ -195,7 +196,7 @@
     });
   }
 
-  function issue(form) {
+  function issue(form, queueId) {
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     // The last ticket's number goes: refused, this one would seem to have been given it.
@@ -206,7 +207,7 @@
       comment: form.elements.comment.value,
     };
     if (chosen) body.patient_id = chosen.id;
-    Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config.printUrl)
+    Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config, queueId)
       .then(
         function (answer) {
           if (answer.status !== 201) {
@@ -321,7 +322,7 @@
     follow(card);
     card.querySelector("form").addEventListener("submit", function (e) {
       e.preventDefault();
-      issue(e.target);
+      issue(e.target, card.getAttribute("data-queue-id"));
     });
   });
 })();

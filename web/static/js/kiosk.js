@@ -1,8 +1,9 @@
 /*
  * The kiosk: a touch on a queue issues a ticket (source "kiosk") through the API, shows it
- * large and opens it for printing; the screen returns to the buttons by itself, and a refusal
- * (a queue closed for the day, or switched off) clears itself too. Waiting
- * counts stay live from the queues' board channels.
+ * large and opens it for printing (unless the queue's thermal printer prints it: one paper a
+ * ticket); the screen returns to the buttons by itself, and a refusal (a queue closed for the
+ * day, or switched off) clears itself too. Waiting counts stay live from the queues' board
+ * channels.
  */
 (function () {
   "use strict";
@@ -57,7 +58,8 @@
     refuse("");
     // The person before's number goes: refused, this touch would seem to have issued it.
     done();
-    Q.issueAndPrint(button.getAttribute("data-issue-url"), { source: "kiosk" }, config.printUrl)
+    var queueId = button.getAttribute("data-queue-id");
+    Q.issueAndPrint(button.getAttribute("data-issue-url"), { source: "kiosk" }, config, queueId)
       .then(
         function (answer) {
           if (answer.status !== 201) {

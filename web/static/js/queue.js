@@ -115,16 +115,33 @@
   }
 
   /**
-   * Issue a ticket and open it for printing. The window opens at once, during the click: one
-   * opened once the answer is back would count as an unasked pop-up and be blocked. Resolves
-   * with the API's answer; the window shows the ticket only when one was issued.
+   * Issue a ticket of the queue ``queueId`` and open it for printing (``printing``: the page's
+   * configuration, its ``printUrl``). The window opens at once, during the click: one opened
+   * once the answer is back would count as an unasked pop-up and be blocked. Resolves with the
+   * API's answer; the window shows the ticket only when one was issued. A queue whose tickets
+   * go to a thermal printer (in ``printing.ticketsOnPaper``, as the printing module routes
+   * them) has its paper from there: no window opens, so the patient gets one paper. The
+   * answer's ``on_paper`` says how it is now (a printer given or taken away since the page
+   * was loaded): a window opened for a ticket the printer prints is closed, one the printer
+   * does not print opens then, and the queue's next tickets follow it.
    */
-  function issueAndPrint(url, body, printUrl) {
-    var printWindow = global.open("", "clinic-ticket");
+  function issueAndPrint(url, body, printing, queueId) {
+    var onPaper = printing.ticketsOnPaper || (printing.ticketsOnPaper = []);
+    var id = Number(queueId);
+    var printWindow = onPaper.indexOf(id) >= 0 ? null : global.open("", "clinic-ticket");
     return api("POST", url, body).then(
       function (answer) {
+        var said = answer.status === 201 && answer.body ? answer.body.on_paper : undefined;
+        if (said === true && onPaper.indexOf(id) < 0) onPaper.push(id);
+        if (said === false && onPaper.indexOf(id) >= 0) onPaper.splice(onPaper.indexOf(id), 1);
+        if (said === true && printWindow) {
+          printWindow.close();
+          printWindow = null;
+        } else if (said === false && !printWindow) {
+          printWindow = global.open("", "clinic-ticket");
+        }
         if (printWindow && answer.status === 201) {
-          printWindow.location.href = fill(printUrl, { id: answer.body.id });
+          printWindow.location.href = fill(printing.printUrl, { id: answer.body.id });
         } else if (printWindow) {
           printWindow.close();
         }

@@ -1,0 +1,121 @@
+"""One paper a ticket: the desk and the kiosk are told which queues' tickets their thermal
+printer prints (their scripts then open no browser print of them), by the rule the printing
+module makes each ticket's print job by."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+
+import pytest
+
+from clinic.printing import intake
+from clinic.printing import printers as registry
+from clinic.printing.models import JobState, PrintJob
+from clinic.queue import admin as queue_admin
+from clinic.queue import tickets as q
+from clinic.reference import directory as reference
+from tests.conftest import ONE_BACKEND
+
+# Server-rendered pages, not database rules: they run on one backend (see tests/conftest.py).
+pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+NAMES = ("printed", "plain", "off", "pdf")
+
+
+@pytest.fixture
+def queues(runtime):
+    """Four queues: one with its own thermal printer, one with none, one whose printer is
+    switched off and one given a "PDF only" printer."""
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s,
+            {
+                "code": "card",
+                "ticket_prefix": "K",
+                "name_ru": "Кардиология",
+                "name_uz": "Kardiologiya",
+                "name_en": "Cardiology",
+            },
+        )
+        made = {
+            name: queue_admin.create_queue(
+                s,
+                {
+                    "code": name,
+                    "department_id": department.id,
+                    "prefix": "ABCD"[number],
+                    "closes_at": time(23, 59, 59, 999999),
+                },
+            ).id
+            for number, name in enumerate(NAMES)
+        }
+        for name, extra in (
+            ("printed", {}),
+            ("off", {"active": False}),
+            ("pdf", {"kind": "pdf", "host": ""}),
+        ):
+            registry.create_printer(
+                s,
+                {"name": name, "host": "192.168.1.50", **extra, "targets": [f"queue:{made[name]}"]},
+            )
+    return made
+
+
+def _config(client, path: str, config_id: str) -> dict:
+    page = client.get(f"{path}?lang=en", headers=HTML).get_data(as_text=True)
+    block = page.split(f'<script type="application/json" id="{config_id}">', 1)[1]
+    return json.loads(block.split("</script>", 1)[0])
+
+
+def _printed_on_paper(runtime, queues: dict) -> set[int]:
+    """The queues whose ticket, issued now, has a print job going to a thermal printer."""
+    with runtime.db.transaction() as s:
+        issued = {q.issue_ticket(s, queue_id, tz=runtime.settings.tz).id for queue_id in queues}
+    with runtime.db.transaction() as s:
+        intake.collect(s, runtime.settings)
+    with runtime.db.transaction() as s:
+        made = s.query(PrintJob).filter(PrintJob.subject_id.in_(issued)).all()
+        assert len(made) == len(queues)
+        return {
+            q.get_ticket(s, job.subject_id).queue_id for job in made if job.state == JobState.QUEUED
+        }
+
+
+def test_the_desk_and_the_kiosk_are_told_which_queues_print_on_their_own_printer(
+    client, runtime, queues
+):
+    on_paper = _printed_on_paper(runtime, queues.values())
+    assert on_paper == {queues["printed"]}
+    for path, config_id in (("/queue/desk", "desk-config"), ("/kiosk", "kiosk-config")):
+        config = _config(client, path, config_id)
+        assert set(config["ticketsOnPaper"]) == on_paper, path
+        assert config["printUrl"].endswith("/{id}/print")
+
+
+def test_a_printer_for_every_ticket_takes_the_queues_without_their_own(client, runtime, queues):
+    with runtime.db.transaction() as s:
+        registry.create_printer(s, {"name": "Холл", "host": "192.168.1.51", "targets": ["tickets"]})
+    on_paper = _printed_on_paper(runtime, queues.values())
+    # A queue's own printer comes first: one switched off or PDF only leaves its tickets PDFs.
+    assert on_paper == {queues["printed"], queues["plain"]}
+    assert set(_config(client, "/queue/desk", "desk-config")["ticketsOnPaper"]) == on_paper
+    assert set(_config(client, "/kiosk", "kiosk-config")["ticketsOnPaper"]) == on_paper
+
+
+def test_the_issue_answer_says_whether_the_queues_printer_prints_the_ticket(
+    client_as, runtime, queues
+):
+    """A page loaded before a printer was given or taken away learns it from the answer."""
+    registrar = client_as("registrar")
+    said = {}
+    for name, queue_id in queues.items():
+        answer = registrar.post(f"/api/v1/queues/{queue_id}/tickets", json={"source": "kiosk"})
+        assert answer.status_code == 201, answer.get_json()
+        said[queue_id] = answer.get_json()["on_paper"]
+    with runtime.db.transaction() as s:
+        intake.collect(s, runtime.settings)
+        jobs = s.query(PrintJob).all()
+        printed = {q.get_ticket(s, j.subject_id).queue_id: j.state == JobState.QUEUED for j in jobs}
+    assert said == printed == {queue_id: name == "printed" for name, queue_id in queues.items()}
