@@ -150,6 +150,8 @@ def today_tickets(query, queue_id: int):
 def issue_ticket(data, queue_id: int):
     """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day."""
     session = db.session()
+    # Read with the issuing, before it: its commit is the request's last statement.
+    on_paper = bool(tickets_on_paper(session, [queue_id]))
     ticket = q.issue_ticket(
         session,
         queue_id,
@@ -161,7 +163,7 @@ def issue_ticket(data, queue_id: int):
         actor=_actor(),
         commit=True,
     )
-    return _ticket_out(ticket, on_paper=bool(tickets_on_paper(session, [queue_id])))
+    return _ticket_out(ticket, on_paper=on_paper)
 
 
 @blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])
