@@ -165,7 +165,47 @@ def record(
     """Write the audit row of a change in its transaction. ``with_commit``: on PostgreSQL the
     row goes to the server with the ``COMMIT`` (one round trip for both), and the entry
     answered has no id."""
-    values = dict(
+    values = _row(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        status=status,
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id,
+    )
+    if with_commit and session.get_bind().dialect.name == "postgresql":
+        write_with_commit(
+            session, _INSERT_WITH_COMMIT, {**values, "summary": Jsonb(values["summary"])}
+        )
+        return AuditEntry(id=None, **values)
+    # A plain insert: one row per request, written beside every change, needs no unit of work.
+    entry_id = session.execute(_INSERT, values).scalar_one()
+    return AuditEntry(id=entry_id, **values)
+
+
+def record_many(session: Session, rows: list[dict]) -> None:
+    """Write the audit rows of several changes made together (each row the keyword arguments
+    of :func:`record` but ``with_commit``), in their transaction: one multi-row insert."""
+    if rows:
+        session.execute(_INSERT, [_row(**row) for row in rows])
+
+
+def _row(
+    *,
+    actor: Actor | None,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    summary: dict | None = None,
+    status: int | None = None,
+    ip: str = "",
+    user_agent: str = "",
+    request_id: str = "",
+) -> dict:
+    return dict(
         at=utcnow(),
         user_id=actor.user_id if actor else None,
         username=storable(actor.username if actor else "", 64),
@@ -179,14 +219,6 @@ def record(
         user_agent=storable(user_agent or "", 500),
         request_id=storable(request_id or "", 64),
     )
-    if with_commit and session.get_bind().dialect.name == "postgresql":
-        write_with_commit(
-            session, _INSERT_WITH_COMMIT, {**values, "summary": Jsonb(values["summary"])}
-        )
-        return AuditEntry(id=None, **values)
-    # A plain insert: one row per request, written beside every change, needs no unit of work.
-    entry_id = session.execute(_INSERT, values).scalar_one()
-    return AuditEntry(id=entry_id, **values)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from clinic.accounts.models import User, UserRole
 from clinic.accounts.permissions import ROLES, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.reference.models import Doctor
 from clinic.settings import LANGUAGES
 from clinic.text import NOT_ONE_LINE, ONE_LINE
 
@@ -142,6 +141,15 @@ def create_user(
     return user
 
 
+def _doctor_exists(session: Session, doctor_id: int) -> bool:
+    """Whether the doctor exists, read from the table the users' ``doctor_id`` refers to:
+    the accounts know a doctor by his id only (the reference data, which writes the audit
+    rows of its imports here, depends on this package, not the other way round)."""
+    (key,) = User.__table__.c.doctor_id.foreign_keys
+    doctors = key.column.table
+    return session.scalar(select(doctors.c.id).where(doctors.c.id == doctor_id)) is not None
+
+
 def _check_doctor(session: Session, roles, doctor_id) -> None:
     if "doctor" in roles and doctor_id is None:
         raise R.refusal(
@@ -149,7 +157,7 @@ def _check_doctor(session: Session, roles, doctor_id) -> None:
             "a doctor user is linked to a doctor",
             {"doctor_id": [(R.DOCTOR_REQUIRED, "required for a doctor")]},
         )
-    if doctor_id is not None and (not is_id(doctor_id) or session.get(Doctor, doctor_id) is None):
+    if doctor_id is not None and (not is_id(doctor_id) or not _doctor_exists(session, doctor_id)):
         raise R.refusal(
             ValidationFailed,
             "unknown doctor",

@@ -16,7 +16,7 @@ import re
 from itertools import groupby
 from typing import Callable, Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,11 @@ from clinic import jobs
 from clinic.errors import DomainError
 from clinic.jobs.models import Job, JobFile
 from clinic.reference import directory as reference
-from clinic.reference import price_list
+from clinic.reference import import_audit, price_list
+from clinic.reference.doctor_match import doctor_name, same_doctor
 from clinic.reference.editing import HAS_CONTROL_CHARS, reads_as
 from clinic.reference.file_codes import code_on_file, codes_by_look, known_code
-from clinic.reference.models import Department, Doctor, Room
+from clinic.reference.models import Department, Room
 from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
@@ -39,7 +40,7 @@ from clinic.reference.price_list_file import (
     parse_price_list,
     parse_whole,
 )
-from clinic.text import ONE_LINE, search_key
+from clinic.text import ONE_LINE
 
 JOB_KIND = "price_import"
 jobs.followed_with(JOB_KIND, "reference.import")
@@ -139,6 +140,7 @@ def import_batches(
             select(JobFile).where(JobFile.job_id == job_id).order_by(JobFile.id).limit(1)
         ).first()
         codes = codes_by_look(session)
+        actor = import_audit.uploader(session, job.created_by)
     if stored is None:
         raise PriceListRejected("The job has no file to import.")
     rows = parse_price_list(stored.filename, stored.data, deadline=deadline)
@@ -153,10 +155,12 @@ def import_batches(
             job = jobs.lock_claimed(session, job_id, attempt)
             departments = dict(session.execute(select(Department.code, Department.id)).all())
             batch = [(rows[i], repeats.get(i)) for i in range(start, stop)]
+            trail = import_audit.Trail(actor, job_id)  # its rows commit with the batch, once
             for row, (outcome, problems) in zip(
-                rows[start:stop], _import_rows(session, departments, codes, batch)
+                rows[start:stop], _import_rows(session, departments, codes, batch, trail)
             ):
                 _count(state, row, outcome, problems)
+            trail.write(session)
             state["next"] = stop
             jobs.save_progress(session, job, done=stop, total=len(rows), state=state)
         yield state
@@ -203,7 +207,7 @@ def _repeats(rows: list[Row]) -> dict[int, int]:
     for i, row in enumerate(rows):
         v = row.values
         if row.sheet == "doctors":
-            name = _doctor_name(v.get("full_name", ""))
+            name = doctor_name(v.get("full_name", ""))
             key = f"{name}\x00{reads_as(v.get('department_code', ''))}" if name else ""
         else:  # "gp-01" and "GP-01" are one service (known_code), "card" and "CARD" one department
             key = reads_as(v.get("code", ""))
@@ -234,16 +238,18 @@ def _import_rows(
     departments: dict[str, int],
     codes: dict[str, set[str]],
     batch: list[tuple[Row, int | None]],
+    trail: import_audit.Trail,
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
-    """Each row's outcome and problems, in order. Departments and doctors (a workbook's few)
-    are written row by row; the services (the sheet that comes last, and the one of many
-    rows) are checked row by row and written together."""
+    """Each row's outcome and problems, in order, and what each changed noted in ``trail``.
+    Departments and doctors (a workbook's few) are written row by row; the services (the
+    sheet that comes last, and the one of many rows) are checked row by row and written
+    together."""
     answers = []
     for services, group in groupby(batch, key=lambda item: item[0].sheet == "services"):
         if services:
-            answers += _import_services(session, departments, codes, list(group))
+            answers += _import_services(session, departments, codes, list(group), trail)
         else:
-            answers += [_import_row(session, departments, row, r) for row, r in group]
+            answers += [_import_row(session, departments, row, r, trail) for row, r in group]
     return answers
 
 
@@ -257,15 +263,15 @@ def _problems_of(row: Row, repeat_of: int | None) -> list[tuple[str | None, str]
 
 
 def _import_row(
-    session: Session, departments: dict[str, int], row: Row, repeat_of: int | None
+    session: Session, departments: dict, row: Row, repeat_of: int | None, trail
 ) -> tuple[str, list[tuple[str | None, str]]]:
     """A department's or a doctor's row: its outcome and its problems. A rejected row writes
-    nothing."""
+    nothing (and notes nothing)."""
     problems = _problems_of(row, repeat_of)
     importer = {"departments": _import_department, "doctors": _import_doctor}[row.sheet]
     try:
-        with jobs.savepoint(session):
-            return importer(session, departments, row.values, problems), []
+        with trail.row(row.sheet, row.number), jobs.savepoint(session):
+            return importer(session, departments, row.values, problems, trail), []
     except _RowProblems as exc:
         return "rejected", exc.problems
     except DomainError as exc:
@@ -277,11 +283,12 @@ def _import_services(
     departments: dict[str, int],
     codes: dict[str, set[str]],
     rows: list[tuple[Row, int | None]],
+    trail: import_audit.Trail,
 ) -> list[tuple[str, list[tuple[str | None, str]]]]:
     """The services' rows: their outcomes and problems, in order. The rows that pass their
-    checks are written together; a rejected row writes nothing. ``codes``: the services'
-    codes by how they read (:func:`~clinic.reference.file_codes.codes_by_look`), kept up
-    with the ones created."""
+    checks are written together and noted in ``trail``; a rejected row writes nothing.
+    ``codes``: the services' codes by how they read (:func:`~clinic.reference.file_codes.
+    codes_by_look`), kept up with the ones created."""
     answers: list = []
     entries: list[tuple[int, Row, dict]] = []
     for row, repeat_of in rows:
@@ -295,11 +302,17 @@ def _import_services(
         answers.append(None)
     if not entries:
         return answers
+    noted: list = []  # (entry, before, after)
+    lot = [data for _, _, data in entries]
     try:
         with jobs.savepoint(session):
-            written = price_list.upsert_services_by_code(session, [e[2] for e in entries])
+            written = price_list.upsert_services_by_code(session, lot, noted)
     except IntegrityError:  # a code another transaction took meanwhile: row by row, as before
-        written = [_upsert_service(session, data) for _, _, data in entries]
+        noted = []
+        written = [_upsert_service(session, data, noted, i) for i, data in enumerate(lot)]
+    for i, before, after in noted:
+        trail.at(entries[i][1].sheet, entries[i][1].number)
+        trail.note("service", "services", before, after)
     active: dict[str, tuple] = {}
     for (at, row, data), outcome in zip(entries, written):
         if isinstance(outcome, DomainError):
@@ -310,12 +323,15 @@ def _import_services(
     return answers
 
 
-def _upsert_service(session: Session, data: dict) -> str | DomainError:
+def _upsert_service(session: Session, data: dict, noted: list, i: int) -> str | DomainError:
+    written: list = []  # (before, after) of the entry ``i``, noted once it is written
     try:
         with jobs.savepoint(session):
-            return price_list.upsert_service_by_code(session, data)
+            outcome = price_list.upsert_service_by_code(session, data, written)
     except DomainError as exc:
         return exc
+    noted += [(i, *pair) for pair in written]
+    return outcome
 
 
 def _refusal(
@@ -375,16 +391,16 @@ def _department_id(departments: dict[str, int], code: str, problems: list) -> in
     return department_id
 
 
-def _upsert(session: Session, existing, create, update, as_dict, data: dict):
-    """Create, or update and tell whether anything changed."""
-    if existing is None:
-        return create(session, data), "created"
-    before = as_dict(existing)
-    update(session, existing.id, data)
-    return existing, ("updated" if as_dict(existing) != before else "unchanged")
+def _upsert(session: Session, existing, create, update, as_dict, data: dict, trail, kind: str):
+    """Create, or update and tell whether anything changed (noted in ``trail``)."""
+    before = None if existing is None else as_dict(existing)
+    entity = create(session, data) if existing is None else update(session, existing.id, data)
+    if not trail.note(kind, type(entity).__tablename__, before, as_dict(entity)):
+        return entity, "unchanged"
+    return entity, ("created" if before is None else "updated")
 
 
-def _import_department(session: Session, departments: dict, values: dict, problems) -> str:
+def _import_department(session: Session, departments: dict, values: dict, problems, trail):
     if problems:
         raise _RowProblems(problems)
     values = {**values, "code": code_on_file(departments, values["code"]) or values["code"]}
@@ -396,12 +412,14 @@ def _import_department(session: Session, departments: dict, values: dict, proble
         reference.update_department,
         reference.department_as_dict,
         dict(values),
+        trail,
+        "department",
     )
     departments[department.code] = department.id
     return outcome
 
 
-def _import_doctor(session: Session, departments: dict, values: dict, problems) -> str:
+def _import_doctor(session: Session, departments: dict, values: dict, problems, trail) -> str:
     name = " ".join(values["full_name"].split())
     code = values["department_code"]
     if not code:
@@ -418,9 +436,10 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
             room = reference.create_room(
                 session, {"number": values["room_number"], "department_id": department_id}
             )
+            trail.note("room", "rooms", None, reference.room_as_dict(room))
             room_id = room.id
         data["room_id"] = room_id
-    existing = _same_doctor(session, name, department_id)
+    existing = same_doctor(session, name, department_id)
     return _upsert(
         session,
         existing,
@@ -428,29 +447,9 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems) 
         reference.update_doctor,
         reference.doctor_as_dict,
         data,
+        trail,
+        "doctor",
     )[1]
-
-
-def _same_doctor(session: Session, name: str, department_id: int) -> Doctor | None:
-    """The department's doctor of this name, written in other capitals or spaces too
-    ("КАРИМОВ Анвар" is "Каримов  Анвар", not a second doctor); the one of the very
-    spelling first, else the first one registered."""
-    key = search_key(name)[: reference.SEARCH_NAME_MAX]
-    candidates = session.scalars(
-        select(Doctor)
-        .where(
-            or_(Doctor.search_name == key, Doctor.full_name == name),
-            Doctor.department_id == department_id,
-        )
-        .order_by(Doctor.id)
-    ).all()
-    same = [d for d in candidates if _doctor_name(d.full_name) == _doctor_name(name)]
-    return next((d for d in same if d.full_name == name), same[0] if same else None)
-
-
-def _doctor_name(name: str) -> str:
-    """A doctor's name as rows are matched on it: its words, in any capitals."""
-    return " ".join(name.split()).casefold()
 
 
 def _service_entry(departments: dict, values: dict, problems) -> dict:

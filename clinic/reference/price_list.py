@@ -159,21 +159,28 @@ def activate_service(session: Session, service_id: int) -> Service:
 
 
 def upsert_service_by_code(
-    session: Session, data: dict
+    session: Session, data: dict, written: list | None = None
 ) -> Literal["created", "updated", "unchanged"]:
     """Create the service with ``data["code"]``, or bring the existing one up to ``data``.
 
     ``data`` is a whole price-list entry (see :func:`validate_service_fields`); optional
     fields it leaves out keep their current values. Whether the service is active is not
     touched. Invalid data raises ValidationFailed, as :func:`create_service` does.
+    ``written``, when given, gets ``(before, after)`` of the service created (``before``
+    None) or changed, both as :func:`service_as_dict` has them.
     """
     values, errors = clean_service_fields(data)
     _raise_if_invalid_service(errors)
     existing = session.scalar(select(Service).where(Service.code == values["code"]))
     if existing is None:
-        create_service(session, data)
+        created = create_service(session, data)
+        if written is not None:
+            written.append((None, service_as_dict(created)))
         return "created"
+    before = service_as_dict(existing)
     changed = change(session, SERVICE, existing, _service_values(session, data, existing))
+    if changed and written is not None:
+        written.append((before, service_as_dict(existing)))
     return "updated" if changed else "unchanged"
 
 
@@ -190,7 +197,7 @@ _UPDATE_SERVICES = (
 
 
 def upsert_services_by_code(
-    session: Session, entries: list[dict]
+    session: Session, entries: list[dict], written: list | None = None
 ) -> list[Literal["created", "updated", "unchanged"] | DomainError]:
     """Each entry upserted as :func:`upsert_service_by_code` does it, in order, with the same
     outcomes, refusals (answered, not raised: the other entries are still written) and events,
@@ -199,6 +206,8 @@ def upsert_services_by_code(
 
     A code another transaction took meanwhile raises IntegrityError: the caller's savepoint
     rolls back the whole lot, which :func:`upsert_service_by_code` can then take one by one.
+    ``written``, when given, gets ``(position, before, after)`` of each service created
+    (``before`` None) or changed, both as :func:`service_as_dict` has them.
     """
     answers: list = [None] * len(entries)
     lot: dict[str, tuple[int, dict]] = {}
@@ -210,14 +219,16 @@ def upsert_services_by_code(
             answers[i] = exc
             continue
         if values["code"] in lot:  # the same code twice: the second sees the first written
-            _write_services(session, list(lot.values()), answers)
+            _write_services(session, list(lot.values()), answers, written)
             lot = {}
         lot[values["code"]] = (i, values)
-    _write_services(session, list(lot.values()), answers)
+    _write_services(session, list(lot.values()), answers, written)
     return answers
 
 
-def _write_services(session: Session, lot: list[tuple[int, dict]], answers: list) -> None:
+def _write_services(
+    session: Session, lot: list[tuple[int, dict]], answers: list, noted: list | None
+) -> None:
     """Entries of distinct codes written, their answers set at their positions."""
     if not lot:
         return
@@ -279,6 +290,10 @@ def _write_services(session: Session, lot: list[tuple[int, dict]], answers: list
         answers[i] = outcome
         event = reference_events.change_event(SERVICE.name, outcome)
         events.append((SERVICE.channel, event.name, SERVICE.as_dict(SimpleNamespace(**row))))
+        if noted is not None:
+            was = current.get(row["code"]) if outcome == "updated" else None
+            was = was and SERVICE.as_dict(SimpleNamespace(**was))
+            noted.append((i, was, events[-1][2]))
     record_events(session, events)
 
 
