@@ -7,6 +7,7 @@ import sys
 
 import click
 
+import clinic.models  # noqa: F401 - every table known (a user's doctor_id) before a flush
 from clinic.accounts import audit, users
 from clinic.accounts.permissions import ROLES
 from clinic.errors import DomainError
