@@ -129,6 +129,7 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_ssl: bool = False
+    smtp_cafile: str = ""  # PEM file of the CAs the server's certificate is checked against
     smtp_from: str = "clinic@localhost"
     smtp_timeout: int = 10
     # PostgreSQL connections each process keeps, and the most it opens at once: requests
@@ -137,8 +138,7 @@ class Settings:
     # Rows an import commits at a time (with its progress): smaller means finer resumption.
     import_batch_size: int = 200
     # Visits: a cancellation this close to the visit is flagged late; a visit moves at most
-    # this often; an unarrived visit is a no-show this long after its start; reminders go
-    # this long before it.
+    # this often; unarrived, a no-show this long after its start; reminders this long before.
     visits_late_cancel_hours: int = 24
     visits_max_moves: int = 3
     visits_no_show_grace_minutes: int = 30
@@ -171,8 +171,7 @@ class Settings:
     click_secret_key: str = ""
     # Standard Webhooks senders by name: {"acq": "whsec_..."}.
     webhook_secrets: dict = field(default_factory=dict)
-    # Per provider ("payme", "click", or a webhook sender's name): the networks it calls
-    # from; a provider not listed may call from anywhere.
+    # Per provider ("payme", "click", a webhook sender): the networks it calls from, or any.
     provider_allowed_ips: dict = field(default_factory=dict)
     provider_rate_limit: str = "600 per minute"
     # Printing (docs/printing.md): a job whose printer does not answer is tried again with
@@ -323,6 +322,7 @@ class Settings:
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),
             smtp_ssl=_bool(env, "CLINIC_SMTP_SSL", False),
+            smtp_cafile=env.get("CLINIC_SMTP_CAFILE", "").strip(),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
             smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
             import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),

@@ -43,12 +43,14 @@ def tls_context(tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(  # nosec B603 B607
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        + ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    context.certificate = cert  # the server's own: the CA file a clinic would name
     return context
 
 
@@ -98,6 +100,7 @@ def test_mail_goes_over_implicit_tls_with_the_login(request, settings, tls_conte
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_ssl=True,
+        smtp_cafile=str(tls_context.certificate),
         smtp_user="clinic@example.uz",
         smtp_password="mailbox-secret",
         smtp_timeout=5,
@@ -105,6 +108,25 @@ def test_mail_goes_over_implicit_tls_with_the_login(request, settings, tls_conte
     _senders(settings)[sender]("patient@example.uz")
     assert [e.rcpt_tos for e in box.envelopes] == [["patient@example.uz"]]
     assert box.logins == [(b"clinic@example.uz", b"mailbox-secret")]
+
+
+def test_a_server_whose_certificate_is_not_trusted_is_not_given_the_password(
+    request, settings, tls_context
+):
+    """Without the server's CA named (CLINIC_SMTP_CAFILE), its self-made certificate is not
+    taken: the connection fails before the login, and the password is never sent."""
+    box = Mailbox()
+    port = _serve(
+        request, box, ssl_context=tls_context, authenticator=box.authenticate,
+        auth_require_tls=False,
+    )  # fmt: skip
+    settings = dataclasses.replace(
+        settings, smtp_host="127.0.0.1", smtp_port=port, smtp_ssl=True,
+        smtp_user="clinic@example.uz", smtp_password="mailbox-secret", smtp_timeout=5,
+    )  # fmt: skip
+    with pytest.raises(ssl.SSLCertVerificationError):
+        send_mail(settings, _message(settings, "patient@example.uz"))
+    assert box.envelopes == [] and box.logins == []
 
 
 @pytest.mark.parametrize("sender", ["receipt", "visit notice", "report"])

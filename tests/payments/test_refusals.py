@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ssl
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -457,7 +458,9 @@ def test_no_smtp_server_means_no_e_mail_and_the_smtp_conversation_follows_the_se
         def __exit__(self, *exc):
             return False
 
-        def starttls(self):
+        def starttls(self, context=None):
+            # The server's certificate is checked, for its host name.
+            assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
             talk.append(("starttls",))
 
         def login(self, user, password):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from datetime import date, time, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -730,7 +731,9 @@ class _RecordingSMTP:
     def __exit__(self, *exc):
         self.calls.append(("quit",))
 
-    def starttls(self):
+    def starttls(self, context=None):
+        # The server's certificate is checked, for its host name.
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
         self.calls.append(("starttls",))
 
     def login(self, user, password):
