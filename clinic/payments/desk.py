@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id
 from clinic.errors import Conflict, Forbidden, ValidationFailed
-from clinic.payments import invoices, receipts
+from clinic.payments import invoices, receipts, webhooks
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
@@ -61,6 +61,14 @@ def _repeated_payment(session: Session, key: str, invoice_id, method: str, amoun
     if repeated.method != method or amount not in (None, repeated.amount):
         raise key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
     return repeated
+
+
+def credit_reported_first(session: Session, invoice_id) -> bool:
+    """Before the desk takes money for an invoice: a card payment its sender reported that no
+    worker has applied yet (one behind, or down) is credited now, so that the desk asks only
+    for what is still due. True when there was one: the caller commits it then, to be kept
+    whatever becomes of the desk's payment (refused as already paid, most often)."""
+    return bool(webhooks.apply_waiting_payments(session, invoice_id))
 
 
 def take_payment(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from clinic.base import iso, utcnow
 from clinic.errors import NotFound
-from clinic.payments import desk, invoice_once, invoices, shifts, subjects, webhooks
+from clinic.payments import desk, invoice_once, invoices, shifts, subjects
 from clinic.payments.models import Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
@@ -190,10 +190,8 @@ def pay(data, invoice_id: int):
     cashier's open shift (409 ``no_open_shift`` otherwise). 409 ``already_paid`` or ``held``
     when the invoice was paid or is being paid elsewhere."""
     session = db.session()
-    # A card payment its sender reported that no worker has applied yet (one behind, or
-    # down) is credited, and kept, first: the desk then asks only for what is still due.
-    if webhooks.apply_waiting_payments(session, invoice_id):
-        session.commit()
+    if desk.credit_reported_first(session, invoice_id):
+        session.commit()  # kept, whatever the desk's payment meets
     payment = desk.take_payment(
         session,
         invoice_id,
