@@ -12,6 +12,7 @@ from clinic.events import record_event
 from clinic.models import OutboxEvent, utcnow
 from clinic.runtime import Runtime
 from tests.conftest import make_settings
+from tests.races import wait_for
 
 
 def test_live_answers_without_dependencies(client):
@@ -52,6 +53,8 @@ def _ready_with_a_worker_on(client, celery_app, runtime, queues):
         celery_app, pool="threads", concurrency=1, perform_ping_check=False, queues=queues,
         loglevel="WARNING",
     ):  # fmt: skip
+        # Started is not yet listening for broadcasts: the probe asks once it answers one.
+        wait_for(lambda: celery_app.control.ping(timeout=0.5), what="the worker's answer")
         response = client.get("/health/ready")
     return response.status_code, response.get_json()["checks"]["worker"]
 
