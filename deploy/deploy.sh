@@ -4,7 +4,8 @@
 #   deploy/deploy.sh IMAGE       pull IMAGE, migrate, start web/worker/beat/flower on it, wait
 #                                for /health/ready; healthy: switch to it (the previous image is
 #                                kept for rollback); not started or not ready in time: start
-#                                the previous image again and exit 1
+#                                the previous image again and exit 1; a failed migration
+#                                exits 1 before anything is switched
 #   deploy/deploy.sh rollback    start the previous image again (after a bad release noticed later)
 #
 # Run in the directory holding docker-compose.yml and .env (or set DEPLOY_DIR); CI runs it
@@ -23,7 +24,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -106,7 +107,15 @@ image=$1
 log "pulling $image"
 compose_with "$image" pull "${services[@]}"
 log "migrating the database with $image"
-compose_with "$image" run --rm migrate
+if compose_with "$image" run --rm migrate; then
+    :
+else
+    status=$?
+    log "the migration with $image failed (exit $status): nothing was switched;" \
+        "${current:-the running release} keeps running. Its output is above; a migration" \
+        "that stopped half-way is rolled back by PostgreSQL with its transaction"
+    exit 1
+fi
 log "starting ${services[*]} on $image"
 # A release whose containers cannot even start fails its gate like one that never gets ready.
 if start "$image" && ready_within; then

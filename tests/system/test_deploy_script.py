@@ -23,6 +23,10 @@ if [[ "$1 $2" == "compose up" ]]; then
     printf '%s' "$CLINIC_IMAGE" >"$FAKE_DIR/running"
     [[ "$CLINIC_IMAGE" != *cannot-start* ]] || exit 1
 fi
+if [[ "$1 $2 $3 $4" == "compose run --rm migrate" && "$CLINIC_IMAGE" == *bad-migration* ]]; then
+    echo "alembic: relation already exists" >&2
+    exit 3
+fi
 """
 
 
@@ -116,6 +120,20 @@ def test_a_release_whose_containers_cannot_start_is_rolled_back_and_fails(host):
     result = deploy(host, "clinic:v2-cannot-start")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "rolling back to clinic:v1" in result.stdout
+    assert (directory / "running").read_text() == "clinic:v1"
+    assert state(directory, "current") == "clinic:v1"
+    assert "CLINIC_IMAGE=clinic:v1\n" in (directory / ".env").read_text()
+
+
+def test_a_failing_migration_stops_before_the_switch_and_says_the_release_runs_on(host):
+    directory, _ = host
+    assert deploy(host, "clinic:v1").returncode == 0
+    (directory / "calls").unlink()
+    result = deploy(host, "clinic:v2-bad-migration")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the migration with clinic:v2-bad-migration failed (exit 3)" in result.stdout
+    assert "clinic:v1 keeps running" in result.stdout
+    assert not any(" up " in call for call in calls(directory))
     assert (directory / "running").read_text() == "clinic:v1"
     assert state(directory, "current") == "clinic:v1"
     assert "CLINIC_IMAGE=clinic:v1\n" in (directory / ".env").read_text()
