@@ -12,11 +12,13 @@ import pytest
 
 from clinic.reference.patients import clinic_today
 from tests.conftest import ONE_BACKEND
+from tests.visits.conftest import clear_of_midnight
 
 
 @pytest.mark.parametrize("backend", [ONE_BACKEND])
 def test_a_period_after_today_is_refused_naming_its_first_day(client_as, runtime):
     manager = client_as("manager")
+    clear_of_midnight(runtime)  # "today" is the same day for the test and the server
     today = clinic_today(runtime.settings.tz)
     tomorrow, later = today + timedelta(days=1), today + timedelta(days=30)
     for report in ("revenue", "queue", "shifts", "reconciliation"):
