@@ -78,7 +78,21 @@ def connect(settings: Settings) -> smtplib.SMTP:
 
 
 def send(settings: Settings, message: EmailMessage) -> None:
-    """Send one message; raises OSError or SMTPException on failure (the caller retries)."""
+    """Send one message; raises OSError or SMTPException on failure (the caller retries).
+
+    Once the server has accepted the message it is sent: a goodbye that fails after it (QUIT
+    answered with anything but 221, the connection dropped or timing out as it closes) is no
+    failure, or the caller would send the same message again."""
     _ascii_domains(message)
-    with connect(settings) as smtp:
+    smtp = connect(settings)
+    try:
         smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        smtp.close()

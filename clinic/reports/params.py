@@ -37,6 +37,9 @@ GROUPINGS = {
 CLINIC_ONLY = ("shifts", "reconciliation")
 # Reports that take no department or doctor filter.
 UNFILTERED = ("shifts", "reconciliation")
+# Reports of what is written as it happens (payments, tickets, shifts): a period that starts
+# after today holds nothing of theirs. Visits are booked ahead: next week's are a report.
+PAST_ONLY = ("revenue", "queue", "shifts", "reconciliation")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def parse_params(
     *,
     with_period: bool = True,
     refused: dict[str, list[tuple[str, str]]] | None = None,
+    today: date | None = None,
 ) -> ReportParams:
     """Validated parameters, scoped to who asks: a doctor's report is always his own.
 
@@ -118,7 +122,9 @@ def parse_params(
     (clinic/reports/refusals.py), or Forbidden for a report a doctor may not see. Without
     ``with_period`` (a subscription) the period is left to the delivery. ``refused``: the
     caller's other fields found wrong already (the formats, a subscription's address), named
-    in the same refusal, so every field wrong is told at once.
+    in the same refusal, so every field wrong is told at once. ``today``: the clinic's day
+    now; a period of a ``PAST_ONLY`` report that starts after it is refused (a year mistyped
+    would give a report of zeros, read as a period without revenue).
     """
     reasons: dict[str, list[tuple[str, str]]] = dict(refused or {})
     report = data.get("report")
@@ -140,6 +146,10 @@ def parse_params(
     if with_period:
         start = _date(data.get("start"), "start", reasons)
         end = _date(data.get("end"), "end", reasons)
+        if start and today is not None and report in PAST_ONLY and start > today:
+            reasons["start"] = [
+                (R.PERIOD_IN_FUTURE, f"The period starts after today ({today.isoformat()}).")
+            ]
         if start and end:
             if end < start:
                 reasons["end"] = [(R.PERIOD_REVERSED, "The period ends before it starts.")]

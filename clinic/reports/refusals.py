@@ -15,6 +15,8 @@ END_FORMAT = "end_format"
 DAY_OUT_OF_RANGE = "day_out_of_range"
 PERIOD_REVERSED = "period_reversed"
 PERIOD_TOO_LONG = "period_too_long"
+# A period that starts after today, of a report whose figures are written as they happen.
+PERIOD_IN_FUTURE = "period_in_future"
 NOT_AN_ID = "not_an_id"
 NOT_FILTERED = "not_filtered"
 UNKNOWN_DEPARTMENT = "unknown_department"
@@ -39,6 +41,7 @@ CODES = frozenset(
         DAY_OUT_OF_RANGE,
         PERIOD_REVERSED,
         PERIOD_TOO_LONG,
+        PERIOD_IN_FUTURE,
         NOT_AN_ID,
         NOT_FILTERED,
         UNKNOWN_DEPARTMENT,

@@ -27,13 +27,18 @@ from clinic.visits.models import Visit
 
 def visits_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
     earlier = aliased(Visit)
-    # New: the patient's first visit that was not cancelled; every later one is a follow-up.
-    # Each patient of the period's first such visit is looked up once (an index range per
-    # patient), not once per visit.
+    # New: the patient's first visit that was not cancelled and that he came to; every later
+    # one is a follow-up. An appointment he missed is no visit of his: the patient who did
+    # not come to his first one is still new when he first comes. Each patient of the
+    # period's first such visit is looked up once (an index range per patient), not once per
+    # visit.
     patients = select(Visit.patient_id).where(within(Visit.starts_at, lo, hi))
     firsts = (
         select(earlier.patient_id.label("patient_id"), func.min(earlier.starts_at).label("first"))
-        .where(earlier.status != VisitStatus.CANCELLED, earlier.patient_id.in_(patients))
+        .where(
+            earlier.status.not_in((VisitStatus.CANCELLED, VisitStatus.NO_SHOW)),
+            earlier.patient_id.in_(patients),
+        )
         .group_by(earlier.patient_id)
         .subquery()
     )

@@ -83,7 +83,7 @@ def test_visit_figures_new_against_follow_up_and_the_rates(runtime, day):
     }
     assert rows(runtime, params("visits", "day", DAY, NEXT)) == [
         ("2026-03-10", 4, 1, 1, 1, 1, 2, 2, 25.0, 25.0),
-        ("2026-03-11", 1, 0, 0, 0, 0, 0, 1, 0.0, 0.0),
+        ("2026-03-11", 1, 0, 0, 0, 0, 1, 0, 0.0, 0.0),
     ]
 
 
@@ -113,7 +113,7 @@ def test_a_report_by_day_lists_every_day_of_the_period_with_zeros_where_nothing_
         "2026-03-01": (1, 1, 0, 0, 0, 1, 0, 0.0, 0.0),
         **{f"2026-03-{d:02d}": nothing for d in range(2, 10)},
         "2026-03-10": (4, 1, 1, 1, 1, 2, 2, 25.0, 25.0),
-        "2026-03-11": (1, 0, 0, 0, 0, 0, 1, 0.0, 0.0),
+        "2026-03-11": (1, 0, 0, 0, 0, 1, 0, 0.0, 0.0),
         "2026-03-12": nothing,
     }
     # A day's report of a day with nothing in it is that day, with zeros; a filter keeps

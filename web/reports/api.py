@@ -11,6 +11,7 @@ from flask import Response
 
 from clinic import jobs
 from clinic.errors import Forbidden
+from clinic.reference.patients import clinic_today
 from clinic.reports import building, dashboard, subscriptions
 from clinic.reports.params import parse_params
 from web import db
@@ -34,7 +35,8 @@ def start(data: dict) -> dict:
     session = db.session()
     staff, username = _staff_and_name()
     formats_refused = building.format_reasons(data.get("formats"))
-    params = parse_params(session, data, staff, refused=formats_refused)
+    today = clinic_today(db.runtime().settings.tz)
+    params = parse_params(session, data, staff, refused=formats_refused, today=today)
     formats = building.parse_formats(data.get("formats"))
     job = building.start_report(session, params, formats, created_by=username)
     db.enqueue_after_commit(session, building.TASK_NAME, queue=building.QUEUE, job_id=job.id)

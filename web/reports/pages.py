@@ -38,6 +38,7 @@ def refusal_texts() -> dict[str, str]:
         R.DAY_OUT_OF_RANGE: _("A day from %(first)s to %(last)s.", first=FIRST_DAY, last=LAST_DAY),
         R.PERIOD_REVERSED: _("The period ends before it starts."),
         R.PERIOD_TOO_LONG: _("A report covers at most %(n)s days.", n=MAX_DAYS),
+        R.PERIOD_IN_FUTURE: _("The period starts after today: nothing is recorded for it yet."),
         R.NOT_AN_ID: _("Choose the department and the doctor from the lists."),
         R.NOT_FILTERED: _("This report is not filtered by department or doctor."),
         R.UNKNOWN_DEPARTMENT: _("Choose a department from the list."),
