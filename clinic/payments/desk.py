@@ -64,10 +64,13 @@ def _repeated_payment(session: Session, key: str, invoice_id, method: str, amoun
 
 
 def credit_reported_first(session: Session, invoice_id) -> bool:
-    """Before the desk takes money for an invoice: a card payment its sender reported that no
-    worker has applied yet (one behind, or down) is credited now, so that the desk asks only
-    for what is still due. True when there was one: the caller commits it then, to be kept
-    whatever becomes of the desk's payment (refused as already paid, most often)."""
+    """Before the desk takes money for an invoice, gives part of it back, cancels it or
+    discounts it: a card payment its sender reported that no worker has applied yet (one
+    behind, or down) is credited now, so that the desk asks only for what is still due and
+    never cancels or changes an invoice the patient has paid (the payment would be refused
+    later, for an amount no longer due or an invoice cancelled). True when there was one: the
+    caller commits it then, to be kept whatever becomes of the desk's request (refused as
+    already paid, most often)."""
     return bool(webhooks.apply_waiting_payments(session, invoice_id))
 
 
