@@ -41,6 +41,8 @@ def _at_once(call) -> list:
 
 
 def test_one_webhook_delivered_eight_times_at_once_is_stored_and_applied_once(runtime, live_server):
+    from tasks.payments_providers import apply_webhook_event
+
     invoice_id = make_invoice(runtime, (PRICE,))
     data = {"invoice_id": str(invoice_id), "amount": PRICE, "reference": "acq-race"}
     body = json.dumps({"type": "payment.succeeded", "data": data})
