@@ -64,10 +64,13 @@ def _repeated_payment(session: Session, key: str, invoice_id, method: str, amoun
 
 
 def credit_reported_first(session: Session, invoice_id) -> bool:
-    """Before the desk takes money for an invoice: a card payment its sender reported that no
-    worker has applied yet (one behind, or down) is credited now, so that the desk asks only
-    for what is still due. True when there was one: the caller commits it then, to be kept
-    whatever becomes of the desk's payment (refused as already paid, most often)."""
+    """Before the desk takes money for an invoice, gives part of it back, cancels it or
+    discounts it: a card payment its sender reported that no worker has applied yet (one
+    behind, or down) is credited now, so that the desk asks only for what is still due and
+    never cancels or changes an invoice the patient has paid (the payment would be refused
+    later, for an amount no longer due or an invoice cancelled). True when there was one: the
+    caller commits it then, to be kept whatever becomes of the desk's request (refused as
+    already paid, most often)."""
     return bool(webhooks.apply_waiting_payments(session, invoice_id))
 
 
@@ -153,7 +156,7 @@ def refund_at_desk(
     if idempotency_key is not None:
         key = f"{DESK_PROVIDER}:{cashier_id}:{checked_key(idempotency_key)}"
         # A repeat of a refund given is answered with it, whatever became of the shift since.
-        repeated = _repeated_refund(session, key, invoice_id, amount)
+        repeated = _repeated_refund(session, key, invoice_id, amount, payment_id, method)
         if repeated is not None:
             return repeated
     # The shift before the invoice, in the order a payment takes them (no deadlock).
@@ -161,7 +164,7 @@ def refund_at_desk(
     invoice = invoices.lock_invoice(session, invoice_id)
     if key is not None:
         # Under the invoice's lock: a request racing this one waits, then finds this refund.
-        repeated = _repeated_refund(session, key, invoice.id, amount)
+        repeated = _repeated_refund(session, key, invoice.id, amount, payment_id, method)
         if repeated is not None:
             return repeated
     if payment_id is not None:
@@ -247,14 +250,20 @@ def _desk_payment_to_refund(
         ) from None
 
 
-def _repeated_refund(session: Session, key: str, invoice_id, amount):
+def _repeated_refund(session: Session, key: str, invoice_id, amount, payment_id, method):
     repeated = session.scalar(select(Refund).where(Refund.provider_ref == key).limit(1))
     if repeated is None:
         return None
     if repeated.invoice_id != invoice_id:
         raise Conflict("that idempotency key refunded another invoice", code="ref_used")
-    if amount != repeated.amount:
-        raise key_reused(f"a refund of {repeated.amount} tiyin")
+    # Given back another way (cash rather than card, from another payment) is another refund.
+    paid_by = session.scalar(select(Payment.method).where(Payment.id == repeated.payment_id))
+    if (
+        amount != repeated.amount
+        or payment_id not in (None, repeated.payment_id)
+        or method not in (None, paid_by)
+    ):
+        raise key_reused(f"a refund of {repeated.amount} tiyin from payment {repeated.payment_id}")
     return repeated
 
 

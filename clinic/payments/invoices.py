@@ -178,6 +178,8 @@ def replace_lines(session: Session, invoice: Invoice, lines: list[dict], *, acto
     invoice.subtotal = subtotal
     invoice.total = subtotal - invoice.discount
     session.flush()
+    if invoice.total == 0:  # free services, or as much as the discount: settled, as above
+        _settle(session, invoice, actor=actor, now=utcnow())
     _changed(session, invoice, "lines")
     return invoice
 

@@ -70,3 +70,58 @@ def test_a_reported_payment_the_money_rules_refuse_does_not_stop_the_desk(
         assert s.scalars(select(Payment.method)).all() == ["cash"]
         # Left for reconciliation, with its reason.
         assert s.scalar(select(WebhookEvent.status)) == "rejected"
+
+
+def test_an_invoice_paid_by_card_meanwhile_is_not_cancelled_nor_discounted_at_the_desk(
+    runtime, client_as, anon_client
+):
+    """The patient paid from his phone while the workers were behind: the cashier who cancels
+    the invoice, or the manager who discounts it, is told it is paid, and the card payment is
+    credited, not left rejected for reconciliation with the invoice cancelled."""
+    cashier, manager = client_as("cashier"), client_as("manager")
+    cancelled_id, discounted_id = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    report_card_payment(anon_client, cancelled_id)
+    report_card_payment(anon_client, discounted_id)
+
+    cancel = cashier.post(f"/api/v1/payments/invoices/{cancelled_id}/cancel")
+    discount = manager.post(
+        f"/api/v1/payments/invoices/{discounted_id}/discount",
+        json={"amount": PRICE // 10, "reason": "ветеран"},
+    )
+    for answer in (cancel, discount):
+        assert answer.status_code == 409, answer.get_json()
+        assert answer.get_json()["code"] == "not_open"
+    with runtime.db.session() as s:
+        for invoice_id in (cancelled_id, discounted_id):
+            invoice = s.get(Invoice, invoice_id)
+            assert (invoice.status, invoice.paid_amount, invoice.discount) == ("paid", PRICE, 0)
+        assert s.scalars(select(WebhookEvent.status)).all() == ["applied", "applied"]
+        assert s.scalars(select(Payment.method)).all() == ["acq", "acq"]
+
+
+def test_a_part_given_back_while_a_card_payment_of_the_rest_waits_leaves_both_counted(
+    runtime, client_as, anon_client
+):
+    """Part paid in cash, the rest by card from the phone (reported, not applied yet); the
+    cash part given back then is given back from a paid invoice: the card payment of the rest
+    is credited first instead of being refused for an amount no longer due."""
+    cashier = client_as("cashier")
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    invoice_id = make_invoice(runtime, (PRICE,))
+    cash = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/pay",
+        json={"method": "cash", "amount": PRICE // 5, "idempotency_key": "k-part-0001"},
+    )
+    assert cash.status_code == 201, cash.get_json()
+    report_card_payment(anon_client, invoice_id, amount=PRICE - PRICE // 5)
+
+    given = cashier.post(
+        f"/api/v1/payments/invoices/{invoice_id}/refunds",
+        json={"amount": PRICE // 5, "reason": "передумал", "method": "cash"},
+    )
+    assert given.status_code == 201, given.get_json()
+    assert given.get_json()["invoice"]["status"] == "partly_refunded"
+    with runtime.db.session() as s:
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.paid_amount, invoice.refunded_amount) == (PRICE, PRICE // 5)
+        assert s.scalar(select(WebhookEvent.status)) == "applied"

@@ -393,3 +393,19 @@ def test_the_desk_is_told_a_free_or_fully_discounted_invoice_is_paid_not_open(ru
     # The state each change commits, before any paid effect runs: no open row with 0 due.
     assert told[("invoice.created", free)] == "paid"
     assert told[("invoice.changed", discounted)] == "paid"
+
+
+def test_lines_corrected_to_free_services_settle_the_invoice_as_a_discount_does(runtime):
+    invoice_id = make_invoice(runtime, [25_000_00])
+    with runtime.db.transaction() as s:
+        free = make_service(s, 0)
+        invoices.replace_lines(
+            s, invoices.get_invoice(s, invoice_id), [{"service_id": free}], actor="c"
+        )
+    with runtime.db.session() as s:
+        invoice = s.get(Invoice, invoice_id)
+        assert (invoice.total, invoice.status, invoice.paid_at is not None) == (0, "paid", True)
+        told = s.scalars(
+            select(OutboxEvent.data).where(OutboxEvent.type == "invoice.changed")
+        ).all()
+    assert [e["invoice"]["status"] for e in told if e["change"] == "lines"] == ["paid"]

@@ -149,6 +149,8 @@ def get_invoice(invoice_id: int):
 def set_discount(data, invoice_id: int):
     """A discount with its reason, before anything is paid (409 ``lines_frozen`` after)."""
     session = db.session()
+    if desk.credit_reported_first(session, invoice_id):
+        session.commit()  # paid meanwhile by card: kept, and the discount refused
     invoice = invoices.set_discount(
         session,
         invoices.get_invoice(session, invoice_id),
@@ -168,6 +170,8 @@ def set_discount(data, invoice_id: int):
 def cancel_invoice(invoice_id: int):
     """Cancel an invoice nothing was paid of."""
     session = db.session()
+    if desk.credit_reported_first(session, invoice_id):
+        session.commit()  # paid meanwhile by card: kept, and the cancel refused
     invoice = invoices.cancel_invoice(
         session, invoices.get_invoice(session, invoice_id), actor=_actor()
     )
@@ -223,6 +227,8 @@ def refund(data, invoice_id: int):
     ``payments.refund_large`` (403 ``approval_required``); the same ``idempotency_key``
     again gives back once."""
     session = db.session()
+    if desk.credit_reported_first(session, invoice_id):
+        session.commit()  # the rest paid meanwhile by card: what is given back is of a paid invoice
     identity = _identity()
     made = desk.refund_at_desk(
         session,
