@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import itertools
 import os
-import threading
 import uuid
 from pathlib import Path
 
@@ -389,16 +388,12 @@ def worker(celery_app, runtime):
 
 @pytest.fixture
 def live_server(app):
-    """The app served over real HTTP and WebSocket (werkzeug, threaded) on a free port."""
-    from werkzeug.serving import make_server
+    """The app served over real HTTP and WebSocket (tests/live_server.py) on a free port."""
+    from tests.live_server import LiveServer
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    server = LiveServer(app).start()
+    yield server.url
+    server.stop()
 
 
 class RedisServer:
