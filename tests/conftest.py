@@ -25,6 +25,8 @@ from clinic.models import Base
 from clinic.runtime import Runtime
 from clinic.settings import Settings
 
+# Fixtures kept in modules of their own (app_role: the application's database role).
+pytest_plugins = ["tests.dbroles"]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 BACKENDS = [
