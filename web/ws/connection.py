@@ -152,9 +152,14 @@ class Connection:
         except (ConnectionClosed, OSError) as exc:  # the socket broke: this client is gone
             log.info("WebSocket sender stopped: %s", exc)
             self._drop()
-        except Exception:  # the server's own failure (a snapshot the database failed)
-            log.exception("a WebSocket's sender failed; closing it with %s", SERVER_ERROR)
+        except Exception as exc:
             self._drop()
+            if not getattr(self.ws, "connected", True):
+                # Closed under a write (its close frame read meanwhile): the client is gone.
+                log.info("WebSocket sender stopped: %s", exc)
+                return
+            # The server's own failure (a snapshot the database failed): not a normal end.
+            log.exception("a WebSocket's sender failed; closing it with %s", SERVER_ERROR)
             self.close_code = SERVER_ERROR
             self._close_socket(SERVER_ERROR, "server error")
 
