@@ -161,6 +161,7 @@ DEMO_USERS = [
     ("doctor", "doctor", DOCTORS[0][0]),
     ("manager", "manager", "Менеджер"),
     ("display", "display", "Табло в холле"),
+    ("kiosk", "kiosk", "Киоск в холле"),
 ]
 
 

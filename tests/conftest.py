@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import itertools
 import os
-import threading
 import uuid
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from clinic.models import Base
 from clinic.runtime import Runtime
 from clinic.settings import Settings
 
+# Fixtures kept in modules of their own (app_role: the application's database role).
+pytest_plugins = ["tests.dbroles"]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 BACKENDS = [
@@ -389,16 +390,12 @@ def worker(celery_app, runtime):
 
 @pytest.fixture
 def live_server(app):
-    """The app served over real HTTP and WebSocket (werkzeug, threaded) on a free port."""
-    from werkzeug.serving import make_server
+    """The app served over real HTTP and WebSocket (tests/live_server.py) on a free port."""
+    from tests.live_server import LiveServer
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    server = LiveServer(app).start()
+    yield server.url
+    server.stop()
 
 
 class RedisServer:

@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, str] = {
     "queue.issue": "Issue queue tickets",
     "queue.call": "Call, serve, postpone and transfer tickets",
     "queue.manage": "Configure queues",
+    "queue.kiosk": "Issue plain tickets at the self-service kiosk and print them",
     "board.view": "Show a display board",
     "visits.read": "See the schedule and visits",
     "visits.book": "Book visits",
@@ -48,6 +49,7 @@ ROLES: dict[str, frozenset[str]] = {
             "jobs.read",
             "queue.read",
             "queue.issue",
+            "queue.kiosk",
             "visits.read",
             "visits.book",
             "visits.reschedule",
@@ -92,6 +94,9 @@ ROLES: dict[str, frozenset[str]] = {
         }
     ),
     "display": frozenset({"board.view"}),
+    # A kiosk stands in the hall with its session open to whoever walks up: it issues plain
+    # tickets and prints them, and finds no patient and reads no queue's list.
+    "kiosk": frozenset({"queue.kiosk"}),
 }
 
 

@@ -10,13 +10,14 @@ a phone) is open to every queue reader.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import Staff
 from clinic.base import is_id
 from clinic.errors import Forbidden, ValidationFailed
 from clinic.queue import admin as queue_admin
-from clinic.queue.models import Queue
+from clinic.queue.models import Queue, Ticket, TicketEvent, TicketSource, TicketStatus
 from clinic.reference.models import Doctor, Room
 
 NOT_YOURS = "this is not one of your queues"
@@ -67,8 +68,26 @@ def may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> bool:
 
 
 def may_read_board(actor: Staff) -> bool:
-    """A board's numbers and rooms: display screens and every queue reader."""
-    return actor.can("board.view") or actor.can("queue.read")
+    """A board's numbers and rooms: display screens, kiosks (how many wait) and every queue
+    reader."""
+    return actor.can("board.view") or actor.can("queue.read") or actor.can("queue.kiosk")
+
+
+def may_print_at_kiosk(session: Session, ticket: Ticket, username: str) -> bool:
+    """A kiosk prints a ticket it issued itself, while the ticket waits: the printed ticket
+    carries the patient's own page, which no one else's touch at the kiosk may fetch."""
+    first = session.scalar(
+        select(TicketEvent.actor)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id)
+        .limit(1)
+    )
+    return (
+        ticket.source == TicketSource.KIOSK
+        and ticket.status == TicketStatus.WAITING
+        and bool(username)
+        and first == username
+    )
 
 
 def check_may_read_queue(session: Session, actor: Staff, queue: Queue) -> None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -12,16 +10,6 @@ from sqlalchemy.exc import DBAPIError
 from tests.conftest import PASSWORD, ClinicClient, _create_user, make_settings
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-
-# The grants of docs/security.md: data rights only, none to change or empty the audit log.
-APP_ROLE_GRANTS = """
-CREATE ROLE {role} LOGIN;
-GRANT CONNECT ON DATABASE {database} TO {role};
-GRANT USAGE ON SCHEMA public TO {role};
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role};
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
-"""
 
 FORBIDDEN = [
     "TRUNCATE audit_log",
@@ -43,23 +31,6 @@ def test_truncate_is_refused_even_to_the_tables_owner(client, runtime):
             s.execute(text("TRUNCATE audit_log"))
     with runtime.db.session() as s:
         assert s.scalar(text("SELECT count(*) FROM audit_log")) >= 1
-
-
-@pytest.fixture
-def app_role(runtime):
-    """A login role with data rights only; the migration role keeps owning every table."""
-    role = f"clinic_app_{uuid.uuid4().hex[:8]}"
-    url = runtime.db.engine.url
-    with runtime.db.engine.begin() as conn:
-        conn.execute(text(APP_ROLE_GRANTS.format(role=role, database=f'"{url.database}"')))
-    yield role, url.set(username=role, password=None).render_as_string(hide_password=False)
-    with runtime.db.engine.begin() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
-            {"r": role},
-        )
-        conn.execute(text(f"DROP OWNED BY {role}"))
-        conn.execute(text(f"DROP ROLE {role}"))
 
 
 def test_the_application_role_runs_the_clinic_but_cannot_touch_the_audit_rules(

@@ -299,3 +299,30 @@ def test_a_request_answered_after_the_sign_out_does_not_bring_the_ended_session_
         under_way["seen"] = True
         interface.save_session(app, under_way, app.response_class())
     assert anon_client.get("/api/v1/me").get_json()["username"] == "malika"
+
+
+@pytest.mark.parametrize("door", ["form", "json"])
+def test_a_csrf_token_from_before_the_sign_in_forges_nothing_after_it(anon_client, make_user, door):
+    """Whoever read a browser's CSRF token before its user signed in (a page left open at a
+    shared desk, a token planted with a session) cannot send changes in his name: the signed-in
+    session has a token of its own."""
+    make_user("registrar", username="feruza")
+    before = anon_client.get("/api/v1/session/csrf").get_json()["csrf_token"]
+    if door == "form":
+        signed = anon_client.post(
+            "/login", data={"username": "feruza", "password": PASSWORD, "csrf_token": before}
+        )
+        assert signed.status_code == 302
+    else:
+        signed = _json_sign_in(anon_client, "feruza", PASSWORD)
+        assert signed.status_code == 200
+        assert signed.get_json()["csrf_token"] != before
+    forged = anon_client.post(
+        "/api/v1/tokens", json={"name": "planted"}, headers={"X-CSRFToken": before}
+    )
+    assert forged.status_code == 400
+    assert anon_client.get("/api/v1/tokens").get_json() == []
+    after = anon_client.get("/api/v1/me").get_json()["csrf_token"]
+    assert after != before
+    made = anon_client.post("/api/v1/tokens", json={"name": "mine"}, headers={"X-CSRFToken": after})
+    assert made.status_code == 201

@@ -336,7 +336,7 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
 
 
 def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime, queue_hall, staff):
-    kiosk = staff("kiosk-hall", "registrar", viewport={"width": 1080, "height": 1920})
+    kiosk = staff("kiosk-hall", "kiosk", viewport={"width": 1080, "height": 1920})
     kiosk.goto(f"{live_server}/kiosk?lang=ru")
     wait_live(kiosk)
     button = kiosk.locator(f".kiosk__button[data-queue-id='{queue_hall['queue']}']")
@@ -348,7 +348,8 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     assert kiosk.inner_text("#kiosk-queue") == "Кардиология"
     ticket = ticket_by_code(runtime, "K-001")
     assert ticket.source == "kiosk"
-    printing.value.wait_for_url(f"**/ticket/{ticket.id}/print")
+    printing.value.wait_for_url(f"**/kiosk/ticket/{ticket.id}/print")
+    printing.value.wait_for_selector("#ticket-print[data-code='K-001']")
     button.locator("[data-waiting]:text-is('1')").wait_for()
     kiosk.click("#kiosk-done")
     assert kiosk.is_hidden("#kiosk-result")
@@ -358,7 +359,7 @@ def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
     live_server, runtime, queue_hall, staff
 ):
     """A patient touching a queue that has closed for the day reads why in the kiosk's
-    language, not the API's English."""
+    language, not the API's English. (A kiosk set up as a registrar, before the kiosk role.)"""
     closed = another_queue(runtime, "lab", "L", closes_at=time(0, 0))
     kiosk = staff("kiosk-late", "registrar", viewport={"width": 1080, "height": 1920})
     kiosk.goto(f"{live_server}/kiosk?lang=ru")

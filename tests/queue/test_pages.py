@@ -30,7 +30,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 # page -> the roles that may open it (every other role is refused)
 PAGES = {
     "/queue/desk": {"admin", "registrar"},
-    "/kiosk": {"admin", "registrar"},
+    "/kiosk": {"admin", "registrar", "kiosk"},
     "/queue/doctor": {"admin", "doctor"},
     "/board/{board}": {"admin"},  # a display pairs the screen first: see below
     "/ticket/{ticket}/print": {"admin", "registrar"},
@@ -269,6 +269,7 @@ def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime)
         "doctor",
         "manager",
         "display",
+        "kiosk",
     }
     assert all(login["password"] == DEMO_PASSWORD for login in logins)
     with runtime.db.session() as s:
@@ -295,6 +296,9 @@ def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime)
     paired = display.get(f"/board/{board.id}", headers=HTML)
     assert paired.status_code == 303 and paired.headers["Location"] == f"/board/{board.id}"
     assert display.get(f"/board/{board.id}", headers=HTML).status_code == 200
+    kiosk = app.test_client()
+    kiosk.sign_in("kiosk", DEMO_PASSWORD)
+    assert kiosk.get("/", headers=HTML).headers["Location"].endswith("/kiosk")
 
 
 def test_demo_users_are_made_only_into_an_empty_users_table(client, runtime):

@@ -192,3 +192,19 @@ def test_a_queue_given_to_another_doctor_leaves_the_first_doctors_screen_at_once
     assert got[-1] == {"op": "revoked", "channel": f"queue:{own_queue}"}
     taker = WSClient(live_server, token=second_token)
     assert taker.subscribe(f"queue:{own_queue}")[-1]["op"] == "subscribed"
+
+
+def test_a_lock_closes_the_sockets_of_the_accounts_tokens(
+    live_server, runtime, anon_client, make_user
+):
+    """A locked account's tokens stop at once (docs/security.md), their sockets with them."""
+    user_id, token = _user_with_token(runtime, make_user, "registrar")
+    with runtime.db.session() as s:
+        username = users.get_user(s, user_id).username
+    by_token = WSClient(live_server, token=token)
+    by_token.subscribe("job:locked")
+    for _ in range(users.LOCK_AFTER_FAILURES):
+        anon_client.post(
+            "/api/v1/session", json={"username": username, "password": "wrong-guess-1"}
+        )
+    assert by_token.wait_closed(timeout=5) == POLICY

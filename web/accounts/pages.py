@@ -69,6 +69,7 @@ def _role_names() -> dict[str, str]:
         "cashier": _("Cashier"),
         "display": _("Display board"),
         "doctor": _("Doctor"),
+        "kiosk": _("Kiosk"),
         "manager": _("Manager"),
         "registrar": _("Registrar"),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
 from flask import session as http_session
 from flask import url_for
 from flask_babel import gettext as _
@@ -36,6 +36,14 @@ FAILED = "Wrong username or password, or the account is temporarily locked."
 def _regenerate_session() -> None:
     """A new session id at every sign-in and sign-out (no session fixation)."""
     current_app.session_interface.regenerate(http_session)
+
+
+def _new_csrf_token() -> None:
+    """The signed-in session gets a CSRF token of its own: one read before the sign-in (on a
+    page left open at a shared desk, or planted with a session) forges nothing after it."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    http_session.pop(field, None)
+    g.pop(field, None)  # the request's cached copy, or generate_csrf would hand it out again
 
 
 def attempt_sign_in(username: str, password: str) -> Identity | None:
@@ -66,6 +74,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     identity = Identity.of(user, "session")
     login_user(identity)
     _regenerate_session()
+    _new_csrf_token()
     devices.remember(user.username)
     return identity
 

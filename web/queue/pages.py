@@ -202,30 +202,17 @@ def desk():
     )
 
 
-@bp.get("/kiosk")
-@requires("queue.issue")
-def kiosk():
-    """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
-    session = db.session()
-    language = current_language()
-    listed = queue_admin.list_queues(session)
-    names = queue_names(listed, language)
-    queues = [_queue_card(session, queue, language, names) for queue in listed]
-    texts = {**_common_texts(), "refusals": _issue_refusals()}
-    return render_template(
-        "queue/kiosk.html",
-        queues=queues,
-        config={**ticket_printing(session, listed), "texts": texts},
-    )
-
-
 @bp.get("/ticket/<int:ticket_id>/print")
 @requires("queue.issue")
 def print_ticket(ticket_id: int):
     """A ticket to print: number, queue, department, time, and a QR code of the patient's
     own page. The page asks the browser to print itself."""
     session = db.session()
-    ticket = q.get_ticket(session, ticket_id)
+    return printed_ticket(session, q.get_ticket(session, ticket_id))
+
+
+def printed_ticket(session, ticket):
+    """The printable page of ``ticket`` (the desk's and the kiosk's)."""
     language = current_language()
     # The patient's phone opens it from anywhere: the clinic's public address, as on the
     # thermal ticket, not the one the desk reached the server at (often the clinic's LAN).

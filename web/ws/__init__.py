@@ -13,7 +13,7 @@ from web.db import close_session
 from web.errors import problem
 from web.permissions import public
 from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
-from web.ws.connection import POLICY_CLOSE, Connection
+from web.ws.connection import POLICY_CLOSE, SERVER_ERROR, Connection
 from web.ws.hub import get_hub
 from web.ws.stopping import GOING_AWAY, stopping
 
@@ -88,8 +88,14 @@ def websocket(ws):
     # hold that transaction (and its pooled connection, or SQLite's lock) meanwhile.
     close_session()
     runtime = current_app.extensions["clinic"]
-    with runtime.db.session() as session:
-        identity = authenticate(request, session)
+    try:
+        with runtime.db.session() as session:
+            identity = authenticate(request, session)
+    except Exception:
+        # The socket is open already: an HTTP error page would be written into it.
+        log.exception("a WebSocket could not read its credentials; closing it with 1011")
+        ws.close(reason=SERVER_ERROR, message="server error")
+        return
     hub = current_hub()
     conn = Connection(ws, hub, identity, credential_of(request, identity))
     if identity is None:
@@ -114,6 +120,9 @@ def websocket(ws):
             _handle(conn, raw)
     except ConnectionClosed:
         pass
+    except Exception:  # the server's own failure (the database refused a read): not a 1000
+        log.exception("a WebSocket failed; closing it with %s", SERVER_ERROR)
+        conn.shutdown(SERVER_ERROR, "server error")
     finally:
         conn.shutdown()
         conn.wait_closed(2.0)

@@ -15,6 +15,8 @@ import queue
 import socket
 import threading
 
+from simple_websocket import ConnectionClosed
+
 from web.ws.access import may_read, recheck, view_of
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 SEND_QUEUE_SIZE = 1000
 SLOW_CLIENT_CLOSE = 1013  # "try again later": the client fell too far behind
 POLICY_CLOSE = 1008
+# The server met an error (the database failed a read): the client retries, as after any
+# close but 1008, and tells this from a normal end (1000).
+SERVER_ERROR = 1011
 
 
 class Connection:
@@ -144,11 +149,24 @@ class Connection:
                     self.last_sent.pop(a, None)
                 elif kind == "raw":
                     self._write(a)
-        except Exception as exc:  # the socket broke: this client is gone
+        except (ConnectionClosed, OSError) as exc:  # the socket broke: this client is gone
             log.info("WebSocket sender stopped: %s", exc)
-            self.alive = False
-            self.hub.remove_all(self)
-            self.hub.detach(self)
+            self._drop()
+        except Exception as exc:
+            self._drop()
+            if not getattr(self.ws, "connected", True):
+                # Closed under a write (its close frame read meanwhile): the client is gone.
+                log.info("WebSocket sender stopped: %s", exc)
+                return
+            # The server's own failure (a snapshot the database failed): not a normal end.
+            log.exception("a WebSocket's sender failed; closing it with %s", SERVER_ERROR)
+            self.close_code = SERVER_ERROR
+            self._close_socket(SERVER_ERROR, "server error")
+
+    def _drop(self) -> None:
+        self.alive = False
+        self.hub.remove_all(self)
+        self.hub.detach(self)
 
     def _write(self, message: dict) -> None:
         self.ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))

@@ -59,7 +59,7 @@
     // The person before's number goes: refused, this touch would seem to have issued it.
     done();
     var queueId = button.getAttribute("data-queue-id");
-    Q.issueAndPrint(button.getAttribute("data-issue-url"), { source: "kiosk" }, config, queueId)
+    Q.issueAndPrint(button.getAttribute("data-issue-url"), {}, config, queueId)
       .then(
         function (answer) {
           if (answer.status !== 201) {

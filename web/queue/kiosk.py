@@ -1,0 +1,82 @@
+"""The self-service kiosk: its page, its issuing and its printed ticket, on a permission of
+its own (``queue.kiosk``, the ``kiosk`` role's only one).
+
+A kiosk stands in the hall with its session open to whoever walks up, so its account may do
+no more than the kiosk does: issue a plain ticket (no patient, no comment, normal priority),
+print the tickets it issued while they wait, and show how many wait (the queues' board
+channels). It finds no patient, reads no queue's list of tickets and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from flask import abort, render_template, url_for
+
+from clinic.printing.routes import tickets_on_paper
+from clinic.queue import access
+from clinic.queue import admin as queue_admin
+from clinic.queue import tickets as q
+from clinic.queue.models import Priority, TicketSource
+from web import db
+from web.api.schemas import ProblemSchema
+from web.auth.identity import current_identity
+from web.i18n import current_language
+from web.permissions import requires
+from web.queue import schemas
+from web.queue.api import blp
+from web.queue.pages import _common_texts, _issue_refusals, _queue_card
+from web.queue.pages import bp as pages
+from web.queue.pages import printed_ticket, queue_names
+
+
+@pages.get("/kiosk")
+@requires("queue.kiosk")
+def kiosk():
+    """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
+    session = db.session()
+    language = current_language()
+    listed = queue_admin.list_queues(session)
+    names = queue_names(listed, language)
+    queues = [_queue_card(session, queue, language, names) for queue in listed]
+    texts = {**_common_texts(), "refusals": _issue_refusals()}
+    printing = {
+        "printUrl": url_for("queue_pages.kiosk_print", ticket_id=0).replace("/0/", "/{id}/"),
+        "ticketsOnPaper": tickets_on_paper(session, [queue.id for queue in listed]),
+    }
+    return render_template("queue/kiosk.html", queues=queues, config={**printing, "texts": texts})
+
+
+@pages.get("/kiosk/ticket/<int:ticket_id>/print")
+@requires("queue.kiosk")
+def kiosk_print(ticket_id: int):
+    """A ticket this kiosk account issued, to print, while it waits; any other is a 404, as
+    a ticket that does not exist."""
+    session = db.session()
+    ticket = q.get_ticket(session, ticket_id)
+    if not access.may_print_at_kiosk(session, ticket, current_identity().username):
+        abort(404)
+    return printed_ticket(session, ticket)
+
+
+@blp.route("/kiosk/queues/<int:queue_id>/tickets", methods=["POST"])
+@requires("queue.kiosk")
+@blp.response(201, schemas.IssuedTicketOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
+def issue_kiosk_ticket(queue_id: int):
+    """Issue a plain ticket at the kiosk (source ``kiosk``, normal priority, no patient and no
+    comment); it takes no body. Numbered as every ticket, per queue per clinic day."""
+    session = db.session()
+    # Read with the issuing, before it: its commit is the request's last statement.
+    on_paper = bool(tickets_on_paper(session, [queue_id]))
+    ticket = q.issue_ticket(
+        session,
+        queue_id,
+        tz=db.runtime().settings.tz,
+        source=TicketSource.KIOSK,
+        priority=Priority.NAMES["normal"],
+        patient_id=None,
+        comment="",
+        actor=current_identity().username,
+        commit=True,
+    )
+    return {**q.ticket_as_dict(ticket), "on_paper": on_paper}
