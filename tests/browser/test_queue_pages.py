@@ -329,6 +329,15 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
         phone.wait_for_selector("#patient-code:text-is('K-001')")
         wait_live(phone)
         assert phone.inner_text("#patient-status") == "Ожидает"
+
+        # Someone else typing the same number is told the desk prints a lost ticket, and is
+        # shown nothing of it.
+        phone.goto(f"{live_server}/join/{queue_hall['queue']}?lang=ru")
+        phone.fill("input[name=phone]", "90 123 45 67")
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector("#join-error[data-code='already_joined']")
+        assert "регистратуре талон распечатают" in phone.inner_text("#join-error")
+        assert phone.is_hidden("#join-ticket") and "K-001" not in phone.content()
     finally:
         context.close()
     ticket = ticket_by_code(runtime, "K-001")
