@@ -75,3 +75,49 @@ def test_a_phone_sent_on_to_the_laboratory_is_not_given_its_ticket_either(runtim
     # ...nor a second place in therapy while he is in the laboratory.
     with runtime.db.session() as s:
         assert [t.status for t in queue_days.today_tickets(s, therapy, tz=tz)] == ["transferred"]
+
+
+def test_the_desk_finds_by_his_phone_a_patient_sent_on_to_the_laboratory(
+    client, anon_client, runtime
+):
+    """He joined therapy from his phone, was sent to the laboratory to come back, and lost
+    his link: the laboratory's ticket, and the one that brings him back, carry his phone, so
+    the desk finds them by it and prints the one he holds."""
+    therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
+    lab = make_queue(runtime, "lab")
+    joined = anon_client.post(
+        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
+    ).get_json()
+    client.post(f"/api/v1/queues/{therapy}/call-next", json={})
+    sent = client.post(
+        f"/api/v1/tickets/{joined['ticket_id']}/transfer",
+        json={"to_queue_id": lab, "return_after": True},
+    ).get_json()
+    in_lab = client.get(f"/api/v1/queues/{lab}/tickets?status=waiting").get_json()
+    assert [(t["id"], t["phone"]) for t in in_lab] == [(sent["id"], "+998901112233")]
+    client.post(f"/api/v1/queues/{lab}/call-next", json={})
+    back = client.post(f"/api/v1/tickets/{sent['id']}/finish").get_json()["returned_ticket"]
+    waiting = client.get(f"/api/v1/queues/{therapy}/tickets?status=waiting").get_json()
+    assert [(t["id"], t["phone"]) for t in waiting] == [(back["id"], "+998901112233")]
+
+
+def test_a_patient_who_joined_the_laboratory_himself_is_still_sent_there(
+    client, anon_client, runtime
+):
+    """His phone holds the laboratory's online ticket already: the one the transfer opens
+    there does not carry it (a phone holds one online ticket of a queue's day), and the
+    transfer is not refused for it."""
+    therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
+    lab = make_queue(runtime, "lab", online_daily_limit=5, **ALL_DAY)
+    own = anon_client.post(f"/api/v1/public/queues/{lab}/join", json={"phone": "901112233"})
+    assert own.status_code == 201, own.get_json()
+    joined = anon_client.post(
+        f"/api/v1/public/queues/{therapy}/join", json={"phone": "901112233"}
+    ).get_json()
+    sent = client.post(f"/api/v1/tickets/{joined['ticket_id']}/transfer", json={"to_queue_id": lab})
+    assert sent.status_code == 200, sent.get_json()
+    in_lab = client.get(f"/api/v1/queues/{lab}/tickets?status=waiting").get_json()
+    assert {t["id"]: t["phone"] for t in in_lab} == {
+        own.get_json()["ticket_id"]: "+998901112233",
+        sent.get_json()["id"]: None,
+    }
