@@ -400,3 +400,25 @@ def test_the_doctor_reads_in_his_language_why_a_transfer_was_refused(
     expected = "Лаборатория: очередь на сегодня закрыта, пациент остаётся в вашей очереди."
     assert error.inner_text() == expected
     assert ticket_by_code(runtime, called).status == "called"
+
+
+def test_the_desk_finds_a_patient_who_lost_his_link_by_his_phone_as_he_says_it(
+    live_server, runtime, queue_hall, staff
+):
+    """He joined from his phone and lost the link: the registrar types his number as he says
+    it, with dashes or the country code, finds his ticket and prints it again."""
+    issue(runtime, queue_hall["queue"], phone="+998901112233", source="online")
+    issue(runtime, queue_hall["queue"], phone="+998907654321", source="online")
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    rows = card.locator("[data-tickets] [data-code]")
+    for typed in ("90-111-22-33", "+998 (90) 111 22 33", "901112233", "111-22-33"):
+        card.locator("[data-filter]").fill(typed)
+        desk.wait_for_function(
+            "n => document.querySelectorAll(n).length === 1",
+            arg=f".desk-queue[data-queue-id='{queue_hall['queue']}'] [data-tickets] [data-code]",
+        )
+        assert rows.first.get_attribute("data-code") == "K-001", typed
+        assert rows.first.locator("[data-action=reprint]").count() == 1
