@@ -77,12 +77,9 @@ def test_a_phone_sent_on_to_the_laboratory_is_not_given_its_ticket_either(runtim
         assert [t.status for t in queue_days.today_tickets(s, therapy, tz=tz)] == ["transferred"]
 
 
-def test_the_desk_finds_by_his_phone_a_patient_sent_on_to_the_laboratory(
-    client, anon_client, runtime
-):
-    """He joined therapy from his phone, was sent to the laboratory to come back, and lost
-    his link: the laboratory's ticket, and the one that brings him back, carry his phone, so
-    the desk finds them by it and prints the one he holds."""
+def sent_to_the_laboratory(client, anon_client, runtime) -> tuple[int, int, dict]:
+    """A patient joins therapy from his phone (90 111 22 33), is called and sent to the
+    laboratory to come back: therapy's and the laboratory's ids and his ticket there."""
     therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
     lab = make_queue(runtime, "lab")
     joined = anon_client.post(
@@ -93,6 +90,16 @@ def test_the_desk_finds_by_his_phone_a_patient_sent_on_to_the_laboratory(
         f"/api/v1/tickets/{joined['ticket_id']}/transfer",
         json={"to_queue_id": lab, "return_after": True},
     ).get_json()
+    return therapy, lab, sent
+
+
+def test_the_desk_finds_by_his_phone_a_patient_sent_on_to_the_laboratory(
+    client, anon_client, runtime
+):
+    """He joined therapy from his phone, was sent to the laboratory to come back, and lost
+    his link: the laboratory's ticket, and the one that brings him back, carry his phone, so
+    the desk finds them by it and prints the one he holds."""
+    therapy, lab, sent = sent_to_the_laboratory(client, anon_client, runtime)
     in_lab = client.get(f"/api/v1/queues/{lab}/tickets?status=waiting").get_json()
     assert [(t["id"], t["phone"]) for t in in_lab] == [(sent["id"], "+998901112233")]
     client.post(f"/api/v1/queues/{lab}/call-next", json={})

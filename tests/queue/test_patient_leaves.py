@@ -10,6 +10,7 @@ from sqlalchemy import select
 from clinic.accounts.models import AuditEntry
 from clinic.queue.models import Ticket
 from tests.queue.test_api import make_queue
+from tests.queue.test_join_by_phone import sent_to_the_laboratory
 
 ALL_DAY = {"online_from": time(0, 0), "online_until": time(23, 59, 59, 999999)}
 
@@ -165,16 +166,7 @@ def test_a_patient_sent_on_from_his_online_ticket_who_leaves_frees_no_online_pla
 def test_a_phone_sent_on_to_the_laboratory_that_joins_again_takes_no_second_place(
     client, anon_client, runtime
 ):
-    therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
-    lab = make_queue(runtime, "lab")
-    joined = anon_client.post(
-        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
-    ).get_json()
-    client.post(f"/api/v1/queues/{therapy}/call-next", json={})
-    sent = client.post(
-        f"/api/v1/tickets/{joined['ticket_id']}/transfer",
-        json={"to_queue_id": lab, "return_after": True},
-    ).get_json()
+    therapy, lab, sent = sent_to_the_laboratory(client, anon_client, runtime)
     # He joins again: not a second place in therapy (nor the link of the one he holds,
     # which anyone typing his number would get: the desk prints it for him).
     again = anon_client.post(
