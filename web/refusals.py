@@ -24,6 +24,10 @@ def common_refusals() -> dict[str, str]:
         # queue
         "room_busy": _("Someone is already called to this room. Finish with him first."),
         "visit_ticket": _("This ticket belongs to a booked visit and its patient."),
+        "queue_in_use": _(
+            "Patients are still in this queue: serve, transfer or cancel their tickets before "
+            "switching it off."
+        ),
         # reference data
         "department_in_use": _(
             "The department is still in use: switch off what works in it first."

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from clinic.accounts.access import board_access_changed, doctor_access_changed
 from clinic.base import is_id
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import limits
+from clinic.queue import in_use, limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Board, Queue, QueueDay
 from clinic.reference.directory import department_check, doctor_check, room_check
 from clinic.reference.editing import LOOKALIKES, one_at_a_time
@@ -270,6 +270,7 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     # other settings are still edited while it runs on a row deactivated since.)
     kept = {k: getattr(queue, k) for k in ("department_id", "doctor_id", "room_id")}
     _check(session, {**(kept if switched_on else {}), **values, **merged}, queue)
+    in_use.check_switching_off(session, queue, values)
     prefix = values.get("prefix", queue.prefix)
     if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
         _check_prefix_free(session, prefix, queue, given=True)
@@ -377,8 +378,7 @@ def board_title(board: Board, language: str) -> str:
 
 
 def _board_values(session: Session, data: dict, current: Board | None) -> dict:
-    errors = {}
-    values = {}
+    errors, values = {}, {}
     if "name" in data:
         values["name"] = str(data["name"]).strip()[: limits.BOARD_NAME_MAX]
         if not values["name"]:

@@ -426,7 +426,7 @@ def transfer(
             source=ticket.source,
             priority=priority,
             patient_id=ticket.patient_id,
-            phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+            phone=rejoined.phone_carried(session, ticket, target.id, clinic_day(now, tz)),
             # The desk's note (an allergy) follows the patient unless the sender writes another.
             comment=comment or ticket.comment,
             actor=actor,

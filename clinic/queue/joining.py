@@ -1,6 +1,9 @@
 """A patient joins a queue from his phone: within the queue's online window and its daily
-limit of online places, one active ticket per phone per day (the same phone asking again gets
-its ticket back). And he leaves it from his ticket's own page, whoever issued the ticket."""
+limit of online places, one active ticket per phone per day. The same phone asking again is
+refused (409 ``already_joined``) and given nothing of the ticket: a phone number is no secret,
+and the ticket's link reads it and gives up its place. A patient who lost his link is helped
+at the desk, which finds his ticket by the phone and prints it again. And he leaves the queue
+from his ticket's own page, whoever issued the ticket."""
 
 from __future__ import annotations
 
@@ -30,6 +33,14 @@ from clinic.queue.tickets import (
 from clinic.text import NotAPhone, normalize_phone
 
 
+class AlreadyJoined(QueueRefused):
+    """The phone holds a ticket of the queue's day already: said without naming it."""
+
+    def __init__(self) -> None:
+        said = "this phone already has a ticket in this queue today; the desk prints it again"
+        super().__init__(said, code="already_joined", errors={"phone": [said]})
+
+
 def held_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticket | None:
     """The phone's online ticket of the day that he still holds: active, or sent on (to the
     laboratory, or back from it) to a ticket he holds now, which its page follows."""
@@ -51,12 +62,13 @@ def held_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticke
 
 def join_online(
     session: Session, queue_id: int, phone: str, *, tz: ZoneInfo, now: datetime | None = None
-) -> tuple[Ticket, bool]:
-    """A patient joins from his phone. Returns (ticket, created).
+) -> Ticket:
+    """A patient joins from his phone: his new ticket, whose secret only this answer gives.
 
-    The same phone asking again gets its active ticket back, even once the window has
-    closed or the limit is reached: the duplicate is checked first. Sent on by a transfer,
-    it gets the ticket it joined with, whose ``now_held`` is the one it holds now.
+    A phone that holds a ticket of the day already (waiting, with the doctor, or sent on to
+    the laboratory and not back yet) is refused with :class:`AlreadyJoined`, whatever the
+    window or the places left (the duplicate is checked first), and is told nothing of that
+    ticket: whoever types a patient's number would otherwise get his ticket's link.
     """
     now = now or utcnow()
     try:
@@ -69,9 +81,8 @@ def join_online(
     if existing_day is not None:
         # Sent on to the laboratory, he is still in the queue: a second place here would be
         # called for nobody.
-        existing = held_online_ticket(session, existing_day.id, phone)
-        if existing is not None:
-            return existing, False
+        if held_online_ticket(session, existing_day.id, phone) is not None:
+            raise AlreadyJoined()
     if not queue.active:
         # Switched off for now, as the desk is told: not "never takes online joining".
         raise QueueRefused("the queue is not active", code="queue_inactive")
@@ -104,10 +115,9 @@ def join_online(
             )
             if counted.rowcount != 1:
                 # The same phone's join at the same instant may have taken the last place
-                # while this one waited for the day's row: his ticket, not a refusal.
-                repeat = held_online_ticket(session, find_day(session, queue.id, day).id, phone)
-                if repeat is not None:
-                    return repeat, False
+                # while this one waited for the day's row: that is the reason, not the places.
+                if held_online_ticket(session, find_day(session, queue.id, day).id, phone):
+                    raise AlreadyJoined()
                 if find_day(session, queue.id, day).closed_at is not None:
                     # Closed for the day: that is the reason, whatever places are left.
                     raise QueueRefused("the queue is closed for today", code="queue_closed")
@@ -126,8 +136,8 @@ def join_online(
         winner = active_online_ticket(session, find_day(session, queue.id, day).id, phone)
         if winner is None:  # pragma: no cover - not the same phone's race: raised as it came
             raise
-        return winner, False
-    return ticket, True
+        raise AlreadyJoined() from None
+    return ticket
 
 
 # A patient leaves while he waits, is called or is postponed; with the doctor, he is the

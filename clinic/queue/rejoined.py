@@ -4,11 +4,13 @@ ticket of a queue's day)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.errors import Conflict
-from clinic.queue.models import Ticket, TicketSource
+from clinic.queue.models import QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 
 
@@ -22,6 +24,21 @@ def active_online_ticket(session: Session, queue_day_id: int, phone: str) -> Tic
             Ticket.status.in_(S.ACTIVE),
         )
     )
+
+
+def phone_carried(session: Session, ticket: Ticket, queue_id: int, day: date) -> str | None:
+    """The phone the ticket a transfer (or a return) opens from ``ticket`` in ``queue_id``
+    on ``day`` carries: ``ticket``'s, so that the desk finds a patient who lost his link by
+    it wherever he was sent; none when that phone holds an online ticket of that day already
+    (he joined the laboratory himself too: a phone holds one online ticket of a day)."""
+    if ticket.source != TicketSource.ONLINE or not ticket.phone:
+        return ticket.phone
+    day_id = session.scalar(
+        select(QueueDay.id).where(QueueDay.queue_id == queue_id, QueueDay.day == day)
+    )
+    if day_id is not None and active_online_ticket(session, day_id, ticket.phone) is not None:
+        return None
+    return ticket.phone
 
 
 def check_not_rejoined(session: Session, ticket: Ticket) -> None:

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from clinic.queue.models import Priority, Ticket, TicketSource
-from clinic.queue.tickets import QueueRefused, issue_ticket
+from clinic.queue import rejoined
+from clinic.queue.models import Priority, Ticket
+from clinic.queue.tickets import QueueRefused, clinic_day, issue_ticket
 
 
 def returns_to(
@@ -56,7 +57,9 @@ def send_back(
                 source=ticket.source,
                 priority=max(ticket.priority, Priority.RETURNED),
                 patient_id=ticket.patient_id,
-                phone=ticket.phone if ticket.source != TicketSource.ONLINE else None,
+                phone=rejoined.phone_carried(
+                    session, ticket, ticket.return_to_queue_id, clinic_day(now, tz)
+                ),
                 comment=ticket.comment,
                 actor=actor,
                 now=now,

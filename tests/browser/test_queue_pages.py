@@ -329,6 +329,15 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
         phone.wait_for_selector("#patient-code:text-is('K-001')")
         wait_live(phone)
         assert phone.inner_text("#patient-status") == "Ожидает"
+
+        # Someone else typing the same number is told the desk prints a lost ticket, and is
+        # shown nothing of it.
+        phone.goto(f"{live_server}/join/{queue_hall['queue']}?lang=ru")
+        phone.fill("input[name=phone]", "90 123 45 67")
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector("#join-error[data-code='already_joined']")
+        assert "регистратуре талон распечатают" in phone.inner_text("#join-error")
+        assert phone.is_hidden("#join-ticket") and "K-001" not in phone.content()
     finally:
         context.close()
     ticket = ticket_by_code(runtime, "K-001")
@@ -392,3 +401,25 @@ def test_the_doctor_reads_in_his_language_why_a_transfer_was_refused(
     expected = "Лаборатория: очередь на сегодня закрыта, пациент остаётся в вашей очереди."
     assert error.inner_text() == expected
     assert ticket_by_code(runtime, called).status == "called"
+
+
+def test_the_desk_finds_a_patient_who_lost_his_link_by_his_phone_as_he_says_it(
+    live_server, runtime, queue_hall, staff
+):
+    """He joined from his phone and lost the link: the registrar types his number as he says
+    it, with dashes or the country code, finds his ticket and prints it again."""
+    issue(runtime, queue_hall["queue"], phone="+998901112233", source="online")
+    issue(runtime, queue_hall["queue"], phone="+998907654321", source="online")
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    rows = card.locator("[data-tickets] [data-code]")
+    for typed in ("90-111-22-33", "+998 (90) 111 22 33", "901112233", "111-22-33"):
+        card.locator("[data-filter]").fill(typed)
+        desk.wait_for_function(
+            "n => document.querySelectorAll(n).length === 1",
+            arg=f".desk-queue[data-queue-id='{queue_hall['queue']}'] [data-tickets] [data-code]",
+        )
+        assert rows.first.get_attribute("data-code") == "K-001", typed
+        assert rows.first.locator("[data-action=reprint]").count() == 1

@@ -91,7 +91,7 @@ def test_a_ticket_event_gives_each_audience_the_fields_of_its_shape(runtime):
                 "online_daily_limit": 5,
             },
         )
-        ticket, _ = joining.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
+        ticket = joining.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
         ids = queue.id, ticket.id
     with runtime.db.session() as s:
         rows = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.issued")).all()

@@ -172,7 +172,7 @@ def test_online_join_and_the_patients_own_page(anon_client, runtime):
     first = anon_client.post(url, json={"phone": "+998 90 111 22 33"})
     assert first.status_code == 201
     again = anon_client.post(url, json={"phone": "90 111 22 33"})
-    assert again.status_code == 200 and again.get_json()["code"] == first.get_json()["code"]
+    assert again.status_code == 409 and again.get_json()["code"] == "already_joined"
     full = anon_client.post(url, json={"phone": "90 999 88 77"})
     assert full.status_code == 409 and full.get_json()["code"] == "online_limit_reached"
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from clinic.accounts.models import AuditEntry
 from clinic.queue.models import Ticket
 from tests.queue.test_api import make_queue
+from tests.queue.test_join_by_phone import sent_to_the_laboratory
 
 ALL_DAY = {"online_from": time(0, 0), "online_until": time(23, 59, 59, 999999)}
 
@@ -162,30 +163,24 @@ def test_a_patient_sent_on_from_his_online_ticket_who_leaves_frees_no_online_pla
     assert join(lab, "90 777 88 99").get_json()["code"] == "online_limit_reached"
 
 
-def test_a_phone_sent_on_to_the_laboratory_that_joins_again_gets_the_ticket_it_holds(
+def test_a_phone_sent_on_to_the_laboratory_that_joins_again_takes_no_second_place(
     client, anon_client, runtime
 ):
-    therapy = make_queue(runtime, "therapy", online_daily_limit=5, **ALL_DAY)
-    lab = make_queue(runtime, "lab")
-    joined = anon_client.post(
-        f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
-    ).get_json()
-    client.post(f"/api/v1/queues/{therapy}/call-next", json={})
-    sent = client.post(
-        f"/api/v1/tickets/{joined['ticket_id']}/transfer",
-        json={"to_queue_id": lab, "return_after": True},
-    ).get_json()
-    # He lost the link and joins again: the ticket he holds, not a second place in therapy.
+    therapy, lab, sent = sent_to_the_laboratory(client, anon_client, runtime)
+    # He joins again: not a second place in therapy (nor the link of the one he holds,
+    # which anyone typing his number would get: the desk prints it for him).
     again = anon_client.post(
         f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
     )
-    assert again.status_code == 200, again.get_json()
-    assert again.get_json()["now_held"]["code"] == sent["code"]
+    assert again.status_code == 409 and again.get_json()["code"] == "already_joined"
+    assert sent["patient_url"] not in again.get_data(as_text=True)
     assert client.get(f"/api/v1/queues/{therapy}/tickets?status=waiting").get_json() == []
-    # Seen in the laboratory and back in therapy: the ticket that brought him back.
+    # Seen in the laboratory and back in therapy: still his place, held by the return.
     client.post(f"/api/v1/queues/{lab}/call-next", json={})
     back = client.post(f"/api/v1/tickets/{sent['id']}/finish").get_json()["returned_ticket"]
     again = anon_client.post(
         f"/api/v1/public/queues/{therapy}/join", json={"phone": "90 111 22 33"}
     )
-    assert again.status_code == 200 and again.get_json()["now_held"]["code"] == back["code"]
+    assert again.status_code == 409 and again.get_json()["code"] == "already_joined"
+    waiting = client.get(f"/api/v1/queues/{therapy}/tickets?status=waiting").get_json()
+    assert [t["id"] for t in waiting] == [back["id"]]

@@ -183,8 +183,8 @@ def test_a_patient_token_reads_only_its_own_ticket(live_server, runtime):
                 "online_daily_limit": 10,
             },
         )
-        mine, _ = joining.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
-        other, _ = joining.join_online(s, queue.id, "90 765 43 21", tz=runtime.settings.tz)
+        mine = joining.join_online(s, queue.id, "90 123 45 67", tz=runtime.settings.tz)
+        other = joining.join_online(s, queue.id, "90 765 43 21", tz=runtime.settings.tz)
         secret, mine_id, other_id, queue_id = mine.token, mine.id, other.id, queue.id
     ws = WSClient(live_server, query=f"?ticket={secret}")
     snapshot = ws.subscribe(f"ticket:{mine_id}")[0]

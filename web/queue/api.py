@@ -357,16 +357,19 @@ def _public_ticket(session, ticket) -> dict:
 @limiter.limit(ONLINE_JOIN_LIMIT)
 @blp.arguments(schemas.JoinIn)
 @blp.response(201, schemas.PublicTicket)
-@blp.alt_response(200, schema=schemas.PublicTicket, description="This phone's existing ticket.")
-@blp.alt_response(409, schema=ProblemSchema, description="Window closed or limit reached.")
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="Window closed, limit reached, or the phone has a ticket already "
+    "(``already_joined``: its link is not given again here; the desk prints it).",
+)
 def join_online(data, queue_id: int):
-    """Join from a phone: within the online window and under the daily limit. The same phone
-    asking again gets its ticket back, whenever it asks."""
+    """Join from a phone: within the online window and under the daily limit. The ticket's
+    link is in this answer only: the same phone asking again is refused without it."""
     session = db.session()
-    ticket, created = joining.join_online(session, queue_id, data["phone"], tz=_tz())
-    audit.answer_status(201 if created else 200)
+    ticket = joining.join_online(session, queue_id, data["phone"], tz=_tz())
     session.commit()
-    return _public_ticket(session, ticket), (201 if created else 200)
+    return _public_ticket(session, ticket)
 
 
 @blp.route("/public/tickets/<string:token>")

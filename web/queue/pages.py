@@ -402,6 +402,11 @@ def _refusals() -> dict:
         "window_closed": _("Online joining has closed for today. It was open until {end}."),
         "online_limit_reached": _("All of today's online places are taken."),
         "online_disabled": _("This queue cannot be joined online."),
+        # Its link is not given again to whoever types the number: the desk prints it.
+        "already_joined": _(
+            "This phone already has a ticket in this queue today. If you have lost its link, "
+            "the reception desk will print your ticket again."
+        ),
         "queue_closed": _("This queue is closed for today."),
         "queue_inactive": _("This queue is not working now."),
         "phone": _("This does not look like a phone number. Example: 90 123 45 67."),
@@ -438,7 +443,6 @@ def join(queue_id: int):
             "texts": {
                 **_common_texts(),
                 "joined": _("You are in the queue. Your ticket:"),
-                "again": _("This phone already has a ticket in this queue:"),
             },
         },
     )

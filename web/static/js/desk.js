@@ -113,10 +113,19 @@
     return item;
   }
 
+  // A phone as the patient says it ("90-111-22-33", "+998 (90) 111 22 33"): its digits.
+  var SAID_AS_A_PHONE = /^[\d\s()+-]*\d[\d\s()+-]*$/;
+
   function matches(ticket, words) {
     var text = [ticket.code, ticket.comment || "", ticket.phone || ""].join(" ").toLowerCase();
+    var phoneDigits = (ticket.phone || "").replace(/\D/g, "");
     return words.every(function (word) {
-      return text.indexOf(word) >= 0;
+      if (text.indexOf(word) >= 0) return true;
+      return (
+        SAID_AS_A_PHONE.test(word) &&
+        phoneDigits !== "" &&
+        phoneDigits.indexOf(word.replace(/\D/g, "")) >= 0
+      );
     });
   }
 

@@ -22,14 +22,13 @@
     return Q.problem(texts, answer);
   }
 
+  // A phone that has a ticket already is refused (already_joined) without its link: the
+  // desk prints a lost one again.
   function showTicket(answer) {
-    document.getElementById("join-lead").textContent =
-      answer.status === 201 ? texts.joined : texts.again;
-    // Sent on to another queue since he joined: the ticket he holds now.
-    var held = answer.body.now_held || answer.body;
-    document.getElementById("join-code").textContent = held.code;
-    document.getElementById("join-link").href = held.patient_url;
-    ticketBox.setAttribute("data-code", held.code);
+    document.getElementById("join-lead").textContent = texts.joined;
+    document.getElementById("join-code").textContent = answer.body.code;
+    document.getElementById("join-link").href = answer.body.patient_url;
+    ticketBox.setAttribute("data-code", answer.body.code);
     ticketBox.hidden = false;
     form.hidden = true;
   }
@@ -42,7 +41,7 @@
     Q.api("POST", config.joinUrl, { phone: form.elements.phone.value })
       .then(
         function (answer) {
-          if (answer.status === 200 || answer.status === 201) {
+          if (answer.status === 201) {
             showTicket(answer);
           } else {
             errorBox.setAttribute("data-code", (answer.body && answer.body.code) || "");
