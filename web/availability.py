@@ -16,6 +16,7 @@ import redis
 from flask import Flask, current_app, g, request
 from flask.sessions import SessionInterface
 
+from web.auth import kiosk_session
 from web.errors import requested
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class RedisSessions(SessionInterface):
         self.client.set(
             name=store_id,
             value=self.inner.serializer.encode(session),
-            ex=int(lifetime.total_seconds()),
+            ex=int(kiosk_session.lifetime(session, lifetime).total_seconds()),
             xx=stored,
         )
 

@@ -326,3 +326,28 @@ def test_a_csrf_token_from_before_the_sign_in_forges_nothing_after_it(anon_clien
     assert after != before
     made = anon_client.post("/api/v1/tokens", json={"name": "mine"}, headers={"X-CSRFToken": after})
     assert made.status_code == 201
+
+
+def test_a_kiosk_session_outlasts_the_idle_limit_between_patients_while_staff_ones_keep_it(
+    anon_client, make_user, runtime, settings
+):
+    """The kiosk stands in the hall all day, touched only when a patient takes a ticket: its
+    session is kept a week without a request, not signed out after the staff's idle limit.
+    The same browser signed in again as a member of staff has the idle limit again."""
+    make_user("kiosk", username="hall-kiosk")
+    make_user("registrar", username="dilnoza")
+    idle_limit = settings.session_idle_minutes * 60
+
+    def stored_for():
+        sid = anon_client.get_cookie("clinic_session").value
+        return runtime.redis.ttl(f"{settings.redis_prefix}:session:{sid}")
+
+    for sign_in in (_json_sign_in, _form_sign_in):
+        sign_in(anon_client, "hall-kiosk", PASSWORD)
+        assert anon_client.get("/api/v1/me").status_code == 200
+        assert idle_limit < stored_for() <= 7 * 24 * 3600
+        assert anon_client.post("/logout").status_code == 302
+        sign_in(anon_client, "dilnoza", PASSWORD)
+        assert anon_client.get("/api/v1/me").status_code == 200
+        assert 0 < stored_for() <= idle_limit
+        assert anon_client.post("/logout").status_code == 302

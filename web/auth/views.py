@@ -20,7 +20,7 @@ from clinic.accounts import audit as audit_log
 from clinic.accounts import passwords, refusals, users
 from clinic.errors import DomainError, ValidationFailed
 from web import db
-from web.auth import csrf_token_only, devices
+from web.auth import csrf_token_only, devices, kiosk_session
 from web.auth.audit import answer_status, mark_audited, request_id
 from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
@@ -75,6 +75,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     login_user(identity)
     _regenerate_session()
     _new_csrf_token()
+    kiosk_session.mark(http_session, identity.roles)
     devices.remember(user.username)
     return identity
 
