@@ -16,7 +16,9 @@ import zlib
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
+from clinic.reference.csv_encoding import decode_csv, mark_lost_letters
 from clinic.reference.price_list import SERVICE_FIELDS
+from clinic.reference.row_reasons import Reason
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
@@ -84,19 +86,6 @@ def check_deadline(deadline: float | None) -> None:
         )
 
 
-class Reason(str):
-    """A row's problem in the API's English words, with a stable ``code`` and the ``values``
-    the words quote: the price list page says it in its own language by them."""
-
-    code: str
-    values: dict
-
-    def __new__(cls, code: str, text: str, /, **values) -> "Reason":
-        reason = super().__new__(cls, text)
-        reason.code, reason.values = code, values
-        return reason
-
-
 @dataclass(frozen=True)
 class Row:
     sheet: str
@@ -125,7 +114,7 @@ def file_kind(filename: str, data: bytes) -> str:
         if data.startswith(b"PK\x03\x04") or b"\x00" in data:
             refuse("The file is not a CSV text file.")
         try:
-            data.decode("utf-8-sig")
+            decode_csv(data)
         except UnicodeDecodeError:
             refuse("The file is not UTF-8 text: save it as 'CSV UTF-8'.")
         return "csv"
@@ -168,7 +157,7 @@ def parse_price_list(filename: str, data: bytes, *, deadline: float | None = Non
 
 
 def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
-    text = data.decode("utf-8-sig")
+    text, windows = decode_csv(data)
     first_line, _, rest = text.partition("\n")
     hint = _SEP_LINE.match(first_line.strip())
     if hint:  # Excel's own line naming the delimiter, which it hides: the header is row 1
@@ -181,7 +170,8 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
         raise PriceListRejected(
             f"The CSV file cannot be read: {exc}.", code="unreadable", values={"error": str(exc)}
         ) from exc
-    return {"services": _table("services", records, csv_file=True, deadline=deadline)}
+    rows = _table("services", records, csv_file=True, deadline=deadline)
+    return {"services": mark_lost_letters(rows) if windows else rows}
 
 
 def _check_unpacked_size(data: bytes) -> None:

@@ -14,7 +14,11 @@ import pytest
 from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_import, xlsx_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("clinic/reference/price_import.py", "clinic/reference/price_list_file.py")
+MODULES = (
+    "clinic/reference/price_import.py",
+    "clinic/reference/price_list_file.py",
+    "clinic/reference/csv_encoding.py",
+)
 
 BAD_ROWS = GOOD_AND_BAD + [
     ["S-8", "Гипс", "Gips", "Cast", "-5000", "0", "", ""],  # row 10: negative price
