@@ -19,6 +19,7 @@ from clinic.errors import ValidationFailed
 from clinic.reference.csv_encoding import decode_csv, mark_lost_letters
 from clinic.reference.price_list import SERVICE_FIELDS
 from clinic.reference.row_reasons import Reason
+from clinic.reference.sheet_header import find_header, header_name
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
@@ -326,9 +327,8 @@ def _table(
         detail = where + (message if where else message[0].upper() + message[1:])
         raise PriceListRejected(detail, code=code, values=values)
 
-    records = iter(records)
-    raw_header = next(records, None)
-    header = [_header_name(v, columns) for v in (raw_header or ())]
+    raw_header, header_row, records = find_header(iter(records), columns)
+    header = [header_name(v, columns) for v in (raw_header or ())]
     while header and header[-1] == "":
         header.pop()
     if not header:
@@ -354,7 +354,7 @@ def _table(
         refuse(f"required column(s) missing: {missing_}.", "missing_columns", columns=missing_)
 
     rows = []
-    for number, record in enumerate(records, start=2):
+    for number, record in enumerate(records, start=header_row + 1):
         if number % CHECK_CLOCK_EVERY == 0:
             check_deadline(deadline)
         if number > MAX_SHEET_ROWS:  # blank rows count: a bomb may declare millions of them
@@ -393,17 +393,6 @@ def _table(
         if len(rows) > MAX_ROWS:  # stop before a huge (or decompression-bomb) sheet is read
             refuse(f"more than {MAX_ROWS} rows: split the file.", "too_many_rows", most=MAX_ROWS)
     return rows
-
-
-# Cyrillic letters drawn like Latin ones: a column name typed with the Russian layout on
-# ("сode", "рrice") looks right and is meant as the column it looks like.
-LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
-
-
-def _header_name(value, columns=()) -> str:
-    name = "" if value is None else str(value).replace("\ufeff", "").strip().lower()
-    latin = name.translate(LATIN_LOOKALIKES)
-    return latin if latin in columns else name
 
 
 def parse_price(text: str) -> int:
