@@ -60,6 +60,9 @@ _SEP_LINE = re.compile(r'^"?sep=([;,\t|])"?[;,]*$', re.IGNORECASE)
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 # ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
+# The sum's name after a price, as a cell formatted as money shows it and Excel writes it into
+# a CSV file: "150 000,00 сум", "сўм", "so'm" with any apostrophe, "UZS".
+_SUM_UNIT = re.compile(r"\s+(?:сум\.?|сўм|so['ʻ‘’`]?m|sum|uzs)$", re.IGNORECASE)
 _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-locale CSV
 
 
@@ -396,8 +399,9 @@ def _table(
 
 
 def parse_price(text: str) -> int:
-    """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050. Raises ValueError."""
-    text = _SPACES.sub(" ", text.strip())
+    """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050; the sum's name after
+    it is allowed (``"150 000,00 сум"``). Raises ValueError."""
+    text = _SUM_UNIT.sub("", _SPACES.sub(" ", text.strip()))
     if text.startswith("-"):
         raise ValueError(Reason("negative_price", "A price cannot be negative."))
     match = _PRICE.match(text)

@@ -1,13 +1,15 @@
 """CSV files as Excel saves them on a Windows set to Russian: "CSV (разделители — точка с
 запятой)" writes Windows-1251, not UTF-8, and replaces each letter that code page has not
-(the Uzbek Ў, Қ, Ғ, Ҳ, and ʻ) with a question mark."""
+(the Uzbek Ў, Қ, Ғ, Ҳ, and ʻ) with a question mark; and it writes each cell as it shows it,
+a price formatted as money with its currency."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from clinic.models import Service
-from clinic.reference.price_list_file import file_kind, parse_price_list
+from clinic.reference.price_list_file import file_kind, parse_price, parse_price_list
 from tests.reference.test_price_import import run_import
 
 HEADER = "code;name_ru;name_uz;name_en;price;vat_percent"
@@ -53,3 +55,25 @@ def test_letters_windows_1251_lost_are_a_row_error_naming_the_column(runtime):
     assert "CSV UTF-8" in error["reason"]
     with runtime.db.session() as s:
         assert s.scalars(select(Service.code)).all() == ["GP-01"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "150 000,00 сум",
+        "150 000,00 сўм",
+        "150 000 so'm",
+        "150 000 soʻm",
+        "150000 UZS",
+        "150 000 сум.",
+    ],
+)
+def test_a_price_saved_with_its_currency_as_excel_shows_it_is_read_as_sums(text):
+    # Excel writes a CSV cell as the cell shows it: a column formatted as money keeps its unit.
+    assert parse_price(text) == 15_000_000
+
+
+@pytest.mark.parametrize("text", ["150 000 руб.", "150 000 $", "сум", "150 000 сум сум"])
+def test_a_price_in_another_currency_or_a_unit_alone_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_price(text)
