@@ -9,6 +9,7 @@ question mark. A row holding one is refused, naming its column, rather than impo
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import replace
 
 from clinic.reference.row_reasons import Reason
@@ -19,10 +20,13 @@ LOST = "?"
 
 def decode_csv(data: bytes) -> tuple[str, bool]:
     """The file's text and whether it was read as Windows-1251. Raises UnicodeDecodeError
-    for bytes that are neither UTF-8 nor Windows-1251."""
+    for bytes that are neither UTF-8 nor Windows-1251, and for a file whose byte-order mark
+    says UTF-8 but which is not (damaged: no Windows-1251 file starts with one)."""
     try:
         return data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
+        if data.startswith(codecs.BOM_UTF8):
+            raise
         return data.decode(WINDOWS_CYRILLIC), True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from clinic.errors import ValidationFailed
 from clinic.models import Service
 from clinic.reference.price_list_file import file_kind, parse_price, parse_price_list
 from tests.reference.test_price_import import run_import
@@ -77,3 +78,11 @@ def test_a_price_saved_with_its_currency_as_excel_shows_it_is_read_as_sums(text)
 def test_a_price_in_another_currency_or_a_unit_alone_is_refused(text):
     with pytest.raises(ValueError):
         parse_price(text)
+
+
+def test_a_file_marked_as_utf_8_with_a_broken_byte_is_refused_not_read_as_windows_1251():
+    # The byte-order mark says UTF-8: read as Windows-1251 its header would be "п»їcode".
+    data = "\ufeffcode;name_ru\nGP-01;Приём\n".encode() + b"\xd0"
+    with pytest.raises(ValidationFailed) as refused:
+        file_kind("prices.csv", data)
+    assert refused.value.errors["file"] == ["The file is not UTF-8 text: save it as 'CSV UTF-8'."]
