@@ -10,6 +10,26 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+# Indexes only PostgreSQL has, made by hand in their migration and not in the models (the
+# trigram indexes of a patient's search, 0019): comparing the models with the database
+# leaves them alone, as autogenerate would otherwise drop them.
+DATABASE_ONLY_INDEXES = frozenset(
+    {
+        "ix_patients_search_name_loose_trgm",
+        "ix_patients_search_name_bare_trgm",
+        "ix_patients_search_name_yo_trgm",
+        "ix_patients_phone_trgm",
+        "ix_patients_document_number_trgm",
+    }
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter for comparing the models with a database: everything but the
+    :data:`DATABASE_ONLY_INDEXES` found in it."""
+    return not (type_ == "index" and reflected and name in DATABASE_ONLY_INDEXES)
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -159,7 +159,8 @@ def normalize_phone(text: str) -> str:
     code ("998901234567", "+998 (90) 123-45-67"), the international prefix ("00998...") or
     the old long-distance prefix 8 many still write ("8 90 123 45 67": ten digits, no "+").
     Spaces, dots, hyphens (or the dashes pasted for them) and brackets are ignored; a "+"
-    comes before the number, in its bracket or not ("(+998) 90 ...").
+    comes before the number, in its bracket or not ("(+998) 90 ..."), and is followed by the
+    country code: "+90 123 45 67" is dialled to Turkey, not to Uzbekistan.
     """
     if isinstance(text, str):
         text = text.translate(_AS_HYPHENS)
@@ -170,6 +171,8 @@ def normalize_phone(text: str) -> str:
         digits = digits[1:]
     if digits.startswith("00" + UZ_COUNTRY_CODE):
         digits = digits[2:]
+    if "+" in text and not digits.startswith(UZ_COUNTRY_CODE):
+        raise NotAPhone("Not an Uzbek phone number: a number written with + starts with +998.")
     if len(digits) == 12 and digits.startswith(UZ_COUNTRY_CODE):
         digits = digits[3:]
     if len(digits) != 9 or digits[0] == "0":

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import event, text
 
 from clinic.db import make_engine
+from clinic.migrate import include_object
 from clinic.models import Base
 from clinic.settings import Settings
 
@@ -78,6 +79,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

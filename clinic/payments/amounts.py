@@ -3,6 +3,7 @@ price list (a later price change does not touch an issued invoice)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id
@@ -10,6 +11,7 @@ from clinic.errors import NotFound, ValidationFailed
 from clinic.payments.models import Invoice, InvoiceLine
 from clinic.payments.models import InvoiceStatus as S
 from clinic.reference.models import Service
+from clinic.visits.models import VisitService
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
@@ -35,7 +37,11 @@ def amount_due(invoice: Invoice) -> int:
     return invoice.total - invoice.paid_amount
 
 
-def lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
+def lines_from_price_list(
+    session: Session, lines, visit_id: int | None = None
+) -> list[InvoiceLine]:
+    """Invoice lines priced from the price list. A service dropped from it (inactive) is
+    invoiced only for the visit ``visit_id`` booked with it before: the patient came for it."""
     if not isinstance(lines, list) or not lines:
         raise ValidationFailed("an invoice needs lines", errors={"lines": ["at least one line"]})
     if len(lines) > MAX_LINES:
@@ -55,7 +61,7 @@ def lines_from_price_list(session: Session, lines) -> list[InvoiceLine]:
                 "quantity out of range", errors={f"{where}.quantity": [f"1..{MAX_QUANTITY}"]}
             )
         service = session.get(Service, service_id) if is_id(service_id) else None
-        if service is None or not service.active:
+        if service is None or not (service.active or _booked(session, visit_id, service.id)):
             raise NotFound(
                 f"service {service_id} is not on the price list",
                 errors={f"{where}.service_id": ["unknown service"]},
@@ -97,3 +103,12 @@ def check_discount(
             "a discount needs a reason", errors={reason_field: ["required with a discount"]}
         )
     return discount, reason[:500]
+
+
+def _booked(session: Session, visit_id: int | None, service_id: int) -> bool:
+    if visit_id is None:
+        return False
+    booked = select(VisitService.service_id).where(
+        VisitService.visit_id == visit_id, VisitService.service_id == service_id
+    )
+    return session.scalar(booked) is not None

@@ -119,7 +119,7 @@ def create_invoice(
     with the year in the clinic's zone ``tz``."""
     now = now or utcnow()
     patient, ticket, visit_id = invoiced_for(session, patient_id, ticket_id, visit_id)
-    made = lines_from_price_list(session, lines)
+    made = lines_from_price_list(session, lines, visit_id)
     subtotal = sum(line.amount for line in made)
     discount, reason = check_discount(subtotal, discount, discount_reason)
     invoice = Invoice(
@@ -166,7 +166,7 @@ def _editable(session: Session, invoice: Invoice) -> Invoice:
 def replace_lines(session: Session, invoice: Invoice, lines: list[dict], *, actor: str) -> Invoice:
     """New lines (from the price list) for an invoice nothing was paid of yet."""
     invoice = _editable(session, invoice)
-    made = lines_from_price_list(session, lines)
+    made = lines_from_price_list(session, lines, invoice.visit_id)
     subtotal = sum(line.amount for line in made)
     if invoice.discount > subtotal:
         raise ValidationFailed(

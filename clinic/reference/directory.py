@@ -247,6 +247,8 @@ def _room_values(session: Session, data: dict, current: Room | None) -> dict:
     reader.text("name", max_length=120)
     reader.reference("department_id")
     values = reader.raise_if_invalid("room")
+    if "number" in values and values["number"] != getattr(current, "number", None):
+        check_code_looks_free(session, ROOM, values["number"], current, field="number")
     check_refs(
         session, changed_values(current, values), {"department_id": (Department, "department")}
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from clinic.errors import Conflict
 from clinic.reference.editing import Kind, one_at_a_time, reads_as
-from clinic.reference.models import Service
+from clinic.reference.models import Room, Service
 
 
 def codes_by_look(session: Session) -> dict[str, set[str]]:
@@ -36,14 +36,25 @@ def code_on_file(codes, code: str) -> str | None:
     return code if code in codes else (alike[0] if len(alike) == 1 else None)
 
 
-def check_code_looks_free(session: Session, kind: Kind, code: str, current) -> None:
-    """A Conflict naming ``code`` when another entity of ``kind`` has a code that reads the
-    same ("ct-01" or "СТ-01" beside CT-01): two of them would read as one on every screen,
-    receipt and report (the very same code is left to the unique check, which names it too;
-    ``current``, the entity being changed, may write its own in other capitals)."""
-    one_at_a_time(session, f"{kind.name} codes")
+def room_on_file(session: Session, number: str) -> int | None:
+    """The id of the room a price list's row names by ``number``: its own, else the one room
+    whose number reads the same ("101А" typed with a Cyrillic А for 101A), else None."""
+    numbers = dict(session.execute(select(Room.number, Room.id)).all())
+    found = code_on_file(numbers, number)
+    return None if found is None else numbers[found]
+
+
+def check_code_looks_free(
+    session: Session, kind: Kind, code: str, current, *, field: str = "code"
+) -> None:
+    """A Conflict naming ``field`` when another entity of ``kind`` has a code (or, for a
+    room, a number) that reads the same ("ct-01" or "СТ-01" beside CT-01, "101А" beside
+    101A): two of them would read as one on every screen, receipt and report (the very same
+    code is left to the unique check, which names it too; ``current``, the entity being
+    changed, may write its own in other capitals)."""
+    one_at_a_time(session, f"{kind.name} {field}s")
     looks, model = reads_as(code), kind.model
-    for other_id, other in session.execute(select(model.id, model.code)):
+    for other_id, other in session.execute(select(model.id, getattr(model, field))):
         if other != code and reads_as(other) == looks and getattr(current, "id", None) != other_id:
             message = f"{code} looks the same as {other}, used by {kind.name} {other_id}."
-            raise Conflict(f"{kind.name} code already used", errors={"code": [message]})
+            raise Conflict(f"{kind.name} {field} already used", errors={field: [message]})

@@ -27,8 +27,8 @@ from clinic.reference import directory as reference
 from clinic.reference import import_audit, price_list
 from clinic.reference.doctor_match import doctor_name, same_doctor
 from clinic.reference.editing import HAS_CONTROL_CHARS, reads_as
-from clinic.reference.file_codes import code_on_file, codes_by_look, known_code
-from clinic.reference.models import Department, Room
+from clinic.reference.file_codes import code_on_file, codes_by_look, known_code, room_on_file
+from clinic.reference.models import Department
 from clinic.reference.price_list_file import (
     SHEETS,
     PriceListRejected,
@@ -431,7 +431,7 @@ def _import_doctor(session: Session, departments: dict, values: dict, problems, 
     if values.get("specialty"):
         data["specialty"] = values["specialty"]
     if values.get("room_number"):
-        room_id = session.scalar(select(Room.id).where(Room.number == values["room_number"]))
+        room_id = room_on_file(session, values["room_number"])
         if room_id is None:
             room = reference.create_room(
                 session, {"number": values["room_number"], "department_id": department_id}

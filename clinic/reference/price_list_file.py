@@ -16,7 +16,10 @@ import zlib
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
+from clinic.reference.csv_encoding import decode_csv, mark_lost_letters
 from clinic.reference.price_list import SERVICE_FIELDS
+from clinic.reference.row_reasons import Reason
+from clinic.reference.sheet_header import find_header, header_name
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
@@ -57,6 +60,9 @@ _SEP_LINE = re.compile(r'^"?sep=([;,\t|])"?[;,]*$', re.IGNORECASE)
 _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 # ASCII digits only: \d would also take full-width and other scripts' digits ("１２３").
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
+# The sum's name after a price, as a cell formatted as money shows it and Excel writes it into
+# a CSV file: "150 000,00 сум", "сўм", "so'm" with any apostrophe, "UZS".
+_SUM_UNIT = re.compile(r"\s+(?:сум\.?|сўм|so['ʻ‘’`]?m|sum|uzs)$", re.IGNORECASE)
 _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-locale CSV
 
 
@@ -82,19 +88,6 @@ def check_deadline(deadline: float | None) -> None:
             "The import took longer than its time limit and was stopped: split the file.",
             code="too_long",
         )
-
-
-class Reason(str):
-    """A row's problem in the API's English words, with a stable ``code`` and the ``values``
-    the words quote: the price list page says it in its own language by them."""
-
-    code: str
-    values: dict
-
-    def __new__(cls, code: str, text: str, /, **values) -> "Reason":
-        reason = super().__new__(cls, text)
-        reason.code, reason.values = code, values
-        return reason
 
 
 @dataclass(frozen=True)
@@ -125,7 +118,7 @@ def file_kind(filename: str, data: bytes) -> str:
         if data.startswith(b"PK\x03\x04") or b"\x00" in data:
             refuse("The file is not a CSV text file.")
         try:
-            data.decode("utf-8-sig")
+            decode_csv(data)
         except UnicodeDecodeError:
             refuse("The file is not UTF-8 text: save it as 'CSV UTF-8'.")
         return "csv"
@@ -168,7 +161,7 @@ def parse_price_list(filename: str, data: bytes, *, deadline: float | None = Non
 
 
 def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]]:
-    text = data.decode("utf-8-sig")
+    text, windows = decode_csv(data)
     first_line, _, rest = text.partition("\n")
     hint = _SEP_LINE.match(first_line.strip())
     if hint:  # Excel's own line naming the delimiter, which it hides: the header is row 1
@@ -181,7 +174,8 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
         raise PriceListRejected(
             f"The CSV file cannot be read: {exc}.", code="unreadable", values={"error": str(exc)}
         ) from exc
-    return {"services": _table("services", records, csv_file=True, deadline=deadline)}
+    rows = _table("services", records, csv_file=True, deadline=deadline)
+    return {"services": mark_lost_letters(rows) if windows else rows}
 
 
 def _check_unpacked_size(data: bytes) -> None:
@@ -336,9 +330,8 @@ def _table(
         detail = where + (message if where else message[0].upper() + message[1:])
         raise PriceListRejected(detail, code=code, values=values)
 
-    records = iter(records)
-    raw_header = next(records, None)
-    header = [_header_name(v, columns) for v in (raw_header or ())]
+    raw_header, header_row, records = find_header(iter(records), columns)
+    header = [header_name(v, columns) for v in (raw_header or ())]
     while header and header[-1] == "":
         header.pop()
     if not header:
@@ -364,7 +357,7 @@ def _table(
         refuse(f"required column(s) missing: {missing_}.", "missing_columns", columns=missing_)
 
     rows = []
-    for number, record in enumerate(records, start=2):
+    for number, record in enumerate(records, start=header_row + 1):
         if number % CHECK_CLOCK_EVERY == 0:
             check_deadline(deadline)
         if number > MAX_SHEET_ROWS:  # blank rows count: a bomb may declare millions of them
@@ -405,20 +398,10 @@ def _table(
     return rows
 
 
-# Cyrillic letters drawn like Latin ones: a column name typed with the Russian layout on
-# ("сode", "рrice") looks right and is meant as the column it looks like.
-LATIN_LOOKALIKES = str.maketrans("аеосрхукмтнв", "aeocpxykmthb")
-
-
-def _header_name(value, columns=()) -> str:
-    name = "" if value is None else str(value).replace("\ufeff", "").strip().lower()
-    latin = name.translate(LATIN_LOOKALIKES)
-    return latin if latin in columns else name
-
-
 def parse_price(text: str) -> int:
-    """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050. Raises ValueError."""
-    text = _SPACES.sub(" ", text.strip())
+    """``"150 000"`` -> 15000000 tiyin; ``"150000.50"`` -> 15000050; the sum's name after
+    it is allowed (``"150 000,00 сум"``). Raises ValueError."""
+    text = _SUM_UNIT.sub("", _SPACES.sub(" ", text.strip()))
     if text.startswith("-"):
         raise ValueError(Reason("negative_price", "A price cannot be negative."))
     match = _PRICE.match(text)

@@ -70,7 +70,8 @@ def test_models_and_migrations_agree(migrated_database):
     engine = make_engine(migrated_database)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": migrate.include_object}
+            context = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

@@ -38,3 +38,23 @@ def test_a_patient_is_found_by_a_phone_pasted_with_long_dashes(db):
     assert found.phone == "+998901234567"
     for typed in ("90–123–45–67", "123—45", "(+998) 90 123", "+998 90–123"):
         assert [p.id for p in patients.list_patients(db, q=typed)[0]] == [found.id], typed
+
+
+@pytest.mark.parametrize(
+    "typed", ["+90 123 45 67", "+901234567", "+7 912 345 67", "(+1) 234 567 890"]
+)
+def test_a_number_given_with_plus_and_another_country_code_is_refused_not_made_uzbek(typed):
+    # "+90 ..." is dialled abroad (90 is Turkey's code): storing it as +998 90 ... would
+    # give the patient somebody else's number.
+    with pytest.raises(NotAPhone, match=r"\+998"):
+        normalize_phone(typed)
+
+
+def test_registering_a_foreign_number_names_the_phone_field(db):
+    from clinic.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as refused:
+        patients.create_patient(
+            db, {"full_name": "Karimov Sherzod", "sex": "M", "phone": "+90 123 45 67"}
+        )
+    assert "+998" in refused.value.errors["phone"][0]

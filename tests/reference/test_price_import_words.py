@@ -14,7 +14,11 @@ import pytest
 from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_import, xlsx_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("clinic/reference/price_import.py", "clinic/reference/price_list_file.py")
+MODULES = (
+    "clinic/reference/price_import.py",
+    "clinic/reference/price_list_file.py",
+    "clinic/reference/csv_encoding.py",
+)
 
 BAD_ROWS = GOOD_AND_BAD + [
     ["S-8", "Гипс", "Gips", "Cast", "-5000", "0", "", ""],  # row 10: negative price
@@ -163,7 +167,8 @@ def test_a_file_refused_as_a_whole_is_said_in_the_pages_language(client, runtime
     assert said_uz == "«services» varag'i: 2-ustunlarning nomi yo'q."
     repeated = csv_bytes([["code", "price", "price"]])
     assert described(uz, refused(runtime, "p.csv", repeated)) == "Takrorlangan ustunlar: price."
-    assert described(ru, refused(runtime, "p.csv", b"\n\ncode\n")).startswith("В первой строке")
+    # Blank rows above a header are passed over (as a title is): a file of blank rows has none.
+    assert described(ru, refused(runtime, "p.csv", b"\n\n\n")).startswith("В первой строке")
 
     script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
     assert "texts.fileReasons[error.code]" in script

@@ -7,7 +7,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 
-from clinic.reference.price_list_file import parse_price_list
+from clinic.reference.price_list_file import PriceListRejected, parse_price_list
 
 HEADER = ["code", "name_ru", "name_uz", "name_en", "price"]
 
@@ -38,3 +38,39 @@ def test_a_chart_sheet_before_the_price_list_is_passed_over():
 def test_a_chart_sheet_named_like_a_sheet_of_rows_is_no_sheet_of_rows():
     rows = parse_price_list("prices.xlsx", _with_chart_sheets("services", "doctors"))
     assert [(r.sheet, r.values["code"]) for r in rows] == [("services", "GP-01")]
+
+
+def _titled(*above: list, merged: bool = True) -> bytes:
+    """A price list under a title merged across its columns (and whatever else is above)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Прайс"
+    for row in above:
+        sheet.append(row)
+    if merged:
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
+    sheet.append(HEADER)
+    sheet.append(["GP-01", "Приём", "Qabul", "Visit", 150000])
+    sheet.append(["LAB-01", "Анализ", "Tahlil", "Test", "oops"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_title_merged_above_the_header_is_passed_over_and_rows_keep_their_numbers():
+    data = _titled(["Прейскурант на медицинские услуги"], [], ["с 1 января 2027 г."])
+    rows = parse_price_list("prices.xlsx", data)
+    assert [(r.number, r.values["code"], r.values["price"]) for r in rows] == [
+        (5, "GP-01", "150000"),
+        (6, "LAB-01", "oops"),
+    ]
+
+
+def test_a_first_row_that_is_neither_a_title_nor_a_header_is_still_refused():
+    data = _titled(["Код", "Название", "Цена"], merged=False)
+    try:
+        parse_price_list("prices.xlsx", data)
+    except PriceListRejected as refused:
+        assert refused.values["columns"] == "код, название, цена"
+    else:
+        raise AssertionError("a header in Russian was taken for a title")
