@@ -49,6 +49,7 @@ def start_bulk_move(
     search_days: int = 14,
     to_doctor_id: int | None = None,
     actor: str = "",
+    today: date | None = None,
 ) -> tuple[ScheduleException, jobs.Job]:
     """Mark the doctor away and create the job that moves his visits (dispatch after
     commit): to the colleague covering for him (``to_doctor_id``), or to the nearest free
@@ -67,7 +68,9 @@ def start_bulk_move(
                 "last_day": [f"the away days and search_days cover at most {MAX_RANGE_DAYS} days"]
             },
         )
-    away = _declared(session, doctor_id, kind, first_day, last_day)
+    # Days over (refused by add_exception, at last_day) have no visit left to move.
+    over = today is not None and last_day < today
+    away = None if over else _declared(session, doctor_id, kind, first_day, last_day)
     if away is None:
         away = schedules.add_exception(
             session,
@@ -77,6 +80,7 @@ def start_bulk_move(
             doctor_id=doctor_id,
             note=note,
             actor=actor,
+            today=today,
         )
     else:
         _refuse_a_second_move(session, away)

@@ -196,7 +196,7 @@ def add_exception(data):
     answer lists the visits still booked on those days (``visits_to_move``): nothing moves
     them by itself (``/doctors/<id>/away`` does, for a doctor)."""
     session = db.session()
-    row = schedules.add_exception(session, **data, actor=_actor())
+    row = schedules.add_exception(session, **data, actor=_actor(), today=_today())
     # Read in the change's own transaction, not in a second one after it.
     standing = v.standing_between(
         session, row.first_day, row.last_day, _settings().tz, doctor_id=row.doctor_id
@@ -234,7 +234,7 @@ def doctor_away(data, doctor_id: int):
     the visits go to that colleague's free slots only. The job's progress is
     on its channel; its result lists what moved where and what could not be placed."""
     session = db.session()
-    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
+    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), today=_today(), **data)
     db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
     return _accepted(session, job)
 
