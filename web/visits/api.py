@@ -250,8 +250,9 @@ def doctor_away(data, doctor_id: int):
 @blp.alt_response(422, schema=ProblemSchema)
 def free_slots(query):
     """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates),
-    the first ``limit`` (500 unless given, at most 5000). With ``visit_id``, the times that
-    visit may move to: its own time counts as free, and its own start is left out."""
+    ``limit`` of them (500 unless given, at most 5000) from ``offset`` (0: the earliest).
+    With ``visit_id``, the times that visit may move to: its own time counts as free, and
+    its own start is left out."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
     moving = None
@@ -270,6 +271,7 @@ def free_slots(query):
         department_id=department_id,
         service_id=query.get("service_id"),
         limit=query["limit"],
+        offset=query["offset"],
         moving=moving,
     )
     return [slots.slot_as_dict(s, tz) for s in found]
