@@ -364,7 +364,9 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
         )
         placed = None
         for pool, accept in (
-            (same, (lambda s, ids=service_ids: offers(s, ids)) if covering else (lambda s: True)),
+            # His own doctor too: one who no longer offers what it was booked for would refuse
+            # every one of his slots, each a try.
+            (same, lambda s, ids=service_ids: offers(s, ids)),
             (colleagues, lambda s, ids=service_ids: offers(s, ids)),
         ):
             placed = _move_one(
