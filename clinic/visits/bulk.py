@@ -206,10 +206,11 @@ class SlotPool:
             taken["free"] -= 1
 
 
-def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> dict | None:
+def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id, seen) -> dict | None:
     """Into the first of ``candidates`` (nearest first) the move takes, trying each in turn:
     the nearest few may all fall at times the patient is elsewhere, and a visit left unplaced
-    while a free slot was there is a patient the registrar calls for nothing."""
+    while a free slot was there is a patient the registrar calls for nothing. ``seen``
+    counts the candidates and those the patient is elsewhere at (why it stays unplaced)."""
     length = visit.ends_at - visit.starts_at
     elsewhere = session.execute(
         select(Visit.starts_at, Visit.ends_at).where(
@@ -220,7 +221,9 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> 
     ).all()
     for slot in candidates:
         start = slot["starts_at"]
+        seen["free"] += 1
         if any(start < end and begins < start + length for begins, end in elsewhere):
+            seen["patient_busy"] += 1
             continue  # the patient is at another visit then: not worth a try
         try:
             with session.begin_nested():
@@ -245,6 +248,15 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> 
             continue  # it was taken meanwhile, or the patient booked then: the next one
         return {**record, "slot": slot}
     return None
+
+
+def _unplaced_reason(seen: dict) -> str:
+    """Why a visit stayed where it was, for the registrar who calls its patient: no free slot
+    of the search fits it (a longer search may), the patient is at another visit at every
+    one that does, or they were taken (or refused it) while the job ran."""
+    if not seen["free"]:
+        return "no_free_slot"
+    return "patient_busy" if seen["patient_busy"] == seen["free"] else "taken"
 
 
 def run_bulk_move(
@@ -362,7 +374,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
         minutes = sum(
             session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
         )
-        placed = None
+        placed, seen = None, {"free": 0, "patient_busy": 0}
         for pool, accept in (
             # His own doctor too: one who no longer offers what it was booked for would refuse
             # every one of his slots, each a try.
@@ -371,14 +383,15 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
         ):
             placed = _move_one(
                 session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
-                actor=actor, reason=reason, now=now, job_id=job_id,
+                actor=actor, reason=reason, now=now, job_id=job_id, seen=seen,
             )  # fmt: skip
             if placed is not None:
                 pool.take(placed.pop("slot"), minutes)
                 break
         if placed is None:
             state["unplaced"].append(
-                {"visit_id": visit.id, "patient_id": visit.patient_id, **original}
-            )
+                {"visit_id": visit.id, "patient_id": visit.patient_id, **original,
+                 "reason": _unplaced_reason(seen)}
+            )  # fmt: skip
             continue
         state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})
