@@ -417,10 +417,13 @@ def cancel_visit(data, visit_id: int):
 @blp.arguments(schemas.RescheduleIn)
 @blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="not_movable")
 @blp.alt_response(422, schema=ProblemSchema)
 def reschedule_visit(data, visit_id: int):
     """Move the visit (a worker does it); follow the job at Location or on its channel. A
-    refused move fails the job with the typed problem (status 409 or 422, code, field)."""
+    visit over or cancelled (409 ``not_movable``) or a time that has passed (422
+    ``in_past``) is refused at once; any other refused move fails the job with the typed
+    problem (status 409 or 422, code, field)."""
     session = db.session()
     job = rescheduling.request_move(session, visit_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, RESCHEDULE_TASK, queue=rescheduling.QUEUE, job_id=job.id)
