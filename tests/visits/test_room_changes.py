@@ -4,6 +4,10 @@ and the reminder send the patient to a door that is open."""
 
 from __future__ import annotations
 
+import subprocess  # nosec B404 - runs this test's own Python
+import sys
+from pathlib import Path
+
 from sqlalchemy import select
 
 from clinic.base import iso
@@ -87,3 +91,20 @@ def test_a_doctor_given_another_room_of_his_own_sends_his_visits_to_come_there(r
     renamed = client.patch(f"/api/v1/doctors/{doctor}", json={"full_name": "Доктор Новый"})
     assert renamed.status_code == 200, renamed.get_json()
     assert len(_room_of(client, visit)["history"]) == before
+
+
+def test_a_worker_process_moves_the_visits_of_a_doctors_room_changed_there_too():
+    """A price-list import (a worker) may give a doctor another room: the rule that sends his
+    visits after it is registered wherever the visits' tasks are loaded, not by the web
+    alone."""
+    code = (
+        "import tasks.visits\n"
+        "from clinic.events import outbox\n"
+        "print(any(h.__name__ == '_rooms_changed' for h in outbox._recorded_hooks))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "True"
