@@ -30,6 +30,9 @@ READY_KEY = "clinic.committed"
 DISPATCH_KEY = "clinic.dispatch"
 WRITTEN_KEY = "clinic.written"
 WITH_COMMIT_KEY = "clinic.with_commit"
+# The clinic's time zone (``Settings.tz``), set by the process: a rule run from a hook, with
+# no caller to hand it the zone, reads it there.
+TZ_KEY = "clinic.tz"
 # Seconds a new PostgreSQL connection may take (a DATABASE_URL's own connect_timeout wins).
 CONNECT_TIMEOUT_SECONDS = 5
 

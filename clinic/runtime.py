@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from clinic.accounts import passwords
-from clinic.db import Database
+from clinic.db import TZ_KEY, Database
 from clinic.events import BUS_KEY, RedisBus
 from clinic.settings import Settings
 
@@ -30,7 +30,7 @@ class Runtime:
             settings.instance_path.mkdir(parents=True, exist_ok=True)
         self.db = Database(
             settings.database_url,
-            session_info={BUS_KEY: self.bus},
+            session_info={BUS_KEY: self.bus, TZ_KEY: settings.tz},
             pool_size=settings.db_pool_size,
         )
         passwords.configure(

@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from clinic import jobs
 from clinic.errors import DomainError
+
+# Its hook sends a doctor's visits to come to the room he is given, by an import too.
+from clinic.visits import week_change  # noqa: F401
 from clinic.visits import bulk, notify, reminders, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import VisitNotice

@@ -12,7 +12,6 @@ is and is listed for the registrar to call the patient.
 from __future__ import annotations
 
 import copy
-import hashlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,9 +25,11 @@ from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Doctor, Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.events import NoticeKind, VisitStatus
-from clinic.visits.models import ScheduleException, Visit, VisitNotice
-from clinic.visits.rescheduling import QUEUE, move_visit, write_moves_notice
+from clinic.visits.bulk_notices import write_notices, write_unplaced_notices
+from clinic.visits.events import Conflicts as Codes
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import ScheduleException, Visit
+from clinic.visits.rescheduling import QUEUE, move_visit
 from clinic.visits.schedules import MAX_RANGE_DAYS
 
 TASK_NAME = "visits.bulk_move"
@@ -49,6 +50,7 @@ def start_bulk_move(
     search_days: int = 14,
     to_doctor_id: int | None = None,
     actor: str = "",
+    today: date | None = None,
 ) -> tuple[ScheduleException, jobs.Job]:
     """Mark the doctor away and create the job that moves his visits (dispatch after
     commit): to the colleague covering for him (``to_doctor_id``), or to the nearest free
@@ -67,7 +69,9 @@ def start_bulk_move(
                 "last_day": [f"the away days and search_days cover at most {MAX_RANGE_DAYS} days"]
             },
         )
-    away = _declared(session, doctor_id, kind, first_day, last_day)
+    # Days over (refused by add_exception, at last_day) have no visit left to move.
+    over = today is not None and last_day < today
+    away = None if over else _declared(session, doctor_id, kind, first_day, last_day)
     if away is None:
         away = schedules.add_exception(
             session,
@@ -77,6 +81,7 @@ def start_bulk_move(
             doctor_id=doctor_id,
             note=note,
             actor=actor,
+            today=today,
         )
     else:
         _refuse_a_second_move(session, away)
@@ -145,11 +150,6 @@ def _refuse_a_second_move(session: Session, away: ScheduleException) -> None:
             raise Conflict(detail, code="already_moving", errors={"first_day": [detail]})
 
 
-def notice_key(job_id: str, visit_id: int) -> str:
-    """The key of one visit's notice, as jobs begun before notices were per patient wrote."""
-    return f"bulk:{job_id}:{visit_id}"
-
-
 def _days(state: dict, away: ScheduleException) -> tuple[date, date]:
     """The days the job moves visits off: those asked for, which an absence declared before
     may outlast (a job started before they were kept: the absence's)."""
@@ -206,14 +206,31 @@ class SlotPool:
             taken["free"] -= 1
 
 
-def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> dict | None:
-    for slot in candidates[:5]:
+def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id, seen) -> dict | None:
+    """Into the first of ``candidates`` (nearest first) the move takes, trying each in turn:
+    the nearest few may all fall at times the patient is elsewhere, and a visit left unplaced
+    while a free slot was there is a patient the registrar calls for nothing. ``seen``
+    counts the candidates and those the patient is elsewhere at (why it stays unplaced)."""
+    length = visit.ends_at - visit.starts_at
+    elsewhere = session.execute(
+        select(Visit.starts_at, Visit.ends_at).where(
+            Visit.patient_id == visit.patient_id,
+            Visit.id != visit.id,
+            Visit.status.in_(VisitStatus.HOLDING),
+        )
+    ).all()
+    for slot in candidates:
+        start = slot["starts_at"]
+        seen["free"] += 1
+        if any(start < end and begins < start + length for begins, end in elsewhere):
+            seen["patient_busy"] += 1
+            continue  # the patient is at another visit then: not worth a try
         try:
             with session.begin_nested():
                 record = move_visit(
                     session,
                     visit,
-                    starts_at=slot["starts_at"],
+                    starts_at=start,
                     doctor_id=slot["doctor_id"],
                     tz=tz,
                     # The clinic moves these visits, not the patient: they do not count
@@ -224,11 +241,22 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id) -> 
                     now=now,
                     data={"job_id": job_id},
                 )
-        except DomainError:
+        except DomainError as exc:
             session.refresh(visit)
-            continue  # the patient is busy then, or it was taken meanwhile: next one
+            if exc.code == Codes.NOT_MOVABLE:
+                return None  # no slot would take it
+            continue  # it was taken meanwhile, or the patient booked then: the next one
         return {**record, "slot": slot}
     return None
+
+
+def _unplaced_reason(seen: dict) -> str:
+    """Why a visit stayed where it was, for the registrar who calls its patient: no free slot
+    of the search fits it (a longer search may), the patient is at another visit at every
+    one that does, or they were taken (or refused it) while the job ran."""
+    if not seen["free"]:
+        return "no_free_slot"
+    return "patient_busy" if seen["patient_busy"] == seen["free"] else "taken"
 
 
 def run_bulk_move(
@@ -280,83 +308,6 @@ def run_bulk_move(
                     sessions, notifier, keys=keys, lease_seconds=lease_seconds, tz=tz
                 )
             return result
-
-
-def patient_notice_key(job_id: str, patient_id: int, address: str) -> str:
-    # Per address too: the patient may have given his visits different ones.
-    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:16]
-    return f"bulk:{job_id}:{patient_id}:{digest}"
-
-
-def write_notices(session: Session, job_id: str, moved: list[dict], *, tz: ZoneInfo) -> list[str]:
-    """The bulk move's notices, one per patient (and address) listing every visit of his it
-    moved, with its time now (a registrar may have moved it again since; a visit cancelled
-    since is left out). Returns the keys of all of them, written now or by an earlier run."""
-    came_from = {m["visit_id"]: datetime.fromisoformat(m["from"]["starts_at"]) for m in moved}
-    if not came_from:
-        return []
-    # A job begun before the notices were one per patient wrote one per visit: those visits'
-    # patients have been told.
-    told = set(
-        session.scalars(
-            select(VisitNotice.visit_id).where(
-                VisitNotice.key.in_([notice_key(job_id, visit_id) for visit_id in came_from])
-            )
-        )
-    )
-    visits = session.scalars(
-        select(Visit)
-        .where(Visit.id.in_([i for i in came_from if i not in told]))
-        .order_by(Visit.starts_at, Visit.id)
-    ).all()
-    letters: dict[tuple[int, str], list[Visit]] = {}
-    for visit in visits:
-        if visit.notify_email and visit.status in VisitStatus.MOVABLE:
-            letters.setdefault((visit.patient_id, visit.notify_email), []).append(visit)
-    keys = []
-    for (patient_id, address), his in letters.items():
-        key = patient_notice_key(job_id, patient_id, address)
-        write_moves_notice(session, [(one, came_from[one.id]) for one in his], key=key, tz=tz)
-        keys.append(key)
-    return keys
-
-
-def write_unplaced_notices(
-    session: Session, job_id: str, unplaced: list[dict], *, tz: ZoneInfo
-) -> list[str]:
-    """Tell each patient whose visit fitted nowhere that it will not take place (no reminder
-    goes while it waits on a day its doctor is away): one still where the job left it, with
-    an address. Returns the keys, written now or by an earlier run."""
-    keys = []
-    for left in unplaced:
-        visit = session.get(Visit, left["visit_id"])
-        if (
-            visit is None
-            or not visit.notify_email
-            or visit.status not in VisitStatus.MOVABLE
-            or iso(visit.starts_at) != left["starts_at"]
-            or visit.doctor_id != left["doctor_id"]
-        ):
-            continue  # moved or cancelled by the desk since: that told him
-        key = f"bulk:{job_id}:unplaced:{visit.id}"
-        when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-        doctor = visit.doctor.full_name
-        notify.write_notice(
-            session, visit, key=key, kind=NoticeKind.CANCELLED,
-            subject="Ваш приём не состоится / Qabulingiz bo'lmaydi"
-            " / Your visit cannot take place",
-            body=(
-                f"{visit.patient.full_name},\n\n"
-                f"ваш приём {when} (врач: {doctor}) не состоится: врача в этот день не будет."
-                " Позвоните нам, чтобы записаться на другое время.\n"
-                f"{when} dagi qabulingiz (shifokor: {doctor}) bo'lmaydi: shifokor bu kuni"
-                " ishlamaydi. Boshqa vaqtga yozilish uchun bizga qo'ng'iroq qiling.\n"
-                f"Your visit at {when} (doctor: {doctor}) cannot take place: the doctor is"
-                " away that day. Please call us to book another time.\n"
-            ),
-        )  # fmt: skip
-        keys.append(key)
-    return keys
 
 
 def _result(state: dict, *, withdrawn: bool = False) -> dict:
@@ -423,21 +374,24 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
         minutes = sum(
             session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
         )
-        placed = None
+        placed, seen = None, {"free": 0, "patient_busy": 0}
         for pool, accept in (
-            (same, (lambda s, ids=service_ids: offers(s, ids)) if covering else (lambda s: True)),
+            # His own doctor too: one who no longer offers what it was booked for would refuse
+            # every one of his slots, each a try.
+            (same, lambda s, ids=service_ids: offers(s, ids)),
             (colleagues, lambda s, ids=service_ids: offers(s, ids)),
         ):
             placed = _move_one(
                 session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
-                actor=actor, reason=reason, now=now, job_id=job_id,
+                actor=actor, reason=reason, now=now, job_id=job_id, seen=seen,
             )  # fmt: skip
             if placed is not None:
                 pool.take(placed.pop("slot"), minutes)
                 break
         if placed is None:
             state["unplaced"].append(
-                {"visit_id": visit.id, "patient_id": visit.patient_id, **original}
-            )
+                {"visit_id": visit.id, "patient_id": visit.patient_id, **original,
+                 "reason": _unplaced_reason(seen)}
+            )  # fmt: skip
             continue
         state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})

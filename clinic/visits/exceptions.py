@@ -39,8 +39,13 @@ def add_exception(
     doctor_id: int | None = None,
     note: str = "",
     actor: str = "",
+    today: date | None = None,
 ) -> ScheduleException:
-    """A doctor away for whole days, or (kind ``holiday``, no doctor) the clinic closed."""
+    """A doctor away for whole days, or (kind ``holiday``, no doctor) the clinic closed.
+
+    ``today`` (the clinic's date): days wholly over are refused at ``last_day``: they close
+    no slot and move no visit, so such an absence is a mistyped year or month, and the days
+    meant would stay bookable."""
     errors = {}
     if kind not in ExceptionKind.ALL:
         errors["kind"] = [f"one of {', '.join(ExceptionKind.ALL)}"]
@@ -52,6 +57,8 @@ def add_exception(
         errors["last_day"] = ["on or after first_day"]
     elif (last_day - first_day).days > 366:
         errors["last_day"] = ["at most a year after first_day"]
+    elif today is not None and last_day < today:
+        errors["last_day"] = ["the days are over: today or a later day"]
     if errors:
         raise ValidationFailed("the exception is not valid", errors=errors)
     if doctor_id is not None:

@@ -44,7 +44,8 @@ def request_move(
     actor: str = "",
 ) -> jobs.Job:
     """Ask for the visit to move to ``starts_at`` (and ``doctor_id``); dispatch the returned
-    job after commit. Only the shape is checked here; the worker checks the rest."""
+    job after commit. Only what cannot change by then is checked here (the visit's status,
+    a time that has passed, the doctor); the worker checks the rest."""
     visit = v.get_visit(session, visit_id)
     reason = (reason or "").strip()
     if not reason:
@@ -52,6 +53,12 @@ def request_move(
     if starts_at.tzinfo is None:
         raise ValidationFailed("give the time zone", errors={"starts_at": ["with an offset"]})
     starts_at = starts_at.astimezone(timezone.utc)  # kept and answered as every instant is
+    # What no worker could change is refused now, at its field, rather than as a job that
+    # fails: a visit over or cancelled stays so, and a time that has passed stays passed.
+    if visit.status not in VisitStatus.MOVABLE:
+        raise booking.refusal(C.NOT_MOVABLE, f"a {visit.status} visit cannot be moved")
+    if starts_at <= utcnow():
+        raise booking.refusal(C.IN_PAST, "this time has passed")
     here = starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id)
     if here and _waiting(session, visit.id) is None:
         # Not a move: it would count against the patient's limit and mail him his own time.

@@ -161,11 +161,13 @@ def free_slots(
     service_id=None,
     now: datetime | None = None,
     limit: int | None = MAX_RESULTS,
+    offset: int = 0,
     moving: Visit | None = None,
 ) -> list[dict]:
     """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first; the
-    first ``limit`` of them (None: all). ``moving``: the times that visit may move to, as a
-    move checks them: its own time is free, and its own start (with its doctor) is no move."""
+    ``limit`` of them (None: all) after the first ``offset``. ``moving``: the times that
+    visit may move to, as a move checks them: its own time is free, and its own start (with
+    its doctor) is no move."""
     schedules.check_range(first_day, last_day)
     now = now or utcnow()
     doctors = doctors_for(
@@ -213,7 +215,7 @@ def free_slots(
                     {**fixed, "starts_at": start, "ends_at": end, "free": shift.capacity - taken}
                 )
     out.sort(key=lambda s: (s["starts_at"], s["doctor_id"]))
-    return out if limit is None else out[:limit]
+    return out[offset:] if limit is None else out[offset : offset + limit]
 
 
 def _moving_length(session: Session, moving: Visit, doctors: list[Doctor]):

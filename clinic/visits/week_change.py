@@ -4,7 +4,8 @@ fewer places per slot than were booked).
 
 Nothing moves them by itself, as with a day off: the registrar is given their ids, to move
 or cancel them, instead of finding out when the patient comes to a closed door. The visits
-the new hours still cover go to the room those hours name (:func:`follow_rooms`).
+the new hours still cover go to the room those hours name (:func:`follow_rooms`), and so do
+those of a room switched off or on again, or of a doctor given another room of his own.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
+from clinic.db import TZ_KEY
+from clinic.events.models import RecordedEvent
+from clinic.events.outbox import on_recorded
+from clinic.reference.models import Doctor, Room
 from clinic.visits import notify, schedules
 from clinic.visits import visits as v
 from clinic.visits.events import VISIT_CHANGED, VisitStatus
-from clinic.visits.models import Visit
+from clinic.visits.models import Visit, WorkingHours
 from clinic.visits.slots import Occupancy
 
 
@@ -65,7 +70,13 @@ def visits_outside_hours(
 
 
 def follow_rooms(
-    session: Session, doctor_id: int, tz: ZoneInfo, *, actor: str = "", now: datetime | None = None
+    session: Session,
+    doctor_id: int,
+    tz: ZoneInfo,
+    *,
+    actor: str = "",
+    now: datetime | None = None,
+    why: str | None = None,
 ) -> list[int]:
     """The doctor's visits still to happen that his hours (just saved) cover in another room
     than the one they were booked into go to that room, as a booking now would: his
@@ -108,8 +119,54 @@ def follow_rooms(
         session.flush()
         session.expire(visit, ["room"])
         notify.drop_unsent_reminders(session, visit)
-        v.record_history(session, visit, "room_changed", visit.status, actor, now,
-                         {"from": before, "to": room_id})  # fmt: skip
+        data = {"from": before, "to": room_id, **({"reason": why} if why else {})}
+        v.record_history(session, visit, "room_changed", visit.status, actor, now, data)
         v.announce(session, visit, VISIT_CHANGED, {"action": "room_changed"})
         changed.append(visit.id)
     return changed
+
+
+def follow_room(
+    session: Session, room_id: int, tz: ZoneInfo, *, actor: str = "", now: datetime | None = None
+) -> list[int]:
+    """A room switched off (or on again): the visits to come booked into it, and those of
+    the doctors whose hours or own room name it, go to the room a booking now would give
+    them (:func:`follow_rooms`), so no reminder sends a patient to a closed door. Returns
+    the ids of the visits whose room changed."""
+    now = now or utcnow()
+    booked = select(Visit.doctor_id).where(
+        Visit.room_id == room_id, Visit.status.in_(VisitStatus.MOVABLE), Visit.ends_at > now
+    )
+    doctors = set(session.scalars(booked))
+    doctors |= set(
+        session.scalars(select(WorkingHours.doctor_id).where(WorkingHours.room_id == room_id))
+    )
+    doctors |= set(session.scalars(select(Doctor.id).where(Doctor.room_id == room_id)))
+    why = f"room {room_id} switched {'on' if _room_active(session, room_id) else 'off'}"
+    changed = []
+    for doctor_id in sorted(doctors):
+        changed += follow_rooms(session, doctor_id, tz, actor=actor, now=now, why=why)
+    return changed
+
+
+def _room_active(session: Session, room_id: int) -> bool:
+    return bool(session.scalar(select(Room.active).where(Room.id == room_id)))
+
+
+def _rooms_changed(session: Session, events: list[RecordedEvent]) -> None:
+    """The reference module's changes that move where patients are sent: a room switched off
+    or on, a doctor's own room changed (his other changes leave the rooms as they are)."""
+    tz = session.info.get(TZ_KEY)
+    for recorded in events:
+        if tz is None or recorded.type not in _ROOM_CHANGES:
+            continue
+        if recorded.type == "doctor.updated":
+            doctor = session.get(Doctor, recorded.data["id"])
+            if doctor is not None and doctor.active:
+                follow_rooms(session, doctor.id, tz, actor="system", why="the doctor's room")
+        else:
+            follow_room(session, recorded.data["id"], tz, actor="system")
+
+
+_ROOM_CHANGES = ("room.deactivated", "room.activated", "doctor.updated")
+on_recorded(_rooms_changed)

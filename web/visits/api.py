@@ -196,7 +196,7 @@ def add_exception(data):
     answer lists the visits still booked on those days (``visits_to_move``): nothing moves
     them by itself (``/doctors/<id>/away`` does, for a doctor)."""
     session = db.session()
-    row = schedules.add_exception(session, **data, actor=_actor())
+    row = schedules.add_exception(session, **data, actor=_actor(), today=_today())
     # Read in the change's own transaction, not in a second one after it.
     standing = v.standing_between(
         session, row.first_day, row.last_day, _settings().tz, doctor_id=row.doctor_id
@@ -234,7 +234,7 @@ def doctor_away(data, doctor_id: int):
     the visits go to that colleague's free slots only. The job's progress is
     on its channel; its result lists what moved where and what could not be placed."""
     session = db.session()
-    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), **data)
+    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), today=_today(), **data)
     db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
     return _accepted(session, job)
 
@@ -250,8 +250,9 @@ def doctor_away(data, doctor_id: int):
 @blp.alt_response(422, schema=ProblemSchema)
 def free_slots(query):
     """Free slots of a doctor, a department or a service from ``from`` to ``to`` (dates),
-    the first ``limit`` (500 unless given, at most 5000). With ``visit_id``, the times that
-    visit may move to: its own time counts as free, and its own start is left out."""
+    ``limit`` of them (500 unless given, at most 5000) from ``offset`` (0: the earliest).
+    With ``visit_id``, the times that visit may move to: its own time counts as free, and
+    its own start is left out."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
     moving = None
@@ -270,6 +271,7 @@ def free_slots(query):
         department_id=department_id,
         service_id=query.get("service_id"),
         limit=query["limit"],
+        offset=query["offset"],
         moving=moving,
     )
     return [slots.slot_as_dict(s, tz) for s in found]
@@ -415,10 +417,13 @@ def cancel_visit(data, visit_id: int):
 @blp.arguments(schemas.RescheduleIn)
 @blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="not_movable")
 @blp.alt_response(422, schema=ProblemSchema)
 def reschedule_visit(data, visit_id: int):
     """Move the visit (a worker does it); follow the job at Location or on its channel. A
-    refused move fails the job with the typed problem (status 409 or 422, code, field)."""
+    visit over or cancelled (409 ``not_movable``) or a time that has passed (422
+    ``in_past``) is refused at once; any other refused move fails the job with the typed
+    problem (status 409 or 422, code, field)."""
     session = db.session()
     job = rescheduling.request_move(session, visit_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, RESCHEDULE_TASK, queue=rescheduling.QUEUE, job_id=job.id)

@@ -136,6 +136,8 @@ class SlotsQuery(StrictSchema):
     date_from = _day(required=True, data_key="from")
     date_to = _day(required=True, data_key="to")
     limit = Integer(load_default=500, validate=validate.Range(min=1, max=5000))
+    # The next page: a department's two months hold more free slots than one answer.
+    offset = Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class SlotOut(Schema):
