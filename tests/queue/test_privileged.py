@@ -3,7 +3,10 @@ small child): called after the urgent ones and those who come back, before the w
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from html import unescape
 
 from clinic.queue import calls
 from clinic.queue import tickets as q
@@ -91,3 +94,22 @@ def test_the_api_document_offers_the_privileged_priority(client):
         "returned",
         "urgent",
     ]
+
+
+def _page_config(client, path: str, block: str) -> tuple[str, dict]:
+    page = unescape(client.get(path).get_data(as_text=True))
+    found = re.search(rf'id="{block}">(.*?)</script>', page, re.S)
+    return page, json.loads(found.group(1))
+
+
+def test_the_desk_offers_the_privileged_priority_and_the_screens_name_it_in_each_language(
+    client, runtime
+):
+    make_open_queue(runtime)
+    page, desk = _page_config(client, "/queue/desk?lang=ru", "desk-config")
+    assert re.search(r'value="privileged"> Льготный</label>', page)
+    assert desk["texts"]["privileged"] == "Льготный"
+    _, doctor = _page_config(client, "/queue/doctor?lang=uz", "doctor-config")
+    assert doctor["texts"]["privileged"] == "Imtiyozli"
+    _, desk = _page_config(client, "/queue/desk?lang=en", "desk-config")
+    assert desk["texts"]["privileged"] == "Privileged"
