@@ -409,9 +409,9 @@ def transfer(
         visit_id, paid_at = held.visit_id, held.paid_at
     else:
         # Ahead of the walk-ins only where he comes back to: in any other queue he is its
-        # own patient, by his queue time (an urgent one stays urgent).
+        # own patient, by his queue time (an urgent one stays urgent, a privileged one too).
         if priority == Priority.RETURNED:
-            priority = Priority.NORMAL
+            priority = returns.priority_elsewhere(session, ticket)
         if return_to is not None:
             # One who is to come back finds his appointment again on his return; sent on
             # for good, he takes it along, and serving him there completes it.

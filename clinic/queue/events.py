@@ -18,7 +18,7 @@ STAFF_TICKET = {
     "number": int,
     "queue_id": int,
     "source": str,
-    "priority": str,  # normal, returned or urgent
+    "priority": str,  # a name of Priority.NAMES: normal, privileged, returned or urgent
     "status": str,
     "room": OPT_STR,
     "room_id": OPT_INT,

@@ -48,13 +48,20 @@ class TicketSource:
 
 
 class Priority:
-    """Higher is called first; within a priority, the earlier queue time."""
+    """Higher is called first; within a priority, the earlier queue time.
+
+    Privileged patients (veterans, people with disabilities, pregnant women, a parent with a
+    small child) go ahead of the walk-ins, after the urgent ones and after those who come back
+    (a return from another queue, or a check-in for a booked visit). The numbers are stored:
+    renumbering them takes a migration (0020 put ``privileged`` between normal and returned).
+    """
 
     NORMAL = 0
-    RETURNED = 1
-    URGENT = 2
+    PRIVILEGED = 1
+    RETURNED = 2
+    URGENT = 3
 
-    NAMES = {"normal": NORMAL, "returned": RETURNED, "urgent": URGENT}
+    NAMES = {"normal": NORMAL, "privileged": PRIVILEGED, "returned": RETURNED, "urgent": URGENT}
     # How the API, the events and the screens name a stored priority.
     NAME_OF = {number: name for name, number in NAMES.items()}
 

@@ -106,3 +106,16 @@ def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None
         if current.queue_id == queue_id:
             return current
     return None
+
+
+def priority_elsewhere(session: Session, ticket: Ticket) -> int:
+    """The priority a patient who came back (``RETURNED``) takes to any other queue, where
+    he is not coming back: his privilege, if the ticket he came back from had it (a
+    privileged patient sent to the laboratory is privileged there, and after his return
+    still is), else normal. A check-in for a booked visit came from no ticket: normal."""
+    if ticket.transferred_from_id is None:
+        return Priority.NORMAL
+    came_from = session.get(Ticket, ticket.transferred_from_id)
+    if came_from is not None and came_from.priority == Priority.PRIVILEGED:
+        return Priority.PRIVILEGED
+    return Priority.NORMAL

@@ -306,9 +306,7 @@ def issue_ticket(
     if source not in TicketSource.ALL:
         raise ValidationFailed("unknown source", errors={"source": [f"one of {TicketSource.ALL}"]})
     if priority not in Priority.NAMES.values():
-        raise ValidationFailed(
-            "unknown priority", errors={"priority": ["normal, returned or urgent"]}
-        )
+        raise ValidationFailed("unknown priority", errors={"priority": [", ".join(Priority.NAMES)]})
     patient = session.get(Patient, patient_id) if is_id(patient_id) else None
     if patient_id is not None and patient is None:
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})

@@ -1,10 +1,11 @@
 """Check-in and the visit's place in the queue.
 
 An arriving patient's visit issues his ticket in the doctor's queue (the doctor's own, or his
-department's shared one) with the appointment source and a priority above walk-ins, below
-urgent. When the visit moves, the ticket follows: the same queue keeps it as it is, another
-doctor's queue gets a transferred ticket (queue time kept), and another day cancels it (the
-patient checks in again on the new day).
+department's shared one) with the appointment source and a priority above walk-ins and
+privileged patients (that of a patient who comes back), below urgent. When the visit moves,
+the ticket follows: the same queue keeps it as it is, another doctor's queue gets a
+transferred ticket (queue time kept), and another day cancels it (the patient checks in again
+on the new day).
 """
 
 from __future__ import annotations

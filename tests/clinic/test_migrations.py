@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from clinic import migrate
 from clinic.db import make_engine
@@ -14,6 +17,7 @@ from clinic.models import Base
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_url
 
 pytestmark = pytest.mark.heavy
+TZ = ZoneInfo("Asia/Tashkent")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -120,3 +124,112 @@ def test_migrations_run_once_when_several_processes_start_them_together(empty_da
             failures.append(err.strip().splitlines()[-1:])
     assert failures == []
     assert _tables(empty_database) == {t.name for t in Base.metadata.sorted_tables}
+
+
+# -- 0020: the privileged priority renumbers the tickets' stored priorities --------------------
+
+MORNING = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)  # 10:00 in Tashkent, a Monday
+NAMES = ("normal", "privileged", "returned", "urgent")
+
+
+def _migration(prefix: str):
+    """A migration's module, loaded by itself: its steps run without the chain around it."""
+    (path,) = (migrate.MIGRATIONS / "versions").glob(f"{prefix}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{prefix}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_step(url: str, step) -> None:
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            step()
+    finally:
+        engine.dispose()
+
+
+def _issue(url: str, priorities) -> list[int]:
+    """Tickets of one queue issued in this order, each stored with the number given."""
+    from clinic.db import Database
+    from clinic.queue import admin as queue_admin
+    from clinic.queue import tickets as q
+    from clinic.reference import directory as reference
+
+    db = Database(url)
+    try:
+        with db.transaction() as s:
+            queue = s.scalar(text("SELECT id FROM queues WHERE code = 'prio'"))
+            if queue is None:
+                names = {f"name_{lang}": "Terapiya" for lang in ("ru", "uz", "en")}
+                department = reference.create_department(
+                    s, {"code": "d-prio", "ticket_prefix": "P", **names}
+                )
+                room = reference.create_room(s, {"number": "101", "name": ""})
+                queue = queue_admin.create_queue(
+                    s, {"code": "prio", "department_id": department.id, "room_id": room.id}
+                ).id
+            return [
+                q.issue_ticket(s, queue, tz=TZ, now=MORNING, priority=priority).id
+                for priority in priorities
+            ]
+    finally:
+        db.dispose()
+
+
+def _stored(url: str, ids: list[int]) -> list[int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT id, priority FROM tickets")).all())
+    finally:
+        engine.dispose()
+    return [rows[i] for i in ids]
+
+
+def test_the_privileged_renumbering_keeps_every_tickets_meaning_down_and_up(empty_database):
+    """0020's own steps, on the tables as the models make them: down, a privileged ticket
+    becomes a normal one and returned and urgent take their old numbers; up again, each
+    ticket is called as it was."""
+    from clinic.queue.models import Priority
+
+    engine = make_engine(empty_database)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    ids = _issue(empty_database, [Priority.NAMES[name] for name in NAMES])
+    step = _migration("0020")
+    _run_step(empty_database, step.downgrade)
+    assert _stored(empty_database, ids) == [0, 0, 1, 2]  # normal, returned, urgent before 0020
+    _run_step(empty_database, step.upgrade)
+    assert [Priority.NAME_OF[n] for n in _stored(empty_database, ids)] == [
+        "normal",
+        "normal",
+        "returned",
+        "urgent",
+    ]
+
+
+def test_migration_0020_renumbers_the_tickets_of_0019_and_back(empty_database):
+    """Through the chain: tickets stored by 0019's numbers (normal 0, returned 1, urgent 2)
+    keep their meaning at 0020, and a privileged one goes back to normal at 0019."""
+    if not list((migrate.MIGRATIONS / "versions").glob("0019_*.py")):
+        pytest.skip("revision 0019, which 0020 follows, is not in this tree")
+    from clinic.queue.models import Priority
+
+    migrate.upgrade(empty_database, "0019")
+    ids = _issue(empty_database, [0, 1, 2])  # as 0019's code stored them
+    migrate.upgrade(empty_database, "0020")
+    assert [Priority.NAME_OF[n] for n in _stored(empty_database, ids)] == [
+        "normal",
+        "returned",
+        "urgent",
+    ]
+    ids += _issue(empty_database, [Priority.PRIVILEGED])
+    migrate.downgrade(empty_database, "0019")
+    assert _stored(empty_database, ids) == [0, 1, 2, 0]
+    migrate.upgrade(empty_database)
+    assert _stored(empty_database, ids) == [0, 2, 3, 0]

@@ -14,7 +14,7 @@ from clinic.queue.models import Priority, Ticket
 from clinic.queue.models import TicketStatus as S
 from tests.queue.seeding import make_queue
 
-N, R, U = Priority.NORMAL, Priority.RETURNED, Priority.URGENT
+N, P, R, U = Priority.NORMAL, Priority.PRIVILEGED, Priority.RETURNED, Priority.URGENT
 
 
 def _line(s, queue_id: int) -> list[Ticket]:
@@ -33,16 +33,17 @@ def test_people_ahead_is_the_rank_in_calling_order_from_either_end(
     tz = runtime.settings.tz
     queue_id = make_queue(runtime, "posrank")
     with runtime.db.transaction() as s:
-        issued = [q.issue_ticket(s, queue_id, tz=tz, priority=p) for p in (N, N, U, N, R, N, U, N)]
+        order = (N, P, U, N, R, N, P, U, N)
+        issued = [q.issue_ticket(s, queue_id, tz=tz, priority=p) for p in order]
     with runtime.db.transaction() as s:
         calls.call_next(s, queue_id, tz=tz)  # the first urgent leaves the line
         calls.cancel(s, s.get(Ticket, issued[3].id), actor="desk")  # one from the middle
     with runtime.db.session() as s:
         line = _line(s, queue_id)
-        assert len(line) == 6
-        assert [position.people_ahead(s, ticket) for ticket in line] == list(range(6))
+        assert len(line) == 7
+        assert [position.people_ahead(s, ticket) for ticket in line] == list(range(7))
         last = line[-1]
-        assert queue_days.position(s, last)["ahead"] == 5
+        assert queue_days.position(s, last)["ahead"] == 6
 
 
 def test_a_ticket_cancelled_meanwhile_counts_those_still_ahead_of_it(runtime):

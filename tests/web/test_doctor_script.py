@@ -111,3 +111,21 @@ ids["current-template"].content = {{firstElementChild: el()}};
 """
     )
     assert run(program) == {"disabled": True, "busy": True}
+
+
+def test_the_screens_list_the_waiting_by_priority_and_mark_the_privileged():
+    """Urgent, returned, privileged, then the walk-ins, whatever came first; a privileged
+    patient's line says so, as an urgent or a returned one's does."""
+    priorities = ["normal", "privileged", "returned", "urgent", "privileged"]
+    waiting = [{**_ticket(n + 1), "priority": p} for n, p in enumerate(priorities)]
+    program = PAGE + script("queue.js") + f"""
+var Q = window.ClinicQueue, book = new Q.TicketBook();
+book.reset({{day: "2026-12-06", counts: {{waiting: 5}}, tickets: {json.dumps(waiting)}}});
+var texts = {{statuses: {{}}, urgent: "U", returned: "R", privileged: "P"}};
+var row = Q.ticketRow(book.list(["waiting"])[3], texts);
+process.stdout.write(JSON.stringify({{
+  order: book.list(["waiting"]).map(function (t) {{ return t.id; }}),
+  badges: row.children.map(function (c) {{ return c.textContent; }}),
+}}));
+"""
+    assert run(program) == {"order": [4, 3, 2, 5, 1], "badges": ["T-005", "waiting", "P"]}

@@ -110,6 +110,7 @@ def _common_texts() -> dict:
         "statuses": _status_names(),
         "urgent": _("Urgent"),
         "returned": _("Returned"),
+        "privileged": _("Privileged"),
         "paid": _("Paid"),
         "network": _("The server could not be reached. Check the connection and try again."),
         "signedOut": _("Your session has ended. Sign in again."),

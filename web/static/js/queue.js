@@ -162,8 +162,9 @@
 
   var URGENT = "urgent";
   var RETURNED = "returned";
+  var PRIVILEGED = "privileged";
   // The API names a priority; the calling order ranks them.
-  var PRIORITY_RANK = { normal: 0, returned: 1, urgent: 2 };
+  var PRIORITY_RANK = { normal: 0, privileged: 1, returned: 2, urgent: 3 };
 
   /** A list item for a ticket: its number, status, priority, room and comment. */
   function ticketRow(ticket, texts) {
@@ -179,6 +180,8 @@
       item.appendChild(element("span", "badge badge--urgent", texts.urgent));
     } else if (ticket.priority === RETURNED) {
       item.appendChild(element("span", "badge", texts.returned));
+    } else if (ticket.priority === PRIVILEGED) {
+      item.appendChild(element("span", "badge", texts.privileged));
     }
     if (ticket.paid_at) {
       // Paid at the cashier's (a "pay before the doctor" queue calls only paid tickets).
