@@ -203,6 +203,33 @@ def test_click_answers_garbage_with_its_error_field_never_a_4xx(runtime, anon_cl
             assert error == (-8 if path.endswith("complete") else expected), (path, kwargs)
 
 
+def test_click_answers_a_form_of_more_parts_than_are_read_with_its_error_field(
+    runtime, anon_client
+):
+    """A multipart form within the size limit but of more parts than the form parser reads
+    (werkzeug's 1,000) is still no Click request: -8 with HTTP 200, logged, as a body over
+    the size limit is, never an HTTP 413."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    fields = {**click_fields(invoice_id, "50000"), **{f"x{i}": "1" for i in range(1100)}}
+    parts = "".join(
+        f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    body = (parts + "--b--\r\n").encode()
+    assert len(body) < 64 * 1024
+    for path in ("/payments/click/prepare", "/payments/click/complete"):
+        response = anon_client.post(path, data=body, content_type="multipart/form-data; boundary=b")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["error"] == -8
+    with runtime.db.session() as s:
+        logged = s.scalars(select(ProviderLogEntry).order_by(ProviderLogEntry.id)).all()
+        assert [(row.method, row.error_code) for row in logged] == [
+            ("prepare", -8),
+            ("complete", -8),
+        ]
+        assert s.get(Invoice, invoice_id).paid_amount == 0
+
+
 def test_a_webhook_with_a_foreign_authorization_header_is_judged_by_its_signature(
     runtime, anon_client
 ):

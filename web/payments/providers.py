@@ -283,15 +283,17 @@ def _click(action: str, run):
     # Every answer of the call names our id of it, null when there is none (as the refusals
     # of click.prepare and click.complete do): Click reads the same fields from each.
     ours = {("merchant_prepare_id" if action == "prepare" else "merchant_confirm_id"): None}
+    body = b""
     try:
         body = _guard("click", "click", None)
+        # Click answers everything with its ``error`` field: a body that is not a form has
+        # none of the fields (-8).
+        form = request.form if request.mimetype in FORMS else None
     except RequestEntityTooLarge:
-        # Not read: a request without the fields (-8), answered in the protocol.
+        # Too large to read, or a form of more parts than the parser reads (werkzeug's
+        # max_form_parts): a request without the fields (-8), answered in the protocol.
         answer = click.answer({}, click.BAD_REQUEST, **ours)
-        return _finish(db.session(), "click", action, b"", answer, code=click.BAD_REQUEST)
-    # Click answers everything with its ``error`` field: a body that is not a form has none
-    # of the fields (-8).
-    form = request.form if request.mimetype in FORMS else None
+        return _finish(db.session(), "click", action, body, answer, code=click.BAD_REQUEST)
     fields = form.to_dict(flat=True) if form is not None else {}
     invoice_id, ref = click.subject_of(fields)
     subject = {"invoice_id": invoice_id, "provider_ref": ref}
