@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import time
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.payments import invoices
@@ -93,3 +93,21 @@ def make_invoice(
             s, patient_id=patient_id, lines=lines, ticket_id=ticket_id, actor="registrar"
         )
         return invoice.id
+
+
+def make_visit(session, patient_id: int, doctor, *, at, status: str = "scheduled"):
+    """An appointment of ``patient_id`` with ``doctor`` at ``at`` (20 minutes), flushed."""
+    from clinic.visits.models import Visit
+
+    visit = Visit(
+        patient_id=patient_id,
+        doctor_id=doctor.id,
+        department_id=doctor.department_id,
+        starts_at=at,
+        ends_at=at + timedelta(minutes=20),
+        kind="scheduled",
+        status=status,
+    )
+    session.add(visit)
+    session.flush()
+    return visit

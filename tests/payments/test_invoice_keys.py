@@ -15,7 +15,13 @@ from clinic.payments import subjects
 from clinic.payments.invoice_once import create_invoice_once
 from clinic.reference import directory as reference
 from clinic.visits.models import Visit
-from tests.payments.fixtures import issue_ticket, make_patient, make_queue, make_service
+from tests.payments.fixtures import (
+    issue_ticket,
+    make_patient,
+    make_queue,
+    make_service,
+    make_visit,
+)
 
 
 def _appointments(s, patient_id: int, count: int) -> list[Visit]:
@@ -24,19 +30,7 @@ def _appointments(s, patient_id: int, count: int) -> list[Visit]:
     doctor = reference.create_doctor(s, {"full_name": "Д", "department_id": department.id})
     made = []
     for hour in range(count):
-        at = utcnow() + timedelta(hours=hour + 1)
-        visit = Visit(
-            patient_id=patient_id,
-            doctor_id=doctor.id,
-            department_id=department.id,
-            starts_at=at,
-            ends_at=at + timedelta(minutes=20),
-            kind="scheduled",
-            status="scheduled",
-        )
-        s.add(visit)
-        s.flush()
-        made.append(visit)
+        made.append(make_visit(s, patient_id, doctor, at=utcnow() + timedelta(hours=hour + 1)))
     return made
 
 

@@ -13,8 +13,8 @@ from clinic.errors import NotFound
 from clinic.payments import invoices
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.visits.models import Visit, VisitService
-from tests.payments.fixtures import make_patient, make_service
+from clinic.visits.models import VisitService
+from tests.payments.fixtures import make_patient, make_service, make_visit
 
 PRICE = 15_000_000
 
@@ -24,18 +24,8 @@ def _visit_booked_with(s, service_id: int) -> tuple[int, int]:
     names = {"name_ru": "Терапия", "name_uz": "Terapiya", "name_en": "Therapy"}
     department = reference.create_department(s, {"code": "ter", "ticket_prefix": "TR", **names})
     doctor = reference.create_doctor(s, {"full_name": "Д", "department_id": department.id})
-    at = utcnow() + timedelta(days=1)
-    visit = Visit(
-        patient_id=patient_id,
-        doctor_id=doctor.id,
-        department_id=department.id,
-        starts_at=at,
-        ends_at=at + timedelta(minutes=20),
-        kind="scheduled",
-        status="scheduled",
-    )
+    visit = make_visit(s, patient_id, doctor, at=utcnow() + timedelta(days=1))
     visit.services.append(VisitService(service_id=service_id, price=PRICE))
-    s.add(visit)
     s.flush()
     return patient_id, visit.id
 
