@@ -469,11 +469,17 @@ def test_no_smtp_server_means_no_e_mail_and_the_smtp_conversation_follows_the_se
         def send_message(self, message):
             talk.append(("send", message["To"]))
 
+        def quit(self):
+            talk.append(("quit",))
+
+        def close(self):
+            pass
+
     monkeypatch.setattr(receipts.mail.smtplib, "SMTP", FakeSMTP)
     secure = replace(runtime.settings, smtp_host="mail.example.uz", smtp_starttls=True,
                      smtp_user="clinic", smtp_password="pw")  # fmt: skip
     receipts.send_mail(secure, message)
-    assert [step[0] for step in talk] == ["connect", "starttls", "login", "send"]
+    assert [step[0] for step in talk] == ["connect", "starttls", "login", "send", "quit"]
 
 
 def test_the_e_mailed_receipt_says_when_and_how_it_was_paid_and_that_it_is_not_fiscal(runtime):

@@ -729,7 +729,13 @@ class _RecordingSMTP:
         return self
 
     def __exit__(self, *exc):
+        self.quit()
+
+    def quit(self):
         self.calls.append(("quit",))
+
+    def close(self):
+        pass
 
     def starttls(self, context=None):
         # The server's certificate is checked, for its host name.
