@@ -14,6 +14,7 @@ from clinic.models import Ticket
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
+from clinic.queue.models import Priority
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
@@ -114,7 +115,11 @@ def test_the_registrar_issues_a_ticket_from_the_desk_and_sees_the_queue_live(
     card.locator("[data-tickets] [data-code='K-001'][data-status='called']").wait_for()
     assert card.locator("[data-waiting]").inner_text() == "1"
     ticket = ticket_by_code(runtime, "K-001")
-    assert (ticket.source, ticket.priority, ticket.comment) == ("desk", 2, "после ЭКГ")
+    assert (ticket.source, ticket.priority, ticket.comment) == (
+        "desk",
+        Priority.URGENT,
+        "после ЭКГ",
+    )
 
 
 def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
