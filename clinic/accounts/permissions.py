@@ -100,6 +100,13 @@ ROLES: dict[str, frozenset[str]] = {
 }
 
 
+def stands_open(roles) -> bool:
+    """Whether an account of ``roles`` is a kiosk's alone, whose session stands open in the
+    hall to whoever walks up (its session outlasts the staff's idle limit; it makes no API
+    tokens, which would issue tickets from anywhere for up to a year)."""
+    return tuple(roles) == ("kiosk",)
+
+
 @dataclass(frozen=True)
 class Staff:
     """Who acts, as the domain's rules see him: what his roles allow and the doctor he is

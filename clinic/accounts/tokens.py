@@ -30,6 +30,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# A kiosk's account (clinic.accounts.permissions.stands_open) is refused with this.
+KIOSK_MAKES_NO_TOKENS = (
+    "a kiosk's account makes no API tokens: its session stands open to whoever walks up"
+)
+
+
 def may_create(via: str) -> bool:
     """Tokens are made from a signed-in session only, never by another token: a token that
     could mint tokens would outlive its own expiry and revocation through its children."""

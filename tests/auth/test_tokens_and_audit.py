@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from clinic.models import ApiToken, AuditEntry, utcnow
@@ -234,3 +234,20 @@ def test_an_export_of_more_rows_than_it_holds_is_refused_not_cut_short(client, m
     assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["since"]
     narrowed = client.get("/api/v1/audit/export.csv?action=auth.sign_in")
     assert narrowed.status_code == 200 and len(narrowed.get_data(as_text=True).splitlines()) == 2
+
+
+def test_a_kiosk_account_makes_no_token_while_the_display_s_and_the_staff_s_do(client_as, runtime):
+    """The kiosk's session stands open in the hall to whoever walks up: a token made there
+    would issue tickets from anywhere for up to a year. Refused by the API and by the page's
+    form, and nothing is made; a display account or a registrar still makes one."""
+    kiosk = client_as("kiosk")
+    by_api = kiosk.post("/api/v1/tokens", json={"name": "mine now", "days": 366})
+    assert by_api.status_code == 403
+    assert "kiosk" in by_api.get_json()["detail"]
+    by_form = kiosk.post("/account/tokens", data={"name": "mine now", "days": "366"})
+    assert by_form.status_code == 403
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ApiToken.id))) == 0
+    for role in ("display", "registrar"):
+        made = client_as(role).post("/api/v1/tokens", json={"name": "board", "days": 30})
+        assert made.status_code == 201, made.get_json()

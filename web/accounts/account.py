@@ -8,6 +8,7 @@ from flask_smorest import abort
 from flask_wtf.csrf import generate_csrf
 
 from clinic.accounts import tokens, users
+from clinic.accounts.permissions import stands_open
 from clinic.errors import ValidationFailed
 from web import db
 from web.accounts.schemas import (
@@ -148,6 +149,8 @@ def _from_a_session(view):
     def guarded(*args, **kwargs):
         if not tokens.may_create(current_identity().via):
             abort(403, message="tokens are made from a signed-in session, not with a token")
+        if stands_open(current_identity().roles):
+            abort(403, message=tokens.KIOSK_MAKES_NO_TOKENS)
         return view(*args, **kwargs)
 
     return guarded

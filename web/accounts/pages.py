@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from clinic.accounts import audit
 from clinic.accounts import refusals as R
 from clinic.accounts import tokens, users
-from clinic.accounts.permissions import ROLES
+from clinic.accounts.permissions import ROLES, stands_open
 from clinic.errors import DomainError
 from clinic.reference import directory as reference
 from clinic.text import whole_number
@@ -194,6 +194,8 @@ def my_tokens_page():
 def create_my_token_form():
     if not tokens.may_create(current_identity().via):
         abort(403, description="tokens are made from a signed-in session, not with a token")
+    if stands_open(current_identity().roles):
+        abort(403, description=tokens.KIOSK_MAKES_NO_TOKENS)
     session = db.session()
     try:
         days = _int_or_none(request.form.get("days", "90")) or 0

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from clinic.accounts.permissions import stands_open
+
 KIOSK_IDLE = timedelta(days=7)
 MARK = "_stands_open"
-
-
-def stands_open(roles) -> bool:
-    """Whether an account of ``roles`` is a kiosk's, whose session stands open in the hall."""
-    return tuple(roles) == ("kiosk",)
 
 
 def mark(http_session, roles) -> None:
