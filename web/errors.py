@@ -155,6 +155,9 @@ def register_error_handlers(app: Flask) -> None:
                 exc.code or 500, exc.name, said, expired_form=isinstance(exc, CSRFError)
             )
             response = current_app.make_response(page)
+        elif isinstance(exc, CSRFError):
+            # Named as any other bad input: the token the change came without, or a stale one.
+            response = problem(exc.code, exc.name, detail, {"csrf_token": [detail]}, "csrf_failed")
         else:
             response = problem(exc.code or 500, exc.name, detail)
         # The exception's own headers belong to the answer: Allow on a 405, and the like.

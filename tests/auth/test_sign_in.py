@@ -351,3 +351,21 @@ def test_a_kiosk_session_outlasts_the_idle_limit_between_patients_while_staff_on
         assert anon_client.get("/api/v1/me").status_code == 200
         assert 0 < stored_for() <= idle_limit
         assert anon_client.post("/logout").status_code == 302
+
+
+def test_a_json_change_refused_by_the_csrf_check_names_the_token_and_changes_nothing(
+    anon_client, make_user
+):
+    """Like every other refusal of bad input, the CSRF check's names what was wrong: the
+    ``csrf_token`` (sent as the ``X-CSRFToken`` header or the form's field)."""
+    make_user("registrar", username="sardor")
+    assert _json_sign_in(anon_client, "sardor", PASSWORD).status_code == 200
+    for headers in ({"X-CSRFToken": "forged"}, {}):
+        refused = anon_client.post(
+            "/api/v1/tokens", json={"name": "x"}, headers=headers, skip_csrf=True
+        )
+        assert refused.status_code == 400
+        body = refused.get_json()
+        assert body["code"] == "csrf_failed" and "CSRF" in body["detail"]
+        assert body["errors"] == {"csrf_token": [body["detail"]]}
+    assert anon_client.get("/api/v1/tokens").get_json() == []
