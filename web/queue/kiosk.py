@@ -9,7 +9,7 @@ channels). It finds no patient, reads no queue's list of tickets and changes not
 
 from __future__ import annotations
 
-from flask import abort, render_template, url_for
+from flask import abort, render_template
 
 from clinic.printing.routes import tickets_on_paper
 from clinic.queue import access
@@ -26,6 +26,7 @@ from web.queue.api import blp
 from web.queue.pages import _common_texts, _issue_refusals, _queue_card
 from web.queue.pages import bp as pages
 from web.queue.pages import printed_ticket, queue_names
+from web.queue.ticket_printing import ticket_printing
 
 
 @pages.get("/kiosk")
@@ -38,10 +39,7 @@ def kiosk():
     names = queue_names(listed, language)
     queues = [_queue_card(session, queue, language, names) for queue in listed]
     texts = {**_common_texts(), "refusals": _issue_refusals()}
-    printing = {
-        "printUrl": url_for("queue_pages.kiosk_print", ticket_id=0).replace("/0/", "/{id}/"),
-        "ticketsOnPaper": tickets_on_paper(session, [queue.id for queue in listed]),
-    }
+    printing = ticket_printing(session, listed, page="queue_pages.kiosk_print")
     return render_template("queue/kiosk.html", queues=queues, config={**printing, "texts": texts})
 
 

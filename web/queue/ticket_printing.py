@@ -9,9 +9,10 @@ from flask import url_for
 from clinic.printing.routes import tickets_on_paper
 
 
-def ticket_printing(session, queues) -> dict:
-    """The page configuration's part for printing the tickets of ``queues``."""
+def ticket_printing(session, queues, *, page: str = "queue_pages.print_ticket") -> dict:
+    """The page configuration's part for printing the tickets of ``queues``, each from
+    ``page`` (the kiosk prints from a page of its own, for the tickets it issued)."""
     return {
-        "printUrl": url_for("queue_pages.print_ticket", ticket_id=0).replace("/0/", "/{id}/"),
+        "printUrl": url_for(page, ticket_id=0).replace("/0/", "/{id}/"),
         "ticketsOnPaper": tickets_on_paper(session, [queue.id for queue in queues]),
     }
