@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Callable, Iterable
 
 from sqlalchemy import delete, event, func, select, update
@@ -297,6 +298,10 @@ def _recorded_at(message: dict) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+# How long a channel's history is kept after its last trim (a week).
+HISTORY_LIFETIME = 7 * 24 * 3600
+
+
 class RedisBus:
     """Publishes events to Redis pub/sub and keeps a capped history per channel."""
 
@@ -319,17 +324,36 @@ class RedisBus:
     # of a channel (and at its first), not at each: it may hold this many more meanwhile.
     TRIM_EVERY = 50
 
+    # Each message into its channel's history, then to its subscribers, in one command: KEYS
+    # are the histories; ARGV the history's size and lifetime, then for each message its
+    # pub/sub channel, payload, number and whether its history is trimmed now.
+    _PUBLISH = """
+local size, lifetime = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+    local at = 2 + (i - 1) * 4
+    redis.call('ZADD', key, ARGV[at + 3], ARGV[at + 2])
+    if ARGV[at + 4] == '1' then
+        redis.call('ZREMRANGEBYRANK', key, 0, -(size + 1))
+        redis.call('EXPIRE', key, lifetime)
+    end
+    redis.call('PUBLISH', ARGV[at + 1], ARGV[at + 2])
+end
+"""
+
     def publish(self, messages: list[dict]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
+        keys, args = [], [self.history_size, HISTORY_LIFETIME]
         for message in messages:
-            payload = json.dumps(message, separators=(",", ":"), sort_keys=True)
-            key = self.history_key(message["channel"])
-            pipe.zadd(key, {payload: message["id"]})
-            if message["id"] % self.TRIM_EVERY == 1:
-                pipe.zremrangebyrank(key, 0, -(self.history_size + 1))
-                pipe.expire(key, 7 * 24 * 3600)
-            pipe.publish(self.pubsub_channel(message["channel"]), payload)
-        pipe.execute()
+            keys.append(self.history_key(message["channel"]))
+            args.append(self.pubsub_channel(message["channel"]))
+            args.append(json.dumps(message, separators=(",", ":"), sort_keys=True))
+            args.append(message["id"])
+            args.append(1 if message["id"] % self.TRIM_EVERY == 1 else 0)
+        if keys:
+            self._published(keys=keys, args=args)
+
+    @cached_property
+    def _published(self):
+        return self.redis.register_script(self._PUBLISH)
 
     def history_after(self, channel: str, after: int) -> list[dict]:
         """Events above ``after`` held in the channel's history, in order.

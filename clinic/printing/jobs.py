@@ -64,7 +64,12 @@ def announce(session: Session, job: PrintJob) -> None:
 
 
 def prints_on_paper(printer: Printer | None) -> bool:
-    return printer is not None and printer.active and printer.kind == PrinterKind.NETWORK
+    return printer is not None and paper_printer(printer.active, printer.kind)
+
+
+def paper_printer(active: bool, kind: str) -> bool:
+    """Whether a printer that is ``active`` and of ``kind`` prints on paper."""
+    return active and kind == PrinterKind.NETWORK
 
 
 def payload_for(document: dict, printer: Printer | None) -> bytes:

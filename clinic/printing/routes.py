@@ -5,7 +5,7 @@ follow them when an administrator gives a target to another printer."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clinic.accounts.models import User
@@ -69,16 +69,30 @@ def printer_for(session: Session, targets: list[str]) -> Printer | None:
     return None
 
 
+# Whether the printer of a queue's tickets prints on paper: one statement, of plain columns
+# through the connection (issuing a ticket reads it on every request).
+_QUEUE_PRINTERS = (
+    select(PrinterAssignment.target, Printer.active, Printer.kind)
+    .join(Printer, Printer.id == PrinterAssignment.printer_id)
+    .where(PrinterAssignment.target.in_([bindparam("queue_target"), bindparam("for_all")]))
+)
+
+
 def tickets_on_paper(session: Session, queue_ids) -> list[int]:
     """Of ``queue_ids``, the queues whose tickets go to a thermal printer (an active network
-    one, by :func:`printer_for`): each of their tickets is printed there, so the desk and the
-    kiosk open no browser print of it as well (one paper a ticket). The others' tickets are
-    PDFs, printed from the browser."""
-    return [
-        queue_id
-        for queue_id in queue_ids
-        if jobs.prints_on_paper(printer_for(session, ticket_targets(queue_id)))
-    ]
+    one, found as :func:`printer_for` finds it): each of their tickets is printed there, so
+    the desk and the kiosk open no browser print of it as well (one paper a ticket). The
+    others' tickets are PDFs, printed from the browser."""
+    return [queue_id for queue_id in queue_ids if _queue_on_paper(session, queue_id)]
+
+
+def _queue_on_paper(session: Session, queue_id: int) -> bool:
+    queue_target, for_all = ticket_targets(queue_id)
+    rows = session.connection().execute(
+        _QUEUE_PRINTERS, {"queue_target": queue_target, "for_all": for_all}
+    )
+    found = {row.target: jobs.paper_printer(row.active, row.kind) for row in rows}
+    return found.get(queue_target, found.get(for_all, False))
 
 
 def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:

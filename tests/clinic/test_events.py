@@ -236,6 +236,20 @@ def test_the_redis_history_stays_near_its_size_and_keeps_the_newest(runtime):
     runtime.redis.delete(bus.history_key("job:trim"))
 
 
+def test_publishing_goes_on_after_redis_forgets_its_scripts(runtime):
+    """A restarted Redis knows no script: the next publish loads it again, nothing lost."""
+    _emit(runtime, "job:scripts", 1)
+    runtime.redis.script_flush()
+    pubsub = runtime.redis.pubsub()
+    pubsub.subscribe(runtime.bus.pubsub_channel("job:scripts"))
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    _emit(runtime, "job:scripts", 1)
+    heard = pubsub.get_message(timeout=2)
+    pubsub.close()
+    assert heard is not None and '"id":2' in heard["data"].decode()
+    assert [e["id"] for e in runtime.bus.history_after("job:scripts", 0)] == [1, 2]
+
+
 def test_after_a_restore_to_an_older_backup_replay_answers_the_restored_databases_events(
     runtime,
 ):
