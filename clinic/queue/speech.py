@@ -5,8 +5,11 @@ A ticket's prefix is a department's letters, Latin (``T``) or Cyrillic (``К``).
 voice given a Latin ``T`` spells an English letter or nothing at all; each voice is therefore
 given the letters' names in its own language (``T`` is "Тэ" in Russian, "te" in Uzbek), and
 the number is said as a number, without the leading zeros the paper shows (``T-006`` is
-"Тэ 6"). The board's script applies the same tables (:func:`letter_names`); tests hold the two
-to the same answers.
+"Тэ 6"). The room it calls to is said as its door shows it (:func:`spoken_room`): a letter
+beside its digits by its name in each voice (``12А`` is "12 А" in Russian, "12 A" in English,
+whose voice cannot read a Cyrillic letter), the parts apart (``2-05`` is "2 05", not "two minus
+five"). The board's script applies the same tables (:func:`letter_names`) and the same rules;
+tests hold the two to the same answers.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ _TABLES = {
     "en": _EN_CYRILLIC,
 }
 _CODE = re.compile(r"^(.*?)[-\s]*0*(\d+)$")
+# A room number's parts: its runs of digits and its runs of letters (anything else parts them).
+_ROOM_PARTS = re.compile(r"[0-9]+|[^\W\d_]+")
 
 
 def letter_names(language: str) -> dict[str, str]:
@@ -70,3 +75,14 @@ def spoken_code(code: str, language: str) -> str:
     names = _TABLES.get(language, {})
     letters = [names.get(c.upper(), c) for c in match.group(1) if c.isalpha()]
     return " ".join([*letters, match.group(2)])
+
+
+def spoken_room(room: str, language: str) -> str:
+    """``room`` (``12А``) as the ``language`` voice should read it (``12 А`` in Russian): its
+    digits as written, a single letter by its name, a longer run of letters as the word it is
+    (``УЗИ``), the parts apart; ``room`` itself when it has neither digits nor letters."""
+    parts = _ROOM_PARTS.findall(room or "")
+    if not parts:
+        return room or ""
+    names = _TABLES.get(language, {})
+    return " ".join(names.get(p.upper(), p) if len(p) == 1 and p.isalpha() else p for p in parts)

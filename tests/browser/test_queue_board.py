@@ -22,6 +22,8 @@ from clinic.models import TicketSource
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
+from clinic.queue.speech import spoken_room
+from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.conftest import PASSWORD, free_port
@@ -133,6 +135,34 @@ def test_a_call_from_the_doctors_page_reaches_the_board_within_a_second_and_so_d
     for secret in (PATIENT_NAME, "Секретов", PHONE, PHONE[1:], "901234567"):
         assert secret not in everything
     assert '"phone"' not in everything and '"patient_id"' not in everything
+
+
+def test_the_voice_says_a_rooms_letter_by_its_name_in_each_language(
+    browser, live_server, runtime, queue_hall
+):
+    """Room 12А (a Cyrillic А on its door): "12 А" in Russian, "12 a" in Uzbek and "12 A" in
+    English, whose voice cannot read a Cyrillic letter; as clinic/queue/speech.py says it."""
+    with runtime.db.transaction() as s:
+        reference.update_room(s, queue_hall["room"], {"number": "12А"})
+    code = issue(runtime, queue_hall["queue"])
+    board_context, board, _frames = open_board(browser, live_server, queue_hall)
+    try:
+        with runtime.db.transaction() as s:
+            calls.call_next(
+                s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"]
+            )
+        board.wait_for_function("() => ClinicBoard.announcements.length === 1", timeout=20_000)
+        announced = board.evaluate("ClinicBoard.announcements")[0]
+        assert announced["code"] == code and announced["room"] == "12А"
+        assert [line["text"] for line in announced["lines"]] == [
+            "Талон Ка 1, кабинет 12 А",
+            "ka 1 raqamli talon, 12 a-xona",
+            "Ticket K 1, room 12 A",
+        ]
+        said = [spoken_room("12А", language) for language in ("ru", "uz", "en")]
+        assert said == ["12 А", "12 a", "12 A"]
+    finally:
+        board_context.close()
 
 
 # -- the restart ------------------------------------------------------------------------------

@@ -180,6 +180,25 @@
     return words.join(" ");
   }
 
+  /**
+   * Room "12А" as a voice of that language says it: its digits as written, a single letter by
+   * its name in that language ("12 А" in Russian, "12 A" in English), a longer run of letters
+   * as the word it is, the parts apart ("2-05" is "2 05"). The same rule as the server's
+   * (clinic/queue/speech.py spoken_room).
+   */
+  function spokenRoom(room, letters) {
+    var parts = String(room).match(/[0-9]+|\p{L}+/gu);
+    if (!parts) return room;
+    return parts
+      .map(function (part) {
+        var upper = part.toUpperCase();
+        return part.length === 1 && /\p{L}/u.test(part) && letters && letters[upper]
+          ? letters[upper]
+          : part;
+      })
+      .join(" ");
+  }
+
   function callouts(ticket) {
     return config.voice.map(function (language) {
       var speech = config.speech[language];
@@ -188,7 +207,7 @@
         locale: speech.locale,
         text: Q.fill(template, {
           code: spokenCode(ticket.code, speech.letters),
-          room: ticket.room || "",
+          room: ticket.room ? spokenRoom(ticket.room, speech.letters) : "",
         }),
       };
     });
