@@ -115,7 +115,10 @@ def verify(secret: str, body: bytes, headers) -> str:
     try:
         verifier.verify(text, found, json_parse=False)
     except WebhookVerificationError as exc:
-        raise Rejected(401, f"the webhook was refused: {exc}", "webhook-signature") from None
+        # Sent too long ago or ahead of our clock: the sender's clock or its retry is at
+        # fault, not its key, and the answer says which header to look at.
+        field = "webhook-timestamp" if "timestamp" in str(exc) else "webhook-signature"
+        raise Rejected(401, f"the webhook was refused: {exc}", field) from None
     except (ValueError, TypeError):  # pragma: no cover - headers checked above; a 400 still
         raise Rejected(
             400, "the webhook-signature header is malformed", "webhook-signature"

@@ -176,6 +176,19 @@ def test_a_tampered_body_stale_or_early_timestamps_and_wrong_secrets_are_401(
         assert s.scalar(select(func.count(WebhookEvent.id))) == 3
 
 
+def test_a_stale_or_early_timestamp_is_refused_naming_the_timestamp_not_the_signature(
+    runtime, anon_client, frozen_clock
+):
+    body = event_body(make_invoice(runtime, (PRICE,)))
+    now = frozen_clock
+    for msg_id, at in (("late", now - 301), ("early", now + 301)):
+        refused = post(anon_client, body, webhook_headers(body, msg_id, at=at))
+        assert refused.status_code == 401
+        assert list(refused.get_json()["errors"]) == ["webhook-timestamp"], at
+    forged = webhook_headers(body, "forged", at=now, secret=OTHER_SECRET)
+    assert list(post(anon_client, body, forged).get_json()["errors"]) == ["webhook-signature"]
+
+
 def test_several_signatures_of_which_one_is_valid_are_accepted(anon_client, runtime):
     invoice_id = make_invoice(runtime, (PRICE,))
     body = event_body(invoice_id)
