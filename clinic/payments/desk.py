@@ -54,10 +54,21 @@ def key_reused(what: str) -> ValidationFailed:
     )
 
 
+def key_of_another_invoice(what: str) -> Conflict:
+    """The key paid or gave back of another invoice: 409 ``ref_used``, naming the key."""
+    return Conflict(
+        f"that idempotency key {what} another invoice",
+        code="ref_used",
+        errors={"idempotency_key": [f"{what} another invoice: use a new key"]},
+    )
+
+
 def _repeated_payment(session: Session, key: str, invoice_id, method: str, amount):
     repeated = invoices.find_payment(session, DESK_PROVIDER, key)
-    if repeated is None or repeated.invoice_id != invoice_id:
+    if repeated is None:
         return None
+    if repeated.invoice_id != invoice_id:
+        raise key_of_another_invoice("paid")
     if repeated.method != method or amount not in (None, repeated.amount):
         raise key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
     return repeated
@@ -255,7 +266,7 @@ def _repeated_refund(session: Session, key: str, invoice_id, amount, payment_id,
     if repeated is None:
         return None
     if repeated.invoice_id != invoice_id:
-        raise Conflict("that idempotency key refunded another invoice", code="ref_used")
+        raise key_of_another_invoice("refunded")
     # Given back another way (cash rather than card, from another payment) is another refund.
     paid_by = session.scalar(select(Payment.method).where(Payment.id == repeated.payment_id))
     if (
