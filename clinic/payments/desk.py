@@ -202,7 +202,7 @@ def refund_at_desk(
         target = _desk_payment_to_refund(session, invoice, amount, method)
     if target.method == PaymentMethod.CASH:
         if shift is None:
-            raise Conflict("open your shift to give cash back", code="no_open_shift")
+            raise _no_drawer(may_refund_large)
         in_drawer = cash_in_drawer(session, shift)
         if whole_tiyin(amount, "amount", positive=True) > in_drawer:
             # The drawer cannot give what it does not hold (a payment of an earlier shift).
@@ -221,6 +221,18 @@ def refund_at_desk(
         large_from=large_from,
         shift_id=shift.id if shift else None,
         provider_ref=key,
+    )
+
+
+def _no_drawer(may_name_any_shift: bool) -> Conflict:
+    """No drawer to give cash back from: a cashier opens her shift; a manager, who keeps no
+    drawer, names the open shift of the desk he stands at (``shift_id``)."""
+    if not may_name_any_shift:
+        return Conflict("open your shift to give cash back", code="no_open_shift")
+    return Conflict(
+        "cash is given back from a drawer: name the open shift of the desk (shift_id)",
+        code="no_open_shift",
+        errors={"shift_id": ["the open shift whose drawer gives the cash back"]},
     )
 
 
