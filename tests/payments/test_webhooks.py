@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from clinic.models import Invoice, Payment, Refund, WebhookEvent
+from clinic.payments import invoices
 from clinic.settings import ConfigError, Settings
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
@@ -381,3 +382,27 @@ def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_onc
     assert apply_webhook_event.run(event_id=event_id) == "applied"
     with runtime.db.session() as s:
         assert s.get(Invoice, invoice_id).status == "paid"
+
+
+def test_a_card_payment_of_an_invoice_paid_at_the_desk_or_cancelled_is_rejected_saying_so(
+    runtime, anon_client
+):
+    from tasks.payments_providers import apply_webhook_event
+
+    paid, cancelled = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.record_payment(s, s.get(Invoice, paid), method="cash", amount=PRICE, actor="k")
+        invoices.cancel_invoice(s, s.get(Invoice, cancelled), actor="k")
+    said = {}
+    for invoice_id in (paid, cancelled):
+        body = event_body(invoice_id, reference=f"acq-{invoice_id}")
+        assert post(anon_client, body, webhook_headers(body, f"m{invoice_id}")).status_code == 200
+        with runtime.db.session() as s:
+            event_id = s.scalar(
+                select(WebhookEvent.id).where(WebhookEvent.invoice_id == invoice_id)
+            )
+        assert apply_webhook_event.run(event_id=event_id) == "rejected"
+        with runtime.db.session() as s:
+            said[invoice_id] = s.get(WebhookEvent, event_id).outcome
+    # The reconciliation shows the reason: paid twice (give it back at the sender), or cancelled.
+    assert "already paid" in said[paid] and "cancelled" in said[cancelled], said
