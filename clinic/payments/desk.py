@@ -54,10 +54,21 @@ def key_reused(what: str) -> ValidationFailed:
     )
 
 
+def key_of_another_invoice(what: str) -> Conflict:
+    """The key paid or gave back of another invoice: 409 ``ref_used``, naming the key."""
+    return Conflict(
+        f"that idempotency key {what} another invoice",
+        code="ref_used",
+        errors={"idempotency_key": [f"{what} another invoice: use a new key"]},
+    )
+
+
 def _repeated_payment(session: Session, key: str, invoice_id, method: str, amount):
     repeated = invoices.find_payment(session, DESK_PROVIDER, key)
-    if repeated is None or repeated.invoice_id != invoice_id:
+    if repeated is None:
         return None
+    if repeated.invoice_id != invoice_id:
+        raise key_of_another_invoice("paid")
     if repeated.method != method or amount not in (None, repeated.amount):
         raise key_reused(f"a {repeated.method} payment of {repeated.amount} tiyin")
     return repeated
@@ -191,7 +202,7 @@ def refund_at_desk(
         target = _desk_payment_to_refund(session, invoice, amount, method)
     if target.method == PaymentMethod.CASH:
         if shift is None:
-            raise Conflict("open your shift to give cash back", code="no_open_shift")
+            raise _no_drawer(may_refund_large)
         in_drawer = cash_in_drawer(session, shift)
         if whole_tiyin(amount, "amount", positive=True) > in_drawer:
             # The drawer cannot give what it does not hold (a payment of an earlier shift).
@@ -210,6 +221,18 @@ def refund_at_desk(
         large_from=large_from,
         shift_id=shift.id if shift else None,
         provider_ref=key,
+    )
+
+
+def _no_drawer(may_name_any_shift: bool) -> Conflict:
+    """No drawer to give cash back from: a cashier opens her shift; a manager, who keeps no
+    drawer, names the open shift of the desk he stands at (``shift_id``)."""
+    if not may_name_any_shift:
+        return Conflict("open your shift to give cash back", code="no_open_shift")
+    return Conflict(
+        "cash is given back from a drawer: name the open shift of the desk (shift_id)",
+        code="no_open_shift",
+        errors={"shift_id": ["the open shift whose drawer gives the cash back"]},
     )
 
 
@@ -255,7 +278,7 @@ def _repeated_refund(session: Session, key: str, invoice_id, amount, payment_id,
     if repeated is None:
         return None
     if repeated.invoice_id != invoice_id:
-        raise Conflict("that idempotency key refunded another invoice", code="ref_used")
+        raise key_of_another_invoice("refunded")
     # Given back another way (cash rather than card, from another payment) is another refund.
     paid_by = session.scalar(select(Payment.method).where(Payment.id == repeated.payment_id))
     if (

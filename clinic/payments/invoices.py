@@ -352,6 +352,8 @@ def record_payment(
             lambda: find_payment(session, provider, provider_ref) if provider_ref else None,
         )
         if existing is not None:  # the same reference committed at this instant (a race)
+            if existing.invoice_id != invoice.id:  # for another invoice: this one is not paid
+                raise Conflict("that provider reference paid another invoice", code="ref_used")
             return existing  # pragma: no cover - a race only (tests/payments: insert_once)
     paid_in_full = invoice.paid_amount + amount == invoice.total
     values = {"paid_amount": Invoice.paid_amount + amount}

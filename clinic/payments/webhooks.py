@@ -32,6 +32,7 @@ from clinic.errors import Conflict, DomainError
 from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import invoices, refunds
 from clinic.payments.amounts import amount_due
+from clinic.payments.models import InvoiceStatus
 from clinic.payments.providers import WebhookEvent, WebhookStatus
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,10 @@ def verify(secret: str, body: bytes, headers) -> str:
     try:
         verifier.verify(text, found, json_parse=False)
     except WebhookVerificationError as exc:
-        raise Rejected(401, f"the webhook was refused: {exc}", "webhook-signature") from None
+        # Sent too long ago or ahead of our clock: the sender's clock or its retry is at
+        # fault, not its key, and the answer says which header to look at.
+        field = "webhook-timestamp" if "timestamp" in str(exc) else "webhook-signature"
+        raise Rejected(401, f"the webhook was refused: {exc}", field) from None
     except (ValueError, TypeError):  # pragma: no cover - headers checked above; a 400 still
         raise Rejected(
             400, "the webhook-signature header is malformed", "webhook-signature"
@@ -335,6 +339,10 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
     if fields["type"] == SUCCEEDED:
         earlier = invoices.find_payment(session, provider, fields["reference"])
         if earlier is None or earlier.invoice_id != invoice.id:
+            if invoice.status != InvoiceStatus.OPEN:
+                # Paid at the desk meanwhile (the patient paid twice: given back at the
+                # sender), or cancelled: said so to the person settling it, not "0 due".
+                invoices.refuse_taking(invoice, None)
             # The sender takes the whole amount due, never a part: a payment of another
             # amount is not credited as a part payment, it waits for a person.
             due = amount_due(invoice)

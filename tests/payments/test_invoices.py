@@ -409,3 +409,22 @@ def test_lines_corrected_to_free_services_settle_the_invoice_as_a_discount_does(
             select(OutboxEvent.data).where(OutboxEvent.type == "invoice.changed")
         ).all()
     assert [e["invoice"]["status"] for e in told if e["change"] == "lines"] == ["paid"]
+
+
+def test_a_reference_committed_for_another_invoice_at_the_same_instant_pays_neither_twice(
+    runtime, monkeypatch
+):
+    first, other = make_invoice(runtime, [25_000_00]), make_invoice(runtime, [25_000_00])
+    paid = {"method": "acq", "amount": 25_000_00, "provider": "acq", "provider_ref": "acq-1"}
+    with runtime.db.transaction() as s:
+        invoices.record_payment(s, invoices.get_invoice(s, first), actor="acq", **paid)
+    real, calls = invoices.find_payment, []
+
+    def missed_once(session, provider, ref):  # the other request had not committed yet
+        calls.append(ref)
+        return None if len(calls) == 1 else real(session, provider, ref)
+
+    monkeypatch.setattr(invoices, "find_payment", missed_once)
+    with pytest.raises(Conflict) as caught, runtime.db.transaction() as s:
+        invoices.record_payment(s, invoices.get_invoice(s, other), actor="acq", **paid)
+    assert caught.value.code == "ref_used" and len(calls) == 2

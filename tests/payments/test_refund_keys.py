@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.errors import ValidationFailed
-from clinic.models import Refund
+from clinic.models import Invoice, Refund
 from clinic.payments import desk, shifts
 from tests.payments.fixtures import make_invoice
 
@@ -54,3 +54,24 @@ def test_one_refund_key_for_another_way_of_giving_back_is_refused_at_the_key(run
         assert "idempotency_key" in caught.value.errors, other
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(Refund.id))) == 1
+
+
+def test_a_key_that_paid_or_gave_back_of_another_invoice_is_refused_naming_the_key(
+    client_as, runtime
+):
+    cashier = client_as("cashier")
+    cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    first, other = make_invoice(runtime, [PRICE]), make_invoice(runtime, [PRICE])
+    api = "/api/v1/payments/invoices/{}/{}"
+    paid = {"method": "cash", "idempotency_key": "desk-pay-0001"}
+    assert cashier.post(api.format(first, "pay"), json=paid).status_code == 201
+    back = {"amount": 1_000_00, "reason": "не оказана", "idempotency_key": "desk-back-001"}
+    assert cashier.post(api.format(first, "refunds"), json=back).status_code == 201
+    for action, body in (("pay", paid), ("refunds", back)):
+        refused = cashier.post(api.format(other, action), json=body)
+        assert refused.status_code == 409, action
+        problem = refused.get_json()
+        assert problem["code"] == "ref_used" and list(problem["errors"]) == ["idempotency_key"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == 1
+        assert s.get(Invoice, other).paid_amount == 0

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from clinic.models import Invoice, Payment, Refund, WebhookEvent
+from clinic.payments import invoices
 from clinic.settings import ConfigError, Settings
 from tests.payments import provider_support as support
 from tests.payments.fixtures import make_invoice
@@ -174,6 +175,19 @@ def test_a_tampered_body_stale_or_early_timestamps_and_wrong_secrets_are_401(
     assert post(anon_client, body, other, "/payments/webhooks/other").status_code == 200
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(WebhookEvent.id))) == 3
+
+
+def test_a_stale_or_early_timestamp_is_refused_naming_the_timestamp_not_the_signature(
+    runtime, anon_client, frozen_clock
+):
+    body = event_body(make_invoice(runtime, (PRICE,)))
+    now = frozen_clock
+    for msg_id, at in (("late", now - 301), ("early", now + 301)):
+        refused = post(anon_client, body, webhook_headers(body, msg_id, at=at))
+        assert refused.status_code == 401
+        assert list(refused.get_json()["errors"]) == ["webhook-timestamp"], at
+    forged = webhook_headers(body, "forged", at=now, secret=OTHER_SECRET)
+    assert list(post(anon_client, body, forged).get_json()["errors"]) == ["webhook-signature"]
 
 
 def test_several_signatures_of_which_one_is_valid_are_accepted(anon_client, runtime):
@@ -368,3 +382,27 @@ def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_onc
     assert apply_webhook_event.run(event_id=event_id) == "applied"
     with runtime.db.session() as s:
         assert s.get(Invoice, invoice_id).status == "paid"
+
+
+def test_a_card_payment_of_an_invoice_paid_at_the_desk_or_cancelled_is_rejected_saying_so(
+    runtime, anon_client
+):
+    from tasks.payments_providers import apply_webhook_event
+
+    paid, cancelled = make_invoice(runtime, (PRICE,)), make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.record_payment(s, s.get(Invoice, paid), method="cash", amount=PRICE, actor="k")
+        invoices.cancel_invoice(s, s.get(Invoice, cancelled), actor="k")
+    said = {}
+    for invoice_id in (paid, cancelled):
+        body = event_body(invoice_id, reference=f"acq-{invoice_id}")
+        assert post(anon_client, body, webhook_headers(body, f"m{invoice_id}")).status_code == 200
+        with runtime.db.session() as s:
+            event_id = s.scalar(
+                select(WebhookEvent.id).where(WebhookEvent.invoice_id == invoice_id)
+            )
+        assert apply_webhook_event.run(event_id=event_id) == "rejected"
+        with runtime.db.session() as s:
+            said[invoice_id] = s.get(WebhookEvent, event_id).outcome
+    # The reconciliation shows the reason: paid twice (give it back at the sender), or cancelled.
+    assert "already paid" in said[paid] and "cancelled" in said[cancelled], said
