@@ -155,15 +155,22 @@ class RoomUse:
     then (a room two doctors' weeks share holds one doctor's patients at a time)."""
 
     def __init__(self, rows) -> None:
-        self.by_room: dict[int, list[tuple[datetime, datetime, int]]] = {}
+        ranges: dict[int, list] = {}
         for room_id, doctor_id, start, end in rows:
-            self.by_room.setdefault(room_id, []).append((start, end, doctor_id))
+            ranges.setdefault(room_id, []).append((start, end, doctor_id))
+        self.by_room = {room_id: Occupancy(held) for room_id, held in ranges.items()}
 
     def taken(self, room_id: int | None, doctor_id: int, starts: datetime, ends: datetime):
-        return room_id is not None and any(
-            start < ends and starts < end and other != doctor_id
-            for start, end, other in self.by_room.get(room_id, ())
-        )
+        """Whether a visit of another doctor than ``doctor_id`` holds the room then."""
+        held = self.by_room.get(room_id) if room_id is not None else None
+        if held is None:
+            return False
+        i = bisect_left(held.starts, ends) - 1
+        while i >= 0 and held.ranges[i][0] + held.longest > starts:
+            if held.ranges[i][1] > starts and held.ranges[i][2] != doctor_id:
+                return True
+            i -= 1
+        return False
 
 
 def room_use(session: Session, room_ids, starts: datetime, ends: datetime, *, but=None):
