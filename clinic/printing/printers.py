@@ -155,7 +155,8 @@ def _normalized(data: dict) -> dict:
 def _name_taken(session: Session, name: str, printer_id: int | None) -> None:
     other = session.scalar(select(Printer).where(Printer.name == name))
     if other is not None and other.id != printer_id:
-        raise Conflict(f"a printer is already named {name!r}", code="name_taken")
+        detail = f"a printer is already named {name!r}"
+        raise Conflict(detail, code="name_taken", errors={"name": [detail]})
 
 
 def _set_targets(session: Session, printer: Printer, targets: list[str]) -> list[Printer]:

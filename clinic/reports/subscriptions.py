@@ -145,10 +145,8 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
             unsubscribe(session, other.id)
             taken_over.append(other.id)
             continue
-        raise Conflict(
-            f"{email} already receives this report {frequency} (subscription {other.id})",
-            code=R.ALREADY_SUBSCRIBED,
-        )
+        detail = f"{email} already receives this report {frequency} (subscription {other.id})"
+        raise Conflict(detail, code=R.ALREADY_SUBSCRIBED, errors={"email": [detail]})
     sub = ReportSubscription(
         params=stored,
         formats=formats,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
+from clinic.reference.editing import one_at_a_time
 from clinic.reference.models import Doctor, Patient, Service
 from clinic.visits import schedules, slots
 from clinic.visits import visits as v
@@ -33,10 +34,11 @@ from clinic.visits.events import VisitKind, VisitStatus
 from clinic.visits.models import Visit, VisitService
 
 # Refusals the form shows as "taken" (409); the others are about the request itself (422).
-BUSY = (C.DOCTOR_BUSY, C.PATIENT_BUSY, C.NOT_MOVABLE, C.TOO_MANY_MOVES)
+BUSY = (C.DOCTOR_BUSY, C.PATIENT_BUSY, C.ROOM_TAKEN, C.NOT_MOVABLE, C.TOO_MANY_MOVES)
 FIELDS = {
     C.DOCTOR_BUSY: "starts_at",
     C.PATIENT_BUSY: "patient_id",
+    C.ROOM_TAKEN: "starts_at",
     C.OUTSIDE_HOURS: "starts_at",
     C.DOCTOR_AWAY: "starts_at",
     C.IN_PAST: "starts_at",
@@ -154,7 +156,37 @@ def place(
     if any(row.patient_id == patient_id for row in overlapping):
         raise refusal(C.PATIENT_BUSY, "the patient has another visit at this time")
     working = schedules.working_rooms(session, (shift.room_id, doctor.room_id))
-    return Placement(ends_at, free[0], schedules.visit_room(shift, doctor, working), free)
+    room_id = schedules.visit_room(shift, doctor, working)
+    if room_id is not None and room_taken(session, room_id, doctor.id, starts_at, ends_at,
+                                          but=exclude_visit_id):  # fmt: skip
+        raise refusal(C.ROOM_TAKEN, "another doctor's patient is booked into the room then")
+    return Placement(ends_at, free[0], room_id, free)
+
+
+def room_taken(
+    session: Session, room_id: int, doctor_id: int, starts_at, ends_at, *, but: int | None
+) -> bool:
+    """Whether another doctor's visit holds ``room_id`` during [starts_at, ends_at).
+
+    Bookings into one room run one at a time from here to their commit (PostgreSQL; SQLite
+    lets one writer in at a time already), so two doctors' bookings at once into a room they
+    share cannot both see it free. The doctor's own visits are his seats, counted above."""
+    one_at_a_time(session, f"visits.room:{room_id}")
+    return (
+        session.scalar(
+            select(Visit.id)
+            .where(
+                Visit.room_id == room_id,
+                Visit.doctor_id != doctor_id,
+                Visit.status.in_(VisitStatus.HOLDING),
+                Visit.starts_at < ends_at,
+                Visit.ends_at > starts_at,
+                Visit.id != (but or 0),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def constraint_refusal(exc: IntegrityError) -> Conflict | None:

@@ -61,6 +61,9 @@ class Conflicts:
     SERVICE_NOT_OFFERED = "service_not_offered"
     NOT_MOVABLE = "not_movable"
     TOO_MANY_MOVES = "too_many_moves"
+    # Another doctor's patient is booked into the room at that time (a room two doctors'
+    # weeks share holds one doctor's patients at a time).
+    ROOM_TAKEN = "room_taken"
 
     ALL = (
         DOCTOR_BUSY,
@@ -71,6 +74,7 @@ class Conflicts:
         SERVICE_NOT_OFFERED,
         NOT_MOVABLE,
         TOO_MANY_MOVES,
+        ROOM_TAKEN,
     )
 
 

@@ -150,6 +150,45 @@ class Occupancy:
         return len(seats)
 
 
+class RoomUse:
+    """The times other doctors' visits hold each room, to tell a slot whose room is taken
+    then (a room two doctors' weeks share holds one doctor's patients at a time)."""
+
+    def __init__(self, rows) -> None:
+        ranges: dict[int, list] = {}
+        for room_id, doctor_id, start, end in rows:
+            ranges.setdefault(room_id, []).append((start, end, doctor_id))
+        self.by_room = {room_id: Occupancy(held) for room_id, held in ranges.items()}
+
+    def taken(self, room_id: int | None, doctor_id: int, starts: datetime, ends: datetime):
+        """Whether a visit of another doctor than ``doctor_id`` holds the room then."""
+        held = self.by_room.get(room_id) if room_id is not None else None
+        if held is None:
+            return False
+        i = bisect_left(held.starts, ends) - 1
+        while i >= 0 and held.ranges[i][0] + held.longest > starts:
+            if held.ranges[i][1] > starts and held.ranges[i][2] != doctor_id:
+                return True
+            i -= 1
+        return False
+
+
+def room_use(session: Session, room_ids, starts: datetime, ends: datetime, *, but=None):
+    """:class:`RoomUse` of the visits holding ``room_ids`` overlapping [starts, ends) (but
+    visit ``but``: the one being moved)."""
+    ids = [i for i in set(room_ids) if i is not None]
+    if not ids:
+        return RoomUse([])
+    query = select(Visit.room_id, Visit.doctor_id, Visit.starts_at, Visit.ends_at).where(
+        Visit.room_id.in_(ids),
+        Visit.status.in_(VisitStatus.HOLDING),
+        Visit.starts_at < ends,
+        Visit.ends_at > starts,
+        Visit.id != (but or 0),
+    )
+    return RoomUse(session.execute(query))
+
+
 def free_slots(
     session: Session,
     *,
@@ -193,6 +232,7 @@ def free_slots(
     working = schedules.working_rooms(
         session, [row.room_id for row in hours] + [d.room_id for d in doctors]
     )
+    rooms = room_use(session, working, *window, but=moving.id if moving else None)
     out = []
     for shift in schedules.shifts(hours, exceptions, first_day, last_day, tz):
         if shift.ends <= now:
@@ -208,6 +248,8 @@ def free_slots(
         for start, _ in shift.slots():
             end = start + shift.length_for(minutes)
             if start <= now or not shift.covers(start, end) or (doctor.id, start) == stays:
+                continue
+            if rooms.taken(fixed["room_id"], doctor.id, start, end):
                 continue
             taken = taken_by.count(start, end)
             if taken < shift.capacity:

@@ -49,3 +49,18 @@ def test_bad_printer_settings_are_refused_naming_the_field_and_change_nothing(cl
         assert set(refused.get_json()["errors"]) == {field}
     listed = client.get("/api/v1/printing/printers").get_json()
     assert [(p["name"], p["host"], p["languages"]) for p in listed] == [("A", "10.0.0.5", "ru+uz")]
+
+
+def test_a_name_another_printer_has_is_a_409_naming_the_name_field(client):
+    made = [
+        client.post("/api/v1/printing/printers", json={"name": name, "host": host})
+        for name, host in (("Касса 1", "10.0.0.5"), ("Касса 2", "10.0.0.6"))
+    ]
+    assert [m.status_code for m in made] == [201, 201]
+    again = client.post("/api/v1/printing/printers", json={"name": " Касса 1 ", "host": "10.0.0.7"})
+    second = made[1].get_json()["id"]
+    renamed = client.patch(f"/api/v1/printing/printers/{second}", json={"name": "Касса 1"})
+    for refused in (again, renamed):
+        body = refused.get_json()
+        assert refused.status_code == 409 and body["code"] == "name_taken", body
+        assert set(body["errors"]) == {"name"}, body

@@ -308,7 +308,7 @@ def day_visits(query):
 @blp.arguments(schemas.BookIn)
 @blp.response(201, schemas.VisitOut)
 @blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(409, schema=ProblemSchema, description="doctor_busy or patient_busy")
+@blp.alt_response(409, schema=ProblemSchema, description="doctor_busy, patient_busy or room_taken")
 @blp.alt_response(
     422,
     schema=ProblemSchema,

@@ -41,6 +41,7 @@ def refusal_texts() -> dict:
     return {
         C.DOCTOR_BUSY: _("The doctor is booked at this time."),
         C.PATIENT_BUSY: _("The patient has another visit at this time."),
+        C.ROOM_TAKEN: _("The room is booked for another doctor's patient at this time."),
         C.OUTSIDE_HOURS: _("The doctor does not work at this time."),
         C.DOCTOR_AWAY: _("The doctor is away that day."),
         C.IN_PAST: _("This time has passed."),
