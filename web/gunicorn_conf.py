@@ -85,9 +85,12 @@ _SECRET_PARAMETER = re.compile(
 )
 # API tokens (clk_) and board screens' device secrets (clb_).
 _API_TOKEN = re.compile(r"(cl[kb]_)[A-Za-z0-9_-]+")
-# A patient's ticket page and its state in the public API (the page polls it), and the link
-# in a report e-mail that ends its subscription.
-_TICKET_PAGE = re.compile(r"(/t/|/public/tickets/|/reports/unsubscribe/)[^/?#\s\"]+")
+# A patient's ticket page, its state in the public API (the page polls it) and the Payme and
+# Click links of its invoice (the page asks for them by the same secret), and the link in a
+# report e-mail that ends its subscription.
+_TICKET_PAGE = re.compile(
+    r"(/t/|/public/tickets/|/payments/checkout/|/reports/unsubscribe/)[^/?#\s\"]+"
+)
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-csrf-token"}
 REDACTED = "[redacted]"
 

@@ -14,7 +14,7 @@ from clinic.accounts import refusals as R
 from clinic.accounts import tokens
 from clinic.accounts.access import access_changed
 from clinic.accounts.models import User, UserRole
-from clinic.accounts.permissions import ROLES, permissions_of
+from clinic.accounts.permissions import ROLES, permissions_of, stands_open
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.settings import LANGUAGES
@@ -226,6 +226,9 @@ def set_roles(session: Session, user: User, roles, *, doctor_id=KEEP) -> User:
     user.doctor_id = doctor_id
     user.session_version += 1
     session.flush()
+    if stands_open(roles):
+        # Given to the kiosk: its account makes no tokens, nor keeps those made before.
+        tokens.revoke_all(session, user)
     access_changed(session, user.id)
     return user
 

@@ -83,3 +83,27 @@ def test_a_body_with_nan_or_infinity_is_audited_with_them_as_text(client, runtim
             "n": "NaN",
             "i": ["Infinity", "-Infinity", 1.5],
         }
+
+
+def test_a_secret_address_sent_a_method_it_has_not_is_audited_with_the_secret_masked(
+    anon_client, runtime
+):
+    """A patient's ticket secret (his page, its state, its invoice's links) or an API token in
+    an address that answers no such method (405) or no such path (404) is no endpoint: the
+    row's action is the path, and it is masked as the summary's is. Whoever reads the log
+    (a manager) would otherwise hold the secret that opens the patient's page and takes him
+    out of the queue."""
+    secret = "PatientTicketSecret0123456789"
+    for method, path, status in (
+        ("POST", f"/t/{secret}", 405),
+        ("PUT", f"/payments/checkout/{secret}", 405),
+        ("DELETE", f"/api/v1/public/tickets/{secret}", 405),
+        ("POST", f"/reports/unsubscribe/{secret}/more", 404),
+        ("POST", "/api/v1/clk_SeCrEt-token-value_123", 404),
+    ):
+        answer = anon_client.open(path, method=method)
+        assert answer.status_code == status, path
+        row = _row(runtime, answer.headers["X-Request-ID"])
+        stored = json.dumps([row.action, row.object_id, row.summary])
+        assert secret not in stored and "SeCrEt" not in stored, stored
+        assert "[redacted]" in row.action

@@ -117,3 +117,20 @@ def test_a_token_is_not_signed_out_and_is_not_told_it_was(anon_client, make_user
         assert answer.status_code == 403, (path, answer.status_code)
         assert "revoke" in answer.get_json()["detail"]
     assert _me(anon_client, token) == 200
+
+
+def test_an_account_made_the_kiosks_loses_the_tokens_it_made_before(
+    client, anon_client, make_user, runtime
+):
+    """A kiosk's account makes no token: one would issue tickets from anywhere for up to a
+    year. Neither does one made earlier, by the desk that used the account before it was
+    given to the kiosk, go on working; an account that keeps another role keeps its tokens."""
+    kept_id, turned_id = make_user("registrar"), make_user("registrar")
+    kept, turned = _token_for(runtime, kept_id), _token_for(runtime, turned_id)
+    both = {"roles": ["kiosk", "registrar"]}
+    assert client.patch(f"/api/v1/users/{kept_id}", json=both).status_code == 200
+    assert client.patch(f"/api/v1/users/{turned_id}", json={"roles": ["kiosk"]}).status_code == 200
+    assert _me(anon_client, kept) == 200
+    assert _me(anon_client, turned) == 401
+    listed = client.get(f"/api/v1/tokens?user_id={turned_id}").get_json()
+    assert [t["revoked_at"] is not None for t in listed] == [True]

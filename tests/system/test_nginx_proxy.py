@@ -183,7 +183,12 @@ def test_nginx_logs_each_request_with_its_id_and_none_of_the_secrets_in_addresse
     secret = "PatientTicketSecret0123456789"
     https, ca = proxy["https"], str(proxy["ca"])
     ids = []
-    for path in (f"/t/{secret}", f"/api/v1/public/tickets/{secret}?lang=uz", "/health/live"):
+    for path in (
+        f"/t/{secret}",
+        f"/api/v1/public/tickets/{secret}?lang=uz",
+        f"/payments/checkout/{secret}?lang=uz",
+        "/health/live",
+    ):
         ids.append(requests.get(https + path, verify=ca, timeout=10).headers["X-Request-ID"])
     referer = {"Referer": f"https://clinic.uz/board/3?token={secret}"}
     requests.get(https + f"/board/3?token={secret}", headers=referer, verify=ca, timeout=10)
@@ -193,12 +198,13 @@ def test_nginx_logs_each_request_with_its_id_and_none_of_the_secrets_in_addresse
     # nginx writes a request's line after it has sent the answer: wait for the last one.
     deadline = time.monotonic() + 10
     written = proxy["log"].read_text()
-    while written.count("\n") < 5 and time.monotonic() < deadline:
+    while written.count("\n") < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
         written = proxy["log"].read_text()
-    assert written.count("\n") == 5, written
+    assert written.count("\n") == 6, written
     assert secret not in written
     assert "/t/[redacted]" in written and "/api/v1/public/tickets/[redacted]" in written
+    assert "/payments/checkout/[redacted]" in written
     for request_id in ids:
         assert f"request_id={request_id}" in written
 

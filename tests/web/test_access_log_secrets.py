@@ -35,6 +35,8 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
         (f"/reports/unsubscribe/{TICKET}", "-"),
         # The patient's page asks for its ticket's state every few seconds, by the same secret.
         (f"/api/v1/public/tickets/{TICKET}?lang=uz", "-"),
+        # ... and the Payme and Click links of its open invoice, by the same secret.
+        (f"/payments/checkout/{TICKET}?lang=ru", "-"),
     ):
         path, _, query = uri.partition("?")
         environ = {
@@ -52,18 +54,21 @@ def test_gunicorn_access_lines_hide_tokens_ticket_secrets_and_credential_headers
     for handler in logger.access_log.handlers:
         handler.flush()
     written = log_file.read_text()
-    assert written.count("\n") == 7
+    assert written.count("\n") == 8
     assert SECRET not in written and TICKET not in written
     assert "token=[redacted]" in written and "/t/[redacted]" in written
     assert "/reports/unsubscribe/[redacted]" in written
     assert "/api/v1/public/tickets/[redacted]?lang=uz" in written
+    assert "/payments/checkout/[redacted]?lang=ru" in written
 
 
 def test_the_development_servers_access_lines_hide_tokens(live_server, admin_token, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")
     requests.get(f"{live_server}/api/v1/me?token={admin_token}", timeout=5)
     requests.get(f"{live_server}/t/{TICKET}", timeout=5)
+    requests.get(f"{live_server}/payments/checkout/{TICKET}", timeout=5)
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("token=[redacted]" in line for line in lines), lines
     assert any("/t/[redacted]" in line for line in lines), lines
+    assert any("/payments/checkout/[redacted]" in line for line in lines), lines
     assert admin_token not in caplog.text and TICKET not in caplog.text

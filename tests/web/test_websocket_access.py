@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import websocket
 from sqlalchemy import update
 
 from clinic.accounts import tokens, users
 from clinic.events import record_event
 from clinic.models import ApiToken, utcnow
 from clinic.reference.models import Doctor
-from tests.conftest import ONE_BACKEND, _letters
+from tests.conftest import ONE_BACKEND, PASSWORD, _letters
 from tests.wsclient import WSClient
 
 # The socket's access rules, not database rules: they run on one backend (see tests/conftest.py).
@@ -208,3 +209,37 @@ def test_a_lock_closes_the_sockets_of_the_accounts_tokens(
             "/api/v1/session", json={"username": username, "password": "wrong-guess-1"}
         )
     assert by_token.wait_closed(timeout=5) == POLICY
+
+
+def test_a_password_changed_elsewhere_closes_the_old_sockets_and_their_credentials_reopen_none(
+    live_server, runtime, app, make_user
+):
+    """A user changes his own password at one desk: his socket of another session and his
+    token's close at once, and neither the other session's cookie nor the old token opens a
+    socket again; the session he changed it from goes on, under its new id."""
+    user_id = make_user("registrar", username="parol-almashdi")
+    here, elsewhere = app.test_client(), app.test_client()
+    here.sign_in("parol-almashdi")
+    elsewhere.sign_in("parol-almashdi")
+    with runtime.db.transaction() as s:
+        token = tokens.create_token(s, users.get_user(s, user_id), name="desk")[1]
+    old_elsewhere = _cookie(elsewhere)
+    by_elsewhere, by_token = _session_socket(live_server, elsewhere), WSClient(
+        live_server, token=token
+    )
+    by_elsewhere.subscribe("job:pw-elsewhere")
+    by_token.subscribe("job:pw-token")
+    changed = here.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "Yangi-parol-2027x"},
+    )
+    assert changed.status_code == 204
+    assert by_elsewhere.wait_closed(timeout=5) == POLICY
+    assert by_token.wait_closed(timeout=5) == POLICY
+    again = WSClient(live_server, cookie=old_elsewhere, origin=live_server, expect_hello=False)
+    assert again.wait_closed(timeout=5) == POLICY
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        WSClient(live_server, token=token)
+    assert refused.value.status_code == 401
+    still = _session_socket(live_server, here)
+    assert still.subscribe("job:pw-here")[-1]["op"] == "subscribed"

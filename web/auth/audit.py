@@ -152,7 +152,8 @@ def _write(db: Session, *, status: int | None, touched: list) -> None:
     audit.record(
         db,
         actor=identity.actor if identity else None,
-        action=request.endpoint or request.path[:100],
+        # No endpoint (a 404, a 405): the path is the action, masked as the summary's is.
+        action=request.endpoint or redact_secrets(request.path)[:100],
         object_type=object_type,
         object_id=object_id,
         summary=_summary(),

@@ -23,7 +23,13 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 EMBEDDABLE_PREFIXES = ("/board",)
 # Addresses that carry a secret (a patient's ticket, a board's token, an unsubscribe link):
 # every answer to them, redirects and refusals included, sends no Referer onwards.
-SECRET_ADDRESS_PREFIXES = ("/t/", "/board", "/api/v1/public/tickets/", "/reports/unsubscribe/")
+SECRET_ADDRESS_PREFIXES = (
+    "/t/",
+    "/board",
+    "/api/v1/public/tickets/",
+    "/payments/checkout/",
+    "/reports/unsubscribe/",
+)
 
 
 class RedactSecrets(logging.Filter):
