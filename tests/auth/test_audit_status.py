@@ -250,3 +250,17 @@ def test_the_api_and_its_csv_take_days_as_typed_in_clinic_time(client, runtime):
             refused = client.get(url, query_string={"since": wrong})
             assert refused.status_code == 422, (url, wrong)
             assert "since" in refused.get_json()["errors"], (url, wrong)
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_naming_until(client):
+    for url in ("/api/v1/audit", "/api/v1/audit/export.csv"):
+        for query in (
+            {"since": "2026-03-02", "until": "2026-03-01"},
+            {"since": "2026-03-02T12:00:00+05:00", "until": "2026-03-02T11:59:59+05:00"},
+        ):
+            refused = client.get(url, query_string=query)
+            assert refused.status_code == 422, (url, query, refused.get_data(as_text=True))
+            assert refused.get_json()["reasons"] == {"until": ["period_reversed"]}
+        # One day, its start and its end, is a period.
+        same_day = client.get(url, query_string={"since": "2026-03-02", "until": "2026-03-02"})
+        assert same_day.status_code == 200

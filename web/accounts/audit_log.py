@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from flask import Response
 
 from clinic.accounts import audit
+from clinic.errors import ValidationFailed, refusal
 from web import db
 from web.accounts.schemas import AuditEntrySchema, AuditQuery
 from web.api.blueprint import Blueprint
@@ -26,13 +27,21 @@ def _bound(value, *, end: bool = False) -> datetime | None:
 
 
 def _filter(query) -> audit.AuditFilter:
+    since, until = _bound(query.get("since")), _bound(query.get("until"), end=True)
+    if since is not None and until is not None and until < since:
+        # As a report refuses its period: an empty answer would read as "nothing happened".
+        raise refusal(
+            ValidationFailed,
+            "the period ends before it starts",
+            {"until": [("period_reversed", "The period ends before it starts.")]},
+        )
     return audit.AuditFilter(
         username=query.get("username"),
         action=query.get("action"),
         object_type=query.get("object_type"),
         object_id=query.get("object_id"),
-        since=_bound(query.get("since")),
-        until=_bound(query.get("until"), end=True),
+        since=since,
+        until=until,
     )
 
 
