@@ -87,6 +87,9 @@ def _texts() -> dict:
         "invalid": fields,
         "fields": fields,
         "booked": _("Booked."),
+        # The booking form's patient, found by name or phone (web/static/js/patient-find.js).
+        "choose": _("Choose"),
+        "noPatients": _("Nobody found. Check the spelling or register the patient."),
         "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),
         "free": _("free"),
@@ -220,6 +223,8 @@ def calendar():
     language = current_language()
     whose = Visit.doctor_id == doctor_id if doctor_id else Visit.department_id == department_id
     may_book = bool(identity and identity.can("visits.book"))
+    # The booking form finds its patient by name or phone (his record's number is on no page).
+    may_find_patients = may_book and identity.can("patients.read")
     services = _services(session, department_id, language)
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
@@ -231,6 +236,7 @@ def calendar():
         away=_away(session, doctors, day),
         doctor_id=doctor_id,
         may_book=may_book,
+        may_find_patients=may_find_patients,
         services=services if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
@@ -247,6 +253,7 @@ def calendar():
             # the services offered, and those the day's visits were booked for.
             "services": services,
             "serviceNames": _booked_services(session, day, tz, language, whose),
+            "patientsUrl": "/api/v1/patients" if may_find_patients else None,
             "texts": _texts(),
         },
     )
