@@ -52,6 +52,19 @@
     return parts ? parts[3] + "." + parts[2] + "." + parts[1] : iso;
   }
 
+  // A date of birth as a registrar types it, day first ("01.05.1990", "1.5.1990", with "/",
+  // "-" or digits alone: "01051990"), or as the API writes it ("1990-05-01"): the API's
+  // YYYY-MM-DD, or null when it reads as no date. A text field, not the browser's date
+  // field, which follows the computer's settings: month first on one set to English (US).
+  function typedDay(text) {
+    var iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
+    var dayFirst = /^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$/.exec(text) ||
+      /^(\d{2})(\d{2})(\d{4})$/.exec(text);
+    if (!iso && !dayFirst) return null;
+    var parts = iso ? [iso[1], iso[2], iso[3]] : [dayFirst[3], dayFirst[2], dayFirst[1]];
+    return parts[0] + "-" + ("0" + parts[1]).slice(-2) + "-" + ("0" + parts[2]).slice(-2);
+  }
+
   function post(url, body) {
     return Q.api("POST", url, body).then(
       function (answer) {
@@ -304,7 +317,13 @@
     var form = e.target;
     var body = { full_name: form.elements.full_name.value.trim(), sex: form.elements.sex.value };
     if (form.elements.phone.value.trim()) body.phone = form.elements.phone.value.trim();
-    if (form.elements.birth_date.value) body.birth_date = form.elements.birth_date.value;
+    var born = form.elements.birth_date.value.trim();
+    if (born) body.birth_date = typedDay(born);
+    if (body.birth_date === null) {
+      // Said, and nothing sent: what was typed stays to be corrected.
+      Q.say(errorBox, texts.fields.birth_date);
+      return;
+    }
     // One registration a press: a second press (or Enter) while the first is on its way
     // would register the patient twice.
     var button = form.querySelector("button[type=submit]");
