@@ -205,6 +205,7 @@ def test_the_booking_form_finds_its_patient_by_name_or_phone_in_the_page_languag
     assert config["patientsUrl"] == "/api/v1/patients"
     assert config["texts"]["choose"] == "Tanlash"
     assert config["texts"]["noPatients"].startswith("Hech kim topilmadi")
+    assert config["texts"]["morePatients"].startswith("Topilgan {total} tadan {shown} tasi")
     # A doctor books nobody: no search of patients on his calendar.
     doctor_page = client_as("doctor").get("/visits/calendar").get_data(as_text=True)
     assert 'id="booking-patient-search"' not in doctor_page

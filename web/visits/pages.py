@@ -24,7 +24,7 @@ from clinic.visits.models import Visit, VisitService
 from clinic.visits.schedules import away_on, day_bounds, exceptions_between
 from web import db
 from web.auth.identity import current_identity
-from web.i18n import current_language, visit_status_names
+from web.i18n import current_language, patient_search_texts, visit_status_names
 from web.permissions import requires
 from web.refusals import common_refusals
 
@@ -89,7 +89,7 @@ def _texts() -> dict:
         "booked": _("Booked."),
         # The booking form's patient, found by name or phone (web/static/js/patient-find.js).
         "choose": _("Choose"),
-        "noPatients": _("Nobody found. Check the spelling or register the patient."),
+        **patient_search_texts(),
         "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),
         "free": _("free"),

@@ -304,7 +304,14 @@
           return;
         }
         Q.say(errorBox, "");
-        showPatients(answer.body.items || []);
+        var items = answer.body.items || [];
+        showPatients(items);
+        // Ten of many listed without a word read as all there are: the one sought, not
+        // among them, would be registered a second time.
+        if (answer.body.total > items.length) {
+          var more = { shown: items.length, total: answer.body.total };
+          results.appendChild(Q.element("li", "muted", Q.fill(texts.morePatients, more)));
+        }
       },
       function () {
         Q.say(errorBox, texts.network);

@@ -64,7 +64,13 @@
       function (answer) {
         if (answer.status !== 200) return Q.say(error, Q.problem(texts, answer));
         Q.say(error, "");
-        show(answer.body.items || []);
+        var items = answer.body.items || [];
+        show(items);
+        // Ten of many listed without a word read as all there are (docs/visits.md).
+        if (answer.body.total > items.length) {
+          var more = { shown: items.length, total: answer.body.total };
+          list.appendChild(Q.element("li", "muted", Q.fill(texts.morePatients, more)));
+        }
       },
       function () {
         Q.say(error, texts.network);
