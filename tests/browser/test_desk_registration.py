@@ -1,6 +1,6 @@
 """The desk's registration in headless Chromium (whose date field reads month first, as on a
 computer set to English (US)): a date of birth typed day first, as registrars in Tashkent
-write it, is registered as that day."""
+write it, is registered as that day, and the desk corrects the record."""
 
 from __future__ import annotations
 
@@ -35,5 +35,16 @@ def test_a_birth_date_typed_day_first_at_the_desk_is_that_day(
                 select(Patient.birth_date).where(Patient.full_name.like("O%ralova Dil%"))
             )
             assert born.all() == [date(1990, 5, 1)]
+
+        # Her record corrected at the desk: a phone given, the day of birth mistyped.
+        desk.click("#patient-edit-open")
+        assert desk.input_value("#patient-edit input[name=birth_date]") == "01.05.1990"
+        desk.fill("#patient-edit input[name=phone]", "8 90 123 45 67")
+        desk.fill("#patient-edit input[name=birth_date]", "02.05.1990")
+        desk.click("#patient-edit button[type=submit]")
+        desk.wait_for_selector("#patient-edit", state="hidden")
+        with runtime.db.session() as s:
+            found = s.execute(select(Patient.phone, Patient.birth_date)).all()
+            assert found == [("+998901234567", date(1990, 5, 2))]
     finally:
         context.close()

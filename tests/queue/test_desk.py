@@ -224,7 +224,10 @@ def test_the_desks_birth_date_is_typed_day_first_whatever_the_computers_settings
     from html import unescape
 
     page = unescape(client.get(f"/queue/desk?lang={language}").get_data(as_text=True))
-    form = page.split('id="patient-new"', 1)[1].split("</form>", 1)[0]
-    field = re.search(r'<input name="birth_date"[^>]*>', form).group(0)
-    assert 'type="date"' not in field and 'inputmode="numeric"' in field
-    assert f'placeholder="{shown}"' in field
+    # Registering a patient, and correcting the chosen one's record.
+    for form_id in ("patient-new", "patient-edit"):
+        form = page.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+        field = re.search(r'<input name="birth_date"[^>]*>', form).group(0)
+        assert 'type="date"' not in field and 'inputmode="numeric"' in field
+        assert f'placeholder="{shown}"' in field
+    assert 'id="patient-edit-open"' in page

@@ -254,10 +254,12 @@
   // -- the patient ---------------------------------------------------------------------------
 
   var results = document.getElementById("patient-results");
+  var editForm = document.getElementById("patient-edit");
   var chosenBox = document.getElementById("patient-chosen");
 
   function choose(patient) {
-    chosen = patient ? { id: patient.id, full_name: patient.full_name } : null;
+    chosen = patient ? { id: patient.id, full_name: patient.full_name, record: patient } : null;
+    editForm.hidden = true;
     chosenBox.hidden = !chosen;
     chosenBox.querySelector("[data-name]").textContent = chosen ? chosen.full_name : "";
     results.textContent = "";
@@ -347,6 +349,50 @@
       var earlier = answer.body.possible_duplicates || [];
       if (earlier.length) showPatients(earlier, texts.possibleDuplicates);
     });
+  });
+
+  // The chosen patient's record corrected (a name misspelt, a new phone, a date of birth
+  // mistyped): the form opens with it as it is; what the API refuses stays typed.
+  document.getElementById("patient-edit-open").addEventListener("click", function () {
+    var record = chosen.record;
+    editForm.elements.full_name.value = record.full_name;
+    editForm.elements.sex.value = record.sex;
+    editForm.elements.phone.value = record.phone || "";
+    editForm.elements.birth_date.value = record.birth_date ? day(record.birth_date) : "";
+    editForm.hidden = false;
+  });
+
+  editForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var fields = editForm.elements;
+    var born = fields.birth_date.value.trim();
+    var body = {
+      full_name: fields.full_name.value.trim(),
+      sex: fields.sex.value,
+      // Emptied, the phone or the date of birth is taken off the record.
+      phone: fields.phone.value.trim() || null,
+      birth_date: born ? typedDay(born) : null,
+    };
+    if (born && body.birth_date === null) {
+      Q.say(errorBox, texts.fields.birth_date);
+      return;
+    }
+    var button = editForm.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
+    var url = config.patientsUrl + "/" + chosen.id;
+    Q.api("PATCH", url, body).then(
+      function (answer) {
+        button.disabled = false;
+        if (answer.status !== 200) return Q.say(errorBox, Q.problem(texts, answer));
+        Q.say(errorBox, "");
+        choose(answer.body);
+      },
+      function () {
+        button.disabled = false;
+        Q.say(errorBox, texts.network);
+      }
+    );
   });
 
   document.getElementById("patient-clear").addEventListener("click", function () {
