@@ -122,3 +122,15 @@ def visit_status_names() -> dict[str, str]:
         VisitStatus.NO_SHOW: _("No-show"),
         VisitStatus.CANCELLED: _("Cancelled"),
     }
+
+
+def patient_search_texts() -> dict[str, str]:
+    """What a page's search of patients says of its list (the desk's, the booking form's):
+    nobody found, or more found than listed (``{shown}`` of ``{total}``)."""
+    return {
+        "noPatients": _("Nobody found. Check the spelling or register the patient."),
+        "morePatients": _(
+            "{shown} of {total} found are shown: add the first name or the phone to find "
+            "the one you need."
+        ),
+    }

@@ -212,3 +212,22 @@ def test_the_desk_says_a_ticket_given_away_by_another_desk_in_its_language(clien
     page = unescape(client.get("/queue/desk?lang=uz").get_data(as_text=True))
     config = json.loads(re.search(r'id="desk-config">(.*?)</script>', page, re.S).group(1))
     assert config["texts"]["refusals"]["patient_changed"].startswith("Boshqa registratura")
+
+
+@pytest.mark.parametrize("language, shown", [("ru", "дд.мм.гггг"), ("uz", "kk.oo.yyyy")])
+def test_the_desks_birth_date_is_typed_day_first_whatever_the_computers_settings(
+    client, runtime, language, shown
+):
+    # The browser's date field follows the computer's settings (month first on one set to
+    # English (US)): the desk's is a text field the script reads day first.
+    import re
+    from html import unescape
+
+    page = unescape(client.get(f"/queue/desk?lang={language}").get_data(as_text=True))
+    # Registering a patient, and correcting the chosen one's record.
+    for form_id in ("patient-new", "patient-edit"):
+        form = page.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+        field = re.search(r'<input name="birth_date"[^>]*>', form).group(0)
+        assert 'type="date"' not in field and 'inputmode="numeric"' in field
+        assert f'placeholder="{shown}"' in field
+    assert 'id="patient-edit-open"' in page

@@ -188,3 +188,24 @@ def test_a_large_departments_day_offers_its_afternoon_slots_too(runtime, client)
     load = script[script.index("function load()") :]
     load = load[: load.index("Q.api(")]
     assert '"&limit=5000"' in load
+
+
+def test_the_booking_form_finds_its_patient_by_name_or_phone_in_the_page_language(
+    runtime, client_as
+):
+    # The patient's record number is shown on no page: the registrar finds him as the desk
+    # does, by name in either script or by phone, and his choice fills the number.
+    clinic = make_clinic(runtime)
+    registrar = client_as("registrar")
+    html = registrar.get(f"/visits/calendar?department={clinic.department_id}&lang=uz")
+    page = html.get_data(as_text=True)
+    assert 'id="booking-patient-search"' in page and 'id="booking-patients"' in page
+    assert "js/patient-find.js" in page
+    config = _config(registrar, f"department={clinic.department_id}&lang=uz")
+    assert config["patientsUrl"] == "/api/v1/patients"
+    assert config["texts"]["choose"] == "Tanlash"
+    assert config["texts"]["noPatients"].startswith("Hech kim topilmadi")
+    assert config["texts"]["morePatients"].startswith("Topilgan {total} tadan {shown} tasi")
+    # A doctor books nobody: no search of patients on his calendar.
+    doctor_page = client_as("doctor").get("/visits/calendar").get_data(as_text=True)
+    assert 'id="booking-patient-search"' not in doctor_page

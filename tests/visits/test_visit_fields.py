@@ -35,6 +35,28 @@ def test_an_address_longer_than_any_mail_server_takes_is_refused_at_notify_email
     assert client.get(f"/api/v1/visits/{visit}").get_json()["notify_email"] == "p@example.test"
 
 
+# Pasted from a phone's contact card or a messenger, an address carries marks nobody sees:
+# a mail server takes none of them, and the patient's reminders would never come.
+@pytest.mark.parametrize(
+    "pasted",
+    ["ivan@mail.ru\u200e", "ivan@mail.ru\u202c", "ivan@mail\u200b.ru", "ivan@mail.ru\ufeff"],
+)
+def test_an_address_with_an_invisible_character_is_refused_at_notify_email(runtime, client, pasted):
+    clinic = make_clinic(runtime)
+    day = next_week_day(runtime.settings.tz)
+    body = {"patient_id": clinic.patient_ids[0], "doctor_id": clinic.doctor_ids[0],
+            "starts_at": iso(clinic.at(day, 9))}  # fmt: skip
+    refused = client.post("/api/v1/visits", json={**body, "notify_email": pasted})
+    assert refused.status_code == 422 and "notify_email" in refused.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.query(Visit).count() == 0
+    booked = client.post("/api/v1/visits", json={**body, "notify_email": "ivan@mail.ru"})
+    visit = booked.get_json()["id"]
+    edited = client.patch(f"/api/v1/visits/{visit}", json={"notify_email": pasted})
+    assert edited.status_code == 422 and "notify_email" in edited.get_json()["errors"]
+    assert client.get(f"/api/v1/visits/{visit}").get_json()["notify_email"] == "ivan@mail.ru"
+
+
 def test_a_cancellation_is_heard_on_the_calendars_as_visit_cancelled(runtime, client):
     clinic = make_clinic(runtime)
     day = next_week_day(runtime.settings.tz)

@@ -57,6 +57,10 @@ ids["patient-chosen"].hidden = true;
 ids["patient-chosen"].parts = {"[data-name]": el("strong")};
 ids["patient-search"] = form({}, {q: {value: "Ivanov"}});
 ids["patient-new"] = form({"button[type=submit]": el("button")});
+ids["patient-edit-open"] = el("button");
+ids["patient-edit"] = form({"button[type=submit]": el("button")},
+  {full_name: {value: ""}, sex: {value: ""}, phone: {value: ""}, birth_date: {value: ""}});
+ids["patient-edit"].hidden = true;
 var list = el("ol"), issueButton = el("button");
 var issueForm = form({"button[type=submit]": issueButton,
                       "input[name=priority]:checked": {value: "normal"}},

@@ -27,7 +27,7 @@ from clinic.reference import directory as reference
 from clinic.text import whole_number
 from web import db
 from web.auth.identity import current_identity
-from web.i18n import current_language
+from web.i18n import current_language, patient_search_texts
 from web.permissions import public, requires
 from web.queue.ticket_printing import ticket_printing
 from web.refusals import common_refusals
@@ -178,7 +178,7 @@ def desk():
         "hasPatient": _("Patient attached"),
         "issuedAt": _("issued {time}"),
         "more": _("Show {count} more"),
-        "noPatients": _("Nobody found. Check the spelling or register the patient."),
+        **patient_search_texts(),
         "choose": _("Choose"),
         "possibleDuplicates": _(
             "Registered. A patient of the same name is on file already: if it is the same "

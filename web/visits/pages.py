@@ -24,7 +24,7 @@ from clinic.visits.models import Visit, VisitService
 from clinic.visits.schedules import away_on, day_bounds, exceptions_between
 from web import db
 from web.auth.identity import current_identity
-from web.i18n import current_language, visit_status_names
+from web.i18n import current_language, patient_search_texts, visit_status_names
 from web.permissions import requires
 from web.refusals import common_refusals
 
@@ -88,6 +88,9 @@ def _texts() -> dict:
         "invalid": fields,
         "fields": fields,
         "booked": _("Booked."),
+        # The booking form's patient, found by name or phone (web/static/js/patient-find.js).
+        "choose": _("Choose"),
+        **patient_search_texts(),
         "noneFree": _("No free time in the next {days} days."),
         "taken": _("taken"),
         "free": _("free"),
@@ -221,6 +224,8 @@ def calendar():
     language = current_language()
     whose = Visit.doctor_id == doctor_id if doctor_id else Visit.department_id == department_id
     may_book = bool(identity and identity.can("visits.book"))
+    # The booking form finds its patient by name or phone (his record's number is on no page).
+    may_find_patients = may_book and identity.can("patients.read")
     services = _services(session, department_id, language)
     channel = v.doctor_channel(doctor_id) if doctor_id else v.department_channel(department_id or 0)
     return render_template(
@@ -232,6 +237,7 @@ def calendar():
         away=_away(session, doctors, day),
         doctor_id=doctor_id,
         may_book=may_book,
+        may_find_patients=may_find_patients,
         services=services if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
         config={
@@ -248,6 +254,7 @@ def calendar():
             # the services offered, and those the day's visits were booked for.
             "services": services,
             "serviceNames": _booked_services(session, day, tz, language, whose),
+            "patientsUrl": "/api/v1/patients" if may_find_patients else None,
             "texts": _texts(),
         },
     )

@@ -15,6 +15,7 @@ from marshmallow import (
 )
 
 from clinic.base import FIRST_DAY, LAST_DAY
+from clinic.text import NOT_ONE_LINE
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
 from web.api.schemas import Day, Instant, Integer
 
@@ -167,10 +168,19 @@ class VisitDayQuery(StrictSchema):
             raise ValidationError("Give a day, a patient_id or both.", "day")
 
 
+def _no_invisible_character(address: str) -> None:
+    # An address pasted from a phone's contact card or a messenger can carry a mark nobody
+    # sees (a left-to-right mark, a zero-width space): Email takes it for part of a
+    # non-ASCII domain, and no mail server would deliver to it.
+    if NOT_ONE_LINE.search(address):
+        raise ValidationError("Not a valid email address: it holds an invisible character.")
+
+
 def _address(**kwargs):
     """An e-mail address for the visit's notices: at most 254 characters (RFC 5321's
-    longest, and what the column holds), as a patient's own address."""
-    return fields.Email(validate=validate.Length(max=254), **kwargs)
+    longest, and what the column holds), without invisible characters, as a patient's own
+    address."""
+    return fields.Email(validate=[validate.Length(max=254), _no_invisible_character], **kwargs)
 
 
 def _empty_address_is_none(data):

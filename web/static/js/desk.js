@@ -52,6 +52,19 @@
     return parts ? parts[3] + "." + parts[2] + "." + parts[1] : iso;
   }
 
+  // A date of birth as a registrar types it, day first ("01.05.1990", "1.5.1990", with "/",
+  // "-" or digits alone: "01051990"), or as the API writes it ("1990-05-01"): the API's
+  // YYYY-MM-DD, or null when it reads as no date. A text field, not the browser's date
+  // field, which follows the computer's settings: month first on one set to English (US).
+  function typedDay(text) {
+    var iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
+    var dayFirst = /^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$/.exec(text) ||
+      /^(\d{2})(\d{2})(\d{4})$/.exec(text);
+    if (!iso && !dayFirst) return null;
+    var parts = iso ? [iso[1], iso[2], iso[3]] : [dayFirst[3], dayFirst[2], dayFirst[1]];
+    return parts[0] + "-" + ("0" + parts[1]).slice(-2) + "-" + ("0" + parts[2]).slice(-2);
+  }
+
   function post(url, body) {
     return Q.api("POST", url, body).then(
       function (answer) {
@@ -241,10 +254,12 @@
   // -- the patient ---------------------------------------------------------------------------
 
   var results = document.getElementById("patient-results");
+  var editForm = document.getElementById("patient-edit");
   var chosenBox = document.getElementById("patient-chosen");
 
   function choose(patient) {
-    chosen = patient ? { id: patient.id, full_name: patient.full_name } : null;
+    chosen = patient ? { id: patient.id, full_name: patient.full_name, record: patient } : null;
+    editForm.hidden = true;
     chosenBox.hidden = !chosen;
     chosenBox.querySelector("[data-name]").textContent = chosen ? chosen.full_name : "";
     results.textContent = "";
@@ -291,7 +306,14 @@
           return;
         }
         Q.say(errorBox, "");
-        showPatients(answer.body.items || []);
+        var items = answer.body.items || [];
+        showPatients(items);
+        // Ten of many listed without a word read as all there are: the one sought, not
+        // among them, would be registered a second time.
+        if (answer.body.total > items.length) {
+          var more = { shown: items.length, total: answer.body.total };
+          results.appendChild(Q.element("li", "muted", Q.fill(texts.morePatients, more)));
+        }
       },
       function () {
         Q.say(errorBox, texts.network);
@@ -304,7 +326,13 @@
     var form = e.target;
     var body = { full_name: form.elements.full_name.value.trim(), sex: form.elements.sex.value };
     if (form.elements.phone.value.trim()) body.phone = form.elements.phone.value.trim();
-    if (form.elements.birth_date.value) body.birth_date = form.elements.birth_date.value;
+    var born = form.elements.birth_date.value.trim();
+    if (born) body.birth_date = typedDay(born);
+    if (body.birth_date === null) {
+      // Said, and nothing sent: what was typed stays to be corrected.
+      Q.say(errorBox, texts.fields.birth_date);
+      return;
+    }
     // One registration a press: a second press (or Enter) while the first is on its way
     // would register the patient twice.
     var button = form.querySelector("button[type=submit]");
@@ -321,6 +349,50 @@
       var earlier = answer.body.possible_duplicates || [];
       if (earlier.length) showPatients(earlier, texts.possibleDuplicates);
     });
+  });
+
+  // The chosen patient's record corrected (a name misspelt, a new phone, a date of birth
+  // mistyped): the form opens with it as it is; what the API refuses stays typed.
+  document.getElementById("patient-edit-open").addEventListener("click", function () {
+    var record = chosen.record;
+    editForm.elements.full_name.value = record.full_name;
+    editForm.elements.sex.value = record.sex;
+    editForm.elements.phone.value = record.phone || "";
+    editForm.elements.birth_date.value = record.birth_date ? day(record.birth_date) : "";
+    editForm.hidden = false;
+  });
+
+  editForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var fields = editForm.elements;
+    var born = fields.birth_date.value.trim();
+    var body = {
+      full_name: fields.full_name.value.trim(),
+      sex: fields.sex.value,
+      // Emptied, the phone or the date of birth is taken off the record.
+      phone: fields.phone.value.trim() || null,
+      birth_date: born ? typedDay(born) : null,
+    };
+    if (born && body.birth_date === null) {
+      Q.say(errorBox, texts.fields.birth_date);
+      return;
+    }
+    var button = editForm.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
+    var url = config.patientsUrl + "/" + chosen.id;
+    Q.api("PATCH", url, body).then(
+      function (answer) {
+        button.disabled = false;
+        if (answer.status !== 200) return Q.say(errorBox, Q.problem(texts, answer));
+        Q.say(errorBox, "");
+        choose(answer.body);
+      },
+      function () {
+        button.disabled = false;
+        Q.say(errorBox, texts.network);
+      }
+    );
   });
 
   document.getElementById("patient-clear").addEventListener("click", function () {
