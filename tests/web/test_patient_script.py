@@ -103,3 +103,59 @@ def test_a_page_that_missed_the_transfer_follows_the_patient_once_it_subscribes(
     # A page drawn for a ticket already served (no return) does not reload again and again.
     assert _reloads("served", {**TICKET, "status": "served"}) == 0
     assert _reloads("waiting", {**TICKET, "status": "called"}) == 0
+
+
+def _ahead_after_a_lost_reading(answers: list[str]) -> dict:
+    """What the page shows as people ahead, and how often it read its ticket, after the queue
+    moved (a board event) while the phone's readings of the ticket got ``answers`` in turn
+    ("offline": no network; a status: the server's answer, "200" with 1 ahead), the page's
+    timers run until it has none left waiting (at most ten rounds)."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + f"var answers = {json.dumps(answers)};\n"
+        + """
+var timers = [];
+window.setTimeout = function (fn) { timers.push(fn); return timers.length; };
+var ahead = { textContent: "3" };
+document.getElementById = function (id) {
+  return id === "patient-ahead" ? ahead : id === "patient-checkout" ? null : standIn();
+};
+var readings = 0;
+window.ClinicQueue.api = function (method, url) {
+  if (url !== "/t/s3cret/state") return Promise.resolve({ status: 404, body: null });
+  readings += 1;
+  var answer = answers.shift() || "200";
+  if (answer === "offline") return Promise.reject(new TypeError("Failed to fetch"));
+  return Promise.resolve({ status: Number(answer), body: { status: "waiting", ahead: 1 } });
+};
+"""
+        + SCRIPT
+        + """
+channels["board:2"].onEvent({ type: "ticket.called", data: { ticket_id: 9 } });
+var rounds = 0;
+(function next() {
+  if (!timers.length || rounds >= 10) {
+    process.stdout.write(JSON.stringify({ ahead: ahead.textContent, readings: readings }));
+    return;
+  }
+  rounds += 1;
+  timers.shift()();
+  setImmediate(next);
+})();
+"""
+    )
+    return run(program)
+
+
+def test_a_reading_of_the_ticket_lost_to_the_network_is_made_again_until_it_arrives():
+    """The queue moved while the phone was out of reach (or the server answered 503 while it
+    restarted): the page reads its ticket again by itself, rather than showing the old number
+    of people ahead until the next patient is called."""
+    assert _ahead_after_a_lost_reading([]) == {"ahead": "1", "readings": 1}
+    assert _ahead_after_a_lost_reading(["offline", "offline", "200"]) == {
+        "ahead": "1",
+        "readings": 3,
+    }
+    assert _ahead_after_a_lost_reading(["503", "200"]) == {"ahead": "1", "readings": 2}
