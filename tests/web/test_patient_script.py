@@ -159,3 +159,38 @@ def test_a_reading_of_the_ticket_lost_to_the_network_is_made_again_until_it_arri
         "readings": 3,
     }
     assert _ahead_after_a_lost_reading(["503", "200"]) == {"ahead": "1", "readings": 2}
+
+
+def _readings_on_coming_back(event: str, visibility: str = "visible") -> int:
+    """How often the page reads its ticket when the document hears ``event`` (its
+    visibility then ``visibility``), nothing having come over the socket."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + """
+var heard = {};
+document.addEventListener = function (name, fn) { heard[name] = fn; };
+window.addEventListener = function (name, fn) { heard["window:" + name] = fn; };
+var readings = 0;
+window.ClinicQueue.api = function (method, url) {
+  if (url === "/t/s3cret/state") readings += 1;
+  return Promise.resolve({ status: 200, body: { status: "waiting", ahead: 1 } });
+};
+"""
+        + SCRIPT
+        + f"\ndocument.visibilityState = {json.dumps(visibility)};"
+        + f"\nif (heard[{json.dumps(event)}]) heard[{json.dumps(event)}]({{}});"
+        + "\nPromise.resolve().then(function () {"
+        " process.stdout.write(JSON.stringify(readings)); });"
+    )
+    return run(program)
+
+
+def test_a_phone_unlocked_or_back_on_the_page_reads_its_ticket_at_once():
+    """A locked phone freezes the page and its socket, which can take half a minute to be
+    found dead: the patient who looks again is shown his ticket as it is now (called while
+    the phone was in his pocket), not as it was when he put it away."""
+    assert _readings_on_coming_back("visibilitychange") == 1
+    assert _readings_on_coming_back("visibilitychange", "hidden") == 0
+    assert _readings_on_coming_back("window:online") == 1

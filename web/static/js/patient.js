@@ -79,8 +79,14 @@
     if (refreshTimer === null) refreshTimer = window.setTimeout(refresh, RETRY_AFTER_MS);
   }
 
-  // Back in reach: read at once what changed meanwhile.
+  // Back in reach, or looked at again (a locked phone freezes the page and its socket, which
+  // may take half a minute to be found dead): read at once what changed meanwhile.
   if (window.addEventListener) window.addEventListener("online", refreshSoon);
+  if (document.addEventListener) {
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refreshSoon();
+    });
+  }
 
   leaveButton.addEventListener("click", function () {
     if (!window.confirm(leaveButton.getAttribute("data-confirm"))) return;
