@@ -106,6 +106,8 @@ format: install
 	$(BIN)/isort --quiet .
 
 # Needs the network (vulnerability databases): CI's security job runs it; `make test` does not.
+# --strict: a package pip-audit could not look up (PyPI unreachable, say) fails the audit,
+# where it would otherwise be skipped with "No known vulnerabilities found" and the gate pass.
 audit: install
 	test -x $(AUDIT_VENV)/bin/pip-audit || $(PYTHON) -m venv $(AUDIT_VENV)
 	test -x $(AUDIT_VENV)/bin/pip-audit || $(AUDIT_VENV)/bin/pip install --quiet \
@@ -113,7 +115,7 @@ audit: install
 		c.read('setup.cfg'); print(c['options.extras_require']['audit'])")
 	$(PY) -m pip freeze --exclude-editable > $(AUDIT_VENV)/requirements.txt
 	$(AUDIT_VENV)/bin/pip-audit --requirement $(AUDIT_VENV)/requirements.txt \
-		--no-deps --disable-pip --progress-spinner off
+		--no-deps --disable-pip --strict --progress-spinner off
 	$(AUDIT_VENV)/bin/safety check --file $(AUDIT_VENV)/requirements.txt --full-report
 
 bench: install

@@ -145,7 +145,15 @@ _PHONE_CHARS = re.compile(r"^[(\s]*\+?[0-9\s().-]+$")
 # Dashes that a text editor or a web page writes for a hyphen (en and em dashes, a minus
 # sign, a non-breaking hyphen): the same "-" to the eye, and in a pasted phone number.
 PHONE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
-_AS_HYPHENS = str.maketrans(PHONE_DASHES, "-" * len(PHONE_DASHES))
+# Marks that show nothing, which a number copied from a phone's contacts or a messenger
+# carries to keep it left to right (iOS: U+202A ... U+202C; Android: U+2068 ... U+2069;
+# U+200E), and zero-width spaces and joiners, a byte order mark, a soft hyphen: dropped, as
+# the patient who pasted the number cannot see them.
+PHONE_INVISIBLE = (
+    "\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+_AS_HYPHENS = str.maketrans(PHONE_DASHES, "-" * len(PHONE_DASHES), PHONE_INVISIBLE)
 
 
 class NotAPhone(ValueError):
@@ -158,7 +166,8 @@ def normalize_phone(text: str) -> str:
     Accepted: the nine-digit national number ("90 123 45 67"), the same with the country
     code ("998901234567", "+998 (90) 123-45-67"), the international prefix ("00998...") or
     the old long-distance prefix 8 many still write ("8 90 123 45 67": ten digits, no "+").
-    Spaces, dots, hyphens (or the dashes pasted for them) and brackets are ignored; a "+"
+    Spaces, dots, hyphens (or the dashes pasted for them), brackets and the invisible marks a
+    number copied from the contacts carries are ignored; a "+"
     comes before the number, in its bracket or not ("(+998) 90 ..."), and is followed by the
     country code: "+90 123 45 67" is dialled to Turkey, not to Uzbekistan.
     """

@@ -26,6 +26,9 @@ DOCTORS = int(os.environ.get("LOAD_DOCTORS", "4"))
 PATIENTS = 8
 SERVICE_PRICE = 15_000_000  # tiyin: 150,000 UZS
 SERVICE_IKPU = "10302001001000000"  # a 17-digit IKPU (MXIK) code, for Payme's fiscal detail
+# With its package code: a service lacking either gets no fiscal detail from Payme's
+# CheckPerformTransaction, which then would not be measured as production answers it.
+SERVICE_PACKAGE = "1545447"
 
 
 def letters(n: int) -> str:
@@ -136,6 +139,7 @@ def _make(api: Api, tag: str) -> dict:
             "name_en": "Visit (load)",
             "price": SERVICE_PRICE,
             "ikpu_code": SERVICE_IKPU,
+            "package_code": SERVICE_PACKAGE,
             "duration_minutes": 20,
         },
     )

@@ -69,7 +69,12 @@ TICKET_ACTIONS = (
 TICKET_EVENTS = {
     action: EventType(
         f"ticket.{action}",
-        {"queue": STAFF_TICKET, "board": {**BOARD_TICKET, "waiting": int}, "ticket": BOARD_TICKET},
+        {
+            "queue": STAFF_TICKET,
+            # The ticket's day, too: a board open across midnight keeps the days apart.
+            "board": {**BOARD_TICKET, "waiting": int, "day": str},
+            "ticket": BOARD_TICKET,
+        },
     )
     for action in TICKET_ACTIONS
 }

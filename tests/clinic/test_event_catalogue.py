@@ -34,6 +34,7 @@ def test_an_event_of_another_shape_is_refused(runtime):
         "recalls": 0,
         "called_at": None,
         "waiting": 0,
+        "day": "2026-03-02",
     }
     with runtime.db.transaction() as s:
         record_event(s, "board:1", "ticket.called", board_view)

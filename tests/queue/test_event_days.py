@@ -1,6 +1,7 @@
-"""A ticket's events on its queue's staff channel say the ticket's day, so that a desk or a
-doctor's screen open across midnight keeps the new day's tickets and count apart from a
-patient of the day before still with his doctor (web/static/js/queue.js)."""
+"""A ticket's events on its queue's staff and board channels say the ticket's day, so that a
+desk, a doctor's screen or the hall's board open across midnight keeps the new day's tickets
+and count apart from a patient of the day before still with his doctor (web/static/js/queue.js,
+web/static/js/board.js)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,17 @@ def test_each_ticket_event_on_the_staff_channel_names_the_tickets_day(runtime):
         ("ticket.issued", new, "2026-03-03"),
         ("ticket.served", late, "2026-03-02"),
     ]
-    # The public channels keep their shape: numbers and rooms.
-    assert {day for _type, _id, day in _days_heard(runtime, q.board_channel(queue_id))} == {None}
+    # The hall's board keeps the days apart too: a board open across midnight shows the new
+    # day's calls, not the day before's patient served after midnight (web/static/js/board.js).
+    assert _days_heard(runtime, q.board_channel(queue_id)) == [
+        ("ticket.issued", late, "2026-03-02"),
+        ("ticket.called", late, "2026-03-02"),
+        ("ticket.started", late, "2026-03-02"),
+        ("ticket.issued", new, "2026-03-03"),
+        ("ticket.served", late, "2026-03-02"),
+    ]
+    # The patient's own page keeps its shape: his ticket as the board shows it.
+    assert {day for _type, _id, day in _days_heard(runtime, q.ticket_channel(late))} == {None}
 
 
 def _board_heard(runtime, queue_id: int, since: int) -> list[tuple[str, int]]:

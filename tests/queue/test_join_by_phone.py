@@ -128,3 +128,26 @@ def test_a_patient_who_joined_the_laboratory_himself_is_still_sent_there(
         own.get_json()["ticket_id"]: "+998901112233",
         sent.get_json()["id"]: None,
     }
+
+
+# A number copied from the phone's contacts or a messenger's profile carries invisible marks
+# that keep it left to right in Arabic or Hebrew text (iOS: U+202A ... U+202C; Android and
+# web pages: U+2068 ... U+2069, U+200E), or a zero-width space.
+PASTED = (
+    "\u202a+998 90 123 45 67\u202c",
+    "\u2068+998 90 123 45 67\u2069",
+    "\u200e+998901234567",
+    "90 123 45 67\u200b",
+    "\ufeff90 123 45 67",
+)
+
+
+@pytest.mark.parametrize("pasted", PASTED)
+def test_a_phone_number_pasted_from_the_contacts_joins_as_the_number_it_shows(
+    client, anon_client, runtime, pasted
+):
+    queue_id = make_queue(runtime, online_daily_limit=5, **ALL_DAY)
+    joined = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": pasted})
+    assert joined.status_code == 201, joined.get_json()
+    listed = client.get(f"/api/v1/queues/{queue_id}/tickets").get_json()
+    assert [t["phone"] for t in listed] == ["+998901234567"]

@@ -103,3 +103,94 @@ def test_a_page_that_missed_the_transfer_follows_the_patient_once_it_subscribes(
     # A page drawn for a ticket already served (no return) does not reload again and again.
     assert _reloads("served", {**TICKET, "status": "served"}) == 0
     assert _reloads("waiting", {**TICKET, "status": "called"}) == 0
+
+
+def _ahead_after_a_lost_reading(answers: list[str]) -> dict:
+    """What the page shows as people ahead, and how often it read its ticket, after the queue
+    moved (a board event) while the phone's readings of the ticket got ``answers`` in turn
+    ("offline": no network; a status: the server's answer, "200" with 1 ahead), the page's
+    timers run until it has none left waiting (at most ten rounds)."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + f"var answers = {json.dumps(answers)};\n"
+        + """
+var timers = [];
+window.setTimeout = function (fn) { timers.push(fn); return timers.length; };
+var ahead = { textContent: "3" };
+document.getElementById = function (id) {
+  return id === "patient-ahead" ? ahead : id === "patient-checkout" ? null : standIn();
+};
+var readings = 0;
+window.ClinicQueue.api = function (method, url) {
+  if (url !== "/t/s3cret/state") return Promise.resolve({ status: 404, body: null });
+  readings += 1;
+  var answer = answers.shift() || "200";
+  if (answer === "offline") return Promise.reject(new TypeError("Failed to fetch"));
+  return Promise.resolve({ status: Number(answer), body: { status: "waiting", ahead: 1 } });
+};
+"""
+        + SCRIPT
+        + """
+channels["board:2"].onEvent({ type: "ticket.called", data: { ticket_id: 9 } });
+var rounds = 0;
+(function next() {
+  if (!timers.length || rounds >= 10) {
+    process.stdout.write(JSON.stringify({ ahead: ahead.textContent, readings: readings }));
+    return;
+  }
+  rounds += 1;
+  timers.shift()();
+  setImmediate(next);
+})();
+"""
+    )
+    return run(program)
+
+
+def test_a_reading_of_the_ticket_lost_to_the_network_is_made_again_until_it_arrives():
+    """The queue moved while the phone was out of reach (or the server answered 503 while it
+    restarted): the page reads its ticket again by itself, rather than showing the old number
+    of people ahead until the next patient is called."""
+    assert _ahead_after_a_lost_reading([]) == {"ahead": "1", "readings": 1}
+    assert _ahead_after_a_lost_reading(["offline", "offline", "200"]) == {
+        "ahead": "1",
+        "readings": 3,
+    }
+    assert _ahead_after_a_lost_reading(["503", "200"]) == {"ahead": "1", "readings": 2}
+
+
+def _readings_on_coming_back(event: str, visibility: str = "visible") -> int:
+    """How often the page reads its ticket when the document hears ``event`` (its
+    visibility then ``visibility``), nothing having come over the socket."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + """
+var heard = {};
+document.addEventListener = function (name, fn) { heard[name] = fn; };
+window.addEventListener = function (name, fn) { heard["window:" + name] = fn; };
+var readings = 0;
+window.ClinicQueue.api = function (method, url) {
+  if (url === "/t/s3cret/state") readings += 1;
+  return Promise.resolve({ status: 200, body: { status: "waiting", ahead: 1 } });
+};
+"""
+        + SCRIPT
+        + f"\ndocument.visibilityState = {json.dumps(visibility)};"
+        + f"\nif (heard[{json.dumps(event)}]) heard[{json.dumps(event)}]({{}});"
+        + "\nPromise.resolve().then(function () {"
+        " process.stdout.write(JSON.stringify(readings)); });"
+    )
+    return run(program)
+
+
+def test_a_phone_unlocked_or_back_on_the_page_reads_its_ticket_at_once():
+    """A locked phone freezes the page and its socket, which can take half a minute to be
+    found dead: the patient who looks again is shown his ticket as it is now (called while
+    the phone was in his pocket), not as it was when he put it away."""
+    assert _readings_on_coming_back("visibilitychange") == 1
+    assert _readings_on_coming_back("visibilitychange", "hidden") == 0
+    assert _readings_on_coming_back("window:online") == 1

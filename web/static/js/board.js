@@ -108,6 +108,16 @@
       queue.tickets = {};
       queue.waiting = 0;
     } else if (event.data && event.data.ticket_id) {
+      var day = event.data.day || null;
+      if (day && queue.day && day < queue.day) {
+        // The day before, closing or finishing past midnight: not the day this board shows,
+        // nor its count (the new day's comes with the new day's events).
+        delete queue.tickets[event.data.ticket_id];
+        render();
+        return;
+      }
+      if (day && queue.day && day > queue.day) queue.tickets = {}; // midnight: a new day's calls
+      if (day) queue.day = day;
       queue.tickets[event.data.ticket_id] = event.data;
       queue.waiting = event.data.waiting;
       if (CALLS[event.type]) {

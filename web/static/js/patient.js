@@ -21,6 +21,7 @@
   var errorBox = document.getElementById("patient-error");
   var ACTIVE = { waiting: 1, called: 1, in_service: 1, postponed: 1 };
   var REFRESH_AFTER_MS = 300; // several board events in a row need one reading
+  var RETRY_AFTER_MS = 5000; // a reading lost to the network is made again after this
 
   var state = {};
   var recallsHeard = -1; // the most recalls of this call the phone has buzzed for
@@ -58,16 +59,33 @@
     refreshTimer = null;
     Q.api("GET", config.stateUrl).then(
       function (answer) {
-        if (answer.status === 200 && !movedOn(answer.body)) show(answer.body);
+        if (answer.status === 200) {
+          if (!movedOn(answer.body)) show(answer.body);
+        } else if (answer.status !== 404) {
+          readAgainLater(); // the server restarting (503): its answer is still owed
+        }
       },
-      function () {
-        /* offline for a moment: the next event or reconnect reads it again */
-      }
+      // Out of reach: no event may come to ask again (the socket heard the queue move, or
+      // came back with nothing missed), so the page asks again itself until it is answered.
+      readAgainLater
     );
   }
 
   function refreshSoon() {
     if (refreshTimer === null) refreshTimer = window.setTimeout(refresh, REFRESH_AFTER_MS);
+  }
+
+  function readAgainLater() {
+    if (refreshTimer === null) refreshTimer = window.setTimeout(refresh, RETRY_AFTER_MS);
+  }
+
+  // Back in reach, or looked at again (a locked phone freezes the page and its socket, which
+  // may take half a minute to be found dead): read at once what changed meanwhile.
+  if (window.addEventListener) window.addEventListener("online", refreshSoon);
+  if (document.addEventListener) {
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refreshSoon();
+    });
   }
 
   leaveButton.addEventListener("click", function () {
