@@ -4,6 +4,9 @@ jobs, and the accounts rules that refuse odd input instead of failing on it."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -28,6 +31,7 @@ from clinic.events import (
 )
 from clinic.events.outbox import _PublishedMarks
 from clinic.jobs import service as jobs
+from clinic.migrate import upgrade
 from clinic.models import OutboxEvent
 
 PASSWORD = "Correct-horse-2026!"
@@ -437,3 +441,27 @@ def test_marks_noted_while_the_marker_found_nothing_are_written_in_its_next_roun
     assert marks.rounds == 3
     with runtime.db.session() as s:
         assert s.scalar(select(OutboxEvent.published_at)) is not None
+
+
+def test_a_script_with_a_runtime_alone_saves_a_user(tmp_path):
+    """A process that builds a runtime and saves a user, importing nothing else (an
+    operator's script, the load test's setup), knows the doctors table his row names."""
+    script = (
+        "from clinic.runtime import Runtime\n"
+        "from clinic.settings import Settings\n"
+        "from clinic.accounts import users\n"
+        "runtime = Runtime(Settings.from_env())\n"
+        "with runtime.db.transaction() as session:\n"
+        "    users.create_user(session, username='script.user', password='Script-pass-2026',"
+        " roles=['admin'])\n"
+        "runtime.close()\n"
+        "print('saved')\n"
+    )
+    database_url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    upgrade(database_url)  # here: the migrations know every table, the script must not need them
+    env = {**os.environ, "CLINIC_INSTANCE": str(tmp_path), "DATABASE_URL": database_url}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "saved"
