@@ -194,3 +194,57 @@ def test_a_phone_unlocked_or_back_on_the_page_reads_its_ticket_at_once():
     assert _readings_on_coming_back("visibilitychange") == 1
     assert _readings_on_coming_back("visibilitychange", "hidden") == 0
     assert _readings_on_coming_back("window:online") == 1
+
+
+def _alerts(status: str, *, vibrate: bool = True, taps: tuple = ()) -> dict:
+    """Whether the page asks its patient to tap it so that it may buzz (the ``status`` of his
+    ticket, a phone that can buzz or not), after the ``taps`` ("button": on the request,
+    "page": anywhere), and what the phone was asked to buzz."""
+    program = (
+        "var due = 404, withCard = false;\n"
+        + STAND_IN
+        + PAGE
+        + f"var status = {json.dumps(status)}, canBuzz = {json.dumps(vibrate)};\n"
+        + f"var taps = {json.dumps(list(taps))};\n"
+        + """
+var buzzed = [];
+// Node has a navigator of its own, which an assignment does not replace.
+Object.defineProperty(globalThis, "navigator", {
+  value: canBuzz ? { vibrate: function (p) { buzzed.push(p); return true; } } : {},
+  configurable: true,
+});
+var onButton = null, heard = {};
+var button = { addEventListener: function (name, fn) { onButton = fn; } };
+var alerts = { hidden: true, querySelector: function () { return button; } };
+document.getElementById = function (id) {
+  return id === "patient-alerts" ? alerts : id === "patient-checkout" ? null : standIn();
+};
+document.addEventListener = function (name, fn) { heard[name] = fn; };
+window.addEventListener = function () {};
+"""
+        + SCRIPT
+        + """
+channels["ticket:5"].onSnapshot({ ticket_id: 5, status: status, recalls: 0 });
+var shown = !alerts.hidden;
+taps.forEach(function (tap) {
+  if (tap === "button") onButton({});
+  heard.click({});
+});
+process.stdout.write(JSON.stringify({ shown: shown, after: !alerts.hidden, buzzed: buzzed }));
+"""
+    )
+    return run(program)
+
+
+def test_a_waiting_patient_is_asked_to_tap_the_page_so_that_his_phone_may_buzz():
+    """Chrome on Android refuses to buzz for a page nobody has touched: the patient who opened
+    his link and put the phone away would feel nothing at his call. The page asks him to tap
+    it while he waits, buzzes once when he does, and asks no more."""
+    assert _alerts("waiting") == {"shown": True, "after": True, "buzzed": []}
+    assert _alerts("waiting", taps=("button",)) == {"shown": True, "after": False, "buzzed": [80]}
+    assert _alerts("postponed", taps=("page",)) == {"shown": True, "after": False, "buzzed": []}
+    # With the doctor, or done, there is nothing to wait for; a phone that cannot buzz (an
+    # iPhone) is promised nothing.
+    assert _alerts("in_service")["shown"] is False
+    assert _alerts("no_show")["shown"] is False
+    assert _alerts("waiting", vibrate=False)["shown"] is False

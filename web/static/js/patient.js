@@ -27,6 +27,37 @@
   var recallsHeard = -1; // the most recalls of this call the phone has buzzed for
   var refreshTimer = null;
 
+  // A phone buzzes only for a page that has been touched (Chrome on Android refuses the
+  // vibration of one that has not): until it is, a button asks the waiting patient to, and
+  // buzzes once to show him it works. A phone that cannot buzz (an iPhone) is asked nothing.
+  var alerts = document.getElementById("patient-alerts");
+  var activation = navigator.userActivation;
+  var touched = !navigator.vibrate || Boolean(activation && activation.hasBeenActive);
+  var WAITS = { waiting: 1, postponed: 1 };
+
+  function showAlerts() {
+    if (alerts) alerts.hidden = touched || !WAITS[state.status];
+  }
+
+  function noteTouch() {
+    // A tap anywhere lets the page buzz, where the browser says so (else the tap is taken).
+    if (touched || (activation && !activation.hasBeenActive)) return;
+    touched = true;
+    showAlerts();
+  }
+
+  if (alerts) {
+    alerts.querySelector("button").addEventListener("click", function () {
+      touched = true;
+      showAlerts();
+      navigator.vibrate(80);
+    });
+    if (document.addEventListener) {
+      document.addEventListener("click", noteTouch);
+      document.addEventListener("touchend", noteTouch);
+    }
+  }
+
   function show(data) {
     if (!data) return;
     var before = state.status;
@@ -53,6 +84,7 @@
       state.status === "called" && (before !== "called" || state.recalls > recallsHeard);
     if (state.status === "called") recallsHeard = Math.max(recallsHeard, state.recalls || 0);
     if (calledNow && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+    showAlerts();
   }
 
   function refresh() {
