@@ -39,9 +39,11 @@
     if (alerts) alerts.hidden = touched || !WAITS[state.status];
   }
 
-  function noteTouch() {
-    // A tap anywhere lets the page buzz, where the browser says so (else the tap is taken).
+  function noteTouch(event) {
+    // A tap anywhere lets the page buzz, where the browser says so (else the tap is taken);
+    // a tap on the request itself is its button's, which buzzes.
     if (touched || (activation && !activation.hasBeenActive)) return;
+    if (event && event.target && alerts.contains && alerts.contains(event.target)) return;
     touched = true;
     showAlerts();
   }
