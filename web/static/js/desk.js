@@ -298,27 +298,14 @@
   document.getElementById("patient-search").addEventListener("submit", function (e) {
     e.preventDefault();
     var query = e.target.elements.q.value.trim();
-    var url = config.patientsUrl + "?page_size=10&active=true&q=" + encodeURIComponent(query);
-    Q.api("GET", url).then(
-      function (answer) {
-        if (answer.status !== 200) {
-          Q.say(errorBox, Q.problem(texts, answer));
-          return;
-        }
-        Q.say(errorBox, "");
-        var items = answer.body.items || [];
+    Q.findPatients(config.patientsUrl, query, {
+      list: results,
+      errorBox: errorBox,
+      texts: texts,
+      show: function (items) {
         showPatients(items);
-        // Ten of many listed without a word read as all there are: the one sought, not
-        // among them, would be registered a second time.
-        if (answer.body.total > items.length) {
-          var more = { shown: items.length, total: answer.body.total };
-          results.appendChild(Q.element("li", "muted", Q.fill(texts.morePatients, more)));
-        }
       },
-      function () {
-        Q.say(errorBox, texts.network);
-      }
-    );
+    });
   });
 
   document.getElementById("patient-new").addEventListener("submit", function (e) {

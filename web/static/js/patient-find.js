@@ -59,23 +59,12 @@
     e.preventDefault();
     var typed = search.elements.q.value.trim();
     if (!typed) return;
-    var url = config.patientsUrl + "?page_size=10&active=true&q=" + encodeURIComponent(typed);
-    Q.api("GET", url).then(
-      function (answer) {
-        if (answer.status !== 200) return Q.say(error, Q.problem(texts, answer));
-        Q.say(error, "");
-        var items = answer.body.items || [];
-        show(items);
-        // Ten of many listed without a word read as all there are (docs/visits.md).
-        if (answer.body.total > items.length) {
-          var more = { shown: items.length, total: answer.body.total };
-          list.appendChild(Q.element("li", "muted", Q.fill(texts.morePatients, more)));
-        }
-      },
-      function () {
-        Q.say(error, texts.network);
-      }
-    );
+    Q.findPatients(config.patientsUrl, typed, {
+      list: list,
+      errorBox: error,
+      texts: texts,
+      show: show,
+    });
   });
 
   // A number typed by hand is another patient than the one chosen: his line goes.

@@ -155,6 +155,31 @@
   }
 
   /** Show ``text`` in ``box`` (a role=alert or role=status paragraph), or hide it. */
+  /**
+   * The search of patients of the desk and of the booking form: the first ten found for
+   * ``typed`` are given to ``show``; a list holding fewer than were found says so under them
+   * (ten of many listed without a word read as all there are: the one sought, not among
+   * them, would be registered a second time). A refusal is said in ``errorBox``.
+   */
+  function findPatients(patientsUrl, typed, parts) {
+    var url = patientsUrl + "?page_size=10&active=true&q=" + encodeURIComponent(typed);
+    return api("GET", url).then(
+      function (answer) {
+        if (answer.status !== 200) return say(parts.errorBox, problem(parts.texts, answer));
+        say(parts.errorBox, "");
+        var items = answer.body.items || [];
+        parts.show(items);
+        if (answer.body.total > items.length) {
+          var more = { shown: items.length, total: answer.body.total };
+          parts.list.appendChild(element("li", "muted", fill(parts.texts.morePatients, more)));
+        }
+      },
+      function () {
+        say(parts.errorBox, parts.texts.network);
+      }
+    );
+  }
+
   function say(box, text) {
     box.textContent = text || "";
     box.hidden = !text;
@@ -332,6 +357,7 @@
     api: api,
     renewCsrfToken: renewCsrfToken,
     issueAndPrint: issueAndPrint,
+    findPatients: findPatients,
     problem: problem,
     say: say,
     ticketRow: ticketRow,
