@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from clinic.reference.directory import create_department
+from clinic.reference.directory import create_department, deactivate_department
 from clinic.reference.price_list import create_service, deactivate_service
 from tests.reference.test_price_import import run_import
 
@@ -37,8 +37,21 @@ def _fill_price_list(runtime) -> None:
             {"code": "OLD-1", "name_ru": "Старое", "name_uz": "Eski", "name_en": "Old"}
             | {"price": 0},
         )
+        closed = create_department(
+            s,
+            {"code": "OLDDEP", "ticket_prefix": "OD", "name_ru": "Закрыто"}
+            | {"name_uz": "Yopiq", "name_en": "Closed"},
+        )
         s.flush()
         deactivate_service(s, old.id)
+        # A service of a department switched off since: its row names that department.
+        create_service(
+            s,
+            {"code": "X-1", "name_ru": "Икс", "name_uz": "Iks", "name_en": "X"}
+            | {"price": 1, "department_id": closed.id},
+        )
+        s.flush()
+        deactivate_department(s, closed.id)
 
 
 def test_the_downloaded_price_list_imports_back_as_it_is_changing_nothing(client, runtime):
@@ -60,7 +73,7 @@ def test_the_downloaded_price_list_imports_back_as_it_is_changing_nothing(client
 
     result = run_import(runtime, "price-list.xlsx", response.data)
     assert (result["created"], result["updated"], result["rejected"]) == (0, 0, 0), result
-    assert result["unchanged"] == 3
+    assert result["unchanged"] == 4
 
 
 def test_the_price_list_download_needs_reference_read(client_as):
