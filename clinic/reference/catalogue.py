@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from clinic.reference.editing import filter_by_text
 from clinic.reference.models import Service
+from clinic.reference.price_list import IKPU_RE
 from clinic.settings import LANGUAGES
 
 
@@ -20,6 +21,9 @@ class CatalogueEntry:
     price: int  # tiyin
     duration_minutes: int
     active: bool
+    # Both fiscal codes set: without them Payme prints no fiscal receipt of an invoice
+    # naming the service (clinic.payments.fiscal leaves the detail out).
+    fiscal_codes: bool
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ def catalogue_page(
                 Service.price,
                 Service.duration_minutes,
                 Service.active,
+                Service.ikpu_code,
+                Service.package_code,
             ),
             Service.search_text,
             q,
@@ -62,5 +68,8 @@ def catalogue_page(
     ).all()
     total = session.scalar(filter_by_text(select(func.count(Service.id)), Service.search_text, q))
     total = total or 0
-    entries = [CatalogueEntry(*row) for row in rows]
+    entries = [
+        CatalogueEntry(*row[:6], fiscal_codes=bool(IKPU_RE.match(row[6]) and row[7]))
+        for row in rows
+    ]
     return CataloguePage(entries=entries, total=total, offset=max(offset, 0), limit=limit)

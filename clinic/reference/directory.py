@@ -173,9 +173,21 @@ def department_check(fn: DepartmentCheck) -> DepartmentCheck:
     return fn
 
 
+@department_check
+def _doctors_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
+    """Its active doctors: they would go on being booked in a department the desk's calendar
+    lists no more. Each is switched off or moved to another department first."""
+    names = session.scalars(
+        select(Doctor.full_name)
+        .where(Doctor.department_id == department.id, Doctor.active.is_(True))
+        .order_by(Doctor.full_name, Doctor.id)
+    ).all()
+    return "active doctors", list(names)
+
+
 def deactivate_department(session: Session, department_id: int) -> Department:
     """Switch a department off; refused (Conflict ``department_in_use``, naming ``active``)
-    while something still works in it, such as an active queue: those go first."""
+    while something still works in it, such as an active queue or doctor: those go first."""
     department = locked(session, DEPARTMENT, department_id)
     if department.active:
         uses = _uses(check(session, department) for check in _department_checks)

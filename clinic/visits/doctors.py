@@ -15,13 +15,18 @@ from datetime import date
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
-from clinic.base import is_id
+from clinic.base import is_id, utcnow
 from clinic.errors import NotFound
 from clinic.events import record_events
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
+from clinic.reference.directory import department_check
 from clinic.reference.models import Department, Doctor
-from clinic.visits.events import SCHEDULE_CHANGED
+from clinic.visits.events import SCHEDULE_CHANGED, VisitStatus
+from clinic.visits.models import Visit
+
+# Visits of a department named in a refusal to switch it off; the others are counted.
+VISITS_NAMED = 10
 
 
 def get_doctor(session: Session, doctor_id) -> Doctor:
@@ -128,3 +133,22 @@ def _doctor_changed(session: Session, events: list[RecordedEvent]) -> None:
 
 
 on_recorded(_doctor_changed)
+
+
+@department_check
+def _visits_booked_in_department(session: Session, department: Department) -> tuple[str, list[str]]:
+    """The visits still to come in ``department`` (by number): switched off, it leaves the
+    desk's calendar, which lists the active departments, and its patients would come for
+    visits nobody at the desk sees. They are moved or cancelled first."""
+    ids = session.scalars(
+        select(Visit.id)
+        .where(
+            Visit.department_id == department.id,
+            Visit.status.in_(VisitStatus.MOVABLE),
+            Visit.ends_at > utcnow(),
+        )
+        .order_by(Visit.starts_at, Visit.id)
+        .limit(VISITS_NAMED + 1)
+    ).all()
+    named = [str(i) for i in ids[:VISITS_NAMED]]
+    return "visits booked ahead", named + (["…"] if len(ids) > VISITS_NAMED else [])

@@ -40,7 +40,8 @@ def _problems(*statuses: int):
         404: "No such entity.",
         409: "A unique value (code, number, document) is taken, a concurrent change won, or "
         "(`room_in_use`) an active queue calls into the room, or (`department_in_use`, "
-        "`doctor_in_use`) the department or the doctor has active queues.",
+        "`doctor_in_use`) the department or the doctor has active queues (a department, "
+        "also active doctors or visits booked ahead).",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }

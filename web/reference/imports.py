@@ -1,13 +1,16 @@
-"""Imports: a price list is uploaded here and imported by a job (202 + its location)."""
+"""Imports: a price list is uploaded here and imported by a job (202 + its location); the
+price list is downloaded here as a workbook that the import reads back as it is."""
 
 from __future__ import annotations
 
+from flask import Response
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic import jobs
 from clinic.reference import price_import
+from clinic.reference.price_list_export import price_list_workbook
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.bodies import takes_upload
@@ -15,7 +18,10 @@ from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
 from web.permissions import requires
 
-blp = Blueprint("imports", __name__, url_prefix="/api/v1/services", description="Price-list import")
+blp = Blueprint(
+    "imports", __name__, url_prefix="/api/v1/services", description="Price-list import and export"
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class PriceListUploadSchema(Schema):
@@ -56,3 +62,15 @@ def import_price_list(upload: dict):
     db.enqueue_after_commit(session, price_import.TASK_NAME, queue="default", job_id=job.id)
     session.commit()
     return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+@blp.route("/export.xlsx", methods=["GET"])
+@requires("reference.read")
+@blp.response(200, description="The price list as an XLSX workbook the import reads back.")
+def export_price_list():
+    """Download the whole price list (one sheet, ``services``, the import's columns)."""
+    return Response(
+        price_list_workbook(db.session()),
+        mimetype=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="price-list.xlsx"'},
+    )
