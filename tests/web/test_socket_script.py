@@ -105,3 +105,38 @@ process.stdout.write(JSON.stringify({ two: two, last: ws.sent[ws.sent.length - 1
     after = run(program)
     assert after["two"] == ["too_many_channels: at most 50 channels a socket"]
     assert after["last"] == {"op": "unsubscribe", "channel": "queue:1"}
+
+
+def test_a_handshake_that_never_completes_is_given_up_and_tried_again():
+    """The server's host took the connection but never answers the handshake (its worker's
+    connection slots all taken, a proxy waiting on a server gone): the socket stays
+    "connecting" with no close and no error. Browsers wait minutes for it (Chromium four),
+    with the board showing "reconnecting" long after the server is back; the page gives it
+    up after a heartbeat period and tries a new socket."""
+    program = PAGE + SCRIPT + """
+var intervals = [];
+window.setInterval = function (fn) { intervals.push(fn); return intervals.length; };
+window.clearInterval = function (id) { intervals[id - 1] = null; };
+function tick(ms) {
+  now += ms;
+  intervals.slice().forEach(function (fn) { if (fn) fn(); });
+}
+ClinicSocket.subscribe("queue:1", {});
+tick(10000);
+var early = { sockets: sockets.length, timers: timers.length };
+tick(20000);  // 30 s without an answer to the handshake
+var given_up = timers.length;
+if (given_up) timers.shift()();
+if (sockets.length > 1) opened(sockets[1]);
+tick(10000);  // an open socket within its heartbeat is kept
+process.stdout.write(JSON.stringify({
+  early: early, given_up: given_up, sockets: sockets.length,
+  asked: sockets.length > 1 ? sockets[1].sent : [], status: ClinicSocket.status(),
+}));
+"""
+    after = run(program)
+    assert after["early"] == {"sockets": 1, "timers": 0}
+    assert after["given_up"] == 1
+    assert after["sockets"] == 2
+    assert after["asked"] == [{"op": "subscribe", "channel": "queue:1"}]
+    assert after["status"] == "live"

@@ -86,6 +86,17 @@ def test_unknown_channel_kind_or_a_key_naming_nothing_is_closed_with_policy_viol
         assert ws.wait_closed() == 1008, channel
 
 
+def test_a_channel_name_the_pattern_does_not_match_whole_is_closed_with_policy_violation(
+    live_server, admin_token
+):
+    """A name followed by a line break (``job:<id>\\n``), or one past 150 characters, names
+    no channel events go to: the socket would wait on a snapshot of nothing for ever."""
+    for channel in ("job:" + "a" * 32 + "\n", "job:a\n", "job:" + "a" * 151, "job:a b"):
+        ws = WSClient(live_server, token=admin_token)
+        ws.send({"op": "subscribe", "channel": channel})
+        assert ws.wait_closed() == 1008, repr(channel)
+
+
 def test_a_reference_channel_is_one_of_the_reference_datas_kinds(live_server, admin_token):
     """``reference:service`` or ``reference:users`` hears nothing: the reference data's events
     go to its kinds' channels, ``reference:services`` and the rest."""
@@ -118,6 +129,26 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(
     assert ws.next()["code"] == code
     ws.send({"op": "ping"})
     assert ws.next()["op"] == "pong"
+    ws.close()
+
+
+@pytest.mark.parametrize(
+    "message, code, detail",
+    [
+        ('{"op": "subscribe", "channel": 5}', "bad_channel", "channel must be a string"),
+        ('{"op": "subscribe", "channel": ""}', "bad_channel", "channel must not be empty"),
+        ('{"op": "unsubscribe"}', "bad_channel", "channel is required"),
+        (b'{"op": "ping"}', "bad_message", "a binary frame: send JSON text"),
+    ],
+)
+def test_an_error_names_what_is_wrong_with_the_message(
+    live_server, admin_token, message, code, detail
+):
+    """A script's author reads the detail: "channel is required" for ``"channel": 5`` sends
+    him looking for a field he did send."""
+    ws = WSClient(live_server, token=admin_token)
+    ws.ws.send(message, opcode=2 if isinstance(message, bytes) else 1)
+    assert ws.next() == {"op": "error", "code": code, "detail": detail}
     ws.close()
 
 

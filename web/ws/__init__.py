@@ -150,8 +150,19 @@ def _error(conn: Connection, code: str, detail: str) -> None:
     conn.send_json({"op": "error", "code": code, "detail": detail})
 
 
+def _channel_problem(channel) -> str:
+    if channel is None:
+        return "channel is required"
+    if not isinstance(channel, str):
+        return "channel must be a string"
+    return "channel must not be empty"
+
+
 def _handle(conn: Connection, raw) -> None:
-    if isinstance(raw, bytes) or len(raw) > MAX_MESSAGE_BYTES:
+    if isinstance(raw, bytes):
+        _error(conn, "bad_message", "a binary frame: send JSON text")
+        return
+    if len(raw) > MAX_MESSAGE_BYTES:
         _error(conn, "bad_message", "send JSON text of at most 4096 characters")
         return
     try:
@@ -176,7 +187,7 @@ def _handle(conn: Connection, raw) -> None:
         _error(conn, "bad_op", "op must be subscribe, unsubscribe or ping")
         return
     if not isinstance(channel, str) or not channel:
-        _error(conn, "bad_channel", "channel is required")
+        _error(conn, "bad_channel", _channel_problem(channel))
         return
     if op == "unsubscribe":
         conn.unsubscribe(channel)

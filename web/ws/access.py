@@ -22,7 +22,7 @@ from clinic import jobs
 from clinic.accounts import tokens
 from clinic.accounts.models import User
 from clinic.channels import channel_kind
-from clinic.events import valid_channel
+from clinic.events.outbox import CHANNEL_RE
 from clinic.jobs.models import Job
 from clinic.queue import screens
 from clinic.queue import tickets as q
@@ -103,8 +103,14 @@ def view_of(channel: str) -> View | None:
     return _views.get(channel_kind(channel))
 
 
+def whole_channel_name(channel) -> bool:
+    """The whole of ``channel`` matches the channel pattern: ``$`` alone also matches before a
+    final line break, and ``job:<id>\\n`` names no channel any event goes to."""
+    return isinstance(channel, str) and CHANNEL_RE.fullmatch(channel) is not None
+
+
 def may_read(identity, channel: str, session: Session) -> bool:
-    if identity is None or not valid_channel(channel):
+    if identity is None or not whole_channel_name(channel):
         return False
     rule = _rules.get(channel_kind(channel))
     return bool(rule and rule(identity, channel, session))

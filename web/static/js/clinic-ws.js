@@ -94,6 +94,7 @@
     this.lastHeard = 0;
     this.pingSentAt = 0;
     this.openedAt = 0;
+    this.startedAt = 0; // when the current socket was asked for
     this.liveSince = 0; // when the current socket opened; 0 while it has not
     this.wanted = false;
     this.signedOut = false; // closed for the session's end: retrying says "signedout"
@@ -134,6 +135,11 @@
       return;
     }
     this.ws = ws;
+    // A handshake nobody answers (the server's connection slots all taken, a proxy waiting
+    // on a server gone) ends in no close and no error for minutes: give it up after a
+    // heartbeat period, as an unanswered ping, and try again.
+    this.startedAt = Date.now();
+    this.startHeartbeat();
     ws.onopen = function () {
       if (self.ws !== ws) return;
       self.openedAt = Date.now();
@@ -260,7 +266,9 @@
     this.pingSentAt = 0;
     this.heartbeatTimer = global.setInterval(function () {
       var now = Date.now();
-      if (self.pingSentAt > self.lastHeard && now - self.pingSentAt > self.heartbeatMs) {
+      if (self.ws !== null && self.ws.readyState === 0) {
+        if (now - self.startedAt >= self.heartbeatMs) self.dropped(null); // never opened
+      } else if (self.pingSentAt > self.lastHeard && now - self.pingSentAt > self.heartbeatMs) {
         // A ping went unanswered for a whole period: the connection is dead but unaware.
         self.dropped(null);
       } else if (self.pingSentAt <= self.lastHeard && now - self.lastHeard >= self.heartbeatMs) {
