@@ -95,6 +95,10 @@ class JobOut(Schema):
     copy = fields.Boolean()
     attempts = fields.Integer()
     last_error = fields.String()
+    failure = fields.String(
+        allow_none=True,
+        metadata={"description": "what its last error was: " + ", ".join(FAILURES)},
+    )
     created_at = fields.String()
     printed_at = fields.String(allow_none=True)
     retry_of_id = fields.Integer(allow_none=True)
