@@ -294,8 +294,8 @@ def describe(error: OSError) -> str:
     return f"{text} (after connecting)" if isinstance(error, JobInterrupted) else text
 
 
-# What went wrong, as a code the printers page says in its language (its last error is the
-# system's own English words).
+# What went wrong, as a code the printers page and the desks say in their language (a last
+# error is the system's own English words).
 FAILURES = ("out_of_paper", "broke_off", "refused", "no_answer", "unknown_host", "unreachable")
 _FAILURE_OF = (
     ("ConnectionRefusedError", "refused"),
