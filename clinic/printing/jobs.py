@@ -50,6 +50,7 @@ def job_as_dict(session: Session, job: PrintJob) -> dict:
         "copy": job.copy,
         "attempts": job.attempts,
         "last_error": job.last_error,
+        "failure": thermal.failure(job.last_error),
         "created_at": iso(job.created_at),
         "printed_at": iso(job.printed_at),
         "retry_of_id": job.retry_of_id,

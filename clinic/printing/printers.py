@@ -91,6 +91,7 @@ def printer_as_dict(session: Session, printer: Printer, *, removed: bool = False
         "state": printer.state,
         "failing_since": iso(printer.failing_since),
         "last_error": printer.last_error,
+        "failure": thermal.failure(printer.last_error),
         "last_printed_at": iso(printer.last_printed_at),
         "targets": [] if removed else targets_of(session, printer.id),
         "removed": removed,

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.printing import jobs as print_jobs
-from clinic.printing import printers, thermal
+from clinic.printing import printers, routes, thermal
 from clinic.printing.models import JobState, Printer, PrinterKind, PrintJob
 from clinic.settings import Settings
 
@@ -169,9 +169,22 @@ def drain(
             job.state = JobState.QUEUED
             pause = min(pause_after(job.attempts), (give_up_at - now).total_seconds())
             job.next_attempt_at = now + timedelta(seconds=pause)
-            print_jobs.announce(session, job)
+            if not _follow_target(session, job, printer):
+                print_jobs.announce(session, job)
             _release(session, printer_id, owner)
             return {"printed": printed, "retry_in": pause}
+
+
+def _follow_target(session: Session, job: PrintJob, printer: Printer) -> bool:
+    """A job that did not print while what it prints for was given to another printer (the
+    move left it to the attempt under way) goes to that printer now, as the jobs waiting
+    behind it went, rather than waiting on one that no longer prints for its desk."""
+    targets = routes.job_targets(session, job)
+    goes_to = routes.printer_for(session, targets) if targets else None
+    if goes_to is None or goes_to.id == printer.id:
+        return False
+    routes.take_waiting_jobs(session, goes_to, set(targets))
+    return True
 
 
 def printers_to_drain(session: Session) -> list[int]:

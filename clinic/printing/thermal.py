@@ -294,6 +294,31 @@ def describe(error: OSError) -> str:
     return f"{text} (after connecting)" if isinstance(error, JobInterrupted) else text
 
 
+# What went wrong, as a code the printers page and the desks say in their language (a last
+# error is the system's own English words).
+FAILURES = ("out_of_paper", "broke_off", "refused", "no_answer", "unknown_host", "unreachable")
+_FAILURE_OF = (
+    ("ConnectionRefusedError", "refused"),
+    ("TimeoutError", "no_answer"),
+    ("gaierror", "unknown_host"),
+    ("OSError: not a host name", "unknown_host"),
+)
+
+
+def failure(last_error: str) -> str | None:
+    """The kind of ``last_error`` (as :func:`describe` wrote it), one of :data:`FAILURES`;
+    None when there is none."""
+    if not last_error:
+        return None
+    if last_error == OUT_OF_PAPER:
+        return "out_of_paper"
+    if last_error.endswith("(after connecting)"):
+        return "broke_off"
+    return next(
+        (code for start, code in _FAILURE_OF if last_error.startswith(start)), "unreachable"
+    )
+
+
 def _read(connection: socket.socket, deadline: float, *, until_paper: bool) -> bytes:
     """What the printer sends until it closes its end (or, ``until_paper``, until it has
     answered the paper question), before ``deadline``."""

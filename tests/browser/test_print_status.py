@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from clinic.printing import documents
+from clinic.printing import jobs as print_jobs
 from clinic.printing import printers as registry
+from clinic.printing.models import JobKind, JobState
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.printing.printer_server import FakePrinter
 
@@ -48,3 +51,33 @@ def test_the_desk_sees_its_ticket_print_status_change_live(
     finally:
         context.close()
         fake.down()
+
+
+def test_the_desk_says_why_a_ticket_did_not_print_in_its_language(
+    browser, live_server, runtime, queue_hall, make_user
+):
+    """A ticket whose printer refused the connection until it was given up: the desk says
+    that the printer is off or its address wrong, in Russian, not only "not printed"."""
+    with runtime.db.transaction() as s:
+        printer = registry.create_printer(s, {"name": "Регистратура", "kind": "pdf"})
+        made = print_jobs.create_job(
+            s,
+            kind=JobKind.TICKET,
+            scope=print_jobs.queue_scope(queue_hall["queue"]),
+            document=documents.test_page("Регистратура", "06.12.2026 10:00", ("ru", "uz")),
+            printer=printer,
+        )
+        made.state = JobState.FAILED
+        made.last_error = "ConnectionRefusedError: [Errno 111] Connection refused"
+    make_user("registrar", "desk-why")
+    context, desk = new_tab(browser)
+    try:
+        sign_in(desk, live_server, "desk-why")
+        desk.goto(f"{live_server}/queue/desk?lang=ru")
+        wait_live(desk)
+        card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+        state = card.locator("[data-print-scope] .print-job[data-state='failed'] .print-job__state")
+        state.filter(has_text="не принимает соединение").wait_for()
+        assert "ConnectionRefusedError" not in state.inner_text()
+    finally:
+        context.close()

@@ -17,6 +17,7 @@ from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
 from clinic.printing.models import JobKind, JobState, PrintJob
 from clinic.printing.spooler import MAX_PAUSE
+from clinic.printing.templates import COPY_MARK
 from tests.printing.conftest import collect, drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.printing.test_printing import _issue, _jobs, _printer, _queue
@@ -203,3 +204,46 @@ def test_a_printers_corrected_address_prints_its_waiting_tickets_at_once(
     assert fixed.status_code == 200
     assert drain(runtime, printer["id"]) == {"printed": 1, "retry_in": None}
     assert len(fake_printer.jobs()) == 1
+
+
+@pytest.mark.parametrize("away", ["refused", "dropped mid-job"])
+def test_a_ticket_being_sent_as_its_queue_moves_follows_it_when_it_did_not_print(
+    client, runtime, fake_printer, clinic_profile, away
+):
+    """The administrator gives the queue to the desk's second printer while the worker is
+    trying the ticket on the first one, which is away: the ticket stays with the attempt
+    under way, and once that attempt has failed it goes to the queue's new printer (a copy
+    when the first one may have printed some of it), instead of waiting on a printer that no
+    longer prints for its queue until it fails."""
+    queue_id = _queue(runtime)
+    first = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    if away == "refused":
+        fake_printer.down()
+    else:
+        fake_printer.mode = "cut"
+    ticket = _issue(client, queue_id)
+    collect(runtime)
+    desk = FakePrinter()
+    try:
+        body = {"name": "Ресепшн 2", "host": "127.0.0.1", "port": desk.port, "paper_mm": 58}
+        second = client.post("/api/v1/printing/printers", json=body).get_json()
+
+        def send(*args, **kwargs):
+            changed = client.patch(
+                f"/api/v1/printing/printers/{second['id']}",
+                json={"targets": [f"queue:{queue_id}"]},
+            )
+            assert changed.status_code == 200, changed.get_json()
+            thermal.send(*args, **kwargs)
+
+        spooler.drain(runtime.db.sessionmaker, first["id"], quick(runtime.settings), send=send)
+        [listed] = _jobs(client, queue_id)
+        assert (listed["state"], listed["printer"]) == (JobState.QUEUED, "Ресепшн 2"), listed
+        assert drain(runtime, second["id"]) == {"printed": 1, "retry_in": None}
+        [printed] = desk.jobs()
+        assert ticket["code"].encode("cp866") in printed
+        assert b"-" * 32 + b"\n" in printed and b"-" * 33 not in printed  # made for 58 mm
+        assert (thermal.printable(COPY_MARK).encode("cp866") in printed) is (away != "refused")
+    finally:
+        desk.down()
+    assert fake_printer.jobs() == []

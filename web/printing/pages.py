@@ -31,6 +31,16 @@ def job_texts() -> dict:
         "retry": _("Retry"),
         "retrying": _("Printer not answering, trying again"),
         "out_of_paper": _("Printer out of paper: put in a new roll"),
+        # Why a job or a printer fails, by thermal.failure's code (the system's words are
+        # English: the printers page shows them in a tooltip).
+        "failures": {
+            "out_of_paper": _("Printer out of paper: put in a new roll"),
+            "broke_off": _("The printer broke off the job: it goes again marked as a copy"),
+            "refused": _("The printer refuses the connection: it is off or its address is wrong"),
+            "no_answer": _("The printer does not answer"),
+            "unknown_host": _("No printer is found at this address"),
+            "unreachable": _("The printer cannot be reached on the network"),
+        },
         "failed": _("The action failed: {detail}"),
         # A Retry the server refused, said by the refusal's code ("retried": another desk
         # sent the job again first), or why no answer came.
@@ -77,6 +87,8 @@ def printers():
                 "test": _("Test print"),
                 "remove": _("Remove"),
                 "pdfOnly": _("PDF only"),
+                # Switched off (not active): it takes no jobs, its desks print PDFs.
+                "switchedOff": _("Switched off: its jobs are printed from the browser"),
                 "testSent": _("Test page sent to {name}."),
                 # A printer's name taken by another, said by the refusal's code.
                 "refusals": common_refusals(),

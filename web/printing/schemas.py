@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from clinic.printing.models import JobState, PrinterKind
 from clinic.printing.pdfs import FORMATS
 from clinic.printing.printers import CODE_PAGES
+from clinic.printing.thermal import FAILURES
 from web.api.schemas import OneLine, StrictBoolean
 
 
@@ -73,6 +74,10 @@ class PrinterOut(Schema):
     state = fields.String(metadata={"description": "ready or failing"})
     failing_since = fields.String(allow_none=True)
     last_error = fields.String()
+    failure = fields.String(
+        allow_none=True,
+        metadata={"description": "what the last error was: " + ", ".join(FAILURES)},
+    )
     last_printed_at = fields.String(allow_none=True)
     targets = fields.List(fields.String())
     removed = fields.Boolean()
@@ -90,6 +95,10 @@ class JobOut(Schema):
     copy = fields.Boolean()
     attempts = fields.Integer()
     last_error = fields.String()
+    failure = fields.String(
+        allow_none=True,
+        metadata={"description": "what its last error was: " + ", ".join(FAILURES)},
+    )
     created_at = fields.String()
     printed_at = fields.String(allow_none=True)
     retry_of_id = fields.Integer(allow_none=True)

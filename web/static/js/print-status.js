@@ -96,9 +96,9 @@
     var said = texts.states[job.state] || job.state;
     if (job.state === "queued" && job.attempts > 0) said = texts.retrying;
     if (job.last_error === config.out_of_paper && job.state === "queued") said = texts.out_of_paper;
-    if (job.last_error === config.out_of_paper && job.state === "failed") {
-      said += " (" + texts.out_of_paper + ")";
-    }
+    // Why it did not print, in the page's words: the printer is off, out of paper, ...
+    var why = (texts.failures || {})[job.failure];
+    if (job.state === "failed" && why) said += " (" + why + ")";
     li.appendChild(element("span", "print-job__state", " — " + said + " "));
     if (job.state === "failed" || job.state === "pdf_only") {
       var link = element("a", "print-job__pdf", texts.pdf);

@@ -24,12 +24,16 @@
     }
   }
 
+  // Switched off, it prints nothing whatever its last state: its desks print PDFs.
   function stateText(p) {
     if (p.kind === "pdf") return texts.pdfOnly;
+    if (!p.active) return texts.switchedOff;
     if (p.state === "ready") return texts.ready;
     return Q.fill(texts.failingSince, {
       time: when(p.failing_since),
-      error: p.last_error === config.outOfPaper ? texts.out_of_paper : p.last_error,
+      error:
+        (texts.failures || {})[p.failure] ||
+        (p.last_error === config.outOfPaper ? texts.out_of_paper : p.last_error),
     });
   }
 
@@ -58,7 +62,9 @@
         tr.appendChild(Q.element("td", "", text));
       }
     );
-    tr.appendChild(Q.element("td", "printer__state", stateText(p)));
+    var state = Q.element("td", "printer__state", stateText(p));
+    if (p.active && p.state !== "ready" && p.last_error) state.title = p.last_error;
+    tr.appendChild(state);
     var actions = Q.element("td", "printer__actions");
     actions.appendChild(
       button(texts.test, function () {
