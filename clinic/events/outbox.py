@@ -39,7 +39,7 @@ CHANNEL_RE = re.compile(r"^[a-z][a-z_]*:[A-Za-z0-9_.:-]{1,150}$")
 
 
 def valid_channel(name: str) -> bool:
-    return isinstance(name, str) and bool(CHANNEL_RE.match(name))
+    return isinstance(name, str) and bool(CHANNEL_RE.fullmatch(name))
 
 
 # Called with (session, events) whenever events are recorded: a module that acts on some

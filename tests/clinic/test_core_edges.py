@@ -133,6 +133,9 @@ def test_an_event_on_a_malformed_channel_is_refused_before_anything_is_written(r
     with runtime.db.transaction() as s:
         with pytest.raises(ValueError, match="not a channel name"):
             record_events(s, [("job:ok", "test.tick", {}), ("no channel here", "test.tick", {})])
+        # "$" alone would take a name followed by a line break: no socket could subscribe to it.
+        with pytest.raises(ValueError, match="not a channel name"):
+            record_events(s, [("job:7\n", "test.tick", {})])
         assert record_events(s, []) == []
     with runtime.db.session() as s:
         assert s.scalar(select(OutboxEvent.id)) is None

@@ -103,7 +103,9 @@ def websocket(ws):
         conn.wait_closed(2.0)
         return
     hub.attach(conn)
-    conn.send_json({"op": "hello", "heartbeat": 25})
+    # The interval of the ping frames the server sends (the app's SOCK_SERVER_OPTIONS).
+    heartbeat = current_app.config["SOCK_SERVER_OPTIONS"]["ping_interval"]
+    conn.send_json({"op": "hello", "heartbeat": heartbeat})
     budget = FrameBudget()
     try:
         while conn.alive:
