@@ -20,7 +20,15 @@ from clinic.text import spreadsheet_safe
 
 SHEET = "services"
 COLUMNS = SHEETS[SHEET][0]
-TEXT_COLUMNS = {"code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code"}
+TEXT_COLUMNS = {
+    "code",
+    "department_code",
+    "name_ru",
+    "name_uz",
+    "name_en",
+    "ikpu_code",
+    "package_code",
+}
 PRICE_FORMAT = "#,##0.00"
 TEXT_FORMAT = "@"
 
@@ -46,8 +54,8 @@ def price_list_workbook(session: Session) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=SHEET)
     for i, column in enumerate(COLUMNS):
-        width = 40 if column.startswith("name_") else max(12, len(column) + 2)
-        sheet.column_dimensions[chr(ord("A") + i)].width = 22 if column == "ikpu_code" else width
+        wide = 40 if column.startswith("name_") else 22 if column == "ikpu_code" else 12
+        sheet.column_dimensions[chr(ord("A") + i)].width = max(wide, len(column) + 2)
     sheet.freeze_panes = "A2"
     sheet.append(list(COLUMNS))
     services = session.scalars(
@@ -59,7 +67,7 @@ def price_list_workbook(session: Session) -> bytes:
             cell = WriteOnlyCell(sheet, value=value)
             if column == "price":
                 cell.number_format = PRICE_FORMAT
-            elif column in TEXT_COLUMNS or column == "department_code":
+            elif column in TEXT_COLUMNS:
                 # Text as typed, never a number nor a formula (a name starting with "=").
                 cell.data_type = "s"
                 cell.number_format = TEXT_FORMAT
