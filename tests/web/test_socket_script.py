@@ -140,3 +140,61 @@ process.stdout.write(JSON.stringify({
     assert after["sockets"] == 2
     assert after["asked"] == [{"op": "subscribe", "channel": "queue:1"}]
     assert after["status"] == "live"
+
+
+# The page is hidden, then looked at again: a phone unlocked, a tab brought to the front.
+LOOKED_AT = """
+var shown = {}, timeouts = [];
+window.document = { visibilityState: "hidden", querySelector: function () { return null; },
+  addEventListener: function (name, fn) { shown[name] = fn; } };
+function lookAgain() { window.document.visibilityState = "visible"; shown.visibilitychange(); }
+"""
+
+
+def _looked_at_again(after_probe: str) -> dict:
+    """The page follows ``queue:1`` over an open socket and is looked at again; then
+    ``after_probe`` runs, and what became of the socket is told."""
+    program = PAGE + LOOKED_AT + SCRIPT + """
+window.setTimeout = function (fn, delay) { timeouts.push({ fn: fn, delay: delay }); return 1; };
+ClinicSocket.subscribe("queue:1", {});
+var ws = sockets[0];
+opened(ws);
+ws.onmessage({ data: JSON.stringify({ op: "subscribed", channel: "queue:1", last_id: 0 }) });
+now += 60000;
+lookAgain();
+var asked = ws.sent[ws.sent.length - 1], waits = timeouts.map(function (t) { return t.delay; });
+%s
+timeouts.splice(0).forEach(function (t) { now += t.delay; t.fn(); });
+process.stdout.write(JSON.stringify({ asked: asked, waits: waits, sockets: sockets.length,
+  status: ClinicSocket.status() }));
+""" % after_probe
+    return run(program)
+
+
+def test_a_socket_that_slept_with_the_phone_is_asked_at_once_and_replaced_when_silent():
+    """A socket that slept with the phone is often dead without knowing it: looked at again,
+    the page asks at once and, with no answer within five seconds, opens a new one, rather
+    than showing a stale place until the next heartbeat finds out."""
+    after = _looked_at_again("")
+    assert after["asked"] == {"op": "ping"}
+    assert after["waits"] == [5000]
+    assert after["status"] == "reconnecting"
+    assert after["sockets"] == 1  # the new one follows after its backoff
+
+
+def test_a_socket_that_answers_when_the_page_is_looked_at_again_is_kept():
+    after = _looked_at_again('now += 200; ws.onmessage({ data: JSON.stringify({ op: "pong" }) });')
+    assert after["asked"] == {"op": "ping"}
+    assert after["status"] == "live"
+
+
+def test_a_reconnect_waiting_for_its_turn_goes_at_once_when_the_page_is_looked_at_again():
+    program = PAGE + LOOKED_AT + SCRIPT + """
+ClinicSocket.subscribe("queue:1", {});
+opened(sockets[0]);
+sockets[0].onclose({ code: 1006, reason: "" });
+var before = sockets.length;
+lookAgain();
+process.stdout.write(JSON.stringify({ before: before, after: sockets.length }));
+"""
+    assert run(program) == {"before": 1, "after": 2}

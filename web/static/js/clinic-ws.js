@@ -23,6 +23,10 @@
   var MAX_DELAY_MS = 15000;
   var STABLE_AFTER_MS = 5000; // a connection that lived this long resets the backoff
   var DEFAULT_HEARTBEAT_S = 25;
+  // How long a ping sent when the page is looked at again may go unanswered: a socket that
+  // slept with the phone is often dead without knowing it, and the heartbeat alone would find
+  // out only after a whole period.
+  var PROBE_MS = 5000;
   var STORAGE_PREFIX = "clinic.ws.last:";
   var CLOSE_NOT_ALLOWED = 1008;
   // The reason of a 1008 that refuses a channel; the other 1008s ("access revoked",
@@ -90,6 +94,7 @@
     this.attempt = 0;
     this.retryTimer = null;
     this.heartbeatTimer = null;
+    this.probeTimer = null;
     this.heartbeatMs = DEFAULT_HEARTBEAT_S * 1000;
     this.lastHeard = 0;
     this.pingSentAt = 0;
@@ -101,10 +106,37 @@
     var self = this;
     if (global.addEventListener) {
       global.addEventListener("online", function () {
-        if (self.retryTimer !== null) self.reconnectNow();
+        self.probe();
+      });
+    }
+    var doc = global.document;
+    if (doc && doc.addEventListener) {
+      doc.addEventListener("visibilitychange", function () {
+        if (doc.visibilityState === "visible") self.probe();
       });
     }
   }
+
+  // The network is back, or the page is looked at again (a phone unlocked, a tab brought to
+  // the front): a reconnect waiting for its turn goes now, and an open socket is asked at
+  // once whether it still lives, and given up unless it answers within PROBE_MS.
+  Client.prototype.probe = function () {
+    var self = this;
+    if (!this.wanted) return;
+    if (this.retryTimer !== null) {
+      this.reconnectNow();
+      return;
+    }
+    if (this.ws === null || this.ws.readyState !== 1 || this.probeTimer !== null) return;
+    var asked = Date.now();
+    if (!this.send({ op: "ping" })) return;
+    this.pingSentAt = asked;
+    var ws = this.ws;
+    this.probeTimer = global.setTimeout(function () {
+      self.probeTimer = null;
+      if (self.ws === ws && self.lastHeard < asked) self.dropped(null);
+    }, PROBE_MS);
+  };
 
   Client.prototype.setStatus = function (status) {
     if (status === "reconnecting" && this.signedOut) status = "signedout";
@@ -283,6 +315,10 @@
     if (this.heartbeatTimer !== null) {
       global.clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = null;
+    }
+    if (this.probeTimer !== null) {
+      global.clearTimeout(this.probeTimer);
+      this.probeTimer = null;
     }
     if (ws !== null) {
       ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
