@@ -29,7 +29,8 @@ INVOICE_CHANGED = "invoice.changed"
 
 PAYMENT_RECORDED = "payment.recorded"
 """``{"invoice": <invoice>, "payment": <payment>}``: money received (the invoice may still
-be open if it was paid in part)."""
+be open if it was paid in part). The printing module prints the receipt of a part paid at
+the desk from it (the payment that settles the invoice has :data:`RECEIPT_PRINT_REQUESTED`)."""
 
 INVOICE_PAID = "invoice.paid"
 """``{"invoice": <invoice>, "ticket_id": int|null, "queue_id": int|null}``: recorded once per

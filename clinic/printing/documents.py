@@ -113,6 +113,15 @@ def with_fiscal(document: dict, fiscal: dict) -> dict:
     return {**document, "blocks": blocks}
 
 
+def _for_whom(data: dict, languages) -> list[dict]:
+    """The patient, doctor and visit a receipt is for, those it knows."""
+    return [
+        pair(say(label, languages), str(data[label]))
+        for label in ("patient", "doctor", "visit")
+        if data.get(label)
+    ]
+
+
 def receipt(data: dict, languages, heading: str = "receipt") -> dict:
     """A payment receipt with every field PROTOCOLS.md lists: the clinic's legal name,
     address and taxpayer number, terminal or fiscal module, receipt number, date and time,
@@ -127,9 +136,7 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
         text(f"{say(heading, languages)} № {data['number']}", align="center", bold=True),
         pair(say("date", languages), data["paid_at"]),
     ]
-    for label, key in (("patient", "patient"), ("doctor", "doctor"), ("visit", "visit")):
-        if data.get(key):
-            blocks.append(pair(say(label, languages), str(data[key])))
+    blocks += _for_whom(data, languages)
     blocks.append(RULE)
     for line in data["lines"]:
         blocks += [
@@ -159,11 +166,62 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
             pair(say("date", languages), given["created_at"]),
         ]
     blocks.append(pair(say("paid", languages), money(data["paid_amount"])))
+    if heading == "receipt":
+        # Printed once the invoice is paid: after receipts of its parts, each with what was
+        # still due, this one says nothing is.
+        blocks.append(text(say("paid_in_full", languages), align="center", bold=True))
     blocks += _fiscal(data.get("fiscal"), languages)
     if data.get("cashier"):
         blocks.append(pair(say("cashier", languages), data["cashier"]))
     blocks.append(text(say("thanks", languages), align="center"))
     return document(heading, f"{say(heading, languages)} {data['number']}", blocks, languages)
+
+
+def payment_receipt(data: dict, languages) -> dict:
+    """The receipt of a part of an invoice paid at the desk: the clinic's requisites, its
+    number, date and time, the invoice it pays, the patient, doctor and visit, the invoice's
+    services and total, what was paid of it before, this payment (how much and how; for cash
+    what was handed over and the change), what is paid now and what remains due, that it is
+    not fiscal, and the cashier. The payment that settles the invoice has the full
+    :func:`receipt` (every line with its codes and VAT) instead."""
+    money = lambda tiyin: _money(tiyin, languages)  # noqa: E731 - local shorthand
+    heading = say("payment_receipt", languages)
+    blocks = _requisites(data["clinic"], languages)
+    blocks += [
+        RULE,
+        text(f"{heading} № {data['number']}", align="center", bold=True),
+        pair(say("date", languages), data["paid_at"]),
+        pair(say("invoice", languages), data["invoice"]),
+    ]
+    blocks += _for_whom(data, languages)
+    blocks.append(RULE)
+    for line in data["lines"]:
+        blocks += [
+            text(_line_title(line, languages)),
+            pair(f"{line['quantity']} x {money(line['unit_price'])}", money(line["amount"])),
+        ]
+    blocks.append(RULE)
+    if data["discount"]:
+        blocks.append(pair(say("discount", languages), "-" + money(data["discount"])))
+    payment = data["payment"]
+    blocks += [
+        pair(say("total", languages), money(data["total"])),
+        pair(say("paid_before", languages), money(data["paid_before"])),
+        pair(say("this_payment", languages), money(payment["amount"])),
+        pair(say("method", languages), _method(payment["method"], languages)),
+    ]
+    if payment.get("tendered") is not None:
+        blocks.append(pair(say("tendered", languages), money(payment["tendered"])))
+        blocks.append(pair(say("change", languages), money(payment.get("change") or 0)))
+    blocks += [
+        pair(say("paid", languages), money(data["paid_amount"])),
+        pair(say("amount_due", languages), money(data["amount_due"])),
+    ]
+    blocks += _fiscal(None, languages)
+    if data.get("cashier"):
+        blocks.append(pair(say("cashier", languages), data["cashier"]))
+    blocks.append(text(say("thanks", languages), align="center"))
+    return document("payment", f"{heading} {data['number']}", blocks, languages)
 
 
 def _line_title(line: dict, languages) -> str:

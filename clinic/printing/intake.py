@@ -2,13 +2,14 @@
 
 The queue records ``ticket.print_requested`` on ``printing:tickets`` in the transaction that
 issues the ticket; payments records ``receipt.print_requested`` on ``printing:receipts``, and
-``refund.recorded`` and ``shift.closed`` on ``payments:desk``. Those outbox rows are durable
-with the change itself, so nothing is lost between the request and its job: :func:`collect`
-reads each channel after its cursor, makes the jobs and moves the cursor in one transaction
-(the cursor rows are locked, so two collectors never make a job twice, and a unique
-constraint on the request backs that up). Events of one channel commit in the order of their
-numbers, so a request behind the cursor cannot appear later, and jobs are made in issue
-order.
+``payment.recorded`` (a part of an invoice paid at the desk has its own receipt: see
+:func:`clinic.printing.trigger.part_payment_at_desk`), ``refund.recorded`` and
+``shift.closed`` on ``payments:desk``. Those outbox rows are durable with the change itself,
+so nothing is lost between the request and its job: :func:`collect` reads each channel
+after its cursor, makes the jobs and moves the cursor in one transaction (the cursor rows are
+locked, so two collectors never make a job twice, and a unique constraint on the request
+backs that up). Events of one channel commit in the order of their numbers, so a request
+behind the cursor cannot appear later, and jobs are made in issue order.
 
 Collecting is started right after a request commits (:mod:`clinic.printing.trigger`) and by
 beat's sweeper; a request older than :data:`STALE_AFTER` is passed over (a ticket printed an
@@ -33,17 +34,18 @@ from clinic.payments.models import Invoice, Payment, Refund
 from clinic.payments.providers import PaymeTransaction
 from clinic.payments.refunds import given_back_while_open
 from clinic.printing import documents, jobs, routes
+from clinic.printing.facts import clinic_requisites, doctor_of, local_time, staff_name, titled
 from clinic.printing.models import JobKind, PrintCursor, Printer, PrintJob
 from clinic.printing.routes import printer_for
 from clinic.printing.templates import languages_of
+from clinic.printing.trigger import part_payment_at_desk
 from clinic.queue import events as queue_events
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.position import people_ahead
-from clinic.reference.models import ClinicProfile, Doctor, Patient, Service
+from clinic.reference.models import Patient
 from clinic.reports.cashier import shift_totals
 from clinic.settings import Settings
-from clinic.visits.models import Visit
 
 TICKETS_CHANNEL = "printing:tickets"
 RECEIPTS_CHANNEL = payment_events.RECEIPTS_CHANNEL
@@ -52,26 +54,14 @@ DESK_CHANNEL = payment_events.DESK_CHANNEL
 REQUESTS = {
     TICKETS_CHANNEL: (queue_events.PRINT_REQUESTED.name,),
     RECEIPTS_CHANNEL: (payment_events.RECEIPT_PRINT_REQUESTED,),
-    DESK_CHANNEL: (payment_events.REFUND_RECORDED, payment_events.SHIFT_CLOSED),
+    DESK_CHANNEL: (
+        payment_events.PAYMENT_RECORDED,
+        payment_events.REFUND_RECORDED,
+        payment_events.SHIFT_CLOSED,
+    ),
 }
 STALE_AFTER = timedelta(hours=1)
 BATCH = 200
-TIME_FORMAT = "%d.%m.%Y %H:%M"
-
-
-def clinic_requisites(session: Session) -> dict:
-    profile = session.get(ClinicProfile, 1)
-    if profile is None:
-        return {"legal_name": "", "address": "", "taxpayer_number": ""}
-    return {
-        "legal_name": profile.legal_name,
-        "address": profile.address,
-        "taxpayer_number": profile.taxpayer_number,
-    }
-
-
-def local_time(value, settings: Settings) -> str:
-    return value.astimezone(settings.tz).strftime(TIME_FORMAT)
 
 
 def _lock_cursor(session: Session, channel: str) -> PrintCursor:
@@ -116,6 +106,8 @@ def _make_job(session: Session, settings: Settings, event: OutboxEvent) -> int:
         return _ticket_job(session, settings, data, source)
     if event.type == payment_events.RECEIPT_PRINT_REQUESTED:
         return _receipt_job(session, settings, data, source)
+    if event.type == payment_events.PAYMENT_RECORDED:
+        return _payment_job(session, settings, data, source)
     if event.type == payment_events.REFUND_RECORDED:
         return _refund_job(session, settings, data, source)
     return _shift_job(session, settings, data, source)
@@ -207,24 +199,6 @@ def discount_shares(lines: list[dict], discount: int) -> list[int]:
     return fiscal.spread(discount, [line["amount"] for line in lines])
 
 
-def _doctor_of(session: Session, invoice: Invoice | None) -> str | None:
-    """The doctor the invoice pays for: its appointment's, else its ticket's queue's."""
-    if invoice is None:
-        return None
-    visit = session.get(Visit, invoice.visit_id) if invoice.visit_id else None
-    if visit is not None:
-        return session.get(Doctor, visit.doctor_id).full_name
-    ticket = session.get(Ticket, invoice.ticket_id) if invoice.ticket_id else None
-    return ticket.queue.doctor.full_name if ticket and ticket.queue.doctor else None
-
-
-def staff_name(session: Session, username: str) -> str:
-    """How a document names a member of staff: the full name, else the user name (a
-    provider's payment keeps the provider's)."""
-    user = session.scalar(select(User).where(User.username == username)) if username else None
-    return (user.full_name or user.username) if user is not None else username
-
-
 def refunds_before_paid(session: Session, settings: Settings, invoice: Invoice | None) -> list:
     """The refunds given back of the invoice's part payments while it was still open: each
     took its amount off what is paid, so a receipt lists them (how and when) beside the
@@ -240,23 +214,6 @@ def refunds_before_paid(session: Session, settings: Settings, invoice: Invoice |
     ]
 
 
-def _titled(session: Session, lines: list[dict]) -> list[dict]:
-    """The lines, each with its service's names by language (``titles``) when it came without
-    them: a receipt names the service in its printer's language."""
-    ids = {line.get("service_id") for line in lines if not line.get("titles")} - {None}
-    found = session.scalars(select(Service).where(Service.id.in_(ids))).all() if ids else []
-    names = {s.id: {"ru": s.name_ru, "uz": s.name_uz, "en": s.name_en} for s in found}
-    return [
-        (
-            line
-            if line.get("titles") or line.get("service_id") not in names
-            # The line's own title (Russian) stays its Russian name, as it was copied.
-            else {**line, "titles": {**names[line["service_id"]], "ru": line["title"]}}
-        )
-        for line in lines
-    ]
-
-
 def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     """Everything a receipt shows, from the request's data and the invoice's rows."""
     invoice = session.get(Invoice, data["invoice_id"])
@@ -264,7 +221,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
     lines = [
         {**line, "vat": fiscal.vat_in(line["amount"] - share, line["vat_percent"])}
         for line, share in zip(
-            _titled(session, data["lines"]), discount_shares(data["lines"], data["discount"])
+            titled(session, data["lines"]), discount_shares(data["lines"], data["discount"])
         )
     ]
     paid_at = invoice.paid_at if invoice and invoice.paid_at else utcnow()
@@ -273,7 +230,7 @@ def receipt_data(session: Session, settings: Settings, data: dict) -> dict:
         "number": data["number"],
         "paid_at": local_time(paid_at, settings),
         "patient": patient.full_name if patient else None,
-        "doctor": _doctor_of(session, invoice),
+        "doctor": doctor_of(session, invoice),
         "visit": invoice.visit_id if invoice else None,
         "lines": lines,
         "discount": data["discount"],
@@ -333,6 +290,47 @@ def _receipt_job(session: Session, settings: Settings, data: dict, source) -> in
         copy=data["reprint"],
         source=source,
         requested_by=data["requested_by"],
+    )
+    return 1
+
+
+def _payment_job(session: Session, settings: Settings, data: dict, source) -> int:
+    """The receipt of a part of an invoice paid at the desk, as the payment left it (the
+    event's invoice is its state in the payment's own transaction); none for a payment that
+    settles its invoice, which has the invoice's receipt."""
+    if not part_payment_at_desk(data):
+        return 0
+    paid, payment = data["invoice"], data["payment"]
+    invoice = session.get(Invoice, paid["id"])
+    patient = session.get(Patient, invoice.patient_id) if invoice else None
+    printer = _cashier_printer(session, payment["actor"])
+    languages = languages_of(printer.languages if printer else "")
+    values = {
+        "clinic": clinic_requisites(session),
+        "number": f"{paid['number']}-P{payment['id']}",
+        "invoice": paid["number"],
+        "paid_at": local_time(_parse(payment["created_at"]), settings),
+        "patient": patient.full_name if patient else None,
+        "doctor": doctor_of(session, invoice),
+        "visit": paid["visit_id"],
+        "lines": titled(session, paid["lines"]),
+        "discount": paid["discount"],
+        "total": paid["total"],
+        "paid_before": paid["paid_amount"] - payment["amount"],
+        "payment": payment,
+        "paid_amount": paid["paid_amount"],
+        "amount_due": paid["amount_due"],
+        "cashier": staff_name(session, payment["actor"]),
+    }
+    jobs.create_job(
+        session,
+        kind=JobKind.PAYMENT,
+        scope=jobs.CASHIER_SCOPE,
+        document=documents.payment_receipt(values, languages),
+        printer=printer,
+        subject_id=payment["id"],
+        source=source,
+        requested_by=payment["actor"],
     )
     return 1
 

@@ -50,11 +50,12 @@ class JobState:
 
 class JobKind:
     TICKET = "ticket"
-    RECEIPT = "receipt"
+    RECEIPT = "receipt"  # an invoice's, once paid (subject: the invoice)
+    PAYMENT = "payment"  # a part of an invoice paid at the desk (subject: the payment)
     REFUND = "refund"
     SHIFT = "shift"  # the cashier's shift (Z) slip
     TEST = "test"
-    ALL = (TICKET, RECEIPT, REFUND, SHIFT, TEST)
+    ALL = (TICKET, RECEIPT, PAYMENT, REFUND, SHIFT, TEST)
 
 
 class Printer(Base):

@@ -49,7 +49,7 @@ def job_targets(session: Session, job: PrintJob) -> list[str]:
         return ticket_targets(ticket.queue_id) if ticket is not None else []
     if job.kind == JobKind.REFUND and job.subject_id:
         return cashier_targets(refund_desk(session, job.subject_id, job.requested_by))
-    if job.kind in (JobKind.RECEIPT, JobKind.REFUND, JobKind.SHIFT):
+    if job.kind in (JobKind.RECEIPT, JobKind.PAYMENT, JobKind.REFUND, JobKind.SHIFT):
         return cashier_targets(job.requested_by)
     return []
 

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from clinic.payments.invoices import get_invoice, payments_of
 from clinic.payments.views import line_as_dict, payment_as_dict
 from clinic.printing import documents, pdfs
-from clinic.printing.intake import clinic_requisites, local_time, receipt_data
+from clinic.printing.facts import clinic_requisites, local_time
+from clinic.printing.intake import receipt_data
 from clinic.reference.models import Department, Doctor, Patient, Room
 from clinic.settings import Settings
 from clinic.visits.visits import get_visit

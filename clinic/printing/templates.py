@@ -22,6 +22,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "receipt": {"ru": "Чек", "uz": "Chek", "en": "Receipt"},
     "refund_receipt": {"ru": "Чек возврата", "uz": "Qaytarish cheki", "en": "Refund receipt"},
+    "payment_receipt": {"ru": "Чек оплаты", "uz": "Toʻlov cheki", "en": "Payment receipt"},
     "shift_report": {
         "ru": "Z-отчёт смены",
         "uz": "Smena Z-hisoboti",
@@ -43,6 +44,14 @@ LABELS: dict[str, dict[str, str]] = {
     "discount": {"ru": "Скидка", "uz": "Chegirma", "en": "Discount"},
     "total": {"ru": "Итого", "uz": "Jami", "en": "Total"},
     "paid": {"ru": "Оплачено", "uz": "Toʻlangan", "en": "Paid"},
+    "paid_before": {"ru": "Оплачено ранее", "uz": "Avval toʻlangan", "en": "Paid before"},
+    "this_payment": {"ru": "Эта оплата", "uz": "Ushbu toʻlov", "en": "This payment"},
+    "amount_due": {"ru": "Остаток к оплате", "uz": "Toʻlov qoldigʻi", "en": "Remaining due"},
+    "paid_in_full": {
+        "ru": "ОПЛАЧЕНО ПОЛНОСТЬЮ",
+        "uz": "TOʻLIQ TOʻLANGAN",
+        "en": "PAID IN FULL",
+    },
     "tendered": {"ru": "Получено", "uz": "Olindi", "en": "Tendered"},
     "change": {"ru": "Сдача", "uz": "Qaytim", "en": "Change"},
     "method": {"ru": "Способ оплаты", "uz": "Toʻlov usuli", "en": "Payment method"},
