@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import elsewhere, followers, numbering, rejoined, returns, rooms
+from clinic.queue import elsewhere, followers, numbering, rejoined, reserved, returns, rooms
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -59,9 +59,11 @@ def call_next(
     room_id: int | None = None,
     actor: str = "",
     now: datetime | None = None,
+    doctor_id: int | None = None,
 ) -> Ticket | None:
     """Call the next waiting ticket (priority first, then queue time), or None if nobody waits.
-    A "pay before the doctor" queue passes over tickets whose invoice is not paid yet.
+    A "pay before the doctor" queue passes over tickets whose invoice is not paid yet, and
+    doctor ``doctor_id`` (the caller) over those booked with a colleague (:mod:`.reserved`).
 
     A room holds one patient at a time: while a ticket called to it is called or in service,
     the call is refused (409, ``room_busy``) until that one is finished, marked a no-show,
@@ -86,6 +88,7 @@ def call_next(
     # A patient in two queues whom another doctor has now keeps his place here, and is
     # called once free (clinic/queue/elsewhere.py).
     waiting = elsewhere.free_now(waiting, day.day)
+    waiting = reserved.not_for_others(waiting, queue, doctor_id)
     waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
     ticket = session.scalar(waiting)
     passed_over = []
@@ -212,11 +215,18 @@ def postpone(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> 
 
 
 def call_back(
-    session: Session, ticket: Ticket, *, room_id: int | None = None, actor: str = "", now=None
+    session: Session,
+    ticket: Ticket,
+    *,
+    room_id: int | None = None,
+    actor: str = "",
+    now=None,
+    doctor_id: int | None = None,
 ) -> Ticket:
     """Call a postponed ticket, when its room is free (as :func:`call_next`). A "pay before
     the doctor" queue calls back only a paid ticket, as call next calls only those: a patient
-    postponed before paying, or refunded since, is called once he has paid."""
+    postponed before paying, or refunded since, is called once he has paid. Doctor
+    ``doctor_id`` (the caller) does not call back a colleague's booked patient (409)."""
     if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
         detail = f"{ticket.code} is not paid yet: this queue calls only paid tickets"
         raise Conflict(detail, code="not_paid", errors={"ticket_id": ["not paid"]})
@@ -227,6 +237,7 @@ def call_back(
     if ticket.status != S.POSTPONED:  # pressed twice: called already, not a busy room
         raise _wrong_status(ticket, "called_back")
     rooms.check_room_free(session, day, room)
+    reserved.check_may_call(session, ticket, doctor_id)
     if elsewhere.taken_elsewhere(session, ticket, day.day):
         # Gone to the X-ray meanwhile: called here, he would not come.
         detail = f"{ticket.code}'s patient is with another doctor now: call him back once free"
