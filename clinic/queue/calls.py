@@ -19,17 +19,17 @@ from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.queue import elsewhere, followers, numbering, rejoined, returns
+from clinic.queue import elsewhere, followers, numbering, rejoined, reserved, returns, rooms
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.rooms import RoomBusy, holder_now, room_holder  # noqa: F401 - their old home
 from clinic.queue.tickets import (
     QueueRefused,
     announce,
     change_waiting,
     check_open,
     clinic_day,
-    find_day,
     get_queue,
     issue_ticket,
     record_history,
@@ -51,71 +51,6 @@ def _lock_day_by_id(session: Session, queue_day_id: int) -> QueueDay:
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-def _room(session: Session, room_id: int | None) -> Room | None:
-    if room_id is None:
-        return None
-    room = session.get(Room, room_id) if is_id(room_id) else None
-    if room is None:
-        raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
-    if not room.active:
-        # Taken out of use: nobody is called into it, whether the call names it or it is the
-        # calling doctor's own room, which his record still names.
-        raise ValidationFailed(
-            f"room {room.number} is deactivated", errors={"room_id": ["the room is deactivated"]}
-        )
-    return room
-
-
-class RoomBusy(Conflict):
-    """The room already has its patient: called, or with the doctor."""
-
-
-def _lock_room(session: Session, room: Room | None) -> None:
-    # Two queues may call into one room: the room's row, taken before any day's row, makes
-    # their callers take turns over the room's one place.
-    if room is not None and session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Room.id).where(Room.id == room.id).with_for_update())
-
-
-def room_holder(
-    session: Session, day: date, room_id: int | None, queue_day_id: int | None
-) -> Ticket | None:
-    """The ticket that holds room ``room_id`` on clinic day ``day``: called or in service.
-    Without a room (a queue that calls nowhere in particular), the queue's own such ticket
-    of its day ``queue_day_id``."""
-    busy = select(Ticket).where(Ticket.status.in_((S.CALLED, S.IN_SERVICE)))
-    if room_id is None:
-        if queue_day_id is None:
-            return None
-        busy = busy.where(Ticket.queue_day_id == queue_day_id, Ticket.room_id.is_(None))
-    else:
-        busy = busy.join(QueueDay, QueueDay.id == Ticket.queue_day_id).where(
-            Ticket.room_id == room_id, QueueDay.day == day
-        )
-    return session.scalar(busy.order_by(Ticket.called_at, Ticket.id).limit(1))
-
-
-def holder_now(
-    session: Session, queue: Queue, room_id: int | None, *, tz: ZoneInfo, now=None
-) -> Ticket | None:
-    """Who holds the room a call on ``queue`` would go to, today (the doctor's screen)."""
-    today = clinic_day(now or utcnow(), tz)
-    day = find_day(session, queue.id, today)
-    return room_holder(session, today, room_id, day.id if day is not None else None)
-
-
-def _check_room_free(session: Session, day: QueueDay, room: Room | None) -> None:
-    holder = room_holder(session, day.day, room.id if room is not None else None, day.id)
-    if holder is not None:
-        where = f"room {room.number}" if room is not None else "this queue"
-        raise RoomBusy(
-            f"{holder.code} is still {holder.status.replace('_', ' ')} in {where}: "
-            "finish it, mark a no-show or postpone it first",
-            code="room_busy",
-            errors={"room_id": [f"{holder.code} holds the room"]},
-        )
-
-
 def call_next(
     session: Session,
     queue_id: int,
@@ -124,9 +59,11 @@ def call_next(
     room_id: int | None = None,
     actor: str = "",
     now: datetime | None = None,
+    doctor_id: int | None = None,
 ) -> Ticket | None:
     """Call the next waiting ticket (priority first, then queue time), or None if nobody waits.
-    A "pay before the doctor" queue passes over tickets whose invoice is not paid yet.
+    A "pay before the doctor" queue passes over tickets whose invoice is not paid yet, and
+    doctor ``doctor_id`` (the caller) over those booked with a colleague (:mod:`.reserved`).
 
     A room holds one patient at a time: while a ticket called to it is called or in service,
     the call is refused (409, ``room_busy``) until that one is finished, marked a no-show,
@@ -136,12 +73,12 @@ def call_next(
     so no ticket is handed to two doctors and none is passed over.
     """
     queue = get_queue(session, queue_id)
-    room = _room(session, room_id if room_id is not None else queue.room_id)
-    _lock_room(session, room)
+    room = rooms.room_of_call(session, room_id if room_id is not None else queue.room_id)
+    rooms.lock_room(session, room)
     day = _lock_day(session, queue.id, clinic_day(now or utcnow(), tz))
     if day is None:
         return None
-    _check_room_free(session, day, room)
+    rooms.check_room_free(session, day, room)
     # The call's time is read under the lock, so call times follow the order of the calls.
     now = now or utcnow()
     waiting = select(Ticket).where(Ticket.queue_day_id == day.id, Ticket.status == S.WAITING)
@@ -151,6 +88,7 @@ def call_next(
     # A patient in two queues whom another doctor has now keeps his place here, and is
     # called once free (clinic/queue/elsewhere.py).
     waiting = elsewhere.free_now(waiting, day.day)
+    waiting = reserved.not_for_others(waiting, queue, doctor_id)
     waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
     ticket = session.scalar(waiting)
     passed_over = []
@@ -277,21 +215,29 @@ def postpone(session: Session, ticket: Ticket, *, actor: str = "", now=None) -> 
 
 
 def call_back(
-    session: Session, ticket: Ticket, *, room_id: int | None = None, actor: str = "", now=None
+    session: Session,
+    ticket: Ticket,
+    *,
+    room_id: int | None = None,
+    actor: str = "",
+    now=None,
+    doctor_id: int | None = None,
 ) -> Ticket:
     """Call a postponed ticket, when its room is free (as :func:`call_next`). A "pay before
     the doctor" queue calls back only a paid ticket, as call next calls only those: a patient
-    postponed before paying, or refunded since, is called once he has paid."""
+    postponed before paying, or refunded since, is called once he has paid. Doctor
+    ``doctor_id`` (the caller) does not call back a colleague's booked patient (409)."""
     if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
         detail = f"{ticket.code} is not paid yet: this queue calls only paid tickets"
         raise Conflict(detail, code="not_paid", errors={"ticket_id": ["not paid"]})
-    room = _room(session, room_id if room_id is not None else ticket.queue.room_id)
-    _lock_room(session, room)
+    room = rooms.room_of_call(session, room_id if room_id is not None else ticket.queue.room_id)
+    rooms.lock_room(session, room)
     day = _lock_day_by_id(session, ticket.queue_day_id)
     session.refresh(ticket)  # as it is now that the room and the day are held
     if ticket.status != S.POSTPONED:  # pressed twice: called already, not a busy room
         raise _wrong_status(ticket, "called_back")
-    _check_room_free(session, day, room)
+    rooms.check_room_free(session, day, room)
+    reserved.check_may_call(session, ticket, doctor_id)
     if elsewhere.taken_elsewhere(session, ticket, day.day):
         # Gone to the X-ray meanwhile: called here, he would not come.
         detail = f"{ticket.code}'s patient is with another doctor now: call him back once free"

@@ -27,7 +27,7 @@ from clinic.reference.editing import one_at_a_time
 from clinic.reference.models import Doctor, Patient, Service
 from clinic.visits import schedules, slots
 from clinic.visits import visits as v
-from clinic.visits.doctors import lock_for_booking
+from clinic.visits.doctors import lock_department_for_booking, lock_for_booking
 from clinic.visits.events import VISIT_BOOKED
 from clinic.visits.events import Conflicts as C
 from clinic.visits.events import VisitKind, VisitStatus
@@ -45,6 +45,7 @@ FIELDS = {
     C.SERVICE_NOT_OFFERED: "service_ids",
     C.NOT_MOVABLE: "visit_id",
     C.TOO_MANY_MOVES: "visit_id",
+    C.DEPARTMENT_INACTIVE: "doctor_id",
 }
 CONSTRAINTS = {
     "ex_visits_doctor_seat_time": C.DOCTOR_BUSY,
@@ -111,6 +112,12 @@ def place(
     if not lock_for_booking(session, doctor.id):
         # He left while this waited for his row: as any booking of a doctor who has left.
         raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+    # The department the visit is written into (his, as read): switched off, or being
+    # switched off now, it takes no visit; a switching off waits for this one to commit.
+    if doctor.department_id is not None and not lock_department_for_booking(
+        session, doctor.department_id
+    ):
+        raise refusal(C.DEPARTMENT_INACTIVE, "the doctor's department is switched off")
     day = starts_at.astimezone(tz).date()
     exceptions = schedules.exceptions_between(session, [doctor.id], day, day)
     away = schedules.away_on(exceptions, doctor.id, day)

@@ -25,6 +25,7 @@ from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
 from clinic.reference.models import Doctor
+from clinic.visits import calling  # noqa: F401 - registers whose patient a ticket is
 from clinic.visits import events as ev
 from clinic.visits import visits as v
 from clinic.visits.events import Conflicts, VisitStatus

@@ -6,6 +6,10 @@ before it writes; a booking or a move locks it to share before it reads his hour
 absences. So a booking either sees the change, or is seen by the answer that lists the
 visits the change leaves to move: never a visit slipped onto a sick day or outside the new
 hours, unlisted (PostgreSQL; SQLite lets one writer in at a time).
+
+His department's row is held the same way: switching it off locks it for update, a booking
+to share, so the switching off either sees the visit booked (and is refused) or the booking
+sees the department off (and is refused).
 """
 
 from __future__ import annotations
@@ -52,6 +56,22 @@ def lock_for_booking(session: Session, doctor_id: int) -> bool:
         session.scalar(
             select(Doctor.active)
             .where(Doctor.id == doctor_id)
+            .with_for_update(read=True, key_share=True)
+        )
+    )
+
+
+def lock_department_for_booking(session: Session, department_id: int) -> bool:
+    """Before a booking (or a move) writes a visit into ``department_id``: wait for its
+    switching off under way, which locks its row for update (and checks, under that lock,
+    that no visit is still to come there). A share of the key only, as for the doctor:
+    bookings do not wait for each other, nor for an edit of its names. Returns whether the
+    department works, as its row is once the wait is over (switched off meanwhile, it takes
+    no visit). Taken after the doctor's row and before the room's turn, in every booking."""
+    return bool(
+        session.scalar(
+            select(Department.active)
+            .where(Department.id == department_id)
             .with_for_update(read=True, key_share=True)
         )
     )

@@ -64,6 +64,8 @@ class Conflicts:
     # Another doctor's patient is booked into the room at that time (a room two doctors'
     # weeks share holds one doctor's patients at a time).
     ROOM_TAKEN = "room_taken"
+    # The doctor's department is switched off (or was switched off while this waited).
+    DEPARTMENT_INACTIVE = "department_inactive"
 
     ALL = (
         DOCTOR_BUSY,
@@ -75,6 +77,7 @@ class Conflicts:
         NOT_MOVABLE,
         TOO_MANY_MOVES,
         ROOM_TAKEN,
+        DEPARTMENT_INACTIVE,
     )
 
 

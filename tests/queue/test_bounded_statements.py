@@ -71,3 +71,31 @@ def test_the_statements_of_the_queue_views_do_not_grow_with_the_day(runtime, wha
     short, long = _costs(runtime, 10), _costs(runtime, 1000)
     assert short[what] == long[what], (short, long)
     assert short[what] <= 13, short  # call next: 13, with the read of who holds the room
+
+
+def _doctor_call_cost(runtime, waiting: int) -> int:
+    """Statements of a call next by a doctor of the department (who passes over his
+    colleagues' booked patients: one condition more in the same pick)."""
+    from clinic.queue.models import Queue
+    from clinic.reference import directory as reference
+
+    queue_id = make_queue(runtime, "doct" + "abcd"[len(str(waiting)) - 2] * 3)
+    seed_waiting(runtime, queue_id, waiting)
+    with runtime.db.transaction() as s:
+        department_id = s.get(Queue, queue_id).department_id
+        doctor = reference.create_doctor(s, {"full_name": "Врач", "department_id": department_id})
+        doctor_id = doctor.id
+    with Statements(runtime.db.engine) as counted, runtime.db.transaction() as s:
+        called = calls.call_next(
+            s, queue_id, tz=runtime.settings.tz, actor="doctor", doctor_id=doctor_id
+        )
+    assert called.number == 1
+    return len(counted.sent)
+
+
+def test_a_doctors_call_next_does_not_grow_with_the_day(runtime):
+    import clinic.visits.checkin  # noqa: F401 - the visits module's rule of booked patients
+
+    short, long = _doctor_call_cost(runtime, 10), _doctor_call_cost(runtime, 1000)
+    assert short == long, (short, long)
+    assert short <= 13, short

@@ -175,12 +175,15 @@ def issue_ticket(data, queue_id: int):
 @blp.alt_response(404, schema=ProblemSchema)
 def call_next(data, queue_id: int):
     """Call the next patient: priority first, then queue time. 204 when nobody waits.
-    Without ``room_id`` the call goes to the queue's room, else to the doctor's own room."""
+    Without ``room_id`` the call goes to the queue's room, else to the doctor's own room.
+    A doctor passes over the patients checked in for a colleague's visit (docs/queue.md)."""
     session = db.session()
     queue = q.get_queue(session, queue_id)
     access.check_may_act_on_queue(session, _staff(), queue)
     room_id = access.calling_room(session, _staff(), queue, data["room_id"])
-    ticket = calls.call_next(session, queue_id, tz=_tz(), room_id=room_id, actor=_actor())
+    ticket = calls.call_next(
+        session, queue_id, tz=_tz(), room_id=room_id, actor=_actor(), doctor_id=_staff().doctor_id
+    )
     audit.answer_status(200 if ticket is not None else 204)
     session.commit()
     if ticket is None:
@@ -266,7 +269,7 @@ def call_back(data, ticket_id: int):
     department's shared queue) to the doctor's own room."""
     session, ticket = _staff_ticket(ticket_id)
     room_id = access.calling_room(session, _staff(), ticket.queue, data["room_id"])
-    calls.call_back(session, ticket, room_id=room_id, actor=_actor())
+    calls.call_back(session, ticket, room_id=room_id, actor=_actor(), doctor_id=_staff().doctor_id)
     session.commit()
     return _ticket_out(ticket)
 

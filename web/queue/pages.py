@@ -251,6 +251,9 @@ def _doctor_refusals() -> dict:
         "patient_elsewhere": _(
             "This patient is with another doctor now: call him back once he is free."
         ),
+        "booked_with_another_doctor": _(
+            "This patient is booked with another doctor: that doctor calls him."
+        ),
         "queue_closed": _("{queue} is closed for today: the patient stays in your queue."),
         "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
         "not_your_queue": _("This queue is not yours."),

@@ -312,7 +312,10 @@ def day_visits(query):
 @blp.alt_response(
     422,
     schema=ProblemSchema,
-    description="in_past, outside_hours, doctor_away, service_not_offered or bad input",
+    description=(
+        "in_past, outside_hours, doctor_away, service_not_offered, department_inactive or bad"
+        " input"
+    ),
 )
 def book_visit(data):
     """Book a visit; a refusal names its ``code`` and the field to show it at."""

@@ -48,6 +48,7 @@ def refusal_texts() -> dict:
         C.SERVICE_NOT_OFFERED: _("The doctor does not offer this service."),
         C.NOT_MOVABLE: _("This visit can no longer be moved."),
         C.TOO_MANY_MOVES: _("This visit was moved too often."),
+        C.DEPARTMENT_INACTIVE: _("The doctor's department is switched off: pick another doctor."),
         # Check-in's refusals (clinic/visits/checkin.py and set_status).
         "not_today": _("A visit is checked in on its own day only."),
         "status_changed": _("The visit's status has changed; the calendar shows it now."),

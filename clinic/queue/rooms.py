@@ -1,0 +1,82 @@
+"""A room holds one patient at a time: the room a call sends the patient to, its turn, and
+the ticket that holds it (called, or with the doctor). Used by :mod:`clinic.queue.calls`."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import is_id, utcnow
+from clinic.errors import Conflict, ValidationFailed
+from clinic.queue.models import Queue, QueueDay, Ticket
+from clinic.queue.models import TicketStatus as S
+from clinic.queue.tickets import clinic_day, find_day
+from clinic.reference.models import Room
+
+
+def room_of_call(session: Session, room_id: int | None) -> Room | None:
+    if room_id is None:
+        return None
+    room = session.get(Room, room_id) if is_id(room_id) else None
+    if room is None:
+        raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
+    if not room.active:
+        # Taken out of use: nobody is called into it, whether the call names it or it is the
+        # calling doctor's own room, which his record still names.
+        raise ValidationFailed(
+            f"room {room.number} is deactivated", errors={"room_id": ["the room is deactivated"]}
+        )
+    return room
+
+
+class RoomBusy(Conflict):
+    """The room already has its patient: called, or with the doctor."""
+
+
+def lock_room(session: Session, room: Room | None) -> None:
+    # Two queues may call into one room: the room's row, taken before any day's row, makes
+    # their callers take turns over the room's one place.
+    if room is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Room.id).where(Room.id == room.id).with_for_update())
+
+
+def room_holder(
+    session: Session, day: date, room_id: int | None, queue_day_id: int | None
+) -> Ticket | None:
+    """The ticket that holds room ``room_id`` on clinic day ``day``: called or in service.
+    Without a room (a queue that calls nowhere in particular), the queue's own such ticket
+    of its day ``queue_day_id``."""
+    busy = select(Ticket).where(Ticket.status.in_((S.CALLED, S.IN_SERVICE)))
+    if room_id is None:
+        if queue_day_id is None:
+            return None
+        busy = busy.where(Ticket.queue_day_id == queue_day_id, Ticket.room_id.is_(None))
+    else:
+        busy = busy.join(QueueDay, QueueDay.id == Ticket.queue_day_id).where(
+            Ticket.room_id == room_id, QueueDay.day == day
+        )
+    return session.scalar(busy.order_by(Ticket.called_at, Ticket.id).limit(1))
+
+
+def holder_now(
+    session: Session, queue: Queue, room_id: int | None, *, tz: ZoneInfo, now=None
+) -> Ticket | None:
+    """Who holds the room a call on ``queue`` would go to, today (the doctor's screen)."""
+    today = clinic_day(now or utcnow(), tz)
+    day = find_day(session, queue.id, today)
+    return room_holder(session, today, room_id, day.id if day is not None else None)
+
+
+def check_room_free(session: Session, day: QueueDay, room: Room | None) -> None:
+    holder = room_holder(session, day.day, room.id if room is not None else None, day.id)
+    if holder is not None:
+        where = f"room {room.number}" if room is not None else "this queue"
+        raise RoomBusy(
+            f"{holder.code} is still {holder.status.replace('_', ' ')} in {where}: "
+            "finish it, mark a no-show or postpone it first",
+            code="room_busy",
+            errors={"room_id": [f"{holder.code} holds the room"]},
+        )

@@ -1,0 +1,43 @@
+"""Which tickets of a department's shared queue wait for one doctor (see
+:mod:`clinic.queue.reserved`): those of a visit checked in with him, while he calls from
+that queue.
+
+He calls from it while he works in its department, is switched on and has no active queue
+of his own: there his check-ins go (:func:`clinic.visits.checkin.queue_for`). A visit sent on
+for good from his own queue to the shared one, or of a doctor who has left or moved to
+another department, is anyone's there, so no patient waits for a doctor who will not call
+him. Only a checked-in visit (arrived, or started) keeps its ticket: a visit cancelled or
+missed leaves it to anyone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import aliased
+
+from clinic.queue import reserved
+from clinic.queue.models import Queue, Ticket
+from clinic.reference.models import Doctor
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
+
+_OWN = aliased(Queue)
+
+
+@reserved.on_reserve
+def _booked_with_another_doctor(queue: Queue, doctor_id: int) -> Select | None:
+    if queue.doctor_id is not None:
+        return None  # a doctor's own queue: everyone in it is his
+    has_own_queue = exists().where(_OWN.doctor_id == Doctor.id, _OWN.active.is_(True))
+    return (
+        select(Doctor.full_name)
+        .join(Visit, Visit.doctor_id == Doctor.id)
+        .where(
+            Visit.id == Ticket.visit_id,
+            Visit.status.in_((VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS)),
+            Visit.doctor_id != doctor_id,
+            Doctor.active.is_(True),
+            Doctor.department_id == queue.department_id,
+            ~has_own_queue,
+        )
+    )
