@@ -56,9 +56,11 @@ def reads_as(code: str) -> str:
 # compares keys folded this way too, beside LOOSE_FOLDS (which make "oʻ" the Russian "у").
 BARE_FOLDS = tuple(fold for fold in LOOSE_FOLDS if fold[0] != "o" + APOSTROPHE)
 # Russian is usually written with "е" for "ё": "Семенов" for "Семёнов" (semyonov), "Елкин"
-# for "Ёлкин" (yolkin). A third comparison folds both spellings to "e" (kept apart from the
-# other two, so a name typed up to its "y", "Semy", still finds "Semyonov").
-YO_FOLDS = LOOSE_FOLDS + (("yo", "e"), ("ye", "e"))
+# for "Ёлкин" (yolkin). Russian passports write "ю", "я" and "й" as "iu", "ia" and "i":
+# "Iusupov" for "Юсупов" (yusupov), "Tsoi" for "Цой" (tsoy), "Evgenii" for "Евгений". A third
+# comparison folds "ё" and "е" to "e", then every "y" to "i" (kept apart from the other two,
+# so a name typed up to its "y", "Semy", still finds "Semyonov"). Migration 0021 indexes it.
+YO_FOLDS = LOOSE_FOLDS + (("yo", "e"), ("ye", "e"), ("y", "i"))
 
 
 def _is_int(value) -> bool:

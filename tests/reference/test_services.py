@@ -532,6 +532,26 @@ def test_a_name_with_yo_is_found_typed_with_ye_as_russian_usually_writes_it(db):
     assert [p.id for p in patients.list_patients(db, q="Семёнова")[0]] == [semenova.id]
 
 
+def test_a_russian_name_is_found_as_its_russian_passport_spells_it(db):
+    """Russian passports write "ю", "я" and "й" as "iu", "ia" and "i": the registrar who
+    copies "IUSUPOV", "TSOI" or "EVGENII" from one finds the patient stored in Cyrillic, and
+    the other way round."""
+    yusupov = patients.create_patient(db, {"full_name": "Юсупов Евгений", "sex": "M"})
+    tsoy = patients.create_patient(db, {"full_name": "Цой Юлия", "sex": "F"})
+    yakubova = patients.create_patient(db, {"full_name": "Iakubova Iana", "sex": "F"})
+    db.commit()
+    for query, patient in (
+        ("IUSUPOV", yusupov),
+        ("Evgenii", yusupov),
+        ("Iusupov Evgenii", yusupov),
+        ("Tsoi", tsoy),
+        ("Iuliia", tsoy),
+        ("Якубова", yakubova),
+        ("Yakubova Yana", yakubova),
+    ):
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [patient.id], query
+
+
 def _second_admin(runtime, save):
     """Run ``save(session)`` in a thread of its own; its backend pid goes into ``pids`` and
     what came of it (``"saved"`` or the refused fields) into ``answers``."""
