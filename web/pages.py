@@ -17,6 +17,9 @@ bp = Blueprint("pages", __name__)
 class NavLink:
     endpoint: str
     label: object  # a lazy translation, rendered in the page's language
+    # False: a page one goes to when called for (a manager's refunds at a cashier's desk),
+    # never where one's day starts.
+    starts_the_day: bool = True
 
 
 NAVIGATION_KEY = "clinic.navigation"
@@ -99,5 +102,6 @@ def index():
         if boards:
             return redirect(url_for("queue_pages.board", board_id=boards[0].id))
     for link in navigation_links():
-        return redirect(url_for(link.endpoint))
+        if link.starts_the_day:
+            return redirect(url_for(link.endpoint))
     return redirect(url_for("auth.password_page"))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clinic.accounts.models import User
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound
 from clinic.events import record_event
@@ -44,6 +45,31 @@ def current_shift(
         CashierShift.cashier_id == cashier_id, CashierShift.closed_at.is_(None)
     )
     return session.scalar(_kept_open(session, query, keep_open, cash_out))
+
+
+def open_shifts(session: Session, *, cashier_id: int | None = None) -> list[dict]:
+    """The shifts open now, oldest first, each with its cashier's name (her full name, else
+    her username) and the cash its drawer holds: the drawers a cash refund may come out of.
+    ``cashier_id``: hers only."""
+    query = (
+        select(CashierShift, User.full_name, User.username)
+        .join(User, User.id == CashierShift.cashier_id)
+        .where(CashierShift.closed_at.is_(None))
+        .order_by(CashierShift.id)
+    )
+    if cashier_id is not None:
+        query = query.where(CashierShift.cashier_id == cashier_id)
+    return [
+        {
+            "id": shift.id,
+            "cashier_id": shift.cashier_id,
+            "cashier_name": full_name or username,
+            "opened_at": iso(shift.opened_at),
+            "opening_cash": shift.opening_cash,
+            "cash_in_drawer": cash_in_drawer(session, shift),
+        }
+        for shift, full_name, username in session.execute(query)
+    ]
 
 
 def open_shift_by_id(

@@ -235,3 +235,63 @@ def test_a_payment_or_refund_the_desk_refuses_is_explained_in_the_cashiers_langu
     with runtime.db.session() as s:
         taken = invoices.payments_of(s, today_id)
     assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00), ("card", 15_000_00)]
+
+
+def test_a_manager_gives_a_large_cash_refund_from_a_cashiers_drawer_and_her_page_follows(
+    browser, live_server, runtime, make_user
+):
+    """Above the approval limit the cashier calls the manager over: at the refunds page (no
+    payments, no shift of his own) he chooses her drawer among the open ones, gives 600,000
+    UZS back in cash, and her open desk page shows her drawer's cash drop at once."""
+    from sqlalchemy import update
+
+    from clinic.accounts.models import User
+    from clinic.payments import desk
+
+    cashier_id = make_user("cashier", "kassa-5")
+    other_id = make_user("cashier", "kassa-6")
+    make_user("manager", "boss-1")
+    with runtime.db.transaction() as s:
+        s.execute(update(User).where(User.id == cashier_id).values(full_name="Каримова Азиза"))
+        lines = [{"service_id": make_service(s, 700_000_00), "quantity": 1}]
+        invoice = invoices.create_invoice(s, patient_id=make_patient(s), lines=lines, actor="x")
+        hers = shifts.open_shift(s, cashier_id=cashier_id, opening_cash=0).id
+        desk.take_payment(s, invoice.id, cashier_id=cashier_id, actor="kassa-5", method="cash")
+        shifts.open_shift(s, cashier_id=other_id, opening_cash=1_000_000_00)  # another desk's
+        invoice_id = invoice.id
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-5", "/payments/desk")
+        cashier.locator("#shift-state", has_text="cash in the drawer 700,000 UZS").wait_for()
+
+        manager = _open(browser, contexts, live_server, "boss-1", "/payments/refunds", "ru")
+        row = manager.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        # An option is never "visible" to Playwright: waited for as being there.
+        row.locator("select[name=refund_shift] option", has_text="Каримова Азиза").wait_for(
+            state="attached"
+        )
+        assert manager.locator("#shift-open, #new-invoice").count() == 0
+        assert row.locator("button[data-action=cash], button[data-action=reprint]").count() == 0
+        row.locator("input[name=refund_amount]").fill("600 000")
+        row.locator("input[name=refund_reason]").fill("Отказ от операции")
+        # Two drawers are open: none is chosen for him, and the refusal says what to do.
+        row.locator("button[data-action=refund]").click()
+        manager.locator("#cashier-error", has_text="Выберите кассу").wait_for()
+        drawer = f"Каримова Азиза, смена {hers}: 700 000 сум"
+        row.locator("select[name=refund_shift]").select_option(label=drawer)
+        row.locator("button[data-action=refund]").click()
+        manager.locator("#cashier-status", has_text="Возврат 600 000 сум проведён.").wait_for()
+        manager.locator(
+            f"#invoices tr[data-invoice-id='{invoice_id}'][data-status='partly_refunded']"
+        ).wait_for()
+        # The manager's list of drawers and the cashier's own page both follow the cash out.
+        manager.locator("select[name=refund_shift] option", has_text="100 000 сум").wait_for(
+            state="attached"
+        )
+        cashier.locator("#shift-state", has_text="cash in the drawer 100,000 UZS").wait_for()
+    finally:
+        for context in contexts:
+            context.close()
+    with runtime.db.session() as s:
+        given = s.scalars(select(Refund).where(Refund.invoice_id == invoice_id)).all()
+    assert [(r.amount, r.shift_id, r.approved_by) for r in given] == [(600_000_00, hers, "boss-1")]

@@ -17,6 +17,11 @@ def init_app(app, api) -> None:
     api.register_blueprint(api_blueprint)
     app.register_blueprint(pages_blueprint)
     providers.init_app(app, api)
-    add_navigation(app, NavLink("payments_pages.desk", _l("Cashier's desk")))
+    add_navigation(
+        app,
+        NavLink("payments_pages.desk", _l("Cashier's desk")),
+        # A manager's large refunds at a cashier's desk (the desk itself needs payments.take).
+        NavLink("payments_pages.refunds", _l("Refunds"), starts_the_day=False),
+    )
     # The patient's ticket page (web/queue) shows what is to be paid online through this.
     app.add_template_global(ticket_checkout, "ticket_checkout")

@@ -299,6 +299,18 @@ def current_shift():
     return {"shift": _shift_out(session, shift) if shift else None}
 
 
+@blp.route("/shifts/open")
+@requires("payments.refund")
+@blp.response(200, schemas.OpenShiftOut(many=True))
+def open_shifts():
+    """The shifts open now, with the cash each drawer holds: the drawers a cash refund may
+    come out of (its ``shift_id``). Every open shift for a holder of
+    ``payments.refund_large`` (a manager at a cashier's desk); a cashier's own otherwise."""
+    identity = _identity()
+    mine = None if identity.can("payments.refund_large") else identity.user_id
+    return shifts.open_shifts(db.session(), cashier_id=mine)
+
+
 @blp.route("/shifts", methods=["POST"])
 @requires("payments.take")
 @blp.arguments(schemas.ShiftOpenIn)

@@ -161,24 +161,16 @@ def desk():
     """The cashier's desk."""
     session = db.session()
     shift = shifts.current_shift(session, current_identity().user_id)
-    language = current_language()
     return render_template(
         "payments/desk.html",
+        refunds_only=False,
         config={
-            "texts": _texts(),
-            # Amounts and times are written the page language's way, in the clinic's zone.
-            "money": money_style(language),
-            "locale": HTML_LANG[language],
-            "timezone": db.runtime().settings.timezone,
-            "channel": "payments:desk",
-            # Also ``<api>/<id>/checkout``: Payme and Click links with their QR codes.
-            "api": url_for("payments.list_invoices"),
+            **_desk_config(_texts()),
             "shiftApi": url_for("payments.current_shift"),
             "openShiftApi": url_for("payments.open_shift"),
             "closeShiftApi": url_for("payments.close_shift"),
             "hasShift": shift is not None,
             # The new invoice form: the patient, his tickets of today, the price list.
-            "language": language,
             "patientsApi": url_for("reference.list_patients"),
             "servicesApi": url_for("reference.list_services"),
             "patientTicketsApi": url_for("payments.patients_tickets", patient_id=0).replace(
@@ -186,6 +178,53 @@ def desk():
             ),
         },
     )
+
+
+@bp.get("/payments/refunds")
+@requires("payments.refund_large")
+def refunds():
+    """The desk in its refunds-only form, for a manager called to a cashier's desk: he keeps
+    no drawer and takes no payments, and gives a refund of any size, in cash from the drawer
+    of an open shift he chooses or to the card."""
+    return render_template(
+        "payments/desk.html",
+        refunds_only=True,
+        config={
+            **_desk_config(_refund_texts()),
+            "refundsOnly": True,
+            "openShiftsApi": url_for("payments.open_shifts"),
+        },
+    )
+
+
+def _desk_config(texts: dict) -> dict:
+    """What both forms of the desk page read: the invoices, the channel, how money and time
+    are written in the page's language and the clinic's zone."""
+    language = current_language()
+    return {
+        "texts": texts,
+        "money": money_style(language),
+        "locale": HTML_LANG[language],
+        "timezone": db.runtime().settings.timezone,
+        "channel": "payments:desk",
+        "language": language,
+        # Also ``<api>/<id>/checkout``: Payme and Click links with their QR codes.
+        "api": url_for("payments.list_invoices"),
+    }
+
+
+def _refund_texts() -> dict:
+    """The desk's words, and the refunds-only form's own: the drawer a cash refund comes out
+    of (web/static/js/cashier-drawers.js)."""
+    texts = _texts()
+    texts["refusals"]["no_open_shift"] = _("Choose the drawer the cash is given back from.")
+    texts["fields"]["shift_id"] = _("That drawer's shift is closed now. Choose an open drawer.")
+    texts["drawer"] = _("Cash from the drawer")
+    texts["chooseDrawer"] = _("Choose the drawer")
+    # An open shift in the drawer list: its cashier, its number and the cash it holds.
+    texts["drawerOf"] = _("{name}, shift {number}: {amount}")
+    texts["noDrawers"] = _("No shift is open: cash can be given back only to the card.")
+    return texts
 
 
 PROVIDER_NAMES = {"payme": "Payme", "click": "Click"}

@@ -250,3 +250,14 @@ class ShiftOut(Schema):
 
 class CurrentShift(Schema):
     shift = fields.Nested(ShiftOut, allow_none=True)
+
+
+class OpenShiftOut(Schema):
+    id = fields.Integer(metadata={"description": "The shift: a cash refund's shift_id."})
+    cashier_id = fields.Integer()
+    cashier_name = fields.String(metadata={"description": "Her full name, else her username."})
+    opened_at = fields.String()
+    opening_cash = fields.Integer()
+    cash_in_drawer = fields.Integer(
+        metadata={"description": "What the drawer holds now: at most this is given back in cash."}
+    )

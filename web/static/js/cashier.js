@@ -3,6 +3,9 @@
  * snapshot, then invoice.* / payment.recorded / refund.recorded events, each carrying the
  * invoice's whole new state), taking cash or card, refunds, reprint requests and the shift.
  * Amounts travel as integer tiyin; the cashier types sums ("25000" or "25 000,50").
+ * In its refunds-only form (``config.refundsOnly``: a manager called to a cashier's desk)
+ * it takes no payments and keeps no shift: a refund in cash names the drawer it comes out
+ * of, one of the shifts open now (cashier-drawers.js).
  */
 (function () {
   "use strict";
@@ -15,6 +18,7 @@
   var statusBox = document.getElementById("cashier-status");
   var errorBox = document.getElementById("cashier-error");
   var findForm = document.getElementById("invoice-find");
+  var refundsOnly = !!config.refundsOnly;
   var invoices = {};
   var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
   // invoice id -> {field name: typed text}: what the cashier typed in a row, kept while the
@@ -93,18 +97,27 @@
     field.name = "refund_method";
     field.title = texts.refundAs;
     field.setAttribute("aria-label", texts.refundAs);
-    [
-      ["", texts.refundAsPaid],
+    var ways = [
       ["cash", texts.cash],
       ["card", texts.card],
-    ].forEach(function (option) {
+    ];
+    // Refunds-only: cash or card said outright, since cash needs its drawer chosen.
+    (refundsOnly ? ways : [["", texts.refundAsPaid]].concat(ways)).forEach(function (option) {
       var item = Q.element("option", "", option[1]);
       item.value = option[0];
       field.appendChild(item);
     });
     var typed = drafts[invoiceId] && drafts[invoiceId].refund_method;
-    field.value = typed || "";
+    field.value = typed || (refundsOnly ? "cash" : "");
     return field;
+  }
+
+  /** The drawer a manager's cash refund comes out of; none to choose for a card refund. */
+  function refundDrawer(actions, invoiceId) {
+    var chosen = drafts[invoiceId] && drafts[invoiceId].refund_shift;
+    var field = drawers.select(chosen);
+    field.disabled = actions.querySelector("select[name=refund_method]").value === "card";
+    actions.appendChild(field);
   }
 
   /** Refund fields and button: for what was paid of an invoice and not given back. */
@@ -112,6 +125,7 @@
     actions.appendChild(input("refund_amount", texts.refundAmount, invoice.id));
     actions.appendChild(input("refund_reason", texts.refundReason, invoice.id));
     actions.appendChild(refundMethod(invoice.id));
+    if (refundsOnly) refundDrawer(actions, invoice.id);
     actions.appendChild(button(texts.refund, "refund"));
   }
 
@@ -184,7 +198,13 @@
     if (invoice.status === "open" && invoice.held) status += " · " + heldText(invoice);
     tr.appendChild(Q.element("td", "cashier-invoices__status", status));
     var actions = Q.element("td", "cashier-invoices__actions");
-    if (invoice.status === "open" && invoice.held) {
+    var paid = invoice.status === "paid" || invoice.status === "partly_refunded";
+    if (refundsOnly) {
+      // What was paid and not given back (of an open invoice too: a part paid), nothing else.
+      if (paid || (invoice.status === "open" && !invoice.held && invoice.paid_amount > 0)) {
+        refundControls(actions, invoice);
+      }
+    } else if (invoice.status === "open" && invoice.held) {
       // A payment begun on the patient's phone and never confirmed: the cashier may cancel it.
       if (onlineHold(invoice)) actions.appendChild(button(texts.release, "release"));
     } else if (invoice.status === "open") {
@@ -200,7 +220,7 @@
       // A part paid can be given back (the card declined after the cash, the patient gone).
       if (invoice.paid_amount > 0) refundControls(actions, invoice);
       if (checkouts[invoice.id]) actions.appendChild(checkoutBox(checkouts[invoice.id]));
-    } else if (invoice.status === "paid" || invoice.status === "partly_refunded") {
+    } else if (paid) {
       delete checkouts[invoice.id];
       refundControls(actions, invoice);
       actions.appendChild(button(texts.reprint, "reprint"));
@@ -276,6 +296,11 @@
   }
   body.addEventListener("input", draft);
   body.addEventListener("change", draft); // a choice made in a list
+  body.addEventListener("change", function (e) {
+    if (e.target.name !== "refund_method") return;
+    var drawer = e.target.closest("tr").querySelector("select[name=refund_shift]");
+    if (drawer) drawer.disabled = e.target.value === "card";
+  });
 
   /** The amount typed for a payment in tiyin, or the refusal naming the field. */
   function amountToPay(invoice, typed) {
@@ -343,12 +368,18 @@
     var data = { amount: amount, reason: reason };
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
-    var request = JSON.stringify(["refund", data.amount, data.method]);
+    var drawer = tr.querySelector("select[name=refund_shift]");
+    // Cash leaves the drawer chosen (none chosen: the API's refusal names the field).
+    if (drawer && method === "cash" && drawer.value) data.shift_id = Number(drawer.value);
+    var request = JSON.stringify(["refund", data.amount, data.method, data.shift_id]);
     data.idempotency_key = once.key(id, request);
     return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
       function (answer) {
         once.decided(id, request, answer);
-        if (answer.status !== 201) return fail(answer);
+        if (answer.status !== 201) {
+          if (refundsOnly) drawers.refresh(); // a drawer closed or emptied meanwhile
+          return fail(answer);
+        }
         remember(answer.body.invoice);
         render();
         Q.say(errorBox, "");
@@ -478,17 +509,27 @@
     });
   });
 
-  // -- the shift (cashier-shift.js) --------------------------------------------------------
+  // -- the shift (cashier-shift.js), or the drawers to refund from (cashier-drawers.js) --
 
-  var shift = window.ClinicShift({
-    config: config,
-    money: money,
-    tiyin: tiyin,
-    since: since,
-    fail: fail,
-    errorBox: errorBox,
-    statusBox: statusBox,
-  });
+  var drawers = refundsOnly
+    ? window.ClinicDrawers({ config: config, money: money, onChange: render })
+    : null;
+  var shift = refundsOnly
+    ? {
+        refresh: drawers.refresh,
+        id: function () {
+          return null; // no drawer of his own
+        },
+      }
+    : window.ClinicShift({
+        config: config,
+        money: money,
+        tiyin: tiyin,
+        since: since,
+        fail: fail,
+        errorBox: errorBox,
+        statusBox: statusBox,
+      });
 
   window.ClinicSocket.subscribe(config.channel, {
     // Read anew (the socket back after a break): what was typed in a row whose invoice did not
@@ -516,6 +557,8 @@
       // a payment in another window): the drawer's figure follows.
       var moved = event.data && (event.data.refund || event.data.payment);
       if (moved && shift.id() !== null && moved.shift_id === shift.id()) shift.refresh();
+      // Refunds-only: any drawer's cash moved; its figure in the list of drawers follows.
+      if (moved && refundsOnly && moved.shift_id) drawers.refresh();
       // A shift opened or closed at another screen: the socket hears only the cashier's own
       // (and every one for a reader of reports); the API answers with this cashier's.
       if (event.type === "shift.opened" || event.type === "shift.closed") shift.refresh();
