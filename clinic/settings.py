@@ -38,6 +38,8 @@ ARGON2_MIN_MEMORY_KIB_IN_TESTS = 1024
 DEV_SECRET_PREFIX = "dev-"  # nosec B105
 # What .env.example's example passwords say: production refuses a database password saying it.
 EXAMPLE_SECRET_MARK = "replace-me"  # nosec B105
+# Joins from a phone (POST /api/v1/public/queues/<id>/join) per calling address.
+ONLINE_JOIN_RATE_LIMIT = "10 per minute;60 per hour"
 
 
 def normalise_database_url(url: str) -> str:
@@ -130,6 +132,7 @@ class Settings:
     # Per provider ("payme", "click", a webhook sender): the networks it calls from, or any.
     provider_allowed_ips: dict = field(default_factory=dict)
     provider_rate_limit: str = "600 per minute"
+    online_join_rate_limit: str = ONLINE_JOIN_RATE_LIMIT
     # Printing (docs/printing.md): a job whose printer does not answer is tried again with
     # backoff for this long, then fails visibly; one connection waits this long; a printing
     # worker's hold on a printer lapses this long after it was last renewed (a killed worker's
@@ -320,6 +323,9 @@ class Settings:
             webhook_secrets=senders,
             provider_allowed_ips=allowed_networks(env, senders),
             provider_rate_limit=rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
+            online_join_rate_limit=rate_limit(
+                env, "CLINIC_ONLINE_JOIN_RATE_LIMIT", ONLINE_JOIN_RATE_LIMIT
+            ),
             print_retry_seconds=max(0, whole_number(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
             # Longer than a job's longest send (connecting, the paper question a printer out

@@ -32,12 +32,16 @@ from web.queue import schemas
 
 blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
 
-ONLINE_JOIN_LIMIT = "10 per minute;60 per hour"
 LEAVE_LIMIT = "10 per minute"
 
 
 def _tz():
     return db.runtime().settings.tz
+
+
+def _online_join_limit() -> str:
+    """Joins one address may make (``CLINIC_ONLINE_JOIN_RATE_LIMIT``)."""
+    return db.runtime().settings.online_join_rate_limit
 
 
 def _actor() -> str:
@@ -354,7 +358,7 @@ def _public_ticket(session, ticket) -> dict:
 # No CSRF token: the join acts as nobody (no session or identity is read), so a forged request
 # could do nothing a direct one cannot; the rate limit is its guard.
 @csrf_exempt
-@limiter.limit(ONLINE_JOIN_LIMIT)
+@limiter.limit(_online_join_limit)
 @blp.arguments(schemas.JoinIn)
 @blp.response(201, schemas.PublicTicket)
 @blp.alt_response(
