@@ -41,7 +41,8 @@ from web.auth.identity import current_identity
 from web.auth.limits import limiter
 from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
-from web.queue.pages import bp, queue_name
+from web.queue.cards import queue_name
+from web.queue.pages import bp
 from web.ws.access import SCREEN_COOKIE
 
 # Browsers keep a cookie 400 days at most; each visit of the board renews it.
