@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session, joinedload
 from clinic.accounts.access import doctor_access_changed
 from clinic.base import is_id
 from clinic.errors import Conflict, ValidationFailed
+from clinic.events import record_events
+from clinic.queue import events as queue_events
 from clinic.queue import in_use, limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
+from clinic.queue.tickets import board_channel, staff_channel
 from clinic.reference.directory import department_check, doctor_check, room_check
 from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.models import Department, Doctor, Room
@@ -264,6 +267,7 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
         k: values.get(k, getattr(queue, k)) for k in ("online_from", "online_until", "closes_at")
     }
     switched_on = values.get("active") is True and not queue.active
+    switched_off = values.get("active") is False and queue.active
     # Switched on again, a queue is checked as it will stand: its room may have been closed
     # or moved to another department, or its doctor may have left, while it was off. (Its
     # other settings are still edited while it runs on a row deactivated since.)
@@ -282,7 +286,21 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     # become his may be followed), not at the sockets' next periodic check.
     for doctor_id in sorted(readers ^ _doctors_of(session, queue)) if moved else ():
         doctor_access_changed(session, doctor_id)
+    if switched_on or switched_off:
+        _announce_switch(session, queue)
     return queue
+
+
+def _announce_switch(session: Session, queue: Queue) -> None:
+    """Tell the screens following the queue (the desk and the doctor on its staff channel,
+    the kiosk and the boards on its board channel) that it was switched off or on again,
+    with the change's own commit."""
+    event = queue_events.SWITCHED_ON if queue.active else queue_events.SWITCHED_OFF
+    data = {"queue_id": queue.id}
+    record_events(
+        session,
+        [(staff_channel(queue.id), event.name, data), (board_channel(queue.id), event.name, data)],
+    )
 
 
 _OWNERS = ("doctor_id", "department_id")
