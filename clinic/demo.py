@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from clinic.accounts import users
 from clinic.accounts.models import User
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.reference import directory as reference
 from clinic.reference import patients, price_list
 from clinic.reference.models import Department
@@ -257,7 +258,7 @@ def _load_queues(session: Session, departments: dict[str, int]) -> None:
             },
         )
         queue_ids.append(queue.id)
-    queue_admin.create_board(session, {**BOARD, "queue_ids": queue_ids})
+    queue_boards.create_board(session, {**BOARD, "queue_ids": queue_ids})
 
 
 def _load_users(session: Session, doctor_id: int) -> list[dict]:

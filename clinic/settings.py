@@ -7,18 +7,21 @@ any of those defaults.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clinic.payment_settings import (
+    allowed_networks,
+    payment_problems,
+    payment_providers,
+    webhook_secrets,
+)
 from clinic.public_url import production_problems, public_url
+from clinic.setting_values import ConfigError, flask_debug, rate_limit, switch, whole_number
 from clinic.smtp_rules import plaintext_password_problem
 from clinic.task_limits import visibility_problem
 
@@ -35,53 +38,8 @@ ARGON2_MIN_MEMORY_KIB_IN_TESTS = 1024
 DEV_SECRET_PREFIX = "dev-"  # nosec B105
 # What .env.example's example passwords say: production refuses a database password saying it.
 EXAMPLE_SECRET_MARK = "replace-me"  # nosec B105
-
-
-class ConfigError(RuntimeError):
-    """The environment does not describe a configuration the system may start with."""
-
-
-TRUE_WORDS = ("1", "true", "yes", "on")
-FALSE_WORDS = ("0", "false", "no", "off")
-
-
-def _bool(env: dict, name: str, default: bool) -> bool:
-    """A switch: empty is ``default``; a word neither on nor off (a typo) is refused by name
-    rather than read as off (``CLINIC_SMTP_STARTTLS=ture`` would send the password in clear)."""
-    value = (env.get(name) or "").strip().lower()
-    if not value:
-        return default
-    if value not in (*TRUE_WORDS, *FALSE_WORDS):
-        raise ConfigError(
-            f"{name} must be one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)},"
-            f" got {value!r}"
-        )
-    return value in TRUE_WORDS
-
-
-def _flask_debug(env: dict) -> bool:
-    """Whether Flask turns its debug mode on: it does for any FLASK_DEBUG but empty, 0,
-    false and no (flask.helpers.get_debug_flag, which strips nothing), so "y", "2" or " 0"
-    is on too."""
-    value = env.get("FLASK_DEBUG") or ""
-    return value.lower() not in ("", "0", "false", "no")
-
-
-def _int(
-    env: dict, name: str, default: int, least: int | None = None, most: int | None = None
-) -> int:
-    """A whole number; one past ``least`` or ``most`` stops the start, naming the setting."""
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
-    if (least is not None and value < least) or (most is not None and value > most):
-        bounds = f"from {least} to {most}" if most is not None else f"at least {least}"
-        raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
-    return value
+# Joins from a phone (POST /api/v1/public/queues/<id>/join) per calling address.
+ONLINE_JOIN_RATE_LIMIT = "10 per minute;60 per hour"
 
 
 def normalise_database_url(url: str) -> str:
@@ -174,6 +132,7 @@ class Settings:
     # Per provider ("payme", "click", a webhook sender): the networks it calls from, or any.
     provider_allowed_ips: dict = field(default_factory=dict)
     provider_rate_limit: str = "600 per minute"
+    online_join_rate_limit: str = ONLINE_JOIN_RATE_LIMIT
     # Printing (docs/printing.md): a job whose printer does not answer is tried again with
     # backoff for this long, then fails visibly; one connection waits this long; a printing
     # worker's hold on a printer lapses this long after it was last renewed (a killed worker's
@@ -258,7 +217,7 @@ class Settings:
             if not redis_url:
                 problems.append("REDIS_URL must be set")
             # Flask takes its debug mode from FLASK_DEBUG by itself, whatever starts the app.
-            if _flask_debug(env):
+            if flask_debug(env):
                 problems.append("FLASK_DEBUG must be off")
             flower_user, _, flower_password = (
                 env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")
@@ -268,13 +227,13 @@ class Settings:
                 problems.append(
                     "FLOWER_BASIC_AUTH must be set as user:password, the password 12+ characters"
                 )
-            problems += _payment_problems(env) + production_problems(env)
+            problems += payment_problems(env) + production_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
-        print_timeout = max(1, _int(env, "CLINIC_PRINT_TIMEOUT", 5))
+        print_timeout = max(1, whole_number(env, "CLINIC_PRINT_TIMEOUT", 5))
         log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
         if log_format not in ("", *LOG_FORMATS):
             raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
@@ -285,7 +244,7 @@ class Settings:
             if o.strip()
         )
 
-        senders = _webhook_secrets(env)
+        senders = webhook_secrets(env)
         try:
             address = public_url(env)
         except ValueError as exc:
@@ -299,71 +258,84 @@ class Settings:
             secret_key=secret_key,
             default_language=language,
             allowed_origins=origins,
-            max_upload_bytes=_int(env, "CLINIC_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1),
-            worker_concurrency=_int(env, "CLINIC_WORKER_CONCURRENCY", 2, 1),
-            job_stale_seconds=_int(env, "CLINIC_JOB_STALE_SECONDS", 60, 1),
-            broker_visibility_timeout=_int(env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600, 1),
-            event_history_size=_int(env, "CLINIC_EVENT_HISTORY", 1000, 1),
-            outbox_retention_days=_int(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1),
+            max_upload_bytes=whole_number(env, "CLINIC_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1),
+            worker_concurrency=whole_number(env, "CLINIC_WORKER_CONCURRENCY", 2, 1),
+            job_stale_seconds=whole_number(env, "CLINIC_JOB_STALE_SECONDS", 60, 1),
+            broker_visibility_timeout=whole_number(
+                env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600, 1
+            ),
+            event_history_size=whole_number(env, "CLINIC_EVENT_HISTORY", 1000, 1),
+            outbox_retention_days=whole_number(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
-            session_idle_minutes=max(1, _int(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
-            refund_approval_from=max(0, _int(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000)),
-            argon2_time_cost=max(1, _int(env, "CLINIC_ARGON2_TIME_COST", 3)),
+            session_idle_minutes=max(1, whole_number(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
+            refund_approval_from=max(
+                0, whole_number(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000)
+            ),
+            argon2_time_cost=max(1, whole_number(env, "CLINIC_ARGON2_TIME_COST", 3)),
             argon2_memory_kib=max(
                 ARGON2_MIN_MEMORY_KIB_IN_TESTS if mode == "test" else ARGON2_MIN_MEMORY_KIB,
-                _int(env, "CLINIC_ARGON2_MEMORY_KIB", 65536),
+                whole_number(env, "CLINIC_ARGON2_MEMORY_KIB", 65536),
             ),
-            proxy_count=max(0, _int(env, "CLINIC_PROXY_COUNT", 0)),
+            proxy_count=max(0, whole_number(env, "CLINIC_PROXY_COUNT", 0)),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             smtp_host=env.get("CLINIC_SMTP_HOST", "").strip(),
-            smtp_port=_int(env, "CLINIC_SMTP_PORT", 25, 1, 65535),
+            smtp_port=whole_number(env, "CLINIC_SMTP_PORT", 25, 1, 65535),
             smtp_user=env.get("CLINIC_SMTP_USER", "").strip(),
             smtp_password=env.get("CLINIC_SMTP_PASSWORD", ""),
-            smtp_starttls=_bool(env, "CLINIC_SMTP_STARTTLS", False),
-            smtp_ssl=_bool(env, "CLINIC_SMTP_SSL", False),
+            smtp_starttls=switch(env, "CLINIC_SMTP_STARTTLS", False),
+            smtp_ssl=switch(env, "CLINIC_SMTP_SSL", False),
             smtp_cafile=env.get("CLINIC_SMTP_CAFILE", "").strip(),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
-            smtp_timeout=max(1, _int(env, "CLINIC_SMTP_TIMEOUT", 10)),
-            import_batch_size=max(1, _int(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
-            db_pool_size=max(1, _int(env, "CLINIC_DB_POOL_SIZE", 10)),
-            visits_late_cancel_hours=max(0, _int(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)),
-            visits_max_moves=max(0, _int(env, "CLINIC_VISITS_MAX_MOVES", 3)),
-            visits_no_show_grace_minutes=max(
-                1, _int(env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30)
+            smtp_timeout=max(1, whole_number(env, "CLINIC_SMTP_TIMEOUT", 10)),
+            import_batch_size=max(1, whole_number(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            db_pool_size=max(1, whole_number(env, "CLINIC_DB_POOL_SIZE", 10)),
+            visits_late_cancel_hours=max(
+                0, whole_number(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)
             ),
-            visits_reminder_hours=max(1, _int(env, "CLINIC_VISITS_REMINDER_HOURS", 24)),
+            visits_max_moves=max(0, whole_number(env, "CLINIC_VISITS_MAX_MOVES", 3)),
+            visits_no_show_grace_minutes=max(
+                1, whole_number(env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30)
+            ),
+            visits_reminder_hours=max(1, whole_number(env, "CLINIC_VISITS_REMINDER_HOURS", 24)),
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
-            job_time_limit=max(1, _int(env, "CLINIC_JOB_TIME_LIMIT", 600)),
-            job_max_attempts=max(1, _int(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
+            job_time_limit=max(1, whole_number(env, "CLINIC_JOB_TIME_LIMIT", 600)),
+            job_max_attempts=max(1, whole_number(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
             log_format=log_format,
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
-            reports_send_lease_seconds=max(1, _int(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)),
-            reports_retry_base_seconds=max(1, _int(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)),
+            reports_send_lease_seconds=max(
+                1, whole_number(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)
+            ),
+            reports_retry_base_seconds=max(
+                1, whole_number(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)
+            ),
             reports_open_shifts_wait_hours=min(
-                48, max(0, _int(env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12))
+                48, max(0, whole_number(env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12))
             ),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
-            payment_providers=_payment_providers(env, mode),
+            payment_providers=payment_providers(env, mode),
             payme_merchant_id=env.get("PAYME_MERCHANT_ID", "").strip(),
             payme_key=env.get("PAYME_KEY", "").strip(),
             click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),
             webhook_secrets=senders,
-            provider_allowed_ips=_allowed_networks(env, senders),
-            provider_rate_limit=_rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
-            print_retry_seconds=max(0, _int(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
+            provider_allowed_ips=allowed_networks(env, senders),
+            provider_rate_limit=rate_limit(env, "CLINIC_PROVIDER_RATE_LIMIT", "600 per minute"),
+            online_join_rate_limit=rate_limit(
+                env, "CLINIC_ONLINE_JOIN_RATE_LIMIT", ONLINE_JOIN_RATE_LIMIT
+            ),
+            print_retry_seconds=max(0, whole_number(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
             print_timeout=print_timeout,
             # Longer than a job's longest send (connecting, the paper question a printer out
             # of paper is asked first, sending and the printer reading the job may each take
             # the timeout): a live worker's hold never lapses mid-job.
             print_lease_seconds=max(
-                4 * print_timeout + 1, _int(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
+                4 * print_timeout + 1, whole_number(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
-            web_concurrency=max(1, _int(env, "WEB_CONCURRENCY", 1)),
-            web_connections=max(1, _int(env, "CLINIC_WEB_CONNECTIONS", 2000)),
+            web_concurrency=max(1, whole_number(env, "WEB_CONCURRENCY", 1)),
+            web_connections=max(1, whole_number(env, "CLINIC_WEB_CONNECTIONS", 2000)),
             public_url=address,
         )
         problems = [
@@ -375,127 +347,6 @@ class Settings:
                 "refusing to start in production: " + "; ".join(filter(None, problems))
             )
         return settings
-
-
-PAYMENT_PROVIDERS = ("payme", "click", "webhooks")
-
-
-def _payment_providers(env: dict, mode: str) -> tuple[str, ...]:
-    """``CLINIC_PAYMENT_PROVIDERS=payme,click,webhooks``; by default every provider outside
-    production (each still needs its secrets to accept a call) and none in production."""
-    raw = env.get("CLINIC_PAYMENT_PROVIDERS")
-    if raw is None:
-        return () if mode == "production" else PAYMENT_PROVIDERS
-    names = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
-    unknown = [n for n in names if n not in PAYMENT_PROVIDERS]
-    if unknown:
-        raise ConfigError(
-            f"CLINIC_PAYMENT_PROVIDERS knows {', '.join(PAYMENT_PROVIDERS)}, got {unknown}"
-        )
-    return names
-
-
-def _pairs(env: dict, name: str, separator: str) -> dict[str, str]:
-    """``a=x,b=y`` -> ``{"a": "x", "b": "y"}``."""
-    found = {}
-    for item in env.get(name, "").split(separator):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"{name} must be name=value pairs, got {item.strip()!r}")
-        if key.strip().lower() in found:
-            # Kept silently, the last would stand alone: a second key or network of a name
-            # (a key being rotated, another office) would be refused at every call.
-            raise ConfigError(f"{name} names {key.strip().lower()!r} twice: give it once")
-        found[key.strip().lower()] = value.strip()
-    return found
-
-
-# A webhook sender's name is the last part of its URL (/payments/webhooks/<name>) and is
-# stored as its payments' provider and method (32 characters at most).
-WEBHOOK_SENDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
-# Names the payments use already: a sender so named would pass for Payme, Click, the desk's
-# idempotency keys or its cash and card (and share Payme's or Click's allowed addresses).
-RESERVED_SENDERS = ("payme", "click", "desk", "cash", "card")
-
-
-def _webhook_secrets(env: dict) -> dict[str, str]:
-    """``CLINIC_WEBHOOK_SECRETS=acq=whsec_...,other=whsec_...``, each name and key checked."""
-    senders = _pairs(env, "CLINIC_WEBHOOK_SECRETS", ",")
-    for name, secret in senders.items():
-        if not WEBHOOK_SENDER.fullmatch(name):
-            raise ConfigError(
-                f"CLINIC_WEBHOOK_SECRETS: the sender name {name!r} must be 1 to 32 letters a-z,"
-                " digits, '.', '-' or '_' (its URL is /payments/webhooks/<name>)"
-            )
-        if name in RESERVED_SENDERS:
-            raise ConfigError(
-                f"CLINIC_WEBHOOK_SECRETS: {name!r} is a built-in payment method; give the sender"
-                " another name"
-            )
-        key = secret[len("whsec_") :]
-        try:
-            usable = secret.startswith("whsec_") and base64.b64decode(
-                key + "=" * (-len(key) % 4), validate=True
-            )
-        except (binascii.Error, ValueError):
-            usable = False
-        if not usable:
-            raise ConfigError(
-                f"CLINIC_WEBHOOK_SECRETS: the secret of {name!r} must be the sender's signing"
-                " key, whsec_ followed by base64"
-            )
-    return senders
-
-
-def _allowed_networks(env: dict, senders: dict) -> dict:
-    """``CLINIC_PROVIDER_ALLOWED_IPS="payme=185.234.113.0/24 185.178.51.0/24;click=..."``,
-    for Payme, Click and the webhook ``senders``: a name none of them has (a typo) would leave
-    the provider it meant callable from anywhere."""
-    networks = {}
-    for provider, value in _pairs(env, "CLINIC_PROVIDER_ALLOWED_IPS", ";").items():
-        if provider not in ("payme", "click", *senders):
-            raise ConfigError(
-                f"CLINIC_PROVIDER_ALLOWED_IPS: {provider!r} is neither payme, click nor a sender"
-                " of CLINIC_WEBHOOK_SECRETS"
-            )
-        try:
-            networks[provider] = tuple(
-                ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()
-            )
-        except ValueError as exc:
-            raise ConfigError(f"CLINIC_PROVIDER_ALLOWED_IPS: {exc}") from exc
-    return networks
-
-
-def _rate_limit(env: dict, name: str, default: str) -> str:
-    """A rate limit as Flask-Limiter reads it (``600 per minute``), checked at start."""
-    from limits import parse_many
-
-    value = env.get(name, "").strip() or default
-    try:
-        parse_many(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not a rate limit like '600 per minute': {value!r}") from exc
-    return value
-
-
-def _payment_problems(env: dict) -> list[str]:
-    """What production lacks for the payment providers it enables."""
-    problems = []
-    enabled = _payment_providers(env, "production")
-    needs = {
-        "payme": ("PAYME_MERCHANT_ID", "PAYME_KEY"),
-        "click": ("CLICK_SERVICE_ID", "CLICK_MERCHANT_ID", "CLICK_SECRET_KEY"),
-        "webhooks": ("CLINIC_WEBHOOK_SECRETS",),
-    }
-    for provider in enabled:
-        for name in needs[provider]:
-            value = env.get(name, "").strip()
-            if not value or value.lower().startswith(("dev", "test", "changeme")):
-                problems.append(f"{name} must be set to the real value ({provider} is enabled)")
-    return problems
 
 
 def _development_secret(instance: Path) -> str:

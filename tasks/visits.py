@@ -13,8 +13,7 @@ from clinic.errors import DomainError
 
 # Its hook sends a doctor's visits to come to the room he is given, by an import too.
 from clinic.visits import week_change  # noqa: F401
-from clinic.visits import bulk, notify, reminders, rescheduling
-from clinic.visits import visits as v
+from clinic.visits import bulk, cancelling, notify, reminders, rescheduling
 from clinic.visits.models import VisitNotice
 from tasks.base import ClinicTask, JobTask
 
@@ -130,5 +129,5 @@ def mark_no_shows(self) -> int:
     runtime = self.runtime
     with runtime.db.transaction() as session:
         grace = runtime.settings.visits_no_show_grace_minutes
-        marked = v.mark_no_shows(session, grace_minutes=grace, tz=runtime.settings.tz)
+        marked = cancelling.mark_no_shows(session, grace_minutes=grace, tz=runtime.settings.tz)
         return len(marked)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
-from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from web import db, permissions
 from web.permissions import PUBLIC, declared_permission, public
 
@@ -98,7 +98,7 @@ def index():
     if identity is None:
         return redirect(url_for("auth.login_page"))
     if identity.can("board.view") and not identity.can("queue.read"):
-        boards = queue_admin.list_boards(db.session())
+        boards = queue_boards.list_boards(db.session())
         if boards:
             return redirect(url_for("queue_pages.board", board_id=boards[0].id))
     for link in navigation_links():

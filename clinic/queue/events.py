@@ -82,9 +82,15 @@ DAY_CLOSED = EventType(
     "queue.day_closed",
     {kind: {"queue_id": int, "day": str, "waiting": int} for kind in ("queue", "board")},
 )
+# A queue switched off (its settings' ``active``) or on again: the screens following it (the
+# desk, the doctor's screen, the kiosk, the boards) learn it without a reload.
+SWITCHED_OFF, SWITCHED_ON = (
+    EventType(name, {kind: {"queue_id": int} for kind in ("queue", "board")})
+    for name in ("queue.switched_off", "queue.switched_on")
+)
 PRINT_REQUESTED = EventType(
     "ticket.print_requested", {"printing": {"ticket_id": int, "code": str, "queue_id": int}}
 )
 
 declare_public_channels("board", "ticket")
-declare(*TICKET_EVENTS.values(), DAY_CLOSED, PRINT_REQUESTED)
+declare(*TICKET_EVENTS.values(), DAY_CLOSED, SWITCHED_OFF, SWITCHED_ON, PRINT_REQUESTED)

@@ -74,6 +74,7 @@ def queue_hall(runtime):
 
     from clinic.accounts import tokens, users
     from clinic.queue import admin as queue_admin
+    from clinic.queue import boards as queue_boards
     from clinic.reference import directory as reference
 
     suffix = uuid.uuid4().hex[:6]
@@ -99,7 +100,7 @@ def queue_hall(runtime):
             s,
             {"code": "card", "department_id": department.id, "closes_at": time(23, 59, 59, 999999)},
         )
-        board = queue_admin.create_board(
+        board = queue_boards.create_board(
             s, {"name": "Hall", "queue_ids": [queue.id], "voice_languages": ["ru", "uz", "en"]}
         )
         doctor_user = users.create_user(

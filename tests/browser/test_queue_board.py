@@ -20,6 +20,7 @@ import pytest
 
 from clinic.models import TicketSource
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.queue.speech import spoken_room
@@ -315,7 +316,7 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
                 },
             )
             queue_ids.append((queue.id, room.id))
-        board_id = queue_admin.create_board(
+        board_id = queue_boards.create_board(
             s, {"name": "Main hall", "queue_ids": [i for i, _ in queue_ids]}
         ).id
         display = users.create_user(s, username="display-fit", password=PASSWORD, roles=["display"])

@@ -132,6 +132,14 @@ def test_the_provider_rate_limit_is_checked_at_start(tmp_path):
         dev(tmp_path, CLINIC_PROVIDER_RATE_LIMIT="lots per fortnight")
 
 
+def test_the_online_join_rate_limit_is_read_and_a_malformed_one_stops_the_start(tmp_path):
+    assert dev(tmp_path).online_join_rate_limit == "10 per minute;60 per hour"
+    configured = dev(tmp_path, CLINIC_ONLINE_JOIN_RATE_LIMIT=" 3 per minute;20 per hour ")
+    assert configured.online_join_rate_limit == "3 per minute;20 per hour"
+    with pytest.raises(ConfigError, match="CLINIC_ONLINE_JOIN_RATE_LIMIT"):
+        dev(tmp_path, CLINIC_ONLINE_JOIN_RATE_LIMIT="ten a minute")
+
+
 def test_production_names_each_missing_or_placeholder_provider_secret(tmp_path):
     env = prod_env(
         tmp_path,

@@ -17,6 +17,7 @@ from clinic.accounts import tokens, users
 from clinic.base import utcnow
 from clinic.errors import NotFound
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import calls, screens
 from clinic.queue import tickets as q
 from clinic.queue.speech import letter_names, spoken_code
@@ -50,7 +51,7 @@ def hall(runtime):
                 "closes_at": time(23, 59, 59, 999999),
             },
         )
-        board = queue_admin.create_board(s, {"name": "Hall", "queue_ids": [queue.id]})
+        board = queue_boards.create_board(s, {"name": "Hall", "queue_ids": [queue.id]})
         return {
             "queue": queue.id,
             "board": board.id,
@@ -63,7 +64,7 @@ def hall(runtime):
 
 
 def test_a_pairing_code_works_once_and_only_in_time(db, hall):
-    board = queue_admin.get_board(db, hall["board"])
+    board = queue_boards.get_board(db, hall["board"])
     screen, code = screens.start_pairing(db, board, label="  left  ", created_by="admin")
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code) and screen.label == "left"
     assert screens.screen_as_dict(screen)["state"] == "pairing"
@@ -93,7 +94,7 @@ def test_a_code_pairs_nothing_once_its_maker_may_no_longer_manage_queues(db, hal
 
     for name in ("keeps", "leaves", "moves"):
         make_user("admin", name)
-    board = queue_admin.get_board(db, hall["board"])
+    board = queue_boards.get_board(db, hall["board"])
     codes = {
         name: screens.start_pairing(db, board, created_by=name)[1]
         for name in ("keeps", "leaves", "moves")
@@ -109,7 +110,7 @@ def test_a_code_pairs_nothing_once_its_maker_may_no_longer_manage_queues(db, hal
 
 
 def test_a_device_secret_proves_its_screen_until_revoked(db, hall):
-    board = queue_admin.get_board(db, hall["board"])
+    board = queue_boards.get_board(db, hall["board"])
     screen, secret = screens.pair_directly(db, board, label="right", created_by="display")
     screen.last_seen_at = utcnow() - timedelta(hours=1)
     db.commit()
@@ -205,7 +206,7 @@ def _paired(runtime, board_id: int, *labels: str) -> list[tuple[int, str]]:
     """Screens paired with a code an administrator started: their ids and device secrets."""
     made = []
     with runtime.db.transaction() as s:
-        board = queue_admin.get_board(s, board_id)
+        board = queue_boards.get_board(s, board_id)
         for label in labels:
             _, code = screens.start_pairing(s, board, label=label, created_by="admin")
             screen, secret = screens.redeem_code(s, code)
@@ -317,7 +318,7 @@ def test_a_screen_an_account_paired_ends_with_the_accounts_credentials(
     display = make_user("display")
     with runtime.db.transaction() as s:
         user = users.get_user(s, display)
-        board = queue_admin.get_board(s, hall["board"])
+        board = queue_boards.get_board(s, hall["board"])
         account = (user.id, user.session_version)
         _, secret = screens.pair_directly(s, board, label="own", account=account)
     with runtime.db.transaction() as s:
@@ -412,22 +413,6 @@ def test_guessing_pairing_codes_is_rate_limited_per_address(app):
     assert tries[10].status_code == 429
 
 
-def test_a_boards_language_and_names_are_checked(db, hall):
-    from clinic.errors import ValidationFailed
-
-    board = queue_admin.get_board(db, hall["board"])
-    for bad in ({"language": "de"}, {"titles": {"de": "Halle"}}, {"titles": ["Zal"]}):
-        with pytest.raises(ValidationFailed) as refused:
-            queue_admin.update_board(db, board, bad)
-        assert set(refused.value.errors) == set(bad)
-    queue_admin.update_board(db, board, {"language": "uz", "titles": {"uz": " Zal ", "en": ""}})
-    assert queue_admin.board_as_dict(board)["titles"] == {"uz": "Zal"}
-    assert queue_admin.board_title(board, "uz") == "Zal"
-    assert queue_admin.board_title(board, "ru") == "Hall"
-    queue_admin.update_board(db, board, {"titles": None})
-    assert queue_admin.board_as_dict(board)["titles"] == {}
-
-
 def test_device_secrets_and_pairing_codes_are_masked_wherever_they_are_written():
     from web.gunicorn_conf import redact_secrets
 
@@ -443,7 +428,7 @@ def test_a_pairing_by_its_form_is_audited_with_the_status_it_answered(runtime, a
     from clinic.accounts.models import AuditEntry
 
     with runtime.db.transaction() as s:
-        board = queue_admin.get_board(s, hall["board"])
+        board = queue_boards.get_board(s, hall["board"])
         _screen, code = screens.start_pairing(s, board, label="hall", created_by="admin")
     paired = anon_client.post("/board/pair", data={"pairing_code": code}, skip_csrf=True)
     assert paired.status_code == 303
@@ -464,7 +449,7 @@ def test_one_pairing_code_typed_on_two_screens_at_once_pairs_one(runtime, hall):
     from tests.races import wait_for, waits_for_a_lock
 
     with runtime.db.transaction() as s:
-        board = queue_admin.get_board(s, hall["board"])
+        board = queue_boards.get_board(s, hall["board"])
         _screen, code = screens.start_pairing(s, board, created_by="admin")
     pids, answers = [], []
 

@@ -1,5 +1,5 @@
 """The queue's pages over HTTP: who may open each, the printed ticket's QR code, the board
-opened by a display token, the patient's own page by its secret, and the demo clinic."""
+opened by a display token and the patient's own page by its secret."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import segno
 
 from clinic import channels
 from clinic.accounts import tokens, users
-from clinic.demo import DEMO_PASSWORD, load_demo_clinic
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket
@@ -64,7 +64,7 @@ def hall(runtime):
                 "online_daily_limit": 5,
             },
         )
-        board = queue_admin.create_board(
+        board = queue_boards.create_board(
             s, {"name": "Холл", "queue_ids": [queue.id], "voice_languages": ["ru", "uz"]}
         )
         ticket = q.issue_ticket(s, queue.id, tz=runtime.settings.tz)
@@ -255,55 +255,6 @@ def test_board_calls_carry_their_call_time_so_several_queues_can_be_merged(runti
         data, _ = channels.snapshot(s, f"board:{hall['queue']}", runtime.settings.tz)
     assert [c["code"] for c in data["calling"]] == [hall["code"]]
     assert data["calling"][0]["called_at"] is not None
-
-
-def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime):
-    with runtime.db.transaction() as s:
-        patients_before = patients.list_patients(s)[1]
-        logins = load_demo_clinic(s)
-    assert patients_before == 0
-    assert {login["role"] for login in logins} == {
-        "admin",
-        "registrar",
-        "cashier",
-        "doctor",
-        "manager",
-        "display",
-        "kiosk",
-    }
-    assert all(login["password"] == DEMO_PASSWORD for login in logins)
-    with runtime.db.session() as s:
-        assert load_demo_clinic(s) is None
-        queues = queue_admin.list_queues(s)
-        assert len(queues) == 5
-        # Open the whole day: the demo can be tried at any hour.
-        assert all(
-            (x.online_from, x.online_until, x.online_daily_limit, x.closes_at)
-            == (time(0), time(23, 59), 50, time(23, 59, 59))
-            for x in queues
-        )
-        (board,) = queue_admin.list_boards(s)
-        assert board.name == "Main hall" and board.voice_languages == "ru+uz"
-        assert sorted(board.queue_ids) == sorted(x.id for x in queues)
-
-    doctor = app.test_client()
-    doctor.sign_in("doctor", DEMO_PASSWORD)
-    page = unescape(doctor.get("/queue/doctor?lang=ru", headers=HTML).get_data(as_text=True))
-    assert "Терапия" in page and "Вызвать следующего" in page
-    display = app.test_client()
-    display.sign_in("display", DEMO_PASSWORD)
-    # Signed in as a display, the screen is paired with the board and keeps it for good.
-    paired = display.get(f"/board/{board.id}", headers=HTML)
-    assert paired.status_code == 303 and paired.headers["Location"] == f"/board/{board.id}"
-    assert display.get(f"/board/{board.id}", headers=HTML).status_code == 200
-    kiosk = app.test_client()
-    kiosk.sign_in("kiosk", DEMO_PASSWORD)
-    assert kiosk.get("/", headers=HTML).headers["Location"].endswith("/kiosk")
-
-
-def test_demo_users_are_made_only_into_an_empty_users_table(client, runtime):
-    with runtime.db.transaction() as s:
-        assert load_demo_clinic(s) == []
 
 
 def test_a_postponed_ticket_is_called_back_to_the_room_the_doctor_names(client, runtime, hall):

@@ -1,4 +1,4 @@
-"""The queue's rules at their edges: settings and boards refused field by field, calls on
+"""The queue's rules at their edges: settings refused field by field, calls on
 days that have not started, paid-first queues, closed days, and what the screens see of an
 empty day."""
 
@@ -152,71 +152,6 @@ def test_inactive_queues_are_listed_only_when_asked_for(db):
     queue_admin.create_queue(db, {"code": "shut", "department_id": dep.id, "active": False})
     assert [x.code for x in queue_admin.list_queues(db)] == ["open"]
     assert [x.code for x in queue_admin.list_queues(db, active_only=False)] == ["open", "shut"]
-
-
-# --- boards ---------------------------------------------------------------------------------
-
-
-def test_a_new_board_needs_a_name_and_its_queues(db):
-    assert refused_fields(lambda: queue_admin.create_board(db, {"name": "Hall"})) == {
-        "queue_ids": ["required"]
-    }
-
-
-def test_board_settings_are_refused_field_by_field(db):
-    dep = department(db)
-    queue = queue_admin.create_queue(db, {"code": "hall", "department_id": dep.id})
-    errors = refused_fields(
-        lambda: queue_admin.create_board(
-            db, {"name": "  ", "queue_ids": [], "voice_languages": ["ru", "fr"]}
-        )
-    )
-    assert errors == {
-        "name": ["required"],
-        "queue_ids": [errors["queue_ids"][0]],
-        "voice_languages": ["one or more of ru, uz, en"],
-    }
-    assert errors["queue_ids"][0].startswith("from 1 to")
-    assert "voice_languages" in refused_fields(
-        lambda: queue_admin.create_board(
-            db, {"name": "Hall", "queue_ids": [queue.id], "voice_languages": []}
-        )
-    )
-
-
-def test_a_board_is_renamed_and_pointed_at_other_queues(db):
-    dep = department(db)
-    one = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
-    two = queue_admin.create_queue(db, {"code": "two", "department_id": dep.id, "prefix": "W"})
-    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [one.id]})
-    queue_admin.update_board(
-        db, board, {"name": "Upstairs", "queue_ids": [two.id, one.id, two.id], "chime": 0}
-    )
-    shown = queue_admin.board_as_dict(queue_admin.get_board(db, board.id))
-    assert shown["name"] == "Upstairs" and shown["queue_ids"] == [two.id, one.id]
-    assert shown["chime"] is False
-    assert [x.code for x in queue_admin.board_queues(db, board)] == ["two", "one"]
-
-
-def test_a_board_takes_on_only_queues_that_are_switched_on(db):
-    """A switched-off queue calls nobody: put on a hall's board it would show a queue the
-    patients cannot join. One switched off while on the board stays there, for its return."""
-    dep = department(db)
-    on = queue_admin.create_queue(db, {"code": "on", "department_id": dep.id})
-    off = queue_admin.create_queue(
-        db, {"code": "off", "department_id": dep.id, "prefix": "O", "active": False}
-    )
-    assert refused_fields(
-        lambda: queue_admin.create_board(db, {"name": "Hall", "queue_ids": [on.id, off.id]})
-    ) == {"queue_ids": [f"switched off: {off.id}"]}
-    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [on.id]})
-    assert refused_fields(
-        lambda: queue_admin.update_board(db, board, {"queue_ids": [on.id, off.id]})
-    ) == {"queue_ids": [f"switched off: {off.id}"]}
-    assert board.queue_ids == [on.id]
-    queue_admin.update_queue(db, on, {"active": False})
-    queue_admin.update_board(db, board, {"queue_ids": [on.id], "name": "Upstairs"})
-    assert board.queue_ids == [on.id] and board.name == "Upstairs"
 
 
 # --- calling --------------------------------------------------------------------------------
@@ -410,16 +345,6 @@ def test_a_queue_without_a_room_or_a_day_has_nobody_in_its_room(runtime):
     with runtime.db.session() as s:
         holder = calls.holder_now(s, q.get_queue(s, queue_id), None, tz=TZ, now=MORNING)
         assert holder.id == called.id
-
-
-def test_a_board_changes_one_setting_and_keeps_the_others(db):
-    dep = department(db)
-    queue = queue_admin.create_queue(db, {"code": "one", "department_id": dep.id})
-    board = queue_admin.create_board(db, {"name": "Hall", "queue_ids": [queue.id]})
-    queue_admin.update_board(db, board, {"voice_languages": ["uz", "en"]})
-    shown = queue_admin.board_as_dict(board)
-    assert shown["voice_languages"] == ["uz", "en"]
-    assert shown["name"] == "Hall" and shown["queue_ids"] == [queue.id]
 
 
 def test_what_was_asked_is_checked_before_the_hour_a_bad_patient_is_a_422_after_closing(

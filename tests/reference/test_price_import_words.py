@@ -16,6 +16,7 @@ from tests.reference.test_price_import import GOOD_AND_BAD, csv_bytes, run_impor
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = (
     "clinic/reference/price_import.py",
+    "clinic/reference/price_rows.py",
     "clinic/reference/price_list_file.py",
     "clinic/reference/csv_encoding.py",
 )

@@ -78,10 +78,12 @@ def test_compose_commits_no_secret_and_keeps_flower_on_loopback():
 def test_every_setting_the_application_reads_reaches_its_containers():
     """A setting put in .env that compose does not pass on silently does nothing (outgoing
     mail, say, would never leave a compose host)."""
+    # The settings object and the modules that read some of its values for it.
+    sources = ("settings.py", "setting_values.py", "payment_settings.py")
     read = set(
         re.findall(
-            r"(?:env\.get\(|_int\(env, |_pairs\(env, |_rate_limit\(env, )\"([A-Z0-9_]+)\"",
-            (ROOT / "clinic" / "settings.py").read_text(),
+            r"(?:env\.get\(|(?:whole_number|pairs|rate_limit)\(\s*env, )\"([A-Z0-9_]+)\"",
+            "".join((ROOT / "clinic" / name).read_text() for name in sources),
         )
     )
     assert {"CLINIC_SMTP_HOST", "SECRET_KEY", "CLINIC_TZ"} <= read  # the pattern still finds them

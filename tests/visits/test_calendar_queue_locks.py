@@ -18,7 +18,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue.models import Ticket, TicketStatus
-from clinic.visits import booking, checkin
+from clinic.visits import booking, cancelling, checkin
 from clinic.visits import visits as v
 from clinic.visits.events import CancelledBy, VisitStatus
 from clinic.visits.models import Visit
@@ -63,7 +63,7 @@ def _checked_in(runtime, clinic, *, status: str) -> tuple[int, int, int]:
 CALENDAR = {
     "start": lambda s, visit, tz: v.start(s, visit, tz=tz, actor="doctor"),
     "complete": lambda s, visit, tz: v.complete(s, visit, tz=tz, actor="doctor"),
-    "cancel": lambda s, visit, tz: v.cancel(
+    "cancel": lambda s, visit, tz: cancelling.cancel(
         s, visit, by=CancelledBy.PATIENT, reason="changed his mind", late_window_hours=0,
         actor="registrar", tz=tz,
     ),  # fmt: skip

@@ -2,8 +2,8 @@
 midnight, a service's slots fit the whole service, dates stay inside the calendar's reach, a
 move is a change of time to an active doctor, a doctor has no slots for a service he does
 not offer, an arrival belongs to its day, a cancelled arrival leaves the queue, a long
-absence is refused before anything is marked, inactive doctors offer nothing, two saves of a
-week leave one week, and a reminder of a time the visit no longer has is never sent."""
+absence is refused before anything is marked, inactive doctors offer nothing, and two saves
+of a week leave one week."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import threading
 from datetime import time as wall_time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from clinic.base import iso
@@ -20,14 +19,13 @@ from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.visits import booking, checkin, notify, reminders, rescheduling, schedules, slots
+from clinic.visits import booking, checkin, rescheduling, schedules, slots
 from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import (
     ScheduleException,
     Visit,
     VisitMove,
-    VisitNotice,
     WorkingHours,
 )
 from tests.visits.conftest import ALL_DAY, make_clinic, next_week_day, slot_near
@@ -231,41 +229,6 @@ def test_two_saves_of_one_doctors_week_at_once_leave_one_week(runtime):
             .where(WorkingHours.doctor_id == doctor_id)
         )
     assert rows == 7
-
-
-@pytest.mark.parametrize("change", ["cancel", "move"])
-def test_a_reminder_waiting_to_be_sent_is_dropped_when_its_visit_is_cancelled_or_moved(
-    runtime, change
-):
-    clinic = make_clinic(runtime, **ALL_DAY)
-    tz = runtime.settings.tz
-    starts = slot_near(runtime, timedelta(hours=2))
-    visit = _book(runtime, clinic, starts, notify_email="patient@example.test")
-    with runtime.db.transaction() as s:
-        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
-    with runtime.db.transaction() as s:
-        if change == "cancel":
-            v.cancel(s, s.get(Visit, visit.id), by="patient", reason="заболел", late_window_hours=2)
-        else:
-            job = rescheduling.request_move(
-                s, visit.id, starts_at=starts + timedelta(minutes=30), reason="позже"
-            )
-    if change == "move":
-        with runtime.db.transaction() as s:
-            rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)
-    sent = []
-
-    class Outbox:
-        def send(self, to, subject, body):
-            sent.append(subject)
-
-    notify.send_notices(runtime.db.sessionmaker, Outbox(), lease_seconds=5, tz=tz)
-    assert not any("Напоминание" in subject for subject in sent), sent
-    if change == "move":  # the moved visit is reminded of its new time
-        with runtime.db.transaction() as s:
-            assert reminders.write_reminders(s, hours=24, tz=tz) == 1
-            keys = list(s.scalars(select(VisitNotice.key).where(VisitNotice.kind == "reminder")))
-        assert keys == [f"reminder:{visit.id}:{iso(starts + timedelta(minutes=30))}"]
 
 
 def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, client):

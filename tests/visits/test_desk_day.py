@@ -8,8 +8,7 @@ from datetime import timedelta
 from clinic.base import iso
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.visits import booking, notify, reminders, rescheduling
-from clinic.visits import visits as v
+from clinic.visits import booking, cancelling, notify, reminders, rescheduling
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
@@ -216,7 +215,7 @@ def test_a_visit_left_in_hours_the_doctor_no_longer_works_is_cancelled_by_the_cl
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["visits_to_move"] == [left.id]
     with runtime.db.transaction() as s:
-        marked = v.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 14), tz=clinic.tz)
+        marked = cancelling.mark_no_shows(s, grace_minutes=30, now=clinic.at(day, 14), tz=clinic.tz)
     assert marked == [kept.id]
     with runtime.db.session() as s:
         assert s.get(Visit, kept.id).status == VisitStatus.NO_SHOW

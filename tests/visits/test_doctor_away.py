@@ -12,7 +12,7 @@ from clinic import jobs
 from clinic.base import iso
 from clinic.errors import Conflict
 from clinic.jobs.models import Job
-from clinic.visits import booking, bulk, notify, schedules
+from clinic.visits import booking, bulk, cancelling, notify, schedules
 from clinic.visits import visits as v
 from clinic.visits.events import ExceptionKind
 from clinic.visits.models import ScheduleException, Visit, VisitEvent, VisitNotice
@@ -213,8 +213,8 @@ def test_a_visit_cancelled_while_its_batch_is_being_moved_stays_cancelled_where_
     def desk_cancels_meanwhile(*args, **kwargs):
         listed = affected(*args, **kwargs)
         with runtime.db.transaction() as s:
-            v.cancel(s, v.get_visit(s, cancelled.id, lock=True), by="patient",
-                     reason="feels better", late_window_hours=0, actor="desk")  # fmt: skip
+            cancelling.cancel(s, v.get_visit(s, cancelled.id, lock=True), by="patient",
+                              reason="feels better", late_window_hours=0, actor="desk")  # fmt: skip
         monkeypatch.setattr(bulk, "_affected", affected)
         return listed
 

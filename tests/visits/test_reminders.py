@@ -1,4 +1,5 @@
-"""Reminders reach the patient once, also when beat runs twice; no-shows after the grace."""
+"""Reminders reach the patient once, also when beat runs twice; no-shows after the grace; a
+reminder of a time the visit no longer has (cancelled or moved) is never sent."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from clinic.base import iso
 from clinic.reference import directory as reference
-from clinic.visits import notify, reminders, schedules
+from clinic.visits import cancelling, notify, reminders, rescheduling, schedules
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitNotice
 from tests.visits.conftest import ALL_DAY, make_clinic, slot_near
@@ -61,7 +63,7 @@ def test_a_scheduled_visit_becomes_a_no_show_after_the_grace_period_and_not_befo
     past = _book(runtime, clinic, earlier, patient=0, email=None, now=earlier - timedelta(days=1))
     fresh = _book(runtime, clinic, recent, patient=1, email=None, now=recent - timedelta(days=1))
     with runtime.db.transaction() as s:
-        marked = v.mark_no_shows(
+        marked = cancelling.mark_no_shows(
             s, grace_minutes=30, now=recent + timedelta(minutes=10), tz=clinic.tz
         )
     assert marked == [past.id]
@@ -224,8 +226,45 @@ def test_a_doctor_who_left_sends_no_patient_a_reminder_and_makes_none_a_no_show(
     assert outbox.sent == ["c@example.test"]
     # Nobody moved the visit: its patient is no no-show, the clinic cancels it.
     with runtime.db.transaction() as s:
-        v.mark_no_shows(s, grace_minutes=30, tz=tz, now=starts + timedelta(hours=1))
+        cancelling.mark_no_shows(s, grace_minutes=30, tz=tz, now=starts + timedelta(hours=1))
     with runtime.db.session() as s:
         visit = s.get(Visit, held.id)
         assert (visit.status, visit.cancelled_by) == ("cancelled", "clinic")
         assert visit.cancel_reason.startswith("the doctor has left")
+
+
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_reminder_waiting_to_be_sent_is_dropped_when_its_visit_is_cancelled_or_moved(
+    runtime, change
+):
+    clinic = make_clinic(runtime, **ALL_DAY)
+    tz = runtime.settings.tz
+    starts = slot_near(runtime, timedelta(hours=2))
+    visit = _book(runtime, clinic, starts, email="patient@example.test")
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    with runtime.db.transaction() as s:
+        if change == "cancel":
+            cancelling.cancel(
+                s, s.get(Visit, visit.id), by="patient", reason="заболел", late_window_hours=2
+            )
+        else:
+            job = rescheduling.request_move(
+                s, visit.id, starts_at=starts + timedelta(minutes=30), reason="позже"
+            )
+    if change == "move":
+        with runtime.db.transaction() as s:
+            rescheduling.carry_out(s, job.id, tz=tz, max_moves=3)
+    sent = []
+
+    class Outbox:
+        def send(self, to, subject, body):
+            sent.append(subject)
+
+    notify.send_notices(runtime.db.sessionmaker, Outbox(), lease_seconds=5, tz=tz)
+    assert not any("Напоминание" in subject for subject in sent), sent
+    if change == "move":  # the moved visit is reminded of its new time
+        with runtime.db.transaction() as s:
+            assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+            keys = list(s.scalars(select(VisitNotice.key).where(VisitNotice.kind == "reminder")))
+        assert keys == [f"reminder:{visit.id}:{iso(starts + timedelta(minutes=30))}"]

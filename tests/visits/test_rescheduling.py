@@ -19,7 +19,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 from clinic.reference import price_list
-from clinic.visits import booking, checkin, rescheduling
+from clinic.visits import booking, cancelling, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
 from tests.queue.test_concurrency import in_parallel
@@ -201,7 +201,9 @@ def test_moves_are_refused_past_the_limit_into_the_past_and_for_a_cancelled_visi
     with runtime.db.transaction() as s:
         job = rescheduling.request_move(s, visit.id, starts_at=clinic.at(day, 12), reason="r")
     with runtime.db.transaction() as s:
-        v.cancel(s, v.get_visit(s, visit.id), by="clinic", reason="x", late_window_hours=24)
+        cancelling.cancel(
+            s, v.get_visit(s, visit.id), by="clinic", reason="x", late_window_hours=24
+        )
     with pytest.raises(booking.BookingConflict) as over:
         with runtime.db.transaction() as s:
             rescheduling.carry_out(s, job.id, tz=tz, max_moves=5)

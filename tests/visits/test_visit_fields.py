@@ -8,7 +8,7 @@ from sqlalchemy import select
 from clinic.base import iso, utcnow
 from clinic.errors import Conflict
 from clinic.models import OutboxEvent
-from clinic.visits import booking
+from clinic.visits import booking, cancelling
 from clinic.visits import visits as v
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
@@ -86,8 +86,8 @@ def test_a_status_change_that_lost_a_race_names_the_status(runtime):
         seen = stale.get(Visit, visit)
         stale.commit()  # the screen's copy stays as it was read
         with runtime.db.transaction() as other:
-            v.cancel(other, other.get(Visit, visit), by="clinic", reason="ill",
-                     late_window_hours=24)  # fmt: skip
+            cancelling.cancel(other, other.get(Visit, visit), by="clinic", reason="ill",
+                              late_window_hours=24)  # fmt: skip
         with pytest.raises(Conflict) as lost:
             v.set_status(stale, seen, VisitStatus.ARRIVED, "desk", utcnow(), "arrived")
         stale.rollback()

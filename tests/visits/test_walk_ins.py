@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from clinic.visits import booking
-from clinic.visits import visits as v
+from clinic.visits import booking, cancelling
 from clinic.visits.events import VisitKind, VisitStatus
 from clinic.visits.models import Visit
 from tests.visits.conftest import make_clinic, next_week_day
@@ -30,10 +29,15 @@ def test_a_walk_in_into_a_long_slot_gets_the_grace_from_his_booking_not_the_slot
         ).id  # fmt: skip
     # Five minutes after he was booked, at the desk, he is no no-show.
     with runtime.db.transaction() as s:
-        assert v.mark_no_shows(s, grace_minutes=30, tz=clinic.tz, now=clinic.at(day, 9, 50)) == []
+        assert (
+            cancelling.mark_no_shows(s, grace_minutes=30, tz=clinic.tz, now=clinic.at(day, 9, 50))
+            == []
+        )
         assert s.get(Visit, walk_in).status == VisitStatus.SCHEDULED
     # Half an hour after his booking, never checked in, he is; as is one booked ahead whose
     # start is half an hour gone.
     with runtime.db.transaction() as s:
-        marked = v.mark_no_shows(s, grace_minutes=30, tz=clinic.tz, now=clinic.at(day, 10, 31))
+        marked = cancelling.mark_no_shows(
+            s, grace_minutes=30, tz=clinic.tz, now=clinic.at(day, 10, 31)
+        )
     assert sorted(marked) == sorted([walk_in, scheduled])

@@ -224,3 +224,17 @@ issued = [[201, {id: 11, code: "T-011", on_paper: false}],
         "closed": 0,
         "shown": ["/print/11", "/print/12"],
     }
+
+
+def test_a_queue_switched_off_hides_its_desk_card_until_it_is_switched_on_again():
+    program = PAGE + SCRIPT + """
+var seen = [];
+handlers.onSnapshot({queue_id: 1, day: "2026-03-02", tickets: [], waiting: 0, counts: {}});
+seen.push(card.hidden);
+handlers.onEvent({type: "queue.switched_off", data: {queue_id: 1}});
+seen.push(card.hidden);
+handlers.onEvent({type: "queue.switched_on", data: {queue_id: 1}});
+seen.push(card.hidden);
+process.stdout.write(JSON.stringify(seen));
+"""
+    assert run(program) == [False, True, False]

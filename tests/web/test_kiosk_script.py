@@ -46,3 +46,23 @@ def test_a_refusal_on_the_kiosk_clears_itself_for_the_next_person():
     result = run(program)
     assert result["shown"] == "This queue is closed for today."
     assert (result["after"], result["hidden"]) == ("", True)
+
+
+def test_a_queue_switched_off_loses_its_kiosk_button_until_it_is_switched_on_again():
+    program = (
+        STAND_IN
+        + PAGE
+        + "var heard = null, count = { textContent: '3' };"
+        + " button.querySelector = function () { return count; };"
+        + " window.ClinicSocket = { subscribe: function (channel, h) { heard = h; } };"
+        + SCRIPT
+        + """
+var seen = [];
+function look() { seen.push([button.hidden === true, count.textContent]); }
+heard.onEvent({ type: "queue.switched_off", data: { queue_id: 1 } }); look();
+heard.onEvent({ type: "ticket.cancelled", data: { ticket_id: 9, waiting: 2 } }); look();
+heard.onEvent({ type: "queue.switched_on", data: { queue_id: 1 } }); look();
+process.stdout.write(JSON.stringify(seen));
+"""
+    )
+    assert run(program) == [[True, "3"], [True, "2"], [False, "2"]]

@@ -24,7 +24,7 @@ from web.i18n import current_language
 from web.payments import schemas
 from web.payments.providers import now_ms
 from web.permissions import requires
-from web.queue.pages import queue_name
+from web.queue.cards import queue_name
 
 blp = Blueprint(
     "payments", __name__, url_prefix="/api/v1/payments", description="Invoices and the desk"

@@ -15,6 +15,7 @@ from clinic.base import utcnow
 from clinic.printing.routes import tickets_on_paper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
@@ -32,12 +33,16 @@ from web.queue import schemas
 
 blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
 
-ONLINE_JOIN_LIMIT = "10 per minute;60 per hour"
 LEAVE_LIMIT = "10 per minute"
 
 
 def _tz():
     return db.runtime().settings.tz
+
+
+def _online_join_limit() -> str:
+    """Joins one address may make (``CLINIC_ONLINE_JOIN_RATE_LIMIT``)."""
+    return db.runtime().settings.online_join_rate_limit
 
 
 def _actor() -> str:
@@ -357,7 +362,7 @@ def _public_ticket(session, ticket) -> dict:
 # No CSRF token: the join acts as nobody (no session or identity is read), so a forged request
 # could do nothing a direct one cannot; the rate limit is its guard.
 @csrf_exempt
-@limiter.limit(ONLINE_JOIN_LIMIT)
+@limiter.limit(_online_join_limit)
 @blp.arguments(schemas.JoinIn)
 @blp.response(201, schemas.PublicTicket)
 @blp.alt_response(
@@ -416,7 +421,7 @@ def leave_queue(token: str):
 @requires("board.view")
 @blp.response(200, schemas.BoardOut(many=True))
 def list_boards():
-    return [queue_admin.board_as_dict(b) for b in queue_admin.list_boards(db.session())]
+    return [queue_boards.board_as_dict(b) for b in queue_boards.list_boards(db.session())]
 
 
 @blp.route("/boards", methods=["POST"])
@@ -426,9 +431,9 @@ def list_boards():
 @blp.alt_response(422, schema=ProblemSchema)
 def create_board(data):
     session = db.session()
-    board = queue_admin.create_board(session, data)
+    board = queue_boards.create_board(session, data)
     session.commit()
-    return queue_admin.board_as_dict(board)
+    return queue_boards.board_as_dict(board)
 
 
 @blp.route("/boards/<int:board_id>", methods=["PATCH"])
@@ -439,6 +444,6 @@ def create_board(data):
 @blp.alt_response(422, schema=ProblemSchema)
 def update_board(data, board_id: int):
     session = db.session()
-    board = queue_admin.update_board(session, queue_admin.get_board(session, board_id), data)
+    board = queue_boards.update_board(session, queue_boards.get_board(session, board_id), data)
     session.commit()
-    return queue_admin.board_as_dict(board)
+    return queue_boards.board_as_dict(board)

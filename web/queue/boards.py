@@ -31,6 +31,7 @@ from flask_babel import gettext as _
 from clinic.accounts import audit as audit_log
 from clinic.errors import NotFound
 from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import screens, speech
 from clinic.queue.models import Board
 from clinic.settings import LANGUAGES
@@ -41,7 +42,8 @@ from web.auth.identity import current_identity
 from web.auth.limits import limiter
 from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
-from web.queue.pages import bp, queue_name
+from web.queue.cards import queue_name
+from web.queue.pages import bp
 from web.ws.access import SCREEN_COOKIE
 
 # Browsers keep a cookie 400 days at most; each visit of the board renews it.
@@ -111,7 +113,7 @@ def _board_config(session, board: Board) -> dict:
     voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
     config = {
         "board": board.id,
-        "name": queue_admin.board_title(board, language),
+        "name": queue_boards.board_title(board, language),
         "language": language,
         "chime": board.chime,
         "voice": voice,
@@ -123,7 +125,7 @@ def _board_config(session, board: Board) -> dict:
                 "name": queue_name(queue, language),
                 "room": queue.room.number if queue.room else None,
             }
-            for queue in queue_admin.board_queues(session, board)
+            for queue in queue_boards.board_queues(session, board)
         ],
     }
     # What the page was drawn from: a screen whose page differs reloads itself.
@@ -149,7 +151,7 @@ def board(board_id: int):
     to look at it. A display account (its token in ``?token=``, or signed in) pairs the
     screen it uses and is sent to the board's clean address."""
     session = db.session()
-    board = queue_admin.get_board(session, board_id)
+    board = queue_boards.get_board(session, board_id)
     screen = screen_of_request()
     identity = current_identity()
     if screen is None or screen.board_id != board.id:
@@ -199,7 +201,7 @@ def board_check(board_id: int):
     """For the board's own script, after a reconnect and now and then: does its credential
     still work (401 when not), and is the page it shows still the board as configured now?"""
     session = db.session()
-    board = queue_admin.get_board(session, board_id)
+    board = queue_boards.get_board(session, board_id)
     screen = screen_of_request()
     identity = current_identity()
     if not (
@@ -260,11 +262,11 @@ def _boards_page(session, pairing: dict | None = None):
     language = current_language()
     queues = {queue.id: queue for queue in queue_admin.list_queues(session, active_only=False)}
     rows = []
-    for board in queue_admin.list_boards(session):
+    for board in queue_boards.list_boards(session):
         rows.append(
             {
                 "board": board,
-                "title": queue_admin.board_title(board, language),
+                "title": queue_boards.board_title(board, language),
                 "queues": [
                     queue_name(queues[i], language) for i in board.queue_ids or [] if i in queues
                 ],
@@ -291,7 +293,7 @@ def start_pairing_form(board_id: int):
     """A one-time code for a new screen of the board, shown once on the answer (never in an
     address, so in no log)."""
     session = db.session()
-    board = queue_admin.get_board(session, board_id)
+    board = queue_boards.get_board(session, board_id)
     screen, code = screens.start_pairing(
         session,
         board,
@@ -301,7 +303,7 @@ def start_pairing_form(board_id: int):
     answer_status(200)  # the code is shown on the answer, not redirected
     session.commit()
     pairing = {
-        "board": queue_admin.board_title(board, current_language()),
+        "board": queue_boards.board_title(board, current_language()),
         "code": code,
         "url": url_for("queue_pages.pair_page", _external=True),
         "minutes": int(screens.PAIRING_VALID.total_seconds() // 60),

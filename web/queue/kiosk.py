@@ -13,7 +13,6 @@ from flask import abort, render_template
 
 from clinic.printing.routes import tickets_on_paper
 from clinic.queue import access
-from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketSource
 from web import db
@@ -23,9 +22,10 @@ from web.i18n import current_language
 from web.permissions import requires
 from web.queue import schemas
 from web.queue.api import blp
-from web.queue.pages import _common_texts, _issue_refusals, _queue_card
+from web.queue.cards import listed_queue_cards
+from web.queue.pages import _common_texts, _issue_refusals
 from web.queue.pages import bp as pages
-from web.queue.pages import printed_ticket, queue_names
+from web.queue.pages import printed_ticket
 from web.queue.ticket_printing import ticket_printing
 
 
@@ -34,10 +34,7 @@ from web.queue.ticket_printing import ticket_printing
 def kiosk():
     """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
     session = db.session()
-    language = current_language()
-    listed = queue_admin.list_queues(session)
-    names = queue_names(listed, language)
-    queues = [_queue_card(session, queue, language, names) for queue in listed]
+    listed, queues = listed_queue_cards(session, current_language())
     texts = {**_common_texts(), "refusals": _issue_refusals()}
     printing = ticket_printing(session, listed, page="queue_pages.kiosk_print")
     return render_template("queue/kiosk.html", queues=queues, config={**printing, "texts": texts})

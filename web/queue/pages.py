@@ -21,7 +21,6 @@ from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import joining
 from clinic.queue import tickets as q
-from clinic.queue.models import Queue
 from clinic.queue.models import TicketStatus as S
 from clinic.reference import directory as reference
 from clinic.text import whole_number
@@ -29,6 +28,7 @@ from web import db
 from web.auth.identity import current_identity
 from web.i18n import current_language, patient_search_texts
 from web.permissions import public, requires
+from web.queue.cards import listed_queue_cards, queue_card, queue_name, queue_names
 from web.queue.ticket_printing import ticket_printing
 from web.refusals import common_refusals
 
@@ -44,39 +44,6 @@ def _room_busy_text() -> str:
 
 def _tz():
     return db.runtime().settings.tz
-
-
-def queue_name(queue: Queue, language: str) -> str:
-    """The queue as people know it: its department, and the doctor for a doctor's queue."""
-    department = getattr(queue.department, f"name_{language}") or queue.department.name_ru
-    return f"{department} · {queue.doctor.full_name}" if queue.doctor else department
-
-
-def queue_names(queues: list[Queue], language: str) -> dict[int, str]:
-    """Each queue's name for a list to choose from: where two would read alike (one
-    department's two queues), each also says its room, or else its code."""
-    names = {queue.id: queue_name(queue, language) for queue in queues}
-    seen: dict[str, int] = {}
-    for name in names.values():
-        seen[name] = seen.get(name, 0) + 1
-    for queue in queues:
-        if seen[names[queue.id]] > 1:
-            where = _("room {room}").format(room=queue.room.number) if queue.room else queue.code
-            names[queue.id] = f"{names[queue.id]} · {where}"
-    return names
-
-
-def _queue_card(session, queue: Queue, language: str, names: dict | None = None) -> dict:
-    return {
-        "id": queue.id,
-        "code": queue.code,
-        "prefix": queue.prefix,
-        "name": (names or {}).get(queue.id) or queue_name(queue, language),
-        "room": queue.room.number if queue.room else None,
-        "waiting": q.waiting_today(session, queue.id, tz=_tz()),
-        "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
-        "online_until": queue.online_until.strftime("%H:%M") if queue.online_until else None,
-    }
 
 
 def _clinic(session) -> dict:
@@ -162,10 +129,7 @@ def _desk_fields() -> dict:
 def desk():
     """The registrar's screen: every active queue, live, with a form to issue a ticket."""
     session = db.session()
-    language = current_language()
-    listed = queue_admin.list_queues(session)
-    names = queue_names(listed, language)
-    queues = [_queue_card(session, queue, language, names) for queue in listed]
+    listed, queues = listed_queue_cards(session, current_language())
     texts = {
         **_common_texts(),
         "issued": _("Ticket {code} issued."),
@@ -323,7 +287,7 @@ def doctor():
     return render_template(
         "queue/doctor.html",
         queues=[(queue.id, names[queue.id]) for queue in queues],
-        chosen=_queue_card(session, chosen, language, names) if chosen else None,
+        chosen=queue_card(session, chosen, language, names) if chosen else None,
         targets=[
             (queue.id, names[queue.id])
             for queue in every_queue
@@ -429,7 +393,7 @@ def join(queue_id: int):
     """Online joining: a phone number gives a place in today's queue and a link to follow it."""
     session = db.session()
     queue = q.get_queue(session, queue_id)
-    card = _queue_card(session, queue, current_language())
+    card = queue_card(session, queue, current_language())
     if not queue.online_daily_limit or not queue.active:
         # No online places, or the queue switched off for now: the page announces no window
         # it would then refuse in.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from clinic.queue import admin as queue_admin
+from clinic.queue import boards as queue_boards
 from clinic.queue import screens
 from web import db
 from web.api.schemas import ProblemSchema
@@ -22,7 +22,7 @@ from web.queue.api import blp
 def list_screens(board_id: int):
     """The board's screens, paired or waiting for their code (revoked ones left out)."""
     session = db.session()
-    board = queue_admin.get_board(session, board_id)
+    board = queue_boards.get_board(session, board_id)
     return [screens.screen_as_dict(s) for s in screens.list_screens(session, board.id)]
 
 
@@ -35,7 +35,7 @@ def start_pairing(data, board_id: int):
     """A one-time pairing code for a new screen of the board, valid for 15 minutes: type it
     at ``pair_url`` on the screen (or open ``pair_url#<code>`` there). Shown only here."""
     session = db.session()
-    board = queue_admin.get_board(session, board_id)
+    board = queue_boards.get_board(session, board_id)
     screen, code = screens.start_pairing(
         session, board, label=data["label"], created_by=current_identity().username
     )

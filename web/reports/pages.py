@@ -21,7 +21,7 @@ from web.auth.audit import answer_status
 from web.auth.identity import current_identity
 from web.i18n import LANGUAGE_NAMES, current_language, visit_status_names
 from web.permissions import public, requires
-from web.queue.pages import queue_names
+from web.queue.cards import queue_names
 
 bp = Blueprint("reports_pages", __name__)
 

@@ -12,7 +12,16 @@ from clinic import jobs
 from clinic.base import utcnow
 from clinic.errors import Forbidden, NotFound
 from clinic.queue import tickets as q
-from clinic.visits import booking, bulk, checkin, offering, rescheduling, schedules, slots
+from clinic.visits import (
+    booking,
+    bulk,
+    cancelling,
+    checkin,
+    offering,
+    rescheduling,
+    schedules,
+    slots,
+)
 from clinic.visits import visits as v
 from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
@@ -399,7 +408,7 @@ def cancel_visit(data, visit_id: int):
     a patient whose visit the clinic cancels is told by e-mail (if he gave an address)."""
     session = db.session()
     visit = v.get_visit(session, visit_id, lock=True)
-    v.cancel(
+    cancelling.cancel(
         session,
         visit,
         by=data["by"],
@@ -409,7 +418,7 @@ def cancel_visit(data, visit_id: int):
         tz=_settings().tz,
     )
     if data["by"] == "clinic" and visit.notify_email:
-        key = v.cancelled_notice_key(visit)
+        key = cancelling.cancelled_notice_key(visit)
         db.enqueue_after_commit(session, SEND_NOTICE_TASK, queue=rescheduling.QUEUE, key=key)
     session.commit()
     return _visit_out(session, visit, detail=True)

@@ -1,5 +1,6 @@
 /*
- * The reception desk: each queue's tickets live from its staff channel, and a form per queue
+ * The reception desk: each queue's tickets live from its staff channel (a queue switched off
+ * meanwhile hides its card until it is switched on again), and a form per queue
  * that issues a ticket through the API and opens the printable ticket (not for a queue whose
  * tickets its thermal printer prints: one paper a ticket).
  *
@@ -187,6 +188,8 @@
     }
 
     function render() {
+      // Switched off, the queue issues nothing: its card goes until it is switched on again.
+      card.hidden = !book.active;
       waiting.textContent = String(book.waiting);
       var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
       var tickets = book.list(SHOWN).filter(function (ticket) {

@@ -3,7 +3,7 @@
  * large and opens it for printing (unless the queue's thermal printer prints it: one paper a
  * ticket); the screen returns to the buttons by itself, and a refusal (a queue closed for the
  * day, or switched off) clears itself too. Waiting counts stay live from the queues' board
- * channels.
+ * channels, which also say when a queue is switched off (its button goes) or on again.
  */
 (function () {
   "use strict";
@@ -87,6 +87,11 @@
         if (data) count.textContent = String(data.waiting);
       },
       onEvent: function (event) {
+        if (event.type === "queue.switched_off" || event.type === "queue.switched_on") {
+          // Switched off, a touch would only be refused: the button goes until it is back.
+          button.hidden = event.type === "queue.switched_off";
+          return;
+        }
         if (event.data && typeof event.data.waiting === "number") {
           count.textContent = String(event.data.waiting);
         }

@@ -246,6 +246,7 @@
     this.day = null; // the clinic's date shown ("YYYY-MM-DD"): the snapshot's, or a newer one
     this.dayOf = {}; // ticket id -> its day, where known (the events say it)
     this.outsideDay = null; // the day ``outside`` counts
+    this.active = true; // false once the queue is switched off (until it is switched on again)
   }
 
   /** Whether ``event`` closes an earlier day than the one shown: a day kept open past
@@ -276,6 +277,10 @@
 
   /** Apply an event; it carries the ticket's whole new state, so applying twice is harmless. */
   TicketBook.prototype.apply = function (event) {
+    if (event.type === "queue.switched_off" || event.type === "queue.switched_on") {
+      this.active = event.type === "queue.switched_on";
+      return;
+    }
     if (event.type === "queue.day_closed") {
       if (closesAnEarlierDay(event, this.day)) return this.forget(event.data.day);
       this.tickets = {};

@@ -1,0 +1,142 @@
+"""Visits that do not happen: cancelled by the patient or the clinic (with the patient's
+notice when the clinic cancels one still to come), and those nobody came to, marked no-shows
+by the periodic task (or cancelled by the clinic when the fault was its own).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic.base import utcnow
+from clinic.errors import Conflict, ValidationFailed
+from clinic.queue import calls
+from clinic.queue.models import Ticket, TicketStatus
+from clinic.queue.tickets import followed
+from clinic.visits import notify
+from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
+from clinic.visits.models import Visit
+from clinic.visits.schedules import away_on, exceptions_between, hours_for, in_hours
+from clinic.visits.visits import set_status
+
+
+def cancel(
+    session: Session,
+    visit: Visit,
+    *,
+    by: str,
+    reason: str,
+    late_window_hours: int,
+    actor: str = "",
+    now=None,
+    tz: ZoneInfo | None = None,
+) -> Visit:
+    """Cancel by the patient or the clinic, with a reason. A patient's cancellation inside
+    ``late_window_hours`` of the visit is flagged late (the clinic's own never is). The
+    clinic's cancellation of a visit still to come writes the patient's notice (keyed
+    :func:`cancelled_notice_key`, times in ``tz``); send it after commit."""
+    now = now or utcnow()
+    if by not in CancelledBy.ALL:
+        raise ValidationFailed("who cancels?", errors={"by": ["patient or clinic"]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why", errors={"reason": ["required"]})
+    late = by == CancelledBy.PATIENT and visit.starts_at - now < timedelta(hours=late_window_hours)
+    set_status(
+        session,
+        visit,
+        VisitStatus.CANCELLED,
+        actor,
+        now,
+        "cancelled",
+        {"by": by, "reason": reason[:500], "late": late},
+    )
+    visit.cancelled_by = by
+    visit.cancel_reason = reason[:500]
+    visit.late_cancellation = late
+    ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
+    if ticket is not None:
+        # Sent to the laboratory to come back, he holds the laboratory's ticket now.
+        ticket = followed(session, ticket)
+    if ticket is not None and ticket.status in TicketStatus.ACTIVE:
+        # An arrived patient's ticket leaves the queue with the visit: nobody calls him, nor
+        # sends him back to a doctor whose visit is gone.
+        calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
+    notify.drop_unsent_reminders(session, visit)
+    if by == CancelledBy.CLINIC and visit.starts_at > now:
+        # The patient did not ask for it: he is told, or he would come to a visit that is gone.
+        _write_cancelled_notice(session, visit, tz=tz)
+    session.flush()
+    return visit
+
+
+def cancelled_notice_key(visit: Visit) -> str:
+    return f"cancelled:{visit.id}"
+
+
+def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | None) -> None:
+    # Without the staff's reason, which is written for colleagues, not for the patient.
+    when = visit.starts_at.astimezone(tz or ZoneInfo("UTC")).strftime("%d.%m.%Y %H:%M")
+    doctor = visit.doctor.full_name
+    notify.write_notice(
+        session,
+        visit,
+        key=cancelled_notice_key(visit),
+        kind=NoticeKind.CANCELLED,
+        subject="Ваш приём отменён / Qabulingiz bekor qilindi / Your visit has been cancelled",
+        body=(
+            f"{visit.patient.full_name},\n\n"
+            f"ваш приём {when} (врач: {doctor}) отменён клиникой. Позвоните нам, чтобы"
+            " записаться на другое время.\n"
+            f"{when} dagi qabulingiz (shifokor: {doctor}) klinika tomonidan bekor qilindi."
+            " Boshqa vaqtga yozilish uchun bizga qo'ng'iroq qiling.\n"
+            f"Your visit at {when} (doctor: {doctor}) has been cancelled by the clinic."
+            " Please call us to book another time.\n"
+        ),
+    )
+
+
+def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=None) -> list[int]:
+    """Scheduled visits whose start and booking (a walk-in's slot began before he came) are
+    more than the grace period ago become no-shows; returns their ids. One on a day its
+    doctor was away or the clinic closed, of a doctor who has left, or at a time his hours no
+    longer cover (cut short since its booking: a week saved, a date's own hours), and nobody
+    moved it, is no patient's fault: the clinic cancels it, so no-shows stay the patients'."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=grace_minutes)
+    due = session.scalars(
+        select(Visit)
+        .where(Visit.status == VisitStatus.SCHEDULED, Visit.starts_at < cutoff)
+        .where(Visit.created_at < cutoff)  # a walk-in's grace runs from his booking
+        .order_by(Visit.id)
+        .limit(500)
+    ).all()
+    days = [visit.starts_at.astimezone(tz).date() for visit in due]
+    doctor_ids = {v.doctor_id for v in due}
+    away = exceptions_between(session, doctor_ids, min(days), max(days)) if due else []
+    hours = hours_for(session, doctor_ids) if due else []
+    marked = []
+    for visit, day in zip(due, days):
+        closed = away_on(away, visit.doctor_id, day)
+        reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
+        reason = reason or (None if visit.doctor.active else f"the doctor has left: {day}")
+        if reason is None and not in_hours(
+            hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
+        ):
+            reason = f"outside the doctor's hours: {day.isoformat()}"
+        try:
+            with session.begin_nested():
+                if reason is not None:
+                    cancel(
+                        session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
+                        reason=reason, actor="system", now=now,
+                    )  # fmt: skip
+                    continue
+                set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
+        except Conflict:
+            continue  # it changed meanwhile (the patient arrived): leave it
+        marked.append(visit.id)
+    return marked
