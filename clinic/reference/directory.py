@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
-from clinic.errors import Conflict, DomainError, NotFound, refusal
+from clinic.errors import Conflict, DomainError, NotFound, ValidationFailed, refusal
 from clinic.reference.editing import (
     CODE_RE,
     LOOKALIKES,
@@ -352,8 +352,11 @@ def _doctor_values(session: Session, data: dict, current: Doctor | None) -> dict
     reader.reference("room_id")
     reader.text("specialty", max_length=120)
     values = reader.raise_if_invalid("doctor")
+    changed = changed_values(current, values)
+    if "department_id" in changed:  # a new doctor, or one moved
+        _department_working(session, changed["department_id"], ValidationFailed)
     refs = {"department_id": (Department, "department"), "room_id": (Room, "room")}
-    check_refs(session, changed_values(current, values), refs)
+    check_refs(session, changed, refs)
     if "full_name" in values:
         values["search_name"] = search_key(values["full_name"])[:SEARCH_NAME_MAX]
     return values
