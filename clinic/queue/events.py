@@ -35,6 +35,10 @@ STAFF_TICKET = {
     "transferred_from_id": OPT_INT,
     "return_to_queue_id": OPT_INT,
     "paid_at": OPT_STR,
+    # The doctor a ticket still to be called waits for (a visit checked in with him in a
+    # shared queue: clinic/queue/reserved.py), by name and id; None: anyone's.
+    "reserved_for": OPT_STR,
+    "reserved_for_id": OPT_INT,
     "waiting": int,
     "day": str,  # the clinic's date of the ticket's day ("YYYY-MM-DD"): a screen keeps days apart
 }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from clinic.base import utcnow
 from clinic.channels import int_key, snapshot_provider
 from clinic.queue import days as queue_days
+from clinic.queue import reserved
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
@@ -111,10 +112,13 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         .limit(LATEST_NO_SHOWS)
     ).all()
     counts = queue_days.status_counts(session, day_id)
+    shown = (*in_hand, *waiting, *finished, *no_shows)
+    # Whose patient each one still to be called is: one statement for the page, if any.
+    kept_for = reserved.fields_of(session, queue_id, shown)
     return {
         "queue_id": queue_id,
         "day": today.isoformat(),
-        "tickets": [q.ticket_as_dict(t) for t in (*in_hand, *waiting, *finished, *no_shows)],
+        "tickets": [{**q.ticket_as_dict(t), **kept_for[t.id]} for t in shown],
         "waiting": counts[S.WAITING],
         "counts": counts,
     }

@@ -24,7 +24,7 @@ from clinic.db import note_written, sends_with_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
-from clinic.queue import numbering
+from clinic.queue import numbering, reserved
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
@@ -230,6 +230,7 @@ def announce(
     # Each audience gets the fields its shape in the catalogue names (clinic/queue/events.py).
     event = queue_events.TICKET_EVENTS[action]
     everything = {**ticket_as_dict(ticket), **board_view(ticket), "waiting": waiting}
+    everything.update(reserved.fields(session, ticket))  # no statement for a walk-in's
     everything["day"] = day.isoformat()
     channels = (
         staff_channel(ticket.queue_id),

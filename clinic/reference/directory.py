@@ -15,8 +15,8 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import iso
-from clinic.errors import Conflict, NotFound, refusal
+from clinic.base import is_id, iso
+from clinic.errors import Conflict, DomainError, NotFound, ValidationFailed, refusal
 from clinic.reference.editing import (
     CODE_RE,
     LOOKALIKES,
@@ -323,6 +323,28 @@ DOCTOR = Kind("doctor", "doctors", Doctor, doctor_as_dict)
 SEARCH_NAME_MAX = Doctor.__table__.c.search_name.type.length
 
 
+def _department_working(session: Session, department_id, error: type[DomainError]) -> None:
+    """Refuse (``error``, ``department_inactive`` at ``department_id``) to have a doctor work
+    in a department switched off. Its row is read locked to share its key, as a booking reads
+    it (clinic/visits/doctors.py): a switching off under way, which locks it for update and
+    then counts the department's active doctors, is waited for and seen; one that comes after
+    waits for this change and counts him."""
+    department = (
+        session.get(
+            Department,
+            department_id,
+            with_for_update={"read": True, "key_share": True},
+            populate_existing=True,
+        )
+        if is_id(department_id)
+        else None
+    )
+    if department is not None and not department.active:
+        message = f"The department {department.code} is switched off: switch it on first."
+        reasons = {"department_id": [("department_inactive", message)]}
+        raise refusal(error, message, reasons, code="department_inactive")
+
+
 def _doctor_values(session: Session, data: dict, current: Doctor | None) -> dict:
     reader = FieldReader(data, partial=current is not None)
     reader.text("full_name", max_length=160, required=True)
@@ -330,8 +352,11 @@ def _doctor_values(session: Session, data: dict, current: Doctor | None) -> dict
     reader.reference("room_id")
     reader.text("specialty", max_length=120)
     values = reader.raise_if_invalid("doctor")
+    changed = changed_values(current, values)
+    if "department_id" in changed:  # a new doctor, or one moved
+        _department_working(session, changed["department_id"], ValidationFailed)
     refs = {"department_id": (Department, "department"), "room_id": (Room, "room")}
-    check_refs(session, changed_values(current, values), refs)
+    check_refs(session, changed, refs)
     if "full_name" in values:
         values["search_name"] = search_key(values["full_name"])[:SEARCH_NAME_MAX]
     return values
@@ -378,6 +403,12 @@ def deactivate_doctor(session: Session, doctor_id: int) -> Doctor:
 
 
 def activate_doctor(session: Session, doctor_id: int) -> Doctor:
+    """Switch a doctor on again; refused (Conflict ``department_inactive``, naming
+    ``department_id``) while his department is switched off: he would be booked in a
+    department the desk's calendar no longer lists. Switch it on, or move him, first."""
+    doctor = locked(session, DOCTOR, doctor_id)
+    if not doctor.active:
+        _department_working(session, doctor.department_id, Conflict)
     return set_active(session, DOCTOR, doctor_id, True)
 
 

@@ -25,19 +25,20 @@ _OWN = aliased(Queue)
 
 
 @reserved.on_reserve
-def _booked_with_another_doctor(queue: Queue, doctor_id: int) -> Select | None:
+def _booked_with_another_doctor(queue: Queue, doctor_id: int | None) -> Select | None:
     if queue.doctor_id is not None:
         return None  # a doctor's own queue: everyone in it is his
     has_own_queue = exists().where(_OWN.doctor_id == Doctor.id, _OWN.active.is_(True))
-    return (
-        select(Doctor.full_name)
+    theirs = (
+        select(Doctor.full_name, Doctor.id)
         .join(Visit, Visit.doctor_id == Doctor.id)
         .where(
             Visit.id == Ticket.visit_id,
             Visit.status.in_((VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS)),
-            Visit.doctor_id != doctor_id,
             Doctor.active.is_(True),
             Doctor.department_id == queue.department_id,
             ~has_own_queue,
         )
     )
+    # Without a caller: whose the ticket is, whoever asks (the staff screens show it).
+    return theirs if doctor_id is None else theirs.where(Visit.doctor_id != doctor_id)

@@ -129,3 +129,37 @@ process.stdout.write(JSON.stringify({{
 }}));
 """
     assert run(program) == {"order": [4, 3, 2, 5, 1], "badges": ["T-005", "waiting", "P"]}
+
+
+def test_the_line_names_each_colleagues_booked_patient_and_call_next_says_why_nobody():
+    """Two patients checked in for a colleague's visits wait, one for this doctor himself:
+    each row names the doctor it waits for, and "Call next" answered with nobody says that
+    two wait for their own doctors (not that nobody waits)."""
+    karimov = {"reserved_for": "Каримов А.", "reserved_for_id": 8}
+    waiting = [{**_ticket(1), **karimov}, {**_ticket(2), **karimov},
+               {**_ticket(3), "reserved_for": "Я", "reserved_for_id": 5}]  # fmt: skip
+    page = PAGE.replace("var config = {queue: 1, roomId: 3,",
+                        "var config = {queue: 1, roomId: 3, doctorId: 5,").replace(
+        "room: \"room {room}\"}",
+        "room: \"room {room}\", forDoctor: \"for Dr {doctor}\","
+        " waitForOwnDoctors: \"{count} wait for their own doctors\"}")  # fmt: skip
+    program = page + SCRIPT + f"""
+(async function () {{
+  var tick = function () {{ return new Promise(function (r) {{ setImmediate(r); }}); }};
+  handlers.onSnapshot({{day: "2026-12-06", waiting: 3, counts: {{waiting: 3}},
+                        tickets: {json.dumps(waiting)}}});
+  ids["call-next"].listeners.click();
+  answers.shift()({{status: 204, text: function () {{ return Promise.resolve(""); }}}});
+  for (var t = 0; t < 5; t++) await tick();
+  process.stdout.write(JSON.stringify({{
+    rows: ids["waiting-list"].children.map(function (row) {{
+      return row.children.map(function (c) {{ return c.textContent; }}).slice(2);
+    }}),
+    said: ids["doctor-message"].textContent,
+  }}));
+}})();
+"""
+    assert run(program) == {
+        "rows": [["for Dr Каримов А."], ["for Dr Каримов А."], ["for Dr Я"]],
+        "said": "2 wait for their own doctors",
+    }

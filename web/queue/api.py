@@ -19,7 +19,7 @@ from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
-from clinic.queue import joining, reception
+from clinic.queue import joining, reception, reserved
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
 from web import db
@@ -143,7 +143,8 @@ def today_tickets(query, queue_id: int):
         limit=query["limit"],
         offset=query["offset"],
     )
-    return [_ticket_out(t) for t in tickets]
+    kept_for = reserved.fields_of(session, queue_id, tickets)  # one statement for the page
+    return [_ticket_out(t, **kept_for[t.id]) for t in tickets]
 
 
 @blp.route("/queues/<int:queue_id>/tickets", methods=["POST"])
@@ -217,6 +218,7 @@ def get_ticket(ticket_id: int):
     access.check_may_read_queue(session, _staff(), ticket.queue)
     return _ticket_out(
         ticket,
+        **reserved.fields(session, ticket),
         history=ticket_history.history(session, ticket),
         **queue_days.position(session, ticket),
     )

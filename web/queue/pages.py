@@ -86,6 +86,7 @@ def _common_texts() -> dict:
         "nobody": _("Nobody is waiting."),
         "room": _("Room {room}"),
         "minutes": _("about {minutes} min"),
+        "forDoctor": _("for Dr {doctor}"),
     }
 
 
@@ -262,6 +263,9 @@ def doctor():
                 "Nobody can be called now: those waiting have not paid yet"
                 " or are with another doctor."
             ),
+            "waitForOwnDoctors": _(
+                "Nobody for you now: patients waiting for their own doctors: {count}."
+            ),
             # The room's patient was called from another queue, which this screen does not show.
             "roomBusyElsewhere": _(
                 "Your room still holds a patient called from another of your queues: finish,"
@@ -281,6 +285,7 @@ def doctor():
         config = {
             "queue": chosen.id,
             "roomId": room_id,
+            "doctorId": staff.doctor_id,  # his colleagues' booked patients are not his to call
             "texts": texts,
             "queueNames": {str(i): name for i, name in names.items()},
         }

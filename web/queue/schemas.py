@@ -132,6 +132,18 @@ class TicketOut(Schema):
     paid_at = fields.String(allow_none=True)
     transferred_from_id = fields.Integer(allow_none=True)
     return_to_queue_id = fields.Integer(allow_none=True)
+    reserved_for = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The full name of the doctor this ticket, still to be called, waits"
+            " for: its visit was checked in with him into his department's shared queue, and"
+            " only he calls it (docs/queue.md). Null: anyone's. In today's list of a queue, a"
+            " ticket's own page and the staff channel's snapshot and events."
+        },
+    )
+    reserved_for_id = fields.Integer(
+        allow_none=True, metadata={"description": "That doctor's id (null: anyone's)."}
+    )
     patient_url = fields.String(
         metadata={
             "description": "The patient's own page (its secret is his credential): shown to"

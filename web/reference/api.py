@@ -85,6 +85,8 @@ class Resource:
     activate: Callable
     # Deactivating it may be refused (409): the room or the department of an active queue.
     deactivate_conflicts: bool = False
+    # Activating it may be refused (409): a doctor of a department switched off.
+    activate_conflicts: bool = False
     # What a create answers beyond the entity (its schema, and the extra fields' values).
     created_out: type[Schema] | None = None
     created_extra: Callable | None = None
@@ -191,7 +193,12 @@ def _register(r: Resource) -> None:
         "Hidden from new choices; kept for history. Repeating it changes nothing.",
         *((409,) if r.deactivate_conflicts else ()),
     )
-    state_endpoint("activate", r.activate, "Offered again. Repeating it changes nothing.")
+    state_endpoint(
+        "activate",
+        r.activate,
+        "Offered again. Repeating it changes nothing.",
+        *((409,) if r.activate_conflicts else ()),
+    )
 
 
 _register(
@@ -255,6 +262,7 @@ _register(
         reference.deactivate_doctor,
         reference.activate_doctor,
         deactivate_conflicts=True,
+        activate_conflicts=True,
     )
 )
 _register(

@@ -88,6 +88,11 @@
     return node;
   }
 
+  // A patient checked in for a colleague's visit: that colleague calls him, not this screen.
+  function forAColleague(ticket) {
+    return Boolean(ticket.reserved_for_id) && ticket.reserved_for_id !== config.doctorId;
+  }
+
   // In a department's shared queue each doctor sees the patients called to his own room.
   function inMyRoom(ticket) {
     return config.roomId === null || ticket.room_id === config.roomId;
@@ -194,9 +199,12 @@
     var url = "/api/v1/queues/" + queueId + "/call-next";
     send(callNext, url, { room_id: config.roomId }, function (answer) {
       if (answer.status === 204) {
-        // Some wait, but none may be called now: unpaid in a pay-first queue, or with
-        // another doctor.
-        report(book.list(["waiting"]).length ? texts.nobodyFree : texts.nobody, false);
+        // Some wait, but none may be called now: booked with a colleague (each row names
+        // him), unpaid in a pay-first queue, or with another doctor.
+        var waiting = book.list(["waiting"]);
+        var theirs = waiting.filter(forAColleague).length;
+        if (theirs) report(Q.fill(texts.waitForOwnDoctors, { count: theirs }), false);
+        else report(waiting.length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
         // His room is taken now, not once the channel's event comes (unless it came first).

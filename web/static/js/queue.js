@@ -217,6 +217,12 @@
       var room = fill(texts.room, { room: ticket.room });
       item.appendChild(element("span", "ticket-row__room", room));
     }
+    if (ticket.reserved_for && (ticket.status === "waiting" || ticket.status === "postponed")) {
+      // Checked in for his visit with this doctor: only he calls him (docs/queue.md).
+      item.setAttribute("data-reserved-for", ticket.reserved_for_id);
+      var doctor = fill(texts.forDoctor || "{doctor}", { doctor: ticket.reserved_for });
+      item.appendChild(element("span", "ticket-row__doctor", doctor));
+    }
     if (ticket.comment) item.appendChild(element("span", "ticket-row__comment", ticket.comment));
     return item;
   }

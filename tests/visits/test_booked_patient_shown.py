@@ -1,0 +1,100 @@
+"""The staff screens show whose a patient checked in for a visit is: in a department's shared
+queue his ticket carries ``reserved_for`` (his doctor's full name) and ``reserved_for_id``
+in today's list, on its own page, in the staff channel's snapshot and in its events, so a
+doctor told "nobody" by call next sees who waits for whom. A walk-in's ticket names nobody;
+the snapshot reads them in one statement, however many wait."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from clinic import channels
+from clinic.events.models import OutboxEvent
+from clinic.queue import tickets as q
+from clinic.queue.models import Ticket, TicketSource
+from clinic.queue.models import TicketStatus as S
+from clinic.reference.models import Doctor
+from tests.queue.test_bounded_statements import Statements
+from tests.visits.test_booked_patient_calls import _floor
+
+NOBODY = {"reserved_for": None, "reserved_for_id": None}
+
+
+def _reserved(row: dict) -> dict:
+    return {"reserved_for": row["reserved_for"], "reserved_for_id": row["reserved_for_id"]}
+
+
+def _doctor(runtime, doctor_id: int) -> dict:
+    with runtime.db.session() as s:
+        return {"reserved_for": s.get(Doctor, doctor_id).full_name, "reserved_for_id": doctor_id}
+
+
+def test_the_staff_views_name_the_doctor_a_booked_patient_waits_for(runtime, client_as):
+    first, _second, _first_id, second_id, floor = _floor(runtime, client_as)
+    his = _doctor(runtime, second_id)
+
+    listed = first.get(f"/api/v1/queues/{floor['queue']}/tickets")
+    assert listed.status_code == 200, listed.get_json()
+    by_id = {row["id"]: _reserved(row) for row in listed.get_json()}
+    assert by_id == {floor["booked"]: his, floor["walk_in"]: NOBODY}
+    assert _reserved(first.get(f"/api/v1/tickets/{floor['booked']}").get_json()) == his
+    assert _reserved(first.get(f"/api/v1/tickets/{floor['walk_in']}").get_json()) == NOBODY
+
+    with runtime.db.session() as s:
+        snapshot, _last = channels.snapshot(s, q.staff_channel(floor["queue"]), runtime.settings.tz)
+        issued = {
+            event.data["id"]: _reserved(event.data)
+            for event in s.scalars(
+                select(OutboxEvent).where(
+                    OutboxEvent.channel == q.staff_channel(floor["queue"]),
+                    OutboxEvent.type == "ticket.issued",
+                )
+            )
+        }
+    assert {t["id"]: _reserved(t) for t in snapshot["tickets"]} == by_id
+    assert issued == by_id
+
+
+def test_a_called_booked_patient_names_nobody_any_more(runtime, client_as):
+    """Called, he is in his doctor's room: the line no longer keeps him for anyone."""
+    _first, second, _first_id, _second_id, floor = _floor(runtime, client_as)
+    called = second.post(f"/api/v1/queues/{floor['queue']}/call-next", json={})
+    assert called.status_code == 200, called.get_json()
+    assert called.get_json()["id"] == floor["booked"]
+    with runtime.db.session() as s:
+        event = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.channel == q.staff_channel(floor["queue"]))
+            .order_by(OutboxEvent.seq.desc())
+            .limit(1)
+        ).one()
+    assert (event.type, _reserved(event.data)) == ("ticket.called", NOBODY)
+
+
+def _snapshot_cost(runtime, client_as, waiting: int) -> int:
+    """Statements of the staff snapshot of a shared queue where ``waiting`` more tickets
+    carry the visit checked in with one doctor, and whom its tickets name."""
+    _first, _second, _first_id, second_id, floor = _floor(runtime, client_as)
+    with runtime.db.transaction() as s:
+        booked = s.get(Ticket, floor["booked"])
+        rows = [
+            {"queue_day_id": booked.queue_day_id, "queue_id": booked.queue_id, "number": n,
+             "code": f"Z-{n:03d}", "source": TicketSource.DESK, "priority": 0,
+             "status": S.WAITING, "comment": "", "token": secrets.token_urlsafe(32),
+             "queued_at": booked.queued_at + timedelta(milliseconds=n),
+             "created_at": booked.created_at, "recalls": 0, "visit_id": booked.visit_id}
+            for n in range(100, 100 + waiting)
+        ]  # fmt: skip
+        s.execute(insert(Ticket), rows)
+    with Statements(runtime.db.engine) as counted, runtime.db.session() as s:
+        snapshot, _last = channels.snapshot(s, q.staff_channel(floor["queue"]), runtime.settings.tz)
+    named = {t["reserved_for_id"] for t in snapshot["tickets"] if t["id"] != floor["walk_in"]}
+    assert named == {second_id}
+    return len(counted.sent)
+
+
+def test_the_staff_snapshot_names_the_doctors_in_statements_that_do_not_grow(runtime, client_as):
+    assert _snapshot_cost(runtime, client_as, 10) == _snapshot_cost(runtime, client_as, 300)
