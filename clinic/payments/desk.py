@@ -200,6 +200,13 @@ def refund_at_desk(
         refuse_nothing_paid(invoice)  # nothing paid to give back: say so, not "amount"
         amount = whole_tiyin(amount, "amount", positive=True)
         target = _desk_payment_to_refund(session, invoice, amount, method)
+    if shift_id is not None and target.method != PaymentMethod.CASH:
+        # Only cash leaves a drawer: a card refund counted in a named shift would stand in
+        # its cashier's figures as hers, though she gave nothing back.
+        raise ValidationFailed(
+            f"a {target.method} refund takes no drawer",
+            errors={"shift_id": [f"a {target.method} refund takes no drawer"]},
+        )
     if target.method == PaymentMethod.CASH:
         if shift is None:
             raise _no_drawer(may_refund_large)

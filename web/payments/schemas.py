@@ -84,7 +84,8 @@ class RefundIn(StrictSchema):
         load_default=None,
         metadata={
             "description": "Cash: the open shift whose drawer gives it back; by default your "
-            "own. Another cashier's needs payments.refund_large (a manager at that desk)."
+            "own. Another cashier's needs payments.refund_large (a manager at that desk). "
+            "A refund not in cash takes none: naming one is a 422."
         },
     )
     idempotency_key = _idempotency_key("The same key again gives back once (a repeated click).")
