@@ -293,14 +293,13 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
 
 def _announce_switch(session: Session, queue: Queue) -> None:
     """Tell the screens following the queue (the desk and the doctor on its staff channel,
-    the kiosk and the boards on its board channel) that it was switched off or on again,
-    with the change's own commit."""
+    the kiosk and the boards on its board channel) that it was switched off or on again, and
+    the screens listing the queues (the desk, the kiosk: a queue switched on that they do not
+    show yet), with the change's own commit."""
     event = queue_events.SWITCHED_ON if queue.active else queue_events.SWITCHED_OFF
     data = {"queue_id": queue.id}
-    record_events(
-        session,
-        [(staff_channel(queue.id), event.name, data), (board_channel(queue.id), event.name, data)],
-    )
+    channels = (staff_channel(queue.id), board_channel(queue.id), queue_events.QUEUES_CHANNEL)
+    record_events(session, [(channel, event.name, data) for channel in channels])
 
 
 _OWNERS = ("doctor_id", "department_id")

@@ -86,10 +86,14 @@ DAY_CLOSED = EventType(
     "queue.day_closed",
     {kind: {"queue_id": int, "day": str, "waiting": int} for kind in ("queue", "board")},
 )
+# Every queue switched off or on, for the screens that list the queues (the desk, the
+# kiosk): one switched on that was off when such a page loaded is added to it.
+QUEUES_CHANNEL = "queues:all"
 # A queue switched off (its settings' ``active``) or on again: the screens following it (the
-# desk, the doctor's screen, the kiosk, the boards) learn it without a reload.
+# desk, the doctor's screen, the kiosk, the boards) learn it without a reload, and so do the
+# screens listing the queues (QUEUES_CHANNEL).
 SWITCHED_OFF, SWITCHED_ON = (
-    EventType(name, {kind: {"queue_id": int} for kind in ("queue", "board")})
+    EventType(name, {kind: {"queue_id": int} for kind in ("queue", "board", "queues")})
     for name in ("queue.switched_off", "queue.switched_on")
 )
 PRINT_REQUESTED = EventType(

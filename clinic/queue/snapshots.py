@@ -13,7 +13,8 @@ from clinic.channels import int_key, snapshot_provider
 from clinic.queue import days as queue_days
 from clinic.queue import reserved
 from clinic.queue import tickets as q
-from clinic.queue.models import Ticket
+from clinic.queue.events import QUEUES_CHANNEL
+from clinic.queue.models import Queue, Ticket
 from clinic.queue.models import TicketStatus as S
 
 LAST_CALLS = 6
@@ -27,6 +28,12 @@ RECENT_FINISHED = 20
 LATEST_NO_SHOWS = 10
 MOST_IN_HAND = 200
 CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
+
+
+def _switched_on(session: Session, queue_id: int) -> bool:
+    """Whether the queue is switched on: a screen that comes back after its channel's history
+    was let go shows it as the switch left it (``queue.switched_off`` not heard)."""
+    return bool(session.scalar(select(Queue.active).where(Queue.id == queue_id)))
 
 
 def _open_day_id(session: Session, queue_id: int, today) -> int | None:
@@ -49,7 +56,7 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     if day_id is None:
         return {
             "queue_id": queue_id, "day": today.isoformat(), "calling": [], "last_calls": [],
-            "waiting": 0,
+            "waiting": 0, "active": _switched_on(session, queue_id),
         }  # fmt: skip
     newest_calls = select(Ticket).where(
         Ticket.queue_day_id == day_id, Ticket.called_at.is_not(None)
@@ -70,6 +77,7 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         "calling": [q.board_view(t) for t in calling],
         "last_calls": [q.board_view(t) for t in last_calls],
         "waiting": q.waiting_count(session, day_id),
+        "active": _switched_on(session, queue_id),
     }
 
 
@@ -88,7 +96,7 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         counts = {status: 0 for status in S.ALL}
         return {
             "queue_id": queue_id, "day": today.isoformat(), "tickets": [], "waiting": 0,
-            "counts": counts,
+            "counts": counts, "active": _switched_on(session, queue_id),
         }  # fmt: skip
     in_hand = queue_days.day_tickets(
         session, day_id, statuses=(S.CALLED, S.IN_SERVICE, S.POSTPONED), limit=MOST_IN_HAND
@@ -121,6 +129,7 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         "tickets": [{**q.ticket_as_dict(t), **kept_for[t.id]} for t in shown],
         "waiting": counts[S.WAITING],
         "counts": counts,
+        "active": _switched_on(session, queue_id),
     }
 
 
@@ -131,3 +140,12 @@ def _ticket_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | Non
     if ticket is None:
         return None
     return queue_days.patient_view(session, ticket)
+
+
+@snapshot_provider("queues")
+def _queues_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
+    """The ids of the queues switched on, in one statement: a desk or a kiosk adds one it
+    does not show (switched on while the page loaded, or while its socket was away)."""
+    if channel != QUEUES_CHANNEL:
+        return None
+    return {"active": list(session.scalars(select(Queue.id).where(Queue.active.is_(True))))}

@@ -429,6 +429,7 @@ def test_a_board_opened_after_the_day_closed_shows_it_empty_as_a_live_board_does
         "calling": [],
         "last_calls": [],
         "waiting": 0,
+        "active": True,
     }
     with runtime.db.session() as s:
         staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)

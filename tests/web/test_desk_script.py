@@ -87,7 +87,10 @@ window.fetch = function (url, options) {
   return Promise.resolve({status: said[0],
                           text: function () { return Promise.resolve(JSON.stringify(said[1])); }});
 };
-window.ClinicSocket = {subscribe: function (channel, h) { handlers = h; }};
+var listing = null;  // the queues:all channel's handlers (queues switched on)
+window.ClinicSocket = {subscribe: function (channel, h) {
+  if (channel === "queues:all") listing = h; else handlers = h;
+}};
 """.replace("PATIENT", json.dumps(PATIENT))
 
 

@@ -25,6 +25,7 @@ window.ClinicQueue = {
   say: function (box, text) { box.textContent = text || ""; box.hidden = !text; },
   problem: function () { return "This queue is closed for today."; },
   issueAndPrint: function () { return Promise.resolve(answers.shift()); },
+  addSwitchedOn: function () {},
 };
 window.ClinicSocket = {subscribe: function () {}};
 window.setTimeout = function () { return 1; };

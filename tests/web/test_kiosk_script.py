@@ -26,6 +26,7 @@ window.ClinicQueue = {
   issueAndPrint: function () {
     return Promise.resolve({ status: 409, body: { code: "queue_closed" } });
   },
+  addSwitchedOn: function () {},
 };
 window.ClinicSocket = { subscribe: function () {} };
 window.setTimeout = function (fn, ms) { timers.push({ fn: fn, ms: ms }); return timers.length; };

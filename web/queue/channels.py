@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from clinic.channels import int_key
 from clinic.queue import snapshots  # noqa: F401 - registers the queue's channel snapshots
 from clinic.queue import access
+from clinic.queue.events import QUEUES_CHANNEL
 from clinic.queue.models import Queue, Ticket
 from web.auth.identity import Identity
 from web.ws.access import PatientIdentity, ScreenIdentity, can, channel_rule
@@ -30,6 +31,17 @@ def _board(identity, channel: str, session: Session) -> bool:
     if isinstance(identity, ScreenIdentity):
         return int_key(channel) in identity.queue_ids
     return isinstance(identity, Identity) and access.may_read_board(identity.staff)
+
+
+@channel_rule("queues")
+def _queues(identity, channel: str, session: Session) -> bool:
+    """Which queues are switched on, by id: the desk and the kiosk list them anyway, and so
+    does anyone who may read a board."""
+    return (
+        channel == QUEUES_CHANNEL
+        and isinstance(identity, Identity)
+        and access.may_read_board(identity.staff)
+    )
 
 
 @channel_rule("queue")

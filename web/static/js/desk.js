@@ -1,6 +1,7 @@
 /*
  * The reception desk: each queue's tickets live from its staff channel (a queue switched off
- * meanwhile hides its card until it is switched on again), and a form per queue
+ * meanwhile hides its card until it is switched on again; one that was off when the desk
+ * loaded gets its card once it is switched on), and a form per queue
  * that issues a ticket through the API and opens the printable ticket (not for a queue whose
  * tickets its thermal printer prints: one paper a ticket).
  *
@@ -389,11 +390,24 @@
     choose(null);
   });
 
-  Array.prototype.forEach.call(document.querySelectorAll(".desk-queue"), function (card) {
+  function setUp(card) {
     follow(card);
     card.querySelector("form").addEventListener("submit", function (e) {
       e.preventDefault();
       issue(e.target, card.getAttribute("data-queue-id"));
     });
-  });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".desk-queue"), setUp);
+  // A queue switched on that was off when the desk loaded gets its card without a reload,
+  // with its print status (print-status.js follows the cards of the page as it loaded).
+  Q.addSwitchedOn(
+    { item: ".desk-queue", list: ".desk-grid", empty: "#desk-no-queues", config: "desk-config" },
+    config,
+    function (card) {
+      setUp(card);
+      var prints = card.querySelector("[data-print-scope]");
+      if (prints && window.ClinicPrintStatus) window.ClinicPrintStatus.follow(prints);
+    }
+  );
 })();

@@ -3,7 +3,9 @@
  * large and opens it for printing (unless the queue's thermal printer prints it: one paper a
  * ticket); the screen returns to the buttons by itself, and a refusal (a queue closed for the
  * day, or switched off) clears itself too. Waiting counts stay live from the queues' board
- * channels, which also say when a queue is switched off (its button goes) or on again.
+ * channels, which also say when a queue is switched off (its button goes) or on again; a
+ * queue that was off when the kiosk loaded gets its button once it is switched on
+ * (ClinicQueue.addSwitchedOn).
  */
 (function () {
   "use strict";
@@ -11,7 +13,6 @@
   var Q = window.ClinicQueue;
   var config = Q.config("kiosk-config");
   var texts = config.texts;
-  var buttons = document.querySelectorAll(".kiosk__button");
   var result = document.getElementById("kiosk-result");
   var code = document.getElementById("kiosk-code");
   var queueName = document.getElementById("kiosk-queue");
@@ -34,7 +35,7 @@
   }
 
   function setBusy(busy) {
-    Array.prototype.forEach.call(buttons, function (button) {
+    Array.prototype.forEach.call(document.querySelectorAll(".kiosk__button"), function (button) {
       button.disabled = busy;
     });
   }
@@ -77,14 +78,17 @@
       });
   }
 
-  Array.prototype.forEach.call(buttons, function (button) {
+  function follow(button) {
     button.addEventListener("click", function () {
       issue(button);
     });
     var count = button.querySelector("[data-waiting]");
     window.ClinicSocket.subscribe("board:" + button.getAttribute("data-queue-id"), {
       onSnapshot: function (data) {
-        if (data) count.textContent = String(data.waiting);
+        if (!data) return;
+        count.textContent = String(data.waiting);
+        // Switched off while the kiosk was away from the socket: no switch was heard.
+        button.hidden = data.active === false;
       },
       onEvent: function (event) {
         if (event.type === "queue.switched_off" || event.type === "queue.switched_on") {
@@ -97,6 +101,19 @@
         }
       },
     });
-  });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".kiosk__button"), follow);
+  // A queue switched on that was off when the kiosk loaded gets its button without a reload.
+  Q.addSwitchedOn(
+    {
+      item: ".kiosk__button",
+      list: ".kiosk__grid",
+      empty: ".kiosk .empty",
+      config: "kiosk-config",
+    },
+    config,
+    follow
+  );
   document.getElementById("kiosk-done").addEventListener("click", done);
 })();

@@ -168,4 +168,6 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-print-scope]"), follow);
+  // A queue's card added later (switched on while the desk was open) is followed too.
+  window.ClinicPrintStatus = { follow: follow };
 })();

@@ -264,6 +264,9 @@
 
   TicketBook.prototype.reset = function (snapshot) {
     var self = this;
+    // The snapshot says whether the queue is on: a screen back after the channel's history
+    // was let go has heard no switch.
+    this.active = !snapshot || snapshot.active !== false;
     this.day = (snapshot && snapshot.day) || null;
     this.outsideDay = this.day;
     this.dayOf = {};
@@ -361,7 +364,81 @@
     });
   };
 
+  /**
+   * Add to a page that lists the queues (the desk, the kiosk) each queue switched on that it
+   * does not show: one that was off when the page loaded, or switched on while the socket
+   * was away. ``queues:all`` names them: its snapshot every queue switched on, its events each
+   * switch. The queue's element comes from the page itself, loaded again (as the server
+   * renders it for this user: nothing the page may not show), and goes where that page has
+   * it; ``setUp(element)`` then follows it. ``page``: ``item`` (the selector of a queue's
+   * element, with its ``data-queue-id``), ``list`` (their container), ``empty`` (the "no
+   * queue" note) and ``config`` (the id of the page's JSON configuration, for its printing).
+   */
+  function addSwitchedOn(page, printing, setUp) {
+    var asked = {};
+
+    function shown(from, id) {
+      return from.querySelector(page.item + '[data-queue-id="' + id + '"]');
+    }
+
+    function place(fresh) {
+      var element = document.importNode(fresh, true);
+      var next = fresh.nextElementSibling;
+      var before = null;
+      while (next && !before) {
+        var id = next.getAttribute("data-queue-id");
+        before = id ? shown(document, id) : null;
+        next = next.nextElementSibling;
+      }
+      if (before) before.parentNode.insertBefore(element, before);
+      else document.querySelector(page.list).appendChild(element);
+      var empty = document.querySelector(page.empty);
+      if (empty) empty.hidden = true;
+      return element;
+    }
+
+    function takePrinting(loaded, id) {
+      var holder = loaded.getElementById(page.config);
+      var fresh = holder ? JSON.parse(holder.textContent).ticketsOnPaper || [] : [];
+      var onPaper = printing.ticketsOnPaper || (printing.ticketsOnPaper = []);
+      if (fresh.indexOf(id) >= 0 && onPaper.indexOf(id) < 0) onPaper.push(id);
+    }
+
+    function add(id) {
+      if (asked[id] || shown(document, id)) return;
+      asked[id] = true;
+      global
+        .fetch(global.location.href, { credentials: "same-origin" })
+        .then(function (answer) {
+          return answer.ok ? answer.text() : "";
+        })
+        .then(function (html) {
+          var loaded = new global.DOMParser().parseFromString(html || "", "text/html");
+          var fresh = shown(loaded, id);
+          // Not there: switched off again meanwhile, or the page did not load (the next
+          // snapshot or switch asks again).
+          if (!fresh || shown(document, id)) return;
+          takePrinting(loaded, id);
+          setUp(place(fresh));
+        })
+        .catch(function () {})
+        .then(function () {
+          asked[id] = false;
+        });
+    }
+
+    return global.ClinicSocket.subscribe("queues:all", {
+      onSnapshot: function (data) {
+        ((data && data.active) || []).forEach(add);
+      },
+      onEvent: function (event) {
+        if (event.type === "queue.switched_on" && event.data) add(event.data.queue_id);
+      },
+    });
+  }
+
   global.ClinicQueue = {
+    addSwitchedOn: addSwitchedOn,
     config: config,
     fill: fill,
     element: element,
