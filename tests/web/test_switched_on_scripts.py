@@ -203,3 +203,22 @@ settle(function () {
         "hiddenWhileOff": True,
         "hiddenWhenOn": False,
     }
+
+
+def test_a_kiosk_missing_several_queues_loads_its_page_once_for_them_all():
+    program = (
+        STAND_IN
+        + LOADED
+        + KIOSK_PAGE
+        + """var third = kioskButton(3);
+servePage("/kiosk", loadedPage({2: fresh, 3: third}, {id: "kiosk-config", data: {}}));"""
+        + KIOSK_SCRIPT
+        + """
+channels["queues:all"].onSnapshot({active: [1, 2, 3]});
+settle(function () {
+  process.stdout.write(JSON.stringify({fetched: fetched.length,
+    added: grid.added.map(function (b) { return b.getAttribute("data-queue-id"); })}));
+});
+"""
+    )
+    assert run(program) == {"fetched": 1, "added": ["2", "3"]}

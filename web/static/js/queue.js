@@ -404,9 +404,15 @@
       if (fresh.indexOf(id) >= 0 && onPaper.indexOf(id) < 0) onPaper.push(id);
     }
 
-    function add(id) {
-      if (asked[id] || shown(document, id)) return;
-      asked[id] = true;
+    // One load of the page for every queue missing from it at once (a snapshot may name several).
+    function add(ids) {
+      var missing = ids.filter(function (id) {
+        return !asked[id] && !shown(document, id);
+      });
+      if (!missing.length) return;
+      missing.forEach(function (id) {
+        asked[id] = true;
+      });
       global
         .fetch(global.location.href, { credentials: "same-origin" })
         .then(function (answer) {
@@ -414,25 +420,29 @@
         })
         .then(function (html) {
           var loaded = new global.DOMParser().parseFromString(html || "", "text/html");
-          var fresh = shown(loaded, id);
-          // Not there: switched off again meanwhile, or the page did not load (the next
-          // snapshot or switch asks again).
-          if (!fresh || shown(document, id)) return;
-          takePrinting(loaded, id);
-          setUp(place(fresh));
+          missing.forEach(function (id) {
+            var fresh = shown(loaded, id);
+            // Not there: switched off again meanwhile, or the page did not load (the next
+            // snapshot or switch asks again).
+            if (!fresh || shown(document, id)) return;
+            takePrinting(loaded, id);
+            setUp(place(fresh));
+          });
         })
         .catch(function () {})
         .then(function () {
-          asked[id] = false;
+          missing.forEach(function (id) {
+            asked[id] = false;
+          });
         });
     }
 
     return global.ClinicSocket.subscribe("queues:all", {
       onSnapshot: function (data) {
-        ((data && data.active) || []).forEach(add);
+        add((data && data.active) || []);
       },
       onEvent: function (event) {
-        if (event.type === "queue.switched_on" && event.data) add(event.data.queue_id);
+        if (event.type === "queue.switched_on" && event.data) add([event.data.queue_id]);
       },
     });
   }
