@@ -15,6 +15,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+from redis.exceptions import RedisError
+
 # Past this, the worker is left to stop at its own pace (start_worker waits for it).
 HURRY_SECONDS = 3.0
 
@@ -51,10 +53,12 @@ def _hurry(worker, channels: list, redis) -> None:
     deadline = time.monotonic() + HURRY_SECONDS
     while threads and threads[0].is_alive() and time.monotonic() < deadline:
         waiting = _brpop_addresses(channels)
-        if waiting:
-            for client in redis.client_list():
+        try:
+            for client in redis.client_list() if waiting else ():
                 if client.get("addr") in waiting and client.get("cmd") == "brpop":
                     redis.client_unblock(int(client["id"]))
+        except (RedisError, OSError):  # Redis is away: the worker stops at its own pace
+            return
         threads[0].join(0.01)
 
 
