@@ -370,14 +370,14 @@ def celery_app(app):
 @pytest.fixture
 def worker(celery_app, runtime):
     """A real Celery worker in a thread, consuming every queue through Redis."""
-    from celery.contrib.testing.worker import start_worker
-
     from tasks.base import configure_runtime
+    from tests.embedded_worker import embedded_worker
     from workers.config import QUEUES
 
     configure_runtime(runtime)
-    with start_worker(
+    with embedded_worker(
         celery_app,
+        runtime.redis,
         pool="threads",
         concurrency=2,
         perform_ping_check=False,

@@ -44,14 +44,13 @@ def test_ready_is_503_and_names_the_worker_when_none_answers(client):
 
 
 def _ready_with_a_worker_on(client, celery_app, runtime, queues):
-    from celery.contrib.testing.worker import start_worker
-
     from tasks.base import configure_runtime
+    from tests.embedded_worker import embedded_worker
 
     configure_runtime(runtime)
-    with start_worker(
-        celery_app, pool="threads", concurrency=1, perform_ping_check=False, queues=queues,
-        loglevel="WARNING",
+    with embedded_worker(
+        celery_app, runtime.redis, pool="threads", concurrency=1, perform_ping_check=False,
+        queues=queues, loglevel="WARNING",
     ):  # fmt: skip
         # Started is not yet listening for broadcasts: the probe asks once it answers one.
         wait_for(lambda: celery_app.control.ping(timeout=0.5), what="the worker's answer")
