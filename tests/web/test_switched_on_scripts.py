@@ -123,6 +123,7 @@ settle(function () {
     seen.fetchedAfter = fetched.length;
     seen.browserPrints = opened.length;  // its thermal printer prints it, as the page says
     process.stdout.write(JSON.stringify(seen));
+    process.exit(0);  // not waiting out the issued ticket's time on the screen
   });
 });
 """
