@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import Staff
 from clinic.base import is_id
-from clinic.errors import Forbidden, ValidationFailed
+from clinic.errors import Forbidden
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Queue, Ticket, TicketEvent, TicketSource, TicketStatus
-from clinic.reference.models import Doctor, Room
+from clinic.queue.rooms import room_of_call
+from clinic.reference.models import Doctor
 
 NOT_YOURS = "this is not one of your queues"
 
@@ -124,14 +125,7 @@ def calling_room(
     own_room = doctor.room_id if doctor is not None else None
     if room_id is None:
         return queue.room_id if queue.room_id is not None else own_room
-    room = session.get(Room, room_id) if is_id(room_id) else None
-    if room is None:
-        raise ValidationFailed("unknown room", errors={"room_id": ["no such room"]})
-    if not room.active:
-        # Taken out of use: offered for no new call (docs/reference-data.md).
-        raise ValidationFailed(
-            f"room {room.number} is deactivated", errors={"room_id": ["the room is deactivated"]}
-        )
+    room_of_call(session, room_id)  # an existing room, in use (docs/reference-data.md)
     if doctor_bound(actor) and room_id not in (queue.room_id, own_room):
         raise Forbidden(
             "a doctor calls to his own room or the queue's room",
