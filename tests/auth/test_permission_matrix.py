@@ -8,7 +8,7 @@ import re
 import pytest
 
 from clinic.accounts.permissions import ROLES
-from tests.conftest import ONE_BACKEND
+from tests.conftest import ONE_BACKEND, _create_user
 from web.permissions import PUBLIC, SIGNED_IN, declared_permission
 
 # HEAD is asked as GET is (below); OPTIONS has a test of its own.
@@ -25,6 +25,19 @@ SESSION_ONLY = {
 # Permissions are declared on the endpoints and checked before any view runs: the database
 # plays no part in the answer.
 pytestmark = [pytest.mark.parametrize("backend", [ONE_BACKEND]), pytest.mark.heavy]
+
+
+def _bearer_token(runtime, client, role: str) -> str:
+    """A bearer token of a new user of ``role``, known to ``client`` as that user's (the audit
+    check at the end of the test names him): one caller's, where ``role_tokens`` makes one for
+    every role, users and a doctor's department included, before each test."""
+    from clinic.accounts import tokens, users
+
+    user_id, name = _create_user(runtime, role)
+    with runtime.db.transaction() as s:
+        _, plain = tokens.create_token(s, users.get_user(s, user_id), name="tests")
+    client.token_owners[plain] = name
+    return plain
 
 
 def _endpoints(app):
@@ -63,7 +76,8 @@ def test_every_declared_permission_is_in_the_catalogue(app):
 
 # One case per caller: the cases spread over the suite's workers.
 @pytest.mark.parametrize("role", ["anonymous", *sorted(ROLES)])
-def test_permission_matrix(app, anon_client, role_tokens, role):
+def test_permission_matrix(app, runtime, anon_client, role):
+    token = None if role == "anonymous" else _bearer_token(runtime, anon_client, role)
     checked = 0
     for rule, method in _endpoints(app):
         permission = declared_permission(app, rule.endpoint)
@@ -78,7 +92,7 @@ def test_permission_matrix(app, anon_client, role_tokens, role):
         response = anon_client.open(
             url,
             method=method,
-            headers={"Authorization": f"Bearer {role_tokens[role]}", "Accept": "application/json"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         allowed = permission == SIGNED_IN or permission in ROLES[role]
         if (method, url) in SESSION_ONLY:
@@ -97,11 +111,12 @@ def _public_urls(app) -> set[str]:
     }
 
 
-def test_options_and_trailing_slashes_open_no_door(app, anon_client, role_tokens):
+def test_options_and_trailing_slashes_open_no_door(app, runtime, anon_client):
     """OPTIONS tells the methods of an address and nothing else, and to nobody who may not use
     it; an address with a slash or two added is no other door to the same view."""
     public = _public_urls(app)
-    display = {"Authorization": f"Bearer {role_tokens['display']}", "Accept": "application/json"}
+    token = _bearer_token(runtime, anon_client, "display")
+    display = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in NOT_HTTP or declared_permission(app, rule.endpoint) == PUBLIC:
             continue

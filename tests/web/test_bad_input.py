@@ -11,6 +11,7 @@ wrong), never a 5xx, and the database must be exactly as it was before.
 from __future__ import annotations
 
 import re
+import weakref
 
 import pytest
 from sqlalchemy import select
@@ -110,6 +111,21 @@ def _snapshot(runtime) -> dict:
         }
 
 
+# The API document as the application served it, by application: the tests of a process
+# share one application (tests/conftest.py), whose routes and document do not change between
+# them, and serving it (JSON made anew from the routes' schemas each time) costs more than most
+# of the requests a test sends.
+_served_documents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _served_document(app, client) -> dict:
+    if app not in _served_documents:
+        response = client.get("/api/openapi.json")
+        assert response.status_code == 200, response.status_code
+        _served_documents[app] = response.json
+    return _served_documents[app]
+
+
 class Probe:
     """Sends bad requests to the app and collects every bad answer, so one run reports all."""
 
@@ -117,7 +133,7 @@ class Probe:
         self.app = app
         self.runtime = runtime
         self.client = app.extensions["tests.probe_client"]
-        self.spec = self.client.get("/api/openapi.json").json
+        self.spec = _served_document(app, self.client)
         # One CSRF token serves the whole session: fetched once, not before every change.
         self.csrf = {"X-CSRFToken": self.client.get("/api/v1/session/csrf").json["csrf_token"]}
         self.problems: list[str] = []

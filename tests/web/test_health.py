@@ -52,8 +52,10 @@ def _ready_with_a_worker_on(client, celery_app, runtime, queues):
         celery_app, runtime.redis, pool="threads", concurrency=1, perform_ping_check=False,
         queues=queues, loglevel="WARNING",
     ):  # fmt: skip
-        # Started is not yet listening for broadcasts: the probe asks once it answers one.
-        wait_for(lambda: celery_app.control.ping(timeout=0.5), what="the worker's answer")
+        # Started is not yet listening for broadcasts: the probe asks once it answers one
+        # (the first answer ends the ping, which would otherwise wait out its timeout).
+        ping = celery_app.control.ping
+        wait_for(lambda: ping(timeout=0.5, limit=1), what="the worker's answer")
         response = client.get("/health/ready")
     return response.status_code, response.get_json()["checks"]["worker"]
 
