@@ -17,7 +17,7 @@ from clinic.printing import documents, intake, pdfs, thermal
 from clinic.printing.models import JobState, Printer
 from clinic.printing.templates import COPY_MARK
 from clinic.settings import Settings
-from tests.printing.conftest import drain, job
+from tests.printing.conftest import drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.races import wait_for
 
@@ -88,7 +88,10 @@ def test_a_printer_that_takes_the_connection_and_hangs_or_drops_it_keeps_the_job
     made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
     original = job(runtime, made["id"]).payload
 
-    result = drain(runtime, printer["id"])
+    # A jammed printer never answers, however long it is given: a second is as good as the
+    # three seconds a working printer on a busy machine may need (quick).
+    jammed = quick(runtime.settings, print_timeout=1) if mode == "hang" else None
+    result = drain(runtime, printer["id"], jammed)
     waiting = job(runtime, made["id"])
     assert result["retry_in"] is not None and waiting.state == JobState.QUEUED, result
     assert waiting.attempts == 1 and "after connecting" in waiting.last_error
