@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +18,7 @@ from clinic.printing import documents, intake, pdfs, thermal
 from clinic.printing.models import JobState, Printer
 from clinic.printing.templates import COPY_MARK
 from clinic.settings import Settings
-from tests.printing.conftest import drain, job
+from tests.printing.conftest import drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.races import wait_for
 
@@ -88,7 +89,10 @@ def test_a_printer_that_takes_the_connection_and_hangs_or_drops_it_keeps_the_job
     made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
     original = job(runtime, made["id"]).payload
 
-    result = drain(runtime, printer["id"])
+    # A jammed printer never answers, however long it is given: a second is as good as the
+    # three seconds a working printer on a busy machine may need (quick).
+    jammed = quick(runtime.settings, print_timeout=1) if mode == "hang" else None
+    result = drain(runtime, printer["id"], jammed)
     waiting = job(runtime, made["id"])
     assert result["retry_in"] is not None and waiting.state == JobState.QUEUED, result
     assert waiting.attempts == 1 and "after connecting" in waiting.last_error
@@ -102,6 +106,7 @@ def test_a_printer_that_takes_the_connection_and_hangs_or_drops_it_keeps_the_job
         drain(runtime, printer["id"])
         return job(runtime, made["id"]).state == JobState.PRINTED
 
+    time.sleep(result["retry_in"])  # the worker comes back then, not every 20 ms before
     wait_for(printed, what="the job to print")
     resent = job(runtime, made["id"])
     assert fake_printer.jobs() == [resent.payload] and resent.payload == waiting.payload
@@ -115,13 +120,15 @@ def test_a_printer_that_refuses_the_connection_gets_the_same_bytes_unmarked(
     fake_printer.down()
     made = client.post(f"/api/v1/printing/printers/{printer['id']}/test").get_json()
     original = job(runtime, made["id"]).payload
-    assert drain(runtime, printer["id"])["retry_in"] is not None
+    retry_in = drain(runtime, printer["id"])["retry_in"]
+    assert retry_in is not None
     fake_printer.up()
 
     def printed():
         drain(runtime, printer["id"])
         return job(runtime, made["id"]).state == JobState.PRINTED
 
+    time.sleep(retry_in)  # the worker comes back then, not every 20 ms before
     wait_for(printed, what="the job to print")
     resent = job(runtime, made["id"])
     assert not resent.copy and fake_printer.jobs() == [original]
