@@ -61,3 +61,9 @@ def current_identity() -> Identity | None:
     if not has_request_context():
         return None
     return g.get("identity")
+
+
+def current_username() -> str:
+    """The user name of who asks, as a change's audit names its actor ("" for nobody)."""
+    identity = current_identity()
+    return identity.username if identity else ""

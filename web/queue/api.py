@@ -27,6 +27,7 @@ from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
 from web.auth import audit, csrf_exempt
 from web.auth.identity import current_identity
+from web.auth.identity import current_username as _actor
 from web.auth.limits import limiter
 from web.permissions import public, requires
 from web.queue import schemas
@@ -43,11 +44,6 @@ def _tz():
 def _online_join_limit() -> str:
     """Joins one address may make (``CLINIC_ONLINE_JOIN_RATE_LIMIT``)."""
     return db.runtime().settings.online_join_rate_limit
-
-
-def _actor() -> str:
-    identity = current_identity()
-    return identity.username if identity else ""
 
 
 def _patient_url(ticket) -> str:

@@ -29,6 +29,7 @@ from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import JobSchema, ProblemSchema
 from web.auth.identity import current_identity
+from web.auth.identity import current_username as _actor
 from web.permissions import requires
 from web.visits import schemas
 
@@ -38,11 +39,6 @@ JOB_LOCATION = {"Location": {"description": "/api/v1/jobs/<id>", "schema": {"typ
 
 def _settings():
     return db.runtime().settings
-
-
-def _actor() -> str:
-    identity = current_identity()
-    return identity.username if identity else ""
 
 
 def own_doctor() -> int | None:
