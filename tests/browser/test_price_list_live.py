@@ -45,3 +45,36 @@ def test_a_price_changed_elsewhere_shows_on_an_open_price_list(
         assert tab.get_attribute("#price-table [data-service-count]", "data-service-count") == "2"
     finally:
         context.close()
+
+
+def test_a_price_changed_before_the_page_subscribed_still_shows(
+    browser, live_server, runtime, make_user
+):
+    """The change lands after the server drew the table and before the page's script has
+    subscribed: it comes as no event, and the page's first snapshot must still bring it."""
+    with runtime.db.transaction() as s:
+        visit = price_list.create_service(s, _service("GP-03", 15_000_000)).id
+    make_user("registrar", "reception")
+    context, tab = new_tab(browser)
+    changed = []
+
+    def change_then_serve(route):
+        if not changed:
+            with runtime.db.transaction() as s:  # the administrator, at another desk
+                price_list.update_service(s, visit, {"price": 18_000_000})
+            changed.append(True)
+        route.continue_()
+
+    try:
+        sign_in(tab, live_server, "reception")
+        tab.route("**/static/js/price-list-live.js*", change_then_serve)
+        tab.goto(f"{live_server}/services?lang=en")
+        wait_live(tab)
+        assert changed
+        tab.wait_for_function(
+            "() => ((document.querySelector(\"tr[data-code='GP-03']\") || {}).innerText || '')"
+            " .includes('180,000 UZS')",
+            timeout=5_000,
+        )
+    finally:
+        context.close()

@@ -14,7 +14,6 @@
   var timer = null;
   var loading = false;
   var again = false;
-  var subscribed = false;
 
   // The table as the server draws it now, in place; rejects when it could not be had.
   function fetchTable() {
@@ -60,12 +59,10 @@
   }
 
   window.ClinicSocket.subscribe("reference:services", {
-    // The first one is the table the page came with; a later one follows a time away whose
-    // events the server no longer has, so the table may be behind.
-    onSnapshot: function () {
-      if (subscribed) soon();
-      subscribed = true;
-    },
+    // Every snapshot reloads the table, the first one too: a change made between the page's
+    // drawing and this subscription reaching the server comes as no event. A later snapshot
+    // follows a time away whose events the server no longer has.
+    onSnapshot: soon,
     onEvent: function (event) {
       if (String(event.type).indexOf("service.") === 0) soon();
     },
