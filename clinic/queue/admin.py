@@ -258,6 +258,10 @@ def create_queue(session: Session, data: dict) -> Queue:
     queue = Queue(**values)
     session.add(queue)
     session.flush()
+    if queue.active:
+        # The desks and kiosks open all day show it without a reload, with its commit.
+        data = {"queue_id": queue.id}
+        record_events(session, [(queue_events.QUEUES_CHANNEL, queue_events.CREATED.name, data)])
     return queue
 
 

@@ -96,9 +96,11 @@ SWITCHED_OFF, SWITCHED_ON = (
     EventType(name, {kind: {"queue_id": int} for kind in ("queue", "board", "queues")})
     for name in ("queue.switched_off", "queue.switched_on")
 )
+# A queue made switched on: the screens listing the queues add it as they add one switched on.
+CREATED = EventType("queue.created", {"queues": {"queue_id": int}})
 PRINT_REQUESTED = EventType(
     "ticket.print_requested", {"printing": {"ticket_id": int, "code": str, "queue_id": int}}
 )
 
 declare_public_channels("board", "ticket")
-declare(*TICKET_EVENTS.values(), DAY_CLOSED, SWITCHED_OFF, SWITCHED_ON, PRINT_REQUESTED)
+declare(*TICKET_EVENTS.values(), DAY_CLOSED, SWITCHED_OFF, SWITCHED_ON, CREATED, PRINT_REQUESTED)

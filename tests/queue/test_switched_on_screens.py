@@ -44,8 +44,11 @@ def test_a_queue_switched_on_is_told_to_the_screens_listing_the_queues(client, r
     assert sorted(seen["queues"]["active"]) == sorted([queue_id, other])
     assert (seen["queue"]["active"], seen["board"]["active"]) == (True, True)
 
+    made = [("queue.created", {"queue_id": queue_id}), ("queue.created", {"queue_id": other})]
+    assert _listing_heard(runtime) == (made, made)
+
     assert client.patch(path, json={"active": False}).status_code == 200
-    off = [("queue.switched_off", {"queue_id": queue_id})]
+    off = made + [("queue.switched_off", {"queue_id": queue_id})]
     assert _listing_heard(runtime) == (off, off)
     seen = _snapshots(runtime, queue_id)
     assert seen["queues"]["active"] == [other]
@@ -57,6 +60,37 @@ def test_a_queue_switched_on_is_told_to_the_screens_listing_the_queues(client, r
     seen = _snapshots(runtime, queue_id)
     assert sorted(seen["queues"]["active"]) == sorted([queue_id, other])
     assert (seen["queue"]["active"], seen["board"]["active"]) == (True, True)
+
+
+def test_a_queue_made_is_told_to_the_screens_listing_the_queues_and_one_made_off_is_not(
+    client, runtime
+):
+    """A desk or a kiosk open all day adds a queue made meanwhile as it adds one switched on;
+    one made switched off is not there to add, and says nothing until it is switched on."""
+    answer = client.post("/api/v1/departments", json=_department("lab"))
+    assert answer.status_code == 201, answer.get_json()
+    department_id = answer.get_json()["id"]
+    made = client.post("/api/v1/queues", json={"code": "lab", "department_id": department_id})
+    assert made.status_code == 201, made.get_json()
+    queue_id = made.get_json()["id"]
+    heard = [("queue.created", {"queue_id": queue_id})]
+    assert _listing_heard(runtime) == (heard, heard)
+    assert _snapshots(runtime, queue_id)["queues"]["active"] == [queue_id]
+
+    body = {"code": "lab-2", "department_id": department_id, "prefix": "LB", "active": False}
+    off = client.post("/api/v1/queues", json=body)
+    assert off.status_code == 201, off.get_json()
+    assert _listing_heard(runtime) == (heard, heard)
+    assert _snapshots(runtime, queue_id)["queues"]["active"] == [queue_id]
+
+    refused = client.post("/api/v1/queues", json={"code": "lab-3", "department_id": 10**9})
+    assert refused.status_code == 422, refused.get_json()
+    assert _listing_heard(runtime) == (heard, heard)
+
+
+def _department(code: str) -> dict:
+    names = {"name_ru": "Лаборатория", "name_uz": "Laboratoriya", "name_en": "Laboratory"}
+    return {"code": code, "ticket_prefix": code[:2].upper(), **names}
 
 
 def test_the_queue_list_channel_is_read_by_the_desk_and_the_kiosk_not_by_the_public(db):

@@ -223,3 +223,27 @@ settle(function () {
 """
     )
     assert run(program) == {"fetched": 1, "added": ["2", "3"]}
+
+
+def test_a_queue_made_while_the_kiosk_is_open_gets_its_button_without_a_reload():
+    program = (
+        STAND_IN
+        + LOADED
+        + KIOSK_PAGE
+        + """servePage("/kiosk", loadedPage({2: fresh}, {id: "kiosk-config", data: {}}));"""
+        + KIOSK_SCRIPT
+        + """
+channels["queues:all"].onSnapshot({active: [1]});
+channels["queues:all"].onEvent({type: "queue.created", data: {queue_id: 2}});
+settle(function () {
+  process.stdout.write(JSON.stringify({fetched: fetched,
+    added: grid.added.map(function (b) { return b.getAttribute("data-queue-id"); }),
+    followed: Object.keys(channels).sort()}));
+});
+"""
+    )
+    assert run(program) == {
+        "fetched": ["/kiosk"],
+        "added": ["2"],
+        "followed": ["board:1", "board:2", "queues:all"],
+    }

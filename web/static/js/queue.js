@@ -367,8 +367,8 @@
   /**
    * Add to a page that lists the queues (the desk, the kiosk) each queue switched on that it
    * does not show: one that was off when the page loaded, or switched on while the socket
-   * was away. ``queues:all`` names them: its snapshot every queue switched on, its events each
-   * switch. The queue's element comes from the page itself, loaded again (as the server
+   * was away, or made since. ``queues:all`` names them: its snapshot every queue switched on,
+   * its events each switch and each queue made. The queue's element comes from the page itself, loaded again (as the server
    * renders it for this user: nothing the page may not show), and goes where that page has
    * it; ``setUp(element)`` then follows it. ``page``: ``item`` (the selector of a queue's
    * element, with its ``data-queue-id``), ``list`` (their container), ``empty`` (the "no
@@ -442,7 +442,8 @@
         add((data && data.active) || []);
       },
       onEvent: function (event) {
-        if (event.type === "queue.switched_on" && event.data) add([event.data.queue_id]);
+        var opened = event.type === "queue.switched_on" || event.type === "queue.created";
+        if (opened && event.data) add([event.data.queue_id]);
       },
     });
   }
