@@ -12,7 +12,14 @@ from clinic.accounts.models import User
 from clinic.db import dispatch_after_commit
 from clinic.payments.models import CashierShift, Refund
 from clinic.printing import jobs
-from clinic.printing.models import JobKind, JobState, Printer, PrinterAssignment, PrintJob
+from clinic.printing.models import (
+    JobKind,
+    JobState,
+    Printer,
+    PrinterAssignment,
+    PrinterState,
+    PrintJob,
+)
 from clinic.queue.models import Ticket
 
 
@@ -69,10 +76,11 @@ def printer_for(session: Session, targets: list[str]) -> Printer | None:
     return None
 
 
-# Whether the printer of a queue's tickets prints on paper: one statement, of plain columns
-# through the connection (issuing a ticket reads it on every request).
+# Whether the printer of a queue's tickets prints on paper, and whether it is failing now:
+# one statement, of plain columns through the connection (issuing a ticket reads it on every
+# request).
 _QUEUE_PRINTERS = (
-    select(PrinterAssignment.target, Printer.active, Printer.kind)
+    select(PrinterAssignment.target, Printer.active, Printer.kind, Printer.state)
     .join(Printer, Printer.id == PrinterAssignment.printer_id)
     .where(PrinterAssignment.target.in_([bindparam("queue_target"), bindparam("for_all")]))
 )
@@ -83,16 +91,22 @@ def tickets_on_paper(session: Session, queue_ids) -> list[int]:
     one, found as :func:`printer_for` finds it): each of their tickets is printed there, so
     the desk and the kiosk open no browser print of it as well (one paper a ticket). The
     others' tickets are PDFs, printed from the browser."""
-    return [queue_id for queue_id in queue_ids if _queue_on_paper(session, queue_id)]
+    return [queue_id for queue_id in queue_ids if queue_paper(session, queue_id)[0]]
 
 
-def _queue_on_paper(session: Session, queue_id: int) -> bool:
+def queue_paper(session: Session, queue_id: int) -> tuple[bool, bool]:
+    """Whether the queue's tickets go to a thermal printer (as :func:`tickets_on_paper`), and
+    whether that printer is failing now (unreachable, out of paper: its tickets wait for it
+    and may never come out, so the kiosk tells the patient to keep his number in mind)."""
     queue_target, for_all = ticket_targets(queue_id)
     rows = session.connection().execute(
         _QUEUE_PRINTERS, {"queue_target": queue_target, "for_all": for_all}
     )
-    found = {row.target: jobs.paper_printer(row.active, row.kind) for row in rows}
-    return found.get(queue_target, found.get(for_all, False))
+    found = {row.target: row for row in rows}
+    row = found.get(queue_target, found.get(for_all))
+    if row is None or not jobs.paper_printer(row.active, row.kind):
+        return False, False
+    return True, row.state == PrinterState.FAILING
 
 
 def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from clinic.printing import intake
 from clinic.printing import printers as registry
-from clinic.printing.models import JobState, PrintJob
+from clinic.printing.models import JobState, Printer, PrinterState, PrintJob
 from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
@@ -119,3 +119,37 @@ def test_the_issue_answer_says_whether_the_queues_printer_prints_the_ticket(
         jobs = s.query(PrintJob).all()
         printed = {q.get_ticket(s, j.subject_id).queue_id: j.state == JobState.QUEUED for j in jobs}
     assert said == printed == {queue_id: name == "printed" for name, queue_id in queues.items()}
+
+
+def test_the_issue_answer_says_when_the_queues_printer_is_failing(client_as, runtime, queues):
+    """Out of paper or unreachable, the printer may never print the ticket: the kiosk asks the
+    patient to keep his number in mind. A printer that prints no paper is not failing."""
+    with runtime.db.transaction() as s:
+        for printer in s.query(Printer).all():
+            printer.state = PrinterState.FAILING
+    kiosk = client_as("kiosk")
+    said = {}
+    for name, queue_id in queues.items():
+        answer = kiosk.post(f"/api/v1/kiosk/queues/{queue_id}/tickets")
+        assert answer.status_code == 201, answer.get_json()
+        said[name] = (answer.get_json()["on_paper"], answer.get_json()["printer_failing"])
+    assert said == {
+        "printed": (True, True),
+        "plain": (False, False),
+        "off": (False, False),
+        "pdf": (False, False),
+    }
+    desk = client_as("registrar").post(f"/api/v1/queues/{queues['printed']}/tickets", json={})
+    assert desk.get_json()["printer_failing"] is True
+
+    with runtime.db.transaction() as s:
+        for printer in s.query(Printer).all():
+            printer.state = PrinterState.READY
+    again = kiosk.post(f"/api/v1/kiosk/queues/{queues['printed']}/tickets").get_json()
+    assert (again["on_paper"], again["printer_failing"]) == (True, False)
+
+
+def test_the_kiosk_page_has_the_failing_printers_words_in_its_language(client_as, queues):
+    page = client_as("kiosk").get("/kiosk?lang=ru", headers=HTML).get_data(as_text=True)
+    note = page.split('id="kiosk-printer"', 1)[1].split("</p>", 1)[0]
+    assert "hidden" in note and "Принтер сейчас не работает" in note

@@ -67,3 +67,36 @@ process.stdout.write(JSON.stringify(seen));
 """
     )
     assert run(program) == [[True, "3"], [True, "2"], [False, "2"]]
+
+
+def test_a_ticket_whose_printer_is_failing_asks_the_patient_to_remember_his_number():
+    """No paper may come out (out of paper, unreachable): the kiosk says so under the number;
+    the next ticket, printed again, does not."""
+    program = (
+        STAND_IN
+        + PAGE
+        + """
+var answers = [{status: 201, body: {id: 7, code: "T-007", on_paper: true, printer_failing: true}},
+               {status: 201, body: {id: 8, code: "T-008", on_paper: true,
+                                    printer_failing: false}}];
+window.ClinicQueue.issueAndPrint = function () { return Promise.resolve(answers.shift()); };
+var note = { hidden: true }, code = { textContent: "" };
+document.getElementById = function (id) {
+  return {"kiosk-error": errorBox, "kiosk-printer": note, "kiosk-code": code}[id] || standIn();
+};
+"""
+        + SCRIPT
+        + """
+var seen = [];
+clicks.button();
+setImmediate(function () {
+  seen.push([code.textContent, note.hidden]);
+  clicks.button();
+  setImmediate(function () {
+    seen.push([code.textContent, note.hidden]);
+    process.stdout.write(JSON.stringify(seen));
+  });
+});
+"""
+    )
+    assert run(program) == [["T-007", False], ["T-008", True]]

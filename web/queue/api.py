@@ -12,7 +12,7 @@ from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.printing.routes import tickets_on_paper
+from clinic.printing.routes import queue_paper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
@@ -153,7 +153,7 @@ def issue_ticket(data, queue_id: int):
     """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day."""
     session = db.session()
     # Read with the issuing, before it: its commit is the request's last statement.
-    on_paper = bool(tickets_on_paper(session, [queue_id]))
+    on_paper, failing = queue_paper(session, queue_id)
     ticket = q.issue_ticket(
         session,
         queue_id,
@@ -165,7 +165,7 @@ def issue_ticket(data, queue_id: int):
         actor=_actor(),
         commit=True,
     )
-    return _ticket_out(ticket, on_paper=on_paper)
+    return _ticket_out(ticket, on_paper=on_paper, printer_failing=failing)
 
 
 @blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])

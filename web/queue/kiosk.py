@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
-from clinic.printing.routes import tickets_on_paper
+from clinic.printing.routes import queue_paper
 from clinic.queue import access
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketSource
@@ -62,7 +62,7 @@ def issue_kiosk_ticket(queue_id: int):
     comment); it takes no body. Numbered as every ticket, per queue per clinic day."""
     session = db.session()
     # Read with the issuing, before it: its commit is the request's last statement.
-    on_paper = bool(tickets_on_paper(session, [queue_id]))
+    on_paper, failing = queue_paper(session, queue_id)
     ticket = q.issue_ticket(
         session,
         queue_id,
@@ -74,4 +74,4 @@ def issue_kiosk_ticket(queue_id: int):
         actor=current_identity().username,
         commit=True,
     )
-    return {**q.ticket_as_dict(ticket), "on_paper": on_paper}
+    return {**q.ticket_as_dict(ticket), "on_paper": on_paper, "printer_failing": failing}

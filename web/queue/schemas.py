@@ -161,6 +161,13 @@ class IssuedTicketOut(TicketOut):
             " open no browser print of it."
         }
     )
+    printer_failing = fields.Boolean(
+        metadata={
+            "description": "Whether that printer is failing now (unreachable, out of paper):"
+            " the ticket waits for it, and the kiosk asks the patient to keep his number in"
+            " mind."
+        }
+    )
 
 
 class HistoryEntry(Schema):

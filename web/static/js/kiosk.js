@@ -17,6 +17,8 @@
   var code = document.getElementById("kiosk-code");
   var queueName = document.getElementById("kiosk-queue");
   var errorBox = document.getElementById("kiosk-error");
+  // The queue's thermal printer is failing (out of paper, unreachable): no paper may come.
+  var printerNote = document.getElementById("kiosk-printer");
   var SHOWN_MS = 20000;
   // A refusal is for the person who touched: the next one at the kiosk does not find it.
   var REFUSAL_SHOWN_MS = 10000;
@@ -48,6 +50,7 @@
   function showTicket(ticket, name) {
     code.textContent = ticket.code;
     queueName.textContent = name;
+    if (printerNote) printerNote.hidden = ticket.printer_failing !== true;
     result.setAttribute("data-code", ticket.code);
     result.hidden = false;
     window.clearTimeout(hideTimer);
