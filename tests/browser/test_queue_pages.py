@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from clinic.models import Ticket
+from clinic.printing import printers
+from clinic.printing.models import PrinterState
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
@@ -367,6 +369,25 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     button.locator("[data-waiting]:text-is('1')").wait_for()
     kiosk.click("#kiosk-done")
     assert kiosk.is_hidden("#kiosk-result")
+    assert kiosk.is_hidden("#kiosk-printer")
+
+    # The queue's thermal printer, given since, is out of paper: no paper may come, so the
+    # screen asks the patient to keep his number and shows the code the paper would carry.
+    with runtime.db.transaction() as s:
+        printer = printers.create_printer(
+            s, {"name": "Холл", "host": "127.0.0.1", "targets": [f"queue:{queue_hall['queue']}"]}
+        )
+        printer.state = PrinterState.FAILING
+    button.click()
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-002']")
+    assert "запомните свой номер" in kiosk.inner_text("#kiosk-printer")
+    second = ticket_by_code(runtime, "K-002")
+    code = kiosk.locator("#kiosk-qr")
+    assert code.get_attribute("src") == f"/kiosk/ticket/{second.id}/code.svg"
+    kiosk.wait_for_function(
+        "() => document.getElementById('kiosk-qr').complete"
+        " && document.getElementById('kiosk-qr').naturalWidth > 0"
+    )
 
 
 def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(

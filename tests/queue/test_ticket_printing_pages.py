@@ -13,6 +13,7 @@ from clinic.printing import intake
 from clinic.printing import printers as registry
 from clinic.printing.models import JobState, Printer, PrinterState, PrintJob
 from clinic.queue import admin as queue_admin
+from clinic.queue import calls
 from clinic.queue import tickets as q
 from clinic.reference import directory as reference
 from tests.conftest import ONE_BACKEND
@@ -153,3 +154,27 @@ def test_the_kiosk_page_has_the_failing_printers_words_in_its_language(client_as
     page = client_as("kiosk").get("/kiosk?lang=ru", headers=HTML).get_data(as_text=True)
     note = page.split('id="kiosk-printer"', 1)[1].split("</p>", 1)[0]
     assert "hidden" in note and "Принтер сейчас не работает" in note
+
+
+def test_the_kiosk_shows_the_code_of_its_own_waiting_ticket_and_no_other(
+    client_as, runtime, queues
+):
+    """The code the paper would carry, for the screen when the printer fails: of a ticket
+    this kiosk issued while it waits, as its printed ticket; any other is a 404."""
+    kiosk = client_as("kiosk")
+    config = _config(kiosk, "/kiosk", "kiosk-config")
+    mine = kiosk.post(f"/api/v1/kiosk/queues/{queues['printed']}/tickets").get_json()
+    code = kiosk.get(config["qrUrl"].replace("{id}", str(mine["id"])))
+    assert code.status_code == 200 and code.mimetype == "image/svg+xml"
+    assert code.headers["Cache-Control"] == "no-store"
+    with runtime.db.session() as s:
+        token = q.get_ticket(s, mine["id"]).token
+    assert f"/t/{token}" in code.get_data(as_text=True)
+
+    desk = client_as("registrar").post(f"/api/v1/queues/{queues['printed']}/tickets", json={})
+    assert kiosk.get(f"/kiosk/ticket/{desk.get_json()['id']}/code.svg").status_code == 404
+    assert kiosk.get("/kiosk/ticket/999999/code.svg").status_code == 404
+    with runtime.db.transaction() as s:
+        calls.cancel(s, q.get_ticket(s, mine["id"]))
+    assert kiosk.get(f"/kiosk/ticket/{mine['id']}/code.svg").status_code == 404
+    assert client_as("display").get(f"/kiosk/ticket/{mine['id']}/code.svg").status_code == 403

@@ -70,8 +70,9 @@ process.stdout.write(JSON.stringify(seen));
 
 
 def test_a_ticket_whose_printer_is_failing_asks_the_patient_to_remember_his_number():
-    """No paper may come out (out of paper, unreachable): the kiosk says so under the number;
-    the next ticket, printed again, does not."""
+    """No paper may come out (out of paper, unreachable): the kiosk says so under the number
+    and shows the code of the patient's page the paper would carry; the next ticket, printed
+    again, shows neither."""
     program = (
         STAND_IN
         + PAGE
@@ -80,23 +81,32 @@ var answers = [{status: 201, body: {id: 7, code: "T-007", on_paper: true, printe
                {status: 201, body: {id: 8, code: "T-008", on_paper: true,
                                     printer_failing: false}}];
 window.ClinicQueue.issueAndPrint = function () { return Promise.resolve(answers.shift()); };
-var note = { hidden: true }, code = { textContent: "" };
+var note = { hidden: true }, code = { textContent: "" }, qr = { src: null };
+qr.setAttribute = function (name, value) { qr[name] = value; };
+qr.removeAttribute = function (name) { qr[name] = null; };
 document.getElementById = function (id) {
-  return {"kiosk-error": errorBox, "kiosk-printer": note, "kiosk-code": code}[id] || standIn();
+  return {"kiosk-error": errorBox, "kiosk-printer": note, "kiosk-code": code,
+          "kiosk-qr": qr}[id] || standIn();
 };
+var kioskConfig = window.ClinicQueue.config();
+kioskConfig.qrUrl = "/kiosk/ticket/{id}/code.svg";
+window.ClinicQueue.config = function () { return kioskConfig; };
 """
         + SCRIPT
         + """
 var seen = [];
 clicks.button();
 setImmediate(function () {
-  seen.push([code.textContent, note.hidden]);
+  seen.push([code.textContent, note.hidden, qr.src]);
   clicks.button();
   setImmediate(function () {
-    seen.push([code.textContent, note.hidden]);
+    seen.push([code.textContent, note.hidden, qr.src]);
     process.stdout.write(JSON.stringify(seen));
   });
 });
 """
     )
-    assert run(program) == [["T-007", False], ["T-008", True]]
+    assert run(program) == [
+        ["T-007", False, "/kiosk/ticket/7/code.svg"],
+        ["T-008", True, None],
+    ]

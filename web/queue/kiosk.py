@@ -9,7 +9,10 @@ channels). It finds no patient, reads no queue's list of tickets and changes not
 
 from __future__ import annotations
 
-from flask import abort, render_template
+import io
+
+import segno
+from flask import Response, abort, render_template, url_for
 
 from clinic.printing.routes import queue_paper
 from clinic.queue import access
@@ -37,7 +40,9 @@ def kiosk():
     listed, queues = listed_queue_cards(session, current_language())
     texts = {**_common_texts(), "refusals": _issue_refusals()}
     printing = ticket_printing(session, listed, page="queue_pages.kiosk_print")
-    return render_template("queue/kiosk.html", queues=queues, config={**printing, "texts": texts})
+    qr_url = url_for("queue_pages.kiosk_ticket_code", ticket_id=0).replace("/0/", "/{id}/")
+    config = {**printing, "qrUrl": qr_url, "texts": texts}
+    return render_template("queue/kiosk.html", queues=queues, config=config)
 
 
 @pages.get("/kiosk/ticket/<int:ticket_id>/print")
@@ -50,6 +55,25 @@ def kiosk_print(ticket_id: int):
     if not access.may_print_at_kiosk(session, ticket, current_identity().username):
         abort(404)
     return printed_ticket(session, ticket)
+
+
+@pages.get("/kiosk/ticket/<int:ticket_id>/code.svg")
+@requires("queue.kiosk")
+def kiosk_ticket_code(ticket_id: int):
+    """The QR code of the patient's page of a ticket this kiosk issued, while it waits (as its
+    printed ticket): shown on the screen when the printer is failing, for his phone to follow
+    his turn without the paper. Any other ticket is a 404."""
+    session = db.session()
+    ticket = q.get_ticket(session, ticket_id)
+    if not access.may_print_at_kiosk(session, ticket, current_identity().username):
+        abort(404)
+    patient_url = db.runtime().settings.public_url + url_for(
+        "queue_pages.patient_page", token=ticket.token
+    )
+    svg = io.BytesIO()  # a document of its own (with its namespace), not an inline <svg>
+    segno.make(patient_url, error="m").save(svg, kind="svg", scale=6, border=2, title=patient_url)
+    headers = {"Cache-Control": "no-store"}
+    return Response(svg.getvalue(), mimetype="image/svg+xml", headers=headers)
 
 
 @blp.route("/kiosk/queues/<int:queue_id>/tickets", methods=["POST"])

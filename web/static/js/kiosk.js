@@ -17,8 +17,10 @@
   var code = document.getElementById("kiosk-code");
   var queueName = document.getElementById("kiosk-queue");
   var errorBox = document.getElementById("kiosk-error");
-  // The queue's thermal printer is failing (out of paper, unreachable): no paper may come.
+  // The queue's thermal printer is failing (out of paper, unreachable): no paper may come,
+  // so the screen shows the code the paper would carry, of the patient's page.
   var printerNote = document.getElementById("kiosk-printer");
+  var qr = document.getElementById("kiosk-qr");
   var SHOWN_MS = 20000;
   // A refusal is for the person who touched: the next one at the kiosk does not find it.
   var REFUSAL_SHOWN_MS = 10000;
@@ -50,7 +52,12 @@
   function showTicket(ticket, name) {
     code.textContent = ticket.code;
     queueName.textContent = name;
-    if (printerNote) printerNote.hidden = ticket.printer_failing !== true;
+    var failing = ticket.printer_failing === true;
+    if (printerNote) printerNote.hidden = !failing;
+    if (qr) {
+      if (failing) qr.setAttribute("src", config.qrUrl.replace("{id}", String(ticket.id)));
+      else qr.removeAttribute("src");
+    }
     result.setAttribute("data-code", ticket.code);
     result.hidden = false;
     window.clearTimeout(hideTimer);
