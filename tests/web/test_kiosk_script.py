@@ -71,8 +71,8 @@ process.stdout.write(JSON.stringify(seen));
 
 def test_a_ticket_whose_printer_is_failing_asks_the_patient_to_remember_his_number():
     """No paper may come out (out of paper, unreachable): the kiosk says so under the number
-    and shows the code of the patient's page the paper would carry; the next ticket, printed
-    again, shows neither."""
+    and shows, for longer, the code of the patient's page the paper would carry; the next
+    ticket, printed again, shows neither."""
     program = (
         STAND_IN
         + PAGE
@@ -97,16 +97,16 @@ window.ClinicQueue.config = function () { return kioskConfig; };
 var seen = [];
 clicks.button();
 setImmediate(function () {
-  seen.push([code.textContent, note.hidden, qr.src]);
+  seen.push([code.textContent, note.hidden, qr.src, timers[timers.length - 1].ms]);
   clicks.button();
   setImmediate(function () {
-    seen.push([code.textContent, note.hidden, qr.src]);
+    seen.push([code.textContent, note.hidden, qr.src, timers[timers.length - 1].ms]);
     process.stdout.write(JSON.stringify(seen));
   });
 });
 """
     )
     assert run(program) == [
-        ["T-007", False, "/kiosk/ticket/7/code.svg"],
-        ["T-008", True, None],
+        ["T-007", False, "/kiosk/ticket/7/code.svg", 45000],
+        ["T-008", True, None, 20000],
     ]

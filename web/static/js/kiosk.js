@@ -22,6 +22,8 @@
   var printerNote = document.getElementById("kiosk-printer");
   var qr = document.getElementById("kiosk-qr");
   var SHOWN_MS = 20000;
+  // Without paper, the number and its code stay longer: a phone takes a while to scan it.
+  var SHOWN_WITHOUT_PAPER_MS = 45000;
   // A refusal is for the person who touched: the next one at the kiosk does not find it.
   var REFUSAL_SHOWN_MS = 10000;
 
@@ -61,7 +63,7 @@
     result.setAttribute("data-code", ticket.code);
     result.hidden = false;
     window.clearTimeout(hideTimer);
-    hideTimer = window.setTimeout(done, SHOWN_MS);
+    hideTimer = window.setTimeout(done, failing ? SHOWN_WITHOUT_PAPER_MS : SHOWN_MS);
   }
 
   function issue(button) {
