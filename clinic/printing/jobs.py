@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso
+from clinic.base import is_id, iso, utcnow
 from clinic.db import dispatch_after_commit
 from clinic.errors import Conflict, NotFound
 from clinic.events import record_event
@@ -188,6 +188,13 @@ def retry_job(session: Session, job_id: int, *, actor: str, printer=_ITS_OWN) ->
         raise Conflict("this job has been retried already: retry that one", code="retried")
     if printer is _ITS_OWN:
         printer = session.get(Printer, job.printer_id) if job.printer_id else None
+    # The same bytes, unless the printer has been set to another code page or paper since:
+    # then the same document made for it (marked as a copy if they were). Its PDF opened
+    # meanwhile may have been printed from the browser: then this paper is a copy too.
+    payload = job.payload if made_for(job, printer) else None
+    copy = job.copy or job.pdf_opened_at is not None
+    if payload is not None and copy and not job.copy:
+        payload = with_copy(payload, printer)
     return create_job(
         session,
         kind=job.kind,
@@ -195,10 +202,8 @@ def retry_job(session: Session, job_id: int, *, actor: str, printer=_ITS_OWN) ->
         document=job.document,
         printer=printer,
         subject_id=job.subject_id,
-        # The same bytes, unless the printer has been set to another code page or paper
-        # since: then the same document made for it (marked as a copy if they were).
-        payload=job.payload if made_for(job, printer) else None,
-        copy=job.copy,
+        payload=payload,
+        copy=copy,
         requested_by=actor,
         retry_of=job,
     )
@@ -248,7 +253,10 @@ def recent_jobs(session: Session, scope: str, limit: int = SCOPES_LIMIT) -> list
 
 
 def job_pdf(session: Session, job: PrintJob, page: str = "roll") -> bytes:
-    """The job's document as a PDF: "roll" at its printer's paper width, or "A4"/"A5"."""
+    """The job's document as a PDF: "roll" at its printer's paper width, or "A4"/"A5". A job
+    not printed yet notes the first opening (``pdf_opened_at``; the caller commits)."""
+    if job.state in (JobState.QUEUED, JobState.SENDING, JobState.FAILED) and not job.pdf_opened_at:
+        job.pdf_opened_at = utcnow()
     printer = session.get(Printer, job.printer_id) if job.printer_id else None
     return pdfs.render(
         job.document, page, paper_mm=printer.paper_mm if printer else 80, copy=job.copy

@@ -138,6 +138,9 @@ class PrintJob(Base):
     requested_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The first time it was opened as a PDF before it printed (printed from the browser,
+    # maybe): its retry is then marked as a copy.
+    pdf_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PrintCursor(Base):

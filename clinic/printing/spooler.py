@@ -109,8 +109,9 @@ def drain(
                 _release(session, printer_id, owner)
             else:
                 printer = session.get(Printer, printer_id)
-                if job.state == JobState.SENDING and not job.copy:
-                    # Its worker died mid-send: the printer may have printed it already.
+                if not job.copy and (job.state == JobState.SENDING or job.pdf_opened_at):
+                    # Its worker died mid-send (the printer may have printed it already), or
+                    # its PDF was opened while it waited (printed from the browser, maybe).
                     job.payload = print_jobs.with_copy(job.payload, printer)
                     job.copy = True
                 job.state = JobState.SENDING

@@ -125,17 +125,21 @@ def test_a_printer_that_is_down_fails_its_job_visibly_and_prints_the_next_ones_w
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert first["code"] in _pdf_text(pdf.data)
 
-    # Back: the next ticket prints; the failed one prints when retried from the desk.
+    # Back: the next ticket prints; the failed one prints when retried from the desk, as a
+    # copy, since its PDF was opened (and may have been printed from the browser).
     fake_printer.up()
     second = _issue(client, queue_id)
     collect(runtime)
     drain(runtime, printer["id"])
     retried = client.post(f"/api/v1/printing/jobs/{waiting['id']}/retry")
     assert retried.status_code == 202, retried.get_json()
+    assert retried.get_json()["copy"] is True
     drain(runtime, printer["id"])
     assert job(runtime, retried.get_json()["id"]).state == JobState.PRINTED
     received = fake_printer.jobs()
-    assert [second["code"].encode() in received[0], received[1] == failed.payload] == [True, True]
+    assert second["code"].encode() in received[0]
+    assert received[1].endswith(failed.payload) and received[1] != failed.payload
+    assert COPY_MARK.encode("cp866") in received[1][: -len(failed.payload)]
     [ready] = client.get("/api/v1/printing/printers").get_json()
     assert ready["state"] == "ready" and ready["failing_since"] is None
     again = client.post(f"/api/v1/printing/jobs/{waiting['id']}/retry")
@@ -178,3 +182,63 @@ def test_a_printer_set_to_another_code_page_gets_its_waiting_jobs_and_reprints_m
     retried = client.post(f"/api/v1/printing/jobs/{first['id']}/retry")
     assert retried.status_code == 202, retried.get_json()
     assert job(runtime, retried.get_json()["id"]).payload.startswith(b"\x1b@\x1bt\x2e")
+
+
+def _failed(client, runtime, fake_printer, queue_id: int, printer_id: int) -> dict:
+    """A ticket whose job the printer, down, has failed."""
+    fake_printer.down()
+    _issue(client, queue_id)
+    collect(runtime)
+    [waiting] = _jobs(client, queue_id)
+
+    def given_up():
+        drain(runtime, printer_id)
+        return job(runtime, waiting["id"]).state == JobState.FAILED
+
+    wait_for(given_up, what="the job to fail")
+    fake_printer.up()
+    return waiting
+
+
+def test_a_failed_job_retried_unopened_prints_its_own_bytes_unmarked(
+    client, runtime, fake_printer, clinic_profile
+):
+    """Nobody opened its PDF: the retry is the first paper of it, as it was."""
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    failed = _failed(client, runtime, fake_printer, queue_id, printer["id"])
+    assert job(runtime, failed["id"]).pdf_opened_at is None
+    retried = client.post(f"/api/v1/printing/jobs/{failed['id']}/retry")
+    assert retried.status_code == 202 and retried.get_json()["copy"] is False
+    drain(runtime, printer["id"])
+    assert fake_printer.jobs() == [job(runtime, failed["id"]).payload]
+
+
+def test_a_waiting_job_whose_pdf_was_opened_prints_as_a_copy(
+    client, runtime, fake_printer, clinic_profile
+):
+    """The printer was out while the desk printed the ticket from its PDF: once back, its
+    paper is the second one of that ticket, and says so. The first opening is noted once."""
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, targets=[f"queue:{queue_id}"])
+    fake_printer.down()
+    ticket = _issue(client, queue_id)
+    collect(runtime)
+    assert drain(runtime, printer["id"])["retry_in"] > 0
+    [waiting] = _jobs(client, queue_id)
+    assert waiting["state"] == JobState.QUEUED
+    pdf = client.get(f"/api/v1/printing/jobs/{waiting['id']}/pdf")
+    assert pdf.status_code == 200 and COPY_MARK not in _pdf_text(pdf.data)
+    opened = job(runtime, waiting["id"]).pdf_opened_at
+    assert opened is not None
+    assert client.get(f"/api/v1/printing/jobs/{waiting['id']}/pdf").status_code == 200
+    assert job(runtime, waiting["id"]).pdf_opened_at == opened
+
+    fake_printer.up()
+    with runtime.db.transaction() as s:  # its pause over
+        s.execute(update(PrintJob).values(next_attempt_at=None))
+    drain(runtime, printer["id"])
+    [paper] = fake_printer.jobs()
+    printed = job(runtime, waiting["id"])
+    assert printed.state == JobState.PRINTED and printed.copy is True
+    assert ticket["code"].encode("cp866") in paper and COPY_MARK.encode("cp866") in paper

@@ -202,7 +202,9 @@ def job_pdf(query, job_id: int):
     """The job as a PDF to print from the browser: page=roll (the printer's paper width),
     A4 or A5."""
     session, job = _job(job_id)
-    return _pdf(jobs.job_pdf(session, job, query["page"]), f"print-job-{job.id}.pdf")
+    body = jobs.job_pdf(session, job, query["page"])
+    session.commit()  # its first opening noted: a later paper of it is marked as a copy
+    return _pdf(body, f"print-job-{job.id}.pdf")
 
 
 @blp.route("/invoices/<int:invoice_id>/pdf")
