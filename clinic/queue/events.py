@@ -69,6 +69,9 @@ TICKET_ACTIONS = (
     "refunded",  # its invoice was refunded in full before the call: it waits for payment again
     "day_closed",  # the day closed on it: now a no-show or cancelled (the queue's close_action)
     "patient_attached",  # the desk found or registered its patient (staff channel: the id)
+    # Its visit moved within a department's shared queue (to another time, or to a colleague
+    # there): the screens read again whom it waits for (``reserved_for``).
+    "visit_moved",
 )
 TICKET_EVENTS = {
     action: EventType(

@@ -197,6 +197,9 @@ def carry_ticket(
         return {"ticket": ticket.id, "action": "cancelled"}
     queue = queue_for(session, visit.doctor)
     if queue is not None and queue.id == ticket.queue_id:
+        if queue.doctor_id is None:
+            # A department's shared queue: he may wait for another of its doctors now.
+            q.announce(session, ticket, "visit_moved")
         return {"ticket": ticket.id, "action": "kept"}
     new = None
     if queue is not None:

@@ -12,11 +12,14 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from clinic import channels
+from clinic.base import utcnow
 from clinic.events.models import OutboxEvent
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.reference.models import Doctor
+from clinic.visits import rescheduling
+from clinic.visits.models import Visit
 from tests.queue.test_bounded_statements import Statements
 from tests.visits.test_booked_patient_calls import _floor
 
@@ -98,3 +101,31 @@ def _snapshot_cost(runtime, client_as, waiting: int) -> int:
 
 def test_the_staff_snapshot_names_the_doctors_in_statements_that_do_not_grow(runtime, client_as):
     assert _snapshot_cost(runtime, client_as, 10) == _snapshot_cost(runtime, client_as, 300)
+
+
+def test_a_booked_patient_moved_to_a_colleague_in_the_same_queue_is_shown_as_his(
+    runtime, client_as
+):
+    """His visit moves to the other doctor of the department (the first one is called away):
+    the ticket stays where it is in the shared queue, and an event tells the screens whom he
+    waits for now, so neither doctor's screen keeps the old name."""
+    first, _second, first_id, _second_id, floor = _floor(runtime, client_as)
+    with runtime.db.transaction() as s:
+        ticket = s.get(Ticket, floor["booked"])
+        visit = s.get(Visit, ticket.visit_id)
+        rescheduling.move_visit(
+            s, visit, starts_at=visit.starts_at, doctor_id=first_id, tz=runtime.settings.tz,
+            max_moves=None, actor="desk", reason="врач вызван", now=utcnow(),
+        )  # fmt: skip
+    with runtime.db.session() as s:
+        last = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.channel == q.staff_channel(floor["queue"]))
+            .order_by(OutboxEvent.seq.desc())
+            .limit(1)
+        ).one()
+        assert s.get(Ticket, floor["booked"]).status == S.WAITING
+    assert (last.type, last.data["id"]) == ("ticket.visit_moved", floor["booked"])
+    assert _reserved(last.data) == _doctor(runtime, first_id)
+    called = first.post(f"/api/v1/queues/{floor['queue']}/call-next", json={})
+    assert called.status_code == 200 and called.get_json()["id"] == floor["booked"]
