@@ -67,14 +67,18 @@ def test_a_called_booked_patient_names_nobody_any_more(runtime, client_as):
     called = second.post(f"/api/v1/queues/{floor['queue']}/call-next", json={})
     assert called.status_code == 200, called.get_json()
     assert called.get_json()["id"] == floor["booked"]
+    event = _last_staff_event(runtime, floor["queue"])
+    assert (event.type, _reserved(event.data)) == ("ticket.called", NOBODY)
+
+
+def _last_staff_event(runtime, queue_id: int) -> OutboxEvent:
     with runtime.db.session() as s:
-        event = s.scalars(
+        return s.scalars(
             select(OutboxEvent)
-            .where(OutboxEvent.channel == q.staff_channel(floor["queue"]))
+            .where(OutboxEvent.channel == q.staff_channel(queue_id))
             .order_by(OutboxEvent.seq.desc())
             .limit(1)
         ).one()
-    assert (event.type, _reserved(event.data)) == ("ticket.called", NOBODY)
 
 
 def _snapshot_cost(runtime, client_as, waiting: int) -> int:
@@ -117,13 +121,8 @@ def test_a_booked_patient_moved_to_a_colleague_in_the_same_queue_is_shown_as_his
             s, visit, starts_at=visit.starts_at, doctor_id=first_id, tz=runtime.settings.tz,
             max_moves=None, actor="desk", reason="врач вызван", now=utcnow(),
         )  # fmt: skip
+    last = _last_staff_event(runtime, floor["queue"])
     with runtime.db.session() as s:
-        last = s.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.channel == q.staff_channel(floor["queue"]))
-            .order_by(OutboxEvent.seq.desc())
-            .limit(1)
-        ).one()
         assert s.get(Ticket, floor["booked"]).status == S.WAITING
     assert (last.type, last.data["id"]) == ("ticket.visit_moved", floor["booked"])
     assert _reserved(last.data) == _doctor(runtime, first_id)

@@ -28,7 +28,7 @@ from web.queue.api import blp
 from web.queue.cards import listed_queue_cards
 from web.queue.pages import _common_texts, _issue_refusals
 from web.queue.pages import bp as pages
-from web.queue.pages import printed_ticket
+from web.queue.pages import patient_page_address, printed_ticket
 from web.queue.ticket_printing import ticket_printing
 
 
@@ -67,11 +67,9 @@ def kiosk_ticket_code(ticket_id: int):
     ticket = q.get_ticket(session, ticket_id)
     if not access.may_print_at_kiosk(session, ticket, current_identity().username):
         abort(404)
-    patient_url = db.runtime().settings.public_url + url_for(
-        "queue_pages.patient_page", token=ticket.token
-    )
+    address = patient_page_address(ticket)
     svg = io.BytesIO()  # a document of its own (with its namespace), not an inline <svg>
-    segno.make(patient_url, error="m").save(svg, kind="svg", scale=6, border=2, title=patient_url)
+    segno.make(address, error="m").save(svg, kind="svg", scale=6, border=2, title=address)
     headers = {"Cache-Control": "no-store"}
     return Response(svg.getvalue(), mimetype="image/svg+xml", headers=headers)
 

@@ -177,13 +177,19 @@ def print_ticket(ticket_id: int):
     return printed_ticket(session, q.get_ticket(session, ticket_id))
 
 
+def patient_page_address(ticket) -> str:
+    """The address of ``ticket``'s patient page that its QR code carries. The patient's phone
+    opens it from anywhere: the clinic's public address, as on the thermal ticket, not the one
+    the desk reached the server at (often the clinic's LAN)."""
+    return db.runtime().settings.public_url + url_for(
+        "queue_pages.patient_page", token=ticket.token
+    )
+
+
 def printed_ticket(session, ticket):
     """The printable page of ``ticket`` (the desk's and the kiosk's)."""
     language = current_language()
-    # The patient's phone opens it from anywhere: the clinic's public address, as on the
-    # thermal ticket, not the one the desk reached the server at (often the clinic's LAN).
-    public_url = db.runtime().settings.public_url
-    patient_url = public_url + url_for("queue_pages.patient_page", token=ticket.token)
+    patient_url = patient_page_address(ticket)
     qr = segno.make(patient_url, error="m")
     try:
         clinic = reference.get_clinic_profile(session).legal_name
