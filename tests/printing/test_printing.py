@@ -5,11 +5,13 @@ and comes back."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from clinic.printing.models import JobState, PrintJob
+from clinic.base import utcnow
+from clinic.printing.models import JobState, Printer, PrintJob
 from clinic.printing.templates import COPY_MARK
 from tests.payments.fixtures import make_queue
 from tests.printing.conftest import collect, drain, job
@@ -185,17 +187,18 @@ def test_a_printer_set_to_another_code_page_gets_its_waiting_jobs_and_reprints_m
 
 
 def _failed(client, runtime, fake_printer, queue_id: int, printer_id: int) -> dict:
-    """A ticket whose job the printer, down, has failed."""
+    """A ticket whose job the printer, down, has failed: refused once, then again once its
+    failing has lasted past the retry time (set back an hour rather than waited out)."""
     fake_printer.down()
     _issue(client, queue_id)
     collect(runtime)
     [waiting] = _jobs(client, queue_id)
-
-    def given_up():
-        drain(runtime, printer_id)
-        return job(runtime, waiting["id"]).state == JobState.FAILED
-
-    wait_for(given_up, what="the job to fail")
+    assert drain(runtime, printer_id)["retry_in"] > 0
+    with runtime.db.transaction() as s:
+        s.execute(update(Printer).values(failing_since=utcnow() - timedelta(hours=1)))
+        s.execute(update(PrintJob).values(next_attempt_at=None))
+    drain(runtime, printer_id)
+    assert job(runtime, waiting["id"]).state == JobState.FAILED
     fake_printer.up()
     return waiting
 
