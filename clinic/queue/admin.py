@@ -17,7 +17,7 @@ from clinic.queue import in_use, limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
 from clinic.queue.tickets import board_channel, staff_channel
 from clinic.reference.directory import department_check, doctor_check, room_check
-from clinic.reference.editing import LOOKALIKES, one_at_a_time
+from clinic.reference.editing import LOOKALIKES, on_change, one_at_a_time
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")
@@ -282,6 +282,7 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
         _check_prefix_free(session, prefix, queue, given=True)
     moved = any(values.get(k, getattr(queue, k)) != getattr(queue, k) for k in _OWNERS)
+    redrawn = any(values.get(k, getattr(queue, k)) != getattr(queue, k) for k in _SHOWN)
     readers = _doctors_of(session, queue) if moved else set()
     for key, value in values.items():
         setattr(queue, key, value)
@@ -292,7 +293,50 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
         doctor_access_changed(session, doctor_id)
     if switched_on or switched_off:
         _announce_switch(session, queue)
+    elif redrawn and queue.active:
+        announce_changed(session, [queue.id])
     return queue
+
+
+# What the screens show of a queue besides its tickets: its name (its department's, and its
+# doctor's for a doctor's queue), its room and its prefix.
+_SHOWN = ("department_id", "doctor_id", "room_id", "prefix")
+
+
+def announce_changed(session: Session, queue_ids) -> None:
+    """Tell the screens following each queue (the desk, the doctor, the kiosk, the boards)
+    and those listing the queues that what they show of it changed, with the change's own
+    commit."""
+    events = []
+    for queue_id in queue_ids:
+        data = {"queue_id": queue_id}
+        for channel in (staff_channel(queue_id), board_channel(queue_id)):
+            events.append((channel, queue_events.CHANGED.name, data))
+        events.append((queue_events.QUEUES_CHANNEL, queue_events.CHANGED.name, data))
+    record_events(session, events)
+
+
+# A reference entity's field that a queue's name or card shows, by the queue's column naming it.
+_NAMED_BY = {
+    "department": ("department_id", {"name_ru", "name_uz", "name_en"}),
+    "doctor": ("doctor_id", {"full_name"}),
+    "room": ("room_id", {"number"}),
+}
+
+
+@on_change
+def _queues_renamed(session: Session, kind: str, entity, changed: frozenset) -> None:
+    """A department, doctor or room renamed: the running queues showing it are redrawn."""
+    column, shown = _NAMED_BY.get(kind, (None, set()))
+    if column is None or not changed & shown:
+        return
+    queue_ids = session.scalars(
+        select(Queue.id)
+        .where(getattr(Queue, column) == entity.id, Queue.active.is_(True))
+        .order_by(Queue.id)
+    ).all()
+    if queue_ids:
+        announce_changed(session, queue_ids)
 
 
 def _announce_switch(session: Session, queue: Queue) -> None:

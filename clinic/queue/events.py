@@ -101,9 +101,23 @@ SWITCHED_OFF, SWITCHED_ON = (
 )
 # A queue made switched on: the screens listing the queues add it as they add one switched on.
 CREATED = EventType("queue.created", {"queues": {"queue_id": int}})
+# What a running queue's screens show of it changed (its department, doctor, room or prefix,
+# or the name of its department or doctor, or its room's number): the desk and the kiosk
+# redraw its name, the boards their page, without a reload.
+CHANGED = EventType(
+    "queue.changed", {kind: {"queue_id": int} for kind in ("queue", "board", "queues")}
+)
 PRINT_REQUESTED = EventType(
     "ticket.print_requested", {"printing": {"ticket_id": int, "code": str, "queue_id": int}}
 )
 
 declare_public_channels("board", "ticket")
-declare(*TICKET_EVENTS.values(), DAY_CLOSED, SWITCHED_OFF, SWITCHED_ON, CREATED, PRINT_REQUESTED)
+declare(
+    *TICKET_EVENTS.values(),
+    DAY_CLOSED,
+    SWITCHED_OFF,
+    SWITCHED_ON,
+    CREATED,
+    CHANGED,
+    PRINT_REQUESTED,
+)

@@ -314,6 +314,19 @@ def create(session: Session, kind: Kind, values: dict):
     return entity
 
 
+# What other modules show of a reference entity: each listener is told, in the changing
+# transaction, which fields of which entity changed (the queue module's screens show a
+# department's names, a doctor's name and a room's number in their queues' names).
+ChangeListener = Callable[[Session, str, object, frozenset], None]
+_change_listeners: list[ChangeListener] = []
+
+
+def on_change(fn: ChangeListener) -> ChangeListener:
+    """Register ``fn(session, kind_name, entity, changed_fields)``, called by :func:`change`."""
+    _change_listeners.append(fn)
+    return fn
+
+
 def change(session: Session, kind: Kind, entity, values: dict) -> bool:
     """Apply the values that differ; records ``<kind>.updated`` only when something did."""
     changed = {k: v for k, v in values.items() if getattr(entity, k) != v}
@@ -330,6 +343,8 @@ def change(session: Session, kind: Kind, entity, values: dict) -> bool:
     # (and in the event) beside this one.
     session.refresh(entity)
     record_change(session, kind, "updated", entity)
+    for listener in _change_listeners:
+        listener(session, kind.name, entity, frozenset(changed))
     return True
 
 

@@ -16,7 +16,7 @@ from clinic.printing.models import PrinterState
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
 from clinic.queue import tickets as q
-from clinic.queue.models import Priority
+from clinic.queue.models import Priority, Queue
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.browser.conftest import new_tab, sign_in, wait_live
@@ -122,6 +122,18 @@ def test_the_registrar_issues_a_ticket_from_the_desk_and_sees_the_queue_live(
         Priority.URGENT,
         "после ЭКГ",
     )
+
+    # The department renamed and the queue given a room elsewhere: the card's name and room
+    # follow in place, with what the registrar is typing and the tickets kept.
+    card.locator("input[name=comment]").fill("повторно")
+    rename(runtime, queue_hall, name_ru="Кардиология и ЭКГ")
+    card.locator("h2:text-is('Кардиология и ЭКГ')").wait_for()
+    with runtime.db.transaction() as s:
+        queue = s.get(Queue, queue_hall["queue"])
+        queue_admin.update_queue(s, queue, {"room_id": queue_hall["room"]})
+    card.locator("[data-queue-label]:has-text('Кабинет 12')").wait_for()
+    assert card.locator("input[name=comment]").input_value() == "повторно"
+    assert card.locator("[data-tickets] [data-code='K-002']").count() == 1
 
 
 def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
@@ -239,6 +251,18 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
 
     doctor.click("#call-next")
     doctor.wait_for_selector("#doctor-message:text-is('Nobody is waiting.')")
+
+    # His department renamed meanwhile: the heading follows without a reload.
+    rename(runtime, queue_hall, name_en="Cardiology and ECG")
+    doctor.wait_for_selector("#doctor-queue:text-is('Cardiology and ECG')")
+    assert doctor.is_visible("#doctor-message")  # the page was not loaded again
+
+
+def rename(runtime, queue_hall, **names) -> None:
+    """Rename the hall's department (``names``), as the admin does."""
+    with runtime.db.transaction() as s:
+        queue = s.get(Queue, queue_hall["queue"])
+        reference.update_department(s, queue.department_id, names)
 
 
 def test_the_patient_page_shows_the_place_and_follows_the_queue_live(
@@ -388,6 +412,14 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
         "() => document.getElementById('kiosk-qr').complete"
         " && document.getElementById('kiosk-qr').naturalWidth > 0"
     )
+
+    # The department renamed meanwhile: its button, and the ticket it gives, say the new name.
+    kiosk.click("#kiosk-done")
+    rename(runtime, queue_hall, name_ru="Кардиологический центр")
+    button.locator(".kiosk__name:text-is('Кардиологический центр')").wait_for()
+    button.click()
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-003']")
+    assert kiosk.inner_text("#kiosk-queue") == "Кардиологический центр"
 
 
 def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(

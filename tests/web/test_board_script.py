@@ -111,3 +111,40 @@ def test_a_board_follows_the_days_calls_as_before():
     served = _view(41, "K-041", "served", EVENING)
     after = _board_after(YESTERDAY, [_event("ticket.served", served, "2026-03-01", 1)])
     assert after == {"calling": [], "recent": ["K-041", "K-040"], "waiting": "1"}
+
+
+def _board_told_of_a_change(version_now: str) -> dict:
+    """What the board does on ``queue.changed`` when the server draws its page as
+    ``version_now``: the questions it asks, and whether it reloads."""
+    program = (
+        STAND_IN
+        + PAGE
+        + script("queue.js")
+        + f"\nwindow.ClinicQueue.config = function () {{ return {json.dumps(CONFIG)}; }};\n"
+        + f"var versionNow = {json.dumps(version_now)};\n"
+        + """
+var asked = [], reloaded = 0;
+window.location = {reload: function () { reloaded += 1; }, assign: function () {}};
+window.fetch = function (url) {
+  asked.push(url);
+  var body = {credential: true, active: true, version: versionNow};
+  var answer = {status: 200, ok: true, json: function () { return Promise.resolve(body); }};
+  return Promise.resolve(answer);
+};
+"""
+        + script("board.js")
+        + """
+channels["board:2"].onEvent({type: "queue.changed", channel: "board:2", data: {queue_id: 2}});
+setImmediate(function () {
+  process.stdout.write(JSON.stringify({asked: asked, reloaded: reloaded}));
+});
+"""
+    )
+    return run(program)
+
+
+def test_a_board_told_its_queue_changed_reloads_only_when_its_page_is_out_of_date():
+    """A queue renamed or moved to another room: the board asks at once whether the page it
+    was drawn from is still the server's (its name and room are on it), and reloads if not."""
+    assert _board_told_of_a_change("v2") == {"asked": ["/check"], "reloaded": 1}
+    assert _board_told_of_a_change("v") == {"asked": ["/check"], "reloaded": 0}

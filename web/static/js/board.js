@@ -373,6 +373,9 @@
         showSnapshot(queue.id, data);
       },
       onEvent: function (event) {
+        // A queue renamed or moved to another room: the page drawn from it is out of date,
+        // which the board asks about (and reloads) now rather than at its next round.
+        if (event.type === "queue.changed") checkBoard(false);
         showEvent(queue.id, event);
       },
       onError: function () {

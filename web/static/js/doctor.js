@@ -267,6 +267,10 @@
     );
   });
 
+  // Its department or doctor renamed, its room or prefix changed: the heading follows.
+  book.onChanged = function () {
+    Q.redrawOne("#doctor");
+  };
   book.follow(queueId, render, function () {
     report(texts.forbidden, true);
   });

@@ -357,6 +357,8 @@
         render();
       },
       onEvent: function (event) {
+        // What the page shows of the queue itself changed: a page that shows it redraws it.
+        if (event.type === "queue.changed" && book.onChanged) book.onChanged();
         book.apply(event);
         render();
       },
@@ -368,11 +370,13 @@
    * Add to a page that lists the queues (the desk, the kiosk) each queue switched on that it
    * does not show: one that was off when the page loaded, or switched on while the socket
    * was away, or made since. ``queues:all`` names them: its snapshot every queue switched on,
-   * its events each switch and each queue made. The queue's element comes from the page itself, loaded again (as the server
-   * renders it for this user: nothing the page may not show), and goes where that page has
-   * it; ``setUp(element)`` then follows it. ``page``: ``item`` (the selector of a queue's
-   * element, with its ``data-queue-id``), ``list`` (their container), ``empty`` (the "no
-   * queue" note) and ``config`` (the id of the page's JSON configuration, for its printing).
+   * its events each switch and each queue made. The queue's element comes from the page
+   * itself, loaded again (as the server renders it for this user: nothing the page may not
+   * show), and goes where that page has it; ``setUp(element)`` then follows it. A queue
+   * shown whose name or room changed (``queue.changed``) is redrawn in place from the same
+   * page. ``page``: ``item`` (the selector of a queue's element, with its
+   * ``data-queue-id``), ``list`` (their container), ``empty`` (the "no queue" note) and
+   * ``config`` (the id of the page's JSON configuration, for its printing).
    */
   function addSwitchedOn(page, printing, setUp) {
     var asked = {};
@@ -413,13 +417,8 @@
       missing.forEach(function (id) {
         asked[id] = true;
       });
-      global
-        .fetch(global.location.href, { credentials: "same-origin" })
-        .then(function (answer) {
-          return answer.ok ? answer.text() : "";
-        })
-        .then(function (html) {
-          var loaded = new global.DOMParser().parseFromString(html || "", "text/html");
+      loadPage()
+        .then(function (loaded) {
           missing.forEach(function (id) {
             var fresh = shown(loaded, id);
             // Not there: switched off again meanwhile, or the page did not load (the next
@@ -437,6 +436,14 @@
         });
     }
 
+    // What the page shows of a queue changed (its name, prefix or room): its labels are
+    // redrawn from the page loaded again; its tickets and what is typed in it stay.
+    function redraw(id) {
+      redrawLabels(page.item + id, function (from) {
+        return shown(from, id);
+      });
+    }
+
     return global.ClinicSocket.subscribe("queues:all", {
       onSnapshot: function (data) {
         add((data && data.active) || []);
@@ -444,12 +451,80 @@
       onEvent: function (event) {
         var opened = event.type === "queue.switched_on" || event.type === "queue.created";
         if (opened && event.data) add([event.data.queue_id]);
+        if (event.type === "queue.changed" && event.data) {
+          var id = event.data.queue_id;
+          if (shown(document, id)) redraw(id);
+          else add([id]);
+        }
       },
+    });
+  }
+
+  /** The page as the server draws it now, for this user, parsed (never run). */
+  function loadPage() {
+    return global
+      .fetch(global.location.href, { credentials: "same-origin" })
+      .then(function (answer) {
+        return answer.ok ? answer.text() : "";
+      })
+      .then(function (html) {
+        return new global.DOMParser().parseFromString(html || "", "text/html");
+      });
+  }
+
+  /**
+   * Copy what a queue's element shows of the queue's settings (the elements marked
+   * ``data-queue-label``, and its own ``data-name``) from ``fresh``, the same element of the
+   * page loaded again, into ``current``, as text.
+   */
+  function copyLabels(fresh, current) {
+    var from = fresh.querySelectorAll("[data-queue-label]");
+    var to = current.querySelectorAll("[data-queue-label]");
+    for (var i = 0; i < from.length && i < to.length; i += 1) {
+      to[i].textContent = from[i].textContent;
+      to[i].hidden = from[i].hidden;
+    }
+    var name = fresh.getAttribute("data-name");
+    if (name !== null) current.setAttribute("data-name", name);
+  }
+
+  /**
+   * Redraw the labels of the element ``find(page)`` finds from the page loaded again. One
+   * load at a time for each ``key``: a change told while one is on its way loads the page once
+   * more after it, so the last change shown is the last one made.
+   */
+  var redrawing = {};
+  function redrawLabels(key, find) {
+    var state = redrawing[key] || (redrawing[key] = { busy: false, again: false });
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    state.again = false;
+    loadPage()
+      .then(function (loaded) {
+        var fresh = find(loaded);
+        var current = find(document);
+        if (fresh && current) copyLabels(fresh, current);
+      })
+      .catch(function () {})
+      .then(function () {
+        state.busy = false;
+        if (state.again) redrawLabels(key, find);
+      });
+  }
+
+  /** Redraw the labels of the element ``selector`` finds (the doctor's queue). */
+  function redrawOne(selector) {
+    redrawLabels(selector, function (from) {
+      return from.querySelector(selector);
     });
   }
 
   global.ClinicQueue = {
     addSwitchedOn: addSwitchedOn,
+    redrawOne: redrawOne,
     config: config,
     fill: fill,
     element: element,
