@@ -130,10 +130,21 @@ def test_a_refusal_at_a_field_is_shown_in_the_page_language(live_server, runtime
     day = next_week_day(runtime.settings.tz)
     doctor = clinic.doctor_ids[0]
     slot = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{iso(clinic.at(day, 9))}']"
+    with runtime.db.transaction() as s:  # a price list's long name, as clinics write them
+        names = {f"name_{lang}": "Ультразвуковое исследование органов брюшной полости" * 2
+                 for lang in ("ru", "uz", "en")}  # fmt: skip
+        price_list.create_service(
+            s,
+            {"code": "USI-1", "price": 20_000_000, "department_id": clinic.department_id, **names},
+        )
     tab = registrar
     for lang, words in (("ru", "Пациента с таким номером нет."), ("uz", "Bu raqamli bemor yo'q.")):
         tab.goto(f"{live_server}/visits/calendar?lang={lang}&doctor={doctor}&day={day}")
         wait_live(tab)
+        # Its name in the service list does not push the form past its card.
+        card = tab.locator(".booking").bounding_box()
+        chooser = tab.locator("#booking-form select[name=service_id]").bounding_box()
+        assert chooser["x"] + chooser["width"] <= card["x"] + card["width"] - 8
         _pick(tab, slot)
         tab.fill("#booking-form input[name=patient_id]", "999999")  # nobody has it
         tab.click("#booking-form button[type=submit]")
