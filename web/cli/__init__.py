@@ -7,12 +7,14 @@ reason and exit code 2, before anything starts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 
 import click
 from flask.cli import FlaskGroup, routes_command, shell_command
 
+from clinic.public_url import NAME as PUBLIC_URL
 from clinic.settings import ConfigError, Settings
 from web import create_app
 from web.cli import processes
@@ -24,6 +26,24 @@ class ConfigRefused(click.ClickException):
     """The environment is not one the system may start with."""
 
     exit_code = CONFIG_EXIT_CODE
+
+
+def serve_links_here(host: str, port: int) -> None:
+    """Outside production, with ``CLINIC_PUBLIC_URL`` unset, the tickets' QR codes and links
+    open the address this command serves (the development default names port 5000, which
+    ``--port 5077`` would not answer). Production sets its address itself."""
+    if os.environ.get(PUBLIC_URL, "").strip():
+        return
+    if os.environ.get("CLINIC_ENV", "").strip().lower() == "production":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name
+        shown = host or "localhost"
+    else:  # every address, or this machine's: the browser beside it opens localhost
+        local = address.is_unspecified or address.is_loopback
+        shown = "localhost" if local else f"[{host}]" if address.version == 6 else host
+    os.environ[PUBLIC_URL] = f"http://{shown}:{port}"
 
 
 def load_settings() -> Settings:
@@ -79,6 +99,7 @@ def run_command(host: str, port: int, flower_port: int, web_workers: int | None)
     """Everything in one process tree: migrate, demo data, Redis, web, worker, beat, Flower."""
     from web.cli.run import run_system
 
+    serve_links_here(host, port)
     settings = load_settings()
     try:
         code = run_system(settings, host, port, flower_port, web_workers)
@@ -93,6 +114,7 @@ def run_command(host: str, port: int, flower_port: int, web_workers: int | None)
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="gunicorn workers.")
 def web_command(host: str, port: int, workers: int | None) -> None:
     """The web server alone (gunicorn, gevent worker)."""
+    serve_links_here(host, port)
     settings = load_settings()
     _exec(processes.web_argv(host, port, workers), processes.child_env(settings))
 
