@@ -26,21 +26,54 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 
 def select_locale() -> str:
+    # The language asked for, else the one the pages speak here without asking.
+    # A language the clinic does not speak (?lang=de) is ignored.
+    asked = request.args.get("lang")
+    return asked if asked in LANGUAGES else home_language()
+
+
+def home_language() -> str:
+    """The language of this request's pages when none is asked for: the signed-in person's
+    own (chosen at any computer), else this computer's, else the browser's."""
     from web.auth.identity import current_identity
     from web.db import runtime
 
     identity = current_identity()
-    # The language asked for, else the signed-in person's own (chosen at any computer), else
-    # this computer's. A language the clinic does not speak (?lang=de) is ignored.
-    chosen = (
-        request.args.get("lang"),
-        identity.language if identity is not None else None,
-        request.cookies.get(COOKIE),
-    )
-    for asked in chosen:
-        if asked in LANGUAGES:
-            return asked
+    chosen = (identity.language if identity is not None else None, request.cookies.get(COOKIE))
+    for language in chosen:
+        if language in LANGUAGES:
+            return language
     return request.accept_languages.best_match(LANGUAGES) or runtime().settings.default_language
+
+
+# A view where a visitor's ``?lang=`` (sent with ``visitor=1``) is for that page only: the
+# kiosk, where each patient touches the language he reads and the next one finds the kiosk's
+# own. It is remembered neither as the account's language nor in the computer's cookie. A
+# plain ``?lang=`` there is the kiosk's own language, remembered as on any page.
+FOR_VISITORS = "_clinic_language_for_visitors"
+VISITOR = "visitor"
+
+
+def for_visitors(view):
+    """Declare that the view takes a visitor's language (see :data:`FOR_VISITORS`)."""
+    setattr(view, FOR_VISITORS, True)
+    return view
+
+
+def visitors_language() -> str | None:
+    """The language a visitor chose for this page, on a view that takes one, else None."""
+    from flask import current_app
+
+    from web.permissions import view_attribute
+
+    asked = request.args.get("lang")
+    if asked not in LANGUAGES or request.args.get(VISITOR) != "1":
+        return None
+    return asked if view_attribute(current_app, request.endpoint, FOR_VISITORS) else None
+
+
+def _remembered() -> bool:
+    return visitors_language() is None
 
 
 def remember_users_choice() -> None:
@@ -52,6 +85,8 @@ def remember_users_choice() -> None:
     asked = request.args.get("lang")
     identity = current_identity()
     if asked not in LANGUAGES or identity is None or identity.via != "session":
+        return
+    if not _remembered():
         return
     if identity.language == asked:
         return
@@ -107,7 +142,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response):
         asked = request.args.get("lang")
-        if asked in LANGUAGES:
+        if asked in LANGUAGES and _remembered():
             response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax")
         return response
 

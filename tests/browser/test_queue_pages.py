@@ -395,6 +395,21 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     assert kiosk.is_hidden("#kiosk-result")
     assert kiosk.is_hidden("#kiosk-printer")
 
+    # A patient who reads Uzbek touches it; once his ticket is done the kiosk is Russian again.
+    printing.value.close()  # printed: the next ticket opens a print window of its own
+    kiosk.click(".kiosk__languages a[lang=uz]")
+    kiosk.wait_for_selector("h1.kiosk__title:text-is('Talon oling')")
+    wait_live(kiosk)
+    with kiosk.expect_popup() as printing:
+        button.click()
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-002']")
+    printing.value.wait_for_selector("#ticket-print[data-code='K-002']")
+    assert "Sizning taloningiz" in printing.value.inner_text("#ticket-print")
+    with kiosk.expect_navigation():
+        kiosk.click("#kiosk-done")
+    kiosk.wait_for_selector("h1.kiosk__title:text-is('Возьмите талон')")
+    wait_live(kiosk)
+
     # The queue's thermal printer, given since, is out of paper: no paper may come, so the
     # screen asks the patient to keep his number and shows the code the paper would carry.
     with runtime.db.transaction() as s:
@@ -403,9 +418,9 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
         )
         printer.state = PrinterState.FAILING
     button.click()
-    kiosk.wait_for_selector("#kiosk-result[data-code='K-002']")
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-003']")
     assert "запомните свой номер" in kiosk.inner_text("#kiosk-printer")
-    second = ticket_by_code(runtime, "K-002")
+    second = ticket_by_code(runtime, "K-003")
     code = kiosk.locator("#kiosk-qr")
     assert code.get_attribute("src") == f"/kiosk/ticket/{second.id}/code.svg"
     kiosk.wait_for_function(
@@ -418,7 +433,7 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     rename(runtime, queue_hall, name_ru="Кардиологический центр")
     button.locator(".kiosk__name:text-is('Кардиологический центр')").wait_for()
     button.click()
-    kiosk.wait_for_selector("#kiosk-result[data-code='K-003']")
+    kiosk.wait_for_selector("#kiosk-result[data-code='K-004']")
     assert kiosk.inner_text("#kiosk-queue") == "Кардиологический центр"
 
 

@@ -110,3 +110,60 @@ setImmediate(function () {
         ["T-007", False, "/kiosk/ticket/7/code.svg", 45000],
         ["T-008", True, None, 20000],
     ]
+
+
+def _kiosk_left_alone(home) -> dict:
+    """Where the kiosk goes, and which timers it keeps, when a patient who chose his language
+    (``home`` the way back to the kiosk's own, else None) touches the screen once and then
+    leaves it alone, and when his ticket's time on the screen is over."""
+    program = (
+        STAND_IN
+        + PAGE
+        + f"var home = {'null' if home is None else repr(home)};"
+        + """
+var went = [], touched = null;
+window.location = { assign: function (url) { went.push(url); } };
+document.addEventListener = function (type, fn) { if (type === "pointerdown") touched = fn; };
+var plain = window.ClinicQueue.config();
+window.ClinicQueue.config = function () { plain.home = home; return plain; };
+window.ClinicQueue.issueAndPrint = function () {
+  return Promise.resolve({ status: 201, body: { id: 7, code: "T-007", on_paper: true } });
+};
+"""
+        + SCRIPT
+        + """
+var seen = {idle: timers.filter(function (t) { return t.ms === 60000; }).length};
+touched();
+seen.idleAfterTouch = timers.filter(function (t) { return t.ms === 60000; }).length;
+var idle = timers.filter(function (t) { return t.ms === 60000; });
+if (idle.length) idle[idle.length - 1].fn();  // a minute without a touch
+seen.wentIdle = went.slice();
+went.length = 0;
+clicks.button();
+setImmediate(function () {
+  var shown = timers.filter(function (t) { return t.ms === 20000; });
+  shown[shown.length - 1].fn();  // the ticket's time on the screen is over
+  seen.wentAfterTicket = went;
+  process.stdout.write(JSON.stringify(seen));
+});
+"""
+    )
+    return run(program)
+
+
+def test_a_patients_language_gives_way_to_the_kiosks_own_when_he_is_done_or_gone():
+    assert _kiosk_left_alone("/kiosk") == {
+        "idle": 1,
+        "idleAfterTouch": 2,
+        "wentIdle": ["/kiosk"],
+        "wentAfterTicket": ["/kiosk"],
+    }
+
+
+def test_the_kiosk_in_its_own_language_stays_where_it_is():
+    assert _kiosk_left_alone(None) == {
+        "idle": 0,
+        "idleAfterTouch": 0,
+        "wentIdle": [],
+        "wentAfterTicket": [],
+    }

@@ -21,7 +21,13 @@ from clinic.queue.models import Priority, TicketSource
 from web import db
 from web.api.schemas import ProblemSchema
 from web.auth.identity import current_identity
-from web.i18n import current_language
+from web.i18n import (
+    VISITOR,
+    current_language,
+    for_visitors,
+    language_links,
+    visitors_language,
+)
 from web.permissions import requires
 from web.queue import schemas
 from web.queue.api import blp
@@ -34,19 +40,35 @@ from web.queue.ticket_printing import ticket_printing
 
 @pages.get("/kiosk")
 @requires("queue.kiosk")
+@for_visitors
 def kiosk():
-    """The self-service kiosk: one big button per queue; a touch issues and prints a ticket."""
+    """The self-service kiosk: one big button per queue; a touch issues and prints a ticket.
+
+    A patient may touch his language (``?lang=ru&visitor=1``): the page, and the ticket it
+    prints in the browser, speak it for him; the kiosk returns to its own once his ticket is
+    shown and gone, or when nobody has touched it for a while."""
     session = db.session()
-    listed, queues = listed_queue_cards(session, current_language())
+    language = current_language()
+    listed, queues = listed_queue_cards(session, language)
     texts = {**_common_texts(), "refusals": _issue_refusals()}
     printing = ticket_printing(session, listed, page="queue_pages.kiosk_print")
     qr_url = url_for("queue_pages.kiosk_ticket_code", ticket_id=0).replace("/0/", "/{id}/")
-    config = {**printing, "qrUrl": qr_url, "texts": texts}
-    return render_template("queue/kiosk.html", queues=queues, config=config)
+    # A patient's language: the way back to the kiosk's own, which the page takes by itself.
+    visitor = visitors_language()
+    home = url_for("queue_pages.kiosk") if visitor else None
+    if visitor:
+        printing["printUrl"] += f"?lang={visitor}&{VISITOR}=1"
+    config = {**printing, "qrUrl": qr_url, "texts": texts, "home": home}
+    languages = [
+        {**link, "url": url_for("queue_pages.kiosk", lang=link["code"], **{VISITOR: 1})}
+        for link in language_links()
+    ]
+    return render_template("queue/kiosk.html", queues=queues, config=config, languages=languages)
 
 
 @pages.get("/kiosk/ticket/<int:ticket_id>/print")
 @requires("queue.kiosk")
+@for_visitors
 def kiosk_print(ticket_id: int):
     """A ticket this kiosk account issued, to print, while it waits; any other is a 404, as
     a ticket that does not exist."""

@@ -5,7 +5,8 @@
  * day, or switched off) clears itself too. Waiting counts stay live from the queues' board
  * channels, which also say when a queue is switched off (its button goes) or on again; a
  * queue that was off when the kiosk loaded gets its button once it is switched on
- * (ClinicQueue.addSwitchedOn).
+ * (ClinicQueue.addSwitchedOn). A patient may touch his language: the kiosk speaks it until
+ * his ticket is shown and gone, or nobody has touched it for a minute (``config.home``).
  */
 (function () {
   "use strict";
@@ -51,6 +52,21 @@
     result.hidden = true;
   }
 
+  // A patient who touched his language has it until his ticket is shown and gone, or until
+  // nobody has touched the kiosk for a while: then the kiosk speaks its own again.
+  var IDLE_MS = 60000;
+  var idleTimer = null;
+
+  function finish() {
+    done();
+    if (config.home) window.location.assign(config.home);
+  }
+
+  function stillHere() {
+    window.clearTimeout(idleTimer);
+    if (config.home) idleTimer = window.setTimeout(finish, IDLE_MS);
+  }
+
   function showTicket(ticket, name) {
     code.textContent = ticket.code;
     queueName.textContent = name;
@@ -63,7 +79,7 @@
     result.setAttribute("data-code", ticket.code);
     result.hidden = false;
     window.clearTimeout(hideTimer);
-    hideTimer = window.setTimeout(done, failing ? SHOWN_WITHOUT_PAPER_MS : SHOWN_MS);
+    hideTimer = window.setTimeout(finish, failing ? SHOWN_WITHOUT_PAPER_MS : SHOWN_MS);
   }
 
   function issue(button) {
@@ -127,5 +143,7 @@
     config,
     follow
   );
-  document.getElementById("kiosk-done").addEventListener("click", done);
+  document.getElementById("kiosk-done").addEventListener("click", finish);
+  document.addEventListener("pointerdown", stillHere);
+  stillHere();
 })();
