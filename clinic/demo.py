@@ -150,7 +150,12 @@ ONLINE_DAILY_LIMIT = 50
 DEMO_WEEK = [
     {"weekday": day, "starts": "00:00", "ends": "24:00", "slot_minutes": 20} for day in range(7)
 ]
-BOARD = {"name": "Main hall", "voice_languages": ["ru", "uz"], "chime": True}
+BOARD = {
+    "name": "Main hall",
+    "titles": {"ru": "Главный холл", "uz": "Asosiy zal", "en": "Main hall"},
+    "voice_languages": ["ru", "uz"],
+    "chime": True,
+}
 
 # The demo's published password, for trying each role; never used outside the demo.
 DEMO_PASSWORD = "Clinic-demo-2026"  # nosec B105

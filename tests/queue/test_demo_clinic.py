@@ -48,6 +48,9 @@ def test_the_demo_clinic_opens_the_queue_screens_to_its_demo_users(app, runtime)
         )
         (board,) = queue_boards.list_boards(s)
         assert board.name == "Main hall" and board.voice_languages == "ru+uz"
+        # The hall's screen names itself in the language it shows.
+        assert queue_boards.board_title(board, "ru") == "Главный холл"
+        assert queue_boards.board_title(board, "uz") == "Asosiy zal"
         assert sorted(board.queue_ids) == sorted(x.id for x in queues)
 
     doctor = app.test_client()
