@@ -157,6 +157,14 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
     desk = staff("desk-2", "registrar")
     desk.goto(f"{live_server}/queue/desk?lang=ru")
     wait_live(desk)
+    # The search sent empty is refused before it goes, in the page's language, not the
+    # browser's (which speaks English here).
+    desk.evaluate(
+        "document.querySelector('#patient-search [name=q]').addEventListener('invalid',"
+        " e => { window.refusedWith = e.target.validationMessage; })"
+    )
+    desk.click("#patient-search button[type=submit]")
+    assert desk.evaluate("window.refusedWith") == "Заполните это поле."
     found = desk.locator(".patient-result")
     for query in ("+998 (90) 123-45-67", "Каримов", "utkir"):
         desk.fill("#patient-search input[name=q]", query)
