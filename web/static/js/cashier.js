@@ -82,7 +82,8 @@
     return field;
   }
 
-  /** A field with its label shown: one that has a value from the start (the amount due). */
+  /** A field with its label shown (a placeholder goes once typed in, or when the field has a
+   * value from the start, as the amount due has). */
   function labelled(field) {
     var label = Q.element("label", "cashier-field");
     label.appendChild(Q.element("span", "cashier-field__label", field.placeholder));
@@ -213,7 +214,7 @@
       actions.appendChild(
         labelled(input("amount", texts.amount, invoice.id, sums(invoice.amount_due)))
       );
-      actions.appendChild(input("tendered", texts.tendered, invoice.id));
+      actions.appendChild(labelled(input("tendered", texts.tendered, invoice.id)));
       actions.appendChild(button(texts.cash, "cash"));
       actions.appendChild(button(texts.card, "card"));
       actions.appendChild(button(texts.phone, "checkout"));
