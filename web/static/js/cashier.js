@@ -86,7 +86,7 @@
    * value from the start, as the amount due has). */
   function labelled(field) {
     var label = Q.element("label", "cashier-field");
-    label.appendChild(Q.element("span", "cashier-field__label", field.placeholder));
+    label.appendChild(Q.element("span", "cashier-field__label", field.placeholder || field.title));
     label.appendChild(field);
     return label;
   }
@@ -123,9 +123,9 @@
 
   /** Refund fields and button: for what was paid of an invoice and not given back. */
   function refundControls(actions, invoice) {
-    actions.appendChild(input("refund_amount", texts.refundAmount, invoice.id));
-    actions.appendChild(input("refund_reason", texts.refundReason, invoice.id));
-    actions.appendChild(refundMethod(invoice.id));
+    actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id)));
+    actions.appendChild(labelled(input("refund_reason", texts.refundReason, invoice.id)));
+    actions.appendChild(labelled(refundMethod(invoice.id)));
     if (refundsOnly) refundDrawer(actions, invoice.id);
     actions.appendChild(button(texts.refund, "refund"));
   }
