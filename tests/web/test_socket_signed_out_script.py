@@ -72,7 +72,8 @@ function node(tag) {
 var indicator = node("span");
 indicator.attrs["data-label-signedout"] = "Signed out: sign in again";
 var document = {querySelector: function () { return indicator; },
-                createElement: function (tag) { return node(tag); }};
+                createElement: function (tag) { return node(tag); },
+                getElementById: function () { return null; }};
 window.document = document;
 window.location = {href: "http://clinic/queue/desk"};
 var listener = null;
