@@ -6,10 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
+from clinic.accounts import users
 from clinic.printing import printers as registry
 from clinic.printing import thermal
+from clinic.queue import admin as queue_admin
 from web import db
+from web.i18n import current_language
 from web.permissions import requires
+from web.queue.cards import queue_names
 from web.refusals import common_refusals
 
 bp = Blueprint("printing_pages", __name__)
@@ -72,6 +76,7 @@ def printers():
     return render_template(
         "printing/printers.html",
         printers=[registry.printer_as_dict(session, p) for p in registry.list_printers(session)],
+        targets=_targets(session),
         config={
             "listUrl": url_for("printing.list_printers"),
             "printerUrl": url_for("printing.update_printer", printer_id=0).replace("/0", "/{id}"),
@@ -95,3 +100,23 @@ def printers():
             },
         },
     )
+
+
+def _targets(session) -> list[tuple[str, str]]:
+    """What a printer may print for, as the administrator types it, each with what it is:
+    the working queues by the names the desk shows, the two catch-alls, and the cashiers."""
+    queues = queue_admin.list_queues(session)
+    names = queue_names(queues, current_language())
+    found = [
+        (f"queue:{queue.id}", _("the tickets of %(queue)s", queue=names[queue.id]))
+        for queue in queues
+    ]
+    found.append(("tickets", _("every other ticket")))
+    found.append(("receipts", _("every other cashier document, and online payments' receipts")))
+    for user in users.list_users(session):
+        if user.active and "cashier" in user.roles:
+            who = user.full_name or user.username
+            found.append(
+                (f"cashier:{user.username}", _("the documents of %(cashier)s", cashier=who))
+            )
+    return found
