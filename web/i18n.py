@@ -26,23 +26,20 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 
 def select_locale() -> str:
-    # The language asked for, else the one the pages speak here without asking.
-    # A language the clinic does not speak (?lang=de) is ignored.
-    asked = request.args.get("lang")
-    return asked if asked in LANGUAGES else home_language()
-
-
-def home_language() -> str:
-    """The language of this request's pages when none is asked for: the signed-in person's
-    own (chosen at any computer), else this computer's, else the browser's."""
     from web.auth.identity import current_identity
     from web.db import runtime
 
     identity = current_identity()
-    chosen = (identity.language if identity is not None else None, request.cookies.get(COOKIE))
-    for language in chosen:
-        if language in LANGUAGES:
-            return language
+    # The language asked for, else the signed-in person's own (chosen at any computer), else
+    # this computer's. A language the clinic does not speak (?lang=de) is ignored.
+    chosen = (
+        request.args.get("lang"),
+        identity.language if identity is not None else None,
+        request.cookies.get(COOKIE),
+    )
+    for asked in chosen:
+        if asked in LANGUAGES:
+            return asked
     return request.accept_languages.best_match(LANGUAGES) or runtime().settings.default_language
 
 
