@@ -322,7 +322,8 @@ _change_listeners: list[ChangeListener] = []
 
 
 def on_change(fn: ChangeListener) -> ChangeListener:
-    """Register ``fn(session, kind_name, entity, changed_fields)``, called by :func:`change`."""
+    """Register ``fn(session, kind_name, entity, changed_fields)``, called by :func:`change`
+    and by :func:`set_active` (``{"active"}``)."""
     _change_listeners.append(fn)
     return fn
 
@@ -356,6 +357,8 @@ def set_active(session: Session, kind: Kind, entity_id, active: bool):
         session.flush()
         session.refresh(entity)  # as stored now (see change)
         record_change(session, kind, "activated" if active else "deactivated", entity)
+        for listener in _change_listeners:
+            listener(session, kind.name, entity, frozenset({"active"}))
     return entity
 
 

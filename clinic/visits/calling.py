@@ -13,10 +13,13 @@ missed leaves it to anyone.
 from __future__ import annotations
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from clinic.queue import reserved
+from clinic.queue import tickets as q
 from clinic.queue.models import Queue, Ticket
+from clinic.queue.models import TicketStatus as S
+from clinic.reference.editing import on_change
 from clinic.reference.models import Doctor
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
@@ -42,3 +45,26 @@ def _booked_with_another_doctor(queue: Queue, doctor_id: int | None) -> Select |
     )
     # Without a caller: whose the ticket is, whoever asks (the staff screens show it).
     return theirs if doctor_id is None else theirs.where(Visit.doctor_id != doctor_id)
+
+
+@on_change
+def _doctor_left_the_shared_queue(session: Session, kind: str, entity, changed: frozenset) -> None:
+    """A doctor switched off or on, or moved to another department: his checked-in patients
+    waiting in a shared queue are his, or anyone's, from now, and the staff screens that name
+    whom each waits for (``reserved_for``) hear it with the change's commit."""
+    if kind != "doctor" or not changed & {"active", "department_id"}:
+        return
+    waiting = session.scalars(
+        select(Ticket)
+        .join(Visit, Visit.id == Ticket.visit_id)
+        .join(Queue, Queue.id == Ticket.queue_id)
+        .where(
+            Visit.doctor_id == entity.id,
+            Visit.status.in_((VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS)),
+            Queue.doctor_id.is_(None),
+            Ticket.status.in_((S.WAITING, S.POSTPONED)),
+        )
+        .order_by(Ticket.id)
+    ).all()
+    for ticket in waiting:
+        q.announce(session, ticket, "visit_moved")

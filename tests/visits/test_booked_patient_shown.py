@@ -128,3 +128,23 @@ def test_a_booked_patient_moved_to_a_colleague_in_the_same_queue_is_shown_as_his
     assert _reserved(last.data) == _doctor(runtime, first_id)
     called = first.post(f"/api/v1/queues/{floor['queue']}/call-next", json={})
     assert called.status_code == 200 and called.get_json()["id"] == floor["booked"]
+
+
+def test_a_booked_patients_doctor_switched_off_leaves_him_to_anyone_on_the_screens(
+    runtime, client_as, client
+):
+    """His doctor is switched off while he waits in the shared queue: he is anyone's to call
+    now, and the screens hear it at once, rather than naming a doctor who will not call him
+    until they load again. Switched on again, the doctor has him back, and they hear that."""
+    _first, _second, _first_id, second_id, floor = _floor(runtime, client_as)
+    answer = client.post(f"/api/v1/doctors/{second_id}/deactivate")
+    assert answer.status_code == 200, answer.get_json()
+    last = _last_staff_event(runtime, floor["queue"])
+    assert (last.type, last.data["id"]) == ("ticket.visit_moved", floor["booked"])
+    assert _reserved(last.data) == NOBODY
+
+    answer = client.post(f"/api/v1/doctors/{second_id}/activate")
+    assert answer.status_code == 200, answer.get_json()
+    last = _last_staff_event(runtime, floor["queue"])
+    assert (last.type, last.data["id"]) == ("ticket.visit_moved", floor["booked"])
+    assert _reserved(last.data) == _doctor(runtime, second_id)
