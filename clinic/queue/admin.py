@@ -17,7 +17,8 @@ from clinic.queue import in_use, limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
 from clinic.queue.tickets import board_channel, staff_channel
 from clinic.reference.directory import department_check, doctor_check, room_check
-from clinic.reference.editing import LOOKALIKES, on_change, one_at_a_time
+from clinic.reference.editing import LOOKALIKES, one_at_a_time
+from clinic.reference.listeners import on_change
 from clinic.reference.models import Department, Doctor, Room
 
 PREFIX_RE = re.compile(rf"^[A-ZА-ЯЁЎҚҒҲ]{{1,{limits.PREFIX_MAX}}}$")

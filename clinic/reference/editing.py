@@ -22,6 +22,7 @@ from clinic.base import iso
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.reference import events as reference_events
+from clinic.reference.listeners import tell_changed
 from clinic.text import (
     APOSTROPHE,
     LOOSE_FOLDS,
@@ -314,20 +315,6 @@ def create(session: Session, kind: Kind, values: dict):
     return entity
 
 
-# What other modules show of a reference entity: each listener is told, in the changing
-# transaction, which fields of which entity changed (the queue module's screens show a
-# department's names, a doctor's name and a room's number in their queues' names).
-ChangeListener = Callable[[Session, str, object, frozenset], None]
-_change_listeners: list[ChangeListener] = []
-
-
-def on_change(fn: ChangeListener) -> ChangeListener:
-    """Register ``fn(session, kind_name, entity, changed_fields)``, called by :func:`change`
-    and by :func:`set_active` (``{"active"}``)."""
-    _change_listeners.append(fn)
-    return fn
-
-
 def change(session: Session, kind: Kind, entity, values: dict) -> bool:
     """Apply the values that differ; records ``<kind>.updated`` only when something did."""
     changed = {k: v for k, v in values.items() if getattr(entity, k) != v}
@@ -344,8 +331,7 @@ def change(session: Session, kind: Kind, entity, values: dict) -> bool:
     # (and in the event) beside this one.
     session.refresh(entity)
     record_change(session, kind, "updated", entity)
-    for listener in _change_listeners:
-        listener(session, kind.name, entity, frozenset(changed))
+    tell_changed(session, kind.name, entity, frozenset(changed))
     return True
 
 
@@ -357,8 +343,7 @@ def set_active(session: Session, kind: Kind, entity_id, active: bool):
         session.flush()
         session.refresh(entity)  # as stored now (see change)
         record_change(session, kind, "activated" if active else "deactivated", entity)
-        for listener in _change_listeners:
-            listener(session, kind.name, entity, frozenset({"active"}))
+        tell_changed(session, kind.name, entity, frozenset({"active"}))
     return entity
 
 

@@ -19,7 +19,7 @@ from clinic.queue import reserved
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue, Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.reference.editing import on_change
+from clinic.reference.listeners import on_change
 from clinic.reference.models import Doctor
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
