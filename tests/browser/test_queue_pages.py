@@ -243,8 +243,37 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
     assert doctor.is_visible("#postponed-empty")
     assert ticket_by_code(runtime, first).room_id == queue_hall["room"]
 
-    # Transfer to the laboratory, coming back to this queue afterwards.
+    # The laboratory renamed and an X-ray queue opened while he is with the patient: where he
+    # may send him follows without a reload.
+    with runtime.db.transaction() as s:
+        department_id = s.get(Queue, lab).department_id
+        reference.update_department(s, department_id, {"name_en": "Blood laboratory"})
+    xray = another_queue(runtime, "xray", "X")
     card = doctor.locator(f"#current [data-code='{first}']")
+    targets = card.locator("select[name=to_queue_id]")
+    targets.locator(f"option[value='{xray}']").wait_for(state="attached")
+    targets.locator(f"option[value='{lab}']:text-is('Blood laboratory')").wait_for(state="attached")
+    # One chosen in the open form, then switched off, stays chosen there: nothing changes under
+    # his hand. The next cards no longer offer it.
+    card.locator("[data-action=transfer]").click()
+    targets.select_option(str(xray))
+    for switch_off, name in ((False, "Laboratory No. 1"), (True, "Laboratory")):
+        with runtime.db.transaction() as s:
+            if switch_off:
+                queue_admin.update_queue(s, s.get(Queue, xray), {"active": False})
+            reference.update_department(s, department_id, {"name_en": name})
+        targets.locator(f"option[value='{lab}']:text-is('{name}')").wait_for(state="attached")
+        assert targets.input_value() == str(xray)
+    card.locator(".transfer-form button[type=submit]").click()
+    refused = "Laboratory is not working now: the patient stays in your queue."
+    doctor.wait_for_selector(f"#doctor-error:text-is('{refused}')")
+    offered = doctor.evaluate(
+        "[...document.getElementById('current-template').content.querySelectorAll('option')]"
+        ".map((o) => Number(o.value))"
+    )
+    assert lab in offered and xray not in offered
+
+    # Transfer to the laboratory, coming back to this queue afterwards.
     card.locator("[data-action=transfer]").click()
     card.locator("select[name=to_queue_id]").select_option(str(lab))
     card.locator("input[name=comment]").fill("blood test")

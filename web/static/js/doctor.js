@@ -71,8 +71,6 @@
     if (!node) {
       node = currentTemplate.content.firstElementChild.cloneNode(true);
       node.setAttribute("data-ticket-id", ticket.id);
-      var select = node.querySelector("select[name=to_queue_id]");
-      if (!select.options.length) node.querySelector("[data-action=transfer]").remove();
       cards[ticket.id] = node;
     }
     node.setAttribute("data-code", ticket.code);
@@ -85,7 +83,47 @@
     Array.prototype.forEach.call(node.querySelectorAll("[data-when]"), function (button) {
       button.hidden = button.getAttribute("data-when").split(" ").indexOf(ticket.status) < 0;
     });
+    // No other queue to send him to: no transfer.
+    if (!node.querySelector("select[name=to_queue_id]").options.length) {
+      node.querySelector("[data-action=transfer]").hidden = true;
+    }
     return node;
+  }
+
+  /**
+   * The queues a patient may be sent on to, as the page loaded again lists them (renamed,
+   * switched on or off, or made since this page was loaded): in the card's template and in
+   * each card shown. A card whose transfer form is open keeps the queue chosen in it, even
+   * one switched off meanwhile (the API then says why it cannot be sent there), so that
+   * nothing changes under the doctor's hand.
+   */
+  function copyTargets(loaded) {
+    var fresh = loaded.getElementById("current-template");
+    var options = fresh && fresh.content.querySelectorAll("select[name=to_queue_id] option");
+    if (!options) return;
+    var selects = [currentTemplate.content.querySelector("select[name=to_queue_id]")];
+    Object.keys(cards).forEach(function (id) {
+      selects.push(cards[id].querySelector("select[name=to_queue_id]"));
+    });
+    selects.forEach(function (select) {
+      var open = select.closest(".transfer-form");
+      var kept = open && !open.hidden ? select.options[select.selectedIndex] : null;
+      var chosen = kept ? kept.value : "";
+      select.textContent = "";
+      Array.prototype.forEach.call(options, function (option) {
+        select.appendChild(document.importNode(option, true));
+      });
+      if (kept && !select.querySelector('option[value="' + chosen + '"]')) select.appendChild(kept);
+      if (kept) select.value = chosen;
+    });
+    // Names added, none dropped: one switched off is still named when a transfer to it is
+    // refused.
+    var holder = loaded.getElementById("doctor-config");
+    var names = holder ? JSON.parse(holder.textContent).queueNames || {} : {};
+    Object.keys(names).forEach(function (id) {
+      config.queueNames[id] = names[id];
+    });
+    render();
   }
 
   // A patient checked in for a colleague's visit: that colleague calls him, not this screen.
@@ -273,5 +311,20 @@
   };
   book.follow(queueId, render, function () {
     report(texts.forbidden, true);
+  });
+
+  // Any queue renamed, switched on or off, or made: the list of where to send a patient
+  // follows. The first snapshot is the page's own moment; a later one (the socket back after
+  // a break its history did not cover) may hide a change.
+  var heard = false;
+  function targetsChanged() {
+    Q.fromPage("targets", copyTargets);
+  }
+  window.ClinicSocket.subscribe("queues:all", {
+    onSnapshot: function () {
+      if (heard) targetsChanged();
+      heard = true;
+    },
+    onEvent: targetsChanged,
   });
 })();

@@ -489,13 +489,25 @@
   }
 
   /**
-   * Redraw the labels of the element ``find(page)`` finds from the page loaded again. One
-   * load at a time for each ``key``: a change told while one is on its way loads the page once
-   * more after it, so the last change shown is the last one made.
+   * Redraw the labels of the element ``find(page)`` finds from the page loaded again (one
+   * load at a time for each ``key``: see :func:`fromPage`).
    */
-  var redrawing = {};
   function redrawLabels(key, find) {
-    var state = redrawing[key] || (redrawing[key] = { busy: false, again: false });
+    fromPage(key, function (loaded) {
+      var fresh = find(loaded);
+      var current = find(document);
+      if (fresh && current) copyLabels(fresh, current);
+    });
+  }
+
+  /**
+   * Load the page again and hand it to ``apply``. One load at a time for each ``key``: asked
+   * while one is on its way, the page is loaded once more after it, so what is applied last
+   * is the page as it is after the last change told.
+   */
+  var loading = {};
+  function fromPage(key, apply) {
+    var state = loading[key] || (loading[key] = { busy: false, again: false });
     if (state.busy) {
       state.again = true;
       return;
@@ -503,15 +515,11 @@
     state.busy = true;
     state.again = false;
     loadPage()
-      .then(function (loaded) {
-        var fresh = find(loaded);
-        var current = find(document);
-        if (fresh && current) copyLabels(fresh, current);
-      })
+      .then(apply)
       .catch(function () {})
       .then(function () {
         state.busy = false;
-        if (state.again) redrawLabels(key, find);
+        if (state.again) fromPage(key, apply);
       });
   }
 
@@ -525,6 +533,7 @@
   global.ClinicQueue = {
     addSwitchedOn: addSwitchedOn,
     redrawOne: redrawOne,
+    fromPage: fromPage,
     config: config,
     fill: fill,
     element: element,
