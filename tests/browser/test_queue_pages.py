@@ -323,6 +323,12 @@ def test_the_patient_page_shows_the_place_and_follows_the_queue_live(
         phone.wait_for_selector("#patient-ahead:text-is('1')")
         assert phone.inner_text("#patient-wait") == "taxminan 10 daqiqa"
 
+        # His queue's department renamed: the name above his ticket follows, unloaded.
+        phone.evaluate("window.notReloaded = true")
+        rename(runtime, queue_hall, name_uz="Kardiologiya markazi")
+        phone.wait_for_selector(".patient__queue:has-text('Kardiologiya markazi')")
+        assert phone.evaluate("window.notReloaded") is True
+
         call_next(runtime, queue_hall["queue"], queue_hall["room"])
         phone.wait_for_selector("#patient-ahead:text-is('0')")
         call_next(runtime, queue_hall["queue"], queue_hall["room"])  # this patient

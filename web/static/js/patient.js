@@ -221,6 +221,10 @@
   });
   window.ClinicSocket.subscribe("board:" + config.queue, {
     onSnapshot: refreshSoon,
-    onEvent: refreshSoon,
+    onEvent: function (event) {
+      // The queue's department or doctor renamed: its name above the ticket follows.
+      if (event.type === "queue.changed") Q.redrawOne("#patient");
+      refreshSoon();
+    },
   });
 })();
