@@ -10,7 +10,7 @@ from time import monotonic as time_now
 import pytest
 from sqlalchemy import select
 
-from clinic.models import Ticket
+from clinic.models import Ticket, User
 from clinic.printing import printers
 from clinic.printing.models import PrinterState
 from clinic.queue import admin as queue_admin
@@ -293,6 +293,43 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
     rename(runtime, queue_hall, name_en="Cardiology and ECG")
     doctor.wait_for_selector("#doctor-queue:text-is('Cardiology and ECG')")
     assert doctor.is_visible("#doctor-message")  # the page was not loaded again
+
+
+def test_the_doctors_screen_takes_his_queue_switched_on_and_one_made_for_him(
+    live_server, runtime, queue_hall, staff
+):
+    def switch(on: bool) -> None:
+        with runtime.db.transaction() as s:
+            queue_admin.update_queue(s, s.get(Queue, queue_hall["queue"]), {"active": on})
+
+    switch(False)
+    doctor = staff(queue_hall["doctor"])
+    doctor.goto(f"{live_server}/queue/doctor?lang=en")
+    doctor.wait_for_selector("text=You have no queue")
+    wait_live(doctor)
+    switch(True)  # the page loads itself again, with his queue
+    doctor.wait_for_selector("#doctor-queue:text-is('Cardiology')")
+    wait_live(doctor)
+    assert doctor.locator("#queue-picker").count() == 0
+
+    # A queue of his own made: he may choose it, without a reload of the screen he works in.
+    doctor.evaluate("window.notReloaded = true")
+    with runtime.db.transaction() as s:
+        hall = s.get(Queue, queue_hall["queue"])
+        own = queue_admin.create_queue(
+            s,
+            {
+                "code": "own",
+                "department_id": hall.department_id,
+                "doctor_id": s.scalar(
+                    select(User.doctor_id).where(User.username == queue_hall["doctor"])
+                ),
+                "prefix": "G",
+                "closes_at": time(23, 59, 59, 999999),
+            },
+        ).id
+    doctor.wait_for_selector(f"#queue-picker option[value='{own}']", state="attached")
+    assert doctor.evaluate("window.notReloaded") is True
 
 
 def rename(runtime, queue_hall, **names) -> None:

@@ -7,6 +7,18 @@
   "use strict";
 
   var Q = window.ClinicQueue;
+
+  // A doctor without a queue switched on: his page shows one as soon as he has one.
+  if (!document.getElementById("doctor")) {
+    var hasOne = function () {
+      Q.fromPage("doctor", function (loaded) {
+        if (loaded.getElementById("doctor")) window.location.reload();
+      });
+    };
+    window.ClinicSocket.subscribe("queues:all", { onSnapshot: hasOne, onEvent: hasOne });
+    return;
+  }
+
   var config = Q.config("doctor-config");
   var texts = config.texts;
   var queueId = config.queue;
@@ -91,6 +103,17 @@
   }
 
   /**
+   * The doctor's own queues to choose from (shown when he has more than one), as the page
+   * loaded again shows them; not while he is choosing.
+   */
+  function copyPicker(loaded) {
+    var title = document.querySelector(".doctor-title");
+    var fresh = loaded.querySelector(".doctor-title");
+    if (!title || !fresh || title.contains(document.activeElement)) return;
+    title.parentNode.replaceChild(document.importNode(fresh, true), title);
+  }
+
+  /**
    * The queues a patient may be sent on to, as the page loaded again lists them (renamed,
    * switched on or off, or made since this page was loaded): in the card's template and in
    * each card shown. A card whose transfer form is open keeps the queue chosen in it, even
@@ -116,6 +139,7 @@
       if (kept && !select.querySelector('option[value="' + chosen + '"]')) select.appendChild(kept);
       if (kept) select.value = chosen;
     });
+    copyPicker(loaded);
     // Names added, none dropped: one switched off is still named when a transfer to it is
     // refused.
     var holder = loaded.getElementById("doctor-config");
