@@ -14,13 +14,15 @@ from clinic.accounts.models import User
 from clinic.base import iso
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Ticket
+from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
 from clinic.reference import price_list
-from clinic.visits import booking
+from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
 from tests.browser.conftest import new_tab, sign_in, wait_live
 from tests.visits.conftest import (
     ALL_DAY,
+    WEEKDAYS,
     clear_of_midnight,
     make_clinic,
     next_week_day,
@@ -277,3 +279,35 @@ def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, r
     tab.wait_for_selector(f"{visit}[data-status=arrived]")
     assert tab.inner_text(f"{visit} .slot__status") == "Пришёл"
     assert tab.locator(f"button[data-check-in='{visit_id}']").count() == 0
+
+
+def test_the_calendar_takes_a_doctor_who_joins_and_one_renamed_without_a_reload(
+    live_server, runtime, registrar
+):
+    clinic = make_clinic(runtime, doctors=1, hours=("09:00", "10:00"))
+    day = next_week_day(runtime.settings.tz)
+    first = clinic.doctor_ids[0]
+    tab = registrar
+    tab.goto(f"{live_server}/visits/calendar?lang=en&department={clinic.department_id}&day={day}")
+    wait_live(tab)
+    tab.wait_for_selector(f"section[data-doctor='{first}'] .slot--free")
+    tab.evaluate("window.notReloaded = true")
+
+    # A doctor joins the department with his hours, and the first one's name is corrected.
+    with runtime.db.transaction() as s:
+        joined = reference.create_doctor(
+            s, {"full_name": "Ёқубов Жасур", "department_id": clinic.department_id}
+        ).id
+        week = [{"weekday": d, "starts": "11:00", "ends": "12:00"} for d in WEEKDAYS]
+        schedules.set_week(s, joined, week)
+        reference.update_doctor(s, first, {"full_name": "Каримова Нилуфар"})
+    eleven = iso(clinic.at(day, 11, 0))
+    tab.wait_for_selector(f"section[data-doctor='{joined}'] .slot--free[data-starts='{eleven}']")
+    tab.wait_for_selector(f"section[data-doctor='{first}'] h2:text-is('Каримова Нилуфар')")
+    assert tab.locator(f"section[data-doctor='{first}'] .slot--free").count() == 3
+    moving_to = tab.locator("#reschedule-form select[name=doctor_id] option")
+    assert set(moving_to.evaluate_all("(all) => all.map((o) => Number(o.value))")) == {
+        first,
+        joined,
+    }
+    assert tab.evaluate("window.notReloaded") is True

@@ -178,6 +178,32 @@
     });
   }
 
+  /**
+   * The doctors' columns as the page loaded again draws them (a doctor joined the department
+   * or left it, switched on or off, renamed, or away on the day), and the move dialog's
+   * choice of doctors (kept as chosen while the dialog is open); then the day is drawn into
+   * them again.
+   */
+  function copyDoctors(loaded) {
+    var fresh = loaded.getElementById("calendar");
+    var calendar = document.getElementById("calendar");
+    if (!fresh || !calendar) return;
+    calendar.textContent = "";
+    Array.prototype.forEach.call(fresh.children, function (node) {
+      calendar.appendChild(document.importNode(node, true));
+    });
+    var freshDialog = loaded.getElementById("reschedule-dialog");
+    var select = dialog && dialog.querySelector("select[name=doctor_id]");
+    var options = freshDialog && freshDialog.querySelectorAll("select[name=doctor_id] option");
+    if (select && options && !dialog.open) {
+      select.textContent = "";
+      Array.prototype.forEach.call(options, function (option) {
+        select.appendChild(document.importNode(option, true));
+      });
+    }
+    render();
+  }
+
   // -- booking ------------------------------------------------------------------------------
 
   function clearErrors(where) {
@@ -460,9 +486,19 @@
   }
 
   if (cfg.departmentId || cfg.doctorId) {
+    var heard = false;
     global.ClinicSocket.subscribe(cfg.channel, {
-      onSnapshot: reloadSoon,
-      onEvent: reloadSoon,
+      onSnapshot: function () {
+        // A later snapshot (back after a break its history did not cover) may hide a change
+        // of the doctors too.
+        if (heard) Q.fromPage("calendar", copyDoctors);
+        heard = true;
+        reloadSoon();
+      },
+      onEvent: function (event) {
+        if (event.type === "schedule.changed") Q.fromPage("calendar", copyDoctors);
+        reloadSoon();
+      },
       onError: function () { show(failure, texts.forbidden); },
     });
     load();
