@@ -24,21 +24,16 @@ from clinic.payments import fiscal, invoices, payme_key
 from clinic.payments import payme_params as param
 from clinic.payments import refunds, webhooks
 from clinic.payments.models import Invoice, InvoiceStatus, PaymentMethod
-from clinic.payments.payme_errors import (  # noqa: F401 - the protocol's codes, by name here too
+from clinic.payments.payme_errors import (
     CANNOT_PERFORM,
-    ERRORS,
-    INTERNAL,
     INVALID_PARAMS,
     INVALID_REQUEST,
     INVOICE_NOT_FOUND,
     INVOICE_NOT_PAYABLE,
     NO_SUCH_METHOD,
     NOT_FOUND,
-    NOT_POST,
-    PARSE_ERROR,
     RECEIPT_NOT_FOUND,
     SERVICE_RENDERED,
-    UNAUTHORIZED,
     WRONG_AMOUNT,
     PaymeError,
 )
