@@ -181,8 +181,8 @@
   /**
    * The doctors' columns as the page loaded again draws them (a doctor joined the department
    * or left it, switched on or off, renamed, or away on the day), and the move dialog's
-   * choice of doctors (kept as chosen while the dialog is open); then the day is drawn into
-   * them again.
+   * choice of doctors (left as it is while the dialog is open: the next change takes it);
+   * then the day is drawn into them again.
    */
   function copyDoctors(loaded) {
     var fresh = loaded.getElementById("calendar");
