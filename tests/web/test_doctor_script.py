@@ -25,7 +25,7 @@ def _ticket(number: int) -> dict:
 
 
 PAGE = """
-var window = globalThis, posted = [], answers = [], handlers = null, listing = null;
+var window = globalThis, posted = [], answers = [], handlers = null;
 function el(tag) {
   var e = {tagName: String(tag || "div").toUpperCase(), children: [], attrs: {}, listeners: {},
            hidden: false, disabled: false, own: ""};
@@ -56,8 +56,9 @@ window.fetch = function (url, options) {
   posted.push(url);
   return new Promise(function (resolve) { answers.push(resolve); });
 };
+// The queue's own channel (the screen also follows queues:all for its transfer list).
 window.ClinicSocket = {subscribe: function (channel, h) {
-  if (channel === "queues:all") listing = h; else handlers = h;
+  if (channel !== "queues:all") handlers = h;
 }};
 """
 
