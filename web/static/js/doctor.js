@@ -338,17 +338,14 @@
   });
 
   // Any queue renamed, switched on or off, or made: the list of where to send a patient
-  // follows. The first snapshot is the page's own moment; a later one (the socket back after
-  // a break its history did not cover) may hide a change.
-  var heard = false;
+  // follows. Each snapshot too: a change between the server drawing the page and the
+  // subscription reaching it comes as no event, nor does one during a break longer than the
+  // channel's history.
   function targetsChanged() {
     Q.fromPage("targets", copyTargets);
   }
   window.ClinicSocket.subscribe("queues:all", {
-    onSnapshot: function () {
-      if (heard) targetsChanged();
-      heard = true;
-    },
+    onSnapshot: targetsChanged,
     onEvent: targetsChanged,
   });
 })();

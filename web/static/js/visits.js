@@ -486,13 +486,12 @@
   }
 
   if (cfg.departmentId || cfg.doctorId) {
-    var heard = false;
     global.ClinicSocket.subscribe(cfg.channel, {
       onSnapshot: function () {
-        // A later snapshot (back after a break its history did not cover) may hide a change
-        // of the doctors too.
-        if (heard) Q.fromPage("calendar", copyDoctors);
-        heard = true;
+        // A change of the doctors between the server drawing the page and the subscription
+        // reaching it comes as no event, nor does one during a break longer than the
+        // channel's history.
+        Q.fromPage("calendar", copyDoctors);
         reloadSoon();
       },
       onEvent: function (event) {
