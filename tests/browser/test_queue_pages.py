@@ -219,9 +219,24 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
     first, _ = issue(runtime, queue_hall["queue"])
     second, _ = issue(runtime, queue_hall["queue"])
     doctor = staff(queue_hall["doctor"])
+    opened = []
+
+    def open_then_serve(route):
+        # Asked for once the page's HTML is in: a queue made now is told before the screen
+        # subscribes, as no event.
+        if not opened:
+            opened.append(another_queue(runtime, "ent", "E"))
+            with runtime.db.transaction() as s:
+                ent = s.get(Queue, opened[0]).department_id
+                reference.update_department(s, ent, {"name_en": "ENT", "name_ru": "ЛОР"})
+        route.continue_()
+
+    doctor.route("**/static/js/doctor.js*", open_then_serve)
     doctor.goto(f"{live_server}/queue/doctor?lang=en")
     wait_live(doctor)
     doctor.wait_for_selector(f"#waiting-list [data-code='{second}']")
+    offered = "[...document.getElementById('current-template').content.querySelectorAll('option')]"
+    doctor.wait_for_function(f"() => {offered}.some((o) => o.value === '{opened[0]}')")
 
     doctor.click("#call-next")
     current = doctor.locator(f"#current [data-code='{first}']")
@@ -267,11 +282,8 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
     card.locator(".transfer-form button[type=submit]").click()
     refused = "Laboratory is not working now: the patient stays in your queue."
     doctor.wait_for_selector(f"#doctor-error:text-is('{refused}')")
-    offered = doctor.evaluate(
-        "[...document.getElementById('current-template').content.querySelectorAll('option')]"
-        ".map((o) => Number(o.value))"
-    )
-    assert lab in offered and xray not in offered
+    offers = doctor.evaluate(f"{offered}.map((o) => Number(o.value))")
+    assert lab in offers and xray not in offers
 
     # Transfer to the laboratory, coming back to this queue afterwards.
     card.locator("[data-action=transfer]").click()

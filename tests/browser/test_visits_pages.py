@@ -288,22 +288,34 @@ def test_the_calendar_takes_a_doctor_who_joins_and_one_renamed_without_a_reload(
     day = next_week_day(runtime.settings.tz)
     first = clinic.doctor_ids[0]
     tab = registrar
+    renamed = []
+
+    def rename_then_serve(route):
+        # Asked for once the page's HTML, naming the doctor as he was, is in: the change comes
+        # before the calendar's subscription, as no event.
+        if not renamed:
+            with runtime.db.transaction() as s:
+                reference.update_doctor(s, first, {"full_name": "Каримова Нилуфар"})
+            renamed.append(True)
+        route.continue_()
+
+    tab.route("**/static/js/visits.js*", rename_then_serve)
     tab.goto(f"{live_server}/visits/calendar?lang=en&department={clinic.department_id}&day={day}")
     wait_live(tab)
+    assert renamed
+    tab.wait_for_selector(f"section[data-doctor='{first}'] h2:text-is('Каримова Нилуфар')")
     tab.wait_for_selector(f"section[data-doctor='{first}'] .slot--free")
     tab.evaluate("window.notReloaded = true")
 
-    # A doctor joins the department with his hours, and the first one's name is corrected.
+    # A doctor joins the department with his hours.
     with runtime.db.transaction() as s:
         joined = reference.create_doctor(
             s, {"full_name": "Ёқубов Жасур", "department_id": clinic.department_id}
         ).id
         week = [{"weekday": d, "starts": "11:00", "ends": "12:00"} for d in WEEKDAYS]
         schedules.set_week(s, joined, week)
-        reference.update_doctor(s, first, {"full_name": "Каримова Нилуфар"})
     eleven = iso(clinic.at(day, 11, 0))
     tab.wait_for_selector(f"section[data-doctor='{joined}'] .slot--free[data-starts='{eleven}']")
-    tab.wait_for_selector(f"section[data-doctor='{first}'] h2:text-is('Каримова Нилуфар')")
     assert tab.locator(f"section[data-doctor='{first}'] .slot--free").count() == 3
     moving_to = tab.locator("#reschedule-form select[name=doctor_id] option")
     assert set(moving_to.evaluate_all("(all) => all.map((o) => Number(o.value))")) == {
