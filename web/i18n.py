@@ -70,6 +70,13 @@ def visitors_language() -> str | None:
 
 
 def _remembered() -> bool:
+    """Whether this request's ``?lang=`` is the person's own choice, to keep (for his account
+    and in the computer's cookie): not a visitor's at the kiosk, nor a page's script reading
+    its page again in the background to redraw part of it (browsers mark such a read
+    ``Sec-Fetch-Mode: cors`` or ``same-origin``, a person's own step ``navigate``)."""
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if mode is not None and mode != "navigate":
+        return False
     return visitors_language() is None
 
 

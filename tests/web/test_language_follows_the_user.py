@@ -38,3 +38,19 @@ def test_signed_out_pages_keep_the_computers_choice(app, client_as):
     _page(user, "/services?lang=uz")
     stranger = app.test_client()
     assert "Войти" in _page(stranger, "/login", **{"Accept-Language": "ru"})
+
+
+def test_a_page_reading_itself_again_in_the_background_chooses_nothing(app, client_as):
+    """A screen loads its own page again to redraw part of it (a renamed queue, a doctor who
+    joined), with its address's ``?lang=``; meanwhile the person may have chosen another
+    language in another tab. The script's read is not his choice: the page comes in the
+    language asked, and neither his account nor the computer's cookie is changed by it."""
+    user = client_as("registrar", "aziza")
+    assert UZ in _page(user, "/services?lang=uz")
+    assert EN in _page(user, "/services?lang=en", **{"Sec-Fetch-Mode": "navigate"})
+    assert UZ in _page(user, "/services?lang=uz", **{"Sec-Fetch-Mode": "cors"})
+    assert user.get_cookie("lang").value == "en"
+    assert EN in _page(user)
+    other = app.test_client()
+    other.sign_in("aziza")
+    assert EN in _page(other, **{"Accept-Language": "uz"})
