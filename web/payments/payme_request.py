@@ -15,8 +15,7 @@ import math
 from flask import request
 
 from clinic.jsonkeys import repeated_key, unique_keys
-from clinic.payments import payme
-from clinic.payments.payme_errors import INVALID_REQUEST, PARSE_ERROR
+from clinic.payments.payme_errors import INVALID_REQUEST, PARSE_ERROR, PaymeError
 from web.api.inputs import UnsafeInput, check_document, storable
 
 # A body declaring no type is read as JSON.
@@ -25,7 +24,7 @@ JSON_TYPES = ("", "application/json", "text/json")
 HIDDEN = "[hidden]"
 
 
-def answer(rpc_id, *, result=None, error: payme.PaymeError | None = None) -> dict:
+def answer(rpc_id, *, result=None, error: PaymeError | None = None) -> dict:
     if error is not None:
         return {"jsonrpc": "2.0", "id": rpc_id, "error": error.as_error()}
     return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
@@ -74,7 +73,7 @@ def _id(doc):
     return rpc_id
 
 
-def read(body: bytes) -> tuple[object, object, payme.PaymeError | None]:
+def read(body: bytes) -> tuple[object, object, PaymeError | None]:
     """The document, its ``id`` (None when there is none to echo) and the refusal it earns
     before any method runs, if any."""
     try:
@@ -82,16 +81,16 @@ def read(body: bytes) -> tuple[object, object, payme.PaymeError | None]:
             body, parse_constant=_not_json, parse_float=_finite, object_pairs_hook=unique_keys
         )
     except (ValueError, RecursionError):
-        return None, None, payme.PaymeError(PARSE_ERROR)
+        return None, None, PaymeError(PARSE_ERROR)
     repeated = repeated_key(doc)
     if repeated is not None:
         # {"id": 1, "id": 2} or two amounts: no one reading of the request, so no id to echo.
-        return None, None, payme.PaymeError(PARSE_ERROR, storable(repeated)[:100])
+        return None, None, PaymeError(PARSE_ERROR, storable(repeated)[:100])
     rpc_id = _id(doc)
     if request.mimetype not in JSON_TYPES:
-        return doc, rpc_id, payme.PaymeError(INVALID_REQUEST, "Content-Type")
+        return doc, rpc_id, PaymeError(INVALID_REQUEST, "Content-Type")
     try:
         check_document(doc)
     except UnsafeInput as unsafe:
-        return doc, rpc_id, payme.PaymeError(INVALID_REQUEST, storable(unsafe.field)[:100])
+        return doc, rpc_id, PaymeError(INVALID_REQUEST, storable(unsafe.field)[:100])
     return doc, rpc_id, None

@@ -33,7 +33,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from clinic.db import dispatch_after_commit
 from clinic.payments import click, links, payme, payme_key
 from clinic.payments import webhooks as hooks
-from clinic.payments.payme_errors import INTERNAL, INVALID_REQUEST, NOT_POST, UNAUTHORIZED
+from clinic.payments.payme_errors import (
+    INTERNAL,
+    INVALID_REQUEST,
+    NOT_POST,
+    UNAUTHORIZED,
+    PaymeError,
+)
 from clinic.payments.providers import record_exchange
 from web import db
 from web.api.blueprint import Blueprint
@@ -202,7 +208,7 @@ def payme_endpoint():
     session = db.session()
     if request.method != "POST":
         _guard("payme", "payme", None)
-        error = payme.PaymeError(NOT_POST)
+        error = PaymeError(NOT_POST)
         return _finish(
             session, "payme", "", b"", payme_request.answer(None, error=error), code=error.code
         )
@@ -212,7 +218,7 @@ def payme_endpoint():
         body = _guard("payme", "payme", None)
     except RequestEntityTooLarge:
         # Not read, and answered in the protocol, which has no HTTP errors.
-        error = payme.PaymeError(INVALID_REQUEST, "body")
+        error = PaymeError(INVALID_REQUEST, "body")
         return _finish(
             session, "payme", "", b"", payme_request.answer(None, error=error), code=error.code
         )
@@ -228,14 +234,14 @@ def payme_endpoint():
     method_name = method[:64] if isinstance(method, str) else ""
     try:
         if not isinstance(doc, dict) or rpc_id is None:
-            raise payme.PaymeError(INVALID_REQUEST, "id")
+            raise PaymeError(INVALID_REQUEST, "id")
         configured = _settings().payme_key
         key = payme_key.key_in_force(session, configured)
         if not payme_key.signed(payme_request.credentials() or b"", key):
-            raise payme.PaymeError(UNAUTHORIZED)
+            raise PaymeError(UNAUTHORIZED)
         result = payme.call(session, method, params, now_ms(), configured_key=configured)
         answer, code = payme_request.answer(rpc_id, result=result), None
-    except payme.PaymeError as error:
+    except PaymeError as error:
         # Some refusals change state on the way (an expired transaction is cancelled); those
         # marked ``discard`` keep nothing of the call.
         if error.discard:
@@ -265,7 +271,7 @@ def _payme_failed(session, rpc_id, method_name: str, body: bytes, subject: dict)
         _name_the_invoice(session, subject)
     except Exception:  # the log is best effort when the database itself is failing
         log.exception("could not read the invoice of a failed Payme call")
-    error = payme.PaymeError(INTERNAL)
+    error = PaymeError(INTERNAL)
     answer = payme_request.answer(rpc_id, error=error)
     return _failed(session, "payme", method_name, body, answer, code=error.code, **subject)
 
