@@ -139,7 +139,6 @@
       if (kept && !select.querySelector('option[value="' + chosen + '"]')) select.appendChild(kept);
       if (kept) select.value = chosen;
     });
-    copyPicker(loaded);
     // Names added, none dropped: one switched off is still named when a transfer to it is
     // refused.
     var holder = loaded.getElementById("doctor-config");
@@ -338,11 +337,14 @@
   });
 
   // Any queue renamed, switched on or off, or made: the list of where to send a patient
-  // follows. Each snapshot too: a change between the server drawing the page and the
+  // follows, and his choice of his own queues. Each snapshot too: a change between the server drawing the page and the
   // subscription reaching it comes as no event, nor does one during a break longer than the
   // channel's history.
   function targetsChanged() {
-    Q.fromPage("targets", copyTargets);
+    Q.fromPage("queues", function (loaded) {
+      copyTargets(loaded);
+      copyPicker(loaded);
+    });
   }
   window.ClinicSocket.subscribe("queues:all", {
     onSnapshot: targetsChanged,
