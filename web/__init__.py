@@ -20,6 +20,26 @@ from web.permissions import enforce
 log = logging.getLogger(__name__)
 
 
+class ClinicFlask(Flask):
+    """Flask, asking once of each hook and view whether it is a coroutine function.
+
+    Flask asks it of every hook on every request (two dozen of them here), and the answer
+    never changes: none of ours is ``async``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_of: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_of[func]
+        except KeyError:
+            made = self._sync_of[func] = super().ensure_sync(func)
+            return made
+        except TypeError:  # not hashable: asked each time
+            return super().ensure_sync(func)
+
+
 def _modules():
     """The modules, in the order their pages appear in the navigation. A new module adds its
     web package here (see docs/architecture.md).
@@ -37,7 +57,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     runtime = runtime or Runtime(settings)
 
-    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app = ClinicFlask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,

@@ -15,11 +15,12 @@ def runtime() -> Runtime:
 
 def session() -> Session:
     """The request's session; committed by the view, closed (and rolled back) at teardown."""
-    if "db_session" not in g:
-        g.db_session = runtime().db.session()
+    made = g.get("db_session")  # asked several times a request: one look-up each
+    if made is None:
+        made = g.db_session = runtime().db.session()
         for hook in current_app.extensions.get("clinic.session_hooks", ()):
-            hook(g.db_session)
-    return g.db_session
+            hook(made)
+    return made
 
 
 def enqueue_after_commit(db: Session, task_name: str, *, queue: str, **kwargs) -> None:

@@ -47,10 +47,11 @@ PART_OF = {
 
 
 def request_id() -> str:
-    if "request_id" not in g:
+    found = g.get("request_id")  # asked several times a request: one look-up each
+    if found is None:
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
-    return g.request_id
+        found = g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+    return found
 
 
 def mark_audited() -> None:

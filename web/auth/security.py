@@ -61,26 +61,31 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        embeddable = request.path.startswith(EMBEDDABLE_PREFIXES)
-        ancestors = runtime().settings.board_frame_ancestors if embeddable else ""
-        template = DOCS_CSP if request.path == "/api/docs" else CSP
-        response.headers.setdefault(
-            "Content-Security-Policy", template.format(ancestors=ancestors or "'none'")
-        )
+        asked = request._get_current_object()  # one context look-up, not one a use
+        path = asked.path
+        settings = runtime().settings
+        embeddable = path.startswith(EMBEDDABLE_PREFIXES)
+        ancestors = settings.board_frame_ancestors if embeddable else ""
+        template = DOCS_CSP if path == "/api/docs" else CSP
+        secret_address = path.startswith(SECRET_ADDRESS_PREFIXES) or "token" in asked.args
+        ours = [
+            ("Content-Security-Policy", template.format(ancestors=ancestors or "'none'")),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer" if secret_address else "same-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ]
         if not (embeddable and ancestors):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        secret_address = request.path.startswith(SECRET_ADDRESS_PREFIXES) or "token" in request.args
-        response.headers.setdefault(
-            "Referrer-Policy", "no-referrer" if secret_address else "same-origin"
-        )
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-        )
-        if current_identity() is not None and request.endpoint != "static":
+            ours.append(("X-Frame-Options", "DENY"))
+        if current_identity() is not None and asked.endpoint != "static":
             # What a signed-in user was shown is his: a browser at a shared desk keeps none of
             # it, so Back after his sign-out does not show the next person his pages again.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if runtime().settings.is_production:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            ours.append(("Cache-Control", "no-store"))
+        if settings.is_production:
+            ours.append(("Strict-Transport-Security", "max-age=31536000"))
+        # Each only where the view set none of its own (one pass over the answer's headers).
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        for name, value in ours:
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
