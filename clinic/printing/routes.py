@@ -5,8 +5,8 @@ follow them when an administrator gives a target to another printer."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, bindparam, cast, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from clinic.accounts.models import User
 from clinic.db import dispatch_after_commit
@@ -20,11 +20,16 @@ from clinic.printing.models import (
     PrinterState,
     PrintJob,
 )
-from clinic.queue.models import Ticket
+from clinic.queue.models import Queue, Ticket
+
+
+# A queue's own target, before its id; and the target of every ticket without one.
+QUEUE_TARGET = "queue:"
+EVERY_TICKET = "tickets"
 
 
 def ticket_targets(queue_id: int) -> list[str]:
-    return [f"queue:{queue_id}", "tickets"]
+    return [f"{QUEUE_TARGET}{queue_id}", EVERY_TICKET]
 
 
 def cashier_targets(username: str) -> list[str]:
@@ -107,6 +112,52 @@ def queue_paper(session: Session, queue_id: int) -> tuple[bool, bool]:
     if row is None or not jobs.paper_printer(row.active, row.kind):
         return False, False
     return True, row.state == PrinterState.FAILING
+
+
+class QueuePaper:
+    """:func:`queue_paper`, read with the statement that reads the queue for issuing a ticket
+    (a :class:`clinic.queue.numbering.ReadAlong`): the desk and the kiosk ask it of every
+    ticket, and a statement of its own would cost a round trip a ticket."""
+
+    # The issuing statements with the printer's columns, made once for each.
+    _made: dict[int, tuple[Select, Select]] = {}
+
+    def __init__(self) -> None:
+        self.on_paper = False
+        self.failing = False
+
+    def statement(self, reading: Select) -> Select:
+        made = self._made.get(id(reading))
+        if made is None or made[0] is not reading:
+            made = self._made[id(reading)] = (reading, _with_queue_printer(reading))
+        return made[1]
+
+    def take(self, row) -> None:
+        if row.paper_active is None or not jobs.paper_printer(row.paper_active, row.paper_kind):
+            self.on_paper = self.failing = False
+            return
+        self.on_paper = True
+        self.failing = row.paper_state == PrinterState.FAILING
+
+
+def _with_queue_printer(reading: Select) -> Select:
+    """``reading``, a statement whose rows are queues, with the printer of each queue's
+    tickets (the queue's own, else the one for every ticket) as three more columns, null
+    for a queue whose tickets have no printer."""
+    own = literal(QUEUE_TARGET, String) + cast(Queue.id, String)
+    chosen = (
+        select(PrinterAssignment.printer_id)
+        .where(PrinterAssignment.target.in_([own, literal(EVERY_TICKET, String)]))
+        .order_by(PrinterAssignment.target == EVERY_TICKET)  # the queue's own first
+        .limit(1)
+        .scalar_subquery()
+    )
+    printer = aliased(Printer, name="queue_printer")
+    return reading.outerjoin(printer, printer.id == chosen).add_columns(
+        printer.active.label("paper_active"),
+        printer.kind.label("paper_kind"),
+        printer.state.label("paper_state"),
+    )
 
 
 def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:

@@ -13,10 +13,11 @@ the desk or the kiosk) goes further: that statement, with its events, is sent wi
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import String, Text, and_, bindparam, cast, func, insert, select, update
+from sqlalchemy import Select, String, Text, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -142,6 +143,19 @@ ISSUING_QUEUE_AND_DAY = (
     .outerjoin(QueueDay, and_(QueueDay.queue_id == Queue.id, QueueDay.day == bindparam("on_day")))
     .where(Queue.id == bindparam("queue_id"))
 )
+
+
+class ReadAlong(Protocol):
+    """What a caller reads of the queue with the statement that reads it for issuing (before
+    anything is locked), instead of in a statement and a round trip of its own: the kiosk and
+    the desk read where the queue's tickets print (clinic.printing.routes.QueuePaper)."""
+
+    def statement(self, reading: Select) -> Select:
+        """``reading`` (one of the statements above, whose rows are the queue's) with this
+        reader's columns added; the same statement for the same ``reading``."""
+
+    def take(self, row) -> None:
+        """Keep what this reader wanted of the queue's ``row``."""
 
 
 def write_ticket(session: Session, queue, day: date, values: dict, first: dict):

@@ -283,8 +283,12 @@ def issue_ticket(
     paid_at: datetime | None = None,
     visit_id: int | None = None,
     commit: bool = False,
+    read_along: numbering.ReadAlong | None = None,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
+
+    ``read_along`` reads more of the queue with the statement that reads it for issuing, and
+    is given its row before anything is checked.
 
     ``commit``: the ticket is the transaction's last change (at the desk or the kiosk), and
     the transaction is committed here. On PostgreSQL the number, the ticket, its history and
@@ -295,6 +299,8 @@ def issue_ticket(
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)
     statement = numbering.ISSUING_QUEUE_AND_DAY if with_commit else numbering.ISSUING_QUEUE
+    if read_along is not None:
+        statement = read_along.statement(statement)
     queue = (
         session.execute(statement, {"queue_id": queue_id, "on_day": day}).first()
         if is_id(queue_id)
@@ -302,6 +308,8 @@ def issue_ticket(
     )
     if queue is None:
         raise _unknown_queue(queue_id)
+    if read_along is not None:
+        read_along.take(queue)
     # What was asked is checked first (a 422 naming the field, whatever the hour), then
     # whether the queue takes a ticket now.
     if source not in TicketSource.ALL:

@@ -12,7 +12,7 @@ from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.printing.routes import queue_paper
+from clinic.printing.routes import QueuePaper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
@@ -152,8 +152,7 @@ def today_tickets(query, queue_id: int):
 def issue_ticket(data, queue_id: int):
     """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day."""
     session = db.session()
-    # Read with the issuing, before it: its commit is the request's last statement.
-    on_paper, failing = queue_paper(session, queue_id)
+    paper = QueuePaper()  # read with the queue, by the issuing's first statement
     ticket = q.issue_ticket(
         session,
         queue_id,
@@ -164,8 +163,9 @@ def issue_ticket(data, queue_id: int):
         comment=data["comment"],
         actor=_actor(),
         commit=True,
+        read_along=paper,
     )
-    return _ticket_out(ticket, on_paper=on_paper, printer_failing=failing)
+    return _ticket_out(ticket, on_paper=paper.on_paper, printer_failing=paper.failing)
 
 
 @blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])

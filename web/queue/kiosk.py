@@ -14,7 +14,7 @@ import io
 import segno
 from flask import Response, abort, render_template, url_for
 
-from clinic.printing.routes import queue_paper
+from clinic.printing.routes import QueuePaper
 from clinic.queue import access
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketSource
@@ -105,8 +105,7 @@ def issue_kiosk_ticket(queue_id: int):
     """Issue a plain ticket at the kiosk (source ``kiosk``, normal priority, no patient and no
     comment); it takes no body. Numbered as every ticket, per queue per clinic day."""
     session = db.session()
-    # Read with the issuing, before it: its commit is the request's last statement.
-    on_paper, failing = queue_paper(session, queue_id)
+    paper = QueuePaper()  # read with the queue, by the issuing's first statement
     ticket = q.issue_ticket(
         session,
         queue_id,
@@ -117,5 +116,6 @@ def issue_kiosk_ticket(queue_id: int):
         comment="",
         actor=current_identity().username,
         commit=True,
+        read_along=paper,
     )
-    return {**q.ticket_as_dict(ticket), "on_paper": on_paper, "printer_failing": failing}
+    return {**q.ticket_as_dict(ticket), "on_paper": paper.on_paper, "printer_failing": paper.failing}
