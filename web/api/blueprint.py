@@ -50,6 +50,14 @@ class StrictQueryParser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictQueryParser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's, a schema class made its instance once: webargs makes an instance
+        of a class on every request, and a schema's construction copies each of its fields.
+        One instance serves every request, as our schemas keep nothing of one."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
 
 UNREAD = "Unknown field."
 
