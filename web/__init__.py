@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from inspect import CO_COROUTINE
 
 from flask import Flask
 
@@ -21,23 +22,21 @@ log = logging.getLogger(__name__)
 
 
 class ClinicFlask(Flask):
-    """Flask, asking once of each hook and view whether it is a coroutine function.
+    """Flask, answering without ``inspect`` for a plain function that it is no coroutine.
 
-    Flask asks it of every hook on every request (two dozen of them here), and the answer
-    never changes: none of ours is ``async``."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._sync_of: dict = {}
+    Flask asks it of every hook on every request (two dozen of them here), and ``inspect``
+    unwraps each callable to ask. A plain function says it in its code's flags; anything
+    else (a bound method, a partial, a function marked a coroutine) is asked as before."""
 
     def ensure_sync(self, func):
-        try:
-            return self._sync_of[func]
-        except KeyError:
-            made = self._sync_of[func] = super().ensure_sync(func)
-            return made
-        except TypeError:  # not hashable: asked each time
-            return super().ensure_sync(func)
+        code = getattr(func, "__code__", None)
+        if (
+            code is not None
+            and not code.co_flags & CO_COROUTINE
+            and not hasattr(func, "_is_coroutine_marker")
+        ):
+            return func
+        return super().ensure_sync(func)
 
 
 def _modules():
@@ -57,7 +56,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     runtime = runtime or Runtime(settings)
 
-    app = ClinicFlask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app = ClinicFlask(
+        __name__, instance_path=str(settings.instance_path), instance_relative_config=False
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,

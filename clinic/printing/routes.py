@@ -22,7 +22,6 @@ from clinic.printing.models import (
 )
 from clinic.queue.models import Queue, Ticket
 
-
 # A queue's own target, before its id; and the target of every ticket without one.
 QUEUE_TARGET = "queue:"
 EVERY_TICKET = "tickets"

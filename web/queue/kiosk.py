@@ -118,4 +118,8 @@ def issue_kiosk_ticket(queue_id: int):
         commit=True,
         read_along=paper,
     )
-    return {**q.ticket_as_dict(ticket), "on_paper": paper.on_paper, "printer_failing": paper.failing}
+    return {
+        **q.ticket_as_dict(ticket),
+        "on_paper": paper.on_paper,
+        "printer_failing": paper.failing,
+    }
