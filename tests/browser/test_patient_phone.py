@@ -51,3 +51,60 @@ def test_the_patients_phone_buzzes_at_his_call_and_at_each_recall(
             phone.wait_for_function(f"() => window.buzzes === {recalls + 1}")
     finally:
         context.close()
+
+
+def test_a_reading_older_than_his_call_does_not_show_him_waiting_again(
+    browser, live_server, runtime, queue_hall
+):
+    """The page reads the ticket again when the queue moves or the phone comes back online.
+    A reading asked before the doctor's call and answered after it (a slow network) would
+    show him waiting again, and its correction a moment later would buzz his phone a second
+    time for one call: it is not shown, and the call's own reading follows."""
+    code, token = issue(runtime, queue_hall["queue"])
+    context, phone = new_tab(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    held, readings = [], []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:  # read now, before the call, and answered once the call is shown
+            held.append((route, route.fetch()))
+
+    state_url = f"{live_server}/api/v1/public/tickets/{token}"
+    phone.on("requestfinished", lambda r: readings.append(r) if r.url == state_url else None)
+    try:
+        phone.add_init_script(COUNT_BUZZES)
+        phone.goto(f"{live_server}/t/{token}?lang=en")
+        wait_live(phone)
+        prompt = phone.locator("#patient-alerts")
+        prompt.wait_for(state="visible")
+        prompt.locator("button").tap()
+        prompt.wait_for(state="hidden")
+        phone.wait_for_timeout(400)  # the readings asked by the subscriptions are answered
+        phone.route(state_url, hold_the_first)
+        phone.evaluate("() => window.dispatchEvent(new Event('online'))")
+        while not held:
+            phone.wait_for_timeout(50)
+        assert held[0][1].json()["status"] == "waiting"
+
+        with runtime.db.transaction() as s:
+            calls.call_next(
+                s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"]
+            )
+        phone.wait_for_selector("#patient[data-status='called']")
+        answered = len(readings)
+        phone.wait_for_function("() => window.buzzes === 2")
+        while len(readings) == answered:  # the call's own reading
+            phone.wait_for_timeout(50)
+
+        route, stale = held[0]
+        route.fulfill(response=stale)
+        while len(readings) == answered + 1:
+            phone.wait_for_timeout(50)
+        phone.wait_for_timeout(500)  # time for the page to show what it was answered
+        assert phone.get_attribute("#patient", "data-status") == "called"
+        assert phone.evaluate("window.buzzes") == 2
+    finally:
+        context.close()

@@ -26,6 +26,10 @@
   var state = {};
   var recallsHeard = -1; // the most recalls of this call the phone has buzzed for
   var refreshTimer = null;
+  // Changes of the ticket heard: a reading asked before the last of them may tell the ticket
+  // as it was before it (called, he would be shown waiting again, and his phone would buzz a
+  // second time for the same call). It is not shown: the change asked for a reading of its own.
+  var changesHeard = 0;
 
   // A phone buzzes only for a page that has been touched (Chrome on Android refuses the
   // vibration of one that has not): until it is, a button asks the waiting patient to, and
@@ -91,9 +95,11 @@
 
   function refresh() {
     refreshTimer = null;
+    var asked = changesHeard;
     Q.api("GET", config.stateUrl).then(
       function (answer) {
         if (answer.status === 200) {
+          if (asked !== changesHeard) return; // perhaps older than the change: read again
           if (!movedOn(answer.body)) show(answer.body);
         } else if (answer.status !== 404) {
           readAgainLater(); // the server restarting (503): its answer is still owed
@@ -205,6 +211,7 @@
 
   window.ClinicSocket.subscribe("ticket:" + config.ticket, {
     onSnapshot: function (data) {
+      changesHeard += 1; // the ticket as it is now: a reading asked before may be older
       if (!movedOn(data)) show(data);
     },
     onEvent: function (event) {
@@ -215,6 +222,7 @@
       // The day's closing ended it: the queue closed before his turn, not "did not come".
       var data = event.data;
       if (data) data.closed_with_day = event.type === "ticket.day_closed";
+      changesHeard += 1;
       show(data);
       refreshSoon();
     },
