@@ -323,3 +323,48 @@ def test_the_calendar_takes_a_doctor_who_joins_and_one_renamed_without_a_reload(
         joined,
     }
     assert tab.evaluate("window.notReloaded") is True
+
+
+def test_an_answer_older_than_a_booking_does_not_show_its_slot_free_again(
+    live_server, runtime, registrar
+):
+    """The calendar loads its day again at each change it hears. Changes close together make
+    loads that overlap, and their answers may come in any order: one asked before a booking
+    and answered after the load that followed it would show the booked slot free again. It
+    is not drawn."""
+    clinic = make_clinic(runtime, doctors=1, hours=("09:00", "10:00"))
+    day = next_week_day(runtime.settings.tz)
+    doctor = clinic.doctor_ids[0]
+    nine = iso(clinic.at(day, 9, 0))
+    free = f"section[data-doctor='{doctor}'] .slot--free[data-starts='{nine}']"
+    taken = f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{nine}']"
+    tab = registrar
+    tab.goto(f"{live_server}/visits/calendar?lang=en&department={clinic.department_id}&day={day}")
+    wait_live(tab)
+    tab.wait_for_selector(free)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:  # read now, before the booking, and answered once the booking is shown
+            held.append((route, route.fetch()))
+
+    tab.route("**/api/v1/visits/slots?*", hold_the_first)
+    # A change that frees or takes no slot (the doctor renamed): the day is loaded again.
+    with runtime.db.transaction() as s:
+        reference.update_doctor(s, doctor, {"full_name": "Каримова Нилуфар"})
+    while not held:
+        tab.wait_for_timeout(50)
+    with runtime.db.transaction() as s:
+        booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=doctor, starts_at=clinic.at(day, 9),
+            tz=clinic.tz, service_ids=[clinic.service_id],
+        )  # fmt: skip
+    tab.wait_for_selector(taken)
+
+    route, stale = held[0]
+    assert any(slot["starts_at"] == nine for slot in stale.json())
+    route.fulfill(response=stale)
+    tab.wait_for_timeout(500)  # time for the page to draw what it was answered
+    assert tab.locator(taken).count() == 1 and tab.locator(free).count() == 0

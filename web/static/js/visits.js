@@ -53,7 +53,12 @@
     return form && form.elements.service_id ? form.elements.service_id.value : "";
   }
 
+  // Loads asked: the answers of one asked before the last may be older than its (a slot
+  // booked meanwhile shown free again), and are not drawn.
+  var loadsAsked = 0;
+
   function load() {
+    var asked = (loadsAsked += 1);
     var day = "from=" + cfg.day + "&to=" + cfg.day + "&" + scope;
     // Every free slot of the day, not the answer's first 500 (a large department's afternoon).
     var slotsQuery = day + "&limit=5000" + (service() ? "&service_id=" + service() : "");
@@ -63,6 +68,7 @@
       Q.api("GET", "/api/v1/visits?day=" + cfg.day + "&limit=5000&" + scope),
     ]).then(
       function (answers) {
+        if (asked !== loadsAsked) return;
         if (answers[0].status !== 200 || answers[1].status !== 200) {
           show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
           return;
@@ -76,7 +82,7 @@
         render();
       },
       function () {
-        show(failure, texts.network);
+        if (asked === loadsAsked) show(failure, texts.network);
       }
     );
   }
