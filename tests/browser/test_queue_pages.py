@@ -588,3 +588,41 @@ def test_the_desk_finds_a_patient_who_lost_his_link_by_his_phone_as_he_says_it(
         )
         assert rows.first.get_attribute("data-code") == "K-001", typed
         assert rows.first.locator("[data-action=reprint]").count() == 1
+
+
+def test_the_desks_long_list_keeps_what_its_events_said_over_an_older_reading(
+    live_server, runtime, queue_hall, staff
+):
+    """The channel's snapshot holds the first hundred waiting; the rest of a long day comes
+    from the API when the registrar searches. A ticket cancelled while that list is read is
+    heard of as cancelled, and the reading, older than that, does not bring it back."""
+    for _ in range(105):
+        issue(runtime, queue_hall["queue"])
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=en")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    card.locator("[data-tickets] [data-code='K-001']").wait_for()
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:  # read now, before the cancelling, and answered once it is heard of
+            held.append((route, route.fetch()))
+
+    desk.route(f"**/api/v1/queues/{queue_hall['queue']}/tickets?status=waiting*", hold_the_first)
+    card.locator("[data-filter]").fill("K-10")
+    while not held:
+        desk.wait_for_timeout(50)
+    route, older = held[0]
+    assert "K-105" in [ticket["code"] for ticket in older.json()]
+
+    with runtime.db.transaction() as s:
+        calls.cancel(s, q.get_ticket(s, ticket_by_code(runtime, "K-105").id))
+    issue(runtime, queue_hall["queue"])  # K-106: heard after the cancelling
+    card.locator("[data-tickets] [data-code='K-106']").wait_for()
+
+    route.fulfill(response=older)
+    card.locator("[data-tickets] [data-code='K-104']").wait_for()
+    assert card.locator("[data-tickets] [data-code='K-105']").count() == 0

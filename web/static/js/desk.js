@@ -173,7 +173,10 @@
             if (answer.status !== 200) return;
             var added = 0;
             answer.body.forEach(function (ticket) {
-              if (!book.tickets[ticket.id]) added += 1;
+              // One the book has heard of is as its events left it: this reading may be
+              // older than the last of them (called or cancelled while the list was read).
+              if (book.tickets[ticket.id]) return;
+              added += 1;
               book.tickets[ticket.id] = ticket;
             });
             book.outside.waiting = Math.max(0, beyondWindow() - added);
