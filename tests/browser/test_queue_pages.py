@@ -626,3 +626,41 @@ def test_the_desks_long_list_keeps_what_its_events_said_over_an_older_reading(
     route.fulfill(response=older)
     card.locator("[data-tickets] [data-code='K-104']").wait_for()
     assert card.locator("[data-tickets] [data-code='K-105']").count() == 0
+
+
+def test_the_desk_lists_the_patients_of_its_last_search_whichever_answer_comes_first(
+    live_server, runtime, queue_hall, staff
+):
+    """The registrar searches, then searches again with more of the name before the first
+    answer came (a large file answers slowly): the first answer, come last, is not listed."""
+    with runtime.db.transaction() as s:
+        for name in ("Каримов Анвар", "Каримова Нилуфар"):
+            patients.create_patient(s, {"full_name": name, "sex": "M" if "ов " in name else "F"})
+    desk = staff("desk-3", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    desk.route("**/api/v1/patients?*", hold_the_first)
+    search = "#patient-search input[name=q]"
+    desk.fill(search, "Каримов")
+    desk.press(search, "Enter")
+    while not held:
+        desk.wait_for_timeout(50)
+    desk.fill(search, "Каримова")
+    desk.press(search, "Enter")
+    found = desk.locator(".patient-result")
+    found.first.wait_for()
+    assert found.count() == 1
+
+    route, first_answer = held[0]
+    assert first_answer.json()["total"] == 2
+    route.fulfill(response=first_answer)
+    desk.wait_for_timeout(500)  # time for the page to list what it was answered
+    assert found.count() == 1 and found.first.inner_text().startswith("Каримова Нилуфар")

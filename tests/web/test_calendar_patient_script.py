@@ -28,6 +28,7 @@ function el(tag) {
     set: function (v) { e.own = String(v); e.children = []; }});
   e.appendChild = function (c) { e.children.push(c); return c; };
   e.setAttribute = function (k, v) { e.attrs[k] = String(v); };
+  e.getAttribute = function (k) { return k in e.attrs ? e.attrs[k] : null; };
   e.addEventListener = function (t, f) { e.listeners[t] = f; };
   e.focus = function () { focused = e; };
   e.querySelector = function (s) { return (e.parts || {})[s] || null; };

@@ -163,8 +163,13 @@
    */
   function findPatients(patientsUrl, typed, parts) {
     var url = patientsUrl + "?page_size=10&active=true&q=" + encodeURIComponent(typed);
+    // Searched again before the answer came (more of the name typed): only the last search's
+    // answer is listed, whichever comes first.
+    var asked = String(Number(parts.list.getAttribute("data-searches") || 0) + 1);
+    parts.list.setAttribute("data-searches", asked);
     return api("GET", url).then(
       function (answer) {
+        if (parts.list.getAttribute("data-searches") !== asked) return;
         if (answer.status !== 200) return say(parts.errorBox, problem(parts.texts, answer));
         say(parts.errorBox, "");
         var items = answer.body.items || [];
@@ -175,7 +180,9 @@
         }
       },
       function () {
-        say(parts.errorBox, parts.texts.network);
+        if (parts.list.getAttribute("data-searches") === asked) {
+          say(parts.errorBox, parts.texts.network);
+        }
       }
     );
   }
