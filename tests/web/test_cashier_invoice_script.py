@@ -268,3 +268,50 @@ def test_the_cashier_bills_a_walk_in_patient_from_her_desk(client_as):
         config["patientTicketsApi"].replace("{id}", "7"),
         f"{config['servicesApi']}?page_size=8&active=true&q=узи",
     ]
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_the_price_list_search_lists_its_last_search_whichever_answer_comes_first(client_as):
+    """She searches "у", then "узи" before the first answer came: the first, come last, is
+    not listed over the second."""
+    page = client_as("cashier").get("/payments/desk?lang=ru").get_data(as_text=True)
+    config = json.loads(re.search(r'id="cashier-config">(.*?)</script>', page).group(1))
+    answers = {config["servicesApi"]: [200, {"items": [UZI]}]}
+    story = r"""
+var answeredLate = null, asked = 0, given = window.fetch;
+window.fetch = function (url, options) {
+  asked += 1;
+  if (asked > 1) return given(url, options);
+  return new Promise(function (done) {
+    answeredLate = function () {
+      done({status: 200, text: function () { return Promise.resolve(JSON.stringify(BOTH)); }});
+    };
+  });
+};
+(async function () {
+  $("new-invoice-card").open = true;
+  var form = $("new-invoice-service");
+  form.elements.q.value = "у";
+  form.fire("submit");
+  form.elements.q.value = "узи";
+  form.fire("submit");
+  await settle();
+  var second = $("new-invoice-services").textContent;
+  answeredLate();
+  await settle();
+  process.stdout.write(JSON.stringify([asked, second, $("new-invoice-services").textContent]));
+})();
+""".replace("BOTH", json.dumps({"items": [UZI, ECG]}))
+    program = (
+        f"var CONFIG = {json.dumps(config)};\nvar answers = {json.dumps(answers)};\n"
+        "var posts = [];\n"
+        + PAGE
+        + script("queue.js")
+        + script("money.js")
+        + script("once.js")
+        + script("cashier-invoice.js")
+        + story
+    )
+    asked, second, after = run(program)
+    assert asked == 2 and "US-01" in second and "ECG" not in second
+    assert after == second

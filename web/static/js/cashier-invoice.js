@@ -167,14 +167,19 @@
       var typed = form.elements.q.value.trim();
       if (!typed) return;
       var url = api + "?page_size=8&active=true&q=" + encodeURIComponent(typed);
+      // Searched again before the answer came: the last search's answer is listed, whichever
+      // comes first.
+      var asked = String(Number(list.getAttribute("data-searches") || 0) + 1);
+      list.setAttribute("data-searches", asked);
       Q.api("GET", url).then(
         function (answer) {
+          if (list.getAttribute("data-searches") !== asked) return;
           if (answer.status !== 200) return Q.say(box, Q.problem(config.texts, answer));
           Q.say(box, "");
           showFound(list, answer.body.items || [], describe, label, pick, none);
         },
         function () {
-          Q.say(box, config.texts.network);
+          if (list.getAttribute("data-searches") === asked) Q.say(box, config.texts.network);
         }
       );
     });
