@@ -123,3 +123,28 @@ def queue_hall(runtime):
 def wait_live(tab) -> None:
     """Until the page's socket has said hello (ClinicSocket reports "live")."""
     tab.wait_for_function("() => window.ClinicSocket && ClinicSocket.status() === 'live'")
+
+
+class LateAnswer:
+    """A route handler (``tab.route(pattern, late)``) for an answer that comes late: the first
+    request it meets is sent to the server at once, and its answer is kept until the test
+    gives it to the page (``give``), after what happened meanwhile; the next ones go on."""
+
+    def __init__(self) -> None:
+        self.held = None
+
+    def __call__(self, route) -> None:
+        if self.held is not None:
+            route.continue_()
+        else:
+            self.held = (route, route.fetch())
+
+    def read(self, tab):
+        """The answer kept, once the page has asked (its server's answer, read then)."""
+        while self.held is None:
+            tab.wait_for_timeout(50)
+        return self.held[1]
+
+    def give(self) -> None:
+        route, answer = self.held
+        route.fulfill(response=answer)

@@ -8,7 +8,7 @@ import pytest
 
 from clinic.queue import calls
 from clinic.queue import tickets as q
-from tests.browser.conftest import new_tab, wait_live
+from tests.browser.conftest import LateAnswer, new_tab, wait_live
 from tests.browser.test_queue_pages import issue, ticket_by_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,14 +64,7 @@ def test_a_reading_older_than_his_call_does_not_show_him_waiting_again(
     context, phone = new_tab(
         browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
-    held, readings = [], []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:  # read now, before the call, and answered once the call is shown
-            held.append((route, route.fetch()))
-
+    late, readings = LateAnswer(), []
     state_url = f"{live_server}/api/v1/public/tickets/{token}"
     phone.on("requestfinished", lambda r: readings.append(r) if r.url == state_url else None)
     try:
@@ -83,11 +76,9 @@ def test_a_reading_older_than_his_call_does_not_show_him_waiting_again(
         prompt.locator("button").tap()
         prompt.wait_for(state="hidden")
         phone.wait_for_timeout(400)  # the readings asked by the subscriptions are answered
-        phone.route(state_url, hold_the_first)
+        phone.route(state_url, late)  # read now, before the call, and given after it
         phone.evaluate("() => window.dispatchEvent(new Event('online'))")
-        while not held:
-            phone.wait_for_timeout(50)
-        assert held[0][1].json()["status"] == "waiting"
+        assert late.read(phone).json()["status"] == "waiting"
 
         with runtime.db.transaction() as s:
             calls.call_next(
@@ -99,8 +90,7 @@ def test_a_reading_older_than_his_call_does_not_show_him_waiting_again(
         while len(readings) == answered:  # the call's own reading
             phone.wait_for_timeout(50)
 
-        route, stale = held[0]
-        route.fulfill(response=stale)
+        late.give()
         while len(readings) == answered + 1:
             phone.wait_for_timeout(50)
         phone.wait_for_timeout(500)  # time for the page to show what it was answered

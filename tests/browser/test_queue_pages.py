@@ -19,7 +19,7 @@ from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue
 from clinic.reference import directory as reference
 from clinic.reference import patients
-from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.browser.conftest import LateAnswer, new_tab, sign_in, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -603,27 +603,17 @@ def test_the_desks_long_list_keeps_what_its_events_said_over_an_older_reading(
     wait_live(desk)
     card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
     card.locator("[data-tickets] [data-code='K-001']").wait_for()
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:  # read now, before the cancelling, and answered once it is heard of
-            held.append((route, route.fetch()))
-
-    desk.route(f"**/api/v1/queues/{queue_hall['queue']}/tickets?status=waiting*", hold_the_first)
+    late = LateAnswer()  # read now, before the cancelling, and given once it is heard of
+    desk.route(f"**/api/v1/queues/{queue_hall['queue']}/tickets?status=waiting*", late)
     card.locator("[data-filter]").fill("K-10")
-    while not held:
-        desk.wait_for_timeout(50)
-    route, older = held[0]
-    assert "K-105" in [ticket["code"] for ticket in older.json()]
+    assert "K-105" in [ticket["code"] for ticket in late.read(desk).json()]
 
     with runtime.db.transaction() as s:
         calls.cancel(s, q.get_ticket(s, ticket_by_code(runtime, "K-105").id))
     issue(runtime, queue_hall["queue"])  # K-106: heard after the cancelling
     card.locator("[data-tickets] [data-code='K-106']").wait_for()
 
-    route.fulfill(response=older)
+    late.give()
     card.locator("[data-tickets] [data-code='K-104']").wait_for()
     assert card.locator("[data-tickets] [data-code='K-105']").count() == 0
 
@@ -639,28 +629,19 @@ def test_the_desk_lists_the_patients_of_its_last_search_whichever_answer_comes_f
     desk = staff("desk-3", "registrar")
     desk.goto(f"{live_server}/queue/desk?lang=ru")
     wait_live(desk)
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:
-            held.append((route, route.fetch()))
-
-    desk.route("**/api/v1/patients?*", hold_the_first)
+    late = LateAnswer()
+    desk.route("**/api/v1/patients?*", late)
     search = "#patient-search input[name=q]"
     desk.fill(search, "Каримов")
     desk.press(search, "Enter")
-    while not held:
-        desk.wait_for_timeout(50)
+    first_answer = late.read(desk)
     desk.fill(search, "Каримова")
     desk.press(search, "Enter")
     found = desk.locator(".patient-result")
     found.first.wait_for()
     assert found.count() == 1
 
-    route, first_answer = held[0]
     assert first_answer.json()["total"] == 2
-    route.fulfill(response=first_answer)
+    late.give()
     desk.wait_for_timeout(500)  # time for the page to list what it was answered
     assert found.count() == 1 and found.first.inner_text().startswith("Каримова Нилуфар")

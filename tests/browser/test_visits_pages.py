@@ -19,7 +19,7 @@ from clinic.reference import patients as patient_records
 from clinic.reference import price_list
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
-from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.browser.conftest import LateAnswer, new_tab, sign_in, wait_live
 from tests.visits.conftest import (
     ALL_DAY,
     WEEKDAYS,
@@ -342,20 +342,12 @@ def test_an_answer_older_than_a_booking_does_not_show_its_slot_free_again(
     tab.goto(f"{live_server}/visits/calendar?lang=en&department={clinic.department_id}&day={day}")
     wait_live(tab)
     tab.wait_for_selector(free)
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:  # read now, before the booking, and answered once the booking is shown
-            held.append((route, route.fetch()))
-
-    tab.route("**/api/v1/visits/slots?*", hold_the_first)
+    late = LateAnswer()  # read now, before the booking, and given after it is shown
+    tab.route("**/api/v1/visits/slots?*", late)
     # A change that frees or takes no slot (the doctor renamed): the day is loaded again.
     with runtime.db.transaction() as s:
         reference.update_doctor(s, doctor, {"full_name": "Каримова Нилуфар"})
-    while not held:
-        tab.wait_for_timeout(50)
+    stale = late.read(tab)
     with runtime.db.transaction() as s:
         booking.book(
             s, patient_id=clinic.patient_ids[0], doctor_id=doctor, starts_at=clinic.at(day, 9),
@@ -363,8 +355,7 @@ def test_an_answer_older_than_a_booking_does_not_show_its_slot_free_again(
         )  # fmt: skip
     tab.wait_for_selector(taken)
 
-    route, stale = held[0]
     assert any(slot["starts_at"] == nine for slot in stale.json())
-    route.fulfill(response=stale)
+    late.give()
     tab.wait_for_timeout(500)  # time for the page to draw what it was answered
     assert tab.locator(taken).count() == 1 and tab.locator(free).count() == 0

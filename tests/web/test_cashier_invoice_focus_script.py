@@ -11,8 +11,8 @@ import re
 import pytest
 
 from tests.conftest import ONE_BACKEND
-from tests.web.page_scripts import run, script
-from tests.web.test_cashier_invoice_script import PAGE, PATIENT, WAITING
+from tests.web.page_scripts import run
+from tests.web.test_cashier_invoice_script import PATIENT, WAITING, desk_program
 
 STORY = r"""
 var focused = null;
@@ -41,14 +41,4 @@ def test_choosing_the_patient_puts_the_focus_on_the_next_step(client_as):
         config["patientsApi"]: [200, {"items": [PATIENT]}],
         config["patientTicketsApi"].replace("{id}", "7"): [200, [WAITING]],
     }
-    program = (
-        f"var CONFIG = {json.dumps(config)};\nvar answers = {json.dumps(answers)};\n"
-        "var posts = [];\n"
-        + PAGE
-        + script("queue.js")
-        + script("money.js")
-        + script("once.js")
-        + script("cashier-invoice.js")
-        + STORY
-    )
-    assert run(program) == {"chosen": True, "another": True}
+    assert run(desk_program(config, answers, STORY)) == {"chosen": True, "another": True}

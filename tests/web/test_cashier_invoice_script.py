@@ -101,6 +101,22 @@ function lineRows() {
 }
 """
 
+
+def desk_program(config: dict, answers: dict, story: str, posts: list | None = None) -> str:
+    """The desk's scripts on the stood-in page, given the server's ``answers`` (by path) and
+    ``posts`` (in order), then ``story``."""
+    return (
+        f"var CONFIG = {json.dumps(config)};\nvar answers = {json.dumps(answers)};\n"
+        f"var posts = {json.dumps(posts or [])};\n"
+        + PAGE
+        + script("queue.js")
+        + script("money.js")
+        + script("once.js")
+        + script("cashier-invoice.js")
+        + story
+    )
+
+
 STORY = r"""
 (async function () {
   var said = {};
@@ -207,17 +223,7 @@ def test_the_cashier_bills_a_walk_in_patient_from_her_desk(client_as):
         None,
         [201, {"id": 12, "number": "26-0000012", "total": 300_000_00}],
     ]
-    program = (
-        f"var CONFIG = {json.dumps(config)};\nvar answers = {json.dumps(answers)};\n"
-        f"var posts = {json.dumps(posts)};\n"
-        + PAGE
-        + script("queue.js")
-        + script("money.js")
-        + script("once.js")
-        + script("cashier-invoice.js")
-        + STORY
-    )
-    said = run(program)
+    said = run(desk_program(config, answers, STORY, posts))
 
     assert said["empty"] == [
         "Сначала найдите и выберите пациента.",
@@ -302,16 +308,6 @@ window.fetch = function (url, options) {
   process.stdout.write(JSON.stringify([asked, second, $("new-invoice-services").textContent]));
 })();
 """.replace("BOTH", json.dumps({"items": [UZI, ECG]}))
-    program = (
-        f"var CONFIG = {json.dumps(config)};\nvar answers = {json.dumps(answers)};\n"
-        "var posts = [];\n"
-        + PAGE
-        + script("queue.js")
-        + script("money.js")
-        + script("once.js")
-        + script("cashier-invoice.js")
-        + story
-    )
-    asked, second, after = run(program)
+    asked, second, after = run(desk_program(config, answers, story))
     assert asked == 2 and "US-01" in second and "ECG" not in second
     assert after == second
