@@ -596,8 +596,9 @@ def test_the_desks_long_list_keeps_what_its_events_said_over_an_older_reading(
     """The channel's snapshot holds the first hundred waiting; the rest of a long day comes
     from the API when the registrar searches. A ticket cancelled while that list is read is
     heard of as cancelled, and the reading, older than that, does not bring it back."""
-    for _ in range(105):
-        issue(runtime, queue_hall["queue"])
+    with runtime.db.transaction() as s:
+        for _ in range(105):
+            q.issue_ticket(s, queue_hall["queue"], tz=runtime.settings.tz)
     desk = staff("desk-1", "registrar")
     desk.goto(f"{live_server}/queue/desk?lang=en")
     wait_live(desk)
