@@ -80,69 +80,10 @@ def printer_for(session: Session, targets: list[str]) -> Printer | None:
     return None
 
 
-# Whether the printer of a queue's tickets prints on paper, and whether it is failing now:
-# one statement, of plain columns through the connection (issuing a ticket reads it on every
-# request).
-_QUEUE_PRINTERS = (
-    select(PrinterAssignment.target, Printer.active, Printer.kind, Printer.state)
-    .join(Printer, Printer.id == PrinterAssignment.printer_id)
-    .where(PrinterAssignment.target.in_([bindparam("queue_target"), bindparam("for_all")]))
-)
-
-
-def tickets_on_paper(session: Session, queue_ids) -> list[int]:
-    """Of ``queue_ids``, the queues whose tickets go to a thermal printer (an active network
-    one, found as :func:`printer_for` finds it): each of their tickets is printed there, so
-    the desk and the kiosk open no browser print of it as well (one paper a ticket). The
-    others' tickets are PDFs, printed from the browser."""
-    return [queue_id for queue_id in queue_ids if queue_paper(session, queue_id)[0]]
-
-
-def queue_paper(session: Session, queue_id: int) -> tuple[bool, bool]:
-    """Whether the queue's tickets go to a thermal printer (as :func:`tickets_on_paper`), and
-    whether that printer is failing now (unreachable, out of paper: its tickets wait for it
-    and may never come out, so the kiosk tells the patient to keep his number in mind)."""
-    queue_target, for_all = ticket_targets(queue_id)
-    rows = session.connection().execute(
-        _QUEUE_PRINTERS, {"queue_target": queue_target, "for_all": for_all}
-    )
-    found = {row.target: row for row in rows}
-    row = found.get(queue_target, found.get(for_all))
-    if row is None or not jobs.paper_printer(row.active, row.kind):
-        return False, False
-    return True, row.state == PrinterState.FAILING
-
-
-class QueuePaper:
-    """:func:`queue_paper`, read with the statement that reads the queue for issuing a ticket
-    (a :class:`clinic.queue.numbering.ReadAlong`): the desk and the kiosk ask it of every
-    ticket, and a statement of its own would cost a round trip a ticket."""
-
-    # The issuing statements with the printer's columns, made once for each.
-    _made: dict[int, tuple[Select, Select]] = {}
-
-    def __init__(self) -> None:
-        self.on_paper = False
-        self.failing = False
-
-    def statement(self, reading: Select) -> Select:
-        made = self._made.get(id(reading))
-        if made is None or made[0] is not reading:
-            made = self._made[id(reading)] = (reading, _with_queue_printer(reading))
-        return made[1]
-
-    def take(self, row) -> None:
-        if row.paper_active is None or not jobs.paper_printer(row.paper_active, row.paper_kind):
-            self.on_paper = self.failing = False
-            return
-        self.on_paper = True
-        self.failing = row.paper_state == PrinterState.FAILING
-
-
 def _with_queue_printer(reading: Select) -> Select:
     """``reading``, a statement whose rows are queues, with the printer of each queue's
-    tickets (the queue's own, else the one for every ticket) as three more columns, null
-    for a queue whose tickets have no printer."""
+    tickets (the queue's own, else the one for every ticket, as :func:`printer_for` finds
+    it) as three more columns, null for a queue whose tickets have no printer."""
     own = literal(QUEUE_TARGET, String) + cast(Queue.id, String)
     chosen = (
         select(PrinterAssignment.printer_id)
@@ -157,6 +98,54 @@ def _with_queue_printer(reading: Select) -> Select:
         printer.kind.label("paper_kind"),
         printer.state.label("paper_state"),
     )
+
+
+class QueuePaper:
+    """Whether a queue's tickets go to a thermal printer (an active network one), and whether
+    that printer is failing now (unreachable, out of paper: its tickets wait for it and may
+    never come out, so the kiosk tells the patient to keep his number in mind).
+
+    Read with the statement that reads the queue for issuing a ticket (it is a
+    :class:`clinic.queue.numbering.ReadAlong`): the desk and the kiosk ask it of every
+    ticket, and a statement of its own would cost a round trip a ticket."""
+
+    # The statements reading queues, with the printer's columns: made once for each.
+    _made: dict[Select, Select] = {}
+
+    def __init__(self) -> None:
+        self.on_paper = False
+        self.failing = False
+
+    def statement(self, reading: Select) -> Select:
+        made = self._made.get(reading)
+        if made is None:
+            made = self._made[reading] = _with_queue_printer(reading)
+        return made
+
+    def take(self, row) -> None:
+        self.on_paper = row.paper_active is not None and jobs.paper_printer(
+            row.paper_active, row.paper_kind
+        )
+        self.failing = self.on_paper and row.paper_state == PrinterState.FAILING
+
+
+_QUEUE = select(Queue.id).where(Queue.id == bindparam("queue_id"))
+
+
+def tickets_on_paper(session: Session, queue_ids) -> list[int]:
+    """Of ``queue_ids``, the queues whose tickets go to a thermal printer: each of their
+    tickets is printed there, so the desk and the kiosk open no browser print of it as well
+    (one paper a ticket). The others' tickets are PDFs, printed from the browser."""
+    return [queue_id for queue_id in queue_ids if queue_paper(session, queue_id)[0]]
+
+
+def queue_paper(session: Session, queue_id: int) -> tuple[bool, bool]:
+    """:class:`QueuePaper`'s two answers for the queue ``queue_id``, in a statement of its own."""
+    paper = QueuePaper()
+    row = session.connection().execute(paper.statement(_QUEUE), {"queue_id": queue_id}).first()
+    if row is not None:
+        paper.take(row)
+    return paper.on_paper, paper.failing
 
 
 def take_waiting_jobs(session: Session, printer: Printer, given: set[str]) -> None:
