@@ -53,8 +53,8 @@
     return form && form.elements.service_id ? form.elements.service_id.value : "";
   }
 
-  // Loads asked: the answers of one asked before the last may be older than its (a slot
-  // booked meanwhile shown free again), and are not drawn.
+  // Loads asked: the answers of one asked before the last may be older than the last one's
+  // (a slot booked meanwhile shown free again), and are not drawn.
   var loadsAsked = 0;
 
   function load() {
