@@ -13,9 +13,12 @@
     var texts = desk.config.texts;
     var open = []; // the shifts open now, oldest first
 
+    var asks = 0; // of two readings, the one asked last is shown, whichever answers first
+
     function refresh() {
+      var asked = (asks += 1);
       return Q.api("GET", desk.config.openShiftsApi).then(function (answer) {
-        if (answer.status !== 200) return;
+        if (answer.status !== 200 || asked !== asks) return;
         open = answer.body;
         desk.onChange();
       });

@@ -23,8 +23,13 @@
     var closeForm = document.getElementById("shift-close");
 
     var shiftId = null; // the cashier's open shift: its drawer's cash is shown
+    // Readings asked and shifts shown, counted together: a reading asked before another one,
+    // or before a shift shown from a form's answer, may be older than it (two payments close
+    // together: the first one's cash answered last), and is not shown.
+    var asks = 0;
 
     function showShift(shift) {
+      asks += 1;
       shiftId = shift ? shift.id : null;
       openForm.hidden = !!shift;
       closeForm.hidden = !shift;
@@ -38,8 +43,9 @@
     }
 
     function refreshShift() {
+      var asked = (asks += 1);
       return Q.api("GET", config.shiftApi).then(function (answer) {
-        if (answer.status === 200) showShift(answer.body.shift);
+        if (answer.status === 200 && asked === asks) showShift(answer.body.shift);
       });
     }
 
