@@ -106,10 +106,12 @@ def signature(fields: dict, secret_key: str, *, complete: bool) -> str:
 
 # A whole number as Click writes one: at most one minus sign, then ASCII digits.
 WHOLE = re.compile(r"-?[0-9]+")
+# Click's ids are bigint: a signed 64-bit number, up to 19 digits.
+BIGINT = range(-(2**63), 2**63)
 
 
 def _is_whole(value: str) -> bool:
-    return len(value) <= 18 and WHOLE.fullmatch(value) is not None
+    return len(value) <= 20 and WHOLE.fullmatch(value) is not None and int(value) in BIGINT
 
 
 def _is_id(value: str) -> bool:

@@ -42,6 +42,8 @@ REFUNDED = "payment.refunded"
 TYPES = (SUCCEEDED, REFUNDED)
 DONE = (WebhookStatus.APPLIED, WebhookStatus.REJECTED)
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+# The last second the verifier can read as a date (9999-12-31 23:59:59 UTC).
+LATEST_TIMESTAMP = 253_402_300_799
 MAX_REFERENCE = 120
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no column can store
 
@@ -88,6 +90,11 @@ def verify(secret: str, body: bytes, headers) -> str:
         # Whole seconds, signed as sent: the verifier would sign "1614265330.9" as its floor,
         # and "01614265330" without its zero.
         raise Rejected(400, "the webhook-timestamp header is malformed", "webhook-timestamp")
+    if int(stamp) > LATEST_TIMESTAMP:
+        # Past any date the verifier can read: it would call the headers invalid, naming none.
+        raise Rejected(
+            401, "the webhook was refused: Message timestamp too new", "webhook-timestamp"
+        )
     entries = found["webhook-signature"].split()
     # Any v1 entry that matches is enough: one that is not base64, or not "version,signature"
     # at all, cannot match, and must not hide the others from the verifier (which stops at
@@ -225,6 +232,16 @@ def store(session: Session, provider: str, webhook_id: str, body: bytes) -> Webh
     except IntegrityError:  # pragma: no cover - two deliveries of one id at the same instant
         return None  # the same id, stored by the other delivery
     return event
+
+
+def kept_body(session: Session, provider: str, webhook_id: str) -> bytes | None:
+    """The body kept with the first delivery of ``webhook_id``; None if there is none."""
+    body = session.scalar(
+        select(WebhookEvent.body).where(
+            WebhookEvent.provider == provider, WebhookEvent.webhook_id == webhook_id
+        )
+    )
+    return None if body is None else body.encode("utf-8")
 
 
 def pending_events(session: Session, *, older_than, limit: int = 200) -> list[int]:

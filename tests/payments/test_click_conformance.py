@@ -334,3 +334,44 @@ def test_an_error_or_prepare_id_written_with_two_signs_is_minus_8_and_changes_no
     with runtime.db.session() as s:
         assert s.scalar(select(ClickTransaction.status)) == "prepared"
         assert s.get(Invoice, invoice_id).held_by == "click:1001"
+
+
+def test_ids_up_to_bigint_are_read_and_answered_as_numbers(runtime, anon_client):
+    # Click types click_trans_id and click_paydoc_id as bigint: up to 19 digits.
+    invoice_id = make_invoice(runtime, (PRICE,))
+    largest = str(2**63 - 1)
+    paydoc = {"click_paydoc_id": largest}
+    prepared = click_post(
+        anon_client, click_fields(invoice_id, "50000", trans_id=largest, **paydoc)
+    )
+    assert prepared["error"] == 0, prepared
+    assert prepared["click_trans_id"] == 2**63 - 1
+    prepare_id = prepared["merchant_prepare_id"]
+    fields = click_fields(invoice_id, "50000", trans_id=largest, prepare_id=prepare_id, **paydoc)
+    done = click_post(anon_client, fields)
+    assert (done["error"], done["click_trans_id"]) == (0, 2**63 - 1), done
+    # One past it is no id of Click's (-8), and changes nothing.
+    other = make_invoice(runtime, (PRICE,))
+    beyond = click_post(
+        anon_client, click_fields(other, "50000", trans_id=str(2**63), click_paydoc_id="5")
+    )
+    assert beyond["error"] == -8, beyond
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "paid"
+        assert s.get(Invoice, other).status == "open"
+
+
+def test_a_request_by_another_method_than_post_is_answered_minus_8_in_the_protocol(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    for path in ("/payments/click/prepare", "/payments/click/complete"):
+        answer = anon_client.get(path, query_string=click_fields(invoice_id, "50000"))
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.mimetype == "application/json"
+        assert (answer.get_json()["error"], answer.get_json()["error_note"]) == (
+            -8,
+            "Error in request from click",
+        )
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ClickTransaction.id))) == 0

@@ -406,3 +406,35 @@ def test_a_card_payment_of_an_invoice_paid_at_the_desk_or_cancelled_is_rejected_
             said[invoice_id] = s.get(WebhookEvent, event_id).outcome
     # The reconciliation shows the reason: paid twice (give it back at the sender), or cancelled.
     assert "already paid" in said[paid] and "cancelled" in said[cancelled], said
+
+
+def test_a_repeated_webhook_id_is_answered_as_its_first_delivery_whatever_its_body_now(
+    runtime, anon_client
+):
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = event_body(invoice_id)
+    assert post(anon_client, body, webhook_headers(body, "once")).status_code == 200
+    broken = json.dumps({"type": "payment.succeeded", "data": {}})
+    again = post(anon_client, broken, webhook_headers(broken, "once"))
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json() == {"received": True, "repeated": True}
+    # And the other way round: a first delivery refused stays refused under its id.
+    refused = post(anon_client, broken, webhook_headers(broken, "refused"))
+    assert refused.status_code == 422
+    retried = post(anon_client, body, webhook_headers(body, "refused"))
+    assert retried.status_code == 422
+    assert "data.invoice_id" in retried.get_json()["errors"]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 2
+
+
+def test_a_timestamp_past_any_readable_date_is_refused_naming_the_timestamp(runtime, anon_client):
+    body = event_body(make_invoice(runtime, (PRICE,)))
+    for stamp in ("253402300800", "99999999999999999999"):
+        headers = webhook_headers(body, f"far-{len(stamp)}")
+        headers["webhook-timestamp"] = stamp
+        refused = post(anon_client, body, headers)
+        assert refused.status_code == 401, stamp
+        assert list(refused.get_json()["errors"]) == ["webhook-timestamp"], stamp
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(WebhookEvent.id))) == 0

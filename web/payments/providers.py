@@ -364,8 +364,11 @@ def webhook(provider: str):
     except hooks.Rejected as exc:
         return _refuse(session, provider, body, exc, webhook_id)
     event = hooks.store(session, provider, webhook_id, body)
+    # A webhook-id names one message: a repeat is answered as its first delivery was, from
+    # the body kept then, whatever this delivery's body says.
+    first = body if event is not None else hooks.kept_body(session, provider, webhook_id)
     try:
-        fields = hooks.parse_body(body)
+        fields = hooks.parse_body(first if first is not None else body)
     except hooks.NotApplied as exc:
         return _acknowledge(session, provider, body, exc, webhook_id, repeated=event is None)
     except hooks.Rejected as exc:
@@ -426,17 +429,24 @@ def patient_checkout(token: str):
     return jsonify({**found, "number": invoice.number})
 
 
-# Payme's protocol answers any other method with its -32300 error (HTTP 200, JSON-RPC). Those
-# methods are served by the same view but left out of the OpenAPI document, which describes
-# the one call Payme makes (POST) and its answers.
+# Payme's protocol answers any other method with its -32300 error (HTTP 200, JSON-RPC), and
+# Click answers everything with its ``error`` field: a request by another method carries none
+# of the form's fields (-8). Those methods are served by the same views but left out of the
+# OpenAPI document, which describes the one call each provider makes (POST) and its answers.
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 other_methods = FlaskBlueprint("payment_providers_other_methods", __name__, url_prefix="/payments")
-other_methods.add_url_rule(
-    "/payme",
-    "payme_other_methods",
-    payme_endpoint,
-    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-    provide_automatic_options=False,
-)
+for _path, _view in (
+    ("/payme", payme_endpoint),
+    ("/click/prepare", click_prepare),
+    ("/click/complete", click_complete),
+):
+    other_methods.add_url_rule(
+        _path,
+        f"{_view.__name__}_other_methods",
+        _view,
+        methods=OTHER_METHODS,
+        provide_automatic_options=False,
+    )
 
 
 def init_app(app, api) -> None:
