@@ -48,6 +48,10 @@ def send_back(
     if ticket.return_to_queue_id is None:
         return None
     sent_from = _sent_from(session, ticket, ticket.return_to_queue_id)
+    if sent_from is None:
+        # Sent back to a queue he never held a ticket in: his appointment's doctor is
+        # another now (the visit moved while he was away), and he comes back to that visit.
+        sent_from = _with_visit(session, ticket)
     try:
         with session.begin_nested():
             return issue_ticket(
@@ -83,7 +87,7 @@ def held_there(session: Session, ticket: Ticket, to_queue_id: int) -> Ticket | N
     on a return; None otherwise."""
     if ticket.return_to_queue_id != to_queue_id:
         return None
-    return _sent_from(session, ticket, to_queue_id)
+    return _sent_from(session, ticket, to_queue_id) or _with_visit(session, ticket)
 
 
 def _return_kept(sent_from: Ticket | None, served: Ticket) -> int | None:
@@ -108,14 +112,25 @@ def _sent_from(session: Session, ticket: Ticket, queue_id: int) -> Ticket | None
     return None
 
 
+def _with_visit(session: Session, ticket: Ticket) -> Ticket | None:
+    """The last ticket before ``ticket`` that carried the patient's appointment."""
+    current = ticket
+    while current.transferred_from_id is not None:
+        current = session.get(Ticket, current.transferred_from_id)
+        if current.visit_id is not None:
+            return current
+    return None
+
+
 def priority_elsewhere(session: Session, ticket: Ticket) -> int:
     """The priority a patient who came back (``RETURNED``) takes to any other queue, where
     he is not coming back: his privilege, if the ticket he came back from had it (a
     privileged patient sent to the laboratory is privileged there, and after his return
-    still is), else normal. A check-in for a booked visit came from no ticket: normal."""
-    if ticket.transferred_from_id is None:
-        return Priority.NORMAL
-    came_from = session.get(Ticket, ticket.transferred_from_id)
-    if came_from is not None and came_from.priority == Priority.PRIVILEGED:
+    still is, also after returns from returns: the laboratory sent him on to the X-ray and
+    back), else normal. A check-in for a booked visit came from no ticket: normal."""
+    current = ticket
+    while current.priority == Priority.RETURNED and current.transferred_from_id is not None:
+        current = session.get(Ticket, current.transferred_from_id)
+    if current is not ticket and current.priority == Priority.PRIVILEGED:
         return Priority.PRIVILEGED
     return Priority.NORMAL

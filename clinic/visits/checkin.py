@@ -173,6 +173,32 @@ def _back_to_scheduled(session: Session, visit: Visit, *, actor: str, now: datet
         v.record_history(session, visit, "back_to_scheduled", before, actor, now)
 
 
+def _return_moved(session: Session, visit: Visit, ticket: Ticket, *, tz: ZoneInfo) -> dict | None:
+    """After a move: the patient his doctor sent away to come back (to the laboratory, with
+    ``ticket``) comes back to the visit's doctor now, to that doctor's queue; to none when
+    the visit is on another day or its doctor works without a queue (served there, he
+    leaves). Returns what happened, or None when he is not away to come back."""
+    chain = q.onward_of(session, ticket)
+    if not chain or chain[-1].status not in TicketStatus.ACTIVE:
+        return None
+    # The returns to his doctor's queue, not those between the queues he was sent on to (the
+    # laboratory sent him to the X-ray to come back to the laboratory).
+    inner = {t.queue_id for t in chain}
+    returning = [t for t in chain if t.return_to_queue_id not in (None, *inner)]
+    queue = None
+    if q.clinic_day(visit.starts_at, tz) == q.clinic_day(ticket.created_at, tz):
+        queue = queue_for(session, visit.doctor)
+    to = queue.id if queue is not None else None
+    if all(t.return_to_queue_id == to for t in returning):
+        return None  # none, or to the same (shared) queue: he comes back where he was to
+    for sent in returning:
+        sent.return_to_queue_id = to
+    session.flush()
+    away = chain[-1]
+    q.announce(session, away, "visit_moved")
+    return {"ticket": away.id, "action": "return_moved", "return_to_queue_id": to}
+
+
 def carry_ticket(
     session: Session,
     visit: Visit,
@@ -187,9 +213,10 @@ def carry_ticket(
     ticket; an arrived visit moved to another day is scheduled again either way."""
     ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
     if ticket is None or ticket.status not in TicketStatus.ACTIVE:
+        moved = _return_moved(session, visit, ticket, tz=tz) if ticket is not None else None
         if was_at is not None and q.clinic_day(visit.starts_at, tz) != q.clinic_day(was_at, tz):
             _back_to_scheduled(session, visit, actor=actor, now=now)
-        return None
+        return moved
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(ticket.created_at, tz):
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)
         visit.ticket_id = None

@@ -113,3 +113,27 @@ def test_the_desk_offers_the_privileged_priority_and_the_screens_name_it_in_each
     assert doctor["texts"]["privileged"] == "Imtiyozli"
     _, desk = _page_config(client, "/queue/desk?lang=en", "desk-config")
     assert desk["texts"]["privileged"] == "Privileged"
+
+
+def test_a_privileged_patient_keeps_his_privilege_after_returns_from_returns(runtime):
+    """Therapy sends him to the laboratory to come back, the laboratory to the X-ray to come
+    back: back in the laboratory, then in therapy, he comes back each time; sent on from
+    therapy to cardiology for good, he is privileged there, as before his first return."""
+    therapy, lab, xray, cardio = (
+        make_queue(runtime, code, code[0].upper()) for code in ("therapy", "lab", "xray", "cardio")
+    )
+    privileged = issue(runtime, therapy, now=MORNING, priority=P)
+    ordinary = issue(runtime, therapy, now=MORNING)
+    with runtime.db.transaction() as s:
+        for ticket_id, then in ((privileged.id, P), (ordinary.id, N)):
+            ticket = q.get_ticket(s, ticket_id)
+            for there in (lab, xray):
+                ticket = calls.transfer(s, ticket, there, tz=TZ, return_after=True, now=MORNING)
+                assert ticket.priority == then
+                calls.call_next(s, there, tz=TZ, now=MORNING)
+            for back_in in (lab, therapy):
+                ticket = calls.finish_service(s, ticket, tz=TZ, now=MORNING)
+                assert (ticket.queue_id, ticket.priority) == (back_in, R)
+                calls.call_next(s, back_in, tz=TZ, now=MORNING)
+            on = calls.transfer(s, ticket, cardio, tz=TZ, now=MORNING)
+            assert on.priority == then

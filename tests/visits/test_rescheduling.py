@@ -16,9 +16,12 @@ from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
 from clinic.models import Job, OutboxEvent
 from clinic.queue import admin as queue_admin
-from clinic.queue.models import Ticket
+from clinic.queue import calls
+from clinic.queue import tickets as q
+from clinic.queue.models import Priority, Ticket
 from clinic.reference import directory as reference
 from clinic.reference import price_list
+from clinic.reference.models import Doctor
 from clinic.visits import booking, cancelling, checkin, rescheduling
 from clinic.visits import visits as v
 from clinic.visits.models import Visit, VisitEvent
@@ -382,3 +385,115 @@ def test_a_visit_moved_after_its_doctor_changed_department_leaves_the_first_ones
     assert [(e["type"], e["data"]["id"], e["data"]["department_id"]) for e in told] == [
         ("visit.rescheduled", visit.id, other.id)
     ]
+
+
+def _laboratory(runtime) -> int:
+    """A laboratory of its own department, open all day: doctors send patients there."""
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s, {"code": "lab", "ticket_prefix": "LB", "name_ru": "Лаборатория",
+                "name_uz": "Laboratoriya", "name_en": "Laboratory"},
+        )  # fmt: skip
+        return queue_admin.create_queue(
+            s, {"code": "lab", "department_id": department.id,
+                "closes_at": wall_time(23, 59, 59, 999999)},
+        ).id  # fmt: skip
+
+
+def _at_the_laboratory(runtime, prefixes: str):
+    """A visit checked in, called by its doctor and sent to the laboratory to come back:
+    the clinic, the visit, the laboratory's queue and the ticket he holds there."""
+    clinic, visit, first = _checked_in_with_two_doctors(runtime, prefixes)
+    lab = _laboratory(runtime)
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, first.queue_id, tz=tz).id == first.id
+        away = calls.transfer(s, q.get_ticket(s, first.id), lab, tz=tz, return_after=True)
+    assert away.return_to_queue_id == first.queue_id
+    return clinic, visit, lab, away
+
+
+def _move(runtime, visit, **to):
+    with runtime.db.transaction() as s:
+        return rescheduling.move_visit(
+            s, v.get_visit(s, visit.id, lock=True), tz=runtime.settings.tz, max_moves=3,
+            actor="desk", reason="замена", now=utcnow(), **to,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("lab_lets_go", ["serves him", "sends him back by hand"])
+def test_a_patient_at_the_laboratory_comes_back_to_the_doctor_his_visit_moved_to(
+    runtime, lab_lets_go
+):
+    clinic, visit, lab, away = _at_the_laboratory(runtime, "EF")
+    tz = runtime.settings.tz
+    colleague = clinic.doctor_ids[1]
+    record = _move(
+        runtime, visit, doctor_id=colleague, starts_at=slot_near(runtime, timedelta(minutes=10))
+    )
+    with runtime.db.session() as s:
+        theirs = checkin.queue_for(s, s.get(Doctor, colleague)).id
+    assert record["ticket"] == {
+        "ticket": away.id,
+        "action": "return_moved",
+        "return_to_queue_id": theirs,
+    }
+    with runtime.db.session() as s:
+        told = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "ticket.visit_moved")).all()
+        # The screens that show him (his ticket's, the laboratory's staff) see where he goes.
+        assert {e.data.get("id", e.data.get("ticket_id")) for e in told} == {away.id}
+        assert {e.data["return_to_queue_id"] for e in told if "return_to_queue_id" in e.data} == {
+            theirs
+        }
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, lab, tz=tz).id == away.id
+        if lab_lets_go == "serves him":
+            back = calls.finish_service(s, q.get_ticket(s, away.id), tz=tz)
+        else:
+            back = calls.transfer(s, q.get_ticket(s, away.id), theirs, tz=tz)
+    # Back to the colleague's queue, with the appointment; the first doctor's has nobody.
+    assert (back.queue_id, back.visit_id, back.priority) == (theirs, visit.id, Priority.RETURNED)
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).ticket_id == back.id
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, theirs, tz=tz).id == back.id
+        calls.finish_service(s, q.get_ticket(s, back.id), tz=tz)
+    with runtime.db.session() as s:
+        done = s.get(Visit, visit.id)
+        assert (done.status, done.doctor_id) == ("completed", colleague)
+        assert s.scalars(select(Ticket).where(Ticket.status == "waiting")).all() == []
+
+
+def test_a_patient_at_the_laboratory_whose_visit_moved_to_another_day_is_not_sent_back(runtime):
+    clinic, visit, lab, away = _at_the_laboratory(runtime, "GH")
+    tz = runtime.settings.tz
+    record = _move(
+        runtime, visit, doctor_id=clinic.doctor_ids[0], starts_at=clinic.at(next_week_day(tz), 9)
+    )
+    assert record["ticket"] == {
+        "ticket": away.id,
+        "action": "return_moved",
+        "return_to_queue_id": None,
+    }
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, lab, tz=tz).id == away.id
+        assert calls.finish_service(s, q.get_ticket(s, away.id), tz=tz) is None
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit.id).status == "scheduled"
+        assert s.scalars(select(Ticket).where(Ticket.status == "waiting")).all() == []
+
+
+def test_a_patient_at_the_laboratory_whose_visit_moved_there_and_back_comes_back_to_the_first(
+    runtime,
+):
+    clinic, visit, lab, away = _at_the_laboratory(runtime, "JK")
+    first_queue = away.return_to_queue_id
+    for doctor_id in reversed(clinic.doctor_ids):
+        _move(
+            runtime, visit, doctor_id=doctor_id, starts_at=slot_near(runtime, timedelta(minutes=10))
+        )
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        assert calls.call_next(s, lab, tz=tz).id == away.id
+        back = calls.finish_service(s, q.get_ticket(s, away.id), tz=tz)
+    assert (back.queue_id, back.visit_id) == (first_queue, visit.id)
