@@ -26,7 +26,11 @@ COLUMNS = {58: 32, 80: 48}
 # What the code pages lack, as the nearest character they have.
 REPLACEMENTS = str.maketrans(
     {
-        **{"ʻ": "'", "ʼ": "'", "‘": "'", "’": "'", "«": '"', "»": '"', "—": "-", "–": "-"},
+        # The marks Uzbek Latin is typed with for its oʻ and gʻ (the acute accent "´" most
+        # often on a keyboard without ʻ) and for its tutuq belgisi.
+        **dict.fromkeys("ʻʼʽ‘’‛´′`‹›", "'"),
+        **dict.fromkeys("«»“”„‟", '"'),
+        **{"—": "-", "–": "-"},
         # Uzbek Cyrillic letters CP866 and CP1251 lack (ў and Ў they have).
         **{"қ": "к", "Қ": "К", "ғ": "г", "Ғ": "Г", "ҳ": "х", "Ҳ": "Х"},
     }

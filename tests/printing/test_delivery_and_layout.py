@@ -434,3 +434,19 @@ def test_latin_letters_with_accents_a_code_page_lacks_print_without_them_not_as_
         assert thermal.printable("Йўл ё", code_page) == "Йўл ё"
     else:
         assert thermal.printable("Café", code_page) == "Café"
+
+
+@pytest.mark.parametrize("code_page", ["CP866", "CP1251", "CP437"])
+def test_the_marks_uzbek_is_typed_with_and_curly_quotes_print_as_apostrophes_and_quotes(
+    code_page,
+):
+    # Oʻzbekiston as a keyboard without ʻ lets it be typed: with the acute accent, a
+    # backtick, a prime or a reversed comma; a legal name pasted with typographic quotes.
+    for typed in ("O´zbekiston", "O`zbekiston", "O′zbekiston", "Oʽzbekiston", "O‛zbekiston"):
+        assert thermal.printable(typed, code_page) == "O'zbekiston", typed
+    for quoted in ("“Shifo”", "„Shifo“", "‟Shifo”", "«Shifo»"):
+        assert thermal.printable(quoted, code_page) == '"Shifo"', quoted
+    assert thermal.printable("‹Shifo›", code_page) == "'Shifo'"
+    document = documents.document("t", "t", [documents.text("G´ulomov, ko´chasi “Shifo”")], ["uz"])
+    payload = thermal.render(document, code_page=code_page)
+    assert b"G'ulomov, ko'chasi \"Shifo\"" in payload and b"?" not in payload
