@@ -9,7 +9,8 @@ so nothing is lost between the request and its job: :func:`collect` reads each c
 after its cursor, makes the jobs and moves the cursor in one transaction (the cursor rows are
 locked, so two collectors never make a job twice, and a unique constraint on the request
 backs that up). Events of one channel commit in the order of their numbers, so a request
-behind the cursor cannot appear later, and jobs are made in issue order.
+behind the cursor cannot appear later; the jobs of one collecting round are made in the
+order their requests were recorded, whatever their channels.
 
 Collecting is started right after a request commits (:mod:`clinic.printing.trigger`) and by
 beat's sweeper; a request older than :data:`STALE_AFTER` is passed over (a ticket printed an
@@ -79,8 +80,8 @@ def _lock_cursor(session: Session, channel: str) -> PrintCursor:
 def collect(session: Session, settings: Settings) -> int:
     """Make the jobs of every request not collected yet (part of the caller's transaction,
     which the caller commits); answers how many jobs were made."""
-    made = 0
     stale_before = utcnow() - STALE_AFTER
+    requested = []
     for channel, types in REQUESTS.items():
         cursor = _lock_cursor(session, channel)
         while True:
@@ -93,10 +94,14 @@ def collect(session: Session, settings: Settings) -> int:
             for event in events:
                 cursor.last_seq = event.seq
                 if event.type in types and event.created_at >= stale_before:
-                    made += _make_job(session, settings, event)
+                    requested.append(event)
             if len(events) < BATCH:
                 break
-    return made
+    # The jobs of all channels in the order they were asked for: after the printing worker
+    # was away, a part payment's slip still comes out before the receipt of the payment
+    # that paid the rest, and a refund's after the receipt it gives back from.
+    requested.sort(key=lambda event: event.id)
+    return sum(_make_job(session, settings, event) for event in requested)
 
 
 def _make_job(session: Session, settings: Settings, event: OutboxEvent) -> int:

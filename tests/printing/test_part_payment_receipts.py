@@ -103,6 +103,31 @@ def test_a_part_paid_at_the_desk_prints_its_receipt_and_the_last_part_the_full_o
 
 
 @ONE_DATABASE
+def test_papers_asked_for_while_the_printing_worker_was_away_print_in_the_order_asked(
+    runtime, client, client_as, fake_printer, clinic_profile
+):
+    """A part in cash, the rest by card, then a part of it given back, all before anything
+    is collected: the part's slip, the full receipt, then the refund's, as at the desk."""
+    cashier, printer_id, invoice_id = _desk(runtime, client, client_as, fake_printer.port)
+    url = f"/api/v1/payments/invoices/{invoice_id}/pay"
+    assert cashier.post(url, json={"method": "cash", "amount": 5_000_000}).status_code == 201
+    assert cashier.post(url, json={"method": "card"}).status_code == 201
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    refund = {"amount": 1_000_000, "method": "cash", "reason": "услуга не оказана"}
+    answer = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/refunds", json=refund)
+    assert answer.status_code == 201, answer.get_json()
+    assert collect(runtime) == 3
+    drain(runtime, printer_id)
+    papers = [bytes(paper).decode("cp866") for paper in fake_printer.jobs()]
+    assert len(papers) == 3
+    assert "Чек оплаты" in papers[0] and "Остаток к оплате" in papers[0]
+    assert "ОПЛАЧЕНО ПОЛНОСТЬЮ" in papers[1]
+    with runtime.db.session() as s:
+        kinds = s.scalars(select(PrintJob.kind).order_by(PrintJob.id)).all()
+    assert kinds == [JobKind.PAYMENT, JobKind.RECEIPT, JobKind.REFUND]
+
+
+@ONE_DATABASE
 def test_a_repeated_part_payment_with_one_idempotency_key_prints_one_receipt(
     runtime, client, client_as, fake_printer, clinic_profile
 ):
