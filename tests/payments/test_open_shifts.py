@@ -5,9 +5,10 @@ and the refunds-only desk page that lists them for a manager."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from clinic.accounts.models import User
+from clinic.models import AuditEntry
 from tests.payments.fixtures import make_patient, make_service
 
 OPEN_SHIFTS = "/api/v1/payments/shifts/open"
@@ -91,3 +92,22 @@ def test_the_refunds_page_is_a_managers_and_offers_no_payment_and_no_shift(clien
     # The cashier's desk stays hers; the refunds page a cashier may not open.
     assert manager.get("/payments/desk").status_code == 403
     assert client_as("cashier").get("/payments/refunds").status_code == 403
+
+
+def test_the_audit_log_names_the_shift_a_cashier_opened_and_the_one_she_closed(client_as, runtime):
+    cashier = client_as("cashier", "kassir-z")
+    opened = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 100})
+    assert opened.status_code == 201, opened.get_json()
+    closed = cashier.post("/api/v1/payments/shifts/current/close", json={"counted_cash": 100})
+    assert closed.status_code == 200, closed.get_json()
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.in_(["payments.open_shift", "payments.close_shift"]))
+            .order_by(AuditEntry.id)
+        ).all()
+    shift_id = str(opened.get_json()["id"])
+    assert [(r.action, r.object_type, r.object_id, r.username) for r in rows] == [
+        ("payments.open_shift", "cashier_shifts", shift_id, "kassir-z"),
+        ("payments.close_shift", "cashier_shifts", shift_id, "kassir-z"),
+    ]
