@@ -131,7 +131,7 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
             )
             .order_by(ReportSubscription.id)
         )
-        if other.params == stored and sorted(other.formats) == sorted(formats)
+        if _same_report(other.params, stored) and sorted(other.formats) == sorted(formats)
     ]
     # The same report to this address stopped before (unsubscribed, and now subscribed
     # again): what it mailed reached the address already.
@@ -279,6 +279,12 @@ def last_complete_period(frequency: str, today: date) -> tuple[date, date]:
 MAX_CATCH_UP = 31
 
 
+def _same_report(params: dict, others: dict) -> bool:
+    """Whether two subscriptions' parameters are one report: the language it is mailed in
+    does not make another (its figures would arrive twice)."""
+    return {**params, "language": None} == {**others, "language": None}
+
+
 def due_periods(
     frequency: str, today: date, *, newest: date | None, first: date
 ) -> list[tuple[date, date]]:
@@ -287,9 +293,9 @@ def due_periods(
     back to ``first`` (the subscription's first period) at most, so that a day when nothing
     asked leaves no period unmailed."""
     periods = [last_complete_period(frequency, today)]
-    while newest is not None and len(periods) < MAX_CATCH_UP:
+    while len(periods) < MAX_CATCH_UP:
         start, end = last_complete_period(frequency, periods[-1][0])
-        if start <= newest or start < first:
+        if (newest is not None and start <= newest) or start < first:
             break
         periods.append((start, end))
     return periods[::-1]

@@ -7,9 +7,10 @@ import pytest
 
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.errors import Forbidden, ValidationFailed
+from clinic.queue.models import QueueDay
 from clinic.reports.definitions import build
 from clinic.reports.params import parse_params
-from tests.reports.fixtures import DAY, NEXT, TZ, local, make_day, params
+from tests.reports.fixtures import DAY, NEXT, TZ, _ticket, local, make_day, make_reference, params
 
 
 @pytest.fixture
@@ -513,3 +514,19 @@ def test_a_recall_does_not_lengthen_the_wait_and_a_transferred_ticket_waits_from
         first.code: (2, 1, 0, 4.0, 27.0, None),
         second.code: (1, 0, 0, 45.0, 45.0, None),
     }
+
+
+def test_queue_minutes_round_halves_up_the_same_on_both_databases(runtime):
+    """Waits of 3 s, 12 min 15 s and 24 min 3 s, services of 12 min 15 s, 12 min 33 s and
+    15 s: p50 12.25 and p90 24.05 minutes, a mean service of 8.35, each rounded up."""
+    data = make_reference(runtime)
+    with runtime.db.transaction() as s:
+        day = QueueDay(queue_id=data.queue_id, day=DAY, last_number=0, waiting=0)
+        s.add(day)
+        s.flush()
+        for number, (wait, service) in enumerate(
+            ((12.25, 12.25), (0.05, 12.55), (24.05, 0.25)), start=1
+        ):
+            _ticket(s, data, day.id, number, local(DAY, 9, number), wait=wait, service=service)
+    [row] = rows(runtime, params("queue", "queue"))
+    assert row[1:] == (3, 3, 0, 12.3, 24.1, 8.4)

@@ -220,6 +220,29 @@ def test_subscriptions_are_validated_and_listed_with_their_delivery_log(client_a
             subs.subscribe(s, {**DAILY, "formats": []}, MANAGER, created_by="m")
 
 
+def test_the_same_report_in_another_language_already_reaches_the_address(
+    runtime, mailbox  # noqa: F811 - the fixture
+):
+    first = subscribe(runtime, language="ru", formats=["csv"])
+    with runtime.db.transaction() as s:
+        with pytest.raises(Conflict) as refused:
+            subs.subscribe(
+                s, {**DAILY, "language": "en", "formats": ["csv"]}, MANAGER, created_by="m"
+            )
+    assert refused.value.code == "already_subscribed" and str(first) in refused.value.detail
+    # Stopped and subscribed again in another language, it does not mail again what it did.
+    morning = local(NEXT, 6)
+    assert beat(runtime, morning) == 1
+    with runtime.db.transaction() as s:
+        subs.unsubscribe(s, first)
+    again = subscribe(runtime, language="uz", formats=["csv"])
+    assert beat(runtime, morning + timedelta(hours=1)) == 0
+    with runtime.db.session() as s:
+        [skipped] = subs.deliveries_of(s, again)
+        assert (skipped.period_start, skipped.state) == (DAY, DeliveryState.CANCELLED)
+    assert len(mailbox.wait_for(1)) == 1
+
+
 def test_the_same_address_in_other_capitals_already_receives_the_report(runtime):
     first = subscribe(runtime)
     with runtime.db.transaction() as s:
@@ -544,19 +567,20 @@ def test_the_same_report_subscribed_twice_at_once_arrives_once(runtime):
 
 def test_days_when_nothing_asked_for_the_report_are_each_mailed_once_not_left_out(runtime):
     """The system stopped from Thursday to Monday morning (or beat did): the days it missed are
-    written when it is back, each once, the weekly report of a week missed too; a new
+    written when it is back, each once, the weekly report of a week missed too, also before
+    the first delivery was written (subscribed on Tuesday, beat away until Thursday); a new
     subscription starts with the last period only, never with the days before it."""
     daily = subscribe(runtime)
     weekly = subscribe(runtime, frequency="weekly")
     with runtime.db.transaction() as s:
-        s.execute(update(ReportSubscription).values(created_at=local(date(2026, 2, 1), 9)))
+        s.execute(update(ReportSubscription).values(created_at=local(date(2026, 3, 3), 9)))
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 5), 6))
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 9), 6))
         subs.schedule_deliveries(s, tz=runtime.settings.tz, now=local(date(2026, 3, 24), 6))
     periods = {daily: [], weekly: []}
     for delivery in deliveries(runtime):
         periods[delivery.subscription_id].append(delivery.period_start.isoformat())
-    assert periods[daily] == [f"2026-03-{day:02d}" for day in range(4, 24)]
+    assert periods[daily] == [f"2026-03-{day:02d}" for day in range(2, 24)]
     assert periods[weekly] == ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16"]
     # Made now, a subscription's first e-mail is of the period that closed last.
     other = subscribe(runtime, email="new@example.test")
