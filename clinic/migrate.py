@@ -18,6 +18,7 @@ DATABASE_ONLY_INDEXES = frozenset(
         "ix_patients_search_name_loose_trgm",
         "ix_patients_search_name_bare_trgm",
         "ix_patients_search_name_yo_trgm",
+        "ix_patients_search_name_bare_yo_trgm",
         "ix_patients_phone_trgm",
         "ix_patients_document_number_trgm",
     }

@@ -154,6 +154,13 @@ PHONE_INVISIBLE = (
     "\u2060\u2066\u2067\u2068\u2069\ufeff"
 )
 _AS_HYPHENS = str.maketrans(PHONE_DASHES, "-" * len(PHONE_DASHES), PHONE_INVISIBLE)
+_VISIBLE_ONLY = str.maketrans("", "", PHONE_INVISIBLE)
+
+
+def visible_only(text: str) -> str:
+    """``text`` without the marks that show nothing (:data:`PHONE_INVISIBLE`): a number
+    copied from the contacts, as the number it shows."""
+    return text.translate(_VISIBLE_ONLY)
 
 
 class NotAPhone(ValueError):

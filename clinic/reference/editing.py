@@ -32,6 +32,7 @@ from clinic.text import (
     nfc,
     normalize_phone,
     search_key,
+    visible_only,
 )
 
 MISSING = "Missing data for required field."
@@ -62,6 +63,11 @@ BARE_FOLDS = tuple(fold for fold in LOOSE_FOLDS if fold[0] != "o" + APOSTROPHE)
 # comparison folds "ё" and "е" to "e", then every "y" to "i" (kept apart from the other two,
 # so a name typed up to its "y", "Semy", still finds "Semyonov"). Migration 0021 indexes it.
 YO_FOLDS = LOOSE_FOLDS + (("yo", "e"), ("ye", "e"), ("y", "i"))
+# Both at once: Latin typed without the sign the Russian way, "Roziev" for "Roʻziyev",
+# "Toraev" for "Toʻrayev" (migration 0023 indexes it).
+BARE_YO_FOLDS = BARE_FOLDS + (("yo", "e"), ("ye", "e"), ("y", "i"))
+# The foldings a name is compared in, each a way people write it.
+NAME_FOLDINGS = (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS, BARE_YO_FOLDS)
 
 
 def _is_int(value) -> bool:
@@ -194,6 +200,10 @@ class FieldReader:
         )
 
     def phone(self, field: str, *, nullable: bool) -> None:
+        if isinstance(self.data.get(field), str):
+            # A number pasted from the contacts carries marks that show nothing: it is read
+            # as the number it shows, not refused as text hiding something.
+            self.data = {**self.data, field: visible_only(self.data[field])}
         self.text(field, max_length=40, nullable=nullable)
         if self.clean.get(field):
             try:
@@ -369,11 +379,12 @@ def filter_by_text(stmt, column, q: str | None):
 def loosely_contains(column, key: str):
     """``column`` (a search key) contains ``key``, both compared with the distinctions of
     :data:`clinic.text.LOOSE_FOLDS` dropped ("Уткир" finds "Oʻtkir"), with the sign simply
-    left out ("Otkir" finds it too), or with "ё" written as "е" ("Семенов" finds "Семёнов")."""
+    left out ("Otkir" finds it too), with "ё" written as "е" ("Семенов" finds "Семёнов"), or
+    with both the sign left out and "ye" written as "e" ("Roziev" finds "Roʻziyev")."""
     return or_(
         *(
             _folded(column, folds).contains(_fold(key, folds), autoescape=True)
-            for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
+            for folds in NAME_FOLDINGS
         )
     )
 
@@ -383,7 +394,7 @@ def same_name(key: str, other: str) -> bool:
     :func:`loosely_contains` compares them ("Karimov Sherzod" is "Шерзод Каримов")."""
     return any(
         sorted(_fold(key, folds).split()) == sorted(_fold(other, folds).split())
-        for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS)
+        for folds in NAME_FOLDINGS
     )
 
 
@@ -391,7 +402,7 @@ def holds_name(key: str, other: str) -> bool:
     """One of two search keys holds every word of the other, two words at least, compared
     as :func:`same_name` compares them: "Karimov Sherzod" and "Каримов Шерзод Анварович",
     the same person written with and without his father's name."""
-    for folds in (LOOSE_FOLDS, BARE_FOLDS, YO_FOLDS):
+    for folds in NAME_FOLDINGS:
         words, others = set(_fold(key, folds).split()), set(_fold(other, folds).split())
         if min(len(words), len(others)) >= 2 and (words <= others or others <= words):
             return True

@@ -38,6 +38,7 @@ from clinic.text import (
     normalize_phone,
     phone_digits,
     search_key,
+    visible_only,
 )
 
 DEFAULT_TZ = "Asia/Tashkent"
@@ -250,6 +251,8 @@ def _whole_phone(word: str) -> str | None:
 def _query_words(q: str | None) -> list[str]:
     if not q:
         return []
+    # Marks that show nothing (a number pasted from the contacts) say nothing to search by.
+    q = visible_only(q)
     # A phone typed with spaces ("90 123 45 67") is one word, not four.
     signs = f"[0-9()+\\-{PHONE_DASHES}]"
     joined = re.sub(f"(?<={signs})\\s+(?={signs})", "", q.strip())

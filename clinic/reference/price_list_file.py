@@ -167,7 +167,10 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
     if hint:  # Excel's own line naming the delimiter, which it hides: the header is row 1
         delimiter, text = hint.group(1), rest
     else:
-        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+        # Decided by the header row: the first that has either, past the blank lines and
+        # the title rows of one value (a price list's name) that the table passes over too.
+        header = next((line for line in text.splitlines() if ";" in line or "," in line), "")
+        delimiter = ";" if header.count(";") > header.count(",") else ","
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:

@@ -58,3 +58,33 @@ def test_registering_a_foreign_number_names_the_phone_field(db):
             db, {"full_name": "Karimov Sherzod", "sex": "M", "phone": "+90 123 45 67"}
         )
     assert "+998" in refused.value.errors["phone"][0]
+
+
+PASTED_FROM_CONTACTS = [
+    "\u2068+998 90 123 45 67\u2069",  # Android's isolates around a number
+    "\u202a+998 90 123 45 67\u202c",  # iOS's embedding
+    "\u200e+998901234567",  # a left-to-right mark
+    "+998\u200b901234567",  # a zero-width space
+    "90\u00ad1234567",  # a soft hyphen
+]
+
+
+@pytest.mark.parametrize("pasted", PASTED_FROM_CONTACTS)
+def test_a_phone_pasted_from_the_contacts_registers_finds_and_changes_as_the_number_it_shows(
+    client, pasted
+):
+    made = client.post(
+        "/api/v1/patients", json={"full_name": "Karimov Sherzod", "sex": "M", "phone": pasted}
+    )
+    assert made.status_code == 201, made.get_json()
+    patient = made.get_json()
+    assert patient["phone"] == "+998901234567"
+    found = client.get("/api/v1/patients", query_string={"q": pasted}).get_json()
+    assert [p["id"] for p in found["items"]] == [patient["id"]]
+    changed = client.patch(f"/api/v1/patients/{patient['id']}", json={"phone": pasted})
+    assert changed.status_code == 200 and changed.get_json()["phone"] == "+998901234567"
+    # A name keeps refusing what hides in it: only a phone is read as it shows.
+    hidden = client.post(
+        "/api/v1/patients", json={"full_name": "\u202eKarimov", "sex": "M", "phone": pasted}
+    )
+    assert hidden.status_code == 422 and list(hidden.get_json()["errors"]) == ["full_name"]

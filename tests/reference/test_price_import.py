@@ -99,6 +99,20 @@ def test_csv_is_read_with_either_delimiter_with_or_without_bom(delimiter, bom):
     assert rows[0].values["name_ru"] == "Приём терапевта"
 
 
+@pytest.mark.parametrize(
+    "above", ["", "\r\n", "\n\n", "Прейскурант\n", "\nПрейскурант 2026\r\n\r\n"]
+)
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_the_delimiter_is_the_header_rows_past_blank_lines_and_a_title_above_it(above, delimiter):
+    header = ["code", "name_ru", "name_uz", "name_en", "price"]
+    row = ["K-1", "Приём терапевта", "Qabul", "GP visit", "150 000"]
+    data = above.encode() + csv_bytes([header, row], delimiter=delimiter, bom=False)
+    (read,) = parse_price_list("prices.csv", data)
+    assert (read.values["code"], read.values["name_ru"], read.values["price"]) == (
+        "K-1", "Приём терапевта", "150 000"
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("hint", ["sep=;", "SEP=;;;;", '"sep=;"'])
 def test_a_first_line_naming_the_delimiter_for_excel_names_it(hint):
     header = ["code", "name_ru", "name_uz", "name_en", "price"]

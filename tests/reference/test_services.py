@@ -638,3 +638,20 @@ def test_a_department_switched_off_while_a_queue_is_made_for_it_is_one_or_the_ot
         assert (switched_off, active_queues) == (True, [])
     else:
         assert (switched_off, active_queues) == (False, ["therapy"])
+
+
+def test_a_name_typed_without_the_sign_the_russian_way_finds_the_uzbek_latin_one(db):
+    """Roʻziyev typed as a Russian passport writes it, without the sign and with "e":
+    found, and a registration under that spelling is flagged as possibly the same man."""
+    roziyev = patients.create_patient(db, {"full_name": "Roʻziyev Akmal", "sex": "M"})
+    torayev = patients.create_patient(db, {"full_name": "Toʻrayev Bobur", "sex": "M"})
+    xojayev = patients.create_patient(db, {"full_name": "Xoʻjayev Sardor", "sex": "M"})
+    db.commit()
+    for query, patient in (
+        ("Roziev", roziyev), ("Roziev Akmal", roziyev), ("Toraev", torayev),
+        ("Xojaev", xojayev), ("Khodjaev", xojayev), ("Ruziev", roziyev), ("Розиев", roziyev),
+    ):  # fmt: skip
+        assert [p.id for p in patients.list_patients(db, q=query)[0]] == [patient.id], query
+    again = patients.create_patient(db, {"full_name": "Roziev Akmal", "sex": "M"})
+    db.flush()
+    assert [p.id for p in patients.possible_duplicates(db, again)] == [roziyev.id]
