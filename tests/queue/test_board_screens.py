@@ -165,17 +165,16 @@ def _cookie(web_client, name: str) -> str:
     return f"{name}={found.value}" if found else ""
 
 
-def test_a_screen_paired_by_a_display_reads_its_board_after_the_session_ends(
+def test_a_screen_paired_by_a_display_reads_its_board_by_its_own_cookie_until_revoked(
     app, live_server, runtime, settings, hall, client_as, client
 ):
     screen = client_as("display")
     paired = screen.get(f"/board/{hall['board']}", headers=HTML)
     assert paired.status_code == 303
-    cookies = f"{_cookie(screen, 'clinic_session')}; {_cookie(screen, 'clinic_board')}"
-    # Idle past CLINIC_SESSION_IDLE_MINUTES: the session's key has expired in Redis.
-    sid = screen.get_cookie("clinic_session").value
-    assert runtime.redis.delete(f"{settings.redis_prefix}:session:{sid}") == 1
+    # The sign-in only paired the screen: it has ended, and the board goes on by its cookie.
     assert screen.get("/queue/desk", headers=HTML).status_code == 302  # signed out
+    assert screen.get(f"/board/{hall['board']}", headers=HTML).status_code == 200
+    cookies = f"{_cookie(screen, 'clinic_session')}; {_cookie(screen, 'clinic_board')}"
 
     ws = WSClient(live_server, cookie=cookies, origin=live_server)
     answered = ws.subscribe(f"board:{hall['queue']}")
@@ -194,12 +193,20 @@ def test_a_screen_paired_by_a_display_reads_its_board_after_the_session_ends(
         WSClient(live_server, cookie=cookies, origin="http://evil.example")
     assert refused.value.status_code == 403
 
+    live = WSClient(live_server, cookie=cookies, origin=live_server)
+    live.subscribe(f"board:{hall['queue']}")
     listed = client.get("/admin/boards?lang=en", headers=HTML).get_data(as_text=True)
     (screen_id,) = re.findall(r'data-screen-id="(\d+)"', listed)
     assert client.post(f"/admin/boards/screens/{screen_id}/revoke").status_code == 302
     assert client.post("/admin/boards/screens/999999/revoke").status_code == 404
+    assert live.wait_closed(timeout=5) == 1008  # the open one, at once
     revoked = WSClient(live_server, cookie=cookies, origin=live_server, expect_hello=False)
     assert revoked.wait_closed() == 1008
+    # Revoked stays revoked: the page sends the screen to be paired again by a person, and
+    # the board's own check says its credential is gone.
+    again = screen.get(f"/board/{hall['board']}", headers=HTML)
+    assert (again.status_code, again.headers["Location"]) == (302, "/board/pair")
+    assert screen.get(f"/board/{hall['board']}/check").status_code == 401
 
 
 def _paired(runtime, board_id: int, *labels: str) -> list[tuple[int, str]]:

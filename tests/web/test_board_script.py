@@ -148,3 +148,52 @@ def test_a_board_told_its_queue_changed_reloads_only_when_its_page_is_out_of_dat
     was drawn from is still the server's (its name and room are on it), and reloads if not."""
     assert _board_told_of_a_change("v2") == {"asked": ["/check"], "reloaded": 1}
     assert _board_told_of_a_change("v") == {"asked": ["/check"], "reloaded": 0}
+
+
+def _board_whose_socket_is_refused(check: dict) -> dict:
+    """What the board shows and does when its socket is closed for its credential (the
+    client says "signedout"), the board's check answering ``check``."""
+    program = (
+        STAND_IN
+        + PAGE
+        + script("queue.js")
+        + f"\nwindow.ClinicQueue.config = function () {{ return {json.dumps(CONFIG)}; }};\n"
+        + f"var check = {json.dumps(check)};\n"
+        + """
+var asked = [], reloaded = 0, sent = [], heard = null;
+window.ClinicSocket.onStatus = function (listener) { heard = listener; };
+window.location = {
+  reload: function () { reloaded += 1; }, assign: function (url) { sent.push(url); },
+};
+window.fetch = function (url) {
+  asked.push(url);
+  var answer = {status: check.status, ok: check.status === 200,
+                json: function () { return Promise.resolve(check.body); }};
+  return Promise.resolve(answer);
+};
+"""
+        + script("board.js")
+        + """
+heard("live");
+heard("signedout");
+var shown = elements["board"].attrs["data-connection"];
+setImmediate(function () {
+  process.stdout.write(JSON.stringify({shown: shown, asked: asked, sent: sent,
+                                       reloaded: reloaded}));
+});
+"""
+    )
+    return run(program)
+
+
+def test_a_board_whose_socket_is_refused_says_so_and_asks_at_once_where_to_go():
+    """Revoked: to the pairing page; switched off: the page again, which says it is off. Not
+    at the next five-minute round, and not with the last calls standing as if live."""
+    revoked = {"status": 401, "body": {"credential": False, "pair_url": "/board/pair"}}
+    assert _board_whose_socket_is_refused(revoked) == {
+        "shown": "reconnecting", "asked": ["/check"], "sent": ["/board/pair"], "reloaded": 0
+    }  # fmt: skip
+    off = {"status": 200, "body": {"credential": True, "active": False, "version": ""}}
+    assert _board_whose_socket_is_refused(off) == {
+        "shown": "reconnecting", "asked": ["/check"], "sent": [], "reloaded": 1
+    }  # fmt: skip

@@ -69,6 +69,31 @@ process.stdout.write(JSON.stringify(seen));
     assert run(program) == [[True, "3"], [True, "2"], [False, "2"]]
 
 
+def test_the_day_befores_last_patient_finished_past_midnight_leaves_the_days_count_alone():
+    program = (
+        STAND_IN
+        + PAGE
+        + "var heard = null, count = { textContent: '' };"
+        + " button.querySelector = function () { return count; };"
+        + " window.ClinicSocket = { subscribe: function (channel, h) { heard = h; } };"
+        + SCRIPT
+        + """
+var seen = [];
+heard.onSnapshot({ queue_id: 1, day: "2026-03-02", waiting: 3 }); seen.push(count.textContent);
+heard.onEvent({ type: "ticket.served", data: { day: "2026-03-01", waiting: 0 } });
+seen.push(count.textContent);
+heard.onEvent({ type: "ticket.issued", data: { day: "2026-03-02", waiting: 4 } });
+seen.push(count.textContent);
+heard.onEvent({ type: "ticket.issued", data: { day: "2026-03-03", waiting: 1 } });
+seen.push(count.textContent);
+heard.onEvent({ type: "ticket.served", data: { day: "2026-03-02", waiting: 0 } });
+seen.push(count.textContent);
+process.stdout.write(JSON.stringify(seen));
+"""
+    )
+    assert run(program) == ["3", "3", "4", "1", "1"]
+
+
 def test_a_ticket_whose_printer_is_failing_asks_the_patient_to_remember_his_number():
     """No paper may come out (out of paper, unreachable): the kiosk says so under the number
     and shows, for longer, the code of the patient's page the paper would carry; the next

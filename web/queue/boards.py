@@ -40,6 +40,7 @@ from web.auth import csrf_exempt
 from web.auth.audit import answer_status, request_id
 from web.auth.identity import current_identity
 from web.auth.limits import limiter
+from web.auth.views import sign_out_session
 from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
 from web.queue.cards import queue_name
@@ -141,6 +142,13 @@ def _switched_off(board: Board):
     return page, 503, {**NO_REFERRER, "Retry-After": "60"}
 
 
+def _end_pairing_session() -> None:
+    """The display account's sign-in was only the way to pair the screen: it ends here, and
+    the board goes on by its screen's own cookie alone. Otherwise it would live on the
+    session past a revoke of the screen, or a board switched off, unseen by either."""
+    sign_out_session()
+
+
 @bp.get("/board/<int:board_id>")
 @public
 def board(board_id: int):
@@ -176,7 +184,12 @@ def board(board_id: int):
             _audit_pairing(session, screen, identity.via)
             session.commit()
             clean = redirect(url_for("queue_pages.board", board_id=board.id), code=303)
+            if identity.via == "session":
+                _end_pairing_session()
             return _with_screen_cookie(clean, secret)
+    elif identity is not None and identity.via == "session" and not identity.can("queue.read"):
+        # A display account signed in again on a screen already the board's own.
+        _end_pairing_session()
     if not board.active:
         return _switched_off(board)
     config = _board_config(session, board)

@@ -360,9 +360,13 @@
   }
 
   window.ClinicSocket.onStatus(function (status) {
-    root.setAttribute("data-connection", status);
+    // A board has no session to end: a socket closed for its credential (the screen revoked,
+    // the board switched off) leaves a board showing no calls, which says so, and asks at
+    // once whether to pair again or show the "off" page, not at its next round.
+    root.setAttribute("data-connection", status === "signedout" ? "reconnecting" : status);
     if (status === "live" && wasLive) checkBoard(false);
     if (status === "live") wasLive = true;
+    if (status === "signedout") checkBoard(false);
   });
   window.setInterval(function () {
     checkBoard(false);

@@ -111,9 +111,11 @@
       issue(button);
     });
     var count = button.querySelector("[data-waiting]");
+    var day = null; // the clinic day the count is of
     window.ClinicSocket.subscribe("board:" + button.getAttribute("data-queue-id"), {
       onSnapshot: function (data) {
         if (!data) return;
+        day = data.day || null;
         count.textContent = String(data.waiting);
         // Switched off while the kiosk was away from the socket: no switch was heard.
         button.hidden = data.active === false;
@@ -124,6 +126,11 @@
           button.hidden = event.type === "queue.switched_off";
           return;
         }
+        var of = event.data && event.data.day;
+        // The day before, its last patient finished past midnight: its count (none waits
+        // there any more) is not the one of the day the kiosk issues for.
+        if (of && day && of < day) return;
+        if (of) day = of;
         if (event.data && typeof event.data.waiting === "number") {
           count.textContent = String(event.data.waiting);
         }
