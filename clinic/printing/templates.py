@@ -29,7 +29,7 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Shift Z report",
     },
     "visit_slip": {"ru": "Направление на приём", "uz": "Qabulga yoʻllanma", "en": "Visit slip"},
-    "invoice": {"ru": "Счёт", "uz": "Hisob-faktura", "en": "Invoice"},
+    "invoice": {"ru": "Счёт", "uz": "Hisob", "en": "Invoice"},
     "taxpayer": {"ru": "ИНН", "uz": "STIR", "en": "Taxpayer no."},
     "terminal": {"ru": "Терминал / ФМ", "uz": "Terminal / FM", "en": "Terminal / FM"},
     "number": {"ru": "Номер", "uz": "Raqam", "en": "Number"},

@@ -393,3 +393,18 @@ def test_the_calendars_check_in_and_visit_statuses_are_in_the_page_language(clie
     }
     assert [key for key, text in said.items() if text == english[key]] == []
     assert [w for w in words if w not in said.values()] == []
+
+
+def test_signing_out_says_so_in_the_language_of_the_sign_in_page_it_leads_to(client_as):
+    """A registrar who reads Uzbek signs out at a computer left in Russian: the page after it
+    is this computer's, Russian, and so is what it says of his signing out."""
+    registrar = client_as("registrar")
+    registrar.get("/queue/desk?lang=uz", headers={"Accept": "text/html"})  # his own language
+    registrar.set_cookie("lang", "ru")  # the computer's, as the one before him left it
+    desk = registrar.get("/queue/desk", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<html lang="uz' in desk
+    token = re.search(r'name="csrf_token" value="([^"]+)"', desk).group(1)
+    after = registrar.post("/logout", data={"csrf_token": token}, follow_redirects=True)
+    page = unescape(after.get_data(as_text=True))
+    assert '<html lang="ru"' in page
+    assert "Вы вышли из системы." in page and "Siz tizimdan chiqdingiz." not in page

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
 from flask import session as http_session
 from flask import url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from marshmallow import ValidationError
@@ -26,6 +27,7 @@ from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
 from web.auth.schemas import PasswordChangeSchema
 from web.errors import flatten_messages, problem
+from web.i18n import language_for_nobody
 from web.permissions import public, signed_in
 
 bp = Blueprint("auth", __name__)
@@ -168,7 +170,10 @@ def login_form():
 def logout():
     refuse_token_sign_out()
     sign_out_session()
-    flash(_("You have signed out."))
+    # Said in the language of the page it shows on, this computer's, not the one of the
+    # person who has just left it.
+    with force_locale(language_for_nobody()):
+        flash(_("You have signed out."))
     return redirect(url_for("auth.login_page"))
 
 
