@@ -27,23 +27,16 @@ HTML_LANG = {"ru": "ru", "uz": "uz-Latn", "en": "en"}
 
 def select_locale() -> str:
     from web.auth.identity import current_identity
-
-    identity = current_identity()
-    return _chosen(identity.language if identity is not None else None)
-
-
-def language_for_nobody() -> str:
-    """The language of a page with nobody signed in at this computer (the sign-in page a
-    sign-out leads to)."""
-    return _chosen(None)
-
-
-def _chosen(own: str | None) -> str:
     from web.db import runtime
 
+    identity = current_identity()
     # The language asked for, else the signed-in person's own (chosen at any computer), else
     # this computer's. A language the clinic does not speak (?lang=de) is ignored.
-    chosen = (request.args.get("lang"), own, request.cookies.get(COOKIE))
+    chosen = (
+        request.args.get("lang"),
+        identity.language if identity is not None else None,
+        request.cookies.get(COOKIE),
+    )
     for asked in chosen:
         if asked in LANGUAGES:
             return asked

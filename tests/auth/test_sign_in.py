@@ -267,7 +267,7 @@ def test_sign_out_works_over_https_from_a_page_that_sends_no_referer(app, make_u
     )
     assert sent_from_elsewhere.status_code == 400
     out = browser.post("/logout", data={"csrf_token": csrf}, skip_csrf=True, **https)
-    assert out.status_code == 302 and out.headers["Location"].endswith("/login")
+    assert out.status_code == 302 and out.headers["Location"].endswith("/login?signed_out=1")
     assert browser.get("/api/v1/me", **https).status_code == 401
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
 from flask import session as http_session
 from flask import url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from marshmallow import ValidationError
@@ -27,7 +26,6 @@ from web.auth.identity import Identity, current_identity
 from web.auth.limits import sign_in_budget
 from web.auth.schemas import PasswordChangeSchema
 from web.errors import flatten_messages, problem
-from web.i18n import language_for_nobody
 from web.permissions import public, signed_in
 
 bp = Blueprint("auth", __name__)
@@ -142,7 +140,10 @@ def _safe_next(target: str | None) -> str:
 def login_page():
     if current_identity() is not None:
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", next=request.args.get("next", ""), error=None)
+    notice = _("You have signed out.") if request.args.get("signed_out") == "1" else None
+    return render_template(
+        "auth/login.html", next=request.args.get("next", ""), error=None, notice=notice
+    )
 
 
 @bp.post("/login")
@@ -170,11 +171,9 @@ def login_form():
 def logout():
     refuse_token_sign_out()
     sign_out_session()
-    # Said in the language of the page it shows on, this computer's, not the one of the
-    # person who has just left it.
-    with force_locale(language_for_nobody()):
-        flash(_("You have signed out."))
-    return redirect(url_for("auth.login_page"))
+    # Said by the sign-in page itself, in its language (this computer's), not in the one of
+    # the person who has just left it.
+    return redirect(url_for("auth.login_page", signed_out=1))
 
 
 def password_refusals() -> dict[str, str]:
