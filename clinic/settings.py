@@ -219,13 +219,19 @@ class Settings:
             # Flask takes its debug mode from FLASK_DEBUG by itself, whatever starts the app.
             if flask_debug(env):
                 problems.append("FLASK_DEBUG must be off")
-            flower_user, _, flower_password = (
-                env.get("FLOWER_BASIC_AUTH", "").strip().partition(":")
-            )
             # Flower shows every task's arguments: an empty, short or example password is none.
-            if not flower_user or len(flower_password) < 12 or "replace-me" in flower_password:
+            # Flower reads the setting itself as user:password pairs separated by commas, so a
+            # comma in a password would make its first part the password.
+            if not all(
+                user and len(password) >= 12 and "replace-me" not in password
+                for user, _, password in (
+                    entry.partition(":")
+                    for entry in env.get("FLOWER_BASIC_AUTH", "").strip().split(",")
+                )
+            ):
                 problems.append(
                     "FLOWER_BASIC_AUTH must be set as user:password, the password 12+ characters"
+                    " (several pairs separated by commas; a password holds no comma)"
                 )
             problems += payment_problems(env) + production_problems(env)
             if problems:
@@ -233,7 +239,7 @@ class Settings:
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
-        print_timeout = max(1, whole_number(env, "CLINIC_PRINT_TIMEOUT", 5))
+        print_timeout = whole_number(env, "CLINIC_PRINT_TIMEOUT", 5, 1)
         log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
         if log_format not in ("", *LOG_FORMATS):
             raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
@@ -268,16 +274,14 @@ class Settings:
             outbox_retention_days=whole_number(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
-            session_idle_minutes=max(1, whole_number(env, "CLINIC_SESSION_IDLE_MINUTES", 30)),
-            refund_approval_from=max(
-                0, whole_number(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000)
-            ),
-            argon2_time_cost=max(1, whole_number(env, "CLINIC_ARGON2_TIME_COST", 3)),
+            session_idle_minutes=whole_number(env, "CLINIC_SESSION_IDLE_MINUTES", 30, 1),
+            refund_approval_from=whole_number(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000, 0),
+            argon2_time_cost=whole_number(env, "CLINIC_ARGON2_TIME_COST", 3, 1),
             argon2_memory_kib=max(
                 ARGON2_MIN_MEMORY_KIB_IN_TESTS if mode == "test" else ARGON2_MIN_MEMORY_KIB,
                 whole_number(env, "CLINIC_ARGON2_MEMORY_KIB", 65536),
             ),
-            proxy_count=max(0, whole_number(env, "CLINIC_PROXY_COUNT", 0)),
+            proxy_count=whole_number(env, "CLINIC_PROXY_COUNT", 0, 0),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
             smtp_host=env.get("CLINIC_SMTP_HOST", "").strip(),
             smtp_port=whole_number(env, "CLINIC_SMTP_PORT", 25, 1, 65535),
@@ -287,30 +291,28 @@ class Settings:
             smtp_ssl=switch(env, "CLINIC_SMTP_SSL", False),
             smtp_cafile=env.get("CLINIC_SMTP_CAFILE", "").strip(),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
-            smtp_timeout=max(1, whole_number(env, "CLINIC_SMTP_TIMEOUT", 10)),
-            import_batch_size=max(1, whole_number(env, "CLINIC_IMPORT_BATCH_SIZE", 200)),
+            smtp_timeout=whole_number(env, "CLINIC_SMTP_TIMEOUT", 10, 1),
+            import_batch_size=whole_number(env, "CLINIC_IMPORT_BATCH_SIZE", 200, 1),
             db_pool_size=max(1, whole_number(env, "CLINIC_DB_POOL_SIZE", 10)),
-            visits_late_cancel_hours=max(
-                0, whole_number(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24)
+            visits_late_cancel_hours=whole_number(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24, 0),
+            visits_max_moves=whole_number(env, "CLINIC_VISITS_MAX_MOVES", 3, 0),
+            visits_no_show_grace_minutes=whole_number(
+                env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30, 1
             ),
-            visits_max_moves=max(0, whole_number(env, "CLINIC_VISITS_MAX_MOVES", 3)),
-            visits_no_show_grace_minutes=max(
-                1, whole_number(env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30)
-            ),
-            visits_reminder_hours=max(1, whole_number(env, "CLINIC_VISITS_REMINDER_HOURS", 24)),
+            visits_reminder_hours=whole_number(env, "CLINIC_VISITS_REMINDER_HOURS", 24, 1),
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
-            job_time_limit=max(1, whole_number(env, "CLINIC_JOB_TIME_LIMIT", 600)),
-            job_max_attempts=max(1, whole_number(env, "CLINIC_JOB_MAX_ATTEMPTS", 10)),
+            job_time_limit=whole_number(env, "CLINIC_JOB_TIME_LIMIT", 600, 1),
+            job_max_attempts=whole_number(env, "CLINIC_JOB_MAX_ATTEMPTS", 10, 1),
             log_format=log_format,
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
-            reports_send_lease_seconds=max(
-                1, whole_number(env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300)
+            reports_send_lease_seconds=whole_number(
+                env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300, 1
             ),
-            reports_retry_base_seconds=max(
-                1, whole_number(env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60)
+            reports_retry_base_seconds=whole_number(
+                env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60, 1
             ),
-            reports_open_shifts_wait_hours=min(
-                48, max(0, whole_number(env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12))
+            reports_open_shifts_wait_hours=whole_number(
+                env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12, 0, 48
             ),
             database_is_default=database_is_default,
             secret_is_development=secret_is_development,
@@ -326,7 +328,7 @@ class Settings:
             online_join_rate_limit=rate_limit(
                 env, "CLINIC_ONLINE_JOIN_RATE_LIMIT", ONLINE_JOIN_RATE_LIMIT
             ),
-            print_retry_seconds=max(0, whole_number(env, "CLINIC_PRINT_RETRY_SECONDS", 60)),
+            print_retry_seconds=whole_number(env, "CLINIC_PRINT_RETRY_SECONDS", 60, 0),
             print_timeout=print_timeout,
             # Longer than a job's longest send (connecting, the paper question a printer out
             # of paper is asked first, sending and the printer reading the job may each take
@@ -334,8 +336,8 @@ class Settings:
             print_lease_seconds=max(
                 4 * print_timeout + 1, whole_number(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
             ),
-            web_concurrency=max(1, whole_number(env, "WEB_CONCURRENCY", 1)),
-            web_connections=max(1, whole_number(env, "CLINIC_WEB_CONNECTIONS", 2000)),
+            web_concurrency=whole_number(env, "WEB_CONCURRENCY", 1, 1),
+            web_connections=whole_number(env, "CLINIC_WEB_CONNECTIONS", 2000, 1),
             public_url=address,
         )
         problems = [

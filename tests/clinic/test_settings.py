@@ -61,6 +61,9 @@ def test_argon2_memory_has_a_floor_that_only_the_test_suite_may_go_under(tmp_pat
 def test_production_with_everything_explicit_starts(tmp_path):
     s = Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path)))
     assert s.is_production and s.secret_key == STRONG
+    # Two operators, each with a password of his own, as Flower reads them.
+    both = "ops:long-flower-password,night:another-long-password"
+    assert Settings.from_env(prod_env(CLINIC_INSTANCE=str(tmp_path), FLOWER_BASIC_AUTH=both))
 
 
 @pytest.mark.parametrize("address", ["http://192.168.1.10:8000", "https://clinic.uz/"])
@@ -84,6 +87,9 @@ def test_production_takes_a_public_url_on_the_clinics_network_or_the_internet(tm
         ({"FLOWER_BASIC_AUTH": "admin:"}, "FLOWER_BASIC_AUTH"),
         ({"FLOWER_BASIC_AUTH": "admin:secret"}, "FLOWER_BASIC_AUTH"),
         ({"FLOWER_BASIC_AUTH": "admin:example-replace-me"}, "FLOWER_BASIC_AUTH"),  # .env.example
+        # Flower splits it at commas: this password would be "abc" to Flower
+        ({"FLOWER_BASIC_AUTH": "ops:abc,defghijklmnop"}, "FLOWER_BASIC_AUTH"),
+        ({"FLOWER_BASIC_AUTH": "ops:long-flower-password,ops2:short"}, "FLOWER_BASIC_AUTH"),
         # Flask reads it by itself: the app would run in debug mode
         ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG"),
         # docker-compose.yml with .env.example's POSTGRES_PASSWORD left as it is

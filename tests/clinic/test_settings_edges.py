@@ -226,3 +226,22 @@ def test_production_refuses_to_send_the_mail_password_in_clear(tmp_path):
     assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_HOST": "127.0.0.1"}))
     assert Settings.from_env(prod_env(tmp_path, **{**mail, "CLINIC_SMTP_PASSWORD": ""}))
     assert dev(tmp_path, **mail).smtp_password == "mailbox-secret"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("CLINIC_JOB_TIME_LIMIT", "-600"),
+        ("CLINIC_SESSION_IDLE_MINUTES", "-5"),
+        ("CLINIC_JOB_MAX_ATTEMPTS", "0"),
+        ("CLINIC_PRINT_TIMEOUT", "-1"),
+        ("CLINIC_SMTP_TIMEOUT", "0"),
+        ("CLINIC_REFUND_APPROVAL_FROM", "-1"),
+        ("CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", "49"),
+    ],
+)
+def test_a_number_no_process_could_work_with_stops_the_start_naming_it(tmp_path, name, value):
+    """Not taken as the nearest that works: a job time limit of -600 would have become one
+    second, stopping every import and report there."""
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})

@@ -43,9 +43,12 @@ def test_clinic_web_hands_gunicorn_the_checked_values(tmp_path):
     env = {"CLINIC_INSTANCE": str(tmp_path), "WEB_CONCURRENCY": "", "CLINIC_WEB_CONNECTIONS": ""}
     child = child_env(Settings.from_env(env), base=env)
     assert (child["WEB_CONCURRENCY"], child["CLINIC_WEB_CONNECTIONS"]) == ("1", "2000")
-    env.update(WEB_CONCURRENCY="3", CLINIC_WEB_CONNECTIONS="0")
+    env.update(WEB_CONCURRENCY="3", CLINIC_WEB_CONNECTIONS="500")
     child = child_env(Settings.from_env(env), base=env)
-    assert (child["WEB_CONCURRENCY"], child["CLINIC_WEB_CONNECTIONS"]) == ("3", "1")
+    assert (child["WEB_CONCURRENCY"], child["CLINIC_WEB_CONNECTIONS"]) == ("3", "500")
+    # No connection at all is no server: the start stops, naming the setting.
+    with pytest.raises(ConfigError, match="CLINIC_WEB_CONNECTIONS must be at least 1"):
+        Settings.from_env({**env, "CLINIC_WEB_CONNECTIONS": "0"})
 
 
 @pytest.mark.parametrize("name", ["WEB_CONCURRENCY", "CLINIC_WEB_CONNECTIONS"])

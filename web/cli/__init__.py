@@ -12,7 +12,9 @@ import os
 import sys
 
 import click
+from alembic.util.exc import CommandError as AlembicCommandError
 from flask.cli import FlaskGroup, routes_command, shell_command
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from clinic.public_url import NAME as PUBLIC_URL
 from clinic.settings import ConfigError, Settings
@@ -221,6 +223,10 @@ cli.add_command(users_group)
 cli.add_command(check_command)
 
 
+# What an operator's slip at the database looks like, and what to do about it.
+NO_SCHEMA = ("no such table", "does not exist")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: ``clinic``."""
     try:
@@ -228,3 +234,19 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:  # raised while loading the app for shell, routes and the like
         click.echo(f"Error: {exc}", err=True)
         sys.exit(CONFIG_EXIT_CODE)
+    except (OperationalError, ProgrammingError) as exc:
+        # Said in a line, not as a page of traceback: a command run from another folder
+        # than the instance's (CLINIC_INSTANCE is ./instance), or before the first upgrade,
+        # finds an empty database; a database server away is named as such.
+        said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        if any(mark in said for mark in NO_SCHEMA):
+            said += (
+                " — the database has no tables yet: run `clinic db upgrade` (check"
+                " DATABASE_URL, and CLINIC_INSTANCE, which is ./instance of the folder"
+                " the command runs in)"
+            )
+        click.echo(f"Error: database: {said}", err=True)
+        sys.exit(1)
+    except AlembicCommandError as exc:  # a revision that does not exist, and the like
+        click.echo(f"Error: migrations: {exc}", err=True)
+        sys.exit(1)

@@ -125,6 +125,7 @@ def disable(username) -> None:
 @users_group.command("enable")
 @click.argument("username")
 def enable(username) -> None:
+    """Enable USERNAME again: he signs in anew (his old sessions and tokens stay ended)."""
     _change("enable", username, lambda s, u: users.set_active(s, u, True))
 
 
