@@ -232,3 +232,95 @@ window.ClinicSocket = { subscribe: function () {} };
 def test_a_shift_left_open_since_an_earlier_day_says_that_day():
     assert re.fullmatch(r"open since \d\d\.\d\d \d\d:\d\d", _shift_said(48))
     assert re.fullmatch(r"open since \d\d:\d\d", _shift_said(0))
+
+
+def test_the_phone_payment_links_shown_follow_a_part_paid_meanwhile():
+    """The cashier shows the Payme and Click codes for what is due; the patient pays a part in
+    cash first: the codes shown become those for the rest (Payme and Click would refuse the
+    old sum), asked for once."""
+    program = (
+        CLICKS
+        + script("money.js")
+        + SCRIPT
+        + f"\nvar partPaid = {json.dumps(PART_PAID)}, morePaid = {json.dumps(MORE_PAID)};"
+        + """
+var asked = 0, dueNow = partPaid.amount_due, plain = window.ClinicQueue.api;
+window.ClinicQueue.api = function (method, url, data) {
+  if (method === "GET" && /checkout$/.test(url)) {
+    asked += 1;
+    var links = {payme: {url: "payme:" + dueNow, qr_data_uri: "data:"}};
+    return Promise.resolve({status: 200, body: {amount: dueNow, links: links}});
+  }
+  return plain(method, url, data);
+};
+function drawn() {
+  var hrefs = made.map(function (e) { return e.href; }).filter(function (h) {
+    return typeof h === "string" && h.indexOf("payme:") === 0;
+  });
+  return hrefs[hrefs.length - 1] || null;
+}
+async function settle() { for (var t = 0; t < 5; t++) await new Promise(setImmediate); }
+(async function () {
+  handlers.onSnapshot({invoices: [partPaid]});
+  press("checkout");
+  await settle();
+  var before = drawn();
+  dueNow = morePaid.amount_due;
+  handlers.onEvent({type: "payment.recorded",
+                    data: {payment: {shift_id: 3, amount: 10000000}, invoice: morePaid}});
+  await settle();
+  process.stdout.write(JSON.stringify({before: before, after: drawn(), asked: asked}));
+})();
+"""
+    )
+    assert run(program) == {
+        "before": f"payme:{PART_PAID['amount_due']}",
+        "after": f"payme:{MORE_PAID['amount_due']}",
+        "asked": 2,
+    }
+
+
+def test_the_refunds_form_gives_back_as_paid_a_payment_made_neither_in_cash_nor_by_card():
+    """A manager at /payments/refunds gives back part of an invoice paid by Click: "as paid"
+    is among his choices, and it sends neither a kind of payment nor a drawer, so the API
+    gives back from the Click payment (cash and card alone would find nothing to give)."""
+    paid = {**PART_PAID, "status": "paid", "paid_amount": 250_000_00, "amount_due": 0}
+    program = (
+        CLICKS.replace(
+            'return { texts: standIn(), money: {}, api: "/invoices", shiftApi: "/shift" };',
+            'return { texts: standIn(), money: {}, api: "/invoices", refundsOnly: true };',
+        ).replace(
+            "element: function () { var element = standIn();",
+            "element: function (tag) { var element = standIn(); element.tag = tag;",
+        )
+        + """
+var posted = [];
+window.ClinicDrawers = function () {
+  return { select: function () { var e = standIn(); e.name = "refund_shift"; return e; },
+           refresh: function () {} };
+};
+"""
+        + script("money.js")
+        + SCRIPT
+        + f"\nhandlers.onSnapshot({{invoices: [{json.dumps(paid)}]}});"
+        + """
+var plain = window.ClinicQueue.api;
+window.ClinicQueue.api = function (method, url, data) {
+  if (method === "POST") posted.push(data);
+  return plain(method, url, data);
+};
+answers = [{status: 201, body: {invoice: {}, refund: {amount: 4000000}}}];
+var offered = made.filter(function (e) { return e.tag === "option"; })
+  .map(function (e) { return e.value; });
+typed.refund_method = "";
+typed.refund_shift = "3";
+press("refund");
+setImmediate(function () {
+  var sent = posted.map(function (d) { return Object.keys(d).sort(); });
+  process.stdout.write(JSON.stringify({offered: offered, sent: sent}));
+});
+"""
+    )
+    done = run(program)
+    assert done["offered"] == ["cash", "card", ""], done
+    assert done["sent"] == [["amount", "idempotency_key", "reason"]], done

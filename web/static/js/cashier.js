@@ -20,7 +20,9 @@
   var findForm = document.getElementById("invoice-find");
   var refundsOnly = !!config.refundsOnly;
   var invoices = {};
-  var checkouts = {}; // invoice id -> its checkout links, while the cashier shows them
+  // invoice id -> {amount, links}: its checkout links and the sum they ask for, while the
+  // cashier shows them
+  var checkouts = {};
   // invoice id -> {field name: typed text}: what the cashier typed in a row, kept while the
   // list is drawn again for another invoice's event; the invoice's own change clears it.
   var drafts = {};
@@ -102,8 +104,12 @@
       ["cash", texts.cash],
       ["card", texts.card],
     ];
-    // Refunds-only: cash or card said outright, since cash needs its drawer chosen.
-    (refundsOnly ? ways : [["", texts.refundAsPaid]].concat(ways)).forEach(function (option) {
+    // Refunds-only: cash or card said outright, since cash needs its drawer chosen; "as paid"
+    // last, for a payment made neither way at the desk (by Click, given back there).
+    var choices = refundsOnly
+      ? ways.concat([["", texts.refundAsPaid]])
+      : [["", texts.refundAsPaid]].concat(ways);
+    choices.forEach(function (option) {
       var item = Q.element("option", "", option[1]);
       item.value = option[0];
       field.appendChild(item);
@@ -117,7 +123,7 @@
   function refundDrawer(actions, invoiceId) {
     var chosen = drafts[invoiceId] && drafts[invoiceId].refund_shift;
     var field = drawers.select(chosen);
-    field.disabled = actions.querySelector("select[name=refund_method]").value === "card";
+    field.disabled = actions.querySelector("select[name=refund_method]").value !== "cash";
     actions.appendChild(field);
   }
 
@@ -220,7 +226,15 @@
       actions.appendChild(button(texts.phone, "checkout"));
       // A part paid can be given back (the card declined after the cash, the patient gone).
       if (invoice.paid_amount > 0) refundControls(actions, invoice);
-      if (checkouts[invoice.id]) actions.appendChild(checkoutBox(checkouts[invoice.id]));
+      var shown = checkouts[invoice.id];
+      if (shown && shown.amount === invoice.amount_due) {
+        actions.appendChild(checkoutBox(shown.links));
+      } else if (shown && shown.renewing !== invoice.amount_due) {
+        // Part paid meanwhile (or a discount): Payme and Click would refuse the old sum.
+        // The links for what is due now take their place, asked for once per sum.
+        shown.renewing = invoice.amount_due;
+        checkout(invoice.id);
+      }
     } else if (paid) {
       delete checkouts[invoice.id];
       refundControls(actions, invoice);
@@ -300,7 +314,7 @@
   body.addEventListener("change", function (e) {
     if (e.target.name !== "refund_method") return;
     var drawer = e.target.closest("tr").querySelector("select[name=refund_shift]");
-    if (drawer) drawer.disabled = e.target.value === "card";
+    if (drawer) drawer.disabled = e.target.value !== "cash";
   });
 
   /** The amount typed for a payment in tiyin, or the refusal naming the field. */
@@ -417,7 +431,7 @@
   function checkout(id) {
     return Q.api("GET", invoiceUrl(id, "checkout")).then(function (answer) {
       if (answer.status !== 200) return fail(answer);
-      checkouts[id] = answer.body.links;
+      checkouts[id] = { amount: answer.body.amount, links: answer.body.links };
       render();
       Q.say(errorBox, "");
     });
