@@ -161,6 +161,8 @@ def _script_texts(html: str, config_id: str) -> list[str]:
         ("registrar", "/visits/calendar", "calendar-config"),
         ("manager", "/reports", "reports-config"),
         ("manager", "/reports/dashboard", "dashboard-config"),
+        # Its form's refusals too: each field the API names, in a sentence of the page's own.
+        ("admin", "/admin/printers", "printers-config"),
     ],
 )
 def test_the_texts_a_page_gives_its_script_are_in_the_page_language(
@@ -170,7 +172,9 @@ def test_the_texts_a_page_gives_its_script_are_in_the_page_language(
     english = _script_texts(user.get(f"{path}?lang=en").get_data(as_text=True), config_id)
     russian = _script_texts(user.get(f"{path}?lang=ru").get_data(as_text=True), config_id)
     assert len(russian) == len(english) > 0
-    assert [text for text in russian if not re.search("[А-Яа-яЁё]", text)] == []
+    # Each in Russian, but for an abbreviation that is one in every language ("PDF").
+    untranslated = [t for t in russian if not re.search("[А-Яа-яЁё]", t)]
+    assert [t for t in untranslated if not re.fullmatch("[A-Z]{2,5}", t)] == []
 
 
 def test_the_cashiers_script_writes_money_the_page_language_way(client_as):
@@ -408,3 +412,14 @@ def test_signing_out_says_so_in_the_language_of_the_sign_in_page_it_leads_to(cli
     page = unescape(after.get_data(as_text=True))
     assert '<html lang="ru"' in page
     assert "Вы вышли из системы." in page and "Siz tizimdan chiqdingiz." not in page
+
+
+def test_the_printers_form_words_each_field_the_api_may_refuse_in_the_page_language(client_as):
+    from web.printing.schemas import PrinterIn
+
+    page = client_as("admin").get("/admin/printers?lang=ru").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="printers-config">(.*?)</script>', page)
+    fields = json.loads(unescape(found.group(1)))["texts"]["fields"]
+    refusable = set(PrinterIn().fields) - {"active"}
+    assert refusable <= set(fields), refusable - set(fields)
+    assert all(re.search("[А-Яа-яЁё]", fields[name]) for name in refusable)

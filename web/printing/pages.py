@@ -97,6 +97,21 @@ def printers():
                 "testSent": _("Test page sent to {name}."),
                 # A printer's name taken by another, said by the refusal's code.
                 "refusals": common_refusals(),
+                # A refusal naming its field: what that field wants, in the page's language.
+                "fields": {
+                    "name": _("Give the printer a name, 1 to 80 characters."),
+                    "host": _(
+                        "Type the printer's network address without the port, "
+                        "such as 192.168.1.50."
+                    ),
+                    "port": _("The port is a number from 1 to 65535 (usually 9100)."),
+                    "languages": _("Languages are ru, uz or en, each once, joined by +: ru+uz."),
+                    "targets": _("Choose what the printer prints from the list."),
+                    "code_page": _("Choose the printer's code page from the list."),
+                    "paper_mm": _("The paper is 58 or 80 mm wide."),
+                    "profile": _("Choose the printer's model from the list."),
+                    "kind": _("Choose the kind of printer from the list."),
+                },
             },
         },
     )
