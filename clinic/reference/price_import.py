@@ -12,6 +12,7 @@ See docs/price-import.md for the file format.
 from __future__ import annotations
 
 import copy
+import re
 from itertools import groupby
 from typing import Callable, Iterator
 
@@ -305,6 +306,11 @@ def _upsert_service(session: Session, data: dict, noted: list, i: int) -> str | 
     return outcome
 
 
+# A code or a ticket prefix refused for reading as another's (clinic.reference.file_codes,
+# clinic.reference.directory): "К looks the same as K, used by department 3."
+LOOKS_TAKEN = re.compile(r"(?P<value>.+) looks the same as (?P<other>.+), used by \w+ \d+\.")
+
+
 def _refusal(
     session: Session, row: Row, exc: DomainError, active: dict[str, tuple] | None = None
 ) -> list[tuple[str | None, str]]:
@@ -340,4 +346,11 @@ def _in_file_terms(
         if on is False:
             inactive = f"The department {named!r} is inactive."
             return Reason("inactive_department", inactive, code=named)
-    return worded(message)
+    taken = LOOKS_TAKEN.fullmatch(message)
+    if taken:
+        # Another department's or doctor's, named by what the file says, not by its id.
+        said = f"{taken['value']} looks the same as {taken['other']}, which is taken."
+        return Reason("looks_taken", said, value=taken["value"], other=taken["other"])
+    # The column's own rule (a code without spaces, a name's length), which the page says
+    # in its language for the sheet and the column.
+    return worded(message, "invalid")

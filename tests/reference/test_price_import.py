@@ -457,7 +457,14 @@ def test_a_doctors_room_that_cannot_be_made_is_reported_under_room_number(runtim
     )
     result = run_import(runtime, "prices.xlsx", data)
     assert result["errors"] == [
-        {"sheet": "doctors", "row": 2, "column": "room_number", "reason": "No spaces."}
+        {
+            "sheet": "doctors",
+            "row": 2,
+            "column": "room_number",
+            "reason": "No spaces.",
+            "code": "invalid",  # the page says the column's rule in its language
+            "values": {},
+        }
     ]
     assert (count(runtime, Doctor), count(runtime, Room)) == (0, 0)
 

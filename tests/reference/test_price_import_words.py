@@ -37,8 +37,10 @@ def page_texts(client, lang: str) -> dict:
 
 def said(texts: dict, error: dict) -> str:
     """What web/static/js/price-list.js shows for a rejected row."""
-    if error.get("code") == "invalid" and error["column"] in texts["columnRules"]:
-        return texts["columnRules"][error["column"]]
+    rules = texts["columnRules"]
+    rule = rules.get(f"{error.get('sheet')}.{error['column']}") or rules.get(error["column"])
+    if error.get("code") == "invalid" and rule:
+        return rule
     words = texts["rowReasons"].get(error.get("code"))
     if not words:
         return error["reason"]
@@ -97,12 +99,52 @@ def test_a_rejected_row_of_a_workbook_says_which_sheet_it_is_on(client, runtime)
         (2, "Лист «services»: Нет отделения с кодом «NOPE»."),
     ]
     script = (ROOT / "web/static/js/price-list.js").read_text(encoding="utf-8")
+    assert 'texts.columnRules[error.sheet + "." + error.column]' in script
     assert "var onSheets = Object.keys(result.sheets || {}).length > 1;" in script
     assert "fillIn(texts.onSheet, { sheet: error.sheet, reason: reason })" in script
     csv_only = run_import(
         runtime, "prices.csv", csv_bytes([header[:5], ["S 2", "a", "b", "c", "1"]])
     )
     assert shown(ru, csv_only, csv_only["errors"][0]) == said(ru, csv_only["errors"][0])
+
+
+def test_a_department_or_doctor_the_domain_refuses_is_said_in_the_pages_language(client, runtime):
+    """The rows of the departments and doctors sheets are refused by the rules a department
+    or a doctor made on its page has: said by their column's rule on that sheet, and a
+    prefix that reads as another department's without that department's id."""
+    with runtime.db.transaction() as s:
+        from clinic.reference import directory
+
+        directory.create_department(
+            s, {"code": "ter", "ticket_prefix": "T", "name_ru": "Т", "name_uz": "T",
+                "name_en": "T"},
+        )  # fmt: skip
+    data = xlsx_bytes(
+        {
+            "departments": [
+                ["code", "ticket_prefix", "name_ru", "name_uz", "name_en"],
+                ["car dio", "K", "Кардиология", "Kardiologiya", "Cardiology"],
+                ["lab", "ABCD", "Лаборатория", "Laboratoriya", "Laboratory"],
+                ["uzi", "Т", "УЗИ", "UTT", "Ultrasound"],  # a Cyrillic Т: reads as T
+                ["xray", "X", "Р" * 121, "Rentgen", "X-ray"],
+            ],
+            "doctors": [["full_name", "department_code"], ["Ф" * 161, "ter"]],
+            "services": [["code", "name_ru", "name_uz", "name_en", "price"]],
+        }
+    )
+    result = run_import(runtime, "prices.xlsx", data)
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    found = {(e["sheet"], e["row"], e["column"]): e for e in result["errors"]}
+    assert said(ru, found[("departments", 2, "code")]) == "Код: до 16 символов, без пробелов."
+    assert said(ru, found[("departments", 3, "ticket_prefix")]).startswith("Префикс талонов")
+    taken = found[("departments", 4, "ticket_prefix")]
+    assert taken["code"] == "looks_taken" and taken["values"] == {"value": "Т", "other": "T"}
+    assert said(ru, taken) == "«Т» читается так же, как «T», которое уже занято: выберите другое."
+    assert said(uz, found[("departments", 5, "name_ru")]) == "Nomi: 120 belgigacha."
+    assert said(ru, found[("doctors", 2, "full_name")]) == "ФИО врача: до 160 символов."
+    for error in result["errors"]:  # nothing left in English
+        assert said(ru, error) != error["reason"], error
+        assert said(uz, error) != error["reason"], error
 
 
 @pytest.mark.parametrize("lang", ["ru", "uz"])

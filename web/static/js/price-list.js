@@ -86,9 +86,11 @@
   // A rejected row's reason in the page's language, by the reason's code and the values it
   // quotes ("invalid": the column's rule); a reason without words here, as the API says it.
   function reasonText(error) {
-    if (error.code === "invalid" && texts.columnRules[error.column]) {
-      return texts.columnRules[error.column];
-    }
+    // A rule of the column on its own sheet (a department's code is shorter than a
+    // service's), else the column's rule wherever it is.
+    var rule =
+      texts.columnRules[error.sheet + "." + error.column] || texts.columnRules[error.column];
+    if (error.code === "invalid" && rule) return rule;
     var words = error.code && texts.rowReasons[error.code];
     return words ? fillIn(words, error.values || {}) : error.reason;
   }
