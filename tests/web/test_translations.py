@@ -423,3 +423,16 @@ def test_the_printers_form_words_each_field_the_api_may_refuse_in_the_page_langu
     refusable = set(PrinterIn().fields) - {"active"}
     assert refusable <= set(fields), refusable - set(fields)
     assert all(re.search("[А-Яа-яЁё]", fields[name]) for name in refusable)
+
+
+def test_the_printers_page_draws_each_printer_in_the_page_language_before_its_script_runs(
+    client,
+):
+    made = client.post(
+        "/api/v1/printing/printers",
+        json={"name": "Касса", "host": "127.0.0.1", "port": 9100, "paper_mm": 58},
+    )
+    assert made.status_code == 201, made.get_json()
+    page = client.get("/admin/printers?lang=ru").get_data(as_text=True)
+    row = re.search(r'<tr data-printer-id="\d+">(.*?)</tr>', page).group(1)
+    assert "<td>58 мм</td>" in row and ">Готов<" in row and ">ready<" not in row

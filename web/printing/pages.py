@@ -92,6 +92,7 @@ def printers():
                 "test": _("Test print"),
                 "remove": _("Remove"),
                 "pdfOnly": _("PDF only"),
+                "mm": _("mm"),  # the paper's width
                 # Switched off (not active): it takes no jobs, its desks print PDFs.
                 "switchedOff": _("Switched off: its jobs are printed from the browser"),
                 "testSent": _("Test page sent to {name}."),

@@ -57,7 +57,7 @@
     var tr = Q.element("tr", "printer printer--" + p.state);
     tr.setAttribute("data-printer-id", p.id);
     tr.setAttribute("data-state", p.state);
-    [p.name, p.kind === "pdf" ? "-" : p.host + ":" + p.port, p.paper_mm + " mm", p.targets.join(", ")].forEach(
+    [p.name, p.kind === "pdf" ? "-" : p.host + ":" + p.port, p.paper_mm + " " + texts.mm, p.targets.join(", ")].forEach(
       function (text) {
         tr.appendChild(Q.element("td", "", text));
       }
