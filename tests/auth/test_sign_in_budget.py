@@ -245,3 +245,40 @@ def test_the_login_page_says_in_its_language_that_the_address_must_wait(anon_cli
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     page = html.unescape(refused.get_data(as_text=True))
     assert heading in page and "per 1 minute" not in page
+
+
+def test_a_new_password_makes_every_browser_a_stranger_again(app, make_user, runtime):
+    """Whoever knew the old password may have signed in on browsers of his own, as many as
+    he liked, before the administrator set a new one: none of them is known any more, so
+    their guesses count towards the account's lock, and none signs in through it."""
+    from clinic.accounts import users
+
+    make_user("registrar", username="sevara")
+    kept = [app.test_client() for _ in range(3)]
+    for browser in kept:
+        assert _json(browser, "sevara", PASSWORD).status_code == 200
+    with runtime.db.transaction() as s:
+        users.set_password(s, users.find_user(s, "sevara"), NEW_PASSWORD)
+    for _ in range(5):
+        assert _json(kept[0], "sevara").status_code == 401
+    assert _locked(runtime, "sevara")
+    # Locked: the other saved browsers are strangers too, with the new password as well.
+    assert _json(kept[1], "sevara", NEW_PASSWORD).status_code == 401
+    # Signed in with the new password once the lock is over, a browser is known again.
+    with runtime.db.transaction() as s:
+        users.unlock(s, users.find_user(s, "sevara"))
+    assert _json(kept[2], "sevara", NEW_PASSWORD).status_code == 200
+    _lock_from_elsewhere(app, "sevara")
+    assert _json(kept[2], "sevara", NEW_PASSWORD).status_code == 200
+
+
+NEW_PASSWORD = "Another-long-passphrase-2026"
+
+
+def _locked(runtime, username: str) -> bool:
+    from clinic.accounts import users
+    from clinic.base import utcnow
+
+    with runtime.db.session() as s:
+        user = users.find_user(s, username)
+        return user.locked_until is not None and user.locked_until > utcnow()

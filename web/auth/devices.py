@@ -14,7 +14,9 @@ alone (in Redis, forgotten 15 minutes after the last; each attempt takes one at 
 success gives it back): after 5 the device is a stranger, bound by
 the address's budget and the account's lock like any other. So the browser holding the cookie
 gets five guesses every 15 minutes besides those the lock allows anyone, the lock's own rate;
-what it gains is that others' failures no longer cost the staff their sign-in.
+what it gains is that others' failures no longer cost the staff their sign-in. The note
+of a user is keyed by his password too: a new password makes every device a stranger for
+him again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 
 from clinic.accounts import users
+from web import db
 
 COOKIE = "clinic_device"
 KEPT = timedelta(days=90)
@@ -45,10 +48,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=SALT)
 
 
-def _digest(username: str) -> str:
+def _digest(user) -> str:
+    """The device's note of ``user``, keyed by his password too: a new password (whoever
+    knew the old one may have signed in on devices of his own, as many as he liked) makes
+    every device a stranger again, as it ends every session and token."""
     key = f"{current_app.secret_key}:{SALT}".encode()
-    normal = username.strip().lower().encode("utf-8", "replace")
-    return hmac.new(key, normal, hashlib.sha256).hexdigest()[:32]
+    normal = user.username.strip().lower().encode("utf-8", "replace")
+    password = (user.password_hash or "").encode("utf-8", "replace")
+    return hmac.new(key, normal + b"\0" + password, hashlib.sha256).hexdigest()[:32]
 
 
 def _cookie() -> tuple[str, list[str]]:
@@ -78,13 +85,15 @@ def _redis():
     return current_app.extensions["clinic"].redis
 
 
-def _known_for(username: str, *, attempt: bool = False) -> bool:
-    """Whether this device is known for ``username`` and has guesses left. ``attempt``: this
+def _known_for(user, *, attempt: bool = False) -> bool:
+    """Whether this device is known for ``user`` and has guesses left. ``attempt``: this
     is a sign-in's check, and takes one of them at once (given back by its success), so
     guesses sent all at once cannot all find the count as it was before any of them."""
     device, known = _cookie()
-    digest = _digest(username)
-    if not device or digest not in known:
+    if not device or user is None:
+        return False
+    digest = _digest(user)
+    if digest not in known:
         return False
     key = _failures_key(device, digest)
     try:
@@ -115,21 +124,24 @@ def _attempted_username() -> str:
 def known_device() -> bool:
     """The sign-in budget's exemption: this device has signed in as the user it names."""
     name = _attempted_username()
-    return bool(name) and _known_for(name)
+    if not name or not _cookie()[0]:
+        return False  # no device cookie: nothing to look up
+    return _known_for(users.find_user(db.session(), name))
 
 
 def known_for_user(user) -> bool:
     """``users.sign_in``'s question: has this device signed in as ``user`` before (and not
     failed too often there lately)? Asking takes one of its guesses."""
-    return _known_for(user.username, attempt=True)
+    return _known_for(user, attempt=True)
 
 
-def remember(username: str) -> None:
-    """After a successful sign-in: this device is known for ``username`` from now on, and
-    its count of wrong passwords for him starts again."""
+def remember(user) -> None:
+    """After a successful sign-in: this device is known for ``user`` from now on (while his
+    password stays the one he signed in with), and its count of wrong passwords for him
+    starts again."""
     device, known = _cookie()
     device = device or secrets.token_hex(16)
-    digest = _digest(username)
+    digest = _digest(user)
     known = [digest] + [d for d in known if d != digest][: MOST_USERS - 1]
     try:
         _redis().delete(_failures_key(device, digest))

@@ -76,7 +76,7 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     _regenerate_session()
     _new_csrf_token()
     kiosk_session.mark(http_session, identity.roles)
-    devices.remember(user.username)
+    devices.remember(user)
     return identity
 
 
