@@ -55,6 +55,10 @@ def start_bulk_move(
     """Mark the doctor away and create the job that moves his visits (dispatch after
     commit): to the colleague covering for him (``to_doctor_id``), or to the nearest free
     slots."""
+    if not is_id(doctor_id) or session.get(Doctor, doctor_id) is None:
+        # Before any statement names it: an id no column holds is no doctor, not a value
+        # the database refuses.
+        raise NotFound(f"doctor {doctor_id} does not exist")
     if to_doctor_id is not None:
         _check_covering(session, doctor_id, to_doctor_id)
     if not 0 <= search_days <= MAX_SEARCH_DAYS:

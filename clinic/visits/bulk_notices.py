@@ -50,10 +50,13 @@ def write_notices(session: Session, job_id: str, moved: list[dict], *, tz: ZoneI
         .where(Visit.id.in_([i for i in came_from if i not in told]))
         .order_by(Visit.starts_at, Visit.id)
     ).all()
+    # One mailbox however its address is capitalised (Ivan@Ex.uz is ivan@ex.uz): one letter
+    # to it, listing every visit of his booked with it, sent to the spelling first met.
     letters: dict[tuple[int, str], list[Visit]] = {}
     for visit in visits:
         if visit.notify_email and visit.status in VisitStatus.MOVABLE:
-            letters.setdefault((visit.patient_id, visit.notify_email), []).append(visit)
+            mailbox = (visit.patient_id, visit.notify_email.strip().lower())
+            letters.setdefault(mailbox, []).append(visit)
     keys = []
     for (patient_id, address), his in letters.items():
         key = patient_notice_key(job_id, patient_id, address)

@@ -11,6 +11,7 @@ import threading
 from datetime import time as wall_time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from clinic.base import iso
@@ -544,3 +545,18 @@ def test_the_times_a_visit_may_move_to_count_its_own_time_as_free(runtime, clien
     # A visit that does not exist is said at its field.
     missing = client.get(f"{query}&visit_id=999999")
     assert missing.status_code == 404 and "visit_id" in missing.get_json()["errors"]
+
+
+@pytest.mark.parametrize("doctor_id", ["99999999999999999999", "2147483648", "999999"])
+def test_marking_away_a_doctor_that_cannot_exist_is_404_and_marks_nothing(
+    runtime, client, doctor_id
+):
+    day = next_week_day(runtime.settings.tz)
+    answer = client.post(
+        f"/api/v1/doctors/{doctor_id}/away",
+        json={"kind": "leave", "first_day": str(day), "last_day": str(day + timedelta(days=1))},
+    )
+    assert answer.status_code == 404, answer.get_json()
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ScheduleException)) == 0
+        assert s.scalar(select(func.count()).select_from(Job)) == 0

@@ -193,6 +193,30 @@ def test_a_patient_with_two_visits_moved_gets_one_email_listing_both_once_howeve
     assert "перенесены" in text and "ko'chirildi" in text and "have been moved" in text
 
 
+def test_two_visits_booked_with_one_address_in_other_capitals_are_both_in_its_one_letter(
+    runtime, mailbox
+):
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    first = _book(runtime, clinic, clinic.at(day, 9), email="Ivan@Example.test")
+    second = _book(
+        runtime, clinic, clinic.at(day + timedelta(days=1), 9), email="ivan@example.test"
+    )
+    with runtime.db.transaction() as s:
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day,
+            last_day=day + timedelta(days=1), search_days=3, actor="chief",
+        )  # fmt: skip
+    notifier = notify.EmailNotifier(runtime.settings)
+    run = {"tz": clinic.tz, "batch_size": 10, "notifier": notifier, "lease_seconds": 4}
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, **run)
+    assert [m["visit_id"] for m in result["moved"]] == [first.id, second.id]
+    (letter,) = mailbox.messages
+    text = letter["raw"].get_content()
+    for old in (clinic.at(day, 9), clinic.at(day + timedelta(days=1), 9)):
+        assert f"{_local(old, clinic.tz)} → " in text
+
+
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not in TEST_DATABASES")
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_visit_cancelled_while_its_batch_is_being_moved_stays_cancelled_where_it_was(
