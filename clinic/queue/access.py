@@ -10,11 +10,13 @@ a phone) is open to every queue reader.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.accounts.permissions import Staff
-from clinic.base import is_id
+from clinic.base import is_id, utcnow
 from clinic.errors import Forbidden
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Queue, Ticket, TicketEvent, TicketSource, TicketStatus
@@ -74,9 +76,20 @@ def may_read_board(actor: Staff) -> bool:
     return actor.can("board.view") or actor.can("queue.read") or actor.can("queue.kiosk")
 
 
-def may_print_at_kiosk(session: Session, ticket: Ticket, username: str) -> bool:
-    """A kiosk prints a ticket it issued itself, while the ticket waits: the printed ticket
-    carries the patient's own page, which no one else's touch at the kiosk may fetch."""
+# How long after issuing a kiosk may print a ticket or show its page's code: the kiosk shows
+# a ticket 20 seconds (45 without paper), its paper is printed at once.
+KIOSK_PRINTS_FOR = timedelta(seconds=60)
+
+
+def may_print_at_kiosk(
+    session: Session, ticket: Ticket, username: str, *, now: datetime | None = None
+) -> bool:
+    """A kiosk prints a ticket it issued itself, while the ticket waits and only just after
+    issuing it: the printed ticket carries the patient's own page, which no one else's touch
+    at the kiosk may fetch, also not by typing an earlier patient's ticket number into the
+    kiosk's address."""
+    if (now or utcnow()) - ticket.created_at > KIOSK_PRINTS_FOR:
+        return False
     first = session.scalar(
         select(TicketEvent.actor)
         .where(TicketEvent.ticket_id == ticket.id)

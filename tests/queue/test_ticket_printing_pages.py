@@ -178,3 +178,31 @@ def test_the_kiosk_shows_the_code_of_its_own_waiting_ticket_and_no_other(
         calls.cancel(s, q.get_ticket(s, mine["id"]))
     assert kiosk.get(f"/kiosk/ticket/{mine['id']}/code.svg").status_code == 404
     assert client_as("display").get(f"/kiosk/ticket/{mine['id']}/code.svg").status_code == 403
+
+
+def test_the_kiosk_shows_an_earlier_patients_code_and_paper_no_more_once_his_turn_at_it_is_over(
+    client_as, runtime, queues
+):
+    """A minute after issuing, past the time the kiosk shows a ticket: his page's code and
+    his paper are his alone, not the next person's who types his ticket's number into the
+    kiosk's address."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from clinic.queue.models import Ticket
+
+    kiosk = client_as("kiosk")
+    earlier = kiosk.post(f"/api/v1/kiosk/queues/{queues['printed']}/tickets").get_json()
+    assert kiosk.get(f"/kiosk/ticket/{earlier['id']}/code.svg").status_code == 200
+    with runtime.db.transaction() as s:
+        issued = s.get(Ticket, earlier["id"]).created_at
+        s.execute(
+            update(Ticket)
+            .where(Ticket.id == earlier["id"])
+            .values(created_at=issued - timedelta(seconds=61))
+        )
+    assert kiosk.get(f"/kiosk/ticket/{earlier['id']}/code.svg").status_code == 404
+    assert kiosk.get(f"/kiosk/ticket/{earlier['id']}/print", headers=HTML).status_code == 404
+    latest = kiosk.post(f"/api/v1/kiosk/queues/{queues['printed']}/tickets").get_json()
+    assert kiosk.get(f"/kiosk/ticket/{latest['id']}/code.svg").status_code == 200
