@@ -114,6 +114,28 @@ def check_may_act_on_queue(session: Session, actor: Staff, queue: Queue) -> None
         raise Forbidden(NOT_YOURS, code="not_your_queue")
 
 
+def check_may_act_on_ticket(session: Session, actor: Staff, ticket: Ticket) -> None:
+    """As :func:`check_may_act_on_queue`, and in a department's shared queue a patient a
+    colleague has called to his own room is that colleague's: another doctor of the queue
+    does not recall, serve, finish, postpone, mark or send on the patient in someone else's
+    room. (Reception and administrators may, as for any ticket; so may any doctor of the
+    queue while the patient waits, or when the queue's callers share its own room.)"""
+    check_may_act_on_queue(session, actor, ticket.queue)
+    if not doctor_bound(actor) or ticket.status not in (
+        TicketStatus.CALLED,
+        TicketStatus.IN_SERVICE,
+    ):
+        return
+    queue = ticket.queue
+    if queue.doctor_id is not None or ticket.room_id in (None, queue.room_id):
+        return
+    doctor = _doctor(session, actor)
+    if doctor is not None and ticket.room_id != doctor.room_id:
+        raise Forbidden(
+            "this patient is with a colleague, in another room", code="not_your_patient"
+        )
+
+
 def queues_to_call(session: Session, actor: Staff) -> list[Queue]:
     """The active queues ``actor`` may call: a doctor's own, or every one for the others."""
     if not actor.can("queue.call"):

@@ -254,3 +254,43 @@ def test_the_doctors_page_answers_a_queue_that_is_no_id_with_a_404(anon_client, 
     headers = {**HTML, "Authorization": f"Bearer {clinic_floor['token']}"}
     for asked in ("abc", "9" * 40, "0", "²", "1²"):
         assert anon_client.get(f"/queue/doctor?queue={asked}", headers=headers).status_code == 404
+
+
+def test_a_patient_a_colleague_called_to_his_room_from_the_shared_queue_is_the_colleagues(
+    runtime, anon_client, client, clinic_floor
+):
+    """Both doctors work the department's shared queue: the one in room 9 called the patient.
+    The doctor in room 7 does not recall, start, finish, mark, postpone or send him on; the
+    patient stays as he was. His own call he works as ever, and reception may act on both."""
+    floor, headers = clinic_floor, {"Authorization": f"Bearer {clinic_floor['token']}"}
+    with runtime.db.transaction() as s:
+        colleague_room = reference.create_room(s, {"number": "9", "name": ""}).id
+    tz = runtime.settings.tz
+    for name, method, path, body in API_OPERATIONS:
+        if "{ticket}" not in path or name in ("one ticket", "call back"):
+            continue
+        ticket = _issue(runtime, floor["mine"])
+        with runtime.db.transaction() as s:
+            calls.call_next(s, floor["mine"], tz=tz, room_id=colleague_room)
+            if name == "finish":
+                calls.start_service(s, q.get_ticket(s, ticket))
+            before = q.get_ticket(s, ticket).status
+        values = {"ticket": ticket, "target": floor["target"]}
+        body = _fill(body, **values)
+        if isinstance(body, dict) and "to_queue_id" in body:
+            body["to_queue_id"] = int(body["to_queue_id"])
+        answer = anon_client.open(_fill(path, **values), method=method, json=body, headers=headers)
+        assert answer.status_code == 403, (name, answer.get_json())
+        assert answer.get_json()["code"] == "not_your_patient", name
+        with runtime.db.session() as s:
+            assert q.get_ticket(s, ticket).status == before, name
+        # Reception may: it serves the colleague's patient, and his room is free again.
+        if before == "called":
+            assert client.post(f"/api/v1/tickets/{ticket}/start").status_code == 200
+        assert client.post(f"/api/v1/tickets/{ticket}/finish").status_code == 200
+    # His own call, to room 7: his to work.
+    mine = _issue(runtime, floor["mine"])
+    called = anon_client.post(f"/api/v1/queues/{floor['mine']}/call-next", json={}, headers=headers)
+    assert called.get_json()["id"] == mine
+    assert anon_client.post(f"/api/v1/tickets/{mine}/start", headers=headers).status_code == 200
+    assert anon_client.post(f"/api/v1/tickets/{mine}/finish", headers=headers).status_code == 200

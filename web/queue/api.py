@@ -199,7 +199,7 @@ def call_next(data, queue_id: int):
 def _staff_ticket(ticket_id: int):
     session = db.session()
     ticket = q.get_ticket(session, ticket_id)
-    access.check_may_act_on_queue(session, _staff(), ticket.queue)
+    access.check_may_act_on_ticket(session, _staff(), ticket)
     return session, ticket
 
 

@@ -229,6 +229,7 @@ def _doctor_refusals() -> dict:
         "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
         "not_your_queue": _("This queue is not yours."),
         "not_your_room": _("You may call only to your own room or the queue's."),
+        "not_your_patient": _("This patient is with a colleague in another room."),
         # A no-show taken back whose phone joined the queue again: he holds the new ticket.
         "rejoined": _("He has joined the queue again from his phone: call him by his new ticket."),
     }
