@@ -139,6 +139,19 @@ def test_a_second_bulk_move_of_the_same_days_waits_for_the_first(runtime):
         bulk.start_bulk_move(s, doctor, kind=ExceptionKind.SICK, first_day=day, last_day=day)
 
 
+def _sick_two_days(runtime, clinic, day, *, batch_size: int):
+    """The first doctor sick on ``day`` and the next: the job that moves his visits, and
+    the arguments its runs take (e-mailing through the settings' server)."""
+    with runtime.db.transaction() as s:
+        _away, job = bulk.start_bulk_move(
+            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day,
+            last_day=day + timedelta(days=1), search_days=3, actor="chief",
+        )  # fmt: skip
+    notifier = notify.EmailNotifier(runtime.settings)
+    run = {"tz": clinic.tz, "batch_size": batch_size, "notifier": notifier, "lease_seconds": 4}
+    return job, run
+
+
 def _local(at, tz) -> str:
     return at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
@@ -151,13 +164,7 @@ def test_a_patient_with_two_visits_moved_gets_one_email_listing_both_once_howeve
     first = _book(runtime, clinic, clinic.at(day, 9))
     other = _book(runtime, clinic, clinic.at(day, 9, 20), patient=1, email="other@example.test")
     second = _book(runtime, clinic, clinic.at(day + timedelta(days=1), 9))
-    with runtime.db.transaction() as s:
-        _away, job = bulk.start_bulk_move(
-            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day,
-            last_day=day + timedelta(days=1), search_days=3, actor="chief",
-        )  # fmt: skip
-    notifier = notify.EmailNotifier(runtime.settings)
-    run = {"tz": clinic.tz, "batch_size": 1, "notifier": notifier, "lease_seconds": 4}
+    job, run = _sick_two_days(runtime, clinic, day, batch_size=1)
 
     # The worker dies in the second batch: the first one's move is committed, its patient's
     # other visit is not moved yet.
@@ -202,13 +209,7 @@ def test_two_visits_booked_with_one_address_in_other_capitals_are_both_in_its_on
     second = _book(
         runtime, clinic, clinic.at(day + timedelta(days=1), 9), email="ivan@example.test"
     )
-    with runtime.db.transaction() as s:
-        _away, job = bulk.start_bulk_move(
-            s, clinic.doctor_ids[0], kind=ExceptionKind.SICK, first_day=day,
-            last_day=day + timedelta(days=1), search_days=3, actor="chief",
-        )  # fmt: skip
-    notifier = notify.EmailNotifier(runtime.settings)
-    run = {"tz": clinic.tz, "batch_size": 10, "notifier": notifier, "lease_seconds": 4}
+    job, run = _sick_two_days(runtime, clinic, day, batch_size=10)
     result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, **run)
     assert [m["visit_id"] for m in result["moved"]] == [first.id, second.id]
     (letter,) = mailbox.messages
