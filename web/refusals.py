@@ -24,6 +24,9 @@ def common_refusals() -> dict[str, str]:
         # queue
         "room_busy": _("Someone is already called to this room. Finish with him first."),
         "visit_ticket": _("This ticket belongs to a booked visit and its patient."),
+        "paid_ticket": _(
+            "This ticket is paid for by its patient: issue the other patient a ticket of his own."
+        ),
         "queue_in_use": _(
             "Patients are still in this queue: serve, transfer or cancel their tickets before "
             "switching it off."

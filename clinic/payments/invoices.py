@@ -118,7 +118,9 @@ def create_invoice(
     visit: the revenue reports count the invoice for that visit's doctor. Its number starts
     with the year in the clinic's zone ``tz``."""
     now = now or utcnow()
-    patient, ticket, visit_id = invoiced_for(session, patient_id, ticket_id, visit_id)
+    patient, ticket, visit_id = invoiced_for(
+        session, patient_id, ticket_id, visit_id, tz=tz, now=now
+    )
     made = lines_from_price_list(session, lines, visit_id)
     subtotal = sum(line.amount for line in made)
     discount, reason = check_discount(subtotal, discount, discount_reason)

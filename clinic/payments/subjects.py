@@ -32,10 +32,13 @@ def _known_patient(session: Session, patient_id) -> Patient:
 
 
 def invoiced_for(
-    session: Session, patient_id, ticket_id, visit_id
+    session: Session, patient_id, ticket_id, visit_id, *, tz: ZoneInfo, now: datetime
 ) -> tuple[Patient, Ticket | None, int | None]:
     """The patient, the ticket (or None) and the visit's id (or None) of a new invoice. A
-    ticket the patient got by checking in for an appointment brings its visit."""
+    ticket the patient got by checking in for an appointment brings its visit. The ticket is
+    one of those :func:`todays_tickets` offers: of the clinic day (in ``tz``), still in a
+    queue or served; a ticket cancelled, sent on or given up, or of another day, is no
+    ticket to pay for (paid, it would be called on nobody's behalf, or not at all)."""
     patient = _known_patient(session, patient_id)
     if not patient.active:
         # A deactivated record (a duplicate, one merged away) is chosen for nothing new, as
@@ -54,6 +57,15 @@ def invoiced_for(
             raise ValidationFailed(
                 "the ticket is another patient's",
                 errors={"ticket_id": ["belongs to another patient"]},
+            )
+        if ticket.status not in BILLABLE:
+            raise ValidationFailed(
+                f"the ticket is {ticket.status.replace('_', ' ')}: it is in no queue now",
+                errors={"ticket_id": [f"a {ticket.status.replace('_', ' ')} ticket"]},
+            )
+        if session.get(QueueDay, ticket.queue_day_id).day != clinic_day(now, tz):
+            raise ValidationFailed(
+                "the ticket is of another day", errors={"ticket_id": ["a ticket of another day"]}
             )
     return patient, ticket, _visit_of(session, patient, ticket, visit_id)
 

@@ -35,6 +35,12 @@ def attach_patient(
         # bill) an appointment of someone the doctor never saw.
         detail = f"ticket {ticket.code} is for visit {ticket.visit_id}, of its own patient"
         raise Conflict(detail, code="visit_ticket", errors={"patient_id": [detail]})
+    if ticket.paid_at is not None and ticket.patient_id is not None:
+        # Paid for by its patient (a "pay before the doctor" queue calls it on that payment):
+        # given to another, he would be called on the first one's money, whose invoice stays
+        # his. The next patient gets a ticket of his own.
+        detail = f"ticket {ticket.code} is paid for by its patient"
+        raise Conflict(detail, code="paid_ticket", errors={"patient_id": [detail]})
     before = ticket.patient_id
     if not _swap_patient(session, ticket, before, patient.id):
         return ticket  # another desk attached him at the same time

@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from clinic.base import utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import Invoice, OutboxEvent, Payment, Refund, Service
 from clinic.payments import desk, invoices, refunds, shifts
@@ -428,3 +429,46 @@ def test_a_reference_committed_for_another_invoice_at_the_same_instant_pays_neit
     with pytest.raises(Conflict) as caught, runtime.db.transaction() as s:
         invoices.record_payment(s, invoices.get_invoice(s, other), actor="acq", **paid)
     assert caught.value.code == "ref_used" and len(calls) == 2
+
+
+def test_an_invoice_is_for_a_ticket_of_the_day_still_in_a_queue_or_served_and_no_other(runtime):
+    """A ticket cancelled, sent on to another queue, or of yesterday is in no queue to pay
+    for: 422 naming ticket_id, and nothing is made (paid, it would mark a ticket nobody holds
+    as paid). One waiting or served today is billed as ever."""
+    from datetime import timedelta
+
+    from clinic.queue import calls
+    from clinic.queue import tickets as q
+    from clinic.queue.tickets import clinic_day
+    from tests.payments.fixtures import make_queue
+
+    tz = runtime.settings.tz
+    with runtime.db.transaction() as s:
+        patient, service = make_patient(s), make_service(s, 1000)
+        queue, other = make_queue(s), make_queue(s)
+        issued = [q.issue_ticket(s, queue, tz=tz, patient_id=patient).id for _ in range(3)]
+        cancelled, sent_on, waiting = issued
+        calls.cancel(s, q.get_ticket(s, cancelled))
+        calls.transfer(s, q.get_ticket(s, sent_on), other, tz=tz)
+        then = utcnow() - timedelta(days=1)
+        yesterdays = q.issue_ticket(s, queue, tz=tz, patient_id=patient, now=then).id
+        assert q.find_day(s, queue, clinic_day(then, tz)) is not None
+    lines = [{"service_id": service, "quantity": 1}]
+    for ticket_id, said in (
+        (cancelled, "cancelled"),
+        (sent_on, "transferred"),
+        (yesterdays, "day"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            with runtime.db.transaction() as s:
+                invoices.create_invoice(
+                    s, patient_id=patient, lines=lines, ticket_id=ticket_id, actor="cashier"
+                )
+        assert said in refused.value.errors["ticket_id"][0], said
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Invoice.id))) == 0
+    with runtime.db.transaction() as s:
+        made = invoices.create_invoice(
+            s, patient_id=patient, lines=lines, ticket_id=waiting, actor="cashier"
+        )
+        assert made.ticket_id == waiting

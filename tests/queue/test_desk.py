@@ -9,6 +9,7 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
+from clinic.base import utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.events.models import OutboxEvent
 from clinic.queue import calls, reception
@@ -231,3 +232,21 @@ def test_the_desks_birth_date_is_typed_day_first_whatever_the_computers_settings
         assert 'type="date"' not in field and 'inputmode="numeric"' in field
         assert f'placeholder="{shown}"' in field
     assert 'id="patient-edit-open"' in page
+
+
+def test_a_ticket_paid_for_by_its_patient_is_not_given_to_another(client, runtime):
+    """In a "pay before the doctor" queue the ticket is called on its payment: given to
+    another patient, he would be called on the first one's money. 409 naming patient_id."""
+    queue_id = make_queue(runtime, code="paidq")
+    with runtime.db.transaction() as s:
+        first = patients.create_patient(s, {"full_name": "Karimov Aziz", "sex": "M"}).id
+        second = patients.create_patient(s, {"full_name": "Rahimov Bobur", "sex": "M"}).id
+        ticket = q.issue_ticket(s, queue_id, tz=runtime.settings.tz, patient_id=first)
+        q.set_paid(s, ticket.id, utcnow(), actor="cashier", now=utcnow(), data={})
+    refused = client.post(f"/api/v1/tickets/{ticket.id}/patient", json={"patient_id": second})
+    assert refused.status_code == 409, refused.get_json()
+    assert (
+        refused.get_json()["code"] == "paid_ticket" and "patient_id" in refused.get_json()["errors"]
+    )
+    with runtime.db.session() as s:
+        assert s.get(Ticket, ticket.id).patient_id == first
