@@ -24,13 +24,11 @@ from clinic.reference.editing import (
     entity_dict,
     fetch,
     filter_common,
-    holds_name,
-    loosely_contains,
     paginate,
-    same_name,
     set_active,
 )
 from clinic.reference.models import Patient
+from clinic.reference.name_match import holds_name, loosely_contains, same_name
 from clinic.text import (
     APOSTROPHE,
     PHONE_DASHES,

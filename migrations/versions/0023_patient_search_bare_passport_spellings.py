@@ -7,7 +7,7 @@ Create Date: 2026-12-07 00:30:00
 A name written in Uzbek Latin with its sign and "ye" (Roʻziyev, Toʻrayev) is often typed
 without the sign and with "e", as a Russian passport writes it: Roziev, Toraev. Neither the
 folding that drops the sign nor the one that writes "ye" as "e" makes the two alike alone;
-a fourth folding of a name's words does both (``clinic.reference.editing.BARE_YO_FOLDS``).
+a fourth folding of a name's words does both (``clinic.reference.name_match.BARE_YO_FOLDS``).
 It has its own trigram index, written exactly as the query writes it (see 0019); SQLite has
 no such index.
 """
