@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clinic.queue import rejoined
@@ -120,6 +121,22 @@ def _with_visit(session: Session, ticket: Ticket) -> Ticket | None:
         if current.visit_id is not None:
             return current
     return None
+
+
+def onward_of(session: Session, ticket: Ticket) -> list[Ticket]:
+    """The tickets the holder of ``ticket`` was given after it, oldest first: the one a
+    transfer opened from it, the one he was sent back with, and so on (the last is the one
+    :func:`clinic.queue.tickets.followed` finds); empty when he was never sent on."""
+    chain: list[Ticket] = []
+    while (onward := session.scalar(_ONWARD, {"from_id": ticket.id})) is not None:
+        chain.append(onward)
+        ticket = onward
+    return chain
+
+
+_ONWARD = (
+    select(Ticket).where(Ticket.transferred_from_id == bindparam("from_id")).order_by(Ticket.id)
+)
 
 
 def priority_elsewhere(session: Session, ticket: Ticket) -> int:

@@ -87,17 +87,9 @@ def followed(session: Session, ticket: Ticket) -> Ticket:
     """The ticket the holder of ``ticket`` holds now: the one a transfer opened from it, and
     the one he was sent back with after that service, and so on; ``ticket`` itself when he
     was never sent on. (Each is newer than the one it came from: the chain has an end.)"""
-    return (onward_of(session, ticket) or [ticket])[-1]
-
-
-def onward_of(session: Session, ticket: Ticket) -> list[Ticket]:
-    """The tickets the holder of ``ticket`` was given after it, oldest first (see
-    :func:`followed`); empty when he was never sent on."""
-    chain: list[Ticket] = []
     while (onward := session.scalar(_ONWARD, {"from_id": ticket.id})) is not None:
-        chain.append(onward)
         ticket = onward
-    return chain
+    return ticket
 
 
 def find_day(session: Session, queue_id: int, day: date) -> QueueDay | None:

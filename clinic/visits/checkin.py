@@ -21,7 +21,7 @@ from clinic.base import utcnow
 from clinic.errors import Conflict
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
-from clinic.queue import calls
+from clinic.queue import calls, returns
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
 from clinic.reference.models import Doctor
@@ -178,7 +178,7 @@ def _return_moved(session: Session, visit: Visit, ticket: Ticket, *, tz: ZoneInf
     ``ticket``) comes back to the visit's doctor now, to that doctor's queue; to none when
     the visit is on another day or its doctor works without a queue (served there, he
     leaves). Returns what happened, or None when he is not away to come back."""
-    chain = q.onward_of(session, ticket)
+    chain = returns.onward_of(session, ticket)
     if not chain or chain[-1].status not in TicketStatus.ACTIVE:
         return None
     # The returns to his doctor's queue, not those between the queues he was sent on to (the
