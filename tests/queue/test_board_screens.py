@@ -474,3 +474,13 @@ def test_one_pairing_code_typed_on_two_screens_at_once_pairs_one(runtime, hall):
     assert answers == [None]
     with runtime.db.session() as s:
         assert screens.screen_for_secret(s, secret).id == paired.id
+
+
+def test_a_staff_member_at_a_paired_screen_stays_signed_in(runtime, client_as, hall):
+    """Only a display account's sign-in ends at its board: a cashier (no queue to read, no
+    board to show) who opens the board on a screen paired with it goes on working."""
+    ((_, secret),) = _paired(runtime, hall["board"], "hall")
+    cashier = client_as("cashier")
+    cashier.set_cookie("clinic_board", secret)
+    assert cashier.get(f"/board/{hall['board']}", headers=HTML).status_code == 200
+    assert cashier.get("/api/v1/me").status_code == 200

@@ -35,3 +35,17 @@ def test_a_migration_that_does_not_exist_is_named_in_a_line(fresh_folder, capsys
     assert code == 1 and lines == [
         "Error: migrations: Can't locate revision identified by 'nosuchrev'"
     ], lines
+
+
+def test_a_database_that_does_not_exist_is_named_without_the_upgrade_hint(
+    fresh_folder, capsys, monkeypatch
+):
+    """`clinic db upgrade` would fail the same way: the line says what the server said."""
+    from tests.conftest import PG_ADMIN_URL
+
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/clinic_no_such_database"
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, lines = _said(capsys, "users", "list")
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith("Error: database: ") and "does not exist" in lines[0]
+    assert "clinic db upgrade" not in lines[0]

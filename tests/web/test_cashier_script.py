@@ -324,3 +324,36 @@ setImmediate(function () {
     done = run(program)
     assert done["offered"] == ["cash", "card", ""], done
     assert done["sent"] == [["amount", "idempotency_key", "reason"]], done
+
+
+def test_links_for_another_sum_than_the_screen_knows_are_not_asked_for_again_and_again():
+    """The server's sum differs from the invoice as this screen has it (a payment at another
+    desk not heard yet): the links are asked for once for it, not again at each drawing."""
+    program = (
+        CLICKS
+        + script("money.js")
+        + SCRIPT
+        + f"\nvar partPaid = {json.dumps(PART_PAID)}, morePaid = {json.dumps(MORE_PAID)};"
+        + """
+var asked = 0, plain = window.ClinicQueue.api;
+window.ClinicQueue.api = function (method, url, data) {
+  if (method === "GET" && /checkout$/.test(url)) {
+    asked += 1;
+    var links = {payme: {url: "payme:" + morePaid.amount_due, qr_data_uri: "data:"}};
+    return Promise.resolve({status: 200, body: {amount: morePaid.amount_due, links: links}});
+  }
+  return plain(method, url, data);
+};
+async function settle() { for (var t = 0; t < 20; t++) await new Promise(setImmediate); }
+(async function () {
+  handlers.onSnapshot({invoices: [partPaid]});
+  press("checkout");
+  await settle();
+  var first = asked;
+  handlers.onSnapshot({invoices: [partPaid]});  // drawn again, the screen's invoice as it was
+  await settle();
+  process.stdout.write(JSON.stringify({first: first, after: asked}));
+})();
+"""
+    )
+    assert run(program) == {"first": 2, "after": 2}

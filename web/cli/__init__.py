@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 
 import click
@@ -223,8 +224,9 @@ cli.add_command(users_group)
 cli.add_command(check_command)
 
 
-# What an operator's slip at the database looks like, and what to do about it.
-NO_SCHEMA = ("no such table", "does not exist")
+# A table the database does not have (SQLite's words, then PostgreSQL's): the schema was
+# never made there. A database or a role that does not exist is another slip, said as is.
+NO_SCHEMA = re.compile(r"no such table|relation \S+ does not exist")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,8 +240,9 @@ def main(argv: list[str] | None = None) -> None:
         # Said in a line, not as a page of traceback: a command run from another folder
         # than the instance's (CLINIC_INSTANCE is ./instance), or before the first upgrade,
         # finds an empty database; a database server away is named as such.
-        said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-        if any(mark in said for mark in NO_SCHEMA):
+        lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        said = lines[0] if lines else type(exc).__name__
+        if NO_SCHEMA.search(said):
             said += (
                 " — the database has no tables yet: run `clinic db upgrade` (check"
                 " DATABASE_URL, and CLINIC_INSTANCE, which is ./instance of the folder"

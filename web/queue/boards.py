@@ -142,6 +142,12 @@ def _switched_off(board: Board):
     return page, 503, {**NO_REFERRER, "Retry-After": "60"}
 
 
+def _display_account(identity) -> bool:
+    """An account that shows boards and reads no queue: the display's, which signs in only
+    to pair a screen (a cashier's or a kiosk's reads no queue either, and shows no board)."""
+    return identity.can("board.view") and not identity.can("queue.read")
+
+
 def _end_pairing_session() -> None:
     """The display account's sign-in was only the way to pair the screen: it ends here, and
     the board goes on by its screen's own cookie alone. Otherwise it would live on the
@@ -187,7 +193,7 @@ def board(board_id: int):
             if identity.via == "session":
                 _end_pairing_session()
             return _with_screen_cookie(clean, secret)
-    elif identity is not None and identity.via == "session" and not identity.can("queue.read"):
+    elif identity is not None and identity.via == "session" and _display_account(identity):
         # A display account signed in again on a screen already the board's own.
         _end_pairing_session()
     if not board.active:

@@ -431,7 +431,14 @@
   function checkout(id) {
     return Q.api("GET", invoiceUrl(id, "checkout")).then(function (answer) {
       if (answer.status !== 200) return fail(answer);
-      checkouts[id] = { amount: answer.body.amount, links: answer.body.links };
+      // The sum asked for is kept: while this screen's invoice says another (its change not
+      // heard yet), the links are not asked for again until it changes.
+      var before = checkouts[id];
+      checkouts[id] = {
+        amount: answer.body.amount,
+        links: answer.body.links,
+        renewing: before && before.renewing,
+      };
       render();
       Q.say(errorBox, "");
     });
