@@ -234,17 +234,17 @@ def test_a_shift_left_open_since_an_earlier_day_says_that_day():
     assert re.fullmatch(r"open since \d\d:\d\d", _shift_said(0))
 
 
-def test_the_phone_payment_links_shown_follow_a_part_paid_meanwhile():
-    """The cashier shows the Payme and Click codes for what is due; the patient pays a part in
-    cash first: the codes shown become those for the rest (Payme and Click would refuse the
-    old sum), asked for once."""
-    program = (
+def _desk_asked_for_links(*, due_now: int) -> str:
+    """The desk, with ``partPaid`` and ``morePaid`` (invoice 5 before and after a part paid)
+    and an API whose checkout links ask for ``dueNow`` tiyin (``due_now`` at first), counting
+    in ``asked`` how often they were asked for."""
+    return (
         CLICKS
         + script("money.js")
         + SCRIPT
         + f"\nvar partPaid = {json.dumps(PART_PAID)}, morePaid = {json.dumps(MORE_PAID)};"
+        + f"\nvar asked = 0, dueNow = {due_now}, plain = window.ClinicQueue.api;"
         + """
-var asked = 0, dueNow = partPaid.amount_due, plain = window.ClinicQueue.api;
 window.ClinicQueue.api = function (method, url, data) {
   if (method === "GET" && /checkout$/.test(url)) {
     asked += 1;
@@ -253,6 +253,15 @@ window.ClinicQueue.api = function (method, url, data) {
   }
   return plain(method, url, data);
 };
+"""
+    )
+
+
+def test_the_phone_payment_links_shown_follow_a_part_paid_meanwhile():
+    """The cashier shows the Payme and Click codes for what is due; the patient pays a part in
+    cash first: the codes shown become those for the rest (Payme and Click would refuse the
+    old sum), asked for once."""
+    program = _desk_asked_for_links(due_now=PART_PAID["amount_due"]) + """
 function drawn() {
   var hrefs = made.map(function (e) { return e.href; }).filter(function (h) {
     return typeof h === "string" && h.indexOf("payme:") === 0;
@@ -272,7 +281,6 @@ async function settle() { for (var t = 0; t < 5; t++) await new Promise(setImmed
   process.stdout.write(JSON.stringify({before: before, after: drawn(), asked: asked}));
 })();
 """
-    )
     assert run(program) == {
         "before": f"payme:{PART_PAID['amount_due']}",
         "after": f"payme:{MORE_PAID['amount_due']}",
@@ -329,21 +337,7 @@ setImmediate(function () {
 def test_links_for_another_sum_than_the_screen_knows_are_not_asked_for_again_and_again():
     """The server's sum differs from the invoice as this screen has it (a payment at another
     desk not heard yet): the links are asked for once for it, not again at each drawing."""
-    program = (
-        CLICKS
-        + script("money.js")
-        + SCRIPT
-        + f"\nvar partPaid = {json.dumps(PART_PAID)}, morePaid = {json.dumps(MORE_PAID)};"
-        + """
-var asked = 0, plain = window.ClinicQueue.api;
-window.ClinicQueue.api = function (method, url, data) {
-  if (method === "GET" && /checkout$/.test(url)) {
-    asked += 1;
-    var links = {payme: {url: "payme:" + morePaid.amount_due, qr_data_uri: "data:"}};
-    return Promise.resolve({status: 200, body: {amount: morePaid.amount_due, links: links}});
-  }
-  return plain(method, url, data);
-};
+    program = _desk_asked_for_links(due_now=MORE_PAID["amount_due"]) + """
 async function settle() { for (var t = 0; t < 20; t++) await new Promise(setImmediate); }
 (async function () {
   handlers.onSnapshot({invoices: [partPaid]});
@@ -355,5 +349,4 @@ async function settle() { for (var t = 0; t < 20; t++) await new Promise(setImme
   process.stdout.write(JSON.stringify({first: first, after: asked}));
 })();
 """
-    )
     assert run(program) == {"first": 2, "after": 2}
