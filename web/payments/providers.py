@@ -33,6 +33,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from clinic.db import dispatch_after_commit
 from clinic.payments import click, links, payme, payme_key
 from clinic.payments import webhooks as hooks
+from clinic.payments.invoices import PAYMENTS_QUEUE
 from clinic.payments.payme_errors import (
     INTERNAL,
     INVALID_REQUEST,
@@ -49,6 +50,7 @@ from web.auth.limits import limiter
 from web.errors import problem
 from web.i18n import current_language
 from web.payments import payme_request
+from web.payments.schemas import CLICK_ANSWER, PAYME_ANSWER, WEBHOOK_ANSWER
 from web.permissions import public
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,6 @@ blp = Blueprint(
 BODY_LIMIT = 64 * 1024
 CLOCK_KEY = "clinic.payments.clock"
 APPLY_WEBHOOK_TASK = "payments.apply_webhook_event"
-PAYMENTS_QUEUE = "payments"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Payme's protocol page declares its requests as ``text/json; charset=UTF-8``; the sandbox and
 # most clients send ``application/json``. Both are JSON, and so is a body declaring no type.
@@ -162,28 +163,6 @@ def _failed(session, provider, method, body, answer: dict, *, code, **subject):
 
 
 # -- Payme ----------------------------------------------------------------------------------
-
-
-def _answers(description: str, example: dict) -> dict:
-    """The provider's own answer (HTTP 200, JSON), for the OpenAPI document."""
-    content = {"application/json": {"schema": {"type": "object"}, "example": example}}
-    return {"responses": {"200": {"description": description, "content": content}}}
-
-
-PAYME_ANSWER = _answers(
-    "JSON-RPC 2.0: ``result``, or ``error`` (code, ru/uz/en message, data), always HTTP 200",
-    {"jsonrpc": "2.0", "id": 1, "result": {"allow": True}},
-)
-CLICK_ANSWER = _answers(
-    "Click's answer: ``error`` (0 or a negative code) and ``error_note``, always HTTP 200",
-    {"click_trans_id": 1234567, "merchant_trans_id": "42", "merchant_prepare_id": 7,
-     "error": 0, "error_note": "Success"},  # fmt: skip
-)
-WEBHOOK_ANSWER = _answers(
-    "Received (stored once per webhook-id; ``repeated`` when seen before; ``ignored`` for a "
-    "type the clinic does not apply)",
-    {"received": True, "repeated": False},
-)
 
 
 def _no_automatic_options(view):

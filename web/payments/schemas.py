@@ -262,3 +262,28 @@ class OpenShiftOut(Schema):
     cash_in_drawer = fields.Integer(
         metadata={"description": "What the drawer holds now: at most this is given back in cash."}
     )
+
+
+# The providers' own answers (web/payments/providers.py), for the OpenAPI document.
+
+
+def _answers(description: str, example: dict) -> dict:
+    """The provider's own answer (HTTP 200, JSON), for the OpenAPI document."""
+    content = {"application/json": {"schema": {"type": "object"}, "example": example}}
+    return {"responses": {"200": {"description": description, "content": content}}}
+
+
+PAYME_ANSWER = _answers(
+    "JSON-RPC 2.0: ``result``, or ``error`` (code, ru/uz/en message, data), always HTTP 200",
+    {"jsonrpc": "2.0", "id": 1, "result": {"allow": True}},
+)
+CLICK_ANSWER = _answers(
+    "Click's answer: ``error`` (0 or a negative code) and ``error_note``, always HTTP 200",
+    {"click_trans_id": 1234567, "merchant_trans_id": "42", "merchant_prepare_id": 7,
+     "error": 0, "error_note": "Success"},  # fmt: skip
+)
+WEBHOOK_ANSWER = _answers(
+    "Received (stored once per webhook-id; ``repeated`` when seen before; ``ignored`` for a "
+    "type the clinic does not apply)",
+    {"received": True, "repeated": False},
+)
