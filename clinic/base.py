@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -36,6 +36,18 @@ def is_id(value) -> bool:
 def iso(value) -> str | None:
     """A date or an aware datetime as ISO 8601, UTC written as ``Z``; None stays None."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+# A wall-clock time written "24:00", the end of the clinic day: the day's last instant, so that
+# it compares after every other time of the day (doctors' hours, a queue's closing).
+END_OF_DAY = time.max
+
+
+def clock_text(at: time | None) -> str | None:
+    """A wall-clock time as people write it, ``HH:MM``; the end of the day is ``24:00``."""
+    if at is None:
+        return None
+    return "24:00" if at == END_OF_DAY else at.strftime("%H:%M")
 
 
 def utcnow() -> datetime:

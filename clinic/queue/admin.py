@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import doctor_access_changed
-from clinic.base import is_id
+from clinic.base import clock_text, is_id
 from clinic.errors import Conflict, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
@@ -87,7 +87,7 @@ def _queue_dict(queue, department: dict, doctor: str | None, room: str | None) -
         "online_until": _iso_time(queue.online_until),
         "online_daily_limit": queue.online_daily_limit,
         "pay_before_doctor": queue.pay_before_doctor,
-        "closes_at": _iso_time(queue.closes_at),
+        "closes_at": clock_text(queue.closes_at),
         "close_action": queue.close_action,
         "default_service_minutes": queue.default_service_minutes,
         "active": queue.active,
@@ -134,6 +134,9 @@ def _check(session: Session, values: dict, current: Queue | None) -> None:
         value = values.get(field)
         if value is not None and (not isinstance(value, time) or value.tzinfo is not None):
             errors[field] = ["a clinic time such as 08:30, without a UTC offset"]
+    if values.get("closes_at") == time(0):
+        # 00:00 is the clinic day's first minute: a queue closing then would never open.
+        errors["closes_at"] = ["00:00 is the start of the day; write 24:00 to close at midnight"]
     if errors:
         raise ValidationFailed("the queue settings are not valid", errors=errors)
     start, until = values.get("online_from"), values.get("online_until")

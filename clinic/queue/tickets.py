@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from clinic.base import is_id, iso, utcnow
+from clinic.base import clock_text, is_id, iso, utcnow
 from clinic.db import note_written, sends_with_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
@@ -441,5 +441,5 @@ def check_open(queue: Queue, now: datetime, tz: ZoneInfo) -> None:
     closing task would only turn it into a no-show minutes later."""
     if local_time(now, tz) >= queue.closes_at:
         raise QueueRefused(
-            f"the queue closed at {queue.closes_at:%H:%M} today", code="queue_closed"
+            f"the queue closed at {clock_text(queue.closes_at)} today", code="queue_closed"
         )

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id
+from clinic.base import END_OF_DAY, clock_text, is_id
 from clinic.errors import ValidationFailed
 from clinic.reference.models import Doctor, Room
 from clinic.visits.doctors import announce_change, get_doctor, lock_for_change
@@ -35,9 +35,8 @@ from clinic.visits.models import ScheduleException, WorkingHours
 # ASCII digits only (``\d`` also takes "٠٩" and "０９"), and nothing after the minutes.
 HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_RANGE_DAYS = 62
-# Hours may end at "24:00", the end of the clinic day (stored as the day's last instant), so
-# a shift that works until midnight keeps its last slot.
-END_OF_DAY = time.max
+# Hours may end at "24:00", the end of the clinic day (clinic.base.END_OF_DAY), so a shift
+# that works until midnight keeps its last slot.
 
 
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
@@ -160,10 +159,6 @@ def _fits_a_slot(starts: time, ends: time, breaks: list, slot: int) -> bool:
     return minute(ends) - free_from >= slot
 
 
-def _as_hhmm(at: time) -> str:
-    return "24:00" if at == END_OF_DAY else f"{at:%H:%M}"
-
-
 def _wall(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The instant of template time ``at`` on ``day``; 24:00 is the next day's 00:00."""
     if at == END_OF_DAY:
@@ -264,7 +259,7 @@ def hours_as_dict(row: WorkingHours) -> dict:
     return {
         **({"weekday": row.weekday} if row.day is None else {"day": row.day.isoformat()}),
         "starts": f"{row.starts:%H:%M}",
-        "ends": _as_hhmm(row.ends),
+        "ends": clock_text(row.ends),
         "breaks": row.breaks or [],
         "slot_minutes": row.slot_minutes,
         "capacity": row.capacity,

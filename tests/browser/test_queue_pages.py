@@ -20,6 +20,7 @@ from clinic.queue.models import Priority, Queue
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.browser.conftest import LateAnswer, new_tab, sign_in, wait_live
+from tests.queue.seeding import close_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -534,7 +535,8 @@ def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
 ):
     """A patient touching a queue that has closed for the day reads why in the kiosk's
     language, not the API's English. (A kiosk set up as a registrar, before the kiosk role.)"""
-    closed = another_queue(runtime, "lab", "L", closes_at=time(0, 0))
+    closed = another_queue(runtime, "lab", "L")
+    close_today(runtime, closed)
     kiosk = staff("kiosk-late", "registrar", viewport={"width": 1080, "height": 1920})
     kiosk.goto(f"{live_server}/kiosk?lang=ru")
     wait_live(kiosk)
@@ -550,7 +552,8 @@ def test_the_doctor_reads_in_his_language_why_a_transfer_was_refused(
 ):
     """A transfer the other queue refuses (closed for the day) is said in the screen's
     language and names that queue, not in the API's English nor as the doctor's own queue."""
-    closed = another_queue(runtime, "lab", "L", closes_at=time(0, 0))
+    closed = another_queue(runtime, "lab", "L")
+    close_today(runtime, closed)
     issue(runtime, queue_hall["queue"])
     called = call_next(runtime, queue_hall["queue"], queue_hall["room"])
     doctor = staff(queue_hall["doctor"])

@@ -12,6 +12,7 @@ from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
 from clinic.queue.models import QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.numbering import ensure_day
 from clinic.reference import directory as reference
 
 
@@ -67,3 +68,17 @@ def seed_waiting(runtime, queue_id: int, count: int) -> int:
                 .values(last_number=count, waiting=count)
             )
     return day_id
+
+
+def close_today(runtime, queue_id: int) -> None:
+    """The queue's clinic day of now closed, as its closing time's run leaves it: the queue
+    takes no ticket, at the desk, the kiosk, online or by transfer, until the next day."""
+    with runtime.db.transaction() as s:
+        queue = q.get_queue(s, queue_id)
+        today = q.clinic_day(utcnow(), runtime.settings.tz)
+        ensure_day(s, queue, today)
+        s.execute(
+            update(QueueDay)
+            .where(QueueDay.queue_id == queue_id, QueueDay.day == today)
+            .values(closed_at=utcnow())
+        )

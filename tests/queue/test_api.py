@@ -7,6 +7,7 @@ from datetime import time
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Queue, Ticket
 from clinic.reference import directory as reference
+from tests.queue.seeding import close_today
 
 # Open until the day's last minute, so that tests issuing at the real time do not meet closing.
 OPEN_ALL_DAY = {"closes_at": time(23, 59, 59, 999999)}
@@ -207,8 +208,10 @@ def test_transfer_answers_the_new_ticket_with_the_original_queue_time(client, ru
 def test_issue_and_online_join_after_closing_time_are_refused_as_queue_closed(
     client, anon_client, runtime
 ):
-    # Closing at 00:00 clinic time: every moment of the clinic day is after it.
-    queue_id = make_queue(runtime, closes_at=time(0, 0))
+    queue_id = make_queue(
+        runtime, online_from=time(0), online_until=time(23, 59), online_daily_limit=10
+    )
+    close_today(runtime, queue_id)
     issued = client.post(f"/api/v1/queues/{queue_id}/tickets", json={})
     assert issued.status_code == 409 and issued.get_json()["code"] == "queue_closed"
     joined = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": "901112233"})
@@ -314,7 +317,8 @@ def test_a_queue_is_not_configured_on_a_deactivated_department_room_or_doctor(cl
 def test_a_transfer_the_other_queue_refuses_names_that_queue(client, runtime):
     """The doctor is told it is the queue he sends to that takes no ticket now, not his own."""
     here = make_queue(runtime, "therapy")
-    closed = make_queue(runtime, "lab", closes_at=time(0, 0))
+    closed = make_queue(runtime, "lab")
+    close_today(runtime, closed)
     off = make_queue(runtime, "xray", active=False)
     ticket = client.post(f"/api/v1/queues/{here}/tickets", json={}).get_json()
     for target, code in ((closed, "queue_closed"), (off, "queue_inactive")):

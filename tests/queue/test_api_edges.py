@@ -127,7 +127,7 @@ def test_queue_settings_refuse_another_departments_room_loose_times_and_unicode_
     made = {"code": "xq", "department_id": department_id, "room_id": theirs_id}
     refused = client.post("/api/v1/queues", json=made)
     assert refused.status_code == 422 and "room_id" in refused.get_json()["errors"]
-    for closes_at in ("08:00:30", "T08:00", "8:00", "24:00", "08:00+05:00"):
+    for closes_at in ("08:00:30", "T08:00", "8:00", "24:01", "00:00", "08:00+05:00"):
         answer = client.post("/api/v1/queues", json={**made, "room_id": shared_id,
                                                      "closes_at": closes_at})  # fmt: skip
         assert answer.status_code == 422, closes_at

@@ -171,3 +171,31 @@ def test_a_patient_still_waiting_at_closing_is_told_the_queue_closed_not_that_he
     )
     page = anon_client.get(f"/t/{missed.token}?lang=ru", headers=html).get_data(as_text=True)
     assert "Очередь закрылась" not in page.split('id="patient-status"', 1)[1].split("</p>", 1)[0]
+
+
+def test_a_queue_open_until_midnight_is_written_24_00_and_00_00_is_refused(runtime, client_as):
+    """ "Open until midnight" is 24:00: the queue issues at 23:59 and its day closes once the
+    next day has begun. 00:00, the day's first minute, is refused naming the field: a queue
+    closing then would refuse every ticket, and the next closing run would send everyone
+    waiting home."""
+    queue_id = make_queue(runtime, closes_at=time(18, 0))
+    waiting = issue(runtime, queue_id)
+    admin = client_as("admin")
+    refused = admin.patch(f"/api/v1/queues/{queue_id}", json={"closes_at": "00:00"})
+    assert refused.status_code == 422
+    assert "24:00" in refused.get_json()["errors"]["closes_at"][0]
+    with runtime.db.session() as s:
+        assert q.get_queue(s, queue_id).closes_at == time(18, 0)
+    changed = admin.patch(f"/api/v1/queues/{queue_id}", json={"closes_at": "24:00"})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["closes_at"] == "24:00"
+    assert admin.get(f"/api/v1/queues/{queue_id}").get_json()["closes_at"] == "24:00"
+    before_midnight = MORNING.replace(hour=18, minute=59)  # 23:59 in Tashkent
+    late = issue(runtime, queue_id, now=before_midnight)
+    assert late.number == waiting.number + 1
+    with runtime.db.transaction() as s:
+        assert queue_days.close_due_days(s, tz=TZ, now=before_midnight) == []
+    assert _status(runtime, waiting.id) == _status(runtime, late.id) == "waiting"
+    with runtime.db.transaction() as s:
+        assert len(queue_days.close_due_days(s, tz=TZ, now=NEXT_NIGHT)) == 1
+    assert _status(runtime, late.id) == "no_show"

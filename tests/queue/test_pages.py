@@ -21,6 +21,7 @@ from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.conftest import ONE_BACKEND
+from tests.queue.seeding import close_today
 
 # Server-rendered pages, not database rules: they run on one backend (see tests/conftest.py).
 pytestmark = pytest.mark.parametrize("backend", [ONE_BACKEND])
@@ -380,7 +381,7 @@ def test_the_doctors_screen_words_every_refusal_of_its_buttons_in_its_language(
         closed = queue_admin.create_queue(
             s,
             {"code": "card-late", "department_id": department, "prefix": "KL",
-             "closes_at": time(0, 0)},
+             "closes_at": open_all_day},
         )  # fmt: skip
         off = queue_admin.create_queue(
             s,
@@ -392,6 +393,7 @@ def test_the_doctors_screen_words_every_refusal_of_its_buttons_in_its_language(
         reference.deactivate_room(s, room.id)
         ids = (paid_first.id, unpaid.id, closed.id, off.id, room.id)
     paid_first, unpaid, closed, off, room = ids
+    close_today(runtime, closed)
     ticket = f"/api/v1/tickets/{hall['ticket']}"
     assert client.post(f"/api/v1/tickets/{unpaid}/postpone", json={}).status_code == 200
     doctor = client_as("doctor")  # the fixture's doctor works in another department

@@ -16,6 +16,7 @@ from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
 from clinic.visits import booking, schedules
 from clinic.visits.models import Visit
+from tests.queue.seeding import close_today
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
 
 
@@ -236,8 +237,8 @@ def test_a_patient_who_comes_after_his_queue_has_closed_is_checked_in_for_the_do
     runtime, client
 ):
     clinic = make_clinic(runtime, **ALL_DAY)
-    # The doctor sees patients later than his queue calls them: closed since midnight.
-    _department_queue(runtime, clinic, closes_at=time(0, 0))
+    # The doctor sees patients later than his queue calls them: its day has closed.
+    close_today(runtime, _department_queue(runtime, clinic).id)
     visit_id = _booked_soon(runtime, clinic)
     arrived = client.post(f"/api/v1/visits/{visit_id}/check-in", json={})
     assert arrived.status_code == 200, arrived.get_json()

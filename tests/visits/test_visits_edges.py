@@ -20,7 +20,9 @@ from clinic.base import iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import OutboxEvent, Ticket
 from clinic.queue import admin as queue_admin
-from clinic.queue.models import TicketStatus
+from clinic.queue.models import QueueDay, TicketStatus
+from clinic.queue.numbering import ensure_day
+from clinic.queue.tickets import clinic_day
 from clinic.reference import directory as reference
 from clinic.reference import price_list
 from clinic.reference.models import Doctor
@@ -284,11 +286,18 @@ def test_a_waiting_patient_moved_to_a_colleague_whose_queue_has_closed_waits_for
     clinic, visit, ticket = _checked_in_today(runtime)
     elsewhere = make_clinic(runtime, **ALL_DAY)
     with runtime.db.transaction() as s:  # the colleague works later than his queue calls
-        queue_admin.create_queue(
+        queue = queue_admin.create_queue(
             s,
             {"code": f"q{elsewhere.department_id}", "department_id": elsewhere.department_id,
-             "doctor_id": elsewhere.doctor_ids[0], "closes_at": time(0, 0)},
+             "doctor_id": elsewhere.doctor_ids[0]},
         )  # fmt: skip
+        today = clinic_day(utcnow(), clinic.tz)
+        ensure_day(s, queue, today)
+        s.execute(
+            update(QueueDay)
+            .where(QueueDay.queue_id == queue.id, QueueDay.day == today)
+            .values(closed_at=utcnow())
+        )
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit.id)
         visit.doctor = s.get(Doctor, elsewhere.doctor_ids[0])

@@ -6,6 +6,7 @@ import re
 
 from marshmallow import Schema, fields, validate
 
+from clinic.base import END_OF_DAY
 from clinic.text import NOT_ONE_LINE, ONE_LINE
 
 # A whole number as text: ASCII digits, maybe a sign, spaces around.
@@ -49,6 +50,20 @@ class ClockTime(fields.Time):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not CLOCK_TIME.fullmatch(value):
             raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ClosingTime(ClockTime):
+    """A clinic time a day's work ends at: ``HH:MM``, or ``24:00`` for midnight, the end of the
+    clinic day (``00:00`` would be its start)."""
+
+    default_error_messages = {
+        "invalid": "a clinic time such as 20:00 (HH:MM), or 24:00 for midnight"
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value == "24:00":
+            return END_OF_DAY
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.queue import limits
 from clinic.queue.models import Priority, TicketSource, TicketStatus
-from web.api.schemas import ClockTime, Integer, OneLine, StrictBoolean
+from web.api.schemas import ClockTime, ClosingTime, Integer, OneLine, StrictBoolean
 
 
 def _id(**kwargs):
@@ -33,7 +33,7 @@ class QueueIn(StrictSchema):
         strict=True, validate=validate.Range(min=0, max=limits.ONLINE_DAILY_LIMIT_MAX)
     )
     pay_before_doctor = StrictBoolean()
-    closes_at = ClockTime()
+    closes_at = ClosingTime()
     close_action = fields.String(validate=validate.OneOf(limits.CLOSE_ACTIONS))
     default_service_minutes = fields.Integer(
         strict=True, validate=validate.Range(min=1, max=limits.SERVICE_MINUTES_MAX)
@@ -68,7 +68,9 @@ class QueueOut(Schema):
     online_until = fields.String(allow_none=True)
     online_daily_limit = fields.Integer()
     pay_before_doctor = fields.Boolean()
-    closes_at = fields.String()
+    closes_at = fields.String(
+        metadata={"description": "clinic time, HH:MM; 24:00 is midnight, the day's end"}
+    )
     close_action = fields.String()
     default_service_minutes = fields.Integer()
     active = fields.Boolean()
