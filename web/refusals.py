@@ -27,6 +27,10 @@ def common_refusals() -> dict[str, str]:
         "paid_ticket": _(
             "This ticket is paid for by its patient: issue the other patient a ticket of his own."
         ),
+        "label_too_long": _("The screen's name is too long: at most 100 characters."),
+        "label_one_line": _(
+            "The screen's name must be one line, without tabs or invisible characters."
+        ),
         "queue_in_use": _(
             "Patients are still in this queue: serve, transfer or cancel their tickets before "
             "switching it off."

@@ -21,8 +21,9 @@ from clinic.accounts.access import screen_access_changed
 from clinic.accounts.models import User
 from clinic.accounts.permissions import permissions_of
 from clinic.base import is_id, iso, utcnow
-from clinic.errors import NotFound
+from clinic.errors import NotFound, ValidationFailed
 from clinic.queue.models import Board, BoardScreen
+from clinic.text import NOT_ONE_LINE, ONE_LINE
 
 # The public prefix of every device secret (so log redaction can find one), not a secret.
 SECRET_PREFIX = "clb_"  # nosec B105
@@ -34,6 +35,23 @@ PAIRING_VALID = timedelta(minutes=15)
 PAIRING_PERMISSION = "queue.manage"
 LABEL_MAX = 100
 TOUCH_EVERY = timedelta(minutes=1)
+
+
+def checked_label(label: str | None) -> str:
+    """Where a screen hangs, as the administrator wrote it: stripped, one line (no line break,
+    tab or invisible mark, which would show a board list garbled or reversed), at most
+    :data:`LABEL_MAX` characters. Never cut: a 422 naming ``label`` says what is wrong."""
+    label = (label or "").strip()
+    if len(label) > LABEL_MAX:
+        message = f"at most {LABEL_MAX} characters"
+        raise ValidationFailed(
+            "screen label too long", errors={"label": [message]}, code="label_too_long"
+        )
+    if NOT_ONE_LINE.search(label):
+        raise ValidationFailed(
+            "screen label not one line", errors={"label": [ONE_LINE]}, code="label_one_line"
+        )
+    return label
 
 
 def _digest(text: str) -> str:
@@ -59,7 +77,7 @@ def start_pairing(
     plain = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     screen = BoardScreen(
         board_id=board.id,
-        label=(label or "").strip()[:LABEL_MAX],
+        label=checked_label(label),
         code_hash=_digest(plain),
         code_expires_at=utcnow() + PAIRING_VALID,
         created_by=created_by[:64],

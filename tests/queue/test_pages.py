@@ -15,7 +15,7 @@ from clinic import channels
 from clinic.accounts import tokens, users
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
-from clinic.queue import calls
+from clinic.queue import calls, screens
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
@@ -155,6 +155,32 @@ def test_a_display_token_pairs_the_screen_and_the_board_then_runs_on_its_device_
     # The token opens board pages only, and only for reading them.
     elsewhere = stranger.get(f"/queue/desk?token={registrar}", headers=HTML)
     assert elsewhere.status_code == 302
+
+
+def test_a_screen_name_the_api_would_refuse_is_refused_on_the_page_too_not_cut(
+    client, runtime, hall
+):
+    """The boards page names a screen as the API does: one line of at most 100 characters.
+    A longer name, or one with a tab, a line break or a mark that turns text around, is said
+    on the page in its language, and no screen or code is made."""
+    board = hall["board"]
+    for label, words in (
+        ("L" * 101, "не длиннее 100 символов"),
+        ("\u202eHall", "одной строкой"),
+        ("Hall\tleft", "одной строкой"),
+    ):
+        answer = client.post(
+            f"/admin/boards/{board}/screens?lang=ru", data={"label": label}, headers=HTML
+        )
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 422 and words in page, label
+        assert 'id="pairing-code"' not in page
+    with runtime.db.session() as s:
+        assert screens.list_screens(s, board) == []
+    kept = client.post(f"/admin/boards/{board}/screens", data={"label": "  Hall, left  "})
+    assert kept.status_code == 200
+    with runtime.db.session() as s:
+        assert [screen.label for screen in screens.list_screens(s, board)] == ["Hall, left"]
 
 
 def test_an_administrator_pairs_a_screen_by_code_renames_the_board_and_revokes_the_screen(

@@ -29,7 +29,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from clinic.accounts import audit as audit_log
-from clinic.errors import NotFound
+from clinic.errors import NotFound, ValidationFailed
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
 from clinic.queue import screens, speech
@@ -45,6 +45,7 @@ from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
 from web.queue.cards import queue_name
 from web.queue.pages import bp
+from web.refusals import common_refusals
 from web.ws.access import SCREEN_COOKIE
 
 # Browsers keep a cookie 400 days at most; each visit of the board renews it.
@@ -313,12 +314,19 @@ def start_pairing_form(board_id: int):
     address, so in no log)."""
     session = db.session()
     board = queue_boards.get_board(session, board_id)
-    screen, code = screens.start_pairing(
-        session,
-        board,
-        label=request.form.get("label", ""),
-        created_by=current_identity().username,
-    )
+    try:
+        screen, code = screens.start_pairing(
+            session,
+            board,
+            label=request.form.get("label", ""),
+            created_by=current_identity().username,
+        )
+    except ValidationFailed as refused:
+        # Said on the page, in its language; nothing was made.
+        session.rollback()
+        answer_status(422)
+        flash(common_refusals()[refused.code], "error")
+        return _boards_page(session), 422, {"Cache-Control": "no-store"}
     answer_status(200)  # the code is shown on the answer, not redirected
     session.commit()
     pairing = {
