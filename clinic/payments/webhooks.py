@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
-from clinic.base import utcnow
+from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, DomainError
 from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments import invoices, refunds
@@ -289,6 +289,8 @@ def apply_waiting_payments(session: Session, invoice_id: int) -> list[str]:
     """Apply now the senders' payments of the invoice still to be applied (those that waited
     for another provider's hold, which the caller has just ended). An event a worker is
     applying at this moment is left to it (its row lock is skipped, not waited for)."""
+    if not is_id(invoice_id):
+        return []  # no invoice has it: the caller's own lookup says so, naming it
     waiting = session.scalars(
         select(WebhookEvent.id)
         .where(

@@ -35,7 +35,7 @@ def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, r
     cashier = client_as("cashier")
     patient, service = _catalogue(runtime)
     assert cashier.get("/api/v1/payments/shifts/current").get_json() == {"shift": None}
-    opened = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 50_000_00})
+    opened = desk.post("/api/v1/payments/shifts", json={"opening_cash": 50_000_00})
     assert opened.status_code == 201 and opened.get_json()["cash_in_drawer"] == 50_000_00
 
     invoice = _invoice(cashier, patient, service, quantity=2)
@@ -453,3 +453,25 @@ def test_an_invoice_asked_for_again_with_its_key_is_made_once(client_as, runtime
         assert s.scalar(select(func.count(Invoice.id))) == 3
     short = cashier.post(url, json={**body, "idempotency_key": "short"})
     assert short.status_code == 422 and "idempotency_key" in short.get_json()["errors"]
+
+
+def test_the_desk_acting_on_an_invoice_number_no_column_can_hold_is_told_it_does_not_exist(
+    client_as, runtime
+):
+    """A mistyped invoice number in the address of the desk's actions (past what an id can
+    be) is the 404 any other unknown invoice gets, on both databases: not a 500, nor a refusal
+    naming nothing."""
+    desk = client_as("admin")  # the desk with every right: discounts too
+    opened = desk.post("/api/v1/payments/shifts", json={"opening_cash": 0})
+    assert opened.status_code == 201, opened.get_json()
+    bodies = {
+        "pay": {"method": "cash"},
+        "refunds": {"amount": 100, "reason": "mistake"},
+        "discount": {"amount": 100, "reason": "veteran"},
+        "cancel": {},
+    }
+    for invoice_id in ("2147483648", "9223372036854775808", "99999999999999999999"):
+        for action, body in bodies.items():
+            answer = desk.post(f"/api/v1/payments/invoices/{invoice_id}/{action}", json=body)
+            assert answer.status_code == 404, (invoice_id, action, answer.get_json())
+            assert "does not exist" in answer.get_json()["detail"]
