@@ -278,7 +278,7 @@ def apply_event(session: Session, event_id: int) -> str:
     if event is None or event.status != WebhookStatus.RECEIVED:
         return event.status if event else "missing"
     fields = parse_body(event.body.encode("utf-8"))
-    status, outcome = _settle(session, event.provider, fields)
+    status, outcome = _settle(session, event.provider, fields, event.received_at)
     _mark(session, event_id, WebhookStatus.RECEIVED, status, outcome)
     if status == WebhookStatus.APPLIED and fields["type"] == SUCCEEDED:
         _apply_waiting_refunds(session, event.provider, fields["reference"])
@@ -304,10 +304,10 @@ def apply_waiting_payments(session: Session, invoice_id: int) -> list[str]:
     return [apply_event(session, event_id) for event_id in waiting]
 
 
-def _settle(session: Session, provider: str, fields: dict) -> tuple[str, str]:
+def _settle(session: Session, provider: str, fields: dict, reported_at) -> tuple[str, str]:
     try:
         with session.begin_nested():
-            return WebhookStatus.APPLIED, _apply(session, provider, fields)
+            return WebhookStatus.APPLIED, _apply(session, provider, fields, reported_at)
     except PaymentNotYetHere as exc:
         return WebhookStatus.WAITING, exc.detail
     except Conflict as exc:
@@ -349,11 +349,14 @@ def _apply_waiting_refunds(session: Session, provider: str, reference: str) -> N
     ).all()
     for event in waiting:
         fields = parse_body(event.body.encode("utf-8"))
-        status, outcome = _settle(session, provider, fields)
+        status, outcome = _settle(session, provider, fields, event.received_at)
         _mark(session, event.id, WebhookStatus.WAITING, status, outcome)
 
 
-def _apply(session: Session, provider: str, fields: dict) -> str:
+def _apply(session: Session, provider: str, fields: dict, reported_at) -> str:
+    """The event's money on its invoice, at the time the sender reported it (``reported_at``,
+    when its webhook arrived): a payment applied later, behind another provider's hold or a
+    worker down, still counts on the day and in the month the patient paid."""
     invoice = invoices.lock_invoice(session, fields["invoice_id"])
     if fields["type"] == SUCCEEDED:
         earlier = invoices.find_payment(session, provider, fields["reference"])
@@ -379,6 +382,7 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
             provider=provider,
             provider_ref=fields["reference"],
             actor=provider,
+            now=reported_at,
         )
         return f"payment {payment.id}"
     payment = invoices.find_payment(session, provider, fields["reference"])
@@ -398,5 +402,7 @@ def _apply(session: Session, provider: str, fields: dict) -> str:
         provider_ref=fields["refund_reference"],
         actor=provider,
         may_refund_large=True,
+        # A refund reported before its payment arrived is not dated before the payment.
+        now=max(reported_at, payment.created_at),
     )
     return f"refund of payment {payment.id}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
+from clinic.base import utcnow
 from clinic.models import Invoice, Payment, Refund, WebhookEvent
 from clinic.payments import invoices
 from clinic.settings import ConfigError, Settings
@@ -382,6 +383,43 @@ def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_onc
     assert apply_webhook_event.run(event_id=event_id) == "applied"
     with runtime.db.session() as s:
         assert s.get(Invoice, invoice_id).status == "paid"
+
+
+def test_a_card_payment_applied_late_counts_on_the_day_its_sender_reported_it(
+    runtime, anon_client
+):
+    """Reported in the evening, applied the next morning (a checkout left open held the
+    invoice overnight, or the workers were down): the payment, the invoice's paid time and
+    the revenue are of the evening the patient paid, not of the morning a worker got to it."""
+    from clinic.payments import invoices
+    from clinic.queue.tickets import clinic_day
+    from clinic.reports.definitions import build
+    from clinic.reports.params import ReportParams
+    from tasks.payments_providers import apply_webhook_event
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    with runtime.db.transaction() as s:
+        invoices.hold(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    body = event_body(invoice_id)
+    assert post(anon_client, body, webhook_headers(body, "msg_evening")).status_code == 200
+    reported = utcnow() - timedelta(days=1)
+    with runtime.db.transaction() as s:
+        event = s.scalar(select(WebhookEvent))
+        event.received_at, event_id = reported, event.id  # as if it had come yesterday
+    assert apply_webhook_event.run(event_id=event_id) == "received"
+    with runtime.db.transaction() as s:
+        invoices.release(s, s.get(Invoice, invoice_id), "payme:abandoned")
+    assert apply_webhook_event.run(event_id=event_id) == "applied"
+    tz = runtime.settings.tz
+    yesterday, today = clinic_day(reported, tz), clinic_day(utcnow(), tz)
+    with runtime.db.session() as s:
+        assert s.scalar(select(Payment.created_at)) == reported
+        assert s.get(Invoice, invoice_id).paid_at == reported
+        revenue = {
+            day: list(build(s, ReportParams("revenue", "provider", day, day), tz).rows)
+            for day in (yesterday, today)
+        }
+    assert [row[2] for row in revenue[yesterday]] == [PRICE] and revenue[today] == []
 
 
 def test_a_card_payment_of_an_invoice_paid_at_the_desk_or_cancelled_is_rejected_saying_so(
