@@ -385,9 +385,7 @@ def test_a_payment_sent_while_another_provider_holds_the_invoice_is_credited_onc
         assert s.get(Invoice, invoice_id).status == "paid"
 
 
-def test_a_card_payment_applied_late_counts_on_the_day_its_sender_reported_it(
-    runtime, anon_client
-):
+def test_a_card_payment_applied_late_counts_on_the_day_its_sender_reported_it(runtime, anon_client):
     """Reported in the evening, applied the next morning (a checkout left open held the
     invoice overnight, or the workers were down): the payment, the invoice's paid time and
     the revenue are of the evening the patient paid, not of the morning a worker got to it."""
