@@ -35,7 +35,7 @@ def test_a_cashiers_day_open_invoice_cash_with_change_reprint_close(client_as, r
     cashier = client_as("cashier")
     patient, service = _catalogue(runtime)
     assert cashier.get("/api/v1/payments/shifts/current").get_json() == {"shift": None}
-    opened = desk.post("/api/v1/payments/shifts", json={"opening_cash": 50_000_00})
+    opened = cashier.post("/api/v1/payments/shifts", json={"opening_cash": 50_000_00})
     assert opened.status_code == 201 and opened.get_json()["cash_in_drawer"] == 50_000_00
 
     invoice = _invoice(cashier, patient, service, quantity=2)
