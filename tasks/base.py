@@ -12,6 +12,7 @@ from typing import Callable
 
 import redis
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,26 @@ def get_runtime() -> Runtime:
 
 class PermanentError(Exception):
     """An error retrying cannot cure (bad input, a broken file): fail the job at once."""
+
+
+class TimedOut(PermanentError):
+    """The job ran past its time limit (``CLINIC_JOB_TIME_LIMIT``) and was stopped: it fails,
+    saying so, rather than starting again to be stopped again."""
+
+    code = "time_limit"
+
+
+def _stopped_by_time_limit(exc: BaseException | None) -> bool:
+    """Whether Celery's time limit is behind ``exc``: the limit interrupts a query, and what
+    the interrupted connection raises next (an ``OperationalError`` closing the session)
+    would otherwise pass for a database that is briefly away."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _job_error(exc: BaseException) -> dict:
@@ -142,7 +163,12 @@ class JobTask(ClinicTask):
             # This worker was presumed dead and another one resumed the job: leave it to that.
             log.warning("job %s was claimed by another attempt; this one stops", job_id)
             return {"job": job_id, "skipped": True}
-        except TRANSIENT_ERRORS:
+        except (SoftTimeLimitExceeded, *TRANSIENT_ERRORS) as exc:
+            if _stopped_by_time_limit(exc):
+                raise TimedOut(
+                    f"The job took longer than its time limit ({settings.job_time_limit} s) "
+                    "and was stopped."
+                ) from exc
             with self.runtime.db.transaction() as session:
                 jobs.release_job(session, job_id)
             raise
