@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from clinic import jobs
+from clinic.jobs.heartbeat import Heartbeat
 from clinic.runtime import Runtime
 from clinic.settings import Settings
 
@@ -157,8 +158,13 @@ class JobTask(ClinicTask):
         if job is None or given_up:
             log.info("job %s is finished, running elsewhere or given up", job_id)
             return {"job": job_id, "skipped": True}
+        attempt = job.attempts
+        sessionmaker = self.runtime.db.sessionmaker
+        # Beating three times in the stale period: one beat lost to a busy moment is no death.
+        every = max(0.5, settings.job_stale_seconds / 3)
         try:
-            result = work(self.runtime.db.sessionmaker, job_id)
+            with Heartbeat(sessionmaker, job_id, attempt, every):
+                result = work(sessionmaker, job_id)
         except jobs.ClaimLost:
             # This worker was presumed dead and another one resumed the job: leave it to that.
             log.warning("job %s was claimed by another attempt; this one stops", job_id)
@@ -173,6 +179,12 @@ class JobTask(ClinicTask):
                 jobs.release_job(session, job_id)
             raise
         with self.runtime.db.transaction() as session:
-            job = jobs.get_job(session, job_id)
+            try:
+                # Finished by the attempt that holds it only: one given up or failed meanwhile
+                # (its time limit, a person) stays as it was said to be.
+                job = jobs.lock_claimed(session, job_id, attempt)
+            except jobs.ClaimLost:
+                log.warning("job %s ended elsewhere while this attempt ran; not finished", job_id)
+                return {"job": job_id, "skipped": True}
             jobs.finish_job(session, job, result)
         return {"job": job_id, "status": "succeeded"}

@@ -34,6 +34,31 @@ def broken_input(self, job_id):
     return self.run_job(job_id, work)
 
 
+# Longer than the stale period the tests run with (CLINIC_JOB_STALE_SECONDS=3).
+LONG_WORK_SECONDS = 4.5
+
+
+def long_work(self, job_id):
+    """Works longer than the stale period without saving progress (a report's big query)."""
+
+    def work(_sessionmaker, _jid):
+        time.sleep(LONG_WORK_SECONDS)
+        return {"done": True}
+
+    return self.run_job(job_id, work)
+
+
+def failed_meanwhile(self, job_id):
+    """Its job is failed by someone else while the work runs (given up, timed out)."""
+
+    def work(sessionmaker, jid):
+        with sessionmaker() as session, session.begin():
+            jobs.fail_job(session, jid, {"type": "GivenUp", "detail": "stopped by an operator"})
+        return {"done": True}
+
+    return self.run_job(job_id, work)
+
+
 @pytest.fixture
 def test_tasks(celery_app):
     """Tasks that fail on purpose, registered before the worker starts (the same function
@@ -42,6 +67,8 @@ def test_tasks(celery_app):
         name="tests.flaky", base=JobTask, bind=True, retry_backoff=False, default_retry_delay=0.1
     )(flaky)
     celery_app.task(name="tests.broken_input", base=JobTask, bind=True)(broken_input)
+    celery_app.task(name="tests.long_work", base=JobTask, bind=True)(long_work)
+    celery_app.task(name="tests.failed_meanwhile", base=JobTask, bind=True)(failed_meanwhile)
     return celery_app
 
 
@@ -94,6 +121,37 @@ def test_permanent_failure_fails_the_job_and_leaves_a_dead_letter(runtime, start
         ).all()
     assert letter.task_name == "tests.broken_input" and letter.job_id == job_id
     assert "PermanentError" in letter.traceback
+    assert types == ["job.queued", "job.started", "job.failed"]
+
+
+def test_a_job_working_longer_than_the_stale_period_is_alive_and_never_taken_over(runtime, started):
+    """A report built for minutes saves no progress while its query runs: its worker still
+    marks it alive, so the sweeper neither hands it to a second worker nor counts an attempt."""
+    job_id = _new_job(runtime, "tests.long_work")
+    started.send_task("tests.long_work", kwargs={"job_id": job_id})
+    time.sleep(LONG_WORK_SECONDS - 0.5)  # past the stale period, the work still running
+    stale = runtime.settings.job_stale_seconds
+    with runtime.db.transaction() as s:
+        assert s.get(Job, job_id).status == "running"
+        assert jobs.claim_job(s, job_id, stale_seconds=stale) is None
+        assert job_id not in [job.id for job in jobs.jobs_to_redispatch(s, stale_seconds=stale)]
+    job = _wait_finished(runtime, job_id)
+    assert (job.status, job.attempts, job.result) == ("succeeded", 1, {"done": True})
+
+
+def test_a_job_failed_while_its_work_ran_stays_failed(runtime, started):
+    job_id = _new_job(runtime, "tests.failed_meanwhile")
+    started.send_task("tests.failed_meanwhile", kwargs={"job_id": job_id})
+    job = _wait_finished(runtime, job_id)
+    time.sleep(0.3)  # the task's own end, had it finished the job after all
+    with runtime.db.session() as s:
+        job = s.get(Job, job_id)
+        types = s.scalars(
+            select(OutboxEvent.type)
+            .where(OutboxEvent.channel == f"job:{job_id}")
+            .order_by(OutboxEvent.seq)
+        ).all()
+    assert (job.status, job.error["type"]) == ("failed", "GivenUp")
     assert types == ["job.queued", "job.started", "job.failed"]
 
 
