@@ -96,3 +96,26 @@ def send(settings: Settings, message: EmailMessage) -> None:
         pass
     finally:
         smtp.close()
+
+
+def failure_text(exc: BaseException) -> str:
+    """What went wrong, as the server said it: ``nobody@x.uz: 550 5.1.1 user unknown`` for a
+    recipient refused, else the error's kind and words (at most 500 characters)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        address, (code, text) = next(iter(exc.recipients.items()))
+        said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        return f"{address}: {code} {said}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def refused_for_good(exc: BaseException) -> str | None:
+    """Why the server will never take this message for its recipient, or None when another
+    try may pass: every recipient refused with a permanent (5xx) reply, ``550 5.1.1 user
+    unknown``, an address no mailbox has. A 4xx refusal (greylisting, a full mailbox), a
+    server away or this clinic's own sender refused are not the recipient's: they are tried
+    again (the last is the operator's to mend, and the messages must wait for it)."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused) or not exc.recipients:
+        return None
+    if not all(code >= 500 for code, _text in exc.recipients.values()):
+        return None
+    return failure_text(exc)

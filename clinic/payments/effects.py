@@ -8,23 +8,26 @@ down) rolls its row back and is tried again by the task's retry.
 
 Effects: the receipt print request for the printing module; ``invoice.paid`` on the
 cashiers' desk channel and the ticket's queue staff channel (registrars); the e-mail receipt
-when the patient has an address (the row is written either way, so it is never re-checked).
+when the patient has an address (the row is written either way, so it is never re-checked;
+an address the mail server refuses for good keeps the refusal in the row's ``error``).
 The ticket's release itself is state, not an effect: it happens in the paying transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from clinic.base import utcnow
 from clinic.events import record_event
+from clinic.mail import refused_for_good
 from clinic.payments import events as ev
 from clinic.payments import receipts
 from clinic.payments.invoices import invoice_as_dict, queue_channel_of
@@ -75,7 +78,20 @@ def _email(session: Session, invoice: Invoice, settings: Settings, send: Callabl
     message = receipts.receipt_message(
         session, invoice, patient.email, settings.smtp_from, tz=settings.tz
     )
-    send(settings, message)
+    try:
+        send(settings, message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = refused_for_good(exc)
+        if refused is None:
+            raise  # another try may pass: the effect is undone and retried
+        # No try will ever deliver it: the effect is done, its refusal kept with it, rather
+        # than sent again for days to an address that does not exist.
+        log.warning("e-mail receipt of invoice %s refused for good: %s", invoice.id, refused)
+        session.execute(
+            update(PaidEffect)
+            .where(PaidEffect.invoice_id == invoice.id, PaidEffect.kind == EffectKind.EMAIL)
+            .values(error=refused)
+        )
 
 
 def apply_paid(

@@ -234,3 +234,6 @@ class PaidEffect(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # Why the effect could not be done and never will be (the e-mail receipt's address
+    # refused for good by the mail server); None when it was done.
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)

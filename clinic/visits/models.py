@@ -202,3 +202,7 @@ class VisitNotice(Base):
     # A sender holds the notice until then: two senders never mail it at once.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Why the last try failed; and, once given up (refused for good, or too long unsent),
+    # when: no sender tries it again.
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

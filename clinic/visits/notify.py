@@ -25,9 +25,12 @@ from clinic.base import iso, utcnow
 from clinic.settings import Settings
 from clinic.visits import schedules
 from clinic.visits.events import NoticeKind, VisitStatus
-from clinic.visits.models import Visit, VisitNotice
+from clinic.visits.models import Visit, VisitEvent, VisitNotice
 
 log = logging.getLogger(__name__)
+# A notice the mail server keeps refusing (a full mailbox) or never reaches is given up this
+# long after it was written: what it tells of is past by then, and someone must phone.
+GIVE_UP_AFTER = timedelta(days=2)
 
 
 class Notifier(Protocol):
@@ -100,13 +103,46 @@ def drop_unsent_reminders(session: Session, visit: Visit) -> None:
 def readdress_unsent(session: Session, visit: Visit) -> None:
     """The visit's address was corrected: what is not sent yet goes to the address as it is
     now, and nowhere when the patient gave it up. (One a sender is mailing this moment goes
-    where it was written to.)"""
+    where it was written to.) One given up on the old address is tried again on the new."""
     unsent = (VisitNotice.visit_id == visit.id, VisitNotice.sent_at.is_(None))
     if visit.notify_email:
-        change = update(VisitNotice).where(*unsent).values(to_address=visit.notify_email)
+        change = (
+            update(VisitNotice)
+            .where(*unsent)
+            .values(to_address=visit.notify_email, failed_at=None, error=None)
+        )
     else:
         change = delete(VisitNotice).where(*unsent)
     session.execute(change.execution_options(synchronize_session=False))
+
+
+def _not_sent(session: Session, notice_id: int, exc: BaseException) -> None:
+    """Keep why the notice did not go. Refused for good (an address no mailbox has), or still
+    not delivered :data:`GIVE_UP_AFTER` after it was written, it is given up: no sender tries
+    it again, and the visit's history says the patient was not told (the registrar phones
+    him). Anything else waits for the next run."""
+    notice = session.get(VisitNotice, notice_id, populate_existing=True)
+    if notice is None:
+        return
+    refused = mail.refused_for_good(exc)
+    notice.error = refused or mail.failure_text(exc)
+    if refused is None and utcnow() - notice.created_at < GIVE_UP_AFTER:
+        log.warning("notice %s not sent, left for a later try: %s", notice_id, exc)
+        return
+    notice.failed_at, notice.claimed_until = utcnow(), None  # no sender holds it any more
+    log.warning("notice %s given up, the patient was not told: %s", notice_id, notice.error)
+    visit = session.get(Visit, notice.visit_id)
+    session.add(
+        VisitEvent(
+            visit_id=notice.visit_id,
+            at=notice.failed_at,
+            action="notice_undelivered",
+            from_status=visit.status,
+            to_status=visit.status,
+            actor="mail",
+            data={"kind": notice.kind, "to": notice.to_address, "error": notice.error},
+        )
+    )
 
 
 def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:
@@ -116,6 +152,7 @@ def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice 
         .where(
             VisitNotice.id == notice_id,
             VisitNotice.sent_at.is_(None),
+            VisitNotice.failed_at.is_(None),
             or_(VisitNotice.claimed_until.is_(None), VisitNotice.claimed_until < now),
         )
         .values(
@@ -170,6 +207,7 @@ def send_notices(
     with sessions() as session:
         query = select(VisitNotice.id).where(
             VisitNotice.sent_at.is_(None),
+            VisitNotice.failed_at.is_(None),
             or_(
                 VisitNotice.kind != NoticeKind.REMINDER,
                 VisitNotice.visit_id.in_(still_to_come),
@@ -183,7 +221,11 @@ def send_notices(
         other = aliased(VisitNotice)
         tried = (
             select(func.max(other.attempts))
-            .where(other.visit_id == VisitNotice.visit_id, other.sent_at.is_(None))
+            .where(
+                other.visit_id == VisitNotice.visit_id,
+                other.sent_at.is_(None),
+                other.failed_at.is_(None),
+            )
             .scalar_subquery()
         )
         pending = list(session.scalars(query.order_by(tried, VisitNotice.id).limit(limit)))
@@ -205,7 +247,8 @@ def send_notices(
         try:
             notifier.send(*message)
         except (OSError, smtplib.SMTPException) as exc:
-            log.warning("notice %s not sent, left for a later try: %s", notice_id, exc)
+            with sessions() as session, session.begin():
+                _not_sent(session, notice_id, exc)
             continue
         with sessions() as session, session.begin():
             session.execute(

@@ -4,6 +4,7 @@ the e-mail receipt, however often (or however concurrently) the effects task run
 from __future__ import annotations
 
 import dataclasses
+import smtplib
 import threading
 import time
 
@@ -25,6 +26,17 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list = []
         self.refusing = False
+        self.rcpt_tries = 0
+        # What the server says to a recipient it knows no mailbox of ("550 ..." for good,
+        # "450 ..." for now); None: every recipient is taken.
+        self.unknown_reply: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_tries += 1
+        if self.unknown_reply and address.startswith("nobody@"):
+            return self.unknown_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refusing:
@@ -130,6 +142,31 @@ def test_a_refused_mail_is_tried_again_and_sent_once(runtime, mailbox):
     ]
     assert len(mailbox.messages) == 1
     assert _count(runtime, "receipt.print_requested") == 1
+
+
+def test_a_receipt_to_an_address_the_server_refuses_for_good_is_not_sent_again_for_days(
+    runtime, mailbox
+):
+    """550 user unknown: no try will deliver it. The e-mail effect is done, keeping the
+    refusal, so neither the task's retries nor the sweeper mail the address again; a refusal
+    for now (450) is tried again as before."""
+    mailbox.unknown_reply = "450 4.2.1 mailbox busy, try later"
+    invoice_id, _ = _paid_invoice_with_ticket(runtime, email="nobody@example.uz")
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    with runtime.db.session() as s:
+        assert effects.invoices_missing_effects(s, settled_seconds=0) == [invoice_id]
+    mailbox.unknown_reply = "550 5.1.1 user unknown"
+    kinds = effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    assert kinds == ["email"]
+    tries = mailbox.rcpt_tries
+    assert effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings) == []
+    with runtime.db.session() as s:
+        assert effects.invoices_missing_effects(s, settled_seconds=0) == []
+        email = s.scalar(select(PaidEffect).where(PaidEffect.kind == "email"))
+    assert email.error == "nobody@example.uz: 550 5.1.1 user unknown"
+    assert mailbox.rcpt_tries == tries and mailbox.messages == []
+    assert _count(runtime, "invoice.paid", "payments:desk") == 1
 
 
 def test_no_address_no_mail_and_the_effect_is_still_done_once(runtime, mailbox):

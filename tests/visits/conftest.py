@@ -153,6 +153,19 @@ class Mailbox:
         self.stalled = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
+        # What the server says to the address nobody@... ("550 ..." for good, "450 ..." for
+        # now); None: every recipient is taken. ``refused`` counts the times it said so.
+        self.unknown_reply: str | None = None
+        self.refused = 0
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
+        self, server, session, envelope, address, rcpt_options
+    ):
+        if self.unknown_reply and address.startswith("nobody@"):
+            self.refused += 1
+            return self.unknown_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         import asyncio

@@ -194,6 +194,53 @@ def test_a_corrected_address_gets_the_reminders_not_yet_sent_and_none_drops_them
     assert outbox.sent == ["a@example.test"]
 
 
+def test_a_reminder_to_an_address_no_mailbox_has_is_given_up_and_the_visit_says_so(
+    runtime, mailbox, client_as
+):
+    """550 user unknown: the notice is not tried again at every run for ever; the visit's
+    history tells the registrar the patient was not told (he phones), and the address he
+    corrects gets it. A refusal for now (450) is tried again, and given up only once the
+    notice is two days old."""
+    clinic = make_clinic(runtime, patients=3, **ALL_DAY)
+    tz, notifier = runtime.settings.tz, notify.EmailNotifier(runtime.settings)
+    starts = slot_near(runtime, timedelta(hours=2))
+    unknown = _book(runtime, clinic, starts, patient=0, email="nobody@example.test")
+    _book(runtime, clinic, starts + timedelta(minutes=20), patient=1, email="b@x.test")
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 2
+    mailbox.unknown_reply = "550 5.1.1 <nobody@example.test>: user unknown"
+    assert notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=5, tz=tz) == 1
+    for _ in range(3):  # the next runs of beat
+        assert notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=tz) == 0
+    assert mailbox.refused == 1
+    told = client_as("registrar").get(f"/api/v1/visits/{unknown.id}").get_json()["history"]
+    assert told[-1]["action"] == "notice_undelivered"
+    assert told[-1]["data"]["to"] == "nobody@example.test"
+    assert "550 5.1.1" in told[-1]["data"]["error"]
+    with runtime.db.transaction() as s:
+        v.edit_details(s, s.get(Visit, unknown.id), {"notify_email": "a@x.test"}, actor="desk")
+    assert notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=5, tz=tz) == 1
+    assert [m["to"] for m in mailbox.messages] == [["b@x.test"], ["a@x.test"]]
+
+    mailbox.unknown_reply = "450 4.2.2 mailbox full"
+    full = _book(runtime, clinic, starts + timedelta(minutes=40), patient=2, email="nobody@x.test")
+    with runtime.db.transaction() as s:
+        assert reminders.write_reminders(s, hours=24, tz=tz) == 1
+    notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=tz)
+    with runtime.db.session() as s:
+        waiting = s.scalar(select(VisitNotice).where(VisitNotice.visit_id == full.id))
+        assert waiting.failed_at is None and "450 4.2.2" in waiting.error
+    with runtime.db.transaction() as s:  # two days on, the mailbox still full
+        waiting = s.scalar(select(VisitNotice).where(VisitNotice.visit_id == full.id))
+        waiting.created_at -= timedelta(days=2)
+    notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=tz)
+    refused = mailbox.refused
+    notify.send_notices(runtime.db.sessionmaker, notifier, lease_seconds=0, tz=tz)
+    assert mailbox.refused == refused
+    with runtime.db.session() as s:
+        assert s.scalar(select(VisitNotice.failed_at).where(VisitNotice.visit_id == full.id))
+
+
 @pytest.mark.parametrize("then", ["away", "moved", "cancelled"])
 def test_a_held_back_reminder_is_dropped_once_its_doctor_is_away_or_its_visit_changed(
     runtime, runs, mailbox, then
