@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clinic.queue import rejoined
-from clinic.queue.models import Priority, Ticket
+from clinic.queue.models import Priority, Ticket, TicketStatus
 from clinic.queue.tickets import QueueRefused, clinic_day, issue_ticket
 
 
@@ -79,6 +79,23 @@ def send_back(
             )
     except QueueRefused:
         return None
+
+
+def call_off(session: Session, ticket: Ticket) -> bool:
+    """The patient sent on from ``ticket`` (to the laboratory) to come back does not come
+    back: what he was to come back for is over (his visit completed on the calendar). Where
+    he is sent now still serves him, and the returns between the queues he was sent on to
+    stay (the laboratory sent him to the X-ray to come back to the laboratory). True when a
+    return was called off."""
+    chain = onward_of(session, ticket)
+    if not chain or chain[-1].status not in TicketStatus.ACTIVE:
+        return False
+    inner = {t.queue_id for t in chain}
+    returning = [t for t in chain if t.return_to_queue_id not in (None, *inner)]
+    for sent in returning:
+        sent.return_to_queue_id = None
+    session.flush()
+    return bool(returning)
 
 
 def held_there(session: Session, ticket: Ticket, to_queue_id: int) -> Ticket | None:

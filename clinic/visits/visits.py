@@ -20,7 +20,7 @@ from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
-from clinic.queue import calls, followers
+from clinic.queue import calls, followers, returns
 from clinic.queue.models import Queue, Ticket, TicketStatus
 from clinic.reference.models import Department, Patient
 from clinic.visits import events as ev
@@ -212,6 +212,10 @@ def complete(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", n
     ticket = _ticket_of(session, visit)
     if ticket is not None and ticket.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE):
         calls.finish_service(session, ticket, tz=tz, actor=actor, now=now)
+    elif visit.ticket_id is not None:
+        # Sent to the laboratory to come back: the laboratory still serves him, but he does
+        # not come back to a visit that is over (a colleague would call him for nothing).
+        returns.call_off(session, session.get(Ticket, visit.ticket_id))
     return visit
 
 
