@@ -41,6 +41,10 @@ def common_refusals() -> dict[str, str]:
         ),
         "room_in_use": _("The room is still in use: move what uses it to another room first."),
         "doctor_in_use": _("The doctor still has queues working: switch them off first."),
+        "doctor_with_patients": _(
+            "The doctor still has a patient called to his room: finish with him, then give "
+            "the doctor another room."
+        ),
         # printing
         "name_taken": _("This name is already taken."),
         "not_failed": _("Only a failed print job is sent again."),

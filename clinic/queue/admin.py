@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import doctor_access_changed
@@ -14,9 +14,14 @@ from clinic.errors import Conflict, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
 from clinic.queue import in_use, limits
-from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
+from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay, Ticket, TicketStatus
 from clinic.queue.tickets import board_channel, staff_channel
-from clinic.reference.directory import department_check, doctor_check, room_check
+from clinic.reference.directory import (
+    department_check,
+    doctor_check,
+    doctor_room_check,
+    room_check,
+)
 from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.listeners import on_change
 from clinic.reference.models import Department, Doctor, Room
@@ -217,6 +222,26 @@ def _queues_of_doctor(session: Session, doctor: Doctor) -> tuple[str, list[str]]
         .order_by(Queue.code)
     ).all()
     return "active queues", list(codes)
+
+
+@doctor_room_check
+def _patients_in_doctors_room(session: Session, doctor: Doctor) -> tuple[str, list[str]]:
+    """The patients ``doctor`` has called to his room, from the queues he calls (his own, his
+    department's shared ones), still called or with him."""
+    codes = session.scalars(
+        select(Ticket.code)
+        .join(Queue, Queue.id == Ticket.queue_id)
+        .where(
+            Ticket.room_id == doctor.room_id,
+            Ticket.status.in_((TicketStatus.CALLED, TicketStatus.IN_SERVICE)),
+            or_(
+                Queue.doctor_id == doctor.id,
+                and_(Queue.doctor_id.is_(None), Queue.department_id == doctor.department_id),
+            ),
+        )
+        .order_by(Ticket.id)
+    ).all()
+    return "patients called", list(codes)
 
 
 def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):

@@ -367,8 +367,22 @@ def create_doctor(session: Session, data: dict) -> Doctor:
 
 
 def update_doctor(session: Session, doctor_id: int, data: dict) -> Doctor:
+    """Change a doctor's record; a new room is refused (Conflict ``doctor_with_patients``,
+    naming ``room_id``) while a patient he called to his room is still called or with him:
+    he would lose that patient (whose patient it is goes by the room) and could call a
+    second one to the new room, while the old call stayed on the board."""
     doctor = fetch(session, DOCTOR, doctor_id)
-    change(session, DOCTOR, doctor, _doctor_values(session, data, doctor))
+    values = _doctor_values(session, data, doctor)
+    if doctor.room_id is not None and values.get("room_id", doctor.room_id) != doctor.room_id:
+        uses = _uses(check(session, doctor) for check in _doctor_room_checks)
+        if uses:
+            message = (
+                f"Doctor {doctor.full_name} still has {uses} in his room: finish with them, "
+                "then give him another room."
+            )
+            reasons = {"room_id": [("doctor_with_patients", message)]}
+            raise refusal(Conflict, message, reasons, code="doctor_with_patients")
+    change(session, DOCTOR, doctor, values)
     return doctor
 
 
@@ -386,6 +400,17 @@ _doctor_checks: list[DoctorCheck] = []
 def doctor_check(fn: DoctorCheck) -> DoctorCheck:
     """Register ``fn`` to be asked before a doctor is deactivated."""
     _doctor_checks.append(fn)
+    return fn
+
+
+# What other modules keep in a doctor's room: for a doctor about to be given another room,
+# the patients he has called there (the queue module's), as a plural noun and their codes.
+_doctor_room_checks: list[DoctorCheck] = []
+
+
+def doctor_room_check(fn: DoctorCheck) -> DoctorCheck:
+    """Register ``fn`` to be asked before a doctor is given another room."""
+    _doctor_room_checks.append(fn)
     return fn
 
 

@@ -220,6 +220,32 @@ def test_a_doctors_own_room_taken_out_of_use_is_not_called_into(runtime, anon_cl
     assert back.status_code == 200 and back.get_json()["room"] == "8"
 
 
+def test_a_doctor_is_given_another_room_only_once_the_patient_he_called_is_done(
+    runtime, anon_client, client_as, clinic_floor
+):
+    """Moved mid-call, he would lose his patient (whose patient it is goes by the room) and
+    could call a second one, while the first call stayed on the board: the move is refused,
+    naming room_id and the patient, until he has finished with him."""
+    floor, headers = clinic_floor, {"Authorization": f"Bearer {clinic_floor['token']}"}
+    _issue(runtime, floor["mine"])
+    called = anon_client.post(f"/api/v1/queues/{floor['mine']}/call-next", json={}, headers=headers)
+    assert called.status_code == 200, called.get_json()
+    ticket = called.get_json()
+    with runtime.db.transaction() as s:
+        new_room = reference.create_room(s, {"number": "9", "name": ""}).id
+    admin = client_as("admin")
+    moved = admin.patch(f"/api/v1/doctors/{floor['doctor_id']}", json={"room_id": new_room})
+    assert moved.status_code == 409 and moved.get_json()["code"] == "doctor_with_patients"
+    assert ticket["code"] in moved.get_json()["errors"]["room_id"][0]
+    with runtime.db.session() as s:
+        assert reference.get_doctor(s, floor["doctor_id"]).room_id == floor["own_room"]
+    for step in ("start", "finish"):
+        done = anon_client.post(f"/api/v1/tickets/{ticket['id']}/{step}", headers=headers)
+        assert done.status_code == 200, done.get_json()
+    moved = admin.patch(f"/api/v1/doctors/{floor['doctor_id']}", json={"room_id": new_room})
+    assert moved.status_code == 200 and moved.get_json()["room_id"] == new_room
+
+
 def test_a_doctor_cannot_call_a_patient_to_another_doctors_room(runtime, anon_client, clinic_floor):
     floor, headers = clinic_floor, {"Authorization": f"Bearer {clinic_floor['token']}"}
     ticket = _issue(runtime, floor["mine"])

@@ -41,7 +41,8 @@ def _problems(*statuses: int):
         409: "A unique value (code, number, document) is taken, a concurrent change won, or "
         "(`room_in_use`) an active queue calls into the room, or (`department_in_use`, "
         "`doctor_in_use`) the department or the doctor has active queues (a department, "
-        "also active doctors or visits booked ahead).",
+        "also active doctors or visits booked ahead), or (`doctor_with_patients`) a doctor "
+        "given another room still has a patient called to his own.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
