@@ -108,7 +108,10 @@ def current_language() -> str:
 
 
 def language_links() -> list[dict]:
-    """The language switch: this same page with ``?lang=`` for each language."""
+    """The language switch: this same page with ``?lang=`` for each language, as a link of
+    its query alone (the browser keeps the page's own path). Written with the path, an
+    address such as ``/\\evil.example/`` (the clinic's own 404 page) would make the links
+    lead off the site: browsers read ``/\\host`` as ``//host``."""
     current = current_language()
     links = []
     for code in LANGUAGES:
@@ -118,7 +121,7 @@ def language_links() -> list[dict]:
             {
                 "code": code,
                 "name": LANGUAGE_NAMES[code],
-                "url": f"{request.path}?{urlencode(args, doseq=True)}",
+                "url": f"?{urlencode(args, doseq=True)}",
                 "current": code == current,
             }
         )

@@ -64,9 +64,9 @@ def test_the_price_list_page_speaks_the_chosen_language(client, lang, html_lang,
     for text in texts:
         assert text in unescape(page)
     # The switch offers every language, the current one marked.
-    assert re.search(rf'href="/services\?lang={lang}"[^>]*\s+aria-current="true"', page)
+    assert re.search(rf'href="\?lang={lang}"[^>]*\s+aria-current="true"', page)
     for other in ("ru", "uz", "en"):
-        assert f'href="/services?lang={other}"' in page
+        assert f'href="?lang={other}"' in page
 
 
 @pytest.mark.parametrize(
@@ -332,3 +332,13 @@ def test_an_unknown_language_asked_for_keeps_the_one_chosen_before(client):
     for asked in ("de", ""):
         page = client.get(f"/services?lang={asked}", headers={"Accept-Language": "en"})
         assert "Narxlar ro'yxati" in unescape(page.get_data(as_text=True)), asked
+
+
+def test_the_language_switch_of_any_page_stays_on_the_clinics_site(client):
+    """An address built to be read as another site's (``/\\evil.example/``: browsers take
+    ``/\\`` for ``//``) still gets the clinic's 404 page; its language links keep to the
+    page's own path (a link of the query alone), never leading off the site."""
+    for path in ("/%5Cevil.example/", "/%5C%5Cevil.example/x", "/services"):
+        page = client.get(f"{path}?lang=ru", headers=HTML).get_data(as_text=True)
+        links = re.findall(r'<a href="([^"]*)"[^>]*hreflang=', page)
+        assert sorted(links) == ["?lang=en", "?lang=ru", "?lang=uz"], path
