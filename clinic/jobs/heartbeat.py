@@ -34,12 +34,8 @@ class Heartbeat:
     long). It stops at the block's end, or once the attempt has lost the job."""
 
     def __init__(self, sessionmaker, job_id: str, attempt: int, every: float) -> None:
-        self.sessionmaker, self.job_id, self.attempt, self.every = (
-            sessionmaker,
-            job_id,
-            attempt,
-            every,
-        )
+        self.sessionmaker = sessionmaker
+        self.job_id, self.attempt, self.every = job_id, attempt, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-beat", daemon=True)
 
