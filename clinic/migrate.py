@@ -58,3 +58,24 @@ def current_heads(database_url: str) -> set[str]:
             return set(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
+
+
+def older_than_current(database_url: str, revision: str) -> bool:
+    """Whether ``revision`` lies behind the database's current one, so that an upgrade to it
+    would move nothing (Alembic takes it as done). A revision Alembic cannot name is left
+    for the upgrade itself to refuse."""
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    heads = current_heads(database_url)
+    if not heads:
+        return False
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    try:
+        target = script.get_revision(revision)
+        if target is None:  # "base": before every migration
+            return True
+        behind = {s.revision for s in script.iterate_revisions(tuple(heads), "base")}
+    except CommandError:  # an unknown revision, or a database newer than this code
+        return False
+    return target.revision in behind - heads

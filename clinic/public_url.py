@@ -1,9 +1,9 @@
 """``CLINIC_PUBLIC_URL``: the site's address as patients and mail readers reach it.
 
 The tickets' QR codes open ``<it>/t/<secret>`` and report e-mails link to it, so it must be an
-absolute http(s) address; production also refuses the development default and any address of
-the machine reading it (``localhost``): a patient's phone scanning the code would open
-nothing, or itself.
+absolute http(s) address; production also refuses the development default, any address of
+the machine reading it (``localhost``) and the unspecified one a server listens on
+(``0.0.0.0``): a patient's phone scanning the code would open nothing, or itself.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def public_url(env: dict) -> str:
 
 def production_problems(env: dict) -> list[str]:
     """What production refuses: no address at all (the development default would be printed
-    on every ticket), or one naming the machine that reads it."""
+    on every ticket), one naming the machine that reads it, or one naming no machine."""
     value = env.get(NAME, "").strip()
     if not value:
         return [
@@ -48,9 +48,16 @@ def production_problems(env: dict) -> list[str]:
     except ValueError:
         return []  # public_url() names what is wrong with it
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         loopback = host == "localhost" or host.endswith(".localhost")
+    else:
+        if address.is_unspecified:  # 0.0.0.0, ::: a server listens on it, nobody opens it
+            return [
+                f"{NAME} names no machine ({host}, every address of the server):"
+                " give the address patients reach"
+            ]
+        loopback = address.is_loopback
     if loopback:
         return [f"{NAME} names this machine ({host}): give the address patients reach"]
     return []

@@ -1,5 +1,6 @@
 """How one setting's value is read from the environment: switches, whole numbers, name=value
-pairs and rate limits, each refused at start with its variable's name when it is malformed.
+pairs, rate limits and the database's and Redis's URLs, each refused at start with its
+variable's name when it is malformed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ class ConfigError(RuntimeError):
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
+# What redis-py, and with it the Celery broker, connects with: TCP, TLS, a unix socket.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def switch(env: dict, name: str, default: bool) -> bool:
@@ -79,3 +82,45 @@ def rate_limit(env: dict, name: str, default: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{name} is not a rate limit like '600 per minute': {value!r}") from exc
     return value
+
+
+def usable_database_url(name: str, url: str) -> str:
+    """``url`` when SQLAlchemy can open PostgreSQL or SQLite with it and the driver it names
+    is installed; otherwise the start stops, naming the setting. The URL is never repeated:
+    it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "postgresql://user:password@host/clinic, or sqlite:///path/to/clinic.sqlite3"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ConfigError(f"{name} is not a database URL like {example} ({exc})") from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(f"{name} must name PostgreSQL or SQLite, like {example}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError:
+        raise ConfigError(
+            f"{name} names the driver {parsed.get_driver_name()!r}, which is not installed:"
+            f" leave it out, like {example}"
+        ) from None
+    return url
+
+
+def usable_redis_url(name: str, url: str) -> str:
+    """``url`` when redis-py (and with it the Celery broker) can read it; otherwise the start
+    stops, naming the setting (not repeating the URL, which may hold a password)."""
+    from redis.connection import parse_url
+
+    example = "redis://host:6379/0, rediss://host:6380/0 or unix:///path/to/redis.sock"
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"{name} must be a Redis URL like {example}")
+    try:
+        parts = parse_url(url)
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise ConfigError(f"{name} is not a Redis URL like {example} ({exc})") from None
+    if scheme == "unix" and not parts.get("path"):
+        raise ConfigError(f"{name} names no socket: give its path, like {example}")
+    return url

@@ -21,7 +21,15 @@ from clinic.payment_settings import (
     webhook_secrets,
 )
 from clinic.public_url import production_problems, public_url
-from clinic.setting_values import ConfigError, flask_debug, rate_limit, switch, whole_number
+from clinic.setting_values import (
+    ConfigError,
+    flask_debug,
+    rate_limit,
+    switch,
+    usable_database_url,
+    usable_redis_url,
+    whole_number,
+)
 from clinic.smtp_rules import plaintext_password_problem
 from clinic.task_limits import visibility_problem
 
@@ -36,17 +44,35 @@ ARGON2_MIN_MEMORY_KIB = 8192
 ARGON2_MIN_MEMORY_KIB_IN_TESTS = 1024
 # How a development key begins (see _development_secret): production refuses such a key.
 DEV_SECRET_PREFIX = "dev-"  # nosec B105
-# What .env.example's example passwords say: production refuses a database password saying it.
+# What .env.example's example passwords say: production refuses a database, Flower or mail
+# password saying it.
 EXAMPLE_SECRET_MARK = "replace-me"  # nosec B105
+# The longest a duration setting may be: past it a number is a slip (a digit too many,
+# milliseconds for seconds), and far past it Python's dates and Redis's expiries overflow.
+WEEK_SECONDS = 7 * 24 * 3600
+WEEK_MINUTES = 7 * 24 * 60
+MONTH_HOURS = 30 * 24
+TEN_YEARS_DAYS = 3650
+# One connection to a printer or a mail server waits at most an hour.
+HOUR_SECONDS = 3600
+# argon2's ceilings: 1 GiB of memory and 100 passes a sign-in are already far past any
+# server's patience; the library itself overflows on numbers past 32 bits.
+ARGON2_MAX_MEMORY_KIB = 1024 * 1024
+ARGON2_MAX_TIME_COST = 100
+# How long a printing worker's hold on its printer lasts unrenewed, unless the printing
+# timeout asks for longer (see print_lease_seconds).
+PRINT_LEASE_DEFAULT = 30
 # Joins from a phone (POST /api/v1/public/queues/<id>/join) per calling address.
 ONLINE_JOIN_RATE_LIMIT = "10 per minute;60 per hour"
 
 
 def normalise_database_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL whatever spelling the URL came in."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+    """Use psycopg 3 for PostgreSQL whatever spelling the URL came in: ``postgres://``, or
+    another driver's (``postgresql+psycopg2://``, copied from another application's
+    settings), which is not installed; psycopg 3 reads the same libpq URL."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower().partition("+")[0] in ("postgres", "postgresql"):
+        return "postgresql+psycopg://" + rest
     return url
 
 
@@ -223,7 +249,7 @@ class Settings:
             # Flower reads the setting itself as user:password pairs separated by commas, so a
             # comma in a password would make its first part the password.
             if not all(
-                user and len(password) >= 12 and "replace-me" not in password
+                user and len(password) >= 12 and EXAMPLE_SECRET_MARK not in password
                 for user, _, password in (
                     entry.partition(":")
                     for entry in env.get("FLOWER_BASIC_AUTH", "").strip().split(",")
@@ -233,13 +259,38 @@ class Settings:
                     "FLOWER_BASIC_AUTH must be set as user:password, the password 12+ characters"
                     " (several pairs separated by commas; a password holds no comma)"
                 )
+            if EXAMPLE_SECRET_MARK in env.get("CLINIC_SMTP_PASSWORD", ""):
+                problems.append(
+                    "CLINIC_SMTP_PASSWORD has .env.example's example password:"
+                    " set the mailbox's own"
+                )
             problems += payment_problems(env) + production_problems(env)
             if problems:
                 raise ConfigError("refusing to start in production: " + "; ".join(problems))
         elif secret_is_development:
             secret_key = _development_secret(instance)
 
-        print_timeout = whole_number(env, "CLINIC_PRINT_TIMEOUT", 5, 1)
+        database_url = usable_database_url("DATABASE_URL", database_url)
+        if redis_url:
+            redis_url = usable_redis_url("REDIS_URL", redis_url)
+        print_timeout = whole_number(env, "CLINIC_PRINT_TIMEOUT", 5, 1, HOUR_SECONDS)
+        # Longer than a job's longest send (connecting, the paper question a printer out of
+        # paper is asked first, sending and the printer reading the job may each take the
+        # timeout): a live worker's hold never lapses mid-job. Unset, it follows the timeout.
+        lease_least = 4 * print_timeout + 1
+        print_lease = whole_number(
+            env,
+            "CLINIC_PRINT_LEASE_SECONDS",
+            max(PRINT_LEASE_DEFAULT, lease_least),
+            1,
+            WEEK_SECONDS,
+        )
+        if print_lease < lease_least:
+            raise ConfigError(
+                f"CLINIC_PRINT_LEASE_SECONDS must be at least {lease_least} (four times"
+                f" CLINIC_PRINT_TIMEOUT and one: a worker still sending keeps its printer),"
+                f" got {print_lease}"
+            )
         log_format = env.get("CLINIC_LOG_FORMAT", "").strip().lower()
         if log_format not in ("", *LOG_FORMATS):
             raise ConfigError(f"CLINIC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
@@ -266,20 +317,29 @@ class Settings:
             allowed_origins=origins,
             max_upload_bytes=whole_number(env, "CLINIC_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, 1),
             worker_concurrency=whole_number(env, "CLINIC_WORKER_CONCURRENCY", 2, 1),
-            job_stale_seconds=whole_number(env, "CLINIC_JOB_STALE_SECONDS", 60, 1),
+            job_stale_seconds=whole_number(env, "CLINIC_JOB_STALE_SECONDS", 60, 1, WEEK_SECONDS),
             broker_visibility_timeout=whole_number(
-                env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600, 1
+                env, "CLINIC_BROKER_VISIBILITY_TIMEOUT", 3600, 1, WEEK_SECONDS
             ),
             event_history_size=whole_number(env, "CLINIC_EVENT_HISTORY", 1000, 1),
-            outbox_retention_days=whole_number(env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1),
+            outbox_retention_days=whole_number(
+                env, "CLINIC_OUTBOX_RETENTION_DAYS", 7, 1, TEN_YEARS_DAYS
+            ),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", "").strip() or None,
             redis_prefix=env.get("CLINIC_REDIS_PREFIX", "clinic").strip() or "clinic",
-            session_idle_minutes=whole_number(env, "CLINIC_SESSION_IDLE_MINUTES", 30, 1),
+            session_idle_minutes=whole_number(
+                env, "CLINIC_SESSION_IDLE_MINUTES", 30, 1, WEEK_MINUTES
+            ),
             refund_approval_from=whole_number(env, "CLINIC_REFUND_APPROVAL_FROM", 50_000_000, 0),
-            argon2_time_cost=whole_number(env, "CLINIC_ARGON2_TIME_COST", 3, 1),
-            argon2_memory_kib=max(
+            argon2_time_cost=whole_number(
+                env, "CLINIC_ARGON2_TIME_COST", 3, 1, ARGON2_MAX_TIME_COST
+            ),
+            argon2_memory_kib=whole_number(
+                env,
+                "CLINIC_ARGON2_MEMORY_KIB",
+                65536,
                 ARGON2_MIN_MEMORY_KIB_IN_TESTS if mode == "test" else ARGON2_MIN_MEMORY_KIB,
-                whole_number(env, "CLINIC_ARGON2_MEMORY_KIB", 65536),
+                ARGON2_MAX_MEMORY_KIB,
             ),
             proxy_count=whole_number(env, "CLINIC_PROXY_COUNT", 0, 0),
             board_frame_ancestors=env.get("CLINIC_BOARD_FRAME_ANCESTORS", "").strip(),
@@ -291,25 +351,29 @@ class Settings:
             smtp_ssl=switch(env, "CLINIC_SMTP_SSL", False),
             smtp_cafile=env.get("CLINIC_SMTP_CAFILE", "").strip(),
             smtp_from=env.get("CLINIC_SMTP_FROM", "").strip() or "clinic@localhost",
-            smtp_timeout=whole_number(env, "CLINIC_SMTP_TIMEOUT", 10, 1),
+            smtp_timeout=whole_number(env, "CLINIC_SMTP_TIMEOUT", 10, 1, HOUR_SECONDS),
             import_batch_size=whole_number(env, "CLINIC_IMPORT_BATCH_SIZE", 200, 1),
-            db_pool_size=max(1, whole_number(env, "CLINIC_DB_POOL_SIZE", 10)),
-            visits_late_cancel_hours=whole_number(env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24, 0),
+            db_pool_size=whole_number(env, "CLINIC_DB_POOL_SIZE", 10, 1),
+            visits_late_cancel_hours=whole_number(
+                env, "CLINIC_VISITS_LATE_CANCEL_HOURS", 24, 0, MONTH_HOURS
+            ),
             visits_max_moves=whole_number(env, "CLINIC_VISITS_MAX_MOVES", 3, 0),
             visits_no_show_grace_minutes=whole_number(
-                env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30, 1
+                env, "CLINIC_VISITS_NO_SHOW_GRACE_MINUTES", 30, 1, WEEK_MINUTES
             ),
-            visits_reminder_hours=whole_number(env, "CLINIC_VISITS_REMINDER_HOURS", 24, 1),
+            visits_reminder_hours=whole_number(
+                env, "CLINIC_VISITS_REMINDER_HOURS", 24, 1, MONTH_HOURS
+            ),
             health_token=env.get("CLINIC_HEALTH_TOKEN", "").strip(),
-            job_time_limit=whole_number(env, "CLINIC_JOB_TIME_LIMIT", 600, 1),
+            job_time_limit=whole_number(env, "CLINIC_JOB_TIME_LIMIT", 600, 1, WEEK_SECONDS),
             job_max_attempts=whole_number(env, "CLINIC_JOB_MAX_ATTEMPTS", 10, 1),
             log_format=log_format,
             metrics_token=env.get("CLINIC_METRICS_TOKEN", "").strip(),
             reports_send_lease_seconds=whole_number(
-                env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300, 1
+                env, "CLINIC_REPORTS_SEND_LEASE_SECONDS", 300, 1, WEEK_SECONDS
             ),
             reports_retry_base_seconds=whole_number(
-                env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60, 1
+                env, "CLINIC_REPORTS_RETRY_BASE_SECONDS", 60, 1, WEEK_SECONDS
             ),
             reports_open_shifts_wait_hours=whole_number(
                 env, "CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", 12, 0, 48
@@ -328,14 +392,11 @@ class Settings:
             online_join_rate_limit=rate_limit(
                 env, "CLINIC_ONLINE_JOIN_RATE_LIMIT", ONLINE_JOIN_RATE_LIMIT
             ),
-            print_retry_seconds=whole_number(env, "CLINIC_PRINT_RETRY_SECONDS", 60, 0),
-            print_timeout=print_timeout,
-            # Longer than a job's longest send (connecting, the paper question a printer out
-            # of paper is asked first, sending and the printer reading the job may each take
-            # the timeout): a live worker's hold never lapses mid-job.
-            print_lease_seconds=max(
-                4 * print_timeout + 1, whole_number(env, "CLINIC_PRINT_LEASE_SECONDS", 30)
+            print_retry_seconds=whole_number(
+                env, "CLINIC_PRINT_RETRY_SECONDS", 60, 0, WEEK_SECONDS
             ),
+            print_timeout=print_timeout,
+            print_lease_seconds=print_lease,
             web_concurrency=whole_number(env, "WEB_CONCURRENCY", 1, 1),
             web_connections=whole_number(env, "CLINIC_WEB_CONNECTIONS", 2000, 1),
             public_url=address,

@@ -79,6 +79,9 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # A default the database holds and the models do not (or the other way round) is
+        # drift too: a row inserted beside the application would take it silently.
+        compare_server_default=True,
         include_object=include_object,
     )
     with context.begin_transaction():

@@ -82,14 +82,19 @@ def test_migrations_go_from_empty_to_head_and_back_with_data_in_the_tables(
 
 
 def test_models_and_migrations_agree(migrated_database):
-    """Autogenerate finds nothing to do: no model change lacks its migration."""
+    """Autogenerate finds nothing to do: no model change lacks its migration, and no column
+    has a server default the models do not declare (or lacks one they do)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(migrated_database)
     try:
         with engine.connect() as conn:
-            opts = {"compare_type": True, "include_object": migrate.include_object}
+            opts = {
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": migrate.include_object,
+            }
             context = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(context, Base.metadata)
     finally:
@@ -248,3 +253,27 @@ def test_migration_0020_renumbers_the_tickets_of_0019_and_back(empty_database):
     assert _stored(empty_database, ids) == [0, 1, 2, 0]
     migrate.upgrade(empty_database)
     assert _stored(empty_database, ids) == [0, 2, 3, 0]
+
+
+def test_a_reference_row_inserted_beside_the_application_without_its_search_text_is_refused(
+    migrated_database,
+):
+    """The models write ``search_text`` with every row and the database has no default for
+    it: a row from a script or a restore without it is refused, rather than kept with an
+    empty text no search could ever find."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(migrated_database)
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(IntegrityError):
+                conn.execute(
+                    text(
+                        "INSERT INTO rooms (number, name, active, created_at, updated_at)"
+                        " VALUES ('drift-1', 'Kabinet', TRUE, CURRENT_TIMESTAMP,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+            conn.rollback()
+    finally:
+        engine.dispose()

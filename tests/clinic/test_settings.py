@@ -37,9 +37,49 @@ def test_development_secret_is_generated_once_and_kept(tmp_path):
     assert (tmp_path / "dev-secret-key").stat().st_mode & 0o077 == 0
 
 
-def test_postgres_urls_use_psycopg3(tmp_path):
-    s = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "DATABASE_URL": "postgres://u@h/d"})
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u@h/d",
+        "postgresql://u@h/d",
+        "postgresql+psycopg://u@h/d",
+        # Another application's spelling, naming a driver that is not installed: psycopg 3
+        # reads the same URL, rather than the first connection failing on a missing module.
+        "postgresql+psycopg2://u@h/d",
+        "postgresql+pg8000://u@h/d",
+    ],
+)
+def test_postgres_urls_use_psycopg3(tmp_path, url):
+    s = Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "DATABASE_URL": url})
     assert s.database_url == "postgresql+psycopg://u@h/d"
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("DATABASE_URL", "garbage", "DATABASE_URL is not a database URL"),
+        ("DATABASE_URL", "postgresql://u:S3cret@h:port/d", "DATABASE_URL is not a database URL"),
+        ("DATABASE_URL", "mysql://u:S3cret@h/d", "DATABASE_URL must name PostgreSQL or SQLite"),
+        ("DATABASE_URL", "sqlite+aiosqlite:///x.sqlite3", "DATABASE_URL names the driver"),
+        ("REDIS_URL", "garbage", "REDIS_URL must be a Redis URL"),
+        ("REDIS_URL", "http://u:S3cret@redis:6379/0", "REDIS_URL must be a Redis URL"),
+        ("REDIS_URL", "redis://:S3cret@redis:port/0", "REDIS_URL is not a Redis URL"),
+        ("REDIS_URL", "unix://", "REDIS_URL names no socket"),
+    ],
+)
+def test_a_url_nothing_could_connect_with_stops_the_start_naming_it(tmp_path, name, value, says):
+    """Said at start, in a line, rather than as a traceback from the first connection; the
+    URL is not repeated, for the password it may hold."""
+    with pytest.raises(ConfigError, match=says) as refused:
+        Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})
+    assert "S3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://redis:6379/0", "rediss://:pw@redis:6380/1", "unix:///run/redis.sock"]
+)
+def test_every_kind_of_redis_url_is_taken(tmp_path, url):
+    assert Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), "REDIS_URL": url}).redis_url == url
 
 
 def test_production_takes_a_random_key_that_happens_to_contain_dev(tmp_path):
@@ -54,8 +94,18 @@ def test_production_takes_a_random_key_that_happens_to_contain_dev(tmp_path):
     "mode, floor", [("production", 8192), ("development", 8192), ("test", 1024)]
 )
 def test_argon2_memory_has_a_floor_that_only_the_test_suite_may_go_under(tmp_path, mode, floor):
-    env = prod_env(CLINIC_INSTANCE=str(tmp_path), CLINIC_ENV=mode, CLINIC_ARGON2_MEMORY_KIB="64")
-    assert Settings.from_env(env).argon2_memory_kib == floor
+    """Below its floor the memory is refused by name, not raised to the floor unsaid."""
+
+    def memory(kib: int) -> int:
+        env = prod_env(
+            CLINIC_INSTANCE=str(tmp_path), CLINIC_ENV=mode, CLINIC_ARGON2_MEMORY_KIB=str(kib)
+        )
+        return Settings.from_env(env).argon2_memory_kib
+
+    assert memory(floor) == floor
+    for below in (floor - 1, 64, -1):
+        with pytest.raises(ConfigError, match=f"CLINIC_ARGON2_MEMORY_KIB must be from {floor}"):
+            memory(below)
 
 
 def test_production_with_everything_explicit_starts(tmp_path):
@@ -104,6 +154,18 @@ def test_production_takes_a_public_url_on_the_clinics_network_or_the_internet(tm
         ({"CLINIC_PUBLIC_URL": "http://127.0.0.1:8000"}, "CLINIC_PUBLIC_URL"),
         ({"CLINIC_PUBLIC_URL": "https://[::1]/clinic"}, "CLINIC_PUBLIC_URL"),
         ({"CLINIC_PUBLIC_URL": "https://[::1/clinic"}, "CLINIC_PUBLIC_URL"),
+        # The address a server listens on, copied from its start line: no phone opens it
+        ({"CLINIC_PUBLIC_URL": "http://0.0.0.0:8000"}, "CLINIC_PUBLIC_URL names no machine"),
+        ({"CLINIC_PUBLIC_URL": "http://[::]:8000"}, "CLINIC_PUBLIC_URL names no machine"),
+        # .env.example's mail settings uncommented, its example password left as it is
+        (
+            {
+                "CLINIC_SMTP_HOST": "smtp.example.uz",
+                "CLINIC_SMTP_PASSWORD": "example-replace-me",
+                "CLINIC_SMTP_STARTTLS": "true",
+            },
+            "CLINIC_SMTP_PASSWORD has .env.example's example password",
+        ),
     ],
 )
 def test_production_refuses_development_defaults(tmp_path, override, complaint):

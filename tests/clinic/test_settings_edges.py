@@ -174,10 +174,10 @@ def test_production_starts_with_the_secrets_of_the_providers_it_enables(tmp_path
     "name, value, says",
     [
         ("CLINIC_WORKER_CONCURRENCY", "0", "at least 1"),
-        ("CLINIC_JOB_STALE_SECONDS", "-5", "at least 1"),
-        ("CLINIC_BROKER_VISIBILITY_TIMEOUT", "0", "at least 1"),
+        ("CLINIC_JOB_STALE_SECONDS", "-5", "from 1 to 604800"),
+        ("CLINIC_BROKER_VISIBILITY_TIMEOUT", "0", "from 1 to 604800"),
         ("CLINIC_EVENT_HISTORY", "0", "at least 1"),
-        ("CLINIC_OUTBOX_RETENTION_DAYS", "-1", "at least 1"),
+        ("CLINIC_OUTBOX_RETENTION_DAYS", "-1", "from 1 to 3650"),
         ("CLINIC_MAX_UPLOAD_BYTES", "0", "at least 1"),
         ("CLINIC_SMTP_PORT", "70000", "from 1 to 65535"),
         ("CLINIC_SMTP_PORT", "0", "from 1 to 65535"),
@@ -238,6 +238,17 @@ def test_production_refuses_to_send_the_mail_password_in_clear(tmp_path):
         ("CLINIC_SMTP_TIMEOUT", "0"),
         ("CLINIC_REFUND_APPROVAL_FROM", "-1"),
         ("CLINIC_REPORTS_OPEN_SHIFTS_WAIT_HOURS", "49"),
+        # Taken as the nearest that works, each would pass unsaid (as 1, 8192 and 21).
+        ("CLINIC_DB_POOL_SIZE", "0"),
+        ("CLINIC_DB_POOL_SIZE", "-5"),
+        ("CLINIC_ARGON2_MEMORY_KIB", "-1"),
+        ("CLINIC_PRINT_LEASE_SECONDS", "-3"),
+        # Past what Python's dates and Redis's expiries hold: a traceback far from its cause.
+        ("CLINIC_SESSION_IDLE_MINUTES", "1000000000000000"),
+        ("CLINIC_JOB_TIME_LIMIT", "1000000000000000"),
+        ("CLINIC_VISITS_REMINDER_HOURS", "1000000000000000"),
+        ("CLINIC_OUTBOX_RETENTION_DAYS", "1000000000000000"),
+        ("CLINIC_ARGON2_TIME_COST", "1000000000000000"),
     ],
 )
 def test_a_number_no_process_could_work_with_stops_the_start_naming_it(tmp_path, name, value):
@@ -245,3 +256,16 @@ def test_a_number_no_process_could_work_with_stops_the_start_naming_it(tmp_path,
     second, stopping every import and report there."""
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({"CLINIC_INSTANCE": str(tmp_path), name: value})
+
+
+def test_a_print_lease_a_send_could_outlast_is_refused_and_an_unset_one_follows_the_timeout(
+    tmp_path,
+):
+    """A worker's hold on its printer must outlast its longest send (four timeouts): one
+    shorter is refused with the reason, not lengthened unsaid; left unset it is 30 s, or
+    longer when the timeout asks for more."""
+    with pytest.raises(ConfigError, match=r"CLINIC_PRINT_LEASE_SECONDS must be at least 61 \("):
+        dev(tmp_path, CLINIC_PRINT_TIMEOUT="15", CLINIC_PRINT_LEASE_SECONDS="60")
+    assert dev(tmp_path, CLINIC_PRINT_TIMEOUT="15", CLINIC_PRINT_LEASE_SECONDS="61")
+    assert dev(tmp_path, CLINIC_PRINT_TIMEOUT="15").print_lease_seconds == 61
+    assert dev(tmp_path).print_lease_seconds == 30

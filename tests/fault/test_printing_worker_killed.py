@@ -29,13 +29,14 @@ MARK = COPY_MARK.encode("cp866")
 
 class PrintingWorkers(Workers):
     """Worker processes consuming the ``printing`` queue, with short printing timeouts (a
-    killed worker's printers are taken over 4 s after its last renewal)."""
+    killed worker's printers are taken over 5 s after its last renewal, the least a 1 s
+    timeout allows)."""
 
     queues = "printing"
 
     def __init__(self, settings, logs: Path) -> None:
         super().__init__(settings, logs)
-        self.env.update(CLINIC_PRINT_TIMEOUT="1", CLINIC_PRINT_LEASE_SECONDS="4")
+        self.env.update(CLINIC_PRINT_TIMEOUT="1", CLINIC_PRINT_LEASE_SECONDS="5")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from clinic.printing import documents, intake, pdfs, thermal
 from clinic.printing.models import JobState, Printer
 from clinic.printing.templates import COPY_MARK
-from clinic.settings import Settings
+from clinic.settings import ConfigError, Settings
 from tests.printing.conftest import drain, job, quick
 from tests.printing.printer_server import FakePrinter
 from tests.races import wait_for
@@ -365,11 +365,14 @@ def test_a_printing_workers_hold_on_its_printer_outlasts_its_longest_send():
     """Connecting, the paper question a printer out of paper is asked before the job, sending
     and the printer's reading of the job may each take the timeout: a slow printer's timeout
     raised to 15 s keeps its worker's lease longer than 60 s, so the sweeper hands the
-    printer to no second worker while the first still sends to it."""
-    settings = Settings.from_env(
-        {"CLINIC_ENV": "test", "CLINIC_PRINT_TIMEOUT": "15", "CLINIC_PRINT_LEASE_SECONDS": "30"}
-    )
+    printer to no second worker while the first still sends to it; a lease set shorter than
+    that stops the start rather than being lengthened unsaid."""
+    settings = Settings.from_env({"CLINIC_ENV": "test", "CLINIC_PRINT_TIMEOUT": "15"})
     assert settings.print_lease_seconds > 4 * settings.print_timeout
+    with pytest.raises(ConfigError, match="CLINIC_PRINT_LEASE_SECONDS"):
+        Settings.from_env(
+            {"CLINIC_ENV": "test", "CLINIC_PRINT_TIMEOUT": "15", "CLINIC_PRINT_LEASE_SECONDS": "30"}
+        )
 
 
 def test_a_qr_code_that_would_not_fit_below_the_text_starts_the_next_sheet_whole():

@@ -123,12 +123,20 @@ def web_command(host: str, port: int, workers: int | None) -> None:
 
 
 @cli.command("worker", with_appcontext=False)
-@click.option("-Q", "--queues", default=None, help="Comma-separated queues (default: all).")
+@click.option(
+    "-Q",
+    "--queues",
+    default=None,
+    help=f"Comma-separated queues of {', '.join(processes.QUEUES)} (default: all).",
+)
 @click.option("-c", "--concurrency", type=click.IntRange(1, 256), default=None)
 def worker_command(queues: str | None, concurrency: int | None) -> None:
     """A Celery worker alone."""
     settings = load_settings()
-    argv = processes.worker_argv(settings, queues, concurrency)
+    try:
+        argv = processes.worker_argv(settings, queues, concurrency)
+    except ConfigError as exc:
+        raise ConfigRefused(str(exc)) from None
     _exec(argv, processes.child_env(settings))
 
 
@@ -171,14 +179,26 @@ def db_group() -> None:
     """Database schema migrations."""
 
 
+def _revision(heads: set[str]) -> str:
+    return ", ".join(sorted(heads)) if heads else "(empty: no migration applied)"
+
+
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     from clinic import migrate
 
-    migrate.upgrade(load_settings().database_url, revision)
-    click.echo(f"database at {revision}")
+    url = load_settings().database_url
+    # Alembic takes an older revision as nothing to do: said as done, the operator would
+    # believe the schema went back.
+    if migrate.older_than_current(url, revision):
+        raise click.ClickException(
+            f"the database is at {_revision(migrate.current_heads(url))}, past {revision}:"
+            f" upgrade moves forward only; `clinic db downgrade {revision}` takes it back"
+        )
+    migrate.upgrade(url, revision)
+    click.echo(f"database at {_revision(migrate.current_heads(url))}")
 
 
 @db_group.command("downgrade")
@@ -187,8 +207,9 @@ def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION ("base" empties it)."""
     from clinic import migrate
 
-    migrate.downgrade(load_settings().database_url, revision)
-    click.echo(f"database at {revision}")
+    url = load_settings().database_url
+    migrate.downgrade(url, revision)
+    click.echo(f"database at {_revision(migrate.current_heads(url))}")
 
 
 @db_group.command("current")
@@ -196,8 +217,7 @@ def db_current() -> None:
     """Print the database's current revision."""
     from clinic import migrate
 
-    heads = migrate.current_heads(load_settings().database_url)
-    click.echo(", ".join(sorted(heads)) if heads else "(empty: no migration applied)")
+    click.echo(_revision(migrate.current_heads(load_settings().database_url)))
 
 
 @cli.command("demo-data", with_appcontext=False)

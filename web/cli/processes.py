@@ -58,12 +58,29 @@ def web_argv(host: str, port: int, workers: int | None = None) -> list[str]:
     return argv + [WSGI_APP]
 
 
+def worker_queues(queues: str | None) -> list[str]:
+    """The queues named in a comma-separated list (none: every one); a name no task is sent
+    to is refused, or the worker would start and wait forever on a queue nothing fills."""
+    if queues is None:
+        return list(QUEUES)
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = [name for name in names if name not in QUEUES]
+    if unknown or not names:
+        said = (
+            f"no queue is called {', '.join(map(repr, unknown))}"
+            if unknown
+            else "-Q names no queue"
+        )
+        raise ConfigError(f"{said}: the queues are {', '.join(QUEUES)}")
+    return list(dict.fromkeys(names))
+
+
 def worker_argv(settings: Settings, queues: str | None = None, concurrency: int | None = None):
     """A Celery worker sending task events (for Flower), on every queue unless told.
 
     Without mingle: at start it would wait a second for other workers' lists of revoked
     tasks, and the system revokes none."""
-    argv = _celery("worker", "-Q", queues or ",".join(QUEUES), "-E", "--loglevel=INFO")
+    argv = _celery("worker", "-Q", ",".join(worker_queues(queues)), "-E", "--loglevel=INFO")
     argv.append("--without-mingle")
     return argv + ["--concurrency", str(concurrency or settings.worker_concurrency)]
 
