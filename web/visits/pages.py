@@ -61,6 +61,8 @@ def _field_texts() -> dict:
         "patient_id": _("No patient has this number."),
         # By the field and the status, where it says something else: on file, but
         # deactivated (422), not a number nobody has (404), which sends her to register him.
+        # The API gives neither refusal a code; the page sends only a number a record may have
+        # (an empty or mistyped one is said before sending), so no other 422 comes there.
         "patient_id:422": _("This patient's record is deactivated. Find the patient again."),
         "starts_at": _("Pick a free slot in the calendar."),
         "notify_email": _("This is not an e-mail address."),
@@ -89,6 +91,9 @@ def _texts() -> dict:
         "invalid": fields,
         "fields": fields,
         "booked": _("Booked."),
+        # Said at the patient number before sending: the API would refuse either as bad input.
+        "patientMissing": _("Type the patient's number, or find the patient."),
+        "patientNotNumber": _("A patient's number is written in digits only."),
         # The booking form's patient, found by name or phone (web/static/js/patient-find.js).
         "choose": _("Choose"),
         **patient_search_texts(),
@@ -97,6 +102,9 @@ def _texts() -> dict:
         "free": _("free"),
         "moving": _("Moving the visit… {progress}%"),
         "moved": _("Moved to {time}."),
+        # The move dialog's times start on this: a move goes to a time the registrar chose.
+        "chooseTime": _("— choose a time —"),
+        "chooseMoveTime": _("Choose the time the visit moves to."),
         "cancelled": _("Visit cancelled."),
         "cancelReason": _("Say why the visit is cancelled."),
         "failed": _("The action failed: {detail}"),

@@ -56,6 +56,32 @@
   // Loads asked: the answers of one asked before the last may be older than the last one's
   // (a slot booked meanwhile shown free again), and are not drawn.
   var loadsAsked = 0;
+  // A load that failed is asked again, later each time (1 s, 2 s, ... 30 s at most): the
+  // calendar would otherwise show its day as it was until the next change heard, which may
+  // never come. What the failure said goes once a load succeeds.
+  var RETRY_FIRST_MS = 1000;
+  var RETRY_LAST_MS = 30000;
+  var retry = { timer: null, delay: 0, said: null };
+
+  function loadFailed(text) {
+    show(failure, text);
+    retry.said = text;
+    retry.delay = Math.min(retry.delay ? retry.delay * 2 : RETRY_FIRST_MS, RETRY_LAST_MS);
+    global.clearTimeout(retry.timer);
+    retry.timer = global.setTimeout(function () {
+      retry.timer = null;
+      load();
+    }, retry.delay);
+  }
+
+  function loaded() {
+    global.clearTimeout(retry.timer);
+    retry.timer = null;
+    retry.delay = 0;
+    // Only the load's own error: a booking's refusal said since stays.
+    if (retry.said !== null && failure && failure.textContent === retry.said) show(failure, "");
+    retry.said = null;
+  }
 
   function load() {
     var asked = (loadsAsked += 1);
@@ -70,9 +96,10 @@
       function (answers) {
         if (asked !== loadsAsked) return;
         if (answers[0].status !== 200 || answers[1].status !== 200) {
-          show(failure, Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
+          loadFailed(Q.problem(texts, answers[0].status !== 200 ? answers[0] : answers[1]));
           return;
         }
+        loaded();
         // Nothing new: the calendar stays as it is (rebuilt, a click on a slot would be lost).
         var drawn = JSON.stringify([answers[0].body, answers[1].body]);
         if (drawn === state.drawn) return;
@@ -82,7 +109,7 @@
         render();
       },
       function () {
-        if (asked === loadsAsked) show(failure, texts.network);
+        if (asked === loadsAsked) loadFailed(texts.network);
       }
     );
   }
@@ -186,19 +213,21 @@
 
   /**
    * The doctors' columns as the page loaded again draws them (a doctor joined the department
-   * or left it, switched on or off, renamed, or away on the day), and the move dialog's
-   * choice of doctors (left as it is while the dialog is open: the next change takes it);
-   * then the day is drawn into them again.
+   * or left it, switched on or off, renamed, or away on the day), the names the booking form
+   * says a slot's doctor by, and the move dialog's choice of doctors (left as it is while the
+   * dialog is open: the next change takes it); then the day is drawn into them again.
    */
-  function copyDoctors(loaded) {
-    var fresh = loaded.getElementById("calendar");
+  function copyDoctors(page) {
+    var fresh = page.getElementById("calendar");
     var calendar = document.getElementById("calendar");
     if (!fresh || !calendar) return;
     calendar.textContent = "";
     Array.prototype.forEach.call(fresh.children, function (node) {
       calendar.appendChild(document.importNode(node, true));
     });
-    var freshDialog = loaded.getElementById("reschedule-dialog");
+    var freshConfig = page.getElementById("calendar-config");
+    if (freshConfig) cfg.doctors = JSON.parse(freshConfig.textContent).doctors || [];
+    var freshDialog = page.getElementById("reschedule-dialog");
     var select = dialog && dialog.querySelector("select[name=doctor_id]");
     var options = freshDialog && freshDialog.querySelectorAll("select[name=doctor_id] option");
     if (select && options && !dialog.open) {
@@ -219,17 +248,22 @@
   }
 
   // A refusal with no field of its own is said in ``box`` (the page's error line, or the
-  // move dialog's own line: the modal dialog hides the page behind it).
+  // move dialog's own line: the modal dialog hides the page behind it). Its words are chosen
+  // by its code, else by the field's reasons (their codes), else by the field (and the status
+  // where one field has two refusals without codes: see _field_texts in web/visits/pages.py).
   function showErrors(where, answer, box) {
     var body = answer.body || {};
     var errors = body.errors || {};
+    var reasons = body.reasons || {};
     var conflict = body.code && texts.conflicts[body.code];
     var shown = false;
     Object.keys(errors).forEach(function (field) {
       var node = where.querySelector('[data-error-for="' + field + '"]');
       if (node) {
+        var coded = (reasons[field] || []).map(function (code) { return texts.conflicts[code]; })
+          .filter(Boolean)[0];
         var words = texts.invalid[field + ":" + answer.status] || texts.invalid[field];
-        show(node, conflict || words || errors[field][0]);
+        show(node, conflict || coded || words || errors[field][0]);
         shown = true;
       }
     });
@@ -275,6 +309,45 @@
     );
   }
 
+  // The largest record number there is (the API's ids are 32-bit): a larger one is nobody's.
+  var LAST_ID = 2147483647;
+
+  // The patient number typed, checked before sending: said at its field (in the page's
+  // language) when it is empty or not a number, instead of a refusal worded for another case.
+  function patientNumber() {
+    var typed = form.elements.patient_id.value.trim();
+    var number = Number(typed);
+    var refused = !typed ? texts.patientMissing
+      : !/^[0-9]+$/.test(typed) ? texts.patientNotNumber
+      : number < 1 || number > LAST_ID ? texts.invalid.patient_id : null;
+    if (!refused) return number;
+    show(form.querySelector('[data-error-for="patient_id"]'), refused);
+    return 0;
+  }
+
+  // A booking whose answer the network lost may have been booked all the same: before it is
+  // sent again, the patient's visits of that day say whether it holds this slot with this
+  // doctor (sent again, the API would refuse it: the doctor is busy, with this very visit).
+  function alreadyBooked(body) {
+    var day = clinicDay(new Date(body.starts_at));
+    var query = "patient_id=" + body.patient_id + "&day=" + day + "&doctor_id=" + body.doctor_id;
+    var at = new Date(body.starts_at).getTime();
+    return Q.api("GET", "/api/v1/visits?" + query).then(function (answer) {
+      return answer.status === 200 && answer.body.some(function (visit) {
+        return visit.doctor_id === body.doctor_id && new Date(visit.starts_at).getTime() === at;
+      });
+    });
+  }
+
+  function booked() {
+    show(message, texts.booked);
+    form.reset();
+    form.elements.starts_at.value = "";
+    var slotLine = document.getElementById("booking-slot");
+    show(slotLine, slotLine.getAttribute("data-empty"));
+    load();
+  }
+
   if (form) {
     form.querySelector("[data-earliest]").addEventListener("click", earliest);
     form.elements.service_id.addEventListener("change", function () {
@@ -284,31 +357,43 @@
       show(slotLine, slotLine.getAttribute("data-empty"));
       load();
     });
+    // The booking sent last whose answer the network lost (its patient, doctor and time).
+    var unanswered = null;
     // One booking a press: a second (or Enter) would be refused, its slot taken by the first.
     global.ClinicOnce.submit(form, function () {
       clearErrors(form);
       show(failure, "");
       show(message, "");
+      var patientId = patientNumber();
+      if (!patientId) return;
       var body = {
-        patient_id: Number(form.elements.patient_id.value) || 0,
+        patient_id: patientId,
         doctor_id: Number(form.elements.doctor_id.value) || 0,
         starts_at: form.elements.starts_at.value,
         comment: form.elements.comment.value,
         notify_email: form.elements.notify_email.value || null,
         service_ids: service() ? [Number(service())] : [],
       };
-      return Q.api("POST", "/api/v1/visits", body).then(
-        function (answer) {
-          if (answer.status === 201) {
-            show(message, texts.booked);
-            form.reset();
-            form.elements.starts_at.value = "";
-            var slotLine = document.getElementById("booking-slot");
-            show(slotLine, slotLine.getAttribute("data-empty"));
-            load();
-          } else {
-            showErrors(form, answer);
+      var slot = [body.patient_id, body.doctor_id, body.starts_at].join(" ");
+      function send() {
+        unanswered = null;
+        return Q.api("POST", "/api/v1/visits", body).then(
+          function (answer) {
+            if (answer.status === 201) booked();
+            else showErrors(form, answer);
+          },
+          function () {
+            unanswered = slot;
+            show(failure, texts.network);
           }
+        );
+      }
+      if (unanswered !== slot) return send();
+      return alreadyBooked(body).then(
+        function (done) {
+          if (!done) return send();
+          unanswered = null;
+          booked();
         },
         function () { show(failure, texts.network); }
       );
@@ -354,15 +439,32 @@
   // -- rescheduling -------------------------------------------------------------------------
 
   var moving = null;
+  // Free times asked: the answer for a day or doctor asked before the last (another day
+  // picked while it was on its way) would offer, and move to, that day's times.
+  var timesAsked = 0;
 
   // The move dialog's free times: the day and doctor it names (this day and the visit's
   // doctor when it opens; another day, a colleague, when the patient asks for them), the
-  // starts where the visit's service fits when it has one.
+  // starts where the visit's service fits when it has one. The list starts on "choose a
+  // time": the move goes where the registrar chose, never to a time merely listed first.
   function moveSlots() {
+    var asked = (timesAsked += 1);
     var moveForm = dialog.querySelector("form");
     var select = moveForm.elements.starts_at;
     var day = moveForm.elements.day.value;
     var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
+    var visitId = moving.id;
+    function current() {
+      return asked === timesAsked && moving.id === visitId &&
+        moveForm.elements.day.value === day &&
+        (moveForm.elements.doctor_id.value || String(moving.doctor_id)) === doctorId;
+    }
+    function chooseFirst() {
+      select.textContent = "";
+      var none = Q.element("option", null, texts.chooseTime);
+      none.value = "";
+      select.appendChild(none);
+    }
     // One service still on the price list (a dropped one books no more, but moves).
     var services = (moving.services || []).filter(function (o) {
       return offered[o.service_id];
@@ -372,22 +474,25 @@
       "&visit_id=" + moving.id +
       (services.length === 1 && moving.services.length === 1
         ? "&service_id=" + services[0].service_id : "");
-    select.textContent = "";
+    chooseFirst();
     if (!day) return;
     Q.api("GET", "/api/v1/visits/slots?" + query).then(
       function (answer) {
+        if (!current()) return;
         if (answer.status !== 200) {
           showErrors(moveForm, answer, dialog.querySelector("[data-result]"));
           return;
         }
-        select.textContent = "";
+        chooseFirst();
         answer.body.forEach(function (slot) {
           var option = Q.element("option", null, hhmm(slot.starts_at));
           option.value = slot.starts_at;
           select.appendChild(option);
         });
       },
-      function () { show(dialog.querySelector("[data-result]"), texts.network); }
+      function () {
+        if (current()) show(dialog.querySelector("[data-result]"), texts.network);
+      }
     );
   }
 
@@ -473,11 +578,20 @@
     });
     dialogForm.elements.day.addEventListener("change", moveSlots);
     dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
+    // The reason is the move's and the cancellation's: Enter in it would press Move for a
+    // registrar who is cancelling. It presses neither; the buttons say which is meant.
+    dialogForm.elements.reason.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") event.preventDefault();
+    });
     global.ClinicOnce.submit(dialogForm, function () {
       var moveForm = dialogForm;
       clearErrors(moveForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
+      if (!moveForm.elements.starts_at.value) {
+        show(moveForm.querySelector('[data-error-for="starts_at"]'), texts.chooseMoveTime);
+        return;
+      }
       var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
       var doctorId = Number(moveForm.elements.doctor_id.value);
       if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
