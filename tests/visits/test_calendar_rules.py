@@ -254,9 +254,9 @@ def test_cancelling_an_arrived_visit_takes_its_ticket_out_of_the_queue(runtime, 
         assert s.get(Ticket, ticket_id).status == TicketStatus.CANCELLED
 
 
-def test_cancelling_the_visit_of_a_patient_sent_to_the_laboratory_brings_nobody_back(
-    runtime, client
-):
+def _checked_in_beside_a_laboratory(runtime, client):
+    """A visit of today checked in to its department's shared queue, and the department's
+    laboratory queue: (the visit, the shared queue's id, the laboratory's)."""
     clinic = make_clinic(runtime, **ALL_DAY)
     queues = []
     with runtime.db.transaction() as s:
@@ -272,10 +272,17 @@ def test_cancelling_the_visit_of_a_patient_sent_to_the_laboratory_brings_nobody_
     starts = slot_near(runtime)  # today's at any hour, as above
     visit = _book(runtime, clinic, starts, now=starts - timedelta(hours=1))
     assert client.post(f"/api/v1/visits/{visit.id}/check-in", json={}).status_code == 200
+    return visit, queues[0], queues[1]
+
+
+def test_cancelling_the_visit_of_a_patient_sent_to_the_laboratory_brings_nobody_back(
+    runtime, client
+):
+    visit, shared, lab_queue = _checked_in_beside_a_laboratory(runtime, client)
     # Called, and sent for a blood test first, to come back to the doctor.
-    called = client.post(f"/api/v1/queues/{queues[0]}/call-next", json={}).get_json()["id"]
+    called = client.post(f"/api/v1/queues/{shared}/call-next", json={}).get_json()["id"]
     sent = client.post(
-        f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": queues[1], "return_after": True}
+        f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": lab_queue, "return_after": True}
     )
     assert sent.status_code == 200, sent.get_json()
     cancelled = client.post(
@@ -284,7 +291,7 @@ def test_cancelling_the_visit_of_a_patient_sent_to_the_laboratory_brings_nobody_
     assert cancelled.status_code == 200, cancelled.get_json()
     lab = client.get(f"/api/v1/tickets/{sent.get_json()['id']}").get_json()
     assert lab["status"] == TicketStatus.CANCELLED
-    assert client.post(f"/api/v1/queues/{queues[1]}/call-next", json={}).status_code == 204
+    assert client.post(f"/api/v1/queues/{lab_queue}/call-next", json={}).status_code == 204
 
 
 def test_a_visit_completed_while_its_patient_is_at_the_laboratory_calls_nobody_back(
@@ -293,34 +300,20 @@ def test_a_visit_completed_while_its_patient_is_at_the_laboratory_calls_nobody_b
     """The doctor sent him for a blood test to come back, then closed the visit on the
     calendar: the laboratory still sees him, but no return ticket brings him to the shared
     queue, where a colleague would call him for a visit that is over."""
-    clinic = make_clinic(runtime, **ALL_DAY)
-    queues = []
-    with runtime.db.transaction() as s:
-        for code, prefix in (("c", None), ("lab", "LB")):
-            queues.append(
-                queue_admin.create_queue(
-                    s,
-                    {"code": f"{code}{clinic.department_id}", "department_id": clinic.department_id,
-                     "closes_at": wall_time(23, 59, 59, 999999),
-                     **({"prefix": prefix} if prefix else {})},
-                ).id
-            )  # fmt: skip
-    starts = slot_near(runtime)  # today's at any hour, as above
-    visit = _book(runtime, clinic, starts, now=starts - timedelta(hours=1))
-    assert client.post(f"/api/v1/visits/{visit.id}/check-in", json={}).status_code == 200
-    called = client.post(f"/api/v1/queues/{queues[0]}/call-next", json={}).get_json()["id"]
+    visit, shared, lab_queue = _checked_in_beside_a_laboratory(runtime, client)
+    called = client.post(f"/api/v1/queues/{shared}/call-next", json={}).get_json()["id"]
     assert client.post(f"/api/v1/visits/{visit.id}/start", json={}).status_code == 200
     sent = client.post(
-        f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": queues[1], "return_after": True}
+        f"/api/v1/tickets/{called}/transfer", json={"to_queue_id": lab_queue, "return_after": True}
     )
     assert sent.status_code == 200, sent.get_json()
     done = client.post(f"/api/v1/visits/{visit.id}/complete", json={})
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
-    lab = client.post(f"/api/v1/queues/{queues[1]}/call-next", json={}).get_json()
+    lab = client.post(f"/api/v1/queues/{lab_queue}/call-next", json={}).get_json()
     assert lab["id"] == sent.get_json()["id"] and lab["return_to_queue_id"] is None
     for step in ("start", "finish"):
         assert client.post(f"/api/v1/tickets/{lab['id']}/{step}", json={}).status_code == 200
-    assert client.post(f"/api/v1/queues/{queues[0]}/call-next", json={}).status_code == 204
+    assert client.post(f"/api/v1/queues/{shared}/call-next", json={}).status_code == 204
 
 
 def test_hours_may_end_at_midnight_and_the_days_last_slot_is_booked_on_that_day(runtime, client):
