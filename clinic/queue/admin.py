@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import doctor_access_changed
@@ -14,14 +14,9 @@ from clinic.errors import Conflict, ValidationFailed
 from clinic.events import record_events
 from clinic.queue import events as queue_events
 from clinic.queue import in_use, limits
-from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay, Ticket, TicketStatus
+from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
+from clinic.queue.reference_checks import room_serves
 from clinic.queue.tickets import board_channel, staff_channel
-from clinic.reference.directory import (
-    department_check,
-    doctor_check,
-    doctor_room_check,
-    room_check,
-)
 from clinic.reference.editing import LOOKALIKES, one_at_a_time
 from clinic.reference.listeners import on_change
 from clinic.reference.models import Department, Doctor, Room
@@ -171,77 +166,9 @@ def _of_other_department(session: Session, values: dict, current: Queue | None) 
     }
     errors = {}
     room = session.get(Room, chosen["room_id"]) if chosen["room_id"] else None
-    if room is not None and not _room_serves(room.department_id, chosen["department_id"]):
+    if room is not None and not room_serves(room.department_id, chosen["department_id"]):
         errors["room_id"] = ["a room of another department"]
     return errors
-
-
-def _room_serves(room_department_id: int | None, queue_department_id: int | None) -> bool:
-    return room_department_id in (None, queue_department_id)
-
-
-@room_check
-def _queues_a_room_change_breaks(
-    session: Session, room: Room, field: str, value
-) -> tuple[str, list[str]]:
-    """The active queues calling into ``room`` that it would no longer serve: every one when
-    it is deactivated, those of other departments when it moves to a department (a shared
-    room serves any). A switched-off queue calls no one; it is switched on only with a room
-    that serves it."""
-    rows = session.execute(
-        select(Queue.code, Queue.department_id)
-        .where(Queue.room_id == room.id, Queue.active.is_(True))
-        .order_by(Queue.code)
-    ).all()
-    if field == "active":
-        broken = [code for code, _ in rows] if value is False else []
-    else:
-        broken = [code for code, department in rows if not _room_serves(value, department)]
-    return "active queues", broken
-
-
-@department_check
-def _queues_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
-    """The active queues of ``department``: switched off with it they would go on issuing its
-    tickets (and a queue of a switched-off department is not switched on again)."""
-    codes = session.scalars(
-        select(Queue.code)
-        .where(Queue.department_id == department.id, Queue.active.is_(True))
-        .order_by(Queue.code)
-    ).all()
-    return "active queues", list(codes)
-
-
-@doctor_check
-def _queues_of_doctor(session: Session, doctor: Doctor) -> tuple[str, list[str]]:
-    """The active queues of ``doctor`` himself: switched off, he would go on being issued
-    tickets there (and a queue of a switched-off doctor is not switched on again)."""
-    codes = session.scalars(
-        select(Queue.code)
-        .where(Queue.doctor_id == doctor.id, Queue.active.is_(True))
-        .order_by(Queue.code)
-    ).all()
-    return "active queues", list(codes)
-
-
-@doctor_room_check
-def _patients_in_doctors_room(session: Session, doctor: Doctor) -> tuple[str, list[str]]:
-    """The patients ``doctor`` has called to his room, from the queues he calls (his own, his
-    department's shared ones), still called or with him."""
-    codes = session.scalars(
-        select(Ticket.code)
-        .join(Queue, Queue.id == Ticket.queue_id)
-        .where(
-            Ticket.room_id == doctor.room_id,
-            Ticket.status.in_((TicketStatus.CALLED, TicketStatus.IN_SERVICE)),
-            or_(
-                Queue.doctor_id == doctor.id,
-                and_(Queue.doctor_id.is_(None), Queue.department_id == doctor.department_id),
-            ),
-        )
-        .order_by(Ticket.id)
-    ).all()
-    return "patients called", list(codes)
 
 
 def _check_prefix_free(session: Session, prefix: str, current: Queue | None, *, given: bool):

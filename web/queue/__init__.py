@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from clinic.queue import admin  # noqa: F401 - registers its check of a room closed or moved
+from clinic.queue import reference_checks  # noqa: F401 - registers the directory's checks
 from web.pages import NavLink, add_navigation
 from web.queue import boards  # noqa: F401 - adds the board's pages to the queue's
 from web.queue import channels  # noqa: F401 - registers the queue's channel rules
