@@ -20,7 +20,7 @@ from clinic.queue.models import Priority, Queue
 from clinic.reference import directory as reference
 from clinic.reference import patients
 from tests.browser.conftest import LateAnswer, new_tab, sign_in, wait_live
-from tests.queue.seeding import close_today
+from tests.queue.seeding import close_today, seed_waiting
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -649,3 +649,84 @@ def test_the_desk_lists_the_patients_of_its_last_search_whichever_answer_comes_f
     late.give()
     desk.wait_for_timeout(500)  # time for the page to list what it was answered
     assert found.count() == 1 and found.first.inner_text().startswith("Каримова Нилуфар")
+
+
+def test_the_desk_looks_for_a_ticket_whose_answer_was_lost_before_saying_anything(
+    live_server, runtime, queue_hall, staff
+):
+    """The press reached the server and his ticket was issued, but its answer was lost on the
+    way back: the desk finds it in the queue's list and shows it as issued, so a second press
+    does not give him a second ticket. What the desk cannot find it says honestly."""
+    with runtime.db.transaction() as s:
+        patient = patients.create_patient(s, {"full_name": "Oʻralov Gʻayrat", "sex": "M"}).id
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    issuing = f"**/api/v1/queues/{queue_hall['queue']}/tickets"  # the list's reading has a query
+
+    def choose_him():
+        desk.fill("#patient-search input[name=q]", "oralov")
+        desk.press("#patient-search input[name=q]", "Enter")
+        desk.locator(".patient-result button").click()
+
+    def answer_lost(route):
+        route.fetch()  # the server issues the ticket
+        route.abort("connectionreset")
+
+    def desk_tickets():
+        with runtime.db.session() as s:
+            query = select(Ticket.code, Ticket.patient_id).order_by(Ticket.id)
+            return [tuple(found) for found in s.execute(query)]
+
+    choose_him()
+    desk.route(issuing, answer_lost)
+    card.locator("button[type=submit]").click()
+    desk.wait_for_selector("#desk-issued[data-code='K-001']")
+    assert desk.is_hidden("#desk-error") and desk.is_hidden("#patient-chosen")
+    # The Issue button, disabled while the call was on its way, has the keyboard again.
+    assert desk.evaluate("document.activeElement.textContent.trim()") == "Выдать талон"
+    with desk.expect_popup() as printing:
+        desk.click("#desk-issued a")
+    printing.value.wait_for_selector("#ticket-print[data-code='K-001']")
+    printing.value.close()
+    assert desk_tickets() == [("K-001", patient)]
+
+    # Nothing reached the server: nothing was issued, and the desk says so.
+    choose_him()
+    desk.unroute(issuing)
+    desk.route(issuing, lambda route: route.abort("connectionreset"))
+    card.locator("button[type=submit]").click()
+    desk.wait_for_selector("#desk-error:not([hidden])")
+    assert desk.inner_text("#desk-error").startswith("Ответ сервера потерян: талон не выдан.")
+    assert desk.is_visible("#patient-chosen")
+
+    # A walk-in's ticket names no one: the list cannot tell, and the desk says to look at it.
+    desk.click("#patient-clear")
+    desk.unroute(issuing)
+    desk.route(issuing, answer_lost)
+    card.locator("button[type=submit]").click()
+    desk.wait_for_function(
+        "() => document.getElementById('desk-error').textContent.includes('возможно, выдан')"
+    )
+    assert desk_tickets() == [("K-001", patient), ("K-002", None)]
+
+
+def test_the_desk_searches_a_queue_longer_than_a_page_of_the_api(
+    live_server, runtime, queue_hall, staff
+):
+    """The API gives 500 tickets a call: the desk reads the waiting on past them, so the last
+    of a day of 620 is found by its number."""
+    seed_waiting(runtime, queue_hall["queue"], 620)
+    desk = staff("desk-1", "registrar")
+    desk.goto(f"{live_server}/queue/desk?lang=ru")
+    wait_live(desk)
+    card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
+    card.locator("[data-tickets] [data-code='K-001']").wait_for()
+    card.locator("[data-filter]").fill("K-61")
+    card.locator("[data-tickets] [data-code='K-619']").wait_for()
+    codes = card.locator("[data-tickets] [data-code]").evaluate_all(
+        "rows => rows.map(row => row.getAttribute('data-code'))"
+    )
+    assert codes == [f"K-{n}" for n in range(610, 620)]
+    assert card.locator("[data-more]").is_hidden()

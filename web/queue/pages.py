@@ -143,6 +143,17 @@ def desk():
         "hasPatient": _("Patient attached"),
         "issuedAt": _("issued {time}"),
         "more": _("Show {count} more"),
+        "issueLost": _(
+            "The server's answer was lost: no ticket was issued. Press the button again."
+        ),
+        "issueMaybeIssued": _(
+            "The server's answer was lost: the ticket may have been issued. Look for it in the "
+            "queue's list before issuing another."
+        ),
+        "registerLost": _(
+            "The server's answer was lost: the patient may have been registered. Search for "
+            "him before registering him again."
+        ),
         **patient_search_texts(),
         "choose": _("Choose"),
         "possibleDuplicates": _(

@@ -22,6 +22,7 @@
   var PAGE = 15;
   var chosen = null; // {id, full_name}
   var redraws = [];
+  var books = {}; // queue id -> its card's TicketBook
 
   function showIssued(ticket, printUrl) {
     Q.say(errorBox, "");
@@ -67,7 +68,9 @@
     return parts[0] + "-" + ("0" + parts[1]).slice(-2) + "-" + ("0" + parts[2]).slice(-2);
   }
 
-  function post(url, body) {
+  // ``lost``: what to say when no answer came (the request may have reached the server and
+  // done its work all the same); the plain "try again" unless given.
+  function post(url, body, lost) {
     return Q.api("POST", url, body).then(
       function (answer) {
         // A refusal stays said until the next call: one that succeeds takes it away.
@@ -75,10 +78,66 @@
         return answer;
       },
       function () {
-        Q.say(errorBox, texts.network);
+        Q.say(errorBox, lost || texts.network);
         return { status: 0, body: null };
       }
     );
+  }
+
+  // The keyboard's focus back where the registrar works once an answer is in: the pressed
+  // button was disabled while the call was on its way, and Chromium moved the focus off it
+  // to the page. Not taken from a field the registrar has gone on to meanwhile.
+  function refocus(button, target) {
+    var now = document.activeElement;
+    if (now && now !== document.body && now !== button) return;
+    (target || button).focus();
+  }
+
+  // A refusal naming a field of ``form``: the field is marked invalid and focused, to be
+  // corrected; corrected (typed again), it is no longer marked. True when one was named.
+  function markRefused(form, name) {
+    var field = name && form.elements[name];
+    if (!field || !field.focus) return false;
+    field.setAttribute("aria-invalid", "true");
+    field.addEventListener("input", function unmark() {
+      field.removeAttribute("aria-invalid");
+      field.removeEventListener("input", unmark);
+    });
+    field.focus();
+    return true;
+  }
+
+  function refusedField(form, answer) {
+    var errors = (answer.body && !answer.body.code && answer.body.errors) || {};
+    return Object.keys(errors).filter(function (name) {
+      return form.elements[name];
+    })[0];
+  }
+
+  function clearRefused(form) {
+    Array.prototype.forEach.call(form.elements, function (field) {
+      field.removeAttribute("aria-invalid");
+    });
+  }
+
+  // Today's tickets of queue ``queueId`` (``status``: only those), read a page at a time: the
+  // API gives 500 at most a call. ``take`` is given each page as it comes; ``enough``, asked
+  // after each, ends the reading early. Consecutive pages overlap: a ticket called while the
+  // list is read moves the later ones a place forward, and one would fall between two pages.
+  var READ_PAGE = 500;
+  var READ_OVERLAP = 50;
+  function readTickets(queueId, status, take, enough) {
+    var base = Q.fill(config.ticketsUrl, { id: queueId }) + "?";
+    base += (status ? "status=" + status + "&" : "") + "limit=" + READ_PAGE;
+    function from(offset) {
+      return Q.api("GET", base + "&offset=" + offset).then(function (answer) {
+        if (answer.status !== 200) throw answer;
+        take(answer.body);
+        if (answer.body.length < READ_PAGE || (enough && enough())) return;
+        return from(offset + READ_PAGE - READ_OVERLAP);
+      });
+    }
+    return from(0);
   }
 
   // -- a ticket's row ------------------------------------------------------------------------
@@ -149,6 +208,7 @@
   function follow(card) {
     var queueId = Number(card.getAttribute("data-queue-id"));
     var book = new Q.TicketBook();
+    books[queueId] = book;
     var list = card.querySelector("[data-tickets]");
     var waiting = card.querySelector("[data-waiting]");
     var summary = card.querySelector("[data-summary]");
@@ -163,28 +223,32 @@
       return book.outside.waiting || 0;
     }
 
+    // Read to the end of the waiting (a day may hold more than a page of the API), or until
+    // the count says none are left outside the book.
     function loadTheRest(then) {
       if (loading || !beyondWindow()) return;
       loading = true;
-      var url = Q.fill(config.ticketsUrl, { id: queueId }) + "?status=waiting&limit=500";
-      Q.api("GET", url)
-        .then(
-          function (answer) {
-            if (answer.status !== 200) return;
-            var added = 0;
-            answer.body.forEach(function (ticket) {
-              // One the book has heard of is as its events left it: this reading may be
-              // older than the last of them (called or cancelled while the list was read).
-              if (book.tickets[ticket.id]) return;
-              added += 1;
-              book.tickets[ticket.id] = ticket;
-            });
-            book.outside.waiting = Math.max(0, beyondWindow() - added);
-          },
-          function () {
-            Q.say(errorBox, texts.network);
-          }
-        )
+      readTickets(
+        queueId,
+        "waiting",
+        function (page) {
+          var added = 0;
+          page.forEach(function (ticket) {
+            // One the book has heard of is as its events left it: this reading may be
+            // older than the last of them (called or cancelled while the list was read).
+            if (book.tickets[ticket.id]) return;
+            added += 1;
+            book.tickets[ticket.id] = ticket;
+          });
+          book.outside.waiting = Math.max(0, beyondWindow() - added);
+        },
+        function () {
+          return !beyondWindow();
+        }
+      )
+        .then(null, function (answer) {
+          Q.say(errorBox, answer && answer.status ? Q.problem(texts, answer) : texts.network);
+        })
         .then(function () {
           loading = false;
           then();
@@ -225,6 +289,41 @@
     });
   }
 
+  // No answer came to an issue: the request may have reached the server and the ticket been
+  // issued all the same. His ticket issued since the press is looked for before anything is
+  // said, so that a second press does not give him a second one. Resolves with the ticket
+  // found, or null; rejects when the list could not be read.
+  var CLOCK_SLACK_MS = 5 * 60 * 1000; // the desk's clock may run ahead of the server's
+  function issuedMeanwhile(queueId, patientId, pressed, knownBefore) {
+    var found = null;
+    return readTickets(
+      queueId,
+      null,
+      function (page) {
+        page.forEach(function (ticket) {
+          if (ticket.patient_id !== patientId || knownBefore[ticket.id]) return;
+          if (new Date(ticket.created_at).getTime() < pressed - CLOCK_SLACK_MS) return;
+          if (!found || ticket.id > found.id) found = ticket;
+        });
+      },
+      function () {
+        return found !== null;
+      }
+    ).then(function () {
+      return found;
+    });
+  }
+
+  // The ids of his tickets the desk knows of: issued before the press, whatever their times.
+  function ticketsOf(queueId, patientId) {
+    var known = {};
+    var book = books[queueId];
+    Object.keys((book && book.tickets) || {}).forEach(function (id) {
+      if (book.tickets[id].patient_id === patientId) known[id] = true;
+    });
+    return known;
+  }
+
   function issue(form, queueId) {
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
@@ -236,25 +335,44 @@
       comment: form.elements.comment.value,
     };
     if (chosen) body.patient_id = chosen.id;
-    Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config, queueId)
-      .then(
-        function (answer) {
-          if (answer.status !== 201) {
-            Q.say(errorBox, Q.problem(texts, answer));
-            return;
-          }
-          showIssued(answer.body, Q.fill(config.printUrl, { id: answer.body.id }));
-          form.reset();
-          // His ticket is issued: the next person at the desk is someone else, whose ticket
-          // must not go in his name. (Another ticket for him: choose him again.)
-          if (body.patient_id) choose(null);
+    var pressed = Date.now();
+    var knownBefore = chosen ? ticketsOf(queueId, chosen.id) : {};
+
+    function issued(ticket) {
+      clearRefused(form);
+      showIssued(ticket, Q.fill(config.printUrl, { id: ticket.id }));
+      form.reset();
+      // His ticket is issued: the next person at the desk is someone else, whose ticket
+      // must not go in his name. (Another ticket for him: choose him again.)
+      if (body.patient_id) choose(null);
+    }
+
+    function lost() {
+      // A walk-in's ticket names no one: the list cannot tell it from another desk's.
+      if (!body.patient_id) return Q.say(errorBox, texts.issueMaybeIssued);
+      return issuedMeanwhile(queueId, body.patient_id, pressed, knownBefore).then(
+        function (ticket) {
+          if (ticket) return issued(ticket);
+          Q.say(errorBox, texts.issueLost);
         },
         function () {
-          Q.say(errorBox, texts.network);
+          Q.say(errorBox, texts.issueMaybeIssued);
         }
-      )
+      );
+    }
+
+    Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config, queueId)
+      .then(function (answer) {
+        if (answer.status !== 201) {
+          Q.say(errorBox, Q.problem(texts, answer));
+          markRefused(form, refusedField(form, answer));
+          return;
+        }
+        issued(answer.body);
+      }, lost)
       .then(function () {
         button.disabled = false;
+        refocus(button);
       });
   }
 
@@ -325,6 +443,7 @@
     if (body.birth_date === null) {
       // Said, and nothing sent: what was typed stays to be corrected.
       Q.say(errorBox, texts.fields.birth_date);
+      markRefused(form, "birth_date");
       return;
     }
     // One registration a press: a second press (or Enter) while the first is on its way
@@ -332,12 +451,20 @@
     var button = form.querySelector("button[type=submit]");
     if (button.disabled) return;
     button.disabled = true;
-    post(config.patientsUrl, body).then(function (answer) {
+    // No answer: he may be registered all the same, and registered again he would be on file
+    // twice; the registrar searches for him first.
+    post(config.patientsUrl, body, texts.registerLost).then(function (answer) {
       button.disabled = false;
-      if (answer.status !== 201) return;
+      if (answer.status !== 201) {
+        if (!markRefused(form, refusedField(form, answer))) refocus(button);
+        return;
+      }
       Q.say(errorBox, "");
+      clearRefused(form);
       form.reset();
       choose(answer.body);
+      // As for a patient chosen from a list: the focus at his line, before the queues.
+      refocus(button, document.getElementById("patient-clear"));
       // The API registers him all the same, and names the records of the same name that he
       // may already have: the registrar sees them and chooses the earlier one if it is his.
       var earlier = answer.body.possible_duplicates || [];
@@ -369,6 +496,7 @@
     };
     if (born && body.birth_date === null) {
       Q.say(errorBox, texts.fields.birth_date);
+      markRefused(editForm, "birth_date");
       return;
     }
     var button = editForm.querySelector("button[type=submit]");
@@ -378,13 +506,20 @@
     Q.api("PATCH", url, body).then(
       function (answer) {
         button.disabled = false;
-        if (answer.status !== 200) return Q.say(errorBox, Q.problem(texts, answer));
+        if (answer.status !== 200) {
+          Q.say(errorBox, Q.problem(texts, answer));
+          if (!markRefused(editForm, refusedField(editForm, answer))) refocus(button);
+          return;
+        }
         Q.say(errorBox, "");
+        clearRefused(editForm);
         choose(answer.body);
+        refocus(button, document.getElementById("patient-edit-open"));
       },
       function () {
         button.disabled = false;
         Q.say(errorBox, texts.network);
+        refocus(button);
       }
     );
   });
