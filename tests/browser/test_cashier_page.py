@@ -9,7 +9,7 @@ from sqlalchemy import select
 from clinic.payments import invoices, shifts
 from clinic.payments.models import Refund
 from clinic.queue import calls
-from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.browser.conftest import LateAnswer, new_tab, sign_in, wait_live
 from tests.payments import provider_support
 from tests.payments.fixtures import TZ, issue_ticket, make_patient, make_queue, make_service
 
@@ -295,3 +295,111 @@ def test_a_manager_gives_a_large_cash_refund_from_a_cashiers_drawer_and_her_page
     with runtime.db.session() as s:
         given = s.scalars(select(Refund).where(Refund.invoice_id == invoice_id)).all()
     assert [(r.amount, r.shift_id, r.approved_by) for r in given] == [(600_000_00, hers, "boss-1")]
+
+
+def _part_paid_invoice(runtime, make_user, *cashiers):
+    """A 25,000 UZS invoice, and each of ``cashiers`` (usernames) with a shift open: the
+    invoice's id and theirs."""
+    ids = [make_user("cashier", username) for username in cashiers]
+    with runtime.db.transaction() as s:
+        lines = [{"service_id": make_service(s, 25_000_00), "quantity": 1}]
+        invoice_id = invoices.create_invoice(
+            s, patient_id=make_patient(s), lines=lines, actor="desk-1"
+        ).id
+        for cashier_id in ids:
+            shifts.open_shift(s, cashier_id=cashier_id, opening_cash=0)
+    return invoice_id, ids
+
+
+def test_a_row_waits_for_its_payments_answer_and_a_late_answer_never_draws_it_back(
+    browser, live_server, runtime, make_user
+):
+    """A part paid in cash whose answer is slow: the payment's own event redraws the row with
+    the rest in the amount field first, yet its buttons wait for the answer, so a second
+    press takes nothing. Another desk takes the rest by card meanwhile; the answer, come at
+    last, tells of the part paid but leaves the row paid."""
+    from clinic.payments import desk
+
+    invoice_id, (_, kassa_8) = _part_paid_invoice(runtime, make_user, "kassa-7", "kassa-8")
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-7", "/payments/desk")
+        selector = f"#invoices tr[data-invoice-id='{invoice_id}']"
+        row = cashier.locator(selector)
+        row.locator("input[name=amount]").fill("10,000")
+        late = LateAnswer()
+        cashier.route("**/pay", late)
+        row.locator("button[data-action=cash]").click()
+        late.read(cashier)
+        # Its own event is in before the answer: the row is drawn anew, the rest to pay.
+        row.locator(".cashier-invoices__status", has_text="Paid so far 10,000 UZS").wait_for()
+        assert row.locator("input[name=amount]").input_value() == "15,000"
+        assert row.locator("button[data-action=cash]").is_disabled()
+        row.locator("button[data-action=cash]").click(force=True)  # pressed again: nothing
+        cashier.wait_for_timeout(300)
+        with runtime.db.transaction() as s:
+            desk.take_payment(s, invoice_id, cashier_id=kassa_8, actor="kassa-8", method="card")
+        cashier.locator(f"{selector}[data-status='paid']").wait_for()
+        late.give()
+        cashier.locator("#cashier-status", has_text="Invoice").wait_for()
+        assert row.get_attribute("data-status") == "paid"
+        assert row.locator("button[data-action=reprint]").is_enabled()
+    finally:
+        for context in contexts:
+            context.close()
+    with runtime.db.session() as s:
+        taken = invoices.payments_of(s, invoice_id)
+    assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00), ("card", 15_000_00)]
+
+
+def test_a_payment_whose_answer_was_lost_is_said_once_its_row_shows_it_and_not_taken_twice(
+    browser, live_server, runtime, make_user
+):
+    """The network loses the answer to a part paid in cash (the request reaches the server
+    later, as a gateway's retry would): the page does not claim the server was out of reach
+    but asks her to check the row; once the row shows the part paid it says so, with the
+    change; the same press again is answered as the first and takes nothing more."""
+    invoice_id, _ = _part_paid_invoice(runtime, make_user, "kassa-9")
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-9", "/payments/desk")
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        lost = []
+
+        def lose_the_answer(route):
+            request = route.request
+            lost.append((request.url, request.post_data, request.headers))
+            route.abort()
+
+        cashier.route("**/pay", lose_the_answer)
+        row.locator("input[name=amount]").fill("10,000")
+        row.locator("input[name=tendered]").fill("20,000")
+        row.locator("button[data-action=cash]").click()
+        cashier.locator("#cashier-error", has_text="the payment may have gone through").wait_for()
+        assert "could not be reached" not in cashier.locator("#cashier-error").inner_text()
+        cashier.unroute("**/pay")
+
+        url, data, headers = lost[0]
+        sent = cashier.request.post(url, data=data, headers=headers)  # it reaches the server
+        assert sent.status == 201
+        cashier.locator(
+            "#cashier-status", has_text="10,000 UZS of invoice"
+        ).wait_for()  # said once the row shows it
+        said = cashier.locator("#cashier-status").inner_text()
+        assert "still due 15,000 UZS" in said and "Change due: 10,000 UZS" in said, said
+        assert cashier.locator("#cashier-error").inner_text() == ""
+
+        # She presses the same again: the API answers with the first payment.
+        row.locator("input[name=amount]").fill("10,000")
+        row.locator("input[name=tendered]").fill("20,000")
+        with cashier.expect_response("**/pay") as answer:
+            row.locator("button[data-action=cash]").click()
+        assert answer.value.status == 201
+        status = row.locator(".cashier-invoices__status").inner_text()
+        assert "Paid so far 10,000 UZS" in status and "Due 15,000 UZS" in status, status
+    finally:
+        for context in contexts:
+            context.close()
+    with runtime.db.session() as s:
+        taken = invoices.payments_of(s, invoice_id)
+    assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00)]

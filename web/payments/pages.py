@@ -65,6 +65,16 @@ def _texts() -> dict:
         "found": _("Invoice {number} is on the list."),
         "notFound": _("No invoice is numbered {number}."),
         "network": _("The server could not be reached. Check the connection and try again."),
+        # A payment or refund sent whose answer never came: it may have been taken all the same
+        # (the row then shows it, and the page says so); pressing again at once may not be right.
+        "payLost": _(
+            "The answer was lost: the payment may have gone through. Check the row before"
+            " taking money again."
+        ),
+        "refundLost": _(
+            "The answer was lost: the refund may have gone through. Check the row before"
+            " giving money back again."
+        ),
         "signedOut": _("Your session has ended. Sign in again."),
         "forbidden": _("Your role does not allow this."),
         "failed": _("The action failed: {detail}"),

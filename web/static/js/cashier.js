@@ -48,6 +48,17 @@
   var tiyin = window.ClinicMoney.reader(config.money);
 
   var once = window.ClinicOnce(); // each payment's or refund's key until the API decided it
+  // invoice id -> {request: key}: the key of a payment or refund whose answer the network
+  // lost. It outlives the invoice's money moving (its own event, most likely): the same press
+  // again is answered with what the first did, not paid or given back twice.
+  var lostKeys = {};
+  // invoice id -> the payment or refund sent for it: {kind, data, before (the invoice as the
+  // press saw it), landed (its money seen moving), lost (the answer never came)}. While it is
+  // on its way the row's buttons wait; once lost, the row's events tell whether it landed.
+  var sent = {};
+  // invoice id -> true while a request of its row is on its way: its buttons are drawn
+  // disabled (a row drawn anew by the invoice's own event must not offer a second press).
+  var busy = {};
 
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
   function fail(answer, fields) {
@@ -242,8 +253,24 @@
     } else if (invoice.status === "refunded") {
       actions.appendChild(button(texts.reprint, "reprint"));
     }
+    if (busy[invoice.id]) {
+      actions.querySelectorAll("button").forEach(function (b) {
+        b.disabled = true;
+      });
+    }
     tr.appendChild(actions);
     return tr;
+  }
+
+  /** The row's buttons wait while one of its requests is on its way, and come back after. */
+  function setBusy(id, on) {
+    if (on) busy[id] = true;
+    else delete busy[id];
+    var tr = body.querySelector("tr[data-invoice-id='" + id + "']");
+    if (!tr) return;
+    tr.querySelectorAll("td.cashier-invoices__actions button").forEach(function (b) {
+      b.disabled = on;
+    });
   }
 
   var drawnFrom = {}; // invoice id -> the state of it its row was drawn from
@@ -302,6 +329,26 @@
     invoices[invoice.id] = invoice;
   }
 
+  var PROGRESS = { open: 0, paid: 1, partly_refunded: 2, refunded: 3, cancelled: 3 };
+
+  /** Whether ``invoice`` (an answer's) is an older state than the one shown: money only ever
+   * comes in and goes back, and a status only moves on, so an answer that arrives after the
+   * invoice's newer events never draws it back. */
+  function behind(invoice, shown) {
+    return (
+      !!shown &&
+      (invoice.paid_amount < shown.paid_amount ||
+        invoice.refunded_amount < shown.refunded_amount ||
+        (PROGRESS[invoice.status] || 0) < (PROGRESS[shown.status] || 0))
+    );
+  }
+
+  /** An answer's invoice onto the list, unless the list already shows a newer state. */
+  function rememberAnswer(invoice) {
+    if (!invoice || behind(invoice, invoices[invoice.id])) return;
+    remember(invoice);
+  }
+
   function draft(e) {
     var tr = e.target.closest("tr[data-invoice-id]");
     if (!tr || !e.target.name) return;
@@ -353,28 +400,118 @@
       }
     }
     var request = JSON.stringify(["pay", method, data.amount]);
-    data.idempotency_key = once.key(id, request);
-    return Q.api("POST", invoiceUrl(id, "pay"), data).then(function (answer) {
-      once.decided(id, request, answer);
+    return send("pay", id, "pay", data, request).then(function (answer) {
+      if (!answer) return;
       if (answer.status !== 201) return fail(answer, texts.payFields);
-      remember(answer.body.invoice);
+      rememberAnswer(answer.body.invoice);
       render();
-      Q.say(errorBox, "");
-      var invoice = answer.body.invoice;
-      var said =
-        invoice.status === "open"
-          ? Q.fill(texts.partPaid, {
-              amount: money(answer.body.payment.amount),
-              number: invoice.number,
-              due: money(invoice.amount_due),
-            })
-          : Q.fill(texts.paid, { number: invoice.number });
-      if (answer.body.payment.change) {
-        said += " " + Q.fill(texts.change, { amount: money(answer.body.payment.change) });
-      }
-      Q.say(statusBox, said);
-      shift.refresh();
+      sayTaken(invoices[id] || answer.body.invoice, answer.body.payment);
     });
+  }
+
+  /** Says a payment taken (its change, for cash), and what the invoice shown still asks. */
+  function sayTaken(invoice, payment) {
+    var said =
+      invoice.status === "open"
+        ? Q.fill(texts.partPaid, {
+            amount: money(payment.amount),
+            number: invoice.number,
+            due: money(invoice.amount_due),
+          })
+        : Q.fill(texts.paid, { number: invoice.number });
+    if (payment.change) said += " " + Q.fill(texts.change, { amount: money(payment.change) });
+    Q.say(errorBox, "");
+    Q.say(statusBox, said);
+    shift.refresh();
+  }
+
+  function sayRefunded(amount) {
+    Q.say(errorBox, "");
+    Q.say(statusBox, Q.fill(texts.refunded, { amount: money(amount) }));
+    shift.refresh();
+  }
+
+  /**
+   * A payment or refund (``kind``) POSTed to the invoice's ``tail``, under its idempotency key
+   * (the lost one's, when the same press is made again); resolves with the API's answer, or
+   * nothing when the network lost it: then the page says the money may have moved, and the
+   * invoice's events say whether it did (see ``noticed``).
+   */
+  function send(kind, id, tail, data, request) {
+    var kept = lostKeys[id] && lostKeys[id][request];
+    var key = kept || once.key(id, request);
+    data.idempotency_key = key;
+    var watch = { kind: kind, data: data, before: invoices[id], landed: null, lost: false };
+    sent[id] = watch;
+    return Q.api("POST", invoiceUrl(id, tail), data).then(
+      function (answer) {
+        if (sent[id] === watch) delete sent[id];
+        once.decided(id, request, answer);
+        if (answer.status < 500 && lostKeys[id]) delete lostKeys[id][request];
+        return answer;
+      },
+      function () {
+        lostKeys[id] = lostKeys[id] || {};
+        lostKeys[id][request] = key;
+        if (watch.landed) {
+          // Its money was seen moving before the network gave up on the answer.
+          if (sent[id] === watch) delete sent[id];
+          sayLanded(watch);
+        } else {
+          watch.lost = true;
+          Q.say(statusBox, "");
+          Q.say(errorBox, kind === "pay" ? texts.payLost : texts.refundLost);
+        }
+      }
+    );
+  }
+
+  /** Whether ``invoice`` (an event's, or a snapshot's) shows the money of ``watch`` moved:
+   * the payment (refund) the event carries is that one, or none is carried and the invoice
+   * took (gave back) more than the press saw. */
+  function landedBy(watch, invoice, moved) {
+    var before = watch.before || {};
+    var data = watch.data;
+    if (watch.kind === "pay") {
+      if (moved) return moved.method === data.method && moved.amount === data.amount;
+      return invoice.paid_amount > (before.paid_amount || 0);
+    }
+    if (moved) return moved.amount === data.amount;
+    return invoice.refunded_amount > (before.refunded_amount || 0);
+  }
+
+  /** An invoice heard of (``carried``: its event's data, null from a snapshot): the row's
+   * request in flight or lost is seen to have landed, and a lost one is said so. */
+  function noticed(invoice, carried) {
+    var watch = sent[invoice.id];
+    if (!watch || watch.landed) return;
+    var moved = (carried && (watch.kind === "pay" ? carried.payment : carried.refund)) || null;
+    if (!landedBy(watch, invoice, moved)) {
+      // Another screen's money (a part paid by card elsewhere): not this press's.
+      if (moved) watch.before = invoice;
+      return;
+    }
+    var before = watch.before || { paid_amount: 0, refunded_amount: 0 };
+    watch.landed = {
+      invoice: invoice,
+      amount: moved
+        ? moved.amount
+        : watch.kind === "pay"
+        ? invoice.paid_amount - before.paid_amount
+        : invoice.refunded_amount - before.refunded_amount,
+      change: moved && moved.change,
+    };
+    if (watch.lost) {
+      delete sent[invoice.id];
+      sayLanded(watch);
+    }
+  }
+
+  function sayLanded(watch) {
+    var landed = watch.landed;
+    var invoice = invoices[landed.invoice.id] || landed.invoice;
+    if (watch.kind === "pay") sayTaken(invoice, { amount: landed.amount, change: landed.change });
+    else sayRefunded(landed.amount);
   }
 
   function refund(id, tr) {
@@ -387,21 +524,16 @@
     // Cash leaves the drawer chosen (none chosen: the API's refusal names the field).
     if (drawer && method === "cash" && drawer.value) data.shift_id = Number(drawer.value);
     var request = JSON.stringify(["refund", data.amount, data.method, data.shift_id]);
-    data.idempotency_key = once.key(id, request);
-    return Q.api("POST", invoiceUrl(id, "refunds"), data).then(
-      function (answer) {
-        once.decided(id, request, answer);
-        if (answer.status !== 201) {
-          if (refundsOnly) drawers.refresh(); // a drawer closed or emptied meanwhile
-          return fail(answer);
-        }
-        remember(answer.body.invoice);
-        render();
-        Q.say(errorBox, "");
-        Q.say(statusBox, Q.fill(texts.refunded, { amount: money(answer.body.refund.amount) }));
-        shift.refresh();
+    return send("refund", id, "refunds", data, request).then(function (answer) {
+      if (!answer) return;
+      if (answer.status !== 201) {
+        if (refundsOnly) drawers.refresh(); // a drawer closed or emptied meanwhile
+        return fail(answer);
       }
-    );
+      rememberAnswer(answer.body.invoice);
+      render();
+      sayRefunded(answer.body.refund.amount);
+    });
   }
 
   /** The links of one invoice, each with its QR code (kept across re-renders of the list). */
@@ -457,7 +589,10 @@
     var data = { held_by: invoice.held_by };
     return Q.api("POST", invoiceUrl(id, "release"), data).then(function (answer) {
       if (answer.status !== 200) return fail(answer);
-      remember(answer.body.invoice);
+      var shown = invoices[id];
+      // Held again meanwhile (the patient started anew): that newer hold stays on the row.
+      var heldAnew = shown && shown.held && shown.held_by !== data.held_by;
+      if (!heldAnew) rememberAnswer(answer.body.invoice);
       render();
       Q.say(errorBox, "");
       Q.say(statusBox, Q.fill(texts.released, { provider: provider, number: invoice.number }));
@@ -478,7 +613,10 @@
     var tr = target.closest("tr");
     var id = Number(tr.getAttribute("data-invoice-id"));
     var action = target.getAttribute("data-action");
-    target.disabled = true;
+    // One request of a row at a time: a press while one is on its way does nothing, even on
+    // the row drawn anew by the invoice's own event before the answer came.
+    if (busy[id]) return;
+    setBusy(id, true);
     var done =
       action === "cash" || action === "card"
         ? pay(id, action, tr)
@@ -494,7 +632,7 @@
         Q.say(errorBox, texts.network);
       })
       .then(function () {
-        target.disabled = false;
+        setBusy(id, false);
       });
   });
 
@@ -511,7 +649,7 @@
       var found = answer.body[0];
       if (!found) return refuse(Q.fill(texts.notFound, { number: number }));
       foundNumbers[found.id] = number;
-      remember(found);
+      rememberAnswer(found);
       render();
       return found;
     });
@@ -566,6 +704,9 @@
         invoices[invoice.id] = invoice;
       });
       render();
+      listed.forEach(function (invoice) {
+        noticed(invoice, null);
+      });
       Object.keys(foundNumbers).forEach(function (id) {
         if (!invoices[id]) find(foundNumbers[id]).catch(function () {});
       });
@@ -574,6 +715,7 @@
       if (event.data && event.data.invoice) {
         remember(event.data.invoice);
         render();
+        noticed(event.data.invoice, event.data);
       }
       // Cash into or out of this drawer at another screen (a manager's refund at this desk,
       // a payment in another window): the drawer's figure follows.
