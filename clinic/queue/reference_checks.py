@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from clinic.queue.models import Queue, Ticket, TicketStatus
-from clinic.reference.directory import (
+from clinic.reference.in_use import (
     department_check,
     doctor_check,
     doctor_room_check,

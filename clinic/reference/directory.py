@@ -10,13 +10,13 @@ event on ``reference:<kind>`` in the same transaction, carrying the entity as a 
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, iso
 from clinic.errors import Conflict, DomainError, NotFound, ValidationFailed, refusal
+from clinic.reference import in_use
 from clinic.reference.editing import (
     CODE_RE,
     LOOKALIKES,
@@ -160,20 +160,7 @@ def get_department(session: Session, department_id: int) -> Department:
     return fetch(session, DEPARTMENT, department_id)
 
 
-# What other modules keep in a department: each check tells, for a department about to be
-# deactivated, what of its own still works there: a plural noun and their codes (the queue
-# module's active queues, which would go on issuing tickets of a department switched off).
-DepartmentCheck = Callable[[Session, Department], tuple[str, list[str]]]
-_department_checks: list[DepartmentCheck] = []
-
-
-def department_check(fn: DepartmentCheck) -> DepartmentCheck:
-    """Register ``fn`` to be asked before a department is deactivated."""
-    _department_checks.append(fn)
-    return fn
-
-
-@department_check
+@in_use.department_check
 def _doctors_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
     """Its active doctors: they would go on being booked in a department the desk's calendar
     lists no more. Each is switched off or moved to another department first."""
@@ -190,22 +177,11 @@ def deactivate_department(session: Session, department_id: int) -> Department:
     while something still works in it, such as an active queue or doctor: those go first."""
     department = locked(session, DEPARTMENT, department_id)
     if department.active:
-        uses = _uses(check(session, department) for check in _department_checks)
+        uses = in_use.uses_of(check(session, department) for check in in_use.department_checks)
         if uses:
             message = f"Department {department.code} still has {uses}. Switch them off first."
-            _refuse_in_use("department", department.code, "active", message)
+            in_use.refuse_in_use("department", department.code, "active", message)
     return set_active(session, DEPARTMENT, department_id, False)
-
-
-def _uses(found) -> str:
-    """``"active queues: a, b; ..."`` for each ``(what, codes)`` with codes, else ""."""
-    return "; ".join(f"{what}: {', '.join(codes)}" for what, codes in found if codes)
-
-
-def _refuse_in_use(kind: str, named, field: str, message: str) -> None:
-    """The Conflict ``<kind>_in_use`` at ``field``: something still relies on the record."""
-    code = f"{kind}_in_use"
-    raise refusal(Conflict, f"{kind} {named} is in use", {field: [(code, message)]}, code=code)
 
 
 def activate_department(session: Session, department_id: int) -> Department:
@@ -230,27 +206,14 @@ def room_as_dict(r: Room) -> dict:
 
 ROOM = Kind("room", "rooms", Room, room_as_dict, ("number",))
 
-# What other modules keep in a room: each check tells, for a room about to be deactivated
-# (``"active"``, False) or moved to another department (``"department_id"``, the new id),
-# what of its own that change would break: a plural noun and their codes (the queue module's
-# active queues, which call patients into a room of their department or a shared one).
-RoomCheck = Callable[[Session, Room, str, object], tuple[str, list[str]]]
-_room_checks: list[RoomCheck] = []
-
-
-def room_check(fn: RoomCheck) -> RoomCheck:
-    """Register ``fn`` to be asked before a room is deactivated or moved (see ``RoomCheck``)."""
-    _room_checks.append(fn)
-    return fn
-
 
 def _refuse_if_in_use(session: Session, room: Room, field: str, value) -> None:
     """A Conflict (``room_in_use``) naming ``field`` when something still relies on the room
     as it is: the admin moves it to another room first."""
-    uses = _uses(check(session, room, field, value) for check in _room_checks)
+    uses = in_use.uses_of(check(session, room, field, value) for check in in_use.room_checks)
     if uses:
         message = f"Room {room.number} is used by {uses}. Move them to another room first."
-        _refuse_in_use("room", room.number, field, message)
+        in_use.refuse_in_use("room", room.number, field, message)
 
 
 def _room_values(session: Session, data: dict, current: Room | None) -> dict:
@@ -374,7 +337,7 @@ def update_doctor(session: Session, doctor_id: int, data: dict) -> Doctor:
     doctor = fetch(session, DOCTOR, doctor_id)
     values = _doctor_values(session, data, doctor)
     if doctor.room_id is not None and values.get("room_id", doctor.room_id) != doctor.room_id:
-        uses = _uses(check(session, doctor) for check in _doctor_room_checks)
+        uses = in_use.uses_of(check(session, doctor) for check in in_use.doctor_room_checks)
         if uses:
             message = (
                 f"Doctor {doctor.full_name} still has {uses} in his room: finish with them, "
@@ -390,40 +353,16 @@ def get_doctor(session: Session, doctor_id: int) -> Doctor:
     return fetch(session, DOCTOR, doctor_id)
 
 
-# What other modules keep of a doctor: each check tells, for a doctor about to be
-# deactivated, what of his still works: a plural noun and their codes (the queue module's
-# active queues of his own, which would go on issuing tickets to a doctor who left).
-DoctorCheck = Callable[[Session, Doctor], tuple[str, list[str]]]
-_doctor_checks: list[DoctorCheck] = []
-
-
-def doctor_check(fn: DoctorCheck) -> DoctorCheck:
-    """Register ``fn`` to be asked before a doctor is deactivated."""
-    _doctor_checks.append(fn)
-    return fn
-
-
-# What other modules keep in a doctor's room: for a doctor about to be given another room,
-# the patients he has called there (the queue module's), as a plural noun and their codes.
-_doctor_room_checks: list[DoctorCheck] = []
-
-
-def doctor_room_check(fn: DoctorCheck) -> DoctorCheck:
-    """Register ``fn`` to be asked before a doctor is given another room."""
-    _doctor_room_checks.append(fn)
-    return fn
-
-
 def deactivate_doctor(session: Session, doctor_id: int) -> Doctor:
     """Switch a doctor off; refused (Conflict ``doctor_in_use``, naming ``active``) while
     something still works for him, such as an active queue of his own: switch those off
     first. His booked visits stay on the calendar, to be moved to a colleague."""
     doctor = locked(session, DOCTOR, doctor_id)
     if doctor.active:
-        uses = _uses(check(session, doctor) for check in _doctor_checks)
+        uses = in_use.uses_of(check(session, doctor) for check in in_use.doctor_checks)
         if uses:
             message = f"Doctor {doctor.full_name} still has {uses}. Switch them off first."
-            _refuse_in_use("doctor", doctor.id, "active", message)
+            in_use.refuse_in_use("doctor", doctor.id, "active", message)
     return set_active(session, DOCTOR, doctor_id, False)
 
 

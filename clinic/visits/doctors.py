@@ -24,7 +24,7 @@ from clinic.errors import NotFound
 from clinic.events import record_events
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
-from clinic.reference.directory import department_check
+from clinic.reference.in_use import department_check
 from clinic.reference.models import Department, Doctor
 from clinic.visits.events import SCHEDULE_CHANGED, VisitStatus
 from clinic.visits.models import Visit
