@@ -48,24 +48,23 @@ def _queues_a_room_change_breaks(
 def _queues_of_department(session: Session, department: Department) -> tuple[str, list[str]]:
     """The active queues of ``department``: switched off with it they would go on issuing its
     tickets (and a queue of a switched-off department is not switched on again)."""
-    codes = session.scalars(
-        select(Queue.code)
-        .where(Queue.department_id == department.id, Queue.active.is_(True))
-        .order_by(Queue.code)
-    ).all()
-    return "active queues", list(codes)
+    return "active queues", _active_queue_codes(session, Queue.department_id == department.id)
 
 
 @doctor_check
 def _queues_of_doctor(session: Session, doctor: Doctor) -> tuple[str, list[str]]:
     """The active queues of ``doctor`` himself: switched off, he would go on being issued
     tickets there (and a queue of a switched-off doctor is not switched on again)."""
-    codes = session.scalars(
-        select(Queue.code)
-        .where(Queue.doctor_id == doctor.id, Queue.active.is_(True))
-        .order_by(Queue.code)
-    ).all()
-    return "active queues", list(codes)
+    return "active queues", _active_queue_codes(session, Queue.doctor_id == doctor.id)
+
+
+def _active_queue_codes(session: Session, whose) -> list[str]:
+    """The codes of the active queues ``whose`` (a condition on the queue) picks, in order."""
+    return list(
+        session.scalars(
+            select(Queue.code).where(whose, Queue.active.is_(True)).order_by(Queue.code)
+        ).all()
+    )
 
 
 @doctor_room_check
