@@ -25,7 +25,8 @@ from clinic.base import iso, utcnow
 from clinic.settings import Settings
 from clinic.visits import schedules
 from clinic.visits.events import NoticeKind, VisitStatus
-from clinic.visits.models import Visit, VisitEvent, VisitNotice
+from clinic.visits.history import record_history
+from clinic.visits.models import Visit, VisitNotice
 
 log = logging.getLogger(__name__)
 # A notice the mail server keeps refusing (a full mailbox) or never reaches is given up this
@@ -132,17 +133,10 @@ def _not_sent(session: Session, notice_id: int, exc: BaseException) -> None:
     notice.failed_at, notice.claimed_until = utcnow(), None  # no sender holds it any more
     log.warning("notice %s given up, the patient was not told: %s", notice_id, notice.error)
     visit = session.get(Visit, notice.visit_id)
-    session.add(
-        VisitEvent(
-            visit_id=notice.visit_id,
-            at=notice.failed_at,
-            action="notice_undelivered",
-            from_status=visit.status,
-            to_status=visit.status,
-            actor="mail",
-            data={"kind": notice.kind, "to": notice.to_address, "error": notice.error},
-        )
-    )
+    record_history(
+        session, visit, "notice_undelivered", visit.status, "mail", notice.failed_at,
+        {"kind": notice.kind, "to": notice.to_address, "error": notice.error},
+    )  # fmt: skip
 
 
 def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:

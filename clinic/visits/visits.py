@@ -26,6 +26,7 @@ from clinic.reference.models import Department, Patient
 from clinic.visits import events as ev
 from clinic.visits import notify
 from clinic.visits.events import VisitStatus
+from clinic.visits.history import record_history
 from clinic.visits.models import Visit, VisitEvent
 from clinic.visits.schedules import day_bounds, get_doctor
 
@@ -93,28 +94,6 @@ def announce(session: Session, visit: Visit, type_: str, extra: dict | None = No
     data = {**calendar_view(visit), **(extra or {})}
     record_event(session, doctor_channel(visit.doctor_id), type_, data)
     record_event(session, department_channel(visit.department_id), type_, data)
-
-
-def record_history(
-    session: Session,
-    visit: Visit,
-    action: str,
-    before: str | None,
-    actor: str,
-    now: datetime,
-    data: dict | None = None,
-) -> None:
-    session.add(
-        VisitEvent(
-            visit_id=visit.id,
-            at=now,
-            action=action,
-            from_status=before,
-            to_status=visit.status,
-            actor=(actor or "")[:64],
-            data=data,
-        )
-    )
 
 
 def history(session: Session, visit: Visit) -> list[dict]:
