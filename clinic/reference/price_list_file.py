@@ -194,13 +194,17 @@ def _check_unpacked_size(data: bytes) -> None:
     if biggest.file_size > MAX_PART_BYTES:
         raise PriceListRejected(
             f"The workbook is too large once unpacked: its part '{biggest.filename[:80]}' is "
-            f"{biggest.file_size // mib} MiB (at most {MAX_PART_BYTES // mib} MiB)."
+            f"{biggest.file_size // mib} MiB (at most {MAX_PART_BYTES // mib} MiB).",
+            code="too_large_unpacked",
+            values={"size": biggest.file_size // mib, "most": MAX_PART_BYTES // mib},
         )
     total = sum(part.file_size for part in parts)
     if total > MAX_UNPACKED_BYTES:
         raise PriceListRejected(
             f"The workbook is too large once unpacked: {total // mib} MiB "
-            f"(at most {MAX_UNPACKED_BYTES // mib} MiB)."
+            f"(at most {MAX_UNPACKED_BYTES // mib} MiB).",
+            code="too_large_unpacked",
+            values={"size": total // mib, "most": MAX_UNPACKED_BYTES // mib},
         )
 
 
@@ -211,7 +215,15 @@ def _check_dimensions(name: str, worksheet) -> None:
     if rows > MAX_SHEET_ROWS or columns > MAX_COLUMNS:
         raise PriceListRejected(
             f"Sheet '{name[:MAX_NAME_CHARS]}' declares {rows} rows and {columns} columns: at most "
-            f"{MAX_SHEET_ROWS} rows (blank ones count) and {MAX_COLUMNS} columns."
+            f"{MAX_SHEET_ROWS} rows (blank ones count) and {MAX_COLUMNS} columns.",
+            code="too_many_declared",
+            values={
+                "sheet": name[:MAX_NAME_CHARS],
+                "rows": rows,
+                "columns": columns,
+                "most_rows": MAX_SHEET_ROWS,
+                "most_columns": MAX_COLUMNS,
+            },
         )
 
 

@@ -328,3 +328,54 @@ def test_a_cell_of_two_lines_is_said_to_be_two_lines_not_too_long(client, runtim
         "Qiymat bir qatordan iborat bo'lishi kerak: qator ko'chirishi, tabulyatsiya va "
         "ko'rinmas belgilarsiz."
     )
+
+
+def test_a_workbook_too_large_or_too_wide_is_said_in_the_pages_language(
+    client, runtime, monkeypatch
+):
+    """The two refusals a workbook gets before its rows are read (its parts unpack past the
+    limit; a sheet declares more columns or rows than a price list has) have codes and the
+    page's words, as every other refusal of a whole file."""
+    import zipfile
+    from io import BytesIO
+
+    from clinic.reference import price_list_file
+    from tests.reference.test_price_import import xlsx_bytes
+
+    ru, uz = page_texts(client, "ru"), page_texts(client, "uz")
+    wide = xlsx_bytes({"services": [["code", "price"], ["A", 1] + [None] * 99 + ["x"]]})
+    too_wide = refused(runtime, "p.xlsx", wide)
+    assert too_wide["code"] == "too_many_declared"
+    assert too_wide["values"]["columns"] == 102
+    assert described(ru, too_wide).startswith(
+        "Лист «services»: В нём объявлено строк: 2, столбцов: 102; допустимо не больше"
+    )
+    assert described(uz, too_wide).startswith("«services» varag'i: Unda 2 qator va 102 ustun")
+
+    small = xlsx_bytes({"services": [["code", "price"], ["A", 1]]})
+    with zipfile.ZipFile(BytesIO(small)) as archive:
+        biggest = max(part.file_size for part in archive.infolist())
+    monkeypatch.setattr(price_list_file, "MAX_PART_BYTES", biggest - 1)
+    too_large = refused(runtime, "p.xlsx", small)
+    assert too_large["code"] == "too_large_unpacked"
+    assert described(ru, too_large).startswith("Книга слишком велика в распакованном виде: 0 МиБ")
+    assert described(uz, too_large).startswith("Ochilgandagi kitob juda katta: 0 MiB")
+
+
+def test_every_refusal_of_a_whole_file_has_a_code():
+    """A refusal without a code is said in English on every page: each one the file reader
+    raises names its code (their words are checked above and in tests/web/
+    test_refusal_words.py)."""
+    source = (ROOT / "clinic/reference/price_list_file.py").read_text(encoding="utf-8")
+    raised = []
+    for found in re.finditer(r"raise PriceListRejected\(", source):
+        depth, end = 1, found.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        raised.append(source[found.end() : end - 1])
+    assert len(raised) >= 7
+    # The file's kind refused by the upload's own rule keeps that rule's field and words.
+    assert [text for text in raised if "code=" not in text] == [
+        'exc.errors["file"][0], errors=exc.errors'
+    ]
