@@ -47,6 +47,15 @@ def common_refusals() -> dict[str, str]:
         ),
         # printing
         "name_taken": _("This name is already taken."),
+        # A test page is printed on paper or not at all.
+        "printer_pdf_only": _(
+            "A PDF only printer prints no test page: its jobs are printed from the browser."
+        ),
+        "printer_switched_off": _(
+            "The printer is switched off: switch it on to print a test page."
+        ),
+        # Removed by another administrator since the page listed it.
+        "printer_unknown": _("This printer is no longer in the list: it has been removed."),
         "not_failed": _("Only a failed print job is sent again."),
         "retried": _("This print job was already sent again."),
         # visits

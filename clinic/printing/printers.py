@@ -58,7 +58,25 @@ def is_host(value: str) -> bool:
 def get_printer(session: Session, printer_id: int) -> Printer:
     printer = session.get(Printer, printer_id) if is_id(printer_id) else None
     if printer is None:
-        raise NotFound(f"printer {printer_id} does not exist")
+        # Coded: a page says a printer another administrator removed in its own language.
+        raise NotFound(f"printer {printer_id} does not exist", code="printer_unknown")
+    return printer
+
+
+def printer_to_test(session: Session, printer_id: int) -> Printer:
+    """The printer, to print a test page on. One that prints nothing on paper is refused: a
+    "PDF only" printer or one switched off would make the test page a PDF nobody asked for,
+    while the administrator waits at the printer for a paper that never comes."""
+    printer = get_printer(session, printer_id)
+    if printer.kind != PrinterKind.NETWORK:
+        raise Conflict(
+            f"printer {printer_id} is PDF only: it prints no test page", code="printer_pdf_only"
+        )
+    if not printer.active:
+        raise Conflict(
+            f"printer {printer_id} is switched off: switch it on to print a test page",
+            code="printer_switched_off",
+        )
     return printer
 
 

@@ -104,10 +104,13 @@ def remove_printer(printer_id: int):
 @requires("printing.manage")
 @blp.response(202, schemas.JobOut)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(409, schema=ProblemSchema)
 def test_print(printer_id: int):
-    """Print a test page (Cyrillic and Uzbek text) on the printer."""
+    """Print a test page (Cyrillic and Uzbek text) on the printer; 409 ``printer_pdf_only``
+    for a "PDF only" printer and ``printer_switched_off`` for one switched off, which print
+    nothing on paper."""
     session = db.session()
-    printer = printers.get_printer(session, printer_id)
+    printer = printers.printer_to_test(session, printer_id)
     now = utcnow().astimezone(db.runtime().settings.tz).strftime("%d.%m.%Y %H:%M")
     document = documents.test_page(printer.name, now, languages_of(printer.languages))
     job = jobs.create_job(

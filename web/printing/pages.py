@@ -96,7 +96,15 @@ def printers():
                 # Switched off (not active): it takes no jobs, its desks print PDFs.
                 "switchedOff": _("Switched off: its jobs are printed from the browser"),
                 "testSent": _("Test page sent to {name}."),
-                # A printer's name taken by another, said by the refusal's code.
+                "edit": _("Edit"),
+                # The form adds a printer, or saves the one whose Edit filled it.
+                "newPrinter": _("New printer"),
+                "editPrinter": _("Edit printer {name}"),
+                "add": _("Add"),
+                "save": _("Save"),
+                "saved": _("Saved."),
+                # A printer's name taken by another, a test page refused, a printer
+                # removed meanwhile: said by the refusal's code.
                 "refusals": common_refusals(),
                 # A refusal naming its field: what that field wants, in the page's language.
                 "fields": {
