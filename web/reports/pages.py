@@ -55,6 +55,22 @@ def refusal_texts() -> dict[str, str]:
     }
 
 
+def job_failure_texts() -> dict[str, str]:
+    """Why a report job failed, by the code of its ``error`` (tasks/base.py), as the page's
+    language says it: the worker's own words are English and may quote SQL. A job given up
+    after too many attempts is written without a code, so by its ``type``."""
+    return {
+        "time_limit": _(
+            "The report took longer than its time limit and was stopped. "
+            "Build it for a shorter period."
+        ),
+        "TooManyAttempts": _(
+            "The report could not be built: its building broke off again and again. "
+            "Try again later."
+        ),
+    }
+
+
 def _texts() -> dict:
     return {
         "reports": {
@@ -81,7 +97,13 @@ def _texts() -> dict:
         },
         "queued": _("Waiting for a worker…"),
         "running": _("Building the report… {done} rows"),
-        "failed": _("The report could not be built: {error}"),
+        # A failure without words of its own, whatever the worker said (console only).
+        "failed": _("The report could not be built. Try again."),
+        "failures": job_failure_texts(),
+        # The socket refused the job's channel: no progress or end would ever arrive.
+        "unfollowable": _(
+            "The report's progress cannot be followed. Reload the page and build it again."
+        ),
         "done": _("{rows} rows."),
         "download": _("Download"),
         "network": _("The server could not be reached. Check the connection and try again."),
@@ -132,6 +154,9 @@ def reports():
     config = {
         "texts": _texts(),
         "groupings": groupings,
+        # The reports in the order of GROUPINGS (revenue first, the form's default): the
+        # keys of "groupings" reach the page sorted by their codes.
+        "kinds": list(groupings),
         "language": language,
         # Each subscription's language named in itself, as the language switch names it.
         "languageNames": LANGUAGE_NAMES,
@@ -160,6 +185,8 @@ def dashboard():
             "statuses": visit_status_names(),
         },
         "language": current_language(),
+        # The clinic's zone, in which the figures' day ends: the page reads them again then.
+        "timeZone": db.runtime().settings.tz.key,
         # Amounts are written the page language's way, as the report files write them.
         "money": money_style(current_language()),
         # Each queue as the other pages name it (its department, a doctor's), by its id.

@@ -13,7 +13,15 @@
   var by = document.getElementById("report-by");
   var state = document.getElementById("report-state");
   var errorBox = document.getElementById("report-error");
+  var build = form.querySelector("button[type=submit]");
+  var subscribeForm = document.getElementById("subscribe-form");
+  var subscriptionList = document.getElementById("subscriptions");
+  // The report followed: {id, request, sub, loading, retry}. Each Build is a new request; an
+  // answer about an earlier one (its POST, its job, its figures) arrives too late to show.
   var following = null;
+  var asked = 0;
+  var FIRST_RETRY_MS = 1000;
+  var LAST_RETRY_MS = 30000;
 
   function fill(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (whole, name) {
@@ -28,7 +36,9 @@
     select.appendChild(node);
   }
 
-  Object.keys(config.groupings).forEach(function (report) {
+  // In the order the server lists them (revenue first, the default): the groupings' keys
+  // come sorted by their codes.
+  config.kinds.forEach(function (report) {
     option(kind, report, texts.reports[report] || report);
   });
 
@@ -106,19 +116,71 @@
     state.textContent = fill(texts.done, { rows: result.rows });
   }
 
+  // Whether an answer about request is still wanted: it is the last Build's, followed now.
+  function current(request) {
+    return following !== null && following.request === request && request === asked;
+  }
+
+  // Stop following: the job's channel is left (a page that builds many reports would
+  // otherwise reach the socket's limit of channels), and a retry waiting is dropped.
+  function leave() {
+    if (following === null) return;
+    if (following.sub) following.sub.unsubscribe();
+    if (following.retry !== null) global.clearTimeout(following.retry);
+    following = null;
+  }
+
+  // The finished report's figures; the channel is left only once they are shown, and a
+  // lost or refused answer is said and asked again, each wait twice the last (up to 30 s).
+  function loadResult(id, wait) {
+    var request = following.request;
+    following.loading = true;
+    following.retry = null;
+    global.fetch("/api/v1/reports/" + id, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (r) {
+        if (!r.ok) throw r.status;
+        return r.json();
+      })
+      .then(
+        function (job) {
+          if (!current(request)) return;
+          leave();
+          showError("");
+          showResult(job);
+        },
+        function (status) {
+          if (!current(request)) return;
+          showError(status === 401 ? texts.signedOut : texts.network);
+          following.retry = global.setTimeout(function () {
+            if (current(request)) loadResult(id, Math.min(LAST_RETRY_MS, wait * 2));
+          }, wait);
+        }
+      );
+  }
+
+  // A failed report is said by its code in the page's language; the worker's own words (an
+  // exception's text, SQL included) are for the console only. A job given up after too many
+  // attempts is written without a code, by its type.
+  function failure(error) {
+    error = error || {};
+    if (global.console) {
+      global.console.warn("The report could not be built:", error.code || error.type, error.detail);
+    }
+    var words = texts.failures || {};
+    return words[error.code] || words[error.type] || texts.failed;
+  }
+
   function onJob(job) {
-    if (!following || job.id !== following.id) return;
+    if (!following || job.id !== following.id || following.request !== asked) return;
     if (job.status === "succeeded") {
-      following.sub.unsubscribe();
-      following = null;
-      global.fetch("/api/v1/reports/" + job.id, { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
-        .then(showResult);
+      if (!following.loading) loadResult(job.id, FIRST_RETRY_MS);
     } else if (job.status === "failed") {
-      following.sub.unsubscribe();
-      following = null;
+      leave();
       state.textContent = "";
-      showError(fill(texts.failed, { error: (job.error && job.error.detail) || "" }));
+      showError(failure(job.error));
     } else if (job.status === "running") {
       state.textContent = fill(texts.running, { done: job.done || 0 });
     } else {
@@ -126,17 +188,30 @@
     }
   }
 
-  function follow(job) {
+  function follow(job, request) {
+    leave();
     var channel = job.channel || "job:" + job.id;
-    following = { id: job.id, sub: null };
-    following.sub = global.ClinicSocket.subscribe(channel, {
+    var mine = { id: job.id, request: request, sub: null, loading: false, retry: null };
+    following = mine;
+    mine.sub = global.ClinicSocket.subscribe(channel, {
       onSnapshot: function (data) { if (data) onJob(data); },
       onEvent: function (event) {
+        if (following !== mine) return;
         if (event.type === "job.progress") {
+          if (mine.loading) return; // done: its figures are being read
           state.textContent = fill(texts.running, { done: event.data.done || 0 });
         } else {
           onJob(event.data);
         }
+      },
+      // The server refused the channel (too many followed at once, the access changed): the
+      // page would otherwise wait for a report it never hears of.
+      onError: function () {
+        if (following !== mine) return;
+        following.sub = null; // refused: there is nothing to leave
+        leave();
+        state.textContent = "";
+        showError(texts.unfollowable);
       },
     });
     onJob(job);
@@ -169,6 +244,25 @@
     });
   }
 
+  // A field's input, in the report's form or the subscription's.
+  function fieldInput(field) {
+    var found = null;
+    [form, subscribeForm].forEach(function (holder) {
+      var input = holder && holder.elements[field];
+      if (!found && input && input.nodeType === 1) found = input;
+    });
+    return found;
+  }
+
+  // A field as its label names it on the page ("From (clinic day)"), so that a reason given
+  // for either day of the period says which; none for what the page sends without an input.
+  function fieldLabel(field) {
+    var input = fieldInput(field);
+    var label = input && input.closest("label");
+    var words = label && label.querySelector(".field__label");
+    return words ? words.textContent.trim() : "";
+  }
+
   // The API words its refusals in English for scripts; the page says them in its language
   // by their stable codes, never by the English words (which may be reworded): the
   // refusal's own code, else each refused field's reasons (the problem's "reasons", beside
@@ -180,23 +274,59 @@
     if (data.code && words[data.code]) return words[data.code];
     if (answer.status === 403) return texts.forbidden;
     var reasons = data.reasons || {};
-    var said = [];
+    var said = []; // {text, labels}: each reason once, after the fields refused for it
     Object.keys(data.errors || {}).forEach(function (field) {
       var codes = [].concat(reasons[field] || []);
       var known = codes.length > 0 && codes.every(function (code) { return words[code]; });
       var texted = known
         ? codes.map(function (code) { return words[code]; })
         : [texts.fields[field] || [].concat(data.errors[field]).join(" ")];
+      var label = fieldLabel(field);
       texted.forEach(function (text) {
-        // Two fields refused for one reason ("start", "end") say it once.
-        if (said.indexOf(text) < 0) said.push(text);
+        // Two fields refused for one reason ("start", "end") say it once, naming both.
+        var same = said.filter(function (reason) { return reason.text === text; })[0];
+        if (!same) {
+          same = { text: text, labels: [] };
+          said.push(same);
+        }
+        if (label && same.labels.indexOf(label) < 0) same.labels.push(label);
       });
     });
-    return fill(texts.invalid, { detail: said.join(" ") || data.detail || "" });
+    var detail = said.map(function (reason) {
+      return (reason.labels.length ? reason.labels.join(", ") + ": " : "") + reason.text;
+    }).join(" ");
+    return fill(texts.invalid, { detail: detail || data.detail || "" });
   }
 
-  var subscribeForm = document.getElementById("subscribe-form");
-  var subscriptionList = document.getElementById("subscriptions");
+  // The refused inputs are marked (aria-invalid) until corrected, and the first of them on
+  // the page takes the focus, to be corrected at once.
+  function markRefused(answer) {
+    var refused = Object.keys((answer.body || {}).errors || {}).map(fieldInput).filter(Boolean);
+    refused.forEach(function (input) { input.setAttribute("aria-invalid", "true"); });
+    refused.sort(function (a, b) {
+      return a.compareDocumentPosition(b) & global.Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+    });
+    if (refused.length) refused[0].focus();
+  }
+
+  function unmarkAll() {
+    [form, subscribeForm].forEach(function (holder) {
+      if (!holder) return;
+      Array.prototype.forEach.call(holder.querySelectorAll("[aria-invalid]"), function (input) {
+        input.removeAttribute("aria-invalid");
+      });
+    });
+  }
+
+  function corrected(event) {
+    if (event.target && event.target.removeAttribute) event.target.removeAttribute("aria-invalid");
+  }
+
+  [form, subscribeForm].forEach(function (holder) {
+    if (!holder) return;
+    holder.addEventListener("input", corrected);
+    holder.addEventListener("change", corrected);
+  });
 
   // A subscription's filters as the form names them (the department's, the doctor's name
   // from its list): the same report of two departments is two lines told apart.
@@ -216,8 +346,38 @@
     return names;
   }
 
+  // After a subscription is stopped its button is gone: the focus goes to the button that
+  // took its place (the next one's), else to the list's heading, not back to the page's top.
+  function focusAfterStopped(at) {
+    var buttons = subscriptionList.querySelectorAll("button");
+    if (buttons[at]) {
+      buttons[at].focus();
+    } else {
+      document.getElementById("subscribe-title").focus();
+    }
+  }
+
+  function stop(sub, item, button) {
+    if (button.disabled) return;
+    button.disabled = true;
+    showError("");
+    var at = Array.prototype.indexOf.call(subscriptionList.children, item);
+    function refused(message) {
+      button.disabled = false;
+      button.focus();
+      showError(message);
+    }
+    send("DELETE", "/api/v1/reports/subscriptions/" + sub.id).then(function (answer) {
+      // Not found: stopped meanwhile (another manager, the e-mail's link), as was asked.
+      if (answer.status === 200 || answer.status === 404) {
+        return showSubscriptions().then(function () { focusAfterStopped(at); });
+      }
+      refused(answer.status >= 500 ? texts.network : refusal(answer));
+    }, function () { refused(texts.network); });
+  }
+
   function showSubscriptions() {
-    send("GET", "/api/v1/reports/subscriptions").then(function (answer) {
+    return send("GET", "/api/v1/reports/subscriptions").then(function (answer) {
       if (answer.status !== 200) return;
       subscriptionList.textContent = "";
       answer.body.filter(function (sub) { return sub.active; }).forEach(function (sub) {
@@ -233,47 +393,72 @@
         button.type = "button";
         button.className = "button";
         button.textContent = texts.unsubscribe;
-        button.addEventListener("click", function () {
-          send("DELETE", "/api/v1/reports/subscriptions/" + sub.id).then(showSubscriptions);
-        });
+        button.addEventListener("click", function () { stop(sub, item, button); });
         item.appendChild(button);
         subscriptionList.appendChild(item);
       });
-    });
+    }, function () { showError(texts.network); });
   }
 
   if (subscribeForm && config.subscriptions) {
+    var subscribeButton = subscribeForm.querySelector("button[type=submit]");
     showSubscriptions();
     subscribeForm.addEventListener("submit", function (event) {
       event.preventDefault();
+      // One at a time: a double click would subscribe, then be refused as subscribed already.
+      if (subscribeButton.disabled) return;
       showError("");
+      unmarkAll();
       var body = formParams();
       body.frequency = subscribeForm.elements.frequency.value;
       body.email = subscribeForm.elements.email.value;
+      subscribeButton.disabled = true;
       send("POST", "/api/v1/reports/subscriptions", body).then(function (answer) {
+        subscribeButton.disabled = false;
         if (answer.status === 201) {
           state.textContent = fill(texts.subscribed, { email: answer.body.email });
           subscribeForm.reset();
           showSubscriptions();
         } else {
           showError(refusal(answer));
+          markRefused(answer);
         }
-      }, function () { showError(texts.network); });
+      }, function () {
+        subscribeButton.disabled = false;
+        showError(texts.network);
+      });
     });
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    // One job per Build: a double click or a repeated Enter while the first is being sent
+    // would start the same report twice.
+    if (build.disabled) return;
     showError("");
+    unmarkAll();
+    // The report followed until now is no longer the one asked for.
+    var request = ++asked;
+    if (following !== null) {
+      leave();
+      state.textContent = "";
+    }
     var body = formParams();
     body.start = form.elements.start.value;
     body.end = form.elements.end.value;
+    build.disabled = true;
     send("POST", "/api/v1/reports", body).then(function (answer) {
+      build.disabled = false;
+      if (request !== asked) return;
       if (answer.status === 202) {
-        follow(answer.body);
+        follow(answer.body, request);
       } else {
         showError(refusal(answer));
+        markRefused(answer);
       }
-    }, function () { showError(texts.network); });
+    }, function () {
+      build.disabled = false;
+      if (request === asked) showError(texts.network);
+    });
   });
 })(window);
