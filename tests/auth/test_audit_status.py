@@ -76,8 +76,8 @@ def test_a_form_that_changes_something_is_audited_with_its_redirect(client, runt
     created = client.post(
         "/account/tokens", data={"csrf_token": csrf, "name": "desk", "days": "30"}
     )
-    assert created.status_code == 200
-    assert _status_of(runtime, created) == 200
+    assert created.status_code == 303
+    assert _status_of(runtime, created) == 303
 
 
 def test_the_audit_page_shows_clinic_time_and_names_the_zone(client, runtime):

@@ -113,9 +113,10 @@ def test_a_page_refusing_the_last_administrators_demotion_says_why_in_its_audit_
 
     me = _my_id(client)
     page = client.post(f"/admin/users/{me}/roles", data={"roles": ["manager"], "doctor_id": ""})
-    assert page.status_code == 302  # post/redirect/get, refused or not
+    # Said at the roles of his row, drawn again as ticked, with the API's status.
+    assert page.status_code == 409
     with runtime.db.session() as s:
         row = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert row.status == 302 and row.summary["refused"]["code"] == "last_admin"
+    assert row.status == 409 and row.summary["refused"]["code"] == "last_admin"
     assert "last active administrator" in row.summary["refused"]["detail"]
     assert client.get(f"/api/v1/users/{me}").get_json()["roles"] == ["admin"]

@@ -1,6 +1,6 @@
 """Pairing a board's screen leaves one audit row carrying the status it was answered with:
-the administrator's form shows the one-time code on its answer (200), the screen's code and a
-display account's own visit are redirected to the board (303)."""
+the administrator's form is redirected to the page that shows the one-time code (303), the
+screen's code and a display account's own visit to the board (303)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ def test_each_pairing_is_audited_with_the_status_it_was_answered(
     runtime, client, anon_client, hall
 ):
     started = client.post(f"/admin/boards/{hall['board']}/screens", data={"label": "left"})
-    assert started.status_code == 200
-    assert _rows(runtime, started) == [(200, "board_screens")]
+    assert started.status_code == 303
+    assert _rows(runtime, started) == [(303, "board_screens")]
 
-    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', started.get_data(as_text=True))
+    shown = client.get(started.headers["Location"], headers={"Accept": "text/html"})
+    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', shown.get_data(as_text=True))
     paired = anon_client.post("/board/pair", data={"pairing_code": code.group(1)})
     assert paired.status_code == 303
     assert _rows(runtime, paired) == [(303, "board_screens")]

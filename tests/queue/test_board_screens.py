@@ -359,7 +359,8 @@ def test_pairing_screens_leaves_no_token_code_or_device_secret_in_the_access_log
         display = users.get_user(s, make_user("display"))
         token = tokens.create_token(s, display, name="hall")[1]
     answer = client.post(f"/admin/boards/{hall['board']}/screens", data={"label": "left"})
-    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', answer.get_data(as_text=True)).group(1)
+    shown = client.get(answer.headers["Location"], headers=HTML)
+    code = re.search(r'id="pairing-code">([A-Z0-9-]+)<', shown.get_data(as_text=True)).group(1)
 
     server = WebServer(settings, tmp_path / "web.log")
     server.start()

@@ -24,7 +24,7 @@ from web.accounts.schemas import (
 )
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
-from web.auth.audit import answer_status, names_object
+from web.auth.audit import answer_status, audit_object
 from web.auth.identity import current_identity
 from web.auth.limits import sign_in_budget
 from web.auth.views import (
@@ -182,11 +182,11 @@ def create_token(data):
 
 @blp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @signed_in
+@audit_object("api_tokens", "token_id")
 @blp.response(200, TokenSchema)
 @blp.alt_response(404, schema=ProblemSchema)
 def revoke_token(token_id: int):
     """Revoke a token at once; it answers 401 from now on."""
-    names_object("api_tokens", token_id)
     session = db.session()
     token = tokens.get_token(session, token_id)
     if not _may_manage(token.user_id):

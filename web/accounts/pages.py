@@ -1,7 +1,8 @@
 """Administration pages: users (roles, disable, reset password, unlock), tokens, audit log.
 
 Each form posts back to a small view that calls the same services as the JSON API and
-redirects with a message; a refused change is shown on the page, nothing half-done.
+redirects with a message; a refused change is shown on the page, nothing half-done: a field
+refused, at that field of the form drawn again as it was sent.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import session as http_session
+from flask import url_for
 from flask_babel import gettext as _
 
-from clinic.accounts import audit
+from clinic.accounts import audit, passwords
 from clinic.accounts import refusals as R
 from clinic.accounts import tokens, users
 from clinic.accounts.permissions import ROLES, stands_open
@@ -28,14 +31,17 @@ from web.permissions import requires, signed_in
 bp = Blueprint("admin", __name__)
 
 AUDIT_PAGE_SIZE = 100
+AUDIT_MAX_PAGE = 100_000
 # The audit page's filters typed as text (its days, since and until, are read as days).
 AUDIT_TEXT_FILTERS = ("username", "action", "object_type", "object_id")
 
 
-def refusal_texts() -> dict[str, str]:
+def refusal_texts(*, about_another: bool = False) -> dict[str, str]:
     """The accounts module's refusals by their codes (clinic/accounts/refusals.py), as the
-    page's language says them: the domain words them in English for the API and the logs."""
-    return {
+    page's language says them: the domain words them in English for the API and the logs.
+    ``about_another``: the password refused is another user's (one made or reset by an
+    administrator), so it is not "your" user name it may not contain."""
+    texts = {
         R.USERNAME_FORMAT: _(
             "The user name has 2 to 64 characters: Latin letters, digits, dot, dash and "
             "underscore."
@@ -60,6 +66,9 @@ def refusal_texts() -> dict[str, str]:
         ),
         **password_refusals(),
     }
+    if about_another:
+        texts[passwords.CONTAINS_USERNAME] = _("The password must not contain the user name.")
+    return texts
 
 
 def _role_names() -> dict[str, str]:
@@ -75,20 +84,59 @@ def _role_names() -> dict[str, str]:
     }
 
 
-def _fail(exc: DomainError) -> None:
-    texts = refusal_texts()
-    reasons = [reason for listed in exc.reasons.values() for reason in listed]
-    if reasons and all(reason in texts for reason in reasons):
-        flash(" ".join(texts[reason] for reason in reasons), "error")
-    else:
-        details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
-        flash(f"{exc.detail}{' (' + details + ')' if details else ''}", "error")
+def _about(username: str | None, said: str) -> str:
+    """A refusal of a form in a user's row, saying whose it is: the page lists every user."""
+    if not username:
+        return said
+    return _("User %(username)s: %(reason)s", username=username, reason=said)
+
+
+def _note_refusal(exc: DomainError) -> None:
     audit_status.refused(exc.code or exc.title.lower().replace(" ", "_"), exc.detail)
 
 
-@bp.get("/admin/users")
-@requires("users.manage")
-def users_page():
+def _fail(exc: DomainError, *, username: str | None = None) -> None:
+    texts = refusal_texts()
+    reasons = [reason for listed in exc.reasons.values() for reason in listed]
+    if reasons and all(reason in texts for reason in reasons):
+        flash(_about(username, " ".join(texts[reason] for reason in reasons)), "error")
+    else:
+        details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
+        flash(_about(username, f"{exc.detail}{' (' + details + ')' if details else ''}"), "error")
+    _note_refusal(exc)
+
+
+def _field_refusals(
+    exc: DomainError, fields: tuple[str, ...], *, about_another: bool = False
+) -> dict[str, str]:
+    """The refusal's messages for each of ``fields`` it names, in the page's language (by
+    their reasons' codes; a reason without words here as the domain wrote it)."""
+    texts = refusal_texts(about_another=about_another)
+    said = {}
+    for field in fields:
+        messages = exc.errors.get(field) or []
+        reasons = exc.reasons.get(field, [])
+        said_here = [
+            texts.get(reasons[i], message) if i < len(reasons) else message
+            for i, message in enumerate(messages)
+        ]
+        if said_here:
+            said[field] = " ".join(said_here)
+    return said
+
+
+def _form_again(fields: tuple[str, ...], said: dict[str, str], sent: dict, **where) -> dict:
+    """A refused form drawn again: what was sent (never a password), each refused field's
+    message, and the first refused field, which gets the focus."""
+    return {
+        **where,
+        "sent": sent,
+        "errors": said,
+        "focus": next(field for field in fields if field in said),
+    }
+
+
+def _users_page(refused: dict | None = None):
     session = db.session()
     return render_template(
         "admin/users.html",
@@ -96,15 +144,26 @@ def users_page():
         roles=sorted(ROLES),
         role_names=_role_names(),
         doctors=reference.active_doctors(session),
+        refused=refused,
     )
+
+
+@bp.get("/admin/users")
+@requires("users.manage")
+def users_page():
+    return _users_page()
 
 
 def _int_or_none(value: str | None) -> int | None:
     return whole_number(value)
 
 
+NEW_USER_FIELDS = ("username", "full_name", "password", "doctor_id", "roles")
+
+
 @bp.post("/admin/users")
 @requires("users.manage")
+@audit_status.audit_object("users")
 def create_user_form():
     session = db.session()
     try:
@@ -122,16 +181,54 @@ def create_user_form():
         flash(_("The user has been created."))
     except DomainError as exc:
         session.rollback()
-        _fail(exc)
+        said = _field_refusals(exc, NEW_USER_FIELDS, about_another=True)
+        if not said:
+            _fail(exc)
+            return redirect(url_for("admin.users_page"))
+        # The form again, as typed but for the password, said at the field refused: a
+        # redirect would lose everything the administrator typed.
+        _note_refusal(exc)
+        sent = {
+            "username": request.form.get("username", ""),
+            "full_name": request.form.get("full_name", ""),
+            "roles": request.form.getlist("roles"),
+            "doctor_id": _int_or_none(request.form.get("doctor_id")),
+        }
+        page = _users_page(_form_again(NEW_USER_FIELDS, said, sent, form="new"))
+        return page, exc.status
     return redirect(url_for("admin.users_page"))
+
+
+# The fields of each form in a user's row whose refusals are said at the field.
+ROW_FIELDS = {"roles": ("roles", "doctor_id"), "password": ("password",)}
+
+
+def _row_form_again(exc: DomainError, user, action: str):
+    """The users page again with the refused form of the user's row as it was sent (never a
+    password), the refusal said at its field and naming the user; None when the refusal
+    names no field of that form."""
+    fields = ROW_FIELDS.get(action, ())
+    about_another = user.id != current_identity().user_id
+    said = _field_refusals(exc, fields, about_another=about_another)
+    if not said:
+        return None
+    _note_refusal(exc)
+    said = {field: _about(user.username, message) for field, message in said.items()}
+    sent = {
+        "roles": request.form.getlist("roles"),
+        "doctor_id": _int_or_none(request.form.get("doctor_id")),
+    }
+    refused = _form_again(fields, said, sent, form=action, user_id=user.id)
+    return _users_page(refused), exc.status
 
 
 @bp.post("/admin/users/<int:user_id>/<string:action>")
 @requires("users.manage")
+@audit_status.audit_object("users", "user_id")
 def user_action_form(user_id: int, action: str):
     """roles, disable, enable, password, unlock: one form each on the users page."""
-    audit_status.names_object("users", user_id)
     session = db.session()
+    user = None
     try:
         user = users.get_user(session, user_id)
         before = users.audited_state(user)
@@ -162,11 +259,16 @@ def user_action_form(user_id: int, action: str):
         flash(_("Saved."))
     except DomainError as exc:
         session.rollback()
-        _fail(exc)
+        again = _row_form_again(exc, user, action) if user is not None else None
+        if again is not None:
+            return again
+        _fail(exc, username=user.username if user is not None else None)
     return redirect(url_for("admin.users_page"))
 
 
-def _tokens_page(template: str, owner_id: int | None, created: dict | None = None):
+def _tokens_page(
+    template: str, owner_id: int | None, created: dict | None = None, refused: dict | None = None
+):
     session = db.session()
     tz = db.runtime().settings.tz
     # Read by the clinic's staff: the day and time on the clinic's clock, not the UTC instant.
@@ -180,17 +282,41 @@ def _tokens_page(template: str, owner_id: int | None, created: dict | None = Non
         }
         for t in tokens.list_tokens(session, user_id=owner_id)
     ]
-    return render_template(template, tokens=rows, created=created)
+    return render_template(
+        template,
+        tokens=rows,
+        created=created,
+        refused=refused,
+        # The kiosk's account makes no tokens: the page says why instead of offering a form
+        # that would be refused.
+        kiosk=stands_open(current_identity().roles),
+    )
+
+
+# The session's key for a token just made, until the page redirected to shows it.
+NEW_TOKEN_KEY = "admin.new_token"  # nosec B105 - a name, not a token
+TOKEN_FIELDS = ("name", "days")
 
 
 @bp.get("/account/tokens")
 @signed_in
 def my_tokens_page():
-    return _tokens_page("admin/tokens.html", current_identity().user_id)
+    # A token just made is shown once, on the page its form redirected to: taken out of the
+    # (server-side) session as it is shown, so a reload of this page shows it no more.
+    created = http_session.pop(NEW_TOKEN_KEY, None)
+    owner_id = current_identity().user_id
+    if created is not None and created.get("user_id") != owner_id:
+        created = None  # another user's, left in this browser's session: not his to see
+    page = _tokens_page("admin/tokens.html", owner_id, created)
+    if created is None:
+        return page
+    # No cache may keep the page that holds it; it is not stored anywhere but as a hash.
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/account/tokens")
 @signed_in
+@audit_status.audit_object("api_tokens")
 def create_my_token_form():
     if not tokens.may_create(current_identity().via):
         abort(403, description="tokens are made from a signed-in session, not with a token")
@@ -203,25 +329,30 @@ def create_my_token_form():
         token, plain = tokens.create_token(
             session, user, name=request.form.get("name", ""), days=days
         )
-        audit_status.answer_status(200)  # the new token is shown on the answer, not redirected
+        audit_status.answer_status(303)
         session.commit()
     except DomainError as exc:
         session.rollback()
-        _fail(exc)
-        return redirect(url_for("admin.my_tokens_page"))
-    # Shown in this answer only (no cache may keep it); it is not stored anywhere but as a hash.
-    page = _tokens_page(
-        "admin/tokens.html",
-        current_identity().user_id,
-        {**tokens.token_as_dict(token), "token": plain},
-    )
-    return page, 200, {"Cache-Control": "no-store"}
+        said = _field_refusals(exc, TOKEN_FIELDS)
+        if not said:
+            _fail(exc)
+            return redirect(url_for("admin.my_tokens_page"))
+        # The form again as typed, said at the field refused.
+        _note_refusal(exc)
+        sent = {field: request.form.get(field, "") for field in TOKEN_FIELDS}
+        refused = _form_again(TOKEN_FIELDS, said, sent)
+        page = _tokens_page("admin/tokens.html", current_identity().user_id, refused=refused)
+        return page, exc.status
+    # Post/redirect/get: the page shows the token, and reloading it sends no second form
+    # (a second token, while the first, never copied, would stay valid).
+    http_session[NEW_TOKEN_KEY] = {"user_id": user.id, "token": plain}
+    return redirect(url_for("admin.my_tokens_page"), code=303)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @signed_in
+@audit_status.audit_object("api_tokens", "token_id")
 def revoke_token_form(token_id: int):
-    audit_status.names_object("api_tokens", token_id)
     session = db.session()
     identity = current_identity()
     try:
@@ -277,16 +408,38 @@ def _as_json(value) -> str:
 @requires("audit.read")
 def audit_page():
     args = request.args
-    page = _int_or_none(args.get("page")) or 1
+    # The offset is bounded, and a page past the last is read as the last (below).
+    page = min(_int_or_none(args.get("page")) or 1, AUDIT_MAX_PAGE)
+    since, until = _day(args.get("since")), _day(args.get("until"), end=True)
+    if since is not None and until is not None and until < since:
+        # As the API refuses it: an empty page would read as "nothing happened", and its CSV
+        # link would answer the API's refusal.
+        abort(
+            400,
+            description=_(
+                "The day in “%(until)s” is before the day in “%(since)s”: the period ends "
+                "before it starts.",
+                until=_("To"),
+                since=_("From"),
+            ),
+        )
     f = audit.AuditFilter(
         username=(args.get("username") or None),
         action=(args.get("action") or None),
         object_type=(args.get("object_type") or None),
         object_id=(args.get("object_id") or None),
-        since=_day(args.get("since")),
-        until=_day(args.get("until"), end=True),
+        since=since,
+        until=until,
     )
-    rows, total = audit.search(db.session(), f, page=min(page, 100_000), page_size=AUDIT_PAGE_SIZE)
+    session = db.session()
+    rows, total = audit.search(session, f, page=page, page_size=AUDIT_PAGE_SIZE)
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    if page > pages:
+        # Past the last page (a link kept while the filter matched more, a number typed in):
+        # the last page, labelled as such, rather than an empty one under a count of entries.
+        page = pages
+        rows, total = audit.search(session, f, page=page, page_size=AUDIT_PAGE_SIZE)
+        pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     # The filter as typed, its days written YYYY-MM-DD: the CSV link exports what the page
     # shows, the export reading the days in clinic time as the page does (a moment written
     # out would carry that day's offset of the zone, such as Tashkent's +04:37:11 before
@@ -297,13 +450,10 @@ def audit_page():
     )
     tz = db.runtime().settings.tz
     personal = audit.reads_personal_data(current_identity())
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     return render_template(
         "admin/audit.html",
         # The other pages of the same filter.
-        prev_url=(
-            url_for("admin.audit_page", **typed, page=min(page - 1, pages)) if page > 1 else None
-        ),
+        prev_url=url_for("admin.audit_page", **typed, page=page - 1) if page > 1 else None,
         next_url=url_for("admin.audit_page", **typed, page=page + 1) if page < pages else None,
         # Read by the clinic's staff: the clinic's wall-clock time, the zone named on the page.
         entries=[

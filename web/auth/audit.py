@@ -94,6 +94,22 @@ def names_object(kind: str, key) -> None:
     g.audit_object = (kind, str(key))
 
 
+AUDIT_OBJECT_ATTRIBUTE = "_clinic_audit_object"
+
+
+def audit_object(kind: str, argument: str | None = None):
+    """Declare what an endpoint's requests are about: the table, and the address's argument
+    holding the row's id (none for a form that makes a new one). A request refused before
+    its view runs (no permission, a bad CSRF token) is audited under that object all the
+    same, where :func:`names_object`, called by the view, would come too late."""
+
+    def decorate(view):
+        setattr(view, AUDIT_OBJECT_ATTRIBUTE, (kind, argument))
+        return view
+
+    return decorate
+
+
 def _nul_free(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
@@ -141,6 +157,10 @@ def _object_of(touched: list) -> tuple[str, str]:
     if g.get("audit_object"):
         return g.audit_object
     args = request.view_args or {}
+    declared = view_attribute(current_app, request.endpoint, AUDIT_OBJECT_ATTRIBUTE)
+    if declared is not None:
+        kind, argument = declared
+        return kind, (str(args.get(argument, "")) if argument else "")
     for name, value in args.items():
         if name != "token":  # a secret in the address (an unsubscribe link) is no object id
             return (request.blueprint or ""), str(value)

@@ -23,8 +23,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    url_for,
 )
+from flask import session as http_session
+from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -300,18 +301,38 @@ def _boards_page(session, pairing: dict | None = None):
     return render_template("queue/boards.html", boards=rows, pairing=pairing)
 
 
+# The session's key for a pairing code just made, until the page redirected to shows it.
+PAIRING_KEY = "queue_pages.pairing"
+
+
 @bp.get("/admin/boards")
 @requires("queue.manage")
 def boards_page():
-    """Every board with its queues and languages: open it, pair a screen, revoke one."""
-    return _boards_page(db.session())
+    """Every board with its queues and languages: open it, pair a screen, revoke one.
+
+    A pairing code just made is shown once, here, where its form redirected: taken out of
+    the (server-side) session as it is shown, so a reload shows it no more."""
+    session = db.session()
+    made = http_session.pop(PAIRING_KEY, None)
+    board = session.get(Board, made["board_id"]) if made else None
+    if board is None:
+        return _boards_page(session)
+    pairing = {
+        "board": queue_boards.board_title(board, current_language()),
+        "code": made["code"],
+        "url": url_for("queue_pages.pair_page", _external=True),
+        "minutes": int(screens.PAIRING_VALID.total_seconds() // 60),
+    }
+    return _boards_page(session, pairing), 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/admin/boards/<int:board_id>/screens")
 @requires("queue.manage")
 def start_pairing_form(board_id: int):
-    """A one-time code for a new screen of the board, shown once on the answer (never in an
-    address, so in no log)."""
+    """A one-time code for a new screen of the board, shown once on the page this form
+    redirects to (never in an address, so in no log). Post/redirect/get: reloading that page
+    sends no second form, which would make a second code while the first, never typed,
+    stayed valid."""
     session = db.session()
     board = queue_boards.get_board(session, board_id)
     try:
@@ -327,15 +348,10 @@ def start_pairing_form(board_id: int):
         answer_status(422)
         flash(common_refusals()[refused.code], "error")
         return _boards_page(session), 422, {"Cache-Control": "no-store"}
-    answer_status(200)  # the code is shown on the answer, not redirected
+    answer_status(303)
     session.commit()
-    pairing = {
-        "board": queue_boards.board_title(board, current_language()),
-        "code": code,
-        "url": url_for("queue_pages.pair_page", _external=True),
-        "minutes": int(screens.PAIRING_VALID.total_seconds() // 60),
-    }
-    return _boards_page(session, pairing), 200, {"Cache-Control": "no-store"}
+    http_session[PAIRING_KEY] = {"board_id": board.id, "code": code}
+    return redirect(url_for("queue_pages.boards_page"), code=303)
 
 
 @bp.post("/admin/boards/screens/<int:screen_id>/revoke")

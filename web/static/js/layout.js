@@ -41,6 +41,12 @@
     if (state.tooShort) return texts.tooShort.replace("{n}", field.getAttribute("minlength"));
     if (state.typeMismatch && field.type === "email") return texts.email;
     if (state.badInput && field.type === "number") return texts.number;
+    // A number field steps by whole numbers unless it says otherwise: a decimal typed in one
+    // ("1.5" days) is a whole number missing, not just any step.
+    if (state.stepMismatch && field.type === "number") {
+      var step = field.getAttribute("step");
+      if (!step || step === "1") return texts.wholeNumber || "";
+    }
     if (state.rangeUnderflow) return texts.atLeast.replace("{n}", field.getAttribute("min"));
     if (state.rangeOverflow) return texts.atMost.replace("{n}", field.getAttribute("max"));
     return "";
