@@ -87,6 +87,11 @@ def remember_users_choice() -> None:
     from web.auth.identity import current_identity
 
     asked = request.args.get("lang")
+    if asked is None or request.method not in ("GET", "HEAD"):
+        # A form sent to an address with ?lang= is answered in that language; the choice is
+        # kept when a page is opened (the language links), not as a change's side effect:
+        # committed before the change's view runs, it would take the change's audit row.
+        return
     identity = current_identity()
     if asked not in LANGUAGES or identity is None or identity.via != "session":
         return

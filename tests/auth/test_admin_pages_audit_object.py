@@ -74,3 +74,15 @@ def test_a_json_revocation_without_its_csrf_token_names_the_token(client_as, run
     assert _object_of(runtime, refused) == ("api_tokens", str(token_id), 400)
     revoked = desk.post(f"/api/v1/tokens/{token_id}/revoke", json={})
     assert _object_of(runtime, revoked) == ("api_tokens", str(token_id), 200)
+
+
+def test_a_form_sent_to_an_address_with_a_language_is_audited_as_refused(
+    client, make_user, runtime
+):
+    """A form's address may carry the page's ?lang=: the form is answered in that language,
+    and its refusal is audited as for any form, under its user."""
+    cashier = make_user("cashier")
+    refused = client.post(f"/admin/users/{cashier}/roles?lang=uz", data={"roles": ["nope"]})
+    assert refused.status_code == 422
+    assert "Foydalanuvchi" in refused.get_data(as_text=True)
+    assert _object_of(runtime, refused) == ("users", str(cashier), 422)
