@@ -152,11 +152,14 @@ def refund_at_desk(
     idempotency_key: str | None = None,
     shift_id: int | None = None,
     method: str | None = None,
+    from_own_shift: bool = True,
 ):
     """A refund given at the desk. Cash given back comes out of the cashier's drawer, so a
     refund of a cash payment needs the cashier's open shift (409 ``no_open_shift``), or the
     open shift named by ``shift_id``: another cashier's only for someone who may give large
-    refunds (a manager giving a large sum back from the drawer of the desk he stands at). The
+    refunds (a manager giving a large sum back from the drawer of the desk he stands at).
+    ``from_own_shift`` false: cash comes only from the shift named, never from the caller's
+    own (the refunds page, where an administrator with a drawer of his own chose none). The
     same ``idempotency_key`` again (a repeated click, a resent request) gives back once and
     answers with the first refund. ``method`` (cash or card): given back the way the patient
     asks, from the invoice's newest payment of that kind that covers it (part paid in cash
@@ -171,7 +174,13 @@ def refund_at_desk(
         if repeated is not None:
             return repeated
     # The shift before the invoice, in the order a payment takes them (no deadlock).
-    shift = _refunding_shift(session, cashier_id, shift_id, may_refund_large=may_refund_large)
+    shift = _refunding_shift(
+        session,
+        cashier_id,
+        shift_id,
+        may_refund_large=may_refund_large,
+        from_own_shift=from_own_shift,
+    )
     invoice = invoices.lock_invoice(session, invoice_id)
     if key is not None:
         # Under the invoice's lock: a request racing this one waits, then finds this refund.
@@ -209,7 +218,7 @@ def refund_at_desk(
         )
     if target.method == PaymentMethod.CASH:
         if shift is None:
-            raise _no_drawer(may_refund_large)
+            raise _no_drawer(names_a_shift=may_refund_large or not from_own_shift)
         in_drawer = cash_in_drawer(session, shift)
         if whole_tiyin(amount, "amount", positive=True) > in_drawer:
             # The drawer cannot give what it does not hold (a payment of an earlier shift).
@@ -231,10 +240,11 @@ def refund_at_desk(
     )
 
 
-def _no_drawer(may_name_any_shift: bool) -> Conflict:
+def _no_drawer(*, names_a_shift: bool) -> Conflict:
     """No drawer to give cash back from: a cashier opens her shift; a manager, who keeps no
-    drawer, names the open shift of the desk he stands at (``shift_id``)."""
-    if not may_name_any_shift:
+    drawer (or whoever is not to give it from his own), names the open shift of the desk he
+    stands at (``shift_id``)."""
+    if not names_a_shift:
         return Conflict("open your shift to give cash back", code="no_open_shift")
     return Conflict(
         "cash is given back from a drawer: name the open shift of the desk (shift_id)",
@@ -297,10 +307,14 @@ def _repeated_refund(session: Session, key: str, invoice_id, amount, payment_id,
     return repeated
 
 
-def _refunding_shift(session: Session, cashier_id: int, shift_id, *, may_refund_large: bool):
+def _refunding_shift(
+    session: Session, cashier_id: int, shift_id, *, may_refund_large: bool, from_own_shift: bool
+):
     # Taken alone: whether the drawer holds the cash is counted under this lock.
     if shift_id is None:
-        return current_shift(session, cashier_id, cash_out=True)
+        # None named where the caller's own is not to be used: no drawer (a cash refund is
+        # refused, naming shift_id).
+        return current_shift(session, cashier_id, cash_out=True) if from_own_shift else None
     shift = open_shift_by_id(session, shift_id, cash_out=True)
     if shift is None:
         raise ValidationFailed("not an open shift", errors={"shift_id": ["not an open shift"]})

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from clinic.accounts.permissions import permission_to_refund
 from clinic.base import iso, utcnow
 from clinic.db import insert_once
-from clinic.errors import Conflict, DomainError, ValidationFailed
+from clinic.errors import Conflict, DomainError, ValidationFailed, refusal
 from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.announcing import announce
@@ -25,6 +25,25 @@ from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import set_paid
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
+
+# Why a refund's field is refused, beside the English message (the problem's ``reasons``): the
+# desk's page says each in its own language, whatever words the message uses.
+REASON_REQUIRED = "reason_required"
+REASON_TOO_LONG = "reason_too_long"
+ABOVE_PAYMENT = "above_payment"
+REASONS = (REASON_REQUIRED, REASON_TOO_LONG, ABOVE_PAYMENT)
+# The longest reason a refund asked for at the desk may have (a provider's is cut to it).
+REASON_MAX = 500
+
+
+def reason_refused(reason) -> str | None:
+    """Why ``reason``, as asked for, is not a refund's reason: its code (none given, or one
+    longer than :data:`REASON_MAX`), or None."""
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
+        return REASON_REQUIRED
+    if isinstance(reason, str) and len(reason) > REASON_MAX:
+        return REASON_TOO_LONG
+    return None
 
 
 def service_rendered(session: Session, invoice: Invoice) -> bool:
@@ -132,9 +151,10 @@ def payment_to_refund(
     for payment in payments:
         if among(payment) and payment.amount - payment.refunded_amount >= amount:
             return payment
-    raise ValidationFailed(
+    raise refusal(
+        ValidationFailed,
         "no single payment of the invoice covers that refund",
-        errors={"amount": ["more than any one payment can give back"]},
+        {"amount": [(ABOVE_PAYMENT, "more than any one payment can give back")]},
     )
 
 
@@ -155,9 +175,13 @@ def refund(
     invoice's newest payment that covers it). ``large_from`` is the clinic's approval limit;
     left out, every refund counts as large (refusing is the safe mistake)."""
     amount = whole_tiyin(amount, "amount", positive=True)
-    reason = reason.strip()[:500] if isinstance(reason, str) else ""
+    reason = reason.strip()[:REASON_MAX] if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationFailed("a refund needs a reason", errors={"reason": ["required"]})
+        raise refusal(
+            ValidationFailed,
+            "a refund needs a reason",
+            {"reason": [(REASON_REQUIRED, "required")]},
+        )
     invoice_id = (
         payment_or_invoice.invoice_id
         if isinstance(payment_or_invoice, Payment)
@@ -187,9 +211,11 @@ def refund(
             code="approval_required",
         )
     if amount > payment.amount - payment.refunded_amount:
-        raise ValidationFailed(
+        left = payment.amount - payment.refunded_amount
+        raise refusal(
+            ValidationFailed,
             "more than the payment can give back",
-            errors={"amount": [f"at most {payment.amount - payment.refunded_amount} tiyin"]},
+            {"amount": [(ABOVE_PAYMENT, f"at most {left} tiyin")]},
         )
     now = now or utcnow()
     row = Refund(

@@ -274,9 +274,16 @@ def test_a_manager_gives_a_large_cash_refund_from_a_cashiers_drawer_and_her_page
         assert row.locator("button[data-action=cash], button[data-action=reprint]").count() == 0
         row.locator("input[name=refund_amount]").fill("600 000")
         row.locator("input[name=refund_reason]").fill("Отказ от операции")
-        # Two drawers are open: none is chosen for him, and the refusal says what to do.
+        # Two drawers are open: none is chosen for him, and the page says what to do at the
+        # drawer's field, asking the API nothing.
+        asked = []
+        manager.on("request", lambda request: asked.append(request.method))
         row.locator("button[data-action=refund]").click()
         manager.locator("#cashier-error", has_text="Выберите кассу").wait_for()
+        assert "POST" not in asked
+        drawer_field = row.locator("select[name=refund_shift]")
+        assert drawer_field.get_attribute("aria-invalid") == "true"
+        assert drawer_field.evaluate("field => field === document.activeElement")
         drawer = f"Каримова Азиза, смена {hers}: 700 000 сум"
         row.locator("select[name=refund_shift]").select_option(label=drawer)
         row.locator("button[data-action=refund]").click()
@@ -350,6 +357,41 @@ def test_a_row_waits_for_its_payments_answer_and_a_late_answer_never_draws_it_ba
     with runtime.db.session() as s:
         taken = invoices.payments_of(s, invoice_id)
     assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00), ("card", 15_000_00)]
+
+
+def test_a_late_payments_answer_does_not_undo_a_part_given_back_at_another_screen(
+    browser, live_server, runtime, make_user
+):
+    """A part paid by card whose answer is slow; a manager gives half of it back at another
+    screen meanwhile, so less is paid than the answer says: the answer, come at last, is older
+    than the refund, and the row keeps what is due after it."""
+    from clinic.payments import desk
+
+    invoice_id, (kassa_10,) = _part_paid_invoice(runtime, make_user, "kassa-10")
+    contexts = []
+    try:
+        cashier = _open(browser, contexts, live_server, "kassa-10", "/payments/desk")
+        row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
+        status = row.locator(".cashier-invoices__status")
+        row.locator("input[name=amount]").fill("20,000")
+        late = LateAnswer()
+        cashier.route("**/pay", late)
+        row.locator("button[data-action=card]").click()
+        late.read(cashier)
+        status.filter(has_text="Paid so far 20,000 UZS").wait_for()
+        with runtime.db.transaction() as s:
+            desk.refund_at_desk(
+                s, invoice_id, cashier_id=kassa_10, actor="boss", amount=10_000_00,
+                reason="Half of it back", method="card", may_refund_large=True, large_from=0,
+            )  # fmt: skip
+        status.filter(has_text="Paid so far 10,000 UZS").wait_for()
+        late.give()
+        cashier.locator("#cashier-status", has_text="still due 15,000 UZS").wait_for()
+        assert "Paid so far 10,000 UZS" in status.inner_text()
+        assert row.locator("input[name=amount]").input_value() == "15,000"
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def test_a_payment_whose_answer_was_lost_is_said_once_its_row_shows_it_and_not_taken_twice(

@@ -333,7 +333,7 @@ setImmediate(function () {
     )
     done = run(program)
     assert done["offered"] == ["cash", "card", ""], done
-    assert done["sent"] == [["amount", "idempotency_key", "reason"]], done
+    assert done["sent"] == [["amount", "from_own_shift", "idempotency_key", "reason"]], done
 
 
 def test_links_for_another_sum_than_the_screen_knows_are_not_asked_for_again_and_again():

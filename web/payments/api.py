@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from clinic.base import iso, utcnow
 from clinic.errors import NotFound
+from clinic.events import channel_last_seq
 from clinic.payments import desk, invoice_once, invoices, shifts, subjects
-from clinic.payments.models import Refund
+from clinic.payments.events import DESK_CHANNEL
+from clinic.payments.models import Invoice, Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
 from clinic.payments.views import services_of
@@ -40,13 +42,40 @@ def _actor() -> str:
     return identity.username if identity else ""
 
 
+def _desk_event_id(session) -> int:
+    """The number of the desk channel's last event committed, read before the invoices an
+    answer gives: they reflect that event and every one before it (events of one channel
+    commit in number order), so a screen tells by it an answer older than the events it has
+    drawn (``desk_event_id``, as a snapshot's ``last_id``)."""
+    return channel_last_seq(session, DESK_CHANNEL)
+
+
+def _answered(session, invoice_id: int) -> tuple[Invoice, int]:
+    """The invoice as it is now, read anew after its ``desk_event_id``: the session may hold
+    it as the request's own change left it, which a change committed since may have passed."""
+    seen = _desk_event_id(session)
+    invoice = session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id).execution_options(populate_existing=True)
+    )
+    if invoice is None:  # pragma: no cover - the request has just read or changed it
+        raise NotFound(f"invoice {invoice_id} does not exist")
+    return invoice, seen
+
+
+def _invoice_out(session, invoice_id: int) -> dict:
+    invoice, seen = _answered(session, invoice_id)
+    return {**invoices.invoice_as_dict(invoice), "desk_event_id": seen}
+
+
 def _detail(session, invoice) -> dict:
+    invoice, seen = _answered(session, invoice.id)
     refunds = session.scalars(
         select(Refund).where(Refund.invoice_id == invoice.id).order_by(Refund.id)
     )
     return {
         # Its lines named in every language.
         **invoices.invoice_as_dict(invoice, services_of(session, [invoice])),
+        "desk_event_id": seen,
         "payments": [
             invoices.payment_as_dict(p) for p in invoices.payments_of(session, invoice.id)
         ],
@@ -70,6 +99,7 @@ def list_invoices(query):
     newest first; with ``number``, the invoice of that number whatever its day (or none)."""
     session = db.session()
     status = query.get("status")
+    seen = _desk_event_id(session)  # before the invoices: they reflect it at least
     if query.get("number"):
         found = invoices.invoices_numbered(session, query["number"])
         found = [i for i in found if status is None or i.status == status]
@@ -78,7 +108,7 @@ def list_invoices(query):
             session, tz=db.runtime().settings.tz, now=utcnow(), status=status
         )
     services = services_of(session, found)  # their lines named in every language
-    return [invoices.invoice_as_dict(i, services) for i in found]
+    return [{**invoices.invoice_as_dict(i, services), "desk_event_id": seen} for i in found]
 
 
 @blp.route("/invoices", methods=["POST"])
@@ -207,10 +237,9 @@ def pay(data, invoice_id: int):
         idempotency_key=data["idempotency_key"],
     )
     session.commit()
-    invoice = invoices.get_invoice(session, invoice_id)
     return {
         "payment": invoices.payment_as_dict(payment),
-        "invoice": invoices.invoice_as_dict(invoice),
+        "invoice": _invoice_out(session, invoice_id),
     }
 
 
@@ -241,14 +270,12 @@ def refund(data, invoice_id: int):
         method=data["method"],
         idempotency_key=data["idempotency_key"],
         shift_id=data["shift_id"],
+        from_own_shift=data["from_own_shift"],
         may_refund_large=identity.can("payments.refund_large"),
         large_from=db.runtime().settings.refund_approval_from,
     )
     session.commit()
-    return {
-        "refund": refund_as_dict(made),
-        "invoice": invoices.invoice_as_dict(invoices.get_invoice(session, invoice_id)),
-    }
+    return {"refund": refund_as_dict(made), "invoice": _invoice_out(session, invoice_id)}
 
 
 @blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
@@ -270,7 +297,7 @@ def release(data, invoice_id: int):
     )
     session.commit()
     invoice = released.pop("invoice")
-    return {"invoice": invoices.invoice_as_dict(invoice), "released": released}
+    return {"invoice": _invoice_out(session, invoice.id), "released": released}
 
 
 @blp.route("/invoices/<int:invoice_id>/reprint", methods=["POST"])
@@ -283,7 +310,7 @@ def reprint(invoice_id: int):
     session = db.session()
     invoice = desk.request_reprint(session, invoice_id, actor=_actor())
     session.commit()
-    return invoices.invoice_as_dict(invoice)
+    return _invoice_out(session, invoice.id)
 
 
 # -- shifts ---------------------------------------------------------------------------------

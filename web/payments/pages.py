@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from clinic.errors import Conflict, NotFound
 from clinic.money import format_money, money_style
 from clinic.payments import links, shifts
+from clinic.payments.refunds import ABOVE_PAYMENT, REASON_REQUIRED, REASON_TOO_LONG
 from web import db
 from web.auth.identity import current_identity
 from web.i18n import HTML_LANG, current_language
@@ -44,10 +45,15 @@ def _texts() -> dict:
         "cash": _("Cash"),
         "card": _("Card"),
         "tendered": _("Cash handed over"),
+        "tenderedNotSum": _("Type the cash handed over as a sum, such as 150 000."),
         "change": _("Change due: {amount}"),
         "paid": _("Invoice {number} paid."),
         "refund": _("Refund"),
         "refundAmount": _("Amount to refund (sum)"),
+        "refundNotTiyin": _(
+            "Type the amount to refund as a sum in whole tiyin, such as 150,000 or 150,000.50."
+        ),
+        "refundZero": _("The amount to refund must be more than zero."),
         "refundReason": _("Reason"),
         # Part paid in cash and part by card: the patient says how he gets it back.
         "refundAs": _("Give back as"),
@@ -93,12 +99,18 @@ def _texts() -> dict:
         # The desk's refusals by their code (clinic/payments), so the cashier reads them in
         # the page's language instead of the API's English detail.
         "refusals": {**common_refusals(), **refusal_texts()},
-        # A refusal without a code, by the field it names (the API words it in English).
-        "fields": {
-            "tendered": _("Less cash was handed over than is due."),
-            "amount": _(
+        # A refusal without a code, by why the field it names is refused (the reasons' codes
+        # the API gives beside its English words), else by the field.
+        "reasons": {
+            ABOVE_PAYMENT: _(
                 "Check the amount to refund: at most what one payment of the invoice has left."
             ),
+            REASON_REQUIRED: _("Give the reason for the refund."),
+            REASON_TOO_LONG: _("The reason for the refund is too long: at most 500 characters."),
+        },
+        "fields": {
+            "tendered": _("Less cash was handed over than is due."),
+            "amount": _("Check the amount to refund."),
             "reason": _("Give the reason for the refund."),
             "method": _("Nothing paid that way is left to give back on this invoice."),
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),

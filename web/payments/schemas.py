@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from clinic.errors import ValidationFailed
+from clinic.payments.refunds import REASON_MAX, reason_refused
+
 MAX_TIYIN = 10**15
 
 
@@ -70,7 +73,7 @@ class PayIn(StrictSchema):
 
 class RefundIn(StrictSchema):
     amount = _tiyin(1, required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
     payment_id = _id(load_default=None)
     method = fields.String(
         load_default=None,
@@ -88,7 +91,31 @@ class RefundIn(StrictSchema):
             "A refund not in cash takes none: naming one is a 422."
         },
     )
+    from_own_shift = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "false: cash is given back only from the shift named by shift_id, "
+            "never from your own (the refunds page sends it: a drawer is chosen there); a cash "
+            "refund without shift_id is then 409 no_open_shift naming shift_id."
+        },
+    )
     idempotency_key = _idempotency_key("The same key again gives back once (a repeated click).")
+
+    def handle_error(self, error, data, **kwargs):
+        # A reason refused says why by its code too (the problem's ``reasons``, beside its
+        # message), as the refund's own refusals do: the desk's page words a reason too long
+        # apart from one missing.
+        refused = error.messages
+        if not (isinstance(refused, dict) and "reason" in refused and isinstance(data, dict)):
+            return
+        why = reason_refused(data.get("reason"))
+        if why is None:
+            return
+        raise ValidationFailed(
+            "; ".join(f"{name}: {said[0]}" for name, said in refused.items()),
+            errors=dict(refused),
+            reasons={"reason": [why]},
+        )
 
 
 class ReleaseIn(StrictSchema):
@@ -208,6 +235,14 @@ class InvoiceOut(Schema):
     paid_by = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(LineOut))
+    desk_event_id = fields.Integer(
+        metadata={
+            "description": "The number of the payments:desk channel's last event when the "
+            "invoice was read: it reflects that event and every one before it, as a snapshot "
+            "reflects its last_id. A screen that has drawn the invoice from a later event of "
+            "the channel keeps that (the answer came late)."
+        }
+    )
 
 
 class InvoiceDetail(InvoiceOut):

@@ -19,6 +19,7 @@
   var errorBox = document.getElementById("cashier-error");
   var findForm = document.getElementById("invoice-find");
   var refundsOnly = !!config.refundsOnly;
+  var REASON_MAX = 500; // the longest reason a refund keeps (clinic/payments/refunds.py)
   var invoices = {};
   // invoice id -> {amount, links}: its checkout links and the sum they ask for, while the
   // cashier shows them
@@ -29,13 +30,6 @@
 
   /** Tiyin as the page's language writes money ("25 000 сум", "50,50 so'm"). */
   var money = window.ClinicMoney(config.money);
-
-  var clock = new Intl.DateTimeFormat(config.locale || undefined, {
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZone: config.timezone || undefined,
-  });
 
   /** Tiyin as a sum to type, the page's way without the unit ("150 000", "150,000.50"). */
   var sums = window.ClinicMoney({
@@ -59,21 +53,75 @@
   // invoice id -> true while a request of its row is on its way: its buttons are drawn
   // disabled (a row drawn anew by the invoice's own event must not offer a second press).
   var busy = {};
+  // invoice id -> the name of its row's field a refusal is about: drawn marked invalid until
+  // typed in again, or the invoice's money moves.
+  var refused = {};
 
   /** A refusal in the page's language; ``fields``: the action's own words for a field. */
   function fail(answer, fields) {
     var body = answer.body || {};
     var code = body.code;
     var words = Object.assign({}, texts.fields, fields || {});
-    // A refusal without a code names its field: said in the page's language too.
-    var field = Object.keys((!code && body.errors) || {}).filter(function (name) {
+    var reasons = body.reasons || {};
+    // A refusal without a code names its field, and why by the codes of the field's reasons
+    // where the API gives them (a reason too long, not a reason missing): said in the page's
+    // language too, by why first, else by the field.
+    var named = Object.keys((!code && body.errors) || {});
+    var why = null;
+    named.forEach(function (name) {
+      [].concat(reasons[name] || []).forEach(function (reason) {
+        why = why || (texts.reasons || {})[reason] || null;
+      });
+    });
+    var field = named.filter(function (name) {
       return words[name];
     })[0];
     Q.say(statusBox, "");
     Q.say(
       errorBox,
-      (code && texts.refusals[code]) || (field && words[field]) || Q.problem(texts, answer)
+      (code && texts.refusals[code]) || why || (field && words[field]) || Q.problem(texts, answer)
     );
+  }
+
+  /** The row field of invoice ``id`` named ``name``, as drawn now (or null). */
+  function rowField(id, name) {
+    return body.querySelector("tr[data-invoice-id='" + id + "'] [name='" + name + "']");
+  }
+
+  /** Marks the field ``name`` of invoice ``id``'s row as the one a refusal is about, and puts
+   * the keyboard there to correct it. */
+  function markRefused(id, name) {
+    var before = refused[id] && rowField(id, refused[id]);
+    if (before) before.removeAttribute("aria-invalid");
+    refused[id] = name;
+    var field = rowField(id, name);
+    if (!field) return;
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  }
+
+  /** ``text`` said for the field ``name`` of invoice ``id``'s row, refused on the page. */
+  function refuseField(id, name, text) {
+    markRefused(id, name);
+    return refuse(text);
+  }
+
+  /** The row field an API's refusal names (``fields``: the row's name of each field the
+   * action sends), marked to be corrected; a refusal naming none leaves the row as it is. */
+  function markNamed(id, answer, fields) {
+    var errors = (answer.body && answer.body.errors) || {};
+    var name = Object.keys(errors)
+      .map(function (sent) {
+        return fields[sent];
+      })
+      .filter(Boolean)[0];
+    if (name) markRefused(id, name);
+  }
+
+  /** Marks a field drawn for invoice ``id`` when a refusal is about it. */
+  function marked(field, invoiceId) {
+    if (refused[invoiceId] === field.name) field.setAttribute("aria-invalid", "true");
+    return field;
   }
 
   function button(label, action) {
@@ -92,7 +140,7 @@
     field.autocomplete = "off";
     var typed = drafts[invoiceId] && drafts[invoiceId][name];
     field.value = typed !== undefined ? typed : value || "";
-    return field;
+    return marked(field, invoiceId);
   }
 
   /** A field with its label shown (a placeholder goes once typed in, or when the field has a
@@ -127,13 +175,13 @@
     });
     var typed = drafts[invoiceId] && drafts[invoiceId].refund_method;
     field.value = typed || (refundsOnly ? "cash" : "");
-    return field;
+    return marked(field, invoiceId);
   }
 
   /** The drawer a manager's cash refund comes out of; none to choose for a card refund. */
   function refundDrawer(actions, invoiceId) {
     var chosen = drafts[invoiceId] && drafts[invoiceId].refund_shift;
-    var field = drawers.select(chosen);
+    var field = marked(drawers.select(chosen), invoiceId);
     field.disabled = actions.querySelector("select[name=refund_method]").value !== "cash";
     actions.appendChild(field);
   }
@@ -141,23 +189,42 @@
   /** Refund fields and button: for what was paid of an invoice and not given back. */
   function refundControls(actions, invoice) {
     actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id)));
-    actions.appendChild(labelled(input("refund_reason", texts.refundReason, invoice.id)));
+    var reason = input("refund_reason", texts.refundReason, invoice.id);
+    reason.maxLength = REASON_MAX; // the most the API keeps
+    actions.appendChild(labelled(reason));
     actions.appendChild(labelled(refundMethod(invoice.id)));
     if (refundsOnly) refundDrawer(actions, invoice.id);
     actions.appendChild(button(texts.refund, "refund"));
   }
 
-  var dayOf = new Intl.DateTimeFormat(config.locale || undefined, {
-    day: "2-digit",
+  // A moment's day and time in the clinic's zone, as parts: written "06.12 18:02" in every
+  // language, as printed documents write them, never in a language's own order ("12/06" in
+  // English, "12-06" in Uzbek: other days to the reader).
+  var clinicTime = new Intl.DateTimeFormat("en-GB", {
+    year: "numeric",
     month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
     timeZone: config.timezone || undefined,
   });
 
+  function clinicParts(when) {
+    var parts = {};
+    clinicTime.formatToParts(when).forEach(function (part) {
+      parts[part.type] = part.value;
+    });
+    return parts;
+  }
+
   /** A moment as its time, with its day when that is not today (a hold of last evening). */
   function since(iso) {
-    var when = new Date(iso);
-    var time = clock.format(when);
-    return dayOf.format(when) === dayOf.format(new Date()) ? time : dayOf.format(when) + " " + time;
+    var when = clinicParts(new Date(iso));
+    var now = clinicParts(new Date());
+    var time = when.hour + ":" + when.minute;
+    var today = when.year === now.year && when.month === now.month && when.day === now.day;
+    return today ? time : when.day + "." + when.month + " " + time;
   }
 
   var PROVIDERS = { payme: "Payme", click: "Click" };
@@ -318,35 +385,41 @@
     }
   }
 
-  function remember(invoice) {
+  // invoice id -> the number of the desk channel's event its row shows the invoice as of: the
+  // event's own, the snapshot's last_id, or an answer's desk_event_id (the invoice as read
+  // after that event). The states of an invoice are ordered by it alone: what is paid falls
+  // again when a part paid of an open invoice is given back, so no amount tells the newer.
+  var heardAt = {};
+
+  /** The invoice's state ``at`` that number of the channel, onto the list. */
+  function remember(invoice, at) {
     if (!invoice || typeof invoice.id !== "number") return;
     var before = invoices[invoice.id];
     var money = [invoice.status, invoice.paid_amount, invoice.refunded_amount, invoice.amount_due];
     // Paid, part paid or given back (a second part too): its fields start again from what
     // is due now, and a press on them is a new payment or refund.
     var moved = once.seen(invoice.id, money);
-    if (!before || moved) delete drafts[invoice.id];
+    if (!before || moved) {
+      delete drafts[invoice.id];
+      delete refused[invoice.id];
+    }
     invoices[invoice.id] = invoice;
+    if (typeof at === "number") heardAt[invoice.id] = at;
   }
 
-  var PROGRESS = { open: 0, paid: 1, partly_refunded: 2, refunded: 3, cancelled: 3 };
-
-  /** Whether ``invoice`` (an answer's) is an older state than the one shown: money only ever
-   * comes in and goes back, and a status only moves on, so an answer that arrives after the
-   * invoice's newer events never draws it back. */
-  function behind(invoice, shown) {
-    return (
-      !!shown &&
-      (invoice.paid_amount < shown.paid_amount ||
-        invoice.refunded_amount < shown.refunded_amount ||
-        (PROGRESS[invoice.status] || 0) < (PROGRESS[shown.status] || 0))
-    );
+  /** Whether the row of invoice ``id`` shows it as of a later event than number ``at``. */
+  function passed(id, at) {
+    return id in heardAt && at < heardAt[id];
   }
 
-  /** An answer's invoice onto the list, unless the list already shows a newer state. */
+  /** An answer's invoice onto the list, unless the list already shows a newer state: one of
+   * an event after the number the answer was read at (the rest paid at another desk, a part
+   * given back elsewhere while the answer was on its way). So an answer never draws a row
+   * back. */
   function rememberAnswer(invoice) {
-    if (!invoice || behind(invoice, invoices[invoice.id])) return;
-    remember(invoice);
+    if (!invoice) return;
+    var at = typeof invoice.desk_event_id === "number" ? invoice.desk_event_id : 0;
+    if (!passed(invoice.id, at)) remember(invoice, at);
   }
 
   function draft(e) {
@@ -355,14 +428,37 @@
     var id = tr.getAttribute("data-invoice-id");
     drafts[id] = drafts[id] || {};
     drafts[id][e.target.name] = e.target.value;
+    if (refused[id] === e.target.name) {
+      // Corrected: no longer marked.
+      delete refused[id];
+      if (e.target.removeAttribute) e.target.removeAttribute("aria-invalid");
+    }
   }
   body.addEventListener("input", draft);
   body.addEventListener("change", draft); // a choice made in a list
   body.addEventListener("change", function (e) {
     if (e.target.name !== "refund_method") return;
-    var drawer = e.target.closest("tr").querySelector("select[name=refund_shift]");
-    if (drawer) drawer.disabled = e.target.value !== "cash";
+    var tr = e.target.closest("tr");
+    var drawer = tr.querySelector("select[name=refund_shift]");
+    if (!drawer) return;
+    drawer.disabled = e.target.value !== "cash";
+    var id = tr.getAttribute("data-invoice-id");
+    if (drawer.disabled && refused[id] === "refund_shift") {
+      // Not given back in cash after all: no drawer is wanting.
+      delete refused[id];
+      drawer.removeAttribute("aria-invalid");
+    }
   });
+
+  /** The amount typed for a refund in tiyin, or the refusal naming the field: a sum in whole
+   * tiyin above zero, read as a payment's is (no more than a payment of the invoice has left
+   * is the API's to say). */
+  function amountToRefund(typed) {
+    var amount = tiyin(typed);
+    if (amount === null) return { refused: texts.refundNotTiyin };
+    if (amount === 0) return { refused: texts.refundZero };
+    return { amount: amount };
+  }
 
   /** The amount typed for a payment in tiyin, or the refusal naming the field. */
   function amountToPay(invoice, typed) {
@@ -385,24 +481,34 @@
     return Promise.resolve();
   }
 
+  // The row's field of each field a payment or a refund sends, marked when a refusal names it.
+  var PAY_FIELDS = { amount: "amount", tendered: "tendered" };
+  var REFUND_FIELDS = {
+    amount: "refund_amount",
+    reason: "refund_reason",
+    method: "refund_method",
+    shift_id: "refund_shift",
+  };
+
   function pay(id, method, tr) {
     var data = { method: method };
     var asked = amountToPay(invoices[id], tr.querySelector("input[name=amount]").value);
-    if (asked.refused) return refuse(asked.refused);
+    if (asked.refused) return refuseField(id, "amount", asked.refused);
     data.amount = asked.amount;
     if (method === "cash") {
       var typed = tr.querySelector("input[name=tendered]").value;
       if (typed) {
         data.tendered = tiyin(typed);
-        if (data.tendered === null) {
-          return refuse(Q.fill(texts.failed, { detail: texts.tendered }));
-        }
+        if (data.tendered === null) return refuseField(id, "tendered", texts.tenderedNotSum);
       }
     }
     var request = JSON.stringify(["pay", method, data.amount]);
     return send("pay", id, "pay", data, request).then(function (answer) {
       if (!answer) return;
-      if (answer.status !== 201) return fail(answer, texts.payFields);
+      if (answer.status !== 201) {
+        fail(answer, texts.payFields);
+        return markNamed(id, answer, PAY_FIELDS);
+      }
       rememberAnswer(answer.body.invoice);
       render();
       sayTaken(invoices[id] || answer.body.invoice, answer.body.payment);
@@ -515,25 +621,43 @@
   }
 
   function refund(id, tr) {
-    var amount = tiyin(tr.querySelector("input[name=refund_amount]").value);
+    var asked = amountToRefund(tr.querySelector("input[name=refund_amount]").value);
+    if (asked.refused) return refuseField(id, "refund_amount", asked.refused);
     var reason = tr.querySelector("input[name=refund_reason]").value;
-    var data = { amount: amount, reason: reason };
+    var data = { amount: asked.amount, reason: reason };
     var method = tr.querySelector("select[name=refund_method]").value;
     if (method) data.method = method;
     var drawer = tr.querySelector("select[name=refund_shift]");
-    // Cash leaves the drawer chosen (none chosen: the API's refusal names the field).
+    if (refundsOnly) {
+      // Cash leaves the drawer chosen, and none other: never the caller's own shift, which an
+      // administrator at this page may have open. Given back "as paid" and found to be cash,
+      // it is refused naming the drawer, to be chosen with "cash".
+      if (method === "cash" && !(drawer && drawer.value)) {
+        return refuseField(id, "refund_shift", texts.refusals.no_open_shift);
+      }
+      data.from_own_shift = false;
+    }
     if (drawer && method === "cash" && drawer.value) data.shift_id = Number(drawer.value);
     var request = JSON.stringify(["refund", data.amount, data.method, data.shift_id]);
     return send("refund", id, "refunds", data, request).then(function (answer) {
       if (!answer) return;
       if (answer.status !== 201) {
         if (refundsOnly) drawers.refresh(); // a drawer closed or emptied meanwhile
-        return fail(answer);
+        fail(answer);
+        return markNamed(id, answer, refundFields(tr));
       }
       rememberAnswer(answer.body.invoice);
       render();
       sayRefunded(answer.body.refund.amount);
     });
+  }
+
+  /** The row's field of each field a refund sends: a drawer that cannot be chosen (a refund
+   * as paid last, which the API found was in cash) has its way of giving back chosen instead. */
+  function refundFields(tr) {
+    var drawer = tr.querySelector("select[name=refund_shift]");
+    if (!drawer || !drawer.disabled) return REFUND_FIELDS;
+    return Object.assign({}, REFUND_FIELDS, { shift_id: "refund_method" });
   }
 
   /** The links of one invoice, each with its QR code (kept across re-renders of the list). */
@@ -694,14 +818,19 @@
   window.ClinicSocket.subscribe(config.channel, {
     // Read anew (the socket back after a break): what was typed in a row whose invoice did not
     // change stays, and the invoices found by number are read again.
-    onSnapshot: function (data) {
+    onSnapshot: function (data, message) {
+      var at = message && typeof message.last_id === "number" ? message.last_id : 0;
       var listed = ((data && data.invoices) || []).filter(function (invoice) {
         return typeof invoice.id === "number";
       });
-      listed.forEach(remember);
+      listed.forEach(function (invoice) {
+        remember(invoice, at);
+      });
       invoices = {};
+      heardAt = {};
       listed.forEach(function (invoice) {
         invoices[invoice.id] = invoice;
+        heardAt[invoice.id] = at;
       });
       render();
       listed.forEach(function (invoice) {
@@ -712,10 +841,16 @@
       });
     },
     onEvent: function (event) {
-      if (event.data && event.data.invoice) {
-        remember(event.data.invoice);
-        render();
-        noticed(event.data.invoice, event.data);
+      var invoice = event.data && event.data.invoice;
+      if (invoice) {
+        // Drawn already from an answer read after this event (the socket behind the API):
+        // its older state is not drawn again.
+        var drawn = typeof event.id === "number" && invoice.id in heardAt;
+        if (!(drawn && event.id <= heardAt[invoice.id])) {
+          remember(invoice, event.id);
+          render();
+        }
+        noticed(invoice, event.data);
       }
       // Cash into or out of this drawer at another screen (a manager's refund at this desk,
       // a payment in another window): the drawer's figure follows.
