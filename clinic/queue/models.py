@@ -172,6 +172,9 @@ class Ticket(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     return_to_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), nullable=True)
+    # The kiosk's or the joining phone's idempotency key, with whose it is: the same request
+    # sent again after its answer was lost is answered with this ticket, not a second one.
+    request_key: Mapped[str | None] = mapped_column(String(180), unique=True, nullable=True)
 
     queue: Mapped[Queue] = relationship(foreign_keys=[queue_id])
     room: Mapped[Room | None] = relationship()

@@ -79,12 +79,13 @@ _INSERT_HISTORY = insert(TicketEvent.__table__)
 _HISTORY_COLUMNS = ("at", "action", "from_status", "to_status", "actor", "data")
 
 
-def _issue_in_one_statement():
+def _issue_in_one_statement(keyed: bool):
     """PostgreSQL: the number, the ticket and its first history row in one statement (the
     counter's ``UPDATE ... RETURNING`` and the two inserts are CTEs), answering the ticket's
     id, day, number and code and how many wait with it; no row when the day's counter row is
     missing or closed. The counter row stays locked from here to the commit: issuing spends
-    one round trip under it here instead of two."""
+    one round trip under it here instead of two. ``keyed``: with the request's key (see
+    :func:`write_ticket`)."""
     tickets, history = Ticket.__table__, TicketEvent.__table__
     taken = _TAKE_NUMBER.cte("taken")
     digits = cast(taken.c.last_number, Text)
@@ -96,7 +97,7 @@ def _issue_in_one_statement():
         type_=String(),
     )
     made = {"queue_day_id": taken.c.id, "number": taken.c.last_number, "code": code}
-    columns = [c for c in tickets.c if c.name != "id"]
+    columns = [c for c in tickets.c if c.name != "id" and (keyed or c.name != "request_key")]
     issued = (
         insert(tickets)
         .from_select(
@@ -121,7 +122,8 @@ def _issue_in_one_statement():
     )
 
 
-_ISSUE_IN_ONE_STATEMENT = _issue_in_one_statement()
+_ISSUE_IN_ONE_STATEMENT = _issue_in_one_statement(keyed=False)
+_ISSUE_KEYED_IN_ONE_STATEMENT = _issue_in_one_statement(keyed=True)
 # What issuing reads of the queue, before anything is locked.
 ISSUING_QUEUE = select(
     Queue.id, Queue.active, Queue.closes_at, Queue.prefix, Queue.start_number
@@ -162,7 +164,11 @@ def write_ticket(session: Session, queue, day: date, values: dict, first: dict):
     """The ticket of ``values`` with the next number of the queue's ``day`` and its first
     history row (``first``); fills ``values`` with the day, number and code taken. Answers
     the ticket's id and how many wait with it, or None when the day is closed. The counter
-    row stays locked until commit, so the caller takes it as late as it can."""
+    row stays locked until commit, so the caller takes it as late as it can.
+
+    ``values`` hold a ``request_key`` only when the request sent one: a ticket without it is
+    written by the statement of a database before revision 0026, which leaves the column
+    NULL where there is one (the migration tests issue tickets on such a database)."""
     write = _in_one_statement if session.get_bind().dialect.name == "postgresql" else _plainly
     for _attempt in range(2):
         written = write(session, queue, day, values, first)
@@ -183,7 +189,10 @@ def _in_one_statement(session: Session, queue, day: date, values: dict, first: d
         "for_day": day,
         "prefix": queue.prefix,
     }
-    row = session.execute(_ISSUE_IN_ONE_STATEMENT, params).first()
+    statement = (
+        _ISSUE_KEYED_IN_ONE_STATEMENT if "request_key" in values else _ISSUE_IN_ONE_STATEMENT
+    )
+    row = session.execute(statement, params).first()
     if row is None:
         return None
     values.update(queue_day_id=row.queue_day_id, number=row.number, code=row.code)
@@ -247,7 +256,8 @@ def issuing_lead(day_id: int, prefix: str, values: dict, first: dict, on_row) ->
     and its first history row (``first``), for its events to follow with the COMMIT; the
     number, code and waiting count go to ``on_row``."""
     params = {
-        "ticket": Jsonb(_as_json({name: values[name] for name in _TICKET_COLUMNS})),
+        # A ticket without a request key is NULL there.
+        "ticket": Jsonb(_as_json({name: values.get(name) for name in _TICKET_COLUMNS})),
         "history": Jsonb(_as_json(first)),
         "day_id": day_id,
         "prefix": prefix,

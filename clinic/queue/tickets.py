@@ -6,6 +6,10 @@ zone, whatever the server's clock zone) by one atomic ``UPDATE ... RETURNING`` o
 counter row, so concurrent desks never share a number. Every change records events on the
 queue's staff channel, its board channel (numbers and rooms only: no names, no phones) and
 the ticket's own channel.
+
+The kiosk and a joining phone may send an idempotency key with the request: the same request
+sent again after the network lost its answer is answered with the ticket the first made,
+not a second one (:func:`issue_ticket_once`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -90,6 +94,33 @@ def followed(session: Session, ticket: Ticket) -> Ticket:
     while (onward := session.scalar(_ONWARD, {"from_id": ticket.id})) is not None:
         ticket = onward
     return ticket
+
+
+def request_key_of(whose: str, idempotency_key: str) -> str:
+    """An idempotency key as the ticket keeps it, with whose it is (``kiosk:<account>``,
+    ``online``): another's same key is another request. 8 to 100 characters, as an
+    invoice's."""
+    if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
+        raise ValidationFailed(
+            "an idempotency key is 8 to 100 characters",
+            errors={"idempotency_key": ["8 to 100 characters"]},
+        )
+    return f"{whose}:{idempotency_key}"
+
+
+def issued_for(
+    session: Session, request_key: str, queue_id, phone: str | None = None
+) -> Ticket | None:
+    """The ticket ``request_key`` issued before, when this request is the same as its: for
+    the same queue, and the same (normalised) phone when joining. The same key for another
+    queue or phone is the caller's mistake, not a repeat: a 422 naming it, as for invoices."""
+    first = session.scalar(select(Ticket).where(Ticket.request_key == request_key))
+    if first is not None and (first.queue_id, first.phone) != (queue_id, phone):
+        raise ValidationFailed(
+            "that idempotency key was used for another request",
+            errors={"idempotency_key": ["already used for another ticket: use a new key"]},
+        )
+    return first
 
 
 def find_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
@@ -284,6 +315,7 @@ def issue_ticket(
     visit_id: int | None = None,
     commit: bool = False,
     read_along: numbering.ReadAlong | None = None,
+    request_key: str | None = None,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
 
@@ -294,7 +326,10 @@ def issue_ticket(
     the transaction is committed here. On PostgreSQL the number, the ticket, its history and
     its events then go to the server in one message with the ``COMMIT`` (and with what else
     goes with it: the request's audit row), so that the day's counter row is locked for no
-    round trip at all; a day closed since it was read is refused then."""
+    round trip at all; a day closed since it was read is refused then.
+
+    ``request_key``: kept on the ticket, in the insert that writes it (see
+    :func:`issue_ticket_once`)."""
     now = now or utcnow()
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)
@@ -354,6 +389,8 @@ def issue_ticket(
         "transferred_from_id": transferred_from_id,
         "return_to_queue_id": return_to_queue_id,
     }
+    if request_key is not None:  # without one, written as before (numbering.write_ticket)
+        values["request_key"] = request_key
     first = {
         "at": now,
         "action": "issued",
@@ -377,9 +414,34 @@ def issue_ticket(
     return ticket
 
 
+def issue_ticket_once(
+    session: Session, queue_id: int, *, request_key: str | None, **asked
+) -> tuple[Ticket, bool]:
+    """:func:`issue_ticket` with ``commit``, made once per ``request_key`` (from
+    :func:`request_key_of`): (the ticket, whether it is new). Without a key it is issued as
+    ever, with no statement more."""
+    if request_key is None:
+        return issue_ticket(session, queue_id, commit=True, **asked), True
+    first = issued_for(session, request_key, queue_id, asked.get("phone"))
+    if first is not None:
+        return first, False
+    try:
+        ticket = issue_ticket(session, queue_id, commit=True, request_key=request_key, **asked)
+    except IntegrityError:
+        # The same key in a request made at the same moment: its ticket stands. This one's
+        # transaction held nothing else, and its number went back with it.
+        session.rollback()
+        first = issued_for(session, request_key, queue_id, asked.get("phone"))
+        if first is None:
+            raise
+        return first, False
+    return ticket, True
+
+
 def _loaded(session: Session, ticket_id: int, values: dict) -> Ticket:
     """The ticket written by a plain insert, entered in the session as a loaded row."""
-    ticket = Ticket(id=ticket_id, **values)
+    # ``values`` name a request key only when the request sent one.
+    ticket = Ticket(id=ticket_id, **{"request_key": None, **values})
     make_transient_to_detached(ticket)
     session.add(ticket)
     note_written(session, "tickets", ticket_id)
@@ -423,11 +485,16 @@ def _issue_with_commit(session: Session, queue, day: date, values: dict, first: 
     try:
         session.commit()
     except DBAPIError as exc:
-        if numbering.refused_with_commit(exc) != "queue_closed":
+        closed = numbering.refused_with_commit(exc) == "queue_closed"
+        # A request key another ticket took at the same moment: the caller answers that one.
+        key_taken = isinstance(exc, IntegrityError) and "request_key" in values
+        if not closed and not key_taken:
             raise
         session.rollback()
         if ticket in session:  # never written: not a row of the session's to load again
             session.expunge(ticket)
+        if key_taken:
+            raise
         raise QueueRefused("the queue is closed for today", code="queue_closed") from exc
     return ticket
 

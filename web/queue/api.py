@@ -9,9 +9,11 @@ second needs the ticket's secret token.
 from __future__ import annotations
 
 from flask_smorest import abort
+from sqlalchemy.exc import IntegrityError
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
+from clinic.errors import ValidationFailed
 from clinic.printing.routes import QueuePaper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
@@ -22,6 +24,7 @@ from clinic.queue import history as ticket_history
 from clinic.queue import joining, reception, reserved
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
+from clinic.text import NotAPhone, normalize_phone
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
@@ -369,12 +372,39 @@ def _public_ticket(session, ticket) -> dict:
     description="Window closed, limit reached, or the phone has a ticket already "
     "(``already_joined``: its link is not given again here; the desk prints it).",
 )
+@blp.alt_response(422, schema=ProblemSchema)
 def join_online(data, queue_id: int):
     """Join from a phone: within the online window and under the daily limit. The ticket's
-    link is in this answer only: the same phone asking again is refused without it."""
+    link is in this answer only: the same phone asking again is refused without it, unless
+    it sends the ``idempotency_key`` of the join that made it (the network lost that answer):
+    it is answered with that ticket, as the first was: only the page that sent it knows the
+    key, and it gives the link back with the same phone only."""
     session = db.session()
-    ticket = joining.join_online(session, queue_id, data["phone"], tz=_tz())
-    session.commit()
+    key = data["idempotency_key"]
+    if key is None:
+        ticket = joining.join_online(session, queue_id, data["phone"], tz=_tz())
+        session.commit()
+        return _public_ticket(session, ticket)
+    request_key = q.request_key_of("online", key)
+    try:
+        phone = normalize_phone(data["phone"])
+    except NotAPhone as exc:
+        raise ValidationFailed(str(exc), errors={"phone": [str(exc)]}) from exc
+    first = q.issued_for(session, request_key, queue_id, phone)
+    if first is not None:
+        return _public_ticket(session, first)
+    try:
+        ticket = joining.join_online(session, queue_id, phone, tz=_tz())
+        ticket.request_key = request_key  # written with the join, at its commit
+        session.commit()
+    except (joining.AlreadyJoined, IntegrityError):
+        # The same key's join at the same moment took the phone's place (or the key) first:
+        # its ticket stands, and this transaction's number and place went back with it.
+        session.rollback()
+        first = q.issued_for(session, request_key, queue_id, phone)
+        if first is None:
+            raise
+        return _public_ticket(session, first)
     return _public_ticket(session, ticket)
 
 

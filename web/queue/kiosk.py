@@ -14,7 +14,7 @@ import io
 import segno
 from flask import Response, abort, render_template, url_for
 
-from clinic.printing.routes import QueuePaper
+from clinic.printing.routes import QueuePaper, queue_paper
 from clinic.queue import access
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketSource
@@ -98,26 +98,35 @@ def kiosk_ticket_code(ticket_id: int):
 
 @blp.route("/kiosk/queues/<int:queue_id>/tickets", methods=["POST"])
 @requires("queue.kiosk")
+@blp.arguments(schemas.KioskTicketIn)
 @blp.response(201, schemas.IssuedTicketOut)
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema)
-def issue_kiosk_ticket(queue_id: int):
+@blp.alt_response(422, schema=ProblemSchema)
+def issue_kiosk_ticket(data, queue_id: int):
     """Issue a plain ticket at the kiosk (source ``kiosk``, normal priority, no patient and no
-    comment); it takes no body. Numbered as every ticket, per queue per clinic day."""
+    comment); its body is at most an ``idempotency_key``. Numbered as every ticket, per queue
+    per clinic day. The same key again (a touch repeated after the network lost the answer)
+    is answered with the ticket it issued, as the first was, and issues no second one."""
     session = db.session()
+    username = current_identity().username
+    key = data["idempotency_key"]
     paper = QueuePaper()  # read with the queue, by the issuing's first statement
-    ticket = q.issue_ticket(
+    ticket, made = q.issue_ticket_once(
         session,
         queue_id,
+        # The kiosk account's own: another account's same key is another touch.
+        request_key=q.request_key_of(f"kiosk:{username}", key) if key is not None else None,
         tz=db.runtime().settings.tz,
         source=TicketSource.KIOSK,
         priority=Priority.NAMES["normal"],
         patient_id=None,
         comment="",
-        actor=current_identity().username,
-        commit=True,
+        actor=username,
         read_along=paper,
     )
+    if not made:  # issued by the first request: its printer is read as it stands now
+        paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
     return {
         **q.ticket_as_dict(ticket),
         "on_paper": paper.on_paper,

@@ -105,9 +105,32 @@ class AttachPatientIn(StrictSchema):
     patient_id = _id(required=True)
 
 
+def _idempotency_key(description: str):
+    """8 to 100 characters the page makes up: the same key again is the same request (as an
+    invoice's, docs/payments.md)."""
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": description},
+    )
+
+
+class KioskTicketIn(StrictSchema):
+    idempotency_key = _idempotency_key(
+        "The same key again for the same queue (a touch repeated after the network lost the"
+        " answer) is answered with the ticket it issued, not a second one; for another queue,"
+        " 422 naming it."
+    )
+
+
 class JoinIn(StrictSchema):
     phone = fields.String(
         required=True, validate=validate.Length(min=limits.PHONE_MIN, max=limits.PHONE_MAX)
+    )
+    idempotency_key = _idempotency_key(
+        "The same key again with the same phone (a join sent again after the network lost the"
+        " answer) is answered with the ticket it made, its link included; with another phone"
+        " or queue, 422 naming it."
     )
 
 

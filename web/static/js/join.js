@@ -1,6 +1,10 @@
 /*
  * Online joining: posts the phone number to the public API and shows the ticket with a link
  * to the patient's own page, or the reason the queue refused, in the page's language.
+ * Each attempt sends an idempotency key, kept in the tab's sessionStorage (per queue and
+ * phone) until an answer comes: a join whose answer the network lost is sent again under the
+ * same key, also after a reload, and is answered with the ticket it made, link and all,
+ * where a new join would be refused (already_joined) without it.
  */
 (function () {
   "use strict";
@@ -11,6 +15,62 @@
   var form = document.getElementById("join-form");
   var errorBox = document.getElementById("join-error");
   var ticketBox = document.getElementById("join-ticket");
+
+  // The keys of attempts still unanswered ("<key> <time>"), also in memory: a browser may
+  // keep no storage. Used again for half an hour: a join lost longer ago made a ticket that
+  // may have been called since, and the patient joining now means a new one.
+  var KEPT_MS = 30 * 60 * 1000;
+  var unanswered = {};
+
+  function keyOf(name) {
+    var kept = null;
+    try {
+      kept = window.sessionStorage.getItem(name);
+    } catch (e) {
+      // no storage: the memory's
+    }
+    var parts = (kept || unanswered[name] || "").split(" ");
+    return Date.now() - Number(parts[1]) < KEPT_MS ? parts[0] : null;
+  }
+
+  function keep(name, key) {
+    var kept = key + " " + String(Date.now());
+    unanswered[name] = kept;
+    try {
+      window.sessionStorage.setItem(name, kept);
+    } catch (e) {
+      // no storage: kept in memory, until the page is left
+    }
+  }
+
+  function forget(name) {
+    delete unanswered[name];
+    try {
+      window.sessionStorage.removeItem(name);
+    } catch (e) {
+      // no storage: forgotten from memory
+    }
+  }
+
+  function freshKey() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    // randomUUID needs a secure context (HTTPS), which a phone may not have been given.
+    var bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
+    else for (var i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
+
+  // The same phone however it is typed ("90 111 22 33", "+998901112233"): its last nine
+  // digits, the number without the country code.
+  function slot(phone) {
+    return "clinic.join:" + config.joinUrl + ":" + String(phone).replace(/\D/g, "").slice(-9);
+  }
 
   function refusal(answer) {
     var body = answer.body || {};
@@ -38,9 +98,19 @@
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     Q.say(errorBox, "");
-    Q.api("POST", config.joinUrl, { phone: form.elements.phone.value })
+    var phone = form.elements.phone.value;
+    var name = slot(phone);
+    var key = keyOf(name);
+    if (!key) {
+      key = freshKey();
+      keep(name, key);
+    }
+    Q.api("POST", config.joinUrl, { phone: phone, idempotency_key: key })
       .then(
         function (answer) {
+          // Answered: the next attempt is a new one. A gateway's 5xx may have come after the
+          // ticket was made: its key stays, as for a lost answer.
+          if (answer.status < 500) forget(name);
           if (answer.status === 201) {
             showTicket(answer);
           } else {

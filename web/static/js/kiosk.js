@@ -7,6 +7,9 @@
  * queue that was off when the kiosk loaded gets its button once it is switched on
  * (ClinicQueue.addSwitchedOn). A patient may touch his language: the kiosk speaks it until
  * his ticket is shown and gone, or nobody has touched it for a minute (``config.home``).
+ * Each touch sends an idempotency key: a touch whose answer the network lost (its ticket may
+ * have been issued) is sent again under the same key by the next touch of that queue, and is
+ * answered with that ticket rather than a second one.
  */
 (function () {
   "use strict";
@@ -30,6 +33,32 @@
 
   var hideTimer = null;
   var refusalTimer = null;
+
+  // The touch whose answer was lost: {queueId, key, at}. Kept for a minute: a patient tries
+  // again within seconds, and a ticket issued long before may have been called since.
+  var LOST_KEPT_MS = 60000;
+  var lost = null;
+
+  function freshKey() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    // randomUUID needs a secure context (HTTPS): a kiosk on the clinic's network may have none.
+    var bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
+    else for (var i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
+
+  function keyFor(queueId) {
+    var again = lost && lost.queueId === queueId && Date.now() - lost.at < LOST_KEPT_MS;
+    var key = again ? lost.key : freshKey();
+    lost = null;
+    return key;
+  }
 
   function refuse(text) {
     window.clearTimeout(refusalTimer);
@@ -88,9 +117,13 @@
     // The person before's number goes: refused, this touch would seem to have issued it.
     done();
     var queueId = button.getAttribute("data-queue-id");
-    Q.issueAndPrint(button.getAttribute("data-issue-url"), {}, config, queueId)
+    var key = keyFor(queueId);
+    var url = button.getAttribute("data-issue-url");
+    Q.issueAndPrint(url, { idempotency_key: key }, config, queueId)
       .then(
         function (answer) {
+          // A gateway's 5xx may have come after the ticket was made: as a lost answer.
+          if (answer.status >= 500) lost = { queueId: queueId, key: key, at: Date.now() };
           if (answer.status !== 201) {
             refuse(Q.problem(texts, answer));
             return;
@@ -98,6 +131,7 @@
           showTicket(answer.body, button.getAttribute("data-name"));
         },
         function () {
+          lost = { queueId: queueId, key: key, at: Date.now() };
           refuse(texts.network);
         }
       )
