@@ -14,6 +14,7 @@ class DomainError(Exception):
         errors: dict | None = None,
         code: str | None = None,
         reasons: dict | None = None,
+        values: dict | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -24,6 +25,9 @@ class DomainError(Exception):
         # ({"username": ["username_taken"]}): a page says them in its own language, whatever
         # words the English messages use.
         self.reasons = reasons or {}
+        # What the refusal's words quote, by name ({"holder_code": "K-001"}): a page says the
+        # refusal in its own language with them.
+        self.values = values or {}
 
 
 def refusal(

@@ -44,6 +44,7 @@ def problem(
     code: str | None = None,
     *,
     reasons: dict | None = None,
+    values: dict | None = None,
 ):
     """A problem body; ``reasons`` (each field's stable codes, in the order of its messages in
     ``errors``) is added beside ``errors``, so a client reading only ``errors`` is served as
@@ -57,6 +58,8 @@ def problem(
         body["errors"] = errors
         if reasons:
             body["reasons"] = reasons
+    if values:
+        body["values"] = values
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_TYPE
@@ -171,7 +174,13 @@ def register_error_handlers(app: Flask) -> None:
         if wants_html():
             return error_page(exc.status, exc.title, exc.detail)
         return problem(
-            exc.status, exc.title, exc.detail, exc.errors or None, exc.code, reasons=exc.reasons
+            exc.status,
+            exc.title,
+            exc.detail,
+            exc.errors or None,
+            exc.code,
+            reasons=exc.reasons,
+            values=exc.values or None,
         )
 
     @app.errorhandler(sa.IntegrityError)

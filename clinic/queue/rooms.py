@@ -78,5 +78,8 @@ def check_room_free(session: Session, day: QueueDay, room: Room | None) -> None:
             f"{holder.code} is still {holder.status.replace('_', ' ')} in {where}: "
             "finish it, mark a no-show or postpone it first",
             code="room_busy",
+            # Who holds it, by his ticket and its queue: the doctor's screen says whether he
+            # is of the queue it shows (whose event may not have come yet) or of another one.
             errors={"room_id": [f"{holder.code} holds the room"]},
+            values={"holder_code": holder.code, "holder_queue_id": holder.queue_id},
         )

@@ -72,10 +72,6 @@ class PriceListRejected(ValidationFailed):
     ``code`` and the ``values`` its words quote (``sheet``: on a workbook's sheet) let the
     price list page say it in its own language."""
 
-    def __init__(self, detail: str, *, values: dict | None = None, **kwargs) -> None:
-        super().__init__(detail, **kwargs)
-        self.values = values or {}
-
 
 class ImportTooLong(PriceListRejected):
     """The import ran past its time limit (``CLINIC_JOB_TIME_LIMIT``) and was stopped."""

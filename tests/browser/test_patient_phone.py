@@ -98,3 +98,45 @@ def test_a_reading_older_than_his_call_does_not_show_him_waiting_again(
         assert phone.evaluate("window.buzzes") == 2
     finally:
         context.close()
+
+
+def test_leaving_refused_by_the_rate_limit_is_not_said_as_a_changed_ticket(
+    browser, live_server, runtime, queue_hall
+):
+    """Too many attempts from his address (the rate limit's 429) is said as such, as online
+    joining says it, with his ticket as it was; the doctor taking him in meanwhile (a 409) is
+    still said as the ticket having changed."""
+    code, token = issue(runtime, queue_hall["queue"])
+    context, phone = new_tab(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    leave_url = f"{live_server}/api/v1/public/tickets/{token}/leave"
+    refusal = {"type": "about:blank", "title": "Too Many Requests", "status": 429}
+    try:
+        phone.on("dialog", lambda dialog: dialog.accept())
+        phone.goto(f"{live_server}/t/{token}?lang=ru")
+        wait_live(phone)
+        phone.route(leave_url, lambda route: route.fulfill(status=429, json=refusal))
+        phone.click("#patient-leave button")
+        error = phone.locator("#patient-error")
+        error.wait_for()
+        assert error.inner_text() == "Слишком много попыток. Подождите минуту и попробуйте снова."
+        assert phone.get_attribute("#patient", "data-status") == "waiting"
+        assert phone.is_visible("#patient-leave button")
+        phone.unroute(leave_url)
+
+        def taken_in_meanwhile(route):
+            with runtime.db.transaction() as s:
+                tz = runtime.settings.tz
+                called = calls.call_next(s, queue_hall["queue"], tz=tz, room_id=queue_hall["room"])
+                calls.start_service(s, called)
+            route.continue_()
+
+        phone.route(leave_url, taken_in_meanwhile)
+        phone.click("#patient-leave button")
+        changed = "Талон тем временем изменился: страница показывает его таким, какой он сейчас."
+        phone.wait_for_selector(f"#patient-error:text-is('{changed}')")
+        phone.wait_for_selector("#patient[data-status='in_service']")
+        assert ticket_by_code(runtime, code).status == "in_service"
+    finally:
+        context.close()

@@ -348,3 +348,121 @@ def test_a_board_of_five_busy_queues_fits_full_hd_and_hd_screens(browser, live_s
             assert tab.locator("#board-waiting [data-waiting]:text-is('11')").count() == 5
     finally:
         context.close()
+
+
+# Whether an element is whole on the screen: inside the window and inside every ancestor
+# that cuts what overflows it, and its text not cut at its own edge either.
+WHOLE_ON_SCREEN = """(element) => {
+  const box = element.getBoundingClientRect();
+  const inside = (outer) => box.left >= outer.left - 1 && box.right <= outer.right + 1
+    && box.top >= outer.top - 1 && box.bottom <= outer.bottom + 1;
+  if (!box.width || !box.height) return false;
+  if (!inside({left: 0, top: 0, right: innerWidth, bottom: innerHeight})) return false;
+  if (element.scrollWidth > element.clientWidth + 1) return false;
+  for (let outer = element.parentElement; outer; outer = outer.parentElement) {
+    if (getComputedStyle(outer).overflow !== 'visible'
+        && !inside(outer.getBoundingClientRect())) return false;
+  }
+  return true;
+}"""
+
+
+# Hall screens lying (16:9, 4:3, a small 1024x600 one) and standing.
+SCREENS = ((1920, 1080), (1280, 720), (1024, 768), (1024, 600), (1080, 1920), (768, 1366))
+
+
+def test_a_board_of_sixteen_queues_fits_landscape_and_portrait_screens(
+    browser, live_server, runtime
+):
+    """Sixteen queues of two-letter prefixes, five patients called and earlier calls: on a
+    hall's screen lying or standing, each called ticket's code stays on one line with its room
+    beside it, and every queue's waiting count is on the screen, the last one as well."""
+    from clinic.accounts import tokens, users
+
+    queues = []
+    with runtime.db.transaction() as s:
+        prefixes = [first + second for first in "ЖШЩЮ" for second in "MWЖШ"]
+        for n, prefix in enumerate(prefixes):
+            department = reference.create_department(
+                s,
+                {
+                    "code": f"w{n}",
+                    "ticket_prefix": prefix,
+                    "name_ru": f"Отделение функциональной диагностики № {n}",
+                    "name_uz": f"Funksional diagnostika bo'limi {n}",
+                    "name_en": f"Functional diagnostics {n}",
+                },
+            )
+            room = reference.create_room(s, {"number": f"{200 + n}", "name": ""})
+            queue = queue_admin.create_queue(
+                s,
+                {
+                    "code": f"w{n}",
+                    "department_id": department.id,
+                    "room_id": room.id,
+                    "closes_at": time_of_day(23, 59, 59, 999999),
+                },
+            )
+            queues.append((queue.id, room.id))
+        board_id = queue_boards.create_board(
+            s, {"name": "Main hall", "queue_ids": [i for i, _ in queues]}
+        ).id
+        display = users.create_user(s, username="display-16", password=PASSWORD, roles=["display"])
+        token = tokens.create_token(s, display, name="hall")[1]
+    tz = runtime.settings.tz
+    for n, (queue_id, room_id) in enumerate(queues):
+        for _ in range(3):
+            issue(runtime, queue_id)
+        if n < 8:  # five called now, three called and seen before them
+            with runtime.db.transaction() as s:
+                called = calls.call_next(s, queue_id, tz=tz, room_id=room_id)
+                if n >= 5:
+                    calls.finish_service(s, called, tz=tz)
+    context, tab = new_tab(browser, viewport={"width": 1920, "height": 1080})
+    try:
+        tab.goto(f"{live_server}/board/{board_id}?token={token}")
+        wait_live(tab)
+        tab.wait_for_function("() => document.querySelectorAll('#board-calling li').length === 5")
+        tab.wait_for_function("() => document.querySelectorAll('#board-recent li').length === 3")
+        tab.wait_for_selector("#board-waiting li:last-child [data-waiting]:text-is('3')")
+        tab.evaluate(f"() => {{ window.wholeOnScreen = {WHOLE_ON_SCREEN}; }}")
+        for width, height in SCREENS:
+            tab.set_viewport_size({"width": width, "height": height})
+            tab.wait_for_function(f"() => innerWidth === {width} && innerHeight === {height}")
+            seen = tab.evaluate("""() => {
+                  const whole = window.wholeOnScreen;
+                  const lines = (element) => {
+                    const range = document.createRange();
+                    range.selectNodeContents(element);
+                    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+                  };
+                  const calls = [...document.querySelectorAll('#board-calling li')].map((li) => {
+                    const code = li.querySelector('.board-call__code');
+                    const room = li.querySelector('.board-call__room');
+                    return {code: code.textContent, lines: lines(code),
+                            whole: whole(code) && whole(room)};
+                  });
+                  const rows = [...document.querySelectorAll('#board-waiting li')];
+                  const last = rows[rows.length - 1];
+                  return {
+                    calls,
+                    rows: rows.length,
+                    lastRow: whole(last) && whole(last.querySelector('[data-waiting]')),
+                    lastCount: last.querySelector('[data-waiting]').textContent,
+                    type: parseFloat(
+                      getComputedStyle(last.querySelector('.board__queue')).fontSize),
+                    heading: whole(document.getElementById('board-waiting-heading')),
+                    page: [document.documentElement.scrollWidth,
+                           document.documentElement.scrollHeight],
+                  };
+                }""")
+            size = (width, height)
+            assert len(seen["calls"]) == 5, (size, seen)
+            for call in seen["calls"]:
+                assert call["lines"] == 1 and call["whole"], (size, call)
+            assert seen["rows"] == 16 and seen["lastRow"], (size, seen)
+            assert seen["lastCount"] == "3" and seen["heading"], (size, seen)
+            assert seen["type"] >= 12, (size, seen)  # shrunk to fit, still read from near
+            assert seen["page"] == [width, height], (size, seen)
+    finally:
+        context.close()

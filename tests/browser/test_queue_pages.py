@@ -308,6 +308,75 @@ def test_the_doctor_calls_postpones_calls_back_and_transfers(
     assert doctor.is_visible("#doctor-message")  # the page was not loaded again
 
 
+def test_a_refused_call_names_who_holds_the_room_before_the_screen_hears_of_him(
+    live_server, runtime, queue_hall, staff
+):
+    """His room taken by a call this screen has not heard of yet (from another tab of the same
+    queue, its event still on its way): "Call next" refused names that patient, as of this
+    queue, and once he has left the room the refusal goes. Taken by a call from another of
+    the queues calling into his room, the refusal names the patient and that queue."""
+    with runtime.db.transaction() as s:
+        other = queue_admin.create_queue(
+            s,
+            {
+                "code": "echo",
+                "department_id": s.get(Queue, queue_hall["queue"]).department_id,
+                "room_id": queue_hall["room"],
+                "prefix": "G",
+                "closes_at": time(23, 59, 59, 999999),
+            },
+        ).id
+    first, _ = issue(runtime, queue_hall["queue"])
+    issue(runtime, queue_hall["queue"])
+    issue(runtime, other)
+    doctor = staff(queue_hall["doctor"])
+    gate = {"holding": False, "kept": [], "socket": None}
+
+    def through(socket):
+        # The server's frames go on to the page, unless the gate holds them.
+        server = socket.connect_to_server()
+        gate["socket"] = socket
+
+        def to_page(frame):
+            if gate["holding"]:
+                gate["kept"].append(frame)
+            else:
+                socket.send(frame)
+
+        server.on_message(to_page)
+
+    doctor.route_web_socket("**/ws*", through)
+    doctor.goto(f"{live_server}/queue/doctor?queue={queue_hall['queue']}&lang=en")
+    wait_live(doctor)
+    doctor.wait_for_selector(f"#waiting-list [data-code='{first}']")
+
+    gate["holding"] = True  # the call's event does not reach the screen yet
+    with runtime.db.transaction() as s:
+        calls.call_next(s, queue_hall["queue"], tz=runtime.settings.tz, room_id=queue_hall["room"])
+    doctor.click("#call-next")
+    still = (
+        f"{first} is still with you: finish, mark a no-show or postpone before calling the next."
+    )
+    doctor.wait_for_selector(f"#doctor-error:text-is('{still}')")
+    while gate["kept"]:  # in their order, those coming meanwhile too
+        gate["socket"].send(gate["kept"].pop(0))
+    gate["holding"] = False
+    doctor.wait_for_selector(f"#current [data-code='{first}']")
+    assert doctor.inner_text("#doctor-error") == still
+    with runtime.db.transaction() as s:
+        ticket = s.get(Ticket, ticket_by_code(runtime, first).id)
+        calls.finish_service(s, ticket, tz=runtime.settings.tz)
+    doctor.wait_for_selector("#doctor-error", state="hidden")
+
+    call_next(runtime, other, queue_hall["room"])
+    doctor.click("#call-next")
+    elsewhere = (
+        "Your room still holds G-001, called from Cardiology · room 12: finish, mark a no-show"
+        " or postpone him there first."
+    )
+    doctor.wait_for_selector(f"#doctor-error:text-is('{elsewhere}')")
+
+
 def test_the_doctors_screen_takes_his_queue_switched_on_and_one_made_for_him(
     live_server, runtime, queue_hall, staff
 ):
@@ -530,6 +599,40 @@ def test_the_kiosk_issues_a_ticket_at_a_touch_and_shows_it(live_server, runtime,
     assert kiosk.inner_text("#kiosk-queue") == "Кардиологический центр"
 
 
+def test_a_long_department_name_stays_inside_its_kiosk_button(
+    live_server, runtime, queue_hall, staff
+):
+    """One long word of a name ("Оториноларингология") breaks inside its button, on a kiosk
+    standing or lying, in each of its languages, and the page is no wider than the screen."""
+    names = {"ru": "Оториноларингология", "uz": "Otorinolaringologiya", "en": "Otorhinolaryngology"}
+    rename(runtime, queue_hall, **{f"name_{language}": name for language, name in names.items()})
+    for code, prefix in (("lab", "L"), ("xray", "X"), ("ther", "T")):
+        another_queue(runtime, code, prefix)  # buttons enough for three columns
+    kiosk = staff("kiosk-words", "kiosk")
+    for width, height in ((1080, 1920), (1280, 1024), (1024, 768), (768, 1024)):
+        kiosk.set_viewport_size({"width": width, "height": height})
+        for language, name in names.items():
+            kiosk.goto(f"{live_server}/kiosk?lang={language}&visitor=1")
+            button = kiosk.locator(f".kiosk__button[data-queue-id='{queue_hall['queue']}']")
+            fit = button.evaluate("""(button) => {
+                  const name = button.querySelector('.kiosk__name');
+                  const words = document.createRange();
+                  words.selectNodeContents(name);
+                  const text = words.getBoundingClientRect();
+                  const box = button.getBoundingClientRect();
+                  return {
+                    name: name.textContent,
+                    inside: text.left >= box.left && text.right <= box.right,
+                    onScreen: box.left >= 0 && box.right <= innerWidth,
+                    page: document.documentElement.scrollWidth,
+                  };
+                }""")
+            size = (width, height, language)
+            assert fit["name"] == name
+            assert fit["inside"] and fit["onScreen"], (size, fit)
+            assert fit["page"] <= width, (size, fit)
+
+
 def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
     live_server, runtime, queue_hall, staff
 ):
@@ -545,6 +648,42 @@ def test_the_kiosk_says_in_its_language_why_a_queue_gives_no_ticket(
     error = kiosk.locator("#kiosk-error")
     error.wait_for()
     assert error.inner_text() == "Эта очередь на сегодня закрыта."
+
+
+def test_a_kiosk_touch_whose_answer_was_lost_shows_its_ticket_at_the_next_touch(
+    live_server, runtime, queue_hall, staff
+):
+    """The network lost the answer of a touch that issued a ticket: the kiosk says the server
+    was not reached, and the patient's next touch of the queue shows him that ticket instead
+    of issuing a second one; a touch after an answer is a new ticket."""
+    kiosk = staff("kiosk-lost", "kiosk", viewport={"width": 1080, "height": 1920})
+    kiosk.goto(f"{live_server}/kiosk?lang=ru")
+    wait_live(kiosk)
+    keys = []
+    kiosk.on(
+        "request",
+        lambda r: r.method == "POST" and keys.append(r.post_data_json["idempotency_key"]),
+    )
+
+    def lost(route):
+        route.fetch()  # the server issues the ticket, and its answer never comes back
+        route.abort()
+
+    kiosk.route("**/api/v1/kiosk/queues/*/tickets", lost, times=1)
+    button = kiosk.locator(f".kiosk__button[data-queue-id='{queue_hall['queue']}']")
+    for shown in (None, "K-001", "K-002"):
+        with kiosk.expect_popup() as printing:
+            button.click()
+        if shown is None:
+            kiosk.locator("#kiosk-error").wait_for()
+            continue
+        kiosk.wait_for_selector(f"#kiosk-result[data-code='{shown}']")
+        printing.value.close()  # printed: the next ticket opens a print window of its own
+        kiosk.click("#kiosk-done")
+    assert keys[0] == keys[1] != keys[2]
+    with runtime.db.session() as s:
+        issued = s.scalars(select(Ticket.code).where(Ticket.queue_id == queue_hall["queue"]))
+        assert sorted(issued) == ["K-001", "K-002"]
 
 
 def test_the_doctor_reads_in_his_language_why_a_transfer_was_refused(

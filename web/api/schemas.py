@@ -128,6 +128,14 @@ class ProblemSchema(Schema):
             "A client says them in its own words; the messages may be reworded, the codes stay."
         },
     )
+    values = fields.Dict(
+        keys=fields.String(),
+        metadata={
+            "description": "Beside code, where the refusal gives them: what its words quote, "
+            'by name ({"holder_code": "K-001", "holder_queue_id": 3} of a room_busy), for a '
+            "client that says the refusal in its own words."
+        },
+    )
 
 
 class JobSchema(Schema):

@@ -284,7 +284,12 @@ def doctor():
             "waitForOwnDoctors": _(
                 "Nobody for you now: patients waiting for their own doctors: {count}."
             ),
-            # The room's patient was called from another queue, which this screen does not show.
+            # The room's patient was called from another queue, which this screen does not show:
+            # by his ticket and that queue's name, or (the queue unknown here) without them.
+            "roomBusyInQueue": _(
+                "Your room still holds {code}, called from {queue}: finish, mark a no-show or"
+                " postpone him there first."
+            ),
             "roomBusyElsewhere": _(
                 "Your room still holds a patient called from another of your queues: finish,"
                 " mark a no-show or postpone him there first."
@@ -358,6 +363,8 @@ def patient_page(token: str):
         "confirmLeave": _("Leave the queue? Ticket {code} will be cancelled."),
         # Refused: he was taken in by the doctor (or the ticket changed) meanwhile.
         "leaveRefused": _("The ticket has changed meanwhile: the page shows it as it is now."),
+        # Refused by the rate limit, as online joining says it: nothing changed.
+        "tooMany": _refusals()["too_many"],
     }
     page = render_template(
         "queue/patient.html",

@@ -46,6 +46,12 @@
   // called or with the doctor, "Call next" waits for him to be finished.
   var holder = null;
   var calling = false; // "Call next" on its way: a redraw meanwhile does not offer it again
+  // A room_busy refusal on the screen: who the API said holds the room ({code, queue}), so
+  // that its words follow what the queue's events then tell of him.
+  var busyRefusal = null;
+  // A ticket in these has not left the room yet, as far as the screen knows (a patient
+  // called from another tab of this queue stays waiting here until the call's event comes).
+  var NOT_LEFT = { waiting: 1, called: 1, in_service: 1 };
 
   var book = new Q.TicketBook();
   var cards = {}; // ticket id -> its card, kept across renders so an open form survives
@@ -67,8 +73,54 @@
   }
 
   function report(message, error) {
+    busyRefusal = null;
     Q.say(messageBox, error ? "" : message);
     Q.say(errorBox, error ? message : "");
+  }
+
+  /**
+   * Who holds the room, as a room_busy refusal names him (his ticket and its queue); a
+   * refusal naming nobody, by the holder this screen knows, if any.
+   */
+  function namedHolder(answer) {
+    var values = (answer.body && answer.body.values) || {};
+    var code = values.holder_code;
+    var queue = Number(values.holder_queue_id);
+    if (code && queue) return { code: code, queue: queue };
+    return holder ? { code: holder.code, queue: queueId } : { code: null, queue: null };
+  }
+
+  // A patient of this queue, named (its event may not have reached the screen yet); one of
+  // another queue, which this screen does not show, named with that queue where it is known.
+  function roomBusyWords(named) {
+    if (named.code && named.queue === queueId) return Q.fill(texts.roomBusy, { code: named.code });
+    var queue = named.queue ? config.queueNames[String(named.queue)] : "";
+    if (!named.code || !queue) return texts.roomBusyElsewhere;
+    return Q.fill(texts.roomBusyInQueue, { code: named.code, queue: queue });
+  }
+
+  /**
+   * The refusal's words once the queue's events tell of the room: the patient this screen
+   * now sees in it named; the one it named gone from it (finished, a no-show, postponed), the
+   * refusal is over.
+   */
+  function followBusyRefusal() {
+    if (!busyRefusal) return;
+    if (holder) {
+      busyRefusal = { code: holder.code, queue: queueId };
+      Q.say(errorBox, roomBusyWords(busyRefusal));
+      return;
+    }
+    if (busyRefusal.queue !== queueId) return; // another queue's: this screen hears nothing of it
+    var named = busyRefusal.code;
+    var left = Object.keys(book.tickets).some(function (id) {
+      var ticket = book.tickets[id];
+      return ticket.code === named && !NOT_LEFT[ticket.status];
+    });
+    if (left) {
+      busyRefusal = null;
+      Q.say(errorBox, "");
+    }
   }
 
   // The ticket this screen called first, then the most recently called.
@@ -180,6 +232,7 @@
     callNext.disabled = holder !== null || calling;
     roomBusy.hidden = holder === null;
     roomBusy.textContent = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : "";
+    followBusyRefusal();
   }
 
   function renderList(list, empty, tickets, button) {
@@ -236,9 +289,9 @@
       .then(
         function (answer) {
           if (answer.status === 409 && answer.body && answer.body.code === "room_busy") {
-            // Held by a patient of this queue, named; else by one of another queue's.
-            var busy = holder ? Q.fill(texts.roomBusy, { code: holder.code }) : null;
-            report(busy || texts.roomBusyElsewhere, true);
+            var named = namedHolder(answer);
+            report(roomBusyWords(named), true);
+            busyRefusal = named;
           } else if (answer.status >= 400) {
             report(Q.problem(refusals ? withRefusals(refusals) : texts, answer, values), true);
           } else {

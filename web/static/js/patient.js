@@ -137,6 +137,13 @@
         if (answer.status === 200) {
           Q.say(errorBox, "");
           show(answer.body);
+        } else if (answer.status === 429) {
+          // Too many attempts from this address (the rate limit): the ticket is as it was.
+          Q.say(errorBox, texts.tooMany);
+        } else if (answer.status >= 500) {
+          // The server failing or restarting, not the ticket refusing: read it again.
+          Q.say(errorBox, texts.network);
+          refresh();
         } else {
           Q.say(errorBox, texts.leaveRefused);
           refresh();
