@@ -34,7 +34,7 @@ window.clearTimeout = function () {};
 
 
 def test_a_refused_touch_does_not_leave_the_last_ticket_on_the_screen():
-    program = STAND_IN + PAGE + script("kiosk.js") + """
+    program = STAND_IN + PAGE + script("once.js") + script("kiosk.js") + """
 answers = [{status: 201, body: {id: 11, code: "T-011"}},
            {status: 409, body: {code: "queue_closed"}}];
 (async function () {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = script("queue.js") + script("kiosk.js")
+SCRIPT = script("queue.js") + script("once.js") + script("kiosk.js")
 
 PAGE = """
 var opened = [], clicks = {};

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.web.page_scripts import STAND_IN, run, script
 
-SCRIPT = script("kiosk.js")
+SCRIPT = script("once.js") + script("kiosk.js")
 
 PAGE = """
 var said = [], timers = [], clicks = {};

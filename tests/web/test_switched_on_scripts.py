@@ -10,7 +10,7 @@ from tests.web.page_scripts import STAND_IN, run, script
 from tests.web.test_desk_script import PAGE as DESK_PAGE
 from tests.web.test_desk_script import SCRIPT as DESK_SCRIPT
 
-KIOSK_SCRIPT = script("queue.js") + script("kiosk.js")
+KIOSK_SCRIPT = script("queue.js") + script("once.js") + script("kiosk.js")
 
 # The page as loaded again: the queue's element, the one after it, and the configuration.
 LOADED = """

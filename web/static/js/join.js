@@ -52,19 +52,7 @@
     }
   }
 
-  function freshKey() {
-    var c = window.crypto;
-    if (c && typeof c.randomUUID === "function") return c.randomUUID();
-    // randomUUID needs a secure context (HTTPS), which a phone may not have been given.
-    var bytes = new Uint8Array(16);
-    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
-    else for (var i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
-    return Array.prototype.map
-      .call(bytes, function (b) {
-        return (b + 256).toString(16).slice(1);
-      })
-      .join("");
-  }
+  var freshKey = window.ClinicOnce.fresh;
 
   // The same phone however it is typed ("90 111 22 33", "+998901112233"): its last nine
   // digits, the number without the country code.

@@ -39,19 +39,7 @@
   var LOST_KEPT_MS = 60000;
   var lost = null;
 
-  function freshKey() {
-    var c = window.crypto;
-    if (c && typeof c.randomUUID === "function") return c.randomUUID();
-    // randomUUID needs a secure context (HTTPS): a kiosk on the clinic's network may have none.
-    var bytes = new Uint8Array(16);
-    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
-    else for (var i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
-    return Array.prototype.map
-      .call(bytes, function (b) {
-        return (b + 256).toString(16).slice(1);
-      })
-      .join("");
-  }
+  var freshKey = window.ClinicOnce.fresh;
 
   function keyFor(queueId) {
     var again = lost && lost.queueId === queueId && Date.now() - lost.at < LOST_KEPT_MS;

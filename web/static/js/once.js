@@ -9,9 +9,19 @@
 (function (global) {
   "use strict";
 
+  // A new key. randomUUID needs a secure context (HTTPS), which a kiosk on the clinic's
+  // network or a patient's phone may not have been given: random bytes then, where there are.
   function fresh() {
-    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
-    return String(Date.now()) + "-" + String(Math.random()).slice(2);
+    var c = global.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
+    else for (var i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
   }
 
   global.ClinicOnce = function () {
@@ -60,6 +70,9 @@
       oneAtATime(form.querySelector("button[type=submit]"), send, lost);
     });
   };
+
+  /** ``ClinicOnce.fresh()``: a new key, for a page that keeps its own (the kiosk's touch). */
+  global.ClinicOnce.fresh = fresh;
 
   /** ``ClinicOnce.press(button, send, lost)``: ``send`` on each press of ``button``, one at a
    * time. */
