@@ -153,6 +153,8 @@ class JobTask(ClinicTask):
                         "type": "TooManyAttempts",
                         "detail": f"The job was given up after {job.attempts - 1} attempts "
                         "that did not finish.",
+                        "code": "too_many_attempts",
+                        "values": {"attempts": job.attempts - 1},
                     },
                 )
         if job is None or given_up:

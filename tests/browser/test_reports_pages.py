@@ -295,7 +295,11 @@ def test_a_failed_report_is_said_by_its_code_and_lost_figures_are_asked_again(
 
     failures = [
         (
-            {"type": "TooManyAttempts", "detail": "The job was given up after 3 attempts."},
+            {
+                "type": "TooManyAttempts",
+                "code": "too_many_attempts",
+                "detail": "The job was given up after 3 attempts.",
+            },
             "The report could not be built: its building broke off again and again."
             " Try again later.",
         ),

@@ -181,4 +181,5 @@ def test_a_job_that_keeps_stalling_its_workers_is_given_up(client, worker, runti
     job = _wait(client, [job_id], timeout=TIME_LIMIT)[job_id]
     assert job["status"] == "failed"
     assert job["error"]["type"] == "TooManyAttempts"
+    assert job["error"]["code"] == "too_many_attempts"
     assert "given up after 2 attempts" in job["error"]["detail"]

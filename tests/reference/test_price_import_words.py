@@ -379,3 +379,18 @@ def test_every_refusal_of_a_whole_file_has_a_code():
     assert [text for text in raised if "code=" not in text] == [
         'exc.errors["file"][0], errors=exc.errors'
     ]
+
+
+def test_every_way_an_import_job_fails_is_said_in_the_pages_language(client):
+    """An import stopped at the job's time limit, or given up after too many attempts, fails
+    with a code the worker writes (tasks/base.py), and the page has its words."""
+    from tests.reports.test_report_page_script import _failure_codes
+
+    codes = {code for code in _failure_codes() if re.fullmatch(r"[a-z_]+", code)}
+    assert {"time_limit", "too_many_attempts"} <= codes
+    english = page_texts(client, "en")["fileReasons"]
+    for language in ("ru", "uz"):
+        words = page_texts(client, language)["fileReasons"]
+        assert {
+            code: words.get(code) for code in codes if words.get(code) == english.get(code)
+        } == {}

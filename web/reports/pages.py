@@ -57,14 +57,13 @@ def refusal_texts() -> dict[str, str]:
 
 def job_failure_texts() -> dict[str, str]:
     """Why a report job failed, by the code of its ``error`` (tasks/base.py), as the page's
-    language says it: the worker's own words are English and may quote SQL. A job given up
-    after too many attempts is written without a code, so by its ``type``."""
+    language says it: the worker's own words are English and may quote SQL."""
     return {
         "time_limit": _(
             "The report took longer than its time limit and was stopped. "
             "Build it for a shorter period."
         ),
-        "TooManyAttempts": _(
+        "too_many_attempts": _(
             "The report could not be built: its building broke off again and again. "
             "Try again later."
         ),
