@@ -526,6 +526,16 @@ def test_online_joining_names_the_refusal_when_closed_and_gives_the_ticket_when_
         phone.click("#join-form button[type=submit]")
         phone.wait_for_selector("#join-error:not([hidden])")
         assert phone.is_hidden("#join-ticket")
+        # Pressed again into the address's rate limit (a clinic's Wi-Fi shared by many): the
+        # 429 says nothing of the lost attempt, whose key the next press still sends.
+        too_many = {"status": 429, "title": "Too Many Requests", "code": "too_many"}
+        phone.route(
+            "**/api/v1/public/queues/*/join",
+            lambda route: route.fulfill(status=429, json=too_many),
+            times=1,
+        )
+        phone.click("#join-form button[type=submit]")
+        phone.wait_for_selector("#join-error[data-code='too_many']")
         phone.click("#join-form button[type=submit]")
         phone.wait_for_selector("#join-ticket[data-code='K-001']")
         assert phone.inner_text("#join-lead") == "Вы в очереди. Ваш талон:"

@@ -102,6 +102,46 @@ def test_models_and_migrations_agree(migrated_database):
     assert diff == []
 
 
+def _descending(index) -> list[str]:
+    """The columns an index of the models orders descending."""
+    return [
+        expression.element.name
+        for expression in index.expressions
+        if getattr(expression, "modifier", None) is not None
+        and expression.modifier.__name__ == "desc_op"
+    ]
+
+
+def test_descending_index_columns_survive_the_migrations(migrated_database, empty_database):
+    """Alembic's comparison does not look at an index column's order: a migration that
+    rebuilds a table on SQLite (batch mode) made the calling order's priority ascending, and
+    call next sorted the day's waiting tickets. Each index the models order descending is so
+    in the database, at head, and after going down and up again."""
+    indexes = [
+        (table.name, index.name, column)
+        for table in Base.metadata.sorted_tables
+        for index in table.indexes
+        for column in _descending(index)
+    ]
+    assert ("tickets", "ix_tickets_calling_order", "priority") in indexes
+    migrate.upgrade(empty_database)
+    migrate.downgrade(empty_database, "0025")
+    migrate.upgrade(empty_database)
+    for url in (migrated_database, empty_database):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                for table, name, column in indexes:
+                    if conn.dialect.name == "sqlite":
+                        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"
+                    else:
+                        sql = "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+                    definition = conn.execute(text(sql), {"n": name}).scalar_one()
+                    assert f"{column} DESC" in definition.replace('"', ""), (url, definition)
+        finally:
+            engine.dispose()
+
+
 def test_every_module_packages_models_are_in_the_metadata():
     from pathlib import Path
 

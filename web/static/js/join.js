@@ -97,8 +97,9 @@
       .then(
         function (answer) {
           // Answered: the next attempt is a new one. A gateway's 5xx may have come after the
-          // ticket was made: its key stays, as for a lost answer.
-          if (answer.status < 500) forget(name);
+          // ticket was made, and a 429 (the address's rate limit, shared by a clinic's Wi-Fi)
+          // says nothing of an earlier attempt whose answer was lost: their key stays.
+          if (answer.status < 500 && answer.status !== 429) forget(name);
           if (answer.status === 201) {
             showTicket(answer);
           } else {

@@ -110,8 +110,11 @@
     Q.issueAndPrint(url, { idempotency_key: key }, config, queueId)
       .then(
         function (answer) {
-          // A gateway's 5xx may have come after the ticket was made: as a lost answer.
-          if (answer.status >= 500) lost = { queueId: queueId, key: key, at: Date.now() };
+          // A gateway's 5xx may have come after the ticket was made, and a 429 says nothing
+          // of a touch whose answer was lost: as a lost answer, the key stays.
+          if (answer.status >= 500 || answer.status === 429) {
+            lost = { queueId: queueId, key: key, at: Date.now() };
+          }
           if (answer.status !== 201) {
             refuse(Q.problem(texts, answer));
             return;
