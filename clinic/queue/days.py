@@ -16,10 +16,10 @@ from clinic.queue import followers
 from clinic.queue.models import Queue, QueueDay, Ticket, TicketEvent
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.position import people_ahead
+from clinic.queue.ticket_views import board_view
 from clinic.queue.tickets import (
     announce,
     board_channel,
-    board_view,
     clinic_day,
     find_day,
     staff_channel,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.base import utcnow
 from clinic.errors import ValidationFailed
 from clinic.queue import calls, numbering
+from clinic.queue.issued_once import issued_for, request_key_of
 from clinic.queue.models import QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
 from clinic.queue.rejoined import active_online_ticket
@@ -58,6 +59,46 @@ def held_online_ticket(session: Session, queue_day_id: int, phone: str) -> Ticke
         .order_by(Ticket.id.desc())
     )
     return next((t for t in sent_on if followed(session, t).status in S.ACTIVE), None)
+
+
+def join_online_once(
+    session: Session,
+    queue_id: int,
+    phone: str,
+    *,
+    tz: ZoneInfo,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+) -> Ticket:
+    """:func:`join_online`, committed, and made once per ``idempotency_key``: the same key
+    and phone again (the network lost the first answer) get the ticket the first made, its
+    secret with it, where a join without the key is refused as :class:`AlreadyJoined`. Only
+    the page that sent the key knows it, and it is answered with the same phone only."""
+    if idempotency_key is None:
+        ticket = join_online(session, queue_id, phone, tz=tz, now=now)
+        session.commit()
+        return ticket
+    request_key = request_key_of("online", idempotency_key)
+    try:
+        phone = normalize_phone(phone)
+    except NotAPhone as exc:
+        raise ValidationFailed(str(exc), errors={"phone": [str(exc)]}) from exc
+    first = issued_for(session, request_key, queue_id, phone)
+    if first is not None:
+        return first
+    try:
+        ticket = join_online(session, queue_id, phone, tz=tz, now=now)
+        ticket.request_key = request_key  # written with the join, at its commit
+        session.commit()
+    except (AlreadyJoined, IntegrityError):
+        # The same key's join at the same moment took the phone's place (or the key) first:
+        # its ticket stands, and this transaction's number and place went back with it.
+        session.rollback()
+        first = issued_for(session, request_key, queue_id, phone)
+        if first is None:
+            raise
+        return first
+    return ticket
 
 
 def join_online(

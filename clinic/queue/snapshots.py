@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from clinic.base import utcnow
 from clinic.channels import int_key, snapshot_provider
 from clinic.queue import days as queue_days
-from clinic.queue import reserved
+from clinic.queue import reserved, ticket_views
 from clinic.queue import tickets as q
 from clinic.queue.events import QUEUES_CHANNEL
 from clinic.queue.models import Queue, Ticket
@@ -74,8 +74,8 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     return {
         "queue_id": queue_id,
         "day": today.isoformat(),
-        "calling": [q.board_view(t) for t in calling],
-        "last_calls": [q.board_view(t) for t in last_calls],
+        "calling": [ticket_views.board_view(t) for t in calling],
+        "last_calls": [ticket_views.board_view(t) for t in last_calls],
         "waiting": q.waiting_count(session, day_id),
         "active": _switched_on(session, queue_id),
     }
@@ -126,7 +126,7 @@ def _staff_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
     return {
         "queue_id": queue_id,
         "day": today.isoformat(),
-        "tickets": [{**q.ticket_as_dict(t), **kept_for[t.id]} for t in shown],
+        "tickets": [{**ticket_views.ticket_as_dict(t), **kept_for[t.id]} for t in shown],
         "waiting": counts[S.WAITING],
         "counts": counts,
         "active": _switched_on(session, queue_id),

@@ -7,9 +7,7 @@ counter row, so concurrent desks never share a number. Every change records even
 queue's staff channel, its board channel (numbers and rooms only: no names, no phones) and
 the ticket's own channel.
 
-The kiosk and a joining phone may send an idempotency key with the request: the same request
-sent again after the network lost its answer is answered with the ticket the first made,
-not a second one (:func:`issue_ticket_once`).
+A ticket issued once per request key (the kiosk's, a joining phone's): clinic.queue.issued_once.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from clinic.base import clock_text, is_id, iso, utcnow
+from clinic.base import clock_text, is_id, utcnow
 from clinic.db import note_written, sends_with_commit
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_events
@@ -32,6 +30,7 @@ from clinic.queue import numbering, reserved
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketEvent, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.ticket_views import board_view, ticket_as_dict
 from clinic.reference.models import Patient
 
 PRINT_CHANNEL = "printing:tickets"
@@ -96,82 +95,10 @@ def followed(session: Session, ticket: Ticket) -> Ticket:
     return ticket
 
 
-def request_key_of(whose: str, idempotency_key: str) -> str:
-    """An idempotency key as the ticket keeps it, with whose it is (``kiosk:<account>``,
-    ``online``): another's same key is another request. 8 to 100 characters, as an
-    invoice's."""
-    if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 100:
-        raise ValidationFailed(
-            "an idempotency key is 8 to 100 characters",
-            errors={"idempotency_key": ["8 to 100 characters"]},
-        )
-    return f"{whose}:{idempotency_key}"
-
-
-def issued_for(
-    session: Session, request_key: str, queue_id, phone: str | None = None
-) -> Ticket | None:
-    """The ticket ``request_key`` issued before, when this request is the same as its: for
-    the same queue, and the same (normalised) phone when joining. The same key for another
-    queue or phone is the caller's mistake, not a repeat: a 422 naming it, as for invoices."""
-    first = session.scalar(select(Ticket).where(Ticket.request_key == request_key))
-    if first is not None and (first.queue_id, first.phone) != (queue_id, phone):
-        raise ValidationFailed(
-            "that idempotency key was used for another request",
-            errors={"idempotency_key": ["already used for another ticket: use a new key"]},
-        )
-    return first
-
-
 def find_day(session: Session, queue_id: int, day: date) -> QueueDay | None:
     return session.scalar(
         select(QueueDay).where(QueueDay.queue_id == queue_id, QueueDay.day == day)
     )
-
-
-# -- what the screens see -------------------------------------------------------------------
-
-
-def board_view(ticket: Ticket) -> dict:
-    """What a public board may show: number, room, queue. Never a name or a phone."""
-    return {
-        "ticket_id": ticket.id,
-        "code": ticket.code,
-        "queue_id": ticket.queue_id,
-        "room": ticket.room.number if ticket.room else None,
-        "status": ticket.status,
-        "recalls": ticket.recalls,
-        # A board showing several queues orders their calls by this.
-        "called_at": iso(ticket.called_at),
-    }
-
-
-def ticket_as_dict(ticket: Ticket) -> dict:
-    """The staff view of a ticket."""
-    return {
-        "id": ticket.id,
-        "code": ticket.code,
-        "number": ticket.number,
-        "queue_id": ticket.queue_id,
-        "source": ticket.source,
-        "priority": Priority.NAME_OF[ticket.priority],
-        "status": ticket.status,
-        "room": ticket.room.number if ticket.room else None,
-        "room_id": ticket.room_id,
-        "patient_id": ticket.patient_id,
-        "visit_id": ticket.visit_id,
-        "phone": ticket.phone,
-        "comment": ticket.comment,
-        "queued_at": iso(ticket.queued_at),
-        "created_at": iso(ticket.created_at),
-        "called_at": iso(ticket.called_at),
-        "started_at": iso(ticket.started_at),
-        "finished_at": iso(ticket.finished_at),
-        "recalls": ticket.recalls,
-        "paid_at": iso(ticket.paid_at),
-        "transferred_from_id": ticket.transferred_from_id,
-        "return_to_queue_id": ticket.return_to_queue_id,
-    }
 
 
 def waiting_count(session: Session, queue_day_id: int) -> int:
@@ -329,7 +256,7 @@ def issue_ticket(
     round trip at all; a day closed since it was read is refused then.
 
     ``request_key``: kept on the ticket, in the insert that writes it (see
-    :func:`issue_ticket_once`)."""
+    clinic.queue.issued_once)."""
     now = now or utcnow()
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)
@@ -412,30 +339,6 @@ def issue_ticket(
     if commit:
         session.commit()
     return ticket
-
-
-def issue_ticket_once(
-    session: Session, queue_id: int, *, request_key: str | None, **asked
-) -> tuple[Ticket, bool]:
-    """:func:`issue_ticket` with ``commit``, made once per ``request_key`` (from
-    :func:`request_key_of`): (the ticket, whether it is new). Without a key it is issued as
-    ever, with no statement more."""
-    if request_key is None:
-        return issue_ticket(session, queue_id, commit=True, **asked), True
-    first = issued_for(session, request_key, queue_id, asked.get("phone"))
-    if first is not None:
-        return first, False
-    try:
-        ticket = issue_ticket(session, queue_id, commit=True, request_key=request_key, **asked)
-    except IntegrityError:
-        # The same key in a request made at the same moment: its ticket stands. This one's
-        # transaction held nothing else, and its number went back with it.
-        session.rollback()
-        first = issued_for(session, request_key, queue_id, asked.get("phone"))
-        if first is None:
-            raise
-        return first, False
-    return ticket, True
 
 
 def _loaded(session: Session, ticket_id: int, values: dict) -> Ticket:

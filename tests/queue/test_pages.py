@@ -15,7 +15,7 @@ from clinic import channels
 from clinic.accounts import tokens, users
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
-from clinic.queue import calls, screens
+from clinic.queue import calls, screens, ticket_views
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
@@ -279,7 +279,7 @@ def test_a_doctor_sees_only_his_own_queues(client_as, runtime, hall):
 def test_board_calls_carry_their_call_time_so_several_queues_can_be_merged(runtime, hall):
     with runtime.db.transaction() as s:
         called = calls.call_next(s, hall["queue"], tz=runtime.settings.tz)
-        assert q.board_view(called)["called_at"].endswith("Z")
+        assert ticket_views.board_view(called)["called_at"].endswith("Z")
     with runtime.db.session() as s:
         data, _ = channels.snapshot(s, f"board:{hall['queue']}", runtime.settings.tz)
     assert [c["code"] for c in data["calling"]] == [hall["code"]]

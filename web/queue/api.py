@@ -9,11 +9,9 @@ second needs the ticket's secret token.
 from __future__ import annotations
 
 from flask_smorest import abort
-from sqlalchemy.exc import IntegrityError
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.errors import ValidationFailed
 from clinic.printing.routes import QueuePaper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
@@ -21,10 +19,9 @@ from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
-from clinic.queue import joining, reception, reserved
+from clinic.queue import joining, reception, reserved, ticket_views
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketStatus
-from clinic.text import NotAPhone, normalize_phone
 from web import db
 from web.api.blueprint import Blueprint
 from web.api.schemas import ProblemSchema
@@ -58,7 +55,7 @@ def _ticket_out(ticket, **extra) -> dict:
     """The ticket as staff see it. Its patient's page, whose secret reads his ticket and gives
     up his place, only for those who issue (and cancel) tickets and hand it over printed: a
     reader who may not cancel one is not given the patient's door to do it in nobody's name."""
-    out = q.ticket_as_dict(ticket)
+    out = ticket_views.ticket_as_dict(ticket)
     identity = current_identity()
     if identity is not None and identity.can("queue.issue"):
         out["patient_url"] = _patient_url(ticket)
@@ -229,7 +226,7 @@ def _transition(name: str, operation, doc: str):
         returned = operation(session, ticket)
         session.commit()
         extra = (
-            {"returned_ticket": q.ticket_as_dict(returned)}
+            {"returned_ticket": ticket_views.ticket_as_dict(returned)}
             if returned is not None and returned is not ticket
             else {}
         )
@@ -380,31 +377,9 @@ def join_online(data, queue_id: int):
     it is answered with that ticket, as the first was: only the page that sent it knows the
     key, and it gives the link back with the same phone only."""
     session = db.session()
-    key = data["idempotency_key"]
-    if key is None:
-        ticket = joining.join_online(session, queue_id, data["phone"], tz=_tz())
-        session.commit()
-        return _public_ticket(session, ticket)
-    request_key = q.request_key_of("online", key)
-    try:
-        phone = normalize_phone(data["phone"])
-    except NotAPhone as exc:
-        raise ValidationFailed(str(exc), errors={"phone": [str(exc)]}) from exc
-    first = q.issued_for(session, request_key, queue_id, phone)
-    if first is not None:
-        return _public_ticket(session, first)
-    try:
-        ticket = joining.join_online(session, queue_id, phone, tz=_tz())
-        ticket.request_key = request_key  # written with the join, at its commit
-        session.commit()
-    except (joining.AlreadyJoined, IntegrityError):
-        # The same key's join at the same moment took the phone's place (or the key) first:
-        # its ticket stands, and this transaction's number and place went back with it.
-        session.rollback()
-        first = q.issued_for(session, request_key, queue_id, phone)
-        if first is None:
-            raise
-        return _public_ticket(session, first)
+    ticket = joining.join_online_once(
+        session, queue_id, data["phone"], tz=_tz(), idempotency_key=data["idempotency_key"]
+    )
     return _public_ticket(session, ticket)
 
 

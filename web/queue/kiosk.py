@@ -15,8 +15,9 @@ import segno
 from flask import Response, abort, render_template, url_for
 
 from clinic.printing.routes import QueuePaper, queue_paper
-from clinic.queue import access
+from clinic.queue import access, ticket_views
 from clinic.queue import tickets as q
+from clinic.queue.issued_once import issue_ticket_once, request_key_of
 from clinic.queue.models import Priority, TicketSource
 from web import db
 from web.api.schemas import ProblemSchema
@@ -112,11 +113,11 @@ def issue_kiosk_ticket(data, queue_id: int):
     username = current_identity().username
     key = data["idempotency_key"]
     paper = QueuePaper()  # read with the queue, by the issuing's first statement
-    ticket, made = q.issue_ticket_once(
+    ticket, made = issue_ticket_once(
         session,
         queue_id,
         # The kiosk account's own: another account's same key is another touch.
-        request_key=q.request_key_of(f"kiosk:{username}", key) if key is not None else None,
+        request_key=request_key_of(f"kiosk:{username}", key) if key is not None else None,
         tz=db.runtime().settings.tz,
         source=TicketSource.KIOSK,
         priority=Priority.NAMES["normal"],
@@ -128,7 +129,7 @@ def issue_kiosk_ticket(data, queue_id: int):
     if not made:  # issued by the first request: its printer is read as it stands now
         paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
     return {
-        **q.ticket_as_dict(ticket),
+        **ticket_views.ticket_as_dict(ticket),
         "on_paper": paper.on_paper,
         "printer_failing": paper.failing,
     }

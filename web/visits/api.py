@@ -11,6 +11,7 @@ from __future__ import annotations
 from clinic import jobs
 from clinic.base import utcnow
 from clinic.errors import Forbidden, NotFound
+from clinic.queue import ticket_views
 from clinic.queue import tickets as q
 from clinic.visits import (
     booking,
@@ -80,7 +81,7 @@ def _visit_out(session, visit, *, detail: bool = False) -> dict:
     if detail:
         out["history"] = v.history(session, visit)
         ticket = q.get_ticket(session, visit.ticket_id) if visit.ticket_id else None
-        out["ticket"] = q.ticket_as_dict(ticket) if ticket else None
+        out["ticket"] = ticket_views.ticket_as_dict(ticket) if ticket else None
     return out
 
 
