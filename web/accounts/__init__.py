@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from web.accounts import audit_page  # noqa: F401 - its page is on the pages' blueprint
 from web.accounts.account import blp as account_blueprint
 from web.accounts.audit_log import blp as audit_blueprint
 from web.accounts.pages import bp as pages_blueprint
