@@ -195,8 +195,9 @@ def test_two_kiosk_touches_racing_with_one_key_issue_one_ticket_and_both_get_it(
     assert _numbers(runtime, queue_id) == [1, 2, 3]
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
-def test_two_joins_racing_with_one_key_make_one_ticket_and_both_get_its_link(app, client, runtime):
+def _joins_racing(app, client, runtime, first_phone: str, second_phone: str):
+    """Two joins with one key, held at the day's counter row until both wait on it: the
+    queue, the desk's issuing address and the two answers (status, body)."""
     queue_id = make_queue(runtime, **ONLINE)
     desk = f"/api/v1/queues/{queue_id}/tickets"
     assert client.post(desk, json={}).get_json()["number"] == 1  # the day's row is made
@@ -206,7 +207,13 @@ def test_two_joins_racing_with_one_key_make_one_ticket_and_both_get_its_link(app
         answer = app.test_client().post(url, json={"phone": phone, "idempotency_key": KEY})
         return answer.status_code, answer.get_json()
 
-    answers = _race(runtime, queue_id, lambda: join("90 111 22 33"), lambda: join("+998901112233"))
+    answers = _race(runtime, queue_id, lambda: join(first_phone), lambda: join(second_phone))
+    return queue_id, desk, answers
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
+def test_two_joins_racing_with_one_key_make_one_ticket_and_both_get_its_link(app, client, runtime):
+    queue_id, desk, answers = _joins_racing(app, client, runtime, "90 111 22 33", "+998901112233")
     assert [status for status, _ in answers] == [201, 201], answers
     assert answers[0][1] == answers[1][1] and answers[0][1]["code"].endswith("-002")
     assert client.post(desk, json={}).get_json()["number"] == 3
@@ -215,16 +222,7 @@ def test_two_joins_racing_with_one_key_make_one_ticket_and_both_get_its_link(app
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite lets one writer in at a time
 def test_one_key_racing_for_two_phones_gives_one_ticket_and_refuses_the_other(app, client, runtime):
-    queue_id = make_queue(runtime, **ONLINE)
-    desk = f"/api/v1/queues/{queue_id}/tickets"
-    assert client.post(desk, json={}).get_json()["number"] == 1  # the day's row is made
-    url = f"/api/v1/public/queues/{queue_id}/join"
-
-    def join(phone):
-        answer = app.test_client().post(url, json={"phone": phone, "idempotency_key": KEY})
-        return answer.status_code, answer.get_json()
-
-    answers = _race(runtime, queue_id, lambda: join("90 111 22 33"), lambda: join("90 444 55 66"))
+    queue_id, desk, answers = _joins_racing(app, client, runtime, "90 111 22 33", "90 444 55 66")
     assert sorted(status for status, _ in answers) == [201, 422], answers
     refused = next(body for status, body in answers if status == 422)
     assert list(refused["errors"]) == ["idempotency_key"]
