@@ -143,6 +143,8 @@ def register_error_handlers(app: Flask) -> None:
         # Failures before dispatch (opening the session in Redis) reach Flask as a 500.
         if isinstance(getattr(exc, "original_exception", None), UNAVAILABLE):
             return unavailable_response(exc.original_exception)
+        if exc.response is not None:  # the answer was made where the error was raised
+            return exc.response
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages")
         if messages:

@@ -8,7 +8,10 @@ provider's protocol (``web.auth.own_protocol``): CSRF-exempt (no ambient credent
 signature or the Payme key, not a cookie, authorises the call), its ``Authorization`` header
 never read as our bearer token, its bad input answered in the protocol rather than by the
 input boundary. Each takes a small body only (413), from the provider's networks when an
-allow-list is configured (403), at a rate limit per address (429). Past those, Payme answers
+allow-list is configured (403), at a rate limit per address (429). Payme's protocol has no
+HTTP errors, so Payme hears those in it, with HTTP 200: an address off its allow-list -32504
+(no privilege), a call past the rate limit -32400 (a system error, which Payme retries), a
+body too large -32600. Past those, Payme answers
 everything as JSON-RPC with HTTP 200 (a wrong key -32504, a body that is not JSON or names a
 key twice -32700, other unreadable bodies -32600), Click with its ``error`` field (a body
 that is not a form lacks every field, one giving a field twice is no one request: -8),
@@ -102,6 +105,8 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
             address = None
         if address is None or not any(address in network for network in networks):
             log.warning("%s call from %s refused by the allow-list", provider, address)
+            if provider == "payme":
+                abort(_payme_unlogged(PaymeError(UNAUTHORIZED)))
             abort(problem(403, "Forbidden", f"this address may not call the {provider} endpoint"))
     if request.content_length is not None and request.content_length > BODY_LIMIT:
         raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
@@ -172,12 +177,29 @@ def _no_automatic_options(view):
     return view
 
 
+def _payme_unlogged(error: PaymeError):
+    """Payme's answer to a call refused before it is read (an address off the allow-list, a
+    call past the rate limit): HTTP 200, the call's ``id`` echoed when its body shows one.
+    Such calls are not kept in the provider log: a flood would fill it."""
+    rpc_id = None
+    if request.content_length is not None and request.content_length <= BODY_LIMIT:
+        _doc, rpc_id, _refused = payme_request.read(request.get_data(cache=True))
+    answer = payme_request.answer(rpc_id, error=error)
+    text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(text, status=200, mimetype="application/json")
+
+
+def _payme_past_the_limit(_limit) -> object:
+    log.warning("Payme call from %s refused by the rate limit", request.remote_addr)
+    return _payme_unlogged(PaymeError(INTERNAL))
+
+
 @blp.route("/payme", methods=["POST"])
 @_no_automatic_options
 @blp.doc(**PAYME_ANSWER)
 @public
 @own_protocol
-@limiter.limit(_rate, key_func=_rate_key)
+@limiter.limit(_rate, key_func=_rate_key, on_breach=_payme_past_the_limit)
 def payme_endpoint():
     """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``).
 
