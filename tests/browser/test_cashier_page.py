@@ -3,6 +3,8 @@ paid within a second, and the held "pay before the doctor" ticket becomes callab
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -25,14 +27,55 @@ def _call_next(runtime, queue_id):
         return ticket.code if ticket else None
 
 
-def _open(browser, contexts, live_server, username, path, lang="en"):
-    """A page signed in as ``username`` in its own browser context, live."""
+def _open(browser, contexts, live_server, username, path, lang="en", socket=None):
+    """A page signed in as ``username`` in its own browser context, live; ``socket``: a route
+    its WebSocket goes through (:class:`SocketGate`)."""
     context, tab = new_tab(browser)
     contexts.append(context)
+    if socket is not None:
+        tab.route_web_socket("**/ws*", socket)
     sign_in(tab, live_server, username)
     tab.goto(f"{live_server}{path}?lang={lang}")
     wait_live(tab)
     return tab
+
+
+class SocketGate:
+    """A route for a page's WebSocket (``tab.route_web_socket("**/ws*", gate)``). ``cut()``:
+    the server's frames stop reaching the page, as on a network break; ``back()``: the page's
+    socket closes and it connects again, and its channels start from a snapshot, as when the
+    events it missed are older than the server keeps."""
+
+    def __init__(self) -> None:
+        self.socket = None  # the page's socket now
+        self.cut_off = None  # the socket whose frames no longer reach the page
+        self.anew = False  # the page's next sockets subscribe from a snapshot
+
+    def __call__(self, socket) -> None:
+        server = socket.connect_to_server()
+        self.socket, anew = socket, self.anew
+
+        def to_server(message):
+            if anew and isinstance(message, str):
+                asked = json.loads(message)
+                if asked.get("op") == "subscribe":
+                    asked.pop("last_id", None)  # none of the events it missed are kept
+                    message = json.dumps(asked)
+            server.send(message)
+
+        def to_page(frame):
+            if socket is not self.cut_off:
+                socket.send(frame)
+
+        socket.on_message(to_server)
+        server.on_message(to_page)
+
+    def cut(self) -> None:
+        self.cut_off = self.socket
+
+    def back(self) -> None:
+        self.anew = True
+        self.cut_off.close()
 
 
 @pytest.mark.timed
@@ -394,17 +437,21 @@ def test_a_late_payments_answer_does_not_undo_a_part_given_back_at_another_scree
             context.close()
 
 
-def test_a_payment_whose_answer_was_lost_is_said_once_its_row_shows_it_and_not_taken_twice(
+def test_a_payment_or_refund_whose_answer_was_lost_is_said_once_it_landed_and_not_made_twice(
     browser, live_server, runtime, make_user
 ):
     """The network loses the answer to a part paid in cash (the request reaches the server
     later, as a gateway's retry would): the page does not claim the server was out of reach
     but asks her to check the row; once the row shows the part paid it says so, with the
-    change; the same press again is answered as the first and takes nothing more."""
+    change; the same press again is answered as the first and takes nothing more. Then part
+    of that part is given back, its answer lost and its event too, and the desk is read anew
+    from a snapshot: less is paid of the open invoice, nothing counts as given back, yet the
+    page finds the refund by its own key and says it was given."""
     invoice_id, _ = _part_paid_invoice(runtime, make_user, "kassa-9")
     contexts = []
+    gate = SocketGate()
     try:
-        cashier = _open(browser, contexts, live_server, "kassa-9", "/payments/desk")
+        cashier = _open(browser, contexts, live_server, "kassa-9", "/payments/desk", socket=gate)
         row = cashier.locator(f"#invoices tr[data-invoice-id='{invoice_id}']")
         lost = []
 
@@ -439,9 +486,25 @@ def test_a_payment_whose_answer_was_lost_is_said_once_its_row_shows_it_and_not_t
         assert answer.value.status == 201
         status = row.locator(".cashier-invoices__status").inner_text()
         assert "Paid so far 10,000 UZS" in status and "Due 15,000 UZS" in status, status
+
+        cashier.route("**/refunds", lose_the_answer)
+        gate.cut()  # the socket breaks with it: the refund's event never reaches the page
+        row.locator("input[name=refund_amount]").fill("4,000")
+        row.locator("input[name=refund_reason]").fill("The patient left")
+        row.locator("button[data-action=refund]").click()
+        cashier.locator("#cashier-error", has_text="the refund may have gone through").wait_for()
+        cashier.unroute("**/refunds")
+        url, data, headers = lost[1]
+        assert cashier.request.post(url, data=data, headers=headers).status == 201
+        gate.back()  # read anew: the invoice open, 6,000 paid, nothing refunded
+        row.locator(".cashier-invoices__status", has_text="Paid so far 6,000 UZS").wait_for()
+        cashier.locator("#cashier-status", has_text="Refund of 4,000 UZS recorded.").wait_for()
+        assert cashier.locator("#cashier-error").inner_text() == ""
     finally:
         for context in contexts:
             context.close()
     with runtime.db.session() as s:
         taken = invoices.payments_of(s, invoice_id)
+        given = s.scalars(select(Refund.amount).where(Refund.invoice_id == invoice_id)).all()
     assert [(p.method, p.amount) for p in taken] == [("cash", 10_000_00)]
+    assert given == [4_000_00]

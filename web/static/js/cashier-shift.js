@@ -89,7 +89,14 @@
       Q.say(errorBox, texts.network);
     });
 
-    showShift(null);
+    if (config.hasShift) {
+      // Open when the page was served: its close form at once, its figures once read (never
+      // "open your shift" and its form, a press of which would be refused).
+      openForm.hidden = true;
+      closeForm.hidden = false;
+    } else {
+      showShift(null);
+    }
     refreshShift();
     return {
       refresh: refreshShift,

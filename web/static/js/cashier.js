@@ -46,9 +46,9 @@
   // lost. It outlives the invoice's money moving (its own event, most likely): the same press
   // again is answered with what the first did, not paid or given back twice.
   var lostKeys = {};
-  // invoice id -> the payment or refund sent for it: {kind, data, before (the invoice as the
-  // press saw it), landed (its money seen moving), lost (the answer never came)}. While it is
-  // on its way the row's buttons wait; once lost, the row's events tell whether it landed.
+  // invoice id -> the payment or refund sent for it: {kind, data, landed (its own record
+  // seen), lost (the answer never came)}. While it is on its way the row's buttons wait; once
+  // lost, the invoice's events, or the invoice read alone, tell whether it landed.
   var sent = {};
   // invoice id -> true while a request of its row is on its way: its buttons are drawn
   // disabled (a row drawn anew by the invoice's own event must not offer a second press).
@@ -541,13 +541,13 @@
    * A payment or refund (``kind``) POSTed to the invoice's ``tail``, under its idempotency key
    * (the lost one's, when the same press is made again); resolves with the API's answer, or
    * nothing when the network lost it: then the page says the money may have moved, and the
-   * invoice's events say whether it did (see ``noticed``).
+   * invoice's events say whether it did (see ``noticed`` and ``lookUp``).
    */
   function send(kind, id, tail, data, request) {
     var kept = lostKeys[id] && lostKeys[id][request];
     var key = kept || once.key(id, request);
     data.idempotency_key = key;
-    var watch = { kind: kind, data: data, before: invoices[id], landed: null, lost: false };
+    var watch = { kind: kind, data: data, landed: null, lost: false };
     sent[id] = watch;
     return Q.api("POST", invoiceUrl(id, tail), data).then(
       function (answer) {
@@ -572,45 +572,46 @@
     );
   }
 
-  /** Whether ``invoice`` (an event's, or a snapshot's) shows the money of ``watch`` moved:
-   * the payment (refund) the event carries is that one, or none is carried and the invoice
-   * took (gave back) more than the press saw. */
-  function landedBy(watch, invoice, moved) {
-    var before = watch.before || {};
-    var data = watch.data;
-    if (watch.kind === "pay") {
-      if (moved) return moved.method === data.method && moved.amount === data.amount;
-      return invoice.paid_amount > (before.paid_amount || 0);
-    }
-    if (moved) return moved.amount === data.amount;
-    return invoice.refunded_amount > (before.refunded_amount || 0);
+  /** Whether ``record`` (a payment or a refund: an event's, or one of an invoice read alone)
+   * is the one ``watch`` sent. The API keeps the key the page sent at the end of the record's
+   * reference (``<cashier>:<key>`` of a desk payment, ``desk:<cashier>:<key>`` of a refund).
+   * No figure of the invoice tells it: a refund of a part paid of an open invoice lowers what
+   * is paid rather than raising what is given back, and another screen's money moves them
+   * too, by the same sum at times. */
+  function sentBy(watch, record) {
+    var ref = record && record.provider_ref;
+    var end = ":" + watch.data.idempotency_key;
+    return typeof ref === "string" && ref.slice(-end.length) === end;
   }
 
-  /** An invoice heard of (``carried``: its event's data, null from a snapshot): the row's
-   * request in flight or lost is seen to have landed, and a lost one is said so. */
-  function noticed(invoice, carried) {
+  /** ``record``, a payment or refund of ``invoice`` heard of: when it is the one the row
+   * sent, in flight or lost, that one landed, and a lost one is said so. */
+  function noticed(invoice, record) {
     var watch = sent[invoice.id];
-    if (!watch || watch.landed) return;
-    var moved = (carried && (watch.kind === "pay" ? carried.payment : carried.refund)) || null;
-    if (!landedBy(watch, invoice, moved)) {
-      // Another screen's money (a part paid by card elsewhere): not this press's.
-      if (moved) watch.before = invoice;
-      return;
-    }
-    var before = watch.before || { paid_amount: 0, refunded_amount: 0 };
-    watch.landed = {
-      invoice: invoice,
-      amount: moved
-        ? moved.amount
-        : watch.kind === "pay"
-        ? invoice.paid_amount - before.paid_amount
-        : invoice.refunded_amount - before.refunded_amount,
-      change: moved && moved.change,
-    };
+    if (!watch || watch.landed || !sentBy(watch, record)) return;
+    watch.landed = { invoice: invoice, amount: record.amount, change: record.change };
     if (watch.lost) {
       delete sent[invoice.id];
       sayLanded(watch);
     }
+  }
+
+  /** The invoice ``id`` read alone, with its payments and refunds, while a request of its row
+   * is in flight or lost: the desk was read anew from a snapshot (the events in between
+   * missed), which says the invoice's figures, not whose money moved them. */
+  function lookUp(id) {
+    var watch = sent[id];
+    if (!watch || watch.landed) return;
+    Q.api("GET", config.api + "/" + id).then(
+      function (answer) {
+        if (answer.status !== 200) return;
+        var records = (answer.body.payments || []).concat(answer.body.refunds || []);
+        records.forEach(function (record) {
+          noticed(answer.body, record);
+        });
+      },
+      function () {} // still unknown: the row asks to be checked; the next reading tells
+    );
   }
 
   function sayLanded(watch) {
@@ -833,9 +834,7 @@
         heardAt[invoice.id] = at;
       });
       render();
-      listed.forEach(function (invoice) {
-        noticed(invoice, null);
-      });
+      Object.keys(sent).forEach(lookUp);
       Object.keys(foundNumbers).forEach(function (id) {
         if (!invoices[id]) find(foundNumbers[id]).catch(function () {});
       });
@@ -850,11 +849,11 @@
           remember(invoice, event.id);
           render();
         }
-        noticed(invoice, event.data);
       }
       // Cash into or out of this drawer at another screen (a manager's refund at this desk,
       // a payment in another window): the drawer's figure follows.
       var moved = event.data && (event.data.refund || event.data.payment);
+      if (invoice && moved) noticed(invoice, moved);
       if (moved && shift.id() !== null && moved.shift_id === shift.id()) shift.refresh();
       // Refunds-only: any drawer's cash moved; its figure in the list of drawers follows.
       if (moved && refundsOnly && moved.shift_id) drawers.refresh();
