@@ -47,6 +47,8 @@ FIELDS = {
     C.TOO_MANY_MOVES: "visit_id",
     C.DEPARTMENT_INACTIVE: "doctor_id",
 }
+
+
 CONSTRAINTS = {
     "ex_visits_doctor_seat_time": C.DOCTOR_BUSY,
     "ex_visits_patient_time": C.PATIENT_BUSY,
@@ -64,6 +66,13 @@ class BookingRefused(ValidationFailed):
 def refusal(code: str, detail: str) -> Conflict | ValidationFailed:
     cls = BookingConflict if code in BUSY else BookingRefused
     return cls(detail, code=code, errors={FIELDS[code]: [detail]})
+
+
+def inactive_doctor(field: str = "doctor_id") -> ValidationFailed:
+    """A doctor who no longer works here takes no visit, booked, moved or covered for."""
+    return ValidationFailed(
+        "inactive doctor", code=C.DOCTOR_INACTIVE, errors={field: ["not working here now"]}
+    )
 
 
 @dataclass
@@ -111,7 +120,7 @@ def place(
     # visit among those it leaves to move.
     if not lock_for_booking(session, doctor.id):
         # He left while this waited for his row: as any booking of a doctor who has left.
-        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+        raise inactive_doctor()
     # The department the visit is written into (his, as read): switched off, or being
     # switched off now, it takes no visit; a switching off waits for this one to commit.
     if doctor.department_id is not None and not lock_department_for_booking(
@@ -303,12 +312,14 @@ def book(
     if not patient.active:
         # On file, but deactivated: chosen for nothing new, as a ticket at the desk refuses
         # him (not "no such patient", which sends the registrar to register him again).
-        raise ValidationFailed(
-            "the patient's record is deactivated", errors={"patient_id": ["inactive patient"]}
+        raise BookingRefused(
+            "the patient's record is deactivated",
+            code=C.PATIENT_INACTIVE,
+            errors={"patient_id": ["inactive patient"]},
         )
     doctor = schedules.get_doctor(session, doctor_id)
     if not doctor.active:
-        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+        raise inactive_doctor()
     services = _services(session, service_ids)
     placement = place(
         session,

@@ -25,6 +25,7 @@ from clinic.jobs.models import Job, JobStatus
 from clinic.reference.models import Doctor, Service
 from clinic.visits import notify, schedules, slots
 from clinic.visits import visits as v
+from clinic.visits.booking import inactive_doctor
 from clinic.visits.bulk_notices import write_notices, write_unplaced_notices
 from clinic.visits.events import Conflicts as Codes
 from clinic.visits.events import VisitStatus
@@ -120,7 +121,7 @@ def _check_covering(session: Session, doctor_id: int, to_doctor_id) -> None:
             errors={"to_doctor_id": ["another doctor than the one away"]},
         )
     if not covering.active:
-        raise ValidationFailed("inactive doctor", errors={"to_doctor_id": ["not working here now"]})
+        raise inactive_doctor("to_doctor_id")
 
 
 def _declared(

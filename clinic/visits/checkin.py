@@ -98,7 +98,8 @@ def check_in(
 ) -> Ticket | None:
     """The patient has arrived: the visit becomes arrived and gets its queue ticket (none when
     the doctor has no queue working, or it has closed for the day). Refused (``not_today``,
-    ``doctor_away``: away today, or left the clinic) when nobody would see him today."""
+    ``doctor_away``: away today, or left the clinic) when nobody would see him today, and
+    (``patient_inactive``) when his record has been deactivated since the booking."""
     now = now or utcnow()
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         raise Conflict(
@@ -113,6 +114,11 @@ def check_in(
     if gone is not None:
         detail = f"the doctor {gone}: move the visit or cancel it"
         raise Conflict(detail, code=Conflicts.DOCTOR_AWAY, errors={"visit_id": [detail]})
+    if not visit.patient.active:
+        # His record was deactivated since the booking: it is chosen for nothing new, a
+        # ticket no more than a visit, so he is not checked in with or without a queue.
+        detail = "the patient's record is deactivated"
+        raise Conflict(detail, code=Conflicts.PATIENT_INACTIVE, errors={"visit_id": [detail]})
     again = _checks_in_again(session, visit)
     if again:
         # His ticket was cancelled (at the desk, by mistake; or the day's closing) while he

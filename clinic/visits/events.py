@@ -66,6 +66,11 @@ class Conflicts:
     ROOM_TAKEN = "room_taken"
     # The doctor's department is switched off (or was switched off while this waited).
     DEPARTMENT_INACTIVE = "department_inactive"
+    # The patient's record is deactivated (since he was found): booking and check-in refuse
+    # him; a move keeps the visit he has.
+    PATIENT_INACTIVE = "patient_inactive"
+    # A doctor who has left (or left before a move's worker carried it out).
+    DOCTOR_INACTIVE = "doctor_inactive"
 
     ALL = (
         DOCTOR_BUSY,
@@ -78,6 +83,8 @@ class Conflicts:
         TOO_MANY_MOVES,
         ROOM_TAKEN,
         DEPARTMENT_INACTIVE,
+        PATIENT_INACTIVE,
+        DOCTOR_INACTIVE,
     )
 
 

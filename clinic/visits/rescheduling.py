@@ -69,7 +69,7 @@ def request_move(
         )
     if not schedules.get_doctor(session, doctor_id or visit.doctor_id).active:
         # As in booking: an inactive doctor takes no visit, moved or new.
-        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+        raise booking.inactive_doctor()
     job = jobs.create_job(
         session, kind=RESCHEDULE_JOB, task_name=RESCHEDULE_TASK, queue=QUEUE, created_by=actor
     )
@@ -144,8 +144,9 @@ def move_visit(
         raise booking.refusal(C.TOO_MANY_MOVES, f"the visit was moved {visit.moves} times")
     doctor = schedules.get_doctor(session, doctor_id or visit.doctor_id)
     if not doctor.active:
-        # Asked while he worked here, carried out after he left (a worker that ran late).
-        raise ValidationFailed("inactive doctor", errors={"doctor_id": ["not working here now"]})
+        # Asked while he worked here, carried out after he left (a worker that ran late): the
+        # job fails with the code the calendar words.
+        raise booking.inactive_doctor()
     service_ids = [s.service_id for s in visit.services]
     services = list(session.scalars(select(Service).where(Service.id.in_(service_ids))))
     placement = booking.place(

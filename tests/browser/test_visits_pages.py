@@ -1,7 +1,8 @@
 """The appointments calendar in headless Chromium: a registrar books a slot and another
 registrar's calendar shows it taken within a second; the reschedule dialog follows the job
-and moves only to a time chosen for the day it shows; a patient booked for now is checked in
-from the calendar; a reload or a booking whose answer is lost is made good."""
+and moves only to a time chosen for the day it shows, and cancels with a reason of its own; a
+patient booked for now is checked in from the calendar (one whose record was deactivated
+since is told why not); a reload or a booking whose answer is lost is made good."""
 
 from __future__ import annotations
 
@@ -116,12 +117,12 @@ def test_a_booking_shows_taken_on_another_registrars_calendar_within_a_second_an
     second.select_option("#reschedule-form select[name=starts_at]", iso(clinic.at(day, 10, 20)))
     second.fill("#reschedule-form input[name=reason]", "просьба пациента")
     second.click("#reschedule-form button[value=move]")
-    second.wait_for_selector("#reschedule-form [data-progress]:not([hidden])")
+    second.wait_for_selector("#reschedule-dialog [data-progress]:not([hidden])")
     second.wait_for_function(
-        "() => document.querySelector('#reschedule-form [data-result]').textContent"
+        "() => document.querySelector('#reschedule-dialog [data-result]').textContent"
         ".startsWith('Moved to')"
     )
-    assert "10:20" in second.inner_text("#reschedule-form [data-result]")
+    assert "10:20" in second.inner_text("#reschedule-dialog [data-result]")
     moved = iso(clinic.at(day, 10, 20))
     first.wait_for_selector(f"section[data-doctor='{doctor}'] .slot--taken[data-starts='{moved}']")
     with runtime.db.session() as s:
@@ -254,12 +255,12 @@ def test_a_move_refused_without_a_field_is_said_in_the_dialog(live_server, runti
             .values(session_version=User.session_version + 1)
         )
     tab.click("#reschedule-form button[value=move]")
-    said = "#reschedule-form [data-result]:not(:empty)"
+    said = "#reschedule-dialog [data-result]:not(:empty)"
     tab.wait_for_selector(said)
     assert tab.inner_text(said) == "Сеанс завершён. Войдите снова."
 
 
-def test_the_move_dialog_moves_only_to_a_time_chosen_for_the_day_it_shows(
+def test_the_move_dialog_moves_only_to_a_time_chosen_and_cancels_with_a_reason_of_its_own(
     live_server, runtime, registrar
 ):
     clinic = make_clinic(runtime, hours=("09:00", "10:00"))
@@ -294,21 +295,36 @@ def test_the_move_dialog_moves_only_to_a_time_chosen_for_the_day_it_shows(
     listed = tab.locator(times).evaluate_all("(all) => all.map((o) => [o.value, o.text])")
     assert listed == [["", "— выберите время —"], [offered[0], "09:00"], [offered[1], "09:40"]]
 
-    # Cancelling: Enter in the reason (the move's and the cancellation's) presses neither.
+    # The move and the cancellation each have their reason, and Enter in one presses its own
+    # form's button only. The move's, without a time chosen: refused at the field, in the
+    # page's language, and nothing is sent.
     sent = []
-    tab.on("request", lambda r: r.method == "POST" and sent.append(r.url))
-    tab.select_option("#reschedule-form select[name=by]", "patient")
-    tab.fill("#reschedule-form input[name=reason]", "пациент отказался")
+    tab.on("request", lambda r: r.method == "POST" and sent.append((r.url, r.post_data_json)))
+    tab.fill("#reschedule-form input[name=reason]", "просьба пациента")
     tab.press("#reschedule-form input[name=reason]", "Enter")
-    # Move without a time chosen: refused at the field, in the page's language.
-    tab.click("#reschedule-form button[value=move]")
     refused = "#reschedule-form [data-error-for=starts_at]:not([hidden])"
+    tab.wait_for_selector(refused)
     assert tab.inner_text(refused) == "Выберите время, на которое переносится визит."
-    assert tab.inner_text("#reschedule-form [data-result]") == ""
+    assert tab.inner_text("#reschedule-dialog [data-result]") == ""
     assert sent == []
+    # The cancellation's cancels, with its own reason: not the one typed for the move.
+    tab.select_option("#cancel-visit-form select[name=by]", "patient")
+    tab.fill("#cancel-visit-form input[name=reason]", "пациент отказался")
+    tab.press("#cancel-visit-form input[name=reason]", "Enter")
+    tab.wait_for_function(
+        "() => document.querySelector('#reschedule-dialog [data-result]').textContent"
+        " === 'Визит отменён.'"
+    )
+    assert [(url.rsplit("/", 2)[-2:], body) for url, body in sent] == [
+        ([str(visit_id), "cancel"], {"by": "patient", "reason": "пациент отказался"})
+    ]
+    with runtime.db.session() as s:
+        assert s.get(Visit, visit_id).cancel_reason == "пациент отказался"
 
 
-def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, runtime, registrar):
+def test_a_patient_booked_for_now_is_checked_in_from_the_calendar_unless_his_record_is_off(
+    live_server, runtime, registrar
+):
     clear_of_midnight(runtime)  # booked, checked in and seen within one clinic day
     clinic = make_clinic(runtime, doctors=2, **ALL_DAY)
     doctor = clinic.doctor_ids[0]
@@ -338,6 +354,17 @@ def test_a_patient_booked_for_now_is_checked_in_from_the_calendar(live_server, r
     visit = f"section[data-doctor='{doctor}'] .slot--taken[data-visit='{visit_id}']"
     tab.wait_for_selector(f"{visit}[data-status=scheduled]")
     assert tab.inner_text(f"{visit} .slot__status") == "Запланирован"
+    # His record deactivated since the booking: not checked in, and said so, not "no patient
+    # has this number".
+    with runtime.db.transaction() as s:
+        patient_records.deactivate_patient(s, clinic.patient_ids[0])
+    tab.click(f"button[data-check-in='{visit_id}']")
+    tab.wait_for_selector("#calendar-error:not([hidden])")
+    assert tab.inner_text("#calendar-error") == (
+        "Карта этого пациента отключена. Найдите пациента заново."
+    )
+    with runtime.db.transaction() as s:
+        patient_records.activate_patient(s, clinic.patient_ids[0])
 
     # "Отметить приход" stays inside its doctor's column, not under the next doctor's slots.
     # Both measured in one reading of the page: the calendar redraws its columns when its

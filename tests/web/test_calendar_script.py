@@ -44,17 +44,23 @@ var form = node({elements: {patient_id: node({value: "5"}), doctor_id: node({val
                  }});
 var dialogForm = node({elements: {day: node({value: "2030-03-02"}), doctor_id: node({value: "2"}),
                                   starts_at: node({value: "2030-03-02T07:00:00Z"}),
-                                  reason: node({value: "asked"}), by: node({value: "patient"})},
+                                  reason: node({value: "asked"})},
                        querySelector: function (s) {
                          return s.indexOf("submit") >= 0 ? moveButton : box();
                        }});
+var cancelForm = node({elements: {reason: node({value: "asked"}), by: node({value: "patient"})},
+                       reset: function () {},
+                       querySelector: function (s) {
+                         return s.indexOf("submit") >= 0 ? cancelButton : box();
+                       }});
 var dialog = node({showModal: function () {}, close: function () {},
   querySelector: function (s) {
-    return {"form": dialogForm, "[data-cancel-visit]": cancelButton, "[data-result]": result,
-            "[data-visit]": box(), "[data-progress]": node(), "[data-close]": node()}[s];
+    return {"[data-result]": result, "[data-visit]": box(), "[data-progress]": node(),
+            "[data-close]": node()}[s];
   }});
 var elements = {"calendar-message": message, "calendar-error": failure, "booking-form": form,
-                "reschedule-dialog": dialog, "booking-slot": node()};
+                "reschedule-dialog": dialog, "reschedule-form": dialogForm,
+                "cancel-visit-form": cancelForm, "booking-slot": node()};
 document.getElementById = function (id) { return elements[id] || null; };
 window.document = document;
 var list = {appendChild: function (item) { drawn.push(item); }};
@@ -64,7 +70,7 @@ document.querySelectorAll = function () {
 window.ClinicQueue = {
   config: function () {
     return {texts: {booked: "booked", cancelled: "cancelled", conflicts: {}, invalid: {},
-                    statuses: {}, network: "no network", moving: "moving"},
+                    statuses: {}, network: "no network", moving: "moving"}, reasonMax: 500,
             day: "2030-03-02", doctorId: 2, channel: "visits_doctor:2", doctors: [],
             timezone: "Asia/Tashkent"};
   },
@@ -99,7 +105,9 @@ def _pressed_twice(press: str, answer: dict) -> dict:
   var slot = drawn.map(function (item) {{ return item.children[0]; }})
     .filter(function (n) {{ return n.attrs["data-visit"]; }})[0];
   slot.listeners.click();
-  dialogForm.elements.reason.value = "asked";  // typed in the dialog just opened
+  // Typed in the dialog just opened, for the move and for the cancellation.
+  dialogForm.elements.reason.value = "asked";
+  cancelForm.elements.reason.value = "asked";
   {press};
   {press};
   waiting.forEach(function (resolve, i) {{
@@ -126,7 +134,7 @@ def test_a_booking_pressed_twice_books_once_and_says_booked():
 
 
 def test_a_cancellation_pressed_twice_cancels_once_and_says_cancelled():
-    done = _pressed_twice("cancelButton.listeners.click()", {"status": 200, "body": VISIT})
+    done = _pressed_twice(_submit("cancelForm"), {"status": 200, "body": VISIT})
     assert done["posted"] == ["/9/cancel"]
     assert (done["result"], done["enabled"]) == ("cancelled", True)
 

@@ -319,8 +319,8 @@ def day_visits(query):
     422,
     schema=ProblemSchema,
     description=(
-        "in_past, outside_hours, doctor_away, service_not_offered, department_inactive or bad"
-        " input"
+        "in_past, outside_hours, doctor_away, service_not_offered, department_inactive,"
+        " patient_inactive, doctor_inactive or bad input"
     ),
 )
 def book_visit(data):
@@ -362,9 +362,15 @@ def edit_visit(data, visit_id: int):
 @blp.arguments(schemas.VisitEmptyIn)
 @blp.response(200, schemas.VisitOut)
 @blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="not_today, doctor_away, patient_inactive or status_changed (at visit_id)",
+)
 def check_in(_data, visit_id: int):
-    """The patient has arrived: the visit becomes arrived and its queue ticket is issued."""
+    """The patient has arrived: the visit becomes arrived and its queue ticket is issued. A
+    patient whose record has been deactivated since the booking is not checked in
+    (``patient_inactive``)."""
     session = db.session()
     visit = v.get_visit(session, visit_id, lock=True)
     checkin.check_in(session, visit, tz=_settings().tz, actor=_actor())
@@ -427,7 +433,7 @@ def cancel_visit(data, visit_id: int):
 @blp.response(202, JobSchema, headers=JOB_LOCATION)
 @blp.alt_response(404, schema=ProblemSchema)
 @blp.alt_response(409, schema=ProblemSchema, description="not_movable")
-@blp.alt_response(422, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema, description="in_past, doctor_inactive or bad input")
 def reschedule_visit(data, visit_id: int):
     """Move the visit (a worker does it); follow the job at Location or on its channel. A
     visit over or cancelled (409 ``not_movable``) or a time that has passed (422

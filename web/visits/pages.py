@@ -27,6 +27,7 @@ from web.auth.identity import current_identity
 from web.i18n import current_language, patient_search_texts, visit_status_names
 from web.permissions import requires
 from web.refusals import common_refusals
+from web.visits.schemas import REASON_MAX
 
 bp = Blueprint("visits_pages", __name__)
 
@@ -49,6 +50,11 @@ def refusal_texts() -> dict:
         C.NOT_MOVABLE: _("This visit can no longer be moved."),
         C.TOO_MANY_MOVES: _("This visit was moved too often."),
         C.DEPARTMENT_INACTIVE: _("The doctor's department is switched off: pick another doctor."),
+        # On file, but deactivated (booking, check-in): not "no patient has this number",
+        # which sends the registrar to register him again.
+        C.PATIENT_INACTIVE: _("This patient's record is deactivated. Find the patient again."),
+        # Gone from the clinic since the page was opened (or before a move's worker ran).
+        C.DOCTOR_INACTIVE: _("This doctor no longer takes visits: pick another."),
         # Check-in's refusals (clinic/visits/checkin.py and set_status).
         "not_today": _("A visit is checked in on its own day only."),
         "status_changed": _("The visit's status has changed; the calendar shows it now."),
@@ -58,14 +64,13 @@ def refusal_texts() -> dict:
 def _field_texts() -> dict:
     """A refusal without a code, by the field it names (the API words it in English)."""
     return {
+        # A number nobody has (404); a deactivated record is refused by its code. The page
+        # sends only a number a record may have (an empty or mistyped one is said before
+        # sending), so no other refusal comes there.
         "patient_id": _("No patient has this number."),
-        # By the field and the status, where it says something else: on file, but
-        # deactivated (422), not a number nobody has (404), which sends her to register him.
-        # The API gives neither refusal a code; the page sends only a number a record may have
-        # (an empty or mistyped one is said before sending), so no other 422 comes there.
-        "patient_id:422": _("This patient's record is deactivated. Find the patient again."),
         "starts_at": _("Pick a free slot in the calendar."),
         "notify_email": _("This is not an e-mail address."),
+        # The move form's reason; the cancel form says its own (cancelReason).
         "reason": _("Say why the visit moves."),
         # Taken off the price list, or gone from the clinic, since the page was opened.
         "service_ids": _("This service is no longer offered: pick another."),
@@ -107,6 +112,10 @@ def _texts() -> dict:
         "chooseMoveTime": _("Choose the time the visit moves to."),
         "cancelled": _("Visit cancelled."),
         "cancelReason": _("Say why the visit is cancelled."),
+        # Either reason past the API's limit (REASON_MAX, web/visits/schemas.py).
+        "reasonTooLong": _(
+            "The reason is too long: at most %(limit)s characters.", limit=REASON_MAX
+        ),
         "failed": _("The action failed: {detail}"),
         "network": _("The server could not be reached. Check the connection and try again."),
         # Q.problem() words a refused call with these; without them a 401/403 showed nothing.
@@ -249,6 +258,7 @@ def calendar():
         may_find_patients=may_find_patients,
         services=services if may_book else [],
         may_move=bool(identity and identity.can("visits.reschedule")),
+        reason_max=REASON_MAX,
         config={
             "mayCheckIn": bool(identity and identity.can("visits.book")),
             # Starting and completing a visit: the doctor's steps (the API's queue.call).
@@ -264,6 +274,7 @@ def calendar():
             "services": services,
             "serviceNames": _booked_services(session, day, tz, language, whose),
             "patientsUrl": "/api/v1/patients" if may_find_patients else None,
+            "reasonMax": REASON_MAX,
             "texts": _texts(),
         },
     )

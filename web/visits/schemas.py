@@ -249,15 +249,20 @@ class VisitDetailsIn(StrictSchema):
         return _empty_address_is_none(data)
 
 
+# The longest reason a cancellation or a move takes (what the history keeps); the calendar's
+# reason fields say it at the field before sending.
+REASON_MAX = 500
+
+
 class VisitCancelIn(StrictSchema):
     by = fields.String(required=True, validate=validate.OneOf(CancelledBy.ALL))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
 
 
 class RescheduleIn(StrictSchema):
     starts_at = _instant(required=True)
     doctor_id = _id(allow_none=True, load_default=None)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
 
 
 class VisitEmptyIn(StrictSchema):

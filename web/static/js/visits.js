@@ -3,7 +3,8 @@
  * visits, read from the JSON API and reloaded whenever the calendar's channel says something
  * changed (visits_department:<id> or visits_doctor:<id>, see docs/websocket.md). A free slot
  * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
- * opens the reschedule dialog, which follows the move's job to its result. A scheduled visit
+ * opens the reschedule dialog, which follows the move's job to its result, or cancels the visit
+ * (each with a reason of its own: one typed for the other is never sent). A scheduled visit
  * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
  * To whom may (the doctor), an arrived visit offers "Start" and a begun one "Finish".
  * "Earliest free time" picks the first free slot of the coming weeks for the booking form.
@@ -249,9 +250,9 @@
 
   // A refusal with no field of its own is said in ``box`` (the page's error line, or the
   // move dialog's own line: the modal dialog hides the page behind it). Its words are chosen
-  // by its code, else by the field's reasons (their codes), else by the field (and the status
-  // where one field has two refusals without codes: see _field_texts in web/visits/pages.py).
-  function showErrors(where, answer, box) {
+  // by its code, else by the field's reasons (their codes), else by the field: the form's own
+  // words for it (``own``: the cancel form's reason is not the move's), else the page's.
+  function showErrors(where, answer, box, own) {
     var body = answer.body || {};
     var errors = body.errors || {};
     var reasons = body.reasons || {};
@@ -262,7 +263,7 @@
       if (node) {
         var coded = (reasons[field] || []).map(function (code) { return texts.conflicts[code]; })
           .filter(Boolean)[0];
-        var words = texts.invalid[field + ":" + answer.status] || texts.invalid[field];
+        var words = (own && own[field]) || texts.invalid[field];
         show(node, conflict || coded || words || errors[field][0]);
         shown = true;
       }
@@ -436,8 +437,11 @@
     );
   }
 
-  // -- rescheduling -------------------------------------------------------------------------
+  // -- rescheduling and cancelling ---------------------------------------------------------
 
+  // The dialog's two forms, each with its own reason: the move's and the cancellation's.
+  var moveForm = document.getElementById("reschedule-form");
+  var cancelForm = document.getElementById("cancel-visit-form");
   var moving = null;
   // Free times asked: the answer for a day or doctor asked before the last (another day
   // picked while it was on its way) would offer, and move to, that day's times.
@@ -449,7 +453,6 @@
   // time": the move goes where the registrar chose, never to a time merely listed first.
   function moveSlots() {
     var asked = (timesAsked += 1);
-    var moveForm = dialog.querySelector("form");
     var select = moveForm.elements.starts_at;
     var day = moveForm.elements.day.value;
     var doctorId = moveForm.elements.doctor_id.value || String(moving.doctor_id);
@@ -498,15 +501,17 @@
 
   function openMove(visit) {
     moving = visit;
-    var moveForm = dialog.querySelector("form");
     clearErrors(moveForm);
+    clearErrors(cancelForm);
     show(dialog.querySelector("[data-result]"), "");
     dialog.querySelector("[data-progress]").hidden = true;
     dialog.querySelector("[data-visit]").textContent =
       hhmm(visit.starts_at) + " · " + visit.patient_name;
     moveForm.elements.day.value = cfg.day;
     moveForm.elements.doctor_id.value = String(visit.doctor_id);
-    moveForm.elements.reason.value = ""; // asked anew: another visit's reason is not this one's
+    // Asked anew: another visit's reasons, and who cancelled it, are not this one's.
+    moveForm.elements.reason.value = "";
+    cancelForm.reset();
     moveSlots();
     dialog.showModal();
   }
@@ -535,8 +540,10 @@
         // Another day is said with its date, as the patient's notice says it (dd.mm.yyyy).
         show(result, Q.fill(texts.moved, { time: when(data.result.to.starts_at) }));
       } else if (data.status === "failed") {
+        // The refusal the worker met, by its code (or its field), as the request's would be.
         var error = data.error || {};
-        show(result, texts.conflicts[error.code] || Q.fill(texts.failed, { detail: error.detail }));
+        show(result, texts.conflicts[error.code] ||
+          Q.problem(texts, { status: error.status, body: error }));
       } else {
         return;
       }
@@ -545,23 +552,34 @@
     }
   }
 
+  // The reason typed in ``reasonForm``, checked as the API checks it (some words, at most
+  // its limit of characters) and said at that form's own field; null when refused.
+  function reasonOf(reasonForm, missing) {
+    var reason = reasonForm.elements.reason.value.trim();
+    var refused = !reason ? missing
+      : Array.from(reason).length > cfg.reasonMax ? texts.reasonTooLong : null;
+    if (!refused) return reason;
+    show(reasonForm.querySelector('[data-error-for="reason"]'), refused);
+    return null;
+  }
+
   if (dialog) {
     dialog.querySelector("[data-close]").addEventListener("click", function () {
       dialog.close();
     });
-    var dialogForm = dialog.querySelector("form");
-    // Cancelling, with the reason the dialog asks for and who asked: the patient (late, when
-    // inside the clinic's window) or the clinic (the patient is told by e-mail).
-    global.ClinicOnce.press(dialog.querySelector("[data-cancel-visit]"), function () {
-      clearErrors(dialogForm);
+    moveForm.elements.day.addEventListener("change", moveSlots);
+    moveForm.elements.doctor_id.addEventListener("change", moveSlots);
+    // Cancelling, with its own reason and who asked: the patient (late, when inside the
+    // clinic's window) or the clinic (the patient is told by e-mail). Enter in its reason
+    // cancels, as its button does; it never moves the visit.
+    global.ClinicOnce.submit(cancelForm, function () {
+      clearErrors(cancelForm);
+      clearErrors(moveForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
-      var reason = dialogForm.elements.reason.value.trim();
-      if (!reason) {
-        show(dialogForm.querySelector('[data-error-for="reason"]'), texts.cancelReason);
-        return;
-      }
-      var body = { by: dialogForm.elements.by.value, reason: reason };
+      var reason = reasonOf(cancelForm, texts.cancelReason);
+      if (reason === null) return;
+      var body = { by: cancelForm.elements.by.value, reason: reason };
       return Q.api("POST", "/api/v1/visits/" + moving.id + "/cancel", body).then(
         function (answer) {
           if (answer.status === 200) {
@@ -569,30 +587,26 @@
             load();
             return;
           }
-          var problem = answer.body || {};
-          show(result, texts.conflicts[problem.code] || Q.problem(texts, answer));
-          if (problem.code === "status_changed") load();
+          showErrors(cancelForm, answer, result, { reason: texts.cancelReason });
+          if ((answer.body || {}).code === "status_changed") load();
         },
         function () { show(result, texts.network); }
       );
     });
-    dialogForm.elements.day.addEventListener("change", moveSlots);
-    dialogForm.elements.doctor_id.addEventListener("change", moveSlots);
-    // The reason is the move's and the cancellation's: Enter in it would press Move for a
-    // registrar who is cancelling. It presses neither; the buttons say which is meant.
-    dialogForm.elements.reason.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") event.preventDefault();
-    });
-    global.ClinicOnce.submit(dialogForm, function () {
-      var moveForm = dialogForm;
+    // Moving, with the move's own reason; Enter in any of its fields moves, never cancels.
+    global.ClinicOnce.submit(moveForm, function () {
       clearErrors(moveForm);
+      clearErrors(cancelForm);
       var result = dialog.querySelector("[data-result]");
       show(result, "");
-      if (!moveForm.elements.starts_at.value) {
+      // Each field left out is said at once, the time and the reason.
+      var chosen = moveForm.elements.starts_at.value;
+      if (!chosen) {
         show(moveForm.querySelector('[data-error-for="starts_at"]'), texts.chooseMoveTime);
-        return;
       }
-      var body = { starts_at: moveForm.elements.starts_at.value, reason: moveForm.elements.reason.value };
+      var reason = reasonOf(moveForm, texts.invalid.reason);
+      if (!chosen || reason === null) return;
+      var body = { starts_at: chosen, reason: reason };
       var doctorId = Number(moveForm.elements.doctor_id.value);
       if (doctorId && doctorId !== moving.doctor_id) body.doctor_id = doctorId;
       return Q.api("POST", "/api/v1/visits/" + moving.id + "/reschedule", body).then(
