@@ -40,6 +40,12 @@ class QueueRefused(Conflict):
     """The queue will not take this ticket now; ``code`` says why."""
 
 
+class PatientInQueue(QueueRefused):
+    """The patient holds a ticket of the queue's day still in the queue (``patient_in_queue``,
+    its code in ``values``): a second place there would be called for a patient the first
+    already calls. The desk prints that one again rather than issue another."""
+
+
 def clinic_day(now: datetime, tz: ZoneInfo) -> date:
     """The clinic's calendar day at ``now``: counted in its own time zone, not the server's."""
     return now.astimezone(tz).date()
@@ -222,6 +228,39 @@ def record_history(
 
 # -- issuing --------------------------------------------------------------------------------
 
+# The patient, with the code of a ticket of his still in the queue on the day (none: null):
+# the desk's issuing reads both in the statement that reads the patient, at no round trip of
+# its own. The day's tickets still in the queue are read by its calling-order index.
+_PATIENT_AND_HELD = select(
+    Patient,
+    select(Ticket.code)
+    .join(QueueDay, QueueDay.id == Ticket.queue_day_id)
+    .where(
+        QueueDay.queue_id == bindparam("queue_id"),
+        QueueDay.day == bindparam("on_day"),
+        Ticket.status.in_(S.ACTIVE),
+        Ticket.patient_id == bindparam("patient_id"),
+    )
+    .order_by(Ticket.id)
+    .limit(1)
+    .scalar_subquery(),
+).where(Patient.id == bindparam("patient_id"))
+
+
+def _patient_and_held(
+    session: Session, patient_id, queue_id: int, day: date, one_per_patient: bool
+) -> tuple[Patient | None, str | None]:
+    """The patient ``patient_id`` (None: none, or no such patient) and, when asked
+    (``one_per_patient``), the code of his ticket still in the queue on ``day``."""
+    if not is_id(patient_id):
+        return None, None
+    if not one_per_patient:
+        return session.get(Patient, patient_id), None
+    row = session.execute(
+        _PATIENT_AND_HELD, {"patient_id": patient_id, "queue_id": queue_id, "on_day": day}
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
 
 def issue_ticket(
     session: Session,
@@ -243,6 +282,7 @@ def issue_ticket(
     commit: bool = False,
     read_along: numbering.ReadAlong | None = None,
     request_key: str | None = None,
+    one_per_patient: bool = False,
 ) -> Ticket:
     """A new waiting ticket with the queue's next number for the clinic day of ``now``.
 
@@ -256,7 +296,13 @@ def issue_ticket(
     round trip at all; a day closed since it was read is refused then.
 
     ``request_key``: kept on the ticket, in the insert that writes it (see
-    clinic.queue.issued_once)."""
+    clinic.queue.issued_once).
+
+    ``one_per_patient``: a patient who holds a ticket of the queue's day still in the queue
+    (waiting, called, with the doctor or postponed) is refused with :class:`PatientInQueue`,
+    read with the patient (no statement more). The desk's issuing asks it; a check-in, a
+    transfer and a return do not: the ticket each opens is the patient's place by his
+    appointment or by where a doctor sent him, under rules of their own."""
     now = now or utcnow()
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)
@@ -278,7 +324,7 @@ def issue_ticket(
         raise ValidationFailed("unknown source", errors={"source": [f"one of {TicketSource.ALL}"]})
     if priority not in Priority.NAMES.values():
         raise ValidationFailed("unknown priority", errors={"priority": [", ".join(Priority.NAMES)]})
-    patient = session.get(Patient, patient_id) if is_id(patient_id) else None
+    patient, held = _patient_and_held(session, patient_id, queue.id, day, one_per_patient)
     if patient_id is not None and patient is None:
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
     if patient is not None and not patient.active and transferred_from_id is None:
@@ -286,6 +332,16 @@ def issue_ticket(
         # it); a patient already in the queue is still sent on and back with his ticket.
         raise ValidationFailed(
             "the patient's record is deactivated", errors={"patient_id": ["inactive patient"]}
+        )
+    if held is not None:
+        # Said first, as online joining says ``already_joined``: he is in the queue, whatever
+        # the hour, and the desk prints that ticket again.
+        detail = f"the patient already holds {held} in this queue today"
+        raise PatientInQueue(
+            detail,
+            code="patient_in_queue",
+            errors={"patient_id": [detail]},
+            values={"ticket_code": held},
         )
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")

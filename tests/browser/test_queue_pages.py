@@ -193,8 +193,13 @@ def test_the_registrar_finds_a_patient_and_gives_him_a_kiosk_ticket(
     # The socket's event may redraw the row before the answer to the click arrives: the
     # refusal goes with that answer.
     desk.wait_for_selector("#desk-error", state="hidden", timeout=5000)
-    # Chosen, a ticket is issued in his name; then the choice ends, and the next person's
-    # ticket is nobody's until the registrar chooses again.
+    # Seen by the doctor on that ticket (while it is in the queue, the desk gives him no
+    # second one there), he is chosen for another: it is issued in his name; then the choice
+    # ends, and the next person's ticket is nobody's until the registrar chooses again.
+    call_next(runtime, queue_hall["queue"], queue_hall["room"])
+    seen = ticket_by_code(runtime, code).id
+    with runtime.db.transaction() as s:
+        calls.finish_service(s, q.get_ticket(s, seen), tz=runtime.settings.tz)
     card = desk.locator(f".desk-queue[data-queue-id='{queue_hall['queue']}']")
 
     def desk_tickets():
@@ -676,8 +681,9 @@ def test_a_kiosk_touch_whose_answer_was_lost_shows_its_ticket_at_the_next_touch(
     live_server, runtime, queue_hall, staff
 ):
     """The network lost the answer of a touch that issued a ticket: the kiosk says the server
-    was not reached, and the patient's next touch of the queue shows him that ticket instead
-    of issuing a second one; a touch after an answer is a new ticket."""
+    was not reached, and the patient's next touch of the queue, also after he touched his
+    language, shows him that ticket instead of issuing a second one; a touch after an answer
+    is a new ticket."""
     kiosk = staff("kiosk-lost", "kiosk", viewport={"width": 1080, "height": 1920})
     kiosk.goto(f"{live_server}/kiosk?lang=ru")
     wait_live(kiosk)
@@ -698,6 +704,10 @@ def test_a_kiosk_touch_whose_answer_was_lost_shows_its_ticket_at_the_next_touch(
             button.click()
         if shown is None:
             kiosk.locator("#kiosk-error").wait_for()
+            # He touches his language (the page is loaded again in it): the key is kept.
+            kiosk.click(".kiosk__languages a[lang='uz']")
+            kiosk.wait_for_url("**lang=uz**")
+            wait_live(kiosk)
             continue
         kiosk.wait_for_selector(f"#kiosk-result[data-code='{shown}']")
         printing.value.close()  # printed: the next ticket opens a print window of its own
@@ -863,6 +873,13 @@ def test_the_desk_looks_for_a_ticket_whose_answer_was_lost_before_saying_anythin
     assert desk.is_visible("#patient-chosen")
 
     # A walk-in's ticket names no one: the list cannot tell, and the desk says to look at it.
+    keys = []
+    desk.on(
+        "request",
+        lambda r: r.method == "POST"
+        and r.url.endswith("/tickets")
+        and keys.append(r.post_data_json.get("idempotency_key")),
+    )
     desk.click("#patient-clear")
     desk.unroute(issuing)
     desk.route(issuing, answer_lost)
@@ -871,6 +888,16 @@ def test_the_desk_looks_for_a_ticket_whose_answer_was_lost_before_saying_anythin
         "() => document.getElementById('desk-error').textContent.includes('возможно, выдан')"
     )
     assert desk_tickets() == [("K-001", patient), ("K-002", None)]
+    # Pressed again, it sends that press's key again: the ticket it issued is shown, to
+    # print, and no second one is issued; the press after that is a new ticket.
+    desk.unroute(issuing)
+    for shown in ("K-002", "K-003"):
+        with desk.expect_popup() as printing:
+            card.locator("button[type=submit]").click()
+        desk.wait_for_selector(f"#desk-issued[data-code='{shown}']")
+        printing.value.close()
+    assert desk_tickets() == [("K-001", patient), ("K-002", None), ("K-003", None)]
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]
 
 
 def test_the_desk_searches_a_queue_longer_than_a_page_of_the_api(

@@ -9,7 +9,7 @@ import json
 
 from tests.web.page_scripts import run, script
 
-SCRIPT = script("queue.js") + script("desk.js")
+SCRIPT = script("queue.js") + script("once.js") + script("desk.js")
 
 PATIENT = {"id": 5, "full_name": "Ivanov Ivan", "phone": "+998901234567"}
 

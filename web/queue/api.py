@@ -12,7 +12,7 @@ from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.printing.routes import QueuePaper
+from clinic.printing.routes import QueuePaper, queue_paper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
@@ -21,6 +21,7 @@ from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
 from clinic.queue import joining, reception, reserved, ticket_views
 from clinic.queue import tickets as q
+from clinic.queue.issued_once import issue_ticket_once, request_key_of
 from clinic.queue.models import Priority, TicketStatus
 from web import db
 from web.api.blueprint import Blueprint
@@ -148,23 +149,37 @@ def today_tickets(query, queue_id: int):
 @blp.arguments(schemas.IssueIn)
 @blp.response(201, schemas.IssuedTicketOut)
 @blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(409, schema=ProblemSchema)
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="The queue takes no ticket now, or the patient holds one of its day still in"
+    " it (``patient_in_queue``, its code in ``values``: the desk prints that one again).",
+)
+@blp.alt_response(422, schema=ProblemSchema)
 def issue_ticket(data, queue_id: int):
-    """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day."""
+    """Issue a ticket at the desk or the kiosk; it is numbered per queue per clinic day. A
+    patient already in the queue today is given no second place. The same
+    ``idempotency_key`` again from the same user (a press repeated after the network lost
+    the answer) is answered with the ticket it issued, as the first was, and issues none."""
     session = db.session()
+    key = data["idempotency_key"]
     paper = QueuePaper()  # read with the queue, by the issuing's first statement
-    ticket = q.issue_ticket(
+    ticket, made = issue_ticket_once(
         session,
         queue_id,
+        # The user's own: another registrar's same key is another press.
+        request_key=request_key_of(f"desk:{_actor()}", key) if key is not None else None,
         tz=_tz(),
         source=data["source"],
         priority=Priority.NAMES[data["priority"]],
         patient_id=data["patient_id"],
         comment=data["comment"],
         actor=_actor(),
-        commit=True,
         read_along=paper,
+        one_per_patient=True,
     )
+    if not made:  # issued by the first request: its printer is read as it stands now
+        paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
     return _ticket_out(ticket, on_paper=paper.on_paper, printer_failing=paper.failing)
 
 

@@ -111,6 +111,10 @@ def _desk_refusals() -> dict:
             "Another desk has just given this ticket to another patient: the list shows it "
             "as it is now."
         ),
+        "patient_in_queue": _(
+            "This patient is already in this queue with ticket {ticket_code}: print it again "
+            "from the list rather than issuing another."
+        ),
     }
 
 
@@ -147,8 +151,8 @@ def desk():
             "The server's answer was lost: no ticket was issued. Press the button again."
         ),
         "issueMaybeIssued": _(
-            "The server's answer was lost: the ticket may have been issued. Look for it in the "
-            "queue's list before issuing another."
+            "The server's answer was lost: the ticket may have been issued. Press again within "
+            "a minute: you get that ticket, not a second one."
         ),
         "registerLost": _(
             "The server's answer was lost: the patient may have been registered. Search for "

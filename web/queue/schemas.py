@@ -77,6 +77,16 @@ class QueueOut(Schema):
     waiting = fields.Integer()
 
 
+def _idempotency_key(description: str):
+    """8 to 100 characters the page makes up: the same key again is the same request (as an
+    invoice's, docs/payments.md)."""
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": description},
+    )
+
+
 class IssueIn(StrictSchema):
     source = fields.String(
         load_default=TicketSource.DESK,
@@ -85,6 +95,11 @@ class IssueIn(StrictSchema):
     priority = fields.String(load_default="normal", validate=validate.OneOf(sorted(Priority.NAMES)))
     patient_id = _id(allow_none=True, load_default=None)
     comment = fields.String(load_default="", validate=validate.Length(max=limits.COMMENT_MAX))
+    idempotency_key = _idempotency_key(
+        "The same key again from the same user for the same queue and body (a press repeated"
+        " after the network lost the answer) is answered with the ticket it issued, not a"
+        " second one; for another queue or body, 422 naming it."
+    )
 
 
 class CallNextIn(StrictSchema):
@@ -103,16 +118,6 @@ class CancelIn(StrictSchema):
 
 class AttachPatientIn(StrictSchema):
     patient_id = _id(required=True)
-
-
-def _idempotency_key(description: str):
-    """8 to 100 characters the page makes up: the same key again is the same request (as an
-    invoice's, docs/payments.md)."""
-    return fields.String(
-        load_default=None,
-        validate=validate.Length(min=8, max=100),
-        metadata={"description": description},
-    )
 
 
 class KioskTicketIn(StrictSchema):

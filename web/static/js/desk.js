@@ -9,6 +9,12 @@
  * sides alike), or registered on the spot; once chosen, the next ticket issued is his (the
  * choice then ends) and "Attach" gives him a ticket already issued. Each ticket shows when it was issued and can be printed
  * again or cancelled. A long queue is searched and shown a page at a time.
+ *
+ * Each press of a queue's Issue sends an idempotency key: a press whose answer was lost (or
+ * a gateway's 5xx, or a 429: its ticket may have been issued) is sent again under the same
+ * key by the next press of that form asking the same within a minute, and is answered with
+ * that ticket rather than a second one. A patient already in the queue is refused with the
+ * ticket he holds there, said in the desk's language.
  */
 (function () {
   "use strict";
@@ -289,6 +295,12 @@
     });
   }
 
+  // The press whose answer decided nothing, for the next press of its form asking the same.
+  // Kept for a minute: the registrar presses again within seconds, and a ticket issued long
+  // before may have been called since.
+  var LOST_KEPT_MS = 60000;
+  var lostKey = window.ClinicOnce.lostKey(LOST_KEPT_MS);
+
   // No answer came to an issue: the request may have reached the server and the ticket been
   // issued all the same. His ticket issued since the press is looked for before anything is
   // said, so that a second press does not give him a second one. Resolves with the ticket
@@ -335,6 +347,11 @@
       comment: form.elements.comment.value,
     };
     if (chosen) body.patient_id = chosen.id;
+    // The same press again is the same form asking the same: another priority, comment or
+    // patient is another ticket, under a key of its own.
+    var request = JSON.stringify(body);
+    var key = lostKey.key(queueId, request);
+    body.idempotency_key = key;
     var pressed = Date.now();
     var knownBefore = chosen ? ticketsOf(queueId, chosen.id) : {};
 
@@ -347,15 +364,26 @@
       if (body.patient_id) choose(null);
     }
 
+    // Until its ticket is found, the next press of the form sends this press's key again.
+    function keep() {
+      lostKey.lost(queueId, request, key);
+    }
+
     function lost() {
       // A walk-in's ticket names no one: the list cannot tell it from another desk's.
-      if (!body.patient_id) return Q.say(errorBox, texts.issueMaybeIssued);
+      if (!body.patient_id) {
+        keep();
+        return Q.say(errorBox, texts.issueMaybeIssued);
+      }
       return issuedMeanwhile(queueId, body.patient_id, pressed, knownBefore).then(
         function (ticket) {
           if (ticket) return issued(ticket);
+          // Not in the list when it was read: the request may still be on its way.
+          keep();
           Q.say(errorBox, texts.issueLost);
         },
         function () {
+          keep();
           Q.say(errorBox, texts.issueMaybeIssued);
         }
       );
@@ -363,8 +391,12 @@
 
     Q.issueAndPrint(form.getAttribute("data-issue-url"), body, config, queueId)
       .then(function (answer) {
+        // A gateway's 5xx may have come after the ticket was made, and a 429 says nothing of
+        // a press whose answer was lost: as a lost answer, the key stays.
+        if (answer.status >= 500 || answer.status === 429) keep();
         if (answer.status !== 201) {
-          Q.say(errorBox, Q.problem(texts, answer));
+          // A refusal naming a ticket (the patient's in the queue already) says its code.
+          Q.say(errorBox, Q.problem(texts, answer, answer.body && answer.body.values));
           markRefused(form, refusedField(form, answer));
           return;
         }

@@ -8,8 +8,9 @@
  * (ClinicQueue.addSwitchedOn). A patient may touch his language: the kiosk speaks it until
  * his ticket is shown and gone, or nobody has touched it for a minute (``config.home``).
  * Each touch sends an idempotency key: a touch whose answer the network lost (its ticket may
- * have been issued) is sent again under the same key by the next touch of that queue, and is
- * answered with that ticket rather than a second one.
+ * have been issued) is sent again under the same key by the next touch of that queue within a
+ * minute, also after the patient touched his language (kept in the tab's sessionStorage), and
+ * is answered with that ticket rather than a second one.
  */
 (function () {
   "use strict";
@@ -34,19 +35,11 @@
   var hideTimer = null;
   var refusalTimer = null;
 
-  // The touch whose answer was lost: {queueId, key, at}. Kept for a minute: a patient tries
-  // again within seconds, and a ticket issued long before may have been called since.
+  // The touch whose answer was lost, for the next touch of its queue. Kept for a minute: a
+  // patient tries again within seconds, and a ticket issued long before may have been called
+  // since. Kept in the tab too: the patient's touch of his language reloads the page.
   var LOST_KEPT_MS = 60000;
-  var lost = null;
-
-  var freshKey = window.ClinicOnce.fresh;
-
-  function keyFor(queueId) {
-    var again = lost && lost.queueId === queueId && Date.now() - lost.at < LOST_KEPT_MS;
-    var key = again ? lost.key : freshKey();
-    lost = null;
-    return key;
-  }
+  var lostKey = window.ClinicOnce.lostKey(LOST_KEPT_MS, "clinic.kiosk.lost");
 
   function refuse(text) {
     window.clearTimeout(refusalTimer);
@@ -105,16 +98,14 @@
     // The person before's number goes: refused, this touch would seem to have issued it.
     done();
     var queueId = button.getAttribute("data-queue-id");
-    var key = keyFor(queueId);
+    var key = lostKey.key(queueId);
     var url = button.getAttribute("data-issue-url");
     Q.issueAndPrint(url, { idempotency_key: key }, config, queueId)
       .then(
         function (answer) {
           // A gateway's 5xx may have come after the ticket was made, and a 429 says nothing
           // of a touch whose answer was lost: as a lost answer, the key stays.
-          if (answer.status >= 500 || answer.status === 429) {
-            lost = { queueId: queueId, key: key, at: Date.now() };
-          }
+          if (answer.status >= 500 || answer.status === 429) lostKey.lost(queueId, "", key);
           if (answer.status !== 201) {
             refuse(Q.problem(texts, answer));
             return;
@@ -122,7 +113,7 @@
           showTicket(answer.body, button.getAttribute("data-name"));
         },
         function () {
-          lost = { queueId: queueId, key: key, at: Date.now() };
+          lostKey.lost(queueId, "", key);
           refuse(texts.network);
         }
       )

@@ -71,8 +71,60 @@
     });
   };
 
-  /** ``ClinicOnce.fresh()``: a new key, for a page that keeps its own (the kiosk's touch). */
+  /** ``ClinicOnce.fresh()``: a new key, for a page that keeps its own (a join's). */
   global.ClinicOnce.fresh = fresh;
+
+  /**
+   * ``ClinicOnce.lostKey(keptMs, name)``: the key of the last press whose answer decided
+   * nothing (lost on its way, a gateway's 5xx, a 429: its request may have done its work all
+   * the same), for the next press. ``key(place, request)`` is that key when the next press is
+   * at the same place (a kiosk's queue, a desk's form) asking the same (``request``, as text)
+   * within ``keptMs`` of the loss, else a new one; either way the lost one is forgotten then.
+   * ``lost(place, request, key)`` keeps a press's key. ``name``: kept under it in the tab's
+   * sessionStorage as well, to outlive a reload (the kiosk's language switch).
+   */
+  global.ClinicOnce.lostKey = function (keptMs, name) {
+    var memory = null; // {place, request, key, at}: also where a browser keeps no storage
+
+    function read() {
+      var kept = memory;
+      if (!name) return kept;
+      try {
+        var stored = global.sessionStorage.getItem(name);
+        if (stored) kept = JSON.parse(stored);
+      } catch (e) {
+        // no storage, or nothing readable in it: the memory's
+      }
+      return kept;
+    }
+
+    function write(kept) {
+      memory = kept;
+      if (!name) return;
+      try {
+        if (kept) global.sessionStorage.setItem(name, JSON.stringify(kept));
+        else global.sessionStorage.removeItem(name);
+      } catch (e) {
+        // no storage: kept in memory, until the page is left
+      }
+    }
+
+    return {
+      key: function (place, request) {
+        var kept = read();
+        write(null);
+        var again =
+          kept &&
+          kept.place === String(place) &&
+          kept.request === String(request || "") &&
+          Date.now() - kept.at < keptMs;
+        return again ? kept.key : fresh();
+      },
+      lost: function (place, request, key) {
+        write({ place: String(place), request: String(request || ""), key: key, at: Date.now() });
+      },
+    };
+  };
 
   /** ``ClinicOnce.press(button, send, lost)``: ``send`` on each press of ``button``, one at a
    * time. */
