@@ -30,7 +30,7 @@ from clinic.events import record_event
 from clinic.mail import refused_for_good
 from clinic.payments import events as ev
 from clinic.payments import receipts
-from clinic.payments.invoices import invoice_as_dict, queue_channel_of
+from clinic.payments.invoices import invoice_as_dict, lock_invoice, queue_channel_of
 from clinic.payments.models import EffectKind, Invoice, PaidEffect
 from clinic.payments.views import paid_state_as_dict
 from clinic.queue.models import Ticket
@@ -106,7 +106,12 @@ def apply_paid(
     done = []
     for kind in EffectKind.ALL:
         with sessionmaker() as session, session.begin():
-            invoice = session.get(Invoice, invoice_id)
+            if kind == EffectKind.NOTIFY:
+                # Announced as it stands under its lock: a refund committing meanwhile is
+                # waited for and said (an unlocked read would announce it paid after it).
+                invoice = lock_invoice(session, invoice_id)
+            else:
+                invoice = session.get(Invoice, invoice_id)
             if invoice is None or invoice.paid_at is None:
                 return done  # never paid: nothing to do, ever
             if not _claim(session, invoice.id, kind):

@@ -118,6 +118,7 @@ def create_invoice(
     visit: the revenue reports count the invoice for that visit's doctor. Its number starts
     with the year in the clinic's zone ``tz``."""
     now = now or utcnow()
+    _lock_ticket(session, ticket_id)
     patient, ticket, visit_id = invoiced_for(
         session, patient_id, ticket_id, visit_id, tz=tz, now=now
     )
@@ -145,14 +146,36 @@ def create_invoice(
     year = now.astimezone(tz).year
     invoice.number = f"{year % 100:02d}-{invoice.id:07d}"
     session.flush()
-    if invoice.total == 0:  # fully discounted or free: nothing to take, it is settled now
-        _settle(session, invoice, actor=actor, now=now)
-    # After settling: the desk's list is told the state this transaction commits (paid, for
+    free = invoice.total == 0  # fully discounted or free: nothing to take, it is settled now
+    if free:
+        _mark_paid(session, invoice, actor=actor, now=now)
+    # Once settled: the desk's list is told the state this transaction commits (paid, for
     # a free invoice), not an open one with nothing due that no screen may take money for;
     # its lines named in every language, as each desk lists them.
     services = services_of(session, [invoice])
     announce(session, invoice, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice, services)})
+    if free:
+        _release_ticket(session, invoice, actor=actor, now=now)
     return invoice
+
+
+def _lock_ticket(session: Session, ticket_id) -> None:
+    """Take the row of the ticket a new invoice is for, read afresh, before it is checked
+    (PostgreSQL; SQLite serialises writers). A transfer of the ticket being committed is
+    waited for, and the ticket it leaves behind refused as sent on; else the invoice would
+    stay with it while the appointment's invoices follow the patient to his new ticket, and
+    paid, it would mark the old ticket paid, not the one a "pay before the doctor" queue
+    calls. A transfer that comes after finds the invoice, and takes it along."""
+    if session.get_bind().dialect.name != "postgresql" or not is_id(ticket_id):
+        return
+    session.execute(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        # NO KEY UPDATE, as a transfer takes it: two invoices for it take turns (a free one
+        # marks it paid), while rows that only refer to it do not wait.
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _editable(session: Session, invoice: Invoice) -> Invoice:
@@ -180,9 +203,7 @@ def replace_lines(session: Session, invoice: Invoice, lines: list[dict], *, acto
     invoice.subtotal = subtotal
     invoice.total = subtotal - invoice.discount
     session.flush()
-    if invoice.total == 0:  # free services, or as much as the discount: settled, as above
-        _settle(session, invoice, actor=actor, now=utcnow())
-    _changed(session, invoice, "lines")
+    _changed_maybe_settled(session, invoice, "lines", actor=actor)  # free services: settled
     return invoice
 
 
@@ -196,9 +217,7 @@ def set_discount(
     )
     invoice.total = invoice.subtotal - invoice.discount
     session.flush()
-    if invoice.total == 0:  # a full discount settles it: the event says so (as above)
-        _settle(session, invoice, actor=actor, now=utcnow())
-    _changed(session, invoice, "discount")
+    _changed_maybe_settled(session, invoice, "discount", actor=actor)  # a full discount
     return invoice
 
 
@@ -216,6 +235,18 @@ def cancel_invoice(session: Session, invoice: Invoice, *, actor: str, now=None) 
 def _changed(session: Session, invoice: Invoice, change: str) -> None:
     data = {"invoice": invoice_as_dict(invoice), "change": change}
     announce(session, invoice, ev.INVOICE_CHANGED, data, change=change)
+
+
+def _changed_maybe_settled(session: Session, invoice: Invoice, change: str, *, actor: str):
+    """Announce ``change``; an invoice it leaves with nothing to pay (free services, or as
+    much as the discount) is settled by it, and the event says so (as a new free one)."""
+    free = invoice.total == 0
+    now = utcnow()
+    if free:
+        _mark_paid(session, invoice, actor=actor, now=now)
+    _changed(session, invoice, change)
+    if free:
+        _release_ticket(session, invoice, actor=actor, now=now)
 
 
 # -- holding --------------------------------------------------------------------------------
@@ -378,24 +409,44 @@ def record_payment(
             "the invoice changed while paying; try again", code="changed"
         )
     session.refresh(invoice)
+    if paid_in_full:
+        _take_ticket(session, invoice)
     data = {"invoice": invoice_as_dict(invoice), "payment": payment_as_dict(payment)}
     announce(session, invoice, ev.PAYMENT_RECORDED, data)
     if paid_in_full:
-        _settle(session, invoice, actor=actor, now=now, already_marked=True)
+        _release_ticket(session, invoice, actor=actor, now=now)
     return payment
 
 
-def _settle(
-    session: Session, invoice: Invoice, *, actor: str, now: datetime, already_marked=False
-) -> None:
+# Settling an invoice takes, after the invoice's row, its ticket's row, then the events'
+# counters: the desk's (with the patient's page's), then the queue's (``ticket.paid``). A
+# call takes the ticket's row before its events too, and a refund (clinic/payments/refunds.py)
+# keeps the same order: taken in another order, two of them could each hold what the other
+# waits for (a deadlock, which PostgreSQL ends by failing one of them).
+
+
+def _mark_paid(session: Session, invoice: Invoice, *, actor: str, now: datetime) -> None:
+    """An invoice with nothing to pay is paid now; its ticket's row is taken (see above)."""
+    invoice.status = S.PAID
+    invoice.paid_at = now
+    invoice.paid_by = actor[:64]
+    invoice.held_by = invoice.held_at = None
+    session.flush()
+    _take_ticket(session, invoice)
+
+
+def _take_ticket(session: Session, invoice: Invoice) -> None:
+    """Lock the row of the ticket the paid invoice marks paid, before the change's events
+    (PostgreSQL; SQLite serialises writers)."""
+    if invoice.ticket_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update(key_share=True)
+        )
+
+
+def _release_ticket(session: Session, invoice: Invoice, *, actor: str, now: datetime) -> None:
     """The invoice is paid: release its ticket (state, in this transaction) and send the
     paid side effects to their task after commit."""
-    if not already_marked:
-        invoice.status = S.PAID
-        invoice.paid_at = now
-        invoice.paid_by = actor[:64]
-        invoice.held_by = invoice.held_at = None
-        session.flush()
     if invoice.ticket_id is not None:
         set_paid(
             session, invoice.ticket_id, now, actor=actor, now=now, data={"invoice_id": invoice.id}

@@ -272,24 +272,34 @@ def refund(
         )
     session.refresh(invoice)
     session.refresh(payment)
-    if status == InvoiceStatus.REFUNDED:
-        _hold_ticket_again(session, invoice, actor=actor, now=now)
+    # All of it given back: the ticket's row is taken before the events are recorded, the
+    # desk's then the queue's, in the order a payment and a call take them (see
+    # clinic/payments/invoices.py), so that none of them waits for another that waits for it.
+    given_back = status == InvoiceStatus.REFUNDED and invoice.ticket_id is not None
+    if given_back:
+        _take_ticket(session, invoice)
     data = {"invoice": invoice_as_dict(invoice), "refund": refund_as_dict(row)}
     announce(session, invoice, ev.REFUND_RECORDED, data)
+    if given_back:
+        _hold_ticket_again(session, invoice, actor=actor, now=now)
     return row
+
+
+def _take_ticket(session: Session, invoice: Invoice) -> None:
+    """The row of the invoice's ticket, locked (PostgreSQL; SQLite serialises writers): two
+    invoices of the ticket given back at once, the second waits for the first and then sees
+    it refunded; a call of the ticket at that moment is waited for (he is called: his ticket
+    keeps its mark), or waits for the refund (it passes over him, unpaid again)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update())
 
 
 def _hold_ticket_again(session: Session, invoice: Invoice, *, actor: str, now) -> None:
     """All of it given back before the patient was called: his ticket is unpaid again, so a
     "pay before the doctor" queue holds it, and the desk sees it unpaid. A ticket already
     called or served keeps its mark: the service was rendered or is under way. So does a
-    ticket with another invoice still paid (the consultation paid, the analysis given back)."""
-    if invoice.ticket_id is None:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        # Two invoices of the ticket given back at once: the second waits for the first and
-        # then sees it refunded (SQLite serialises writers already).
-        session.execute(select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update())
+    ticket with another invoice still paid (the consultation paid, the analysis given back).
+    The ticket's row is held already (:func:`_take_ticket`)."""
     still_paid = session.scalar(
         select(Invoice.id)
         .where(

@@ -51,6 +51,18 @@ def _lock_day_by_id(session: Session, queue_day_id: int) -> QueueDay:
     return session.scalar(query.execution_options(populate_existing=True))
 
 
+def _locked(session: Session, query):
+    """``query`` taking the rows of the tickets it answers (PostgreSQL; SQLite serialises
+    writers), as the call's update would: a ticket changed meanwhile by a transaction not
+    committed yet (its invoice refunded in full: unpaid again) is read once that one has
+    committed, and passed over when no longer to be called."""
+    if session.get_bind().dialect.name == "postgresql":
+        # NO KEY UPDATE, as the update takes: a ticket issued or an invoice made for him
+        # meanwhile (their references to this row) does not wait for the call.
+        query = query.with_for_update(of=Ticket, key_share=True)
+    return query.execution_options(populate_existing=True)
+
+
 def call_next(
     session: Session,
     queue_id: int,
@@ -70,7 +82,11 @@ def call_next(
     postponed or transferred.
 
     The day's row is locked for the rest of the transaction: simultaneous callers take turns,
-    so no ticket is handed to two doctors and none is passed over.
+    so no ticket is handed to two doctors and none is passed over. The ticket's row is taken
+    as it is picked, after the day's (a refund takes the invoice's, then the ticket's): a
+    refund in full being committed at that moment is waited for, and its ticket, unpaid
+    again, passed over in a pay-first queue; a refund that comes after the call finds the
+    ticket called, and leaves it paid.
     """
     queue = get_queue(session, queue_id)
     room = rooms.room_of_call(session, room_id if room_id is not None else queue.room_id)
@@ -90,6 +106,7 @@ def call_next(
     waiting = elsewhere.free_now(waiting, day.day)
     waiting = reserved.not_for_others(waiting, queue, doctor_id)
     waiting = waiting.order_by(Ticket.priority.desc(), Ticket.queued_at, Ticket.id).limit(1)
+    waiting = _locked(session, waiting)
     ticket = session.scalar(waiting)
     passed_over = []
     while ticket is not None and elsewhere.taken_elsewhere(session, ticket, day.day):
@@ -225,17 +242,19 @@ def call_back(
 ) -> Ticket:
     """Call a postponed ticket, when its room is free (as :func:`call_next`). A "pay before
     the doctor" queue calls back only a paid ticket, as call next calls only those: a patient
-    postponed before paying, or refunded since, is called once he has paid. Doctor
-    ``doctor_id`` (the caller) does not call back a colleague's booked patient (409)."""
-    if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
-        detail = f"{ticket.code} is not paid yet: this queue calls only paid tickets"
-        raise Conflict(detail, code="not_paid", errors={"ticket_id": ["not paid"]})
+    postponed before paying, or refunded since, is called once he has paid (the ticket's
+    row taken after the day's, as call next takes it: a refund in full being committed is
+    waited for, and refuses the call). Doctor ``doctor_id`` (the caller) does not call back
+    a colleague's booked patient (409)."""
+    _refuse_unpaid(ticket)
     room = rooms.room_of_call(session, room_id if room_id is not None else ticket.queue.room_id)
     rooms.lock_room(session, room)
     day = _lock_day_by_id(session, ticket.queue_day_id)
-    session.refresh(ticket)  # as it is now that the room and the day are held
+    # As it is now that the room and the day are held, its row taken until the commit.
+    session.scalar(_locked(session, select(Ticket).where(Ticket.id == ticket.id)))
     if ticket.status != S.POSTPONED:  # pressed twice: called already, not a busy room
         raise _wrong_status(ticket, "called_back")
+    _refuse_unpaid(ticket)  # refunded in full meanwhile
     rooms.check_room_free(session, day, room)
     reserved.check_may_call(session, ticket, doctor_id)
     if elsewhere.taken_elsewhere(session, ticket, day.day):
@@ -246,6 +265,12 @@ def call_back(
         session, ticket, (S.POSTPONED,), S.CALLED, "called_back", actor, now or utcnow(), room=room
     )
     return ticket
+
+
+def _refuse_unpaid(ticket: Ticket) -> None:
+    if ticket.status == S.POSTPONED and ticket.queue.pay_before_doctor and ticket.paid_at is None:
+        detail = f"{ticket.code} is not paid yet: this queue calls only paid tickets"
+        raise Conflict(detail, code="not_paid", errors={"ticket_id": ["not paid"]})
 
 
 def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = "", now=None):
