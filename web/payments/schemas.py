@@ -185,7 +185,15 @@ class PaymentOut(Schema):
     amount = fields.Integer()
     refunded_amount = fields.Integer()
     provider = fields.String(allow_none=True)
-    provider_ref = fields.String(allow_none=True)
+    provider_ref = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The provider's own reference (Payme's or Click's transaction, a "
+            "webhook's payment); of a desk payment sent with an ``idempotency_key``, "
+            "``<cashier's user id>:<idempotency_key>``, by which a screen whose answer was "
+            "lost knows its payment landed."
+        },
+    )
     shift_id = fields.Integer(allow_none=True)
     tendered = fields.Integer(allow_none=True)
     change = fields.Integer(allow_none=True)
@@ -199,7 +207,14 @@ class RefundOut(Schema):
     invoice_id = fields.Integer()
     amount = fields.Integer()
     reason = fields.String()
-    provider_ref = fields.String(allow_none=True)
+    provider_ref = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Of a refund at the desk sent with an ``idempotency_key``, "
+            "``desk:<cashier's user id>:<idempotency_key>``, by which a screen whose answer "
+            "was lost knows its refund landed; of a provider's refund, its reference."
+        },
+    )
     shift_id = fields.Integer(
         allow_none=True,
         metadata={"description": "The cashier's shift it was given in: cash left its drawer."},
