@@ -40,7 +40,7 @@ from clinic.payments.announcing import announce
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
-from clinic.payments.subjects import invoiced_for
+from clinic.payments.subjects import invoiced_for, ticket_of_visit
 from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict, services_of
 from clinic.queue.models import Ticket
 from clinic.queue.tickets import set_paid, staff_channel
@@ -115,9 +115,12 @@ def create_invoice(
 ) -> Invoice:
     """An open invoice for a patient from the price list, optionally for a queue ticket and
     an appointment. A ticket the patient got by checking in for an appointment brings its
-    visit: the revenue reports count the invoice for that visit's doctor. Its number starts
+    visit: the revenue reports count the invoice for that visit's doctor; an appointment
+    named alone, its patient checked in and in the queue, brings his ticket. Its number starts
     with the year in the clinic's zone ``tz``."""
     now = now or utcnow()
+    if ticket_id is None:
+        ticket_id = ticket_of_visit(session, visit_id, patient_id, tz=tz, now=now)
     _lock_ticket(session, ticket_id)
     patient, ticket, visit_id = invoiced_for(
         session, patient_id, ticket_id, visit_id, tz=tz, now=now

@@ -70,6 +70,34 @@ def invoiced_for(
     return patient, ticket, _visit_of(session, patient, ticket, visit_id)
 
 
+def ticket_of_visit(
+    session: Session, visit_id, patient_id, *, tz: ZoneInfo, now: datetime
+) -> int | None:
+    """The ticket of the clinic day (in ``tz``) his check-in for visit ``visit_id`` gave
+    patient ``patient_id``, still in its queue (None: not checked in, no such visit, or
+    another patient's, refused as such by :func:`invoiced_for`): an invoice for the
+    appointment alone, made once he is in the queue, is for that ticket, as one made before
+    he came is given it at his check-in. The visit's row is read shared (PostgreSQL; SQLite
+    serialises writers): a check-in being committed is waited for, and its ticket found."""
+    if not is_id(visit_id):
+        return None
+    visit = select(Visit.id).where(Visit.id == visit_id)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(visit.with_for_update(read=True))
+    return session.scalar(
+        select(Ticket.id)
+        .join(QueueDay, QueueDay.id == Ticket.queue_day_id)
+        .where(
+            Ticket.visit_id == visit_id,
+            Ticket.patient_id == patient_id,
+            Ticket.status.in_(TicketStatus.ACTIVE),
+            QueueDay.day == clinic_day(now, tz),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+
+
 def _visit_of(session: Session, patient: Patient, ticket, visit_id) -> int | None:
     """The appointment an invoice is for: the one named, else the ticket's own."""
     if visit_id is None:
