@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, record_history
+from clinic.queue.tickets import PatientInQueue, announce, record_history
 from clinic.reference.models import Patient
 
 
@@ -18,7 +18,9 @@ def attach_patient(
 ) -> Ticket:
     """The ticket is ``patient_id``'s from now on (found at the desk by name or phone, or
     registered there). Only a ticket still in the queue changes hands, and not one checked in
-    for an appointment (``visit_ticket``); attaching the same patient again changes nothing."""
+    for an appointment (``visit_ticket``), nor to a patient who holds another ticket of its
+    queue's day still in the queue (``patient_in_queue``, as issuing him one is refused);
+    attaching the same patient again changes nothing."""
     patient = session.get(Patient, patient_id) if is_id(patient_id) else None
     if patient is None or not patient.active:
         raise ValidationFailed("unknown patient", errors={"patient_id": ["no such patient"]})
@@ -41,6 +43,24 @@ def attach_patient(
         # his. The next patient gets a ticket of his own.
         detail = f"ticket {ticket.code} is paid for by its patient"
         raise Conflict(detail, code="paid_ticket", errors={"patient_id": [detail]})
+    held = session.scalar(
+        select(Ticket.code)
+        .where(
+            Ticket.queue_day_id == ticket.queue_day_id,
+            Ticket.patient_id == patient.id,
+            Ticket.status.in_(S.ACTIVE),
+            Ticket.id != ticket.id,
+        )
+        .limit(1)
+    )
+    if held is not None:
+        detail = f"the patient already holds {held} in this queue today"
+        raise PatientInQueue(
+            detail,
+            code="patient_in_queue",
+            errors={"patient_id": [detail]},
+            values={"ticket_code": held},
+        )
     before = ticket.patient_id
     if not _swap_patient(session, ticket, before, patient.id):
         return ticket  # another desk attached him at the same time

@@ -149,3 +149,26 @@ def test_the_desk_words_the_refusal_with_the_code_of_his_ticket(client_as):
         page = desk.get(f"/queue/desk?lang={language}").get_data(as_text=True)
         refusals = _config(page, "desk-config")["texts"]["refusals"]
         assert "{ticket_code}" in refusals.get("patient_in_queue", ""), (language, refusals)
+
+
+def test_a_walk_ins_ticket_is_not_given_a_patient_who_holds_one_in_the_queue(client, runtime):
+    """The kiosk's walk-in ticket, given at the desk to a patient already waiting in the same
+    queue, would be a second place for him: refused as issuing him one is."""
+    therapy, xray = make_queue(runtime, "therapy"), make_queue(runtime, "xray")
+    patient = _patient(runtime)
+    held = _issue(client, therapy, patient).get_json()
+    walk_in = _issue(client, therapy).get_json()
+    _refused_for(
+        client.post(f"/api/v1/tickets/{walk_in['id']}/patient", json={"patient_id": patient}),
+        held["code"],
+    )
+    # Attached again to the ticket he holds, or given another queue's ticket: as ever.
+    again = client.post(f"/api/v1/tickets/{held['id']}/patient", json={"patient_id": patient})
+    assert again.status_code == 200, again.get_json()
+    elsewhere = _issue(client, xray).get_json()
+    given = client.post(f"/api/v1/tickets/{elsewhere['id']}/patient", json={"patient_id": patient})
+    assert given.status_code == 200, given.get_json()
+    # Once he has left the queue, the walk-in's ticket may be his.
+    assert client.post(f"/api/v1/tickets/{held['id']}/cancel", json={}).status_code == 200
+    given = client.post(f"/api/v1/tickets/{walk_in['id']}/patient", json={"patient_id": patient})
+    assert given.status_code == 200, given.get_json()

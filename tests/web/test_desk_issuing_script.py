@@ -80,3 +80,21 @@ def test_a_patient_in_the_queue_is_refused_naming_the_ticket_he_holds():
         "refusals: {}", 'refusals: {patient_in_queue: "Already in the queue as {ticket_code}."}'
     )
     assert run(page + SCRIPT + IN_QUEUE) == "Already in the queue as T-007."
+
+
+REFUSAL_VALUES = """
+var texts = {refusals: {patient_in_queue: "Already in the queue as {ticket_code}."}};
+var answer = {status: 409, body: {code: "patient_in_queue", values: {ticket_code: "T-007"}}};
+process.stdout.write(JSON.stringify([
+  ClinicQueue.problem(texts, answer),
+  ClinicQueue.problem(texts, answer, {ticket_code: "T-009"}),
+]));
+"""
+
+
+def test_a_refusal_is_filled_with_its_own_values_where_the_screen_gives_none():
+    """Giving the chosen patient a walk-in's ticket is refused as issuing him one is: its
+    words are filled from the refusal's own ``values`` (the screen names none of its own)."""
+    page = "var window = global; window.document = {};\n"
+    said = run(page + script("queue.js") + REFUSAL_VALUES)
+    assert said == ["Already in the queue as T-007.", "Already in the queue as T-009."]

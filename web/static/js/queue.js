@@ -94,7 +94,8 @@
 
   /**
    * A refused call as a sentence for the person at the screen; ``values`` fill the
-   * placeholders of a refusal worded by its code (the queue a transfer went to).
+   * placeholders of a refusal worded by its code (the queue a transfer went to), else the
+   * refusal's own ``values`` (the ticket a patient already holds).
    */
   function problem(texts, answer, values) {
     if (answer.status === 401) return texts.signedOut;
@@ -102,7 +103,7 @@
     // A refusal the screen can word in its own language (a queue closed for the day, a
     // doctor calling to another's room), by its code.
     if (texts.refusals && body.code && texts.refusals[body.code]) {
-      return fill(texts.refusals[body.code], values || {});
+      return fill(texts.refusals[body.code], values || body.values || {});
     }
     if (answer.status === 403) return texts.forbidden;
     // A refusal without a code names its field: said in the page's language too.
