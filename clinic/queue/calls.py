@@ -33,6 +33,7 @@ from clinic.queue.tickets import (
     get_queue,
     issue_ticket,
     record_history,
+    refuse_a_second_place,
 )
 from clinic.reference.models import Room
 
@@ -277,7 +278,8 @@ def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = ""
     """A patient marked a no-show who turns up after all (he did not hear the call), the same
     day while the queue still takes patients: back on the postponed list, for the doctor to
     call back once his room is free. Not a ticket checked in for an appointment: its visit was
-    marked missed with it (409 ``visit_ticket``)."""
+    marked missed with it (409 ``visit_ticket``); nor a patient given another ticket of the
+    queue's day since, still in the queue (409 ``patient_in_queue``, naming it)."""
     now = now or utcnow()
     if ticket.status == S.NO_SHOW and ticket.visit_id is not None:
         detail = f"{ticket.code} is for visit {ticket.visit_id}, marked missed with it"
@@ -288,6 +290,8 @@ def came_back(session: Session, ticket: Ticket, *, tz: ZoneInfo, actor: str = ""
         raise QueueRefused(f"{ticket.code} is of a day already closed", code="queue_closed")
     check_open(ticket.queue, now, tz)
     rejoined.check_not_rejoined(session, ticket)
+    # Given another ticket of the queue's day meanwhile (at the desk): he waits on that one.
+    refuse_a_second_place(session, ticket, ticket.patient_id)
     values = {"finished_at": None}
     _move(session, ticket, (S.NO_SHOW,), S.POSTPONED, "came_back", actor, now, values=values)
     return ticket

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import PatientInQueue, announce, record_history
+from clinic.queue.tickets import announce, record_history, refuse_a_second_place
 from clinic.reference.models import Patient
 
 
@@ -43,24 +43,7 @@ def attach_patient(
         # his. The next patient gets a ticket of his own.
         detail = f"ticket {ticket.code} is paid for by its patient"
         raise Conflict(detail, code="paid_ticket", errors={"patient_id": [detail]})
-    held = session.scalar(
-        select(Ticket.code)
-        .where(
-            Ticket.queue_day_id == ticket.queue_day_id,
-            Ticket.patient_id == patient.id,
-            Ticket.status.in_(S.ACTIVE),
-            Ticket.id != ticket.id,
-        )
-        .limit(1)
-    )
-    if held is not None:
-        detail = f"the patient already holds {held} in this queue today"
-        raise PatientInQueue(
-            detail,
-            code="patient_in_queue",
-            errors={"patient_id": [detail]},
-            values={"ticket_code": held},
-        )
+    refuse_a_second_place(session, ticket, patient.id)
     before = ticket.patient_id
     if not _swap_patient(session, ticket, before, patient.id):
         return ticket  # another desk attached him at the same time

@@ -45,6 +45,35 @@ class PatientInQueue(QueueRefused):
     its code in ``values``): a second place there would be called for a patient the first
     already calls. The desk prints that one again rather than issue another."""
 
+    def __init__(self, held: str):
+        detail = f"the patient already holds {held} in this queue today"
+        super().__init__(
+            detail,
+            code="patient_in_queue",
+            errors={"patient_id": [detail]},
+            values={"ticket_code": held},
+        )
+
+
+def refuse_a_second_place(session: Session, ticket: Ticket, patient_id: int | None) -> None:
+    """:class:`PatientInQueue` when ``patient_id`` holds another ticket than ``ticket`` of its
+    queue's day still in the queue: ``ticket`` put back in the queue, or given him, would be
+    his second place there."""
+    if patient_id is None:
+        return
+    held = session.scalar(
+        select(Ticket.code)
+        .where(
+            Ticket.queue_day_id == ticket.queue_day_id,
+            Ticket.patient_id == patient_id,
+            Ticket.status.in_(S.ACTIVE),
+            Ticket.id != ticket.id,
+        )
+        .limit(1)
+    )
+    if held is not None:
+        raise PatientInQueue(held)
+
 
 def clinic_day(now: datetime, tz: ZoneInfo) -> date:
     """The clinic's calendar day at ``now``: counted in its own time zone, not the server's."""
@@ -336,13 +365,7 @@ def issue_ticket(
     if held is not None:
         # Said first, as online joining says ``already_joined``: he is in the queue, whatever
         # the hour, and the desk prints that ticket again.
-        detail = f"the patient already holds {held} in this queue today"
-        raise PatientInQueue(
-            detail,
-            code="patient_in_queue",
-            errors={"patient_id": [detail]},
-            values={"ticket_code": held},
-        )
+        raise PatientInQueue(held)
     if not queue.active:
         raise QueueRefused("the queue is not active", code="queue_inactive")
     check_open(queue, now, tz)

@@ -172,3 +172,19 @@ def test_a_walk_ins_ticket_is_not_given_a_patient_who_holds_one_in_the_queue(cli
     assert client.post(f"/api/v1/tickets/{held['id']}/cancel", json={}).status_code == 200
     given = client.post(f"/api/v1/tickets/{walk_in['id']}/patient", json={"patient_id": patient})
     assert given.status_code == 200, given.get_json()
+
+
+def test_a_no_show_given_a_new_ticket_meanwhile_does_not_come_back_on_the_old_one(client, runtime):
+    """Marked a no-show, he was issued a new ticket when he turned up at the desk: the doctor
+    pressing "came back" on the old one would give him a second place. Refused, naming the
+    ticket he waits on; without a new ticket he comes back as ever."""
+    therapy = make_queue(runtime, "therapy")
+    patient = _patient(runtime)
+    old = _issue(client, therapy, patient).get_json()
+    assert client.post(f"/api/v1/queues/{therapy}/call-next", json={}).status_code == 200
+    assert client.post(f"/api/v1/tickets/{old['id']}/no-show").status_code == 200
+    new = _issue(client, therapy, patient).get_json()
+    _refused_for(client.post(f"/api/v1/tickets/{old['id']}/came-back"), new["code"])
+    assert client.post(f"/api/v1/tickets/{new['id']}/cancel", json={}).status_code == 200
+    back = client.post(f"/api/v1/tickets/{old['id']}/came-back")
+    assert back.status_code == 200 and back.get_json()["status"] == "postponed", back.get_json()

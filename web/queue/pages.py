@@ -247,6 +247,10 @@ def _doctor_refusals() -> dict:
         "not_your_patient": _("This patient is with a colleague in another room."),
         # A no-show taken back whose phone joined the queue again: he holds the new ticket.
         "rejoined": _("He has joined the queue again from his phone: call him by his new ticket."),
+        # A no-show taken back who was given a new ticket at the desk meanwhile.
+        "patient_in_queue": _(
+            "He has been given ticket {ticket_code} in this queue since: call him by that one."
+        ),
     }
 
 
