@@ -20,6 +20,9 @@ from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import CashierShift, Payment, PaymentMethod, Refund
 
+# The longest note a shift is closed with (the API refuses a longer one, the page says so).
+NOTE_MAX = 1000
+
 
 def shift_as_dict(shift: CashierShift) -> dict:
     return {
@@ -151,7 +154,7 @@ def close_shift(
             expected_cash=expected,
             counted_cash=counted_cash,
             discrepancy=counted_cash - expected,
-            note=(note or "")[:1000],
+            note=(note or "")[:NOTE_MAX],
         )
         .execution_options(synchronize_session=False)
     )

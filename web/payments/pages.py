@@ -31,6 +31,11 @@ def _texts() -> dict:
             "cancelled": _("Cancelled"),
         },
         "due": _("Due {amount}"),
+        # A discounted invoice's total: what it was before, less how much, and why.
+        "discount": _("Discount {amount} off {subtotal}"),
+        # A paid invoice part given back: how much, and how much may still be given back.
+        "givenBack": _("Given back {amount}"),
+        "leftToGiveBack": _("Left to give back {amount}"),
         # An open invoice part paid (cash now, the rest by card).
         "paidSoFar": _("Paid so far {amount}"),
         "partPaid": _("{amount} of invoice {number} taken; still due {due}."),
@@ -96,6 +101,21 @@ def _texts() -> dict:
             " {time}). Cancel it and take the payment at the desk?"
         ),
         "released": _("The {provider} payment of invoice {number} is cancelled."),
+        # An open invoice nothing was paid of, cancelled (the patient changed his mind).
+        "cancel": _("Cancel the invoice"),
+        "confirmCancel": _(
+            "Cancel invoice {number} for {amount} ({services})? The patient's bill is then"
+            " gone: to take his money, a new invoice is made."
+        ),
+        "cancelled": _("Invoice {number} is cancelled."),
+        # A cancel's refusals in its own words (a payment's say the invoice cannot be paid).
+        "cancelRefusals": {
+            "not_open": _("This invoice is no longer open (paid or cancelled meanwhile)."),
+            "lines_frozen": _(
+                "Part of this invoice is paid, or being paid: it cannot be cancelled. Give"
+                " the part paid back first."
+            ),
+        },
         # The desk's refusals by their code (clinic/payments), so the cashier reads them in
         # the page's language instead of the API's English detail.
         "refusals": {**common_refusals(), **refusal_texts()},
@@ -115,6 +135,7 @@ def _texts() -> dict:
             "method": _("Nothing paid that way is left to give back on this invoice."),
             "opening_cash": _("Type the cash in the drawer as a sum, such as 500 000."),
             "counted_cash": _("Type the cash counted as a sum, such as 500 000."),
+            "note": _("The note is too long: at most 1000 characters."),
         },
         "newInvoice": _new_invoice_texts(),
         # A payment's own words for a field the API refuses (the invoice changed meanwhile).
@@ -186,8 +207,12 @@ def desk():
     return render_template(
         "payments/desk.html",
         refunds_only=False,
+        note_max=shifts.NOTE_MAX,
         config={
             **_desk_config(_texts()),
+            # The cancel asks for payments.take, as this page does.
+            "mayCancel": current_identity().can("payments.take"),
+            "noteMax": shifts.NOTE_MAX,
             "shiftApi": url_for("payments.current_shift"),
             "openShiftApi": url_for("payments.open_shift"),
             "closeShiftApi": url_for("payments.close_shift"),
@@ -214,6 +239,8 @@ def refunds():
         config={
             **_desk_config(_refund_texts()),
             "refundsOnly": True,
+            # The cancel asks for payments.take: an administrator's, not a manager's.
+            "mayCancel": current_identity().can("payments.take"),
             "openShiftsApi": url_for("payments.open_shifts"),
         },
     )

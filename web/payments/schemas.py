@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from clinic.errors import ValidationFailed
+from clinic.payments import shifts
 from clinic.payments.refunds import REASON_MAX, reason_refused
 
 MAX_TIYIN = 10**15
@@ -135,7 +136,7 @@ class ShiftOpenIn(StrictSchema):
 
 class ShiftCloseIn(StrictSchema):
     counted_cash = _tiyin(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=1000))
+    note = fields.String(load_default="", validate=validate.Length(max=shifts.NOTE_MAX))
 
 
 class InvoicesQuery(StrictSchema):

@@ -1,6 +1,7 @@
 /*
  * The cashier's shift at her desk (cashier.js): the line saying since when it is open and the
- * cash in its drawer, and the forms opening and closing it. ``ClinicShift(desk)`` shows it as
+ * cash in its drawer, and the forms opening and closing it (the close with a note of hers kept
+ * with the shift, as a discrepancy's explanation). ``ClinicShift(desk)`` shows it as
  * the API has it and answers ``{refresh(), id()}``: the desk reads it again when money moved
  * through her drawer or a shift was opened or closed at another screen. ``desk``: what the
  * desk shares: {config, money, tiyin, since, fail, errorBox, statusBox}.
@@ -65,9 +66,29 @@
       Q.say(errorBox, texts.network);
     });
 
+    /** The close's note, or null when it is longer than the API keeps: said at its field,
+     * and nothing is sent (the field's maxlength stops her typing past it, not a value put
+     * there otherwise, nor a browser that ignores it). */
+    function closingNote() {
+      var field = closeForm.elements.note;
+      var note = field ? field.value : "";
+      if (!config.noteMax || note.length <= config.noteMax) {
+        if (field && field.removeAttribute) field.removeAttribute("aria-invalid");
+        return note;
+      }
+      Q.say(statusBox, "");
+      Q.say(errorBox, texts.fields.note);
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      return null;
+    }
+
     global.ClinicOnce.submit(closeForm, function () {
       var counted = tiyin(closeForm.elements.counted_cash.value);
-      return Q.api("POST", config.closeShiftApi, { counted_cash: counted }).then(function (answer) {
+      var note = closingNote();
+      if (note === null) return;
+      var data = { counted_cash: counted, note: note };
+      return Q.api("POST", config.closeShiftApi, data).then(function (answer) {
         if (answer.status !== 200) {
           // Closed meanwhile at another screen: show it as it is.
           if (answer.body && answer.body.code === "no_open_shift") refreshShift();

@@ -5,7 +5,8 @@
  * Amounts travel as integer tiyin; the cashier types sums ("25000" or "25 000,50").
  * In its refunds-only form (``config.refundsOnly``: a manager called to a cashier's desk)
  * it takes no payments and keeps no shift: a refund in cash names the drawer it comes out
- * of, one of the shifts open now (cashier-drawers.js).
+ * of, one of the shifts open now (cashier-drawers.js). An open invoice nothing was paid of
+ * may be cancelled, by those the API lets (``config.mayCancel``: payments.take).
  */
 (function () {
   "use strict";
@@ -57,8 +58,9 @@
   // typed in again, or the invoice's money moves.
   var refused = {};
 
-  /** A refusal in the page's language; ``fields``: the action's own words for a field. */
-  function fail(answer, fields) {
+  /** A refusal in the page's language; ``fields``: the action's own words for a field, and
+   * ``refusals`` its own words for a code. */
+  function fail(answer, fields, refusals) {
     var body = answer.body || {};
     var code = body.code;
     var words = Object.assign({}, texts.fields, fields || {});
@@ -79,7 +81,10 @@
     Q.say(statusBox, "");
     Q.say(
       errorBox,
-      (code && texts.refusals[code]) || why || (field && words[field]) || Q.problem(texts, answer)
+      (code && ((refusals || {})[code] || texts.refusals[code])) ||
+        why ||
+        (field && words[field]) ||
+        Q.problem(texts, answer)
     );
   }
 
@@ -183,11 +188,20 @@
     var chosen = drafts[invoiceId] && drafts[invoiceId].refund_shift;
     var field = marked(drawers.select(chosen), invoiceId);
     field.disabled = actions.querySelector("select[name=refund_method]").value !== "cash";
-    actions.appendChild(field);
+    actions.appendChild(labelled(field));
   }
 
-  /** Refund fields and button: for what was paid of an invoice and not given back. */
+  /** What was paid of an invoice and not given back yet, in tiyin: no refund gives more (a
+   * part given back of an open invoice lowers what is paid; of a paid one, it is counted
+   * as given back). */
+  function leftToGiveBack(invoice) {
+    return Math.max(0, (invoice.paid_amount || 0) - (invoice.refunded_amount || 0));
+  }
+
+  /** Refund fields and button: for what was paid of an invoice and not given back (none on
+   * an invoice settled at no cost: nothing was paid of it). */
   function refundControls(actions, invoice) {
+    if (!leftToGiveBack(invoice)) return;
     actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id)));
     var reason = input("refund_reason", texts.refundReason, invoice.id);
     reason.maxLength = REASON_MAX; // the most the API keeps
@@ -254,34 +268,103 @@
     return titles[config.language] || line.title;
   }
 
+  /** The invoice's services as the desk's language names them ("Consultation ×2; ECG"). */
+  function servicesOf(invoice) {
+    return invoice.lines
+      .map(function (line) {
+        var title = lineTitle(line);
+        return line.quantity > 1 ? title + " ×" + line.quantity : title;
+      })
+      .join("; ");
+  }
+
+  /** ``template`` said with its sums (``sums``: name -> tiyin) written as money, as one
+   * element of the row whose sums each stay whole on a line ("110 000 сум" never broken
+   * after "110"), whatever the column's width. */
+  function withSums(className, template, sums) {
+    var said = Q.element("span", className);
+    String(template)
+      .split(/(\{\w+\})/)
+      .forEach(function (piece) {
+        var name = /^\{(\w+)\}$/.exec(piece);
+        if (name && typeof sums[name[1]] === "number") {
+          said.appendChild(Q.element("span", "cashier-invoices__sum", money(sums[name[1]])));
+        } else if (piece) {
+          said.appendChild(Q.element("span", "", piece));
+        }
+      });
+    return said;
+  }
+
+  /** The total, and under it a discount given: how much off what, and its reason. */
+  function totalCell(invoice) {
+    var cell = Q.element("td", "cashier-invoices__total");
+    cell.appendChild(Q.element("span", "cashier-invoices__sum", money(invoice.total)));
+    if (invoice.discount > 0) {
+      var discount = withSums("cashier-invoices__discount", texts.discount, {
+        amount: invoice.discount,
+        subtotal: invoice.subtotal,
+      });
+      cell.appendChild(discount);
+      if (invoice.discount_reason) {
+        var reason = Q.element("span", "cashier-invoices__reason", invoice.discount_reason);
+        reason.title = invoice.discount_reason; // a long one is cut short on the row
+        cell.appendChild(reason);
+      }
+    }
+    return cell;
+  }
+
+  /** What the invoice's row says of it: its status, then, each after a "·", what was paid of
+   * an open one and what is still due, the online payment holding it, and of one part given
+   * back how much went back and how much more may (the cashier need not learn that limit by
+   * a refusal). */
+  function statusCell(invoice) {
+    var cell = Q.element("td", "cashier-invoices__status");
+    cell.appendChild(Q.element("span", "", texts.statuses[invoice.status] || invoice.status));
+    function then(part) {
+      // The "·" ends a line rather than starts the next one.
+      cell.appendChild(Q.element("span", "", "\u00a0· "));
+      cell.appendChild(part);
+    }
+    var open = invoice.status === "open";
+    if (open && invoice.paid_amount > 0) {
+      // Part paid (cash now, the rest by card): what was taken, then what is still due.
+      then(withSums("", texts.paidSoFar, { amount: invoice.paid_amount }));
+    }
+    if (open && invoice.amount_due !== invoice.total) {
+      then(withSums("", texts.due, { amount: invoice.amount_due }));
+    }
+    if (open && invoice.held) then(Q.element("span", "", heldText(invoice)));
+    if (invoice.status === "partly_refunded") {
+      then(withSums("", texts.givenBack, { amount: invoice.refunded_amount }));
+      then(withSums("", texts.leftToGiveBack, { amount: leftToGiveBack(invoice) }));
+    }
+    return cell;
+  }
+
+  /** Whether the cashier may cancel the invoice: open, nothing of it paid (a part given back
+   * again counts as not paid), no payment of it under way, and her role lets her. */
+  function cancellable(invoice) {
+    return (
+      !!config.mayCancel && invoice.status === "open" && !invoice.held && !invoice.paid_amount
+    );
+  }
+
+  function cancelButton() {
+    var b = button(texts.cancel, "cancel");
+    b.className += " cashier-invoices__cancel";
+    return b;
+  }
+
   function row(invoice) {
     var tr = Q.element("tr");
     tr.setAttribute("data-invoice-id", invoice.id);
     tr.setAttribute("data-status", invoice.status);
-    tr.appendChild(Q.element("td", "", invoice.number));
-    tr.appendChild(
-      Q.element(
-        "td",
-        "",
-        invoice.lines
-          .map(function (line) {
-            var title = lineTitle(line);
-            return line.quantity > 1 ? title + " ×" + line.quantity : title;
-          })
-          .join("; ")
-      )
-    );
-    tr.appendChild(Q.element("td", "", money(invoice.total)));
-    var status = texts.statuses[invoice.status] || invoice.status;
-    if (invoice.status === "open" && invoice.paid_amount > 0) {
-      // Part paid (cash now, the rest by card): what was taken, then what is still due.
-      status += " · " + Q.fill(texts.paidSoFar, { amount: money(invoice.paid_amount) });
-    }
-    if (invoice.status === "open" && invoice.amount_due !== invoice.total) {
-      status += " · " + Q.fill(texts.due, { amount: money(invoice.amount_due) });
-    }
-    if (invoice.status === "open" && invoice.held) status += " · " + heldText(invoice);
-    tr.appendChild(Q.element("td", "cashier-invoices__status", status));
+    tr.appendChild(Q.element("td", "cashier-invoices__number", invoice.number));
+    tr.appendChild(Q.element("td", "", servicesOf(invoice)));
+    tr.appendChild(totalCell(invoice));
+    tr.appendChild(statusCell(invoice));
     var actions = Q.element("td", "cashier-invoices__actions");
     var paid = invoice.status === "paid" || invoice.status === "partly_refunded";
     if (refundsOnly) {
@@ -289,6 +372,7 @@
       if (paid || (invoice.status === "open" && !invoice.held && invoice.paid_amount > 0)) {
         refundControls(actions, invoice);
       }
+      if (cancellable(invoice)) actions.appendChild(cancelButton());
     } else if (invoice.status === "open" && invoice.held) {
       // A payment begun on the patient's phone and never confirmed: the cashier may cancel it.
       if (onlineHold(invoice)) actions.appendChild(button(texts.release, "release"));
@@ -304,6 +388,7 @@
       actions.appendChild(button(texts.phone, "checkout"));
       // A part paid can be given back (the card declined after the cash, the patient gone).
       if (invoice.paid_amount > 0) refundControls(actions, invoice);
+      if (cancellable(invoice)) actions.appendChild(cancelButton());
       var shown = checkouts[invoice.id];
       if (shown && shown.amount === invoice.amount_due) {
         actions.appendChild(checkoutBox(shown.links));
@@ -724,6 +809,26 @@
     });
   }
 
+  /** Cancel an open invoice nothing was paid of, once the cashier agrees: a mistaken press
+   * would take the patient's bill away. The row then follows the invoice's event (here, and
+   * at every other screen). */
+  function cancel(id) {
+    var invoice = invoices[id];
+    var asked = Q.fill(texts.confirmCancel, {
+      number: invoice.number,
+      amount: money(invoice.total),
+      services: servicesOf(invoice),
+    });
+    if (!window.confirm(asked)) return Promise.resolve();
+    return Q.api("POST", invoiceUrl(id, "cancel"), {}).then(function (answer) {
+      if (answer.status !== 200) return fail(answer, null, texts.cancelRefusals);
+      rememberAnswer(answer.body);
+      render();
+      Q.say(errorBox, "");
+      Q.say(statusBox, Q.fill(texts.cancelled, { number: invoice.number }));
+    });
+  }
+
   function reprint(id) {
     return Q.api("POST", invoiceUrl(id, "reprint"), {}).then(function (answer) {
       if (answer.status !== 202) return fail(answer);
@@ -751,6 +856,8 @@
         ? checkout(id)
         : action === "release"
         ? release(id)
+        : action === "cancel"
+        ? cancel(id)
         : reprint(id);
     done
       .catch(function () {
