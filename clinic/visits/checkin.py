@@ -128,7 +128,8 @@ def check_in(
         v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
     queue = queue_for(session, visit.doctor)
     if queue is None:
-        return None  # a doctor without a queue sees his patients by the calendar alone
+        # A doctor without a queue sees his patients by the calendar alone.
+        return _no_ticket(session, visit, again)
     try:
         with session.begin_nested():
             ticket = q.issue_ticket(
@@ -148,7 +149,7 @@ def check_in(
         # His queue has closed for the day (the doctor works later than it calls): he has
         # come all the same, and the doctor sees him by the calendar, as a switched-off queue
         # leaves him. Refused, he would be made a no-show for a visit he came to.
-        return None
+        return _no_ticket(session, visit, again)
     visit.ticket_id = ticket.id
     session.flush()
     for checked_in in _checked_in:
@@ -156,6 +157,18 @@ def check_in(
     if again:
         v.announce(session, visit, ev.VISIT_CHANGED, {"action": "checked_in_again"})
     return ticket
+
+
+def _no_ticket(session: Session, visit: Visit, again: bool) -> None:
+    """Checked in with no queue to take him: the doctor sees him by the calendar. Checked in
+    again so (his queue closed for the day since his ticket was cancelled), the cancelled
+    ticket is his place no longer: the visit lets go of it, and is not offered to be checked
+    in again for ever, each press another row of its history."""
+    if again:
+        visit.ticket_id = None
+        session.flush()
+        v.announce(session, visit, ev.VISIT_CHANGED, {"action": "checked_in_again"})
+    return None
 
 
 def _checks_in_again(session: Session, visit: Visit) -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
@@ -22,6 +22,7 @@ from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 from clinic.queue import calls, followers, returns
 from clinic.queue.models import Queue, Ticket, TicketStatus
+from clinic.queue.tickets import followed
 from clinic.reference.models import Department, Patient
 from clinic.visits import events as ev
 from clinic.visits import notify
@@ -259,6 +260,43 @@ def day_visits(
     return list(session.scalars(query.offset(offset).limit(limit)))
 
 
+# The tickets once more, as those a transfer opened from a ticket of the chain.
+_ONWARD = aliased(Ticket)
+
+
+def held_ticket_statuses(session: Session, visits: list[Visit]) -> dict[int, str]:
+    """Per visit id, the status of the ticket its patient holds now: the visit's ticket, or
+    the one a transfer took him on to from it (sent to the laboratory to come back, the
+    laboratory's; sent back, the one he came back with), as check-in reads it to check him in
+    again (:func:`clinic.queue.tickets.followed`). One statement however many visits; a visit
+    without a ticket is left out."""
+    starts = {visit.id: visit.ticket_id for visit in visits if visit.ticket_id is not None}
+    if not starts:
+        return {}
+    chain = (
+        select(
+            Ticket.id.label("start_id"), Ticket.id.label("ticket_id"), Ticket.status.label("status")
+        )
+        .where(Ticket.id.in_(set(starts.values())))
+        .cte("chain", recursive=True)
+    )
+    first_onward = (
+        select(func.min(_ONWARD.id))
+        .where(_ONWARD.transferred_from_id == chain.c.ticket_id)
+        .scalar_subquery()
+    )
+    onward = select(chain.c.start_id, Ticket.id, Ticket.status).join(
+        Ticket, Ticket.id == first_onward
+    )
+    chain = chain.union_all(onward)
+    # The end of each chain: the ticket no transfer has left.
+    held = select(chain.c.start_id, chain.c.status).where(
+        ~exists().where(_ONWARD.transferred_from_id == chain.c.ticket_id)
+    )
+    status_of = dict(session.execute(held).all())
+    return {visit: status_of[start] for visit, start in starts.items() if start in status_of}
+
+
 def standing_between(
     session: Session, first_day: date, last_day: date, tz: ZoneInfo, *, doctor_id=None
 ) -> list[int]:
@@ -299,6 +337,11 @@ def _follow_tickets(session: Session, events: list[RecordedEvent]) -> None:
             # this one, which the doctor's next steps (or the calendar's) move.
             _follow_to(session, event.data.get("visit_id"), event.data["id"])
             continue
+        if event.type == "ticket.cancelled" or (
+            event.type == "ticket.day_closed" and event.data.get("status") == TicketStatus.CANCELLED
+        ):
+            _ticket_left(session, event.data.get("visit_id"), event.data.get("id"))
+            continue
         steps = _FOLLOWS.get(event.type)
         if event.type == "ticket.day_closed" and event.data.get("status") == TicketStatus.NO_SHOW:
             steps = _FOLLOWS["ticket.no_show"]  # the day closed on a patient who never came in
@@ -311,6 +354,20 @@ def _follow_to(session: Session, visit_id: int | None, ticket_id: int) -> None:
     visit = session.get(Visit, visit_id) if visit_id is not None else None
     if visit is not None and visit.status in (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS):
         visit.ticket_id = ticket_id
+
+
+def _ticket_left(session: Session, visit_id: int | None, ticket_id: int | None) -> None:
+    """An arrived patient's ticket was cancelled (at the desk, by mistake; he left the
+    laboratory's queue he was sent to; the day closed on it): the visit stays arrived, and
+    its calendars hear it (``visit.changed``, action ``ticket_cancelled``), so that they offer
+    to check him in again, as check-in now would (:mod:`clinic.visits.checkin`)."""
+    visit = session.get(Visit, visit_id) if visit_id is not None else None
+    if visit is None or visit.status != VisitStatus.ARRIVED or visit.ticket_id is None:
+        return
+    ticket = session.get(Ticket, visit.ticket_id)
+    if ticket is None or followed(session, ticket).id != ticket_id:
+        return  # not the ticket he holds now (sent on from it, he holds another)
+    announce(session, visit, ev.VISIT_CHANGED, {"action": "ticket_cancelled"})
 
 
 def _follow(session: Session, visit_id: int, steps, *, ticket_id) -> None:

@@ -2,7 +2,8 @@
 registrar's calendar shows it taken within a second; the reschedule dialog follows the job
 and moves only to a time chosen for the day it shows, and cancels with a reason of its own; a
 patient booked for now is checked in from the calendar (one whose record was deactivated
-since is told why not); a reload or a booking whose answer is lost is made good."""
+since is told why not), and again once the desk cancelled his ticket by mistake; a reload or
+a booking whose answer is lost is made good."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from clinic.accounts.models import User
 from clinic.base import iso
 from clinic.queue import admin as queue_admin
+from clinic.queue import calls
 from clinic.queue.models import Ticket
 from clinic.reference import directory as reference
 from clinic.reference import patients as patient_records
@@ -389,6 +391,23 @@ def test_a_patient_booked_for_now_is_checked_in_from_the_calendar_unless_his_rec
     tab.wait_for_selector(f"{visit}[data-status=arrived]")
     assert tab.inner_text(f"{visit} .slot__status") == "Пришёл"
     assert tab.locator(f"button[data-check-in='{visit_id}']").count() == 0
+
+    # The desk cancels his ticket by mistake while he waits: the open calendar hears it and
+    # offers to check him in again, which issues a new ticket and says its code.
+    with runtime.db.transaction() as s:
+        calls.cancel(s, s.get(Ticket, saved.ticket_id), actor="desk", reason="ошибка")
+    tab.click(f"button[data-check-in-again='{visit_id}']")
+    tab.wait_for_function(
+        "(said) => { const m = document.getElementById('calendar-message');"
+        " return !m.hidden && m.textContent !== said; }",
+        arg=f"Пациент отмечен: талон {code}",
+    )
+    with runtime.db.session() as s:
+        again = s.get(Ticket, s.get(Visit, visit_id).ticket_id)
+        assert again.status == "waiting" and again.code != code
+        new_code = again.code
+    assert tab.inner_text("#calendar-message") == f"Пациент отмечен: талон {new_code}"
+    assert tab.locator(f"button[data-check-in-again='{visit_id}']").count() == 0
 
 
 def test_the_calendar_takes_a_doctor_who_joins_and_one_renamed_without_a_reload(

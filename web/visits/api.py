@@ -76,8 +76,12 @@ def visit_for_reader(session, visit_id: int, *, lock: bool = False):
     return visit
 
 
-def _visit_out(session, visit, *, detail: bool = False) -> dict:
+def _visit_out(session, visit, *, detail: bool = False, held: dict | None = None) -> dict:
+    """The visit as the API answers it, with ``ticket_status``: that of the ticket its patient
+    holds now (``held``: the day's, read at once; else read for this visit)."""
     out = v.visit_as_dict(visit)
+    held = v.held_ticket_statuses(session, [visit]) if held is None else held
+    out["ticket_status"] = held.get(visit.id)
     if detail:
         out["history"] = v.history(session, visit)
         ticket = q.get_ticket(session, visit.ticket_id) if visit.ticket_id else None
@@ -292,7 +296,9 @@ def free_slots(query):
 def day_visits(query):
     """One clinic day's visits of a doctor or a department, or a patient's visits (of a day,
     or of every day), in time order (a doctor: his own); a page at a time (``?limit=`` up to
-    5000, default 500, and ``?offset=``)."""
+    5000, default 500, and ``?offset=``). Each says the status of the ticket its patient
+    holds now (``ticket_status``): an arrived visit whose ticket was cancelled is checked in
+    again."""
     session = db.session()
     doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
     found = v.day_visits(
@@ -306,7 +312,9 @@ def day_visits(query):
         limit=query["limit"],
         offset=query["offset"],
     )
-    return [_visit_out(session, visit) for visit in found]
+    # The tickets' statuses in one statement, not one a visit (a department's busy day).
+    held = v.held_ticket_statuses(session, found)
+    return [_visit_out(session, visit, held=held) for visit in found]
 
 
 @blp.route("/visits", methods=["POST"])

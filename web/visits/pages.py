@@ -84,6 +84,8 @@ def _texts() -> dict:
         "conflicts": {**common_refusals(), **refusal_texts()},
         "statuses": visit_status_names(),
         "checkIn": _("Check in"),
+        # An arrived patient whose ticket was cancelled (at the desk, by mistake): a new one.
+        "checkInAgain": _("Check in again"),
         # The doctor's steps, for one who sees his patients by the calendar (no queue).
         "start": _("Start"),
         "finish": _("Finish"),

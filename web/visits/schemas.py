@@ -15,6 +15,7 @@ from marshmallow import (
 )
 
 from clinic.base import FIRST_DAY, LAST_DAY
+from clinic.queue.models import TicketStatus
 from clinic.text import NOT_ONE_LINE
 from clinic.visits.events import CancelledBy, ExceptionKind, VisitKind
 from web.api.schemas import Day, Instant, Integer
@@ -227,6 +228,16 @@ class VisitOut(Schema):
     cancel_reason = fields.String(allow_none=True)
     late_cancellation = fields.Boolean()
     ticket_id = fields.Integer(allow_none=True)
+    ticket_status = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(TicketStatus.ALL),
+        metadata={
+            "description": "The status of the ticket the patient holds now for the visit: its"
+            " ticket, or the one a transfer took him on to (sent to the laboratory to come"
+            " back, the laboratory's); null without a ticket. An arrived visit whose ticket is"
+            " cancelled is checked in again (POST /api/v1/visits/<id>/check-in)."
+        },
+    )
     created_by = fields.String()
     created_at = fields.String()
     history = fields.List(fields.Dict())

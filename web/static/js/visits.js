@@ -5,7 +5,8 @@
  * picked in the calendar fills the booking form; a refusal is shown at its field. A visit
  * opens the reschedule dialog, which follows the move's job to its result, or cancels the visit
  * (each with a reason of its own: one typed for the other is never sent). A scheduled visit
- * of today offers "Check in": the visit becomes arrived and the page says its queue ticket.
+ * of today offers "Check in": the visit becomes arrived and the page says its queue ticket;
+ * an arrived one whose ticket was cancelled (at the desk, by mistake) offers "Check in again".
  * To whom may (the doctor), an arrived visit offers "Start" and a begun one "Finish".
  * "Earliest free time" picks the first free slot of the coming weeks for the booking form.
  */
@@ -159,13 +160,19 @@
     return node;
   }
 
-  // Offered for a scheduled visit of today only: the API refuses another day (not_today).
+  // Offered for a visit of today only: the API refuses another day (not_today). A scheduled
+  // visit is checked in; an arrived one again when the ticket its patient holds now (the
+  // day list's ticket_status) was cancelled, as the API accepts it: a new ticket is issued
+  // (while his ticket is still in the queue, a second check-in is refused).
   function checkInButton(visit) {
-    if (!cfg.mayCheckIn || visit.status !== "scheduled") return null;
+    if (!cfg.mayCheckIn) return null;
+    var again = visit.status === "arrived" && visit.ticket_status === "cancelled";
+    if (visit.status !== "scheduled" && !again) return null;
     if (clinicDay(new Date(visit.starts_at)) !== clinicDay(new Date())) return null;
-    var button = Q.element("button", "button slot__action", texts.checkIn);
+    var label = again ? texts.checkInAgain : texts.checkIn;
+    var button = Q.element("button", "button slot__action", label);
     button.type = "button";
-    button.setAttribute("data-check-in", visit.id);
+    button.setAttribute(again ? "data-check-in-again" : "data-check-in", visit.id);
     button.addEventListener("click", function () { visitStep(visit, "check-in", button); });
     return button;
   }
@@ -197,16 +204,19 @@
         rows.push({
           at: visit.starts_at,
           node: takenSlot(visit),
-          action: checkInButton(visit) || treatButton(visit),
+          // An arrived visit whose ticket was cancelled: checked in again, or begun (whoever
+          // may do both is offered both).
+          actions: [checkInButton(visit), treatButton(visit)].filter(Boolean),
         });
       });
       rows.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
       var list = section.querySelector("[data-slots]");
       list.textContent = "";
       rows.forEach(function (row) {
-        var item = Q.element("li", row.action ? "slot-row" : null);
+        var actions = row.actions || [];
+        var item = Q.element("li", actions.length ? "slot-row" : null);
         item.appendChild(row.node);
-        if (row.action) item.appendChild(row.action);
+        actions.forEach(function (action) { item.appendChild(action); });
         list.appendChild(item);
       });
     });
@@ -403,8 +413,8 @@
 
   // -- check-in -----------------------------------------------------------------------------
 
-  // Check-in (the desk's) and the doctor's start and complete: the visit as the answer has
-  // it, redrawn; a refusal said on the page by its code.
+  // Check-in (the desk's, a first or a second one) and the doctor's start and complete: the
+  // visit as the answer has it, redrawn; a refusal said on the page by its code.
   function visitStep(visit, step, button) {
     button.disabled = true;
     show(failure, "");
