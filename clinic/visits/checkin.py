@@ -125,7 +125,11 @@ def check_in(
         # is still here: the registrar checks him in again and he gets a new ticket.
         v.record_history(session, visit, "checked_in_again", visit.status, actor, now)
     else:
-        v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived")
+        # Announced once his ticket is issued: the calendars' event counters are taken after
+        # the queue day's row, in the order every step of the queue takes them (a doctor
+        # starting, finishing or cancelling another patient's ticket of the same day records
+        # the day's, then the calendars'), so that neither waits for the other's.
+        v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived", announced=False)
     queue = queue_for(session, visit.doctor)
     if queue is None:
         # A doctor without a queue sees his patients by the calendar alone.
@@ -154,9 +158,13 @@ def check_in(
     session.flush()
     for checked_in in _checked_in:
         checked_in(session, visit, ticket, actor, now)
-    if again:
-        v.announce(session, visit, ev.VISIT_CHANGED, {"action": "checked_in_again"})
+    _announce_arrival(session, visit, again)
     return ticket
+
+
+def _announce_arrival(session: Session, visit: Visit, again: bool) -> None:
+    action = "checked_in_again" if again else "arrived"
+    v.announce(session, visit, ev.VISIT_CHANGED, {"action": action})
 
 
 def _no_ticket(session: Session, visit: Visit, again: bool) -> None:
@@ -167,7 +175,7 @@ def _no_ticket(session: Session, visit: Visit, again: bool) -> None:
     if again:
         visit.ticket_id = None
         session.flush()
-        v.announce(session, visit, ev.VISIT_CHANGED, {"action": "checked_in_again"})
+    _announce_arrival(session, visit, again)
     return None
 
 

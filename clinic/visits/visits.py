@@ -115,9 +115,18 @@ def history(session: Session, visit: Visit) -> list[dict]:
 
 
 def set_status(
-    session: Session, visit: Visit, to: str, actor: str, now: datetime, action: str, data=None
+    session: Session,
+    visit: Visit,
+    to: str,
+    actor: str,
+    now: datetime,
+    action: str,
+    data=None,
+    *,
+    announced: bool = True,
 ) -> None:
-    """Move the visit from its current status to ``to``, guarded against a concurrent change."""
+    """Move the visit from its current status to ``to``, guarded against a concurrent change.
+    ``announced=False``: the caller announces it later in the transaction (see check-in)."""
     before = visit.status
     if to not in VisitStatus.NEXT.get(before, ()):
         raise Conflict(
@@ -136,8 +145,9 @@ def set_status(
         raise Conflict(gone, code="status_changed", errors={"status": [gone]})
     session.refresh(visit)
     record_history(session, visit, action, before, actor, now, data)
-    type_ = ev.VISIT_CANCELLED if to == VisitStatus.CANCELLED else ev.VISIT_CHANGED
-    announce(session, visit, type_, {"action": action})
+    if announced:
+        type_ = ev.VISIT_CANCELLED if to == VisitStatus.CANCELLED else ev.VISIT_CHANGED
+        announce(session, visit, type_, {"action": action})
 
 
 EDITABLE = ("comment", "notify_email")  # the registrar's note, and where the notices go
