@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from clinic.errors import ValidationFailed
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Ticket, TicketEvent
-from clinic.queue.tickets import PatientInQueue, issue_ticket
+from clinic.queue.tickets import QueueRefused, issue_ticket
 
 
 def request_key_of(whose: str, idempotency_key: str) -> str:
@@ -79,19 +79,20 @@ def issue_ticket_once(
     session: Session, queue_id: int, *, request_key: str | None, **asked
 ) -> tuple[Ticket, bool]:
     """:func:`issue_ticket` with ``commit``, made once per ``request_key`` (from
-    :func:`request_key_of`): (the ticket, whether it is new). Without a key it is issued as
-    ever, with no statement more."""
+    :func:`request_key_of`): (the ticket, whether it is new). With a key or without, a new
+    ticket costs the same statements; a repeat is answered with the first ticket, a key
+    used for another request is 422 naming ``idempotency_key``."""
     if request_key is None:
         return issue_ticket(session, queue_id, commit=True, **asked), True
-    first = issued_for(session, request_key, queue_id, asked.get("phone"), asked)
-    if first is not None:
-        return first, False
+    # Issued first, looked up only when refused: a press whose answer came back (nearly all)
+    # costs the statements of one without a key.
     try:
         ticket = issue_ticket(session, queue_id, commit=True, request_key=request_key, **asked)
-    except (IntegrityError, PatientInQueue):
-        # The same key in a request made at the same moment: its ticket stands (and is the
-        # patient's place this one was refused for). This one's transaction held nothing
-        # else, and its number went back with it.
+    except (IntegrityError, QueueRefused):
+        # The key's ticket stands (made by this press before the network lost its answer,
+        # or by the same request at the same moment): the insert of a second conflicts, the
+        # patient is in the queue by it, or the queue has closed since it was issued. This
+        # one's transaction held nothing else, and its number went back with it.
         session.rollback()
         first = issued_for(session, request_key, queue_id, asked.get("phone"), asked)
         if first is None:
