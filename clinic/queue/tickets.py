@@ -257,11 +257,9 @@ def record_history(
 
 # -- issuing --------------------------------------------------------------------------------
 
-# The patient, with the code of a ticket of his still in the queue on the day (none: null):
-# the desk's issuing reads both in the statement that reads the patient, at no round trip of
-# its own. The day's tickets still in the queue are read by its calling-order index.
-_PATIENT_AND_HELD = select(
-    Patient,
+# The code of a ticket of the patient's still in the queue on the day (none: null), read by
+# the day's calling-order index.
+_HELD = (
     select(Ticket.code)
     .join(QueueDay, QueueDay.id == Ticket.queue_day_id)
     .where(
@@ -272,22 +270,37 @@ _PATIENT_AND_HELD = select(
     )
     .order_by(Ticket.id)
     .limit(1)
-    .scalar_subquery(),
-).where(Patient.id == bindparam("patient_id"))
+)
+# SQLite (one writer at a time): the patient and his ticket in one statement.
+_PATIENT_AND_HELD = select(Patient, _HELD.scalar_subquery()).where(
+    Patient.id == bindparam("patient_id")
+)
+# PostgreSQL: the patient's row taken first, so that two desks issuing for him at the same
+# moment take turns, and the second reads the first's ticket once it is committed (read in
+# a statement of its own: one begun before that commit would not see it).
+_PATIENT_TAKEN = (
+    select(Patient)
+    .where(Patient.id == bindparam("patient_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
 
 
 def _patient_and_held(
     session: Session, patient_id, queue_id: int, day: date, one_per_patient: bool
 ) -> tuple[Patient | None, str | None]:
     """The patient ``patient_id`` (None: none, or no such patient) and, when asked
-    (``one_per_patient``), the code of his ticket still in the queue on ``day``."""
+    (``one_per_patient``), the code of his ticket still in the queue on ``day``: on
+    PostgreSQL his row is held to the commit, and the ticket read once it is."""
     if not is_id(patient_id):
         return None, None
     if not one_per_patient:
         return session.get(Patient, patient_id), None
-    row = session.execute(
-        _PATIENT_AND_HELD, {"patient_id": patient_id, "queue_id": queue_id, "on_day": day}
-    ).first()
+    asked = {"patient_id": patient_id, "queue_id": queue_id, "on_day": day}
+    if session.get_bind().dialect.name == "postgresql":
+        patient = session.scalar(_PATIENT_TAKEN, asked)
+        return patient, (session.scalar(_HELD, asked) if patient is not None else None)
+    row = session.execute(_PATIENT_AND_HELD, asked).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
@@ -328,10 +341,11 @@ def issue_ticket(
     clinic.queue.issued_once).
 
     ``one_per_patient``: a patient who holds a ticket of the queue's day still in the queue
-    (waiting, called, with the doctor or postponed) is refused with :class:`PatientInQueue`,
-    read with the patient (no statement more). The desk's issuing asks it; a check-in, a
-    transfer and a return do not: the ticket each opens is the patient's place by his
-    appointment or by where a doctor sent him, under rules of their own."""
+    (waiting, called, with the doctor or postponed) is refused with :class:`PatientInQueue`
+    (on PostgreSQL his row is taken first, then his tickets read: a statement more). The
+    desk's issuing asks it; a check-in, a transfer and a return do not: the ticket each
+    opens is the patient's place by his appointment or by where a doctor sent him, under
+    rules of their own."""
     now = now or utcnow()
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)
