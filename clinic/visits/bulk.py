@@ -367,36 +367,41 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
 
     reason = state.get("reason") or f"{away.kind}: {away.note}".strip(": ")
     actor = state.get("actor") or away.created_by or "system"
-    for listed in batch:
-        # Locked and read again: the desk may have cancelled or moved it since the batch was
-        # listed. Then it is left as the desk left it, and is not this job's to count.
-        visit = v.get_visit(session, listed.id, lock=True)
-        if not _affected(session, state, away, tz, set(), now, only=visit.id):
-            state["total"] -= 1
-            continue
-        original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
-        service_ids = tuple(s.service_id for s in visit.services)
-        minutes = sum(
-            session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
-        )
-        placed, seen = None, {"free": 0, "patient_busy": 0}
-        for pool, accept in (
-            # His own doctor too: one who no longer offers what it was booked for would refuse
-            # every one of his slots, each a try.
-            (same, lambda s, ids=service_ids: offers(s, ids)),
-            (colleagues, lambda s, ids=service_ids: offers(s, ids)),
-        ):
-            placed = _move_one(
-                session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
-                actor=actor, reason=reason, now=now, job_id=job_id, seen=seen,
-            )  # fmt: skip
-            if placed is not None:
-                pool.take(placed.pop("slot"), minutes)
-                break
-        if placed is None:
-            state["unplaced"].append(
-                {"visit_id": visit.id, "patient_id": visit.patient_id, **original,
-                 "reason": _unplaced_reason(seen)}
-            )  # fmt: skip
-            continue
-        state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})
+    # The calendars hear the batch's moves once all of them are done: a visit moved (its
+    # calendars told) and then the next one's ticket carried would hold the calendars' event
+    # counters while it waits for a queue day's row, which a step of that queue holds while
+    # it waits for them (the queue takes the day's row first, the calendars' last).
+    with v.calendars_told_last(session):
+        for listed in batch:
+            # Locked and read again: the desk may have cancelled or moved it since the batch was
+            # listed. Then it is left as the desk left it, and is not this job's to count.
+            visit = v.get_visit(session, listed.id, lock=True)
+            if not _affected(session, state, away, tz, set(), now, only=visit.id):
+                state["total"] -= 1
+                continue
+            original = {"starts_at": iso(visit.starts_at), "doctor_id": visit.doctor_id}
+            service_ids = tuple(s.service_id for s in visit.services)
+            minutes = sum(
+                session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
+            )
+            placed, seen = None, {"free": 0, "patient_busy": 0}
+            for pool, accept in (
+                # His own doctor too: one who no longer offers what it was booked for would refuse
+                # every one of his slots, each a try.
+                (same, lambda s, ids=service_ids: offers(s, ids)),
+                (colleagues, lambda s, ids=service_ids: offers(s, ids)),
+            ):
+                placed = _move_one(
+                    session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
+                    actor=actor, reason=reason, now=now, job_id=job_id, seen=seen,
+                )  # fmt: skip
+                if placed is not None:
+                    pool.take(placed.pop("slot"), minutes)
+                    break
+            if placed is None:
+                state["unplaced"].append(
+                    {"visit_id": visit.id, "patient_id": visit.patient_id, **original,
+                     "reason": _unplaced_reason(seen)}
+                )  # fmt: skip
+                continue
+            state["moved"].append({"visit_id": visit.id, "from": original, "to": placed["to"]})

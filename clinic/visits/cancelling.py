@@ -17,10 +17,10 @@ from clinic.queue import calls
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import followed
 from clinic.visits import notify
-from clinic.visits.events import CancelledBy, NoticeKind, VisitStatus
+from clinic.visits.events import VISIT_CANCELLED, CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit
 from clinic.visits.schedules import away_on, exceptions_between, hours_for, in_hours
-from clinic.visits.visits import set_status
+from clinic.visits.visits import announce, calendars_told_last, set_status
 
 
 def cancel(
@@ -45,6 +45,8 @@ def cancel(
     if not reason:
         raise ValidationFailed("say why", errors={"reason": ["required"]})
     late = by == CancelledBy.PATIENT and visit.starts_at - now < timedelta(hours=late_window_hours)
+    # Its calendars are told once its ticket has left the queue (see check-in): the queue
+    # day's row and counters first, as every step of the queue takes them.
     set_status(
         session,
         visit,
@@ -53,6 +55,7 @@ def cancel(
         now,
         "cancelled",
         {"by": by, "reason": reason[:500], "late": late},
+        announced=False,
     )
     visit.cancelled_by = by
     visit.cancel_reason = reason[:500]
@@ -65,6 +68,7 @@ def cancel(
         # An arrived patient's ticket leaves the queue with the visit: nobody calls him, nor
         # sends him back to a doctor whose visit is gone.
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} cancelled", now=now)
+    announce(session, visit, VISIT_CANCELLED, {"action": "cancelled"})
     notify.drop_unsent_reminders(session, visit)
     if by == CancelledBy.CLINIC and visit.starts_at > now:
         # The patient did not ask for it: he is told, or he would come to a visit that is gone.
@@ -119,24 +123,28 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     away = exceptions_between(session, doctor_ids, min(days), max(days)) if due else []
     hours = hours_for(session, doctor_ids) if due else []
     marked = []
-    for visit, day in zip(due, days):
-        closed = away_on(away, visit.doctor_id, day)
-        reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
-        reason = reason or (None if visit.doctor.active else f"the doctor has left: {day}")
-        if reason is None and not in_hours(
-            hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
-        ):
-            reason = f"outside the doctor's hours: {day.isoformat()}"
-        try:
-            with session.begin_nested():
-                if reason is not None:
-                    cancel(
-                        session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
-                        reason=reason, actor="system", now=now,
-                    )  # fmt: skip
-                    continue
-                set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
-        except Conflict:
-            continue  # it changed meanwhile (the patient arrived): leave it
-        marked.append(visit.id)
+    # The calendars hear the sweep's visits once all of them are marked: told of one and then
+    # taking the next one's row, it would hold their event counters while a check-in held
+    # that row and waited for them (a late patient arriving as his visit is swept).
+    with calendars_told_last(session):
+        for visit, day in zip(due, days):
+            closed = away_on(away, visit.doctor_id, day)
+            reason = f"{closed.kind.replace('_', ' ')}: {day.isoformat()}" if closed else None
+            reason = reason or (None if visit.doctor.active else f"the doctor has left: {day}")
+            if reason is None and not in_hours(
+                hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz
+            ):
+                reason = f"outside the doctor's hours: {day.isoformat()}"
+            try:
+                with session.begin_nested():
+                    if reason is not None:
+                        cancel(
+                            session, visit, by=CancelledBy.CLINIC, late_window_hours=0,
+                            reason=reason, actor="system", now=now,
+                        )  # fmt: skip
+                        continue
+                    set_status(session, visit, VisitStatus.NO_SHOW, "system", now, "no_show")
+            except Conflict:
+                continue  # it changed meanwhile (the patient arrived): leave it
+            marked.append(visit.id)
     return marked

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from clinic import jobs
 from clinic.base import iso, utcnow
 from clinic.errors import DomainError, ValidationFailed
-from clinic.events import record_event
 from clinic.reference.models import Room, Service
 from clinic.visits import booking, checkin, notify, schedules
 from clinic.visits import visits as v
@@ -195,10 +194,12 @@ def move_visit(
     # department changes with another doctor's, or with its own doctor's move to another
     # department since it was booked.
     data_out = {**v.calendar_view(visit), **extra}
+    left = []
     if old_doctor_id != doctor.id:
-        record_event(session, v.doctor_channel(old_doctor_id), VISIT_RESCHEDULED, data_out)
+        left.append((v.doctor_channel(old_doctor_id), VISIT_RESCHEDULED, data_out))
     if old_department_id != doctor.department_id:
-        record_event(session, v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out)
+        left.append((v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out))
+    v.tell_calendars(session, left)
     return record
 
 

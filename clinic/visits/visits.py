@@ -9,15 +9,17 @@ API checks the reader's permissions.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
-from clinic.events import record_event
+from clinic.events import record_event, record_events
 from clinic.events.models import RecordedEvent
 from clinic.events.outbox import on_recorded
 from clinic.queue import calls, followers, returns
@@ -93,8 +95,68 @@ def announce(session: Session, visit: Visit, type_: str, extra: dict | None = No
     """Record ``type_`` on the visit's doctor's and department's calendar channels."""
     session.flush()
     data = {**calendar_view(visit), **(extra or {})}
-    record_event(session, doctor_channel(visit.doctor_id), type_, data)
-    record_event(session, department_channel(visit.department_id), type_, data)
+    tell_calendars(
+        session,
+        [
+            (doctor_channel(visit.doctor_id), type_, data),
+            (department_channel(visit.department_id), type_, data),
+        ],
+    )
+
+
+# -- the calendars told last -----------------------------------------------------------------
+# A step of the queue takes the queue day's row, then records its events (the queue's
+# counters), then those of the visit following its ticket (the calendars' counters). A change
+# that records a visit's calendar events and then takes a queue's rows (another visit's
+# ticket, in a bulk move) would hold the calendars' counters while it waits for a day's row
+# a step holds while it waits for them: PostgreSQL fails one of the two with a deadlock.
+_HELD = "visits.calendar_events_held"
+
+
+def tell_calendars(session: Session, events: list[tuple[str, str, dict]]) -> None:
+    """Record ``events`` on calendar channels, or hold them back for the end of
+    :func:`calendars_told_last` when the session is inside it."""
+    held = session.info.get(_HELD)
+    if held is None:
+        for channel, type_, data in events:
+            record_event(session, channel, type_, data)
+        return
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held.extend((transaction, one) for one in events)
+
+
+@contextmanager
+def calendars_told_last(session: Session):
+    """The calendars' events recorded within are recorded on leaving it, in one batch, after
+    the queue's rows and counters all that was done within took: a change over many visits
+    (a bulk move carrying their tickets) takes them in the order a step of the queue does.
+    Those of a savepoint rolled back within are never recorded; none, if it raises."""
+    if _HELD in session.info:  # within one already: that one records them
+        yield
+        return
+    held: list[tuple[SessionTransaction, tuple[str, str, dict]]] = []
+    session.info[_HELD] = held
+    try:
+        yield
+    finally:
+        session.info.pop(_HELD, None)
+    if held:
+        record_events(session, [one for _transaction, one in held])
+
+
+@listens_for(Session, "after_soft_rollback")
+def _forget_held(session: Session, previous: SessionTransaction) -> None:
+    held = session.info.get(_HELD)
+    if held and previous.nested:
+        held[:] = [(t, one) for t, one in held if not _within(t, previous)]
+
+
+def _within(transaction: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def history(session: Session, visit: Visit) -> list[dict]:
@@ -126,7 +188,8 @@ def set_status(
     announced: bool = True,
 ) -> None:
     """Move the visit from its current status to ``to``, guarded against a concurrent change.
-    ``announced=False``: the caller announces it later in the transaction (see check-in)."""
+    ``announced=False``: the caller announces it later in the transaction, once its queue
+    work is done (see check-in)."""
     before = visit.status
     if to not in VisitStatus.NEXT.get(before, ()):
         raise Conflict(
@@ -187,10 +250,13 @@ def edit_details(
 def start(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", now=None) -> Visit:
     """The doctor begins; the patient's queue ticket, once called, is in service too."""
     now = now or utcnow()
-    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now, "started")
+    # Its calendars are told after the ticket's step (see check-in): the queue's rows and
+    # counters first, as every step of the queue takes them.
+    set_status(session, visit, VisitStatus.IN_PROGRESS, actor, now, "started", announced=False)
     ticket = _ticket_of(session, visit)
     if ticket is not None and ticket.status == TicketStatus.CALLED:
         calls.start_service(session, ticket, actor=actor, now=now)
+    announce(session, visit, ev.VISIT_CHANGED, {"action": "started"})
     return visit
 
 
@@ -198,7 +264,8 @@ def complete(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", n
     """The doctor is done; so is the patient's queue ticket, and the room is free for the
     next call (a ticket the doctor never called stays in the queue)."""
     now = now or utcnow()
-    set_status(session, visit, VisitStatus.COMPLETED, actor, now, "completed")
+    # Its calendars are told after the ticket's step, as on start.
+    set_status(session, visit, VisitStatus.COMPLETED, actor, now, "completed", announced=False)
     ticket = _ticket_of(session, visit)
     if ticket is not None and ticket.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE):
         calls.finish_service(session, ticket, tz=tz, actor=actor, now=now)
@@ -206,6 +273,7 @@ def complete(session: Session, visit: Visit, *, tz: ZoneInfo, actor: str = "", n
         # Sent to the laboratory to come back: the laboratory still serves him, but he does
         # not come back to a visit that is over (a colleague would call him for nothing).
         returns.call_off(session, session.get(Ticket, visit.ticket_id))
+    announce(session, visit, ev.VISIT_CHANGED, {"action": "completed"})
     return visit
 
 
