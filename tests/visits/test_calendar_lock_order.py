@@ -13,11 +13,9 @@ one's row, which a late check-in held while it waited for the calendars' counter
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
 
 from clinic.events.models import OutboxEvent
 from clinic.queue import calls
@@ -26,62 +24,11 @@ from clinic.visits import booking, bulk, cancelling, checkin
 from clinic.visits import visits as v
 from clinic.visits.events import VISIT_CHANGED, VisitStatus
 from clinic.visits.models import Visit
-from tests.races import wait_for, waits_for_a_lock
+from tests.races import held_race
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, slot_near
 from tests.visits.test_api import _booked_soon, _department_queue
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
-
-
-def _race(runtime, first, step, *, holds, before: bool = False) -> dict:
-    """Run ``first`` held just after the statement ``holds(statement, parameters)`` picks
-    (its first of them; just before it, with ``before``), then ``step`` in its own
-    transaction, then let ``first`` go on; answers what each came to ("done", or the
-    exception)."""
-    held, taken, go_on = {}, threading.Event(), threading.Event()
-
-    def hold(_conn, _cursor, statement, parameters, *_args):
-        if threading.get_ident() == held.get("id") and not taken.is_set():
-            if holds(statement, parameters):
-                taken.set()
-                go_on.wait(30)
-
-    answers, step_pids = {}, []
-
-    def run_first():
-        held["id"] = threading.get_ident()
-        try:
-            first()
-            answers["first"] = "done"
-        except Exception as exc:  # noqa: BLE001 - asserted by the caller
-            answers["first"] = exc
-
-    def run_step():
-        try:
-            with runtime.db.transaction() as s:
-                step_pids.append(s.scalar(text("SELECT pg_backend_pid()")))
-                step(s)
-                answers["step"] = "done"
-        except Exception as exc:  # noqa: BLE001 - asserted by the caller
-            answers["step"] = exc
-
-    engine = runtime.db.engine
-    when = "before_cursor_execute" if before else "after_cursor_execute"
-    event.listen(engine, when, hold)
-    try:
-        first_thread = threading.Thread(target=run_first)
-        first_thread.start()
-        assert taken.wait(30), answers
-        second_thread = threading.Thread(target=run_step)
-        second_thread.start()
-        wait_for(lambda: "step" in answers or waits_for_a_lock(runtime, step_pids))
-        go_on.set()
-        first_thread.join(30)
-        second_thread.join(30)
-    finally:
-        go_on.set()
-        event.remove(engine, when, hold)
-    return answers
 
 
 def _event_counters(statement, _parameters) -> bool:
@@ -135,7 +82,7 @@ def test_a_calendar_step_and_a_step_of_the_same_queue_both_finish(runtime, calen
     def at_the_desk(s):
         calls.cancel(s, s.get(Ticket, other_ticket), actor="registrar", reason="ошибка")
 
-    answers = _race(runtime, on_the_calendar, at_the_desk, holds=_event_counters)
+    answers = held_race(runtime, on_the_calendar, at_the_desk, holds=_event_counters)
     assert answers == {"first": "done", "step": "done"}, answers
 
 
@@ -179,7 +126,7 @@ def test_a_bulk_move_of_arrived_patients_and_a_step_of_their_queue_both_finish(r
     def department_calendar(_statement, parameters) -> bool:
         return f"visits_department:{clinic.department_id}" in str(parameters)
 
-    answers = _race(runtime, the_job, at_the_desk, holds=department_calendar)
+    answers = held_race(runtime, the_job, at_the_desk, holds=department_calendar)
     assert answers == {"first": "done", "step": "done"}, answers
     with runtime.db.session() as s:
         assert s.get(Ticket, moved_ticket).status == TicketStatus.CANCELLED
@@ -207,7 +154,7 @@ def test_the_no_show_sweep_and_a_late_check_in_both_finish(runtime):
     def marking_the_late_one(statement, parameters) -> bool:
         return statement.startswith("UPDATE visits") and late in parameters.values()
 
-    answers = _race(runtime, the_sweep, at_the_desk, holds=marking_the_late_one, before=True)
+    answers = held_race(runtime, the_sweep, at_the_desk, holds=marking_the_late_one, before=True)
     assert answers == {"first": "done", "step": "done"}, answers
     with runtime.db.session() as s:
         assert s.get(Visit, missed).status == VisitStatus.NO_SHOW

@@ -9,16 +9,13 @@ counters: PostgreSQL failed one of them with a deadlock."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from sqlalchemy import event, text
 
 from clinic.queue import calls
 from clinic.queue.models import Ticket
 from clinic.visits import checkin
 from clinic.visits.models import Visit
-from tests.races import wait_for, waits_for_a_lock
+from tests.races import held_race
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic
 from tests.visits.test_api import _booked_soon, _department_queue
 
@@ -48,48 +45,15 @@ def test_a_check_in_and_a_step_of_the_same_queue_both_finish(runtime, step):
             queue_id = s.get(Ticket, ticket_id).queue_id
             calls.call_next(s, queue_id, room_id=clinic.room_ids[0], tz=tz, actor="doctor")
 
-    # The check-in is held just after it took its first event counters; the step then runs.
-    checking_in, counters_taken, go_on = {}, threading.Event(), threading.Event()
-
-    def hold(_conn, _cursor, statement, *_args):
-        if threading.get_ident() == checking_in.get("id") and not counters_taken.is_set():
-            if "event_channels" in statement:
-                counters_taken.set()
-                go_on.wait(30)
-
-    answers, step_pids = {}, []
-
     def check_in_second():
-        checking_in["id"] = threading.get_ident()
-        try:
-            with runtime.db.transaction() as s:
-                answers["check-in"] = checkin.check_in(s, s.get(Visit, second), tz=tz).id
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            answers["check-in"] = exc
+        with runtime.db.transaction() as s:
+            checkin.check_in(s, s.get(Visit, second), tz=tz)
 
-    def run_step():
-        try:
-            with runtime.db.transaction() as s:
-                step_pids.append(s.scalar(text("SELECT pg_backend_pid()")))
-                step(s, ticket_id)
-                answers["step"] = "done"
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            answers["step"] = exc
-
-    engine = runtime.db.engine
-    event.listen(engine, "after_cursor_execute", hold)
-    try:
-        first_thread = threading.Thread(target=check_in_second)
-        first_thread.start()
-        assert counters_taken.wait(30)
-        second_thread = threading.Thread(target=run_step)
-        second_thread.start()
-        wait_for(lambda: "step" in answers or waits_for_a_lock(runtime, step_pids))
-        go_on.set()
-        first_thread.join(30)
-        second_thread.join(30)
-    finally:
-        go_on.set()
-        event.remove(engine, "after_cursor_execute", hold)
-    assert isinstance(answers["check-in"], int), answers
-    assert answers["step"] == "done", answers
+    # The check-in is held just after it took its first event counters; the step then runs.
+    answers = held_race(
+        runtime,
+        check_in_second,
+        lambda s: step(s, ticket_id),
+        holds=lambda statement, _parameters: "event_channels" in statement,
+    )
+    assert answers == {"first": "done", "step": "done"}, answers
