@@ -12,7 +12,7 @@ import binascii
 import json
 import math
 
-from flask import request
+from flask import current_app, request
 
 from clinic.jsonkeys import repeated_key, unique_keys
 from clinic.payments.payme_errors import INVALID_REQUEST, PARSE_ERROR, PaymeError
@@ -28,6 +28,18 @@ def answer(rpc_id, *, result=None, error: PaymeError | None = None) -> dict:
     if error is not None:
         return {"jsonrpc": "2.0", "id": rpc_id, "error": error.as_error()}
     return {"jsonrpc": "2.0", "id": rpc_id, "result": result}
+
+
+def refused_unread(error: PaymeError, body_limit: int):
+    """Payme's answer to a call refused before it is read (an address off the allow-list, a
+    call past the rate limit): HTTP 200, the call's ``id`` echoed when its body (of at most
+    ``body_limit`` bytes) shows one. Such calls are not kept in the provider log: a flood
+    would fill it."""
+    rpc_id = None
+    if request.content_length is not None and request.content_length <= body_limit:
+        _doc, rpc_id, _refused = read(request.get_data(cache=True))
+    text = json.dumps(answer(rpc_id, error=error), ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(text, status=200, mimetype="application/json")
 
 
 def credentials() -> bytes | None:

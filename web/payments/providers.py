@@ -106,7 +106,7 @@ def _guard(provider: str, enabled: str, content_type: str | None) -> bytes:
         if address is None or not any(address in network for network in networks):
             log.warning("%s call from %s refused by the allow-list", provider, address)
             if provider == "payme":
-                abort(_payme_unlogged(PaymeError(UNAUTHORIZED)))
+                abort(payme_request.refused_unread(PaymeError(UNAUTHORIZED), BODY_LIMIT))
             abort(problem(403, "Forbidden", f"this address may not call the {provider} endpoint"))
     if request.content_length is not None and request.content_length > BODY_LIMIT:
         raise RequestEntityTooLarge(f"The body is larger than {BODY_LIMIT} bytes.")
@@ -177,21 +177,9 @@ def _no_automatic_options(view):
     return view
 
 
-def _payme_unlogged(error: PaymeError):
-    """Payme's answer to a call refused before it is read (an address off the allow-list, a
-    call past the rate limit): HTTP 200, the call's ``id`` echoed when its body shows one.
-    Such calls are not kept in the provider log: a flood would fill it."""
-    rpc_id = None
-    if request.content_length is not None and request.content_length <= BODY_LIMIT:
-        _doc, rpc_id, _refused = payme_request.read(request.get_data(cache=True))
-    answer = payme_request.answer(rpc_id, error=error)
-    text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-    return current_app.response_class(text, status=200, mimetype="application/json")
-
-
 def _payme_past_the_limit(_limit) -> object:
     log.warning("Payme call from %s refused by the rate limit", request.remote_addr)
-    return _payme_unlogged(PaymeError(INTERNAL))
+    return payme_request.refused_unread(PaymeError(INTERNAL), BODY_LIMIT)
 
 
 @blp.route("/payme", methods=["POST"])
