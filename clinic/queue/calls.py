@@ -23,6 +23,7 @@ from clinic.queue import elsewhere, followers, numbering, rejoined, reserved, re
 from clinic.queue.limits import CANCEL_REASON_MAX, COMMENT_MAX
 from clinic.queue.models import Priority, Queue, QueueDay, Ticket, TicketSource
 from clinic.queue.models import TicketStatus as S
+from clinic.queue.one_place import refuse_a_second_place
 from clinic.queue.rooms import RoomBusy, holder_now, room_holder  # noqa: F401 - their old home
 from clinic.queue.tickets import (
     QueueRefused,
@@ -33,7 +34,6 @@ from clinic.queue.tickets import (
     get_queue,
     issue_ticket,
     record_history,
-    refuse_a_second_place,
 )
 from clinic.reference.models import Room
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from clinic.errors import ValidationFailed
 from clinic.queue.limits import COMMENT_MAX
 from clinic.queue.models import Ticket, TicketEvent
+from clinic.queue.one_place import PatientInQueue
 from clinic.queue.tickets import QueueRefused, issue_ticket
 
 
@@ -88,7 +89,7 @@ def issue_ticket_once(
     # costs the statements of one without a key.
     try:
         ticket = issue_ticket(session, queue_id, commit=True, request_key=request_key, **asked)
-    except (IntegrityError, QueueRefused):
+    except (IntegrityError, QueueRefused, PatientInQueue):
         # The key's ticket stands (made by this press before the network lost its answer,
         # or by the same request at the same moment): the insert of a second conflicts, the
         # patient is in the queue by it, or the queue has closed since it was issued. This

@@ -9,7 +9,8 @@ from clinic.base import is_id, utcnow
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.models import Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import announce, record_history, refuse_a_second_place
+from clinic.queue.one_place import refuse_a_second_place
+from clinic.queue.tickets import announce, record_history
 from clinic.reference.models import Patient
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from clinic.base import utcnow
 from clinic.queue import tickets as q
 from clinic.queue.models import Ticket
+from clinic.queue.one_place import PatientInQueue
 from clinic.reference import patients
 from tests.conftest import ONE_BACKEND
 from tests.queue.test_api import make_queue
@@ -230,7 +231,7 @@ def test_two_desks_issuing_for_one_patient_at_once_give_him_one_place(runtime):
             with runtime.db.session() as s:
                 second_pids.append(s.scalar(text("SELECT pg_backend_pid()")))
                 answers["second"] = issue_ticket_once(s, queue_id, request_key=None, **asked)
-        except q.PatientInQueue as refused:
+        except PatientInQueue as refused:
             answers["second"] = refused
 
     event.listen(runtime.db.engine, "after_cursor_execute", hold)
@@ -246,6 +247,6 @@ def test_two_desks_issuing_for_one_patient_at_once_give_him_one_place(runtime):
     finally:
         go_on.set()
         event.remove(runtime.db.engine, "after_cursor_execute", hold)
-    assert isinstance(answers["second"], q.PatientInQueue), answers
+    assert isinstance(answers["second"], PatientInQueue), answers
     assert answers["second"].values == {"ticket_code": answers["first"]}
     assert _codes(runtime, queue_id) == [answers["first"]]
