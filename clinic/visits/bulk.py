@@ -32,6 +32,7 @@ from clinic.visits.events import VisitStatus
 from clinic.visits.models import ScheduleException, Visit
 from clinic.visits.rescheduling import QUEUE, move_visit
 from clinic.visits.schedules import MAX_RANGE_DAYS
+from clinic.visits.told_last import calendars_told_last
 
 TASK_NAME = "visits.bulk_move"
 JOB_KIND = "visits.bulk_move"
@@ -371,7 +372,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
     # calendars told) and then the next one's ticket carried would hold the calendars' event
     # counters while it waits for a queue day's row, which a step of that queue holds while
     # it waits for them (the queue takes the day's row first, the calendars' last).
-    with v.calendars_told_last(session):
+    with calendars_told_last(session):
         for listed in batch:
             # Locked and read again: the desk may have cancelled or moved it since the batch was
             # listed. Then it is left as the desk left it, and is not this job's to count.

@@ -20,7 +20,8 @@ from clinic.visits import notify
 from clinic.visits.events import VISIT_CANCELLED, CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit
 from clinic.visits.schedules import away_on, exceptions_between, hours_for, in_hours
-from clinic.visits.visits import announce, calendars_told_last, set_status
+from clinic.visits.told_last import calendars_told_last
+from clinic.visits.visits import announce, set_status
 
 
 def cancel(

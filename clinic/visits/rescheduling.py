@@ -26,6 +26,7 @@ from clinic.visits.events import Conflicts as C
 from clinic.visits.events import MoveStatus, NoticeKind, VisitStatus
 from clinic.visits.models import Visit, VisitMove
 from clinic.visits.reminders import ROOM
+from clinic.visits.told_last import tell_calendars
 
 QUEUE = "visits"
 # A move's outcome names the visit, its times and doctors: for those who may move visits, as
@@ -199,7 +200,7 @@ def move_visit(
         left.append((v.doctor_channel(old_doctor_id), VISIT_RESCHEDULED, data_out))
     if old_department_id != doctor.department_id:
         left.append((v.department_channel(old_department_id), VISIT_RESCHEDULED, data_out))
-    v.tell_calendars(session, left)
+    tell_calendars(session, left)
     return record
 
 

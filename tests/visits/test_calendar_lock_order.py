@@ -24,6 +24,7 @@ from clinic.visits import booking, bulk, cancelling, checkin
 from clinic.visits import visits as v
 from clinic.visits.events import VISIT_CHANGED, VisitStatus
 from clinic.visits.models import Visit
+from clinic.visits.told_last import calendars_told_last
 from tests.races import held_race
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, slot_near
 from tests.visits.test_api import _booked_soon, _department_queue
@@ -166,7 +167,7 @@ def test_calendar_events_held_back_in_a_savepoint_rolled_back_are_never_recorded
     visit_id = _booked_soon(runtime, clinic)
     with runtime.db.transaction() as s:
         visit = s.get(Visit, visit_id)
-        with v.calendars_told_last(s):
+        with calendars_told_last(s):
             v.announce(s, visit, VISIT_CHANGED, {"action": "kept"})
             with pytest.raises(RuntimeError):
                 with s.begin_nested():
