@@ -13,4 +13,7 @@ def close_days(self) -> int:
     """Close due queue days (no-show or cancel whoever waits) and keep their statistics."""
     runtime = self.runtime
     with runtime.db.transaction() as session:
-        return len(queue_days.close_due_days(session, tz=runtime.settings.tz))
+        # Day by day: the days' closing would otherwise hold every closed day's locks (the
+        # calendars' event counters among them) while it locks the next day's rows.
+        closed = queue_days.close_due_days(session, tz=runtime.settings.tz, commit_each=True)
+        return len(closed)

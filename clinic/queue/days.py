@@ -206,11 +206,15 @@ def _lock_open_day(session: Session, day_id: int) -> QueueDay | None:
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = None) -> list[int]:
+def close_due_days(
+    session: Session, *, tz: ZoneInfo, now: datetime | None = None, commit_each: bool = False
+) -> list[int]:
     """Close every open queue day whose closing time has passed: whoever still waits (or is
     postponed) becomes a no-show or is cancelled (per queue), and the day's figures are kept.
     A patient called to a doctor or with him is left to the doctor: his day closes at a
     later run, once nobody is in a doctor's hands any more or once the clinic day is over.
+    With ``commit_each``, each day's work is committed before the next day is taken up (a
+    failure then leaves the days closed so far closed: the next run closes the rest).
     Returns the ids of the days closed."""
     now = now or utcnow()
     local_now = now.astimezone(tz)
@@ -222,6 +226,11 @@ def close_due_days(session: Session, *, tz: ZoneInfo, now: datetime | None = Non
     for due in open_days:
         if not _due(due, today, local_now):
             continue
+        if commit_each:
+            # The days done so far let go of the calendars' event counters before this day's
+            # visits and row are locked: a step of this day's queue (the desk cancelling an
+            # arrived patient) holds them while it waits for the counters: a deadlock.
+            session.commit()
         # The visits that follow the day's tickets are locked before the day's row, as the
         # calendar locks a visit before its ticket's day (clinic.queue.followers).
         followers.lock_for(
