@@ -121,7 +121,11 @@ def create_invoice(
     now = now or utcnow()
     if ticket_id is None:
         ticket_id = ticket_of_visit(session, visit_id, patient_id, tz=tz, now=now)
-    _lock_ticket(session, ticket_id)
+    # Taken before it is checked: a transfer of the ticket being committed is waited for, and
+    # the ticket it leaves behind refused as sent on (else the invoice would stay with it
+    # while the appointment's invoices follow the patient to his new ticket, and paid, it
+    # would mark the old ticket paid); a transfer that comes after takes the invoice along.
+    take_ticket_row(session, ticket_id)
     patient, ticket, visit_id = invoiced_for(
         session, patient_id, ticket_id, visit_id, tz=tz, now=now
     )
@@ -162,20 +166,16 @@ def create_invoice(
     return invoice
 
 
-def _lock_ticket(session: Session, ticket_id) -> None:
-    """Take the row of the ticket a new invoice is for, read afresh, before it is checked
-    (PostgreSQL; SQLite serialises writers). A transfer of the ticket being committed is
-    waited for, and the ticket it leaves behind refused as sent on; else the invoice would
-    stay with it while the appointment's invoices follow the patient to his new ticket, and
-    paid, it would mark the old ticket paid, not the one a "pay before the doctor" queue
-    calls. A transfer that comes after finds the invoice, and takes it along."""
+def take_ticket_row(session: Session, ticket_id) -> None:
+    """The row of ticket ``ticket_id``, locked to the commit and read afresh (PostgreSQL;
+    SQLite serialises writers), with NO KEY UPDATE, as a call and a transfer take it: rows
+    that only refer to it (its history, an invoice) do not wait. A payment, a refund and a
+    new invoice take it after the invoice's row and before their events (see below)."""
     if session.get_bind().dialect.name != "postgresql" or not is_id(ticket_id):
         return
     session.execute(
         select(Ticket)
         .where(Ticket.id == ticket_id)
-        # NO KEY UPDATE, as a transfer takes it: two invoices for it take turns (a free one
-        # marks it paid), while rows that only refer to it do not wait.
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
@@ -413,7 +413,7 @@ def record_payment(
         )
     session.refresh(invoice)
     if paid_in_full:
-        _take_ticket(session, invoice)
+        take_ticket_row(session, invoice.ticket_id)
     data = {"invoice": invoice_as_dict(invoice), "payment": payment_as_dict(payment)}
     announce(session, invoice, ev.PAYMENT_RECORDED, data)
     if paid_in_full:
@@ -435,16 +435,7 @@ def _mark_paid(session: Session, invoice: Invoice, *, actor: str, now: datetime)
     invoice.paid_by = actor[:64]
     invoice.held_by = invoice.held_at = None
     session.flush()
-    _take_ticket(session, invoice)
-
-
-def _take_ticket(session: Session, invoice: Invoice) -> None:
-    """Lock the row of the ticket the paid invoice marks paid, before the change's events
-    (PostgreSQL; SQLite serialises writers)."""
-    if invoice.ticket_id is not None and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update(key_share=True)
-        )
+    take_ticket_row(session, invoice.ticket_id)
 
 
 def _release_ticket(session: Session, invoice: Invoice, *, actor: str, now: datetime) -> None:

@@ -18,7 +18,7 @@ from clinic.errors import Conflict, DomainError, ValidationFailed, refusal
 from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.announcing import announce
-from clinic.payments.invoices import lock_invoice
+from clinic.payments.invoices import lock_invoice, take_ticket_row
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
 from clinic.payments.views import invoice_as_dict
 from clinic.queue.models import Ticket, TicketStatus
@@ -274,10 +274,13 @@ def refund(
     session.refresh(payment)
     # All of it given back: the ticket's row is taken before the events are recorded, the
     # desk's then the queue's, in the order a payment and a call take them (see
-    # clinic/payments/invoices.py), so that none of them waits for another that waits for it.
+    # clinic/payments/invoices.py), so that none of them waits for another that waits for it:
+    # two invoices of the ticket given back at once take turns, and a call of the ticket at
+    # that moment is waited for (he is called: his ticket keeps its mark), or waits for the
+    # refund (it passes over him, unpaid again).
     given_back = status == InvoiceStatus.REFUNDED and invoice.ticket_id is not None
     if given_back:
-        _take_ticket(session, invoice)
+        take_ticket_row(session, invoice.ticket_id)
     data = {"invoice": invoice_as_dict(invoice), "refund": refund_as_dict(row)}
     announce(session, invoice, ev.REFUND_RECORDED, data)
     if given_back:
@@ -285,21 +288,12 @@ def refund(
     return row
 
 
-def _take_ticket(session: Session, invoice: Invoice) -> None:
-    """The row of the invoice's ticket, locked (PostgreSQL; SQLite serialises writers): two
-    invoices of the ticket given back at once, the second waits for the first and then sees
-    it refunded; a call of the ticket at that moment is waited for (he is called: his ticket
-    keeps its mark), or waits for the refund (it passes over him, unpaid again)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Ticket.id).where(Ticket.id == invoice.ticket_id).with_for_update())
-
-
 def _hold_ticket_again(session: Session, invoice: Invoice, *, actor: str, now) -> None:
     """All of it given back before the patient was called: his ticket is unpaid again, so a
     "pay before the doctor" queue holds it, and the desk sees it unpaid. A ticket already
     called or served keeps its mark: the service was rendered or is under way. So does a
     ticket with another invoice still paid (the consultation paid, the analysis given back).
-    The ticket's row is held already (:func:`_take_ticket`)."""
+    The ticket's row is held already (:func:`take_ticket_row`)."""
     still_paid = session.scalar(
         select(Invoice.id)
         .where(
