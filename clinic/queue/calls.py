@@ -216,6 +216,12 @@ def finish_service(
     not keep the doctor from finishing: the patient is served and not sent back."""
     now = now or utcnow()
     followers.lock(session, ticket)  # its visit (and the one he returns to) first
+    back_to = session.get(Queue, ticket.return_to_queue_id) if ticket.return_to_queue_id else None
+    if back_to is not None:
+        # Sent back, he takes a number in the first queue's day: both days' rows are taken
+        # first, as a transfer takes them, so that a transfer the other way between the same
+        # two queues waits for this one (or this one for it) instead of a deadlock.
+        numbering.lock_days_in_order(session, ticket.queue_day_id, back_to, clinic_day(now, tz))
     _move(session, ticket, (S.IN_SERVICE, S.CALLED), S.SERVED, "served", actor, now)
     return returns.send_back(session, ticket, tz=tz, actor=actor, now=now)
 
@@ -362,8 +368,11 @@ def transfer(
     # The visit the new ticket carries (his own, or the one he comes back to) is locked
     # before the days' rows, as the calendar locks it before moving its ticket.
     followers.lock(session, ticket)
-    if ticket.status == S.WAITING:
-        numbering.lock_days_in_order(session, ticket.queue_day_id, target, clinic_day(now, tz))
+    # Both days' rows next, the lower id first, whatever the ticket's status: the step is
+    # recorded on this queue's event counters and the new ticket on the target's, so two
+    # transfers crossing between the same two queues (called patients too) would each hold
+    # one queue's counters and wait for the other's (a deadlock), instead of taking turns.
+    numbering.lock_days_in_order(session, ticket.queue_day_id, target, clinic_day(now, tz))
     _move(
         session,
         ticket,

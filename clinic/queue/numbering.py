@@ -45,10 +45,10 @@ def ensure_day(session: Session, queue: Queue, day: date) -> None:
 
 
 def lock_days_in_order(session: Session, queue_day_id: int, target: Queue, day: date) -> None:
-    """A waiting ticket's transfer counts it out of its day and takes a number in the target's
-    ``day``: two counters. Both are locked first, the lower id first, as every transfer does,
-    so two transfers crossing between the same two queues wait for each other instead of each
-    holding one counter and waiting for the other's (a deadlock)."""
+    """A transfer (and a return, as a patient sent back is finished) steps out of its day and
+    takes a number in the target's ``day``: two days, each with its counters. Both rows are
+    locked first, the lower id first, so two crossing between the same two queues wait for
+    each other instead of each holding one queue's and waiting for the other's (a deadlock)."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: one writer at a time
     ensure_day(session, target, day)

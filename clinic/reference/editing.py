@@ -323,8 +323,14 @@ def change(session: Session, kind: Kind, entity, values: dict) -> bool:
     # As stored now: another desk's change committed since this one read it is in the row
     # (and in the event) beside this one.
     session.refresh(entity)
-    record_change(session, kind, "updated", entity)
+    # The other modules are told before the change's event is recorded, whose listeners
+    # tell the calendars (a doctor's free slots): the queue's screens' event counters are
+    # taken first (a doctor's patients waiting in a shared queue, his queues renamed), as a
+    # step of the queue takes them before those of the visit following its ticket. Taken
+    # after the calendars', they waited for a step that waited for the calendars' (a
+    # deadlock). No listener reads the change's event.
     tell_changed(session, kind.name, entity, frozenset(changed))
+    record_change(session, kind, "updated", entity)
     return True
 
 
@@ -335,8 +341,8 @@ def set_active(session: Session, kind: Kind, entity_id, active: bool):
         entity.active = active
         session.flush()
         session.refresh(entity)  # as stored now (see change)
+        tell_changed(session, kind.name, entity, frozenset({"active"}))  # first (see change)
         record_change(session, kind, "activated" if active else "deactivated", entity)
-        tell_changed(session, kind.name, entity, frozenset({"active"}))
     return entity
 
 
