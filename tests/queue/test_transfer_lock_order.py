@@ -30,6 +30,11 @@ def _in_service(s, queue_id: int) -> None:
     calls.start_service(s, calls.call_next(s, queue_id, tz=TZ, now=MORNING), now=MORNING)
 
 
+def _event_counters(statement, _parameters) -> bool:
+    """The statement that takes the event counters: a step held there holds its queue's."""
+    return "event_channels" in statement
+
+
 @pytest.mark.parametrize("step", [_called, _in_service])
 def test_two_doctors_sending_each_other_a_called_patient_both_finish(runtime, step):
     first_queue = make_queue(runtime, "swap-a", "A")
@@ -48,10 +53,7 @@ def test_two_doctors_sending_each_other_a_called_patient_both_finish(runtime, st
     def the_second_doctor(s):
         calls.transfer(s, s.get(Ticket, to_first.id), first_queue, tz=TZ, now=MORNING)
 
-    def event_counters(statement, _parameters) -> bool:
-        return "event_channels" in statement
-
-    answers = held_race(runtime, the_first_doctor, the_second_doctor, holds=event_counters)
+    answers = held_race(runtime, the_first_doctor, the_second_doctor, holds=_event_counters)
     assert answers == {"first": "done", "step": "done"}, answers
     with runtime.db.session() as s:
         sent = s.scalars(select(Ticket).where(Ticket.transferred_from_id.is_not(None)))
@@ -86,10 +88,7 @@ def test_a_patient_sent_back_as_another_is_sent_the_other_way_both_finish(runtim
     def therapy_sends_him(s):
         calls.transfer(s, s.get(Ticket, stays.id), lab, tz=TZ, now=MORNING)
 
-    def event_counters(statement, _parameters) -> bool:
-        return "event_channels" in statement
-
-    answers = held_race(runtime, the_laboratory, therapy_sends_him, holds=event_counters)
+    answers = held_race(runtime, the_laboratory, therapy_sends_him, holds=_event_counters)
     assert answers == {"first": "done", "step": "done"}, answers
     with runtime.db.session() as s:
         assert s.get(Ticket, back.id).status == S.SERVED
