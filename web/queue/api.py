@@ -12,7 +12,6 @@ from flask_smorest import abort
 
 from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
-from clinic.printing.routes import QueuePaper, queue_paper
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import boards as queue_boards
@@ -21,7 +20,6 @@ from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
 from clinic.queue import joining, reception, reserved, ticket_views
 from clinic.queue import tickets as q
-from clinic.queue.issued_once import issue_ticket_once, request_key_of
 from clinic.queue.models import Priority, TicketStatus
 from web import db
 from web.api.blueprint import Blueprint
@@ -32,6 +30,7 @@ from web.auth.identity import current_username as _actor
 from web.auth.limits import limiter
 from web.permissions import public, requires
 from web.queue import schemas
+from web.queue.ticket_printing import issue_on_paper
 
 blp = Blueprint("queue", __name__, url_prefix="/api/v1", description="Electronic queue")
 
@@ -161,26 +160,21 @@ def issue_ticket(data, queue_id: int):
     patient already in the queue today is given no second place. The same
     ``idempotency_key`` again from the same user (a press repeated after the network lost
     the answer) is answered with the ticket it issued, as the first was, and issues none."""
-    session = db.session()
-    key = data["idempotency_key"]
-    paper = QueuePaper()  # read with the queue, by the issuing's first statement
-    ticket, made = issue_ticket_once(
-        session,
+    ticket, on_paper, failing = issue_on_paper(
+        db.session(),
         queue_id,
         # The user's own: another registrar's same key is another press.
-        request_key=request_key_of(f"desk:{_actor()}", key) if key is not None else None,
+        whose=f"desk:{_actor()}",
+        key=data["idempotency_key"],
         tz=_tz(),
         source=data["source"],
         priority=Priority.NAMES[data["priority"]],
         patient_id=data["patient_id"],
         comment=data["comment"],
         actor=_actor(),
-        read_along=paper,
         one_per_patient=True,
     )
-    if not made:  # issued by the first request: its printer is read as it stands now
-        paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
-    return _ticket_out(ticket, on_paper=paper.on_paper, printer_failing=paper.failing)
+    return _ticket_out(ticket, on_paper=on_paper, printer_failing=failing)
 
 
 @blp.route("/queues/<int:queue_id>/call-next", methods=["POST"])

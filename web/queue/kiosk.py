@@ -14,10 +14,8 @@ import io
 import segno
 from flask import Response, abort, render_template, url_for
 
-from clinic.printing.routes import QueuePaper, queue_paper
 from clinic.queue import access, ticket_views
 from clinic.queue import tickets as q
-from clinic.queue.issued_once import issue_ticket_once, request_key_of
 from clinic.queue.models import Priority, TicketSource
 from web import db
 from web.api.schemas import ProblemSchema
@@ -36,7 +34,7 @@ from web.queue.cards import listed_queue_cards
 from web.queue.pages import _common_texts, _issue_refusals
 from web.queue.pages import bp as pages
 from web.queue.pages import patient_page_address, printed_ticket
-from web.queue.ticket_printing import ticket_printing
+from web.queue.ticket_printing import issue_on_paper, ticket_printing
 
 
 @pages.get("/kiosk")
@@ -109,27 +107,22 @@ def issue_kiosk_ticket(data, queue_id: int):
     comment); its body is at most an ``idempotency_key``. Numbered as every ticket, per queue
     per clinic day. The same key again (a touch repeated after the network lost the answer)
     is answered with the ticket it issued, as the first was, and issues no second one."""
-    session = db.session()
     username = current_identity().username
-    key = data["idempotency_key"]
-    paper = QueuePaper()  # read with the queue, by the issuing's first statement
-    ticket, made = issue_ticket_once(
-        session,
+    ticket, on_paper, failing = issue_on_paper(
+        db.session(),
         queue_id,
         # The kiosk account's own: another account's same key is another touch.
-        request_key=request_key_of(f"kiosk:{username}", key) if key is not None else None,
+        whose=f"kiosk:{username}",
+        key=data["idempotency_key"],
         tz=db.runtime().settings.tz,
         source=TicketSource.KIOSK,
         priority=Priority.NAMES["normal"],
         patient_id=None,
         comment="",
         actor=username,
-        read_along=paper,
     )
-    if not made:  # issued by the first request: its printer is read as it stands now
-        paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
     return {
         **ticket_views.ticket_as_dict(ticket),
-        "on_paper": paper.on_paper,
-        "printer_failing": paper.failing,
+        "on_paper": on_paper,
+        "printer_failing": failing,
     }

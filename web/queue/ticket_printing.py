@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import url_for
 
-from clinic.printing.routes import tickets_on_paper
+from clinic.printing.routes import QueuePaper, queue_paper, tickets_on_paper
+from clinic.queue.issued_once import issue_ticket_once, request_key_of
 
 
 def ticket_printing(session, queues, *, page: str = "queue_pages.print_ticket") -> dict:
@@ -16,3 +17,21 @@ def ticket_printing(session, queues, *, page: str = "queue_pages.print_ticket") 
         "printUrl": url_for(page, ticket_id=0).replace("/0/", "/{id}/"),
         "ticketsOnPaper": tickets_on_paper(session, [queue.id for queue in queues]),
     }
+
+
+def issue_on_paper(session, queue_id: int, *, whose: str, key: str | None, **asked):
+    """A ticket issued once per ``key`` of ``whose`` (a desk's user, a kiosk account), with
+    whether its queue's printer prints it: (ticket, on_paper, printer_failing). The printer
+    is read with the queue by the issuing's first statement; a repeat answered with the
+    ticket issued before reads it as it stands now."""
+    paper = QueuePaper()
+    ticket, made = issue_ticket_once(
+        session,
+        queue_id,
+        request_key=request_key_of(whose, key) if key is not None else None,
+        read_along=paper,
+        **asked,
+    )
+    if not made:
+        paper.on_paper, paper.failing = queue_paper(session, ticket.queue_id)
+    return ticket, paper.on_paper, paper.failing
