@@ -7,7 +7,7 @@ import smtplib
 from celery import shared_task
 
 from clinic.payments import effects
-from clinic.payments.invoices import APPLY_PAID_TASK, PAYMENTS_QUEUE
+from clinic.payments.settling import APPLY_PAID_TASK, PAYMENTS_QUEUE
 from tasks.base import TRANSIENT_ERRORS, ClinicTask
 
 # The mail server refusing or unreachable is worth another try, like the database.

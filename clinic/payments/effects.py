@@ -30,8 +30,9 @@ from clinic.events import record_event
 from clinic.mail import refused_for_good
 from clinic.payments import events as ev
 from clinic.payments import receipts
-from clinic.payments.invoices import invoice_as_dict, lock_invoice, queue_channel_of
+from clinic.payments.invoices import invoice_as_dict, lock_invoice
 from clinic.payments.models import EffectKind, Invoice, PaidEffect
+from clinic.payments.settling import queue_channel_of
 from clinic.payments.views import paid_state_as_dict
 from clinic.queue.models import Ticket
 from clinic.reference.models import Patient

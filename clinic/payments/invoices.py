@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
 from clinic.base import is_id, utcnow
-from clinic.db import dispatch_after_commit, insert_once
+from clinic.db import insert_once
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments import events as ev
 from clinic.payments.amounts import amount_due, check_discount, lines_from_price_list, whole_tiyin
@@ -40,13 +40,16 @@ from clinic.payments.announcing import announce
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod
+from clinic.payments.settling import (
+    APPLY_PAID_TASK,
+    PAYMENTS_QUEUE,
+    mark_paid,
+    release_ticket,
+    take_ticket_row,
+)
 from clinic.payments.subjects import invoiced_for, ticket_of_visit
 from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict, services_of
-from clinic.queue.models import Ticket
-from clinic.queue.tickets import set_paid, staff_channel
 
-APPLY_PAID_TASK = "payments.apply_paid"
-PAYMENTS_QUEUE = "payments"
 # Methods are the desk's two and any provider name ("payme", "click", a webhook provider).
 METHOD_MAX_LENGTH = 32
 # The zone of an invoice's number's year when the caller names none (CLINIC_TZ's default).
@@ -155,30 +158,15 @@ def create_invoice(
     session.flush()
     free = invoice.total == 0  # fully discounted or free: nothing to take, it is settled now
     if free:
-        _mark_paid(session, invoice, actor=actor, now=now)
+        mark_paid(session, invoice, actor=actor, now=now)
     # Once settled: the desk's list is told the state this transaction commits (paid, for
     # a free invoice), not an open one with nothing due that no screen may take money for;
     # its lines named in every language, as each desk lists them.
     services = services_of(session, [invoice])
     announce(session, invoice, ev.INVOICE_CREATED, {"invoice": invoice_as_dict(invoice, services)})
     if free:
-        _release_ticket(session, invoice, actor=actor, now=now)
+        release_ticket(session, invoice, actor=actor, now=now)
     return invoice
-
-
-def take_ticket_row(session: Session, ticket_id) -> None:
-    """The row of ticket ``ticket_id``, locked to the commit and read afresh (PostgreSQL;
-    SQLite serialises writers), with NO KEY UPDATE, as a call and a transfer take it: rows
-    that only refer to it (its history, an invoice) do not wait. A payment, a refund and a
-    new invoice take it after the invoice's row and before their events (see below)."""
-    if session.get_bind().dialect.name != "postgresql" or not is_id(ticket_id):
-        return
-    session.execute(
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
 
 
 def _editable(session: Session, invoice: Invoice) -> Invoice:
@@ -246,10 +234,10 @@ def _changed_maybe_settled(session: Session, invoice: Invoice, change: str, *, a
     free = invoice.total == 0
     now = utcnow()
     if free:
-        _mark_paid(session, invoice, actor=actor, now=now)
+        mark_paid(session, invoice, actor=actor, now=now)
     _changed(session, invoice, change)
     if free:
-        _release_ticket(session, invoice, actor=actor, now=now)
+        release_ticket(session, invoice, actor=actor, now=now)
 
 
 # -- holding --------------------------------------------------------------------------------
@@ -417,48 +405,13 @@ def record_payment(
     data = {"invoice": invoice_as_dict(invoice), "payment": payment_as_dict(payment)}
     announce(session, invoice, ev.PAYMENT_RECORDED, data)
     if paid_in_full:
-        _release_ticket(session, invoice, actor=actor, now=now)
+        release_ticket(session, invoice, actor=actor, now=now)
     return payment
-
-
-# Settling an invoice takes, after the invoice's row, its ticket's row, then the events'
-# counters: the desk's (with the patient's page's), then the queue's (``ticket.paid``). A
-# call takes the ticket's row before its events too, and a refund (clinic/payments/refunds.py)
-# keeps the same order: taken in another order, two of them could each hold what the other
-# waits for (a deadlock, which PostgreSQL ends by failing one of them).
-
-
-def _mark_paid(session: Session, invoice: Invoice, *, actor: str, now: datetime) -> None:
-    """An invoice with nothing to pay is paid now; its ticket's row is taken (see above)."""
-    invoice.status = S.PAID
-    invoice.paid_at = now
-    invoice.paid_by = actor[:64]
-    invoice.held_by = invoice.held_at = None
-    session.flush()
-    take_ticket_row(session, invoice.ticket_id)
-
-
-def _release_ticket(session: Session, invoice: Invoice, *, actor: str, now: datetime) -> None:
-    """The invoice is paid: release its ticket (state, in this transaction) and send the
-    paid side effects to their task after commit."""
-    if invoice.ticket_id is not None:
-        set_paid(
-            session, invoice.ticket_id, now, actor=actor, now=now, data={"invoice_id": invoice.id}
-        )
-    dispatch_after_commit(session, APPLY_PAID_TASK, queue=PAYMENTS_QUEUE, invoice_id=invoice.id)
 
 
 def invoices_numbered(session: Session, number: str) -> list[Invoice]:
     """The invoice numbered ``number`` (as printed, spaces around it ignored), or none."""
     return list(session.scalars(select(Invoice).where(Invoice.number == number.strip())))
-
-
-def queue_channel_of(session: Session, invoice: Invoice) -> str | None:
-    """The staff channel of the invoice's ticket's queue (registrars see paid state there)."""
-    if invoice.ticket_id is None:
-        return None
-    ticket = session.get(Ticket, invoice.ticket_id)
-    return staff_channel(ticket.queue_id) if ticket else None
 
 
 # The contract's names, with those kept in the neighbouring modules.
@@ -477,7 +430,6 @@ __all__ = [
     "lock_invoice",
     "payment_as_dict",
     "payments_of",
-    "queue_channel_of",
     "record_payment",
     "refuse_taking",
     "release",

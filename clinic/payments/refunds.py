@@ -18,8 +18,9 @@ from clinic.errors import Conflict, DomainError, ValidationFailed, refusal
 from clinic.payments import events as ev
 from clinic.payments.amounts import whole_tiyin
 from clinic.payments.announcing import announce
-from clinic.payments.invoices import lock_invoice, take_ticket_row
+from clinic.payments.invoices import lock_invoice
 from clinic.payments.models import Invoice, InvoiceStatus, Payment, Refund
+from clinic.payments.settling import take_ticket_row
 from clinic.payments.views import invoice_as_dict
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.queue.tickets import set_paid

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from clinic.models import OutboxEvent, PaidEffect
 from clinic.payments import effects, invoices
-from clinic.payments.invoices import APPLY_PAID_TASK
+from clinic.payments.settling import APPLY_PAID_TASK
 from tests.conftest import free_port
 from tests.payments.fixtures import issue_ticket, make_invoice, make_patient, make_queue
 

@@ -9,7 +9,7 @@ from web.pages import NavLink, add_navigation
 from web.queue import boards  # noqa: F401 - adds the board's pages to the queue's
 from web.queue import channels  # noqa: F401 - registers the queue's channel rules
 from web.queue import kiosk  # noqa: F401 - adds the kiosk's page and API to the queue's
-from web.queue import screens_api  # noqa: F401 - adds the board screens' API to the queue's
+from web.queue import screens_api  # noqa: F401 - adds the boards' API to the queue's
 from web.queue.api import blp as api_blueprint
 from web.queue.pages import bp as pages_blueprint
 

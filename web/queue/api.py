@@ -1,4 +1,5 @@
-"""The electronic queue: queues, issuing, calling, serving, transfers, online joining, boards.
+"""The electronic queue: queues, issuing, calling, serving, transfers, online joining (the
+boards and their screens: web/queue/screens_api.py; the kiosk: web/queue/kiosk.py).
 
 Staff operations need ``queue.issue`` (reception) or ``queue.call`` (doctors); a doctor reads
 and acts only on his own queues, by the one rule of :mod:`clinic.queue.access`. Online
@@ -14,7 +15,6 @@ from clinic.accounts.permissions import Staff
 from clinic.base import utcnow
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
-from clinic.queue import boards as queue_boards
 from clinic.queue import calls
 from clinic.queue import days as queue_days
 from clinic.queue import history as ticket_history
@@ -424,38 +424,3 @@ def leave_queue(token: str):
     joining.leave(session, ticket)
     session.commit()
     return _public_ticket(session, ticket)
-
-
-# -- boards ---------------------------------------------------------------------------------
-
-
-@blp.route("/boards")
-@requires("board.view")
-@blp.response(200, schemas.BoardOut(many=True))
-def list_boards():
-    return [queue_boards.board_as_dict(b) for b in queue_boards.list_boards(db.session())]
-
-
-@blp.route("/boards", methods=["POST"])
-@requires("queue.manage")
-@blp.arguments(schemas.BoardIn)
-@blp.response(201, schemas.BoardOut)
-@blp.alt_response(422, schema=ProblemSchema)
-def create_board(data):
-    session = db.session()
-    board = queue_boards.create_board(session, data)
-    session.commit()
-    return queue_boards.board_as_dict(board)
-
-
-@blp.route("/boards/<int:board_id>", methods=["PATCH"])
-@requires("queue.manage")
-@blp.arguments(schemas.BoardPatch)
-@blp.response(200, schemas.BoardOut)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(422, schema=ProblemSchema)
-def update_board(data, board_id: int):
-    session = db.session()
-    board = queue_boards.update_board(session, queue_boards.get_board(session, board_id), data)
-    session.commit()
-    return queue_boards.board_as_dict(board)

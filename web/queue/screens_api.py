@@ -1,5 +1,6 @@
-"""The API of board screens: list a board's screens, start pairing one, revoke one (the same
-as the boards page, for scripts). See web/queue/boards.py for the screen's side."""
+"""The API of boards and their screens: list, make and change boards; list a board's screens,
+start pairing one, revoke one (the same as the boards page, for scripts). See
+web/queue/boards.py for the screen's side."""
 
 from __future__ import annotations
 
@@ -13,6 +14,43 @@ from web.auth.identity import current_identity
 from web.permissions import requires
 from web.queue import schemas
 from web.queue.api import blp
+
+# -- boards ---------------------------------------------------------------------------------
+
+
+@blp.route("/boards")
+@requires("board.view")
+@blp.response(200, schemas.BoardOut(many=True))
+def list_boards():
+    return [queue_boards.board_as_dict(b) for b in queue_boards.list_boards(db.session())]
+
+
+@blp.route("/boards", methods=["POST"])
+@requires("queue.manage")
+@blp.arguments(schemas.BoardIn)
+@blp.response(201, schemas.BoardOut)
+@blp.alt_response(422, schema=ProblemSchema)
+def create_board(data):
+    session = db.session()
+    board = queue_boards.create_board(session, data)
+    session.commit()
+    return queue_boards.board_as_dict(board)
+
+
+@blp.route("/boards/<int:board_id>", methods=["PATCH"])
+@requires("queue.manage")
+@blp.arguments(schemas.BoardPatch)
+@blp.response(200, schemas.BoardOut)
+@blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(422, schema=ProblemSchema)
+def update_board(data, board_id: int):
+    session = db.session()
+    board = queue_boards.update_board(session, queue_boards.get_board(session, board_id), data)
+    session.commit()
+    return queue_boards.board_as_dict(board)
+
+
+# -- screens --------------------------------------------------------------------------------
 
 
 @blp.route("/boards/<int:board_id>/screens")

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from web.pages import NavLink, add_navigation
 from web.visits import channels  # noqa: F401 - registers the calendars' channel rules
+from web.visits import schedules_api  # noqa: F401 - adds the schedules' API to the visits'
 from web.visits.api import blp as api_blueprint
 from web.visits.pages import bp as pages_blueprint
 

@@ -1,4 +1,5 @@
-"""Appointments: schedules, free slots, booking, check-in, cancelling and rescheduling.
+"""Appointments: free slots, booking, check-in, cancelling and rescheduling (schedules,
+exceptions and a doctor's days away: web/visits/schedules_api.py).
 
 Reading needs ``visits.read``; a doctor without ``visits.book`` reads only his own schedule
 and visits. Booking and check-in need ``visits.book``; cancelling, rescheduling and
@@ -9,22 +10,11 @@ problems with a ``code`` (see :class:`clinic.visits.events.Conflicts`) and the f
 from __future__ import annotations
 
 from clinic import jobs
-from clinic.base import utcnow
 from clinic.errors import Forbidden, NotFound
 from clinic.queue import ticket_views
 from clinic.queue import tickets as q
-from clinic.visits import (
-    booking,
-    bulk,
-    cancelling,
-    checkin,
-    offering,
-    rescheduling,
-    schedules,
-    slots,
-)
+from clinic.visits import booking, cancelling, checkin, rescheduling, slots
 from clinic.visits import visits as v
-from clinic.visits import week_change
 from clinic.visits.events import RESCHEDULE_TASK, SEND_NOTICE_TASK
 from web import db
 from web.api.blueprint import Blueprint
@@ -50,7 +40,9 @@ def own_doctor() -> int | None:
     return identity.doctor_id
 
 
-def _scope(doctor_id, department_id) -> tuple[int | None, int | None]:
+def reader_scope(doctor_id, department_id) -> tuple[int | None, int | None]:
+    """The doctor and department a reader asks for, as he may: a doctor's own account reads
+    his own schedule and visits only (a 403 naming the field asked for another's)."""
     own = own_doctor()
     if own is None:
         return doctor_id, department_id
@@ -89,164 +81,10 @@ def _visit_out(session, visit, *, detail: bool = False, held: dict | None = None
     return out
 
 
-def _accepted(session, job):
+def accepted(session, job):
     """Commit (which dispatches the job) and answer 202 with the job and its location."""
     session.commit()
     return jobs.job_as_dict(job), 202, {"Location": f"/api/v1/jobs/{job.id}"}
-
-
-# -- schedules ------------------------------------------------------------------------------
-
-
-def _today():
-    return utcnow().astimezone(_settings().tz).date()
-
-
-def _week_out(session, doctor_id: int) -> dict:
-    today = _today()
-    return {
-        "doctor_id": doctor_id,
-        "days": [schedules.hours_as_dict(r) for r in schedules.week_of(session, doctor_id)],
-        "dates": [
-            schedules.hours_as_dict(r) for r in schedules.dates_ahead(session, doctor_id, today)
-        ],
-        "exceptions": [
-            schedules.exception_as_dict(e)
-            for e in schedules.exceptions_ahead(session, doctor_id, today)
-        ],
-    }
-
-
-@blp.route("/doctors/<int:doctor_id>/schedule")
-@requires("visits.read")
-@blp.response(200, schemas.WeekOut)
-@blp.alt_response(404, schema=ProblemSchema)
-def get_schedule(doctor_id: int):
-    """The doctor's weekly template (clinic time) and exceptions."""
-    session = db.session()
-    schedules.get_doctor(session, doctor_id)  # an unknown doctor is a 404 for everyone
-    doctor_id, _ = _scope(doctor_id, None)
-    return _week_out(session, doctor_id)
-
-
-@blp.route("/doctors/<int:doctor_id>/schedule", methods=["PUT"])
-@requires("reference.edit")
-@blp.arguments(schemas.WeekIn)
-@blp.response(200, schemas.WeekOut)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(422, schema=ProblemSchema)
-def put_schedule(data, doctor_id: int):
-    """Replace the weekly template: hours per weekday, breaks, slot length, capacity, room.
-    The answer lists the visits still to come that the new hours leave out
-    (``visits_to_move``): nothing moves them by itself. Those they cover go to the room
-    they name."""
-    session = db.session()
-    schedules.set_week(session, doctor_id, data["days"])
-    # Read in the change's own transaction, as a day off's visits are.
-    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
-    week_change.follow_rooms(session, doctor_id, _settings().tz, actor=_actor())
-    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
-    session.commit()
-    return answer
-
-
-@blp.route("/doctors/<int:doctor_id>/services")
-@requires("visits.read")
-@blp.response(200, schemas.DoctorServicesOut)
-@blp.alt_response(404, schema=ProblemSchema)
-def get_doctor_services(doctor_id: int):
-    """The services the doctor offers: his own list (``listed``), or without one his
-    department's and those of no department."""
-    return offering.offered(db.session(), doctor_id)
-
-
-@blp.route("/doctors/<int:doctor_id>/services", methods=["PUT"])
-@requires("reference.edit")
-@blp.arguments(schemas.DoctorServicesIn)
-@blp.response(200, schemas.DoctorServicesOut)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(422, schema=ProblemSchema)
-def put_doctor_services(data, doctor_id: int):
-    """Replace the list of services the doctor offers (an empty list: his department's
-    again). Free slots and new bookings follow it; visits booked keep their services."""
-    session = db.session()
-    answer = offering.set_offered(session, doctor_id, data["service_ids"])
-    session.commit()
-    return answer
-
-
-@blp.route("/doctors/<int:doctor_id>/schedule/dates", methods=["PUT"])
-@requires("reference.edit")
-@blp.arguments(schemas.DateHoursIn)
-@blp.response(200, schemas.WeekOut)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(422, schema=ProblemSchema)
-def put_date_hours(data, doctor_id: int):
-    """The doctor's hours on one date (today or later) in place of his week's; ``hours``
-    empty: the date follows the week again. The answer lists the visits still to come that
-    the hours leave out (``visits_to_move``): nothing moves them by itself."""
-    session = db.session()
-    schedules.set_date_hours(session, doctor_id, data["day"], data["hours"], today=_today())
-    outside = week_change.visits_outside_hours(session, doctor_id, _settings().tz)
-    week_change.follow_rooms(session, doctor_id, _settings().tz, actor=_actor())
-    answer = {**_week_out(session, doctor_id), "visits_to_move": outside}
-    session.commit()
-    return answer
-
-
-@blp.route("/schedule-exceptions", methods=["POST"])
-@requires("visits.reschedule")
-@blp.arguments(schemas.ExceptionIn)
-@blp.response(201, schemas.ExceptionOut)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(409, schema=ProblemSchema, description="already_declared")
-@blp.alt_response(422, schema=ProblemSchema)
-def add_exception(data):
-    """A doctor away (day off, leave, sick) or a clinic holiday (no doctor), whole days. The
-    answer lists the visits still booked on those days (``visits_to_move``): nothing moves
-    them by itself (``/doctors/<id>/away`` does, for a doctor)."""
-    session = db.session()
-    row = schedules.add_exception(session, **data, actor=_actor(), today=_today())
-    # Read in the change's own transaction, not in a second one after it.
-    standing = v.standing_between(
-        session, row.first_day, row.last_day, _settings().tz, doctor_id=row.doctor_id
-    )
-    answer = {**schedules.exception_as_dict(row), "visits_to_move": standing}
-    session.commit()
-    return answer
-
-
-@blp.route("/schedule-exceptions/<int:exception_id>", methods=["DELETE"])
-@requires("visits.reschedule")
-@blp.response(200, schemas.ExceptionOut)
-@blp.alt_response(404, schema=ProblemSchema)
-def remove_exception(exception_id: int):
-    """Take back a day off, leave, sick days or a holiday declared by mistake: its days are
-    bookable again. Visits already moved or cancelled because of it stay as they are."""
-    session = db.session()
-    row = schedules.remove_exception(session, exception_id)
-    answer = {**schedules.exception_as_dict(row), "visits_to_move": []}
-    session.commit()
-    return answer
-
-
-@blp.route("/doctors/<int:doctor_id>/away", methods=["POST"])
-@requires("visits.reschedule")
-@blp.arguments(schemas.AwayIn)
-@blp.response(202, JobSchema, headers=JOB_LOCATION)
-@blp.alt_response(404, schema=ProblemSchema)
-@blp.alt_response(409, schema=ProblemSchema, description="already_moving")
-@blp.alt_response(422, schema=ProblemSchema)
-def doctor_away(data, doctor_id: int):
-    """Mark the doctor away for whole days and move his visits of those days to the nearest
-    free slots (his own first, then his department's colleagues'). Days already declared
-    for him (a sick day entered first) are kept, not declared again. With ``to_doctor_id``
-    the visits go to that colleague's free slots only. The job's progress is
-    on its channel; its result lists what moved where and what could not be placed."""
-    session = db.session()
-    _, job = bulk.start_bulk_move(session, doctor_id, actor=_actor(), today=_today(), **data)
-    db.enqueue_after_commit(session, bulk.TASK_NAME, queue=rescheduling.QUEUE, job_id=job.id)
-    return _accepted(session, job)
 
 
 # -- slots and visits -----------------------------------------------------------------------
@@ -264,7 +102,7 @@ def free_slots(query):
     With ``visit_id``, the times that visit may move to: its own time counts as free, and
     its own start is left out."""
     session = db.session()
-    doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
+    doctor_id, department_id = reader_scope(query.get("doctor_id"), query.get("department_id"))
     moving = None
     if query.get("visit_id") is not None:
         try:
@@ -300,7 +138,7 @@ def day_visits(query):
     holds now (``ticket_status``): an arrived visit whose ticket was cancelled is checked in
     again."""
     session = db.session()
-    doctor_id, department_id = _scope(query.get("doctor_id"), query.get("department_id"))
+    doctor_id, department_id = reader_scope(query.get("doctor_id"), query.get("department_id"))
     found = v.day_visits(
         session,
         query.get("day"),
@@ -450,4 +288,4 @@ def reschedule_visit(data, visit_id: int):
     session = db.session()
     job = rescheduling.request_move(session, visit_id, actor=_actor(), **data)
     db.enqueue_after_commit(session, RESCHEDULE_TASK, queue=rescheduling.QUEUE, job_id=job.id)
-    return _accepted(session, job)
+    return accepted(session, job)
