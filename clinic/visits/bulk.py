@@ -331,6 +331,26 @@ def _result(state: dict, *, withdrawn: bool = False) -> dict:
     }
 
 
+def _search_order(visit, same, colleagues, offers, service_ids, today, tz) -> list:
+    """The pools a visit's new slot is looked for in, each with what it accepts: his own
+    doctor's slots (outside the days away, or the covering colleague's), then his department's
+    colleagues'. A patient already waiting in the clinic (arrived) is seen by a colleague
+    today first: sent home to come back on his doctor's next day only when nobody of the
+    department has a slot for him today. His own doctor too is asked whether he offers the
+    services: one who no longer does would refuse every one of his slots, each a try."""
+
+    def offered(slot, ids=service_ids) -> bool:
+        return offers(slot, ids)
+
+    def offered_today(slot, ids=service_ids) -> bool:
+        return slot["starts_at"].astimezone(tz).date() == today and offers(slot, ids)
+
+    order = [(same, offered), (colleagues, offered)]
+    if visit.status == VisitStatus.ARRIVED:
+        order.insert(0, (colleagues, offered_today))
+    return order
+
+
 def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
     doctor = schedules.get_doctor(session, away.doctor_id)
     today = now.astimezone(tz).date()
@@ -386,11 +406,8 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
                 session.scalars(select(Service.duration_minutes).where(Service.id.in_(service_ids)))
             )
             placed, seen = None, {"free": 0, "patient_busy": 0}
-            for pool, accept in (
-                # His own doctor too: one who no longer offers what it was booked for would refuse
-                # every one of his slots, each a try.
-                (same, lambda s, ids=service_ids: offers(s, ids)),
-                (colleagues, lambda s, ids=service_ids: offers(s, ids)),
+            for pool, accept in _search_order(
+                visit, same, colleagues, offers, service_ids, today, tz
             ):
                 placed = _move_one(
                     session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from clinic.visits import booking, bulk
+from clinic.visits import booking, bulk, checkin
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
 from tests.visits.conftest import make_clinic, next_week_day
@@ -88,3 +88,42 @@ def test_each_visit_left_unplaced_says_why_for_the_registrar_who_calls_its_patie
         (busy, "patient_busy"),
         (nowhere, "no_free_slot"),
     ]
+
+
+def test_a_patient_waiting_in_the_clinic_goes_to_a_colleague_today_the_others_to_their_doctor(
+    runtime,
+):
+    """A doctor sent home at ten: the patient already waiting for him (arrived) is seen by a
+    colleague of the department that day, not sent home to come back on his doctor's next
+    day; a patient booked for later, not yet here, keeps his own doctor, on the day after."""
+    clinic = make_clinic(runtime, doctors=2, hours=("09:00", "13:00"), slot=20)
+    doctor, colleague = clinic.doctor_ids
+    day = next_week_day(clinic.tz)
+    with runtime.db.transaction() as s:
+        waiting, later = (
+            booking.book(
+                s, patient_id=clinic.patient_ids[n], doctor_id=doctor, starts_at=clinic.at(day, h),
+                tz=clinic.tz, actor="desk", now=clinic.at(day, 8),
+            )  # fmt: skip
+            for n, h in ((0, 9), (1, 11))
+        )
+        checkin.check_in(s, waiting, tz=clinic.tz, now=clinic.at(day, 8, 50))
+        waiting, later = waiting.id, later.id
+        _, job = bulk.start_bulk_move(
+            s, doctor, kind="sick", first_day=day, last_day=day, search_days=1, actor="chief"
+        )
+    ten = clinic.at(day, 10)
+    result = bulk.run_bulk_move(runtime.db.sessionmaker, job.id, tz=clinic.tz, now=ten)
+
+    assert result["unplaced"] == [] and {m["visit_id"] for m in result["moved"]} == {
+        waiting,
+        later,
+    }
+    with runtime.db.session() as s:
+        seen_today, kept = s.get(Visit, waiting), s.get(Visit, later)
+        assert seen_today.doctor_id == colleague
+        assert ten <= seen_today.starts_at < clinic.at(day, 13)
+        assert seen_today.status == VisitStatus.ARRIVED  # still in the clinic, waiting
+        assert kept.doctor_id == doctor
+        assert kept.starts_at.astimezone(clinic.tz).date() == day + timedelta(days=1)
+        assert kept.status == VisitStatus.SCHEDULED

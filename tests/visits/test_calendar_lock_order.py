@@ -20,7 +20,8 @@ import pytest
 from clinic.events.models import OutboxEvent
 from clinic.queue import calls
 from clinic.queue.models import Ticket, TicketStatus
-from clinic.visits import booking, bulk, cancelling, checkin
+from clinic.reference import price_list
+from clinic.visits import booking, bulk, cancelling, checkin, offering
 from clinic.visits import visits as v
 from clinic.visits.events import VISIT_CHANGED, VisitStatus
 from clinic.visits.models import Visit
@@ -89,7 +90,8 @@ def test_a_calendar_step_and_a_step_of_the_same_queue_both_finish(runtime, calen
 
 def test_a_bulk_move_of_arrived_patients_and_a_step_of_their_queue_both_finish(runtime):
     # The doctor falls ill: a job moves his visits of today to his next free slots (another
-    # day), and his arrived patient's ticket leaves the department's queue. Meanwhile the
+    # day: no colleague offers them), and his arrived patient's ticket leaves the department's
+    # queue. Meanwhile the
     # desk cancels the ticket of a colleague's patient in that queue.
     clear_of_midnight(runtime, 300)
     clinic = make_clinic(runtime, doctors=2, patients=3, **ALL_DAY)
@@ -103,13 +105,21 @@ def test_a_bulk_move_of_arrived_patients_and_a_step_of_their_queue_both_finish(r
         booked = [
             booking.book(
                 s, patient_id=clinic.patient_ids[i], doctor_id=clinic.doctor_ids[doctor],
-                starts_at=at, tz=tz, now=at - timedelta(hours=1),
+                starts_at=at, tz=tz, now=at - timedelta(hours=1), service_ids=[clinic.service_id],
             ).id
             for i, (doctor, at) in enumerate(((0, scheduled_at), (0, arrived_at), (1, near)))
         ]  # fmt: skip
     with runtime.db.transaction() as s:
         moved_ticket = checkin.check_in(s, s.get(Visit, booked[1]), tz=tz, actor="desk").id
         colleagues_ticket = checkin.check_in(s, s.get(Visit, booked[2]), tz=tz, actor="desk").id
+        # The colleague offers another service only from now on: nobody sees the arrived
+        # patient today, and he goes to his doctor's next day, his ticket leaving the queue.
+        other = price_list.create_service(
+            s, {"code": f"ECG-{clinic.department_id}", "name_ru": "ЭКГ", "name_uz": "EKG",
+                "name_en": "ECG", "price": 5_000_000, "duration_minutes": 20,
+                "department_id": clinic.department_id},
+        )  # fmt: skip
+        offering.set_offered(s, clinic.doctor_ids[1], [other.id])
     today = near.astimezone(tz).date()
     with runtime.db.transaction() as s:
         _away, job = bulk.start_bulk_move(
