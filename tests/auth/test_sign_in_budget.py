@@ -282,3 +282,28 @@ def _locked(runtime, username: str) -> bool:
     with runtime.db.session() as s:
         user = users.find_user(s, username)
         return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def test_a_password_hashed_anew_under_new_parameters_keeps_his_browsers_known(
+    app, make_user, runtime
+):
+    """The server's argon2 parameters were raised: the first sign-in hashes the same password
+    again under them. His other browsers are still his, not strangers until each signs in
+    once more."""
+    from argon2 import PasswordHasher
+
+    from clinic.accounts import passwords, users
+
+    make_user("registrar", username="nilufar")
+    desk, office = app.test_client(), app.test_client()
+    for browser in (desk, office):
+        assert _json(browser, "nilufar", PASSWORD).status_code == 200
+    with runtime.db.transaction() as s:
+        # Her password as the server hashed it under its parameters of before.
+        user = users.find_user(s, "nilufar")
+        user.password_hash = PasswordHasher(time_cost=2, memory_cost=2048).hash(PASSWORD)
+    assert _json(desk, "nilufar", PASSWORD).status_code == 200  # hashed again
+    with runtime.db.session() as s:
+        assert not passwords.needs_rehash(users.find_user(s, "nilufar").password_hash)
+    _lock_from_elsewhere(app, "nilufar")
+    assert _json(office, "nilufar", PASSWORD).status_code == 200

@@ -15,8 +15,8 @@ success gives it back): after 5 the device is a stranger, bound by
 the address's budget and the account's lock like any other. So the browser holding the cookie
 gets five guesses every 15 minutes besides those the lock allows anyone, the lock's own rate;
 what it gains is that others' failures no longer cost the staff their sign-in. The note
-of a user is keyed by his password too: a new password makes every device a stranger for
-him again.
+of a user is keyed by when his password was set too: a new password makes every device a
+stranger for him again (hashing the same password anew under new parameters does not).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import after_this_request, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -49,13 +49,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _digest(user) -> str:
-    """The device's note of ``user``, keyed by his password too: a new password (whoever
-    knew the old one may have signed in on devices of his own, as many as he liked) makes
-    every device a stranger again, as it ends every session and token."""
+    """The device's note of ``user``, keyed by when his password was set too: a new password
+    (whoever knew the old one may have signed in on devices of his own, as many as he liked)
+    makes every device a stranger again, as it ends every session and token. Not by the
+    password's hash: a sign-in that hashes the same password again under new argon2
+    parameters would make his other devices strangers for nothing."""
     key = f"{current_app.secret_key}:{SALT}".encode()
     normal = user.username.strip().lower().encode("utf-8", "replace")
-    password = (user.password_hash or "").encode("utf-8", "replace")
-    return hmac.new(key, normal + b"\0" + password, hashlib.sha256).hexdigest()[:32]
+    changed = user.password_changed_at
+    stamp = changed.astimezone(timezone.utc).isoformat(timespec="microseconds") if changed else ""
+    return hmac.new(key, normal + b"\0" + stamp.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _cookie() -> tuple[str, list[str]]:
