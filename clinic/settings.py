@@ -150,6 +150,10 @@ class Settings:
     payment_providers: tuple[str, ...] = ()
     payme_merchant_id: str = ""
     payme_key: str = ""
+    # The sandbox's key (test.paycom.uz), and whether Payme's calls are checked against it
+    # (PAYME_TEST_MODE) rather than against the production key.
+    payme_test_key: str = ""
+    payme_test_mode: bool = False
     click_service_id: str = ""
     click_merchant_id: str = ""
     click_secret_key: str = ""
@@ -181,6 +185,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def payme_key_in_use(self) -> str:
+        """The key Payme's calls are checked against (until a ChangePassword sets another):
+        the sandbox's in test mode, else the production key."""
+        return self.payme_test_key if self.payme_test_mode else self.payme_key
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -383,6 +393,8 @@ class Settings:
             payment_providers=payment_providers(env, mode),
             payme_merchant_id=env.get("PAYME_MERCHANT_ID", "").strip(),
             payme_key=env.get("PAYME_KEY", "").strip(),
+            payme_test_key=env.get("PAYME_TEST_KEY", "").strip(),
+            payme_test_mode=switch(env, "PAYME_TEST_MODE", False),
             click_service_id=env.get("CLICK_SERVICE_ID", "").strip(),
             click_merchant_id=env.get("CLICK_MERCHANT_ID", "").strip(),
             click_secret_key=env.get("CLICK_SECRET_KEY", "").strip(),

@@ -1,6 +1,7 @@
 """The key Payme signs its calls with (``Authorization: Basic base64("Paycom:" + KEY)``).
 
-It is the settings' ``PAYME_KEY`` until Payme's ``ChangePassword`` sets another: the call,
+It is the settings' ``PAYME_KEY`` (``PAYME_TEST_KEY`` in test mode, when the sandbox calls)
+until Payme's ``ChangePassword`` sets another: the call,
 signed with the key in force, names the new one, and every call after it must carry that one.
 The new key is kept only as its SHA-256 digest, which is all a check needs. A key put in the
 settings after the change (the operator copying the new key there, or rotating it) is newer
@@ -72,5 +73,8 @@ def change_password(session: Session, params: dict, *, configured: str) -> dict:
     row.changed_at = utcnow()
     session.flush()
     # Said at once, though the caller may still roll back: the operator's reminder.
-    log.warning("Payme changed the cashbox key over the API: put the new key in PAYME_KEY")
+    log.warning(
+        "Payme changed the cashbox key over the API: put the new key in PAYME_KEY"
+        " (PAYME_TEST_KEY in test mode)"
+    )
     return {"success": True}

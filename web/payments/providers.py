@@ -189,7 +189,8 @@ def _payme_past_the_limit(_limit) -> object:
 @own_protocol
 @limiter.limit(_rate, key_func=_rate_key, on_breach=_payme_past_the_limit)
 def payme_endpoint():
-    """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``).
+    """Payme Merchant API (JSON-RPC 2.0, HTTP Basic ``Paycom:<PAYME_KEY>``, or
+    ``<PAYME_TEST_KEY>`` in test mode).
 
     Methods: CheckPerformTransaction, CreateTransaction, PerformTransaction,
     CancelTransaction, CheckTransaction, GetStatement, SetFiscalData and ChangePassword.
@@ -224,7 +225,7 @@ def payme_endpoint():
     try:
         if not isinstance(doc, dict) or rpc_id is None:
             raise PaymeError(INVALID_REQUEST, "id")
-        configured = _settings().payme_key
+        configured = _settings().payme_key_in_use
         key = payme_key.key_in_force(session, configured)
         if not payme_key.signed(payme_request.credentials() or b"", key):
             raise PaymeError(UNAUTHORIZED)
