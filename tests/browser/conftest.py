@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import time
 
 import pytest
@@ -53,13 +54,31 @@ def new_tab(browser, **context_options):
     return context, tab
 
 
-def sign_in(tab, base_url: str, username: str, password: str = PASSWORD) -> None:
+def sign_in_by_form(tab, base_url: str, username: str, password: str = PASSWORD) -> None:
     """Sign in through the form, as a person would."""
     tab.goto(f"{base_url}/login?lang=en")
     tab.fill("input[name=username]", username)
     tab.fill("input[name=password]", password)
     tab.click("form.form button[type=submit]")
     tab.wait_for_url(lambda url: "/login" not in url)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(tab, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Signed in by the sign-in form's own requests, sent with the tab's cookies but without
+    drawing the form and the page it leads to: the pages a test is about then open on the
+    session a person's sign-in leaves (language, device cookie and all). Two page loads less
+    a test, a quarter of a browser test's time; :func:`sign_in_by_form` fills the form in,
+    for the tests of signing in."""
+    request = tab.context.request
+    form = request.get(f"{base_url}/login?lang=en")
+    token = CSRF_FIELD.search(form.text()).group(1)
+    fields = {"csrf_token": token, "username": username, "password": password}
+    answer = request.post(f"{base_url}/login", form=fields, max_redirects=0)
+    assert answer.status == 302, (answer.status, answer.text()[:500])
+    assert "/login" not in answer.headers["location"], answer.headers["location"]
 
 
 # -- the electronic queue's screens ---------------------------------------------------------

@@ -26,7 +26,7 @@ from clinic.queue import tickets as q
 from clinic.queue.speech import spoken_room
 from clinic.reference import directory as reference
 from clinic.reference import patients
-from tests.browser.conftest import new_tab, sign_in, wait_live
+from tests.browser.conftest import new_tab, sign_in, sign_in_by_form, wait_live
 from tests.conftest import PASSWORD, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -248,7 +248,7 @@ def test_a_board_paired_by_a_display_sign_in_outlives_the_session_and_a_restart(
     try:
         # The hall's screen is signed in once as the display account and opens its board:
         # the screen is paired for good and lands on the board's clean address.
-        sign_in(board, web_server.url, queue_hall["display"])
+        sign_in_by_form(board, web_server.url, queue_hall["display"])
         assert board.url == f"{web_server.url}/board/{queue_hall['board']}"
         wait_live(board)
         navigations = []

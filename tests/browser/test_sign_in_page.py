@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clinic.accounts.permissions import ROLES
-from tests.browser.conftest import new_tab, sign_in
+from tests.browser.conftest import new_tab, sign_in_by_form
 from tests.conftest import PASSWORD
 from web.pages import NAVIGATION_KEY
 from web.permissions import SIGNED_IN, declared_permission
@@ -41,7 +41,7 @@ def test_a_registrar_signs_in_sees_only_registrar_pages_and_signs_out(
     tab.click("form.form button[type=submit]")
     assert "Wrong username or password" in tab.inner_text(".alert--error")
 
-    sign_in(tab, live_server, "reception1")
+    sign_in_by_form(tab, live_server, "reception1")
     links = {a.get_attribute("href") for a in tab.locator("nav.mainnav a").all()}
     assert links == expected_links(app, "registrar")
     assert not any(h.startswith("/admin") for h in links)
@@ -62,7 +62,7 @@ def test_a_registrar_signs_in_sees_only_registrar_pages_and_signs_out(
 def test_an_admin_sees_the_administration_pages(browser, app, live_server, make_user):
     make_user("admin", "chief")
     context, tab = new_tab(browser)
-    sign_in(tab, live_server, "chief", PASSWORD)
+    sign_in_by_form(tab, live_server, "chief", PASSWORD)
     links = {a.get_attribute("href") for a in tab.locator("nav.mainnav a").all()}
     assert links == expected_links(app, "admin")
     context.close()
