@@ -1,6 +1,6 @@
 """In headless Chromium: the printers page says in its language why a printer fails, and
 that a printer switched off prints nothing, instead of "ready"; a printer is changed through
-its form, and a test page is printed once however the button is pressed."""
+its form, and a test page is printed once however the button is pressed; Remove asks first."""
 
 from __future__ import annotations
 
@@ -93,6 +93,23 @@ def test_a_printer_is_edited_in_its_form_and_a_double_clicked_test_prints_one_pa
         assert row.get_by_role("button", name="Test print").is_enabled()
         assert drain(runtime, desk_id)["printed"] == 1
         assert len(fake.jobs()) == 1
+
+        # Remove asks first: dismissed, the printer stays; confirmed, it goes.
+        asked = []
+
+        def answer(dialog, accept):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        tab.once("dialog", lambda dialog: answer(dialog, False))
+        pdf.get_by_role("button", name="Remove").click()
+        tab.wait_for_timeout(300)  # a removal, had it been sent, is answered by now
+        assert pdf.count() == 1 and asked[0].startswith("Remove the printer PDF?")
+        tab.once("dialog", lambda dialog: answer(dialog, True))
+        pdf.get_by_role("button", name="Remove").click()
+        pdf.wait_for(state="detached")
+        with runtime.db.session() as s:
+            assert [p.name for p in registry.list_printers(s)] == ["Касса"]
     finally:
         context.close()
         fake.down()

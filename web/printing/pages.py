@@ -91,6 +91,10 @@ def printers():
                 "failingSince": _("Failing since {time}: {error}"),
                 "test": _("Test print"),
                 "remove": _("Remove"),
+                "removeAsked": _(
+                    "Remove the printer {name}? Its waiting jobs, and what it would print"
+                    " from now on, are printed from the desks' browsers."
+                ),
                 "pdfOnly": _("PDF only"),
                 "mm": _("mm"),  # the paper's width
                 # Switched off (not active): it takes no jobs, its desks print PDFs.

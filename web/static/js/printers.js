@@ -154,6 +154,8 @@
     );
     actions.appendChild(
       button(texts.remove, "remove", function () {
+        // Asked first: a slip of the mouse would send the desks' tickets to their browsers.
+        if (!window.confirm(Q.fill(texts.removeAsked, { name: p.name }))) return;
         call(p, "remove", "DELETE", Q.fill(config.printerUrl, { id: p.id }), function (r) {
           // Removed already (a second click, or another administrator): what was asked is
           // done; the channel takes the row away, if it has not yet.
