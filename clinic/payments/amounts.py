@@ -76,6 +76,7 @@ def lines_from_price_list(
                 amount=service.price * quantity,
                 ikpu_code=service.ikpu_code,
                 package_code=service.package_code,
+                units=service.units,
                 vat_percent=service.vat_percent,
             )
         )

@@ -1,5 +1,5 @@
-"""What a fiscal receipt of an invoice carries: its lines with IKPU/MXIK and package codes,
-VAT and the discount spread over them (PROTOCOLS.md, "Fiscal detail")."""
+"""What a fiscal receipt of an invoice carries: its lines with IKPU/MXIK, package and unit
+of measure codes, VAT and the discount spread over them (PROTOCOLS.md, "Fiscal detail")."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ log = logging.getLogger(__name__)
 
 def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
     """The fiscal receipt of an invoice as Payme prints it: one item per invoice line, with
-    its IKPU and package code.
+    its IKPU and package code, and its unit of measure code (``units``) when it has one.
 
     ``price`` is the price of one unit in tiyin and ``count`` the quantity, as Payme reads
     them; each item's ``discount`` (for all its units) takes its share of what this payment
     does not cover, so the items add up to what is paid (``paid``, by default the invoice's
     total): the invoice-level discount and, when part was paid another way before (cash at
     the desk, with its own receipt), that part, both shown on the lines in proportion.
-    ``units`` (a unit-of-measure code) is left out: the price list does not keep one.
+    ``units`` is optional in Payme's protocol: the item of a line whose service had no such
+    code has no ``units`` key at all, rather than a null or a zero Payme would have to read.
     """
     lines = list(invoice.lines)
     paid = invoice.total if paid is None else paid
@@ -34,6 +35,8 @@ def receipt_detail(invoice: Invoice, paid: int | None = None) -> dict:
             "vat_percent": line.vat_percent,
             "package_code": line.package_code,
         }
+        if line.units is not None:
+            item["units"] = line.units
         if share:
             item["discount"] = share
         items.append(item)

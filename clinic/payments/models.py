@@ -133,6 +133,8 @@ class InvoiceLine(Base):
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     ikpu_code: Mapped[str] = mapped_column(String(17), nullable=False, default="")
     package_code: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    # The service's unit of measure code when the line was made; none when it had none.
+    units: Mapped[int | None] = mapped_column(Integer, nullable=True)
     vat_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 

@@ -46,6 +46,7 @@ def line_as_dict(line: InvoiceLine, services: dict[int, Service] | None = None) 
         "amount": line.amount,
         "ikpu_code": line.ikpu_code,
         "package_code": line.package_code,
+        "units": line.units,
         "vat_percent": line.vat_percent,
     }
 

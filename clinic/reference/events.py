@@ -34,6 +34,7 @@ SHAPES = {
         "duration_minutes": int,
         "ikpu_code": str,
         "package_code": str,
+        "units": OPT_INT,
         "vat_percent": int,
         "department_id": OPT_INT,
     },

@@ -91,6 +91,7 @@ class Service(Timestamps, Base):
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("vat_percent >= 0 AND vat_percent <= 100", name="vat_range"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("units >= 1 AND units <= 999999999", name="units_range"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,6 +103,9 @@ class Service(Timestamps, Base):
     duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=15)
     ikpu_code: Mapped[str] = mapped_column(String(17), nullable=False, default="")
     package_code: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    # The unit of measure's code on a fiscal receipt (Payme's ``units``, such as 241092):
+    # optional, none until the administrator sets it.
+    units: Mapped[int | None] = mapped_column(Integer, nullable=True)
     vat_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")

@@ -43,6 +43,8 @@ MAX_PRICE = 10**12  # tiyin: ten billion sum, far above any price a clinic charg
 MAX_DURATION = 24 * 60
 IKPU_RE = re.compile(r"^[0-9]{17}$")
 PACKAGE_CODE_RE = re.compile(r"^[0-9]{1,20}$")
+MAX_UNITS = 999_999_999  # a unit of measure's code: 1 to 9 digits (241092: one piece)
+UNITS_RULE = f"The unit of measure code is a whole number from 1 to {MAX_UNITS}, or empty."
 
 
 # -- the fields of an entry (the price-list import checks rows with them) --------------------
@@ -74,6 +76,7 @@ def clean_service_fields(data: dict, *, partial: bool = False) -> tuple[dict, di
         pattern=PACKAGE_CODE_RE,
         message="The package code is up to 20 digits, or empty.",
     )
+    reader.integer("units", minimum=1, maximum=MAX_UNITS, nullable=True, message=UNITS_RULE)
     reader.integer("vat_percent", minimum=0, maximum=100, message="VAT is from 0 to 100 percent.")
     reader.reference("department_id")
     return reader.clean, reader.errors
@@ -84,8 +87,9 @@ def validate_service_fields(data: dict) -> dict[str, list[str]]:
 
     Checks all that needs no database: code and the three names present, lengths, price in
     whole tiyin (>= 0), duration in minutes (> 0), IKPU code (17 digits or empty), package
-    code, VAT percent (0..100) and the form of ``department_id``. Whether the department
-    exists and whether the code is free is decided when the entry is written.
+    code, unit of measure code (1 to 9 digits, or none), VAT percent (0..100) and the form
+    of ``department_id``. Whether the department exists and whether the code is free is
+    decided when the entry is written.
     """
     return clean_service_fields(data)[1]
 
@@ -102,6 +106,7 @@ SERVICE_FIELDS = (
     "duration_minutes",
     "ikpu_code",
     "package_code",
+    "units",
     "vat_percent",
     "department_id",
 )
@@ -113,7 +118,13 @@ def service_as_dict(s: Service) -> dict:
 
 NAMES = ("name_ru", "name_uz", "name_en")
 SERVICE = Kind("service", "services", Service, service_as_dict, ("code",))
-SERVICE_DEFAULTS = {"duration_minutes": 15, "ikpu_code": "", "package_code": "", "vat_percent": 0}
+SERVICE_DEFAULTS = {
+    "duration_minutes": 15,
+    "ikpu_code": "",
+    "package_code": "",
+    "units": None,
+    "vat_percent": 0,
+}
 
 
 def _raise_if_invalid_service(errors: dict[str, list[str]]) -> None:

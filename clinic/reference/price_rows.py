@@ -21,7 +21,7 @@ from clinic.reference.price_list_file import SHEETS, Reason, parse_price, parse_
 from clinic.text import ONE_LINE
 
 SERVICE_TEXT_COLUMNS = ("code", "name_ru", "name_uz", "name_en", "ikpu_code", "package_code")
-SERVICE_NUMBER_COLUMNS = ("duration_minutes", "vat_percent")
+SERVICE_NUMBER_COLUMNS = ("duration_minutes", "units", "vat_percent")
 SERVICE_DIGIT_CODES = ("ikpu_code", "package_code")
 # "1,06110E+16", "1.23E+16": a long code in a cell Excel treated as a number, saved as shown.
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$", re.ASCII | re.IGNORECASE)

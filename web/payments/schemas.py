@@ -165,6 +165,10 @@ class LineOut(Schema):
     amount = fields.Integer()
     ikpu_code = fields.String()
     package_code = fields.String()
+    units = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The unit of measure code of the fiscal receipt, or null."},
+    )
     vat_percent = fields.Integer()
 
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from clinic.reference.editing import MAX_ID
 from clinic.reference.patients import NOTES_MAX, SEXES
-from clinic.reference.price_list import MAX_DURATION, MAX_PRICE
+from clinic.reference.price_list import MAX_DURATION, MAX_PRICE, MAX_UNITS
 from web.api.schemas import Day, Integer, PageQuery
 
 NAME = validate.Length(min=1, max=120)
@@ -192,6 +192,15 @@ class ServiceIn(Schema):
     duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_DURATION))
     ikpu_code = _text(17, metadata={"description": "IKPU/MXIK code: 17 digits, or empty."})
     package_code = _text(20, metadata={"description": "Package code: digits, or empty."})
+    units = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_UNITS),
+        metadata={
+            "description": "Unit of measure code of the fiscal receipt (e.g. 241092): "
+            "1 to 9 digits, or null (none)."
+        },
+    )
     vat_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     department_id = _id(allow_none=True)
 
@@ -208,6 +217,7 @@ class ServiceOut(Stamped):
     duration_minutes = fields.Integer(required=True)
     ikpu_code = fields.String(required=True)
     package_code = fields.String(required=True)
+    units = fields.Integer(required=True, allow_none=True)
     vat_percent = fields.Integer(required=True)
     department_id = fields.Integer(allow_none=True)
 
