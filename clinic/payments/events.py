@@ -25,7 +25,9 @@ INVOICE_CREATED = "invoice.created"
 """``{"invoice": <invoice>}``: a new open invoice."""
 
 INVOICE_CHANGED = "invoice.changed"
-"""``{"invoice": <invoice>, "change": "discount"|"lines"|"held"|"released"|"cancelled"}``."""
+"""``{"invoice": <invoice>, "change": "discount"|"lines"|"held"|"released"|"cancelled"|
+"ticket"}``; ``"ticket"``: its patient's ticket ended unseen, or the no-show came back
+(:mod:`clinic.payments.unseen`)."""
 
 PAYMENT_RECORDED = "payment.recorded"
 """``{"invoice": <invoice>, "payment": <payment>}``: money received (the invoice may still

@@ -11,6 +11,7 @@ from clinic.base import utcnow
 from clinic.channels import channel_key, snapshot_provider
 from clinic.payments.desk import todays_invoices
 from clinic.payments.invoices import invoice_as_dict
+from clinic.payments.unseen import ticket_ends
 from clinic.payments.views import services_of
 
 
@@ -20,4 +21,5 @@ def _desk_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None:
         return None
     found = todays_invoices(session, tz=tz, now=utcnow())
     services = services_of(session, found)  # each line named in every language on the desk
-    return {"invoices": [invoice_as_dict(i, services) for i in found]}
+    ends = ticket_ends(session, found)  # whose patients left unseen: one statement for all
+    return {"invoices": [invoice_as_dict(i, services, ends) for i in found]}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from clinic.base import iso
 from clinic.payments.amounts import amount_due
 from clinic.payments.models import Invoice, InvoiceLine, Payment
+from clinic.payments.unseen import NO_TICKET, TicketEnd, shown_by, ticket_end, to_give_back
 from clinic.reference.models import Service
 
 
@@ -51,8 +52,20 @@ def line_as_dict(line: InvoiceLine, services: dict[int, Service] | None = None) 
     }
 
 
-def invoice_as_dict(invoice: Invoice, services: dict[int, Service] | None = None) -> dict:
-    """The staff view of an invoice; amounts in tiyin."""
+def invoice_as_dict(
+    invoice: Invoice,
+    services: dict[int, Service] | None = None,
+    ends: dict[int, TicketEnd] | None = None,
+) -> dict:
+    """The staff view of an invoice; amounts in tiyin. ``ticket_status`` is the status of the
+    ticket its patient holds now (the one the transfers led to; None without a ticket), and
+    ``to_give_back`` what he is owed because he left unseen (:mod:`.unseen`). ``ends``: how
+    the patients of a page of invoices left, read at once (:func:`.unseen.ticket_ends`);
+    without it, this invoice's are read (one statement, none without a ticket)."""
+    if ends is None:
+        end = ticket_end(object_session(invoice), invoice)
+    else:
+        end = ends.get(invoice.id, NO_TICKET)
     return {
         "id": invoice.id,
         "number": invoice.number,
@@ -77,7 +90,17 @@ def invoice_as_dict(invoice: Invoice, services: dict[int, Service] | None = None
         "paid_by": invoice.paid_by,
         "cancelled_at": iso(invoice.cancelled_at),
         "lines": [line_as_dict(line, services) for line in invoice.lines],
+        "ticket_status": end.status,
+        "to_give_back": to_give_back(invoice, end),
     }
+
+
+@shown_by
+def _told_the_desk(session: Session, invoices, ends: dict[int, TicketEnd]) -> list[dict]:
+    """The invoices along a patient's way, as the desk is told of them once he left unseen
+    or came back (each line named in every language, as on the desk's list)."""
+    services = services_of(session, invoices)
+    return [invoice_as_dict(invoice, services, ends) for invoice in invoices]
 
 
 def paid_state_as_dict(invoice: Invoice) -> dict:

@@ -1,5 +1,6 @@
 """The cashier's page in headless Chromium: a cash payment shows on the registrar's desk as
-paid within a second, and the held "pay before the doctor" ticket becomes callable."""
+paid within a second, and the held "pay before the doctor" ticket becomes callable; cancelled
+at the desk, the paid ticket's row says the money is to be given back."""
 
 from __future__ import annotations
 
@@ -142,14 +143,39 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         cashier.locator(
             f"#invoices tr[data-invoice-id='{invoice_id}'][data-status='partly_refunded']"
         ).wait_for()
+        assert _call_next(runtime, queue_id) == code
+        assert cashier.locator("#cashier-unseen").is_hidden()
+
+        # Called, he is gone: the registrar cancels his paid ticket, told first that it is paid
+        # and that the money goes back at the cashier's desk.
+        asked = []
+        reception.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        row.locator("button[data-action=cancel]").click()
+        reception.locator(f".desk-queue[data-queue-id='{queue_id}'] [data-code='{code}']").wait_for(
+            state="detached"
+        )
+        assert code in asked[0] and "is paid" in asked[0] and "cashier" in asked[0]
+        # The cashier's open page marks his row at once, by the rest paid, and counts it at
+        # the top; the refund's fields hold what goes back, and why.
+        mark = invoice_row.locator(".cashier-invoices__unseen")
+        mark.wait_for()
+        assert "ticket cancelled" in mark.inner_text() and "20 000 сум" in mark.inner_text()
+        assert "1 (20 000 сум" in cashier.locator("#cashier-unseen").inner_text()
+        assert invoice_row.locator("input[name=refund_amount]").input_value() == "20 000"
+        invoice_row.locator("button[data-action=refund]").click()
+        cashier.locator(
+            f"#invoices tr[data-invoice-id='{invoice_id}'][data-status='refunded']"
+        ).wait_for()
+        assert invoice_row.locator(".cashier-invoices__unseen").count() == 0
+        assert cashier.locator("#cashier-unseen").is_hidden()
     finally:
         for context in contexts:
             context.close()
-    assert _call_next(runtime, queue_id) == code
     with runtime.db.session() as s:
         given_back = s.scalars(select(Refund).where(Refund.invoice_id == invoice_id)).all()
-    assert [r.amount for r in given_back] == [5_000_00]
+    assert [r.amount for r in given_back] == [5_000_00, 20_000_00]
     assert given_back[0].provider_ref.startswith(f"desk:{cashier_id}:")
+    assert given_back[1].reason == "Not seen: ticket cancelled"
 
 
 def test_a_refused_payment_is_explained_in_the_cashiers_language(

@@ -17,6 +17,7 @@ from clinic.payments.events import DESK_CHANNEL
 from clinic.payments.models import Invoice, Refund
 from clinic.payments.refunds import refund_as_dict
 from clinic.payments.release import release_online_hold
+from clinic.payments.unseen import ticket_ends
 from clinic.payments.views import services_of
 from web import db
 from web.api.blueprint import Blueprint
@@ -108,7 +109,8 @@ def list_invoices(query):
             session, tz=db.runtime().settings.tz, now=utcnow(), status=status
         )
     services = services_of(session, found)  # their lines named in every language
-    return [{**invoices.invoice_as_dict(i, services), "desk_event_id": seen} for i in found]
+    ends = ticket_ends(session, found)  # whose patients left unseen: one statement for all
+    return [{**invoices.invoice_as_dict(i, services, ends), "desk_event_id": seen} for i in found]
 
 
 @blp.route("/invoices", methods=["POST"])

@@ -72,6 +72,18 @@ def _texts() -> dict:
             "Shift closed: expected {expected}, counted {counted}, difference {diff}."
         ),
         "nothing": _("No invoices today."),
+        # A patient who left unseen (his ticket cancelled, or he did not come), his money kept:
+        # said on his row beside the refund, and its reason typed in for the cashier.
+        "unseen": {
+            "cancelled": _("Not seen: ticket cancelled — give the money back"),
+            "no_show": _("Not seen: did not come — give the money back"),
+        },
+        "unseenAmount": _("To give back {amount}"),
+        "unseenReason": {
+            "cancelled": _("Not seen: ticket cancelled"),
+            "no_show": _("Not seen: did not come"),
+        },
+        "unseenCount": _("Patients not seen, money to give back: {count} ({amount} in all)."),
         # An invoice of any day found by its number joins the list (to refund or reprint).
         "found": _("Invoice {number} is on the list."),
         "notFound": _("No invoice is numbered {number}."),

@@ -255,6 +255,20 @@ class InvoiceOut(Schema):
     paid_by = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(LineOut))
+    ticket_status = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The status of the ticket the patient holds now: the invoice's "
+            "own, or the one his transfers led to; null when it bills no ticket."
+        },
+    )
+    to_give_back = fields.Integer(
+        metadata={
+            "description": "Tiyin paid and not given back while the patient left unseen (that "
+            "ticket cancelled or a no-show, nobody took him into service, no appointment of "
+            "his still to come or begun): to give back at the desk. 0 otherwise."
+        }
+    )
     desk_event_id = fields.Integer(
         metadata={
             "description": "The number of the payments:desk channel's last event when the "

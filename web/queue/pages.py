@@ -29,6 +29,7 @@ from web.auth.identity import current_identity
 from web.i18n import current_language, patient_search_texts
 from web.permissions import public, requires
 from web.queue.cards import listed_queue_cards, queue_card, queue_name, queue_names
+from web.queue.desk_words import ticket_row_texts
 from web.queue.ticket_printing import ticket_printing
 from web.refusals import common_refusals
 
@@ -137,16 +138,7 @@ def desk():
     listed, queues = listed_queue_cards(session, current_language())
     texts = {
         **_common_texts(),
-        "issued": _("Ticket {code} issued."),
-        "print": _("Print ticket {code}"),
-        "served": _("{count} served today"),
-        "reprint": _("Print again"),
-        "cancel": _("Cancel"),
-        "confirmCancel": _("Cancel ticket {code}?"),
-        "attach": _("Attach {name}"),
-        "hasPatient": _("Patient attached"),
-        "issuedAt": _("issued {time}"),
-        "more": _("Show {count} more"),
+        **ticket_row_texts(),
         "issueLost": _(
             "The server's answer was lost: no ticket was issued. Press the button again."
         ),

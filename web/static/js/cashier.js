@@ -202,8 +202,12 @@
    * an invoice settled at no cost: nothing was paid of it). */
   function refundControls(actions, invoice) {
     if (!leftToGiveBack(invoice)) return;
-    actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id)));
-    var reason = input("refund_reason", texts.refundReason, invoice.id);
+    // A patient who left unseen: his money, and why, typed in for her already.
+    var owed = invoice.to_give_back > 0;
+    var amount = owed ? sums(invoice.to_give_back) : "";
+    actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id, amount)));
+    var why = owed ? texts.unseenReason[invoice.ticket_status] || "" : "";
+    var reason = input("refund_reason", texts.refundReason, invoice.id, why);
     reason.maxLength = REASON_MAX; // the most the API keeps
     actions.appendChild(labelled(reason));
     actions.appendChild(labelled(refundMethod(invoice.id)));
@@ -357,15 +361,46 @@
     return b;
   }
 
+  /** The mark of a row whose patient left unseen (his ticket cancelled, or he did not come)
+   * with money of his still kept: said beside the refund, with how much goes back. */
+  function unseenMark(invoice) {
+    var mark = Q.element("p", "cashier-invoices__unseen");
+    mark.setAttribute("role", "note");
+    var said = texts.unseen[invoice.ticket_status] || texts.unseen.cancelled;
+    mark.appendChild(Q.element("strong", "", said));
+    mark.appendChild(Q.element("span", "", "\u00a0· "));
+    mark.appendChild(withSums("", texts.unseenAmount, { amount: invoice.to_give_back }));
+    return mark;
+  }
+
+  /** At the top of the page: how many of the listed invoices are money to give back. */
+  var owedBox = document.getElementById("cashier-unseen");
+  function sayOwed(list) {
+    var owed = list.filter(function (invoice) {
+      return invoice.to_give_back > 0;
+    });
+    if (!owedBox) return;
+    owedBox.textContent = "";
+    owedBox.hidden = !owed.length;
+    if (!owed.length) return;
+    var amount = owed.reduce(function (all, invoice) {
+      return all + invoice.to_give_back;
+    }, 0);
+    var template = String(texts.unseenCount).replace("{count}", String(owed.length));
+    owedBox.appendChild(withSums("", template, { amount: amount }));
+  }
+
   function row(invoice) {
     var tr = Q.element("tr");
     tr.setAttribute("data-invoice-id", invoice.id);
     tr.setAttribute("data-status", invoice.status);
+    if (invoice.to_give_back > 0) tr.className = "cashier-invoices__row--unseen";
     tr.appendChild(Q.element("td", "cashier-invoices__number", invoice.number));
     tr.appendChild(Q.element("td", "", servicesOf(invoice)));
     tr.appendChild(totalCell(invoice));
     tr.appendChild(statusCell(invoice));
     var actions = Q.element("td", "cashier-invoices__actions");
+    if (invoice.to_give_back > 0) actions.appendChild(unseenMark(invoice));
     var paid = invoice.status === "paid" || invoice.status === "partly_refunded";
     if (refundsOnly) {
       // What was paid and not given back (of an open invoice too: a part paid), nothing else.
@@ -461,6 +496,7 @@
       body.appendChild(row(invoice));
     });
     Q.say(empty, list.length ? "" : texts.nothing);
+    sayOwed(list);
     if (focused) {
       var again = body.querySelector("tr[data-invoice-id='" + focused.id + "'] " + focused.what);
       if (again && !(action && focused.changed)) {

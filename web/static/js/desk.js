@@ -182,7 +182,9 @@
     cancel.type = "button";
     cancel.setAttribute("data-action", "cancel");
     cancel.addEventListener("click", function () {
-      if (!window.confirm(Q.fill(texts.confirmCancel, { code: ticket.code }))) return;
+      // A paid ticket: the registrar is told the patient's money goes back at the cashier's.
+      var asked = ticket.paid_at ? texts.confirmCancelPaid : texts.confirmCancel;
+      if (!window.confirm(Q.fill(asked, { code: ticket.code }))) return;
       cancel.disabled = true;
       post(Q.fill(config.cancelUrl, { id: ticket.id }), {}).then(function (answer) {
         if (answer.status >= 400 || !answer.status) cancel.disabled = false;

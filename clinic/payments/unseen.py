@@ -1,0 +1,224 @@
+"""Money paid for a patient who was never seen: the invoice's ticket ended cancelled (at the
+desk, by the patient, with the day's closing) or a no-show, and what was paid is still kept.
+Nothing gives it back by itself; the cashier's desk shows each such invoice, to give the money
+back (docs/payments.md, "Not seen: give the money back").
+
+An invoice follows the patient, not the ticket it was made for: sent on to another queue (and
+back), he holds the ticket the transfers led to, and it is that one's end that counts. The
+patient counts as seen once any ticket of that way was taken into service or served, or his
+appointment was begun (the rule Payme's refunds follow, :func:`.refunds.service_rendered`);
+an appointment still to come (moved to another day, checked in again) keeps its money.
+
+Screens hear of it on the desk channel: a queue step that ends a ticket, or takes a no-show
+back, is followed once it commits by ``invoice.changed`` (``"change": "ticket"``) for each
+invoice along the patient's way that keeps money, recorded in a transaction of its own that
+takes the invoice's row and then the desk's events, as a payment does. Recorded in the step's
+own transaction, after its queue events, the desk's counter would be taken after a queue's,
+the reverse of a payment's order (a deadlock with a payment at that moment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import case, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from clinic.db import TZ_KEY, on_commit
+from clinic.events import BUS_KEY, record_events
+from clinic.events.outbox import on_recorded
+from clinic.payments import events as ev
+from clinic.payments.models import Invoice
+from clinic.queue.models import Ticket, TicketStatus
+from clinic.visits.events import VisitStatus
+from clinic.visits.models import Visit
+
+# The ends of a ticket that leave its patient unseen.
+ENDED_UNSEEN = (TicketStatus.CANCELLED, TicketStatus.NO_SHOW)
+# An appointment whose money waits for it (still to come) or was spent on it (begun, over).
+_VISIT_KEEPS = (
+    VisitStatus.SCHEDULED,
+    VisitStatus.ARRIVED,
+    VisitStatus.IN_PROGRESS,
+    VisitStatus.COMPLETED,
+)
+# Longer than any patient's way through the queues of a day (each step is a transfer).
+_LONGEST_WAY = 50
+# The queue steps after which an invoice along the patient's way may read otherwise.
+_STEPS = frozenset({"ticket.cancelled", "ticket.no_show", "ticket.day_closed", "ticket.came_back"})
+CHANGE = "ticket"
+_PENDING_KEY = "clinic.payments.unseen_tickets"
+
+
+@dataclass(frozen=True)
+class TicketEnd:
+    """How an invoice's patient left: the status of the ticket he holds now (None: the invoice
+    bills no ticket) and whether he left unseen."""
+
+    status: str | None = None
+    unseen: bool = False
+
+
+NO_TICKET = TicketEnd()
+
+
+def money_kept(invoice: Invoice) -> int:
+    """What was paid of ``invoice`` and not given back, tiyin."""
+    return invoice.paid_amount - invoice.refunded_amount
+
+
+def to_give_back(invoice: Invoice, end: TicketEnd) -> int:
+    """What the patient is owed: the money kept of an invoice whose patient left unseen."""
+    return money_kept(invoice) if end.unseen else 0
+
+
+def _seen(ticket) -> object:
+    return case(
+        (or_(ticket.started_at.is_not(None), ticket.status == TicketStatus.SERVED), 1), else_=0
+    )
+
+
+def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
+    """How each of ``invoices``' patients left, by invoice id, read in one statement whatever
+    their number (none for invoices billing no ticket): their tickets and the ones the
+    transfers opened from them, and their appointments."""
+    invoices = [i for i in invoices if i.ticket_id is not None]
+    if not invoices:
+        return {}
+    first = (
+        select(
+            Ticket.id.label("origin"),
+            Ticket.id.label("id"),
+            literal(0).label("depth"),
+            Ticket.status.label("status"),
+            _seen(Ticket).label("seen"),
+        )
+        .where(Ticket.id.in_({i.ticket_id for i in invoices}))
+        .cte("way", recursive=True)
+    )
+    onward = aliased(Ticket)
+    way = first.union_all(
+        select(first.c.origin, onward.id, first.c.depth + 1, onward.status, _seen(onward)).where(
+            onward.transferred_from_id == first.c.id, first.c.depth < _LONGEST_WAY
+        )
+    )
+    rows = session.execute(
+        select(Invoice.id, way.c.depth, way.c.status, way.c.seen, Visit.status)
+        .select_from(Invoice)
+        .join(way, way.c.origin == Invoice.ticket_id)
+        .outerjoin(Visit, Visit.id == Invoice.visit_id)
+        .where(Invoice.id.in_([i.id for i in invoices]))
+    )
+    last: dict[int, tuple[int, str]] = {}
+    seen: set[int] = set()
+    visit_keeps: set[int] = set()
+    for invoice_id, depth, status, was_seen, visit_status in rows:
+        if invoice_id not in last or depth > last[invoice_id][0]:
+            last[invoice_id] = (depth, status)
+        if was_seen:
+            seen.add(invoice_id)
+        if visit_status in _VISIT_KEEPS:
+            visit_keeps.add(invoice_id)
+    return {
+        invoice_id: TicketEnd(
+            status=status,
+            unseen=status in ENDED_UNSEEN and invoice_id not in seen | visit_keeps,
+        )
+        for invoice_id, (_depth, status) in last.items()
+    }
+
+
+def ticket_end(session: Session | None, invoice: Invoice) -> TicketEnd:
+    """:func:`ticket_ends` of one invoice (one statement; none when it bills no ticket)."""
+    if session is None or invoice.ticket_id is None or invoice.id is None:
+        return NO_TICKET
+    return ticket_ends(session, [invoice]).get(invoice.id, NO_TICKET)
+
+
+# -- telling the desk -----------------------------------------------------------------------
+
+
+# How the desk's events show an invoice: the staff view (:mod:`.views`), which reads the
+# ends from this module and so hands itself over, ``view(session, invoices, ends)``.
+_staff_view: Callable[[Session, list[Invoice], dict[int, TicketEnd]], list[dict]] | None = None
+
+
+def shown_by(view):
+    """Register ``view`` as what the desk is told of the invoices along a patient's way."""
+    global _staff_view
+    _staff_view = view
+    return view
+
+
+def _heard(session: Session, events) -> None:
+    """Note the tickets a queue step of this transaction ended or took back, to tell the desk
+    of their invoices once it commits."""
+    tickets = {
+        e.data["id"]
+        for e in events
+        if e.type in _STEPS and e.channel.startswith("queue:") and isinstance(e.data.get("id"), int)
+    }
+    if not tickets or _staff_view is None:
+        return
+    transaction = session.get_transaction()
+    noted = session.info.get(_PENDING_KEY)
+    if noted is None or noted[0] is not transaction:
+        # The first of this transaction (one rolled back before it left its note behind).
+        noted = session.info[_PENDING_KEY] = (transaction, set())
+        bind, info = session.get_bind(), {k: session.info.get(k) for k in (BUS_KEY, TZ_KEY)}
+        pending = noted[1]
+
+        def tell() -> None:
+            if session.info.get(_PENDING_KEY, (None,))[0] is transaction:
+                session.info.pop(_PENDING_KEY, None)
+            tell_the_desk(bind, info, sorted(pending))
+
+        on_commit(session, tell)
+    noted[1].update(tickets)
+
+
+on_recorded(_heard)
+
+
+def _way_back(ticket_ids: list[int]):
+    """The tickets ``ticket_ids`` and every one they were transferred from (a CTE)."""
+    first = select(Ticket.id, Ticket.transferred_from_id).where(Ticket.id.in_(ticket_ids))
+    first = first.cte("way_back", recursive=True)
+    earlier = aliased(Ticket)
+    return first.union_all(
+        select(earlier.id, earlier.transferred_from_id).where(
+            earlier.id == first.c.transferred_from_id
+        )
+    )
+
+
+def tell_the_desk(bind, info: dict, ticket_ids: list[int]) -> None:
+    """Record ``invoice.changed`` on the desk channel for each invoice keeping money along the
+    way of ``ticket_ids`` (each ticket and those it was transferred from), as it is now: in a
+    transaction of its own, the invoices' rows taken first (PostgreSQL), then the desk's
+    events, a payment's order. A refund committing meanwhile is waited for and said."""
+    with Session(bind=bind, info=info, expire_on_commit=False) as session, session.begin():
+        way = _way_back(ticket_ids)
+        query = (
+            select(Invoice)
+            .where(
+                Invoice.ticket_id.in_(select(way.c.id)),
+                Invoice.paid_amount > Invoice.refunded_amount,
+            )
+            .order_by(Invoice.id)
+            .execution_options(populate_existing=True)
+        )
+        if bind.dialect.name == "postgresql":
+            query = query.with_for_update(of=Invoice)
+        found = session.scalars(query).all()
+        if not found:
+            return
+        shown = _staff_view(session, found, ticket_ends(session, found))
+        record_events(
+            session,
+            [
+                (ev.DESK_CHANNEL, ev.INVOICE_CHANGED, {"invoice": invoice, "change": CHANGE})
+                for invoice in shown
+            ],
+        )
