@@ -159,8 +159,8 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         # the top; the refund's fields hold what goes back, and why.
         mark = invoice_row.locator(".cashier-invoices__unseen")
         mark.wait_for()
-        assert "ticket cancelled" in mark.inner_text() and "20 000 сум" in mark.inner_text()
-        assert "1 (20 000 сум" in cashier.locator("#cashier-unseen").inner_text()
+        assert "талон отменён" in mark.inner_text() and "20 000 сум" in mark.inner_text()
+        assert ": 1 (всего 20 000 сум)" in cashier.locator("#cashier-unseen").inner_text()
         assert invoice_row.locator("input[name=refund_amount]").input_value() == "20 000"
         invoice_row.locator("button[data-action=refund]").click()
         cashier.locator(
@@ -175,7 +175,7 @@ def test_a_cash_payment_shows_paid_at_reception_within_a_second_and_releases_the
         given_back = s.scalars(select(Refund).where(Refund.invoice_id == invoice_id)).all()
     assert [r.amount for r in given_back] == [5_000_00, 20_000_00]
     assert given_back[0].provider_ref.startswith(f"desk:{cashier_id}:")
-    assert given_back[1].reason == "Not seen: ticket cancelled"
+    assert given_back[1].reason == "Не принят: талон отменён"  # in the cashier's language
 
 
 def test_a_refused_payment_is_explained_in_the_cashiers_language(
