@@ -7,11 +7,14 @@ An invoice follows the patient, not the ticket it was made for: sent on to anoth
 back), he holds the ticket the transfers led to, and it is that one's end that counts. The
 patient counts as seen once any ticket of that way was taken into service or served, or his
 appointment was begun (the rule Payme's refunds follow, :func:`.refunds.service_rendered`);
-an appointment still to come (moved to another day, checked in again) keeps its money.
+an appointment still to come (moved to another day, checked in again) keeps its money. An
+invoice for an appointment alone (paid ahead, from his phone or at the desk, before he
+checked in: it bills no ticket) is owed once the appointment is cancelled or missed.
 
 Screens hear of it on the desk channel: a queue step that ends a ticket, or takes a no-show
-back, is followed once it commits by ``invoice.changed`` (``"change": "ticket"``) for each
-invoice along the patient's way that keeps money, recorded in a transaction of its own that
+back, and an appointment cancelled or missed, are followed once they commit by
+``invoice.changed`` (``"change": "ticket"``) for each invoice along the patient's way (or of
+that appointment alone) that keeps money, recorded in a transaction of its own that
 takes the invoice's row and then the desk's events, as a payment does. Recorded in the step's
 own transaction, after its queue events, the desk's counter would be taken after a queue's,
 the reverse of a payment's order (a deadlock with a payment at that moment).
@@ -22,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import case, literal, or_, select
+from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from clinic.db import TZ_KEY, on_commit
@@ -47,6 +50,11 @@ _VISIT_KEEPS = (
 _LONGEST_WAY = 50
 # The queue steps after which an invoice along the patient's way may read otherwise.
 _STEPS = frozenset({"ticket.cancelled", "ticket.no_show", "ticket.day_closed", "ticket.came_back"})
+# How an appointment paid for alone ends unseen, as the invoice's ``not_seen`` says it.
+_APPOINTMENT_ENDS = {
+    VisitStatus.CANCELLED: "appointment_cancelled",
+    VisitStatus.NO_SHOW: "appointment_missed",
+}
 CHANGE = "ticket"
 _PENDING_KEY = "clinic.payments.unseen_tickets"
 
@@ -54,10 +62,16 @@ _PENDING_KEY = "clinic.payments.unseen_tickets"
 @dataclass(frozen=True)
 class TicketEnd:
     """How an invoice's patient left: the status of the ticket he holds now (None: the invoice
-    bills no ticket) and whether he left unseen."""
+    bills no ticket) and, when he left unseen, how (``why``: ``cancelled`` or ``no_show``, his
+    ticket's end; ``appointment_cancelled`` or ``appointment_missed``, an appointment paid
+    for alone)."""
 
     status: str | None = None
-    unseen: bool = False
+    why: str | None = None
+
+    @property
+    def unseen(self) -> bool:
+        return self.why is not None
 
 
 NO_TICKET = TicketEnd()
@@ -81,11 +95,13 @@ def _seen(ticket) -> object:
 
 def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     """How each of ``invoices``' patients left, by invoice id, read in one statement whatever
-    their number (none for invoices billing no ticket): their tickets and the ones the
-    transfers opened from them, and their appointments."""
+    their number (their tickets and the ones the transfers opened from them, and their
+    appointments), and one more for those billing an appointment alone, when there are any
+    (none for the others)."""
+    ends = _appointment_ends(session, [i for i in invoices if i.ticket_id is None])
     invoices = [i for i in invoices if i.ticket_id is not None]
     if not invoices:
-        return {}
+        return ends
     first = (
         select(
             Ticket.id.label("origin"),
@@ -120,18 +136,36 @@ def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
             seen.add(invoice_id)
         if visit_status in _VISIT_KEEPS:
             visit_keeps.add(invoice_id)
+    for invoice_id, (_depth, status) in last.items():
+        unseen = status in ENDED_UNSEEN and invoice_id not in seen | visit_keeps
+        ends[invoice_id] = TicketEnd(status=status, why=status if unseen else None)
+    return ends
+
+
+def _appointment_ends(session: Session, invoices) -> dict[int, TicketEnd]:
+    """The ends of the invoices for an appointment alone among ``invoices`` (none billing a
+    ticket), in one statement when there are any: cancelled or missed, he was never seen."""
+    alone = [i.id for i in invoices if i.visit_id is not None]
+    if not alone:
+        return {}
+    rows = session.execute(
+        select(Invoice.id, Visit.status)
+        .join(Visit, Visit.id == Invoice.visit_id)
+        .where(Invoice.id.in_(alone), Invoice.ticket_id.is_(None))
+    )
     return {
-        invoice_id: TicketEnd(
-            status=status,
-            unseen=status in ENDED_UNSEEN and invoice_id not in seen | visit_keeps,
-        )
-        for invoice_id, (_depth, status) in last.items()
+        invoice_id: TicketEnd(why=_APPOINTMENT_ENDS[status])
+        for invoice_id, status in rows
+        if status in _APPOINTMENT_ENDS
     }
 
 
 def ticket_end(session: Session | None, invoice: Invoice) -> TicketEnd:
-    """:func:`ticket_ends` of one invoice (one statement; none when it bills no ticket)."""
-    if session is None or invoice.ticket_id is None or invoice.id is None:
+    """:func:`ticket_ends` of one invoice (one statement; none when it bills neither a ticket
+    nor an appointment)."""
+    if session is None or invoice.id is None:
+        return NO_TICKET
+    if invoice.ticket_id is None and invoice.visit_id is None:
         return NO_TICKET
     return ticket_ends(session, [invoice]).get(invoice.id, NO_TICKET)
 
@@ -152,30 +186,40 @@ def shown_by(view):
 
 
 def _heard(session: Session, events) -> None:
-    """Note the tickets a queue step of this transaction ended or took back, to tell the desk
-    of their invoices once it commits."""
+    """Note the tickets a queue step of this transaction ended or took back, and the
+    appointments it cancelled or marked missed, to tell the desk of their invoices once it
+    commits."""
     tickets = {
         e.data["id"]
         for e in events
         if e.type in _STEPS and e.channel.startswith("queue:") and isinstance(e.data.get("id"), int)
     }
-    if not tickets or _staff_view is None:
+    # Each appointment's change is told on its doctor's calendar (and his department's).
+    appointments = {
+        e.data["id"]
+        for e in events
+        if e.channel.startswith("visits_doctor:")
+        and e.data.get("status") in _APPOINTMENT_ENDS
+        and isinstance(e.data.get("id"), int)
+    }
+    if not (tickets or appointments) or _staff_view is None:
         return
     transaction = session.get_transaction()
     noted = session.info.get(_PENDING_KEY)
     if noted is None or noted[0] is not transaction:
         # The first of this transaction (one rolled back before it left its note behind).
-        noted = session.info[_PENDING_KEY] = (transaction, set())
+        noted = session.info[_PENDING_KEY] = (transaction, set(), set())
         bind, info = session.get_bind(), {k: session.info.get(k) for k in (BUS_KEY, TZ_KEY)}
-        pending = noted[1]
+        pending_tickets, pending_appointments = noted[1], noted[2]
 
         def tell() -> None:
             if session.info.get(_PENDING_KEY, (None,))[0] is transaction:
                 session.info.pop(_PENDING_KEY, None)
-            tell_the_desk(bind, info, sorted(pending))
+            tell_the_desk(bind, info, sorted(pending_tickets), sorted(pending_appointments))
 
         on_commit(session, tell)
     noted[1].update(tickets)
+    noted[2].update(appointments)
 
 
 on_recorded(_heard)
@@ -193,19 +237,23 @@ def _way_back(ticket_ids: list[int]):
     )
 
 
-def tell_the_desk(bind, info: dict, ticket_ids: list[int]) -> None:
+def tell_the_desk(bind, info: dict, ticket_ids: list[int], visit_ids: list[int] = ()) -> None:
     """Record ``invoice.changed`` on the desk channel for each invoice keeping money along the
-    way of ``ticket_ids`` (each ticket and those it was transferred from), as it is now: in a
-    transaction of its own, the invoices' rows taken first (PostgreSQL), then the desk's
-    events, a payment's order. A refund committing meanwhile is waited for and said."""
+    way of ``ticket_ids`` (each ticket and those it was transferred from), and of each of
+    ``visit_ids`` billing it alone, as it is now: in a transaction of its own, the invoices'
+    rows taken first (PostgreSQL), then the desk's events, a payment's order. A refund
+    committing meanwhile is waited for and said."""
+    billed = []
+    if ticket_ids:
+        billed.append(Invoice.ticket_id.in_(select(_way_back(ticket_ids).c.id)))
+    if visit_ids:
+        billed.append(and_(Invoice.ticket_id.is_(None), Invoice.visit_id.in_(visit_ids)))
+    if not billed:
+        return
     with Session(bind=bind, info=info, expire_on_commit=False) as session, session.begin():
-        way = _way_back(ticket_ids)
         query = (
             select(Invoice)
-            .where(
-                Invoice.ticket_id.in_(select(way.c.id)),
-                Invoice.paid_amount > Invoice.refunded_amount,
-            )
+            .where(or_(*billed), Invoice.paid_amount > Invoice.refunded_amount)
             .order_by(Invoice.id)
             .execution_options(populate_existing=True)
         )

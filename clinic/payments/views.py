@@ -59,13 +59,15 @@ def invoice_as_dict(
 ) -> dict:
     """The staff view of an invoice; amounts in tiyin. ``ticket_status`` is the status of the
     ticket its patient holds now (the one the transfers led to; None without a ticket), and
-    ``to_give_back`` what he is owed because he left unseen (:mod:`.unseen`). ``ends``: how
-    the patients of a page of invoices left, read at once (:func:`.unseen.ticket_ends`);
-    without it, this invoice's are read (one statement, none without a ticket)."""
+    ``to_give_back`` what he is owed because he left unseen, ``not_seen`` how (None when he
+    is owed nothing: :mod:`.unseen`). ``ends``: how the patients of a page of invoices left,
+    read at once (:func:`.unseen.ticket_ends`); without it, this invoice's are read (one
+    statement, none when it bills neither a ticket nor an appointment)."""
     if ends is None:
         end = ticket_end(object_session(invoice), invoice)
     else:
         end = ends.get(invoice.id, NO_TICKET)
+    owed = to_give_back(invoice, end)
     return {
         "id": invoice.id,
         "number": invoice.number,
@@ -91,7 +93,8 @@ def invoice_as_dict(
         "cancelled_at": iso(invoice.cancelled_at),
         "lines": [line_as_dict(line, services) for line in invoice.lines],
         "ticket_status": end.status,
-        "to_give_back": to_give_back(invoice, end),
+        "not_seen": end.why if owed else None,
+        "to_give_back": owed,
     }
 
 

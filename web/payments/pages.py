@@ -77,11 +77,15 @@ def _texts() -> dict:
         "unseen": {
             "cancelled": _("Not seen: ticket cancelled — give the money back"),
             "no_show": _("Not seen: did not come — give the money back"),
+            "appointment_cancelled": _("Appointment cancelled — give the money back"),
+            "appointment_missed": _("Appointment missed — give the money back"),
         },
         "unseenAmount": _("To give back {amount}"),
         "unseenReason": {
             "cancelled": _("Not seen: ticket cancelled"),
             "no_show": _("Not seen: did not come"),
+            "appointment_cancelled": _("Appointment cancelled"),
+            "appointment_missed": _("Appointment missed"),
         },
         "unseenCount": _("Patients not seen, money to give back: {count} ({amount} in all)."),
         # An invoice of any day found by its number joins the list (to refund or reprint).

@@ -262,11 +262,21 @@ class InvoiceOut(Schema):
             "own, or the one his transfers led to; null when it bills no ticket."
         },
     )
+    not_seen = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "How the patient left unseen while money paid is kept: "
+            "`cancelled` or `no_show` (his ticket), `appointment_cancelled` or "
+            "`appointment_missed` (an appointment paid for alone, before he checked in); "
+            "null when he did not."
+        },
+    )
     to_give_back = fields.Integer(
         metadata={
             "description": "Tiyin paid and not given back while the patient left unseen (that "
             "ticket cancelled or a no-show, nobody took him into service, no appointment of "
-            "his still to come or begun): to give back at the desk. 0 otherwise."
+            "his still to come or begun; or the appointment it bills alone cancelled or "
+            "missed): to give back at the desk. 0 otherwise."
         }
     )
     desk_event_id = fields.Integer(

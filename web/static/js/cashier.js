@@ -206,7 +206,7 @@
     var owed = invoice.to_give_back > 0;
     var amount = owed ? sums(invoice.to_give_back) : "";
     actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id, amount)));
-    var why = owed ? texts.unseenReason[invoice.ticket_status] || "" : "";
+    var why = owed ? texts.unseenReason[invoice.not_seen] || "" : "";
     var reason = input("refund_reason", texts.refundReason, invoice.id, why);
     reason.maxLength = REASON_MAX; // the most the API keeps
     actions.appendChild(labelled(reason));
@@ -366,7 +366,7 @@
   function unseenMark(invoice) {
     var mark = Q.element("p", "cashier-invoices__unseen");
     mark.setAttribute("role", "note");
-    var said = texts.unseen[invoice.ticket_status] || texts.unseen.cancelled;
+    var said = texts.unseen[invoice.not_seen] || texts.unseen.cancelled;
     mark.appendChild(Q.element("strong", "", said));
     mark.appendChild(Q.element("span", "", "\u00a0· "));
     mark.appendChild(withSums("", texts.unseenAmount, { amount: invoice.to_give_back }));

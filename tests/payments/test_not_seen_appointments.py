@@ -1,0 +1,101 @@
+"""An appointment paid for ahead, alone (no ticket: he never checked in), then cancelled or
+missed: the money is owed, and the cashier's desk says so, live, as for a ticket that ended
+unseen; one still to come (moved, or just booked) keeps its money."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from clinic.models import OutboxEvent
+from clinic.payments import invoices, refunds, unseen
+from clinic.payments.events import DESK_CHANNEL, INVOICE_CHANGED
+from clinic.payments.models import Invoice
+from clinic.visits import booking, cancelling, rescheduling
+from clinic.visits.models import Visit
+from tests.visits.conftest import make_clinic, next_week_day
+
+PRICE = 15_000_000  # the clinic's consultation (tests/visits/conftest.py)
+
+
+def _paid_appointment(runtime, clinic, day, patient=0) -> tuple[int, int]:
+    """An appointment of ``day`` at 9:00 and its invoice, paid in cash: (visit, invoice)."""
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[patient], doctor_id=clinic.doctor_ids[0],
+            starts_at=clinic.at(day, 9), tz=clinic.tz, service_ids=[clinic.service_id],
+        )  # fmt: skip
+        lines = [{"service_id": clinic.service_id, "quantity": 1}]
+        invoice = invoices.create_invoice(
+            s, patient_id=visit.patient_id, visit_id=visit.id, lines=lines, actor="cashier"
+        )
+        invoices.record_payment(s, invoice, method="cash", amount=invoice.total, actor="kassa")
+        return visit.id, invoice.id
+
+
+def _view(runtime, invoice_id) -> tuple:
+    with runtime.db.session() as s:
+        view = invoices.invoice_as_dict(s.get(Invoice, invoice_id))
+    return view["ticket_status"], view["not_seen"], view["to_give_back"]
+
+
+def _told(runtime, invoice_id) -> list[tuple]:
+    with runtime.db.session() as s:
+        events = s.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.channel == DESK_CHANNEL, OutboxEvent.type == INVOICE_CHANGED)
+            .order_by(OutboxEvent.seq)
+        ).all()
+    return [
+        (e.data["invoice"]["not_seen"], e.data["invoice"]["to_give_back"])
+        for e in events
+        if e.data["change"] == unseen.CHANGE and e.data["invoice"]["id"] == invoice_id
+    ]
+
+
+def test_an_appointment_paid_ahead_and_cancelled_is_money_to_give_back(client_as, runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    visit_id, invoice_id = _paid_appointment(runtime, clinic, day)
+    assert _view(runtime, invoice_id) == (None, None, 0)  # still to come: the money waits
+
+    with runtime.db.transaction() as s:
+        cancelling.cancel(
+            s, s.get(Visit, visit_id), by="patient", reason="уезжает", late_window_hours=24,
+            actor="registrar", tz=clinic.tz,
+        )  # fmt: skip
+    assert _view(runtime, invoice_id) == (None, "appointment_cancelled", PRICE)
+    assert _told(runtime, invoice_id) == [("appointment_cancelled", PRICE)]
+    listed = {i["id"]: i for i in client_as("cashier").get("/api/v1/payments/invoices").json}
+    assert (listed[invoice_id]["not_seen"], listed[invoice_id]["to_give_back"]) == (
+        "appointment_cancelled",
+        PRICE,
+    )
+
+    with runtime.db.transaction() as s:
+        refunds.refund(
+            s, s.get(Invoice, invoice_id), amount=PRICE, reason="Appointment cancelled",
+            actor="kassa", may_refund_large=True,
+        )  # fmt: skip
+    assert _view(runtime, invoice_id) == (None, None, 0)
+
+
+def test_a_missed_appointment_paid_ahead_is_owed_and_a_moved_one_keeps_its_money(runtime):
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    missed, missed_invoice = _paid_appointment(runtime, clinic, day)
+    moved, moved_invoice = _paid_appointment(runtime, clinic, day + timedelta(days=1), 1)
+    with runtime.db.transaction() as s:
+        job = rescheduling.request_move(
+            s, moved, starts_at=clinic.at(day + timedelta(days=2), 11), reason="просит"
+        )
+    with runtime.db.transaction() as s:
+        assert rescheduling.carry_out(s, job.id, tz=clinic.tz, max_moves=3)["moved"] is True
+    with runtime.db.transaction() as s:
+        marked = cancelling.mark_no_shows(s, grace_minutes=15, tz=clinic.tz, now=clinic.at(day, 10))
+    assert marked == [missed]
+    assert _view(runtime, missed_invoice) == (None, "appointment_missed", PRICE)
+    assert _told(runtime, missed_invoice) == [("appointment_missed", PRICE)]
+    assert _view(runtime, moved_invoice) == (None, None, 0)
+    assert _told(runtime, moved_invoice) == []
