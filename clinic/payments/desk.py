@@ -22,11 +22,14 @@ from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod, Refund
 from clinic.payments.refunds import payment_to_refund, refund, refuse_nothing_paid
 from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_id
+from clinic.payments.unseen import maybe_owed
 
 # A desk payment's idempotency key is stored as the payment's reference of this "provider".
 DESK_PROVIDER = "desk"
 # The most invoices the desk's list (and its channel's snapshot) holds, newest first.
 DESK_LIST_LIMIT = 500
+# How far back the desk's list keeps invoices whose patient left unseen, his money kept.
+OWED_DAYS = 30
 
 
 def _open_shift_id(session: Session, cashier_id: int) -> int:
@@ -344,10 +347,12 @@ def todays_invoices(
     status: str | None = None,
     limit: int = DESK_LIST_LIMIT,
 ) -> list[Invoice]:
-    """The clinic day's invoices, and those of the week before still open or paid today,
-    newest first: one paid at the desk today stays on its list (to reprint, to give back).
-    ``status``: only those in it, chosen before the list is cut at ``limit`` (an open one of
-    yesterday behind a busy day's cancelled ones is still found)."""
+    """The clinic day's invoices, those of the week before still open or paid today, and
+    those of the last :data:`OWED_DAYS` days whose patient left unseen with their money kept
+    (an appointment paid ahead, cancelled since: :func:`.unseen.maybe_owed`), newest first:
+    one paid at the desk today stays on its list (to reprint, to give back). ``status``:
+    only those in it, chosen before the list is cut at ``limit`` (an open one of yesterday
+    behind a busy day's cancelled ones is still found)."""
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     since = midnight.astimezone(ZoneInfo("UTC"))
     query = select(Invoice).where(
@@ -355,6 +360,7 @@ def todays_invoices(
             Invoice.created_at >= since,
             (Invoice.created_at >= since - timedelta(7))
             & ((Invoice.status == S.OPEN) | (Invoice.paid_at >= since)),
+            maybe_owed(since - timedelta(OWED_DAYS)),
         )
     )
     if status is not None:

@@ -160,6 +160,28 @@ def _appointment_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     }
 
 
+def maybe_owed(since):
+    """A condition on invoices: money kept of one made since ``since`` whose ticket (the one it
+    was made for) ended cancelled or a no-show, or whose appointment, billed alone, was
+    cancelled or missed. The desk's list keeps these after their day, for the patient who
+    comes back for his money; whether each is owed is :func:`ticket_ends`' to say."""
+    ended = (
+        select(Ticket.id)
+        .where(Ticket.id == Invoice.ticket_id, Ticket.status.in_(ENDED_UNSEEN))
+        .exists()
+    )
+    missed = (
+        select(Visit.id)
+        .where(Visit.id == Invoice.visit_id, Visit.status.in_(tuple(_APPOINTMENT_ENDS)))
+        .exists()
+    )
+    return and_(
+        Invoice.created_at >= since,
+        Invoice.paid_amount > Invoice.refunded_amount,
+        or_(ended, and_(Invoice.ticket_id.is_(None), missed)),
+    )
+
+
 def ticket_end(session: Session | None, invoice: Invoice) -> TicketEnd:
     """:func:`ticket_ends` of one invoice (one statement; none when it bills neither a ticket
     nor an appointment)."""

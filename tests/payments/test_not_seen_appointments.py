@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from clinic.base import utcnow
 from clinic.models import OutboxEvent
 from clinic.payments import invoices, refunds, unseen
 from clinic.payments.events import DESK_CHANNEL, INVOICE_CHANGED
@@ -99,3 +100,33 @@ def test_a_missed_appointment_paid_ahead_is_owed_and_a_moved_one_keeps_its_money
     assert _told(runtime, missed_invoice) == [("appointment_missed", PRICE)]
     assert _view(runtime, moved_invoice) == (None, None, 0)
     assert _told(runtime, moved_invoice) == []
+
+
+def test_the_cashiers_list_keeps_an_earlier_days_invoice_whose_patient_is_owed(client_as, runtime):
+    """Paid from his phone days ago for next week, the appointment cancelled today: he comes
+    to the window for his money, and his invoice is on the list, not only found by number.
+    One paid as long ago and still to come is not; given back, it leaves the list."""
+    clinic = make_clinic(runtime)
+    day = next_week_day(clinic.tz)
+    owed_visit, owed = _paid_appointment(runtime, clinic, day)
+    _waiting_visit, waiting = _paid_appointment(runtime, clinic, day + timedelta(days=1), 1)
+    with runtime.db.transaction() as s:
+        s.execute(
+            update(Invoice)
+            .where(Invoice.id.in_([owed, waiting]))
+            .values(created_at=utcnow() - timedelta(days=4), paid_at=utcnow() - timedelta(days=4))
+        )
+        cancelling.cancel(
+            s, s.get(Visit, owed_visit), by="clinic", reason="врач заболел", late_window_hours=24,
+            actor="registrar", tz=clinic.tz,
+        )  # fmt: skip
+    cashier = client_as("cashier")
+    listed = {i["id"]: i for i in cashier.get("/api/v1/payments/invoices").json}
+    assert owed in listed and waiting not in listed
+    assert listed[owed]["to_give_back"] == PRICE
+    with runtime.db.transaction() as s:
+        refunds.refund(
+            s, s.get(Invoice, owed), amount=PRICE, reason="Appointment cancelled",
+            actor="kassa", may_refund_large=True,
+        )  # fmt: skip
+    assert owed not in {i["id"] for i in cashier.get("/api/v1/payments/invoices").json}
