@@ -23,11 +23,14 @@ the reverse of a payment's order (a deadlock with a payment at that moment).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from clinic.base import utcnow
 from clinic.db import TZ_KEY, on_commit
 from clinic.events import BUS_KEY, record_events
 from clinic.events.outbox import on_recorded
@@ -40,12 +43,12 @@ from clinic.visits.models import Visit
 # The ends of a ticket that leave its patient unseen.
 ENDED_UNSEEN = (TicketStatus.CANCELLED, TicketStatus.NO_SHOW)
 # An appointment whose money waits for it (still to come) or was spent on it (begun, over).
-_VISIT_KEEPS = (
-    VisitStatus.SCHEDULED,
-    VisitStatus.ARRIVED,
-    VisitStatus.IN_PROGRESS,
-    VisitStatus.COMPLETED,
-)
+# An arrived one waits for it on its own day only (moved to a colleague whose queue has
+# closed, he waits for him without a ticket); an arrived visit of a day gone, never begun,
+# is a patient who left.
+_VISIT_KEEPS = (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED)
+# The clinic's zone when the session names none (the settings' CLINIC_TZ is in its info).
+_CLINIC_TZ = ZoneInfo("Asia/Tashkent")
 # Longer than any patient's way through the queues of a day (each step is a transfer).
 _LONGEST_WAY = 50
 # The queue steps after which an invoice along the patient's way may read otherwise.
@@ -93,11 +96,19 @@ def _seen(ticket) -> object:
     )
 
 
+def _today_starts(session: Session) -> datetime:
+    tz = session.info.get(TZ_KEY) or _CLINIC_TZ
+    return datetime.combine(utcnow().astimezone(tz).date(), time(0), tzinfo=tz)
+
+
 def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     """How each of ``invoices``' patients left, by invoice id, read in one statement whatever
     their number (their tickets and the ones the transfers opened from them, and their
-    appointments), and one more for those billing an appointment alone, when there are any
-    (none for the others)."""
+    appointments), and one more for those billing an appointment alone, when there are any.
+    Only invoices keeping money paid are read: of the others nobody is owed anything, and
+    their ``status`` is not read either (payments and holds of open invoices send no
+    statement for it)."""
+    invoices = [i for i in invoices if money_kept(i) > 0]
     ends = _appointment_ends(session, [i for i in invoices if i.ticket_id is None])
     invoices = [i for i in invoices if i.ticket_id is not None]
     if not invoices:
@@ -120,7 +131,7 @@ def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
         )
     )
     rows = session.execute(
-        select(Invoice.id, way.c.depth, way.c.status, way.c.seen, Visit.status)
+        select(Invoice.id, way.c.depth, way.c.status, way.c.seen, Visit.status, Visit.starts_at)
         .select_from(Invoice)
         .join(way, way.c.origin == Invoice.ticket_id)
         .outerjoin(Visit, Visit.id == Invoice.visit_id)
@@ -129,12 +140,15 @@ def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     last: dict[int, tuple[int, str]] = {}
     seen: set[int] = set()
     visit_keeps: set[int] = set()
-    for invoice_id, depth, status, was_seen, visit_status in rows:
+    today = _today_starts(session)
+    for invoice_id, depth, status, was_seen, visit_status, visit_starts in rows:
         if invoice_id not in last or depth > last[invoice_id][0]:
             last[invoice_id] = (depth, status)
         if was_seen:
             seen.add(invoice_id)
-        if visit_status in _VISIT_KEEPS:
+        if visit_status in _VISIT_KEEPS or (
+            visit_status == VisitStatus.ARRIVED and visit_starts >= today
+        ):
             visit_keeps.add(invoice_id)
     for invoice_id, (_depth, status) in last.items():
         unseen = status in ENDED_UNSEEN and invoice_id not in seen | visit_keeps
@@ -184,8 +198,8 @@ def maybe_owed(since):
 
 def ticket_end(session: Session | None, invoice: Invoice) -> TicketEnd:
     """:func:`ticket_ends` of one invoice (one statement; none when it bills neither a ticket
-    nor an appointment)."""
-    if session is None or invoice.id is None:
+    nor an appointment, or keeps no money)."""
+    if session is None or invoice.id is None or money_kept(invoice) <= 0:
         return NO_TICKET
     if invoice.ticket_id is None and invoice.visit_id is None:
         return NO_TICKET

@@ -58,7 +58,8 @@ def invoice_as_dict(
     ends: dict[int, TicketEnd] | None = None,
 ) -> dict:
     """The staff view of an invoice; amounts in tiyin. ``ticket_status`` is the status of the
-    ticket its patient holds now (the one the transfers led to; None without a ticket), and
+    ticket its patient holds now (the one the transfers led to; None without a ticket, or
+    when the invoice keeps no money paid), and
     ``to_give_back`` what he is owed because he left unseen, ``not_seen`` how (None when he
     is owed nothing: :mod:`.unseen`). ``ends``: how the patients of a page of invoices left,
     read at once (:func:`.unseen.ticket_ends`); without it, this invoice's are read (one

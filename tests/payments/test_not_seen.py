@@ -107,7 +107,7 @@ def test_a_paid_ticket_cancelled_at_the_desk_is_money_to_give_back_on_the_cashie
         )
         assert answer.status_code == 201, answer.get_json()
         assert answer.get_json()["invoice"]["to_give_back"] == left
-    assert _state(runtime, invoice_id) == ("cancelled", 0)
+    assert _state(runtime, invoice_id) == (None, 0)  # nothing kept: its ticket is not read
 
 
 def test_a_no_show_is_money_to_give_back_until_he_comes_back(runtime):
@@ -165,7 +165,8 @@ def test_an_unpaid_invoice_of_a_cancelled_ticket_owes_nothing_and_tells_nothing(
         ticket_id = issue_ticket(s, queue_id, patient_id).id
     invoice_id = make_invoice(runtime, [PRICE], ticket_id=ticket_id, patient_id=patient_id)
     _step(runtime, lambda s, t: calls.cancel(s, t, actor="registrar"), ticket_id)
-    assert _state(runtime, invoice_id) == ("cancelled", 0)
+    # Nothing paid, nothing owed: not even its ticket is read (``ticket_status`` null).
+    assert _state(runtime, invoice_id) == (None, 0)
     assert _desk_told(runtime, invoice_id) == []
 
 
@@ -214,7 +215,7 @@ def test_a_refund_in_full_of_a_no_show_clears_what_is_owed(runtime):
             may_refund_large=True,
         )
         assert refunded is not None
-    assert _state(runtime, invoice_id) == ("cancelled", 0)
+    assert _state(runtime, invoice_id) == (None, 0)
 
 
 def test_the_cashiers_list_and_snapshot_read_it_without_a_statement_per_invoice(client_as, runtime):

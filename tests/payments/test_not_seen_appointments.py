@@ -13,9 +13,12 @@ from clinic.models import OutboxEvent
 from clinic.payments import invoices, refunds, unseen
 from clinic.payments.events import DESK_CHANNEL, INVOICE_CHANGED
 from clinic.payments.models import Invoice
-from clinic.visits import booking, cancelling, rescheduling
+from clinic.queue import calls
+from clinic.queue.models import Ticket
+from clinic.visits import booking, cancelling, checkin, rescheduling
 from clinic.visits.models import Visit
-from tests.visits.conftest import make_clinic, next_week_day
+from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
+from tests.visits.test_api import _department_queue
 
 PRICE = 15_000_000  # the clinic's consultation (tests/visits/conftest.py)
 
@@ -130,3 +133,36 @@ def test_the_cashiers_list_keeps_an_earlier_days_invoice_whose_patient_is_owed(c
             actor="kassa", may_refund_large=True,
         )  # fmt: skip
     assert owed not in {i["id"] for i in cashier.get("/api/v1/payments/invoices").json}
+
+
+def test_an_arrived_patient_whose_ticket_ended_keeps_his_money_that_day_only(runtime):
+    """Checked in and paid, his ticket cancelled: the same day he may still be waiting for
+    his doctor without a ticket (moved to a colleague whose queue has closed), so nothing is
+    owed yet; an arrived visit of a day gone, never begun, is a patient who left."""
+    clear_of_midnight(runtime, 120)
+    clinic = make_clinic(runtime, **ALL_DAY)
+    _department_queue(runtime, clinic)
+    now = slot_near(runtime)
+    with runtime.db.transaction() as s:
+        visit = booking.book(
+            s, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0], starts_at=now,
+            tz=clinic.tz, service_ids=[clinic.service_id], now=now - timedelta(hours=1),
+        )  # fmt: skip
+        ticket = checkin.check_in(s, visit, tz=clinic.tz, actor="desk")
+        lines = [{"service_id": clinic.service_id, "quantity": 1}]
+        invoice = invoices.create_invoice(
+            s, patient_id=visit.patient_id, visit_id=visit.id, lines=lines, actor="cashier"
+        )
+        invoices.record_payment(s, invoice, method="cash", amount=invoice.total, actor="kassa")
+        visit_id, invoice_id = visit.id, invoice.id
+        assert invoice.ticket_id == ticket.id
+    with runtime.db.transaction() as s:
+        calls.cancel(s, s.get(Ticket, ticket.id), actor="registrar")
+    assert _view(runtime, invoice_id) == ("cancelled", None, 0)
+    with runtime.db.transaction() as s:
+        s.execute(
+            update(Visit)
+            .where(Visit.id == visit_id)
+            .values(starts_at=now - timedelta(days=1), ends_at=now - timedelta(days=1, minutes=-5))
+        )
+    assert _view(runtime, invoice_id) == ("cancelled", "cancelled", PRICE)

@@ -259,7 +259,8 @@ class InvoiceOut(Schema):
         allow_none=True,
         metadata={
             "description": "The status of the ticket the patient holds now: the invoice's "
-            "own, or the one his transfers led to; null when it bills no ticket."
+            "own, or the one his transfers led to; null when it bills no ticket or keeps no "
+            "money paid (nothing to give back)."
         },
     )
     not_seen = fields.String(
