@@ -378,9 +378,12 @@ METHODS = {
 }
 
 
-def call(session: Session, method, params, now: int, *, configured_key: str = "") -> dict:
+def call(
+    session: Session, method, params, now: int, *, configured_key: str = "", sandbox: bool = False
+) -> dict:
     """Run one method and return its ``result``; raises :class:`PaymeError`.
-    ``configured_key`` is the settings' key, which a ChangePassword replaces."""
+    ``configured_key`` is the settings' key, which a ChangePassword replaces (the sandbox's,
+    changed apart, with ``sandbox``)."""
     if not isinstance(method, str):
         raise PaymeError(INVALID_REQUEST, "method")
     handler = METHODS.get(method)
@@ -389,7 +392,9 @@ def call(session: Session, method, params, now: int, *, configured_key: str = ""
     if not isinstance(params, dict):
         raise PaymeError(INVALID_REQUEST, "params")
     if handler is None:
-        return payme_key.change_password(session, params, configured=configured_key)
+        return payme_key.change_password(
+            session, params, configured=configured_key, sandbox=sandbox
+        )
     return handler(session, params, now)
 
 

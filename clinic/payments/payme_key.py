@@ -23,6 +23,9 @@ from clinic.payments.providers import PaymeKey
 log = logging.getLogger(__name__)
 
 ROW = 1
+# The sandbox's key changes apart from production's: switching test mode on and off again
+# leaves each mode's change as it was.
+SANDBOX_ROW = 2
 MAX_KEY_LENGTH = 256
 LOGIN = b"Paycom:"
 
@@ -34,12 +37,13 @@ def digest(key: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def key_in_force(session: Session, configured: str) -> str | None:
-    """The digest of the key a call must carry; None when no key is set at all."""
+def key_in_force(session: Session, configured: str, *, sandbox: bool = False) -> str | None:
+    """The digest of the key a call must carry; None when no key is set at all.
+    ``sandbox``: the settings' key is the sandbox's (test mode), changed apart."""
     if not configured:
         return None
     configured_digest = digest(configured)
-    changed = session.get(PaymeKey, ROW)
+    changed = session.get(PaymeKey, SANDBOX_ROW if sandbox else ROW)
     if changed is not None and hmac.compare_digest(changed.replaces, configured_digest):
         return changed.digest
     return configured_digest
@@ -53,9 +57,12 @@ def signed(credentials: bytes, key_digest: str | None) -> bool:
     return hmac.compare_digest(digest(credentials[len(LOGIN) :]), key_digest)
 
 
-def change_password(session: Session, params: dict, *, configured: str) -> dict:
+def change_password(
+    session: Session, params: dict, *, configured: str, sandbox: bool = False
+) -> dict:
     """ChangePassword(password): the call came with the key in force; from now on Payme signs
-    with ``password``. Answers ``{"success": true}``."""
+    with ``password``. Answers ``{"success": true}``. ``sandbox``: the sandbox's key changes
+    (test mode), not production's."""
     password = params.get("password")
     if (
         not isinstance(password, str)
@@ -64,9 +71,10 @@ def change_password(session: Session, params: dict, *, configured: str) -> dict:
         or not password.isprintable()
     ):
         raise PaymeError(INVALID_REQUEST, "password")
-    row = session.get(PaymeKey, ROW, with_for_update=True)
+    row_id = SANDBOX_ROW if sandbox else ROW
+    row = session.get(PaymeKey, row_id, with_for_update=True)
     if row is None:
-        row = PaymeKey(id=ROW)
+        row = PaymeKey(id=row_id)
         session.add(row)
     row.digest = digest(password)
     row.replaces = digest(configured)

@@ -109,7 +109,8 @@ class ClickTransaction(Base):
 
 class PaymeKey(Base):
     """The cashbox key Payme set with ChangePassword, kept as its SHA-256 digest (only ever
-    compared): one row, replaced by each change (clinic/payments/payme_key.py)."""
+    compared): one row for production's key and one for the sandbox's (test mode), each
+    replaced by its own changes (clinic/payments/payme_key.py)."""
 
     __tablename__ = "payme_keys"
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.models import Invoice, PaymeTransaction, ProviderLogEntry, Refund
+from clinic.payments import payme_key
 from clinic.queue import calls
 from tests.payments import provider_support as support
 from tests.payments.fixtures import TZ, issue_ticket, make_invoice, make_patient, make_queue
@@ -88,6 +89,23 @@ def test_create_refuses_a_wrong_amount_and_an_unknown_invoice_as_check_perform_d
     # Nothing was kept of the refusals: the right amount for the invoice is then created.
     params = {"id": "right", "time": clock.now, "amount": PRICE, "account": account(invoice_id)}
     assert payme.result("CreateTransaction", params)["state"] == 1
+
+
+def test_the_sandboxs_change_password_leaves_the_production_keys_change_as_it_was(runtime):
+    """Production changed its key over the API; test mode switched on later (the sandbox's
+    test cases run again) changed the sandbox's; off again, production's change stands."""
+    with runtime.db.transaction() as s:
+        payme_key.change_password(s, {"password": "Live-K2"}, configured="Live-K1")
+    with runtime.db.transaction() as s:
+        assert payme_key.key_in_force(s, "Sandbox-T1", sandbox=True) == payme_key.digest(
+            "Sandbox-T1"
+        )
+        payme_key.change_password(s, {"password": "Sandbox-T2"}, configured="Sandbox-T1",
+                                  sandbox=True)  # fmt: skip
+    with runtime.db.session() as s:
+        assert payme_key.key_in_force(s, "Live-K1") == payme_key.digest("Live-K2")
+        in_force = payme_key.key_in_force(s, "Sandbox-T1", sandbox=True)
+        assert in_force == payme_key.digest("Sandbox-T2")
 
 
 def test_change_password_sets_the_key_every_later_call_must_carry_and_logs_none_of_it(

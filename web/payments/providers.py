@@ -225,11 +225,13 @@ def payme_endpoint():
     try:
         if not isinstance(doc, dict) or rpc_id is None:
             raise PaymeError(INVALID_REQUEST, "id")
-        configured = _settings().payme_key_in_use
-        key = payme_key.key_in_force(session, configured)
+        configured, sandbox = _settings().payme_key_in_use, _settings().payme_test_mode
+        key = payme_key.key_in_force(session, configured, sandbox=sandbox)
         if not payme_key.signed(payme_request.credentials() or b"", key):
             raise PaymeError(UNAUTHORIZED)
-        result = payme.call(session, method, params, now_ms(), configured_key=configured)
+        result = payme.call(
+            session, method, params, now_ms(), configured_key=configured, sandbox=sandbox
+        )
         answer, code = payme_request.answer(rpc_id, result=result), None
     except PaymeError as error:
         # Some refusals change state on the way (an expired transaction is cancelled); those
