@@ -47,8 +47,9 @@ def _state(runtime, invoice_id) -> tuple[str | None, int]:
     return view["ticket_status"], view["to_give_back"]
 
 
-def _desk_told(runtime, invoice_id) -> list[tuple[str | None, int]]:
-    """What the desk channel's ``invoice.changed`` events of the ticket said, oldest first."""
+def _desk_told(runtime, invoice_id, field: str = "ticket_status") -> list[tuple[str | None, int]]:
+    """What the desk channel's ``invoice.changed`` events of the ticket said (the invoice's
+    ``field`` and ``to_give_back``), oldest first."""
     with runtime.db.session() as s:
         events = s.scalars(
             select(OutboxEvent)
@@ -56,7 +57,7 @@ def _desk_told(runtime, invoice_id) -> list[tuple[str | None, int]]:
             .order_by(OutboxEvent.seq)
         ).all()
     return [
-        (e.data["invoice"]["ticket_status"], e.data["invoice"]["to_give_back"])
+        (e.data["invoice"][field], e.data["invoice"]["to_give_back"])
         for e in events
         if e.data["change"] == unseen.CHANGE and e.data["invoice"]["id"] == invoice_id
     ]

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from clinic.base import utcnow
-from clinic.models import OutboxEvent
-from clinic.payments import invoices, refunds, unseen
-from clinic.payments.events import DESK_CHANNEL, INVOICE_CHANGED
+from clinic.payments import invoices, refunds
 from clinic.payments.models import Invoice
 from clinic.queue import calls
 from clinic.queue.models import Ticket
 from clinic.visits import booking, cancelling, checkin, rescheduling
 from clinic.visits.models import Visit
+from tests.payments.test_not_seen import _desk_told
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic, next_week_day, slot_near
 from tests.visits.test_api import _department_queue
 
@@ -45,17 +44,7 @@ def _view(runtime, invoice_id) -> tuple:
 
 
 def _told(runtime, invoice_id) -> list[tuple]:
-    with runtime.db.session() as s:
-        events = s.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.channel == DESK_CHANNEL, OutboxEvent.type == INVOICE_CHANGED)
-            .order_by(OutboxEvent.seq)
-        ).all()
-    return [
-        (e.data["invoice"]["not_seen"], e.data["invoice"]["to_give_back"])
-        for e in events
-        if e.data["change"] == unseen.CHANGE and e.data["invoice"]["id"] == invoice_id
-    ]
+    return _desk_told(runtime, invoice_id, "not_seen")
 
 
 def test_an_appointment_paid_ahead_and_cancelled_is_money_to_give_back(client_as, runtime):
