@@ -379,11 +379,10 @@ METHODS = {
 
 
 def call(
-    session: Session, method, params, now: int, *, configured_key: str = "", sandbox: bool = False
+    session: Session, method, params, now: int, *, key: str = "", sandbox: bool = False
 ) -> dict:
-    """Run one method and return its ``result``; raises :class:`PaymeError`.
-    ``configured_key`` is the settings' key, which a ChangePassword replaces (the sandbox's,
-    changed apart, with ``sandbox``)."""
+    """Run one method and return its ``result``; raises :class:`PaymeError`. ``key`` is the
+    settings' key, which a ChangePassword replaces (the sandbox's, apart, with ``sandbox``)."""
     if not isinstance(method, str):
         raise PaymeError(INVALID_REQUEST, "method")
     handler = METHODS.get(method)
@@ -392,9 +391,7 @@ def call(
     if not isinstance(params, dict):
         raise PaymeError(INVALID_REQUEST, "params")
     if handler is None:
-        return payme_key.change_password(
-            session, params, configured=configured_key, sandbox=sandbox
-        )
+        return payme_key.change_password(session, params, configured=key, sandbox=sandbox)
     return handler(session, params, now)
 
 

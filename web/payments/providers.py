@@ -229,9 +229,7 @@ def payme_endpoint():
         key = payme_key.key_in_force(session, configured, sandbox=sandbox)
         if not payme_key.signed(payme_request.credentials() or b"", key):
             raise PaymeError(UNAUTHORIZED)
-        result = payme.call(
-            session, method, params, now_ms(), configured_key=configured, sandbox=sandbox
-        )
+        result = payme.call(session, method, params, now_ms(), key=configured, sandbox=sandbox)
         answer, code = payme_request.answer(rpc_id, result=result), None
     except PaymeError as error:
         # Some refusals change state on the way (an expired transaction is cancelled); those
