@@ -31,6 +31,8 @@ class Clinic:
     service_id: int
     tz: object
     room_ids: list[int] = field(default_factory=list)
+    # The slot running when its first visit "soon" was booked (tests/visits/test_api.py).
+    near: datetime | None = None
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         """An instant of the clinic's wall clock."""

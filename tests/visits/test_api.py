@@ -159,8 +159,12 @@ def _lab_queue(runtime, clinic) -> int:
 def _booked_soon(runtime, clinic, *, patient=0, later_minutes=0) -> int:
     """A visit of the clinic's first doctor at the slot near now, or ``later_minutes`` away
     from it towards midday, so that it is on today's clinic day (checked in today) whatever
-    the hour: in the evening "later" would cross midnight into tomorrow."""
-    near = slot_near(runtime)
+    the hour: in the evening "later" would cross midnight into tomorrow. The slot is read
+    once for the clinic: its visits booked one after another stay ``later_minutes`` apart
+    when the clock passes a five-minute boundary between them."""
+    if clinic.near is None:
+        clinic.near = slot_near(runtime)
+    near = clinic.near
     evening = near.astimezone(runtime.settings.tz).hour >= 12
     starts = near + timedelta(minutes=-later_minutes if evening else later_minutes)
     with runtime.db.transaction() as s:
