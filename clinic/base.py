@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -48,6 +49,10 @@ def clock_text(at: time | None) -> str | None:
     if at is None:
         return None
     return "24:00" if at == END_OF_DAY else at.strftime("%H:%M")
+
+
+# The clinic's zone where no settings are at hand (CLINIC_TZ's default).
+CLINIC_TZ = ZoneInfo("Asia/Tashkent")
 
 
 def utcnow() -> datetime:

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
-from clinic.base import is_id, utcnow
+from clinic.base import CLINIC_TZ, is_id, utcnow
 from clinic.db import insert_once
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.payments import events as ev
@@ -52,8 +52,6 @@ from clinic.payments.views import invoice_as_dict, line_as_dict, payment_as_dict
 
 # Methods are the desk's two and any provider name ("payme", "click", a webhook provider).
 METHOD_MAX_LENGTH = 32
-# The zone of an invoice's number's year when the caller names none (CLINIC_TZ's default).
-CLINIC_TZ = ZoneInfo("Asia/Tashkent")
 
 
 # -- reading --------------------------------------------------------------------------------

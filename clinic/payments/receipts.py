@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic import mail
-from clinic.base import iso, utcnow
+from clinic.base import CLINIC_TZ, iso, utcnow
 from clinic.events import record_event
 from clinic.money import format_money
 from clinic.payments import events as ev
 from clinic.payments.fiscal import spread, vat_in
-from clinic.payments.invoices import CLINIC_TZ, payments_of
+from clinic.payments.invoices import payments_of
 from clinic.payments.models import Invoice, Refund
 from clinic.payments.refunds import given_back_while_open
 from clinic.payments.views import line_as_dict, payment_as_dict

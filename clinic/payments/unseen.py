@@ -25,12 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from clinic.base import utcnow
+from clinic.base import CLINIC_TZ, utcnow
 from clinic.db import TZ_KEY, on_commit
 from clinic.events import BUS_KEY, record_events
 from clinic.events.outbox import on_recorded
@@ -47,8 +46,6 @@ ENDED_UNSEEN = (TicketStatus.CANCELLED, TicketStatus.NO_SHOW)
 # closed, he waits for him without a ticket); an arrived visit of a day gone, never begun,
 # is a patient who left.
 _VISIT_KEEPS = (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED)
-# The clinic's zone when the session names none (the settings' CLINIC_TZ is in its info).
-_CLINIC_TZ = ZoneInfo("Asia/Tashkent")
 # Longer than any patient's way through the queues of a day (each step is a transfer).
 _LONGEST_WAY = 50
 # The queue steps after which an invoice along the patient's way may read otherwise.
@@ -97,7 +94,7 @@ def _seen(ticket) -> object:
 
 
 def _today_starts(session: Session) -> datetime:
-    tz = session.info.get(TZ_KEY) or _CLINIC_TZ
+    tz = session.info.get(TZ_KEY) or CLINIC_TZ
     return datetime.combine(utcnow().astimezone(tz).date(), time(0), tzinfo=tz)
 
 
