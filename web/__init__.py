@@ -51,6 +51,15 @@ def _modules():
     return (queue, payments, visits, reference, reports, printing, accounts)
 
 
+def _warn_of_sandbox(settings: Settings) -> None:
+    """Production may run Payme's sandbox test cases before going live; it must not stay so."""
+    if settings.is_production and settings.payme_test_mode and "payme" in settings.payment_providers:
+        log.warning(
+            "PAYME_TEST_MODE is on: Payme's calls are checked against the sandbox key"
+            " (PAYME_TEST_KEY) and real payments are refused; turn it off to go live"
+        )
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """The application factory. ``runtime`` may be shared (tests); otherwise one is built."""
     settings = settings or (runtime.settings if runtime else Settings.from_env())
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
     app.extensions["clinic"] = runtime
+    _warn_of_sandbox(settings)
     app.json = ClinicJSONProvider(app)
     app.request_class = ClinicRequest
     app.url_map.converters["int"] = AsciiIntegerConverter

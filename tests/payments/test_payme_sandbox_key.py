@@ -77,3 +77,18 @@ def test_production_asks_for_the_key_of_the_mode_it_runs_in(tmp_path):
     assert live.payme_key_in_use == LIVE_KEY
     with pytest.raises(ConfigError, match="PAYME_TEST_MODE"):
         Settings.from_env(_production(tmp_path, PAYME_KEY=LIVE_KEY, PAYME_TEST_MODE="ture"))
+
+
+def test_production_in_test_mode_warns_at_start_and_live_does_not(tmp_path, caplog):
+    from web import create_app
+
+    going_live = Settings.from_env(_production(tmp_path, PAYME_TEST_KEY=SANDBOX_KEY,
+                                               PAYME_TEST_MODE="on"))  # fmt: skip
+    live = Settings.from_env(_production(tmp_path, PAYME_KEY=LIVE_KEY))
+    for settings, warned in ((going_live, True), (live, False)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="web"):
+            app = create_app(settings)
+        app.extensions["clinic"].close()
+        said = [r.getMessage() for r in caplog.records if "PAYME_TEST_MODE" in r.getMessage()]
+        assert bool(said) is warned, said
