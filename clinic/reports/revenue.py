@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from clinic.accounts.models import User
@@ -58,12 +58,21 @@ def _scoped(statement, p: ReportParams, doctor, department):
     return statement
 
 
+def _cashier(record):
+    """Whose money it is by cashier: a payment's taker; a refund goes back the way its payment
+    came, so a provider's payment given back (a Click refund recorded at the desk) stays under
+    the provider, and the desk's own under whoever gave it back from her drawer."""
+    if record is Payment:
+        return Payment.actor
+    return case((Payment.provider.is_(None), Refund.actor), else_=Payment.actor)
+
+
 def _revenue_key(p: ReportParams, d: Dialect, record, doctor, department):
     return {
         "day": d.local_day(record.created_at),
         "method": Payment.method,
         "provider": func.coalesce(Payment.provider, literal("desk")),
-        "cashier": record.actor,
+        "cashier": _cashier(record),
         "doctor": doctor,
         "department": department,
     }[p.by]

@@ -69,6 +69,34 @@ def test_revenue_by_department_doctor_provider_cashier_and_service(runtime, day)
     assert [r[1:] for r in rows(runtime, only_d2)] == [(1, 7_000_000)]
 
 
+def test_a_providers_payment_given_back_at_the_desk_stays_under_the_provider_by_cashier(
+    runtime, day
+):
+    """Click reports no refunds: one given back in Click's cabinet is recorded at the desk by
+    a cashier, but the money goes back through Click, not from her drawer. By cashier it
+    nets under Click, as by method; a desk payment's refund stays the refunding cashier's."""
+    from clinic.payments.models import Payment, Refund
+    from tests.reports.fixtures import _paid_invoice
+
+    with runtime.db.transaction() as s:
+        at = local(DAY, 14)
+        invoice = _paid_invoice(s, day, patient=0, service="S1", amount=3_000_000, at=at)
+        paid = Payment(invoice_id=invoice.id, method="click", amount=3_000_000, provider="click",
+                       provider_ref=f"click-{day.queue_id}", actor="click", created_at=at)  # fmt: skip
+        s.add(paid)
+        s.flush()
+        s.add(Refund(payment_id=paid.id, invoice_id=invoice.id, amount=3_000_000,
+                     reason="через Click", actor="kassir1", created_at=local(DAY, 15)))  # fmt: skip
+    by_cashier = by_key(rows(runtime, params("revenue", "cashier", language="en")))
+    assert by_cashier == {
+        "Click": (1, 3_000_000, 3_000_000, 0),
+        "kassir1": (1, 5_000_000, 0, 5_000_000),
+        "kassir2": (1, 7_000_000, 2_000_000, 5_000_000),
+    }
+    by_method = by_key(rows(runtime, params("revenue", "method", language="en")))
+    assert by_method["Click"] == by_cashier["Click"]
+
+
 def test_visit_figures_new_against_follow_up_and_the_rates(runtime, day):
     found = rows(runtime, params("visits", "doctor"))
     assert by_key(found) == {
