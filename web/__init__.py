@@ -53,7 +53,11 @@ def _modules():
 
 def _warn_of_sandbox(settings: Settings) -> None:
     """Production may run Payme's sandbox test cases before going live; it must not stay so."""
-    if settings.is_production and settings.payme_test_mode and "payme" in settings.payment_providers:
+    if (
+        settings.is_production
+        and settings.payme_test_mode
+        and "payme" in settings.payment_providers
+    ):
         log.warning(
             "PAYME_TEST_MODE is on: Payme's calls are checked against the sandbox key"
             " (PAYME_TEST_KEY) and real payments are refused; turn it off to go live"

@@ -81,12 +81,13 @@ def test_a_providers_payment_given_back_at_the_desk_stays_under_the_provider_by_
     with runtime.db.transaction() as s:
         at = local(DAY, 14)
         invoice = _paid_invoice(s, day, patient=0, service="S1", amount=3_000_000, at=at)
-        paid = Payment(invoice_id=invoice.id, method="click", amount=3_000_000, provider="click",
-                       provider_ref=f"click-{day.queue_id}", actor="click", created_at=at)  # fmt: skip
+        ref = f"click-{day.queue_id}"
+        paid = Payment(invoice_id=invoice.id, method="click", amount=3_000_000, actor="click",
+                       provider="click", provider_ref=ref, created_at=at)  # fmt: skip
         s.add(paid)
         s.flush()
-        s.add(Refund(payment_id=paid.id, invoice_id=invoice.id, amount=3_000_000,
-                     reason="через Click", actor="kassir1", created_at=local(DAY, 15)))  # fmt: skip
+        given = {"reason": "через Click", "actor": "kassir1", "created_at": local(DAY, 15)}
+        s.add(Refund(payment_id=paid.id, invoice_id=invoice.id, amount=3_000_000, **given))
     by_cashier = by_key(rows(runtime, params("revenue", "cashier", language="en")))
     assert by_cashier == {
         "Click": (1, 3_000_000, 3_000_000, 0),
