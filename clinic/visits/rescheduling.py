@@ -56,7 +56,7 @@ def request_move(
     # What no worker could change is refused now, at its field, rather than as a job that
     # fails: a visit over or cancelled stays so, and a time that has passed stays passed.
     if visit.status not in VisitStatus.MOVABLE:
-        raise booking.refusal(C.NOT_MOVABLE, f"a {visit.status} visit cannot be moved")
+        raise booking.refusal(C.NOT_MOVABLE, f"the visit is {visit.status} and cannot be moved")
     if starts_at <= utcnow():
         raise booking.refusal(C.IN_PAST, "this time has passed")
     here = starts_at == visit.starts_at and doctor_id in (None, visit.doctor_id)
@@ -139,7 +139,7 @@ def move_visit(
     ``max_moves`` None is the clinic's own move (its doctor away): the patient's limit
     neither refuses nor counts it."""
     if visit.status not in VisitStatus.MOVABLE:
-        raise booking.refusal(C.NOT_MOVABLE, f"a {visit.status} visit cannot be moved")
+        raise booking.refusal(C.NOT_MOVABLE, f"the visit is {visit.status} and cannot be moved")
     if max_moves is not None and visit.moves >= max_moves:
         raise booking.refusal(C.TOO_MANY_MOVES, f"the visit was moved {visit.moves} times")
     doctor = schedules.get_doctor(session, doctor_id or visit.doctor_id)

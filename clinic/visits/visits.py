@@ -136,9 +136,9 @@ def set_status(
     before = visit.status
     if to not in VisitStatus.NEXT.get(before, ()):
         raise Conflict(
-            f"a {before} visit cannot become {to}",
+            f"the visit is {before} and cannot become {to}",
             code="status_changed",
-            errors={"status": [f"the visit is {before}"]},
+            errors={"visit_id": [f"the visit is {before}"]},
         )
     changed = session.execute(
         update(Visit)
@@ -148,7 +148,7 @@ def set_status(
     )
     if changed.rowcount != 1:
         gone = "the visit changed meanwhile; reload it"
-        raise Conflict(gone, code="status_changed", errors={"status": [gone]})
+        raise Conflict(gone, code="status_changed", errors={"visit_id": [gone]})
     session.refresh(visit)
     record_history(session, visit, action, before, actor, now, data)
     if announced:
@@ -170,9 +170,9 @@ def edit_details(
     now = now or utcnow()
     if visit.status not in VisitStatus.MOVABLE:
         raise Conflict(
-            f"a {visit.status} visit keeps its details",
+            f"the visit is {visit.status} and keeps its details",
             code="status_changed",
-            errors={"status": [f"the visit is {visit.status}"]},
+            errors={"visit_id": [f"the visit is {visit.status}"]},
         )
     changed = {k: changes[k] for k in EDITABLE if k in changes and changes[k] != getattr(visit, k)}
     if not changed:
