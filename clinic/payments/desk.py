@@ -20,7 +20,12 @@ from clinic.payments.amounts import whole_tiyin
 from clinic.payments.models import Invoice
 from clinic.payments.models import InvoiceStatus as S
 from clinic.payments.models import Payment, PaymentMethod, Refund
-from clinic.payments.refunds import payment_to_refund, refund, refuse_nothing_paid
+from clinic.payments.refunds import (
+    payment_to_refund,
+    refund,
+    refuse_above_payment,
+    refuse_nothing_paid,
+)
 from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_id
 from clinic.payments.unseen import maybe_owed
 
@@ -208,6 +213,10 @@ def refund_at_desk(
                 code="refund_at_provider",
                 errors={"payment_id": [f"refund it at {target.provider}"]},
             )
+        # Said before the drawer is looked at, as without a payment named.
+        refuse_nothing_paid(invoice)
+        amount = whole_tiyin(amount, "amount", positive=True)
+        refuse_above_payment(target, amount)
     else:
         refuse_nothing_paid(invoice)  # nothing paid to give back: say so, not "amount"
         amount = whole_tiyin(amount, "amount", positive=True)

@@ -159,6 +159,17 @@ def payment_to_refund(
     )
 
 
+def refuse_above_payment(payment: Payment, amount: int) -> None:
+    """More than ``payment`` has left to give back: 422 naming ``amount``."""
+    left = payment.amount - payment.refunded_amount
+    if amount > left:
+        raise refusal(
+            ValidationFailed,
+            "more than the payment can give back",
+            {"amount": [(ABOVE_PAYMENT, f"at most {left} tiyin")]},
+        )
+
+
 def refund(
     session: Session,
     payment_or_invoice: Payment | Invoice,
@@ -203,6 +214,8 @@ def refund(
     if part_paid and invoice.held_by:
         # A provider is taking the amount it was shown: what is due must not move under it.
         raise Conflict(f"invoice {invoice.number} is being paid", code="held")
+    # What can never be given is said first: a manager's approval would not make it so.
+    refuse_above_payment(payment, amount)
     # Counted with what was given back of the invoice without approval: a large refund
     # split into small ones needs the approval the whole would.
     needs = permission_to_refund(_unapproved(session, invoice) + amount, large_from)
@@ -210,13 +223,6 @@ def refund(
         raise RefundNeedsApproval(
             f"refunds above {large_from} tiyin need a manager's approval",
             code="approval_required",
-        )
-    if amount > payment.amount - payment.refunded_amount:
-        left = payment.amount - payment.refunded_amount
-        raise refusal(
-            ValidationFailed,
-            "more than the payment can give back",
-            {"amount": [(ABOVE_PAYMENT, f"at most {left} tiyin")]},
         )
     now = now or utcnow()
     row = Refund(
