@@ -410,7 +410,8 @@ def audited_state(user: User) -> dict:
         "roles": sorted(user.roles),
         "doctor_id": user.doctor_id,
         "active": user.active,
-        "locked_until": iso(user.locked_until) if user.locked_until else None,
+        # A lock run out is no lock: lifting it, or a new password, changes nothing there.
+        "locked_until": iso(user.locked_until) if is_locked(user) else None,
     }
 
 

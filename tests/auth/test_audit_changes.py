@@ -49,6 +49,32 @@ def test_a_change_that_changes_nothing_records_no_changes(client, make_user, run
     assert "changes" not in row.summary
 
 
+def test_lifting_a_lock_that_ran_out_records_no_changes_and_a_live_one_is_recorded(
+    client, make_user, runtime
+):
+    """The users' list says a user whose lock ran out is not locked: the log does not say
+    an administrator lifted a lock then; lifting one that holds says so."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from clinic.accounts.models import User
+    from clinic.base import utcnow
+
+    ran_out, holds = make_user("cashier"), make_user("cashier")
+    with runtime.db.transaction() as s:
+        for user, until in ((ran_out, -1), (holds, 1)):
+            lock = utcnow() + timedelta(hours=until)
+            s.execute(update(User).where(User.id == user).values(locked_until=lock))
+    assert client.get(f"/api/v1/users/{ran_out}").get_json()["locked_until"] is None
+    for user in (ran_out, holds):
+        assert client.post(f"/api/v1/users/{user}/unlock").status_code == 200
+    nothing, lifted = _rows(runtime, "users.unlock_user")
+    assert "changes" not in nothing.summary, nothing.summary
+    assert lifted.summary["changes"]["locked_until"]["after"] is None
+    assert lifted.summary["changes"]["locked_until"]["before"] is not None
+
+
 def test_a_manager_reading_the_log_sees_that_a_name_changed_but_not_the_names(
     client, client_as, make_user, runtime
 ):

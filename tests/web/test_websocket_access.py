@@ -94,6 +94,23 @@ def test_signing_out_closes_the_sockets_of_that_session(live_server, client_as):
     assert ws.wait_closed(timeout=5) == POLICY
 
 
+def test_another_signing_in_at_the_same_browser_closes_the_first_ones_sockets_at_once(
+    live_server, app, make_user
+):
+    """A shared desk: the cashier signs in over the registrar's session without signing him
+    out. His session ends with the new id, and his socket with it, not at the next
+    periodic check half a minute later."""
+    make_user("registrar", "desk-registrar")
+    make_user("cashier", "desk-cashier")
+    desk = app.test_client()
+    desk.sign_in("desk-registrar")
+    ws = _session_socket(live_server, desk)
+    ws.subscribe("job:desk")
+    desk.sign_in("desk-cashier")
+    assert desk.get("/api/v1/me").get_json()["username"] == "desk-cashier"
+    assert ws.wait_closed(timeout=5) == POLICY
+
+
 def test_a_subscription_is_checked_against_the_rights_of_now(live_server, runtime, make_user):
     user_id, token = _user_with_token(runtime, make_user, "registrar")
     ws = WSClient(live_server, token=token)

@@ -72,9 +72,14 @@ def attempt_sign_in(username: str, password: str) -> Identity | None:
     if not outcome.ok:
         return None
     identity = Identity.of(user, "session")
+    before = current_identity()  # another signed in here before, at a shared desk
     login_user(identity)
     _regenerate_session()
     _new_csrf_token()
+    if before is not None:
+        # His session ended with the new id: his sockets made with it close now, as at a
+        # sign-out, not at their next periodic check.
+        access.publish(db.runtime().bus, before.user_id)
     kiosk_session.mark(http_session, identity.roles)
     devices.remember(user)
     return identity
