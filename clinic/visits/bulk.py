@@ -60,7 +60,9 @@ def start_bulk_move(
     if not is_id(doctor_id) or session.get(Doctor, doctor_id) is None:
         # Before any statement names it: an id no column holds is no doctor, not a value
         # the database refuses.
-        raise NotFound(f"doctor {doctor_id} does not exist")
+        raise NotFound(
+            f"doctor {doctor_id} does not exist", errors={"doctor_id": ["no such doctor"]}
+        )
     if to_doctor_id is not None:
         _check_covering(session, doctor_id, to_doctor_id)
     if not 0 <= search_days <= MAX_SEARCH_DAYS:
@@ -199,7 +201,7 @@ class SlotPool:
         """The slots a visit of ``minutes`` starting at ``slot`` takes (one for none), when
         every one of them is free: a visit longer than a slot needs the next ones too."""
         step = slot["ends_at"] - slot["starts_at"]
-        count = max(1, -(-timedelta(minutes=minutes) // step))
+        count = _length_at(slot, minutes) // step
         run = [self.at.get((slot["doctor_id"], slot["starts_at"] + i * step)) for i in range(count)]
         return run if all(s is not None and s["free"] > 0 for s in run) else None
 
@@ -212,12 +214,20 @@ class SlotPool:
             taken["free"] -= 1
 
 
-def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id, seen) -> dict | None:
+def _length_at(slot: dict, minutes: int) -> timedelta:
+    """How long a visit of ``minutes`` of services lasts from ``slot``: whole slots of that
+    doctor's grid (one for none), as the move makes it, not the length it has now."""
+    step = slot["ends_at"] - slot["starts_at"]
+    return max(1, -(-timedelta(minutes=minutes) // step)) * step
+
+
+def _move_one(
+    session, visit, candidates, minutes, *, tz, actor, reason, now, job_id, seen
+) -> dict | None:
     """Into the first of ``candidates`` (nearest first) the move takes, trying each in turn:
     the nearest few may all fall at times the patient is elsewhere, and a visit left unplaced
     while a free slot was there is a patient the registrar calls for nothing. ``seen``
     counts the candidates and those the patient is elsewhere at (why it stays unplaced)."""
-    length = visit.ends_at - visit.starts_at
     elsewhere = session.execute(
         select(Visit.starts_at, Visit.ends_at).where(
             Visit.patient_id == visit.patient_id,
@@ -228,7 +238,10 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id, see
     for slot in candidates:
         start = slot["starts_at"]
         seen["free"] += 1
-        if any(start < end and begins < start + length for begins, end in elsewhere):
+        # A colleague's grid may make it shorter (or longer) than it is now: a 30-minute
+        # visit in a 15-minute slot ends when his other visit begins.
+        ends = start + _length_at(slot, minutes)
+        if any(start < end and begins < ends for begins, end in elsewhere):
             seen["patient_busy"] += 1
             continue  # the patient is at another visit then: not worth a try
         try:
@@ -251,6 +264,8 @@ def _move_one(session, visit, candidates, *, tz, actor, reason, now, job_id, see
             session.refresh(visit)
             if exc.code == Codes.NOT_MOVABLE:
                 return None  # no slot would take it
+            if exc.code == Codes.PATIENT_BUSY:
+                seen["patient_busy"] += 1  # he was booked then meanwhile
             continue  # it was taken meanwhile, or the patient booked then: the next one
         return {**record, "slot": slot}
     return None
@@ -410,7 +425,7 @@ def _move_batch(session, away, batch, state, *, tz, now, job_id) -> None:
                 visit, same, colleagues, offers, service_ids, today, tz
             ):
                 placed = _move_one(
-                    session, visit, pool.nearest(visit.starts_at, accept, minutes), tz=tz,
+                    session, visit, pool.nearest(visit.starts_at, accept, minutes), minutes, tz=tz,
                     actor=actor, reason=reason, now=now, job_id=job_id, seen=seen,
                 )  # fmt: skip
                 if placed is not None:

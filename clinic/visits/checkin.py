@@ -5,7 +5,8 @@ department's shared one) with the appointment source and a priority above walk-i
 privileged patients (that of a patient who comes back), below urgent. When the visit moves,
 the ticket follows: the same queue keeps it as it is, another doctor's queue gets a
 transferred ticket (queue time kept), and another day cancels it (the patient checks in again
-on the new day).
+on the new day). An arrived patient without a ticket (his doctor worked without a queue),
+moved within his day to a doctor whose queue takes tickets, gets the one check-in gives.
 """
 
 from __future__ import annotations
@@ -130,10 +131,22 @@ def check_in(
         # starting, finishing or cancelling another patient's ticket of the same day records
         # the day's, then the calendars'), so that neither waits for the other's.
         v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived", announced=False)
+    ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
+    if ticket is None:
+        return _no_ticket(session, visit, again)
+    _announce_arrival(session, visit, again)
+    return ticket
+
+
+def _issue(
+    session: Session, visit: Visit, *, tz: ZoneInfo, actor: str, now: datetime
+) -> Ticket | None:
+    """The arrived visit's appointment ticket in its doctor's queue, and what follows a
+    check-in done; None when he has no queue working or it has closed for the day."""
     queue = queue_for(session, visit.doctor)
     if queue is None:
         # A doctor without a queue sees his patients by the calendar alone.
-        return _no_ticket(session, visit, again)
+        return None
     try:
         with session.begin_nested():
             ticket = q.issue_ticket(
@@ -153,12 +166,11 @@ def check_in(
         # His queue has closed for the day (the doctor works later than it calls): he has
         # come all the same, and the doctor sees him by the calendar, as a switched-off queue
         # leaves him. Refused, he would be made a no-show for a visit he came to.
-        return _no_ticket(session, visit, again)
+        return None
     visit.ticket_id = ticket.id
     session.flush()
     for checked_in in _checked_in:
         checked_in(session, visit, ticket, actor, now)
-    _announce_arrival(session, visit, again)
     return ticket
 
 
@@ -226,6 +238,24 @@ def _return_moved(session: Session, visit: Visit, ticket: Ticket, *, tz: ZoneInf
     return {"ticket": away.id, "action": "return_moved", "return_to_queue_id": to}
 
 
+def _ticket_on_arrival(
+    session: Session, visit: Visit, *, tz: ZoneInfo, actor: str, now: datetime
+) -> dict | None:
+    """An arrived patient without a ticket (checked in to a doctor without a queue, or whose
+    queue had closed), moved within his day: the ticket his check-in would have given him
+    with his doctor now, ahead of that doctor's walk-ins, so that doctor's queue calls him.
+    None when that doctor has no queue taking tickets now either: he waits arrived, seen by
+    the calendar. A record deactivated since he came is given nothing new, as at check-in."""
+    if visit.status != VisitStatus.ARRIVED or not visit.patient.active:
+        return None
+    if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
+        return None  # an arrival counts for its day only
+    ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
+    if ticket is None:
+        return None
+    return {"ticket": ticket.id, "action": "issued", "code": ticket.code}
+
+
 def carry_ticket(
     session: Session,
     visit: Visit,
@@ -235,14 +265,18 @@ def carry_ticket(
     now: datetime,
     was_at: datetime | None = None,
 ) -> dict | None:
-    """After a move (from ``was_at``): keep, transfer or cancel the visit's active ticket.
+    """After a move (from ``was_at``): keep, transfer or cancel the visit's active ticket,
+    or issue one to an arrived patient who had none (his doctor worked without a queue).
     Returns what happened (for the move's record), or None when the visit had no active
-    ticket; an arrived visit moved to another day is scheduled again either way."""
+    ticket and got none; an arrived visit moved to another day is scheduled again either
+    way."""
     ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id else None
     if ticket is None or ticket.status not in TicketStatus.ACTIVE:
         moved = _return_moved(session, visit, ticket, tz=tz) if ticket is not None else None
         if was_at is not None and q.clinic_day(visit.starts_at, tz) != q.clinic_day(was_at, tz):
             _back_to_scheduled(session, visit, actor=actor, now=now)
+        elif visit.ticket_id is None:
+            moved = _ticket_on_arrival(session, visit, tz=tz, actor=actor, now=now)
         return moved
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(ticket.created_at, tz):
         calls.cancel(session, ticket, actor=actor, reason=f"visit {visit.id} moved", now=now)

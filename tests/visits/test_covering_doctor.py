@@ -63,6 +63,9 @@ def test_a_covering_colleague_who_cannot_be_is_refused_before_anything_is_declar
         refused = client.post(url, json={**days, "to_doctor_id": to})
         assert refused.status_code == status, refused.get_json()
         assert "to_doctor_id" in refused.get_json()["errors"], refused.get_json()
+    # The doctor declared away himself unknown: named at his id, as his schedule's is.
+    unknown = client.post("/api/v1/doctors/999999/away", json=days)
+    assert unknown.status_code == 404 and "doctor_id" in unknown.get_json()["errors"]
     with runtime.db.session() as s:
         assert s.scalars(select(ScheduleException)).all() == []
 
