@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import object_session
 
-from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff
 from clinic.errors import Forbidden
-from clinic.payments.models import CashierShift
 from clinic.printing.models import JobKind
+from clinic.printing.routes import shift_cashier
 
 SCOPE_PERMISSIONS = {
     "queue": "queue.issue",
@@ -35,11 +34,9 @@ def _shift_cashier(job) -> str | None:
     """The username of the cashier whose shift the slip is: a copy or a retry someone else
     asked for is still her slip."""
     session = object_session(job)
-    if session is None or job.subject_id is None:
+    if session is None:
         return None
-    shift = session.get(CashierShift, job.subject_id)
-    cashier = session.get(User, shift.cashier_id) if shift is not None else None
-    return cashier.username if cashier is not None else None
+    return shift_cashier(session, job.subject_id)
 
 
 def may_open(staff: Staff, username: str, job) -> bool:

@@ -137,12 +137,12 @@ def ticket_data(session: Session, settings: Settings, ticket: Ticket, languages)
     }
 
 
-def reprint_printer(session: Session, job: PrintJob):
-    """Where a reprint or a retry of ``job`` goes: to the printer its desk has now, a queue
-    ticket's to its queue's printer, a cashier's document to her desk's (a printer set up
-    since, or another one: not one taken away, nor one her desk no longer prints on); a
-    test page to its own printer."""
-    targets = routes.job_targets(session, job)
+def reprint_printer(session: Session, job: PrintJob, *, copy: bool = False):
+    """Where a retry of ``job`` (or, ``copy``, a copy of it) goes: to the printer its desk
+    has now, a queue ticket's to its queue's printer, a cashier's document to her desk's (a
+    printer set up since, or another one: not one taken away, nor one her desk no longer
+    prints on), whoever asks for it; a test page to its own printer."""
+    targets = routes.copy_targets(session, job) if copy else routes.job_targets(session, job)
     if targets:
         return printer_for(session, targets)
     return session.get(Printer, job.printer_id) if job.printer_id else None
@@ -157,7 +157,11 @@ def reprint(session: Session, job: PrintJob, *, actor: str) -> PrintJob:
         fiscal = fiscal_of(session, job.subject_id)
         document = documents.with_fiscal(job.document, fiscal) if fiscal else None
     return jobs.reprint_job(
-        session, job.id, actor=actor, printer=reprint_printer(session, job), document=document
+        session,
+        job.id,
+        actor=actor,
+        printer=reprint_printer(session, job, copy=True),
+        document=document,
     )
 
 

@@ -44,10 +44,22 @@ def refund_desk(session: Session, refund_id: int, actor: str) -> str:
     return cashier.username if cashier is not None else actor
 
 
+def shift_cashier(session: Session, shift_id: int | None) -> str | None:
+    """The username of the cashier whose shift it is."""
+    shift = session.get(CashierShift, shift_id) if shift_id else None
+    cashier = session.get(User, shift.cashier_id) if shift is not None else None
+    return cashier.username if cashier is not None else None
+
+
+CASHIER_KINDS = (JobKind.RECEIPT, JobKind.PAYMENT, JobKind.REFUND, JobKind.SHIFT)
+
+
 def job_targets(session: Session, job: PrintJob) -> list[str]:
     """The targets ``job`` prints for, as when it was made (none for a test page, which is
-    for its printer). A retry prints for what the job it retries printed for: another
-    cashier pressing Retry does not make her colleague's receipt hers."""
+    for its printer). A retry prints for what the job it retries printed for, and a copy
+    made from the print list for what its document first printed for: another cashier or an
+    administrator pressing Retry or asking for a copy does not make the cashier's document
+    theirs."""
     seen = {job.id}
     while job.retry_of_id is not None and job.retry_of_id not in seen:
         original = session.get(PrintJob, job.retry_of_id)
@@ -58,11 +70,49 @@ def job_targets(session: Session, job: PrintJob) -> list[str]:
     if job.kind == JobKind.TICKET:
         ticket = session.get(Ticket, job.subject_id) if job.subject_id else None
         return ticket_targets(ticket.queue_id) if ticket is not None else []
+    if job.kind not in CASHIER_KINDS:
+        return []
+    if job.source_channel is None:  # a copy made from the print list, not from a request
+        job = first_of_document(session, job)
+    return cashier_targets(_cashier_of(session, job))
+
+
+def copy_targets(session: Session, job: PrintJob) -> list[str]:
+    """The targets a copy of ``job`` made from the print list prints for: a cashier's
+    document her desk's, whichever desk the job itself was asked for at (a receipt reprinted
+    at another cashier's desk)."""
+    if job.kind in CASHIER_KINDS:
+        job = first_of_document(session, job)
+    return job_targets(session, job)
+
+
+def first_of_document(session: Session, job: PrintJob) -> PrintJob:
+    """The first job of ``job``'s document (its receipt, part payment, refund or shift),
+    made from its print request for its cashier's desk; ``job`` when there is none."""
+    if job.subject_id is None:
+        return job
+    first = session.scalar(
+        select(PrintJob)
+        .where(
+            PrintJob.kind == job.kind,
+            PrintJob.subject_id == job.subject_id,
+            PrintJob.source_channel.is_not(None),
+        )
+        .order_by(PrintJob.id)
+        .limit(1)
+    )
+    return first if first is not None else job
+
+
+def _cashier_of(session: Session, job: PrintJob) -> str:
+    """Whose desk a cashier's job made from a print request printed for: a shift slip its
+    shift's cashier's, a refund the desk it was given at, another the one who asked for it
+    (the receipt's cashier, or the cashier who asked for its copy at her own desk)."""
+    if job.kind == JobKind.SHIFT:
+        return shift_cashier(session, job.subject_id) or job.requested_by
     if job.kind == JobKind.REFUND and job.subject_id:
-        return cashier_targets(refund_desk(session, job.subject_id, job.requested_by))
-    if job.kind in (JobKind.RECEIPT, JobKind.PAYMENT, JobKind.REFUND, JobKind.SHIFT):
-        return cashier_targets(job.requested_by)
-    return []
+        return refund_desk(session, job.subject_id, job.requested_by)
+    return job.requested_by
 
 
 def printer_for(session: Session, targets: list[str]) -> Printer | None:

@@ -29,7 +29,7 @@ REPLACEMENTS = str.maketrans(
         # The marks Uzbek Latin is typed with for its oʻ and gʻ (the acute accent "´" most
         # often on a keyboard without ʻ) and for its tutuq belgisi.
         **dict.fromkeys("ʻʼʽ‘’‛´′`‹›", "'"),
-        **dict.fromkeys("«»“”„‟", '"'),
+        **dict.fromkeys("«»“”„‟″", '"'),
         **{"—": "-", "–": "-"},
         # Uzbek Cyrillic letters CP866 and CP1251 lack (ў and Ў they have).
         **{"қ": "к", "Қ": "К", "ғ": "г", "Ғ": "Г", "ҳ": "х", "Ҳ": "Х"},
@@ -39,10 +39,12 @@ CYRILLIC_CODE_PAGES = ("CP866", "CP1251")
 # Cyrillic in Latin letters (the Uzbek way), for a printer whose code page has none.
 _LATIN = dict(
     zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяўқғҳ",
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяўқғҳәөүңһұі",
         ["a", "b", "v", "g", "d", "e", "yo", "j", "z", "i", "y", "k", "l", "m", "n", "o", "p"]
         + ["r", "s", "t", "u", "f", "x", "ts", "ch", "sh", "sh", "'", "i", "", "e", "yu", "ya"]
-        + ["o'", "q", "g'", "h"],
+        + ["o'", "q", "g'", "h"]
+        # Karakalpak as its Latin alphabet writes it (Ótegenov), and the Kazakh ұ and і.
+        + ["á", "ó", "ú", "ń", "h", "u", "i"],
     )
 )
 TRANSLITERATION = {
@@ -55,6 +57,10 @@ QR_SIZE = 6
 # commands to the printer: a line ends at a newline only, and the others print as spaces.
 LINE_ENDS = re.compile(r"\r\n?")
 CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# Invisible format characters (Unicode category Cf) a text pasted from a word processor or a
+# spreadsheet carries: a soft hyphen, zero-width spaces and joiners, a byte order mark,
+# direction marks. They show nothing on a screen and would print as "?".
+FORMAT_CATEGORY = "Cf"
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
@@ -63,7 +69,8 @@ if TYPE_CHECKING:
 def printable(value: str, code_page: str = "CP866") -> str:
     """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
     spelled in Latin letters for a code page without it), and no control character but the
-    newline."""
+    newline, nor any invisible format character."""
+    value = "".join(c for c in value if unicodedata.category(c) != FORMAT_CATEGORY)
     value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value))
     if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
         # Spelled before the nearest-letter replacements: Uzbek қ, ғ, ҳ have Latin letters of
@@ -72,8 +79,15 @@ def printable(value: str, code_page: str = "CP866") -> str:
     return _nearest(value.translate(REPLACEMENTS), code_page or "CP866")
 
 
-# Letters without an accent to drop that the code pages lack, as their nearest ones.
-NEAREST = str.maketrans({"ı": "i", "×": "x", "‑": "-", "‐": "-", "−": "-", "•": "*"})
+# Letters without an accent to drop that the code pages lack, as their nearest ones: the
+# Karakalpak and Kazakh Cyrillic ones as Russian letters (Өтегенов Әлішер as Отегенов
+# Алишер; CP1251 has і and prints it).
+NEAREST = str.maketrans(
+    {
+        **{"ı": "i", "×": "x", "‑": "-", "‐": "-", "−": "-", "•": "*"},
+        **dict(zip("ӘәӨөҮүҰұҢңІіҺһ", "АаОоУуУуНнИиХх")),
+    }
+)
 
 
 def _nearest(value: str, code_page: str) -> str:
