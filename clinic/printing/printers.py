@@ -14,7 +14,7 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, iso
+from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.events import record_event
 from clinic.printing import jobs, routes, thermal
@@ -244,6 +244,10 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
         if any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
             jobs.remake(session, printer)
         if any(current[f] != getattr(printer, f) for f in ("host", "port")):
+            if printer.failing_since is not None:
+                # A new address gets a retry period of its own: a typo corrected into another
+                # one fails its jobs after that period, not at the first refusal.
+                printer.failing_since = utcnow()
             jobs.try_now(session, printer)
     routes.take_waiting_jobs(session, printer, set(data["targets"]) - set(had))
     announce(session, printer)

@@ -15,7 +15,7 @@ from clinic.printing import documents
 from clinic.printing import jobs as print_jobs
 from clinic.printing import printers as registry
 from clinic.printing import spooler, thermal
-from clinic.printing.models import JobKind, JobState, PrintJob
+from clinic.printing.models import JobKind, JobState, Printer, PrintJob
 from clinic.printing.spooler import MAX_PAUSE
 from clinic.printing.templates import COPY_MARK
 from tests.printing.conftest import collect, drain, job, quick
@@ -204,6 +204,32 @@ def test_a_printers_corrected_address_prints_its_waiting_tickets_at_once(
     assert fixed.status_code == 200
     assert drain(runtime, printer["id"]) == {"printed": 1, "retry_in": None}
     assert len(fake_printer.jobs()) == 1
+
+
+def test_a_corrected_address_that_still_refuses_gets_a_retry_period_of_its_own(
+    client, runtime, fake_printer, clinic_profile
+):
+    """The printer has refused for longer than the retry period when the administrator
+    corrects its port, to another wrong one: its ticket is tried there and waits, rather
+    than failing at the new address's first refusal."""
+    queue_id = _queue(runtime)
+    wrong, still_wrong = FakePrinter(), FakePrinter()
+    wrong.down()
+    still_wrong.down()
+    printer = _printer(client, wrong, targets=[f"queue:{queue_id}"])
+    _issue(client, queue_id)
+    collect(runtime)
+    assert drain(runtime, printer["id"])["retry_in"] > 0
+    long_ago = utcnow() - timedelta(seconds=runtime.settings.print_retry_seconds + 60)
+    with runtime.db.transaction() as s:  # refusing since well before the period ended
+        s.execute(update(Printer).values(failing_since=long_ago))
+    fixed = client.patch(
+        f"/api/v1/printing/printers/{printer['id']}", json={"port": still_wrong.port}
+    )
+    assert fixed.status_code == 200
+    assert drain(runtime, printer["id"])["retry_in"] > 0
+    [waiting] = _jobs(client, queue_id)
+    assert waiting["state"] == JobState.QUEUED, waiting
 
 
 @pytest.mark.parametrize("away", ["refused", "dropped mid-job"])
