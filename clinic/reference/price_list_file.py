@@ -19,7 +19,9 @@ from clinic.errors import ValidationFailed
 from clinic.reference.csv_encoding import decode_csv, mark_lost_letters
 from clinic.reference.price_list import SERVICE_FIELDS
 from clinic.reference.row_reasons import Reason
+from clinic.reference.sheet_cells import CellError, cell_text, cell_value
 from clinic.reference.sheet_header import find_header, header_name
+from clinic.text import APOSTROPHES
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
@@ -33,8 +35,6 @@ MAX_CELL_CHARS = 2000
 # Names echoed in a message about the header are cut to this length.
 MAX_NAME_CHARS = 40
 CHECK_CLOCK_EVERY = 1000
-EXACT_FLOAT_LIMIT = 2**53  # an XLSX number above this has lost digits already
-EXCEL_DIGITS = 15  # significant digits Excel shows of a number
 # What reading a damaged part of a workbook raises (a cut or corrupted file): broken
 # compression or checksum, XML that breaks off (lxml's and the standard parser's errors are
 # both SyntaxErrors).
@@ -62,7 +62,7 @@ _SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
 _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
 # The sum's name after a price, as a cell formatted as money shows it and Excel writes it into
 # a CSV file: "150 000,00 сум", "сўм", "so'm" with any apostrophe, "UZS".
-_SUM_UNIT = re.compile(r"\s+(?:сум\.?|сўм|so['ʻ‘’`]?m|sum|uzs)$", re.IGNORECASE)
+_SUM_UNIT = re.compile(rf"\s+(?:сум\.?|сўм|so[{APOSTROPHES}]?m|sum|uzs)$", re.IGNORECASE)
 _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-locale CSV
 
 
@@ -253,7 +253,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         for sheet, name in chosen.items():
             worksheet = book[name]
             _check_dimensions(name, worksheet)
-            rows = (tuple(_cell_value(c) for c in row) for row in worksheet.iter_rows())
+            rows = (tuple(cell_value(c) for c in row) for row in worksheet.iter_rows())
             try:
                 tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
@@ -261,59 +261,6 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         return tables
     finally:
         book.close()
-
-
-# Literal text in a number format (0"%" or 0\% only shows a sign after the number).
-_QUOTED = re.compile(r'"[^"]*"|\\.')
-
-
-def _cell_value(cell):
-    """The cell's value as the sheet shows it: "12%" typed into Excel is stored as 0.12 with
-    a percent format, and shown (and meant) as 12."""
-    value = cell.value
-    number_format = _QUOTED.sub("", getattr(cell, "number_format", None) or "")
-    shown_as_percent = "%" in number_format
-    if (
-        shown_as_percent
-        and isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and abs(value) < EXACT_FLOAT_LIMIT / 100
-    ):
-        percent = round(float(value) * 100, 9)
-        return int(percent) if percent.is_integer() else percent
-    return value
-
-
-class _CellError(ValueError):
-    pass
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if abs(value) >= EXACT_FLOAT_LIMIT:
-            raise _CellError(
-                Reason(
-                    "number_too_long",
-                    "This number is too long to be exact; format the column as text.",
-                )
-            )
-        if value.is_integer():
-            return str(int(value))
-        # Excel shows (and computes with) 15 significant digits, but stores a formula's
-        # result with all of the double's: =150000*1.12 is stored as 168000.00000000003.
-        shown = f"{value:.{EXCEL_DIGITS}g}"
-        return repr(value) if "e" in shown else shown
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def _short(names) -> str:
@@ -377,8 +324,8 @@ def _table(
         values, problems = {}, []
         for i, raw in enumerate(record):
             try:
-                text = _cell_text(raw)
-            except _CellError as exc:
+                text = cell_text(raw)
+            except CellError as exc:
                 text = ""
                 problems.append((header[i] if i < len(header) else None, exc.args[0]))
             if len(text) > MAX_CELL_CHARS:

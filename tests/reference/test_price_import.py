@@ -619,3 +619,29 @@ def test_a_refused_sheet_is_named_as_the_workbook_names_it():
         PriceListRejected, match=r"^Sheet 'Doctors': required column\(s\) missing: department_code"
     ):
         parse_price_list("prices.xlsx", data)
+
+
+def test_a_price_is_read_with_the_decimals_its_cell_shows():
+    """Prices raised by a formula (=B2*1.124) in a column formatted as whole sums show, and
+    are read, as whole sums; in a money format, to the tiyin shown (halves away from zero,
+    as Excel shows them). A cell in the General format is read as before."""
+    rows = [HEADER]
+    for code, stored in (("S-1", 112388.76), ("S-2", 112498.875), ("S-3", 33000.5)):
+        rows.append([code, "Приём", "Qabul", "Visit", stored, 12])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "services"
+    for row in rows:
+        sheet.append(row)
+    sheet["E2"].number_format = "#,##0"
+    sheet["E3"].number_format = '#,##0.00\\ [$сум-419];[Red]\\-#,##0.00'
+    buffer = io.BytesIO()
+    book.save(buffer)
+    read = {r.values["code"]: parse_price(r.values["price"]) for r in parse_price_list(
+        "prices.xlsx", buffer.getvalue())}  # fmt: skip
+    assert read == {"S-1": 112_389_00, "S-2": 112_498_88, "S-3": 33_000_50}
+
+
+@pytest.mark.parametrize("mark", list("\u02bb\u02bc\u2018\u2019`\u00b4\u2032'"))
+def test_the_sums_name_after_a_price_is_taken_with_any_apostrophe(mark):
+    assert parse_price(f"150 000 so{mark}m") == 150_000_00
