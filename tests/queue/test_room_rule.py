@@ -69,6 +69,9 @@ def test_a_second_call_next_while_the_room_holds_a_patient_is_refused_by_api_and
         assert first.get_json()["code"] in again.get_json()["detail"]
         assert not _page_allows_a_call(client, queue_id)
 
+    # The API document says so, for a client made from it.
+    documented = client.get("/api/openapi.json").get_json()["paths"]
+    assert "409" in documented["/api/v1/queues/{queue_id}/call-next"]["post"]["responses"]
     assert client.post(f"/api/v1/tickets/{first.get_json()['id']}/finish").status_code == 200
     assert _page_allows_a_call(client, queue_id)
     second = client.post(url, json={})

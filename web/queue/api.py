@@ -184,6 +184,11 @@ def issue_ticket(data, queue_id: int):
 @blp.alt_response(204, description="Nobody is waiting.")
 @blp.alt_response(403, schema=ProblemSchema)
 @blp.alt_response(404, schema=ProblemSchema)
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="The room holds a patient still (``room_busy``, his ticket's code in ``values``).",
+)
 def call_next(data, queue_id: int):
     """Call the next patient: priority first, then queue time. 204 when nobody waits.
     Without ``room_id`` the call goes to the queue's room, else to the doctor's own room.
