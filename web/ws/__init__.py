@@ -13,7 +13,7 @@ from web.db import close_session
 from web.errors import problem
 from web.permissions import public
 from web.ws.access import SCREEN_COOKIE, authenticate, credential_of, may_read, recheck
-from web.ws.connection import POLICY_CLOSE, SERVER_ERROR, Connection
+from web.ws.connection import POLICY_CLOSE, SERVER_ERROR, Connection, WholeSends
 from web.ws.hub import get_hub
 from web.ws.stopping import GOING_AWAY, stopping
 
@@ -84,6 +84,7 @@ def current_hub():
 @public
 def websocket(ws):
     """Subscribe to channels; receive snapshots, missed events and then live events."""
+    ws.sock = WholeSends(ws.sock)  # before anything is written to it
     # The request's own session read who is asking; a socket lives for hours, and must not
     # hold that transaction (and its pooled connection, or SQLite's lock) meanwhile.
     close_session()

@@ -29,6 +29,27 @@ POLICY_CLOSE = 1008
 SERVER_ERROR = 1011
 
 
+class WholeSends:
+    """The socket under a WebSocket, each frame written whole and alone. The WebSocket library
+    writes a frame with one ``send`` and takes it as sent: under gevent, to a client reading
+    slowly, a send writes only what the socket's buffer takes, and the rest of a large
+    snapshot was lost, the frames after it read as its remainder. Written whole, a frame may
+    take several writes: the lock keeps the library's pings and pongs, and its close, from
+    falling between them."""
+
+    def __init__(self, sock) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data) -> int:
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
 class Connection:
     """One WebSocket and the channels it follows."""
 
