@@ -99,7 +99,7 @@ if (!ws.sent.some(function (m) { return m.op === "unsubscribe"; })) {
   answer({ op: "snapshot", channel: "queue:1", last_id: 0, data: null });
   answer({ op: "subscribed", channel: "queue:1", last_id: 0 });
 }
-answer({ op: "error", code: "too_many_channels", detail: "at most 50 channels a socket" });
+answer({ op: "error", code: "too_many_channels", detail: "at most 200 channels a socket" });
 process.stdout.write(JSON.stringify({ two: two, last: ws.sent[ws.sent.length - 1] }));
 """
     after = run(program)

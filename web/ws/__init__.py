@@ -20,7 +20,9 @@ from web.ws.stopping import GOING_AWAY, stopping
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4096
-MAX_CHANNELS_PER_SOCKET = 50
+# The reception desk follows two channels a queue (its line and its printer) and one for all:
+# a clinic of up to 99 queues.
+MAX_CHANNELS_PER_SOCKET = 200
 # Past this a frame is not read into memory at all: the socket is closed with 1009 as the data
 # arrives. Anyone holding a ticket's secret (an online join) may open a socket, so without a
 # bound one client could make a web process buffer a frame as large as it cares to send.
