@@ -77,11 +77,15 @@ class RedisSessions(SessionInterface):
                 setattr(session, STORED_AS, session.sid)
             if _needs_session() and session.sid and not session:
                 # A new session is about to be written (a CSRF token, a sign-in): find out now
-                # whether it can be, rather than answering with one that is lost.
-                self.client.ping()
+                # whether it can be, rather than answering with one that is lost (a write: a
+                # Redis full under ``noeviction`` answers a PING).
+                self.client.set(f"{self.inner.key_prefix}writable", 1, ex=60)
             return session
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             g.session_store_down = exc
+            return self.inner.session_class(sid="", permanent=True)
+        except redis.RedisError as exc:  # it answers, and refuses (full): as good as down
+            g.session_store_down = redis.ConnectionError(f"the session store refused: {exc}")
             return self.inner.session_class(sid="", permanent=True)
 
     def save_session(self, app, session, response):
@@ -89,7 +93,7 @@ class RedisSessions(SessionInterface):
             return
         try:
             self.inner.save_session(app, session, response)
-        except (redis.ConnectionError, redis.TimeoutError):
+        except redis.RedisError:
             log.exception("the session of %s could not be saved", requested())
 
     def __getattr__(self, name):

@@ -56,7 +56,10 @@ def _database():
 
 
 def _redis():
-    return {"ok": bool(runtime().redis.ping())}
+    """A write, not a PING: a Redis full under ``noeviction`` answers PING and refuses every
+    session, lock and event it is asked to keep."""
+    rt = runtime()
+    return {"ok": bool(rt.redis.set(f"{rt.settings.redis_prefix}:health:ready", 1, ex=60))}
 
 
 class _EveryQueueServed(Exception):
