@@ -202,13 +202,19 @@ def _is_local_direct_call() -> bool:
     return peer.is_loopback and "X-Forwarded-For" not in request.headers
 
 
+METRICS_USER = "metrics"
+
+
 def _may_scrape() -> bool:
     token = current_app.extensions["clinic"].settings.metrics_token
     if not token:
         return _is_local_direct_call()
     auth = request.authorization
-    given = (auth.password or "") if auth is not None and auth.type == "basic" else ""
-    return hmac.compare_digest(given.encode(), token.encode())
+    basic = auth is not None and auth.type == "basic"
+    given = f"{auth.username or ''}:{auth.password or ''}" if basic else ""
+    # User ``metrics`` (docs/operations.md), compared with the password in one constant-time
+    # comparison.
+    return hmac.compare_digest(given.encode(), f"{METRICS_USER}:{token}".encode())
 
 
 @bp.get("/metrics")

@@ -35,6 +35,9 @@ def test_metrics_with_a_token_need_it_as_the_basic_auth_password(anon_client, me
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")
     bearer = anon_client.get("/metrics", headers={"Authorization": "Token " + metrics_token})
     assert bearer.status_code == 401
+    # User ``metrics``, as docs/operations.md and its Prometheus example say: the token
+    # under another name opens nothing.
+    assert anon_client.get("/metrics", auth=("prometheus", metrics_token)).status_code == 401
     assert anon_client.get("/metrics", auth=("metrics", metrics_token)).status_code == 200
 
 
