@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from clinic.queue import rejoined
 from clinic.queue.models import Priority, Ticket, TicketStatus
+from clinic.queue.one_place import place_held
 from clinic.queue.tickets import QueueRefused, clinic_day, issue_ticket
 
 
@@ -45,8 +46,15 @@ def send_back(
     for it.
 
     A first queue that takes no ticket any more (closed for the day, or switched off) does
-    not keep the doctor from finishing: the patient is served and not sent back (None)."""
+    not keep the doctor from finishing: the patient is served and not sent back (None). Nor
+    is a patient who holds a place there already (checked in there meanwhile): he is called
+    by that ticket, not given a second place."""
     if ticket.return_to_queue_id is None:
+        return None
+    day = clinic_day(now, tz)
+    if ticket.patient_id is not None and place_held(
+        session, ticket.patient_id, ticket.return_to_queue_id, day
+    ):
         return None
     sent_from = _sent_from(session, ticket, ticket.return_to_queue_id)
     if sent_from is None:
@@ -62,9 +70,7 @@ def send_back(
                 source=ticket.source,
                 priority=max(ticket.priority, Priority.RETURNED),
                 patient_id=ticket.patient_id,
-                phone=rejoined.phone_carried(
-                    session, ticket, ticket.return_to_queue_id, clinic_day(now, tz)
-                ),
+                phone=rejoined.phone_carried(session, ticket, ticket.return_to_queue_id, day),
                 comment=ticket.comment,
                 actor=actor,
                 now=now,

@@ -3,17 +3,15 @@ the ticket that holds it (called, or with the doctor). Used by :mod:`clinic.queu
 
 from __future__ import annotations
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import is_id, utcnow
+from clinic.base import is_id
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue.models import Queue, QueueDay, Ticket
 from clinic.queue.models import TicketStatus as S
-from clinic.queue.tickets import clinic_day, find_day
 from clinic.reference.models import Room
 
 
@@ -43,35 +41,35 @@ def lock_room(session: Session, room: Room | None) -> None:
         session.execute(select(Room.id).where(Room.id == room.id).with_for_update())
 
 
-def room_holder(
-    session: Session, day: date, room_id: int | None, queue_day_id: int | None
-) -> Ticket | None:
-    """The ticket that holds room ``room_id`` on clinic day ``day``: called or in service.
-    Without a room (a queue that calls nowhere in particular), the queue's own such ticket
-    of its day ``queue_day_id``."""
-    busy = select(Ticket).where(Ticket.status.in_((S.CALLED, S.IN_SERVICE)))
+def room_holder(session: Session, room_id: int | None, queue_id: int) -> Ticket | None:
+    """The ticket that holds room ``room_id``: called or in service, of a day not closed yet.
+    Without a room (a queue that calls nowhere in particular), the queue's own such ticket.
+
+    Any day not closed yet, not only today's: a patient still with his doctor past midnight
+    holds the room until he is finished, and the new day's first call waits for him."""
+    busy = (
+        select(Ticket)
+        .join(QueueDay, QueueDay.id == Ticket.queue_day_id)
+        .where(Ticket.status.in_((S.CALLED, S.IN_SERVICE)), QueueDay.closed_at.is_(None))
+    )
     if room_id is None:
-        if queue_day_id is None:
-            return None
-        busy = busy.where(Ticket.queue_day_id == queue_day_id, Ticket.room_id.is_(None))
+        busy = busy.where(QueueDay.queue_id == queue_id, Ticket.room_id.is_(None))
     else:
-        busy = busy.join(QueueDay, QueueDay.id == Ticket.queue_day_id).where(
-            Ticket.room_id == room_id, QueueDay.day == day
-        )
+        busy = busy.where(Ticket.room_id == room_id)
     return session.scalar(busy.order_by(Ticket.called_at, Ticket.id).limit(1))
 
 
 def holder_now(
     session: Session, queue: Queue, room_id: int | None, *, tz: ZoneInfo, now=None
 ) -> Ticket | None:
-    """Who holds the room a call on ``queue`` would go to, today (the doctor's screen)."""
-    today = clinic_day(now or utcnow(), tz)
-    day = find_day(session, queue.id, today)
-    return room_holder(session, today, room_id, day.id if day is not None else None)
+    """Who holds the room a call on ``queue`` would go to (the doctor's screen), as a call
+    would find it: :func:`room_holder`. The clinic day of ``now`` (in ``tz``) does not narrow
+    it, since a patient of the day before may still hold the room past midnight."""
+    return room_holder(session, room_id, queue.id)
 
 
 def check_room_free(session: Session, day: QueueDay, room: Room | None) -> None:
-    holder = room_holder(session, day.day, room.id if room is not None else None, day.id)
+    holder = room_holder(session, room.id if room is not None else None, day.queue_id)
     if holder is not None:
         where = f"room {room.number}" if room is not None else "this queue"
         raise RoomBusy(

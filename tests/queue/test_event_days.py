@@ -12,6 +12,7 @@ from sqlalchemy import select
 from clinic.models import OutboxEvent
 from clinic.queue import calls
 from clinic.queue import tickets as q
+from clinic.reference import directory as reference
 from tests.payments.fixtures import TZ, make_queue
 
 # 23:50 in Tashkent on 2 March, and 00:10 on 3 March.
@@ -90,7 +91,10 @@ def test_the_closing_of_the_day_before_leaves_the_board_the_new_days_calls_and_c
         for _ in range(3):
             q.issue_ticket(s, queue_id, tz=TZ, now=AFTER_MIDNIGHT, commit=True)
     with runtime.db.transaction() as s:
-        calls.call_next(s, queue_id, tz=TZ, now=AFTER_MIDNIGHT)  # the new day's first: 2 wait
+        # The new day's first, to another room (the day before's patient still holds the
+        # queue's): 2 wait.
+        other_room = reference.create_room(s, {"number": f"x{queue_id}", "name": ""}).id
+        calls.call_next(s, queue_id, tz=TZ, room_id=other_room, now=AFTER_MIDNIGHT)
         since = channel_last_seq(s, q.board_channel(queue_id))
     with runtime.db.transaction() as s:
         assert len(queue_days.close_due_days(s, tz=TZ, now=AFTER_MIDNIGHT)) == 1
