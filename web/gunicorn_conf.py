@@ -104,9 +104,28 @@ def redact_secrets(text: str) -> str:
     return _TICKET_PAGE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
+def _json_lines() -> bool:
+    """As clinic.logs.log_format decides for the application's own lines (from the same
+    variables: the settings are not read in gunicorn's master)."""
+    kind = os.environ.get("CLINIC_LOG_FORMAT", "").strip().lower()
+    return kind == "json" or (
+        not kind and os.environ.get("CLINIC_ENV", "").strip().lower() == "production"
+    )
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger, whose access lines never show a token, a ticket secret or a
-    credential header, whatever ``access_log_format`` asks for."""
+    credential header, whatever ``access_log_format`` asks for; its own lines (start, stop,
+    a worker's timeout, each access) are JSON objects where the application's are."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        if _json_lines():
+            from clinic.logs import make_formatter
+
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(make_formatter("json"))
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)

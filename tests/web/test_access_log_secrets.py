@@ -72,3 +72,38 @@ def test_the_development_servers_access_lines_hide_tokens(live_server, admin_tok
     assert any("/t/[redacted]" in line for line in lines), lines
     assert any("/payments/checkout/[redacted]" in line for line in lines), lines
     assert admin_token not in caplog.text and TICKET not in caplog.text
+
+
+def test_gunicorn_lines_are_json_objects_in_production_and_text_elsewhere(tmp_path, monkeypatch):
+    """A log collector reads one JSON object a line in production: gunicorn's own lines
+    (its start, a worker's timeout) and its access lines too, not only the application's."""
+    import json
+
+    for env, json_lines in (({"CLINIC_ENV": "production"}, True), ({}, False),
+                            ({"CLINIC_LOG_FORMAT": "json"}, True)):  # fmt: skip
+        monkeypatch.delenv("CLINIC_ENV", raising=False)
+        monkeypatch.delenv("CLINIC_LOG_FORMAT", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        cfg, error_file, access_file = Config(), tmp_path / "error.log", tmp_path / "access.log"
+        cfg.set("errorlog", str(error_file))
+        cfg.set("accesslog", str(access_file))
+        logger = RedactingLogger(cfg)
+        logger.info("Booting worker with pid: %s", 42)
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/", "QUERY_STRING": "",
+                   "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.5"}  # fmt: skip
+        response = SimpleNamespace(status="200 OK", headers=[], sent=10)
+        logger.access(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=3))
+        for log in (logger.error_log, logger.access_log):
+            for handler in log.handlers:
+                handler.flush()
+        lines = error_file.read_text().splitlines() + access_file.read_text().splitlines()
+        assert len(lines) == 2, lines
+        if json_lines:
+            objects = [json.loads(line) for line in lines]
+            assert "Booting worker with pid: 42" in objects[0]["message"], objects
+            assert objects[1]["message"].startswith("10.0.0.5"), objects
+        else:
+            assert all(not line.startswith("{") for line in lines), lines
+        error_file.unlink()
+        access_file.unlink()
