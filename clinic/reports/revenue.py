@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from clinic.accounts.models import User
@@ -64,7 +64,9 @@ def _cashier(record):
     the provider, and the desk's own under whoever gave it back from her drawer."""
     if record is Payment:
         return Payment.actor
-    return case((Payment.provider.is_(None), Refund.actor), else_=Payment.actor)
+    # The desk's own payments: none named, or "desk" for one taken with its page's key.
+    desks = or_(Payment.provider.is_(None), Payment.provider == "desk")
+    return case((desks, Refund.actor), else_=Payment.actor)
 
 
 def _revenue_key(p: ReportParams, d: Dialect, record, doctor, department):

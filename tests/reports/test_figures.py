@@ -69,12 +69,11 @@ def test_revenue_by_department_doctor_provider_cashier_and_service(runtime, day)
     assert [r[1:] for r in rows(runtime, only_d2)] == [(1, 7_000_000)]
 
 
-def test_a_providers_payment_given_back_at_the_desk_stays_under_the_provider_by_cashier(
-    runtime, day
-):
+def test_by_cashier_a_refund_goes_the_way_its_payment_came(runtime, day):
     """Click reports no refunds: one given back in Click's cabinet is recorded at the desk by
     a cashier, but the money goes back through Click, not from her drawer. By cashier it
-    nets under Click, as by method; a desk payment's refund stays the refunding cashier's."""
+    nets under Click, as by method; a desk payment's refund (taken with the page's key or
+    not) is the cashier's who gave it back."""
     from clinic.payments.models import Payment, Refund
     from tests.reports.fixtures import _paid_invoice
 
@@ -88,11 +87,20 @@ def test_a_providers_payment_given_back_at_the_desk_stays_under_the_provider_by_
         s.flush()
         given = {"reason": "через Click", "actor": "kassir1", "created_at": local(DAY, 15)}
         s.add(Refund(payment_id=paid.id, invoice_id=invoice.id, amount=3_000_000, **given))
+        # Cash kassir1 took with her page's key ("desk"), given back by kassir2 from her
+        # drawer: the refund is kassir2's, as her shift slip says.
+        invoice = _paid_invoice(s, day, patient=0, service="S1", amount=1_000_000, at=at)
+        cash = Payment(invoice_id=invoice.id, method="cash", amount=1_000_000, actor="kassir1",
+                       provider="desk", provider_ref=f"desk:{ref}", created_at=at)  # fmt: skip
+        s.add(cash)
+        s.flush()
+        given = {"reason": "ошибка", "actor": "kassir2", "created_at": local(DAY, 16)}
+        s.add(Refund(payment_id=cash.id, invoice_id=invoice.id, amount=1_000_000, **given))
     by_cashier = by_key(rows(runtime, params("revenue", "cashier", language="en")))
     assert by_cashier == {
         "Click": (1, 3_000_000, 3_000_000, 0),
-        "kassir1": (1, 5_000_000, 0, 5_000_000),
-        "kassir2": (1, 7_000_000, 2_000_000, 5_000_000),
+        "kassir1": (2, 6_000_000, 0, 6_000_000),
+        "kassir2": (1, 7_000_000, 3_000_000, 4_000_000),
     }
     by_method = by_key(rows(runtime, params("revenue", "method", language="en")))
     assert by_method["Click"] == by_cashier["Click"]
