@@ -173,11 +173,15 @@ def _check_request(fields: dict, config: ClickConfig, *, complete: bool) -> None
         raise ClickAnswer(NO_SUCH_ACTION)
 
 
-def _invoice(session: Session, fields: dict):
-    """The invoice ``merchant_trans_id`` names, locked (-5 when there is none)."""
+def _invoice(session: Session, fields: dict, *, credit_reported: bool = False):
+    """The invoice ``merchant_trans_id`` names, locked (-5 when there is none). With
+    ``credit_reported``, a card payment its sender reported and no worker has applied yet is
+    credited first, as at the desk: the patient is not charged again for what he has paid."""
     raw = fields["merchant_trans_id"]
     if not _is_id(raw) or len(raw) > 9:
         raise ClickAnswer(NO_SUCH_INVOICE)
+    if credit_reported:
+        webhooks.apply_waiting_payments(session, int(raw))
     try:
         return invoices.lock_invoice(session, int(raw))
     except DomainError:
@@ -235,7 +239,7 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
     """Answer a Prepare (``action=0``); the caller commits."""
     try:
         _check_request(fields, config, complete=False)
-        invoice = _invoice(session, fields)
+        invoice = _invoice(session, fields, credit_reported=True)
         click_trans_id = int(fields["click_trans_id"])
         txn = session.scalar(
             select(ClickTransaction).where(ClickTransaction.click_trans_id == click_trans_id)

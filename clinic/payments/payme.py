@@ -70,6 +70,8 @@ def _payable_invoice(session: Session, account: dict, amount: int, *, lock: bool
     invoice_id = invoice_id_of(account)
     if invoice_id is None:
         raise PaymeError(INVOICE_NOT_FOUND, ACCOUNT_FIELD)
+    # A card payment reported and not applied yet is credited first, as at the desk.
+    webhooks.apply_waiting_payments(session, invoice_id)
     try:
         invoice = (
             invoices.lock_invoice(session, invoice_id)

@@ -125,3 +125,29 @@ def test_a_part_given_back_while_a_card_payment_of_the_rest_waits_leaves_both_co
         invoice = s.get(Invoice, invoice_id)
         assert (invoice.paid_amount, invoice.refunded_amount) == (PRICE, PRICE // 5)
         assert s.scalar(select(WebhookEvent.status)) == "applied"
+
+
+def test_payme_and_click_credit_a_reported_card_payment_before_taking_the_invoice_again(
+    runtime, anon_client
+):
+    """The worker is behind; the patient, thinking his card payment failed, pays again by
+    Payme or Click. The card payment is credited first, and each answers as for an invoice
+    paid already: he is not charged twice."""
+    from tests.payments.provider_support import Payme, account, click_fields, click_post
+
+    paid_by_payme = make_invoice(runtime, (PRICE,))
+    report_card_payment(anon_client, paid_by_payme)
+    check = Payme(anon_client).call(
+        "CheckPerformTransaction", {"amount": PRICE, "account": account(paid_by_payme)}
+    )
+    assert check["error"]["code"] == -31051, check  # not payable: paid already
+    paid_by_click = make_invoice(runtime, (PRICE,))
+    report_card_payment(anon_client, paid_by_click)
+    prepared = click_post(anon_client, click_fields(paid_by_click, "50000", trans_id="7001"))
+    assert prepared["error"] == -4, prepared  # already paid
+    with runtime.db.session() as s:
+        for invoice_id in (paid_by_payme, paid_by_click):
+            invoice = s.get(Invoice, invoice_id)
+            assert (invoice.status, invoice.paid_amount) == ("paid", PRICE)
+        assert s.scalars(select(Payment.method)).all() == ["acq", "acq"]
+        assert s.scalars(select(WebhookEvent.status)).all() == ["applied", "applied"]
