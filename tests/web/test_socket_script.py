@@ -103,7 +103,7 @@ answer({ op: "error", code: "too_many_channels", detail: "at most 200 channels a
 process.stdout.write(JSON.stringify({ two: two, last: ws.sent[ws.sent.length - 1] }));
 """
     after = run(program)
-    assert after["two"] == ["too_many_channels: at most 50 channels a socket"]
+    assert after["two"] == ["too_many_channels: at most 200 channels a socket"]
     assert after["last"] == {"op": "unsubscribe", "channel": "queue:1"}
 
 
