@@ -25,18 +25,23 @@ from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
 
 
+# The visits a patient came to.
+CAME = (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED)
+
+
 def visits_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built:
     earlier = aliased(Visit)
     # New: the patient's first visit that was not cancelled and that he came to; every later
     # one is a follow-up. An appointment he missed is no visit of his: the patient who did
-    # not come to his first one is still new when he first comes. Each patient of the
+    # not come to his first one is still new when he first comes; nor is one still to come
+    # (a new patient booked twice ahead is new at both until he has been). Each patient of the
     # period's first such visit is looked up once (an index range per patient), not once per
     # visit.
     patients = select(Visit.patient_id).where(within(Visit.starts_at, lo, hi))
     firsts = (
         select(earlier.patient_id.label("patient_id"), func.min(earlier.starts_at).label("first"))
         .where(
-            earlier.status.not_in((VisitStatus.CANCELLED, VisitStatus.NO_SHOW)),
+            earlier.status.in_(CAME),
             earlier.patient_id.in_(patients),
         )
         .group_by(earlier.patient_id)

@@ -41,3 +41,16 @@ def test_a_patient_who_missed_his_first_appointment_is_new_when_he_first_comes(r
         "2026-03-06": (1, 1, 0),
         "2026-03-09": (1, 0, 1),
     }
+
+
+def test_a_new_patient_booked_twice_ahead_is_new_at_both_until_he_has_been_seen(runtime):
+    """The manager plans next week: P2, never seen, is booked on the 16th and the 18th.
+    Neither is a follow-up until he has come to the first."""
+    data = make_reference(runtime)
+    with runtime.db.transaction() as s:
+        _visit(s, data, 2, "D1", "A", local(date(2026, 3, 16), 9), "scheduled")
+        _visit(s, data, 2, "D1", "A", local(date(2026, 3, 18), 9), "scheduled")
+    assert _by_day(runtime, date(2026, 3, 16), date(2026, 3, 20)) == {
+        "2026-03-16": (1, 1, 0),
+        "2026-03-18": (1, 1, 0),
+    }
