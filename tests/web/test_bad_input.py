@@ -296,6 +296,9 @@ def test_fields_sent_to_an_endpoint_that_reads_no_body_are_refused_and_change_no
         if response.status_code != 422:
             probe.problems.append(f"{method} {url}: answered {response.status_code}, not 422")
         probe.send(method, url, data="[1, 2]", content_type="application/json")
+        # Not JSON, or ``null``: not taken for no body (the action would run).
+        for raw in ('{"reason": "x",}', "{", "null"):
+            probe.send(method, url, data=raw, content_type="application/json")
         probed.add((method, rule.rule))
     probe.assert_none()
     assert ("POST", f"{API}/payments/reconciliations") in probed

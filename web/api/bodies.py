@@ -90,7 +90,15 @@ def refuse_unread_fields() -> None:
     An empty object is no fields at all."""
     if _reads_a_body(request.endpoint):
         return
-    body = request.get_json(silent=True)
+    if request.is_json and request.get_data(cache=True).strip():
+        # A body that is not JSON is refused here (400), as an endpoint reading one refuses
+        # it: taken for no body, ``{"reason": "x",}`` would cancel the invoice it was sent to.
+        body = request.get_json()
+        if body is None:  # ``null``: no more an empty body than ``[]`` is
+            abort(problem(422, "Unprocessable Entity", "this endpoint takes no body",
+                          {"_schema": ["this endpoint takes no body"]}))  # fmt: skip
+    else:
+        body = request.get_json(silent=True)
     if body is None or body == {}:
         return
     if isinstance(body, dict):
