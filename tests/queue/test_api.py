@@ -249,6 +249,13 @@ def test_queue_and_board_configuration_is_validated(client, runtime):
     assert board.status_code == 201 and board.get_json()["voice_languages"] == ["uz"]
     unknown = client.post("/api/v1/boards", json={"name": "X", "queue_ids": [999999]})
     assert unknown.status_code == 422 and "queue_ids" in unknown.get_json()["errors"]
+    # A title is what the board shows in place of its name: one line, as the name.
+    url = f"/api/v1/boards/{board.get_json()['id']}"
+    for title in ("\u202eHall", "Hall\nB", "Zal\u200b"):
+        turned = client.patch(url, json={"titles": {"en": title}})
+        assert turned.status_code == 422, title
+        assert list(turned.get_json()["errors"]) == ["titles.en.value"], title
+    assert client.get(url).get_json()["titles"] == {}
 
 
 def test_a_join_once_the_day_is_closed_is_refused_as_closed_even_with_no_place_left(

@@ -272,7 +272,8 @@ class BoardIn(StrictSchema):
     language = fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES))
     titles = fields.Dict(
         keys=fields.String(validate=validate.OneOf(limits.VOICE_LANGUAGES)),
-        values=fields.String(validate=validate.Length(max=limits.BOARD_NAME_MAX)),
+        # What the board shows in each language, in place of its name: one line as the name.
+        values=OneLine(validate=validate.Length(max=limits.BOARD_NAME_MAX)),
     )
 
 
