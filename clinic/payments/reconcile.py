@@ -122,6 +122,15 @@ def _webhook(session: Session, event: WebhookEvent) -> Iterator[dict]:
     if _told_before(session, event):
         return  # the sender's same payment or refund again under a new webhook-id: one line
     if event.status == WebhookStatus.REJECTED:
+        if event.type == "payment.succeeded":
+            credited = _payment(session, event.provider, event.reference)
+            if credited is not None and (credited.invoice_id, credited.amount) == (
+                event.invoice_id,
+                event.amount,
+            ):
+                # Refused once (the cash part not given back yet), then credited when the
+                # sender sent the same payment again: it is in our books, nothing to settle.
+                return
         # One line, with the reason: the sender's money and our books disagree by this event.
         yield _row("webhook_rejected", event.provider, event.reference, event.invoice_id,
                    event.amount, None, event.status, event.outcome[:300])  # fmt: skip

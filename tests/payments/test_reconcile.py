@@ -129,3 +129,24 @@ def test_one_sender_event_delivered_under_two_webhook_ids_is_one_line(runtime):
         job_id = reconcile.start(s, created_by=None).id
     result = reconcile.reconcile(runtime.db.session, job_id)
     assert result["by_kind"] == {"webhook_rejected": 1, "refund_not_applied": 2}
+
+
+def test_a_payment_refused_once_and_credited_when_sent_again_is_no_line(runtime):
+    """The sender's payment was refused (part of the invoice paid in cash then), the cash
+    given back, and the same payment sent again under a new webhook-id credited: it is in
+    our books, and a line telling someone to settle it would have it refunded at the sender."""
+    from clinic.models import Payment
+    from clinic.payments import reconcile
+
+    invoice_id = make_invoice(runtime, (PRICE,))
+    body = json.dumps({"type": "payment.succeeded", "data": {
+        "invoice_id": str(invoice_id), "amount": PRICE, "reference": "acq-R"}})  # fmt: skip
+    with runtime.db.transaction() as s:
+        told = {"provider": "acq", "type": "payment.succeeded", "body": body, "amount": PRICE,
+                "invoice_id": invoice_id, "reference": "acq-R", "outcome": "not due"}  # fmt: skip
+        for webhook_id, status in (("w-1", "rejected"), ("w-2", "applied")):
+            s.add(WebhookEvent(webhook_id=webhook_id, status=status, **told))
+        s.add(Payment(invoice_id=invoice_id, method="acq", amount=PRICE, provider="acq",
+                      provider_ref="acq-R", actor="acq"))  # fmt: skip
+        job_id = reconcile.start(s, created_by=None).id
+    assert reconcile.reconcile(runtime.db.session, job_id)["by_kind"] == {}
