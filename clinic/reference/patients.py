@@ -48,7 +48,9 @@ NAME_RE = re.compile(r".*[^\W\d_]", re.DOTALL)
 DOCUMENT_RE = re.compile(r"^[A-Z0-9АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯЎҚҒҲ№/-]{1,20}$")
 NOTES_MAX = 4000
 # Enough to catch typing slips; whether the address works is the mail server's answer.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# The domain's every part holds something: no doubled dot, none at its end ("clinic..uz",
+# "clinic.uz."), where no receipt would ever be delivered.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
 SEARCH_NAME_MAX = Patient.__table__.c.search_name.type.length
 # What a phone is written with beside its digits, as registration reads it ("(90) 123.45.67",
 # "90–123", its dashes pasted long).

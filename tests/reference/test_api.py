@@ -219,6 +219,18 @@ def test_patients_are_registered_with_a_normalised_phone_and_found_in_either_scr
     assert client.get("/api/v1/patients?sex=F").json["total"] == 0
 
 
+def test_a_patients_e_mail_with_an_empty_part_of_its_domain_is_refused(client):
+    """His paid receipts are e-mailed there: a doubled dot or one at the end (a typing slip)
+    is refused naming the field, as the visits' and the subscriptions' addresses are."""
+    body = {"full_name": "Ғулом Каримов", "sex": "M"}
+    for address in ("boss@clinic..uz", "boss@clinic.uz.", "boss@.clinic.uz", "boss@uz"):
+        refused = client.post("/api/v1/patients", json={**body, "email": address})
+        assert refused.status_code == 422 and "email" in refused.json["errors"], address
+    assert client.get("/api/v1/patients").json["total"] == 0
+    kept = _created(client.post("/api/v1/patients", json={**body, "email": "boss@mail.clinic.uz"}))
+    assert kept["email"] == "boss@mail.clinic.uz"
+
+
 def test_registering_a_patient_again_names_the_earlier_record_but_twins_are_not_warned(client):
     """At the desk the same patient is registered twice (typed in the other script, with a
     new phone): the answer names the earlier record, without refusing. Twins sharing a phone
