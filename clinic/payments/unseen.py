@@ -1,7 +1,9 @@
 """Money paid for a patient who was never seen: the invoice's ticket ended cancelled (at the
 desk, by the patient, with the day's closing) or a no-show, and what was paid is still kept.
 Nothing gives it back by itself; the cashier's desk shows each such invoice, to give the money
-back (docs/payments.md, "Not seen: give the money back").
+back (docs/payments.md, "Not seen: give the money back"): what the desk gives back itself, and
+what only the provider that took it can (Payme's, a card webhook sender's: refunded there, the
+refund reaches the invoice by itself, :func:`.desk.refunded_by_its_provider`).
 
 An invoice follows the patient, not the ticket it was made for: sent on to another queue (and
 back), he holds the ticket the transfers led to, and it is that one's end that counts. The
@@ -34,7 +36,7 @@ from clinic.db import TZ_KEY, on_commit
 from clinic.events import BUS_KEY, record_events
 from clinic.events.outbox import on_recorded
 from clinic.payments import events as ev
-from clinic.payments.models import Invoice
+from clinic.payments.models import Invoice, Payment
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
@@ -64,10 +66,12 @@ class TicketEnd:
     """How an invoice's patient left: the status of the ticket he holds now (None: the invoice
     bills no ticket) and, when he left unseen, how (``why``: ``cancelled`` or ``no_show``, his
     ticket's end; ``appointment_cancelled`` or ``appointment_missed``, an appointment paid
-    for alone)."""
+    for alone), and then what is kept of the payments only their provider gives back
+    (``at_providers``: provider and tiyin, by provider's name)."""
 
     status: str | None = None
     why: str | None = None
+    at_providers: tuple[tuple[str, int], ...] = ()
 
     @property
     def unseen(self) -> bool:
@@ -87,6 +91,48 @@ def to_give_back(invoice: Invoice, end: TicketEnd) -> int:
     return money_kept(invoice) if end.unseen else 0
 
 
+def owed_through(invoice: Invoice, end: TicketEnd) -> dict[str, int]:
+    """Of what the patient is owed, what only a provider gives back (in its cabinet), tiyin by
+    provider; the desk's refund of such a payment is refused (409 ``refund_at_provider``)."""
+    owed = to_give_back(invoice, end)
+    through: dict[str, int] = {}
+    for provider, kept in end.at_providers:
+        share = min(kept, owed - sum(through.values()))
+        if share > 0:
+            through[provider] = share
+    return through
+
+
+def to_give_back_at_desk(invoice: Invoice, end: TicketEnd) -> int:
+    """Of what the patient is owed, what the desk gives back itself (cash, its card terminal,
+    Click's payments given back in Click's cabinet and recorded at the desk)."""
+    return to_give_back(invoice, end) - sum(owed_through(invoice, end).values())
+
+
+def _kept_payment():
+    """The join of an invoice's payments keeping money (none: a row of nulls)."""
+    return and_(Payment.invoice_id == Invoice.id, Payment.amount > Payment.refunded_amount)
+
+
+def _note_online(online: dict[int, dict[int, tuple[str, int]]], invoice_id: int, payment):
+    """Note ``payment`` of ``invoice_id`` (a joined row's, None without one) when only its
+    provider gives it back."""
+    # Imported here: the desk imports this module.
+    from clinic.payments.desk import refunded_by_its_provider
+
+    if payment is not None and refunded_by_its_provider(payment):
+        kept = payment.amount - payment.refunded_amount
+        online.setdefault(invoice_id, {})[payment.id] = (payment.provider, kept)
+
+
+def _at_providers(payments: dict[int, tuple[str, int]] | None) -> tuple[tuple[str, int], ...]:
+    """The money kept of ``payments`` (id -> provider, tiyin) by provider, by name."""
+    by_provider: dict[str, int] = {}
+    for provider, kept in (payments or {}).values():
+        by_provider[provider] = by_provider.get(provider, 0) + kept
+    return tuple(sorted(by_provider.items()))
+
+
 def _seen(ticket) -> object:
     return case(
         (or_(ticket.started_at.is_not(None), ticket.status == TicketStatus.SERVED), 1), else_=0
@@ -100,8 +146,9 @@ def _today_starts(session: Session) -> datetime:
 
 def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     """How each of ``invoices``' patients left, by invoice id, read in one statement whatever
-    their number (their tickets and the ones the transfers opened from them, and their
-    appointments), and one more for those billing an appointment alone, when there are any.
+    their number (their tickets and the ones the transfers opened from them, their
+    appointments and their payments keeping money), and one more for those billing an
+    appointment alone, when there are any.
     Only invoices keeping money paid are read: of the others nobody is owed anything, and
     their ``status`` is not read either (payments and holds of open invoices send no
     statement for it)."""
@@ -128,17 +175,28 @@ def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
         )
     )
     rows = session.execute(
-        select(Invoice.id, way.c.depth, way.c.status, way.c.seen, Visit.status, Visit.starts_at)
+        select(
+            Invoice.id,
+            way.c.depth,
+            way.c.status,
+            way.c.seen,
+            Visit.status,
+            Visit.starts_at,
+            Payment,
+        )
         .select_from(Invoice)
         .join(way, way.c.origin == Invoice.ticket_id)
         .outerjoin(Visit, Visit.id == Invoice.visit_id)
+        .outerjoin(Payment, _kept_payment())
         .where(Invoice.id.in_([i.id for i in invoices]))
     )
     last: dict[int, tuple[int, str]] = {}
     seen: set[int] = set()
     visit_keeps: set[int] = set()
+    online: dict[int, dict[int, tuple[str, int]]] = {}
     today = _today_starts(session)
-    for invoice_id, depth, status, was_seen, visit_status, visit_starts in rows:
+    for invoice_id, depth, status, was_seen, visit_status, visit_starts, payment in rows:
+        _note_online(online, invoice_id, payment)
         if invoice_id not in last or depth > last[invoice_id][0]:
             last[invoice_id] = (depth, status)
         if was_seen:
@@ -149,7 +207,11 @@ def ticket_ends(session: Session, invoices) -> dict[int, TicketEnd]:
             visit_keeps.add(invoice_id)
     for invoice_id, (_depth, status) in last.items():
         unseen = status in ENDED_UNSEEN and invoice_id not in seen | visit_keeps
-        ends[invoice_id] = TicketEnd(status=status, why=status if unseen else None)
+        ends[invoice_id] = TicketEnd(
+            status=status,
+            why=status if unseen else None,
+            at_providers=_at_providers(online.get(invoice_id)) if unseen else (),
+        )
     return ends
 
 
@@ -160,14 +222,20 @@ def _appointment_ends(session: Session, invoices) -> dict[int, TicketEnd]:
     if not alone:
         return {}
     rows = session.execute(
-        select(Invoice.id, Visit.status)
+        select(Invoice.id, Visit.status, Payment)
         .join(Visit, Visit.id == Invoice.visit_id)
+        .outerjoin(Payment, _kept_payment())
         .where(Invoice.id.in_(alone), Invoice.ticket_id.is_(None))
     )
+    ended: dict[int, str] = {}
+    online: dict[int, dict[int, tuple[str, int]]] = {}
+    for invoice_id, status, payment in rows:
+        if status in _APPOINTMENT_ENDS:
+            ended[invoice_id] = _APPOINTMENT_ENDS[status]
+            _note_online(online, invoice_id, payment)
     return {
-        invoice_id: TicketEnd(why=_APPOINTMENT_ENDS[status])
-        for invoice_id, status in rows
-        if status in _APPOINTMENT_ENDS
+        invoice_id: TicketEnd(why=why, at_providers=_at_providers(online.get(invoice_id)))
+        for invoice_id, why in ended.items()
     }
 
 

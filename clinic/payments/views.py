@@ -8,7 +8,15 @@ from sqlalchemy.orm import Session, object_session
 from clinic.base import iso
 from clinic.payments.amounts import amount_due
 from clinic.payments.models import Invoice, InvoiceLine, Payment
-from clinic.payments.unseen import NO_TICKET, TicketEnd, shown_by, ticket_end, to_give_back
+from clinic.payments.unseen import (
+    NO_TICKET,
+    TicketEnd,
+    owed_through,
+    shown_by,
+    ticket_end,
+    to_give_back,
+    to_give_back_at_desk,
+)
 from clinic.reference.models import Service
 
 
@@ -61,9 +69,11 @@ def invoice_as_dict(
     ticket its patient holds now (the one the transfers led to; None without a ticket, or
     when the invoice keeps no money paid), and
     ``to_give_back`` what he is owed because he left unseen, ``not_seen`` how (None when he
-    is owed nothing: :mod:`.unseen`). ``ends``: how the patients of a page of invoices left,
-    read at once (:func:`.unseen.ticket_ends`); without it, this invoice's are read (one
-    statement, none when it bills neither a ticket nor an appointment)."""
+    is owed nothing: :mod:`.unseen`): of it, ``to_give_back_at_desk`` the desk gives back,
+    ``owed_through`` (tiyin by provider) only the provider that took it. ``ends``: how the
+    patients of a page of invoices left, read at once (:func:`.unseen.ticket_ends`); without
+    it, this invoice's are read (one statement, none when it bills neither a ticket nor an
+    appointment)."""
     if ends is None:
         end = ticket_end(object_session(invoice), invoice)
     else:
@@ -96,6 +106,8 @@ def invoice_as_dict(
         "ticket_status": end.status,
         "not_seen": end.why if owed else None,
         "to_give_back": owed,
+        "to_give_back_at_desk": to_give_back_at_desk(invoice, end),
+        "owed_through": owed_through(invoice, end),
     }
 
 

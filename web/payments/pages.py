@@ -81,6 +81,9 @@ def _texts() -> dict:
             "appointment_missed": _("Appointment missed — give the money back"),
         },
         "unseenAmount": _("To give back {amount}"),
+        # Of it, paid through Payme (or a card webhook sender): only that provider gives it
+        # back, and its refund reaches the invoice by itself.
+        "unseenAtProvider": _("Refund {amount} through {provider} in its cabinet"),
         "unseenReason": {
             "cancelled": _("Not seen: ticket cancelled"),
             "no_show": _("Not seen: did not come"),

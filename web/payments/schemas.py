@@ -277,8 +277,26 @@ class InvoiceOut(Schema):
             "description": "Tiyin paid and not given back while the patient left unseen (that "
             "ticket cancelled or a no-show, nobody took him into service, no appointment of "
             "his still to come or begun; or the appointment it bills alone cancelled or "
-            "missed): to give back at the desk. 0 otherwise."
+            "missed), all of it: the part the desk gives back is `to_give_back_at_desk`, the "
+            "rest `owed_through`. 0 otherwise."
         }
+    )
+    to_give_back_at_desk = fields.Integer(
+        metadata={
+            "description": "Of `to_give_back`, the tiyin the desk gives back itself (paid in "
+            "cash, at its card terminal, or by Click, given back in Click's cabinet and "
+            "recorded at the desk)."
+        }
+    )
+    owed_through = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "Of `to_give_back`, the tiyin only the provider that took it gives "
+            "back, by provider (`payme`, a card webhook sender's name): refunded in its "
+            "cabinet, the refund reaches the invoice by itself; the desk's refund of such a "
+            "payment is refused (409 `refund_at_provider`). Empty when there is none."
+        },
     )
     desk_event_id = fields.Integer(
         metadata={

@@ -202,9 +202,11 @@
    * an invoice settled at no cost: nothing was paid of it). */
   function refundControls(actions, invoice) {
     if (!leftToGiveBack(invoice)) return;
-    // A patient who left unseen: his money, and why, typed in for her already.
-    var owed = invoice.to_give_back > 0;
-    var amount = owed ? sums(invoice.to_give_back) : "";
+    // A patient who left unseen: his money, and why, typed in for her already; only what the
+    // desk gives back itself (a Payme payment is refunded in Payme's cabinet, and the desk's
+    // refund of it refused).
+    var owed = invoice.to_give_back_at_desk > 0;
+    var amount = owed ? sums(invoice.to_give_back_at_desk) : "";
     actions.appendChild(labelled(input("refund_amount", texts.refundAmount, invoice.id, amount)));
     var why = owed ? texts.unseenReason[invoice.not_seen] || "" : "";
     var reason = input("refund_reason", texts.refundReason, invoice.id, why);
@@ -362,14 +364,29 @@
   }
 
   /** The mark of a row whose patient left unseen (his ticket cancelled, or he did not come)
-   * with money of his still kept: said beside the refund, with how much goes back. */
+   * with money of his still kept: said beside the refund, with how much the desk gives back,
+   * and what only a provider gives back, in its cabinet, named by that provider. */
   function unseenMark(invoice) {
     var mark = Q.element("p", "cashier-invoices__unseen");
     mark.setAttribute("role", "note");
     var said = texts.unseen[invoice.not_seen] || texts.unseen.cancelled;
     mark.appendChild(Q.element("strong", "", said));
-    mark.appendChild(Q.element("span", "", "\u00a0· "));
-    mark.appendChild(withSums("", texts.unseenAmount, { amount: invoice.to_give_back }));
+    function then(part) {
+      mark.appendChild(Q.element("span", "", "\u00a0· "));
+      mark.appendChild(part);
+    }
+    if (invoice.to_give_back_at_desk > 0) {
+      then(withSums("", texts.unseenAmount, { amount: invoice.to_give_back_at_desk }));
+    }
+    var through = invoice.owed_through || {};
+    Object.keys(through).forEach(function (provider) {
+      // "{provider}" said first: withSums writes only the sums.
+      var template = String(texts.unseenAtProvider).replace(
+        "{provider}",
+        PROVIDERS[provider] || provider
+      );
+      then(withSums("", template, { amount: through[provider] }));
+    });
     return mark;
   }
 
