@@ -17,9 +17,12 @@ from clinic.base import is_id
 from clinic.errors import Conflict, Forbidden, ValidationFailed
 from clinic.payments import invoices, receipts, webhooks
 from clinic.payments.amounts import whole_tiyin
-from clinic.payments.models import Invoice
+from clinic.payments.models import (
+    DESK_PROVIDER,
+    Invoice,
+)
 from clinic.payments.models import InvoiceStatus as S
-from clinic.payments.models import Payment, PaymentMethod, Refund
+from clinic.payments.models import Payment, PaymentMethod, Refund, refunded_by_its_provider
 from clinic.payments.refunds import (
     payment_to_refund,
     refund,
@@ -29,8 +32,8 @@ from clinic.payments.refunds import (
 from clinic.payments.shifts import cash_in_drawer, current_shift, open_shift_by_id
 from clinic.payments.unseen import maybe_owed
 
-# A desk payment's idempotency key is stored as the payment's reference of this "provider".
-DESK_PROVIDER = "desk"
+# A desk payment's idempotency key is stored as the payment's reference of the "provider"
+# DESK_PROVIDER (clinic.payments.models).
 # The most invoices the desk's list (and its channel's snapshot) holds, newest first.
 DESK_LIST_LIMIT = 500
 # How far back the desk's list keeps invoices whose patient left unseen, his money kept.
@@ -263,15 +266,6 @@ def _no_drawer(*, names_a_shift: bool) -> Conflict:
         code="no_open_shift",
         errors={"shift_id": ["the open shift whose drawer gives the cash back"]},
     )
-
-
-def refunded_by_its_provider(payment: Payment) -> bool:
-    """A payment whose refund the provider itself reports to us: Payme's (it cancels the
-    transaction, -2) and a signed webhook sender's (``payment.refunded``). Recorded at the
-    desk as well, the money would be counted back twice, or the provider's own refund
-    refused. Click's SHOP API reports no refunds: a Click payment given back through Click's
-    cabinet is recorded at the desk."""
-    return payment.provider not in (None, DESK_PROVIDER, "click")
 
 
 def _desk_payment_to_refund(

@@ -199,6 +199,19 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
+# The provider of a desk payment taken with its page's key (the key is its reference).
+DESK_PROVIDER = "desk"
+
+
+def refunded_by_its_provider(payment: Payment) -> bool:
+    """A payment whose refund the provider itself reports to us: Payme's (it cancels the
+    transaction, -2) and a signed webhook sender's (``payment.refunded``). Recorded at the
+    desk as well, the money would be counted back twice, or the provider's own refund
+    refused. Click's SHOP API reports no refunds: a Click payment given back through Click's
+    cabinet is recorded at the desk."""
+    return payment.provider not in (None, DESK_PROVIDER, "click")
+
+
 class Refund(Base):
     """Money given back from one payment, with its reason, who gave it and who approved."""
 

@@ -3,7 +3,7 @@ desk, by the patient, with the day's closing) or a no-show, and what was paid is
 Nothing gives it back by itself; the cashier's desk shows each such invoice, to give the money
 back (docs/payments.md, "Not seen: give the money back"): what the desk gives back itself, and
 what only the provider that took it can (Payme's, a card webhook sender's: refunded there, the
-refund reaches the invoice by itself, :func:`.desk.refunded_by_its_provider`).
+refund reaches the invoice by itself, :func:`.models.refunded_by_its_provider`).
 
 An invoice follows the patient, not the ticket it was made for: sent on to another queue (and
 back), he holds the ticket the transfers led to, and it is that one's end that counts. The
@@ -36,7 +36,7 @@ from clinic.db import TZ_KEY, on_commit
 from clinic.events import BUS_KEY, record_events
 from clinic.events.outbox import on_recorded
 from clinic.payments import events as ev
-from clinic.payments.models import Invoice, Payment
+from clinic.payments.models import Invoice, Payment, refunded_by_its_provider
 from clinic.queue.models import Ticket, TicketStatus
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
@@ -117,9 +117,6 @@ def _kept_payment():
 def _note_online(online: dict[int, dict[int, tuple[str, int]]], invoice_id: int, payment):
     """Note ``payment`` of ``invoice_id`` (a joined row's, None without one) when only its
     provider gives it back."""
-    # Imported here: the desk imports this module.
-    from clinic.payments.desk import refunded_by_its_provider
-
     if payment is not None and refunded_by_its_provider(payment):
         kept = payment.amount - payment.refunded_amount
         online.setdefault(invoice_id, {})[payment.id] = (payment.provider, kept)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from clinic.accounts.models import User
 from clinic.payments.models import (
+    DESK_PROVIDER,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -64,8 +65,8 @@ def _cashier(record):
     the provider, and the desk's own under whoever gave it back from her drawer."""
     if record is Payment:
         return Payment.actor
-    # The desk's own payments: none named, or "desk" for one taken with its page's key.
-    desks = or_(Payment.provider.is_(None), Payment.provider == "desk")
+    # The desk's own payments: none named, or one taken with its page's key.
+    desks = or_(Payment.provider.is_(None), Payment.provider == DESK_PROVIDER)
     return case((desks, Refund.actor), else_=Payment.actor)
 
 

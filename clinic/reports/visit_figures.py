@@ -24,7 +24,6 @@ from clinic.reports.sql import Dialect
 from clinic.visits.events import VisitStatus
 from clinic.visits.models import Visit
 
-
 # The visits a patient came to.
 CAME = (VisitStatus.ARRIVED, VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED)
 

@@ -634,7 +634,7 @@ def test_a_price_is_read_with_the_decimals_its_cell_shows():
     for row in rows:
         sheet.append(row)
     sheet["E2"].number_format = "#,##0"
-    sheet["E3"].number_format = '#,##0.00\\ [$сум-419];[Red]\\-#,##0.00'
+    sheet["E3"].number_format = "#,##0.00\\ [$сум-419];[Red]\\-#,##0.00"
     buffer = io.BytesIO()
     book.save(buffer)
     read = {r.values["code"]: parse_price(r.values["price"]) for r in parse_price_list(

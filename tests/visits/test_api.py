@@ -608,7 +608,10 @@ def test_a_patient_whose_ticket_was_cancelled_at_the_desk_is_checked_in_again(ru
         assert s.get(Ticket, body["ticket_id"]).status == "waiting"
     # While that ticket waits, he is checked in already.
     _refusal(
-        client.post(f"/api/v1/visits/{visit_id}/check-in", json={}), 409, "status_changed", "visit_id"
+        client.post(f"/api/v1/visits/{visit_id}/check-in", json={}),
+        409,
+        "status_changed",
+        "visit_id",
     )
 
 
