@@ -6,8 +6,10 @@ link whole, frame by frame."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import socket
+import termios
 import time
 
 import pytest
@@ -88,7 +90,7 @@ def test_a_ten_thousand_ticket_day_arrives_whole_at_the_desk(stack):
         assert json.loads(slow.recv())["op"] == "hello"
         for _ in range(ROUNDS):
             slow.send(json.dumps({"op": "subscribe", "channel": f"queue:{queue_id}"}))
-        time.sleep(3)  # nothing read meanwhile
+        _until_the_server_stalls(slow.sock)  # nothing read meanwhile
         ops = _whole_frames(slow.sock, ROUNDS)
     finally:
         slow.close()
@@ -96,6 +98,20 @@ def test_a_ten_thousand_ticket_day_arrives_whole_at_the_desk(stack):
 
 
 ROUNDS = 12
+
+
+def _until_the_server_stalls(sock, deadline: float = 15.0) -> None:
+    """Until what waits unread on ``sock`` has stopped growing for half a second: both ends'
+    buffers are full, and the server's next write to the socket writes only part of a frame."""
+    ends, waiting, since = time.monotonic() + deadline, -1, time.monotonic()
+    while time.monotonic() < ends:
+        now = int.from_bytes(fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4), "little")
+        if now != waiting:
+            waiting, since = now, time.monotonic()
+        elif waiting > 0 and time.monotonic() - since >= 0.5:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server never stalled: {waiting} bytes waiting")
 
 
 def _whole_frames(sock, subscribed: int) -> list[str]:
