@@ -159,7 +159,8 @@ def close_shift(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("the shift is already closed", code="shift_closed")
+        # Closed meanwhile at another screen: said as a close with no shift open is.
+        raise NotFound("the shift is already closed", code="no_open_shift")
     # A plain update, which the unit of work does not see: the request's audit row names the
     # shift it closed, as it names the one it opened.
     note_written(session, CashierShift.__tablename__, shift.id)

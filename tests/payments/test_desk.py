@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from clinic.errors import Conflict, ValidationFailed
+from clinic.errors import Conflict, NotFound, ValidationFailed
 from clinic.models import Invoice, Payment, Refund
 from clinic.payments import desk, invoices, shifts
 from clinic.payments.refunds import RefundNeedsApproval
@@ -64,10 +64,10 @@ def test_cash_gives_change_and_the_shift_closes_with_its_discrepancy(runtime, ma
     # 100 000 opening + 25 000 cash - 5 000 refunded in cash; the card is not in the drawer.
     assert closed["expected_cash"] == 120_000_00
     assert closed["discrepancy"] == -1_000_00
-    with pytest.raises(Conflict) as caught:
+    with pytest.raises(NotFound) as caught:
         with runtime.db.transaction() as s:
             shifts.close_shift(s, shifts.get_shift(s, shift_id), counted_cash=0)
-    assert caught.value.code == "shift_closed"
+    assert caught.value.code == "no_open_shift"
     with pytest.raises(Conflict):
         _take(runtime, make_invoice(runtime, [1_00]), cashier, method="cash")
 

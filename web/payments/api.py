@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from clinic.base import iso, utcnow
-from clinic.errors import Conflict, NotFound
+from clinic.errors import NotFound
 from clinic.events import channel_last_seq
 from clinic.payments import desk, invoice_once, invoices, shifts, subjects
 from clinic.payments.events import DESK_CHANNEL
@@ -368,14 +368,6 @@ def close_shift(data):
     shift = shifts.current_shift(session, _identity().user_id)
     if shift is None:  # closed meanwhile (at another screen): said as a payment says it
         raise NotFound("no shift of yours is open", code="no_open_shift")
-    try:
-        shift = shifts.close_shift(
-            session, shift, counted_cash=data["counted_cash"], note=data["note"]
-        )
-    except Conflict as exc:
-        if exc.code != "shift_closed":
-            raise
-        # Closed at another screen between the reading and the closing: said as above.
-        raise NotFound("no shift of yours is open", code="no_open_shift") from exc
+    shift = shifts.close_shift(session, shift, counted_cash=data["counted_cash"], note=data["note"])
     session.commit()
     return _shift_out(session, shift)

@@ -198,7 +198,6 @@ def refusal_texts() -> dict:
     return {
         "no_open_shift": _("Open your shift first."),
         "shift_open": _("Your shift is already open."),
-        "shift_closed": _("The shift is already closed."),
         "nothing_due": _("Nothing is due on this invoice."),
         "already_paid": _("This invoice is already paid."),
         "not_open": _("This invoice can no longer be paid."),
