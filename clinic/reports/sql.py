@@ -31,12 +31,12 @@ class Dialect:
     def local_day(self, instant):
         if self.is_postgresql:
             return cast(func.timezone(self.tz.key, instant), Date())
-        return func.date(instant, self._shift())
+        return func.date(_whole_seconds(instant), self._shift())
 
     def local_hour(self, instant):
         if self.is_postgresql:
             return cast(extract("hour", func.timezone(self.tz.key, instant)), Integer)
-        return cast(func.strftime("%H", instant, self._shift()), Integer)
+        return cast(func.strftime("%H", _whole_seconds(instant), self._shift()), Integer)
 
     def seconds(self, earlier, later):
         if self.is_postgresql:
@@ -45,6 +45,13 @@ class Dialect:
         # minute rounded half up would take down. They hold the time to about 0.05 ms, so
         # the milliseconds are exact.
         return func.round((func.julianday(later) - func.julianday(earlier)) * literal(86400.0), 3)
+
+
+def _whole_seconds(instant):
+    """A stored SQLite instant (``2026-02-28 18:59:59.999700``) without its fraction: SQLite's
+    date functions round it to the millisecond first, and 18:59:59.9995 UTC and later would
+    become 19:00, the next clinic day's first instant (and the next hour)."""
+    return func.substr(instant, 1, 19)
 
 
 def as_date(value) -> date | None:

@@ -3,14 +3,27 @@ is the Tashkent day (00:00-24:00 UTC+5), not the UTC one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.errors import Forbidden, ValidationFailed
+from clinic.payments.models import Payment
 from clinic.queue.models import QueueDay
 from clinic.reports.definitions import build
 from clinic.reports.params import parse_params
-from tests.reports.fixtures import DAY, NEXT, TZ, _ticket, local, make_day, make_reference, params
+from tests.reports.fixtures import (
+    DAY,
+    NEXT,
+    TZ,
+    _paid_invoice,
+    _ticket,
+    local,
+    make_day,
+    make_reference,
+    params,
+)
 
 
 @pytest.fixture
@@ -567,3 +580,20 @@ def test_queue_minutes_round_halves_up_the_same_on_both_databases(runtime):
             _ticket(s, data, day.id, number, local(DAY, 9, number), wait=wait, service=service)
     [row] = rows(runtime, params("queue", "queue"))
     assert row[1:] == (3, 3, 0, 12.3, 24.1, 8.4)
+
+
+def test_the_days_last_instant_stays_in_its_day_and_hour_on_both_databases(runtime):
+    """A payment and a ticket at 23:59:59.9997 belong to that day's 23rd hour: SQLite's date
+    functions, rounding to the millisecond, would take them to 00:00 of the next day."""
+    data = make_reference(runtime)
+    last = local(DAY, 23, 59) + timedelta(seconds=59, microseconds=999_700)
+    with runtime.db.transaction() as s:
+        invoice = _paid_invoice(s, data, patient=0, service="S1", amount=300_000, at=last)
+        s.add(Payment(invoice_id=invoice.id, method="cash", amount=300_000, actor="desk",
+                      created_at=last))  # fmt: skip
+        day = QueueDay(queue_id=data.queue_id, day=DAY, last_number=0, waiting=0)
+        s.add(day)
+        s.flush()
+        _ticket(s, data, day.id, 1, last, wait=0.5, service=5)
+    assert rows(runtime, params("revenue", "day")) == [("2026-03-10", 1, 300_000, 0, 300_000)]
+    assert [row[0] for row in rows(runtime, params("queue", "hour"))] == ["23:00"]
