@@ -251,7 +251,9 @@ def prepare(session: Session, fields: dict, config: ClickConfig) -> dict:
             raise ClickAnswer(CANCELLED)
         _check_open(invoice)
         if int(fields["error"]) < 0:
-            if txn is not None and txn.invoice_id == invoice.id:
+            if txn is None:
+                _record_failed_prepare(session, fields, invoice, amount)
+            elif txn.invoice_id == invoice.id:
                 _cancel_failed_prepare(session, txn.id, invoice, int(fields["error"]))
             raise ClickAnswer(CANCELLED)
         if txn is not None:
@@ -343,6 +345,31 @@ def complete(session: Session, fields: dict, config: ClickConfig) -> dict:
         return answer(fields, SUCCESS, merchant_confirm_id=txn.confirm_id)
     except ClickAnswer as exc:
         return answer(fields, exc.error, merchant_confirm_id=None)
+
+
+def _record_failed_prepare(session: Session, fields: dict, invoice, amount: int) -> None:
+    """Click's first word of a transaction says it failed (``error < 0``): it is kept,
+    cancelled and holding nothing, so that a later Prepare or Complete of it, however
+    "successful", is answered -9 as well and never takes the money Click said it did not."""
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(
+                ClickTransaction(
+                    click_trans_id=int(fields["click_trans_id"]),
+                    click_paydoc_id=int(fields["click_paydoc_id"]),
+                    invoice_id=invoice.id,
+                    amount=amount,
+                    status=ClickStatus.CANCELLED,
+                    click_error=max(int(fields["error"]), INTEGER.start),
+                    created_at=now,
+                    cancelled_at=now,
+                )
+            )
+            session.flush()
+    except IntegrityError:  # pragma: no cover - a race only
+        # The same click_trans_id recorded at the same instant by another call: it decides.
+        pass
 
 
 def _cancel_failed_prepare(session: Session, txn_id: int, invoice, click_error: int) -> None:

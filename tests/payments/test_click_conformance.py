@@ -292,7 +292,9 @@ def test_a_prepare_repeated_gets_its_first_id_and_each_check_comes_in_clicks_ord
     """A Prepare repeated (also "50000.00" for "50000") is the same transaction; a Complete
     without ``merchant_prepare_id`` is -8 and one with ``action=0`` -3; a failed Complete is
     -2 for another amount and -6 for no prepare of ours before it is -9; a first Prepare that
-    reports a failure is -9 and keeps nothing, so the invoice can still be paid."""
+    reports a failure is -9 and holds nothing, so the invoice can still be paid by another
+    transaction, while that one stays cancelled: a "successful" Prepare and Complete of it
+    after are -9 too, never a payment Click said did not go through."""
     invoice_id = make_invoice(runtime, (PRICE,))
     first = answer_of(anon_client, click_fields(invoice_id, "50000"), 0)
     again = answer_of(anon_client, click_fields(invoice_id, "50000.00"), 0)
@@ -308,11 +310,27 @@ def test_a_prepare_repeated_gets_its_first_id_and_each_check_comes_in_clicks_ord
         answer_of(anon_client, failed, error)
     other = make_invoice(runtime, (PRICE,))
     answer_of(anon_client, click_fields(other, "50000", trans_id="3003", error="-5017"), -9)
+    answer_of(anon_client, click_fields(other, "50000", trans_id="3003"), -9)
+    with runtime.db.session() as s:
+        assert s.get(Invoice, other).held_by is None
+        failed_id = s.scalar(
+            select(ClickTransaction.id).where(ClickTransaction.click_trans_id == 3003)
+        )
+    answer_of(anon_client, click_fields(other, "50000", trans_id="3003", prepare_id=failed_id), -9)
     answer_of(anon_client, click_fields(other, "50000", trans_id="3004"), 0)
     with runtime.db.session() as s:
         assert s.get(Invoice, invoice_id).held_by == f"click:{first['click_trans_id']}"
-        kept = s.scalars(select(ClickTransaction.click_trans_id).order_by(ClickTransaction.id))
-        assert list(kept) == [1001, 3004]
+        assert s.get(Invoice, other).paid_amount == 0
+        kept = s.execute(
+            select(
+                ClickTransaction.click_trans_id,
+                ClickTransaction.status,
+                ClickTransaction.click_error,
+            ).order_by(ClickTransaction.id)
+        )
+        assert list(kept) == [
+            (1001, "prepared", None), (3003, "cancelled", -5017), (3004, "prepared", None)
+        ]  # fmt: skip
 
 
 def test_an_error_or_prepare_id_written_with_two_signs_is_minus_8_and_changes_nothing(
