@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from clinic.accounts import users
+from clinic.accounts import tokens, users
 from clinic.accounts.models import ApiToken, AuditEntry
 from tests.conftest import ONE_BACKEND, PASSWORD
 
@@ -224,3 +224,39 @@ def test_the_password_page_focuses_the_field_it_refused(client_as, current, new,
     assert unescape(page.message_of(focused)) == said
     assert [f["name"] for f in page.fields if f.get("aria-invalid")] == [field]
     assert not re.search(rf'value="{re.escape(new)}"', answer.get_data(as_text=True))
+
+
+def _alerts(signed_in, path: str) -> list[str]:
+    html = unescape(signed_in.get(path).get_data(as_text=True))
+    return [
+        " ".join(said.split())
+        for said in re.findall(r'class="alert[^"]*"[^>]*>(.*?)</p>', html, re.S)
+    ]
+
+
+def test_a_row_gone_since_the_page_was_drawn_is_said_in_the_pages_language(
+    client_as, make_user, runtime
+):
+    """A token revoked, or a user unlocked, from a page drawn before the row was gone (or a
+    token that was never one's own) is said in the page's language, not the domain's
+    English ("token 999 does not exist")."""
+    gone = "Bu endi yo'q: boshqa ekranda o'chirilgan bo'lishi mumkin. Sahifani yangilang."
+    admin = client_as("admin")
+    admin.get("/account/tokens?lang=uz", headers={"Accept": "text/html"})
+    assert admin.post("/account/tokens/999/revoke", data={}).status_code in (302, 303)
+    assert _alerts(admin, "/account/tokens") == [gone]
+    assert admin.post("/admin/users/99999/unlock", data={}).status_code in (302, 303)
+    assert _alerts(admin, "/admin/users") == [gone]
+    # Another user's token, to a user who may not manage tokens: no such token, in his words.
+    owner = make_user("cashier", "tokenli")
+    with runtime.db.transaction() as s:
+        token, _ = tokens.create_token(s, users.get_user(s, owner), name="skript")
+        token_id = token.id
+    desk = client_as("registrar")
+    desk.get("/account/tokens?lang=ru", headers={"Accept": "text/html"})
+    desk.post(f"/account/tokens/{token_id}/revoke", data={})
+    assert _alerts(desk, "/account/tokens") == [
+        "Этого уже нет: возможно, удалено на другом экране. Обновите страницу."
+    ]
+    with runtime.db.session() as s:
+        assert s.get(ApiToken, token_id).revoked_at is None

@@ -17,7 +17,7 @@ from clinic.accounts import passwords
 from clinic.accounts import refusals as R
 from clinic.accounts import tokens, users
 from clinic.accounts.permissions import ROLES, stands_open
-from clinic.errors import DomainError
+from clinic.errors import DomainError, NotFound
 from clinic.reference import directory as reference
 from clinic.text import whole_number
 from web import db
@@ -93,6 +93,14 @@ def _fail(exc: DomainError, *, username: str | None = None) -> None:
     reasons = [reason for listed in exc.reasons.values() for reason in listed]
     if reasons and all(reason in texts for reason in reasons):
         flash(_about(username, " ".join(texts[reason] for reason in reasons)), "error")
+    elif isinstance(exc, NotFound):
+        # A row of a page drawn earlier, gone since (removed at another screen), or never
+        # this user's to see: said in the page's language, not in the domain's English.
+        gone = _(
+            "This is no longer there: it may have been removed at another screen. "
+            "Reload the page."
+        )
+        flash(gone, "error")
     else:
         details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
         flash(_about(username, f"{exc.detail}{' (' + details + ')' if details else ''}"), "error")
@@ -353,7 +361,7 @@ def revoke_token_form(token_id: int):
         if not tokens.may_manage(
             token.user_id, acting_user_id=identity.user_id, permissions=identity.permissions
         ):
-            raise DomainError("no such token")
+            raise NotFound("no such token")
         tokens.revoke_token(session, token)
         session.commit()
         flash(_("The token has been revoked."))
