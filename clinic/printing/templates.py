@@ -2,16 +2,17 @@
 place to edit them. A printer speaks the languages it is set to (``Printer.languages``, "ru+uz"
 by default), each label printed as "Талон / Talon".
 
-Uzbek is written with the modifier letter ʻ (U+02BB) as the clinic writes it; the thermal
-printer's code page has no such letter, so :mod:`clinic.printing.thermal` prints it as "'"
-(the PDF keeps it).
+Uzbek is written with the plain apostrophe (``o'``, ``g'``), as on the pages, the e-mails and
+in the sums (``so'm``): a receipt never writes one word two ways. A name typed with the
+modifier letter ʻ (U+02BB) keeps it in a PDF; the thermal printer's code page has no such
+letter, so :mod:`clinic.printing.thermal` prints it as "'".
 """
 
 from __future__ import annotations
 
 LABELS: dict[str, dict[str, str]] = {
     "ticket": {"ru": "Талон", "uz": "Talon", "en": "Ticket"},
-    "department": {"ru": "Отделение", "uz": "Boʻlim", "en": "Department"},
+    "department": {"ru": "Отделение", "uz": "Bo'lim", "en": "Department"},
     "room": {"ru": "Кабинет", "uz": "Xona", "en": "Room"},
     "issued": {"ru": "Выдан", "uz": "Berilgan", "en": "Issued"},
     "ahead": {"ru": "Перед вами", "uz": "Oldingizda", "en": "People ahead"},
@@ -22,13 +23,13 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "receipt": {"ru": "Чек", "uz": "Chek", "en": "Receipt"},
     "refund_receipt": {"ru": "Чек возврата", "uz": "Qaytarish cheki", "en": "Refund receipt"},
-    "payment_receipt": {"ru": "Чек оплаты", "uz": "Toʻlov cheki", "en": "Payment receipt"},
+    "payment_receipt": {"ru": "Чек оплаты", "uz": "To'lov cheki", "en": "Payment receipt"},
     "shift_report": {
         "ru": "Z-отчёт смены",
         "uz": "Smena Z-hisoboti",
         "en": "Shift Z report",
     },
-    "visit_slip": {"ru": "Направление на приём", "uz": "Qabulga yoʻllanma", "en": "Visit slip"},
+    "visit_slip": {"ru": "Направление на приём", "uz": "Qabulga yo'llanma", "en": "Visit slip"},
     "invoice": {"ru": "Счёт", "uz": "Hisob", "en": "Invoice"},
     "taxpayer": {"ru": "ИНН", "uz": "STIR", "en": "Taxpayer no."},
     "terminal": {"ru": "Терминал / ФМ", "uz": "Terminal / FM", "en": "Terminal / FM"},
@@ -43,18 +44,18 @@ LABELS: dict[str, dict[str, str]] = {
     "vat": {"ru": "НДС", "uz": "QQS", "en": "VAT"},
     "discount": {"ru": "Скидка", "uz": "Chegirma", "en": "Discount"},
     "total": {"ru": "Итого", "uz": "Jami", "en": "Total"},
-    "paid": {"ru": "Оплачено", "uz": "Toʻlangan", "en": "Paid"},
-    "paid_before": {"ru": "Оплачено ранее", "uz": "Avval toʻlangan", "en": "Paid before"},
-    "this_payment": {"ru": "Эта оплата", "uz": "Ushbu toʻlov", "en": "This payment"},
-    "amount_due": {"ru": "Остаток к оплате", "uz": "Toʻlov qoldigʻi", "en": "Remaining due"},
+    "paid": {"ru": "Оплачено", "uz": "To'langan", "en": "Paid"},
+    "paid_before": {"ru": "Оплачено ранее", "uz": "Avval to'langan", "en": "Paid before"},
+    "this_payment": {"ru": "Эта оплата", "uz": "Ushbu to'lov", "en": "This payment"},
+    "amount_due": {"ru": "Остаток к оплате", "uz": "To'lov qoldig'i", "en": "Remaining due"},
     "paid_in_full": {
         "ru": "ОПЛАЧЕНО ПОЛНОСТЬЮ",
-        "uz": "TOʻLIQ TOʻLANGAN",
+        "uz": "TO'LIQ TO'LANGAN",
         "en": "PAID IN FULL",
     },
     "tendered": {"ru": "Получено", "uz": "Olindi", "en": "Tendered"},
     "change": {"ru": "Сдача", "uz": "Qaytim", "en": "Change"},
-    "method": {"ru": "Способ оплаты", "uz": "Toʻlov usuli", "en": "Payment method"},
+    "method": {"ru": "Способ оплаты", "uz": "To'lov usuli", "en": "Payment method"},
     "fiscal_sign": {"ru": "Фискальный признак", "uz": "Fiskal belgi", "en": "Fiscal sign"},
     "fiscal_receipt": {"ru": "Фискальный чек", "uz": "Fiskal chek", "en": "Fiscal receipt"},
     "not_fiscal": {

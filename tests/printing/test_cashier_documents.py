@@ -438,13 +438,13 @@ def test_a_receipt_lists_the_refund_of_a_part_payment_so_its_lines_add_up_to_wha
     labels = [b["left"] for b in lines]
     refunded = labels.index("Возвращено / Qaytarildi")
     assert lines[refunded]["right"] == "-4 000 сум"
-    assert lines[refunded + 1] == {"t": "pair", "left": "Способ оплаты / Toʻlov usuli",
+    assert lines[refunded + 1] == {"t": "pair", "left": "Способ оплаты / To'lov usuli",
                                    "right": "Наличные / Naqd"}  # fmt: skip
     assert lines[refunded + 2]["left"] == "Дата / Sana" and lines[refunded + 2]["right"]
     # 10 000 in cash, 4 000 of it given back, 19 000 by card: the 25 000 paid.
     assert {"t": "pair", "left": "Наличные / Naqd", "right": "10 000 сум"} in lines
     assert {"t": "pair", "left": "Карта / Karta", "right": "19 000 сум"} in lines
-    assert {"t": "pair", "left": "Оплачено / Toʻlangan", "right": "25 000 сум"} in lines
+    assert {"t": "pair", "left": "Оплачено / To'langan", "right": "25 000 сум"} in lines
     assert labels.count("Возвращено / Qaytarildi") == 1
 
 

@@ -351,7 +351,7 @@ def test_the_visit_slip_and_the_invoice_are_sheets_of_office_paper(client, runti
     slip = client.get(f"/api/v1/printing/visits/{visit.id}/slip?page=A5")
     assert slip.status_code == 200
     text = _text(slip.data)
-    assert "Направление на приём / Qabulga yoʻllanma" in text and f"{day:%d.%m.%Y} 09:00" in text
+    assert "Направление на приём / Qabulga yo'llanma" in text and f"{day:%d.%m.%Y} 09:00" in text
     assert client.get("/api/v1/printing/visits/999999/slip").status_code == 404
     assert client.get("/api/v1/printing/invoices/999999/pdf").status_code == 404
 

@@ -11,9 +11,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from clinic.money import format_money
 from clinic.payments import effects, invoices
 from clinic.printing import thermal
 from clinic.printing.models import JobKind, JobState, PrintJob
+from clinic.printing.templates import LABELS
 from clinic.reference import patients
 from tests.payments.fixtures import make_service
 from tests.printing.conftest import collect, drain
@@ -93,3 +95,13 @@ def test_a_receipt_pasted_from_a_word_processor_for_a_karakalpak_patient_has_no_
     pdf = cashier.get(f"/api/v1/printing/jobs/{receipt.id}/pdf?page=A5")
     assert pdf.status_code == 200
     assert "Өтегенов Әлішер" in _text(pdf.data)
+
+
+def test_uzbek_labels_write_the_apostrophe_as_the_sums_and_pages_do():
+    """One sign on one receipt: "To'langan / Оплачено: 150 000 so'm", not "Toʻlangan" beside
+    "so'm" (docs/translations.md: Uzbek is written with the plain apostrophe)."""
+    assert "'" in format_money(15_000_000, "uz")
+    signs = {
+        label: texts["uz"] for label, texts in LABELS.items() if set(texts["uz"]) & set("ʻʼ‘’`")
+    }
+    assert signs == {}
