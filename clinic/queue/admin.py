@@ -51,10 +51,6 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _iso_time(value: time | None) -> str | None:
-    return value.strftime("%H:%M") if value else None
-
-
 def queue_as_dict(queue: Queue) -> dict:
     department = queue.department
     return _queue_dict(
@@ -83,8 +79,8 @@ def _queue_dict(queue, department: dict, doctor: str | None, room: str | None) -
         "room": room,
         "prefix": queue.prefix,
         "start_number": queue.start_number,
-        "online_from": _iso_time(queue.online_from),
-        "online_until": _iso_time(queue.online_until),
+        "online_from": clock_text(queue.online_from),
+        "online_until": clock_text(queue.online_until),
         "online_daily_limit": queue.online_daily_limit,
         "pay_before_doctor": queue.pay_before_doctor,
         "closes_at": clock_text(queue.closes_at),

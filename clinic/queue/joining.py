@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinic.base import utcnow
+from clinic.base import clock_text, utcnow
 from clinic.errors import ValidationFailed
 from clinic.queue import calls, numbering
 from clinic.queue.issued_once import issued_for, request_key_of
@@ -135,11 +135,13 @@ def join_online(
     local = local_time(now, tz)
     if local < queue.online_from:
         raise QueueRefused(
-            f"online joining opens at {queue.online_from:%H:%M}", code="window_not_open"
+            f"online joining opens at {clock_text(queue.online_from)}", code="window_not_open"
         )
+    # A window until 24:00 ends at the day's last instant (clinic.base.END_OF_DAY): a join at
+    # 23:59:30 is inside it.
     if local >= queue.online_until:
         raise QueueRefused(
-            f"online joining closed at {queue.online_until:%H:%M}", code="window_closed"
+            f"online joining closed at {clock_text(queue.online_until)}", code="window_closed"
         )
     numbering.ensure_day(session, queue, day)
     try:

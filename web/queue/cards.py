@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from clinic.base import clock_text
 from clinic.queue import admin as queue_admin
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue
@@ -40,8 +41,9 @@ def queue_card(session, queue: Queue, language: str, names: dict | None = None) 
         "name": (names or {}).get(queue.id) or queue_name(queue, language),
         "room": queue.room.number if queue.room else None,
         "waiting": q.waiting_today(session, queue.id, tz=db.runtime().settings.tz),
-        "online_from": queue.online_from.strftime("%H:%M") if queue.online_from else None,
-        "online_until": queue.online_until.strftime("%H:%M") if queue.online_until else None,
+        # A window open until midnight ends at 24:00, as the queue's settings say it.
+        "online_from": clock_text(queue.online_from),
+        "online_until": clock_text(queue.online_until),
     }
 
 

@@ -28,7 +28,8 @@ class QueueIn(StrictSchema):
         strict=True, validate=validate.Range(min=1, max=limits.START_NUMBER_MAX)
     )
     online_from = ClockTime(allow_none=True)
-    online_until = ClockTime(allow_none=True)
+    # The window may last as long as the day, to 24:00 (a queue closing at midnight).
+    online_until = ClosingTime(allow_none=True)
     online_daily_limit = fields.Integer(
         strict=True, validate=validate.Range(min=0, max=limits.ONLINE_DAILY_LIMIT_MAX)
     )
@@ -65,7 +66,10 @@ class QueueOut(Schema):
     prefix = fields.String()
     start_number = fields.Integer()
     online_from = fields.String(allow_none=True)
-    online_until = fields.String(allow_none=True)
+    online_until = fields.String(
+        allow_none=True,
+        metadata={"description": "clinic time, HH:MM; 24:00 is midnight, the day's end"},
+    )
     online_daily_limit = fields.Integer()
     pay_before_doctor = fields.Boolean()
     closes_at = fields.String(
