@@ -47,13 +47,14 @@ from clinic.payments.payme_errors import (
 from clinic.payments.providers import record_exchange
 from web import db
 from web.api.blueprint import Blueprint
+from web.api.schemas import ProblemSchema
 from web.auth import own_protocol
 from web.auth.audit import answer_status, request_id
 from web.auth.limits import limiter
 from web.errors import problem
 from web.i18n import current_language
 from web.payments import payme_request
-from web.payments.schemas import CLICK_ANSWER, PAYME_ANSWER, WEBHOOK_ANSWER
+from web.payments.schemas import CLICK_ANSWER, PAYME_ANSWER, WEBHOOK_ANSWER, TicketCheckout
 from web.permissions import public
 
 log = logging.getLogger(__name__)
@@ -410,13 +411,20 @@ def _refuse(session, provider: str, body: bytes, exc: hooks.Rejected, webhook_id
 @blp.route("/checkout/<string:token>")
 @public
 @limiter.limit("60 per minute", key_func=_rate_key)
+@blp.response(200, TicketCheckout)
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="Nothing can be paid online: nothing is left due on the open invoice "
+    "(``nothing_due``), or no provider is set up (``no_provider``), its code in ``code``.",
+)
 def patient_checkout(token: str):
     """For the patient's own ticket page (its secret token): Payme and Click links, with QR
-    codes, for the ticket's open invoice. 404 when there is nothing to pay."""
+    codes, for the ticket's open invoice. 404 when the ticket has no open invoice."""
     session = db.session()
     invoice = links.open_invoice_of_ticket(session, token)
     found = links.checkout_links(invoice, _settings(), language=current_language())
-    return jsonify({**found, "number": invoice.number})
+    return {**found, "number": invoice.number}
 
 
 # Payme's protocol answers any other method with its -32300 error (HTTP 200, JSON-RPC), and

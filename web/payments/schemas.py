@@ -362,6 +362,35 @@ class OpenShiftOut(Schema):
     )
 
 
+class TicketCheckoutLink(Schema):
+    url = fields.String(metadata={"description": "The provider's payment page for what is due."})
+    qr_svg = fields.String(metadata={"description": "The URL as an SVG QR code."})
+    qr_data_uri = fields.String(
+        metadata={"description": "The same QR code as a data: address, for an <img>."}
+    )
+
+
+class TicketCheckoutLinks(Schema):
+    payme = fields.Nested(TicketCheckoutLink, metadata={"description": "When Payme is set up."})
+    click = fields.Nested(TicketCheckoutLink, metadata={"description": "When Click is set up."})
+
+
+class TicketCheckout(Schema):
+    """What the patient's ticket page is told it may pay online (its "Pay online" card)."""
+
+    invoice_id = fields.Integer()
+    number = fields.String(
+        metadata={"description": "The invoice as printed: the page tells its card by it."}
+    )
+    amount = fields.Integer(
+        metadata={"description": "What is due now. Integer tiyin (1 UZS = 100 tiyin)."}
+    )
+    links = fields.Nested(
+        TicketCheckoutLinks,
+        metadata={"description": "A link per provider set up: at least one."},
+    )
+
+
 # The providers' own answers (web/payments/providers.py), for the OpenAPI document.
 
 
