@@ -24,19 +24,13 @@ var VISITS = ROWS.map(function (row) {
 Object.defineProperty(list, "textContent", {set: function () { drawn.length = 0; }});
 var config = {texts: {checkIn: "check in", checkInAgain: "check in again", start: "start",
                       checkedIn: "checked in: {code}", checkedInNoTicket: "checked in",
-                      conflicts: {doctor_away: "the doctor is away",
-                                  patient_in_queue: "he holds {ticket_code} there"},
-                      invalid: {},
+                      conflicts: {doctor_away: "the doctor is away"}, invalid: {},
                       statuses: {}, network: "no network"},
               day: day.format(new Date()), doctorId: 2, channel: "visits_doctor:2", doctors: [],
               timezone: "Asia/Tashkent", reasonMax: 500, mayCheckIn: MAY_CHECK_IN,
               mayTreat: MAY_TREAT};
 window.ClinicQueue.config = function () { return config; };
-window.ClinicQueue.fill = function (text, values) {
-  return text.replace(/\\{(\\w+)\\}/g, function (all, name) {
-    return name in values ? values[name] : all;
-  });
-};
+window.ClinicQueue.fill = function (text, values) { return text.replace("{code}", values.code); };
 window.ClinicQueue.element = function (tag, className, text) {
   var made = node({tag: tag, className: className, textContent: text || "", children: []});
   made.appendChild = function (child) { made.children.push(child); };
@@ -156,13 +150,3 @@ def test_a_refused_check_in_again_is_said_by_its_code_and_may_be_pressed_again()
     assert done.get("failure") == "the doctor is away"
     assert (done["message"], done["enabled"]) == ("", True)
     assert done["after"] == {"11": [AGAIN]}
-
-
-def test_a_check_in_refused_for_a_ticket_he_holds_names_that_ticket():
-    refused = {
-        "status": 409,
-        "body": {"code": "patient_in_queue", "values": {"ticket_code": "K-004"}},
-    }
-    done = _pressed(json.dumps(refused))
-    assert done.get("failure") == "he holds K-004 there"
-    assert (done["message"], done["enabled"]) == ("", True)

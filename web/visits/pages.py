@@ -58,11 +58,6 @@ def refusal_texts() -> dict:
         # Check-in's refusals (clinic/visits/checkin.py and set_status).
         "not_today": _("A visit is checked in on its own day only."),
         "status_changed": _("The visit's status has changed; the calendar shows it now."),
-        # Given a ticket of that queue at the desk before his booking was seen.
-        "patient_in_queue": _(
-            "This patient already holds ticket {ticket_code} in this queue: cancel it at the "
-            "desk to check him in by his booking, or let him keep it."
-        ),
     }
 
 

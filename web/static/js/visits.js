@@ -437,9 +437,7 @@
         }
         button.disabled = false;
         var body = answer.body || {};
-        var said = texts.conflicts[body.code];
-        // A check-in refused for a ticket he holds names it ({ticket_code}).
-        show(failure, said ? Q.fill(said, body.values || {}) : Q.problem(texts, answer));
+        show(failure, texts.conflicts[body.code] || Q.problem(texts, answer));
         if (body.code === "status_changed") load();
       },
       function () {
