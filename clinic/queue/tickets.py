@@ -262,9 +262,9 @@ def issue_ticket(
     ``one_per_patient``: a patient who holds a ticket of the queue's day still in the queue
     (waiting, called, with the doctor or postponed) is refused with :class:`PatientInQueue`
     (on PostgreSQL his row is taken first, then his tickets read: a statement more). The
-    desk's issuing and a check-in ask it (a ticket given at the desk before his booking was
-    seen is his one place); a transfer and a return do not: the ticket each opens is the
-    patient's place by where a doctor sent him, under rules of their own."""
+    desk's issuing asks it; a check-in, a transfer and a return do not: the ticket each
+    opens is the patient's place by his appointment or by where a doctor sent him, under
+    rules of their own."""
     now = now or utcnow()
     day = clinic_day(now, tz)
     with_commit = commit and sends_with_commit(session)

@@ -25,7 +25,6 @@ from clinic.events.outbox import on_recorded
 from clinic.queue import calls, returns
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, Queue, Ticket, TicketSource, TicketStatus
-from clinic.queue.one_place import PatientInQueue
 from clinic.reference.models import Doctor
 from clinic.visits import calling  # noqa: F401 - registers whose patient a ticket is
 from clinic.visits import events as ev
@@ -132,14 +131,7 @@ def check_in(
         # starting, finishing or cancelling another patient's ticket of the same day records
         # the day's, then the calendars'), so that neither waits for the other's.
         v.set_status(session, visit, VisitStatus.ARRIVED, actor, now, "arrived", announced=False)
-    try:
-        ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
-    except PatientInQueue as exc:
-        # Given a ticket of that queue at the desk meanwhile (his booking not seen): a second
-        # place would have him called twice. The desk cancels that one, or he keeps it.
-        raise Conflict(
-            exc.detail, code=exc.code, errors={"visit_id": [exc.detail]}, values=exc.values
-        ) from None
+    ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
     if ticket is None:
         return _no_ticket(session, visit, again)
     _announce_arrival(session, visit, again)
@@ -169,9 +161,6 @@ def _issue(
                 now=now,
                 # Issued as the visit's: the desks hear it so (no "attach" on its row).
                 visit_id=visit.id,
-                # A ticket of the queue's day he holds already (given at the desk, his
-                # booking not seen) is his one place there.
-                one_per_patient=True,
             )
     except q.QueueRefused:
         # His queue has closed for the day (the doctor works later than it calls): he has
@@ -261,10 +250,7 @@ def _ticket_on_arrival(
         return None
     if q.clinic_day(visit.starts_at, tz) != q.clinic_day(now, tz):
         return None  # an arrival counts for its day only
-    try:
-        ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
-    except PatientInQueue:
-        return None  # he holds a place in that queue already: it stays his one place
+    ticket = _issue(session, visit, tz=tz, actor=actor, now=now)
     if ticket is None:
         return None
     return {"ticket": ticket.id, "action": "issued", "code": ticket.code}
