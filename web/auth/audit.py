@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from functools import lru_cache
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, inspect
@@ -23,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from clinic.accounts import audit
 from clinic.accounts.models import AuditEntry
+from clinic.base import Base
 from clinic.db import written
 from clinic.events.models import EventChannel, OutboxEvent
 from clinic.jobs.models import JobFile
@@ -151,7 +153,35 @@ def _summary() -> dict:
     return summary
 
 
+def _names_table(argument: str, table: str) -> bool:
+    """Whether an address's argument names a row of ``table``: ``ticket_id`` a ticket,
+    ``token_id`` an API token (``api_tokens``), ``screen_id`` a board's screen."""
+    plural = argument.removesuffix("_id") + "s"
+    return argument.endswith("_id") and (table == plural or table.endswith("_" + plural))
+
+
+def _addressed(touched: list) -> tuple[str, str] | None:
+    """The row the request's address names, when the request changed it: finishing ticket 2
+    is about ticket 2, though the return it sends the patient on writes a new ticket first
+    (a ticket's or a user's own history row stands for it, as in :data:`PART_OF`)."""
+    args = request.view_args or {}
+    declared = view_attribute(current_app, request.endpoint, AUDIT_OBJECT_ATTRIBUTE)
+    if declared is not None and declared[1] in args:
+        kind, argument = declared
+        named = (kind, str(args[argument]))
+        return named if named in touched else None
+    for argument, value in reversed(args.items()):  # the innermost names the object
+        for kind, key in touched:
+            if key == str(value) and _names_table(argument, kind):
+                return kind, key
+    return None
+
+
 def _object_of(touched: list) -> tuple[str, str]:
+    addressed = _addressed(touched)
+    if addressed is not None:
+        return addressed
+    # Else the first row written: the ticket a queue's call-next called, the user a form made.
     for kind, key in touched:
         return kind, key
     if g.get("audit_object"):
@@ -163,8 +193,17 @@ def _object_of(touched: list) -> tuple[str, str]:
         return kind, (str(args.get(argument, "")) if argument else "")
     for name, value in args.items():
         if name != "token":  # a secret in the address (an unsubscribe link) is no object id
-            return (request.blueprint or ""), str(value)
+            # A refused change wrote nothing: the table its argument names (``invoice_id``:
+            # invoices), not its blueprint's name, which may be another table's ("payments").
+            return (_table_named_by(name) or request.blueprint or ""), str(value)
     return (request.blueprint or ""), ""
+
+
+@lru_cache(maxsize=None)
+def _table_named_by(argument: str) -> str | None:
+    """The one table an address's argument names (``invoice_id``: invoices), or None."""
+    found = [table for table in Base.metadata.tables if _names_table(argument, table)]
+    return found[0] if len(found) == 1 else None
 
 
 def _write(db: Session, *, status: int | None, touched: list) -> None:
