@@ -98,7 +98,9 @@ def index():
     if identity is None:
         return redirect(url_for("auth.login_page"))
     if identity.can("board.view") and not identity.can("queue.read"):
-        boards = queue_boards.list_boards(db.session())
+        # A board switched off shows nothing: the first one working (boards are never
+        # deleted, only switched off).
+        boards = [b for b in queue_boards.list_boards(db.session()) if b.active]
         if boards:
             return redirect(url_for("queue_pages.board", board_id=boards[0].id))
     for link in navigation_links():

@@ -61,7 +61,9 @@ def test_users_are_created_listed_disabled_unlocked_and_audited(runtime, setting
         "--role",
         "cashier",
         "--password-stdin",
-        stdin="Kuchli-parol-2026\n",
+        # Piped from a Windows terminal or file, the line ends "\r\n": the password is what
+        # was typed before it.
+        stdin="Kuchli-parol-2026\r\n",
     )
     assert made.returncode == 0, made.stderr
     with runtime.db.session() as s:

@@ -7,7 +7,10 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from sqlalchemy import select
 
+from clinic.queue import boards
+from clinic.queue.models import Board
 from clinic.reference.price_list import create_service
 from tests.conftest import ONE_BACKEND
 
@@ -244,6 +247,13 @@ def test_a_display_starts_on_its_board_and_a_doctor_on_his_queue_screen(client_a
         load_demo_clinic(session)
     display = client_as("display")
     assert "/board/" in display.get("/").headers["Location"]
+    # The first board switched off, a new one made: he lands on the one that works.
+    with runtime.db.transaction() as session:
+        first = session.scalars(select(Board).order_by(Board.id)).first()
+        first.active = False
+        hall = boards.create_board(session, {"name": "Hall", "queue_ids": first.queue_ids})
+        first_id, hall_id = first.id, hall.id
+    assert display.get("/").headers["Location"] == f"/board/{hall_id}" != f"/board/{first_id}"
     doctor = client_as("doctor")
     assert doctor.get("/").headers["Location"].endswith("/queue/doctor")
 

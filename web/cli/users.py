@@ -22,7 +22,9 @@ def _runtime() -> Runtime:
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
+        # The line's end as a Windows terminal or file writes it too ("\r\n"): the password
+        # is what was typed, not its line break.
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
