@@ -6,11 +6,16 @@ A *doctor-bound* user is one linked to a doctor record who does not configure qu
 own queues: his room's queue, or his department's shared one. Everyone else is bound only by
 the permissions of his roles. What a display board shows (numbers and rooms, never a name or
 a phone) is open to every queue reader.
+
+A doctor's working hours may put him in another room than his record's (a procedure room on
+Tuesdays): the visits module, which knows the hours (and depends on the queue), registers
+with :func:`on_working_room` which room that is at a given moment.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +29,27 @@ from clinic.queue.rooms import room_of_call
 from clinic.reference.models import Doctor
 
 NOT_YOURS = "this is not one of your queues"
+
+# fn(session, doctor_id, at): the working room the doctor's hours put him in at instant
+# ``at`` (the row of his week, or of that date alone, that covers it), or None. One small
+# statement, asked only where the answer matters.
+WorkingRoom = Callable[[Session, int, datetime], "int | None"]
+_working_rooms: list[WorkingRoom] = []
+
+
+def on_working_room(fn: WorkingRoom) -> WorkingRoom:
+    """Register ``fn`` (see :data:`WorkingRoom`)."""
+    _working_rooms.append(fn)
+    return fn
+
+
+def working_room(session: Session, doctor_id: int, at: datetime | None = None) -> int | None:
+    """The room the doctor's working hours put him in at ``at`` (now by default), if any."""
+    for fn in _working_rooms:
+        room_id = fn(session, doctor_id, at or utcnow())
+        if room_id is not None:
+            return room_id
+    return None
 
 
 def _doctor(session: Session, actor: Staff) -> Doctor | None:
@@ -118,8 +144,10 @@ def check_may_act_on_ticket(session: Session, actor: Staff, ticket: Ticket) -> N
     """As :func:`check_may_act_on_queue`, and in a department's shared queue a patient a
     colleague has called to his own room is that colleague's: another doctor of the queue
     does not recall, serve, finish, postpone, mark or send on the patient in someone else's
-    room. (Reception and administrators may, as for any ticket; so may any doctor of the
-    queue while the patient waits, or when the queue's callers share its own room.)"""
+    room. The room his working hours put him in when the patient was called counts as his
+    own (he finishes a patient after his hours there have ended). (Reception and
+    administrators may, as for any ticket; so may any doctor of the queue while the patient
+    waits, or when the queue's callers share its own room.)"""
     check_may_act_on_queue(session, actor, ticket.queue)
     if not doctor_bound(actor) or ticket.status not in (
         TicketStatus.CALLED,
@@ -130,7 +158,9 @@ def check_may_act_on_ticket(session: Session, actor: Staff, ticket: Ticket) -> N
     if queue.doctor_id is not None or ticket.room_id in (None, queue.room_id):
         return
     doctor = _doctor(session, actor)
-    if doctor is not None and ticket.room_id != doctor.room_id:
+    if doctor is None or ticket.room_id == doctor.room_id:
+        return
+    if ticket.room_id != working_room(session, doctor.id, ticket.called_at):
         raise Forbidden(
             "this patient is with a colleague, in another room", code="not_your_patient"
         )
@@ -152,19 +182,26 @@ def calling_room(
 ) -> int | None:
     """The room a call on ``queue`` sends the patient to.
 
-    Without ``room_id``: the queue's own room, else (a department's shared queue) the
-    calling doctor's room. A doctor-bound caller may name only one of those two rooms; other
-    callers may name any existing room.
+    Without ``room_id``: the queue's own room, else (a queue without one: a department's
+    shared queue) the room the calling doctor's working hours put him in now, else his own
+    room; the door his visits send his patients to (docs/visits.md). A doctor-bound caller
+    may name only one of those three rooms; other callers may name any existing room.
     """
     doctor = _doctor(session, actor)
     own_room = doctor.room_id if doctor is not None else None
     if room_id is None:
-        return queue.room_id if queue.room_id is not None else own_room
+        if queue.room_id is not None or doctor is None:
+            return queue.room_id
+        return working_room(session, doctor.id) or own_room
     room_of_call(session, room_id)  # an existing room, in use (docs/reference-data.md)
-    if doctor_bound(actor) and room_id not in (queue.room_id, own_room):
+    if (
+        doctor_bound(actor)
+        and room_id not in (queue.room_id, own_room)
+        and (doctor is None or room_id != working_room(session, doctor.id))
+    ):
         raise Forbidden(
-            "a doctor calls to his own room or the queue's room",
-            errors={"room_id": ["not your room nor the queue's"]},
+            "a doctor calls to his own room, the queue's, or the one his hours name now",
+            errors={"room_id": ["not your room, nor the queue's, nor that of your hours now"]},
             code="not_your_room",
         )
     return room_id

@@ -8,21 +8,30 @@ for good from his own queue to the shared one, or of a doctor who has left or mo
 another department, is anyone's there, so no patient waits for a doctor who will not call
 him. Only a checked-in visit (arrived, or started) keeps its ticket: a visit cancelled or
 missed leaves it to anyone.
+
+And where a doctor calls his patients from a queue without a room: into the room his working
+hours name for the moment (a procedure room on Tuesdays), where his visits send them, else
+into his own room (see ``calling_room`` in :mod:`clinic.queue.access`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, select
+from datetime import datetime
+
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from clinic.queue import reserved
+from clinic.base import CLINIC_TZ
+from clinic.db import TZ_KEY
+from clinic.queue import access, reserved
 from clinic.queue import tickets as q
 from clinic.queue.models import Queue, Ticket
 from clinic.queue.models import TicketStatus as S
 from clinic.reference.listeners import on_change
-from clinic.reference.models import Doctor
+from clinic.reference.models import Doctor, Room
+from clinic.visits import schedules
 from clinic.visits.events import VisitStatus
-from clinic.visits.models import Visit
+from clinic.visits.models import ScheduleException, Visit, WorkingHours
 
 _OWN = aliased(Queue)
 
@@ -68,3 +77,35 @@ def _doctor_left_the_shared_queue(session: Session, kind: str, entity, changed: 
     ).all()
     for ticket in waiting:
         q.announce(session, ticket, "visit_moved")
+
+
+@access.on_working_room
+def _room_of_his_hours(session: Session, doctor_id: int, at: datetime) -> int | None:
+    """The room of the doctor's hours that cover ``at``: his week's row, or that date's own
+    (which replace the week's), on a day he is not away. None when none covers it, when it
+    names no room, or when its room is deactivated: his visits then go to his own room, and
+    so do his calls. A break inside the hours keeps him in their room. One statement."""
+    tz = session.info.get(TZ_KEY) or CLINIC_TZ
+    day = at.astimezone(tz).date()
+    away = exists().where(
+        ScheduleException.first_day <= day,
+        ScheduleException.last_day >= day,
+        or_(ScheduleException.doctor_id.is_(None), ScheduleException.doctor_id == doctor_id),
+    )
+    rows = session.execute(
+        select(WorkingHours, Room.active)
+        .outerjoin(Room, Room.id == WorkingHours.room_id)
+        .where(
+            WorkingHours.doctor_id == doctor_id,
+            or_(
+                WorkingHours.day == day,
+                and_(WorkingHours.day.is_(None), WorkingHours.weekday == day.weekday()),
+            ),
+            ~away,
+        )
+    ).all()
+    working = {hours.room_id for hours, active in rows if active}
+    for shift in schedules.shifts([hours for hours, _ in rows], [], day, day, tz):
+        if shift.starts <= at < shift.ends:
+            return shift.room_id if shift.room_id in working else None
+    return None

@@ -191,7 +191,8 @@ def issue_ticket(data, queue_id: int):
 )
 def call_next(data, queue_id: int):
     """Call the next patient: priority first, then queue time. 204 when nobody waits.
-    Without ``room_id`` the call goes to the queue's room, else to the doctor's own room.
+    Without ``room_id`` the call goes to the queue's room, else to the room the doctor's
+    working hours name now, else to his own room.
     A doctor passes over the patients checked in for a colleague's visit (docs/queue.md)."""
     session = db.session()
     queue = q.get_queue(session, queue_id)
@@ -283,7 +284,8 @@ _transition(
 @blp.alt_response(409, schema=ProblemSchema)
 def call_back(data, ticket_id: int):
     """Call a postponed ticket; to ``room_id`` when given, else to the queue's room, else (a
-    department's shared queue) to the doctor's own room."""
+    department's shared queue) to the room the doctor's working hours name now, else to his
+    own room."""
     session, ticket = _staff_ticket(ticket_id)
     room_id = access.calling_room(session, _staff(), ticket.queue, data["room_id"])
     calls.call_back(session, ticket, room_id=room_id, actor=_actor(), doctor_id=_staff().doctor_id)

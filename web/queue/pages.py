@@ -235,7 +235,9 @@ def _doctor_refusals() -> dict:
         "queue_closed": _("{queue} is closed for today: the patient stays in your queue."),
         "queue_inactive": _("{queue} is not working now: the patient stays in your queue."),
         "not_your_queue": _("This queue is not yours."),
-        "not_your_room": _("You may call only to your own room or the queue's."),
+        "not_your_room": _(
+            "You may call only to your own room, the queue's, or the one your hours name now."
+        ),
         "not_your_patient": _("This patient is with a colleague in another room."),
         # A no-show taken back whose phone joined the queue again: he holds the new ticket.
         "rejoined": _("He has joined the queue again from his phone: call him by his new ticket."),
@@ -307,6 +309,8 @@ def doctor():
         holder = calls.holder_now(session, chosen, room_id, tz=_tz())
         config = {
             "queue": chosen.id,
+            # Where his calls go now (whose patients "With you now" shows): the calls name no
+            # room, so they follow a change of the queue's room, his own or his hours'.
             "roomId": room_id,
             "doctorId": staff.doctor_id,  # his colleagues' booked patients are not his to call
             "texts": texts,

@@ -211,6 +211,26 @@
     return config.roomId === null || ticket.room_id === config.roomId;
   }
 
+  /**
+   * The room this screen's calls go to now, as the server last said it: the room a call's
+   * answer names, or the page loaded again (the queue's room or the doctor's changed, his
+   * hours in another room now). The calls themselves name no room, so the server sends each
+   * where it belongs at that moment; this room says whose patients "With you now" shows and
+   * when the room is busy. Answers whether it changed.
+   */
+  function takeRoom(roomId) {
+    if (roomId === undefined || roomId === config.roomId) return false;
+    config.roomId = roomId;
+    return true;
+  }
+
+  // The page loaded again for the same queue: the room its calls go to now.
+  function copyRoom(loaded) {
+    var holder = loaded.getElementById("doctor-config");
+    var fresh = holder ? JSON.parse(holder.textContent) : {};
+    if (fresh.queue === queueId && takeRoom(fresh.roomId)) render();
+  }
+
   function renderCurrent() {
     var tickets = book.list(["called", "in_service"], withMineFirst).filter(inMyRoom);
     var keep = {};
@@ -311,7 +331,7 @@
 
   callNext.addEventListener("click", function () {
     var url = "/api/v1/queues/" + queueId + "/call-next";
-    send(callNext, url, { room_id: config.roomId }, function (answer) {
+    send(callNext, url, {}, function (answer) {
       if (answer.status === 204) {
         // Some wait, but none may be called now: booked with a colleague (each row names
         // him), unpaid in a pay-first queue, or with another doctor.
@@ -321,12 +341,11 @@
         else report(waiting.length ? texts.nobodyFree : texts.nobody, false);
       } else {
         rememberMine(answer.body.id);
+        takeRoom(answer.body.room_id);
         // His room is taken now, not once the channel's event comes (unless it came first).
         var known = book.tickets[answer.body.id];
-        if (!known || known.status === "waiting") {
-          book.apply({ data: answer.body });
-          render();
-        }
+        if (!known || known.status === "waiting") book.apply({ data: answer.body });
+        render();
       }
     });
   });
@@ -342,14 +361,15 @@
       form.hidden = action === "close-transfer";
       return;
     }
-    var body = action === "call-back" ? { room_id: config.roomId } : {};
     var refusals = action === "came-back" ? texts.cameBackRefusals : null;
     send(
       button,
       "/api/v1/tickets/" + ticketId + "/" + action,
-      body,
+      {},
       function (answer) {
-        if (action === "call-back") rememberMine(answer.body.id);
+        if (action !== "call-back") return;
+        rememberMine(answer.body.id);
+        if (takeRoom(answer.body.room_id)) render();
       },
       {},
       refusals
@@ -389,12 +409,14 @@
     report(texts.forbidden, true);
   });
 
-  // Any queue renamed, switched on or off, or made: the list of where to send a patient
-  // follows, and his choice of his own queues. Each snapshot too: a change between the server drawing the page and the
-  // subscription reaching it comes as no event, nor does one during a break longer than the
-  // channel's history.
+  // Any queue renamed or given another room, switched on or off, or made: the list of where
+  // to send a patient follows, the room his calls go to, and his choice of his own queues.
+  // Each snapshot too: a change between the server drawing the page and the subscription
+  // reaching it comes as no event, nor does one during a break longer than the channel's
+  // history.
   function targetsChanged() {
     Q.fromPage("queues", function (loaded) {
+      copyRoom(loaded);
       copyTargets(loaded);
       copyPicker(loaded);
     });
