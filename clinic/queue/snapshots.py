@@ -27,7 +27,9 @@ RECENT_FINISHED = 20
 # in the view however many were finished since.
 LATEST_NO_SHOWS = 10
 MOST_IN_HAND = 200
-CALLED = (S.CALLED, S.IN_SERVICE, S.SERVED, S.NO_SHOW)
+# The board's earlier calls: "calling" holds the ones called now, so each room calling does
+# not push one earlier call out of the six a board shows (live, it keeps them all).
+EARLIER_CALLS = (S.IN_SERVICE, S.SERVED, S.NO_SHOW)
 
 
 def _switched_on(session: Session, queue_id: int) -> bool:
@@ -67,7 +69,7 @@ def _board_snapshot(session: Session, channel: str, tz: ZoneInfo) -> dict | None
         .limit(MOST_IN_HAND)
     ).all()
     last_calls = session.scalars(
-        newest_calls.where(Ticket.status.in_(CALLED))
+        newest_calls.where(Ticket.status.in_(EARLIER_CALLS))
         .order_by(Ticket.called_at.desc())
         .limit(LAST_CALLS)
     ).all()

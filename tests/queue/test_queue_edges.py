@@ -459,3 +459,33 @@ def test_a_staff_screen_opened_after_the_day_closed_shows_it_empty_as_a_live_one
         staff, _ = channels.snapshot(s, q.staff_channel(queue_id), TZ)
     assert staff["tickets"] == [] and staff["waiting"] == 0
     assert set(staff["counts"].values()) == {0}
+
+
+def test_a_boards_snapshot_keeps_its_six_earlier_calls_while_rooms_are_calling(
+    runtime, monkeypatch
+):
+    """A board loaded again (a reload, a reconnect whose history is gone) shows what a live
+    board shows: the calls being made now, and beside them the six earlier ones, not fewer for
+    each room calling."""
+    queue_id = make_queue(runtime)
+    for _ in range(10):
+        issue(runtime, queue_id)
+    with runtime.db.transaction() as s:
+        rooms = [reference.create_room(s, {"number": f"4{n}", "name": ""}).id for n in range(3)]
+        for minute in range(7):
+            served = calls.call_next(s, queue_id, tz=TZ, now=MORNING + timedelta(minutes=minute))
+            calls.finish_service(
+                s, served, tz=TZ, now=MORNING + timedelta(minutes=minute, seconds=30)
+            )
+        for n, room_id in enumerate(rooms):
+            calls.call_next(
+                s, queue_id, tz=TZ, room_id=room_id, now=MORNING + timedelta(minutes=10 + n)
+            )
+    monkeypatch.setattr(snapshots, "utcnow", lambda: MORNING + timedelta(minutes=15))
+    with runtime.db.session() as s:
+        board, _ = channels.snapshot(s, q.board_channel(queue_id), TZ)
+    assert [t["status"] for t in board["calling"]] == ["called"] * 3
+    assert [t["status"] for t in board["last_calls"]] == ["served"] * 6
+    assert [t["code"] for t in board["last_calls"]] == [
+        f"E-{n:03d}" for n in range(7, 1, -1)
+    ], board["last_calls"]
