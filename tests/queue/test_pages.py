@@ -545,3 +545,36 @@ def test_a_patient_sent_on_reads_that_his_ticket_now_has_another_number(anon_cli
     assert "was sent on here" not in anon_client.get(f"/t/{plain}?lang=en", headers=HTML).get_data(
         as_text=True
     )
+
+
+def test_a_board_tells_one_departments_two_queues_apart_by_their_rooms_in_its_language(
+    runtime, client
+):
+    """As the kiosk and the desk name them ("Терапия · кабинет 21"), whatever the language of
+    the request that drew the page: the board's own."""
+    with runtime.db.transaction() as s:
+        department = reference.create_department(
+            s, {"code": "d-two", "ticket_prefix": "TW", "name_ru": "Терапия",
+                "name_uz": "Terapiya", "name_en": "Therapy"},
+        )  # fmt: skip
+        queue_ids = []
+        for number, prefix in (("7", "TA"), ("21", "TB")):
+            room = reference.create_room(s, {"number": number, "name": ""})
+            queue_ids.append(
+                queue_admin.create_queue(
+                    s, {"code": f"two-{number}", "department_id": department.id,
+                        "room_id": room.id, "prefix": prefix, "closes_at": time.max},
+                ).id  # fmt: skip
+            )
+        board = queue_boards.create_board(
+            s, {"name": "Hall", "queue_ids": queue_ids, "language": "ru"}
+        )
+        board_id = board.id
+    page = client.get(f"/board/{board_id}?lang=en", headers={"Accept": "text/html"})
+    found = re.search(
+        r'<script type="application/json" id="board-config">(.*?)</script>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    config = json.loads(unescape(found.group(1)))
+    assert [q["name"] for q in config["queues"]] == ["Терапия · кабинет 7", "Терапия · кабинет 21"]

@@ -44,7 +44,7 @@ from web.auth.limits import limiter
 from web.auth.views import sign_out_session
 from web.i18n import LANGUAGE_NAMES, current_language
 from web.permissions import public, requires
-from web.queue.cards import queue_name
+from web.queue.cards import queue_name, queue_names
 from web.queue.pages import bp
 from web.refusals import common_refusals
 from web.ws.access import SCREEN_COOKIE
@@ -114,6 +114,10 @@ def _speech(languages: list[str]) -> dict:
 def _board_config(session, board: Board) -> dict:
     language = board.language if board.language in LANGUAGES else LANGUAGES[0]
     voice = [v for v in board.voice_languages.split("+") if v in LANGUAGES]
+    queues = queue_boards.board_queues(session, board)
+    with force_locale(language):
+        # One department's two queues told apart by their rooms, in the board's language.
+        names = queue_names(queues, language)
     config = {
         "board": board.id,
         "name": queue_boards.board_title(board, language),
@@ -125,10 +129,10 @@ def _board_config(session, board: Board) -> dict:
         "queues": [
             {
                 "id": queue.id,
-                "name": queue_name(queue, language),
+                "name": names[queue.id],
                 "room": queue.room.number if queue.room else None,
             }
-            for queue in queue_boards.board_queues(session, board)
+            for queue in queues
         ],
     }
     # What the page was drawn from: a screen whose page differs reloads itself.
