@@ -33,7 +33,7 @@ def common_refusals() -> dict[str, str]:
         ),
         "queue_in_use": _(
             "Patients are still in this queue: serve, transfer or cancel their tickets before "
-            "switching it off."
+            "switching it off or changing its prefix."
         ),
         # reference data
         "department_in_use": _(
@@ -42,8 +42,7 @@ def common_refusals() -> dict[str, str]:
         "room_in_use": _("The room is still in use: move what uses it to another room first."),
         "doctor_in_use": _("The doctor still has queues working: switch them off first."),
         "doctor_with_patients": _(
-            "The doctor still has a patient called to his room: finish with him, then give "
-            "the doctor another room."
+            "The doctor still has a patient called to him or with him: finish with him first."
         ),
         # printing
         "name_taken": _("This name is already taken."),

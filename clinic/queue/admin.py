@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from clinic.accounts.access import doctor_access_changed
-from clinic.base import clock_text, is_id
+from clinic.base import CLINIC_TZ, clock_text, is_id
+from clinic.db import TZ_KEY
 from clinic.errors import Conflict, ValidationFailed
 from clinic.events import record_events
+from clinic.queue import days as queue_days
 from clinic.queue import events as queue_events
 from clinic.queue import in_use, limits
 from clinic.queue.models import DEFAULT_CLOSES_AT, Queue, QueueDay
@@ -229,23 +232,31 @@ def update_queue(session: Session, queue: Queue, data: dict) -> Queue:
     # other settings are still edited while it runs on a row deactivated since.)
     kept = {k: getattr(queue, k) for k in ("department_id", "doctor_id", "room_id")}
     _check(session, {**(kept if switched_on else {}), **values, **merged}, queue)
-    in_use.check_switching_off(session, queue, values)
+    in_use.check_in_use(session, queue, values)
     prefix = values.get("prefix", queue.prefix)
     if values.get("active", queue.active) and (switched_on or prefix != queue.prefix):
         _check_prefix_free(session, prefix, queue, given=True)
-    moved = any(values.get(k, getattr(queue, k)) != getattr(queue, k) for k in _OWNERS)
+    moved = [k for k in _OWNERS if values.get(k, getattr(queue, k)) != getattr(queue, k)]
     redrawn = any(values.get(k, getattr(queue, k)) != getattr(queue, k) for k in _SHOWN)
     readers = _doctors_of(session, queue) if moved else set()
+    if moved:
+        owners = {k: values.get(k, getattr(queue, k)) for k in _OWNERS}
+        losing = readers - _owners(session, owners["doctor_id"], owners["department_id"])
+        in_use.check_owners_keep_patients(session, queue, losing, moved)
     for key, value in values.items():
         setattr(queue, key, value)
     session.flush()
+    # Today's day closed by a closing time set too early works again once it is put back.
+    reopened = "closes_at" in values and queue_days.reopen_today(
+        session, queue, tz=_clinic_tz(session)
+    )
     # A doctor's screen stops showing a queue that is no longer his at once (and one that has
     # become his may be followed), not at the sockets' next periodic check.
     for doctor_id in sorted(readers ^ _doctors_of(session, queue)) if moved else ():
         doctor_access_changed(session, doctor_id)
     if switched_on or switched_off:
         _announce_switch(session, queue)
-    elif redrawn and queue.active:
+    elif (redrawn or reopened) and queue.active:
         announce_changed(session, [queue.id])
     return queue
 
@@ -308,11 +319,19 @@ _OWNERS = ("doctor_id", "department_id")
 def _doctors_of(session: Session, queue: Queue) -> set[int]:
     """The doctors whose own queue this is (clinic.queue.access): its doctor, or, a shared
     one, every doctor of its department."""
-    if queue.doctor_id is not None:
-        return {queue.doctor_id}
-    return set(
-        session.scalars(select(Doctor.id).where(Doctor.department_id == queue.department_id))
-    )
+    return _owners(session, queue.doctor_id, queue.department_id)
+
+
+def _owners(session: Session, doctor_id: int | None, department_id: int) -> set[int]:
+    """The doctors whose own a queue of ``doctor_id`` and ``department_id`` is."""
+    if doctor_id is not None:
+        return {doctor_id}
+    return set(session.scalars(select(Doctor.id).where(Doctor.department_id == department_id)))
+
+
+def _clinic_tz(session: Session) -> ZoneInfo:
+    """The clinic's zone, as the process set it on its sessions."""
+    return session.info.get(TZ_KEY) or CLINIC_TZ
 
 
 # Built once: the desk and doctor pages list the queues all day. One statement for the list

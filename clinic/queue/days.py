@@ -292,6 +292,31 @@ def close_due_days(
     return closed
 
 
+def reopen_today(
+    session: Session, queue: Queue, *, tz: ZoneInfo, now: datetime | None = None
+) -> bool:
+    """Open the queue's clinic day of ``now`` again when it was closed and its closing time
+    (as it is now) has not come yet: a closing time set too early by mistake closed it, and
+    has been put back. Only the closing time closes the day of today (a day closes for good
+    once the clinic day is over, with whoever was left); whoever it closed on stays a no-show
+    or cancelled. Its counter is kept, so numbering goes on after its last ticket, and its
+    figures are taken again when it closes. Answers whether it was opened again."""
+    now = now or utcnow()
+    if now.astimezone(tz).time() >= queue.closes_at:
+        return False
+    reopened = session.execute(
+        update(QueueDay)
+        .where(
+            QueueDay.queue_id == queue.id,
+            QueueDay.day == clinic_day(now, tz),
+            QueueDay.closed_at.is_not(None),
+        )
+        .values(closed_at=None, stats=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return reopened.rowcount == 1
+
+
 def _newer_day_waiting(session: Session, day: QueueDay) -> int | None:
     """How many wait in the queue's newest day when it is newer than ``day``, else None."""
     return session.scalar(

@@ -333,20 +333,46 @@ def update_doctor(session: Session, doctor_id: int, data: dict) -> Doctor:
     """Change a doctor's record; a new room is refused (Conflict ``doctor_with_patients``,
     naming ``room_id``) while a patient he called to his room is still called or with him:
     he would lose that patient (whose patient it is goes by the room) and could call a
-    second one to the new room, while the old call stayed on the board."""
+    second one to the new room, while the old call stayed on the board. So is a move to
+    another department (naming ``department_id``) while a patient of his department's shared
+    queues is called to him or with him: those queues his no more, he could not finish him."""
     doctor = fetch(session, DOCTOR, doctor_id)
     values = _doctor_values(session, data, doctor)
     if doctor.room_id is not None and values.get("room_id", doctor.room_id) != doctor.room_id:
-        uses = in_use.uses_of(check(session, doctor) for check in in_use.doctor_room_checks)
-        if uses:
-            message = (
-                f"Doctor {doctor.full_name} still has {uses} in his room: finish with them, "
-                "then give him another room."
-            )
-            reasons = {"room_id": [("doctor_with_patients", message)]}
-            raise refusal(Conflict, message, reasons, code="doctor_with_patients")
+        _refuse_with_patients(
+            session,
+            doctor,
+            "room_id",
+            in_use.doctor_room_checks,
+            "in his room",
+            "give him another room",
+        )
+    if values.get("department_id", doctor.department_id) != doctor.department_id:
+        _refuse_with_patients(
+            session,
+            doctor,
+            "department_id",
+            in_use.doctor_department_checks,
+            "in his department's queues",
+            "move him to another department",
+        )
     change(session, DOCTOR, doctor, values)
     return doctor
+
+
+def _refuse_with_patients(
+    session: Session, doctor: Doctor, field: str, checks, where: str, then: str
+) -> None:
+    """The Conflict ``doctor_with_patients`` naming ``field`` when ``checks`` find patients
+    the doctor still has ``where``; ``then`` says what is done once he has finished them."""
+    uses = in_use.uses_of(check(session, doctor) for check in checks)
+    if uses:
+        message = (
+            f"Doctor {doctor.full_name} still has {uses} {where}: finish with them, "
+            f"then {then}."
+        )
+        reasons = {field: [("doctor_with_patients", message)]}
+        raise refusal(Conflict, message, reasons, code="doctor_with_patients")
 
 
 def get_doctor(session: Session, doctor_id: int) -> Doctor:

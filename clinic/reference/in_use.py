@@ -64,6 +64,18 @@ def doctor_room_check(fn: DoctorCheck) -> DoctorCheck:
     return fn
 
 
+# What other modules keep of a doctor in his department: for a doctor about to be moved to
+# another department, the patients he has called or is seeing in what was his there only (the
+# queue module's, in his department's shared queues), as a plural noun and their codes.
+doctor_department_checks: list[DoctorCheck] = []
+
+
+def doctor_department_check(fn: DoctorCheck) -> DoctorCheck:
+    """Register ``fn`` to be asked before a doctor is moved to another department."""
+    doctor_department_checks.append(fn)
+    return fn
+
+
 def uses_of(found) -> str:
     """``"active queues: a, b; ..."`` for each ``(what, codes)`` with codes, else ""."""
     return "; ".join(f"{what}: {', '.join(codes)}" for what, codes in found if codes)

@@ -42,7 +42,8 @@ def _problems(*statuses: int):
         "(`room_in_use`) an active queue calls into the room, or (`department_in_use`, "
         "`doctor_in_use`) the department or the doctor has active queues (a department, "
         "also active doctors or visits booked ahead), or (`doctor_with_patients`) a doctor "
-        "given another room still has a patient called to his own.",
+        "given another room, or another department, still has a patient called to him or "
+        "with him.",
         415: "The body is not JSON.",
         422: "Invalid input; `errors` names each field.",
     }
