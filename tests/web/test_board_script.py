@@ -113,15 +113,15 @@ def test_a_board_follows_the_days_calls_as_before():
     assert after == {"calling": [], "recent": ["K-041", "K-040"], "waiting": "1"}
 
 
-def _board_told_of_a_change(version_now: str) -> dict:
-    """What the board does on ``queue.changed`` when the server draws its page as
-    ``version_now``: the questions it asks, and whether it reloads."""
+def _board_told_of_a_change(version_now: str, event: str = "queue.changed") -> dict:
+    """What the board does on ``event`` when the server draws its page as ``version_now``:
+    the questions it asks, and whether it reloads."""
     program = (
         STAND_IN
         + PAGE
         + script("queue.js")
         + f"\nwindow.ClinicQueue.config = function () {{ return {json.dumps(CONFIG)}; }};\n"
-        + f"var versionNow = {json.dumps(version_now)};\n"
+        + f"var versionNow = {json.dumps(version_now)};\nvar EVENT = {json.dumps(event)};\n"
         + """
 var asked = [], reloaded = 0;
 window.location = {reload: function () { reloaded += 1; }, assign: function () {}};
@@ -134,7 +134,7 @@ window.fetch = function (url) {
 """
         + script("board.js")
         + """
-channels["board:2"].onEvent({type: "queue.changed", channel: "board:2", data: {queue_id: 2}});
+channels["board:2"].onEvent({type: EVENT, channel: "board:2", data: {queue_id: 2}});
 setImmediate(function () {
   process.stdout.write(JSON.stringify({asked: asked, reloaded: reloaded}));
 });
@@ -148,6 +148,16 @@ def test_a_board_told_its_queue_changed_reloads_only_when_its_page_is_out_of_dat
     was drawn from is still the server's (its name and room are on it), and reloads if not."""
     assert _board_told_of_a_change("v2") == {"asked": ["/check"], "reloaded": 1}
     assert _board_told_of_a_change("v") == {"asked": ["/check"], "reloaded": 0}
+
+
+def test_a_board_whose_queue_is_switched_on_again_asks_whether_its_page_is_out_of_date():
+    """Switched on with another room, or changed while it was off (no ``queue.changed`` then):
+    the board asks at once, as after a change, and reloads if its page is old."""
+    assert _board_told_of_a_change("v2", "queue.switched_on") == {
+        "asked": ["/check"],
+        "reloaded": 1,
+    }
+    assert _board_told_of_a_change("v", "queue.switched_on") == {"asked": ["/check"], "reloaded": 0}
 
 
 def _board_whose_socket_is_refused(check: dict) -> dict:

@@ -109,7 +109,7 @@ seen.fetchedForShown = fetched.length;
 channels["queues:all"].onEvent({type: "queue.switched_on", data: {queue_id: 2}});
 channels["queues:all"].onEvent({type: "queue.switched_on", data: {queue_id: 2}});
 settle(function () {
-  seen.fetched = fetched;
+  seen.fetched = fetched.slice();
   seen.added = grid.added.map(function (b) {
     return [b.getAttribute("data-queue-id"), b.imported];
   });
@@ -135,7 +135,8 @@ settle(function () {
         "empty": True,
         "followed": ["board:1", "board:2", "queues:all"],
         "count": "4",
-        "fetchedAfter": 1,
+        # Switched on again while on the page: its labels are drawn again from it loaded anew.
+        "fetchedAfter": 2,
         "browserPrints": 0,
     }
 
@@ -246,4 +247,48 @@ settle(function () {
         "fetched": ["/kiosk"],
         "added": ["2"],
         "followed": ["board:1", "board:2", "queues:all"],
+    }
+
+
+def test_a_queue_switched_on_again_redraws_the_kiosk_buttons_labels_it_kept_hidden():
+    """Switched off, its button hidden; switched on again with another doctor or room (or
+    changed while it was off): the button shows the labels of the page loaded again, not
+    those it was hidden with."""
+    program = (
+        STAND_IN
+        + LOADED
+        + KIOSK_PAGE
+        + """
+function labelled(text) {
+  var label = {textContent: text, hidden: false};
+  return label;
+}
+var kept = shown[1], keptLabel = labelled("Therapy · Dr Ivanov");
+kept.querySelectorAll = function () { return [keptLabel]; };
+kept.setAttribute = function (name, value) {
+  kept.attrs = kept.attrs || {};
+  kept.attrs[name] = value;
+};
+var again = kioskButton(1), againLabel = labelled("Therapy · room 44");
+again.querySelectorAll = function () { return [againLabel]; };
+servePage("/kiosk", loadedPage({1: again}, {id: "kiosk-config", data: {}}));
+"""
+        + KIOSK_SCRIPT
+        + """
+channels["board:1"].onEvent({type: "queue.switched_off", data: {queue_id: 1}});
+var hidden = kept.hidden;
+channels["board:1"].onEvent({type: "queue.switched_on", data: {queue_id: 1}});
+channels["queues:all"].onEvent({type: "queue.switched_on", data: {queue_id: 1}});
+settle(function () {
+  process.stdout.write(JSON.stringify({
+    hiddenWhileOff: hidden, shownNow: !kept.hidden, fetched: fetched, label: keptLabel.textContent,
+  }));
+});
+"""
+    )
+    assert run(program) == {
+        "hiddenWhileOff": True,
+        "shownNow": True,
+        "fetched": ["/kiosk"],
+        "label": "Therapy · room 44",
     }

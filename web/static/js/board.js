@@ -377,9 +377,12 @@
         showSnapshot(queue.id, data);
       },
       onEvent: function (event) {
-        // A queue renamed or moved to another room: the page drawn from it is out of date,
-        // which the board asks about (and reloads) now rather than at its next round.
-        if (event.type === "queue.changed") checkBoard(false);
+        // A queue renamed or moved to another room, or switched on again (changed with the
+        // switch or while it was off): the page drawn from it may be out of date, which the
+        // board asks about (and reloads) now rather than at its next round.
+        if (event.type === "queue.changed" || event.type === "queue.switched_on") {
+          checkBoard(false);
+        }
         showEvent(queue.id, event);
       },
       onError: function () {

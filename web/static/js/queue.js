@@ -458,8 +458,12 @@
       },
       onEvent: function (event) {
         var opened = event.type === "queue.switched_on" || event.type === "queue.created";
-        if (opened && event.data) add([event.data.queue_id]);
-        if (event.type === "queue.changed" && event.data) {
+        // Switched on again, a queue the page still holds (a kiosk's hidden button) may have
+        // been changed with the switch or while it was off: its labels are drawn again.
+        var changed = event.type === "queue.changed" || event.type === "queue.switched_on";
+        if (opened && event.data && !shown(document, event.data.queue_id)) {
+          add([event.data.queue_id]);
+        } else if (changed && event.data) {
           var id = event.data.queue_id;
           if (shown(document, id)) redraw(id);
           else add([id]);
