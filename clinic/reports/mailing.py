@@ -2,7 +2,8 @@
 
 A sender *claims* a delivery with a guarded update before sending and marks it sent after; a
 sender killed mid-send leaves its claim to expire and the next ask sends it. A failed send is
-retried with exponential backoff, and given up (``failed``) after ``MAX_ATTEMPTS``.
+retried with exponential backoff, and given up (``failed``) after ``MAX_ATTEMPTS``, or at once
+when the server refuses the address for good (``550 5.1.1 user unknown``).
 
 A subscription is mailed on its owner's word (``created_by``, the user who made it): before
 each e-mail, and again just before it goes, the owner must be active and hold
@@ -304,14 +305,22 @@ def _still_held(sessions, delivery_id: int, attempt: int, lease_seconds: int) ->
 
 
 def _failed(sessions, delivery_id: int, attempt: int, exc: Exception, base: int) -> None:
-    log.warning("report delivery %s not sent (try %s): %s", delivery_id, attempt, exc)
-    given_up = attempt >= MAX_ATTEMPTS
+    """A failed try: tried again after its backoff, or given up after the last try, or at
+    once when the server refused the address for good (no mailbox has it: every try would
+    build the report to be told so again). Its log says it as the server did."""
+    refused = mail.refused_for_good(exc) is not None
+    error = mail.failure_text(exc)
+    given_up = refused or attempt >= MAX_ATTEMPTS
+    log.warning(
+        "report delivery %s not sent (try %s%s): %s",
+        delivery_id, attempt, ", refused for good" if refused else "", error,
+    )  # fmt: skip
     with sessions() as session, session.begin():
         session.execute(
             _this_try(delivery_id, attempt).values(
                 state=DeliveryState.FAILED if given_up else DeliveryState.PENDING,
                 next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempt, base)),
                 claimed_until=None,
-                error=f"{type(exc).__name__}: {exc}"[:2000],
+                error=error,
             )
         )

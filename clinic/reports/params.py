@@ -115,6 +115,7 @@ def parse_params(
     with_period: bool = True,
     refused: dict[str, list[tuple[str, str]]] | None = None,
     today: date | None = None,
+    active_filters: bool = False,
 ) -> ReportParams:
     """Validated parameters, scoped to who asks: a doctor's report is always his own.
 
@@ -124,7 +125,9 @@ def parse_params(
     caller's other fields found wrong already (the formats, a subscription's address), named
     in the same refusal, so every field wrong is told at once. ``today``: the clinic's day
     now; a period of a ``PAST_ONLY`` report that starts after it is refused (a year mistyped
-    would give a report of zeros, read as a period without revenue).
+    would give a report of zeros, read as a period without revenue). ``active_filters``: a
+    department or doctor deactivated is refused as a filter (a subscription's, which mails the
+    periods to come); a report of past periods takes one, for the periods it worked.
     """
     reasons: dict[str, list[tuple[str, str]]] = dict(refused or {})
     report = data.get("report")
@@ -162,18 +165,18 @@ def parse_params(
             if value is not None:
                 reasons[field] = [(R.NOT_FILTERED, "This report takes no such filter.")]
     # A filter the report does not take is refused for that, whatever it names.
-    if (
-        department_id is not None
-        and "department_id" not in reasons
-        and session.get(Department, department_id) is None
+    for field, value, model, unknown, inactive in (
+        ("department_id", department_id, Department, R.UNKNOWN_DEPARTMENT, R.INACTIVE_DEPARTMENT),
+        ("doctor_id", doctor_id, Doctor, R.UNKNOWN_DOCTOR, R.INACTIVE_DOCTOR),
     ):
-        reasons["department_id"] = [(R.UNKNOWN_DEPARTMENT, "No such department.")]
-    if (
-        doctor_id is not None
-        and "doctor_id" not in reasons
-        and session.get(Doctor, doctor_id) is None
-    ):
-        reasons["doctor_id"] = [(R.UNKNOWN_DOCTOR, "No such doctor.")]
+        if value is None or field in reasons:
+            continue
+        found = session.get(model, value)
+        name = field.removesuffix("_id")
+        if found is None:
+            reasons[field] = [(unknown, f"No such {name}.")]
+        elif active_filters and not found.active:
+            reasons[field] = [(inactive, f"This {name} is deactivated: choose an active one.")]
     if reasons:
         raise R.refusal(ValidationFailed, "The report parameters are not valid.", reasons)
     if not staff.can("reports.read"):

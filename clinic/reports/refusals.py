@@ -21,6 +21,10 @@ NOT_AN_ID = "not_an_id"
 NOT_FILTERED = "not_filtered"
 UNKNOWN_DEPARTMENT = "unknown_department"
 UNKNOWN_DOCTOR = "unknown_doctor"
+# A subscription's filter naming a department or doctor deactivated: it would mail a report of
+# zeros every period (a report built now takes one, for the periods it worked).
+INACTIVE_DEPARTMENT = "inactive_department"
+INACTIVE_DOCTOR = "inactive_doctor"
 UNKNOWN_FORMAT = "unknown_format"
 UNKNOWN_FREQUENCY = "unknown_frequency"
 EMAIL_FORMAT = "email_format"
@@ -46,6 +50,8 @@ CODES = frozenset(
         NOT_FILTERED,
         UNKNOWN_DEPARTMENT,
         UNKNOWN_DOCTOR,
+        INACTIVE_DEPARTMENT,
+        INACTIVE_DOCTOR,
         UNKNOWN_FORMAT,
         UNKNOWN_FREQUENCY,
         EMAIL_FORMAT,

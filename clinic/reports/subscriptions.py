@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from clinic.accounts.models import User
 from clinic.accounts.permissions import Staff, permissions_of
 from clinic.base import is_id, iso, utcnow
 from clinic.errors import Conflict, NotFound
 from clinic.reference.editing import one_at_a_time
+from clinic.reference.models import Department, Doctor
 from clinic.reports import refusals as R
 from clinic.reports.building import format_reasons, parse_formats
 from clinic.reports.models import DeliveryState, Frequency, ReportDelivery, ReportSubscription
@@ -58,9 +59,13 @@ def is_email_address(text: str) -> bool:
 
 
 def subscription_as_dict(sub: ReportSubscription) -> dict:
+    """A subscription as the API shows it, with the names of its filters: the department's
+    in each language and the doctor's, deactivated since or not (a list of subscriptions
+    tells their filters apart by them)."""
     return {
         "id": sub.id,
         "params": sub.params,
+        **_filter_names(object_session(sub), sub.params),
         "formats": sub.formats,
         "frequency": sub.frequency,
         "email": sub.email,
@@ -69,6 +74,24 @@ def subscription_as_dict(sub: ReportSubscription) -> dict:
         "created_by": sub.created_by,
         "created_at": iso(sub.created_at),
         "unsubscribed_at": iso(sub.unsubscribed_at),
+    }
+
+
+def _filter_names(session: Session, params: dict) -> dict:
+    """The department a subscription is filtered by, named in each language, and the
+    doctor, by name; None for a filter it has not."""
+    department = doctor = None
+    if is_id(params.get("department_id")):
+        department = session.get(Department, params["department_id"])
+    if is_id(params.get("doctor_id")):
+        doctor = session.get(Doctor, params["doctor_id"])
+    return {
+        "department_names": (
+            {lang: getattr(department, f"name_{lang}") for lang in LANGUAGES}
+            if department is not None
+            else None
+        ),
+        "doctor_name": doctor.full_name if doctor is not None else None,
     }
 
 
@@ -111,6 +134,9 @@ def subscribe(session: Session, data: dict, staff: Staff, *, created_by: str) ->
         data,
         staff,
         with_period=False,
+        # Mailed for the periods to come: a department closed, a doctor gone would mail a
+        # report of zeros every period.
+        active_filters=True,
         refused={**reasons, **format_reasons(data.get("formats"))},
     )
     formats = parse_formats(data.get("formats"))
@@ -231,6 +257,31 @@ def unsubscribe(session: Session, subscription_id: int) -> ReportSubscription:
         )
         session.flush()
     return sub
+
+
+def still_mailing(session: Session, sub: ReportSubscription) -> list[ReportSubscription]:
+    """The subscriptions that mail what ``sub`` mailed, which its e-mails' unsubscribe link
+    stops: ``sub`` itself while it is active; once it is stopped, those made since that carry
+    it on (taken over by a successor, or subscribed again), active now: the same report in
+    any language and files, to the same address however capitalised, as often."""
+    if sub.active:
+        return [sub]
+    return [
+        other
+        for other in session.scalars(
+            select(ReportSubscription)
+            .where(
+                ReportSubscription.active.is_(True),
+                func.lower(ReportSubscription.email) == sub.email.lower(),
+                ReportSubscription.frequency == sub.frequency,
+                # Made since it stopped: one of the address's that ran beside it (the same
+                # report in other files) is not its to stop.
+                ReportSubscription.created_at >= sub.unsubscribed_at,
+            )
+            .order_by(ReportSubscription.id)
+        )
+        if _same_report(other.params, sub.params)
+    ]
 
 
 # --- unsubscribe links ---------------------------------------------------------------------

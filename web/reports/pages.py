@@ -43,6 +43,8 @@ def refusal_texts() -> dict[str, str]:
         R.NOT_FILTERED: _("This report is not filtered by department or doctor."),
         R.UNKNOWN_DEPARTMENT: _("Choose a department from the list."),
         R.UNKNOWN_DOCTOR: _("Choose a doctor from the list."),
+        R.INACTIVE_DEPARTMENT: _("This department is deactivated: choose one from the list."),
+        R.INACTIVE_DOCTOR: _("This doctor is deactivated: choose one from the list."),
         R.UNKNOWN_FORMAT: _("The files are some of: %(formats)s.", formats=", ".join(FORMATS)),
         R.UNKNOWN_FREQUENCY: _("Choose how often."),
         R.EMAIL_FORMAT: _("This is not an e-mail address."),
@@ -203,17 +205,22 @@ def dashboard():
 # (its address is a secret), which the CSRF check over HTTPS would refuse its button for.
 @csrf_exempt
 def unsubscribe(token: str):
-    """A mail scanner may open the link: only the button (POST) unsubscribes."""
+    """A mail scanner may open the link: only the button (POST) unsubscribes. The link stops
+    the report its e-mail brought, also when its subscription was taken over or subscribed
+    again since: it says the report comes no more only once nothing mails it."""
     settings = db.runtime().settings
     subscription_id = subscriptions.subscription_of_token(settings.secret_key, token)
     if subscription_id is None:
         abort(404)
     session = db.session()
     sub = subscriptions.get_subscription(session, subscription_id)
-    done = not sub.active
-    if request.method == "POST" and sub.active:
-        subscriptions.unsubscribe(session, subscription_id)
+    mailing = subscriptions.still_mailing(session, sub)
+    if request.method == "POST" and mailing:
+        for other in mailing:
+            subscriptions.unsubscribe(session, other.id)
         answer_status(200)  # answered with the page saying so, not redirected
         session.commit()
-        done = True
-    return render_template("reports/unsubscribe.html", email=sub.email, done=done, token=token)
+        mailing = []
+    return render_template(
+        "reports/unsubscribe.html", email=sub.email, done=not mailing, token=token
+    )

@@ -62,6 +62,15 @@ class SubscriptionOut(Schema):
     created_by = fields.String()
     created_at = fields.String()
     unsubscribed_at = fields.String(allow_none=True)
+    # The filter's names, as the list shows them (a department or doctor deactivated since is
+    # no longer among the form's choices).
+    department_names = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "the filter's department named in ru, uz and en"},
+    )
+    doctor_name = fields.String(allow_none=True, metadata={"description": "the filter's doctor"})
 
 
 class DeliveryOut(Schema):

@@ -328,21 +328,19 @@
     holder.addEventListener("change", corrected);
   });
 
-  // A subscription's filters as the form names them (the department's, the doctor's name
-  // from its list): the same report of two departments is two lines told apart.
-  function filterNames(params) {
+  // A subscription's filters by the names its answer carries (the department's in the
+  // page's language, the doctor's), deactivated since or not: the form's lists hold the
+  // active ones only. The same report of two departments is two lines told apart.
+  function filterNames(sub) {
     var names = [];
-    ["department_id", "doctor_id"].forEach(function (name) {
-      var value = params[name];
-      var select = form.elements[name];
-      if (value === null || value === undefined) return;
-      var found = select
-        ? Array.prototype.filter.call(select.options, function (o) {
-          return o.value === String(value);
-        })[0]
-        : null;
-      names.push(found ? found.textContent : "#" + value);
-    });
+    var params = sub.params || {};
+    if (params.department_id !== null && params.department_id !== undefined) {
+      var department = (sub.department_names || {})[config.language];
+      names.push(department || "#" + params.department_id);
+    }
+    if (params.doctor_id !== null && params.doctor_id !== undefined) {
+      names.push(sub.doctor_name || "#" + params.doctor_id);
+    }
     return names;
   }
 
@@ -382,7 +380,7 @@
       subscriptionList.textContent = "";
       answer.body.filter(function (sub) { return sub.active; }).forEach(function (sub) {
         var item = document.createElement("li");
-        var filters = filterNames(sub.params);
+        var filters = filterNames(sub);
         item.textContent = (texts.reports[sub.params.report] || sub.params.report) + " " +
           (texts.groupings[sub.params.by] || sub.params.by) + " — " +
           (filters.length ? filters.join(", ") + " — " : "") +
