@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from clinic.base import is_id
@@ -136,17 +136,24 @@ def take_payment(
             raise Conflict(  # pragma: no cover - refused above (see the comment)
                 "nothing is due on this invoice", code="nothing_due"
             )
-    return invoices.record_payment(
-        session,
-        invoice,
-        method=method,
-        amount=amount,
-        provider=DESK_PROVIDER if key else None,
-        provider_ref=key,
-        actor=actor,
-        shift_id=shift_id,
-        tendered=tendered if method == PaymentMethod.CASH else None,
-    )
+    try:
+        return invoices.record_payment(
+            session,
+            invoice,
+            method=method,
+            amount=amount,
+            provider=DESK_PROVIDER if key else None,
+            provider_ref=key,
+            actor=actor,
+            shift_id=shift_id,
+            tendered=tendered if method == PaymentMethod.CASH else None,
+        )
+    except Conflict as exc:
+        # The same key sent to another invoice at the same instant (the invoices' locks do
+        # not order the two): that one took it; this one is refused naming the key, as ever.
+        if key is not None and exc.code == "ref_used":
+            raise key_of_another_invoice("paid") from None
+        raise
 
 
 def refund_at_desk(
@@ -184,6 +191,7 @@ def refund_at_desk(
         repeated = _repeated_refund(session, key, invoice_id, amount, payment_id, method)
         if repeated is not None:
             return repeated
+        _take_key(session, key)
     # The shift before the invoice, in the order a payment takes them (no deadlock).
     shift = _refunding_shift(
         session,
@@ -294,6 +302,15 @@ def _desk_payment_to_refund(
             " by itself",
             code="refund_at_provider",
         ) from None
+
+
+def _take_key(session: Session, key: str) -> None:
+    """One refund with ``key`` at a time, whichever invoice it names (PostgreSQL; SQLite has
+    one writer): the invoice's lock orders two refunds of one invoice, not the same key sent
+    to two invoices at once, which would otherwise both give back. Taken before the shift and
+    the invoice, and only by refunds of this key, so it waits for no lock a holder waits on."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def _repeated_refund(session: Session, key: str, invoice_id, amount, payment_id, method):

@@ -559,3 +559,62 @@ def test_one_invoice_key_sent_twice_at_once_makes_one_invoice(runtime, make_user
     assert answers == [(invoice.id, False)]
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(Invoice.id))) == 1
+
+
+def test_a_pay_key_taken_by_another_invoice_at_the_same_instant_is_refused_naming_it(
+    runtime, make_user, monkeypatch
+):
+    """The same key sent to two invoices at once: neither request's look for it (under its own
+    invoice's lock) sees the other's payment, and the loser's insert finds the key taken. It
+    is refused as a key of another invoice is, naming ``idempotency_key``."""
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    first, second = make_invoice(runtime, [10_000_00]), make_invoice(runtime, [10_000_00])
+    _take(runtime, first, cashier, method="cash", idempotency_key="pay-key-0001")
+    # The second request looked before the first committed: it found nothing.
+    monkeypatch.setattr(desk, "_repeated_payment", lambda *args, **kwargs: None)
+    with pytest.raises(Conflict) as caught:
+        _take(runtime, second, cashier, method="cash", idempotency_key="pay-key-0001")
+    assert caught.value.code == "ref_used"
+    assert list(caught.value.errors) == ["idempotency_key"]
+    with runtime.db.session() as s:
+        assert s.get(Invoice, second).paid_amount == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_one_refund_key_sent_to_two_invoices_at_once_gives_back_on_one_of_them(runtime, make_user):
+    """Card refunds by a cashier with no shift open take no drawer's lock: the same key sent
+    to two invoices at the same instant gives back on one, and the other is 409 ``ref_used``
+    naming the key; the key then answers with its one refund, as ever."""
+    cashier = make_user("cashier")
+    _open(runtime, cashier)
+    pairs = [(make_invoice(runtime, [100_00]), make_invoice(runtime, [100_00])) for _ in range(5)]
+    for pair in pairs:
+        for invoice_id in pair:
+            _take(runtime, invoice_id, cashier, method="card")
+    with runtime.db.transaction() as s:
+        shifts.close_shift(s, shifts.current_shift(s, cashier), counted_cash=100_000_00)
+    for round_, pair in enumerate(pairs):
+        key = f"card-refund-{round_:04d}"
+        barrier, made, refused = threading.Barrier(2), [], []
+
+        def press(invoice_id):
+            barrier.wait(10)
+            try:
+                made.append(_give_back(runtime, invoice_id, cashier, amount=50_00,
+                                       method="card", idempotency_key=key).invoice_id)  # fmt: skip
+            except Conflict as exc:
+                refused.append((exc.code, list(exc.errors)))
+
+        threads = [threading.Thread(target=press, args=(i,)) for i in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(made) == 1 and refused == [("ref_used", ["idempotency_key"])], (made, refused)
+        again = _give_back(
+            runtime, made[0], cashier, amount=50_00, method="card", idempotency_key=key
+        )
+        assert again.invoice_id == made[0]
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(Refund.id))) == len(pairs)
