@@ -235,7 +235,12 @@ class Settings:
             problems = []
             # A development key copied over begins as one does. A random key may contain the
             # letters "dev" anywhere (one in some five hundred of 64 characters): not refused.
-            weak = len(secret_key) < 32 or secret_key.lower().startswith(DEV_SECRET_PREFIX)
+            # So is .env.example's, its prefix taken off ("example-replace-me-with-...").
+            weak = (
+                len(secret_key) < 32
+                or secret_key.lower().startswith(DEV_SECRET_PREFIX)
+                or EXAMPLE_SECRET_MARK in secret_key.lower()
+            )
             if secret_is_development or weak:
                 problems.append("SECRET_KEY must be set to a random value of 32+ characters")
             if database_is_default:

@@ -129,6 +129,9 @@ def test_production_takes_a_public_url_on_the_clinics_network_or_the_internet(tm
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": "dev-" + "x" * 40}, "SECRET_KEY"),
         ({"SECRET_KEY": "DEV-" + "x" * 40}, "SECRET_KEY"),
+        # .env.example's, its "dev-" taken off
+        ({"SECRET_KEY": "example-replace-me-with-a-random-value-of-32-or-more-characters"},
+         "SECRET_KEY"),  # fmt: skip
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"DATABASE_URL": "mysql://clinic@db/clinic"}, "DATABASE_URL must name PostgreSQL"),
         ({"REDIS_URL": None}, "REDIS_URL"),
