@@ -131,6 +131,9 @@ def _may_manage(owner_id: int) -> bool:
 @signed_in
 @blp.arguments(TokenQuery, location="query")
 @blp.response(200, TokenSchema(many=True))
+@blp.alt_response(
+    403, schema=ProblemSchema, description="Another user's tokens, asked without tokens.manage."
+)
 def list_tokens(query):
     """Your tokens; with tokens.manage, everyone's (or one user's)."""
     identity = current_identity()

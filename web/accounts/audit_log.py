@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from flask import Response
+from marshmallow import Schema, fields
 
 from clinic.accounts import audit
 from clinic.errors import ValidationFailed, refusal
@@ -16,6 +17,13 @@ from web.auth.identity import current_identity
 from web.permissions import requires
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEntrySchema), required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True)
 
 
 def _bound(value, *, end: bool = False) -> datetime | None:
@@ -48,16 +56,14 @@ def _filter(query) -> audit.AuditFilter:
 @blp.route("")
 @requires("audit.read")
 @blp.arguments(AuditQuery, location="query")
-@blp.response(200)
+@blp.response(200, AuditPage)
 def list_entries(query):
     """Newest first. Filters: username, action (prefix), object type and id, since/until."""
     rows, total = audit.search(
         db.session(), _filter(query), page=query["page"], page_size=query["page_size"]
     )
     personal = audit.reads_personal_data(current_identity())
-    items = AuditEntrySchema(many=True).dump(
-        [audit.entry_as_dict(r, personal=personal) for r in rows]
-    )
+    items = [audit.entry_as_dict(r, personal=personal) for r in rows]
     return page_of(items, total=total, page=query["page"], page_size=query["page_size"])
 
 

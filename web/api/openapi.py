@@ -7,7 +7,9 @@ day it is registered:
   a ``security`` on every operation from its ``@requires``/``@public`` declaration;
 - errors as ``application/problem+json`` (RFC 9457), and per operation the statuses it can
   answer: 400 (unparseable input), 401/403 (not public), 404 (an id in the path), 413/415/422
-  (a body), 422 (query parameters), 429 (rate limited), 503 (a dependency down);
+  (a body: also a change under /api/ that reads none, as web/api/bodies.py refuses one sent
+  to it), 422 (a query parameter: every /api/ operation refuses those it does not read, see
+  web/api/blueprint.py), 429 (rate limited), 503 (a dependency down);
 - a summary on every operation (the view's docstring, or its name).
 """
 
@@ -32,7 +34,8 @@ SECURITY_SCHEMES = {
     BEARER: {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API token (`clk_...`) from POST /api/v1/tokens or `clinic tokens`.",
+        "description": "An API token (`clk_...`) made at /account/tokens or with "
+        "POST /api/v1/tokens.",
     },
     COOKIE: {
         "type": "apiKey",
@@ -48,6 +51,9 @@ SECURITY_SCHEMES = {
     },
 }
 UNSAFE = {"post", "put", "patch", "delete"}
+# Where the input guards apply (web/api/bodies.py, web/api/blueprint.py): the payment
+# providers' endpoints (/payments/...) answer bad input in their own protocols.
+API_PREFIX = "/api/"
 
 
 class DeclaredBehaviour(BasePlugin):
@@ -94,9 +100,10 @@ class DeclaredBehaviour(BasePlugin):
                 operation["security"] = []
             if rule.arguments:
                 statuses.add(404)
-            if "requestBody" in operation:
+            guarded = rule.rule.startswith(API_PREFIX)
+            if "requestBody" in operation or (guarded and method in UNSAFE):
                 statuses |= {413, 415, 422}
-            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+            if guarded or any(p.get("in") == "query" for p in operation.get("parameters", [])):
                 statuses.add(422)
             if limited:
                 statuses.add(429)

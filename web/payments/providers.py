@@ -183,9 +183,15 @@ def _payme_past_the_limit(_limit) -> object:
     return payme_request.refused_unread(PaymeError(INTERNAL), BODY_LIMIT)
 
 
+# Refusals heard before the provider's protocol (see _guard), for the OpenAPI document.
+DISABLED = "The provider is not enabled here (``CLINIC_PAYMENT_PROVIDERS``)."
+OFF_THE_ALLOW_LIST = "The calling address is off the provider's allow-list."
+
+
 @blp.route("/payme", methods=["POST"])
 @_no_automatic_options
 @blp.doc(**PAYME_ANSWER)
+@blp.alt_response(404, schema=ProblemSchema, description=DISABLED)
 @public
 @own_protocol
 @limiter.limit(_rate, key_func=_rate_key, on_breach=_payme_past_the_limit)
@@ -312,6 +318,8 @@ def _click(action: str, run):
 
 @blp.route("/click/prepare", methods=["POST"])
 @blp.doc(**CLICK_ANSWER)
+@blp.alt_response(403, schema=ProblemSchema, description=OFF_THE_ALLOW_LIST)
+@blp.alt_response(404, schema=ProblemSchema, description=DISABLED)
 @public
 @own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
@@ -322,6 +330,8 @@ def click_prepare():
 
 @blp.route("/click/complete", methods=["POST"])
 @blp.doc(**CLICK_ANSWER)
+@blp.alt_response(403, schema=ProblemSchema, description=OFF_THE_ALLOW_LIST)
+@blp.alt_response(404, schema=ProblemSchema, description=DISABLED)
 @public
 @own_protocol
 @limiter.limit(_rate, key_func=_rate_key)
@@ -335,6 +345,17 @@ def click_complete():
 
 @blp.route("/webhooks/<string:provider>", methods=["POST"])
 @blp.doc(**WEBHOOK_ANSWER)
+@blp.alt_response(400, schema=ProblemSchema, description="Its headers cannot be read.")
+@blp.alt_response(401, schema=ProblemSchema, description="The signature or timestamp is wrong.")
+@blp.alt_response(403, schema=ProblemSchema, description=OFF_THE_ALLOW_LIST)
+@blp.alt_response(
+    404, schema=ProblemSchema, description="Webhooks are not enabled, or the sender is unknown."
+)
+@blp.alt_response(
+    413, schema=ProblemSchema, description=f"The body is larger than {BODY_LIMIT} bytes."
+)
+@blp.alt_response(415, schema=ProblemSchema, description="The body is not application/json.")
+@blp.alt_response(422, schema=ProblemSchema, description="A payment event it cannot read.")
 @public
 @own_protocol
 @limiter.limit(_rate, key_func=_rate_key)

@@ -401,11 +401,14 @@ def _answers(description: str, example: dict) -> dict:
 
 
 PAYME_ANSWER = _answers(
-    "JSON-RPC 2.0: ``result``, or ``error`` (code, ru/uz/en message, data), always HTTP 200",
+    "JSON-RPC 2.0: ``result``, or ``error`` (code, ru/uz/en message, data), HTTP 200 for"
+    " every call, refusals included (when Payme is not enabled here, the endpoint answers 404)",
     {"jsonrpc": "2.0", "id": 1, "result": {"allow": True}},
 )
 CLICK_ANSWER = _answers(
-    "Click's answer: ``error`` (0 or a negative code) and ``error_note``, always HTTP 200",
+    "Click's answer: ``error`` (0 or a negative code) and ``error_note``, HTTP 200 for every"
+    " call the protocol hears; before it, an address off the allow-list answers 403 and a"
+    " provider not enabled here 404",
     {"click_trans_id": 1234567, "merchant_trans_id": "42", "merchant_prepare_id": 7,
      "error": 0, "error_note": "Success"},  # fmt: skip
 )

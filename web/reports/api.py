@@ -123,6 +123,12 @@ def list_subscriptions():
 @requires("reports.read")
 @blp.arguments(schemas.SubscriptionIn)
 @blp.response(201, schemas.SubscriptionOut)
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    description="The address receives this report at this frequency already "
+    "(``already_subscribed``, in ``code``).",
+)
 @blp.alt_response(422, schema=ProblemSchema)
 def subscribe(data):
     """Subscribe an address to a report by e-mail, daily, weekly or monthly."""
