@@ -38,11 +38,14 @@ def drain(self, printer_id: int) -> dict:
 
 @shared_task(name="printing.sweep", base=ClinicTask, bind=True, max_retries=0)
 def sweep(self) -> list[int]:
-    """Beat's safety net: collect what was not collected, and send for the printers whose
+    """Beat's safety net: collect what was not collected, leave to their desks as PDFs the
+    jobs left waiting for a printer that takes no more, and send for the printers whose
     jobs wait with nobody printing them (a lost message, a killed worker)."""
     runtime = self.runtime
     with runtime.db.transaction() as session:
         intake.collect(session, runtime.settings)
+    with runtime.db.transaction() as session:
+        spooler.leave_stranded_jobs_to_desks(session)
     with runtime.db.session() as session:
         waiting = spooler.printers_to_drain(session)
     for printer_id in waiting:

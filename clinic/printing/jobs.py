@@ -12,7 +12,7 @@ from clinic.errors import Conflict, NotFound
 from clinic.events import record_event
 from clinic.printing import pdfs, thermal
 from clinic.printing.events import PRINT_JOB_CHANGED
-from clinic.printing.models import JobState, Printer, PrinterKind, PrintJob
+from clinic.printing.models import JobKind, JobState, Printer, PrinterKind, PrintJob
 
 DRAIN_TASK = "printing.drain"
 PRINTING_QUEUE = "printing"
@@ -81,6 +81,30 @@ def payload_for(document: dict, printer: Printer | None) -> bytes:
     )
 
 
+def hold_printer(session: Session, printer: Printer | None) -> Printer | None:
+    """``printer`` as it stands now, held until the caller's transaction ends (None once it
+    has been removed, or for none). An administrator's change of a printer holds its row
+    from the start (:mod:`clinic.printing.printers`), and turns its waiting jobs into PDFs
+    when it switches it off, makes it "PDF only" or removes it: a job made meanwhile is
+    either among them, or waits for the change and sees the printer as it has become; never
+    left queued for a printer that takes no more jobs.
+
+    Every printer is held, in the order of their ids, not only this one: a collecting round
+    makes jobs for several printers and announces each as it goes, while an administrator's
+    change announces the jobs it turns into PDFs once it holds its printer. Held all from
+    the round's first job, before any announcement, the two never wait on each other in a
+    circle. A key share: the printing worker's updates of a printer's row (its lease, its
+    state) neither wait for it nor make it wait. The printer is read once held, by a
+    statement of its own: a key share that waited for a change answers the row as it was
+    before the change."""
+    session.execute(
+        select(Printer.id).order_by(Printer.id).with_for_update(read=True, key_share=True)
+    ).all()
+    if printer is None:
+        return None
+    return session.get(Printer, printer.id, populate_existing=True)
+
+
 def create_job(
     session: Session,
     *,
@@ -96,7 +120,9 @@ def create_job(
     retry_of: PrintJob | None = None,
 ) -> PrintJob:
     """A job for ``printer`` (None: no printer, the PDF is the print), queued behind the
-    printer's earlier jobs; the printing worker is sent for after commit."""
+    printer's earlier jobs; the printing worker is sent for after commit. Queued only if the
+    printer, as it stands when the job is made, prints on paper: see :func:`hold_printer`."""
+    printer = hold_printer(session, printer)
     if payload is None:
         payload = payload_for(document, printer)
         if copy:
@@ -252,12 +278,35 @@ def recent_jobs(session: Session, scope: str, limit: int = SCOPES_LIMIT) -> list
     )
 
 
+# A job whose paper may still come out of its printer: waiting, going out, or failed (its
+# Retry sends the same bytes).
+NOT_ON_PAPER_YET = (JobState.QUEUED, JobState.SENDING, JobState.FAILED)
+
+
 def job_pdf(session: Session, job: PrintJob, page: str = "roll") -> bytes:
     """The job's document as a PDF: "roll" at its printer's paper width, or "A4"/"A5". A job
     not printed yet notes the first opening (``pdf_opened_at``; the caller commits)."""
-    if job.state in (JobState.QUEUED, JobState.SENDING, JobState.FAILED) and not job.pdf_opened_at:
+    if job.state in NOT_ON_PAPER_YET and not job.pdf_opened_at:
         job.pdf_opened_at = utcnow()
     printer = session.get(Printer, job.printer_id) if job.printer_id else None
     return pdfs.render(
         job.document, page, paper_mm=printer.paper_mm if printer else 80, copy=job.copy
     )
+
+
+def note_ticket_printed_from_browser(session: Session, ticket_id: int) -> None:
+    """The ticket's printable page was opened (the desk's "Print again", the kiosk's page):
+    its jobs not on paper yet note it as an opening of their PDF (``pdf_opened_at``; the
+    caller commits), so that their paper, once the printer is back or on a Retry, is marked
+    as a copy: the browser may have printed the ticket already."""
+    waiting = session.scalars(
+        select(PrintJob).where(
+            PrintJob.kind == JobKind.TICKET,
+            PrintJob.subject_id == ticket_id,
+            PrintJob.state.in_(NOT_ON_PAPER_YET),
+            PrintJob.pdf_opened_at.is_(None),
+        )
+    ).all()
+    now = utcnow()
+    for job in waiting:
+        job.pdf_opened_at = now

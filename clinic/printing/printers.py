@@ -55,12 +55,20 @@ def is_host(value: str) -> bool:
     return not (address.is_unspecified or address.is_multicast or broadcast)
 
 
-def get_printer(session: Session, printer_id: int) -> Printer:
-    printer = session.get(Printer, printer_id) if is_id(printer_id) else None
+def get_printer(session: Session, printer_id: int, *, held: bool = False) -> Printer:
+    """The printer (``held``: read again and locked until the transaction ends)."""
+    lock = {"with_for_update": True, "populate_existing": True} if held else {}
+    printer = session.get(Printer, printer_id, **lock) if is_id(printer_id) else None
     if printer is None:
         # Coded: a page says a printer another administrator removed in its own language.
         raise NotFound(f"printer {printer_id} does not exist", code="printer_unknown")
     return printer
+
+
+def printer_to_change(session: Session, printer_id: int) -> Printer:
+    """The printer, its row held until the change commits: a job being made for it (see
+    :func:`clinic.printing.jobs.hold_printer`) commits first, or waits and sees the change."""
+    return get_printer(session, printer_id, held=True)
 
 
 def printer_to_test(session: Session, printer_id: int) -> Printer:
@@ -226,7 +234,7 @@ def create_printer(session: Session, data: dict) -> Printer:
 
 
 def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
-    printer = get_printer(session, printer_id)
+    printer = printer_to_change(session, printer_id)
     current = {f: getattr(printer, f) for f in FIELDS}
     had = targets_of(session, printer.id)
     data = _normalized({**current, "targets": had, **changes})
@@ -241,6 +249,11 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
     if not printer.active or printer.kind != PrinterKind.NETWORK:
         _to_pdf(session, printer)
     else:
+        if not jobs.paper_printer(current["active"], current["kind"]):
+            # Switched on again (or made a network printer): a fresh start, as a new address
+            # is. The failure it had before would otherwise fail its first job at the first
+            # refusal of a printer still warming up, and show it failing meanwhile.
+            printer.state, printer.failing_since, printer.last_error = PrinterState.READY, None, ""
         if any(current[f] != getattr(printer, f) for f in ("profile", "code_page", "paper_mm")):
             jobs.remake(session, printer)
         if any(current[f] != getattr(printer, f) for f in ("host", "port")):
@@ -256,7 +269,8 @@ def update_printer(session: Session, printer_id: int, changes: dict) -> Printer:
 
 def _to_pdf(session: Session, printer: Printer) -> None:
     """The printer will not print its waiting jobs (removed, switched off, PDF only): they
-    become PDFs for their desks."""
+    become PDFs for their desks (a job being made for it is among them: the caller holds
+    the printer, :func:`printer_to_change`)."""
     waiting = session.scalars(
         select(PrintJob).where(
             PrintJob.printer_id == printer.id, PrintJob.state.in_(JobState.PENDING)
@@ -269,7 +283,7 @@ def _to_pdf(session: Session, printer: Printer) -> None:
 
 def remove_printer(session: Session, printer_id: int) -> None:
     """Remove a printer; its unprinted jobs stay, as PDFs for the desk (no printer)."""
-    printer = get_printer(session, printer_id)
+    printer = printer_to_change(session, printer_id)
     _to_pdf(session, printer)
     announce(session, printer, removed=True)
     session.execute(delete(PrinterAssignment).where(PrinterAssignment.printer_id == printer.id))

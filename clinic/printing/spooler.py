@@ -212,3 +212,27 @@ def printers_to_drain(session: Session) -> list[int]:
             .order_by(Printer.id)
         )
     )
+
+
+def leave_stranded_jobs_to_desks(session: Session) -> int:
+    """Jobs still waiting for a printer that takes no more (removed, switched off, made "PDF
+    only") become their desks' PDFs, as the registry leaves them when it changes the
+    printer: for the sweeper, should one ever be left waiting, since no worker prints it and
+    a job that has not failed offers no Retry. Answers how many. A job another transaction
+    holds is left to the next sweep."""
+    on_paper = select(Printer.id).where(
+        Printer.active.is_(True), Printer.kind == PrinterKind.NETWORK
+    )
+    stranded = session.scalars(
+        select(PrintJob)
+        .where(
+            PrintJob.state.in_(JobState.PENDING),
+            or_(PrintJob.printer_id.is_(None), PrintJob.printer_id.not_in(on_paper)),
+        )
+        .order_by(PrintJob.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job in stranded:
+        job.state = JobState.PDF_ONLY
+        print_jobs.announce(session, job)
+    return len(stranded)

@@ -14,6 +14,7 @@ import io
 import segno
 from flask import Response, abort, render_template, url_for
 
+from clinic.printing import jobs as print_jobs
 from clinic.queue import access, ticket_views
 from clinic.queue import tickets as q
 from clinic.queue.models import Priority, TicketSource
@@ -75,7 +76,11 @@ def kiosk_print(ticket_id: int):
     ticket = q.get_ticket(session, ticket_id)
     if not access.may_print_at_kiosk(session, ticket, current_identity().username):
         abort(404)
-    return printed_ticket(session, ticket)
+    page = printed_ticket(session, ticket)
+    # Its thermal paper still to come is marked as a copy: the browser may print it too.
+    print_jobs.note_ticket_printed_from_browser(session, ticket.id)
+    session.commit()
+    return page
 
 
 @pages.get("/kiosk/ticket/<int:ticket_id>/code.svg")

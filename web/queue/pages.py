@@ -15,6 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from clinic.errors import NotFound
+from clinic.printing import jobs as print_jobs
 from clinic.queue import access
 from clinic.queue import admin as queue_admin
 from clinic.queue import calls
@@ -179,9 +180,13 @@ def desk():
 @requires("queue.issue")
 def print_ticket(ticket_id: int):
     """A ticket to print: number, queue, department, time, and a QR code of the patient's
-    own page. The page asks the browser to print itself."""
+    own page. The page asks the browser to print itself: the ticket's thermal paper still to
+    come is marked as a copy (the desk's "Print again" of a ticket whose printer is away)."""
     session = db.session()
-    return printed_ticket(session, q.get_ticket(session, ticket_id))
+    page = printed_ticket(session, q.get_ticket(session, ticket_id))
+    print_jobs.note_ticket_printed_from_browser(session, ticket_id)
+    session.commit()
+    return page
 
 
 def patient_page_address(ticket) -> str:
