@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 import time
 import zipfile
 import zlib
@@ -20,13 +21,14 @@ from clinic.reference.csv_encoding import decode_csv, mark_lost_letters
 from clinic.reference.price_list import SERVICE_FIELDS
 from clinic.reference.row_reasons import Reason
 from clinic.reference.sheet_cells import CellError, cell_text, cell_value
-from clinic.reference.sheet_header import find_header, header_name
+from clinic.reference.sheet_header import TITLE_ROWS, find_header, header_name
 from clinic.text import APOSTROPHES
 
 MAX_ROWS = 100_000
 # Limits against expansion bombs (a few KB that unpack to gigabytes): rows read in a sheet,
-# blank ones included; columns a sheet declares; the unpacked size of a workbook and of any
-# one part of it (shared strings, a sheet); and the characters of one cell.
+# blank ones included; columns a sheet declares, and columns read of a row; the unpacked
+# size of a workbook and of any one part of it (shared strings, a sheet); and the characters
+# of one cell.
 MAX_SHEET_ROWS = MAX_ROWS + 10_000
 MAX_COLUMNS = 100
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
@@ -64,6 +66,12 @@ _PRICE = re.compile(r"^(\d{1,3}(?: \d{3})+|\d+)(?:[.,](\d{1,2}))?$", re.ASCII)
 # a CSV file: "150 000,00 сум", "сўм", "so'm" with any apostrophe, "UZS".
 _SUM_UNIT = re.compile(rf"\s+(?:сум\.?|сўм|so[{APOSTROPHES}]?m|sum|uzs)$", re.IGNORECASE)
 _WHOLE = re.compile(r"^(-?\d+)(?:[.,]0+)?$", re.ASCII)  # "12,0": a Russian-locale CSV
+
+
+# A field can be no longer than the file, which the upload limit has bounded already: a
+# cell longer than MAX_CELL_CHARS is cut and its row reported, not the file refused for
+# csv's own limit of 128 KiB a field. The limit is the process's; this is its one reader.
+csv.field_size_limit(sys.maxsize)
 
 
 class PriceListRejected(ValidationFailed):
@@ -163,10 +171,7 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
     if hint:  # Excel's own line naming the delimiter, which it hides: the header is row 1
         delimiter, text = hint.group(1), rest
     else:
-        # Decided by the header row: the first that has either, past the blank lines and
-        # the title rows of one value (a price list's name) that the table passes over too.
-        header = next((line for line in text.splitlines() if ";" in line or "," in line), "")
-        delimiter = ";" if header.count(";") > header.count(",") else ","
+        delimiter = _delimiter(text)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
@@ -175,6 +180,35 @@ def _read_csv(data: bytes, deadline: float | None = None) -> dict[str, list[Row]
         ) from exc
     rows = _table("services", records, csv_file=True, deadline=deadline)
     return {"services": mark_lost_letters(rows) if windows else rows}
+
+
+def _delimiter(text: str) -> str:
+    """``;`` or ``,``: the one that splits the header row into column names, past the title
+    rows above it, which may hold the other (``Прейскурант клиники, 2026`` above
+    ``code;name_ru;...``). When both split it into as many names, whichever it has more of;
+    when no row names a column either way, whichever the first row holding one has more of."""
+    columns = SHEETS["services"][0]
+    lines = text.splitlines()
+    for line in lines[: TITLE_ROWS + 1]:  # the rows find_header looks at
+        naming = {
+            delimiter: sum(header_name(v, columns) in columns for v in _split(line, delimiter))
+            for delimiter in ";,"
+        }
+        if any(naming.values()):
+            if naming[";"] != naming[","]:
+                return max(naming, key=naming.get)
+            header = line
+            break
+    else:
+        header = next((line for line in lines if ";" in line or "," in line), "")
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a quote left open on this line: not a header under this delimiter
+        return []
 
 
 def _check_unpacked_size(data: bytes) -> None:
@@ -253,7 +287,14 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         for sheet, name in chosen.items():
             worksheet = book[name]
             _check_dimensions(name, worksheet)
-            rows = (tuple(cell_value(c) for c in row) for row in worksheet.iter_rows())
+            # The size a sheet declares only serves to refuse a bomb: read-only openpyxl would
+            # stop at it, and some programs save a stale one ("A1", or the range before rows
+            # were added), which would drop rows and columns without a word. The rows are
+            # read as the sheet holds them, counted in _table, and cut to MAX_COLUMNS.
+            worksheet.reset_dimensions()
+            rows = (
+                tuple(cell_value(c) for c in row[:MAX_COLUMNS]) for row in worksheet.iter_rows()
+            )
             try:
                 tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read

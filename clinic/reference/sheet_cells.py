@@ -19,6 +19,8 @@ _QUOTED = re.compile(r'"[^"]*"|\\.')
 # "# ##0,00 [$сум]" once its colour, currency and fill marks are taken out).
 _FORMAT_MARKS = re.compile(r"\[[^\]]*\]|_.|\*.")
 _FIXED_DECIMALS = re.compile(r"^[#0,\s]*0(?:\.(0*))?\s*$")
+# A whole number shown with leading zeros ("000" shows 7 as 007): a code typed as a number.
+_ZERO_PADDED = re.compile(r"^\s*(0{2,})\s*$")
 
 
 def _shown_decimals(number_format: str) -> int | None:
@@ -28,10 +30,18 @@ def _shown_decimals(number_format: str) -> int | None:
     return len(fixed.group(1) or "") if fixed else None
 
 
+def _shown_digits(number_format: str) -> int | None:
+    """How many digits a whole number of ``number_format`` shows at least, with leading zeros;
+    None when the format does not pad."""
+    padded = _ZERO_PADDED.match(_FORMAT_MARKS.sub("", number_format.split(";")[0]))
+    return len(padded.group(1)) if padded else None
+
+
 def cell_value(cell):
     """The cell's value as the sheet shows it: "12%" typed into Excel is stored as 0.12 with
     a percent format, and shown (and meant) as 12; a formula's result stored as 112388.76
-    in a column of whole sums ("#,##0") is shown, and read, as 112389."""
+    in a column of whole sums ("#,##0") is shown, and read, as 112389; and 7 in a cell
+    formatted "000" is shown, and read, as the text "007" (a code or package code)."""
     value = cell.value
     number_format = _QUOTED.sub("", getattr(cell, "number_format", None) or "")
     shown_as_percent = "%" in number_format
@@ -49,7 +59,18 @@ def cell_value(cell):
         shown = Decimal(f"{value:.{EXCEL_DIGITS}g}").quantize(
             Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP
         )
-        return int(shown) if places == 0 else float(shown)
+        if places:
+            return float(shown)
+        value = int(shown)
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) < EXACT_FLOAT_LIMIT
+        and float(value).is_integer()
+    ):
+        digits = _shown_digits(number_format)
+        if digits is not None:
+            return ("-" if value < 0 else "") + str(abs(int(value))).zfill(digits)
     return value
 
 

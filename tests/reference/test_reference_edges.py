@@ -155,12 +155,6 @@ def test_a_price_list_file_of_the_wrong_kind_is_rejected_as_a_whole():
     assert rejected.value.errors == {"file": ["Send a price list as a .csv or .xlsx file."]}
 
 
-def test_a_csv_cell_past_the_csv_field_limit_rejects_the_file():
-    data = csv_bytes([SERVICE_HEADER, ["x" * 200_000, "a", "b", "c", "1", "0"]])
-    with pytest.raises(PriceListRejected, match="The CSV file cannot be read"):
-        parse_price_list("prices.csv", data)
-
-
 def test_more_rows_than_the_limit_reject_the_file(monkeypatch):
     monkeypatch.setattr(price_list_file, "MAX_ROWS", 2)
     rows = [SERVICE_HEADER] + [[f"s{i}", "a", "b", "c", "1", "0"] for i in range(3)]
