@@ -6,7 +6,7 @@ import logging
 import time
 
 from celery import shared_task
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clinic import jobs
 from clinic.errors import DomainError
@@ -26,11 +26,19 @@ def _lease(settings) -> int:
 
 
 def _tries_of_unsent(runtime, key: str) -> int | None:
-    """How often the notice ``key`` was tried, while it is unsent (None: sent, or none)."""
+    """How often the notice ``key``, and those of its visit written before it and not sent
+    yet (they go first), were tried, while it is unsent (None: sent, or none)."""
     with runtime.db.session() as session:
+        notice = session.scalar(
+            select(VisitNotice).where(VisitNotice.key == key, VisitNotice.sent_at.is_(None))
+        )
+        if notice is None:
+            return None
         return session.scalar(
-            select(VisitNotice.attempts).where(
-                VisitNotice.key == key, VisitNotice.sent_at.is_(None)
+            select(func.sum(VisitNotice.attempts)).where(
+                VisitNotice.visit_id == notice.visit_id,
+                VisitNotice.id <= notice.id,
+                VisitNotice.sent_at.is_(None),
             )
         )
 
@@ -53,8 +61,9 @@ def _send_notice(runtime, key: str) -> None:
         )
         now_tried = _tries_of_unsent(runtime, key)
         if now_tried is None or now_tried != tried or time.monotonic() > deadline:
-            # Sent; or tried just now and refused (the server is down): waiting would only
-            # hold the claim this try left.
+            # Sent; or tried just now and refused (the server is down), or an earlier notice
+            # of its visit was, and this one waits for it: waiting would only hold the claim
+            # this try left.
             return
         time.sleep(0.5)
 

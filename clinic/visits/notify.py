@@ -26,7 +26,7 @@ from clinic.settings import Settings
 from clinic.visits import schedules
 from clinic.visits.events import NoticeKind, VisitStatus
 from clinic.visits.history import record_history
-from clinic.visits.models import Visit, VisitNotice
+from clinic.visits.models import Visit, VisitEvent, VisitNotice
 
 log = logging.getLogger(__name__)
 # A notice the mail server keeps refusing (a full mailbox) or never reaches is given up this
@@ -117,19 +117,19 @@ def readdress_unsent(session: Session, visit: Visit) -> None:
     session.execute(change.execution_options(synchronize_session=False))
 
 
-def _not_sent(session: Session, notice_id: int, exc: BaseException) -> None:
-    """Keep why the notice did not go. Refused for good (an address no mailbox has), or still
-    not delivered :data:`GIVE_UP_AFTER` after it was written, it is given up: no sender tries
-    it again, and the visit's history says the patient was not told (the registrar phones
-    him). Anything else waits for the next run."""
+def _not_sent(session: Session, notice_id: int, exc: BaseException) -> bool:
+    """Keep why the notice did not go; returns whether it waits for a later try. Refused for
+    good (an address no mailbox has), or still not delivered :data:`GIVE_UP_AFTER` after it
+    was written, it is given up: no sender tries it again, and the visit's history says the
+    patient was not told (the registrar phones him). Anything else waits for the next run."""
     notice = session.get(VisitNotice, notice_id, populate_existing=True)
     if notice is None:
-        return
+        return False
     refused = mail.refused_for_good(exc)
     notice.error = refused or mail.failure_text(exc)
     if refused is None and utcnow() - notice.created_at < GIVE_UP_AFTER:
         log.warning("notice %s not sent, left for a later try: %s", notice_id, exc)
-        return
+        return True
     notice.failed_at, notice.claimed_until = utcnow(), None  # no sender holds it any more
     log.warning("notice %s given up, the patient was not told: %s", notice_id, notice.error)
     visit = session.get(Visit, notice.visit_id)
@@ -137,6 +137,7 @@ def _not_sent(session: Session, notice_id: int, exc: BaseException) -> None:
         session, visit, "notice_undelivered", visit.status, "mail", notice.failed_at,
         {"kind": notice.kind, "to": notice.to_address, "error": notice.error},
     )  # fmt: skip
+    return False
 
 
 def _claim(session: Session, notice_id: int, lease_seconds: int) -> VisitNotice | None:
@@ -176,6 +177,55 @@ def _reminder_stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> boo
     return schedules.in_hours(hours, visit.doctor_id, visit.starts_at, visit.ends_at, tz)
 
 
+def _move_job(key: str) -> str | None:
+    """The job whose move a notice tells of, by its key: ``moved:<job>`` (one move, see
+    :func:`clinic.visits.rescheduling.notice_key`) or ``bulk:<job>:...`` (a bulk move's)."""
+    kind, _, rest = key.partition(":")
+    return rest.split(":", 1)[0] if kind in ("moved", "bulk") and rest else None
+
+
+def _move_stands(session: Session, notice: VisitNotice) -> bool:
+    """Whether a move's notice still tells the truth: a visit it tells of is scheduled or
+    arrived where that move put it, and nobody moved it since. A bulk move's letter lists the
+    patient's visits its job moved: it stands while one of them does."""
+    visit = session.get(Visit, notice.visit_id)
+    if visit is None:
+        return False
+    job_id = _move_job(notice.key)
+    his = select(Visit.id).where(
+        Visit.patient_id == visit.patient_id, Visit.status.in_(VisitStatus.MOVABLE)
+    )
+    moves = session.execute(
+        select(VisitEvent.visit_id, VisitEvent.data)
+        .where(VisitEvent.visit_id.in_(his), VisitEvent.action == "rescheduled")
+        .order_by(VisitEvent.id)
+    )
+    jobs_of: dict[int, list] = {}  # each visit of his still to come: the jobs that moved it
+    for visit_id, data in moves:
+        jobs_of.setdefault(visit_id, []).append((data or {}).get("job_id"))
+    told = [jobs for jobs in jobs_of.values() if job_id in jobs]
+    if job_id is None or not told:
+        # No move of a visit still to come is recorded for it: it stands while its visit does.
+        return visit.status in VisitStatus.MOVABLE
+    return any(jobs[-1] == job_id for jobs in told)
+
+
+def _stands(session: Session, notice: VisitNotice, tz: ZoneInfo) -> bool:
+    """Whether a claimed notice still tells the truth (a cancellation always does)."""
+    if notice.kind == NoticeKind.REMINDER:
+        return _reminder_stands(session, notice, tz)
+    if notice.kind == NoticeKind.RESCHEDULED:
+        return _move_stands(session, notice)
+    return True
+
+
+def _held_elsewhere(session: Session, notice_id: int) -> bool:
+    """Whether a notice this sender could not claim is still to go (another sender holds
+    it), rather than sent or given up meanwhile."""
+    notice = session.get(VisitNotice, notice_id, populate_existing=True)
+    return notice is not None and notice.sent_at is None and notice.failed_at is None
+
+
 def send_notices(
     sessions: sessionmaker,
     notifier: Notifier,
@@ -188,9 +238,14 @@ def send_notices(
     """Send unsent notices (those with these ``keys``, or any); returns how many this call
     sent. Without a mail server configured nothing is claimed: the notices wait for one.
 
-    A reminder is checked again as it is claimed (``tz``: the clinic's, for its day): one
-    written before its doctor was declared away, or its visit was cancelled or moved, is
-    dropped unsent. Taken back, the absence leaves the visit reminded anew (the key is free).
+    One visit's notices go in the order they were written: a keyed one goes after those of
+    its visit written before it and still unsent, and none goes while an earlier one of its
+    visit waits (another sender holds it, or the mail server did not take it).
+
+    A reminder or a move's notice is checked again as it is claimed (``tz``: the clinic's,
+    for its day): one whose visit was cancelled or moved since it was written (a reminder:
+    also its doctor declared away) is dropped unsent. Taken back, the absence leaves the
+    visit reminded anew (the key is free).
     """
     if isinstance(notifier, EmailNotifier) and not notifier.settings.smtp_host:
         return 0
@@ -199,7 +254,7 @@ def send_notices(
     # marked a no-show, cancelled) is claimed to be dropped (``_reminder_stands``).
     still_to_come = select(Visit.id).where(Visit.starts_at > utcnow())
     with sessions() as session:
-        query = select(VisitNotice.id).where(
+        query = select(VisitNotice.id, VisitNotice.visit_id).where(
             VisitNotice.sent_at.is_(None),
             VisitNotice.failed_at.is_(None),
             or_(
@@ -208,7 +263,19 @@ def send_notices(
             ),
         )
         if keys is not None:
-            query = query.where(VisitNotice.key.in_(list(keys)))
+            # The keyed notices, and those of their visits written before them: a move's
+            # notice the mail server did not take goes (or is dropped) before the
+            # cancellation that came after it, which is the last word.
+            keyed = aliased(VisitNotice)
+            query = query.where(
+                select(keyed.id)
+                .where(
+                    keyed.key.in_(list(keys)),
+                    keyed.visit_id == VisitNotice.visit_id,
+                    keyed.id >= VisitNotice.id,
+                )
+                .exists()
+            )
         # The visits whose notices were tried least first: those a mail server keeps refusing
         # (an address it does not know) must not fill every run's ``limit`` and keep new ones
         # from going. One visit's notices go in the order they were written.
@@ -222,16 +289,17 @@ def send_notices(
             )
             .scalar_subquery()
         )
-        pending = list(session.scalars(query.order_by(tried, VisitNotice.id).limit(limit)))
+        pending = list(session.execute(query.order_by(tried, VisitNotice.id).limit(limit)))
     sent = 0
-    for notice_id in pending:
+    waiting: set[int] = set()  # visits with an earlier notice still to go: theirs wait
+    for notice_id, visit_id in pending:
+        if visit_id in waiting:
+            continue
         with sessions() as session, session.begin():
             notice = _claim(session, notice_id, lease_seconds)
-            if (
-                notice is not None
-                and notice.kind == NoticeKind.REMINDER
-                and not _reminder_stands(session, notice, tz)
-            ):
+            if notice is None and _held_elsewhere(session, notice_id):
+                waiting.add(visit_id)
+            if notice is not None and not _stands(session, notice, tz):
                 session.delete(notice)
                 notice = None
             if notice is not None:
@@ -242,7 +310,8 @@ def send_notices(
             notifier.send(*message)
         except (OSError, smtplib.SMTPException) as exc:
             with sessions() as session, session.begin():
-                _not_sent(session, notice_id, exc)
+                if _not_sent(session, notice_id, exc):
+                    waiting.add(visit_id)
             continue
         with sessions() as session, session.begin():
             session.execute(

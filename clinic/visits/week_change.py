@@ -25,15 +25,14 @@ from clinic.visits import notify, schedules
 from clinic.visits import visits as v
 from clinic.visits.events import VISIT_CHANGED, VisitStatus
 from clinic.visits.models import Visit, WorkingHours
-from clinic.visits.slots import Occupancy
 
 
 def visits_outside_hours(
     session: Session, doctor_id: int, tz: ZoneInfo, *, now: datetime | None = None
 ) -> list[int]:
     """The ids of the doctor's visits still to happen (scheduled or arrived, not over yet)
-    that no shift of his week covers now, or that sit in a seat it no longer has beside as
-    many patients as it has places, in time order."""
+    that no shift of his week covers now, or that are over the places their slot has now
+    (:func:`_over_places`), in time order."""
     now = now or utcnow()
     visits = session.scalars(
         select(Visit)
@@ -44,29 +43,58 @@ def visits_outside_hours(
         )
         .order_by(Visit.starts_at, Visit.id)
     ).all()
-    # Every visit holding his time (one begun too) fills a place, as the free slots count.
-    held = Occupancy([(visit.starts_at, visit.ends_at, visit.seat) for visit in visits])
     hours = schedules.hours_for(session, [doctor_id])
     day_shifts: dict[date, list[schedules.Shift]] = {}
-    outside = []
+    outside, placeless = set(), []
     for visit in visits:
-        if visit.status not in VisitStatus.MOVABLE:
-            continue
         day = visit.starts_at.astimezone(tz).date()
         if day not in day_shifts:
             day_shifts[day] = schedules.shifts(hours, [], day, day, tz)
-        # A seat the hours' capacity no longer has, while the slot holds more patients than
-        # it has places, is left out too: the doctor would have one patient more than he
-        # takes. Alone there, the patient fills one of its places (a booking counts him).
-        if not any(
-            s.covers(visit.starts_at, visit.ends_at)
-            and (
-                visit.seat < s.capacity or held.count(visit.starts_at, visit.ends_at) <= s.capacity
-            )
-            for s in day_shifts[day]
-        ):
-            outside.append(visit.id)
-    return outside
+        shift = next((s for s in day_shifts[day] if s.covers(visit.starts_at, visit.ends_at)), None)
+        if shift is None:
+            if visit.status in VisitStatus.MOVABLE:
+                outside.add(visit.id)
+        elif visit.seat >= shift.capacity:
+            placeless.append((visit, shift))
+    outside |= _over_places(visits, placeless)
+    return [visit.id for visit in visits if visit.id in outside]
+
+
+def _over_places(visits, placeless: list[tuple[Visit, schedules.Shift]]) -> set[int]:
+    """Of the visits in a place their slot no longer has (``placeless``, each with the shift
+    that covers it), those that find none of its places free for their whole time: the
+    patients over its places, as many as it has too many. Every other visit holding its time
+    keeps its place (as a booking counts them). Those in the lowest places fill the free ones
+    first, so the patients listed are those in the highest (a visit's ``seat``): the places
+    the cut takes away, which a booking (it takes the lowest free place) filled when the slot
+    was fullest. A visit begun, which nobody moves, takes its place before any."""
+    without_place = {visit.id for visit, _ in placeless}
+    taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    for visit in visits:
+        if visit.id not in without_place:
+            taken.setdefault(visit.seat, []).append((visit.starts_at, visit.ends_at))
+    over = set()
+    order = sorted(
+        placeless,
+        key=lambda p: (p[0].status in VisitStatus.MOVABLE, p[0].seat, p[0].starts_at, p[0].id),
+    )
+    for visit, shift in order:
+        free = next(
+            (
+                seat
+                for seat in range(shift.capacity)
+                if not any(
+                    begins < visit.ends_at and visit.starts_at < ends
+                    for begins, ends in taken.get(seat, [])
+                )
+            ),
+            None,
+        )
+        if free is not None:
+            taken.setdefault(free, []).append((visit.starts_at, visit.ends_at))
+        elif visit.status in VisitStatus.MOVABLE:
+            over.add(visit.id)
+    return over
 
 
 def follow_rooms(
