@@ -29,12 +29,11 @@ import json
 import logging
 import time
 
-from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, make_response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clinic.db import dispatch_after_commit
-from clinic.payments import click, links, payme, payme_key
+from clinic.payments import click, payme, payme_key
 from clinic.payments import webhooks as hooks
 from clinic.payments.invoices import PAYMENTS_QUEUE
 from clinic.payments.payme_errors import (
@@ -52,9 +51,8 @@ from web.auth import own_protocol
 from web.auth.audit import answer_status, request_id
 from web.auth.limits import limiter
 from web.errors import problem
-from web.i18n import current_language
 from web.payments import payme_request
-from web.payments.schemas import CLICK_ANSWER, PAYME_ANSWER, WEBHOOK_ANSWER, TicketCheckout
+from web.payments.schemas import CLICK_ANSWER, PAYME_ANSWER, WEBHOOK_ANSWER
 from web.permissions import public
 
 log = logging.getLogger(__name__)
@@ -429,48 +427,10 @@ def _refuse(session, provider: str, body: bytes, exc: hooks.Rejected, webhook_id
     return response
 
 
-@blp.route("/checkout/<string:token>")
-@public
-@limiter.limit("60 per minute", key_func=_rate_key)
-@blp.response(200, TicketCheckout)
-@blp.alt_response(
-    409,
-    schema=ProblemSchema,
-    description="Nothing can be paid online: nothing is left due on the open invoice "
-    "(``nothing_due``), or no provider is set up (``no_provider``), its code in ``code``.",
-)
-def patient_checkout(token: str):
-    """For the patient's own ticket page (its secret token): Payme and Click links, with QR
-    codes, for the ticket's open invoice. 404 when the ticket has no open invoice."""
-    session = db.session()
-    invoice = links.open_invoice_of_ticket(session, token)
-    found = links.checkout_links(invoice, _settings(), language=current_language())
-    return {**found, "number": invoice.number}
-
-
-# Payme's protocol answers any other method with its -32300 error (HTTP 200, JSON-RPC), and
-# Click answers everything with its ``error`` field: a request by another method carries none
-# of the form's fields (-8). Those methods are served by the same views but left out of the
-# OpenAPI document, which describes the one call each provider makes (POST) and its answers.
-OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-other_methods = FlaskBlueprint("payment_providers_other_methods", __name__, url_prefix="/payments")
-for _path, _view in (
-    ("/payme", payme_endpoint),
-    ("/click/prepare", click_prepare),
-    ("/click/complete", click_complete),
-):
-    other_methods.add_url_rule(
-        _path,
-        f"{_view.__name__}_other_methods",
-        _view,
-        methods=OTHER_METHODS,
-        provide_automatic_options=False,
-    )
-
-
 def init_app(app, api) -> None:
     """Register the provider endpoints and the staff API around them."""
-    from web.payments import provider_admin
+    from web.payments import checkout, provider_admin  # noqa: F401 - checkout's route on blp
+    from web.payments.other_methods import other_methods
 
     api.register_blueprint(blp)
     app.register_blueprint(other_methods)
