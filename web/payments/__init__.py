@@ -7,8 +7,10 @@ from flask_babel import lazy_gettext as _l
 
 from web.pages import NavLink, add_navigation
 from web.payments import channels  # noqa: F401 - registers the payments channel rules
-from web.payments import providers
+from web.payments import checkout  # noqa: F401 - adds the patient's checkout to the providers'
+from web.payments import provider_admin, providers
 from web.payments.api import blp as api_blueprint
+from web.payments.other_methods import other_methods
 from web.payments.pages import bp as pages_blueprint
 from web.payments.pages import ticket_checkout
 
@@ -16,7 +18,11 @@ from web.payments.pages import ticket_checkout
 def init_app(app, api) -> None:
     api.register_blueprint(api_blueprint)
     app.register_blueprint(pages_blueprint)
-    providers.init_app(app, api)
+    # The provider endpoints (the patient's checkout among them), the same views by other
+    # methods, and the staff API around them.
+    api.register_blueprint(providers.blp)
+    app.register_blueprint(other_methods)
+    api.register_blueprint(provider_admin.blp)
     add_navigation(
         app,
         NavLink("payments_pages.desk", _l("Cashier's desk")),

@@ -1,7 +1,8 @@
 """The doors payment providers knock on: Payme, Click and Standard Webhooks.
 
-Registration: ``web/payments/__init__.py`` calls :func:`init_app` (``providers.init_app(app,
-api)``) from its own ``init_app``.
+Registration: ``web/payments/__init__.py`` registers :data:`blp` (with the patient's checkout,
+web/payments/checkout.py), the same views by other methods (web/payments/other_methods.py)
+and the staff API around them (web/payments/provider_admin.py).
 
 Each endpoint is public (providers sign their calls; they have no user) and speaks its
 provider's protocol (``web.auth.own_protocol``): CSRF-exempt (no ambient credential: a
@@ -425,13 +426,3 @@ def _refuse(session, provider: str, body: bytes, exc: hooks.Rejected, webhook_id
     )
     session.commit()
     return response
-
-
-def init_app(app, api) -> None:
-    """Register the provider endpoints and the staff API around them."""
-    from web.payments import checkout, provider_admin  # noqa: F401 - checkout's route on blp
-    from web.payments.other_methods import other_methods
-
-    api.register_blueprint(blp)
-    app.register_blueprint(other_methods)
-    api.register_blueprint(provider_admin.blp)
