@@ -117,7 +117,8 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
         statement = statement.add_columns(Queue.code).outerjoin(Queue, Queue.id == counts.c.key)
     elif p.by == "room":
         statement = statement.add_columns(Room.number).outerjoin(Room, Room.id == counts.c.key)
-    statement = statement.order_by(counts.c.key)
+    # Rows with no department, doctor or room ("not given") last, on either database.
+    statement = statement.order_by(counts.c.key.is_(None), counts.c.key)
 
     def rows() -> Iterator[tuple]:
         for row in stream(session, statement):

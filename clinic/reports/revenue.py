@@ -124,7 +124,8 @@ def revenue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Bui
         )
         statement = statement.add_columns(name).outerjoin(names, names.id == both.c.key)
     statement = statement.group_by(both.c.key, name) if named else statement.group_by(both.c.key)
-    statement = statement.order_by(both.c.key)
+    # Rows with no department, doctor or room ("not given") last, on either database.
+    statement = statement.order_by(both.c.key.is_(None), both.c.key)
 
     def rows() -> Iterator[tuple]:
         for row in stream(session, statement):

@@ -83,7 +83,8 @@ def visits_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Buil
         statement = statement.add_columns(Doctor.full_name).outerjoin(
             Doctor, Doctor.id == inner.c.key
         )
-    statement = statement.order_by(inner.c.key)
+    # Rows with no department, doctor or room ("not given") last, on either database.
+    statement = statement.order_by(inner.c.key.is_(None), inner.c.key)
 
     def rows() -> Iterator[tuple]:
         for row in stream(session, statement):

@@ -597,3 +597,12 @@ def test_the_days_last_instant_stays_in_its_day_and_hour_on_both_databases(runti
         _ticket(s, data, day.id, 1, last, wait=0.5, service=5)
     assert rows(runtime, params("revenue", "day")) == [("2026-03-10", 1, 300_000, 0, 300_000)]
     assert [row[0] for row in rows(runtime, params("queue", "hour"))] == ["23:00"]
+
+
+def test_money_of_no_department_is_the_last_row_on_either_database(runtime, day):
+    """PostgreSQL sorts an empty key last and SQLite first: the "not given" row stands
+    last on both, after the departments it is set apart from."""
+    found = rows(runtime, params("revenue", "department", DAY - (NEXT - DAY), DAY))
+    assert len(found) > 1
+    assert found[-1][0] == "не указано"
+    assert "не указано" not in [row[0] for row in found[:-1]]
