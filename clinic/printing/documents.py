@@ -10,6 +10,7 @@ the documents are checked without a database.
 from __future__ import annotations
 
 from clinic.money import format_money
+from clinic.payments.models import InvoiceStatus
 from clinic.printing.templates import say
 
 
@@ -170,6 +171,8 @@ def receipt(data: dict, languages, heading: str = "receipt") -> dict:
         # Printed once the invoice is paid: after receipts of its parts, each with what was
         # still due, this one says nothing is.
         blocks.append(text(say("paid_in_full", languages), align="center", bold=True))
+    elif heading == "invoice":
+        blocks += _standing(data, languages)
     blocks += _fiscal(data.get("fiscal"), languages)
     if data.get("cashier"):
         blocks.append(pair(say("cashier", languages), data["cashier"]))
@@ -312,5 +315,27 @@ def visit_slip(data: dict, languages) -> dict:
 
 
 def invoice(data: dict, languages) -> dict:
-    """The invoice (A4 or A5 PDF): the receipt's lines and totals, for an unpaid one too."""
+    """The invoice (A4 or A5 PDF): the receipt's lines and totals, for an unpaid one too, and
+    under what is paid what became of it (see :func:`_standing`). ``data``: a receipt's, with
+    the invoice's ``status`` and ``refunded_amount``."""
     return receipt({**data, "paid_at": data.get("paid_at") or "-"}, languages, "invoice")
+
+
+def _standing(data: dict, languages) -> list[dict]:
+    """What became of an invoice, so that its paper does not pass for one to pay or one paid:
+    cancelled says so; given back after it was paid, how much (the invoice's refunded
+    amount: what was given back while it was open is already listed beside the payments and
+    taken off what is paid), and "in full" when all of it was; part paid and still open, what
+    remains due. A paid invoice, or an open one nothing was paid of, says nothing more."""
+    status = data["status"]
+    if status == InvoiceStatus.CANCELLED:
+        return [text(say("cancelled", languages), align="center", bold=True)]
+    if status in (InvoiceStatus.PARTLY_REFUNDED, InvoiceStatus.REFUNDED):
+        given = [pair(say("refunded", languages), "-" + _money(data["refunded_amount"], languages))]
+        if status == InvoiceStatus.REFUNDED:
+            given.append(text(say("refunded_in_full", languages), align="center", bold=True))
+        return given
+    if status == InvoiceStatus.OPEN and data["paid_amount"] > 0:
+        due = data["total"] - data["paid_amount"]
+        return [pair(say("amount_due", languages), _money(due, languages))]
+    return []

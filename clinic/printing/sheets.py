@@ -17,7 +17,8 @@ LANGUAGES = ("ru", "uz")
 
 
 def invoice_pdf(session: Session, settings: Settings, invoice_id: int, page: str) -> bytes:
-    """The invoice with its lines, codes, VAT and totals, paid or not."""
+    """The invoice with its lines, codes, VAT and totals, paid or not, and what became of it:
+    cancelled, given back, or what remains due."""
     invoice = get_invoice(session, invoice_id)
     data = {
         "invoice_id": invoice.id,
@@ -29,7 +30,11 @@ def invoice_pdf(session: Session, settings: Settings, invoice_id: int, page: str
         "payments": [payment_as_dict(p) for p in payments_of(session, invoice.id)],
         "requested_by": invoice.paid_by or "",
     }
-    values = receipt_data(session, settings, data)
+    values = {
+        **receipt_data(session, settings, data),
+        "status": invoice.status,
+        "refunded_amount": invoice.refunded_amount,
+    }
     if invoice.paid_at is None:
         # Dated when it was made: the same invoice printed twice says the same.
         values["paid_at"] = local_time(invoice.created_at, settings)

@@ -64,6 +64,12 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "NOT A FISCAL RECEIPT",
     },
     "refunded": {"ru": "Возвращено", "uz": "Qaytarildi", "en": "Refunded"},
+    "refunded_in_full": {
+        "ru": "ВОЗВРАЩЕНО ПОЛНОСТЬЮ",
+        "uz": "TO'LIQ QAYTARILDI",
+        "en": "REFUNDED IN FULL",
+    },
+    "cancelled": {"ru": "АННУЛИРОВАН", "uz": "BEKOR QILINGAN", "en": "CANCELLED"},
     "reason": {"ru": "Причина", "uz": "Sabab", "en": "Reason"},
     "opened": {"ru": "Открыта", "uz": "Ochilgan", "en": "Opened"},
     "closed": {"ru": "Закрыта", "uz": "Yopilgan", "en": "Closed"},
