@@ -189,6 +189,20 @@ def room_use(session: Session, room_ids, starts: datetime, ends: datetime, *, bu
     return RoomUse(session.execute(query))
 
 
+def patient_elsewhere(session: Session, visit: Visit, starts: datetime, ends: datetime):
+    """:class:`Occupancy` (one seat) of the times the patient of ``visit`` holds at his other
+    visits overlapping [starts, ends), with any doctor: a move of ``visit`` into one of them
+    is refused ``patient_busy`` (:func:`clinic.visits.booking.place`)."""
+    query = select(Visit.starts_at, Visit.ends_at).where(
+        Visit.patient_id == visit.patient_id,
+        Visit.status.in_(VisitStatus.HOLDING),
+        Visit.starts_at < ends,
+        Visit.ends_at > starts,
+        Visit.id != visit.id,
+    )
+    return Occupancy([(start, end, 0) for start, end in session.execute(query)])
+
+
 def free_slots(
     session: Session,
     *,
@@ -205,8 +219,8 @@ def free_slots(
 ) -> list[dict]:
     """Free slots from ``first_day`` to ``last_day`` (clinic dates), earliest first; the
     ``limit`` of them (None: all) after the first ``offset``. ``moving``: the times that
-    visit may move to, as a move checks them: its own time is free, and its own start (with
-    its doctor) is no move."""
+    visit may move to, as a move checks them: its own time is free, its own start (with
+    its doctor) is no move, and the times its patient is at another visit are taken."""
     schedules.check_range(first_day, last_day)
     now = now or utcnow()
     doctors = doctors_for(
@@ -233,6 +247,7 @@ def free_slots(
         session, [row.room_id for row in hours] + [d.room_id for d in doctors]
     )
     rooms = room_use(session, working, *window, but=moving.id if moving else None)
+    elsewhere = patient_elsewhere(session, moving, *window) if moving else Occupancy([])
     out = []
     for shift in schedules.shifts(hours, exceptions, first_day, last_day, tz):
         if shift.ends <= now:
@@ -250,6 +265,8 @@ def free_slots(
             if start <= now or not shift.covers(start, end) or (doctor.id, start) == stays:
                 continue
             if rooms.taken(fixed["room_id"], doctor.id, start, end):
+                continue
+            if elsewhere.count(start, end):
                 continue
             taken = taken_by.count(start, end)
             if taken < shift.capacity:
