@@ -1,132 +1,29 @@
 """ESC/POS bytes for a document, built with python-escpos's ``Dummy`` printer, and sending
 them to a network printer on raw TCP.
 
-Cyrillic goes through the printer's code page (CP866 unless the printer is set otherwise):
-the code page is selected first (``ESC t``) and every text is encoded in it. Uzbek ʻ (U+02BB)
-is in no common code page and prints as "'"; a printer set to a code page without Cyrillic
-(CP437) gets Cyrillic spelled in Latin letters rather than "????". Texts are wrapped at word
-boundaries to the paper's width (32 characters a line on 58 mm, 48 on 80 mm, or what the
-printer profile says its line holds when that is less). The bytes of a
-job are kept; a reprint sends the same bytes after a "КОПИЯ / COPY" heading.
+The printer's code page (CP866 unless the printer is set otherwise) is selected first
+(``ESC t``) and every text is encoded in it, as :mod:`clinic.printing.thermal_text` writes
+it for that page. Texts are wrapped at word boundaries to the paper's width (32 characters a
+line on 58 mm, 48 on 80 mm, or what the printer profile says its line holds when that is
+less). The bytes of a job are kept; a reprint sends the same bytes after a "КОПИЯ / COPY"
+heading.
 """
 
 from __future__ import annotations
 
-import re
 import socket
-import textwrap
 import time
-import unicodedata
 from typing import TYPE_CHECKING
 
 from clinic.printing.templates import COPY_MARK
+from clinic.printing.thermal_text import printable, said_once, wrap
 
 # Characters of the font A line on each paper width.
 COLUMNS = {58: 32, 80: 48}
-# What the code pages lack, as the nearest character they have.
-REPLACEMENTS = str.maketrans(
-    {
-        # The marks Uzbek Latin is typed with for its oʻ and gʻ (the acute accent "´" most
-        # often on a keyboard without ʻ) and for its tutuq belgisi.
-        **dict.fromkeys("ʻʼʽ‘’‛´′`‹›", "'"),
-        **dict.fromkeys("«»“”„‟″", '"'),
-        **{"—": "-", "–": "-"},
-        # Uzbek Cyrillic letters CP866 and CP1251 lack (ў and Ў they have).
-        **{"қ": "к", "Қ": "К", "ғ": "г", "Ғ": "Г", "ҳ": "х", "Ҳ": "Х"},
-    }
-)
-CYRILLIC_CODE_PAGES = ("CP866", "CP1251")
-# Cyrillic in Latin letters (the Uzbek way), for a printer whose code page has none.
-_LATIN = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяўқғҳәөүңһұі",
-        ["a", "b", "v", "g", "d", "e", "yo", "j", "z", "i", "y", "k", "l", "m", "n", "o", "p"]
-        + ["r", "s", "t", "u", "f", "x", "ts", "ch", "sh", "sh", "'", "i", "", "e", "yu", "ya"]
-        + ["o'", "q", "g'", "h"]
-        # Karakalpak as its Latin alphabet writes it (Ótegenov), and the Kazakh ұ and і.
-        + ["á", "ó", "ú", "ń", "h", "u", "i"],
-    )
-)
-TRANSLITERATION = {
-    **_LATIN,
-    **{k.upper(): v[:1].upper() + v[1:] for k, v in _LATIN.items()},
-    "№": "No",
-}
 QR_SIZE = 6
-# Control characters typed or pasted into a text (a tab, a carriage return, an ESC) would be
-# commands to the printer: a line ends at a newline only, and the others print as spaces.
-LINE_ENDS = re.compile(r"\r\n?")
-CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-# Invisible format characters (Unicode category Cf) a text pasted from a word processor or a
-# spreadsheet carries: a soft hyphen, zero-width spaces and joiners, a byte order mark,
-# direction marks. They show nothing on a screen and would print as "?".
-FORMAT_CATEGORY = "Cf"
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
-
-
-def printable(value: str, code_page: str = "CP866") -> str:
-    """``value`` with the characters no code page has replaced by ones it has (and Cyrillic
-    spelled in Latin letters for a code page without it), and no control character but the
-    newline, nor any invisible format character."""
-    value = "".join(c for c in value if unicodedata.category(c) != FORMAT_CATEGORY)
-    value = CONTROLS.sub(" ", LINE_ENDS.sub("\n", value))
-    if (code_page or "CP866") not in CYRILLIC_CODE_PAGES:
-        # Spelled before the nearest-letter replacements: Uzbek қ, ғ, ҳ have Latin letters of
-        # their own (Қодирова is Qodirova, not Kodirova), which a Cyrillic page lacks.
-        value = _in_latin(value)
-    return _nearest(value.translate(REPLACEMENTS), code_page or "CP866")
-
-
-# Letters without an accent to drop that the code pages lack, as their nearest ones: the
-# Karakalpak and Kazakh Cyrillic ones as Russian letters (Өтегенов Әлішер as Отегенов
-# Алишер; CP1251 has і and prints it).
-NEAREST = str.maketrans(
-    {
-        **{"ı": "i", "×": "x", "‑": "-", "‐": "-", "−": "-", "•": "*"},
-        **dict(zip("ӘәӨөҮүҰұҢңІіҺһ", "АаОоУуУуНнИиХх")),
-    }
-)
-
-
-def _nearest(value: str, code_page: str) -> str:
-    """``value`` with each letter the code page lacks written without its accent where the
-    page has that (Karakalpak Latin Ánvar, Ótegenov as Anvar, Otegenov; "…" as "..."),
-    rather than as the "?" the printer would print."""
-    encoding = code_page.lower()
-    out = []
-    for char in value:
-        if char.isascii() or _encodes(char, encoding):
-            out.append(char)
-            continue
-        plain = "".join(
-            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-        ).translate(NEAREST)
-        out.append(plain if plain and _encodes(plain, encoding) else char)
-    return "".join(out)
-
-
-def _encodes(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except UnicodeError:
-        return False
-    return True
-
-
-def _in_latin(value: str) -> str:
-    """Cyrillic spelled in Latin letters; a capital of two Latin letters is all capitals in
-    a word written in capitals ("КОПИЯ" -> "KOPIYA", "Яхё" -> "Yaxyo")."""
-    spelled = []
-    for i, char in enumerate(value):
-        latin = TRANSLITERATION.get(char, char)
-        if len(latin) > 1 and char.isupper():
-            letters = [c for c in value[max(i - 1, 0) : i] + value[i + 1 : i + 2] if c.isalpha()]
-            if letters and all(c.isupper() for c in letters):
-                latin = latin.upper()
-        spelled.append(latin)
-    return "".join(spelled)
 
 
 def _printer(profile: str, code_page: str) -> Dummy:
@@ -138,22 +35,6 @@ def _printer(profile: str, code_page: str) -> Dummy:
     printer.hw("INIT")
     printer.charcode(code_page or "CP866")
     return printer
-
-
-# A number sign and its number are one word to the wrapping ("№" alone at a line's end, its
-# number on the next, reads as two things): a no-break space, in each of the code pages,
-# which the paper gets as a plain one.
-NUMBER_SIGN = re.compile(r"(№|\bNo) (?=\S)")
-NO_BREAK = "\xa0"
-
-
-def wrap(value: str, columns: int) -> list[str]:
-    """``value`` in lines of at most ``columns`` characters, broken between words (a word
-    longer than a line is cut), never between "№" and its number."""
-    lines: list[str] = []
-    for paragraph in NUMBER_SIGN.sub(rf"\1{NO_BREAK}", value).split("\n"):
-        lines += textwrap.wrap(paragraph, max(columns, 1), break_on_hyphens=False) or [""]
-    return [line.replace(NO_BREAK, " ") for line in lines]
 
 
 def setup_errors(profile: str, code_page: str) -> dict[str, list[str]]:
@@ -235,11 +116,13 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
     """The ESC/POS bytes that print ``document`` (see :mod:`clinic.printing.documents`)."""
     columns = columns_of(profile, paper_mm)
     printer = _printer(profile, code_page)
+    # A label in Russian and Uzbek is said once on a page where both read the same.
+    languages = document.get("languages", ())
     for block in document["blocks"]:
         kind = block["t"]
         if kind == "text":
             size = block["size"]
-            value = printable(block["text"], code_page)
+            value = said_once(block["text"], code_page, languages)
             width = _fitting_width(value, columns, size)
             printer.set(
                 align=block["align"],
@@ -253,7 +136,8 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
             printer.text("\n".join(wrap(value, columns // width)) + "\n")
             printer.set_with_default()
         elif kind == "pair":
-            left, right = printable(block["left"], code_page), printable(block["right"], code_page)
+            left = said_once(block["left"], code_page, languages)
+            right = said_once(block["right"], code_page, languages)
             printer.text(_pair(left, right, columns) + "\n")
         elif kind == "rule":
             printer.text("-" * columns + "\n")
