@@ -14,6 +14,7 @@ import sys
 import time
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from clinic.errors import ValidationFailed
@@ -292,9 +293,7 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
             # were added), which would drop rows and columns without a word. The rows are
             # read as the sheet holds them, counted in _table, and cut to MAX_COLUMNS.
             worksheet.reset_dimensions()
-            rows = (
-                tuple(cell_value(c) for c in row[:MAX_COLUMNS]) for row in worksheet.iter_rows()
-            )
+            rows = _cell_values(worksheet)
             try:
                 tables[sheet] = _table(sheet, rows, title=name, deadline=deadline)
             except DAMAGED_PART_ERRORS as exc:  # a sheet is unpacked and parsed as it is read
@@ -302,6 +301,28 @@ def _read_xlsx(data: bytes, deadline: float | None = None) -> dict[str, list[Row
         return tables
     finally:
         book.close()
+
+
+# What read-only openpyxl raises for one damaged cell, read as its row is: a shared string
+# or a style past its table, a date or number cell holding no date or number, a cell or
+# row reference that is none.
+DAMAGED_CELL_ERRORS = (ValueError, IndexError, KeyError, TypeError, OverflowError)
+
+
+def _cell_values(worksheet) -> Iterator[tuple]:
+    """Each row's values, up to MAX_COLUMNS; a damaged cell refuses the workbook as
+    unreadable (only the reading of the sheet is guarded: the rules that read the values
+    raise their own refusals)."""
+    cells = worksheet.iter_rows()
+    while True:
+        try:
+            row = next(cells, None)
+            if row is None:
+                return
+            values = tuple(cell_value(c) for c in row[:MAX_COLUMNS])
+        except DAMAGED_CELL_ERRORS as exc:
+            raise _unreadable(exc) from exc
+        yield values
 
 
 def _short(names) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
+import pytest
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 
@@ -74,3 +76,53 @@ def test_a_first_row_that_is_neither_a_title_nor_a_header_is_still_refused():
         assert refused.values["columns"] == "код, название, цена"
     else:
         raise AssertionError("a header in Russian was taken for a title")
+
+
+def _one_cell_replaced(cell_xml: str) -> bytes:
+    """A price list whose price cell of its first row is ``cell_xml`` as written in the
+    sheet's XML (what a damaged file, or a program writing it wrongly, leaves there)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "services"
+    sheet.append(["code", "name_ru", "name_uz", "name_en", "price"])
+    sheet.append(["GP-01", "Приём", "Qabul", "Visit", 1000])
+    saved = io.BytesIO()
+    book.save(saved)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved.getvalue())) as original,
+        zipfile.ZipFile(out, "w") as changed,
+    ):
+        for info in original.infolist():
+            part = original.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                cell = b'<c r="E2" t="n"><v>1000</v></c>'
+                assert cell in part
+                part = part.replace(cell, cell_xml.encode())
+            changed.writestr(info, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "cell_xml",
+    [
+        '<c r="E2" t="s"><v>999</v></c>',  # a shared string past the table
+        '<c r="E2" t="d"><v>2026-02-30</v></c>',  # a date cell holding no date
+        '<c r="E2" t="n"><v>NaN</v></c>',  # a number cell holding no number
+        '<c r="E2" t="n" s="999"><v>1000</v></c>',  # a style past the table
+    ],
+    ids=["shared-string", "date", "number", "style"],
+)
+def test_a_damaged_cell_refuses_the_workbook_as_unreadable(cell_xml):
+    """Read-only openpyxl reads a cell as its row is read, and raised a ValueError or an
+    IndexError there: the import's job failed with that Python error (in English, on a
+    Russian page) and a dead letter, instead of the refusal a damaged file gets."""
+    with pytest.raises(PriceListRejected) as refused:
+        parse_price_list("prices.xlsx", _one_cell_replaced(cell_xml))
+    assert refused.value.code == "unreadable"
+    assert str(refused.value).startswith("The workbook cannot be read: ")
+
+
+def test_the_same_workbook_undamaged_is_read():
+    rows = parse_price_list("prices.xlsx", _one_cell_replaced('<c r="E2" t="n"><v>1000</v></c>'))
+    assert [(r.values["code"], r.values["price"]) for r in rows] == [("GP-01", "1000")]
