@@ -5,6 +5,12 @@ A block is a dict: ``{"t": "text", "text", "align", "bold", "size"}`` (size 1 no
 double, 4 the ticket's big number), ``{"t": "pair", "left", "right"}`` (a label and a value
 on one line), ``{"t": "rule"}`` and ``{"t": "qr", "data"}``. Builders take plain values, so
 the documents are checked without a database.
+
+A pair's value is a text, or a name in each of the document's languages (a ticket's
+department): each renderer writes those as it writes any text and joins them with " / ", a
+name that then reads as one before it said once (a printer without Cyrillic spells Терапия
+as Terapiya, the Uzbek name, and prints Terapiya once). A document stored with one text
+there prints as it did.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ def text(value: str, *, align: str = "left", bold: bool = False, size: int = 1) 
     return {"t": "text", "text": value, "align": align, "bold": bold, "size": size}
 
 
-def pair(left: str, right: str) -> dict:
+def pair(left: str, right: str | list[str]) -> dict:
     return {"t": "pair", "left": left, "right": right}
 
 
@@ -53,7 +59,7 @@ def ticket(data: dict, languages) -> dict:
         RULE,
         text(say("ticket", languages), align="center"),
         text(data["code"], align="center", bold=True, size=4),
-        pair(say("department", languages), " / ".join(data["department"])),
+        pair(say("department", languages), list(data["department"])),
     ]
     if data.get("room"):
         blocks.append(pair(say("room", languages), data["room"]))

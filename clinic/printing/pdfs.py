@@ -60,7 +60,7 @@ def _draw(pdf, document: dict, base: int, copy: bool):
                 new_y="NEXT",
             )
         elif kind == "pair":
-            _pair(pdf, block["left"], block["right"], width, base)
+            _pair(pdf, block["left"], _in_one(block["right"]), width, base)
         elif kind == "rule":
             y = pdf.get_y() + 1
             pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)
@@ -84,6 +84,13 @@ def _fit_words(pdf, text: str, width: float, base: int) -> None:
     widest = max(text.split(), key=pdf.get_string_width, default="")
     while pdf.font_size_pt > base and pdf.get_string_width(widest) > room:
         pdf.set_font_size(pdf.font_size_pt - 1)
+
+
+def _in_one(value: str | list[str]) -> str:
+    """A pair's value as one text: a text as it is, a name in each language (a ticket's
+    department) joined with " / " as typed ("Терапия / Terapiya"), one the same as one
+    before it said once (a department named in Russian only)."""
+    return value if isinstance(value, str) else " / ".join(dict.fromkeys(value))
 
 
 def _pair(pdf, left: str, right: str, width: float, base: int) -> None:

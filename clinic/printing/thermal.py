@@ -116,7 +116,8 @@ def render(document: dict, *, profile: str = "default", code_page: str = "CP866"
     """The ESC/POS bytes that print ``document`` (see :mod:`clinic.printing.documents`)."""
     columns = columns_of(profile, paper_mm)
     printer = _printer(profile, code_page)
-    # A label in Russian and Uzbek is said once on a page where both read the same.
+    # A label in Russian and Uzbek, or a name in each (a ticket's department), is said once
+    # on a page where both read the same.
     languages = document.get("languages", ())
     for block in document["blocks"]:
         kind = block["t"]

@@ -4,9 +4,10 @@ otherwise), each character printed as itself or as the nearest the page has, nev
 
 Uzbek ʻ (U+02BB) is in no common code page and prints as "'"; a printer set to a code page
 without Cyrillic (CP437) gets Cyrillic spelled in Latin letters rather than "????", and a
-label said in each language once, however many of them read the same in Latin letters
-("Karta", not "Karta / Karta"). Texts are wrapped at word boundaries, a word longer than a
-line after a hyphen in it before it is cut.
+label, or a name the clinic gave in each language (a ticket's department), said in each
+language once, however many of them read the same in Latin letters ("Karta", not
+"Karta / Karta"). Texts are wrapped at word boundaries, a word longer than a line after a
+hyphen in it before it is cut.
 """
 
 from __future__ import annotations
@@ -181,13 +182,16 @@ def _kept_whole(word: str, columns: int) -> str:
     return word if len(word) > columns else word.replace("-", KEPT_HYPHEN)
 
 
-def said_once(value: str, code_page: str, languages) -> str:
+def said_once(value: str | list[str], code_page: str, languages) -> str:
     """``value`` as :func:`printable` writes it for ``code_page``; when it is, or begins
     with, a label as :func:`~clinic.printing.templates.say` joins it for ``languages``
     and then a word ("Чек / Chek № 26-0000001", "НДС / QQS 12%"), the label's words in a
     language that read as those of one before it once written for the page are said once
-    ("Chek No 26-0000001" on CP437, where Чек is spelled Chek). Any other text is printed
-    whole, " / " and all."""
+    ("Chek No 26-0000001" on CP437, where Чек is spelled Chek). A list is a name the clinic
+    gave in each language (a ticket's department), said the same way: "Terapiya" on CP437
+    for Терапия and Terapiya. Any other text is printed whole, " / " and all."""
+    if not isinstance(value, str):
+        return " / ".join(dict.fromkeys(printable(name, code_page) for name in value))
     for label, parts in _labels(tuple(languages)):
         rest = value[len(label) :]
         # The label whole, or before a word (a number, a rate), not before more "/" parts.

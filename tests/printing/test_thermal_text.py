@@ -1,16 +1,22 @@
 """What the thermal printer's paper says of texts its code page does not hold as typed: signs
 as the nearest letters the page has, stress marks left out, never a "?"; a double surname
 longer than a line broken after its hyphen, not inside a word; and on a printer without
-Cyrillic, a label whose Russian and Uzbek read the same in Latin letters said once."""
+Cyrillic, a label whose Russian and Uzbek read the same in Latin letters said once, and so a
+ticket's department (its PDF names it in both)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 
 from clinic.payments import effects
 from clinic.printing import thermal
+from clinic.printing.models import PrintJob
 from clinic.printing.thermal_text import said_once, wrap
 from tests.conftest import ONE_BACKEND
+from tests.payments.fixtures import make_queue
 from tests.printing.conftest import collect, drain
 from tests.printing.test_delivery_and_layout import _printed_lines, _receipt
 
@@ -205,3 +211,94 @@ def test_only_a_label_as_the_printers_languages_say_it_is_said_once(
     text, code_page, languages, printed
 ):
     assert said_once(text, code_page, languages) == printed
+
+
+def _queue(runtime) -> int:
+    """A queue of the department Терапия (Terapiya in Uzbek)."""
+    with runtime.db.transaction() as s:
+        return make_queue(s)
+
+
+def _printer(client, fake_printer, queue_id: int, code_page: str) -> dict:
+    """The queue's printer, set to ``code_page``, in Russian and Uzbek."""
+    body = {"name": "Регистратура", "host": "127.0.0.1", "port": fake_printer.port,
+            "targets": [f"queue:{queue_id}"], "code_page": code_page,
+            "languages": "ru+uz"}  # fmt: skip
+    made = client.post("/api/v1/printing/printers", json=body)
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()
+
+
+def _ticket_job(client, runtime, queue_id: int) -> dict:
+    issued = client.post(f"/api/v1/queues/{queue_id}/tickets", json={"source": "desk"})
+    assert issued.status_code == 201, issued.get_json()
+    assert collect(runtime) == 1
+    [made] = client.get(f"/api/v1/printing/jobs?scope=queue.{queue_id}").get_json()
+    return made
+
+
+def _department_line(payload: bytes, code_page: str, label: str) -> str:
+    lines = _printed_lines(payload, code_page.lower())
+    [line] = [line for line in lines if line.startswith(label)]
+    return line
+
+
+def _pdf_text(body: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+@pytest.mark.parametrize(
+    "code_page, label, department",
+    [
+        ("CP437", "Otdelenie / Bo'lim", "Terapiya"),
+        ("CP866", "Отделение / Bo'lim", "Терапия / Terapiya"),
+    ],
+)
+def test_a_latin_only_printer_says_a_tickets_department_that_reads_the_same_in_both_once(
+    client, runtime, fake_printer, code_page, label, department
+):
+    queue_id = _queue(runtime)
+    printer = _printer(client, fake_printer, queue_id, code_page)
+    _ticket_job(client, runtime, queue_id)
+    drain(runtime, printer["id"])
+    [payload] = fake_printer.jobs()
+    line = _department_line(payload, code_page, label)
+    assert line == label.ljust(48 - len(department) - 1) + " " + department
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_a_tickets_pdf_names_its_department_in_both_languages(client, runtime):
+    queue_id = _queue(runtime)
+    made = _ticket_job(client, runtime, queue_id)  # no printer: a PDF
+    for page in ("roll", "A4"):
+        pdf = client.get(f"/api/v1/printing/jobs/{made['id']}/pdf?page={page}")
+        assert pdf.status_code == 200
+        assert "Терапия / Terapiya" in _pdf_text(pdf.data), page
+
+
+@pytest.mark.parametrize("backend", [ONE_BACKEND])
+def test_a_ticket_stored_with_its_department_as_one_text_still_prints_and_makes_its_pdf(
+    client, runtime, fake_printer
+):
+    """A ticket's job stored when a department was one text ("Терапия / Terapiya"), not a
+    name by language: its PDF and its reprint on paper say it as it is."""
+    queue_id = _queue(runtime)
+    made = _ticket_job(client, runtime, queue_id)
+    with runtime.db.transaction() as s:
+        stored = s.get(PrintJob, made["id"])
+        blocks = [
+            {**block, "right": " / ".join(block["right"])} if isinstance(block.get("right"), list)
+            else block for block in stored.document["blocks"]
+        ]  # fmt: skip
+        assert blocks != stored.document["blocks"]
+        stored.document = {**stored.document, "blocks": blocks}
+    pdf = client.get(f"/api/v1/printing/jobs/{made['id']}/pdf?page=roll")
+    assert pdf.status_code == 200 and "Терапия / Terapiya" in _pdf_text(pdf.data)
+    # Reprinted on the printer the queue has since: made anew from the stored document.
+    printer = _printer(client, fake_printer, queue_id, "CP866")
+    again = client.post(f"/api/v1/printing/jobs/{made['id']}/reprint")
+    assert again.status_code == 202, again.get_json()
+    drain(runtime, printer["id"])
+    [payload] = fake_printer.jobs()
+    assert _department_line(payload, "CP866", "Отделение").endswith(" Терапия / Terapiya")
