@@ -128,6 +128,12 @@ def _commit_with_writes(connection) -> None:
 
 def _forget_writes(connection) -> None:
     # Also when a session closes without committing: its connection rolls back on the way.
+    if connection.invalidated:
+        # The server ended the connection inside its transaction (a restart, a failover, an
+        # ended backend): the pool connects anew with an empty ``info``, so there is nothing
+        # to forget. Reading ``info`` would ask for the connection again and raise
+        # PendingRollbackError in place of the OperationalError the caller retries on.
+        return
     connection.info.pop(WITH_COMMIT_KEY, None)
 
 

@@ -15,14 +15,15 @@ from web.api.inputs import (
     ClinicRequest,
     check_request,
 )
-from web.errors import register_error_handlers
+from web.errors import register_error_handlers, requested
 from web.permissions import enforce
 
 log = logging.getLogger(__name__)
 
 
 class ClinicFlask(Flask):
-    """Flask, answering without ``inspect`` for a plain function that it is no coroutine.
+    """Flask, answering without ``inspect`` for a plain function that it is no coroutine, and
+    logging an error no handler answered without the secret its path may carry.
 
     Flask asks it of every hook on every request (two dozen of them here), and ``inspect``
     unwraps each callable to ask. A plain function says it in its code's flags; anything
@@ -37,6 +38,13 @@ class ClinicFlask(Flask):
         ):
             return func
         return super().ensure_sync(func)
+
+    def log_exception(self, exc_info) -> None:
+        """Flask's line for an error that reached its own handler (one raised by an
+        after-request hook, or by an error handler itself), with the path masked as in every
+        other line about a failed request: a patient's page and its state carry his ticket's
+        secret in their path."""
+        self.logger.error("Exception on %s", requested(), exc_info=exc_info)
 
 
 def _modules():

@@ -3,7 +3,9 @@
 Anyone may ask (load balancers, monitoring) and sees ``{"ok": true|false}`` per check. Details
 (timings, error texts naming hosts and ports, worker names, queue depths) are for operators:
 a signed-in user with ``OPERATOR_PERMISSION``, or a caller sending ``X-Health-Token`` equal to
-``CLINIC_HEALTH_TOKEN``.
+``CLINIC_HEALTH_TOKEN``. A caller who cannot be looked up (his bearer token or his account,
+with the database down) still gets the checks, as one without the permission: never the bare
+503 of other requests.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from __future__ import annotations
 import hmac
 import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from clinic.events import outbox_backlog
 from clinic.jobs.service import oldest_running_seconds
 from web.auth.identity import current_identity
 from web.db import runtime
+from web.errors import UNAVAILABLE, unavailable_response
 from web.permissions import public
 from workers.config import QUEUES
 
@@ -30,6 +34,8 @@ OPERATOR_PERMISSION = "users.manage"
 # that may be off at night: the system serves without it (tickets are still issued, the
 # browser prints them), so a printing queue without a worker is reported, not a failure.
 QUEUES_SERVED_ELSEWHERE = ("printing",)
+# Where the request notes the database's failure to look up who asks (see _unidentified).
+DATABASE_UNANSWERED = "health_database_unanswered"
 
 
 @bp.get("/live")
@@ -50,6 +56,11 @@ def _timed(check):
 
 
 def _database():
+    unanswered = g.get(DATABASE_UNANSWERED)
+    if unanswered is not None:
+        # The database has just failed this request's look-up of who asks: asking again
+        # would wait out a second connect timeout for the same answer.
+        raise unanswered
     with runtime().db.session() as s:
         s.execute(text("SELECT 1"))
     return {"ok": True}
@@ -140,6 +151,24 @@ def _is_operator() -> bool:
         return True
     identity = current_identity()
     return identity is not None and identity.can(OPERATOR_PERMISSION)
+
+
+def _unidentified(exc: Exception):
+    """Who asks is looked up before any view runs (a bearer token's row, a signed-in user's
+    account), and with the database down that look-up fails first. Liveness answers all the
+    same, and readiness with its checks, as to a caller without details unless his
+    ``X-Health-Token`` is right: the monitor that sends a token learns what is down."""
+    if request.endpoint == "health.live":
+        return live()
+    if request.endpoint != "health.ready":
+        return unavailable_response(exc)
+    if isinstance(exc, SQLAlchemyError):
+        g.setdefault(DATABASE_UNANSWERED, exc)
+    return ready()
+
+
+for _unavailable in UNAVAILABLE:
+    bp.register_error_handler(_unavailable, _unidentified)
 
 
 @bp.get("/ready")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from clinic.accounts.tokens import TOKEN_PREFIX
 from clinic.base import utcnow
@@ -86,6 +87,33 @@ def test_public_readiness_shows_a_status_per_check_and_no_details(tmp_path, redi
     for check in body["checks"].values():
         assert set(check) == {"ok"}, check
     assert "127.0.0.1" not in response.get_data(as_text=True)
+    runtime.close()
+
+
+def test_with_the_database_down_a_bearer_caller_still_gets_the_readiness_checks(
+    tmp_path, redis_prefix
+):
+    # Who sends a token is looked up in the database before the view runs: that look-up
+    # failing must not take the checks away, nor make the answer wait for a second attempt.
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/clinic?connect_timeout=2"
+    monitor = "monitor-" + "t" * 32
+    settings = make_settings(url, tmp_path / "instance", redis_prefix, CLINIC_HEALTH_TOKEN=monitor)
+    runtime, application = _app(settings)
+    attempts = []
+    event.listen(runtime.db.engine, "do_connect", lambda *_args: attempts.append(1))
+    client = application.test_client()
+    bearer = {"Authorization": f"Bearer {TOKEN_PREFIX}{'a' * 40}"}
+
+    response = client.get("/health/ready", headers=bearer)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    checks = response.get_json()["checks"]
+    assert checks["database"] == {"ok": False}
+    assert set(checks) == {"database", "redis", "worker", "outbox", "queues", "jobs"}
+    assert len(attempts) == 1
+
+    detailed = client.get("/health/ready", headers={**bearer, "X-Health-Token": monitor})
+    assert "127.0.0.1" in detailed.get_json()["checks"]["database"]["error"]
+    assert client.get("/health/live", headers=bearer).status_code == 200
     runtime.close()
 
 
