@@ -39,6 +39,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url`` with the project's connection settings applied."""
+    # A failed statement's error leaves its values out: logged with a traceback, they would
+    # carry what the statement was given (a patient's ticket secret, a token's hash, a name).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.pop("pool_size", None)  # one writer at a time: SQLAlchemy's own pool for files
         engine = create_engine(
