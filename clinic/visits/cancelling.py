@@ -1,6 +1,7 @@
 """Visits that do not happen: cancelled by the patient or the clinic (with the patient's
-notice when the clinic cancels one still to come), and those nobody came to, marked no-shows
-by the periodic task (or cancelled by the clinic when the fault was its own).
+notice when the clinic cancels one still to come), and those nobody came to, or whose patient
+left the queue unseen, marked no-shows by the periodic task (or cancelled by the clinic when
+the fault was its own).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from clinic.queue.tickets import followed
 from clinic.visits import notify
 from clinic.visits.events import VISIT_CANCELLED, CancelledBy, NoticeKind, VisitStatus
 from clinic.visits.models import Visit
-from clinic.visits.schedules import away_on, exceptions_between, hours_for, in_hours
+from clinic.visits.schedules import away_on, day_bounds, exceptions_between, hours_for, in_hours
 from clinic.visits.told_last import calendars_told_last
-from clinic.visits.visits import announce, set_status
+from clinic.visits.visits import announce, held_ticket_statuses, set_status
 
 
 def cancel(
@@ -109,7 +110,9 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     more than the grace period ago become no-shows; returns their ids. One on a day its
     doctor was away or the clinic closed, of a doctor who has left, or at a time his hours no
     longer cover (cut short since its booking: a week saved, a date's own hours), and nobody
-    moved it, is no patient's fault: the clinic cancels it, so no-shows stay the patients'."""
+    moved it, is no patient's fault: the clinic cancels it, so no-shows stay the patients'.
+    An arrived visit of a day gone whose patient left the queue unseen becomes one too
+    (:func:`left_unseen`)."""
     now = now or utcnow()
     cutoff = now - timedelta(minutes=grace_minutes)
     due = session.scalars(
@@ -123,6 +126,7 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     doctor_ids = {v.doctor_id for v in due}
     away = exceptions_between(session, doctor_ids, min(days), max(days)) if due else []
     hours = hours_for(session, doctor_ids) if due else []
+    left = left_unseen(session, tz=tz, now=now)
     marked = []
     # The calendars hear the sweep's visits once all of them are marked: told of one and then
     # taking the next one's row, it would hold their event counters while a check-in held
@@ -148,4 +152,38 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
             except Conflict:
                 continue  # it changed meanwhile (the patient arrived): leave it
             marked.append(visit.id)
+        for visit in left:
+            day = visit.starts_at.astimezone(tz).date().isoformat()
+            try:
+                with session.begin_nested():
+                    set_status(
+                        session, visit, VisitStatus.NO_SHOW, "system", now, "no_show",
+                        {"reason": f"left unseen: {day}"},
+                    )  # fmt: skip
+            except Conflict:
+                continue  # begun or cancelled meanwhile: as the staff left it
+            marked.append(visit.id)
     return marked
+
+
+def left_unseen(session: Session, *, tz: ZoneInfo, now) -> list[Visit]:
+    """Arrived visits of a clinic day already over (in ``tz``) whose patient holds a cancelled
+    ticket: he left the queue (from his phone, or the desk cancelled him, or the day closed
+    on him) and was not checked in again that day, as check-in allows no longer. One without
+    a ticket was seen by the calendar (his doctor may still complete it), and one whose
+    ticket is in a queue still moves with it: those are left as they are. The earliest 500,
+    in two statements. The payments count him unseen from the day after already, as they
+    count a no-show (:mod:`clinic.payments.unseen`)."""
+    today, _ = day_bounds(now.astimezone(tz).date(), tz)
+    arrived = session.scalars(
+        select(Visit)
+        .join(Ticket, Ticket.id == Visit.ticket_id)
+        .where(Visit.status == VisitStatus.ARRIVED, Visit.starts_at < today)
+        # Its own ticket cancelled, or sent on (to the laboratory, to come back): the one he
+        # holds now may be. Any other moves the visit along, and is not read run after run.
+        .where(Ticket.status.in_((TicketStatus.CANCELLED, TicketStatus.TRANSFERRED)))
+        .order_by(Visit.id)
+        .limit(500)
+    ).all()
+    held = held_ticket_statuses(session, arrived)
+    return [visit for visit in arrived if held.get(visit.id) == TicketStatus.CANCELLED]
