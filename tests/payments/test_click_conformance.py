@@ -393,3 +393,38 @@ def test_a_request_by_another_method_than_post_is_answered_minus_8_in_the_protoc
         )
     with runtime.db.session() as s:
         assert s.scalar(select(func.count(ClickTransaction.id))) == 0
+
+
+def test_a_signed_form_sent_by_another_method_than_post_holds_and_pays_nothing(
+    runtime, anon_client
+):
+    """Werkzeug reads a form body whatever the method: a signed Prepare or Complete sent by
+    PUT, PATCH, DELETE or a GET with a body was carried out as Click's POST is, and paid the
+    invoice, against the protocol's -8 for another method."""
+    invoice_id = make_invoice(runtime, (PRICE,))
+    for method in ("PUT", "PATCH", "DELETE", "GET"):
+        answer = anon_client.open(
+            "/payments/click/prepare",
+            method=method,
+            data=click_fields(invoice_id, "50000"),
+            skip_csrf=True,
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.get_json()["error"] == -8, (method, answer.get_json())
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count(ClickTransaction.id))) == 0
+        assert s.get(Invoice, invoice_id).held_by is None
+    prepared = click_post(anon_client, click_fields(invoice_id, "50000"))
+    assert prepared["error"] == 0, prepared
+    complete = click_fields(invoice_id, "50000", prepare_id=prepared["merchant_prepare_id"])
+    for method in ("PUT", "PATCH", "DELETE", "GET"):
+        answer = anon_client.open(
+            "/payments/click/complete", method=method, data=complete, skip_csrf=True
+        )
+        assert answer.get_json()["error"] == -8, (method, answer.get_json())
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "open"
+        assert s.scalar(select(func.count(Payment.id))) == 0
+    assert click_post(anon_client, complete)["error"] == 0  # Click's own POST still pays
+    with runtime.db.session() as s:
+        assert s.get(Invoice, invoice_id).status == "paid"

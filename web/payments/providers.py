@@ -290,8 +290,9 @@ def _click(action: str, run):
     try:
         body = _guard("click", "click", None)
         # Click answers everything with its ``error`` field: a body that is not a form has
-        # none of the fields (-8).
-        form = request.form if request.mimetype in FORMS else None
+        # none of the fields (-8), and neither has a call by another method than the POST
+        # Click makes, whatever its body holds (a signed form sent by PUT pays nothing).
+        form = request.form if request.mimetype in FORMS and request.method == "POST" else None
     except RequestEntityTooLarge:
         # Too large to read, or a form of more parts than the parser reads (werkzeug's
         # max_form_parts): a request without the fields (-8), answered in the protocol.
