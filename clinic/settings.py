@@ -135,7 +135,8 @@ class Settings:
     job_max_attempts: int = 10
     # "json" or "text"; empty: JSON in production, text elsewhere (clinic/logs.py).
     log_format: str = ""
-    # Bearer token that opens /metrics to a scraper; empty: loopback callers only.
+    # The password (user ``metrics``, HTTP basic auth) that opens /metrics to a scraper;
+    # empty: loopback callers only.
     metrics_token: str = ""
     # Reports: how long a sender holds a report delivery before another may take it over;
     # the first retry's wait (then doubling).
