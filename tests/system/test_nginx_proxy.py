@@ -128,6 +128,7 @@ def test_https_requests_reach_the_app_through_nginx(proxy):
     # nginx names each request; the app answers with that id (and logs it).
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-ID"])
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert answer.headers["Server"] == "nginx"  # no version for a scanner to look up
 
 
 def test_plain_http_is_sent_to_https(proxy):
@@ -136,6 +137,7 @@ def test_plain_http_is_sent_to_https(proxy):
     )
     assert answer.status_code == 301
     assert answer.headers["Location"] == "https://127.0.0.1/queue/desk"
+    assert "nginx/" not in answer.text and answer.headers["Server"] == "nginx"
 
 
 def test_metrics_are_not_served_through_the_public_proxy(proxy):
