@@ -63,3 +63,51 @@ def test_the_allow_list_and_the_rate_limit_answer_in_the_protocol(
         # The two calls read are logged; those refused before reading are not.
         assert session.scalar(select(func.count()).select_from(ProviderLogEntry)) == 2
         assert session.scalar(select(func.count()).select_from(PaymeTransaction)) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "\\ud800", "method": "CheckTransaction", "params": {"id": "x"}}',
+        '{"id": 3, "method": "ChangePassword", "params": {"password": "k", "x": "\\ud800"}}',
+    ],
+    ids=["surrogate-id", "surrogate-beside-a-new-key"],
+)
+def test_a_lone_surrogate_anywhere_is_answered_in_the_protocol(runtime, anon_client, body):
+    """A lone surrogate in the ``id`` was echoed into an answer no UTF-8 body can hold, and
+    one beside a ChangePassword's key broke the provider log's copy: HTTP 500 both times."""
+    answer = anon_client.post(
+        "/payments/payme", data=body.encode(), content_type="application/json",
+        headers=payme_auth(),
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["error"]["code"] == -32600, answer.get_json()
+    # The key is as it was: a call with it is read (no -32504).
+    again = anon_client.post(
+        "/payments/payme",
+        json={"id": 4, "method": "CheckTransaction", "params": {"id": "x"}},
+        headers=payme_auth(),
+    )
+    assert again.get_json()["error"]["code"] != -32504, again.get_json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": 1, "id": 2, "method": "ChangePassword", "params": {"password": "NEW-KEY-1"}}',
+        b'{"id": 1, "method": "ChangePassword", "params": {"password": "NEW-KEY-1", "n": NaN}}',
+        b'{"id": 1, "method": "ChangePassword", "params": {"password": "NEW-\\"KEY-1"}, "n": NaN}',
+    ],
+    ids=["repeated-id", "nan", "escaped-quote"],
+)
+def test_an_unreadable_change_of_key_keeps_no_key_in_the_provider_log(runtime, anon_client, body):
+    """A ChangePassword that is not one JSON document (-32700) was kept as it came, its new
+    key in plain text for whoever reads the provider log."""
+    answer = anon_client.post(
+        "/payments/payme", data=body, content_type="application/json", headers=payme_auth()
+    )
+    assert answer.get_json()["error"]["code"] == -32700
+    with runtime.db.session() as session:
+        kept = session.scalars(select(ProviderLogEntry.request)).all()
+    assert kept and not [text for text in kept if "KEY-1" in text], kept
+    assert all('"password":"[hidden]"' in text.replace(" ", "") for text in kept), kept

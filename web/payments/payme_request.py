@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import re
 
 from flask import current_app, request
 
@@ -22,6 +23,9 @@ from web.api.inputs import UnsafeInput, check_document, storable
 JSON_TYPES = ("", "application/json", "text/json")
 # What the provider log shows in place of a key.
 HIDDEN = "[hidden]"
+# A "password" of a body that could not be read as one document (a key given twice, NaN):
+# its text as written, escapes included.
+_PASSWORD_TEXT = re.compile(rb'("password"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
 def answer(rpc_id, *, result=None, error: PaymeError | None = None) -> dict:
@@ -54,14 +58,19 @@ def credentials() -> bytes | None:
 
 
 def loggable(doc, body: bytes) -> bytes:
-    """The body as the provider log keeps it: a ChangePassword's new key is not kept."""
-    if not (isinstance(doc, dict) and doc.get("method") == "ChangePassword"):
+    """The body as the provider log keeps it: a ChangePassword's new key is not kept, nor
+    any "password" of a body that does not read as one document (-32700: a key given twice
+    or NaN in it), whatever method it names."""
+    if not isinstance(doc, dict):
+        return _PASSWORD_TEXT.sub(rb'\1"' + HIDDEN.encode() + rb'"', body)
+    if doc.get("method") != "ChangePassword":
         return body
     params = doc.get("params")
     if not (isinstance(params, dict) and "password" in params):
         return body
     hidden = {**doc, "params": {**params, "password": HIDDEN}}
-    return json.dumps(hidden, ensure_ascii=False, separators=(",", ":")).encode()
+    # Text no column stores (a lone surrogate in another field) is kept as U+FFFD.
+    return storable(json.dumps(hidden, ensure_ascii=False, separators=(",", ":"))).encode()
 
 
 def _not_json(constant: str):
@@ -78,11 +87,22 @@ def _finite(text: str) -> float:
 
 def _id(doc):
     """The request's ``id`` to echo: JSON-RPC's is a string or a number (``7.5`` too, which
-    is answered as it came); None when there is none of those."""
+    is answered as it came); None when there is none of those, or when it is text no answer
+    can carry (a lone surrogate, which no UTF-8 body can hold: the call is -32600 by it)."""
     rpc_id = doc.get("id") if isinstance(doc, dict) else None
     if isinstance(rpc_id, bool) or not isinstance(rpc_id, (int, float, str)):
         return None
+    if isinstance(rpc_id, str) and not _encodes(rpc_id):
+        return None
     return rpc_id
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read(body: bytes) -> tuple[object, object, PaymeError | None]:
