@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic.base import utcnow
+from clinic.base import CLINIC_TZ, utcnow
+from clinic.db import TZ_KEY
 from clinic.errors import Conflict, ValidationFailed
 from clinic.queue import calls
 from clinic.queue.models import Ticket, TicketStatus
@@ -84,8 +85,10 @@ def cancelled_notice_key(visit: Visit) -> str:
 
 
 def _write_cancelled_notice(session: Session, visit: Visit, *, tz: ZoneInfo | None) -> None:
-    # Without the staff's reason, which is written for colleagues, not for the patient.
-    when = visit.starts_at.astimezone(tz or ZoneInfo("UTC")).strftime("%d.%m.%Y %H:%M")
+    # Without the staff's reason, which is written for colleagues, not for the patient. In
+    # the clinic's zone, the process's (the session's) when the caller named none.
+    tz = tz or session.info.get(TZ_KEY) or CLINIC_TZ
+    when = visit.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
     doctor = visit.doctor.full_name
     notify.write_notice(
         session,
