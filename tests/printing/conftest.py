@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from clinic.payments import effects
 from clinic.printing import intake, spooler
 from clinic.printing.models import PrintJob
 from clinic.reference import directory as reference
@@ -48,6 +49,19 @@ def collect(runtime) -> int:
 
 def drain(runtime, printer_id: int, settings=None) -> dict:
     return spooler.drain(runtime.db.sessionmaker, printer_id, settings or quick(runtime.settings))
+
+
+def pay_at_the_desk_and_print(
+    runtime, cashier, invoice_id: int, printer_id: int, method: str = "card"
+) -> None:
+    """The cashier opens a shift and takes the invoice's payment; its receipt is made and
+    sent to the printer."""
+    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
+    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": method})
+    assert paid.status_code == 201, paid.get_json()
+    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
+    collect(runtime)
+    drain(runtime, printer_id)
 
 
 def job(runtime, job_id: int) -> PrintJob:

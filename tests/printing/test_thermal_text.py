@@ -11,13 +11,12 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from clinic.payments import effects
 from clinic.printing import thermal
 from clinic.printing.models import PrintJob
 from clinic.printing.thermal_text import said_once, wrap
 from tests.conftest import ONE_BACKEND
 from tests.payments.fixtures import make_queue
-from tests.printing.conftest import collect, drain
+from tests.printing.conftest import collect, drain, pay_at_the_desk_and_print
 from tests.printing.test_delivery_and_layout import _printed_lines, _receipt
 
 SIGNS = "® © ± ≥ ≤ ‒ ― ‚ ½ ¾ ⅓ € → ← × °"
@@ -46,12 +45,7 @@ def _paper(client, client_as, runtime, fake_printer, *, service, patient, **prin
     )  # fmt: skip
     assert invoice.status_code == 201, invoice.get_json()
     invoice_id = invoice.get_json()["id"]
-    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
-    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "card"})
-    assert paid.status_code == 201, paid.get_json()
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
-    collect(runtime)
-    drain(runtime, made.get_json()["id"])
+    pay_at_the_desk_and_print(runtime, cashier, invoice_id, made.get_json()["id"])
     [payload] = fake_printer.jobs()
     return _printed_lines(payload, (printer.get("code_page") or "CP866").lower())
 

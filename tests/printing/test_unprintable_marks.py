@@ -12,13 +12,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from clinic.money import format_money
-from clinic.payments import effects, invoices
+from clinic.payments import invoices
 from clinic.printing import thermal
 from clinic.printing.models import JobKind, JobState, PrintJob
 from clinic.printing.templates import LABELS
 from clinic.reference import patients
 from tests.payments.fixtures import make_service
-from tests.printing.conftest import collect, drain
+from tests.printing.conftest import pay_at_the_desk_and_print
 
 CODE_PAGES = ("CP866", "CP1251", "CP437")
 
@@ -79,12 +79,7 @@ def test_a_receipt_pasted_from_a_word_processor_for_a_karakalpak_patient_has_no_
         invoice_id = invoices.create_invoice(
             s, patient_id=patient_id, lines=[{"service_id": service_id}], actor="registrar"
         ).id
-    assert cashier.post("/api/v1/payments/shifts", json={"opening_cash": 0}).status_code == 201
-    paid = cashier.post(f"/api/v1/payments/invoices/{invoice_id}/pay", json={"method": "cash"})
-    assert paid.status_code == 201, paid.get_json()
-    effects.apply_paid(runtime.db.sessionmaker, invoice_id, settings=runtime.settings)
-    collect(runtime)
-    drain(runtime, made.get_json()["id"])
+    pay_at_the_desk_and_print(runtime, cashier, invoice_id, made.get_json()["id"], "cash")
 
     with runtime.db.session() as s:
         receipt = s.scalars(select(PrintJob).where(PrintJob.kind == JobKind.RECEIPT)).one()
