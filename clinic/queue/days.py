@@ -32,25 +32,40 @@ RECENT_SERVICES = 20
 AT_WORK = timedelta(hours=1)
 
 
+def service_seconds(started, called, finished) -> float | None:
+    """How long a served patient was with the doctor: from the start of his service to its
+    finish (None without either end). A doctor may finish a patient straight from the
+    call, without pressing Start: that service runs from the patient's last call (a recall
+    is a call: he came in after it), and counts as any other."""
+    began = started or called
+    return (finished - began).total_seconds() if began and finished else None
+
+
 def service_pace(session: Session, queue: Queue, queue_day_id: int) -> tuple[float, int]:
     """The mean of the day's last services (or the queue's configured default), and how many
     rooms serve the queue now: those among them that ended within :data:`AT_WORK` of the
-    latest (a department's queue several doctors call from moves as fast as all of them)."""
+    latest (a department's queue several doctors call from moves as fast as all of them).
+    A service finished straight from the call counts from the call (:func:`service_seconds`)."""
     rows = session.execute(
-        select(Ticket.started_at, Ticket.finished_at, Ticket.room_id)
+        select(Ticket.started_at, Ticket.called_at, Ticket.finished_at, Ticket.room_id)
         .where(
             Ticket.queue_day_id == queue_day_id,
             Ticket.status == S.SERVED,
-            Ticket.started_at.is_not(None),
+            Ticket.finished_at.is_not(None),
+            func.coalesce(Ticket.started_at, Ticket.called_at).is_not(None),
         )
         .order_by(Ticket.finished_at.desc())
         .limit(RECENT_SERVICES)
     ).all()
-    durations = [(f - s).total_seconds() for s, f, _room in rows if f and s and f > s]
+    durations = [
+        seconds
+        for started, called, finished, _room in rows
+        if (seconds := service_seconds(started, called, finished)) is not None and seconds > 0
+    ]
     if not durations:
         return queue.default_service_minutes * 60.0, 1
     latest = rows[0].finished_at
-    rooms = {room for _s, f, room in rows if f and latest - f <= AT_WORK}
+    rooms = {room for *_began, f, room in rows if latest - f <= AT_WORK}
     return mean(durations), max(1, len(rooms))
 
 
@@ -155,9 +170,10 @@ def day_statistics(session: Session, queue_day_id: int) -> dict:
         if t.called_at and (called := first_calls.get(t.id) or t.called_at) >= t.queued_at
     ]
     services = [
-        (t.finished_at - t.started_at).total_seconds()
+        seconds
         for t in tickets
-        if t.status == S.SERVED and t.started_at and t.finished_at
+        if t.status == S.SERVED
+        and (seconds := service_seconds(t.started_at, t.called_at, t.finished_at)) is not None
     ]
     counts = {status: 0 for status in S.ALL}
     for t in tickets:

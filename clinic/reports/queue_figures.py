@@ -45,7 +45,10 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
         return statement
 
     served = Ticket.status == TicketStatus.SERVED
-    service = d.seconds(Ticket.started_at, Ticket.finished_at)
+    # A service runs from its start, or, finished straight from the call (the doctor never
+    # pressed Start), from the ticket's last call: it is counted, not left out of the mean.
+    began = func.coalesce(Ticket.started_at, Ticket.called_at)
+    service = d.seconds(began, Ticket.finished_at)
     counts = (
         scoped(
             select(
@@ -60,7 +63,7 @@ def queue_report(session: Session, p: ReportParams, d: Dialect, lo, hi) -> Built
                         (
                             and_(
                                 served,
-                                Ticket.started_at.is_not(None),
+                                began.is_not(None),
                                 Ticket.finished_at.is_not(None),
                             ),
                             service,

@@ -532,10 +532,11 @@ def test_the_dashboard_lists_a_queue_nobody_took_a_ticket_in_today(runtime, day)
 def test_a_recall_does_not_lengthen_the_wait_and_a_transferred_ticket_waits_from_its_queue_time(
     runtime, day
 ):
-    """Queued at 9:00, called at 9:04 and recalled at 9:20, a patient waited 4 minutes.
-    Another, queued at 9:00, called at 9:27 (recalled at 9:29) and sent to a second queue
-    that called him at 9:45 (recalled at 9:50): his new ticket keeps the 9:00 queue time, so
-    it waited 45 minutes, the first one 27."""
+    """Queued at 9:00, called at 9:04 and recalled at 9:20, a patient waited 4 minutes (his
+    service, finished at 9:25 straight from the recall, took 5). Another, queued at 9:00,
+    called at 9:27 (recalled at 9:29) and sent to a second queue that called him at 9:45
+    (recalled at 9:50): his new ticket keeps the 9:00 queue time, so it waited 45 minutes,
+    the first one 27."""
     from clinic.queue import admin as queue_admin
     from clinic.queue import calls
     from clinic.queue.tickets import issue_ticket
@@ -561,7 +562,7 @@ def test_a_recall_does_not_lengthen_the_wait_and_a_transferred_ticket_waits_from
     found = by_key(rows(runtime, params("queue", "queue", department_id=day.departments["B"])))
     # First queue: waits of 4 and 27 minutes (p50 4, p90 27); the second: 45 minutes.
     assert found == {
-        first.code: (2, 1, 0, 4.0, 27.0, None),
+        first.code: (2, 1, 0, 4.0, 27.0, 5.0),
         second.code: (1, 0, 0, 45.0, 45.0, None),
     }
 
