@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time, timezone
 
 from clinic.queue import admin as queue_admin
 from clinic.queue.models import Queue, Ticket
@@ -108,8 +108,11 @@ def queue_admin_get(session, queue_id):
 
 
 def test_online_join_refusals_name_the_reason_and_repeats_get_the_same_ticket(anon_client, runtime):
+    # A one-minute window twelve hours away from now: closed, whatever the hour (a window of
+    # 00:00-00:01 was open in the clinic day's first minute).
+    hour = (datetime.now(timezone.utc).astimezone(runtime.settings.tz).hour + 12) % 24
     queue_id = make_queue(
-        runtime, online_from=time(0, 0), online_until=time(0, 1), online_daily_limit=1
+        runtime, online_from=time(hour, 0), online_until=time(hour, 1), online_daily_limit=1
     )
     closed = anon_client.post(f"/api/v1/public/queues/{queue_id}/join", json={"phone": "901112233"})
     assert closed.status_code == 409
