@@ -31,6 +31,37 @@ function standIn() {
 """
 
 
+# The doctor's screen's words, as the page hands them to doctor.js (only their placeholders).
+DOCTOR_TEXTS = {
+    "statuses": {},
+    "roomBusy": "busy {code}",
+    "roomBusyElsewhere": "busy elsewhere",
+    "nobody": "nobody",
+    "nobodyFree": "nobody free",
+    "network": "network",
+    "refusals": {},
+    "failed": "failed {detail}",
+    "forbidden": "forbidden",
+    "room": "room {room}",
+}
+
+
+def doctor_document(texts: dict | None = None, **config) -> str:
+    """The doctor's screen's config (queue 1, room 3, and ``config``; its words and
+    ``texts``) and a ``doc`` answering its elements by id from ``ids``, made by the
+    program's own ``el()``."""
+    config = {"queue": 1, "roomId": 3, **config, "queueNames": {}}
+    config["texts"] = {**DOCTOR_TEXTS, **(texts or {})}
+    return f"""var config = {json.dumps(config, ensure_ascii=False)};
+var ids = {{"doctor-config": {{textContent: JSON.stringify(config)}}}};
+var doc = {{
+  getElementById: function (id) {{ return (ids[id] = ids[id] || el()); }},
+  querySelector: function () {{ return null; }},
+  createElement: el,
+}};
+"""
+
+
 def script(name: str) -> str:
     """The text of ``web/static/js/<name>``."""
     return (SCRIPTS / name).read_text(encoding="utf-8")

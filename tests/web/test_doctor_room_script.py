@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from tests.web.page_scripts import run, script
+from tests.web.page_scripts import doctor_document, run, script
 
 SCRIPT = script("queue.js") + script("doctor.js")
 
@@ -30,7 +30,8 @@ def _ticket(number: int, status: str = "waiting", room_id: int | None = None) ->
 
 # The page loaded with room 3 as where its calls go; the server's answers, and the page as
 # the server draws it again (``drawn``), are held until the program lets them go.
-PAGE = """
+PAGE = (
+    """
 var window = globalThis, posted = [], answers = [], handlers = {}, drawn = null;
 function el(tag) {
   var e = {tagName: String(tag || "div").toUpperCase(), children: [], attrs: {}, listeners: {},
@@ -51,17 +52,9 @@ function el(tag) {
   e.remove = function () {};
   return e;
 }
-var config = {queue: 1, roomId: 3, doctorId: 5, queueNames: {},
-  texts: {statuses: {}, roomBusy: "busy {code}", roomBusyElsewhere: "busy elsewhere",
-          nobody: "nobody", nobodyFree: "nobody free", network: "network", refusals: {},
-          failed: "failed {detail}", forbidden: "forbidden", room: "room {room}"}};
-var ids = {"doctor-config": {textContent: JSON.stringify(config)}};
-var doc = {
-  getElementById: function (id) { return (ids[id] = ids[id] || el()); },
-  querySelector: function () { return null; },
-  createElement: el,
-};
-["current-template", "postponed-template", "no-show-template"].forEach(function (id) {
+"""
+    + doctor_document(doctorId=5)
+    + """["current-template", "postponed-template", "no-show-template"].forEach(function (id) {
   ids[id] = {content: {firstElementChild: el()}};
 });
 window.document = doc;
@@ -101,6 +94,7 @@ function screen() {
           callNext: !ids["call-next"].disabled, busy: !ids["room-busy"].hidden};
 }
 """
+)
 
 
 def _snapshot(tickets: list[dict]) -> str:

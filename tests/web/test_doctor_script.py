@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.web.page_scripts import run, script
+from tests.web.page_scripts import doctor_document, run, script
 
 SCRIPT = script("queue.js") + script("doctor.js")
 
@@ -24,7 +24,7 @@ def _ticket(number: int) -> dict:
     }
 
 
-PAGE = """
+_ELEMENTS = """
 var window = globalThis, posted = [], answers = [], handlers = null;
 function el(tag) {
   var e = {tagName: String(tag || "div").toUpperCase(), children: [], attrs: {}, listeners: {},
@@ -40,16 +40,8 @@ function el(tag) {
   e.querySelectorAll = function () { return []; };
   return e;
 }
-var config = {queue: 1, roomId: 3, queueNames: {},
-  texts: {statuses: {}, roomBusy: "busy {code}", roomBusyElsewhere: "busy elsewhere",
-          nobody: "nobody", nobodyFree: "nobody free", network: "network", refusals: {},
-          failed: "failed {detail}", forbidden: "forbidden", room: "room {room}"}};
-var ids = {"doctor-config": {textContent: JSON.stringify(config)}};
-var doc = {
-  getElementById: function (id) { return (ids[id] = ids[id] || el()); },
-  querySelector: function () { return null; },
-  createElement: el,
-};
+"""
+_REST = """
 window.document = doc;
 var document = doc;
 window.fetch = function (url, options) {
@@ -61,6 +53,14 @@ window.ClinicSocket = {subscribe: function (channel, h) {
   if (channel !== "queues:all") handlers = h;
 }};
 """
+
+
+def _page(**config) -> str:
+    """The page stood in for, the screen's config as :func:`doctor_document` makes it."""
+    return _ELEMENTS + doctor_document(**config) + _REST
+
+
+PAGE = _page()
 
 
 def test_call_next_waits_for_its_answer_through_a_redraw():
@@ -141,11 +141,13 @@ def test_the_line_names_each_colleagues_booked_patient_and_call_next_says_why_no
     karimov = {"reserved_for": "Каримов А.", "reserved_for_id": 8}
     waiting = [{**_ticket(1), **karimov}, {**_ticket(2), **karimov},
                {**_ticket(3), "reserved_for": "Я", "reserved_for_id": 5}]  # fmt: skip
-    page = PAGE.replace("var config = {queue: 1, roomId: 3,",
-                        "var config = {queue: 1, roomId: 3, doctorId: 5,").replace(
-        "room: \"room {room}\"}",
-        "room: \"room {room}\", forDoctor: \"for Dr {doctor}\","
-        " waitForOwnDoctors: \"{count} wait for their own doctors\"}")  # fmt: skip
+    page = _page(
+        doctorId=5,
+        texts={
+            "forDoctor": "for Dr {doctor}",
+            "waitForOwnDoctors": "{count} wait for their own doctors",
+        },
+    )
     program = page + SCRIPT + f"""
 (async function () {{
   var tick = function () {{ return new Promise(function (r) {{ setImmediate(r); }}); }};
