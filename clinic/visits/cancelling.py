@@ -169,19 +169,26 @@ def mark_no_shows(session: Session, *, grace_minutes: int, tz: ZoneInfo, now=Non
     return marked
 
 
+# How far back the sweep looks for visits left unseen: it runs every few minutes, so a day
+# just over is seen to at once; the bound keeps the visits it reads and leaves (a patient
+# sent on to another queue and served there) from filling its reading for good.
+LEFT_UNSEEN_DAYS = 7
+
+
 def left_unseen(session: Session, *, tz: ZoneInfo, now) -> list[Visit]:
     """Arrived visits of a clinic day already over (in ``tz``) whose patient holds a cancelled
     ticket: he left the queue (from his phone, or the desk cancelled him, or the day closed
     on him) and was not checked in again that day, as check-in allows no longer. One without
     a ticket was seen by the calendar (his doctor may still complete it), and one whose
-    ticket is in a queue still moves with it: those are left as they are. The earliest 500,
-    in two statements. The payments count him unseen from the day after already, as they
-    count a no-show (:mod:`clinic.payments.unseen`)."""
+    ticket is in a queue still moves with it: those are left as they are. The earliest 500
+    of the last :data:`LEFT_UNSEEN_DAYS` days, in two statements. The payments count him
+    unseen from the day after already, as they count a no-show (:mod:`clinic.payments.unseen`)."""
     today, _ = day_bounds(now.astimezone(tz).date(), tz)
     arrived = session.scalars(
         select(Visit)
         .join(Ticket, Ticket.id == Visit.ticket_id)
         .where(Visit.status == VisitStatus.ARRIVED, Visit.starts_at < today)
+        .where(Visit.starts_at >= today - timedelta(days=LEFT_UNSEEN_DAYS))
         # Its own ticket cancelled, or sent on (to the laboratory, to come back): the one he
         # holds now may be. Any other moves the visit along, and is not read run after run.
         .where(Ticket.status.in_((TicketStatus.CANCELLED, TicketStatus.TRANSFERRED)))

@@ -12,6 +12,7 @@ from clinic.base import utcnow
 from clinic.payments import invoices
 from clinic.queue.models import Ticket
 from clinic.visits import cancelling
+from clinic.visits.cancelling import LEFT_UNSEEN_DAYS
 from clinic.visits.models import Visit
 from tests.visits.conftest import ALL_DAY, clear_of_midnight, make_clinic
 from tests.visits.test_api import _booked_soon, _department_queue, _lab_queue
@@ -71,6 +72,9 @@ def test_a_patient_who_left_unseen_is_a_no_show_once_his_day_is_over(runtime, cl
     # The day is not over: he may come back to the desk and be checked in again.
     assert _swept(runtime, clinic.at(day, 23, 59)) == []
     assert _statuses(client, left, from_lab) == [("arrived", "cancelled")] * 2
+    # The sweep looks a week back (it runs every few minutes): no further.
+    past_its_reach = clinic.at(day + timedelta(days=LEFT_UNSEEN_DAYS + 1), 0, 1)
+    assert _swept(runtime, past_its_reach) == []
 
     next_day = clinic.at(day + timedelta(days=1), 0, 1)
     assert _swept(runtime, next_day) == sorted([left, from_lab])
